@@ -1,0 +1,42 @@
+/** Time, as a port: the core never reads the system clock, so the local cloud can drive it. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that only moves when told to: for tests and replays. */
+export class ManualClock implements Clock {
+  #now: number;
+  constructor(start: number | string = '2026-01-01T00:00:00Z') {
+    this.#now = typeof start === 'number' ? start : Date.parse(start);
+  }
+  now(): number {
+    return this.#now;
+  }
+  advance(ms: number): void {
+    if (ms < 0) throw new RangeError('a clock cannot go backwards');
+    this.#now += ms;
+  }
+  set(ms: number): void {
+    this.#now = ms;
+  }
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `90s`, `5m`, `1h30m`, `7d`, `250ms` into milliseconds; throws RangeError on anything else. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    matched = re.lastIndex;
+  }
+  if (text.length === 0 || matched !== text.length) {
+    throw new RangeError(`"${text}" is not a duration (use e.g. 90s, 5m, 1h30m, 7d)`);
+  }
+  return total;
+}

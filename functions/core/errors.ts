@@ -1,0 +1,65 @@
+/**
+ * Named domain errors. Adapters map them to HTTP codes, workflow outputs or CLI exit codes through
+ * one mapping function per edge; Step Functions `Retry`/`Catch` match on `name`.
+ */
+
+/** One problem with an input: where it is (a dotted / indexed path) and why it is wrong. */
+export interface Issue {
+  path: string;
+  reason: string;
+}
+
+/** Base of every crosslink error: a stable `name` and a one-line message. */
+export class CrosslinkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input is malformed: every problem is listed with its path. */
+export class ValidationError extends CrosslinkError {
+  readonly issues: readonly Issue[];
+  constructor(issues: readonly Issue[], subject = 'input') {
+    super(`${subject} is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+/** A policy refused the request; `reasons` are the failing decisions' messages. */
+export class PolicyRefusedError extends CrosslinkError {
+  readonly reasons: readonly string[];
+  constructor(reasons: readonly string[]) {
+    super(`refused by policy: ${reasons.join('; ')}`);
+    this.reasons = reasons;
+  }
+}
+
+/** The caller is not allowed to do this (role, self-approval, wrong side). */
+export class PermissionDeniedError extends CrosslinkError {}
+
+/** A command that the current state does not allow. */
+export class IllegalTransitionError extends CrosslinkError {
+  readonly from: string;
+  readonly command: string;
+  constructor(from: string, command: string, why?: string) {
+    super(`cannot ${command} a link in state ${from}${why ? `: ${why}` : ''}`);
+    this.from = from;
+    this.command = command;
+  }
+}
+
+/** A peer's event was made under a different policy version than ours. */
+export class PolicyHashMismatchError extends CrosslinkError {
+  constructor(theirs: string, ours: string) {
+    super(
+      `policy hash mismatch: event carries ${theirs}, this side runs ${ours}; deploy the same config/policy.yaml on both clouds`,
+    );
+  }
+}
+
+/** The thing asked for does not exist. */
+export class NotFoundError extends CrosslinkError {}
+
+/** A wait ran out of time. */
+export class TimedOutError extends CrosslinkError {}
