@@ -3,5 +3,6 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import interconnect from './interconnect.ts';
 
-export const awsServices: readonly AnyAwsService[] = [];
+export const awsServices: readonly AnyAwsService[] = [interconnect];
