@@ -4,6 +4,7 @@
  * `startTestCloud()` in `beforeAll` and `stop()` in `afterAll`.
  */
 
+import { InterconnectClient, type InterconnectClientConfig } from '#aws/interconnect-client.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '#local/index.ts';
 
 export const ADMIN_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
@@ -19,6 +20,19 @@ export function startTestCloud(options: LocalCloudOptions = {}): Promise<LocalCl
     seed: 42,
     log: () => {},
     ...options,
+  });
+}
+
+export function interconnectClient(
+  cloud: LocalCloud,
+  config: InterconnectClientConfig = {},
+): InterconnectClient {
+  return new InterconnectClient({
+    region: 'us-east-1',
+    endpoint: cloud.aws.endpoint,
+    credentials: ADMIN_CREDENTIALS,
+    retryBaseDelayMs: 5,
+    ...config,
   });
 }
 
