@@ -697,8 +697,7 @@ export default defineService<InterconnectState>({
         .filter((r) => input.provider === undefined || sameUnion(r.connection.provider, input.provider))
         .filter(
           (r) => input.attachPoint === undefined || sameUnion(r.connection.attachPoint, input.attachPoint),
-        )
-        .sort((a, b) => a.createdAt - b.createdAt || a.connection.id.localeCompare(b.connection.id));
+        );
       const { slice, nextToken } = page(
         all,
         input,
