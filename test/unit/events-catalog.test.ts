@@ -94,6 +94,13 @@ describe('event schemas match the catalog', () => {
     expect([...d.halfCondition.enum].sort()).toEqual(Object.keys(allConditions).sort());
   });
 
+  it('docs/events.md has a catalog row for every event', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/events.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(\w+)` *\|/gm)].map((m) => m[1]);
+
+    expect(rows.filter((r) => r?.startsWith('Link'))).toEqual([...EVENT_NAMES]);
+  });
+
   it('no schema has a field for an activation key in clear', () => {
     const names: string[] = [];
     const walk = (node: unknown): void => {
