@@ -153,7 +153,7 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       sealedKey: {
         alg: 'RSA-OAEP-256+A256GCM',
         recipientKeyId:
-          'projects/crosslink-hub/locations/us-east4/keyRings/crosslink/cryptoKeys/activation-key-seal/cryptoKeyVersions/1',
+          'projects/crosslink-hub/locations/us-east4/keyRings/crosslink/cryptoKeys/peer-seal/cryptoKeyVersions/1',
         wrappedKey: bytes('wrapped data key', 256).toString('base64'),
         iv: bytes('gcm nonce', 12).toString('base64'),
         ciphertext: bytes('sealed activation key', 180).toString('base64'),
