@@ -48,13 +48,13 @@ export async function settle(rounds = 5): Promise<void> {
 }
 
 /** Polls `fn` until it returns a truthy value (wall time, bounded) or fails with its last error. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       last = new Error('condition stayed false');
     } catch (err) {
       last = err;

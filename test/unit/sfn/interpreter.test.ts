@@ -12,6 +12,7 @@ import { ManualTimers, settle } from '../../helpers/timers.ts';
 const ACCOUNT = '000000000000';
 const fnArn = (n: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${n}`;
 
+// biome-ignore lint/suspicious/noExplicitAny: test handlers read their events ad hoc.
 type Handler = (event: any) => unknown;
 
 /** A Lambda port backed by plain functions: a thrown error becomes a function error as Lambda reports it. */
