@@ -433,7 +433,9 @@ export const boom = async () => { const e = new Error('nope'); e.name = 'LinkNot
       arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mod`,
       cold: true,
     });
-    expect((first.payload as { remaining: number }).remaining).toBeGreaterThan(9_000);
+    // Remaining time is wall-clock (the cold start already used some of the 10 s).
+    expect((first.payload as { remaining: number }).remaining).toBeGreaterThan(1_000);
+    expect((first.payload as { remaining: number }).remaining).toBeLessThanOrEqual(10_000);
     expect((first.payload as { requestId: string }).requestId).toBe(first.requestId);
     expect(second.payload).toMatchObject({ got: { a: 2 }, cold: false });
     expect(process.env.STAGE).toBeUndefined();

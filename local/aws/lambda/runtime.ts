@@ -6,6 +6,9 @@
  * Lambda does (two retries, one then two minutes apart, on the virtual clock) and then go to the
  * on-failure destination. SQS event source mappings poll a queue and honour batch size and partial
  * batch failures (`batchItemFailures`).
+ *
+ * Simulated delays (retry backoff, visibility) run on the virtual clock; the handler's own run time
+ * and its timeout are real time, because its code really runs.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -139,7 +142,9 @@ export class LambdaRuntime {
     const timeoutMs = (fn.timeout ?? 6) * 1000;
     const clock = this.#options.clock;
     const startedAt = clock.now();
-    const deadlineVirtual = startedAt + timeoutMs;
+    // Handler code runs in real time: its timeout and remaining time are wall-clock, so advancing
+    // the virtual clock never times out a handler that is still computing.
+    const deadlineWall = Date.now() + timeoutMs;
     const context = {
       functionName: fn.name,
       functionVersion: '$LATEST',
@@ -151,16 +156,19 @@ export class LambdaRuntime {
     };
     // JSON round trip: the handler sees what would travel over the wire, never a shared object.
     const event = payload === undefined ? {} : JSON.parse(JSON.stringify(payload));
-    let timer: { cancel(): void } | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<{ error: Record<string, unknown> }>((r) => {
-      timer = clock.at(deadlineVirtual, () =>
-        r({
-          error: {
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `${new Date(deadlineVirtual).toISOString()} ${requestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-          },
-        }),
+      timer = setTimeout(
+        () =>
+          r({
+            error: {
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `${new Date(clock.now()).toISOString()} ${requestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+            },
+          }),
+        timeoutMs,
       );
+      timer.unref();
     });
     const run = async (): Promise<{ ok: unknown } | { error: Record<string, unknown> }> => {
       if (typeof fn.handler === 'function') {
@@ -168,7 +176,7 @@ export class LambdaRuntime {
           const ctx: LambdaContext = {
             ...context,
             callbackWaitsForEmptyEventLoop: true,
-            getRemainingTimeInMillis: () => Math.max(0, deadlineVirtual - clock.now()),
+            getRemainingTimeInMillis: () => Math.max(0, deadlineWall - Date.now()),
           };
           const out = await fn.handler(event, ctx);
           return { ok: out === undefined ? null : JSON.parse(JSON.stringify(out)) };
@@ -183,10 +191,10 @@ export class LambdaRuntime {
           };
         }
       }
-      return this.#runInSandbox(fn, event, { ...context, deadlineWall: Date.now() + timeoutMs });
+      return this.#runInSandbox(fn, event, { ...context, deadlineWall });
     };
     const outcome = await Promise.race([run(), timedOut]);
-    timer?.cancel();
+    clearTimeout(timer);
     const isError = 'error' in outcome;
     this.invocations.push({
       functionName: fn.name,
