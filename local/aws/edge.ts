@@ -17,6 +17,7 @@ import { AwsError, authError } from './errors.ts';
 import {
   defaultErrorShapes,
   parseInput,
+  RawResponse,
   serializeError,
   serializeOutput,
   type WireResponse,
@@ -247,6 +248,7 @@ export class AwsEdge {
         clock: this.world.clock,
         world: this.world,
         headers: req.headers,
+        rawBody: body,
       };
       const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
       const base = {
@@ -272,6 +274,14 @@ export class AwsEdge {
         throw err;
       }
       this.#emit({ ...base, time: this.world.clock.now(), output });
+      if (output instanceof RawResponse) {
+        send(res, {
+          status: output.status,
+          headers: { 'x-amzn-requestid': requestId, ...output.headers },
+          body: output.body,
+        });
+        return;
+      }
       send(
         res,
         serializeOutput(output, {

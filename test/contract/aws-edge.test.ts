@@ -10,6 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '#local/aws/edge.ts';
 import { AwsError } from '#local/aws/errors.ts';
+import { RawResponse } from '#local/aws/protocols.ts';
 import { defineService } from '#local/aws/service.ts';
 import { awsServices } from '#local/aws/services/index.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -35,6 +36,9 @@ const probe = defineService<{ calls: number }>({
     },
     Fail() {
       throw new AwsError('ProbeNotFound', 'nothing here', { status: 404 });
+    },
+    Proxy(_input: unknown, ctx) {
+      return new RawResponse(202, { 'content-type': 'text/plain' }, `raw:${ctx.rawBody.toString()}`);
     },
   },
 });
@@ -218,6 +222,12 @@ describe('AWS edge', () => {
     const res = await signedFetch({ target: 'Probe_20260101.Fail' });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ __type: 'ProbeNotFound', message: 'nothing here' });
+  });
+
+  it('lets a handler answer raw bytes (a proxy such as dynalite) after the edge verified SigV4', async () => {
+    const res = await signedFetch({ target: 'Probe_20260101.Proxy', body: '{"TableName":"t"}' });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('raw:{"TableName":"t"}');
   });
 
   it('speaks the query protocol: form input flattened to a tree, XML out, XML errors', async () => {
