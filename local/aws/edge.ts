@@ -418,12 +418,11 @@ export class AwsEdge {
       const auth = parseAuth(req);
       const record = this.world.credentials.get(auth.accessKeyId);
       if (!record) {
-        throw new AuthRefusal(
-          'unknown-key',
-          route.protocol === 'query' || route.protocol === 'ec2-query'
-            ? 'The security token included in the request is invalid.'
-            : 'The security token included in the request is invalid.',
-        );
+        const msg =
+          route.protocol === 'ec2-query'
+            ? 'AWS was not able to validate the provided access credentials'
+            : 'The security token included in the request is invalid.';
+        throw new AuthRefusal('unknown-key', msg);
       }
       if (record.sessionToken !== undefined && auth.sessionToken !== record.sessionToken) {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');
