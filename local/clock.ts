@@ -102,7 +102,7 @@ export class VirtualClock implements Clock {
     return this.at(this.now() + Math.max(0, ms), fn);
   }
 
-  /** Resolves after `ms` of virtual time (rejects if the clock is stopped first). */
+  /** Resolves after `ms` of virtual time (never, if the clock is stopped first). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.after(ms, resolve);
