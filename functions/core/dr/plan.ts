@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import planSchema from '../../../config/dr-plans/dr-plan.schema.json' with { type: 'json' };
 import { parseDuration } from '../clock.ts';
 import { type Issue, ValidationError } from '../errors.ts';
-import { compileSchema, schemaIssues } from './json-schema.ts';
+import { schemaIssues } from '../schema.ts';
 
 export type Cloud = 'aws' | 'gcp';
 export type Side = 'primary' | 'standby';
@@ -103,8 +103,6 @@ export const DECIDER_DEFAULTS = {
   staleAfter: '5m',
   approval: 'none',
 } as const;
-
-const validatePlanSchema = compileSchema(planSchema);
 
 /**
  * Which observer a vantage point is: vantage points in the same cloud and region (or run by the same
@@ -308,11 +306,11 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
 export function validateDrPlan(raw: unknown, subject = 'DR plan'): DrPlan {
   const refused = controlPlaneIssues(raw);
   const issues: Issue[] = [...refused.issues];
-  if (!validatePlanSchema(raw)) {
-    const fromSchema = schemaIssues(validatePlanSchema.errors).filter(
-      (i) => !refused.paths.some((p) => i.path === p || i.path.startsWith(`${p}.`)),
+  const fromSchema = schemaIssues(planSchema, raw);
+  if (fromSchema.length > 0) {
+    issues.push(
+      ...fromSchema.filter((i) => !refused.paths.some((p) => i.path === p || i.path.startsWith(`${p}.`))),
     );
-    issues.push(...fromSchema);
     throw new ValidationError(issues, subject);
   }
   const doc = raw as DrPlanDocument;

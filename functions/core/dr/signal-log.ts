@@ -5,7 +5,7 @@
 import controlSchema from '../../../events/dr-control.v1.schema.json' with { type: 'json' };
 import signalSchema from '../../../events/dr-signal.v1.schema.json' with { type: 'json' };
 import { type Issue, ValidationError } from '../errors.ts';
-import { compileSchema, schemaIssues } from './json-schema.ts';
+import { schemaIssues } from '../schema.ts';
 
 export type SignalStatus = 'healthy' | 'unhealthy' | 'unknown';
 
@@ -36,15 +36,14 @@ export function isControl(record: DrRecord): record is ControlRecord {
   return 'control' in record;
 }
 
-const validateSignal = compileSchema(signalSchema);
-const validateControl = compileSchema(controlSchema);
-
 /** Validates one parsed line; returns its issues (paths prefixed with `prefix`). */
 export function recordIssues(value: unknown, prefix = ''): Issue[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return [{ path: prefix, reason: 'must be a JSON object (a signal or an operator control)' }];
-  const validate = 'control' in value ? validateControl : validateSignal;
-  return validate(value) ? [] : schemaIssues(validate.errors, prefix);
+  return schemaIssues('control' in value ? controlSchema : signalSchema, value).map((i) => ({
+    path: [prefix, i.path].filter(Boolean).join('.'),
+    reason: i.reason,
+  }));
 }
 
 /**
