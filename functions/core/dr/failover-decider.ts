@@ -24,6 +24,7 @@
  * same plan and stream always give the same decisions. State is plain JSON so that it can be stored
  * between invocations.
  */
+import { formatDuration } from '../clock.ts';
 import { ValidationError } from '../errors.ts';
 import { type Action, type DrPlan, independentObservers, isInside, observerOf, type Side } from './plan.ts';
 import { type DrRecord, isControl, type SignalStatus } from './signal-log.ts';
@@ -131,22 +132,6 @@ export function initialState(plan: DrPlan, options: { epoch?: number; active?: S
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-/** 90_000 -> `1m30s`, as plans write durations. */
-function seconds(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const parts: string[] = [];
-  let rest = Math.floor(ms / 1000);
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    if (rest >= size) parts.push(`${Math.floor(rest / size)}${unit}`);
-    rest %= size;
-  }
-  return parts.join('');
-}
 const other = (side: Side): Side => (side === 'primary' ? 'standby' : 'primary');
 
 /** What the independent observers of one side (or of the replication path) currently say. */
@@ -320,7 +305,7 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'hysteresis',
-          `the primary has been unhealthy by quorum since ${iso(state.primaryDownSince!)}; failover needs ${seconds(s.hysteresisMs)} of it (not before ${iso(state.primaryDownSince! + s.hysteresisMs)})`,
+          `the primary has been unhealthy by quorum since ${iso(state.primaryDownSince!)}; failover needs ${formatDuration(s.hysteresisMs)} of it (not before ${iso(state.primaryDownSince! + s.hysteresisMs)})`,
           quorum,
           ...notes,
         ),
@@ -329,7 +314,7 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'dampened',
-          `last failover at ${iso(state.lastFailoverAt)}: at most one failover per ${seconds(s.dampeningMs)} (next not before ${iso(state.lastFailoverAt + s.dampeningMs)})`,
+          `last failover at ${iso(state.lastFailoverAt)}: at most one failover per ${formatDuration(s.dampeningMs)} (next not before ${iso(state.lastFailoverAt + s.dampeningMs)})`,
           quorum,
           ...notes,
         ),
@@ -356,14 +341,14 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       quorum,
       {
         code: 'hysteresis-elapsed',
-        message: `unhealthy by quorum since ${iso(state.primaryDownSince!)} (${seconds(downFor)} >= ${seconds(s.hysteresisMs)})`,
+        message: `unhealthy by quorum since ${iso(state.primaryDownSince!)} (${formatDuration(downFor)} >= ${formatDuration(s.hysteresisMs)})`,
       },
       {
         code: 'not-dampened',
         message:
           state.lastFailoverAt === null
             ? 'no earlier failover'
-            : `last failover at ${iso(state.lastFailoverAt)}, outside the ${seconds(s.dampeningMs)} window`,
+            : `last failover at ${iso(state.lastFailoverAt)}, outside the ${formatDuration(s.dampeningMs)} window`,
       },
       {
         code: 'standby-healthy',
@@ -399,7 +384,7 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
     return withdrawn(
       hold(
         'stable-period',
-        `the primary has been healthy by quorum since ${iso(state.primaryUpSince!)}; failback needs a stable period of ${seconds(s.stablePeriodMs)} (not before ${iso(state.primaryUpSince! + s.stablePeriodMs)})`,
+        `the primary has been healthy by quorum since ${iso(state.primaryUpSince!)}; failback needs a stable period of ${formatDuration(s.stablePeriodMs)} (not before ${iso(state.primaryUpSince! + s.stablePeriodMs)})`,
         healthy,
         ...notes,
       ),
@@ -416,7 +401,7 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
     healthy,
     {
       code: 'stable-period-elapsed',
-      message: `healthy by quorum since ${iso(state.primaryUpSince!)} (${seconds(upFor)} >= ${seconds(s.stablePeriodMs)})`,
+      message: `healthy by quorum since ${iso(state.primaryUpSince!)} (${formatDuration(upFor)} >= ${formatDuration(s.stablePeriodMs)})`,
     },
   ]);
 }

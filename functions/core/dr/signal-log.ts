@@ -52,11 +52,18 @@ export function recordIssues(value: unknown, prefix = ''): Issue[] {
  * line before (the decider replays a time-ordered stream; sort the log first).
  */
 export function parseSignalLog(text: string, subject = 'signal log'): DrRecord[] {
-  const records: DrRecord[] = [];
+  return parseSignalLogLines(text, subject).map((l) => l.record);
+}
+
+/** Like parseSignalLog, with the 1-based line number of every record. */
+export function parseSignalLogLines(
+  text: string,
+  subject = 'signal log',
+): { line: number; record: DrRecord }[] {
+  const out: { line: number; record: DrRecord }[] = [];
   const issues: Issue[] = [];
   let previous: { line: number; at: number } | undefined;
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
+  text.split('\n').forEach((raw, i) => {
     const line = i + 1;
     if (raw.trim() === '') return;
     let value: unknown;
@@ -79,8 +86,8 @@ export function parseSignalLog(text: string, subject = 'signal log'): DrRecord[]
         reason: `${record.time} is earlier than line ${previous.line}; the log must be in time order`,
       });
     else previous = { line, at };
-    records.push(record);
+    out.push({ line, record });
   });
   if (issues.length > 0) throw new ValidationError(issues, subject);
-  return records;
+  return out;
 }
