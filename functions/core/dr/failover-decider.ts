@@ -68,6 +68,8 @@ export interface Decision {
   service: string;
   /** Strictly increasing across the decisions of a service: fences the actions it starts. */
   epoch: number;
+  /** What was evaluated: a new signal, an operator control, or the passing of time (a deadline). */
+  trigger: 'signal' | 'control' | 'tick';
   decision: DecisionKind;
   /** For a failover or failback: waiting for an approval, approved (by `by`), or not required. */
   approval?: 'pending' | 'approved' | 'not-required';
@@ -467,6 +469,7 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
     time: input.time,
     service: plan.service,
     epoch: state.epoch,
+    trigger: 'tick' in input ? 'tick' : isControl(input) ? 'control' : 'signal',
     decision: candidate.decision,
     ...(candidate.approval && { approval: candidate.approval }),
     ...(candidate.by && { by: candidate.by }),

@@ -3,7 +3,7 @@
  * signals that count and where they are observed, the ordered data-plane actions, and the decider's
  * guardrails. `parseDrPlan` is the only way in: JSON Schema first, then the rules a schema cannot say.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import planSchema from '../../../config/dr-plans/dr-plan.schema.json' with { type: 'json' };
 import { parseDuration } from '../clock.ts';
 import { type Issue, ValidationError } from '../errors.ts';
@@ -331,22 +331,18 @@ export function validateDrPlan(raw: unknown, subject = 'DR plan'): DrPlan {
   };
 }
 
-/** Parses a DR plan from YAML text; YAML syntax errors become issues with their line. */
+/** Parses a DR plan from YAML text; YAML syntax errors become issues naming their line and column. */
 export function parseDrPlan(text: string, subject = 'DR plan'): DrPlan {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { prettyErrors: false });
-  } catch (e) {
-    const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0)
     throw new ValidationError(
-      [
-        {
-          path: pos ? `line ${pos.line}` : '',
-          reason: `not valid YAML: ${(e as Error).message.split('\n')[0]}`,
-        },
-      ],
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const message =
+          e.message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '') ?? 'syntax error';
+        return { path: pos ? `line ${pos.line}:${pos.col}` : '', reason: `not valid YAML: ${message}` };
+      }),
       subject,
     );
-  }
-  return validateDrPlan(raw, subject);
+  return validateDrPlan(doc.toJS({ maxAliasCount: 50 }), subject);
 }
