@@ -143,31 +143,48 @@ interface SideView {
   unhealthy: string[];
 }
 
+/** Which reports count for a subject and which observer each belongs to; computed once per plan. */
+interface Watch {
+  observers: string[];
+  reports: { key: string; observer: string }[];
+}
+const watches = new WeakMap<DrPlan, Record<Side | 'replication', Watch>>();
+
+function watchesOf(plan: DrPlan): Record<Side | 'replication', Watch> {
+  let w = watches.get(plan);
+  if (w) return w;
+  const byId = new Map(plan.vantagePoints.map((vp) => [vp.id, vp]));
+  const build = (subject: Side | 'replication'): Watch => {
+    const reports: Watch['reports'] = [];
+    for (const signal of plan.signals) {
+      if (signal.observes !== subject) continue;
+      for (const id of signal.vantagePoints) {
+        const vp = byId.get(id)!;
+        // a vantage point inside the region it watches is not independent: it does not count
+        if (subject !== 'replication' && isInside(vp, plan[subject])) continue;
+        reports.push({ key: `${id}/${signal.name}`, observer: observerOf(vp) });
+      }
+    }
+    const observers =
+      subject === 'replication'
+        ? [...new Set(reports.map((r) => r.observer))].sort()
+        : independentObservers(plan, subject);
+    return { observers, reports };
+  };
+  w = { primary: build('primary'), standby: build('standby'), replication: build('replication') };
+  watches.set(plan, w);
+  return w;
+}
+
 function observe(plan: DrPlan, state: DeciderState, subject: Side | 'replication'): SideView {
   const now = state.now ?? 0;
-  const byId = new Map(plan.vantagePoints.map((vp) => [vp.id, vp]));
-  const observers =
-    subject === 'replication'
-      ? [
-          ...new Set(
-            plan.signals
-              .filter((s) => s.observes === 'replication')
-              .flatMap((s) => s.vantagePoints.map((id) => observerOf(byId.get(id)!))),
-          ),
-        ].sort()
-      : independentObservers(plan, subject);
+  const { observers, reports } = watchesOf(plan)[subject];
   const status = new Map<string, 'healthy' | 'unhealthy'>();
-  for (const signal of plan.signals) {
-    if (signal.observes !== subject) continue;
-    for (const id of signal.vantagePoints) {
-      const vp = byId.get(id)!;
-      if (subject !== 'replication' && isInside(vp, plan[subject])) continue;
-      const report = state.reports[`${id}/${signal.name}`];
-      if (!report || now - report.at >= plan.settings.staleAfterMs || report.status === 'unknown') continue;
-      const observer = observerOf(vp);
-      if (report.status === 'unhealthy') status.set(observer, 'unhealthy');
-      else if (status.get(observer) !== 'unhealthy') status.set(observer, 'healthy');
-    }
+  for (const { key, observer } of reports) {
+    const report = state.reports[key];
+    if (!report || now - report.at >= plan.settings.staleAfterMs || report.status === 'unknown') continue;
+    if (report.status === 'unhealthy') status.set(observer, 'unhealthy');
+    else if (status.get(observer) !== 'unhealthy') status.set(observer, 'healthy');
   }
   const pick = (s: string) => observers.filter((o) => status.get(o) === s);
   return { observers, healthy: pick('healthy'), unhealthy: pick('unhealthy') };
@@ -423,7 +440,12 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
       ],
       'decider input',
     );
-  const state = structuredClone(previous);
+  // A copy, never the caller's state: every nested object that evaluate() may change is copied too.
+  const state: DeciderState = {
+    ...previous,
+    reports: { ...previous.reports },
+    pending: previous.pending && { ...previous.pending },
+  };
   state.now = at;
   let ignored: string | undefined;
 

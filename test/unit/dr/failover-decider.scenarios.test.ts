@@ -392,3 +392,20 @@ describe('failover decider: guardrails', () => {
     ]);
   });
 });
+
+describe('failover decider: purity', () => {
+  it('leaves the state it is given untouched, so a stored state can be replayed again', () => {
+    // Prepare
+    const records = fixture('recovery.jsonl');
+    const mid = replay(plan, records.slice(0, 600)).state;
+    const before = JSON.stringify(mid);
+
+    // Act
+    const a = replay(plan, records.slice(600), mid);
+    const b = replay(plan, records.slice(600), mid);
+
+    // Assess
+    expect(JSON.stringify(mid)).toBe(before);
+    expect(b.decisions).toEqual(a.decisions);
+  });
+});
