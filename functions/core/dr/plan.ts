@@ -306,13 +306,11 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
 export function validateDrPlan(raw: unknown, subject = 'DR plan'): DrPlan {
   const refused = controlPlaneIssues(raw);
   const issues: Issue[] = [...refused.issues];
-  const fromSchema = schemaIssues(planSchema, raw);
-  if (fromSchema.length > 0) {
-    issues.push(
-      ...fromSchema.filter((i) => !refused.paths.some((p) => i.path === p || i.path.startsWith(`${p}.`))),
-    );
-    throw new ValidationError(issues, subject);
-  }
+  // A refused action is already explained; the schema's complaints about it would only repeat that.
+  const fromSchema = schemaIssues(planSchema, raw).filter(
+    (i) => !refused.paths.some((p) => i.path === p || i.path.startsWith(`${p}.`)),
+  );
+  if (fromSchema.length > 0) throw new ValidationError([...issues, ...fromSchema], subject);
   const doc = raw as DrPlanDocument;
   issues.push(...semanticIssues(doc));
   if (issues.length > 0) throw new ValidationError(issues, subject);

@@ -243,6 +243,32 @@ describe('failover decider: guardrails', () => {
     expect(decisions.some((d) => d.reasons[0]?.code === 'dampened')).toBe(true);
   });
 
+  it('fails back only once the replication path is healthy again', () => {
+    // Prepare: failed over at 1m; the primary is back from 5m but the link stays down until 15m
+    const quick = planWith((d) => {
+      d.failback = { stablePeriod: '2m', approval: 'none' };
+    });
+    const LINK: [string, string][] = [
+      ['aws-us-west-2', 'replication-dx'],
+      ['gcp-us-west1', 'replication-link'],
+    ];
+    const records = byTime([
+      ...reports(0, 1200, PRIMARY, (_v, _s, t) => (t < 300 ? 'unhealthy' : 'healthy')),
+      ...healthyStandby(0, 1200),
+      ...reports(0, 1200, LINK, (_v, _s, t) => (t < 900 ? 'unhealthy' : 'healthy')),
+    ]);
+
+    // Act
+    const { decisions } = replay(quick, records);
+
+    // Assess
+    expect(moves(decisions).map((d) => [d.decision, d.time])).toEqual([
+      ['failover', at(60)],
+      ['failback', at(900)],
+    ]);
+    expect(decisions.find((d) => d.reasons[0]?.code === 'replication-unhealthy')?.time).toBe(at(420));
+  });
+
   it('asks for approval when the plan requires it, and fails over only once approved', () => {
     // Prepare
     const gated = planWith((d) => {

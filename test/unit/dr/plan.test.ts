@@ -48,7 +48,7 @@ describe('DR plan loader', () => {
       hostedZoneId: 'Z123',
       name: 'pay.example.com.',
     };
-    doc.actions.failback.push({
+    doc.actions.failback.unshift({
       cloud: 'aws',
       type: 'scale-standby',
       capacity: 2,
@@ -64,7 +64,9 @@ describe('DR plan loader', () => {
         path: 'actions.failover[2].type',
         reason: expect.stringMatching(/ChangeResourceRecordSets.*control-plane.*arc-routing-control/),
       },
-      { path: 'actions.failback[3]', reason: expect.stringMatching(/control-plane/) },
+      { path: 'actions.failback[0]', reason: expect.stringMatching(/control-plane/) },
+      // with the record edit refused, the failover has no traffic flip left
+      { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
     ]);
   });
 
@@ -87,6 +89,7 @@ describe('DR plan loader', () => {
         path: 'actions.failover[2].type',
         reason: expect.stringMatching(/Cloud DNS record-set changes.*control-plane/),
       },
+      { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
     ]);
   });
 
