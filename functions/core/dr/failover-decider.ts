@@ -195,14 +195,20 @@ const list = (xs: string[]) => (xs.length ? xs.join(', ') : 'none');
 const tally = (v: SideView, what: 'healthy' | 'unhealthy') =>
   `${v[what].length} of ${v.observers.length} independent vantage points (${list(v[what])})`;
 
+/** A reason whose text is only written when the decision is emitted: most evaluations emit nothing. */
+interface Draft {
+  code: ReasonCode;
+  message: () => string;
+}
+
 interface Candidate {
   decision: DecisionKind;
   approval?: 'pending' | 'approved' | 'not-required';
   by?: string;
-  reasons: Reason[];
+  reasons: Draft[];
 }
 
-const hold = (code: ReasonCode, message: string, ...more: Reason[]): Candidate => ({
+const hold = (code: ReasonCode, message: () => string, ...more: Draft[]): Candidate => ({
   decision: 'hold',
   reasons: [{ code, message }, ...more],
 });
@@ -219,17 +225,19 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
   state.primaryDownSince = primaryDown ? (state.primaryDownSince ?? now) : null;
   state.primaryUpSince = primaryUp ? (state.primaryUpSince ?? now) : null;
 
-  const notes: Reason[] = [];
+  const notes: Draft[] = [];
   if (replication.unhealthy.length > 0)
     notes.push({
       code: 'replication-degraded',
-      message: `replication path reported unhealthy by ${list(replication.unhealthy)}: RPO at risk; link failures are BGP's to reroute and never move traffic`,
+      message: () =>
+        `replication path reported unhealthy by ${list(replication.unhealthy)}: RPO at risk; link failures are BGP's to reroute and never move traffic`,
     });
 
-  if (state.paused)
+  const { paused, lastFailoverAt } = state;
+  if (paused)
     return hold(
       'paused',
-      `global pause switch is on (set by ${state.paused.by} at ${iso(state.paused.since)}): nothing moves`,
+      () => `global pause switch is on (set by ${paused.by} at ${iso(paused.since)}): nothing moves`,
       ...notes,
     );
 
@@ -238,11 +246,12 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
     const target = state.override.side;
     const pinned = `manual override by ${state.override.by} pins the service to the ${target}`;
     if (target === state.active)
-      return hold('override', `${pinned}; automatic decisions wait for a release`, ...notes);
+      return hold('override', () => `${pinned}; automatic decisions wait for a release`, ...notes);
     if (!isHealthy(views[target], s.quorum))
       return hold(
         'no-side-serving',
-        `${pinned}, but the ${target} is not seen serving (healthy: ${tally(views[target], 'healthy')}; unhealthy: ${list(views[target].unhealthy)}): at least one side must be serving, so traffic stays on the ${state.active}`,
+        () =>
+          `${pinned}, but the ${target} is not seen serving (healthy: ${tally(views[target], 'healthy')}; unhealthy: ${list(views[target].unhealthy)}): at least one side must be serving, so traffic stays on the ${state.active}`,
         ...notes,
       );
     return {
@@ -252,11 +261,11 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       reasons: [
         {
           code: 'manual-override',
-          message: `${pinned} (bypasses quorum, hysteresis, dampening and approval)`,
+          message: () => `${pinned} (bypasses quorum, hysteresis, dampening and approval)`,
         },
         {
           code: 'side-serving',
-          message: `the ${target} is seen healthy by ${tally(views[target], 'healthy')}`,
+          message: () => `the ${target} is seen healthy by ${tally(views[target], 'healthy')}`,
         },
         ...notes,
       ],
@@ -264,10 +273,11 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
   }
 
   const withdrawn = (c: Candidate): Candidate => {
-    if (state.pending) {
+    const pending = state.pending;
+    if (pending) {
       c.reasons.push({
         code: 'approval-withdrawn',
-        message: `the ${state.pending.decision} pending approval since ${iso(state.pending.since)} is withdrawn`,
+        message: () => `the ${pending.decision} pending approval since ${iso(pending.since)} is withdrawn`,
       });
       state.pending = null;
     }
@@ -276,22 +286,20 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
   const approve = (
     kind: 'failover' | 'failback',
     approval: 'required' | 'none',
-    reasons: Reason[],
+    reasons: Draft[],
   ): Candidate => {
     if (approval === 'none')
       return { decision: kind, approval: 'not-required', reasons: [...reasons, ...notes] };
-    if (state.pending?.decision === kind && state.pending.approvedBy)
+    const approvedBy = state.pending?.decision === kind ? state.pending.approvedBy : undefined;
+    if (approvedBy)
       return {
         decision: kind,
         approval: 'approved',
-        by: state.pending.approvedBy,
-        reasons: [
-          ...reasons,
-          { code: 'approved', message: `approved by ${state.pending.approvedBy}` },
-          ...notes,
-        ],
+        by: approvedBy,
+        reasons: [...reasons, { code: 'approved', message: () => `approved by ${approvedBy}` }, ...notes],
       };
     state.pending ??= { decision: kind, since: now };
+    const since = state.pending.since;
     return {
       decision: kind,
       approval: 'pending',
@@ -299,7 +307,7 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
         ...reasons,
         {
           code: 'awaiting-approval',
-          message: `waiting for an approval (pending since ${iso(state.pending.since)})`,
+          message: () => `waiting for an approval (pending since ${iso(since)})`,
         },
         ...notes,
       ],
@@ -311,29 +319,31 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'no-quorum',
-          `${tally(primary, 'unhealthy')} report the primary unhealthy; failover needs ${s.quorum}`,
+          () => `${tally(primary, 'unhealthy')} report the primary unhealthy; failover needs ${s.quorum}`,
           ...notes,
         ),
       );
-    const quorum: Reason = {
+    const quorum: Draft = {
       code: 'quorum',
-      message: `${tally(primary, 'unhealthy')} report the primary unhealthy (quorum ${s.quorum})`,
+      message: () => `${tally(primary, 'unhealthy')} report the primary unhealthy (quorum ${s.quorum})`,
     };
     const downFor = now - state.primaryDownSince!;
     if (downFor < s.hysteresisMs)
       return withdrawn(
         hold(
           'hysteresis',
-          `the primary has been unhealthy by quorum since ${iso(state.primaryDownSince!)}; failover needs ${formatDuration(s.hysteresisMs)} of it (not before ${iso(state.primaryDownSince! + s.hysteresisMs)})`,
+          () =>
+            `the primary has been unhealthy by quorum since ${iso(state.primaryDownSince!)}; failover needs ${formatDuration(s.hysteresisMs)} of it (not before ${iso(state.primaryDownSince! + s.hysteresisMs)})`,
           quorum,
           ...notes,
         ),
       );
-    if (state.lastFailoverAt !== null && now - state.lastFailoverAt < s.dampeningMs)
+    if (lastFailoverAt !== null && now - lastFailoverAt < s.dampeningMs)
       return withdrawn(
         hold(
           'dampened',
-          `last failover at ${iso(state.lastFailoverAt)}: at most one failover per ${formatDuration(s.dampeningMs)} (next not before ${iso(state.lastFailoverAt + s.dampeningMs)})`,
+          () =>
+            `last failover at ${iso(lastFailoverAt)}: at most one failover per ${formatDuration(s.dampeningMs)} (next not before ${iso(lastFailoverAt + s.dampeningMs)})`,
           quorum,
           ...notes,
         ),
@@ -342,7 +352,8 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'no-side-serving',
-          `neither side is serving: the primary and the standby are both unhealthy by quorum (standby: ${tally(standby, 'unhealthy')}); moving traffic would not help`,
+          () =>
+            `neither side is serving: the primary and the standby are both unhealthy by quorum (standby: ${tally(standby, 'unhealthy')}); moving traffic would not help`,
           quorum,
           ...notes,
         ),
@@ -351,7 +362,8 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'standby-not-healthy',
-          `"standby healthy" does not hold: ${tally(standby, 'healthy')} see it healthy and ${list(standby.unhealthy)} unhealthy; it needs ${s.quorum} healthy and none unhealthy`,
+          () =>
+            `"standby healthy" does not hold: ${tally(standby, 'healthy')} see it healthy and ${list(standby.unhealthy)} unhealthy; it needs ${s.quorum} healthy and none unhealthy`,
           quorum,
           ...notes,
         ),
@@ -360,18 +372,19 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       quorum,
       {
         code: 'hysteresis-elapsed',
-        message: `unhealthy by quorum since ${iso(state.primaryDownSince!)} (${formatDuration(downFor)} >= ${formatDuration(s.hysteresisMs)})`,
+        message: () =>
+          `unhealthy by quorum since ${iso(state.primaryDownSince!)} (${formatDuration(downFor)} >= ${formatDuration(s.hysteresisMs)})`,
       },
       {
         code: 'not-dampened',
-        message:
-          state.lastFailoverAt === null
+        message: () =>
+          lastFailoverAt === null
             ? 'no earlier failover'
-            : `last failover at ${iso(state.lastFailoverAt)}, outside the ${formatDuration(s.dampeningMs)} window`,
+            : `last failover at ${iso(lastFailoverAt)}, outside the ${formatDuration(s.dampeningMs)} window`,
       },
       {
         code: 'standby-healthy',
-        message: `the standby is seen healthy by ${tally(standby, 'healthy')}, unhealthy by none`,
+        message: () => `the standby is seen healthy by ${tally(standby, 'healthy')}, unhealthy by none`,
       },
     ]);
   }
@@ -382,28 +395,31 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       return withdrawn(
         hold(
           'no-side-serving',
-          `neither side is serving: the standby is unhealthy by quorum (${tally(standby, 'unhealthy')}) and the primary has not recovered (healthy: ${tally(primary, 'healthy')})`,
+          () =>
+            `neither side is serving: the standby is unhealthy by quorum (${tally(standby, 'unhealthy')}) and the primary has not recovered (healthy: ${tally(primary, 'healthy')})`,
           ...notes,
         ),
       );
     return withdrawn(
       hold(
         'primary-not-recovered',
-        `the primary is seen healthy by ${tally(primary, 'healthy')} and unhealthy by ${list(primary.unhealthy)}; failback needs ${s.quorum} healthy and none unhealthy`,
+        () =>
+          `the primary is seen healthy by ${tally(primary, 'healthy')} and unhealthy by ${list(primary.unhealthy)}; failback needs ${s.quorum} healthy and none unhealthy`,
         ...notes,
       ),
     );
   }
   const upFor = now - state.primaryUpSince!;
-  const healthy: Reason = {
+  const healthy: Draft = {
     code: 'primary-healthy',
-    message: `the primary is seen healthy by ${tally(primary, 'healthy')}, unhealthy by none`,
+    message: () => `the primary is seen healthy by ${tally(primary, 'healthy')}, unhealthy by none`,
   };
   if (upFor < s.stablePeriodMs)
     return withdrawn(
       hold(
         'stable-period',
-        `the primary has been healthy by quorum since ${iso(state.primaryUpSince!)}; failback needs a stable period of ${formatDuration(s.stablePeriodMs)} (not before ${iso(state.primaryUpSince! + s.stablePeriodMs)})`,
+        () =>
+          `the primary has been healthy by quorum since ${iso(state.primaryUpSince!)}; failback needs a stable period of ${formatDuration(s.stablePeriodMs)} (not before ${iso(state.primaryUpSince! + s.stablePeriodMs)})`,
         healthy,
         ...notes,
       ),
@@ -412,7 +428,8 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
     return withdrawn(
       hold(
         'replication-unhealthy',
-        `the replication path is reported unhealthy by ${list(replication.unhealthy)}: failing back now would lose writes made on the standby`,
+        () =>
+          `the replication path is reported unhealthy by ${list(replication.unhealthy)}: failing back now would lose writes made on the standby`,
         healthy,
       ),
     );
@@ -420,7 +437,8 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
     healthy,
     {
       code: 'stable-period-elapsed',
-      message: `healthy by quorum since ${iso(state.primaryUpSince!)} (${formatDuration(upFor)} >= ${formatDuration(s.stablePeriodMs)})`,
+      message: () =>
+        `healthy by quorum since ${iso(state.primaryUpSince!)} (${formatDuration(upFor)} >= ${formatDuration(s.stablePeriodMs)})`,
     },
   ]);
 }
@@ -476,14 +494,15 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
   const candidate = evaluate(plan, state);
   const moves = candidate.decision !== 'hold' && candidate.approval !== 'pending';
   const key = `${candidate.decision}/${candidate.approval ?? ''}/${candidate.reasons[0]?.code}`;
+  if (!moves && key === state.lastKey) return ignored === undefined ? { state } : { state, ignored };
+  // Written now, before a move resets the trackers the texts quote.
+  const reasons = candidate.reasons.map((r) => ({ code: r.code, message: r.message() }));
   if (moves) {
     state.active = other(state.active);
     state.pending = null;
     state.primaryDownSince = null;
     state.primaryUpSince = null;
     if (candidate.decision === 'failover') state.lastFailoverAt = at;
-  } else if (key === state.lastKey) {
-    return ignored === undefined ? { state } : { state, ignored };
   }
   state.epoch += 1;
   state.lastKey = moves ? null : key;
@@ -496,7 +515,7 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
     ...(candidate.approval && { approval: candidate.approval }),
     ...(candidate.by && { by: candidate.by }),
     active: state.active,
-    reasons: candidate.reasons,
+    reasons,
     ...(moves && { actions: plan.actions[candidate.decision as 'failover' | 'failback'] }),
   };
   return ignored === undefined ? { state, decision } : { state, decision, ignored };
@@ -504,17 +523,20 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
 
 /** The earliest time after `state.now` at which a time-based rule could change the outcome. */
 export function nextDeadline(plan: DrPlan, state: DeciderState): number | null {
-  if (state.now === null) return null;
+  const now = state.now;
+  if (now === null) return null;
   const s = plan.settings;
-  const candidates: number[] = [];
+  let next = Number.POSITIVE_INFINITY;
+  const consider = (t: number) => {
+    if (t > now && t < next) next = t;
+  };
   if (state.active === 'primary' && state.primaryDownSince !== null)
-    candidates.push(state.primaryDownSince + s.hysteresisMs);
+    consider(state.primaryDownSince + s.hysteresisMs);
   if (state.active === 'standby' && state.primaryUpSince !== null)
-    candidates.push(state.primaryUpSince + s.stablePeriodMs);
-  if (state.lastFailoverAt !== null) candidates.push(state.lastFailoverAt + s.dampeningMs);
-  for (const r of Object.values(state.reports)) candidates.push(r.at + s.staleAfterMs);
-  const future = candidates.filter((t) => t > state.now!);
-  return future.length ? Math.min(...future) : null;
+    consider(state.primaryUpSince + s.stablePeriodMs);
+  if (state.lastFailoverAt !== null) consider(state.lastFailoverAt + s.dampeningMs);
+  for (const key in state.reports) consider(state.reports[key]!.at + s.staleAfterMs);
+  return next === Number.POSITIVE_INFINITY ? null : next;
 }
 
 export interface ReplayResult {
