@@ -138,7 +138,7 @@ export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<nu
     result.decisions.filter((d) => d.decision === k && d.approval !== 'pending').length;
   out.out('');
   out.out(
-    `${plan.service}: ${result.decisions.length} decisions (${count('failover')} failover, ${count('failback')} failback); ${result.state.active} serving at the end, epoch ${result.state.epoch}`,
+    `${plan.service}: ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'} (${count('failover')} failover, ${count('failback')} failback); ${result.state.active} serving at the end, epoch ${result.state.epoch}`,
   );
   return EXIT.ok;
 }
