@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDrPlan, validateDrPlan } from '#core/dr/plan.ts';
-import { EXAMPLE_PLAN, exampleDoc, issuesOf, planFiles, planWith } from './helpers.ts';
+import { parse } from 'yaml';
+import { type DrPlanDocument, parseDrPlan, validateDrPlan } from '#core/dr/plan.ts';
+import { EXAMPLE_PLAN, exampleDoc, issuesOf, planFiles, planWith, ROOT } from './helpers.ts';
 
 describe('DR plan loader', () => {
   it('accepts every shipped plan and applies the decider defaults', () => {
@@ -14,7 +16,7 @@ describe('DR plan loader', () => {
     // Assess
     expect(files.length).toBeGreaterThan(0);
     const payments = parseDrPlan(readFileSync(EXAMPLE_PLAN, 'utf8'));
-    expect(plans.map((p) => p.service)).toContain('payments-api');
+    expect(plans.map((p) => p.service).sort()).toEqual(['ledger', 'payments-api']);
     expect(payments.settings).toEqual({
       quorum: 2,
       hysteresisMs: 60_000,
@@ -171,6 +173,21 @@ describe('DR plan loader', () => {
         reason: expect.stringMatching(/at least one side must stay serving/),
       },
     ]);
+  });
+
+  it('checks that a Cloud DNS failover policy serves the backup on failover and the primary on failback', () => {
+    // Prepare
+    const doc = parse(
+      readFileSync(join(ROOT, 'config', 'dr-plans', 'example-ledger.yaml'), 'utf8'),
+    ) as DrPlanDocument;
+    const flip = doc.actions.failover[2]!;
+    if (flip.type === 'cloud-dns-failover-policy') flip.serve = 'primary';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([{ path: 'actions.failover[2].serve', reason: 'must be "backup" on failover' }]);
   });
 
   it('names every bad field of a malformed plan with a reason', () => {
