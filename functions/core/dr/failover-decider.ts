@@ -213,7 +213,7 @@ const hold = (code: ReasonCode, message: () => string, ...more: Draft[]): Candid
   reasons: [{ code, message }, ...more],
 });
 
-/** Decides for the current state; may update the trackers and carry out a move in `state`. */
+/** Decides for the current state. Updates the trackers (down / up since) and a pending approval in `state`; the move itself is applied by step(). */
 function evaluate(plan: DrPlan, state: DeciderState): Candidate {
   const now = state.now!;
   const s = plan.settings;
