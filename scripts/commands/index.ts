@@ -2,5 +2,6 @@
 import type { Command } from '../cli/command.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
+import { simCommands } from './sim.ts';
 
-export const commands: Command[] = [...linkCommands, ...drCommands];
+export const commands: Command[] = [...linkCommands, ...drCommands, ...simCommands];
