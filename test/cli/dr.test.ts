@@ -69,7 +69,7 @@ failback: { stablePeriod: 30m, approval: required }
     expect(out).toEqual([]);
     expect(err).toEqual([
       expect.stringMatching(
-        /^\S+bad\.yaml: actions\.failover\[0\]\.type: Route 53 record edits \(ChangeResourceRecordSets\) is a control-plane call/,
+        /^\S+bad\.yaml: actions\.failover\[0\]\.type: a Route 53 record edit \(ChangeResourceRecordSets\) is a control-plane call/,
       ),
       expect.stringMatching(/^\S+bad\.yaml: standby\.cloud: must differ from the primary's cloud \(aws\)/),
       expect.stringMatching(/^\S+bad\.yaml: actions\.failover: needs a traffic flip/),

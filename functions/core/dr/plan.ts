@@ -137,12 +137,12 @@ export function independentObservers(plan: DrPlanDocument, side: Side): string[]
  * record-set changes are control-plane calls too; a failover must not depend on them.
  */
 const CONTROL_PLANE_TYPES: Record<string, string> = {
-  'route53-record': 'Route 53 record edits (ChangeResourceRecordSets)',
-  'route53-record-set': 'Route 53 record edits (ChangeResourceRecordSets)',
-  'route53-change-resource-record-sets': 'Route 53 record edits (ChangeResourceRecordSets)',
-  'change-resource-record-sets': 'Route 53 record edits (ChangeResourceRecordSets)',
-  'cloud-dns-record-set': 'Cloud DNS record-set changes (changes.create / resourceRecordSets.patch)',
-  'dns-record': 'DNS record edits',
+  'route53-record': 'a Route 53 record edit (ChangeResourceRecordSets)',
+  'route53-record-set': 'a Route 53 record edit (ChangeResourceRecordSets)',
+  'route53-change-resource-record-sets': 'a Route 53 record edit (ChangeResourceRecordSets)',
+  'change-resource-record-sets': 'a Route 53 record edit (ChangeResourceRecordSets)',
+  'cloud-dns-record-set': 'a Cloud DNS record-set change (changes.create / resourceRecordSets.patch)',
+  'dns-record': 'a DNS record edit',
 };
 const CONTROL_PLANE_TEXT =
   /ChangeResourceRecordSets|resourceRecordSets\.(patch|create|delete)|dns\.changes\.create/i;
@@ -162,7 +162,7 @@ function controlPlaneIssues(raw: unknown): { issues: Issue[]; paths: string[] } 
         typeof type === 'string' && type in CONTROL_PLANE_TYPES
           ? CONTROL_PLANE_TYPES[type]
           : CONTROL_PLANE_TEXT.test(JSON.stringify(action ?? null))
-            ? 'a control-plane DNS record edit'
+            ? 'an action that calls ChangeResourceRecordSets or a Cloud DNS record-set change'
             : undefined;
       if (what === undefined) return;
       paths.push(path);

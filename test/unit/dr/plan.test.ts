@@ -89,7 +89,7 @@ describe('DR plan loader', () => {
     expect(issues).toEqual([
       {
         path: 'actions.failover[2].type',
-        reason: expect.stringMatching(/Cloud DNS record-set changes.*control-plane/),
+        reason: expect.stringMatching(/a Cloud DNS record-set change \(.*control-plane/),
       },
       { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
     ]);
