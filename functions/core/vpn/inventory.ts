@@ -80,7 +80,9 @@ export function buildInventory({ aws, gcp, links, traffic = [] }: Exports): Inve
         router: router.name,
         region: router.region,
         network: router.network,
-        tunnels: own.map(({ router: _r, region: _g, ...t }) => t),
+        tunnels: own
+          .map(({ router: _r, region: _g, ...t }) => t)
+          .sort((x, y) => x.name.localeCompare(y.name)),
         bgpPeers: peers,
         statusObserved: router.status !== undefined,
       };

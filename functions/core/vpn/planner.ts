@@ -381,7 +381,8 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
   );
   const toward = (side: Side) =>
     sortedPrefixes(vpn.prefixes.filter((p) => p.toward === side)).map((p) => p.prefix);
-  const hop = (h: NextHop) => (h.kind === 'other' ? h.what : h.id);
+  const hops = (via: readonly NextHop[]) =>
+    [...new Set(via.map((h) => (h.kind === 'other' ? h.what : h.id)))].join(', ');
 
   // AWS side: traffic to Google prefixes.
   const awsProblems: string[] = [];
@@ -398,7 +399,7 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
         else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id))
           awsProblems.push(`${tgw} routes ${p.text} over ${vpn.id}${drained ? ' after the drain' : ''}`);
         else if (!via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-          awsProblems.push(`${tgw} routes ${p.text} via ${via.map(hop).join(', ')}`);
+          awsProblems.push(`${tgw} routes ${p.text} via ${hops(via)}`);
       }
     awsNote = `Transit Gateway ${tgw} routes use the link`;
   } else {
@@ -445,7 +446,7 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
           );
         else gcpProblems.push(`${net} routes ${p.text} over ${vpn.id}${drained ? ' after the drain' : ''}`);
       } else if (!via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-        gcpProblems.push(`${net} routes ${p.text} via ${via.map(hop).join(', ')}`);
+        gcpProblems.push(`${net} routes ${p.text} via ${hops(via)}`);
     }
   const ok = awsProblems.length === 0 && gcpProblems.length === 0;
   const aws = awsProblems.length > 0 ? awsProblems.join('; ') : awsNote;
@@ -743,9 +744,9 @@ function iso(t: number): string {
 }
 
 function human(ms: number): string {
-  const h = ms / HOUR;
-  if (h >= 48 && Number.isInteger(h / 24)) return `${h / 24}d`;
-  if (h >= 1) return `${Math.round(h * 10) / 10}h`;
+  const h = Math.round(ms / HOUR);
+  if (h >= 48) return h % 24 === 0 ? `${h / 24}d` : `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (ms >= HOUR) return `${Math.round((ms / HOUR) * 10) / 10}h`;
   return `${Math.round(ms / 60_000)}m`;
 }
 
