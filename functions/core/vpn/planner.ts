@@ -18,6 +18,7 @@ import { compareCidr } from './cidr.ts';
 import type {
   CarriedPrefix,
   DrainMethod,
+  HealthStatus,
   Inventory,
   Link,
   NextHop,
@@ -107,6 +108,7 @@ interface Draft {
 
 const pairKey = (aws: string, gcp: string | undefined) => `${aws}|${gcp ?? ''}`;
 const HOUR = 3_600_000;
+const SEVERITY: Record<HealthStatus, number> = { healthy: 0, degraded: 1, down: 2 };
 
 export function planDecommission(inventory: Inventory, policy: PlannerPolicy, now: number): Plan {
   const ctx = context(inventory, policy, now);
@@ -155,7 +157,11 @@ function context(inv: Inventory, policy: PlannerPolicy, now: number): Context {
   const cover = new Map<string, Record<Side, PrefixTrie<string>>>();
   for (const l of [...inv.links].sort((a, b) => cmp(a.id, b.id))) {
     const key = pairKey(l.aws.gateway, l.gcp.network);
-    const link = { ...l, health: [...l.health].sort((a, b) => a.at - b.at) };
+    // Changes at the same instant: the worst one last, so it is the status from then on.
+    const link = {
+      ...l,
+      health: [...l.health].sort((a, b) => a.at - b.at || SEVERITY[a.status] - SEVERITY[b.status]),
+    };
     links.set(key, [...(links.get(key) ?? []), link]);
     if (l.state !== 'ACTIVE') continue;
     const tries = cover.get(key) ?? { aws: new PrefixTrie<string>(), gcp: new PrefixTrie<string>() };
@@ -382,7 +388,7 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
   const toward = (side: Side) =>
     sortedPrefixes(vpn.prefixes.filter((p) => p.toward === side)).map((p) => p.prefix);
   const hops = (via: readonly NextHop[]) =>
-    [...new Set(via.map((h) => (h.kind === 'other' ? h.what : h.id)))].join(', ');
+    [...new Set(via.map((h) => (h.kind === 'other' ? h.what : h.id)))].sort().join(', ');
 
   // AWS side: traffic to Google prefixes.
   const awsProblems: string[] = [];
