@@ -1,0 +1,218 @@
+/**
+ * Event catalog v1: the `data` of every crosslink event. Each has a JSON Schema in
+ * `events/<Name>.v1.schema.json` naming its producer and consumers; a test checks that these types
+ * and the schemas list the same fields. Every `data` carries `linkId` and `policyHash`.
+ * A v1 consumer ignores fields it does not know, so fields may be added within v1.
+ */
+import type { Cloud } from '../envelope.ts';
+import type { HalfCondition, LinkState, NativeState } from '../link/model.ts';
+import type { LinkRequest } from '../policy/request.ts';
+
+interface Base {
+  linkId: string;
+  /** sha256 of the RFC 8785 canonical JSON of the policy the producer ran. */
+  policyHash: string;
+}
+
+export interface LinkRequestedData extends Base {
+  request: LinkRequest;
+  /** The verified caller of the intake (IAM principal ARN or Google email). */
+  requester: string;
+  requestedVia: Cloud;
+  requestedAt: string;
+}
+
+export interface LinkApprovalRequestedData extends Base {
+  name: string;
+  environment: 'prod' | 'nonprod';
+  initiator: Cloud;
+  bandwidth: string;
+  requester: string;
+  /** Principal patterns that may approve for each side. */
+  approvers: Record<Cloud, string[]>;
+  /** When the approval wait escalates, and when it expires. */
+  escalateAt: string;
+  expiresAt: string;
+}
+
+export interface LinkApprovedData extends Base {
+  side: Cloud;
+  /** The verified approver, or `policy:<rule>` for an auto-approval. */
+  approver: string;
+  approvedAt: string;
+  auto: boolean;
+}
+
+export interface LinkRejectedData extends Base {
+  side: Cloud;
+  approver: string;
+  rejectedAt: string;
+  reason: string;
+}
+
+export interface LinkExpiredData extends Base {
+  /** The sides whose approval never came. */
+  waitingFor: Cloud[];
+  expiredAt: string;
+}
+
+/** The activation key sealed to the peer: AES-256-GCM under a data key wrapped with RSA-OAEP-SHA-256. */
+export interface SealedKey {
+  alg: 'RSA-OAEP-256+A256GCM';
+  /** The peer's asymmetric key the data key is wrapped to (KMS key ARN / Cloud KMS key version name). */
+  recipientKeyId: string;
+  wrappedKey: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
+}
+
+export interface LinkKeyIssuedData extends Base {
+  issuer: Cloud;
+  sealedKey: SealedKey;
+  bandwidth: string;
+  /** The issuing half: AWS connection id or Google transport name. */
+  issuerResource: string;
+  issuedAt: string;
+}
+
+export interface LinkSideStateChangedData extends Base {
+  side: Cloud;
+  /** The owning cloud's per-half sequence; receivers apply only a higher one. */
+  sequence: number;
+  nativeState: NativeState | null;
+  previousNativeState: NativeState | null;
+  condition: HalfCondition;
+  resourceId?: string;
+  sharedId?: string;
+  adminEnabled?: boolean;
+  observedAt: string;
+}
+
+export interface LinkStateChangedData extends Base {
+  from: LinkState;
+  to: LinkState;
+  reason: string;
+  halves: Record<Cloud, { nativeState: NativeState | null; condition: HalfCondition; sequence: number }>;
+}
+
+export interface LinkDecommissionRequestedData extends Base {
+  requestedBy: string;
+  requestedVia: Cloud;
+  requestedAt: string;
+  reason?: string;
+}
+
+export interface LinkFailedData extends Base {
+  side: Cloud;
+  stage: 'request' | 'approve' | 'activate' | 'verify' | 'drain' | 'delete' | 'confirm';
+  error: { name: string; message: string };
+  /** What compensation removed, so nothing is left billing. */
+  compensation: { deleted: string[]; remaining: string[] };
+  failedAt: string;
+}
+
+export interface EventDataByName {
+  LinkRequested: LinkRequestedData;
+  LinkApprovalRequested: LinkApprovalRequestedData;
+  LinkApproved: LinkApprovedData;
+  LinkRejected: LinkRejectedData;
+  LinkExpired: LinkExpiredData;
+  LinkKeyIssued: LinkKeyIssuedData;
+  LinkSideStateChanged: LinkSideStateChangedData;
+  LinkStateChanged: LinkStateChangedData;
+  LinkDecommissionRequested: LinkDecommissionRequestedData;
+  LinkFailed: LinkFailedData;
+}
+
+export type EventName = keyof EventDataByName;
+
+export const EVENT_NAMES = [
+  'LinkRequested',
+  'LinkApprovalRequested',
+  'LinkApproved',
+  'LinkRejected',
+  'LinkExpired',
+  'LinkKeyIssued',
+  'LinkSideStateChanged',
+  'LinkStateChanged',
+  'LinkDecommissionRequested',
+  'LinkFailed',
+] as const satisfies readonly EventName[];
+
+/** Every field of each event's data, required ones first: the test compares these with the schemas. */
+export const EVENT_FIELDS = {
+  LinkRequested: {
+    required: ['linkId', 'policyHash', 'request', 'requester', 'requestedVia', 'requestedAt'],
+    optional: [],
+  },
+  LinkApprovalRequested: {
+    required: [
+      'linkId',
+      'policyHash',
+      'name',
+      'environment',
+      'initiator',
+      'bandwidth',
+      'requester',
+      'approvers',
+      'escalateAt',
+      'expiresAt',
+    ],
+    optional: [],
+  },
+  LinkApproved: {
+    required: ['linkId', 'policyHash', 'side', 'approver', 'approvedAt', 'auto'],
+    optional: [],
+  },
+  LinkRejected: {
+    required: ['linkId', 'policyHash', 'side', 'approver', 'rejectedAt', 'reason'],
+    optional: [],
+  },
+  LinkExpired: { required: ['linkId', 'policyHash', 'waitingFor', 'expiredAt'], optional: [] },
+  LinkKeyIssued: {
+    required: ['linkId', 'policyHash', 'issuer', 'sealedKey', 'bandwidth', 'issuerResource', 'issuedAt'],
+    optional: [],
+  },
+  LinkSideStateChanged: {
+    required: [
+      'linkId',
+      'policyHash',
+      'side',
+      'sequence',
+      'nativeState',
+      'previousNativeState',
+      'condition',
+      'observedAt',
+    ],
+    optional: ['resourceId', 'sharedId', 'adminEnabled'],
+  },
+  LinkStateChanged: { required: ['linkId', 'policyHash', 'from', 'to', 'reason', 'halves'], optional: [] },
+  LinkDecommissionRequested: {
+    required: ['linkId', 'policyHash', 'requestedBy', 'requestedVia', 'requestedAt'],
+    optional: ['reason'],
+  },
+  LinkFailed: {
+    required: ['linkId', 'policyHash', 'side', 'stage', 'error', 'compensation', 'failedAt'],
+    optional: [],
+  },
+} as const satisfies {
+  [N in EventName]: {
+    required: readonly (keyof EventDataByName[N])[];
+    optional: readonly (keyof EventDataByName[N])[];
+  };
+};
+
+// Compile-time proof that EVENT_FIELDS lists exactly each type's required and optional fields.
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
+type Listed<N extends EventName, W extends 'required' | 'optional'> = (typeof EVENT_FIELDS)[N][W][number];
+type Mismatch = {
+  [N in EventName]:
+    | Exclude<RequiredKeys<EventDataByName[N]>, Listed<N, 'required'>>
+    | Exclude<Listed<N, 'required'>, RequiredKeys<EventDataByName[N]>>
+    | Exclude<OptionalKeys<EventDataByName[N]>, Listed<N, 'optional'>>
+    | Exclude<Listed<N, 'optional'>, OptionalKeys<EventDataByName[N]>>;
+};
+type AssertNever<T extends Record<EventName, never>> = T;
+export type EventFieldsMatchTypes = AssertNever<Mismatch>;

@@ -1,0 +1,155 @@
+/**
+ * The link record: one cross-cloud link with its two halves. Each half keeps the provider's native
+ * state exactly as the provider reports it, and a sequence number that the half's own cloud
+ * increments on every change it observes; the peer's copy moves only on a higher sequence.
+ */
+import type { Cloud } from '../envelope.ts';
+
+export type { Cloud };
+
+/** AWS Interconnect `ConnectionState`. */
+export const AWS_CONNECTION_STATES = [
+  'requested',
+  'pending',
+  'available',
+  'down',
+  'deleting',
+  'deleted',
+  'failed',
+  'updating',
+] as const;
+export type AwsConnectionState = (typeof AWS_CONNECTION_STATES)[number];
+
+/** Google TransportManager `Transport.State` (a deleted transport has no state: Get returns 404). */
+export const GCP_TRANSPORT_STATES = ['CREATING', 'PENDING_KEY', 'PENDING_CONFIG', 'ACTIVE'] as const;
+export type GcpTransportState = (typeof GCP_TRANSPORT_STATES)[number];
+
+export type NativeState = AwsConnectionState | GcpTransportState;
+
+/** What crosslink makes of a half's native state. */
+export type HalfCondition = 'NONE' | 'PENDING' | 'UP' | 'DOWN' | 'DELETING' | 'GONE' | 'FAILED';
+
+export interface Half {
+  cloud: Cloud;
+  /** The provider's state as last observed; null before the half exists and after it is confirmed gone. */
+  nativeState: NativeState | null;
+  /** Google only: `adminEnabled: false` keeps an ACTIVE transport out of service. */
+  adminEnabled?: boolean;
+  condition: HalfCondition;
+  /** Incremented by the owning cloud on each observed change; 0 before any observation. */
+  sequence: number;
+  /** AWS connection id (mcc-...) or Google transport resource name. */
+  resourceId?: string;
+  /** The spec's shared connection UUID, once the providers assign it. */
+  sharedId?: string;
+  observedAt?: string;
+}
+
+export const LINK_STATES = [
+  'REQUESTED',
+  'AWAITING_APPROVAL',
+  'APPROVED',
+  'PROVISIONING',
+  'ACTIVE',
+  'DEGRADED',
+  'DOWN',
+  'DECOMMISSIONING',
+  'DECOMMISSIONED',
+  'REJECTED',
+  'EXPIRED',
+  'FAILED',
+] as const;
+export type LinkState = (typeof LINK_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<LinkState> = new Set([
+  'DECOMMISSIONED',
+  'REJECTED',
+  'EXPIRED',
+  'FAILED',
+]);
+
+export interface Approval {
+  side: Cloud;
+  decision: 'approved' | 'rejected';
+  /** The verified principal (IAM ARN or Google email) or `policy:<rule>` for an auto-approval. */
+  by: string;
+  at: string;
+  reason?: string;
+}
+
+export interface StageEntry {
+  state: LinkState;
+  at: string;
+  reason?: string;
+}
+
+export interface LinkRecord {
+  id: string;
+  name: string;
+  initiator: Cloud;
+  environment: 'prod' | 'nonprod';
+  /** The verified principal that requested the link. */
+  requester: string;
+  /** The person behind `requester` when policy names one (so the same person cannot approve from the other cloud). */
+  requesterIdentity?: string;
+  policyHash: string;
+  state: LinkState;
+  halves: { aws: Half; gcp: Half };
+  approvals: Approval[];
+  /** Health from signals (alarms, probes): neither provider's API reports it. */
+  health: { status: 'healthy' | 'impaired'; at: string | null };
+  stages: StageEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function peerOf(cloud: Cloud): Cloud {
+  return cloud === 'aws' ? 'gcp' : 'aws';
+}
+
+export function emptyHalf(cloud: Cloud): Half {
+  return { cloud, nativeState: null, condition: 'NONE', sequence: 0 };
+}
+
+/** Maps a provider's native state to crosslink's condition of a half. */
+export function conditionOf(
+  cloud: Cloud,
+  nativeState: NativeState | null,
+  adminEnabled?: boolean,
+): HalfCondition {
+  if (nativeState === null) return 'GONE';
+  if (cloud === 'aws') {
+    switch (nativeState as AwsConnectionState) {
+      case 'requested':
+      case 'pending':
+        return 'PENDING';
+      case 'available':
+      case 'updating': // an update of a live connection: still carrying traffic
+        return 'UP';
+      case 'down':
+        return 'DOWN';
+      case 'deleting':
+        return 'DELETING';
+      case 'deleted':
+        return 'GONE';
+      case 'failed':
+        return 'FAILED';
+    }
+  } else {
+    switch (nativeState as GcpTransportState) {
+      case 'CREATING':
+      case 'PENDING_KEY':
+      case 'PENDING_CONFIG':
+        return 'PENDING';
+      case 'ACTIVE':
+        return adminEnabled === false ? 'DOWN' : 'UP';
+    }
+  }
+  throw new RangeError(`${String(nativeState)} is not a ${cloud} native state`);
+}
+
+export function isNativeState(cloud: Cloud, s: unknown): s is NativeState {
+  return cloud === 'aws'
+    ? (AWS_CONNECTION_STATES as readonly unknown[]).includes(s)
+    : (GCP_TRANSPORT_STATES as readonly unknown[]).includes(s);
+}

@@ -1,0 +1,305 @@
+/**
+ * The link lifecycle as one pure function: `transition(link, input, now) -> { link, events }`.
+ *
+ * Main course: REQUESTED -> AWAITING_APPROVAL -> APPROVED (both sides) -> PROVISIONING -> ACTIVE
+ * (both halves up) <-> DEGRADED (health) -> DOWN (a half down) -> DECOMMISSIONING -> DECOMMISSIONED
+ * (both halves gone). Side exits: REJECTED, EXPIRED, FAILED.
+ *
+ * Delivery is at-least-once and out of order, so a repeated command whose effect already holds is a
+ * no-op, and an observation with a sequence not above the half's is ignored (`ignored` says why).
+ * A command the state does not allow throws IllegalTransitionError; self-approval throws
+ * PermissionDeniedError.
+ */
+import { IllegalTransitionError, PermissionDeniedError } from '../errors.ts';
+import type { LinkStateChangedData } from '../events/catalog.ts';
+import {
+  type Approval,
+  type Cloud,
+  conditionOf,
+  emptyHalf,
+  type Half,
+  type LinkRecord,
+  type LinkState,
+  type NativeState,
+  TERMINAL_STATES,
+} from './model.ts';
+
+export type LinkCommand =
+  | { kind: 'requestApproval' }
+  | {
+      kind: 'approve';
+      side: Cloud;
+      by: string /** who `by` is, when policy knows (same person on both clouds) */;
+      identity?: string;
+    }
+  | { kind: 'reject'; side: Cloud; by: string; identity?: string; reason?: string }
+  | { kind: 'expire' }
+  | { kind: 'startProvisioning' }
+  | { kind: 'fail'; reason: string }
+  | { kind: 'requestDecommission'; by: string };
+
+export type LinkObservation =
+  | {
+      kind: 'halfObserved';
+      side: Cloud;
+      sequence: number;
+      /** null: the provider said 404 (confirmed gone). */
+      nativeState: NativeState | null;
+      adminEnabled?: boolean;
+      resourceId?: string;
+      sharedId?: string;
+    }
+  | { kind: 'healthObserved'; status: 'healthy' | 'impaired'; at: string; detail?: string };
+
+export type LinkInput = LinkCommand | LinkObservation;
+
+export type LinkDomainEvent = { name: 'LinkStateChanged'; data: LinkStateChangedData };
+
+export interface TransitionResult {
+  link: LinkRecord;
+  events: LinkDomainEvent[];
+  /** Set when the input changed nothing, with why (`duplicate`, `stale`, `already <state>`). */
+  ignored?: string;
+}
+
+export interface NewLink {
+  id: string;
+  name: string;
+  initiator: Cloud;
+  environment: 'prod' | 'nonprod';
+  requester: string;
+  requesterIdentity?: string;
+  policyHash: string;
+}
+
+export function createLink(input: NewLink, now: number): LinkRecord {
+  const at = iso(now);
+  return {
+    ...input,
+    state: 'REQUESTED',
+    halves: { aws: emptyHalf('aws'), gcp: emptyHalf('gcp') },
+    approvals: [],
+    health: { status: 'healthy', at: null },
+    stages: [{ state: 'REQUESTED', at }],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export function transition(link: LinkRecord, input: LinkInput, now: number): TransitionResult {
+  switch (input.kind) {
+    case 'requestApproval':
+      if (link.state === 'REQUESTED')
+        return move(link, 'AWAITING_APPROVAL', 'approval requested from both sides', now);
+      if (
+        ['AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state) ||
+        isPastApproval(link.state)
+      ) {
+        return unchanged(link, `already ${link.state}`);
+      }
+      throw new IllegalTransitionError(link.state, 'request approval for');
+    case 'approve':
+    case 'reject':
+      return decide(link, input, now);
+    case 'expire':
+      if (link.state === 'REQUESTED' || link.state === 'AWAITING_APPROVAL')
+        return move(link, 'EXPIRED', 'approval wait timed out', now);
+      if (link.state === 'EXPIRED') return unchanged(link, 'already EXPIRED');
+      throw new IllegalTransitionError(
+        link.state,
+        'expire',
+        'only a link still awaiting approval can expire',
+      );
+    case 'startProvisioning':
+      if (link.state === 'APPROVED') return move(link, 'PROVISIONING', 'both sides approved', now);
+      if (link.state === 'PROVISIONING') return unchanged(link, 'already PROVISIONING');
+      throw new IllegalTransitionError(
+        link.state,
+        'provision',
+        link.state === 'AWAITING_APPROVAL' ? 'both sides must approve first' : undefined,
+      );
+    case 'fail':
+      if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
+      if (
+        ['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING', 'DECOMMISSIONING'].includes(link.state)
+      ) {
+        return move(link, 'FAILED', input.reason, now);
+      }
+      throw new IllegalTransitionError(link.state, 'fail');
+    case 'requestDecommission':
+      if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
+        return unchanged(link, `already ${link.state}`);
+      if (['APPROVED', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state)) {
+        const moved = move(link, 'DECOMMISSIONING', `decommission requested by ${input.by}`, now);
+        const derived = derive(moved.link, now);
+        return { link: derived.link, events: [...moved.events, ...derived.events] };
+      }
+      throw new IllegalTransitionError(link.state, 'decommission');
+    case 'halfObserved':
+      return observeHalf(link, input, now);
+    case 'healthObserved':
+      return observeHealth(link, input, now);
+  }
+}
+
+function decide(
+  link: LinkRecord,
+  input: Extract<LinkCommand, { kind: 'approve' | 'reject' }>,
+  now: number,
+): TransitionResult {
+  const existing = link.approvals.find((a) => a.side === input.side);
+  const wanted = input.kind === 'approve' ? 'approved' : 'rejected';
+  if (existing) {
+    if (existing.decision === wanted) return unchanged(link, `duplicate: ${input.side} already ${wanted}`);
+    throw new IllegalTransitionError(
+      link.state,
+      input.kind,
+      `the ${input.side} side already ${existing.decision} this link`,
+    );
+  }
+  if (!(link.state === 'REQUESTED' || link.state === 'AWAITING_APPROVAL')) {
+    throw new IllegalTransitionError(link.state, input.kind, 'the link is no longer awaiting approval');
+  }
+  const selfApproval =
+    input.by === link.requester ||
+    (input.identity !== undefined && input.identity === link.requesterIdentity);
+  if (selfApproval && !input.by.startsWith('policy:')) {
+    throw new PermissionDeniedError(`${input.by} requested link ${link.id} and cannot also ${input.kind} it`);
+  }
+  const approval: Approval = { side: input.side, decision: wanted, by: input.by, at: iso(now) };
+  if (input.kind === 'reject' && input.reason) approval.reason = input.reason;
+  const next: LinkRecord = { ...link, approvals: [...link.approvals, approval], updatedAt: iso(now) };
+  if (input.kind === 'reject') {
+    return move(
+      next,
+      'REJECTED',
+      `rejected by ${input.by} (${input.side})${input.reason ? `: ${input.reason}` : ''}`,
+      now,
+    );
+  }
+  const sides = new Set(next.approvals.filter((a) => a.decision === 'approved').map((a) => a.side));
+  if (sides.has('aws') && sides.has('gcp')) return move(next, 'APPROVED', 'approved on both sides', now);
+  if (next.state === 'REQUESTED')
+    return move(
+      next,
+      'AWAITING_APPROVAL',
+      `approved by ${input.by} (${input.side}); waiting for the other side`,
+      now,
+    );
+  return { link: next, events: [] };
+}
+
+function observeHalf(
+  link: LinkRecord,
+  input: Extract<LinkObservation, { kind: 'halfObserved' }>,
+  now: number,
+): TransitionResult {
+  const half = link.halves[input.side];
+  if (input.sequence === half.sequence)
+    return unchanged(link, `duplicate: ${input.side} sequence ${input.sequence}`);
+  if (input.sequence < half.sequence)
+    return unchanged(link, `stale: ${input.side} sequence ${input.sequence} < ${half.sequence}`);
+  const updated: Half = {
+    ...half,
+    nativeState: input.nativeState,
+    condition: conditionOf(input.side, input.nativeState, input.adminEnabled),
+    sequence: input.sequence,
+    observedAt: iso(now),
+  };
+  if (input.adminEnabled !== undefined) updated.adminEnabled = input.adminEnabled;
+  if (input.resourceId !== undefined) updated.resourceId = input.resourceId;
+  if (input.sharedId !== undefined) updated.sharedId = input.sharedId;
+  const next: LinkRecord = {
+    ...link,
+    halves: { ...link.halves, [input.side]: updated },
+    updatedAt: iso(now),
+  };
+  return derive(next, now);
+}
+
+function observeHealth(
+  link: LinkRecord,
+  input: Extract<LinkObservation, { kind: 'healthObserved' }>,
+  now: number,
+): TransitionResult {
+  if (link.health.at !== null && Date.parse(input.at) <= Date.parse(link.health.at)) {
+    return unchanged(link, `stale: health at ${input.at} is not after ${link.health.at}`);
+  }
+  const next: LinkRecord = { ...link, health: { status: input.status, at: input.at }, updatedAt: iso(now) };
+  return derive(next, now);
+}
+
+/** Recomputes the state that follows from the halves and health, where the state depends on them. */
+function derive(link: LinkRecord, now: number): TransitionResult {
+  const { aws, gcp } = link.halves;
+  const bothUp = aws.condition === 'UP' && gcp.condition === 'UP';
+  const live: LinkState = link.health.status === 'impaired' ? 'DEGRADED' : 'ACTIVE';
+  const gone = (h: Half) => h.condition === 'GONE' || h.condition === 'NONE';
+  switch (link.state) {
+    case 'PROVISIONING':
+      return bothUp ? move(link, live, 'both halves up', now) : { link, events: [] };
+    case 'ACTIVE':
+    case 'DEGRADED': {
+      if (!bothUp) {
+        const which = aws.condition !== 'UP' ? aws : gcp;
+        return move(link, 'DOWN', `${which.cloud} half is ${which.nativeState ?? 'gone'}`, now);
+      }
+      if (link.state !== live)
+        return move(
+          link,
+          live,
+          link.health.status === 'impaired' ? 'health impaired' : 'health restored',
+          now,
+        );
+      return { link, events: [] };
+    }
+    case 'DOWN':
+      return bothUp ? move(link, live, 'both halves up again', now) : { link, events: [] };
+    case 'DECOMMISSIONING':
+      return gone(aws) && gone(gcp)
+        ? move(link, 'DECOMMISSIONED', 'both halves deleted', now)
+        : { link, events: [] };
+    default:
+      return { link, events: [] };
+  }
+}
+
+function move(link: LinkRecord, to: LinkState, reason: string, now: number): TransitionResult {
+  const at = iso(now);
+  const from = link.state;
+  const next: LinkRecord = {
+    ...link,
+    state: to,
+    stages: [...link.stages, { state: to, at, reason }],
+    updatedAt: at,
+  };
+  const slim = (h: Half) => ({ nativeState: h.nativeState, condition: h.condition, sequence: h.sequence });
+  return {
+    link: next,
+    events: [
+      {
+        name: 'LinkStateChanged',
+        data: {
+          linkId: link.id,
+          from,
+          to,
+          reason,
+          halves: { aws: slim(next.halves.aws), gcp: slim(next.halves.gcp) },
+          policyHash: link.policyHash,
+        },
+      },
+    ],
+  };
+}
+
+function unchanged(link: LinkRecord, why: string): TransitionResult {
+  return { link, events: [], ignored: why };
+}
+
+function isPastApproval(s: LinkState): boolean {
+  return TERMINAL_STATES.has(s) ? false : ['ACTIVE', 'DEGRADED', 'DOWN', 'DECOMMISSIONING'].includes(s);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

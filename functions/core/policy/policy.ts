@@ -1,0 +1,110 @@
+/**
+ * The policy document (config/policy.yaml): loading with every problem named, and its hash.
+ * The hash is the sha256 of the RFC 8785 canonical JSON of the parsed document, so the same policy
+ * hashes the same on both clouds whatever its YAML formatting.
+ */
+import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import policySchema from '../../../config/policy.schema.json' with { type: 'json' };
+import type { Cloud } from '../envelope.ts';
+import { type Issue, ValidationError } from '../errors.ts';
+import { schemaIssues } from '../schema.ts';
+import { parseBandwidth } from './bandwidth.ts';
+
+const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
+
+export type KeyFlow = 'INPUT_ONLY' | 'OUTPUT_ONLY' | 'INPUT_OR_OUTPUT';
+
+export interface RegionPair {
+  aws: string;
+  gcp: string;
+  environmentId: string;
+  remoteProfile: string;
+}
+
+export interface EnvironmentPolicy {
+  requesters: Record<Cloud, string[]>;
+  approvers: Record<Cloud, string[]>;
+  autoApprove?: { maxBandwidth: string };
+}
+
+export interface PolicyDocument {
+  version: 1;
+  regionPairs: RegionPair[];
+  remoteProfileFlows?: Record<string, KeyFlow>;
+  regionCountries: Record<string, string>;
+  bandwidths: string[];
+  routes: { allowDefaultRoute?: boolean; maxPrefixesPerSide?: number };
+  people?: Record<string, string[]>;
+  environments: { prod: EnvironmentPolicy; nonprod: EnvironmentPolicy };
+}
+
+export interface Policy {
+  document: PolicyDocument;
+  hash: string;
+}
+
+/** sha256 (hex) of the RFC 8785 canonical JSON of `value`. */
+export function canonicalHash(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value cannot be canonicalized');
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Validates a parsed policy document; throws ValidationError listing every problem. */
+export function loadPolicy(raw: unknown): Policy {
+  const issues = schemaIssues(policySchema, raw);
+  if (issues.length === 0) issues.push(...semanticIssues(raw as PolicyDocument));
+  if (issues.length > 0) throw new ValidationError(issues, 'policy');
+  return { document: raw as PolicyDocument, hash: canonicalHash(raw) };
+}
+
+function semanticIssues(doc: PolicyDocument): Issue[] {
+  const issues: Issue[] = [];
+  doc.bandwidths.forEach((b, i) => {
+    if (!parseBandwidth(b)) issues.push({ path: `bandwidths[${i}]`, reason: `"${b}" is not a bandwidth` });
+  });
+  doc.regionPairs.forEach((p, i) => {
+    for (const side of ['aws', 'gcp'] as const) {
+      if (!(p[side] in doc.regionCountries)) {
+        issues.push({
+          path: `regionPairs[${i}].${side}`,
+          reason: `region ${p[side]} has no country in regionCountries`,
+        });
+      }
+    }
+    if (doc.remoteProfileFlows && !(p.remoteProfile in doc.remoteProfileFlows)) {
+      issues.push({
+        path: `regionPairs[${i}].remoteProfile`,
+        reason: `profile ${p.remoteProfile} has no flow in remoteProfileFlows`,
+      });
+    }
+  });
+  const owner = new Map<string, string>();
+  for (const [person, principals] of Object.entries(doc.people ?? {})) {
+    for (const p of principals) {
+      const prev = owner.get(p);
+      if (prev) issues.push({ path: `people.${person}`, reason: `${p} already belongs to ${prev}` });
+      owner.set(p, person);
+    }
+  }
+  for (const env of ['prod', 'nonprod'] as const) {
+    const auto = doc.environments[env].autoApprove;
+    if (auto && env === 'prod')
+      issues.push({
+        path: 'environments.prod.autoApprove',
+        reason: 'production links are never approved by policy alone',
+      });
+    if (auto && !parseBandwidth(auto.maxBandwidth))
+      issues.push({ path: `environments.${env}.autoApprove.maxBandwidth`, reason: 'is not a bandwidth' });
+  }
+  return issues;
+}
+
+/** The person behind a principal when policy names one, else the principal itself. */
+export function identityOf(policy: Policy, principal: string): string {
+  for (const [person, principals] of Object.entries(policy.document.people ?? {})) {
+    if (principals.includes(principal)) return `person:${person}`;
+  }
+  return principal;
+}

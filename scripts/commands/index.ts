@@ -1,0 +1,5 @@
+/** Every CLI command; a noun's module contributes its verbs. */
+import type { Command } from '../cli/command.ts';
+import { linkCommands } from './link.ts';
+
+export const commands: Command[] = [...linkCommands];
