@@ -457,7 +457,11 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
   const ok = awsProblems.length === 0 && gcpProblems.length === 0;
   const aws = awsProblems.length > 0 ? awsProblems.join('; ') : awsNote;
   const gcp =
-    gcpProblems.length > 0 ? gcpProblems.join('; ') : ['best routes use the link', ...notes].join('; ');
+    gcpProblems.length > 0
+      ? gcpProblems.join('; ')
+      : notes.length > 0
+        ? notes.join('; ')
+        : 'best routes use the link';
   return { ok, reason: `AWS: ${aws}. Google: ${gcp}` };
 }
 
