@@ -19,6 +19,7 @@ import type {
   Unpaired,
   Vpn,
 } from './model.ts';
+import { addTo } from './multimap.ts';
 
 export interface Exports {
   readonly aws: AwsExport;
@@ -32,7 +33,10 @@ export function buildInventory({ aws, gcp, links, traffic = [] }: Exports): Inve
   const drains = new Map<string, DrainRecord>((links?.drains ?? []).map((d) => [d.vpnConnectionId, d]));
   const routers = new Map<string, GcpRouter>(gcp.routers.map((r) => [`${r.region}/${r.name}`, r]));
   const tunnelsByPeerIp = new Map<string, GcpExport['tunnels'][number][]>();
-  for (const t of gcp.tunnels) tunnelsByPeerIp.set(t.peerIp, [...(tunnelsByPeerIp.get(t.peerIp) ?? []), t]);
+  for (const t of gcp.tunnels) addTo(tunnelsByPeerIp, t.peerIp, t);
+  const tgwRoutesOfVpn = new Map<string, AwsExport['tgwRoutes'][number][]>();
+  for (const rt of aws.tgwRoutes)
+    for (const x of rt.attachments) if (x.resourceType === 'vpn') addTo(tgwRoutesOfVpn, x.resourceId, rt);
 
   const vpns: Vpn[] = [];
   const unpaired: Unpaired[] = [];
@@ -48,9 +52,8 @@ export function buildInventory({ aws, gcp, links, traffic = [] }: Exports): Inve
     };
     for (const c of aws.staticRoutes.get(a.vpnConnectionId) ?? [])
       add({ prefix: c, toward: 'gcp', source: 'aws:VpnConnection.Routes' });
-    for (const rt of aws.tgwRoutes)
-      if (rt.attachments.some((x) => x.resourceType === 'vpn' && x.resourceId === a.vpnConnectionId))
-        add({ prefix: rt.prefix, toward: 'gcp', source: `aws:TransitGatewayRoutes.${rt.routeTableId}` });
+    for (const rt of tgwRoutesOfVpn.get(a.vpnConnectionId) ?? [])
+      add({ prefix: rt.prefix, toward: 'gcp', source: `aws:TransitGatewayRoutes.${rt.routeTableId}` });
 
     let half: GcpVpnHalf | undefined;
     const first = tunnels[0];
@@ -87,12 +90,14 @@ export function buildInventory({ aws, gcp, links, traffic = [] }: Exports): Inve
         statusObserved: router.status !== undefined,
       };
       if (own.length < tunnels.length)
-        for (const t of tunnels.filter((x) => !links.has(x.selfLink)))
+        for (const t of tunnels.filter((x) => !links.has(x.selfLink))) {
+          usedTunnels.add(t.selfLink); // accounted for: reported just below
           unpaired.push({
             side: 'gcp',
             id: t.selfLink,
             reason: `peer IP of ${a.vpnConnectionId} but on router ${t.router}, not ${first.router}`,
           });
+        }
     } else if (first) {
       unpaired.push({
         side: 'aws',
@@ -121,7 +126,7 @@ export function buildInventory({ aws, gcp, links, traffic = [] }: Exports): Inve
     });
   }
   for (const t of gcp.tunnels)
-    if (!usedTunnels.has(t.selfLink) && !unpaired.some((u) => u.id === t.selfLink))
+    if (!usedTunnels.has(t.selfLink))
       unpaired.push({ side: 'gcp', id: t.selfLink, reason: `no AWS VPN tunnel has outside IP ${t.peerIp}` });
 
   // Effective routes. Google: the routers' best routes (next hop a VPN tunnel, or a peering = a link).

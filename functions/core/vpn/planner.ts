@@ -27,6 +27,7 @@ import type {
   Unpaired,
   Vpn,
 } from './model.ts';
+import { addTo } from './multimap.ts';
 import { type BackupRule, describeWindow, inChangeWindow, type PlannerPolicy } from './policy.ts';
 import { PrefixTrie } from './prefix-trie.ts';
 
@@ -116,16 +117,11 @@ export function planDecommission(inventory: Inventory, policy: PlannerPolicy, no
   const drafts = vpns.map((v) => judge(v, ctx));
 
   const byPair = new Map<string, Draft[]>();
-  for (const d of drafts)
-    if (d.vpn.gcp)
-      byPair.set(pairKey(d.vpn.networks.aws, d.vpn.networks.gcp), [
-        ...(byPair.get(pairKey(d.vpn.networks.aws, d.vpn.networks.gcp)) ?? []),
-        d,
-      ]);
+  for (const d of drafts) if (d.vpn.gcp) addTo(byPair, pairKey(d.vpn.networks.aws, d.vpn.networks.gcp), d);
   for (const [key, list] of [...byPair].sort(([a], [b]) => cmp(a, b))) lastPath(key, list, ctx);
 
-  const deleting = new Set(drafts.filter((d) => d.want === 'delete').map((d) => d.vpn.id));
-  const out = drafts.map((d) => finish(d, deleting, inventory, ctx));
+  const users = sharedUsers(drafts, inventory);
+  const out = drafts.map((d) => finish(d, users, ctx));
   const round = (n: number) => Math.round(n * 100) / 100;
   const count = (a: Action) => out.filter((p) => p.action === a).length;
   return {
@@ -162,7 +158,7 @@ function context(inv: Inventory, policy: PlannerPolicy, now: number): Context {
       ...l,
       health: [...l.health].sort((a, b) => a.at - b.at || SEVERITY[a.status] - SEVERITY[b.status]),
     };
-    links.set(key, [...(links.get(key) ?? []), link]);
+    addTo(links, key, link);
     if (l.state !== 'ACTIVE') continue;
     const tries = cover.get(key) ?? { aws: new PrefixTrie<string>(), gcp: new PrefixTrie<string>() };
     cover.set(key, tries);
@@ -177,7 +173,8 @@ function context(inv: Inventory, policy: PlannerPolicy, now: number): Context {
     t.insert(r.prefix, r.via);
   }
   const traffic = new Map<string, TrafficSample[]>();
-  for (const s of inv.traffic) traffic.set(s.vpnConnectionId, [...(traffic.get(s.vpnConnectionId) ?? []), s]);
+  for (const s of inv.traffic) addTo(traffic, s.vpnConnectionId, s);
+  for (const list of traffic.values()) list.sort((a, b) => a.start - b.start || a.end - b.end);
   return {
     policy,
     now,
@@ -419,9 +416,12 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
         awsProblems.push(`BGP still UP on ${up.map((t) => t.outsideIp).join(', ')} after the drain`);
       else awsNote += '; BGP down on every tunnel';
     } else {
-      const out = trafficIn(ctx.traffic.get(vpn.id) ?? [], ctx.now - ctx.policy.idleWindowMs, ctx.now, [
+      const out = trafficIn(
+        ctx.traffic.get(vpn.id) ?? [],
+        ctx.now - ctx.policy.idleWindowMs,
+        ctx.now,
         'TunnelDataOut',
-      ]);
+      );
       if (out.coverage < ctx.policy.minTrafficCoverage)
         awsProblems.push(
           `TunnelDataOut covers ${pct(out.coverage)} of the last ${human(ctx.policy.idleWindowMs)}: cannot tell which path AWS uses (pass --metrics)`,
@@ -537,37 +537,36 @@ interface Traffic {
   readonly peakAt: number;
 }
 
-/** Coverage of [from, to) by samples, and the peak rate (bytes per hour; samples of one interval summed). */
-function trafficIn(
-  samples: readonly TrafficSample[],
-  from: number,
-  to: number,
-  metrics?: readonly string[],
-): Traffic {
-  const inWindow = samples.filter(
-    (s) => s.end > from && s.start < to && (!metrics || metrics.includes(s.metric)),
-  );
-  const intervals = new Map<string, { start: number; end: number; bytes: number }>();
-  for (const s of inWindow) {
-    const key = `${s.start}|${s.end}`;
-    const i = intervals.get(key) ?? { start: s.start, end: s.end, bytes: 0 };
-    i.bytes += s.bytes;
-    intervals.set(key, i);
-  }
-  const list = [...intervals.values()].sort((a, b) => a.start - b.start || a.end - b.end);
+/**
+ * Coverage of [from, to) by samples, and the peak rate (bytes per hour; samples of one interval summed
+ * across metrics and tunnels). `samples` are sorted by start, then end (see context()).
+ */
+function trafficIn(samples: readonly TrafficSample[], from: number, to: number, metric?: string): Traffic {
   let covered = 0;
   let reach = from;
   let peakRate = 0;
   let peakAt = from;
-  for (const i of list) {
-    const s = Math.max(i.start, reach);
-    const e = Math.min(i.end, to);
-    if (e > s) covered += e - s;
-    reach = Math.max(reach, e);
-    const rate = i.bytes / ((i.end - i.start) / HOUR);
+  for (let i = 0; i < samples.length; ) {
+    const { start, end } = samples[i] as TrafficSample;
+    let bytes = 0;
+    let seen = false;
+    for (; i < samples.length; i++) {
+      const s = samples[i] as TrafficSample;
+      if (s.start !== start || s.end !== end) break;
+      if (metric === undefined || s.metric === metric) {
+        bytes += s.bytes;
+        seen = true;
+      }
+    }
+    if (!seen || end <= from || start >= to) continue;
+    const lo = Math.max(start, reach);
+    const hi = Math.min(end, to);
+    if (hi > lo) covered += hi - lo;
+    reach = Math.max(reach, hi);
+    const rate = bytes / ((end - start) / HOUR);
     if (rate > peakRate) {
       peakRate = rate;
-      peakAt = i.start;
+      peakAt = start;
     }
   }
   return { coverage: to > from ? covered / (to - from) : 1, peakRate, peakAt };
@@ -705,7 +704,36 @@ function lastPath(key: string, list: Draft[], ctx: Context): void {
 
 // ---------------------------------------------------------------- output
 
-function finish(d: Draft, deleting: ReadonlySet<string>, inv: Inventory, ctx: Context): VpnPlan {
+/**
+ * Who else uses a customer gateway or an external VPN gateway once this plan's deletes are done:
+ * counted once per plan, so naming what a delete removes stays linear in the number of VPNs.
+ */
+interface SharedUsers {
+  /** customer gateway -> VPNs using it that this plan keeps */
+  readonly cgwKept: ReadonlyMap<string, number>;
+  /** external VPN gateway -> tunnels using it that this plan keeps (unpaired tunnels included) */
+  readonly extGwKept: ReadonlyMap<string, number>;
+}
+
+function sharedUsers(drafts: readonly Draft[], inv: Inventory): SharedUsers {
+  const going = new Set(drafts.filter((d) => d.want === 'delete').map((d) => d.vpn.id));
+  const goingTunnels = new Set(
+    drafts
+      .filter((d) => d.want === 'delete')
+      .flatMap((d) => (d.vpn.gcp?.tunnels ?? []).map((t) => t.selfLink)),
+  );
+  const cgwKept = new Map<string, number>();
+  for (const v of inv.vpns)
+    if (!going.has(v.id))
+      cgwKept.set(v.aws.customerGatewayId, (cgwKept.get(v.aws.customerGatewayId) ?? 0) + 1);
+  const extGwKept = new Map<string, number>();
+  for (const t of inv.gcpTunnelGateways)
+    if (t.gateway && !goingTunnels.has(t.tunnel))
+      extGwKept.set(t.gateway, (extGwKept.get(t.gateway) ?? 0) + 1);
+  return { cgwKept, extGwKept };
+}
+
+function finish(d: Draft, users: SharedUsers, ctx: Context): VpnPlan {
   if (!d.gates.has('last-path'))
     d.gates.set('last-path', { gate: 'last-path', verdict: 'skip', reason: 'the VPN is not paired' });
   const p = ctx.policy.pricing;
@@ -716,8 +744,7 @@ function finish(d: Draft, deleting: ReadonlySet<string>, inv: Inventory, ctx: Co
   if (d.want === 'delete') {
     const v = d.vpn;
     deletes.push(`aws: VPN connection ${v.id}`);
-    const cgwUsers = inv.vpns.filter((o) => o.aws.customerGatewayId === v.aws.customerGatewayId);
-    if (cgwUsers.every((o) => deleting.has(o.id)))
+    if (!users.cgwKept.has(v.aws.customerGatewayId))
       deletes.push(`aws: customer gateway ${v.aws.customerGatewayId} (no other VPN uses it)`);
     if (v.gcp) {
       deletes.push(`gcp: VPN tunnels ${v.gcp.tunnels.map((t) => t.name).join(', ')}`);
@@ -725,13 +752,8 @@ function finish(d: Draft, deleting: ReadonlySet<string>, inv: Inventory, ctx: Co
         deletes.push(
           `gcp: router ${v.gcp.router} BGP peers ${v.gcp.bgpPeers.map((b) => b.name).join(', ')} and interfaces ${v.gcp.bgpPeers.map((b) => b.interfaceName).join(', ')}`,
         );
-      const going = new Set(
-        inv.vpns
-          .filter((o) => deleting.has(o.id))
-          .flatMap((o) => (o.gcp?.tunnels ?? []).map((t) => t.selfLink)),
-      );
       for (const g of [...new Set(v.gcp.tunnels.map((t) => t.peerExternalGateway))].sort())
-        if (g && inv.gcpTunnelGateways.every((x) => x.gateway !== g || going.has(x.tunnel)))
+        if (g && !users.extGwKept.has(g))
           deletes.push(`gcp: external VPN gateway ${g} (no other tunnel uses it)`);
     }
   }
