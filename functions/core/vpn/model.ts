@@ -85,11 +85,7 @@ export interface Vpn {
 
 export type DrainMethod =
   | { readonly kind: 'gcp-bgp-peers'; readonly router: string; readonly peers: readonly string[] }
-  | {
-      readonly kind: 'tgw-propagation';
-      readonly transitGatewayAttachmentId: string;
-      readonly routeTables: readonly string[];
-    };
+  | { readonly kind: 'tgw-propagation'; readonly transitGatewayAttachmentId: string };
 
 export type HealthStatus = 'healthy' | 'degraded' | 'down';
 

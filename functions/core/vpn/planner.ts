@@ -477,7 +477,6 @@ function drainMethodOf(vpn: Vpn): { method: DrainMethod | undefined; reason: str
       method: {
         kind: 'tgw-propagation',
         transitGatewayAttachmentId: vpn.aws.transitGatewayAttachmentId,
-        routeTables: [],
       },
       reason: `disable route-table propagation of attachment ${vpn.aws.transitGatewayAttachmentId}`,
     };

@@ -186,7 +186,6 @@ describe('planDecommission: active VPNs', () => {
     expect(item(p, 'vpn-2').drainMethod).toEqual({
       kind: 'tgw-propagation',
       transitGatewayAttachmentId: 'tgw-attach-01',
-      routeTables: [],
     });
   });
 
