@@ -2,5 +2,6 @@
 import type { Command } from '../cli/command.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
+import { vpnCommands } from './vpn.ts';
 
-export const commands: Command[] = [...linkCommands, ...simCommands];
+export const commands: Command[] = [...linkCommands, ...vpnCommands, ...simCommands];
