@@ -4,7 +4,7 @@
  * Inventories are synthetic but shaped like the fixtures: four VPNs and one link per pair of networks,
  * hourly traffic for two days, Google best routes, a mix of active, drained, expired and more-specific.
  */
-import { parseCidr } from '#core/vpn/cidr.ts';
+import { parseCidr } from '#core/net/cidr.ts';
 import type { EffectiveRoute, Inventory, Link, TrafficSample, Vpn } from '#core/vpn/model.ts';
 import { planDecommission } from '#core/vpn/planner.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';

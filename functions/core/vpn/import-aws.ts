@@ -6,7 +6,7 @@
  * `TransitGatewayRoutes`: `{<tgw-rtb id>: <search-transit-gateway-routes output>}`. Merging the files
  * with `jq -s add` gives this object, since their top-level keys differ.
  */
-import type { Cidr } from './cidr.ts';
+import type { Cidr } from '../net/cidr.ts';
 import type { AwsTunnel, AwsVpnHalf } from './model.ts';
 import { type Json, Reader, readAwsTags } from './read.ts';
 

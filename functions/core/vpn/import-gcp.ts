@@ -5,7 +5,7 @@
  * compute external-vpn-gateways list --format=json>}`. get-status does not name its router, hence the
  * map.
  */
-import type { Cidr } from './cidr.ts';
+import type { Cidr } from '../net/cidr.ts';
 import type { GcpBgpPeer, GcpTunnel } from './model.ts';
 import { gcpResourcePath, type Json, lastSegment, Reader, readLabels } from './read.ts';
 

@@ -3,7 +3,7 @@
  * reads. Times are milliseconds since the Unix epoch; every list is sorted by the importers so that a
  * plan never depends on the order the clouds listed things in.
  */
-import type { Cidr } from './cidr.ts';
+import type { Cidr } from '../net/cidr.ts';
 
 export type Side = 'aws' | 'gcp';
 

@@ -14,7 +14,7 @@
  * Pure and deterministic: the same inventory, policy and `now` give the same plan, whatever the order
  * of the inventory's lists. It throws nothing for odd inventories: what it cannot judge fails a gate.
  */
-import { compareCidr } from './cidr.ts';
+import { compareCidr } from '../net/cidr.ts';
 import type {
   CarriedPrefix,
   DrainMethod,

@@ -3,7 +3,7 @@
  * prefix against every route of a network costs O(prefix length), not O(routes): the planner never
  * compares all pairs of prefixes.
  */
-import { bitAt, type Cidr, type Family } from './cidr.ts';
+import { bitAt, type Cidr, type Family } from '../net/cidr.ts';
 
 interface Node<V> {
   zero?: Node<V>;

@@ -3,7 +3,7 @@
  * path where it was found, and one ValidationError names them all.
  */
 import { type Issue, ValidationError } from '../errors.ts';
-import { type Cidr, tryParseCidr } from './cidr.ts';
+import { type Cidr, tryParseCidr } from '../net/cidr.ts';
 
 export type Json = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 /** Builders of planner inputs for unit and property tests (the fixture tests read real exports instead). */
-import { parseCidr } from '#core/vpn/cidr.ts';
+import { parseCidr } from '#core/net/cidr.ts';
 import type {
   EffectiveRoute,
   HealthSample,

@@ -110,7 +110,10 @@ describe('importers: field paths in errors', () => {
     expect(issues).toEqual([
       { path: 'VpnConnections[0]', reason: 'has neither VpnGatewayId nor TransitGatewayId' },
       { path: 'VpnConnections[1].VgwTelemetry[0].Status', reason: 'expected UP or DOWN' },
-      { path: 'VpnConnections[1].Routes[0].DestinationCidrBlock', reason: '"10.1.2.3/16" has host bits set' },
+      {
+        path: 'VpnConnections[1].Routes[0].DestinationCidrBlock',
+        reason: '"10.1.2.3/16" has host bits set; did you mean 10.1.0.0/16?',
+      },
     ]);
   });
 

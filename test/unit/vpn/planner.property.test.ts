@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Cidr, contains, width } from '#core/vpn/cidr.ts';
+import { type Cidr, contains, width } from '#core/net/cidr.ts';
 import type { HealthSample, Inventory, Link, Side, Vpn } from '#core/vpn/model.ts';
 import { type Plan, planDecommission } from '#core/vpn/planner.ts';
 import { DEFAULT_POLICY, type PlannerPolicy } from '#core/vpn/policy.ts';
@@ -199,8 +199,8 @@ function healthyNow(l: Link): boolean {
 /** Every address of `p` lies in some route of an ACTIVE link of the pair leading to `toward` (interval sweep). */
 function coveredByActiveLinks(links: readonly Link[], v: Vpn, p: Cidr, toward: Side): boolean {
   const w = BigInt(width(p.family));
-  const lo = p.bits;
-  const hi = p.bits + (1n << (w - BigInt(p.length))) - 1n;
+  const lo = p.address;
+  const hi = p.address + (1n << (w - BigInt(p.length))) - 1n;
   const ranges = links
     .filter(
       (l) =>
@@ -208,7 +208,7 @@ function coveredByActiveLinks(links: readonly Link[], v: Vpn, p: Cidr, toward: S
     )
     .flatMap((l) => (toward === 'aws' ? l.aws.allowedPrefixes : l.gcp.advertisedRoutes))
     .filter((r) => r.family === p.family && (contains(r, p) || contains(p, r)))
-    .map((r) => [r.bits, r.bits + (1n << (w - BigInt(r.length))) - 1n] as const)
+    .map((r) => [r.address, r.address + (1n << (w - BigInt(r.length))) - 1n] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let next = lo;
   for (const [a, b] of ranges) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '#core/vpn/cidr.ts';
+import { parseCidr } from '#core/net/cidr.ts';
 import type { Inventory } from '#core/vpn/model.ts';
 import { GATES, type GateName, type Plan, planDecommission } from '#core/vpn/planner.ts';
 import { DEFAULT_POLICY, type PlannerPolicy } from '#core/vpn/policy.ts';
