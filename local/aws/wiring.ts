@@ -461,3 +461,51 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
   }
   return loaded;
 }
+
+/** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */
+export interface LocalDeployment {
+  stack: LoadedStack;
+  /** Logical id of each HTTP API -> its local endpoint. */
+  httpApis: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Packages (when the inputs changed), loads and starts a service in a running local cloud: the one
+ * call `npm start` (or a test) needs for the project's serverless.yml. The functions get the local
+ * cloud's Lambda environment (`settings.lambda.environment`: edge endpoint, service keys).
+ */
+export async function deployLocally(
+  cloud: { aws: { edge: { world: World }; endpoint: string; region: string; accountId: string } },
+  serviceDir: string,
+  options: {
+    jwks?: LoadOptions['jwks'];
+    log?: (m: string) => void;
+    httpApiPorts?: Record<string, number>;
+  } = {},
+): Promise<LocalDeployment> {
+  await packageService(serviceDir, options.log ? { log: options.log } : {});
+  const world = cloud.aws.edge.world;
+  const load: LoadOptions = {
+    serviceDir,
+    accountId: cloud.aws.accountId,
+    region: cloud.aws.region,
+    endpoint: cloud.aws.endpoint,
+    environment: { ...world.settings<{ environment: Record<string, string> }>('lambda').environment },
+  };
+  if (options.jwks) load.jwks = options.jwks;
+  const stack = loadTemplate(world, load);
+  const httpApis: Record<string, string> = {};
+  for (const [id, api] of Object.entries(stack.httpApis)) {
+    await api.listen(options.httpApiPorts?.[id] ?? 0);
+    httpApis[id] = api.endpoint;
+  }
+  return {
+    stack,
+    httpApis,
+    async stop() {
+      await Promise.all(Object.values(stack.httpApis).map((a) => a.close()));
+      await lambdaRuntime(world, cloud.aws.accountId, cloud.aws.region).close();
+    },
+  };
+}

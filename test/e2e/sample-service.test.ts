@@ -17,7 +17,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { queuesOf } from '#local/aws/services/sqs.ts';
-import { inputsHash, type LoadedStack, loadTemplate, packageService } from '#local/aws/wiring.ts';
+import {
+  deployLocally,
+  inputsHash,
+  type LoadedStack,
+  type LocalDeployment,
+  packageService,
+} from '#local/aws/wiring.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
@@ -27,6 +33,7 @@ const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 let cloud: LocalCloud;
 let stack: LoadedStack;
+let deployment: LocalDeployment | undefined;
 let sqs: SQSClient;
 let eb: EventBridgeClient;
 let sfn: SFNClient;
@@ -71,37 +78,23 @@ async function receive(name: string) {
 }
 
 beforeAll(async () => {
-  await packageService(SERVICE_DIR);
   cloud = await startTestCloud();
   const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   sqs = new SQSClient(config);
   eb = new EventBridgeClient(config);
   sfn = new SFNClient(config);
-  stack = loadTemplate(cloud.aws.edge.world, {
-    serviceDir: SERVICE_DIR,
-    accountId: ACCOUNT,
-    region: REGION,
-    endpoint: cloud.aws.endpoint,
-    environment: {
-      AWS_ENDPOINT_URL: cloud.aws.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    },
+  // Package (only if the inputs changed), load the template, start the HTTP API: as npm start would.
+  deployment = await deployLocally(cloud, SERVICE_DIR, {
     jwks: { 'https://accounts.google.com': { keys: [jwk] } },
   });
-  const http = stack.httpApis.HttpApi;
-  if (!http) throw new Error('the template has no HttpApi');
-  await http.listen(0);
-  api = http.endpoint;
+  stack = deployment.stack;
+  api = deployment.httpApis.HttpApi as string;
 }, 240_000);
 
 afterAll(async () => {
   for (const c of [sqs, eb, sfn]) c?.destroy();
-  await stack?.httpApis.HttpApi?.close();
-  if (cloud) {
-    await lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).close();
-    await cloud.stop();
-  }
+  await deployment?.stop();
+  await cloud?.stop();
 });
 
 describe('the packaged sample service in the local cloud', () => {
