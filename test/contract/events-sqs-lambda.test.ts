@@ -415,6 +415,8 @@ export const handler = async (event, context) => {
     arn: context.invokedFunctionArn, remaining: context.getRemainingTimeInMillis(), cold: wasCold };
 };
 export const boom = async () => { const e = new Error('nope'); e.name = 'LinkNotFound'; throw e; };
+export const hang = async (event) => { if (event.hang) await new Promise(() => {}); return { cold: !globalThis.warm, warm: (globalThis.warm = true) }; };
+export const quit = async () => { process.exit(3); };
 `,
     );
     runtime().register({
