@@ -398,11 +398,9 @@ export class LambdaRuntime {
             list.filter((b) => b !== created),
           );
         if (created.current !== undefined) {
-          this.#pending
-            .get(created.current)
-            ?.resolve({
-              error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: the sandbox ended: ${why}` },
-            });
+          this.#pending.get(created.current)?.resolve({
+            error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: the sandbox ended: ${why}` },
+          });
           this.#pending.delete(created.current);
         }
       };
