@@ -258,7 +258,10 @@ export class WorkflowsService {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
         const query: Record<string, string[]> = {};
-        for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+        for (const [k, v] of url.searchParams) {
+          query[k] ??= [];
+          query[k].push(v);
+        }
         const ctype = (req.headers['content-type'] ?? '').toLowerCase();
         let parsed: unknown = body.length === 0 ? null : body.toString('utf8');
         if (body.length > 0 && ctype.includes('json')) {

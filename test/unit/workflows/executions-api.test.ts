@@ -239,7 +239,10 @@ describe('Executions API and callbacks', () => {
       headers: { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
+    return {
+      status: res.status, // biome-ignore lint/suspicious/noExplicitAny: API responses are read loosely in assertions
+      body: (await res.json()) as Record<string, any>,
+    };
   }
 
   async function until(what: () => boolean): Promise<void> {
@@ -291,7 +294,7 @@ describe('Executions API and callbacks', () => {
     expect(created.body.state).toBe('ACTIVE');
     const name = created.body.name as string;
     await until(() => api.service.callbacks.waiting(name) === 1);
-    const url = (logs[0]?.json as { url: string }).url;
+    const url = (logs[0]!.json as { url: string }).url;
     expect(url.startsWith(`${api.url}/v1/${name}/callbacks/`)).toBe(true);
 
     const cb = await fetch(url, {
@@ -382,7 +385,7 @@ describe('Executions API and callbacks', () => {
     );
     const name = (await call('POST', `/v1/${P}/early/executions`, {})).body.name as string;
     await until(() => logs.length === 1);
-    const url = (logs[0]?.json as { url: string }).url;
+    const url = (logs[0]!.json as { url: string }).url;
     expect((await fetch(url, { method: 'GET' })).status).toBe(400);
     expect((await fetch(url, { method: 'POST', body: 'plain text' })).status).toBe(200);
     await clock.advance(30_000);
