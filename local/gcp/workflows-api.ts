@@ -14,8 +14,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CallbackHub } from '#local/workflows/callbacks.ts';
-import { loadWorkflow, type Workflow } from '#local/workflows/definition.ts';
+import type { Workflow } from '#local/workflows/definition.ts';
 import { Execution, type ExecutionError, type ExecutionOutcome } from '#local/workflows/interpreter.ts';
+import { lintWorkflow } from '#local/workflows/lint.ts';
 import type { WorkflowClock, WorkflowPorts } from '#local/workflows/ports.ts';
 import { fromJson, toJson } from '#local/workflows/values.ts';
 
@@ -107,10 +108,10 @@ export class WorkflowsService {
     definition: string,
     env: Record<string, string> = {},
   ): string {
-    const workflow = loadWorkflow(definition);
-    if (workflow.problems.length > 0)
+    const { workflow, problems } = lintWorkflow(definition);
+    if (problems.length > 0)
       throw new Error(
-        `workflow ${id} cannot be deployed: ${workflow.problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
+        `workflow ${id} cannot be deployed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,
       );
     const revisionId = `${String(++this.#revision).padStart(6, '0')}-${randomUUID().slice(0, 3)}`;
     this.#workflows.set(`projects/${project}/locations/${location}/workflows/${id}`, {

@@ -159,7 +159,7 @@ class Compiler {
             this.pos(body, k),
             `subworkflow "${name}": unsupported key "${k}" (expected params, steps)`,
           );
-      const params = this.params(body.params, name);
+      const params = this.params(body.params, name, this.pos(body, 'params'));
       if (name === 'main' && params.length > 1)
         this.problem(pos, 'main takes at most one parameter (the execution argument)');
       if (!Array.isArray(body.steps)) {
@@ -170,10 +170,10 @@ class Compiler {
     }
   }
 
-  params(raw: unknown, routine: string): Param[] {
+  params(raw: unknown, routine: string, at: Pos): Param[] {
     if (raw === undefined || raw === null) return [];
     if (!Array.isArray(raw)) {
-      this.problem(this.pos(raw), `params of "${routine}" must be a list`);
+      this.problem(at, `params of "${routine}" must be a list`);
       return [];
     }
     const out: Param[] = [];

@@ -420,7 +420,7 @@ describe('Executions API and callbacks', () => {
             next: nowhere
         `,
       ),
-    ).not.toThrow();
+    ).toThrow(/line 1: step "a": next target "nowhere" is not a step it can reach/);
     expect(() => api.service.deploy('demo', 'us-central1', 'bad', '- a:\n    frobnicate: 1\n')).toThrow(
       /unsupported construct "frobnicate"/,
     );
