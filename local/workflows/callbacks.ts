@@ -133,6 +133,14 @@ export class CallbackHub implements CallbackPort {
     return n;
   }
 
+  /** URLs of an execution's callbacks being awaited right now. */
+  waitingUrls(executionName: string): string[] {
+    const out: string[] = [];
+    for (const [path, ep] of this.#endpoints)
+      if (ep.execution === executionName && ep.waiter) out.push(`${this.#base}${path}`);
+    return out;
+  }
+
   /** Drops an ended execution's endpoints: later requests get 404 as in the cloud. */
   close(executionName: string): void {
     for (const [path, ep] of this.#endpoints)
