@@ -150,3 +150,26 @@ export const fetchHttp: HttpPort = async (req) => {
   });
   return { status: res.status, headers, body };
 };
+
+/**
+ * Sends calls to `https://<service>.googleapis.com/...` to the local Google edge instead, so the
+ * project's workflows run unchanged: the path is kept and the original host travels in
+ * `x-forwarded-host` (the edge routes on it). Billing still sees the original URL (internal).
+ */
+export function viaLocalGoogleEdge(edgeOrigin: string, inner: HttpPort = fetchHttp): HttpPort {
+  const edge = edgeOrigin.replace(/\/$/, '');
+  return (req) => {
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return inner(req);
+    }
+    if (!/(^|\.)googleapis\.com$/.test(url.hostname)) return inner(req);
+    return inner({
+      ...req,
+      url: `${edge}${url.pathname}${url.search}`,
+      headers: { ...req.headers, 'x-forwarded-host': url.hostname },
+    });
+  };
+}

@@ -426,3 +426,35 @@ describe('Executions API and callbacks', () => {
     );
   });
 });
+
+describe('Google APIs through the local edge', () => {
+  it('routes https://*.googleapis.com to the edge with the original host, billed as internal', async () => {
+    const f = await withFake();
+    const { viaLocalGoogleEdge, defaultIsInternalUrl } = await import('#local/workflows/ports.ts');
+    const seen: string[] = [];
+    const http = viaLocalGoogleEdge(f.url, async (req) => {
+      seen.push(`${req.url} ${req.headers['x-forwarded-host']}`);
+      return fetchHttp(req);
+    });
+    const r = await run(
+      yaml`
+      - get:
+          call: http.get
+          args:
+            url: https://networkconnectivity.googleapis.com/v1/projects/p/locations/l/transports/lk-1
+            auth:
+              type: OAuth2
+          result: resp
+      - out:
+          return: \${resp.code}
+    `,
+      undefined,
+      { http, tokens, isInternalUrl: defaultIsInternalUrl },
+    );
+    expect(r.result).toBe(200);
+    expect(seen).toEqual([
+      `${f.url}/v1/projects/p/locations/l/transports/lk-1 networkconnectivity.googleapis.com`,
+    ]);
+    expect(r.stepCount).toEqual({ internal: 2, external: 0, total: 2 });
+  });
+});
