@@ -1,6 +1,7 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
 import { linkCommands } from './link.ts';
+import { simCommands } from './sim.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 
-export const commands: Command[] = [...linkCommands, ...simWorkflowCommands];
+export const commands: Command[] = [...linkCommands, ...simCommands, ...simWorkflowCommands];
