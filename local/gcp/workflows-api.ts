@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { CallbackHub } from '#local/workflows/callbacks.ts';
 import type { Workflow } from '#local/workflows/definition.ts';
 import { Execution, type ExecutionError, type ExecutionOutcome } from '#local/workflows/interpreter.ts';
-import { lintWorkflow } from '#local/workflows/lint.ts';
+import { errorsOf, lintWorkflow } from '#local/workflows/lint.ts';
 import type { WorkflowClock, WorkflowPorts } from '#local/workflows/ports.ts';
 import { fromJson, toJson } from '#local/workflows/values.ts';
 
@@ -98,8 +98,8 @@ export class WorkflowsService {
   }
 
   /**
-   * Deploys (or replaces) a workflow from its YAML; refuses one with problems (as `gcloud workflows
-   * deploy` does). Running executions keep the definition they started with.
+   * Deploys (or replaces) a workflow from its YAML; refuses one with lint errors (as `gcloud workflows
+   * deploy` does; warnings such as an unreachable step pass). Running executions keep the definition they started with.
    */
   deploy(
     project: string,
@@ -108,7 +108,8 @@ export class WorkflowsService {
     definition: string,
     env: Record<string, string> = {},
   ): string {
-    const { workflow, problems } = lintWorkflow(definition);
+    const { workflow, problems: all } = lintWorkflow(definition);
+    const problems = errorsOf(all);
     if (problems.length > 0)
       throw new Error(
         `workflow ${id} cannot be deployed: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}`,

@@ -32,9 +32,14 @@ export function lintWorkflow(text: string): LintResult {
   return { workflow, problems: [...unique.values()] };
 }
 
-/** `file:line:col: [step "x"] message` */
+/** `file:line:col: [warning: ]step "x": message` */
 export function formatProblem(file: string, p: Problem): string {
-  return `${file}:${p.line}:${p.col}: ${p.message}`;
+  return `${file}:${p.line}:${p.col}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}
+
+/** Problems that stop a deploy (warnings do not: the cloud accepts those files). */
+export function errorsOf(problems: readonly Problem[]): Problem[] {
+  return problems.filter((p) => p.severity !== 'warning');
 }
 
 function schemaProblems(src: Source): Problem[] {
@@ -130,13 +135,15 @@ class Semantic {
     return this.#problems;
   }
 
-  #problem(step: Step, message: string, pos: Pos = step.pos): void {
-    this.#problems.push({
+  #problem(step: Step, message: string, pos: Pos = step.pos, severity?: 'warning'): void {
+    const p: Problem = {
       line: pos.line,
       col: pos.col,
       step: step.name,
       message: `step "${step.name}": ${message}`,
-    });
+    };
+    if (severity) p.severity = severity;
+    this.#problems.push(p);
   }
 
   #collectNames(steps: Step[]): void {
@@ -146,6 +153,8 @@ class Semantic {
         this.#problem(
           s,
           `another step in the same list is also named "${s.name}"; next targets would be ambiguous`,
+          s.pos,
+          'warning',
         );
       local.add(s.name);
       for (const child of childLists(s)) this.#collectNames(child);
@@ -165,7 +174,7 @@ class Semantic {
     let fallsInto = true;
     for (const s of steps) {
       if (!fallsInto && !targeted.has(s.name))
-        this.#problem(s, 'unreachable: no step falls through or jumps to it');
+        this.#problem(s, 'unreachable: no step falls through or jumps to it', s.pos, 'warning');
       fallsInto = !leavesUnconditionally(s);
       this.#step(s, ctx);
     }

@@ -15,6 +15,8 @@ export interface Problem {
   col: number;
   step?: string;
   message: string;
+  /** A warning runs in the cloud but is probably a mistake (unreachable step); the rest are errors. */
+  severity?: 'warning';
 }
 
 export interface Source {

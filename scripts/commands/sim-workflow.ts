@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { formatProblem, lintWorkflow } from '#local/workflows/lint.ts';
+import { errorsOf, formatProblem, lintWorkflow } from '#local/workflows/lint.ts';
 import { runFile } from '#local/workflows/runner.ts';
 import { toJson } from '#local/workflows/values.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
@@ -46,10 +46,8 @@ async function lint(ctx: CommandContext, file: string): Promise<number> {
 async function run(ctx: CommandContext, file: string): Promise<number> {
   const text = await readDefinition(ctx, file);
   const { problems } = lintWorkflow(text);
-  if (problems.length > 0) {
-    for (const p of problems) ctx.io.err(formatProblem(file, p));
-    return EXIT.usage;
-  }
+  for (const p of problems) ctx.io.err(formatProblem(file, p));
+  if (errorsOf(problems).length > 0) return EXIT.usage;
   let argument: unknown = null;
   if (typeof ctx.options.input === 'string') {
     try {

@@ -141,8 +141,15 @@ describe('crosslink sim workflow lint', () => {
     expect(r.code).toBe(2);
     expect(r.err.map((l) => l.slice(f.length))).toEqual([
       ':1:3: step "a": call to undefined subworkflow or unsupported function "nothing_here"',
-      ':5:3: step "c": unreachable: no step falls through or jumps to it',
+      ':5:3: warning: step "c": unreachable: no step falls through or jumps to it',
     ]);
+  });
+
+  it('run warns about an unreachable step but still runs (the cloud would deploy it)', async () => {
+    const r = await cli(['sim', 'workflow', 'run', file('- a:\n    return: 1\n- b:\n    return: 2\n')]);
+    expect(r.code).toBe(0);
+    expect(r.err[0]).toMatch(/:3:3: warning: step "b": unreachable/);
+    expect(r.out).toMatch(/result: 1$/);
   });
 
   it('unknown actions are usage errors', async () => {

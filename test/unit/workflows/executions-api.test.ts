@@ -408,6 +408,45 @@ describe('Executions API and callbacks', () => {
     expect(badArg.body.error.status).toBe('INVALID_ARGUMENT');
   });
 
+  it('lists by state with pages; authorize can refuse callers with 403', async () => {
+    clock = new TestClock();
+    let allowed = true;
+    api = await startWorkflowsApi({ clock, authorize: () => allowed });
+    cleanup.push(() => api.close());
+    api.service.deploy('demo', 'us-central1', 'quick', '- r:\n    return: 1\n');
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) names.push((await call('POST', `/v1/${P}/quick/executions`, {})).body.name);
+    for (const n of names) await api.service.wait(n);
+    const page1 = await call(
+      'GET',
+      `/v1/${P}/quick/executions?pageSize=2&filter=${encodeURIComponent('state="SUCCEEDED"')}`,
+    );
+    expect(page1.body.executions.map((e: { name: string }) => e.name)).toEqual([names[2], names[1]]);
+    const page2 = await call(
+      'GET',
+      `/v1/${P}/quick/executions?pageSize=2&pageToken=${page1.body.nextPageToken}`,
+    );
+    expect(page2.body).toEqual({ executions: [expect.objectContaining({ name: names[0], result: '1' })] });
+    const none = await call(
+      'GET',
+      `/v1/${P}/quick/executions?filter=${encodeURIComponent('state="ACTIVE"')}`,
+    );
+    expect(none.body.executions).toEqual([]);
+    expect((await call('GET', `/v1/${P}/quick/executions?filter=bogus`)).status).toBe(400);
+    allowed = false;
+    expect(await call('POST', `/v1/${P}/quick/executions`, {})).toMatchObject({
+      status: 403,
+      body: { error: { status: 'PERMISSION_DENIED' } },
+    });
+  });
+
+  it('deploys a workflow with warnings only (the cloud accepts an unreachable step)', async () => {
+    await start();
+    expect(
+      api.service.deploy('demo', 'us-central1', 'warn', '- a:\n    return: 1\n- b:\n    return: 2\n'),
+    ).toMatch(/^\d{6}-/);
+  });
+
   it('refuses to deploy a workflow with problems', async () => {
     await start();
     expect(() =>

@@ -103,6 +103,56 @@ describe('steps, assign and return', () => {
   });
 });
 
+describe('jumps across nested step lists', () => {
+  it('a next inside nested steps can target a step of an enclosing list; call works in a condition', async () => {
+    const r = await run(yaml`
+      main:
+        steps:
+          - outer:
+              steps:
+                - inner:
+                    switch:
+                      - condition: \${true}
+                        call: twice
+                        args:
+                          x: 4
+                        result: got
+                        next: finish
+                - never:
+                    raise: not here
+          - skipped:
+              raise: not here either
+          - finish:
+              return: \${got}
+      twice:
+        params: [x]
+        steps:
+          - r:
+              return: \${x * 2}
+    `);
+    expect(r.result).toBe(8);
+    expect(r.steps.map((s) => s.step)).toEqual(['outer', 'inner', 'r', 'finish']);
+  });
+
+  it('a jump out of a for loop body is refused at run time with the step and line', async () => {
+    const r = await run(yaml`
+      - loop:
+          for:
+            value: v
+            in: [1]
+            steps:
+              - out:
+                  next: after
+      - after:
+          return: 1
+    `);
+    expect(raised(r)).toMatchObject({ tags: ['SystemError'] });
+    expect((raised(r) as { message: string }).message).toBe(
+      'step "out" (line 6) jumps to "after", which is not a step it can reach',
+    );
+  });
+});
+
 describe('switch', () => {
   it('takes the first true condition; falls through to next when none holds', async () => {
     const def = yaml`

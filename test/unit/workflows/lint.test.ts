@@ -76,7 +76,7 @@ describe('workflow linter', () => {
     `),
     ).toEqual([
       'wf.yaml:1:3: step "a": next target "nowhere" is not a step it can reach (steps here: a, b)',
-      'wf.yaml:3:3: step "b": unreachable: no step falls through or jumps to it',
+      'wf.yaml:3:3: warning: step "b": unreachable: no step falls through or jumps to it',
     ]);
   });
 
@@ -106,7 +106,7 @@ describe('workflow linter', () => {
           assign:
             - x: 1
     `),
-    ).toEqual(['wf.yaml:3:3: step "orphan": unreachable: no step falls through or jumps to it']);
+    ).toEqual(['wf.yaml:3:3: warning: step "orphan": unreachable: no step falls through or jumps to it']);
   });
 
   it('names unsupported constructs with their step and line', () => {
