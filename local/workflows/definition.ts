@@ -3,7 +3,7 @@
  * Structural problems are collected with their step and line, never thrown: the linter reports them
  * all, and the interpreter refuses to run a definition that has any (as a deploy would).
  */
-import { dottedName, ExpressionSyntaxError, expressionText, type Node, parseExpression } from './expr.ts';
+import { ExpressionSyntaxError, expressionText, type Node, parseExpression } from './expr.ts';
 import { type Pos, type Problem, posOf, readSource, type Source } from './source.ts';
 
 export interface Param {
@@ -533,5 +533,3 @@ function rootOf(n: Node): string | undefined {
   if (n.k === 'member' || n.k === 'index') return rootOf(n.obj);
   return undefined;
 }
-
-export { dottedName };

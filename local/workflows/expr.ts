@@ -8,7 +8,6 @@
 import {
   Bytes,
   equal,
-  FunctionRef,
   indexError,
   isMap,
   keyError,
@@ -86,7 +85,6 @@ function tokenize(src: string): Tok[] {
       const text = (m as RegExpExecArray)[1] as string;
       out.push({ t: 'num', v: Number(text), at });
       i += text.length;
-      // `1.5` is a double; keep `2.0` as a double too by marking it (JS has one number type).
       continue;
     }
     if (c === '"' || c === "'") {
@@ -530,5 +528,3 @@ export function binary(op: string, a: Value, b: Value): Value {
   }
   throw typeError(`unknown operator ${op}`);
 }
-
-export { FunctionRef };

@@ -4,6 +4,7 @@ import { Execution, type ExecutionOutcome, type RunOptions } from './interpreter
 import type { WorkflowPorts } from './ports.ts';
 import type { Value } from './values.ts';
 
+export { CallbackHub } from './callbacks.ts';
 export { loadWorkflow, type Workflow } from './definition.ts';
 export {
   CancelledError,
@@ -15,7 +16,9 @@ export {
   type RunOptions,
   type StepRecord,
 } from './interpreter.ts';
+export { errorsOf, formatProblem, type LintResult, lintWorkflow } from './lint.ts';
 export * from './ports.ts';
+export { FastForwardClock, runFile } from './runner.ts';
 export { fromJson, toJson, type Value, WorkflowsError } from './values.ts';
 
 /** Runs a compiled workflow once. */

@@ -6,7 +6,6 @@
 import type { AssignItem, ForDef, RetryDef, Routine, Step, Workflow } from './definition.ts';
 import { type EvalContext, evaluate, expressionText, type Node, parseExpression } from './expr.ts';
 import type { ExecutionIdentity, WorkflowPorts } from './ports.ts';
-import type { Pos } from './source.ts';
 import { type CallRuntime, CONSTANTS, isLibraryName, LIBRARY } from './stdlib.ts';
 import {
   clone,
@@ -18,7 +17,6 @@ import {
   safeStringify,
   sizeOf,
   tagged,
-  toJson,
   typeError,
   typeName,
   type Value,
@@ -357,7 +355,7 @@ export class Execution {
         return undefined;
       case 'call': {
         const args = step.args ? ((await this.#resolve(step.args, scope, frame)) as MapValue) : {};
-        const value = await this.#callNamed(step.call, args, scope, frame, rec, step);
+        const value = await this.#callNamed(step.call, args, frame, rec, step);
         if (step.result) this.#set(scope, step.result, value);
         return undefined;
       }
@@ -575,15 +573,7 @@ export class Execution {
     });
   }
 
-  async #callNamed(
-    name: string,
-    args: MapValue,
-    scope: Scope,
-    frame: Frame,
-    rec: StepRecord,
-    step: Step,
-  ): Promise<Value> {
-    void scope;
+  async #callNamed(name: string, args: MapValue, frame: Frame, rec: StepRecord, step: Step): Promise<Value> {
     const routine = this.#wf.routines.get(name);
     if (routine) return this.#callRoutine(routine, undefined, args, frame.depth + 1);
     const fn = LIBRARY[name];
@@ -843,5 +833,3 @@ function toValue(v: unknown): Value {
   }
   return String(v);
 }
-
-export { type Pos, toJson };
