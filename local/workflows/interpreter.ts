@@ -155,6 +155,7 @@ export class Execution {
   readonly #maxSteps: number;
   readonly #onStep: ((r: StepRecord) => void) | undefined;
   #memory = 0;
+  readonly #locks = new WeakMap<Scope, Map<string, Promise<void>>>();
   readonly steps: StepRecord[] = [];
   readonly count = { internal: 0, external: 0, total: 0 };
 
@@ -429,7 +430,35 @@ export class Execution {
     this.#define(scope, name, value);
   }
 
+  /**
+   * Each assignment to a shared variable is atomic, as in the cloud: branches take turns on the
+   * variable from reading it in the expression to writing it back.
+   */
   async #assign(item: AssignItem, scope: Scope, frame: Frame): Promise<void> {
+    const owner = scope.owner(item.root);
+    if (!owner?.crossesBranch) return this.#assignNow(item, scope, frame);
+    let locks = this.#locks.get(owner.scope);
+    if (!locks) {
+      locks = new Map();
+      this.#locks.set(owner.scope, locks);
+    }
+    const previous = locks.get(item.root) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chain = previous.then(() => mine);
+    locks.set(item.root, chain);
+    await previous;
+    try {
+      await this.#assignNow(item, scope, frame);
+    } finally {
+      release();
+      if (locks.get(item.root) === chain) locks.delete(item.root);
+    }
+  }
+
+  async #assignNow(item: AssignItem, scope: Scope, frame: Frame): Promise<void> {
     const value = clone(await this.#resolve(item.value, scope, frame));
     if (item.path.k === 'var') {
       this.#set(scope, item.root, value);

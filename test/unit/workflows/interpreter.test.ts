@@ -633,6 +633,27 @@ describe('parallel', () => {
     expect(r.clock.now() - Date.parse('2026-01-01T00:00:00Z')).toBe(10_000);
   });
 
+  it('each assignment to a shared variable is atomic (no lost updates between branches)', async () => {
+    const r = await run(yaml`
+      - init:
+          assign:
+            - done: []
+      - fan:
+          parallel:
+            shared: [done]
+            for:
+              value: v
+              range: [1, 40]
+              steps:
+                - put:
+                    assign:
+                      - done: \${list.concat(done, v + len([1, 2, 3]) - 3)}
+      - out:
+          return: \${len(done)}
+    `);
+    expect(r.result).toBe(40);
+  });
+
   it('an unhandled error in a branch lets the others finish, then raises UnhandledBranchError', async () => {
     const r = await run(yaml`
       - init:
