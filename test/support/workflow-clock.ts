@@ -47,8 +47,11 @@ export class TestClock implements WorkflowClock {
     this.#now = target;
     await settle();
   }
-  /** Fires timers one by one until `promise` settles; fails if it waits on nothing. */
-  async runUntil<T>(promise: Promise<T>, maxMs = 400 * 86_400_000): Promise<T> {
+  /**
+   * Fires timers one by one until `promise` settles. With no timer pending the execution waits on
+   * real I/O (an HTTP response): that gets up to `ioWaitMs` of wall time, then the run is stuck.
+   */
+  async runUntil<T>(promise: Promise<T>, maxMs = 400 * 86_400_000, ioWaitMs = 10_000): Promise<T> {
     let done = false;
     const p = promise.finally(() => {
       done = true;
@@ -57,11 +60,14 @@ export class TestClock implements WorkflowClock {
     for (;;) {
       await settle();
       if (done) return p;
-      const t = this.#timers[0];
+      let t = this.#timers[0];
       if (!t) {
-        await settle();
+        const deadline = Date.now() + ioWaitMs;
+        while (!done && this.#timers.length === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 2));
         if (done) return p;
-        throw new Error('the execution waits on nothing the clock can fire (a callback?)');
+        t = this.#timers[0];
+        if (!t) throw new Error('the execution waits on nothing the clock can fire (a callback?)');
       }
       if (t.due - start > maxMs) throw new Error('the execution did not finish in the allowed virtual time');
       await this.advance(t.due - this.#now);
@@ -72,4 +78,14 @@ export class TestClock implements WorkflowClock {
 /** Lets promise continuations run (a few macrotask turns). */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** Waits (wall time, up to `ms`) until `what()` holds: for conditions that need real I/O first. */
+export async function until(what: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error('condition never held');
+    await settle();
+    if (!what()) await new Promise((r) => setTimeout(r, 1));
+  }
 }

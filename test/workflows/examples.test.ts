@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { formatProblem, lintWorkflow } from '#local/workflows/lint.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
-import { settle, TestClock } from '../support/workflow-clock.ts';
+import { TestClock, until } from '../support/workflow-clock.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 
@@ -89,11 +89,6 @@ describe('examples/workflows/approve-then-create', () => {
     );
   }
 
-  async function until(what: () => boolean): Promise<void> {
-    for (let i = 0; i < 400 && !what(); i++) await settle();
-    if (!what()) throw new Error('condition never held');
-  }
-
   const argument = () =>
     JSON.stringify({
       linkId: 'lk-1',
@@ -117,9 +112,12 @@ describe('examples/workflows/approve-then-create', () => {
     });
     expect(cb.status).toBe(200);
     // Backoff 2 s then 4 s on the virtual clock.
-    await until(() => creates.length === 1);
+    // Each retry waits on a backoff timer, set once the error response is back.
+    await until(() => creates.length === 1 && clock.pending === 1);
+    expect(clock.waits).toEqual([2_000]);
     await clock.advance(2_000);
-    await until(() => creates.length === 2);
+    await until(() => creates.length === 2 && clock.pending === 1);
+    expect(clock.waits).toEqual([4_000]);
     await clock.advance(4_000);
     const outcome = await api.service.wait(exec.name);
     expect(outcome.state).toBe('SUCCEEDED');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { fetchHttp, type LogEntry, type TokenProvider } from '#local/workflows/ports.ts';
-import { settle, TestClock } from '../../support/workflow-clock.ts';
+import { TestClock, until } from '../../support/workflow-clock.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 
 const P = 'projects/demo/locations/us-central1/workflows';
@@ -243,11 +243,6 @@ describe('Executions API and callbacks', () => {
       status: res.status, // biome-ignore lint/suspicious/noExplicitAny: API responses are read loosely in assertions
       body: (await res.json()) as Record<string, any>,
     };
-  }
-
-  async function until(what: () => boolean): Promise<void> {
-    for (let i = 0; i < 200 && !what(); i++) await settle();
-    if (!what()) throw new Error('condition never held');
   }
 
   const approval = yaml`

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import type { WorkflowClock } from '#local/workflows/ports.ts';
-import { settle } from '../../support/workflow-clock.ts';
+import { until } from '../../support/workflow-clock.ts';
 import { yaml } from '../../support/workflows.ts';
 
 // The local cloud's clock is the engine's clock: this line fails to compile if they drift apart.
@@ -45,14 +45,12 @@ describe('the Workflows engine on the local cloud virtual clock', () => {
     `,
     );
     const exec = api.service.create('demo', 'us-central1', 'w');
-    for (let i = 0; i < 20; i++) await settle();
-    expect(clock.pending).toBe(1);
+    await until(() => clock!.pending === 1);
     expect(api.service.get(exec.name).status.currentSteps).toEqual([{ step: 'nap', routine: 'main' }]);
     await clock.advance(299_000);
     expect(api.service.get(exec.name).state).toBe('ACTIVE');
     await clock.advance(1_000);
-    for (let i = 0; i < 20 && api.service.callbacks.waiting(exec.name) === 0; i++) await settle();
-    expect(api.service.callbacks.waiting(exec.name)).toBe(1);
+    await until(() => api!.service.callbacks.waiting(exec.name) === 1);
     await clock.advance(3_600_000);
     const outcome = await api.service.wait(exec.name);
     expect(outcome.result).toEqual([['TimeoutError'], '2026-03-01T01:05:00.000000Z']);
