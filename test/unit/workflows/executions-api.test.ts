@@ -49,7 +49,13 @@ async function fakeApi(): Promise<Fake> {
     }
     const status = fake.script.shift() ?? 200;
     res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status, echo: hit.body ? JSON.parse(hit.body) : null, query: req.url }));
+    let echo: unknown = hit.body;
+    try {
+      echo = hit.body ? JSON.parse(hit.body) : null;
+    } catch {
+      // a form or text body is echoed as it came
+    }
+    res.end(JSON.stringify({ status, echo, query: req.url }));
   });
   await new Promise<void>((r) => fake.server.listen(0, '127.0.0.1', r));
   fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
@@ -63,7 +69,13 @@ afterEach(async () => {
 
 async function withFake(): Promise<Fake> {
   const f = await fakeApi();
-  cleanup.push(() => new Promise((r) => f.server.close(() => r())));
+  cleanup.push(
+    () =>
+      new Promise((r) => {
+        f.server.closeAllConnections();
+        f.server.close(() => r());
+      }),
+  );
   return f;
 }
 
@@ -123,6 +135,52 @@ describe('http.*', () => {
     );
     expect(r.result).toBe(200);
     expect(r.stepCount).toEqual({ internal: 2, external: 0, total: 2 });
+  });
+
+  it('put, patch, delete and request send their methods; headers and form bodies pass through', async () => {
+    const f = await withFake();
+    const r = await run(
+      yaml`
+      main:
+        params: [base]
+        steps:
+          - p1:
+              call: http.put
+              args:
+                url: \${base + "/a"}
+                body: {x: 1}
+          - p2:
+              call: http.patch
+              args:
+                url: \${base + "/b"}
+                headers:
+                  Content-Type: application/x-www-form-urlencoded
+                body:
+                  k: v w
+          - p3:
+              call: http.delete
+              args:
+                url: \${base + "/c"}
+          - p4:
+              call: http.request
+              args:
+                method: options
+                url: \${base + "/d"}
+                timeout: 5
+              result: last
+          - out:
+              return: \${last.code}
+    `,
+      f.url,
+      { http: fetchHttp },
+    );
+    expect(r.result).toBe(200);
+    expect(f.hits.map((h) => `${h.method} ${h.path} ${h.body}`)).toEqual([
+      'PUT /a {"x":1}',
+      'PATCH /b k=v+w',
+      'DELETE /c ',
+      'OPTIONS /d ',
+    ]);
   });
 
   it('a 4xx/5xx raises HttpError {message, code, headers, body, tags}', async () => {
