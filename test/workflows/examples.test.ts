@@ -50,6 +50,7 @@ describe('examples/workflows/approve-then-create', () => {
 
   afterEach(async () => {
     await api.close();
+    fake.closeAllConnections();
     await new Promise<void>((r) => fake.close(() => r()));
     notifications.length = 0;
     creates.length = 0;
