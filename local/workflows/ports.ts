@@ -100,7 +100,10 @@ export interface WorkflowPorts {
   uuid?: () => string;
 }
 
-/** Google bills HTTP calls to its own APIs and serverless hosts as internal steps. */
+/**
+ * Google bills HTTP calls to its own APIs and hosting as internal steps (Workflows pricing page:
+ * *.googleapis.com, *.cloud.goog, *.appspot.com, Cloud Run functions, *.run.app).
+ */
 export function defaultIsInternalUrl(url: string): boolean {
   let host: string;
   try {
@@ -108,7 +111,7 @@ export function defaultIsInternalUrl(url: string): boolean {
   } catch {
     return false;
   }
-  return /(^|\.)(googleapis\.com|run\.app|cloudfunctions\.net)$/.test(host);
+  return /(^|\.)(googleapis\.com|cloud\.goog|appspot\.com|run\.app|cloudfunctions\.net)$/.test(host);
 }
 
 /** The default HTTP port: Node's fetch, with transport failures classified as Workflows does. */

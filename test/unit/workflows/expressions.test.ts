@@ -227,3 +227,19 @@ describe('standard library', () => {
     expect(raised(r)).toMatchObject({ tags: ['TypeError'] });
   });
 });
+
+describe('billing classification', () => {
+  it.each([
+    ['https://networkconnectivity.googleapis.com/v1/x', true],
+    ['https://svc-abc-uc.a.run.app/', true],
+    ['https://us-central1-p.cloudfunctions.net/f', true],
+    ['https://api.endpoints.p.cloud.goog/x', true],
+    ['https://p.appspot.com/', true],
+    ['https://example.com/googleapis.com', false],
+    ['https://googleapis.com.evil.example/', false],
+    ['http://127.0.0.1:8080/', false],
+  ])('%s internal: %s', async (url, internal) => {
+    const { defaultIsInternalUrl } = await import('#local/workflows/ports.ts');
+    expect(defaultIsInternalUrl(url)).toBe(internal);
+  });
+});
