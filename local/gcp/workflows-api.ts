@@ -17,7 +17,7 @@ import { CallbackHub } from '#local/workflows/callbacks.ts';
 import type { Workflow } from '#local/workflows/definition.ts';
 import { Execution, type ExecutionError, type ExecutionOutcome } from '#local/workflows/interpreter.ts';
 import { errorsOf, lintWorkflow } from '#local/workflows/lint.ts';
-import type { WorkflowClock, WorkflowPorts } from '#local/workflows/ports.ts';
+import type { LogEntry, WorkflowClock, WorkflowPorts } from '#local/workflows/ports.ts';
 import { fromJson, toJson } from '#local/workflows/values.ts';
 
 export type ExecutionState = 'ACTIVE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -60,11 +60,13 @@ export interface WorkflowsServiceOptions {
 
 interface Entry {
   resource: ExecutionResource;
+  logs: LogEntry[];
   controller: AbortController;
   done: Promise<ExecutionOutcome>;
   outcome?: ExecutionOutcome;
 }
 
+const MAX_LOGS = 10_000;
 const EXEC_RE =
   /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/workflows\/([^/]+)\/executions(?:\/([^/:]+))?(:cancel)?$/;
 const CALLBACK_RE =
@@ -156,6 +158,7 @@ export class WorkflowsService {
       labels: { ...(body.labels ?? {}) },
       status: { currentSteps: [] },
     };
+    const logs: LogEntry[] = [];
     const execution = new Execution(
       deployed.workflow,
       {
@@ -163,6 +166,10 @@ export class WorkflowsService {
         env: { ...deployed.env, ...this.#opts.ports?.env },
         clock: this.#opts.clock,
         callbacks: this.callbacks,
+        log: (entry) => {
+          if (logs.length < MAX_LOGS) logs.push(entry);
+          this.#opts.ports?.log?.(entry);
+        },
       },
       {
         identity: {
@@ -179,7 +186,7 @@ export class WorkflowsService {
         },
       },
     );
-    const entry: Entry = { resource, controller, done: Promise.resolve(null as never) };
+    const entry: Entry = { resource, logs, controller, done: Promise.resolve(null as never) };
     entry.done = (async () => {
       // Start on a later tick so `create` returns ACTIVE first, as the API does.
       await new Promise<void>((r) => setImmediate(r));
@@ -244,6 +251,13 @@ export class WorkflowsService {
     const e = this.#executions.get(name);
     if (!e) throw new ApiError(404, 'NOT_FOUND', `Resource '${name}' was not found`);
     return e.done;
+  }
+
+  /** What the execution wrote with `sys.log` (Cloud Logging's entries for it), oldest first. */
+  logs(name: string): LogEntry[] {
+    const e = this.#executions.get(name);
+    if (!e) throw new ApiError(404, 'NOT_FOUND', `Resource '${name}' was not found`);
+    return structuredClone(e.logs);
   }
 
   /** The engine's outcome (steps taken, billed step counts) of an ended execution. */

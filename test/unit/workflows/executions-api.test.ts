@@ -349,6 +349,9 @@ describe('Executions API and callbacks', () => {
     await until(() => api.service.callbacks.waiting(name) === 1);
     const url = (logs[0]!.json as { url: string }).url;
     expect(url.startsWith(`${api.url}/v1/${name}/callbacks/`)).toBe(true);
+    expect(api.service.logs(name)).toEqual([
+      expect.objectContaining({ execution: name, step: 'tell', json: { url } }),
+    ]);
 
     const cb = await fetch(url, {
       method: 'POST',
