@@ -1,7 +1,15 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
+import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
+import { vpnCommands } from './vpn.ts';
 
-export const commands: Command[] = [...linkCommands, ...simCommands, ...simWorkflowCommands];
+export const commands: Command[] = [
+  ...linkCommands,
+  ...vpnCommands,
+  ...drCommands,
+  ...simCommands,
+  ...simWorkflowCommands,
+];
