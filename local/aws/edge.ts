@@ -376,12 +376,26 @@ export class AwsEdge {
       }
       return { service, operation, protocol: 'rpcv2-cbor' };
     }
+    const restMatches: Route[] = [];
     for (const service of this.services.values()) {
       for (const r of service.routes ?? []) {
         if (r.method.toUpperCase() !== method.toUpperCase()) continue;
         const pathParams = matchTemplate(r.path, path);
-        if (pathParams) return { service, operation: r.operation, protocol: 'rest-json', pathParams };
+        if (pathParams) {
+          restMatches.push({ service, operation: r.operation, protocol: 'rest-json', pathParams });
+          break;
+        }
       }
+    }
+    if (restMatches.length > 0) {
+      // One host serves every service: when two modules bind the same path, the credential scope decides.
+      let scope: string | undefined;
+      try {
+        scope = parseAuth({ method, path, query: query.toString(), headers, body }).service;
+      } catch {
+        scope = undefined;
+      }
+      return restMatches.find((m) => m.service.signingName === scope) ?? (restMatches[0] as Route);
     }
     let action = query.get('Action');
     if (!action && contentType.includes('x-www-form-urlencoded')) {

@@ -18,6 +18,12 @@ import {
   PutTargetsCommand,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
+import {
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+} from '@aws-sdk/client-lambda';
 import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityCommand,
@@ -450,5 +456,59 @@ export const quit = async () => { process.exit(3); };
     await expect(runtime().invoke('missing', {})).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
+  });
+});
+
+describe('the Lambda API on the edge (@aws-sdk/client-lambda)', () => {
+  it('invokes synchronously and asynchronously, reports function errors, and describes functions', async () => {
+    const lambda = new LambdaClient(clientConfig());
+    const seen: unknown[] = [];
+    runtime().register({
+      name: 'api-echo',
+      handler: (event) => {
+        seen.push(event);
+        if ((event as { fail?: boolean }).fail)
+          throw Object.assign(new Error('bad input'), { name: 'InputError' });
+        return { echo: event };
+      },
+    });
+    try {
+      const ok = await lambda.send(
+        new InvokeCommand({ FunctionName: 'api-echo', Payload: Buffer.from('{"a":1}') }),
+      );
+      expect(ok.StatusCode).toBe(200);
+      expect(ok.FunctionError).toBeUndefined();
+      expect(JSON.parse(Buffer.from(ok.Payload as Uint8Array).toString())).toEqual({ echo: { a: 1 } });
+      const failed = await lambda.send(
+        new InvokeCommand({ FunctionName: 'api-echo', Payload: Buffer.from('{"fail":true}') }),
+      );
+      expect(failed.FunctionError).toBe('Unhandled');
+      expect(JSON.parse(Buffer.from(failed.Payload as Uint8Array).toString())).toMatchObject({
+        errorType: 'InputError',
+        errorMessage: 'bad input',
+      });
+      const queued = await lambda.send(
+        new InvokeCommand({
+          FunctionName: 'api-echo',
+          InvocationType: 'Event',
+          Payload: Buffer.from('{"b":2}'),
+        }),
+      );
+      expect(queued.StatusCode).toBe(202);
+      await eventually(() => seen.some((e) => (e as { b?: number }).b === 2));
+      const fn = await lambda.send(
+        new GetFunctionCommand({ FunctionName: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:api-echo` }),
+      );
+      expect(fn.Configuration?.FunctionArn).toBe(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:api-echo`);
+      const list = await lambda.send(new ListFunctionsCommand({}));
+      expect(list.Functions?.map((f) => f.FunctionName)).toContain('api-echo');
+      await expect(
+        lambda.send(new InvokeCommand({ FunctionName: 'no-such-function' })),
+      ).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+    } finally {
+      lambda.destroy();
+    }
   });
 });
