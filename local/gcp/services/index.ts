@@ -3,6 +3,7 @@
  * monitoring). Routes must not clash: the edge refuses two modules with the same template.
  */
 import type { AnyGcpService } from '../service.ts';
+import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
 
-export const gcpServices: readonly AnyGcpService[] = [oauth2];
+export const gcpServices: readonly AnyGcpService[] = [oauth2, networkconnectivity];
