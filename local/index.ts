@@ -15,6 +15,7 @@ import { FaultRegistry } from './faults.ts';
 import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { seededRandom } from './random.ts';
+import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
 
@@ -57,6 +58,8 @@ export interface LocalCloud {
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
   /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
   gcp: GcpLocal;
+  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
+  world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -115,7 +118,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     settings: options.settings ?? {},
     log,
   });
-  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge });
+  const world = new World({ aws: edge, gcp: gcp.edge });
+  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
   edge.setAdmin(adminHandler);
   gcp.edge.setAdmin(adminHandler);
   let port: number;
@@ -134,6 +138,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     faults,
     aws: { endpoint, port, region, accountId, edge },
     gcp,
+    world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -155,6 +160,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      world.stop();
       clock.stop();
       await Promise.all([edge.close(), gcp.edge.close()]);
     },
