@@ -39,6 +39,7 @@ import {
   type RemoteProvider,
 } from './gcp/remote.ts';
 import { transportsOf } from './gcp/services/networkconnectivity.ts';
+import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -106,6 +107,8 @@ export class World implements RemoteProvider {
     this.#gcp = options.gcp;
     this.#gcp.world.extensions.set(REMOTE_PROVIDER, this);
     this.#gcp.world.extensions.set('world', this);
+    // Google STS verifies AWS subject tokens with the AWS edge's keys (local and temporary).
+    this.#gcp.world.extensions.set(AWS_CREDENTIALS, this.#aws.world.credentials);
   }
 
   // ---------- RemoteProvider (the Google simulator's view of AWS) ----------

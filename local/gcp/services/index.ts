@@ -3,7 +3,9 @@
  * monitoring). Routes must not clash: the edge refuses two modules with the same template.
  */
 import type { AnyGcpService } from '../service.ts';
+import iamcredentials from './iamcredentials.ts';
 import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
+import sts from './sts.ts';
 
-export const gcpServices: readonly AnyGcpService[] = [oauth2, networkconnectivity];
+export const gcpServices: readonly AnyGcpService[] = [oauth2, sts, iamcredentials, networkconnectivity];
