@@ -90,7 +90,8 @@ export interface Page<T> {
 /** The part of a google-auth-library client we use (JWT, GoogleAuth's clients, impersonated...). */
 export interface AccessTokenSource {
   getAccessToken(): Promise<{ token?: string | null }>;
-  credentials?: unknown;
+  credentials?: object;
+  setCredentials?(credentials: { expiry_date?: number | null }): void;
 }
 
 export interface TransportClientConfig {
@@ -356,10 +357,11 @@ export class TransportClient {
       const text = await res.text();
       const body = text ? safeJson(text) : {};
       if (res.ok) return body;
-      if (res.status === 401 && !refreshed && this.#auth.credentials !== undefined) {
-        // A cached token the server no longer takes (expired on its clock): get a new one, once.
+      if (res.status === 401 && !refreshed && this.#auth.setCredentials && this.#auth.credentials) {
+        // A cached token the server no longer takes (expired on its clock): mark it expired so the
+        // library gets a new one, once.
         refreshed = true;
-        (this.#auth as { credentials: unknown }).credentials = {};
+        this.#auth.setCredentials({ ...this.#auth.credentials, expiry_date: 1 });
         attempt--;
         continue;
       }
