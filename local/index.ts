@@ -14,6 +14,7 @@ import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
 import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
+import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 import { World } from './world.ts';
 
@@ -60,6 +61,8 @@ export interface LocalCloud {
   gcp: GcpLocal;
   /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
   world: World;
+  /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
+  processes: ProcessGroup;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -131,6 +134,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const accountId = accountOf(admin.principalArn);
+  const processes = new ProcessGroup();
   let stopped = false;
 
   return {
@@ -139,6 +143,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     aws: { endpoint, port, region, accountId, edge },
     gcp,
     world,
+    processes,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -162,7 +167,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       stopped = true;
       world.stop();
       clock.stop();
-      await Promise.all([edge.close(), gcp.edge.close()]);
+      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
     },
   };
 }
