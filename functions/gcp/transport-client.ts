@@ -12,7 +12,15 @@
  * - `fetchGeneratedActivationKey()`, the explicit re-read for a caller that crashed before storing it.
  */
 import { randomUUID } from 'node:crypto';
-import { fromHttp, fromOperation, GoogleApiError, NotFound, Unauthenticated } from './google-errors.ts';
+import {
+  DeadlineExceeded,
+  fromHttp,
+  fromOperation,
+  GoogleApiError,
+  NotFound,
+  Unauthenticated,
+  Unavailable,
+} from './google-errors.ts';
 
 export const DEFAULT_ENDPOINT = 'https://networkconnectivity.googleapis.com';
 
@@ -203,6 +211,21 @@ export class TransportClient {
     return stripKeys(
       (await this.#call('GET', `/v1beta/${this.transportName(id)}`)) as Record<string, unknown>,
     );
+  }
+
+  /**
+   * Whether a transport exists, for a watcher that did not find it in a list: `absent` only on a
+   * 404 from Get; `unknown` when its location is unreachable (503) or still failing after retries.
+   */
+  async transportPresence(id: string): Promise<'present' | 'absent' | 'unknown'> {
+    try {
+      await this.getTransport(id);
+      return 'present';
+    } catch (e) {
+      if (e instanceof NotFound) return 'absent';
+      if (e instanceof Unavailable || e instanceof DeadlineExceeded) return 'unknown';
+      throw e;
+    }
   }
 
   /** One page; `location: '-'` lists every location (then check `unreachable`). */
