@@ -21,7 +21,7 @@ export interface Output {
 
 type Read = { text: string } | { code: number };
 
-/** Reads a file; a missing one is exit 4, an unreadable one exit 2, each with one line. */
+/** Reads a file; a missing or unreadable one is malformed input (exit 2, as for every input file), with one line. */
 async function readInput(home: string, file: string, out: Output): Promise<Read> {
   try {
     return { text: await readFile(resolve(home, file), 'utf8') };
@@ -29,7 +29,7 @@ async function readInput(home: string, file: string, out: Output): Promise<Read>
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       out.err(`${file}: no such file`);
-      return { code: EXIT.notFound };
+      return { code: EXIT.usage };
     }
     out.err(`${file}: ${code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
     return { code: EXIT.usage };

@@ -4,6 +4,7 @@ import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simLinkCommands } from './sim-link.ts';
+import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
 
 export const commands: Command[] = [
@@ -12,4 +13,5 @@ export const commands: Command[] = [
   ...drCommands,
   ...simCommands,
   ...simLinkCommands,
+  ...simWorkflowCommands,
 ];

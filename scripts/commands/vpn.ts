@@ -68,7 +68,7 @@ export async function vpnPlan(opts: VpnPlanOptions, sink: Sink, clock: Clock = s
       await access(path);
     } catch {
       sink.err(`${name}: no such file (--${key})`);
-      return EXIT.notFound;
+      return EXIT.usage;
     }
     try {
       raw[key] = await readStructuredFile(path);

@@ -76,12 +76,12 @@ failback: { stablePeriod: 30m, approval: required }
     ]);
   });
 
-  it('exits 4 when the plan file does not exist', async () => {
+  it('exits 2 (malformed input) when the plan file does not exist', async () => {
     // Act
     const { code, err } = await crosslink('dr', 'validate', 'config/dr-plans/nope.yaml');
 
     // Assess
-    expect(code).toBe(4);
+    expect(code).toBe(2);
     expect(err).toEqual(['config/dr-plans/nope.yaml: no such file']);
   });
 });
@@ -155,13 +155,13 @@ describe('crosslink dr evaluate', () => {
     ]);
   });
 
-  it('exits 4 when the signal log does not exist, and 2 without --signals', async () => {
+  it('exits 2 when the signal log does not exist, and without --signals', async () => {
     // Act
     const missing = await crosslink('dr', 'evaluate', '--plan', PLAN, '--signals', 'nope.jsonl');
     const usage = await crosslink('dr', 'evaluate', '--plan', PLAN);
 
     // Assess
-    expect(missing.code).toBe(4);
+    expect(missing.code).toBe(2);
     expect(missing.err).toEqual(['nope.jsonl: no such file']);
     expect(usage.code).toBe(2);
     expect(usage.err).toEqual(['missing --signals <file>']);

@@ -105,11 +105,11 @@ describe('crosslink vpn plan', () => {
     ]);
   });
 
-  it('exits 4 naming a file that does not exist', async () => {
+  it('exits 2 naming a file that does not exist', async () => {
     // Act
     const r = await cli(['vpn', 'plan', '--aws', `${F}/aws.json`, '--gcp', 'nope/gcp.json']);
     // Assess
-    expect(r.code).toBe(4);
+    expect(r.code).toBe(2);
     expect(r.err).toEqual(['nope/gcp.json: no such file (--gcp)']);
   });
 
