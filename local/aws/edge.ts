@@ -327,7 +327,7 @@ export class AwsEdge {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');
       }
       if (record.expiresAt !== undefined && this.world.clock.now() > record.expiresAt) {
-        throw new AuthRefusal('expired', 'The security token included in the request is expired');
+        throw new AuthRefusal('expired-token', 'The security token included in the request is expired');
       }
       if (auth.service !== route.service.signingName) {
         throw new AuthRefusal(

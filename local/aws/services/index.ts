@@ -4,5 +4,6 @@
  */
 import type { AnyAwsService } from '../service.ts';
 import interconnect from './interconnect.ts';
+import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect];
+export const awsServices: readonly AnyAwsService[] = [interconnect, sts];
