@@ -121,8 +121,10 @@ function arrayify(node: unknown, unwrap: boolean): unknown {
 
 // ---------- output ----------
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Date ? value.getTime() / 1000 : value;
+/** Dates as epoch seconds. JSON.stringify calls Date#toJSON before a replacer sees the value, so read the holder. */
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Date ? original.getTime() / 1000 : value;
 }
 
 function xmlEscape(s: string): string {

@@ -4,6 +4,7 @@
  */
 import type { AnyAwsService } from '../service.ts';
 import interconnect from './interconnect.ts';
+import kms from './kms.ts';
 import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect, sts];
+export const awsServices: readonly AnyAwsService[] = [interconnect, sts, kms];
