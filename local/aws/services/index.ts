@@ -5,6 +5,7 @@
 import type { AnyAwsService } from '../service.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
+import secretsmanager from './secretsmanager.ts';
 import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect, sts, kms];
+export const awsServices: readonly AnyAwsService[] = [interconnect, sts, kms, secretsmanager];
