@@ -74,7 +74,7 @@ function live(ctx: RequestContext<SecretsState>, id: unknown): Secret {
   return s;
 }
 
-function valueOf(input: { SecretString?: string; SecretBinary?: string }) {
+function secretValueOf(input: { SecretString?: string; SecretBinary?: string }) {
   if (input.SecretString !== undefined && input.SecretBinary !== undefined) {
     throw InvalidParameter(
       "You can't specify both a binary secret value and a string secret value in the same secret.",
@@ -160,7 +160,7 @@ export default defineService<SecretsState>({
         },
       });
       const name = input.Name as string;
-      const value = valueOf(input);
+      const value = secretValueOf(input);
       const existing = [...ctx.state.secrets.values()].find((s) => s.name === name);
       if (existing) {
         if (existing.deletedDate !== undefined) {
@@ -250,7 +250,7 @@ export default defineService<SecretsState>({
         VersionStages: { type: 'list', min: 1, max: 20, member: { type: 'string', min: 1, max: 256 } },
       });
       const secret = live(ctx, input.SecretId);
-      const value = valueOf(input);
+      const value = secretValueOf(input);
       if (!value) {
         throw InvalidParameter('You must provide either SecretString or SecretBinary.');
       }
