@@ -143,6 +143,10 @@ export class AwsEdge {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+    for (const [key, entry] of this.#states) {
+      const mod = this.services.get(key.split('|')[0] as string);
+      if (mod?.dispose) await mod.dispose(entry.state);
+    }
   }
 
   /** What every simulated account holds, per region and service (`crosslink sim status`). */
