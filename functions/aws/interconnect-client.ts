@@ -1,0 +1,602 @@
+/**
+ * Our AWS Interconnect client, until `@aws-sdk/client-interconnect` is installable. It is shaped
+ * like the SDK v3 client it stands in for - `new InterconnectClient(config).send(new
+ * GetConnectionCommand(input))`, error classes named as the model's error shapes, and
+ * `waitUntilConnectionAvailable` / `waitUntilConnectionDeleted` - so swapping it for the official
+ * client is an import change, and `aws-sdk-client-mock`-style command matching keeps working.
+ *
+ * Wire: AWS JSON 1.0 (`X-Amz-Target: Interconnect.<Op>`), SigV4 (signing name `interconnect`) via
+ * @smithy/signature-v4. Retries: like the SDK's standard mode - up to `maxAttempts` (3) on
+ * throttling, 5xx and network errors, exponential backoff with full jitter (base 100 ms, cap 20 s).
+ * Idempotent operations get a `clientToken` when none is given, kept across retries.
+ */
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+// ---------- shapes (service model 2022-07-26) ----------
+
+export type ConnectionState =
+  | 'available'
+  | 'requested'
+  | 'pending'
+  | 'down'
+  | 'deleting'
+  | 'deleted'
+  | 'failed'
+  | 'updating';
+export type AttachPoint =
+  | { directConnectGateway: string; arn?: never }
+  | { arn: string; directConnectGateway?: never };
+export type Provider =
+  | { cloudServiceProvider: string; lastMileProvider?: never }
+  | { lastMileProvider: string; cloudServiceProvider?: never };
+
+export interface Connection {
+  id: string;
+  arn: string;
+  description: string;
+  bandwidth: string;
+  attachPoint: AttachPoint;
+  environmentId: string;
+  provider: Provider;
+  location: string;
+  type: string;
+  state: ConnectionState;
+  sharedId: string;
+  billingTier?: number;
+  ownerAccount: string;
+  activationKey: string;
+  tags?: Record<string, string>;
+}
+
+export type ConnectionSummary = Omit<Connection, 'ownerAccount' | 'activationKey' | 'tags'>;
+
+export interface Environment {
+  provider: Provider;
+  location: string;
+  environmentId: string;
+  state: 'available' | 'limited' | 'unavailable';
+  bandwidths: { available?: string[]; supported?: string[] };
+  type: string;
+  activationPageUrl?: string;
+  remoteIdentifierType?: 'account' | 'email';
+}
+
+export interface AttachPointDescriptor {
+  type: 'DirectConnectGateway';
+  identifier: string;
+  name: string;
+}
+
+export interface ResponseMetadata {
+  httpStatusCode?: number;
+  requestId?: string;
+  attempts?: number;
+  totalRetryDelay?: number;
+}
+
+interface Ops {
+  CreateConnection: {
+    input: {
+      description?: string;
+      bandwidth: string;
+      attachPoint: AttachPoint;
+      environmentId: string;
+      remoteAccount?: { identifier: string };
+      tags?: Record<string, string>;
+      clientToken?: string;
+    };
+    output: { connection?: Connection };
+  };
+  AcceptConnectionProposal: {
+    input: {
+      attachPoint: AttachPoint;
+      activationKey: string;
+      description?: string;
+      tags?: Record<string, string>;
+      clientToken?: string;
+    };
+    output: { connection?: Connection };
+  };
+  DescribeConnectionProposal: {
+    input: { activationKey: string };
+    output: { bandwidth: string; environmentId: string; provider: Provider; location: string };
+  };
+  GetConnection: { input: { identifier: string }; output: { connection?: Connection } };
+  ListConnections: {
+    input: {
+      maxResults?: number;
+      nextToken?: string;
+      state?: ConnectionState;
+      environmentId?: string;
+      provider?: Provider;
+      attachPoint?: AttachPoint;
+    };
+    output: { connections?: ConnectionSummary[]; nextToken?: string };
+  };
+  UpdateConnection: {
+    input: { identifier: string; description?: string; bandwidth?: string; clientToken?: string };
+    output: { connection?: Connection };
+  };
+  DeleteConnection: {
+    input: { identifier: string; clientToken?: string };
+    output: { connection: Connection };
+  };
+  GetEnvironment: { input: { id: string }; output: { environment: Environment } };
+  ListEnvironments: {
+    input: { maxResults?: number; nextToken?: string; provider?: Provider; location?: string };
+    output: { environments: Environment[]; nextToken?: string };
+  };
+  ListAttachPoints: {
+    input: { environmentId: string; maxResults?: number; nextToken?: string };
+    output: { attachPoints: AttachPointDescriptor[]; nextToken?: string };
+  };
+  TagResource: { input: { arn: string; tags: Record<string, string> }; output: Record<string, never> };
+  UntagResource: { input: { arn: string; tagKeys: string[] }; output: Record<string, never> };
+  ListTagsForResource: { input: { arn: string }; output: { tags?: Record<string, string> } };
+}
+
+export type OperationName = keyof Ops;
+export type InputOf<O extends OperationName> = Ops[O]['input'];
+export type OutputOf<O extends OperationName> = Ops[O]['output'] & { $metadata: ResponseMetadata };
+
+const IDEMPOTENT: ReadonlySet<OperationName> = new Set([
+  'CreateConnection',
+  'AcceptConnectionProposal',
+  'UpdateConnection',
+  'DeleteConnection',
+]);
+
+// ---------- commands ----------
+
+/** A command: an operation name and its input, as in SDK v3. */
+export abstract class InterconnectCommand<O extends OperationName> {
+  abstract readonly operation: O;
+  readonly input: InputOf<O>;
+  constructor(input: InputOf<O>) {
+    this.input = input;
+  }
+}
+
+export class CreateConnectionCommand extends InterconnectCommand<'CreateConnection'> {
+  readonly operation = 'CreateConnection' as const;
+}
+export class AcceptConnectionProposalCommand extends InterconnectCommand<'AcceptConnectionProposal'> {
+  readonly operation = 'AcceptConnectionProposal' as const;
+}
+export class DescribeConnectionProposalCommand extends InterconnectCommand<'DescribeConnectionProposal'> {
+  readonly operation = 'DescribeConnectionProposal' as const;
+}
+export class GetConnectionCommand extends InterconnectCommand<'GetConnection'> {
+  readonly operation = 'GetConnection' as const;
+}
+export class ListConnectionsCommand extends InterconnectCommand<'ListConnections'> {
+  readonly operation = 'ListConnections' as const;
+}
+export class UpdateConnectionCommand extends InterconnectCommand<'UpdateConnection'> {
+  readonly operation = 'UpdateConnection' as const;
+}
+export class DeleteConnectionCommand extends InterconnectCommand<'DeleteConnection'> {
+  readonly operation = 'DeleteConnection' as const;
+}
+export class GetEnvironmentCommand extends InterconnectCommand<'GetEnvironment'> {
+  readonly operation = 'GetEnvironment' as const;
+}
+export class ListEnvironmentsCommand extends InterconnectCommand<'ListEnvironments'> {
+  readonly operation = 'ListEnvironments' as const;
+}
+export class ListAttachPointsCommand extends InterconnectCommand<'ListAttachPoints'> {
+  readonly operation = 'ListAttachPoints' as const;
+}
+export class TagResourceCommand extends InterconnectCommand<'TagResource'> {
+  readonly operation = 'TagResource' as const;
+}
+export class UntagResourceCommand extends InterconnectCommand<'UntagResource'> {
+  readonly operation = 'UntagResource' as const;
+}
+export class ListTagsForResourceCommand extends InterconnectCommand<'ListTagsForResource'> {
+  readonly operation = 'ListTagsForResource' as const;
+}
+
+// ---------- errors ----------
+
+/** Base of every error the service returns (SDK: `InterconnectServiceException`). */
+export class InterconnectServiceException extends Error {
+  readonly $fault: 'client' | 'server';
+  $metadata: ResponseMetadata;
+  constructor(name: string, message: string, fault: 'client' | 'server', metadata: ResponseMetadata) {
+    super(message);
+    this.name = name;
+    this.$fault = fault;
+    this.$metadata = metadata;
+  }
+}
+
+type ErrorArgs = [message: string, metadata: ResponseMetadata];
+
+/** The calling principal is not allowed to access the resource, or it does not exist (403). */
+export class AccessDeniedException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('AccessDeniedException', m, 'client', md);
+  }
+}
+/** Incorrect client-supplied parameters (400). */
+export class InterconnectClientException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('InterconnectClientException', m, 'client', md);
+  }
+}
+/** Internal error of the service (500); retried. */
+export class InterconnectServerException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('InterconnectServerException', m, 'server', md);
+  }
+}
+/** The input fails the model's constraints (400). */
+export class InterconnectValidationException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('InterconnectValidationException', m, 'client', md);
+  }
+}
+/** The resource does not exist (404). */
+export class ResourceNotFoundException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('ResourceNotFoundException', m, 'client', md);
+  }
+}
+/** The call would exceed a quota (402). */
+export class ServiceQuotaExceededException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('ServiceQuotaExceededException', m, 'client', md);
+  }
+}
+/** Request throttled (429); retried. */
+export class ThrottlingException extends InterconnectServiceException {
+  constructor(...[m, md]: ErrorArgs) {
+    super('ThrottlingException', m, 'client', md);
+  }
+}
+
+const ERROR_CLASSES: Record<string, new (...a: ErrorArgs) => InterconnectServiceException> = {
+  AccessDeniedException,
+  InterconnectClientException,
+  InterconnectServerException,
+  InterconnectValidationException,
+  ResourceNotFoundException,
+  ServiceQuotaExceededException,
+  ThrottlingException,
+};
+
+// ---------- client ----------
+
+export interface AwsCredentialIdentity {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+export type CredentialProvider = () => Promise<AwsCredentialIdentity>;
+
+export interface InterconnectClientConfig {
+  region?: string;
+  /** e.g. the local cloud's `aws.endpoint`; default `https://interconnect.<region>.api.aws`. */
+  endpoint?: string;
+  /** Credentials or a provider; default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. */
+  credentials?: AwsCredentialIdentity | CredentialProvider;
+  /** Attempts per call including the first (SDK standard mode: 3). */
+  maxAttempts?: number;
+  /** Backoff base and cap in ms (SDK: 100 ms, 20 s). */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Injectable for tests: how to wait between retries, and the jitter source. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  requestTimeoutMs?: number;
+}
+
+const wallSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function envCredentials(): AwsCredentialIdentity {
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new Error('no AWS credentials: pass credentials or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY');
+  }
+  const sessionToken = process.env.AWS_SESSION_TOKEN;
+  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export class InterconnectClient {
+  readonly config: Required<Pick<InterconnectClientConfig, 'region' | 'maxAttempts'>> &
+    InterconnectClientConfig;
+  readonly #endpoint: URL;
+  readonly #signer: SignatureV4;
+
+  constructor(config: InterconnectClientConfig = {}) {
+    const region = config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error('InterconnectClient needs a region (config.region or AWS_REGION)');
+    this.config = { ...config, region, maxAttempts: config.maxAttempts ?? 3 };
+    this.#endpoint = new URL(config.endpoint ?? `https://interconnect.${region}.api.aws`);
+    const creds = config.credentials;
+    this.#signer = new SignatureV4({
+      service: 'interconnect',
+      region,
+      sha256: Sha256,
+      credentials: typeof creds === 'function' ? creds : async () => creds ?? envCredentials(),
+    });
+  }
+
+  async send<O extends OperationName>(command: InterconnectCommand<O>): Promise<OutputOf<O>> {
+    const input: Record<string, unknown> = { ...(command.input as Record<string, unknown>) };
+    if (IDEMPOTENT.has(command.operation) && input.clientToken === undefined)
+      input.clientToken = randomUUID();
+    const body = JSON.stringify(input);
+    const sleep = this.config.sleep ?? wallSleep;
+    const random = this.config.random ?? Math.random;
+    const base = this.config.retryBaseDelayMs ?? 100;
+    const cap = this.config.retryMaxDelayMs ?? 20_000;
+    let totalRetryDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      let error: unknown;
+      try {
+        const res = await this.#call(command.operation, body);
+        const requestId = String(res.headers['x-amzn-requestid'] ?? '');
+        const metadata: ResponseMetadata = {
+          httpStatusCode: res.status,
+          requestId,
+          attempts: attempt,
+          totalRetryDelay,
+        };
+        if (res.status >= 200 && res.status < 300) {
+          const parsed = res.body.length > 0 ? (JSON.parse(res.body) as object) : {};
+          return { ...parsed, $metadata: metadata } as OutputOf<O>;
+        }
+        error = toServiceError(res, metadata);
+      } catch (err) {
+        error = err;
+      }
+      if (attempt >= this.config.maxAttempts || !isRetryable(error)) throw error;
+      // Full jitter: a uniform delay up to the exponential ceiling.
+      const delay = Math.floor(random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      totalRetryDelay += delay;
+      await sleep(delay);
+    }
+  }
+
+  async #call(operation: string, body: string): Promise<RawResponse> {
+    const url = this.#endpoint;
+    const signed = await this.#signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname === '' ? '/' : url.pathname,
+      query: {},
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': `Interconnect.${operation}`,
+        'content-length': String(Buffer.byteLength(body)),
+      },
+      body,
+    });
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const req = send(
+        {
+          method: 'POST',
+          hostname: url.hostname,
+          port: url.port || undefined,
+          path: url.pathname || '/',
+          headers: signed.headers,
+          timeout: this.config.requestTimeoutMs ?? 30_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('request timed out'), { name: 'TimeoutError' })),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** The error's name from `__type` (`ns#Name`) or `x-amzn-errortype` (`Name:uri`), as the SDK reads it. */
+function errorName(res: RawResponse, parsed: Record<string, unknown>): string {
+  const raw =
+    (typeof parsed.__type === 'string' && parsed.__type) ||
+    (typeof parsed.code === 'string' && parsed.code) ||
+    String(res.headers['x-amzn-errortype'] ?? '') ||
+    `Http${res.status}`;
+  return (raw.split('#').pop() ?? raw).split(':')[0] as string;
+}
+
+function toServiceError(res: RawResponse, metadata: ResponseMetadata): InterconnectServiceException {
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {};
+  } catch {
+    parsed = {};
+  }
+  const name = errorName(res, parsed);
+  const message = String(parsed.message ?? parsed.Message ?? `HTTP ${res.status}`);
+  const Cls = ERROR_CLASSES[name];
+  if (Cls) return new Cls(message, metadata);
+  return new InterconnectServiceException(name, message, res.status >= 500 ? 'server' : 'client', metadata);
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+]);
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof InterconnectServiceException) {
+    const status = err.$metadata.httpStatusCode ?? 0;
+    return THROTTLING.has(err.name) || err.$fault === 'server' || status === 429 || status >= 500;
+  }
+  const code = (err as { code?: string })?.code;
+  return (
+    (err as Error)?.name === 'TimeoutError' ||
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code ?? '')
+  );
+}
+
+// ---------- paginator ----------
+
+/** Iterates ListConnections pages (SDK: `paginateListConnections`). */
+export async function* paginateListConnections(
+  config: { client: InterconnectClient; pageSize?: number },
+  input: InputOf<'ListConnections'> = {},
+): AsyncGenerator<OutputOf<'ListConnections'>> {
+  let nextToken = input.nextToken;
+  do {
+    const page = await config.client.send(
+      new ListConnectionsCommand({ ...input, nextToken, maxResults: config.pageSize ?? input.maxResults }),
+    );
+    yield page;
+    nextToken = page.nextToken;
+  } while (nextToken);
+}
+
+// ---------- waiters (model: GetConnection waitable) ----------
+
+export type WaiterState = 'SUCCESS' | 'FAILURE' | 'RETRY' | 'TIMEOUT' | 'ABORTED';
+
+export interface WaiterResult {
+  state: WaiterState;
+  reason?: unknown;
+}
+
+export interface WaiterConfiguration {
+  client: InterconnectClient;
+  /** Seconds before giving up with TIMEOUT. */
+  maxWaitTime: number;
+  /** Seconds (model: 30 and 120). */
+  minDelay?: number;
+  maxDelay?: number;
+  abortSignal?: AbortSignal;
+  /** Injectable so tests run the waiter on the virtual clock: how to wait, and what time it is. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Thrown by `waitUntil*` when the waiter does not end in SUCCESS (SDK: checkExceptions). */
+export class WaiterError extends Error {
+  readonly state: WaiterState;
+  readonly reason: unknown;
+  constructor(result: WaiterResult) {
+    const why =
+      result.state === 'TIMEOUT'
+        ? 'Waiter has timed out'
+        : result.state === 'ABORTED'
+          ? 'Request was aborted'
+          : 'Waiter reached a failure state';
+    super(`${why}: ${describeReason(result.reason)}`);
+    this.name =
+      result.state === 'TIMEOUT'
+        ? 'TimeoutError'
+        : result.state === 'ABORTED'
+          ? 'AbortError'
+          : 'WaiterFailure';
+    this.state = result.state;
+    this.reason = result.reason;
+  }
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
+  const state = (reason as { connection?: { state?: string } } | undefined)?.connection?.state;
+  return state ? `connection state ${state}` : 'no response';
+}
+
+type Acceptor = { state: 'success' | 'failure' | 'retry'; expected: ConnectionState };
+
+/** Acceptors of the model, in order: path `connection.state`, comparator stringEquals. */
+const CONNECTION_AVAILABLE: readonly Acceptor[] = [
+  { state: 'success', expected: 'available' },
+  { state: 'failure', expected: 'deleted' },
+  { state: 'failure', expected: 'down' },
+];
+const CONNECTION_DELETED: readonly Acceptor[] = [{ state: 'success', expected: 'deleted' }];
+
+async function runWaiter(
+  config: WaiterConfiguration,
+  input: InputOf<'GetConnection'>,
+  acceptors: readonly Acceptor[],
+): Promise<WaiterResult> {
+  const minDelay = config.minDelay ?? 30;
+  const maxDelay = config.maxDelay ?? 120;
+  if (minDelay <= 0 || maxDelay < minDelay) throw new RangeError('waiter needs 0 < minDelay <= maxDelay');
+  const sleep = config.sleep ?? wallSleep;
+  const now = config.now ?? Date.now;
+  const random = config.random ?? Math.random;
+  const deadline = now() + config.maxWaitTime * 1000;
+  // As @smithy/util-waiter: delay = uniform(minDelay, minDelay * 2^(attempt-1)), capped at maxDelay.
+  const ceiling = Math.log(maxDelay / minDelay) / Math.log(2) + 1;
+  for (let attempt = 1; ; attempt++) {
+    if (config.abortSignal?.aborted) return { state: 'ABORTED' };
+    let reason: unknown;
+    try {
+      const out = await config.client.send(new GetConnectionCommand(input));
+      reason = out;
+      const state = out.connection?.state;
+      const hit = acceptors.find((a) => a.expected === state);
+      if (hit?.state === 'success') return { state: 'SUCCESS', reason };
+      if (hit?.state === 'failure') return { state: 'FAILURE', reason };
+    } catch (err) {
+      // Like the SDK's generated waiters: an error no acceptor matches means "poll again".
+      reason = err;
+    }
+    const high = attempt > ceiling ? maxDelay : Math.min(maxDelay, minDelay * 2 ** (attempt - 1));
+    const delay = (minDelay + random() * (high - minDelay)) * 1000;
+    if (now() + delay > deadline) return { state: 'TIMEOUT', reason };
+    await sleep(delay);
+  }
+}
+
+async function checked(result: Promise<WaiterResult>): Promise<WaiterResult> {
+  const r = await result;
+  if (r.state !== 'SUCCESS') throw new WaiterError(r);
+  return r;
+}
+
+/** Waits until `connection.state` is `available`; fails on `deleted` or `down`. */
+export function waitForConnectionAvailable(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
+  return runWaiter(config, input, CONNECTION_AVAILABLE);
+}
+export function waitUntilConnectionAvailable(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
+  return checked(waitForConnectionAvailable(config, input));
+}
+/** Waits until `connection.state` is `deleted`. */
+export function waitForConnectionDeleted(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
+  return runWaiter(config, input, CONNECTION_DELETED);
+}
+export function waitUntilConnectionDeleted(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
+  return checked(waitForConnectionDeleted(config, input));
+}

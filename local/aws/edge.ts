@@ -1,0 +1,405 @@
+/**
+ * The AWS edge: one HTTP server for every simulated AWS service. It finds the service and
+ * operation (X-Amz-Target, rpcv2-cbor path, or query `Action`), verifies SigV4 against the local
+ * identities, applies faults, parses the input in the service's protocol, calls the module's
+ * handler with the verified principal, and serializes the output or the error as the real service
+ * would. `/_crosslink/...` is the admin API (no SigV4; the edge binds to 127.0.0.1 only).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as wallSleep } from 'node:timers/promises';
+import type { VirtualClock } from '#local/clock.ts';
+import type { FaultRegistry } from '#local/faults.ts';
+import type { Random } from '#local/random.ts';
+import type { CredentialStore, Principal } from './credentials.ts';
+import { AwsError, authError } from './errors.ts';
+import {
+  defaultErrorShapes,
+  parseInput,
+  serializeError,
+  serializeOutput,
+  type WireResponse,
+} from './protocols.ts';
+import type { AnyAwsService, Protocol, RequestContext, World } from './service.ts';
+import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+/** Handles `/_crosslink/...`; returns undefined when the path is not an admin route. */
+export type AdminHandler = (
+  method: string,
+  path: string,
+  body: unknown,
+  query: URLSearchParams,
+) => Promise<{ status: number; body: unknown } | undefined>;
+
+export interface AwsEdgeOptions {
+  clock: VirtualClock;
+  faults: FaultRegistry;
+  random: Random;
+  credentials: CredentialStore;
+  services: readonly AnyAwsService[];
+  defaultRegion?: string;
+  /** Per-service settings (e.g. `{interconnect: {delays: {...}}}`). */
+  settings?: Record<string, unknown>;
+  log?: (message: string) => void;
+}
+
+interface Route {
+  service: AnyAwsService;
+  operation: string;
+  protocol: Protocol;
+}
+
+export class AwsEdge {
+  readonly world: World;
+  readonly services: ReadonlyMap<string, AnyAwsService>;
+  #server: Server | undefined;
+  #admin: AdminHandler | undefined;
+  #byTarget = new Map<string, AnyAwsService>();
+  #byCbor = new Map<string, AnyAwsService>();
+  #states = new Map<string, { accountId: string; region: string; state: unknown }>();
+  #port = 0;
+
+  constructor(options: AwsEdgeOptions) {
+    const services = new Map<string, AnyAwsService>();
+    for (const s of options.services) {
+      if (services.has(s.name)) throw new Error(`two AWS service modules are named ${s.name}`);
+      services.set(s.name, s);
+      if (s.targetPrefix) this.#byTarget.set(s.targetPrefix, s);
+      if (s.cborServiceName) this.#byCbor.set(s.cborServiceName, s);
+    }
+    this.services = services;
+    const states = this.#states;
+    const settings = options.settings ?? {};
+    const log = options.log ?? (() => {});
+    const world: World = {
+      clock: options.clock,
+      faults: options.faults,
+      random: options.random,
+      credentials: options.credentials,
+      defaultRegion: options.defaultRegion ?? 'us-east-1',
+      stateOf<S>(service: string, accountId: string, region: string): S {
+        const key = `${service}|${accountId}|${region}`;
+        let entry = states.get(key);
+        if (!entry) {
+          const mod = services.get(service);
+          if (!mod) throw new Error(`no AWS service module named ${service}`);
+          entry = { accountId, region, state: mod.createState?.({ accountId, region }, world) ?? {} };
+          states.set(key, entry);
+        }
+        return entry.state as S;
+      },
+      scopes(service: string) {
+        return [...states.entries()]
+          .filter(([k]) => k.startsWith(`${service}|`))
+          .map(([, v]) => ({ accountId: v.accountId, region: v.region }));
+      },
+      settings<T>(service: string): Partial<T> {
+        return (settings[service] ?? {}) as Partial<T>;
+      },
+      log,
+    };
+    this.world = world;
+  }
+
+  /** Mounts the admin API under /_crosslink/. */
+  setAdmin(handler: AdminHandler): void {
+    this.#admin = handler;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Listens on 127.0.0.1:`port` (0 = any free port); resolves with the real port. */
+  async listen(port = 4566): Promise<number> {
+    const server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    this.#port = (server.address() as AddressInfo).port;
+    return this.#port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** What every simulated account holds, per region and service (`crosslink sim status`). */
+  status(): Record<string, Record<string, Record<string, unknown>>> {
+    const out: Record<string, Record<string, Record<string, unknown>>> = {};
+    for (const [key, entry] of this.#states) {
+      const name = key.split('|')[0] as string;
+      const mod = this.services.get(name);
+      const view = mod?.status ? mod.status(entry.state, entry) : undefined;
+      if (view === undefined) continue;
+      out[entry.accountId] ??= {};
+      const account = out[entry.accountId] as Record<string, Record<string, unknown>>;
+      account[entry.region] ??= {};
+      (account[entry.region] as Record<string, unknown>)[name] = view;
+    }
+    return out;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    let protocol: Protocol = 'json1.0';
+    let service: AnyAwsService | undefined;
+    try {
+      const body = await readBody(req);
+      const rawUrl = req.url ?? '/';
+      const qIndex = rawUrl.indexOf('?');
+      const path = qIndex < 0 ? rawUrl : rawUrl.slice(0, qIndex);
+      const rawQuery = qIndex < 0 ? '' : rawUrl.slice(qIndex + 1);
+      const query = new URLSearchParams(rawQuery);
+      const method = req.method ?? 'GET';
+
+      if (path === '/_crosslink' || path.startsWith('/_crosslink/')) {
+        await this.#handleAdmin(method, path, body, query, res);
+        return;
+      }
+
+      const contentType = String(req.headers['content-type'] ?? '');
+      const route = this.#route(method, path, query, body, contentType, req.headers);
+      protocol = route.protocol;
+      service = route.service;
+
+      const signed: SignedRequest = { method, path, query: rawQuery, headers: req.headers, body };
+      const principal = this.#authenticate(signed, route);
+      const region = parseAuth(signed).region;
+
+      const decision = this.world.faults.decide('aws', route.service.name, route.operation);
+      if (decision.latencyMs > 0) await wallSleep(decision.latencyMs);
+      if (decision.fail) {
+        const shapes = { ...defaultErrorShapes(protocol), ...route.service.errors };
+        const shape = decision.fail.kind === 'throttle' ? shapes.throttling : shapes.server;
+        const msg =
+          decision.fail.kind === 'throttle'
+            ? 'Rate exceeded'
+            : 'An internal error occurred. Please retry your request (injected fault).';
+        throw new AwsError(shape.code, msg, { status: decision.fail.status ?? shape.status });
+      }
+
+      const input = parseInput(protocol, body, query, contentType);
+      const ctx: RequestContext<unknown> = {
+        service: route.service.name,
+        operation: route.operation,
+        protocol,
+        requestId,
+        principal,
+        accountId: principal.accountId,
+        region,
+        state: this.world.stateOf(route.service.name, principal.accountId, region),
+        clock: this.world.clock,
+        world: this.world,
+        headers: req.headers,
+      };
+      const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
+      const output = await handler(input, ctx);
+      send(
+        res,
+        serializeOutput(output, {
+          protocol,
+          operation: route.operation,
+          requestId,
+          xmlNamespace: route.service.xmlNamespace,
+        }),
+      );
+    } catch (err) {
+      let error: AwsError;
+      const hint = (err as { protocolHint?: Protocol }).protocolHint;
+      if (hint) protocol = hint;
+      if (err instanceof AwsError) error = err;
+      else {
+        this.world.log(`aws edge: ${service?.name ?? '?'}: ${(err as Error)?.stack ?? String(err)}`);
+        const shape = { ...defaultErrorShapes(protocol), ...service?.errors }.server;
+        error = new AwsError(shape.code, 'An internal error occurred.', {
+          status: shape.status,
+          fault: 'server',
+        });
+      }
+      send(
+        res,
+        serializeError(error, {
+          protocol,
+          requestId,
+          errorNamespace: service?.errorNamespace,
+          xmlNamespace: service?.xmlNamespace,
+        }),
+      );
+    }
+  }
+
+  #route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: Buffer,
+    contentType: string,
+    headers: IncomingMessage['headers'],
+  ): Route {
+    const target = headers['x-amz-target'];
+    if (typeof target === 'string' && target.length > 0) {
+      const dot = target.lastIndexOf('.');
+      const prefix = target.slice(0, dot);
+      const operation = target.slice(dot + 1);
+      const protocol: Protocol = contentType.includes('1.1') ? 'json1.1' : 'json1.0';
+      const service = this.#byTarget.get(prefix);
+      if (!service || dot < 0 || !Object.hasOwn(service.operations, operation)) {
+        throw new AwsError('UnknownOperationException', `Unknown operation ${target}`, { status: 400 });
+      }
+      return { service, operation, protocol: service.protocol === 'json1.1' ? 'json1.1' : protocol };
+    }
+    const cbor = /^\/service\/([^/]+)\/operation\/([^/]+)$/.exec(path);
+    if (cbor && method === 'POST') {
+      const service = this.#byCbor.get(cbor[1] as string);
+      const operation = cbor[2] as string;
+      if (!service || !Object.hasOwn(service.operations, operation)) {
+        throw new AwsError('UnknownOperationException', `Unknown operation ${cbor[1]}.${operation}`, {
+          status: 404,
+        });
+      }
+      return { service, operation, protocol: 'rpcv2-cbor' };
+    }
+    let action = query.get('Action');
+    if (!action && contentType.includes('x-www-form-urlencoded')) {
+      action = new URLSearchParams(body.toString('utf8')).get('Action');
+    }
+    if (action) {
+      const queryServices = [...this.services.values()].filter(
+        (s) => s.protocol === 'query' || s.protocol === 'ec2-query',
+      );
+      // The credential scope names the service (sts, ec2, monitoring...); unsigned calls fall back
+      // to whichever module has the action, so they can still be refused in the right shape.
+      let signingName: string | undefined;
+      try {
+        signingName = parseAuth({ method, path, query: query.toString(), headers, body }).service;
+      } catch {
+        signingName = undefined;
+      }
+      const service =
+        queryServices.find((s) => s.signingName === signingName) ??
+        queryServices.find((s) => Object.hasOwn(s.operations, action));
+      if (!service || !Object.hasOwn(service.operations, action)) {
+        const err = new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`, {
+          status: 400,
+        });
+        throw Object.assign(err, { protocolHint: service?.protocol ?? 'query' });
+      }
+      return { service, operation: action, protocol: service.protocol };
+    }
+    throw new AwsError('UnknownOperationException', `No AWS operation at ${method} ${path}`, { status: 404 });
+  }
+
+  #authenticate(req: SignedRequest, route: Route): Principal {
+    try {
+      const auth = parseAuth(req);
+      const record = this.world.credentials.get(auth.accessKeyId);
+      if (!record) {
+        throw new AuthRefusal(
+          'unknown-key',
+          route.protocol === 'query' || route.protocol === 'ec2-query'
+            ? 'The security token included in the request is invalid.'
+            : 'The security token included in the request is invalid.',
+        );
+      }
+      if (record.sessionToken !== undefined && auth.sessionToken !== record.sessionToken) {
+        throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');
+      }
+      if (record.expiresAt !== undefined && this.world.clock.now() > record.expiresAt) {
+        throw new AuthRefusal('expired', 'The security token included in the request is expired');
+      }
+      if (auth.service !== route.service.signingName) {
+        throw new AuthRefusal(
+          'bad-signature',
+          `Credential should be scoped to correct service: '${route.service.signingName}'.`,
+        );
+      }
+      verifySignature(req, auth, record.secretAccessKey);
+      return record.principal;
+    } catch (err) {
+      if (err instanceof AuthRefusal) throw authError(route.protocol, err.failure, err.message);
+      throw err;
+    }
+  }
+
+  async #handleAdmin(
+    method: string,
+    path: string,
+    body: Buffer,
+    query: URLSearchParams,
+    res: ServerResponse,
+  ): Promise<void> {
+    let parsed: unknown = {};
+    if (body.length > 0) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        sendJson(res, 400, { error: { code: 'BadRequest', message: 'admin bodies are JSON' } });
+        return;
+      }
+    }
+    try {
+      const result = this.#admin ? await this.#admin(method, path, parsed, query) : undefined;
+      if (!result) {
+        sendJson(res, 404, { error: { code: 'NotFound', message: `no admin route ${method} ${path}` } });
+        return;
+      }
+      sendJson(res, result.status, result.body);
+    } catch (err) {
+      const e = err as Error & { status?: number; code?: string };
+      const status = e.status ?? (err instanceof RangeError || err instanceof AwsError ? 400 : 500);
+      if (status >= 500) this.world.log(`admin: ${e.stack ?? e.message}`);
+      sendJson(res, status, {
+        error: { code: err instanceof AwsError ? err.code : (e.code ?? e.name), message: e.message },
+      });
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new AwsError('RequestEntityTooLargeException', 'Request body too large', { status: 413 }));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, wire: WireResponse): void {
+  res.writeHead(wire.status, { ...wire.headers, 'content-length': String(wire.body.length) });
+  res.end(wire.body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const buf = Buffer.from(JSON.stringify(body ?? null));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(buf.length) });
+  res.end(buf);
+}

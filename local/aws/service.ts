@@ -1,0 +1,97 @@
+/**
+ * The service-module interface of the AWS edge. One file per service under local/aws/services/
+ * default-exports `defineService({...})`; local/aws/services/index.ts lists them. The edge does
+ * transport, SigV4, protocol parsing / serialization, faults and error shapes; a module only turns
+ * a parsed input into an output object or throws an `AwsError`. See docs/local-cloud.md.
+ */
+import type { VirtualClock } from '#local/clock.ts';
+import type { FaultRegistry } from '#local/faults.ts';
+import type { Random } from '#local/random.ts';
+import type { CredentialStore, Principal } from './credentials.ts';
+
+/** Wire protocols the edge speaks (Smithy names: awsJson1_0, awsJson1_1, awsQuery, ec2Query, rpcv2Cbor). */
+export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'ec2-query' | 'rpcv2-cbor';
+
+/** What a handler knows about the call: the verified caller, where it landed, and the world. */
+export interface RequestContext<S = unknown> {
+  service: string;
+  operation: string;
+  protocol: Protocol;
+  requestId: string;
+  /** The SigV4-verified caller (IAM principal ARN, account, access key, identity name). */
+  principal: Principal;
+  /** Shorthand for principal.accountId: the simulated account the call acts in. */
+  accountId: string;
+  /** From the SigV4 credential scope. */
+  region: string;
+  /** This module's state for (accountId, region), created on first use by `createState`. */
+  state: S;
+  clock: VirtualClock;
+  world: World;
+  /** Request headers, lower-cased (rarely needed: e.g. `x-amz-security-token`). */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Input is the parsed request (its shape is the operation's input shape; validate it). */
+// biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own input type.
+export type Handler<S> = (input: any, ctx: RequestContext<S>) => unknown;
+
+/** An admin action (`POST /_crosslink/aws/<service>/<action>`): JSON in, JSON out. */
+// biome-ignore lint/suspicious/noExplicitAny: each action narrows its own body type.
+export type AdminAction = (body: any, world: World) => unknown;
+
+export interface ServiceErrorShapes {
+  /** Thrown for a `throttle` fault. */
+  throttling: { code: string; status: number };
+  /** Thrown for an `error` fault. */
+  server: { code: string; status: number };
+}
+
+export interface AwsService<S = unknown> {
+  /** Short name used by faults, admin and status (`interconnect`, `ec2`, `directconnect`, ...). */
+  name: string;
+  /** SigV4 signing name (credential scope service); query-protocol requests are routed by it. */
+  signingName: string;
+  protocol: Protocol;
+  /** JSON protocols: the `X-Amz-Target` prefix before the dot (`Interconnect`, `TrentService`). */
+  targetPrefix?: string;
+  /** rpcv2-cbor: the service name in `/service/<name>/operation/<op>`. */
+  cborServiceName?: string;
+  /** Smithy namespace of error shapes (`com.amazonaws.cloudwatch`): rpcv2-cbor `__type` is `ns#Code`. */
+  errorNamespace?: string;
+  /** query / ec2-query: the XML namespace of responses. */
+  xmlNamespace?: string;
+  errors?: Partial<ServiceErrorShapes>;
+  operations: Record<string, Handler<S>>;
+  /** Creates this module's state for one simulated (account, region). */
+  createState?(scope: { accountId: string; region: string }, world: World): S;
+  /** What `crosslink sim status` shows for one (account, region). */
+  status?(state: S, scope: { accountId: string; region: string }): unknown;
+  admin?: Record<string, AdminAction>;
+}
+
+/** A module of any state type (the edge does not look inside states). */
+// biome-ignore lint/suspicious/noExplicitAny: state types differ per module; handlers are typed by defineService.
+export type AnyAwsService = AwsService<any>;
+
+/** Typed helper so handlers see their state type. */
+export function defineService<S>(service: AwsService<S>): AwsService<S> {
+  return service;
+}
+
+/** What the local AWS world offers to modules and admin actions. */
+export interface World {
+  clock: VirtualClock;
+  faults: FaultRegistry;
+  random: Random;
+  credentials: CredentialStore;
+  /** Region used when none is given (the start region of `npm start`). */
+  defaultRegion: string;
+  /** State of `service` in (accountId, region), created if absent. */
+  stateOf<S>(service: string, accountId: string, region: string): S;
+  /** Every (account, region) that holds state for `service`. */
+  scopes(service: string): { accountId: string; region: string }[];
+  /** Per-service settings passed to startLocalCloud (e.g. interconnect delays). */
+  settings<T>(service: string): Partial<T>;
+  log(message: string): void;
+}

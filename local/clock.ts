@@ -1,0 +1,224 @@
+/**
+ * The virtual clock of the local cloud. Every simulated delay (a connection provisioning, a Wait
+ * state, a schedule, a retry interval) is a timer on this clock, so a test can jump an hour ahead
+ * and see exactly what an hour would have done, and `npm start` can run a day in 24 minutes.
+ *
+ * Two modes:
+ * - `scaled`: virtual time flows at `scale` times wall time (default 60: one simulated minute per
+ *   wall second; 1 = real time). `advance` still jumps ahead on top of the flow.
+ * - `manual`: virtual time stands still until `advance` (tests).
+ *
+ * Timers fire in due order; a timer due at T sees `now() === T` while it runs, even when `advance`
+ * jumps past it, so chains of timers (pending -> available after 2 minutes, then -> down) land on
+ * the same instants they would in real time.
+ */
+import type { Clock } from '#core/clock.ts';
+
+export type ClockMode = 'scaled' | 'manual';
+
+export interface VirtualClockOptions {
+  mode?: ClockMode;
+  /** Virtual ms per wall ms in scaled mode. */
+  scale?: number;
+  /** Virtual epoch ms at start; defaults to the wall time at construction. */
+  start?: number;
+  /** Wall clock source (injectable for the clock's own tests). */
+  wall?: () => number;
+}
+
+/** A scheduled callback; `cancel()` is idempotent. */
+export interface Timer {
+  readonly due: number;
+  cancel(): void;
+}
+
+interface Entry {
+  due: number;
+  seq: number;
+  fn: () => unknown;
+  cancelled: boolean;
+}
+
+export const DEFAULT_SCALE = 60;
+
+export class VirtualClock implements Clock {
+  #mode: ClockMode;
+  #scale: number;
+  #wall: () => number;
+  /** Virtual time at the last re-anchoring, and the wall time then. */
+  #anchorVirtual: number;
+  #anchorWall: number;
+  #timers: Entry[] = [];
+  #seq = 0;
+  #wallTimer: NodeJS.Timeout | undefined;
+  #firing = false;
+  #stopped = false;
+  /** While a timer runs, `now()` is pinned to its due time. */
+  #pinned: number | undefined;
+
+  constructor(options: VirtualClockOptions = {}) {
+    this.#mode = options.mode ?? 'scaled';
+    this.#scale = options.scale ?? DEFAULT_SCALE;
+    if (!(this.#scale > 0)) throw new RangeError('clock scale must be a positive number');
+    this.#wall = options.wall ?? Date.now;
+    this.#anchorWall = this.#wall();
+    this.#anchorVirtual = options.start ?? this.#anchorWall;
+  }
+
+  get mode(): ClockMode {
+    return this.#mode;
+  }
+
+  get scale(): number {
+    return this.#scale;
+  }
+
+  /** Virtual milliseconds since the Unix epoch. */
+  now(): number {
+    if (this.#pinned !== undefined) return this.#pinned;
+    return this.#flowing();
+  }
+
+  /** Runs `fn` when virtual time reaches `due` (epoch ms). A due time in the past fires on the next tick. */
+  at(due: number, fn: () => unknown): Timer {
+    if (this.#stopped) throw new Error('the clock is stopped');
+    const entry: Entry = { due, seq: this.#seq++, fn, cancelled: false };
+    this.#timers.push(entry);
+    this.#timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
+    this.#arm();
+    return {
+      due,
+      cancel: () => {
+        if (entry.cancelled) return;
+        entry.cancelled = true;
+        this.#timers = this.#timers.filter((t) => t !== entry);
+        this.#arm();
+      },
+    };
+  }
+
+  /** Runs `fn` after `ms` of virtual time. */
+  after(ms: number, fn: () => unknown): Timer {
+    return this.at(this.now() + Math.max(0, ms), fn);
+  }
+
+  /** Resolves after `ms` of virtual time (rejects if the clock is stopped first). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.after(ms, resolve);
+    });
+  }
+
+  /** Number of timers waiting (status, tests). */
+  get pending(): number {
+    return this.#timers.length;
+  }
+
+  /**
+   * Jumps virtual time forward by `ms`, firing every timer due on the way in order, including
+   * timers those timers schedule inside the window. Resolves once they have all run (each
+   * callback's promise, if any, is awaited before the next fires).
+   */
+  async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError('a clock cannot go backwards');
+    const target = this.now() + ms;
+    await this.#fireUntil(target);
+    this.#anchorWall = this.#wall();
+    this.#anchorVirtual = Math.max(target, this.#flowing());
+    this.#arm();
+  }
+
+  /** Changes the time scale (scaled mode) without a jump in virtual time. */
+  setScale(scale: number): void {
+    if (!(scale > 0)) throw new RangeError('clock scale must be a positive number');
+    this.#reanchor();
+    this.#scale = scale;
+    this.#arm();
+  }
+
+  /** Switches between `scaled` and `manual` without a jump in virtual time. */
+  setMode(mode: ClockMode): void {
+    this.#reanchor();
+    this.#mode = mode;
+    this.#arm();
+  }
+
+  /** Cancels every timer and stops firing: the local cloud calls this on shutdown. */
+  stop(): void {
+    this.#stopped = true;
+    this.#timers = [];
+    if (this.#wallTimer) clearTimeout(this.#wallTimer);
+    this.#wallTimer = undefined;
+  }
+
+  describe(): { mode: ClockMode; scale: number; now: string; pendingTimers: number } {
+    return {
+      mode: this.#mode,
+      scale: this.#scale,
+      now: new Date(this.now()).toISOString(),
+      pendingTimers: this.#timers.length,
+    };
+  }
+
+  #flowing(): number {
+    if (this.#mode === 'manual') return this.#anchorVirtual;
+    return this.#anchorVirtual + (this.#wall() - this.#anchorWall) * this.#scale;
+  }
+
+  #reanchor(): void {
+    this.#anchorVirtual = this.#flowing();
+    this.#anchorWall = this.#wall();
+  }
+
+  async #fireUntil(target: number): Promise<void> {
+    if (this.#firing) {
+      // advance() called from inside a timer: the outer loop will pick up everything due.
+      return;
+    }
+    this.#firing = true;
+    try {
+      for (;;) {
+        const next = this.#timers[0];
+        if (!next || next.due > target) break;
+        this.#timers.shift();
+        // Virtual time reaches the timer's instant and stays there while it runs.
+        if (this.#flowing() < next.due) {
+          this.#anchorVirtual = next.due;
+          this.#anchorWall = this.#wall();
+        }
+        this.#pinned = next.due;
+        try {
+          await next.fn();
+        } catch (err) {
+          // A failing timer must not stop the clock; the owner logs through its own channel.
+          process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+        } finally {
+          this.#pinned = undefined;
+        }
+        // Let promise continuations (e.g. after a `sleep`) schedule their next timers.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.#firing = false;
+    }
+  }
+
+  /** Keeps one wall-clock timeout armed for the earliest virtual timer (scaled mode only). */
+  #arm(): void {
+    if (this.#wallTimer) clearTimeout(this.#wallTimer);
+    this.#wallTimer = undefined;
+    if (this.#stopped || this.#mode === 'manual' || this.#firing) return;
+    const next = this.#timers[0];
+    if (!next) return;
+    const wallDelay = Math.max(0, Math.ceil((next.due - this.#flowing()) / this.#scale));
+    // Cap so very distant timers re-check after a scale change instead of overflowing setTimeout.
+    this.#wallTimer = setTimeout(
+      () => {
+        this.#wallTimer = undefined;
+        void this.#fireUntil(this.#flowing()).then(() => this.#arm());
+      },
+      Math.min(wallDelay, 2 ** 31 - 1),
+    );
+    this.#wallTimer.unref();
+  }
+}

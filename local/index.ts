@@ -1,0 +1,131 @@
+/**
+ * The local cloud as a library: `startLocalCloud()` boots the shared virtual clock, the fault
+ * registry, the seeded random and the AWS edge (the Google edge and the emulators of #4 join
+ * here), and returns their endpoints and a `stop()`. `npm start` (scripts/start.ts) and the tests
+ * (test/support/) both use it.
+ */
+
+import { createAdmin } from './admin.ts';
+import { CredentialStore } from './aws/credentials.ts';
+import { AwsEdge } from './aws/edge.ts';
+import type { AnyAwsService } from './aws/service.ts';
+import { awsServices } from './aws/services/index.ts';
+import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
+import { FaultRegistry } from './faults.ts';
+import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
+import { seededRandom } from './random.ts';
+
+export const DEFAULT_AWS_PORT = 4566;
+
+export interface LocalCloudOptions {
+  /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
+  ports?: 0 | { aws?: number };
+  /** `manual` for tests; `scaled` (default) with `scale` (default 60). */
+  clock?: ClockMode | { mode?: ClockMode; scale?: number; start?: number | string };
+  /** Seed of the local cloud's randomness (faults, ids). Default 1 / CROSSLINK_SEED. */
+  seed?: number;
+  /** The region `npm start` reports (default us-east-1 / AWS_REGION). */
+  region?: string;
+  identitiesFile?: string;
+  /** Per-service settings, e.g. `{interconnect: {delays: {provisioning: '2m'}}}`. */
+  settings?: Record<string, unknown>;
+  /** Extra / replacement AWS service modules (tests of the edge itself). */
+  awsServices?: readonly AnyAwsService[];
+  log?: (message: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `.crosslink/local.json` (DESIGN.md, "Local cloud handshake"). */
+export interface LocalHandshake {
+  version: 1;
+  pid: number;
+  clock: { mode: ClockMode; scale: number };
+  aws: { endpoint: string; region: string; accountId: string };
+  gcp: { endpoint: string; project: string; region: string; tokenUri: string; jwksUri: string } | null;
+  pubsubEmulatorHost: string | null;
+  firestoreEmulatorHost: string | null;
+  intakes: { aws: string | null; gcp: string | null };
+  admin: string;
+}
+
+export interface LocalCloud {
+  clock: VirtualClock;
+  faults: FaultRegistry;
+  aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
+  /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
+  admin: string;
+  handshake(): LocalHandshake;
+  stop(): Promise<void>;
+}
+
+function awsPort(options: LocalCloudOptions, env: NodeJS.ProcessEnv): number {
+  if (options.ports === 0) return 0;
+  if (options.ports?.aws !== undefined) return options.ports.aws;
+  const override = env.CROSSLINK_AWS_ENDPOINT;
+  if (override) {
+    const url = new URL(override);
+    if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+      throw new Error(`CROSSLINK_AWS_ENDPOINT must point at 127.0.0.1 or localhost (got ${override})`);
+    }
+    return Number(url.port || 80);
+  }
+  return DEFAULT_AWS_PORT;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const env = options.env ?? process.env;
+  const clockOpt = typeof options.clock === 'string' ? { mode: options.clock } : (options.clock ?? {});
+  const start = typeof clockOpt.start === 'string' ? Date.parse(clockOpt.start) : clockOpt.start;
+  const clock = new VirtualClock({
+    mode: clockOpt.mode ?? 'scaled',
+    scale: clockOpt.scale ?? DEFAULT_SCALE,
+    ...(start === undefined ? {} : { start }),
+  });
+  const random = seededRandom(options.seed ?? (env.CROSSLINK_SEED ? Number(env.CROSSLINK_SEED) : 1));
+  const faults = new FaultRegistry(random);
+  const identities = loadIdentities(options.identitiesFile ?? DEFAULT_IDENTITIES_FILE);
+  const credentials = new CredentialStore(identities);
+  const region = options.region ?? env.AWS_REGION ?? 'us-east-1';
+  const admin = identities.find((i) => i.name === 'admin')?.aws ?? identities.find((i) => i.aws)?.aws;
+  if (!admin) throw new Error('config/local-identities.yaml has no AWS identity');
+
+  const edge = new AwsEdge({
+    clock,
+    faults,
+    random,
+    credentials,
+    services: options.awsServices ?? awsServices,
+    defaultRegion: region,
+    settings: options.settings ?? {},
+    log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
+  });
+  edge.setAdmin(createAdmin({ clock, faults, random, aws: edge }));
+  const port = await edge.listen(awsPort(options, env));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const accountId = accountOf(admin.principalArn);
+  let stopped = false;
+
+  return {
+    clock,
+    faults,
+    aws: { endpoint, port, region, accountId, edge },
+    admin: `${endpoint}/_crosslink`,
+    handshake: () => ({
+      version: 1,
+      pid: process.pid,
+      clock: { mode: clock.mode, scale: clock.scale },
+      aws: { endpoint, region, accountId },
+      gcp: null,
+      pubsubEmulatorHost: null,
+      firestoreEmulatorHost: null,
+      intakes: { aws: null, gcp: null },
+      admin: `${endpoint}/_crosslink`,
+    }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clock.stop();
+      await edge.close();
+    },
+  };
+}

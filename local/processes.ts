@@ -1,0 +1,48 @@
+/**
+ * Child processes of the local cloud (the emulators of #4 and anything else it starts). Each runs
+ * in its own process group, so stopping signals the whole group: `gcloud emulators firestore start`
+ * leaves its Java child behind on a plain SIGTERM to the parent.
+ */
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+
+export class ProcessGroup {
+  #children = new Set<ChildProcess>();
+
+  /** Starts `command` detached in a new process group and remembers it. */
+  spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn(command, args, { stdio: 'ignore', ...options, detached: true });
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    return child;
+  }
+
+  get size(): number {
+    return this.#children.size;
+  }
+
+  /** SIGTERM to every group, then SIGKILL to what is left after `graceMs`. */
+  async stopAll(graceMs = 5_000): Promise<void> {
+    const alive = [...this.#children];
+    const signal = (child: ChildProcess, sig: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    for (const child of alive) signal(child, 'SIGTERM');
+    const exited = alive.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        }),
+    );
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([Promise.all(exited), timer])) === 'timeout') {
+      for (const child of alive) signal(child, 'SIGKILL');
+      await Promise.all(exited);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '#local/clock.ts';
+
+describe('VirtualClock', () => {
+  it('stands still in manual mode and fires timers in due order on advance, each at its own instant', async () => {
+    // Prepare
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const seen: [string, number][] = [];
+    clock.after(120_000, () => seen.push(['b', clock.now()]));
+    clock.after(60_000, () => {
+      seen.push(['a', clock.now()]);
+      // A timer scheduled by a timer inside the window fires in the same advance.
+      clock.after(30_000, () => seen.push(['a+30s', clock.now()]));
+    });
+    // Act
+    await clock.advance(150_000);
+    // Assess
+    expect(seen).toEqual([
+      ['a', 60_000],
+      ['a+30s', 90_000],
+      ['b', 120_000],
+    ]);
+    expect(clock.now()).toBe(150_000);
+    clock.stop();
+  });
+
+  it('resolves sleep() only when virtual time passes it', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    let woke = false;
+    const p = clock.sleep(5_000).then(() => {
+      woke = true;
+    });
+    await clock.advance(4_999);
+    expect(woke).toBe(false);
+    await clock.advance(1);
+    await p;
+    expect(woke).toBe(true);
+    clock.stop();
+  });
+
+  it('flows at scale x wall time in scaled mode and fires timers on the wall clock', async () => {
+    let wall = 1_000;
+    const clock = new VirtualClock({ mode: 'scaled', scale: 60, start: 0, wall: () => wall });
+    wall += 1_000;
+    expect(clock.now()).toBe(60_000);
+    clock.setScale(1);
+    wall += 1_000;
+    expect(clock.now()).toBe(61_000);
+    clock.stop();
+  });
+
+  it('fires a scaled timer after the scaled wall delay', async () => {
+    const clock = new VirtualClock({ mode: 'scaled', scale: 600 });
+    const t0 = Date.now();
+    await clock.sleep(60_000); // one virtual minute = 100 wall ms
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(90);
+    expect(took).toBeLessThan(2_000);
+    clock.stop();
+  });
+
+  it('refuses to go backwards and cancels timers', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    await expect(clock.advance(-1)).rejects.toThrow(RangeError);
+    let fired = false;
+    const t = clock.after(10, () => {
+      fired = true;
+    });
+    t.cancel();
+    await clock.advance(100);
+    expect(fired).toBe(false);
+    expect(clock.pending).toBe(0);
+    clock.stop();
+  });
+});
