@@ -3,10 +3,18 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
 import secretsmanager from './secretsmanager.ts';
 import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect, sts, kms, secretsmanager, dynamodb];
+export const awsServices: readonly AnyAwsService[] = [
+  interconnect,
+  sts,
+  kms,
+  secretsmanager,
+  dynamodb,
+  directconnect,
+];
