@@ -5,6 +5,7 @@
 import type { AnyAwsService } from '../service.ts';
 import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
+import ec2 from './ec2.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
 import secretsmanager from './secretsmanager.ts';
@@ -17,4 +18,5 @@ export const awsServices: readonly AnyAwsService[] = [
   secretsmanager,
   dynamodb,
   directconnect,
+  ec2,
 ];
