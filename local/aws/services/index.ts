@@ -3,6 +3,7 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import cloudwatch from './cloudwatch.ts';
 import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
 import ec2 from './ec2.ts';
@@ -19,4 +20,5 @@ export const awsServices: readonly AnyAwsService[] = [
   dynamodb,
   directconnect,
   ec2,
+  cloudwatch,
 ];
