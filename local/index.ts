@@ -13,6 +13,7 @@ import { awsServices } from './aws/services/index.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
+import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
@@ -52,6 +53,8 @@ export interface LocalCloud {
   clock: VirtualClock;
   faults: FaultRegistry;
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
+  /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
+  processes: ProcessGroup;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -103,12 +106,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const port = await edge.listen(awsPort(options, env));
   const endpoint = `http://127.0.0.1:${port}`;
   const accountId = accountOf(admin.principalArn);
+  const processes = new ProcessGroup();
   let stopped = false;
 
   return {
     clock,
     faults,
     aws: { endpoint, port, region, accountId, edge },
+    processes,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -125,7 +130,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (stopped) return;
       stopped = true;
       clock.stop();
-      await edge.close();
+      await Promise.all([edge.close(), processes.stopAll()]);
     },
   };
 }

@@ -17,6 +17,7 @@ import { AwsError, authError } from './errors.ts';
 import {
   defaultErrorShapes,
   parseInput,
+  RawResponse,
   serializeError,
   serializeOutput,
   type WireResponse,
@@ -46,10 +47,54 @@ export interface AwsEdgeOptions {
   log?: (message: string) => void;
 }
 
+/** One authenticated call as the edge saw it: for observers such as CloudTrail-style events (#5). */
+export interface CallRecord {
+  /** Virtual time the call was answered. */
+  time: number;
+  requestId: string;
+  service: string;
+  operation: string;
+  protocol: Protocol;
+  principal: Principal;
+  region: string;
+  input: unknown;
+  output?: unknown;
+  error?: { code: string; message: string; status: number };
+}
+
+export type CallListener = (call: CallRecord) => void;
+
 interface Route {
   service: AnyAwsService;
   operation: string;
   protocol: Protocol;
+  /** rest-json: values of the path template's labels. */
+  pathParams?: Record<string, string>;
+}
+
+/** Matches a rest-json path template; returns its labels' values or undefined. */
+function matchTemplate(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/');
+  const got = path.split('/');
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const label = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(w);
+    if (label) {
+      const rest = label[2] === '+';
+      const value = rest ? got.slice(i).join('/') : got[i];
+      if (value === undefined || value === '') return undefined;
+      try {
+        params[label[1] as string] = rest
+          ? value.split('/').map(decodeURIComponent).join('/')
+          : decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+      if (rest) return params;
+    } else if (w !== got[i]) return undefined;
+  }
+  return want.length === got.length ? params : undefined;
 }
 
 export class AwsEdge {
@@ -61,6 +106,7 @@ export class AwsEdge {
   #byCbor = new Map<string, AnyAwsService>();
   #states = new Map<string, { accountId: string; region: string; state: unknown }>();
   #port = 0;
+  #listeners = new Set<CallListener>();
 
   constructor(options: AwsEdgeOptions) {
     const services = new Map<string, AnyAwsService>();
@@ -102,6 +148,22 @@ export class AwsEdge {
       log,
     };
     this.world = world;
+  }
+
+  /** Observes every authenticated call (after it is answered); returns an unsubscribe function. */
+  onCall(listener: CallListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(call: CallRecord): void {
+    for (const l of this.#listeners) {
+      try {
+        l(call);
+      } catch (err) {
+        this.world.log(`aws edge: call listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Mounts the admin API under /_crosslink/. */
@@ -204,7 +266,9 @@ export class AwsEdge {
         throw new AwsError(shape.code, msg, { status: decision.fail.status ?? shape.status });
       }
 
-      const input = parseInput(protocol, body, query, contentType);
+      let input = parseInput(protocol, body, query, contentType);
+      if (protocol === 'rest-json')
+        input = { ...(input as object), path: route.pathParams ?? {}, headers: req.headers };
       const ctx: RequestContext<unknown> = {
         service: route.service.name,
         operation: route.operation,
@@ -217,9 +281,40 @@ export class AwsEdge {
         clock: this.world.clock,
         world: this.world,
         headers: req.headers,
+        rawBody: body,
       };
       const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
-      const output = await handler(input, ctx);
+      const base = {
+        requestId,
+        service: route.service.name,
+        operation: route.operation,
+        protocol,
+        principal,
+        region,
+        input,
+      };
+      let output: unknown;
+      try {
+        output = await handler(input, ctx);
+      } catch (err) {
+        if (err instanceof AwsError) {
+          this.#emit({
+            ...base,
+            time: this.world.clock.now(),
+            error: { code: err.code, message: err.message, status: err.status },
+          });
+        }
+        throw err;
+      }
+      this.#emit({ ...base, time: this.world.clock.now(), output });
+      if (output instanceof RawResponse) {
+        send(res, {
+          status: output.status,
+          headers: { 'x-amzn-requestid': requestId, ...output.headers },
+          body: output.body,
+        });
+        return;
+      }
       send(
         res,
         serializeOutput(output, {
@@ -285,6 +380,13 @@ export class AwsEdge {
       }
       return { service, operation, protocol: 'rpcv2-cbor' };
     }
+    for (const service of this.services.values()) {
+      for (const r of service.routes ?? []) {
+        if (r.method.toUpperCase() !== method.toUpperCase()) continue;
+        const pathParams = matchTemplate(r.path, path);
+        if (pathParams) return { service, operation: r.operation, protocol: 'rest-json', pathParams };
+      }
+    }
     let action = query.get('Action');
     if (!action && contentType.includes('x-www-form-urlencoded')) {
       action = new URLSearchParams(body.toString('utf8')).get('Action');
@@ -320,12 +422,11 @@ export class AwsEdge {
       const auth = parseAuth(req);
       const record = this.world.credentials.get(auth.accessKeyId);
       if (!record) {
-        throw new AuthRefusal(
-          'unknown-key',
-          route.protocol === 'query' || route.protocol === 'ec2-query'
-            ? 'The security token included in the request is invalid.'
-            : 'The security token included in the request is invalid.',
-        );
+        const msg =
+          route.protocol === 'ec2-query'
+            ? 'AWS was not able to validate the provided access credentials'
+            : 'The security token included in the request is invalid.';
+        throw new AuthRefusal('unknown-key', msg);
       }
       if (record.sessionToken !== undefined && auth.sessionToken !== record.sessionToken) {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');

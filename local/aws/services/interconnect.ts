@@ -543,6 +543,8 @@ export default defineService<InterconnectState>({
   signingName: 'interconnect',
   protocol: 'json1.0',
   targetPrefix: 'Interconnect',
+  // The model also declares rpcv2Cbor; the official JS client speaks JSON 1.0, others may not.
+  cborServiceName: 'Interconnect',
   errorNamespace: 'com.amazonaws.interconnect',
   errors: {
     throttling: { code: 'ThrottlingException', status: 429 },
