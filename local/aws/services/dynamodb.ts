@@ -1,6 +1,7 @@
 /**
  * DynamoDB (AWS JSON 1.0, `X-Amz-Target: DynamoDB_20120810.<Op>`): the edge verifies SigV4 and
- * faults as for every service, then forwards the call to dynalite, one in-memory dynalite server
+ * faults as for every service, then forwards the body as received to dynalite (its answer goes
+ * back byte for byte, CRC32 header included), one in-memory dynalite server
  * per simulated (account, region) on 127.0.0.1, started on first use and stopped with the edge.
  * Table ARNs carry the caller's account and region.
  *
@@ -17,6 +18,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { AwsError, errorClass } from '../errors.ts';
+import { RawResponse } from '../protocols.ts';
 import { defineService, type RequestContext } from '../service.ts';
 
 const ResourceNotFound = errorClass('ResourceNotFoundException', 400);
@@ -80,11 +82,12 @@ function restore(name: string, value: string | undefined): void {
   else process.env[name] = value;
 }
 
-async function forward(
+/** Sends one call to this scope's dynalite; returns its answer, or throws its error as an AwsError. */
+async function call(
   ctx: RequestContext<DynamoState>,
   operation: string,
-  input: unknown,
-): Promise<unknown> {
+  body: Buffer | string,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
   ctx.state.server ??= start(ctx.state);
   const { port } = await ctx.state.server;
   const amzDate = new Date()
@@ -101,16 +104,27 @@ async function forward(
       authorization: `AWS4-HMAC-SHA256 Credential=local/${amzDate.slice(0, 8)}/${ctx.region}/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
       connection: 'close',
     },
-    body: JSON.stringify(input ?? {}),
+    body: typeof body === 'string' ? body : new Uint8Array(body),
   });
-  const text = await res.text();
-  const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-  if (res.ok) return body;
-  const { __type, message, Message, ...fields } = body;
+  const bytes = Buffer.from(await res.arrayBuffer());
+  if (res.ok) {
+    const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
+    const crc = res.headers.get('x-amz-crc32');
+    if (crc) headers['x-amz-crc32'] = crc;
+    return { status: res.status, headers, body: bytes };
+  }
+  const parsed = (bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : {}) as Record<string, unknown>;
+  const { __type, message, Message, ...fields } = parsed;
   const code = String(__type ?? 'InternalServerError')
     .split('#')
     .pop() as string;
   throw new AwsError(code, String(message ?? Message ?? ''), { status: res.status, fields });
+}
+
+/** Forwards the request body as received; dynalite's answer goes back byte for byte (its CRC32 included). */
+async function forward(ctx: RequestContext<DynamoState>, operation: string): Promise<RawResponse> {
+  const out = await call(ctx, operation, ctx.rawBody.length > 0 ? ctx.rawBody : '{}');
+  return new RawResponse(out.status, out.headers, out.body);
 }
 
 async function requireTable(ctx: RequestContext<DynamoState>, tableName: unknown): Promise<string> {
@@ -120,7 +134,7 @@ async function requireTable(ctx: RequestContext<DynamoState>, tableName: unknown
     );
   }
   try {
-    await forward(ctx, 'DescribeTable', { TableName: tableName });
+    await call(ctx, 'DescribeTable', JSON.stringify({ TableName: tableName }));
   } catch (err) {
     if (err instanceof AwsError && err.code === 'ResourceNotFoundException') {
       throw ResourceNotFound('Requested resource not found');
@@ -131,7 +145,7 @@ async function requireTable(ctx: RequestContext<DynamoState>, tableName: unknown
 }
 
 const operations: Record<string, (input: unknown, ctx: RequestContext<DynamoState>) => unknown> = {};
-for (const op of FORWARDED) operations[op] = (input, ctx) => forward(ctx, op, input);
+for (const op of FORWARDED) operations[op] = (_input, ctx) => forward(ctx, op);
 
 operations.UpdateTimeToLive = async (input, ctx) => {
   const i = input as {
