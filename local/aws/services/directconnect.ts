@@ -277,7 +277,7 @@ function page<T>(items: T[], maxResults: unknown, nextToken: unknown, filterKey:
   };
 }
 
-export default defineService({
+export default defineService<{ world: World }>({
   name: 'directconnect',
   signingName: 'directconnect',
   protocol: 'json1.1',
@@ -427,9 +427,24 @@ export default defineService({
       return { directConnectGatewayAssociation: view(a) };
     },
   },
-  status: (_state, scope) => ({
-    note: `associations are global: see admin aws/directconnect/associations (${scope.accountId})`,
-  }),
+  // Associations are global: each (account, region) scope shows its account's.
+  createState: (_scope, world) => ({ world }),
+  status: (state: { world: World }, scope) => {
+    const mine = [...dxState(state.world).associations.values()].filter(
+      (a) => a.directConnectGatewayOwnerAccount === scope.accountId,
+    );
+    return mine.length === 0
+      ? undefined
+      : {
+          associations: mine.map((a) => ({
+            associationId: a.associationId,
+            dxGatewayId: a.directConnectGatewayId,
+            gatewayId: a.associatedGateway.id,
+            state: a.associationState,
+            allowedPrefixes: a.allowedPrefixes,
+          })),
+        };
+  },
   admin: {
     /** Seeds a Direct Connect gateway: `{accountId, name, id?, amazonSideAsn?}`. */
     'add-gateway'(body: { accountId?: string; name?: string; id?: string; amazonSideAsn?: number }, world) {

@@ -411,7 +411,7 @@ function propagationView(rtbId: string, att: TgwAttachment, enabled: boolean) {
 
 // ---------- the module ----------
 
-export default defineService({
+export default defineService<{ world: World }>({
   name: 'ec2',
   signingName: 'ec2',
   protocol: 'ec2-query',
@@ -909,6 +909,23 @@ export default defineService({
       ]);
       return { tagSet: page.items, nextToken: page.nextToken };
     },
+  },
+  createState: (_scope, world) => ({ world }),
+  status: (state: { world: World }, scope) => {
+    const n = networkOf(state.world);
+    const mine = <T extends { accountId: string; region: string }>(m: Map<string, T>) =>
+      [...m.values()].filter((x) => x.accountId === scope.accountId && x.region === scope.region);
+    const vpns = mine(n.vpnConnections).filter((v) => v.state !== 'deleted');
+    if (vpns.length === 0 && mine(n.vpcs).length === 0) return undefined;
+    return {
+      vpcs: mine(n.vpcs).map((v) => v.vpcId),
+      vpnConnections: vpns.map((v) => ({
+        id: v.vpnConnectionId,
+        routing: v.staticRoutesOnly ? 'static' : 'bgp',
+        on: v.vpnGatewayId ?? v.transitGatewayId,
+        tunnelsUp: n.vgwTelemetry(v.vpnConnectionId).filter((t) => t.status === 'UP').length,
+      })),
+    };
   },
   admin: {
     /** `{accountId?, region?, cidrBlocks, tags?}` → a VPC with its main route table. */
