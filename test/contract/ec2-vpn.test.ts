@@ -15,6 +15,7 @@ import {
   DescribeRouteTablesCommand,
   DescribeTagsCommand,
   DescribeTransitGatewayAttachmentsCommand,
+  DescribeTransitGatewayRouteTablesCommand,
   DescribeVpnConnectionsCommand,
   DescribeVpnGatewaysCommand,
   DisableTransitGatewayRouteTablePropagationCommand,
@@ -22,6 +23,7 @@ import {
   EC2Client,
   EnableTransitGatewayRouteTablePropagationCommand,
   EnableVgwRoutePropagationCommand,
+  GetTransitGatewayRouteTablePropagationsCommand,
   SearchTransitGatewayRoutesCommand,
 } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -454,6 +456,50 @@ describe('EC2: Transit Gateway', () => {
     expect(on.Propagation?.State).toBe('enabled');
     expect(restored.Routes?.map((r) => r.DestinationCidrBlock)).toEqual(['10.128.0.0/20', '10.2.0.0/16']);
     expect(unknown.name).toBe('InvalidTransitGatewayAttachmentID.NotFound');
+  });
+
+  it('lists the route tables of a Transit Gateway and which attachments propagate to one', async () => {
+    const att = await vpnAttachment();
+    const tables = await ec2.send(
+      new DescribeTransitGatewayRouteTablesCommand({
+        Filters: [{ Name: 'transit-gateway-id', Values: [tgw.transitGatewayId] }],
+      }),
+    );
+    const props = await ec2.send(
+      new GetTransitGatewayRouteTablePropagationsCommand({
+        TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+      }),
+    );
+    await ec2.send(
+      new DisableTransitGatewayRouteTablePropagationCommand({
+        TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+        TransitGatewayAttachmentId: att,
+      }),
+    );
+    const drained = await ec2.send(
+      new GetTransitGatewayRouteTablePropagationsCommand({
+        TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+        Filters: [{ Name: 'resource-type', Values: ['vpn'] }],
+      }),
+    );
+    await ec2.send(
+      new EnableTransitGatewayRouteTablePropagationCommand({
+        TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+        TransitGatewayAttachmentId: att,
+      }),
+    );
+    expect(tables.TransitGatewayRouteTables).toEqual([
+      expect.objectContaining({
+        TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+        DefaultPropagationRouteTable: true,
+        State: 'available',
+      }),
+    ]);
+    expect(props.TransitGatewayRouteTablePropagations?.map((p) => p.ResourceType).sort()).toEqual([
+      'vpc',
+      'vpn',
+    ]);
+    expect(drained.TransitGatewayRouteTablePropagations).toEqual([]);
   });
 });
 

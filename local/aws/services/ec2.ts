@@ -822,6 +822,122 @@ export default defineService<{ world: World }>({
       return propagationView(rtb.transitGatewayRouteTableId, att, false);
     },
 
+    DescribeTransitGatewayRouteTables(
+      input: {
+        TransitGatewayRouteTableIds?: string[];
+        Filter?: Filter[];
+        MaxResults?: string;
+        NextToken?: string;
+      },
+      ctx,
+    ) {
+      const n = net(ctx);
+      const wanted = ids(input.TransitGatewayRouteTableIds);
+      let tables = [...n.tgwRouteTables.values()].filter((r) => {
+        const tgw = n.transitGateways.get(r.transitGatewayId);
+        return tgw !== undefined && here(ctx, tgw) && tgw.state !== 'deleted';
+      });
+      if (wanted) {
+        for (const id of wanted) {
+          if (!tables.some((t) => t.transitGatewayRouteTableId === id)) {
+            throw notFound('InvalidRouteTableID', 'transitGatewayRouteTable', id);
+          }
+        }
+        tables = tables.filter((t) => wanted.includes(t.transitGatewayRouteTableId));
+      }
+      const isDefault = (
+        id: string,
+        tgwId: string,
+        which: 'associationDefaultRouteTableId' | 'propagationDefaultRouteTableId',
+      ) => n.transitGateways.get(tgwId)?.[which] === id;
+      tables = applyFilters(
+        tables,
+        input.Filter,
+        {
+          'transit-gateway-route-table-id': (t) => t.transitGatewayRouteTableId,
+          'transit-gateway-id': (t) => t.transitGatewayId,
+          state: () => 'available',
+          'default-association-route-table': (t) =>
+            String(
+              isDefault(t.transitGatewayRouteTableId, t.transitGatewayId, 'associationDefaultRouteTableId'),
+            ),
+          'default-propagation-route-table': (t) =>
+            String(
+              isDefault(t.transitGatewayRouteTableId, t.transitGatewayId, 'propagationDefaultRouteTableId'),
+            ),
+        },
+        (t) => sideTags(ctx, t.transitGatewayRouteTableId),
+      );
+      const page = paginate(tables, maxResults(input.MaxResults, 5, 1000), input.NextToken, [
+        'DescribeTransitGatewayRouteTables',
+        ctx.accountId,
+        input.Filter,
+      ]);
+      return {
+        transitGatewayRouteTables: page.items.map((t) => ({
+          transitGatewayRouteTableId: t.transitGatewayRouteTableId,
+          transitGatewayId: t.transitGatewayId,
+          state: 'available',
+          defaultAssociationRouteTable: isDefault(
+            t.transitGatewayRouteTableId,
+            t.transitGatewayId,
+            'associationDefaultRouteTableId',
+          ),
+          defaultPropagationRouteTable: isDefault(
+            t.transitGatewayRouteTableId,
+            t.transitGatewayId,
+            'propagationDefaultRouteTableId',
+          ),
+          tagSet: tagSet(sideTags(ctx, t.transitGatewayRouteTableId)),
+        })),
+        nextToken: page.nextToken,
+      };
+    },
+
+    GetTransitGatewayRouteTablePropagations(
+      input: {
+        TransitGatewayRouteTableId?: string;
+        Filter?: Filter[];
+        MaxResults?: string;
+        NextToken?: string;
+      },
+      ctx,
+    ) {
+      const rtb = tgwRouteTable(
+        ctx,
+        required(input.TransitGatewayRouteTableId, 'TransitGatewayRouteTableId'),
+      );
+      const n = net(ctx);
+      let props = rtb.propagations
+        .map((id) => n.tgwAttachments.get(id))
+        .filter((a): a is TgwAttachment => a !== undefined && a.state !== 'deleted');
+      props = applyFilters(
+        props,
+        input.Filter,
+        {
+          'transit-gateway-attachment-id': (a) => a.transitGatewayAttachmentId,
+          'resource-id': (a) => a.resourceId,
+          'resource-type': (a) => a.resourceType,
+          state: () => 'enabled',
+        },
+        () => ({}),
+      );
+      const page = paginate(props, maxResults(input.MaxResults, 5, 1000), input.NextToken, [
+        'GetTransitGatewayRouteTablePropagations',
+        rtb.transitGatewayRouteTableId,
+        input.Filter,
+      ]);
+      return {
+        transitGatewayRouteTablePropagations: page.items.map((a) => ({
+          transitGatewayAttachmentId: a.transitGatewayAttachmentId,
+          resourceId: a.resourceId,
+          resourceType: a.resourceType,
+          state: 'enabled',
+        })),
+        nextToken: page.nextToken,
+      };
+    },
+
     CreateTags(input: { ResourceId?: string[]; Tag?: { Key?: string; Value?: string }[] }, ctx) {
       const resources = ids(input.ResourceId);
       if (!resources || resources.length === 0)
