@@ -25,6 +25,14 @@ ajv.addKeyword({ keyword: 'x-consumers', schemaType: 'array' });
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
+/**
+ * Makes a schema reachable from other schemas' `$ref` by its `$id` (e.g. the event catalog refers to
+ * the link request schema). Idempotent: registering the same schema again changes nothing.
+ */
+export function registerSchema(schema: { $id: string }): void {
+  if (!ajv.getSchema(schema.$id)) ajv.addSchema(schema);
+}
+
 export function compile(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {

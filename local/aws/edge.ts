@@ -17,6 +17,7 @@ import { AwsError, authError } from './errors.ts';
 import {
   defaultErrorShapes,
   parseInput,
+  RawResponse,
   serializeError,
   serializeOutput,
   type WireResponse,
@@ -46,6 +47,23 @@ export interface AwsEdgeOptions {
   log?: (message: string) => void;
 }
 
+/** One authenticated call as the edge saw it: for observers such as CloudTrail-style events (#5). */
+export interface CallRecord {
+  /** Virtual time the call was answered. */
+  time: number;
+  requestId: string;
+  service: string;
+  operation: string;
+  protocol: Protocol;
+  principal: Principal;
+  region: string;
+  input: unknown;
+  output?: unknown;
+  error?: { code: string; message: string; status: number };
+}
+
+export type CallListener = (call: CallRecord) => void;
+
 interface Route {
   service: AnyAwsService;
   operation: string;
@@ -61,6 +79,7 @@ export class AwsEdge {
   #byCbor = new Map<string, AnyAwsService>();
   #states = new Map<string, { accountId: string; region: string; state: unknown }>();
   #port = 0;
+  #listeners = new Set<CallListener>();
 
   constructor(options: AwsEdgeOptions) {
     const services = new Map<string, AnyAwsService>();
@@ -102,6 +121,22 @@ export class AwsEdge {
       log,
     };
     this.world = world;
+  }
+
+  /** Observes every authenticated call (after it is answered); returns an unsubscribe function. */
+  onCall(listener: CallListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(call: CallRecord): void {
+    for (const l of this.#listeners) {
+      try {
+        l(call);
+      } catch (err) {
+        this.world.log(`aws edge: call listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Mounts the admin API under /_crosslink/. */
@@ -213,9 +248,40 @@ export class AwsEdge {
         clock: this.world.clock,
         world: this.world,
         headers: req.headers,
+        rawBody: body,
       };
       const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
-      const output = await handler(input, ctx);
+      const base = {
+        requestId,
+        service: route.service.name,
+        operation: route.operation,
+        protocol,
+        principal,
+        region,
+        input,
+      };
+      let output: unknown;
+      try {
+        output = await handler(input, ctx);
+      } catch (err) {
+        if (err instanceof AwsError) {
+          this.#emit({
+            ...base,
+            time: this.world.clock.now(),
+            error: { code: err.code, message: err.message, status: err.status },
+          });
+        }
+        throw err;
+      }
+      this.#emit({ ...base, time: this.world.clock.now(), output });
+      if (output instanceof RawResponse) {
+        send(res, {
+          status: output.status,
+          headers: { 'x-amzn-requestid': requestId, ...output.headers },
+          body: output.body,
+        });
+        return;
+      }
       send(
         res,
         serializeOutput(output, {

@@ -20,6 +20,21 @@ export class RawXml {
   }
 }
 
+/**
+ * A handler's escape hatch: answer with exactly this status, headers and body, whatever the
+ * protocol (e.g. a module that proxies to dynalite and returns its answer unchanged).
+ */
+export class RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  constructor(status: number, headers: Record<string, string>, body: Buffer | string) {
+    this.status = status;
+    this.headers = headers;
+    this.body = typeof body === 'string' ? Buffer.from(body) : body;
+  }
+}
+
 const serialization = (message: string) => new AwsError('SerializationException', message, { status: 400 });
 
 // ---------- input ----------

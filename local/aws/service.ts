@@ -30,6 +30,8 @@ export interface RequestContext<S = unknown> {
   world: World;
   /** Request headers, lower-cased (rarely needed: e.g. `x-amz-security-token`). */
   headers: Record<string, string | string[] | undefined>;
+  /** The request body as received (already SigV4-verified), for modules that proxy it unchanged. */
+  rawBody: Buffer;
 }
 
 /** Input is the parsed request (its shape is the operation's input shape; validate it). */

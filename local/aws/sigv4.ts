@@ -176,12 +176,25 @@ function canonicalQuery(query: string, presigned: boolean): string {
 }
 
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Payload hashes the signer may have used: the body's own hash, or `UNSIGNED-PAYLOAD` when the
+ * header says so (header form) or possibly (presigned URLs, which some signers leave unsigned).
+ * A declared hash that differs from the body is never trusted: the body's hash is what counts.
+ */
+function payloadHashes(req: SignedRequest, auth: ParsedAuth): string[] {
+  if (auth.presigned) return [sha256hex(req.body), 'UNSIGNED-PAYLOAD'];
+  return header(req, 'x-amz-content-sha256') === 'UNSIGNED-PAYLOAD'
+    ? ['UNSIGNED-PAYLOAD']
+    : [sha256hex(req.body)];
+}
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
 /** The canonical request and string to sign, as SigV4 defines them (exported for tests / debugging). */
 export function stringToSign(
   req: SignedRequest,
   auth: ParsedAuth,
+  payloadHash = payloadHashes(req, auth)[0] as string,
 ): { canonicalRequest: string; stringToSign: string } {
   const headers = auth.signedHeaders.map((name) => {
     const value = header(req, name);
@@ -189,11 +202,6 @@ export function stringToSign(
       throw new AuthRefusal('bad-signature', `signed header ${name} is not in the request`);
     return `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
   });
-  const declared = auth.presigned ? undefined : header(req, 'x-amz-content-sha256');
-  const payloadHash =
-    declared === 'UNSIGNED-PAYLOAD' || (auth.presigned && req.body.length === 0 && req.method === 'GET')
-      ? 'UNSIGNED-PAYLOAD'
-      : sha256hex(req.body);
   const canonicalRequest = [
     req.method.toUpperCase(),
     canonicalPath(req.path),
@@ -237,14 +245,18 @@ export function verifySignature(
       `Signature expired: ${auth.amzDate} is now earlier than ${nowBasic} (${nowBasic} - 15 min.)`,
     );
   }
-  const { stringToSign: sts } = stringToSign(req, auth);
   let key = hmac(`AWS4${secret}`, auth.date);
   key = hmac(key, auth.region);
   key = hmac(key, auth.service);
   key = hmac(key, 'aws4_request');
-  const expected = createHmac('sha256', key).update(sts).digest();
   const given = Buffer.from(auth.signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const matches = payloadHashes(req, auth).some((hash) => {
+    const expected = createHmac('sha256', key)
+      .update(stringToSign(req, auth, hash).stringToSign)
+      .digest();
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+  if (!matches) {
     throw new AuthRefusal(
       'bad-signature',
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',

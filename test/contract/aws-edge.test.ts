@@ -5,9 +5,12 @@
  */
 
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { cbor } from '@smithy/core/cbor';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallRecord } from '#local/aws/edge.ts';
 import { AwsError } from '#local/aws/errors.ts';
+import { RawResponse } from '#local/aws/protocols.ts';
 import { defineService } from '#local/aws/service.ts';
 import { awsServices } from '#local/aws/services/index.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -34,6 +37,9 @@ const probe = defineService<{ calls: number }>({
     Fail() {
       throw new AwsError('ProbeNotFound', 'nothing here', { status: 404 });
     },
+    Proxy(_input: unknown, ctx) {
+      return new RawResponse(202, { 'content-type': 'text/plain' }, `raw:${ctx.rawBody.toString()}`);
+    },
   },
 });
 
@@ -45,6 +51,19 @@ const queryProbe = defineService({
   operations: {
     Echo(input: Record<string, unknown>) {
       return { Items: input.Items, Name: input.Name };
+    },
+  },
+});
+
+const ec2Probe = defineService({
+  name: 'ec2probe',
+  signingName: 'ec2probe',
+  protocol: 'ec2-query',
+  operations: {
+    DescribeThings(input: { Filter?: { Name: string; Value: string[] }[] }) {
+      const filter = input.Filter?.[0];
+      if (filter?.Name === 'bad') throw new AwsError('InvalidParameterValue', 'bad filter', { status: 400 });
+      return { thingSet: (filter?.Value ?? []).map((v) => ({ thingId: v })) };
     },
   },
 });
@@ -90,7 +109,7 @@ async function signedFetch(
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud({ awsServices: [...awsServices, probe, queryProbe] });
+  cloud = await startTestCloud({ awsServices: [...awsServices, probe, queryProbe, ec2Probe] });
 });
 afterAll(async () => {
   await cloud.stop();
@@ -205,6 +224,12 @@ describe('AWS edge', () => {
     expect(await res.json()).toEqual({ __type: 'ProbeNotFound', message: 'nothing here' });
   });
 
+  it('lets a handler answer raw bytes (a proxy such as dynalite) after the edge verified SigV4', async () => {
+    const res = await signedFetch({ target: 'Probe_20260101.Proxy', body: '{"TableName":"t"}' });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('raw:{"TableName":"t"}');
+  });
+
   it('speaks the query protocol: form input flattened to a tree, XML out, XML errors', async () => {
     const ok = await signedFetch({
       service: 'qprobe',
@@ -227,6 +252,146 @@ describe('AWS edge', () => {
     expect(await bad.text()).toMatch(
       /<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>SignatureDoesNotMatch<\/Code>/,
     );
+  });
+
+  it('speaks EC2 query: Filter.N.Value.N input, <item> lists, <Response><Errors> errors', async () => {
+    const ok = await signedFetch({
+      service: 'ec2probe',
+      contentType: 'application/x-www-form-urlencoded',
+      body: 'Action=DescribeThings&Version=2016-11-15&Filter.1.Name=id&Filter.1.Value.1=a&Filter.1.Value.2=b',
+    });
+    const xml = await ok.text();
+    expect(xml).toMatch(
+      /<DescribeThingsResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[-0-9a-f]+<\/requestId>/,
+    );
+    expect(xml).toContain(
+      '<thingSet><item><thingId>a</thingId></item><item><thingId>b</thingId></item></thingSet>',
+    );
+    const bad = await signedFetch({
+      service: 'ec2probe',
+      contentType: 'application/x-www-form-urlencoded',
+      body: 'Action=DescribeThings&Version=2016-11-15&Filter.1.Name=bad',
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(
+      /<Response><Errors><Error><Code>InvalidParameterValue<\/Code><Message>bad filter<\/Message><\/Error><\/Errors><RequestID>/,
+    );
+    const unsigned = await fetch(cloud.aws.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=DescribeThings&Version=2016-11-15',
+    });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.text()).toContain('<Code>MissingAuthenticationToken</Code>');
+  });
+
+  it('speaks rpcv2-cbor: Interconnect over /service/Interconnect/operation/<Op>, errors with a namespaced __type', async () => {
+    const call = async (operation: string, input: object) =>
+      signedFetch({
+        service: 'interconnect',
+        region: 'us-east-1',
+        path: `/service/Interconnect/operation/${operation}`,
+        contentType: 'application/cbor',
+        body: Buffer.from(cbor.serialize(input)) as unknown as string,
+      });
+    const ok = await call('GetEnvironment', { id: 'mce-aws-gcp-iad' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('smithy-protocol')).toBe('rpc-v2-cbor');
+    const out = cbor.deserialize(new Uint8Array(await ok.arrayBuffer())) as {
+      environment: { location: string };
+    };
+    expect(out.environment.location).toBe('us-east4');
+    const missing = await call('GetConnection', { identifier: 'mcc-00000000' });
+    expect(missing.status).toBe(404);
+    expect(cbor.deserialize(new Uint8Array(await missing.arrayBuffer()))).toMatchObject({
+      __type: 'com.amazonaws.interconnect#ResourceNotFoundException',
+    });
+  });
+
+  it('accepts a presigned (query-string) SigV4 request and refuses it once expired', async () => {
+    const url = new URL(cloud.aws.endpoint);
+    const signer = new SignatureV4({
+      service: 'qprobe',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const presign = (signingDate?: Date) =>
+      signer.presign(
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: '/',
+          query: { Action: 'Echo', Version: '2026-01-01', Name: 'pre signed' },
+          headers: { host: url.host },
+        },
+        { expiresIn: 60, ...(signingDate ? { signingDate } : {}) },
+      );
+    const qs = (q: Record<string, unknown> | undefined) =>
+      new URLSearchParams(Object.entries(q ?? {}).map(([k, v]): [string, string] => [k, String(v)]))
+        .toString()
+        .replace(/\+/g, '%20');
+    const fresh = await presign();
+    const ok = await fetch(`${cloud.aws.endpoint}/?${qs(fresh.query)}`);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('<Name>pre signed</Name>');
+    const old = await presign(new Date(Date.now() - 5 * 60_000));
+    const expired = await fetch(`${cloud.aws.endpoint}/?${qs(old.query)}`);
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toContain('expired');
+  });
+
+  it('refuses a header signature older than 15 minutes (wall clock)', async () => {
+    const url = new URL(cloud.aws.endpoint);
+    const signer = new SignatureV4({
+      service: 'probe',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const signed = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/',
+        query: {},
+        headers: {
+          host: url.host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'Probe_20260101.WhoAmI',
+        },
+        body: '{}',
+      },
+      { signingDate: new Date(Date.now() - 20 * 60_000) },
+    );
+    const { host: _, ...headers } = signed.headers;
+    const res = await fetch(cloud.aws.endpoint, { method: 'POST', headers, body: '{}' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      __type: 'InvalidSignatureException',
+      message: expect.stringContaining('Signature expired'),
+    });
+  });
+
+  it('tells observers about every authenticated call, answered or refused by the service', async () => {
+    const calls: CallRecord[] = [];
+    const off = cloud.aws.edge.onCall((c) => calls.push(c));
+    await signedFetch({ target: 'Probe_20260101.WhoAmI', body: '{"echo":"x"}', creds: ALICE_CREDENTIALS });
+    await signedFetch({ target: 'Probe_20260101.Fail' });
+    await signedFetch({
+      target: 'Probe_20260101.WhoAmI',
+      creds: { accessKeyId: 'test', secretAccessKey: 'bad' },
+    });
+    off();
+    expect(calls.map((c) => [c.operation, c.principal.name, c.error?.code])).toEqual([
+      ['WhoAmI', 'alice', undefined],
+      ['Fail', 'admin', 'ProbeNotFound'],
+    ]);
+    expect(calls[0]).toMatchObject({ service: 'probe', region: 'eu-west-2', input: { echo: 'x' } });
   });
 
   it('moves the virtual clock through the admin API', async () => {

@@ -11,6 +11,7 @@
  * PermissionDeniedError.
  */
 import { IllegalTransitionError, PermissionDeniedError } from '../errors.ts';
+import type { LinkStateChangedData } from '../events/catalog.ts';
 import {
   type Approval,
   type Cloud,
@@ -51,18 +52,6 @@ export type LinkObservation =
   | { kind: 'healthObserved'; status: 'healthy' | 'impaired'; at: string; detail?: string };
 
 export type LinkInput = LinkCommand | LinkObservation;
-
-export interface LinkStateChangedData {
-  linkId: string;
-  from: LinkState;
-  to: LinkState;
-  reason: string;
-  halves: {
-    aws: Pick<Half, 'nativeState' | 'condition' | 'sequence'>;
-    gcp: Pick<Half, 'nativeState' | 'condition' | 'sequence'>;
-  };
-  policyHash: string;
-}
 
 export type LinkDomainEvent = { name: 'LinkStateChanged'; data: LinkStateChangedData };
 

@@ -543,6 +543,8 @@ export default defineService<InterconnectState>({
   signingName: 'interconnect',
   protocol: 'json1.0',
   targetPrefix: 'Interconnect',
+  // The model also declares rpcv2Cbor; the official JS client speaks JSON 1.0, others may not.
+  cborServiceName: 'Interconnect',
   errorNamespace: 'com.amazonaws.interconnect',
   errors: {
     throttling: { code: 'ThrottlingException', status: 429 },
@@ -697,8 +699,7 @@ export default defineService<InterconnectState>({
         .filter((r) => input.provider === undefined || sameUnion(r.connection.provider, input.provider))
         .filter(
           (r) => input.attachPoint === undefined || sameUnion(r.connection.attachPoint, input.attachPoint),
-        )
-        .sort((a, b) => a.createdAt - b.createdAt || a.connection.id.localeCompare(b.connection.id));
+        );
       const { slice, nextToken } = page(
         all,
         input,

@@ -1,0 +1,278 @@
+/**
+ * `crosslink sim ...`: drive the running local cloud through its admin API (docs/local-cloud.md):
+ * what the simulated accounts hold, the virtual clock, faults, the seed, and the remote provider's
+ * moves until the Google edge exists (#4). Local target only.
+ */
+import { parseDuration } from '#core/clock.ts';
+import {
+  CrosslinkError,
+  IllegalTransitionError,
+  NotFoundError,
+  PermissionDeniedError,
+} from '#core/errors.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
+import { EXIT, UsageError } from '../cli/errors.ts';
+import { table } from '../cli/table.ts';
+
+/** The admin API answered with an error the CLI cannot map to a domain error. */
+export class AdminApiError extends CrosslinkError {}
+
+type Json = Record<string, unknown>;
+
+async function adminUrl(ctx: CommandContext): Promise<string> {
+  const target = await ctx.resolveTarget();
+  if (target.kind !== 'local') throw new UsageError('sim acts on the local cloud only (drop --target cloud)');
+  if (!target.local.admin) throw new UsageError('the running local cloud reports no admin endpoint');
+  return target.local.admin;
+}
+
+/** Calls the admin API; maps its errors to the CLI's exit codes through domain errors. */
+export async function callAdmin(base: string, method: string, path: string, body?: unknown): Promise<Json> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new AdminApiError(`cannot reach the local cloud at ${base}: ${(e as Error).message}`);
+  }
+  const json = (await res.json().catch(() => ({}))) as Json & { error?: { code?: string; message?: string } };
+  if (res.ok) return json;
+  const message = json.error?.message ?? `HTTP ${res.status}`;
+  if (res.status === 400) throw new UsageError(message);
+  if (res.status === 404) throw new NotFoundError(message);
+  if (res.status === 403) throw new PermissionDeniedError(message);
+  if (res.status === 409) throw new IllegalTransitionError('current', path.split('/').pop() ?? path, message);
+  throw new AdminApiError(`local cloud admin: ${message}`);
+}
+
+function print(ctx: CommandContext, json: unknown, human: () => string[]): number {
+  if (ctx.global.json) ctx.io.out(JSON.stringify(json, null, 2));
+  else for (const line of human()) ctx.io.out(line);
+  return EXIT.ok;
+}
+
+const clockLine = (c: Json) =>
+  `clock ${c.mode}${c.mode === 'scaled' ? ` x${c.scale}` : ''}  now ${c.now}  (${c.pendingTimers} timers)`;
+
+const status: Command = {
+  noun: 'sim',
+  verb: 'status',
+  args: '',
+  summary: 'what the simulated accounts hold, the clock and the active faults',
+  async run(ctx) {
+    const s = await callAdmin(await adminUrl(ctx), 'GET', '/status');
+    return print(ctx, s, () => {
+      const lines = [clockLine(s.clock as Json), `seed ${s.seed}`];
+      const faults = s.faults as Json[];
+      lines.push(faults.length === 0 ? 'faults: none' : `faults: ${faults.map(faultLine).join('; ')}`);
+      const accounts = ((s.aws as Json).accounts ?? {}) as Record<string, Record<string, Json>>;
+      const rows: string[][] = [];
+      for (const [account, regions] of Object.entries(accounts)) {
+        for (const [region, services] of Object.entries(regions)) {
+          const conns = ((services.interconnect as Json | undefined)?.connections ?? []) as Json[];
+          for (const c of conns) {
+            rows.push([
+              account,
+              region,
+              'interconnect',
+              String(c.id),
+              String(c.state),
+              String(c.bandwidth),
+              String(c.description),
+            ]);
+          }
+          for (const [svc, view] of Object.entries(services)) {
+            if (svc !== 'interconnect') rows.push([account, region, svc, '', '', '', JSON.stringify(view)]);
+          }
+        }
+      }
+      if (rows.length === 0) lines.push('the simulated accounts hold nothing yet');
+      else lines.push(...table(['ACCOUNT', 'REGION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], rows));
+      return lines;
+    });
+  },
+};
+
+const clock: Command = {
+  noun: 'sim',
+  verb: 'clock',
+  args: 'show | advance <duration> | scale <n> | mode manual|scaled',
+  summary: 'read or move the virtual clock',
+  positionals: { min: 1, max: 2 },
+  async run(ctx) {
+    const [action, value] = ctx.positionals as [string, string | undefined];
+    const need = (what: string) => {
+      if (value === undefined)
+        throw new UsageError(`missing argument: crosslink sim clock ${action} <${what}>`);
+      return value;
+    };
+    let body: Json;
+    const base = await adminUrl(ctx);
+    if (action === 'show') body = await callAdmin(base, 'GET', '/clock');
+    else if (action === 'advance') {
+      const by = need('duration');
+      try {
+        parseDuration(by);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      body = await callAdmin(base, 'POST', '/clock/advance', { by });
+    } else if (action === 'scale') {
+      const scale = Number(need('n'));
+      if (!(scale > 0)) throw new UsageError(`scale must be a positive number, got "${value}"`);
+      body = await callAdmin(base, 'POST', '/clock/scale', { scale });
+    } else if (action === 'mode') body = await callAdmin(base, 'POST', '/clock/mode', { mode: need('mode') });
+    else throw new UsageError(`unknown clock action "${action}": show, advance, scale or mode`);
+    return print(ctx, body, () => [clockLine(body)]);
+  },
+};
+
+function faultLine(f: Json): string {
+  const parts = [`${f.id} ${f.kind} ${f.service}${f.operation ? `.${f.operation}` : ''}`];
+  if (f.rate !== undefined) parts.push(`rate ${f.rate}`);
+  if (f.count !== undefined) parts.push(`count ${f.count}`);
+  if (f.latencyMs !== undefined) parts.push(`${f.latencyMs}ms`);
+  if (f.status !== undefined) parts.push(`status ${f.status}`);
+  if (f.state !== undefined) parts.push(`${f.resource ?? 'all'} held in ${f.state}`);
+  parts.push(`fired ${f.fired}`);
+  return parts.join(' ');
+}
+
+const fault: Command = {
+  noun: 'sim',
+  verb: 'fault',
+  args: 'throttle|error|latency|stuck --service <s> [...] | list | clear [<id>]',
+  summary: 'inject, list or clear faults on the local cloud',
+  positionals: { min: 1, max: 2 },
+  options: {
+    service: { type: 'string', description: 'service name (interconnect, ec2, ...) or *' },
+    operation: { type: 'string', description: 'one operation (default all)' },
+    rate: { type: 'string', description: 'probability per call, 0..1 (default 1)' },
+    count: { type: 'string', description: 'only the next N matching calls' },
+    latency: { type: 'string', description: 'latency: delay (e.g. 2s, 500ms)' },
+    status: { type: 'string', description: 'error: HTTP status (default the service server error)' },
+    resource: { type: 'string', description: 'stuck: the resource id (default every resource)' },
+    state: { type: 'string', description: 'stuck: the state it is held in' },
+    edge: { type: 'string', description: 'aws (default) or gcp' },
+  },
+  async run(ctx) {
+    const [action, id] = ctx.positionals as [string, string | undefined];
+    const base = await adminUrl(ctx);
+    if (action === 'list') {
+      const body = await callAdmin(base, 'GET', '/faults');
+      const faults = body.faults as Json[];
+      return print(ctx, body, () => (faults.length === 0 ? ['no faults'] : faults.map(faultLine)));
+    }
+    if (action === 'clear') {
+      const body = await callAdmin(base, 'DELETE', id ? `/faults/${encodeURIComponent(id)}` : '/faults');
+      return print(ctx, body, () => [id ? `removed ${id}` : 'all faults cleared']);
+    }
+    if (!['throttle', 'error', 'latency', 'stuck'].includes(action)) {
+      throw new UsageError(`unknown fault "${action}": throttle, error, latency, stuck, list or clear`);
+    }
+    if (id !== undefined) throw new UsageError(`unexpected argument "${id}"`);
+    const o = ctx.options;
+    if (typeof o.service !== 'string')
+      throw new UsageError('--service is required (e.g. --service interconnect)');
+    const num = (name: string) => {
+      const v = o[name];
+      if (typeof v !== 'string') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+      return n;
+    };
+    let latencyMs: number | undefined;
+    if (typeof o.latency === 'string') {
+      try {
+        latencyMs = parseDuration(o.latency);
+      } catch (e) {
+        throw new UsageError(`--latency: ${(e as Error).message}`);
+      }
+    }
+    const spec: Json = {
+      kind: action,
+      service: o.service,
+      operation: o.operation,
+      rate: num('rate'),
+      count: num('count'),
+      latencyMs,
+      status: num('status'),
+      resource: o.resource,
+      state: o.state,
+      edge: o.edge,
+    };
+    const body = await callAdmin(base, 'POST', '/faults', JSON.parse(JSON.stringify(spec)));
+    return print(ctx, body.fault, () => [`added ${faultLine(body.fault as Json)}`]);
+  },
+};
+
+const seed: Command = {
+  noun: 'sim',
+  verb: 'seed',
+  args: '<n>',
+  summary: 'reseed the local cloud randomness (faults, ids) to replay a run',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const n = Number(ctx.positionals[0]);
+    if (!Number.isInteger(n)) throw new UsageError(`seed must be an integer, got "${ctx.positionals[0]}"`);
+    const body = await callAdmin(await adminUrl(ctx), 'POST', '/seed', { seed: n });
+    return print(ctx, body, () => [`seed ${body.seed}`]);
+  },
+};
+
+const partner: Command = {
+  noun: 'sim',
+  verb: 'partner',
+  args: 'redeem <key> | issue | down <id> | up <id> | fail <id>',
+  summary: 'play the remote provider of AWS Interconnect (until the Google edge exists)',
+  positionals: { min: 1, max: 2 },
+  options: {
+    'remote-account': { type: 'string', description: 'redeem: the partner account redeeming the key' },
+    bandwidth: { type: 'string', description: 'redeem / issue: the bandwidth (e.g. 1Gbps)' },
+    account: { type: 'string', description: 'issue: the AWS account the key is for (12 digits)' },
+    environment: { type: 'string', description: 'issue: the Interconnect environment id' },
+    region: { type: 'string', description: 'issue: the AWS region (when no --environment)' },
+  },
+  async run(ctx) {
+    const [action, arg] = ctx.positionals as [string, string | undefined];
+    const base = await adminUrl(ctx);
+    const o = ctx.options as Record<string, string | undefined>;
+    const needArg = (what: string) => {
+      if (!arg) throw new UsageError(`missing argument: crosslink sim partner ${action} <${what}>`);
+      return arg;
+    };
+    let body: Json;
+    if (action === 'redeem') {
+      body = await callAdmin(base, 'POST', '/aws/interconnect/redeem-key', {
+        activationKey: needArg('key'),
+        remoteAccountId: o['remote-account'],
+        bandwidth: o.bandwidth,
+      });
+    } else if (action === 'issue') {
+      if (!o.account) throw new UsageError('--account is required: the AWS account the key is for');
+      body = await callAdmin(base, 'POST', '/aws/interconnect/issue-key', {
+        destinationAccountId: o.account,
+        bandwidth: o.bandwidth ?? '1Gbps',
+        environmentId: o.environment,
+        region: o.region,
+      });
+      return print(ctx, body, () => [String(body.activationKey), `shared id ${body.sharedId}`]);
+    } else if (action === 'down' || action === 'up') {
+      body = await callAdmin(base, 'POST', '/aws/interconnect/set-link', {
+        identifier: needArg('id'),
+        up: action === 'up',
+      });
+    } else if (action === 'fail') {
+      body = await callAdmin(base, 'POST', '/aws/interconnect/fail', { identifier: needArg('id') });
+    } else {
+      throw new UsageError(`unknown partner action "${action}": redeem, issue, down, up or fail`);
+    }
+    const c = body.connection as Json;
+    return print(ctx, body, () => [`${c.id} ${c.state} (${c.bandwidth}, shared id ${c.sharedId})`]);
+  },
+};
+
+export const simCommands: Command[] = [status, clock, fault, seed, partner];

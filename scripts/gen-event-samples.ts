@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+/**
+ * `npm run gen:samples`: writes events/samples/<Name>.{cloudevent,eventbridge,pubsub-push}.json.
+ *
+ * The samples are built, not written by hand: the real `buildEvent` and the real EventBridge / Pub/Sub
+ * mappings of functions/core/envelope.ts, on a ManualClock, with fixed ids and randomness, so the
+ * output is the same on every run. test/unit/events-catalog.test.ts compares the committed files with
+ * `eventSamples()`, so a change to the envelope or the catalog that is not regenerated fails the tests.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ManualClock } from '#core/clock.ts';
+import {
+  buildEvent,
+  type CloudEvent,
+  type EventBridgeEvent,
+  type Origin,
+  type PubSubPushBody,
+  parseEventType,
+  toEventBridgeEntry,
+  toPubSubMessage,
+} from '#core/envelope.ts';
+import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
+import { mintEventId, mintLinkId } from '#core/ids.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
+
+/** Fixed bytes for a label: deterministic stand-ins for randomness and ciphertext. */
+function bytes(label: string, n: number): Buffer {
+  let out = Buffer.alloc(0);
+  for (let i = 0; out.length < n; i++)
+    out = Buffer.concat([out, createHash('sha256').update(`${label}/${i}`).digest()]);
+  return out.subarray(0, n);
+}
+
+function hex(label: string, n: number): string {
+  return bytes(label, n).toString('hex');
+}
+
+function uuid(label: string): string {
+  const h = hex(label, 16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The hub account and project the samples are delivered in. */
+export const SAMPLE_AWS = { accountId: '000000000000', region: 'us-east-1', eventBusName: 'crosslink' };
+export const SAMPLE_GCP = {
+  project: 'crosslink-hub',
+  region: 'us-east4',
+  subscription: 'projects/crosslink-hub/subscriptions/crosslink-events-push',
+};
+const AWS_ORIGIN: Origin = { cloud: 'aws', accountId: SAMPLE_AWS.accountId, region: SAMPLE_AWS.region };
+const GCP_ORIGIN: Origin = { cloud: 'gcp', project: SAMPLE_GCP.project, region: SAMPLE_GCP.region };
+
+const START = '2026-03-02T09:15:00.000Z';
+const linkClock = new ManualClock(START);
+const LINK_ID = mintLinkId(linkClock, bytes('link', 10));
+const POLICY_HASH = hex('sample policy', 32);
+const TRANSPORT = `projects/${SAMPLE_GCP.project}/locations/${SAMPLE_GCP.region}/transports/${LINK_ID}`;
+const CONNECTION = 'mcc-8f3k2q7d';
+
+const REQUEST: LinkRequest = {
+  name: 'payments-east',
+  initiator: 'aws',
+  bandwidth: '1Gbps',
+  environment: 'prod',
+  residency: 'US',
+  aws: {
+    accountId: SAMPLE_AWS.accountId,
+    region: SAMPLE_AWS.region,
+    directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+    routes: ['10.10.0.0/16', '10.11.0.0/16'],
+  },
+  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
+};
+
+interface Sample<N extends EventName> {
+  origin: Origin;
+  /** Minutes after the request: the samples tell one link's story in order. */
+  at: number;
+  data: EventDataByName[N];
+}
+
+const iso = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
+
+/** One sample per event. Typed by the catalog, so a sample that the types refuse does not compile. */
+const SAMPLES: { [N in EventName]: Sample<N> } = {
+  LinkRequested: {
+    origin: AWS_ORIGIN,
+    at: 0,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      request: REQUEST,
+      requester: 'arn:aws:iam::000000000000:user/alice',
+      requestedVia: 'aws',
+      requestedAt: iso(0),
+    },
+  },
+  LinkApprovalRequested: {
+    origin: AWS_ORIGIN,
+    at: 1,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      name: REQUEST.name,
+      environment: REQUEST.environment,
+      initiator: REQUEST.initiator,
+      bandwidth: REQUEST.bandwidth,
+      requester: 'arn:aws:iam::000000000000:user/alice',
+      approvers: { aws: ['arn:aws:iam::000000000000:user/bob'], gcp: ['carol@example.com'] },
+      escalateAt: iso(1 + 24 * 60),
+      expiresAt: iso(1 + 72 * 60),
+    },
+  },
+  LinkApproved: {
+    origin: GCP_ORIGIN,
+    at: 30,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: iso(30),
+      auto: false,
+    },
+  },
+  LinkRejected: {
+    origin: AWS_ORIGIN,
+    at: 31,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      side: 'aws',
+      approver: 'arn:aws:iam::000000000000:user/bob',
+      rejectedAt: iso(31),
+      reason: 'the payments VPC is being renumbered this week',
+    },
+  },
+  LinkExpired: {
+    origin: AWS_ORIGIN,
+    at: 1 + 72 * 60,
+    data: { linkId: LINK_ID, policyHash: POLICY_HASH, waitingFor: ['aws'], expiredAt: iso(1 + 72 * 60) },
+  },
+  LinkKeyIssued: {
+    origin: AWS_ORIGIN,
+    at: 40,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      issuer: 'aws',
+      // Stand-in bytes of the right sizes (RSA 2048 wrap, 12-byte nonce, 16-byte tag): no real key.
+      sealedKey: {
+        alg: 'RSA-OAEP-256+A256GCM',
+        recipientKeyId:
+          'projects/crosslink-hub/locations/us-east4/keyRings/crosslink/cryptoKeys/peer-seal/cryptoKeyVersions/1',
+        wrappedKey: bytes('wrapped data key', 256).toString('base64'),
+        iv: bytes('gcm nonce', 12).toString('base64'),
+        ciphertext: bytes('sealed activation key', 180).toString('base64'),
+        tag: bytes('gcm tag', 16).toString('base64'),
+      },
+      bandwidth: REQUEST.bandwidth,
+      issuerResource: CONNECTION,
+      issuedAt: iso(40),
+    },
+  },
+  LinkSideStateChanged: {
+    origin: GCP_ORIGIN,
+    at: 55,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      side: 'gcp',
+      sequence: 3,
+      nativeState: 'ACTIVE',
+      previousNativeState: 'PENDING_CONFIG',
+      condition: 'UP',
+      resourceId: TRANSPORT,
+      sharedId: uuid('shared connection'),
+      adminEnabled: true,
+      observedAt: iso(55),
+    },
+  },
+  LinkStateChanged: {
+    origin: AWS_ORIGIN,
+    at: 56,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      from: 'PROVISIONING',
+      to: 'ACTIVE',
+      reason: 'both halves up',
+      halves: {
+        aws: { nativeState: 'available', condition: 'UP', sequence: 4 },
+        gcp: { nativeState: 'ACTIVE', condition: 'UP', sequence: 3 },
+      },
+    },
+  },
+  LinkDecommissionRequested: {
+    origin: GCP_ORIGIN,
+    at: 90 * 24 * 60,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      requestedBy: 'alice@example.com',
+      requestedVia: 'gcp',
+      requestedAt: iso(90 * 24 * 60),
+      reason: 'payments moved to us-central1',
+    },
+  },
+  LinkFailed: {
+    origin: AWS_ORIGIN,
+    at: 45,
+    data: {
+      linkId: LINK_ID,
+      policyHash: POLICY_HASH,
+      side: 'aws',
+      stage: 'activate',
+      error: {
+        name: 'ActivationKeyRefused',
+        message: 'the peer refused the activation key: bandwidth mismatch',
+      },
+      compensation: { deleted: [CONNECTION], remaining: [] },
+      failedAt: iso(45),
+    },
+  },
+};
+
+/** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
+export interface PubSubPushWire extends PubSubPushBody {
+  message: PubSubPushBody['message'] & { message_id: string; publish_time: string };
+}
+
+export interface EventSampleSet {
+  cloudevent: CloudEvent;
+  eventbridge: EventBridgeEvent;
+  pubsubPush: PubSubPushWire;
+}
+
+function buildSample<N extends EventName>(name: N): EventSampleSet {
+  const s = SAMPLES[name] as Sample<N>;
+  const clock = new ManualClock(Date.parse(START) + s.at * 60_000);
+  const cloudevent = buildEvent({
+    name,
+    origin: s.origin,
+    subject: LINK_ID,
+    data: s.data,
+    clock,
+    id: mintEventId(clock, bytes(`event ${name}`, 10)),
+    traceparent: `00-${hex(`trace ${name}`, 16)}-${hex(`span ${name}`, 8)}-01`,
+  }) as CloudEvent;
+
+  // As EventBridge delivers the PutEvents entry to a rule's target on the hub bus: time at second
+  // precision, the account and region of the bus, the CloudEvent as `detail`.
+  const entry = toEventBridgeEntry(cloudevent, SAMPLE_AWS.eventBusName);
+  const eventbridge: EventBridgeEvent = {
+    version: '0',
+    id: uuid(`eventbridge ${name}`),
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: SAMPLE_AWS.accountId,
+    time: `${(entry.Time ?? new Date(cloudevent.time)).toISOString().slice(0, 19)}Z`,
+    region: SAMPLE_AWS.region,
+    resources: [],
+    detail: JSON.parse(entry.Detail) as unknown,
+  };
+
+  // As a push subscription POSTs it: data base64, and both the camelCase and snake_case id and time
+  // that Pub/Sub push bodies carry.
+  const message = toPubSubMessage(cloudevent);
+  const messageId = BigInt(`0x${hex(`pubsub ${name}`, 6)}`).toString();
+  const publishTime = new Date(clock.now() + 137).toISOString();
+  const pubsubPush: PubSubPushWire = {
+    message: {
+      attributes: message.attributes,
+      data: message.data.toString('base64'),
+      messageId,
+      message_id: messageId,
+      publishTime,
+      publish_time: publishTime,
+    },
+    subscription: SAMPLE_GCP.subscription,
+  };
+
+  if (parseEventType(cloudevent.type)?.name !== name)
+    throw new Error(`sample ${name} has type ${cloudevent.type}`);
+  return { cloudevent, eventbridge, pubsubPush };
+}
+
+/** Every sample file: `events/samples/<file>` -> its JSON value. */
+export function eventSamples(): Map<string, unknown> {
+  const files = new Map<string, unknown>();
+  for (const name of EVENT_NAMES) {
+    const s = buildSample(name);
+    files.set(`${name}.cloudevent.json`, s.cloudevent);
+    files.set(`${name}.eventbridge.json`, s.eventbridge);
+    files.set(`${name}.pubsub-push.json`, s.pubsubPush);
+  }
+  return files;
+}
+
+export const SAMPLES_DIR = resolve(import.meta.dirname, '..', 'events', 'samples');
+
+if (import.meta.main) {
+  mkdirSync(SAMPLES_DIR, { recursive: true });
+  const files = eventSamples();
+  for (const [file, value] of files)
+    writeFileSync(join(SAMPLES_DIR, file), `${JSON.stringify(value, null, 2)}\n`);
+  console.log(`wrote ${files.size} samples to events/samples/`);
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: boots the local cloud, prints its endpoints and time to ready, writes the handshake
+ * `.crosslink/local.json` (DESIGN.md) once everything answers, and removes it on exit. Ctrl-C /
+ * SIGTERM stop every edge and child process group.
+ *
+ *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1]
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type LocalCloud, startLocalCloud } from '#local/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const HANDSHAKE_DIR = resolve(process.env.CROSSLINK_HOME ?? ROOT, '.crosslink');
+const HANDSHAKE = resolve(HANDSHAKE_DIR, 'local.json');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function existingCloud(): number | undefined {
+  if (!existsSync(HANDSHAKE)) return undefined;
+  try {
+    const pid = (JSON.parse(readFileSync(HANDSHAKE, 'utf8')) as { pid?: number }).pid;
+    return typeof pid === 'number' && pid !== process.pid && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      clock: { type: 'string' },
+      scale: { type: 'string' },
+      seed: { type: 'string' },
+      region: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.clock !== undefined && values.clock !== 'manual' && values.clock !== 'scaled') {
+    process.stderr.write('--clock must be manual or scaled\n');
+    return 2;
+  }
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !(scale > 0)) {
+    process.stderr.write('--scale must be a positive number\n');
+    return 2;
+  }
+  const running = existingCloud();
+  if (running !== undefined) {
+    process.stderr.write(`a local cloud is already running (pid ${running}, ${HANDSHAKE}); stop it first\n`);
+    return 1;
+  }
+
+  let cloud: LocalCloud | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      process.stdout.write(`\n${signal}: stopping the local cloud\n`);
+      try {
+        await cloud?.stop();
+      } finally {
+        removeHandshake();
+      }
+    })();
+    return stopping;
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      void stop(sig).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`stop failed: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+  process.on('exit', removeHandshake);
+
+  cloud = await startLocalCloud({
+    ...(values.clock
+      ? { clock: { mode: values.clock as 'manual' | 'scaled', ...(scale ? { scale } : {}) } }
+      : {}),
+    ...(!values.clock && scale ? { clock: { scale } } : {}),
+    ...(values.seed ? { seed: Number(values.seed) } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
+  });
+  const handshake = cloud.handshake();
+  mkdirSync(HANDSHAKE_DIR, { recursive: true });
+  const tmp = `${HANDSHAKE}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(handshake, null, 2)}\n`);
+  renameSync(tmp, HANDSHAKE);
+  const readyMs = Math.round(performance.now());
+  const c = handshake.clock;
+  process.stdout.write(
+    [
+      'crosslink local cloud',
+      `  aws      ${handshake.aws.endpoint}  (region ${handshake.aws.region}, account ${handshake.aws.accountId})`,
+      `  admin    ${handshake.admin}`,
+      `  clock    ${c.mode}${c.mode === 'scaled' ? ` x${c.scale}` : ''}`,
+      `  gcp      ${cloud.gcp.endpoint}  (project ${cloud.gcp.project}, region ${cloud.gcp.region}; key files in ${join(HANDSHAKE_DIR, 'keys')})`,
+      `  handshake ${HANDSHAKE}`,
+      `ready in ${readyMs} ms (pid ${process.pid}); Ctrl-C to stop`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+function removeHandshake(): void {
+  try {
+    const pid = (JSON.parse(readFileSync(HANDSHAKE, 'utf8')) as { pid?: number }).pid;
+    if (pid === process.pid) rmSync(HANDSHAKE, { force: true });
+  } catch {
+    // Not ours or already gone.
+  }
+}
+
+main().then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
+    removeHandshake();
+    process.exit(1);
+  },
+);

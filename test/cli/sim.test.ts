@@ -1,0 +1,114 @@
+/**
+ * `crosslink sim ...` against a running local cloud (started in-process on a free port, its
+ * handshake written where the CLI looks for it): status, clock, faults, seed and the partner's
+ * moves, with the exit codes of DESIGN.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateConnectionCommand,
+  GetConnectionCommand,
+  ListAttachPointsCommand,
+} from '#aws/interconnect-client.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { main } from '#scripts/cli/main.ts';
+import { interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+
+let cloud: LocalCloud;
+let home: string;
+
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: home, env: {} });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  home = mkdtempSync(join(tmpdir(), 'crosslink-sim-'));
+  mkdirSync(join(home, '.crosslink'));
+  writeFileSync(join(home, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
+});
+afterAll(async () => {
+  await cloud.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('crosslink sim', () => {
+  it('advances and scales the clock; a bad duration is a usage error (2)', async () => {
+    const before = cloud.clock.now();
+    const r = await cli('sim', 'clock', 'advance', '90m');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^clock manual {2}now 2026-06-01T01:30:00.000Z/);
+    expect(cloud.clock.now() - before).toBe(90 * 60_000);
+    expect((await cli('sim', 'clock', 'advance', 'later')).code).toBe(2);
+    expect((await cli('sim', 'clock', 'scale', '10', '--json')).out).toContain('"scale": 10');
+  });
+
+  it('plays the partner: redeem a key, take the link down; unknown ids exit 4, wrong states 3', async () => {
+    const client = interconnectClient(cloud);
+    const gw = (await client.send(new ListAttachPointsCommand({ environmentId: 'mce-aws-gcp-iad' })))
+      .attachPoints[0]!;
+    const c = (
+      await client.send(
+        new CreateConnectionCommand({
+          bandwidth: '1Gbps',
+          environmentId: 'mce-aws-gcp-iad',
+          attachPoint: { directConnectGateway: gw.identifier },
+          remoteAccount: { identifier: 'proj' },
+          description: 'cli test',
+        }),
+      )
+    ).connection!;
+    expect((await cli('sim', 'partner', 'down', c.id)).code).toBe(3);
+    const redeemed = await cli('sim', 'partner', 'redeem', c.activationKey, '--remote-account', 'proj');
+    expect(redeemed.code).toBe(0);
+    expect(redeemed.out).toContain(`${c.id} pending`);
+    await cli('sim', 'clock', 'advance', '5m');
+    expect((await cli('sim', 'partner', 'down', c.id)).out).toContain(`${c.id} down`);
+    expect((await client.send(new GetConnectionCommand({ identifier: c.id }))).connection?.state).toBe(
+      'down',
+    );
+    expect((await cli('sim', 'partner', 'up', 'mcc-00000000')).code).toBe(4);
+    const status = await cli('sim', 'status');
+    expect(status.out).toMatch(
+      new RegExp(`000000000000\\s+us-east-1\\s+interconnect\\s+${c.id}\\s+down\\s+1Gbps\\s+cli test`),
+    );
+  });
+
+  it('issues a key for AcceptConnectionProposal', async () => {
+    const r = await cli('sim', 'partner', 'issue', '--account', '000000000000', '--bandwidth', '2Gbps');
+    expect(r.code).toBe(0);
+    const key = JSON.parse(Buffer.from(r.out.split('\n')[0]!, 'base64').toString());
+    expect(key).toMatchObject({ connectionSizeMbps: 2000, destinationAccountId: '000000000000' });
+  });
+
+  it('adds, lists and clears faults', async () => {
+    const added = await cli(
+      'sim',
+      'fault',
+      'throttle',
+      '--service',
+      'interconnect',
+      '--rate',
+      '0.3',
+      '--json',
+    );
+    expect(added.code).toBe(0);
+    const id = JSON.parse(added.out).id as string;
+    expect((await cli('sim', 'fault', 'list')).out).toContain(`${id} throttle interconnect rate 0.3`);
+    expect((await cli('sim', 'fault', 'clear', id)).code).toBe(0);
+    expect((await cli('sim', 'fault', 'list')).out).toBe('no faults');
+    expect((await cli('sim', 'fault', 'throttle')).code).toBe(2);
+    expect((await cli('sim', 'fault', 'throttle', '--service', 'x', '--rate', '2')).code).toBe(2);
+  });
+
+  it('refuses --target cloud', async () => {
+    const r = await cli('sim', 'status', '--target', 'cloud');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('local cloud only');
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * `npm start` (scripts/start.ts) as a user runs it: it becomes ready, prints its time to ready,
+ * writes the handshake, answers on the endpoint it reports, and on SIGINT exits 0, removes the
+ * handshake and leaves no process of its group behind.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+let home: string | undefined;
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterEach(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', async () => {
+    // Prepare
+    home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
+    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CROSSLINK_HOME: home,
+        CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
+        CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const handshakeFile = join(home, '.crosslink', 'local.json');
+    try {
+      // Act
+      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined));
+      const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
+      // Assess
+      expect(handshake).toMatchObject({
+        version: 1,
+        pid: child.pid,
+        clock: { mode: 'scaled', scale: 60 },
+        aws: { region: 'us-east-1', accountId: '000000000000' },
+        gcp: { project: 'crosslink-local', region: 'us-east4' },
+        pubsubEmulatorHost: null,
+        firestoreEmulatorHost: null,
+        intakes: { aws: null, gcp: null },
+      });
+      expect(handshake.aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(handshake.aws.endpoint).not.toBe('http://127.0.0.1:0');
+      expect(handshake.admin).toBe(`${handshake.aws.endpoint}/_crosslink`);
+      expect(out).toContain(handshake.aws.endpoint);
+      expect(handshake.gcp.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(handshake.gcp.tokenUri).toBe(`${handshake.gcp.endpoint}/token`);
+      expect(out).toContain(handshake.gcp.endpoint);
+      const key = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'crosslink.json'), 'utf8'));
+      expect(key.token_uri).toBe(handshake.gcp.tokenUri);
+      expect((await fetch(handshake.gcp.jwksUri)).status).toBe(200);
+      const status = (await (await fetch(`${handshake.admin}/status`)).json()) as { clock: { mode: string } };
+      expect(status.clock.mode).toBe('scaled');
+
+      process.kill(child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(existsSync(handshakeFile)).toBe(false);
+      await until('the process group to be gone', () => (groupAlive(child.pid!) ? undefined : true), 5_000);
+      await expect(fetch(`${handshake.admin}/status`)).rejects.toThrow();
+    } finally {
+      if (groupAlive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
+    }
+  });
+});
