@@ -51,7 +51,9 @@ export class VirtualClock implements Clock {
   #timers: Entry[] = [];
   #seq = 0;
   #wallTimer: NodeJS.Timeout | undefined;
-  #firing = false;
+  /** The running firing loop, and how far it goes. */
+  #loop: Promise<void> | undefined;
+  #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
   /** While a timer runs, `now()` is pinned to its due time. */
   #pinned: number | undefined;
@@ -102,7 +104,7 @@ export class VirtualClock implements Clock {
     return this.at(this.now() + Math.max(0, ms), fn);
   }
 
-  /** Resolves after `ms` of virtual time (rejects if the clock is stopped first). */
+  /** Resolves after `ms` of virtual time (never, if the clock is stopped first). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.after(ms, resolve);
@@ -170,36 +172,48 @@ export class VirtualClock implements Clock {
     this.#anchorWall = this.#wall();
   }
 
+  /**
+   * Fires due timers up to `target`. One firing loop at a time: a second caller extends the running
+   * loop's target and waits for it, except from inside a timer callback (the loop is waiting for
+   * that callback, so waiting for the loop would deadlock): there it returns at once and the loop
+   * carries on to the new target.
+   */
   async #fireUntil(target: number): Promise<void> {
-    if (this.#firing) {
-      // advance() called from inside a timer: the outer loop will pick up everything due.
+    if (this.#loop) {
+      this.#loopTarget = Math.max(this.#loopTarget, target);
+      if (this.#pinned === undefined) await this.#loop;
       return;
     }
-    this.#firing = true;
+    this.#loopTarget = target;
+    this.#loop = this.#runLoop();
     try {
-      for (;;) {
-        const next = this.#timers[0];
-        if (!next || next.due > target) break;
-        this.#timers.shift();
-        // Virtual time reaches the timer's instant and stays there while it runs.
-        if (this.#flowing() < next.due) {
-          this.#anchorVirtual = next.due;
-          this.#anchorWall = this.#wall();
-        }
-        this.#pinned = next.due;
-        try {
-          await next.fn();
-        } catch (err) {
-          // A failing timer must not stop the clock; the owner logs through its own channel.
-          process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
-        } finally {
-          this.#pinned = undefined;
-        }
-        // Let promise continuations (e.g. after a `sleep`) schedule their next timers.
-        await new Promise<void>((r) => setImmediate(r));
-      }
+      await this.#loop;
     } finally {
-      this.#firing = false;
+      this.#loop = undefined;
+    }
+  }
+
+  async #runLoop(): Promise<void> {
+    for (;;) {
+      const next = this.#timers[0];
+      if (!next || next.due > this.#loopTarget) break;
+      this.#timers.shift();
+      // Virtual time reaches the timer's instant and stays there while it runs.
+      if (this.#flowing() < next.due) {
+        this.#anchorVirtual = next.due;
+        this.#anchorWall = this.#wall();
+      }
+      this.#pinned = next.due;
+      try {
+        await next.fn();
+      } catch (err) {
+        // A failing timer must not stop the clock; the owner logs through its own channel.
+        process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        this.#pinned = undefined;
+      }
+      // Let promise continuations (e.g. after a `sleep`) schedule their next timers.
+      await new Promise<void>((r) => setImmediate(r));
     }
   }
 
@@ -207,7 +221,7 @@ export class VirtualClock implements Clock {
   #arm(): void {
     if (this.#wallTimer) clearTimeout(this.#wallTimer);
     this.#wallTimer = undefined;
-    if (this.#stopped || this.#mode === 'manual' || this.#firing) return;
+    if (this.#stopped || this.#mode === 'manual' || this.#loop) return;
     const next = this.#timers[0];
     if (!next) return;
     const wallDelay = Math.max(0, Math.ceil((next.due - this.#flowing()) / this.#scale));

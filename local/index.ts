@@ -14,6 +14,7 @@ import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
 import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
+import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
@@ -57,6 +58,8 @@ export interface LocalCloud {
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
   /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
   gcp: GcpLocal;
+  /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
+  processes: ProcessGroup;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -127,6 +130,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const accountId = accountOf(admin.principalArn);
+  const processes = new ProcessGroup();
   let stopped = false;
 
   return {
@@ -134,6 +138,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     faults,
     aws: { endpoint, port, region, accountId, edge },
     gcp,
+    processes,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -156,7 +161,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (stopped) return;
       stopped = true;
       clock.stop();
-      await Promise.all([edge.close(), gcp.edge.close()]);
+      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
     },
   };
 }

@@ -68,6 +68,33 @@ interface Route {
   service: AnyAwsService;
   operation: string;
   protocol: Protocol;
+  /** rest-json: values of the path template's labels. */
+  pathParams?: Record<string, string>;
+}
+
+/** Matches a rest-json path template; returns its labels' values or undefined. */
+function matchTemplate(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/');
+  const got = path.split('/');
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const label = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(w);
+    if (label) {
+      const rest = label[2] === '+';
+      const value = rest ? got.slice(i).join('/') : got[i];
+      if (value === undefined || value === '') return undefined;
+      try {
+        params[label[1] as string] = rest
+          ? value.split('/').map(decodeURIComponent).join('/')
+          : decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+      if (rest) return params;
+    } else if (w !== got[i]) return undefined;
+  }
+  return want.length === got.length ? params : undefined;
 }
 
 export class AwsEdge {
@@ -235,7 +262,9 @@ export class AwsEdge {
         throw new AwsError(shape.code, msg, { status: decision.fail.status ?? shape.status });
       }
 
-      const input = parseInput(protocol, body, query, contentType);
+      let input = parseInput(protocol, body, query, contentType);
+      if (protocol === 'rest-json')
+        input = { ...(input as object), path: route.pathParams ?? {}, headers: req.headers };
       const ctx: RequestContext<unknown> = {
         service: route.service.name,
         operation: route.operation,
@@ -347,6 +376,13 @@ export class AwsEdge {
       }
       return { service, operation, protocol: 'rpcv2-cbor' };
     }
+    for (const service of this.services.values()) {
+      for (const r of service.routes ?? []) {
+        if (r.method.toUpperCase() !== method.toUpperCase()) continue;
+        const pathParams = matchTemplate(r.path, path);
+        if (pathParams) return { service, operation: r.operation, protocol: 'rest-json', pathParams };
+      }
+    }
     let action = query.get('Action');
     if (!action && contentType.includes('x-www-form-urlencoded')) {
       action = new URLSearchParams(body.toString('utf8')).get('Action');
@@ -382,12 +418,11 @@ export class AwsEdge {
       const auth = parseAuth(req);
       const record = this.world.credentials.get(auth.accessKeyId);
       if (!record) {
-        throw new AuthRefusal(
-          'unknown-key',
-          route.protocol === 'query' || route.protocol === 'ec2-query'
-            ? 'The security token included in the request is invalid.'
-            : 'The security token included in the request is invalid.',
-        );
+        const msg =
+          route.protocol === 'ec2-query'
+            ? 'AWS was not able to validate the provided access credentials'
+            : 'The security token included in the request is invalid.';
+        throw new AuthRefusal('unknown-key', msg);
       }
       if (record.sessionToken !== undefined && auth.sessionToken !== record.sessionToken) {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');

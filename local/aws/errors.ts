@@ -49,7 +49,7 @@ export type AuthFailure = 'missing' | 'malformed' | 'unknown-key' | 'bad-signatu
 export function authError(protocol: string, failure: AuthFailure, detail: string): AwsError {
   if (protocol === 'ec2-query') {
     const code = failure === 'missing' ? 'MissingAuthenticationToken' : 'AuthFailure';
-    return new AwsError(code, detail, { status: failure === 'missing' ? 401 : 401 });
+    return new AwsError(code, detail, { status: 401 });
   }
   if (protocol === 'query') {
     const code = {

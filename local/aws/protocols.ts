@@ -66,6 +66,23 @@ export function parseInput(
         throw serialization('The request body is not valid CBOR.');
       }
     }
+    case 'rest-json': {
+      const text = body.toString('utf8');
+      let parsed: unknown = text;
+      if (text.length > 0 && contentType.includes('json')) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw serialization('The request body is not valid JSON.');
+        }
+      }
+      const q: Record<string, string | string[]> = {};
+      for (const key of new Set(query.keys())) {
+        const all = query.getAll(key);
+        q[key] = all.length === 1 ? (all[0] as string) : all;
+      }
+      return { path: {}, query: q, headers: {}, body: parsed };
+    }
     case 'query':
     case 'ec2-query': {
       const params = new URLSearchParams(query);
@@ -180,6 +197,12 @@ export function serializeOutput(output: unknown, o: SerializeOptions): WireRespo
         headers: { ...base, 'content-type': `application/x-amz-json-${o.protocol.slice(4)}` },
         body: Buffer.from(JSON.stringify(output ?? {}, jsonReplacer)),
       };
+    case 'rest-json':
+      return {
+        status: 200,
+        headers: { ...base, 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify(output ?? {}, jsonReplacer)),
+      };
     case 'rpcv2-cbor':
       return {
         status: 200,
@@ -237,6 +260,12 @@ export function serializeError(
         body: Buffer.from(
           JSON.stringify({ __type: err.code, message: err.message, ...err.fields }, jsonReplacer),
         ),
+      };
+    case 'rest-json':
+      return {
+        status: err.status,
+        headers: { ...base, 'content-type': 'application/json', 'x-amzn-errortype': err.code },
+        body: Buffer.from(JSON.stringify({ message: err.message, ...err.fields }, jsonReplacer)),
       };
     case 'rpcv2-cbor':
       return {

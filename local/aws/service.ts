@@ -10,7 +10,24 @@ import type { Random } from '#local/random.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 
 /** Wire protocols the edge speaks (Smithy names: awsJson1_0, awsJson1_1, awsQuery, ec2Query, rpcv2Cbor). */
-export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'ec2-query' | 'rpcv2-cbor';
+export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'ec2-query' | 'rpcv2-cbor' | 'rest-json';
+
+/** rest-json: an operation bound to a method and a path template (`/2015-03-31/functions/{FunctionName}/invocations`). */
+export interface RestRoute {
+  method: string;
+  /** `{Name}` matches one segment, `{Name+}` the rest of the path; values are percent-decoded. */
+  path: string;
+  operation: string;
+}
+
+/** What a rest-json handler receives: the bindings are the module's business (as in its model). */
+export interface RestInput {
+  path: Record<string, string>;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON when the body is JSON, else the body as text ('' when empty). */
+  body: unknown;
+}
 
 /** What a handler knows about the call: the verified caller, where it landed, and the world. */
 export interface RequestContext<S = unknown> {
@@ -57,6 +74,8 @@ export interface AwsService<S = unknown> {
   protocol: Protocol;
   /** JSON protocols: the `X-Amz-Target` prefix before the dot (`Interconnect`, `TrentService`). */
   targetPrefix?: string;
+  /** rest-json: the routes of the operations (matched in order). */
+  routes?: readonly RestRoute[];
   /** rpcv2-cbor: the service name in `/service/<name>/operation/<op>`. */
   cborServiceName?: string;
   /** Smithy namespace of error shapes (`com.amazonaws.cloudwatch`): rpcv2-cbor `__type` is `ns#Code`. */

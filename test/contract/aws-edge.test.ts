@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '#local/aws/edge.ts';
 import { AwsError } from '#local/aws/errors.ts';
 import { RawResponse } from '#local/aws/protocols.ts';
-import { defineService } from '#local/aws/service.ts';
+import { defineService, type RestInput } from '#local/aws/service.ts';
 import { awsServices } from '#local/aws/services/index.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ALICE_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
@@ -68,6 +68,27 @@ const ec2Probe = defineService({
   },
 });
 
+const restProbe = defineService({
+  name: 'restprobe',
+  signingName: 'restprobe',
+  protocol: 'rest-json',
+  routes: [
+    { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/invocations', operation: 'Invoke' },
+    { method: 'GET', path: '/files/{Key+}', operation: 'GetFile' },
+  ],
+  operations: {
+    Invoke(input: RestInput) {
+      if (input.path.FunctionName === 'missing') {
+        throw new AwsError('ResourceNotFoundException', 'Function not found', { status: 404 });
+      }
+      return { fn: input.path.FunctionName, body: input.body, q: input.query };
+    },
+    GetFile(input: RestInput) {
+      return { key: input.path.Key };
+    },
+  },
+});
+
 let cloud: LocalCloud;
 
 async function signedFetch(
@@ -109,7 +130,7 @@ async function signedFetch(
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud({ awsServices: [...awsServices, probe, queryProbe, ec2Probe] });
+  cloud = await startTestCloud({ awsServices: [...awsServices, probe, queryProbe, ec2Probe, restProbe] });
 });
 afterAll(async () => {
   await cloud.stop();
@@ -222,6 +243,43 @@ describe('AWS edge', () => {
     const res = await signedFetch({ target: 'Probe_20260101.Fail' });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ __type: 'ProbeNotFound', message: 'nothing here' });
+  });
+
+  it('routes rest-json by method and path template, labels percent-decoded (double-encoded signature)', async () => {
+    const url = new URL(cloud.aws.endpoint);
+    const signer = new SignatureV4({
+      service: 'restprobe',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const call = async (method: string, path: string, query: Record<string, string>, body?: string) => {
+      const signed = await signer.sign({
+        method,
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path,
+        query,
+        headers: { host: url.host, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body } : {}),
+      });
+      const { host: _, ...headers } = signed.headers;
+      const qs = new URLSearchParams(query).toString();
+      return fetch(`${cloud.aws.endpoint}${path}${qs ? `?${qs}` : ''}`, {
+        method,
+        headers,
+        ...(body ? { body } : {}),
+      });
+    };
+    const ok = await call('POST', '/2015-03-31/functions/my%3Afn/invocations', { Qualifier: '1' }, '{"a":1}');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ fn: 'my:fn', body: { a: 1 }, q: { Qualifier: '1' } });
+    const file = await call('GET', '/files/a/b%20c.txt', {});
+    expect(await file.json()).toEqual({ key: 'a/b c.txt' });
+    const missing = await call('POST', '/2015-03-31/functions/missing/invocations', {}, '{}');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
   });
 
   it('lets a handler answer raw bytes (a proxy such as dynalite) after the edge verified SigV4', async () => {

@@ -142,6 +142,39 @@ describe('Interconnect, AWS first: create -> partner redeems the key -> availabl
   });
 });
 
+describe('Interconnect on a scaled clock (as npm start runs it)', () => {
+  it('provisions on its own as virtual time flows: 5 simulated minutes at x6000 take 50 ms of wall time', async () => {
+    const scaled = await startTestCloud({ clock: { mode: 'scaled', scale: 6000 } });
+    try {
+      const c = interconnectClient(scaled);
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const created = (
+        await c.send(
+          new CreateConnectionCommand({
+            bandwidth: '1Gbps',
+            environmentId: ENV,
+            attachPoint: { directConnectGateway: gw },
+            remoteAccount: { identifier: PROJECT },
+          }),
+        )
+      ).connection!;
+      await admin(scaled, 'POST', '/aws/interconnect/redeem-key', { activationKey: created.activationKey });
+      const t0 = Date.now();
+      // The waiter runs on wall time here; its 30 s minimum delay is 5 ms at x6000, scaled by hand.
+      await waitUntilConnectionAvailable(
+        { client: c, maxWaitTime: 60, minDelay: 0.005, maxDelay: 0.02 },
+        { identifier: created.id },
+      );
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(40);
+      expect(took).toBeLessThan(5_000);
+    } finally {
+      await scaled.stop();
+    }
+  });
+});
+
 describe('Interconnect, partner first: issued key -> describe proposal -> accept -> available', () => {
   it('describes and accepts a proposal, which becomes available; a second accept is refused', async () => {
     const issued = await admin(cloud, 'POST', '/aws/interconnect/issue-key', {

@@ -73,3 +73,48 @@ describe('VirtualClock', () => {
     clock.stop();
   });
 });
+
+describe('VirtualClock, concurrent advances', () => {
+  it('a second advance during a firing loop waits until its own window has fired', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const fired: number[] = [];
+    let release: () => void = () => {};
+    clock.after(
+      10,
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
+    clock.after(50, () => fired.push(clock.now()));
+    const first = clock.advance(20); // stops at the timer due at 10, which waits for release()
+    await new Promise((r) => setImmediate(r));
+    let secondDone = false;
+    const second = (async () => {
+      // Outside any timer: must not return before the timer due at 50 fired.
+      await new Promise((r) => setImmediate(r));
+      await clock.advance(0);
+    })();
+    const third = clock.advance(60).then(() => {
+      secondDone = true;
+    });
+    release();
+    await Promise.all([first, second, third]);
+    expect(secondDone).toBe(true);
+    expect(fired).toEqual([50]);
+    clock.stop();
+  });
+
+  it('an advance from inside a timer extends the running loop instead of deadlocking', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const fired: string[] = [];
+    clock.after(10, async () => {
+      fired.push('a');
+      await clock.advance(100);
+    });
+    clock.after(80, () => fired.push('b'));
+    await clock.advance(20);
+    expect(fired).toEqual(['a', 'b']);
+    clock.stop();
+  });
+});
