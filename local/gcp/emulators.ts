@@ -241,7 +241,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const t0 = Date.now();
     await Promise.all(starts);
     log(
-      `emulators ready in ${Date.now() - t0} ms (Pub/Sub ${pubsubHost ?? 'off'}, Firestore ${firestoreHost ?? 'off'})`,
+      `emulators answering after ${Date.now() - t0} ms (Pub/Sub ${pubsubHost ?? 'off'}, Firestore ${firestoreHost ?? 'off'})`,
     );
   } catch (err) {
     await group.stopAll();

@@ -162,7 +162,7 @@ describe('the push proxy', () => {
     expect(deadLettered.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
     expect(deadLettered.attributes.CloudPubSubDeadLetterSourceSubscription).toBe('poison-push');
     // The default audience of a push token is the endpoint URL.
-    const claims = decodeJwt((pushes[0]?.authorization as string).slice(7))?.claims;
+    const claims = decodeJwt((pushes[0]?.authorization ?? '').slice(7))?.claims;
     expect(claims?.aud).toBe(`${target.url}/status/500`);
     await dead.close();
   }, 60_000);
