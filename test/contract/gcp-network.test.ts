@@ -19,11 +19,11 @@ describe('Google compute and monitoring on the network world', () => {
   let token: string;
   let vpn: BuiltVpn;
   const links = new StaticLinks();
-  // biome-ignore lint/suspicious/noExplicitAny: responses are read ad hoc.
   const call = async (
     method: string,
     path: string,
     body?: unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: responses are read ad hoc.
   ): Promise<{ status: number; json: any }> => {
     const res = await fetch(`${cloud.gcp.endpoint}${path}`, {
       method,
