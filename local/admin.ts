@@ -11,6 +11,7 @@
  *   DELETE /_crosslink/faults[/<id>]         POST /_crosslink/seed {seed}
  *   POST   /_crosslink/aws/<service>/<action> {...}   (a module's admin actions)
  *   POST   /_crosslink/gcp/<service>/<action> {...}   (a Google module's admin actions)
+ *   POST   /_crosslink/world/<action> {...}           (links between the clouds: faults, routes)
  */
 import { parseDuration } from '#core/clock.ts';
 import type { AwsEdge } from './aws/edge.ts';
@@ -25,6 +26,7 @@ export interface AdminDeps {
   random: Random;
   aws: AwsEdge;
   gcp?: GcpEdge;
+  world?: { admin: Record<string, (body: Record<string, unknown>) => unknown> };
 }
 
 type Result = { status: number; body: unknown } | undefined;
@@ -97,6 +99,11 @@ export function createAdmin(deps: AdminDeps) {
       const action = service?.admin?.[parts[2] as string];
       if (!action) throw new AdminError(404, 'NotFound', `no admin action aws/${parts[1]}/${parts[2]}`);
       return ok(await action(b, deps.aws.world));
+    }
+    if (method === 'POST' && parts[0] === 'world' && parts.length === 2 && deps.world) {
+      const action = deps.world.admin[parts[1] as string];
+      if (!action) throw new AdminError(404, 'NotFound', `no world action ${parts[1]}`);
+      return ok(await action(b));
     }
     if (method === 'POST' && parts[0] === 'gcp' && parts.length === 3 && deps.gcp) {
       const service = deps.gcp.services.get(parts[1] as string);

@@ -24,8 +24,10 @@ import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
+import { WorldLinkRoutes } from './world/link-routes.ts';
 import type { NetworkWorld } from './world/network.ts';
 import { networkOf } from './world/registry.ts';
+import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
 
@@ -81,6 +83,8 @@ export interface LocalCloud {
   /** The running emulators (null when not started) and the push proxy delivering their push subscriptions. */
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
+  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
+  world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -161,7 +165,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await stopOwnEmulators();
     throw err;
   });
-  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge });
+  const world = new World({ aws: edge, gcp: gcp.edge });
+  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
   edge.setAdmin(adminHandler);
   gcp.edge.setAdmin(adminHandler);
   let port: number;
@@ -176,6 +181,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const accountId = accountOf(admin.principalArn);
   const processes = new ProcessGroup();
   const network = networkOf(clock);
+  const linkRoutes = new WorldLinkRoutes(world, clock);
+  network.setLinkSource(linkRoutes);
   let emulators: Emulators | null;
   let pushProxy: PushProxy | null = null;
   try {
@@ -206,6 +213,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     network,
     emulators,
     pushProxy,
+    world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -227,8 +235,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      world.stop();
       clock.stop();
       network.close();
+      linkRoutes.stop();
       await pushProxy?.stop();
       await Promise.all([
         edge.close(),

@@ -202,6 +202,11 @@ export class GcpAuth {
     return `${this.#endpoint}/oauth2/v3/certs`;
   }
 
+  /** The local identities this auth was made from. */
+  get identities(): readonly LocalIdentity[] {
+    return this.#identities;
+  }
+
   /** Service accounts by email. */
   get accounts(): ReadonlyMap<string, ServiceAccount> {
     return this.#accounts;

@@ -4,7 +4,17 @@
  */
 import type { AnyGcpService } from '../service.ts';
 import compute from './compute.ts';
+import iamcredentials from './iamcredentials.ts';
 import monitoring from './monitoring.ts';
+import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
+import sts from './sts.ts';
 
-export const gcpServices: readonly AnyGcpService[] = [oauth2, compute, monitoring];
+export const gcpServices: readonly AnyGcpService[] = [
+  oauth2,
+  sts,
+  iamcredentials,
+  networkconnectivity,
+  compute,
+  monitoring,
+];
