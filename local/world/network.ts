@@ -919,7 +919,9 @@ export class NetworkWorld {
    * Associates a Direct Connect gateway with a VGW or TGW (for links whose view does not list
    * gateways). A TGW association creates the `direct-connect-gateway` attachment.
    */
-  associateDxGateway(dxGatewayId: string, gatewayId: string): void {
+  associateDxGateway(dxGatewayIdIn: string, gatewayId: string): void {
+    // Direct Connect gateway ids are UUIDs; compare them case-insensitively (stored upper-case).
+    const dxGatewayId = dxGatewayIdIn.toUpperCase();
     if (gatewayId.startsWith('tgw-')) {
       const exists = [...this.tgwAttachments.values()].some(
         (a) => a.transitGatewayId === gatewayId && a.resourceId === dxGatewayId && a.state === 'available',
@@ -929,6 +931,23 @@ export class NetworkWorld {
     const set = this.dxAssociations.get(dxGatewayId) ?? new Set<string>();
     set.add(gatewayId);
     this.dxAssociations.set(dxGatewayId, set);
+    this.refresh();
+  }
+
+  /** Removes a Direct Connect gateway association (the TGW attachment, if any, is deleted). */
+  disassociateDxGateway(dxGatewayIdIn: string, gatewayId: string): void {
+    const dxGatewayId = dxGatewayIdIn.toUpperCase();
+    this.dxAssociations.get(dxGatewayId)?.delete(gatewayId);
+    for (const a of this.tgwAttachments.values())
+      if (
+        a.transitGatewayId === gatewayId &&
+        a.resourceId === dxGatewayId &&
+        a.resourceType === 'direct-connect-gateway'
+      ) {
+        a.state = 'deleted';
+        for (const rtb of this.tgwRouteTables.values())
+          rtb.propagations = rtb.propagations.filter((x) => x !== a.transitGatewayAttachmentId);
+      }
     this.refresh();
   }
 
@@ -1707,7 +1726,10 @@ export class NetworkWorld {
 
   #gatewaysOf(link: LinkRouteView): string[] {
     return [
-      ...new Set([...(link.aws.gateways ?? []), ...(this.dxAssociations.get(link.aws.dxGatewayId) ?? [])]),
+      ...new Set([
+        ...(link.aws.gateways ?? []),
+        ...(this.dxAssociations.get(link.aws.dxGatewayId.toUpperCase()) ?? []),
+      ]),
     ];
   }
 
@@ -1910,7 +1932,7 @@ export class NetworkWorld {
             });
         } else if (att.resourceType === 'direct-connect-gateway') {
           for (const l of upLinks)
-            if (l.aws.dxGatewayId === att.resourceId)
+            if (l.aws.dxGatewayId.toUpperCase() === att.resourceId)
               for (const p of l.toAws)
                 routes.push({
                   ...base,
@@ -2019,7 +2041,7 @@ export class NetworkWorld {
   #attachmentTarget(att: TgwAttachment): AwsGatewayRoute['target'] {
     if (att.resourceType === 'vpc') return { kind: 'vpc', vpcId: att.resourceId };
     if (att.resourceType === 'vpn') return { kind: 'vpn', vpnConnectionId: att.resourceId, tunnels: [] };
-    const link = this.#linkViews().find((l) => l.up && l.aws.dxGatewayId === att.resourceId);
+    const link = this.#linkViews().find((l) => l.up && l.aws.dxGatewayId.toUpperCase() === att.resourceId);
     return link ? { kind: 'link', linkId: link.linkId } : { kind: 'blackhole' };
   }
 

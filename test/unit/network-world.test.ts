@@ -308,3 +308,65 @@ describe('rate histories', () => {
     expect(h.integrate(-1000, 0)).toBe(0);
   });
 });
+
+describe('link routes from the link world', () => {
+  it('become one view per link, and a change reaches the counters within a virtual minute', async () => {
+    // Prepare
+    const { VirtualClock } = await import('#local/clock.ts');
+    const { WorldLinkRoutes } = await import('#local/world/link-routes.ts');
+    const clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-06-01T00:00:00Z') });
+    type R = ReturnType<InstanceType<typeof WorldLinkRoutes>['links']>;
+    let up = false;
+    const route = (prefix: string) => ({
+      prefix,
+      sharedId: 'S',
+      transport: `projects/${PROJECT}/locations/${REGION}/transports/lk-01`,
+      network: `projects/${PROJECT}/global/networks/core`,
+      accountId: ACCOUNT,
+      directConnectGatewayId: 'ABCD-DXGW',
+    });
+    const source = new WorldLinkRoutes(
+      {
+        routesToGcp: () => (up ? [route('10.0.0.0/16')] : []),
+        routesToAws: () => (up ? [route('10.128.0.0/20')] : []),
+      },
+      clock,
+    );
+    const w = new NetworkWorld({ clock, links: source });
+    const vpc = w.addVpc({ accountId: ACCOUNT, region: 'us-east-1', cidrBlocks: ['10.0.0.0/16'] });
+    w.addGcpNetwork({
+      project: PROJECT,
+      name: 'core',
+      subnets: [{ name: 'app', region: REGION, ipCidrRange: '10.128.0.0/20' }],
+    });
+    const vpn = buildVpn(w, {
+      name: 'v',
+      aws: { vpcId: vpc.vpcId },
+      gcp: { project: PROJECT, region: REGION, network: 'core' },
+    });
+    w.associateDxGateway('abcd-dxgw', vpn.vpnGatewayId as string);
+    w.addFlow({ name: 'a2g', from: vpc.vpcId, to: '10.128.0.9', bytesPerSecond: 100 });
+    const t0 = clock.now();
+
+    // Act
+    up = true;
+    await clock.advance(HOUR);
+
+    // Assess
+    expect(w.links()).toEqual<R>([
+      {
+        linkId: 'lk-01',
+        up: true,
+        aws: { accountId: ACCOUNT, dxGatewayId: 'ABCD-DXGW' },
+        gcp: { project: PROJECT, network: 'core' },
+        toGcp: ['10.0.0.0/16'],
+        toAws: ['10.128.0.0/20'],
+      },
+    ]);
+    expect(w.flow('a2g').path.via).toEqual({ kind: 'link', linkId: 'lk-01' });
+    // At most the first minute still went over the VPN.
+    expect(w.counter(counterKey.linkAwsToGcp('lk-01'), t0, t0 + HOUR)).toBe(100 * 3540);
+    source.stop();
+    clock.stop();
+  });
+});
