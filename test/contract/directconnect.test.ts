@@ -119,7 +119,9 @@ describe('Direct Connect', () => {
     expect(after?.associationState).toBe('associated');
     expect(allowedPrefixes(cloud.aws.edge.world, ACCOUNT, dxgw)).toEqual(['10.10.0.0/16']);
     expect(associatedGateways(cloud.aws.edge.world, dxgw)).toContain(vgw.vpnGatewayId);
-    expect(networkOf(cloud.aws.edge.world).dxAssociations.get(dxgw)?.has(vgw.vpnGatewayId)).toBe(true);
+    expect(
+      networkOf(cloud.aws.edge.world).dxAssociations.get(dxgw.toUpperCase())?.has(vgw.vpnGatewayId),
+    ).toBe(true);
   });
 
   it('updates allowed prefixes: listed at once, advertised when the update completes', async () => {

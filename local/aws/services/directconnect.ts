@@ -61,6 +61,8 @@ const DEFAULT_DELAYS: DxDelays = { associate: '3m', update: '2m', disassociate: 
 interface DxWorldState {
   associations: Map<string, DxAssociation>;
   listeners: Set<() => void>;
+  /** `<account>|<gateway id>` of every gateway that ever had an association. */
+  gateways: Set<string>;
 }
 
 const byWorld = new WeakMap<World, DxWorldState>();
@@ -68,7 +70,7 @@ const byWorld = new WeakMap<World, DxWorldState>();
 function dxState(world: World): DxWorldState {
   let s = byWorld.get(world);
   if (!s) {
-    s = { associations: new Map(), listeners: new Set() };
+    s = { associations: new Map(), listeners: new Set(), gateways: new Set() };
     byWorld.set(world, s);
   }
   return s;
@@ -109,6 +111,19 @@ export function associatedGateways(world: World, dxGatewayId: string): string[] 
         a.associationState !== 'disassociated',
     )
     .map((a) => a.associatedGateway.id);
+}
+
+/**
+ * Every gateway that has had an association, with what it advertises now (empty once its last
+ * association is gone): what the link world needs to mirror after a change.
+ */
+export function advertisedByGateway(
+  world: World,
+): { accountId: string; dxGatewayId: string; prefixes: string[] }[] {
+  return [...dxState(world).gateways].map((key) => {
+    const [accountId, dxGatewayId] = key.split('|') as [string, string];
+    return { accountId, dxGatewayId, prefixes: allowedPrefixes(world, accountId, dxGatewayId) };
+  });
 }
 
 /** Calls `listener` whenever advertised prefixes or associations change; returns an unsubscribe. */
@@ -239,6 +254,7 @@ export function associate(
     advertised: [...prefixes],
   };
   state.associations.set(a.associationId, a);
+  state.gateways.add(`${opts.accountId}|${gw.directConnectGatewayId}`);
   networkOf(world).associateDxGateway(gw.directConnectGatewayId, opts.gatewayId);
   if (!opts.immediate) settle(world, a, 'associating', 'associated', delay(world, 'associate'));
   changed(world);
@@ -416,9 +432,7 @@ export default defineService<{ world: World }>({
       const world = ctx.world;
       settle(world, a, 'disassociating', 'disassociated', delay(world, 'disassociate'), () => {
         a.advertised = [];
-        const net = networkOf(world);
-        net.dxAssociations.get(a.directConnectGatewayId)?.delete(a.associatedGateway.id);
-        net.refresh();
+        networkOf(world).disassociateDxGateway(a.directConnectGatewayId, a.associatedGateway.id);
         world.clock.after(delay(world, 'disassociate'), () => {
           dxState(world).associations.delete(a.associationId);
         });

@@ -1,25 +1,14 @@
 /**
- * The one network model (local/world/network.ts) that the AWS modules of a local cloud share:
- * EC2 VPN / route tables / Transit Gateways and CloudWatch AWS/VPN metrics read and mutate it, and
- * Direct Connect records its gateway associations in it. Created on first use on the edge's
- * virtual clock; whoever builds the whole local cloud (and the Google edge of #4, which must see
- * the same model) installs a shared instance with `useNetwork` before the first call.
+ * The one network model (local/world/network.ts) of a local cloud, as the AWS modules reach it:
+ * EC2 VPN / route tables / Transit Gateways and CloudWatch AWS/VPN metrics read and change it, and
+ * Direct Connect records its gateway associations in it. The registry (local/world/registry.ts)
+ * keys it by the local cloud's virtual clock, which the AWS edge, the Google edge and
+ * `startLocalCloud()` share, so both clouds see the same VPNs, routes and traffic.
  */
-import { NetworkWorld } from '#local/world/network.ts';
+import type { NetworkWorld } from '#local/world/network.ts';
+import { networkOf as networkOfClock } from '#local/world/registry.ts';
 import type { World } from '../service.ts';
 
-const byWorld = new WeakMap<World, NetworkWorld>();
-
 export function networkOf(world: World): NetworkWorld {
-  let net = byWorld.get(world);
-  if (!net) {
-    net = new NetworkWorld({ clock: world.clock });
-    byWorld.set(world, net);
-  }
-  return net;
-}
-
-/** Makes `net` the model the AWS modules of `world` use (call before any request). */
-export function useNetwork(world: World, net: NetworkWorld): void {
-  byWorld.set(world, net);
+  return networkOfClock(world.clock);
 }
