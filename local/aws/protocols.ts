@@ -96,6 +96,11 @@ export function parseInput(
 
 function normalizeCbor(v: unknown): unknown {
   if (v instanceof Date) return v;
+  // Timestamps arrive as tag 1 (epoch seconds); the decoder leaves them as {tag, value}.
+  if (v && typeof v === 'object' && (v as { tag?: unknown }).tag === 1) {
+    const seconds = (v as { value?: unknown }).value;
+    if (typeof seconds === 'number') return new Date(seconds * 1000);
+  }
   if (Array.isArray(v)) return v.map(normalizeCbor);
   if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};

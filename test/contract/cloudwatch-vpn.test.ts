@@ -4,6 +4,7 @@
  * statistics, dimensions, pagination, and the errors.
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { networkOf } from '#local/aws/shared/network.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -219,5 +220,31 @@ describe('CloudWatch AWS/VPN', () => {
       expect(e.$metadata.httpStatusCode).toBe(400);
     }
     expect(backwards.message).toBe('The parameter StartTime must be less than the parameter EndTime.');
+  });
+
+  it('answers the same over rpcv2-cbor, the other protocol of the service model', async () => {
+    const cbor = new CloudWatchClient({
+      region: 'us-east-1',
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+      maxAttempts: 1,
+      protocol: AwsSmithyRpcV2CborProtocol,
+    });
+    const q = [query('out', 'TunnelDataOut', 'Sum', 3600, { VpnId: vpnId })];
+    const window = { StartTime: new Date(T0), EndTime: new Date(T0 + 3600_000) };
+    const overCbor = await cbor.send(new GetMetricDataCommand({ MetricDataQueries: q, ...window }));
+    const overJson = await cw.send(new GetMetricDataCommand({ MetricDataQueries: q, ...window }));
+    const bad = await errorOf(
+      cbor.send(
+        new GetMetricDataCommand({
+          MetricDataQueries: q,
+          StartTime: window.EndTime,
+          EndTime: window.StartTime,
+        }),
+      ),
+    );
+    expect(overCbor.MetricDataResults?.[0]?.Values).toEqual([1_800_000]);
+    expect(overCbor.MetricDataResults?.[0]?.Timestamps).toEqual(overJson.MetricDataResults?.[0]?.Timestamps);
+    expect(bad.name).toBe('InvalidParameterValueException');
   });
 });

@@ -2,8 +2,9 @@
  * CloudWatch `GetMetricData` for the `AWS/VPN` metrics (`TunnelDataIn`, `TunnelDataOut`,
  * `TunnelState`), in the protocol the current @aws-sdk/client-cloudwatch speaks: AWS JSON 1.0,
  * `X-Amz-Target: GraniteServiceVersion20100801.GetMetricData`, query-compatible errors (the
- * `x-amzn-query-error: Code;Sender` header carries the awsQuery code). Older clients that still send
- * awsQuery (`Action=GetMetricData`) are not served.
+ * `x-amzn-query-error: Code;Sender` header carries the awsQuery code), and also rpcv2-cbor
+ * (`POST /service/GraniteServiceVersion20100801/operation/GetMetricData`), which the service model
+ * declares too. Older clients that still send awsQuery (`Action=GetMetricData`) are not served.
  *
  * The data come from the traffic counters of the shared network model (local/world/network.ts):
  * AWS/VPN publishes one sample per tunnel every 5 minutes (settings `cloudwatch.sampleSeconds`,
@@ -136,6 +137,9 @@ export default defineService({
   signingName: 'monitoring',
   protocol: 'json1.0',
   targetPrefix: 'GraniteServiceVersion20100801',
+  // CloudWatch's model also declares rpcv2Cbor, which SDK releases may switch to: serve both.
+  cborServiceName: 'GraniteServiceVersion20100801',
+  errorNamespace: 'com.amazonaws.cloudwatch',
   errors: {
     throttling: { code: 'ThrottlingException', status: 400 },
     server: { code: 'InternalServiceFault', status: 500 },
