@@ -40,3 +40,20 @@ export function parseDuration(text: string): number {
   }
   return total;
 }
+
+/** The inverse of parseDuration for whole seconds: 90_000 -> `1m30s`, 1_800_000 -> `30m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const parts: string[] = [];
+  let rest = Math.floor(ms / 1000);
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    if (rest >= size) parts.push(`${Math.floor(rest / size)}${unit}`);
+    rest %= size;
+  }
+  return parts.join('');
+}

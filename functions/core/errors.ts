@@ -63,3 +63,6 @@ export class NotFoundError extends CrosslinkError {}
 
 /** A wait ran out of time. */
 export class TimedOutError extends CrosslinkError {}
+
+/** A conditional write lost a race: the record changed (or already exists) since it was read. */
+export class ConflictError extends CrosslinkError {}

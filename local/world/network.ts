@@ -27,11 +27,14 @@ export type NetworkErrorCode = 'NotFound' | 'AlreadyExists' | 'InUse' | 'Invalid
 export class NetworkError extends Error {
   readonly code: NetworkErrorCode;
   readonly resource: string | undefined;
+  /** HTTP status for the admin API (edges map `code` to their own shapes instead). */
+  readonly status: number;
   constructor(code: NetworkErrorCode, message: string, resource?: string) {
     super(message);
     this.name = 'NetworkError';
     this.code = code;
     this.resource = resource;
+    this.status = code === 'NotFound' ? 404 : code === 'AlreadyExists' ? 409 : 400;
   }
 }
 

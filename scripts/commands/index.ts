@@ -1,6 +1,8 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
+import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
+import { vpnCommands } from './vpn.ts';
 
-export const commands: Command[] = [...linkCommands, ...simCommands];
+export const commands: Command[] = [...linkCommands, ...vpnCommands, ...drCommands, ...simCommands];

@@ -9,6 +9,9 @@ import {
   startEmulators,
 } from '#local/gcp/emulators.ts';
 
+// No GCE metadata server here: google-auth-library would probe for one and warn.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 describe('the real emulators', () => {
   let emulators: Emulators;
 
@@ -61,16 +64,19 @@ describe('the real emulators', () => {
   });
 
   it('stops both, leaving no process behind (the Firestore Java child included)', async () => {
-    // Prepare
-    const own = await startEmulators({ pubsub: false });
-    const pgid = own.pids[0] as number;
-    expect(groupMembers(pgid).length).toBeGreaterThanOrEqual(2); // gcloud (python) and java at least
+    // Prepare: this file's emulators, after the client tests (tests in a file run in order).
+    const [pubsubGroup, firestoreGroup] = emulators.pids as [number, number];
+    expect(groupMembers(firestoreGroup).length).toBeGreaterThanOrEqual(2); // gcloud (python) and java at least
+    expect(groupMembers(pubsubGroup).length).toBeGreaterThanOrEqual(1);
 
     // Act
-    await own.stop();
+    await emulators.stop();
 
     // Assess
-    await expect.poll(() => groupMembers(pgid), { timeout: 10_000 }).toEqual([]);
+    await expect
+      .poll(() => [...groupMembers(pubsubGroup), ...groupMembers(firestoreGroup)], { timeout: 10_000 })
+      .toEqual([]);
+    await expect(fetch(`http://${emulators.firestoreHost}/`)).rejects.toThrow();
   });
 });
 

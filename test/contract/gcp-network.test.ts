@@ -4,6 +4,7 @@
  * takes over from a VPN, and the reversible drain by `routers.patch`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importGcpExport } from '#core/vpn/import-gcp.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { gcpNetworkId, StaticLinks } from '#local/world/network.ts';
 import { type BuiltVpn, buildVpn } from '#local/world/vpn-builder.ts';
@@ -206,6 +207,34 @@ describe('Google compute and monitoring on the network world', () => {
     // Assess
     expect(undone.status).toBe(200);
     expect(await sentBytes(t0 + HOUR, t0 + 2 * HOUR)).toBe(3_600_000);
+  });
+
+  it('answers in shapes the VPN planner imports (as from gcloud ... --format=json)', async () => {
+    const tunnels = (await call('GET', compute(`/regions/${REGION}/vpnTunnels`))).json.items;
+    const routers = (await call('GET', compute(`/regions/${REGION}/routers`))).json.items;
+    const routerStatus = {
+      'to-aws-router': (
+        await call('GET', compute(`/regions/${REGION}/routers/to-aws-router/getRouterStatus`))
+      ).json,
+    };
+    const externalVpnGateways = (await call('GET', compute('/global/externalVpnGateways'))).json.items;
+    const imported = importGcpExport({ vpnTunnels: tunnels, routers, routerStatus, externalVpnGateways });
+    expect(imported.tunnels.map((t) => [t.name, t.status, t.router, t.peerExternalGateway])).toEqual([
+      ['to-aws-tunnel-0', 'ESTABLISHED', 'to-aws-router', 'to-aws-aws'],
+      ['to-aws-tunnel-1', 'ESTABLISHED', 'to-aws-router', 'to-aws-aws'],
+    ]);
+    const router = imported.routers[0];
+    expect(router?.bgpPeers.map((p) => [p.name, p.enabled, p.tunnel])).toEqual([
+      ['to-aws-peer-0', true, `projects/${PROJECT}/regions/${REGION}/vpnTunnels/to-aws-tunnel-0`],
+      ['to-aws-peer-1', true, `projects/${PROJECT}/regions/${REGION}/vpnTunnels/to-aws-tunnel-1`],
+    ]);
+    expect(router?.status?.bestRoutes.map((r) => [r.prefix.text, r.nextHopVpnTunnel])).toEqual([
+      ['10.0.0.0/16', `projects/${PROJECT}/regions/${REGION}/vpnTunnels/to-aws-tunnel-0`],
+      ['10.0.0.0/16', `projects/${PROJECT}/regions/${REGION}/vpnTunnels/to-aws-tunnel-1`],
+    ]);
+    expect([...(router?.status?.advertised.get('to-aws-peer-0') ?? [])].map((c) => c.text)).toEqual([
+      '10.128.0.0/20',
+    ]);
   });
 
   it('refuses an invalid enable value and an external gateway still in use; deletes in order', async () => {

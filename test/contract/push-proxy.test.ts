@@ -11,6 +11,9 @@ import type { LocalCloud } from '#local/index.ts';
 import { seededRandom } from '#local/random.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 
+// No GCE metadata server here: google-auth-library would probe for one and warn.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 const PROJECT = 'push-test';
 const SA = 'crosslink@crosslink-local.iam.gserviceaccount.com';
 
@@ -196,6 +199,44 @@ describe('the push proxy', () => {
       .poll(() => proxy.deliveries(sub.name).map((d) => d.outcome), { timeout: 20_000, interval: 200 })
       .toEqual([204, 204, 'dropped', 204]);
   }, 60_000);
+
+  it('runs inside a local cloud given running emulators, which outlive that cloud', async () => {
+    // Prepare: a second cloud sharing this file's emulators.
+    const shared = await startTestCloud({ emulators });
+    const project = shared.gcp.project;
+    const client = new PubSub({
+      projectId: project,
+      apiEndpoint: emulators.pubsubHost as string,
+      emulatorMode: true,
+    });
+    const [topic] = await client.createTopic('in-cloud');
+    const [sub] = await topic.createSubscription('in-cloud-push', {
+      pushConfig: {
+        pushEndpoint: `${target.url}/in-cloud`,
+        oidcToken: { serviceAccountEmail: SA, audience: 'aud-x' },
+      },
+    });
+    await shared.pushProxy?.adopt(sub.name);
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('x') });
+
+    // Assess: delivered with a token of the second cloud's key, and the handshake names the emulators.
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/in-cloud').length, { timeout: 10_000 })
+      .toBe(1);
+    const push = target.received.find((r) => r.path === '/in-cloud') as Received;
+    expect(shared.gcp.auth.verifyIdToken((push.authorization as string).slice(7), 'aud-x')).toMatchObject({
+      email: SA,
+    });
+    expect(shared.handshake()).toMatchObject({
+      pubsubEmulatorHost: emulators.pubsubHost,
+      firestoreEmulatorHost: null,
+    });
+    await client.close();
+    await shared.stop();
+    expect((await fetch(`http://${emulators.pubsubHost}/`)).ok).toBe(true);
+  });
 
   it('backs off exponentially between the retry policy bounds', () => {
     const sub = { retryPolicy: { minimumBackoff: '2s', maximumBackoff: '20s' } };

@@ -1,7 +1,9 @@
 /** IPv4 and IPv6 prefixes as numbers, so overlap and containment are exact. */
 
+export type Family = 4 | 6;
+
 export interface Cidr {
-  family: 4 | 6;
+  family: Family;
   /** The network address as an unsigned integer (128 bits for IPv6). */
   address: bigint;
   length: number;
@@ -103,8 +105,34 @@ export function parseCidr(text: string): Cidr {
   return { family, address: n, length, text: `${formatAddress(family, n)}/${length}` };
 }
 
+export function width(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
 export function bitsOf(c: Cidr): number {
-  return c.family === 4 ? 32 : 128;
+  return width(c.family);
+}
+
+/** Like parseCidr, but returns the reason as a string instead of throwing. */
+export function tryParseCidr(text: unknown): Cidr | string {
+  if (typeof text !== 'string') return 'expected a CIDR string';
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Bit `i` (0 = most significant) of the prefix's address. */
+export function bitAt(c: Cidr, i: number): 0 | 1 {
+  return ((c.address >> BigInt(bitsOf(c) - 1 - i)) & 1n) === 1n ? 1 : 0;
+}
+
+/** Total order: IPv4 before IPv6, then address, then length. */
+export function compareCidr(a: Cidr, b: Cidr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  return a.length - b.length;
 }
 
 /** True when `outer` contains `inner` (equal prefixes contain each other). */

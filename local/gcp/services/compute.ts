@@ -16,6 +16,7 @@ import type {
   RouterInterface,
 } from '#local/world/network.ts';
 import { NetworkError } from '#local/world/network.ts';
+import { networkAdmin } from '#local/world/network-admin.ts';
 import { networkOf } from '#local/world/registry.ts';
 import {
   alreadyExists,
@@ -356,6 +357,7 @@ export default defineGcpService<ComputeState>({
   host: 'compute.googleapis.com',
   createState: () => ({ operations: new Map() }),
   status: (state, project) => ({ project, operations: state.operations.size }),
+  admin: networkAdmin,
   routes: [
     {
       method: 'GET',

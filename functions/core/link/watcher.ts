@@ -1,0 +1,107 @@
+/**
+ * The state watcher's decision, shared by both clouds: neither provider emits state events, so each
+ * cloud polls its own halves and reports only real changes.
+ *
+ * Main course: compare what the provider lists with what the store knows -> a half that changed gets
+ * the next sequence number and a `LinkSideStateChanged`. A known half missing from the list is
+ * confirmed with a Get (absence from a list is not deletion: 404 is); a half in a region the list
+ * called `unreachable` is unknown and left alone. A listed half no record knows is an orphan,
+ * reported so that nothing bills unseen.
+ */
+import type { Cloud } from '../envelope.ts';
+import type { LinkSideStateChangedData } from '../events/catalog.ts';
+import { conditionOf, type NativeState } from './model.ts';
+
+/** A half as the provider shows it. */
+export interface ObservedHalf {
+  linkId: string | undefined;
+  resourceId: string;
+  nativeState: NativeState | null;
+  adminEnabled?: boolean;
+  sharedId?: string;
+  /** Google location or AWS region, to match `unreachable`. */
+  location?: string;
+}
+
+/** A half as this side's store knows it. */
+export interface KnownHalf {
+  linkId: string;
+  resourceId: string;
+  nativeState: NativeState | null;
+  adminEnabled?: boolean;
+  sharedId?: string;
+  sequence: number;
+  location?: string;
+}
+
+export interface WatchInput {
+  side: Cloud;
+  policyHash: string;
+  known: KnownHalf[];
+  listed: ObservedHalf[];
+  /** Locations the list could not reach (Google `unreachable`). */
+  unreachable?: string[];
+  now: number;
+}
+
+export interface WatchResult {
+  changes: LinkSideStateChangedData[];
+  /** Listed halves no link record owns. */
+  orphans: ObservedHalf[];
+  /** Known halves whose state could not be known this round (unreachable location). */
+  unknown: KnownHalf[];
+  /** Known halves confirmed unchanged. */
+  unchanged: number;
+}
+
+/** Gets one half by id; `null` when the provider says it does not exist (404). */
+export type ConfirmHalf = (known: KnownHalf) => Promise<ObservedHalf | null>;
+
+export async function watchHalves(input: WatchInput, confirm: ConfirmHalf): Promise<WatchResult> {
+  const byResource = new Map(input.listed.map((o) => [o.resourceId, o]));
+  const knownIds = new Set(input.known.map((k) => k.resourceId));
+  const unreachable = new Set(input.unreachable ?? []);
+  const result: WatchResult = { changes: [], orphans: [], unknown: [], unchanged: 0 };
+  const at = new Date(input.now).toISOString();
+
+  for (const k of [...input.known].sort((a, b) => a.linkId.localeCompare(b.linkId))) {
+    let seen = byResource.get(k.resourceId);
+    if (!seen) {
+      if (k.location !== undefined && unreachable.has(k.location)) {
+        result.unknown.push(k);
+        continue;
+      }
+      if (k.nativeState === null) {
+        result.unchanged++; // already recorded as gone
+        continue;
+      }
+      seen = (await confirm(k)) ?? { linkId: k.linkId, resourceId: k.resourceId, nativeState: null };
+    }
+    const changed =
+      seen.nativeState !== k.nativeState ||
+      (seen.adminEnabled !== undefined && seen.adminEnabled !== k.adminEnabled) ||
+      (seen.sharedId !== undefined && seen.sharedId !== k.sharedId);
+    if (!changed) {
+      result.unchanged++;
+      continue;
+    }
+    const data: LinkSideStateChangedData = {
+      linkId: k.linkId,
+      policyHash: input.policyHash,
+      side: input.side,
+      sequence: k.sequence + 1,
+      nativeState: seen.nativeState,
+      previousNativeState: k.nativeState,
+      condition: conditionOf(input.side, seen.nativeState, seen.adminEnabled),
+      resourceId: k.resourceId,
+      observedAt: at,
+    };
+    if (seen.sharedId !== undefined) data.sharedId = seen.sharedId;
+    if (seen.adminEnabled !== undefined) data.adminEnabled = seen.adminEnabled;
+    result.changes.push(data);
+  }
+  for (const o of input.listed) {
+    if (!knownIds.has(o.resourceId) && o.nativeState !== 'deleted') result.orphans.push(o);
+  }
+  return result;
+}

@@ -1,0 +1,211 @@
+/**
+ * Reads the AWS side from the EC2 CLI's own JSON: one object holding the top-level keys of
+ * `describe-vpn-connections` (VpnConnections), and optionally `describe-customer-gateways`
+ * (CustomerGateways), `describe-route-tables` (RouteTables), `describe-transit-gateway-attachments`
+ * (TransitGatewayAttachments), `describe-transit-gateway-route-tables` (TransitGatewayRouteTables) and
+ * `TransitGatewayRoutes`: `{<tgw-rtb id>: <search-transit-gateway-routes output>}`. Merging the files
+ * with `jq -s add` gives this object, since their top-level keys differ.
+ */
+import type { Cidr } from '../net/cidr.ts';
+import type { AwsTunnel, AwsVpnHalf } from './model.ts';
+import { type Json, Reader, readAwsTags } from './read.ts';
+
+export interface AwsTgwRoute {
+  readonly transitGatewayId: string;
+  readonly routeTableId: string;
+  readonly prefix: Cidr;
+  readonly attachments: readonly { readonly resourceType: string; readonly resourceId: string }[];
+}
+
+export interface AwsExport {
+  readonly vpnConnections: readonly AwsVpnHalf[];
+  /** Static routes of static VPNs (prefixes on the Google side). */
+  readonly staticRoutes: ReadonlyMap<string, readonly Cidr[]>;
+  readonly customerGateways: readonly string[];
+  /** VGW id -> VPC ids whose route tables it propagates into (for display). */
+  readonly vgwVpcs: ReadonlyMap<string, readonly string[]>;
+  readonly tgwRoutes: readonly AwsTgwRoute[];
+  readonly observedTransitGateways: readonly string[];
+}
+
+const GONE = new Set(['deleted', 'deleting']);
+
+export function importAwsExport(input: unknown): AwsExport {
+  const r = new Reader();
+  const root = r.object(input, '');
+  if (!root) r.done('AWS export');
+  const top = root as Json;
+  if (top.VpnConnections === undefined)
+    r.fail('VpnConnections', 'missing: export `aws ec2 describe-vpn-connections --output json`');
+
+  // Transit Gateway attachments: which attachment carries which VPN, and each route table's gateway.
+  const vpnAttachment = new Map<string, string>();
+  for (const [i, a] of (
+    r.array(top.TransitGatewayAttachments, 'TransitGatewayAttachments', true) ?? []
+  ).entries()) {
+    const p = `TransitGatewayAttachments[${i}]`;
+    const o = r.object(a, p);
+    if (!o) continue;
+    const id = r.string(o.TransitGatewayAttachmentId, `${p}.TransitGatewayAttachmentId`);
+    const type = r.string(o.ResourceType, `${p}.ResourceType`);
+    const res = r.string(o.ResourceId, `${p}.ResourceId`);
+    if (id && type === 'vpn' && res) vpnAttachment.set(res, id);
+  }
+  const rtbGateway = new Map<string, string>();
+  for (const [i, t] of (
+    r.array(top.TransitGatewayRouteTables, 'TransitGatewayRouteTables', true) ?? []
+  ).entries()) {
+    const p = `TransitGatewayRouteTables[${i}]`;
+    const o = r.object(t, p);
+    if (!o) continue;
+    const rtb = r.string(o.TransitGatewayRouteTableId, `${p}.TransitGatewayRouteTableId`);
+    const tgw = r.string(o.TransitGatewayId, `${p}.TransitGatewayId`);
+    if (rtb && tgw) rtbGateway.set(rtb, tgw);
+  }
+
+  const vpnConnections: AwsVpnHalf[] = [];
+  const staticRoutes = new Map<string, Cidr[]>();
+  for (const [i, v] of (r.array(top.VpnConnections, 'VpnConnections') ?? []).entries()) {
+    const p = `VpnConnections[${i}]`;
+    const o = r.object(v, p);
+    if (!o) continue;
+    const id = r.string(o.VpnConnectionId, `${p}.VpnConnectionId`);
+    const state = r.string(o.State, `${p}.State`);
+    const cgw = r.string(o.CustomerGatewayId, `${p}.CustomerGatewayId`);
+    const vgw = r.optionalString(o.VpnGatewayId, `${p}.VpnGatewayId`);
+    const tgw = r.optionalString(o.TransitGatewayId, `${p}.TransitGatewayId`);
+    if (!vgw && !tgw) r.fail(p, 'has neither VpnGatewayId nor TransitGatewayId');
+    const options = o.Options === undefined ? {} : (r.object(o.Options, `${p}.Options`) ?? {});
+    const staticOnly = r.boolean(options.StaticRoutesOnly, `${p}.Options.StaticRoutesOnly`, false);
+
+    const tunnels = new Map<string, AwsTunnel>();
+    for (const [j, t] of (r.array(o.VgwTelemetry, `${p}.VgwTelemetry`, true) ?? []).entries()) {
+      const tp = `${p}.VgwTelemetry[${j}]`;
+      const to = r.object(t, tp);
+      if (!to) continue;
+      const ip = r.string(to.OutsideIpAddress, `${tp}.OutsideIpAddress`);
+      const status = r.string(to.Status, `${tp}.Status`);
+      if (status !== undefined && status !== 'UP' && status !== 'DOWN')
+        r.fail(`${tp}.Status`, 'expected UP or DOWN');
+      const changed =
+        to.LastStatusChange === undefined ? undefined : r.time(to.LastStatusChange, `${tp}.LastStatusChange`);
+      const accepted =
+        to.AcceptedRouteCount === undefined
+          ? 0
+          : (r.number(to.AcceptedRouteCount, `${tp}.AcceptedRouteCount`) ?? 0);
+      if (ip)
+        tunnels.set(ip, {
+          outsideIp: ip,
+          status: status === 'UP' ? 'UP' : 'DOWN',
+          lastStatusChange: changed,
+          acceptedRouteCount: accepted,
+        });
+    }
+    for (const [j, t] of (
+      r.array(options.TunnelOptions, `${p}.Options.TunnelOptions`, true) ?? []
+    ).entries()) {
+      const to = r.object(t, `${p}.Options.TunnelOptions[${j}]`);
+      const ip = to && r.string(to.OutsideIpAddress, `${p}.Options.TunnelOptions[${j}].OutsideIpAddress`);
+      if (ip && !tunnels.has(ip))
+        tunnels.set(ip, {
+          outsideIp: ip,
+          status: 'DOWN',
+          lastStatusChange: undefined,
+          acceptedRouteCount: 0,
+        });
+    }
+
+    const routes: Cidr[] = [];
+    for (const [j, rt] of (r.array(o.Routes, `${p}.Routes`, true) ?? []).entries()) {
+      const ro = r.object(rt, `${p}.Routes[${j}]`);
+      if (!ro) continue;
+      const c = r.cidr(ro.DestinationCidrBlock, `${p}.Routes[${j}].DestinationCidrBlock`);
+      if (c && ro.State !== 'deleted' && ro.State !== 'deleting') routes.push(c);
+    }
+    const tags = readAwsTags(r, o.Tags, `${p}.Tags`);
+    if (!id || !state || !cgw || (!vgw && !tgw) || GONE.has(state)) continue;
+    vpnConnections.push({
+      vpnConnectionId: id,
+      state,
+      gateway: tgw ? { kind: 'tgw', id: tgw } : { kind: 'vgw', id: vgw as string },
+      transitGatewayAttachmentId: vpnAttachment.get(id),
+      customerGatewayId: cgw,
+      staticRoutesOnly: staticOnly,
+      tunnels: [...tunnels.values()].sort((a, b) => a.outsideIp.localeCompare(b.outsideIp)),
+      tags,
+    });
+    staticRoutes.set(id, routes);
+  }
+
+  const customerGateways: string[] = [];
+  for (const [i, c] of (r.array(top.CustomerGateways, 'CustomerGateways', true) ?? []).entries()) {
+    const o = r.object(c, `CustomerGateways[${i}]`);
+    const id = o && r.string(o.CustomerGatewayId, `CustomerGateways[${i}].CustomerGatewayId`);
+    if (id && o?.State !== 'deleted') customerGateways.push(id);
+  }
+
+  const vgwVpcs = new Map<string, string[]>();
+  for (const [i, t] of (r.array(top.RouteTables, 'RouteTables', true) ?? []).entries()) {
+    const p = `RouteTables[${i}]`;
+    const o = r.object(t, p);
+    if (!o) continue;
+    const vpc = r.string(o.VpcId, `${p}.VpcId`);
+    for (const [j, g] of (r.array(o.PropagatingVgws, `${p}.PropagatingVgws`, true) ?? []).entries()) {
+      const go = r.object(g, `${p}.PropagatingVgws[${j}]`);
+      const gw = go && r.string(go.GatewayId, `${p}.PropagatingVgws[${j}].GatewayId`);
+      if (gw && vpc) {
+        const list = vgwVpcs.get(gw) ?? [];
+        if (!list.includes(vpc)) list.push(vpc);
+        vgwVpcs.set(gw, list.sort());
+      }
+    }
+  }
+
+  const tgwRoutes: AwsTgwRoute[] = [];
+  const observed = new Set<string>();
+  const byTable =
+    top.TransitGatewayRoutes === undefined
+      ? {}
+      : (r.object(top.TransitGatewayRoutes, 'TransitGatewayRoutes') ?? {});
+  for (const [rtb, out] of Object.entries(byTable)) {
+    const p = `TransitGatewayRoutes.${rtb}`;
+    const tgw = rtbGateway.get(rtb);
+    if (!tgw) {
+      r.fail(
+        p,
+        'route table not in TransitGatewayRouteTables (export describe-transit-gateway-route-tables)',
+      );
+      continue;
+    }
+    observed.add(tgw);
+    const o = r.object(out, p);
+    for (const [j, rt] of (r.array(o?.Routes, `${p}.Routes`) ?? []).entries()) {
+      const rp = `${p}.Routes[${j}]`;
+      const ro = r.object(rt, rp);
+      if (!ro) continue;
+      const prefix = r.cidr(ro.DestinationCidrBlock, `${rp}.DestinationCidrBlock`);
+      if (ro.State === 'blackhole') continue;
+      const attachments: { resourceType: string; resourceId: string }[] = [];
+      for (const [k, a] of (
+        r.array(ro.TransitGatewayAttachments, `${rp}.TransitGatewayAttachments`, true) ?? []
+      ).entries()) {
+        const ao = r.object(a, `${rp}.TransitGatewayAttachments[${k}]`);
+        if (!ao) continue;
+        const resourceType = r.string(ao.ResourceType, `${rp}.TransitGatewayAttachments[${k}].ResourceType`);
+        const resourceId = r.string(ao.ResourceId, `${rp}.TransitGatewayAttachments[${k}].ResourceId`);
+        if (resourceType && resourceId) attachments.push({ resourceType, resourceId });
+      }
+      if (prefix) tgwRoutes.push({ transitGatewayId: tgw, routeTableId: rtb, prefix, attachments });
+    }
+  }
+
+  r.done('AWS export');
+  return {
+    vpnConnections: vpnConnections.sort((a, b) => a.vpnConnectionId.localeCompare(b.vpnConnectionId)),
+    staticRoutes,
+    customerGateways: customerGateways.sort(),
+    vgwVpcs,
+    tgwRoutes,
+    observedTransitGateways: [...observed].sort(),
+  };
+}

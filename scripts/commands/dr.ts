@@ -1,0 +1,173 @@
+/**
+ * `crosslink dr validate <plan-file>` and `crosslink dr evaluate --plan <file> --signals <file>`.
+ * Both are offline: they read files and run the core; nothing is called on either cloud.
+ * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { formatDuration } from '#core/clock.ts';
+import { type Decision, replay } from '#core/dr/failover-decider.ts';
+import { type Action, type DrPlan, independentObservers, parseDrPlan } from '#core/dr/plan.ts';
+import { parseSignalLogLines } from '#core/dr/signal-log.ts';
+import { ValidationError } from '#core/errors.ts';
+import type { Command } from '../cli/command.ts';
+import { EXIT, UsageError } from '../cli/errors.ts';
+
+/** Where a command writes: stdout and stderr, one line at a time. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+type Read = { text: string } | { code: number };
+
+/** Reads a file; a missing or unreadable one is malformed input (exit 2, as for every input file), with one line. */
+async function readInput(home: string, file: string, out: Output): Promise<Read> {
+  try {
+    return { text: await readFile(resolve(home, file), 'utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      out.err(`${file}: no such file`);
+      return { code: EXIT.usage };
+    }
+    out.err(`${file}: ${code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+    return { code: EXIT.usage };
+  }
+}
+
+/** Runs `parse`; a ValidationError becomes one `file: path: reason` line per issue. */
+function parseOrReport<T>(file: string, out: Output, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    for (const i of e.issues) out.err(`${file}: ${i.path || '(root)'}: ${i.reason}`);
+    return undefined;
+  }
+}
+
+function summary(plan: DrPlan): string[] {
+  const s = plan.settings;
+  return [
+    `${plan.service}: primary ${plan.primary.cloud} ${plan.primary.region}, standby ${plan.standby.cloud} ${plan.standby.region}; RTO ${plan.objectives.rto}, RPO ${plan.objectives.rpo}`,
+    `  quorum ${s.quorum} of ${independentObservers(plan, 'primary').length} independent vantage points (${independentObservers(plan, 'primary').join(', ')})`,
+    `  hysteresis ${formatDuration(s.hysteresisMs)}, dampening ${formatDuration(s.dampeningMs)}, reports stale after ${formatDuration(s.staleAfterMs)}, failover approval ${s.failoverApproval}`,
+    `  failback after ${formatDuration(s.stablePeriodMs)} stable, approval ${s.failbackApproval}`,
+    `  failover: ${describeActions(plan.actions.failover)}`,
+    `  failback: ${describeActions(plan.actions.failback)}`,
+  ];
+}
+
+function describeAction(a: Action): string {
+  switch (a.type) {
+    case 'promote-replica':
+      return `${a.cloud} promote-replica (${a.hook.function})`;
+    case 'scale-standby':
+      return `${a.cloud} scale-standby to ${a.capacity} (${a.hook.function})`;
+    case 'arc-routing-control':
+      return `aws arc-routing-control ${a.states.map((s) => `${s.routingControlArn.split('/').pop()}=${s.state}`).join(' ')}`;
+    case 'cloud-dns-failover-policy':
+      return `gcp cloud-dns-failover-policy ${a.recordName} serve ${a.serve} (${a.hook.function})`;
+  }
+}
+
+const describeActions = (actions: Action[]) =>
+  actions.map((a, i) => `${i + 1}. ${describeAction(a)}`).join('  ');
+
+export interface ValidateOptions {
+  file: string;
+  json: boolean;
+  home: string;
+}
+
+export async function drValidate(opts: ValidateOptions, out: Output): Promise<number> {
+  const read = await readInput(opts.home, opts.file, out);
+  if ('code' in read) return read.code;
+  const plan = parseOrReport(opts.file, out, () => parseDrPlan(read.text, opts.file));
+  if (!plan) return EXIT.usage;
+  if (opts.json) out.out(JSON.stringify(plan, null, 2));
+  else {
+    out.out(`${opts.file}: valid`);
+    for (const line of summary(plan)) out.out(line);
+  }
+  return EXIT.ok;
+}
+
+export interface EvaluateOptions {
+  plan: string;
+  signals: string;
+  json: boolean;
+  home: string;
+}
+
+function describeDecision(d: Decision): string[] {
+  const what =
+    d.decision === 'hold'
+      ? `hold (${d.active} serving)`
+      : `${d.decision.toUpperCase()} ${d.approval === 'pending' ? 'pending approval' : d.approval === 'approved' ? `approved by ${d.by}` : 'approval not required'}${d.approval === 'pending' ? '' : ` -> ${d.active}`}`;
+  const lines = [`${d.time}  epoch ${d.epoch}  ${what}`];
+  for (const r of d.reasons) lines.push(`    ${r.code}: ${r.message}`);
+  if (d.actions) lines.push(`    actions: ${describeActions(d.actions)}`);
+  return lines;
+}
+
+export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<number> {
+  const planRead = await readInput(opts.home, opts.plan, out);
+  if ('code' in planRead) return planRead.code;
+  const signalsRead = await readInput(opts.home, opts.signals, out);
+  if ('code' in signalsRead) return signalsRead.code;
+  const plan = parseOrReport(opts.plan, out, () => parseDrPlan(planRead.text, opts.plan));
+  const lines = parseOrReport(opts.signals, out, () => parseSignalLogLines(signalsRead.text, opts.signals));
+  if (!plan || !lines) return EXIT.usage;
+
+  const result = replay(
+    plan,
+    lines.map((l) => l.record),
+  );
+  for (const i of result.ignored) out.err(`${opts.signals}:${lines[i.index]?.line}: ignored: ${i.reason}`);
+  if (!lines.some((l) => 'service' in l.record && l.record.service === plan.service))
+    out.err(`${opts.signals}: no record for service ${plan.service}`);
+
+  if (opts.json) {
+    out.out(JSON.stringify(result.decisions, null, 2));
+    return EXIT.ok;
+  }
+  for (const d of result.decisions) for (const line of describeDecision(d)) out.out(line);
+  const count = (k: string) =>
+    result.decisions.filter((d) => d.decision === k && d.approval !== 'pending').length;
+  out.out('');
+  out.out(
+    `${plan.service}: ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'} (${count('failover')} failover, ${count('failback')} failback); ${result.state.active} serving at the end, epoch ${result.state.epoch}`,
+  );
+  return EXIT.ok;
+}
+
+const validate: Command = {
+  noun: 'dr',
+  verb: 'validate',
+  args: '<plan-file>',
+  summary: 'check a DR plan (config/dr-plans/*.yaml) against its schema and the safety rules',
+  positionals: { min: 1, max: 1 },
+  run: (ctx) =>
+    drValidate({ file: ctx.positionals[0] as string, json: ctx.global.json, home: ctx.home }, ctx.io),
+};
+
+const evaluate: Command = {
+  noun: 'dr',
+  verb: 'evaluate',
+  args: '--plan <file> --signals <file>',
+  summary: 'replay a signal log (JSON lines) through the failover decider and print every decision',
+  options: {
+    plan: { type: 'string', description: 'the DR plan (YAML)' },
+    signals: { type: 'string', description: 'the signal log: JSON lines of signals and operator controls' },
+  },
+  async run(ctx) {
+    const { plan, signals } = ctx.options;
+    if (typeof plan !== 'string') throw new UsageError('missing --plan <file>');
+    if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
+    return drEvaluate({ plan, signals, json: ctx.global.json, home: ctx.home }, ctx.io);
+  },
+};
+
+export const drCommands: Command[] = [validate, evaluate];

@@ -1,0 +1,187 @@
+/**
+ * `crosslink vpn plan --aws <file> --gcp <file> [--links <file>] [--metrics <file>] [--at <time>] [--json]`:
+ * reads the clouds' CLI exports and crosslink's own records, and prints the VPN decommission plan
+ * (docs/vpn-planner.md). Offline: it changes nothing on either cloud.
+ */
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type Clock, systemClock } from '#core/clock.ts';
+import { ValidationError } from '#core/errors.ts';
+import { importAwsExport } from '#core/vpn/import-aws.ts';
+import { importGcpExport } from '#core/vpn/import-gcp.ts';
+import { importLinksFile, importMetricsFile } from '#core/vpn/import-state.ts';
+import { buildInventory } from '#core/vpn/inventory.ts';
+import { type Plan, planDecommission, type VpnPlan } from '#core/vpn/planner.ts';
+import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
+import type { Command } from '../cli/command.ts';
+import { EXIT, errorLines, InputFileError } from '../cli/errors.ts';
+import { readStructuredFile } from '../cli/io.ts';
+import { table } from '../cli/table.ts';
+
+export interface VpnPlanOptions {
+  aws?: string | undefined;
+  gcp?: string | undefined;
+  links?: string | undefined;
+  metrics?: string | undefined;
+  /** Plan as of this ISO 8601 time instead of now. */
+  at?: string | undefined;
+  json: boolean;
+  /** Relative file names resolve against it. */
+  cwd: string;
+}
+
+export interface Sink {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * Plans and prints. Exit codes: 0 planned, 2 malformed input (or no files: the local cloud cannot be
+ * read yet), 4 an input file does not exist.
+ */
+export async function vpnPlan(opts: VpnPlanOptions, sink: Sink, clock: Clock = systemClock): Promise<number> {
+  if (!opts.aws && !opts.gcp) {
+    sink.err(
+      'reading the VPN inventories from the local cloud is not available yet: pass --aws <file> and --gcp <file> (see docs/vpn-planner.md)',
+    );
+    return EXIT.usage;
+  }
+  if (!opts.aws || !opts.gcp) {
+    sink.err(`--${opts.aws ? 'gcp' : 'aws'} <file> is missing: a plan needs both halves of every VPN`);
+    return EXIT.usage;
+  }
+  let now = clock.now();
+  if (opts.at !== undefined) {
+    now = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(opts.at) ? Date.parse(opts.at) : Number.NaN;
+    if (Number.isNaN(now)) {
+      sink.err(`--at: "${opts.at}" is not an ISO 8601 time with a zone (e.g. 2026-11-20T12:00:00Z)`);
+      return EXIT.usage;
+    }
+  }
+
+  const given = { aws: opts.aws, gcp: opts.gcp, links: opts.links, metrics: opts.metrics };
+  const raw: Partial<Record<keyof typeof given, unknown>> = {};
+  for (const [key, name] of Object.entries(given) as [keyof typeof given, string | undefined][]) {
+    if (name === undefined) continue;
+    const path = resolve(opts.cwd, name);
+    try {
+      await access(path);
+    } catch {
+      sink.err(`${name}: no such file (--${key})`);
+      return EXIT.usage;
+    }
+    try {
+      raw[key] = await readStructuredFile(path);
+    } catch (e) {
+      if (!(e instanceof InputFileError)) throw e;
+      for (const line of errorLines(e)) sink.err(line);
+      return EXIT.usage;
+    }
+  }
+
+  const read = <T>(key: keyof typeof given, f: (input: unknown) => T): T | undefined => {
+    if (raw[key] === undefined) return undefined;
+    try {
+      return f(raw[key]);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      for (const i of e.issues) sink.err(`${given[key]}: ${i.path || '(root)'}: ${i.reason}`);
+      return undefined;
+    }
+  };
+  const aws = read('aws', importAwsExport);
+  const gcp = read('gcp', importGcpExport);
+  const links = read('links', importLinksFile);
+  const traffic = read('metrics', importMetricsFile);
+  if (!aws || !gcp || (opts.links && !links) || (opts.metrics && !traffic)) return EXIT.usage;
+
+  const plan = planDecommission(
+    buildInventory({ aws, gcp, links, traffic }),
+    links?.policy ?? DEFAULT_POLICY,
+    now,
+  );
+  if (opts.json) sink.out(JSON.stringify(plan, null, 2));
+  else for (const line of renderPlan(plan)) sink.out(line);
+  return EXIT.ok;
+}
+
+const MARK = { pass: 'ok  ', fail: 'FAIL', skip: '-   ' } as const;
+
+/** The table (VPN, networks, gates, action, saving), then every VPN's gates with their reasons. */
+export function renderPlan(plan: Plan): string[] {
+  const money = (n: number) =>
+    plan.currency === 'USD' ? `$${n.toFixed(2)}` : `${n.toFixed(2)} ${plan.currency}`;
+  const short = (gcp: string | undefined) => (gcp ? gcp.slice(gcp.lastIndexOf('/') + 1) : '?');
+  const gates = (v: VpnPlan) => {
+    const failed = v.gates.filter((g) => g.verdict === 'fail').map((g) => g.gate);
+    const passed = v.gates.filter((g) => g.verdict === 'pass').length;
+    return failed.length === 0 ? `${passed} pass` : `${passed} pass, fail: ${failed.join(', ')}`;
+  };
+  const lines = [
+    `VPN decommission plan at ${plan.at} (dry run: nothing is changed)`,
+    '',
+    ...table(
+      ['VPN', 'NETWORKS', 'STATE', 'GATES', 'ACTION', 'SAVING/MONTH'],
+      plan.vpns.map((v) => [
+        v.vpnConnectionId,
+        `${v.networks.aws} <-> ${short(v.networks.gcp)}`,
+        v.state,
+        gates(v),
+        v.action.toUpperCase(),
+        v.action === 'delete'
+          ? money(v.monthlySaving)
+          : v.state === 'drained' || v.action === 'drain'
+            ? `(${money(v.monthlyCost)})`
+            : '-',
+      ]),
+    ),
+    '',
+    `keep ${plan.totals.keep}, drain ${plan.totals.drain}, undrain ${plan.totals.undrain}, delete ${plan.totals.delete}; saves ${money(plan.totals.monthlySaving)}/month now, ${money(plan.totals.monthlySavingPending)}/month more once the drained VPNs are deleted`,
+  ];
+  for (const v of plan.vpns) {
+    lines.push('', `${v.vpnConnectionId}: ${v.action.toUpperCase()} - ${v.summary}`);
+    for (const g of v.gates) lines.push(`  ${MARK[g.verdict]} ${g.gate.padEnd(16)} ${g.reason}`);
+    for (const d of v.deletes) lines.push(`  deletes ${d}`);
+  }
+  if (plan.unpaired.length > 0) {
+    lines.push('', 'not paired (reported, not planned):');
+    for (const u of plan.unpaired) lines.push(`  ${u.side} ${u.id}: ${u.reason}`);
+  }
+  return lines;
+}
+
+const plan: Command = {
+  noun: 'vpn',
+  verb: 'plan',
+  args: '--aws <file> --gcp <file> [--links <file>] [--metrics <file>]',
+  summary:
+    'plan which IPsec VPNs the links replace: keep, drain, undrain or delete, with every gate (offline)',
+  options: {
+    aws: {
+      type: 'string',
+      description: 'AWS exports merged: describe-vpn-connections, ... (docs/vpn-planner.md)',
+    },
+    gcp: {
+      type: 'string',
+      description: '{vpnTunnels, routers, routerStatus, externalVpnGateways} from gcloud',
+    },
+    links: { type: 'string', description: 'crosslink links: routes, health history, drains, policy' },
+    metrics: { type: 'string', description: 'VPN traffic counters: {traffic: [...]}' },
+    at: { type: 'string', description: 'plan as of this ISO 8601 time (default now)' },
+  },
+  run: (ctx) =>
+    vpnPlan(
+      {
+        aws: ctx.options.aws as string | undefined,
+        gcp: ctx.options.gcp as string | undefined,
+        links: ctx.options.links as string | undefined,
+        metrics: ctx.options.metrics as string | undefined,
+        at: ctx.options.at as string | undefined,
+        json: ctx.global.json,
+        cwd: ctx.home,
+      },
+      ctx.io,
+    ),
+};
+
+export const vpnCommands: Command[] = [plan];

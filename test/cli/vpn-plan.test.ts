@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '#core/clock.ts';
+import type { Plan } from '#core/vpn/planner.ts';
+import { main } from '#scripts/cli/main.ts';
+import { vpnPlan } from '#scripts/commands/vpn.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const F = 'test/fixtures/vpn/acme';
+const FILES = [
+  '--aws',
+  `${F}/aws.json`,
+  '--gcp',
+  `${F}/gcp.json`,
+  '--links',
+  `${F}/links.json`,
+  '--metrics',
+  `${F}/metrics.json`,
+];
+
+async function cli(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: repo, env: {} });
+  return { code, out: out.join('\n'), err };
+}
+
+function file(name: string, text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'crosslink-vpn-')), name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('crosslink vpn plan', () => {
+  it('prints the table, the totals and every gate with its reason, exit 0', async () => {
+    // Act
+    const r = await cli(['vpn', 'plan', ...FILES, '--at', '2026-11-20T12:00:00Z']);
+    // Assess
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^VPN decommission plan at 2026-11-20T12:00:00.000Z \(dry run/);
+    expect(r.out).toMatch(/\nVPN\s+NETWORKS\s+STATE\s+GATES\s+ACTION\s+SAVING\/MONTH\n/);
+    expect(r.out).toMatch(
+      /vpn-0d4a0b6f2e5c73dd4\s+vgw-0d7e8f9a0b1c2d3e4 <-> data-vpc\s+drained\s+11 pass\s+DELETE\s+\$109\.50/,
+    );
+    expect(r.out).toMatch(/vpn-0b2e8f4d0c3a51bb2 .* fail: covered, effective-routes\s+KEEP/);
+    expect(r.out).toContain('keep 4, drain 2, undrain 1, delete 1; saves $109.50/month now');
+    expect(r.out).toContain('  FAIL iac-ownership    owned by Terraform');
+    expect(r.out).toContain('  deletes aws: customer gateway cgw-00000000000005a04 (no other VPN uses it)');
+    expect(r.out).toContain(
+      '  gcp projects/acme-net-prod/regions/us-east4/vpnTunnels/office-fra-t0: no AWS VPN tunnel has outside IP 203.0.113.10',
+    );
+  });
+
+  it('--json prints the plan', async () => {
+    // Act
+    const r = await cli(['vpn', 'plan', ...FILES, '--at', '2026-11-20T12:00:00Z', '--json']);
+    // Assess
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.out) as Plan;
+    expect(plan.vpns.map((v) => v.action)).toEqual([
+      'keep',
+      'drain',
+      'drain',
+      'keep',
+      'keep',
+      'delete',
+      'undrain',
+      'keep',
+    ]);
+    expect(plan.vpns[0]?.gates).toHaveLength(11);
+    expect(plan.totals.monthlySaving).toBe(109.5);
+  });
+
+  it('plans as of the clock when no --at is given (defaults apply without a links file)', async () => {
+    // Prepare
+    const out: string[] = [];
+    const clock = new ManualClock('2026-11-20T12:00:00Z');
+    // Act
+    const code = await vpnPlan(
+      { aws: `${F}/aws.json`, gcp: `${F}/gcp.json`, json: true, cwd: repo },
+      { out: (l) => out.push(l), err: () => {} },
+      clock,
+    );
+    // Assess
+    expect(code).toBe(0);
+    const plan = JSON.parse(out.join('\n')) as Plan;
+    expect(plan.at).toBe('2026-11-20T12:00:00.000Z');
+    // without the links file no link covers anything: nothing is drained or deleted
+    expect(plan.vpns.filter((v) => v.action === 'drain' || v.action === 'delete')).toEqual([]);
+  });
+
+  it('without files says the local cloud cannot be read yet and to pass files, exit 2', async () => {
+    // Act
+    const r = await cli(['vpn', 'plan']);
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      'reading the VPN inventories from the local cloud is not available yet: pass --aws <file> and --gcp <file> (see docs/vpn-planner.md)',
+    ]);
+    expect((await cli(['vpn', 'plan', '--aws', `${F}/aws.json`])).err).toEqual([
+      '--gcp <file> is missing: a plan needs both halves of every VPN',
+    ]);
+  });
+
+  it('exits 2 naming a file that does not exist', async () => {
+    // Act
+    const r = await cli(['vpn', 'plan', '--aws', `${F}/aws.json`, '--gcp', 'nope/gcp.json']);
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(['nope/gcp.json: no such file (--gcp)']);
+  });
+
+  it('exits 2 on malformed input: syntax with its position, fields with their path', async () => {
+    // Prepare
+    const broken = file('aws.json', '{"VpnConnections": [\n  {"VpnConnectionId": "vpn-1",,}\n]}');
+    const bad = file(
+      'metrics.json',
+      JSON.stringify({
+        traffic: [
+          {
+            vpnConnectionId: 'vpn-1',
+            metric: 'BytesOut',
+            start: '2026-11-20T10:00:00Z',
+            end: '2026-11-20T11:00:00Z',
+            bytes: 5,
+          },
+        ],
+      }),
+    );
+    // Act
+    const a = await cli(['vpn', 'plan', '--aws', broken, '--gcp', `${F}/gcp.json`]);
+    const b = await cli(['vpn', 'plan', ...FILES.slice(0, 6), '--metrics', bad]);
+    const c = await cli(['vpn', 'plan', ...FILES, '--at', 'yesterday']);
+    // Assess
+    expect(a.code).toBe(2);
+    expect(a.err[0]).toMatch(new RegExp(`^${broken.replaceAll('.', '\\.')}:2:\\d+: `));
+    expect(b.code).toBe(2);
+    expect(b.err).toEqual([
+      `${bad}: traffic[0].metric: expected one of TunnelDataIn, TunnelDataOut, sent_bytes_count, received_bytes_count`,
+    ]);
+    expect(c.code).toBe(2);
+    expect(c.err[0]).toContain('--at: "yesterday" is not an ISO 8601 time');
+  });
+
+  it('is listed in the help', async () => {
+    // Act
+    const r = await cli(['--help']);
+    // Assess
+    expect(r.out).toMatch(
+      /vpn plan --aws <file> --gcp <file> \[--links <file>\] \[--metrics <file>\]\s+plan which IPsec VPNs/,
+    );
+  });
+});

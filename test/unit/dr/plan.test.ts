@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type DrPlanDocument, parseDrPlan, validateDrPlan } from '#core/dr/plan.ts';
+import { EXAMPLE_PLAN, exampleDoc, issuesOf, planFiles, planWith, ROOT } from './helpers.ts';
+
+describe('DR plan loader', () => {
+  it('accepts every shipped plan and applies the decider defaults', () => {
+    // Prepare
+    const files = planFiles();
+
+    // Act
+    const plans = files.map((f) => parseDrPlan(readFileSync(f, 'utf8'), f));
+
+    // Assess
+    expect(files.length).toBeGreaterThan(0);
+    const payments = parseDrPlan(readFileSync(EXAMPLE_PLAN, 'utf8'));
+    expect(plans.map((p) => p.service).sort()).toEqual(['ledger', 'payments-api']);
+    expect(payments.settings).toEqual({
+      quorum: 2,
+      hysteresisMs: 60_000,
+      dampeningMs: 1_800_000,
+      staleAfterMs: 300_000,
+      failoverApproval: 'none',
+      stablePeriodMs: 1_800_000,
+      failbackApproval: 'required',
+    });
+  });
+
+  it('uses 60s hysteresis, 30m dampening and a quorum of 2 when the plan does not say', () => {
+    // Prepare / Act
+    const plan = planWith((d) => {
+      delete d.decider;
+    });
+
+    // Assess
+    expect(plan.settings.quorum).toBe(2);
+    expect(plan.settings.hysteresisMs).toBe(60_000);
+    expect(plan.settings.dampeningMs).toBe(30 * 60_000);
+    expect(plan.settings.failoverApproval).toBe('none');
+  });
+
+  it('refuses a Route 53 ChangeResourceRecordSets action as a control-plane call, with a reason', () => {
+    // Prepare
+    const doc = exampleDoc() as unknown as { actions: { failover: unknown[]; failback: unknown[] } };
+    doc.actions.failover[2] = {
+      cloud: 'aws',
+      type: 'route53-record',
+      hostedZoneId: 'Z123',
+      name: 'pay.example.com.',
+    };
+    doc.actions.failback.unshift({
+      cloud: 'aws',
+      type: 'scale-standby',
+      capacity: 2,
+      hook: { function: 'ChangeResourceRecordSets' },
+    });
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'actions.failover[2].type',
+        reason: expect.stringMatching(/ChangeResourceRecordSets.*control-plane.*arc-routing-control/),
+      },
+      { path: 'actions.failback[0]', reason: expect.stringMatching(/control-plane/) },
+      // with the record edit refused, the failover has no traffic flip left
+      { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
+    ]);
+  });
+
+  it('refuses a Cloud DNS record-set edit the same way', () => {
+    // Prepare
+    const doc = exampleDoc() as unknown as { actions: { failover: unknown[] } };
+    doc.actions.failover[2] = {
+      cloud: 'gcp',
+      type: 'cloud-dns-record-set',
+      managedZone: 'pay',
+      rrdatas: ['10.0.0.1'],
+    };
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'actions.failover[2].type',
+        reason: expect.stringMatching(/a Cloud DNS record-set change \(.*control-plane/),
+      },
+      { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
+    ]);
+  });
+
+  it('needs three independent vantage points: one in the primary region does not count', () => {
+    // Prepare: the AWS observer sits inside the primary's region
+    const doc = exampleDoc();
+    doc.vantagePoints[0] = { id: 'aws-us-west-2', cloud: 'aws', region: 'us-east-1' };
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toContainEqual({
+      path: 'vantagePoints',
+      reason: expect.stringMatching(
+        /at least 3 independent.*found 2, missing aws.*aws-us-west-2 in the primary's region do not count/,
+      ),
+    });
+  });
+
+  it('counts two vantage points in the same region as one observer', () => {
+    // Prepare: the external checker is replaced by a second Google probe in us-west1
+    const doc = exampleDoc();
+    doc.vantagePoints[2] = { id: 'gcp-us-west1-b', cloud: 'gcp', region: 'us-west1' };
+    for (const s of doc.signals)
+      s.vantagePoints = s.vantagePoints.map((v) => (v === 'route53-checkers' ? 'gcp-us-west1-b' : v));
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues.map((i) => i.path)).toContain('vantagePoints');
+    expect(issues.find((i) => i.path === 'vantagePoints')?.reason).toMatch(/found 2, missing external/);
+  });
+
+  it('refuses a quorum that is not a strict majority, and a standby on the primary cloud', () => {
+    // Prepare
+    const doc = exampleDoc();
+    doc.decider = { quorum: 4 };
+    doc.standby = { cloud: 'aws', region: 'us-west-1' };
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toContainEqual({
+      path: 'decider.quorum',
+      reason: expect.stringMatching(/strict majority of the 3/),
+    });
+    expect(issues).toContainEqual({
+      path: 'standby.cloud',
+      reason: expect.stringMatching(/must differ from the primary's cloud/),
+    });
+  });
+
+  it('refuses a traffic flip before the replica is promoted, and a flip that turns every side off', () => {
+    // Prepare
+    const doc = exampleDoc();
+    const [promote, scale, flip] = doc.actions.failover;
+    doc.actions.failover = [flip!, promote!, scale!];
+    const back = doc.actions.failback[2]!;
+    if (back.type === 'arc-routing-control') for (const s of back.states) s.state = 'Off';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'actions.failover[1].type',
+        reason: expect.stringMatching(/promote-replica must come before the traffic flip/),
+      },
+      {
+        path: 'actions.failover[2].type',
+        reason: expect.stringMatching(/scale-standby must come before the traffic flip/),
+      },
+      {
+        path: 'actions.failback[2].states',
+        reason: expect.stringMatching(/at least one side must stay serving/),
+      },
+    ]);
+  });
+
+  it('checks that a Cloud DNS failover policy serves the backup on failover and the primary on failback', () => {
+    // Prepare
+    const doc = parse(
+      readFileSync(join(ROOT, 'config', 'dr-plans', 'example-ledger.yaml'), 'utf8'),
+    ) as DrPlanDocument;
+    const flip = doc.actions.failover[2]!;
+    if (flip.type === 'cloud-dns-failover-policy') flip.serve = 'primary';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([{ path: 'actions.failover[2].serve', reason: 'must be "backup" on failover' }]);
+  });
+
+  it('names every bad field of a malformed plan with a reason', () => {
+    // Prepare
+    const doc = exampleDoc() as unknown as Record<string, unknown> & { signals: Record<string, unknown>[] };
+    delete doc.objectives;
+    doc.primary = { cloud: 'azure', region: 'us-east-1' };
+    (doc.signals[0] as Record<string, unknown>).observes = 'everything';
+    doc.signals[1]!.vantagePoints = ['nowhere'];
+    doc.failback = { stablePeriod: 'soon', approval: 'required' };
+    doc.colour = 'blue';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'objectives', reason: 'is required' },
+        { path: 'primary.cloud', reason: 'must be one of "aws", "gcp"' },
+        { path: 'signals[0].observes', reason: 'must be one of "primary", "standby", "replication"' },
+        { path: 'failback.stablePeriod', reason: 'must be a duration such as 90s, 5m or 1h30m' },
+        { path: 'colour', reason: 'is not a known field' },
+      ]),
+    );
+  });
+
+  it('checks cross references once the shape is right: unknown vantage points, duplicates, too short a stable period', () => {
+    // Prepare
+    const doc = exampleDoc();
+    doc.signals[1]!.vantagePoints = ['nowhere'];
+    doc.signals[2]!.name = doc.signals[0]!.name;
+    doc.failback.stablePeriod = '10s';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'signals[1].vantagePoints[0]', reason: expect.stringMatching(/names no vantage point/) },
+        { path: 'signals[2].name', reason: 'duplicates signals[0].name "api-availability"' },
+        { path: 'failback.stablePeriod', reason: 'must be at least 60s' },
+        { path: 'vantagePoints', reason: expect.stringMatching(/found 2, missing external/) },
+      ]),
+    );
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    // Act
+    const issues = issuesOf(() => parseDrPlan('version: 1\nservice: payments\nservice: ledger\n'));
+
+    // Assess
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toMatch(/^line 3:\d+$/);
+    expect(issues[0]?.reason).toMatch(/not valid YAML/);
+  });
+});

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { type KnownHalf, type ObservedHalf, watchHalves } from '#core/link/watcher.ts';
+
+const NOW = Date.parse('2026-11-26T10:00:00Z');
+const H = 'a'.repeat(64);
+const known = (
+  linkId: string,
+  resourceId: string,
+  nativeState: KnownHalf['nativeState'],
+  sequence = 3,
+  location = 'us-east4',
+): KnownHalf => ({ linkId, resourceId, nativeState, sequence, location });
+const never = async (): Promise<ObservedHalf | null> => {
+  throw new Error('no Get expected');
+};
+
+describe('watchHalves', () => {
+  it('reports a real change with the next sequence, and nothing for unchanged halves', async () => {
+    const r = await watchHalves(
+      {
+        side: 'gcp',
+        policyHash: H,
+        now: NOW,
+        known: [known('lk-a', 't-a', 'PENDING_CONFIG'), known('lk-b', 't-b', 'ACTIVE')],
+        listed: [
+          { linkId: 'lk-a', resourceId: 't-a', nativeState: 'ACTIVE', sharedId: 'u-1' },
+          { linkId: 'lk-b', resourceId: 't-b', nativeState: 'ACTIVE' },
+        ],
+      },
+      never,
+    );
+    expect(r.unchanged).toBe(1);
+    expect(r.changes).toEqual([
+      {
+        linkId: 'lk-a',
+        policyHash: H,
+        side: 'gcp',
+        sequence: 4,
+        nativeState: 'ACTIVE',
+        previousNativeState: 'PENDING_CONFIG',
+        condition: 'UP',
+        resourceId: 't-a',
+        sharedId: 'u-1',
+        observedAt: '2026-11-26T10:00:00.000Z',
+      },
+    ]);
+  });
+
+  it('an adminEnabled flip is a change (the transport stops carrying traffic)', async () => {
+    const r = await watchHalves(
+      {
+        side: 'gcp',
+        policyHash: H,
+        now: NOW,
+        known: [{ ...known('lk-a', 't-a', 'ACTIVE'), adminEnabled: true }],
+        listed: [{ linkId: 'lk-a', resourceId: 't-a', nativeState: 'ACTIVE', adminEnabled: false }],
+      },
+      never,
+    );
+    expect(r.changes[0]).toMatchObject({ condition: 'DOWN', adminEnabled: false });
+  });
+
+  it('confirms a missing half with a Get: 404 is gone, anything else is its state', async () => {
+    const asked: string[] = [];
+    const r = await watchHalves(
+      {
+        side: 'aws',
+        policyHash: H,
+        now: NOW,
+        known: [
+          known('lk-a', 'mcc-aaaaaaaa', 'available', 3, 'us-east-1'),
+          known('lk-b', 'mcc-bbbbbbbb', 'available', 7, 'us-east-1'),
+        ],
+        listed: [],
+      },
+      async (k) => {
+        asked.push(k.resourceId);
+        return k.linkId === 'lk-a'
+          ? null
+          : { linkId: 'lk-b', resourceId: 'mcc-bbbbbbbb', nativeState: 'available' };
+      },
+    );
+    expect(asked).toEqual(['mcc-aaaaaaaa', 'mcc-bbbbbbbb']);
+    expect(r.changes).toEqual([
+      expect.objectContaining({ linkId: 'lk-a', nativeState: null, condition: 'GONE', sequence: 4 }),
+    ]);
+    expect(r.unchanged).toBe(1);
+  });
+
+  it('leaves halves in unreachable locations unknown (never reported deleted)', async () => {
+    const r = await watchHalves(
+      {
+        side: 'gcp',
+        policyHash: H,
+        now: NOW,
+        known: [known('lk-a', 't-a', 'ACTIVE', 3, 'us-east4')],
+        listed: [],
+        unreachable: ['us-east4'],
+      },
+      never,
+    );
+    expect(r.changes).toEqual([]);
+    expect(r.unknown.map((k) => k.linkId)).toEqual(['lk-a']);
+  });
+
+  it('reports listed halves that no record owns as orphans', async () => {
+    const r = await watchHalves(
+      {
+        side: 'aws',
+        policyHash: H,
+        now: NOW,
+        known: [],
+        listed: [
+          { linkId: 'lk-x', resourceId: 'mcc-xxxxxxxx', nativeState: 'requested' },
+          { linkId: undefined, resourceId: 'mcc-yyyyyyyy', nativeState: 'deleted' },
+        ],
+      },
+      never,
+    );
+    expect(r.orphans.map((o) => o.resourceId)).toEqual(['mcc-xxxxxxxx']);
+  });
+
+  it('does not ask again about a half already recorded gone', async () => {
+    const r = await watchHalves(
+      { side: 'aws', policyHash: H, now: NOW, known: [known('lk-a', 'mcc-aaaaaaaa', null)], listed: [] },
+      never,
+    );
+    expect(r).toMatchObject({ changes: [], unchanged: 1 });
+  });
+});
