@@ -238,9 +238,8 @@ export default defineService({
           SessionToken: sessionToken,
           Expiration: new Date(expiresAt),
         },
+        // No PackedPolicySize: session policies are checked for JSON but not packed or enforced.
         AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${input.RoleSessionName}`, Arn: arn },
-        PackedPolicySize:
-          input.Policy === undefined ? undefined : Math.min(100, Math.ceil(input.Policy.length / 20)),
       };
     },
   },
