@@ -12,7 +12,15 @@
  * - `fetchGeneratedActivationKey()`, the explicit re-read for a caller that crashed before storing it.
  */
 import { randomUUID } from 'node:crypto';
-import { fromHttp, fromOperation, GoogleApiError, NotFound, Unauthenticated } from './google-errors.ts';
+import {
+  DeadlineExceeded,
+  fromHttp,
+  fromOperation,
+  GoogleApiError,
+  NotFound,
+  Unauthenticated,
+  Unavailable,
+} from './google-errors.ts';
 
 export const DEFAULT_ENDPOINT = 'https://networkconnectivity.googleapis.com';
 
@@ -90,7 +98,8 @@ export interface Page<T> {
 /** The part of a google-auth-library client we use (JWT, GoogleAuth's clients, impersonated...). */
 export interface AccessTokenSource {
   getAccessToken(): Promise<{ token?: string | null }>;
-  credentials?: unknown;
+  credentials?: object;
+  setCredentials?(credentials: { expiry_date?: number | null }): void;
 }
 
 export interface TransportClientConfig {
@@ -202,6 +211,21 @@ export class TransportClient {
     return stripKeys(
       (await this.#call('GET', `/v1beta/${this.transportName(id)}`)) as Record<string, unknown>,
     );
+  }
+
+  /**
+   * Whether a transport exists, for a watcher that did not find it in a list: `absent` only on a
+   * 404 from Get; `unknown` when its location is unreachable (503) or still failing after retries.
+   */
+  async transportPresence(id: string): Promise<'present' | 'absent' | 'unknown'> {
+    try {
+      await this.getTransport(id);
+      return 'present';
+    } catch (e) {
+      if (e instanceof NotFound) return 'absent';
+      if (e instanceof Unavailable || e instanceof DeadlineExceeded) return 'unknown';
+      throw e;
+    }
   }
 
   /** One page; `location: '-'` lists every location (then check `unreachable`). */
@@ -356,10 +380,11 @@ export class TransportClient {
       const text = await res.text();
       const body = text ? safeJson(text) : {};
       if (res.ok) return body;
-      if (res.status === 401 && !refreshed && this.#auth.credentials !== undefined) {
-        // A cached token the server no longer takes (expired on its clock): get a new one, once.
+      if (res.status === 401 && !refreshed && this.#auth.setCredentials && this.#auth.credentials) {
+        // A cached token the server no longer takes (expired on its clock): mark it expired so the
+        // library gets a new one, once.
         refreshed = true;
-        (this.#auth as { credentials: unknown }).credentials = {};
+        this.#auth.setCredentials({ ...this.#auth.credentials, expiry_date: 1 });
         attempt--;
         continue;
       }

@@ -90,12 +90,18 @@ function compile(service: AnyGcpService, route: GcpRoute<unknown>): CompiledRout
   };
 }
 
-function match(c: CompiledRoute, method: string, path: string): Record<string, string> | undefined {
+function match(
+  c: CompiledRoute,
+  method: string,
+  path: string,
+  strict: boolean,
+): Record<string, string> | undefined {
   if (c.route.method !== method) return undefined;
   const { segments, verb } = splitPath(path);
   if (verb !== c.verb) {
-    // A path whose last segment legitimately contains ':' (e.g. an email) has no verb in the template.
-    if (c.verb !== undefined) return undefined;
+    // Lenient pass only: a last segment that legitimately contains ':' (an email) under a
+    // template without a verb. Strict matches (the verb is the template's) win first.
+    if (strict || c.verb !== undefined) return undefined;
     if (verb !== undefined) segments[segments.length - 1] = `${segments[segments.length - 1]}:${verb}`;
   }
   const params: Record<string, string> = {};
@@ -250,9 +256,11 @@ export class GcpEdge {
       only = host.replace(/:\d+$/, '');
     }
     const candidates = only ? this.#routes.filter((r) => r.service.host === only) : this.#routes;
-    for (const c of candidates) {
-      const params = match(c, method, path);
-      if (params) return { route: c, params, path };
+    for (const strict of [true, false]) {
+      for (const c of candidates) {
+        const params = match(c, method, path, strict);
+        if (params) return { route: c, params, path };
+      }
     }
     return undefined;
   }

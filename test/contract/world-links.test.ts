@@ -338,7 +338,19 @@ describe('faults and routes', () => {
       .getTransport('lk-outage')
       .catch((e: unknown) => e);
     expect((err as { status: string }).status).toBe('UNAVAILABLE');
+    // A watcher confirming the disappearance gets "unknown", never "absent"
+    const noRetry = new TransportClient({
+      project: cloud.gcp.project,
+      location: 'us-east4',
+      endpoint: cloud.gcp.endpoint,
+      auth: jwtClient(cloud.gcp.auth.keyFile('crosslink')),
+      maxRetries: 1,
+      sleep: async () => {},
+    });
+    expect(await noRetry.transportPresence('lk-outage')).toBe('unknown');
     await admin(cloud, 'POST', '/world/region-outage', { gcpRegion: 'us-east4', on: false });
     expect((await gcp.getTransport('lk-outage')).state).toBe('PENDING_KEY');
+    expect(await gcp.transportPresence('lk-outage')).toBe('present');
+    expect(await gcp.transportPresence('lk-never-made')).toBe('absent');
   });
 });

@@ -3,11 +3,13 @@
  * monitoring). Routes must not clash: the edge refuses two modules with the same template.
  */
 import type { AnyGcpService } from '../service.ts';
+import cloudkms from './cloudkms.ts';
 import compute from './compute.ts';
 import iamcredentials from './iamcredentials.ts';
 import monitoring from './monitoring.ts';
 import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
+import secretmanager from './secretmanager.ts';
 import sts from './sts.ts';
 
 export const gcpServices: readonly AnyGcpService[] = [
@@ -17,4 +19,6 @@ export const gcpServices: readonly AnyGcpService[] = [
   networkconnectivity,
   compute,
   monitoring,
+  cloudkms,
+  secretmanager,
 ];
