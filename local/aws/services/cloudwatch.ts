@@ -6,16 +6,16 @@
  * (`POST /service/GraniteServiceVersion20100801/operation/GetMetricData`), which the service model
  * declares too. Older clients that still send awsQuery (`Action=GetMetricData`) are not served.
  *
- * The data come from the traffic counters of the shared network model (local/world/network.ts):
- * AWS/VPN publishes one sample per tunnel every 5 minutes (settings `cloudwatch.sampleSeconds`,
- * default 300), the bytes of that interval for TunnelDataIn/Out and the fraction of it the tunnel
- * was up for TunnelState; a sample is published once its interval has ended on the virtual clock.
+ * The data come from the shared network model (local/world/network.ts, `awsVpnMetric`): one sample
+ * per tunnel every 5 minutes, the bytes of that interval for TunnelDataIn/Out and the tunnel's state
+ * (1 up, 0 down) at its start for TunnelState; a sample is published once its interval has ended on
+ * the virtual clock.
  * A query's period groups samples (Sum, Average, Minimum, Maximum, SampleCount); dimensions
  * `VpnId`, `TunnelIpAddress` or both select the tunnels (several tunnels: Sum adds them, TunnelState
  * averages them). Other namespaces and metrics have no data (empty results, as for a metric nobody
  * publishes). Metric math expressions are not simulated (InvalidParameterValue).
  */
-import { counterKey, type NetworkWorld, type VpnConnection } from '#local/world/network.ts';
+import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
 import { AwsError } from '../errors.ts';
 import { defineService, type RequestContext } from '../service.ts';
 import { networkOf } from '../shared/network.ts';
@@ -33,6 +33,8 @@ const missing = (message: string) => queryCompatible('MissingParameter', message
 const STATS = ['Sum', 'Average', 'Minimum', 'Maximum', 'SampleCount'] as const;
 type Stat = (typeof STATS)[number];
 const VPN_METRICS = ['TunnelDataIn', 'TunnelDataOut', 'TunnelState'] as const;
+/** AWS/VPN publishes one sample per tunnel every 5 minutes (the model's sampling). */
+const SAMPLE_SECONDS = 300;
 
 interface Query {
   Id?: string;
@@ -79,38 +81,34 @@ function tunnels(
   return out;
 }
 
-/** Per 5-minute sample: bytes (summed over tunnels) or fraction up (averaged over tunnels). */
+/**
+ * Per 5-minute sample (the model's: `NetworkWorld.awsVpnMetric` at a 300 s period), the selected
+ * tunnels combined: bytes add up, TunnelState averages (values between 0 and 1: some tunnel down).
+ */
 function samples(
   net: NetworkWorld,
-  metric: string,
+  metric: (typeof VPN_METRICS)[number],
   selected: { vpn: VpnConnection; ip: string }[],
   fromMs: number,
   toMs: number,
-  sampleMs: number,
-  nowMs: number,
 ): Point[] {
-  const points: Point[] = [];
-  if (selected.length === 0) return points;
-  const since = Math.min(
-    ...selected.map(
-      (s) =>
-        net.counterSince(counterKey.awsTunnelIn(s.vpn.vpnConnectionId, s.ip)) ?? Number.POSITIVE_INFINITY,
-    ),
-  );
-  if (!Number.isFinite(since)) return points;
-  const first = Math.max(Math.floor(since / sampleMs) * sampleMs, Math.ceil(fromMs / sampleMs) * sampleMs);
-  for (let t = first; t < toMs && t + sampleMs <= nowMs; t += sampleMs) {
-    let v = 0;
-    for (const s of selected) {
-      const id = s.vpn.vpnConnectionId;
-      if (metric === 'TunnelDataIn') v += net.counter(counterKey.awsTunnelIn(id, s.ip), t, t + sampleMs);
-      else if (metric === 'TunnelDataOut')
-        v += net.counter(counterKey.awsTunnelOut(id, s.ip), t, t + sampleMs);
-      else v += net.counter(`aws-tunnel-state/${id}/${s.ip}`, t, t + sampleMs) / (sampleMs / 1000);
-    }
-    points.push({ t, v: metric === 'TunnelState' ? v / selected.length : v });
+  const bySample = new Map<number, number[]>();
+  for (const s of selected) {
+    const points = net.awsVpnMetric({
+      vpnConnectionId: s.vpn.vpnConnectionId,
+      tunnelIpAddress: s.ip,
+      metric,
+      stat: 'Sum',
+      start: fromMs,
+      end: toMs,
+      periodSeconds: SAMPLE_SECONDS,
+    });
+    for (const p of points) bySample.set(p.timestamp, [...(bySample.get(p.timestamp) ?? []), p.value]);
   }
-  return points;
+  return [...bySample.entries()].map(([t, vs]) => {
+    const sum = vs.reduce((a, b) => a + b, 0);
+    return { t, v: metric === 'TunnelState' ? sum / vs.length : sum };
+  });
 }
 
 function aggregate(points: Point[], periodMs: number, stat: Stat): Point[] {
@@ -220,9 +218,6 @@ export default defineService({
         }
       }
       const net = networkOf(ctx.world);
-      const sampleMs =
-        (ctx.world.settings<{ sampleSeconds: number }>('cloudwatch').sampleSeconds ?? 300) * 1000;
-      const now = ctx.clock.now();
       let budget = maxPoints;
       let more = false;
       const nextOffsets = [...offsets];
@@ -240,7 +235,7 @@ export default defineService({
             (VPN_METRICS as readonly string[]).includes(metric.MetricName as string);
           const selected = isVpn ? tunnels(ctx, net, dims) : [];
           const all = aggregate(
-            samples(net, metric.MetricName as string, selected, start, end, sampleMs, now),
+            samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
             (stat.Period as number) * 1000,
             stat.Stat as Stat,
           ).filter((p) => p.t >= start && p.t < end);
