@@ -205,6 +205,10 @@ export class AwsEdge {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+    for (const [key, entry] of this.#states) {
+      const mod = this.services.get(key.split('|')[0] as string);
+      if (mod?.dispose) await mod.dispose(entry.state);
+    }
   }
 
   /** What every simulated account holds, per region and service (`crosslink sim status`). */
@@ -428,7 +432,7 @@ export class AwsEdge {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');
       }
       if (record.expiresAt !== undefined && this.world.clock.now() > record.expiresAt) {
-        throw new AuthRefusal('expired', 'The security token included in the request is expired');
+        throw new AuthRefusal('expired-token', 'The security token included in the request is expired');
       }
       if (auth.service !== route.service.signingName) {
         throw new AuthRefusal(

@@ -43,7 +43,14 @@ export function errorClass(code: string, status: number, fault?: ErrorFault) {
 }
 
 /** Why the edge refused to authenticate a request, before any service code ran. */
-export type AuthFailure = 'missing' | 'malformed' | 'unknown-key' | 'bad-signature' | 'expired';
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'expired'
+  /** Temporary credentials (STS) past their expiration. */
+  | 'expired-token';
 
 /** The authentication errors each protocol family answers with (what the real endpoints send). */
 export function authError(protocol: string, failure: AuthFailure, detail: string): AwsError {
@@ -58,6 +65,7 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
       'unknown-key': 'InvalidClientTokenId',
       'bad-signature': 'SignatureDoesNotMatch',
       expired: 'SignatureDoesNotMatch',
+      'expired-token': 'ExpiredToken',
     }[failure];
     return new AwsError(code, detail, { status: 403 });
   }
@@ -67,6 +75,7 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
     'unknown-key': 'UnrecognizedClientException',
     'bad-signature': 'InvalidSignatureException',
     expired: 'InvalidSignatureException',
+    'expired-token': 'ExpiredTokenException',
   }[failure];
   return new AwsError(code, detail, { status: failure === 'missing' ? 403 : 400 });
 }

@@ -86,6 +86,8 @@ export interface AwsService<S = unknown> {
   operations: Record<string, Handler<S>>;
   /** Creates this module's state for one simulated (account, region). */
   createState?(scope: { accountId: string; region: string }, world: World): S;
+  /** Releases what a state holds outside the process's memory (servers, files) when the edge closes. */
+  dispose?(state: S): void | Promise<void>;
   /** What `crosslink sim status` shows for one (account, region). */
   status?(state: S, scope: { accountId: string; region: string }): unknown;
   admin?: Record<string, AdminAction>;
