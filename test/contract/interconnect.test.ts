@@ -265,6 +265,55 @@ describe('Interconnect: idempotency, listing, update, tags, delete', () => {
     );
   });
 
+  it('refuses a reused clientToken whose nested input differs, and never re-creates a purged connection', async () => {
+    const fresh = await startTestCloud({
+      settings: { interconnect: { delays: { deletion: '1m', deletedRetention: '1m' } } },
+    });
+    try {
+      const c = interconnectClient(fresh);
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const input = {
+        bandwidth: '1Gbps',
+        environmentId: ENV,
+        attachPoint: { directConnectGateway: gw },
+        remoteAccount: { identifier: PROJECT },
+        tags: { team: 'net' },
+        clientToken: 'tok-nested',
+      };
+      const first = (await c.send(new CreateConnectionCommand(input))).connection!;
+      // Same top-level keys, other nested values: not the same request.
+      for (const other of [
+        { tags: { team: 'other' } },
+        { remoteAccount: { identifier: 'another-project' } },
+        {
+          attachPoint: {
+            directConnectGateway: gw.toLowerCase() === gw ? gw.toUpperCase() : gw.toLowerCase(),
+          },
+        },
+      ]) {
+        await expect(c.send(new CreateConnectionCommand({ ...input, ...other }))).rejects.toBeInstanceOf(
+          InterconnectClientException,
+        );
+      }
+      // Key order is not part of the request.
+      const reordered = Object.fromEntries(Object.entries(input).reverse()) as typeof input;
+      expect((await c.send(new CreateConnectionCommand(reordered))).connection!.id).toBe(first.id);
+      // Deleted and purged (404) inside the idempotency window: the token answers what it did, and
+      // does not create a second connection.
+      await c.send(new DeleteConnectionCommand({ identifier: first.id }));
+      await fresh.clock.advance(3 * 60_000);
+      await expect(c.send(new GetConnectionCommand({ identifier: first.id }))).rejects.toBeInstanceOf(
+        ResourceNotFoundException,
+      );
+      const again = (await c.send(new CreateConnectionCommand(input))).connection!;
+      expect(again.id).toBe(first.id);
+      expect((await c.send(new ListConnectionsCommand({}))).connections ?? []).toEqual([]);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('paginates ListConnections with maxResults / nextToken, each connection once, filters applied', async () => {
     const fresh = await startTestCloud({ settings: { interconnect: { maxConnections: 50 } } });
     try {
