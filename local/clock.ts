@@ -41,6 +41,16 @@ interface Entry {
 
 export const DEFAULT_SCALE = 60;
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') &&
+  v !== null &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/** A failing timer must not stop the clock; the owner logs through its own channel. */
+function timerFailed(err: unknown): void {
+  process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+}
+
 export class VirtualClock implements Clock {
   #mode: ClockMode;
   #scale: number;
@@ -118,8 +128,9 @@ export class VirtualClock implements Clock {
 
   /**
    * Jumps virtual time forward by `ms`, firing every timer due on the way in order, including
-   * timers those timers schedule inside the window. Resolves once they have all run (each
-   * callback's promise, if any, is awaited before the next fires).
+   * timers those timers schedule inside the window. Resolves once they have all fired. A callback's
+   * promise is not awaited (it may itself wait on virtual time, which only this loop moves): its
+   * continuations run between firings, and a rejection is reported like a synchronous throw.
    */
   async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError('a clock cannot go backwards');
@@ -174,9 +185,8 @@ export class VirtualClock implements Clock {
 
   /**
    * Fires due timers up to `target`. One firing loop at a time: a second caller extends the running
-   * loop's target and waits for it, except from inside a timer callback (the loop is waiting for
-   * that callback, so waiting for the loop would deadlock): there it returns at once and the loop
-   * carries on to the new target.
+   * loop's target and waits for it, except from inside a timer callback's synchronous part: there it
+   * returns at once and the loop carries on to the new target.
    */
   async #fireUntil(target: number): Promise<void> {
     if (this.#loop) {
@@ -205,10 +215,12 @@ export class VirtualClock implements Clock {
       }
       this.#pinned = next.due;
       try {
-        await next.fn();
+        // Not awaited: a callback that waits on virtual time (`await clock.sleep(500)`) needs this
+        // loop to fire the timer it waits for. Its continuation runs between firings, unpinned.
+        const result = next.fn();
+        if (isThenable(result)) result.then(undefined, timerFailed);
       } catch (err) {
-        // A failing timer must not stop the clock; the owner logs through its own channel.
-        process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+        timerFailed(err);
       } finally {
         this.#pinned = undefined;
       }

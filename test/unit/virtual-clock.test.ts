@@ -118,3 +118,50 @@ describe('VirtualClock, concurrent advances', () => {
     clock.stop();
   });
 });
+
+describe('VirtualClock, callbacks that wait on virtual time', () => {
+  it('a timer callback that sleeps on the clock makes progress within the same advance', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const seen: [string, number][] = [];
+    clock.at(1_000, async () => {
+      seen.push(['start', clock.now()]);
+      await clock.sleep(500);
+      seen.push(['woke', clock.now()]);
+    });
+    clock.at(3_000, () => seen.push(['later', clock.now()]));
+    const done = clock.advance(5_000).then(() => 'done');
+    const timeout = new Promise((r) => setTimeout(() => r('deadlock'), 1_000));
+    expect(await Promise.race([done, timeout])).toBe('done');
+    expect(seen).toEqual([
+      ['start', 1_000],
+      ['woke', 1_500],
+      ['later', 3_000],
+    ]);
+    expect(clock.now()).toBe(5_000);
+    clock.stop();
+  });
+
+  it('a callback whose promise rejects is reported and does not stop the clock', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      let fired = false;
+      clock.after(10, async () => {
+        await clock.sleep(5);
+        throw new Error('boom');
+      });
+      clock.after(50, () => {
+        fired = true;
+      });
+      await clock.advance(100);
+      await new Promise((r) => setImmediate(r));
+      expect(fired).toBe(true);
+      expect(warnings.some((m) => m.includes('boom'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+      clock.stop();
+    }
+  });
+});
