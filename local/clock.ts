@@ -10,7 +10,9 @@
  *
  * Timers fire in due order; a timer due at T sees `now() === T` while it runs, even when `advance`
  * jumps past it, so chains of timers (pending -> available after 2 minutes, then -> down) land on
- * the same instants they would in real time.
+ * the same instants they would in real time. `now()` never decreases: a timer that fires late
+ * (scaled mode, or a due time already past) sees the current time, and the pin lasts only for the
+ * callback's synchronous part.
  */
 import type { Clock } from '#core/clock.ts';
 
@@ -65,8 +67,10 @@ export class VirtualClock implements Clock {
   #loop: Promise<void> | undefined;
   #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
-  /** While a timer runs, `now()` is pinned to its due time. */
+  /** While a timer's synchronous part runs, `now()` is pinned to its instant. */
   #pinned: number | undefined;
+  /** The latest time `now()` answered: it never answers less. */
+  #highWater = Number.NEGATIVE_INFINITY;
 
   constructor(options: VirtualClockOptions = {}) {
     this.#mode = options.mode ?? 'scaled';
@@ -87,8 +91,9 @@ export class VirtualClock implements Clock {
 
   /** Virtual milliseconds since the Unix epoch. */
   now(): number {
-    if (this.#pinned !== undefined) return this.#pinned;
-    return this.#flowing();
+    const t = this.#pinned ?? this.#flowing();
+    if (t > this.#highWater) this.#highWater = t;
+    return this.#highWater;
   }
 
   /** Runs `fn` when virtual time reaches `due` (epoch ms). A due time in the past fires on the next tick. */
@@ -213,7 +218,9 @@ export class VirtualClock implements Clock {
         this.#anchorVirtual = next.due;
         this.#anchorWall = this.#wall();
       }
-      this.#pinned = next.due;
+      // A timer that fires late (scaled mode: the wall timeout ran behind, or a due time in the
+      // past) runs at the current time, not at its due time: time never goes backwards.
+      this.#pinned = Math.max(next.due, this.#flowing());
       try {
         // Not awaited: a callback that waits on virtual time (`await clock.sleep(500)`) needs this
         // loop to fire the timer it waits for. Its continuation runs between firings, unpinned.
