@@ -436,7 +436,9 @@ export class AwsEdge {
           `Credential should be scoped to correct service: '${route.service.signingName}'.`,
         );
       }
-      verifySignature(req, auth, record.secretAccessKey);
+      verifySignature(req, auth, record.secretAccessKey, Date.now(), {
+        unsignedPayload: route.service.unsignedPayload === true,
+      });
       return record.principal;
     } catch (err) {
       if (err instanceof AuthRefusal) throw authError(route.protocol, err.failure, err.message);

@@ -83,6 +83,11 @@ export interface AwsService<S = unknown> {
   /** query / ec2-query: the XML namespace of responses. */
   xmlNamespace?: string;
   errors?: Partial<ServiceErrorShapes>;
+  /**
+   * Whether SigV4 may sign the payload as `UNSIGNED-PAYLOAD` (S3, Lambda function URLs). Default
+   * false: the body's sha256 is part of the signature, so a body changed after signing is refused.
+   */
+  unsignedPayload?: boolean;
   operations: Record<string, Handler<S>>;
   /** Creates this module's state for one simulated (account, region). */
   createState?(scope: { accountId: string; region: string }, world: World): S;
