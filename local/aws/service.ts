@@ -88,6 +88,11 @@ export interface AwsService<S = unknown> {
    * false: the body's sha256 is part of the signature, so a body changed after signing is refused.
    */
   unsignedPayload?: boolean;
+  /**
+   * Members the model marks `@sensitive` (beyond redact.ts ALWAYS_SENSITIVE): redacted, at any
+   * depth, in the call records observers see, and scrubbed from error messages.
+   */
+  sensitiveMembers?: readonly string[];
   operations: Record<string, Handler<S>>;
   /** Creates this module's state for one simulated (account, region). */
   createState?(scope: { accountId: string; region: string }, world: World): S;

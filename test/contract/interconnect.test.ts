@@ -29,6 +29,7 @@ import {
   waitUntilConnectionAvailable,
   waitUntilConnectionDeleted,
 } from '#aws/interconnect-client.ts';
+import type { CallRecord } from '#local/aws/edge.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
@@ -511,6 +512,63 @@ describe('Interconnect: environments, attach points and input errors', () => {
       expect((err as ServiceQuotaExceededException).$metadata.httpStatusCode).toBe(402);
     } finally {
       await small.stop();
+    }
+  });
+});
+
+describe('Interconnect: the activation key stays out of call records and error messages', () => {
+  it('redacts activationKey in what observers see, and never echoes a key in an error message', async () => {
+    const fresh = await startTestCloud();
+    try {
+      const c = interconnectClient(fresh);
+      const calls: CallRecord[] = [];
+      const off = fresh.aws.edge.onCall((call) => calls.push(call));
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const created = (
+        await c.send(
+          new CreateConnectionCommand({
+            bandwidth: '1Gbps',
+            environmentId: ENV,
+            attachPoint: { directConnectGateway: gw },
+            remoteAccount: { identifier: PROJECT },
+          }),
+        )
+      ).connection!;
+      const key = created.activationKey;
+      // The caller still gets its key.
+      expect(
+        (await c.send(new GetConnectionCommand({ identifier: created.id }))).connection?.activationKey,
+      ).toBe(key);
+      const tooLong = `SECRET-KEY-${'k'.repeat(2048)}`;
+      const messages: string[] = [];
+      for (const activationKey of [key, tooLong, 'SECRET-GARBAGE-KEY']) {
+        const err = await c
+          .send(
+            new AcceptConnectionProposalCommand({ activationKey, attachPoint: { directConnectGateway: gw } }),
+          )
+          .catch((e: unknown) => e as Error);
+        messages.push((err as Error).message);
+        await c.send(new DescribeConnectionProposalCommand({ activationKey })).catch((e: unknown) => {
+          messages.push((e as Error).message);
+        });
+      }
+      off();
+      expect(messages.some((m) => m.includes("at 'activationKey' failed to satisfy constraint"))).toBe(true);
+      for (const m of messages) {
+        expect(m).not.toContain(key);
+        expect(m).not.toContain('SECRET');
+      }
+      const recorded = JSON.stringify(calls);
+      expect(calls.length).toBeGreaterThanOrEqual(8);
+      expect(recorded).not.toContain(key);
+      expect(recorded).not.toContain('SECRET');
+      const get = calls.find((x) => x.operation === 'GetConnection');
+      expect(get?.output).toMatchObject({ connection: { activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' } });
+      const accept = calls.find((x) => x.operation === 'AcceptConnectionProposal');
+      expect(accept?.input).toMatchObject({ activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' });
+    } finally {
+      await fresh.stop();
     }
   });
 });

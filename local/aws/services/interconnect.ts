@@ -322,7 +322,7 @@ const S = {
   description: { type: 'string', min: 1, max: 255, pattern: /^[-a-zA-Z0-9_ ]+$/ },
   connectionId: { type: 'string', min: 1, max: 32, pattern: /^(mcc|lmcc)-[a-z0-9]{8}$/ },
   environmentId: { type: 'string', min: 1, max: 64 },
-  activationKey: { type: 'string', min: 1, max: 2048 },
+  activationKey: { type: 'string', min: 1, max: 2048, sensitive: true }, // model: @sensitive
   arn: { type: 'string', min: 59, max: 150, pattern: ARN },
   attachPoint: {
     type: 'union',
@@ -557,6 +557,7 @@ type In = Record<string, any>;
 export default defineService<InterconnectState>({
   name: 'interconnect',
   signingName: 'interconnect',
+  sensitiveMembers: ['activationKey'],
   protocol: 'json1.0',
   targetPrefix: 'Interconnect',
   // The model also declares rpcv2Cbor; the official JS client speaks JSON 1.0, others may not.
