@@ -50,10 +50,15 @@ export type AuthFailure =
   | 'bad-signature'
   | 'expired'
   /** Temporary credentials (STS) past their expiration. */
-  | 'expired-token';
+  | 'expired-token'
+  /** Presigned: X-Amz-Expires missing or out of 1..604800. */
+  | 'query-parameters';
 
 /** The authentication errors each protocol family answers with (what the real endpoints send). */
 export function authError(protocol: string, failure: AuthFailure, detail: string): AwsError {
+  if (failure === 'query-parameters' && protocol !== 'ec2-query') {
+    return new AwsError('AuthorizationQueryParametersError', detail, { status: 400 });
+  }
   if (protocol === 'ec2-query') {
     const code = failure === 'missing' ? 'MissingAuthenticationToken' : 'AuthFailure';
     return new AwsError(code, detail, { status: 401 });
@@ -66,6 +71,7 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
       'bad-signature': 'SignatureDoesNotMatch',
       expired: 'SignatureDoesNotMatch',
       'expired-token': 'ExpiredToken',
+      'query-parameters': 'AuthorizationQueryParametersError',
     }[failure];
     return new AwsError(code, detail, { status: 403 });
   }
@@ -76,6 +82,7 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
     'bad-signature': 'InvalidSignatureException',
     expired: 'InvalidSignatureException',
     'expired-token': 'ExpiredTokenException',
+    'query-parameters': 'AuthorizationQueryParametersError',
   }[failure];
   return new AwsError(code, detail, { status: failure === 'missing' ? 403 : 400 });
 }
