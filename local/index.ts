@@ -12,15 +12,17 @@ import type { AnyAwsService } from './aws/service.ts';
 import { awsServices } from './aws/services/index.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
+import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
+import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
 
 export interface LocalCloudOptions {
   /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
-  ports?: 0 | { aws?: number };
+  ports?: 0 | { aws?: number; gcp?: number };
   /** `manual` for tests; `scaled` (default) with `scale` (default 60). */
   clock?: ClockMode | { mode?: ClockMode; scale?: number; start?: number | string };
   /** Seed of the local cloud's randomness (faults, ids). Default 1 / CROSSLINK_SEED. */
@@ -32,6 +34,8 @@ export interface LocalCloudOptions {
   settings?: Record<string, unknown>;
   /** Extra / replacement AWS service modules (tests of the edge itself). */
   awsServices?: readonly AnyAwsService[];
+  /** The Google side (project, region, issuer, key files, modules): local/gcp/index.ts. */
+  gcp?: GcpCloudOptions;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -53,6 +57,10 @@ export interface LocalCloud {
   clock: VirtualClock;
   faults: FaultRegistry;
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
+  /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
+  gcp: GcpLocal;
+  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
+  world: World;
   /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
   processes: ProcessGroup;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
@@ -102,8 +110,28 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     settings: options.settings ?? {},
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
   });
-  edge.setAdmin(createAdmin({ clock, faults, random, aws: edge }));
-  const port = await edge.listen(awsPort(options, env));
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const gcp = await startGcp({
+    clock,
+    faults,
+    random,
+    identities,
+    port: options.ports === 0 ? 0 : (options.ports?.gcp ?? gcpPort(env)),
+    options: options.gcp ?? {},
+    settings: options.settings ?? {},
+    log,
+  });
+  const world = new World({ aws: edge, gcp: gcp.edge });
+  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
+  edge.setAdmin(adminHandler);
+  gcp.edge.setAdmin(adminHandler);
+  let port: number;
+  try {
+    port = await edge.listen(awsPort(options, env));
+  } catch (err) {
+    await gcp.edge.close();
+    throw err;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   const accountId = accountOf(admin.principalArn);
   const processes = new ProcessGroup();
@@ -113,6 +141,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     clock,
     faults,
     aws: { endpoint, port, region, accountId, edge },
+    gcp,
+    world,
     processes,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
@@ -120,7 +150,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       pid: process.pid,
       clock: { mode: clock.mode, scale: clock.scale },
       aws: { endpoint, region, accountId },
-      gcp: null,
+      gcp: {
+        endpoint: gcp.endpoint,
+        project: gcp.project,
+        region: gcp.region,
+        tokenUri: gcp.tokenUri,
+        jwksUri: gcp.jwksUri,
+      },
       pubsubEmulatorHost: null,
       firestoreEmulatorHost: null,
       intakes: { aws: null, gcp: null },
@@ -129,8 +165,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      world.stop();
       clock.stop();
-      await Promise.all([edge.close(), processes.stopAll()]);
+      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
     },
   };
 }

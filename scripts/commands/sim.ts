@@ -91,6 +91,32 @@ const status: Command = {
       }
       if (rows.length === 0) lines.push('the simulated accounts hold nothing yet');
       else lines.push(...table(['ACCOUNT', 'REGION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], rows));
+      // The Google side (#4): what each simulated project holds.
+      const projects = ((s.gcp as Json | undefined)?.projects ?? {}) as Record<string, Record<string, Json>>;
+      const gcpRows: string[][] = [];
+      for (const [project, services] of Object.entries(projects)) {
+        for (const t of ((services.networkconnectivity as Json | undefined)?.transports ?? []) as Json[]) {
+          const [, , , location, , id] = String(t.name).split('/');
+          gcpRows.push([
+            project,
+            String(location),
+            'networkconnectivity',
+            String(id),
+            String(t.state),
+            String(t.bandwidth),
+            String(t.sharedId ?? ''),
+          ]);
+        }
+        for (const [svc, view] of Object.entries(services)) {
+          if (svc !== 'networkconnectivity')
+            gcpRows.push([project, '', svc, '', '', '', JSON.stringify(view)]);
+        }
+      }
+      if (gcpRows.length > 0) {
+        lines.push(
+          ...table(['PROJECT', 'LOCATION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], gcpRows),
+        );
+      }
       return lines;
     });
   },

@@ -41,7 +41,12 @@ describe('npm start', () => {
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
       cwd: ROOT,
-      env: { ...process.env, CROSSLINK_HOME: home, CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0' },
+      env: {
+        ...process.env,
+        CROSSLINK_HOME: home,
+        CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
+        CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',
+      },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,7 +69,7 @@ describe('npm start', () => {
         pid: child.pid,
         clock: { mode: 'scaled', scale: 60 },
         aws: { region: 'us-east-1', accountId: '000000000000' },
-        gcp: null,
+        gcp: { project: 'crosslink-local', region: 'us-east4' },
         pubsubEmulatorHost: null,
         firestoreEmulatorHost: null,
         intakes: { aws: null, gcp: null },
@@ -73,6 +78,12 @@ describe('npm start', () => {
       expect(handshake.aws.endpoint).not.toBe('http://127.0.0.1:0');
       expect(handshake.admin).toBe(`${handshake.aws.endpoint}/_crosslink`);
       expect(out).toContain(handshake.aws.endpoint);
+      expect(handshake.gcp.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(handshake.gcp.tokenUri).toBe(`${handshake.gcp.endpoint}/token`);
+      expect(out).toContain(handshake.gcp.endpoint);
+      const key = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'crosslink.json'), 'utf8'));
+      expect(key.token_uri).toBe(handshake.gcp.tokenUri);
+      expect((await fetch(handshake.gcp.jwksUri)).status).toBe(200);
       const status = (await (await fetch(`${handshake.admin}/status`)).json()) as { clock: { mode: string } };
       expect(status.clock.mode).toBe('scaled');
 

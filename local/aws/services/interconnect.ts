@@ -921,6 +921,18 @@ export default defineService<InterconnectState>({
       return { activationKey, sharedId, environmentId: env.environmentId, region: env.region };
     },
 
+    /** The partner withdraws a key it issued and nobody accepted (it expired): accepting it fails. */
+    'withdraw-proposal'(body: { sharedId?: string }, world: World) {
+      const proposals = partnerOf(world).proposals;
+      const key = [...proposals.keys()].find((k) => k.toUpperCase() === (body.sharedId ?? '').toUpperCase());
+      const proposal = key === undefined ? undefined : proposals.get(key);
+      if (!proposal || proposal.acceptedBy) {
+        throw adminError(404, 'NotFound', `no unaccepted proposal with shared id ${body.sharedId}`);
+      }
+      proposals.delete(proposal.sharedId);
+      return { withdrawn: proposal.sharedId };
+    },
+
     /** The partner side of a link goes down or comes back: `available` <-> `down`. */
     'set-link'(body: { identifier?: string; up?: boolean }, world: World) {
       const found = body.identifier ? findAny(world, body.identifier) : undefined;
