@@ -12,10 +12,21 @@ import type { AnyAwsService } from './aws/service.ts';
 import { awsServices } from './aws/services/index.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
+import {
+  checkEmulatorBinaries,
+  EmulatorMissingError,
+  type EmulatorOptions,
+  type Emulators,
+  startEmulators,
+} from './gcp/emulators.ts';
 import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
+import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
+import { WorldLinkRoutes } from './world/link-routes.ts';
+import type { NetworkWorld } from './world/network.ts';
+import { networkOf } from './world/registry.ts';
 import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
@@ -36,6 +47,12 @@ export interface LocalCloudOptions {
   awsServices?: readonly AnyAwsService[];
   /** The Google side (project, region, issuer, key files, modules): local/gcp/index.ts. */
   gcp?: GcpCloudOptions;
+  /**
+   * The real Pub/Sub and Firestore emulators (and the push proxy): `true` starts both on free
+   * ports, an options object tunes them, an `Emulators` handle reuses running ones (shared by several
+   * clouds in one test file; the cloud does not stop them). Default off; `npm start` turns them on.
+   */
+  emulators?: boolean | EmulatorOptions | Emulators;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -59,10 +76,15 @@ export interface LocalCloud {
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
   /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
   gcp: GcpLocal;
-  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
-  world: World;
   /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
   processes: ProcessGroup;
+  /** The network between the clouds (VPNs, routes, traffic): local/world/network.ts. */
+  network: NetworkWorld;
+  /** The running emulators (null when not started) and the push proxy delivering their push subscriptions. */
+  emulators: Emulators | null;
+  pushProxy: PushProxy | null;
+  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
+  world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -111,6 +133,25 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
   });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
+  const emuOpt = options.emulators ?? false;
+  const shared = typeof emuOpt === 'object' && 'stop' in emuOpt ? emuOpt : undefined;
+  let emulatorStart: Promise<Emulators | null> = Promise.resolve(shared ?? null);
+  if (emuOpt !== false && !shared) {
+    const emuOptions: EmulatorOptions = { env, log, ...(emuOpt === true ? {} : emuOpt) };
+    const missing = checkEmulatorBinaries(emuOptions);
+    if (missing.length > 0)
+      throw new EmulatorMissingError(
+        missing[0]?.emulator ?? 'pubsub',
+        missing.map((m) => m.message).join('\n'),
+      );
+    emulatorStart = startEmulators(emuOptions);
+    // Surface the failure where it is awaited, not as an unhandled rejection meanwhile.
+    emulatorStart.catch(() => undefined);
+  }
+  const stopOwnEmulators = async () => {
+    if (!shared) await (await emulatorStart.catch(() => null))?.stop();
+  };
   const gcp = await startGcp({
     clock,
     faults,
@@ -120,6 +161,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     options: options.gcp ?? {},
     settings: options.settings ?? {},
     log,
+  }).catch(async (err: unknown) => {
+    await stopOwnEmulators();
+    throw err;
   });
   const world = new World({ aws: edge, gcp: gcp.edge });
   const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
@@ -130,11 +174,34 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     port = await edge.listen(awsPort(options, env));
   } catch (err) {
     await gcp.edge.close();
+    await stopOwnEmulators();
     throw err;
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const accountId = accountOf(admin.principalArn);
   const processes = new ProcessGroup();
+  const network = networkOf(clock);
+  const linkRoutes = new WorldLinkRoutes(world, clock);
+  network.setLinkSource(linkRoutes);
+  let emulators: Emulators | null;
+  let pushProxy: PushProxy | null = null;
+  try {
+    emulators = await emulatorStart;
+    if (emulators?.pubsubHost) {
+      pushProxy = new PushProxy({
+        pubsubHost: emulators.pubsubHost,
+        projects: [gcp.project],
+        sign: (r) => gcp.auth.mintIdToken(r),
+        faults,
+        log,
+      });
+      await pushProxy.start();
+    }
+  } catch (err) {
+    await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop()]);
+    await stopOwnEmulators();
+    throw err;
+  }
   let stopped = false;
 
   return {
@@ -142,8 +209,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     faults,
     aws: { endpoint, port, region, accountId, edge },
     gcp,
-    world,
     processes,
+    network,
+    emulators,
+    pushProxy,
+    world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
@@ -157,8 +227,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         tokenUri: gcp.tokenUri,
         jwksUri: gcp.jwksUri,
       },
-      pubsubEmulatorHost: null,
-      firestoreEmulatorHost: null,
+      pubsubEmulatorHost: emulators?.pubsubHost ?? null,
+      firestoreEmulatorHost: emulators?.firestoreHost ?? null,
       intakes: { aws: null, gcp: null },
       admin: `${endpoint}/_crosslink`,
     }),
@@ -167,7 +237,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       stopped = true;
       world.stop();
       clock.stop();
-      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
+      network.close();
+      linkRoutes.stop();
+      await pushProxy?.stop();
+      await Promise.all([
+        edge.close(),
+        gcp.edge.close(),
+        processes.stopAll(),
+        shared ? undefined : emulators?.stop(),
+      ]);
     },
   };
 }

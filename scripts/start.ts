@@ -94,6 +94,7 @@ async function main(): Promise<number> {
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     ...(values.region ? { region: values.region } : {}),
     gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
+    emulators: true,
   });
   const handshake = cloud.handshake();
   mkdirSync(HANDSHAKE_DIR, { recursive: true });
@@ -109,6 +110,8 @@ async function main(): Promise<number> {
       `  admin    ${handshake.admin}`,
       `  clock    ${c.mode}${c.mode === 'scaled' ? ` x${c.scale}` : ''}`,
       `  gcp      ${cloud.gcp.endpoint}  (project ${cloud.gcp.project}, region ${cloud.gcp.region}; key files in ${join(HANDSHAKE_DIR, 'keys')})`,
+      `  pubsub   ${handshake.pubsubEmulatorHost}  (emulator; push proxy signs OIDC tokens)`,
+      `  firestore ${handshake.firestoreEmulatorHost}  (emulator)`,
       `  handshake ${HANDSHAKE}`,
       `ready in ${readyMs} ms (pid ${process.pid}); Ctrl-C to stop`,
       '',

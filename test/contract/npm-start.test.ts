@@ -36,7 +36,9 @@ afterEach(() => {
 });
 
 describe('npm start', () => {
-  it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', async () => {
+  it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', {
+    timeout: 120_000,
+  }, async () => {
     // Prepare
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
@@ -61,7 +63,8 @@ describe('npm start', () => {
     const handshakeFile = join(home, '.crosslink', 'local.json');
     try {
       // Act
-      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined));
+      // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
+      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined), 90_000);
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({
@@ -70,8 +73,8 @@ describe('npm start', () => {
         clock: { mode: 'scaled', scale: 60 },
         aws: { region: 'us-east-1', accountId: '000000000000' },
         gcp: { project: 'crosslink-local', region: 'us-east4' },
-        pubsubEmulatorHost: null,
-        firestoreEmulatorHost: null,
+        pubsubEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        firestoreEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         intakes: { aws: null, gcp: null },
       });
       expect(handshake.aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -92,6 +95,9 @@ describe('npm start', () => {
       expect(existsSync(handshakeFile)).toBe(false);
       await until('the process group to be gone', () => (groupAlive(child.pid!) ? undefined : true), 5_000);
       await expect(fetch(`${handshake.admin}/status`)).rejects.toThrow();
+      // The emulators ran in their own process groups: they are gone too.
+      await expect(fetch(`http://${handshake.pubsubEmulatorHost}/`)).rejects.toThrow();
+      await expect(fetch(`http://${handshake.firestoreEmulatorHost}/`)).rejects.toThrow();
     } finally {
       if (groupAlive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
     }

@@ -4,7 +4,9 @@
  */
 import type { AnyGcpService } from '../service.ts';
 import cloudkms from './cloudkms.ts';
+import compute from './compute.ts';
 import iamcredentials from './iamcredentials.ts';
+import monitoring from './monitoring.ts';
 import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
 import secretmanager from './secretmanager.ts';
@@ -17,4 +19,6 @@ export const gcpServices: readonly AnyGcpService[] = [
   networkconnectivity,
   cloudkms,
   secretmanager,
+  compute,
+  monitoring,
 ];
