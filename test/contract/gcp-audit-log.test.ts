@@ -19,11 +19,11 @@ const SA = 'crosslink@crosslink-local.iam.gserviceaccount.com';
 describe('Admin Activity audit log', () => {
   let cloud: LocalCloud;
   let token: string;
-  // biome-ignore lint/suspicious/noExplicitAny: responses are read ad hoc.
   const call = async (
     method: string,
     path: string,
     body?: unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: responses are read ad hoc.
   ): Promise<{ status: number; json: any }> => {
     const res = await fetch(`${cloud.gcp.endpoint}${path}`, {
       method,
