@@ -9,6 +9,7 @@ import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
 import type { AnyAwsService } from './aws/service.ts';
+import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
@@ -193,6 +194,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const network = networkOf(clock);
   const linkRoutes = new WorldLinkRoutes(world, clock);
   network.setLinkSource(linkRoutes);
+  // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
+  const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, () => {
+    for (const g of advertisedByGateway(edge.world))
+      world.setAllowedPrefixes(g.accountId, g.dxGatewayId, g.prefixes);
+    linkRoutes.check();
+  });
   let emulators: Emulators | null;
   let pushProxy: PushProxy | null = null;
   try {
@@ -267,6 +274,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       if (stopped) return;
       stopped = true;
       await plumbing?.stop();
+      stopAllowedPrefixFeed();
       world.stop();
       clock.stop();
       network.close();

@@ -1,9 +1,11 @@
 /**
  * Feeds the network world from the link world (local/world.ts): its `routesToGcp()` /
  * `routesToAws()` become one `LinkRouteView` per up link (id = the transport id, which is the
- * crosslink link id). The link world announces no changes, so this source looks again every
- * virtual minute and refreshes the network when the routes differ: counters may attribute a link
- * change up to one virtual minute late, never early.
+ * crosslink link id). The link world announces no changes, so while traffic flows (the network
+ * says so with `setWatching`) this source looks again every virtual minute and refreshes the network
+ * when the routes differ: counters may attribute a link change up to one virtual minute late, never
+ * early. With no traffic it sets no timer (nothing to attribute; a perpetual timer would also keep
+ * the clock busy for every test).
  */
 import type { Timer, VirtualClock } from '#local/clock.ts';
 import type { LinkRouteSource, LinkRouteView } from './network.ts';
@@ -40,6 +42,7 @@ export class WorldLinkRoutes implements LinkRouteSource {
   readonly #clock: VirtualClock;
   #listeners = new Set<() => void>();
   #timer: Timer | undefined;
+  #watching = false;
   #last = '';
 
   constructor(world: LinkRoutesProvider, clock: VirtualClock) {
@@ -72,7 +75,6 @@ export class WorldLinkRoutes implements LinkRouteSource {
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     this.#last = JSON.stringify(this.links());
-    this.#arm();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.stop();
@@ -87,6 +89,15 @@ export class WorldLinkRoutes implements LinkRouteSource {
     for (const l of this.#listeners) l();
   }
 
+  setWatching(on: boolean): void {
+    if (on === this.#watching) return;
+    this.#watching = on;
+    if (on) {
+      this.#last = JSON.stringify(this.links());
+      this.#arm();
+    } else this.stop();
+  }
+
   stop(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
@@ -98,7 +109,7 @@ export class WorldLinkRoutes implements LinkRouteSource {
       this.#timer = this.#clock.after(LINK_POLL_MS, () => {
         this.#timer = undefined;
         this.check();
-        if (this.#listeners.size > 0) this.#arm();
+        if (this.#watching && this.#listeners.size > 0) this.#arm();
       });
     } catch {
       // The clock is stopped: the local cloud is shutting down.

@@ -322,6 +322,11 @@ export interface LinkRouteSource {
   links(): readonly LinkRouteView[];
   /** Called by the model to hear about link changes; returns an unsubscribe. */
   onChange?(listener: () => void): () => void;
+  /**
+   * The model says whether anything depends on prompt link changes (traffic is flowing), so a
+   * source that has to poll polls only then.
+   */
+  setWatching?(on: boolean): void;
 }
 
 /** A link source the tests (and `npm start` before the link world) drive by hand. */
@@ -649,6 +654,7 @@ export class NetworkWorld {
 
   /** Swaps the link source (the link world registers itself here when it starts). */
   setLinkSource(source: LinkRouteSource): void {
+    this.#links.setWatching?.(false);
     this.#unsubscribe?.();
     this.#links = source;
     this.#unsubscribe = source.onChange?.(() => this.refresh());
@@ -657,6 +663,7 @@ export class NetworkWorld {
 
   /** Detaches from the link source (local cloud shutdown). */
   close(): void {
+    this.#links.setWatching?.(false);
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }
@@ -1455,6 +1462,7 @@ export class NetworkWorld {
 
   /** Recomputes paths and re-rates counters now. Call after changing links outside the model. */
   refresh(): void {
+    this.#links.setWatching?.(this.flows.size > 0);
     const now = this.clock.now();
     const snap = this.#compute();
     this.#snapshot = snap;
@@ -1570,6 +1578,63 @@ export class NetworkWorld {
   /** TunnelState (1 up, 0 down) of an AWS tunnel at an instant. */
   awsTunnelStateAt(vpnConnectionId: string, outsideIp: string, at: number): number {
     return this.counters.get(`aws-tunnel-state/${vpnConnectionId}/${outsideIp}`)?.rateAt(at) ?? 0;
+  }
+
+  /**
+   * CloudWatch `AWS/VPN` datapoints of one tunnel (dimensions VpnId + TunnelIpAddress), for
+   * GetMetricData / GetMetricStatistics: AWS samples the tunnel every 5 minutes; each TunnelDataIn /
+   * TunnelDataOut sample is the bytes of its 5 minutes, TunnelState is 1 (up) or 0. Per
+   * `periodSeconds` window (ending at `end`, oldest first) it returns the statistic over the samples
+   * in it; windows before the tunnel existed are omitted, as CloudWatch has no data there.
+   */
+  awsVpnMetric(q: {
+    vpnConnectionId: string;
+    tunnelIpAddress: string;
+    metric: 'TunnelDataIn' | 'TunnelDataOut' | 'TunnelState';
+    stat: 'Sum' | 'Average' | 'Maximum' | 'Minimum' | 'SampleCount';
+    start: number;
+    end: number;
+    periodSeconds: number;
+  }): Array<{ timestamp: number; value: number }> {
+    const SAMPLE = 300_000;
+    const key =
+      q.metric === 'TunnelDataIn'
+        ? counterKey.awsTunnelIn(q.vpnConnectionId, q.tunnelIpAddress)
+        : q.metric === 'TunnelDataOut'
+          ? counterKey.awsTunnelOut(q.vpnConnectionId, q.tunnelIpAddress)
+          : `aws-tunnel-state/${q.vpnConnectionId}/${q.tunnelIpAddress}`;
+    const c = this.counters.get(key);
+    if (!c || !(q.periodSeconds > 0)) return [];
+    const period = q.periodSeconds * 1000;
+    const out: Array<{ timestamp: number; value: number }> = [];
+    // CloudWatch aligns periods to the epoch; samples fall on 5-minute boundaries.
+    for (let t = Math.floor(q.start / period) * period; t < q.end; t += period) {
+      const samples: number[] = [];
+      // Each sample covers [s, s + 5 min) and is stamped s; only complete samples are published.
+      const last = Math.min(q.end, this.clock.now());
+      for (
+        let s = Math.max(t, Math.floor(c.since / SAMPLE) * SAMPLE);
+        s < t + period && s + SAMPLE <= last;
+        s += SAMPLE
+      ) {
+        const from = Math.max(s, c.since);
+        samples.push(q.metric === 'TunnelState' ? c.rateAt(from) : c.integrate(from, s + SAMPLE));
+      }
+      if (samples.length === 0) continue;
+      const sum = samples.reduce((a, b) => a + b, 0);
+      const value =
+        q.stat === 'Sum'
+          ? sum
+          : q.stat === 'Average'
+            ? sum / samples.length
+            : q.stat === 'Maximum'
+              ? Math.max(...samples)
+              : q.stat === 'Minimum'
+                ? Math.min(...samples)
+                : samples.length;
+      out.push({ timestamp: t, value });
+    }
+    return out;
   }
 
   /** A VPC's main route table as DescribeRouteTables shows it: one route per destination. */

@@ -3,6 +3,7 @@ import type { Command } from '../cli/command.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
+import { simLinkCommands } from './sim-link.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
 
@@ -11,5 +12,6 @@ export const commands: Command[] = [
   ...vpnCommands,
   ...drCommands,
   ...simCommands,
+  ...simLinkCommands,
   ...simWorkflowCommands,
 ];

@@ -19,7 +19,7 @@ export class AdminApiError extends CrosslinkError {}
 
 type Json = Record<string, unknown>;
 
-async function adminUrl(ctx: CommandContext): Promise<string> {
+export async function adminUrl(ctx: CommandContext): Promise<string> {
   const target = await ctx.resolveTarget();
   if (target.kind !== 'local') throw new UsageError('sim acts on the local cloud only (drop --target cloud)');
   if (!target.local.admin) throw new UsageError('the running local cloud reports no admin endpoint');
@@ -48,7 +48,7 @@ export async function callAdmin(base: string, method: string, path: string, body
   throw new AdminApiError(`local cloud admin: ${message}`);
 }
 
-function print(ctx: CommandContext, json: unknown, human: () => string[]): number {
+export function print(ctx: CommandContext, json: unknown, human: () => string[]): number {
   if (ctx.global.json) ctx.io.out(JSON.stringify(json, null, 2));
   else for (const line of human()) ctx.io.out(line);
   return EXIT.ok;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConnectionCommand, ListAttachPointsCommand } from '#aws/interconnect-client.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import {
+  Aborted,
   AlreadyExists,
   FailedPrecondition,
   InvalidArgument,
@@ -218,6 +219,21 @@ describe('update: exactly the four updatable fields', () => {
       profile: 'aws-us-east-1',
       flow: 'INPUT_OR_OUTPUT',
     });
+  });
+});
+
+describe('operations in flight', () => {
+  it('refuses an update while the create runs, and a delete overtakes the create (its operation is ABORTED)', async () => {
+    // Prepare
+    const created = await gcp.createTransport('lk-inflight', googleFirst(), { wait: false });
+    // Act / Assess
+    await expect(gcp.updateTransport('lk-inflight', { description: 'too early' })).rejects.toBeInstanceOf(
+      FailedPrecondition,
+    );
+    await gcp.deleteTransport('lk-inflight');
+    const err = await gcp.waitOperation({ name: created.operation }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Aborted);
+    await expect(gcp.getTransport('lk-inflight')).rejects.toBeInstanceOf(NotFound);
   });
 });
 

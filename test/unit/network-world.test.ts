@@ -370,3 +370,32 @@ describe('link routes from the link world', () => {
     clock.stop();
   });
 });
+
+describe('CloudWatch AWS/VPN datapoints', () => {
+  it('sum the bytes of 5-minute samples per period and show TunnelState', () => {
+    // Prepare
+    const { w, clock, vpn } = world();
+    const t0 = clock.now();
+    const ip = w.vpnConnections.get(vpn.vpnConnectionId)?.tunnels[0]?.outsideIpAddress as string;
+    clock.advance(HOUR);
+    w.setBgpPeersEnabled(PROJECT, REGION, vpn.gcp.router as string, vpn.gcp.bgpPeers, false);
+    clock.advance(HOUR);
+
+    // Act
+    const q = {
+      vpnConnectionId: vpn.vpnConnectionId,
+      tunnelIpAddress: ip,
+      start: t0,
+      end: t0 + 2 * HOUR,
+      periodSeconds: 3600,
+    };
+    const out = w.awsVpnMetric({ ...q, metric: 'TunnelDataOut', stat: 'Sum' });
+    const state = w.awsVpnMetric({ ...q, metric: 'TunnelState', stat: 'Maximum' });
+    const samples = w.awsVpnMetric({ ...q, metric: 'TunnelDataOut', stat: 'SampleCount' });
+
+    // Assess: 1000 B/s on tunnel 0 for the first hour (its first sample is 5 minutes in), none after the drain.
+    expect(out.map((p) => p.value)).toEqual([1000 * 3600, 0]);
+    expect(state.map((p) => p.value)).toEqual([1, 0]);
+    expect(samples.map((p) => p.value)).toEqual([12, 12]);
+  });
+});

@@ -3,6 +3,22 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import cloudwatch from './cloudwatch.ts';
+import directconnect from './directconnect.ts';
+import dynamodb from './dynamodb.ts';
+import ec2 from './ec2.ts';
 import interconnect from './interconnect.ts';
+import kms from './kms.ts';
+import secretsmanager from './secretsmanager.ts';
+import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect];
+export const awsServices: readonly AnyAwsService[] = [
+  interconnect,
+  sts,
+  kms,
+  secretsmanager,
+  dynamodb,
+  directconnect,
+  ec2,
+  cloudwatch,
+];

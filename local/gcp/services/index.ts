@@ -17,8 +17,8 @@ export const gcpServices: readonly AnyGcpService[] = [
   sts,
   iamcredentials,
   networkconnectivity,
-  cloudkms,
-  secretmanager,
   compute,
   monitoring,
+  cloudkms,
+  secretmanager,
 ];

@@ -90,7 +90,8 @@ interface TransportRecord {
   keyIssuedAt: number | undefined;
   keyExpired: boolean;
   deleting: boolean;
-  busy: Timer | undefined;
+  /** The create or update operation in progress, and the timer that ends it. */
+  busy: { timer: Timer; op: OperationRecord } | undefined;
 }
 
 interface OperationRecord {
@@ -828,7 +829,7 @@ function createTransport(ctx: Ctx) {
     r.busy = undefined;
     if (r.deleting) return;
     if (isStuck(world, r)) {
-      r.busy = world.clock.after(delays.creating, advance);
+      r.busy = { timer: world.clock.after(delays.creating, advance), op };
       return;
     }
     if (providedKey) setState(world, r, 'PENDING_CONFIG');
@@ -841,7 +842,7 @@ function createTransport(ctx: Ctx) {
     }
     finish(world, op, transportResponse(r));
   };
-  r.busy = world.clock.after(delays.creating, advance);
+  r.busy = { timer: world.clock.after(delays.creating, advance), op };
   ensureTicking(world);
   return operationView(op);
 }
@@ -868,6 +869,11 @@ function updateTransport(ctx: Ctx) {
   const name = `${parent(ctx)}/transports/${ctx.params.transport}`;
   const r = findTransport(ctx, name);
   if (r.deleting) throw failedPrecondition(`Transport ${name} is being deleted`);
+  if (r.busy) {
+    throw failedPrecondition(
+      `Operation ${r.busy.op.name} (${r.busy.op.verb}) is in progress on transport ${name}: retry when it is done`,
+    );
+  }
   const body = (ctx.body ?? {}) as Record<string, unknown>;
   if (typeof body.name === 'string' && body.name !== name) {
     throw invalidArgument(`transport.name ${body.name} does not match the URL`, 'transport.name');
@@ -951,15 +957,17 @@ function updateTransport(ctx: Ctx) {
     r.keyIssuedAt = undefined;
     r.t.generatedActivationKey = undefined;
   }
-  r.busy?.cancel();
-  r.busy = world.clock.after(settingsOf(world).delays.update, () => {
-    r.busy = undefined;
-    Object.assign(r.t, changes);
-    if (redeemed && r.t.state === 'PENDING_KEY') setState(world, r, 'PENDING_CONFIG');
-    r.t.updateTime = iso(world.clock.now());
-    finish(world, op, transportResponse(r));
-    reconcileTransports(world);
-  });
+  r.busy = {
+    op,
+    timer: world.clock.after(settingsOf(world).delays.update, () => {
+      r.busy = undefined;
+      Object.assign(r.t, changes);
+      if (redeemed && r.t.state === 'PENDING_KEY') setState(world, r, 'PENDING_CONFIG');
+      r.t.updateTime = iso(world.clock.now());
+      finish(world, op, transportResponse(r));
+      reconcileTransports(world);
+    }),
+  };
   return operationView(op);
 }
 
@@ -976,7 +984,17 @@ function deleteTransport(ctx: Ctx) {
   const state = ctx.state;
   if (!r.deleting) {
     r.deleting = true;
-    r.busy?.cancel();
+    if (r.busy) {
+      // A create or update still running is overtaken by the delete: its operation fails.
+      r.busy.timer.cancel();
+      r.busy.op.done = true;
+      r.busy.op.endTime = world.clock.now();
+      r.busy.op.error = new GcpError(
+        'ABORTED',
+        `Transport ${name} was deleted before the operation finished.`,
+      ).toOperationError();
+      r.busy = undefined;
+    }
     if (r.sharedId && r.keyIssuedAt !== undefined) remoteProvider(world)?.withdrawKey(r.sharedId);
     // The partner learns at once that our half is going (its half goes down, never away).
     remoteProvider(world)?.syncLocalHalves(localHalves(world));
