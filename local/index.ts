@@ -233,6 +233,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         log,
       });
     } catch (err) {
+      // Nothing may outlive a refused gcp.yml: timers, servers, function hosts, emulators.
+      stopAllowedPrefixFeed();
+      world.stop();
+      clock.stop();
+      network.close();
+      linkRoutes.stop();
       await pushProxy?.stop();
       await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
       await stopOwnEmulators();
