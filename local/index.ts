@@ -21,6 +21,7 @@ import {
   startEmulators,
 } from './gcp/emulators.ts';
 import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
+import { GooglePlumbing } from './gcp/plumbing.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
@@ -54,6 +55,13 @@ export interface LocalCloudOptions {
    * clouds in one test file; the cloud does not stop them). Default off; `npm start` turns them on.
    */
   emulators?: boolean | EmulatorOptions | Emulators;
+  /**
+   * gcp.yml to wire (functions, topics, subscriptions, scheduler jobs, workflows, log sinks:
+   * local/gcp/plumbing.ts, docs/google-plumbing.md). Default none. `watchGcpConfig` reloads it
+   * when it or a function's files change.
+   */
+  gcpConfig?: string;
+  watchGcpConfig?: boolean;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -84,6 +92,8 @@ export interface LocalCloud {
   /** The running emulators (null when not started) and the push proxy delivering their push subscriptions. */
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
+  /** What gcp.yml wired (null without `gcpConfig`). */
+  plumbing: GooglePlumbing | null;
   /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
@@ -222,6 +232,32 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await stopOwnEmulators();
     throw err;
   }
+  let plumbing: GooglePlumbing | null = null;
+  if (options.gcpConfig) {
+    try {
+      plumbing = await GooglePlumbing.start({
+        configFile: options.gcpConfig,
+        gcp,
+        clock,
+        processes,
+        emulators,
+        pushProxy,
+        watch: options.watchGcpConfig ?? false,
+        log,
+      });
+    } catch (err) {
+      // Nothing may outlive a refused gcp.yml: timers, servers, function hosts, emulators.
+      stopAllowedPrefixFeed();
+      world.stop();
+      clock.stop();
+      network.close();
+      linkRoutes.stop();
+      await pushProxy?.stop();
+      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
+      await stopOwnEmulators();
+      throw err;
+    }
+  }
   let stopped = false;
 
   return {
@@ -233,6 +269,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     network,
     emulators,
     pushProxy,
+    plumbing,
     world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
@@ -255,6 +292,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      await plumbing?.stop();
       stopAllowedPrefixFeed();
       world.stop();
       clock.stop();

@@ -42,6 +42,7 @@ async function main(): Promise<number> {
       scale: { type: 'string' },
       seed: { type: 'string' },
       region: { type: 'string' },
+      'gcp-config': { type: 'string' },
     },
     strict: true,
   });
@@ -52,6 +53,12 @@ async function main(): Promise<number> {
   const scale = values.scale === undefined ? undefined : Number(values.scale);
   if (scale !== undefined && !(scale > 0)) {
     process.stderr.write('--scale must be a positive number\n');
+    return 2;
+  }
+  // The Google wiring (#7): --gcp-config, or ./gcp.yml when the project has one; reloaded on change.
+  const gcpConfig = values['gcp-config'] ?? (existsSync('gcp.yml') ? 'gcp.yml' : undefined);
+  if (values['gcp-config'] !== undefined && !existsSync(values['gcp-config'])) {
+    process.stderr.write(`--gcp-config: ${values['gcp-config']} does not exist\n`);
     return 2;
   }
   const running = existingCloud();
@@ -95,6 +102,7 @@ async function main(): Promise<number> {
     ...(values.region ? { region: values.region } : {}),
     gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
     emulators: true,
+    ...(gcpConfig ? { gcpConfig, watchGcpConfig: true } : {}),
   });
   const handshake = cloud.handshake();
   mkdirSync(HANDSHAKE_DIR, { recursive: true });
@@ -112,6 +120,12 @@ async function main(): Promise<number> {
       `  gcp      ${cloud.gcp.endpoint}  (project ${cloud.gcp.project}, region ${cloud.gcp.region}; key files in ${join(HANDSHAKE_DIR, 'keys')})`,
       `  pubsub   ${handshake.pubsubEmulatorHost}  (emulator; push proxy signs OIDC tokens)`,
       `  firestore ${handshake.firestoreEmulatorHost}  (emulator)`,
+      ...(cloud.plumbing
+        ? [
+            `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,
+            ...cloud.plumbing.functions.list().map((f) => `    ${f.spec.name.padEnd(20)} ${f.url}`),
+          ]
+        : []),
       `  handshake ${HANDSHAKE}`,
       `ready in ${readyMs} ms (pid ${process.pid}); Ctrl-C to stop`,
       '',

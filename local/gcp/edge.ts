@@ -50,6 +50,29 @@ export interface GcpEdgeOptions {
   log?: (message: string) => void;
 }
 
+/** One API call the edge answered (audit logs of local/gcp/audit-log.ts are made from these). */
+export interface EdgeCall {
+  service: string;
+  host: string;
+  operation: string;
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed JSON body, as handlers see it.
+  body: any;
+  caller: GcpRequestContext['caller'];
+  /** HTTP status of the answer, and its JSON body (the google.rpc error on failure). */
+  status: number;
+  response: unknown;
+  userAgent: string | undefined;
+  /** Virtual ms. */
+  at: number;
+}
+
+/** A handler given the raw request first: returns true when it took it (mounted APIs, function URLs). */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 interface CompiledRoute {
   service: AnyGcpService;
   route: GcpRoute<unknown>;
@@ -129,6 +152,8 @@ export class GcpEdge {
   #admin: GcpAdminHandler | undefined;
   #states = new Map<string, { project: string; state: unknown }>();
   #port = 0;
+  #listeners: ((call: EdgeCall) => void)[] = [];
+  #mounts: RawHandler[] = [];
 
   constructor(options: GcpEdgeOptions) {
     const services = new Map<string, AnyGcpService>();
@@ -187,6 +212,22 @@ export class GcpEdge {
 
   setAdmin(handler: GcpAdminHandler): void {
     this.#admin = handler;
+  }
+
+  /** Tells `listener` about every answered API call (not admin or mounted ones); returns an unsubscribe. */
+  onCall(listener: (call: EdgeCall) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Gives `handler` each request before routing (it reads the body itself); returns an unmount. */
+  mount(handler: RawHandler): () => void {
+    this.#mounts.push(handler);
+    return () => {
+      this.#mounts = this.#mounts.filter((h) => h !== handler);
+    };
   }
 
   get port(): number {
@@ -268,6 +309,8 @@ export class GcpEdge {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     let service: AnyGcpService | undefined;
+    for (const mounted of this.#mounts) if (mounted(req, res)) return;
+    let seen: Omit<EdgeCall, 'status' | 'response'> | undefined;
     try {
       const rawBody = await readBody(req);
       const rawUrl = req.url ?? '/';
@@ -352,9 +395,27 @@ export class GcpEdge {
         clock: this.world.clock,
         world: this.world,
       };
+      seen = {
+        service: service.name,
+        host: service.host,
+        operation: route.operation,
+        method,
+        path: found.path,
+        params: found.params,
+        query,
+        body: ctx.body,
+        caller,
+        userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : undefined,
+        at: this.world.clock.now(),
+      };
       const out = await route.handler(ctx);
       if (out instanceof Reply) sendJson(res, out.status, out.body, out.headers);
       else sendJson(res, 200, out ?? {});
+      this.#tell(
+        seen,
+        out instanceof Reply ? out.status : 200,
+        out instanceof Reply ? out.body : (out ?? {}),
+      );
     } catch (err) {
       let error: GcpError;
       if (err instanceof GcpError) error = err;
@@ -363,6 +424,17 @@ export class GcpEdge {
         error = new GcpError('INTERNAL', 'Internal error encountered.');
       }
       sendJson(res, error.code, error.toJSON(), error.headers);
+      if (seen) this.#tell(seen, error.code, error.toJSON());
+    }
+  }
+
+  #tell(call: Omit<EdgeCall, 'status' | 'response'>, status: number, response: unknown): void {
+    for (const l of this.#listeners) {
+      try {
+        l({ ...call, status, response });
+      } catch (err) {
+        this.world.log(`gcp edge: call listener failed: ${(err as Error).message}`);
+      }
     }
   }
 

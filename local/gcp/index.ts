@@ -7,6 +7,7 @@ import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { LocalIdentity } from '#local/identities.ts';
 import type { Random } from '#local/random.ts';
+import { AuditLog } from './audit-log.ts';
 import { GcpAuth } from './auth.ts';
 import { DEFAULT_GCP_PORT, GcpEdge } from './edge.ts';
 import type { AnyGcpService } from './service.ts';
@@ -39,6 +40,8 @@ export interface GcpLocal {
   edge: GcpEdge;
   /** Name -> path of the key files written (empty without keysDir). */
   keyFiles: ReadonlyMap<string, string>;
+  /** Admin Activity audit-log entries of the edge's mutating calls (local/gcp/audit-log.ts, #7). */
+  auditLog: AuditLog;
 }
 
 /** The port of `CROSSLINK_GCP_ENDPOINT`, or the default. */
@@ -83,6 +86,7 @@ export async function startGcp(deps: {
     settings: deps.settings ?? {},
     ...(deps.log ? { log: deps.log } : {}),
   });
+  const auditLog = new AuditLog(edge, project);
   const port = await edge.listen(deps.port);
   const keyFiles = options.keysDir ? await auth.writeKeyFiles(options.keysDir) : new Map<string, string>();
   return {
@@ -95,5 +99,6 @@ export async function startGcp(deps: {
     auth,
     edge,
     keyFiles,
+    auditLog,
   };
 }

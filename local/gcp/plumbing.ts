@@ -1,0 +1,463 @@
+/**
+ * Google's event plumbing of the local cloud, wired from gcp.yml (docs/google-plumbing.md):
+ * functions hosted under functions-framework behind the edge's IAM check (functions-host.ts),
+ * topics and subscriptions on the real Pub/Sub emulator with push delivered by the signing push
+ * proxy (retry policy and dead-lettering in wall-clock time), Cloud Scheduler jobs on the virtual
+ * clock (scheduler.ts), workflows deployed to the Executions API mounted on the edge, and log sinks
+ * that publish the edge's Admin Activity audit entries (audit-log.ts) matching their filter
+ * (log-filter.ts) to their topic. `reload()` re-reads gcp.yml and applies the difference; with
+ * `watch`, a change to gcp.yml or to a function's files reloads by itself.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { VirtualClock } from '#local/clock.ts';
+import type { ProcessGroup } from '#local/processes.ts';
+import { defaultIsInternalUrl, fetchHttp } from '#local/workflows/ports.ts';
+import {
+  type FunctionSpec,
+  type GcpConfig,
+  loadGcpConfig,
+  type SubscriptionSpec,
+  serviceAccountEmail,
+} from '#scripts/gcp-config.ts';
+import type { AuditLogEntry } from './audit-log.ts';
+import type { Emulators } from './emulators.ts';
+import { FunctionHosts } from './functions-host.ts';
+import type { GcpLocal } from './index.ts';
+import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
+import type { PushProxy } from './push-proxy.ts';
+import { Scheduler } from './scheduler.ts';
+import { WorkflowsService } from './workflows-api.ts';
+
+export interface GooglePlumbingOptions {
+  /** Path of gcp.yml. */
+  configFile: string;
+  gcp: GcpLocal;
+  clock: VirtualClock;
+  processes: ProcessGroup;
+  emulators: Emulators | null;
+  pushProxy: PushProxy | null;
+  /** Reload when gcp.yml or a function's files change (default false; `npm start` turns it on). */
+  watch?: boolean;
+  log?: (message: string) => void;
+}
+
+export class PlumbingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlumbingError';
+  }
+}
+
+interface Sink {
+  name: string;
+  topic: string;
+  filter: LogFilter;
+  published: number;
+}
+
+/** The emulator's subscription body for a spec (what subscriptions.create takes). */
+function subscriptionBody(
+  project: string,
+  s: SubscriptionSpec,
+  pushEndpoint: string | undefined,
+): Record<string, unknown> {
+  return {
+    topic: `projects/${project}/topics/${s.topic}`,
+    ackDeadlineSeconds: s.ackDeadlineSeconds ?? 10,
+    ...(s.push && pushEndpoint
+      ? {
+          pushConfig: {
+            pushEndpoint,
+            oidcToken: {
+              serviceAccountEmail: serviceAccountEmail(s.push.serviceAccount, project),
+              audience: s.push.audience ?? pushEndpoint,
+            },
+          },
+        }
+      : {}),
+    ...(s.retryPolicy ? { retryPolicy: s.retryPolicy } : {}),
+    ...(s.deadLetter
+      ? {
+          deadLetterPolicy: {
+            deadLetterTopic: `projects/${project}/topics/${s.deadLetter.topic}`,
+            maxDeliveryAttempts: s.deadLetter.maxDeliveryAttempts ?? 5,
+          },
+        }
+      : {}),
+    ...(s.labels ? { labels: s.labels } : {}),
+  };
+}
+
+/** The subscription Eventarc makes for a function on a Pub/Sub topic (retry: Google's 10s-600s backoff). */
+function triggerSubscription(fn: FunctionSpec): SubscriptionSpec | undefined {
+  const t = fn.trigger.topic;
+  if (!t) return undefined;
+  return {
+    name: `eventarc-${fn.name}-sub`,
+    topic: t.name,
+    ackDeadlineSeconds: Math.min(600, Math.max(10, fn.timeoutSeconds ?? 60)),
+    push: { function: fn.name, serviceAccount: t.serviceAccount },
+    retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
+  };
+}
+
+export class GooglePlumbing {
+  readonly functions: FunctionHosts;
+  readonly scheduler: Scheduler;
+  readonly #o: GooglePlumbingOptions;
+  readonly #log: (m: string) => void;
+  readonly #workflows = new Map<string, WorkflowsService>();
+  readonly #workflowAccounts = new Map<string, string>();
+  readonly #appliedSubs = new Map<string, string>();
+  readonly #appliedTopics = new Set<string>();
+  readonly #appliedFunctions = new Map<string, string>();
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #watchers: FSWatcher[] = [];
+  readonly #sinkPublishes = new Set<Promise<void>>();
+  #sinks: Sink[] = [];
+  #config: GcpConfig | undefined;
+  #reloading: Promise<void> = Promise.resolve();
+  #reloadTimer: NodeJS.Timeout | undefined;
+  #changed = new Set<string>();
+  #stopped = false;
+  #reloads = 0;
+
+  constructor(options: GooglePlumbingOptions) {
+    this.#o = options;
+    this.#log = options.log ?? (() => {});
+    const { gcp } = options;
+    this.functions = new FunctionHosts({
+      processes: options.processes,
+      auth: gcp.auth,
+      project: gcp.project,
+      region: gcp.region,
+      root: process.cwd(),
+      edgeUrl: () => gcp.endpoint,
+      env: () => ({
+        ...(options.emulators?.pubsubHost ? { PUBSUB_EMULATOR_HOST: options.emulators.pubsubHost } : {}),
+        ...(options.emulators?.firestoreHost
+          ? { FIRESTORE_EMULATOR_HOST: options.emulators.firestoreHost }
+          : {}),
+        CROSSLINK_GCP_ENDPOINT: gcp.endpoint,
+      }),
+      log: this.#log,
+    });
+    this.scheduler = new Scheduler({
+      clock: options.clock,
+      auth: gcp.auth,
+      project: gcp.project,
+      region: gcp.region,
+      edgeUrl: () => gcp.endpoint,
+      pubsubHost: () => options.emulators?.pubsubHost ?? null,
+      functionUrl: (name) => this.functions.url(name),
+      log: this.#log,
+    });
+    this.#unsubscribe.push(gcp.edge.mount(this.functions.handler()));
+    this.#unsubscribe.push(gcp.edge.mount((req, res) => this.#routeWorkflows(req, res)));
+    this.#unsubscribe.push(gcp.auditLog.subscribe((e) => this.#sink(e)));
+  }
+
+  /** Loads gcp.yml and wires everything it declares. */
+  static async start(options: GooglePlumbingOptions): Promise<GooglePlumbing> {
+    const plumbing = new GooglePlumbing(options);
+    try {
+      await plumbing.#apply(loadGcpConfig(options.configFile), new Set());
+      if (options.watch) plumbing.#watch();
+    } catch (err) {
+      await plumbing.stop();
+      throw err;
+    }
+    return plumbing;
+  }
+
+  get config(): GcpConfig {
+    if (!this.#config) throw new Error('gcp.yml is not loaded');
+    return this.#config;
+  }
+
+  /** How many reloads applied so far. */
+  get reloads(): number {
+    return this.#reloads;
+  }
+
+  /** The Executions API of a deployed workflow (tests, `sim`). */
+  workflow(name: string): WorkflowsService | undefined {
+    return this.#workflows.get(name);
+  }
+
+  /** What each sink has published so far. */
+  sinks(): { name: string; topic: string; published: number }[] {
+    return this.#sinks.map(({ name, topic, published }) => ({ name, topic, published }));
+  }
+
+  /** Resolves when every sink publish started so far is done (tests). */
+  async idle(): Promise<void> {
+    while (this.#sinkPublishes.size > 0) await Promise.allSettled([...this.#sinkPublishes]);
+    await this.scheduler.idle();
+  }
+
+  /**
+   * Re-reads gcp.yml and applies the difference; functions whose spec changed, or whose files are
+   * among `changedFiles`, restart. An invalid file changes nothing and rejects with its problems.
+   */
+  reload(changedFiles: Iterable<string> = []): Promise<void> {
+    const files = new Set([...changedFiles].map((f) => resolve(f)));
+    const next = this.#reloading.then(async () => {
+      if (this.#stopped) return;
+      await this.#apply(loadGcpConfig(this.#o.configFile), files);
+      this.#reloads++;
+    });
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reloadTimer);
+    for (const w of this.#watchers) w.close();
+    this.#watchers.length = 0;
+    await this.#reloading;
+    this.scheduler.clear();
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe.length = 0;
+    await Promise.allSettled([...this.#sinkPublishes]);
+    await this.functions.stopAll();
+  }
+
+  async #apply(config: GcpConfig, changedFiles: Set<string>): Promise<void> {
+    const { gcp } = this.#o;
+    // Everything that can be refused is checked before anything changes.
+    const sinks = config.logSinks.map((s) => {
+      try {
+        return { name: s.name, topic: s.topic, filter: parseLogFilter(s.filter), published: 0 };
+      } catch (err) {
+        if (err instanceof LogFilterError) throw new PlumbingError(`log sink ${s.name}: ${err.message}`);
+        throw err;
+      }
+    });
+    for (const f of config.functions) {
+      if (
+        f.trigger.eventarc &&
+        f.trigger.eventarc.eventType !== 'google.cloud.pubsub.topic.v1.messagePublished'
+      ) {
+        throw new PlumbingError(
+          `function ${f.name}: the local cloud supports Pub/Sub triggers only (eventType google.cloud.pubsub.topic.v1.messagePublished or trigger.topic), not ${f.trigger.eventarc.eventType}`,
+        );
+      }
+      if (f.trigger.eventarc)
+        throw new PlumbingError(`function ${f.name}: write a Pub/Sub trigger as trigger.topic`);
+    }
+    const needsPubsub =
+      config.topics.length + config.subscriptions.length + config.logSinks.length > 0 ||
+      config.functions.some((f) => f.trigger.topic) ||
+      config.schedulerJobs.some((j) => j.pubsub);
+    const host = this.#o.emulators?.pubsubHost;
+    if (needsPubsub && !host) {
+      throw new PlumbingError(
+        `${config.file ?? 'gcp.yml'} declares Pub/Sub resources: start the local cloud with the emulators (startLocalCloud({emulators: true}))`,
+      );
+    }
+    const previous = this.#config;
+    const root = config.root;
+    this.#config = config;
+
+    // Functions first: push subscriptions deliver to them as soon as they exist.
+    const wanted = new Map(config.functions.map((f) => [f.name, f]));
+    for (const name of [...this.#appliedFunctions.keys()]) {
+      if (!wanted.has(name)) {
+        await this.functions.stop(name);
+        this.#appliedFunctions.delete(name);
+      }
+    }
+    await Promise.all(
+      config.functions.map(async (f) => {
+        const key = JSON.stringify({ f, root });
+        const dir = dirname(resolve(root, f.source));
+        const touched = [...changedFiles].some(
+          (c) => c.startsWith(`${dir}/`) || c === resolve(root, f.source),
+        );
+        if (this.#appliedFunctions.get(f.name) === key && !touched && this.functions.get(f.name)) return;
+        await this.functions.start({ ...f, source: resolve(root, f.source) });
+        this.#appliedFunctions.set(f.name, key);
+      }),
+    );
+
+    if (host) await this.#applyPubsub(config, host);
+
+    // Workflows: one Executions API per workflow (each runs as its own service account).
+    for (const w of config.workflows) {
+      const { readFile } = await import('node:fs/promises');
+      const source = await readFile(resolve(root, w.source), 'utf8');
+      let service = this.#workflows.get(w.name);
+      if (!service) {
+        service = new WorkflowsService({
+          clock: this.#o.clock,
+          baseUrl: gcp.endpoint,
+          ports: {
+            http: fetchHttp,
+            isInternalUrl: (url) => defaultIsInternalUrl(url) || url.startsWith(gcp.endpoint),
+            tokens: {
+              accessToken: async () =>
+                gcp.auth.issueAccessToken({
+                  email: this.#workflowAccounts.get(w.name) as string,
+                  kind: 'service-account',
+                }).token,
+              idToken: async (audience) =>
+                gcp.auth.mintIdToken({ email: this.#workflowAccounts.get(w.name) as string, audience }),
+            },
+          },
+          authorize: (req) => {
+            const r = gcp.auth.authenticate(
+              typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
+            );
+            return !('reason' in r);
+          },
+        });
+        this.#workflows.set(w.name, service);
+      }
+      this.#workflowAccounts.set(w.name, serviceAccountEmail(w.serviceAccount, gcp.project));
+      try {
+        service.deploy(gcp.project, gcp.region, w.name, source, w.env ?? {});
+      } catch (err) {
+        throw new PlumbingError((err as Error).message);
+      }
+    }
+    for (const name of [...this.#workflows.keys()]) {
+      if (!config.workflows.some((w) => w.name === name)) this.#workflows.delete(name);
+    }
+
+    this.scheduler.set(config.schedulerJobs);
+    this.#sinks = sinks;
+    if (previous) this.#log(`gcp.yml reloaded (${config.file})`);
+  }
+
+  async #applyPubsub(config: GcpConfig, host: string): Promise<void> {
+    const { gcp, pushProxy } = this.#o;
+    const project = gcp.project;
+    const base = `http://${host}/v1/projects/${project}`;
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      if (!res.ok && res.status !== 409 && !(method === 'DELETE' && res.status === 404)) {
+        throw new PlumbingError(`Pub/Sub emulator: ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+      }
+      return res.status;
+    };
+    for (const t of config.topics) {
+      await call('PUT', `/topics/${t.name}`, t.labels ? { labels: t.labels } : {});
+      this.#appliedTopics.add(t.name);
+    }
+    const subs = [
+      ...config.subscriptions,
+      ...config.functions.map(triggerSubscription).filter((s): s is SubscriptionSpec => s !== undefined),
+    ];
+    const wanted = new Set(subs.map((s) => s.name));
+    for (const name of [...this.#appliedSubs.keys()]) {
+      if (!wanted.has(name)) {
+        await call('DELETE', `/subscriptions/${name}`);
+        this.#appliedSubs.delete(name);
+      }
+    }
+    for (const s of subs) {
+      const endpoint = s.push
+        ? (s.push.endpoint ?? this.functions.url(s.push.function as string))
+        : undefined;
+      const body = subscriptionBody(project, s, endpoint);
+      const key = JSON.stringify(body);
+      if (this.#appliedSubs.get(s.name) === key) continue;
+      // Created fresh so the emulator holds exactly the declared settings (a changed one loses its backlog).
+      await call('DELETE', `/subscriptions/${s.name}`);
+      await call('PUT', `/subscriptions/${s.name}`, body);
+      this.#appliedSubs.set(s.name, key);
+      if (s.push) {
+        if (!pushProxy)
+          throw new PlumbingError(`subscription ${s.name} pushes, but the push proxy is not running`);
+        await pushProxy.adopt(`projects/${project}/subscriptions/${s.name}`);
+      }
+    }
+    for (const name of [...this.#appliedTopics]) {
+      if (!config.topics.some((t) => t.name === name)) {
+        await call('DELETE', `/topics/${name}`);
+        this.#appliedTopics.delete(name);
+      }
+    }
+  }
+
+  #sink(entry: AuditLogEntry): void {
+    const host = this.#o.emulators?.pubsubHost;
+    if (!host) return;
+    for (const sink of this.#sinks) {
+      if (!matchesLogFilter(sink.filter, entry)) continue;
+      const url = `http://${host}/v1/projects/${this.#o.gcp.project}/topics/${sink.topic}:publish`;
+      const p = fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messages: [
+            {
+              data: Buffer.from(JSON.stringify(entry)).toString('base64'),
+              attributes: { 'logging.googleapis.com/timestamp': entry.timestamp },
+            },
+          ],
+        }),
+        signal: AbortSignal.timeout(30_000),
+      })
+        .then(async (res) => {
+          if (res.ok) sink.published++;
+          else
+            this.#log(
+              `log sink ${sink.name}: publish to ${sink.topic} failed: ${res.status} ${await res.text()}`,
+            );
+        })
+        .catch((err: unknown) => this.#log(`log sink ${sink.name}: ${(err as Error).message}`))
+        .finally(() => this.#sinkPublishes.delete(p));
+      this.#sinkPublishes.add(p);
+    }
+  }
+
+  #routeWorkflows(
+    req: Parameters<WorkflowsService['handle']>[0],
+    res: Parameters<WorkflowsService['handle']>[1],
+  ) {
+    const m = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/workflows\/([^/:?]+)\/executions/.exec(
+      req.url ?? '',
+    );
+    if (!m) return false;
+    const service = this.#workflows.get(m[1] as string);
+    if (!service) return false;
+    return service.handle(req, res);
+  }
+
+  #watch(): void {
+    const config = this.config;
+    const targets = new Set<string>();
+    if (config.file) targets.add(dirname(config.file));
+    for (const f of config.functions) targets.add(dirname(resolve(config.root, f.source)));
+    for (const dir of targets) {
+      try {
+        const w = watch(dir, { recursive: true }, (_event, name) => {
+          if (!name) return;
+          const file = resolve(dir, name.toString());
+          this.#changed.add(file);
+          clearTimeout(this.#reloadTimer);
+          this.#reloadTimer = setTimeout(() => {
+            const changed = [...this.#changed];
+            this.#changed.clear();
+            this.reload(changed).catch((err: unknown) =>
+              this.#log(`gcp.yml not reloaded: ${(err as Error).message}`),
+            );
+          }, 300);
+        });
+        this.#watchers.push(w);
+      } catch (err) {
+        this.#log(`cannot watch ${dir}: ${(err as Error).message}`);
+      }
+    }
+  }
+}

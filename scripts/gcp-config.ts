@@ -1,0 +1,321 @@
+/**
+ * `gcp.yml`, the declarative Google wiring: its types, its parser and its validator. Pure (reads a
+ * file, imports only the core): the local cloud (local/gcp/plumbing.ts) and scripts/deploy-gcp both
+ * load the file through here, so both see the same resources and the same refusals. The shape is
+ * config/gcp.schema.json; `validateGcpConfig` adds what a schema cannot say (references between
+ * resources, unique names, dead-letter topics that have a subscription). docs/google-plumbing.md
+ * documents every field.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { type Issue, ValidationError } from '#core/errors.ts';
+import { schemaIssues } from '#core/schema.ts';
+import schema from '../config/gcp.schema.json' with { type: 'json' };
+
+export type Member = string;
+
+export interface ServiceAccountSpec {
+  id: string;
+  displayName?: string;
+  roles: string[];
+}
+
+export interface HttpTrigger {
+  invokers: Member[];
+}
+
+export interface TopicTrigger {
+  name: string;
+  serviceAccount: string;
+  retry?: boolean;
+}
+
+export interface EventarcTrigger {
+  eventType: string;
+  filters?: Record<string, string>;
+  serviceAccount: string;
+  retry?: boolean;
+}
+
+export interface FunctionSpec {
+  name: string;
+  source: string;
+  entryPoint: string;
+  runtime?: 'nodejs24';
+  serviceAccount?: string;
+  memory?: string;
+  timeoutSeconds?: number;
+  environment?: Record<string, string>;
+  labels?: Record<string, string>;
+  trigger: { http?: HttpTrigger; topic?: TopicTrigger; eventarc?: EventarcTrigger };
+}
+
+export interface TopicSpec {
+  name: string;
+  labels?: Record<string, string>;
+  messageRetentionDuration?: string;
+}
+
+export interface SubscriptionSpec {
+  name: string;
+  topic: string;
+  ackDeadlineSeconds?: number;
+  push?: { function?: string; endpoint?: string; serviceAccount: string; audience?: string };
+  retryPolicy?: { minimumBackoff?: string; maximumBackoff?: string };
+  deadLetter?: { topic: string; maxDeliveryAttempts?: number };
+  labels?: Record<string, string>;
+}
+
+export interface LogSinkSpec {
+  name: string;
+  filter: string;
+  topic: string;
+  description?: string;
+}
+
+export interface SchedulerJobSpec {
+  name: string;
+  description?: string;
+  schedule: string;
+  timeZone?: string;
+  http?: {
+    function?: string;
+    uri?: string;
+    method?: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE';
+    headers?: Record<string, string>;
+    body?: unknown;
+    serviceAccount: string;
+  };
+  pubsub?: { topic: string; data?: unknown; attributes?: Record<string, string> };
+  workflow?: { name: string; argument?: unknown; serviceAccount: string };
+}
+
+export interface WorkflowSpec {
+  name: string;
+  source: string;
+  serviceAccount: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export interface AlertPolicySpec {
+  name: string;
+  displayName: string;
+  filter: string;
+  comparison?: 'COMPARISON_GT' | 'COMPARISON_LT';
+  threshold: number;
+  duration?: string;
+  notificationChannels?: string[];
+}
+
+/** The file as written (defaults not applied). */
+export interface GcpConfigFile {
+  version: 1;
+  region?: string;
+  serviceAccounts?: ServiceAccountSpec[];
+  functions?: FunctionSpec[];
+  topics?: TopicSpec[];
+  subscriptions?: SubscriptionSpec[];
+  logSinks?: LogSinkSpec[];
+  schedulerJobs?: SchedulerJobSpec[];
+  workflows?: WorkflowSpec[];
+  alertPolicies?: AlertPolicySpec[];
+}
+
+/** A loaded gcp.yml: every list present, paths resolved against the file's directory. */
+export interface GcpConfig {
+  /** Absolute path of the file (undefined when parsed from text). */
+  file: string | undefined;
+  /** Directory `source` paths are relative to. */
+  root: string;
+  region: string | undefined;
+  serviceAccounts: ServiceAccountSpec[];
+  functions: FunctionSpec[];
+  topics: TopicSpec[];
+  subscriptions: SubscriptionSpec[];
+  logSinks: LogSinkSpec[];
+  schedulerJobs: SchedulerJobSpec[];
+  workflows: WorkflowSpec[];
+  alertPolicies: AlertPolicySpec[];
+}
+
+/** Which kind of function a trigger makes: `http` (ff.http) or `cloudevent` (ff.cloudEvent). */
+export function signatureType(fn: FunctionSpec): 'http' | 'cloudevent' {
+  return fn.trigger.http ? 'http' : 'cloudevent';
+}
+
+/** A service account reference (an id of this file, or an email) as an email in `project`. */
+export function serviceAccountEmail(ref: string, project: string): string {
+  return ref.includes('@') ? ref : `${ref}@${project}.iam.gserviceaccount.com`;
+}
+
+/** An IAM member with service account ids expanded to emails (`serviceAccount:intake` -> email). */
+export function memberOf(member: Member, project: string): Member {
+  const m = /^serviceAccount:(.+)$/.exec(member);
+  return m ? `serviceAccount:${serviceAccountEmail(m[1] as string, project)}` : member;
+}
+
+/** Every problem of a parsed gcp.yml: schema first, then references between resources. */
+export function gcpConfigIssues(value: unknown): Issue[] {
+  const issues = schemaIssues(schema, value);
+  if (issues.length > 0) return issues;
+  const c = value as GcpConfigFile;
+  const out: Issue[] = [];
+  const names = (kind: string, list: { name?: string; id?: string }[] | undefined) => {
+    const seen = new Set<string>();
+    (list ?? []).forEach((r, i) => {
+      const n = (r.name ?? r.id) as string;
+      if (seen.has(n)) out.push({ path: `${kind}[${i}]`, reason: `repeats the name ${n}` });
+      seen.add(n);
+    });
+    return seen;
+  };
+  const accounts = names('serviceAccounts', c.serviceAccounts);
+  const functions = new Map((c.functions ?? []).map((f) => [f.name, f]));
+  names('functions', c.functions);
+  const topics = names('topics', c.topics);
+  names('subscriptions', c.subscriptions);
+  names('logSinks', c.logSinks);
+  names('schedulerJobs', c.schedulerJobs);
+  const workflows = names('workflows', c.workflows);
+  names('alertPolicies', c.alertPolicies);
+
+  const account = (path: string, ref: string | undefined) => {
+    if (ref !== undefined && !ref.includes('@') && !accounts.has(ref))
+      out.push({ path, reason: `names the service account ${ref}, which serviceAccounts does not list` });
+  };
+  const topic = (path: string, name: string) => {
+    if (!topics.has(name)) out.push({ path, reason: `names the topic ${name}, which topics does not list` });
+  };
+  const httpFunction = (path: string, name: string) => {
+    const f = functions.get(name);
+    if (!f) out.push({ path, reason: `names the function ${name}, which functions does not list` });
+    else if (!f.trigger.http)
+      out.push({ path, reason: `names the function ${name}, which is not an HTTP function` });
+  };
+
+  (c.functions ?? []).forEach((f, i) => {
+    account(`functions[${i}].serviceAccount`, f.serviceAccount);
+    if (f.trigger.topic) {
+      topic(`functions[${i}].trigger.topic.name`, f.trigger.topic.name);
+      account(`functions[${i}].trigger.topic.serviceAccount`, f.trigger.topic.serviceAccount);
+    }
+    if (f.trigger.eventarc)
+      account(`functions[${i}].trigger.eventarc.serviceAccount`, f.trigger.eventarc.serviceAccount);
+    f.trigger.http?.invokers.forEach((m, j) => {
+      const sa = /^serviceAccount:([^@]+)$/.exec(m);
+      if (sa) account(`functions[${i}].trigger.http.invokers[${j}]`, sa[1]);
+    });
+  });
+  const deadLetterTopics = new Set<string>();
+  (c.subscriptions ?? []).forEach((s, i) => {
+    topic(`subscriptions[${i}].topic`, s.topic);
+    if (s.push) {
+      account(`subscriptions[${i}].push.serviceAccount`, s.push.serviceAccount);
+      if (s.push.function) httpFunction(`subscriptions[${i}].push.function`, s.push.function);
+    }
+    if (s.deadLetter) {
+      topic(`subscriptions[${i}].deadLetter.topic`, s.deadLetter.topic);
+      if (s.deadLetter.topic === s.topic)
+        out.push({
+          path: `subscriptions[${i}].deadLetter.topic`,
+          reason: 'must differ from the subscription topic',
+        });
+      deadLetterTopics.add(s.deadLetter.topic);
+    }
+    const min = s.retryPolicy?.minimumBackoff;
+    const max = s.retryPolicy?.maximumBackoff;
+    if (min && Number.parseFloat(min) > 600)
+      out.push({ path: `subscriptions[${i}].retryPolicy.minimumBackoff`, reason: 'must be at most 600s' });
+    if (max && Number.parseFloat(max) > 600)
+      out.push({ path: `subscriptions[${i}].retryPolicy.maximumBackoff`, reason: 'must be at most 600s' });
+    if (min && max && Number.parseFloat(min) > Number.parseFloat(max))
+      out.push({
+        path: `subscriptions[${i}].retryPolicy`,
+        reason: 'minimumBackoff must not exceed maximumBackoff',
+      });
+  });
+  // A dead-letter topic without a subscription loses what it receives (platform-semantics.md).
+  for (const t of deadLetterTopics) {
+    if (topics.has(t) && !(c.subscriptions ?? []).some((s) => s.topic === t)) {
+      const i = (c.topics ?? []).findIndex((x) => x.name === t);
+      out.push({
+        path: `topics[${i}]`,
+        reason: `is a dead-letter topic without a subscription: its messages would be lost`,
+      });
+    }
+  }
+  (c.logSinks ?? []).forEach((s, i) => {
+    topic(`logSinks[${i}].topic`, s.topic);
+  });
+  (c.schedulerJobs ?? []).forEach((j, i) => {
+    if (j.http) {
+      account(`schedulerJobs[${i}].http.serviceAccount`, j.http.serviceAccount);
+      if (j.http.function) httpFunction(`schedulerJobs[${i}].http.function`, j.http.function);
+    }
+    if (j.pubsub) topic(`schedulerJobs[${i}].pubsub.topic`, j.pubsub.topic);
+    if (j.workflow) {
+      account(`schedulerJobs[${i}].workflow.serviceAccount`, j.workflow.serviceAccount);
+      if (!workflows.has(j.workflow.name))
+        out.push({
+          path: `schedulerJobs[${i}].workflow.name`,
+          reason: `names the workflow ${j.workflow.name}, which workflows does not list`,
+        });
+    }
+    if (j.timeZone !== undefined && !validTimeZone(j.timeZone))
+      out.push({
+        path: `schedulerJobs[${i}].timeZone`,
+        reason: `must be an IANA time zone (got ${j.timeZone})`,
+      });
+  });
+  (c.workflows ?? []).forEach((w, i) => {
+    account(`workflows[${i}].serviceAccount`, w.serviceAccount);
+  });
+  return out;
+}
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses gcp.yml text; throws ValidationError naming each bad field. */
+export function parseGcpConfig(text: string, options: { file?: string; root?: string } = {}): GcpConfig {
+  const subject = options.file ?? 'gcp.yml';
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (err) {
+    throw new ValidationError(
+      [{ path: '', reason: `is not valid YAML: ${(err as Error).message}` }],
+      subject,
+    );
+  }
+  const issues = gcpConfigIssues(value);
+  if (issues.length > 0) throw new ValidationError(issues, subject);
+  const c = value as GcpConfigFile;
+  return {
+    file: options.file,
+    root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
+    region: c.region,
+    serviceAccounts: c.serviceAccounts ?? [],
+    functions: c.functions ?? [],
+    topics: c.topics ?? [],
+    subscriptions: c.subscriptions ?? [],
+    logSinks: c.logSinks ?? [],
+    schedulerJobs: c.schedulerJobs ?? [],
+    workflows: c.workflows ?? [],
+    alertPolicies: c.alertPolicies ?? [],
+  };
+}
+
+/** Reads and validates a gcp.yml file. */
+export function loadGcpConfig(file: string): GcpConfig {
+  const path = resolve(file);
+  return parseGcpConfig(readFileSync(path, 'utf8'), { file: path });
+}

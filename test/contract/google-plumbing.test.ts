@@ -1,0 +1,290 @@
+/**
+ * The sample gcp.yml (test/fixtures/gcp/gcp.yml) loaded into a local cloud with the real Pub/Sub
+ * emulator and exercised end to end: the scheduler fires on `sim clock advance`, a poison message
+ * lands in the dead-letter subscription, a transport created through the edge produces an audit
+ * entry that reaches the sink's topic, an HTTP function sees the caller's email, a push without a
+ * valid token is refused and one through the proxy accepted, a CloudEvent function gets the
+ * decoded message, and an edited function reloads.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jwtClient } from '#gcp/google-credentials.ts';
+import { signJwt } from '#local/gcp/auth.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { main } from '#scripts/cli/main.ts';
+import { startTestCloud } from '../support/local-cloud.ts';
+
+const FIXTURE = 'test/fixtures/gcp';
+let dir: string;
+let cloud: LocalCloud;
+
+interface Pulled {
+  ackId: string;
+  message: { data?: string; attributes?: Record<string, string>; messageId: string };
+}
+
+/** Pulls from a subscription until `count` messages came or `timeoutMs` passed; acks them. */
+async function pull(subscription: string, count = 1, timeoutMs = 20_000): Promise<Pulled[]> {
+  const base = `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/subscriptions/${subscription}`;
+  const out: Pulled[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count && Date.now() < deadline) {
+    const res = await fetch(`${base}:pull`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ maxMessages: 10, returnImmediately: true }),
+    });
+    const got = ((await res.json()) as { receivedMessages?: Pulled[] }).receivedMessages ?? [];
+    if (got.length > 0) {
+      out.push(...got);
+      await fetch(`${base}:acknowledge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ackIds: got.map((m) => m.ackId) }),
+      });
+    } else await new Promise((r) => setTimeout(r, 200));
+  }
+  return out;
+}
+
+async function publish(topic: string, data: string, attributes?: Record<string, string>): Promise<void> {
+  const res = await fetch(
+    `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/topics/${topic}:publish`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ data: Buffer.from(data).toString('base64'), attributes }] }),
+    },
+  );
+  expect(res.status).toBe(200);
+}
+
+/** `crosslink <args>` against this cloud (its handshake where the CLI looks for it). */
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: dir, env: {} });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const text = (m: Pulled) => Buffer.from(m.message.data ?? '', 'base64').toString('utf8');
+
+beforeAll(async () => {
+  // A copy of the fixture, so the reload test can edit it.
+  dir = await mkdtemp(join(tmpdir(), 'crosslink-gcp-'));
+  await cp(FIXTURE, dir, { recursive: true });
+  // The functions import functions-framework as they would from the repo.
+  await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'), 'dir');
+  cloud = await startTestCloud({
+    emulators: { firestore: false },
+    gcpConfig: join(dir, 'gcp.yml'),
+  });
+  await mkdir(join(dir, '.crosslink'));
+  await writeFile(join(dir, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
+}, 120_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('functions behind the IAM check', () => {
+  it('an HTTP function sees the email of the caller, from a token with its signature removed', async () => {
+    // Prepare
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    // Act
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${idToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ hi: 1 }),
+    });
+    // Assess
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      email: 'alice@example.com',
+      signature: 'SIGNATURE_REMOVED_BY_GOOGLE',
+      greeting: 'hello',
+      method: 'POST',
+      body: { hi: 1 },
+    });
+  });
+
+  it('refuses no token, a forged token and another audience (401), and a caller who is not an invoker (403)', async () => {
+    const url = cloud.plumbing!.functions.url('whoami');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const now = Math.floor(cloud.clock.now() / 1000);
+    const forged = signJwt(
+      { iss: 'https://accounts.google.com', aud: url, email: 'alice@example.com', iat: now, exp: now + 600 },
+      privateKey,
+      'forged',
+    );
+    const otherAudience = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken('https://elsewhere');
+    const carol = await jwtClient(cloud.gcp.auth.keyFile('carol')).fetchIdToken(url);
+    const status = async (token?: string) =>
+      (await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {})).status;
+    expect(await status()).toBe(401);
+    expect(await status(forged)).toBe(401);
+    expect(await status(otherAudience)).toBe(401);
+    expect(await status(carol)).toBe(403);
+  });
+
+  it('a push without a valid token is refused by the push endpoint; one through the proxy is accepted', async () => {
+    // Prepare: what Pub/Sub would push, sent by hand without a token
+    const url = cloud.plumbing!.functions.url('orders');
+    const body = JSON.stringify({
+      message: { data: Buffer.from('order-1').toString('base64'), messageId: '1' },
+      subscription: `projects/${cloud.gcp.project}/subscriptions/orders-push`,
+    });
+    // Act
+    const unsigned = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    await publish('orders', 'order-2');
+    const deadline = Date.now() + 15_000;
+    let accepted: number | 'dropped' | 'error' | undefined;
+    while (accepted === undefined && Date.now() < deadline) {
+      const d = cloud.pushProxy!.deliveries(`projects/${cloud.gcp.project}/subscriptions/orders-push`);
+      accepted = d.find((x) => x.acked)?.outcome;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Assess
+    expect(unsigned.status).toBe(401);
+    expect(accepted).toBe(204);
+  });
+});
+
+describe('Pub/Sub from gcp.yml', () => {
+  it('dead-letters a poison message after 5 attempts, into the dead-letter subscription', async () => {
+    // Act
+    await publish('orders', 'poison', { kind: 'test' });
+    const [dead] = await pull('orders-dead-sub', 1, 45_000);
+    // Assess
+    expect(dead && text(dead)).toBe('poison');
+    expect(dead?.message.attributes?.kind).toBe('test');
+    const attempts = cloud
+      .pushProxy!.deliveries(`projects/${cloud.gcp.project}/subscriptions/orders-push`)
+      .filter((d) => d.outcome === 500);
+    expect(attempts.length).toBe(5);
+  }, 60_000);
+
+  it('delivers a topic message to the CloudEvent function as a decoded CloudEvent', async () => {
+    // Act
+    await publish('events', 'ping');
+    const [echo] = await pull('echoes-sub', 1, 20_000);
+    // Assess
+    expect(echo && text(echo)).toBe('echo: ping');
+    expect(echo?.message.attributes?.['ce-type']).toBe('google.cloud.pubsub.topic.v1.messagePublished');
+  }, 30_000);
+});
+
+describe('Cloud Scheduler on the virtual clock', () => {
+  it('fires each job at its instants when the clock advances, through crosslink sim clock advance', async () => {
+    // Prepare: the clock stands at 2026-06-01T00:00Z, a Monday (20:00 the day before in New York)
+    const before = cloud.plumbing!.scheduler.jobs();
+    expect(before.find((j) => j.name === 'tick')?.nextRunTime).toBe('2026-06-01T00:05:00.000Z');
+    expect(before.find((j) => j.name === 'morning-call')?.nextRunTime).toBe('2026-06-01T13:00:00.000Z');
+    // Act: 14 hours, via the CLI
+    const out = await cli('sim', 'clock', 'advance', '14h');
+    expect(out.code).toBe(0);
+    await cloud.plumbing!.idle();
+    // Assess
+    const jobs = Object.fromEntries(cloud.plumbing!.scheduler.jobs().map((j) => [j.name, j]));
+    expect(jobs.tick?.runs).toBe(14 * 12);
+    expect(jobs.tick?.attempts.every((a) => a.status === 200)).toBe(true);
+    expect(jobs['morning-call']?.attempts).toEqual([
+      expect.objectContaining({ scheduleTime: '2026-06-01T13:00:00.000Z', status: 200 }),
+    ]);
+    expect(jobs['hourly-greet']?.runs).toBe(14);
+    expect(jobs['hourly-greet']?.lastAttempt?.status).toBe(200);
+    const ticks = await pull('ticks-sub', 14 * 12, 20_000);
+    expect(ticks.length).toBe(14 * 12);
+    expect(JSON.parse(text(ticks[0] as Pulled))).toEqual({ kind: 'tick' });
+    const greet = cloud.plumbing!.workflow('greet')!;
+    const executions = greet.list(`projects/${cloud.gcp.project}/locations/us-east4/workflows/greet`);
+    expect(executions.length).toBe(14);
+    await greet.wait(executions[0]!.name);
+    expect(greet.get(executions[0]!.name).result).toBe('"hello scheduler"');
+  }, 60_000);
+});
+
+describe('audit-log sinks', () => {
+  it('a transport created through the edge writes an Admin Activity entry that reaches the sink topic', async () => {
+    // Prepare
+    const token = (await jwtClient(cloud.gcp.auth.keyFile('crosslink')).getAccessToken()).token;
+    // Act
+    const res = await fetch(
+      `${cloud.gcp.endpoint}/v1beta/projects/${cloud.gcp.project}/locations/us-east4/transports?transportId=lk-audit1`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          network: `projects/${cloud.gcp.project}/global/networks/core`,
+          remoteProfile: 'aws-us-east-1',
+          bandwidth: 'BPS_1G',
+          remoteAccountId: '000000000000',
+        }),
+      },
+    );
+    expect(res.status).toBe(200);
+    const [msg] = await pull('audit-sub', 1, 15_000);
+    // Assess
+    expect(msg).toBeDefined();
+    const entry = JSON.parse(text(msg as Pulled));
+    expect(entry).toMatchObject({
+      logName: `projects/${cloud.gcp.project}/logs/cloudaudit.googleapis.com%2Factivity`,
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        serviceName: 'networkconnectivity.googleapis.com',
+        methodName: 'google.cloud.networkconnectivity.v1beta.TransportManager.CreateTransport',
+        resourceName: `projects/${cloud.gcp.project}/locations/us-east4/transports/lk-audit1`,
+        authenticationInfo: { principalEmail: 'crosslink@crosslink-local.iam.gserviceaccount.com' },
+      },
+    });
+    expect(msg?.message.attributes?.['logging.googleapis.com/timestamp']).toBe(entry.timestamp);
+    expect(cloud.plumbing!.sinks()).toEqual([{ name: 'transport-audit', topic: 'audit', published: 1 }]);
+  }, 30_000);
+});
+
+describe('reload', () => {
+  it('restarts a function whose source changed, and applies an edited gcp.yml', async () => {
+    // Prepare
+    const url = cloud.plumbing!.functions.url('whoami');
+    const source = join(dir, 'functions/whoami.ts');
+    const yml = join(dir, 'gcp.yml');
+    // Act: edit the function and the environment it gets
+    await writeFile(
+      source,
+      (await readFile(source, 'utf8')).replace('greeting:', 'reloaded: true, greeting:'),
+    );
+    await writeFile(yml, (await readFile(yml, 'utf8')).replace('GREETING: hello', 'GREETING: bonjour'));
+    await cloud.plumbing!.reload([source]);
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('crosslink')).fetchIdToken(url);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${idToken}` } });
+    // Assess
+    expect(await res.json()).toMatchObject({ reloaded: true, greeting: 'bonjour' });
+  }, 60_000);
+
+  it('refuses an invalid gcp.yml with every bad field named, and keeps running', async () => {
+    const yml = join(dir, 'gcp.yml');
+    const good = await readFile(yml, 'utf8');
+    await writeFile(
+      yml,
+      good
+        .replace('topic: ticks\n      data', 'topic: tocks\n      data')
+        .replace('runtime: nodejs24', 'runtime: nodejs18'),
+    );
+    await expect(cloud.plumbing!.reload()).rejects.toThrow(/functions\[0\]\.runtime: must be "nodejs24"/);
+    await writeFile(yml, good.replace('topic: ticks\n      data', 'topic: tocks\n      data'));
+    await expect(cloud.plumbing!.reload()).rejects.toThrow(
+      /schedulerJobs\[0\]\.pubsub\.topic: names the topic tocks, which topics does not list/,
+    );
+    await writeFile(yml, good);
+    expect(cloud.plumbing!.functions.get('whoami')).toBeDefined();
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * gcp.yml: the sample loads; every bad field is named, by the schema or by the reference checks.
+ */
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '#core/errors.ts';
+import { loadGcpConfig, memberOf, parseGcpConfig, serviceAccountEmail } from '#scripts/gcp-config.ts';
+
+const issuesOf = (text: string) => {
+  try {
+    parseGcpConfig(text);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    return err.issues.map((i) => `${i.path}: ${i.reason}`);
+  }
+};
+
+describe('gcp.yml loader', () => {
+  it('loads the sample with every kind of resource', () => {
+    // Act
+    const c = loadGcpConfig('test/fixtures/gcp/gcp.yml');
+    // Assess
+    expect(c.functions.map((f) => f.name)).toEqual(['whoami', 'orders', 'echo']);
+    expect(c.subscriptions.find((s) => s.name === 'orders-push')?.deadLetter).toEqual({
+      topic: 'orders-dead',
+      maxDeliveryAttempts: 5,
+    });
+    expect(c.logSinks[0]?.topic).toBe('audit');
+    expect(c.schedulerJobs.map((j) => j.name)).toEqual(['tick', 'morning-call', 'hourly-greet']);
+    expect(c.workflows[0]?.source).toBe('workflows/greet.workflows.yaml');
+    expect(c.root).toMatch(/test\/fixtures\/gcp$/);
+  });
+
+  it('names each field the schema refuses', () => {
+    const issues = issuesOf(`
+version: 1
+serviceAccounts:
+  - id: admin-sa
+    roles: [roles/owner]
+functions:
+  - name: Intake
+    source: /abs/intake.ts
+    entryPoint: intake
+    runtime: nodejs18
+    trigger: {}
+subscriptions:
+  - name: s1
+    topic: t1
+    deadLetter: {topic: d, maxDeliveryAttempts: 3}
+schedulerJobs:
+  - name: j1
+    schedule: "every 5 minutes"
+    pubsub: {topic: t1}
+    extra: 1
+`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^serviceAccounts\[0\]\.roles\[0\]: .*roles\/owner and roles\/editor are refused/,
+        ),
+        expect.stringMatching(/^functions\[0\]\.name: must be lowercase/),
+        expect.stringMatching(/^functions\[0\]\.source: must be a path relative to gcp.yml/),
+        'functions[0].runtime: must be "nodejs24"',
+        expect.stringMatching(/^functions\[0\]\.trigger: /),
+        'subscriptions[0].deadLetter.maxDeliveryAttempts: must be >= 5',
+        expect.stringMatching(/^schedulerJobs\[0\]\.schedule: must be a unix-cron expression/),
+        'schedulerJobs[0].extra: is not a known field',
+      ]),
+    );
+  });
+
+  it('names broken references, repeated names and a dead-letter topic nobody reads', () => {
+    const issues = issuesOf(`
+version: 1
+serviceAccounts:
+  - {id: crosslink, roles: []}
+functions:
+  - name: f1
+    source: f1.ts
+    entryPoint: f1
+    trigger: {topic: {name: nowhere, serviceAccount: ghost-account}}
+topics:
+  - name: t1
+  - name: dead
+subscriptions:
+  - {name: s1, topic: t1, push: {function: f1, serviceAccount: crosslink}, deadLetter: {topic: dead}}
+  - {name: s1, topic: t1}
+logSinks:
+  - {name: sink, filter: 'x="y"', topic: t9}
+schedulerJobs:
+  - {name: j1, schedule: "0 9 * * *", timeZone: Mars/Olympus, workflow: {name: nope, serviceAccount: crosslink}}
+`);
+    expect(issues).toEqual([
+      'subscriptions[1]: repeats the name s1',
+      'functions[0].trigger.topic.name: names the topic nowhere, which topics does not list',
+      'functions[0].trigger.topic.serviceAccount: names the service account ghost-account, which serviceAccounts does not list',
+      'subscriptions[0].push.function: names the function f1, which is not an HTTP function',
+      'topics[1]: is a dead-letter topic without a subscription: its messages would be lost',
+      'logSinks[0].topic: names the topic t9, which topics does not list',
+      'schedulerJobs[0].workflow.name: names the workflow nope, which workflows does not list',
+      'schedulerJobs[0].timeZone: must be an IANA time zone (got Mars/Olympus)',
+    ]);
+  });
+
+  it('refuses text that is not YAML, and expands service account ids to emails', () => {
+    expect(issuesOf('version: [1')).toEqual([expect.stringMatching(/^: is not valid YAML/)]);
+    expect(serviceAccountEmail('crosslink', 'p1')).toBe('crosslink@p1.iam.gserviceaccount.com');
+    expect(serviceAccountEmail('a@b.com', 'p1')).toBe('a@b.com');
+    expect(memberOf('serviceAccount:crosslink', 'p1')).toBe(
+      'serviceAccount:crosslink@p1.iam.gserviceaccount.com',
+    );
+    expect(memberOf('user:alice@example.com', 'p1')).toBe('user:alice@example.com');
+  });
+});
