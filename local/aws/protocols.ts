@@ -153,8 +153,10 @@ function arrayify(node: unknown, unwrap: boolean): unknown {
 
 // ---------- output ----------
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Date ? value.getTime() / 1000 : value;
+function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  // JSON.stringify calls Date#toJSON before the replacer: look at the raw value.
+  const raw = this[key];
+  return raw instanceof Date ? raw.getTime() / 1000 : value;
 }
 
 function xmlEscape(s: string): string {

@@ -3,6 +3,13 @@ import type { Command } from '../cli/command.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
+import { simAwsCommands } from './sim-aws.ts';
 import { vpnCommands } from './vpn.ts';
 
-export const commands: Command[] = [...linkCommands, ...vpnCommands, ...drCommands, ...simCommands];
+export const commands: Command[] = [
+  ...linkCommands,
+  ...vpnCommands,
+  ...drCommands,
+  ...simCommands,
+  ...simAwsCommands,
+];

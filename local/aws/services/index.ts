@@ -3,6 +3,10 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import events from './events.ts';
 import interconnect from './interconnect.ts';
+import lambda from './lambda.ts';
+import sqs from './sqs.ts';
+import states from './states.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect];
+export const awsServices: readonly AnyAwsService[] = [interconnect, states, events, sqs, lambda];

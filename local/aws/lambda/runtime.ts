@@ -1,0 +1,421 @@
+/**
+ * Lambda functions of one simulated (account, region). A function is either a module on disk (a
+ * handler bundled by esbuild, or a source file) run in its own worker thread with its own
+ * environment variables, or an inline function (tests, `crosslink sim sfn run --task`). Invocations
+ * get a Lambda-shaped context (request id, ARN, remaining time). Asynchronous invocations retry as
+ * Lambda does (two retries, one then two minutes apart, on the virtual clock) and then go to the
+ * on-failure destination. SQS event source mappings poll a queue and honour batch size and partial
+ * batch failures (`batchItemFailures`).
+ *
+ * Simulated delays (retry backoff, visibility) run on the virtual clock; the handler's own run time
+ * and its timeout are real time, because its code really runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EngineClock, LambdaResponse } from '../sfn/interpreter.ts';
+import type { Message, Queue } from '../sqs/queues.ts';
+
+export type InlineHandler = (event: unknown, context: LambdaContext) => unknown;
+
+export interface LambdaContext {
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+export interface FunctionConfig {
+  name: string;
+  /** An inline function, or `{file, export}` of a module (bundled .js, or .ts with type stripping). */
+  handler: InlineHandler | { file: string; export: string };
+  /** Seconds (default 6, as the Serverless Framework sets). */
+  timeout?: number;
+  memorySize?: number;
+  environment?: Record<string, string>;
+  /** ARN of the on-failure destination of asynchronous invocations (SQS queue, Lambda, event bus). */
+  onFailure?: string;
+  maximumRetryAttempts?: number;
+  maximumEventAgeInSeconds?: number;
+}
+
+export interface LambdaFunction extends FunctionConfig {
+  arn: string;
+  version: string;
+  lastModified: number;
+}
+
+export interface EventSourceMapping {
+  uuid: string;
+  eventSourceArn: string;
+  functionArn: string;
+  batchSize: number;
+  functionResponseTypes: string[];
+  enabled: boolean;
+}
+
+/** Service errors of Invoke (not function errors). */
+export class LambdaServiceError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export interface LambdaRuntimeOptions {
+  clock: EngineClock;
+  accountId: string;
+  region: string;
+  /** Delivers a payload to a destination ARN (SQS, Lambda, EventBridge bus). */
+  deliver?: (arn: string, payload: unknown) => Promise<void>;
+  /** Finds a queue by ARN, for event source mappings. */
+  queue?: (arn: string) => Queue | undefined;
+  /** Variables every module function gets (endpoint, region, credentials of the local cloud). */
+  baseEnvironment?: () => Record<string, string>;
+  log?: (message: string) => void;
+}
+
+interface Sandbox {
+  worker: Worker;
+  busy: boolean;
+}
+
+/** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
+export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
+
+export class LambdaRuntime {
+  readonly functions = new Map<string, LambdaFunction>();
+  readonly mappings = new Map<string, EventSourceMapping>();
+  readonly #options: LambdaRuntimeOptions;
+  readonly #sandboxes = new Map<string, Sandbox[]>();
+  readonly #unsubscribe = new Map<string, () => void>();
+  readonly #pending = new Map<number, { resolve(v: unknown): void }>();
+  #nextId = 1;
+  /** Invocations made, newest last (status, tests). */
+  readonly invocations: { functionName: string; requestId: string; at: number; outcome: 'ok' | 'error' }[] =
+    [];
+
+  constructor(options: LambdaRuntimeOptions) {
+    this.#options = options;
+  }
+
+  register(config: FunctionConfig): LambdaFunction {
+    const arn = `arn:aws:lambda:${this.#options.region}:${this.#options.accountId}:function:${config.name}`;
+    this.#dropSandboxes(config.name);
+    const fn: LambdaFunction = {
+      ...config,
+      arn,
+      version: '$LATEST',
+      lastModified: this.#options.clock.now(),
+    };
+    this.functions.set(config.name, fn);
+    return fn;
+  }
+
+  remove(name: string): void {
+    this.#dropSandboxes(name);
+    this.functions.delete(name);
+  }
+
+  /** Resolves a name, ARN or partial ARN (`name:qualifier`, `account:function:name`). */
+  get(nameOrArn: string): LambdaFunction {
+    const name = functionNameOf(nameOrArn);
+    const fn = this.functions.get(name);
+    if (!fn) {
+      throw new LambdaServiceError(
+        'ResourceNotFoundException',
+        `Function not found: arn:aws:lambda:${this.#options.region}:${this.#options.accountId}:function:${name}`,
+      );
+    }
+    return fn;
+  }
+
+  /** RequestResponse invocation: resolves with the payload, or the error payload and `functionError`. */
+  async invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
+    const fn = this.get(nameOrArn);
+    const requestId = randomUUID();
+    const timeoutMs = (fn.timeout ?? 6) * 1000;
+    const clock = this.#options.clock;
+    const startedAt = clock.now();
+    // Handler code runs in real time: its timeout and remaining time are wall-clock, so advancing
+    // the virtual clock never times out a handler that is still computing.
+    const deadlineWall = Date.now() + timeoutMs;
+    const context = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: String(fn.memorySize ?? 1024),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `${new Date(startedAt).toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
+    };
+    // JSON round trip: the handler sees what would travel over the wire, never a shared object.
+    const event = payload === undefined ? {} : JSON.parse(JSON.stringify(payload));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<{ error: Record<string, unknown> }>((r) => {
+      timer = setTimeout(
+        () =>
+          r({
+            error: {
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `${new Date(clock.now()).toISOString()} ${requestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+            },
+          }),
+        timeoutMs,
+      );
+      timer.unref();
+    });
+    const run = async (): Promise<{ ok: unknown } | { error: Record<string, unknown> }> => {
+      if (typeof fn.handler === 'function') {
+        try {
+          const ctx: LambdaContext = {
+            ...context,
+            callbackWaitsForEmptyEventLoop: true,
+            getRemainingTimeInMillis: () => Math.max(0, deadlineWall - Date.now()),
+          };
+          const out = await fn.handler(event, ctx);
+          return { ok: out === undefined ? null : JSON.parse(JSON.stringify(out)) };
+        } catch (err) {
+          const e = err as Error;
+          return {
+            error: {
+              errorType: e?.name ?? 'Error',
+              errorMessage: e?.message ?? String(err),
+              trace: String(e?.stack ?? '').split('\n'),
+            },
+          };
+        }
+      }
+      return this.#runInSandbox(fn, event, { ...context, deadlineWall });
+    };
+    const outcome = await Promise.race([run(), timedOut]);
+    clearTimeout(timer);
+    const isError = 'error' in outcome;
+    this.invocations.push({
+      functionName: fn.name,
+      requestId,
+      at: startedAt,
+      outcome: isError ? 'error' : 'ok',
+    });
+    if (isError)
+      return { payload: outcome.error, executedVersion: '$LATEST', functionError: 'Unhandled', requestId };
+    return { payload: outcome.ok, executedVersion: '$LATEST', requestId };
+  }
+
+  /**
+   * Event invocation: queued, retried twice on function errors (1 and 2 minutes later on the
+   * virtual clock), then sent to the on-failure destination. Returns the request id at once.
+   */
+  invokeAsync(nameOrArn: string, payload: unknown): string {
+    const fn = this.get(nameOrArn);
+    const requestId = randomUUID();
+    const clock = this.#options.clock;
+    const firstAt = clock.now();
+    const maxRetries = fn.maximumRetryAttempts ?? 2;
+    const maxAge = (fn.maximumEventAgeInSeconds ?? 21_600) * 1000;
+    const attempt = async (n: number) => {
+      const res = await this.invoke(fn.name, payload).catch((err: Error) => ({
+        payload: { errorType: err.name, errorMessage: err.message },
+        executedVersion: '$LATEST',
+        functionError: 'Unhandled',
+        requestId,
+      }));
+      if (!res.functionError) return;
+      const delay = ASYNC_RETRY_DELAYS_MS[n] ?? 120_000;
+      if (n < maxRetries && clock.now() + delay - firstAt <= maxAge) {
+        clock.at(clock.now() + delay, () => attempt(n + 1));
+        return;
+      }
+      if (fn.onFailure && this.#options.deliver) {
+        const record = {
+          version: '1.0',
+          timestamp: new Date(clock.now()).toISOString(),
+          requestContext: {
+            requestId,
+            functionArn: `${fn.arn}:$LATEST`,
+            condition: 'RetriesExhausted',
+            approximateInvokeCount: n + 1,
+          },
+          requestPayload: payload,
+          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+          responsePayload: res.payload,
+        };
+        await this.#options
+          .deliver(fn.onFailure, record)
+          .catch((err: Error) =>
+            this.#options.log?.(`lambda ${fn.name}: on-failure destination: ${err.message}`),
+          );
+      }
+    };
+    queueMicrotask(() => void attempt(0));
+    return requestId;
+  }
+
+  /** Maps an SQS queue to a function: batches of up to `batchSize`, partial failures when reported. */
+  addEventSourceMapping(input: {
+    eventSourceArn: string;
+    functionName: string;
+    batchSize?: number;
+    functionResponseTypes?: string[];
+    enabled?: boolean;
+  }): EventSourceMapping {
+    const fn = this.get(input.functionName);
+    const mapping: EventSourceMapping = {
+      uuid: randomUUID(),
+      eventSourceArn: input.eventSourceArn,
+      functionArn: fn.arn,
+      batchSize: input.batchSize ?? 10,
+      functionResponseTypes: input.functionResponseTypes ?? [],
+      enabled: input.enabled ?? true,
+    };
+    this.mappings.set(mapping.uuid, mapping);
+    const queue = this.#options.queue?.(mapping.eventSourceArn);
+    if (!queue)
+      throw new LambdaServiceError('InvalidParameterValueException', `no queue ${mapping.eventSourceArn}`);
+    let polling = false;
+    const poll = async () => {
+      if (polling || !mapping.enabled || !this.mappings.has(mapping.uuid)) return;
+      polling = true;
+      try {
+        for (;;) {
+          const batch = queue.receive(mapping.batchSize, undefined, (arn) => this.#options.queue?.(arn));
+          if (batch.length === 0) break;
+          await this.#deliverBatch(mapping, queue, batch);
+        }
+      } finally {
+        polling = false;
+      }
+    };
+    this.#unsubscribe.set(
+      mapping.uuid,
+      queue.onAvailable(() => void poll()),
+    );
+    queueMicrotask(() => void poll());
+    return mapping;
+  }
+
+  removeEventSourceMapping(uuid: string): void {
+    this.#unsubscribe.get(uuid)?.();
+    this.#unsubscribe.delete(uuid);
+    this.mappings.delete(uuid);
+  }
+
+  async #deliverBatch(mapping: EventSourceMapping, queue: Queue, batch: Message[]): Promise<void> {
+    const event = {
+      Records: batch.map((m) => ({
+        messageId: m.messageId,
+        receiptHandle: m.receiptHandle,
+        body: m.body,
+        attributes: {
+          ApproximateReceiveCount: String(m.receiveCount),
+          SentTimestamp: String(m.sentAt),
+          SenderId: m.senderId,
+          ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt ?? m.sentAt),
+        },
+        messageAttributes: Object.fromEntries(
+          Object.entries(m.attributes).map(([k, v]) => [
+            k,
+            {
+              stringValue: v.StringValue,
+              binaryValue: v.BinaryValue,
+              stringListValues: [],
+              binaryListValues: [],
+              dataType: v.DataType,
+            },
+          ]),
+        ),
+        md5OfBody: m.md5OfBody,
+        eventSource: 'aws:sqs',
+        eventSourceARN: queue.arn,
+        awsRegion: this.#options.region,
+      })),
+    };
+    const res = await this.invoke(mapping.functionArn, event).catch(() => undefined);
+    if (!res || res.functionError) return; // the whole batch becomes visible again after the timeout
+    let failed = new Set<string>();
+    if (mapping.functionResponseTypes.includes('ReportBatchItemFailures')) {
+      const items = (res.payload as { batchItemFailures?: { itemIdentifier?: string }[] } | null)
+        ?.batchItemFailures;
+      if (Array.isArray(items)) {
+        failed = new Set(items.map((i) => String(i?.itemIdentifier)));
+        // An identifier that is not in the batch fails the whole batch, as Lambda does.
+        if ([...failed].some((id) => !batch.some((m) => m.messageId === id))) return;
+      }
+    }
+    for (const m of batch) if (!failed.has(m.messageId) && m.receiptHandle) queue.delete(m.receiptHandle);
+  }
+
+  #runInSandbox(
+    fn: LambdaFunction,
+    event: unknown,
+    context: Record<string, unknown>,
+  ): Promise<{ ok: unknown } | { error: Record<string, unknown> }> {
+    const spec = fn.handler as { file: string; export: string };
+    let pool = this.#sandboxes.get(fn.name);
+    if (!pool) {
+      pool = [];
+      this.#sandboxes.set(fn.name, pool);
+    }
+    let box = pool.find((b) => !b.busy);
+    if (!box) {
+      const env = {
+        ...this.#options.baseEnvironment?.(),
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize ?? 1024),
+        AWS_REGION: this.#options.region,
+        AWS_DEFAULT_REGION: this.#options.region,
+        ...fn.environment,
+      };
+      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+        workerData: { file: resolve(spec.file), exportName: spec.export },
+        env,
+      });
+      worker.unref();
+      worker.on('message', (msg: { id: number; ok?: unknown; error?: Record<string, unknown> }) => {
+        this.#pending.get(msg.id)?.resolve(msg);
+        this.#pending.delete(msg.id);
+      });
+      worker.on('error', (err) => this.#options.log?.(`lambda ${fn.name}: sandbox crashed: ${err.message}`));
+      box = { worker, busy: false };
+      pool.push(box);
+    }
+    const sandbox = box;
+    sandbox.busy = true;
+    const id = this.#nextId++;
+    return new Promise<{ ok: unknown } | { error: Record<string, unknown> }>((resolvePromise) => {
+      this.#pending.set(id, {
+        resolve: (msg) => {
+          sandbox.busy = false;
+          const m = msg as { ok?: unknown; error?: Record<string, unknown> };
+          resolvePromise(m.error ? { error: m.error } : { ok: m.ok });
+        },
+      });
+      sandbox.worker.postMessage({ id, event, context });
+    });
+  }
+
+  #dropSandboxes(name: string): void {
+    for (const b of this.#sandboxes.get(name) ?? []) void b.worker.terminate();
+    this.#sandboxes.delete(name);
+  }
+
+  async close(): Promise<void> {
+    for (const u of this.#unsubscribe.values()) u();
+    this.#unsubscribe.clear();
+    await Promise.all([...this.#sandboxes.values()].flat().map((b) => b.worker.terminate()));
+    this.#sandboxes.clear();
+  }
+}
+
+/** `arn:aws:lambda:r:a:function:name[:q]`, `a:function:name`, `name:q` or `name` -> `name`. */
+export function functionNameOf(nameOrArn: string): string {
+  const m = /(?:^|:)function:([A-Za-z0-9_-]+)/.exec(nameOrArn);
+  if (m) return m[1] as string;
+  return nameOrArn.split(':')[0] as string;
+}

@@ -1,0 +1,418 @@
+/**
+ * Wiring from the deployable artefact: the local cloud reads the CloudFormation template that
+ * `npx osls package` produces and creates what it declares (queues, buses, rules with their
+ * targets and schedules, Lambda functions from the packaged zips, event source mappings, async
+ * invoke configs, state machines with their `Fn::Sub` substitutions), so what runs locally is
+ * what would be deployed. The template is regenerated only when the inputs changed: a SHA-256 of
+ * serverless.yml and the service's files, kept beside the template.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { World } from './service.ts';
+import { putRule, putTargets, type Target } from './services/events.ts';
+import { lambdaRuntime } from './services/lambda.ts';
+import { ensureQueue } from './services/sqs.ts';
+import { statesOf } from './services/states.ts';
+import { validateDefinition } from './sfn/definition.ts';
+import { unzip } from './zip.ts';
+
+const IGNORED_DIRS = new Set(['node_modules', '.serverless', '.esbuild', '.git', '.crosslink']);
+const HASH_FILE = '.crosslink-inputs.sha256';
+const TEMPLATE = 'cloudformation-template-update-stack.json';
+
+/** SHA-256 over the service's inputs: every file under `serviceDir` but build output and dependencies. */
+export function inputsHash(serviceDir: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (IGNORED_DIRS.has(name)) continue;
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else
+        hash
+          .update(`${relative(serviceDir, p)}\0`)
+          .update(readFileSync(p))
+          .update('\0');
+    }
+  };
+  walk(serviceDir);
+  return hash.digest('hex');
+}
+
+/**
+ * Runs `osls package` in `serviceDir` unless the template there was made from the same inputs.
+ * Offline and without AWS credentials, as the packaging step needs neither.
+ */
+export async function packageService(
+  serviceDir: string,
+  options: { log?: (m: string) => void; force?: boolean } = {},
+): Promise<{ templateFile: string; regenerated: boolean }> {
+  const outDir = join(serviceDir, '.serverless');
+  const templateFile = join(outDir, TEMPLATE);
+  const hashFile = join(outDir, HASH_FILE);
+  const hash = inputsHash(serviceDir);
+  if (
+    !options.force &&
+    existsSync(templateFile) &&
+    existsSync(hashFile) &&
+    readFileSync(hashFile, 'utf8').trim() === hash
+  ) {
+    return { templateFile, regenerated: false };
+  }
+  const osls = fileURLToPath(import.meta.resolve('osls/bin/serverless.js'));
+  options.log?.(`osls package in ${serviceDir}`);
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [osls, 'package'], {
+      cwd: serviceDir,
+      env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`osls package failed (exit ${code}):\n${output.slice(-2000)}`)),
+    );
+  });
+  writeFileSync(hashFile, `${hash}\n`);
+  return { templateFile, regenerated: true };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation is free-form JSON.
+type Json = any;
+
+export interface LoadOptions {
+  serviceDir: string;
+  accountId: string;
+  region: string;
+  /** The AWS edge endpoint: queue URLs (Ref of a queue) point at it. */
+  endpoint: string;
+  /** Variables added to every function (AWS_ENDPOINT_URL, credentials of the local cloud). */
+  environment?: Record<string, string>;
+}
+
+export interface LoadedStack {
+  stackName: string;
+  /** Logical id -> physical id (what `Ref` gives). */
+  physicalIds: Record<string, string>;
+  functions: string[];
+  stateMachines: string[];
+  queues: string[];
+  rules: string[];
+  eventSourceMappings: number;
+  /** Resource types the local cloud has no use for (IAM, logs, S3...), by logical id. */
+  ignored: Record<string, string>;
+}
+
+const IGNORED_TYPES = new Set([
+  'AWS::S3::Bucket',
+  'AWS::S3::BucketPolicy',
+  'AWS::Logs::LogGroup',
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::Lambda::Version',
+  'AWS::Lambda::Permission',
+  'AWS::SQS::QueuePolicy',
+  'AWS::Events::EventBusPolicy',
+  'AWS::CloudWatch::Alarm',
+]);
+
+/** Loads a packaged service into the local cloud. */
+export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
+  const outDir = join(options.serviceDir, '.serverless');
+  const template = JSON.parse(readFileSync(join(outDir, TEMPLATE), 'utf8')) as Json;
+  const state = JSON.parse(readFileSync(join(outDir, 'serverless-state.json'), 'utf8')) as Json;
+  const stackName = `${state.service.service}-${state.service.provider.stage}`;
+  const { accountId, region, endpoint } = options;
+  const resources = template.Resources as Record<string, { Type: string; Properties?: Json }>;
+
+  const pseudo: Record<string, string> = {
+    'AWS::Region': region,
+    'AWS::AccountId': accountId,
+    'AWS::Partition': 'aws',
+    'AWS::StackName': stackName,
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::NoValue': '',
+  };
+  const physical: Record<string, string> = {};
+  const attrs: Record<string, Record<string, string>> = {};
+  const name = (logical: string, given: unknown, max = 64) =>
+    typeof given === 'string' ? given : `${stackName}-${logical}`.slice(0, max);
+  for (const [logical, r] of Object.entries(resources)) {
+    const p = r.Properties ?? {};
+    switch (r.Type) {
+      case 'AWS::SQS::Queue': {
+        const n = name(logical, p.QueueName, 80);
+        physical[logical] = `${endpoint}/${accountId}/${n}`;
+        attrs[logical] = {
+          Arn: `arn:aws:sqs:${region}:${accountId}:${n}`,
+          QueueName: n,
+          QueueUrl: physical[logical] as string,
+        };
+        break;
+      }
+      case 'AWS::Lambda::Function': {
+        const n = name(logical, p.FunctionName);
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:lambda:${region}:${accountId}:function:${n}` };
+        break;
+      }
+      case 'AWS::Lambda::Version': {
+        physical[logical] = `${logical}:1`;
+        break;
+      }
+      case 'AWS::StepFunctions::StateMachine': {
+        const n = name(logical, p.StateMachineName, 80);
+        const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${n}`;
+        physical[logical] = arn;
+        attrs[logical] = { Arn: arn, Name: n };
+        break;
+      }
+      case 'AWS::Events::EventBus': {
+        const n = name(logical, p.Name);
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:events:${region}:${accountId}:event-bus/${n}`, Name: n };
+        break;
+      }
+      case 'AWS::IAM::Role': {
+        const n = name(logical, p.RoleName);
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:iam::${accountId}:role/${n}` };
+        break;
+      }
+      default:
+        physical[logical] = typeof p.Name === 'string' ? p.Name : `${stackName}-${logical}`;
+        attrs[logical] = { Arn: `arn:aws:cloudformation:${region}:${accountId}:${logical}` };
+    }
+  }
+  // A version's Ref is the function ARN with its version qualifier.
+  for (const [logical, r] of Object.entries(resources)) {
+    if (r.Type === 'AWS::Lambda::Version') {
+      const fn = resolve(r.Properties?.FunctionName) as string;
+      physical[logical] = `arn:aws:lambda:${region}:${accountId}:function:${fn}:1`;
+    }
+  }
+
+  function ref(id: string): string {
+    if (id in pseudo) return pseudo[id] as string;
+    const v = physical[id];
+    if (v === undefined) throw new Error(`template: Ref to unknown resource ${id}`);
+    return v;
+  }
+  function getAtt(id: string, attr: string): string {
+    const v = attrs[id]?.[attr];
+    if (v === undefined) throw new Error(`template: Fn::GetAtt ${id}.${attr} is not supported locally`);
+    return v;
+  }
+  function sub(text: string, vars: Record<string, unknown>): string {
+    return text.replace(/\$\{([^}!]+)\}/g, (_m, key: string) => {
+      if (key in vars) return String(vars[key]);
+      if (key.includes('.') && !key.startsWith('AWS::')) {
+        const [id, attr] = key.split('.') as [string, string];
+        return getAtt(id, attr);
+      }
+      return ref(key);
+    });
+  }
+  function resolve(v: Json): Json {
+    if (Array.isArray(v)) return v.map(resolve);
+    if (v === null || typeof v !== 'object') return v;
+    const keys = Object.keys(v);
+    if (keys.length === 1) {
+      const k = keys[0] as string;
+      const a = v[k];
+      if (k === 'Ref') return ref(a);
+      if (k === 'Fn::GetAtt') {
+        const [id, attr] = Array.isArray(a) ? a : String(a).split('.');
+        return getAtt(id, attr);
+      }
+      if (k === 'Fn::Sub') {
+        if (typeof a === 'string') return sub(a, {});
+        return sub(a[0], resolve(a[1] ?? {}));
+      }
+      if (k === 'Fn::Join') return (resolve(a[1]) as unknown[]).join(a[0]);
+      if (k === 'Fn::Select') return (resolve(a[1]) as unknown[])[Number(resolve(a[0]))];
+      if (k === 'Fn::Split') return String(resolve(a[1])).split(a[0]);
+      if (k.startsWith('Fn::')) throw new Error(`template: ${k} is not supported locally`);
+    }
+    return Object.fromEntries(Object.entries(v).map(([key, x]) => [key, resolve(x)]));
+  }
+
+  const loaded: LoadedStack = {
+    stackName,
+    physicalIds: physical,
+    functions: [],
+    stateMachines: [],
+    queues: [],
+    rules: [],
+    eventSourceMappings: 0,
+    ignored: {},
+  };
+  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  // Queues first (with their redrive policies), then buses: everything else points at them.
+  for (const [logical, r] of byType('AWS::SQS::Queue')) {
+    const p = resolve(r.Properties ?? {});
+    const queueAttrs: Record<string, unknown> = {};
+    for (const k of [
+      'VisibilityTimeout',
+      'DelaySeconds',
+      'MessageRetentionPeriod',
+      'ReceiveMessageWaitTimeSeconds',
+      'MaximumMessageSize',
+      'RedrivePolicy',
+    ]) {
+      if (p[k] !== undefined) queueAttrs[k] = p[k];
+    }
+    const n = attrs[logical]?.QueueName as string;
+    ensureQueue(world, accountId, region, n, queueAttrs);
+    loaded.queues.push(n);
+  }
+  const events = world.stateOf<{
+    buses: Map<string, { name: string; arn: string; rules: Map<string, unknown> }>;
+  }>('events', accountId, region);
+  for (const [logical] of byType('AWS::Events::EventBus')) {
+    const n = physical[logical] as string;
+    if (!events.buses.has(n))
+      events.buses.set(n, { name: n, arn: attrs[logical]?.Arn as string, rules: new Map() });
+  }
+
+  // Functions from the packaged zip(s).
+  const codeRoot = join(outDir, '.crosslink-code');
+  rmSync(codeRoot, { recursive: true, force: true });
+  const extracted = new Map<string, string>();
+  const runtime = lambdaRuntime(world, accountId, region);
+  const asyncConfig = new Map<string, Json>();
+  for (const [, r] of byType('AWS::Lambda::EventInvokeConfig')) {
+    const p = resolve(r.Properties);
+    asyncConfig.set(String(p.FunctionName), p);
+  }
+  for (const [logical, r] of byType('AWS::Lambda::Function')) {
+    const p = resolve(r.Properties);
+    const key = String(p.Code?.S3Key ?? '');
+    const zipName = key.split('/').pop() as string;
+    let dir = extracted.get(zipName);
+    if (!dir) {
+      dir = join(codeRoot, zipName.replace(/\.zip$/, ''));
+      unzip(join(outDir, zipName), dir);
+      extracted.set(zipName, dir);
+    }
+    const handler = String(p.Handler);
+    const dot = handler.lastIndexOf('.');
+    const base = join(dir, handler.slice(0, dot));
+    const file = ['.mjs', '.js', '.cjs'].map((ext) => base + ext).find((f) => existsSync(f));
+    if (!file) throw new Error(`template: ${logical}: no bundled file for handler ${handler} in ${zipName}`);
+    const n = physical[logical] as string;
+    const invokeConfig = asyncConfig.get(n);
+    runtime.register({
+      name: n,
+      handler: { file, export: handler.slice(dot + 1) },
+      timeout: p.Timeout,
+      memorySize: p.MemorySize,
+      environment: { ...options.environment, ...(p.Environment?.Variables ?? {}) },
+      onFailure: invokeConfig?.DestinationConfig?.OnFailure?.Destination,
+      maximumRetryAttempts: invokeConfig?.MaximumRetryAttempts,
+      maximumEventAgeInSeconds: invokeConfig?.MaximumEventAgeInSeconds,
+    });
+    loaded.functions.push(n);
+  }
+
+  // State machines: the definition after substitutions, through the same validation as the API.
+  const sfn = statesOf(world, accountId, region);
+  for (const [logical, r] of byType('AWS::StepFunctions::StateMachine')) {
+    const p = resolve(r.Properties);
+    const text = typeof p.DefinitionString === 'string' ? p.DefinitionString : JSON.stringify(p.Definition);
+    let definition: ReturnType<typeof validateDefinition>;
+    try {
+      definition = validateDefinition(text);
+    } catch (err) {
+      throw new Error(`template: state machine ${logical}: ${(err as Error).message}`);
+    }
+    const arn = attrs[logical]?.Arn as string;
+    const n = attrs[logical]?.Name as string;
+    sfn.machines.set(arn, {
+      arn,
+      name: n,
+      definition,
+      definitionText: text,
+      roleArn: typeof p.RoleArn === 'string' ? p.RoleArn : `arn:aws:iam::${accountId}:role/${stackName}-sfn`,
+      type: 'STANDARD',
+      creationDate: new Date(world.clock.now()),
+    });
+    loaded.stateMachines.push(n);
+  }
+
+  for (const [, r] of byType('AWS::Lambda::EventSourceMapping')) {
+    const p = resolve(r.Properties);
+    if (!String(p.EventSourceArn).startsWith('arn:aws:sqs:'))
+      throw new Error(`template: event source ${p.EventSourceArn} is not supported locally (SQS only)`);
+    runtime.addEventSourceMapping({
+      eventSourceArn: p.EventSourceArn,
+      functionName: p.FunctionName,
+      batchSize: p.BatchSize,
+      functionResponseTypes: p.FunctionResponseTypes,
+      enabled: p.Enabled !== false,
+    });
+    loaded.eventSourceMappings++;
+  }
+
+  for (const [logical, r] of byType('AWS::Events::Rule')) {
+    const p = resolve(r.Properties);
+    const ruleName = name(logical, p.Name);
+    const rule = putRule(world, accountId, region, {
+      Name: ruleName,
+      EventBusName: p.EventBusName,
+      EventPattern:
+        p.EventPattern === undefined
+          ? undefined
+          : typeof p.EventPattern === 'string'
+            ? p.EventPattern
+            : JSON.stringify(p.EventPattern),
+      ScheduleExpression: p.ScheduleExpression,
+      State: p.State,
+      Description: p.Description,
+    });
+    const result = putTargets(
+      world,
+      accountId,
+      region,
+      ruleName,
+      p.EventBusName,
+      (p.Targets ?? []) as Target[],
+    );
+    if (result.FailedEntryCount > 0) {
+      throw new Error(
+        `template: rule ${logical}: ${result.FailedEntries.map((f) => f.ErrorMessage).join('; ')}`,
+      );
+    }
+    loaded.rules.push(rule.name);
+  }
+
+  const handled = new Set([
+    'AWS::SQS::Queue',
+    'AWS::Events::EventBus',
+    'AWS::Lambda::Function',
+    'AWS::Lambda::EventInvokeConfig',
+    'AWS::StepFunctions::StateMachine',
+    'AWS::Lambda::EventSourceMapping',
+    'AWS::Events::Rule',
+  ]);
+  for (const [logical, r] of Object.entries(resources)) {
+    if (handled.has(r.Type)) continue;
+    loaded.ignored[logical] = r.Type;
+    if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
+  }
+  return loaded;
+}
