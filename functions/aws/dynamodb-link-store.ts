@@ -6,6 +6,8 @@
  * | link          | `LINK#<id>`      | `LINK`                  | `link`, `version`; `gsi1pk = LINKS`, `gsi1sk = <id>` for `list` |
  * | audit entry   | `LINK#<id>`      | `AUDIT#<at>#<n>`        | put-if-absent: append-only              |
  * | idempotency   | `CLAIM#<key>`    | `CLAIM`                 | `expiresAt` (ms, read filter), `ttl` (s, DynamoDB TTL) |
+ * | waiting token | `LINK#<id>`      | `TOKEN#<phase>`         | the Step Functions task token a stage waits on |
+ * | sealed key    | `LINK#<id>`      | `SEALED`                | the peer's sealed activation key (ciphertext only) |
  *
  * Expired claims count as absent on read and are overwritten by a conditional put, because DynamoDB
  * TTL deletes lazily (and dynalite never does).
@@ -13,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -21,6 +24,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
+import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, LinkState } from '#core/link/model.ts';
 import type { AuditEntry, LinkStore, StoredLink } from '#core/link/ports.ts';
 
@@ -52,7 +56,19 @@ export const LINK_TABLE_SCHEMA = {
 const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
-export class DynamoDbLinkStore implements LinkStore {
+/** What the AWS half keeps beside the `LinkStore` port: task tokens of waiting stages, sealed keys. */
+export interface AwsLinkStore extends LinkStore {
+  putToken(linkId: string, phase: WaitPhase, token: string): Promise<void>;
+  /** Reads and removes the token (only the reader that removes it gets it). */
+  takeToken(linkId: string, phase: WaitPhase): Promise<string | undefined>;
+  putSealedKey(linkId: string, sealed: SealedKey): Promise<void>;
+  getSealedKey(linkId: string): Promise<SealedKey | undefined>;
+}
+
+/** What a stage waits for: both approvals, the peer's sealed key, both halves up, this half gone. */
+export type WaitPhase = 'approval' | 'key' | 'up' | 'gone';
+
+export class DynamoDbLinkStore implements AwsLinkStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #clock: Clock;
@@ -179,6 +195,40 @@ export class DynamoDbLinkStore implements LinkStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return entries;
+  }
+
+  async putToken(linkId: string, phase: WaitPhase, token: string): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#table, Item: { pk: `LINK#${linkId}`, sk: `TOKEN#${phase}`, token } }),
+    );
+  }
+
+  async takeToken(linkId: string, phase: WaitPhase): Promise<string | undefined> {
+    const out = await this.#doc.send(
+      new DeleteCommand({
+        TableName: this.#table,
+        Key: { pk: `LINK#${linkId}`, sk: `TOKEN#${phase}` },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return out.Attributes?.token as string | undefined;
+  }
+
+  async putSealedKey(linkId: string, sealed: SealedKey): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#table, Item: { pk: `LINK#${linkId}`, sk: 'SEALED', sealed } }),
+    );
+  }
+
+  async getSealedKey(linkId: string): Promise<SealedKey | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: `LINK#${linkId}`, sk: 'SEALED' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.sealed as SealedKey | undefined;
   }
 
   async claim(

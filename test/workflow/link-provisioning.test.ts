@@ -1,0 +1,292 @@
+/**
+ * The AWS half's provisioning state machine (workflows/aws/link-provisioning.asl.json, unchanged) in
+ * the local cloud: intake calls signed by the verified caller, peer events put on the bus as the
+ * `crosslink` service identity, the Google half played by the Interconnect simulator's partner
+ * actions, time on the manual virtual clock.
+ */
+import { constants, privateDecrypt } from 'node:crypto';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+} from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
+import { openSealedKey } from '#core/crypto/seal.ts';
+import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import { eventsOf } from '#local/aws/services/events.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { eventually } from '../helpers/timers.ts';
+import { ACCOUNT, type AwsHalf, REGION, startAwsHalf } from '../support/aws-half.ts';
+import { admin, startTestCloud } from '../support/local-cloud.ts';
+
+const ARN = {
+  alice: `arn:aws:iam::${ACCOUNT}:user/alice`,
+  bob: `arn:aws:iam::${ACCOUNT}:user/bob`,
+};
+const CROSSLINK = { accessKeyId: 'AKIALOCALCROSSLINK01', secretAccessKey: 'crosslink-local-secret' };
+const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+let cloud: LocalCloud;
+let half: AwsHalf;
+let asCrosslink: EventBridgeClient;
+let sqs: SQSClient;
+let dlqUrl: string;
+const peerOutcomes: { type?: string; outcome: string; reason: string }[] = [];
+
+const request = (name: string, initiator: 'aws' | 'gcp' = 'aws') => ({
+  name,
+  initiator,
+  bandwidth: '1Gbps',
+  environment: 'prod',
+  residency: 'US',
+  aws: {
+    accountId: ACCOUNT,
+    region: 'us-east-1',
+    directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+    routes: ['10.10.0.0/16'],
+  },
+  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
+});
+
+function call(
+  who: string,
+  routeKey: string,
+  opts: { id?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const event: HttpApiEvent = {
+    routeKey,
+    requestContext: { requestId: 'req-1', authorizer: { iam: { userArn: who, accountId: ACCOUNT } } },
+    ...(opts.id ? { pathParameters: { id: opts.id } } : {}),
+    ...(opts.body ? { body: JSON.stringify(opts.body) } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  };
+  return intake(half.deps, event).then((a) => ({ status: a.statusCode, body: JSON.parse(a.body) }));
+}
+
+async function putPeer<N extends EventName>(
+  name: N,
+  data: Omit<EventDataByName[N], 'policyHash'> & { policyHash?: string },
+) {
+  const event = buildEvent({
+    name,
+    origin: GCP,
+    subject: data.linkId,
+    clock: cloud.clock,
+    data: { policyHash: half.deps.policy.hash, ...data },
+  } as never) as CloudEvent;
+  const out = await asCrosslink.send(
+    new PutEventsCommand({ Entries: [toEventBridgeEntry(event, 'crosslink')] }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+  return event;
+}
+
+async function executionOf(linkId: string) {
+  const out = await half.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn: half.deps.stateMachines.provisioning }),
+  );
+  return (out.executions ?? []).filter((e) => e.name?.startsWith(linkId));
+}
+
+async function statusOf(linkId: string) {
+  const [e] = await executionOf(linkId);
+  if (!e) return undefined;
+  return (await half.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).status;
+}
+
+async function history(linkId: string): Promise<HistoryEvent[]> {
+  const all: HistoryEvent[] = [];
+  for (const e of await executionOf(linkId)) {
+    const out = await half.sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: e.executionArn,
+        maxResults: 1000,
+        includeExecutionData: true,
+      }),
+    );
+    all.push(...(out.events ?? []));
+  }
+  return all;
+}
+
+/** Advances virtual time in steps, letting the in-process Lambdas run between them. */
+async function advance(ms: number, step = 5 * MIN) {
+  for (let t = 0; t < ms; t += step) {
+    await cloud.clock.advance(Math.min(step, ms - t));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function linkState(id: string) {
+  return (await half.deps.store.get(id))?.link.state;
+}
+
+async function waitingAt(linkId: string, state: string) {
+  await eventually(async () => {
+    const h = await history(linkId);
+    return (
+      h.some((e) => e.type === 'TaskSubmitted' || e.stateEnteredEventDetails?.name === state) &&
+      h.filter((e) => e.stateEnteredEventDetails?.name === state).length > 0
+    );
+  }, 5000);
+}
+
+function keyIssued(linkId: string): EventDataByName['LinkKeyIssued'] | undefined {
+  for (const r of eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as {
+    detail?: unknown;
+    'detail-type'?: string;
+  }[]) {
+    const detail = (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as CloudEvent | undefined;
+    if (r['detail-type'] === 'LinkKeyIssued' && detail?.subject === linkId)
+      return detail.data as EventDataByName['LinkKeyIssued'];
+  }
+  return undefined;
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  half = await startAwsHalf(cloud, { escalateAfterMs: 24 * HOUR, expireAfterMs: 72 * HOUR });
+  const config = { region: REGION, endpoint: cloud.aws.endpoint };
+  asCrosslink = new EventBridgeClient({ ...config, credentials: CROSSLINK });
+  sqs = new SQSClient({ ...config, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  // The peer-event consumer: a rule for events whose origin is Google -> Lambda, with a DLQ.
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'peer-events-dlq' }));
+  dlqUrl = QueueUrl as string;
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] })))
+    .Attributes?.QueueArn as string;
+  const fn = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).register({
+    name: 'peerEvents',
+    handler: async (event: unknown) => {
+      const out = await peerEvent(half.deps, event as never);
+      peerOutcomes.push(out);
+      return out;
+    },
+  });
+  const admin = new EventBridgeClient({
+    ...config,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  await admin.send(
+    new PutRuleCommand({
+      Name: 'peer-events',
+      EventBusName: 'crosslink',
+      EventPattern: JSON.stringify({ source: ['crosslink'], detail: { crosslinkorigin: ['gcp'] } }),
+    }),
+  );
+  await admin.send(
+    new PutTargetsCommand({
+      Rule: 'peer-events',
+      EventBusName: 'crosslink',
+      Targets: [
+        {
+          Id: 'consumer',
+          Arn: fn.arn,
+          DeadLetterConfig: { Arn: dlqArn },
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        },
+      ],
+    }),
+  );
+  admin.destroy();
+});
+
+afterAll(async () => {
+  asCrosslink?.destroy();
+  sqs?.destroy();
+  await half?.stop();
+  await lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).close();
+  await cloud?.stop();
+});
+
+describe('link-provisioning, initiate', () => {
+  it('reaches ACTIVE with bob approving here and carol as a peer event; the key is never in the history', async () => {
+    // Prepare: alice requests a prod link (no auto-approval).
+    const created = await call(ARN.alice, 'POST /links', { body: request('payments-east') });
+    expect(created.status).toBe(201);
+    const linkId = created.body.link.id as string;
+    expect(created.body.execution).toBe(`${linkId}-provisioning-1`);
+    await waitingAt(linkId, 'AwaitApproval');
+    expect(await linkState(linkId)).toBe('AWAITING_APPROVAL');
+
+    // Act: bob approves for AWS, carol for Google (a peer event).
+    expect(
+      (await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } }))
+        .status,
+    ).toBe(200);
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: new Date(cloud.clock.now()).toISOString(),
+      auto: false,
+    });
+    const issued = await eventually(() => keyIssued(linkId), 5000);
+    // Google redeems the key it unseals with its own private key.
+    const key = await openSealedKey(issued.sealedKey, linkId, async (wrapped) =>
+      privateDecrypt(
+        { key: half.peerPrivateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        wrapped,
+      ),
+    );
+    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', { activationKey: key });
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 1,
+      nativeState: 'ACTIVE',
+      previousNativeState: null,
+      condition: 'UP',
+      resourceId: `projects/payments-prod/locations/us-east4/transports/${linkId}`,
+      observedAt: new Date(cloud.clock.now()).toISOString(),
+    });
+    // The AWS half comes up after the provider's delay; the hourly fallback poll sees it.
+    await advance(2 * HOUR);
+
+    // Assess
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    const shown = await call(ARN.bob, 'GET /links/{id}', { id: linkId });
+    expect(shown.body).toMatchObject({
+      id: linkId,
+      state: 'ACTIVE',
+      halves: { aws: { state: 'UP', nativeState: 'available' }, gcp: { state: 'UP', nativeState: 'ACTIVE' } },
+    });
+    expect(shown.body.approvals.map((a: { by: string }) => a.by).sort()).toEqual([
+      ARN.bob,
+      'carol@example.com',
+    ]);
+    expect(shown.body.stages.map((s: { state: string }) => s.state)).toEqual([
+      'REQUESTED',
+      'AWAITING_APPROVAL',
+      'APPROVED',
+      'PROVISIONING',
+      'ACTIVE',
+    ]);
+    const h = JSON.stringify(await history(linkId));
+    for (const state of ['Request', 'AwaitApproval', 'ActivateInitiate', 'PollHalf', 'Report'])
+      expect(h).toContain(`"name":"${state}"`);
+    expect(key.length).toBeGreaterThan(20);
+    expect(half.secrets.secrets.get(`crosslink/${linkId}/activation-key`)).toBe(key);
+    expect(h).not.toContain(key);
+    expect(JSON.stringify(eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent)).not.toContain(key);
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10 }));
+    expect(JSON.stringify(dead.Messages ?? [])).not.toContain(key);
+  });
+});
