@@ -290,3 +290,163 @@ describe('link-provisioning, initiate', () => {
     expect(JSON.stringify(dead.Messages ?? [])).not.toContain(key);
   });
 });
+
+async function requested(name: string, headers?: Record<string, string>) {
+  const created = await call(ARN.alice, 'POST /links', {
+    body: request(name),
+    ...(headers ? { headers } : {}),
+  });
+  expect(created.status).toBe(201);
+  const linkId = created.body.link.id as string;
+  await waitingAt(linkId, 'AwaitApproval');
+  return linkId;
+}
+
+async function connectionsOf(linkId: string) {
+  return (await half.deps.halves.listHalves()).filter((h) => h.linkId === linkId && h.state !== 'deleted');
+}
+
+const now = () => new Date(cloud.clock.now()).toISOString();
+
+describe('link-provisioning, approvals', () => {
+  it('refuses a self-approval by the requester, audited, and keeps waiting', async () => {
+    const linkId = await requested('self-approval');
+    const answer = await call(ARN.alice, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body.error.code).toBe('PermissionDeniedError');
+    expect(await linkState(linkId)).toBe('AWAITING_APPROVAL');
+    expect(await statusOf(linkId)).toBe('RUNNING');
+    const audit = await half.deps.store.listAudit(linkId);
+    expect(
+      audit.some((a) => a.actor === ARN.alice && a.action === 'approve' && a.outcome === 'refused'),
+    ).toBe(true);
+  });
+
+  it('ends REJECTED when bob rejects, with nothing created', async () => {
+    const linkId = await requested('rejected');
+    const answer = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'reject', reason: 'not this quarter' },
+    });
+    expect(answer.status).toBe(200);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('REJECTED');
+    const h = await history(linkId);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'Compensate')).toBe(true);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'Rejected')).toBe(true);
+    expect(await connectionsOf(linkId)).toEqual([]);
+  });
+
+  it('escalates once, then EXPIRES at the deadline, polling at most hourly', async () => {
+    const linkId = await requested('expired');
+    await advance(73 * HOUR, HOUR);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('EXPIRED');
+    const h = await history(linkId);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'Expired')).toBe(true);
+    // Request + one escalation: two LinkApprovalRequested for this link.
+    const asked = (
+      eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as { 'detail-type'?: string; detail?: unknown }[]
+    )
+      .filter((r) => r['detail-type'] === 'LinkApprovalRequested')
+      .filter((r) => JSON.stringify(r.detail).includes(linkId));
+    expect(asked).toHaveLength(2);
+    // Every wait parks at most an hour before its fallback poll.
+    const waits = h
+      .filter((e) => e.type === 'TaskScheduled')
+      .map((e) => e.taskScheduledEventDetails?.timeoutInSeconds);
+    expect(waits.length).toBeGreaterThan(24);
+    for (const t of waits) expect(t === undefined || t <= 3600).toBe(true);
+    expect(h.filter((e) => e.stateEnteredEventDetails?.name === 'ApprovalDeadline').length).toBeGreaterThan(
+      24,
+    );
+    expect(await connectionsOf(linkId)).toEqual([]);
+  });
+
+  it('refuses a peer event made under another policy hash', async () => {
+    const linkId = await requested('other-policy');
+    const before = peerOutcomes.length;
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+      policyHash: 'b'.repeat(64),
+    });
+    await eventually(() => peerOutcomes.length > before, 5000);
+    expect(peerOutcomes.at(-1)).toMatchObject({ outcome: 'refused', type: 'LinkApproved' });
+    expect(peerOutcomes.at(-1)?.reason).toContain('policy hash mismatch');
+    const link = (await half.deps.store.get(linkId))?.link;
+    expect(link?.approvals).toEqual([]);
+    const audit = await half.deps.store.listAudit(linkId);
+    expect(audit.some((a) => a.actor === 'peer:gcp' && a.outcome === 'refused')).toBe(true);
+  });
+});
+
+describe('link-provisioning, idempotency and failure', () => {
+  it('makes one link, one execution and one connection of a duplicated request', async () => {
+    const headers = { 'idempotency-key': 'req-42' };
+    const first = await call(ARN.alice, 'POST /links', { body: request('duplicate'), headers });
+    const second = await call(ARN.alice, 'POST /links', { body: request('duplicate'), headers });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    const linkId = first.body.link.id as string;
+    expect(second.body.link.id).toBe(linkId);
+    await waitingAt(linkId, 'AwaitApproval');
+    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await eventually(() => keyIssued(linkId), 5000);
+    expect(await executionOf(linkId)).toHaveLength(1);
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+  });
+
+  it('compensates a provider 5xx after the connection exists: FAILED, LinkFailed, nothing left', async () => {
+    const linkId = await requested('five-hundred');
+    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await eventually(() => keyIssued(linkId), 5000);
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+    const { fault } = await admin(cloud, 'POST', '/faults', {
+      service: 'interconnect',
+      operation: 'GetConnection',
+      kind: 'error',
+    });
+    try {
+      await advance(2 * HOUR, 60_000);
+      await eventually(async () => (await statusOf(linkId)) === 'FAILED', 5000);
+    } finally {
+      await admin(cloud, 'DELETE', `/faults/${fault.id}`);
+    }
+    expect(await linkState(linkId)).toBe('FAILED');
+    const failed = (
+      eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as { 'detail-type'?: string; detail?: unknown }[]
+    ).filter((r) => r['detail-type'] === 'LinkFailed' && JSON.stringify(r.detail).includes(linkId));
+    expect(failed).toHaveLength(1);
+    await advance(2 * 86_400_000, HOUR);
+    expect(await connectionsOf(linkId)).toEqual([]);
+    expect(half.secrets.secrets.has(`crosslink/${linkId}/activation-key`)).toBe(false);
+  });
+});
