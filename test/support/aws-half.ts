@@ -99,7 +99,7 @@ export async function startAwsHalf(
   const peer = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ownKey = {
     publicKeyPem: own.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    keyId: 'alias/crosslink-aws',
+    keyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/8f1c2b6e-4a1d-4c35-9d0e-3b7a51c2e9f0`,
   };
   const secrets = new MemorySecretStore();
   const policy = loadPolicy(parseYaml(readFileSync(options.policyFile ?? 'config/policy.yaml', 'utf8')));
@@ -137,7 +137,8 @@ export async function startAwsHalf(
       pollEveryMs: 3_600_000,
       peerKey: {
         publicKeyPem: peer.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-        keyId: 'gcp-key-1',
+        keyId:
+          'projects/payments-prod/locations/us-east4/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1',
       },
       tags: { 'cost-centre': 'network' },
     },

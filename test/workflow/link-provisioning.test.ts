@@ -25,9 +25,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
-import { openSealedKey } from '#core/crypto/seal.ts';
+import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import { mintLinkId } from '#core/ids.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -175,7 +176,10 @@ beforeAll(async () => {
   const fn = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).register({
     name: 'peerEvents',
     handler: async (event: unknown) => {
-      const out = await peerEvent(half.deps, event as never);
+      const out = await peerEvent(half.deps, event as never).catch((e) => {
+        peerOutcomes.push({ outcome: 'error', reason: `${e.name}: ${e.message}` });
+        throw e;
+      });
       peerOutcomes.push(out);
       return out;
     },
@@ -448,5 +452,65 @@ describe('link-provisioning, idempotency and failure', () => {
     await advance(2 * 86_400_000, HOUR);
     expect(await connectionsOf(linkId)).toEqual([]);
     expect(half.secrets.secrets.has(`crosslink/${linkId}/activation-key`)).toBe(false);
+  });
+});
+
+describe('link-provisioning, accept', () => {
+  it('accepts a Google-first link to ACTIVE: replica from LinkRequested, bob here, carol and the sealed key as peer events', async () => {
+    // Prepare: Google's intake took alice's request; its LinkRequested reaches this bus.
+    const linkId = mintLinkId(cloud.clock);
+    const req = request('google-first', 'gcp');
+    await putPeer('LinkRequested', {
+      linkId,
+      request: req as never,
+      requester: 'alice@example.com',
+      requestedVia: 'gcp',
+      requestedAt: now(),
+    });
+    await eventually(async () => (await executionOf(linkId)).length === 1, 5000);
+    expect((await executionOf(linkId))[0]?.name).toBe(`${linkId}-provisioning-1`);
+    await waitingAt(linkId, 'AwaitApproval');
+
+    // Act: both approve; Google issues a key (partner action) and seals it to this side's key.
+    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await waitingAt(linkId, 'AwaitKey');
+    const { activationKey } = await admin(cloud, 'POST', '/aws/interconnect/issue-key', {
+      environmentId: 'mce-aws-gcp-iad',
+      bandwidth: '1Gbps',
+      destinationAccountId: ACCOUNT,
+    });
+    await putPeer('LinkKeyIssued', {
+      linkId,
+      issuer: 'gcp',
+      sealedKey: sealKey(activationKey, half.ownKey, linkId),
+      bandwidth: '1Gbps',
+      issuerResource: `projects/payments-prod/locations/us-east4/transports/${linkId}`,
+      issuedAt: now(),
+    });
+    await eventually(async () => (await connectionsOf(linkId)).length === 1, 5000);
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 1,
+      nativeState: 'ACTIVE',
+      previousNativeState: 'PENDING_KEY',
+      condition: 'UP',
+      observedAt: now(),
+    });
+    await advance(2 * HOUR);
+
+    // Assess
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('ACTIVE');
+    const h = JSON.stringify(await history(linkId));
+    expect(h).toContain('"name":"ActivateAccept"');
+    expect(h).not.toContain(activationKey);
   });
 });
