@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
+import { watch } from '#aws/watcher.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
@@ -512,5 +513,41 @@ describe('link-provisioning, accept', () => {
     const h = JSON.stringify(await history(linkId));
     expect(h).toContain('"name":"ActivateAccept"');
     expect(h).not.toContain(activationKey);
+  });
+});
+
+describe('the AWS watcher', () => {
+  it('records the connection coming up and resumes the waiting execution before any fallback poll', async () => {
+    const linkId = await requested('watched');
+    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await eventually(() => keyIssued(linkId), 5000);
+    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
+      activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
+    });
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 1,
+      nativeState: 'ACTIVE',
+      previousNativeState: null,
+      condition: 'UP',
+      observedAt: now(),
+    });
+    await advance(10 * MIN, MIN); // the provider's 5-minute provisioning delay, well before the hourly poll
+    const report = await watch(half.deps);
+    expect(report.changed).toContain(linkId);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('ACTIVE');
+    const h = await history(linkId);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'PollHalf')).toBe(false);
+    // A second run sees nothing new.
+    expect((await watch(half.deps)).changed).not.toContain(linkId);
   });
 });
