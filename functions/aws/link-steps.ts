@@ -452,19 +452,21 @@ export async function deleteOwnHalf(deps: StepDeps, input: { linkId: string }) {
   return { connectionIds: [...ids], waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
-/** Confirm stage: gone only on a 404 from Get, never on absence from a list. */
+/** Confirm stage: gone only when a Get says so (404 or state `deleted`), never on absence from a list. */
 export async function confirmDeleted(
   deps: StepDeps,
   input: { linkId: string; deleted: { connectionIds: string[] } },
 ) {
   let gone = true;
+  let last: HalfView | null = null;
   for (const id of input.deleted.connectionIds) {
     const half = await deps.halves.getHalf(id);
-    if (half) gone = false;
+    if (half && half.state !== 'deleted') gone = false;
+    if (half) last = half;
   }
   const link = await load(deps, input.linkId);
-  if (gone && link.halves.aws.nativeState !== null && link.halves.aws.condition !== 'NONE') {
-    const events = await recordOwnHalf(deps, input.linkId, null);
+  if (gone && link.halves.aws.condition !== 'GONE' && link.halves.aws.condition !== 'NONE') {
+    const events = await recordOwnHalf(deps, input.linkId, last);
     if (events.length) await deps.events.put(events);
   }
   return { gone, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };

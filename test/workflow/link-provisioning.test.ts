@@ -551,3 +551,67 @@ describe('the AWS watcher', () => {
     expect((await watch(half.deps)).changed).not.toContain(linkId);
   });
 });
+
+describe('link-decommissioning', () => {
+  it("deletes the AWS half on bob's request, confirms it by Get, and ends DECOMMISSIONED once Google reports its half gone", async () => {
+    // Prepare: an ACTIVE link.
+    const linkId = await requested('to-decommission');
+    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+    });
+    await eventually(() => keyIssued(linkId), 5000);
+    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
+      activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
+    });
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 1,
+      nativeState: 'ACTIVE',
+      previousNativeState: null,
+      condition: 'UP',
+      observedAt: now(),
+    });
+    await advance(10 * MIN, MIN);
+    await watch(half.deps);
+    await eventually(async () => (await linkState(linkId)) === 'ACTIVE', 5000);
+
+    // Act
+    const asked = await call(ARN.bob, 'POST /links/{id}/decommission', {
+      id: linkId,
+      body: { reason: 'migrated' },
+    });
+    expect(asked.status).toBe(202);
+    expect(asked.body.execution).toBe(`${linkId}-decommissioning-1`);
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 2,
+      nativeState: null,
+      previousNativeState: 'ACTIVE',
+      condition: 'GONE',
+      observedAt: now(),
+    });
+    await advance(2 * HOUR, 5 * MIN);
+
+    // Assess
+    const decommissions = await half.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: half.deps.stateMachines.decommissioning }),
+    );
+    const run = decommissions.executions?.find((e) => e.name === `${linkId}-decommissioning-1`);
+    await eventually(
+      async () =>
+        (await half.sfn.send(new DescribeExecutionCommand({ executionArn: run?.executionArn as string })))
+          .status === 'SUCCEEDED',
+      5000,
+    );
+    expect(await linkState(linkId)).toBe('DECOMMISSIONED');
+    expect(await connectionsOf(linkId)).toEqual([]);
+    expect(half.secrets.secrets.has(`crosslink/${linkId}/activation-key`)).toBe(false);
+  });
+});
