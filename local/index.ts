@@ -92,6 +92,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const admin = identities.find((i) => i.name === 'admin')?.aws ?? identities.find((i) => i.aws)?.aws;
   if (!admin) throw new Error('config/local-identities.yaml has no AWS identity');
 
+  const settings: Record<string, unknown> = { ...options.settings };
   const edge = new AwsEdge({
     clock,
     faults,
@@ -99,12 +100,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     credentials,
     services: options.awsServices ?? awsServices,
     defaultRegion: region,
-    settings: options.settings ?? {},
+    settings,
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
   });
   edge.setAdmin(createAdmin({ clock, faults, random, aws: edge }));
   const port = await edge.listen(awsPort(options, env));
   const endpoint = `http://127.0.0.1:${port}`;
+  // Lambda handlers (#5) run with the service identity's keys against this edge, never real AWS.
+  const fnKeys = identities.find((i) => i.name === 'crosslink')?.aws ?? admin;
+  const lambdaSettings = (settings.lambda ?? {}) as { environment?: Record<string, string> };
+  settings.lambda = {
+    ...lambdaSettings,
+    environment: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: fnKeys.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: fnKeys.secretAccessKey,
+      ...lambdaSettings.environment,
+    },
+  };
   const accountId = accountOf(admin.principalArn);
   const processes = new ProcessGroup();
   let stopped = false;

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpApi, type RouteAuth } from './http-api.ts';
 import type { World } from './service.ts';
 import { putRule, putTargets, type Target } from './services/events.ts';
 import { lambdaRuntime } from './services/lambda.ts';
@@ -101,6 +102,8 @@ export interface LoadOptions {
   endpoint: string;
   /** Variables added to every function (AWS_ENDPOINT_URL, credentials of the local cloud). */
   environment?: Record<string, string>;
+  /** JWKS (or its URI) per JWT issuer, for issuers the local cloud plays (e.g. the local Google edge). */
+  jwks?: Record<string, string | { keys: import('node:crypto').JsonWebKey[] }>;
 }
 
 export interface LoadedStack {
@@ -112,6 +115,8 @@ export interface LoadedStack {
   queues: string[];
   rules: string[];
   eventSourceMappings: number;
+  /** HTTP APIs by logical id, not listening yet: `await api.listen(0)`. */
+  httpApis: Record<string, HttpApi>;
   /** Resource types the local cloud has no use for (IAM, logs, S3...), by logical id. */
   ignored: Record<string, string>;
 }
@@ -258,6 +263,7 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     queues: [],
     rules: [],
     eventSourceMappings: 0,
+    httpApis: {},
     ignored: {},
   };
   const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -400,7 +406,46 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     loaded.rules.push(rule.name);
   }
 
+  // HTTP APIs: routes -> integrations -> functions, with IAM or JWT authorizers.
+  const integrations = new Map<string, Json>();
+  for (const [logical, r] of byType('AWS::ApiGatewayV2::Integration'))
+    integrations.set(physical[logical] as string, { logical, ...resolve(r.Properties) });
+  const authorizers = new Map<string, Json>();
+  for (const [logical, r] of byType('AWS::ApiGatewayV2::Authorizer'))
+    authorizers.set(physical[logical] as string, resolve(r.Properties));
+  for (const [logical] of byType('AWS::ApiGatewayV2::Api')) {
+    loaded.httpApis[logical] = new HttpApi(world, { accountId, region, apiId: physical[logical] as string });
+  }
+  for (const [logical, r] of byType('AWS::ApiGatewayV2::Route')) {
+    const p = resolve(r.Properties);
+    const api = Object.entries(loaded.httpApis).find(([id]) => physical[id] === p.ApiId)?.[1];
+    const integration = integrations.get(String(p.Target ?? '').replace(/^integrations\//, ''));
+    if (!api || !integration) throw new Error(`template: route ${logical}: no API or integration`);
+    if (integration.IntegrationType !== 'AWS_PROXY')
+      throw new Error(`template: route ${logical}: only Lambda proxy integrations are supported locally`);
+    let auth: RouteAuth = { type: 'NONE' };
+    if (p.AuthorizationType === 'AWS_IAM') auth = { type: 'AWS_IAM' };
+    else if (p.AuthorizationType === 'JWT') {
+      const a = authorizers.get(String(p.AuthorizerId));
+      const issuer = String(a?.JwtConfiguration?.Issuer ?? '');
+      const keys = options.jwks?.[issuer];
+      auth = { type: 'JWT', issuer, audience: (a?.JwtConfiguration?.Audience ?? []).map(String) };
+      if (typeof keys === 'string') auth.jwksUri = keys;
+      else if (keys) auth.jwks = keys;
+    } else if (p.AuthorizationType !== undefined && p.AuthorizationType !== 'NONE') {
+      throw new Error(
+        `template: route ${logical}: authorization ${p.AuthorizationType} is not supported locally (AWS_IAM, JWT)`,
+      );
+    }
+    api.addRoute({ routeKey: p.RouteKey, functionName: String(integration.IntegrationUri), auth });
+  }
+
   const handled = new Set([
+    'AWS::ApiGatewayV2::Api',
+    'AWS::ApiGatewayV2::Route',
+    'AWS::ApiGatewayV2::Integration',
+    'AWS::ApiGatewayV2::Authorizer',
+    'AWS::ApiGatewayV2::Stage',
     'AWS::SQS::Queue',
     'AWS::Events::EventBus',
     'AWS::Lambda::Function',
@@ -415,4 +460,52 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
   }
   return loaded;
+}
+
+/** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */
+export interface LocalDeployment {
+  stack: LoadedStack;
+  /** Logical id of each HTTP API -> its local endpoint. */
+  httpApis: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Packages (when the inputs changed), loads and starts a service in a running local cloud: the one
+ * call `npm start` (or a test) needs for the project's serverless.yml. The functions get the local
+ * cloud's Lambda environment (`settings.lambda.environment`: edge endpoint, service keys).
+ */
+export async function deployLocally(
+  cloud: { aws: { edge: { world: World }; endpoint: string; region: string; accountId: string } },
+  serviceDir: string,
+  options: {
+    jwks?: LoadOptions['jwks'];
+    log?: (m: string) => void;
+    httpApiPorts?: Record<string, number>;
+  } = {},
+): Promise<LocalDeployment> {
+  await packageService(serviceDir, options.log ? { log: options.log } : {});
+  const world = cloud.aws.edge.world;
+  const load: LoadOptions = {
+    serviceDir,
+    accountId: cloud.aws.accountId,
+    region: cloud.aws.region,
+    endpoint: cloud.aws.endpoint,
+    environment: { ...world.settings<{ environment: Record<string, string> }>('lambda').environment },
+  };
+  if (options.jwks) load.jwks = options.jwks;
+  const stack = loadTemplate(world, load);
+  const httpApis: Record<string, string> = {};
+  for (const [id, api] of Object.entries(stack.httpApis)) {
+    await api.listen(options.httpApiPorts?.[id] ?? 0);
+    httpApis[id] = api.endpoint;
+  }
+  return {
+    stack,
+    httpApis,
+    async stop() {
+      await Promise.all(Object.values(stack.httpApis).map((a) => a.close()));
+      await lambdaRuntime(world, cloud.aws.accountId, cloud.aws.region).close();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
+import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
 
 export const commands: Command[] = [
@@ -11,5 +12,6 @@ export const commands: Command[] = [
   ...vpnCommands,
   ...drCommands,
   ...simCommands,
+  ...simWorkflowCommands,
   ...simAwsCommands,
 ];

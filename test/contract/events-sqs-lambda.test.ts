@@ -411,10 +411,12 @@ describe('Lambda in the local cloud', () => {
       `let cold = true;
 export const handler = async (event, context) => {
   const wasCold = cold; cold = false;
-  return { stage: process.env.STAGE, got: event, requestId: context.awsRequestId, fn: context.functionName,
+  return { stage: process.env.STAGE, endpoint: process.env.AWS_ENDPOINT_URL, key: process.env.AWS_ACCESS_KEY_ID, got: event, requestId: context.awsRequestId, fn: context.functionName,
     arn: context.invokedFunctionArn, remaining: context.getRemainingTimeInMillis(), cold: wasCold };
 };
 export const boom = async () => { const e = new Error('nope'); e.name = 'LinkNotFound'; throw e; };
+export const hang = async (event) => { if (event.hang) await new Promise(() => {}); return { cold: !globalThis.warm, warm: (globalThis.warm = true) }; };
+export const quit = async () => { process.exit(3); };
 `,
     );
     runtime().register({
@@ -428,6 +430,9 @@ export const boom = async () => { const e = new Error('nope'); e.name = 'LinkNot
     const second = await runtime().invoke(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:mod`, { a: 2 });
     expect(first.payload).toMatchObject({
       stage: 'local',
+      // The local cloud points every handler at its own edge, with the service identity's keys.
+      endpoint: cloud.aws.endpoint,
+      key: 'AKIALOCALCROSSLINK01',
       got: { a: 1 },
       fn: 'mod',
       arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mod`,

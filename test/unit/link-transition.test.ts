@@ -273,7 +273,7 @@ describe('link lifecycle: every command in every state', () => {
       input: { kind: 'requestDecommission', by: ALICE },
       legal: {
         APPROVED: 'DECOMMISSIONED',
-        PROVISIONING: 'DECOMMISSIONED',
+        PROVISIONING: 'DECOMMISSIONING',
         ACTIVE: 'DECOMMISSIONING',
         DEGRADED: 'DECOMMISSIONING',
         DOWN: 'DECOMMISSIONING',
@@ -341,6 +341,74 @@ describe('observations: stale and duplicate', () => {
         expect(final.state).toBe(stateAt(top) === 'down' ? 'DOWN' : 'ACTIVE');
       }),
     );
+  });
+});
+
+describe('review findings: races the lifecycle must survive', () => {
+  it('decommissioning during PROVISIONING waits for both halves to be confirmed gone (a create may be in flight)', () => {
+    const r = run(linkIn('PROVISIONING'), { kind: 'requestDecommission', by: ALICE });
+    expect(r.link.state).toBe('DECOMMISSIONING');
+    const late = run(r.link, { kind: 'halfObserved', side: 'aws', sequence: 1, nativeState: 'requested' });
+    expect(late.link.state).toBe('DECOMMISSIONING');
+    const gone = run(
+      late.link,
+      { kind: 'halfObserved', side: 'aws', sequence: 2, nativeState: 'deleted' },
+      { kind: 'halfObserved', side: 'gcp', sequence: 1, nativeState: null },
+    );
+    expect(gone.link.state).toBe('DECOMMISSIONED');
+  });
+
+  it('a half seen alive after DECOMMISSIONED reopens decommissioning, so it is deleted', () => {
+    const r = run(linkIn('APPROVED'), { kind: 'requestDecommission', by: ALICE });
+    expect(r.link.state).toBe('DECOMMISSIONED');
+    const back = run(r.link, { kind: 'halfObserved', side: 'gcp', sequence: 1, nativeState: 'PENDING_KEY' });
+    expect(back.link.state).toBe('DECOMMISSIONING');
+    expect(back.events[0]?.data.reason).toMatch(/gcp half reappeared/);
+  });
+
+  it("the coordinator's expiry stands over an approval that completed here first", () => {
+    expect(() => transition(linkIn('APPROVED'), { kind: 'expire' }, T0)).toThrow(IllegalTransitionError);
+    expect(transition(linkIn('APPROVED'), { kind: 'expire', authoritative: true }, T0).link.state).toBe(
+      'EXPIRED',
+    );
+    expect(() => transition(linkIn('PROVISIONING'), { kind: 'expire', authoritative: true }, T0)).toThrow(
+      IllegalTransitionError,
+    );
+  });
+
+  it('an observation without adminEnabled keeps a disabled transport down', () => {
+    const a = run(linkIn('ACTIVE'), {
+      kind: 'halfObserved',
+      side: 'gcp',
+      sequence: 2,
+      nativeState: 'ACTIVE',
+      adminEnabled: false,
+    });
+    expect(a.link.state).toBe('DOWN');
+    const b = run(a.link, { kind: 'halfObserved', side: 'gcp', sequence: 3, nativeState: 'ACTIVE' });
+    expect(b.link.halves.gcp.condition).toBe('DOWN');
+    expect(b.link.state).toBe('DOWN');
+  });
+
+  it('refuses self-approval through another session of the same assumed role', () => {
+    const link = createLink(
+      {
+        id: 'lk-01jdx0000000000000000000ab',
+        name: 'x',
+        initiator: 'aws',
+        environment: 'prod',
+        requester: 'arn:aws:sts::000000000000:assumed-role/NetOps/alice',
+        policyHash: 'a'.repeat(64),
+      },
+      T0,
+    );
+    expect(() =>
+      transition(
+        link,
+        { kind: 'approve', side: 'aws', by: 'arn:aws:sts::000000000000:assumed-role/NetOps/approve-me' },
+        T0,
+      ),
+    ).toThrow(PermissionDeniedError);
   });
 });
 

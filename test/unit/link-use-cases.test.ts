@@ -16,6 +16,7 @@ import {
   applyPeerEvent,
   decideApproval,
   mutateLink,
+  recordOwnHalf,
   requestDecommission,
   requestLink,
 } from '#core/link/use-cases.ts';
@@ -276,7 +277,7 @@ describe('applyPeerEvent', () => {
     });
   });
 
-  it('drops a redelivered event by its id', async () => {
+  it('a redelivered event changes nothing', async () => {
     const { link } = await requestLink(deps, { request, caller: ALICE });
     const ev = peerEvent('LinkApproved', {
       linkId: link.id,
@@ -289,7 +290,7 @@ describe('applyPeerEvent', () => {
     expect((await applyPeerEvent(deps, ev)).outcome).toBe('applied');
     expect(await applyPeerEvent(deps, ev)).toMatchObject({
       outcome: 'ignored',
-      reason: `duplicate event ${ev.id}`,
+      reason: 'duplicate: gcp already approved',
     });
   });
 
@@ -346,7 +347,132 @@ describe('requestDecommission', () => {
       }),
     ).rejects.toThrow(PermissionDeniedError);
     const r = await requestDecommission(deps, { linkId: link.id, caller: BOB });
-    expect(r.link.state).toBe('DECOMMISSIONED'); // no half existed yet
+    // Provisioning had started, so a create may be in flight: it waits for both halves to be confirmed gone.
+    expect(r.link.state).toBe('DECOMMISSIONING');
     expect(sink.names()).toContain('LinkDecommissionRequested');
+  });
+});
+
+describe('review findings: delivery and races', () => {
+  const gcpDeps = (): LinkDeps => ({
+    store: new MemoryLinkStore(clock),
+    events: new MemoryEventSink(),
+    policy,
+    clock,
+    origin: gcpOrigin,
+  });
+  const awsEvent = (name: string, data: object) =>
+    buildEvent({ name, origin: deps.origin, subject: (data as { linkId: string }).linkId, data, clock });
+
+  it('an event about a link not known yet is refused for redelivery, and applies once the link is known', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const g = gcpDeps();
+    const early = awsEvent('LinkApproved', {
+      linkId: link.id,
+      policyHash: policy.hash,
+      side: 'aws',
+      approver: BOB.principal,
+      approvedAt: '2026-11-26T10:01:00Z',
+      auto: false,
+    });
+    await expect(applyPeerEvent(g, early)).rejects.toThrow(NotFoundError);
+    await applyPeerEvent(g, sink.events[0] as CloudEvent); // LinkRequested
+    expect((await applyPeerEvent(g, early)).outcome).toBe('applied');
+    expect((await g.store.get(link.id))?.link.approvals.map((a) => a.side)).toEqual(['aws']);
+  });
+
+  it('a put that fails after the write loses nothing: the retry puts the same event', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const realPut = sink.put.bind(sink);
+    let failures = 1;
+    sink.put = async (events) => {
+      if (failures-- > 0) throw new Error('EventBridge unavailable');
+      return realPut(events);
+    };
+    await expect(decideApproval(deps, { linkId: link.id, caller: BOB, decision: 'approve' })).rejects.toThrow(
+      /unavailable/,
+    );
+    await decideApproval(deps, { linkId: link.id, caller: BOB, decision: 'approve' });
+    expect(sink.names()).toEqual(['LinkRequested', 'LinkApproved', 'LinkStateChanged']);
+    expect((await store.get(link.id))?.link.outbox).toEqual([]);
+  });
+
+  it('auto-approval holds on both sides, whichever intake took the request', async () => {
+    const { link } = await requestLink(deps, {
+      request: { ...request, environment: 'nonprod', initiator: 'gcp' },
+      caller: ALICE,
+    });
+    expect(link.state).toBe('APPROVED');
+    const g = gcpDeps();
+    for (const e of sink.events) await applyPeerEvent(g, e);
+    expect((await g.store.get(link.id))?.link.state).toBe('APPROVED');
+  });
+
+  it("the coordinator's expiry wins over a late approval, and a late approval at the coordinator gets the verdict again", async () => {
+    // AWS coordinates. Carol approved on Google, so Google's replica is APPROVED once Bob's approval arrived...
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const g = gcpDeps();
+    await applyPeerEvent(g, sink.events[0] as CloudEvent);
+    await decideApproval(g, { linkId: link.id, caller: CAROL, decision: 'approve' });
+    await applyPeerEvent(
+      g,
+      awsEvent('LinkApproved', {
+        linkId: link.id,
+        policyHash: policy.hash,
+        side: 'aws',
+        approver: BOB.principal,
+        approvedAt: '2026-11-26T10:01:00Z',
+        auto: false,
+      }),
+    );
+    expect((await g.store.get(link.id))?.link.state).toBe('APPROVED');
+    // ...but the coordinator had expired the wait before Carol's approval reached it.
+    await mutateLink(deps, link.id, { kind: 'expire' });
+    const carolsApproval = (g.events as MemoryEventSink).events.find(
+      (e) => e.type === 'crosslink.LinkApproved.v1',
+    ) as CloudEvent;
+    expect(await applyPeerEvent(deps, carolsApproval)).toMatchObject({ outcome: 'ignored' });
+    const verdict = sink.events.at(-1) as CloudEvent;
+    expect(verdict.type).toBe('crosslink.LinkExpired.v1');
+    await applyPeerEvent(g, verdict);
+    expect((await g.store.get(link.id))?.link.state).toBe('EXPIRED');
+  });
+
+  it('state events carry the policy each side runs now, not the one the link was made under', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const newer = loadPolicy({
+      ...parse(readFileSync('config/policy.yaml', 'utf8')),
+      routes: { maxPrefixesPerSide: 50 },
+    });
+    await decideApproval({ ...deps, policy: newer }, { linkId: link.id, caller: BOB, decision: 'approve' });
+    const changed = sink.events.filter((e) => e.type === 'crosslink.LinkStateChanged.v1');
+    expect(changed.map((e) => (e.data as { policyHash: string }).policyHash)).toEqual([newer.hash]);
+  });
+
+  it('overlapping watcher runs get distinct sequences, and only real changes are published', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const [a, b] = await Promise.all([
+      recordOwnHalf(deps, { linkId: link.id, nativeState: 'pending', resourceId: 'mcc-1a2b3c4d' }),
+      recordOwnHalf(deps, { linkId: link.id, nativeState: 'available', resourceId: 'mcc-1a2b3c4d' }),
+    ]);
+    expect([a.ignored, b.ignored]).toEqual([undefined, undefined]);
+    await recordOwnHalf(deps, { linkId: link.id, nativeState: 'available', resourceId: 'mcc-1a2b3c4d' });
+    // Two concurrent flushes may both put an event (at-least-once): with the same id, which receivers dedupe.
+    const unique = new Map(
+      sink.events.filter((e) => e.type === 'crosslink.LinkSideStateChanged.v1').map((e) => [e.id, e]),
+    );
+    const side = [...unique.values()].map((e) => e.data as { sequence: number; nativeState: string });
+    expect(side.map((d) => d.sequence)).toEqual([1, 2]);
+    expect((await store.get(link.id))?.link.halves.aws).toMatchObject({
+      sequence: 2,
+      nativeState: side[1]?.nativeState,
+    });
+  });
+
+  it('an idempotency key reused with another request is refused', async () => {
+    await requestLink(deps, { request, caller: ALICE, idempotencyKey: 'k' });
+    await expect(
+      requestLink(deps, { request: { ...request, name: 'other' }, caller: ALICE, idempotencyKey: 'k' }),
+    ).rejects.toThrow(/idempotencyKey: was used for a different request/);
   });
 });

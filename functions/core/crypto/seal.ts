@@ -16,9 +16,14 @@ import {
 import { ValidationError } from '../errors.ts';
 import type { SealedKey } from '../events/catalog.ts';
 
-/** The additional authenticated data binds the ciphertext to its link: a sealed key cannot be replayed onto another. */
-function aad(linkId: string): Buffer {
-  return Buffer.from(`crosslink:activation-key:${linkId}`, 'utf8');
+const ALG = 'RSA-OAEP-256+A256GCM';
+
+/**
+ * The additional authenticated data binds the ciphertext to its link, algorithm and recipient key: a
+ * sealed key cannot be replayed onto another link, nor its header rewritten.
+ */
+function aad(linkId: string, keyId: string): Buffer {
+  return Buffer.from(`crosslink:activation-key:${ALG}:${keyId}:${linkId}`, 'utf8');
 }
 
 export function sealKey(
@@ -32,7 +37,7 @@ export function sealKey(
   const dataKey = randomBytes(32);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
-  cipher.setAAD(aad(linkId));
+  cipher.setAAD(aad(linkId, recipient.keyId));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const wrappedKey = publicEncrypt(
     { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
@@ -40,7 +45,7 @@ export function sealKey(
   );
   dataKey.fill(0);
   return {
-    alg: 'RSA-OAEP-256+A256GCM',
+    alg: ALG,
     recipientKeyId: recipient.keyId,
     wrappedKey: wrappedKey.toString('base64'),
     iv: iv.toString('base64'),
@@ -49,36 +54,38 @@ export function sealKey(
   };
 }
 
-/** Unwraps the data key with `unwrap` (KMS Decrypt / Cloud KMS asymmetricDecrypt) and opens the key. */
+/**
+ * Unwraps the data key with this side's own key (KMS Decrypt / Cloud KMS asymmetricDecrypt) and opens
+ * the key. The payload does not choose the key: one sealed to any other key id is refused, as are
+ * nonces and tags of the wrong size (Node would accept a 4-byte tag).
+ */
 export async function openSealedKey(
   sealed: SealedKey,
   linkId: string,
-  unwrap: (wrapped: Buffer, keyId: string) => Promise<Buffer>,
+  recipient: { keyId: string; unwrap: (wrapped: Buffer) => Promise<Buffer> },
 ): Promise<string> {
-  if (sealed.alg !== 'RSA-OAEP-256+A256GCM')
-    throw new ValidationError(
-      [{ path: 'sealedKey.alg', reason: `unsupported algorithm ${sealed.alg}` }],
-      'sealed key',
+  const refuse = (path: string, reason: string) => new ValidationError([{ path, reason }], 'sealed key');
+  if (sealed.alg !== ALG) throw refuse('sealedKey.alg', `unsupported algorithm ${sealed.alg}`);
+  if (sealed.recipientKeyId !== recipient.keyId)
+    throw refuse(
+      'sealedKey.recipientKeyId',
+      `is sealed to ${sealed.recipientKeyId}, not to this side's key ${recipient.keyId}`,
     );
-  const dataKey = await unwrap(Buffer.from(sealed.wrappedKey, 'base64'), sealed.recipientKeyId);
+  const iv = Buffer.from(sealed.iv, 'base64');
+  const tag = Buffer.from(sealed.tag, 'base64');
+  if (iv.length !== 12) throw refuse('sealedKey.iv', 'must be 12 bytes');
+  if (tag.length !== 16) throw refuse('sealedKey.tag', 'must be 16 bytes');
+  const dataKey = await recipient.unwrap(Buffer.from(sealed.wrappedKey, 'base64'));
   try {
-    const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(sealed.iv, 'base64'));
-    decipher.setAAD(aad(linkId));
-    decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, iv, { authTagLength: 16 });
+    decipher.setAAD(aad(linkId, sealed.recipientKeyId));
+    decipher.setAuthTag(tag);
     return Buffer.concat([
       decipher.update(Buffer.from(sealed.ciphertext, 'base64')),
       decipher.final(),
     ]).toString('utf8');
   } catch {
-    throw new ValidationError(
-      [
-        {
-          path: 'sealedKey',
-          reason: 'does not open: tampered, sealed for another link, or wrapped to another key',
-        },
-      ],
-      'sealed key',
-    );
+    throw refuse('sealedKey', 'does not open: tampered, or sealed for another link');
   } finally {
     dataKey.fill(0);
   }

@@ -3,7 +3,7 @@
  * state exactly as the provider reports it, and a sequence number that the half's own cloud
  * increments on every change it observes; the peer's copy moves only on a higher sequence.
  */
-import type { Cloud } from '../envelope.ts';
+import type { Cloud, CloudEvent } from '../envelope.ts';
 
 export type { Cloud };
 
@@ -99,6 +99,12 @@ export interface LinkRecord {
   /** Health from signals (alarms, probes): neither provider's API reports it. */
   health: { status: 'healthy' | 'impaired'; at: string | null };
   stages: StageEntry[];
+  /**
+   * Events written with the change that caused them and not yet confirmed on the bus (a transactional
+   * outbox in the same item): a crash between the write and the put cannot lose them, and a retry
+   * re-puts them with the same ids, which receivers deduplicate.
+   */
+  outbox?: CloudEvent[];
   createdAt: string;
   updatedAt: string;
 }

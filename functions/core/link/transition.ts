@@ -12,6 +12,7 @@
  */
 import { IllegalTransitionError, PermissionDeniedError } from '../errors.ts';
 import type { LinkStateChangedData } from '../events/catalog.ts';
+import { canonicalAwsPrincipal } from '../policy/principals.ts';
 import {
   type Approval,
   type Cloud,
@@ -33,7 +34,11 @@ export type LinkCommand =
       identity?: string;
     }
   | { kind: 'reject'; side: Cloud; by: string; identity?: string; reason?: string }
-  | { kind: 'expire' }
+  | {
+      kind: 'expire';
+      /** From the coordinator: it owns approvals, so its expiry stands even over a late approval here. */
+      authoritative?: boolean;
+    }
   | { kind: 'startProvisioning' }
   | { kind: 'fail'; reason: string }
   | { kind: 'requestDecommission'; by: string };
@@ -104,6 +109,13 @@ export function transition(link: LinkRecord, input: LinkInput, now: number): Tra
     case 'expire':
       if (link.state === 'REQUESTED' || link.state === 'AWAITING_APPROVAL')
         return move(link, 'EXPIRED', 'approval wait timed out', now);
+      if (input.authoritative && link.state === 'APPROVED')
+        return move(
+          link,
+          'EXPIRED',
+          'the coordinator expired the approval wait before this approval reached it',
+          now,
+        );
       if (link.state === 'EXPIRED') return unchanged(link, 'already EXPIRED');
       throw new IllegalTransitionError(
         link.state,
@@ -161,6 +173,7 @@ function decide(
     throw new IllegalTransitionError(link.state, input.kind, 'the link is no longer awaiting approval');
   }
   const selfApproval =
+    canonicalAwsPrincipal(input.by) === canonicalAwsPrincipal(link.requester) ||
     input.by === link.requester ||
     (input.identity !== undefined && input.identity === link.requesterIdentity);
   if (selfApproval && !input.by.startsWith('policy:')) {
@@ -202,7 +215,8 @@ function observeHalf(
   const updated: Half = {
     ...half,
     nativeState: input.nativeState,
-    condition: conditionOf(input.side, input.nativeState, input.adminEnabled),
+    // Google's JSON omits a false boolean: an observation without adminEnabled keeps the last known value.
+    condition: conditionOf(input.side, input.nativeState, input.adminEnabled ?? half.adminEnabled),
     sequence: input.sequence,
     observedAt: iso(now),
   };
@@ -234,7 +248,10 @@ function derive(link: LinkRecord, now: number): TransitionResult {
   const { aws, gcp } = link.halves;
   const bothUp = aws.condition === 'UP' && gcp.condition === 'UP';
   const live: LinkState = link.health.status === 'impaired' ? 'DEGRADED' : 'ACTIVE';
-  const gone = (h: Half) => h.condition === 'GONE' || h.condition === 'NONE';
+  // A half never observed is gone only if activation never started: once PROVISIONING began, a create
+  // may be in flight, and only an observation (404 / deleted) proves the half is not billing.
+  const activationStarted = link.stages.some((s) => s.state === 'PROVISIONING');
+  const gone = (h: Half) => h.condition === 'GONE' || (h.condition === 'NONE' && !activationStarted);
   switch (link.state) {
     case 'PROVISIONING':
       return bothUp ? move(link, live, 'both halves up', now) : { link, events: [] };
@@ -259,6 +276,18 @@ function derive(link: LinkRecord, now: number): TransitionResult {
       return gone(aws) && gone(gcp)
         ? move(link, 'DECOMMISSIONED', 'both halves deleted', now)
         : { link, events: [] };
+    case 'DECOMMISSIONED': {
+      // A half seen alive after the link was closed (a create that was in flight) must be cleaned up.
+      const alive = [aws, gcp].find((h) => h.condition !== 'GONE' && h.condition !== 'NONE');
+      return alive
+        ? move(
+            link,
+            'DECOMMISSIONING',
+            `${alive.cloud} half reappeared (${alive.nativeState}): deleting it`,
+            now,
+          )
+        : { link, events: [] };
+    }
     default:
       return { link, events: [] };
   }

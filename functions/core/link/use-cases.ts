@@ -1,9 +1,11 @@
 /**
  * The link use cases every intake and event consumer runs, on either cloud: request, approve or
- * reject, decommission, and applying a peer's event to this side's replica. Each reads the record,
- * runs the pure `transition`, and writes it back conditionally (retrying a lost race), then records
- * an audit entry and puts the resulting events on this cloud's bus. Every step is idempotent, so an
- * at-least-once redelivery or a retried intake call changes nothing the second time.
+ * reject, decommission, record this side's own half, and apply a peer's event to this side's record.
+ *
+ * Each reads the record, runs the pure `transition`, and writes it back conditionally (retrying a lost
+ * race). The events a change causes are written in the same item (`outbox`) and then put on this
+ * cloud's bus; `flushOutbox` re-puts whatever a crash left there, with the same event ids, so a retried
+ * call loses nothing and receivers deduplicate what arrives twice. Every step is idempotent.
  */
 import { buildEvent, type CloudEvent, parseEventType } from '../envelope.ts';
 import {
@@ -15,14 +17,14 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '../errors.ts';
-import type { EventDataByName, EventName } from '../events/catalog.ts';
+import type { EventDataByName, EventName, LinkSideStateChangedData } from '../events/catalog.ts';
 import { parseEventData } from '../events/schemas.ts';
 import { isLinkId, mintLinkId } from '../ids.ts';
-import { identityOf } from '../policy/policy.ts';
+import { canonicalHash, identityOf } from '../policy/policy.ts';
 import { canonicalAwsPrincipal, cloudOfPrincipal, matchesPrincipal } from '../policy/principals.ts';
-import { parseLinkRequest } from '../policy/request.ts';
+import { type LinkRequest, parseLinkRequest } from '../policy/request.ts';
 import { approverDecision, type Evaluation, evaluatePolicy } from '../policy/rules.ts';
-import type { Cloud, LinkRecord } from './model.ts';
+import { type Cloud, conditionOf, type LinkRecord, type NativeState } from './model.ts';
 import type { AuditEntry, LinkDeps, StoredLink } from './ports.ts';
 import { createLink, type LinkInput, type TransitionResult, transition } from './transition.ts';
 
@@ -44,9 +46,13 @@ function emit<N extends EventName>(
   data: EventDataByName[N],
   traceparent?: string,
 ): CloudEvent<EventDataByName[N]> {
-  const input = { name, origin: deps.origin, subject: data.linkId, data, clock: deps.clock } as Parameters<
-    typeof buildEvent<EventDataByName[N]>
-  >[0];
+  const input: Parameters<typeof buildEvent<EventDataByName[N]>>[0] = {
+    name,
+    origin: deps.origin,
+    subject: data.linkId,
+    data,
+    clock: deps.clock,
+  };
   if (traceparent) input.traceparent = traceparent;
   return buildEvent(input);
 }
@@ -55,36 +61,68 @@ async function audit(deps: LinkDeps, entry: Omit<AuditEntry, 'at' | 'policyHash'
   await deps.store.appendAudit({ ...entry, at: iso(deps.clock.now()), policyHash: deps.policy.hash });
 }
 
+/** `LinkStateChanged` for each move, stamped with the policy this side runs now (not the link's original one). */
+function stateEvents(deps: LinkDeps, result: TransitionResult, traceparent?: string): CloudEvent[] {
+  return result.events.map((e) =>
+    emit(deps, 'LinkStateChanged', { ...e.data, policyHash: deps.policy.hash }, traceparent),
+  );
+}
+
+export interface MutateResult extends TransitionResult {
+  version: number;
+}
+
 /**
  * Reads, transitions and conditionally writes one link, retrying when another writer won the race.
- * Returns the transition's result (with `ignored` set when nothing changed, in which case nothing is written).
+ * `input` may be computed from the fresh record (undefined: nothing to do). The events of the change
+ * (its `LinkStateChanged`s plus `extra(result)`) go into the record's outbox in the same write; call
+ * `flushOutbox` to put them. Nothing is written when the transition ignores the input.
  */
 export async function mutateLink(
   deps: LinkDeps,
   linkId: string,
-  input: LinkInput | ((link: LinkRecord) => LinkInput),
-): Promise<TransitionResult & { version: number }> {
+  input: LinkInput | ((link: LinkRecord) => LinkInput | undefined),
+  options: { extra?: (result: TransitionResult) => CloudEvent[]; traceparent?: string } = {},
+): Promise<MutateResult> {
   for (let attempt = 1; ; attempt++) {
     const stored = await deps.store.get(linkId);
     if (!stored) throw new NotFoundError(`link ${linkId} does not exist`);
-    const result = transition(
-      stored.link,
-      typeof input === 'function' ? input(stored.link) : input,
-      deps.clock.now(),
-    );
-    if (result.ignored !== undefined || result.link === stored.link)
-      return { ...result, version: stored.version };
+    const command = typeof input === 'function' ? input(stored.link) : input;
+    if (command === undefined)
+      return { link: stored.link, events: [], ignored: 'no change', version: stored.version };
+    const result = transition(stored.link, command, deps.clock.now());
+    if (result.ignored !== undefined) return { ...result, version: stored.version };
+    const events = [...(options.extra?.(result) ?? []), ...stateEvents(deps, result, options.traceparent)];
+    const next: LinkRecord = { ...result.link, outbox: [...(stored.link.outbox ?? []), ...events] };
     try {
-      const written = await deps.store.update(result.link, stored.version);
-      return { ...result, version: written.version };
+      const written = await deps.store.update(next, stored.version);
+      return { ...result, link: written.link, version: written.version };
     } catch (e) {
       if (!(e instanceof ConflictError) || attempt >= MAX_RACES) throw e;
     }
   }
 }
 
-function stateEvents(deps: LinkDeps, result: TransitionResult, traceparent?: string): CloudEvent[] {
-  return result.events.map((e) => emit(deps, 'LinkStateChanged', e.data, traceparent));
+/**
+ * Puts the link's pending events on the bus, then removes them from the outbox. If the put fails the
+ * events stay, and the next call for this link puts them again (same ids).
+ */
+export async function flushOutbox(deps: LinkDeps, linkId: string): Promise<void> {
+  const stored = await deps.store.get(linkId);
+  const pending = stored?.link.outbox ?? [];
+  if (!stored || pending.length === 0) return;
+  await deps.events.put(pending);
+  const sent = new Set(pending.map((e) => e.id));
+  for (let attempt = 1, cur: StoredLink | undefined = stored; cur; attempt++) {
+    const rest = (cur.link.outbox ?? []).filter((e) => !sent.has(e.id));
+    try {
+      await deps.store.update({ ...cur.link, outbox: rest }, cur.version);
+      return;
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= MAX_RACES) throw e;
+      cur = await deps.store.get(linkId);
+    }
+  }
 }
 
 // ---- request -----------------------------------------------------------------------------------
@@ -93,27 +131,55 @@ export interface RequestLinkInput {
   /** The request as parsed from the caller's body (validated here). */
   request: unknown;
   caller: Caller;
-  /** The caller's retry key (e.g. an `Idempotency-Key` header): the same key returns the same link. */
+  /** The caller's retry key (e.g. an `Idempotency-Key` header): the same key and body return the same link. */
   idempotencyKey?: string;
   traceparent?: string;
 }
 
 export interface RequestLinkOutput {
   link: LinkRecord;
-  evaluation: Evaluation;
+  /** Absent when an earlier call with the same idempotency key had already made the link. */
+  evaluation?: Evaluation;
   /** False when an earlier call with the same idempotency key already made this link. */
   created: boolean;
 }
 
 /**
  * Accepts a link request from its verified caller.
- * Main course: validate -> judge by policy (with live capacity when a probe is given) -> mint the id
- * -> store REQUESTED -> audit -> `LinkRequested` (plus `LinkApproved` for both sides when policy
- * auto-approves). Errors: ValidationError (malformed), PolicyRefusedError (policy said no; audited).
+ * Main course: validate -> (idempotency: the same key and body return the earlier link, not
+ * re-judged) -> judge by policy (with live capacity when a probe is given) -> mint the id -> store
+ * REQUESTED with `LinkRequested` (and `LinkApproved` for both sides when policy auto-approves) in the
+ * outbox -> audit -> put the events.
+ * Errors: ValidationError (malformed, or a key reused with another body), PolicyRefusedError.
  */
 export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Promise<RequestLinkOutput> {
   const request = parseLinkRequest(input.request);
-  const ttl = deps.idempotencyTtlMs ?? DAY;
+  let linkId = mintLinkId(deps.clock);
+  if (input.idempotencyKey) {
+    const fingerprint = canonicalHash(request);
+    const claim = await deps.store.claim(
+      `request:${canonicalAwsPrincipal(input.caller.principal)}:${input.idempotencyKey}`,
+      deps.clock.now() + (deps.idempotencyTtlMs ?? DAY),
+      { linkId, fingerprint },
+    );
+    if (!claim.claimed) {
+      const earlier = claim.result as { linkId: string; fingerprint: string };
+      if (earlier.fingerprint !== fingerprint) {
+        throw new ValidationError([
+          {
+            path: 'idempotencyKey',
+            reason: `was used for a different request (link ${earlier.linkId}); use a new key`,
+          },
+        ]);
+      }
+      const existing = await deps.store.get(earlier.linkId);
+      if (existing) {
+        await flushOutbox(deps, earlier.linkId);
+        return { link: existing.link, created: false };
+      }
+      linkId = earlier.linkId; // refused, or crashed before the write: judge again, under the same id
+    }
+  }
   const live = deps.capacity ? await deps.capacity.check(request) : undefined;
   const evaluation = evaluatePolicy(deps.policy, request, {
     requester: input.caller,
@@ -123,43 +189,7 @@ export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Prom
     const reasons = evaluation.decisions.filter((d) => !d.ok).map((d) => `${d.rule}: ${d.message}`);
     throw new PolicyRefusedError(reasons);
   }
-  const linkId = mintLinkId(deps.clock);
-  if (input.idempotencyKey) {
-    const claim = await deps.store.claim(
-      `request:${input.caller.principal}:${input.idempotencyKey}`,
-      deps.clock.now() + ttl,
-      linkId,
-    );
-    if (!claim.claimed) {
-      const earlier = await deps.store.get(claim.result as string);
-      if (earlier) return { link: earlier.link, evaluation, created: false };
-      // The claim won but the record was never written (a crash in between): make it now under that id.
-      return createRequested(deps, input, request, evaluation, claim.result as string);
-    }
-  }
-  return createRequested(deps, input, request, evaluation, linkId);
-}
-
-async function createRequested(
-  deps: LinkDeps,
-  input: RequestLinkInput,
-  request: ReturnType<typeof parseLinkRequest>,
-  evaluation: Evaluation,
-  linkId: string,
-): Promise<RequestLinkOutput> {
   const now = deps.clock.now();
-  let link = createLink(
-    {
-      id: linkId,
-      name: request.name,
-      initiator: request.initiator,
-      environment: request.environment,
-      requester: input.caller.principal,
-      requesterIdentity: identityOf(deps.policy, input.caller.principal),
-      policyHash: deps.policy.hash,
-    },
-    now,
-  );
   const events: CloudEvent[] = [
     emit(
       deps,
@@ -175,21 +205,14 @@ async function createRequested(
       input.traceparent,
     ),
   ];
+  const link = newRecord(deps, linkId, request, input.caller.principal, now, evaluation.autoApproved);
   if (evaluation.autoApproved) {
     for (const side of ['aws', 'gcp'] as const) {
-      link = transition(link, { kind: 'approve', side, by: 'policy:auto-approve' }, now).link;
       events.push(
         emit(
           deps,
           'LinkApproved',
-          {
-            linkId,
-            policyHash: deps.policy.hash,
-            side,
-            approver: 'policy:auto-approve',
-            approvedAt: iso(now),
-            auto: true,
-          },
+          { linkId, policyHash: deps.policy.hash, side, approver: AUTO, approvedAt: iso(now), auto: true },
           input.traceparent,
         ),
       );
@@ -197,13 +220,10 @@ async function createRequested(
   }
   let created = true;
   try {
-    await deps.store.create(link);
+    await deps.store.create({ ...link, outbox: events });
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
-    const existing = await deps.store.get(linkId);
-    if (!existing) throw e;
-    link = existing.link;
-    created = false;
+    created = false; // a concurrent retry with the same key made it first
   }
   await audit(deps, {
     linkId,
@@ -212,15 +232,46 @@ async function createRequested(
     outcome: 'allowed',
     reasons: evaluation.decisions.map((d) => `${d.rule}: ${d.message}`),
   });
-  await deps.events.put(events);
-  return { link, evaluation, created };
+  await flushOutbox(deps, linkId);
+  const stored = await deps.store.get(linkId);
+  return { link: stored?.link ?? link, evaluation, created };
+}
+
+const AUTO = 'policy:auto-approve';
+
+/** A new REQUESTED record; with `autoApproved`, approved on both sides by policy. */
+function newRecord(
+  deps: LinkDeps,
+  linkId: string,
+  request: LinkRequest,
+  requester: string,
+  at: number,
+  autoApproved: boolean,
+): LinkRecord {
+  let link = createLink(
+    {
+      id: linkId,
+      name: request.name,
+      initiator: request.initiator,
+      environment: request.environment,
+      requester,
+      requesterIdentity: identityOf(deps.policy, canonicalAwsPrincipal(requester)),
+      policyHash: deps.policy.hash,
+    },
+    at,
+  );
+  if (autoApproved) {
+    for (const side of ['aws', 'gcp'] as const)
+      link = transition(link, { kind: 'approve', side, by: AUTO }, at).link;
+  }
+  return link;
 }
 
 // ---- approve / reject --------------------------------------------------------------------------
 
 export interface DecideInput {
   linkId: string;
-  /** The side this approval is for: the side of the intake that verified the caller. */
+  /** The approver; the side approved for is the side of the intake that verified them. */
   caller: Caller;
   decision: 'approve' | 'reject';
   reason?: string;
@@ -230,7 +281,7 @@ export interface DecideInput {
 /**
  * Records this side's approval or rejection by a verified approver.
  * Main course: check the approver's role for this side (never the requester) -> transition -> write
- * -> audit -> `LinkApproved` / `LinkRejected` and any `LinkStateChanged`.
+ * with `LinkApproved` / `LinkRejected` and any `LinkStateChanged` -> audit -> put the events.
  * Errors: NotFoundError, PermissionDeniedError (audited), IllegalTransitionError, ValidationError.
  */
 export async function decideApproval(deps: LinkDeps, input: DecideInput): Promise<StoredLink> {
@@ -256,47 +307,49 @@ export async function decideApproval(deps: LinkDeps, input: DecideInput): Promis
     });
     throw new PermissionDeniedError(role.message);
   }
+  const identity = identityOf(deps.policy, canonicalAwsPrincipal(input.caller.principal));
   const command: LinkInput =
     input.decision === 'approve'
-      ? {
-          kind: 'approve',
-          side: input.caller.side,
-          by: input.caller.principal,
-          identity: identityOf(deps.policy, input.caller.principal),
-        }
+      ? { kind: 'approve', side: input.caller.side, by: input.caller.principal, identity }
       : {
           kind: 'reject',
           side: input.caller.side,
           by: input.caller.principal,
-          identity: identityOf(deps.policy, input.caller.principal),
+          identity,
           reason: input.reason as string,
         };
-  const result = await mutateLink(deps, input.linkId, command);
-  if (result.ignored !== undefined) return { link: result.link, version: result.version };
-  await audit(deps, {
-    linkId: input.linkId,
-    actor: input.caller.principal,
-    action: input.decision,
-    outcome: 'allowed',
-    reasons: [role.message],
-  });
-  const at = iso(deps.clock.now());
   const base = {
     linkId: input.linkId,
     policyHash: deps.policy.hash,
     side: input.caller.side,
     approver: input.caller.principal,
   };
-  const decisionEvent =
-    input.decision === 'approve'
-      ? emit(deps, 'LinkApproved', { ...base, approvedAt: at, auto: false }, input.traceparent)
-      : emit(
-          deps,
-          'LinkRejected',
-          { ...base, rejectedAt: at, reason: input.reason as string },
-          input.traceparent,
-        );
-  await deps.events.put([decisionEvent, ...stateEvents(deps, result, input.traceparent)]);
+  const result = await mutateLink(deps, input.linkId, command, {
+    ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+    extra: () => {
+      const at = iso(deps.clock.now());
+      return [
+        input.decision === 'approve'
+          ? emit(deps, 'LinkApproved', { ...base, approvedAt: at, auto: false }, input.traceparent)
+          : emit(
+              deps,
+              'LinkRejected',
+              { ...base, rejectedAt: at, reason: input.reason as string },
+              input.traceparent,
+            ),
+      ];
+    },
+  });
+  if (result.ignored === undefined) {
+    await audit(deps, {
+      linkId: input.linkId,
+      actor: input.caller.principal,
+      action: input.decision,
+      outcome: 'allowed',
+      reasons: [role.message],
+    });
+  }
+  await flushOutbox(deps, input.linkId);
   return { link: result.link, version: result.version };
 }
 
@@ -304,8 +357,8 @@ export async function decideApproval(deps: LinkDeps, input: DecideInput): Promis
 
 /**
  * Asks for a link to be taken down. Anyone who may request or approve links of its environment on
- * the caller's side may ask. Main course: transition -> write -> audit -> `LinkDecommissionRequested`.
- * Errors: NotFoundError, PermissionDeniedError, IllegalTransitionError.
+ * the caller's side may ask. Main course: transition -> write with `LinkDecommissionRequested` ->
+ * audit -> put the events. Errors: NotFoundError, PermissionDeniedError, IllegalTransitionError.
  */
 export async function requestDecommission(
   deps: LinkDeps,
@@ -332,18 +385,6 @@ export async function requestDecommission(
     });
     throw new PermissionDeniedError(why);
   }
-  const result = await mutateLink(deps, input.linkId, {
-    kind: 'requestDecommission',
-    by: input.caller.principal,
-  });
-  if (result.ignored !== undefined) return { link: result.link, version: result.version };
-  await audit(deps, {
-    linkId: input.linkId,
-    actor: input.caller.principal,
-    action: 'decommission',
-    outcome: 'allowed',
-    reasons: input.reason ? [input.reason] : [],
-  });
   const data = {
     linkId: input.linkId,
     policyHash: deps.policy.hash,
@@ -352,11 +393,92 @@ export async function requestDecommission(
     requestedAt: iso(deps.clock.now()),
     ...(input.reason ? { reason: input.reason } : {}),
   };
-  await deps.events.put([
-    emit(deps, 'LinkDecommissionRequested', data, input.traceparent),
-    ...stateEvents(deps, result, input.traceparent),
-  ]);
+  const result = await mutateLink(
+    deps,
+    input.linkId,
+    { kind: 'requestDecommission', by: input.caller.principal },
+    {
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+      extra: () => [emit(deps, 'LinkDecommissionRequested', data, input.traceparent)],
+    },
+  );
+  if (result.ignored === undefined) {
+    await audit(deps, {
+      linkId: input.linkId,
+      actor: input.caller.principal,
+      action: 'decommission',
+      outcome: 'allowed',
+      reasons: input.reason ? [input.reason] : [],
+    });
+  }
+  await flushOutbox(deps, input.linkId);
   return { link: result.link, version: result.version };
+}
+
+// ---- this side's own half ----------------------------------------------------------------------
+
+export interface OwnHalfObservation {
+  linkId: string;
+  /** null: the provider said 404 (confirmed gone). */
+  nativeState: NativeState | null;
+  adminEnabled?: boolean;
+  resourceId?: string;
+  sharedId?: string;
+}
+
+/**
+ * Records what this cloud observed of its own half (the watcher, or a provisioning step). The
+ * sequence is assigned inside the conditional write from the stored half, so two overlapping watcher
+ * runs cannot publish the same sequence with different states; `LinkSideStateChanged` is emitted only
+ * by the write that won, and only on a real change.
+ */
+export async function recordOwnHalf(deps: LinkDeps, obs: OwnHalfObservation): Promise<MutateResult> {
+  const side = deps.origin.cloud;
+  let emitted: LinkSideStateChangedData | undefined;
+  const result = await mutateLink(
+    deps,
+    obs.linkId,
+    (link) => {
+      const half = link.halves[side];
+      const same =
+        half.sequence > 0 &&
+        half.nativeState === obs.nativeState &&
+        (obs.adminEnabled === undefined || obs.adminEnabled === half.adminEnabled) &&
+        (obs.sharedId === undefined || obs.sharedId === half.sharedId) &&
+        (obs.resourceId === undefined || obs.resourceId === half.resourceId);
+      if (same) return undefined;
+      const input: LinkInput = {
+        kind: 'halfObserved',
+        side,
+        sequence: half.sequence + 1,
+        nativeState: obs.nativeState,
+      };
+      if (obs.adminEnabled !== undefined) input.adminEnabled = obs.adminEnabled;
+      if (obs.resourceId !== undefined) input.resourceId = obs.resourceId;
+      if (obs.sharedId !== undefined) input.sharedId = obs.sharedId;
+      emitted = {
+        linkId: obs.linkId,
+        policyHash: deps.policy.hash,
+        side,
+        sequence: half.sequence + 1,
+        nativeState: obs.nativeState,
+        previousNativeState: half.nativeState,
+        condition: conditionOf(side, obs.nativeState, obs.adminEnabled ?? half.adminEnabled),
+        observedAt: iso(deps.clock.now()),
+        ...(obs.resourceId !== undefined
+          ? { resourceId: obs.resourceId }
+          : half.resourceId
+            ? { resourceId: half.resourceId }
+            : {}),
+        ...(obs.sharedId !== undefined ? { sharedId: obs.sharedId } : {}),
+        ...(obs.adminEnabled !== undefined ? { adminEnabled: obs.adminEnabled } : {}),
+      };
+      return input;
+    },
+    { extra: () => (emitted ? [emit(deps, 'LinkSideStateChanged', emitted)] : []) },
+  );
+  await flushOutbox(deps, obs.linkId);
+  return result;
 }
 
 // ---- peer events -------------------------------------------------------------------------------
@@ -369,9 +491,11 @@ export interface PeerEventOutcome {
 
 /**
  * Applies an event that arrived on this cloud's bus (from the peer, through the relay) to this side's
- * record of the link. Duplicates (by CloudEvent id) and stale half observations are ignored; an event
- * made under another policy is refused. Events this side produced itself are ignored.
- * Errors: PolicyHashMismatchError (audited), ValidationError (malformed data).
+ * record of the link. An event made under another policy is refused; events this side produced are
+ * ignored; a repeated or stale event changes nothing (the lifecycle is idempotent), so a redelivery is
+ * always safe. An event about a link this side does not know yet throws NotFoundError, so that the
+ * bus redelivers it after the `LinkRequested` that creates the record.
+ * Errors: PolicyHashMismatchError (audited), ValidationError (malformed data), NotFoundError (retry).
  */
 export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise<PeerEventOutcome> {
   const type = parseEventType(event.type);
@@ -396,63 +520,96 @@ export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise
     });
     throw new PolicyHashMismatchError(data.policyHash, deps.policy.hash);
   }
-  const seen = await deps.store.claim(
-    `event:${event.id}`,
-    deps.clock.now() + (deps.idempotencyTtlMs ?? DAY),
-    name,
-  );
-  if (!seen.claimed) return { outcome: 'ignored', reason: `duplicate event ${event.id}` };
 
-  if (name === 'LinkRequested') {
-    const d = data as EventDataByName['LinkRequested'];
-    const existing = await deps.store.get(d.linkId);
-    if (existing)
-      return done(deps, event, peer, {
-        outcome: 'ignored',
-        reason: 'link already known',
-        link: existing.link,
-      });
-    const link = createLink(
-      {
-        id: d.linkId,
-        name: d.request.name,
-        initiator: d.request.initiator,
-        environment: d.request.environment,
-        requester: d.requester,
-        requesterIdentity: identityOf(deps.policy, d.requester),
-        policyHash: d.policyHash,
-      },
-      Date.parse(d.requestedAt),
-    );
-    try {
-      await deps.store.create(link);
-    } catch (e) {
-      if (!(e instanceof ConflictError)) throw e;
-    }
-    return done(deps, event, peer, { outcome: 'applied', reason: 'replica created', link });
-  }
+  if (name === 'LinkRequested')
+    return applyRequested(deps, event, data as EventDataByName['LinkRequested'], peer);
 
-  const input = peerInput(name, data, peer);
+  const stored = await deps.store.get(data.linkId);
+  if (!stored)
+    throw new NotFoundError(`link ${data.linkId} is not known here yet; ${name} will be redelivered`);
+  const input = peerInput(name, data, peer, stored.link);
   if (!input)
     return done(deps, event, peer, {
       outcome: 'ignored',
       reason: `${name} carries nothing this side applies`,
     });
-  let result: Awaited<ReturnType<typeof mutateLink>>;
+  let result: MutateResult;
   try {
-    result = await mutateLink(deps, data.linkId, input);
+    result = await mutateLink(deps, data.linkId, input, { traceparent: event.traceparent });
   } catch (e) {
-    // A peer's view that this side's state no longer allows (e.g. an approval after a rejection) is
-    // recorded and dropped: redelivering it would never succeed.
+    // A peer's view that this side's state no longer allows (an approval after an expiry here) is
+    // dropped: redelivering it would never succeed. The coordinator answers with its own verdict.
     if (e instanceof IllegalTransitionError || e instanceof PermissionDeniedError) {
+      await answerLateDecision(deps, stored.link, name, event);
       return done(deps, event, peer, { outcome: 'ignored', reason: e.message });
     }
     throw e;
   }
+  await flushOutbox(deps, data.linkId);
   if (result.ignored !== undefined)
     return done(deps, event, peer, { outcome: 'ignored', reason: result.ignored, link: result.link });
-  await deps.events.put(stateEvents(deps, result, event.traceparent));
   return done(deps, event, peer, { outcome: 'applied', reason: name, link: result.link });
+}
+
+async function applyRequested(
+  deps: LinkDeps,
+  event: CloudEvent,
+  d: EventDataByName['LinkRequested'],
+  peer: Cloud,
+): Promise<PeerEventOutcome> {
+  const existing = await deps.store.get(d.linkId);
+  if (existing)
+    return done(deps, event, peer, { outcome: 'ignored', reason: 'link already known', link: existing.link });
+  // The same policy judges the same request the same way here, so auto-approval holds on both sides.
+  const evaluation = evaluatePolicy(deps.policy, d.request, {
+    requester: { principal: d.requester, side: d.requestedVia },
+  });
+  const link = newRecord(
+    deps,
+    d.linkId,
+    d.request,
+    d.requester,
+    Date.parse(d.requestedAt),
+    evaluation.autoApproved,
+  );
+  try {
+    await deps.store.create(link);
+  } catch (e) {
+    if (!(e instanceof ConflictError)) throw e;
+  }
+  return done(deps, event, peer, {
+    outcome: 'applied',
+    reason: evaluation.autoApproved ? 'replica created, approved by policy' : 'replica created',
+    link,
+  });
+}
+
+/** The coordinator owns approvals: a late peer approval of a link it already closed gets its verdict again. */
+async function answerLateDecision(
+  deps: LinkDeps,
+  link: LinkRecord,
+  name: EventName,
+  event: CloudEvent,
+): Promise<void> {
+  if (link.initiator !== deps.origin.cloud || name !== 'LinkApproved') return;
+  if (link.state === 'EXPIRED') {
+    const waitingFor = (['aws', 'gcp'] as const).filter(
+      (s) => !link.approvals.some((a) => a.side === s && a.decision === 'approved'),
+    );
+    await deps.events.put([
+      emit(
+        deps,
+        'LinkExpired',
+        {
+          linkId: link.id,
+          policyHash: deps.policy.hash,
+          waitingFor: waitingFor.length > 0 ? waitingFor : ['aws', 'gcp'],
+          expiredAt: link.updatedAt,
+        },
+        event.traceparent,
+      ),
+    ]);
+  }
 }
 
 async function done(
@@ -474,7 +631,13 @@ async function done(
 }
 
 /** What a peer event means for this side's record, or undefined when nothing. */
-function peerInput(name: EventName, data: EventDataByName[EventName], peer: Cloud): LinkInput | undefined {
+function peerInput(
+  name: EventName,
+  data: EventDataByName[EventName],
+  peer: Cloud,
+  link: LinkRecord,
+): LinkInput | undefined {
+  const fromCoordinator = link.initiator === peer;
   switch (name) {
     case 'LinkApproved': {
       const d = data as EventDataByName['LinkApproved'];
@@ -504,7 +667,7 @@ function peerInput(name: EventName, data: EventDataByName[EventName], peer: Clou
         by: (data as EventDataByName['LinkDecommissionRequested']).requestedBy,
       };
     case 'LinkExpired':
-      return { kind: 'expire' };
+      return { kind: 'expire', authoritative: fromCoordinator };
     case 'LinkFailed': {
       const d = data as EventDataByName['LinkFailed'];
       return { kind: 'fail', reason: `${d.side} ${d.stage} failed: ${d.error.name}: ${d.error.message}` };

@@ -7,6 +7,10 @@
  * confirmed with a Get (absence from a list is not deletion: 404 is); a half in a region the list
  * called `unreachable` is unknown and left alone. A listed half no record knows is an orphan,
  * reported so that nothing bills unseen.
+ *
+ * The `sequence` of a change here is computed from the snapshot the watcher read; record it with
+ * `recordOwnHalf`, which assigns the sequence inside the conditional write, so two overlapping runs
+ * (the schedule and an audit-log trigger) cannot publish one sequence with two states.
  */
 import type { Cloud } from '../envelope.ts';
 import type { LinkSideStateChangedData } from '../events/catalog.ts';

@@ -314,7 +314,13 @@ export function approverDecision(
 ): Decision {
   const patterns = policy.document.environments[environment].approvers[side];
   const p = side === 'aws' ? canonicalAwsPrincipal(principal) : principal;
-  if (identityOf(policy, principal) === identityOf(policy, requester) || principal === requester) {
+  // Sessions of one assumed role are one principal: the session name is the caller's to choose.
+  const same =
+    principal === requester ||
+    canonicalAwsPrincipal(principal) === canonicalAwsPrincipal(requester) ||
+    identityOf(policy, canonicalAwsPrincipal(principal)) ===
+      identityOf(policy, canonicalAwsPrincipal(requester));
+  if (same) {
     return {
       rule: 'roles.approver',
       ok: false,

@@ -83,6 +83,8 @@ export interface LambdaRuntimeOptions {
 interface Sandbox {
   worker: Worker;
   busy: boolean;
+  /** The invocation in progress, if any. */
+  current?: number;
 }
 
 /** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
@@ -191,10 +193,13 @@ export class LambdaRuntime {
           };
         }
       }
-      return this.#runInSandbox(fn, event, { ...context, deadlineWall });
+      return this.#runInSandbox(fn, event, { ...context, deadlineWall }, sandboxRef);
     };
+    const sandboxRef: { kill?: () => void } = {};
     const outcome = await Promise.race([run(), timedOut]);
     clearTimeout(timer);
+    // Lambda ends a sandbox whose invocation timed out; the next invocation starts cold.
+    if ('error' in outcome && outcome.error.errorType === 'Sandbox.Timedout') sandboxRef.kill?.();
     const isError = 'error' in outcome;
     this.invocations.push({
       functionName: fn.name,
@@ -354,6 +359,7 @@ export class LambdaRuntime {
     fn: LambdaFunction,
     event: unknown,
     context: Record<string, unknown>,
+    ref: { kill?: () => void },
   ): Promise<{ ok: unknown } | { error: Record<string, unknown> }> {
     const spec = fn.handler as { file: string; export: string };
     let pool = this.#sandboxes.get(fn.name);
@@ -381,17 +387,48 @@ export class LambdaRuntime {
         this.#pending.get(msg.id)?.resolve(msg);
         this.#pending.delete(msg.id);
       });
-      worker.on('error', (err) => this.#options.log?.(`lambda ${fn.name}: sandbox crashed: ${err.message}`));
-      box = { worker, busy: false };
+      const created: Sandbox = { worker, busy: false };
+      // A sandbox that dies (process.exit, an error outside the handler) fails what it was running.
+      const died = (why: string) => {
+        this.#options.log?.(`lambda ${fn.name}: sandbox ended: ${why}`);
+        const list = this.#sandboxes.get(fn.name);
+        if (list)
+          this.#sandboxes.set(
+            fn.name,
+            list.filter((b) => b !== created),
+          );
+        if (created.current !== undefined) {
+          this.#pending.get(created.current)?.resolve({
+            error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: the sandbox ended: ${why}` },
+          });
+          this.#pending.delete(created.current);
+        }
+      };
+      worker.on('error', (err) => died(err.message));
+      worker.on('exit', (code) => died(`exit code ${code}`));
+      box = created;
       pool.push(box);
     }
     const sandbox = box;
     sandbox.busy = true;
     const id = this.#nextId++;
+    sandbox.current = id;
+    ref.kill = () => {
+      const list = this.#sandboxes.get(fn.name);
+      if (list)
+        this.#sandboxes.set(
+          fn.name,
+          list.filter((b) => b !== sandbox),
+        );
+      this.#pending.delete(id);
+      sandbox.current = undefined;
+      void sandbox.worker.terminate();
+    };
     return new Promise<{ ok: unknown } | { error: Record<string, unknown> }>((resolvePromise) => {
       this.#pending.set(id, {
         resolve: (msg) => {
           sandbox.busy = false;
+          sandbox.current = undefined;
           const m = msg as { ok?: unknown; error?: Record<string, unknown> };
           resolvePromise(m.error ? { error: m.error } : { ok: m.ok });
         },

@@ -38,13 +38,14 @@ function lambdas(handlers: Record<string, Handler>, calls: LambdaRequest[] = [])
   };
 }
 
-function setup(handlers: Record<string, Handler> = {}) {
+function setup(handlers: Record<string, Handler> = {}, random?: () => number) {
   const clock = new ManualTimers();
   const calls: LambdaRequest[] = [];
   const engine = new StepFunctionsEngine({
     clock,
     invokeLambda: lambdas(handlers, calls),
     region: 'us-east-1',
+    ...(random ? { random } : {}),
   });
   let n = 0;
   const start = (def: object, input: unknown = {}): Execution => {
@@ -536,6 +537,80 @@ describe('Step Functions interpreter: Retry and Catch', () => {
     expect(output(ex).error.Error).toBe('Lambda.ServiceException');
     expect(JSON.parse(output(ex).error.Cause).errorMessage).toBe('always');
     expect(types(ex).filter((t) => t === 'LambdaFunctionFailed')).toHaveLength(3);
+  });
+
+  it('applies JitterStrategy FULL: a random part of the backoff', async () => {
+    let attempts = 0;
+    const { clock, start } = setup(
+      {
+        flaky: () => {
+          attempts++;
+          if (attempts < 2) throw Object.assign(new Error('again'), { name: 'Transient' });
+          return 'ok';
+        },
+      },
+      () => 0.25,
+    );
+    const ex = start({
+      StartAt: 'T',
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: fnArn('flaky'),
+          Retry: [{ ErrorEquals: ['Transient'], IntervalSeconds: 40, JitterStrategy: 'FULL' }],
+          End: true,
+        },
+      },
+    });
+    await settle();
+    await clock.advance(9_999);
+    expect(attempts).toBe(1);
+    await clock.advance(1); // 25% of 40 s
+    await ex.done;
+    expect(ex.status).toBe('SUCCEEDED');
+  });
+
+  it('fails with States.DataLimitExceeded when a state output exceeds 256 KiB, uncatchable', async () => {
+    const { start } = setup();
+    const ex = start(
+      {
+        StartAt: 'Big',
+        States: {
+          Big: {
+            Type: 'Pass',
+            Parameters: { 'a.$': '$.s', 'b.$': '$.s' },
+            End: true,
+          },
+        },
+      },
+      { s: 'x'.repeat(140 * 1024) },
+    );
+    await ex.done;
+    expect([ex.status, ex.error]).toEqual(['FAILED', 'States.DataLimitExceeded']);
+  });
+
+  it('fails with States.Runtime when the history would pass 25,000 events', async () => {
+    const { start } = setup();
+    const ex = start(
+      {
+        StartAt: 'M',
+        States: {
+          M: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            MaxConcurrency: 1,
+            ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+            End: true,
+          },
+          Caught: { Type: 'Succeed' },
+        },
+      },
+      { items: Array.from({ length: 7000 }, (_, i) => i) },
+    );
+    await ex.done;
+    expect([ex.status, ex.error]).toEqual(['FAILED', 'States.Runtime']);
+    expect(ex.history.length).toBe(25_000);
   });
 
   it('does not let States.ALL catch States.Runtime', async () => {

@@ -1,0 +1,42 @@
+/** The local Workflows engine: load a definition, run it against injected ports. */
+import { loadWorkflow, type Workflow } from './definition.ts';
+import { Execution, type ExecutionOutcome, type RunOptions } from './interpreter.ts';
+import type { WorkflowPorts } from './ports.ts';
+import type { Value } from './values.ts';
+
+export { CallbackHub } from './callbacks.ts';
+export { loadWorkflow, type Workflow } from './definition.ts';
+export {
+  CancelledError,
+  Execution,
+  type ExecutionError,
+  type ExecutionOutcome,
+  InvalidWorkflowError,
+  MEMORY_LIMIT_BYTES,
+  type RunOptions,
+  type StepRecord,
+} from './interpreter.ts';
+export { errorsOf, formatProblem, type LintResult, lintWorkflow } from './lint.ts';
+export * from './ports.ts';
+export { FastForwardClock, runFile } from './runner.ts';
+export { fromJson, toJson, type Value, WorkflowsError } from './values.ts';
+
+/** Runs a compiled workflow once. */
+export function runWorkflow(
+  wf: Workflow,
+  ports: WorkflowPorts,
+  argument?: Value,
+  options: RunOptions = {},
+): Promise<ExecutionOutcome> {
+  return new Execution(wf, ports, options).run(argument);
+}
+
+/** Parses, compiles and runs a definition text (tests and the CLI). */
+export function runDefinition(
+  text: string,
+  ports: WorkflowPorts,
+  argument?: Value,
+  options: RunOptions = {},
+): Promise<ExecutionOutcome> {
+  return runWorkflow(loadWorkflow(text), ports, argument, options);
+}

@@ -1,0 +1,124 @@
+/**
+ * Runs one workflow file on its own (`crosslink sim workflow run`): the Executions API on a free
+ * 127.0.0.1 port (so callback URLs work), and a clock that jumps over sleeps and retry backoffs
+ * but lets time flow in real time while the execution waits on the outside world (a callback or
+ * an HTTP response), so a person has time to answer a callback.
+ */
+import { startWorkflowsApi } from '#local/gcp/workflows-api.ts';
+import type { ExecutionOutcome } from './interpreter.ts';
+import {
+  defaultIsInternalUrl,
+  fetchHttp,
+  type HttpPort,
+  type LogEntry,
+  type TokenProvider,
+  type WorkflowClock,
+} from './ports.ts';
+
+interface Timer {
+  due: number;
+  seq: number;
+  fn: () => unknown;
+}
+
+/** Virtual time that only moves when the driver says so. */
+export class FastForwardClock implements WorkflowClock {
+  #now: number;
+  #timers: Timer[] = [];
+  #seq = 0;
+  constructor(start = Date.now()) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  after(ms: number, fn: () => unknown): { cancel(): void } {
+    const t: Timer = { due: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.push(t);
+    this.#timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
+    return {
+      cancel: () => {
+        this.#timers = this.#timers.filter((x) => x !== t);
+      },
+    };
+  }
+  get pending(): number {
+    return this.#timers.length;
+  }
+  /** Moves time forward by `ms`, firing what falls due on the way. */
+  async advance(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    for (;;) {
+      const t = this.#timers[0];
+      if (!t || t.due > target) break;
+      this.#timers.shift();
+      this.#now = Math.max(this.#now, t.due);
+      await t.fn();
+      await tick();
+    }
+    this.#now = target;
+  }
+  /** Jumps to the next timer and fires it. */
+  async fireNext(): Promise<void> {
+    const t = this.#timers[0];
+    if (t) await this.advance(Math.max(0, t.due - this.#now));
+  }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export interface RunFileOptions {
+  argument?: unknown;
+  env?: Record<string, string>;
+  http?: HttpPort;
+  tokens?: TokenProvider;
+  log?: (entry: LogEntry) => void;
+  workflowId?: string;
+  /** Told once per callback wait, with the URL to send the callback to. */
+  onWaiting?: (url: string) => void;
+}
+
+/** Runs a lint-clean definition to its end. */
+export async function runFile(definition: string, opts: RunFileOptions = {}): Promise<ExecutionOutcome> {
+  const clock = new FastForwardClock();
+  const api = await startWorkflowsApi({
+    clock,
+    ports: {
+      http: opts.http ?? fetchHttp,
+      ...(opts.tokens ? { tokens: opts.tokens } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      env: opts.env ?? {},
+      isInternalUrl: defaultIsInternalUrl,
+    },
+  });
+  try {
+    const project = 'local-project';
+    const location = 'us-central1';
+    const id = opts.workflowId ?? 'workflow';
+    api.service.deploy(project, location, id, definition);
+    const created = api.service.create(project, location, id, {
+      argument: JSON.stringify(opts.argument ?? null),
+    });
+    let finished = false;
+    const done = api.service.wait(created.name).finally(() => {
+      finished = true;
+    });
+    const announced = new Set<string>();
+    while (!finished) {
+      for (let i = 0; i < 3; i++) await tick();
+      if (finished) break;
+      const waiting = api.service.callbacks.waitingUrls(created.name);
+      for (const url of waiting) if (!announced.has(url)) opts.onWaiting?.(url);
+      for (const url of waiting) announced.add(url);
+      if (waiting.length > 0 || clock.pending === 0) {
+        // Waiting on the outside world: let real time pass (timeouts still fire).
+        const t0 = Date.now();
+        await new Promise((r) => setTimeout(r, 20));
+        await clock.advance(Date.now() - t0);
+      } else await clock.fireNext();
+    }
+    return await done;
+  } finally {
+    await api.close();
+  }
+}
