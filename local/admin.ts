@@ -10,11 +10,14 @@
  *   GET    /_crosslink/faults                POST /_crosslink/faults {FaultSpec}
  *   DELETE /_crosslink/faults[/<id>]         POST /_crosslink/seed {seed}
  *   POST   /_crosslink/aws/<service>/<action> {...}   (a module's admin actions)
+ *   POST   /_crosslink/gcp/<service>/<action> {...}   (a Google module's admin actions)
+ *   POST   /_crosslink/world/<action> {...}           (links between the clouds: faults, routes)
  */
 import { parseDuration } from '#core/clock.ts';
 import type { AwsEdge } from './aws/edge.ts';
 import type { VirtualClock } from './clock.ts';
 import type { FaultRegistry, FaultSpec } from './faults.ts';
+import type { GcpEdge } from './gcp/edge.ts';
 import type { Random } from './random.ts';
 
 export interface AdminDeps {
@@ -22,6 +25,8 @@ export interface AdminDeps {
   faults: FaultRegistry;
   random: Random;
   aws: AwsEdge;
+  gcp?: GcpEdge;
+  world?: { admin: Record<string, (body: Record<string, unknown>) => unknown> };
 }
 
 type Result = { status: number; body: unknown } | undefined;
@@ -56,6 +61,7 @@ export function createAdmin(deps: AdminDeps) {
         seed: deps.random.seed,
         faults: deps.faults.list(),
         aws: { endpoint: deps.aws.endpoint, accounts: deps.aws.status() },
+        ...(deps.gcp ? { gcp: { endpoint: deps.gcp.endpoint, projects: deps.gcp.status() } } : {}),
       });
     }
     if (route === 'GET /clock') return ok(deps.clock.describe());
@@ -93,6 +99,17 @@ export function createAdmin(deps: AdminDeps) {
       const action = service?.admin?.[parts[2] as string];
       if (!action) throw new AdminError(404, 'NotFound', `no admin action aws/${parts[1]}/${parts[2]}`);
       return ok(await action(b, deps.aws.world));
+    }
+    if (method === 'POST' && parts[0] === 'world' && parts.length === 2 && deps.world) {
+      const action = deps.world.admin[parts[1] as string];
+      if (!action) throw new AdminError(404, 'NotFound', `no world action ${parts[1]}`);
+      return ok(await action(b));
+    }
+    if (method === 'POST' && parts[0] === 'gcp' && parts.length === 3 && deps.gcp) {
+      const service = deps.gcp.services.get(parts[1] as string);
+      const action = service?.admin?.[parts[2] as string];
+      if (!action) throw new AdminError(404, 'NotFound', `no admin action gcp/${parts[1]}/${parts[2]}`);
+      return ok(await action(b, deps.gcp.world));
     }
     if (method === 'GET' && parts[0] === 'aws' && parts.length === 1) {
       return ok({

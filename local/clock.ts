@@ -10,7 +10,9 @@
  *
  * Timers fire in due order; a timer due at T sees `now() === T` while it runs, even when `advance`
  * jumps past it, so chains of timers (pending -> available after 2 minutes, then -> down) land on
- * the same instants they would in real time.
+ * the same instants they would in real time. `now()` never decreases: a timer that fires late
+ * (scaled mode, or a due time already past) sees the current time, and the pin lasts only for the
+ * callback's synchronous part.
  */
 import type { Clock } from '#core/clock.ts';
 
@@ -41,6 +43,16 @@ interface Entry {
 
 export const DEFAULT_SCALE = 60;
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  (typeof v === 'object' || typeof v === 'function') &&
+  v !== null &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+/** A failing timer must not stop the clock; the owner logs through its own channel. */
+function timerFailed(err: unknown): void {
+  process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+}
+
 export class VirtualClock implements Clock {
   #mode: ClockMode;
   #scale: number;
@@ -55,8 +67,10 @@ export class VirtualClock implements Clock {
   #loop: Promise<void> | undefined;
   #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
-  /** While a timer runs, `now()` is pinned to its due time. */
+  /** While a timer's synchronous part runs, `now()` is pinned to its instant. */
   #pinned: number | undefined;
+  /** The latest time `now()` answered: it never answers less. */
+  #highWater = Number.NEGATIVE_INFINITY;
 
   constructor(options: VirtualClockOptions = {}) {
     this.#mode = options.mode ?? 'scaled';
@@ -77,8 +91,9 @@ export class VirtualClock implements Clock {
 
   /** Virtual milliseconds since the Unix epoch. */
   now(): number {
-    if (this.#pinned !== undefined) return this.#pinned;
-    return this.#flowing();
+    const t = this.#pinned ?? this.#flowing();
+    if (t > this.#highWater) this.#highWater = t;
+    return this.#highWater;
   }
 
   /** Runs `fn` when virtual time reaches `due` (epoch ms). A due time in the past fires on the next tick. */
@@ -118,8 +133,9 @@ export class VirtualClock implements Clock {
 
   /**
    * Jumps virtual time forward by `ms`, firing every timer due on the way in order, including
-   * timers those timers schedule inside the window. Resolves once they have all run (each
-   * callback's promise, if any, is awaited before the next fires).
+   * timers those timers schedule inside the window. Resolves once they have all fired. A callback's
+   * promise is not awaited (it may itself wait on virtual time, which only this loop moves): its
+   * continuations run between firings, and a rejection is reported like a synchronous throw.
    */
   async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError('a clock cannot go backwards');
@@ -174,9 +190,8 @@ export class VirtualClock implements Clock {
 
   /**
    * Fires due timers up to `target`. One firing loop at a time: a second caller extends the running
-   * loop's target and waits for it, except from inside a timer callback (the loop is waiting for
-   * that callback, so waiting for the loop would deadlock): there it returns at once and the loop
-   * carries on to the new target.
+   * loop's target and waits for it, except from inside a timer callback's synchronous part: there it
+   * returns at once and the loop carries on to the new target.
    */
   async #fireUntil(target: number): Promise<void> {
     if (this.#loop) {
@@ -203,12 +218,16 @@ export class VirtualClock implements Clock {
         this.#anchorVirtual = next.due;
         this.#anchorWall = this.#wall();
       }
-      this.#pinned = next.due;
+      // A timer that fires late (scaled mode: the wall timeout ran behind, or a due time in the
+      // past) runs at the current time, not at its due time: time never goes backwards.
+      this.#pinned = Math.max(next.due, this.#flowing());
       try {
-        await next.fn();
+        // Not awaited: a callback that waits on virtual time (`await clock.sleep(500)`) needs this
+        // loop to fire the timer it waits for. Its continuation runs between firings, unpinned.
+        const result = next.fn();
+        if (isThenable(result)) result.then(undefined, timerFailed);
       } catch (err) {
-        // A failing timer must not stop the clock; the owner logs through its own channel.
-        process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
+        timerFailed(err);
       } finally {
         this.#pinned = undefined;
       }

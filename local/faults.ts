@@ -6,11 +6,13 @@
  * - `throttle`: the service's throttling error (e.g. Interconnect `ThrottlingException` 429);
  * - `error`: the service's server error (e.g. `InterconnectServerException` 500), or `status`;
  * - `latency`: delay the response by `latencyMs` wall milliseconds;
- * - `stuck`: a resource (or every resource, `resource` omitted) never leaves `state`.
+ * - `stuck`: a resource (or every resource, `resource` omitted) never leaves `state`;
+ * - `drop` / `duplicate`: a delivery (a Pub/Sub push, service `pubsub`, operation the subscription
+ *   id or `*`) is lost or sent twice: asked with `delivery()`, never by `decide()`.
  */
 import type { Random } from './random.ts';
 
-export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck';
+export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck' | 'drop' | 'duplicate';
 
 export interface FaultSpec {
   edge?: 'aws' | 'gcp';
@@ -42,7 +44,7 @@ export interface FaultDecision {
   fail?: { kind: 'throttle' | 'error'; status?: number; faultId: string };
 }
 
-const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck'];
+const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', 'drop', 'duplicate'];
 
 export class FaultRegistry {
   #faults: Fault[] = [];
@@ -90,7 +92,7 @@ export class FaultRegistry {
   decide(edge: 'aws' | 'gcp', service: string, operation: string): FaultDecision {
     const decision: FaultDecision = { latencyMs: 0 };
     for (const f of this.#faults) {
-      if (f.kind === 'stuck' || f.edge !== edge) continue;
+      if (f.kind === 'stuck' || f.kind === 'drop' || f.kind === 'duplicate' || f.edge !== edge) continue;
       if (f.service !== '*' && f.service !== service) continue;
       if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
       if (decision.fail && f.kind !== 'latency') continue;
@@ -103,6 +105,21 @@ export class FaultRegistry {
       if (f.count !== undefined && f.fired >= f.count) this.remove(f.id);
     }
     return decision;
+  }
+
+  /** For one delivery (e.g. a push): `drop`, `duplicate` or undefined, by the matching faults' rates and counts. */
+  delivery(edge: 'aws' | 'gcp', service: string, operation: string): 'drop' | 'duplicate' | undefined {
+    for (const f of this.#faults) {
+      if ((f.kind !== 'drop' && f.kind !== 'duplicate') || f.edge !== edge) continue;
+      if (f.service !== '*' && f.service !== service) continue;
+      if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
+      const draw = this.#random.next();
+      if (draw >= (f.rate ?? 1)) continue;
+      f.fired++;
+      if (f.count !== undefined && f.fired >= f.count) this.remove(f.id);
+      return f.kind;
+    }
+    return undefined;
   }
 
   /** True when a `stuck` fault holds `resource` of `service` in `state` (its timers must not move it). */

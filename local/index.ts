@@ -9,18 +9,32 @@ import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
 import type { AnyAwsService } from './aws/service.ts';
+import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
+import {
+  checkEmulatorBinaries,
+  EmulatorMissingError,
+  type EmulatorOptions,
+  type Emulators,
+  startEmulators,
+} from './gcp/emulators.ts';
+import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
+import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
+import { WorldLinkRoutes } from './world/link-routes.ts';
+import type { NetworkWorld } from './world/network.ts';
+import { networkOf } from './world/registry.ts';
+import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
 
 export interface LocalCloudOptions {
   /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
-  ports?: 0 | { aws?: number };
+  ports?: 0 | { aws?: number; gcp?: number };
   /** `manual` for tests; `scaled` (default) with `scale` (default 60). */
   clock?: ClockMode | { mode?: ClockMode; scale?: number; start?: number | string };
   /** Seed of the local cloud's randomness (faults, ids). Default 1 / CROSSLINK_SEED. */
@@ -32,6 +46,14 @@ export interface LocalCloudOptions {
   settings?: Record<string, unknown>;
   /** Extra / replacement AWS service modules (tests of the edge itself). */
   awsServices?: readonly AnyAwsService[];
+  /** The Google side (project, region, issuer, key files, modules): local/gcp/index.ts. */
+  gcp?: GcpCloudOptions;
+  /**
+   * The real Pub/Sub and Firestore emulators (and the push proxy): `true` starts both on free
+   * ports, an options object tunes them, an `Emulators` handle reuses running ones (shared by several
+   * clouds in one test file; the cloud does not stop them). Default off; `npm start` turns them on.
+   */
+  emulators?: boolean | EmulatorOptions | Emulators;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -53,8 +75,17 @@ export interface LocalCloud {
   clock: VirtualClock;
   faults: FaultRegistry;
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
+  /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
+  gcp: GcpLocal;
   /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
   processes: ProcessGroup;
+  /** The network between the clouds (VPNs, routes, traffic): local/world/network.ts. */
+  network: NetworkWorld;
+  /** The running emulators (null when not started) and the push proxy delivering their push subscriptions. */
+  emulators: Emulators | null;
+  pushProxy: PushProxy | null;
+  /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
+  world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
   handshake(): LocalHandshake;
@@ -103,8 +134,51 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     settings,
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
   });
-  edge.setAdmin(createAdmin({ clock, faults, random, aws: edge }));
-  const port = await edge.listen(awsPort(options, env));
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
+  const emuOpt = options.emulators ?? false;
+  const shared = typeof emuOpt === 'object' && 'stop' in emuOpt ? emuOpt : undefined;
+  let emulatorStart: Promise<Emulators | null> = Promise.resolve(shared ?? null);
+  if (emuOpt !== false && !shared) {
+    const emuOptions: EmulatorOptions = { env, log, ...(emuOpt === true ? {} : emuOpt) };
+    const missing = checkEmulatorBinaries(emuOptions);
+    if (missing.length > 0)
+      throw new EmulatorMissingError(
+        missing[0]?.emulator ?? 'pubsub',
+        missing.map((m) => m.message).join('\n'),
+      );
+    emulatorStart = startEmulators(emuOptions);
+    // Surface the failure where it is awaited, not as an unhandled rejection meanwhile.
+    emulatorStart.catch(() => undefined);
+  }
+  const stopOwnEmulators = async () => {
+    if (!shared) await (await emulatorStart.catch(() => null))?.stop();
+  };
+  const gcp = await startGcp({
+    clock,
+    faults,
+    random,
+    identities,
+    port: options.ports === 0 ? 0 : (options.ports?.gcp ?? gcpPort(env)),
+    options: options.gcp ?? {},
+    settings: options.settings ?? {},
+    log,
+  }).catch(async (err: unknown) => {
+    await stopOwnEmulators();
+    throw err;
+  });
+  const world = new World({ aws: edge, gcp: gcp.edge });
+  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
+  edge.setAdmin(adminHandler);
+  gcp.edge.setAdmin(adminHandler);
+  let port: number;
+  try {
+    port = await edge.listen(awsPort(options, env));
+  } catch (err) {
+    await gcp.edge.close();
+    await stopOwnEmulators();
+    throw err;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   // Lambda handlers (#5) run with the service identity's keys against this edge, never real AWS.
   const fnKeys = identities.find((i) => i.name === 'crosslink')?.aws ?? admin;
@@ -120,30 +194,79 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
   const accountId = accountOf(admin.principalArn);
   const processes = new ProcessGroup();
+  const network = networkOf(clock);
+  const linkRoutes = new WorldLinkRoutes(world, clock);
+  network.setLinkSource(linkRoutes);
+  // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
+  const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, () => {
+    for (const g of advertisedByGateway(edge.world))
+      world.setAllowedPrefixes(g.accountId, g.dxGatewayId, g.prefixes);
+    linkRoutes.check();
+  });
+  let emulators: Emulators | null;
+  let pushProxy: PushProxy | null = null;
+  try {
+    emulators = await emulatorStart;
+    if (emulators?.pubsubHost) {
+      pushProxy = new PushProxy({
+        pubsubHost: emulators.pubsubHost,
+        projects: [gcp.project],
+        sign: (r) => gcp.auth.mintIdToken(r),
+        faults,
+        log,
+      });
+      await pushProxy.start();
+    }
+  } catch (err) {
+    await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop()]);
+    await stopOwnEmulators();
+    throw err;
+  }
   let stopped = false;
 
   return {
     clock,
     faults,
     aws: { endpoint, port, region, accountId, edge },
+    gcp,
     processes,
+    network,
+    emulators,
+    pushProxy,
+    world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
       version: 1,
       pid: process.pid,
       clock: { mode: clock.mode, scale: clock.scale },
       aws: { endpoint, region, accountId },
-      gcp: null,
-      pubsubEmulatorHost: null,
-      firestoreEmulatorHost: null,
+      gcp: {
+        endpoint: gcp.endpoint,
+        project: gcp.project,
+        region: gcp.region,
+        tokenUri: gcp.tokenUri,
+        jwksUri: gcp.jwksUri,
+      },
+      pubsubEmulatorHost: emulators?.pubsubHost ?? null,
+      firestoreEmulatorHost: emulators?.firestoreHost ?? null,
       intakes: { aws: null, gcp: null },
       admin: `${endpoint}/_crosslink`,
     }),
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopAllowedPrefixFeed();
+      world.stop();
       clock.stop();
-      await Promise.all([edge.close(), processes.stopAll()]);
+      network.close();
+      linkRoutes.stop();
+      await pushProxy?.stop();
+      await Promise.all([
+        edge.close(),
+        gcp.edge.close(),
+        processes.stopAll(),
+        shared ? undefined : emulators?.stop(),
+      ]);
     },
   };
 }

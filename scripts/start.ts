@@ -7,7 +7,7 @@
  *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1]
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type LocalCloud, startLocalCloud } from '#local/index.ts';
@@ -93,6 +93,8 @@ async function main(): Promise<number> {
     ...(!values.clock && scale ? { clock: { scale } } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     ...(values.region ? { region: values.region } : {}),
+    gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
+    emulators: true,
   });
   const handshake = cloud.handshake();
   mkdirSync(HANDSHAKE_DIR, { recursive: true });
@@ -107,7 +109,9 @@ async function main(): Promise<number> {
       `  aws      ${handshake.aws.endpoint}  (region ${handshake.aws.region}, account ${handshake.aws.accountId})`,
       `  admin    ${handshake.admin}`,
       `  clock    ${c.mode}${c.mode === 'scaled' ? ` x${c.scale}` : ''}`,
-      '  gcp      not started (issue #4)',
+      `  gcp      ${cloud.gcp.endpoint}  (project ${cloud.gcp.project}, region ${cloud.gcp.region}; key files in ${join(HANDSHAKE_DIR, 'keys')})`,
+      `  pubsub   ${handshake.pubsubEmulatorHost}  (emulator; push proxy signs OIDC tokens)`,
+      `  firestore ${handshake.firestoreEmulatorHost}  (emulator)`,
       `  handshake ${HANDSHAKE}`,
       `ready in ${readyMs} ms (pid ${process.pid}); Ctrl-C to stop`,
       '',

@@ -7,8 +7,19 @@
  *
  * Wire: AWS JSON 1.0 (`X-Amz-Target: Interconnect.<Op>`), SigV4 (signing name `interconnect`) via
  * @smithy/signature-v4. Retries: like the SDK's standard mode - up to `maxAttempts` (3) on
- * throttling, 5xx and network errors, exponential backoff with full jitter (base 100 ms, cap 20 s).
- * Idempotent operations get a `clientToken` when none is given, kept across retries.
+ * throttling, 5xx and network errors, exponential backoff with full jitter (base 500 ms for
+ * throttling errors, 100 ms for the others, cap 20 s), drawn from a retry quota per client (token
+ * bucket: 500 capacity, 5 per retry, 10 per retry after a timeout, refunded on success) so a
+ * failing endpoint is not hammered by every caller's retries.
+ *
+ * Idempotent operations get a random `clientToken` when none is given, kept across this client's
+ * own retries. That random token does NOT survive a re-run of the caller: Step Functions retries a
+ * task by running it again, which would create a second connection. Callers of mutations
+ * (CreateConnection, AcceptConnectionProposal, UpdateConnection, DeleteConnection) must pass a
+ * deterministic `clientToken` derived from their own identity (e.g. link id + operation + version).
+ *
+ * Waiters follow the Smithy waiter spec: an error that no acceptor matches ends the wait in FAILURE
+ * (AccessDenied fails fast; transient errors were already retried by `send`).
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -290,7 +301,11 @@ export interface InterconnectClientConfig {
   maxAttempts?: number;
   /** Backoff base and cap in ms (SDK: 100 ms, 20 s). */
   retryBaseDelayMs?: number;
+  /** Backoff base for throttling errors in ms (SDK: THROTTLING_RETRY_DELAY_BASE, 500 ms). */
+  throttlingRetryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /** Retry quota of this client (SDK: INITIAL_RETRY_TOKENS 500, RETRY_COST 5, TIMEOUT_RETRY_COST 10). */
+  retryQuota?: { capacity?: number; retryCost?: number; timeoutRetryCost?: number };
   /** Injectable for tests: how to wait between retries, and the jitter source. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -320,12 +335,21 @@ export class InterconnectClient {
     InterconnectClientConfig;
   readonly #endpoint: URL;
   readonly #signer: SignatureV4;
+  /** Retry tokens left in this client's quota. */
+  #retryTokens: number;
+  readonly #quota: { capacity: number; retryCost: number; timeoutRetryCost: number };
 
   constructor(config: InterconnectClientConfig = {}) {
     const region = config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!region) throw new Error('InterconnectClient needs a region (config.region or AWS_REGION)');
     this.config = { ...config, region, maxAttempts: config.maxAttempts ?? 3 };
     this.#endpoint = new URL(config.endpoint ?? `https://interconnect.${region}.api.aws`);
+    this.#quota = {
+      capacity: config.retryQuota?.capacity ?? 500,
+      retryCost: config.retryQuota?.retryCost ?? 5,
+      timeoutRetryCost: config.retryQuota?.timeoutRetryCost ?? 10,
+    };
+    this.#retryTokens = this.#quota.capacity;
     const creds = config.credentials;
     this.#signer = new SignatureV4({
       service: 'interconnect',
@@ -343,8 +367,11 @@ export class InterconnectClient {
     const sleep = this.config.sleep ?? wallSleep;
     const random = this.config.random ?? Math.random;
     const base = this.config.retryBaseDelayMs ?? 100;
+    const throttlingBase = this.config.throttlingRetryBaseDelayMs ?? 500;
     const cap = this.config.retryMaxDelayMs ?? 20_000;
     let totalRetryDelay = 0;
+    /** Tokens taken for the latest retry of this call (refunded on success), 0 if none. */
+    let lastRetryCost = 0;
     for (let attempt = 1; ; attempt++) {
       let error: unknown;
       try {
@@ -357,6 +384,8 @@ export class InterconnectClient {
           totalRetryDelay,
         };
         if (res.status >= 200 && res.status < 300) {
+          // SDK: a success refunds the last retry's cost, or adds one token if there was no retry.
+          this.#retryTokens = Math.min(this.#quota.capacity, this.#retryTokens + (lastRetryCost || 1));
           const parsed = res.body.length > 0 ? (JSON.parse(res.body) as object) : {};
           return { ...parsed, $metadata: metadata } as OutputOf<O>;
         }
@@ -365,8 +394,14 @@ export class InterconnectClient {
         error = err;
       }
       if (attempt >= this.config.maxAttempts || !isRetryable(error)) throw error;
+      const cost = isTimeout(error) ? this.#quota.timeoutRetryCost : this.#quota.retryCost;
+      // Quota exhausted: the endpoint is failing for everyone; answer now instead of piling on.
+      if (this.#retryTokens < cost) throw error;
+      this.#retryTokens -= cost;
+      lastRetryCost = cost;
       // Full jitter: a uniform delay up to the exponential ceiling.
-      const delay = Math.floor(random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      const b = isThrottling(error) ? throttlingBase : base;
+      const delay = Math.floor(random() * Math.min(cap, b * 2 ** (attempt - 1)));
       totalRetryDelay += delay;
       await sleep(delay);
     }
@@ -454,6 +489,18 @@ const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
 ]);
 
+function isThrottling(err: unknown): boolean {
+  return (
+    err instanceof InterconnectServiceException &&
+    (THROTTLING.has(err.name) || err.$metadata.httpStatusCode === 429)
+  );
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return (err as Error)?.name === 'TimeoutError' || code === 'ETIMEDOUT';
+}
+
 function isRetryable(err: unknown): boolean {
   if (err instanceof InterconnectServiceException) {
     const status = err.$metadata.httpStatusCode ?? 0;
@@ -535,7 +582,9 @@ function describeReason(reason: unknown): string {
   return state ? `connection state ${state}` : 'no response';
 }
 
-type Acceptor = { state: 'success' | 'failure' | 'retry'; expected: ConnectionState };
+type Acceptor =
+  | { state: 'success' | 'failure' | 'retry'; expected: ConnectionState; errorType?: never }
+  | { state: 'success' | 'failure' | 'retry'; errorType: string; expected?: never };
 
 /** Acceptors of the model, in order: path `connection.state`, comparator stringEquals. */
 const CONNECTION_AVAILABLE: readonly Acceptor[] = [
@@ -544,6 +593,15 @@ const CONNECTION_AVAILABLE: readonly Acceptor[] = [
   { state: 'failure', expected: 'down' },
 ];
 const CONNECTION_DELETED: readonly Acceptor[] = [{ state: 'success', expected: 'deleted' }];
+/**
+ * Ours, not the model's: ConnectionDeleted has no error acceptor, so a connection already purged
+ * (404 once `deleted` is past its retention) would fail it. DESIGN.md confirms a deletion by a 404
+ * from GetConnection (not by absence from a list), so ResourceNotFoundException is success here.
+ */
+const CONNECTION_DELETED_OR_GONE: readonly Acceptor[] = [
+  ...CONNECTION_DELETED,
+  { state: 'success', errorType: 'ResourceNotFoundException' },
+];
 
 async function runWaiter(
   config: WaiterConfiguration,
@@ -566,12 +624,18 @@ async function runWaiter(
       const out = await config.client.send(new GetConnectionCommand(input));
       reason = out;
       const state = out.connection?.state;
-      const hit = acceptors.find((a) => a.expected === state);
+      const hit = acceptors.find((a) => a.expected !== undefined && a.expected === state);
       if (hit?.state === 'success') return { state: 'SUCCESS', reason };
       if (hit?.state === 'failure') return { state: 'FAILURE', reason };
     } catch (err) {
-      // Like the SDK's generated waiters: an error no acceptor matches means "poll again".
       reason = err;
+      const name = (err as Error)?.name;
+      const hit = acceptors.find((a) => a.errorType !== undefined && a.errorType === name);
+      if (hit?.state === 'success') return { state: 'SUCCESS', reason };
+      if (hit?.state === 'failure') return { state: 'FAILURE', reason };
+      // Smithy waiter spec: an error no acceptor matches ends the wait in failure. (`send` has
+      // already retried throttling, 5xx and network errors.)
+      if (hit?.state !== 'retry') return { state: 'FAILURE', reason };
     }
     const high = attempt > ceiling ? maxDelay : Math.min(maxDelay, minDelay * 2 ** (attempt - 1));
     const delay = (minDelay + random() * (high - minDelay)) * 1000;
@@ -599,4 +663,17 @@ export function waitForConnectionDeleted(config: WaiterConfiguration, input: Inp
 }
 export function waitUntilConnectionDeleted(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
   return checked(waitForConnectionDeleted(config, input));
+}
+/**
+ * Waits until `connection.state` is `deleted` or GetConnection answers ResourceNotFoundException
+ * (purged): the confirmation of a deletion that DESIGN.md asks for. Not a model waiter.
+ */
+export function waitForConnectionDeletedOrGone(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
+  return runWaiter(config, input, CONNECTION_DELETED_OR_GONE);
+}
+export function waitUntilConnectionDeletedOrGone(
+  config: WaiterConfiguration,
+  input: InputOf<'GetConnection'>,
+) {
+  return checked(waitForConnectionDeletedOrGone(config, input));
 }

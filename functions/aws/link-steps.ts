@@ -48,7 +48,9 @@ export interface StepDeps extends LinkDeps {
   halves: InterconnectHalves;
   secrets: SecretStore;
   tokens: TaskTokens;
-  unwrap: (wrapped: Buffer, keyId: string) => Promise<Buffer>;
+  /** This side's KMS key the peer seals to, and its Decrypt. */
+  ownKeyId: string;
+  unwrap: (wrapped: Buffer) => Promise<Buffer>;
   settings: StepSettings;
 }
 
@@ -307,7 +309,7 @@ export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
   const started = await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
   const sealed = await deps.store.getSealedKey(input.linkId);
   if (!sealed) throw new HalfFailedError(`no sealed key for ${input.linkId} has arrived`);
-  const key = await openSealedKey(sealed, input.linkId, deps.unwrap);
+  const key = await openSealedKey(sealed, input.linkId, { keyId: deps.ownKeyId, unwrap: deps.unwrap });
   const half = await deps.halves.acceptHalf({
     linkId: input.linkId,
     activationKey: key,

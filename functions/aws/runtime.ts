@@ -75,6 +75,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
     },
+    ownKeyId: kmsKeyId,
     unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
     settings: {
       escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),

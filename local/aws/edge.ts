@@ -22,6 +22,7 @@ import {
   serializeOutput,
   type WireResponse,
 } from './protocols.ts';
+import { ALWAYS_SENSITIVE, redact, scrub } from './redact.ts';
 import type { AnyAwsService, Protocol, RequestContext, World } from './service.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
 
@@ -205,6 +206,10 @@ export class AwsEdge {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+    for (const [key, entry] of this.#states) {
+      const mod = this.services.get(key.split('|')[0] as string);
+      if (mod?.dispose) await mod.dispose(entry.state);
+    }
   }
 
   /** What every simulated account holds, per region and service (`crosslink sim status`). */
@@ -280,6 +285,10 @@ export class AwsEdge {
         rawBody: body,
       };
       const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
+      // Sensitive members never reach observers in clear (CloudTrail hides them too), and their
+      // values are scrubbed from error messages, the caller's included.
+      const sensitive = new Set([...ALWAYS_SENSITIVE, ...(route.service.sensitiveMembers ?? [])]);
+      const secrets: string[] = [];
       const base = {
         requestId,
         service: route.service.name,
@@ -287,13 +296,14 @@ export class AwsEdge {
         protocol,
         principal,
         region,
-        input,
+        input: redact(input, sensitive, secrets),
       };
       let output: unknown;
       try {
         output = await handler(input, ctx);
       } catch (err) {
         if (err instanceof AwsError) {
+          err.message = scrub(err.message, secrets);
           this.#emit({
             ...base,
             time: this.world.clock.now(),
@@ -302,7 +312,7 @@ export class AwsEdge {
         }
         throw err;
       }
-      this.#emit({ ...base, time: this.world.clock.now(), output });
+      this.#emit({ ...base, time: this.world.clock.now(), output: redact(output, sensitive) });
       if (output instanceof RawResponse) {
         send(res, {
           status: output.status,
@@ -428,7 +438,7 @@ export class AwsEdge {
         throw new AuthRefusal('unknown-key', 'The security token included in the request is invalid.');
       }
       if (record.expiresAt !== undefined && this.world.clock.now() > record.expiresAt) {
-        throw new AuthRefusal('expired', 'The security token included in the request is expired');
+        throw new AuthRefusal('expired-token', 'The security token included in the request is expired');
       }
       if (auth.service !== route.service.signingName) {
         throw new AuthRefusal(
@@ -436,7 +446,9 @@ export class AwsEdge {
           `Credential should be scoped to correct service: '${route.service.signingName}'.`,
         );
       }
-      verifySignature(req, auth, record.secretAccessKey);
+      verifySignature(req, auth, record.secretAccessKey, Date.now(), {
+        unsignedPayload: route.service.unsignedPayload === true,
+      });
       return record.principal;
     } catch (err) {
       if (err instanceof AuthRefusal) throw authError(route.protocol, err.failure, err.message);

@@ -43,10 +43,22 @@ export function errorClass(code: string, status: number, fault?: ErrorFault) {
 }
 
 /** Why the edge refused to authenticate a request, before any service code ran. */
-export type AuthFailure = 'missing' | 'malformed' | 'unknown-key' | 'bad-signature' | 'expired';
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'expired'
+  /** Temporary credentials (STS) past their expiration. */
+  | 'expired-token'
+  /** Presigned: X-Amz-Expires missing or out of 1..604800. */
+  | 'query-parameters';
 
 /** The authentication errors each protocol family answers with (what the real endpoints send). */
 export function authError(protocol: string, failure: AuthFailure, detail: string): AwsError {
+  if (failure === 'query-parameters' && protocol !== 'ec2-query') {
+    return new AwsError('AuthorizationQueryParametersError', detail, { status: 400 });
+  }
   if (protocol === 'ec2-query') {
     const code = failure === 'missing' ? 'MissingAuthenticationToken' : 'AuthFailure';
     return new AwsError(code, detail, { status: 401 });
@@ -58,6 +70,8 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
       'unknown-key': 'InvalidClientTokenId',
       'bad-signature': 'SignatureDoesNotMatch',
       expired: 'SignatureDoesNotMatch',
+      'expired-token': 'ExpiredToken',
+      'query-parameters': 'AuthorizationQueryParametersError',
     }[failure];
     return new AwsError(code, detail, { status: 403 });
   }
@@ -67,6 +81,8 @@ export function authError(protocol: string, failure: AuthFailure, detail: string
     'unknown-key': 'UnrecognizedClientException',
     'bad-signature': 'InvalidSignatureException',
     expired: 'InvalidSignatureException',
+    'expired-token': 'ExpiredTokenException',
+    'query-parameters': 'AuthorizationQueryParametersError',
   }[failure];
   return new AwsError(code, detail, { status: failure === 'missing' ? 403 : 400 });
 }

@@ -96,6 +96,11 @@ export function parseInput(
 
 function normalizeCbor(v: unknown): unknown {
   if (v instanceof Date) return v;
+  // Timestamps arrive as tag 1 (epoch seconds); the decoder leaves them as {tag, value}.
+  if (v && typeof v === 'object' && (v as { tag?: unknown }).tag === 1) {
+    const seconds = (v as { value?: unknown }).value;
+    if (typeof seconds === 'number') return new Date(seconds * 1000);
+  }
   if (Array.isArray(v)) return v.map(normalizeCbor);
   if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};
@@ -153,10 +158,10 @@ function arrayify(node: unknown, unwrap: boolean): unknown {
 
 // ---------- output ----------
 
-function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  // JSON.stringify calls Date#toJSON before the replacer: look at the raw value.
-  const raw = this[key];
-  return raw instanceof Date ? raw.getTime() / 1000 : value;
+/** Dates as epoch seconds. JSON.stringify calls Date#toJSON before a replacer sees the value, so read the holder. */
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Date ? original.getTime() / 1000 : value;
 }
 
 function xmlEscape(s: string): string {

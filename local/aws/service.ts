@@ -83,9 +83,21 @@ export interface AwsService<S = unknown> {
   /** query / ec2-query: the XML namespace of responses. */
   xmlNamespace?: string;
   errors?: Partial<ServiceErrorShapes>;
+  /**
+   * Whether SigV4 may sign the payload as `UNSIGNED-PAYLOAD` (S3, Lambda function URLs). Default
+   * false: the body's sha256 is part of the signature, so a body changed after signing is refused.
+   */
+  unsignedPayload?: boolean;
+  /**
+   * Members the model marks `@sensitive` (beyond redact.ts ALWAYS_SENSITIVE): redacted, at any
+   * depth, in the call records observers see, and scrubbed from error messages.
+   */
+  sensitiveMembers?: readonly string[];
   operations: Record<string, Handler<S>>;
   /** Creates this module's state for one simulated (account, region). */
   createState?(scope: { accountId: string; region: string }, world: World): S;
+  /** Releases what a state holds outside the process's memory (servers, files) when the edge closes. */
+  dispose?(state: S): void | Promise<void>;
   /** What `crosslink sim status` shows for one (account, region). */
   status?(state: S, scope: { accountId: string; region: string }): unknown;
   admin?: Record<string, AdminAction>;

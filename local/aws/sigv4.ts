@@ -42,6 +42,13 @@ export class AuthRefusal extends Error {
 }
 
 const MAX_SKEW_MS = 15 * 60_000;
+const MAX_PRESIGN_EXPIRES_S = 604_800;
+
+/** What a service accepts beyond the default (see `AwsService.unsignedPayload`). */
+export interface VerifyOptions {
+  /** `UNSIGNED-PAYLOAD` as the payload hash (S3, Lambda function URLs); false: the body is signed. */
+  unsignedPayload?: boolean;
+}
 
 function header(req: SignedRequest, name: string): string | undefined {
   const v = req.headers[name];
@@ -99,12 +106,28 @@ export function parseAuth(req: SignedRequest): ParsedAuth {
     signedHeaders = params.get('X-Amz-SignedHeaders') ?? '';
     signature = params.get('X-Amz-Signature') ?? '';
     amzDate = params.get('X-Amz-Date') ?? undefined;
-    const exp = params.get('X-Amz-Expires');
-    expiresSeconds = exp === null ? undefined : Number(exp);
     if (!credential || !signedHeaders || !signature) {
       throw new AuthRefusal(
         'malformed',
         'presigned request is missing X-Amz-Credential, -SignedHeaders or -Signature.',
+      );
+    }
+    // AWS: X-Amz-Expires is required, an integer number of seconds from 1 to 604800 (7 days).
+    const exp = params.get('X-Amz-Expires');
+    if (exp === null) {
+      throw new AuthRefusal(
+        'query-parameters',
+        'Query-string authentication requires the X-Amz-Expires parameter',
+      );
+    }
+    if (!/^[0-9]+$/.test(exp) || Number(exp) < 1) {
+      throw new AuthRefusal('query-parameters', 'X-Amz-Expires should be a number');
+    }
+    expiresSeconds = Number(exp);
+    if (expiresSeconds > MAX_PRESIGN_EXPIRES_S) {
+      throw new AuthRefusal(
+        'query-parameters',
+        `X-Amz-Expires must be less than a week (in seconds) that is 604800`,
       );
     }
   } else {
@@ -178,16 +201,23 @@ function canonicalQuery(query: string, presigned: boolean): string {
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
- * Payload hashes the signer may have used: the body's own hash, or `UNSIGNED-PAYLOAD` when the
- * header says so (header form) or possibly (presigned URLs, which some signers leave unsigned).
- * A declared hash that differs from the body is never trusted: the body's hash is what counts.
+ * Payload hashes the signer may have used: the body's own hash, or, only for a service that
+ * declares unsigned payloads, `UNSIGNED-PAYLOAD` when the header says so (header form) or possibly
+ * (presigned URLs, which some signers leave unsigned). Elsewhere an unsigned payload would let a
+ * body be changed after signing. A declared hash that differs from the body is never trusted.
  */
-function payloadHashes(req: SignedRequest, auth: ParsedAuth): string[] {
-  if (auth.presigned) return [sha256hex(req.body), 'UNSIGNED-PAYLOAD'];
-  return header(req, 'x-amz-content-sha256') === 'UNSIGNED-PAYLOAD'
-    ? ['UNSIGNED-PAYLOAD']
-    : [sha256hex(req.body)];
+function payloadHashes(req: SignedRequest, auth: ParsedAuth, options: VerifyOptions = {}): string[] {
+  const body = sha256hex(req.body);
+  if (!options.unsignedPayload) return [body];
+  if (auth.presigned) return [body, 'UNSIGNED-PAYLOAD'];
+  return header(req, 'x-amz-content-sha256') === 'UNSIGNED-PAYLOAD' ? ['UNSIGNED-PAYLOAD'] : [body];
 }
+/** ISO 8601 basic (20260101T000000Z), as AWS quotes times in its messages. */
+const basic = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
 /** The canonical request and string to sign, as SigV4 defines them (exported for tests / debugging). */
@@ -223,10 +253,19 @@ export function verifySignature(
   auth: ParsedAuth,
   secret: string,
   wallNow = Date.now(),
+  options: VerifyOptions = {},
 ): void {
   const signedAt = Date.parse(
     `${auth.amzDate.slice(0, 4)}-${auth.amzDate.slice(4, 6)}-${auth.amzDate.slice(6, 11)}:${auth.amzDate.slice(11, 13)}:${auth.amzDate.slice(13, 15)}Z`,
   );
+  if (signedAt - wallNow > MAX_SKEW_MS) {
+    // Signed too far in the future (clock skew): a presigned URL would otherwise live for longer
+    // than X-Amz-Expires says.
+    throw new AuthRefusal(
+      'expired',
+      `Signature not yet current: ${auth.amzDate} is still later than ${basic(wallNow + MAX_SKEW_MS)} (${basic(wallNow)} + 15 min.)`,
+    );
+  }
   if (auth.presigned) {
     const expires = auth.expiresSeconds ?? 900;
     if (wallNow > signedAt + expires * 1000) {
@@ -236,10 +275,7 @@ export function verifySignature(
       );
     }
   } else if (Math.abs(wallNow - signedAt) > MAX_SKEW_MS) {
-    const nowBasic = new Date(wallNow)
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d{3}/, '');
+    const nowBasic = basic(wallNow);
     throw new AuthRefusal(
       'expired',
       `Signature expired: ${auth.amzDate} is now earlier than ${nowBasic} (${nowBasic} - 15 min.)`,
@@ -250,7 +286,7 @@ export function verifySignature(
   key = hmac(key, auth.service);
   key = hmac(key, 'aws4_request');
   const given = Buffer.from(auth.signature, 'hex');
-  const matches = payloadHashes(req, auth).some((hash) => {
+  const matches = payloadHashes(req, auth, options).some((hash) => {
     const expected = createHmac('sha256', key)
       .update(stringToSign(req, auth, hash).stringToSign)
       .digest();

@@ -5,7 +5,7 @@
  * its input shapes with these specs and throws its own validation error with the message.
  */
 
-export type Spec =
+export type Spec = (
   | {
       type: 'string';
       required?: boolean;
@@ -19,7 +19,14 @@ export type Spec =
   | { type: 'structure'; required?: boolean; members: Record<string, Spec> }
   | { type: 'union'; required?: boolean; members: Record<string, Spec> }
   | { type: 'list'; required?: boolean; member: Spec; min?: number; max?: number }
-  | { type: 'map'; required?: boolean; key: Spec; value: Spec; max?: number };
+  | { type: 'map'; required?: boolean; key: Spec; value: Spec; max?: number }
+) & {
+  /**
+   * The model marks the member `@sensitive`: its value (and any value inside it) is never quoted
+   * in a message, as AWS words it: "Value at 'activationKey' failed to satisfy constraint: ...".
+   */
+  sensitive?: boolean;
+};
 
 function show(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -27,22 +34,32 @@ function show(v: unknown): string {
 }
 
 /** Returns the violations of `input` against the structure `members` (empty when valid). */
-export function violations(input: unknown, members: Record<string, Spec>, prefix = ''): string[] {
+export function violations(
+  input: unknown,
+  members: Record<string, Spec>,
+  prefix = '',
+  hidden = false,
+): string[] {
   const out: string[] = [];
   const obj = (input ?? {}) as Record<string, unknown>;
   for (const [name, spec] of Object.entries(members))
-    check(obj[name], spec, prefix ? `${prefix}.${name}` : name, out);
+    check(obj[name], spec, prefix ? `${prefix}.${name}` : name, out, hidden);
   return out;
 }
 
-function check(v: unknown, spec: Spec, path: string, out: string[]): void {
+function check(v: unknown, spec: Spec, path: string, out: string[], inherited = false): void {
+  const hidden = inherited || spec.sensitive === true;
   if (v === undefined || v === null) {
     if (spec.required)
       out.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
     return;
   }
   const bad = (c: string): void => {
-    out.push(`Value '${show(v)}' at '${path}' failed to satisfy constraint: ${c}`);
+    out.push(
+      hidden
+        ? `Value at '${path}' failed to satisfy constraint: ${c}`
+        : `Value '${show(v)}' at '${path}' failed to satisfy constraint: ${c}`,
+    );
   };
   switch (spec.type) {
     case 'string': {
@@ -79,7 +96,7 @@ function check(v: unknown, spec: Spec, path: string, out: string[]): void {
         bad('Member must be a structure');
         return;
       }
-      out.push(...violations(v, spec.members, path));
+      out.push(...violations(v, spec.members, path, hidden));
       return;
     case 'union': {
       if (typeof v !== 'object' || Array.isArray(v)) {
@@ -94,7 +111,7 @@ function check(v: unknown, spec: Spec, path: string, out: string[]): void {
         return;
       }
       const [k, x] = set[0] as [string, unknown];
-      check(x, spec.members[k] as Spec, `${path}.${k}`, out);
+      check(x, spec.members[k] as Spec, `${path}.${k}`, out, hidden);
       return;
     }
     case 'list': {
@@ -107,7 +124,7 @@ function check(v: unknown, spec: Spec, path: string, out: string[]): void {
       if (spec.max !== undefined && v.length > spec.max)
         bad(`Member must have length less than or equal to ${spec.max}`);
       v.forEach((x, i) => {
-        check(x, spec.member, `${path}.${i + 1}.member`, out);
+        check(x, spec.member, `${path}.${i + 1}.member`, out, hidden);
       });
       return;
     }
@@ -120,8 +137,8 @@ function check(v: unknown, spec: Spec, path: string, out: string[]): void {
       if (spec.max !== undefined && entries.length > spec.max)
         bad(`Member must have length less than or equal to ${spec.max}`);
       for (const [k, x] of entries) {
-        check(k, spec.key, `${path}.key`, out);
-        check(x, spec.value, `${path}.${k}`, out);
+        check(k, spec.key, `${path}.key`, out, hidden);
+        check(x, spec.value, `${path}.${k}`, out, hidden);
       }
       return;
     }

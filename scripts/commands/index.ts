@@ -4,6 +4,7 @@ import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
+import { simLinkCommands } from './sim-link.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
 
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   ...vpnCommands,
   ...drCommands,
   ...simCommands,
+  ...simLinkCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
 ];

@@ -19,7 +19,7 @@ export class AdminApiError extends CrosslinkError {}
 
 type Json = Record<string, unknown>;
 
-async function adminUrl(ctx: CommandContext): Promise<string> {
+export async function adminUrl(ctx: CommandContext): Promise<string> {
   const target = await ctx.resolveTarget();
   if (target.kind !== 'local') throw new UsageError('sim acts on the local cloud only (drop --target cloud)');
   if (!target.local.admin) throw new UsageError('the running local cloud reports no admin endpoint');
@@ -48,7 +48,7 @@ export async function callAdmin(base: string, method: string, path: string, body
   throw new AdminApiError(`local cloud admin: ${message}`);
 }
 
-function print(ctx: CommandContext, json: unknown, human: () => string[]): number {
+export function print(ctx: CommandContext, json: unknown, human: () => string[]): number {
   if (ctx.global.json) ctx.io.out(JSON.stringify(json, null, 2));
   else for (const line of human()) ctx.io.out(line);
   return EXIT.ok;
@@ -91,6 +91,32 @@ const status: Command = {
       }
       if (rows.length === 0) lines.push('the simulated accounts hold nothing yet');
       else lines.push(...table(['ACCOUNT', 'REGION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], rows));
+      // The Google side (#4): what each simulated project holds.
+      const projects = ((s.gcp as Json | undefined)?.projects ?? {}) as Record<string, Record<string, Json>>;
+      const gcpRows: string[][] = [];
+      for (const [project, services] of Object.entries(projects)) {
+        for (const t of ((services.networkconnectivity as Json | undefined)?.transports ?? []) as Json[]) {
+          const [, , , location, , id] = String(t.name).split('/');
+          gcpRows.push([
+            project,
+            String(location),
+            'networkconnectivity',
+            String(id),
+            String(t.state),
+            String(t.bandwidth),
+            String(t.sharedId ?? ''),
+          ]);
+        }
+        for (const [svc, view] of Object.entries(services)) {
+          if (svc !== 'networkconnectivity')
+            gcpRows.push([project, '', svc, '', '', '', JSON.stringify(view)]);
+        }
+      }
+      if (gcpRows.length > 0) {
+        lines.push(
+          ...table(['PROJECT', 'LOCATION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], gcpRows),
+        );
+      }
       return lines;
     });
   },

@@ -89,6 +89,20 @@ const restProbe = defineService({
   },
 });
 
+/** A service that declares unsigned payloads (as S3 / Lambda function URLs do). */
+const unsignedProbe = defineService({
+  name: 'uprobe',
+  signingName: 'uprobe',
+  protocol: 'json1.1',
+  targetPrefix: 'UProbe_20260101',
+  unsignedPayload: true,
+  operations: {
+    Echo(input: { echo?: string }) {
+      return { echo: input.echo };
+    },
+  },
+});
+
 let cloud: LocalCloud;
 
 async function signedFetch(
@@ -130,7 +144,9 @@ async function signedFetch(
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud({ awsServices: [...awsServices, probe, queryProbe, ec2Probe, restProbe] });
+  cloud = await startTestCloud({
+    awsServices: [...awsServices, probe, queryProbe, ec2Probe, restProbe, unsignedProbe],
+  });
 });
 afterAll(async () => {
   await cloud.stop();
@@ -399,6 +415,88 @@ describe('AWS edge', () => {
     const expired = await fetch(`${cloud.aws.endpoint}/?${qs(old.query)}`);
     expect(expired.status).toBe(403);
     expect(await expired.text()).toContain('expired');
+  });
+
+  it('refuses a presigned X-Amz-Expires missing or outside 1..604800, and a signing date in the future', async () => {
+    const url = new URL(cloud.aws.endpoint);
+    const signer = new SignatureV4({
+      service: 'qprobe',
+      region: 'us-east-1',
+      sha256: Sha256,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const presign = (signingDate?: Date) =>
+      signer.presign(
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: '/',
+          query: { Action: 'Echo', Version: '2026-01-01', Name: 'x' },
+          headers: { host: url.host },
+        },
+        { expiresIn: 60, ...(signingDate ? { signingDate } : {}) },
+      );
+    const send = (q: Record<string, unknown>) =>
+      fetch(
+        `${cloud.aws.endpoint}/?${new URLSearchParams(
+          Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]),
+        )}`,
+      );
+    const signed = (await presign()).query ?? {};
+    const { 'X-Amz-Expires': _, ...noExpires } = signed;
+    for (const q of [
+      noExpires,
+      { ...signed, 'X-Amz-Expires': '0' },
+      { ...signed, 'X-Amz-Expires': '604801' },
+      { ...signed, 'X-Amz-Expires': '1.5' },
+      { ...signed, 'X-Amz-Expires': 'soon' },
+    ]) {
+      const res = await send(q);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('AuthorizationQueryParametersError');
+    }
+    // Dated 20 minutes ahead (beyond the 15-minute skew window): not yet valid.
+    const future = await send((await presign(new Date(Date.now() + 20 * 60_000))).query ?? {});
+    expect(future.status).toBe(403);
+    expect(await future.text()).toContain('Signature not yet current');
+  });
+
+  it('accepts UNSIGNED-PAYLOAD only from a service that declares unsigned payloads', async () => {
+    const url = new URL(cloud.aws.endpoint);
+    const tampered = async (service: string, target: string) => {
+      const signer = new SignatureV4({
+        service,
+        region: 'us-east-1',
+        sha256: Sha256,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/',
+        query: {},
+        headers: {
+          host: url.host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': target,
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        },
+        body: '{"echo":"signed"}',
+      });
+      const { host: _, ...headers } = signed.headers;
+      // The body changes after signing: only an unsigned-payload service may not notice.
+      return fetch(cloud.aws.endpoint, { method: 'POST', headers, body: '{"echo":"changed"}' });
+    };
+    const refused = await tampered('probe', 'Probe_20260101.WhoAmI');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ __type: 'InvalidSignatureException' });
+    const allowed = await tampered('uprobe', 'UProbe_20260101.Echo');
+    expect(allowed.status).toBe(200);
+    expect(await allowed.json()).toEqual({ echo: 'changed' });
   });
 
   it('refuses a header signature older than 15 minutes (wall clock)', async () => {

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateConnectionCommand,
+  DeleteConnectionCommand,
   GetConnectionCommand,
   type InterconnectClient,
   InterconnectServerException,
@@ -14,7 +15,10 @@ import {
   ListEnvironmentsCommand,
   ThrottlingException,
   WaiterError,
+  waitForConnectionAvailable,
+  waitForConnectionDeleted,
   waitUntilConnectionAvailable,
+  waitUntilConnectionDeletedOrGone,
 } from '#aws/interconnect-client.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
@@ -166,5 +170,80 @@ describe('Interconnect faults', () => {
     const first = await pattern();
     expect(await pattern()).toEqual(first);
     expect(first.some((a) => a > 1)).toBe(true);
+  });
+});
+
+describe('Interconnect client retries (SDK standard mode)', () => {
+  it('backs off from a 500 ms base on throttling and 100 ms on server errors', async () => {
+    const delays: number[] = [];
+    const c = interconnectClient(cloud, {
+      retryBaseDelayMs: undefined,
+      throttlingRetryBaseDelayMs: undefined,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 0.999,
+    });
+    await admin(cloud, 'POST', '/faults', { service: 'interconnect', kind: 'throttle', count: 2 });
+    expect((await c.send(new ListEnvironmentsCommand({}))).$metadata.attempts).toBe(3);
+    expect(delays).toEqual([499, 999]);
+    delays.length = 0;
+    await admin(cloud, 'POST', '/faults', { service: 'interconnect', kind: 'error', count: 2 });
+    expect((await c.send(new ListEnvironmentsCommand({}))).$metadata.attempts).toBe(3);
+    expect(delays).toEqual([99, 199]);
+  });
+
+  it('stops retrying once the retry quota (500 tokens, 5 per retry) is spent', async () => {
+    const c = interconnectClient(cloud, { sleep: async () => {} });
+    await admin(cloud, 'POST', '/faults', { service: 'interconnect', kind: 'error' });
+    const attempts: number[] = [];
+    for (let i = 0; i < 51; i++) {
+      const err = await c.send(new ListEnvironmentsCommand({})).catch((e: unknown) => e);
+      attempts.push((err as InterconnectServerException).$metadata.attempts ?? 0);
+    }
+    // 50 calls x 2 retries x 5 tokens = 500: the 51st call is answered without a retry.
+    expect(attempts.slice(0, 50).every((a) => a === 3)).toBe(true);
+    expect(attempts[50]).toBe(1);
+  });
+});
+
+describe('Interconnect waiters (Smithy waiter spec)', () => {
+  it('ends in FAILURE at once on an error no acceptor matches, instead of polling to the timeout', async () => {
+    let sleeps = 0;
+    const sleep = async (ms: number) => {
+      sleeps++;
+      await cloud.clock.advance(ms);
+    };
+    const missing = await waitForConnectionAvailable(
+      { client, sleep, now: () => cloud.clock.now(), maxWaitTime: 3600 },
+      { identifier: 'mcc-zzzzzzzz' },
+    );
+    expect(missing.state).toBe('FAILURE');
+    expect(missing.reason).toMatchObject({ name: 'ResourceNotFoundException' });
+    // A refused caller (as AccessDenied would be) fails fast too.
+    const bad = interconnectClient(cloud, { credentials: { accessKeyId: 'test', secretAccessKey: 'nope' } });
+    const refused = await waitForConnectionAvailable(
+      { client: bad, sleep, now: () => cloud.clock.now(), maxWaitTime: 3600 },
+      { identifier: 'mcc-zzzzzzzz' },
+    );
+    expect(refused.state).toBe('FAILURE');
+    expect(refused.reason).toMatchObject({ name: 'InvalidSignatureException' });
+    expect(sleeps).toBe(0);
+  });
+
+  it('confirms a purged connection deleted by its 404 (waitUntilConnectionDeletedOrGone)', async () => {
+    const id = await redeemedConnection();
+    await client.send(new DeleteConnectionCommand({ identifier: id }));
+    await cloud.clock.advance(2 * 24 * 3600_000); // past deletion and deletedRetention: 404
+    // The model's ConnectionDeleted has no error acceptor: a 404 is not its success.
+    expect(
+      (await waitForConnectionDeleted({ ...onVirtualClock(), maxWaitTime: 600 }, { identifier: id })).state,
+    ).toBe('FAILURE');
+    const done = await waitUntilConnectionDeletedOrGone(
+      { ...onVirtualClock(), maxWaitTime: 600 },
+      { identifier: id },
+    );
+    expect(done.state).toBe('SUCCESS');
+    expect(done.reason).toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });

@@ -29,6 +29,7 @@ import {
   waitUntilConnectionAvailable,
   waitUntilConnectionDeleted,
 } from '#aws/interconnect-client.ts';
+import type { CallRecord } from '#local/aws/edge.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
@@ -265,6 +266,55 @@ describe('Interconnect: idempotency, listing, update, tags, delete', () => {
     );
   });
 
+  it('refuses a reused clientToken whose nested input differs, and never re-creates a purged connection', async () => {
+    const fresh = await startTestCloud({
+      settings: { interconnect: { delays: { deletion: '1m', deletedRetention: '1m' } } },
+    });
+    try {
+      const c = interconnectClient(fresh);
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const input = {
+        bandwidth: '1Gbps',
+        environmentId: ENV,
+        attachPoint: { directConnectGateway: gw },
+        remoteAccount: { identifier: PROJECT },
+        tags: { team: 'net' },
+        clientToken: 'tok-nested',
+      };
+      const first = (await c.send(new CreateConnectionCommand(input))).connection!;
+      // Same top-level keys, other nested values: not the same request.
+      for (const other of [
+        { tags: { team: 'other' } },
+        { remoteAccount: { identifier: 'another-project' } },
+        {
+          attachPoint: {
+            directConnectGateway: gw.toLowerCase() === gw ? gw.toUpperCase() : gw.toLowerCase(),
+          },
+        },
+      ]) {
+        await expect(c.send(new CreateConnectionCommand({ ...input, ...other }))).rejects.toBeInstanceOf(
+          InterconnectClientException,
+        );
+      }
+      // Key order is not part of the request.
+      const reordered = Object.fromEntries(Object.entries(input).reverse()) as typeof input;
+      expect((await c.send(new CreateConnectionCommand(reordered))).connection!.id).toBe(first.id);
+      // Deleted and purged (404) inside the idempotency window: the token answers what it did, and
+      // does not create a second connection.
+      await c.send(new DeleteConnectionCommand({ identifier: first.id }));
+      await fresh.clock.advance(3 * 60_000);
+      await expect(c.send(new GetConnectionCommand({ identifier: first.id }))).rejects.toBeInstanceOf(
+        ResourceNotFoundException,
+      );
+      const again = (await c.send(new CreateConnectionCommand(input))).connection!;
+      expect(again.id).toBe(first.id);
+      expect((await c.send(new ListConnectionsCommand({}))).connections ?? []).toEqual([]);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('paginates ListConnections with maxResults / nextToken, each connection once, filters applied', async () => {
     const fresh = await startTestCloud({ settings: { interconnect: { maxConnections: 50 } } });
     try {
@@ -462,6 +512,63 @@ describe('Interconnect: environments, attach points and input errors', () => {
       expect((err as ServiceQuotaExceededException).$metadata.httpStatusCode).toBe(402);
     } finally {
       await small.stop();
+    }
+  });
+});
+
+describe('Interconnect: the activation key stays out of call records and error messages', () => {
+  it('redacts activationKey in what observers see, and never echoes a key in an error message', async () => {
+    const fresh = await startTestCloud();
+    try {
+      const c = interconnectClient(fresh);
+      const calls: CallRecord[] = [];
+      const off = fresh.aws.edge.onCall((call) => calls.push(call));
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const created = (
+        await c.send(
+          new CreateConnectionCommand({
+            bandwidth: '1Gbps',
+            environmentId: ENV,
+            attachPoint: { directConnectGateway: gw },
+            remoteAccount: { identifier: PROJECT },
+          }),
+        )
+      ).connection!;
+      const key = created.activationKey;
+      // The caller still gets its key.
+      expect(
+        (await c.send(new GetConnectionCommand({ identifier: created.id }))).connection?.activationKey,
+      ).toBe(key);
+      const tooLong = `SECRET-KEY-${'k'.repeat(2048)}`;
+      const messages: string[] = [];
+      for (const activationKey of [key, tooLong, 'SECRET-GARBAGE-KEY']) {
+        const err = await c
+          .send(
+            new AcceptConnectionProposalCommand({ activationKey, attachPoint: { directConnectGateway: gw } }),
+          )
+          .catch((e: unknown) => e as Error);
+        messages.push((err as Error).message);
+        await c.send(new DescribeConnectionProposalCommand({ activationKey })).catch((e: unknown) => {
+          messages.push((e as Error).message);
+        });
+      }
+      off();
+      expect(messages.some((m) => m.includes("at 'activationKey' failed to satisfy constraint"))).toBe(true);
+      for (const m of messages) {
+        expect(m).not.toContain(key);
+        expect(m).not.toContain('SECRET');
+      }
+      const recorded = JSON.stringify(calls);
+      expect(calls.length).toBeGreaterThanOrEqual(8);
+      expect(recorded).not.toContain(key);
+      expect(recorded).not.toContain('SECRET');
+      const get = calls.find((x) => x.operation === 'GetConnection');
+      expect(get?.output).toMatchObject({ connection: { activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' } });
+      const accept = calls.find((x) => x.operation === 'AcceptConnectionProposal');
+      expect(accept?.input).toMatchObject({ activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' });
+    } finally {
+      await fresh.stop();
     }
   });
 });

@@ -36,12 +36,19 @@ afterEach(() => {
 });
 
 describe('npm start', () => {
-  it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', async () => {
+  it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', {
+    timeout: 120_000,
+  }, async () => {
     // Prepare
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
     const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
       cwd: ROOT,
-      env: { ...process.env, CROSSLINK_HOME: home, CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0' },
+      env: {
+        ...process.env,
+        CROSSLINK_HOME: home,
+        CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
+        CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',
+      },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -56,7 +63,8 @@ describe('npm start', () => {
     const handshakeFile = join(home, '.crosslink', 'local.json');
     try {
       // Act
-      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined));
+      // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
+      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined), 90_000);
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({
@@ -64,15 +72,21 @@ describe('npm start', () => {
         pid: child.pid,
         clock: { mode: 'scaled', scale: 60 },
         aws: { region: 'us-east-1', accountId: '000000000000' },
-        gcp: null,
-        pubsubEmulatorHost: null,
-        firestoreEmulatorHost: null,
+        gcp: { project: 'crosslink-local', region: 'us-east4' },
+        pubsubEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        firestoreEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         intakes: { aws: null, gcp: null },
       });
       expect(handshake.aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(handshake.aws.endpoint).not.toBe('http://127.0.0.1:0');
       expect(handshake.admin).toBe(`${handshake.aws.endpoint}/_crosslink`);
       expect(out).toContain(handshake.aws.endpoint);
+      expect(handshake.gcp.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(handshake.gcp.tokenUri).toBe(`${handshake.gcp.endpoint}/token`);
+      expect(out).toContain(handshake.gcp.endpoint);
+      const key = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'crosslink.json'), 'utf8'));
+      expect(key.token_uri).toBe(handshake.gcp.tokenUri);
+      expect((await fetch(handshake.gcp.jwksUri)).status).toBe(200);
       const status = (await (await fetch(`${handshake.admin}/status`)).json()) as { clock: { mode: string } };
       expect(status.clock.mode).toBe('scaled');
 
@@ -81,6 +95,9 @@ describe('npm start', () => {
       expect(existsSync(handshakeFile)).toBe(false);
       await until('the process group to be gone', () => (groupAlive(child.pid!) ? undefined : true), 5_000);
       await expect(fetch(`${handshake.admin}/status`)).rejects.toThrow();
+      // The emulators ran in their own process groups: they are gone too.
+      await expect(fetch(`http://${handshake.pubsubEmulatorHost}/`)).rejects.toThrow();
+      await expect(fetch(`http://${handshake.firestoreEmulatorHost}/`)).rejects.toThrow();
     } finally {
       if (groupAlive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
     }

@@ -126,6 +126,7 @@ export async function startAwsHalf(
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
     },
+    ownKeyId: ownKey.keyId,
     unwrap: async (wrapped) =>
       privateDecrypt(
         { key: own.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },

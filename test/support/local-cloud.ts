@@ -32,6 +32,7 @@ export function interconnectClient(
     endpoint: cloud.aws.endpoint,
     credentials: ADMIN_CREDENTIALS,
     retryBaseDelayMs: 5,
+    throttlingRetryBaseDelayMs: 5,
     ...config,
   });
 }

@@ -118,3 +118,99 @@ describe('VirtualClock, concurrent advances', () => {
     clock.stop();
   });
 });
+
+describe('VirtualClock, callbacks that wait on virtual time', () => {
+  it('a timer callback that sleeps on the clock makes progress within the same advance', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const seen: [string, number][] = [];
+    clock.at(1_000, async () => {
+      seen.push(['start', clock.now()]);
+      await clock.sleep(500);
+      seen.push(['woke', clock.now()]);
+    });
+    clock.at(3_000, () => seen.push(['later', clock.now()]));
+    const done = clock.advance(5_000).then(() => 'done');
+    const timeout = new Promise((r) => setTimeout(() => r('deadlock'), 1_000));
+    expect(await Promise.race([done, timeout])).toBe('done');
+    expect(seen).toEqual([
+      ['start', 1_000],
+      ['woke', 1_500],
+      ['later', 3_000],
+    ]);
+    expect(clock.now()).toBe(5_000);
+    clock.stop();
+  });
+
+  it('a callback whose promise rejects is reported and does not stop the clock', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      let fired = false;
+      clock.after(10, async () => {
+        await clock.sleep(5);
+        throw new Error('boom');
+      });
+      clock.after(50, () => {
+        fired = true;
+      });
+      await clock.advance(100);
+      await new Promise((r) => setImmediate(r));
+      expect(fired).toBe(true);
+      expect(warnings.some((m) => m.includes('boom'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+      clock.stop();
+    }
+  });
+});
+
+describe('VirtualClock, time never goes backwards', () => {
+  it('a timer that fires late in scaled mode sees the current time, not its past due time', async () => {
+    let wall = 0;
+    const clock = new VirtualClock({ mode: 'scaled', scale: 1, start: 0, wall: () => wall });
+    const seen: number[] = [];
+    clock.at(1_000, () => seen.push(clock.now()));
+    wall = 5_000; // the wall timeout ran late: virtual time is already 5 s
+    const before = clock.now();
+    await clock.advance(0);
+    expect(before).toBe(5_000);
+    expect(seen).toEqual([5_000]);
+    expect(clock.now()).toBeGreaterThanOrEqual(before);
+    clock.stop();
+  });
+
+  it('a due time in the past fires at the current time in manual mode', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 10_000 });
+    const seen: number[] = [];
+    clock.at(1_000, () => seen.push(clock.now()));
+    await clock.advance(0);
+    expect(seen).toEqual([10_000]);
+    clock.stop();
+  });
+
+  it('the pin does not outlast the synchronous part of a callback', async () => {
+    let wall = 0;
+    const clock = new VirtualClock({ mode: 'scaled', scale: 1, start: 0, wall: () => wall });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let after = 0;
+    clock.at(1_000, async () => {
+      await gate;
+      after = clock.now();
+    });
+    wall = 1_000;
+    const adv = clock.advance(0);
+    await new Promise((r) => setImmediate(r));
+    wall = 3_000;
+    expect(clock.now()).toBe(3_000);
+    release();
+    await adv;
+    await new Promise((r) => setImmediate(r));
+    expect(after).toBe(3_000);
+    clock.stop();
+  });
+});

@@ -245,12 +245,14 @@ describe('link-provisioning, initiate', () => {
     });
     const issued = await eventually(() => keyIssued(linkId), 5000);
     // Google redeems the key it unseals with its own private key.
-    const key = await openSealedKey(issued.sealedKey, linkId, async (wrapped) =>
-      privateDecrypt(
-        { key: half.peerPrivateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-        wrapped,
-      ),
-    );
+    const key = await openSealedKey(issued.sealedKey, linkId, {
+      keyId: issued.sealedKey.recipientKeyId,
+      unwrap: async (wrapped) =>
+        privateDecrypt(
+          { key: half.peerPrivateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+          wrapped,
+        ),
+    });
     await admin(cloud, 'POST', '/aws/interconnect/redeem-key', { activationKey: key });
     await putPeer('LinkSideStateChanged', {
       linkId,

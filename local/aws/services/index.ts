@@ -3,10 +3,30 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import cloudwatch from './cloudwatch.ts';
+import directconnect from './directconnect.ts';
+import dynamodb from './dynamodb.ts';
+import ec2 from './ec2.ts';
 import events from './events.ts';
 import interconnect from './interconnect.ts';
+import kms from './kms.ts';
 import lambda from './lambda.ts';
+import secretsmanager from './secretsmanager.ts';
 import sqs from './sqs.ts';
 import states from './states.ts';
+import sts from './sts.ts';
 
-export const awsServices: readonly AnyAwsService[] = [interconnect, states, events, sqs, lambda];
+export const awsServices: readonly AnyAwsService[] = [
+  interconnect,
+  sts,
+  kms,
+  secretsmanager,
+  dynamodb,
+  directconnect,
+  ec2,
+  cloudwatch,
+  states,
+  events,
+  sqs,
+  lambda,
+];

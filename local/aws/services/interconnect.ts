@@ -21,6 +21,7 @@
  * Choices where the model is silent are marked (inferred) and kept configurable.
  */
 import { parseDuration } from '#core/clock.ts';
+import { canonicalHash } from '#core/policy/policy.ts';
 import type { Timer } from '#local/clock.ts';
 import { errorClass } from '../errors.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
@@ -111,6 +112,8 @@ interface IdempotencyEntry {
   operation: string;
   fingerprint: string;
   connectionId: string;
+  /** The connection as the first call answered it: replayed if the connection has since been purged. */
+  result: Connection;
   at: number;
 }
 
@@ -319,7 +322,7 @@ const S = {
   description: { type: 'string', min: 1, max: 255, pattern: /^[-a-zA-Z0-9_ ]+$/ },
   connectionId: { type: 'string', min: 1, max: 32, pattern: /^(mcc|lmcc)-[a-z0-9]{8}$/ },
   environmentId: { type: 'string', min: 1, max: 64 },
-  activationKey: { type: 'string', min: 1, max: 2048 },
+  activationKey: { type: 'string', min: 1, max: 2048, sensitive: true }, // model: @sensitive
   arn: { type: 'string', min: 59, max: 150, pattern: ARN },
   attachPoint: {
     type: 'union',
@@ -463,9 +466,14 @@ function checkQuota(ctx: RequestContext<InterconnectState>): void {
 
 /**
  * clientToken idempotency: the same token with the same parameters returns the same connection
- * (in its current state); with other parameters it is refused.
+ * (in its current state, or as first answered if it has since been purged); with other parameters
+ * it is refused. The model declares no dedicated error for a reused token, so the refusal is its
+ * generic InterconnectClientException ("incorrect client supplied parameters").
  */
-function replay(ctx: RequestContext<InterconnectState>, input: Record<string, unknown>): Record_ | undefined {
+function replay(
+  ctx: RequestContext<InterconnectState>,
+  input: Record<string, unknown>,
+): Connection | undefined {
   const token = input.clientToken;
   if (typeof token !== 'string' || token.length === 0) return undefined;
   const entry = ctx.state.tokens.get(token);
@@ -477,23 +485,31 @@ function replay(ctx: RequestContext<InterconnectState>, input: Record<string, un
   if (entry.operation !== ctx.operation || entry.fingerprint !== fingerprint(input)) {
     throw ClientError(`clientToken ${token} was already used with different parameters`);
   }
-  return ctx.state.connections.get(entry.connectionId);
+  // Inside the window a token never acts twice: a connection purged since (deleted, then past
+  // `deletedRetention`) answers with the recorded result instead of creating a new connection.
+  const r = ctx.state.connections.get(entry.connectionId);
+  return r ? view(r) : structuredClone(entry.result);
 }
 
-function remember(ctx: RequestContext<InterconnectState>, input: Record<string, unknown>, id: string): void {
+function remember(ctx: RequestContext<InterconnectState>, input: Record<string, unknown>, r: Record_): void {
   const token = input.clientToken;
   if (typeof token !== 'string' || token.length === 0) return;
   ctx.state.tokens.set(token, {
     operation: ctx.operation,
     fingerprint: fingerprint(input),
-    connectionId: id,
+    connectionId: r.connection.id,
+    result: structuredClone(view(r)),
     at: ctx.clock.now(),
   });
 }
 
+/**
+ * The request without its token, as RFC 8785 canonical JSON (hashed): key order does not matter,
+ * nested members (attachPoint, remoteAccount, tags) do.
+ */
 function fingerprint(input: Record<string, unknown>): string {
   const { clientToken: _, ...rest } = input;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return canonicalHash(rest);
 }
 
 function newConnectionId(ctx: RequestContext<InterconnectState>): string {
@@ -541,6 +557,7 @@ type In = Record<string, any>;
 export default defineService<InterconnectState>({
   name: 'interconnect',
   signingName: 'interconnect',
+  sensitiveMembers: ['activationKey'],
   protocol: 'json1.0',
   targetPrefix: 'Interconnect',
   // The model also declares rpcv2Cbor; the official JS client speaks JSON 1.0, others may not.
@@ -564,7 +581,7 @@ export default defineService<InterconnectState>({
         clientToken: S.clientToken,
       });
       const again = replay(ctx, input);
-      if (again) return { connection: view(again) };
+      if (again) return { connection: again };
       const env = environmentFor(ctx, input.environmentId);
       if (env.state === 'unavailable') throw ClientError(`Environment ${env.environmentId} is unavailable`);
       checkBandwidth(env, input.bandwidth);
@@ -610,7 +627,7 @@ export default defineService<InterconnectState>({
         },
       };
       ctx.state.connections.set(id, r);
-      remember(ctx, input, id);
+      remember(ctx, input, r);
       schedule(ctx.world, r, settingsOf(ctx.world).delays.keyExpiry, 'requested', () => {
         r.connection.state = 'failed';
       });
@@ -626,7 +643,7 @@ export default defineService<InterconnectState>({
         clientToken: S.clientToken,
       });
       const again = replay(ctx, input);
-      if (again) return { connection: view(again) };
+      if (again) return { connection: again };
       const proposal = proposalFor(ctx, input.activationKey);
       if (proposal.acceptedBy) {
         throw ClientError(`The connection proposal ${proposal.sharedId} has already been accepted`);
@@ -660,7 +677,7 @@ export default defineService<InterconnectState>({
       };
       ctx.state.connections.set(id, r);
       proposal.acceptedBy = { accountId: ctx.accountId, region: ctx.region, connectionId: id };
-      remember(ctx, input, id);
+      remember(ctx, input, r);
       startProvisioning(ctx.world, r);
       return { connection: view(r) };
     },
@@ -716,7 +733,7 @@ export default defineService<InterconnectState>({
         clientToken: S.clientToken,
       });
       const again = replay(ctx, input);
-      if (again) return { connection: view(again) };
+      if (again) return { connection: again };
       const r = findConnection(ctx, input.identifier);
       const c = r.connection;
       if (input.bandwidth !== undefined && input.bandwidth !== c.bandwidth) {
@@ -742,20 +759,20 @@ export default defineService<InterconnectState>({
           c.state = 'available';
         });
       }
-      remember(ctx, input, c.id);
+      remember(ctx, input, r);
       return { connection: view(r) };
     },
 
     DeleteConnection(input: In, ctx: Ctx) {
       validate(input, { identifier: req(S.connectionId), clientToken: S.clientToken });
       const again = replay(ctx, input);
-      if (again) return { connection: view(again) };
+      if (again) return { connection: again };
       const r = findConnection(ctx, input.identifier);
       // Idempotent (model): deleting what is already going away changes nothing.
       if (r.connection.state !== 'deleting' && r.connection.state !== 'deleted') {
         startDeletion(ctx.world, r, ctx.state);
       }
-      remember(ctx, input, r.connection.id);
+      remember(ctx, input, r);
       return { connection: view(r) };
     },
 
@@ -919,6 +936,18 @@ export default defineService<InterconnectState>({
         remoteAccount: body.remoteAccountId,
       });
       return { activationKey, sharedId, environmentId: env.environmentId, region: env.region };
+    },
+
+    /** The partner withdraws a key it issued and nobody accepted (it expired): accepting it fails. */
+    'withdraw-proposal'(body: { sharedId?: string }, world: World) {
+      const proposals = partnerOf(world).proposals;
+      const key = [...proposals.keys()].find((k) => k.toUpperCase() === (body.sharedId ?? '').toUpperCase());
+      const proposal = key === undefined ? undefined : proposals.get(key);
+      if (!proposal || proposal.acceptedBy) {
+        throw adminError(404, 'NotFound', `no unaccepted proposal with shared id ${body.sharedId}`);
+      }
+      proposals.delete(proposal.sharedId);
+      return { withdrawn: proposal.sharedId };
     },
 
     /** The partner side of a link goes down or comes back: `available` <-> `down`. */

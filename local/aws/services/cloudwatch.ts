@@ -1,0 +1,266 @@
+/**
+ * CloudWatch `GetMetricData` for the `AWS/VPN` metrics (`TunnelDataIn`, `TunnelDataOut`,
+ * `TunnelState`), in the protocol the current @aws-sdk/client-cloudwatch speaks: AWS JSON 1.0,
+ * `X-Amz-Target: GraniteServiceVersion20100801.GetMetricData`, query-compatible errors (the
+ * `x-amzn-query-error: Code;Sender` header carries the awsQuery code), and also rpcv2-cbor
+ * (`POST /service/GraniteServiceVersion20100801/operation/GetMetricData`), which the service model
+ * declares too. Older clients that still send awsQuery (`Action=GetMetricData`) are not served.
+ *
+ * The data come from the shared network model (local/world/network.ts, `awsVpnMetric`): one sample
+ * per tunnel every 5 minutes, the bytes of that interval for TunnelDataIn/Out and the tunnel's state
+ * (1 up, 0 down) at its start for TunnelState; a sample is published once its interval has ended on
+ * the virtual clock.
+ * A query's period groups samples (Sum, Average, Minimum, Maximum, SampleCount); dimensions
+ * `VpnId`, `TunnelIpAddress` or both select the tunnels (several tunnels: Sum adds them, TunnelState
+ * averages them). Other namespaces and metrics have no data (empty results, as for a metric nobody
+ * publishes). Metric math expressions are not simulated (InvalidParameterValue).
+ */
+import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
+import { AwsError } from '../errors.ts';
+import { defineService, type RequestContext } from '../service.ts';
+import { networkOf } from '../shared/network.ts';
+
+/** An error with its awsQuery code in `x-amzn-query-error`, as query-compatible JSON services send. */
+function queryCompatible(code: string, message: string, status = 400): AwsError {
+  return new AwsError(`${code}Exception`, message, {
+    status,
+    headers: { 'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}` },
+  });
+}
+const invalid = (message: string) => queryCompatible('InvalidParameterValue', message);
+const missing = (message: string) => queryCompatible('MissingParameter', message);
+
+const STATS = ['Sum', 'Average', 'Minimum', 'Maximum', 'SampleCount'] as const;
+type Stat = (typeof STATS)[number];
+const VPN_METRICS = ['TunnelDataIn', 'TunnelDataOut', 'TunnelState'] as const;
+/** AWS/VPN publishes one sample per tunnel every 5 minutes (the model's sampling). */
+const SAMPLE_SECONDS = 300;
+
+interface Query {
+  Id?: string;
+  Label?: string;
+  ReturnData?: boolean;
+  Expression?: string;
+  Period?: number;
+  MetricStat?: {
+    Metric?: { Namespace?: string; MetricName?: string; Dimensions?: { Name?: string; Value?: string }[] };
+    Period?: number;
+    Stat?: string;
+    Unit?: string;
+  };
+}
+
+interface Point {
+  t: number;
+  v: number;
+}
+
+function seconds(v: unknown, name: string): number {
+  const n = v instanceof Date ? v.getTime() / 1000 : Number(v);
+  if (v === undefined || !Number.isFinite(n)) throw missing(`The parameter ${name} is required.`);
+  return n;
+}
+
+/** The tunnels (VPN, outside IP) a metric's dimensions select, in the caller's account and region. */
+function tunnels(
+  ctx: RequestContext<unknown>,
+  net: NetworkWorld,
+  dims: Record<string, string>,
+): { vpn: VpnConnection; ip: string }[] {
+  const names = Object.keys(dims).sort().join(',');
+  if (names !== 'VpnId' && names !== 'TunnelIpAddress' && names !== 'TunnelIpAddress,VpnId') return [];
+  const out: { vpn: VpnConnection; ip: string }[] = [];
+  for (const vpn of net.vpnConnections.values()) {
+    if (vpn.accountId !== ctx.accountId || vpn.region !== ctx.region) continue;
+    if (dims.VpnId !== undefined && vpn.vpnConnectionId !== dims.VpnId) continue;
+    for (const t of vpn.tunnels) {
+      if (dims.TunnelIpAddress !== undefined && t.outsideIpAddress !== dims.TunnelIpAddress) continue;
+      out.push({ vpn, ip: t.outsideIpAddress });
+    }
+  }
+  return out;
+}
+
+/**
+ * Per 5-minute sample (the model's: `NetworkWorld.awsVpnMetric` at a 300 s period), the selected
+ * tunnels combined: bytes add up, TunnelState averages (values between 0 and 1: some tunnel down).
+ */
+function samples(
+  net: NetworkWorld,
+  metric: (typeof VPN_METRICS)[number],
+  selected: { vpn: VpnConnection; ip: string }[],
+  fromMs: number,
+  toMs: number,
+): Point[] {
+  const bySample = new Map<number, number[]>();
+  for (const s of selected) {
+    const points = net.awsVpnMetric({
+      vpnConnectionId: s.vpn.vpnConnectionId,
+      tunnelIpAddress: s.ip,
+      metric,
+      stat: 'Sum',
+      start: fromMs,
+      end: toMs,
+      periodSeconds: SAMPLE_SECONDS,
+    });
+    for (const p of points) bySample.set(p.timestamp, [...(bySample.get(p.timestamp) ?? []), p.value]);
+  }
+  return [...bySample.entries()].map(([t, vs]) => {
+    const sum = vs.reduce((a, b) => a + b, 0);
+    return { t, v: metric === 'TunnelState' ? sum / vs.length : sum };
+  });
+}
+
+function aggregate(points: Point[], periodMs: number, stat: Stat): Point[] {
+  const groups = new Map<number, number[]>();
+  for (const p of points) {
+    const k = Math.floor(p.t / periodMs) * periodMs;
+    groups.set(k, [...(groups.get(k) ?? []), p.v]);
+  }
+  return [...groups.entries()].map(([t, vs]) => {
+    const sum = vs.reduce((a, b) => a + b, 0);
+    const v = {
+      Sum: sum,
+      Average: sum / vs.length,
+      Minimum: Math.min(...vs),
+      Maximum: Math.max(...vs),
+      SampleCount: vs.length,
+    }[stat];
+    return { t, v };
+  });
+}
+
+export default defineService({
+  name: 'cloudwatch',
+  signingName: 'monitoring',
+  protocol: 'json1.0',
+  targetPrefix: 'GraniteServiceVersion20100801',
+  // CloudWatch's model also declares rpcv2Cbor, which SDK releases may switch to: serve both.
+  cborServiceName: 'GraniteServiceVersion20100801',
+  errorNamespace: 'com.amazonaws.cloudwatch',
+  errors: {
+    throttling: { code: 'ThrottlingException', status: 400 },
+    server: { code: 'InternalServiceFault', status: 500 },
+  },
+  operations: {
+    GetMetricData(
+      input: {
+        MetricDataQueries?: Query[];
+        StartTime?: number;
+        EndTime?: number;
+        NextToken?: string;
+        ScanBy?: string;
+        MaxDatapoints?: number;
+      },
+      ctx,
+    ) {
+      const queries = input.MetricDataQueries;
+      if (!Array.isArray(queries) || queries.length === 0) {
+        throw missing('The parameter MetricDataQueries is required.');
+      }
+      if (queries.length > 500)
+        throw invalid('The collection MetricDataQueries must not have a size greater than 500.');
+      const start = seconds(input.StartTime, 'StartTime') * 1000;
+      const end = seconds(input.EndTime, 'EndTime') * 1000;
+      if (start >= end) throw invalid('The parameter StartTime must be less than the parameter EndTime.');
+      const scan = input.ScanBy ?? 'TimestampDescending';
+      if (scan !== 'TimestampDescending' && scan !== 'TimestampAscending') {
+        throw invalid(`The parameter ScanBy must be one of TimestampDescending, TimestampAscending.`);
+      }
+      const maxPoints = input.MaxDatapoints ?? 100_800;
+      if (!Number.isInteger(maxPoints) || maxPoints < 1)
+        throw invalid('The parameter MaxDatapoints must be a positive integer.');
+      const ids = new Set<string>();
+      for (const q of queries) {
+        if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id)) {
+          throw invalid(
+            `The value ${q.Id ?? ''} for parameter MetricDataQueries.member.Id is not valid: it must start with a lower-case letter and contain only letters, numbers and underscores.`,
+          );
+        }
+        if (ids.has(q.Id))
+          throw invalid(`The value ${q.Id} for parameter MetricDataQueries.member.Id is duplicated.`);
+        ids.add(q.Id);
+        if (q.Expression !== undefined)
+          throw invalid('Metric math expressions are not simulated by the local cloud.');
+        if (!q.MetricStat?.Metric?.MetricName || !q.MetricStat.Metric.Namespace) {
+          throw missing(
+            `The parameter MetricDataQueries.member.MetricStat.Metric is required for query ${q.Id}.`,
+          );
+        }
+        const period = q.MetricStat.Period;
+        if (
+          !Number.isInteger(period) ||
+          (period as number) < 1 ||
+          ((period as number) >= 60 && (period as number) % 60 !== 0)
+        ) {
+          throw invalid(
+            `The parameter MetricDataQueries.member.MetricStat.Period must be 1, 5, 10, 30 or a multiple of 60 (got ${String(period)}).`,
+          );
+        }
+        if (!STATS.includes(q.MetricStat.Stat as Stat)) {
+          throw invalid(
+            `The parameter MetricDataQueries.member.MetricStat.Stat ${String(q.MetricStat.Stat)} is not simulated (use ${STATS.join(', ')}).`,
+          );
+        }
+      }
+      let offsets: number[] = queries.map(() => 0);
+      if (input.NextToken !== undefined) {
+        try {
+          const t = JSON.parse(Buffer.from(input.NextToken, 'base64url').toString()) as {
+            o: number[];
+            s: number;
+            e: number;
+          };
+          if (t.s !== start || t.e !== end || t.o.length !== queries.length) throw new Error('other query');
+          offsets = t.o;
+        } catch {
+          throw queryCompatible('InvalidNextToken', 'The service found NextToken invalid.');
+        }
+      }
+      const net = networkOf(ctx.world);
+      let budget = maxPoints;
+      let more = false;
+      const nextOffsets = [...offsets];
+      const results = queries
+        .map((q, i) => ({ q, i }))
+        .filter(({ q }) => q.ReturnData !== false)
+        .map(({ q, i }) => {
+          const stat = q.MetricStat as NonNullable<Query['MetricStat']>;
+          const metric = stat.Metric as NonNullable<NonNullable<Query['MetricStat']>['Metric']>;
+          const dims = Object.fromEntries(
+            (metric.Dimensions ?? []).map((d) => [String(d.Name), String(d.Value)]),
+          );
+          const isVpn =
+            metric.Namespace === 'AWS/VPN' &&
+            (VPN_METRICS as readonly string[]).includes(metric.MetricName as string);
+          const selected = isVpn ? tunnels(ctx, net, dims) : [];
+          const all = aggregate(
+            samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
+            (stat.Period as number) * 1000,
+            stat.Stat as Stat,
+          ).filter((p) => p.t >= start && p.t < end);
+          all.sort((a, b) => (scan === 'TimestampAscending' ? a.t - b.t : b.t - a.t));
+          const from = offsets[i] ?? 0;
+          const page = all.slice(from, from + Math.max(budget, 0));
+          budget -= page.length;
+          nextOffsets[i] = from + page.length;
+          const complete = from + page.length >= all.length;
+          if (!complete) more = true;
+          return {
+            Id: q.Id,
+            Label: q.Label ?? metric.MetricName,
+            Timestamps: page.map((p) => new Date(p.t)),
+            Values: page.map((p) => p.v),
+            StatusCode: complete ? 'Complete' : 'PartialData',
+          };
+        });
+      return {
+        MetricDataResults: results,
+        NextToken: more
+          ? Buffer.from(JSON.stringify({ o: nextOffsets, s: start, e: end })).toString('base64url')
+          : undefined,
+        Messages: [],
+      };
+    },
+  },
+});

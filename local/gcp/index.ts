@@ -1,0 +1,99 @@
+/**
+ * Boots the Google side of the local cloud on the shared clock, faults and random: the auth
+ * (generated service-account keys, tokens, JWKS) and the Google edge with its service modules.
+ * `startLocalCloud()` (local/index.ts) calls this; the result is `cloud.gcp`.
+ */
+import type { VirtualClock } from '#local/clock.ts';
+import type { FaultRegistry } from '#local/faults.ts';
+import type { LocalIdentity } from '#local/identities.ts';
+import type { Random } from '#local/random.ts';
+import { GcpAuth } from './auth.ts';
+import { DEFAULT_GCP_PORT, GcpEdge } from './edge.ts';
+import type { AnyGcpService } from './service.ts';
+import { gcpServices } from './services/index.ts';
+
+export { DEFAULT_GCP_PORT } from './edge.ts';
+
+export interface GcpCloudOptions {
+  /** Project of the simulated organisation (default `crosslink-local`, the identities' domain). */
+  project?: string;
+  /** Default region (default us-east4, the pair of us-east-1). */
+  region?: string;
+  /** `iss` of ID tokens (default https://accounts.google.com). */
+  issuer?: string;
+  /** Writes `<keysDir>/<name>.json` per Google identity (npm start: `.crosslink/keys`). Tests
+   *  usually take key files from `cloud.gcp.auth.keyFile(name)` instead. */
+  keysDir?: string;
+  /** Extra / replacement service modules. */
+  services?: readonly AnyGcpService[];
+}
+
+export interface GcpLocal {
+  endpoint: string;
+  port: number;
+  project: string;
+  region: string;
+  tokenUri: string;
+  jwksUri: string;
+  auth: GcpAuth;
+  edge: GcpEdge;
+  /** Name -> path of the key files written (empty without keysDir). */
+  keyFiles: ReadonlyMap<string, string>;
+}
+
+/** The port of `CROSSLINK_GCP_ENDPOINT`, or the default. */
+export function gcpPort(env: NodeJS.ProcessEnv): number {
+  const override = env.CROSSLINK_GCP_ENDPOINT;
+  if (!override) return DEFAULT_GCP_PORT;
+  const url = new URL(override);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+    throw new Error(`CROSSLINK_GCP_ENDPOINT must point at 127.0.0.1 or localhost (got ${override})`);
+  }
+  return Number(url.port || 80);
+}
+
+export async function startGcp(deps: {
+  clock: VirtualClock;
+  faults: FaultRegistry;
+  random: Random;
+  identities: readonly LocalIdentity[];
+  port: number;
+  options?: GcpCloudOptions;
+  settings?: Record<string, unknown>;
+  log?: (message: string) => void;
+}): Promise<GcpLocal> {
+  const options = deps.options ?? {};
+  const project = options.project ?? 'crosslink-local';
+  const region = options.region ?? 'us-east4';
+  const auth = new GcpAuth({
+    clock: deps.clock,
+    project,
+    identities: deps.identities,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+  });
+  await auth.init();
+  const edge = new GcpEdge({
+    clock: deps.clock,
+    faults: deps.faults,
+    random: deps.random,
+    auth,
+    services: options.services ?? gcpServices,
+    project,
+    region,
+    settings: deps.settings ?? {},
+    ...(deps.log ? { log: deps.log } : {}),
+  });
+  const port = await edge.listen(deps.port);
+  const keyFiles = options.keysDir ? await auth.writeKeyFiles(options.keysDir) : new Map<string, string>();
+  return {
+    endpoint: edge.endpoint,
+    port,
+    project,
+    region,
+    tokenUri: auth.tokenUri,
+    jwksUri: auth.jwksUri,
+    auth,
+    edge,
+    keyFiles,
+  };
+}

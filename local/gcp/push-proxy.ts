@@ -1,0 +1,372 @@
+/**
+ * Push delivery for the Pub/Sub emulator, with the OIDC token the emulator cannot sign.
+ *
+ * Design: the proxy takes push subscriptions over. It lists the subscriptions of the watched
+ * projects on the emulator (every `pollMs`), and for each one with a `pushConfig.pushEndpoint` it
+ * records that push config (endpoint, `oidcToken.serviceAccountEmail`, `oidcToken.audience`,
+ * `noWrapper`), then sets the subscription's push config to empty with `modifyPushConfig`, so the
+ * emulator keeps it as a pull subscription and stops pushing unsigned requests. The proxy then pulls
+ * and pushes each message itself:
+ * - `POST` to the endpoint with the push body Google sends (`{message, subscription}`, plus
+ *   `deliveryAttempt` when the subscription has a dead-letter policy) and
+ *   `Authorization: Bearer <ID token>` signed by the local cloud's key for the configured service
+ *   account, `aud` = the configured audience or, by default, the endpoint URL;
+ * - acknowledges on 102, 200, 201, 202 or 204;
+ * - otherwise (another status, a connection error, no answer within the ack deadline) nacks by
+ *   setting the message's ack deadline to the backoff of the subscription's `retryPolicy`
+ *   (exponential from `minimumBackoff` to `maximumBackoff`; without a policy Pub/Sub's push backoff,
+ *   100 ms doubling to 60 s), rounded up to whole seconds, the unit of `modifyAckDeadline`.
+ * Keeping the message in the emulator means the emulator does the rest as it does for pull:
+ * `deliveryAttempt` counting and forwarding to the dead-letter topic after `maxDeliveryAttempts`
+ * (with its `CloudPubSubDeadLetterSource*` attributes).
+ *
+ * Why not let the emulator push to a signing relay? Its push retry timing is its own, and pointing
+ * `pushEndpoint` at a relay would make it just as visible; pulling keeps the retry policy ours and
+ * the dead-lettering the emulator's. What shows: `subscriptions.get` on the emulator returns an
+ * empty `pushConfig` for an adopted subscription (`proxy.subscriptions()` has the original), and a
+ * message published in the first `pollMs` after the subscription was created may get one unsigned
+ * push from the emulator before the takeover (call `adopt()` right after creating it to avoid that).
+ *
+ * Faults (`local/faults.ts`, edge `gcp`, service `pubsub`, operation = the subscription id or `*`):
+ * `drop` loses the push (no request, no ack: redelivered after the ack deadline), `duplicate`
+ * sends it twice. Both run on wall-clock time, like the emulator.
+ */
+import type { FaultRegistry } from '#local/faults.ts';
+
+export interface PushConfig {
+  pushEndpoint: string;
+  oidcToken?: { serviceAccountEmail: string; audience?: string };
+  noWrapper?: { writeMetadata?: boolean };
+  attributes?: Record<string, string>;
+}
+
+export interface AdoptedSubscription {
+  name: string;
+  topic: string;
+  pushConfig: PushConfig;
+  ackDeadlineSeconds: number;
+  retryPolicy?: { minimumBackoff?: string; maximumBackoff?: string };
+  deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts?: number };
+}
+
+export interface Delivery {
+  subscription: string;
+  messageId: string;
+  attempt: number;
+  /** HTTP status, or `dropped` (fault), `duplicate` (the extra copy), `error` (no answer). */
+  outcome: number | 'dropped' | 'error';
+  acked: boolean;
+  /** Wall ms. */
+  at: number;
+}
+
+/** Signs the OIDC token of a push (the local cloud passes `auth.mintIdToken`). */
+export type IdTokenSigner = (request: { email: string; audience: string }) => string | Promise<string>;
+
+export interface PushProxyOptions {
+  /** `host:port` of the Pub/Sub emulator. */
+  pubsubHost: string;
+  /** Projects whose subscriptions are watched (more with `watch()`). */
+  projects: readonly string[];
+  sign: IdTokenSigner;
+  faults?: FaultRegistry;
+  /** Wall ms between subscription scans and empty pulls (default 200). */
+  pollMs?: number;
+  log?: (message: string) => void;
+}
+
+const SUCCESS = new Set([102, 200, 201, 202, 204]);
+const USER_AGENT = 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)';
+const MAX_LOG = 2_000;
+
+function seconds(duration: string | undefined, fallback: number): number {
+  if (!duration) return fallback;
+  const m = /^(\d+(?:\.\d+)?)s$/.exec(duration);
+  return m ? Number(m[1]) : fallback;
+}
+
+/** Backoff before the next attempt after `attempt` failed, in seconds. */
+export function backoffSeconds(sub: Pick<AdoptedSubscription, 'retryPolicy'>, attempt: number): number {
+  const n = Math.max(1, attempt);
+  if (sub.retryPolicy) {
+    const min = seconds(sub.retryPolicy.minimumBackoff, 10);
+    const max = seconds(sub.retryPolicy.maximumBackoff, 600);
+    return Math.min(max, min * 2 ** (n - 1));
+  }
+  return Math.min(60, 0.1 * 2 ** (n - 1));
+}
+
+interface PulledMessage {
+  ackId: string;
+  deliveryAttempt?: number;
+  message: {
+    data?: string;
+    attributes?: Record<string, string>;
+    messageId: string;
+    publishTime: string;
+    orderingKey?: string;
+  };
+}
+
+export class PushProxy {
+  readonly #base: string;
+  readonly #projects: Set<string>;
+  readonly #sign: IdTokenSigner;
+  readonly #faults: FaultRegistry | undefined;
+  readonly #pollMs: number;
+  readonly #log: (m: string) => void;
+  readonly #subs = new Map<string, AdoptedSubscription>();
+  readonly #workers = new Map<string, Promise<void>>();
+  readonly #attempts = new Map<string, number>();
+  readonly #deliveries: Delivery[] = [];
+  readonly #abort = new AbortController();
+  #scanner: Promise<void> | undefined;
+  #running = false;
+
+  constructor(options: PushProxyOptions) {
+    this.#base = `http://${options.pubsubHost}/v1`;
+    this.#projects = new Set(options.projects);
+    this.#sign = options.sign;
+    this.#faults = options.faults;
+    this.#pollMs = options.pollMs ?? 200;
+    this.#log = options.log ?? (() => {});
+  }
+
+  /** Starts watching; resolves after the first scan. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    await this.scan();
+    this.#scanner = (async () => {
+      while (this.#running) {
+        await this.#sleep(this.#pollMs);
+        if (!this.#running) break;
+        await this.scan().catch((err) => this.#log(`push proxy: scan failed: ${(err as Error).message}`));
+      }
+    })();
+  }
+
+  /** Stops scanning and delivering; in-flight pushes are aborted (their messages get redelivered). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#abort.abort();
+    await this.#scanner;
+    await Promise.allSettled(this.#workers.values());
+  }
+
+  /** Watches another project. */
+  watch(project: string): void {
+    this.#projects.add(project);
+  }
+
+  /** The push subscriptions taken over, with their original push config. */
+  subscriptions(): AdoptedSubscription[] {
+    return [...this.#subs.values()].map((s) => structuredClone(s));
+  }
+
+  /** Every push attempt so far (most recent last; the last 2,000). */
+  deliveries(subscription?: string): Delivery[] {
+    return this.#deliveries
+      .filter((d) => !subscription || d.subscription === subscription)
+      .map((d) => ({ ...d }));
+  }
+
+  /** One pass over the watched projects: adopts new push subscriptions, forgets deleted ones. */
+  async scan(): Promise<void> {
+    for (const project of this.#projects) {
+      let pageToken = '';
+      do {
+        const q = new URLSearchParams({ pageSize: '100', ...(pageToken ? { pageToken } : {}) });
+        const res = await this.#call('GET', `/projects/${project}/subscriptions?${q}`);
+        const body = (await res.json()) as {
+          subscriptions?: Array<Record<string, unknown>>;
+          nextPageToken?: string;
+        };
+        for (const s of body.subscriptions ?? []) {
+          const push = s.pushConfig as PushConfig | undefined;
+          if (push?.pushEndpoint) await this.#take(s);
+        }
+        pageToken = body.nextPageToken ?? '';
+      } while (pageToken);
+    }
+  }
+
+  /** Takes over one subscription now (`projects/<p>/subscriptions/<s>`), if it is a push subscription. */
+  async adopt(name: string): Promise<boolean> {
+    const res = await this.#call('GET', `/${name}`);
+    if (!res.ok) return false;
+    const s = (await res.json()) as Record<string, unknown>;
+    if (!(s.pushConfig as PushConfig | undefined)?.pushEndpoint) return this.#subs.has(name);
+    await this.#take(s);
+    return true;
+  }
+
+  async #take(s: Record<string, unknown>): Promise<void> {
+    const name = s.name as string;
+    const sub: AdoptedSubscription = {
+      name,
+      topic: s.topic as string,
+      pushConfig: s.pushConfig as PushConfig,
+      ackDeadlineSeconds: (s.ackDeadlineSeconds as number | undefined) ?? 10,
+      ...(s.retryPolicy ? { retryPolicy: s.retryPolicy as AdoptedSubscription['retryPolicy'] } : {}),
+      ...(s.deadLetterPolicy
+        ? { deadLetterPolicy: s.deadLetterPolicy as AdoptedSubscription['deadLetterPolicy'] & object }
+        : {}),
+    };
+    const res = await this.#call('POST', `/${name}:modifyPushConfig`, { pushConfig: {} });
+    if (!res.ok) return; // deleted meanwhile
+    this.#subs.set(name, sub);
+    this.#log(`push proxy: delivering ${name} to ${sub.pushConfig.pushEndpoint}`);
+    if (!this.#workers.has(name)) {
+      const worker = this.#work(name).finally(() => this.#workers.delete(name));
+      this.#workers.set(name, worker);
+    }
+  }
+
+  async #work(name: string): Promise<void> {
+    while (this.#running && this.#subs.has(name)) {
+      let received: PulledMessage[] = [];
+      try {
+        const res = await this.#call('POST', `/${name}:pull`, { maxMessages: 10 });
+        if (res.status === 404) {
+          this.#subs.delete(name);
+          break;
+        }
+        received = ((await res.json()) as { receivedMessages?: PulledMessage[] }).receivedMessages ?? [];
+      } catch (err) {
+        if (!this.#running) break;
+        this.#log(`push proxy: pull ${name} failed: ${(err as Error).message}`);
+      }
+      if (received.length === 0) {
+        await this.#sleep(this.#pollMs);
+        continue;
+      }
+      await Promise.all(received.map((m) => this.#deliver(name, m)));
+    }
+  }
+
+  async #deliver(name: string, m: PulledMessage): Promise<void> {
+    const sub = this.#subs.get(name);
+    if (!sub) return;
+    const key = `${name}/${m.message.messageId}`;
+    const attempt = m.deliveryAttempt ?? (this.#attempts.get(key) ?? 0) + 1;
+    this.#attempts.set(key, attempt);
+    const subId = name.split('/').pop() as string;
+    const fault = this.#faults?.delivery('gcp', 'pubsub', subId);
+    if (fault === 'drop') {
+      // Lost on the way: no request, no answer; the ack deadline runs out and Pub/Sub redelivers.
+      this.#record({
+        subscription: name,
+        messageId: m.message.messageId,
+        attempt,
+        outcome: 'dropped',
+        acked: false,
+      });
+      return;
+    }
+    const copies = fault === 'duplicate' ? 2 : 1;
+    let acked = false;
+    let last: number | 'error' = 'error';
+    for (let i = 0; i < copies; i++) {
+      last = await this.#post(sub, m);
+      const ok = typeof last === 'number' && SUCCESS.has(last);
+      this.#record({ subscription: name, messageId: m.message.messageId, attempt, outcome: last, acked: ok });
+      acked ||= ok;
+    }
+    if (!this.#running) return;
+    try {
+      if (acked) {
+        this.#attempts.delete(key);
+        await this.#call('POST', `/${name}:acknowledge`, { ackIds: [m.ackId] });
+      } else {
+        const wait = Math.ceil(backoffSeconds(sub, attempt));
+        await this.#call('POST', `/${name}:modifyAckDeadline`, {
+          ackIds: [m.ackId],
+          ackDeadlineSeconds: wait,
+        });
+      }
+    } catch (err) {
+      if (this.#running) this.#log(`push proxy: ack/nack on ${name} failed: ${(err as Error).message}`);
+    }
+  }
+
+  async #post(sub: AdoptedSubscription, m: PulledMessage): Promise<number | 'error'> {
+    const cfg = sub.pushConfig;
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    if (cfg.oidcToken?.serviceAccountEmail) {
+      const audience = cfg.oidcToken.audience || cfg.pushEndpoint;
+      headers.authorization = `Bearer ${await this.#sign({ email: cfg.oidcToken.serviceAccountEmail, audience })}`;
+    }
+    let body: string | Buffer;
+    if (cfg.noWrapper) {
+      body = Buffer.from(m.message.data ?? '', 'base64');
+      headers['content-type'] = 'application/octet-stream';
+      if (cfg.noWrapper.writeMetadata) {
+        for (const [k, v] of Object.entries(m.message.attributes ?? {}))
+          headers[`x-goog-pubsub-attr-${k}`] = v;
+        headers['x-goog-pubsub-message-id'] = m.message.messageId;
+        headers['x-goog-pubsub-publish-time'] = m.message.publishTime;
+        headers['x-goog-pubsub-subscription-name'] = sub.name;
+      }
+    } else {
+      headers['content-type'] = 'application/json';
+      const message = {
+        ...(m.message.attributes ? { attributes: m.message.attributes } : {}),
+        data: m.message.data ?? '',
+        messageId: m.message.messageId,
+        message_id: m.message.messageId,
+        publishTime: m.message.publishTime,
+        publish_time: m.message.publishTime,
+        ...(m.message.orderingKey ? { orderingKey: m.message.orderingKey } : {}),
+      };
+      body = JSON.stringify({
+        message,
+        subscription: sub.name,
+        ...(sub.deadLetterPolicy && m.deliveryAttempt !== undefined
+          ? { deliveryAttempt: m.deliveryAttempt }
+          : {}),
+      });
+    }
+    try {
+      const res = await fetch(cfg.pushEndpoint, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(sub.ackDeadlineSeconds * 1000)]),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      return res.status;
+    } catch {
+      return 'error';
+    }
+  }
+
+  #record(d: Omit<Delivery, 'at'>): void {
+    this.#deliveries.push({ ...d, at: Date.now() });
+    if (this.#deliveries.length > MAX_LOG) this.#deliveries.splice(0, this.#deliveries.length - MAX_LOG);
+  }
+
+  #call(method: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.#base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(30_000)]),
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#abort.signal.aborted) return resolve();
+      const t = setTimeout(resolve, ms);
+      this.#abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `crosslink sim link ...`: the world between the clouds (local/world.ts, docs/local-cloud-gcp.md):
+ * list the links, show one, and inject its faults (down / up, flapping, an expiring key, a Google
+ * region outage). Local target only.
+ */
+import { parseDuration } from '#core/clock.ts';
+import type { Command } from '../cli/command.ts';
+import { UsageError } from '../cli/errors.ts';
+import { table } from '../cli/table.ts';
+import { adminUrl, callAdmin, print } from './sim.ts';
+
+type Json = Record<string, unknown>;
+
+function linkRow(l: Json): string[] {
+  const aws = l.aws as Json | null;
+  const gcp = l.gcp as Json | null;
+  return [
+    String(l.sharedId),
+    aws ? `${aws.connectionId} ${aws.state}` : '-',
+    gcp ? `${String(gcp.name).split('/').pop()} ${gcp.state}${gcp.adminEnabled ? '' : ' (disabled)'}` : '-',
+    l.up ? 'up' : 'not up',
+    ((l.downReasons as string[]) ?? []).join(',') || '-',
+  ];
+}
+
+const HEAD = ['SHARED ID', 'AWS', 'GOOGLE', 'LINK', 'DOWN BECAUSE'];
+
+const link: Command = {
+  noun: 'sim',
+  verb: 'link',
+  args: 'list | down <sharedId> | up <sharedId> | flap <sharedId> [--period 30s] | steady <sharedId> | expire-key <sharedId> | outage <gcp-region> [--off]',
+  summary: 'the links between the simulated clouds and their faults',
+  positionals: { min: 1, max: 2 },
+  options: {
+    period: { type: 'string', description: 'flap: how long each down / up lasts (default 30s)' },
+    off: { type: 'boolean', description: 'outage: end it' },
+  },
+  async run(ctx) {
+    const [action, arg] = ctx.positionals as [string, string | undefined];
+    const base = await adminUrl(ctx);
+    const need = (what: string) => {
+      if (!arg) throw new UsageError(`missing argument: crosslink sim link ${action} <${what}>`);
+      return arg;
+    };
+    if (action === 'list') {
+      const body = await callAdmin(base, 'POST', '/world/links', {});
+      const links = body.links as Json[];
+      return print(ctx, body, () =>
+        links.length === 0 ? ['no links yet'] : table(HEAD, links.map(linkRow)),
+      );
+    }
+    if (action === 'outage') {
+      const body = await callAdmin(base, 'POST', '/world/region-outage', {
+        gcpRegion: need('gcp-region'),
+        on: ctx.options.off !== true,
+      });
+      return print(ctx, body, () => [`${body.gcpRegion}: outage ${body.on ? 'on' : 'off'}`]);
+    }
+    const actions: Record<string, string> = {
+      down: 'link-down',
+      up: 'link-up',
+      flap: 'flap',
+      steady: 'flap-stop',
+      'expire-key': 'expire-key',
+    };
+    const route = actions[action];
+    if (!route)
+      throw new UsageError(`unknown action "${action}": list, down, up, flap, steady, expire-key or outage`);
+    const payload: Json = { sharedId: need('sharedId') };
+    if (action === 'flap') {
+      const period = typeof ctx.options.period === 'string' ? ctx.options.period : '30s';
+      try {
+        parseDuration(period);
+      } catch (e) {
+        throw new UsageError(`--period: ${(e as Error).message}`);
+      }
+      payload.period = period;
+    }
+    const body = await callAdmin(base, 'POST', `/world/${route}`, payload);
+    if (action === 'expire-key')
+      return print(ctx, body, () => [`key of ${body.sharedId} expired on ${body.expired}`]);
+    return print(ctx, body, () => table(HEAD, [linkRow(body)]));
+  },
+};
+
+export const simLinkCommands: Command[] = [link];

@@ -1,0 +1,94 @@
+/**
+ * `crosslink sim link ...` against a running local cloud: list the links between the clouds, take
+ * one down and up, flap it, and a Google region outage, with DESIGN.md's exit codes.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateConnectionCommand,
+  GetConnectionCommand,
+  ListAttachPointsCommand,
+} from '#aws/interconnect-client.ts';
+import { jwtClient } from '#gcp/google-credentials.ts';
+import { TransportClient } from '#gcp/transport-client.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { main } from '#scripts/cli/main.ts';
+import { interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+
+let cloud: LocalCloud;
+let home: string;
+
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: home, env: {} });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  home = mkdtempSync(join(tmpdir(), 'crosslink-sim-link-'));
+  mkdirSync(join(home, '.crosslink'));
+  writeFileSync(join(home, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
+});
+afterAll(async () => {
+  await cloud.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('crosslink sim link', () => {
+  it('lists an up link, takes it down and up, flaps it; unknown links exit 4, bad periods 2', async () => {
+    // Prepare: an up link (AWS first)
+    const aws = interconnectClient(cloud);
+    const gw = (await aws.send(new ListAttachPointsCommand({ environmentId: 'mce-aws-gcp-iad' })))
+      .attachPoints[0]!;
+    const conn = (
+      await aws.send(
+        new CreateConnectionCommand({
+          bandwidth: '1Gbps',
+          environmentId: 'mce-aws-gcp-iad',
+          attachPoint: { directConnectGateway: gw.identifier },
+          remoteAccount: { identifier: cloud.gcp.project },
+        }),
+      )
+    ).connection!;
+    const gcp = new TransportClient({
+      project: cloud.gcp.project,
+      location: 'us-east4',
+      endpoint: cloud.gcp.endpoint,
+      auth: jwtClient(cloud.gcp.auth.keyFile('crosslink')),
+      sleep: (ms) => cloud.clock.advance(ms),
+    });
+    await gcp.createTransport('lk-cli', {
+      network: 'projects/crosslink-local/global/networks/core',
+      remoteProfile: 'aws-us-east-1',
+      providedActivationKey: conn.activationKey,
+    });
+    await cloud.clock.advance(10 * 60_000);
+    // Act / Assess
+    const list = await cli('sim', 'link', 'list');
+    expect(list.code).toBe(0);
+    expect(list.out).toContain(conn.sharedId);
+    expect(list.out).toMatch(/lk-cli ACTIVE\s+up/);
+    expect((await cli('sim', 'link', 'down', conn.sharedId)).out).toContain('fault');
+    expect((await aws.send(new GetConnectionCommand({ identifier: conn.id }))).connection?.state).toBe(
+      'down',
+    );
+    expect((await cli('sim', 'link', 'up', conn.sharedId)).code).toBe(0);
+    expect((await cli('sim', 'link', 'flap', conn.sharedId, '--period', '2m')).out).toContain('flap');
+    expect((await cli('sim', 'link', 'steady', conn.sharedId)).code).toBe(0);
+    expect((await aws.send(new GetConnectionCommand({ identifier: conn.id }))).connection?.state).toBe(
+      'available',
+    );
+    expect((await cli('sim', 'link', 'flap', conn.sharedId, '--period', 'soon')).code).toBe(2);
+    expect((await cli('sim', 'link', 'down', '00000000-0000-4000-8000-000000000000')).code).toBe(4);
+    expect((await cli('sim', 'link', 'sideways', conn.sharedId)).code).toBe(2);
+  });
+
+  it('starts and ends a Google region outage', async () => {
+    expect((await cli('sim', 'link', 'outage', 'us-east4')).out).toBe('us-east4: outage on');
+    expect((await cli('sim', 'link', 'outage', 'us-east4', '--off')).out).toBe('us-east4: outage off');
+  });
+});

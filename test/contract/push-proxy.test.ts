@@ -1,0 +1,247 @@
+import { createPublicKey, createVerify, type JsonWebKey } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PubSub } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultRegistry } from '#local/faults.ts';
+import { decodeJwt } from '#local/gcp/auth.ts';
+import { type Emulators, startEmulators } from '#local/gcp/emulators.ts';
+import { backoffSeconds, PushProxy } from '#local/gcp/push-proxy.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { seededRandom } from '#local/random.ts';
+import { startTestCloud } from '../support/local-cloud.ts';
+
+// No GCE metadata server here: google-auth-library would probe for one and warn.
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+const PROJECT = 'push-test';
+const SA = 'crosslink@crosslink-local.iam.gserviceaccount.com';
+
+interface Received {
+  path: string;
+  authorization: string | undefined;
+  body: {
+    message: { data: string; attributes?: Record<string, string>; messageId: string; publishTime: string };
+    subscription: string;
+    deliveryAttempt?: number;
+  };
+}
+
+/** An endpoint that records every push and answers with the status its path asks for (`/status/500`). */
+async function endpoint(): Promise<{ url: string; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const read = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let s = '';
+      req.on('data', (c) => {
+        s += c;
+      });
+      req.on('end', () => resolve(s));
+    });
+  const server = createServer(async (req, res) => {
+    const text = await read(req);
+    received.push({ path: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(text) });
+    const status = Number(/\/status\/(\d+)/.exec(req.url ?? '')?.[1] ?? 204);
+    res.writeHead(status).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
+}
+
+/** Verifies an RS256 JWT against a JWKS the way a relying party does: kid, signature, claims. */
+function verifyWithJwks(token: string, jwks: { keys: Array<JsonWebKey & { kid?: string }> }) {
+  const jwt = decodeJwt(token);
+  if (!jwt) throw new Error('not a JWT');
+  const jwk = jwks.keys.find((k) => k.kid === jwt.header.kid);
+  if (!jwk) throw new Error('unknown kid');
+  const ok = createVerify('RSA-SHA256')
+    .update(jwt.signingInput)
+    .verify(createPublicKey({ key: jwk, format: 'jwk' }), jwt.signature);
+  if (!ok) throw new Error('bad signature');
+  return jwt.claims;
+}
+
+describe('the push proxy', () => {
+  let emulators: Emulators;
+  let cloud: LocalCloud;
+  let proxy: PushProxy;
+  let pubsub: PubSub;
+  let target: Awaited<ReturnType<typeof endpoint>>;
+  const faults = new FaultRegistry(seededRandom(7));
+
+  beforeAll(async () => {
+    [emulators, cloud, target] = await Promise.all([
+      startEmulators({ firestore: false }),
+      startTestCloud(),
+      endpoint(),
+    ]);
+    proxy = new PushProxy({
+      pubsubHost: emulators.pubsubHost as string,
+      projects: [PROJECT],
+      sign: (r) => cloud.gcp.auth.mintIdToken(r),
+      faults,
+      pollMs: 100,
+    });
+    await proxy.start();
+    pubsub = new PubSub({
+      projectId: PROJECT,
+      apiEndpoint: emulators.pubsubHost as string,
+      emulatorMode: true,
+    });
+  });
+
+  afterAll(async () => {
+    await pubsub?.close();
+    await proxy?.stop();
+    target?.server.close();
+    await Promise.all([emulators?.stop(), cloud?.stop()]);
+  });
+
+  it('delivers a push with an OIDC token a relying party can verify (issuer, audience, service account)', async () => {
+    // Prepare
+    const [topic] = await pubsub.createTopic('relay-out');
+    const [sub] = await topic.createSubscription('relay-push', {
+      pushConfig: {
+        pushEndpoint: `${target.url}/ok`,
+        oidcToken: { serviceAccountEmail: SA, audience: 'https://relay.example/aws' },
+      },
+    });
+    await proxy.adopt(sub.name);
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('{"id":"01J"}'), attributes: { 'ce-id': '01J' } });
+
+    // Assess
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/ok').length, { timeout: 10_000 })
+      .toBe(1);
+    const push = target.received.find((r) => r.path === '/ok') as Received;
+    expect(push.body.subscription).toBe(`projects/${PROJECT}/subscriptions/relay-push`);
+    expect(Buffer.from(push.body.message.data, 'base64').toString()).toBe('{"id":"01J"}');
+    expect(push.body.message.attributes).toEqual({ 'ce-id': '01J' });
+    const jwks = (await (await fetch(cloud.gcp.jwksUri)).json()) as { keys: JsonWebKey[] };
+    const claims = verifyWithJwks((push.authorization as string).replace(/^Bearer /, ''), jwks);
+    expect(claims).toMatchObject({
+      iss: 'https://accounts.google.com',
+      aud: 'https://relay.example/aws',
+      email: SA,
+      email_verified: true,
+    });
+    // Acknowledged: nothing comes back.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(target.received.filter((r) => r.path === '/ok')).toHaveLength(1);
+    expect(proxy.subscriptions().find((s) => s.name === sub.name)?.pushConfig.pushEndpoint).toBe(
+      `${target.url}/ok`,
+    );
+  });
+
+  it('retries a failing endpoint with backoff, then dead-letters after maxDeliveryAttempts', async () => {
+    // Prepare
+    const [topic] = await pubsub.createTopic('poison');
+    const [dlt] = await pubsub.createTopic('poison-dead');
+    const [dead] = await dlt.createSubscription('poison-dead-pull');
+    const [sub] = await topic.createSubscription('poison-push', {
+      pushConfig: { pushEndpoint: `${target.url}/status/500`, oidcToken: { serviceAccountEmail: SA } },
+      deadLetterPolicy: { deadLetterTopic: dlt.name, maxDeliveryAttempts: 5 },
+      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 1 } },
+    });
+    await proxy.adopt(sub.name);
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('poison') });
+    const deadLettered = await new Promise<{ attributes: Record<string, string>; data: Buffer }>(
+      (resolve) => {
+        dead.once('message', (m) => {
+          m.ack();
+          resolve(m);
+        });
+      },
+    );
+
+    // Assess
+    const pushes = target.received.filter((r) => r.path === '/status/500');
+    expect(pushes.map((p) => p.body.deliveryAttempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(deadLettered.data.toString()).toBe('poison');
+    expect(deadLettered.attributes.CloudPubSubDeadLetterSourceDeliveryCount).toBe('5');
+    expect(deadLettered.attributes.CloudPubSubDeadLetterSourceSubscription).toBe('poison-push');
+    // The default audience of a push token is the endpoint URL.
+    const claims = decodeJwt((pushes[0]?.authorization ?? '').slice(7))?.claims;
+    expect(claims?.aud).toBe(`${target.url}/status/500`);
+    await dead.close();
+  }, 60_000);
+
+  it('duplicates and drops pushes when told to', async () => {
+    // Prepare
+    const [topic] = await pubsub.createTopic('faulty');
+    const [sub] = await topic.createSubscription('faulty-push', {
+      pushConfig: { pushEndpoint: `${target.url}/faulty`, oidcToken: { serviceAccountEmail: SA } },
+      ackDeadlineSeconds: 10,
+    });
+    await proxy.adopt(sub.name);
+    faults.add({ edge: 'gcp', service: 'pubsub', operation: 'faulty-push', kind: 'duplicate', count: 1 });
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('twice') });
+
+    // Assess: the same message id twice.
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/faulty').length, { timeout: 10_000 })
+      .toBe(2);
+    const [a, b] = target.received.filter((r) => r.path === '/faulty');
+    expect(a?.body.message.messageId).toBe(b?.body.message.messageId);
+
+    // Act: a dropped push is redelivered once its ack deadline (10 s) runs out.
+    faults.add({ edge: 'gcp', service: 'pubsub', operation: 'faulty-push', kind: 'drop', count: 1 });
+    await topic.publishMessage({ data: Buffer.from('late') });
+
+    // Assess
+    await expect
+      .poll(() => proxy.deliveries(sub.name).map((d) => d.outcome), { timeout: 20_000, interval: 200 })
+      .toEqual([204, 204, 'dropped', 204]);
+  }, 60_000);
+
+  it('runs inside a local cloud given running emulators, which outlive that cloud', async () => {
+    // Prepare: a second cloud sharing this file's emulators.
+    const shared = await startTestCloud({ emulators });
+    const project = shared.gcp.project;
+    const client = new PubSub({
+      projectId: project,
+      apiEndpoint: emulators.pubsubHost as string,
+      emulatorMode: true,
+    });
+    const [topic] = await client.createTopic('in-cloud');
+    const [sub] = await topic.createSubscription('in-cloud-push', {
+      pushConfig: {
+        pushEndpoint: `${target.url}/in-cloud`,
+        oidcToken: { serviceAccountEmail: SA, audience: 'aud-x' },
+      },
+    });
+    await shared.pushProxy?.adopt(sub.name);
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('x') });
+
+    // Assess: delivered with a token of the second cloud's key, and the handshake names the emulators.
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/in-cloud').length, { timeout: 10_000 })
+      .toBe(1);
+    const push = target.received.find((r) => r.path === '/in-cloud') as Received;
+    expect(shared.gcp.auth.verifyIdToken((push.authorization as string).slice(7), 'aud-x')).toMatchObject({
+      email: SA,
+    });
+    expect(shared.handshake()).toMatchObject({
+      pubsubEmulatorHost: emulators.pubsubHost,
+      firestoreEmulatorHost: null,
+    });
+    await client.close();
+    await shared.stop();
+    expect((await fetch(`http://${emulators.pubsubHost}/`)).ok).toBe(true);
+  });
+
+  it('backs off exponentially between the retry policy bounds', () => {
+    const sub = { retryPolicy: { minimumBackoff: '2s', maximumBackoff: '20s' } };
+    expect([1, 2, 3, 4, 5].map((n) => backoffSeconds(sub, n))).toEqual([2, 4, 8, 16, 20]);
+    expect(backoffSeconds({}, 1)).toBe(0.1);
+    expect(backoffSeconds({}, 20)).toBe(60);
+  });
+});
