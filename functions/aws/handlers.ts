@@ -1,0 +1,67 @@
+/**
+ * The Lambda entry points of the AWS half (serverless.yml names them `functions/aws/handlers.<export>`).
+ * Each is middy with the Powertools logger: the link id is appended to every line, whole events and
+ * keys are never logged. The work is in link-intake.ts, link-steps.ts and watcher.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from '#core/envelope.ts';
+import { type HttpApiEvent, intake as intakeRoutes, peerEvent, startStage } from './link-intake.ts';
+import * as steps from './link-steps.ts';
+import { depsFromEnv } from './runtime.ts';
+import { watch } from './watcher.ts';
+
+const logger = new Logger({ serviceName: 'crosslink-aws' });
+
+// biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
+function wrap<E, R>(name: string, fn: (event: E) => Promise<R>): any {
+  return middy()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (raw: unknown) => {
+      const event = raw as E;
+      const linkId =
+        (event as { linkId?: unknown; pathParameters?: { id?: string } })?.linkId ??
+        (event as { pathParameters?: { id?: string } })?.pathParameters?.id;
+      if (typeof linkId === 'string') logger.appendKeys({ linkId });
+      try {
+        const out = await fn(event);
+        logger.info(`${name} done`);
+        return out;
+      } catch (e) {
+        // The name and message only: a Lambda error's cause lands in the execution history.
+        logger.error(`${name} failed`, { error: { name: (e as Error).name, message: (e as Error).message } });
+        throw e;
+      }
+    });
+}
+
+export const intake = wrap('intake', (event: HttpApiEvent) => intakeRoutes(depsFromEnv(), event));
+
+/** Starts (or finds started) a stage's execution; for events that ask for one. */
+export const starter = wrap(
+  'starter',
+  (event: { linkId: string; stage: 'provisioning' | 'decommissioning'; input?: steps.ExecutionInput }) =>
+    startStage(depsFromEnv(), event.stage, event.input ?? { linkId: event.linkId }),
+);
+
+export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEvent(depsFromEnv(), event));
+
+export const watcher = wrap('watcher', async () => watch(depsFromEnv()));
+
+const step =
+  <I, R>(fn: (deps: steps.StepDeps, input: I) => Promise<R>) =>
+  (input: I) =>
+    fn(depsFromEnv(), input);
+
+export const stepRequest = wrap('request', step(steps.request));
+export const stepPark = wrap('park', step(steps.park));
+export const stepApprovalDeadline = wrap('approvalDeadline', step(steps.approvalDeadline));
+export const stepKeyDeadline = wrap('keyDeadline', step(steps.keyDeadline));
+export const stepActivateInitiate = wrap('activateInitiate', step(steps.activateInitiate));
+export const stepActivateAccept = wrap('activateAccept', step(steps.activateAccept));
+export const stepPollHalf = wrap('pollHalf', step(steps.pollHalf));
+export const stepReport = wrap('report', step(steps.report));
+export const stepCompensate = wrap('compensate', step(steps.compensate));
+export const stepDeleteOwnHalf = wrap('deleteOwnHalf', step(steps.deleteOwnHalf));
+export const stepConfirmDeleted = wrap('confirmDeleted', step(steps.confirmDeleted));

@@ -1,0 +1,236 @@
+/**
+ * The AWS intake and the consumers around it, as functions of their dependencies (a test passes its
+ * own; the Lambda entry points in handlers.ts pass the ones built from the environment):
+ *
+ * - `intake`: the HTTP API routes with IAM auth. The caller is the IAM principal API Gateway
+ *   verified (`requestContext.authorizer.iam.userArn`), never a field of the body.
+ * - `startStage`: names executions `<linkId>-<stage>-<attempt>`; ExecutionAlreadyExists means started.
+ * - `peerEvent`: a peer's event from this side's bus -> `applyPeerEvent` (another policy hash is
+ *   refused and audited), a sealed key stored for the acceptor, and the waiting stage resumed.
+ */
+import {
+  type CloudEvent,
+  type EventBridgeEvent,
+  fromEventBridgeEvent,
+  parseEventType,
+} from '#core/envelope.ts';
+import { NotFoundError, PolicyHashMismatchError, ValidationError } from '#core/errors.ts';
+import type { EventDataByName } from '#core/events/catalog.ts';
+import { executionName, isLinkId, type Stage } from '#core/ids.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import {
+  applyPeerEvent,
+  type Caller,
+  decideApproval,
+  requestDecommission,
+  requestLink,
+} from '#core/link/use-cases.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
+import { errorToHttp, type HttpAnswer } from './http-errors.ts';
+import { answer, type ExecutionInput, resumeWaiting, type StepDeps } from './link-steps.ts';
+
+export interface Executions {
+  /** StartExecution; resolves false when an execution of that name already exists. */
+  start(stateMachineArn: string, name: string, input: unknown): Promise<boolean>;
+}
+
+export interface IntakeDeps extends StepDeps {
+  executions: Executions;
+  stateMachines: { provisioning: string; decommissioning: string };
+}
+
+/** The parts of an API Gateway HTTP API (payload 2.0) event with IAM auth that the intake reads. */
+export interface HttpApiEvent {
+  routeKey: string;
+  pathParameters?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+  headers?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: {
+    requestId?: string;
+    authorizer?: { iam?: { userArn?: string; accountId?: string } };
+  };
+}
+
+export async function startStage(
+  deps: IntakeDeps,
+  stage: Stage,
+  input: ExecutionInput | { linkId: string },
+  attempt = 1,
+): Promise<{ executionName: string; started: boolean }> {
+  const name = executionName(input.linkId, stage, attempt);
+  const arn = stage === 'provisioning' ? deps.stateMachines.provisioning : deps.stateMachines.decommissioning;
+  const started = await deps.executions.start(arn, name, input);
+  return { executionName: name, started };
+}
+
+function callerOf(event: HttpApiEvent): Caller {
+  const arn = event.requestContext.authorizer?.iam?.userArn;
+  // IAM auth on the route guarantees this; without it the route is misconfigured, not the caller.
+  if (!arn) throw new Error('route without IAM auth: no verified caller in requestContext');
+  return { principal: arn, side: 'aws' };
+}
+
+function parseBody(event: HttpApiEvent): Record<string, unknown> {
+  if (!event.body) return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch {
+    throw new ValidationError([{ path: '(body)', reason: 'must be a JSON object' }], 'request body');
+  }
+}
+
+function linkIdOf(event: HttpApiEvent): string {
+  const id = event.pathParameters?.id;
+  if (!isLinkId(id)) throw new ValidationError([{ path: 'id', reason: 'is not a link id' }], 'path');
+  return id;
+}
+
+const ok = (statusCode: number, body: unknown): HttpAnswer => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** The link resource of `link show --json`: the record plus its audit. */
+export async function linkResource(deps: StepDeps, link: LinkRecord) {
+  return {
+    id: link.id,
+    name: link.name,
+    state: link.state,
+    initiator: link.initiator,
+    environment: link.environment,
+    requester: link.requester,
+    halves: {
+      aws: {
+        ...halfOut(link.halves.aws),
+        ...(link.halves.aws.resourceId ? { connectionId: link.halves.aws.resourceId } : {}),
+      },
+      gcp: {
+        ...halfOut(link.halves.gcp),
+        ...(link.halves.gcp.resourceId ? { transportName: link.halves.gcp.resourceId } : {}),
+      },
+    },
+    approvals: link.approvals,
+    stages: link.stages,
+    audit: await deps.store.listAudit(link.id),
+  };
+}
+
+function halfOut(h: LinkRecord['halves']['aws']) {
+  return { state: h.condition, nativeState: h.nativeState, sequence: h.sequence };
+}
+
+export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<HttpAnswer> {
+  try {
+    switch (event.routeKey) {
+      case 'POST /links': {
+        const caller = callerOf(event);
+        const idempotencyKey = event.headers?.['idempotency-key'];
+        const out = await requestLink(deps, {
+          request: parseBody(event),
+          caller,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        const request = parseBody(event) as unknown as LinkRequest;
+        let execution: string | undefined;
+        if (request.initiator === 'aws') {
+          // The initiator's side runs the coordinator; Google's provisioning starts from LinkRequested there.
+          execution = (
+            await startStage(deps, 'provisioning', { linkId: out.link.id, mode: 'initiate', request })
+          ).executionName;
+        }
+        return ok(out.created ? 201 : 200, { link: await linkResource(deps, out.link), execution });
+      }
+      case 'POST /links/{id}/approvals': {
+        const body = parseBody(event);
+        const decision = body.decision;
+        if (decision !== 'approve' && decision !== 'reject')
+          throw new ValidationError(
+            [{ path: 'decision', reason: 'must be "approve" or "reject"' }],
+            'request body',
+          );
+        const stored = await decideApproval(deps, {
+          linkId: linkIdOf(event),
+          caller: callerOf(event),
+          decision,
+          ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        });
+        await resumeWaiting(deps, stored.link, ['approval']);
+        return ok(200, { link: await linkResource(deps, stored.link) });
+      }
+      case 'POST /links/{id}/decommission': {
+        const body = parseBody(event);
+        const linkId = linkIdOf(event);
+        const stored = await requestDecommission(deps, {
+          linkId,
+          caller: callerOf(event),
+          ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        });
+        const { executionName: execution } = await startStage(deps, 'decommissioning', { linkId });
+        return ok(202, { link: await linkResource(deps, stored.link), execution });
+      }
+      case 'GET /links/{id}': {
+        callerOf(event);
+        const stored = await deps.store.get(linkIdOf(event));
+        if (!stored) throw new NotFoundError(`link ${event.pathParameters?.id} does not exist`);
+        return ok(200, await linkResource(deps, stored.link));
+      }
+      case 'GET /links': {
+        callerOf(event);
+        const q = event.queryStringParameters ?? {};
+        const page = await deps.store.list({
+          ...(q.state ? { state: q.state as LinkRecord['state'] } : {}),
+          ...(q.limit ? { limit: Math.min(100, Number(q.limit) || 50) } : {}),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        });
+        return ok(200, page);
+      }
+      default:
+        throw new NotFoundError(`no route ${event.routeKey}`);
+    }
+  } catch (e) {
+    return errorToHttp(e, event.requestContext.requestId);
+  }
+}
+
+/**
+ * A peer's event from this side's bus. Returns what happened; throws only what a retry can fix (so
+ * the target's retry policy and DLQ handle it). A policy hash mismatch is refused (audited by the
+ * core) and not retried: it cannot succeed until both sides run the same policy.
+ */
+export async function peerEvent(
+  deps: IntakeDeps,
+  raw: EventBridgeEvent,
+): Promise<{ outcome: 'applied' | 'ignored' | 'refused'; reason: string; type?: string }> {
+  const event: CloudEvent = fromEventBridgeEvent(raw);
+  const name = parseEventType(event.type)?.name;
+  if (event.crosslinkorigin === deps.origin.cloud) return { outcome: 'ignored', reason: 'own event' };
+  let outcome: Awaited<ReturnType<typeof applyPeerEvent>>;
+  try {
+    outcome = await applyPeerEvent(deps, event);
+  } catch (e) {
+    if (e instanceof PolicyHashMismatchError)
+      return { outcome: 'refused', reason: e.message, ...(name ? { type: name } : {}) };
+    throw e;
+  }
+  const linkId = (event.data as { linkId: string }).linkId;
+  if (name === 'LinkKeyIssued' && outcome.reason !== `duplicate event ${event.id}`) {
+    const d = event.data as EventDataByName['LinkKeyIssued'];
+    await deps.store.putSealedKey(linkId, d.sealedKey);
+    await answer(deps, linkId, 'key', { output: { key: 'sealed' } });
+  }
+  if (name === 'LinkRequested' && outcome.outcome === 'applied') {
+    const d = event.data as EventDataByName['LinkRequested'];
+    await startStage(deps, 'provisioning', { linkId, mode: 'accept', request: d.request });
+  }
+  if (name === 'LinkDecommissionRequested' && outcome.outcome === 'applied')
+    await startStage(deps, 'decommissioning', { linkId });
+  const stored = await deps.store.get(linkId);
+  if (stored) await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone']);
+  return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
+}

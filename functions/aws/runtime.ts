@@ -1,0 +1,108 @@
+/**
+ * The AWS half's dependencies built from the Lambda environment, once per cold start. Handlers take
+ * them as a parameter with this as the default, so a test passes its own without mocking modules.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ExecutionAlreadyExists,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
+import { parse as parseYaml } from 'yaml';
+import { InterconnectClient } from '#aws/interconnect-client.ts';
+import { parseDuration, systemClock } from '#core/clock.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { type AccountRoles, credentialsFor } from './assume-role.ts';
+import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
+import { EventBridgeSink } from './eventbridge-sink.ts';
+import { InterconnectHalves } from './interconnect-adapter.ts';
+import { kmsUnwrap } from './kms-unwrap.ts';
+import type { IntakeDeps } from './link-intake.ts';
+import { SecretsManagerStore } from './secret-store.ts';
+
+function need(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+let cached: IntakeDeps | undefined;
+
+/** Builds (once) the dependencies every handler uses. */
+export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
+  if (cached) return cached;
+  const region = need(env, 'AWS_REGION');
+  const accountId = need(env, 'CROSSLINK_ACCOUNT_ID');
+  const policyFile =
+    env.CROSSLINK_POLICY_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config/policy.yaml');
+  const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
+  const roles = JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
+  const networkAccount = env.CROSSLINK_NETWORK_ACCOUNT_ID;
+  const credentials = credentialsFor(new STSClient({ region }), roles, networkAccount, 'crosslink-aws-half');
+  const secrets = new SecretsManagerStore(
+    new SecretsManagerClient({ region }),
+    env.CROSSLINK_SECRET_PREFIX ?? 'crosslink',
+    JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
+  );
+  const interconnect = new InterconnectClient({
+    region,
+    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
+  const sfn = new SFNClient({ region });
+  const kmsKeyId = need(env, 'CROSSLINK_KMS_KEY_ID');
+  cached = {
+    store: new DynamoDbLinkStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE'), systemClock),
+    events: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    policy,
+    clock: systemClock,
+    origin: { cloud: 'aws', accountId, region },
+    halves: new InterconnectHalves(interconnect, secrets),
+    secrets,
+    tokens: {
+      success: async (taskToken, output) => {
+        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      },
+      failure: async (taskToken, error, cause) => {
+        await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+      },
+    },
+    ownKeyId: kmsKeyId,
+    unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
+    settings: {
+      escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
+      expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
+      pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
+      peerKey: {
+        publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
+        keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
+      },
+      tags: JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
+    },
+    executions: {
+      start: async (stateMachineArn, name, input) => {
+        try {
+          await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+          return true;
+        } catch (e) {
+          if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
+            return false;
+          throw e;
+        }
+      },
+    },
+    stateMachines: {
+      provisioning: need(env, 'CROSSLINK_PROVISIONING_ARN'),
+      decommissioning: need(env, 'CROSSLINK_DECOMMISSIONING_ARN'),
+    },
+  };
+  return cached;
+}

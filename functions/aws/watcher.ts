@@ -1,0 +1,68 @@
+/**
+ * The AWS watcher: neither provider emits state events, so this side polls its own connections
+ * (scheduled, paginated) and also runs early when a CloudTrail `interconnect` call arrives from the
+ * default bus. `watchHalves` decides what really changed (a disappearance is confirmed by a Get);
+ * each change is recorded with the next sequence, emitted as `LinkSideStateChanged`, and the stage
+ * waiting on it is resumed.
+ */
+
+import { TERMINAL_STATES } from '#core/link/model.ts';
+import { type KnownHalf, watchHalves } from '#core/link/watcher.ts';
+import { type HalfView, toObserved } from './interconnect-adapter.ts';
+import { recordOwnHalf, type StepDeps } from './link-steps.ts';
+
+export interface WatchReport {
+  changed: string[];
+  orphans: string[];
+  unchanged: number;
+}
+
+export async function watch(deps: StepDeps): Promise<WatchReport> {
+  const known: KnownHalf[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const l of page.items) {
+      const h = l.halves.aws;
+      if (!h.resourceId || TERMINAL_STATES.has(l.state)) continue;
+      const k: KnownHalf = {
+        linkId: l.id,
+        resourceId: h.resourceId,
+        nativeState: h.nativeState,
+        sequence: h.sequence,
+      };
+      if (h.sharedId) k.sharedId = h.sharedId;
+      known.push(k);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  const listed = await deps.halves.listHalves();
+  const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
+  const result = await watchHalves(
+    {
+      side: 'aws',
+      policyHash: deps.policy.hash,
+      known,
+      listed: listed.map(toObserved),
+      now: deps.clock.now(),
+    },
+    async (k) => {
+      const h = await deps.halves.getHalf(k.resourceId);
+      views.set(k.resourceId, h);
+      return h ? toObserved(h) : null;
+    },
+  );
+  for (const change of result.changes) {
+    const events = await recordOwnHalf(
+      deps,
+      change.linkId,
+      change.resourceId ? (views.get(change.resourceId) ?? null) : null,
+    );
+    if (events.length) await deps.events.put(events);
+  }
+  return {
+    changed: result.changes.map((c) => c.linkId),
+    orphans: result.orphans.map((o) => o.resourceId),
+    unchanged: result.unchanged,
+  };
+}

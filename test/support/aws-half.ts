@@ -1,0 +1,200 @@
+/**
+ * The AWS half, wired for workflow tests in the local cloud: the real ASL files on the local Step
+ * Functions (each `Fn::GetAtt` of a step resolved to a local Lambda, as the packaged template does),
+ * the step functions registered as in-process Lambdas, the DynamoDB store on dynalite, the
+ * EventBridge sink and the Interconnect adapter on the edge. Secrets Manager and KMS reach the edge
+ * with #3b; until then the secret store is in memory and the unwrap is the test's own RSA key.
+ */
+import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateStateMachineCommand,
+  ExecutionAlreadyExists,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+// @ts-expect-error dynalite ships no types
+import dynalite from 'dynalite';
+import { parse as parseYaml } from 'yaml';
+import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
+import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
+import type { IntakeDeps } from '#aws/link-intake.ts';
+import * as steps from '#aws/link-steps.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { ADMIN_CREDENTIALS, interconnectClient } from './local-cloud.ts';
+import { MemorySecretStore } from './memory-secrets.ts';
+
+export const ACCOUNT = '000000000000';
+export const REGION = 'us-east-1';
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/crosslink-states`;
+
+/** Replaces every `{"Fn::GetAtt": [fn, "Arn"]}` with the local function's ARN, as the template does. */
+export function resolveDefinition(file: string, arnOf: (fn: string) => string): string {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const g = o['Fn::GetAtt'];
+      if (Array.isArray(g)) return arnOf(g[0] as string);
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x)]));
+    }
+    return v;
+  };
+  return JSON.stringify(walk(JSON.parse(readFileSync(file, 'utf8'))));
+}
+
+export const STEP_FUNCTIONS = {
+  stepRequest: steps.request,
+  stepPark: steps.park,
+  stepApprovalDeadline: steps.approvalDeadline,
+  stepKeyDeadline: steps.keyDeadline,
+  stepActivateInitiate: steps.activateInitiate,
+  stepActivateAccept: steps.activateAccept,
+  stepPollHalf: steps.pollHalf,
+  stepReport: steps.report,
+  stepCompensate: steps.compensate,
+  stepDeleteOwnHalf: steps.deleteOwnHalf,
+  stepConfirmDeleted: steps.confirmDeleted,
+} as const;
+
+export interface AwsHalf {
+  deps: IntakeDeps;
+  sfn: SFNClient;
+  secrets: MemorySecretStore;
+  /** This side's RSA key pair, standing in for its asymmetric KMS key (the peer seals to its public half). */
+  ownKey: { publicKeyPem: string; keyId: string };
+  /** The Google side's key pair: what this side seals to, and what the test opens with. */
+  peerPrivateKeyPem: string;
+  gateway: string;
+  stop(): Promise<void>;
+}
+
+export async function startAwsHalf(
+  cloud: LocalCloud,
+  options: { escalateAfterMs?: number; expireAfterMs?: number; policyFile?: string } = {},
+): Promise<AwsHalf> {
+  const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const ddb = new DynamoDBClient({
+    ...config,
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  await ddb.send(
+    new CreateTableCommand({ TableName: 'crosslink-links', ...structuredClone(LINK_TABLE_SCHEMA) } as never),
+  );
+  const eb = new EventBridgeClient(config);
+  await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
+  const sfn = new SFNClient(config);
+
+  const own = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const peer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ownKey = {
+    publicKeyPem: own.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    keyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/8f1c2b6e-4a1d-4c35-9d0e-3b7a51c2e9f0`,
+  };
+  const secrets = new MemorySecretStore();
+  const policy = loadPolicy(parseYaml(readFileSync(options.policyFile ?? 'config/policy.yaml', 'utf8')));
+  const gateway = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
+  await fetch(`${cloud.admin}/aws/interconnect/add-gateway`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId: ACCOUNT, id: gateway, name: 'payments' }),
+  });
+
+  const deps: IntakeDeps = {
+    store: new DynamoDbLinkStore(ddb, 'crosslink-links', cloud.clock),
+    events: new EventBridgeSink(eb, { busName: 'crosslink' }),
+    policy,
+    clock: cloud.clock,
+    origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+    halves: new InterconnectHalves(interconnectClient(cloud), secrets),
+    secrets,
+    tokens: {
+      success: async (taskToken, output) => {
+        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      },
+      failure: async (taskToken, error, cause) => {
+        await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+      },
+    },
+    ownKeyId: ownKey.keyId,
+    unwrap: async (wrapped) =>
+      privateDecrypt(
+        { key: own.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        wrapped,
+      ),
+    settings: {
+      escalateAfterMs: options.escalateAfterMs ?? 24 * 3_600_000,
+      expireAfterMs: options.expireAfterMs ?? 72 * 3_600_000,
+      pollEveryMs: 3_600_000,
+      peerKey: {
+        publicKeyPem: peer.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        keyId:
+          'projects/payments-prod/locations/us-east4/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1',
+      },
+      tags: { 'cost-centre': 'network' },
+    },
+    executions: {
+      start: async (stateMachineArn, name, input) => {
+        try {
+          await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+          return true;
+        } catch (e) {
+          if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
+            return false;
+          throw e;
+        }
+      },
+    },
+    stateMachines: { provisioning: '', decommissioning: '' },
+  };
+
+  const runtime = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION);
+  for (const [name, fn] of Object.entries(STEP_FUNCTIONS)) {
+    runtime.register({
+      name,
+      timeout: 30,
+      // biome-ignore lint/suspicious/noExplicitAny: each step takes its own input shape.
+      handler: async (event: unknown) => (fn as (d: IntakeDeps, e: any) => Promise<unknown>)(deps, event),
+    });
+  }
+  const arnOf = (fn: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn}`;
+  for (const [key, file] of [
+    ['provisioning', 'workflows/aws/link-provisioning.asl.json'],
+    ['decommissioning', 'workflows/aws/link-decommissioning.asl.json'],
+  ] as const) {
+    const out = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `crosslink-link-${key}`,
+        definition: resolveDefinition(file, arnOf),
+        roleArn: ROLE,
+      }),
+    );
+    deps.stateMachines[key] = out.stateMachineArn as string;
+  }
+
+  return {
+    deps,
+    sfn,
+    secrets,
+    ownKey,
+    peerPrivateKeyPem: peer.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    gateway,
+    stop: async () => {
+      for (const name of Object.keys(STEP_FUNCTIONS)) runtime.remove(name);
+      eb.destroy();
+      sfn.destroy();
+      ddb.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
