@@ -12,6 +12,7 @@ import { setTimeout as wallSleep } from 'node:timers/promises';
 import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
+import { type AdminHandler, serveAdmin } from '../admin-http.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
 import {
@@ -28,13 +29,7 @@ import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './s
 
 const MAX_BODY = 16 * 1024 * 1024;
 
-/** Handles `/_crosslink/...`; returns undefined when the path is not an admin route. */
-export type AdminHandler = (
-  method: string,
-  path: string,
-  body: unknown,
-  query: URLSearchParams,
-) => Promise<{ status: number; body: unknown } | undefined>;
+export type { AdminHandler } from '../admin-http.ts';
 
 export interface AwsEdgeOptions {
   clock: VirtualClock;
@@ -242,7 +237,10 @@ export class AwsEdge {
       const method = req.method ?? 'GET';
 
       if (path === '/_crosslink' || path.startsWith('/_crosslink/')) {
-        await this.#handleAdmin(method, path, body, query, res);
+        await serveAdmin(this.#admin, { method, path, body, query }, res, {
+          log: (m) => this.world.log(m),
+          clientError: (err) => (err instanceof AwsError ? { code: err.code } : undefined),
+        });
         return;
       }
 
@@ -469,39 +467,6 @@ export class AwsEdge {
       throw err;
     }
   }
-
-  async #handleAdmin(
-    method: string,
-    path: string,
-    body: Buffer,
-    query: URLSearchParams,
-    res: ServerResponse,
-  ): Promise<void> {
-    let parsed: unknown = {};
-    if (body.length > 0) {
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        sendJson(res, 400, { error: { code: 'BadRequest', message: 'admin bodies are JSON' } });
-        return;
-      }
-    }
-    try {
-      const result = this.#admin ? await this.#admin(method, path, parsed, query) : undefined;
-      if (!result) {
-        sendJson(res, 404, { error: { code: 'NotFound', message: `no admin route ${method} ${path}` } });
-        return;
-      }
-      sendJson(res, result.status, result.body);
-    } catch (err) {
-      const e = err as Error & { status?: number; code?: string };
-      const status = e.status ?? (err instanceof RangeError || err instanceof AwsError ? 400 : 500);
-      if (status >= 500) this.world.log(`admin: ${e.stack ?? e.message}`);
-      sendJson(res, status, {
-        error: { code: err instanceof AwsError ? err.code : (e.code ?? e.name), message: e.message },
-      });
-    }
-  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -523,10 +488,4 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function send(res: ServerResponse, wire: WireResponse): void {
   res.writeHead(wire.status, { ...wire.headers, 'content-length': String(wire.body.length) });
   res.end(wire.body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const buf = Buffer.from(JSON.stringify(body ?? null));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(buf.length) });
-  res.end(buf);
 }

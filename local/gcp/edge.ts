@@ -16,6 +16,7 @@ import { setTimeout as wallSleep } from 'node:timers/promises';
 import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
+import { type AdminHandler, serveAdmin } from '../admin-http.ts';
 import { type GcpAuth, isAuthFailure } from './auth.ts';
 import { errorInfo, GcpError, statusForHttp } from './errors.ts';
 import {
@@ -30,13 +31,7 @@ import {
 const MAX_BODY = 16 * 1024 * 1024;
 export const DEFAULT_GCP_PORT = 4580;
 
-/** Handles `/_crosslink/...`; returns undefined when the path is not an admin route. */
-export type GcpAdminHandler = (
-  method: string,
-  path: string,
-  body: unknown,
-  query: URLSearchParams,
-) => Promise<{ status: number; body: unknown } | undefined>;
+export type GcpAdminHandler = AdminHandler;
 
 export interface GcpEdgeOptions {
   clock: VirtualClock;
@@ -320,7 +315,9 @@ export class GcpEdge {
       const method = (req.method ?? 'GET').toUpperCase();
 
       if (path === '/_crosslink' || path.startsWith('/_crosslink/')) {
-        await this.#handleAdmin(method, path, rawBody, query, res);
+        await serveAdmin(this.#admin, { method, path, body: rawBody, query }, res, {
+          log: (m) => this.world.log(m),
+        });
         return;
       }
 
@@ -435,37 +432,6 @@ export class GcpEdge {
       } catch (err) {
         this.world.log(`gcp edge: call listener failed: ${(err as Error).message}`);
       }
-    }
-  }
-
-  async #handleAdmin(
-    method: string,
-    path: string,
-    body: Buffer,
-    query: URLSearchParams,
-    res: ServerResponse,
-  ): Promise<void> {
-    let parsed: unknown = {};
-    if (body.length > 0) {
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        sendJson(res, 400, { error: { code: 'BadRequest', message: 'admin bodies are JSON' } });
-        return;
-      }
-    }
-    try {
-      const result = this.#admin ? await this.#admin(method, path, parsed, query) : undefined;
-      if (!result) {
-        sendJson(res, 404, { error: { code: 'NotFound', message: `no admin route ${method} ${path}` } });
-        return;
-      }
-      sendJson(res, result.status, result.body);
-    } catch (err) {
-      const e = err as Error & { status?: number; code?: string };
-      const status = e.status ?? (err instanceof RangeError ? 400 : 500);
-      if (status >= 500) this.world.log(`admin: ${e.stack ?? e.message}`);
-      sendJson(res, status, { error: { code: e.code ?? e.name, message: e.message } });
     }
   }
 }
