@@ -184,7 +184,8 @@ const plan: Command = {
   options: {
     aws: {
       type: 'string',
-      description: 'AWS exports merged: describe-vpn-connections, ... (docs/vpn-planner.md)',
+      description:
+        'AWS exports merged: describe-vpn-connections, ... (docs/vpn-planner.md); omit --aws and --gcp to read the local cloud',
     },
     gcp: {
       type: 'string',
