@@ -1,10 +1,11 @@
 /**
- * `crosslink vpn plan --aws <file> --gcp <file> [--links <file>] [--metrics <file>] [--at <time>] [--json]`:
- * reads the clouds' CLI exports and crosslink's own records, and prints the VPN decommission plan
- * (docs/vpn-planner.md). Offline: it changes nothing on either cloud.
+ * `crosslink vpn plan [--aws <file> --gcp <file>] [--links <file>] [--metrics <file>] [--at <time>] [--json]`:
+ * reads the clouds' CLI exports (or, without files, the running local cloud's inventories and VPN
+ * traffic) and crosslink's own records, and prints the VPN decommission plan (docs/vpn-planner.md).
+ * It only reads: it changes nothing on either cloud.
  */
 import { access } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
 import { importAwsExport } from '#core/vpn/import-aws.ts';
@@ -13,10 +14,13 @@ import { importLinksFile, importMetricsFile } from '#core/vpn/import-state.ts';
 import { buildInventory } from '#core/vpn/inventory.ts';
 import { type Plan, planDecommission, type VpnPlan } from '#core/vpn/planner.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
-import type { Command } from '../cli/command.ts';
-import { EXIT, errorLines, InputFileError } from '../cli/errors.ts';
+import { readKeyFile, type ServiceAccountKey } from '#gcp/google-credentials.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
+import { EXIT, errorLines, InputFileError, UsageError } from '../cli/errors.ts';
+import { identity } from '../cli/identities.ts';
 import { readStructuredFile } from '../cli/io.ts';
 import { table } from '../cli/table.ts';
+import { type LiveSource, localCloudSource } from '../cli/vpn-inventory.ts';
 
 export interface VpnPlanOptions {
   aws?: string | undefined;
@@ -36,30 +40,37 @@ export interface Sink {
 }
 
 /**
- * Plans and prints. Exit codes: 0 planned, 2 malformed input (or no files: the local cloud cannot be
- * read yet), 4 an input file does not exist.
+ * Plans and prints. Exit codes: 0 planned, 2 malformed input (or no files and no local cloud to read).
  */
-export async function vpnPlan(opts: VpnPlanOptions, sink: Sink, clock: Clock = systemClock): Promise<number> {
-  if (!opts.aws && !opts.gcp) {
-    sink.err(
-      'reading the VPN inventories from the local cloud is not available yet: pass --aws <file> and --gcp <file> (see docs/vpn-planner.md)',
-    );
-    return EXIT.usage;
-  }
-  if (!opts.aws || !opts.gcp) {
+export async function vpnPlan(
+  opts: VpnPlanOptions,
+  sink: Sink,
+  clock: Clock = systemClock,
+  live?: () => Promise<LiveSource>,
+): Promise<number> {
+  if (!opts.aws !== !opts.gcp) {
     sink.err(`--${opts.aws ? 'gcp' : 'aws'} <file> is missing: a plan needs both halves of every VPN`);
     return EXIT.usage;
   }
-  let now = clock.now();
+  if (!opts.aws && !live) {
+    sink.err('no --aws/--gcp files and no cloud to read them from: pass --aws <file> and --gcp <file>');
+    return EXIT.usage;
+  }
+  let at: number | undefined;
   if (opts.at !== undefined) {
-    now = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(opts.at) ? Date.parse(opts.at) : Number.NaN;
-    if (Number.isNaN(now)) {
+    at = /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(opts.at) ? Date.parse(opts.at) : Number.NaN;
+    if (Number.isNaN(at)) {
       sink.err(`--at: "${opts.at}" is not an ISO 8601 time with a zone (e.g. 2026-11-20T12:00:00Z)`);
       return EXIT.usage;
     }
   }
 
-  const given = { aws: opts.aws, gcp: opts.gcp, links: opts.links, metrics: opts.metrics };
+  const given: Record<'aws' | 'gcp' | 'links' | 'metrics', string | undefined> = {
+    aws: opts.aws,
+    gcp: opts.gcp,
+    links: opts.links,
+    metrics: opts.metrics,
+  };
   const raw: Partial<Record<keyof typeof given, unknown>> = {};
   for (const [key, name] of Object.entries(given) as [keyof typeof given, string | undefined][]) {
     if (name === undefined) continue;
@@ -89,17 +100,31 @@ export async function vpnPlan(opts: VpnPlanOptions, sink: Sink, clock: Clock = s
       return undefined;
     }
   };
+  const links = read('links', importLinksFile);
+  if (opts.links && !links) return EXIT.usage;
+  const policy = links?.policy ?? DEFAULT_POLICY;
+
+  let now = at ?? clock.now();
+  if (!opts.aws && live) {
+    // No files: read the inventories (and the VPN traffic, unless --metrics) from the cloud.
+    const source = await live();
+    const got = await source.read(at, policy.idleWindowMs);
+    now = got.now;
+    raw.aws = got.aws;
+    raw.gcp = got.gcp;
+    given.aws = `${source.label} (aws)`;
+    given.gcp = `${source.label} (gcp)`;
+    if (!opts.metrics) {
+      raw.metrics = got.metrics;
+      given.metrics = `${source.label} (CloudWatch)`;
+    }
+  }
   const aws = read('aws', importAwsExport);
   const gcp = read('gcp', importGcpExport);
-  const links = read('links', importLinksFile);
   const traffic = read('metrics', importMetricsFile);
-  if (!aws || !gcp || (opts.links && !links) || (opts.metrics && !traffic)) return EXIT.usage;
+  if (!aws || !gcp || (raw.metrics !== undefined && !traffic)) return EXIT.usage;
 
-  const plan = planDecommission(
-    buildInventory({ aws, gcp, links, traffic }),
-    links?.policy ?? DEFAULT_POLICY,
-    now,
-  );
+  const plan = planDecommission(buildInventory({ aws, gcp, links, traffic }), policy, now);
   if (opts.json) sink.out(JSON.stringify(plan, null, 2));
   else for (const line of renderPlan(plan)) sink.out(line);
   return EXIT.ok;
@@ -153,13 +178,14 @@ export function renderPlan(plan: Plan): string[] {
 const plan: Command = {
   noun: 'vpn',
   verb: 'plan',
-  args: '--aws <file> --gcp <file> [--links <file>] [--metrics <file>]',
+  args: '[--aws <file> --gcp <file>] [--links <file>] [--metrics <file>]',
   summary:
-    'plan which IPsec VPNs the links replace: keep, drain, undrain or delete, with every gate (offline)',
+    'plan which IPsec VPNs the links replace: keep, drain, undrain or delete, with every gate (changes nothing)',
   options: {
     aws: {
       type: 'string',
-      description: 'AWS exports merged: describe-vpn-connections, ... (docs/vpn-planner.md)',
+      description:
+        'AWS exports merged: describe-vpn-connections, ... (docs/vpn-planner.md); omit --aws and --gcp to read the local cloud',
     },
     gcp: {
       type: 'string',
@@ -181,7 +207,34 @@ const plan: Command = {
         cwd: ctx.home,
       },
       ctx.io,
+      systemClock,
+      () => liveSource(ctx),
     ),
 };
+
+/**
+ * The cloud to read when no files are given: the local cloud of `.crosslink/local.json`, signing
+ * as `--as` (default admin). Real accounts (`--target cloud`) are not read yet.
+ */
+async function liveSource(ctx: CommandContext): Promise<LiveSource> {
+  const target = await ctx.resolveTarget();
+  if (target.kind !== 'local')
+    throw new UsageError(
+      'reading the VPN inventories from real accounts is not built yet: export them and pass --aws <file> and --gcp <file> (docs/vpn-planner.md)',
+    );
+  const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+  if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+  const keyPath = join(target.home, '.crosslink', 'keys', `${who.name}.json`);
+  let gcpKey: ServiceAccountKey;
+  try {
+    gcpKey = await readKeyFile(keyPath);
+  } catch (e) {
+    throw new UsageError(`--as ${who.name}: no Google key file (${(e as Error).message.split('\n')[0]})`);
+  }
+  return localCloudSource(target.local, {
+    aws: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey },
+    gcpKey,
+  });
+}
 
 export const vpnCommands: Command[] = [plan];
