@@ -6,13 +6,13 @@
  * would. `/_crosslink/...` is the admin API (no SigV4; the edge binds to 127.0.0.1 only).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as wallSleep } from 'node:timers/promises';
 import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import { type AdminHandler, serveAdmin } from '../admin-http.ts';
+import { listenLoopback } from '../listen.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
 import {
@@ -177,19 +177,9 @@ export class AwsEdge {
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); resolves with the real port. */
   async listen(port = 4566): Promise<number> {
-    const server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const { server, port: bound } = await listenLoopback((req, res) => this.#handle(req, res), port);
     this.#server = server;
-    this.#port = (server.address() as AddressInfo).port;
+    this.#port = bound;
     return this.#port;
   }
 

@@ -10,13 +10,13 @@
  * the answer or the google.rpc error. `/_crosslink/...` is the admin API (same as the AWS edge's).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as wallSleep } from 'node:timers/promises';
 import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import { type AdminHandler, serveAdmin } from '../admin-http.ts';
+import { listenLoopback } from '../listen.ts';
 import { type GcpAuth, isAuthFailure } from './auth.ts';
 import { errorInfo, GcpError, statusForHttp } from './errors.ts';
 import {
@@ -235,19 +235,9 @@ export class GcpEdge {
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); resolves with the real port. */
   async listen(port = DEFAULT_GCP_PORT): Promise<number> {
-    const server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const { server, port: bound } = await listenLoopback((req, res) => this.#handle(req, res), port);
     this.#server = server;
-    this.#port = (server.address() as AddressInfo).port;
+    this.#port = bound;
     this.world.auth.setEndpoint(this.endpoint);
     for (const s of this.services.values()) await s.start?.(this.world);
     return this.#port;

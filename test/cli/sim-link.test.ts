@@ -2,9 +2,6 @@
  * `crosslink sim link ...` against a running local cloud: list the links between the clouds, take
  * one down and up, flap it, and a Google region outage, with DESIGN.md's exit codes.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateConnectionCommand,
@@ -14,28 +11,20 @@ import {
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { main } from '#scripts/cli/main.ts';
+import { cliAgainst } from '../support/cli.ts';
 import { interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
-let home: string;
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: home, env: {} });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+let local: ReturnType<typeof cliAgainst>;
+const cli = (...args: string[]) => local.cli(...args);
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  home = mkdtempSync(join(tmpdir(), 'crosslink-sim-link-'));
-  mkdirSync(join(home, '.crosslink'));
-  writeFileSync(join(home, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
+  local = cliAgainst(cloud, 'crosslink-sim-link-');
 });
 afterAll(async () => {
   await cloud.stop();
-  rmSync(home, { recursive: true, force: true });
+  local.remove();
 });
 
 describe('crosslink sim link', () => {

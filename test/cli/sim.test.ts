@@ -3,9 +3,6 @@
  * handshake written where the CLI looks for it): status, clock, faults, seed and the partner's
  * moves, with the exit codes of DESIGN.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateConnectionCommand,
@@ -13,28 +10,20 @@ import {
   ListAttachPointsCommand,
 } from '#aws/interconnect-client.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { main } from '#scripts/cli/main.ts';
+import { cliAgainst } from '../support/cli.ts';
 import { interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
-let home: string;
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: home, env: {} });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+let local: ReturnType<typeof cliAgainst>;
+const cli = (...args: string[]) => local.cli(...args);
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  home = mkdtempSync(join(tmpdir(), 'crosslink-sim-'));
-  mkdirSync(join(home, '.crosslink'));
-  writeFileSync(join(home, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
+  local = cliAgainst(cloud, 'crosslink-sim-');
 });
 afterAll(async () => {
   await cloud.stop();
-  rmSync(home, { recursive: true, force: true });
+  local.remove();
 });
 
 describe('crosslink sim', () => {
