@@ -10,7 +10,16 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 
-export const EXIT = { ok: 0, unexpected: 1, usage: 2, refused: 3, notFound: 4, timedOut: 5 } as const;
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  refused: 3,
+  notFound: 4,
+  timedOut: 5,
+  /** `--wait` saw the work end in another end state than the one waited for (e.g. REJECTED). */
+  otherEnd: 6,
+} as const;
 
 /** Wrong command line: unknown command or flag, missing argument. */
 export class UsageError extends CrosslinkError {}
@@ -27,6 +36,12 @@ export class InputFileError extends CrosslinkError {
 /** The local cloud is not running and no --target was given. */
 export class NoTargetError extends CrosslinkError {}
 
+/** The intake refused a command that the link's state does not allow, or another policy version (409). */
+export class StateRefusedError extends CrosslinkError {}
+
+/** `--wait` saw the link end in another end state than the one it waited for. */
+export class OtherEndStateError extends CrosslinkError {}
+
 export function exitCodeFor(err: unknown): number {
   if (
     err instanceof UsageError ||
@@ -39,9 +54,11 @@ export function exitCodeFor(err: unknown): number {
     err instanceof PolicyRefusedError ||
     err instanceof PermissionDeniedError ||
     err instanceof PolicyHashMismatchError ||
-    err instanceof IllegalTransitionError
+    err instanceof IllegalTransitionError ||
+    err instanceof StateRefusedError
   )
     return EXIT.refused;
+  if (err instanceof OtherEndStateError) return EXIT.otherEnd;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof TimedOutError) return EXIT.timedOut;
   return EXIT.unexpected;

@@ -50,7 +50,7 @@ function help(io: CliIO, only?: string): void {
   for (const [k, d] of Object.entries(GLOBAL)) io.out(`  --${k.padEnd(8)} ${d.description}`);
   io.out('');
   io.out(
-    'exit codes: 0 ok, 1 unexpected error, 2 usage or malformed input, 3 refused by policy or permission, 4 not found, 5 timed out',
+    'exit codes: 0 ok, 1 unexpected error, 2 usage or malformed input, 3 refused by policy or permission, 4 not found, 5 timed out, 6 --wait saw another end state',
   );
 }
 

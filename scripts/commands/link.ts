@@ -1,14 +1,55 @@
 /** `crosslink link ...` */
 import { resolve } from 'node:path';
+import type { Cloud } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { parseLinkRequest } from '#core/policy/request.ts';
+import { canonicalHash } from '#core/policy/policy.ts';
+import { type LinkRequest, parseLinkRequest } from '#core/policy/request.ts';
 import { type EvaluationContext, evaluatePolicy, type RouteInventory } from '#core/policy/rules.ts';
-import type { Command } from '../cli/command.ts';
-import { EXIT, UsageError } from '../cli/errors.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
+import { EXIT, InputFileError, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
+import { type IntakeAccess, intakeFor, type LinkResource } from '../cli/intake-client.ts';
 import { readStructuredFile } from '../cli/io.ts';
+import { buildPlan, planLines, planReaders, pricingPath, readLive, readPricing } from '../cli/link-plan.ts';
+import { DEFAULT_WAIT_MS, waitForLinkState } from '../cli/link-wait.ts';
 import { policyPath, readPolicy } from '../cli/policy.ts';
 import { table } from '../cli/table.ts';
+
+/** Reads and checks a link request file; malformed fields are exit 2, one line each, naming the field. */
+async function readRequest(ctx: CommandContext): Promise<{ request: LinkRequest; raw: unknown }> {
+  const name = ctx.positionals[0] as string;
+  const raw = await readStructuredFile(resolve(ctx.home, name));
+  try {
+    return { request: parseLinkRequest(raw), raw };
+  } catch (e) {
+    if (e instanceof ValidationError)
+      throw new InputFileError(e.issues.map((i) => `${name}: ${i.path || '(root)'}: ${i.reason}`));
+    throw e;
+  }
+}
+
+function sideOption(ctx: CommandContext): Cloud | undefined {
+  const side = ctx.options.side as string | undefined;
+  if (side !== undefined && side !== 'aws' && side !== 'gcp')
+    throw new UsageError(`--side must be aws or gcp, got "${side}"`);
+  return side;
+}
+
+/** With --as: the identity's principal on `side`, for the policy's requester rule. */
+async function requesterOf(
+  ctx: CommandContext,
+  request: LinkRequest,
+): Promise<EvaluationContext['requester'] | undefined> {
+  if (!ctx.global.as) return undefined;
+  const who = await identity(ctx.home, ctx.global.as);
+  const side = sideOption(ctx) ?? request.initiator;
+  const principal = side === 'aws' ? who.aws?.principalArn : who.gcp?.email;
+  if (!principal)
+    throw new UsageError(
+      `--as ${who.name} has no ${side} identity; pass --side ${side === 'aws' ? 'gcp' : 'aws'}`,
+    );
+  return { principal, side };
+}
 
 const validate: Command = {
   noun: 'link',
@@ -28,40 +69,19 @@ const validate: Command = {
     },
   },
   async run(ctx) {
-    const file = resolve(ctx.home, ctx.positionals[0] as string);
     const policy = await readPolicy(
       policyPath(ctx.home, ctx.options.policy as string | undefined, ctx.io.env),
     );
-    const raw = await readStructuredFile(file);
-    let request: ReturnType<typeof parseLinkRequest>;
-    try {
-      request = parseLinkRequest(raw);
-    } catch (e) {
-      if (e instanceof ValidationError) {
-        for (const i of e.issues) ctx.io.err(`${ctx.positionals[0]}: ${i.path || '(root)'}: ${i.reason}`);
-        return EXIT.usage;
-      }
-      throw e;
-    }
+    const { request } = await readRequest(ctx);
     const evalCtx: EvaluationContext = {};
     if (typeof ctx.options.inventory === 'string') {
       evalCtx.inventory = (await readStructuredFile(
         resolve(ctx.home, ctx.options.inventory),
       )) as RouteInventory;
     }
-    const sideOpt = ctx.options.side as string | undefined;
-    if (sideOpt !== undefined && sideOpt !== 'aws' && sideOpt !== 'gcp')
-      throw new UsageError(`--side must be aws or gcp, got "${sideOpt}"`);
-    if (ctx.global.as) {
-      const who = await identity(ctx.home, ctx.global.as);
-      const side = sideOpt ?? request.initiator;
-      const principal = side === 'aws' ? who.aws?.principalArn : who.gcp?.email;
-      if (!principal)
-        throw new UsageError(
-          `--as ${who.name} has no ${side} identity; pass --side ${side === 'aws' ? 'gcp' : 'aws'}`,
-        );
-      evalCtx.requester = { principal, side };
-    }
+    sideOption(ctx);
+    const requester = await requesterOf(ctx, request);
+    if (requester) evalCtx.requester = requester;
     const evaluation = evaluatePolicy(policy, request, evalCtx);
     if (ctx.global.json) {
       ctx.io.out(
@@ -92,4 +112,240 @@ const validate: Command = {
   },
 };
 
-export const linkCommands: Command[] = [validate];
+// ---- the intake verbs --------------------------------------------------------------------------------
+
+const WAIT_HELP = '--wait [--timeout <duration>]';
+
+function stageLine(s: LinkResource['stages'][number]): string {
+  return `${s.at}  ${s.state}${s.reason ? `  ${s.reason}` : ''}`;
+}
+
+/** One line: what the command did and where the link is now. */
+function summary(link: LinkResource): string {
+  return `${link.id}  "${link.name}"  ${link.state}`;
+}
+
+/** Prints the link (JSON: the resource) after `--wait` if asked, which may end in exit 5 or 6. */
+async function finish(
+  ctx: CommandContext,
+  access: IntakeAccess,
+  link: LinkResource,
+  until: string,
+  said: string,
+): Promise<number> {
+  let final = link;
+  if (ctx.global.wait) {
+    if (!ctx.global.json) ctx.io.out(`${said}; waiting for ${until}`);
+    final = await waitForLinkState(access, link.id, {
+      until,
+      timeoutMs: ctx.global.timeout ?? DEFAULT_WAIT_MS,
+      onState: (l) => {
+        const last = l.stages.at(-1);
+        if (!ctx.global.json && last) ctx.io.out(`  ${stageLine(last)}`);
+      },
+    });
+  }
+  if (ctx.global.json) ctx.io.out(JSON.stringify(final, null, 2));
+  else ctx.io.out(ctx.global.wait ? summary(final) : `${said}: ${summary(final)}`);
+  return EXIT.ok;
+}
+
+const request: Command = {
+  noun: 'link',
+  verb: 'request',
+  args: `<file> [${WAIT_HELP}]`,
+  summary: 'request a link through the intake (signed as --as); --wait for ACTIVE',
+  positionals: { min: 1, max: 1 },
+  options: {
+    side: { type: 'string', description: 'the cloud whose intake receives it (default: the initiator)' },
+  },
+  async run(ctx) {
+    const { request: req } = await readRequest(ctx);
+    const access = await intakeFor(ctx, sideOption(ctx) ?? req.initiator);
+    // The same file gives the same key, so a retried request is the same link (for a day, per caller).
+    const out = await access.client.request(req, `file-${canonicalHash(req)}`);
+    return finish(ctx, access, out.link, 'ACTIVE', 'requested');
+  },
+};
+
+function decisionCommand(decision: 'approve' | 'reject'): Command {
+  return {
+    noun: 'link',
+    verb: decision,
+    args: `<id> [--side aws|gcp] [--reason <text>] [${WAIT_HELP}]`,
+    summary:
+      decision === 'approve'
+        ? 'approve a link for one side (the caller is the approver); --wait for ACTIVE'
+        : 'reject a link for one side; --wait for REJECTED',
+    positionals: { min: 1, max: 1 },
+    options: {
+      side: { type: 'string', description: 'whose intake: aws (default) or gcp' },
+      reason: { type: 'string', description: 'why (kept with the approval and in the audit)' },
+    },
+    async run(ctx) {
+      const access = await intakeFor(ctx, sideOption(ctx) ?? 'aws');
+      const out = await access.client.decide(
+        ctx.positionals[0] as string,
+        decision,
+        ctx.options.reason as string | undefined,
+      );
+      return finish(
+        ctx,
+        access,
+        out.link,
+        decision === 'approve' ? 'ACTIVE' : 'REJECTED',
+        decision === 'approve' ? 'approved' : 'rejected',
+      );
+    },
+  };
+}
+
+const decommission: Command = {
+  noun: 'link',
+  verb: 'decommission',
+  args: `<id> [--reason <text>] [${WAIT_HELP}]`,
+  summary: 'take a link down (both halves deleted); --wait for DECOMMISSIONED',
+  positionals: { min: 1, max: 1 },
+  options: { reason: { type: 'string', description: 'why (kept in the audit)' } },
+  async run(ctx) {
+    const access = await intakeFor(ctx, 'aws');
+    const out = await access.client.decommission(
+      ctx.positionals[0] as string,
+      ctx.options.reason as string | undefined,
+    );
+    return finish(ctx, access, out.link, 'DECOMMISSIONED', 'decommissioning');
+  },
+};
+
+const show: Command = {
+  noun: 'link',
+  verb: 'show',
+  args: '<id>',
+  summary: 'one link: stages with timestamps, both halves, approvals, audit (--json: the link resource)',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const access = await intakeFor(ctx, 'aws');
+    const link = await access.client.get(ctx.positionals[0] as string);
+    if (ctx.global.json) {
+      ctx.io.out(JSON.stringify(link, null, 2));
+      return EXIT.ok;
+    }
+    const o = ctx.io;
+    o.out(summary(link));
+    o.out(
+      `  initiator ${link.initiator}${link.environment ? `, ${link.environment}` : ''}${link.requester ? `, requested by ${link.requester}` : ''}`,
+    );
+    o.out('');
+    o.out('halves:');
+    const half = (side: 'aws' | 'gcp') => {
+      const h = link.halves[side];
+      return [
+        side,
+        h.state,
+        h.nativeState ?? '-',
+        String(h.sequence),
+        h.connectionId ?? h.transportName ?? '-',
+      ];
+    };
+    for (const l of table(['SIDE', 'STATE', 'NATIVE', 'SEQ', 'RESOURCE'], [half('aws'), half('gcp')]))
+      o.out(`  ${l}`);
+    o.out('');
+    o.out('approvals:');
+    if (link.approvals.length === 0) o.out('  none yet');
+    for (const a of link.approvals)
+      o.out(`  ${a.at}  ${a.side}  ${a.decision} by ${a.by}${a.reason ? ` (${a.reason})` : ''}`);
+    o.out('');
+    o.out('stages:');
+    for (const s of link.stages) o.out(`  ${stageLine(s)}`);
+    o.out('');
+    o.out('audit:');
+    const audit = link.audit ?? [];
+    if (audit.length === 0) o.out('  none');
+    for (const l of table(
+      ['AT', 'ACTOR', 'ACTION', 'OUTCOME', 'REASONS'],
+      audit.map((a) => [a.at, a.actor, a.action, a.outcome, a.reasons.join('; ')]),
+    ))
+      o.out(`  ${l}`);
+    return EXIT.ok;
+  },
+};
+
+const ls: Command = {
+  noun: 'link',
+  verb: 'ls',
+  args: '[--state <state>]',
+  summary: 'list links (every page), optionally of one state (--json: a list of link resources)',
+  positionals: { min: 0, max: 0 },
+  options: { state: { type: 'string', description: 'only links in this state (e.g. ACTIVE)' } },
+  async run(ctx) {
+    const access = await intakeFor(ctx, 'aws');
+    const links = await access.client.listAll(ctx.options.state as string | undefined);
+    if (ctx.global.json) {
+      ctx.io.out(JSON.stringify(links, null, 2));
+      return EXIT.ok;
+    }
+    if (links.length === 0) {
+      ctx.io.out(ctx.options.state ? `no links in state ${ctx.options.state}` : 'no links');
+      return EXIT.ok;
+    }
+    for (const l of table(
+      ['ID', 'NAME', 'STATE', 'INITIATOR', 'AWS', 'GCP', 'SINCE'],
+      links.map((k) => [
+        k.id,
+        k.name,
+        k.state,
+        k.initiator,
+        k.halves.aws.state,
+        k.halves.gcp.state,
+        k.stages.at(-1)?.at ?? '',
+      ]),
+    ))
+      ctx.io.out(l);
+    return EXIT.ok;
+  },
+};
+
+const plan: Command = {
+  noun: 'link',
+  verb: 'plan',
+  args: '<file>',
+  summary: 'what each side would create, live capacity, estimated hourly cost, policy verdict (reads only)',
+  positionals: { min: 1, max: 1 },
+  options: {
+    policy: { type: 'string', description: 'policy file (default ./config/policy.yaml)' },
+    pricing: { type: 'string', description: 'pricing table (default ./config/pricing.yaml)' },
+    side: {
+      type: 'string',
+      description: 'with --as: the cloud whose intake would receive the request (default: the initiator)',
+    },
+  },
+  async run(ctx) {
+    const policy = await readPolicy(
+      policyPath(ctx.home, ctx.options.policy as string | undefined, ctx.io.env),
+    );
+    const pricing = await readPricing(pricingPath(ctx.home, ctx.options.pricing as string | undefined));
+    const { request: req } = await readRequest(ctx);
+    sideOption(ctx);
+    const requester = await requesterOf(ctx, req);
+    const pair = policy.document.regionPairs.find(
+      (p) => p.aws === req.aws.region && p.gcp === req.gcp.region,
+    );
+    // Without a region pair there is no environment or profile to ask about; the policy says why.
+    const live = pair ? await readLive(await planReaders(ctx, req), pair) : undefined;
+    const result = buildPlan(policy, req, pricing, live, requester);
+    if (ctx.global.json) ctx.io.out(JSON.stringify(result, null, 2));
+    else for (const l of planLines(result)) ctx.io.out(l);
+    return result.accepted ? EXIT.ok : EXIT.refused;
+  },
+};
+
+export const linkCommands: Command[] = [
+  validate,
+  plan,
+  request,
+  decisionCommand('approve'),
+  decisionCommand('reject'),
+  show,
+  ls,
+  decommission,
+];

@@ -1,0 +1,62 @@
+/**
+ * `--wait` for link commands: polls `GET /links/{id}` with exponential backoff until the link
+ * reaches the state waited for. Another end state (REJECTED, EXPIRED, FAILED, DECOMMISSIONED when
+ * not the one waited for) ends the wait with OtherEndStateError (exit 6); running out of time with
+ * TimedOutError (exit 5). Time is the target's clock: the local cloud's virtual clock, or the
+ * system clock for real accounts, so `--timeout 30m` means thirty minutes of that clock.
+ */
+import { TimedOutError } from '#core/errors.ts';
+import { OtherEndStateError } from './errors.ts';
+import type { IntakeAccess, LinkResource } from './intake-client.ts';
+
+const END_STATES = new Set(['ACTIVE', 'DECOMMISSIONED', 'REJECTED', 'EXPIRED', 'FAILED']);
+/** When --wait has no --timeout: a day of the target's clock. */
+export const DEFAULT_WAIT_MS = 24 * 3_600_000;
+
+export interface WaitOptions {
+  until: string;
+  timeoutMs: number;
+  /** Called with each state seen for the first time (progress lines). */
+  onState?: (link: LinkResource) => void;
+  sleep?: (ms: number) => Promise<void>;
+  firstPollMs?: number;
+}
+
+export async function waitForLinkState(
+  access: IntakeAccess,
+  id: string,
+  options: WaitOptions,
+): Promise<LinkResource> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const start = await access.clock.now();
+  let pause = options.firstPollMs ?? 200;
+  let last: string | undefined;
+  for (;;) {
+    const link = await access.client.get(id);
+    if (link.state !== last) {
+      last = link.state;
+      options.onState?.(link);
+    }
+    if (link.state === options.until) return link;
+    if (END_STATES.has(link.state)) {
+      const why = link.stages.at(-1)?.reason;
+      throw new OtherEndStateError(
+        `link ${id} ended ${link.state}${why ? ` (${why})` : ''}, not ${options.until}`,
+      );
+    }
+    const waited = (await access.clock.now()) - start;
+    if (waited >= options.timeoutMs)
+      throw new TimedOutError(
+        `timed out after ${formatMs(options.timeoutMs)} waiting for link ${id} to be ${options.until}; it is ${link.state}`,
+      );
+    await sleep(pause);
+    pause = Math.min(pause * 2, access.maxPollMs);
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
