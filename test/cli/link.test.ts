@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { mintLinkId } from '#core/ids.ts';
 import { eventually } from '../helpers/timers.ts';
@@ -327,6 +327,43 @@ describe('errors map to exit codes', () => {
     expect(r.err).toMatch(
       /^refused: roles\.requester: arn:aws:iam::000000000000:user\/bob may not request prod links on aws$/m,
     );
+  });
+
+  describe('--target cloud (the default AWS credential chain)', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('signs with the credentials of the default chain, and the intake names the caller', async () => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIALOCALBOB00000001');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'bob-local-secret');
+      const r = await lc.cli(['link', 'ls', '--target', 'cloud', '--json'], {
+        CROSSLINK_AWS_INTAKE_URL: lc.intakeUrl,
+        AWS_REGION: 'us-east-1',
+      });
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(json(r.out).map((l: { name: string }) => l.name)).toContain('payments-east');
+    });
+
+    it('keys the intake does not know: exit 3, one line', async () => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIANOBODY0000000000');
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'not-a-secret');
+      const r = await lc.cli(['link', 'ls', '--target', 'cloud'], {
+        CROSSLINK_AWS_INTAKE_URL: lc.intakeUrl,
+        AWS_REGION: 'us-east-1',
+      });
+      expect(r.code).toBe(3);
+      expect(r.err).toBe("GET /links: the intake refused the caller's credentials (Forbidden)");
+    });
+
+    it('--as is refused there (it names local identities)', async () => {
+      const r = await lc.cli(['link', 'ls', '--target', 'cloud', '--as', 'bob'], {
+        CROSSLINK_AWS_INTAKE_URL: lc.intakeUrl,
+      });
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^--as is for the local cloud only/);
+    });
   });
 
   it('--target cloud without CROSSLINK_AWS_INTAKE_URL says where to set it: exit 2', async () => {
