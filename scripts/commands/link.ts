@@ -136,12 +136,14 @@ async function finish(
   let final = link;
   if (ctx.global.wait) {
     if (!ctx.global.json) ctx.io.out(`${said}; waiting for ${until}`);
+    let printed = 0;
     final = await waitForLinkState(access, link.id, {
       until,
       timeoutMs: ctx.global.timeout ?? DEFAULT_WAIT_MS,
+      // Every stage once, also those passed between two polls.
       onState: (l) => {
-        const last = l.stages.at(-1);
-        if (!ctx.global.json && last) ctx.io.out(`  ${stageLine(last)}`);
+        if (!ctx.global.json) for (const s of l.stages.slice(printed)) ctx.io.out(`  ${stageLine(s)}`);
+        printed = l.stages.length;
       },
     });
   }

@@ -101,6 +101,14 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     expect((await lc.half.deps.store.get(linkId))?.link.approvals).toEqual([]);
   });
 
+  it('a Google-initiated request goes to the Google intake, which is not there: exit 2, nothing sent', async () => {
+    const f = file('google-first.yaml', request('google-first', { initiator: 'gcp' }));
+    const r = await cli('link', 'request', f, '--as', 'alice');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^the Google intake is not available: .*intakes\.gcp is null/);
+    expect((await lc.half.deps.store.list({})).items.some((l) => l.name === 'google-first')).toBe(false);
+  });
+
   it('says in one line that the Google intake is not there for --side gcp: exit 2', async () => {
     const r = await cli('link', 'approve', linkId, '--side', 'gcp', '--as', 'carol');
     expect(r.code).toBe(2);
@@ -142,6 +150,13 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('waiting for ACTIVE');
+    // Every stage once, in order, with its time.
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => l.startsWith('  2026-'))
+        .map((l) => l.split('  ')[2]),
+    ).toEqual(['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING', 'ACTIVE']);
     expect(r.out.split('\n').at(-1)).toBe(`${linkId}  "payments-east"  ACTIVE`);
   });
 

@@ -20,6 +20,7 @@ import { errorLines, exitCodeFor } from '#scripts/cli/errors.ts';
 import {
   errorOfResponse,
   type IntakeAccess,
+  IntakeClient,
   type LinkResource,
   regionOfApiUrl,
 } from '#scripts/cli/intake-client.ts';
@@ -75,6 +76,53 @@ describe('intake errors -> exit codes', () => {
   it('reads the region of an execute-api URL', () => {
     expect(regionOfApiUrl('https://a1b2c3.execute-api.eu-west-2.amazonaws.com/')).toBe('eu-west-2');
     expect(regionOfApiUrl('http://127.0.0.1:4010')).toBeUndefined();
+  });
+});
+
+describe('IntakeClient', () => {
+  const record = (id: string) => ({
+    id,
+    name: id,
+    state: 'ACTIVE',
+    initiator: 'aws',
+    environment: 'prod',
+    requester: 'arn:aws:iam::000000000000:user/alice',
+    halves: {
+      aws: { cloud: 'aws', condition: 'UP', nativeState: 'available', sequence: 2, resourceId: 'mcc-1' },
+      gcp: { cloud: 'gcp', condition: 'UP', nativeState: 'ACTIVE', sequence: 1 },
+    },
+    approvals: [],
+    stages: [],
+    health: { status: 'healthy', at: null },
+    outbox: [],
+  });
+
+  it('follows the cursor through every page, signing each call, and returns resources', async () => {
+    const seen: { url: string; auth: string | undefined }[] = [];
+    const client = new IntakeClient({
+      url: 'https://abc.execute-api.us-east-1.amazonaws.com',
+      region: 'us-east-1',
+      credentials: async () => ({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' }),
+      fetch: (async (url: URL, init: RequestInit) => {
+        const headers = init.headers as Record<string, string>;
+        seen.push({ url: String(url), auth: headers.authorization });
+        const cursor = url.searchParams.get('cursor');
+        const page = cursor ? { items: [record('lk-b')] } : { items: [record('lk-a')], cursor: 'c1' };
+        return new Response(JSON.stringify(page), { status: 200 });
+      }) as unknown as typeof fetch,
+    });
+    const all = await client.listAll('ACTIVE');
+    expect(all.map((l) => l.id)).toEqual(['lk-a', 'lk-b']);
+    expect(seen.map((s) => new URL(s.url).searchParams.get('cursor'))).toEqual([null, 'c1']);
+    expect(seen.every((s) => new URL(s.url).searchParams.get('state') === 'ACTIVE')).toBe(true);
+    expect(seen[0]?.auth).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=\S*host/,
+    );
+    expect(all[0]?.halves).toEqual({
+      aws: { state: 'UP', nativeState: 'available', sequence: 2, connectionId: 'mcc-1' },
+      gcp: { state: 'UP', nativeState: 'ACTIVE', sequence: 1 },
+    });
+    expect(Object.keys(all[0] ?? {})).not.toContain('outbox');
   });
 });
 
