@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Cloud } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
+import { LINK_STATES } from '#core/link/model.ts';
 import { canonicalHash } from '#core/policy/policy.ts';
 import { type LinkRequest, parseLinkRequest } from '#core/policy/request.ts';
 import { type EvaluationContext, evaluatePolicy, type RouteInventory } from '#core/policy/rules.ts';
@@ -280,8 +281,11 @@ const ls: Command = {
   positionals: { min: 0, max: 0 },
   options: { state: { type: 'string', description: 'only links in this state (e.g. ACTIVE)' } },
   async run(ctx) {
+    const state = ctx.options.state as string | undefined;
+    if (state !== undefined && !(LINK_STATES as readonly string[]).includes(state))
+      throw new UsageError(`--state must be one of ${LINK_STATES.join(', ')}, got "${state}"`);
     const access = await intakeFor(ctx, 'aws');
-    const links = await access.client.listAll(ctx.options.state as string | undefined);
+    const links = await access.client.listAll(state);
     if (ctx.global.json) {
       ctx.io.out(JSON.stringify(links, null, 2));
       return EXIT.ok;

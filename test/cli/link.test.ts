@@ -227,6 +227,9 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     expect(mine.outbox).toBeUndefined();
     const none = await cli('link', 'ls', '--as', 'bob', '--state', 'REJECTED');
     expect(none.out).toBe('no links in state REJECTED');
+    const bad = await cli('link', 'ls', '--as', 'bob', '--state', 'active');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^--state must be one of REQUESTED, .*, got "active"$/);
   });
 
   it('decommission --wait ends DECOMMISSIONED once both halves are gone', async () => {
