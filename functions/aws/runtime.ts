@@ -21,6 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
@@ -84,6 +85,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
     },
+    metrics: approvalMetrics(),
     ownKeyId: kmsKeyId,
     unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
     settings: {

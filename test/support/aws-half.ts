@@ -81,6 +81,8 @@ export interface AwsHalf {
   /** The Google side's key pair: what this side seals to, and what the test opens with. */
   peerPrivateKeyPem: string;
   gateway: string;
+  /** What the approval deadlines published (in Lambda: EMF through Powertools Metrics). */
+  metrics: { name: 'pending' | 'escalated'; stage: string; ageMs?: number }[];
   stop(): Promise<void>;
 }
 
@@ -145,6 +147,7 @@ export async function startAwsHalf(
   });
   const dx = new DirectConnectClient(config);
 
+  const recorded: AwsHalf['metrics'] = [];
   const deps: IntakeDeps = {
     store: new DynamoDbLinkStore(ddb, 'crosslink-links', cloud.clock),
     events: new EventBridgeSink(eb, { busName: 'crosslink' }),
@@ -161,6 +164,10 @@ export async function startAwsHalf(
       failure: async (taskToken, error, cause) => {
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
+    },
+    metrics: {
+      pending: (stage, ageMs) => recorded.push({ name: 'pending', stage, ageMs }),
+      escalated: (stage) => recorded.push({ name: 'escalated', stage }),
     },
     ownKeyId: ownKey.keyId,
     unwrap: async (wrapped) =>
@@ -229,6 +236,7 @@ export async function startAwsHalf(
     ownKey,
     peerPrivateKeyPem: peer.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     gateway,
+    metrics: recorded,
     stop: async () => {
       for (const name of Object.keys(STEP_FUNCTIONS)) runtime.remove(name);
       eb.destroy();

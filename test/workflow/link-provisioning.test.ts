@@ -758,6 +758,10 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     const link = (await half.deps.store.get(linkId))?.link;
     expect(link?.state).toBe('ACTIVE');
     expect(link?.decommission?.status).toBe('EXPIRED');
+    // The wait published its age on every fallback poll and escalated once (the alarms' metrics).
+    const published = half.metrics.filter((m) => m.stage === 'decommissioning');
+    expect(published.filter((m) => m.name === 'escalated')).toHaveLength(1);
+    expect(Math.max(...published.map((m) => m.ageMs ?? 0))).toBeGreaterThanOrEqual(71 * HOUR);
     expect(await connectionsOf(linkId)).toHaveLength(1);
     // A late approval is refused: the request is closed.
     const late = await call(ARN.bob, 'POST /links/{id}/approvals', {
