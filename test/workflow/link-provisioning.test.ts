@@ -801,4 +801,36 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     link = (await half.deps.store.get(linkId))?.link;
     expect(link?.state).toBe('DECOMMISSIONED');
   });
+
+  it("starts on Google's request; the same person from AWS cannot approve it; bob can; a gone Google half counts as drained", async () => {
+    const linkId = await activeLink('google-decommissions');
+    await putPeer('LinkDecommissionRequested', {
+      linkId,
+      requestedBy: 'alice@example.com',
+      requestedVia: 'gcp',
+      requestedAt: now(),
+    });
+    await eventually(
+      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
+      5000,
+    );
+    expect((await half.deps.store.get(linkId))?.link.decommission?.status).toBe('PENDING');
+    // alice's IAM user is the same person (policy people) as alice@example.com.
+    const same = await call(ARN.alice, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(same.status).toBe(403);
+    expect(same.body.error.message).toContain('requested this decommission');
+    const ok = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(ok.body.link.state).toBe('DECOMMISSIONING');
+    await gcpHalf(linkId, 2, 'gone');
+    await advance(2 * HOUR, 10 * MIN);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('DECOMMISSIONED');
+    expect(await connectionsOf(linkId)).toEqual([]);
+  });
 });
