@@ -66,7 +66,7 @@ export interface AwsLinkStore extends LinkStore {
 }
 
 /** What a stage waits for: both approvals, the peer's sealed key, both halves up, this half gone. */
-export type WaitPhase = 'approval' | 'key' | 'up' | 'gone';
+export type WaitPhase = 'approval' | 'key' | 'up' | 'gone' | 'decommissionApproval' | 'drained';
 
 export class DynamoDbLinkStore implements AwsLinkStore {
   readonly #doc: DynamoDBDocumentClient;

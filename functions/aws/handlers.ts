@@ -5,8 +5,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from '#core/envelope.ts';
+import { metrics } from './approval-metrics.ts';
 import { type HttpApiEvent, intake as intakeRoutes, peerEvent, startStage } from './link-intake.ts';
 import * as steps from './link-steps.ts';
 import { depsFromEnv } from './runtime.ts';
@@ -15,25 +17,25 @@ import { watch } from './watcher.ts';
 const logger = new Logger({ serviceName: 'crosslink-aws' });
 
 // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
-function wrap<E, R>(name: string, fn: (event: E) => Promise<R>): any {
-  return middy()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (raw: unknown) => {
-      const event = raw as E;
-      const linkId =
-        (event as { linkId?: unknown; pathParameters?: { id?: string } })?.linkId ??
-        (event as { pathParameters?: { id?: string } })?.pathParameters?.id;
-      if (typeof linkId === 'string') logger.appendKeys({ linkId });
-      try {
-        const out = await fn(event);
-        logger.info(`${name} done`);
-        return out;
-      } catch (e) {
-        // The name and message only: a Lambda error's cause lands in the execution history.
-        logger.error(`${name} failed`, { error: { name: (e as Error).name, message: (e as Error).message } });
-        throw e;
-      }
-    });
+function wrap<E, R>(name: string, fn: (event: E) => Promise<R>, options: { metrics?: boolean } = {}): any {
+  const base = middy().use(injectLambdaContext(logger, { resetKeys: true }));
+  // Only the approval deadlines publish metrics: flushing elsewhere would log empty EMF warnings.
+  return (options.metrics ? base.use(logMetrics(metrics)) : base).handler(async (raw: unknown) => {
+    const event = raw as E;
+    const linkId =
+      (event as { linkId?: unknown; pathParameters?: { id?: string } })?.linkId ??
+      (event as { pathParameters?: { id?: string } })?.pathParameters?.id;
+    if (typeof linkId === 'string') logger.appendKeys({ linkId });
+    try {
+      const out = await fn(event);
+      logger.info(`${name} done`);
+      return out;
+    } catch (e) {
+      // The name and message only: a Lambda error's cause lands in the execution history.
+      logger.error(`${name} failed`, { error: { name: (e as Error).name, message: (e as Error).message } });
+      throw e;
+    }
+  });
 }
 
 export const intake = wrap('intake', (event: HttpApiEvent) => intakeRoutes(depsFromEnv(), event));
@@ -56,12 +58,18 @@ const step =
 
 export const stepRequest = wrap('request', step(steps.request));
 export const stepPark = wrap('park', step(steps.park));
-export const stepApprovalDeadline = wrap('approvalDeadline', step(steps.approvalDeadline));
+export const stepApprovalDeadline = wrap('approvalDeadline', step(steps.approvalDeadline), { metrics: true });
 export const stepKeyDeadline = wrap('keyDeadline', step(steps.keyDeadline));
 export const stepActivateInitiate = wrap('activateInitiate', step(steps.activateInitiate));
 export const stepActivateAccept = wrap('activateAccept', step(steps.activateAccept));
 export const stepPollHalf = wrap('pollHalf', step(steps.pollHalf));
+export const stepVerifyPrefixes = wrap('verifyPrefixes', step(steps.verifyPrefixes));
 export const stepReport = wrap('report', step(steps.report));
 export const stepCompensate = wrap('compensate', step(steps.compensate));
+export const stepDecommissionRequest = wrap('decommissionRequest', step(steps.decommissionRequest));
+export const stepDecommissionDeadline = wrap('decommissionDeadline', step(steps.decommissionDeadline), {
+  metrics: true,
+});
+export const stepDrainCheck = wrap('drainCheck', step(steps.drainCheck));
 export const stepDeleteOwnHalf = wrap('deleteOwnHalf', step(steps.deleteOwnHalf));
 export const stepConfirmDeleted = wrap('confirmDeleted', step(steps.confirmDeleted));

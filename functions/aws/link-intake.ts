@@ -22,6 +22,7 @@ import {
   applyPeerEvent,
   type Caller,
   decideApproval,
+  decideDecommission,
   requestDecommission,
   requestLink,
 } from '#core/link/use-cases.ts';
@@ -154,13 +155,21 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
             [{ path: 'decision', reason: 'must be "approve" or "reject"' }],
             'request body',
           );
-        const stored = await decideApproval(deps, {
-          linkId: linkIdOf(event),
+        const linkId = linkIdOf(event);
+        const current = await deps.store.get(linkId);
+        // One route for both approvals: once a link is past its own approval, an approval is for its
+        // pending decommission.
+        const forDecommission =
+          current?.link.decommission !== undefined &&
+          !['REQUESTED', 'AWAITING_APPROVAL'].includes(current.link.state);
+        const decide = forDecommission ? decideDecommission : decideApproval;
+        const stored = await decide(deps, {
+          linkId,
           caller: callerOf(event),
           decision,
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         });
-        await resumeWaiting(deps, stored.link, ['approval']);
+        await resumeWaiting(deps, stored.link, [forDecommission ? 'decommissionApproval' : 'approval']);
         return ok(200, { link: await linkResource(deps, stored.link) });
       }
       case 'POST /links/{id}/decommission': {
@@ -171,7 +180,13 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           caller: callerOf(event),
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         });
-        const { executionName: execution } = await startStage(deps, 'decommissioning', { linkId });
+        // A stalled attempt (drain never confirmed) raised the attempt: asking again runs the next one.
+        const { executionName: execution } = await startStage(
+          deps,
+          'decommissioning',
+          { linkId },
+          stored.link.decommission?.attempt ?? 1,
+        );
         return ok(202, { link: await linkResource(deps, stored.link), execution });
       }
       case 'GET /links/{id}': {
@@ -228,9 +243,10 @@ export async function peerEvent(
     const d = event.data as EventDataByName['LinkRequested'];
     await startStage(deps, 'provisioning', { linkId, mode: 'accept', request: d.request });
   }
-  if (name === 'LinkDecommissionRequested' && outcome.outcome === 'applied')
-    await startStage(deps, 'decommissioning', { linkId });
   const stored = await deps.store.get(linkId);
-  if (stored) await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone']);
+  if (name === 'LinkDecommissionRequested' && outcome.outcome === 'applied')
+    await startStage(deps, 'decommissioning', { linkId }, stored?.link.decommission?.attempt ?? 1);
+  if (stored)
+    await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone', 'decommissionApproval', 'drained']);
   return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
 }

@@ -14,9 +14,11 @@ import { CrosslinkError, IllegalTransitionError, TimedOutError } from '#core/err
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps } from '#core/link/ports.ts';
+import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
 import { mutateLink } from '#core/link/use-cases.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import type { AwsLinkStore, WaitPhase } from './dynamodb-link-store.ts';
+import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { HalfView, InterconnectHalves } from './interconnect-adapter.ts';
 import type { SecretStore } from './secret-store.ts';
 
@@ -24,6 +26,8 @@ import type { SecretStore } from './secret-store.ts';
 export class CapacityUnavailableError extends CrosslinkError {}
 /** This side's half failed or vanished while the link was being provisioned. */
 export class HalfFailedError extends CrosslinkError {}
+/** The Direct Connect gateway does not allow the link's AWS routes (and crosslink may not add them). */
+export class PrefixesNotCoveredError extends CrosslinkError {}
 
 export interface TaskTokens {
   success(token: string, output: unknown): Promise<void>;
@@ -41,13 +45,34 @@ export interface StepSettings {
   peerKey: { publicKeyPem: string; keyId: string };
   /** Cost tags put on every created resource, beside `crosslink:link-id`. */
   tags: Record<string, string>;
+  /**
+   * Whether verify may add missing routes to the gateway association's allowed prefixes. Off by
+   * default: the prefixes are shared by every connection on the gateway.
+   */
+  manageAllowedPrefixes: boolean;
+  /** How long verify re-checks uncovered routes before failing (ms). */
+  prefixWaitMs: number;
+  /** How long decommissioning waits for the peer to report its half drained before it stops, deleting nothing (ms). */
+  drainWaitMs: number;
+  /** How long a drained link stays drained before DeleteConnection (ms). */
+  drainSoakMs: number;
+}
+
+/** What the approval waits publish (CloudWatch EMF through Powertools Metrics in Lambda). */
+export interface ApprovalMetrics {
+  /** An approval (of a link or of its decommission) is still pending after `ageMs`. */
+  pending(stage: 'provisioning' | 'decommissioning', ageMs: number): void;
+  escalated(stage: 'provisioning' | 'decommissioning'): void;
 }
 
 export interface StepDeps extends LinkDeps {
   store: AwsLinkStore;
   halves: InterconnectHalves;
+  /** The Direct Connect gateway's associations (allowed prefixes), for verify. */
+  prefixes: GatewayPrefixes;
   secrets: SecretStore;
   tokens: TaskTokens;
+  metrics?: ApprovalMetrics;
   /** This side's KMS key the peer seals to, and its Decrypt. */
   ownKeyId: string;
   unwrap: (wrapped: Buffer) => Promise<Buffer>;
@@ -100,7 +125,28 @@ export function waitOutcome(
       return link.halves.aws.condition === 'GONE' || link.halves.aws.condition === 'NONE'
         ? { output: { state: s } }
         : undefined;
+    case 'decommissionApproval': {
+      const d = link.decommission;
+      if (d?.status === 'APPROVED' || s === 'DECOMMISSIONING' || s === 'DECOMMISSIONED')
+        return { output: { state: s } };
+      if (d?.status === 'REJECTED')
+        return {
+          error: 'LinkDecommissionRejected',
+          cause: `rejected by ${d.decision?.by}: ${d.decision?.reason ?? ''}`,
+        };
+      if (d?.status === 'EXPIRED')
+        return { error: 'LinkDecommissionExpired', cause: 'no approval before the deadline' };
+      return undefined;
+    }
+    case 'drained':
+      return peerDrained(link) ? { output: { state: s } } : undefined;
   }
+}
+
+/** Google's half carries no traffic: its transport is admin-disabled (routes withdrawn both ways) or gone. */
+export function peerDrained(link: LinkRecord): boolean {
+  const g = link.halves.gcp;
+  return g.adminEnabled === false || g.condition === 'GONE' || g.condition === 'NONE';
 }
 
 function lastReason(link: LinkRecord): string {
@@ -203,6 +249,30 @@ export async function park(deps: StepDeps, input: { linkId: string; phase: WaitP
   return { parked: true };
 }
 
+/** `LinkApprovalRequested` again (an escalation, or a decommission's approval) for a link's approvers. */
+function approvalRequested(
+  deps: StepDeps,
+  link: LinkRecord,
+  requester: string,
+  escalateAt: string,
+  expiresAt: string,
+  stage?: 'decommissioning',
+) {
+  return emit(deps, 'LinkApprovalRequested', {
+    linkId: link.id,
+    policyHash: deps.policy.hash,
+    name: link.name,
+    environment: link.environment,
+    initiator: link.initiator,
+    bandwidth: 'unchanged',
+    requester,
+    approvers: deps.policy.document.environments[link.environment].approvers,
+    escalateAt,
+    expiresAt,
+    ...(stage ? { stage } : {}),
+  });
+}
+
 /**
  * The fallback poll after an approval wait timed out: decides whether to wait again, escalate
  * (once) or expire, so no wait parks longer than `pollEveryMs`.
@@ -234,22 +304,12 @@ export async function approvalDeadline(
       ]);
     return { ...input.check, next: 'LinkExpired', waitSeconds: 1 };
   }
+  deps.metrics?.pending('provisioning', now - Date.parse(link.createdAt));
   const escalateAt = Date.parse(input.check.escalateAt);
   if (!input.check.escalated && now >= escalateAt) {
-    const env = deps.policy.document.environments[link.environment];
+    deps.metrics?.escalated('provisioning');
     await deps.events.put([
-      emit(deps, 'LinkApprovalRequested', {
-        linkId: link.id,
-        policyHash: deps.policy.hash,
-        name: link.name,
-        environment: link.environment,
-        initiator: link.initiator,
-        bandwidth: 'unchanged',
-        requester: link.requester,
-        approvers: env.approvers,
-        escalateAt: input.check.escalateAt,
-        expiresAt: input.check.expiresAt,
-      }),
+      approvalRequested(deps, link, link.requester, input.check.escalateAt, input.check.expiresAt),
     ]);
     return { ...input.check, escalated: true, next: 'wait', waitSeconds: waitSeconds(deps, now, expiresAt) };
   }
@@ -374,6 +434,62 @@ export async function pollHalf(
   return { state: now.state, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
+/** Re-check period of an uncovered route in verify (s): an association update takes minutes. */
+const PREFIX_RECHECK_S = 120;
+
+/**
+ * Verify, after both halves are up: the Direct Connect gateway's applied allowed prefixes must
+ * cover the request's AWS routes. Missing ones are added when crosslink manages the prefixes (then
+ * re-checked until the update is applied); otherwise it re-checks until `prefixWaitMs` has passed
+ * and fails naming them, so that compensation deletes the connection.
+ */
+export async function verifyPrefixes(
+  deps: StepDeps,
+  input: { linkId: string; request: LinkRequest; verify?: { deadline: string; added: string[] } },
+) {
+  const gateway = input.request.aws.directConnectGateway;
+  const associations = await deps.prefixes.associations(gateway);
+  const { missing, pending } = prefixCoverage(input.request.aws.routes, associations);
+  const now = deps.clock.now();
+  const deadline = input.verify?.deadline ?? iso(now + deps.settings.prefixWaitMs);
+  const added = [...(input.verify?.added ?? [])];
+  if (missing.length === 0 && pending.length === 0)
+    return { next: 'covered', deadline, added, waitSeconds: 1 };
+  const target = associationToExtend(associations);
+  if (missing.length > 0 && deps.settings.manageAllowedPrefixes && target) {
+    await deps.prefixes.add(target.associationId, missing);
+    added.push(...missing);
+    await deps.store.appendAudit({
+      linkId: input.linkId,
+      at: iso(now),
+      actor: 'crosslink',
+      action: 'allowed-prefixes-added',
+      outcome: 'allowed',
+      policyHash: deps.policy.hash,
+      reasons: [`added ${missing.join(', ')} to association ${target.associationId} of gateway ${gateway}`],
+    });
+    return { next: 'wait', deadline, added, waitSeconds: PREFIX_RECHECK_S };
+  }
+  const left = Date.parse(deadline) - now;
+  if (left <= 0) {
+    const why = [
+      missing.length
+        ? `does not allow ${missing.join(', ')}${deps.settings.manageAllowedPrefixes ? ' (no associated association to add them to)' : ' (crosslink does not manage allowed prefixes: CROSSLINK_MANAGE_ALLOWED_PREFIXES)'}`
+        : '',
+      pending.length ? `has not applied ${pending.join(', ')}` : '',
+    ].filter(Boolean);
+    throw new PrefixesNotCoveredError(
+      `Direct Connect gateway ${gateway} ${why.join(' and ')}: routes not covered after ${Math.round(deps.settings.prefixWaitMs / 60_000)} min`,
+    );
+  }
+  return {
+    next: 'wait',
+    deadline,
+    added,
+    waitSeconds: Math.max(1, Math.min(PREFIX_RECHECK_S, Math.ceil(left / 1000))),
+  };
+}
+
 /** Report: the execution's summary (no key, no secret reference beyond its name). */
 export async function report(deps: StepDeps, input: { linkId: string }) {
   const link = await load(deps, input.linkId);
@@ -408,7 +524,7 @@ export async function compensate(
   if (outcome === 'FAILED') {
     const message = causeMessage(input.error?.Cause);
     const result = await mutateLink(deps, input.linkId, {
-      kind: 'fail',
+      kind: errorName === 'PrefixesNotCoveredError' ? 'failVerify' : 'fail',
       reason: `${errorName}: ${message}`,
     }).catch((e) => {
       if (e instanceof IllegalTransitionError) return undefined;
@@ -420,7 +536,9 @@ export async function compensate(
         linkId: input.linkId,
         policyHash: deps.policy.hash,
         side: 'aws',
-        stage: (input.stage as EventDataByName['LinkFailed']['stage']) ?? 'activate',
+        stage:
+          (input.stage as EventDataByName['LinkFailed']['stage']) ??
+          (errorName === 'PrefixesNotCoveredError' ? 'verify' : 'activate'),
         error: { name: errorName, message },
         compensation: { deleted, remaining },
         failedAt: iso(deps.clock.now()),
@@ -472,4 +590,132 @@ export async function confirmDeleted(
     if (events.length) await deps.events.put(events);
   }
   return { gone, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
+}
+
+// ---- decommissioning: request -> approve -> drain ----------------------------------------------------
+
+/**
+ * Decommission request stage: the deadlines of its approval wait (the escalation and expiry of
+ * provisioning's) and `LinkApprovalRequested` for the approvers, unless it is already decided.
+ */
+export async function decommissionRequest(deps: StepDeps, input: { linkId: string }) {
+  const link = await load(deps, input.linkId);
+  const d = link.decommission;
+  const now = deps.clock.now();
+  const since = d ? Date.parse(d.requestedAt) : now;
+  const escalateAt = since + deps.settings.escalateAfterMs;
+  const expiresAt = since + deps.settings.expireAfterMs;
+  if (d?.status === 'PENDING') {
+    await deps.events.put([
+      approvalRequested(deps, link, d.requestedBy, iso(escalateAt), iso(expiresAt), 'decommissioning'),
+    ]);
+  }
+  return {
+    escalateAt: iso(escalateAt),
+    expiresAt: iso(expiresAt),
+    escalated: false,
+    waitSeconds: waitSeconds(deps, now, escalateAt),
+  };
+}
+
+/**
+ * The fallback poll after a decommission approval wait timed out: approved, closed (rejected or
+ * expired: the link stays as it was), escalate once, or wait again. At the deadline the request is
+ * recorded EXPIRED (`LinkExpired` with stage decommissioning); nothing is deleted.
+ */
+export async function decommissionDeadline(
+  deps: StepDeps,
+  input: { linkId: string; check: { escalateAt: string; expiresAt: string; escalated: boolean } },
+) {
+  const link = await load(deps, input.linkId);
+  const done = waitOutcome(link, 'decommissionApproval');
+  if (done) return { ...input.check, next: 'error' in done ? done.error : 'approved', waitSeconds: 1 };
+  const now = deps.clock.now();
+  const expiresAt = Date.parse(input.check.expiresAt);
+  if (now >= expiresAt) {
+    const result = await mutateLink(deps, input.linkId, { kind: 'expireDecommission' });
+    if (result.ignored === undefined) {
+      await deps.store.appendAudit({
+        linkId: input.linkId,
+        at: iso(now),
+        actor: 'crosslink',
+        action: 'decommission-expire',
+        outcome: 'applied',
+        policyHash: deps.policy.hash,
+        reasons: ['no approval before the deadline: the request expired, the link stays as it was'],
+      });
+      await deps.events.put([
+        emit(deps, 'LinkExpired', {
+          linkId: input.linkId,
+          policyHash: deps.policy.hash,
+          waitingFor: ['aws', 'gcp'],
+          expiredAt: iso(now),
+          stage: 'decommissioning',
+        }),
+      ]);
+    }
+    return { ...input.check, next: 'LinkDecommissionExpired', waitSeconds: 1 };
+  }
+  deps.metrics?.pending(
+    'decommissioning',
+    now - Date.parse(link.decommission?.requestedAt ?? link.updatedAt),
+  );
+  const escalateAt = Date.parse(input.check.escalateAt);
+  if (!input.check.escalated && now >= escalateAt) {
+    deps.metrics?.escalated('decommissioning');
+    const out = await decommissionRequest(deps, { linkId: input.linkId });
+    return {
+      ...input.check,
+      escalated: true,
+      next: 'wait',
+      waitSeconds: waitSeconds(deps, now, expiresAt),
+      requested: out.escalateAt,
+    };
+  }
+  const deadline = input.check.escalated ? expiresAt : escalateAt;
+  return { ...input.check, next: 'wait', waitSeconds: waitSeconds(deps, now, deadline) };
+}
+
+/**
+ * Drain: AWS has no admin switch on a connection, so this side waits for Google's half to report
+ * drained (transport `adminEnabled: false`, or gone), then soaks before the irreversible delete.
+ * Past `drainWaitMs` without that report it stops safely: nothing is deleted, the link stays
+ * DECOMMISSIONING, the stall is recorded, and a new decommission request runs the next attempt.
+ */
+export async function drainCheck(deps: StepDeps, input: { linkId: string; drain?: { deadline: string } }) {
+  const link = await load(deps, input.linkId);
+  const now = deps.clock.now();
+  const deadline = input.drain?.deadline ?? iso(now + deps.settings.drainWaitMs);
+  const soakSeconds = Math.max(1, Math.ceil(deps.settings.drainSoakMs / 1000));
+  if (peerDrained(link)) {
+    if (!input.drain)
+      await deps.store.appendAudit({
+        linkId: link.id,
+        at: iso(now),
+        actor: 'crosslink',
+        action: 'drain',
+        outcome: 'applied',
+        policyHash: deps.policy.hash,
+        reasons: [
+          `gcp half drained (${link.halves.gcp.adminEnabled === false ? 'adminEnabled false' : 'gone'}); soaking ${soakSeconds} s`,
+        ],
+      });
+    return { next: 'drained', deadline, soakSeconds, waitSeconds: 1 };
+  }
+  const left = Date.parse(deadline) - now;
+  if (left <= 0) {
+    const reason = `the gcp half did not report drained within ${Math.round(deps.settings.drainWaitMs / 60_000)} min (nativeState ${link.halves.gcp.nativeState}, adminEnabled ${link.halves.gcp.adminEnabled ?? 'unknown'}): nothing deleted`;
+    await mutateLink(deps, link.id, { kind: 'drainStalled', reason });
+    await deps.store.appendAudit({
+      linkId: link.id,
+      at: iso(now),
+      actor: 'crosslink',
+      action: 'drain',
+      outcome: 'refused',
+      policyHash: deps.policy.hash,
+      reasons: [reason],
+    });
+    return { next: 'stalled', deadline, soakSeconds, waitSeconds: 1, reason };
+  }
+  return { next: 'wait', deadline, soakSeconds, waitSeconds: waitSeconds(deps, now, Date.parse(deadline)) };
 }

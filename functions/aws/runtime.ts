@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -20,9 +21,11 @@ import { parse as parseYaml } from 'yaml';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
+import { DirectConnectGatewayPrefixes } from './gateway-prefixes.ts';
 import { InterconnectHalves } from './interconnect-adapter.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
 import type { IntakeDeps } from './link-intake.ts';
@@ -57,6 +60,12 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
     ...(credentials ? { credentials } : {}),
   });
+  // The Direct Connect gateway lives in the network account, beside the connections.
+  const directConnect = new DirectConnectClient({
+    region,
+    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
   const sfn = new SFNClient({ region });
   const kmsKeyId = need(env, 'CROSSLINK_KMS_KEY_ID');
   cached = {
@@ -66,6 +75,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     clock: systemClock,
     origin: { cloud: 'aws', accountId, region },
     halves: new InterconnectHalves(interconnect, secrets),
+    prefixes: new DirectConnectGatewayPrefixes(directConnect),
     secrets,
     tokens: {
       success: async (taskToken, output) => {
@@ -75,6 +85,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
     },
+    metrics: approvalMetrics(),
     ownKeyId: kmsKeyId,
     unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
     settings: {
@@ -86,6 +97,10 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
       },
       tags: JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
+      manageAllowedPrefixes: env.CROSSLINK_MANAGE_ALLOWED_PREFIXES === 'true',
+      prefixWaitMs: parseDuration(env.CROSSLINK_PREFIX_WAIT ?? '30m'),
+      drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
+      drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
     },
     executions: {
       start: async (stateMachineArn, name, input) => {

@@ -1,13 +1,16 @@
 /**
  * serverless.yml, packaged offline with no AWS credentials (`osls package`), read as CloudFormation:
- * every function, both state machines on exact Lambda versions, rules with DLQs and retry policies,
- * least-privilege IAM; and asl-validator on every ASL file, as written and as packaged.
+ * every function with its own role, both state machines on exact Lambda versions, rules with DLQs and
+ * retry policies, least-privilege IAM, the alarms; asl-validator on every ASL file, as written and as
+ * packaged; and the network-account forwarding stack (stacks/), checked offline against the hub's
+ * bus policy.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 // @ts-expect-error asl-validator ships no types
 import aslValidatorModule from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { packageService } from '#local/aws/wiring.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 
@@ -27,7 +30,18 @@ const NO_RESOURCE_TYPE = new Set([
   'interconnect:GetEnvironment',
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
+  // Granted on "*": we found no Direct Connect gateway resource type for these offline (see docs/aws-half.md).
+  'directconnect:DescribeDirectConnectGatewayAssociations',
+  'directconnect:UpdateDirectConnectGatewayAssociation',
 ]);
+
+/** CloudFormation short-form tags, read as their long forms. */
+const CFN_TAGS = ['Ref', 'GetAtt', 'Sub', 'Split', 'Not', 'Equals', 'If', 'Join', 'Select'].map((t) => ({
+  tag: `!${t}`,
+  resolve: (v: unknown) =>
+    t === 'Ref' ? { Ref: v } : { [`Fn::${t}`]: t === 'GetAtt' && typeof v === 'string' ? v.split('.') : v },
+}));
+const CFN_SEQ_TAGS = CFN_TAGS.map((t) => ({ ...t, collection: 'seq' as const }));
 
 beforeAll(async () => {
   const { templateFile } = await packageService('.');
@@ -41,18 +55,25 @@ describe('serverless.yml packaged', () => {
     const declared = Object.keys(
       parseYaml(readFileSync('serverless.yml', 'utf8'), {
         logLevel: 'silent',
-        customTags: [
-          { tag: '!Ref', resolve: (v: string) => v },
-          { tag: '!GetAtt', resolve: (v: string) => v },
-          { tag: '!Sub', resolve: (v: string) => v },
-        ],
+        customTags: [...CFN_TAGS, ...CFN_SEQ_TAGS],
       }).functions,
     );
     const fns = ofType('AWS::Lambda::Function');
     expect(fns).toHaveLength(declared.length);
-    for (const [, fn] of fns) {
+    const roles = new Set<string>();
+    for (const [id, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
-      expect(fn.Properties.Role['Fn::GetAtt']?.[0]).toMatch(/^(IntakeRole|StepsRole)$/);
+      const role = fn.Properties.Role['Fn::GetAtt']?.[0] as string;
+      // <Name>LambdaFunction -> <Name>Role: one role per function, never shared.
+      expect(role, id).toBe(id.replace(/LambdaFunction$/, 'Role'));
+      expect(resources[role]?.Type).toBe('AWS::IAM::Role');
+      roles.add(role);
+    }
+    expect(roles.size).toBe(fns.length);
+    // Every Lambda task of the state machines is a declared function.
+    for (const f of readdirSync('workflows/aws').filter((x) => x.endsWith('.asl.json'))) {
+      const used = readFileSync(`workflows/aws/${f}`, 'utf8').matchAll(/"Fn::GetAtt":\s*\[\s*"(\w+)"/g);
+      for (const [, fn] of used) expect(declared, `${f} uses ${fn}`).toContain(fn);
     }
   });
 
@@ -137,7 +158,11 @@ describe('serverless.yml packaged', () => {
       KeySpec: 'RSA_2048',
       KeyUsage: 'ENCRYPT_DECRYPT',
     });
-    expect(ofType('AWS::Events::EventBusPolicy')).toHaveLength(1);
+    expect(
+      ofType('AWS::Events::EventBusPolicy')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['CrosslinkBusPolicy', 'NetworkAccountsForwardPolicy']);
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([id]) => id);
     expect(alarms).toEqual(
       expect.arrayContaining([
@@ -145,7 +170,118 @@ describe('serverless.yml packaged', () => {
         'ProvisioningFailedAlarm',
         'DecommissioningFailedAlarm',
         'WatcherStaleAlarm',
+        'ApprovalsWaitingAlarm',
+        'ApprovalEscalationsAlarm',
       ]),
     );
+  });
+
+  it('alarms on approvals waiting with the metrics the approval deadlines publish', () => {
+    const source = readFileSync('functions/aws/approval-metrics.ts', 'utf8');
+    for (const id of ['ApprovalsWaitingAlarm', 'ApprovalEscalationsAlarm']) {
+      const p = resources[id]?.Properties;
+      expect(p.Namespace).toBe(NAMESPACE);
+      expect(p.Dimensions).toEqual([{ Name: 'service', Value: SERVICE }]);
+      expect(source).toContain(`'${p.MetricName}'`);
+    }
+  });
+
+  it('grants each role what its step calls: Direct Connect to verify, KMS to accept, the key to initiate', () => {
+    const actionsOf = (role: string): string[] =>
+      resources[role]?.Properties.Policies.flatMap(
+        (p: { PolicyDocument: { Statement: { Action: unknown }[] } }) =>
+          p.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()),
+      );
+    expect(actionsOf('StepVerifyPrefixesRole')).toEqual(
+      expect.arrayContaining([
+        'directconnect:DescribeDirectConnectGatewayAssociations',
+        'directconnect:UpdateDirectConnectGatewayAssociation',
+      ]),
+    );
+    expect(actionsOf('StepReportRole').every((a) => /^(logs|dynamodb):/.test(a))).toBe(true);
+    expect(actionsOf('StarterRole').filter((a) => !a.startsWith('logs:'))).toEqual(['states:StartExecution']);
+    expect(actionsOf('StepActivateAcceptRole')).toContain('kms:Decrypt');
+    for (const [id] of ofType('AWS::IAM::Role')) {
+      const actions = actionsOf(id);
+      if (actions.includes('kms:Decrypt')) expect(id).toBe('StepActivateAcceptRole');
+      if (actions.includes('secretsmanager:GetSecretValue')) expect(id).toBe('StepActivateInitiateRole');
+    }
+  });
+
+  it('admits the network accounts only for aws.interconnect events when CROSSLINK_NETWORK_ACCOUNTS is set', () => {
+    const policy = resources.NetworkAccountsForwardPolicy as Resource & { Condition?: string };
+    expect(policy?.Condition).toBe('HasNetworkAccounts');
+    expect(policy.Properties.Statement.Condition.StringEquals).toEqual({
+      'events:source': 'aws.interconnect',
+    });
+  });
+});
+
+describe('stacks/network-account-forwarder.yml (offline)', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
+  const template: any = parseYaml(readFileSync('stacks/network-account-forwarder.yml', 'utf8'), {
+    customTags: [...CFN_TAGS, ...CFN_SEQ_TAGS],
+  });
+  const res = template.Resources as Record<string, Resource>;
+
+  it('refers only to its own parameters, resources and pseudo parameters', () => {
+    const known = new Set([
+      ...Object.keys(template.Parameters),
+      ...Object.keys(res),
+      'AWS::AccountId',
+      'AWS::Partition',
+      'AWS::Region',
+    ]);
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) walk(x);
+        return;
+      }
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (typeof o.Ref === 'string') expect(known, o.Ref).toContain(o.Ref);
+      if (Array.isArray(o['Fn::GetAtt'])) expect(known).toContain(o['Fn::GetAtt'][0]);
+      if (typeof o['Fn::Sub'] === 'string')
+        for (const [, name] of o['Fn::Sub'].matchAll(/\$\{([\w:]+)(?:\.\w+)?\}/g))
+          expect(known, name).toContain(name);
+      for (const x of Object.values(o)) walk(x);
+    };
+    walk(res);
+    expect(template.AWSTemplateFormatVersion).toBe('2010-09-09');
+    expect(
+      new RegExp(template.Parameters.HubBusArn.AllowedPattern).test(
+        'arn:aws:events:us-east-1:111122223333:event-bus/crosslink-dev',
+      ),
+    ).toBe(true);
+  });
+
+  it("forwards the default bus's CloudTrail interconnect calls to the hub bus, with retries, a DLQ and its own role", () => {
+    const [rule] = Object.values(res).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rule?.Properties.EventBusName).toBe('default');
+    expect(rule?.Properties.EventPattern.source).toEqual(['aws.interconnect']);
+    const [target] = rule?.Properties.Targets ?? [];
+    expect(target.Arn).toEqual({ Ref: 'HubBusArn' });
+    expect(target.RetryPolicy).toBeDefined();
+    expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['ForwardDlq', 'Arn'] });
+    const role = res[target.RoleArn['Fn::GetAtt'][0]];
+    expect(role?.Properties.Policies).toEqual([
+      {
+        PolicyName: 'put-to-hub-bus',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { Ref: 'HubBusArn' } }],
+        },
+      },
+    ]);
+  });
+
+  it("names its role so that the hub's bus policy admits it, for the source it forwards", () => {
+    const hub = resources.NetworkAccountsForwardPolicy?.Properties.Statement;
+    const pattern = hub.Condition.ArnLike['aws:PrincipalArn'] as string;
+    const roleName = String(res.ForwardRole?.Properties.RoleName['Fn::Sub']).replace(/\$\{Stage\}/, 'dev');
+    const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
+    expect(re.test(`arn:aws:iam::111122223333:role/${roleName}`)).toBe(true);
+    const [rule] = Object.values(res).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rule?.Properties.EventPattern.source).toEqual([hub.Condition.StringEquals['events:source']]);
   });
 });

@@ -8,6 +8,7 @@
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
@@ -23,11 +24,13 @@ import dynalite from 'dynalite';
 import { parse as parseYaml } from 'yaml';
 import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
+import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { IntakeDeps } from '#aws/link-intake.ts';
 import * as steps from '#aws/link-steps.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import { networkOf } from '#local/aws/shared/network.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, interconnectClient } from './local-cloud.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
@@ -59,8 +62,12 @@ export const STEP_FUNCTIONS = {
   stepActivateInitiate: steps.activateInitiate,
   stepActivateAccept: steps.activateAccept,
   stepPollHalf: steps.pollHalf,
+  stepVerifyPrefixes: steps.verifyPrefixes,
   stepReport: steps.report,
   stepCompensate: steps.compensate,
+  stepDecommissionRequest: steps.decommissionRequest,
+  stepDecommissionDeadline: steps.decommissionDeadline,
+  stepDrainCheck: steps.drainCheck,
   stepDeleteOwnHalf: steps.deleteOwnHalf,
   stepConfirmDeleted: steps.confirmDeleted,
 } as const;
@@ -74,12 +81,24 @@ export interface AwsHalf {
   /** The Google side's key pair: what this side seals to, and what the test opens with. */
   peerPrivateKeyPem: string;
   gateway: string;
+  /** What the approval deadlines published (in Lambda: EMF through Powertools Metrics). */
+  metrics: { name: 'pending' | 'escalated'; stage: string; ageMs?: number }[];
   stop(): Promise<void>;
 }
 
 export async function startAwsHalf(
   cloud: LocalCloud,
-  options: { escalateAfterMs?: number; expireAfterMs?: number; policyFile?: string } = {},
+  options: {
+    escalateAfterMs?: number;
+    expireAfterMs?: number;
+    policyFile?: string;
+    /** The CIDRs of the VPC associated with the gateway (its allowed prefixes); default 10.10.0.0/16. */
+    vpcCidrs?: string[];
+    manageAllowedPrefixes?: boolean;
+    prefixWaitMs?: number;
+    drainWaitMs?: number;
+    drainSoakMs?: number;
+  } = {},
 ): Promise<AwsHalf> {
   const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
@@ -110,6 +129,25 @@ export async function startAwsHalf(
     body: JSON.stringify({ accountId: ACCOUNT, id: gateway, name: 'payments' }),
   });
 
+  // The gateway's association: a VPC (10.10.0.0/16, the routes the tests' requests name) behind a VGW.
+  const net = networkOf(cloud.aws.edge.world);
+  const vpc = net.addVpc({
+    accountId: ACCOUNT,
+    region: REGION,
+    cidrBlocks: options.vpcCidrs ?? ['10.10.0.0/16'],
+  });
+  const vgw = net.createVpnGateway({ accountId: ACCOUNT, region: REGION });
+  net.attachVpnGateway(vgw.vpnGatewayId, vpc.vpcId);
+  await fetch(`${cloud.admin}/aws/directconnect/associate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accountId: ACCOUNT, dxGatewayId: gateway, gatewayId: vgw.vpnGatewayId }),
+  }).then(async (r) => {
+    if (!r.ok) throw new Error(`associate: ${r.status} ${await r.text()}`);
+  });
+  const dx = new DirectConnectClient(config);
+
+  const recorded: AwsHalf['metrics'] = [];
   const deps: IntakeDeps = {
     store: new DynamoDbLinkStore(ddb, 'crosslink-links', cloud.clock),
     events: new EventBridgeSink(eb, { busName: 'crosslink' }),
@@ -117,6 +155,7 @@ export async function startAwsHalf(
     clock: cloud.clock,
     origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
     halves: new InterconnectHalves(interconnectClient(cloud), secrets),
+    prefixes: new DirectConnectGatewayPrefixes(dx),
     secrets,
     tokens: {
       success: async (taskToken, output) => {
@@ -125,6 +164,10 @@ export async function startAwsHalf(
       failure: async (taskToken, error, cause) => {
         await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
       },
+    },
+    metrics: {
+      pending: (stage, ageMs) => recorded.push({ name: 'pending', stage, ageMs }),
+      escalated: (stage) => recorded.push({ name: 'escalated', stage }),
     },
     ownKeyId: ownKey.keyId,
     unwrap: async (wrapped) =>
@@ -142,6 +185,10 @@ export async function startAwsHalf(
           'projects/payments-prod/locations/us-east4/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1',
       },
       tags: { 'cost-centre': 'network' },
+      manageAllowedPrefixes: options.manageAllowedPrefixes ?? false,
+      prefixWaitMs: options.prefixWaitMs ?? 30 * 60_000,
+      drainWaitMs: options.drainWaitMs ?? 6 * 3_600_000,
+      drainSoakMs: options.drainSoakMs ?? 10 * 60_000,
     },
     executions: {
       start: async (stateMachineArn, name, input) => {
@@ -189,10 +236,12 @@ export async function startAwsHalf(
     ownKey,
     peerPrivateKeyPem: peer.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     gateway,
+    metrics: recorded,
     stop: async () => {
       for (const name of Object.keys(STEP_FUNCTIONS)) runtime.remove(name);
       eb.destroy();
       sfn.destroy();
+      dx.destroy();
       ddb.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },

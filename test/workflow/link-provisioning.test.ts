@@ -404,14 +404,7 @@ describe('link-provisioning, idempotency and failure', () => {
     const linkId = first.body.link.id as string;
     expect(second.body.link.id).toBe(linkId);
     await waitingAt(linkId, 'AwaitApproval');
-    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
-    await putPeer('LinkApproved', {
-      linkId,
-      side: 'gcp',
-      approver: 'carol@example.com',
-      approvedAt: now(),
-      auto: false,
-    });
+    await approveBoth(linkId);
     await putPeer('LinkApproved', {
       linkId,
       side: 'gcp',
@@ -426,14 +419,7 @@ describe('link-provisioning, idempotency and failure', () => {
 
   it('compensates a provider 5xx after the connection exists: FAILED, LinkFailed, nothing left', async () => {
     const linkId = await requested('five-hundred');
-    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
-    await putPeer('LinkApproved', {
-      linkId,
-      side: 'gcp',
-      approver: 'carol@example.com',
-      approvedAt: now(),
-      auto: false,
-    });
+    await approveBoth(linkId);
     await eventually(() => keyIssued(linkId), 5000);
     expect(await connectionsOf(linkId)).toHaveLength(1);
     const { fault } = await admin(cloud, 'POST', '/faults', {
@@ -475,14 +461,7 @@ describe('link-provisioning, accept', () => {
     await waitingAt(linkId, 'AwaitApproval');
 
     // Act: both approve; Google issues a key (partner action) and seals it to this side's key.
-    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
-    await putPeer('LinkApproved', {
-      linkId,
-      side: 'gcp',
-      approver: 'carol@example.com',
-      approvedAt: now(),
-      auto: false,
-    });
+    await approveBoth(linkId);
     await waitingAt(linkId, 'AwaitKey');
     const { activationKey } = await admin(cloud, 'POST', '/aws/interconnect/issue-key', {
       environmentId: 'mce-aws-gcp-iad',
@@ -521,27 +500,7 @@ describe('link-provisioning, accept', () => {
 describe('the AWS watcher', () => {
   it('records the connection coming up and resumes the waiting execution before any fallback poll', async () => {
     const linkId = await requested('watched');
-    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
-    await putPeer('LinkApproved', {
-      linkId,
-      side: 'gcp',
-      approver: 'carol@example.com',
-      approvedAt: now(),
-      auto: false,
-    });
-    await eventually(() => keyIssued(linkId), 5000);
-    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
-      activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
-    });
-    await putPeer('LinkSideStateChanged', {
-      linkId,
-      side: 'gcp',
-      sequence: 1,
-      nativeState: 'ACTIVE',
-      previousNativeState: null,
-      condition: 'UP',
-      observedAt: now(),
-    });
+    await approveAndRedeem(linkId);
     await advance(10 * MIN, MIN); // the provider's 5-minute provisioning delay, well before the hourly poll
     const report = await watch(half.deps);
     expect(report.changed).toContain(linkId);
@@ -554,66 +513,324 @@ describe('the AWS watcher', () => {
   });
 });
 
-describe('link-decommissioning', () => {
-  it("deletes the AWS half on bob's request, confirms it by Get, and ends DECOMMISSIONED once Google reports its half gone", async () => {
-    // Prepare: an ACTIVE link.
-    const linkId = await requested('to-decommission');
-    await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
-    await putPeer('LinkApproved', {
-      linkId,
-      side: 'gcp',
-      approver: 'carol@example.com',
-      approvedAt: now(),
-      auto: false,
-    });
-    await eventually(() => keyIssued(linkId), 5000);
-    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
-      activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
-    });
-    await putPeer('LinkSideStateChanged', {
-      linkId,
-      side: 'gcp',
-      sequence: 1,
-      nativeState: 'ACTIVE',
-      previousNativeState: null,
-      condition: 'UP',
-      observedAt: now(),
-    });
-    await advance(10 * MIN, MIN);
-    await watch(half.deps);
-    await eventually(async () => (await linkState(linkId)) === 'ACTIVE', 5000);
+/** bob approves here, carol for Google (a peer event). */
+async function approveBoth(linkId: string) {
+  await call(ARN.bob, 'POST /links/{id}/approvals', { id: linkId, body: { decision: 'approve' } });
+  await putPeer('LinkApproved', {
+    linkId,
+    side: 'gcp',
+    approver: 'carol@example.com',
+    approvedAt: now(),
+    auto: false,
+  });
+}
 
-    // Act
+/** Approves (bob here, carol as a peer event), redeems the key as Google and reports Google's half up. */
+async function approveAndRedeem(linkId: string) {
+  await approveBoth(linkId);
+  await eventually(() => keyIssued(linkId), 5000);
+  await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
+    activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
+  });
+  await putPeer('LinkSideStateChanged', {
+    linkId,
+    side: 'gcp',
+    sequence: 1,
+    nativeState: 'ACTIVE',
+    previousNativeState: null,
+    condition: 'UP',
+    observedAt: now(),
+  });
+}
+
+/** `approveAndRedeem`, then the provider's provisioning delay and a watcher run. */
+async function approveAndBringUp(linkId: string) {
+  await approveAndRedeem(linkId);
+  await advance(10 * MIN, MIN);
+  await watch(half.deps);
+}
+
+async function requestedWithRoutes(name: string, routes: string[]) {
+  const created = await call(ARN.alice, 'POST /links', {
+    body: { ...request(name), aws: { ...request(name).aws, routes } },
+  });
+  expect(created.status).toBe(201);
+  const linkId = created.body.link.id as string;
+  await waitingAt(linkId, 'AwaitApproval');
+  return linkId;
+}
+
+async function allowedOnGateway(): Promise<string[]> {
+  const { associations } = await admin(cloud, 'POST', '/aws/directconnect/associations', {
+    accountId: ACCOUNT,
+  });
+  return (
+    associations as {
+      directConnectGatewayId: string;
+      allowedPrefixesToDirectConnectGateway: { cidr: string }[];
+    }[]
+  )
+    .filter((a) => a.directConnectGatewayId === half.gateway)
+    .flatMap((a) => a.allowedPrefixesToDirectConnectGateway.map((p) => p.cidr));
+}
+
+describe('link-provisioning, verify: the Direct Connect gateway allows the AWS routes', () => {
+  it('goes ACTIVE when the association already allows a route inside its prefix', async () => {
+    const linkId = await requestedWithRoutes('covered', ['10.10.4.0/24']);
+    await approveAndBringUp(linkId);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('ACTIVE');
+    const h = await history(linkId);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'VerifyPrefixes')).toBe(true);
+    expect(h.some((e) => e.stateEnteredEventDetails?.name === 'PrefixWait')).toBe(false);
+  });
+
+  it('fails after the bound naming the missing prefix when crosslink does not manage them; the connection is deleted', async () => {
+    const linkId = await requestedWithRoutes('uncovered', ['10.10.0.0/16', '10.99.0.0/16']);
+    await approveAndBringUp(linkId);
+    await waitingAt(linkId, 'PrefixWait');
+    expect(await linkState(linkId)).toBe('ACTIVE'); // both halves are up; the execution holds it in verify
+    await advance(35 * MIN, MIN);
+    await eventually(async () => (await statusOf(linkId)) === 'FAILED', 5000);
+    expect(await linkState(linkId)).toBe('FAILED');
+    const failed = (
+      eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as { 'detail-type'?: string; detail?: unknown }[]
+    )
+      .filter((r) => r['detail-type'] === 'LinkFailed' && JSON.stringify(r.detail).includes(linkId))
+      .map((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as CloudEvent);
+    expect(failed).toHaveLength(1);
+    const data = failed[0]?.data as EventDataByName['LinkFailed'];
+    expect(data.stage).toBe('verify');
+    expect(data.error.name).toBe('PrefixesNotCoveredError');
+    expect(data.error.message).toContain('10.99.0.0/16');
+    expect(data.error.message).not.toContain('10.10.0.0/16');
+    expect(data.compensation.deleted).toHaveLength(1);
+    await advance(10 * MIN, MIN);
+    expect(await connectionsOf(linkId)).toEqual([]);
+    expect(await allowedOnGateway()).not.toContain('10.99.0.0/16');
+  });
+
+  it('adds the missing prefix when configured to manage them, waits for the update, and goes ACTIVE', async () => {
+    half.deps.settings.manageAllowedPrefixes = true;
+    try {
+      const linkId = await requestedWithRoutes('managed', ['10.10.0.0/16', '10.98.0.0/16']);
+      await approveAndBringUp(linkId);
+      await eventually(async () => (await allowedOnGateway()).includes('10.98.0.0/16'), 5000);
+      await advance(10 * MIN, MIN); // the association update applies after 2 min; verify re-checks every 2
+      await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+      expect(await linkState(linkId)).toBe('ACTIVE');
+      expect(await allowedOnGateway()).toEqual(expect.arrayContaining(['10.10.0.0/16', '10.98.0.0/16']));
+      const audit = await half.deps.store.listAudit(linkId);
+      expect(audit.find((a) => a.action === 'allowed-prefixes-added')?.reasons[0]).toContain('10.98.0.0/16');
+      expect(await connectionsOf(linkId)).toHaveLength(1);
+    } finally {
+      half.deps.settings.manageAllowedPrefixes = false;
+    }
+  });
+});
+
+async function activeLink(name: string) {
+  const linkId = await requested(name);
+  await approveAndBringUp(linkId);
+  await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+  expect(await linkState(linkId)).toBe('ACTIVE');
+  return linkId;
+}
+
+async function decommissionStatus(linkId: string, attempt = 1) {
+  const out = await half.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn: half.deps.stateMachines.decommissioning }),
+  );
+  const run = out.executions?.find((e) => e.name === `${linkId}-decommissioning-${attempt}`);
+  if (!run) return undefined;
+  return (await half.sfn.send(new DescribeExecutionCommand({ executionArn: run.executionArn as string })))
+    .status;
+}
+
+async function decommissionHistory(linkId: string, attempt = 1) {
+  const out = await half.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn: half.deps.stateMachines.decommissioning }),
+  );
+  const run = out.executions?.find((e) => e.name === `${linkId}-decommissioning-${attempt}`);
+  const h = await half.sfn.send(
+    new GetExecutionHistoryCommand({ executionArn: run?.executionArn as string, maxResults: 1000 }),
+  );
+  return h.events ?? [];
+}
+
+const entered = (h: HistoryEvent[], state: string) =>
+  h.filter((e) => e.stateEnteredEventDetails?.name === state);
+
+/** Google's watcher reports its transport: `adminEnabled: false` (drained), or gone. */
+function gcpHalf(linkId: string, sequence: number, state: 'drained' | 'gone') {
+  return putPeer('LinkSideStateChanged', {
+    linkId,
+    side: 'gcp',
+    sequence,
+    nativeState: state === 'gone' ? null : 'ACTIVE',
+    previousNativeState: 'ACTIVE',
+    condition: state === 'gone' ? 'GONE' : 'DOWN',
+    ...(state === 'drained' ? { adminEnabled: false } : {}),
+    observedAt: now(),
+  });
+}
+
+describe('link-decommissioning: request -> approve -> drain -> delete -> confirm -> report', () => {
+  it('takes approval from carol (not the requester), waits for Google to drain, soaks, then deletes', async () => {
+    const linkId = await activeLink('to-decommission');
+
+    // bob asks; the link stays ACTIVE with the request pending.
     const asked = await call(ARN.bob, 'POST /links/{id}/decommission', {
       id: linkId,
       body: { reason: 'migrated' },
     });
     expect(asked.status).toBe(202);
     expect(asked.body.execution).toBe(`${linkId}-decommissioning-1`);
-    await putPeer('LinkSideStateChanged', {
-      linkId,
-      side: 'gcp',
-      sequence: 2,
-      nativeState: null,
-      previousNativeState: 'ACTIVE',
-      condition: 'GONE',
-      observedAt: now(),
-    });
-    await advance(2 * HOUR, 5 * MIN);
-
-    // Assess
-    const decommissions = await half.sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: half.deps.stateMachines.decommissioning }),
-    );
-    const run = decommissions.executions?.find((e) => e.name === `${linkId}-decommissioning-1`);
+    expect(asked.body.link.state).toBe('ACTIVE');
     await eventually(
-      async () =>
-        (await half.sfn.send(new DescribeExecutionCommand({ executionArn: run?.executionArn as string })))
-          .status === 'SUCCEEDED',
+      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
       5000,
     );
+
+    // bob cannot approve his own decommission (the same route takes it to the pending decommission).
+    const self = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toContain('requested this decommission');
+    expect(await linkState(linkId)).toBe('ACTIVE');
+
+    // carol approves for Google (a peer event): DECOMMISSIONING, and the wait for the drain begins.
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: now(),
+      auto: false,
+      stage: 'decommissioning',
+    });
+    await eventually(async () => (await linkState(linkId)) === 'DECOMMISSIONING', 5000);
+    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitDrained').length > 0, 5000);
+    await advance(2 * HOUR, 10 * MIN); // no drain reported: nothing is deleted
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+
+    // Google disables its transport; the soak runs before DeleteConnection.
+    await gcpHalf(linkId, 2, 'drained');
+    await eventually(async () => entered(await decommissionHistory(linkId), 'Soak').length > 0, 5000);
+    const drainedAt = cloud.clock.now();
+    await advance(9 * MIN, MIN);
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+    await advance(2 * MIN, MIN);
+    await eventually(async () => entered(await decommissionHistory(linkId), 'DeleteHalf').length > 0, 5000);
+    expect(cloud.clock.now() - drainedAt).toBeGreaterThanOrEqual(10 * MIN);
+
+    await gcpHalf(linkId, 3, 'gone');
+    await advance(2 * HOUR, 5 * MIN);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
     expect(await linkState(linkId)).toBe('DECOMMISSIONED');
     expect(await connectionsOf(linkId)).toEqual([]);
-    expect(half.secrets.secrets.has(`crosslink/${linkId}/activation-key`)).toBe(false);
+    const link = (await half.deps.store.get(linkId))?.link;
+    expect(link?.decommission).toMatchObject({
+      status: 'APPROVED',
+      requestedBy: ARN.bob,
+      decision: { by: 'carol@example.com', side: 'gcp' },
+    });
+    const h = await decommissionHistory(linkId);
+    const order = ['Request', 'AwaitApproval', 'DrainCheck', 'Soak', 'DeleteHalf', 'Confirm', 'Report'];
+    const firsts = order.map((s) => h.findIndex((e) => e.stateEnteredEventDetails?.name === s));
+    expect(firsts.every((i) => i >= 0)).toBe(true);
+    expect([...firsts].sort((a, b) => a - b)).toEqual(firsts);
+  });
+
+  it('records an unapproved decommission EXPIRED at the deadline and leaves the link ACTIVE', async () => {
+    const linkId = await activeLink('decommission-expires');
+    await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
+    await eventually(
+      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
+      5000,
+    );
+    await advance(73 * HOUR, HOUR);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    const h = await decommissionHistory(linkId);
+    expect(entered(h, 'NotApproved')).toHaveLength(1);
+    expect(entered(h, 'DeleteHalf')).toHaveLength(0);
+    const link = (await half.deps.store.get(linkId))?.link;
+    expect(link?.state).toBe('ACTIVE');
+    expect(link?.decommission?.status).toBe('EXPIRED');
+    // The wait published its age on every fallback poll and escalated once (the alarms' metrics).
+    const published = half.metrics.filter((m) => m.stage === 'decommissioning');
+    expect(published.filter((m) => m.name === 'escalated')).toHaveLength(1);
+    expect(Math.max(...published.map((m) => m.ageMs ?? 0))).toBeGreaterThanOrEqual(71 * HOUR);
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+    // A late approval is refused: the request is closed.
+    const late = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(late.status).toBe(409);
+  });
+
+  it('stops without deleting when Google never reports drained, and a new request runs the next attempt', async () => {
+    const linkId = await activeLink('drain-stalls');
+    await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
+    const approved = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body.link.state).toBe('DECOMMISSIONING');
+    await advance(7 * HOUR, 30 * MIN);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'FAILED', 5000);
+    expect(entered(await decommissionHistory(linkId), 'DeleteHalf')).toHaveLength(0);
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+    let link = (await half.deps.store.get(linkId))?.link;
+    expect(link?.state).toBe('DECOMMISSIONING');
+    expect(link?.decommission?.attempt).toBe(2);
+    expect(link?.decommission?.stalled?.reason).toContain('did not report drained');
+
+    // Asked again: attempt 2 skips the approval (still approved) and proceeds once Google drains.
+    const again = await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
+    expect(again.body.execution).toBe(`${linkId}-decommissioning-2`);
+    await gcpHalf(linkId, 2, 'drained');
+    await advance(15 * MIN, MIN);
+    await eventually(async () => (await connectionsOf(linkId)).length === 0, 5000);
+    await gcpHalf(linkId, 3, 'gone');
+    await advance(2 * HOUR, 10 * MIN);
+    await eventually(async () => (await decommissionStatus(linkId, 2)) === 'SUCCEEDED', 5000);
+    link = (await half.deps.store.get(linkId))?.link;
+    expect(link?.state).toBe('DECOMMISSIONED');
+  });
+
+  it("starts on Google's request; the same person from AWS cannot approve it; bob can; a gone Google half counts as drained", async () => {
+    const linkId = await activeLink('google-decommissions');
+    await putPeer('LinkDecommissionRequested', {
+      linkId,
+      requestedBy: 'alice@example.com',
+      requestedVia: 'gcp',
+      requestedAt: now(),
+    });
+    await eventually(
+      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
+      5000,
+    );
+    expect((await half.deps.store.get(linkId))?.link.decommission?.status).toBe('PENDING');
+    // alice's IAM user is the same person (policy people) as alice@example.com.
+    const same = await call(ARN.alice, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(same.status).toBe(403);
+    expect(same.body.error.message).toContain('requested this decommission');
+    const ok = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(ok.body.link.state).toBe('DECOMMISSIONING');
+    await gcpHalf(linkId, 2, 'gone');
+    await advance(2 * HOUR, 10 * MIN);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    expect(await linkState(linkId)).toBe('DECOMMISSIONED');
+    expect(await connectionsOf(linkId)).toEqual([]);
   });
 });

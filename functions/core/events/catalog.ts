@@ -33,6 +33,8 @@ export interface LinkApprovalRequestedData extends Base {
   /** When the approval wait escalates, and when it expires. */
   escalateAt: string;
   expiresAt: string;
+  /** What approval is asked for: the link (absent or provisioning) or a request to decommission it. */
+  stage?: 'provisioning' | 'decommissioning';
 }
 
 export interface LinkApprovedData extends Base {
@@ -41,6 +43,8 @@ export interface LinkApprovedData extends Base {
   approver: string;
   approvedAt: string;
   auto: boolean;
+  /** What was decided: the link itself (absent, v1's original meaning) or a request to decommission it. */
+  stage?: 'provisioning' | 'decommissioning';
 }
 
 export interface LinkRejectedData extends Base {
@@ -48,12 +52,16 @@ export interface LinkRejectedData extends Base {
   approver: string;
   rejectedAt: string;
   reason: string;
+  /** What was decided: the link itself (absent, v1's original meaning) or a request to decommission it. */
+  stage?: 'provisioning' | 'decommissioning';
 }
 
 export interface LinkExpiredData extends Base {
   /** The sides whose approval never came. */
   waitingFor: Cloud[];
   expiredAt: string;
+  /** What expired: the link itself (absent, v1's original meaning) or a request to decommission it. */
+  stage?: 'provisioning' | 'decommissioning';
 }
 
 /** The activation key sealed to the peer: AES-256-GCM under a data key wrapped with RSA-OAEP-SHA-256. */
@@ -159,17 +167,17 @@ export const EVENT_FIELDS = {
       'escalateAt',
       'expiresAt',
     ],
-    optional: [],
+    optional: ['stage'],
   },
   LinkApproved: {
     required: ['linkId', 'policyHash', 'side', 'approver', 'approvedAt', 'auto'],
-    optional: [],
+    optional: ['stage'],
   },
   LinkRejected: {
     required: ['linkId', 'policyHash', 'side', 'approver', 'rejectedAt', 'reason'],
-    optional: [],
+    optional: ['stage'],
   },
-  LinkExpired: { required: ['linkId', 'policyHash', 'waitingFor', 'expiredAt'], optional: [] },
+  LinkExpired: { required: ['linkId', 'policyHash', 'waitingFor', 'expiredAt'], optional: ['stage'] },
   LinkKeyIssued: {
     required: ['linkId', 'policyHash', 'issuer', 'sealedKey', 'bandwidth', 'issuerResource', 'issuedAt'],
     optional: [],

@@ -77,6 +77,28 @@ export interface Approval {
   reason?: string;
 }
 
+/**
+ * A request to take a link down. It needs one approval, from an approver of either side who is not
+ * the person who asked (policy `people` identify one person across clouds). While it is PENDING
+ * the link stays as it was; an approval moves the link to DECOMMISSIONING; a rejection or an expiry
+ * closes the request and leaves the link untouched.
+ */
+export interface DecommissionRequest {
+  requestedBy: string;
+  requesterIdentity?: string;
+  requestedVia: Cloud;
+  requestedAt: string;
+  reason?: string;
+  status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+  /** The approval or rejection that closed it (`policy:auto-approve` when policy approved it). */
+  decision?: Approval;
+  closedAt?: string;
+  /** The execution attempt that carries it out; raised when a drain was not confirmed in time. */
+  attempt: number;
+  /** Set when an attempt stopped before deleting because the peer never reported its half drained. */
+  stalled?: { at: string; reason: string };
+}
+
 export interface StageEntry {
   state: LinkState;
   at: string;
@@ -99,6 +121,8 @@ export interface LinkRecord {
   /** Health from signals (alarms, probes): neither provider's API reports it. */
   health: { status: 'healthy' | 'impaired'; at: string | null };
   stages: StageEntry[];
+  /** The latest decommission request, if any. */
+  decommission?: DecommissionRequest;
   /**
    * Events written with the change that caused them and not yet confirmed on the bus (a transactional
    * outbox in the same item): a crash between the write and the put cannot lose them, and a retry

@@ -41,7 +41,39 @@ export type LinkCommand =
     }
   | { kind: 'startProvisioning' }
   | { kind: 'fail'; reason: string }
-  | { kind: 'requestDecommission'; by: string };
+  | {
+      /**
+       * Provisioning's verify stage failed (the routes are not allowed on the Direct Connect
+       * gateway): both halves may already be up, so this also closes an ACTIVE / DEGRADED / DOWN link,
+       * whose halves compensation deletes.
+       */
+      kind: 'failVerify';
+      reason: string;
+    }
+  | { kind: 'requestDecommission'; by: string }
+  | {
+      /** Asks for a decommission that needs one approval; `auto`: policy approves it at once. */
+      kind: 'proposeDecommission';
+      by: string;
+      identity?: string;
+      via: Cloud;
+      reason?: string;
+      auto?: boolean;
+    }
+  | {
+      kind: 'decideDecommission';
+      side: Cloud;
+      by: string;
+      identity?: string;
+      decision: 'approve' | 'reject';
+      reason?: string;
+    }
+  | { kind: 'expireDecommission' }
+  | {
+      /** The peer never reported its half drained in time: nothing was deleted; the next attempt may retry. */
+      kind: 'drainStalled';
+      reason: string;
+    };
 
 export type LinkObservation =
   | {
@@ -138,6 +170,15 @@ export function transition(link: LinkRecord, input: LinkInput, now: number): Tra
         return move(link, 'FAILED', input.reason, now);
       }
       throw new IllegalTransitionError(link.state, 'fail');
+    case 'failVerify':
+      if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
+      if (['PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state))
+        return move(link, 'FAILED', input.reason, now);
+      throw new IllegalTransitionError(
+        link.state,
+        'fail verification of',
+        'only a provisioned link is verified',
+      );
     case 'requestDecommission':
       if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
         return unchanged(link, `already ${link.state}`);
@@ -147,6 +188,41 @@ export function transition(link: LinkRecord, input: LinkInput, now: number): Tra
         return { link: derived.link, events: [...moved.events, ...derived.events] };
       }
       throw new IllegalTransitionError(link.state, 'decommission');
+    case 'proposeDecommission':
+      return proposeDecommission(link, input, now);
+    case 'decideDecommission':
+      return decideDecommission(link, input, now);
+    case 'expireDecommission': {
+      const d = link.decommission;
+      if (d?.status === 'EXPIRED') return unchanged(link, 'already EXPIRED');
+      if (d?.status !== 'PENDING')
+        throw new IllegalTransitionError(
+          link.state,
+          'expire the decommission of',
+          'no decommission is pending',
+        );
+      return {
+        link: { ...link, decommission: { ...d, status: 'EXPIRED', closedAt: iso(now) }, updatedAt: iso(now) },
+        events: [],
+      };
+    }
+    case 'drainStalled': {
+      const d = link.decommission;
+      if (link.state !== 'DECOMMISSIONING' || d?.status !== 'APPROVED')
+        throw new IllegalTransitionError(
+          link.state,
+          'stall the drain of',
+          'no approved decommission is running',
+        );
+      return {
+        link: {
+          ...link,
+          decommission: { ...d, attempt: d.attempt + 1, stalled: { at: iso(now), reason: input.reason } },
+          updatedAt: iso(now),
+        },
+        events: [],
+      };
+    }
     case 'halfObserved':
       return observeHalf(link, input, now);
     case 'healthObserved':
@@ -200,6 +276,88 @@ function decide(
       now,
     );
   return { link: next, events: [] };
+}
+
+const DECOMMISSIONABLE: readonly LinkState[] = ['APPROVED', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'];
+
+function proposeDecommission(
+  link: LinkRecord,
+  input: Extract<LinkCommand, { kind: 'proposeDecommission' }>,
+  now: number,
+): TransitionResult {
+  if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
+    return unchanged(link, `already ${link.state}`);
+  if (!DECOMMISSIONABLE.includes(link.state)) throw new IllegalTransitionError(link.state, 'decommission');
+  if (link.decommission?.status === 'PENDING')
+    return unchanged(
+      link,
+      `duplicate: a decommission requested by ${link.decommission.requestedBy} is pending`,
+    );
+  const at = iso(now);
+  const request: LinkRecord['decommission'] = {
+    requestedBy: input.by,
+    requestedVia: input.via,
+    requestedAt: at,
+    status: 'PENDING',
+    attempt: 1,
+    ...(input.identity ? { requesterIdentity: input.identity } : {}),
+    ...(input.reason ? { reason: input.reason } : {}),
+  };
+  const next: LinkRecord = { ...link, decommission: request, updatedAt: at };
+  if (!input.auto) return { link: next, events: [] };
+  return decideDecommission(
+    next,
+    { kind: 'decideDecommission', side: input.via, by: AUTO, decision: 'approve' },
+    now,
+  );
+}
+
+const AUTO = 'policy:auto-approve';
+
+function decideDecommission(
+  link: LinkRecord,
+  input: Extract<LinkCommand, { kind: 'decideDecommission' }>,
+  now: number,
+): TransitionResult {
+  const d = link.decommission;
+  const wanted = input.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+  if (d?.status === wanted && d.decision?.by === input.by)
+    return unchanged(link, `duplicate: decommission already ${wanted.toLowerCase()} by ${input.by}`);
+  if (d?.status !== 'PENDING')
+    throw new IllegalTransitionError(
+      link.state,
+      `${input.decision} the decommission of`,
+      d ? `the decommission request is ${d.status}` : 'no decommission was requested',
+    );
+  const self =
+    canonicalAwsPrincipal(input.by) === canonicalAwsPrincipal(d.requestedBy) ||
+    (input.identity !== undefined && input.identity === d.requesterIdentity);
+  if (self && !input.by.startsWith('policy:'))
+    throw new PermissionDeniedError(
+      `${input.by} requested the decommission of link ${link.id} and cannot also ${input.decision} it`,
+    );
+  const at = iso(now);
+  const decision: Approval = {
+    side: input.side,
+    decision: input.decision === 'approve' ? 'approved' : 'rejected',
+    by: input.by,
+    at,
+    ...(input.reason ? { reason: input.reason } : {}),
+  };
+  const next: LinkRecord = {
+    ...link,
+    decommission: { ...d, status: wanted, decision, closedAt: at },
+    updatedAt: at,
+  };
+  if (input.decision === 'reject') return { link: next, events: [] };
+  const moved = move(
+    next,
+    'DECOMMISSIONING',
+    `decommission requested by ${d.requestedBy}, approved by ${input.by} (${input.side})`,
+    now,
+  );
+  const derived = derive(moved.link, now);
+  return { link: derived.link, events: [...moved.events, ...derived.events] };
 }
 
 function observeHalf(

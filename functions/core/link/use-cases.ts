@@ -326,19 +326,7 @@ export async function decideApproval(deps: LinkDeps, input: DecideInput): Promis
   };
   const result = await mutateLink(deps, input.linkId, command, {
     ...(input.traceparent ? { traceparent: input.traceparent } : {}),
-    extra: () => {
-      const at = iso(deps.clock.now());
-      return [
-        input.decision === 'approve'
-          ? emit(deps, 'LinkApproved', { ...base, approvedAt: at, auto: false }, input.traceparent)
-          : emit(
-              deps,
-              'LinkRejected',
-              { ...base, rejectedAt: at, reason: input.reason as string },
-              input.traceparent,
-            ),
-      ];
-    },
+    extra: () => decisionEvents(deps, input, base),
   });
   if (result.ignored === undefined) {
     await audit(deps, {
@@ -353,11 +341,38 @@ export async function decideApproval(deps: LinkDeps, input: DecideInput): Promis
   return { link: result.link, version: result.version };
 }
 
+/** `LinkApproved` or `LinkRejected` for a decision (of the link, or with `stage`, of its decommission). */
+function decisionEvents(
+  deps: LinkDeps,
+  input: DecideInput,
+  base: { linkId: string; policyHash: string; side: Cloud; approver: string; stage?: 'decommissioning' },
+): CloudEvent[] {
+  const at = iso(deps.clock.now());
+  return [
+    input.decision === 'approve'
+      ? emit(deps, 'LinkApproved', { ...base, approvedAt: at, auto: false }, input.traceparent)
+      : emit(
+          deps,
+          'LinkRejected',
+          { ...base, rejectedAt: at, reason: input.reason as string },
+          input.traceparent,
+        ),
+  ];
+}
+
 // ---- decommission ------------------------------------------------------------------------------
+
+/** A link approved by policy on both sides is decommissioned by policy too: the same rule judged it. */
+function approvedByPolicy(link: LinkRecord): boolean {
+  const approved = link.approvals.filter((a) => a.decision === 'approved');
+  return approved.length > 0 && approved.every((a) => a.by.startsWith('policy:'));
+}
 
 /**
  * Asks for a link to be taken down. Anyone who may request or approve links of its environment on
- * the caller's side may ask. Main course: transition -> write with `LinkDecommissionRequested` ->
+ * the caller's side may ask. The request needs one approval (`decideDecommission`) from an approver
+ * of either side other than the person who asked, unless policy auto-approved the link itself; until
+ * then the link stays as it was. Main course: transition -> write with `LinkDecommissionRequested` ->
  * audit -> put the events. Errors: NotFoundError, PermissionDeniedError, IllegalTransitionError.
  */
 export async function requestDecommission(
@@ -393,22 +408,105 @@ export async function requestDecommission(
     requestedAt: iso(deps.clock.now()),
     ...(input.reason ? { reason: input.reason } : {}),
   };
-  const result = await mutateLink(
-    deps,
-    input.linkId,
-    { kind: 'requestDecommission', by: input.caller.principal },
-    {
-      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
-      extra: () => [emit(deps, 'LinkDecommissionRequested', data, input.traceparent)],
-    },
-  );
+  const result = await mutateLink(deps, input.linkId, (link) => decommissionProposal(deps, link, data), {
+    ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+    extra: () => [emit(deps, 'LinkDecommissionRequested', data, input.traceparent)],
+  });
   if (result.ignored === undefined) {
     await audit(deps, {
       linkId: input.linkId,
       actor: input.caller.principal,
       action: 'decommission',
       outcome: 'allowed',
-      reasons: input.reason ? [input.reason] : [],
+      reasons: [
+        ...(input.reason ? [input.reason] : []),
+        result.link.decommission?.status === 'APPROVED'
+          ? 'approved by policy (the link was auto-approved)'
+          : 'awaiting one approval from either side',
+      ],
+    });
+  }
+  await flushOutbox(deps, input.linkId);
+  return { link: result.link, version: result.version };
+}
+
+function decommissionProposal(
+  deps: LinkDeps,
+  link: LinkRecord,
+  d: EventDataByName['LinkDecommissionRequested'],
+): LinkInput {
+  const identity = identityOf(deps.policy, canonicalAwsPrincipal(d.requestedBy));
+  return {
+    kind: 'proposeDecommission',
+    by: d.requestedBy,
+    via: d.requestedVia,
+    ...(identity ? { identity } : {}),
+    ...(d.reason ? { reason: d.reason } : {}),
+    auto: approvedByPolicy(link),
+  };
+}
+
+/**
+ * Approves or rejects the pending decommission of a link: the caller must be an approver of the
+ * link's environment on their side, and not the person who asked for it. Approval moves the link to
+ * DECOMMISSIONING; rejection closes the request and leaves the link as it was.
+ * Errors: ValidationError, NotFoundError, PermissionDeniedError (audited), IllegalTransitionError.
+ */
+export async function decideDecommission(deps: LinkDeps, input: DecideInput): Promise<StoredLink> {
+  if (input.decision === 'reject' && !input.reason?.trim())
+    throw new ValidationError([{ path: 'reason', reason: 'is required when rejecting' }]);
+  const stored = await deps.store.get(input.linkId);
+  if (!stored) throw new NotFoundError(`link ${input.linkId} does not exist`);
+  const pending = stored.link.decommission;
+  const role = approverDecision(
+    deps.policy,
+    stored.link.environment,
+    input.caller.side,
+    input.caller.principal,
+    pending?.requestedBy ?? stored.link.requester,
+  );
+  if (!role.ok) {
+    const message = role.message.replace('requested this link', 'requested this decommission');
+    await audit(deps, {
+      linkId: input.linkId,
+      actor: input.caller.principal,
+      action: `decommission-${input.decision}`,
+      outcome: 'refused',
+      reasons: [message],
+    });
+    throw new PermissionDeniedError(message);
+  }
+  const identity = identityOf(deps.policy, canonicalAwsPrincipal(input.caller.principal));
+  const base = {
+    linkId: input.linkId,
+    policyHash: deps.policy.hash,
+    side: input.caller.side,
+    approver: input.caller.principal,
+    stage: 'decommissioning' as const,
+  };
+  const result = await mutateLink(
+    deps,
+    input.linkId,
+    {
+      kind: 'decideDecommission',
+      side: input.caller.side,
+      by: input.caller.principal,
+      decision: input.decision,
+      ...(identity ? { identity } : {}),
+      ...(input.reason ? { reason: input.reason } : {}),
+    },
+    {
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+      extra: () => decisionEvents(deps, input, base),
+    },
+  );
+  if (result.ignored === undefined) {
+    await audit(deps, {
+      linkId: input.linkId,
+      actor: input.caller.principal,
+      action: `decommission-${input.decision}`,
+      outcome: 'allowed',
+      reasons: [role.message],
     });
   }
   await flushOutbox(deps, input.linkId);
@@ -527,7 +625,7 @@ export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise
   const stored = await deps.store.get(data.linkId);
   if (!stored)
     throw new NotFoundError(`link ${data.linkId} is not known here yet; ${name} will be redelivered`);
-  const input = peerInput(name, data, peer, stored.link);
+  const input = peerInput(deps, name, data, peer, stored.link);
   if (!input)
     return done(deps, event, peer, {
       outcome: 'ignored',
@@ -632,6 +730,7 @@ async function done(
 
 /** What a peer event means for this side's record, or undefined when nothing. */
 function peerInput(
+  deps: LinkDeps,
   name: EventName,
   data: EventDataByName[EventName],
   peer: Cloud,
@@ -641,11 +740,31 @@ function peerInput(
   switch (name) {
     case 'LinkApproved': {
       const d = data as EventDataByName['LinkApproved'];
-      return d.side === peer ? { kind: 'approve', side: d.side, by: d.approver } : undefined;
+      if (d.side !== peer) return undefined;
+      if (d.stage === 'decommissioning') {
+        const identity = identityOf(deps.policy, canonicalAwsPrincipal(d.approver));
+        return {
+          kind: 'decideDecommission',
+          side: d.side,
+          by: d.approver,
+          decision: 'approve',
+          ...(identity ? { identity } : {}),
+        };
+      }
+      return { kind: 'approve', side: d.side, by: d.approver };
     }
     case 'LinkRejected': {
       const d = data as EventDataByName['LinkRejected'];
-      return d.side === peer ? { kind: 'reject', side: d.side, by: d.approver, reason: d.reason } : undefined;
+      if (d.side !== peer) return undefined;
+      if (d.stage === 'decommissioning')
+        return {
+          kind: 'decideDecommission',
+          side: d.side,
+          by: d.approver,
+          decision: 'reject',
+          reason: d.reason,
+        };
+      return { kind: 'reject', side: d.side, by: d.approver, reason: d.reason };
     }
     case 'LinkSideStateChanged': {
       const d = data as EventDataByName['LinkSideStateChanged'];
@@ -662,15 +781,15 @@ function peerInput(
       return obs;
     }
     case 'LinkDecommissionRequested':
-      return {
-        kind: 'requestDecommission',
-        by: (data as EventDataByName['LinkDecommissionRequested']).requestedBy,
-      };
+      return decommissionProposal(deps, link, data as EventDataByName['LinkDecommissionRequested']);
     case 'LinkExpired':
+      if ((data as EventDataByName['LinkExpired']).stage === 'decommissioning')
+        return link.decommission?.status === 'PENDING' ? { kind: 'expireDecommission' } : undefined;
       return { kind: 'expire', authoritative: fromCoordinator };
     case 'LinkFailed': {
       const d = data as EventDataByName['LinkFailed'];
-      return { kind: 'fail', reason: `${d.side} ${d.stage} failed: ${d.error.name}: ${d.error.message}` };
+      const reason = `${d.side} ${d.stage} failed: ${d.error.name}: ${d.error.message}`;
+      return d.stage === 'verify' ? { kind: 'failVerify', reason } : { kind: 'fail', reason };
     }
     default:
       // LinkStateChanged is derived on each side by the same function; LinkApprovalRequested goes to

@@ -1,0 +1,27 @@
+/**
+ * The approval waits' metrics as CloudWatch Embedded Metric Format (Powertools Metrics): the fallback
+ * poll of every pending approval (of a link, or of its decommission) records how long it has been
+ * waiting, and each escalation counts once. serverless.yml alarms on both (`ApprovalsWaitingAlarm`,
+ * `ApprovalEscalationsAlarm`). EMF is a log line, so no `cloudwatch:PutMetricData` permission is needed.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ApprovalMetrics } from './link-steps.ts';
+
+export const NAMESPACE = 'crosslink';
+export const SERVICE = 'crosslink-aws';
+
+/** One instance per process; the `logMetrics` middleware flushes it after each invocation. */
+export const metrics = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+
+export function approvalMetrics(m: Metrics = metrics): ApprovalMetrics {
+  return {
+    pending(stage, ageMs) {
+      m.addMetadata('approvalStage', stage);
+      m.addMetric('ApprovalPendingSeconds', MetricUnit.Seconds, Math.floor(ageMs / 1000));
+    },
+    escalated(stage) {
+      m.addMetadata('approvalStage', stage);
+      m.addMetric('ApprovalEscalations', MetricUnit.Count, 1);
+    },
+  };
+}

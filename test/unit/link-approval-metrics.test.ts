@@ -1,0 +1,38 @@
+/**
+ * The approval deadlines' metrics in CloudWatch Embedded Metric Format: what serverless.yml's
+ * ApprovalsWaitingAlarm and ApprovalEscalationsAlarm read (namespace, service dimension, names).
+ */
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it } from 'vitest';
+import { approvalMetrics, NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
+
+describe('approval metrics (EMF)', () => {
+  it('records the pending age in seconds and counts escalations, under the crosslink namespace', () => {
+    const m = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+    const metrics = approvalMetrics(m);
+    metrics.pending('decommissioning', 49 * 3_600_000 + 999);
+    metrics.escalated('decommissioning');
+    const emf = m.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: {
+        CloudWatchMetrics: {
+          Namespace: string;
+          Dimensions: string[][];
+          Metrics: { Name: string; Unit: string }[];
+        }[];
+      };
+    };
+    const [directive] = emf._aws.CloudWatchMetrics;
+    expect(directive?.Namespace).toBe('crosslink');
+    expect(directive?.Dimensions).toEqual([['service']]);
+    expect(directive?.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'ApprovalPendingSeconds', Unit: 'Seconds' },
+        { Name: 'ApprovalEscalations', Unit: 'Count' },
+      ]),
+    );
+    expect(emf.service).toBe('crosslink-aws');
+    expect(emf.ApprovalPendingSeconds).toBe(49 * 3600);
+    expect(emf.ApprovalEscalations).toBe(1);
+    expect(emf.approvalStage).toBe('decommissioning');
+  });
+});
