@@ -117,6 +117,7 @@ export async function linkResource(deps: StepDeps, link: LinkRecord) {
       },
     },
     approvals: link.approvals,
+    ...(link.decommission ? { decommission: link.decommission } : {}),
     stages: link.stages,
     audit: await deps.store.listAudit(link.id),
   };

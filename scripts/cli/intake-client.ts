@@ -48,6 +48,14 @@ export interface LinkResource {
   halves: { aws: HalfResource; gcp: HalfResource };
   approvals: { side: Cloud; decision: string; by: string; at: string; reason?: string }[];
   stages: { state: string; at: string; reason?: string }[];
+  /** A decommission request, once one was made: its status, decision and attempt. */
+  decommission?: {
+    status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+    requestedBy: string;
+    attempt: number;
+    decision?: { by: string; decision?: string; reason?: string };
+    stalled?: { at: string; reason: string };
+  };
   audit?: {
     at: string;
     actor: string;

@@ -31,14 +31,18 @@ export async function waitForLinkState(
   const start = await access.clock.now();
   let pause = options.firstPollMs ?? 200;
   let last: string | undefined;
+  let attemptAtStart: number | undefined;
   for (;;) {
     const link = await access.client.get(id);
+    attemptAtStart ??= link.decommission?.attempt ?? 1;
     if (link.state !== last) {
       last = link.state;
       options.onState?.(link);
     }
     if (link.state === options.until) return link;
-    if (END_STATES.has(link.state)) {
+    const ended = options.until === 'DECOMMISSIONED' ? decommissionEnded(link, attemptAtStart) : undefined;
+    if (ended) throw new OtherEndStateError(`link ${id}: ${ended}, not ${options.until}`);
+    if (options.until === 'DECOMMISSIONED' ? link.state === 'FAILED' : END_STATES.has(link.state)) {
       const why = link.stages.at(-1)?.reason;
       throw new OtherEndStateError(
         `link ${id} ended ${link.state}${why ? ` (${why})` : ''}, not ${options.until}`,
@@ -52,6 +56,23 @@ export async function waitForLinkState(
     await sleep(pause);
     pause = Math.min(pause * 2, access.maxPollMs);
   }
+}
+
+/**
+ * While a decommission is pending, approved or draining the link keeps its state (ACTIVE, DEGRADED,
+ * DOWN, then DECOMMISSIONING), so the end of a decommission wait is read from the request itself:
+ * rejected, expired, or stalled because the peer never reported its half drained (that stops the
+ * attempt and raises the number for the next one).
+ */
+function decommissionEnded(link: LinkResource, attemptAtStart: number): string | undefined {
+  const d = link.decommission;
+  if (!d) return undefined;
+  if (d.status === 'REJECTED' || d.status === 'EXPIRED')
+    return `the decommission request was ${d.status.toLowerCase()}${d.decision?.reason ? ` (${d.decision.reason})` : ''}`;
+  // A stall raises the attempt: one seen at the start belongs to an earlier attempt, not this wait's.
+  if (d.stalled && d.attempt > attemptAtStart)
+    return `decommission attempt ${d.attempt - 1} stopped before deleting (${d.stalled.reason})`;
+  return undefined;
 }
 
 export function formatMs(ms: number): string {

@@ -232,26 +232,48 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     expect(bad.err).toMatch(/^--state must be one of REQUESTED, .*, got "active"$/);
   });
 
-  it('decommission --wait ends DECOMMISSIONED once both halves are gone', async () => {
+  it('decommission --wait: approved by another person, drained by Google, then both halves gone', async () => {
+    // alice asks; the link stays ACTIVE with the request pending until an approver other than her decides.
     const run = cli(
       'link',
       'decommission',
       linkId,
       '--as',
-      'bob',
+      'alice',
       '--reason',
       'migrated',
       '--wait',
       '--json',
     );
     await eventually(
+      async () => (await lc.half.deps.store.get(linkId))?.link.decommission?.status === 'PENDING',
+      5000,
+    );
+    expect((await lc.half.deps.store.get(linkId))?.link.state).toBe('ACTIVE');
+    const self = await cli('link', 'approve', linkId, '--as', 'alice');
+    expect(self.code).toBe(3);
+    const approved = await cli('link', 'approve', linkId, '--as', 'bob');
+    expect(approved.err).toBe('');
+    expect(approved.code).toBe(0);
+    await eventually(
       async () => (await lc.half.deps.store.get(linkId))?.link.state === 'DECOMMISSIONING',
       5000,
     );
+    // Google disables its transport (the drain), later deletes it.
     await lc.putPeer('LinkSideStateChanged', {
       linkId,
       side: 'gcp',
       sequence: 2,
+      nativeState: 'ACTIVE',
+      previousNativeState: 'ACTIVE',
+      condition: 'DOWN',
+      adminEnabled: false,
+      observedAt: lc.now(),
+    });
+    await lc.putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 3,
       nativeState: null,
       previousNativeState: 'ACTIVE',
       condition: 'GONE',

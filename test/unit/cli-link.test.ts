@@ -204,6 +204,78 @@ describe('--wait', () => {
   });
 });
 
+describe('--wait for DECOMMISSIONED', () => {
+  type D = NonNullable<LinkResource['decommission']>;
+  /** An intake whose link goes through `seq` (state and decommission request), one per GET. */
+  function decommissioning(seq: [string, D | undefined][]) {
+    let i = 0;
+    let now = 0;
+    const access = {
+      client: {
+        get: async () => {
+          const [state, d] = seq[Math.min(i++, seq.length - 1)] as [string, D | undefined];
+          return { ...link(state), ...(d ? { decommission: d } : {}) };
+        },
+      },
+      clock: { now: async () => now },
+      maxPollMs: 1000,
+    } as unknown as IntakeAccess;
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    return { access, sleep };
+  }
+  const pending: D = { status: 'PENDING', requestedBy: 'alice', attempt: 1 };
+
+  it('keeps waiting while the link is ACTIVE with the request pending, then ends DECOMMISSIONED', async () => {
+    const f = decommissioning([
+      ['ACTIVE', pending],
+      ['ACTIVE', pending],
+      ['DECOMMISSIONING', { ...pending, status: 'APPROVED' }],
+      ['DECOMMISSIONED', { ...pending, status: 'APPROVED' }],
+    ]);
+    const out = await waitForLinkState(f.access, 'lk-01', {
+      until: 'DECOMMISSIONED',
+      timeoutMs: 60_000,
+      sleep: f.sleep,
+    });
+    expect(out.state).toBe('DECOMMISSIONED');
+  });
+
+  it('a rejected or expired request ends the wait: exit 6', async () => {
+    for (const status of ['REJECTED', 'EXPIRED'] as const) {
+      const f = decommissioning([
+        ['ACTIVE', pending],
+        ['ACTIVE', { ...pending, status }],
+      ]);
+      const err = await waitForLinkState(f.access, 'lk-01', {
+        until: 'DECOMMISSIONED',
+        timeoutMs: 60_000,
+        sleep: f.sleep,
+      }).catch((e) => e);
+      expect(exitCodeFor(err)).toBe(6);
+      expect(err.message).toBe(
+        `link lk-01: the decommission request was ${status.toLowerCase()}, not DECOMMISSIONED`,
+      );
+    }
+  });
+
+  it("a stall of this wait's attempt ends it; one left from an earlier attempt does not", async () => {
+    const stalled = { at: '2026-06-01T06:00:00Z', reason: 'the Google half was not drained within 6h' };
+    const f = decommissioning([
+      ['DECOMMISSIONING', { ...pending, status: 'APPROVED', attempt: 2, stalled }],
+      ['DECOMMISSIONING', { ...pending, status: 'APPROVED', attempt: 3, stalled }],
+    ]);
+    const err = await waitForLinkState(f.access, 'lk-01', {
+      until: 'DECOMMISSIONED',
+      timeoutMs: 60_000,
+      sleep: f.sleep,
+    }).catch((e) => e);
+    expect(exitCodeFor(err)).toBe(6);
+    expect(err.message).toContain('decommission attempt 2 stopped before deleting');
+  });
+});
+
 describe('link plan without live values', () => {
   const policy = loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8')));
   const base = {
