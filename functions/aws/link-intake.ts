@@ -5,6 +5,9 @@
  * - `intake`: the HTTP API routes with IAM auth. The caller is the IAM principal API Gateway
  *   verified (`requestContext.authorizer.iam.userArn`), never a field of the body.
  * - `startStage`: names executions `<linkId>-<stage>-<attempt>`; ExecutionAlreadyExists means started.
+ * - `startFromEvent`: the starter's rule (a `LinkRequested` this side coordinates, a
+ *   `LinkDecommissionRequested`) -> the stage's execution, so a start lost between the record write
+ *   and the intake's own StartExecution still happens (ExecutionAlreadyExists = already started).
  * - `peerEvent`: a peer's event from this side's bus -> `applyPeerEvent` (another policy hash is
  *   refused and audited), a sealed key stored for the acceptor, and the waiting stage resumed.
  */
@@ -196,6 +199,37 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
   } catch (e) {
     return errorToHttp(e, event.requestContext.requestId);
   }
+}
+
+/**
+ * Starts the stage an event asks for (the rule in serverless.yml delivers this side's
+ * `LinkRequested` and `LinkDecommissionRequested`): stage, mode and input come from the event. A
+ * `LinkRequested` from this side starts `initiate` when this side initiates; one from the peer
+ * starts `accept`. Anything else is ignored, with the reason.
+ */
+export async function startFromEvent(
+  deps: IntakeDeps,
+  raw: EventBridgeEvent,
+): Promise<{ executionName?: string; started: boolean; reason: string }> {
+  const event = fromEventBridgeEvent(raw);
+  const name = parseEventType(event.type)?.name;
+  const linkId = (event.data as { linkId?: string }).linkId;
+  if (!isLinkId(linkId))
+    throw new ValidationError([{ path: 'data.linkId', reason: 'is not a link id' }], 'event');
+  const own = event.crosslinkorigin === deps.origin.cloud;
+  if (name === 'LinkRequested') {
+    const { request } = event.data as EventDataByName['LinkRequested'];
+    if (own && request.initiator !== deps.origin.cloud)
+      return { started: false, reason: `the ${request.initiator} side coordinates this link` };
+    const mode = own ? 'initiate' : 'accept';
+    const out = await startStage(deps, 'provisioning', { linkId, mode, request });
+    return { ...out, reason: `provisioning (${mode})` };
+  }
+  if (name === 'LinkDecommissionRequested') {
+    const out = await startStage(deps, 'decommissioning', { linkId });
+    return { ...out, reason: 'decommissioning' };
+  }
+  return { started: false, reason: `${name ?? event.type} starts no stage` };
 }
 
 /**
