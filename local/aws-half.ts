@@ -7,6 +7,7 @@
  * local Google KMS; the AWS key's public half is read back for the Google half (#9).
  */
 import { createPublicKey } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { deployLocally, type LocalDeployment } from './aws/wiring.ts';
 import type { GcpLocal } from './gcp/index.ts';
@@ -98,6 +99,7 @@ export async function deployAwsHalf(
   repoDir: string,
   options: { log?: (m: string) => void; intakePort?: number } = {},
 ): Promise<AwsHalfDeployment> {
+  const t0 = performance.now();
   const gcp = await googleSealingKey(cloud.gcp);
   const deployment = await deployLocally(cloud, repoDir, {
     inputs: AWS_HALF_INPUTS,
@@ -118,6 +120,9 @@ export async function deployAwsHalf(
       accessKeyId: env?.AWS_ACCESS_KEY_ID ?? 'test',
       secretAccessKey: env?.AWS_SECRET_ACCESS_KEY ?? 'test',
     });
+    options.log?.(
+      `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
+    );
     return { deployment, intake, keys: { aws, gcp }, stop: () => deployment.stop() };
   } catch (err) {
     await deployment.stop();

@@ -660,6 +660,8 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
 /** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */
 export interface LocalDeployment {
   stack: LoadedStack;
+  /** Whether `osls package` ran (the inputs changed) or the cached package was used. */
+  packaged: boolean;
   /** Logical id of each HTTP API -> its local endpoint. */
   httpApis: Record<string, string>;
   stop(): Promise<void>;
@@ -693,11 +695,14 @@ export async function deployLocally(
   if (options.jwks) load.jwks = options.jwks;
   if (options.environmentOverrides) load.environmentOverrides = options.environmentOverrides;
   // Package and read the package under one lock: no other process re-packages in between.
+  let packaged = false;
   const stack = await withPackageLock(serviceDir, async () => {
-    await packageService(serviceDir, {
-      ...(options.log ? { log: options.log } : {}),
-      ...(options.inputs ? { inputs: options.inputs } : {}),
-    });
+    packaged = (
+      await packageService(serviceDir, {
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.inputs ? { inputs: options.inputs } : {}),
+      })
+    ).regenerated;
     return loadTemplate(world, load);
   });
   const httpApis: Record<string, string> = {};
@@ -707,6 +712,7 @@ export async function deployLocally(
   }
   return {
     stack,
+    packaged,
     httpApis,
     async stop() {
       await Promise.all(Object.values(stack.httpApis).map((a) => a.close()));

@@ -32,12 +32,7 @@ import {
 import type { CallRecord } from '#local/aws/edge.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import type { LocalCloud } from '#local/index.ts';
-import {
-  ALICE_CREDENTIALS,
-  admin,
-  interconnectClient,
-  startTestCloud,
-} from '../support/local-cloud.ts';
+import { ALICE_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
 const ENV = 'mce-aws-gcp-iad';
 const PROJECT = 'crosslink-net-prod';
