@@ -11,6 +11,7 @@
  * the owner's pid, taken over when that process is gone), and each zip is extracted once into a
  * directory named by its SHA-256 under the OS temp dir, so no process deletes code another runs.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -65,11 +66,12 @@ export function inputsHash(serviceDir: string, inputs?: readonly string[]): stri
   return hash.digest('hex');
 }
 
-const held = new Map<string, number>();
+/** The locks the current async context holds: a nested call runs at once, a concurrent one waits. */
+const holding = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /**
- * Runs `fn` holding the packaging lock of `serviceDir` (re-entrant within a process). The lock is a
- * directory holding the owner's pid; a lock whose owner is gone is taken over.
+ * Runs `fn` holding the packaging lock of `serviceDir` (re-entrant for calls made inside `fn`). The
+ * lock is a directory holding the owner's pid; a lock whose owner is gone is taken over.
  */
 export async function withPackageLock<T>(
   serviceDir: string,
@@ -77,14 +79,8 @@ export async function withPackageLock<T>(
   timeoutMs = 300_000,
 ): Promise<T> {
   const lock = join(serviceDir, LOCK_DIR);
-  if ((held.get(lock) ?? 0) > 0) {
-    held.set(lock, (held.get(lock) ?? 0) + 1);
-    try {
-      return await fn();
-    } finally {
-      held.set(lock, (held.get(lock) ?? 1) - 1);
-    }
-  }
+  const held = holding.getStore();
+  if (held?.has(lock)) return fn();
   const t0 = Date.now();
   for (;;) {
     try {
@@ -94,12 +90,16 @@ export async function withPackageLock<T>(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let owner = Number.NaN;
+      let age = 0;
       try {
+        age = Date.now() - statSync(lock).mtimeMs;
         owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
       } catch {
         // Being created or removed: look again.
       }
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+      // The owner is gone, or it died between making the directory and writing its pid.
+      const ownerGone = Number.isInteger(owner) && owner > 0 ? !pidAlive(owner) : age > 10_000;
+      if (ownerGone) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
@@ -108,11 +108,9 @@ export async function withPackageLock<T>(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  held.set(lock, 1);
   try {
-    return await fn();
+    return await holding.run(new Set([...(held ?? []), lock]), fn);
   } finally {
-    held.delete(lock);
     rmSync(lock, { recursive: true, force: true });
   }
 }
