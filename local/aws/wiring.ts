@@ -22,6 +22,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -226,11 +227,31 @@ const IGNORED_TYPES = new Set([
   'AWS::SNS::Topic',
 ]);
 
-/** Extracts a zip once per content (SHA-256) under the OS temp dir; returns the directory. */
+const CODE_ROOT = join(tmpdir(), 'crosslink-lambda-code');
+/** Extracted code unused this long is removed (a running cloud touches what it uses at each load). */
+const CODE_KEPT_MS = 7 * 86_400_000;
+
+/**
+ * Extracts a zip once per content (SHA-256) under the OS temp dir; returns the directory. Marks it
+ * used, and removes the extractions nothing has used for CODE_KEPT_MS.
+ */
 function extractOnce(zipFile: string): string {
   const sha = createHash('sha256').update(readFileSync(zipFile)).digest('hex').slice(0, 32);
-  const dir = join(tmpdir(), 'crosslink-lambda-code', sha);
-  if (existsSync(dir)) return dir;
+  const dir = join(CODE_ROOT, sha);
+  for (const name of existsSync(CODE_ROOT) ? readdirSync(CODE_ROOT) : []) {
+    const p = join(CODE_ROOT, name);
+    try {
+      if (p !== dir && Date.now() - statSync(p).mtimeMs > CODE_KEPT_MS)
+        rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
+  if (existsSync(dir)) {
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return dir;
+  }
   const tmp = `${dir}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   unzip(zipFile, tmp);
