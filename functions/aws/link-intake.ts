@@ -258,13 +258,21 @@ export async function peerEvent(
     await deps.store.putSealedKey(linkId, d.sealedKey);
     await answer(deps, linkId, 'key', { output: { key: 'sealed' } });
   }
-  if (name === 'LinkRequested' && outcome.outcome === 'applied') {
+  // Started when applied, and again on a redelivery that finds the record already written (a crash
+  // between the write and the start): a start that happened answers ExecutionAlreadyExists.
+  const stored = await deps.store.get(linkId);
+  if (
+    name === 'LinkRequested' &&
+    (outcome.outcome === 'applied' || (stored !== undefined && outcome.reason === 'link already known'))
+  ) {
     const d = event.data as EventDataByName['LinkRequested'];
     await startStage(deps, 'provisioning', { linkId, mode: 'accept', request: d.request });
   }
-  if (name === 'LinkDecommissionRequested' && outcome.outcome === 'applied')
+  if (
+    name === 'LinkDecommissionRequested' &&
+    (outcome.outcome === 'applied' || stored?.link.state === 'DECOMMISSIONING')
+  )
     await startStage(deps, 'decommissioning', { linkId });
-  const stored = await deps.store.get(linkId);
   if (stored) await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone']);
   return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
 }

@@ -2,11 +2,18 @@
  * The starter (functions/aws/link-intake.ts `startFromEvent`): the rule's events become the
  * stage's execution, named `<linkId>-<stage>-1`, with mode and input from the event; a start that
  * already happened (ExecutionAlreadyExists) is reported, not an error; other events start nothing.
+ * And the peer-event consumer starts `accept` again when a redelivered LinkRequested finds its record
+ * written but the start lost.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type IntakeDeps, startFromEvent } from '#aws/link-intake.ts';
+import { parse } from 'yaml';
+import { type IntakeDeps, peerEvent, startFromEvent } from '#aws/link-intake.ts';
+import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type EventBridgeEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import { mintLinkId } from '#core/ids.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 
 const clock = { now: () => Date.parse('2026-06-01T00:00:00Z') };
 const AWS = { cloud: 'aws' as const, accountId: '000000000000', region: 'us-east-1' };
@@ -119,5 +126,63 @@ describe('starter', () => {
       reason: 'LinkApproved starts no stage',
     });
     expect(started.size).toBe(1);
+  });
+});
+
+describe('peer-event consumer, LinkRequested redelivered after a lost start', () => {
+  it('starts accept on the redelivery that finds the replica already written', async () => {
+    const policy = loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8')));
+    const manual = new ManualClock('2026-06-01T00:00:00Z');
+    const started: string[] = [];
+    let crash = true;
+    const deps = {
+      // No stage waits yet: no parked task token to answer.
+      store: Object.assign(new MemoryLinkStore(manual), { takeToken: async () => undefined }),
+      events: new MemoryEventSink(),
+      policy,
+      clock: manual,
+      origin: AWS,
+      stateMachines: { provisioning: 'arn:prov', decommissioning: 'arn:decom' },
+      executions: {
+        start: async (_machine: string, name: string) => {
+          if (crash) throw new Error('sandbox ended before StartExecution');
+          if (started.includes(name)) return false;
+          started.push(name);
+          return true;
+        },
+      },
+      tokens: { success: async () => {}, failure: async () => {} },
+    } as unknown as IntakeDeps;
+    const linkId = mintLinkId(manual);
+    const request = parse(readFileSync('examples/link-request.yaml', 'utf8'));
+    const entry = toEventBridgeEntry(
+      buildEvent({
+        name: 'LinkRequested',
+        origin: GCP,
+        subject: linkId,
+        clock: manual,
+        data: {
+          linkId,
+          policyHash: policy.hash,
+          request: { ...request, initiator: 'gcp' },
+          requester: 'alice@example.com',
+          requestedVia: 'gcp',
+          requestedAt: '2026-06-01T00:00:00Z',
+        },
+      }),
+      'crosslink-dev',
+    );
+    const event = {
+      id: 'e1',
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      detail: JSON.parse(entry.Detail),
+    } as EventBridgeEvent;
+
+    await expect(peerEvent(deps, event)).rejects.toThrow(/sandbox ended/);
+    expect(await deps.store.get(linkId)).toBeDefined();
+    crash = false;
+    expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'ignored', reason: 'link already known' });
+    expect(started).toEqual([`${linkId}-provisioning-1`]);
   });
 });
