@@ -213,6 +213,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   };
   const accountId = accountOf(admin.principalArn);
+  // The AWS half deploys (packaging when its inputs changed) while the emulators start.
+  const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
+    ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
+        log,
+        ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
+      })
+    : Promise.resolve(null);
+  awsHalfStart.catch(() => undefined);
+  const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
   const processes = new ProcessGroup();
   const network = networkOf(clock);
   const linkRoutes = new WorldLinkRoutes(world, clock);
@@ -238,6 +247,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await pushProxy.start();
     }
   } catch (err) {
+    await stopAwsHalf();
     await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop()]);
     await stopOwnEmulators();
     throw err;
@@ -257,6 +267,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       });
     } catch (err) {
       // Nothing may outlive a refused gcp.yml: timers, servers, function hosts, emulators.
+      await stopAwsHalf();
       stopAllowedPrefixFeed();
       world.stop();
       clock.stop();
@@ -323,16 +334,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ]);
     },
   };
-  if (options.awsHalf) {
-    try {
-      awsHalf = await deployAwsHalf(cloud, options.awsHalf.repoDir, {
-        log,
-        ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
-      });
-    } catch (err) {
-      await cloud.stop();
-      throw err;
-    }
+  try {
+    awsHalf = await awsHalfStart;
+  } catch (err) {
+    await cloud.stop();
+    throw err;
   }
   return cloud;
 }
