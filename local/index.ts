@@ -11,6 +11,7 @@ import { AwsEdge } from './aws/edge.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
+import { type AwsHalfDeployment, deployAwsHalf, type SealingKey } from './aws-half.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
 import {
@@ -62,6 +63,11 @@ export interface LocalCloudOptions {
    */
   gcpConfig?: string;
   watchGcpConfig?: boolean;
+  /**
+   * Deploy the AWS half (serverless.yml in `repoDir`) into this cloud once it is up: its intake is
+   * the handshake's `intakes.aws`, its and the Google side's sealing keys its `keys` (local/aws-half.ts).
+   */
+  awsHalf?: { repoDir: string; intakePort?: number };
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -76,6 +82,8 @@ export interface LocalHandshake {
   pubsubEmulatorHost: string | null;
   firestoreEmulatorHost: string | null;
   intakes: { aws: string | null; gcp: string | null };
+  /** The public keys each side seals activation keys to (null until that side is deployed). */
+  keys: { aws: SealingKey | null; gcp: SealingKey | null };
   admin: string;
 }
 
@@ -94,6 +102,8 @@ export interface LocalCloud {
   pushProxy: PushProxy | null;
   /** What gcp.yml wired (null without `gcpConfig`). */
   plumbing: GooglePlumbing | null;
+  /** The deployed AWS half (null without `awsHalf`). */
+  awsHalf: AwsHalfDeployment | null;
   /** The world between the clouds: links, their faults and the routes they carry (local/world.ts). */
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
@@ -203,6 +213,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   };
   const accountId = accountOf(admin.principalArn);
+  // The AWS half deploys (packaging when its inputs changed) while the emulators start.
+  const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
+    ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
+        log,
+        ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
+      })
+    : Promise.resolve(null);
+  awsHalfStart.catch(() => undefined);
+  const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
   const processes = new ProcessGroup();
   const network = networkOf(clock);
   const linkRoutes = new WorldLinkRoutes(world, clock);
@@ -228,6 +247,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await pushProxy.start();
     }
   } catch (err) {
+    await stopAwsHalf();
     await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop()]);
     await stopOwnEmulators();
     throw err;
@@ -247,6 +267,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       });
     } catch (err) {
       // Nothing may outlive a refused gcp.yml: timers, servers, function hosts, emulators.
+      await stopAwsHalf();
       stopAllowedPrefixFeed();
       world.stop();
       clock.stop();
@@ -259,8 +280,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
   }
   let stopped = false;
+  let awsHalf: AwsHalfDeployment | null = null;
 
-  return {
+  const cloud: LocalCloud = {
     clock,
     faults,
     aws: { endpoint, port, region, accountId, edge },
@@ -270,6 +292,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     emulators,
     pushProxy,
     plumbing,
+    get awsHalf() {
+      return awsHalf;
+    },
     world,
     admin: `${endpoint}/_crosslink`,
     handshake: () => ({
@@ -286,12 +311,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       },
       pubsubEmulatorHost: emulators?.pubsubHost ?? null,
       firestoreEmulatorHost: emulators?.firestoreHost ?? null,
-      intakes: { aws: null, gcp: null },
+      intakes: { aws: awsHalf?.intake ?? null, gcp: null },
+      keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
       admin: `${endpoint}/_crosslink`,
     }),
     async stop() {
       if (stopped) return;
       stopped = true;
+      await awsHalf?.stop();
       await plumbing?.stop();
       stopAllowedPrefixFeed();
       world.stop();
@@ -307,4 +334,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ]);
     },
   };
+  try {
+    awsHalf = await awsHalfStart;
+  } catch (err) {
+    await cloud.stop();
+    throw err;
+  }
+  return cloud;
 }

@@ -5,6 +5,16 @@
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class ProcessGroup {
   #children = new Set<ChildProcess>();
 

@@ -1,35 +1,28 @@
 #!/usr/bin/env node
 /**
- * `npm start`: boots the local cloud, prints its endpoints and time to ready, writes the handshake
- * `.crosslink/local.json` (DESIGN.md) once everything answers, and removes it on exit. Ctrl-C /
- * SIGTERM stop every edge and child process group.
+ * `npm start`: boots the local cloud, deploys the AWS half (serverless.yml, packaged by `osls
+ * package` only when its inputs changed) into it, prints its endpoints and time to ready, writes
+ * the handshake `.crosslink/local.json` (DESIGN.md) once everything answers, and removes it on
+ * exit. Ctrl-C / SIGTERM stop every edge and child process group.
  *
- *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1]
+ *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1] [--no-aws-half]
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type LocalCloud, startLocalCloud } from '#local/index.ts';
+import { pidAlive } from '#local/processes.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HANDSHAKE_DIR = resolve(process.env.CROSSLINK_HOME ?? ROOT, '.crosslink');
 const HANDSHAKE = resolve(HANDSHAKE_DIR, 'local.json');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function existingCloud(): number | undefined {
   if (!existsSync(HANDSHAKE)) return undefined;
   try {
     const pid = (JSON.parse(readFileSync(HANDSHAKE, 'utf8')) as { pid?: number }).pid;
-    return typeof pid === 'number' && pid !== process.pid && alive(pid) ? pid : undefined;
+    return typeof pid === 'number' && pid !== process.pid && pidAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -43,6 +36,7 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       region: { type: 'string' },
       'gcp-config': { type: 'string' },
+      'no-aws-half': { type: 'boolean' },
     },
     strict: true,
   });
@@ -103,6 +97,7 @@ async function main(): Promise<number> {
     gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
     emulators: true,
     ...(gcpConfig ? { gcpConfig, watchGcpConfig: true } : {}),
+    ...(values['no-aws-half'] ? {} : { awsHalf: { repoDir: ROOT } }),
   });
   const handshake = cloud.handshake();
   mkdirSync(HANDSHAKE_DIR, { recursive: true });
@@ -120,6 +115,11 @@ async function main(): Promise<number> {
       `  gcp      ${cloud.gcp.endpoint}  (project ${cloud.gcp.project}, region ${cloud.gcp.region}; key files in ${join(HANDSHAKE_DIR, 'keys')})`,
       `  pubsub   ${handshake.pubsubEmulatorHost}  (emulator; push proxy signs OIDC tokens)`,
       `  firestore ${handshake.firestoreEmulatorHost}  (emulator)`,
+      ...(cloud.awsHalf
+        ? [
+            `  intake   ${handshake.intakes.aws}  (AWS half from serverless.yml: HTTP API, IAM auth; ${cloud.awsHalf.deployment.stack.functions.length} functions, ${cloud.awsHalf.deployment.stack.stateMachines.length} state machines, ${cloud.awsHalf.deployment.stack.rules.length} rules)`,
+          ]
+        : []),
       ...(cloud.plumbing
         ? [
             `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,

@@ -9,7 +9,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from '#core/envelope.ts';
 import { metrics } from './approval-metrics.ts';
-import { type HttpApiEvent, intake as intakeRoutes, peerEvent, startStage } from './link-intake.ts';
+import {
+  type HttpApiEvent,
+  intake as intakeRoutes,
+  peerEvent,
+  startFromEvent,
+  startStage,
+} from './link-intake.ts';
 import * as steps from './link-steps.ts';
 import { depsFromEnv } from './runtime.ts';
 import { watch } from './watcher.ts';
@@ -40,11 +46,22 @@ function wrap<E, R>(name: string, fn: (event: E) => Promise<R>, options: { metri
 
 export const intake = wrap('intake', (event: HttpApiEvent) => intakeRoutes(depsFromEnv(), event));
 
-/** Starts (or finds started) a stage's execution; for events that ask for one. */
+type StartRequest = {
+  linkId: string;
+  stage: 'provisioning' | 'decommissioning';
+  input?: steps.ExecutionInput;
+};
+
+/**
+ * Starts (or finds started) a stage's execution: from the starter rule's events (stage, mode and
+ * input derived from the event), or from a direct `{linkId, stage, input?}` invocation.
+ */
 export const starter = wrap(
   'starter',
-  (event: { linkId: string; stage: 'provisioning' | 'decommissioning'; input?: steps.ExecutionInput }) =>
-    startStage(depsFromEnv(), event.stage, event.input ?? { linkId: event.linkId }),
+  async (event: EventBridgeEvent | StartRequest): Promise<unknown> =>
+    'detail-type' in event
+      ? startFromEvent(depsFromEnv(), event)
+      : startStage(depsFromEnv(), event.stage, event.input ?? { linkId: event.linkId }),
 );
 
 export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEvent(depsFromEnv(), event));

@@ -5,6 +5,9 @@
  * - `intake`: the HTTP API routes with IAM auth. The caller is the IAM principal API Gateway
  *   verified (`requestContext.authorizer.iam.userArn`), never a field of the body.
  * - `startStage`: names executions `<linkId>-<stage>-<attempt>`; ExecutionAlreadyExists means started.
+ * - `startFromEvent`: the starter's rule (a `LinkRequested` this side coordinates, a
+ *   `LinkDecommissionRequested`) -> the stage's execution, so a start lost between the record write
+ *   and the intake's own StartExecution still happens (ExecutionAlreadyExists = already started).
  * - `peerEvent`: a peer's event from this side's bus -> `applyPeerEvent` (another policy hash is
  *   refused and audited), a sealed key stored for the acceptor, and the waiting stage resumed.
  */
@@ -215,6 +218,39 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
 }
 
 /**
+ * Starts the stage an event asks for (the rule in serverless.yml delivers this side's
+ * `LinkRequested` and `LinkDecommissionRequested`): stage, mode and input come from the event. A
+ * `LinkRequested` from this side starts `initiate` when this side initiates; one from the peer
+ * starts `accept`. Anything else is ignored, with the reason.
+ */
+export async function startFromEvent(
+  deps: IntakeDeps,
+  raw: EventBridgeEvent,
+): Promise<{ executionName?: string; started: boolean; reason: string }> {
+  const event = fromEventBridgeEvent(raw);
+  const name = parseEventType(event.type)?.name;
+  const linkId = (event.data as { linkId?: string }).linkId;
+  if (!isLinkId(linkId))
+    throw new ValidationError([{ path: 'data.linkId', reason: 'is not a link id' }], 'event');
+  const own = event.crosslinkorigin === deps.origin.cloud;
+  if (name === 'LinkRequested') {
+    const { request } = event.data as EventDataByName['LinkRequested'];
+    if (own && request.initiator !== deps.origin.cloud)
+      return { started: false, reason: `the ${request.initiator} side coordinates this link` };
+    const mode = own ? 'initiate' : 'accept';
+    const out = await startStage(deps, 'provisioning', { linkId, mode, request });
+    return { ...out, reason: `provisioning (${mode})` };
+  }
+  if (name === 'LinkDecommissionRequested') {
+    // The attempt the record carries: a drain that was never confirmed raised it for the next run.
+    const attempt = (await deps.store.get(linkId))?.link.decommission?.attempt ?? 1;
+    const out = await startStage(deps, 'decommissioning', { linkId }, attempt);
+    return { ...out, reason: 'decommissioning' };
+  }
+  return { started: false, reason: `${name ?? event.type} starts no stage` };
+}
+
+/**
  * A peer's event from this side's bus. Returns what happened; throws only what a retry can fix (so
  * the target's retry policy and DLQ handle it). A policy hash mismatch is refused (audited by the
  * core) and not retried: it cannot succeed until both sides run the same policy.
@@ -240,12 +276,20 @@ export async function peerEvent(
     await deps.store.putSealedKey(linkId, d.sealedKey);
     await answer(deps, linkId, 'key', { output: { key: 'sealed' } });
   }
-  if (name === 'LinkRequested' && outcome.outcome === 'applied') {
+  // Started when applied, and again on a redelivery that finds the record already written (a crash
+  // between the write and the start): a start that happened answers ExecutionAlreadyExists.
+  const stored = await deps.store.get(linkId);
+  if (
+    name === 'LinkRequested' &&
+    (outcome.outcome === 'applied' || (stored !== undefined && outcome.reason === 'link already known'))
+  ) {
     const d = event.data as EventDataByName['LinkRequested'];
     await startStage(deps, 'provisioning', { linkId, mode: 'accept', request: d.request });
   }
-  const stored = await deps.store.get(linkId);
-  if (name === 'LinkDecommissionRequested' && outcome.outcome === 'applied')
+  const pendingDecommission =
+    stored?.link.decommission !== undefined &&
+    ['PENDING', 'APPROVED'].includes(stored.link.decommission.status);
+  if (name === 'LinkDecommissionRequested' && (outcome.outcome === 'applied' || pendingDecommission))
     await startStage(deps, 'decommissioning', { linkId }, stored?.link.decommission?.attempt ?? 1);
   if (stored)
     await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone', 'decommissionApproval', 'drained']);

@@ -25,6 +25,7 @@ import {
 } from './protocols.ts';
 import { ALWAYS_SENSITIVE, redact, scrub } from './redact.ts';
 import type { AnyAwsService, Protocol, RequestContext, World } from './service.ts';
+import { emitCloudTrailEvent } from './services/events.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -300,7 +301,24 @@ export class AwsEdge {
         }
         throw err;
       }
-      this.#emit({ ...base, time: this.world.clock.now(), output: redact(output, sensitive) });
+      const shown = redact(output, sensitive);
+      this.#emit({ ...base, time: this.world.clock.now(), output: shown });
+      if (route.service.cloudTrailEvents?.includes(route.operation)) {
+        // As CloudTrail does: the verified caller, parameters and response with sensitive members hidden.
+        emitCloudTrailEvent(this.world, {
+          service: route.service.name,
+          eventName: route.operation,
+          principal,
+          region,
+          requestParameters: base.input,
+          responseElements: shown instanceof RawResponse ? null : shown,
+          requestId,
+        }).catch((err: unknown) =>
+          this.world.log(
+            `aws edge: CloudTrail event for ${route.operation} failed: ${(err as Error).message}`,
+          ),
+        );
+      }
       if (output instanceof RawResponse) {
         send(res, {
           status: output.status,

@@ -93,6 +93,11 @@ export interface AwsService<S = unknown> {
    * depth, in the call records observers see, and scrubbed from error messages.
    */
   sensitiveMembers?: readonly string[];
+  /**
+   * Operations CloudTrail records as management write events: after each succeeds the edge puts an
+   * `AWS API Call via CloudTrail` event on the caller's default bus, sensitive members hidden.
+   */
+  cloudTrailEvents?: readonly string[];
   operations: Record<string, Handler<S>>;
   /** Creates this module's state for one simulated (account, region). */
   createState?(scope: { accountId: string; region: string }, world: World): S;

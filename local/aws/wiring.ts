@@ -4,13 +4,33 @@
  * targets and schedules, Lambda functions from the packaged zips, event source mappings, async
  * invoke configs, state machines with their `Fn::Sub` substitutions), so what runs locally is
  * what would be deployed. The template is regenerated only when the inputs changed: a SHA-256 of
- * serverless.yml and the service's files, kept beside the template.
+ * serverless.yml and the service's files (or the `inputs` named), kept beside the template.
+ *
+ * Several processes may deploy the same directory at once (parallel test files, `npm start`):
+ * packaging and reading the package happen under a lock directory (`.crosslink-package.lock`, with
+ * the owner's pid, taken over when that process is gone), and each zip is extracted once into a
+ * directory named by its SHA-256 under the OS temp dir, so no process deletes code another runs.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
 import type { World } from './service.ts';
 import { putRule, putTargets, type Target } from './services/events.ts';
@@ -20,41 +40,101 @@ import { statesOf } from './services/states.ts';
 import { validateDefinition } from './sfn/definition.ts';
 import { unzip } from './zip.ts';
 
-const IGNORED_DIRS = new Set(['node_modules', '.serverless', '.esbuild', '.git', '.crosslink']);
+const LOCK_DIR = '.crosslink-package.lock';
+const IGNORED_DIRS = new Set(['node_modules', '.serverless', '.esbuild', '.git', '.crosslink', LOCK_DIR]);
 const HASH_FILE = '.crosslink-inputs.sha256';
 const TEMPLATE = 'cloudformation-template-update-stack.json';
 
-/** SHA-256 over the service's inputs: every file under `serviceDir` but build output and dependencies. */
-export function inputsHash(serviceDir: string): string {
+/**
+ * SHA-256 over the service's inputs: every file under `serviceDir` but build output and
+ * dependencies, or only the files and directories `inputs` names (relative to `serviceDir`).
+ */
+export function inputsHash(serviceDir: string, inputs?: readonly string[]): string {
   const hash = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      if (IGNORED_DIRS.has(name)) continue;
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else
-        hash
-          .update(`${relative(serviceDir, p)}\0`)
-          .update(readFileSync(p))
-          .update('\0');
+  const walk = (p: string) => {
+    if (statSync(p).isDirectory()) {
+      for (const name of readdirSync(p).sort()) if (!IGNORED_DIRS.has(name)) walk(join(p, name));
+    } else {
+      hash
+        .update(`${relative(serviceDir, p)}\0`)
+        .update(readFileSync(p))
+        .update('\0');
     }
   };
-  walk(serviceDir);
+  if (inputs) {
+    for (const i of [...inputs].sort()) if (existsSync(join(serviceDir, i))) walk(join(serviceDir, i));
+  } else walk(serviceDir);
   return hash.digest('hex');
+}
+
+/** The locks the current async context holds: a nested call runs at once, a concurrent one waits. */
+const holding = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/**
+ * Runs `fn` holding the packaging lock of `serviceDir` (re-entrant for calls made inside `fn`). The
+ * lock is a directory holding the owner's pid; a lock whose owner is gone is taken over.
+ */
+export async function withPackageLock<T>(
+  serviceDir: string,
+  fn: () => Promise<T>,
+  timeoutMs = 300_000,
+): Promise<T> {
+  const lock = join(serviceDir, LOCK_DIR);
+  const held = holding.getStore();
+  if (held?.has(lock)) return fn();
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = Number.NaN;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+        owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        // Being created or removed: look again.
+      }
+      // The owner is gone, or it died between making the directory and writing its pid.
+      const ownerGone = Number.isInteger(owner) && owner > 0 ? !pidAlive(owner) : age > 10_000;
+      if (ownerGone) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`${lock}: held by pid ${owner} for over ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await holding.run(new Set([...(held ?? []), lock]), fn);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
  * Runs `osls package` in `serviceDir` unless the template there was made from the same inputs.
  * Offline and without AWS credentials, as the packaging step needs neither.
  */
-export async function packageService(
+export function packageService(
   serviceDir: string,
-  options: { log?: (m: string) => void; force?: boolean } = {},
+  options: { log?: (m: string) => void; force?: boolean; inputs?: readonly string[] } = {},
+): Promise<{ templateFile: string; regenerated: boolean }> {
+  return withPackageLock(serviceDir, () => packageLocked(serviceDir, options));
+}
+
+async function packageLocked(
+  serviceDir: string,
+  options: { log?: (m: string) => void; force?: boolean; inputs?: readonly string[] },
 ): Promise<{ templateFile: string; regenerated: boolean }> {
   const outDir = join(serviceDir, '.serverless');
   const templateFile = join(outDir, TEMPLATE);
   const hashFile = join(outDir, HASH_FILE);
-  const hash = inputsHash(serviceDir);
+  const hash = inputsHash(serviceDir, options.inputs);
   if (
     !options.force &&
     existsSync(templateFile) &&
@@ -102,6 +182,13 @@ export interface LoadOptions {
   endpoint: string;
   /** Variables added to every function (AWS_ENDPOINT_URL, credentials of the local cloud). */
   environment?: Record<string, string>;
+  /**
+   * Variables that replace the template's own, for deploy-time values the local cloud owns (e.g.
+   * the peer's public key): applied after the template's variables, to functions that declare them.
+   */
+  environmentOverrides?: Record<string, string>;
+  /** Who creates the stateful resources (table, KMS key) through the edge; default the Lambda environment's keys. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** JWKS (or its URI) per JWT issuer, for issuers the local cloud plays (e.g. the local Google edge). */
   jwks?: Record<string, string | { keys: import('node:crypto').JsonWebKey[] }>;
 }
@@ -117,6 +204,10 @@ export interface LoadedStack {
   eventSourceMappings: number;
   /** HTTP APIs by logical id, not listening yet: `await api.listen(0)`. */
   httpApis: Record<string, HttpApi>;
+  /** DynamoDB tables created (names). */
+  tables: string[];
+  /** KMS keys created, by logical id: key id (Ref) and ARN. */
+  kmsKeys: Record<string, { keyId: string; arn: string }>;
   /** Resource types the local cloud has no use for (IAM, logs, S3...), by logical id. */
   ignored: Record<string, string>;
 }
@@ -132,10 +223,50 @@ const IGNORED_TYPES = new Set([
   'AWS::SQS::QueuePolicy',
   'AWS::Events::EventBusPolicy',
   'AWS::CloudWatch::Alarm',
+  // Alarm actions only: the local cloud raises no alarms (CloudWatch alarms are not evaluated).
+  'AWS::SNS::Topic',
 ]);
 
+const CODE_ROOT = join(tmpdir(), 'crosslink-lambda-code');
+/** Extracted code unused this long is removed (a running cloud touches what it uses at each load). */
+const CODE_KEPT_MS = 7 * 86_400_000;
+
+/**
+ * Extracts a zip once per content (SHA-256) under the OS temp dir; returns the directory. Marks it
+ * used, and removes the extractions nothing has used for CODE_KEPT_MS.
+ */
+function extractOnce(zipFile: string): string {
+  const sha = createHash('sha256').update(readFileSync(zipFile)).digest('hex').slice(0, 32);
+  const dir = join(CODE_ROOT, sha);
+  for (const name of existsSync(CODE_ROOT) ? readdirSync(CODE_ROOT) : []) {
+    const p = join(CODE_ROOT, name);
+    try {
+      if (p !== dir && Date.now() - statSync(p).mtimeMs > CODE_KEPT_MS)
+        rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
+  if (existsSync(dir)) {
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return dir;
+  }
+  const tmp = `${dir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  unzip(zipFile, tmp);
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another process extracted the same zip meanwhile: use theirs.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dir)) throw err;
+  }
+  return dir;
+}
+
 /** Loads a packaged service into the local cloud. */
-export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
+export async function loadTemplate(world: World, options: LoadOptions): Promise<LoadedStack> {
   const outDir = join(options.serviceDir, '.serverless');
   const template = JSON.parse(readFileSync(join(outDir, TEMPLATE), 'utf8')) as Json;
   const state = JSON.parse(readFileSync(join(outDir, 'serverless-state.json'), 'utf8')) as Json;
@@ -191,6 +322,15 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
         attrs[logical] = { Arn: `arn:aws:events:${region}:${accountId}:event-bus/${n}`, Name: n };
         break;
       }
+      case 'AWS::DynamoDB::Table': {
+        const n = name(logical, p.TableName, 255);
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${n}` };
+        break;
+      }
+      case 'AWS::KMS::Key':
+        // Ref and Arn are known once the key exists (below): its id is random, as in KMS.
+        break;
       case 'AWS::IAM::Role': {
         const n = name(logical, p.RoleName);
         physical[logical] = n;
@@ -264,9 +404,76 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     rules: [],
     eventSourceMappings: 0,
     httpApis: {},
+    tables: [],
+    kmsKeys: {},
     ignored: {},
   };
   const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  // Stateful resources through the edge, as CloudFormation would call the services: KMS keys first
+  // (functions' variables name them), then tables with their keys, indexes and TTL.
+  const env = options.environment ?? {};
+  const credentials = options.credentials ?? {
+    accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'test',
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  };
+  const client = { region, endpoint, credentials };
+  const kmsKeys = byType('AWS::KMS::Key');
+  if (kmsKeys.length > 0) {
+    const kms = new KMSClient(client);
+    try {
+      for (const [logical, r] of kmsKeys) {
+        const p = r.Properties ?? {};
+        const out = await kms.send(
+          new CreateKeyCommand({
+            Description: p.Description,
+            KeySpec: p.KeySpec,
+            KeyUsage: p.KeyUsage,
+            Tags: [{ TagKey: 'aws:cloudformation:logical-id', TagValue: logical }],
+          }),
+        );
+        const keyId = out.KeyMetadata?.KeyId as string;
+        const arn = out.KeyMetadata?.Arn as string;
+        physical[logical] = keyId;
+        attrs[logical] = { Arn: arn, KeyId: keyId };
+        loaded.kmsKeys[logical] = { keyId, arn };
+      }
+    } finally {
+      kms.destroy();
+    }
+  }
+  const tables = byType('AWS::DynamoDB::Table');
+  if (tables.length > 0) {
+    const ddb = new DynamoDBClient(client);
+    try {
+      for (const [logical, r] of tables) {
+        const p = resolve(r.Properties ?? {});
+        const TableName = physical[logical] as string;
+        await ddb.send(
+          new CreateTableCommand({
+            TableName,
+            AttributeDefinitions: p.AttributeDefinitions,
+            KeySchema: p.KeySchema,
+            GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+            LocalSecondaryIndexes: p.LocalSecondaryIndexes,
+            BillingMode: p.BillingMode,
+            ProvisionedThroughput: p.ProvisionedThroughput,
+          }),
+        );
+        const ttl = p.TimeToLiveSpecification;
+        if (ttl?.Enabled)
+          await ddb.send(
+            new UpdateTimeToLiveCommand({
+              TableName,
+              TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+            }),
+          );
+        loaded.tables.push(TableName);
+      }
+    } finally {
+      ddb.destroy();
+    }
+  }
 
   // Queues first (with their redrive policies), then buses: everything else points at them.
   for (const [logical, r] of byType('AWS::SQS::Queue')) {
@@ -295,9 +502,11 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
       events.buses.set(n, { name: n, arn: attrs[logical]?.Arn as string, rules: new Map() });
   }
 
+  const overrides = options.environmentOverrides ?? {};
+  const variables = (declared: Record<string, string>) =>
+    Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, k in overrides ? overrides[k] : v]));
+
   // Functions from the packaged zip(s).
-  const codeRoot = join(outDir, '.crosslink-code');
-  rmSync(codeRoot, { recursive: true, force: true });
   const extracted = new Map<string, string>();
   const runtime = lambdaRuntime(world, accountId, region);
   const asyncConfig = new Map<string, Json>();
@@ -311,8 +520,7 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     const zipName = key.split('/').pop() as string;
     let dir = extracted.get(zipName);
     if (!dir) {
-      dir = join(codeRoot, zipName.replace(/\.zip$/, ''));
-      unzip(join(outDir, zipName), dir);
+      dir = extractOnce(join(outDir, zipName));
       extracted.set(zipName, dir);
     }
     const handler = String(p.Handler);
@@ -327,7 +535,11 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
       handler: { file, export: handler.slice(dot + 1) },
       timeout: p.Timeout,
       memorySize: p.MemorySize,
-      environment: { ...options.environment, ...(p.Environment?.Variables ?? {}) },
+      environment: {
+        LAMBDA_TASK_ROOT: dir,
+        ...options.environment,
+        ...variables(p.Environment?.Variables ?? {}),
+      },
       onFailure: invokeConfig?.DestinationConfig?.OnFailure?.Destination,
       maximumRetryAttempts: invokeConfig?.MaximumRetryAttempts,
       maximumEventAgeInSeconds: invokeConfig?.MaximumEventAgeInSeconds,
@@ -453,6 +665,8 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
     'AWS::StepFunctions::StateMachine',
     'AWS::Lambda::EventSourceMapping',
     'AWS::Events::Rule',
+    'AWS::DynamoDB::Table',
+    'AWS::KMS::Key',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;
@@ -465,6 +679,8 @@ export function loadTemplate(world: World, options: LoadOptions): LoadedStack {
 /** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */
 export interface LocalDeployment {
   stack: LoadedStack;
+  /** Whether `osls package` ran (the inputs changed) or the cached package was used. */
+  packaged: boolean;
   /** Logical id of each HTTP API -> its local endpoint. */
   httpApis: Record<string, string>;
   stop(): Promise<void>;
@@ -482,9 +698,11 @@ export async function deployLocally(
     jwks?: LoadOptions['jwks'];
     log?: (m: string) => void;
     httpApiPorts?: Record<string, number>;
+    /** Files and directories whose content decides whether to package again (default: all of serviceDir). */
+    inputs?: readonly string[];
+    environmentOverrides?: Record<string, string>;
   } = {},
 ): Promise<LocalDeployment> {
-  await packageService(serviceDir, options.log ? { log: options.log } : {});
   const world = cloud.aws.edge.world;
   const load: LoadOptions = {
     serviceDir,
@@ -494,7 +712,18 @@ export async function deployLocally(
     environment: { ...world.settings<{ environment: Record<string, string> }>('lambda').environment },
   };
   if (options.jwks) load.jwks = options.jwks;
-  const stack = loadTemplate(world, load);
+  if (options.environmentOverrides) load.environmentOverrides = options.environmentOverrides;
+  // Package and read the package under one lock: no other process re-packages in between.
+  let packaged = false;
+  const stack = await withPackageLock(serviceDir, async () => {
+    packaged = (
+      await packageService(serviceDir, {
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.inputs ? { inputs: options.inputs } : {}),
+      })
+    ).regenerated;
+    return loadTemplate(world, load);
+  });
   const httpApis: Record<string, string> = {};
   for (const [id, api] of Object.entries(stack.httpApis)) {
     await api.listen(options.httpApiPorts?.[id] ?? 0);
@@ -502,6 +731,7 @@ export async function deployLocally(
   }
   return {
     stack,
+    packaged,
     httpApis,
     async stop() {
       await Promise.all(Object.values(stack.httpApis).map((a) => a.close()));

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive } from '#local/processes.ts';
 import { NoTargetError, UsageError } from './errors.ts';
 
 /** The handshake `npm start` writes (DESIGN.md, "Local cloud handshake"). */
@@ -25,14 +26,7 @@ export function handshakePath(home: string): string {
   return join(home, '.crosslink', 'local.json');
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export const isAlive = pidAlive;
 
 /** The running local cloud's handshake, or undefined when there is none (or its process is gone). */
 export async function readHandshake(home: string): Promise<LocalHandshake | undefined> {

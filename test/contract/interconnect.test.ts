@@ -30,8 +30,9 @@ import {
   waitUntilConnectionDeleted,
 } from '#aws/interconnect-client.ts';
 import type { CallRecord } from '#local/aws/edge.ts';
+import { eventsOf } from '#local/aws/services/events.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+import { ALICE_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
 const ENV = 'mce-aws-gcp-iad';
 const PROJECT = 'crosslink-net-prod';
@@ -569,6 +570,79 @@ describe('Interconnect: the activation key stays out of call records and error m
       expect(get?.output).toMatchObject({ connection: { activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' } });
       const accept = calls.find((x) => x.operation === 'AcceptConnectionProposal');
       expect(accept?.input).toMatchObject({ activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' });
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
+describe('Interconnect: CloudTrail-style events for the mutating calls', () => {
+  it('puts one AWS API Call via CloudTrail event per write on the default bus, the key hidden, reads silent', async () => {
+    const fresh = await startTestCloud();
+    try {
+      const c = interconnectClient(fresh, { credentials: ALICE_CREDENTIALS });
+      const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!
+        .identifier;
+      const created = (
+        await c.send(
+          new CreateConnectionCommand({
+            bandwidth: '1Gbps',
+            environmentId: ENV,
+            attachPoint: { directConnectGateway: gw },
+            remoteAccount: { identifier: PROJECT },
+          }),
+        )
+      ).connection!;
+      await c.send(new GetConnectionCommand({ identifier: created.id }));
+      await c.send(new TagResourceCommand({ arn: created.arn, tags: { team: 'net' } }));
+      await c.send(new UntagResourceCommand({ arn: created.arn, tagKeys: ['team'] }));
+      const issued = await admin(fresh, 'POST', '/aws/interconnect/issue-key', {
+        environmentId: ENV,
+        bandwidth: '2Gbps',
+        destinationAccountId: '000000000000',
+        remoteAccountId: PROJECT,
+      });
+      await c.send(
+        new AcceptConnectionProposalCommand({
+          activationKey: issued.activationKey,
+          attachPoint: { directConnectGateway: gw },
+        }),
+      );
+      await c.send(new DeleteConnectionCommand({ identifier: created.id }));
+
+      const events = (
+        eventsOf(fresh.aws.edge.world, '000000000000', 'us-east-1').recent as {
+          source: string;
+          'detail-type': string;
+          // biome-ignore lint/suspicious/noExplicitAny: CloudTrail detail is read ad hoc.
+          detail: Record<string, any>;
+        }[]
+      ).filter((e) => e['detail-type'] === 'AWS API Call via CloudTrail');
+      expect(events.map((e) => e.detail.eventName)).toEqual([
+        'CreateConnection',
+        'TagResource',
+        'UntagResource',
+        'AcceptConnectionProposal',
+        'DeleteConnection',
+      ]);
+      for (const e of events) {
+        expect(e.source).toBe('aws.interconnect');
+        expect(e.detail).toMatchObject({
+          eventSource: 'interconnect.amazonaws.com',
+          awsRegion: 'us-east-1',
+          userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::000000000000:user/alice' },
+        });
+      }
+      const [create, , , accept] = events;
+      expect(create?.detail.requestParameters).toMatchObject({ bandwidth: '1Gbps', environmentId: ENV });
+      expect(create?.detail.responseElements.connection).toMatchObject({
+        id: created.id,
+        activationKey: 'HIDDEN_DUE_TO_SECURITY_REASONS',
+      });
+      expect(accept?.detail.requestParameters.activationKey).toBe('HIDDEN_DUE_TO_SECURITY_REASONS');
+      const all = JSON.stringify(events);
+      expect(all).not.toContain(created.activationKey);
+      expect(all).not.toContain(issued.activationKey);
     } finally {
       await fresh.stop();
     }

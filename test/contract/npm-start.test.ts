@@ -1,13 +1,17 @@
 /**
  * `npm start` (scripts/start.ts) as a user runs it: it becomes ready, prints its time to ready,
- * writes the handshake, answers on the endpoint it reports, and on SIGINT exits 0, removes the
- * handshake and leaves no process of its group behind.
+ * writes the handshake, answers on the endpoint it reports, serves the AWS half's intake (deployed
+ * from serverless.yml) with IAM auth, and on SIGINT exits 0, removes the handshake and leaves no
+ * process of its group behind.
  */
+
 import { spawn } from 'node:child_process';
+import { constants, publicEncrypt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { callIntake, IDENTITIES } from '../support/intake.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 let home: string | undefined;
@@ -75,8 +79,32 @@ describe('npm start', () => {
         gcp: { project: 'crosslink-local', region: 'us-east4' },
         pubsubEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         firestoreEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
-        intakes: { aws: null, gcp: null },
+        intakes: { aws: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), gcp: null },
+        keys: {
+          aws: { keyId: expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\//) },
+          gcp: {
+            keyId:
+              'projects/crosslink-local/locations/us-east4/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1',
+          },
+        },
       });
+      // The intake answers a signed caller and refuses an unsigned one.
+      const listed = await callIntake(handshake.intakes.aws, IDENTITIES.alice, 'GET', '/links');
+      expect(listed.status).toBe(200);
+      expect(listed.body.items).toEqual([]);
+      expect((await fetch(`${handshake.intakes.aws}/links`)).status).toBe(403);
+      // Both public keys are real RSA keys: a value sealed to each is ciphertext of the key's size.
+      for (const side of ['aws', 'gcp'] as const) {
+        const sealed = publicEncrypt(
+          {
+            key: handshake.keys[side].publicKeyPem,
+            padding: constants.RSA_PKCS1_OAEP_PADDING,
+            oaepHash: 'sha256',
+          },
+          Buffer.from('probe'),
+        );
+        expect(sealed.length).toBe(256);
+      }
       expect(handshake.aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(handshake.aws.endpoint).not.toBe('http://127.0.0.1:0');
       expect(handshake.admin).toBe(`${handshake.aws.endpoint}/_crosslink`);

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { packageService } from '#local/aws/wiring.ts';
+import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 
 type Validator = (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
@@ -44,7 +45,8 @@ const CFN_TAGS = ['Ref', 'GetAtt', 'Sub', 'Split', 'Not', 'Equals', 'If', 'Join'
 const CFN_SEQ_TAGS = CFN_TAGS.map((t) => ({ ...t, collection: 'seq' as const }));
 
 beforeAll(async () => {
-  const { templateFile } = await packageService('.');
+  // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
+  const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
   resources = JSON.parse(readFileSync(templateFile, 'utf8')).Resources;
 }, 180_000);
 
@@ -137,6 +139,20 @@ describe('serverless.yml packaged', () => {
     }
     const forward = rules.find(([, r]) => r.Properties.EventBusName === 'default');
     expect(forward?.[1].Properties.EventPattern.source).toEqual(['aws.interconnect']);
+  });
+
+  it("starts executions from this side's LinkRequested and LinkDecommissionRequested through the starter", () => {
+    const starter = resources.StarterRule;
+    expect(starter?.Properties.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
+    expect(starter?.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['StarterLambdaFunction', 'Arn'] });
+    const pattern = starter?.Properties.EventPattern;
+    expect(pattern.$or.map((p: { 'detail-type': string[] }) => p['detail-type'][0]).sort()).toEqual([
+      'LinkDecommissionRequested',
+      'LinkRequested',
+    ]);
+    expect(resources.StarterPermission?.Properties.SourceArn).toEqual({
+      'Fn::GetAtt': ['StarterRule', 'Arn'],
+    });
   });
 
   it('grants Resource "*" only for actions without a resource type, and no wildcard actions', () => {

@@ -54,6 +54,32 @@ export function resolveDefinition(file: string, arnOf: (fn: string) => string): 
   return JSON.stringify(walk(JSON.parse(readFileSync(file, 'utf8'))));
 }
 
+/**
+ * A Direct Connect gateway for the links to attach to, associated with a VPC (behind a virtual private
+ * gateway) whose CIDRs become the association's allowed prefixes: what verify checks the AWS routes
+ * against.
+ */
+export async function addAssociatedGateway(cloud: LocalCloud, gateway: string, vpcCidrs: string[]) {
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(`${cloud.admin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  };
+  await post('/aws/interconnect/add-gateway', { accountId: ACCOUNT, id: gateway, name: 'payments' });
+  const net = networkOf(cloud.aws.edge.world);
+  const vpc = net.addVpc({ accountId: ACCOUNT, region: REGION, cidrBlocks: vpcCidrs });
+  const vgw = net.createVpnGateway({ accountId: ACCOUNT, region: REGION });
+  net.attachVpnGateway(vgw.vpnGatewayId, vpc.vpcId);
+  await post('/aws/directconnect/associate', {
+    accountId: ACCOUNT,
+    dxGatewayId: gateway,
+    gatewayId: vgw.vpnGatewayId,
+  });
+}
+
 export const STEP_FUNCTIONS = {
   stepRequest: steps.request,
   stepPark: steps.park,
@@ -123,28 +149,7 @@ export async function startAwsHalf(
   const secrets = new MemorySecretStore();
   const policy = loadPolicy(parseYaml(readFileSync(options.policyFile ?? 'config/policy.yaml', 'utf8')));
   const gateway = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
-  await fetch(`${cloud.admin}/aws/interconnect/add-gateway`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ accountId: ACCOUNT, id: gateway, name: 'payments' }),
-  });
-
-  // The gateway's association: a VPC (10.10.0.0/16, the routes the tests' requests name) behind a VGW.
-  const net = networkOf(cloud.aws.edge.world);
-  const vpc = net.addVpc({
-    accountId: ACCOUNT,
-    region: REGION,
-    cidrBlocks: options.vpcCidrs ?? ['10.10.0.0/16'],
-  });
-  const vgw = net.createVpnGateway({ accountId: ACCOUNT, region: REGION });
-  net.attachVpnGateway(vgw.vpnGatewayId, vpc.vpcId);
-  await fetch(`${cloud.admin}/aws/directconnect/associate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ accountId: ACCOUNT, dxGatewayId: gateway, gatewayId: vgw.vpnGatewayId }),
-  }).then(async (r) => {
-    if (!r.ok) throw new Error(`associate: ${r.status} ${await r.text()}`);
-  });
+  await addAssociatedGateway(cloud, gateway, options.vpcCidrs ?? ['10.10.0.0/16']);
   const dx = new DirectConnectClient(config);
 
   const recorded: AwsHalf['metrics'] = [];

@@ -85,10 +85,15 @@ interface Sandbox {
   busy: boolean;
   /** The invocation in progress, if any. */
   current?: number;
+  /** Ended by the runtime (function replaced, runtime closed): not worth a log line. */
+  retired?: boolean;
 }
 
 /** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
 export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
+
+/** Lines of function output `LambdaRuntime.logs` keeps. */
+export const LOG_LINES = 10_000;
 
 export class LambdaRuntime {
   readonly functions = new Map<string, LambdaFunction>();
@@ -98,6 +103,11 @@ export class LambdaRuntime {
   readonly #unsubscribe = new Map<string, () => void>();
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
   #nextId = 1;
+  /**
+   * What the functions' sandboxes wrote (stdout and stderr, one entry a line), newest last, as
+   * CloudWatch Logs would keep it; bounded to the last LOG_LINES lines. Also echoed to this process.
+   */
+  readonly logs: { functionName: string; stream: 'stdout' | 'stderr'; at: number; line: string }[] = [];
   /** Invocations made, newest last (status, tests). */
   readonly invocations: { functionName: string; requestId: string; at: number; outcome: 'ok' | 'error' }[] =
     [];
@@ -381,8 +391,12 @@ export class LambdaRuntime {
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
         workerData: { file: resolve(spec.file), exportName: spec.export },
         env,
+        stdout: true,
+        stderr: true,
       });
       worker.unref();
+      this.#capture(fn.name, 'stdout', worker.stdout, process.stdout);
+      this.#capture(fn.name, 'stderr', worker.stderr, process.stderr);
       worker.on('message', (msg: { id: number; ok?: unknown; error?: Record<string, unknown> }) => {
         this.#pending.get(msg.id)?.resolve(msg);
         this.#pending.delete(msg.id);
@@ -390,7 +404,8 @@ export class LambdaRuntime {
       const created: Sandbox = { worker, busy: false };
       // A sandbox that dies (process.exit, an error outside the handler) fails what it was running.
       const died = (why: string) => {
-        this.#options.log?.(`lambda ${fn.name}: sandbox ended: ${why}`);
+        if (!created.retired || created.current !== undefined)
+          this.#options.log?.(`lambda ${fn.name}: sandbox ended: ${why}`);
         const list = this.#sandboxes.get(fn.name);
         if (list)
           this.#sandboxes.set(
@@ -437,15 +452,47 @@ export class LambdaRuntime {
     });
   }
 
+  #capture(
+    functionName: string,
+    stream: 'stdout' | 'stderr',
+    from: NodeJS.ReadableStream,
+    echo: NodeJS.WritableStream,
+  ): void {
+    let partial = '';
+    from.setEncoding('utf8');
+    from.on('data', (chunk: string) => {
+      echo.write(chunk);
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.#keep(functionName, stream, line);
+    });
+    from.on('end', () => {
+      if (partial) this.#keep(functionName, stream, partial);
+    });
+  }
+
+  #keep(functionName: string, stream: 'stdout' | 'stderr', line: string): void {
+    this.logs.push({ functionName, stream, at: this.#options.clock.now(), line });
+    if (this.logs.length > LOG_LINES) this.logs.splice(0, this.logs.length - LOG_LINES);
+  }
+
   #dropSandboxes(name: string): void {
-    for (const b of this.#sandboxes.get(name) ?? []) void b.worker.terminate();
+    for (const b of this.#sandboxes.get(name) ?? []) {
+      b.retired = true;
+      void b.worker.terminate();
+    }
     this.#sandboxes.delete(name);
   }
 
   async close(): Promise<void> {
     for (const u of this.#unsubscribe.values()) u();
     this.#unsubscribe.clear();
-    await Promise.all([...this.#sandboxes.values()].flat().map((b) => b.worker.terminate()));
+    await Promise.all(
+      [...this.#sandboxes.values()].flat().map((b) => {
+        b.retired = true;
+        return b.worker.terminate();
+      }),
+    );
     this.#sandboxes.clear();
   }
 }

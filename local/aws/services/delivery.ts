@@ -39,8 +39,17 @@ export async function deliverToArn(
     }
     case 'events': {
       const { putEventsFor } = await import('./events.ts');
-      const entry =
-        typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+      // A rule's target gets the event as text (targetInput): bus to bus, it keeps its source,
+      // detail-type and detail, as EventBridge forwards it.
+      let parsed: unknown = payload;
+      if (typeof payload === 'string') {
+        try {
+          parsed = JSON.parse(payload);
+        } catch {
+          parsed = undefined;
+        }
+      }
+      const entry = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
       await putEventsFor(world, accountId, region, [
         {
           Source: String(entry.source ?? 'lambda'),

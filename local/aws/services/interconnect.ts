@@ -558,6 +558,15 @@ export default defineService<InterconnectState>({
   name: 'interconnect',
   signingName: 'interconnect',
   sensitiveMembers: ['activationKey'],
+  // Management write events (CloudTrail); reads are not sent to EventBridge.
+  cloudTrailEvents: [
+    'CreateConnection',
+    'AcceptConnectionProposal',
+    'UpdateConnection',
+    'DeleteConnection',
+    'TagResource',
+    'UntagResource',
+  ],
   protocol: 'json1.0',
   targetPrefix: 'Interconnect',
   // The model also declares rpcv2Cbor; the official JS client speaks JSON 1.0, others may not.

@@ -1,0 +1,131 @@
+/**
+ * The project's AWS half (serverless.yml) deployed into a running local cloud, as `npm start` and the
+ * end-to-end tests run it: the bundled Lambdas from the `osls package` zip in the local Lambda
+ * runtime, the state machines, bus, rules, queues, table and KMS key, and the HTTP API (IAM auth)
+ * listening. The deploy-time values the local cloud owns are filled in: the peer's public key is
+ * the Google side's asymmetric Cloud KMS key (RSA_DECRYPT_OAEP_2048_SHA256), created here in the
+ * local Google KMS; the AWS key's public half is read back for the Google half (#9).
+ */
+import { createPublicKey } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { deployLocally, type LocalDeployment } from './aws/wiring.ts';
+import type { GcpLocal } from './gcp/index.ts';
+import type { LocalCloud } from './index.ts';
+
+/** What decides whether the AWS half is packaged again (the rest of the repo does not reach the zip). */
+export const AWS_HALF_INPUTS = [
+  'serverless.yml',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'functions',
+  'workflows',
+  'config/policy.yaml',
+] as const;
+
+/** A public key one side seals activation keys to (DESIGN.md, "Activation keys"). */
+export interface SealingKey {
+  keyId: string;
+  publicKeyPem: string;
+}
+
+export interface AwsHalfDeployment {
+  deployment: LocalDeployment;
+  /** The HTTP API's endpoint (IAM auth): `intakes.aws` of the handshake. */
+  intake: string;
+  keys: { aws: SealingKey; gcp: SealingKey };
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates (or finds) the Google side's sealing key in the local Cloud KMS: key ring `crosslink`,
+ * key `activation`, version 1, through the edge's REST API as the `crosslink` service identity.
+ */
+export async function googleSealingKey(gcp: GcpLocal, identity = 'crosslink'): Promise<SealingKey> {
+  const account = gcp.auth.accountByName(identity);
+  if (!account) throw new Error(`no Google identity ${identity} in the local identities`);
+  const { token } = gcp.auth.issueAccessToken({ email: account.email, kind: 'service-account' });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gcp.endpoint}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await res.json()) as Record<string, unknown> & {
+      error?: { status?: string; message?: string };
+    };
+    if (!res.ok && json.error?.status !== 'ALREADY_EXISTS')
+      throw new Error(`Cloud KMS ${method} ${path}: ${res.status} ${json.error?.message ?? ''}`);
+    return json;
+  };
+  const parent = `projects/${gcp.project}/locations/${gcp.region}`;
+  await call('POST', `/v1/${parent}/keyRings?keyRingId=crosslink`, {});
+  await call('POST', `/v1/${parent}/keyRings/crosslink/cryptoKeys?cryptoKeyId=activation`, {
+    purpose: 'ASYMMETRIC_DECRYPT',
+    versionTemplate: { algorithm: 'RSA_DECRYPT_OAEP_2048_SHA256' },
+  });
+  const version = `${parent}/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1`;
+  const pub = await call('GET', `/v1/${version}/publicKey`);
+  return { keyId: version, publicKeyPem: String(pub.pem) };
+}
+
+/** The public half of an asymmetric KMS key of the AWS edge, as PEM (SPKI). */
+export async function awsPublicKey(
+  cloud: Pick<LocalCloud, 'aws'>,
+  keyArn: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Promise<SealingKey> {
+  const kms = new KMSClient({ region: cloud.aws.region, endpoint: cloud.aws.endpoint, credentials });
+  try {
+    const out = await kms.send(new GetPublicKeyCommand({ KeyId: keyArn }));
+    const der = Buffer.from(out.PublicKey as Uint8Array);
+    const pem = createPublicKey({ key: der, format: 'der', type: 'spki' }).export({
+      type: 'spki',
+      format: 'pem',
+    }) as string;
+    return { keyId: keyArn, publicKeyPem: pem };
+  } finally {
+    kms.destroy();
+  }
+}
+
+/**
+ * Deploys `repoDir`'s serverless.yml into `cloud` (packaging only when AWS_HALF_INPUTS changed),
+ * with the Google sealing key as the peer key, and starts its HTTP API.
+ */
+export async function deployAwsHalf(
+  cloud: Pick<LocalCloud, 'aws' | 'gcp'>,
+  repoDir: string,
+  options: { log?: (m: string) => void; intakePort?: number } = {},
+): Promise<AwsHalfDeployment> {
+  const t0 = performance.now();
+  const gcp = await googleSealingKey(cloud.gcp);
+  const deployment = await deployLocally(cloud, repoDir, {
+    inputs: AWS_HALF_INPUTS,
+    environmentOverrides: {
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: gcp.publicKeyPem,
+      CROSSLINK_PEER_KEY_ID: gcp.keyId,
+    },
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.intakePort !== undefined ? { httpApiPorts: { HttpApi: options.intakePort } } : {}),
+  });
+  try {
+    const intake = deployment.httpApis.HttpApi;
+    const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
+    if (!intake || !kmsKey)
+      throw new Error('serverless.yml: no HttpApi or no ActivationKeyKms in the template');
+    const env = cloud.aws.edge.world.settings<{ environment: Record<string, string> }>('lambda').environment;
+    const aws = await awsPublicKey(cloud, kmsKey.arn, {
+      accessKeyId: env?.AWS_ACCESS_KEY_ID ?? 'test',
+      secretAccessKey: env?.AWS_SECRET_ACCESS_KEY ?? 'test',
+    });
+    options.log?.(
+      `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
+    );
+    return { deployment, intake, keys: { aws, gcp }, stop: () => deployment.stop() };
+  } catch (err) {
+    await deployment.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The AWS half as deployed: the repo's serverless.yml packaged by `osls package`, loaded into a
+ * local cloud by deployLocally (local/aws-half.ts), its bundled handlers built from the Lambda
+ * environment and run in the local Lambda runtime's workers. Everything goes through real
+ * protocols: the intake over HTTP with SigV4 (alice requests, bob approves), carol's approval as a
+ * peer event put on the crosslink bus by the `crosslink` identity, the Google side opening the
+ * sealed key with the local Cloud KMS and accepting through the world. The watcher resumes the
+ * execution (CloudTrail -> forward rule -> watcher, or its schedule), on a manual virtual clock.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { GetConnectionCommand } from '#aws/interconnect-client.ts';
+import { openSealedKey } from '#core/crypto/seal.ts';
+import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { eventsOf } from '#local/aws/services/events.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import { type AwsHalfDeployment, deployAwsHalf } from '#local/aws-half.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { eventually } from '../helpers/timers.ts';
+import { addAssociatedGateway } from '../support/aws-half.ts';
+import { callIntake, IDENTITIES } from '../support/intake.ts';
+import { ADMIN_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+const GATEWAY = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
+const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
+const MIN = 60_000;
+const policyHash = loadPolicy(parseYaml(readFileSync(resolve(ROOT, 'config/policy.yaml'), 'utf8'))).hash;
+
+let cloud: LocalCloud;
+let half: AwsHalfDeployment;
+let sfn: SFNClient;
+let sqs: SQSClient;
+let asCrosslink: EventBridgeClient;
+let intake = '';
+const physical = (logical: string) => half.deployment.stack.physicalIds[logical] as string;
+
+const request = {
+  name: 'payments-east',
+  initiator: 'aws',
+  bandwidth: '1Gbps',
+  environment: 'prod',
+  residency: 'US',
+  aws: { accountId: ACCOUNT, region: REGION, directConnectGateway: GATEWAY, routes: ['10.10.0.0/16'] },
+  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
+};
+
+beforeAll(async () => {
+  // The bundled handlers read the wall clock: start virtual time there so both agree.
+  cloud = await startTestCloud({ clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 } });
+  half = await deployAwsHalf(cloud, ROOT);
+  intake = half.intake;
+  const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+  sfn = new SFNClient(config);
+  sqs = new SQSClient(config);
+  asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
+  // The gateway with a VPC association whose allowed prefixes cover the request's AWS routes.
+  await addAssociatedGateway(cloud, GATEWAY, ['10.10.0.0/16']);
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of [sfn, sqs, asCrosslink]) c?.destroy();
+  await half?.stop();
+  await cloud?.stop();
+});
+
+async function putPeer<N extends EventName>(name: N, data: Omit<EventDataByName[N], 'policyHash'>) {
+  const event = buildEvent({
+    name,
+    origin: GCP,
+    subject: data.linkId,
+    clock: cloud.clock,
+    data: { policyHash, ...data },
+  } as never) as CloudEvent;
+  const out = await asCrosslink.send(
+    new PutEventsCommand({ Entries: [toEventBridgeEntry(event, physical('CrosslinkBus'))] }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+}
+
+async function executions(machine: string, linkId: string) {
+  const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn: physical(machine) }));
+  return (out.executions ?? []).filter((e) => e.name?.startsWith(linkId));
+}
+
+async function statusOf(machine: string, linkId: string) {
+  const [e] = await executions(machine, linkId);
+  if (!e) return undefined;
+  return (await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }))).status;
+}
+
+async function history(machine: string, linkId: string) {
+  const all: unknown[] = [];
+  for (const e of await executions(machine, linkId)) {
+    const out = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: e.executionArn,
+        maxResults: 1000,
+        includeExecutionData: true,
+      }),
+    );
+    all.push(...(out.events ?? []));
+  }
+  return all as { type?: string; stateEnteredEventDetails?: { name?: string } }[];
+}
+
+function busEvents() {
+  return eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as {
+    source: string;
+    'detail-type': string;
+    detail: Record<string, unknown>;
+  }[];
+}
+
+/** Advances virtual time in steps, giving the Lambda workers wall time to run between them. */
+async function advanceUntil<T>(what: () => Promise<T | undefined>, limitMs: number, step = MIN): Promise<T> {
+  for (let t = 0; ; t += step) {
+    const v = await eventually(what, 1500).catch(() => undefined);
+    if (v) return v;
+    if (t >= limitMs) throw new Error(`not reached within ${limitMs / MIN} virtual minutes`);
+    await cloud.clock.advance(step);
+  }
+}
+
+/** Google's half: opens the sealed key with its Cloud KMS key (asymmetricDecrypt on the local edge). */
+async function googleUnwrap(wrapped: Buffer): Promise<Buffer> {
+  const account = cloud.gcp.auth.accountByName('crosslink');
+  const { token } = cloud.gcp.auth.issueAccessToken({
+    email: account?.email as string,
+    kind: 'service-account',
+  });
+  const res = await fetch(`${cloud.gcp.endpoint}/v1/${half.keys.gcp.keyId}:asymmetricDecrypt`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ciphertext: wrapped.toString('base64') }),
+  });
+  expect(res.status).toBe(200);
+  return Buffer.from(((await res.json()) as { plaintext: string }).plaintext, 'base64');
+}
+
+describe('the AWS half deployed from serverless.yml', () => {
+  let linkId = '';
+  let connectionId = '';
+
+  it('takes a link to ACTIVE through the bundled handlers; the activation key appears nowhere', async () => {
+    // Prepare: alice requests over the HTTP API; the intake starts the initiate execution.
+    const created = await callIntake(intake, IDENTITIES.alice, 'POST', '/links', request);
+    expect(created.status).toBe(201);
+    linkId = created.body.link.id;
+    expect(created.body.execution).toBe(`${linkId}-provisioning-1`);
+    await eventually(
+      async () =>
+        (await history('LinkProvisioningStateMachine', linkId)).some(
+          (e) => e.stateEnteredEventDetails?.name === 'AwaitApproval',
+        ),
+      20_000,
+    );
+
+    // Act: bob approves here, carol's approval arrives from Google as a peer event.
+    const approved = await callIntake(intake, IDENTITIES.bob, 'POST', `/links/${linkId}/approvals`, {
+      decision: 'approve',
+    });
+    expect(approved.status).toBe(200);
+    await putPeer('LinkApproved', {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: new Date(cloud.clock.now()).toISOString(),
+      auto: false,
+    });
+    const issued = await eventually(() => {
+      const e = busEvents().find(
+        (x) => x['detail-type'] === 'LinkKeyIssued' && (x.detail as { subject?: string }).subject === linkId,
+      );
+      return (e?.detail as CloudEvent | undefined)?.data as EventDataByName['LinkKeyIssued'] | undefined;
+    }, 20_000);
+    // The connection exists, made by the bundled Lambda; CloudTrail reported it, and the forward rule
+    // brought it to the watcher before any scheduled run (no virtual time has passed).
+    const trail = busEvents().filter(
+      (e) => e['detail-type'] === 'AWS API Call via CloudTrail' && e.detail.eventName === 'CreateConnection',
+    );
+    expect(trail.length).toBeGreaterThanOrEqual(1);
+    expect(trail[0]?.detail.userIdentity).toMatchObject({
+      arn: `arn:aws:iam::${ACCOUNT}:role/crosslink-service`,
+    });
+    const runtime = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION);
+    // The starter rule saw alice's LinkRequested too (the intake had started it: already started).
+    await eventually(() =>
+      eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).deliveries.some(
+        (d) => d.rule === 'crosslink-starter-dev' && d.outcome === 'delivered',
+      ),
+    );
+    expect((await executions('LinkProvisioningStateMachine', linkId)).length).toBe(1);
+    await eventually(
+      () =>
+        eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).deliveries.some(
+          (d) => d.rule === 'crosslink-interconnect-calls-dev' && d.outcome === 'delivered',
+        ) && runtime.invocations.some((i) => i.functionName === 'crosslink-dev-watcher'),
+      10_000,
+    );
+
+    // Google opens the key with its KMS key and accepts; its half reports ACTIVE.
+    expect(issued.sealedKey.recipientKeyId).toBe(half.keys.gcp.keyId);
+    const key = await openSealedKey(issued.sealedKey, linkId, {
+      keyId: half.keys.gcp.keyId,
+      unwrap: googleUnwrap,
+    });
+    await admin(cloud, 'POST', '/aws/interconnect/redeem-key', { activationKey: key });
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 1,
+      nativeState: 'ACTIVE',
+      previousNativeState: null,
+      condition: 'UP',
+      resourceId: `projects/payments-prod/locations/us-east4/transports/${linkId}`,
+      observedAt: new Date(cloud.clock.now()).toISOString(),
+    });
+
+    // Assess: the provider brings the AWS half up; the watcher resumes the execution.
+    await advanceUntil(
+      async () =>
+        (await statusOf('LinkProvisioningStateMachine', linkId)) === 'SUCCEEDED' ? true : undefined,
+      60 * MIN,
+    );
+    const shown = await callIntake(intake, IDENTITIES.bob, 'GET', `/links/${linkId}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({
+      id: linkId,
+      state: 'ACTIVE',
+      halves: { aws: { state: 'UP', nativeState: 'available' }, gcp: { state: 'UP', nativeState: 'ACTIVE' } },
+    });
+    connectionId = shown.body.halves.aws.connectionId;
+    expect(connectionId).toMatch(/^mcc-/);
+
+    expect(key.length).toBeGreaterThan(20);
+    const h = JSON.stringify(await history('LinkProvisioningStateMachine', linkId));
+    expect(h).toContain('"name":"ActivateInitiate"');
+    expect(h).not.toContain(key);
+    const logged = runtime.logs.filter((l) => l.functionName.startsWith('crosslink-dev-'));
+    expect(logged.some((l) => l.line.includes(linkId))).toBe(true);
+    expect(JSON.stringify(logged)).not.toContain(key);
+    const cloudTrail = busEvents().filter((e) => e['detail-type'] === 'AWS API Call via CloudTrail');
+    expect(cloudTrail.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(cloudTrail)).not.toContain(key);
+    expect(JSON.stringify(busEvents())).not.toContain(key);
+    for (const dlq of ['PeerEventsDlq', 'WatcherDlq', 'ForwardDlq', 'StarterDlq']) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: physical(dlq), MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
+      expect(JSON.stringify(out.Messages ?? []), dlq).not.toContain(key);
+    }
+  }, 180_000);
+
+  it('decommissions through the HTTP route: approved by bob, drained by Google, the connection deleted', async () => {
+    expect(connectionId).not.toBe('');
+    const asked = await callIntake(intake, IDENTITIES.alice, 'POST', `/links/${linkId}/decommission`, {
+      reason: 'moving region',
+    });
+    expect(asked.status).toBe(202);
+    expect(asked.body.execution).toBe(`${linkId}-decommissioning-1`);
+    expect(asked.body.link.decommission).toMatchObject({ status: 'PENDING', attempt: 1 });
+    // An approver who is not the requester decides, through the same approvals route.
+    const approved = await eventually(async () => {
+      const r = await callIntake(intake, IDENTITIES.bob, 'POST', `/links/${linkId}/approvals`, {
+        decision: 'approve',
+      });
+      return r.status === 200 ? r : undefined;
+    }, 20_000);
+    expect(approved.body.link.decommission).toMatchObject({ status: 'APPROVED' });
+    // Google disables its transport (the drain); the AWS half soaks, then deletes its connection.
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'gcp',
+      sequence: 2,
+      nativeState: 'ACTIVE',
+      previousNativeState: 'ACTIVE',
+      condition: 'DOWN',
+      adminEnabled: false,
+      observedAt: new Date(cloud.clock.now()).toISOString(),
+    });
+    const interconnect = interconnectClient(cloud);
+    await advanceUntil(async () => {
+      const got = await interconnect
+        .send(new GetConnectionCommand({ identifier: connectionId }))
+        .catch((e: Error) =>
+          e.name === 'ResourceNotFoundException' ? { connection: { state: 'deleted' } } : undefined,
+        );
+      return got?.connection?.state === 'deleted' ? true : undefined;
+    }, 30 * MIN);
+    expect(await statusOf('LinkDecommissioningStateMachine', linkId)).toBeDefined();
+  }, 120_000);
+});

@@ -1,0 +1,189 @@
+/**
+ * The starter (functions/aws/link-intake.ts `startFromEvent`): the rule's events become the
+ * stage's execution, named `<linkId>-<stage>-1`, with mode and input from the event; a start that
+ * already happened (ExecutionAlreadyExists) is reported, not an error; other events start nothing.
+ * And the peer-event consumer starts `accept` again when a redelivered LinkRequested finds its record
+ * written but the start lost.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type IntakeDeps, peerEvent, startFromEvent } from '#aws/link-intake.ts';
+import { ManualClock } from '#core/clock.ts';
+import { buildEvent, type EventBridgeEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { mintLinkId } from '#core/ids.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
+
+const clock = { now: () => Date.parse('2026-06-01T00:00:00Z') };
+const AWS = { cloud: 'aws' as const, accountId: '000000000000', region: 'us-east-1' };
+const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
+
+function setup() {
+  const started = new Map<string, { machine: string; input: unknown }>();
+  const deps = {
+    origin: AWS,
+    store: new MemoryLinkStore(new ManualClock('2026-06-01T00:00:00Z')),
+    stateMachines: { provisioning: 'arn:prov', decommissioning: 'arn:decom' },
+    executions: {
+      start: async (machine: string, name: string, input: unknown) => {
+        if (started.has(name)) return false;
+        started.set(name, { machine, input });
+        return true;
+      },
+    },
+  } as unknown as IntakeDeps;
+  return { deps, started };
+}
+
+/** An event as the rule delivers it: the bus entry, in EventBridge's event shape. */
+function delivered(
+  name: string,
+  origin: typeof AWS | typeof GCP,
+  data: Record<string, unknown>,
+): EventBridgeEvent {
+  const entry = toEventBridgeEntry(
+    buildEvent({ name, origin, subject: data.linkId as string, clock, data: { policyHash: 'h', ...data } }),
+    'crosslink-dev',
+  );
+  return {
+    version: '0',
+    id: 'e1',
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    time: new Date(clock.now()).toISOString(),
+    detail: JSON.parse(entry.Detail),
+  } as EventBridgeEvent;
+}
+
+const request = (initiator: 'aws' | 'gcp') => ({ name: 'n', initiator, bandwidth: '1Gbps' });
+const requested = (linkId: string, initiator: 'aws' | 'gcp') => ({
+  linkId,
+  request: request(initiator),
+  requester: 'arn:aws:iam::000000000000:user/alice',
+  requestedVia: 'aws',
+  requestedAt: '2026-06-01T00:00:00Z',
+});
+
+describe('starter', () => {
+  it('starts initiate for this side\'s LinkRequested it coordinates; again is "already started"', async () => {
+    const { deps, started } = setup();
+    const linkId = mintLinkId(clock);
+    const event = delivered('LinkRequested', AWS, requested(linkId, 'aws'));
+    expect(await startFromEvent(deps, event)).toEqual({
+      executionName: `${linkId}-provisioning-1`,
+      started: true,
+      reason: 'provisioning (initiate)',
+    });
+    expect(started.get(`${linkId}-provisioning-1`)).toEqual({
+      machine: 'arn:prov',
+      input: { linkId, mode: 'initiate', request: request('aws') },
+    });
+    expect(await startFromEvent(deps, event)).toMatchObject({ started: false });
+    expect(started.size).toBe(1);
+  });
+
+  it("starts accept for the peer's LinkRequested, and nothing for one the peer coordinates from here", async () => {
+    const { deps, started } = setup();
+    const peer = mintLinkId(clock);
+    expect(await startFromEvent(deps, delivered('LinkRequested', GCP, requested(peer, 'gcp')))).toMatchObject(
+      {
+        started: true,
+        reason: 'provisioning (accept)',
+      },
+    );
+    expect(started.get(`${peer}-provisioning-1`)?.input).toMatchObject({ mode: 'accept' });
+    const theirs = mintLinkId(clock);
+    expect(await startFromEvent(deps, delivered('LinkRequested', AWS, requested(theirs, 'gcp')))).toEqual({
+      started: false,
+      reason: 'the gcp side coordinates this link',
+    });
+    expect(started.size).toBe(1);
+  });
+
+  it('starts decommissioning for LinkDecommissionRequested; other events start nothing', async () => {
+    const { deps, started } = setup();
+    const linkId = mintLinkId(clock);
+    const decommission = delivered('LinkDecommissionRequested', AWS, {
+      linkId,
+      requestedBy: 'arn:aws:iam::000000000000:user/alice',
+      requestedVia: 'aws',
+      requestedAt: '2026-06-01T00:00:00Z',
+    });
+    expect(await startFromEvent(deps, decommission)).toMatchObject({
+      executionName: `${linkId}-decommissioning-1`,
+      started: true,
+    });
+    expect(started.get(`${linkId}-decommissioning-1`)).toEqual({ machine: 'arn:decom', input: { linkId } });
+    const approved = delivered('LinkApproved', GCP, {
+      linkId,
+      side: 'gcp',
+      approver: 'carol@example.com',
+      approvedAt: '2026-06-01T00:00:00Z',
+      auto: false,
+    });
+    expect(await startFromEvent(deps, approved)).toEqual({
+      started: false,
+      reason: 'LinkApproved starts no stage',
+    });
+    expect(started.size).toBe(1);
+  });
+});
+
+describe('peer-event consumer, LinkRequested redelivered after a lost start', () => {
+  it('starts accept on the redelivery that finds the replica already written', async () => {
+    const policy = loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8')));
+    const manual = new ManualClock('2026-06-01T00:00:00Z');
+    const started: string[] = [];
+    let crash = true;
+    const deps = {
+      // No stage waits yet: no parked task token to answer.
+      store: Object.assign(new MemoryLinkStore(manual), { takeToken: async () => undefined }),
+      events: new MemoryEventSink(),
+      policy,
+      clock: manual,
+      origin: AWS,
+      stateMachines: { provisioning: 'arn:prov', decommissioning: 'arn:decom' },
+      executions: {
+        start: async (_machine: string, name: string) => {
+          if (crash) throw new Error('sandbox ended before StartExecution');
+          if (started.includes(name)) return false;
+          started.push(name);
+          return true;
+        },
+      },
+      tokens: { success: async () => {}, failure: async () => {} },
+    } as unknown as IntakeDeps;
+    const linkId = mintLinkId(manual);
+    const request = parse(readFileSync('examples/link-request.yaml', 'utf8'));
+    const entry = toEventBridgeEntry(
+      buildEvent({
+        name: 'LinkRequested',
+        origin: GCP,
+        subject: linkId,
+        clock: manual,
+        data: {
+          linkId,
+          policyHash: policy.hash,
+          request: { ...request, initiator: 'gcp' },
+          requester: 'alice@example.com',
+          requestedVia: 'gcp',
+          requestedAt: '2026-06-01T00:00:00Z',
+        },
+      }),
+      'crosslink-dev',
+    );
+    const event = {
+      id: 'e1',
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      detail: JSON.parse(entry.Detail),
+    } as EventBridgeEvent;
+
+    await expect(peerEvent(deps, event)).rejects.toThrow(/sandbox ended/);
+    expect(await deps.store.get(linkId)).toBeDefined();
+    crash = false;
+    expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'ignored', reason: 'link already known' });
+    expect(started).toEqual([`${linkId}-provisioning-1`]);
+  });
+});
