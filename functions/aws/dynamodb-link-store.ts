@@ -26,7 +26,7 @@ import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, LinkState } from '#core/link/model.ts';
-import type { AuditEntry, LinkStore, StoredLink } from '#core/link/ports.ts';
+import type { AuditEntry, StageStore, StoredLink, WaitPhase } from '#core/link/ports.ts';
 
 /** The table's key schema and index, for serverless.yml and tests that create it. */
 export const LINK_TABLE_SCHEMA = {
@@ -56,19 +56,7 @@ export const LINK_TABLE_SCHEMA = {
 const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
-/** What the AWS half keeps beside the `LinkStore` port: task tokens of waiting stages, sealed keys. */
-export interface AwsLinkStore extends LinkStore {
-  putToken(linkId: string, phase: WaitPhase, token: string): Promise<void>;
-  /** Reads and removes the token (only the reader that removes it gets it). */
-  takeToken(linkId: string, phase: WaitPhase): Promise<string | undefined>;
-  putSealedKey(linkId: string, sealed: SealedKey): Promise<void>;
-  getSealedKey(linkId: string): Promise<SealedKey | undefined>;
-}
-
-/** What a stage waits for: both approvals, the peer's sealed key, both halves up, this half gone. */
-export type WaitPhase = 'approval' | 'key' | 'up' | 'gone' | 'decommissionApproval' | 'drained';
-
-export class DynamoDbLinkStore implements AwsLinkStore {
+export class DynamoDbLinkStore implements StageStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #clock: Clock;

@@ -13,11 +13,10 @@ import { buildEvent } from '#core/envelope.ts';
 import { CrosslinkError, IllegalTransitionError, TimedOutError } from '#core/errors.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
 import type { LinkRecord } from '#core/link/model.ts';
-import type { LinkDeps } from '#core/link/ports.ts';
+import type { LinkDeps, StageStore, WaitPhase } from '#core/link/ports.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
 import { mutateLink } from '#core/link/use-cases.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
-import type { AwsLinkStore, WaitPhase } from './dynamodb-link-store.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { HalfView, InterconnectHalves } from './interconnect-adapter.ts';
 import type { SecretStore } from './secret-store.ts';
@@ -66,7 +65,7 @@ export interface ApprovalMetrics {
 }
 
 export interface StepDeps extends LinkDeps {
-  store: AwsLinkStore;
+  store: StageStore;
   halves: InterconnectHalves;
   /** The Direct Connect gateway's associations (allowed prefixes), for verify. */
   prefixes: GatewayPrefixes;

@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.ts';
 import type { CloudEvent, Origin } from '../envelope.ts';
+import type { SealedKey } from '../events/catalog.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import type { EvaluationContext } from '../policy/rules.ts';
@@ -53,6 +54,21 @@ export interface LinkStore {
     expiresAt: number,
     result: unknown,
   ): Promise<{ claimed: true } | { claimed: false; result: unknown }>;
+}
+
+/** What a stage waits for: both approvals, the peer's sealed key, both halves up, this half gone, ... */
+export type WaitPhase = 'approval' | 'key' | 'up' | 'gone' | 'decommissionApproval' | 'drained';
+
+/**
+ * What an orchestrated half keeps beside the `LinkStore` port: the resume handle of each waiting stage
+ * (a Step Functions task token, a Workflows callback URL) and the sealed key the peer sent.
+ */
+export interface StageStore extends LinkStore {
+  putToken(linkId: string, phase: WaitPhase, token: string): Promise<void>;
+  /** Reads and removes the token (only the reader that removes it gets it). */
+  takeToken(linkId: string, phase: WaitPhase): Promise<string | undefined>;
+  putSealedKey(linkId: string, sealed: SealedKey): Promise<void>;
+  getSealedKey(linkId: string): Promise<SealedKey | undefined>;
 }
 
 export interface EventSink {
