@@ -7,7 +7,7 @@
  *
  * | status | errors                                                                                 |
  * | ------ | -------------------------------------------------------------------------------------- |
- * | 400    | `ValidationError` (bad input), `InvalidArgument` (the provider refused the request)    |
+ * | 400    | `ValidationError` (the input fails `parseStepInput`), `InvalidArgument` (the provider refused the request) |
  * | 403    | `PermissionDeniedError`, `PolicyRefusedError`, `PermissionDenied`, `Unauthenticated`   |
  * | 404    | `NotFoundError` / `NotFound`, `UnknownStep`                                            |
  * | 405    | `MethodNotAllowed` (not a POST)                                                        |
@@ -31,6 +31,7 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { isLinkId } from '#core/ids.ts';
+import { parseStepInput } from '#core/link/step-input.ts';
 import * as steps from '#core/link/steps.ts';
 import { GoogleApiError } from './google-errors.ts';
 
@@ -151,20 +152,19 @@ export async function runStep(
 ): Promise<StepAnswer> {
   const step = routeOf(req);
   const input = req.body as { linkId?: unknown } | undefined;
-  const linkId = typeof input?.linkId === 'string' ? input.linkId : undefined;
+  const linkId = typeof input?.linkId === 'string' && isLinkId(input.linkId) ? input.linkId : undefined;
   let answer: StepAnswer;
   let error: Error | undefined;
   if ((req.method ?? 'POST').toUpperCase() !== 'POST')
     answer = fail(405, 'MethodNotAllowed', `steps are called with POST, not ${req.method}`);
   else if (!Object.hasOwn(STEPS, step))
     answer = fail(404, 'UnknownStep', `no step named ${JSON.stringify(step)}`);
-  else if (typeof input !== 'object' || input === null || Array.isArray(input))
-    answer = fail(400, 'ValidationError', 'the body must be the step input, a JSON object');
-  else if (!isLinkId(linkId)) answer = fail(400, 'ValidationError', 'linkId: is not a link id');
   else {
     try {
+      // The same boundary check as the Lambda handlers: each bad field named, before the step runs.
+      const checked = parseStepInput<{ linkId: string }>(step, input);
       const fn = STEPS[step as StepName] as (d: steps.StepDeps, i: unknown) => Promise<unknown>;
-      answer = { status: 200, body: (await fn(deps, input)) ?? {} };
+      answer = { status: 200, body: (await fn(deps, checked)) ?? {} };
     } catch (e) {
       error = e as Error;
       answer = stepErrorAnswer(e);

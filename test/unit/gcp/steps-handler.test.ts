@@ -220,9 +220,18 @@ describe('routing', () => {
       status: 400,
       body: { error: { name: 'ValidationError' } },
     });
+    expect(await post('/park', { linkId: LINK, phase: 'soon', token: '' })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/phase.*token|token.*phase/s) } },
+    });
     expect(await post('/report', { linkId: 'lk-nope' })).toEqual({
       status: 400,
-      body: { error: { name: 'ValidationError', message: 'linkId: is not a link id' } },
+      body: {
+        error: {
+          name: 'ValidationError',
+          message: 'input of step report is invalid: linkId: is not a link id (lk- and a lowercase ULID)',
+        },
+      },
     });
   });
 
