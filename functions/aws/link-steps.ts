@@ -30,6 +30,7 @@ export {
   deleteOwnHalf,
   drainCheck,
   type ExecutionInput,
+  flushStaleOutboxes,
   HalfFailedError,
   keyDeadline,
   park,

@@ -6,10 +6,10 @@
  * waiting on it is resumed.
  */
 
-import { TERMINAL_STATES } from '#core/link/model.ts';
+import { type LinkRecord, TERMINAL_STATES } from '#core/link/model.ts';
 import { type KnownHalf, watchHalves } from '#core/link/watcher.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
-import { recordOwnHalf, type StepDeps } from './link-steps.ts';
+import { flushStaleOutboxes, recordOwnHalf, type StepDeps } from './link-steps.ts';
 
 export interface WatchReport {
   changed: string[];
@@ -19,10 +19,12 @@ export interface WatchReport {
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
   const known: KnownHalf[] = [];
+  const stale: LinkRecord[] = [];
   let cursor: string | undefined;
   do {
     const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
     for (const l of page.items) {
+      if (l.outbox?.length) stale.push(l);
       const h = l.halves.aws;
       if (!h.resourceId || TERMINAL_STATES.has(l.state)) continue;
       const k: KnownHalf = {
@@ -52,14 +54,14 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
       return h ? toObserved(h) : null;
     },
   );
-  for (const change of result.changes) {
-    const events = await recordOwnHalf(
+  for (const change of result.changes)
+    await recordOwnHalf(
       deps,
       change.linkId,
       change.resourceId ? (views.get(change.resourceId) ?? null) : null,
     );
-    if (events.length) await deps.events.put(events);
-  }
+  // Events a failed put left in an outbox (after their state was written) go out now, same ids.
+  await flushStaleOutboxes(deps, stale);
   return {
     changed: result.changes.map((c) => c.linkId),
     orphans: result.orphans.map((o) => o.resourceId),

@@ -11,13 +11,13 @@
  */
 
 import { openSealedKey, sealKey } from '../crypto/seal.ts';
-import { buildEvent } from '../envelope.ts';
+import { buildEvent, type CloudEvent } from '../envelope.ts';
 import { CrosslinkError, IllegalTransitionError, TimedOutError } from '../errors.ts';
 import type { EventDataByName, EventName } from '../events/catalog.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
-import type { Cloud, LinkRecord } from './model.ts';
+import type { Cloud, LinkRecord, NativeState } from './model.ts';
 import type {
   LinkDeps,
   OwnHalfView,
@@ -28,7 +28,8 @@ import type {
   Unwrap,
   WaitPhase,
 } from './ports.ts';
-import { mutateLink } from './use-cases.ts';
+import type { TransitionResult } from './transition.ts';
+import { flushOutbox, mutateLink } from './use-cases.ts';
 
 export type { OwnHalfView, OwnHalves, SecretStore, TaskTokens, Unwrap } from './ports.ts';
 
@@ -206,27 +207,32 @@ export async function request(deps: StepDeps, input: ExecutionInput) {
       `environment ${pair.environmentId} is ${cap.state}; ${input.request.bandwidth} available: ${offered}`,
     );
   const now = deps.clock.now();
-  const result = await mutateLink(deps, input.linkId, { kind: 'requestApproval' });
   const escalateAt = now + deps.settings.escalateAfterMs;
   const expiresAt = now + deps.settings.expireAfterMs;
-  if (result.ignored === undefined) {
-    const env = deps.policy.document.environments[result.link.environment];
-    await deps.events.put([
-      emit(deps, 'LinkApprovalRequested', {
-        linkId: input.linkId,
-        policyHash: deps.policy.hash,
-        name: result.link.name,
-        environment: result.link.environment,
-        initiator: result.link.initiator,
-        bandwidth: input.request.bandwidth,
-        requester: result.link.requester,
-        approvers: env.approvers,
-        escalateAt: iso(escalateAt),
-        expiresAt: iso(expiresAt),
-      }),
-      ...result.events.map((e) => emit(deps, 'LinkStateChanged', e.data)),
-    ]);
-  }
+  // In the record's outbox with the state change: a put that fails is retried by the next flush
+  // (this step's retry, or any later step or watcher run), with the same event id.
+  await mutateLink(
+    deps,
+    input.linkId,
+    { kind: 'requestApproval' },
+    {
+      extra: (result) => [
+        emit(deps, 'LinkApprovalRequested', {
+          linkId: input.linkId,
+          policyHash: deps.policy.hash,
+          name: result.link.name,
+          environment: result.link.environment,
+          initiator: result.link.initiator,
+          bandwidth: input.request.bandwidth,
+          requester: result.link.requester,
+          approvers: deps.policy.document.environments[result.link.environment].approvers,
+          escalateAt: iso(escalateAt),
+          expiresAt: iso(expiresAt),
+        }),
+      ],
+    },
+  );
+  await flushOutbox(deps, input.linkId);
   return {
     environmentId: pair.environmentId,
     escalateAt: iso(escalateAt),
@@ -248,6 +254,7 @@ function waitSeconds(deps: StepDeps, now: number, deadline: number): number {
  */
 export async function park(deps: StepDeps, input: { linkId: string; phase: WaitPhase; token: string }) {
   await deps.store.putToken(input.linkId, input.phase, input.token);
+  await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   if (input.phase === 'key') {
     if (await deps.store.getSealedKey(input.linkId))
@@ -295,24 +302,30 @@ export async function approvalDeadline(
     check: { environmentId: string; escalateAt: string; expiresAt: string; escalated: boolean };
   },
 ) {
+  await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   const done = waitOutcome(link, 'approval', deps.origin.cloud);
   if (done) return { ...input.check, next: 'error' in done ? done.error : 'approved', waitSeconds: 1 };
   const now = deps.clock.now();
   const expiresAt = Date.parse(input.check.expiresAt);
   if (now >= expiresAt) {
-    const result = await mutateLink(deps, input.linkId, { kind: 'expire' });
     const waitingFor = (['aws', 'gcp'] as const).filter((s) => !link.approvals.some((a) => a.side === s));
-    if (result.ignored === undefined)
-      await deps.events.put([
-        emit(deps, 'LinkExpired', {
-          linkId: input.linkId,
-          policyHash: deps.policy.hash,
-          waitingFor,
-          expiredAt: iso(now),
-        }),
-        ...result.events.map((e) => emit(deps, 'LinkStateChanged', e.data)),
-      ]);
+    await mutateLink(
+      deps,
+      input.linkId,
+      { kind: 'expire' },
+      {
+        extra: () => [
+          emit(deps, 'LinkExpired', {
+            linkId: input.linkId,
+            policyHash: deps.policy.hash,
+            waitingFor,
+            expiredAt: iso(now),
+          }),
+        ],
+      },
+    );
+    await flushOutbox(deps, input.linkId);
     return { ...input.check, next: 'LinkExpired', waitSeconds: 1 };
   }
   deps.metrics?.pending('provisioning', now - Date.parse(link.createdAt));
@@ -330,6 +343,7 @@ export async function approvalDeadline(
 
 /** The fallback poll of the wait for the peer's sealed key (acceptor): ready, wait again, or give up. */
 export async function keyDeadline(deps: StepDeps, input: { linkId: string; check: { expiresAt: string } }) {
+  await flushOutbox(deps, input.linkId);
   if (await deps.store.getSealedKey(input.linkId)) return { next: 'ready' };
   const link = await load(deps, input.linkId);
   const done = waitOutcome(link, 'approval', deps.origin.cloud);
@@ -347,7 +361,7 @@ export async function activateInitiate(
   deps: StepDeps,
   input: ExecutionInput & { check: { environmentId: string } },
 ) {
-  const started = await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
+  await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
   const { half, keyRef } = await deps.halves.initiate({
     linkId: input.linkId,
     request: input.request,
@@ -357,9 +371,8 @@ export async function activateInitiate(
   });
   const key = await deps.secrets.getActivationKey(keyRef);
   const sealed = sealKey(key, deps.settings.peerKey, input.linkId);
-  const observed = await recordOwnHalf(deps, input.linkId, half);
-  await deps.events.put([
-    ...started.events.map((e) => emit(deps, 'LinkStateChanged', e.data)),
+  // The sealed key (for the peer's eyes only) travels in the outbox with the half's first state.
+  await recordOwnHalf(deps, input.linkId, half, () => [
     emit(deps, 'LinkKeyIssued', {
       linkId: input.linkId,
       policyHash: deps.policy.hash,
@@ -369,14 +382,14 @@ export async function activateInitiate(
       issuerResource: half.connectionId,
       issuedAt: iso(deps.clock.now()),
     }),
-    ...observed,
   ]);
   return { connectionId: half.connectionId, keyRef };
 }
 
 /** Acceptor: unseal the peer's key (KMS), accept it (AcceptConnectionProposal, CreateTransport with the key). */
 export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
-  const started = await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
+  await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
+  await flushOutbox(deps, input.linkId);
   const sealed = await deps.store.getSealedKey(input.linkId);
   if (!sealed) throw new HalfFailedError(`no sealed key for ${input.linkId} has arrived`);
   const key = await openSealedKey(sealed, input.linkId, { keyId: deps.ownKeyId, unwrap: deps.unwrap });
@@ -387,46 +400,86 @@ export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
     remoteProfile: pairOf(deps, input.request).remoteProfile,
     tags: deps.settings.tags,
   });
-  const observed = await recordOwnHalf(deps, input.linkId, half);
-  await deps.events.put([...started.events.map((e) => emit(deps, 'LinkStateChanged', e.data)), ...observed]);
+  await recordOwnHalf(deps, input.linkId, half);
   return { connectionId: half.connectionId };
 }
 
 /**
- * Records what this side observed of its own half (next sequence), returning the events to put:
- * `LinkSideStateChanged` and any `LinkStateChanged`. Used by the steps and the watcher.
+ * Records what this side observed of its own half (next sequence): `LinkSideStateChanged`, any
+ * `LinkStateChanged` and `extra` go into the record's outbox in the same write, then the outbox is
+ * flushed. A failed put leaves them there for the next flush (same ids). Used by the steps and the
+ * watcher. Returns whether a change was recorded.
  */
-export async function recordOwnHalf(deps: StepDeps, linkId: string, half: OwnHalfView | null) {
+export async function recordOwnHalf(
+  deps: StepDeps,
+  linkId: string,
+  half: OwnHalfView | null,
+  extra: () => CloudEvent[] = () => [],
+): Promise<boolean> {
   const side = deps.origin.cloud;
-  const result = await mutateLink(deps, linkId, (link) => ({
-    kind: 'halfObserved',
-    side,
-    sequence: link.halves[side].sequence + 1,
-    nativeState: half?.state ?? null,
-    ...(half ? { resourceId: half.connectionId } : {}),
-    ...(half?.sharedId ? { sharedId: half.sharedId } : {}),
-    ...(half?.adminEnabled !== undefined ? { adminEnabled: half.adminEnabled } : {}),
-  }));
-  if (result.ignored !== undefined) return [];
+  let previous: NativeState | null = null;
+  const result = await mutateLink(
+    deps,
+    linkId,
+    (link) => {
+      previous = link.halves[side].nativeState;
+      return {
+        kind: 'halfObserved',
+        side,
+        sequence: link.halves[side].sequence + 1,
+        nativeState: half?.state ?? null,
+        ...(half ? { resourceId: half.connectionId } : {}),
+        ...(half?.sharedId ? { sharedId: half.sharedId } : {}),
+        ...(half?.adminEnabled !== undefined ? { adminEnabled: half.adminEnabled } : {}),
+      };
+    },
+    { extra: (r) => [...extra(), emit(deps, 'LinkSideStateChanged', sideData(deps, r, previous))] },
+  );
+  await flushOutbox(deps, linkId);
+  if (result.ignored !== undefined) return false;
+  await resumeWaiting(deps, result.link, ['up', 'gone']);
+  return true;
+}
+
+function sideData(
+  deps: StepDeps,
+  result: TransitionResult,
+  previous: NativeState | null,
+): EventDataByName['LinkSideStateChanged'] {
+  const side = deps.origin.cloud;
   const h = result.link.halves[side];
   const data: EventDataByName['LinkSideStateChanged'] = {
-    linkId,
+    linkId: result.link.id,
     policyHash: deps.policy.hash,
     side,
     sequence: h.sequence,
     nativeState: h.nativeState,
-    previousNativeState: null,
+    previousNativeState: previous,
     condition: h.condition,
     observedAt: iso(deps.clock.now()),
   };
   if (h.resourceId) data.resourceId = h.resourceId;
   if (h.sharedId) data.sharedId = h.sharedId;
   if (h.adminEnabled !== undefined) data.adminEnabled = h.adminEnabled;
-  await resumeWaiting(deps, result.link, ['up', 'gone']);
-  return [
-    emit(deps, 'LinkSideStateChanged', data),
-    ...result.events.map((e) => emit(deps, 'LinkStateChanged', e.data)),
-  ];
+  return data;
+}
+
+/**
+ * Puts what earlier runs left in the outboxes of `links` (a put that failed after its write): the
+ * watcher calls it on every link it lists, so an event is delivered even if no step runs again.
+ * A link whose put fails again keeps its outbox for the next run; the others still go out.
+ */
+export async function flushStaleOutboxes(deps: LinkDeps, links: LinkRecord[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const l of links) {
+    if (!l.outbox?.length) continue;
+    try {
+      await flushOutbox(deps, l.id);
+    } catch {
+      failed.push(l.id);
+    }
+  }
+  return failed;
 }
 
 // ---- verify ------------------------------------------------------------------------------------------
@@ -439,10 +492,9 @@ export async function pollHalf(
   const half = await deps.halves.getHalf(input.activate.connectionId);
   const link = await load(deps, input.linkId);
   const own = link.halves[deps.origin.cloud];
-  if (half?.state !== own.nativeState || half?.adminEnabled !== own.adminEnabled) {
-    const events = await recordOwnHalf(deps, input.linkId, half);
-    if (events.length) await deps.events.put(events);
-  }
+  if (half?.state !== own.nativeState || half?.adminEnabled !== own.adminEnabled)
+    await recordOwnHalf(deps, input.linkId, half);
+  else await flushOutbox(deps, input.linkId);
   if (!half || ['failed', 'deleted', 'deleting'].includes(half.state))
     throw new HalfFailedError(`connection ${input.activate.connectionId} is ${half?.state ?? 'gone'}`);
   const now = await load(deps, input.linkId);
@@ -451,6 +503,7 @@ export async function pollHalf(
 
 /** Report: the execution's summary (no key, no secret reference beyond its name). */
 export async function report(deps: StepDeps, input: { linkId: string }) {
+  await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   return {
     linkId: link.id,
@@ -486,28 +539,34 @@ export async function compensate(
   const outcome = ['REJECTED', 'EXPIRED'].includes(link.state) ? link.state : 'FAILED';
   if (outcome === 'FAILED') {
     const message = causeMessage(input.error?.Cause);
-    const result = await mutateLink(deps, input.linkId, {
-      kind: errorName === 'PrefixesNotCoveredError' ? 'failVerify' : 'fail',
-      reason: `${errorName}: ${message}`,
-    }).catch((e) => {
+    await mutateLink(
+      deps,
+      input.linkId,
+      {
+        kind: errorName === 'PrefixesNotCoveredError' ? 'failVerify' : 'fail',
+        reason: `${errorName}: ${message}`,
+      },
+      {
+        extra: () => [
+          emit(deps, 'LinkFailed', {
+            linkId: input.linkId,
+            policyHash: deps.policy.hash,
+            side: deps.origin.cloud,
+            stage:
+              (input.stage as EventDataByName['LinkFailed']['stage']) ??
+              (errorName === 'PrefixesNotCoveredError' ? 'verify' : 'activate'),
+            error: { name: errorName, message },
+            compensation: { deleted, remaining },
+            failedAt: iso(deps.clock.now()),
+          }),
+        ],
+      },
+    ).catch((e) => {
       if (e instanceof IllegalTransitionError) return undefined;
       throw e;
     });
-    await deps.events.put([
-      ...(result?.events ?? []).map((e) => emit(deps, 'LinkStateChanged', e.data)),
-      emit(deps, 'LinkFailed', {
-        linkId: input.linkId,
-        policyHash: deps.policy.hash,
-        side: deps.origin.cloud,
-        stage:
-          (input.stage as EventDataByName['LinkFailed']['stage']) ??
-          (errorName === 'PrefixesNotCoveredError' ? 'verify' : 'activate'),
-        error: { name: errorName, message },
-        compensation: { deleted, remaining },
-        failedAt: iso(deps.clock.now()),
-      }),
-    ]);
   }
+  await flushOutbox(deps, input.linkId);
   if (remaining.length) throw new HalfFailedError(`could not delete ${remaining.join(', ')}`);
   return { outcome, deleted };
 }
@@ -533,6 +592,7 @@ export async function deleteOwnHalf(deps: StepDeps, input: { linkId: string }) {
   for (const h of await deps.halves.findHalves(input.linkId)) ids.add(h.connectionId);
   for (const id of ids) await deps.halves.deleteHalf(id, link.decommission?.attempt ?? 1);
   await deps.secrets.deleteActivationKey(input.linkId);
+  await flushOutbox(deps, input.linkId);
   return { connectionIds: [...ids], waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
@@ -549,10 +609,8 @@ export async function confirmDeleted(
     if (half) last = half;
   }
   const link = await load(deps, input.linkId);
-  if (gone && !halfGone(link, deps.origin.cloud)) {
-    const events = await recordOwnHalf(deps, input.linkId, last);
-    if (events.length) await deps.events.put(events);
-  }
+  if (gone && !halfGone(link, deps.origin.cloud)) await recordOwnHalf(deps, input.linkId, last);
+  else await flushOutbox(deps, input.linkId);
   return { gone, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
@@ -563,6 +621,7 @@ export async function confirmDeleted(
  * provisioning's) and `LinkApprovalRequested` for the approvers, unless it is already decided.
  */
 export async function decommissionRequest(deps: StepDeps, input: { linkId: string }) {
+  await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   const d = link.decommission;
   const now = deps.clock.now();
@@ -591,14 +650,30 @@ export async function decommissionDeadline(
   deps: StepDeps,
   input: { linkId: string; check: { escalateAt: string; expiresAt: string; escalated: boolean } },
 ) {
+  await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   const done = waitOutcome(link, 'decommissionApproval', deps.origin.cloud);
   if (done) return { ...input.check, next: 'error' in done ? done.error : 'approved', waitSeconds: 1 };
   const now = deps.clock.now();
   const expiresAt = Date.parse(input.check.expiresAt);
   if (now >= expiresAt) {
-    const result = await mutateLink(deps, input.linkId, { kind: 'expireDecommission' });
-    if (result.ignored === undefined) {
+    const result = await mutateLink(
+      deps,
+      input.linkId,
+      { kind: 'expireDecommission' },
+      {
+        extra: () => [
+          emit(deps, 'LinkExpired', {
+            linkId: input.linkId,
+            policyHash: deps.policy.hash,
+            waitingFor: ['aws', 'gcp'],
+            expiredAt: iso(now),
+            stage: 'decommissioning',
+          }),
+        ],
+      },
+    );
+    if (result.ignored === undefined)
       await deps.store.appendAudit({
         linkId: input.linkId,
         at: iso(now),
@@ -608,16 +683,7 @@ export async function decommissionDeadline(
         policyHash: deps.policy.hash,
         reasons: ['no approval before the deadline: the request expired, the link stays as it was'],
       });
-      await deps.events.put([
-        emit(deps, 'LinkExpired', {
-          linkId: input.linkId,
-          policyHash: deps.policy.hash,
-          waitingFor: ['aws', 'gcp'],
-          expiredAt: iso(now),
-          stage: 'decommissioning',
-        }),
-      ]);
-    }
+    await flushOutbox(deps, input.linkId);
     return { ...input.check, next: 'LinkDecommissionExpired', waitSeconds: 1 };
   }
   deps.metrics?.pending(
@@ -653,10 +719,9 @@ export async function drainCheck(deps: StepDeps, input: { linkId: string; drain?
   const own = link.halves[deps.origin.cloud];
   if (deps.halves.disableHalf && own.resourceId && !peerDrained(link)) {
     const half = await deps.halves.disableHalf(own.resourceId, link.decommission?.attempt ?? 1);
-    const events = await recordOwnHalf(deps, link.id, half);
-    if (events.length) await deps.events.put(events);
+    await recordOwnHalf(deps, link.id, half);
     link = await load(deps, input.linkId);
-  }
+  } else await flushOutbox(deps, input.linkId);
   const now = deps.clock.now();
   const deadline = input.drain?.deadline ?? iso(now + deps.settings.drainWaitMs);
   const soakSeconds = Math.max(1, Math.ceil(deps.settings.drainSoakMs / 1000));
