@@ -34,7 +34,7 @@ import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ACCOUNT, type AwsHalf, REGION, startAwsHalf } from '../support/aws-half.ts';
+import { ACCOUNT, type AwsHalf, REGION, STEP_FUNCTIONS, startAwsHalf } from '../support/aws-half.ts';
 import { admin, startTestCloud } from '../support/local-cloud.ts';
 
 const ARN = {
@@ -674,6 +674,39 @@ function gcpHalf(linkId: string, sequence: number, state: 'drained' | 'gone') {
     observedAt: now(),
   });
 }
+
+describe('link-provisioning, a failure after ACTIVE', () => {
+  it('keeps the live link when Report fails: Retry only, no compensation, the connection stays', async () => {
+    const runtime = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION);
+    const linkId = await requested('report-fails');
+    runtime.register({
+      name: 'stepReport',
+      handler: async () => {
+        const e = new Error('the report could not be written');
+        e.name = 'ReportBrokenError';
+        throw e;
+      },
+    });
+    try {
+      await approveAndBringUp(linkId);
+      await eventually(async () => {
+        await advance(5 * MIN, MIN);
+        return (await statusOf(linkId)) === 'FAILED';
+      }, 8000);
+    } finally {
+      runtime.register({
+        name: 'stepReport',
+        timeout: 30,
+        handler: async (event: unknown) => STEP_FUNCTIONS.stepReport(half.deps, event as never),
+      });
+    }
+    const h = await history(linkId);
+    expect(entered(h, 'Report').length).toBeGreaterThan(0);
+    expect(entered(h, 'Compensate')).toHaveLength(0);
+    expect(await linkState(linkId)).toBe('ACTIVE');
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+  });
+});
 
 describe('link-decommissioning: request -> approve -> drain -> delete -> confirm -> report', () => {
   it('takes approval from carol (not the requester), waits for Google to drain, soaks, then deletes', async () => {

@@ -514,15 +514,38 @@ export async function report(deps: StepDeps, input: { linkId: string }) {
 
 // ---- compensation ---------------------------------------------------------------------------------
 
+/** The states of a link that is (or was) carrying traffic: its halves are the peer's too. */
+const LIVE: readonly string[] = ['ACTIVE', 'DEGRADED', 'DOWN'];
+
+/** The error of verify's failure (the gateway does not allow the routes): the one that closes a live link. */
+export const VERIFY_FAILURE = 'PrefixesNotCoveredError';
+
 /**
  * Deletes what this side created for the link (found by its link id, so a create whose answer was
  * lost is found too), removes the key, and records the outcome: FAILED with `LinkFailed` after a
  * failure; the link stays REJECTED / EXPIRED after those.
+ *
+ * A link that reached ACTIVE / DEGRADED / DOWN is live on both sides: only verify's failure
+ * (`PrefixesNotCoveredError`) closes it. After any other error nothing is deleted and nothing is
+ * recorded: the output says `outcome: 'KEPT'` with the reason, and the link is decommissioned
+ * like any other.
  */
 export async function compensate(
   deps: StepDeps,
   input: { linkId: string; error?: { Error?: string; Cause?: string }; stage?: string },
 ) {
+  const errorName = input.error?.Error ?? 'Unknown';
+  const before = await load(deps, input.linkId);
+  if (errorName !== VERIFY_FAILURE && before.stages.some((s) => LIVE.includes(s.state))) {
+    await flushOutbox(deps, input.linkId);
+    return {
+      outcome: 'KEPT',
+      state: before.state,
+      deleted: [],
+      kept: before.halves[deps.origin.cloud].resourceId ?? null,
+      reason: `the link reached ${before.stages.find((s) => LIVE.includes(s.state))?.state}: ${errorName} after that deletes nothing (decommission it to take it down)`,
+    };
+  }
   const deleted: string[] = [];
   const remaining: string[] = [];
   for (const h of await deps.halves.findHalves(input.linkId)) {
@@ -535,7 +558,6 @@ export async function compensate(
   }
   await deps.secrets.deleteActivationKey(input.linkId);
   const link = await load(deps, input.linkId);
-  const errorName = input.error?.Error ?? 'Unknown';
   const outcome = ['REJECTED', 'EXPIRED'].includes(link.state) ? link.state : 'FAILED';
   if (outcome === 'FAILED') {
     const message = causeMessage(input.error?.Cause);
@@ -543,7 +565,7 @@ export async function compensate(
       deps,
       input.linkId,
       {
-        kind: errorName === 'PrefixesNotCoveredError' ? 'failVerify' : 'fail',
+        kind: errorName === VERIFY_FAILURE ? 'failVerify' : 'fail',
         reason: `${errorName}: ${message}`,
       },
       {
@@ -554,7 +576,7 @@ export async function compensate(
             side: deps.origin.cloud,
             stage:
               (input.stage as EventDataByName['LinkFailed']['stage']) ??
-              (errorName === 'PrefixesNotCoveredError' ? 'verify' : 'activate'),
+              (errorName === VERIFY_FAILURE ? 'verify' : 'activate'),
             error: { name: errorName, message },
             compensation: { deleted, remaining },
             failedAt: iso(deps.clock.now()),
