@@ -17,16 +17,17 @@ import {
   fromEventBridgeEvent,
   parseEventType,
 } from '#core/envelope.ts';
-import { NotFoundError, PolicyHashMismatchError, ValidationError } from '#core/errors.ts';
+import { ConflictError, NotFoundError, PolicyHashMismatchError, ValidationError } from '#core/errors.ts';
 import type { EventDataByName } from '#core/events/catalog.ts';
 import { executionName, isLinkId, type Stage } from '#core/ids.ts';
-import { LINK_STATES, type LinkRecord, type LinkState } from '#core/link/model.ts';
+import { LINK_STATES, type LinkRecord, type LinkState, TERMINAL_STATES } from '#core/link/model.ts';
 import { linkResource as coreLinkResource, linkSummary } from '#core/link/resource.ts';
 import {
   applyPeerEvent,
   type Caller,
   decideApproval,
   decideDecommission,
+  mutateLink,
   requestDecommission,
   requestLink,
 } from '#core/link/use-cases.ts';
@@ -37,6 +38,8 @@ import { answer, type ExecutionInput, resumeWaiting, type StepDeps } from './lin
 export interface Executions {
   /** StartExecution; resolves false when an execution of that name already exists. */
   start(stateMachineArn: string, name: string, input: unknown): Promise<boolean>;
+  /** Whether the execution of that name is RUNNING (DescribeExecution); false when it ended or does not exist. */
+  running(stateMachineArn: string, name: string): Promise<boolean>;
 }
 
 export interface IntakeDeps extends StepDeps {
@@ -89,6 +92,31 @@ export async function startStage(
   const arn = stage === 'provisioning' ? deps.stateMachines.provisioning : deps.stateMachines.decommissioning;
   const started = await deps.executions.start(arn, name, input);
   return { executionName: name, started };
+}
+
+/**
+ * Starts the link's decommissioning run. Execution names are reserved for 90 days, so when the run
+ * of the record's attempt exists and has ended (it failed, or the request it served was closed),
+ * the attempt is raised and the next one started. `started: false` with `running: true`: that
+ * attempt's run is still going; with `running: false`: there is nothing to run (the link is done).
+ */
+export async function startDecommission(
+  deps: IntakeDeps,
+  linkId: string,
+): Promise<{ executionName: string; started: boolean; running: boolean }> {
+  for (let round = 0; ; round++) {
+    const link = (await deps.store.get(linkId))?.link;
+    const attempt = link?.decommission?.attempt ?? 1;
+    const out = await startStage(deps, 'decommissioning', { linkId }, attempt);
+    if (out.started) return { ...out, running: true };
+    if (await deps.executions.running(deps.stateMachines.decommissioning, out.executionName))
+      return { ...out, running: true };
+    const open =
+      link?.state === 'DECOMMISSIONING' ||
+      (link?.decommission?.status === 'PENDING' && !TERMINAL_STATES.has(link.state));
+    if (!open || round >= 5) return { ...out, running: false };
+    await mutateLink(deps, linkId, { kind: 'nextDecommissionAttempt', after: attempt });
+  }
 }
 
 function callerOf(event: HttpApiEvent): Caller {
@@ -182,14 +210,14 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           caller: callerOf(event),
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         });
-        // A stalled attempt (drain never confirmed) raised the attempt: asking again runs the next one.
-        const { executionName: execution } = await startStage(
-          deps,
-          'decommissioning',
-          { linkId },
-          stored.link.decommission?.attempt ?? 1,
-        );
-        return ok(202, { link: await linkResource(deps, stored.link), execution });
+        // A stalled or failed attempt: asking again runs the next one.
+        const run = await startDecommission(deps, linkId);
+        if (!run.running)
+          throw new ConflictError(
+            `nothing to run: link ${linkId} is ${stored.link.state} and its decommissioning run ${run.executionName} has ended`,
+          );
+        const now = (await deps.store.get(linkId))?.link ?? stored.link;
+        return ok(202, { link: await linkResource(deps, now), execution: run.executionName });
       }
       case 'GET /links/{id}': {
         callerOf(event);
@@ -238,10 +266,9 @@ export async function startFromEvent(
     return { ...out, reason: `provisioning (${mode})` };
   }
   if (name === 'LinkDecommissionRequested') {
-    // The attempt the record carries: a drain that was never confirmed raised it for the next run.
-    const attempt = (await deps.store.get(linkId))?.link.decommission?.attempt ?? 1;
-    const out = await startStage(deps, 'decommissioning', { linkId }, attempt);
-    return { ...out, reason: 'decommissioning' };
+    // The attempt the record carries, raised past a run that ended without finishing.
+    const out = await startDecommission(deps, linkId);
+    return { executionName: out.executionName, started: out.started, reason: 'decommissioning' };
   }
   return { started: false, reason: `${name ?? event.type} starts no stage` };
 }
@@ -286,7 +313,7 @@ export async function peerEvent(
     stored?.link.decommission !== undefined &&
     ['PENDING', 'APPROVED'].includes(stored.link.decommission.status);
   if (name === 'LinkDecommissionRequested' && (outcome.outcome === 'applied' || pendingDecommission))
-    await startStage(deps, 'decommissioning', { linkId }, stored?.link.decommission?.attempt ?? 1);
+    await startDecommission(deps, linkId);
   if (stored)
     await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone', 'decommissionApproval', 'drained']);
   return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };

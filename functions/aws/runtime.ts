@@ -10,6 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -110,6 +111,16 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         } catch (e) {
           if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
             return false;
+          throw e;
+        }
+      },
+      running: async (stateMachineArn, name) => {
+        const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+        try {
+          const out = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+          return out.status === 'RUNNING';
+        } catch (e) {
+          if ((e as Error).name === 'ExecutionDoesNotExist') return false;
           throw e;
         }
       },

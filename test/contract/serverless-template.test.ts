@@ -215,12 +215,19 @@ describe('serverless.yml packaged', () => {
       ]),
     );
     expect(actionsOf('StepReportRole').every((a) => /^(logs|dynamodb):/.test(a))).toBe(true);
-    // The starter reads the record (the decommission attempt names the execution) and dead-letters.
+    // The starter reads the record (the decommission attempt names the execution), raises the
+    // attempt past a run that ended (DescribeExecution, a conditional put), and dead-letters.
     expect(
       actionsOf('StarterRole')
         .filter((a) => !a.startsWith('logs:'))
         .sort(),
-    ).toEqual(['dynamodb:GetItem', 'sqs:SendMessage', 'states:StartExecution']);
+    ).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'sqs:SendMessage',
+      'states:DescribeExecution',
+      'states:StartExecution',
+    ]);
     expect(actionsOf('StepActivateAcceptRole')).toContain('kms:Decrypt');
     for (const [id] of ofType('AWS::IAM::Role')) {
       const actions = actionsOf(id);

@@ -13,6 +13,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateStateMachineCommand,
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -203,6 +204,16 @@ export async function startAwsHalf(
         } catch (e) {
           if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
             return false;
+          throw e;
+        }
+      },
+      running: async (stateMachineArn, name) => {
+        const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+        try {
+          const out = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+          return out.status === 'RUNNING';
+        } catch (e) {
+          if ((e as Error).name === 'ExecutionDoesNotExist') return false;
           throw e;
         }
       },

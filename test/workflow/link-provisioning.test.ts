@@ -826,6 +826,8 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     const again = await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
     expect(again.body.execution).toBe(`${linkId}-decommissioning-2`);
     await gcpHalf(linkId, 2, 'drained');
+    // The soak starts once DrainCheck has seen the drain: advancing before it would leave it parked.
+    await eventually(async () => entered(await decommissionHistory(linkId, 2), 'Soak').length > 0, 5000);
     await advance(15 * MIN, MIN);
     await eventually(async () => (await connectionsOf(linkId)).length === 0, 5000);
     await gcpHalf(linkId, 3, 'gone');

@@ -73,6 +73,14 @@ export type LinkCommand =
       /** The peer never reported its half drained in time: nothing was deleted; the next attempt may retry. */
       kind: 'drainStalled';
       reason: string;
+    }
+  | {
+      /**
+       * The decommissioning run of attempt `after` ended without finishing (failed, or closed): the
+       * next request runs attempt `after + 1` (execution names are reserved, so a new run needs one).
+       */
+      kind: 'nextDecommissionAttempt';
+      after: number;
     };
 
 export type LinkObservation =
@@ -220,6 +228,15 @@ export function transition(link: LinkRecord, input: LinkInput, now: number): Tra
           decommission: { ...d, attempt: d.attempt + 1, stalled: { at: iso(now), reason: input.reason } },
           updatedAt: iso(now),
         },
+        events: [],
+      };
+    }
+    case 'nextDecommissionAttempt': {
+      const d = link.decommission;
+      if (!d) throw new IllegalTransitionError(link.state, 'retry the decommission of', 'none was requested');
+      if (d.attempt > input.after) return unchanged(link, `already attempt ${d.attempt}`);
+      return {
+        link: { ...link, decommission: { ...d, attempt: input.after + 1 }, updatedAt: iso(now) },
         events: [],
       };
     }
