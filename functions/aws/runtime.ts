@@ -102,6 +102,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
       prefixWaitMs: parseDuration(env.CROSSLINK_PREFIX_WAIT ?? '30m'),
       drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
       drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
+      upDeadlineMs: parseDuration(env.CROSSLINK_UP_DEADLINE ?? '7d'),
     },
     executions: {
       start: async (stateMachineArn, name, input) => {

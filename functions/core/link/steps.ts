@@ -53,7 +53,26 @@ export interface StepSettings {
   drainWaitMs: number;
   /** How long a drained link stays drained before the half is deleted (ms). */
   drainSoakMs: number;
+  /**
+   * The longest the "both halves up" wait lasts after activation, and the "half gone" wait after
+   * the delete (ms; default 7 days, `CROSSLINK_UP_DEADLINE`): past it the step throws TimedOutError.
+   */
+  upDeadlineMs?: number;
 }
+
+const DEFAULT_UP_DEADLINE_MS = 7 * 86_400_000;
+
+function upDeadline(deps: StepDeps): number {
+  return deps.settings.upDeadlineMs ?? DEFAULT_UP_DEADLINE_MS;
+}
+
+/** When the link's first stage named `state` began (ms), or undefined. */
+function enteredAt(link: LinkRecord, state: string): number | undefined {
+  const s = link.stages.find((x) => x.state === state);
+  return s ? Date.parse(s.at) : undefined;
+}
+
+const days = (ms: number) => `${Math.round((ms / 86_400_000) * 10) / 10} days`;
 
 /** What the approval waits publish (CloudWatch EMF on AWS, Cloud Monitoring on Google). */
 export interface ApprovalMetrics {
@@ -498,6 +517,14 @@ export async function pollHalf(
   if (!half || ['failed', 'deleted', 'deleting'].includes(half.state))
     throw new HalfFailedError(`connection ${input.activate.connectionId} is ${half?.state ?? 'gone'}`);
   const now = await load(deps, input.linkId);
+  // A peer that never comes up must not keep this wait (and this half's bill) going forever.
+  const since = enteredAt(now, 'PROVISIONING');
+  if (now.state === 'PROVISIONING' && since !== undefined && deps.clock.now() - since >= upDeadline(deps)) {
+    const { aws, gcp } = now.halves;
+    throw new TimedOutError(
+      `link ${input.linkId} was not up on both sides ${days(upDeadline(deps))} after activation (aws ${aws.nativeState ?? 'none'}, gcp ${gcp.nativeState ?? 'none'})`,
+    );
+  }
   return { state: now.state, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
@@ -615,13 +642,17 @@ export async function deleteOwnHalf(deps: StepDeps, input: { linkId: string }) {
   for (const id of ids) await deps.halves.deleteHalf(id, link.decommission?.attempt ?? 1);
   await deps.secrets.deleteActivationKey(input.linkId);
   await flushOutbox(deps, input.linkId);
-  return { connectionIds: [...ids], waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
+  return {
+    connectionIds: [...ids],
+    deadline: iso(deps.clock.now() + upDeadline(deps)),
+    waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000),
+  };
 }
 
 /** Confirm stage: gone only when a Get says so (404 or state `deleted`), never on absence from a list. */
 export async function confirmDeleted(
   deps: StepDeps,
-  input: { linkId: string; deleted: { connectionIds: string[] } },
+  input: { linkId: string; deleted: { connectionIds: string[]; deadline?: string } },
 ) {
   let gone = true;
   let last: OwnHalfView | null = null;
@@ -633,6 +664,13 @@ export async function confirmDeleted(
   const link = await load(deps, input.linkId);
   if (gone && !halfGone(link, deps.origin.cloud)) await recordOwnHalf(deps, input.linkId, last);
   else await flushOutbox(deps, input.linkId);
+  const deadline = input.deleted.deadline
+    ? Date.parse(input.deleted.deadline)
+    : (enteredAt(link, 'DECOMMISSIONING') ?? deps.clock.now()) + upDeadline(deps);
+  if (!gone && deps.clock.now() >= deadline)
+    throw new TimedOutError(
+      `${input.deleted.connectionIds.join(', ')} of link ${input.linkId} still not deleted ${days(upDeadline(deps))} after the delete (last state ${last?.state ?? 'unknown'}): check the provider; ask for the decommission again to retry`,
+    );
   return { gone, waitSeconds: Math.ceil(deps.settings.pollEveryMs / 1000) };
 }
 
