@@ -21,6 +21,7 @@ import { ConflictError, NotFoundError, PolicyHashMismatchError, ValidationError 
 import type { EventDataByName } from '#core/events/catalog.ts';
 import { executionName, isLinkId, type Stage } from '#core/ids.ts';
 import { LINK_STATES, type LinkRecord, type LinkState, TERMINAL_STATES } from '#core/link/model.ts';
+import type { WaitPhase } from '#core/link/ports.ts';
 import { linkResource as coreLinkResource, linkSummary } from '#core/link/resource.ts';
 import {
   applyPeerEvent,
@@ -119,6 +120,9 @@ export async function startDecommission(
   }
 }
 
+/** The waits of a provisioning run, which a decommission (or a closed link) ends. */
+const PROVISIONING_WAITS: WaitPhase[] = ['approval', 'key', 'up'];
+
 function callerOf(event: HttpApiEvent): Caller {
   const arn = event.requestContext.authorizer?.iam?.userArn;
   // IAM auth on the route guarantees this; without it the route is misconfigured, not the caller.
@@ -199,7 +203,12 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           decision,
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         });
-        await resumeWaiting(deps, stored.link, [forDecommission ? 'decommissionApproval' : 'approval']);
+        // An approved decommission also ends a provisioning run still waiting (quietly, no compensation).
+        await resumeWaiting(
+          deps,
+          stored.link,
+          forDecommission ? ['decommissionApproval', ...PROVISIONING_WAITS] : ['approval'],
+        );
         return ok(200, { link: await linkResource(deps, stored.link) });
       }
       case 'POST /links/{id}/decommission': {
@@ -210,6 +219,7 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           caller: callerOf(event),
           ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         });
+        await resumeWaiting(deps, stored.link, PROVISIONING_WAITS); // auto-approved: DECOMMISSIONING at once
         // A stalled or failed attempt: asking again runs the next one.
         const run = await startDecommission(deps, linkId);
         if (!run.running)
@@ -315,6 +325,13 @@ export async function peerEvent(
   if (name === 'LinkDecommissionRequested' && (outcome.outcome === 'applied' || pendingDecommission))
     await startDecommission(deps, linkId);
   if (stored)
-    await resumeWaiting(deps, stored.link, ['approval', 'up', 'gone', 'decommissionApproval', 'drained']);
+    await resumeWaiting(deps, stored.link, [
+      'approval',
+      'key',
+      'up',
+      'gone',
+      'decommissionApproval',
+      'drained',
+    ]);
   return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
 }

@@ -265,7 +265,6 @@ describe('link lifecycle: every command in every state', () => {
         AWAITING_APPROVAL: 'FAILED',
         APPROVED: 'FAILED',
         PROVISIONING: 'FAILED',
-        DECOMMISSIONING: 'FAILED',
         FAILED: 'FAILED',
       },
     },

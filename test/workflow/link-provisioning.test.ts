@@ -708,6 +708,30 @@ describe('link-provisioning, a failure after ACTIVE', () => {
   });
 });
 
+describe('link-provisioning, decommissioned before it was up', () => {
+  it('ends provisioning quietly in Decommissioned: no compensation, the link stays DECOMMISSIONING', async () => {
+    const linkId = await requested('decommissioned-early');
+    await approveBoth(linkId);
+    await eventually(() => keyIssued(linkId), 5000);
+    await waitingAt(linkId, 'AwaitUp');
+    expect(await linkState(linkId)).toBe('PROVISIONING');
+
+    const asked = await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
+    expect(asked.status).toBe(202);
+    const approved = await call(ARN.bob, 'POST /links/{id}/approvals', {
+      id: linkId,
+      body: { decision: 'approve' },
+    });
+    expect(approved.body.link.state).toBe('DECOMMISSIONING');
+
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    const h = await history(linkId);
+    expect(entered(h, 'Decommissioned')).toHaveLength(1);
+    expect(entered(h, 'Compensate')).toHaveLength(0);
+    expect(await linkState(linkId)).toBe('DECOMMISSIONING');
+  });
+});
+
 describe('link-decommissioning: request -> approve -> drain -> delete -> confirm -> report', () => {
   it('takes approval from carol (not the requester), waits for Google to drain, soaks, then deletes', async () => {
     const linkId = await activeLink('to-decommission');

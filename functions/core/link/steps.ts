@@ -129,6 +129,10 @@ export function waitOutcome(
   const failed = ['REJECTED', 'EXPIRED', 'FAILED'].includes(s);
   if (failed && phase !== 'gone')
     return { error: `Link${s[0]}${s.slice(1).toLowerCase()}`, cause: lastReason(link) };
+  // Decommissioned before it was ever up: provisioning ends quietly (its ASL / workflow routes
+  // `decommissioning: true` to its end, without compensating); the decommissioning run deletes.
+  if (PROVISIONING_WAITS.includes(phase) && decommissioned(link))
+    return { output: { state: s, decommissioning: true } };
   switch (phase) {
     case 'approval':
       return s === 'AWAITING_APPROVAL' || s === 'REQUESTED' ? undefined : { output: { state: s } };
@@ -154,6 +158,13 @@ export function waitOutcome(
     case 'drained':
       return peerDrained(link) ? { output: { state: s } } : undefined;
   }
+}
+
+const PROVISIONING_WAITS: readonly WaitPhase[] = ['approval', 'key', 'up'];
+
+/** Whether the link was taken into decommissioning (so provisioning has nothing left to do). */
+function decommissioned(link: LinkRecord): boolean {
+  return link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED';
 }
 
 function halfGone(link: LinkRecord, side: Cloud): boolean {
@@ -275,11 +286,8 @@ export async function park(deps: StepDeps, input: { linkId: string; phase: WaitP
   await deps.store.putToken(input.linkId, input.phase, input.token);
   await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
-  if (input.phase === 'key') {
-    if (await deps.store.getSealedKey(input.linkId))
-      await answer(deps, input.linkId, 'key', { output: { key: 'sealed' } });
-    else if (['REJECTED', 'EXPIRED', 'FAILED'].includes(link.state))
-      await resumeWaiting(deps, link, ['approval']);
+  if (input.phase === 'key' && !decommissioned(link) && (await deps.store.getSealedKey(input.linkId))) {
+    await answer(deps, input.linkId, 'key', { output: { key: 'sealed' } });
     return { parked: true };
   }
   await resumeWaiting(deps, link, [input.phase]);
@@ -324,7 +332,12 @@ export async function approvalDeadline(
   await flushOutbox(deps, input.linkId);
   const link = await load(deps, input.linkId);
   const done = waitOutcome(link, 'approval', deps.origin.cloud);
-  if (done) return { ...input.check, next: 'error' in done ? done.error : 'approved', waitSeconds: 1 };
+  if (done)
+    return {
+      ...input.check,
+      next: 'error' in done ? done.error : decommissioned(link) ? 'decommissioning' : 'approved',
+      waitSeconds: 1,
+    };
   const now = deps.clock.now();
   const expiresAt = Date.parse(input.check.expiresAt);
   if (now >= expiresAt) {
@@ -363,8 +376,9 @@ export async function approvalDeadline(
 /** The fallback poll of the wait for the peer's sealed key (acceptor): ready, wait again, or give up. */
 export async function keyDeadline(deps: StepDeps, input: { linkId: string; check: { expiresAt: string } }) {
   await flushOutbox(deps, input.linkId);
-  if (await deps.store.getSealedKey(input.linkId)) return { next: 'ready' };
   const link = await load(deps, input.linkId);
+  if (decommissioned(link)) return { next: 'decommissioning' };
+  if (await deps.store.getSealedKey(input.linkId)) return { next: 'ready' };
   const done = waitOutcome(link, 'approval', deps.origin.cloud);
   if (done && 'error' in done) throw new HalfFailedError(`link ${link.id} is ${link.state}`);
   // A key is never issued once the approval deadline and the provider's 7-day key life have passed.
@@ -563,6 +577,17 @@ export async function compensate(
 ) {
   const errorName = input.error?.Error ?? 'Unknown';
   const before = await load(deps, input.linkId);
+  if (decommissioned(before)) {
+    // Asked to go away while it was being provisioned: the decommissioning run deletes the halves
+    // (after its drain); a provisioning error is no failure of the link.
+    await flushOutbox(deps, input.linkId);
+    return {
+      outcome: 'DECOMMISSIONING',
+      state: before.state,
+      deleted: [],
+      reason: `the link is ${before.state}: ${errorName} ends provisioning; the decommissioning run deletes the halves`,
+    };
+  }
   if (errorName !== VERIFY_FAILURE && before.stages.some((s) => LIVE.includes(s.state))) {
     await flushOutbox(deps, input.linkId);
     return {

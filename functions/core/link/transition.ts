@@ -172,11 +172,10 @@ export function transition(link: LinkRecord, input: LinkInput, now: number): Tra
       );
     case 'fail':
       if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
-      if (
-        ['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING', 'DECOMMISSIONING'].includes(link.state)
-      ) {
+      if (['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state)) {
         return move(link, 'FAILED', input.reason, now);
       }
+      // A DECOMMISSIONING link is being taken down on request: a provisioning error does not fail it.
       throw new IllegalTransitionError(link.state, 'fail');
     case 'failVerify':
       if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
