@@ -2,7 +2,7 @@
  * The approval waits' metrics as CloudWatch Embedded Metric Format (Powertools Metrics): the fallback
  * poll of every pending approval (of a link, or of its decommission) records how long it has been
  * waiting, and each escalation counts once. serverless.yml alarms on both (`ApprovalsWaitingAlarm`,
- * `ApprovalEscalationsAlarm`). EMF is a log line, so no `cloudwatch:PutMetricData` permission is needed.
+ * `ApprovalEscalationsAlarm`); the watcher counts orphaned halves every run (`OrphanedHalvesAlarm`). EMF is a log line, so no `cloudwatch:PutMetricData` permission is needed.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ApprovalMetrics } from './link-steps.ts';
@@ -22,6 +22,9 @@ export function approvalMetrics(m: Metrics = metrics): ApprovalMetrics {
     escalated(stage) {
       m.addMetadata('approvalStage', stage);
       m.addMetric('ApprovalEscalations', MetricUnit.Count, 1);
+    },
+    orphaned(count) {
+      m.addMetric('OrphanedHalves', MetricUnit.Count, count);
     },
   };
 }

@@ -33,7 +33,7 @@ function wrap<E, R>(
   const base = middy()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(parseInput(options.input ?? { kind: 'step', step: name }));
-  // Only the approval deadlines publish metrics: flushing elsewhere would log empty EMF warnings.
+  // Only the approval deadlines and the watcher publish metrics: flushing elsewhere would log empty EMF warnings.
   return (options.metrics ? base.use(logMetrics(metrics)) : base).handler(async (raw: unknown) => {
     const event = raw as E;
     const linkId =
@@ -93,9 +93,17 @@ export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEv
 });
 
 // Scheduled or CloudTrail-triggered: whatever the event, the watcher polls; only an object is required.
-export const watcher = wrap('watcher', async () => watch(depsFromEnv()), {
-  input: { kind: 'eventbridge-or', otherwise: { type: 'object' } },
-});
+export const watcher = wrap(
+  'watcher',
+  async () => {
+    const report = await watch(depsFromEnv());
+    // Billing with nobody watching: the OrphanedHalves metric alarms; the line says which.
+    if (report.orphans.length || report.failedWithHalf.length)
+      logger.warn('orphaned halves', { unknown: report.orphans, failedWithHalf: report.failedWithHalf });
+    return report;
+  },
+  { metrics: true, input: { kind: 'eventbridge-or', otherwise: { type: 'object' } } },
+);
 
 const step =
   <I, R>(fn: (deps: steps.StepDeps, input: I) => Promise<R>) =>

@@ -114,7 +114,8 @@ export async function startDecommission(
       return { ...out, running: true };
     const open =
       link?.state === 'DECOMMISSIONING' ||
-      (link?.decommission?.status === 'PENDING' && !TERMINAL_STATES.has(link.state));
+      (link?.decommission?.status === 'PENDING' &&
+        (!TERMINAL_STATES.has(link.state) || link.state === 'FAILED'));
     if (!open || round >= 5) return { ...out, running: false };
     await mutateLink(deps, linkId, { kind: 'nextDecommissionAttempt', after: attempt });
   }

@@ -6,27 +6,32 @@
  * waiting on it is resumed.
  */
 
-import { type LinkRecord, TERMINAL_STATES } from '#core/link/model.ts';
-import { type KnownHalf, watchHalves } from '#core/link/watcher.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import { type KnownHalf, watched, watchHalves } from '#core/link/watcher.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
 import { flushStaleOutboxes, recordOwnHalf, type StepDeps } from './link-steps.ts';
 
 export interface WatchReport {
   changed: string[];
+  /** Connections no link record knows. */
   orphans: string[];
+  /** Links that FAILED with their connection still there (compensation gave up): `linkId connectionId`. */
+  failedWithHalf: string[];
   unchanged: number;
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
   const known: KnownHalf[] = [];
   const stale: LinkRecord[] = [];
+  const failed = new Map<string, string>();
   let cursor: string | undefined;
   do {
     const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
     for (const l of page.items) {
       if (l.outbox?.length) stale.push(l);
       const h = l.halves.aws;
-      if (!h.resourceId || TERMINAL_STATES.has(l.state)) continue;
+      if (!h.resourceId || !watched(l, 'aws')) continue;
+      if (l.state === 'FAILED') failed.set(l.id, h.resourceId);
       const k: KnownHalf = {
         linkId: l.id,
         resourceId: h.resourceId,
@@ -62,9 +67,16 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     );
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
+  // A FAILED link's connection seen gone this round is no longer billing.
+  for (const c of result.changes)
+    if (c.nativeState === null || c.nativeState === 'deleted') failed.delete(c.linkId);
+  const failedWithHalf = [...failed].map(([linkId, connectionId]) => `${linkId} ${connectionId}`);
+  const orphans = result.orphans.map((o) => o.resourceId);
+  deps.metrics?.orphaned?.(orphans.length + failedWithHalf.length);
   return {
     changed: result.changes.map((c) => c.linkId),
-    orphans: result.orphans.map((o) => o.resourceId),
+    orphans,
+    failedWithHalf,
     unchanged: result.unchanged,
   };
 }

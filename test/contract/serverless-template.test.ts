@@ -194,7 +194,7 @@ describe('serverless.yml packaged', () => {
 
   it('alarms on approvals waiting with the metrics the approval deadlines publish', () => {
     const source = readFileSync('functions/aws/approval-metrics.ts', 'utf8');
-    for (const id of ['ApprovalsWaitingAlarm', 'ApprovalEscalationsAlarm']) {
+    for (const id of ['ApprovalsWaitingAlarm', 'ApprovalEscalationsAlarm', 'OrphanedHalvesAlarm']) {
       const p = resources[id]?.Properties;
       expect(p.Namespace).toBe(NAMESPACE);
       expect(p.Dimensions).toEqual([{ Name: 'service', Value: SERVICE }]);

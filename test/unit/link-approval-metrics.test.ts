@@ -35,4 +35,14 @@ describe('approval metrics (EMF)', () => {
     expect(emf.ApprovalEscalations).toBe(1);
     expect(emf.approvalStage).toBe('decommissioning');
   });
+
+  it("publishes the watcher's count of orphaned halves as OrphanedHalves (Count)", () => {
+    const m = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+    approvalMetrics(m).orphaned?.(2);
+    const emf = m.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
+    };
+    expect(emf._aws.CloudWatchMetrics[0]?.Metrics).toEqual([{ Name: 'OrphanedHalves', Unit: 'Count' }]);
+    expect(emf.OrphanedHalves).toBe(2);
+  });
 });

@@ -79,6 +79,8 @@ export interface ApprovalMetrics {
   /** An approval (of a link or of its decommission) is still pending after `ageMs`. */
   pending(stage: 'provisioning' | 'decommissioning', ageMs: number): void;
   escalated(stage: 'provisioning' | 'decommissioning'): void;
+  /** The watcher's count of halves billing with nobody watching (unknown ones, and those of FAILED links). */
+  orphaned?(count: number): void;
 }
 
 export interface StepDeps extends LinkDeps {

@@ -303,7 +303,12 @@ function proposeDecommission(
 ): TransitionResult {
   if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
     return unchanged(link, `already ${link.state}`);
-  if (!DECOMMISSIONABLE.includes(link.state)) throw new IllegalTransitionError(link.state, 'decommission');
+  // A FAILED link whose compensation gave up still has a half billing: it may be decommissioned.
+  const failedWithHalf =
+    link.state === 'FAILED' &&
+    [link.halves.aws, link.halves.gcp].some((h) => h.condition !== 'GONE' && h.condition !== 'NONE');
+  if (!DECOMMISSIONABLE.includes(link.state) && !failedWithHalf)
+    throw new IllegalTransitionError(link.state, 'decommission');
   if (link.decommission?.status === 'PENDING')
     return unchanged(
       link,

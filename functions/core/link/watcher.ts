@@ -14,7 +14,23 @@
  */
 import type { Cloud } from '../envelope.ts';
 import type { LinkSideStateChangedData } from '../events/catalog.ts';
-import { conditionOf, type NativeState } from './model.ts';
+import { conditionOf, type LinkRecord, type NativeState, TERMINAL_STATES } from './model.ts';
+
+/**
+ * A FAILED link whose `side` half is still there: compensation gave up (or could not delete), so it
+ * bills with nobody watching unless the watcher keeps it in view and reports it as an orphan.
+ */
+export function billingAfterFailure(link: LinkRecord, side: Cloud): boolean {
+  const h = link.halves[side];
+  return (
+    link.state === 'FAILED' && h.resourceId !== undefined && h.condition !== 'GONE' && h.condition !== 'NONE'
+  );
+}
+
+/** Whether the watcher keeps `side`'s half of `link` in view: every live link, and a FAILED one still billing. */
+export function watched(link: LinkRecord, side: Cloud): boolean {
+  return !TERMINAL_STATES.has(link.state) || billingAfterFailure(link, side);
+}
 
 /** A half as the provider shows it. */
 export interface ObservedHalf {
