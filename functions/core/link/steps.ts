@@ -209,8 +209,34 @@ export async function answer(
     else await deps.tokens.failure(token, outcome.error, outcome.cause);
   } catch (e) {
     // Answered already (the other racer won) or timed out: the execution has moved on.
-    if (!['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'].includes((e as Error).name)) throw e;
+    if (['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'].includes((e as Error).name)) return;
+    if (!retryable(e)) throw e;
+    // Throttled or unavailable: what the caller asked for is recorded, so it succeeds; the token goes
+    // back for the next resumer or the wait's own fallback poll (at most `pollEveryMs` away).
+    await deps.store.putToken(linkId, phase, token);
   }
+}
+
+/** A failure to answer a token that a later try can overcome (throttling, 5xx, 429, the network). */
+function retryable(e: unknown): boolean {
+  const err = e as {
+    name?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    status?: number;
+  };
+  const status = err.$metadata?.httpStatusCode ?? err.status;
+  return (
+    err.$retryable !== undefined ||
+    (status !== undefined && (status === 429 || status >= 500)) ||
+    [
+      'ThrottlingException',
+      'TooManyRequestsException',
+      'ServiceUnavailable',
+      'InternalServerError',
+      'TimeoutError',
+    ].includes(err.name ?? '')
+  );
 }
 
 // ---- request -------------------------------------------------------------------------------------
