@@ -171,7 +171,8 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           caller,
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
-        const request = parseBody(event) as unknown as LinkRequest;
+        // The validated request (the body's bandwidth spelling normalised), not the raw body.
+        const { request } = out;
         // Whichever intake took the request, each side provisions its own half: `initiate` where the
         // key is issued (the coordinator), `accept` on the other side; the peer starts its own from
         // LinkRequested.

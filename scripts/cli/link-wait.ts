@@ -14,7 +14,10 @@ const END_STATES = new Set(['ACTIVE', 'DECOMMISSIONED', 'REJECTED', 'EXPIRED', '
 export const DEFAULT_WAIT_MS = 24 * 3_600_000;
 
 export interface WaitOptions {
+  /** The state waited for, or what is waited for when `done` says it (e.g. `decommission REJECTED`). */
   until: string;
+  /** When given, the wait ends with this link instead of on reaching the state `until`. */
+  done?: (link: LinkResource) => boolean;
   timeoutMs: number;
   /** Called with each state seen for the first time (progress lines). */
   onState?: (link: LinkResource) => void;
@@ -39,7 +42,7 @@ export async function waitForLinkState(
       last = link.state;
       options.onState?.(link);
     }
-    if (link.state === options.until) return link;
+    if (options.done ? options.done(link) : link.state === options.until) return link;
     const ended = options.until === 'DECOMMISSIONED' ? decommissionEnded(link, attemptAtStart) : undefined;
     if (ended) throw new OtherEndStateError(`link ${id}: ${ended}, not ${options.until}`);
     if (options.until === 'DECOMMISSIONED' ? link.state === 'FAILED' : END_STATES.has(link.state)) {
@@ -73,6 +76,28 @@ function decommissionEnded(link: LinkResource, attemptAtStart: number): string |
   if (d.stalled && d.attempt > attemptAtStart)
     return `decommission attempt ${d.attempt - 1} stopped before deleting (${d.stalled.reason})`;
   return undefined;
+}
+
+/**
+ * What `approve` / `reject --wait` waits for, from the link the decision returned: the intake
+ * routes a decision on a link past its own approval to its pending decommission, so a provisioning
+ * approval waits for ACTIVE (REJECTED), a decommission approval for DECOMMISSIONED, and a
+ * decommission rejection for the request's status REJECTED (the link stays as it was).
+ */
+export function decisionWait(
+  decision: 'approve' | 'reject',
+  link: LinkResource,
+): { until: string; said: string; done?: (link: LinkResource) => boolean } {
+  const forDecommission =
+    link.decommission !== undefined && !['REQUESTED', 'AWAITING_APPROVAL'].includes(link.state);
+  const said = decision === 'approve' ? 'approved' : 'rejected';
+  if (!forDecommission) return { until: decision === 'approve' ? 'ACTIVE' : 'REJECTED', said };
+  if (decision === 'approve') return { until: 'DECOMMISSIONED', said: `${said} the decommission` };
+  return {
+    until: 'decommission REJECTED',
+    said: `${said} the decommission`,
+    done: (l) => l.decommission?.status === 'REJECTED',
+  };
 }
 
 export function formatMs(ms: number): string {

@@ -12,7 +12,7 @@ import { identity } from '../cli/identities.ts';
 import { type IntakeAccess, intakeFor, type LinkResource } from '../cli/intake-client.ts';
 import { readStructuredFile } from '../cli/io.ts';
 import { buildPlan, planLines, planReaders, pricingPath, readLive, readPricing } from '../cli/link-plan.ts';
-import { DEFAULT_WAIT_MS, waitForLinkState } from '../cli/link-wait.ts';
+import { DEFAULT_WAIT_MS, decisionWait, waitForLinkState } from '../cli/link-wait.ts';
 import { policyPath, readPolicy } from '../cli/policy.ts';
 import { table } from '../cli/table.ts';
 
@@ -133,6 +133,7 @@ async function finish(
   link: LinkResource,
   until: string,
   said: string,
+  done?: (link: LinkResource) => boolean,
 ): Promise<number> {
   let final = link;
   if (ctx.global.wait) {
@@ -140,6 +141,7 @@ async function finish(
     let printed = 0;
     final = await waitForLinkState(access, link.id, {
       until,
+      ...(done ? { done } : {}),
       timeoutMs: ctx.global.timeout ?? DEFAULT_WAIT_MS,
       // Every stage once, also those passed between two polls.
       onState: (l) => {
@@ -178,8 +180,8 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
     args: `<id> [--side aws|gcp] [--reason <text>] [${WAIT_HELP}]`,
     summary:
       decision === 'approve'
-        ? 'approve a link for one side (the caller is the approver); --wait for ACTIVE'
-        : 'reject a link for one side; --wait for REJECTED',
+        ? 'approve a link, or its pending decommission, for one side (the caller is the approver); --wait for ACTIVE (DECOMMISSIONED)'
+        : 'reject a link, or its pending decommission, for one side; --wait for REJECTED',
     positionals: { min: 1, max: 1 },
     options: {
       side: { type: 'string', description: 'whose intake: aws (default) or gcp' },
@@ -192,13 +194,9 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
         decision,
         ctx.options.reason as string | undefined,
       );
-      return finish(
-        ctx,
-        access,
-        out.link,
-        decision === 'approve' ? 'ACTIVE' : 'REJECTED',
-        decision === 'approve' ? 'approved' : 'rejected',
-      );
+      // --wait follows what the approval was for: the link, or its pending decommission.
+      const w = decisionWait(decision, out.link);
+      return finish(ctx, access, out.link, w.until, w.said, w.done);
     },
   };
 }

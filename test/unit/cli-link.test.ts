@@ -27,7 +27,7 @@ import {
   regionOfApiUrl,
 } from '#scripts/cli/intake-client.ts';
 import { buildPlan, readPricing } from '#scripts/cli/link-plan.ts';
-import { waitForLinkState } from '#scripts/cli/link-wait.ts';
+import { decisionWait, waitForLinkState } from '#scripts/cli/link-wait.ts';
 
 /** What the CLI makes of the intake's own answer for `e`. */
 function viaHttp(e: Error) {
@@ -277,6 +277,49 @@ describe('--wait for DECOMMISSIONED', () => {
     }).catch((e) => e);
     expect(exitCodeFor(err)).toBe(6);
     expect(err.message).toContain('decommission attempt 2 stopped before deleting');
+  });
+});
+
+describe('approve / reject --wait follow what the approval was for', () => {
+  type D = NonNullable<LinkResource['decommission']>;
+  const pending: D = { status: 'PENDING', requestedBy: 'alice', attempt: 1 };
+  const withD = (state: string, d?: D): LinkResource => ({
+    ...link(state),
+    ...(d ? { decommission: d } : {}),
+  });
+
+  it("a link's own approval waits for ACTIVE / REJECTED", () => {
+    expect(decisionWait('approve', withD('APPROVED')).until).toBe('ACTIVE');
+    expect(decisionWait('reject', withD('REJECTED')).until).toBe('REJECTED');
+  });
+
+  it('an approved decommission waits for DECOMMISSIONED (not ACTIVE: that ended it with exit 6)', () => {
+    const w = decisionWait('approve', withD('DECOMMISSIONING', { ...pending, status: 'APPROVED' }));
+    expect(w).toMatchObject({ until: 'DECOMMISSIONED', said: 'approved the decommission' });
+  });
+
+  it('a rejected decommission is done at once, the link still ACTIVE: exit 0, not "ended ACTIVE"', async () => {
+    const rejected = withD('ACTIVE', { ...pending, status: 'REJECTED' });
+    const w = decisionWait('reject', rejected);
+    let polls = 0;
+    const access = {
+      client: {
+        get: async () => {
+          polls++;
+          return rejected;
+        },
+      },
+      clock: { now: async () => 0 },
+      maxPollMs: 1000,
+    } as unknown as IntakeAccess;
+    const out = await waitForLinkState(access, 'lk-01', {
+      until: w.until,
+      ...(w.done ? { done: w.done } : {}),
+      timeoutMs: 60_000,
+      sleep: async () => {},
+    });
+    expect(out.state).toBe('ACTIVE');
+    expect(polls).toBe(1);
   });
 });
 

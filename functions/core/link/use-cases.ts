@@ -138,6 +138,8 @@ export interface RequestLinkInput {
 
 export interface RequestLinkOutput {
   link: LinkRecord;
+  /** The request as validated (bandwidth in one spelling): what the stages run with. */
+  request: LinkRequest;
   /** Absent when an earlier call with the same idempotency key had already made the link. */
   evaluation?: Evaluation;
   /** False when an earlier call with the same idempotency key already made this link. */
@@ -175,7 +177,7 @@ export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Prom
       const existing = await deps.store.get(earlier.linkId);
       if (existing) {
         await flushOutbox(deps, earlier.linkId);
-        return { link: existing.link, created: false };
+        return { link: existing.link, request, created: false };
       }
       linkId = earlier.linkId; // refused, or crashed before the write: judge again, under the same id
     }
@@ -234,7 +236,7 @@ export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Prom
   });
   await flushOutbox(deps, linkId);
   const stored = await deps.store.get(linkId);
-  return { link: stored?.link ?? link, evaluation, created };
+  return { link: stored?.link ?? link, request, evaluation, created };
 }
 
 const AUTO = 'policy:auto-approve';

@@ -20,7 +20,7 @@ export interface LinkRequest {
 
 /**
  * Checks the shape of a request and that every route is a CIDR; throws ValidationError naming every
- * bad field by path. Policy (pairs, overlaps, roles...) is judged separately by `evaluatePolicy`.
+ * bad field by path. Returns it with the bandwidth in one spelling (`BPS_1G` -> `1Gbps`). Policy (pairs, overlaps, roles...) is judged separately by `evaluatePolicy`.
  */
 export function parseLinkRequest(raw: unknown): LinkRequest {
   const issues: Issue[] = schemaIssues(requestSchema, raw);
@@ -47,5 +47,9 @@ export function parseLinkRequest(raw: unknown): LinkRequest {
     }
   }
   if (issues.length > 0) throw new ValidationError(issues, 'link request');
-  return raw as LinkRequest;
+  // One spelling from here on (AWS's, `1Gbps`): each half converts to its provider's
+  // (`parseBandwidth(..).gcp` on Google), and the request hashes the same whichever was written.
+  const request = raw as LinkRequest;
+  const bandwidth = parseBandwidth(request.bandwidth);
+  return bandwidth ? { ...request, bandwidth: bandwidth.aws } : request;
 }
