@@ -29,7 +29,7 @@ import { EventBridgeSink } from './eventbridge-sink.ts';
 import { DirectConnectGatewayPrefixes } from './gateway-prefixes.ts';
 import { InterconnectHalves } from './interconnect-adapter.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
-import type { IntakeDeps } from './link-intake.ts';
+import type { Executions, IntakeDeps } from './link-intake.ts';
 import { SecretsManagerStore } from './secret-store.ts';
 
 function need(env: NodeJS.ProcessEnv, name: string): string {
@@ -104,32 +104,37 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
       drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
       upDeadlineMs: parseDuration(env.CROSSLINK_UP_DEADLINE ?? '7d'),
     },
-    executions: {
-      start: async (stateMachineArn, name, input) => {
-        try {
-          await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-          return true;
-        } catch (e) {
-          if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
-            return false;
-          throw e;
-        }
-      },
-      running: async (stateMachineArn, name) => {
-        const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-        try {
-          const out = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-          return out.status === 'RUNNING';
-        } catch (e) {
-          if ((e as Error).name === 'ExecutionDoesNotExist') return false;
-          throw e;
-        }
-      },
-    },
+    executions: sfnExecutions(sfn),
     stateMachines: {
       provisioning: need(env, 'CROSSLINK_PROVISIONING_ARN'),
       decommissioning: need(env, 'CROSSLINK_DECOMMISSIONING_ARN'),
     },
   };
   return cached;
+}
+
+/** Step Functions as the intake's `Executions`: StartExecution (exists -> false) and DescribeExecution. */
+export function sfnExecutions(sfn: SFNClient): Executions {
+  return {
+    start: async (stateMachineArn, name, input) => {
+      try {
+        await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+        return true;
+      } catch (e) {
+        if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
+          return false;
+        throw e;
+      }
+    },
+    running: async (stateMachineArn, name) => {
+      const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      try {
+        const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return out.status === 'RUNNING';
+      } catch (e) {
+        if ((e as Error).name === 'ExecutionDoesNotExist') return false;
+        throw e;
+      }
+    },
+  };
 }

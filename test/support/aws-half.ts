@@ -13,12 +13,9 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
@@ -29,6 +26,7 @@ import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { IntakeDeps } from '#aws/link-intake.ts';
 import * as steps from '#aws/link-steps.ts';
+import { sfnExecutions } from '#aws/runtime.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { networkOf } from '#local/aws/shared/network.ts';
@@ -196,28 +194,7 @@ export async function startAwsHalf(
       drainWaitMs: options.drainWaitMs ?? 6 * 3_600_000,
       drainSoakMs: options.drainSoakMs ?? 10 * 60_000,
     },
-    executions: {
-      start: async (stateMachineArn, name, input) => {
-        try {
-          await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-          return true;
-        } catch (e) {
-          if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
-            return false;
-          throw e;
-        }
-      },
-      running: async (stateMachineArn, name) => {
-        const arn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-        try {
-          const out = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-          return out.status === 'RUNNING';
-        } catch (e) {
-          if ((e as Error).name === 'ExecutionDoesNotExist') return false;
-          throw e;
-        }
-      },
-    },
+    executions: sfnExecutions(sfn),
     stateMachines: { provisioning: '', decommissioning: '' },
   };
 

@@ -136,7 +136,7 @@ export const REQUEST = {
     directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
     routes: ['10.10.0.0/16'],
   },
-  gcp: { project: 'payments-prod', region: 'us-east4', network: 'core', routes: ['10.20.0.0/16'] },
+  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
 };
 
 export interface Harness {

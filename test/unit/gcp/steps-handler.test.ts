@@ -17,9 +17,8 @@ import {
   TimedOutError,
   ValidationError,
 } from '#core/errors.ts';
-import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord } from '#core/link/model.ts';
-import type { OwnHalfView, OwnHalves, StageStore, WaitPhase } from '#core/link/ports.ts';
+import type { OwnHalfView, OwnHalves } from '#core/link/ports.ts';
 import { CapacityUnavailableError, HalfFailedError, type StepDeps } from '#core/link/steps.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
@@ -28,31 +27,13 @@ import { Internal, ResourceExhausted, Unavailable } from '#gcp/google-errors.ts'
 import { SecretStoreError } from '#gcp/secret-store.ts';
 import { runStep, type StepLogEntry, stepErrorAnswer, stepsHandler } from '#gcp/steps.ts';
 import { MemorySecretStore } from '../../support/memory-secrets.ts';
-import { MemoryEventSink, MemoryLinkStore } from '../../support/memory-store.ts';
+import { MemoryEventSink } from '../../support/memory-store.ts';
+import { MemoryStageStore } from '../../support/step-harness.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const LINK = 'lk-01jgc0000000000000000000ab';
 const KEY = 'GOOGLE-ISSUED-KEY-c2VjcmV0LWtleS1tYXRlcmlhbA';
 const TRANSPORT = `projects/payments-prod/locations/us-east4/transports/${LINK}`;
-
-class MemoryStageStore extends MemoryLinkStore implements StageStore {
-  readonly tokens = new Map<string, string>();
-  readonly sealed = new Map<string, SealedKey>();
-  async putToken(linkId: string, phase: WaitPhase, token: string) {
-    this.tokens.set(`${linkId}-${phase}`, token);
-  }
-  async takeToken(linkId: string, phase: WaitPhase) {
-    const t = this.tokens.get(`${linkId}-${phase}`);
-    this.tokens.delete(`${linkId}-${phase}`);
-    return t;
-  }
-  async putSealedKey(linkId: string, sealed: SealedKey) {
-    this.sealed.set(linkId, sealed);
-  }
-  async getSealedKey(linkId: string) {
-    return this.sealed.get(linkId);
-  }
-}
 
 /** A provider that keeps one transport per link, issues KEY on initiate and can disable. */
 class FakeTransports implements OwnHalves {
