@@ -31,6 +31,9 @@ function frameworkVersion(): string {
 export async function packageFunction(root: string, fn: FunctionSpec): Promise<FunctionPackage> {
   const result = await build({
     entryPoints: [resolve(root, fn.source)],
+    // Paths in the bundle's comments are relative to gcp.yml's folder, so the hash does not
+    // depend on where the script runs.
+    absWorkingDir: root,
     bundle: true,
     write: false,
     platform: 'node',

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '#scripts/deploy-gcp.ts';
+import { loadGcpConfig } from '#scripts/gcp-config.ts';
+import { packageFunction } from '#scripts/gcp-deploy/build.ts';
 import { GcloudSim } from '../support/gcloud-sim.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/gcp');
@@ -387,5 +389,23 @@ describe('the scripts/deploy-gcp entry', () => {
     });
     expect(r.stderr).toMatch(/--project: required/);
     expect(r.status).toBe(2);
+  });
+});
+
+describe('function packages', () => {
+  it('hash the same wherever the script runs, and change with the code', async () => {
+    const config = loadGcpConfig(join(dir, 'gcp', 'gcp.yml'));
+    const whoami = config.functions[0]!;
+    const here = await packageFunction(config.root, whoami);
+    const original = await packageFunction(FIXTURE, whoami);
+    expect(here.hash).toBe(original.hash);
+    expect(here.files['index.js']).toMatch(/ff\.http\("whoami"/);
+    expect(JSON.parse(here.files['package.json'])).toMatchObject({ main: 'index.js', type: 'module' });
+    const source = join(dir, 'gcp', whoami.source);
+    writeFileSync(
+      source,
+      readFileSync(source, 'utf8').replace("'hello'", "'hi'").replace('greeting:', 'greeting2:'),
+    );
+    expect((await packageFunction(config.root, whoami)).hash).not.toBe(here.hash);
   });
 });
