@@ -3,15 +3,20 @@
  * through the same contract as the in-memory and DynamoDB stores, plus what only a `StageStore` has:
  * tokens (one taker), sealed keys, and racing writers.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ManualClock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { createLink } from '#core/link/transition.ts';
+import { decideApproval, requestLink } from '#core/link/use-cases.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
 import { FirestoreLinkStore } from '#gcp/firestore-link-store.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { linkStoreContract } from '../support/link-store-contract.ts';
+import { MemoryEventSink } from '../support/memory-store.ts';
 
 let firestore: TestFirestore;
 
@@ -142,5 +147,46 @@ describe('Firestore StageStore', () => {
     const stored = losers[0]?.result;
     expect(stored).toMatch(/^new-/);
     for (const l of losers) expect(l.result).toBe(stored);
+  });
+
+  it('carries the core use cases: a requested, idempotent, approved link reads back as written', async () => {
+    // Prepare
+    const { store, clock } = fixture();
+    const sink = new MemoryEventSink();
+    const deps = {
+      store,
+      events: sink,
+      policy: loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8'))),
+      clock,
+      origin: { cloud: 'gcp', project: 'crosslink-hub', region: 'us-east4' } as const,
+    };
+    const request = parse(readFileSync('examples/link-request.yaml', 'utf8'));
+    const alice = { principal: 'alice@example.com', side: 'gcp' as const };
+
+    // Act
+    const first = await requestLink(deps, { request, caller: alice, idempotencyKey: 'k-1' });
+    const again = await requestLink(deps, { request, caller: alice, idempotencyKey: 'k-1' });
+    clock.advance(60_000);
+    const approved = await decideApproval(deps, {
+      linkId: first.link.id,
+      caller: { principal: 'carol@example.com', side: 'gcp' },
+      decision: 'approve',
+    });
+
+    // Assess
+    expect(again.link.id).toBe(first.link.id);
+    expect(again.created).toBe(false);
+    const stored = await store.get(first.link.id);
+    // What the approval wrote, then the outbox emptied by one more conditional write.
+    expect(stored).toEqual({ link: { ...approved.link, outbox: [] }, version: approved.version + 1 });
+    expect(stored?.link.requester).toBe('alice@example.com');
+    expect(stored?.link.approvals).toEqual([
+      expect.objectContaining({ by: 'carol@example.com', side: 'gcp' }),
+    ]);
+    expect(stored?.link.outbox ?? []).toEqual([]); // flushed to the sink
+    expect(sink.names()[0]).toBe('LinkRequested');
+    const audit = await store.listAudit(first.link.id);
+    expect(audit[0]).toMatchObject({ action: 'request', actor: 'alice@example.com', outcome: 'allowed' });
+    expect((await store.list({ state: stored?.link.state })).items.map((l) => l.id)).toEqual([first.link.id]);
   });
 });
