@@ -119,6 +119,26 @@ describe('Firestore StageStore', () => {
     expect(stored?.link.halves.gcp.sequence).toBe(winner.halves.gcp.sequence);
   });
 
+  it('replaces the whole record on update: a field the new record lacks is gone', async () => {
+    const { store, clock } = fixture();
+    const link = aLink(clock);
+    link.halves.aws.resourceId = 'mcc-12345678';
+    link.decommission = {
+      requestedBy: 'carol@example.com',
+      requestedVia: 'gcp',
+      requestedAt: new Date(clock.now()).toISOString(),
+      status: 'PENDING',
+      attempt: 1,
+    };
+    await store.create(link);
+    const { decommission: _d, ...rest } = link;
+    const next = { ...rest, halves: { ...link.halves, aws: { ...link.halves.aws, resourceId: undefined } } };
+    await store.update(next, 1);
+    const stored = (await store.get(link.id))?.link;
+    expect(stored).not.toHaveProperty('decommission');
+    expect(stored?.halves.aws).not.toHaveProperty('resourceId');
+  });
+
   it('refuses an update of a link that does not exist', async () => {
     const { store, clock } = fixture();
     await expect(store.update(aLink(clock), 1)).rejects.toBeInstanceOf(ConflictError);
