@@ -11,10 +11,15 @@
  */
 import { ValidationError } from '#core/errors.ts';
 import type { LinkRecord } from '#core/link/model.ts';
-import { TERMINAL_STATES } from '#core/link/model.ts';
 import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
-import { recordOwnHalf } from '#core/link/use-cases.ts';
-import { type KnownHalf, type ObservedHalf, type WatchResult, watchHalves } from '#core/link/watcher.ts';
+import { flushStaleOutboxes, recordOwnHalf } from '#core/link/use-cases.ts';
+import {
+  type KnownHalf,
+  type ObservedHalf,
+  type WatchResult,
+  watched,
+  watchHalves,
+} from '#core/link/watcher.ts';
 import { DeadlineExceeded, NotFound, Unavailable } from './google-errors.ts';
 import type { Page, Transport } from './transport-client.ts';
 
@@ -48,6 +53,8 @@ export interface GoogleWatchReport {
   changed: string[];
   /** Transports no link record owns (billing unseen: report them). */
   orphans: string[];
+  /** FAILED links whose transport is still there (compensation gave up): `linkId transportName`. */
+  failedWithHalf: string[];
   /** Links whose transport could not be seen this round (unreachable location, Get 503). */
   unknown: string[];
   unchanged: number;
@@ -118,12 +125,19 @@ function pacer(deps: GoogleWatchDeps) {
 /** The scheduled poll: every transport of every owned project against every live link's Google half. */
 export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatchReport> {
   const known: KnownHalf[] = [];
+  const stale: LinkRecord[] = [];
+  const failed = new Map<string, string>();
   let cursor: string | undefined;
   do {
     const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
-    for (const l of page.items)
-      if (l.halves.gcp.resourceId && !TERMINAL_STATES.has(l.state))
+    for (const l of page.items) {
+      if (l.outbox?.length) stale.push(l);
+      // Live links, and FAILED ones whose transport is still there (compensation gave up).
+      if (l.halves.gcp.resourceId && watched(l, 'gcp')) {
         known.push(knownOf(l, l.halves.gcp.resourceId));
+        if (l.state === 'FAILED') failed.set(l.id, l.halves.gcp.resourceId);
+      }
+    }
     cursor = page.cursor;
   } while (cursor);
 
@@ -162,9 +176,14 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
     },
   );
   const changed = await record(deps, result);
+  // Events a failed put left in an outbox (after their state was written) go out now, same ids.
+  await flushStaleOutboxes(deps, stale);
+  // A FAILED link's transport seen gone this round is no longer billing.
+  for (const c of result.changes) if (c.nativeState === null) failed.delete(c.linkId);
   return {
     changed,
     orphans: result.orphans.map((o) => o.resourceId),
+    failedWithHalf: [...failed].map(([linkId, name]) => `${linkId} ${name}`),
     unknown: [...result.unknown.map((k) => k.linkId), ...unknown],
     unchanged: result.unchanged - unknown.length,
     calls: pace.calls,
@@ -289,8 +308,7 @@ export async function checkTransport(deps: GoogleWatchDeps, name: string): Promi
   if (!stored)
     return { outcome: 'ignored', reason: `no link ${at.id}: not crosslink's (the poll reports orphans)` };
   const link = stored.link;
-  if (TERMINAL_STATES.has(link.state))
-    return { outcome: 'ignored', linkId: link.id, reason: `link is ${link.state}` };
+  if (!watched(link, 'gcp')) return { outcome: 'ignored', linkId: link.id, reason: `link is ${link.state}` };
   const known = knownOf(link, link.halves.gcp.resourceId ?? name);
   let seen: ObservedHalf | null;
   try {

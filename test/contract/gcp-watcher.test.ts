@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { mintLinkId } from '#core/ids.ts';
 import type { GcpTransportState, LinkRecord } from '#core/link/model.ts';
@@ -92,6 +93,8 @@ async function link(
   await store.create(l);
   return l;
 }
+
+const now = () => new Date(cloud.clock.now()).toISOString();
 
 const sideEvents = () =>
   sink.events
@@ -211,6 +214,30 @@ describe('watchTransports', () => {
     expect(sideEvents().filter((e) => e.linkId === l.id)).toEqual([
       expect.objectContaining({ sequence: 2, nativeState: 'PENDING_KEY' }),
     ]);
+  });
+
+  it('keeps watching a FAILED link whose transport is still there and reports it; flushes a stale outbox', async () => {
+    // Prepare: compensation gave up (the link FAILED with its transport); another link's put failed
+    const failed = await link(await transport(mintLinkId(cloud.clock)), 'CREATING', 1);
+    const s1 = await store.get(failed.id);
+    await store.update({ ...(s1?.link as LinkRecord), state: 'FAILED' }, s1?.version as number);
+    const other = await link(undefined, null, 0);
+    const s2 = await store.get(other.id);
+    const pending = buildEvent({
+      name: 'LinkExpired',
+      origin: deps.origin,
+      subject: other.id,
+      data: { linkId: other.id, policyHash: policy.hash, waitingFor: ['aws'], expiredAt: now() },
+      clock: cloud.clock,
+    } as never) as CloudEvent;
+    await store.update({ ...(s2?.link as LinkRecord), outbox: [pending] }, s2?.version as number);
+    // Act
+    const out = await watchTransports(deps);
+    // Assess
+    expect(out.changed).toContain(failed.id);
+    expect(out.failedWithHalf).toEqual([`${failed.id} ${failed.halves.gcp.resourceId}`]);
+    expect(sink.events.map((e) => e.id)).toContain(pending.id);
+    expect((await store.get(other.id))?.link.outbox).toEqual([]);
   });
 });
 

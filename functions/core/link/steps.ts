@@ -32,6 +32,7 @@ import type { TransitionResult } from './transition.ts';
 import { flushOutbox, mutateLink } from './use-cases.ts';
 
 export type { OwnHalfView, OwnHalves, SecretStore, TaskTokens, Unwrap } from './ports.ts';
+export { flushStaleOutboxes } from './use-cases.ts';
 
 /** The environment could not take the link now (state or bandwidth). */
 export class CapacityUnavailableError extends CrosslinkError {}
@@ -523,24 +524,6 @@ function sideData(
   if (h.sharedId) data.sharedId = h.sharedId;
   if (h.adminEnabled !== undefined) data.adminEnabled = h.adminEnabled;
   return data;
-}
-
-/**
- * Puts what earlier runs left in the outboxes of `links` (a put that failed after its write): the
- * watcher calls it on every link it lists, so an event is delivered even if no step runs again.
- * A link whose put fails again keeps its outbox for the next run; the others still go out.
- */
-export async function flushStaleOutboxes(deps: LinkDeps, links: LinkRecord[]): Promise<string[]> {
-  const failed: string[] = [];
-  for (const l of links) {
-    if (!l.outbox?.length) continue;
-    try {
-      await flushOutbox(deps, l.id);
-    } catch {
-      failed.push(l.id);
-    }
-  }
-  return failed;
 }
 
 // ---- verify ------------------------------------------------------------------------------------------

@@ -125,6 +125,24 @@ export async function flushOutbox(deps: LinkDeps, linkId: string): Promise<void>
   }
 }
 
+/**
+ * Puts what earlier runs left in the outboxes of `links` (a put that failed after its write): the
+ * watcher calls it on every link it lists, so an event is delivered even if no step runs again.
+ * A link whose put fails again keeps its outbox for the next run; the others still go out.
+ */
+export async function flushStaleOutboxes(deps: LinkDeps, links: LinkRecord[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const l of links) {
+    if (!l.outbox?.length) continue;
+    try {
+      await flushOutbox(deps, l.id);
+    } catch {
+      failed.push(l.id);
+    }
+  }
+  return failed;
+}
+
 // ---- request -----------------------------------------------------------------------------------
 
 export interface RequestLinkInput {
