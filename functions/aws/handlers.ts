@@ -8,7 +8,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from '#core/envelope.ts';
+import { LINK_ID_SCHEMA } from '#core/link/step-input.ts';
 import { metrics } from './approval-metrics.ts';
+import { type InputKind, parseInput } from './input-parser.ts';
 import {
   type HttpApiEvent,
   intake as intakeRoutes,
@@ -23,8 +25,14 @@ import { watch } from './watcher.ts';
 const logger = new Logger({ serviceName: 'crosslink-aws' });
 
 // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
-function wrap<E, R>(name: string, fn: (event: E) => Promise<R>, options: { metrics?: boolean } = {}): any {
-  const base = middy().use(injectLambdaContext(logger, { resetKeys: true }));
+function wrap<E, R>(
+  name: string,
+  fn: (event: E) => Promise<R>,
+  options: { metrics?: boolean; input?: InputKind } = {},
+): any {
+  const base = middy()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(parseInput(options.input ?? { kind: 'step', step: name }));
   // Only the approval deadlines publish metrics: flushing elsewhere would log empty EMF warnings.
   return (options.metrics ? base.use(logMetrics(metrics)) : base).handler(async (raw: unknown) => {
     const event = raw as E;
@@ -44,7 +52,9 @@ function wrap<E, R>(name: string, fn: (event: E) => Promise<R>, options: { metri
   });
 }
 
-export const intake = wrap('intake', (event: HttpApiEvent) => intakeRoutes(depsFromEnv(), event));
+export const intake = wrap('intake', (event: HttpApiEvent) => intakeRoutes(depsFromEnv(), event), {
+  input: { kind: 'http' },
+});
 
 type StartRequest = {
   linkId: string;
@@ -62,11 +72,30 @@ export const starter = wrap(
     'detail-type' in event
       ? startFromEvent(depsFromEnv(), event)
       : startStage(depsFromEnv(), event.stage, event.input ?? { linkId: event.linkId }),
+  {
+    input: {
+      kind: 'eventbridge-or',
+      otherwise: {
+        type: 'object',
+        required: ['linkId', 'stage'],
+        properties: {
+          linkId: LINK_ID_SCHEMA,
+          stage: { enum: ['provisioning', 'decommissioning'] },
+          input: { type: 'object' },
+        },
+      },
+    },
+  },
 );
 
-export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEvent(depsFromEnv(), event));
+export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEvent(depsFromEnv(), event), {
+  input: { kind: 'eventbridge' },
+});
 
-export const watcher = wrap('watcher', async () => watch(depsFromEnv()));
+// Scheduled or CloudTrail-triggered: whatever the event, the watcher polls; only an object is required.
+export const watcher = wrap('watcher', async () => watch(depsFromEnv()), {
+  input: { kind: 'eventbridge-or', otherwise: { type: 'object' } },
+});
 
 const step =
   <I, R>(fn: (deps: steps.StepDeps, input: I) => Promise<R>) =>
