@@ -61,6 +61,11 @@ export class FunctionStartError extends Error {
   }
 }
 
+/** A function's URL in the cloud (2nd gen functions answer on it too). */
+export function cloudFunctionUrl(region: string, project: string, name: string): string {
+  return `https://${region}-${project}.cloudfunctions.net/${name}`;
+}
+
 /** The local URL of a function. */
 export function functionUrl(edgeUrl: string, region: string, project: string, name: string): string {
   return `${edgeUrl}/${region}-${project}.cloudfunctions.net/${name}`;
@@ -193,7 +198,17 @@ export class FunctionHosts {
     const headers = { ...req.headers };
     if (!invokers.includes('allUsers')) {
       const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
-      const claims = token ? this.#o.auth.verifyIdToken(token, hosted.url) : undefined;
+      // Cloud Run takes the function's URLs as audiences: the local one and the cloud form a
+      // workflow or scheduler job names (https://<region>-<project>.cloudfunctions.net/<name>).
+      const verify = (t: string) => {
+        const local = this.#o.auth.verifyIdToken(t, hosted.url);
+        if (!isAuthFailure(local) || local.message !== 'wrong audience') return local;
+        return this.#o.auth.verifyIdToken(
+          t,
+          cloudFunctionUrl(this.#o.region, this.#o.project, hosted.spec.name),
+        );
+      };
+      const claims = token ? verify(token) : undefined;
       if (!token || !claims || isAuthFailure(claims)) {
         req.resume();
         res.setHeader('www-authenticate', 'Bearer error="invalid_token"');

@@ -12,7 +12,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
-import { defaultIsInternalUrl, fetchHttp } from '#local/workflows/ports.ts';
+import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
 import {
   type FunctionSpec,
   type GcpConfig,
@@ -295,7 +295,9 @@ export class GooglePlumbing {
           clock: this.#o.clock,
           baseUrl: gcp.endpoint,
           ports: {
-            http: fetchHttp,
+            // Google API and function URLs (https://<region>-<project>.cloudfunctions.net/<name>)
+            // reach the local edge, so the project's workflows run unchanged.
+            http: viaLocalGoogleEdge(gcp.endpoint, fetchHttp),
             isInternalUrl: (url) => defaultIsInternalUrl(url) || url.startsWith(gcp.endpoint),
             tokens: {
               accessToken: async () =>
