@@ -565,7 +565,12 @@ describe('Google APIs through the local edge', () => {
       url: 'https://us-east4-demo.cloudfunctions.net/steps/park?x=1',
       headers: {},
     });
-    await http({ method: 'GET', url: 'https://example.com/cloudfunctions.net', headers: {} });
+    await http({
+      method: 'GET',
+      url: 'https://example.com/cloudfunctions.net',
+      headers: {},
+      timeoutMs: 1000,
+    });
     expect(seen).toEqual([
       'http://127.0.0.1:9/us-east4-demo.cloudfunctions.net/steps/park?x=1',
       'https://example.com/cloudfunctions.net',
