@@ -564,11 +564,13 @@ describe('Google APIs through the local edge', () => {
       method: 'POST',
       url: 'https://us-east4-demo.cloudfunctions.net/steps/park?x=1',
       headers: {},
+      timeoutMs: 1000,
     });
     await http({
       method: 'GET',
       url: 'https://example.com/cloudfunctions.net',
       headers: {},
+      timeoutMs: 1000,
       timeoutMs: 1000,
     });
     expect(seen).toEqual([
