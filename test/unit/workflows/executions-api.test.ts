@@ -571,7 +571,6 @@ describe('Google APIs through the local edge', () => {
       url: 'https://example.com/cloudfunctions.net',
       headers: {},
       timeoutMs: 1000,
-      timeoutMs: 1000,
     });
     expect(seen).toEqual([
       'http://127.0.0.1:9/us-east4-demo.cloudfunctions.net/steps/park?x=1',
