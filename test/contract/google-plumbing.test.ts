@@ -110,6 +110,17 @@ describe('functions behind the IAM check', () => {
       greeting: 'hello',
       method: 'POST',
       body: { hi: 1 },
+      runtimeIdentity: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
+    });
+  });
+
+  it("a function's Google clients authenticate as its service account (its key file, tokens from the edge)", async () => {
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const res = await fetch(`${url}?token=1`, { headers: { authorization: `Bearer ${idToken}` } });
+    const { accessToken } = (await res.json()) as { accessToken: string };
+    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({
+      email: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
     });
   });
 
