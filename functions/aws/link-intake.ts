@@ -20,7 +20,8 @@ import {
 import { NotFoundError, PolicyHashMismatchError, ValidationError } from '#core/errors.ts';
 import type { EventDataByName } from '#core/events/catalog.ts';
 import { executionName, isLinkId, type Stage } from '#core/ids.ts';
-import type { LinkRecord } from '#core/link/model.ts';
+import { LINK_STATES, type LinkRecord, type LinkState } from '#core/link/model.ts';
+import { linkResource as coreLinkResource, linkSummary } from '#core/link/resource.ts';
 import {
   applyPeerEvent,
   type Caller,
@@ -55,6 +56,27 @@ export interface HttpApiEvent {
     requestId?: string;
     authorizer?: { iam?: { userArn?: string; accountId?: string } };
   };
+}
+
+/** `GET /links` query: `state` one of the link states, `limit` 1-100 (default 50), `cursor` as given. */
+function listQuery(q: Record<string, string | undefined>) {
+  const issues: { path: string; reason: string }[] = [];
+  if (q.state !== undefined && !(LINK_STATES as readonly string[]).includes(q.state))
+    issues.push({ path: 'state', reason: `must be one of ${LINK_STATES.join(', ')}` });
+  const limit = q.limit === undefined ? undefined : Number(q.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100))
+    issues.push({ path: 'limit', reason: 'must be a whole number from 1 to 100' });
+  if (issues.length > 0) throw new ValidationError(issues, 'query');
+  return {
+    ...(q.state ? { state: q.state as LinkState } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+  };
+}
+
+/** `initiate` on the side that issues the key (the request's initiator, the coordinator), else `accept`. */
+export function modeFor(deps: { origin: { cloud: string } }, request: LinkRequest): 'initiate' | 'accept' {
+  return request.initiator === deps.origin.cloud ? 'initiate' : 'accept';
 }
 
 export async function startStage(
@@ -100,34 +122,9 @@ const ok = (statusCode: number, body: unknown): HttpAnswer => ({
   body: JSON.stringify(body),
 });
 
-/** The link resource of `link show --json`: the record plus its audit. */
-export async function linkResource(deps: StepDeps, link: LinkRecord) {
-  return {
-    id: link.id,
-    name: link.name,
-    state: link.state,
-    initiator: link.initiator,
-    environment: link.environment,
-    requester: link.requester,
-    halves: {
-      aws: {
-        ...halfOut(link.halves.aws),
-        ...(link.halves.aws.resourceId ? { connectionId: link.halves.aws.resourceId } : {}),
-      },
-      gcp: {
-        ...halfOut(link.halves.gcp),
-        ...(link.halves.gcp.resourceId ? { transportName: link.halves.gcp.resourceId } : {}),
-      },
-    },
-    approvals: link.approvals,
-    ...(link.decommission ? { decommission: link.decommission } : {}),
-    stages: link.stages,
-    audit: await deps.store.listAudit(link.id),
-  };
-}
-
-function halfOut(h: LinkRecord['halves']['aws']) {
-  return { state: h.condition, nativeState: h.nativeState, sequence: h.sequence };
+/** The link resource of `link show --json` (core/link/resource.ts): the record's public shape plus its audit. */
+export function linkResource(deps: StepDeps, link: LinkRecord) {
+  return coreLinkResource(deps.store, link);
 }
 
 export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<HttpAnswer> {
@@ -142,13 +139,14 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
         const request = parseBody(event) as unknown as LinkRequest;
-        let execution: string | undefined;
-        if (request.initiator === 'aws') {
-          // The initiator's side runs the coordinator; Google's provisioning starts from LinkRequested there.
-          execution = (
-            await startStage(deps, 'provisioning', { linkId: out.link.id, mode: 'initiate', request })
-          ).executionName;
-        }
+        // Whichever intake took the request, each side provisions its own half: `initiate` where the
+        // key is issued (the coordinator), `accept` on the other side; the peer starts its own from
+        // LinkRequested.
+        const { executionName: execution } = await startStage(deps, 'provisioning', {
+          linkId: out.link.id,
+          mode: modeFor(deps, request),
+          request,
+        });
         return ok(out.created ? 201 : 200, { link: await linkResource(deps, out.link), execution });
       }
       case 'POST /links/{id}/approvals': {
@@ -201,13 +199,11 @@ export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<Htt
       }
       case 'GET /links': {
         callerOf(event);
-        const q = event.queryStringParameters ?? {};
-        const page = await deps.store.list({
-          ...(q.state ? { state: q.state as LinkRecord['state'] } : {}),
-          ...(q.limit ? { limit: Math.min(100, Number(q.limit) || 50) } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
+        const page = await deps.store.list(listQuery(event.queryStringParameters ?? {}));
+        return ok(200, {
+          items: page.items.map(linkSummary),
+          ...(page.cursor ? { cursor: page.cursor } : {}),
         });
-        return ok(200, page);
       }
       default:
         throw new NotFoundError(`no route ${event.routeKey}`);
@@ -235,9 +231,9 @@ export async function startFromEvent(
   const own = event.crosslinkorigin === deps.origin.cloud;
   if (name === 'LinkRequested') {
     const { request } = event.data as EventDataByName['LinkRequested'];
-    if (own && request.initiator !== deps.origin.cloud)
-      return { started: false, reason: `the ${request.initiator} side coordinates this link` };
-    const mode = own ? 'initiate' : 'accept';
+    // The peer's requests are started by the peer-event consumer once it wrote the replica.
+    if (!own) return { started: false, reason: "the peer-event consumer starts the peer's requests" };
+    const mode = modeFor(deps, request);
     const out = await startStage(deps, 'provisioning', { linkId, mode, request });
     return { ...out, reason: `provisioning (${mode})` };
   }
@@ -284,7 +280,7 @@ export async function peerEvent(
     (outcome.outcome === 'applied' || (stored !== undefined && outcome.reason === 'link already known'))
   ) {
     const d = event.data as EventDataByName['LinkRequested'];
-    await startStage(deps, 'provisioning', { linkId, mode: 'accept', request: d.request });
+    await startStage(deps, 'provisioning', { linkId, mode: modeFor(deps, d.request), request: d.request });
   }
   const pendingDecommission =
     stored?.link.decommission !== undefined &&

@@ -65,51 +65,6 @@ export interface LinkResource {
   }[];
 }
 
-/** A record as `GET /links` lists it (the stored record, not the resource). */
-interface ListedRecord {
-  id: string;
-  name: string;
-  state: string;
-  initiator: Cloud;
-  environment: string;
-  requester: string;
-  halves: Record<
-    Cloud,
-    { condition: string; nativeState: string | null; sequence: number; resourceId?: string }
-  >;
-  approvals: LinkResource['approvals'];
-  stages: LinkResource['stages'];
-}
-
-/** The resource shape (without audit) of a listed record, so `ls --json` and `show --json` agree. */
-export function resourceOfRecord(r: ListedRecord): LinkResource {
-  const half = (h: ListedRecord['halves']['aws']) => ({
-    state: h.condition,
-    nativeState: h.nativeState,
-    sequence: h.sequence,
-  });
-  return {
-    id: r.id,
-    name: r.name,
-    state: r.state,
-    initiator: r.initiator,
-    environment: r.environment,
-    requester: r.requester,
-    halves: {
-      aws: {
-        ...half(r.halves.aws),
-        ...(r.halves.aws.resourceId ? { connectionId: r.halves.aws.resourceId } : {}),
-      },
-      gcp: {
-        ...half(r.halves.gcp),
-        ...(r.halves.gcp.resourceId ? { transportName: r.halves.gcp.resourceId } : {}),
-      },
-    },
-    approvals: r.approvals,
-    stages: r.stages,
-  };
-}
-
 interface ErrorBody {
   error?: { code?: string; message?: string; issues?: { path: string; reason: string }[] };
   message?: string;
@@ -232,10 +187,10 @@ export class IntakeClient {
     const all: LinkResource[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.#call<{ items: ListedRecord[]; cursor?: string }>('GET', '/links', {
+      const page = await this.#call<{ items: LinkResource[]; cursor?: string }>('GET', '/links', {
         query: { ...(state ? { state } : {}), ...(cursor ? { cursor } : {}), limit: '100' },
       });
-      all.push(...page.items.map(resourceOfRecord));
+      all.push(...page.items);
       cursor = page.cursor;
     } while (cursor);
     return all;

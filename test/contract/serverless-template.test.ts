@@ -178,7 +178,7 @@ describe('serverless.yml packaged', () => {
       ofType('AWS::Events::EventBusPolicy')
         .map(([id]) => id)
         .sort(),
-    ).toEqual(['CrosslinkBusPolicy', 'NetworkAccountsForwardPolicy']);
+    ).toEqual(['CrosslinkBusDenyOthers', 'CrosslinkBusPolicy', 'NetworkAccountsForwardPolicy']);
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([id]) => id);
     expect(alarms).toEqual(
       expect.arrayContaining([
@@ -215,12 +215,53 @@ describe('serverless.yml packaged', () => {
       ]),
     );
     expect(actionsOf('StepReportRole').every((a) => /^(logs|dynamodb):/.test(a))).toBe(true);
-    expect(actionsOf('StarterRole').filter((a) => !a.startsWith('logs:'))).toEqual(['states:StartExecution']);
+    // The starter reads the record (the decommission attempt names the execution) and dead-letters.
+    expect(
+      actionsOf('StarterRole')
+        .filter((a) => !a.startsWith('logs:'))
+        .sort(),
+    ).toEqual(['dynamodb:GetItem', 'sqs:SendMessage', 'states:StartExecution']);
     expect(actionsOf('StepActivateAcceptRole')).toContain('kms:Decrypt');
     for (const [id] of ofType('AWS::IAM::Role')) {
       const actions = actionsOf(id);
       if (actions.includes('kms:Decrypt')) expect(id).toBe('StepActivateAcceptRole');
       if (actions.includes('secretsmanager:GetSecretValue')) expect(id).toBe('StepActivateInitiateRole');
+    }
+  });
+
+  it('denies crosslink-source events to every principal but the roles its Allow lists', () => {
+    const allow = resources.CrosslinkBusPolicy?.Properties.Statement;
+    const deny = resources.CrosslinkBusDenyOthers?.Properties.Statement;
+    expect(deny).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 'events:PutEvents' });
+    expect(deny.Condition.StringEquals).toEqual({ 'events:source': 'crosslink' });
+    // The same list: a role allowed to put is never denied, and nobody else gets through.
+    expect(deny.Condition.ArnNotLike['aws:PrincipalArn']).toEqual(
+      allow.Condition.ArnLike['aws:PrincipalArn'],
+    );
+    expect(deny.Condition.ArnNotLike['aws:PrincipalArn'].length).toBeGreaterThan(5);
+  });
+
+  it('sends events its asynchronously invoked consumers failed on to their DLQs, with a role that may', () => {
+    const configs = Object.fromEntries(
+      ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => [r.Properties.FunctionName.Ref, r.Properties]),
+    );
+    for (const [fn, dlq, role] of [
+      ['PeerEventsLambdaFunction', 'PeerEventsDlq', 'PeerEventsRole'],
+      ['StarterLambdaFunction', 'StarterDlq', 'StarterRole'],
+      ['WatcherLambdaFunction', 'WatcherDlq', 'WatcherRole'],
+    ] as const) {
+      expect(configs[fn]?.DestinationConfig.OnFailure.Destination, fn).toEqual({
+        'Fn::GetAtt': [dlq, 'Arn'],
+      });
+      const grants = resources[role]?.Properties.Policies.flatMap(
+        (p: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }) =>
+          p.PolicyDocument.Statement,
+      );
+      expect(grants, role).toContainEqual({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [dlq, 'Arn'] },
+      });
     }
   });
 

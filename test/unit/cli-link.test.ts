@@ -14,6 +14,8 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import { linkSummary } from '#core/link/resource.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import { errorLines, exitCodeFor } from '#scripts/cli/errors.ts';
@@ -107,7 +109,9 @@ describe('IntakeClient', () => {
         const headers = init.headers as Record<string, string>;
         seen.push({ url: String(url), auth: headers.authorization });
         const cursor = url.searchParams.get('cursor');
-        const page = cursor ? { items: [record('lk-b')] } : { items: [record('lk-a')], cursor: 'c1' };
+        // The intake lists summaries (core/link/resource.ts) of its records.
+        const item = (id: string) => linkSummary(record(id) as unknown as LinkRecord);
+        const page = cursor ? { items: [item('lk-b')] } : { items: [item('lk-a')], cursor: 'c1' };
         return new Response(JSON.stringify(page), { status: 200 });
       }) as unknown as typeof fetch,
     });

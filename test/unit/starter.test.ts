@@ -83,20 +83,22 @@ describe('starter', () => {
     expect(started.size).toBe(1);
   });
 
-  it("starts accept for the peer's LinkRequested, and nothing for one the peer coordinates from here", async () => {
+  it("starts accept for a request made here that the peer coordinates; leaves the peer's requests to the consumer", async () => {
     const { deps, started } = setup();
-    const peer = mintLinkId(clock);
-    expect(await startFromEvent(deps, delivered('LinkRequested', GCP, requested(peer, 'gcp')))).toMatchObject(
+    // alice asked the AWS intake for a Google-initiated link: AWS accepts, Google issues the key.
+    const here = mintLinkId(clock);
+    expect(await startFromEvent(deps, delivered('LinkRequested', AWS, requested(here, 'gcp')))).toMatchObject(
       {
         started: true,
         reason: 'provisioning (accept)',
       },
     );
-    expect(started.get(`${peer}-provisioning-1`)?.input).toMatchObject({ mode: 'accept' });
-    const theirs = mintLinkId(clock);
-    expect(await startFromEvent(deps, delivered('LinkRequested', AWS, requested(theirs, 'gcp')))).toEqual({
+    expect(started.get(`${here}-provisioning-1`)?.input).toMatchObject({ mode: 'accept' });
+    // The peer's LinkRequested: the consumer writes the replica, then starts; the starter never races it.
+    const peer = mintLinkId(clock);
+    expect(await startFromEvent(deps, delivered('LinkRequested', GCP, requested(peer, 'gcp')))).toEqual({
       started: false,
-      reason: 'the gcp side coordinates this link',
+      reason: "the peer-event consumer starts the peer's requests",
     });
     expect(started.size).toBe(1);
   });
