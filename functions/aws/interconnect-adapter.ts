@@ -22,7 +22,9 @@ import {
   ResourceNotFoundException,
 } from '#aws/interconnect-client.ts';
 import type { AwsConnectionState } from '#core/link/model.ts';
+import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } from '#core/link/ports.ts';
 import type { ObservedHalf } from '#core/link/watcher.ts';
+import type { RegionPair } from '#core/policy/policy.ts';
 import type { SecretStore } from './secret-store.ts';
 
 /** A connection as crosslink passes it around: never the activation key. */
@@ -79,7 +81,7 @@ export function toHalfView(c: Connection | ConnectionSummary): HalfView {
 const isNotFound = (e: unknown) =>
   e instanceof ResourceNotFoundException || (e as Error)?.name === 'ResourceNotFoundException';
 
-export class InterconnectHalves {
+export class InterconnectHalves implements OwnHalves {
   readonly #client: InterconnectClient;
   readonly #secrets: SecretStore;
   constructor(client: InterconnectClient, secrets: SecretStore) {
@@ -88,7 +90,9 @@ export class InterconnectHalves {
   }
 
   /** Live capacity for the request stage: environment state and orderable bandwidths. */
-  async capacity(environmentId: string) {
+  async capacity(pairOrEnvironment: RegionPair | string) {
+    const environmentId =
+      typeof pairOrEnvironment === 'string' ? pairOrEnvironment : pairOrEnvironment.environmentId;
     const { environment } = await this.#client.send(new GetEnvironmentCommand({ id: environmentId }));
     return {
       environmentId,
@@ -115,6 +119,28 @@ export class InterconnectHalves {
     if (!c) throw new Error('CreateConnection returned no connection');
     const keyRef = await this.#secrets.putActivationKey(input.linkId, c.activationKey);
     return { half: toHalfView(c), keyRef };
+  }
+
+  /** The steps' initiate: CreateConnection toward the request's Google project. */
+  initiate(input: InitiateHalfInput): Promise<{ half: HalfView; keyRef: string }> {
+    return this.createHalf({
+      linkId: input.linkId,
+      bandwidth: input.request.bandwidth,
+      environmentId: input.environmentId,
+      directConnectGateway: input.request.aws.directConnectGateway,
+      remoteAccount: input.request.gcp.project,
+      tags: input.tags,
+    });
+  }
+
+  /** The steps' accept: AcceptConnectionProposal on the request's gateway. */
+  accept(input: OwnAcceptInput): Promise<HalfView> {
+    return this.acceptHalf({
+      linkId: input.linkId,
+      activationKey: input.activationKey,
+      directConnectGateway: input.request.aws.directConnectGateway,
+      tags: input.tags,
+    });
   }
 
   async acceptHalf(input: AcceptHalfInput): Promise<HalfView> {

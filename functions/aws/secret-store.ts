@@ -12,14 +12,9 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { SecretStore } from '#core/link/ports.ts';
 
-export interface SecretStore {
-  /** Stores (or replaces) the key; returns the secret's name, the reference that travels. */
-  putActivationKey(linkId: string, key: string): Promise<string>;
-  getActivationKey(ref: string): Promise<string>;
-  /** Deletes the secret at once (no recovery window: the key is useless after its link is gone). */
-  deleteActivationKey(linkId: string): Promise<void>;
-}
+export type { SecretStore };
 
 export class SecretsManagerStore implements SecretStore {
   readonly #client: SecretsManagerClient;

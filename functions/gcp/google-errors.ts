@@ -55,6 +55,11 @@ const BY_HTTP: Record<number, CanonicalCode> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
+/** The canonical name of a numeric google.rpc / gRPC code (`5` -> `NOT_FOUND`). */
+export function codeName(code: number | undefined): CanonicalCode {
+  return (code !== undefined && BY_NUMBER[code]) || 'UNKNOWN';
+}
+
 /** A Google API refused or failed a call. */
 export class GoogleApiError extends Error {
   /** Canonical code name (`NOT_FOUND`). */

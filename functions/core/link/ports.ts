@@ -6,10 +6,10 @@
 import type { Clock } from '../clock.ts';
 import type { CloudEvent, Origin } from '../envelope.ts';
 import type { SealedKey } from '../events/catalog.ts';
-import type { Policy } from '../policy/policy.ts';
+import type { Policy, RegionPair } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import type { EvaluationContext } from '../policy/rules.ts';
-import type { LinkRecord, LinkState } from './model.ts';
+import type { LinkRecord, LinkState, NativeState } from './model.ts';
 
 export interface StoredLink {
   link: LinkRecord;
@@ -91,4 +91,85 @@ export interface LinkDeps {
   capacity?: CapacityProbe;
   /** How long an idempotency key or a seen event id is remembered (default 24 h). */
   idempotencyTtlMs?: number;
+}
+
+// ---- the ports of the orchestrated steps (functions/core/link/steps.ts) -----------------------------
+
+/** Resumes a waiting stage: a Step Functions task token on AWS, a Workflows callback URL on Google. */
+export interface TaskTokens {
+  success(token: string, output: unknown): Promise<void>;
+  failure(token: string, error: string, cause: string): Promise<void>;
+}
+
+/**
+ * Where an activation key lives (Secrets Manager, Secret Manager): written the moment the provider
+ * issues it; only its reference travels on (state, events, history carry the reference).
+ */
+export interface SecretStore {
+  /** Stores (or replaces) the key; returns the secret's name, the reference that travels. */
+  putActivationKey(linkId: string, key: string): Promise<string>;
+  getActivationKey(ref: string): Promise<string>;
+  /** Deletes the secret at once (no recovery window: the key is useless after its link is gone). */
+  deleteActivationKey(linkId: string): Promise<void>;
+}
+
+/** Decrypts a data key the peer wrapped to this side's asymmetric key (KMS Decrypt, Cloud KMS asymmetricDecrypt). */
+export type Unwrap = (wrapped: Buffer) => Promise<Buffer>;
+
+/** This side's half as the steps pass it around: never an activation key. */
+export interface OwnHalfView {
+  /**
+   * The provider's id of the half: an AWS connection id, a Google transport's resource name. (The
+   * field keeps the name the step JSON has always used, so both orchestrators read the same JSON.)
+   */
+  connectionId: string;
+  state: NativeState;
+  /** Google: whether the transport is in service (false = drained); absent on AWS. */
+  adminEnabled?: boolean;
+  sharedId?: string;
+  /** The link id the provider resource is labelled with, when it is crosslink's. */
+  linkId?: string;
+}
+
+export interface InitiateHalfInput {
+  linkId: string;
+  request: LinkRequest;
+  /** The region pair's AWS environment, as the request stage checked it. */
+  environmentId: string;
+  /** The region pair's Google remote transport profile. */
+  remoteProfile: string;
+  /** Cost tags / labels, beside the link id. */
+  tags: Record<string, string>;
+}
+
+export interface AcceptHalfInput {
+  linkId: string;
+  request: LinkRequest;
+  /** The peer's key, unsealed: passed to the provider and nowhere else. */
+  activationKey: string;
+  /** The region pair's Google remote transport profile. */
+  remoteProfile: string;
+  tags: Record<string, string>;
+}
+
+/**
+ * This cloud's provider of link halves (AWS Interconnect, Google TransportManager). Only `initiate`
+ * sees an issued key, and it puts it in the secret store before returning its reference.
+ */
+export interface OwnHalves {
+  /** Live capacity of the region pair on this side: `state: 'unavailable'` refuses the request. */
+  capacity(pair: RegionPair): Promise<{ state: string; availableBandwidths: string[] }>;
+  initiate(input: InitiateHalfInput): Promise<{ half: OwnHalfView; keyRef: string }>;
+  accept(input: AcceptHalfInput): Promise<OwnHalfView>;
+  /** The half, or null when the provider says it does not exist (404). */
+  getHalf(connectionId: string): Promise<OwnHalfView | null>;
+  /** The live halves labelled with the link id (a create whose answer was lost is found too). */
+  findHalves(linkId: string): Promise<OwnHalfView[]>;
+  /** Deletes the half; one already gone counts as deleted. `attempt` keys the request's idempotency. */
+  deleteHalf(connectionId: string, attempt?: number): Promise<unknown>;
+  /**
+   * Takes the half out of service without deleting it (Google: `adminEnabled: false`). Absent where
+   * the provider has no such switch (AWS): that side waits for the peer to drain instead.
+   */
+  disableHalf?(connectionId: string, attempt?: number): Promise<OwnHalfView | null>;
 }
