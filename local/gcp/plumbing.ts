@@ -37,6 +37,11 @@ export interface GooglePlumbingOptions {
   processes: ProcessGroup;
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
+  /**
+   * Environment every function gets beside gcp.yml's `environment` (which wins): values known only
+   * at run time, such as the peer's sealing key. Resolved before the functions start.
+   */
+  functionEnvironment?: () => Promise<Record<string, string>> | Record<string, string>;
   /** Reload when gcp.yml or a function's files change (default false; `npm start` turns it on). */
   watch?: boolean;
   log?: (message: string) => void;
@@ -122,6 +127,7 @@ export class GooglePlumbing {
   #changed = new Set<string>();
   #stopped = false;
   #reloads = 0;
+  #functionEnv: Record<string, string> = {};
 
   constructor(options: GooglePlumbingOptions) {
     this.#o = options;
@@ -140,6 +146,7 @@ export class GooglePlumbing {
           ? { FIRESTORE_EMULATOR_HOST: options.emulators.firestoreHost }
           : {}),
         CROSSLINK_GCP_ENDPOINT: gcp.endpoint,
+        ...this.#functionEnv,
       }),
       log: this.#log,
     });
@@ -262,6 +269,7 @@ export class GooglePlumbing {
     const root = config.root;
     this.#config = config;
 
+    if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();
     // Functions first: push subscriptions deliver to them as soon as they exist.
     const wanted = new Map(config.functions.map((f) => [f.name, f]));
     for (const name of [...this.#appliedFunctions.keys()]) {
