@@ -5,7 +5,7 @@
  *
  * Routes (REST shapes of the real API):
  *   POST /v1/projects/{p}/locations/{l}/workflows/{w}/executions          {argument: "<json>", labels}
- *   GET  /v1/projects/{p}/locations/{l}/workflows/{w}/executions          ?filter=&pageSize=&pageToken=
+ *   GET  /v1/projects/{p}/locations/{l}/workflows/{w}/executions          ?filter=&pageSize=&pageToken=&view=
  *   GET  /v1/projects/{p}/locations/{l}/workflows/{w}/executions/{e}
  *   POST /v1/projects/{p}/locations/{l}/workflows/{w}/executions/{e}:cancel
  *   ANY  /v1/projects/{p}/locations/{l}/workflows/{w}/executions/{e}/callbacks/{id}
@@ -143,8 +143,8 @@ export class WorkflowsService {
         throw new ApiError(400, 'INVALID_ARGUMENT', `argument is not valid JSON: ${(e as Error).message}`);
       }
     }
-    if (body.labels !== undefined && (typeof body.labels !== 'object' || body.labels === null))
-      throw new ApiError(400, 'INVALID_ARGUMENT', 'labels must be a map of strings');
+    const labelProblem = labelsProblem(body.labels);
+    if (labelProblem) throw new ApiError(400, 'INVALID_ARGUMENT', labelProblem);
     const id = randomUUID();
     const name = `${wfName}/executions/${id}`;
     const controller = new AbortController();
@@ -326,10 +326,15 @@ export class WorkflowsService {
       });
     else if (!execId && method === 'GET')
       void this.#serve(req, res, 'list', async () => {
+        const view = url.searchParams.get('view') ?? 'BASIC';
+        if (!['BASIC', 'FULL', 'EXECUTION_VIEW_UNSPECIFIED'].includes(view))
+          throw new ApiError(400, 'INVALID_ARGUMENT', `view must be BASIC or FULL, got ${view}`);
         const all = this.list(wfName, url.searchParams.get('filter') ?? '');
-        const size = Math.min(Number(url.searchParams.get('pageSize') ?? 100) || 100, 1000);
+        // The real API caps FULL pages at 100 and BASIC ones at 1000.
+        const cap = view === 'FULL' ? 100 : 1000;
+        const size = Math.min(Number(url.searchParams.get('pageSize') ?? 100) || 100, cap);
         const start = Number(url.searchParams.get('pageToken') ?? 0) || 0;
-        const page = all.slice(start, start + size);
+        const page = all.slice(start, start + size).map((r) => (view === 'FULL' ? r : basicView(r)));
         return {
           executions: page,
           ...(start + size < all.length ? { nextPageToken: String(start + size) } : {}),
@@ -379,6 +384,44 @@ function parseBody(body: Buffer): Record<string, unknown> {
     // fall through
   }
   throw new ApiError(400, 'INVALID_ARGUMENT', 'the request body must be a JSON object');
+}
+
+/**
+ * What `view=BASIC` (the default) returns: "name, start_time, end_time, duration, state, and
+ * workflow_revision_id" only (no labels, argument or result).
+ */
+function basicView(r: ExecutionResource): Partial<ExecutionResource> {
+  const { name, startTime, endTime, duration, state, workflowRevisionId } = r;
+  return {
+    name,
+    startTime,
+    state,
+    workflowRevisionId,
+    ...(endTime ? { endTime } : {}),
+    ...(duration ? { duration } : {}),
+  };
+}
+
+const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+
+/**
+ * The API's label rules: at most 64 entries; keys and values at most 63 characters of lowercase
+ * letters, digits, underscores and dashes; keys start with a letter.
+ */
+function labelsProblem(labels: unknown): string | undefined {
+  if (labels === undefined) return undefined;
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels))
+    return 'labels must be a map of strings';
+  const entries = Object.entries(labels);
+  if (entries.length > 64) return `labels can contain at most 64 entries, got ${entries.length}`;
+  for (const [k, v] of entries) {
+    if (!LABEL_KEY.test(k))
+      return `label key "${k}" must start with a lowercase letter and hold at most 63 lowercase letters, digits, underscores and dashes`;
+    if (typeof v !== 'string' || !LABEL_VALUE.test(v))
+      return `label "${k}" value must be at most 63 lowercase letters, digits, underscores and dashes`;
+  }
+  return undefined;
 }
 
 /** `state="ACTIVE" AND labels.k="v"` (the subset of AIP-160 the starter of DESIGN.md uses). */

@@ -480,9 +480,11 @@ describe('Executions API and callbacks', () => {
     expect(page1.body.executions.map((e: { name: string }) => e.name)).toEqual([names[2], names[1]]);
     const page2 = await call(
       'GET',
-      `/v1/${P}/quick/executions?pageSize=2&pageToken=${page1.body.nextPageToken}`,
+      `/v1/${P}/quick/executions?pageSize=2&view=FULL&pageToken=${page1.body.nextPageToken}`,
     );
+    // `result` (like labels and argument) is in the FULL view only; BASIC is the default.
     expect(page2.body).toEqual({ executions: [expect.objectContaining({ name: names[0], result: '1' })] });
+    expect(page1.body.executions[0].result).toBeUndefined();
     const none = await call(
       'GET',
       `/v1/${P}/quick/executions?filter=${encodeURIComponent('state="ACTIVE"')}`,

@@ -1,0 +1,327 @@
+/**
+ * The Google watcher: TransportManager emits no state events, so this side polls its own transports
+ * (scheduled; every page of ListTransports over all locations of each project this side owns, the
+ * calls spaced by a minimum interval) and also checks one transport early when its Admin Activity
+ * audit-log entry arrives (log sink -> Pub/Sub). `watchHalves` (core) decides what really changed:
+ * a transport missing from the list is gone only when a Get says 404; a transport in a location the
+ * list called `unreachable` (or whose Get is 503) is unknown and its link is not touched. Each change
+ * is recorded by the core's `recordOwnHalf`, which assigns the half's next sequence inside the
+ * conditional write and emits `LinkSideStateChanged` only from the write that won, and the stage
+ * waiting on it is resumed (`resume`: the core's `resumeWaiting` in the wiring).
+ */
+import { ValidationError } from '#core/errors.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import { TERMINAL_STATES } from '#core/link/model.ts';
+import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
+import { recordOwnHalf } from '#core/link/use-cases.ts';
+import { type KnownHalf, type ObservedHalf, type WatchResult, watchHalves } from '#core/link/watcher.ts';
+import { DeadlineExceeded, NotFound, Unavailable } from './google-errors.ts';
+import type { Page, Transport } from './transport-client.ts';
+
+/** The TransportManager reads the watcher makes (`TransportClient` has them). */
+export interface TransportReader {
+  listTransports(options: {
+    pageSize?: number;
+    pageToken?: string;
+    location?: string;
+  }): Promise<Page<Transport>>;
+  getTransport(id: string): Promise<Transport>;
+}
+
+export interface GoogleWatchDeps extends LinkDeps {
+  /** The projects whose transports this side owns: the hub project and the network projects. */
+  projects: string[];
+  /** A client for `(project, location)`; for a network project it impersonates its service account. */
+  transports(project: string, location: string): TransportReader;
+  /** Answers the callback of the stage waiting on `phases` when the link says the wait is over. */
+  resume(link: LinkRecord, phases: WaitPhase[]): Promise<void>;
+  /** Waits between two TransportManager calls (inject the virtual clock's in tests). */
+  sleep?: (ms: number) => Promise<void>;
+  /** At least this long between two TransportManager calls of one run (default 250 ms: 4 per second). */
+  minCallIntervalMs?: number;
+  /** ListTransports page size (default 100, the API's maximum). */
+  pageSize?: number;
+}
+
+export interface GoogleWatchReport {
+  /** Links whose half changed and was recorded. */
+  changed: string[];
+  /** Transports no link record owns (billing unseen: report them). */
+  orphans: string[];
+  /** Links whose transport could not be seen this round (unreachable location, Get 503). */
+  unknown: string[];
+  unchanged: number;
+  /** TransportManager calls made (list pages and Gets). */
+  calls: number;
+}
+
+/** The own-half waits a change of this side's transport can end. */
+const PHASES_OF_OWN_HALF: WaitPhase[] = ['up', 'gone'];
+
+const NAME = /^projects\/([^/]+)\/locations\/([^/]+)\/transports\/([^/]+)$/;
+
+export function parseTransportName(
+  name: string,
+): { project: string; location: string; id: string } | undefined {
+  const m = NAME.exec(name);
+  return m ? { project: m[1] as string, location: m[2] as string, id: m[3] as string } : undefined;
+}
+
+/** `projects/p/locations/l`, the form `unreachable` names locations in. */
+const locationOf = (name: string) => name.split('/').slice(0, 4).join('/');
+
+/** A transport as `watchHalves` compares it. proto3 JSON omits `false`: no `adminEnabled` = disabled. */
+export function observedOf(t: Transport): ObservedHalf {
+  return {
+    linkId: t.labels?.['crosslink-link-id'] ?? parseTransportName(t.name)?.id,
+    resourceId: t.name,
+    nativeState: t.state ?? null,
+    adminEnabled: t.adminEnabled === true,
+    location: locationOf(t.name),
+  };
+}
+
+function knownOf(link: LinkRecord, resourceId: string): KnownHalf {
+  const h = link.halves.gcp;
+  const k: KnownHalf = {
+    linkId: link.id,
+    resourceId,
+    nativeState: h.nativeState,
+    sequence: h.sequence,
+    location: locationOf(resourceId),
+  };
+  if (h.adminEnabled !== undefined) k.adminEnabled = h.adminEnabled;
+  return k;
+}
+
+/** Spaces calls by `minCallIntervalMs` on the deps' clock. */
+function pacer(deps: GoogleWatchDeps) {
+  const interval = deps.minCallIntervalMs ?? 250;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let last: number | undefined;
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    async next() {
+      if (last !== undefined) {
+        const wait = last + interval - deps.clock.now();
+        if (wait > 0) await sleep(wait);
+      }
+      last = deps.clock.now();
+      calls++;
+    },
+  };
+}
+
+/** The scheduled poll: every transport of every owned project against every live link's Google half. */
+export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatchReport> {
+  const known: KnownHalf[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const l of page.items)
+      if (l.halves.gcp.resourceId && !TERMINAL_STATES.has(l.state))
+        known.push(knownOf(l, l.halves.gcp.resourceId));
+    cursor = page.cursor;
+  } while (cursor);
+
+  const pace = pacer(deps);
+  const listed: ObservedHalf[] = [];
+  const unreachable = new Set<string>();
+  for (const project of deps.projects) {
+    const client = deps.transports(project, '-');
+    let pageToken: string | undefined;
+    do {
+      await pace.next();
+      const page = await client.listTransports({
+        location: '-',
+        pageSize: deps.pageSize ?? 100,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      listed.push(...page.items.map(observedOf));
+      for (const u of page.unreachable) unreachable.add(u);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  const unknown: string[] = [];
+  const result = await watchHalves(
+    {
+      side: 'gcp',
+      policyHash: deps.policy.hash,
+      known,
+      listed,
+      unreachable: [...unreachable],
+      now: deps.clock.now(),
+    },
+    async (k) => {
+      await pace.next();
+      return confirm(deps, k, unknown);
+    },
+  );
+  const changed = await record(deps, result);
+  return {
+    changed,
+    orphans: result.orphans.map((o) => o.resourceId),
+    unknown: [...result.unknown.map((k) => k.linkId), ...unknown],
+    unchanged: result.unchanged - unknown.length,
+    calls: pace.calls,
+  };
+}
+
+/**
+ * A Get of a known half the list did not show: null on 404 (gone); when its location answers 503
+ * it is unknown, reported as unchanged (nothing is recorded) and named in `unknown`.
+ */
+async function confirm(deps: GoogleWatchDeps, k: KnownHalf, unknown: string[]): Promise<ObservedHalf | null> {
+  const at = parseTransportName(k.resourceId);
+  if (!at) throw new Error(`link ${k.linkId}: ${k.resourceId} is not a transport name`);
+  try {
+    return observedOf(await deps.transports(at.project, at.location).getTransport(at.id));
+  } catch (e) {
+    if (e instanceof NotFound) return null;
+    if (e instanceof Unavailable || e instanceof DeadlineExceeded) {
+      unknown.push(k.linkId);
+      const same: ObservedHalf = { linkId: k.linkId, resourceId: k.resourceId, nativeState: k.nativeState };
+      if (k.adminEnabled !== undefined) same.adminEnabled = k.adminEnabled;
+      return same;
+    }
+    throw e;
+  }
+}
+
+/** Records each change through the core (next sequence, `LinkSideStateChanged`) and resumes the waits. */
+async function record(deps: GoogleWatchDeps, result: WatchResult): Promise<string[]> {
+  const changed: string[] = [];
+  for (const c of result.changes) {
+    const out = await recordOwnHalf(deps, {
+      linkId: c.linkId,
+      nativeState: c.nativeState,
+      ...(c.adminEnabled !== undefined ? { adminEnabled: c.adminEnabled } : {}),
+      ...(c.resourceId !== undefined && c.nativeState !== null ? { resourceId: c.resourceId } : {}),
+    });
+    if (out.ignored === undefined) changed.push(c.linkId);
+    // Even when another run recorded it first: answering a callback is idempotent (one taker).
+    await deps.resume(out.link, PHASES_OF_OWN_HALF);
+  }
+  return changed;
+}
+
+// ---- audit-log trigger ---------------------------------------------------------------------------
+
+/** The Pub/Sub message a log sink publishes: `data` is the LogEntry's JSON (base64 in a push). */
+export interface PubSubMessage {
+  data?: string | Uint8Array | null;
+  attributes?: Record<string, string>;
+  messageId?: string;
+}
+
+export interface AuditCheckOutcome {
+  outcome: 'checked' | 'ignored';
+  reason: string;
+  linkId?: string;
+  changed?: boolean;
+}
+
+const TRANSPORT_WRITE = /\.TransportManager\.(CreateTransport|UpdateTransport|DeleteTransport)$/;
+
+/** The transport an Admin Activity entry names, or why the entry is not one the watcher acts on. */
+export function transportOfAuditEntry(message: PubSubMessage): { name: string } | { ignored: string } {
+  let entry: {
+    protoPayload?: {
+      serviceName?: unknown;
+      methodName?: unknown;
+      resourceName?: unknown;
+      status?: { code?: unknown };
+    };
+  };
+  try {
+    const raw = message.data ?? '';
+    const text =
+      typeof raw === 'string'
+        ? Buffer.from(raw, 'base64').toString('utf8')
+        : Buffer.from(raw).toString('utf8');
+    entry = JSON.parse(text);
+  } catch {
+    throw new ValidationError(
+      [{ path: 'message.data', reason: 'is not a base64 JSON LogEntry' }],
+      'audit message',
+    );
+  }
+  const p = entry?.protoPayload;
+  if (typeof p !== 'object' || p === null)
+    throw new ValidationError([{ path: 'message.data.protoPayload', reason: 'is missing' }], 'audit message');
+  if (
+    p.serviceName !== 'networkconnectivity.googleapis.com' ||
+    typeof p.methodName !== 'string' ||
+    !TRANSPORT_WRITE.test(p.methodName)
+  )
+    return { ignored: `not a TransportManager write: ${String(p.methodName)}` };
+  if (typeof p.status?.code === 'number' && p.status.code !== 0)
+    return { ignored: `the call failed (code ${p.status.code}): nothing changed` };
+  if (typeof p.resourceName !== 'string' || !parseTransportName(p.resourceName))
+    return { ignored: `resourceName ${String(p.resourceName)} is not a transport` };
+  return { name: p.resourceName };
+}
+
+/**
+ * The early check an audit-log entry triggers: Get that one transport and record a change of its
+ * link's half, as the scheduled poll would. Malformed messages throw ValidationError (the entry
+ * point acknowledges and logs them: a redelivery cannot fix them); entries about other calls are
+ * ignored with the reason.
+ */
+export async function onTransportAuditEntry(
+  deps: GoogleWatchDeps,
+  message: PubSubMessage,
+): Promise<AuditCheckOutcome> {
+  const found = transportOfAuditEntry(message);
+  if ('ignored' in found) return { outcome: 'ignored', reason: found.ignored };
+  return checkTransport(deps, found.name);
+}
+
+/** Checks one transport (by full name) against its link (the transport id is the link id). */
+export async function checkTransport(deps: GoogleWatchDeps, name: string): Promise<AuditCheckOutcome> {
+  const at = parseTransportName(name);
+  if (!at) throw new ValidationError([{ path: 'name', reason: 'is not a transport name' }], 'transport');
+  const stored = await deps.store.get(at.id);
+  if (!stored)
+    return { outcome: 'ignored', reason: `no link ${at.id}: not crosslink's (the poll reports orphans)` };
+  const link = stored.link;
+  if (TERMINAL_STATES.has(link.state))
+    return { outcome: 'ignored', linkId: link.id, reason: `link is ${link.state}` };
+  const known = knownOf(link, link.halves.gcp.resourceId ?? name);
+  let seen: ObservedHalf | null;
+  try {
+    seen = observedOf(await deps.transports(at.project, at.location).getTransport(at.id));
+  } catch (e) {
+    if (e instanceof NotFound) seen = null;
+    else if (e instanceof Unavailable || e instanceof DeadlineExceeded)
+      return {
+        outcome: 'ignored',
+        linkId: link.id,
+        reason: `${locationOf(name)} is unavailable: state unknown`,
+      };
+    else throw e;
+  }
+  const result = await watchHalves(
+    {
+      side: 'gcp',
+      policyHash: deps.policy.hash,
+      known: [known],
+      listed: seen ? [seen] : [],
+      now: deps.clock.now(),
+    },
+    async () => null, // not listed = the Get above said 404
+  );
+  const changed = await record(deps, result);
+  return {
+    outcome: 'checked',
+    linkId: link.id,
+    changed: changed.length > 0,
+    reason: seen
+      ? `transport is ${seen.nativeState}${seen.adminEnabled ? '' : ' (disabled)'}`
+      : 'transport is gone (404)',
+  };
+}
