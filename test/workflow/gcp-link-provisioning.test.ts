@@ -8,14 +8,15 @@
  */
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { PubSub, type Subscription } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AcceptConnectionProposalCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { admin, startTestCloud } from '../support/local-cloud.ts';
+import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
 const MIN = 60_000;
 const ACCOUNT = '000000000000';
@@ -53,6 +54,17 @@ beforeAll(async () => {
   });
   provisioning = cloud.plumbing?.workflow('link-provisioning') as WorkflowsService;
 }, 120_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state !== 'fail') return;
+  // What the functions and executions did, to read a failure.
+  for (const f of cloud.plumbing?.functions.list() ?? [])
+    process.stderr.write(`--- ${f.spec.name}\n${f.output.slice(-15).join('\n')}\n`);
+  for (const e of provisioning.list(
+    `projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/link-provisioning`,
+  ))
+    process.stderr.write(`--- ${e.name} ${e.state} ${JSON.stringify(e.status)} ${e.error?.payload ?? ''}\n`);
+});
 
 afterAll(async () => {
   await outbound?.close();
@@ -141,18 +153,94 @@ async function linkOf(linkId: string) {
   return r.body;
 }
 
-describe('Google-first: alice asks Google, carol approves here, bob as a peer event', () => {
-  it('goes to ACTIVE', async () => {
-    const created = await intake('alice', 'POST', '/links', request('g-first'));
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const linkId = created.body.link.id as string;
-    await eventually(async () => (await linkOf(linkId)).state === 'AWAITING_APPROVAL');
-    expect(executionsOf(linkId)).toHaveLength(1);
-  });
-});
+const GATEWAY = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
+const BOB = `arn:aws:iam::${ACCOUNT}:user/bob`;
+const now = () => new Date(cloud.clock.now()).toISOString();
 
-void privateDecrypt;
-void constants;
-void openSealedKey;
-void admin;
-void MIN;
+/** Moves the virtual clock in steps, giving the functions (wall time) a moment between them. */
+async function advance(ms: number, step = MIN) {
+  for (let t = 0; t < ms; t += step) {
+    await cloud.clock.advance(Math.min(step, ms - t));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const emitted = (linkId: string, type: string) =>
+  published.filter((e) => e.subject === linkId && e.type === `crosslink.${type}.v1`);
+
+/** The AWS side opens the sealed key with its private key, as its KMS Decrypt would. */
+async function openKey(linkId: string): Promise<string> {
+  // CreateTransport's operation finishes after the provider's `creating` delay (virtual time).
+  const issued = (
+    await eventually(async () => {
+      await advance(15_000, 15_000);
+      return emitted(linkId, 'LinkKeyIssued')[0];
+    }, 60_000)
+  ).data as EventDataByName['LinkKeyIssued'];
+  return openSealedKey(issued.sealedKey, linkId, {
+    keyId: PEER_KEY_ID,
+    unwrap: async (wrapped) =>
+      privateDecrypt(
+        { key: peer.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        wrapped,
+      ),
+  });
+}
+
+async function requested(name: string) {
+  const created = await intake('alice', 'POST', '/links', request(name));
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const linkId = created.body.link.id as string;
+  await eventually(async () => (await linkOf(linkId)).state === 'AWAITING_APPROVAL');
+  await eventually(() => provisioning.callbacks.waiting(executionsOf(linkId)[0]?.name ?? '') === 1);
+  return linkId;
+}
+
+const approvedByBob = (linkId: string) =>
+  putPeer('LinkApproved', { linkId, side: 'aws', approver: BOB, approvedAt: now(), auto: false });
+
+describe('Google-first: alice asks Google, carol approves here, bob as a peer event', () => {
+  beforeAll(async () => {
+    await admin(cloud, 'POST', '/aws/interconnect/add-gateway', {
+      accountId: ACCOUNT,
+      id: GATEWAY,
+      name: 'payments',
+    });
+  });
+
+  it('issues the key to Secret Manager, seals it to the AWS key, and goes ACTIVE once both halves are up', async () => {
+    const linkId = await requested('g-first');
+    expect(executionsOf(linkId)).toHaveLength(1);
+    const carol = await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
+    expect(carol.status, JSON.stringify(carol.body)).toBe(200);
+    await approvedByBob(linkId);
+    // Both approved: CreateTransport issues the key; AWS opens the sealed copy and accepts it.
+    const key = await openKey(linkId);
+    const aws = await interconnectClient(cloud).send(
+      new AcceptConnectionProposalCommand({
+        attachPoint: { directConnectGateway: GATEWAY } as never,
+        activationKey: key,
+        clientToken: `${linkId}-accept`,
+      }),
+    );
+    expect(aws.connection).toBeTruthy();
+    await putPeer('LinkSideStateChanged', {
+      linkId,
+      side: 'aws',
+      sequence: 1,
+      nativeState: 'available',
+      previousNativeState: null,
+      condition: 'UP',
+      observedAt: now(),
+    });
+    // The provider's delays, then the watcher's scheduled poll sees the transport ACTIVE.
+    await eventually(async () => {
+      await advance(5 * MIN);
+      return (await linkOf(linkId)).state === 'ACTIVE';
+    }, 60_000);
+    const name = executionsOf(linkId)[0]?.name as string;
+    const out = await provisioning.wait(name);
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ linkId, state: 'ACTIVE' });
+  }, 240_000);
+});
