@@ -19,8 +19,10 @@ import type { CloudEvent as PushEvent } from '@google-cloud/functions-framework'
 import * as ff from '@google-cloud/functions-framework';
 import { type CloudEvent, fromPubSubPush } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
+import { executionName } from '#core/ids.ts';
 import { consumePeerEvent, matchRoute, routeIntake, startForEvent } from '#core/link/intake.ts';
 import type { Caller } from '#core/link/use-cases.ts';
+import { StartInProgressError } from './execution-starter.ts';
 import { depsFromEnv, type GoogleDeps } from './runtime.ts';
 import { stepsHandler } from './steps.ts';
 import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
@@ -55,6 +57,27 @@ function single(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/**
+ * The intake's view of the deps: a start another starter holds (the starter function got this
+ * side's LinkRequested at the same moment) is a start, not an error for the person asking. That
+ * starter finishes it, or its redelivery does; the event consumers keep the error, so Pub/Sub
+ * redelivers and the guard is asked again.
+ */
+function intakeView(deps: GoogleDeps): GoogleDeps {
+  const view = Object.create(deps) as GoogleDeps;
+  view.stages = {
+    start: async (stage, input, attempt) => {
+      try {
+        return await deps.stages.start(stage, input, attempt);
+      } catch (e) {
+        if (!(e instanceof StartInProgressError)) throw e;
+        return { executionName: executionName(input.linkId, stage, attempt), started: false };
+      }
+    },
+  };
+  return view;
+}
+
 /** One intake request -> the core's routes; answers `{status, headers, body}`. */
 export async function handleIntake(deps: GoogleDeps, req: IntakeHttpRequest) {
   const { route, id } = matchRoute(req.method, req.path);
@@ -62,7 +85,7 @@ export async function handleIntake(deps: GoogleDeps, req: IntakeHttpRequest) {
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = single(v);
   const query: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.query ?? {})) query[k] = single(v);
-  const answer = await routeIntake(deps, {
+  const answer = await routeIntake(intakeView(deps), {
     route,
     ...(id !== undefined ? { id } : {}),
     query,

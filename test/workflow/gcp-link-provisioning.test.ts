@@ -148,6 +148,18 @@ const executionsOf = (linkId: string) =>
     `labels.crosslink-link-id="${linkId}"`,
   );
 
+/** The steps function's log lines (one JSON line per step: step, linkId, status). */
+function calledSteps(): { step: string; linkId?: string; status: number }[] {
+  return (cloud.plumbing?.functions.get('steps')?.output ?? []).flatMap((l) => {
+    try {
+      const j = JSON.parse(l) as { step?: string; linkId?: string; status?: number };
+      return j.step ? [j as { step: string; linkId?: string; status: number }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 async function linkOf(linkId: string) {
   const r = await intake('alice', 'GET', `/links/${linkId}`);
   return r.body;
@@ -216,6 +228,7 @@ describe('Google-first: alice asks Google, carol approves here, bob as a peer ev
     await approvedByBob(linkId);
     // Both approved: CreateTransport issues the key; AWS opens the sealed copy and accepts it.
     const key = await openKey(linkId);
+    keys.push(key);
     const aws = await interconnectClient(cloud).send(
       new AcceptConnectionProposalCommand({
         attachPoint: { directConnectGateway: GATEWAY } as never,
@@ -243,4 +256,112 @@ describe('Google-first: alice asks Google, carol approves here, bob as a peer ev
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ linkId, state: 'ACTIVE' });
   }, 240_000);
+});
+
+/** Every activation key a test saw: none may appear in an execution, a log line or an event. */
+const keys: string[] = [];
+
+describe('approvals', () => {
+  it('refuses alice approving her own request (audited, still waiting), then ends REJECTED when carol rejects', async () => {
+    const linkId = await requested('g-self');
+    const self = await intake('alice', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe('PermissionDeniedError');
+    const link = await linkOf(linkId);
+    expect(link.state).toBe('AWAITING_APPROVAL');
+    expect(link.audit.some((a: any) => a.actor === 'alice@example.com' && a.outcome === 'refused')).toBe(
+      true,
+    );
+    expect(executionsOf(linkId)[0]?.state).toBe('ACTIVE');
+
+    const rejected = await intake('carol', 'POST', `/links/${linkId}/approvals`, {
+      decision: 'reject',
+      reason: 'not this quarter',
+    });
+    expect(rejected.status).toBe(200);
+    const out = await provisioning.wait(executionsOf(linkId)[0]?.name as string);
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toMatchObject({ linkId, outcome: 'REJECTED', compensation: { deleted: [] } });
+    expect((await linkOf(linkId)).state).toBe('REJECTED');
+  }, 240_000);
+
+  it("a duplicate request (same Idempotency-Key) and the starter's LinkRequested start one execution", async () => {
+    const body = request('g-dup');
+    const headers = { 'idempotency-key': 'dup-1' };
+    const token = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(intakeUrl());
+    const post = () =>
+      fetch(`${intakeUrl()}/links`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const first = await post();
+    const second = await post();
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body.link.id).toBe(first.body.link.id);
+    const linkId = first.body.link.id as string;
+    // The starter got this side's LinkRequested from crosslink-events too: it finds the start record.
+    await eventually(() => emitted(linkId, 'LinkRequested').length > 0);
+    await eventually(() =>
+      (cloud.plumbing?.functions.get('starter')?.output ?? []).some((l) => l.includes(linkId)),
+    );
+    expect(executionsOf(linkId)).toHaveLength(1);
+  }, 240_000);
+});
+
+describe('CreateTransport answers 500, then 503', () => {
+  it('retries the step with the same requestId: one transport, the link goes on', async () => {
+    const linkId = await requested('g-storm');
+    const internal = cloud.faults.add({
+      edge: 'gcp',
+      service: 'networkconnectivity',
+      operation: 'CreateTransport',
+      kind: 'error',
+      status: 500,
+      count: 1,
+    });
+    const unavailable = cloud.faults.add({
+      edge: 'gcp',
+      service: 'networkconnectivity',
+      operation: 'CreateTransport',
+      kind: 'error',
+      status: 503,
+      count: 1,
+    });
+    await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
+    await approvedByBob(linkId);
+    keys.push(await openKey(linkId));
+    expect(internal.fired).toBe(1);
+    expect(unavailable.fired).toBe(1);
+    const transports = cloud.gcp.auditLog
+      .entries()
+      .filter(
+        (e: any) =>
+          e.protoPayload.methodName.endsWith('TransportManager.CreateTransport') &&
+          e.protoPayload.resourceName.endsWith(`/transports/${linkId}`),
+      );
+    expect(transports).toHaveLength(1);
+    // The workflow retried the step (the 500 surfaced as Internal; the client retried the 503 itself).
+    const steps = await eventually(() =>
+      calledSteps().filter((l) => l.linkId === linkId && l.step === 'activateInitiate'),
+    );
+    expect(steps.map((l) => l.status)).toEqual([500, 200]);
+  }, 240_000);
+});
+
+describe('activation keys', () => {
+  it('appear in no execution argument, result, error or log, no function log line and no event', () => {
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    const workflow = `projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/link-provisioning`;
+    const executions = provisioning.list(workflow);
+    expect(executions.length).toBeGreaterThanOrEqual(4);
+    const texts = [
+      ...executions.map((e) => JSON.stringify(provisioning.get(e.name))),
+      ...executions.map((e) => JSON.stringify(provisioning.logs(e.name))),
+      ...(cloud.plumbing?.functions.list() ?? []).flatMap((f) => f.output),
+      ...published.map((e) => JSON.stringify(e)),
+      ...cloud.gcp.auditLog.entries().map((e) => JSON.stringify(e)),
+    ];
+    for (const key of keys) expect(texts.filter((t) => t.includes(key))).toEqual([]);
+  });
 });
