@@ -188,6 +188,6 @@ export async function run(): Promise<void> {
     `bundled    ${(statSync(outfile).size / 1024).toFixed(0).padStart(6)} KB   ${bundled.toFixed(0).padStart(5)} ms`,
   );
   console.log(
-    `unbundled  ${'(src + node_modules ' + deps + ' KB)'}   ${unbundled.toFixed(0).padStart(5)} ms`,
+    `unbundled  (src + node_modules ${deps} KB)   ${unbundled.toFixed(0).padStart(5)} ms`,
   );
 }

@@ -24,11 +24,11 @@ import { watch } from './watcher.ts';
 
 const logger = new Logger({ serviceName: 'crosslink-aws' });
 
-// biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 function wrap<E, R>(
   name: string,
   fn: (event: E) => Promise<R>,
   options: { metrics?: boolean; input?: InputKind } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 ): any {
   const base = middy()
     .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -5,13 +5,22 @@
  * the CLI's exit codes: 400 -> 2 (one line per issue), 403 -> 3, 404 -> 4, 409 -> 3 for an illegal
  * transition or another policy hash, 1 for a conflict; anything else -> 1.
  *
+ * The Google intake (an HTTP Cloud Function behind IAM invoker auth) has the same routes and
+ * answers; its calls carry `Authorization: Bearer <ID token>` whose audience is the intake URL.
+ *
  * Where the intake is: `--target local` reads `intakes.aws` / `intakes.gcp` of the handshake and
- * signs as the `--as` identity (default `admin`); `--target cloud` reads `CROSSLINK_AWS_INTAKE_URL`
- * (and `CROSSLINK_GCP_INTAKE_URL`) and signs with the default AWS credential provider chain.
+ * signs as the `--as` identity (default `admin`): SigV4 with its AWS keys, or an ID token from its
+ * Google key file `.crosslink/keys/<name>.json` (google-auth-library's JWT-bearer flow against the
+ * key's `token_uri`, the local Google edge). `--target cloud` reads `CROSSLINK_AWS_INTAKE_URL` /
+ * `CROSSLINK_GCP_INTAKE_URL` and signs with the default AWS credential provider chain / Google
+ * Application Default Credentials.
  */
+
+import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { GoogleAuth } from 'google-auth-library';
 import type { Cloud } from '#core/envelope.ts';
 import {
   ConflictError,
@@ -21,12 +30,22 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import { jwtClient, readKeyFile, type ServiceAccountKey } from '#gcp/google-credentials.ts';
 import type { CommandContext } from './command.ts';
 import { StateRefusedError, UsageError } from './errors.ts';
 import { identity } from './identities.ts';
 
 export type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 export type CredentialSource = () => Promise<Credentials>;
+
+/**
+ * Google ID tokens for an audience. `fresh` asks for a new one (after the intake answered 401: an
+ * expired token, e.g. once the local cloud's virtual clock moved an hour on).
+ */
+export type IdTokenSource = (audience: string, fresh: boolean) => Promise<string>;
+
+/** How calls are authenticated: SigV4 for the AWS intake, an ID token for the Google one. */
+export type IntakeAuth = { region: string; credentials: CredentialSource } | { idToken: IdTokenSource };
 
 /** One half of the link resource of `GET /links/{id}`. */
 export interface HalfResource {
@@ -98,18 +117,56 @@ export function errorOfResponse(status: number, body: ErrorBody, what: string): 
 
 export class IntakeClient {
   readonly url: URL;
-  readonly #signer: SignatureV4;
+  /** The URL as configured (no trailing slash): a Google intake's ID-token audience. */
+  readonly audience: string;
+  readonly #signer: SignatureV4 | undefined;
+  readonly #idToken: IdTokenSource | undefined;
   readonly #fetch: typeof fetch;
 
-  constructor(options: { url: string; region: string; credentials: CredentialSource; fetch?: typeof fetch }) {
+  constructor(options: { url: string; fetch?: typeof fetch } & IntakeAuth) {
     this.url = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
-    this.#signer = new SignatureV4({
-      service: 'execute-api',
-      region: options.region,
-      sha256: Sha256,
-      credentials: options.credentials,
-    });
+    this.audience = options.url.replace(/\/+$/, '');
+    if ('idToken' in options) this.#idToken = options.idToken;
+    else
+      this.#signer = new SignatureV4({
+        service: 'execute-api',
+        region: options.region,
+        sha256: Sha256,
+        credentials: options.credentials,
+      });
     this.#fetch = options.fetch ?? fetch;
+  }
+
+  async #headers(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    fresh: boolean,
+  ): Promise<Record<string, string>> {
+    if (this.#idToken) {
+      let token: string;
+      try {
+        token = await this.#idToken(this.audience, fresh);
+      } catch (e) {
+        if (e instanceof CrosslinkError) throw e;
+        throw new CrosslinkError(
+          `cannot get a Google ID token for ${this.audience}: ${firstLine((e as Error).message)}`,
+        );
+      }
+      return { ...headers, authorization: `Bearer ${token}` };
+    }
+    const signed = await (this.#signer as SignatureV4).sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
+    return signed.headers as Record<string, string>;
   }
 
   async #call<T>(
@@ -122,37 +179,33 @@ export class IntakeClient {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = { host: url.host, ...(opts.headers ?? {}) };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const signed = await this.#signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      ...(body !== undefined ? { body } : {}),
-    });
     const what = `${method} ${url.pathname}`;
-    let res: Response;
-    try {
-      res = await this.#fetch(url, {
-        method,
-        headers: signed.headers as Record<string, string>,
-        ...(body !== undefined ? { body } : {}),
-      });
-    } catch (e) {
-      throw new CrosslinkError(
-        `${what}: cannot reach the intake at ${this.url.origin} (${(e as Error).cause ?? (e as Error).message})`,
-      );
+    const attempts = this.#idToken ? 2 : 1;
+    let res: Response | undefined;
+    // An ID token the intake no longer accepts (401) is replaced once; a signature is not retried.
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const sent = await this.#headers(method, url, headers, body, attempt > 1);
+      try {
+        res = await this.#fetch(url, { method, headers: sent, ...(body !== undefined ? { body } : {}) });
+      } catch (e) {
+        throw new CrosslinkError(
+          `${what}: cannot reach the intake at ${this.url.origin} (${(e as Error).cause ?? (e as Error).message})`,
+        );
+      }
+      if (res.status !== 401 || attempt === attempts) break;
+      await res.body?.cancel();
     }
-    const text = await res.text();
+    const answer = res as Response;
+    const text = await answer.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      throw new CrosslinkError(`${what}: the intake answered ${res.status} with a body that is not JSON`);
+      // Cloud Run answers its own 401 / 403 (IAM invoker check) in text, before the intake runs.
+      if (!answer.ok) throw errorOfResponse(answer.status, { message: firstLine(text) }, what);
+      throw new CrosslinkError(`${what}: the intake answered ${answer.status} with a body that is not JSON`);
     }
-    if (!res.ok) throw errorOfResponse(res.status, json as ErrorBody, what);
+    if (!answer.ok) throw errorOfResponse(answer.status, json as ErrorBody, what);
     return json as T;
   }
 
@@ -231,8 +284,44 @@ export interface IntakeAccess {
   maxPollMs: number;
 }
 
-const GOOGLE_NOT_BUILT =
-  'the Google intake is not available: the Google half (issue #9) is not built yet, so requests and approvals for Google go nowhere';
+const firstLine = (text: string) => text.trim().split('\n')[0] ?? '';
+
+const GOOGLE_NOT_THERE = 'the Google intake is not available';
+
+/**
+ * ID tokens from a service-account key file: google-auth-library's JWT client signs an assertion
+ * with `target_audience` and trades it at the key's `token_uri` for an `id_token`. The token is
+ * kept until the intake refuses it (`fresh`): the local cloud's tokens expire on its virtual clock,
+ * which this process cannot see.
+ */
+export function keyFileIdTokens(key: ServiceAccountKey): IdTokenSource {
+  const client = jwtClient(key);
+  const cached = new Map<string, string>();
+  return async (audience, fresh) => {
+    const have = cached.get(audience);
+    if (have && !fresh) return have;
+    const token = await client.fetchIdToken(audience);
+    cached.set(audience, token);
+    return token;
+  };
+}
+
+/**
+ * ID tokens from Google Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, the
+ * gcloud ADC file, or the metadata server): what `--target cloud` uses for the Google intake.
+ */
+export function applicationDefaultIdTokens(auth = new GoogleAuth()): IdTokenSource {
+  return async (audience) => {
+    try {
+      const client = await auth.getIdTokenClient(audience);
+      return await client.idTokenProvider.fetchIdToken(audience);
+    } catch (e) {
+      throw new UsageError(
+        `no Google ID token for --target cloud: ${firstLine((e as Error).message)} (set GOOGLE_APPLICATION_CREDENTIALS to a service-account key, or run where the metadata server answers)`,
+      );
+    }
+  };
+}
 
 /** The intake of `side` for this command's target, signed as the caller. */
 export async function intakeFor(ctx: CommandContext, side: Cloud): Promise<IntakeAccess> {
@@ -242,22 +331,34 @@ export async function intakeFor(ctx: CommandContext, side: Cloud): Promise<Intak
     const url = side === 'aws' ? local.intakes.aws : local.intakes.gcp;
     if (!url) {
       if (side === 'gcp')
-        throw new UsageError(`${GOOGLE_NOT_BUILT} (intakes.gcp is null in .crosslink/local.json)`);
+        throw new UsageError(
+          `${GOOGLE_NOT_THERE}: intakes.gcp is null in .crosslink/local.json (this local cloud does not host the Google half), so requests and approvals for Google go nowhere`,
+        );
       throw new UsageError(
         'the local cloud has no AWS intake (intakes.aws is null in .crosslink/local.json): start it with `npm start`, which deploys serverless.yml',
       );
     }
-    if (side === 'gcp') throw new UsageError(`${GOOGLE_NOT_BUILT} (the CLI cannot sign Google calls yet)`);
     const who = await identity(ctx.home, ctx.global.as ?? 'admin');
-    if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
-    const keys = { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey };
-    const admin = local.admin;
-    return {
-      client: new IntakeClient({
+    let client: IntakeClient;
+    if (side === 'gcp') {
+      if (!who.gcp) throw new UsageError(`--as ${who.name}: this identity has no Google identity`);
+      const keyPath = join(target.home, '.crosslink', 'keys', `${who.name}.json`);
+      const key = await readKeyFile(keyPath).catch((e: Error) => {
+        throw new UsageError(`--as ${who.name}: no Google key file (${firstLine(e.message)})`);
+      });
+      client = new IntakeClient({ url, idToken: keyFileIdTokens(key) });
+    } else {
+      if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+      const keys = { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey };
+      client = new IntakeClient({
         url,
         region: local.aws?.region ?? 'us-east-1',
         credentials: async () => keys,
-      }),
+      });
+    }
+    const admin = local.admin;
+    return {
+      client,
       clock: {
         now: async () => {
           if (!admin) return Date.now();
@@ -269,11 +370,20 @@ export async function intakeFor(ctx: CommandContext, side: Cloud): Promise<Intak
     };
   }
   if (ctx.global.as)
-    throw new UsageError('--as is for the local cloud only: --target cloud signs with your AWS credentials');
+    throw new UsageError(
+      '--as is for the local cloud only: --target cloud signs with your AWS credentials / Google application default credentials',
+    );
   if (side === 'gcp') {
-    if (!ctx.io.env.CROSSLINK_GCP_INTAKE_URL)
-      throw new UsageError(`${GOOGLE_NOT_BUILT} (CROSSLINK_GCP_INTAKE_URL is not set)`);
-    throw new UsageError(`${GOOGLE_NOT_BUILT} (the CLI cannot sign Google calls yet)`);
+    const url = ctx.io.env.CROSSLINK_GCP_INTAKE_URL;
+    if (!url)
+      throw new UsageError(
+        `${GOOGLE_NOT_THERE}: --target cloud needs CROSSLINK_GCP_INTAKE_URL, the URL of the deployed intake function`,
+      );
+    return {
+      client: new IntakeClient({ url, idToken: applicationDefaultIdTokens() }),
+      clock: { now: async () => Date.now() },
+      maxPollMs: 30_000,
+    };
   }
   const url = ctx.io.env.CROSSLINK_AWS_INTAKE_URL;
   if (!url)

@@ -29,6 +29,8 @@ async function readRequest(ctx: CommandContext): Promise<{ request: LinkRequest;
   }
 }
 
+const SIDE_OPTION = { type: 'string', description: 'whose intake: aws (default) or gcp' } as const;
+
 function sideOption(ctx: CommandContext): Cloud | undefined {
   const side = ctx.options.side as string | undefined;
   if (side !== undefined && side !== 'aws' && side !== 'gcp')
@@ -182,7 +184,7 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
         : 'reject a link for one side; --wait for REJECTED',
     positionals: { min: 1, max: 1 },
     options: {
-      side: { type: 'string', description: 'whose intake: aws (default) or gcp' },
+      side: SIDE_OPTION,
       reason: { type: 'string', description: 'why (kept with the approval and in the audit)' },
     },
     async run(ctx) {
@@ -206,12 +208,15 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
 const decommission: Command = {
   noun: 'link',
   verb: 'decommission',
-  args: `<id> [--reason <text>] [${WAIT_HELP}]`,
+  args: `<id> [--side aws|gcp] [--reason <text>] [${WAIT_HELP}]`,
   summary: 'take a link down (both halves deleted); --wait for DECOMMISSIONED',
   positionals: { min: 1, max: 1 },
-  options: { reason: { type: 'string', description: 'why (kept in the audit)' } },
+  options: {
+    side: SIDE_OPTION,
+    reason: { type: 'string', description: 'why (kept in the audit)' },
+  },
   async run(ctx) {
-    const access = await intakeFor(ctx, 'aws');
+    const access = await intakeFor(ctx, sideOption(ctx) ?? 'aws');
     const out = await access.client.decommission(
       ctx.positionals[0] as string,
       ctx.options.reason as string | undefined,
@@ -223,11 +228,12 @@ const decommission: Command = {
 const show: Command = {
   noun: 'link',
   verb: 'show',
-  args: '<id>',
+  args: '<id> [--side aws|gcp]',
   summary: 'one link: stages with timestamps, both halves, approvals, audit (--json: the link resource)',
   positionals: { min: 1, max: 1 },
+  options: { side: SIDE_OPTION },
   async run(ctx) {
-    const access = await intakeFor(ctx, 'aws');
+    const access = await intakeFor(ctx, sideOption(ctx) ?? 'aws');
     const link = await access.client.get(ctx.positionals[0] as string);
     if (ctx.global.json) {
       ctx.io.out(JSON.stringify(link, null, 2));
@@ -276,15 +282,18 @@ const show: Command = {
 const ls: Command = {
   noun: 'link',
   verb: 'ls',
-  args: '[--state <state>]',
+  args: '[--state <state>] [--side aws|gcp]',
   summary: 'list links (every page), optionally of one state (--json: a list of link resources)',
   positionals: { min: 0, max: 0 },
-  options: { state: { type: 'string', description: 'only links in this state (e.g. ACTIVE)' } },
+  options: {
+    state: { type: 'string', description: 'only links in this state (e.g. ACTIVE)' },
+    side: SIDE_OPTION,
+  },
   async run(ctx) {
     const state = ctx.options.state as string | undefined;
     if (state !== undefined && !(LINK_STATES as readonly string[]).includes(state))
       throw new UsageError(`--state must be one of ${LINK_STATES.join(', ')}, got "${state}"`);
-    const access = await intakeFor(ctx, 'aws');
+    const access = await intakeFor(ctx, sideOption(ctx) ?? 'aws');
     const links = await access.client.listAll(state);
     if (ctx.global.json) {
       ctx.io.out(JSON.stringify(links, null, 2));

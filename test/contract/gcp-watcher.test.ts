@@ -18,6 +18,7 @@ import {
   type GoogleWatchDeps,
   onTransportAuditEntry,
   type PubSubMessage,
+  transportOfAuditEntry,
   watchTransports,
 } from '#gcp/watcher.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -276,6 +277,10 @@ describe('onTransportAuditEntry', () => {
     await expect(onTransportAuditEntry(deps, { data: 'bm90IGpzb24=' })).rejects.toBeInstanceOf(
       ValidationError,
     );
+    // A pulled message carries the bytes themselves, not base64.
+    expect(transportOfAuditEntry({ data: Buffer.from(JSON.stringify(entry)) })).toEqual({
+      name: entry?.protoPayload.resourceName,
+    });
     expect(sideEvents()).toEqual([]);
   });
 });

@@ -6,6 +6,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ManualClock } from '#core/clock.ts';
@@ -383,5 +386,40 @@ describe('Google-side steps through the handler', () => {
     const link = (await store.get(LINK))!.link;
     expect(link.halves.gcp).toMatchObject({ adminEnabled: false, condition: 'DOWN', sequence: 2 });
     expect(events.events.at(-1)?.data).toMatchObject({ side: 'gcp', adminEnabled: false, condition: 'DOWN' });
+  });
+});
+
+describe('under functions-framework (its Express parsing, a real HTTP request)', () => {
+  it('answers a JSON POST with the step output and a GET with 405, as JSON', async () => {
+    // Prepare
+    await store.create(approvedLink());
+    http(
+      'steps-under-test',
+      stepsHandler(
+        () => deps,
+        (e) => logs.push(e),
+      ),
+    );
+    const server = getTestServer('steps-under-test');
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // Act
+      const ok = await fetch(`${base}/report`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ linkId: LINK }),
+      });
+      const wrong = await fetch(`${base}/report`);
+      // Assess
+      expect([ok.status, await ok.json()]).toEqual([
+        200,
+        { linkId: LINK, state: 'APPROVED', connectionId: null },
+      ]);
+      expect(wrong.status).toBe(405);
+      expect(await wrong.json()).toMatchObject({ error: { name: 'MethodNotAllowed' } });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

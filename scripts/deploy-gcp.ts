@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * `scripts/deploy-gcp`: converges a Google project to a gcp.yml (docs/deploy-gcp.md).
+ *
+ *   scripts/deploy-gcp --project my-project [--config gcp.yml] [--region us-east4]
+ *                      [--dry-run] [--prune] [--build-dir .crosslink/gcp-build]
+ *
+ * Exit codes: 0 done (or nothing to do), 1 a gcloud command failed (the line says which; what ran
+ * before it stays, and a rerun continues from there), 2 usage or an invalid gcp.yml.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ValidationError } from '#core/errors.ts';
+import { loadGcpConfig } from '#scripts/gcp-config.ts';
+import { deployGcp } from './gcp-deploy/converge.ts';
+import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
+
+export interface DeployIo {
+  gcloud?: Gcloud;
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+}
+
+const USAGE =
+  'usage: scripts/deploy-gcp --project <id> [--config gcp.yml] [--region <region>] [--dry-run] [--prune] [--build-dir <dir>]';
+
+export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
+  const out = io.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const err = io.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const cwd = io.cwd ?? process.cwd();
+  const env = io.env ?? process.env;
+  let values: {
+    config?: string;
+    project?: string;
+    region?: string;
+    'dry-run'?: boolean;
+    prune?: boolean;
+    'build-dir'?: string;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        project: { type: 'string' },
+        region: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        prune: { type: 'boolean' },
+        'build-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    err((e as Error).message);
+    err(USAGE);
+    return 2;
+  }
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const project = values.project ?? env.CLOUDSDK_CORE_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  if (!project) {
+    err('--project: required (or set CLOUDSDK_CORE_PROJECT): the Google project to converge');
+    return 2;
+  }
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) {
+    err(`--project: must be a Google project id (6-30 lowercase letters, digits, hyphens), got ${project}`);
+    return 2;
+  }
+  const file = resolve(cwd, values.config ?? 'gcp.yml');
+  if (!existsSync(file)) {
+    err(`--config: ${values.config ?? 'gcp.yml'} does not exist`);
+    return 2;
+  }
+  try {
+    const config = loadGcpConfig(file);
+    const result = await deployGcp({
+      config,
+      project,
+      region: values.region,
+      gcloud: io.gcloud ?? spawnGcloud(),
+      dryRun: values['dry-run'] ?? false,
+      prune: values.prune ?? false,
+      buildDir: resolve(cwd, values['build-dir'] ?? '.crosslink/gcp-build'),
+      cwd,
+      out: values['dry-run'] ? out : (line) => out(`+ ${line}`),
+      note: (line) => err(`note: ${line}`),
+    });
+    const n = result.commands.length;
+    if (n === 0) err(`nothing to do: project ${project} matches ${values.config ?? 'gcp.yml'}`);
+    else err(values['dry-run'] ? `${n} command(s) would run (dry run)` : `${n} command(s) ran`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ValidationError) {
+      for (const i of e.issues) err(`${values.config ?? 'gcp.yml'}: ${i.path || '(root)'}: ${i.reason}`);
+      return 2;
+    }
+    if (e instanceof GcloudError) {
+      err(e.message);
+      return 1;
+    }
+    err(`error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,411 @@
+/**
+ * scripts/deploy-gcp against the simulated gcloud (test/support/gcloud-sim.ts): a dry run against
+ * an empty project prints every resource of the fixture gcp.yml in dependency order; against a
+ * converged one nothing; apply then re-apply changes nothing; a changed field is exactly one
+ * update; --prune deletes only what this script manages and the file no longer lists.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { main } from '#scripts/deploy-gcp.ts';
+import { loadGcpConfig } from '#scripts/gcp-config.ts';
+import { packageFunction } from '#scripts/gcp-deploy/build.ts';
+import { GcloudSim } from '../support/gcloud-sim.ts';
+
+const FIXTURE = resolve(import.meta.dirname, '../fixtures/gcp');
+const PROJECT = 'crosslink-test';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'deploy-gcp-'));
+  cpSync(FIXTURE, join(dir, 'gcp'), { recursive: true });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function deploy(sim: GcloudSim, ...flags: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['--project', PROJECT, '--config', 'gcp/gcp.yml', ...flags], {
+    gcloud: sim,
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+    cwd: dir,
+    env: {},
+  });
+  return { code, out, err };
+}
+
+/** Rewrites the copied gcp.yml. */
+function edit(change: (c: Record<string, unknown[]> & Record<string, unknown>) => void) {
+  const file = join(dir, 'gcp', 'gcp.yml');
+  const c = parse(readFileSync(file, 'utf8'));
+  change(c);
+  writeFileSync(file, stringify(c));
+}
+
+const newSim = () => new GcloudSim({ project: PROJECT, cwd: dir });
+
+describe('scripts/deploy-gcp --dry-run against an empty project', () => {
+  it('prints a command for every resource of gcp.yml, in dependency order, and runs none', async () => {
+    const sim = newSim();
+    const { code, out, err } = await deploy(sim, '--dry-run');
+    expect(err.at(-1)).toMatch(/command\(s\) would run \(dry run\)/);
+    expect(code).toBe(0);
+    expect(sim.mutations()).toEqual([]);
+    const at = (pattern: RegExp) => {
+      const i = out.findIndex((l) => pattern.test(l));
+      expect(i, `no line matches ${pattern}`).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const sa = (id: string) => `${id}@${PROJECT}.iam.gserviceaccount.com`;
+    const agent = 'serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com';
+    const fnUrl = (n: string) => `https://us-east4-${PROJECT}.cloudfunctions.net/${n}`;
+
+    const accounts = ['crosslink', 'scheduler', 'pubsub-pusher', 'workflows-runner'].map((id) =>
+      at(new RegExp(`^gcloud iam service-accounts create ${id} .*--project=${PROJECT} --quiet$`)),
+    );
+    const roles = [
+      at(
+        new RegExp(
+          `^gcloud projects add-iam-policy-binding ${PROJECT} --member=serviceAccount:${sa('crosslink')} --role=roles/datastore.user --condition=None`,
+        ),
+      ),
+      at(
+        new RegExp(
+          `add-iam-policy-binding ${PROJECT} --member=serviceAccount:${sa('workflows-runner')} --role=roles/logging.logWriter`,
+        ),
+      ),
+    ];
+    const topics = ['orders', 'orders-dead', 'events', 'echoes', 'ticks', 'audit'].map((t) =>
+      at(new RegExp(`^gcloud pubsub topics create ${t} --labels=crosslink-managed=true`)),
+    );
+    const pullSubs = ['orders-dead-sub', 'echoes-sub', 'ticks-sub', 'audit-sub'].map((s) =>
+      at(new RegExp(`^gcloud pubsub subscriptions create ${s} --topic=`)),
+    );
+    const deadLetterGrants = [
+      at(
+        new RegExp(
+          `^gcloud pubsub topics add-iam-policy-binding orders-dead --member=${agent} --role=roles/pubsub.publisher`,
+        ),
+      ),
+      at(
+        new RegExp(
+          `^gcloud pubsub subscriptions add-iam-policy-binding orders-push --member=${agent} --role=roles/pubsub.subscriber`,
+        ),
+      ),
+    ];
+    const functions = [
+      at(
+        /^gcloud functions deploy whoami --gen2 --region=us-east4 --runtime=nodejs24 --source=\.crosslink\/gcp-build\/whoami --entry-point=whoami --trigger-http --no-allow-unauthenticated --service-account=crosslink@.* --set-env-vars=GREETING=hello /,
+      ),
+      at(/^gcloud functions deploy orders .*--trigger-http --no-allow-unauthenticated/),
+      at(
+        /^gcloud functions deploy echo .*--trigger-topic=events --trigger-service-account=pubsub-pusher@crosslink-test\.iam\.gserviceaccount\.com --no-retry/,
+      ),
+    ];
+    const invokers = [
+      at(
+        /^gcloud functions add-invoker-policy-binding whoami --region=us-east4 --member=user:alice@example\.com/,
+      ),
+      at(
+        new RegExp(
+          `^gcloud functions add-invoker-policy-binding orders --region=us-east4 --member=serviceAccount:${sa('pubsub-pusher')}`,
+        ),
+      ),
+      at(
+        new RegExp(
+          `^gcloud functions add-invoker-policy-binding echo --region=us-east4 --member=serviceAccount:${sa('pubsub-pusher')}`,
+        ),
+      ),
+    ];
+    const push = at(
+      new RegExp(
+        `^gcloud pubsub subscriptions create orders-push --topic=orders --ack-deadline=10 --push-endpoint=${fnUrl('orders')} --push-auth-service-account=${sa('pubsub-pusher')} --push-auth-token-audience=${fnUrl('orders')} --dead-letter-topic=orders-dead --max-delivery-attempts=5 --min-retry-delay=1s --max-retry-delay=2s`,
+      ),
+    );
+    const sink = at(
+      /^gcloud logging sinks create transport-audit pubsub\.googleapis\.com\/projects\/crosslink-test\/topics\/audit '--log-filter=logName:"cloudaudit/,
+    );
+    const writer = at(
+      /^gcloud pubsub topics add-iam-policy-binding audit --member=serviceAccount:service-123456789012@gcp-sa-logging\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/,
+    );
+    const workflow = at(
+      /^gcloud workflows deploy greet --location=us-east4 --source=gcp\/workflows\/greet\.workflows\.yaml --service-account=workflows-runner@/,
+    );
+    const jobs = [
+      at(
+        /^gcloud scheduler jobs create pubsub tick --location=us-east4 '--schedule=\*\/5 \* \* \* \*' --time-zone=Etc\/UTC .*--topic=ticks '--message-body={"kind":"tick"}' --attributes=source=scheduler/,
+      ),
+      at(
+        new RegExp(
+          `^gcloud scheduler jobs create http morning-call .*--time-zone=America/New_York .*--uri=${fnUrl('whoami')} --http-method=post --headers=Content-Type=application/json '--message-body=\\{"from":"scheduler"\\}' --oidc-service-account-email=${sa('scheduler')} --oidc-token-audience=${fnUrl('whoami')}`,
+        ),
+      ),
+      at(
+        /^gcloud scheduler jobs create http hourly-greet .*--uri=https:\/\/workflowexecutions\.googleapis\.com\/v1\/projects\/crosslink-test\/locations\/us-east4\/workflows\/greet\/executions .*--oauth-service-account-email=scheduler@/,
+      ),
+    ];
+    const alert = at(
+      /^gcloud alpha monitoring policies create '--policy=\{"displayName":"Dead letters in orders-dead-sub"/,
+    );
+
+    // Dependency order: each group after the one it needs.
+    const precedes = (a: number[], b: number[]) => expect(Math.max(...a)).toBeLessThan(Math.min(...b));
+    precedes(accounts, roles);
+    precedes(roles, topics);
+    precedes(topics, pullSubs);
+    precedes(pullSubs, functions);
+    precedes(functions, invokers);
+    precedes([...invokers, ...pullSubs], [push]);
+    precedes([push], deadLetterGrants.slice(1)); // the subscriber grant needs the subscription
+    precedes([push], [sink]);
+    precedes([sink], [writer]);
+    precedes([writer], [workflow]);
+    precedes([workflow, ...functions], jobs);
+    precedes(jobs, [alert]);
+  });
+});
+
+describe('scripts/deploy-gcp applies and converges', () => {
+  it('applies gcp.yml, then finds nothing to do (dry run and a second apply)', async () => {
+    const sim = newSim();
+    const first = await deploy(sim);
+    expect(first.err.join('\n')).toMatch(/command\(s\) ran/);
+    expect(first.code).toBe(0);
+    expect(sim.topics.size).toBe(6);
+    expect(sim.functions.get('echo')?.json.eventTrigger).toMatchObject({
+      pubsubTopic: `projects/${PROJECT}/topics/events`,
+    });
+    // The function package was built before its deploy (the simulated deploy requires package.json).
+    expect(readFileSync(join(dir, '.crosslink/gcp-build/whoami/package.json'), 'utf8')).toMatch(
+      /functions-framework/,
+    );
+    expect(sim.subscriptions.get('orders-push')?.json.pushConfig).toMatchObject({
+      pushEndpoint: `https://us-east4-${PROJECT}.cloudfunctions.net/orders`,
+    });
+
+    const calls = sim.calls.length;
+    const dry = await deploy(sim, '--dry-run');
+    expect(dry.out).toEqual([]);
+    expect(dry.err).toEqual([`nothing to do: project ${PROJECT} matches gcp/gcp.yml`]);
+
+    const again = await deploy(sim);
+    expect(again.code).toBe(0);
+    expect(again.out).toEqual([]);
+    expect(sim.mutations().length).toBe(first.out.length);
+    expect(sim.calls.length).toBeGreaterThan(calls);
+  });
+
+  it('a changed field is exactly one update of that resource', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    edit((c) => {
+      (c.subscriptions as { name: string; ackDeadlineSeconds?: number }[])[1]!.ackDeadlineSeconds = 30;
+    });
+    const one = await deploy(sim);
+    expect(one.out).toEqual([
+      `+ gcloud pubsub subscriptions update orders-dead-sub --ack-deadline=30 --project=${PROJECT} --quiet`,
+    ]);
+    expect(sim.subscriptions.get('orders-dead-sub')?.json.ackDeadlineSeconds).toBe(30);
+
+    edit((c) => {
+      (c.schedulerJobs as { schedule: string }[])[0]!.schedule = '*/10 * * * *';
+      (c.functions as { environment?: Record<string, string> }[])[0]!.environment = { GREETING: 'hi' };
+    });
+    const two = await deploy(sim, '--dry-run');
+    expect(two.out).toHaveLength(2);
+    expect(two.out[0]).toMatch(/^gcloud functions deploy whoami .*--set-env-vars=GREETING=hi /);
+    expect(two.out[1]).toMatch(
+      /^gcloud scheduler jobs update pubsub tick --location=us-east4 '--schedule=\*\/10 \* \* \* \*'/,
+    );
+    await deploy(sim);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
+  it('replaces what cannot change in place: a subscription topic, a scheduler target type', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    edit((c) => {
+      (c.subscriptions as { name: string; topic: string }[])[2]!.topic = 'ticks';
+      const tick = (c.schedulerJobs as Record<string, unknown>[])[0]!;
+      delete tick.pubsub;
+      tick.http = { uri: 'https://example.com/tick', serviceAccount: 'scheduler' };
+    });
+    const r = await deploy(sim);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([
+      `+ gcloud pubsub subscriptions delete echoes-sub --project=${PROJECT} --quiet`,
+      expect.stringMatching(/^\+ gcloud pubsub subscriptions create echoes-sub --topic=ticks /),
+      `+ gcloud scheduler jobs delete tick --location=us-east4 --project=${PROJECT} --quiet`,
+      expect.stringMatching(
+        /^\+ gcloud scheduler jobs create http tick .*--uri=https:\/\/example\.com\/tick/,
+      ),
+    ]);
+    expect(r.err.filter((l) => l.startsWith('note:'))).toHaveLength(2);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
+  it('--prune deletes only the managed resources gcp.yml no longer lists', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    // Not managed by crosslink: an unlabelled topic and a service account made by hand.
+    await sim.run(['pubsub', 'topics', 'create', 'by-hand', `--project=${PROJECT}`]);
+    await sim.run(['iam', 'service-accounts', 'create', 'hand-made', `--project=${PROJECT}`]);
+    edit((c) => {
+      c.topics = (c.topics as { name: string }[]).filter((t) => t.name !== 'echoes');
+      c.subscriptions = (c.subscriptions as { name: string }[]).filter((s) => s.name !== 'echoes-sub');
+      c.schedulerJobs = (c.schedulerJobs as { name: string }[]).filter((j) => j.name !== 'tick');
+      c.alertPolicies = [];
+    });
+    const withoutPrune = await deploy(sim);
+    expect(withoutPrune.out).toEqual([]);
+
+    const dry = await deploy(sim, '--prune', '--dry-run');
+    expect(dry.out).toEqual([
+      expect.stringMatching(
+        /^gcloud alpha monitoring policies delete projects\/crosslink-test\/alertPolicies\/\d+ /,
+      ),
+      `gcloud scheduler jobs delete tick --location=us-east4 --project=${PROJECT} --quiet`,
+      `gcloud pubsub subscriptions delete echoes-sub --project=${PROJECT} --quiet`,
+      `gcloud pubsub topics delete echoes --project=${PROJECT} --quiet`,
+    ]);
+    const r = await deploy(sim, '--prune');
+    expect(r.code).toBe(0);
+    expect([...sim.topics.keys()].sort()).toEqual([
+      'audit',
+      'by-hand',
+      'events',
+      'orders',
+      'orders-dead',
+      'ticks',
+    ]);
+    expect(sim.alerts.size).toBe(0);
+    expect(sim.sinks.has('_Default')).toBe(true);
+    expect([...sim.subscriptions.keys()].some((s) => s.startsWith('eventarc-'))).toBe(true);
+    expect(sim.accounts.has(`hand-made@${PROJECT}.iam.gserviceaccount.com`)).toBe(true);
+    expect((await deploy(sim, '--prune', '--dry-run')).out).toEqual([]);
+
+    // A service account the file drops loses its project roles, then is deleted.
+    edit((c) => {
+      c.serviceAccounts = (c.serviceAccounts as { id: string }[]).filter((s) => s.id !== 'crosslink');
+      for (const f of c.functions as Record<string, unknown>[]) delete f.serviceAccount;
+      for (const f of c.functions as { trigger: { http?: { invokers: string[] } } }[])
+        if (f.trigger.http)
+          f.trigger.http.invokers = f.trigger.http.invokers.filter((m) => m !== 'serviceAccount:crosslink');
+    });
+    const sa = await deploy(sim, '--prune', '--dry-run');
+    expect(sa.out.slice(-3)).toEqual([
+      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/datastore.user --condition=None --quiet`,
+      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/pubsub.publisher --condition=None --quiet`,
+      `gcloud iam service-accounts delete crosslink@${PROJECT}.iam.gserviceaccount.com --project=${PROJECT} --quiet`,
+    ]);
+  });
+});
+
+describe('scripts/deploy-gcp refuses bad input', () => {
+  it('names the bad field of gcp.yml and runs nothing (exit 2)', async () => {
+    const sim = newSim();
+    edit((c) => {
+      (c.subscriptions as { deadLetter?: { maxDeliveryAttempts: number } }[])[0]!
+        .deadLetter!.maxDeliveryAttempts = 3;
+      (c.serviceAccounts as { roles: string[] }[])[0]!.roles.push('roles/owner');
+      (c.schedulerJobs as { http?: { function: string } }[])[1]!.http!.function = 'nope';
+    });
+    const r = await deploy(sim, '--dry-run');
+    expect(r.code).toBe(2);
+    expect(r.err.join('\n')).toMatch(/subscriptions\[0\]\.deadLetter\.maxDeliveryAttempts/);
+    expect(r.err.join('\n')).toMatch(/serviceAccounts\[0\]\.roles\[2\]: .*roles\/owner/);
+    expect(sim.calls).toEqual([]);
+  });
+
+  it('asks for a project, a region and an existing config', async () => {
+    const sim = newSim();
+    const noProject = await main(['--config', 'gcp/gcp.yml'], {
+      gcloud: sim,
+      stdout: () => {},
+      stderr: () => {},
+      cwd: dir,
+      env: {},
+    });
+    expect(noProject).toBe(2);
+    const err: string[] = [];
+    edit((c) => {
+      delete c.region;
+    });
+    const noRegion = await deploy(sim, '--dry-run');
+    err.push(...noRegion.err);
+    expect(noRegion.code).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^gcp\/gcp\.yml: region: is required/)]);
+    const missing = await main(['--project', PROJECT, '--config', 'nope.yml'], {
+      gcloud: sim,
+      stdout: () => {},
+      stderr: (l) => err.push(l),
+      cwd: dir,
+      env: {},
+    });
+    expect(missing).toBe(2);
+    expect(err.at(-1)).toBe('--config: nope.yml does not exist');
+  });
+
+  it('a failing gcloud command stops the run with that command (exit 1), and a rerun continues', async () => {
+    const sim = newSim();
+    // The build of one function fails once (as a Cloud Build error would).
+    const realRun = sim.run.bind(sim);
+    let failOnce = true;
+    sim.run = async (args) => {
+      if (failOnce && args[0] === 'functions' && args[1] === 'deploy' && args[2] === 'orders') {
+        failOnce = false;
+        return {
+          code: 1,
+          stdout: '',
+          stderr: 'ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed\n',
+        };
+      }
+      return realRun(args);
+    };
+    const first = await deploy(sim);
+    expect(first.code).toBe(1);
+    expect(first.err.at(-1)).toMatch(
+      /^gcloud functions deploy orders .* failed: ERROR: \(gcloud\.functions\.deploy\) OperationError/,
+    );
+    expect(sim.functions.has('whoami')).toBe(true);
+    expect(sim.functions.has('orders')).toBe(false);
+    const second = await deploy(sim);
+    expect(second.code).toBe(0);
+    expect(second.out[0]).toMatch(/^\+ gcloud functions deploy orders /);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+});
+
+describe('the scripts/deploy-gcp entry', () => {
+  it('runs as an executable and reports usage errors with exit 2', () => {
+    const bin = resolve(import.meta.dirname, '../../scripts/deploy-gcp');
+    const r = spawnSync(bin, ['--config', join(dir, 'gcp/gcp.yml')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(r.stderr).toMatch(/--project: required/);
+    expect(r.status).toBe(2);
+  });
+});
+
+describe('function packages', () => {
+  it('hash the same wherever the script runs, and change with the code', async () => {
+    const config = loadGcpConfig(join(dir, 'gcp', 'gcp.yml'));
+    const whoami = config.functions[0]!;
+    const here = await packageFunction(config.root, whoami);
+    const original = await packageFunction(FIXTURE, whoami);
+    expect(here.hash).toBe(original.hash);
+    expect(here.files['index.js']).toMatch(/ff\.http\("whoami"/);
+    expect(JSON.parse(here.files['package.json'])).toMatchObject({ main: 'index.js', type: 'module' });
+    const source = join(dir, 'gcp', whoami.source);
+    writeFileSync(
+      source,
+      readFileSync(source, 'utf8').replace("'hello'", "'hi'").replace('greeting:', 'greeting2:'),
+    );
+    expect((await packageFunction(config.root, whoami)).hash).not.toBe(here.hash);
+  });
+});

@@ -1,0 +1,931 @@
+/**
+ * A simulated `gcloud` (the Gcloud port of scripts/deploy-gcp) over an in-memory Google project:
+ * service accounts and the project IAM policy, Pub/Sub topics and subscriptions with their IAM
+ * policies, Cloud Functions (2nd gen) with their Cloud Run invoker policy, log sinks, workflows,
+ * scheduler jobs and alert policies. Each command changes or reads that state with the JSON shapes
+ * `--format=json` prints, and fails the way gcloud does: NOT_FOUND for a missing resource,
+ * ALREADY_EXISTS, INVALID_ARGUMENT for immutable fields (a subscription's topic, a function's
+ * trigger, a scheduler job's target type), `unrecognized arguments` for a flag the command does
+ * not have (exit 2), and, as in the installed gcloud 528, no GA `monitoring policies` group.
+ * Platform side effects are modelled too: `deployment-tool` label and LOG_EXECUTION_ID on
+ * functions, an Eventarc subscription per topic-triggered function, the scheduler's User-Agent
+ * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { type Gcloud, type GcloudResult, parseKeyValues } from '#scripts/gcp-deploy/gcloud.ts';
+
+type Labels = Record<string, string>;
+interface Binding {
+  role: string;
+  members: string[];
+}
+type Flags = Map<string, string>;
+type Json = Record<string, unknown>;
+
+class Fail extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const GLOBAL = ['project', 'quiet', 'format'];
+
+export interface GcloudSimOptions {
+  project?: string;
+  projectNumber?: string;
+  /** Directory relative `--source` paths are read from (the deploy's cwd). */
+  cwd?: string;
+}
+
+export class GcloudSim implements Gcloud {
+  readonly project: string;
+  readonly projectNumber: string;
+  readonly cwd: string;
+  /** Every call, in order. */
+  readonly calls: string[][] = [];
+  iamPolicy: Binding[] = [];
+  readonly accounts = new Map<string, Json>();
+  readonly topics = new Map<string, { json: Json; policy: Binding[] }>();
+  readonly subscriptions = new Map<string, { json: Json; policy: Binding[] }>();
+  readonly functions = new Map<string, { json: Json; policy: Binding[] }>();
+  readonly sinks = new Map<string, Json>();
+  readonly workflows = new Map<string, Json>();
+  readonly jobs = new Map<string, Json>();
+  readonly alerts = new Map<string, Json>();
+  #seq = 0;
+  #clock = Date.parse('2026-11-26T09:00:00Z');
+
+  constructor(o: GcloudSimOptions = {}) {
+    this.project = o.project ?? 'crosslink-test';
+    this.projectNumber = o.projectNumber ?? '123456789012';
+    this.cwd = o.cwd ?? process.cwd();
+    for (const name of ['_Default', '_Required'])
+      this.sinks.set(name, {
+        name,
+        destination: `logging.googleapis.com/projects/${this.project}/locations/global/buckets/${name}`,
+        filter:
+          name === '_Required'
+            ? 'LOG_ID("cloudaudit.googleapis.com/activity")'
+            : 'NOT LOG_ID("cloudaudit.googleapis.com/activity")',
+      });
+  }
+
+  /** Calls that changed (or tried to change) the project: everything but list/describe/get-iam-policy. */
+  mutations(): string[][] {
+    return this.calls.filter((c) => !c.some((a) => ['list', 'describe', 'get-iam-policy'].includes(a)));
+  }
+
+  async run(args: readonly string[]): Promise<GcloudResult> {
+    this.calls.push([...args]);
+    const positionals: string[] = [];
+    const flags: Flags = new Map();
+    for (const a of args) {
+      if (a.startsWith('--')) {
+        const eq = a.indexOf('=');
+        if (eq < 0) flags.set(a.slice(2), 'true');
+        else flags.set(a.slice(2, eq), a.slice(eq + 1));
+      } else positionals.push(a);
+    }
+    const json = flags.get('format') === 'json';
+    try {
+      const value = this.#dispatch(positionals, flags);
+      return {
+        code: 0,
+        stdout: json && value !== undefined ? `${JSON.stringify(value, null, 2)}\n` : '',
+        stderr: '',
+      };
+    } catch (e) {
+      if (e instanceof Fail) return { code: e.code, stdout: '', stderr: `${e.message}\n` };
+      throw e;
+    }
+  }
+
+  #dispatch(pos: string[], flags: Flags): unknown {
+    const cmd = (n: number) => pos.slice(0, n).join(' ');
+    const P = this.project;
+    const err = (command: string, text: string, code = 1) =>
+      new Fail(code, `ERROR: (gcloud.${command.replaceAll(' ', '.')}) ${text}`);
+    const allow = (command: string, names: string[]) => {
+      const bad = [...flags.keys()].filter((k) => !names.includes(k) && !GLOBAL.includes(k));
+      if (bad.length > 0)
+        throw err(command, `unrecognized arguments: ${bad.map((b) => `--${b}`).join(' ')}`, 2);
+      if (!command.startsWith('projects') && flags.get('project') !== P)
+        throw err(
+          command,
+          `PERMISSION_DENIED: project ${flags.get('project') ?? '(unset)'} is not accessible`,
+        );
+    };
+    const arg = (command: string, i: number) => {
+      const v = pos[i];
+      if (v === undefined) throw err(command, 'argument NAME: Must be specified.', 2);
+      return v;
+    };
+    const notFound = (command: string, what: string) =>
+      err(command, `NOT_FOUND: Resource not found (resource=${what}).`);
+    const exists = (command: string, what: string) =>
+      err(command, `ALREADY_EXISTS: Resource already exists in the project (resource=${what}).`);
+    const invalid = (command: string, why: string) => err(command, `INVALID_ARGUMENT: ${why}`);
+    const f = (k: string) => flags.get(k);
+    const now = () => {
+      this.#clock += 1000;
+      return new Date(this.#clock).toISOString();
+    };
+    const accountMustExist = (command: string, email: string | undefined) => {
+      if (email?.endsWith(`@${P}.iam.gserviceaccount.com`) && !this.accounts.has(email))
+        throw invalid(command, `Service account ${email} does not exist.`);
+    };
+    const topicMustExist = (command: string, name: string) => {
+      if (!this.topics.has(name)) throw notFound(command, `projects/${P}/topics/${name}`);
+    };
+    const labelsAfter = (have: Labels | undefined): Labels | undefined => {
+      let l: Labels = f('clear-labels') ? {} : { ...have };
+      for (const k of (f('remove-labels') ?? '').split(',').filter(Boolean)) delete l[k];
+      if (f('update-labels')) l = { ...l, ...parseKeyValues(f('update-labels') as string) };
+      if (f('labels')) l = parseKeyValues(f('labels') as string);
+      return Object.keys(l).length > 0 ? l : undefined;
+    };
+    const policyOps = (command: string, policy: Binding[] | undefined, what: string, op: string) => {
+      if (!policy) throw notFound(command, what);
+      if (op === 'get-iam-policy') return policyJson(policy);
+      allow(command, ['member', 'role', 'condition', 'region']);
+      const member = f('member') as string;
+      const role = f('role') as string;
+      if (!member || !role) throw err(command, 'argument --member --role: Must be specified.', 2);
+      const sa = /^serviceAccount:(.+)$/.exec(member)?.[1];
+      accountMustExist(command, sa);
+      let b = policy.find((x) => x.role === role);
+      if (op.startsWith('add')) {
+        if (!b) {
+          b = { role, members: [] };
+          policy.push(b);
+        }
+        if (!b.members.includes(member)) b.members.push(member);
+      } else {
+        if (!b?.members.includes(member))
+          throw err(command, 'Policy binding with the specified principal, role, and condition not found!');
+        b.members = b.members.filter((m) => m !== member);
+        if (b.members.length === 0) policy.splice(policy.indexOf(b), 1);
+      }
+      return policyJson(policy);
+    };
+
+    // Projects and their IAM policy.
+    if (cmd(2) === 'projects describe') {
+      allow(cmd(2), []);
+      if (pos[2] !== P) throw notFound(cmd(2), `projects/${pos[2]}`);
+      return { projectId: P, projectNumber: this.projectNumber, name: P, lifecycleState: 'ACTIVE' };
+    }
+    if (pos[0] === 'projects' && /iam-policy/.test(pos[1] ?? '')) {
+      if (pos[2] !== P) throw notFound(cmd(2), `projects/${pos[2]}`);
+      if (pos[1] !== 'get-iam-policy' && f('condition') !== 'None')
+        throw err(
+          cmd(2),
+          'Adding a binding without specifying a condition to a policy containing conditions is prohibited in non-interactive mode. Run the command again with `--condition=None`',
+          2,
+        );
+      return policyOps(cmd(2), this.iamPolicy, `projects/${P}`, pos[1] as string);
+    }
+
+    // Service accounts.
+    if (cmd(2) === 'iam service-accounts') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.accounts.values()];
+      }
+      const id = arg(c, 3);
+      if (op === 'create') {
+        allow(c, ['display-name', 'description']);
+        if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(id)) throw invalid(c, `invalid account id ${id}`);
+        const email = `${id}@${P}.iam.gserviceaccount.com`;
+        if (this.accounts.has(email)) throw exists(c, email);
+        this.accounts.set(email, {
+          name: `projects/${P}/serviceAccounts/${email}`,
+          projectId: P,
+          uniqueId: String(100000000000000000000n + BigInt(++this.#seq)),
+          email,
+          ...(f('display-name') ? { displayName: f('display-name') } : {}),
+          ...(f('description') ? { description: f('description') } : {}),
+          etag: 'MDEwMjE5MjA=',
+        });
+        return this.accounts.get(email);
+      }
+      const a = this.accounts.get(id);
+      if (!a) throw notFound(c, `projects/${P}/serviceAccounts/${id}`);
+      if (op === 'describe') return a;
+      if (op === 'update') {
+        allow(c, ['display-name', 'description']);
+        if (f('display-name') !== undefined) a.displayName = f('display-name');
+        if (f('description') !== undefined) a.description = f('description');
+        return a;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        this.accounts.delete(id);
+        return undefined;
+      }
+    }
+
+    // Pub/Sub topics.
+    if (cmd(2) === 'pubsub topics') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.topics.values()].map((t) => t.json);
+      }
+      const name = arg(c, 3);
+      const full = `projects/${P}/topics/${name}`;
+      const t = this.topics.get(name);
+      if (op?.endsWith('iam-policy') || op?.endsWith('iam-policy-binding'))
+        return policyOps(c, t?.policy, full, op);
+      if (op === 'create') {
+        allow(c, ['labels', 'message-retention-duration']);
+        if (t) throw exists(c, full);
+        this.topics.set(name, {
+          json: compact({
+            name: full,
+            labels: labelsAfter(undefined),
+            messageRetentionDuration: f('message-retention-duration'),
+          }),
+          policy: [],
+        });
+        return this.topics.get(name)?.json;
+      }
+      if (!t) throw notFound(c, full);
+      if (op === 'describe') return t.json;
+      if (op === 'update') {
+        allow(c, [
+          'update-labels',
+          'remove-labels',
+          'clear-labels',
+          'message-retention-duration',
+          'clear-message-retention-duration',
+        ]);
+        if (flags.size <= 2) throw err(c, 'Must specify at least one field to update.', 2);
+        t.json = compact({
+          ...t.json,
+          labels: labelsAfter(t.json.labels as Labels),
+          messageRetentionDuration: f('clear-message-retention-duration')
+            ? undefined
+            : (f('message-retention-duration') ?? t.json.messageRetentionDuration),
+        });
+        return t.json;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        this.topics.delete(name);
+        for (const s of this.subscriptions.values())
+          if (s.json.topic === full) s.json.topic = '_deleted-topic_';
+        return undefined;
+      }
+    }
+
+    // Pub/Sub subscriptions.
+    if (cmd(2) === 'pubsub subscriptions') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.subscriptions.values()].map((s) => s.json);
+      }
+      const name = arg(c, 3);
+      const full = `projects/${P}/subscriptions/${name}`;
+      const s = this.subscriptions.get(name);
+      if (op?.endsWith('iam-policy') || op?.endsWith('iam-policy-binding'))
+        return policyOps(c, s?.policy, full, op);
+      const settings = [
+        'ack-deadline',
+        'push-endpoint',
+        'push-auth-service-account',
+        'push-auth-token-audience',
+        'dead-letter-topic',
+        'max-delivery-attempts',
+        'min-retry-delay',
+        'max-retry-delay',
+      ];
+      const apply = (json: Json): Json => {
+        const out = { ...json };
+        if (f('ack-deadline')) {
+          const n = Number(f('ack-deadline'));
+          if (!(n >= 10 && n <= 600))
+            throw invalid(c, 'The ack deadline must be between 10 and 600 seconds.');
+          out.ackDeadlineSeconds = n;
+        }
+        if (f('push-endpoint') !== undefined) {
+          const endpoint = f('push-endpoint') as string;
+          accountMustExist(c, f('push-auth-service-account'));
+          out.pushConfig =
+            endpoint === ''
+              ? {}
+              : compact({
+                  pushEndpoint: endpoint,
+                  oidcToken: f('push-auth-service-account')
+                    ? {
+                        serviceAccountEmail: f('push-auth-service-account'),
+                        audience: f('push-auth-token-audience') ?? endpoint,
+                      }
+                    : undefined,
+                });
+        }
+        if (f('clear-dead-letter-policy')) delete out.deadLetterPolicy;
+        if (f('dead-letter-topic')) {
+          topicMustExist(c, f('dead-letter-topic') as string);
+          const max = Number(f('max-delivery-attempts') ?? 5);
+          if (!(max >= 5 && max <= 100)) throw invalid(c, 'max-delivery-attempts must be between 5 and 100.');
+          out.deadLetterPolicy = {
+            deadLetterTopic: `projects/${P}/topics/${f('dead-letter-topic')}`,
+            maxDeliveryAttempts: max,
+          };
+        } else if (f('max-delivery-attempts'))
+          throw err(c, '--dead-letter-topic must be specified with --max-delivery-attempts', 2);
+        if (f('clear-retry-policy')) delete out.retryPolicy;
+        if (f('min-retry-delay') || f('max-retry-delay'))
+          out.retryPolicy = {
+            minimumBackoff: f('min-retry-delay') ?? '10s',
+            maximumBackoff: f('max-retry-delay') ?? '600s',
+          };
+        const labels = labelsAfter(json.labels as Labels);
+        if (labels) out.labels = labels;
+        else delete out.labels;
+        return out;
+      };
+      if (op === 'create') {
+        allow(c, ['topic', 'labels', ...settings]);
+        if (s) throw exists(c, full);
+        const topic = f('topic');
+        if (!topic) throw err(c, 'argument --topic: Must be specified.', 2);
+        topicMustExist(c, topic);
+        const json = apply({
+          name: full,
+          topic: `projects/${P}/topics/${topic}`,
+          pushConfig: {},
+          ackDeadlineSeconds: 10,
+          messageRetentionDuration: '604800s',
+          expirationPolicy: { ttl: '2678400s' },
+          state: 'ACTIVE',
+        });
+        this.subscriptions.set(name, { json, policy: [] });
+        return json;
+      }
+      if (!s) throw notFound(c, full);
+      if (op === 'describe') return s.json;
+      if (op === 'update') {
+        allow(c, [
+          ...settings,
+          'clear-dead-letter-policy',
+          'clear-retry-policy',
+          'update-labels',
+          'remove-labels',
+          'clear-labels',
+        ]);
+        s.json = apply(s.json);
+        return s.json;
+      }
+      if (op === 'modify-push-config') {
+        allow(c, ['push-endpoint', 'push-auth-service-account', 'push-auth-token-audience']);
+        s.json = apply(s.json);
+        return undefined;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        this.subscriptions.delete(name);
+        return undefined;
+      }
+    }
+
+    // Cloud Functions (2nd gen) and their Cloud Run invoker policy.
+    if (pos[0] === 'run' && pos[1] === 'services' && pos[2] === 'get-iam-policy') {
+      allow(cmd(3), ['region']);
+      const fn = this.functions.get(arg(cmd(3), 3));
+      if (!fn) throw notFound(cmd(3), `namespaces/${P}/services/${pos[3]}`);
+      return policyJson(fn.policy);
+    }
+    if (pos[0] === 'functions') {
+      const op = pos[1];
+      const c = cmd(2);
+      if (op === 'list') {
+        allow(c, ['regions', 'v2']);
+        return [...this.functions.values()].map((x) => x.json);
+      }
+      const name = arg(c, 2);
+      const region = f('region');
+      const full = `projects/${P}/locations/${region}/functions/${name}`;
+      const fn = this.functions.get(name);
+      if (op === 'add-invoker-policy-binding' || op === 'remove-invoker-policy-binding') {
+        flags.set('role', 'roles/run.invoker');
+        return policyOps(c, fn?.policy, full, op);
+      }
+      if (op === 'deploy') {
+        allow(c, [
+          'gen2',
+          'region',
+          'runtime',
+          'source',
+          'entry-point',
+          'trigger-http',
+          'allow-unauthenticated',
+          'no-allow-unauthenticated',
+          'trigger-topic',
+          'trigger-event-filters',
+          'trigger-service-account',
+          'retry',
+          'no-retry',
+          'service-account',
+          'ingress-settings',
+          'memory',
+          'timeout',
+          'set-env-vars',
+          'clear-env-vars',
+          'update-env-vars',
+          'update-labels',
+          'remove-labels',
+          'clear-labels',
+        ]);
+        if (!region) throw err(c, 'argument --region: Must be specified.', 2);
+        const source = f('source');
+        if (!source || !existsSync(resolve(this.cwd, source, 'package.json')))
+          throw invalid(c, `--source ${source}: a Node.js source directory needs a package.json`);
+        const previous = fn?.json;
+        if (!previous && !f('runtime'))
+          throw invalid(c, '--runtime is required when deploying a new function');
+        const topic = f('trigger-topic');
+        const events = f('trigger-event-filters');
+        let eventTrigger: Json | undefined;
+        if (topic) {
+          topicMustExist(c, topic);
+          eventTrigger = {
+            eventType: 'google.cloud.pubsub.topic.v1.messagePublished',
+            pubsubTopic: `projects/${P}/topics/${topic}`,
+          };
+        } else if (events) {
+          const filters = parseKeyValues(events);
+          eventTrigger = {
+            eventType: filters.type,
+            eventFilters: Object.entries(filters)
+              .filter(([k]) => k !== 'type')
+              .map(([attribute, value]) => ({ attribute, value })),
+          };
+        } else if (!f('trigger-http') && !previous)
+          throw invalid(
+            c,
+            'a new function needs a trigger (--trigger-http, --trigger-topic or --trigger-event-filters)',
+          );
+        if (previous) {
+          const was = previous.eventTrigger as Json | undefined;
+          const now_ = eventTrigger ?? (f('trigger-http') ? undefined : was);
+          if (
+            (was === undefined) !== (now_ === undefined) ||
+            (was && now_ && (was.pubsubTopic !== now_.pubsubTopic || was.eventType !== now_.eventType))
+          )
+            throw invalid(c, `Function ${full}: the trigger of an existing function cannot be changed.`);
+        }
+        if (eventTrigger) {
+          accountMustExist(c, f('trigger-service-account'));
+          eventTrigger = compact({
+            ...eventTrigger,
+            trigger: `projects/${P}/locations/${region}/triggers/${name}-${this.#seq}`,
+            triggerRegion: region,
+            serviceAccountEmail: f('trigger-service-account'),
+            retryPolicy: f('retry') ? 'RETRY_POLICY_RETRY' : 'RETRY_POLICY_DO_NOT_RETRY',
+          });
+        } else if (previous?.eventTrigger) eventTrigger = previous.eventTrigger as Json;
+        accountMustExist(c, f('service-account'));
+        const prevService = (previous?.serviceConfig ?? {}) as Json;
+        let env: Labels = f('clear-env-vars')
+          ? {}
+          : { ...((prevService.environmentVariables as Labels) ?? {}) };
+        if (f('set-env-vars')) env = parseKeyValues(f('set-env-vars') as string);
+        if (f('update-env-vars')) env = { ...env, ...parseKeyValues(f('update-env-vars') as string) };
+        env.LOG_EXECUTION_ID = 'true';
+        const ingress = {
+          all: 'ALLOW_ALL',
+          'internal-only': 'ALLOW_INTERNAL_ONLY',
+          'internal-and-gclb': 'ALLOW_INTERNAL_AND_GCLB',
+        }[f('ingress-settings') ?? 'all'];
+        const timeout = f('timeout')
+          ? Number.parseInt(f('timeout') as string, 10)
+          : ((prevService.timeoutSeconds as number) ?? 60);
+        const build = (previous?.buildConfig ?? {}) as Json;
+        const json = compact({
+          name: full,
+          environment: 'GEN_2',
+          state: 'ACTIVE',
+          url: `https://${region}-${P}.cloudfunctions.net/${name}`,
+          updateTime: now(),
+          labels: { ...labelsAfter(previous?.labels as Labels), 'deployment-tool': 'cli-gcloud' },
+          buildConfig: {
+            runtime: f('runtime') ?? build.runtime,
+            entryPoint: f('entry-point') ?? build.entryPoint ?? name,
+            source: {
+              storageSource: {
+                bucket: `gcf-v2-sources-${this.projectNumber}-${region}`,
+                object: `${name}/function-source.zip`,
+              },
+            },
+          },
+          serviceConfig: {
+            service: `projects/${P}/locations/${region}/services/${name}`,
+            uri: `https://${name}-x7k2q9-uk.a.run.app`,
+            serviceAccountEmail:
+              f('service-account') ??
+              prevService.serviceAccountEmail ??
+              `${this.projectNumber}-compute@developer.gserviceaccount.com`,
+            environmentVariables: env,
+            availableMemory: f('memory') ?? prevService.availableMemory ?? '256M',
+            timeoutSeconds: timeout,
+            ingressSettings: ingress,
+          },
+          eventTrigger,
+        });
+        this.functions.set(name, { json, policy: fn?.policy ?? [] });
+        // Eventarc makes its own (unlabelled) push subscription on the trigger's topic.
+        if (topic && !fn) {
+          const sub = `eventarc-${region}-${name}-${this.#seq}-sub-${this.#seq}`;
+          this.subscriptions.set(sub, {
+            json: {
+              name: `projects/${P}/subscriptions/${sub}`,
+              topic: `projects/${P}/topics/${topic}`,
+              pushConfig: { pushEndpoint: `https://${name}-x7k2q9-uk.a.run.app` },
+              ackDeadlineSeconds: 600,
+              state: 'ACTIVE',
+            },
+            policy: [],
+          });
+        }
+        return json;
+      }
+      if (!fn) throw notFound(c, full);
+      if (op === 'describe') {
+        allow(c, ['region', 'v2']);
+        return fn.json;
+      }
+      if (op === 'delete') {
+        allow(c, ['region']);
+        this.functions.delete(name);
+        for (const k of [...this.subscriptions.keys()])
+          if (k.startsWith(`eventarc-${region}-${name}-`)) this.subscriptions.delete(k);
+        return undefined;
+      }
+    }
+
+    // Log sinks.
+    if (cmd(2) === 'logging sinks') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.sinks.values()];
+      }
+      const name = arg(c, 3);
+      const sink = this.sinks.get(name);
+      const destination = pos[4];
+      const checkDestination = () => {
+        const t = /^pubsub\.googleapis\.com\/projects\/([^/]+)\/topics\/([^/]+)$/.exec(destination ?? '');
+        if (!t) throw invalid(c, `unsupported destination ${destination}`);
+        if (t[1] === P) topicMustExist(c, t[2] as string);
+      };
+      if (op === 'create') {
+        allow(c, ['log-filter', 'description']);
+        if (sink) throw exists(c, `projects/${P}/sinks/${name}`);
+        checkDestination();
+        const json = compact({
+          name,
+          destination,
+          filter: f('log-filter'),
+          description: f('description'),
+          writerIdentity: `serviceAccount:service-${this.projectNumber}@gcp-sa-logging.iam.gserviceaccount.com`,
+          createTime: now(),
+        });
+        this.sinks.set(name, json);
+        return json;
+      }
+      if (!sink) throw notFound(c, `projects/${P}/sinks/${name}`);
+      if (op === 'describe') return sink;
+      if (op === 'update') {
+        allow(c, ['log-filter', 'description']);
+        if (destination !== undefined) {
+          checkDestination();
+          sink.destination = destination;
+        }
+        if (f('log-filter') !== undefined) sink.filter = f('log-filter');
+        if (f('description') !== undefined) sink.description = f('description');
+        sink.updateTime = now();
+        return sink;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        if (name.startsWith('_')) throw invalid(c, `sink ${name} cannot be deleted`);
+        this.sinks.delete(name);
+        return undefined;
+      }
+    }
+
+    // Workflows.
+    if (pos[0] === 'workflows') {
+      const op = pos[1];
+      const c = cmd(2);
+      if (op === 'list') {
+        allow(c, ['location']);
+        // The list view leaves the source out.
+        return [...this.workflows.values()].map(({ sourceContents: _, ...w }) => w);
+      }
+      const name = arg(c, 2);
+      const full = `projects/${P}/locations/${f('location')}/workflows/${name}`;
+      const w = this.workflows.get(name);
+      if (op === 'deploy') {
+        allow(c, [
+          'location',
+          'source',
+          'service-account',
+          'labels',
+          'set-env-vars',
+          'clear-env-vars',
+          'description',
+        ]);
+        const file = resolve(this.cwd, f('source') ?? '');
+        if (!f('source') || !existsSync(file)) throw invalid(c, `--source ${f('source')}: no such file`);
+        const source = readFileSync(file, 'utf8');
+        try {
+          parse(source);
+        } catch (e) {
+          throw invalid(c, `workflow source is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+        }
+        accountMustExist(c, f('service-account'));
+        let env = f('clear-env-vars') ? undefined : (w?.userEnvVars as Labels | undefined);
+        if (f('set-env-vars')) env = parseKeyValues(f('set-env-vars') as string);
+        const json = compact({
+          name: full,
+          state: 'ACTIVE',
+          revisionId: `${String((Number((w?.revisionId as string)?.slice(0, 6) ?? 0) || 0) + 1).padStart(6, '0')}-abc`,
+          createTime: (w?.createTime as string) ?? now(),
+          updateTime: now(),
+          serviceAccount: f('service-account')
+            ? `projects/${P}/serviceAccounts/${f('service-account')}`
+            : (w?.serviceAccount ??
+              `projects/${P}/serviceAccounts/${this.projectNumber}-compute@developer.gserviceaccount.com`),
+          sourceContents: source,
+          labels: f('labels') ? parseKeyValues(f('labels') as string) : w?.labels,
+          userEnvVars: env,
+        });
+        this.workflows.set(name, json);
+        return json;
+      }
+      if (!w) throw notFound(c, full);
+      if (op === 'describe') {
+        allow(c, ['location']);
+        return w;
+      }
+      if (op === 'delete') {
+        allow(c, ['location']);
+        this.workflows.delete(name);
+        return undefined;
+      }
+    }
+
+    // Cloud Scheduler.
+    if (cmd(2) === 'scheduler jobs') {
+      const op = pos[2];
+      if (op === 'list') {
+        allow(cmd(3), ['location']);
+        return [...this.jobs.values()];
+      }
+      const kind = op === 'create' || op === 'update' ? pos[3] : undefined;
+      const c = kind ? cmd(4) : cmd(3);
+      const name = arg(c, kind ? 4 : 3);
+      const full = `projects/${P}/locations/${f('location')}/jobs/${name}`;
+      const job = this.jobs.get(name);
+      const common = ['location', 'schedule', 'time-zone', 'description'];
+      const httpFlags = [
+        'uri',
+        'http-method',
+        'message-body',
+        'oidc-service-account-email',
+        'oidc-token-audience',
+        'oauth-service-account-email',
+        'oauth-token-scope',
+      ];
+      const b64 = (s: string) => Buffer.from(s).toString('base64');
+      const httpTarget = (prev: Json | undefined): Json => {
+        let headers: Labels = f('clear-headers') ? {} : { ...((prev?.headers as Labels) ?? {}) };
+        for (const k of (f('remove-headers') ?? '').split(',').filter(Boolean)) delete headers[k];
+        headers = { ...headers, ...parseKeyValues(f('headers') ?? f('update-headers') ?? '') };
+        let body = f('clear-message-body') ? undefined : (prev?.body as string | undefined);
+        if (f('message-body') !== undefined) body = b64(f('message-body') as string);
+        if (body !== undefined && !headers['Content-Type'])
+          headers['Content-Type'] = 'application/octet-stream';
+        headers['User-Agent'] = 'Google-Cloud-Scheduler';
+        let auth: Json = {};
+        if (f('oidc-service-account-email')) {
+          accountMustExist(c, f('oidc-service-account-email'));
+          auth = {
+            oidcToken: {
+              serviceAccountEmail: f('oidc-service-account-email'),
+              audience: f('oidc-token-audience') ?? f('uri') ?? prev?.uri,
+            },
+          };
+        } else if (f('oauth-service-account-email')) {
+          accountMustExist(c, f('oauth-service-account-email'));
+          auth = {
+            oauthToken: {
+              serviceAccountEmail: f('oauth-service-account-email'),
+              scope: f('oauth-token-scope') ?? 'https://www.googleapis.com/auth/cloud-platform',
+            },
+          };
+        } else if (prev) auth = compact({ oidcToken: prev.oidcToken, oauthToken: prev.oauthToken });
+        return compact({
+          uri: f('uri') ?? prev?.uri,
+          httpMethod: (f('http-method') ?? (prev?.httpMethod as string) ?? 'post').toUpperCase(),
+          headers,
+          body,
+          ...auth,
+        });
+      };
+      const pubsubTarget = (prev: Json | undefined): Json => {
+        const topic = f('topic');
+        if (topic) topicMustExist(c, topic);
+        let attributes: Labels = f('clear-attributes') ? {} : { ...((prev?.attributes as Labels) ?? {}) };
+        for (const k of (f('remove-attributes') ?? '').split(',').filter(Boolean)) delete attributes[k];
+        attributes = { ...attributes, ...parseKeyValues(f('attributes') ?? f('update-attributes') ?? '') };
+        const data = f('message-body') !== undefined ? b64(f('message-body') as string) : prev?.data;
+        if (data === undefined && Object.keys(attributes).length === 0)
+          throw err(
+            c,
+            'Exactly one of (--message-body | --message-body-from-file) or --attributes must be specified.',
+            2,
+          );
+        return compact({
+          topicName: topic ? `projects/${P}/topics/${topic}` : prev?.topicName,
+          data,
+          attributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+        });
+      };
+      const timeZone = (prev: string | undefined) => {
+        const tz = f('time-zone') ?? prev ?? 'Etc/UTC';
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        } catch {
+          throw invalid(c, `Invalid time zone ${tz}`);
+        }
+        return tz;
+      };
+      if (op === 'create') {
+        if (kind === 'http') allow(c, [...common, ...httpFlags, 'headers']);
+        else if (kind === 'pubsub') allow(c, [...common, 'topic', 'message-body', 'attributes']);
+        else throw err(cmd(3), `Invalid choice: '${kind}'.`, 2);
+        if (job) throw exists(c, full);
+        if (!f('schedule')) throw err(c, 'argument --schedule: Must be specified.', 2);
+        const json = compact({
+          name: full,
+          description: f('description'),
+          schedule: f('schedule'),
+          timeZone: timeZone(undefined),
+          state: 'ENABLED',
+          userUpdateTime: now(),
+          retryConfig: {
+            maxBackoffDuration: '3600s',
+            maxDoublings: 5,
+            maxRetryDuration: '0s',
+            minBackoffDuration: '5s',
+          },
+          ...(kind === 'http'
+            ? { httpTarget: httpTarget(undefined) }
+            : { pubsubTarget: pubsubTarget(undefined) }),
+        });
+        this.jobs.set(name, json);
+        return json;
+      }
+      if (!job) throw notFound(c, full);
+      if (op === 'describe') {
+        allow(c, ['location']);
+        return job;
+      }
+      if (op === 'update') {
+        if (kind === 'http')
+          allow(c, [
+            ...common,
+            ...httpFlags,
+            'update-headers',
+            'remove-headers',
+            'clear-headers',
+            'clear-message-body',
+          ]);
+        else if (kind === 'pubsub')
+          allow(c, [
+            ...common,
+            'topic',
+            'message-body',
+            'update-attributes',
+            'remove-attributes',
+            'clear-attributes',
+          ]);
+        else throw err(cmd(3), `Invalid choice: '${kind}'.`, 2);
+        const isHttp = job.httpTarget !== undefined;
+        if (isHttp !== (kind === 'http'))
+          throw invalid(
+            c,
+            `Job ${full} has a ${isHttp ? 'http' : 'pubsub'} target; its target type cannot be changed.`,
+          );
+        const updated = compact({
+          ...job,
+          description: f('description') ?? job.description,
+          schedule: f('schedule') ?? job.schedule,
+          timeZone: timeZone(job.timeZone as string),
+          userUpdateTime: now(),
+          ...(kind === 'http'
+            ? { httpTarget: httpTarget(job.httpTarget as Json) }
+            : { pubsubTarget: pubsubTarget(job.pubsubTarget as Json) }),
+        });
+        this.jobs.set(name, updated);
+        return updated;
+      }
+      if (op === 'delete') {
+        allow(c, ['location']);
+        this.jobs.delete(name);
+        return undefined;
+      }
+    }
+
+    // Alert policies: alpha only in gcloud 528.
+    if (pos[0] === 'monitoring' && pos[1] === 'policies')
+      throw err(
+        'monitoring',
+        "Invalid choice: 'policies'.\nMaybe you meant:\n  gcloud alpha monitoring policies",
+        2,
+      );
+    if (cmd(3) === 'alpha monitoring policies') {
+      const op = pos[3];
+      const c = cmd(4);
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.alerts.values()];
+      }
+      const policyFlag = (): Json => {
+        try {
+          const p = JSON.parse(f('policy') ?? '') as Json;
+          if (typeof p.displayName !== 'string' || !Array.isArray(p.conditions) || p.conditions.length === 0)
+            throw new Error('a policy needs displayName and at least one condition');
+          return p;
+        } catch (e) {
+          throw invalid(c, `--policy: ${(e as Error).message}`);
+        }
+      };
+      const stored = (p: Json, id: string, created: string): Json => ({
+        ...p,
+        name: `projects/${P}/alertPolicies/${id}`,
+        conditions: (p.conditions as Json[]).map((cond, i) => {
+          const t = { ...(cond.conditionThreshold as Json) };
+          if (t.thresholdValue === 0) delete t.thresholdValue; // proto3 JSON drops zero values
+          return {
+            ...cond,
+            conditionThreshold: t,
+            name: `projects/${P}/alertPolicies/${id}/conditions/${id}${i}`,
+          };
+        }),
+        creationRecord: { mutateTime: created, mutatedBy: 'deployer@example.com' },
+        mutationRecord: { mutateTime: now(), mutatedBy: 'deployer@example.com' },
+      });
+      if (op === 'create') {
+        allow(c, ['policy']);
+        const id = String(1000000 + ++this.#seq);
+        const json = stored(policyFlag(), id, now());
+        this.alerts.set(json.name as string, json);
+        return json;
+      }
+      const name = arg(c, 4);
+      const a = this.alerts.get(name);
+      if (!a) throw notFound(c, name);
+      if (op === 'describe') return a;
+      if (op === 'update') {
+        allow(c, ['policy']);
+        const json = stored(
+          policyFlag(),
+          name.slice(name.lastIndexOf('/') + 1),
+          (a.creationRecord as Json).mutateTime as string,
+        );
+        this.alerts.set(name, json);
+        return json;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        this.alerts.delete(name);
+        return undefined;
+      }
+    }
+    throw err(pos.join('.'), `Invalid choice: '${pos.join(' ')}'.`, 2);
+  }
+}
+
+function policyJson(bindings: Binding[]): Json {
+  return bindings.length > 0 ? { bindings, etag: 'BwYAbc=', version: 1 } : { etag: 'ACAB' };
+}
+
+/** Drops undefined fields (gcloud's JSON has no nulls for unset fields). */
+function compact(o: Json): Json {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
