@@ -187,7 +187,5 @@ export async function run(): Promise<void> {
   console.log(
     `bundled    ${(statSync(outfile).size / 1024).toFixed(0).padStart(6)} KB   ${bundled.toFixed(0).padStart(5)} ms`,
   );
-  console.log(
-    `unbundled  (src + node_modules ${deps} KB)   ${unbundled.toFixed(0).padStart(5)} ms`,
-  );
+  console.log(`unbundled  (src + node_modules ${deps} KB)   ${unbundled.toFixed(0).padStart(5)} ms`);
 }

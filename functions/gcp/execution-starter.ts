@@ -21,10 +21,10 @@ import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
 import type { StartRecords } from './firestore-link-store.ts';
+import { toLabels } from './labels.ts';
 import type { ExecutionSummary } from './workflow-executions.ts';
 
 export const START_KEY_LABEL = 'crosslink-key';
-export const LINK_ID_LABEL = 'crosslink-link-id';
 
 /** Another starter holds the record and may be creating the execution now: try again later. */
 export class StartInProgressError extends ConflictError {}
@@ -46,7 +46,7 @@ export interface StarterDeps {
   clock: Clock;
   /** How long a record without an execution counts as a start in flight (default 2 min). */
   leaseMs?: number;
-  /** Labels put on every execution beside the two above (cost labels). */
+  /** Cost labels put on every execution beside the two above (made valid Google labels). */
   labels?: Record<string, string>;
 }
 
@@ -82,7 +82,7 @@ export async function startStage(
 
   const execution = await deps.executions.create(workflow, {
     argument: input,
-    labels: { ...deps.labels, [START_KEY_LABEL]: key, [LINK_ID_LABEL]: input.linkId },
+    labels: { ...toLabels(deps.labels ?? {}, input.linkId), [START_KEY_LABEL]: key },
   });
   const stored = await deps.starts.setStartExecution(input.linkId, stage, attempt, execution.name);
   if (stored.executionName !== execution.name) {

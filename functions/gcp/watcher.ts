@@ -16,6 +16,7 @@ import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
 import { recordOwnHalf } from '#core/link/use-cases.ts';
 import { type KnownHalf, type ObservedHalf, type WatchResult, watchHalves } from '#core/link/watcher.ts';
 import { DeadlineExceeded, NotFound, Unavailable } from './google-errors.ts';
+import { LINK_LABEL } from './labels.ts';
 import type { Page, Transport } from './transport-client.ts';
 
 /** The TransportManager reads the watcher makes (`TransportClient` has them). */
@@ -73,7 +74,7 @@ const locationOf = (name: string) => name.split('/').slice(0, 4).join('/');
 /** A transport as `watchHalves` compares it. proto3 JSON omits `false`: no `adminEnabled` = disabled. */
 export function observedOf(t: Transport): ObservedHalf {
   return {
-    linkId: t.labels?.['crosslink-link-id'] ?? parseTransportName(t.name)?.id,
+    linkId: t.labels?.[LINK_LABEL] ?? parseTransportName(t.name)?.id,
     resourceId: t.name,
     nativeState: t.state ?? null,
     adminEnabled: t.adminEnabled === true,

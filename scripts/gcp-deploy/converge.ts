@@ -405,7 +405,8 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     const fns = await readJson<FnJson[]>(['functions', 'list', `--regions=${region}`, '--v2']);
     const have = new Map(listed(fns).map((f) => [last(f.name), f]));
     const packages = new Map<string, FunctionPackage>();
-    for (const f of config.functions) packages.set(f.name, await packageFunction(config.root, f));
+    const bundles: Parameters<typeof packageFunction>[2] = new Map();
+    for (const f of config.functions) packages.set(f.name, await packageFunction(config.root, f, bundles));
     const sourceDir = (name: string) => `${o.buildDir}/${name}`;
     const shown = (path: string) => relative(o.cwd, path) || '.';
 

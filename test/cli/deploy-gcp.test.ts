@@ -400,7 +400,22 @@ describe('function packages', () => {
     const original = await packageFunction(FIXTURE, whoami);
     expect(here.hash).toBe(original.hash);
     expect(here.files['index.js']).toMatch(/ff\.http\("whoami"/);
-    expect(JSON.parse(here.files['package.json'])).toMatchObject({ main: 'index.js', type: 'module' });
+    // npm packages stay imports, listed at the installed version for the buildpack's npm install.
+    expect(here.files['index.js']).toMatch(/from "@google-cloud\/functions-framework"/);
+    const framework = JSON.parse(
+      readFileSync(
+        resolve(import.meta.dirname, '../../node_modules/@google-cloud/functions-framework/package.json'),
+        'utf8',
+      ),
+    ).version;
+    expect(JSON.parse(here.files['package.json'])).toEqual({
+      name: 'crosslink-whoami',
+      private: true,
+      type: 'module',
+      main: 'index.js',
+      engines: { node: '24' },
+      dependencies: { '@google-cloud/functions-framework': framework },
+    });
     const source = join(dir, 'gcp', whoami.source);
     writeFileSync(
       source,
