@@ -24,6 +24,7 @@ import { parseDuration, systemClock } from '#core/clock.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { resumeWaiting } from '#core/link/steps.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { type StarterDeps, startStage } from './execution-starter.ts';
 import { FirestoreLinkStore } from './firestore-link-store.ts';
@@ -125,6 +126,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     }),
     secrets,
     tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
+    metrics: approvalLogMetrics(),
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
     settings: {

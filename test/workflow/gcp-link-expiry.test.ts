@@ -46,6 +46,14 @@ describe('callback timeout', () => {
     expect(
       out.steps.filter((s) => s.step === 'wait' && s.billing === 'external').length,
     ).toBeGreaterThanOrEqual(2);
+    // The fallback polls logged how long the approval waited (the approvals-waiting alert's metric).
+    const lines = (cloud.plumbing?.functions.get('steps')?.output ?? []).filter((l) =>
+      l.includes('"approvalPendingSeconds"'),
+    );
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(
+      cloud.plumbing?.functions.get('steps')?.output.some((l) => l.includes('"approvalEscalated":true')),
+    ).toBe(true);
     expect(cloud.gcp.auditLog.entries().some((e) => e.protoPayload.resourceName.endsWith(linkId))).toBe(
       false,
     );
