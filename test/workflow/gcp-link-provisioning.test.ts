@@ -93,9 +93,11 @@ describe('approvals', () => {
     expect(self.body.error.code).toBe('PermissionDeniedError');
     const link = await linkOf(linkId);
     expect(link.state).toBe('AWAITING_APPROVAL');
-    expect(link.audit.some((a: any) => a.actor === 'alice@example.com' && a.outcome === 'refused')).toBe(
-      true,
-    );
+    expect(
+      link.audit.some(
+        (a: { actor: string; outcome: string }) => a.actor === 'alice@example.com' && a.outcome === 'refused',
+      ),
+    ).toBe(true);
     expect(executionsOf(linkId)[0]?.state).toBe('ACTIVE');
 
     const rejected = await intake('carol', 'POST', `/links/${linkId}/approvals`, {
@@ -118,7 +120,7 @@ describe('approvals', () => {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { link: { id: string } } }));
     const first = await post();
     const second = await post();
     expect([first.status, second.status]).toEqual([201, 200]);
@@ -160,7 +162,7 @@ describe('CreateTransport answers 500, then 503', () => {
     const transports = cloud.gcp.auditLog
       .entries()
       .filter(
-        (e: any) =>
+        (e) =>
           e.protoPayload.methodName.endsWith('TransportManager.CreateTransport') &&
           e.protoPayload.resourceName.endsWith(`/transports/${linkId}`),
       );
