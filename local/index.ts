@@ -11,7 +11,7 @@ import { AwsEdge } from './aws/edge.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
-import { type AwsHalfDeployment, deployAwsHalf, type SealingKey } from './aws-half.ts';
+import { type AwsHalfDeployment, deployAwsHalf, googleSealingKey, type SealingKey } from './aws-half.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { FaultRegistry } from './faults.ts';
 import {
@@ -63,6 +63,12 @@ export interface LocalCloudOptions {
    */
   gcpConfig?: string;
   watchGcpConfig?: boolean;
+  /**
+   * Environment for every function of gcp.yml beyond what the cloud sets: when the AWS half is
+   * deployed, the cloud adds its sealing key (`CROSSLINK_PEER_PUBLIC_KEY_PEM`, `CROSSLINK_PEER_KEY_ID`);
+   * a test that plays the AWS half passes its own here (these win).
+   */
+  gcpEnvironment?: Record<string, string>;
   /**
    * Deploy the AWS half (serverless.yml in `repoDir`) into this cloud once it is up: its intake is
    * the handshake's `intakes.aws`, its and the Google side's sealing keys its `keys` (local/aws-half.ts).
@@ -263,6 +269,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         emulators,
         pushProxy,
         watch: options.watchGcpConfig ?? false,
+        // The Google half's functions need both sealing keys: Google's own (Cloud KMS
+        // crosslink/activation, created here when the AWS half does not) and the AWS key it seals to.
+        functionEnvironment: async () => {
+          const half = await awsHalfStart.catch(() => null);
+          if (!half && gcp.auth.accountByName('crosslink')) await googleSealingKey(gcp);
+          return {
+            ...(half
+              ? {
+                  CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
+                  CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
+                }
+              : {}),
+            ...options.gcpEnvironment,
+          };
+        },
         log,
       });
     } catch (err) {
@@ -311,7 +332,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       },
       pubsubEmulatorHost: emulators?.pubsubHost ?? null,
       firestoreEmulatorHost: emulators?.firestoreHost ?? null,
-      intakes: { aws: awsHalf?.intake ?? null, gcp: null },
+      intakes: {
+        aws: awsHalf?.intake ?? null,
+        gcp: plumbing?.functions.get('intake') ? plumbing.functions.url('intake') : null,
+      },
       keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
       admin: `${endpoint}/_crosslink`,
     }),

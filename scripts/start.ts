@@ -122,7 +122,12 @@ async function main(): Promise<number> {
         : []),
       ...(cloud.plumbing
         ? [
-            `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,
+            ...(handshake.intakes.gcp
+              ? [
+                  `  intake   ${handshake.intakes.gcp}  (Google half from gcp.yml: HTTP function, IAM invoker auth)`,
+                ]
+              : []),
+            `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.workflows.length} workflows, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,
             ...cloud.plumbing.functions.list().map((f) => `    ${f.spec.name.padEnd(20)} ${f.url}`),
           ]
         : []),

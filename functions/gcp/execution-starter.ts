@@ -93,6 +93,24 @@ export async function startStage(
   return { executionName: key, started: true, execution: execution.name };
 }
 
+/**
+ * Whether the execution of `(linkId, stage, attempt)` is still running (ACTIVE or QUEUED): the
+ * intake raises a decommission's attempt only past a run that has ended.
+ */
+export async function isStageRunning(
+  deps: StarterDeps,
+  stage: Stage,
+  linkId: string,
+  attempt: number,
+): Promise<boolean> {
+  const key = executionName(linkId, stage, attempt);
+  const workflow = stage === 'provisioning' ? deps.workflows.provisioning : deps.workflows.decommissioning;
+  const listed = await deps.executions.list(workflow, `labels.${START_KEY_LABEL}="${key}"`);
+  return listed.some(
+    (e) => e.labels?.[START_KEY_LABEL] === key && (e.state === 'ACTIVE' || e.state === 'QUEUED'),
+  );
+}
+
 /** The oldest execution labelled with `key` (the list is newest first). */
 async function findByKey(
   deps: StarterDeps,

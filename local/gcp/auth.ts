@@ -189,6 +189,32 @@ export class GcpAuth {
     });
   }
 
+  /**
+   * A service account of gcp.yml that is not a local identity (a function's runtime identity):
+   * gets a key like the identities, so the function's Google clients authenticate as it. Idempotent.
+   */
+  async addServiceAccount(email: string): Promise<ServiceAccount> {
+    const known = this.#accounts.get(email);
+    if (known) return known;
+    const pair = await generateKeyPairAsync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const again = this.#accounts.get(email);
+    if (again) return again;
+    const sa: ServiceAccount = {
+      name: email,
+      email,
+      clientId: String(100_000_000_000_000_000_000n + BigInt(`0x${randomBytes(8).toString('hex')}`)),
+      keyId: randomBytes(20).toString('hex'),
+      privateKeyPem: pair.privateKey,
+      publicKey: createPublicKey(pair.publicKey),
+    };
+    this.#accounts.set(email, sa);
+    return sa;
+  }
+
   /** The edge's base URL, once it listens (key files and discovery point at it). */
   setEndpoint(endpoint: string): void {
     this.#endpoint = endpoint;

@@ -17,11 +17,13 @@
  * does not redeliver.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ProcessGroup } from '#local/processes.ts';
-import { type FunctionSpec, memberOf, signatureType } from '#scripts/gcp-config.ts';
+import { type FunctionSpec, memberOf, serviceAccountEmail, signatureType } from '#scripts/gcp-config.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
 
@@ -61,6 +63,11 @@ export class FunctionStartError extends Error {
   }
 }
 
+/** A function's URL in the cloud (2nd gen functions answer on it too). */
+export function cloudFunctionUrl(region: string, project: string, name: string): string {
+  return `https://${region}-${project}.cloudfunctions.net/${name}`;
+}
+
 /** The local URL of a function. */
 export function functionUrl(edgeUrl: string, region: string, project: string, name: string): string {
   return `${edgeUrl}/${region}-${project}.cloudfunctions.net/${name}`;
@@ -69,6 +76,7 @@ export function functionUrl(edgeUrl: string, region: string, project: string, na
 export class FunctionHosts {
   readonly #o: FunctionHostsOptions;
   readonly #hosted = new Map<string, HostedFunction>();
+  #keysDir: string | undefined;
 
   constructor(options: FunctionHostsOptions) {
     this.#o = options;
@@ -76,6 +84,20 @@ export class FunctionHosts {
 
   url(name: string): string {
     return functionUrl(this.#o.edgeUrl(), this.#o.region, this.#o.project, name);
+  }
+
+  /**
+   * The runtime identity, as Cloud Run gives it through the metadata server: a key file of the
+   * function's service account (GOOGLE_APPLICATION_CREDENTIALS), its tokens issued by the edge.
+   */
+  async #credentials(spec: FunctionSpec): Promise<string | undefined> {
+    if (!spec.serviceAccount) return undefined;
+    const email = serviceAccountEmail(spec.serviceAccount, this.#o.project);
+    await this.#o.auth.addServiceAccount(email);
+    this.#keysDir ??= await mkdtemp(join(tmpdir(), 'crosslink-fn-keys-'));
+    const path = join(this.#keysDir, `${spec.name}.json`);
+    await writeFile(path, `${JSON.stringify(this.#o.auth.keyFile(email))}\n`, { mode: 0o600 });
+    return path;
   }
 
   get(name: string): HostedFunction | undefined {
@@ -90,6 +112,7 @@ export class FunctionHosts {
   async start(spec: FunctionSpec): Promise<HostedFunction> {
     await this.stop(spec.name);
     const source = resolve(this.#o.root, spec.source);
+    const credentials = await this.#credentials(spec);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.#o.env(),
@@ -100,6 +123,7 @@ export class FunctionHosts {
       K_REVISION: `${spec.name}-00001`,
       GOOGLE_CLOUD_PROJECT: this.#o.project,
       FUNCTION_REGION: this.#o.region,
+      ...(credentials ? { GOOGLE_APPLICATION_CREDENTIALS: credentials } : {}),
     };
     const child = this.#o.processes.spawn(process.execPath, [HOST_MAIN, source, spec.entryPoint], {
       env,
@@ -159,6 +183,8 @@ export class FunctionHosts {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.#hosted.keys()].map((n) => this.stop(n)));
+    if (this.#keysDir) await rm(this.#keysDir, { recursive: true, force: true });
+    this.#keysDir = undefined;
   }
 
   /** The edge's handler for function URLs: IAM check, then forward (see the file comment). */
@@ -193,7 +219,17 @@ export class FunctionHosts {
     const headers = { ...req.headers };
     if (!invokers.includes('allUsers')) {
       const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
-      const claims = token ? this.#o.auth.verifyIdToken(token, hosted.url) : undefined;
+      // Cloud Run takes the function's URLs as audiences: the local one and the cloud form a
+      // workflow or scheduler job names (https://<region>-<project>.cloudfunctions.net/<name>).
+      const verify = (t: string) => {
+        const local = this.#o.auth.verifyIdToken(t, hosted.url);
+        if (!isAuthFailure(local) || local.message !== 'wrong audience') return local;
+        return this.#o.auth.verifyIdToken(
+          t,
+          cloudFunctionUrl(this.#o.region, this.#o.project, hosted.spec.name),
+        );
+      };
+      const claims = token ? verify(token) : undefined;
       if (!token || !claims || isAuthFailure(claims)) {
         req.resume();
         res.setHeader('www-authenticate', 'Bearer error="invalid_token"');

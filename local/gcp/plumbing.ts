@@ -12,7 +12,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
-import { defaultIsInternalUrl, fetchHttp } from '#local/workflows/ports.ts';
+import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
 import {
   type FunctionSpec,
   type GcpConfig,
@@ -37,6 +37,11 @@ export interface GooglePlumbingOptions {
   processes: ProcessGroup;
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
+  /**
+   * Environment every function gets beside gcp.yml's `environment` (which wins): values known only
+   * at run time, such as the peer's sealing key. Resolved before the functions start.
+   */
+  functionEnvironment?: () => Promise<Record<string, string>> | Record<string, string>;
   /** Reload when gcp.yml or a function's files change (default false; `npm start` turns it on). */
   watch?: boolean;
   log?: (message: string) => void;
@@ -122,6 +127,7 @@ export class GooglePlumbing {
   #changed = new Set<string>();
   #stopped = false;
   #reloads = 0;
+  #functionEnv: Record<string, string> = {};
 
   constructor(options: GooglePlumbingOptions) {
     this.#o = options;
@@ -140,6 +146,7 @@ export class GooglePlumbing {
           ? { FIRESTORE_EMULATOR_HOST: options.emulators.firestoreHost }
           : {}),
         CROSSLINK_GCP_ENDPOINT: gcp.endpoint,
+        ...this.#functionEnv,
       }),
       log: this.#log,
     });
@@ -262,6 +269,7 @@ export class GooglePlumbing {
     const root = config.root;
     this.#config = config;
 
+    if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();
     // Functions first: push subscriptions deliver to them as soon as they exist.
     const wanted = new Map(config.functions.map((f) => [f.name, f]));
     for (const name of [...this.#appliedFunctions.keys()]) {
@@ -295,7 +303,9 @@ export class GooglePlumbing {
           clock: this.#o.clock,
           baseUrl: gcp.endpoint,
           ports: {
-            http: fetchHttp,
+            // Google API and function URLs (https://<region>-<project>.cloudfunctions.net/<name>)
+            // reach the local edge, so the project's workflows run unchanged.
+            http: viaLocalGoogleEdge(gcp.endpoint, fetchHttp),
             isInternalUrl: (url) => defaultIsInternalUrl(url) || url.startsWith(gcp.endpoint),
             tokens: {
               accessToken: async () =>

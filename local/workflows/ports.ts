@@ -157,7 +157,9 @@ export const fetchHttp: HttpPort = async (req) => {
 /**
  * Sends calls to `https://<service>.googleapis.com/...` to the local Google edge instead, so the
  * project's workflows run unchanged: the path is kept and the original host travels in
- * `x-forwarded-host` (the edge routes on it). Billing still sees the original URL (internal).
+ * `x-forwarded-host` (the edge routes on it). A function's `https://<region>-<project>.cloudfunctions.net/<name>`
+ * goes to the edge's `/<region>-<project>.cloudfunctions.net/<name>`. Billing still sees the
+ * original URL (internal).
  */
 export function viaLocalGoogleEdge(edgeOrigin: string, inner: HttpPort = fetchHttp): HttpPort {
   const edge = edgeOrigin.replace(/\/$/, '');
@@ -168,6 +170,10 @@ export function viaLocalGoogleEdge(edgeOrigin: string, inner: HttpPort = fetchHt
     } catch {
       return inner(req);
     }
+    // A function's cloud URL (https://<region>-<project>.cloudfunctions.net/<name>) is served by
+    // the edge under /<host>/<name>.
+    if (url.protocol === 'https:' && /^[a-z0-9-]+\.cloudfunctions\.net$/.test(url.hostname))
+      return inner({ ...req, url: `${edge}/${url.hostname}${url.pathname}${url.search}` });
     if (!/(^|\.)googleapis\.com$/.test(url.hostname)) return inner(req);
     return inner({
       ...req,

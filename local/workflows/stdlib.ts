@@ -572,6 +572,8 @@ export const LIBRARY: Record<string, LibFunction> = {
       if (timeout < 0)
         throw valueError(`events.await_callback: timeout must not be negative, got ${timeout}`);
       if (!rt.ports.callbacks) throw tagged('SystemError', 'callbacks are not available in this runner');
+      // Google bills a step that waits for a callback as external (pricing: "wait for HTTP callbacks").
+      rt.markExternal();
       return fromJson(await rt.ports.callbacks.await(url, timeout * 1000, rt.signal));
     },
     true,

@@ -110,6 +110,17 @@ describe('functions behind the IAM check', () => {
       greeting: 'hello',
       method: 'POST',
       body: { hi: 1 },
+      runtimeIdentity: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
+    });
+  });
+
+  it("a function's Google clients authenticate as its service account (its key file, tokens from the edge)", async () => {
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const res = await fetch(`${url}?token=1`, { headers: { authorization: `Bearer ${idToken}` } });
+    const { accessToken } = (await res.json()) as { accessToken: string };
+    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({
+      email: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
     });
   });
 
@@ -130,6 +141,15 @@ describe('functions behind the IAM check', () => {
     expect(await status(forged)).toBe(401);
     expect(await status(otherAudience)).toBe(401);
     expect(await status(carol)).toBe(403);
+    // The function's cloud URL is an audience too (a workflow or a scheduler job names that one).
+    const cloudForm = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(
+      `https://${cloud.gcp.region}-${cloud.gcp.project}.cloudfunctions.net/whoami`,
+    );
+    expect(await status(cloudForm)).toBe(200);
+    const otherFunction = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(
+      `https://${cloud.gcp.region}-${cloud.gcp.project}.cloudfunctions.net/orders`,
+    );
+    expect(await status(otherFunction)).toBe(401);
   });
 
   it('a push without a valid token is refused by the push endpoint; one through the proxy is accepted', async () => {

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { jwtClient } from '#gcp/google-credentials.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -41,7 +42,7 @@ afterEach(() => {
 
 describe('npm start', () => {
   it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', {
-    timeout: 120_000,
+    timeout: 200_000,
   }, async () => {
     // Prepare
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
@@ -68,7 +69,7 @@ describe('npm start', () => {
     try {
       // Act
       // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
-      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined), 90_000);
+      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined), 150_000);
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({
@@ -79,7 +80,13 @@ describe('npm start', () => {
         gcp: { project: 'crosslink-local', region: 'us-east4' },
         pubsubEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         firestoreEmulatorHost: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
-        intakes: { aws: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), gcp: null },
+        intakes: {
+          aws: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+          // The Google half of the root gcp.yml: the intake function's URL on the Google edge.
+          gcp: expect.stringMatching(
+            /^http:\/\/127\.0\.0\.1:\d+\/us-east4-crosslink-local\.cloudfunctions\.net\/intake$/,
+          ),
+        },
         keys: {
           aws: { keyId: expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\//) },
           gcp: {
@@ -93,6 +100,16 @@ describe('npm start', () => {
       expect(listed.status).toBe(200);
       expect(listed.body.items).toEqual([]);
       expect((await fetch(`${handshake.intakes.aws}/links`)).status).toBe(403);
+      // The Google intake answers alice's ID token (audience its URL) and refuses a call without one.
+      const aliceKey = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'alice.json'), 'utf8'));
+      const idToken = await jwtClient(aliceKey).fetchIdToken(handshake.intakes.gcp);
+      const google = await fetch(`${handshake.intakes.gcp}/links`, {
+        headers: { authorization: `Bearer ${idToken}` },
+      });
+      expect(google.status).toBe(200);
+      expect(((await google.json()) as { items: unknown[] }).items).toEqual([]);
+      expect((await fetch(`${handshake.intakes.gcp}/links`)).status).toBe(401);
+      expect(out).toContain(`intake   ${handshake.intakes.gcp}`);
       // Both public keys are real RSA keys: a value sealed to each is ciphertext of the key's size.
       for (const side of ['aws', 'gcp'] as const) {
         const sealed = publicEncrypt(

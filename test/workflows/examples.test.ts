@@ -127,8 +127,12 @@ describe('examples/workflows/approve-then-create', () => {
       new Set(['/v1/projects/demo/locations/us-east4/transports?transportId=lk-1&requestId=lk-1-create-1']),
     );
     expect(creates).toHaveLength(3);
-    // The notify calls go to 127.0.0.1 (external); the Google API calls are internal.
-    expect(outcome.stepCount.external).toBe(1);
+    // The notify call goes to 127.0.0.1 and the step waiting for the callback is billed external,
+    // as Google bills it; the Google API calls are internal.
+    expect(outcome.steps.filter((s) => s.billing === 'external').map((s) => s.step)).toEqual([
+      'notify',
+      'wait',
+    ]);
   });
 
   it('no answer: escalates once, then ends EXPIRED after two timeouts', async () => {

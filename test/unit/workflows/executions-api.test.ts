@@ -554,4 +554,29 @@ describe('Google APIs through the local edge', () => {
     ]);
     expect(r.stepCount).toEqual({ internal: 2, external: 0, total: 2 });
   });
+
+  it("routes a function's https://<region>-<project>.cloudfunctions.net URL to the edge's function path", async () => {
+    const { viaLocalGoogleEdge } = await import('#local/workflows/ports.ts');
+    const seen: string[] = [];
+    const http = viaLocalGoogleEdge('http://127.0.0.1:9', async (req) => {
+      seen.push(req.url);
+      return { status: 200, headers: {}, body: new Uint8Array() };
+    });
+    await http({
+      method: 'POST',
+      url: 'https://us-east4-demo.cloudfunctions.net/steps/park?x=1',
+      headers: {},
+      timeoutMs: 1000,
+    });
+    await http({
+      method: 'GET',
+      url: 'https://example.com/cloudfunctions.net',
+      headers: {},
+      timeoutMs: 1000,
+    });
+    expect(seen).toEqual([
+      'http://127.0.0.1:9/us-east4-demo.cloudfunctions.net/steps/park?x=1',
+      'https://example.com/cloudfunctions.net',
+    ]);
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CallbackHub } from '#local/workflows/callbacks.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
 import { Execution, InvalidWorkflowError } from '#local/workflows/interpreter.ts';
 import { TestClock } from '../../support/workflow-clock.ts';
@@ -740,6 +741,38 @@ describe('limits and billing', () => {
     );
     expect(raised(r)).toMatchObject({ tags: ['ResourceLimitError'] });
     expect(r.stepCount.total).toBe(50);
+  });
+
+  it('a step waiting for a callback is billed external, as Google bills it; creating the endpoint is internal', async () => {
+    const clock = new TestClock();
+    const callbacks = new CallbackHub(clock);
+    const r = await run(
+      yaml`
+      - make:
+          call: events.create_callback_endpoint
+          result: cb
+      - wait:
+          try:
+            call: events.await_callback
+            args:
+              callback: \${cb}
+              timeout: 60
+          except:
+            as: e
+            steps:
+              - timedOut:
+                  return: \${e.tags}
+    `,
+      undefined,
+      { clock, callbacks },
+    );
+    expect(r.result).toEqual(['TimeoutError']);
+    expect(r.steps.map((s) => [s.step, s.billing])).toEqual([
+      ['make', 'internal'],
+      ['wait', 'external'],
+      ['timedOut', 'internal'],
+    ]);
+    expect(r.stepCount).toEqual({ internal: 2, external: 1, total: 3 });
   });
 
   it('refuses to run a definition with problems', () => {

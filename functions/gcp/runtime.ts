@@ -1,0 +1,161 @@
+/**
+ * The Google half's dependencies built from the function's environment (gcp.yml `environment`, plus
+ * what Cloud Run and the deploy set), once per instance. Entry points take them as a parameter with
+ * this as the default, so a test passes its own without mocking modules.
+ *
+ * Environment: `GOOGLE_CLOUD_PROJECT`, `CROSSLINK_REGION` (or `FUNCTION_REGION`),
+ * `CROSSLINK_EVENTS_TOPIC`, `CROSSLINK_KMS_KEY` (`<keyRing>/<key>`, version `CROSSLINK_KMS_KEY_VERSION`,
+ * default 1), `CROSSLINK_PEER_PUBLIC_KEY_PEM` + `CROSSLINK_PEER_KEY_ID` (the AWS key Google seals to),
+ * `CROSSLINK_PROVISIONING_WORKFLOW` / `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional
+ * `CROSSLINK_NETWORK_PROJECTS` (comma-separated), `CROSSLINK_COST_TAGS` (JSON), the approval and drain
+ * durations as on AWS, `CROSSLINK_POLICY_FILE`. Credentials: `GOOGLE_APPLICATION_CREDENTIALS` (a key
+ * file: the local cloud's) or the metadata server (Cloud Run). `CROSSLINK_GCP_ENDPOINT` sends every
+ * Google API call to the local edge (Firestore and Pub/Sub use their emulator variables).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { PubSub } from '@google-cloud/pubsub';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { GoogleAuth } from 'google-auth-library';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration, systemClock } from '#core/clock.ts';
+import type { IntakeDeps } from '#core/link/intake.ts';
+import { resumeWaiting } from '#core/link/steps.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { approvalLogMetrics } from './approval-metrics.ts';
+import { callbackTokens } from './callback-tokens.ts';
+import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
+import { FirestoreLinkStore } from './firestore-link-store.ts';
+import { CLOUD_PLATFORM, googleAuth, jwtClient, type ServiceAccountKey } from './google-credentials.ts';
+import { kmsUnwrap } from './kms-unwrap.ts';
+import { PubSubSink } from './pubsub-sink.ts';
+import { SecretManagerStore } from './secret-store.ts';
+import { type AccessTokenSource, TransportClient } from './transport-client.ts';
+import { TransportHalves } from './transport-halves.ts';
+import type { GoogleWatchDeps } from './watcher.ts';
+import { WorkflowExecutionsClient } from './workflow-executions.ts';
+
+/** Everything the Google entry points use: the intake's and steps' deps, the starter's and the watcher's. */
+export interface GoogleDeps extends IntakeDeps {
+  starter: StarterDeps;
+  watch: GoogleWatchDeps;
+}
+
+function need(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+/** The function's own credentials: the key file the local cloud gives, else Cloud Run's metadata server. */
+function credentials(env: NodeJS.ProcessEnv): { auth: AccessTokenSource; clientAuth: GoogleAuth } {
+  const file = env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (file) {
+    const key = JSON.parse(readFileSync(file, 'utf8')) as ServiceAccountKey;
+    return { auth: jwtClient(key), clientAuth: googleAuth(key) };
+  }
+  const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
+  return {
+    auth: { getAccessToken: async () => ({ token: await auth.getAccessToken() }) },
+    clientAuth: auth,
+  };
+}
+
+/** Options of the @google-cloud REST clients (KMS, Secret Manager): the local edge when configured. */
+function clientOptions(env: NodeJS.ProcessEnv, auth: GoogleAuth) {
+  const local = env.CROSSLINK_GCP_ENDPOINT;
+  if (!local) return { auth };
+  const u = new URL(local);
+  return {
+    auth,
+    apiEndpoint: u.hostname,
+    port: Number(u.port),
+    protocol: u.protocol.replace(':', ''),
+    fallback: true as const,
+  };
+}
+
+let cached: GoogleDeps | undefined;
+
+/** Builds (once) the dependencies every entry point uses. */
+export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
+  if (cached) return cached;
+  const project = need(env, 'GOOGLE_CLOUD_PROJECT');
+  const region = env.CROSSLINK_REGION ?? need(env, 'FUNCTION_REGION');
+  const endpoint = env.CROSSLINK_GCP_ENDPOINT;
+  const policyFile = env.CROSSLINK_POLICY_FILE ?? join(process.cwd(), 'config/policy.yaml');
+  const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
+  const { auth, clientAuth } = credentials(env);
+  const tags = JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>;
+  const store = new FirestoreLinkStore(new Firestore({ projectId: project }), systemClock);
+  const secrets = new SecretManagerStore(new SecretManagerServiceClient(clientOptions(env, clientAuth)), {
+    project,
+    labels: tags,
+  });
+  const transports = (p: string, location: string) =>
+    new TransportClient({ project: p, location, auth, ...(endpoint ? { endpoint } : {}) });
+  const [ring, key] = need(env, 'CROSSLINK_KMS_KEY').split('/');
+  const keyVersion = `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}/cryptoKeyVersions/${env.CROSSLINK_KMS_KEY_VERSION ?? '1'}`;
+  const workflow = (id: string) => `projects/${project}/locations/${region}/workflows/${id}`;
+  const executions = new WorkflowExecutionsClient({ auth, ...(endpoint ? { endpoint } : {}) });
+  const base = {
+    store,
+    events: new PubSubSink(new PubSub({ projectId: project }), need(env, 'CROSSLINK_EVENTS_TOPIC')),
+    policy,
+    clock: systemClock,
+    origin: { cloud: 'gcp' as const, project, region },
+  };
+  const starter: StarterDeps = {
+    starts: store,
+    executions,
+    workflows: {
+      provisioning: workflow(need(env, 'CROSSLINK_PROVISIONING_WORKFLOW')),
+      decommissioning: workflow(need(env, 'CROSSLINK_DECOMMISSIONING_WORKFLOW')),
+    },
+    clock: systemClock,
+    labels: tags,
+  };
+  const deps: GoogleDeps = {
+    ...base,
+    halves: new TransportHalves({
+      clientFor: (location) => transports(project, location),
+      defaultLocation: region,
+      secrets,
+    }),
+    secrets,
+    tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
+    metrics: approvalLogMetrics(),
+    ownKeyId: keyVersion,
+    unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
+    settings: {
+      escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
+      expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
+      pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
+      peerKey: {
+        publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
+        keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
+      },
+      tags,
+      drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
+      drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
+    },
+    stages: {
+      start: async (stage, input, attempt) => {
+        const out = await startStage(starter, stage, input, attempt);
+        return { executionName: out.executionName, started: out.started };
+      },
+      running: (stage, linkId, attempt) => isStageRunning(starter, stage, linkId, attempt),
+    },
+    starter,
+    watch: {
+      ...base,
+      projects: [project, ...(env.CROSSLINK_NETWORK_PROJECTS ?? '').split(',').filter(Boolean)],
+      transports,
+      resume: (link, phases) => resumeWaiting(deps, link, phases),
+    },
+  };
+  cached = deps;
+  return deps;
+}
