@@ -147,6 +147,10 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
         return { executionName: out.executionName, started: out.started };
       },
     },
+    logError: (route, e) =>
+      process.stderr.write(
+        `${JSON.stringify({ severity: 'ERROR', service: 'crosslink-gcp', route, error: { name: (e as Error).name, message: (e as Error).message } })}\n`,
+      ),
     starter,
     watch: {
       ...base,
