@@ -148,6 +148,10 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
       },
       running: (stage, linkId, attempt) => isStageRunning(starter, stage, linkId, attempt),
     },
+    logError: (route, e) =>
+      process.stderr.write(
+        `${JSON.stringify({ severity: 'ERROR', service: 'crosslink-gcp', route, error: { name: (e as Error).name, message: (e as Error).message } })}\n`,
+      ),
     starter,
     watch: {
       ...base,

@@ -46,6 +46,8 @@ export interface StageStarter {
 
 export interface IntakeDeps extends StepDeps {
   stages: StageStarter;
+  /** Where an unexpected error (answered 500 without detail) is logged with its detail. */
+  logError?: (route: string, e: unknown) => void;
 }
 
 export type IntakeRoute =
@@ -258,7 +260,9 @@ export async function routeIntake(deps: IntakeDeps, req: IntakeRequest): Promise
         throw new NotFoundError(`no route ${req.route}`);
     }
   } catch (e) {
-    return errorToHttp(e, req.requestId);
+    const answer = errorToHttp(e, req.requestId);
+    if (answer.statusCode === 500) deps.logError?.(req.route, e);
+    return answer;
   }
 }
 
