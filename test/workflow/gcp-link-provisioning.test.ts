@@ -168,9 +168,11 @@ describe('CreateTransport answers 500, then 503', () => {
       );
     expect(transports).toHaveLength(1);
     // The workflow retried the step (the 500 surfaced as Internal; the client retried the 503 itself).
-    const steps = await eventually(() =>
-      calledSteps().filter((l) => l.linkId === linkId && l.step === 'activateInitiate'),
-    );
+    // The key is issued inside the retried call, before it answers: wait for its log line too.
+    const steps = await eventually(() => {
+      const called = calledSteps().filter((l) => l.linkId === linkId && l.step === 'activateInitiate');
+      return called.length >= 2 ? called : undefined;
+    });
     expect(steps.map((l) => l.status)).toEqual([500, 200]);
   }, 240_000);
 });
