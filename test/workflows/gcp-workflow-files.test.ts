@@ -222,6 +222,56 @@ describe('the Google workflows against a scripted steps function', () => {
     });
   });
 
+  it('a decommission during provisioning: the wait says so and the run ends quietly, nothing compensated', async () => {
+    await start(PROVISIONING, { request: () => ok(check) });
+    const name = create({ linkId: 'lk-6', mode: 'initiate', request });
+    await waitingOn(name, 'approval');
+    await answer('approval', { output: { state: 'DECOMMISSIONING', decommissioning: true } });
+    const out = await api.service.wait(name);
+    expect(out.state).toBe('SUCCEEDED');
+    expect(out.result).toEqual({ linkId: 'lk-6', outcome: 'DECOMMISSIONED' });
+    expect(steps()).toEqual(['request', 'park']);
+  });
+
+  it('a report that fails after ACTIVE fails LinkKept without compensating (nothing deleted)', async () => {
+    await start(PROVISIONING, {
+      request: () => ok(check),
+      activateInitiate: () => ok({ connectionId: 't-7', keyRef: 'sec' }),
+      report: () => fail(422, 'IllegalTransitionError', 'report: the link is FAILED'),
+    });
+    const name = create({ linkId: 'lk-7', mode: 'initiate', request });
+    await waitingOn(name, 'approval');
+    await answer('approval', { output: { state: 'APPROVED' } });
+    await waitingOn(name, 'up');
+    await answer('up', { output: { state: 'ACTIVE' } });
+    const out = await api.service.wait(name);
+    expect(out.state).toBe('FAILED');
+    expect(JSON.parse(out.error?.payload ?? '{}')).toMatchObject({ Error: 'LinkKept', linkId: 'lk-7' });
+    expect(steps()).not.toContain('compensate');
+  });
+
+  it("compensation's outcomes: KEPT fails LinkKept, DECOMMISSIONING ends quietly", async () => {
+    for (const [outcome, state, expected] of [
+      ['KEPT', 'FAILED', { Error: 'LinkKept' }],
+      ['DECOMMISSIONING', 'SUCCEEDED', { outcome: 'DECOMMISSIONED' }],
+    ] as const) {
+      await start(PROVISIONING, {
+        request: () => fail(409, 'CapacityUnavailableError', 'environment env-1 is unavailable'),
+        compensate: () => ok({ outcome, deleted: [] }),
+      });
+      const name = create({ linkId: 'lk-8', mode: 'initiate', request });
+      const out = await api.service.wait(name);
+      expect(out.state, outcome).toBe(state);
+      const got = state === 'FAILED' ? JSON.parse(out.error?.payload ?? '{}') : out.result;
+      expect(got, outcome).toMatchObject(expected);
+      await api.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    // afterEach closes what the last start opened: start once more so it has something to close.
+    await start(PROVISIONING, {});
+  });
+
   it('accept: waits for the key (fallback poll), activates with the sealed key, polls the half until ACTIVE', async () => {
     await start(PROVISIONING, {
       request: () => ok(check),
