@@ -11,8 +11,9 @@ import {
 import type { AssociationPrefixes } from '#core/link/prefixes.ts';
 
 export interface GatewayPrefixes {
-  associations(directConnectGatewayId: string): Promise<AssociationPrefixes[]>;
-  add(associationId: string, prefixes: string[]): Promise<void>;
+  /** `accountId`: the account the gateway lives in (the request's), for a router across accounts. */
+  associations(directConnectGatewayId: string, accountId?: string): Promise<AssociationPrefixes[]>;
+  add(associationId: string, prefixes: string[], accountId?: string): Promise<void>;
 }
 
 export class DirectConnectGatewayPrefixes implements GatewayPrefixes {

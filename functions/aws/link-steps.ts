@@ -57,8 +57,14 @@ export interface StepSettings extends CoreStepSettings {
   prefixWaitMs: number;
 }
 
+/** The AWS halves the steps and the watcher use: one account's, or routed across accounts. */
+export type AwsHalves = Pick<
+  InterconnectHalves,
+  'capacity' | 'initiate' | 'accept' | 'getHalf' | 'listHalves' | 'findHalves' | 'deleteHalf'
+>;
+
 export interface StepDeps extends CoreStepDeps {
-  halves: InterconnectHalves;
+  halves: AwsHalves;
   /** The Direct Connect gateway's associations (allowed prefixes), for verify. */
   prefixes: GatewayPrefixes;
   settings: StepSettings;
@@ -80,7 +86,8 @@ export async function verifyPrefixes(
   input: { linkId: string; request: LinkRequest; verify?: { deadline: string; added: string[] } },
 ) {
   const gateway = input.request.aws.directConnectGateway;
-  const associations = await deps.prefixes.associations(gateway);
+  const account = input.request.aws.accountId;
+  const associations = await deps.prefixes.associations(gateway, account);
   const { missing, pending } = prefixCoverage(input.request.aws.routes, associations);
   const now = deps.clock.now();
   const deadline = input.verify?.deadline ?? iso(now + deps.settings.prefixWaitMs);
@@ -89,7 +96,7 @@ export async function verifyPrefixes(
     return { next: 'covered', deadline, added, waitSeconds: 1 };
   const target = associationToExtend(associations);
   if (missing.length > 0 && deps.settings.manageAllowedPrefixes && target) {
-    await deps.prefixes.add(target.associationId, missing);
+    await deps.prefixes.add(target.associationId, missing, account);
     added.push(...missing);
     await deps.store.appendAudit({
       linkId: input.linkId,

@@ -22,6 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { AccountRoutedHalves, AccountRoutedPrefixes } from './account-halves.ts';
 import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
@@ -49,24 +50,26 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     env.CROSSLINK_POLICY_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config/policy.yaml');
   const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
   const roles = JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
-  const networkAccount = env.CROSSLINK_NETWORK_ACCOUNT_ID;
-  const credentials = credentialsFor(new STSClient({ region }), roles, networkAccount, 'crosslink-aws-half');
+  const sts = new STSClient({ region });
   const secrets = new SecretsManagerStore(
     new SecretsManagerClient({ region }),
     env.CROSSLINK_SECRET_PREFIX ?? 'crosslink',
     JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
   );
-  const interconnect = new InterconnectClient({
-    region,
-    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
-    ...(credentials ? { credentials } : {}),
-  });
-  // The Direct Connect gateway lives in the network account, beside the connections.
-  const directConnect = new DirectConnectClient({
-    region,
-    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
-    ...(credentials ? { credentials } : {}),
-  });
+  // One Interconnect and Direct Connect client per account: the hub's own (the function's role) and
+  // each network account's (its role from CROSSLINK_ACCOUNT_ROLES, assumed with STS). A link's half
+  // lives in the account its request names.
+  const endpoint = env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {};
+  const clientsFor = (account: string | undefined) => {
+    const credentials = credentialsFor(sts, roles, account, 'crosslink-aws-half');
+    const config = { region, ...endpoint, ...(credentials ? { credentials } : {}) };
+    return {
+      halves: new InterconnectHalves(new InterconnectClient(config), secrets),
+      prefixes: new DirectConnectGatewayPrefixes(new DirectConnectClient(config)),
+    };
+  };
+  const hub = clientsFor(undefined);
+  const network = Object.keys(roles).map((account) => [account, clientsFor(account)] as const);
   const sfn = new SFNClient({ region });
   const kmsKeyId = need(env, 'CROSSLINK_KMS_KEY_ID');
   cached = {
@@ -75,8 +78,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     policy,
     clock: systemClock,
     origin: { cloud: 'aws', accountId, region },
-    halves: new InterconnectHalves(interconnect, secrets),
-    prefixes: new DirectConnectGatewayPrefixes(directConnect),
+    halves: new AccountRoutedHalves(hub.halves, new Map(network.map(([a, c]) => [a, c.halves]))),
+    prefixes: new AccountRoutedPrefixes(hub.prefixes, new Map(network.map(([a, c]) => [a, c.prefixes]))),
     secrets,
     tokens: {
       success: async (taskToken, output) => {
