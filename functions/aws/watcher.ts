@@ -6,8 +6,7 @@
  * waiting on it is resumed.
  */
 
-import type { LinkRecord } from '#core/link/model.ts';
-import { type KnownHalf, watched, watchHalves } from '#core/link/watcher.ts';
+import { scanOwnHalves, watchHalves } from '#core/link/watcher.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
 import { flushStaleOutboxes, recordOwnHalf, type StepDeps } from './link-steps.ts';
 
@@ -21,28 +20,7 @@ export interface WatchReport {
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
-  const known: KnownHalf[] = [];
-  const stale: LinkRecord[] = [];
-  const failed = new Map<string, string>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
-    for (const l of page.items) {
-      if (l.outbox?.length) stale.push(l);
-      const h = l.halves.aws;
-      if (!h.resourceId || !watched(l, 'aws')) continue;
-      if (l.state === 'FAILED') failed.set(l.id, h.resourceId);
-      const k: KnownHalf = {
-        linkId: l.id,
-        resourceId: h.resourceId,
-        nativeState: h.nativeState,
-        sequence: h.sequence,
-      };
-      if (h.sharedId) k.sharedId = h.sharedId;
-      known.push(k);
-    }
-    cursor = page.cursor;
-  } while (cursor);
+  const { known, stale, failed } = await scanOwnHalves(deps.store, 'aws');
   const listed = await deps.halves.listHalves();
   const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
   const result = await watchHalves(

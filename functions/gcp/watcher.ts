@@ -16,6 +16,7 @@ import { flushStaleOutboxes, recordOwnHalf } from '#core/link/use-cases.ts';
 import {
   type KnownHalf,
   type ObservedHalf,
+  scanOwnHalves,
   type WatchResult,
   watched,
   watchHalves,
@@ -125,22 +126,8 @@ function pacer(deps: GoogleWatchDeps) {
 
 /** The scheduled poll: every transport of every owned project against every live link's Google half. */
 export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatchReport> {
-  const known: KnownHalf[] = [];
-  const stale: LinkRecord[] = [];
-  const failed = new Map<string, string>();
-  let cursor: string | undefined;
-  do {
-    const page = await deps.store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
-    for (const l of page.items) {
-      if (l.outbox?.length) stale.push(l);
-      // Live links, and FAILED ones whose transport is still there (compensation gave up).
-      if (l.halves.gcp.resourceId && watched(l, 'gcp')) {
-        known.push(knownOf(l, l.halves.gcp.resourceId));
-        if (l.state === 'FAILED') failed.set(l.id, l.halves.gcp.resourceId);
-      }
-    }
-    cursor = page.cursor;
-  } while (cursor);
+  // Live links, and FAILED ones whose transport is still there (compensation gave up).
+  const { known, stale, failed } = await scanOwnHalves(deps.store, 'gcp', locationOf);
 
   const pace = pacer(deps);
   const listed: ObservedHalf[] = [];

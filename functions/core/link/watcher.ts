@@ -15,6 +15,7 @@
 import type { Cloud } from '../envelope.ts';
 import type { LinkSideStateChangedData } from '../events/catalog.ts';
 import { conditionOf, type LinkRecord, type NativeState, TERMINAL_STATES } from './model.ts';
+import type { LinkStore } from './ports.ts';
 
 /**
  * A FAILED link whose `side` half is still there: compensation gave up (or could not delete), so it
@@ -124,4 +125,42 @@ export async function watchHalves(input: WatchInput, confirm: ConfirmHalf): Prom
     if (!knownIds.has(o.resourceId) && o.nativeState !== 'deleted') result.orphans.push(o);
   }
   return result;
+}
+
+/**
+ * What a watcher run compares the provider against, read page by page from the store: this side's
+ * halves it knows of (live links, and FAILED ones whose half is still there: compensation gave up),
+ * the links whose outbox still holds events (to flush), and those FAILED links by resource id (to
+ * report as billing). `locate` names a half's location where the provider lists by location.
+ */
+export async function scanOwnHalves(
+  store: Pick<LinkStore, 'list'>,
+  side: Cloud,
+  locate?: (resourceId: string) => string,
+): Promise<{ known: KnownHalf[]; stale: LinkRecord[]; failed: Map<string, string> }> {
+  const known: KnownHalf[] = [];
+  const stale: LinkRecord[] = [];
+  const failed = new Map<string, string>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const l of page.items) {
+      if (l.outbox?.length) stale.push(l);
+      const h = l.halves[side];
+      if (!h.resourceId || !watched(l, side)) continue;
+      if (l.state === 'FAILED') failed.set(l.id, h.resourceId);
+      const k: KnownHalf = {
+        linkId: l.id,
+        resourceId: h.resourceId,
+        nativeState: h.nativeState,
+        sequence: h.sequence,
+      };
+      if (h.sharedId) k.sharedId = h.sharedId;
+      if (h.adminEnabled !== undefined) k.adminEnabled = h.adminEnabled;
+      if (locate) k.location = locate(h.resourceId);
+      known.push(k);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return { known, stale, failed };
 }
