@@ -21,6 +21,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { parse as parseYaml } from 'yaml';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
+import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { AccountRoutedHalves, AccountRoutedPrefixes } from './account-halves.ts';
 import { approvalMetrics } from './approval-metrics.ts';
@@ -32,12 +33,6 @@ import { InterconnectHalves } from './interconnect-adapter.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
 import type { Executions, IntakeDeps } from './link-intake.ts';
 import { SecretsManagerStore } from './secret-store.ts';
-
-function need(env: NodeJS.ProcessEnv, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
 
 let cached: IntakeDeps | undefined;
 
@@ -54,7 +49,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
   const secrets = new SecretsManagerStore(
     new SecretsManagerClient({ region }),
     env.CROSSLINK_SECRET_PREFIX ?? 'crosslink',
-    JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
+    costTags(env),
   );
   // One Interconnect and Direct Connect client per account: the hub's own (the function's role) and
   // each network account's (its role from CROSSLINK_ACCOUNT_ROLES, assumed with STS). A link's half
@@ -93,19 +88,9 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     ownKeyId: kmsKeyId,
     unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
     settings: {
-      escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
-      expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
-      pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
-      peerKey: {
-        publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
-        keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
-      },
-      tags: JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>,
+      ...stepSettings(env),
       manageAllowedPrefixes: env.CROSSLINK_MANAGE_ALLOWED_PREFIXES === 'true',
       prefixWaitMs: parseDuration(env.CROSSLINK_PREFIX_WAIT ?? '30m'),
-      drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
-      drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
-      upDeadlineMs: parseDuration(env.CROSSLINK_UP_DEADLINE ?? '7d'),
     },
     executions: sfnExecutions(sfn),
     stateMachines: {

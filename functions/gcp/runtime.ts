@@ -20,8 +20,9 @@ import { PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration, systemClock } from '#core/clock.ts';
+import { systemClock } from '#core/clock.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
+import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { resumeWaiting } from '#core/link/steps.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
@@ -41,12 +42,6 @@ import { WorkflowExecutionsClient } from './workflow-executions.ts';
 export interface GoogleDeps extends IntakeDeps {
   starter: StarterDeps;
   watch: GoogleWatchDeps;
-}
-
-function need(env: NodeJS.ProcessEnv, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
 }
 
 /** The function's own credentials: the key file the local cloud gives, else Cloud Run's metadata server. */
@@ -88,7 +83,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
   const policyFile = env.CROSSLINK_POLICY_FILE ?? join(process.cwd(), 'config/policy.yaml');
   const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
   const { auth, clientAuth } = credentials(env);
-  const tags = JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>;
+  const tags = costTags(env);
   const store = new FirestoreLinkStore(new Firestore({ projectId: project }), systemClock);
   const secrets = new SecretManagerStore(new SecretManagerServiceClient(clientOptions(env, clientAuth)), {
     project,
@@ -129,18 +124,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     metrics: approvalLogMetrics(),
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
-    settings: {
-      escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
-      expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
-      pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
-      peerKey: {
-        publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
-        keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
-      },
-      tags,
-      drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
-      drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
-    },
+    settings: stepSettings(env),
     stages: {
       start: async (stage, input, attempt) => {
         const out = await startStage(starter, stage, input, attempt);

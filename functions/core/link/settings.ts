@@ -1,0 +1,38 @@
+/**
+ * The settings every orchestrated half reads from its runtime environment (Lambda variables, Cloud
+ * Run function variables), with one set of names and defaults for both clouds, so a wait or deadline
+ * never differs between the halves of a link because one runtime spelt a default differently.
+ */
+import { parseDuration } from '../clock.ts';
+import type { StepSettings } from './steps.ts';
+
+export type Environment = Record<string, string | undefined>;
+
+/** The variable's value; an Error naming it when it is unset or empty. */
+export function need(env: Environment, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+/** Cost tags / labels (`CROSSLINK_COST_TAGS`, a JSON object) put on every created resource. */
+export function costTags(env: Environment): Record<string, string> {
+  return JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>;
+}
+
+/** The steps' settings: approval waits, the peer's sealing key, drain and up deadlines. */
+export function stepSettings(env: Environment): StepSettings {
+  return {
+    escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
+    expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
+    pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
+    peerKey: {
+      publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
+      keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
+    },
+    tags: costTags(env),
+    drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
+    drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
+    upDeadlineMs: parseDuration(env.CROSSLINK_UP_DEADLINE ?? '7d'),
+  };
+}
