@@ -27,6 +27,7 @@ import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
+import { stopParts } from './stop-parts.ts';
 import { WorldLinkRoutes } from './world/link-routes.ts';
 import type { NetworkWorld } from './world/network.ts';
 import { networkOf } from './world/registry.ts';
@@ -342,19 +343,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
-      await awsHalf?.stop();
-      await plumbing?.stop();
-      stopAllowedPrefixFeed();
-      world.stop();
-      clock.stop();
-      network.close();
-      linkRoutes.stop();
-      await pushProxy?.stop();
-      await Promise.all([
-        edge.close(),
-        gcp.edge.close(),
-        processes.stopAll(),
-        shared ? undefined : emulators?.stop(),
+      await stopParts([
+        ['AWS half', () => awsHalf?.stop()],
+        ['Google half (gcp.yml)', () => plumbing?.stop()],
+        ['allowed-prefix feed', stopAllowedPrefixFeed],
+        ['link world', () => world.stop()],
+        ['clock', () => clock.stop()],
+        ['network', () => network.close()],
+        ['link routes', () => linkRoutes.stop()],
+        ['Pub/Sub push proxy', () => pushProxy?.stop()],
+        [
+          ['AWS edge', () => edge.close()],
+          ['Google edge', () => gcp.edge.close()],
+          ['child processes', () => processes.stopAll()],
+          ['emulators', () => (shared ? undefined : emulators?.stop())],
+        ],
       ]);
     },
   };

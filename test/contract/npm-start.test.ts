@@ -69,7 +69,14 @@ describe('npm start', () => {
     try {
       // Act
       // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
-      await until('ready', () => (/ready in \d+ ms/.test(out) ? true : undefined), 150_000);
+      await until(
+        'ready',
+        () => {
+          if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${out}`);
+          return /ready in \d+ ms/.test(out) ? true : undefined;
+        },
+        150_000,
+      );
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({
@@ -136,7 +143,7 @@ describe('npm start', () => {
       expect(status.clock.mode).toBe('scaled');
 
       process.kill(child.pid!, 'SIGINT');
-      expect(await exited).toBe(0);
+      expect(await exited, `npm start output:\n${out}`).toBe(0);
       expect(existsSync(handshakeFile)).toBe(false);
       await until('the process group to be gone', () => (groupAlive(child.pid!) ? undefined : true), 5_000);
       await expect(fetch(`${handshake.admin}/status`)).rejects.toThrow();

@@ -538,7 +538,9 @@ export class StepFunctionsEngine {
     context: (token?: string) => unknown,
   ): Promise<unknown> {
     const kind = taskKind(s.Resource as string);
-    const token = kind === 'invoke-token' ? randomBytes(48).toString('base64url') : undefined;
+    // Real task tokens are opaque base64 that begins "AQ"; a bare base64url token began with '-'
+    // one time in 64, which a command line then read as an option.
+    const token = kind === 'invoke-token' ? `AQ${randomBytes(48).toString('base64url')}` : undefined;
     const c = context(token);
     const params = s.Parameters !== undefined ? template(s.Parameters, eff, c, 'Parameters') : eff;
     const timeoutSeconds = s.TimeoutSecondsPath

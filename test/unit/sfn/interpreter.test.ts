@@ -673,6 +673,8 @@ describe('Step Functions interpreter: task tokens', () => {
     expect(tokens).toHaveLength(2);
     expect(tokens[0]).not.toBe(tokens[1]);
     expect((tokens[0] as string).length).toBeGreaterThanOrEqual(64);
+    // Opaque base64 beginning "AQ" like AWS's: never '-' first, which a command line reads as an option.
+    for (const t of tokens) expect(t).toMatch(/^AQ[A-Za-z0-9_-]+$/);
     expect(a.status).toBe('RUNNING');
     expect(types(a)).toContain('TaskSubmitted');
     engine.sendTaskSuccess(tokens[0] as string, JSON.stringify({ approved: true }));
