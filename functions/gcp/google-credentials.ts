@@ -8,7 +8,8 @@
  * else changes: the library still signs its own assertion and caches / refreshes its tokens.
  */
 import { readFile } from 'node:fs/promises';
-import { GoogleAuth, JWT } from 'google-auth-library';
+import { GoogleAuth, Impersonated, JWT } from 'google-auth-library';
+import { fromHttp } from './google-errors.ts';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
@@ -60,4 +61,60 @@ export function googleAuth(key: ServiceAccountKey, scopes: string[] = [CLOUD_PLA
     authClient: jwtClient(key, scopes),
     ...(key.project_id ? { projectId: key.project_id } : {}),
   });
+}
+
+/** The token source of the TransportManager client (the part of an auth client it calls). */
+export interface TokenSource {
+  getAccessToken(): Promise<{ token?: string | null }>;
+  readonly credentials?: object;
+  setCredentials?(credentials: { expiry_date?: number | null }): void;
+}
+
+/**
+ * Access tokens of `targetPrincipal`, impersonated with `source`'s credentials through iamcredentials
+ * `generateAccessToken` (google-auth-library's `Impersonated`, which caches and refreshes them).
+ * `endpoint` overrides https://iamcredentials.googleapis.com (the local edge in tests). The caller
+ * needs roles/iam.serviceAccountTokenCreator on the target; without it every call fails with the
+ * 403 the API answers.
+ */
+export function impersonatedSource(
+  source: GoogleAuth,
+  targetPrincipal: string,
+  endpoint?: string,
+  lifetimeSeconds = 3600,
+): TokenSource {
+  let client: Promise<Impersonated> | undefined;
+  let ready: Impersonated | undefined;
+  const get = () => {
+    client ??= source.getClient().then((sourceClient) => {
+      ready = new Impersonated({
+        sourceClient,
+        targetPrincipal,
+        targetScopes: [CLOUD_PLATFORM],
+        delegates: [],
+        lifetime: lifetimeSeconds,
+        ...(endpoint ? { endpoint } : {}),
+      });
+      return ready;
+    });
+    return client;
+  };
+  return {
+    getAccessToken: async () => {
+      try {
+        return await (await get()).getAccessToken();
+      } catch (e) {
+        // The API's refusal as our typed error (a 403 is PermissionDenied), naming whom we impersonated.
+        const res = (e as { response?: { status?: number; data?: unknown } }).response;
+        if (res?.status === undefined) throw e;
+        const err = fromHttp(res.status, res.data);
+        err.message = `impersonating ${targetPrincipal}: ${err.message}`;
+        throw err;
+      }
+    },
+    get credentials() {
+      return ready?.credentials;
+    },
+    setCredentials: (c) => ready?.setCredentials(c),
+  };
 }

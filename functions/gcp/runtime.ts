@@ -7,7 +7,8 @@
  * `CROSSLINK_EVENTS_TOPIC`, `CROSSLINK_KMS_KEY` (`<keyRing>/<key>`, version `CROSSLINK_KMS_KEY_VERSION`,
  * default 1), `CROSSLINK_PEER_PUBLIC_KEY_PEM` + `CROSSLINK_PEER_KEY_ID` (the AWS key Google seals to),
  * `CROSSLINK_PROVISIONING_WORKFLOW` / `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional
- * `CROSSLINK_NETWORK_PROJECTS` (comma-separated), `CROSSLINK_COST_TAGS` (JSON), the approval and drain
+ * `CROSSLINK_NETWORK_PROJECTS` (JSON: network project id -> the service account impersonated there,
+ * network-projects.ts), `CROSSLINK_COST_TAGS` (JSON), the approval and drain
  * durations as on AWS, `CROSSLINK_POLICY_FILE`. Credentials: `GOOGLE_APPLICATION_CREDENTIALS` (a key
  * file: the local cloud's) or the metadata server (Cloud Run). `CROSSLINK_GCP_ENDPOINT` sends every
  * Google API call to the local edge (Firestore and Pub/Sub use their emulator variables).
@@ -29,8 +30,16 @@ import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
 import { FirestoreLinkStore } from './firestore-link-store.ts';
-import { CLOUD_PLATFORM, googleAuth, jwtClient, type ServiceAccountKey } from './google-credentials.ts';
+import {
+  CLOUD_PLATFORM,
+  googleAuth,
+  impersonatedSource,
+  jwtClient,
+  type ServiceAccountKey,
+} from './google-credentials.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
+import { NETWORK_PROJECTS_VARIABLE, parseNetworkProjects, projectPlacement } from './network-projects.ts';
+import { ProjectRoutedHalves } from './project-halves.ts';
 import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import { type AccessTokenSource, TransportClient } from './transport-client.ts';
@@ -89,8 +98,23 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     project,
     labels: tags,
   });
-  const transports = (p: string, location: string) =>
-    new TransportClient({ project: p, location, auth, ...(endpoint ? { endpoint } : {}) });
+  // Each network project's TransportManager calls carry its configured account's impersonated
+  // tokens; the hub's carry the function's own.
+  const networks = parseNetworkProjects(env[NETWORK_PROJECTS_VARIABLE], project);
+  const iamEndpoint = endpoint ? `${endpoint.replace(/\/+$/, '')}/iamcredentials.googleapis.com` : undefined;
+  const authOf = new Map<string, AccessTokenSource>([[project, auth]]);
+  for (const [p, sa] of networks) authOf.set(p, impersonatedSource(clientAuth, sa, iamEndpoint));
+  const transports = (p: string, location: string) => {
+    const a = authOf.get(p);
+    if (!a) throw new Error(`project ${p} is neither the hub nor a configured network project`);
+    return new TransportClient({ project: p, location, auth: a, ...(endpoint ? { endpoint } : {}) });
+  };
+  const halvesOf = (p: string) =>
+    new TransportHalves({
+      clientFor: (location) => transports(p, location),
+      defaultLocation: region,
+      secrets,
+    });
   const [ring, key] = need(env, 'CROSSLINK_KMS_KEY').split('/');
   const keyVersion = `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}/cryptoKeyVersions/${env.CROSSLINK_KMS_KEY_VERSION ?? '1'}`;
   const workflow = (id: string) => `projects/${project}/locations/${region}/workflows/${id}`;
@@ -101,6 +125,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     policy,
     clock: systemClock,
     origin: { cloud: 'gcp' as const, project, region },
+    placement: projectPlacement(project, networks),
   };
   const starter: StarterDeps = {
     starts: store,
@@ -114,11 +139,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
   };
   const deps: GoogleDeps = {
     ...base,
-    halves: new TransportHalves({
-      clientFor: (location) => transports(project, location),
-      defaultLocation: region,
-      secrets,
-    }),
+    halves: new ProjectRoutedHalves(project, new Map([...authOf.keys()].map((p) => [p, halvesOf(p)]))),
     secrets,
     tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
     metrics: approvalLogMetrics(),
@@ -139,7 +160,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     starter,
     watch: {
       ...base,
-      projects: [project, ...(env.CROSSLINK_NETWORK_PROJECTS ?? '').split(',').filter(Boolean)],
+      projects: [...authOf.keys()],
       transports,
       resume: (link, phases) => resumeWaiting(deps, link, phases),
     },

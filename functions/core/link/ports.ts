@@ -89,6 +89,12 @@ export interface LinkDeps {
   /** This side: where the code runs, for event sources and for "own half" decisions. */
   origin: Origin;
   capacity?: CapacityProbe;
+  /**
+   * Where this side may place its half (Google: the hub or a configured network project): the
+   * problems with the request's placement, each naming its field; any refuses the request at the
+   * intake (ValidationError) before anything is recorded. Absent: anywhere.
+   */
+  placement?: (request: LinkRequest) => { path: string; reason: string }[];
   /** How long an idempotency key or a seen event id is remembered (default 24 h). */
   idempotencyTtlMs?: number;
 }

@@ -174,6 +174,8 @@ export interface RequestLinkOutput {
  */
 export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Promise<RequestLinkOutput> {
   const request = parseLinkRequest(input.request);
+  const misplaced = deps.placement?.(request) ?? [];
+  if (misplaced.length > 0) throw new ValidationError(misplaced, 'request');
   let linkId = mintLinkId(deps.clock);
   if (input.idempotencyKey) {
     const fingerprint = canonicalHash(request);
