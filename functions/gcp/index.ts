@@ -154,7 +154,8 @@ export function register(deps: () => GoogleDeps = () => depsFromEnv()): void {
 
   ff.http('watcher', async (_req, res) => {
     const report = await watchTransports(deps().watch);
-    logLine({ severity: 'INFO', function: 'watcher', report });
+    // A project it could not list (e.g. impersonation refused) needs a person: logged as an error.
+    logLine({ severity: report.projectErrors.length > 0 ? 'ERROR' : 'INFO', function: 'watcher', report });
     res.status(200).json(report);
   });
 

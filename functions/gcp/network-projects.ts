@@ -6,8 +6,14 @@
  * TransportManager roles). A link's half lives in the project its request names (`gcp.project`):
  * the hub, or one listed here; any other project is refused at the intake.
  */
+import type { GoogleAuth } from 'google-auth-library';
 import { ValidationError } from '#core/errors.ts';
+import type { SecretStore } from '#core/link/ports.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import { impersonatedSource } from './google-credentials.ts';
+import { ProjectRoutedHalves } from './project-halves.ts';
+import { type AccessTokenSource, TransportClient, type TransportClientConfig } from './transport-client.ts';
+import { TransportHalves } from './transport-halves.ts';
 
 export const NETWORK_PROJECTS_VARIABLE = 'CROSSLINK_NETWORK_PROJECTS';
 
@@ -75,5 +81,56 @@ export function projectPlacement(hub: string, networks: ReadonlyMap<string, stri
         reason: `${p} is neither the hub project nor a configured network project (${known})`,
       },
     ];
+  };
+}
+
+export interface ProjectClientsOptions {
+  /** The hub project (where crosslink runs) and the function's own credentials. */
+  hub: string;
+  hubAuth: AccessTokenSource;
+  /** The credentials impersonation starts from (the function's own, as a GoogleAuth). */
+  sourceAuth: GoogleAuth;
+  /** Network project id -> the service account impersonated there. */
+  networks: ReadonlyMap<string, string>;
+  /** The local edge (every API, iamcredentials under `/iamcredentials.googleapis.com`). */
+  endpoint?: string;
+  /** Further TransportClient settings (tests: the virtual clock's sleep, no retries). */
+  client?: Partial<TransportClientConfig>;
+}
+
+/**
+ * The TransportManager clients of every project this side owns: the hub's with the function's own
+ * credentials, each network project's with its service account's impersonated tokens. `halves`
+ * routes a link's calls among them (ProjectRoutedHalves); the watcher lists `projects`.
+ */
+export function projectClients(o: ProjectClientsOptions) {
+  const local = o.endpoint?.replace(/\/+$/, '');
+  const iamEndpoint = local ? `${local}/iamcredentials.googleapis.com` : undefined;
+  const authOf = new Map<string, AccessTokenSource>([[o.hub, o.hubAuth]]);
+  for (const [p, sa] of o.networks) authOf.set(p, impersonatedSource(o.sourceAuth, sa, iamEndpoint));
+  const transports = (project: string, location: string): TransportClient => {
+    const auth = authOf.get(project);
+    if (!auth) throw new Error(`project ${project} is neither the hub nor a configured network project`);
+    return new TransportClient({
+      ...o.client,
+      project,
+      location,
+      auth,
+      ...(local ? { endpoint: local } : {}),
+    });
+  };
+  return {
+    projects: [...authOf.keys()],
+    transports,
+    halves: (defaultLocation: string, secrets: SecretStore) =>
+      new ProjectRoutedHalves(
+        o.hub,
+        new Map(
+          [...authOf.keys()].map((p) => [
+            p,
+            new TransportHalves({ clientFor: (l) => transports(p, l), defaultLocation, secrets }),
+          ]),
+        ),
+      ),
   };
 }

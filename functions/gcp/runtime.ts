@@ -30,20 +30,17 @@ import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
 import { FirestoreLinkStore } from './firestore-link-store.ts';
-import {
-  CLOUD_PLATFORM,
-  googleAuth,
-  impersonatedSource,
-  jwtClient,
-  type ServiceAccountKey,
-} from './google-credentials.ts';
+import { CLOUD_PLATFORM, googleAuth, jwtClient, type ServiceAccountKey } from './google-credentials.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
-import { NETWORK_PROJECTS_VARIABLE, parseNetworkProjects, projectPlacement } from './network-projects.ts';
-import { ProjectRoutedHalves } from './project-halves.ts';
+import {
+  NETWORK_PROJECTS_VARIABLE,
+  parseNetworkProjects,
+  projectClients,
+  projectPlacement,
+} from './network-projects.ts';
 import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
-import { type AccessTokenSource, TransportClient } from './transport-client.ts';
-import { TransportHalves } from './transport-halves.ts';
+import type { AccessTokenSource } from './transport-client.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -101,20 +98,13 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
   // Each network project's TransportManager calls carry its configured account's impersonated
   // tokens; the hub's carry the function's own.
   const networks = parseNetworkProjects(env[NETWORK_PROJECTS_VARIABLE], project);
-  const iamEndpoint = endpoint ? `${endpoint.replace(/\/+$/, '')}/iamcredentials.googleapis.com` : undefined;
-  const authOf = new Map<string, AccessTokenSource>([[project, auth]]);
-  for (const [p, sa] of networks) authOf.set(p, impersonatedSource(clientAuth, sa, iamEndpoint));
-  const transports = (p: string, location: string) => {
-    const a = authOf.get(p);
-    if (!a) throw new Error(`project ${p} is neither the hub nor a configured network project`);
-    return new TransportClient({ project: p, location, auth: a, ...(endpoint ? { endpoint } : {}) });
-  };
-  const halvesOf = (p: string) =>
-    new TransportHalves({
-      clientFor: (location) => transports(p, location),
-      defaultLocation: region,
-      secrets,
-    });
+  const projects = projectClients({
+    hub: project,
+    hubAuth: auth,
+    sourceAuth: clientAuth,
+    networks,
+    ...(endpoint ? { endpoint } : {}),
+  });
   const [ring, key] = need(env, 'CROSSLINK_KMS_KEY').split('/');
   const keyVersion = `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}/cryptoKeyVersions/${env.CROSSLINK_KMS_KEY_VERSION ?? '1'}`;
   const workflow = (id: string) => `projects/${project}/locations/${region}/workflows/${id}`;
@@ -139,7 +129,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
   };
   const deps: GoogleDeps = {
     ...base,
-    halves: new ProjectRoutedHalves(project, new Map([...authOf.keys()].map((p) => [p, halvesOf(p)]))),
+    halves: projects.halves(region, secrets),
     secrets,
     tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
     metrics: approvalLogMetrics(),
@@ -160,8 +150,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
     starter,
     watch: {
       ...base,
-      projects: [...authOf.keys()],
-      transports,
+      projects: projects.projects,
+      transports: projects.transports,
       resume: (link, phases) => resumeWaiting(deps, link, phases),
     },
   };

@@ -21,7 +21,7 @@ import {
   watched,
   watchHalves,
 } from '#core/link/watcher.ts';
-import { DeadlineExceeded, NotFound, Unavailable } from './google-errors.ts';
+import { DeadlineExceeded, GoogleApiError, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL } from './labels.ts';
 import type { Page, Transport } from './transport-client.ts';
 
@@ -62,6 +62,8 @@ export interface GoogleWatchReport {
   unchanged: number;
   /** TransportManager calls made (list pages and Gets). */
   calls: number;
+  /** Projects that could not be listed this round (`<project>: <error>`): their links are unknown. */
+  projectErrors: string[];
 }
 
 /** The own-half waits a change of this side's transport can end. */
@@ -132,20 +134,31 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
   const pace = pacer(deps);
   const listed: ObservedHalf[] = [];
   const unreachable = new Set<string>();
+  const projectErrors: string[] = [];
   for (const project of deps.projects) {
     const client = deps.transports(project, '-');
+    const fromProject: ObservedHalf[] = [];
     let pageToken: string | undefined;
-    do {
-      await pace.next();
-      const page = await client.listTransports({
-        location: '-',
-        pageSize: deps.pageSize ?? 100,
-        ...(pageToken ? { pageToken } : {}),
-      });
-      listed.push(...page.items.map(observedOf));
-      for (const u of page.unreachable) unreachable.add(u);
-      pageToken = page.nextPageToken;
-    } while (pageToken);
+    try {
+      do {
+        await pace.next();
+        const page = await client.listTransports({
+          location: '-',
+          pageSize: deps.pageSize ?? 100,
+          ...(pageToken ? { pageToken } : {}),
+        });
+        fromProject.push(...page.items.map(observedOf));
+        for (const u of page.unreachable) unreachable.add(u);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      listed.push(...fromProject);
+    } catch (e) {
+      // A project that cannot be listed (impersonation refused, API down) holds unknown halves, not
+      // gone ones: every location of its known halves counts as unreachable; the others go on.
+      if (!(e instanceof GoogleApiError)) throw e;
+      projectErrors.push(`${project}: ${e.message}`);
+      for (const k of known) if (k.location?.startsWith(`projects/${project}/`)) unreachable.add(k.location);
+    }
   }
 
   const unknown: string[] = [];
@@ -175,6 +188,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
     unknown: [...result.unknown.map((k) => k.linkId), ...unknown],
     unchanged: result.unchanged - unknown.length,
     calls: pace.calls,
+    projectErrors,
   };
 }
 

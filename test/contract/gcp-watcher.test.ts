@@ -11,7 +11,6 @@ import { ValidationError } from '#core/errors.ts';
 import { mintLinkId } from '#core/ids.ts';
 import type { GcpTransportState, LinkRecord } from '#core/link/model.ts';
 import type { WaitPhase } from '#core/link/ports.ts';
-import { createLink } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
@@ -23,6 +22,7 @@ import {
   watchTransports,
 } from '#gcp/watcher.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { storedGcpLink } from '../support/gcp-links.ts';
 import { admin, startTestCloud } from '../support/local-cloud.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 
@@ -63,36 +63,8 @@ async function transport(id: string, location = 'us-east4') {
 }
 
 /** A PROVISIONING link whose Google half the store last saw as `nativeState` (sequence `sequence`). */
-async function link(
-  resourceId: string | undefined,
-  nativeState: GcpTransportState | null,
-  sequence: number,
-): Promise<LinkRecord> {
-  // The transport id is the link id.
-  const id = resourceId?.split('/').at(-1) ?? mintLinkId(cloud.clock);
-  const l = createLink(
-    {
-      id,
-      name: `link-${id.slice(-4)}`,
-      initiator: 'gcp',
-      environment: 'nonprod',
-      requester: 'carol@example.com',
-      policyHash: policy.hash,
-    },
-    cloud.clock.now(),
-  );
-  l.state = 'PROVISIONING';
-  l.halves.gcp = {
-    ...l.halves.gcp,
-    nativeState,
-    sequence,
-    condition: nativeState === 'ACTIVE' ? 'UP' : nativeState ? 'PENDING' : 'NONE',
-    adminEnabled: true,
-    ...(resourceId ? { resourceId } : {}),
-  };
-  await store.create(l);
-  return l;
-}
+const link = (resourceId: string | undefined, nativeState: GcpTransportState | null, sequence: number) =>
+  storedGcpLink({ store, clock: cloud.clock, policy }, resourceId, nativeState, sequence);
 
 const now = () => new Date(cloud.clock.now()).toISOString();
 

@@ -19,6 +19,9 @@
  * between the clouds implements. A `stuck` fault (`{edge: 'gcp', service: 'networkconnectivity',
  * resource: <transportId>, state}`) holds a transport in its state. Admin: `region-outage`,
  * `set-profile`, `expire-key`.
+ * Per-project IAM: settings `members` (`{<project>: [emails]}`) is a project's TransportManager
+ * policy; a listed project answers only those callers (403 `IAM_PERMISSION_DENIED` naming the
+ * permission, e.g. `networkconnectivity.transports.create`), an unlisted one any authenticated caller.
  */
 import { parseDuration } from '#core/clock.ts';
 import { parseCidr } from '#core/net/cidr.ts';
@@ -27,7 +30,7 @@ import type { Timer } from '#local/clock.ts';
 import { alreadyExists, failedPrecondition, GcpError, invalidArgument, notFound } from '../errors.ts';
 import { regionPairs } from '../region-pairs.ts';
 import { KeyRefusal, type LocalHalf, remoteProvider } from '../remote.ts';
-import { defineGcpService, type GcpRequestContext, type GcpWorld } from '../service.ts';
+import { defineGcpService, type GcpRequestContext, type GcpRoute, type GcpWorld } from '../service.ts';
 
 const TYPE_PREFIX = 'type.googleapis.com/google.cloud.networkconnectivity.v1beta';
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -54,6 +57,12 @@ export interface TransportSettings {
   policyFile: string;
   /** (inferred) MTU of a transport. */
   mtuLimit: number;
+  /**
+   * Per-project IAM of TransportManager: project id -> the emails granted a networkconnectivity
+   * role there. A project listed here answers only those callers (anyone else gets the API's 403);
+   * a project not listed keeps the local default: any authenticated caller.
+   */
+  members: Record<string, string[]>;
 }
 
 /** The wire shape (proto3 JSON: empty and false fields omitted). */
@@ -417,6 +426,44 @@ function ensureTicking(world: GcpWorld): void {
 
 type Ctx = GcpRequestContext<ProjectState>;
 
+/** The permission a TransportManager RPC checks (as the real API names it in its 403). */
+function permissionOf(operation: string): string {
+  if (operation.includes('RemoteTransportProfile'))
+    return `networkconnectivity.remoteTransportProfiles.${operation.startsWith('List') ? 'list' : 'get'}`;
+  if (operation === 'GetOperation') return 'networkconnectivity.operations.get';
+  const verb = /^(List|Get|Create|Update|Delete)/.exec(operation)?.[1]?.toLowerCase() ?? 'get';
+  return `networkconnectivity.transports.${verb}`;
+}
+
+/** Refuses a caller the project's TransportManager IAM (settings `members`) does not name. */
+function guarded(routes: GcpRoute<ProjectState>[]): GcpRoute<ProjectState>[] {
+  return routes.map((r) => ({
+    ...r,
+    handler: (ctx: Ctx) => {
+      const project = ctx.params.project as string;
+      const members = ctx.world.settings<TransportSettings>('networkconnectivity').members?.[project];
+      if (members && !members.includes(ctx.caller?.email ?? '')) {
+        const permission = permissionOf(r.operation);
+        throw new GcpError(
+          'PERMISSION_DENIED',
+          `Permission '${permission}' denied on resource 'projects/${project}/locations/${ctx.params.location}' (or it may not exist).`,
+          {
+            details: [
+              {
+                '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+                reason: 'IAM_PERMISSION_DENIED',
+                domain: 'networkconnectivity.googleapis.com',
+                metadata: { permission },
+              },
+            ],
+          },
+        );
+      }
+      return r.handler(ctx);
+    },
+  }));
+}
+
 function parent(ctx: Ctx): string {
   return `projects/${ctx.params.project}/locations/${ctx.params.location}`;
 }
@@ -503,7 +550,7 @@ export default defineGcpService<ProjectState>({
     }));
     return transports.length > 0 ? { transports } : undefined;
   },
-  routes: [
+  routes: guarded([
     {
       method: 'GET',
       path: '/v1beta/projects/{project}/locations/{location}/remoteTransportProfiles',
@@ -606,7 +653,7 @@ export default defineGcpService<ProjectState>({
         return operationView(op);
       },
     },
-  ],
+  ]),
   admin: {
     /** A Google region goes dark (`on: true`) or comes back: lists say `unreachable`, calls there 503. */
     'region-outage'(body: { location?: string; on?: boolean }, world: GcpWorld) {
