@@ -74,6 +74,24 @@ export interface LogSinkSpec {
   description?: string;
 }
 
+/**
+ * A network project: another Google project whose transports crosslink manages by impersonating
+ * `serviceAccount` (made there by its owners, with TransportManager roles in it). The deploy grants
+ * `impersonators` (this file's service accounts) roles/iam.serviceAccountTokenCreator on it, and
+ * creates the `logSink` (a logSinks entry: its name, filter and description) in that project with
+ * the hub's topic as destination, the sink's writer identity allowed to publish there. Every
+ * function gets `CROSSLINK_NETWORK_PROJECTS` (project -> account) in its environment.
+ */
+export interface NetworkProjectSpec {
+  project: string;
+  serviceAccount: string;
+  impersonators: string[];
+  logSink: string;
+}
+
+/** The functions' variable naming the network projects (functions/gcp/network-projects.ts reads it). */
+export const NETWORK_PROJECTS_VARIABLE = 'CROSSLINK_NETWORK_PROJECTS';
+
 export interface SchedulerJobSpec {
   name: string;
   description?: string;
@@ -118,6 +136,7 @@ export interface GcpConfigFile {
   topics?: TopicSpec[];
   subscriptions?: SubscriptionSpec[];
   logSinks?: LogSinkSpec[];
+  networkProjects?: NetworkProjectSpec[];
   schedulerJobs?: SchedulerJobSpec[];
   workflows?: WorkflowSpec[];
   alertPolicies?: AlertPolicySpec[];
@@ -135,6 +154,7 @@ export interface GcpConfig {
   topics: TopicSpec[];
   subscriptions: SubscriptionSpec[];
   logSinks: LogSinkSpec[];
+  networkProjects: NetworkProjectSpec[];
   schedulerJobs: SchedulerJobSpec[];
   workflows: WorkflowSpec[];
   alertPolicies: AlertPolicySpec[];
@@ -176,7 +196,7 @@ export function gcpConfigIssues(value: unknown): Issue[] {
   names('functions', c.functions);
   const topics = names('topics', c.topics);
   names('subscriptions', c.subscriptions);
-  names('logSinks', c.logSinks);
+  const sinks = names('logSinks', c.logSinks);
   names('schedulerJobs', c.schedulerJobs);
   const workflows = names('workflows', c.workflows);
   names('alertPolicies', c.alertPolicies);
@@ -249,6 +269,30 @@ export function gcpConfigIssues(value: unknown): Issue[] {
   (c.logSinks ?? []).forEach((s, i) => {
     topic(`logSinks[${i}].topic`, s.topic);
   });
+  const networkProjects = new Set<string>();
+  (c.networkProjects ?? []).forEach((n, i) => {
+    const path = `networkProjects[${i}]`;
+    if (networkProjects.has(n.project)) out.push({ path, reason: `repeats the project ${n.project}` });
+    networkProjects.add(n.project);
+    if (!n.serviceAccount.endsWith(`@${n.project}.iam.gserviceaccount.com`))
+      out.push({ path: `${path}.serviceAccount`, reason: `must be a service account of ${n.project}` });
+    n.impersonators.forEach((a, j) => {
+      account(`${path}.impersonators[${j}]`, a);
+    });
+    if (!sinks.has(n.logSink))
+      out.push({
+        path: `${path}.logSink`,
+        reason: `names the log sink ${n.logSink}, which logSinks does not list`,
+      });
+  });
+  if (networkProjects.size > 0)
+    (c.functions ?? []).forEach((f, i) => {
+      if (f.environment?.[NETWORK_PROJECTS_VARIABLE] !== undefined)
+        out.push({
+          path: `functions[${i}].environment.${NETWORK_PROJECTS_VARIABLE}`,
+          reason: 'is set from networkProjects: remove it here',
+        });
+    });
   (c.schedulerJobs ?? []).forEach((j, i) => {
     if (j.http) {
       account(`schedulerJobs[${i}].http.serviceAccount`, j.http.serviceAccount);
@@ -299,15 +343,25 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
   const issues = gcpConfigIssues(value);
   if (issues.length > 0) throw new ValidationError(issues, subject);
   const c = value as GcpConfigFile;
+  const networkProjects = c.networkProjects ?? [];
+  // Every function may act for a link in a network project: all learn them (the same map).
+  const networks: Record<string, string> = {
+    [NETWORK_PROJECTS_VARIABLE]: JSON.stringify(
+      Object.fromEntries(networkProjects.map((n) => [n.project, n.serviceAccount])),
+    ),
+  };
   return {
     file: options.file,
     root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
     region: c.region,
     serviceAccounts: c.serviceAccounts ?? [],
-    functions: c.functions ?? [],
+    functions: (c.functions ?? []).map((f) =>
+      networkProjects.length > 0 ? { ...f, environment: { ...f.environment, ...networks } } : f,
+    ),
     topics: c.topics ?? [],
     subscriptions: c.subscriptions ?? [],
     logSinks: c.logSinks ?? [],
+    networkProjects,
     schedulerJobs: c.schedulerJobs ?? [],
     workflows: c.workflows ?? [],
     alertPolicies: c.alertPolicies ?? [],

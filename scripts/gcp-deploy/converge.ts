@@ -20,6 +20,7 @@ import {
   type AlertPolicySpec,
   type FunctionSpec,
   type GcpConfig,
+  type LogSinkSpec,
   memberOf,
   type SchedulerJobSpec,
   type SubscriptionSpec,
@@ -131,14 +132,15 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
   const email = (ref: string) => serviceAccountEmail(ref, P);
   const mut = (...args: string[]) => [...args, `--project=${P}`, '--quiet'];
 
-  async function readJson<T>(args: string[], projectFlag = true): Promise<T> {
-    const full = [...args, ...(projectFlag ? [`--project=${P}`] : []), '--format=json'];
+  /** `project`: the project flag's value (this project by default), or false for none. */
+  async function readJson<T>(args: string[], project: string | false = P): Promise<T> {
+    const full = [...args, ...(project === false ? [] : [`--project=${project}`]), '--format=json'];
     const r = await gcloud.run(full);
     if (r.code !== 0) throw new GcloudError(full, r);
     return JSON.parse(r.stdout.trim() || 'null') as T;
   }
-  async function readOrNull<T>(args: string[]): Promise<T | null> {
-    const full = [...args, `--project=${P}`, '--format=json'];
+  async function readOrNull<T>(args: string[], project = P): Promise<T | null> {
+    const full = [...args, `--project=${project}`, '--format=json'];
     const r = await gcloud.run(full);
     if (isNotFound(r)) return null;
     if (r.code !== 0) throw new GcloudError(full, r);
@@ -157,6 +159,14 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
 
   const projectInfo = await readJson<{ projectNumber: string }>(['projects', 'describe', P], false);
   const PN = projectInfo.projectNumber;
+  // Each network project is described first: one the caller cannot reach stops the run before
+  // anything changed.
+  const networkNumbers = new Map<string, string>();
+  for (const n of config.networkProjects)
+    networkNumbers.set(
+      n.project,
+      (await readJson<{ projectNumber: string }>(['projects', 'describe', n.project], false)).projectNumber,
+    );
   const pubsubAgent = `serviceAccount:service-${PN}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   const functionUrls = new Map<string, string>();
   const functionUrl = (name: string) =>
@@ -540,7 +550,9 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
   // 5. Push subscriptions pointing at function URLs.
   await convergeSubscriptions(config.subscriptions.filter(pushesToFunction));
 
-  // 6. Log sinks, then their writer identities' publisher grant on the destination topic.
+  // 6. Log sinks, then their writer identities' publisher grant on the destination topic: this
+  //    project's, then each network project's copy of its sink (destination: this project's topic)
+  //    and the impersonators' token-creator grants on the network project's service account.
   interface SinkJson {
     name: string;
     destination: string;
@@ -548,33 +560,41 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     description?: string;
     writerIdentity?: string;
   }
-  if (config.logSinks.length > 0) {
-    const sinks = await readJson<SinkJson[]>(['logging', 'sinks', 'list']);
-    const have = new Map(listed(sinks).map((s) => [s.name, s]));
+  async function convergeSinks(project: string, projectNumber: string, specs: LogSinkSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const list = async () =>
+      new Map(
+        listed(await readJson<SinkJson[]>(['logging', 'sinks', 'list'], project)).map((s) => [s.name, s]),
+      );
+    const have = await list();
     const cmds: string[][] = [];
-    for (const s of config.logSinks) {
+    for (const s of specs) {
       const h = have.get(s.name);
+      // Always this project's topic: a network project's sink feeds the hub.
       const destination = `pubsub.googleapis.com/projects/${P}/topics/${s.topic}`;
       const description = marked(s.description);
-      const flags = [`--log-filter=${s.filter}`, `--description=${description}`];
-      if (!h) cmds.push(mut('logging', 'sinks', 'create', s.name, destination, ...flags));
+      const flags = [
+        `--log-filter=${s.filter}`,
+        `--description=${description}`,
+        `--project=${project}`,
+        '--quiet',
+      ];
+      if (!h) cmds.push(['logging', 'sinks', 'create', s.name, destination, ...flags]);
       else if (
         h.destination !== destination ||
         (h.filter ?? '') !== s.filter ||
         h.description !== description
       )
-        cmds.push(mut('logging', 'sinks', 'update', s.name, destination, ...flags));
+        cmds.push(['logging', 'sinks', 'update', s.name, destination, ...flags]);
     }
     await exec(cmds);
-    const after = o.dryRun
-      ? have
-      : new Map(listed(await readJson<SinkJson[]>(['logging', 'sinks', 'list'])).map((s) => [s.name, s]));
+    const after = o.dryRun ? have : await list();
     const grants: string[][] = [];
-    for (const s of config.logSinks) {
-      // A new sink's writer identity is the project's Logging service agent (known after create).
+    for (const s of specs) {
+      // A new sink's writer identity is its project's Logging service agent (known after create).
       const writer =
         after.get(s.name)?.writerIdentity ??
-        `serviceAccount:service-${PN}@gcp-sa-logging.iam.gserviceaccount.com`;
+        `serviceAccount:service-${projectNumber}@gcp-sa-logging.iam.gserviceaccount.com`;
       const p = await readOrNull<Policy>(['pubsub', 'topics', 'get-iam-policy', s.topic]);
       if (!members(p, 'roles/pubsub.publisher').has(writer))
         grants.push(
@@ -582,6 +602,33 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
         );
     }
     await exec(grants);
+  }
+  await convergeSinks(P, PN, config.logSinks);
+  const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
+  for (const n of config.networkProjects) {
+    const N = n.project;
+    await convergeSinks(
+      N,
+      networkNumbers.get(N) as string,
+      config.logSinks.filter((s) => s.name === n.logSink),
+    );
+    // The file's accounts are authoritative on the network account's token-creator role: the
+    // listed impersonators hold it, the file's other accounts do not (nobody else's is touched).
+    const policy = await readJson<Policy>(['iam', 'service-accounts', 'get-iam-policy', n.serviceAccount], N);
+    const held = members(policy, TOKEN_CREATOR);
+    const wanted = new Set(n.impersonators.map((a) => `serviceAccount:${email(a)}`));
+    const cmds: string[][] = [];
+    const binding = (op: 'add' | 'remove', member: string) => [
+      ...resourceBinding(op, ['iam', 'service-accounts'], n.serviceAccount, member, TOKEN_CREATOR),
+      `--project=${N}`,
+      '--quiet',
+    ];
+    for (const m of wanted) if (!held.has(m)) cmds.push(binding('add', m));
+    for (const sa of config.serviceAccounts) {
+      const m = `serviceAccount:${email(sa.id)}`;
+      if (held.has(m) && !wanted.has(m)) cmds.push(binding('remove', m));
+    }
+    await exec(cmds);
   }
 
   // 7. Workflows.
@@ -783,6 +830,12 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     for (const [list, keep, key, ours, remove] of kinds)
       for (const x of listed(await readJson<Listed[]>(list)))
         if (ours(x) && !keep.has(key(x))) cmds.push(mut(...remove(x.name)));
+    // A listed network project's sinks crosslink made and no longer wants (a project dropped from
+    // networkProjects is not read at all: its sink stays, to be removed by its owners).
+    for (const n of config.networkProjects)
+      for (const x of listed(await readJson<Listed[]>(['logging', 'sinks', 'list'], n.project)))
+        if (isMarked(x.description) && x.name !== n.logSink)
+          cmds.push(['logging', 'sinks', 'delete', x.name, `--project=${n.project}`, '--quiet']);
     const accounts = await readJson<{ email: string; description?: string }[]>([
       'iam',
       'service-accounts',

@@ -305,6 +305,144 @@ describe('scripts/deploy-gcp applies and converges', () => {
   });
 });
 
+describe('scripts/deploy-gcp and network projects', () => {
+  const NET = 'network-east';
+  const NET_SA = `crosslink-net@${NET}.iam.gserviceaccount.com`;
+  const HUB_SA = `crosslink@${PROJECT}.iam.gserviceaccount.com`;
+  const NET_WRITER = 'serviceAccount:service-555555555555@gcp-sa-logging.iam.gserviceaccount.com';
+  /** The hub and a network project whose own account its owners made. */
+  function world() {
+    const sim = newSim();
+    const net = sim.addProject(new GcloudSim({ project: NET, projectNumber: '555555555555', cwd: dir }));
+    net.seedAccount(NET_SA, 'crosslink in network-east');
+    edit((c) => {
+      c.networkProjects = [
+        { project: NET, serviceAccount: NET_SA, impersonators: ['crosslink'], logSink: 'transport-audit' },
+      ];
+    });
+    return { sim, net };
+  }
+
+  it('dry run: the network sink feeding the hub topic, its writer grant and the token-creator grant, in order', async () => {
+    const { sim } = world();
+    const { code, out } = await deploy(sim, '--dry-run');
+    expect(code).toBe(0);
+    expect(sim.mutations()).toEqual([]);
+    const i = out.findIndex(
+      (l) => l.startsWith('gcloud logging sinks create transport-audit') && l.includes(`--project=${NET}`),
+    );
+    expect(out.slice(i, i + 3)).toEqual([
+      `gcloud logging sinks create transport-audit pubsub.googleapis.com/projects/${PROJECT}/topics/audit ${out[i]?.split(' ').slice(6).join(' ')}`,
+      `gcloud pubsub topics add-iam-policy-binding audit --member=${NET_WRITER} --role=roles/pubsub.publisher --project=${PROJECT} --quiet`,
+      `gcloud iam service-accounts add-iam-policy-binding ${NET_SA} --member=serviceAccount:${HUB_SA} --role=roles/iam.serviceAccountTokenCreator --project=${NET} --quiet`,
+    ]);
+    expect(out[i]).toMatch(
+      /'--log-filter=logName:"cloudaudit\.googleapis\.com%2Factivity" AND .*TransportManager"'/,
+    );
+    expect(out[i]).toContain(`--project=${NET} --quiet`);
+    // After the hub's own sink and its grant, before the workflows.
+    const hubSink = out.findIndex(
+      (l) =>
+        l.startsWith('gcloud logging sinks create transport-audit') && l.includes(`--project=${PROJECT}`),
+    );
+    expect(hubSink).toBeGreaterThanOrEqual(0);
+    expect(hubSink).toBeLessThan(i);
+    expect(out.slice(i + 3).some((l) => l.startsWith('gcloud workflows deploy'))).toBe(true);
+    // Every function learns the network projects.
+    for (const l of out.filter((x) => x.startsWith('gcloud functions deploy')))
+      expect(l).toContain(`CROSSLINK_NETWORK_PROJECTS={"${NET}":"${NET_SA}"}`);
+  });
+
+  it('applies, then a rerun changes nothing; a change is converged; --prune removes only its own', async () => {
+    const { sim, net } = world();
+    expect((await deploy(sim)).code).toBe(0);
+    expect(net.sinks.get('transport-audit')).toMatchObject({
+      destination: `pubsub.googleapis.com/projects/${PROJECT}/topics/audit`,
+      description: expect.stringMatching(/\(managed by crosslink\)$/),
+    });
+    expect(sim.topics.get('audit')?.policy).toEqual(
+      expect.arrayContaining([
+        { role: 'roles/pubsub.publisher', members: expect.arrayContaining([NET_WRITER]) },
+      ]),
+    );
+    expect(net.accountPolicies.get(NET_SA)).toEqual([
+      { role: 'roles/iam.serviceAccountTokenCreator', members: [`serviceAccount:${HUB_SA}`] },
+    ]);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+
+    // The filter changes and another account impersonates instead: one update, one add, one remove.
+    edit((c) => {
+      (c.logSinks as { filter: string }[])[0]!.filter = 'protoPayload.methodName:"TransportManager"';
+      (c.networkProjects as { impersonators: string[] }[])[0]!.impersonators = ['scheduler'];
+    });
+    const changed = await deploy(sim);
+    expect(changed.out.filter((l) => l.includes(`--project=${NET}`))).toEqual([
+      expect.stringMatching(
+        /^\+ gcloud logging sinks update transport-audit .*--project=network-east --quiet$/,
+      ),
+      `+ gcloud iam service-accounts add-iam-policy-binding ${NET_SA} --member=serviceAccount:scheduler@${PROJECT}.iam.gserviceaccount.com --role=roles/iam.serviceAccountTokenCreator --project=${NET} --quiet`,
+      `+ gcloud iam service-accounts remove-iam-policy-binding ${NET_SA} --member=serviceAccount:${HUB_SA} --role=roles/iam.serviceAccountTokenCreator --project=${NET} --quiet`,
+    ]);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+
+    // Prune: a managed sink the file no longer wants goes; the platform's and hand-made ones stay.
+    await net.run([
+      'logging',
+      'sinks',
+      'create',
+      'old-audit',
+      `pubsub.googleapis.com/projects/${PROJECT}/topics/audit`,
+      '--description=old (managed by crosslink)',
+      `--project=${NET}`,
+    ]);
+    await net.run([
+      'logging',
+      'sinks',
+      'create',
+      'by-hand',
+      `pubsub.googleapis.com/projects/${PROJECT}/topics/audit`,
+      `--project=${NET}`,
+    ]);
+    const pruned = await deploy(sim, '--prune');
+    expect(pruned.out).toEqual([`+ gcloud logging sinks delete old-audit --project=${NET} --quiet`]);
+    expect([...net.sinks.keys()].sort()).toEqual(['_Default', '_Required', 'by-hand', 'transport-audit']);
+  });
+
+  it('refuses a network project the caller cannot reach, and bad entries by field', async () => {
+    const sim = newSim();
+    edit((c) => {
+      c.networkProjects = [
+        { project: NET, serviceAccount: NET_SA, impersonators: ['crosslink'], logSink: 'transport-audit' },
+      ];
+    });
+    const r = await deploy(sim);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toMatch(new RegExp(`gcloud projects describe ${NET}.*NOT_FOUND`));
+    expect(sim.mutations()).toEqual([]); // refused before anything changed
+
+    edit((c) => {
+      c.networkProjects = [
+        {
+          project: NET,
+          serviceAccount: 'crosslink-net@elsewhere.iam.gserviceaccount.com',
+          impersonators: ['nobody'],
+          logSink: 'no-sink',
+        },
+      ];
+    });
+    const bad = await deploy(sim, '--dry-run');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`networkProjects[0].serviceAccount: must be a service account of ${NET}`),
+        expect.stringContaining('networkProjects[0].impersonators[0]: names the service account nobody'),
+        expect.stringContaining('networkProjects[0].logSink: names the log sink no-sink'),
+      ]),
+    );
+    expect(sim.mutations()).toEqual([]);
+  });
+});
+
 describe('scripts/deploy-gcp refuses bad input', () => {
   it('names the bad field of gcp.yml and runs nothing (exit 2)', async () => {
     const sim = newSim();

@@ -10,6 +10,10 @@
  * Platform side effects are modelled too: `deployment-tool` label and LOG_EXECUTION_ID on
  * functions, an Eventarc subscription per topic-triggered function, the scheduler's User-Agent
  * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON.
+ * Other projects (`addProject`: network projects, each a GcloudSim of its own) answer the commands
+ * whose `--project` (or `projects describe|*-iam-policy` argument) names them; a project nobody
+ * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
+ * project it names; service accounts have IAM policies (`iam service-accounts *-iam-policy*`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -56,6 +60,9 @@ export class GcloudSim implements Gcloud {
   readonly workflows = new Map<string, Json>();
   readonly jobs = new Map<string, Json>();
   readonly alerts = new Map<string, Json>();
+  readonly accountPolicies = new Map<string, Binding[]>();
+  /** Every project of this simulated organisation, by id (this one included). */
+  #world = new Map<string, GcloudSim>([]);
   #seq = 0;
   #clock = Date.parse('2026-11-26T09:00:00Z');
 
@@ -63,6 +70,7 @@ export class GcloudSim implements Gcloud {
     this.project = o.project ?? 'crosslink-test';
     this.projectNumber = o.projectNumber ?? '123456789012';
     this.cwd = o.cwd ?? process.cwd();
+    this.#world.set(this.project, this);
     for (const name of ['_Default', '_Required'])
       this.sinks.set(name, {
         name,
@@ -74,6 +82,25 @@ export class GcloudSim implements Gcloud {
       });
   }
 
+  /** Another project the same caller can reach (a network project); its commands go to `sim`. */
+  addProject(sim: GcloudSim): GcloudSim {
+    this.#world.set(sim.project, sim);
+    sim.#world = this.#world;
+    return sim;
+  }
+
+  /** A service account someone else made in this project (e.g. a network project's own). */
+  seedAccount(email: string, displayName?: string): void {
+    this.accounts.set(email, {
+      name: `projects/${this.project}/serviceAccounts/${email}`,
+      projectId: this.project,
+      uniqueId: String(100000000000000000000n + BigInt(++this.#seq)),
+      email,
+      ...(displayName ? { displayName } : {}),
+      etag: 'MDEwMjE5MjA=',
+    });
+  }
+
   /** Calls that changed (or tried to change) the project: everything but list/describe/get-iam-policy. */
   mutations(): string[][] {
     return this.calls.filter((c) => !c.some((a) => ['list', 'describe', 'get-iam-policy'].includes(a)));
@@ -81,6 +108,13 @@ export class GcloudSim implements Gcloud {
 
   async run(args: readonly string[]): Promise<GcloudResult> {
     this.calls.push([...args]);
+    const positional = args.filter((a) => !a.startsWith('--'));
+    const target =
+      positional[0] === 'projects'
+        ? positional[2]
+        : args.find((a) => a.startsWith('--project='))?.slice('--project='.length);
+    const other = target !== undefined && target !== this.project ? this.#world.get(target) : undefined;
+    if (other) return other.run(args);
     const positionals: string[] = [];
     const flags: Flags = new Map();
     for (const a of args) {
@@ -217,6 +251,10 @@ export class GcloudSim implements Gcloud {
       }
       const a = this.accounts.get(id);
       if (!a) throw notFound(c, `projects/${P}/serviceAccounts/${id}`);
+      if (op?.endsWith('iam-policy') || op?.endsWith('iam-policy-binding')) {
+        if (!this.accountPolicies.has(id)) this.accountPolicies.set(id, []);
+        return policyOps(c, this.accountPolicies.get(id), `projects/${P}/serviceAccounts/${id}`, op);
+      }
       if (op === 'describe') return a;
       if (op === 'update') {
         allow(c, ['display-name', 'description']);
@@ -588,7 +626,8 @@ export class GcloudSim implements Gcloud {
       const checkDestination = () => {
         const t = /^pubsub\.googleapis\.com\/projects\/([^/]+)\/topics\/([^/]+)$/.exec(destination ?? '');
         if (!t) throw invalid(c, `unsupported destination ${destination}`);
-        if (t[1] === P) topicMustExist(c, t[2] as string);
+        const owner = this.#world.get(t[1] as string);
+        if (owner && !owner.topics.has(t[2] as string)) throw notFound(c, `projects/${t[1]}/topics/${t[2]}`);
       };
       if (op === 'create') {
         allow(c, ['log-filter', 'description']);

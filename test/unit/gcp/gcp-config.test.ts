@@ -102,6 +102,50 @@ schedulerJobs:
     ]);
   });
 
+  it('network projects: every function learns them; bad entries are named', () => {
+    const base = `
+version: 1
+serviceAccounts: [{ id: crosslink-steps, roles: [] }]
+topics: [{ name: audit }]
+logSinks: [{ name: transport-audit, filter: 'protoPayload.methodName:"TransportManager"', topic: audit }]
+functions:
+  - { name: steps, source: f.ts, entryPoint: steps, environment: { A: b }, trigger: { http: { invokers: [] } } }
+`;
+    const c = parseGcpConfig(
+      `${base}networkProjects:
+  - { project: network-east, serviceAccount: net-sa@network-east.iam.gserviceaccount.com, impersonators: [crosslink-steps], logSink: transport-audit }
+`,
+    );
+    expect(c.functions[0]?.environment).toEqual({
+      A: 'b',
+      CROSSLINK_NETWORK_PROJECTS: '{"network-east":"net-sa@network-east.iam.gserviceaccount.com"}',
+    });
+    expect(parseGcpConfig(base).functions[0]?.environment).toEqual({ A: 'b' });
+    expect(
+      issuesOf(`${base.replace('A: b', 'CROSSLINK_NETWORK_PROJECTS: x')}networkProjects:
+  - { project: Network, serviceAccount: x, impersonators: [], logSink: transport-audit }
+  - { project: network-east, serviceAccount: net-sa@elsewhere.iam.gserviceaccount.com, impersonators: [nobody], logSink: gone }
+  - { project: network-east, serviceAccount: net-sa@network-east.iam.gserviceaccount.com, impersonators: [crosslink-steps], logSink: transport-audit }
+`),
+    ).toEqual([
+      expect.stringMatching(/^networkProjects\[0\]\.project: must be a Google project id/),
+      expect.stringMatching(/^networkProjects\[0\]\.serviceAccount: must be the email of a service account/),
+      expect.stringMatching(/^networkProjects\[0\]\.impersonators: /),
+    ]);
+    expect(
+      issuesOf(`${base.replace('A: b', 'CROSSLINK_NETWORK_PROJECTS: x')}networkProjects:
+  - { project: network-east, serviceAccount: net-sa@elsewhere.iam.gserviceaccount.com, impersonators: [nobody], logSink: gone }
+  - { project: network-east, serviceAccount: net-sa@network-east.iam.gserviceaccount.com, impersonators: [crosslink-steps], logSink: transport-audit }
+`),
+    ).toEqual([
+      'networkProjects[0].serviceAccount: must be a service account of network-east',
+      'networkProjects[0].impersonators[0]: names the service account nobody, which serviceAccounts does not list',
+      'networkProjects[0].logSink: names the log sink gone, which logSinks does not list',
+      'networkProjects[1]: repeats the project network-east',
+      'functions[0].environment.CROSSLINK_NETWORK_PROJECTS: is set from networkProjects: remove it here',
+    ]);
+  });
+
   it('refuses text that is not YAML, and expands service account ids to emails', () => {
     expect(issuesOf('version: [1')).toEqual([expect.stringMatching(/^: is not valid YAML/)]);
     expect(serviceAccountEmail('crosslink', 'p1')).toBe('crosslink@p1.iam.gserviceaccount.com');
