@@ -56,6 +56,8 @@ export class PlumbingError extends Error {
 
 interface Sink {
   name: string;
+  /** The project whose log the sink reads (a project sink sees its own project's entries only). */
+  project: string;
   topic: string;
   filter: LogFilter;
   published: number;
@@ -194,8 +196,8 @@ export class GooglePlumbing {
   }
 
   /** What each sink has published so far. */
-  sinks(): { name: string; topic: string; published: number }[] {
-    return this.#sinks.map(({ name, topic, published }) => ({ name, topic, published }));
+  sinks(): { name: string; project: string; topic: string; published: number }[] {
+    return this.#sinks.map(({ name, project, topic, published }) => ({ name, project, topic, published }));
   }
 
   /** Resolves when every sink publish started so far is done (tests). */
@@ -235,9 +237,16 @@ export class GooglePlumbing {
   async #apply(config: GcpConfig, changedFiles: Set<string>): Promise<void> {
     const { gcp } = this.#o;
     // Everything that can be refused is checked before anything changes.
-    const sinks = config.logSinks.map((s) => {
+    // The hub's sinks, then each network project's copy of its sink (feeding the hub's topic).
+    const placed = [
+      ...config.logSinks.map((s) => ({ spec: s, project: gcp.project })),
+      ...config.networkProjects.flatMap((n) =>
+        config.logSinks.filter((s) => s.name === n.logSink).map((s) => ({ spec: s, project: n.project })),
+      ),
+    ];
+    const sinks = placed.map(({ spec: s, project }) => {
       try {
-        return { name: s.name, topic: s.topic, filter: parseLogFilter(s.filter), published: 0 };
+        return { name: s.name, project, topic: s.topic, filter: parseLogFilter(s.filter), published: 0 };
       } catch (err) {
         if (err instanceof LogFilterError) throw new PlumbingError(`log sink ${s.name}: ${err.message}`);
         throw err;
@@ -402,8 +411,9 @@ export class GooglePlumbing {
   #sink(entry: AuditLogEntry): void {
     const host = this.#o.emulators?.pubsubHost;
     if (!host) return;
+    const project = /^projects\/([^/]+)\//.exec(entry.logName)?.[1];
     for (const sink of this.#sinks) {
-      if (!matchesLogFilter(sink.filter, entry)) continue;
+      if (sink.project !== project || !matchesLogFilter(sink.filter, entry)) continue;
       const url = `http://${host}/v1/projects/${this.#o.gcp.project}/topics/${sink.topic}:publish`;
       const p = fetch(url, {
         method: 'POST',

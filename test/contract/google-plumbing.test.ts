@@ -7,7 +7,7 @@
  * decoded message, and an edited function reloads.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { main } from '#scripts/cli/main.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 
 const FIXTURE = 'test/fixtures/gcp';
+const NETWORK = 'network-east';
 let dir: string;
 let cloud: LocalCloud;
 
@@ -76,6 +77,16 @@ beforeAll(async () => {
   // A copy of the fixture, so the reload test can edit it.
   dir = await mkdtemp(join(tmpdir(), 'crosslink-gcp-'));
   await cp(FIXTURE, dir, { recursive: true });
+  // A network project whose copy of the audit sink feeds the hub's topic.
+  await appendFile(
+    join(dir, 'gcp.yml'),
+    `networkProjects:
+  - project: ${NETWORK}
+    serviceAccount: crosslink-net@${NETWORK}.iam.gserviceaccount.com
+    impersonators: [crosslink]
+    logSink: transport-audit
+`,
+  );
   // The functions import functions-framework as they would from the repo.
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'), 'dir');
   cloud = await startTestCloud({
@@ -234,17 +245,16 @@ describe('Cloud Scheduler on the virtual clock', () => {
 });
 
 describe('audit-log sinks', () => {
-  it('a transport created through the edge writes an Admin Activity entry that reaches the sink topic', async () => {
-    // Prepare
+  /** CreateTransport `id` in `project` as crosslink (no IAM on these projects: any caller). */
+  async function createTransport(project: string, id: string) {
     const token = (await jwtClient(cloud.gcp.auth.keyFile('crosslink')).getAccessToken()).token;
-    // Act
     const res = await fetch(
-      `${cloud.gcp.endpoint}/v1beta/projects/${cloud.gcp.project}/locations/us-east4/transports?transportId=lk-audit1`,
+      `${cloud.gcp.endpoint}/v1beta/projects/${project}/locations/us-east4/transports?transportId=${id}`,
       {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
-          network: `projects/${cloud.gcp.project}/global/networks/core`,
+          network: `projects/${project}/global/networks/core`,
           remoteProfile: 'aws-us-east-1',
           bandwidth: 'BPS_1G',
           remoteAccountId: '000000000000',
@@ -252,6 +262,11 @@ describe('audit-log sinks', () => {
       },
     );
     expect(res.status).toBe(200);
+  }
+
+  it('a transport created through the edge writes an Admin Activity entry that reaches the sink topic', async () => {
+    // Act
+    await createTransport(cloud.gcp.project, 'lk-audit1');
     const [msg] = await pull('audit-sub', 1, 15_000);
     // Assess
     expect(msg).toBeDefined();
@@ -267,7 +282,23 @@ describe('audit-log sinks', () => {
       },
     });
     expect(msg?.message.attributes?.['logging.googleapis.com/timestamp']).toBe(entry.timestamp);
-    expect(cloud.plumbing!.sinks()).toEqual([{ name: 'transport-audit', topic: 'audit', published: 1 }]);
+    expect(cloud.plumbing!.sinks()).toEqual([
+      { name: 'transport-audit', project: cloud.gcp.project, topic: 'audit', published: 1 },
+      { name: 'transport-audit', project: NETWORK, topic: 'audit', published: 0 },
+    ]);
+  }, 30_000);
+
+  it("a network project's sink feeds the hub topic; a project without a sink feeds nothing", async () => {
+    // Act
+    await createTransport('someone-else', 'lk-audit2');
+    await createTransport(NETWORK, 'lk-audit3');
+    await cloud.plumbing!.idle();
+    const got = await pull('audit-sub', 1, 15_000);
+    // Assess: only the network project's entry, through its own sink.
+    expect(got.map((m) => JSON.parse(text(m)).protoPayload.resourceName)).toEqual([
+      `projects/${NETWORK}/locations/us-east4/transports/lk-audit3`,
+    ]);
+    expect(cloud.plumbing!.sinks().map((x) => x.published)).toEqual([1, 1]);
   }, 30_000);
 });
 
