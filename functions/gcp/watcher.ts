@@ -193,22 +193,26 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
 }
 
 /**
- * A Get of a known half the list did not show: null on 404 (gone); when its location answers 503
- * it is unknown, reported as unchanged (nothing is recorded) and named in `unknown`.
+ * A Get of a known half the list did not show: null on 404 (gone); when its location answers 503,
+ * or its project is not one this side is configured for, it is unknown, reported as unchanged
+ * (nothing is recorded) and named in `unknown`.
  */
 async function confirm(deps: GoogleWatchDeps, k: KnownHalf, unknown: string[]): Promise<ObservedHalf | null> {
   const at = parseTransportName(k.resourceId);
   if (!at) throw new Error(`link ${k.linkId}: ${k.resourceId} is not a transport name`);
+  const unchanged = () => {
+    unknown.push(k.linkId);
+    const same: ObservedHalf = { linkId: k.linkId, resourceId: k.resourceId, nativeState: k.nativeState };
+    if (k.adminEnabled !== undefined) same.adminEnabled = k.adminEnabled;
+    return same;
+  };
+  // A project no longer configured cannot be asked: its link is unknown, never gone.
+  if (!deps.projects.includes(at.project)) return unchanged();
   try {
     return observedOf(await deps.transports(at.project, at.location).getTransport(at.id));
   } catch (e) {
     if (e instanceof NotFound) return null;
-    if (e instanceof Unavailable || e instanceof DeadlineExceeded) {
-      unknown.push(k.linkId);
-      const same: ObservedHalf = { linkId: k.linkId, resourceId: k.resourceId, nativeState: k.nativeState };
-      if (k.adminEnabled !== undefined) same.adminEnabled = k.adminEnabled;
-      return same;
-    }
+    if (e instanceof Unavailable || e instanceof DeadlineExceeded) return unchanged();
     throw e;
   }
 }

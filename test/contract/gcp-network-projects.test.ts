@@ -198,5 +198,14 @@ describe('a network project', () => {
       nativeState: 'CREATING',
       sequence: 1,
     });
+
+    // LOCKED dropped from the config: its link is unknown (never asked, never gone).
+    const without = await watchTransports(watchDeps(clients(new Map([[NET, NET_SA]]))));
+    expect(without.unknown).toEqual([lockedId]);
+    expect(without.projectErrors).toEqual([]);
+    expect((await store.get(lockedId))?.link.halves.gcp).toMatchObject({
+      nativeState: 'CREATING',
+      sequence: 1,
+    });
   });
 });
