@@ -22,6 +22,7 @@ import { ValidationError } from '#core/errors.ts';
 import { executionName } from '#core/ids.ts';
 import { consumePeerEvent, matchRoute, routeIntake, startForEvent } from '#core/link/intake.ts';
 import type { Caller } from '#core/link/use-cases.ts';
+import { logOrphans } from './approval-metrics.ts';
 import { StartInProgressError } from './execution-starter.ts';
 import { depsFromEnv, type GoogleDeps } from './runtime.ts';
 import { stepsHandler } from './steps.ts';
@@ -155,6 +156,7 @@ export function register(deps: () => GoogleDeps = () => depsFromEnv()): void {
   ff.http('watcher', async (_req, res) => {
     const report = await watchTransports(deps().watch);
     logLine({ severity: 'INFO', function: 'watcher', report });
+    logOrphans(report);
     res.status(200).json(report);
   });
 
