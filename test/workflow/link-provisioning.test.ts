@@ -137,6 +137,19 @@ async function advance(ms: number, step = 5 * MIN) {
   }
 }
 
+/**
+ * Advances virtual time step by step until `done`, at most `within`. Under load the in-process
+ * Lambdas may finish a step's work after the 20 ms pause, pushing the next timer later: a fixed
+ * advance then stops short of it. Callers assert the virtual instants from the history instead.
+ */
+async function advanceUntil(done: () => Promise<boolean>, step: number, within: number) {
+  for (let t = 0; ; t += step) {
+    if (await done()) return;
+    if (t >= within) throw new Error(`not done within ${within / HOUR} h of virtual time`);
+    await advance(step, step);
+  }
+}
+
 async function linkState(id: string) {
   return (await half.deps.store.get(id))?.link.state;
 }
@@ -807,10 +820,13 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
       async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
       5000,
     );
-    await advance(73 * HOUR, HOUR);
-    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    const asked = cloud.clock.now();
+    await advanceUntil(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', HOUR, 80 * HOUR);
     const h = await decommissionHistory(linkId);
     expect(entered(h, 'NotApproved')).toHaveLength(1);
+    // It expired at the 72 h deadline, not before.
+    const expiredAt = Number(entered(h, 'NotApproved')[0]?.timestamp);
+    expect(expiredAt - asked).toBeGreaterThanOrEqual(72 * HOUR);
     expect(entered(h, 'DeleteHalf')).toHaveLength(0);
     const link = (await half.deps.store.get(linkId))?.link;
     expect(link?.state).toBe('ACTIVE');
@@ -837,9 +853,13 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     });
     expect(approved.status).toBe(200);
     expect(approved.body.link.state).toBe('DECOMMISSIONING');
-    await advance(7 * HOUR, 30 * MIN);
-    await eventually(async () => (await decommissionStatus(linkId)) === 'FAILED', 5000);
-    expect(entered(await decommissionHistory(linkId), 'DeleteHalf')).toHaveLength(0);
+    const approvedAt = cloud.clock.now();
+    await advanceUntil(async () => (await decommissionStatus(linkId)) === 'FAILED', 30 * MIN, 8 * HOUR);
+    const stalled = await decommissionHistory(linkId);
+    expect(entered(stalled, 'DeleteHalf')).toHaveLength(0);
+    // The drain wait lasted its 6 h before the attempt stopped.
+    const stoppedAt = Number(stalled.at(-1)?.timestamp);
+    expect(stoppedAt - approvedAt).toBeGreaterThanOrEqual(6 * HOUR);
     expect(await connectionsOf(linkId)).toHaveLength(1);
     let link = (await half.deps.store.get(linkId))?.link;
     expect(link?.state).toBe('DECOMMISSIONING');
