@@ -92,6 +92,27 @@ export interface NetworkProjectSpec {
 /** The functions' variable naming the network projects (functions/gcp/network-projects.ts reads it). */
 export const NETWORK_PROJECTS_VARIABLE = 'CROSSLINK_NETWORK_PROJECTS';
 
+/** A log-based metric: the fields of the Logging API's `LogMetric` (projects.metrics), as written there. */
+export interface LogMetricSpec {
+  name: string;
+  description?: string;
+  filter: string;
+  metricDescriptor?: {
+    metricKind?: 'DELTA';
+    valueType?: 'INT64' | 'DISTRIBUTION';
+    unit?: string;
+    displayName?: string;
+    labels?: { key: string; valueType?: 'STRING' | 'BOOL' | 'INT64'; description?: string }[];
+  };
+  valueExtractor?: string;
+  labelExtractors?: Record<string, string>;
+  bucketOptions?: {
+    linearBuckets?: { numFiniteBuckets: number; width: number; offset: number };
+    exponentialBuckets?: { numFiniteBuckets: number; growthFactor: number; scale: number };
+    explicitBuckets?: { bounds: number[] };
+  };
+}
+
 export interface SchedulerJobSpec {
   name: string;
   description?: string;
@@ -124,6 +145,8 @@ export interface AlertPolicySpec {
   comparison?: 'COMPARISON_GT' | 'COMPARISON_LT';
   threshold: number;
   duration?: string;
+  /** How each series is aligned before the comparison (default 60s, ALIGN_MAX). */
+  aggregation?: { alignmentPeriod?: string; perSeriesAligner?: string };
   notificationChannels?: string[];
 }
 
@@ -137,6 +160,7 @@ export interface GcpConfigFile {
   subscriptions?: SubscriptionSpec[];
   logSinks?: LogSinkSpec[];
   networkProjects?: NetworkProjectSpec[];
+  logMetrics?: LogMetricSpec[];
   schedulerJobs?: SchedulerJobSpec[];
   workflows?: WorkflowSpec[];
   alertPolicies?: AlertPolicySpec[];
@@ -155,6 +179,7 @@ export interface GcpConfig {
   subscriptions: SubscriptionSpec[];
   logSinks: LogSinkSpec[];
   networkProjects: NetworkProjectSpec[];
+  logMetrics: LogMetricSpec[];
   schedulerJobs: SchedulerJobSpec[];
   workflows: WorkflowSpec[];
   alertPolicies: AlertPolicySpec[];
@@ -197,6 +222,7 @@ export function gcpConfigIssues(value: unknown): Issue[] {
   const topics = names('topics', c.topics);
   names('subscriptions', c.subscriptions);
   const sinks = names('logSinks', c.logSinks);
+  const logMetrics = names('logMetrics', c.logMetrics);
   names('schedulerJobs', c.schedulerJobs);
   const workflows = names('workflows', c.workflows);
   names('alertPolicies', c.alertPolicies);
@@ -316,6 +342,74 @@ export function gcpConfigIssues(value: unknown): Issue[] {
   (c.workflows ?? []).forEach((w, i) => {
     account(`workflows[${i}].serviceAccount`, w.serviceAccount);
   });
+  (c.logMetrics ?? []).forEach((m, i) => {
+    out.push(...logMetricIssues(m, `logMetrics[${i}]`));
+  });
+  (c.alertPolicies ?? []).forEach((a, i) => {
+    for (const name of userMetricsOf(a.filter))
+      if (!logMetrics.has(name))
+        out.push({
+          path: `alertPolicies[${i}].filter`,
+          reason: `names the log-based metric ${USER_METRIC}${name}, which logMetrics does not list`,
+        });
+    const aligner = a.aggregation?.perSeriesAligner;
+    const distribution = userMetricsOf(a.filter).some(
+      (n) => c.logMetrics?.find((m) => m.name === n)?.metricDescriptor?.valueType === 'DISTRIBUTION',
+    );
+    if (distribution && !aligner?.startsWith('ALIGN_PERCENTILE_'))
+      out.push({
+        path: `alertPolicies[${i}].aggregation.perSeriesAligner`,
+        reason: `must be an ALIGN_PERCENTILE_* aligner: the filter names a distribution metric (got ${aligner ?? 'the default ALIGN_MAX'})`,
+      });
+  });
+  return out;
+}
+
+/** The Monitoring metric type prefix of log-based metrics. */
+export const USER_METRIC = 'logging.googleapis.com/user/';
+
+/** The log-based metric names an alert filter refers to (`metric.type="logging.googleapis.com/user/<name>"`). */
+export function userMetricsOf(filter: string): string[] {
+  return [...filter.matchAll(/metric\.type\s*=\s*"logging\.googleapis\.com\/user\/([^"]+)"/g)].map(
+    (m) => m[1] as string,
+  );
+}
+
+/** What the Logging API refuses in a LogMetric beyond its shape (projects.metrics reference). */
+function logMetricIssues(m: LogMetricSpec, at: string): Issue[] {
+  const out: Issue[] = [];
+  const distribution = m.metricDescriptor?.valueType === 'DISTRIBUTION';
+  if (distribution && !m.valueExtractor)
+    out.push({ path: `${at}.valueExtractor`, reason: 'is required for a DISTRIBUTION metric' });
+  if (distribution && !m.bucketOptions)
+    out.push({ path: `${at}.bucketOptions`, reason: 'is required for a DISTRIBUTION metric' });
+  if (!distribution && m.valueExtractor)
+    out.push({
+      path: `${at}.valueExtractor`,
+      reason: 'is only for a DISTRIBUTION metric (a counter counts entries)',
+    });
+  if (!distribution && m.bucketOptions)
+    out.push({ path: `${at}.bucketOptions`, reason: 'is only for a DISTRIBUTION metric' });
+  const bounds = m.bucketOptions?.explicitBuckets?.bounds ?? [];
+  if (bounds.some((b, j) => j > 0 && b <= (bounds[j - 1] as number)))
+    out.push({ path: `${at}.bucketOptions.explicitBuckets.bounds`, reason: 'must be strictly increasing' });
+  const labels = (m.metricDescriptor?.labels ?? []).map((l) => l.key);
+  const extractors = Object.keys(m.labelExtractors ?? {});
+  labels.forEach((k, j) => {
+    if (labels.indexOf(k) !== j)
+      out.push({ path: `${at}.metricDescriptor.labels[${j}].key`, reason: `repeats the label ${k}` });
+    else if (!extractors.includes(k))
+      out.push({
+        path: `${at}.labelExtractors`,
+        reason: `has no extractor for the label ${k} that metricDescriptor.labels declares`,
+      });
+  });
+  for (const k of extractors)
+    if (!labels.includes(k))
+      out.push({
+        path: `${at}.labelExtractors.${k}`,
+        reason: `extracts a label metricDescriptor.labels does not declare`,
+      });
   return out;
 }
 
@@ -362,6 +456,7 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
     subscriptions: c.subscriptions ?? [],
     logSinks: c.logSinks ?? [],
     networkProjects,
+    logMetrics: c.logMetrics ?? [],
     schedulerJobs: c.schedulerJobs ?? [],
     workflows: c.workflows ?? [],
     alertPolicies: c.alertPolicies ?? [],

@@ -22,6 +22,7 @@ import { ValidationError } from '#core/errors.ts';
 import { executionName } from '#core/ids.ts';
 import { consumePeerEvent, matchRoute, routeIntake, startForEvent } from '#core/link/intake.ts';
 import type { Caller } from '#core/link/use-cases.ts';
+import { logOrphans } from './approval-metrics.ts';
 import { StartInProgressError } from './execution-starter.ts';
 import { depsFromEnv, type GoogleDeps } from './runtime.ts';
 import { stepsHandler } from './steps.ts';
@@ -156,6 +157,7 @@ export function register(deps: () => GoogleDeps = () => depsFromEnv()): void {
     const report = await watchTransports(deps().watch);
     // A project it could not list (e.g. impersonation refused) needs a person: logged as an error.
     logLine({ severity: report.projectErrors.length > 0 ? 'ERROR' : 'INFO', function: 'watcher', report });
+    logOrphans(report);
     res.status(200).json(report);
   });
 

@@ -252,6 +252,16 @@ export class GooglePlumbing {
         throw err;
       }
     });
+    // Log-based metrics are not evaluated locally (function output is not a Cloud Logging store
+    // here), but a filter the local query language refuses is refused now, as for sinks.
+    for (const m of config.logMetrics) {
+      try {
+        parseLogFilter(m.filter);
+      } catch (err) {
+        if (err instanceof LogFilterError) throw new PlumbingError(`log metric ${m.name}: ${err.message}`);
+        throw err;
+      }
+    }
     for (const f of config.functions) {
       if (
         f.trigger.eventarc &&

@@ -12,14 +12,15 @@
  * ending in `(managed by crosslink)` on service accounts, log sinks and scheduler jobs, which have
  * no labels. KMS key rings and keys are not managed at all (they cannot be deleted).
  */
-import { readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import canonicalizeModule from 'canonicalize';
 import { ValidationError } from '#core/errors.ts';
 import {
   type AlertPolicySpec,
   type FunctionSpec,
   type GcpConfig,
+  type LogMetricSpec,
   type LogSinkSpec,
   memberOf,
   type SchedulerJobSpec,
@@ -716,7 +717,37 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     await exec(cmds);
   }
 
-  // 9. Alert policies (server-assigned ids: matched by the `crosslink-name` user label).
+  // 9. Log-based metrics (before the alert policies that read them). gcloud takes a distribution
+  //    metric, labels and bucket options only as a LogMetric file (`--config-from-file`), so every
+  //    metric is written to <build-dir>/log-metrics/<name>.json (in a dry run too: the printed
+  //    commands then run as printed). No labels: managed = the description's mark.
+  if (config.logMetrics.length > 0) {
+    const metrics = await readJson<LogMetricJson[]>(['logging', 'metrics', 'list']);
+    const have = new Map(listed(metrics).map((m) => [last(m.name), m]));
+    const cmds: string[][] = [];
+    for (const m of config.logMetrics) {
+      const w = logMetric(m, marked(m.description));
+      const j = have.get(m.name);
+      const named = m.metricDescriptor?.displayName !== undefined;
+      if (j && same(comparableMetric(j, named), comparableMetric(w, named))) continue;
+      const file = resolve(o.buildDir, 'log-metrics', `${m.name}.json`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(w, null, 2)}\n`);
+      const from = `--config-from-file=${relative(o.cwd, file)}`;
+      const kind = (x: LogMetricJson) =>
+        `${x.metricDescriptor?.metricKind ?? 'DELTA'} ${x.metricDescriptor?.valueType ?? 'INT64'}`;
+      if (j && kind(j) !== kind(w)) {
+        note(
+          `log metric ${m.name}: its kind or value type cannot change in place; deleting and recreating it`,
+        );
+        cmds.push(mut('logging', 'metrics', 'delete', m.name));
+      }
+      cmds.push(mut('logging', 'metrics', j && kind(j) === kind(w) ? 'update' : 'create', m.name, from));
+    }
+    await exec(cmds);
+  }
+
+  // 10. Alert policies (server-assigned ids: matched by the `crosslink-name` user label).
   interface AlertJson {
     name: string;
     displayName?: string;
@@ -764,7 +795,7 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     await exec(cmds);
   }
 
-  // 10. Prune: what this script manages and the file no longer lists, dependents first.
+  // 11. Prune: what this script manages and the file no longer lists, dependents first.
   if (o.prune) {
     const names = (list: { name: string }[]) => new Set(list.map((x) => x.name));
     const cmds: string[][] = [];
@@ -783,6 +814,13 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
         (x) => x.userLabels?.['crosslink-name'] ?? '',
         (x) => isManaged(x.userLabels),
         (n) => [...alerts, 'delete', n],
+      ],
+      [
+        ['logging', 'metrics', 'list'],
+        names(config.logMetrics),
+        (x) => last(x.name),
+        (x) => isMarked(x.description),
+        (n) => ['logging', 'metrics', 'delete', last(n)],
       ],
       [
         ['scheduler', 'jobs', 'list', `--location=${region}`],
@@ -1036,6 +1074,70 @@ function targetFlags(
   return [`--uri=${t.uri}`, `--http-method=${t.method.toLowerCase()}`, ...headers, ...body, ...auth];
 }
 
+interface LogMetricJson {
+  name: string;
+  description?: string;
+  filter?: string;
+  metricDescriptor?: {
+    metricKind?: string;
+    valueType?: string;
+    unit?: string;
+    displayName?: string;
+    labels?: { key: string; valueType?: string; description?: string }[];
+  };
+  valueExtractor?: string;
+  labelExtractors?: Record<string, string>;
+  bucketOptions?: unknown;
+}
+
+/** The LogMetric a gcp.yml metric is (the file `--config-from-file` reads); defaults written out. */
+export function logMetric(m: LogMetricSpec, description: string): LogMetricJson {
+  const d = m.metricDescriptor ?? {};
+  const valueType = d.valueType ?? 'INT64';
+  return {
+    name: m.name,
+    description,
+    filter: m.filter,
+    metricDescriptor: {
+      metricKind: d.metricKind ?? 'DELTA',
+      valueType,
+      unit: d.unit ?? '1',
+      ...(d.displayName ? { displayName: d.displayName } : {}),
+      labels: (d.labels ?? []).map((l) => ({
+        key: l.key,
+        valueType: l.valueType ?? 'STRING',
+        ...(l.description ? { description: l.description } : {}),
+      })),
+    },
+    ...(m.valueExtractor ? { valueExtractor: m.valueExtractor } : {}),
+    ...(m.labelExtractors ? { labelExtractors: m.labelExtractors } : {}),
+    ...(m.bucketOptions ? { bucketOptions: m.bucketOptions } : {}),
+  };
+}
+
+/**
+ * The fields this script sets, with the API's defaults filled in: the service adds the descriptor's
+ * name, type and timestamps, and proto3 JSON drops a label's default value type (STRING).
+ */
+function comparableMetric(j: LogMetricJson, displayName: boolean) {
+  const d = j.metricDescriptor ?? {};
+  return {
+    description: j.description ?? '',
+    filter: j.filter ?? '',
+    metricKind: d.metricKind ?? 'DELTA',
+    valueType: d.valueType ?? 'INT64',
+    unit: d.unit ?? '1',
+    // Compared only when gcp.yml names one (the service may fill in its own).
+    displayName: displayName ? (d.displayName ?? '') : '',
+    labels: (d.labels ?? [])
+      .map((l) => ({ key: l.key, valueType: l.valueType ?? 'STRING', description: l.description ?? '' }))
+      .sort((a, b) => a.key.localeCompare(b.key)),
+    valueExtractor: j.valueExtractor ?? '',
+    labelExtractors: j.labelExtractors ?? {},
+    bucketOptions: j.bucketOptions ?? null,
+  };
+}
+
 /** The AlertPolicy JSON of one gcp.yml alert (one metric-threshold condition). */
 export function alertPolicy(a: AlertPolicySpec) {
   const comparison = a.comparison ?? 'COMPARISON_GT';
@@ -1053,7 +1155,12 @@ export function alertPolicy(a: AlertPolicySpec) {
           comparison,
           thresholdValue: a.threshold,
           duration: seconds(a.duration ?? '60s'),
-          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX' }],
+          aggregations: [
+            {
+              alignmentPeriod: seconds(a.aggregation?.alignmentPeriod ?? '60s'),
+              perSeriesAligner: a.aggregation?.perSeriesAligner ?? 'ALIGN_MAX',
+            },
+          ],
         },
       },
     ],

@@ -151,6 +151,34 @@ describe('scripts/deploy-gcp --dry-run against an empty project', () => {
     const alert = at(
       /^gcloud alpha monitoring policies create '--policy=\{"displayName":"Dead letters in orders-dead-sub"/,
     );
+    const metrics = ['poison_orders', 'order_latency_seconds'].map((m) =>
+      at(
+        new RegExp(
+          `^gcloud logging metrics create ${m} --config-from-file=\\.crosslink/gcp-build/log-metrics/${m}\\.json --project=${PROJECT} --quiet$`,
+        ),
+      ),
+    );
+    const slow = at(/^gcloud alpha monitoring policies create '--policy=\{"displayName":"Orders take more/);
+    // The printed commands run as printed: the LogMetric files are written, exactly as the API has them.
+    expect(
+      JSON.parse(
+        readFileSync(join(dir, '.crosslink/gcp-build/log-metrics/order_latency_seconds.json'), 'utf8'),
+      ),
+    ).toEqual({
+      name: 'order_latency_seconds',
+      description: "Seconds from an order's publication to its processing (managed by crosslink)",
+      filter: 'resource.type="cloud_run_revision" AND jsonPayload.message="order processed"',
+      metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit: 's', labels: [] },
+      valueExtractor: 'EXTRACT(jsonPayload.latencySeconds)',
+      bucketOptions: { exponentialBuckets: { numFiniteBuckets: 10, growthFactor: 2, scale: 1 } },
+    });
+    expect(
+      JSON.parse(out[slow]?.match(/'--policy=(.*)' --project/)?.[1] ?? '{}').conditions[0],
+    ).toMatchObject({
+      conditionThreshold: {
+        aggregations: [{ alignmentPeriod: '600s', perSeriesAligner: 'ALIGN_PERCENTILE_99' }],
+      },
+    });
 
     // Dependency order: each group after the one it needs.
     const precedes = (a: number[], b: number[]) => expect(Math.max(...a)).toBeLessThan(Math.min(...b));
@@ -165,7 +193,8 @@ describe('scripts/deploy-gcp --dry-run against an empty project', () => {
     precedes([sink], [writer]);
     precedes([writer], [workflow]);
     precedes([workflow, ...functions], jobs);
-    precedes(jobs, [alert]);
+    precedes(jobs, metrics);
+    precedes(metrics, [alert, slow]);
   });
 });
 
@@ -248,6 +277,69 @@ describe('scripts/deploy-gcp applies and converges', () => {
     expect((await deploy(sim, '--dry-run')).out).toEqual([]);
   });
 
+  it('log metrics: a changed field is one update from the file; a changed value type is a replacement', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    // The service fills in the descriptor and drops a STRING label's value type: still no change.
+    expect(sim.logMetrics.get('poison_orders')?.metricDescriptor).toMatchObject({
+      type: 'logging.googleapis.com/user/poison_orders',
+      labels: [{ key: 'source' }],
+    });
+    edit((c) => {
+      const m = (c.logMetrics as { filter: string }[])[0]!;
+      m.filter = `${m.filter} AND severity="WARNING"`;
+    });
+    const one = await deploy(sim);
+    expect(one.out).toEqual([
+      `+ gcloud logging metrics update poison_orders --config-from-file=.crosslink/gcp-build/log-metrics/poison_orders.json --project=${PROJECT} --quiet`,
+    ]);
+    expect(sim.logMetrics.get('poison_orders')?.filter).toMatch(/severity="WARNING"$/);
+
+    edit((c) => {
+      const m = (c.logMetrics as Record<string, Record<string, unknown>>[])[0]!;
+      m.metricDescriptor!.valueType = 'DISTRIBUTION';
+      m.valueExtractor = 'EXTRACT(jsonPayload.quantity)' as never;
+      m.bucketOptions = { linearBuckets: { numFiniteBuckets: 5, width: 10, offset: 0 } };
+    });
+    const two = await deploy(sim);
+    expect(two.code).toBe(0);
+    expect(two.out).toEqual([
+      `+ gcloud logging metrics delete poison_orders --project=${PROJECT} --quiet`,
+      `+ gcloud logging metrics create poison_orders --config-from-file=.crosslink/gcp-build/log-metrics/poison_orders.json --project=${PROJECT} --quiet`,
+    ]);
+    expect(two.err.filter((l) => l.startsWith('note: log metric poison_orders'))).toHaveLength(1);
+    expect(sim.logMetrics.get('poison_orders')?.metricDescriptor).toMatchObject({
+      valueType: 'DISTRIBUTION',
+    });
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
+  it('an alert on a log metric is created only after the metric (the service refuses it before)', async () => {
+    const sim = newSim();
+    const refused = await sim.run([
+      'alpha',
+      'monitoring',
+      'policies',
+      'create',
+      `--policy=${JSON.stringify({
+        displayName: 'slow',
+        conditions: [
+          {
+            conditionThreshold: { filter: 'metric.type="logging.googleapis.com/user/order_latency_seconds"' },
+          },
+        ],
+      })}`,
+      `--project=${PROJECT}`,
+    ]);
+    expect(refused.stderr).toMatch(/INVALID_ARGUMENT: Cannot find metric/);
+    const r = await deploy(sim);
+    expect(r.code).toBe(0);
+    expect([...sim.alerts.values()].map((a) => a.displayName).sort()).toEqual([
+      'Dead letters in orders-dead-sub',
+      'Orders take more than 5 minutes',
+    ]);
+  });
+
   it('--prune deletes only the managed resources gcp.yml no longer lists', async () => {
     const sim = newSim();
     await deploy(sim);
@@ -259,7 +351,18 @@ describe('scripts/deploy-gcp applies and converges', () => {
       c.subscriptions = (c.subscriptions as { name: string }[]).filter((s) => s.name !== 'echoes-sub');
       c.schedulerJobs = (c.schedulerJobs as { name: string }[]).filter((j) => j.name !== 'tick');
       c.alertPolicies = [];
+      c.logMetrics = (c.logMetrics as { name: string }[]).filter((m) => m.name !== 'order_latency_seconds');
     });
+    // Not managed either: a log metric made by hand.
+    await sim.run([
+      'logging',
+      'metrics',
+      'create',
+      'by_hand',
+      '--log-filter=severity>=ERROR',
+      '--description=errors',
+      `--project=${PROJECT}`,
+    ]);
     const withoutPrune = await deploy(sim);
     expect(withoutPrune.out).toEqual([]);
 
@@ -268,6 +371,10 @@ describe('scripts/deploy-gcp applies and converges', () => {
       expect.stringMatching(
         /^gcloud alpha monitoring policies delete projects\/crosslink-test\/alertPolicies\/\d+ /,
       ),
+      expect.stringMatching(
+        /^gcloud alpha monitoring policies delete projects\/crosslink-test\/alertPolicies\/\d+ /,
+      ),
+      `gcloud logging metrics delete order_latency_seconds --project=${PROJECT} --quiet`,
       `gcloud scheduler jobs delete tick --location=us-east4 --project=${PROJECT} --quiet`,
       `gcloud pubsub subscriptions delete echoes-sub --project=${PROJECT} --quiet`,
       `gcloud pubsub topics delete echoes --project=${PROJECT} --quiet`,
@@ -283,6 +390,7 @@ describe('scripts/deploy-gcp applies and converges', () => {
       'ticks',
     ]);
     expect(sim.alerts.size).toBe(0);
+    expect([...sim.logMetrics.keys()].sort()).toEqual(['by_hand', 'poison_orders']);
     expect(sim.sinks.has('_Default')).toBe(true);
     expect([...sim.subscriptions.keys()].some((s) => s.startsWith('eventarc-'))).toBe(true);
     expect(sim.accounts.has(`hand-made@${PROJECT}.iam.gserviceaccount.com`)).toBe(true);
@@ -441,6 +549,61 @@ describe('scripts/deploy-gcp and network projects', () => {
     );
     expect(sim.mutations()).toEqual([]);
   });
+});
+
+describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
+  const ROOT = resolve(import.meta.dirname, '../..');
+  const root = (sim: GcloudSim, ...flags: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return main(['--project', PROJECT, '--config', 'gcp.yml', '--build-dir', join(dir, 'build'), ...flags], {
+      gcloud: sim,
+      stdout: (l) => out.push(l),
+      stderr: (l) => err.push(l),
+      cwd: ROOT,
+      env: {},
+    }).then((code) => ({ code, out, err }));
+  };
+
+  it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const dry = await root(sim, '--dry-run');
+    expect(dry.code).toBe(0);
+    const metricLines = dry.out.filter((l) => l.startsWith('gcloud logging metrics create '));
+    expect(metricLines.map((l) => l.split(' ')[4])).toEqual([
+      'crosslink_approval_pending_seconds',
+      'crosslink_approval_escalations',
+      'crosslink_orphaned_halves',
+    ]);
+    const alertLines = dry.out.filter((l) => l.startsWith('gcloud alpha monitoring policies create '));
+    expect(alertLines).toHaveLength(6);
+    const lastMetric = dry.out.lastIndexOf(metricLines.at(-1) as string);
+    expect(dry.out.indexOf(alertLines[0] as string)).toBeGreaterThan(lastMetric);
+    expect(alertLines.join('\n')).toMatch(/"displayName":"crosslink approvals waiting more than 48 h"/);
+
+    const applied = await root(sim);
+    expect(applied.code).toBe(0);
+    expect(sim.logMetrics.get('crosslink_approval_pending_seconds')).toMatchObject({
+      valueExtractor: 'EXTRACT(jsonPayload.approvalPendingSeconds)',
+      labelExtractors: { stage: 'EXTRACT(jsonPayload.approvalStage)' },
+      metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit: 's' },
+    });
+    const waiting = [...sim.alerts.values()].find(
+      (a) => (a.userLabels as Record<string, string>)['crosslink-name'] === 'crosslink-approvals-waiting',
+    );
+    expect(waiting?.conditions).toMatchObject([
+      {
+        conditionThreshold: {
+          thresholdValue: 172800,
+          comparison: 'COMPARISON_GT',
+          aggregations: [{ alignmentPeriod: '3600s', perSeriesAligner: 'ALIGN_PERCENTILE_99' }],
+        },
+      },
+    ]);
+    const again = await root(sim, '--dry-run');
+    expect(again.out).toEqual([]);
+    expect(again.err).toEqual([`nothing to do: project ${PROJECT} matches gcp.yml`]);
+  }, 60_000);
 });
 
 describe('scripts/deploy-gcp refuses bad input', () => {

@@ -154,4 +154,14 @@ describe('a log sink the local cloud cannot evaluate', () => {
       'log sink recent: the local log sinks do not support the >= operator (only =, !=, :, =~, !~)',
     );
   });
+
+  it('stops the start with a log metric whose filter it cannot parse (log metrics are not evaluated locally)', async () => {
+    await writeFile(
+      join(dir, 'gcp.yml'),
+      "version: 1\nlogMetrics:\n  - {name: old_errors, filter: 'severity>=ERROR'}\n",
+    );
+    await expect(startTestCloud({ gcpConfig: join(dir, 'gcp.yml') })).rejects.toThrow(
+      'log metric old_errors: the local log sinks do not support the >= operator (only =, !=, :, =~, !~)',
+    );
+  });
 });

@@ -2,14 +2,17 @@
  * A simulated `gcloud` (the Gcloud port of scripts/deploy-gcp) over an in-memory Google project:
  * service accounts and the project IAM policy, Pub/Sub topics and subscriptions with their IAM
  * policies, Cloud Functions (2nd gen) with their Cloud Run invoker policy, log sinks, workflows,
- * scheduler jobs and alert policies. Each command changes or reads that state with the JSON shapes
+ * scheduler jobs, log-based metrics and alert policies. Each command changes or reads that state with the JSON shapes
  * `--format=json` prints, and fails the way gcloud does: NOT_FOUND for a missing resource,
  * ALREADY_EXISTS, INVALID_ARGUMENT for immutable fields (a subscription's topic, a function's
  * trigger, a scheduler job's target type), `unrecognized arguments` for a flag the command does
  * not have (exit 2), and, as in the installed gcloud 528, no GA `monitoring policies` group.
  * Platform side effects are modelled too: `deployment-tool` label and LOG_EXECUTION_ID on
  * functions, an Eventarc subscription per topic-triggered function, the scheduler's User-Agent
- * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON.
+ * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON, a log
+ * metric's descriptor name and type filled in and its labels' default value type (STRING) dropped.
+ * References are checked: an alert condition on `logging.googleapis.com/user/<m>` needs the log
+ * metric `m` (and a percentile aligner when it is a distribution).
  * Other projects (`addProject`: network projects, each a GcloudSim of its own) answer the commands
  * whose `--project` (or `projects describe|*-iam-policy` argument) names them; a project nobody
  * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
@@ -57,6 +60,8 @@ export class GcloudSim implements Gcloud {
   readonly subscriptions = new Map<string, { json: Json; policy: Binding[] }>();
   readonly functions = new Map<string, { json: Json; policy: Binding[] }>();
   readonly sinks = new Map<string, Json>();
+  /** Log-based metrics by name, as `logging metrics list --format=json` shows them. */
+  readonly logMetrics = new Map<string, Json>();
   readonly workflows = new Map<string, Json>();
   readonly jobs = new Map<string, Json>();
   readonly alerts = new Map<string, Json>();
@@ -665,6 +670,121 @@ export class GcloudSim implements Gcloud {
       }
     }
 
+    // Log-based metrics (LogMetric, projects.metrics).
+    if (cmd(2) === 'logging metrics') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, []);
+        return [...this.logMetrics.values()];
+      }
+      const name = arg(c, 3);
+      const full = `projects/${P}/metrics/${name}`;
+      const have = this.logMetrics.get(name);
+      const fromFlags = (): Json => {
+        const path = f('config-from-file');
+        if (path !== undefined) {
+          if (f('description') !== undefined || f('log-filter') !== undefined)
+            throw err(
+              c,
+              'argument --config-from-file: At most one of --config-from-file | --description --log-filter may be specified.',
+              2,
+            );
+          const file = resolve(this.cwd, path);
+          if (!existsSync(file)) throw err(c, `Unable to read file [${path}]: no such file`, 1);
+          try {
+            return parse(readFileSync(file, 'utf8')) as Json;
+          } catch (e) {
+            throw invalid(c, `config file is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+          }
+        }
+        return compact({
+          ...(have ?? {}),
+          description: f('description') ?? have?.description,
+          filter: f('log-filter') ?? have?.filter,
+        });
+      };
+      const stored = (m: Json, created: string): Json => {
+        if (typeof m.filter !== 'string' || m.filter === '') throw invalid(c, 'filter: a filter is required');
+        const d = (m.metricDescriptor as Json | undefined) ?? {};
+        const kind = (d.metricKind as string | undefined) ?? 'DELTA';
+        const valueType = (d.valueType as string | undefined) ?? 'INT64';
+        if (kind !== 'DELTA')
+          throw invalid(c, `metricDescriptor.metricKind: logs-based metrics are DELTA, not ${kind}`);
+        if (!['INT64', 'DISTRIBUTION'].includes(valueType))
+          throw invalid(
+            c,
+            `metricDescriptor.valueType: ${valueType} is not supported for a logs-based metric`,
+          );
+        if (valueType === 'DISTRIBUTION' && (!m.valueExtractor || !m.bucketOptions))
+          throw invalid(c, 'a DISTRIBUTION metric needs valueExtractor and bucketOptions');
+        const labels = ((d.labels as Json[] | undefined) ?? []).map((l) => l.key as string);
+        const extractors = Object.keys((m.labelExtractors as Labels | undefined) ?? {});
+        const unmatched = [
+          ...labels.filter((k) => !extractors.includes(k)),
+          ...extractors.filter((k) => !labels.includes(k)),
+        ];
+        if (unmatched.length > 0)
+          throw invalid(c, `labelExtractors and metricDescriptor.labels differ on ${unmatched.join(', ')}`);
+        const type = `logging.googleapis.com/user/${name}`;
+        return compact({
+          name,
+          description: m.description,
+          filter: m.filter,
+          metricDescriptor: compact({
+            name: `projects/${P}/metricDescriptors/${type}`,
+            type,
+            metricKind: kind,
+            valueType,
+            unit: (d.unit as string | undefined) ?? '1',
+            displayName: d.displayName,
+            description: m.description,
+            // proto3 JSON leaves out a field at its default: a STRING label has no valueType.
+            labels: d.labels
+              ? (d.labels as Json[]).map((l) =>
+                  compact({ ...l, valueType: l.valueType === 'STRING' ? undefined : l.valueType }),
+                )
+              : undefined,
+          }),
+          valueExtractor: m.valueExtractor,
+          labelExtractors: m.labelExtractors,
+          bucketOptions: m.bucketOptions,
+          createTime: created,
+          updateTime: now(),
+        });
+      };
+      if (op === 'create') {
+        allow(c, ['config-from-file', 'description', 'log-filter']);
+        if (have) throw exists(c, full);
+        const json = stored(fromFlags(), now());
+        this.logMetrics.set(name, json);
+        return json;
+      }
+      if (!have) throw notFound(c, full);
+      if (op === 'describe') {
+        allow(c, []);
+        return have;
+      }
+      if (op === 'update') {
+        allow(c, ['config-from-file', 'description', 'log-filter']);
+        const json = stored(fromFlags(), have.createTime as string);
+        const kindOf = (x: Json) =>
+          JSON.stringify([(x.metricDescriptor as Json).metricKind, (x.metricDescriptor as Json).valueType]);
+        if (kindOf(json) !== kindOf(have))
+          throw invalid(
+            c,
+            `metric ${name}: the metric kind and value type of a logs-based metric cannot be changed`,
+          );
+        this.logMetrics.set(name, json);
+        return json;
+      }
+      if (op === 'delete') {
+        allow(c, []);
+        this.logMetrics.delete(name);
+        return undefined;
+      }
+    }
+
     // Workflows.
     if (pos[0] === 'workflows') {
       const op = pos[1];
@@ -905,14 +1025,36 @@ export class GcloudSim implements Gcloud {
         return [...this.alerts.values()];
       }
       const policyFlag = (): Json => {
+        let p: Json;
         try {
-          const p = JSON.parse(f('policy') ?? '') as Json;
+          p = JSON.parse(f('policy') ?? '') as Json;
           if (typeof p.displayName !== 'string' || !Array.isArray(p.conditions) || p.conditions.length === 0)
             throw new Error('a policy needs displayName and at least one condition');
-          return p;
         } catch (e) {
           throw invalid(c, `--policy: ${(e as Error).message}`);
         }
+        // Conditions on a log-based metric need the metric (its descriptor exists once it does).
+        for (const cond of p.conditions as Json[]) {
+          const t = (cond.conditionThreshold as Json | undefined) ?? {};
+          for (const m of String(t.filter ?? '').matchAll(
+            /metric\.type\s*=\s*"logging\.googleapis\.com\/user\/([^"]+)"/g,
+          )) {
+            const metric = this.logMetrics.get(m[1] as string);
+            if (!metric)
+              throw invalid(
+                c,
+                `Cannot find metric(s) that match type = "logging.googleapis.com/user/${m[1]}".`,
+              );
+            const aligner =
+              ((t.aggregations as Json[] | undefined)?.[0]?.perSeriesAligner as string) ?? 'ALIGN_NONE';
+            if (
+              (metric.metricDescriptor as Json).valueType === 'DISTRIBUTION' &&
+              !aligner.startsWith('ALIGN_PERCENTILE_')
+            )
+              throw invalid(c, `The aligner ${aligner} is not valid for a DELTA DISTRIBUTION metric.`);
+          }
+        }
+        return p;
       };
       const stored = (p: Json, id: string, created: string): Json => ({
         ...p,

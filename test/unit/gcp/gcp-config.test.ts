@@ -146,6 +146,77 @@ functions:
     ]);
   });
 
+  it('names each bad field of a log metric and of the alerts that read it', () => {
+    const shape = issuesOf(`
+version: 1
+logMetrics:
+  - name: "bad name"
+    filter: ""
+    metricDescriptor: {metricKind: GAUGE, valueType: DOUBLE, labels: [{key: Stage}]}
+    valueExtractor: jsonPayload.age
+    labelExtractors: {stage: "EXTRACT(jsonPayload.stage"}
+    bucketOptions: {linearBuckets: {numFiniteBuckets: 0, width: 0, offset: 0}, explicitBuckets: {bounds: []}}
+    unknown: 1
+alertPolicies:
+  - {name: a1, displayName: A, filter: x, threshold: 1, aggregation: {perSeriesAligner: ALIGN_FASTEST, alignmentPeriod: 1h}}
+`);
+    expect(shape).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^logMetrics\[0\]\.name: must be 1-100 letters/),
+        'logMetrics[0].filter: must not be empty',
+        'logMetrics[0].metricDescriptor.metricKind: must be "DELTA"',
+        'logMetrics[0].metricDescriptor.valueType: must be one of "INT64", "DISTRIBUTION"',
+        expect.stringMatching(/^logMetrics\[0\]\.metricDescriptor\.labels\[0\]\.key: must be lowercase/),
+        expect.stringMatching(/^logMetrics\[0\]\.valueExtractor: must be EXTRACT\(<field>\)/),
+        expect.stringMatching(/^logMetrics\[0\]\.labelExtractors\.stage: must be EXTRACT/),
+        'logMetrics[0].bucketOptions: must have exactly one of linearBuckets, exponentialBuckets, explicitBuckets',
+        'logMetrics[0].bucketOptions.linearBuckets.numFiniteBuckets: must be >= 1',
+        'logMetrics[0].bucketOptions.linearBuckets.width: must be > 0',
+        'logMetrics[0].bucketOptions.explicitBuckets.bounds: must have at least 1 item',
+        'logMetrics[0].unknown: is not a known field',
+        expect.stringMatching(/^alertPolicies\[0\]\.aggregation\.perSeriesAligner: must be one of /),
+        'alertPolicies[0].aggregation.alignmentPeriod: must be a duration in seconds such as 10s',
+      ]),
+    );
+
+    const meaning = issuesOf(`
+version: 1
+logMetrics:
+  - name: pending
+    filter: jsonPayload.message="approval pending"
+    metricDescriptor: {valueType: DISTRIBUTION, labels: [{key: stage}, {key: stage}, {key: side}]}
+    labelExtractors: {stage: EXTRACT(jsonPayload.stage), extra: EXTRACT(jsonPayload.extra)}
+  - name: count
+    filter: jsonPayload.message="x"
+    valueExtractor: EXTRACT(jsonPayload.n)
+    bucketOptions: {explicitBuckets: {bounds: [10, 5]}}
+  - name: count
+    filter: jsonPayload.message="y"
+alertPolicies:
+  - name: waiting
+    displayName: waiting
+    filter: metric.type="logging.googleapis.com/user/pending"
+    threshold: 172800
+  - name: ghost
+    displayName: ghost
+    filter: metric.type="logging.googleapis.com/user/nowhere"
+    threshold: 0
+`);
+    expect(meaning).toEqual([
+      'logMetrics[2]: repeats the name count',
+      'logMetrics[0].valueExtractor: is required for a DISTRIBUTION metric',
+      'logMetrics[0].bucketOptions: is required for a DISTRIBUTION metric',
+      'logMetrics[0].metricDescriptor.labels[1].key: repeats the label stage',
+      'logMetrics[0].labelExtractors: has no extractor for the label side that metricDescriptor.labels declares',
+      'logMetrics[0].labelExtractors.extra: extracts a label metricDescriptor.labels does not declare',
+      'logMetrics[1].valueExtractor: is only for a DISTRIBUTION metric (a counter counts entries)',
+      'logMetrics[1].bucketOptions: is only for a DISTRIBUTION metric',
+      'logMetrics[1].bucketOptions.explicitBuckets.bounds: must be strictly increasing',
+      'alertPolicies[0].aggregation.perSeriesAligner: must be an ALIGN_PERCENTILE_* aligner: the filter names a distribution metric (got the default ALIGN_MAX)',
+      'alertPolicies[1].filter: names the log-based metric logging.googleapis.com/user/nowhere, which logMetrics does not list',
+    ]);
+  });
+
   it('refuses text that is not YAML, and expands service account ids to emails', () => {
     expect(issuesOf('version: [1')).toEqual([expect.stringMatching(/^: is not valid YAML/)]);
     expect(serviceAccountEmail('crosslink', 'p1')).toBe('crosslink@p1.iam.gserviceaccount.com');
