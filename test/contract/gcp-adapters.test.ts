@@ -430,7 +430,7 @@ describe('callbackTokens (Workflows callbacks)', () => {
         const r = cloud.gcp.auth.authenticate(
           typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
         );
-        return !('reason' in r);
+        return 'reason' in r ? 'unauthenticated' : true;
       },
     });
     server = createServer((req, res) => {
