@@ -77,9 +77,9 @@ export function dumpOnFailure(ctx: { task: { result?: { state?: string } } }): v
   for (const f of cloud.plumbing?.functions.list() ?? [])
     process.stderr.write(`--- ${f.spec.name}\n${f.output.slice(-30).join('\n')}\n`);
   for (const w of ['link-provisioning', 'link-decommissioning'])
-    for (const e of (cloud.plumbing?.workflow(w) as WorkflowsService).list(
-      `projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/${w}`,
-    ))
+    for (const e of cloud.plumbing
+      ?.workflow(w)
+      ?.list(`projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/${w}`) ?? [])
       process.stderr.write(
         `--- ${e.name} ${e.labels?.['crosslink-key'] ?? ''} ${e.state} ${JSON.stringify(e.status)} ${e.error?.payload ?? ''}\n`,
       );
@@ -286,3 +286,15 @@ export const awsHalfReported = (linkId: string, condition: 'UP' | 'GONE') =>
           observedAt: now(),
         },
   );
+
+/**
+ * Moves the clock 5 s at a time (half a wall second between, for the functions) until the execution
+ * ends: waits with deadlines of seconds time out, their fallback polls escalate, then expire.
+ */
+export const ranOutOfTime = (service: WorkflowsService, name: string) =>
+  eventually(async () => {
+    if (service.get(name).state !== 'ACTIVE') return true;
+    await advance(5_000, 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    return false;
+  }, 150_000);
