@@ -19,11 +19,10 @@ import type { CloudEvent as PushEvent } from '@google-cloud/functions-framework'
 import * as ff from '@google-cloud/functions-framework';
 import { type CloudEvent, fromPubSubPush } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { executionName } from '#core/ids.ts';
 import { consumePeerEvent, matchRoute, routeIntake, startForEvent } from '#core/link/intake.ts';
 import type { Caller } from '#core/link/use-cases.ts';
 import { logOrphans } from './approval-metrics.ts';
-import { StartInProgressError } from './execution-starter.ts';
+import { intakeView } from './intake-view.ts';
 import { depsFromEnv, type GoogleDeps } from './runtime.ts';
 import { stepsHandler } from './steps.ts';
 import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
@@ -56,28 +55,6 @@ export function callerOfToken(authorization: string | undefined): Caller | undef
 function single(v: unknown): string | undefined {
   if (Array.isArray(v)) return single(v[0]);
   return typeof v === 'string' ? v : undefined;
-}
-
-/**
- * The intake's view of the deps: a start another starter holds (the starter function got this
- * side's LinkRequested at the same moment) is a start, not an error for the person asking. That
- * starter finishes it, or its redelivery does; the event consumers keep the error, so Pub/Sub
- * redelivers and the guard is asked again.
- */
-function intakeView(deps: GoogleDeps): GoogleDeps {
-  const view = Object.create(deps) as GoogleDeps;
-  view.stages = {
-    start: async (stage, input, attempt) => {
-      try {
-        return await deps.stages.start(stage, input, attempt);
-      } catch (e) {
-        if (!(e instanceof StartInProgressError)) throw e;
-        return { executionName: executionName(input.linkId, stage, attempt), started: false };
-      }
-    },
-    running: (stage, linkId, attempt) => deps.stages.running(stage, linkId, attempt),
-  };
-  return view;
 }
 
 /** One intake request -> the core's routes; answers `{status, headers, body}`. */

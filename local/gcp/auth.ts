@@ -5,13 +5,19 @@
  * - the token endpoint runs the OAuth 2.0 JWT-bearer grant: it verifies the assertion's RS256
  *   signature against the identity's public key and issues an opaque access token, or an ID token
  *   when the assertion asks for a `target_audience`;
- * - API calls carry `Authorization: Bearer <token>`: an access token issued here (expiring on the
- *   virtual clock), or a self-signed JWT (google-auth-library's JWTAccess) verified like Google does;
+ * - API calls carry `Authorization: Bearer <token>`: an access token issued here, or a self-signed JWT
+ *   (google-auth-library's JWTAccess) verified like Google does;
  * - ID tokens are RS256 JWTs signed by the edge's own key, published as a JWKS; `mintIdToken` is
  *   exported for the rest of the local cloud (the Pub/Sub push proxy signs its OIDC tokens with it).
  *
  * Assertion times (`iat`, `exp`) are checked against the wall clock, because clients sign with the
- * machine's time whatever the simulation says; tokens issued here expire on the virtual clock.
+ * machine's time whatever the simulation says. Access tokens expire on the wall clock too: a client
+ * is told `expires_in` (or `expireTime`) and caches the token against its own clock
+ * (google-auth-library: `expiry_date = Date.now() + expires_in`, refreshed 5 min before), and Google
+ * judges the token on that same real time. Judging it on the virtual clock would refuse, after a
+ * clock jump, tokens every client still trusts (the library does not refresh a JWT client's token on
+ * a 401 while its `expiry_date` is ahead). ID tokens minted here are checked by the local cloud
+ * itself, on the virtual clock.
  */
 import {
   createPrivateKey,
@@ -76,11 +82,11 @@ export interface GcpAuthOptions {
   identities: readonly LocalIdentity[];
   /** `iss` of ID tokens (default https://accounts.google.com). */
   issuer?: string;
-  /** Lifetime of access tokens, virtual ms (default 1 h, as Google's). */
+  /** Lifetime of access tokens, wall ms (default 1 h, as Google's). */
   accessTokenLifetimeMs?: number;
   /** Lifetime of ID tokens, virtual ms (default 1 h). */
   idTokenLifetimeMs?: number;
-  /** Wall clock for assertion checks (injectable for tests). */
+  /** Wall clock for assertion checks and access-token lifetimes (injectable for tests). */
   wall?: () => number;
 }
 
@@ -274,7 +280,7 @@ export class GcpAuth {
     return out;
   }
 
-  /** Issues an opaque access token expiring on the virtual clock. */
+  /** Issues an opaque access token expiring on the wall clock (the clock its holder caches it by). */
   issueAccessToken(grant: { email: string; kind: Caller['kind']; scopes?: string[]; lifetimeMs?: number }): {
     token: string;
     expiresAt: number;
@@ -282,7 +288,7 @@ export class GcpAuth {
   } {
     const lifetime = grant.lifetimeMs ?? this.#accessLifetime;
     const token = `ya29.local.${randomBytes(32).toString('base64url')}`;
-    const expiresAt = this.#clock.now() + lifetime;
+    const expiresAt = this.#wall() + lifetime;
     this.#tokens.set(token, {
       email: grant.email,
       kind: grant.kind,
@@ -312,7 +318,7 @@ export class GcpAuth {
     const token = m[1] as string;
     const issued = this.#tokens.get(token);
     if (issued) {
-      if (this.#clock.now() >= issued.expiresAt) {
+      if (this.#wall() >= issued.expiresAt) {
         this.#tokens.delete(token);
         return { reason: 'expired', message: `${invalid.message} (the access token expired)` };
       }

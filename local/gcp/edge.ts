@@ -342,7 +342,14 @@ export class GcpEdge {
                 { service: service.host, method: route.operation },
               ),
             ],
-            headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
+            // RFC 6750 as Google answers: no error code without credentials, `invalid_token` for
+            // an expired or unknown one.
+            headers: {
+              'www-authenticate':
+                result.reason === 'missing'
+                  ? 'Bearer realm="https://accounts.google.com/"'
+                  : 'Bearer realm="https://accounts.google.com/", error="invalid_token"',
+            },
           });
         }
         caller = result;

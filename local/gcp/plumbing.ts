@@ -340,7 +340,7 @@ export class GooglePlumbing {
             const r = gcp.auth.authenticate(
               typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
             );
-            return !('reason' in r);
+            return 'reason' in r ? 'unauthenticated' : true;
           },
         });
         this.#workflows.set(w.name, service);

@@ -51,11 +51,16 @@ export interface WorkflowsServiceOptions {
   /** Public origin of the API (callback URLs start with it); set later with `baseUrl`. */
   baseUrl?: string;
   projectNumber?: string;
-  /** Refuses a request (403) when it returns false: the Google edge checks tokens and IAM here. */
+  /**
+   * The Google edge checks tokens and IAM here: `false` refuses the request as Google refuses a
+   * caller without the permission (403 PERMISSION_DENIED), `'unauthenticated'` as it refuses a
+   * missing, unknown or expired token (401 UNAUTHENTICATED with `WWW-Authenticate: Bearer`), which
+   * tells a client to get a new token rather than give up.
+   */
   authorize?: (
     req: IncomingMessage,
     action: 'create' | 'get' | 'list' | 'cancel' | 'callback',
-  ) => boolean | Promise<boolean>;
+  ) => Authorization | Promise<Authorization>;
 }
 
 interface Entry {
@@ -73,6 +78,8 @@ const CALLBACK_RE =
   /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/workflows\/[^/]+\/executions\/[^/]+\/callbacks\/[^/]+$/;
 
 /** A Google API error. */
+export type Authorization = boolean | 'unauthenticated';
+
 class ApiError extends Error {
   readonly code: number;
   readonly status: string;
@@ -357,15 +364,25 @@ export class WorkflowsService {
     action: 'create' | 'get' | 'list' | 'cancel' | 'callback',
     fn: (body: Buffer) => Promise<unknown>,
   ): Promise<void> {
-    const send = (code: number, payload: unknown) => {
-      res.writeHead(code, { 'content-type': 'application/json; charset=utf-8' });
+    const send = (code: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(payload));
     };
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      if (this.#opts.authorize && !(await this.#opts.authorize(req, action)))
-        throw new ApiError(403, 'PERMISSION_DENIED', `the caller may not ${action} executions`);
+      const allowed = this.#opts.authorize ? await this.#opts.authorize(req, action) : true;
+      if (allowed === 'unauthenticated') {
+        const message =
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';
+        send(
+          401,
+          { error: { code: 401, message, status: 'UNAUTHENTICATED' } },
+          { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+        );
+        return;
+      }
+      if (!allowed) throw new ApiError(403, 'PERMISSION_DENIED', `the caller may not ${action} executions`);
       send(200, await fn(Buffer.concat(chunks)));
     } catch (e) {
       if (e instanceof ApiError)

@@ -430,7 +430,7 @@ describe('callbackTokens (Workflows callbacks)', () => {
         const r = cloud.gcp.auth.authenticate(
           typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
         );
-        return !('reason' in r);
+        return 'reason' in r ? 'unauthenticated' : true;
       },
     });
     server = createServer((req, res) => {
@@ -515,7 +515,7 @@ describe('callbackTokens (Workflows callbacks)', () => {
       auth: { getAccessToken: async () => ({ token: 'ya29.nope' }) },
       origin,
     });
-    await expect(anonymous.success(a.url, {})).rejects.toMatchObject({ name: 'CallbackError', status: 403 });
+    await expect(anonymous.success(a.url, {})).rejects.toMatchObject({ name: 'CallbackError', status: 401 });
     await tokens.success(a.url, { state: 'done' });
     await ended(a.name);
   });

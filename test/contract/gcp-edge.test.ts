@@ -116,7 +116,9 @@ describe('Google edge: routing, auth, errors, faults', () => {
       headers: { authorization: 'Bearer ya29.not-a-token' },
     });
     expect(garbage.status).toBe(401);
-    // Expired on the virtual clock
+    expect(garbage.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    // A token from the endpoint lives an hour of the wall clock its holder caches it by: a jump of
+    // the virtual clock does not expire it.
     const token = await fetch(cloud.gcp.tokenUri, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -131,11 +133,25 @@ describe('Google edge: routing, auth, errors, faults', () => {
       headers: { authorization: `Bearer ${issued.access_token}` },
     });
     expect(ok.status).toBe(200);
-    await cloud.clock.advance(3_600_000);
-    const expired = await fetch(`${cloud.gcp.endpoint}/v1/projects/p1/echoes/e1`, {
+    await cloud.clock.advance(3 * 3_600_000);
+    const later = await fetch(`${cloud.gcp.endpoint}/v1/projects/p1/echoes/e1`, {
       headers: { authorization: `Bearer ${issued.access_token}` },
     });
+    expect(later.status).toBe(200);
+    // Expired (a token whose lifetime has passed on the wall clock)
+    const short = cloud.gcp.auth.issueAccessToken({
+      email: 'carol@example.com',
+      kind: 'service-account',
+      lifetimeMs: 1,
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    const expired = await fetch(`${cloud.gcp.endpoint}/v1/projects/p1/echoes/e1`, {
+      headers: { authorization: `Bearer ${short.token}` },
+    });
     expect(expired.status).toBe(401);
+    expect(expired.headers.get('www-authenticate')).toBe(
+      'Bearer realm="https://accounts.google.com/", error="invalid_token"',
+    );
     const e = (await expired.json()) as { error: { details: { reason: string }[] } };
     expect(e.error.details[0]?.reason).toBe('ACCESS_TOKEN_EXPIRED');
   });

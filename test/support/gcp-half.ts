@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { PubSub, type Subscription } from '@google-cloud/pubsub';
 import { expect } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { AcceptConnectionProposalCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
@@ -18,7 +19,7 @@ import { loadPolicy } from '#core/policy/policy.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { admin, startTestCloud } from './local-cloud.ts';
+import { admin, interconnectClient, startTestCloud } from './local-cloud.ts';
 
 export const MIN = 60_000;
 export const ACCOUNT = '000000000000';
@@ -74,11 +75,14 @@ export function dumpOnFailure(ctx: { task: { result?: { state?: string } } }): v
   if (ctx.task.result?.state !== 'fail') return;
   // What the functions and executions did, to read a failure.
   for (const f of cloud.plumbing?.functions.list() ?? [])
-    process.stderr.write(`--- ${f.spec.name}\n${f.output.slice(-15).join('\n')}\n`);
-  for (const e of provisioning.list(
-    `projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/link-provisioning`,
-  ))
-    process.stderr.write(`--- ${e.name} ${e.state} ${JSON.stringify(e.status)} ${e.error?.payload ?? ''}\n`);
+    process.stderr.write(`--- ${f.spec.name}\n${f.output.slice(-30).join('\n')}\n`);
+  for (const w of ['link-provisioning', 'link-decommissioning'])
+    for (const e of cloud.plumbing
+      ?.workflow(w)
+      ?.list(`projects/${cloud.gcp.project}/locations/${cloud.gcp.region}/workflows/${w}`) ?? [])
+      process.stderr.write(
+        `--- ${e.name} ${e.labels?.['crosslink-key'] ?? ''} ${e.state} ${JSON.stringify(e.status)} ${e.error?.payload ?? ''}\n`,
+      );
 }
 
 export async function stopGoogleHalf(): Promise<void> {
@@ -223,3 +227,74 @@ export async function requested(name: string) {
 
 export const approvedByBob = (linkId: string) =>
   putPeer('LinkApproved', { linkId, side: 'aws', approver: BOB, approvedAt: now(), auto: false });
+
+/**
+ * Google-first to ACTIVE: alice asks Google, carol approves here, bob as a peer event; the test opens
+ * LinkKeyIssued with the peer key and accepts it on AWS, reports the AWS half up, and the watcher sees
+ * the transport ACTIVE; the provisioning run ends SUCCEEDED. Returns the link and its key (which no
+ * log or event may carry).
+ */
+export async function activeGoogleFirst(name: string): Promise<{ linkId: string; key: string }> {
+  const linkId = await requested(name);
+  expect(executionsOf(linkId)).toHaveLength(1);
+  const carol = await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
+  expect(carol.status, JSON.stringify(carol.body)).toBe(200);
+  await approvedByBob(linkId);
+  // Both approved: CreateTransport issues the key; AWS opens the sealed copy and accepts it.
+  const key = await openKey(linkId);
+  const aws = await interconnectClient(cloud).send(
+    new AcceptConnectionProposalCommand({
+      attachPoint: { directConnectGateway: GATEWAY } as never,
+      activationKey: key,
+      clientToken: `${linkId}-accept`,
+    }),
+  );
+  expect(aws.connection).toBeTruthy();
+  await awsHalfReported(linkId, 'UP');
+  // The provider's delays, then the watcher's scheduled poll sees the transport ACTIVE.
+  await eventually(async () => {
+    await advance(5 * MIN);
+    return (await linkOf(linkId)).state === 'ACTIVE';
+  }, 60_000);
+  const out = await provisioning.wait(executionsOf(linkId)[0]?.name as string);
+  expect(out.state).toBe('SUCCEEDED');
+  expect(out.result).toMatchObject({ linkId, state: 'ACTIVE' });
+  return { linkId, key };
+}
+
+/** The AWS half's watcher reports its connection up (available) or gone (deleted), as a peer event. */
+export const awsHalfReported = (linkId: string, condition: 'UP' | 'GONE') =>
+  putPeer(
+    'LinkSideStateChanged',
+    condition === 'UP'
+      ? {
+          linkId,
+          side: 'aws',
+          sequence: 1,
+          nativeState: 'available',
+          previousNativeState: null,
+          condition,
+          observedAt: now(),
+        }
+      : {
+          linkId,
+          side: 'aws',
+          sequence: 2,
+          nativeState: 'deleted',
+          previousNativeState: 'available',
+          condition,
+          observedAt: now(),
+        },
+  );
+
+/**
+ * Moves the clock 5 s at a time (half a wall second between, for the functions) until the execution
+ * ends: waits with deadlines of seconds time out, their fallback polls escalate, then expire.
+ */
+export const ranOutOfTime = (service: WorkflowsService, name: string) =>
+  eventually(async () => {
+    if (service.get(name).state !== 'ACTIVE') return true;
+    await advance(5_000, 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    return false;
+  }, 150_000);

@@ -113,18 +113,24 @@ describe('Google edge routing', () => {
   });
 });
 
+/** The edge's auth with one identity, carol, on the given virtual and wall clocks. */
+async function carolsAuth(clock: VirtualClock, wall: () => number): Promise<GcpAuth> {
+  const auth = new GcpAuth({
+    clock,
+    project: 'p',
+    identities: [{ name: 'carol', gcp: { email: 'carol@example.com' } }],
+    wall,
+  });
+  await auth.init();
+  return auth;
+}
+
 describe('Google edge auth without the token endpoint', () => {
   it('accepts a self-signed service-account JWT until its exp, refuses a stranger', async () => {
     // Prepare
     const clock = new VirtualClock({ mode: 'manual', start: 0 });
     let wall = Date.parse('2026-06-01T00:00:00Z');
-    const auth = new GcpAuth({
-      clock,
-      project: 'p',
-      identities: [{ name: 'carol', gcp: { email: 'carol@example.com' } }],
-      wall: () => wall,
-    });
-    await auth.init();
+    const auth = await carolsAuth(clock, () => wall);
     const key = auth.keyFile('carol');
     const iat = Math.floor(wall / 1000);
     const jwt = signJwt(
@@ -148,6 +154,21 @@ describe('Google edge auth without the token endpoint', () => {
     expect(auth.authenticate(`Bearer ${jwt}`)).toMatchObject({ reason: 'expired' });
     expect(auth.authenticate(undefined)).toMatchObject({ reason: 'missing' });
     expect(auth.authenticate('Basic abc')).toMatchObject({ reason: 'invalid' });
+  });
+
+  it('expires access tokens on the wall clock their holders cache them by, not the virtual clock', async () => {
+    // A client is told expires_in and caches the token against its own (wall) clock; a jump of the
+    // virtual clock must not refuse a token every client still trusts.
+    let wall = Date.parse('2026-06-01T00:00:00Z');
+    const clock = new VirtualClock({ mode: 'manual', start: wall });
+    const auth = await carolsAuth(clock, () => wall);
+    const issued = auth.issueAccessToken({ email: 'carol@example.com', kind: 'service-account' });
+    expect(issued).toMatchObject({ expiresAt: wall + 3_600_000, expiresInSeconds: 3600 });
+    await clock.advance(6 * 3_600_000);
+    expect(auth.authenticate(`Bearer ${issued.token}`)).toMatchObject({ email: 'carol@example.com' });
+    wall += 3_600_000;
+    expect(auth.authenticate(`Bearer ${issued.token}`)).toMatchObject({ reason: 'expired' });
+    clock.stop();
   });
 
   it('mints ID tokens it can verify, on the virtual clock', async () => {

@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  advance,
   cloud,
   dumpOnFailure,
   emitted,
@@ -14,6 +13,7 @@ import {
   executionsOf,
   linkOf,
   provisioning,
+  ranOutOfTime,
   requested,
   startGoogleHalf,
   stopGoogleHalf,
@@ -30,12 +30,7 @@ describe('callback timeout', () => {
   it('escalates once, then EXPIRED: LinkExpired, no transport, the execution SUCCEEDED with outcome EXPIRED', async () => {
     const linkId = await requested('g-expire');
     const name = executionsOf(linkId)[0]?.name as string;
-    await eventually(async () => {
-      if (provisioning.get(name).state !== 'ACTIVE') return true;
-      await advance(5_000, 5_000);
-      await new Promise((r) => setTimeout(r, 500));
-      return false;
-    }, 150_000);
+    await ranOutOfTime(provisioning, name);
     const out = await provisioning.wait(name);
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ linkId, outcome: 'EXPIRED', compensation: { deleted: [] } });

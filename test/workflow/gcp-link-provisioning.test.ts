@@ -7,15 +7,17 @@
  * private half of the peer key the Google half seals to, so it opens LinkKeyIssued like AWS would.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AcceptConnectionProposalCommand, CreateConnectionCommand } from '#aws/interconnect-client.ts';
+import { CreateConnectionCommand } from '#aws/interconnect-client.ts';
 import { sealKey } from '#core/crypto/seal.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { googleSealingKey } from '#local/aws-half.ts';
 import {
   ACCOUNT,
+  activeGoogleFirst,
   advance,
   approvedByBob,
+  awsHalfReported,
   calledSteps,
   cloud,
   dumpOnFailure,
@@ -45,40 +47,7 @@ afterAll(() => stopGoogleHalf(), 60_000);
 
 describe('Google-first: alice asks Google, carol approves here, bob as a peer event', () => {
   it('issues the key to Secret Manager, seals it to the AWS key, and goes ACTIVE once both halves are up', async () => {
-    const linkId = await requested('g-first');
-    expect(executionsOf(linkId)).toHaveLength(1);
-    const carol = await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
-    expect(carol.status, JSON.stringify(carol.body)).toBe(200);
-    await approvedByBob(linkId);
-    // Both approved: CreateTransport issues the key; AWS opens the sealed copy and accepts it.
-    const key = await openKey(linkId);
-    keys.push(key);
-    const aws = await interconnectClient(cloud).send(
-      new AcceptConnectionProposalCommand({
-        attachPoint: { directConnectGateway: GATEWAY } as never,
-        activationKey: key,
-        clientToken: `${linkId}-accept`,
-      }),
-    );
-    expect(aws.connection).toBeTruthy();
-    await putPeer('LinkSideStateChanged', {
-      linkId,
-      side: 'aws',
-      sequence: 1,
-      nativeState: 'available',
-      previousNativeState: null,
-      condition: 'UP',
-      observedAt: now(),
-    });
-    // The provider's delays, then the watcher's scheduled poll sees the transport ACTIVE.
-    await eventually(async () => {
-      await advance(5 * MIN);
-      return (await linkOf(linkId)).state === 'ACTIVE';
-    }, 60_000);
-    const name = executionsOf(linkId)[0]?.name as string;
-    const out = await provisioning.wait(name);
-    expect(out.state).toBe('SUCCEEDED');
-    expect(out.result).toMatchObject({ linkId, state: 'ACTIVE' });
+    keys.push((await activeGoogleFirst('g-first')).key);
   }, 240_000);
 });
 
@@ -220,27 +189,18 @@ describe('AWS-first: the request comes as a peer event, Google accepts', () => {
       issuerResource: created.connection?.id as string,
       issuedAt: now(),
     });
-    await putPeer('LinkSideStateChanged', {
-      linkId,
-      side: 'aws',
-      sequence: 1,
-      nativeState: 'available',
-      previousNativeState: null,
-      condition: 'UP',
-      observedAt: now(),
-    });
+    await awsHalfReported(linkId, 'UP');
+    const parked = cloud.clock.now();
     await eventually(async () => {
       await advance(5 * MIN);
       return (await linkOf(linkId)).state === 'ACTIVE';
     }, 90_000);
     const name = executionsOf(linkId)[0]?.name as string;
-    // Known gap (see docs/gcp-half.md): in accept mode the `up` callback is not always answered when
-    // the link turns ACTIVE; the hourly fallback poll (pollHalf) ends the wait, so the clock moves on.
-    await eventually(async () => {
-      if (provisioning.get(name).state !== 'ACTIVE') return true;
-      await advance(5 * MIN);
-      return false;
-    }, 90_000);
+    // The watcher that records the transport ACTIVE answers the `up` callback: the run ends without
+    // the clock moving on, well before the wait's hourly fallback poll (pollHalf) would.
+    await eventually(() => provisioning.get(name).state !== 'ACTIVE', 30_000);
+    expect(cloud.clock.now() - parked).toBeLessThan(60 * MIN);
+    expect(calledSteps().filter((l) => l.linkId === linkId && l.step === 'pollHalf')).toEqual([]);
     const out = await provisioning.wait(name);
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ linkId, state: 'ACTIVE' });

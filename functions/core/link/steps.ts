@@ -450,7 +450,8 @@ export async function activateInitiate(
 
 /** Acceptor: unseal the peer's key (KMS), accept it (AcceptConnectionProposal, CreateTransport with the key). */
 export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
-  await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
+  const started = await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
+  const observedBefore = started.link.halves[deps.origin.cloud].sequence;
   await flushOutbox(deps, input.linkId);
   const sealed = await deps.store.getSealedKey(input.linkId);
   if (!sealed) throw new HalfFailedError(`no sealed key for ${input.linkId} has arrived`);
@@ -462,7 +463,7 @@ export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
     remoteProfile: pairOf(deps, input.request).remoteProfile,
     tags: deps.settings.tags,
   });
-  await recordOwnHalf(deps, input.linkId, half);
+  await recordOwnHalf(deps, input.linkId, half, () => [], observedBefore);
   return { connectionId: half.connectionId };
 }
 
@@ -471,12 +472,20 @@ export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
  * `LinkStateChanged` and `extra` go into the record's outbox in the same write, then the outbox is
  * flushed. A failed put leaves them there for the next flush (same ids). Used by the steps and the
  * watcher. Returns whether a change was recorded.
+ *
+ * `observedBefore` (a step that created the half: its sequence before the provider call) keeps a
+ * step's snapshot from undoing a newer observation: the provider's answer to a create is read when
+ * the call began, while the audit-log watcher may already have recorded the same resource further
+ * along (ACTIVE while the create's answer still says PENDING_CONFIG); writing the snapshot over it
+ * would flap the link ACTIVE -> DOWN and leave the `up` wait unanswered. Then the record stands
+ * (the watcher keeps observing) and only the waits are resumed.
  */
 export async function recordOwnHalf(
   deps: StepDeps,
   linkId: string,
   half: OwnHalfView | null,
   extra: () => CloudEvent[] = () => [],
+  observedBefore?: number,
 ): Promise<boolean> {
   const side = deps.origin.cloud;
   let previous: NativeState | null = null;
@@ -484,7 +493,15 @@ export async function recordOwnHalf(
     deps,
     linkId,
     (link) => {
-      previous = link.halves[side].nativeState;
+      const h = link.halves[side];
+      if (
+        observedBefore !== undefined &&
+        h.sequence > observedBefore &&
+        half !== null &&
+        h.resourceId === half.connectionId
+      )
+        return undefined;
+      previous = h.nativeState;
       return {
         kind: 'halfObserved',
         side,
@@ -498,9 +515,8 @@ export async function recordOwnHalf(
     { extra: (r) => [...extra(), emit(deps, 'LinkSideStateChanged', sideData(deps, r, previous))] },
   );
   await flushOutbox(deps, linkId);
-  if (result.ignored !== undefined) return false;
   await resumeWaiting(deps, result.link, ['up', 'gone']);
-  return true;
+  return result.ignored === undefined;
 }
 
 function sideData(
