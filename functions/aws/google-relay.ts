@@ -11,7 +11,7 @@
  * the Pub/Sub emulator ignores auth, so a refused exchange must (and does) fail the publish itself.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type BaseExternalAccountClient, ExternalAccountClient } from 'google-auth-library';
+import { AwsClient, type BaseExternalAccountClient } from 'google-auth-library';
 import { type Issue, ValidationError } from '#core/errors.ts';
 import type { DeadLetters, PeerPublisher, RelayMessage } from '#core/relay/to-google.ts';
 
@@ -125,11 +125,12 @@ function externalAccountOf(text: string | undefined, issues: Issue[]): ExternalA
   return issues.length === before ? (json as ExternalAccountConfig) : undefined;
 }
 
-/** The external-account client (an AwsClient) of a checked configuration. */
+/**
+ * The external-account client of a configuration googleRelayConfig checked (an AWS source only,
+ * which is why this builds an AwsClient rather than trusting `ExternalAccountClient.fromJSON`).
+ */
 export function federatedClient(config: ExternalAccountConfig): BaseExternalAccountClient {
-  const client = ExternalAccountClient.fromJSON({ ...config, scopes: [PUBSUB_SCOPE] } as never);
-  if (!client) throw new Error('CROSSLINK_GCP_EXTERNAL_ACCOUNT: not an external-account configuration');
-  return client;
+  return new AwsClient({ ...config, scopes: [PUBSUB_SCOPE] } as ConstructorParameters<typeof AwsClient>[0]);
 }
 
 /** A token exchange that Google refused (or that could not be made): the publish fails with it. */
