@@ -9,8 +9,10 @@
 import { createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { lambdaRuntime } from './aws/services/lambda.ts';
 import { deployLocally, type LocalDeployment } from './aws/wiring.ts';
 import type { GcpLocal } from './gcp/index.ts';
+import { workloadIdentityAudience } from './gcp/services/sts.ts';
 import type { LocalCloud } from './index.ts';
 
 /** What decides whether the AWS half is packaged again (the rest of the repo does not reach the zip). */
@@ -90,6 +92,73 @@ export async function awsPublicKey(
   }
 }
 
+/** The Google topic the relay publishes to (gcp.yml's inbound topic). */
+export const PEER_EVENTS_TOPIC = 'crosslink-peer-events';
+const RELAY_FUNCTION = 'relayToGoogle';
+
+/**
+ * The relay's Google configuration in this local cloud (docs/relay.md): the external-account
+ * credential configuration of the local workload identity pool's AWS provider (STS and
+ * iamcredentials on the local Google edge; the AWS source is the function's own keys), impersonating
+ * the `identity`'s service account (the crosslink role is bound to it by default).
+ */
+export function relayEnvironment(gcp: GcpLocal, identity = 'crosslink'): Record<string, string> {
+  const account = gcp.auth.accountByName(identity);
+  if (!account) throw new Error(`no Google identity ${identity} in the local identities`);
+  return {
+    CROSSLINK_GCP_PROJECT: gcp.project,
+    CROSSLINK_GCP_PEER_TOPIC: PEER_EVENTS_TOPIC,
+    CROSSLINK_GCP_EXTERNAL_ACCOUNT: JSON.stringify({
+      type: 'external_account',
+      audience: workloadIdentityAudience(gcp.edge.world),
+      subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+      token_url: `${gcp.endpoint}/v1/token`,
+      service_account_impersonation_url: `${gcp.endpoint}/v1/projects/-/serviceAccounts/${account.email}:generateAccessToken`,
+      credential_source: {
+        environment_id: 'aws1',
+        regional_cred_verification_url:
+          'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+      },
+    }),
+  };
+}
+
+/** The deployed relay function of `cloud`'s AWS half, if any. */
+function relayFunction(cloud: Pick<LocalCloud, 'aws'>) {
+  const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region);
+  const fn = [...runtime.functions.values()].find((f) => f.name.endsWith(`-${RELAY_FUNCTION}`));
+  return fn ? { runtime, fn } : undefined;
+}
+
+/**
+ * Changes variables of the deployed relay (what UpdateFunctionConfiguration does in AWS: running
+ * sandboxes are retired, the next invocation starts with the new environment).
+ */
+export function updateRelayEnvironment(
+  cloud: Pick<LocalCloud, 'aws'>,
+  variables: Record<string, string>,
+): void {
+  const found = relayFunction(cloud);
+  if (!found) throw new Error(`the AWS half has no ${RELAY_FUNCTION} function`);
+  found.runtime.register({ ...found.fn, environment: { ...found.fn.environment, ...variables } });
+}
+
+/**
+ * Points the deployed relay at the Pub/Sub emulator (its REST API), or, without one, disables its
+ * event source mapping: this side's events then wait in the relay queue, as behind a disabled
+ * mapping in AWS, instead of failing into the DLQ for want of a Google side.
+ */
+function connectRelay(cloud: Pick<LocalCloud, 'aws'>, pubsubHost: string | null, log?: (m: string) => void) {
+  const found = relayFunction(cloud);
+  if (!found) return;
+  if (pubsubHost) {
+    updateRelayEnvironment(cloud, { CROSSLINK_PUBSUB_ENDPOINT: `http://${pubsubHost}` });
+    return;
+  }
+  for (const m of found.runtime.mappings.values()) if (m.functionArn === found.fn.arn) m.enabled = false;
+  log?.('aws half: relay to Google disabled (no Pub/Sub emulator); events wait in the relay queue');
+}
+
 /**
  * Deploys `repoDir`'s serverless.yml into `cloud` (packaging only when AWS_HALF_INPUTS changed),
  * with the Google sealing key as the peer key, and starts its HTTP API.
@@ -97,7 +166,14 @@ export async function awsPublicKey(
 export async function deployAwsHalf(
   cloud: Pick<LocalCloud, 'aws' | 'gcp'>,
   repoDir: string,
-  options: { log?: (m: string) => void; intakePort?: number } = {},
+  options: {
+    log?: (m: string) => void;
+    intakePort?: number;
+    /** The Pub/Sub emulator the relay publishes to (`host:port`; may still be starting), or none. */
+    pubsubHost?: string | null | Promise<string | null>;
+    /** Environment of the relay beyond relayEnvironment's (tests: another pool, identity...). */
+    relayEnvironment?: Record<string, string>;
+  } = {},
 ): Promise<AwsHalfDeployment> {
   const t0 = performance.now();
   const gcp = await googleSealingKey(cloud.gcp);
@@ -106,11 +182,14 @@ export async function deployAwsHalf(
     environmentOverrides: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: gcp.publicKeyPem,
       CROSSLINK_PEER_KEY_ID: gcp.keyId,
+      ...relayEnvironment(cloud.gcp),
+      ...options.relayEnvironment,
     },
     ...(options.log ? { log: options.log } : {}),
     ...(options.intakePort !== undefined ? { httpApiPorts: { HttpApi: options.intakePort } } : {}),
   });
   try {
+    connectRelay(cloud, (await options.pubsubHost) ?? null, options.log);
     const intake = deployment.httpApis.HttpApi;
     const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
     if (!intake || !kmsKey)

@@ -224,6 +224,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
     ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
         log,
+        // The relay to Google publishes to the emulator once it answers (the deploy runs meanwhile).
+        pubsubHost: emulatorStart.then((e) => e?.pubsubHost ?? null).catch(() => null),
         ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
       })
     : Promise.resolve(null);

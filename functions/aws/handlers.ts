@@ -9,6 +9,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from '#core/envelope.ts';
 import { LINK_ID_SCHEMA } from '#core/link/step-input.ts';
+import { relayToGoogle as relay, type SqsRecord } from '#core/relay/to-google.ts';
 import { metrics } from './approval-metrics.ts';
 import { type InputKind, parseInput } from './input-parser.ts';
 import {
@@ -19,6 +20,7 @@ import {
   startStage,
 } from './link-intake.ts';
 import * as steps from './link-steps.ts';
+import { relayDepsFromEnv } from './relay-runtime.ts';
 import { depsFromEnv } from './runtime.ts';
 import { watch } from './watcher.ts';
 
@@ -127,3 +129,23 @@ export const stepDecommissionDeadline = wrap('decommissionDeadline', step(steps.
 export const stepDrainCheck = wrap('drainCheck', step(steps.drainCheck));
 export const stepDeleteOwnHalf = wrap('deleteOwnHalf', step(steps.deleteOwnHalf));
 export const stepConfirmDeleted = wrap('confirmDeleted', step(steps.confirmDeleted));
+
+/**
+ * The AWS -> Google relay (SQS event source, ReportBatchItemFailures): only `batchItemFailures` goes
+ * back to Lambda; the counts are logged (ids and types only, never a body).
+ */
+export const relayToGoogle = wrap(
+  'relayToGoogle',
+  async (event: { Records: SqsRecord[] }) => {
+    const report = await relay(event.Records, relayDepsFromEnv(logger));
+    logger.info('relay batch', {
+      records: event.Records.length,
+      relayed: report.relayed,
+      notOurs: report.notOurs,
+      deadLettered: report.deadLettered,
+      failed: report.batchItemFailures.length,
+    });
+    return { batchItemFailures: report.batchItemFailures };
+  },
+  { input: { kind: 'sqs' } },
+);

@@ -36,8 +36,25 @@ export const HTTP_API_EVENT_SCHEMA = {
   },
 };
 
+/** An SQS event source batch: the records the relay reads (each body is checked by the relay itself). */
+export const SQS_EVENT_SCHEMA = {
+  type: 'object',
+  required: ['Records'],
+  properties: {
+    Records: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['messageId', 'body'],
+        properties: { messageId: { type: 'string', minLength: 1 }, body: { type: 'string' } },
+      },
+    },
+  },
+};
+
 export type InputKind =
   | { kind: 'step'; step: string }
+  | { kind: 'sqs' }
   | { kind: 'eventbridge' }
   | { kind: 'http' }
   | { kind: 'eventbridge-or'; otherwise: object };
@@ -52,6 +69,9 @@ function check(kind: InputKind, event: unknown): void {
       return;
     case 'http':
       assertSchema(HTTP_API_EVENT_SCHEMA, event, 'HTTP API event');
+      return;
+    case 'sqs':
+      assertSchema(SQS_EVENT_SCHEMA, event, 'SQS event');
       return;
     case 'eventbridge-or':
       if (event && typeof event === 'object' && 'detail-type' in event)

@@ -10,7 +10,10 @@ import { constants, publicEncrypt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '#core/clock.ts';
+import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 
@@ -141,6 +144,58 @@ describe('npm start', () => {
       expect((await fetch(handshake.gcp.jwksUri)).status).toBe(200);
       const status = (await (await fetch(`${handshake.admin}/status`)).json()) as { clock: { mode: string } };
       expect(status.clock.mode).toBe('scaled');
+
+      // The relay carries this side's events to the Pub/Sub emulator's crosslink-peer-events topic,
+      // authenticated by the local STS (docs/relay.md): a test subscription sees one put on the AWS bus.
+      const emulator = (path: string, body: unknown) =>
+        fetch(`http://${handshake.pubsubEmulatorHost}/v1/projects/${handshake.gcp.project}/${path}`, {
+          method: path.includes(':') ? 'POST' : 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect(
+        (
+          await emulator('subscriptions/npm-start-relay-check', {
+            topic: `projects/${handshake.gcp.project}/topics/crosslink-peer-events`,
+          })
+        ).status,
+      ).toBe(200);
+      const relayed = buildEvent({
+        name: 'LinkStateChanged',
+        origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },
+        subject: 'lk-01jgc000000000000000000001',
+        data: { linkId: 'lk-01jgc000000000000000000001' },
+        clock: new ManualClock(Date.now()),
+      });
+      const bus = new EventBridgeClient({
+        region: 'us-east-1',
+        endpoint: handshake.aws.endpoint,
+        credentials: IDENTITIES.crosslink,
+      });
+      try {
+        const put = await bus.send(
+          new PutEventsCommand({ Entries: [toEventBridgeEntry(relayed, 'crosslink-dev')] }),
+        );
+        expect(put.FailedEntryCount).toBe(0);
+      } finally {
+        bus.destroy();
+      }
+      const pulled = await (async () => {
+        const t0 = Date.now();
+        for (;;) {
+          const res = await emulator('subscriptions/npm-start-relay-check:pull', {
+            maxMessages: 10,
+            returnImmediately: true,
+          });
+          const got = (
+            (await res.json()) as { receivedMessages?: { message: { attributes: Record<string, string> } }[] }
+          ).receivedMessages;
+          if (got?.length) return got;
+          if (Date.now() - t0 > 30_000) throw new Error(`nothing relayed to Google:\n${out.slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      expect(pulled.map((m) => m.message.attributes['ce-id'])).toEqual([relayed.id]);
 
       process.kill(child.pid!, 'SIGINT');
       expect(await exited, `npm start output:\n${out}`).toBe(0);

@@ -272,6 +272,78 @@ describe('serverless.yml packaged', () => {
     }
   });
 
+  it("relays this side's own events to Google: rule -> queue (redrive to a DLQ) -> relayToGoogle with partial batch failures", () => {
+    const rule = resources.RelayRule?.Properties;
+    expect(rule.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
+    expect(rule.EventPattern).toEqual({ source: ['crosslink'], detail: { crosslinkorigin: ['aws'] } });
+    expect(rule.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['RelayQueue', 'Arn'] });
+    const queue = resources.RelayQueue?.Properties;
+    const dlq = resources.RelayDlq?.Properties;
+    expect(queue.QueueName).toBe('crosslink-relay-dev');
+    expect(dlq.QueueName).toBe('crosslink-relay-dlq-dev');
+    const fn = resources.RelayToGoogleLambdaFunction?.Properties;
+    // SQS keeps a batch invisible while the function runs: at least 6x its timeout (AWS's advice).
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout);
+    const maxReceives = queue.RedrivePolicy.maxReceiveCount;
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': ['RelayDlq', 'Arn'] });
+    expect(maxReceives).toBeGreaterThanOrEqual(2);
+    expect(maxReceives).toBeLessThanOrEqual(10);
+    // The relay dead-letters a failing record itself on the queue's last receive, with its reason.
+    expect(fn.Environment.Variables.CROSSLINK_RELAY_MAX_RECEIVES).toBe(String(maxReceives));
+    expect(fn.Environment.Variables.CROSSLINK_RELAY_DLQ_URL).toEqual({ Ref: 'RelayDlq' });
+    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => m.Properties.FunctionName['Fn::GetAtt']?.[0] === 'RelayToGoogleLambdaFunction',
+    ) ?? [undefined, undefined];
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['RelayQueue', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(mapping?.Properties.BatchSize).toBeGreaterThan(1);
+    // Only the rule may send to the queue (and its DLQ, for deliveries that failed).
+    const policy = resources.RelayQueuePolicy?.Properties.PolicyDocument.Statement[0];
+    expect(policy.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(policy.Condition).toEqual({
+      ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['RelayRule', 'Arn'] } },
+    });
+    expect(ofType('AWS::CloudWatch::Alarm').map(([id]) => id)).toContain('RelayDlqAlarm');
+  });
+
+  it('gives the relay a role of its own: its queue, its DLQ and its log group, nothing else', () => {
+    const role = resources.RelayToGoogleRole?.Properties;
+    expect(role.RoleName).toBe('crosslink-relay-to-google-dev');
+    const statements = role.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }) =>
+        p.PolicyDocument.Statement,
+    );
+    const grants = statements.map((st: { Action: unknown; Resource: unknown }) => ({
+      actions: [st.Action].flat().sort(),
+      resource: st.Resource,
+    }));
+    expect(grants.slice(1)).toEqual([
+      {
+        actions: [
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ReceiveMessage',
+        ],
+        resource: { 'Fn::GetAtt': ['RelayQueue', 'Arn'] },
+      },
+      { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['RelayDlq', 'Arn'] } },
+    ]);
+    expect(grants[0].actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // No stored Google key: its Google identity comes from workload identity federation.
+    const env = resources.RelayToGoogleLambdaFunction?.Properties.Environment.Variables;
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining([
+        'CROSSLINK_GCP_PROJECT',
+        'CROSSLINK_GCP_PEER_TOPIC',
+        'CROSSLINK_GCP_EXTERNAL_ACCOUNT',
+      ]),
+    );
+    expect(Object.keys(env).some((k) => /GOOGLE_APPLICATION_CREDENTIALS|PRIVATE_KEY/.test(k))).toBe(false);
+  });
+
   it('admits the network accounts only for aws.interconnect events when CROSSLINK_NETWORK_ACCOUNTS is set', () => {
     const policy = resources.NetworkAccountsForwardPolicy as Resource & { Condition?: string };
     expect(policy?.Condition).toBe('HasNetworkAccounts');
