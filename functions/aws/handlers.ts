@@ -19,6 +19,7 @@ import {
   startStage,
 } from './link-intake.ts';
 import * as steps from './link-steps.ts';
+import { type RelayHttpEvent, relayDepsFromEnv, relayHttp } from './relay-from-google.ts';
 import { depsFromEnv } from './runtime.ts';
 import { watch } from './watcher.ts';
 
@@ -127,3 +128,21 @@ export const stepDecommissionDeadline = wrap('decommissionDeadline', step(steps.
 export const stepDrainCheck = wrap('drainCheck', step(steps.drainCheck));
 export const stepDeleteOwnHalf = wrap('deleteOwnHalf', step(steps.deleteOwnHalf));
 export const stepConfirmDeleted = wrap('confirmDeleted', step(steps.confirmDeleted));
+
+/**
+ * `POST /relay/google` (JWT authorizer: Google-signed OIDC tokens of the relay's push subscription):
+ * one pushed Google event onto the crosslink bus (functions/aws/relay-from-google.ts). Logs ids and
+ * types only, never the event; the refusals it counts are EMF metrics.
+ */
+export const relayFromGoogle = middy<RelayHttpEvent>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(async (event: RelayHttpEvent) =>
+    relayHttp(
+      {
+        ...relayDepsFromEnv(metrics),
+        log: { info: (m, f) => logger.info(m, f ?? {}), warn: (m, f) => logger.warn(m, f ?? {}) },
+      },
+      event,
+    ),
+  );
