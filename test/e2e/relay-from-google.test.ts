@@ -122,6 +122,17 @@ async function drain(): Promise<void> {
   }
 }
 
+/** What arrived on the bus with `id`, once it has and a second more has passed (a late copy would show). */
+async function arrivals(id: string) {
+  await eventually(async () => {
+    await drain();
+    return arrived.some((a) => a.id === id);
+  }, 20_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  await drain();
+  return arrived.filter((a) => a.id === id);
+}
+
 const GCP: Origin = { cloud: 'gcp', project: 'payments-prod', region: 'us-east4' };
 const event = (origin: Origin = GCP): CloudEvent =>
   buildEvent({
@@ -175,13 +186,7 @@ describe('Google -> AWS relay in the local cloud', () => {
       return d.length >= 2 ? d : undefined;
     }, 60_000);
     expect(deliveries.map((d) => d.outcome)).toEqual([200, 200]);
-    await eventually(async () => {
-      await drain();
-      return arrived.some((a) => a.id === e.id);
-    }, 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    await drain();
-    expect(arrived.filter((a) => a.id === e.id)).toEqual([
+    expect(await arrivals(e.id)).toEqual([
       { id: e.id, detailType: 'LinkSideStateChanged', source: 'crosslink' },
     ]);
     // The handler logged the duplicate by id, never the event's data.
@@ -233,13 +238,7 @@ describe('Google -> AWS relay in the local cloud', () => {
     // The same push with the valid token gets through: the refusals above were about the token.
     const ok = await push(body, valid);
     expect(ok.status).toBe(200);
-    await eventually(async () => {
-      await drain();
-      return arrived.some((a) => a.id === e.id);
-    }, 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    await drain();
-    expect(arrived.filter((a) => a.id === e.id)).toHaveLength(1);
+    expect(await arrivals(e.id)).toHaveLength(1);
     expect(arrived.some((a) => a.id === back.id)).toBe(false);
     // What the handler refused is counted (EMF): the other account, the poison, the wrong origin.
     const logs = relayLogs();
