@@ -36,6 +36,8 @@ export interface AwsHalfDeployment {
   deployment: LocalDeployment;
   /** The HTTP API's endpoint (IAM auth): `intakes.aws` of the handshake. */
   intake: string;
+  /** The Google -> AWS relay's route on that API (JWT auth): gcp.yml's CROSSLINK_AWS_RELAY_URL. */
+  relayUrl: string;
   keys: { aws: SealingKey; gcp: SealingKey };
   stop(): Promise<void>;
 }
@@ -184,7 +186,12 @@ export async function deployAwsHalf(
       CROSSLINK_PEER_KEY_ID: gcp.keyId,
       ...relayEnvironment(cloud.gcp),
       ...options.relayEnvironment,
+      // The Google -> AWS relay accepts pushes signed for gcp.yml's crosslink-relay account.
+      CROSSLINK_RELAY_SERVICE_ACCOUNT: `crosslink-relay@${cloud.gcp.project}.iam.gserviceaccount.com`,
     },
+    // The relay route's JWT authorizer trusts https://accounts.google.com: locally the Google edge
+    // plays that issuer, with its own signing keys.
+    jwks: { [cloud.gcp.auth.issuer]: cloud.gcp.jwksUri },
     ...(options.log ? { log: options.log } : {}),
     ...(options.intakePort !== undefined ? { httpApiPorts: { HttpApi: options.intakePort } } : {}),
   });
@@ -202,7 +209,13 @@ export async function deployAwsHalf(
     options.log?.(
       `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
     );
-    return { deployment, intake, keys: { aws, gcp }, stop: () => deployment.stop() };
+    return {
+      deployment,
+      intake,
+      relayUrl: `${intake}/relay/google`,
+      keys: { aws, gcp },
+      stop: () => deployment.stop(),
+    };
   } catch (err) {
     await deployment.stop();
     throw err;

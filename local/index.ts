@@ -287,6 +287,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
             ...options.gcpEnvironment,
           };
         },
+        // The Google -> AWS relay pushes to the AWS half's route (gcp.yml `${env:CROSSLINK_AWS_RELAY_URL}`).
+        pushEndpoints: async (): Promise<Record<string, string>> => {
+          const half = await awsHalfStart.catch(() => null);
+          return half ? { CROSSLINK_AWS_RELAY_URL: half.relayUrl } : {};
+        },
         log,
       });
     } catch (err) {

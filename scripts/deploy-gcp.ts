@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
+import { loadGcpConfig, substituteEndpoints } from '#scripts/gcp-config.ts';
 import { deployGcp } from './gcp-deploy/converge.ts';
 import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
 
@@ -80,7 +80,8 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     return 2;
   }
   try {
-    const config = loadGcpConfig(file);
+    // `push.endpoint: ${env:NAME}` (the AWS relay route) comes from the environment.
+    const { config } = substituteEndpoints(loadGcpConfig(file), env);
     const result = await deployGcp({
       config,
       project,

@@ -468,3 +468,43 @@ export function loadGcpConfig(file: string): GcpConfig {
   const path = resolve(file);
   return parseGcpConfig(readFileSync(path, 'utf8'), { file: path });
 }
+
+/** A push endpoint known only at deploy time (e.g. the AWS relay route): `${env:NAME}`. */
+export const ENDPOINT_VARIABLE_RE = /^\$\{env:([A-Z][A-Z0-9_]*)\}$/;
+
+/**
+ * Replaces every `push.endpoint: ${env:NAME}` with the variable's value. A variable that is not
+ * set is an issue naming the field and the variable (`missing: 'error'`, the deploy script), or
+ * leaves that subscription out (`missing: 'drop'`, the local cloud without the peer half: nothing
+ * to push to); a value that is not an http(s) URL is an issue either way.
+ */
+export function substituteEndpoints(
+  config: GcpConfig,
+  variables: Record<string, string | undefined>,
+  missing: 'error' | 'drop' = 'error',
+): { config: GcpConfig; dropped: { subscription: string; variable: string }[] } {
+  const issues: Issue[] = [];
+  const dropped: { subscription: string; variable: string }[] = [];
+  const subscriptions: SubscriptionSpec[] = [];
+  config.subscriptions.forEach((s, i) => {
+    const name = s.push?.endpoint ? ENDPOINT_VARIABLE_RE.exec(s.push.endpoint)?.[1] : undefined;
+    if (!s.push || !name) {
+      subscriptions.push(s);
+      return;
+    }
+    const value = variables[name];
+    const path = `subscriptions[${i}].push.endpoint`;
+    if (!value) {
+      if (missing === 'drop') dropped.push({ subscription: s.name, variable: name });
+      else issues.push({ path, reason: `needs the environment variable ${name} (the push endpoint URL)` });
+      return;
+    }
+    if (!/^https?:\/\/\S+$/.test(value)) {
+      issues.push({ path, reason: `${name} must be an http(s) URL, got "${value.slice(0, 80)}"` });
+      return;
+    }
+    subscriptions.push({ ...s, push: { ...s.push, endpoint: value } });
+  });
+  if (issues.length > 0) throw new ValidationError(issues, config.file ?? 'gcp.yml');
+  return { config: { ...config, subscriptions }, dropped };
+}

@@ -53,7 +53,7 @@ export const LINK_TABLE_SCHEMA = {
   BillingMode: 'PAY_PER_REQUEST',
 } as const;
 
-const isConditionFailure = (e: unknown) =>
+export const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 export class DynamoDbLinkStore implements StageStore {

@@ -20,6 +20,11 @@ import {
   startStage,
 } from './link-intake.ts';
 import * as steps from './link-steps.ts';
+import {
+  type RelayHttpEvent,
+  relayDepsFromEnv as relayFromGoogleDeps,
+  relayHttp,
+} from './relay-from-google.ts';
 import { relayDepsFromEnv } from './relay-runtime.ts';
 import { depsFromEnv } from './runtime.ts';
 import { watch } from './watcher.ts';
@@ -149,3 +154,21 @@ export const relayToGoogle = wrap(
   },
   { input: { kind: 'sqs' } },
 );
+
+/**
+ * `POST /relay/google` (JWT authorizer: Google-signed OIDC tokens of the relay's push subscription):
+ * one pushed Google event onto the crosslink bus (functions/aws/relay-from-google.ts). Logs ids and
+ * types only, never the event; the refusals it counts are EMF metrics.
+ */
+export const relayFromGoogle = middy<RelayHttpEvent>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(async (event: RelayHttpEvent) =>
+    relayHttp(
+      {
+        ...relayFromGoogleDeps(metrics),
+        log: { info: (m, f) => logger.info(m, f ?? {}), warn: (m, f) => logger.warn(m, f ?? {}) },
+      },
+      event,
+    ),
+  );

@@ -19,6 +19,7 @@ import {
   loadGcpConfig,
   type SubscriptionSpec,
   serviceAccountEmail,
+  substituteEndpoints,
 } from '#scripts/gcp-config.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
@@ -42,6 +43,12 @@ export interface GooglePlumbingOptions {
    * at run time, such as the peer's sealing key. Resolved before the functions start.
    */
   functionEnvironment?: () => Promise<Record<string, string>> | Record<string, string>;
+  /**
+   * Values of `push.endpoint: ${env:NAME}` (e.g. CROSSLINK_AWS_RELAY_URL: the local AWS half's
+   * relay route). A subscription whose variable is not given is not created (logged): its push
+   * target is not in this local cloud.
+   */
+  pushEndpoints?: () => Promise<Record<string, string>> | Record<string, string>;
   /** Reload when gcp.yml or a function's files change (default false; `npm start` turns it on). */
   watch?: boolean;
   log?: (message: string) => void;
@@ -382,8 +389,17 @@ export class GooglePlumbing {
       await call('PUT', `/topics/${t.name}`, t.labels ? { labels: t.labels } : {});
       this.#appliedTopics.add(t.name);
     }
+    const { config: resolved, dropped } = substituteEndpoints(
+      config,
+      this.#o.pushEndpoints ? await this.#o.pushEndpoints() : {},
+      'drop',
+    );
+    for (const d of dropped)
+      this.#log(
+        `subscription ${d.subscription}: ${d.variable} is not set (no push target here): not created`,
+      );
     const subs = [
-      ...config.subscriptions,
+      ...resolved.subscriptions,
       ...config.functions.map(triggerSubscription).filter((s): s is SubscriptionSpec => s !== undefined),
     ];
     const wanted = new Set(subs.map((s) => s.name));

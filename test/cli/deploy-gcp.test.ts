@@ -553,7 +553,10 @@ describe('scripts/deploy-gcp and network projects', () => {
 
 describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const ROOT = resolve(import.meta.dirname, '../..');
-  const root = (sim: GcloudSim, ...flags: string[]) => {
+  const RELAY_URL = 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/relay/google';
+  const root = (sim: GcloudSim, ...flags: string[]) =>
+    rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, sim, ...flags);
+  const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
     return main(['--project', PROJECT, '--config', 'gcp.yml', '--build-dir', join(dir, 'build'), ...flags], {
@@ -561,9 +564,46 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       stdout: (l) => out.push(l),
       stderr: (l) => err.push(l),
       cwd: ROOT,
-      env: {},
+      env,
     }).then((code) => ({ code, out, err }));
   };
+
+  it('pushes the outbound events to the AWS relay route with an OIDC token of crosslink-relay', async () => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const dry = await root(sim, '--dry-run');
+    expect(dry.code).toBe(0);
+    const relay = dry.out.find((l) =>
+      l.startsWith('gcloud pubsub subscriptions create crosslink-events-relay '),
+    );
+    expect(relay).toContain(' --topic=crosslink-events ');
+    expect(relay).toContain(` --push-endpoint=${RELAY_URL} `);
+    expect(relay).toContain(
+      ` --push-auth-service-account=crosslink-relay@${PROJECT}.iam.gserviceaccount.com `,
+    );
+    expect(relay).toContain(' --push-auth-token-audience=crosslink-aws-relay');
+    expect(relay).toMatch(/--dead-letter-topic=crosslink-relay-dead /);
+    expect(relay).toMatch(/--max-delivery-attempts=5/);
+    expect(
+      dry.out.some((l) => l.startsWith('gcloud pubsub subscriptions create crosslink-relay-dead-sub ')),
+    ).toBe(true);
+    // The relay account is created with no project role.
+    expect(dry.out.some((l) => l.startsWith('gcloud iam service-accounts create crosslink-relay '))).toBe(
+      true,
+    );
+    expect(
+      dry.out.filter((l) => l.includes('add-iam-policy-binding') && l.includes('crosslink-relay@')),
+    ).toEqual([]);
+  }, 60_000);
+
+  it('names the push endpoint variable when it is not set, and runs nothing (exit 2)', async () => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const r = await rootWith({}, sim, '--dry-run');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([
+      'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
+    ]);
+    expect(sim.calls).toEqual([]);
+  });
 
   it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {
     const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });

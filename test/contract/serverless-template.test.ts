@@ -248,6 +248,67 @@ describe('serverless.yml packaged', () => {
     expect(deny.Condition.ArnNotLike['aws:PrincipalArn'].length).toBeGreaterThan(5);
   });
 
+  it('routes POST /relay/google through a Google JWT authorizer to relayFromGoogle, whose role the bus admits', () => {
+    const [[, route]] = ofType('AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => r.Properties.RouteKey === 'POST /relay/google',
+    ) as [[string, Resource]];
+    expect(route.Properties.AuthorizationType).toBe('JWT');
+    const authorizer = resources[route.Properties.AuthorizerId.Ref]?.Properties;
+    expect(authorizer.AuthorizerType).toBe('JWT');
+    expect(authorizer.IdentitySource).toEqual(['$request.header.Authorization']);
+    expect(authorizer.JwtConfiguration).toEqual({
+      Issuer: 'https://accounts.google.com',
+      Audience: ['crosslink-aws-relay'],
+    });
+    const integration = resources[String(route.Properties.Target['Fn::Join'][1][1].Ref)]?.Properties;
+    expect(JSON.stringify(integration.IntegrationUri)).toContain('RelayFromGoogleLambdaFunction');
+    // Its role name matches the bus policy's crosslink-relay-* pattern (the only way a relay puts).
+    const pattern = resources.CrosslinkBusPolicy?.Properties.Statement.Condition.ArnLike['aws:PrincipalArn']
+      .map((p: { 'Fn::Sub'?: string }) => p['Fn::Sub'])
+      .find((p: string | undefined) => p?.includes('crosslink-relay-')) as string;
+    const roleName = resources.RelayFromGoogleRole?.Properties.RoleName as string;
+    const re = new RegExp(
+      `^${pattern
+        .replace(/\$\{AWS::Partition\}/, 'aws')
+        .replace(/\$\{AWS::AccountId\}/, '111122223333')
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')}$`,
+    );
+    expect(roleName).toBe('crosslink-relay-from-google-dev');
+    expect(re.test(`arn:aws:iam::111122223333:role/${roleName}`)).toBe(true);
+    // Least privilege: its log group, the table's relay#<id> items, PutEvents on the bus. Nothing else.
+    const statements = resources.RelayFromGoogleRole?.Properties.Policies[0].PolicyDocument.Statement;
+    expect(statements.flatMap((st: { Action: unknown }) => [st.Action].flat()).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+    const table = statements.find((st: { Action: unknown }) =>
+      [st.Action].flat().includes('dynamodb:PutItem'),
+    );
+    expect(table.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['relay#*'] } });
+    const bus = statements.find((st: { Action: unknown }) => st.Action === 'events:PutEvents');
+    expect(bus.Resource).toEqual({ 'Fn::GetAtt': ['CrosslinkBus', 'Arn'] });
+  });
+
+  it('alarms on the relay refusals the handler counts', () => {
+    const source = readFileSync('functions/core/relay/inbound.ts', 'utf8');
+    const metrics = resources.RelayRefusedAlarm?.Properties.Metrics.filter(
+      (m: { MetricStat?: unknown }) => m.MetricStat,
+    );
+    expect(
+      metrics.map((m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName),
+    ).toEqual(['RelayRefusedAccount', 'RelayPoison']);
+    for (const m of metrics) {
+      expect(m.MetricStat.Metric.Namespace).toBe(NAMESPACE);
+      expect(m.MetricStat.Metric.Dimensions).toEqual([{ Name: 'service', Value: SERVICE }]);
+      expect(source).toContain(`'${m.MetricStat.Metric.MetricName}'`);
+    }
+  });
+
   it('sends events its asynchronously invoked consumers failed on to their DLQs, with a role that may', () => {
     const configs = Object.fromEntries(
       ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => [r.Properties.FunctionName.Ref, r.Properties]),

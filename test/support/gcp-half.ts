@@ -55,8 +55,11 @@ export async function startGoogleHalf(environment: Record<string, string> = {}):
     apiEndpoint: cloud.emulators?.pubsubHost as string,
     emulatorMode: true,
   });
-  // What the Google half emits (the relay's subscription: the test reads what AWS would get).
-  outbound = pubsub.subscription('crosslink-events-relay');
+  // What the Google half emits (what the relay would carry to AWS; there is no AWS half here, so
+  // the relay's push subscription is not created: the test reads its own pull subscription).
+  [outbound] = await pubsub
+    .topic('crosslink-events')
+    .createSubscription('test-outbound', { ackDeadlineSeconds: 60 });
   outbound.on('message', (m) => {
     published.push(JSON.parse(m.data.toString('utf8')) as CloudEvent);
     m.ack();

@@ -3,7 +3,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, memberOf, parseGcpConfig, serviceAccountEmail } from '#scripts/gcp-config.ts';
+import {
+  loadGcpConfig,
+  memberOf,
+  parseGcpConfig,
+  serviceAccountEmail,
+  substituteEndpoints,
+} from '#scripts/gcp-config.ts';
 
 const issuesOf = (text: string) => {
   try {
@@ -225,5 +231,56 @@ alertPolicies:
       'serviceAccount:crosslink@p1.iam.gserviceaccount.com',
     );
     expect(memberOf('user:alice@example.com', 'p1')).toBe('user:alice@example.com');
+  });
+});
+
+/** `${env:<name>}` without tripping the template-string lint. */
+const ref = (name: string) => ['$', '{env:', name, '}'].join('');
+
+describe('push endpoints known at deploy time (env references)', () => {
+  const yaml = (endpoint: string) => `version: 1
+serviceAccounts: [{ id: crosslink-relay, roles: [] }]
+topics: [{ name: events }]
+subscriptions:
+  - { name: relay, topic: events, push: { endpoint: "${endpoint}", serviceAccount: crosslink-relay, audience: aud } }
+  - { name: pull, topic: events }
+`;
+
+  it('accepts an env reference and substitutes the variable, or names it when it is not set', () => {
+    const c = parseGcpConfig(yaml(ref('RELAY_URL')));
+    const { config } = substituteEndpoints(c, { RELAY_URL: 'https://x.example/relay/google' });
+    expect(config.subscriptions[0]?.push).toEqual({
+      endpoint: 'https://x.example/relay/google',
+      serviceAccount: 'crosslink-relay',
+      audience: 'aud',
+    });
+    expect(() => substituteEndpoints(c, {})).toThrow(ValidationError);
+    const bad = (() => {
+      try {
+        substituteEndpoints(c, { RELAY_URL: 'ftp://nope' });
+        return undefined;
+      } catch (e) {
+        return (e as ValidationError).issues;
+      }
+    })();
+    expect(bad).toEqual([
+      {
+        path: 'subscriptions[0].push.endpoint',
+        reason: 'RELAY_URL must be an http(s) URL, got "ftp://nope"',
+      },
+    ]);
+    // The local cloud without the push target leaves that subscription out, and says which.
+    const dropped = substituteEndpoints(c, {}, 'drop');
+    expect(dropped.config.subscriptions.map((s) => s.name)).toEqual(['pull']);
+    expect(dropped.dropped).toEqual([{ subscription: 'relay', variable: 'RELAY_URL' }]);
+  });
+
+  it('refuses any other form', () => {
+    expect(issuesOf(yaml(ref('relay')))).toEqual([
+      expect.stringMatching(
+        /^subscriptions\[0\]\.push\.endpoint: must be an http\(s\) URL or \$\{env:NAME\}/,
+      ),
+    ]);
+    expect(issuesOf(yaml('relay.example'))).toHaveLength(1);
   });
 });

@@ -1,0 +1,248 @@
+/**
+ * The Google -> AWS relay in the local cloud, as deployed: gcp.yml's relay subscription (taken from
+ * the root gcp.yml) on the Pub/Sub emulator, pushed by the local push proxy with an OIDC token the
+ * local Google edge signs for crosslink-relay; serverless.yml's `POST /relay/google` with its JWT
+ * authorizer (the local Google edge's JWKS) and the bundled relayFromGoogle Lambda, which puts the
+ * event on the crosslink bus. A rule -> SQS queue on the bus observes what arrives.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { PubSub } from '@google-cloud/pubsub';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify } from 'yaml';
+import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { eventually } from '../helpers/timers.ts';
+import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const REGION = 'us-east-1';
+const AUDIENCE = 'crosslink-aws-relay';
+
+let cloud: LocalCloud;
+let dir: string;
+let pubsub: PubSub;
+let sqs: SQSClient;
+let queueUrl = '';
+let relayUrl = '';
+let relayAccount = '';
+/** Every event id that reached the bus (through the observing rule), with its DetailType. */
+const arrived: { id: string; detailType: string; source: string }[] = [];
+
+/** The root gcp.yml's relay pieces alone: its account, topic, push subscription, dead letters. */
+function relayConfig(): string {
+  const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
+  const sub = full.subscriptions.find((s: { name: string }) => s.name === 'crosslink-events-relay');
+  const dead = sub.deadLetter.topic as string;
+  return stringify({
+    version: 1,
+    serviceAccounts: full.serviceAccounts.filter((a: { id: string }) => a.id === sub.push.serviceAccount),
+    topics: full.topics.filter((t: { name: string }) => [sub.topic, dead].includes(t.name)),
+    subscriptions: [sub, ...full.subscriptions.filter((s: { topic: string }) => s.topic === dead)],
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'relay-in-'));
+  writeFileSync(join(dir, 'gcp.yml'), relayConfig());
+  cloud = await startTestCloud({
+    // The bundled handler reads the wall clock: start virtual time there so both agree.
+    clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 },
+    emulators: true,
+    gcpConfig: join(dir, 'gcp.yml'),
+    awsHalf: { repoDir: ROOT },
+  });
+  const half = cloud.awsHalf;
+  if (!half) throw new Error('no AWS half');
+  relayUrl = half.relayUrl;
+  relayAccount = `crosslink-relay@${cloud.gcp.project}.iam.gserviceaccount.com`;
+  const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+  sqs = new SQSClient(config);
+  const eb = new EventBridgeClient(config);
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'relay-observer' }));
+  queueUrl = QueueUrl as string;
+  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const bus = half.deployment.stack.physicalIds.CrosslinkBus as string;
+  await eb.send(
+    new PutRuleCommand({
+      Name: 'relay-observer',
+      EventBusName: bus,
+      EventPattern: JSON.stringify({ source: ['crosslink'] }),
+    }),
+  );
+  await eb.send(
+    new PutTargetsCommand({
+      Rule: 'relay-observer',
+      EventBusName: bus,
+      Targets: [{ Id: 'queue', Arn: attrs.Attributes?.QueueArn as string }],
+    }),
+  );
+  eb.destroy();
+  pubsub = new PubSub({
+    projectId: cloud.gcp.project,
+    apiEndpoint: cloud.emulators?.pubsubHost as string,
+    emulatorMode: true,
+  });
+}, 240_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  await pubsub?.close();
+  await cloud?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The relay Lambda's output lines. */
+const relayLogs = () =>
+  lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, REGION)
+    .logs.filter((l) => l.functionName.endsWith('-relayFromGoogle'))
+    .map((l) => l.line)
+    .join('\n');
+
+/** Drains the observer queue into `arrived`. */
+async function drain(): Promise<void> {
+  for (;;) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    if (!out.Messages?.length) return;
+    for (const m of out.Messages) {
+      const e = JSON.parse(m.Body as string);
+      arrived.push({ id: e.detail.id, detailType: e['detail-type'], source: e.source });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}
+
+/** What arrived on the bus with `id`, once it has and a second more has passed (a late copy would show). */
+async function arrivals(id: string) {
+  await eventually(async () => {
+    await drain();
+    return arrived.some((a) => a.id === id);
+  }, 20_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  await drain();
+  return arrived.filter((a) => a.id === id);
+}
+
+const GCP: Origin = { cloud: 'gcp', project: 'payments-prod', region: 'us-east4' };
+const event = (origin: Origin = GCP): CloudEvent =>
+  buildEvent({
+    name: 'LinkSideStateChanged',
+    origin,
+    subject: 'lk-01jd0000000000000000000000',
+    data: { policyHash: 'not-this-sides-policy' },
+    clock: cloud.clock,
+  });
+
+function pushBody(e: unknown): string {
+  return JSON.stringify({
+    message: {
+      data: Buffer.from(JSON.stringify(e)).toString('base64'),
+      attributes: {},
+      messageId: '1',
+      publishTime: new Date().toISOString(),
+    },
+    subscription: `projects/${cloud.gcp.project}/subscriptions/crosslink-events-relay`,
+  });
+}
+
+async function push(body: string, token?: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(relayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+const token = (o: { email?: string; audience?: string; now?: number } = {}) =>
+  cloud.gcp.auth.mintIdToken({
+    email: o.email ?? relayAccount,
+    audience: o.audience ?? AUDIENCE,
+    ...(o.now !== undefined ? { now: o.now } : {}),
+  });
+
+describe('Google -> AWS relay in the local cloud', () => {
+  it('carries an event published on crosslink-events to the AWS bus exactly once, though published twice', async () => {
+    const e = event();
+    const topic = pubsub.topic('crosslink-events');
+    const attributes = { 'ce-id': e.id, 'ce-type': e.type, crosslinkorigin: 'gcp' };
+    // The same event twice (a publisher retry): two messages, one CloudEvent id.
+    await topic.publishMessage({ data: Buffer.from(JSON.stringify(e)), attributes });
+    await topic.publishMessage({ data: Buffer.from(JSON.stringify(e)), attributes });
+    const sub = `projects/${cloud.gcp.project}/subscriptions/crosslink-events-relay`;
+    // Both pushes were signed by the proxy, passed the authorizer and were acknowledged (2xx).
+    const deliveries = await eventually(() => {
+      const d = cloud.pushProxy?.deliveries(sub).filter((x) => x.acked) ?? [];
+      return d.length >= 2 ? d : undefined;
+    }, 60_000);
+    expect(deliveries.map((d) => d.outcome)).toEqual([200, 200]);
+    expect(await arrivals(e.id)).toEqual([
+      { id: e.id, detailType: 'LinkSideStateChanged', source: 'crosslink' },
+    ]);
+    // The handler logged the duplicate by id, never the event's data.
+    const logs = relayLogs();
+    expect(logs).toContain('duplicate acknowledged');
+    expect(logs).not.toContain('not-this-sides-policy');
+  }, 90_000);
+
+  it('refuses forged, unsigned, expired and wrong-audience pushes and other accounts: nothing reaches the bus', async () => {
+    const e = event();
+    const body = pushBody(e);
+    const valid = token();
+    const [head, claims] = valid.split('.');
+    const forged = `${head}.${claims}.${Buffer.from('not the signature').toString('base64url')}`;
+    const otherClaims = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(claims as string, 'base64url').toString()),
+        email: 'x@y.z',
+      }),
+    ).toString('base64url');
+    const tampered = `${head}.${otherClaims}.${valid.split('.')[2]}`;
+    const answers = {
+      unsigned: await push(body),
+      forged: await push(body, forged),
+      tampered: await push(body, tampered),
+      expired: await push(body, token({ now: cloud.clock.now() - 2 * 3_600_000 })),
+      wrongAudience: await push(body, token({ audience: relayUrl.replace('/relay/google', '/other') })),
+      otherAccount: await push(
+        body,
+        token({ email: `crosslink-pusher@${cloud.gcp.project}.iam.gserviceaccount.com` }),
+      ),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, v.status]))).toEqual({
+      unsigned: 401,
+      forged: 401,
+      tampered: 401,
+      expired: 401,
+      wrongAudience: 401,
+      otherAccount: 403,
+    });
+    // Poison from the right account: 400 (Pub/Sub dead-letters it), an AWS-origin event: acknowledged, dropped.
+    const poison = await push(JSON.stringify({ message: { data: '***' } }), valid);
+    expect(poison.status).toBe(400);
+    expect(JSON.parse(poison.body).reason).toMatch(/message.data: is not base64/);
+    const back = event({ cloud: 'aws', accountId: '000000000000', region: REGION });
+    const wrongOrigin = await push(pushBody(back), valid);
+    expect(wrongOrigin.status).toBe(200);
+    expect(JSON.parse(wrongOrigin.body).outcome).toBe('wrong-origin');
+    // The same push with the valid token gets through: the refusals above were about the token.
+    const ok = await push(body, valid);
+    expect(ok.status).toBe(200);
+    expect(await arrivals(e.id)).toHaveLength(1);
+    expect(arrived.some((a) => a.id === back.id)).toBe(false);
+    // What the handler refused is counted (EMF): the other account, the poison, the wrong origin.
+    const logs = relayLogs();
+    for (const metric of ['RelayRefusedAccount', 'RelayPoison', 'RelayWrongOrigin'])
+      expect(logs).toContain(metric);
+  }, 90_000);
+});
