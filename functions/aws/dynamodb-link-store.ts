@@ -257,6 +257,21 @@ export class DynamoDbLinkStore implements StageStore {
         return { claimed: false, result: out.Item.result };
     }
   }
+
+  async settle(key: string, expiresAt: number, result: unknown): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk: `CLAIM#${key}`,
+          sk: 'CLAIM',
+          expiresAt,
+          ttl: Math.ceil(expiresAt / 1000),
+          result: result === undefined ? null : result,
+        },
+      }),
+    );
+  }
 }
 
 function linkKey(linkId: string) {

@@ -209,15 +209,8 @@ export class FirestoreLinkStore implements StageStore, StartRecords {
     expiresAt: number,
     result: unknown,
   ): Promise<{ claimed: true } | { claimed: false; result: unknown }> {
-    // Keys hold principals (`arn:...:user/alice`), and a document id cannot hold `/`: hash them.
-    const ref = this.#db.collection(this.#c.idempotency).doc(createHash('sha256').update(key).digest('hex'));
-    const doc = {
-      key,
-      expiresAt,
-      // For a Firestore TTL policy on `expireAt`: deletes late, so reads still filter on `expiresAt`.
-      expireAt: Timestamp.fromMillis(expiresAt),
-      result: result === undefined ? null : plain(result),
-    };
+    const ref = this.#claimRef(key);
+    const doc = claimDoc(key, expiresAt, result);
     for (;;) {
       try {
         await ref.create(doc);
@@ -237,6 +230,15 @@ export class FirestoreLinkStore implements StageStore, StartRecords {
         if (codeOf(e) !== FAILED_PRECONDITION && codeOf(e) !== NOT_FOUND) throw e;
       }
     }
+  }
+
+  async settle(key: string, expiresAt: number, result: unknown): Promise<void> {
+    await this.#claimRef(key).set(claimDoc(key, expiresAt, result));
+  }
+
+  #claimRef(key: string) {
+    // Keys hold principals (`arn:...:user/alice`), and a document id cannot hold `/`: hash them.
+    return this.#db.collection(this.#c.idempotency).doc(createHash('sha256').update(key).digest('hex'));
   }
 
   // ---- start guard (execution-starter.ts) ---------------------------------------------------------
@@ -282,4 +284,14 @@ export class FirestoreLinkStore implements StageStore, StartRecords {
       }
     }
   }
+}
+
+function claimDoc(key: string, expiresAt: number, result: unknown) {
+  return {
+    key,
+    expiresAt,
+    // For a Firestore TTL policy on `expireAt`: deletes late, so reads still filter on `expiresAt`.
+    expireAt: Timestamp.fromMillis(expiresAt),
+    result: result === undefined ? null : plain(result),
+  };
 }

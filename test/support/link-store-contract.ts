@@ -120,6 +120,20 @@ export function linkStoreContract(name: string, setup: () => Promise<StoreFixtur
       });
     });
 
+    it('settles a claim: done with a new result and expiry, or freed by an expiry already past', async () => {
+      const { store, clock } = await setup();
+      const t = clock.now();
+      expect(await store.claim('peer-event:01A', t + 1000, 'pending')).toEqual({ claimed: true });
+      await store.settle('peer-event:01A', t + 60_000, 'done');
+      clock.advance(2000); // past the first expiry: the settled one holds
+      expect(await store.claim('peer-event:01A', clock.now() + 1000, 'x')).toEqual({
+        claimed: false,
+        result: 'done',
+      });
+      await store.settle('peer-event:01A', clock.now(), null);
+      expect(await store.claim('peer-event:01A', clock.now() + 1000, 'again')).toEqual({ claimed: true });
+    });
+
     it('lets exactly one of many concurrent claims win', async () => {
       const { store, clock } = await setup();
       const outcomes = await Promise.all(

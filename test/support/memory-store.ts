@@ -52,6 +52,9 @@ export class MemoryLinkStore implements LinkStore {
     this.claims.set(key, { expiresAt, result });
     return { claimed: true as const };
   }
+  async settle(key: string, expiresAt: number, result: unknown) {
+    this.claims.set(key, { expiresAt, result });
+  }
 }
 
 export class MemoryEventSink implements EventSink {

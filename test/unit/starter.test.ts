@@ -11,7 +11,9 @@ import { parse } from 'yaml';
 import { type IntakeDeps, peerEvent, startFromEvent } from '#aws/link-intake.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type EventBridgeEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { ConflictError } from '#core/errors.ts';
 import { mintLinkId } from '#core/ids.ts';
+import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 
@@ -133,13 +135,12 @@ describe('starter', () => {
 });
 
 describe('peer-event consumer, LinkRequested redelivered after a lost start', () => {
-  it('starts accept on the redelivery that finds the replica already written', async () => {
+  function consumer(options: { crash: boolean }) {
     const policy = loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8')));
     const manual = new ManualClock('2026-06-01T00:00:00Z');
     const started: string[] = [];
-    let crash = true;
+    const starts: string[] = [];
     const deps = {
-      // No stage waits yet: no parked task token to answer.
       store: Object.assign(new MemoryLinkStore(manual), { takeToken: async () => undefined }),
       events: new MemoryEventSink(),
       policy,
@@ -148,7 +149,8 @@ describe('peer-event consumer, LinkRequested redelivered after a lost start', ()
       stateMachines: { provisioning: 'arn:prov', decommissioning: 'arn:decom' },
       executions: {
         start: async (_machine: string, name: string) => {
-          if (crash) throw new Error('sandbox ended before StartExecution');
+          starts.push(name);
+          if (options.crash) throw new Error('sandbox ended before StartExecution');
           if (started.includes(name)) return false;
           started.push(name);
           return true;
@@ -175,16 +177,44 @@ describe('peer-event consumer, LinkRequested redelivered after a lost start', ()
       }),
       'crosslink-dev',
     );
+    const detail = JSON.parse(entry.Detail) as { id: string };
     const event = {
       id: 'e1',
       'detail-type': entry.DetailType,
       source: entry.Source,
-      detail: JSON.parse(entry.Detail),
+      detail,
     } as EventBridgeEvent;
+    return { deps, manual, started, starts, linkId, event, eventId: detail.id, options };
+  }
 
+  it('acknowledges a second delivery of the same CloudEvent id without applying it again', async () => {
+    const { deps, starts, linkId, event, eventId } = consumer({ crash: false });
+    expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'applied' });
+    // The relay delivered it twice (a new EventBridge id, the same CloudEvent id).
+    expect(await peerEvent(deps, { ...event, id: 'e2' })).toEqual({
+      outcome: 'ignored',
+      reason: `duplicate event ${eventId}`,
+      type: 'LinkRequested',
+    });
+    expect(starts).toEqual([`${linkId}-provisioning-1`]);
+  });
+
+  it("retries a delivery that meets another's lease, and runs once the lease of a crashed one has passed", async () => {
+    const { deps, manual, started, linkId, event, eventId } = consumer({ crash: false });
+    // A delivery that crashed mid-way (its sandbox ended) left its claim behind.
+    await deps.store.claim(`peer-event:${eventId}`, manual.now() + PEER_EVENT_LEASE_MS, 'pending');
+    await expect(peerEvent(deps, event)).rejects.toThrow(ConflictError);
+    expect(await deps.store.get(linkId)).toBeUndefined();
+    manual.advance(PEER_EVENT_LEASE_MS);
+    expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'applied' });
+    expect(started).toEqual([`${linkId}-provisioning-1`]);
+  });
+
+  it('starts accept on the redelivery that finds the replica already written', async () => {
+    const { deps, started, linkId, event, options } = consumer({ crash: true });
     await expect(peerEvent(deps, event)).rejects.toThrow(/sandbox ended/);
     expect(await deps.store.get(linkId)).toBeDefined();
-    crash = false;
+    options.crash = false;
     expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'ignored', reason: 'link already known' });
     expect(started).toEqual([`${linkId}-provisioning-1`]);
   });

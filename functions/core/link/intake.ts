@@ -307,6 +307,38 @@ export async function consumePeerEvent(
 ): Promise<{ outcome: 'applied' | 'ignored' | 'refused'; reason: string; type?: string }> {
   const name = parseEventType(event.type)?.name;
   if (event.crosslinkorigin === deps.origin.cloud) return { outcome: 'ignored', reason: 'own event' };
+  // Dedupe by CloudEvent id (the relay and the bus / topic each deliver at least once). The id is
+  // claimed for a lease longer than any one delivery can run (the function's timeout), marked done
+  // once everything below succeeded, and freed when it throws, so a redelivery after a failure runs
+  // again; after a crash, the redelivery runs once the lease has passed. A delivery that meets
+  // another's lease throws (retried later); one that meets a done id is acknowledged.
+  const key = `peer-event:${event.id}`;
+  const now = deps.clock.now();
+  const claim = await deps.store.claim(key, now + (deps.peerEventLeaseMs ?? PEER_EVENT_LEASE_MS), 'pending');
+  if (!claim.claimed) {
+    if (claim.result === 'done')
+      return { outcome: 'ignored', reason: `duplicate event ${event.id}`, ...(name ? { type: name } : {}) };
+    throw new ConflictError(`event ${event.id} is being applied by another delivery; retry later`);
+  }
+  try {
+    const out = await consumeOnce(deps, event, name);
+    await deps.store.settle(key, deps.clock.now() + (deps.idempotencyTtlMs ?? DAY_MS), 'done');
+    return out;
+  } catch (e) {
+    await deps.store.settle(key, deps.clock.now(), null).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** How long a delivery holds a peer event's id: longer than either side's function timeout. */
+export const PEER_EVENT_LEASE_MS = 2 * 60_000;
+const DAY_MS = 86_400_000;
+
+async function consumeOnce(
+  deps: IntakeDeps,
+  event: CloudEvent,
+  name: string | undefined,
+): Promise<{ outcome: 'applied' | 'ignored' | 'refused'; reason: string; type?: string }> {
   let outcome: Awaited<ReturnType<typeof applyPeerEvent>>;
   try {
     outcome = await applyPeerEvent(deps, event);
@@ -316,7 +348,7 @@ export async function consumePeerEvent(
     throw e;
   }
   const linkId = (event.data as { linkId: string }).linkId;
-  if (name === 'LinkKeyIssued' && outcome.reason !== `duplicate event ${event.id}`) {
+  if (name === 'LinkKeyIssued') {
     const d = event.data as EventDataByName['LinkKeyIssued'];
     await deps.store.putSealedKey(linkId, d.sealedKey);
     await answer(deps, linkId, 'key', { output: { key: 'sealed' } });

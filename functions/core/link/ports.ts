@@ -54,6 +54,11 @@ export interface LinkStore {
     expiresAt: number,
     result: unknown,
   ): Promise<{ claimed: true } | { claimed: false; result: unknown }>;
+  /**
+   * Sets a key's result and expiry whatever it holds: the claimer marks its claim done (a longer
+   * expiry), or frees it (an expiry already past counts as absent).
+   */
+  settle(key: string, expiresAt: number, result: unknown): Promise<void>;
 }
 
 /** What a stage waits for: both approvals, the peer's sealed key, both halves up, this half gone, ... */
@@ -97,6 +102,11 @@ export interface LinkDeps {
   placement?: (request: LinkRequest) => { path: string; reason: string }[];
   /** How long an idempotency key or a seen event id is remembered (default 24 h). */
   idempotencyTtlMs?: number;
+  /**
+   * How long one delivery of a peer event holds its id before another may apply it (default 2 min):
+   * longer than the consuming function's timeout, shorter than the redelivery after a crash.
+   */
+  peerEventLeaseMs?: number;
 }
 
 // ---- the ports of the orchestrated steps (functions/core/link/steps.ts) -----------------------------
