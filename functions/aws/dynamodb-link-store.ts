@@ -230,13 +230,7 @@ export class DynamoDbLinkStore implements StageStore {
         await this.#doc.send(
           new PutCommand({
             TableName: this.#table,
-            Item: {
-              pk: `CLAIM#${key}`,
-              sk: 'CLAIM',
-              expiresAt,
-              ttl: Math.ceil(expiresAt / 1000),
-              result: result === undefined ? null : result,
-            },
+            Item: claimItem(key, expiresAt, result),
             ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
             ExpressionAttributeValues: { ':now': now },
           }),
@@ -262,13 +256,7 @@ export class DynamoDbLinkStore implements StageStore {
     await this.#doc.send(
       new PutCommand({
         TableName: this.#table,
-        Item: {
-          pk: `CLAIM#${key}`,
-          sk: 'CLAIM',
-          expiresAt,
-          ttl: Math.ceil(expiresAt / 1000),
-          result: result === undefined ? null : result,
-        },
+        Item: claimItem(key, expiresAt, result),
       }),
     );
   }
@@ -280,4 +268,15 @@ function linkKey(linkId: string) {
 
 function linkItem(link: LinkRecord, version: number) {
   return { ...linkKey(link.id), gsi1pk: 'LINKS', gsi1sk: link.id, state: link.state, link, version };
+}
+
+/** A claim's item: `ttl` lets a TTL policy delete it late; reads filter on `expiresAt`. */
+function claimItem(key: string, expiresAt: number, result: unknown) {
+  return {
+    pk: `CLAIM#${key}`,
+    sk: 'CLAIM',
+    expiresAt,
+    ttl: Math.ceil(expiresAt / 1000),
+    result: result === undefined ? null : result,
+  };
 }
