@@ -65,6 +65,15 @@ async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T
 
 type Pulled = { data: string; attributes: Record<string, string> };
 /** Pulls (and acknowledges) what the test subscription holds now. */
+/** Pulls until the topic has given at least one message (the relay publishes asynchronously). */
+function pulledSome(): Promise<Pulled[]> {
+  return eventually(async () => {
+    const m = await pull();
+    if (m.length === 0) throw new Error('nothing on the topic yet');
+    return m;
+  }, 30_000);
+}
+
 async function pull(): Promise<Pulled[]> {
   const out = (await emulator('POST', `subscriptions/${SUBSCRIPTION}:pull`, {
     maxMessages: 100,
@@ -151,11 +160,7 @@ describe('relay AWS -> Google (deployed)', () => {
   it("publishes this side's event to crosslink-peer-events: data the CloudEvent, attributes ce-id, ce-type, crosslinkorigin, traceparent", async () => {
     const e = event(AWS, 1);
     await putOnBus(e);
-    const got = await eventually(async () => {
-      const m = await pull();
-      if (m.length === 0) throw new Error('nothing on the topic yet');
-      return m;
-    }, 30_000);
+    const got = await pulledSome();
     expect(got).toHaveLength(1);
     expect(JSON.parse(got[0]?.data as string)).toEqual(e);
     expect(got[0]?.attributes).toEqual({
@@ -191,11 +196,7 @@ describe('relay AWS -> Google (deployed)', () => {
     // A marker of origin aws put afterwards arrives alone.
     const marker = event(AWS, 4);
     await putOnBus(marker);
-    const got = await eventually(async () => {
-      const m = await pull();
-      if (m.length === 0) throw new Error('nothing yet');
-      return m;
-    }, 30_000);
+    const got = await pulledSome();
     expect(got.map((m) => m.attributes['ce-id'])).toEqual([marker.id]);
     expect(await drainDlq()).toEqual([]);
   });
