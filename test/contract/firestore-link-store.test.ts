@@ -43,6 +43,7 @@ function aLink(clock: ManualClock) {
       initiator: 'gcp',
       environment: 'nonprod',
       requester: 'carol@example.com',
+      bandwidth: '1Gbps',
       policyHash: 'a'.repeat(64),
     },
     clock.now(),

@@ -24,6 +24,7 @@ export async function storedGcpLink(
       initiator: 'gcp',
       environment: 'nonprod',
       requester: 'carol@example.com',
+      bandwidth: '1Gbps',
       policyHash: deps.policy.hash,
     },
     deps.clock.now(),

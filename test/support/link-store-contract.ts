@@ -23,6 +23,7 @@ function aLink(clock: ManualClock, name = 'east-west'): LinkRecord {
       initiator: 'aws',
       environment: 'nonprod',
       requester: 'arn:aws:iam::111111111111:user/alice',
+      bandwidth: '1Gbps',
       policyHash: 'a'.repeat(64),
     },
     clock.now(),

@@ -19,7 +19,7 @@ import { MemoryEventSink, MemoryLinkStore } from './memory-store.ts';
 
 export const T0 = Date.parse('2026-11-26T10:00:00Z');
 export const LINK = 'lk-01jgc0000000000000000000ab';
-export const CONNECTION = 'dxcon-fgabc123';
+export const CONNECTION = 'mcc-fgabc123';
 export const BOB = 'arn:aws:iam::000000000000:user/bob';
 export const CAROL = 'carol@example.com';
 
@@ -103,6 +103,7 @@ export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 
       initiator,
       environment: 'prod',
       requester: 'arn:aws:iam::000000000000:user/alice',
+      bandwidth: '1Gbps',
       policyHash: 'a'.repeat(64),
     },
     T0,

@@ -114,6 +114,8 @@ export interface LinkRecord {
   requester: string;
   /** The person behind `requester` when policy names one (so the same person cannot approve from the other cloud). */
   requesterIdentity?: string;
+  /** The requested bandwidth (e.g. 1Gbps): events about the link carry it, escalations included. */
+  bandwidth: string;
   policyHash: string;
   state: LinkState;
   halves: { aws: Half; gcp: Half };

@@ -11,9 +11,9 @@
  */
 
 import { openSealedKey, sealKey } from '../crypto/seal.ts';
-import { buildEvent, type CloudEvent } from '../envelope.ts';
+import type { CloudEvent } from '../envelope.ts';
 import { CrosslinkError, IllegalTransitionError, TimedOutError } from '../errors.ts';
-import type { EventDataByName, EventName } from '../events/catalog.ts';
+import type { EventDataByName } from '../events/catalog.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
@@ -29,7 +29,7 @@ import type {
   WaitPhase,
 } from './ports.ts';
 import type { TransitionResult } from './transition.ts';
-import { flushOutbox, mutateLink } from './use-cases.ts';
+import { emit, flushOutbox, mutateLink } from './use-cases.ts';
 
 export type { OwnHalfView, OwnHalves, SecretStore, TaskTokens, Unwrap } from './ports.ts';
 export { flushStaleOutboxes } from './use-cases.ts';
@@ -103,16 +103,6 @@ export interface ExecutionInput {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function emit<N extends EventName>(deps: LinkDeps, name: N, data: EventDataByName[N]) {
-  return buildEvent({
-    name,
-    origin: deps.origin,
-    subject: data.linkId,
-    data,
-    clock: deps.clock,
-  } as Parameters<typeof buildEvent<EventDataByName[N]>>[0]);
-}
 
 async function load(deps: StepDeps, linkId: string): Promise<LinkRecord> {
   const s = await deps.store.get(linkId);
@@ -338,7 +328,7 @@ function approvalRequested(
     name: link.name,
     environment: link.environment,
     initiator: link.initiator,
-    bandwidth: 'unchanged',
+    bandwidth: link.bandwidth,
     requester,
     approvers: deps.policy.document.environments[link.environment].approvers,
     escalateAt,

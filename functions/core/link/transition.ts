@@ -114,6 +114,8 @@ export interface NewLink {
   environment: 'prod' | 'nonprod';
   requester: string;
   requesterIdentity?: string;
+  /** As requested (normalised by the intake): events that describe the link carry it. */
+  bandwidth: string;
   policyHash: string;
 }
 

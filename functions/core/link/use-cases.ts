@@ -40,12 +40,17 @@ export interface Caller {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function emit<N extends EventName>(
+/**
+ * An event of this side, its data checked against the catalog first: an event the peer would refuse
+ * fails here, where it is made, not as a dead letter on the other cloud.
+ */
+export function emit<N extends EventName>(
   deps: LinkDeps,
   name: N,
   data: EventDataByName[N],
   traceparent?: string,
 ): CloudEvent<EventDataByName[N]> {
+  parseEventData(name, data);
   const input: Parameters<typeof buildEvent<EventDataByName[N]>>[0] = {
     name,
     origin: deps.origin,
@@ -278,6 +283,7 @@ function newRecord(
       environment: request.environment,
       requester,
       requesterIdentity: identityOf(deps.policy, canonicalAwsPrincipal(requester)),
+      bandwidth: request.bandwidth,
       policyHash: deps.policy.hash,
     },
     at,

@@ -89,6 +89,7 @@ function approvedLink(more: LinkInput[] = []): LinkRecord {
       initiator: 'gcp',
       environment: 'prod',
       requester: 'dave@payments-prod.iam.gserviceaccount.com',
+      bandwidth: '1Gbps',
       policyHash: 'a'.repeat(64),
     },
     T0,
