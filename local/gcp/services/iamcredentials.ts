@@ -3,9 +3,10 @@
  * `generateIdToken` for service-account impersonation. Who may impersonate whom (the
  * roles/iam.serviceAccountTokenCreator bindings) is `settings.iamcredentials.bindings`
  * (`[{member, serviceAccount}]`, member an email, a federated `principal://...` or an AWS ARN of a
- * federated caller); by default every local identity with both an AWS and a Google half may
- * impersonate its own Google account from its AWS principal (the crosslink role -> the crosslink
- * service account), and every service account itself.
+ * federated caller). As in IAM, they are each service account's own policy: an account some binding
+ * names admits exactly its members; for an account no binding names, every local identity with both
+ * an AWS and a Google half may impersonate its own Google account from its AWS principal (the
+ * crosslink role -> the crosslink service account), and every service account itself.
  */
 import { parseDuration } from '#core/clock.ts';
 import { GcpError, invalidArgument } from '../errors.ts';
@@ -21,7 +22,8 @@ function allowed(world: GcpWorld, callerEmail: string, serviceAccount: string): 
   const configured = world.settings<IamCredentialsSettings>('iamcredentials').bindings;
   const arn = /\/subject\/(arn:aws[^ ]+)$/.exec(callerEmail)?.[1];
   const matches = (member: string) => member === callerEmail || (arn !== undefined && member === arn);
-  if (configured) return configured.some((b) => b.serviceAccount === serviceAccount && matches(b.member));
+  const policy = configured?.filter((b) => b.serviceAccount === serviceAccount) ?? [];
+  if (policy.length > 0) return policy.some((b) => matches(b.member));
   if (callerEmail === serviceAccount) return true;
   const sa = world.auth.accounts.get(serviceAccount);
   const identity = sa ? world.auth.identities.find((i) => i.name === sa.name) : undefined;
