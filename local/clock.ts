@@ -67,6 +67,11 @@ export class VirtualClock implements Clock {
   #loop: Promise<void> | undefined;
   #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
+
+  /** True once `stop()` ran: nothing more can be scheduled (the local cloud is shutting down). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
   /** While a timer's synchronous part runs, `now()` is pinned to its instant. */
   #pinned: number | undefined;
   /** The latest time `now()` answered: it never answers less. */

@@ -240,7 +240,8 @@ export class LambdaRuntime {
         functionError: 'Unhandled',
         requestId,
       }));
-      if (!res.functionError) return;
+      // A cloud stopping while an invocation ran schedules nothing more.
+      if (!res.functionError || clock.stopped) return;
       const delay = ASYNC_RETRY_DELAYS_MS[n] ?? 120_000;
       if (n < maxRetries && clock.now() + delay - firstAt <= maxAge) {
         clock.at(clock.now() + delay, () => attempt(n + 1));

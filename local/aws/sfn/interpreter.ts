@@ -17,6 +17,8 @@ import { pathExists, selectPath, setPath } from './jsonpath.ts';
 export interface EngineClock {
   now(): number;
   at(due: number, fn: () => unknown): { cancel(): void };
+  /** True once the clock was stopped (the cloud is shutting down): `at` would throw. */
+  readonly stopped?: boolean;
 }
 
 export interface LambdaRequest {
