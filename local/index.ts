@@ -13,6 +13,7 @@ import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/dir
 import { awsServices } from './aws/services/index.ts';
 import { type AwsHalfDeployment, deployAwsHalf, googleSealingKey, type SealingKey } from './aws-half.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
+import { applyEstateSettings, type Estate, loadEstate, seedAwsEstate } from './estate.ts';
 import { FaultRegistry } from './faults.ts';
 import {
   checkEmulatorBinaries,
@@ -75,6 +76,12 @@ export interface LocalCloudOptions {
    * the handshake's `intakes.aws`, its and the Google side's sealing keys its `keys` (local/aws-half.ts).
    */
   awsHalf?: { repoDir: string; intakePort?: number };
+  /**
+   * The estate to put in the accounts and projects at start (config/local-estate.yaml: Direct
+   * Connect gateways, network projects; local/estate.ts): a file or a loaded one. Default none;
+   * `npm start` loads config/local-estate.yaml.
+   */
+  estate?: string | Estate;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -150,7 +157,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const admin = identities.find((i) => i.name === 'admin')?.aws ?? identities.find((i) => i.aws)?.aws;
   if (!admin) throw new Error('config/local-identities.yaml has no AWS identity');
 
+  const estate = typeof options.estate === 'string' ? loadEstate(options.estate) : options.estate;
   const settings: Record<string, unknown> = { ...options.settings };
+  const hubProject = options.gcp?.project ?? 'crosslink-local';
+  const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
   const edge = new AwsEdge({
     clock,
     faults,
@@ -188,12 +198,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     identities,
     port: options.ports === 0 ? 0 : (options.ports?.gcp ?? gcpPort(env)),
     options: options.gcp ?? {},
-    settings: options.settings ?? {},
+    settings,
     log,
   }).catch(async (err: unknown) => {
     await stopOwnEmulators();
     throw err;
   });
+  if (estate) {
+    for (const n of estate.gcp.networkProjects) await gcp.auth.addServiceAccount(n.serviceAccount);
+  }
   const world = new World({ aws: edge, gcp: gcp.edge });
   const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
   edge.setAdmin(adminHandler);
@@ -233,6 +246,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
   const processes = new ProcessGroup();
   const network = networkOf(clock);
+  if (estate) seedAwsEstate(estate, edge.world, network);
   const linkRoutes = new WorldLinkRoutes(world, clock);
   network.setLinkSource(linkRoutes);
   // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
@@ -284,6 +298,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
                   CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
                 }
               : {}),
+            ...estateEnvironment,
             ...options.gcpEnvironment,
           };
         },

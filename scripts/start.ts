@@ -6,11 +6,13 @@
  * exit. Ctrl-C / SIGTERM stop every edge and child process group.
  *
  *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1] [--no-aws-half]
+ *             [--estate config/local-estate.yaml | --no-estate]
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { DEFAULT_ESTATE_FILE, type Estate, EstateError, loadEstate } from '#local/estate.ts';
 import { type LocalCloud, startLocalCloud } from '#local/index.ts';
 import { pidAlive } from '#local/processes.ts';
 
@@ -37,6 +39,8 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       'gcp-config': { type: 'string' },
       'no-aws-half': { type: 'boolean' },
+      estate: { type: 'string' },
+      'no-estate': { type: 'boolean' },
     },
     strict: true,
   });
@@ -53,6 +57,20 @@ async function main(): Promise<number> {
   const gcpConfig = values['gcp-config'] ?? (existsSync('gcp.yml') ? 'gcp.yml' : undefined);
   if (values['gcp-config'] !== undefined && !existsSync(values['gcp-config'])) {
     process.stderr.write(`--gcp-config: ${values['gcp-config']} does not exist\n`);
+    return 2;
+  }
+  // The estate link requests name (Direct Connect gateways, network projects): local/estate.ts.
+  const estateFile = values['no-estate'] ? undefined : (values.estate ?? DEFAULT_ESTATE_FILE);
+  if (estateFile !== undefined && !existsSync(estateFile)) {
+    process.stderr.write(`--estate: ${estateFile} does not exist\n`);
+    return 2;
+  }
+  let estate: Estate | undefined;
+  try {
+    estate = estateFile === undefined ? undefined : loadEstate(estateFile);
+  } catch (err) {
+    if (!(err instanceof EstateError)) throw err;
+    process.stderr.write(`--estate: ${err.message}\n`);
     return 2;
   }
   const running = existingCloud();
@@ -98,6 +116,7 @@ async function main(): Promise<number> {
     emulators: true,
     ...(gcpConfig ? { gcpConfig, watchGcpConfig: true } : {}),
     ...(values['no-aws-half'] ? {} : { awsHalf: { repoDir: ROOT } }),
+    ...(estate ? { estate } : {}),
   });
   const handshake = cloud.handshake();
   mkdirSync(HANDSHAKE_DIR, { recursive: true });
@@ -129,6 +148,11 @@ async function main(): Promise<number> {
               : []),
             `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.workflows.length} workflows, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,
             ...cloud.plumbing.functions.list().map((f) => `    ${f.spec.name.padEnd(20)} ${f.url}`),
+          ]
+        : []),
+      ...(estate
+        ? [
+            `  estate   ${estateFile}: ${estate.aws.directConnectGateways.length} Direct Connect gateways, ${estate.gcp.networkProjects.length} network projects (${estate.gcp.networkProjects.map((n) => n.project).join(', ') || 'none'})`,
           ]
         : []),
       `  handshake ${HANDSHAKE}`,

@@ -29,6 +29,8 @@ import type { RawHandler } from './edge.ts';
 
 const HOST_MAIN = resolve(import.meta.dirname, 'function-host-main.ts');
 const START_TIMEOUT_MS = 30_000;
+/** Lines of a function's output kept (as many as a Lambda's: tests read whole flows from it). */
+const OUTPUT_LINES = 10_000;
 
 export interface HostedFunction {
   spec: FunctionSpec;
@@ -38,7 +40,7 @@ export interface HostedFunction {
   /** The private port of the functions-framework server. */
   port: number;
   child: ChildProcess;
-  /** What the function wrote on stdout / stderr (the last 200 lines). */
+  /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
 }
 
@@ -132,7 +134,7 @@ export class FunctionHosts {
     const output: string[] = [];
     const keep = (line: string) => {
       output.push(line);
-      if (output.length > 200) output.shift();
+      if (output.length > OUTPUT_LINES) output.shift();
     };
     createInterface({ input: child.stderr! }).on('line', keep);
     const lines = createInterface({ input: child.stdout! });

@@ -1,0 +1,168 @@
+/**
+ * The estate (config/local-estate.yaml): what a platform team's accounts and projects already hold
+ * before crosslink runs, put into the local cloud at start so link requests can name it. AWS: Direct
+ * Connect gateways, each associated with a virtual private gateway on a VPC (the gateway's allowed
+ * prefixes are the VPC's CIDRs). Google: network projects beside the hub, wired as a real
+ * deployment wires gcp.yml `networkProjects` (docs/gcp-half.md "Network projects"): the project's
+ * TransportManager IAM names its service account only, the listed hub identities may impersonate it
+ * (roles/iam.serviceAccountTokenCreator), and every function gets CROSSLINK_NETWORK_PROJECTS.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { parseCidr } from '#core/net/cidr.ts';
+import type { World } from './aws/service.ts';
+import { associate } from './aws/services/directconnect.ts';
+import { addDxGateway } from './aws/shared/dx-gateways.ts';
+import type { NetworkWorld } from './world/network.ts';
+
+export const DEFAULT_ESTATE_FILE = resolve(import.meta.dirname, '..', 'config', 'local-estate.yaml');
+
+export interface EstateDxGateway {
+  accountId: string;
+  region: string;
+  id: string;
+  name: string;
+  vpcCidrs: string[];
+}
+
+export interface EstateNetworkProject {
+  project: string;
+  serviceAccount: string;
+  /** Hub service account ids (gcp.yml `serviceAccount` of functions) that may impersonate it. */
+  impersonators: string[];
+}
+
+export interface Estate {
+  aws: { directConnectGateways: EstateDxGateway[] };
+  gcp: { networkProjects: EstateNetworkProject[] };
+}
+
+export class EstateError extends Error {
+  constructor(file: string, issues: string[]) {
+    super(`${file}: ${issues.join('; ')}`);
+    this.name = 'EstateError';
+  }
+}
+
+const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const ACCOUNT_EMAIL =
+  /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/;
+const SA_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const DX_ID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
+
+/** Reads and checks an estate file; every problem is one issue naming its field. */
+export function loadEstate(file = DEFAULT_ESTATE_FILE): Estate {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new EstateError(file, [(err as Error).message]);
+  }
+  return checkEstate(doc, file);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the parsed YAML is checked field by field here.
+export function checkEstate(doc: any, file = 'estate'): Estate {
+  const issues: string[] = [];
+  if (!doc || typeof doc !== 'object') throw new EstateError(file, ['must be a mapping']);
+  if (doc.version !== 1) issues.push('version: must be 1');
+  const list = (v: unknown, path: string): unknown[] => {
+    if (v === undefined || v === null) return [];
+    if (Array.isArray(v)) return v;
+    issues.push(`${path}: must be a list`);
+    return [];
+  };
+  const gateways: EstateDxGateway[] = [];
+  list(doc.aws?.directConnectGateways, 'aws.directConnectGateways').forEach((g, i) => {
+    const p = `aws.directConnectGateways[${i}]`;
+    // biome-ignore lint/suspicious/noExplicitAny: checked below.
+    const e = (g ?? {}) as any;
+    if (typeof e.accountId !== 'string' || !/^\d{12}$/.test(e.accountId))
+      issues.push(`${p}.accountId: must be 12 digits in quotes`);
+    if (typeof e.region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(e.region))
+      issues.push(`${p}.region: must be an AWS region such as us-east-1`);
+    if (typeof e.id !== 'string' || !DX_ID.test(e.id)) issues.push(`${p}.id: must be a UUID`);
+    if (typeof e.name !== 'string' || e.name.length === 0) issues.push(`${p}.name: is required`);
+    const cidrs = list(e.vpcCidrs, `${p}.vpcCidrs`);
+    if (cidrs.length === 0) issues.push(`${p}.vpcCidrs: needs at least one CIDR`);
+    cidrs.forEach((c, j) => {
+      try {
+        parseCidr(String(c));
+      } catch (err) {
+        issues.push(`${p}.vpcCidrs[${j}]: ${(err as Error).message}`);
+      }
+    });
+    gateways.push({ ...e, id: String(e.id).toUpperCase(), vpcCidrs: cidrs.map(String) });
+  });
+  const projects: EstateNetworkProject[] = [];
+  const seen = new Set<string>();
+  list(doc.gcp?.networkProjects, 'gcp.networkProjects').forEach((n, i) => {
+    const p = `gcp.networkProjects[${i}]`;
+    // biome-ignore lint/suspicious/noExplicitAny: checked below.
+    const e = (n ?? {}) as any;
+    if (typeof e.project !== 'string' || !PROJECT.test(e.project))
+      issues.push(`${p}.project: must be a project id (6-30 lowercase letters, digits, -)`);
+    else if (seen.has(e.project)) issues.push(`${p}.project: ${e.project} is listed twice`);
+    seen.add(e.project);
+    if (typeof e.serviceAccount !== 'string' || !ACCOUNT_EMAIL.test(e.serviceAccount))
+      issues.push(
+        `${p}.serviceAccount: must be a service account email (<id>@<project>.iam.gserviceaccount.com)`,
+      );
+    const imps = list(e.impersonators, `${p}.impersonators`);
+    imps.forEach((id, j) => {
+      if (typeof id !== 'string' || !SA_ID.test(id))
+        issues.push(`${p}.impersonators[${j}]: must be a hub service account id such as crosslink-steps`);
+    });
+    projects.push({ project: e.project, serviceAccount: e.serviceAccount, impersonators: imps.map(String) });
+  });
+  if (issues.length > 0) throw new EstateError(file, issues);
+  return { aws: { directConnectGateways: gateways }, gcp: { networkProjects: projects } };
+}
+
+/**
+ * The Google side of the estate as local-cloud settings (TransportManager IAM per project, token
+ * creator bindings), merged into `settings` in place, and the functions' environment.
+ */
+export function applyEstateSettings(
+  estate: Estate,
+  settings: Record<string, unknown>,
+  hubProject: string,
+): Record<string, string> {
+  if (estate.gcp.networkProjects.length === 0) return {};
+  const nc = (settings.networkconnectivity ?? {}) as { members?: Record<string, string[]> };
+  const iam = (settings.iamcredentials ?? {}) as { bindings?: { member: string; serviceAccount: string }[] };
+  const members = { ...nc.members };
+  const bindings = [...(iam.bindings ?? [])];
+  for (const n of estate.gcp.networkProjects) {
+    members[n.project] = [...new Set([...(members[n.project] ?? []), n.serviceAccount])];
+    for (const id of n.impersonators)
+      bindings.push({
+        member: `${id}@${hubProject}.iam.gserviceaccount.com`,
+        serviceAccount: n.serviceAccount,
+      });
+  }
+  settings.networkconnectivity = { ...nc, members };
+  settings.iamcredentials = { ...iam, bindings };
+  return {
+    CROSSLINK_NETWORK_PROJECTS: JSON.stringify(
+      Object.fromEntries(estate.gcp.networkProjects.map((n) => [n.project, n.serviceAccount])),
+    ),
+  };
+}
+
+/** The AWS side of the estate: each Direct Connect gateway, a VPC and its associated VGW. */
+export function seedAwsEstate(estate: Estate, world: World, network: NetworkWorld): void {
+  for (const g of estate.aws.directConnectGateways) {
+    addDxGateway(world, g.accountId, { id: g.id, name: g.name });
+    const vpc = network.addVpc({ accountId: g.accountId, region: g.region, cidrBlocks: g.vpcCidrs });
+    const vgw = network.createVpnGateway({ accountId: g.accountId, region: g.region });
+    network.attachVpnGateway(vgw.vpnGatewayId, vpc.vpcId);
+    associate(world, {
+      accountId: g.accountId,
+      dxGatewayId: g.id,
+      gatewayId: vgw.vpnGatewayId,
+      immediate: true,
+    });
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Both halves of crosslink in one local cloud, as `npm start` runs them: serverless.yml deployed into
+ * the simulated AWS, the root gcp.yml wired on the Google edge and the real emulators, the relay in
+ * both directions, the estate of config/local-estate.yaml, and the clock scaled (one simulated minute
+ * per wall second) because the deployed functions read the wall clock. The CLI runs in-process from
+ * a home whose handshake is this cloud's, with the Google key files of the people who sign.
+ */
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
+import { type CliRun, cliAgainst } from './cli.ts';
+import { startTestCloud } from './local-cloud.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const AWS_FIRST = join(ROOT, 'examples', 'link-request.yaml');
+export const GOOGLE_FIRST = join(ROOT, 'examples', 'link-request-gcp.yaml');
+
+export interface BothHalves {
+  cloud: LocalCloud;
+  home: string;
+  /** `crosslink ...` in-process; `json(...)` parses the output of a `--json` run that must exit 0. */
+  cli: (...args: string[]) => Promise<CliRun>;
+  json: <T = unknown>(...args: string[]) => Promise<T>;
+  /** Every line the Google functions and the AWS Lambdas wrote. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startBothHalves(options: LocalCloudOptions = {}): Promise<BothHalves> {
+  const cloud = await startTestCloud({
+    clock: { mode: 'scaled', scale: 60, start: Math.floor(Date.now() / 1000) * 1000 },
+    emulators: true,
+    gcpConfig: join(ROOT, 'gcp.yml'),
+    awsHalf: { repoDir: ROOT },
+    estate: join(ROOT, 'config', 'local-estate.yaml'),
+    ...options,
+  });
+  const run = cliAgainst(cloud, 'crosslink-both-');
+  cpSync(join(ROOT, 'config'), join(run.home, 'config'), { recursive: true });
+  mkdirSync(join(run.home, '.crosslink', 'keys'), { recursive: true });
+  for (const who of ['alice', 'carol', 'admin'])
+    writeFileSync(
+      join(run.home, '.crosslink', 'keys', `${who}.json`),
+      JSON.stringify(cloud.gcp.auth.keyFile(who)),
+    );
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const r = await run.cli(...args, '--json');
+    if (r.code !== 0) throw new Error(`crosslink ${args.join(' ')} exited ${r.code}: ${r.err}`);
+    return JSON.parse(r.out) as T;
+  };
+  return {
+    cloud,
+    home: run.home,
+    cli: run.cli,
+    json,
+    output: () => outputOf(cloud),
+    stop: async () => {
+      run.remove();
+      await cloud.stop();
+    },
+  };
+}
+
+/** What every function of both halves wrote (Lambda logs, then each Google function's). */
+export function outputOf(cloud: LocalCloud): string {
+  const lambda = cloud.awsHalf ? awsLines(cloud) : [];
+  const google = (cloud.plumbing?.functions.list() ?? []).flatMap((f) => f.output);
+  return [...lambda, ...google].join('\n');
+}
+
+function awsLines(cloud: LocalCloud): string[] {
+  return lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region).logs.map((l) => l.line);
+}
+
+/**
+ * Runs `crosslink ...` until it exits 0 (a replica the relay has not delivered yet answers 4), at
+ * most `tries` times a second apart; returns the last run.
+ */
+export async function untilOk(cli: BothHalves['cli'], args: string[], tries = 60): Promise<CliRun> {
+  let last: CliRun = { code: -1, out: '', err: '' };
+  for (let i = 0; i < tries; i++) {
+    last = await cli(...args);
+    if (last.code === 0) return last;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return last;
+}
+
+/** Polls `fn` every `everyMs` until it is truthy; throws its last error or a timeout naming `what`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000, everyMs = 500) {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+interface SimStatus {
+  aws: {
+    accounts: Record<
+      string,
+      Record<
+        string,
+        { interconnect?: { connections: { id: string; state: string; description?: string }[] } }
+      >
+    >;
+  };
+  gcp: {
+    projects: Record<
+      string,
+      { networkconnectivity?: { transports: { name: string; state: string; deleting?: boolean }[] } }
+    >;
+  };
+}
+
+/** AWS states in which a connection no longer bills (the others do, `down` included). */
+const GONE = new Set(['deleted', 'deleting']);
+
+/**
+ * What the simulated clouds hold for link `id`, read with `crosslink sim status`: its connections
+ * (description `crosslink <id>`) and transports (named after the link), and those still billing.
+ */
+export async function resourcesOf(b: BothHalves, id: string) {
+  const status = await b.json<SimStatus>('sim', 'status');
+  const connections = Object.values(status.aws.accounts)
+    .flatMap((regions) => Object.values(regions))
+    .flatMap((r) => r.interconnect?.connections ?? [])
+    .filter((c) => c.description === `crosslink ${id}`);
+  const transports = Object.values(status.gcp.projects)
+    .flatMap((p) => p.networkconnectivity?.transports ?? [])
+    .filter((t) => t.name.endsWith(`/transports/${id}`));
+  return {
+    connections,
+    transports,
+    billing: [
+      ...connections.filter((c) => !GONE.has(c.state)).map((c) => `${c.id} ${c.state}`),
+      ...transports.filter((t) => !t.deleting).map((t) => `${t.name} ${t.state}`),
+    ],
+  };
+}
