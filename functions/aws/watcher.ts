@@ -20,7 +20,7 @@ export interface WatchReport {
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
-  const { known, stale, failed } = await scanOwnHalves(deps.store, 'aws');
+  const { known, stale, failed, creating } = await scanOwnHalves(deps.store, 'aws');
   const listed = await deps.halves.listHalves();
   const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
   const result = await watchHalves(
@@ -29,6 +29,7 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
       policyHash: deps.policy.hash,
       known,
       listed: listed.map(toObserved),
+      creating,
       now: deps.clock.now(),
     },
     async (k) => {

@@ -129,7 +129,7 @@ function pacer(deps: GoogleWatchDeps) {
 /** The scheduled poll: every transport of every owned project against every live link's Google half. */
 export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatchReport> {
   // Live links, and FAILED ones whose transport is still there (compensation gave up).
-  const { known, stale, failed } = await scanOwnHalves(deps.store, 'gcp', locationOf);
+  const { known, stale, failed, creating } = await scanOwnHalves(deps.store, 'gcp', locationOf);
 
   const pace = pacer(deps);
   const listed: ObservedHalf[] = [];
@@ -169,6 +169,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
       known,
       listed,
       unreachable: [...unreachable],
+      creating,
       now: deps.clock.now(),
     },
     async (k) => {

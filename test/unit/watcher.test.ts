@@ -120,6 +120,27 @@ describe('watchHalves', () => {
     expect(r.orphans.map((o) => o.resourceId)).toEqual(['mcc-xxxxxxxx']);
   });
 
+  it('does not report the half of a live link whose create was answered but not yet recorded', async () => {
+    // The watcher ran between CreateConnection's answer and the step recording it: the connection
+    // carries lk-new's id, and lk-new is PROVISIONING with no AWS half yet. An untagged one is still an orphan.
+    const r = await watchHalves(
+      {
+        side: 'aws',
+        policyHash: H,
+        now: NOW,
+        known: [],
+        creating: new Set(['lk-new']),
+        listed: [
+          { linkId: 'lk-new', resourceId: 'mcc-nnnnnnnn', nativeState: 'requested' },
+          { linkId: 'lk-gone', resourceId: 'mcc-gggggggg', nativeState: 'available' },
+          { linkId: undefined, resourceId: 'mcc-uuuuuuuu', nativeState: 'available' },
+        ],
+      },
+      never,
+    );
+    expect(r.orphans.map((o) => o.resourceId)).toEqual(['mcc-gggggggg', 'mcc-uuuuuuuu']);
+  });
+
   it('does not ask again about a half already recorded gone', async () => {
     const r = await watchHalves(
       { side: 'aws', policyHash: H, now: NOW, known: [known('lk-a', 'mcc-aaaaaaaa', null)], listed: [] },

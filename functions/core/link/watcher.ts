@@ -62,6 +62,11 @@ export interface WatchInput {
   listed: ObservedHalf[];
   /** Locations the list could not reach (Google `unreachable`). */
   unreachable?: string[];
+  /**
+   * Live links with no half recorded on this side yet (`scanOwnHalves`): a listed half labelled
+   * with one of them is that link's create call, answered but not yet recorded, not an orphan.
+   */
+  creating?: ReadonlySet<string>;
   now: number;
 }
 
@@ -122,7 +127,9 @@ export async function watchHalves(input: WatchInput, confirm: ConfirmHalf): Prom
     result.changes.push(data);
   }
   for (const o of input.listed) {
-    if (!knownIds.has(o.resourceId) && o.nativeState !== 'deleted') result.orphans.push(o);
+    if (knownIds.has(o.resourceId) || o.nativeState === 'deleted') continue;
+    if (o.linkId !== undefined && input.creating?.has(o.linkId)) continue;
+    result.orphans.push(o);
   }
   return result;
 }
@@ -130,23 +137,25 @@ export async function watchHalves(input: WatchInput, confirm: ConfirmHalf): Prom
 /**
  * What a watcher run compares the provider against, read page by page from the store: this side's
  * halves it knows of (live links, and FAILED ones whose half is still there: compensation gave up),
- * the links whose outbox still holds events (to flush), and those FAILED links by resource id (to
- * report as billing). `locate` names a half's location where the provider lists by location.
+ * the links whose outbox still holds events (to flush), those FAILED links by resource id (to
+ * report as billing), and the live links with no half here yet (`creating`). `locate` names a half's location where the provider lists by location.
  */
 export async function scanOwnHalves(
   store: Pick<LinkStore, 'list'>,
   side: Cloud,
   locate?: (resourceId: string) => string,
-): Promise<{ known: KnownHalf[]; stale: LinkRecord[]; failed: Map<string, string> }> {
+): Promise<{ known: KnownHalf[]; stale: LinkRecord[]; failed: Map<string, string>; creating: Set<string> }> {
   const known: KnownHalf[] = [];
   const stale: LinkRecord[] = [];
   const failed = new Map<string, string>();
+  const creating = new Set<string>();
   let cursor: string | undefined;
   do {
     const page = await store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
     for (const l of page.items) {
       if (l.outbox?.length) stale.push(l);
       const h = l.halves[side];
+      if (!h.resourceId && !TERMINAL_STATES.has(l.state)) creating.add(l.id);
       if (!h.resourceId || !watched(l, side)) continue;
       if (l.state === 'FAILED') failed.set(l.id, h.resourceId);
       const k: KnownHalf = {
@@ -162,5 +171,5 @@ export async function scanOwnHalves(
     }
     cursor = page.cursor;
   } while (cursor);
-  return { known, stale, failed };
+  return { known, stale, failed, creating };
 }
