@@ -294,6 +294,27 @@ describe('applyPeerEvent', () => {
     });
   });
 
+  it('audits each peer event with its id and the time its producer emitted it, not when it arrived', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const ev = peerEvent('LinkApproved', {
+      linkId: link.id,
+      policyHash: policy.hash,
+      side: 'gcp',
+      approver: CAROL.principal,
+      approvedAt: '2026-11-26T10:01:00Z',
+      auto: false,
+    });
+    clock.advance(90_000); // the relay took a while
+    await applyPeerEvent(deps, ev);
+    await applyPeerEvent(deps, ev);
+    const peer = store.audit.filter((a) => a.actor === 'peer:gcp');
+    expect(peer).toEqual([
+      expect.objectContaining({ outcome: 'applied', eventId: ev.id, eventTime: ev.time }),
+      expect.objectContaining({ outcome: 'ignored', eventId: ev.id, eventTime: ev.time }),
+    ]);
+    expect(peer[0]?.at).toBe(new Date(Date.parse(ev.time) + 90_000).toISOString());
+  });
+
   it('refuses an event made under another policy, with a clear error, and audits it', async () => {
     const { link } = await requestLink(deps, { request, caller: ALICE });
     const ev = peerEvent('LinkApproved', {
@@ -308,7 +329,12 @@ describe('applyPeerEvent', () => {
     await expect(applyPeerEvent(deps, ev)).rejects.toThrow(
       /deploy the same config\/policy.yaml on both clouds/,
     );
-    expect(store.audit.at(-1)).toMatchObject({ outcome: 'refused', actor: 'peer:gcp', eventId: ev.id });
+    expect(store.audit.at(-1)).toMatchObject({
+      outcome: 'refused',
+      actor: 'peer:gcp',
+      eventId: ev.id,
+      eventTime: ev.time,
+    });
     expect((await store.get(link.id))?.link.approvals).toEqual([]);
   });
 
