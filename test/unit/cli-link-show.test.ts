@@ -143,6 +143,14 @@ describe('mergeSides', () => {
   });
 
   it('lists the events that crossed by the time they were emitted, with direction and outcome', () => {
+    // Carol's approval, emitted on Google at 5s, delivered to AWS twice.
+    const carolsApproval = {
+      id: '01EVGCPAPPROVED00000000000',
+      type: 'LinkApproved',
+      from: 'gcp',
+      to: 'aws',
+      emittedAt: t(5),
+    };
     expect(mergeSides({ aws, gcp }).crossed).toEqual([
       {
         id: '01EVAWSREQUESTED0000000000',
@@ -153,25 +161,8 @@ describe('mergeSides', () => {
         receivedAt: t(3),
         outcome: 'applied',
       },
-      {
-        id: '01EVGCPAPPROVED00000000000',
-        type: 'LinkApproved',
-        from: 'gcp',
-        to: 'aws',
-        emittedAt: t(5),
-        receivedAt: t(9),
-        outcome: 'applied',
-      },
-      {
-        id: '01EVGCPAPPROVED00000000000',
-        type: 'LinkApproved',
-        from: 'gcp',
-        to: 'aws',
-        emittedAt: t(5),
-        receivedAt: t(12),
-        outcome: 'ignored',
-        reason: 'duplicate: gcp already approved',
-      },
+      { ...carolsApproval, receivedAt: t(9), outcome: 'applied' },
+      { ...carolsApproval, receivedAt: t(12), outcome: 'ignored', reason: 'duplicate: gcp already approved' },
     ]);
   });
 
