@@ -81,6 +81,9 @@ export interface LinkResource {
     action: string;
     outcome: string;
     reasons: string[];
+    /** On an entry that records a peer event: the CloudEvent's id and its own `time`. */
+    eventId?: string;
+    eventTime?: string;
   }[];
 }
 
@@ -321,6 +324,16 @@ export function applicationDefaultIdTokens(auth = new GoogleAuth()): IdTokenSour
       );
     }
   };
+}
+
+/**
+ * Whether this target names both clouds' intakes (the handshake's `intakes.aws` and `intakes.gcp`;
+ * `CROSSLINK_AWS_INTAKE_URL` and `CROSSLINK_GCP_INTAKE_URL` for `--target cloud`).
+ */
+export async function bothIntakesKnown(ctx: CommandContext): Promise<boolean> {
+  const target = await ctx.resolveTarget();
+  if (target.kind === 'local') return Boolean(target.local.intakes.aws && target.local.intakes.gcp);
+  return Boolean(ctx.io.env.CROSSLINK_AWS_INTAKE_URL && ctx.io.env.CROSSLINK_GCP_INTAKE_URL);
 }
 
 /** The intake of `side` for this command's target, signed as the caller. */

@@ -1,17 +1,18 @@
 /** `crosslink link ...` */
 import { resolve } from 'node:path';
 import type { Cloud } from '#core/envelope.ts';
-import { ValidationError } from '#core/errors.ts';
+import { NotFoundError, ValidationError } from '#core/errors.ts';
 import { LINK_STATES } from '#core/link/model.ts';
 import { canonicalHash } from '#core/policy/policy.ts';
 import { type LinkRequest, parseLinkRequest } from '#core/policy/request.ts';
 import { type EvaluationContext, evaluatePolicy, type RouteInventory } from '#core/policy/rules.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
-import { EXIT, InputFileError, UsageError } from '../cli/errors.ts';
+import { EXIT, errorLines, exitCodeFor, InputFileError, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
-import { type IntakeAccess, intakeFor, type LinkResource } from '../cli/intake-client.ts';
+import { bothIntakesKnown, type IntakeAccess, intakeFor, type LinkResource } from '../cli/intake-client.ts';
 import { readStructuredFile } from '../cli/io.ts';
 import { buildPlan, planLines, planReaders, pricingPath, readLive, readPricing } from '../cli/link-plan.ts';
+import { bothSidesLines, mergeSides, showLines, stageLine, summary } from '../cli/link-show.ts';
 import { DEFAULT_WAIT_MS, decisionWait, waitForLinkState } from '../cli/link-wait.ts';
 import { policyPath, readPolicy } from '../cli/policy.ts';
 import { table } from '../cli/table.ts';
@@ -119,15 +120,6 @@ const validate: Command = {
 
 const WAIT_HELP = '--wait [--timeout <duration>]';
 
-function stageLine(s: LinkResource['stages'][number]): string {
-  return `${s.at}  ${s.state}${s.reason ? `  ${s.reason}` : ''}`;
-}
-
-/** One line: what the command did and where the link is now. */
-function summary(link: LinkResource): string {
-  return `${link.id}  "${link.name}"  ${link.state}`;
-}
-
 /** Prints the link (JSON: the resource) after `--wait` if asked, which may end in exit 5 or 6. */
 async function finish(
   ctx: CommandContext,
@@ -223,56 +215,51 @@ const decommission: Command = {
   },
 };
 
+/**
+ * Asks both intakes at once, each signed as the caller would be for that side alone. A side that
+ * does not know the link, cannot be reached or refuses the caller is left out with a line on
+ * stderr; when neither answers: exit 4 if both said not found, else the first other failure's exit.
+ */
+async function showBothSides(ctx: CommandContext, id: string): Promise<number> {
+  const sides = ['aws', 'gcp'] as const;
+  const answers = await Promise.allSettled(
+    sides.map(async (side) => (await intakeFor(ctx, side)).client.get(id)),
+  );
+  const found: Partial<Record<Cloud, LinkResource>> = {};
+  const failures: unknown[] = [];
+  answers.forEach((a, i) => {
+    const side = sides[i] as Cloud;
+    if (a.status === 'fulfilled') found[side] = a.value;
+    else {
+      failures.push(a.reason);
+      const why = a.reason instanceof NotFoundError ? 'does not know this link' : 'did not answer';
+      ctx.io.err(`${side} side not shown: its intake ${why}: ${errorLines(a.reason).join('; ')}`);
+    }
+  });
+  if (failures.length === sides.length)
+    return exitCodeFor(failures.find((f) => !(f instanceof NotFoundError)) ?? failures[0]);
+  const merged = mergeSides(found);
+  if (ctx.global.json) ctx.io.out(JSON.stringify(merged, null, 2));
+  else for (const l of bothSidesLines(merged)) ctx.io.out(l);
+  return EXIT.ok;
+}
+
 const show: Command = {
   noun: 'link',
   verb: 'show',
   args: '<id> [--side aws|gcp]',
-  summary: 'one link: stages with timestamps, both halves, approvals, audit (--json: the link resource)',
+  summary:
+    'one link: both sides merged (stages, the events between the clouds, approvals, audit), or one side with --side (--json: the link resource)',
   positionals: { min: 1, max: 1 },
-  options: { side: SIDE_OPTION },
+  options: { side: { type: 'string', description: "only this side's record: aws or gcp (default: both)" } },
   async run(ctx) {
-    const access = await intakeFor(ctx, sideOption(ctx) ?? 'aws');
-    const link = await access.client.get(ctx.positionals[0] as string);
-    if (ctx.global.json) {
-      ctx.io.out(JSON.stringify(link, null, 2));
-      return EXIT.ok;
-    }
-    const o = ctx.io;
-    o.out(summary(link));
-    o.out(
-      `  initiator ${link.initiator}${link.environment ? `, ${link.environment}` : ''}${link.requester ? `, requested by ${link.requester}` : ''}`,
-    );
-    o.out('');
-    o.out('halves:');
-    const half = (side: 'aws' | 'gcp') => {
-      const h = link.halves[side];
-      return [
-        side,
-        h.state,
-        h.nativeState ?? '-',
-        String(h.sequence),
-        h.connectionId ?? h.transportName ?? '-',
-      ];
-    };
-    for (const l of table(['SIDE', 'STATE', 'NATIVE', 'SEQ', 'RESOURCE'], [half('aws'), half('gcp')]))
-      o.out(`  ${l}`);
-    o.out('');
-    o.out('approvals:');
-    if (link.approvals.length === 0) o.out('  none yet');
-    for (const a of link.approvals)
-      o.out(`  ${a.at}  ${a.side}  ${a.decision} by ${a.by}${a.reason ? ` (${a.reason})` : ''}`);
-    o.out('');
-    o.out('stages:');
-    for (const s of link.stages) o.out(`  ${stageLine(s)}`);
-    o.out('');
-    o.out('audit:');
-    const audit = link.audit ?? [];
-    if (audit.length === 0) o.out('  none');
-    for (const l of table(
-      ['AT', 'ACTOR', 'ACTION', 'OUTCOME', 'REASONS'],
-      audit.map((a) => [a.at, a.actor, a.action, a.outcome, a.reasons.join('; ')]),
-    ))
-      o.out(`  ${l}`);
+    const id = ctx.positionals[0] as string;
+    const side = sideOption(ctx);
+    if (side === undefined && (await bothIntakesKnown(ctx))) return showBothSides(ctx, id);
+    const access = await intakeFor(ctx, side ?? 'aws');
+    const link = await access.client.get(id);
+    if (ctx.global.json) ctx.io.out(JSON.stringify(link, null, 2));
+    else for (const l of showLines(link)) ctx.io.out(l);
     return EXIT.ok;
   },
 };

@@ -105,6 +105,24 @@ export function linkStoreContract(name: string, setup: () => Promise<StoreFixtur
       expect((await store.listAudit(a.id)).map((e) => e.action)).toEqual(['request', 'approve', 'approve']);
     });
 
+    it('keeps the CloudEvent id and time of an audit entry that records a peer event', async () => {
+      const { store, clock } = await setup();
+      const a = aLink(clock);
+      const entry: AuditEntry = {
+        linkId: a.id,
+        at: '2026-06-01T00:00:05.000Z',
+        actor: 'peer:gcp',
+        action: 'LinkApproved',
+        outcome: 'ignored',
+        policyHash: 'a'.repeat(64),
+        reasons: ['duplicate: gcp already approved'],
+        eventId: '01JX0000000000000000000001',
+        eventTime: '2026-06-01T00:00:01.250Z',
+      };
+      await store.appendAudit(entry);
+      expect(await store.listAudit(a.id)).toEqual([entry]);
+    });
+
     it('claims a key once until it expires, returning the first result', async () => {
       const { store, clock } = await setup();
       const t = clock.now();

@@ -60,6 +60,18 @@ function peerEvent<T extends object>(name: string, data: T, id?: string): CloudE
   });
 }
 
+/** Carol's approval of `linkId` as the Google side's intake announces it (a peer event here). */
+function carolApproved(linkId: string, over: { policyHash?: string; side?: 'aws' | 'gcp' } = {}) {
+  return peerEvent('LinkApproved', {
+    linkId,
+    policyHash: over.policyHash ?? policy.hash,
+    side: over.side ?? 'gcp',
+    approver: CAROL.principal,
+    approvedAt: '2026-11-26T10:01:00Z',
+    auto: false,
+  });
+}
+
 describe('requestLink', () => {
   it('stores a REQUESTED link for the verified requester, audits it and emits LinkRequested', async () => {
     // Act
@@ -139,17 +151,7 @@ describe('decideApproval', () => {
     await decideApproval(deps, { linkId: link.id, caller: BOB, decision: 'approve' });
     expect((await store.get(link.id))?.link.state).toBe('AWAITING_APPROVAL');
     // Carol approves on Google; her approval arrives here as a peer event.
-    await applyPeerEvent(
-      deps,
-      peerEvent('LinkApproved', {
-        linkId: link.id,
-        policyHash: policy.hash,
-        side: 'gcp',
-        approver: CAROL.principal,
-        approvedAt: '2026-11-26T10:01:00Z',
-        auto: false,
-      }),
-    );
+    await applyPeerEvent(deps, carolApproved(link.id));
     const stored = await store.get(link.id);
     expect(stored?.link.state).toBe('APPROVED');
     expect(sink.names()).toEqual(['LinkRequested', 'LinkApproved', 'LinkStateChanged', 'LinkStateChanged']);
@@ -279,14 +281,7 @@ describe('applyPeerEvent', () => {
 
   it('a redelivered event changes nothing', async () => {
     const { link } = await requestLink(deps, { request, caller: ALICE });
-    const ev = peerEvent('LinkApproved', {
-      linkId: link.id,
-      policyHash: policy.hash,
-      side: 'gcp',
-      approver: CAROL.principal,
-      approvedAt: '2026-11-26T10:01:00Z',
-      auto: false,
-    });
+    const ev = carolApproved(link.id);
     expect((await applyPeerEvent(deps, ev)).outcome).toBe('applied');
     expect(await applyPeerEvent(deps, ev)).toMatchObject({
       outcome: 'ignored',
@@ -294,35 +289,40 @@ describe('applyPeerEvent', () => {
     });
   });
 
+  it('audits each peer event with its id and the time its producer emitted it, not when it arrived', async () => {
+    const { link } = await requestLink(deps, { request, caller: ALICE });
+    const ev = carolApproved(link.id);
+    clock.advance(90_000); // the relay took a while
+    await applyPeerEvent(deps, ev);
+    await applyPeerEvent(deps, ev);
+    const peer = store.audit.filter((a) => a.actor === 'peer:gcp');
+    expect(peer).toEqual([
+      expect.objectContaining({ outcome: 'applied', eventId: ev.id, eventTime: ev.time }),
+      expect.objectContaining({ outcome: 'ignored', eventId: ev.id, eventTime: ev.time }),
+    ]);
+    expect(peer[0]?.at).toBe(new Date(Date.parse(ev.time) + 90_000).toISOString());
+  });
+
   it('refuses an event made under another policy, with a clear error, and audits it', async () => {
     const { link } = await requestLink(deps, { request, caller: ALICE });
-    const ev = peerEvent('LinkApproved', {
-      linkId: link.id,
-      policyHash: 'b'.repeat(64),
-      side: 'gcp',
-      approver: CAROL.principal,
-      approvedAt: '2026-11-26T10:01:00Z',
-      auto: false,
-    });
+    const ev = carolApproved(link.id, { policyHash: 'b'.repeat(64) });
     await expect(applyPeerEvent(deps, ev)).rejects.toThrow(PolicyHashMismatchError);
     await expect(applyPeerEvent(deps, ev)).rejects.toThrow(
       /deploy the same config\/policy.yaml on both clouds/,
     );
-    expect(store.audit.at(-1)).toMatchObject({ outcome: 'refused', actor: 'peer:gcp', eventId: ev.id });
+    expect(store.audit.at(-1)).toMatchObject({
+      outcome: 'refused',
+      actor: 'peer:gcp',
+      eventId: ev.id,
+      eventTime: ev.time,
+    });
     expect((await store.get(link.id))?.link.approvals).toEqual([]);
   });
 
   it('ignores its own events and a peer speaking for this side', async () => {
     const { link } = await requestLink(deps, { request, caller: ALICE });
     expect((await applyPeerEvent(deps, sink.events[0] as CloudEvent)).outcome).toBe('ignored');
-    const forged = peerEvent('LinkApproved', {
-      linkId: link.id,
-      policyHash: policy.hash,
-      side: 'aws',
-      approver: CAROL.principal,
-      approvedAt: '2026-11-26T10:01:00Z',
-      auto: false,
-    });
+    const forged = carolApproved(link.id, { side: 'aws' });
     expect((await applyPeerEvent(deps, forged)).outcome).toBe('ignored');
     expect((await store.get(link.id))?.link.approvals).toEqual([]);
   });

@@ -29,6 +29,11 @@ export interface AuditEntry {
   reasons: string[];
   /** The CloudEvent that carried it, when it came as one. */
   eventId?: string;
+  /**
+   * That CloudEvent's own `time` (when its producer emitted it), so a reader can order the events
+   * that crossed between the clouds as they were sent, not as each side happened to receive them.
+   */
+  eventTime?: string;
 }
 
 export interface LinkStore {

@@ -643,6 +643,7 @@ export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise
       outcome: 'refused',
       reasons: [`policy hash ${data.policyHash} differs from ${deps.policy.hash}`],
       eventId: event.id,
+      eventTime: event.time,
     });
     throw new PolicyHashMismatchError(data.policyHash, deps.policy.hash);
   }
@@ -752,6 +753,7 @@ async function done(
     outcome: outcome.outcome,
     reasons: [outcome.reason],
     eventId: event.id,
+    eventTime: event.time,
   });
   return outcome;
 }
