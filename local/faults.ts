@@ -67,6 +67,12 @@ export interface DeliveryPlan {
 /** The longest hold of a `reorder` fault without `latencyMs`. */
 export const REORDER_DEFAULT_MS = 1_500;
 
+/** Where each service's deliveries happen (a delivery fault's default edge). */
+const DELIVERY_EDGE = new Map<string, 'aws' | 'gcp'>([
+  ['pubsub', 'gcp'],
+  ['sqs', 'aws'],
+]);
+
 const DELIVERY_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder'];
 const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', ...DELIVERY_KINDS];
 
@@ -92,13 +98,34 @@ export class FaultRegistry {
     if (spec.kind === 'latency' && !(typeof spec.latencyMs === 'number' && spec.latencyMs >= 0)) {
       throw new RangeError('latency faults need latencyMs >= 0');
     }
-    if (spec.kind === 'reorder' && spec.latencyMs !== undefined && !(spec.latencyMs >= 0)) {
+    if (spec.rate !== undefined && typeof spec.rate !== 'number')
+      throw new RangeError('rate must be a number');
+    if (spec.operation !== undefined && typeof spec.operation !== 'string')
+      throw new RangeError('operation must be a string');
+    if (
+      spec.kind === 'reorder' &&
+      spec.latencyMs !== undefined &&
+      !(typeof spec.latencyMs === 'number' && spec.latencyMs >= 0)
+    ) {
       throw new RangeError('latencyMs must be a number >= 0 (the longest hold of a reorder fault)');
     }
     if (spec.edge !== undefined && spec.edge !== 'aws' && spec.edge !== 'gcp')
       throw new RangeError('edge must be aws or gcp');
+    let edge = spec.edge ?? 'aws';
+    if (DELIVERY_KINDS.includes(spec.kind)) {
+      // Deliveries exist in two places: Pub/Sub pushes (Google) and SQS -> Lambda (AWS).
+      const home = DELIVERY_EDGE.get(spec.service);
+      if (spec.service !== '*' && !home) {
+        throw new RangeError(
+          'service must be pubsub (push subscriptions), sqs (event source mappings) or * for delivery faults',
+        );
+      }
+      if (home && spec.edge !== undefined && spec.edge !== home)
+        throw new RangeError(`edge must be ${home} for ${spec.service} deliveries`);
+      edge = spec.edge ?? home ?? 'aws';
+    }
     if (spec.kind === 'stuck' && !spec.state) throw new RangeError('stuck faults need the state to hold');
-    const fault: Fault = { ...spec, edge: spec.edge ?? 'aws', id: `flt-${++this.#seq}`, fired: 0 };
+    const fault: Fault = { ...spec, edge, id: `flt-${++this.#seq}`, fired: 0 };
     this.#faults.push(fault);
     return fault;
   }

@@ -11,7 +11,7 @@ describe('delivery faults', () => {
     // Prepare
     const registry = new FaultRegistry(seededRandom(1));
     registry.add({ edge: 'gcp', service: 'pubsub', operation: 'other', kind: 'duplicate' });
-    registry.add({ edge: 'aws', service: 'pubsub', kind: 'drop' });
+    registry.add({ edge: 'aws', service: '*', kind: 'drop' });
 
     // Act
     const plan = registry.delivery('gcp', 'pubsub', 'sub');
@@ -114,9 +114,13 @@ describe('delivery faults', () => {
     // Act + Assess
     expect(() => registry.add({ service: 'sqs', kind: 'reorder', latencyMs: -1 })).toThrow(/latencyMs/);
     expect(() => registry.add({ service: 'sqs', kind: 'reorder', edge: 'azure' as 'aws' })).toThrow(/edge/);
+    expect(() => registry.add({ service: 'ec2', kind: 'duplicate' })).toThrow(/service must be pubsub/);
+    expect(() => registry.add({ service: 'pubsub', kind: 'drop', edge: 'aws' })).toThrow(/edge must be gcp/);
     expect(() => registry.add({ service: 'sqs', kind: 'shuffle' as 'reorder' })).toThrow(
       /kind must be one of.*reorder/,
     );
     expect(registry.list()).toEqual([]);
+    // A delivery fault on pubsub defaults to the Google edge, where pushes happen.
+    expect(registry.add({ service: 'pubsub', kind: 'reorder' }).edge).toBe('gcp');
   });
 });
