@@ -61,13 +61,18 @@ function setup(results: Array<Array<{ errorCode?: string }> | Error> = []) {
   return { deps, clock, ledger, puts, counted, lines, sleeps };
 }
 
-function gcpEvent(clock: ManualClock, data: Record<string, unknown> = { policyHash: 'h' }): CloudEvent {
+function gcpEvent(
+  clock: ManualClock,
+  data: Record<string, unknown> = { policyHash: 'h' },
+  traceparent?: string,
+): CloudEvent {
   return buildEvent({
     name: 'LinkApproved',
     origin: { cloud: 'gcp', project: 'proj-1234', region: 'us-east4' },
     subject: 'lk-01jd0000000000000000000000',
     data,
     clock,
+    ...(traceparent ? { traceparent } : {}),
   });
 }
 
@@ -102,14 +107,7 @@ describe('relayIn (Google -> AWS)', () => {
   it('continues the trace: a message as the Google half publishes it reaches the bus with its traceparent', async () => {
     const { deps, clock, puts } = setup();
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const event = buildEvent({
-      name: 'LinkApproved',
-      origin: { cloud: 'gcp', project: 'proj-1234', region: 'us-east4' },
-      subject: 'lk-01jd0000000000000000000000',
-      data: { policyHash: 'h' },
-      clock,
-      traceparent,
-    });
+    const event = gcpEvent(clock, { policyHash: 'h' }, traceparent);
     const published = toPubSubMessage(event);
     expect(published.attributes.traceparent).toBe(traceparent);
     const body = JSON.stringify({
