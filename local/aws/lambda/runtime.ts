@@ -543,6 +543,8 @@ export class LambdaRuntime {
   async close(): Promise<void> {
     for (const u of this.#unsubscribe.values()) u();
     this.#unsubscribe.clear();
+    for (const timers of this.#held.values()) for (const timer of timers) timer.cancel();
+    this.#held.clear();
     await Promise.all(
       [...this.#sandboxes.values()].flat().map((b) => {
         b.retired = true;
