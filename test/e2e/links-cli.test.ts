@@ -70,6 +70,40 @@ async function expectActive(id: string) {
   return aws;
 }
 
+/**
+ * `link show` of both sides: each side's stages up to ACTIVE, and the events that crossed between
+ * the clouds in the order they were emitted, with the exchange each flow needs.
+ */
+async function expectCrossed(id: string, initiator: 'aws' | 'gcp') {
+  const peer = initiator === 'aws' ? 'gcp' : 'aws';
+  const shown = await both.json<{
+    stages: { side: string; state: string }[];
+    crossed: { type: string; from: string; to: string; emittedAt: string | null; outcome: string }[];
+  }>('link', 'show', id, '--as', 'alice');
+  for (const side of ['aws', 'gcp'])
+    expect(shown.stages.filter((s) => s.side === side).map((s) => s.state)).toEqual(
+      expect.arrayContaining(['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING', 'ACTIVE']),
+    );
+  const emitted = shown.crossed.map((c) => Date.parse(c.emittedAt ?? ''));
+  expect(emitted.every((t) => Number.isFinite(t))).toBe(true);
+  expect(emitted).toEqual([...emitted].sort((a, b) => a - b));
+  const applied = shown.crossed
+    .filter((c) => c.outcome === 'applied')
+    .map((c) => `${c.from}>${c.to} ${c.type}`);
+  // The request crosses first; the peer approves back; the key goes to the acceptor after both approvals.
+  expect(applied[0]).toBe(`${initiator}>${peer} LinkRequested`);
+  expect(applied).toContain(`${peer}>${initiator} LinkApproved`);
+  expect(applied).toContain(`${initiator}>${peer} LinkApproved`);
+  const all = shown.crossed.map((c) => `${c.from}>${c.to} ${c.type}`);
+  expect(all.indexOf(`${initiator}>${peer} LinkKeyIssued`)).toBeGreaterThan(
+    all.indexOf(`${peer}>${initiator} LinkApproved`),
+  );
+  const text = await both.cli('link', 'show', id, '--as', 'alice');
+  expect(text.code, text.err).toBe(0);
+  expect(text.out).toContain('events between the clouds:');
+  expect(text.out).toMatch(new RegExp(`${initiator} -> ${peer}\\s+LinkRequested`));
+}
+
 async function decommission(id: string, asker: string[], approver: string[]) {
   const asked = await both.cli('link', 'decommission', id, ...asker);
   expect(asked.code, asked.err).toBe(0);
@@ -81,7 +115,7 @@ async function decommission(id: string, asker: string[], approver: string[]) {
     const view = await both.json<LinkView>('link', 'show', id, '--side', side, '--as', who);
     return view.decommission?.status === 'PENDING';
   });
-  const approved = await untilOk(both.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '3h']);
+  const approved = await untilOk(both.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '8h']);
   expect(approved.code, approved.err).toBe(0);
   const { aws, gcp } = await bothSides(id);
   for (const view of [aws, gcp]) {
@@ -121,9 +155,10 @@ describe.concurrent('a link through the CLI only', () => {
       ['aws', 'arn:aws:iam::000000000000:user/bob'],
       ['gcp', 'carol@example.com'],
     ]);
+    await expectCrossed(id, 'aws');
     // alice asks on AWS; carol approves from Google.
     await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
-  }, 600_000);
+  }, 900_000);
 
   it('Google first: requested by alice, approved by carol (Google) and bob (AWS), ACTIVE, then DECOMMISSIONED', async () => {
     const requested = await both.cli('link', 'request', GOOGLE_FIRST, '--as', 'alice', '--json');
@@ -131,10 +166,11 @@ describe.concurrent('a link through the CLI only', () => {
     const id = (JSON.parse(requested.out) as LinkView).id;
     const carol = await both.cli('link', 'approve', id, '--side', 'gcp', '--as', 'carol');
     expect(carol.code, carol.err).toBe(0);
-    const bob = await untilOk(both.cli, ['link', 'approve', id, '--as', 'bob', '--wait', '--timeout', '3h']);
+    const bob = await untilOk(both.cli, ['link', 'approve', id, '--as', 'bob', '--wait', '--timeout', '8h']);
     expect(bob.code, bob.err).toBe(0);
     await expectActive(id);
+    await expectCrossed(id, 'gcp');
     // alice asks on Google; bob approves from AWS.
     await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
-  }, 600_000);
+  }, 900_000);
 });

@@ -74,21 +74,23 @@ function awsLines(cloud: LocalCloud): string[] {
 }
 
 /**
- * Runs `crosslink ...` until it exits 0 (a replica the relay has not delivered yet answers 4), at
- * most `tries` times a second apart; returns the last run.
+ * Runs `crosslink ...` until it exits 0 (a replica the relay has not delivered yet answers 4), a
+ * second apart, for at most `timeoutMs` of wall time (generous: the relay runs on the wall clock,
+ * and a loaded CI machine is slow); returns the last run.
  */
-export async function untilOk(cli: BothHalves['cli'], args: string[], tries = 60): Promise<CliRun> {
+export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs = 240_000): Promise<CliRun> {
+  const end = Date.now() + timeoutMs;
   let last: CliRun = { code: -1, out: '', err: '' };
-  for (let i = 0; i < tries; i++) {
+  do {
     last = await cli(...args);
     if (last.code === 0) return last;
     await new Promise((r) => setTimeout(r, 1000));
-  }
+  } while (Date.now() < end);
   return last;
 }
 
 /** Polls `fn` every `everyMs` until it is truthy; throws its last error or a timeout naming `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000, everyMs = 500) {
+export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 240_000, everyMs = 500) {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
