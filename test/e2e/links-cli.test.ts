@@ -92,8 +92,9 @@ async function expectCrossed(id: string, initiator: 'aws' | 'gcp') {
     .map((c) => `${c.from}>${c.to} ${c.type}`);
   // The request crosses first; the peer approves back; the key goes to the acceptor after both approvals.
   expect(applied[0]).toBe(`${initiator}>${peer} LinkRequested`);
-  expect(applied).toContain(`${peer}>${initiator} LinkApproved`);
-  expect(applied).toContain(`${initiator}>${peer} LinkApproved`);
+  const seen = JSON.stringify(shown.crossed, null, 1);
+  expect(applied, seen).toContain(`${peer}>${initiator} LinkApproved`);
+  expect(applied, seen).toContain(`${initiator}>${peer} LinkApproved`);
   const all = shown.crossed.map((c) => `${c.from}>${c.to} ${c.type}`);
   expect(all.indexOf(`${initiator}>${peer} LinkKeyIssued`)).toBeGreaterThan(
     all.indexOf(`${peer}>${initiator} LinkApproved`),
