@@ -15,7 +15,7 @@ import { type InputKind, parseInput } from './input-parser.ts';
 import {
   type HttpApiEvent,
   intake as intakeRoutes,
-  peerEvent,
+  peerEventBatch,
   startFromEvent,
   startStage,
 } from './link-intake.ts';
@@ -95,9 +95,13 @@ export const starter = wrap(
   },
 );
 
-export const peerEvents = wrap('peerEvents', (event: EventBridgeEvent) => peerEvent(depsFromEnv(), event), {
-  input: { kind: 'eventbridge' },
-});
+// The peer's events through PeerEventsQueue: partial batch failures, each retried on its own.
+export const peerEvents = wrap(
+  'peerEvents',
+  (event: { Records: { messageId: string; body: string }[] }) =>
+    peerEventBatch(depsFromEnv(), event.Records, logger),
+  { input: { kind: 'sqs' } },
+);
 
 // Scheduled or CloudTrail-triggered: whatever the event, the watcher polls; only an object is required.
 export const watcher = wrap(

@@ -22,7 +22,9 @@ import {
 } from '#core/link/intake.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
+import { assertSchema } from '#core/schema.ts';
 import type { HttpAnswer } from './http-errors.ts';
+import { EVENTBRIDGE_EVENT_SCHEMA } from './input-parser.ts';
 import type { ExecutionInput, StepDeps } from './link-steps.ts';
 
 export { modeFor };
@@ -105,6 +107,38 @@ export function startFromEvent(
   raw: EventBridgeEvent,
 ): Promise<{ executionName?: string; started: boolean; reason: string }> {
   return startForEvent(core(deps), fromEventBridgeEvent(raw));
+}
+
+/**
+ * A batch of the peer's events from PeerEventsQueue (each body an EventBridge event of this side's
+ * bus), in order, one at a time. A record that throws (its link not known here yet, another delivery
+ * holding its id, a store error, a malformed body) is reported failed alone: SQS retries it after
+ * the visibility timeout and redrives it to the DLQ after the last receive.
+ */
+export async function peerEventBatch(
+  deps: IntakeDeps,
+  records: readonly { messageId: string; body: string }[],
+  log: {
+    info: (message: string, extra: Record<string, unknown>) => void;
+    error: (message: string, extra: Record<string, unknown>) => void;
+  },
+): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  for (const r of records) {
+    try {
+      const raw = JSON.parse(r.body) as unknown;
+      assertSchema(EVENTBRIDGE_EVENT_SCHEMA, raw, 'EventBridge event');
+      const out = await peerEvent(deps, raw as EventBridgeEvent);
+      log.info('peer event', { messageId: r.messageId, ...out });
+    } catch (e) {
+      log.error('peer event failed, will retry', {
+        messageId: r.messageId,
+        error: { name: (e as Error).name, message: (e as Error).message },
+      });
+      batchItemFailures.push({ itemIdentifier: r.messageId });
+    }
+  }
+  return { batchItemFailures };
 }
 
 /** A peer's event from this side's bus (see `consumePeerEvent`). */

@@ -11,6 +11,7 @@ import aslValidatorModule from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
+import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { packageService } from '#local/aws/wiring.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
@@ -314,7 +315,6 @@ describe('serverless.yml packaged', () => {
       ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => [r.Properties.FunctionName.Ref, r.Properties]),
     );
     for (const [fn, dlq, role] of [
-      ['PeerEventsLambdaFunction', 'PeerEventsDlq', 'PeerEventsRole'],
       ['StarterLambdaFunction', 'StarterDlq', 'StarterRole'],
       ['WatcherLambdaFunction', 'WatcherDlq', 'WatcherRole'],
     ] as const) {
@@ -331,6 +331,35 @@ describe('serverless.yml packaged', () => {
         Resource: { 'Fn::GetAtt': [dlq, 'Arn'] },
       });
     }
+  });
+
+  it("reads the peer's events through a queue: an early event is retried for an hour, then dead-lettered", () => {
+    const rule = resources.PeerEventsRule?.Properties;
+    expect(rule.EventPattern).toEqual({ source: ['crosslink'], detail: { crosslinkorigin: ['gcp'] } });
+    expect(rule.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['PeerEventsQueue', 'Arn'] });
+    expect(rule.Targets[0].DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['PeerEventsDlq', 'Arn'] });
+    const queue = resources.PeerEventsQueue?.Properties;
+    const fn = resources.PeerEventsLambdaFunction?.Properties;
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Timeout);
+    // Beyond the dedupe lease, so a retried record never meets its own earlier delivery's claim.
+    expect(queue.VisibilityTimeout * 1000).toBeGreaterThan(PEER_EVENT_LEASE_MS);
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': ['PeerEventsDlq', 'Arn'] });
+    // Lambda's async retries gave an event that came before its link's request 3 minutes.
+    expect(queue.VisibilityTimeout * queue.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(3600);
+    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(
+      ([, m]) => m.Properties.FunctionName['Fn::GetAtt']?.[0] === 'PeerEventsLambdaFunction',
+    ) ?? [undefined, undefined];
+    expect(mapping?.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['PeerEventsQueue', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const policy = resources.PeerEventsQueuePolicy?.Properties.PolicyDocument.Statement[0];
+    expect(policy.Condition).toEqual({
+      ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['PeerEventsRule', 'Arn'] } },
+    });
+    expect(
+      ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties.FunctionName.Ref),
+    ).not.toContain('PeerEventsLambdaFunction');
   });
 
   it("relays this side's own events to Google: rule -> queue (redrive to a DLQ) -> relayToGoogle with partial batch failures", () => {

@@ -48,13 +48,9 @@ describe('handler input parser', () => {
     ]);
   });
 
-  it('refuses a peer delivery that is not an EventBridge event', async () => {
+  it('refuses a peer delivery that is not an SQS batch', async () => {
     const err = await handlers.peerEvents({ detail: 'x' }, context).catch((e: unknown) => e);
-    expect((err as ValidationError).issues.map((i) => i.path).sort()).toEqual([
-      'detail',
-      'detail-type',
-      'source',
-    ]);
+    expect((err as ValidationError).issues.map((i) => i.path)).toEqual(['Records']);
   });
 
   it('lets a well-formed input through to the handler (which then needs its environment)', async () => {

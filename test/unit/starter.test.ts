@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type IntakeDeps, peerEvent, startFromEvent } from '#aws/link-intake.ts';
+import { type IntakeDeps, peerEvent, peerEventBatch, startFromEvent } from '#aws/link-intake.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type EventBridgeEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import { ConflictError } from '#core/errors.ts';
@@ -207,6 +207,42 @@ describe('peer-event consumer, LinkRequested redelivered after a lost start', ()
     expect(await deps.store.get(linkId)).toBeUndefined();
     manual.advance(PEER_EVENT_LEASE_MS);
     expect(await peerEvent(deps, event)).toMatchObject({ outcome: 'applied' });
+    expect(started).toEqual([`${linkId}-provisioning-1`]);
+  });
+
+  it('a batch from the queue: each record on its own, the failing ones reported for retry', async () => {
+    const { deps, manual, started, linkId, event, eventId } = consumer({ crash: false });
+    // Another delivery holds the first record's id; the second is not JSON; the third is the same
+    // event under another EventBridge id after the hold passed.
+    await deps.store.claim(`peer-event:${eventId}`, manual.now() + PEER_EVENT_LEASE_MS, 'pending');
+    const lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
+    const log = {
+      info: (message: string, extra: Record<string, unknown>) =>
+        void lines.push({ level: 'info', message, extra }),
+      error: (message: string, extra: Record<string, unknown>) =>
+        void lines.push({ level: 'error', message, extra }),
+    };
+    const first = await peerEventBatch(
+      deps,
+      [
+        { messageId: 'm1', body: JSON.stringify(event) },
+        { messageId: 'm2', body: '{not json' },
+      ],
+      log,
+    );
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    expect(lines.map((l) => [l.level, l.extra.messageId])).toEqual([
+      ['error', 'm1'],
+      ['error', 'm2'],
+    ]);
+    manual.advance(PEER_EVENT_LEASE_MS);
+    const second = await peerEventBatch(
+      deps,
+      [{ messageId: 'm1', body: JSON.stringify({ ...event, id: 'e3' }) }],
+      log,
+    );
+    expect(second.batchItemFailures).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({ level: 'info', extra: { messageId: 'm1', outcome: 'applied' } });
     expect(started).toEqual([`${linkId}-provisioning-1`]);
   });
 
