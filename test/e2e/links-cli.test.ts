@@ -5,7 +5,8 @@
  * (SQS -> Lambda -> Pub/Sub one way, push with OIDC -> JWT route -> bus the other). Each link reaches
  * ACTIVE on both halves, then `link decommission` takes it to DECOMMISSIONED with both halves gone.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import {
   AWS_FIRST,
   type BothHalves,
@@ -41,6 +42,15 @@ afterAll(async () => {
   await both?.stop();
 });
 
+/** On a failure, every function's output goes to a file the failure names (the console keeps little). */
+function dumpOnFailure(ctx: TestContext, name: string) {
+  ctx.onTestFailed(() => {
+    const file = `/tmp/crosslink-e2e-${name}-${Date.now()}.log`;
+    writeFileSync(file, both.output());
+    console.error(`function output of both halves: ${file}`);
+  });
+}
+
 /** The link as each side's intake records it, read with the CLI as someone of that side. */
 async function bothSides(id: string): Promise<{ aws: LinkView; gcp: LinkView }> {
   const [aws, gcp] = await Promise.all([
@@ -51,6 +61,11 @@ async function bothSides(id: string): Promise<{ aws: LinkView; gcp: LinkView }> 
 }
 
 async function expectActive(id: string) {
+  // `--wait` saw ACTIVE on one side; the other side's record follows through the relay.
+  await waitFor(`${id} ACTIVE on both sides`, async () => {
+    const { aws, gcp } = await bothSides(id);
+    return aws.state === 'ACTIVE' && gcp.state === 'ACTIVE';
+  });
   const { aws, gcp } = await bothSides(id);
   const held = await resourcesOf(both, id);
   expect(held.connections.map((c) => c.state)).toEqual(['available']);
@@ -118,6 +133,10 @@ async function decommission(id: string, asker: string[], approver: string[]) {
   });
   const approved = await untilOk(both.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '8h']);
   expect(approved.code, approved.err).toBe(0);
+  await waitFor(`${id} DECOMMISSIONED on both sides`, async () => {
+    const { aws, gcp } = await bothSides(id);
+    return aws.state === 'DECOMMISSIONED' && gcp.state === 'DECOMMISSIONED';
+  });
   const { aws, gcp } = await bothSides(id);
   for (const view of [aws, gcp]) {
     expect(view.state).toBe('DECOMMISSIONED');
@@ -131,7 +150,8 @@ async function decommission(id: string, asker: string[], approver: string[]) {
 }
 
 describe.concurrent('a link through the CLI only', () => {
-  it('AWS first: requested by alice, approved by bob (AWS) and carol (Google), ACTIVE, then DECOMMISSIONED', async () => {
+  it('AWS first: requested by alice, approved by bob (AWS) and carol (Google), ACTIVE, then DECOMMISSIONED', async (ctx) => {
+    dumpOnFailure(ctx, 'aws-first');
     const requested = await both.cli('link', 'request', AWS_FIRST, '--as', 'alice', '--json');
     expect(requested.code, requested.err).toBe(0);
     const id = (JSON.parse(requested.out) as LinkView).id;
@@ -148,7 +168,7 @@ describe.concurrent('a link through the CLI only', () => {
       'carol',
       '--wait',
       '--timeout',
-      '3h',
+      '8h',
     ]);
     expect(carol.code, carol.err).toBe(0);
     const view = await expectActive(id);
@@ -161,7 +181,8 @@ describe.concurrent('a link through the CLI only', () => {
     await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
   }, 900_000);
 
-  it('Google first: requested by alice, approved by carol (Google) and bob (AWS), ACTIVE, then DECOMMISSIONED', async () => {
+  it('Google first: requested by alice, approved by carol (Google) and bob (AWS), ACTIVE, then DECOMMISSIONED', async (ctx) => {
+    dumpOnFailure(ctx, 'google-first');
     const requested = await both.cli('link', 'request', GOOGLE_FIRST, '--as', 'alice', '--json');
     expect(requested.code, requested.err).toBe(0);
     const id = (JSON.parse(requested.out) as LinkView).id;
