@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AWS_FIRST,
   type BothHalves,
+  decommissionThroughCli,
   GOOGLE_FIRST,
   resourcesOf,
   startBothHalves,
   untilOk,
-  waitFor,
 } from '../support/both-halves.ts';
 
 interface HalfView {
@@ -71,18 +71,7 @@ async function expectActive(id: string) {
 }
 
 async function decommission(id: string, asker: string[], approver: string[]) {
-  const asked = await both.cli('link', 'decommission', id, ...asker);
-  expect(asked.code, asked.err).toBe(0);
-  // The approver may be on the other cloud: their intake knows of the request once the relay
-  // carried it there (until then `approve` would approve the ACTIVE link itself, a no-op).
-  const side = approver.includes('gcp') ? 'gcp' : 'aws';
-  const who = approver[approver.indexOf('--as') + 1] as string;
-  await waitFor(`the decommission request on ${side}`, async () => {
-    const view = await both.json<LinkView>('link', 'show', id, '--side', side, '--as', who);
-    return view.decommission?.status === 'PENDING';
-  });
-  const approved = await untilOk(both.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '3h']);
-  expect(approved.code, approved.err).toBe(0);
+  await decommissionThroughCli(both, id, asker, approver);
   const { aws, gcp } = await bothSides(id);
   for (const view of [aws, gcp]) {
     expect(view.state).toBe('DECOMMISSIONED');
