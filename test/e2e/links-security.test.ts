@@ -14,6 +14,7 @@
  *    link is ACTIVE and again once it is DECOMMISSIONED. The scanner is shown to find the key where it
  *    belongs (the Secrets Manager secret), so it cannot pass by seeing nothing.
  */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetSecretValueCommand,
@@ -61,7 +62,13 @@ interface LinkView {
 let both: BothHalves;
 let cloud: LocalCloud;
 let observer: BusObserver;
-let aws: { sqs: SQSClient; sfn: SFNClient; ddb: DynamoDBClient; secrets: SecretsManagerClient };
+let aws: {
+  sqs: SQSClient;
+  sfn: SFNClient;
+  ddb: DynamoDBClient;
+  secrets: SecretsManagerClient;
+  cw: CloudWatchClient;
+};
 /** Every message pulled from the Google topics (our own pull subscriptions) and dead-letter subscriptions. */
 const pulled: { place: string; text: string; data: string }[] = [];
 /** Every message received from an AWS dead-letter queue. */
@@ -117,6 +124,7 @@ beforeAll(async () => {
     sfn: new SFNClient(config),
     ddb: new DynamoDBClient(config),
     secrets: new SecretsManagerClient(config),
+    cw: new CloudWatchClient(config),
   };
 }, 240_000);
 
@@ -193,8 +201,40 @@ function hostileEvents(id: string, policyHash: string): CloudEvent[] {
   ];
 }
 
-/** One push per attack, each with its own event; returns the answers and the event ids sent. */
+/** The `4xx` answers of the AWS half's HTTP API so far (AWS/ApiGateway, real SDK): the authorizer's count. */
+async function api4xx(): Promise<number> {
+  const now = cloud.clock.now();
+  const out = await aws.cw.send(
+    new GetMetricDataCommand({
+      StartTime: new Date(now - 24 * 3_600_000),
+      EndTime: new Date(now + 3_600_000),
+      MetricDataQueries: [
+        {
+          Id: 'refused',
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/ApiGateway',
+              MetricName: '4xx',
+              Dimensions: [
+                { Name: 'ApiId', Value: cloud.awsHalf?.deployment.stack.physicalIds.HttpApi as string },
+              ],
+            },
+            Period: 3600,
+            Stat: 'Sum',
+          },
+        },
+      ],
+    }),
+  );
+  return (out.MetricDataResults?.[0]?.Values ?? []).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * One push per attack, each with its own event; returns the answers, the event ids sent and how
+ * many 4xx the API counted meanwhile (nothing else calls the AWS API while a wave goes).
+ */
 async function attack(id: string, policyHash: string) {
+  const before = await api4xx();
   const events = hostileEvents(id, policyHash);
   const url = cloud.awsHalf?.relayUrl as string;
   const answers: Record<string, number> = {};
@@ -204,7 +244,7 @@ async function attack(id: string, policyHash: string) {
     ids.push(e.id);
     answers[kind] = (await push(url, pushBody(cloud, e), tokenFor(kind))).status;
   }
-  return { answers, ids };
+  return { answers, ids, counted: (await api4xx()) - before };
 }
 
 const REFUSED = { forged: 401, wrongAudience: 401, expired: 401, unsigned: 401, otherAccount: 403 };
@@ -437,6 +477,7 @@ describe('security of the relay and the activation key in a full AWS-first flow'
     expect(before.state).toBe('AWAITING_APPROVAL');
     const wave1 = await attack(id, policyHash);
     expect(wave1.answers).toEqual(REFUSED);
+    expect(wave1.counted).toBe(ATTACKS.length);
 
     // carol approves on Google (once the request has crossed, her intake answers 4 until then);
     // wave 2 goes while the link provisions.
@@ -460,6 +501,7 @@ describe('security of the relay and the activation key in a full AWS-first flow'
     expect(during.state).not.toBe('ACTIVE');
 
     expect(wave2.answers).toEqual(REFUSED);
+    expect(wave2.counted).toBe(ATTACKS.length);
     const hostile = [...wave1.ids, ...wave2.ids];
 
     // alice waits for ACTIVE: requesting the same file again is the same link (docs/cli-link.md).
@@ -507,8 +549,9 @@ describe('security of the relay and the activation key in a full AWS-first flow'
     // The real events of the flow did cross (so the observers were working).
     expect(observer.arrived.some((x) => x.detailType === 'LinkApproved')).toBe(true);
 
-    // Counted: the other account's pushes by the handler (EMF RelayRefusedAccount, one per push);
-    // the authorizer's 401s never reach it, and the handler logged nothing of the hostile ids.
+    // Counted: every refusal in the API's 4xx metric (above, per wave); the other account's pushes
+    // also by the handler (EMF RelayRefusedAccount, one per push: the 401s never reach it), which
+    // logged nothing of the hostile ids.
     const relayLines = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region)
       .logs.filter((l) => l.functionName.endsWith('-relayFromGoogle'))
       .map((l) => l.line);
