@@ -11,7 +11,9 @@ import { createLink, transition } from '#core/link/transition.ts';
 import { approvedLink, LINK, stepHarness, T0, TO_ACTIVE } from '../support/step-harness.ts';
 
 const requested = (events: CloudEvent[]) =>
-  events.filter((e) => e.type === 'crosslink.LinkApprovalRequested.v1') as CloudEvent<Record<string, unknown>>[];
+  events.filter((e) => e.type === 'crosslink.LinkApprovalRequested.v1') as CloudEvent<
+    Record<string, unknown>
+  >[];
 
 describe('LinkApprovalRequested sent again', () => {
   it('an escalation carries the requested bandwidth and passes the catalog', async () => {
