@@ -32,6 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventName } from '#core/events/catalog.ts';
 import { eventDataIssues } from '#core/events/schemas.ts';
+import { LOG_LINES } from '#local/aws/lambda/runtime.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import {
@@ -254,6 +255,8 @@ const REFUSED = { forged: 401, wrongAudience: 401, expired: 401, unsigned: 401, 
 /** Lambda logs and Google function output, one place per function. */
 function functionOutput(): { place: string; text: string }[] {
   const lambda = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region).logs;
+  // The runtime keeps the last LOG_LINES lines: fewer means none was dropped before the scan.
+  expect(lambda.length).toBeLessThan(LOG_LINES);
   const byFn = new Map<string, string[]>();
   for (const l of lambda)
     byFn.set(`lambda ${l.functionName}`, [...(byFn.get(`lambda ${l.functionName}`) ?? []), l.line]);
