@@ -4,13 +4,15 @@
  * verified against the local identities, as the AWS edge does, and its principal goes to
  * `requestContext.authorizer.iam`) or by a JWT authorizer (RS256 against the issuer's JWKS, issuer,
  * audience, expiry on the virtual clock; claims in `requestContext.authorizer.jwt.claims`).
- * Each API listens on its own 127.0.0.1 port.
+ * Each API listens on its own 127.0.0.1 port. Every answer counts in the API's `AWS/ApiGateway`
+ * metrics (`Count`, `4xx`, `5xx`: shared/api-metrics.ts).
  */
 import { createPublicKey, type JsonWebKey, randomUUID, verify as verifySig } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { World } from './service.ts';
 import { lambdaRuntime } from './services/lambda.ts';
+import { recordApiRequest } from './shared/api-metrics.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
 
 export type RouteAuth =
@@ -123,6 +125,17 @@ export class HttpApi {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every answer, the authorizer's refusals included, is a sample of the API's metrics.
+    res.once('finish', () =>
+      recordApiRequest(this.#world, {
+        accountId: this.#accountId,
+        region: this.#region,
+        apiId: this.apiId,
+        stage: '$default',
+        at: this.#world.clock.now(),
+        status: res.statusCode,
+      }),
+    );
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const text = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import {
   AWS_FIRST,
   type BothHalves,
+  decommissionThroughCli,
   GOOGLE_FIRST,
   resourcesOf,
   startBothHalves,
@@ -121,22 +122,7 @@ async function expectCrossed(id: string, initiator: 'aws' | 'gcp') {
 }
 
 async function decommission(id: string, asker: string[], approver: string[]) {
-  const asked = await both.cli('link', 'decommission', id, ...asker);
-  expect(asked.code, asked.err).toBe(0);
-  // The approver may be on the other cloud: their intake knows of the request once the relay
-  // carried it there (until then `approve` would approve the ACTIVE link itself, a no-op).
-  const side = approver.includes('gcp') ? 'gcp' : 'aws';
-  const who = approver[approver.indexOf('--as') + 1] as string;
-  await waitFor(`the decommission request on ${side}`, async () => {
-    const view = await both.json<LinkView>('link', 'show', id, '--side', side, '--as', who);
-    return view.decommission?.status === 'PENDING';
-  });
-  const approved = await untilOk(both.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '8h']);
-  expect(approved.code, approved.err).toBe(0);
-  await waitFor(`${id} DECOMMISSIONED on both sides`, async () => {
-    const { aws, gcp } = await bothSides(id);
-    return aws.state === 'DECOMMISSIONED' && gcp.state === 'DECOMMISSIONED';
-  });
+  await decommissionThroughCli(both, id, asker, approver);
   const { aws, gcp } = await bothSides(id);
   for (const view of [aws, gcp]) {
     expect(view.state).toBe('DECOMMISSIONED');

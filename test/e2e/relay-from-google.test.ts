@@ -8,14 +8,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -23,21 +15,23 @@ import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { startTestCloud } from '../support/local-cloud.ts';
+import {
+  type BusObserver,
+  observeBus,
+  pushBody as pushBodyOf,
+  push as pushTo,
+  relayToken,
+} from '../support/relay-push.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REGION = 'us-east-1';
-const AUDIENCE = 'crosslink-aws-relay';
 
 let cloud: LocalCloud;
 let dir: string;
 let pubsub: PubSub;
-let sqs: SQSClient;
-let queueUrl = '';
+let observer: BusObserver;
 let relayUrl = '';
-let relayAccount = '';
-/** Every event id that reached the bus (through the observing rule), with its DetailType. */
-const arrived: { id: string; detailType: string; source: string }[] = [];
 
 /** The root gcp.yml's relay pieces alone: its account, topic, push subscription, dead letters. */
 function relayConfig(): string {
@@ -65,29 +59,7 @@ beforeAll(async () => {
   const half = cloud.awsHalf;
   if (!half) throw new Error('no AWS half');
   relayUrl = half.relayUrl;
-  relayAccount = `crosslink-relay@${cloud.gcp.project}.iam.gserviceaccount.com`;
-  const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
-  sqs = new SQSClient(config);
-  const eb = new EventBridgeClient(config);
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'relay-observer' }));
-  queueUrl = QueueUrl as string;
-  const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  const bus = half.deployment.stack.physicalIds.CrosslinkBus as string;
-  await eb.send(
-    new PutRuleCommand({
-      Name: 'relay-observer',
-      EventBusName: bus,
-      EventPattern: JSON.stringify({ source: ['crosslink'] }),
-    }),
-  );
-  await eb.send(
-    new PutTargetsCommand({
-      Rule: 'relay-observer',
-      EventBusName: bus,
-      Targets: [{ Id: 'queue', Arn: attrs.Attributes?.QueueArn as string }],
-    }),
-  );
-  eb.destroy();
+  observer = await observeBus(cloud, 'relay-observer');
   pubsub = new PubSub({
     projectId: cloud.gcp.project,
     apiEndpoint: cloud.emulators?.pubsubHost as string,
@@ -96,7 +68,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  sqs?.destroy();
+  observer?.stop();
   await pubsub?.close();
   await cloud?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -109,28 +81,20 @@ const relayLogs = () =>
     .map((l) => l.line)
     .join('\n');
 
-/** Drains the observer queue into `arrived`. */
-async function drain(): Promise<void> {
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-    if (!out.Messages?.length) return;
-    for (const m of out.Messages) {
-      const e = JSON.parse(m.Body as string);
-      arrived.push({ id: e.detail.id, detailType: e['detail-type'], source: e.source });
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-    }
-  }
-}
+const drain = () => observer.drain();
+const arrived = () => observer.arrived;
 
 /** What arrived on the bus with `id`, once it has and a second more has passed (a late copy would show). */
 async function arrivals(id: string) {
   await eventually(async () => {
     await drain();
-    return arrived.some((a) => a.id === id);
+    return arrived().some((a) => a.id === id);
   }, 20_000);
   await new Promise((r) => setTimeout(r, 1000));
   await drain();
-  return arrived.filter((a) => a.id === id);
+  return arrived()
+    .filter((a) => a.id === id)
+    .map(({ id, detailType, source }) => ({ id, detailType, source }));
 }
 
 const GCP: Origin = { cloud: 'gcp', project: 'payments-prod', region: 'us-east4' };
@@ -143,33 +107,9 @@ const event = (origin: Origin = GCP): CloudEvent =>
     clock: cloud.clock,
   });
 
-function pushBody(e: unknown): string {
-  return JSON.stringify({
-    message: {
-      data: Buffer.from(JSON.stringify(e)).toString('base64'),
-      attributes: {},
-      messageId: '1',
-      publishTime: new Date().toISOString(),
-    },
-    subscription: `projects/${cloud.gcp.project}/subscriptions/crosslink-events-relay`,
-  });
-}
-
-async function push(body: string, token?: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(relayUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body,
-  });
-  return { status: res.status, body: await res.text() };
-}
-
-const token = (o: { email?: string; audience?: string; now?: number } = {}) =>
-  cloud.gcp.auth.mintIdToken({
-    email: o.email ?? relayAccount,
-    audience: o.audience ?? AUDIENCE,
-    ...(o.now !== undefined ? { now: o.now } : {}),
-  });
+const pushBody = (e: unknown) => pushBodyOf(cloud, e);
+const push = (body: string, token?: string) => pushTo(relayUrl, body, token);
+const token = (o: { email?: string; audience?: string; now?: number } = {}) => relayToken(cloud, o);
 
 describe('Google -> AWS relay in the local cloud', () => {
   it('carries an event published on crosslink-events to the AWS bus exactly once, though published twice', async () => {
@@ -239,7 +179,7 @@ describe('Google -> AWS relay in the local cloud', () => {
     const ok = await push(body, valid);
     expect(ok.status).toBe(200);
     expect(await arrivals(e.id)).toHaveLength(1);
-    expect(arrived.some((a) => a.id === back.id)).toBe(false);
+    expect(arrived().some((a) => a.id === back.id)).toBe(false);
     // What the handler refused is counted (EMF): the other account, the poison, the wrong origin.
     const logs = relayLogs();
     for (const metric of ['RelayRefusedAccount', 'RelayPoison', 'RelayWrongOrigin'])

@@ -7,6 +7,7 @@
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import { type CliRun, cliAgainst } from './cli.ts';
@@ -104,6 +105,49 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs =
       throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * `link decommission <id> ...asker`, then, once the approver's intake knows of the request (the relay
+ * carries it when the approver is on the other cloud; until then `approve` would approve the ACTIVE
+ * link itself, a no-op), `link approve <id> ...approver --wait`, which must exit 0.
+ */
+export async function decommissionThroughCli(b: BothHalves, id: string, asker: string[], approver: string[]) {
+  const asked = await b.cli('link', 'decommission', id, ...asker);
+  expect(asked.code, asked.err).toBe(0);
+  const side = approver.includes('gcp') ? 'gcp' : 'aws';
+  const who = approver[approver.indexOf('--as') + 1] as string;
+  await waitFor(`the decommission request on ${side}`, async () => {
+    const view = await b.json<{ decommission?: { status: string } }>(
+      'link',
+      'show',
+      id,
+      '--side',
+      side,
+      '--as',
+      who,
+    );
+    return view.decommission?.status === 'PENDING';
+  });
+  const approved = await untilOk(b.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '8h']);
+  expect(approved.code, approved.err).toBe(0);
+  // `--wait` saw one side's record; the other follows through the relay.
+  await waitFor(`${id} DECOMMISSIONED on both sides`, async () => {
+    const [aws, gcp] = await Promise.all(
+      (['aws', 'gcp'] as const).map((side) =>
+        b.json<{ state: string }>(
+          'link',
+          'show',
+          id,
+          '--side',
+          side,
+          '--as',
+          side === 'aws' ? 'bob' : 'carol',
+        ),
+      ),
+    );
+    return aws?.state === 'DECOMMISSIONED' && gcp?.state === 'DECOMMISSIONED';
+  });
 }
 
 interface SimStatus {

@@ -12,12 +12,14 @@
  * the virtual clock.
  * A query's period groups samples (Sum, Average, Minimum, Maximum, SampleCount); dimensions
  * `VpnId`, `TunnelIpAddress` or both select the tunnels (several tunnels: Sum adds them, TunnelState
- * averages them). Other namespaces and metrics have no data (empty results, as for a metric nobody
- * publishes). Metric math expressions are not simulated (InvalidParameterValue).
+ * averages them). `AWS/ApiGateway` `Count`, `4xx`, `5xx` of the HTTP APIs (dimension `ApiId`, optionally
+ * `Stage`): one sample per answered request (shared/api-metrics.ts). Other namespaces and metrics
+ * have no data (empty results, as for a metric nobody publishes). Metric math expressions are not simulated (InvalidParameterValue).
  */
 import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
 import { AwsError } from '../errors.ts';
 import { defineService, type RequestContext } from '../service.ts';
+import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../shared/api-metrics.ts';
 import { networkOf } from '../shared/network.ts';
 
 /** An error with its awsQuery code in `x-amzn-query-error`, as query-compatible JSON services send. */
@@ -234,8 +236,13 @@ export default defineService({
             metric.Namespace === 'AWS/VPN' &&
             (VPN_METRICS as readonly string[]).includes(metric.MetricName as string);
           const selected = isVpn ? tunnels(ctx, net, dims) : [];
+          const isApi =
+            metric.Namespace === 'AWS/ApiGateway' &&
+            (API_METRICS as readonly string[]).includes(metric.MetricName as string);
           const all = aggregate(
-            samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
+            isApi
+              ? apiGatewaySamples(ctx.world, ctx, metric.MetricName as ApiMetric, dims)
+              : samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
             (stat.Period as number) * 1000,
             stat.Stat as Stat,
           ).filter((p) => p.t >= start && p.t < end);
