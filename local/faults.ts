@@ -7,12 +7,19 @@
  * - `error`: the service's server error (e.g. `InterconnectServerException` 500), or `status`;
  * - `latency`: delay the response by `latencyMs` wall milliseconds;
  * - `stuck`: a resource (or every resource, `resource` omitted) never leaves `state`;
- * - `drop` / `duplicate`: a delivery (a Pub/Sub push, service `pubsub`, operation the subscription
- *   id or `*`) is lost or sent twice: asked with `delivery()`, never by `decide()`.
+ * - `drop` / `duplicate` / `reorder`: delivery faults, asked with `delivery()`, never by `decide()`.
+ *   A delivery is a Pub/Sub push (edge `gcp`, service `pubsub`, operation the subscription id or `*`)
+ *   or an SQS record handed to Lambda by an event source mapping (edge `aws`, service `sqs`,
+ *   operation the queue name or `*`). `drop` loses it, `duplicate` sends one more copy, `reorder`
+ *   holds each copy for its own random delay in [0, `latencyMs`] (default 1500 ms) so that deliveries
+ *   made together or close together arrive shuffled. Several matching faults compose: see `delivery()`.
  */
 import type { Random } from './random.ts';
 
-export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck' | 'drop' | 'duplicate';
+export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck' | DeliveryFaultKind;
+
+/** Faults of a delivery (a push, an SQS record to Lambda) rather than of an API call. */
+export type DeliveryFaultKind = 'drop' | 'duplicate' | 'reorder';
 
 export interface FaultSpec {
   edge?: 'aws' | 'gcp';
@@ -25,6 +32,7 @@ export interface FaultSpec {
   rate?: number;
   /** Fire on at most this many matching calls, then expire (default unlimited). */
   count?: number;
+  /** For `latency`: the delay; for `reorder`: the longest hold (default REORDER_DEFAULT_MS). */
   latencyMs?: number;
   /** For `error`: HTTP status (default: the service's server error status). */
   status?: number;
@@ -44,7 +52,29 @@ export interface FaultDecision {
   fail?: { kind: 'throttle' | 'error'; status?: number; faultId: string };
 }
 
-const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', 'drop', 'duplicate'];
+/**
+ * What happens to one delivery. `copies` is how many times it is sent (0 when dropped, 1 normally,
+ * one more per `duplicate` fault that fired); `delaysMs[i]` is how long copy i is held before it is
+ * sent (all 0 unless a `reorder` fault fired). `faultIds` are the faults that fired.
+ */
+export interface DeliveryPlan {
+  drop: boolean;
+  copies: number;
+  delaysMs: number[];
+  faultIds: string[];
+}
+
+/** The longest hold of a `reorder` fault without `latencyMs`. */
+export const REORDER_DEFAULT_MS = 1_500;
+
+/** Where each service's deliveries happen (a delivery fault's default edge). */
+const DELIVERY_EDGE = new Map<string, 'aws' | 'gcp'>([
+  ['pubsub', 'gcp'],
+  ['sqs', 'aws'],
+]);
+
+const DELIVERY_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder'];
+const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', ...DELIVERY_KINDS];
 
 export class FaultRegistry {
   #faults: Fault[] = [];
@@ -68,8 +98,34 @@ export class FaultRegistry {
     if (spec.kind === 'latency' && !(typeof spec.latencyMs === 'number' && spec.latencyMs >= 0)) {
       throw new RangeError('latency faults need latencyMs >= 0');
     }
+    if (spec.rate !== undefined && typeof spec.rate !== 'number')
+      throw new RangeError('rate must be a number');
+    if (spec.operation !== undefined && typeof spec.operation !== 'string')
+      throw new RangeError('operation must be a string');
+    if (
+      spec.kind === 'reorder' &&
+      spec.latencyMs !== undefined &&
+      !(typeof spec.latencyMs === 'number' && spec.latencyMs >= 0)
+    ) {
+      throw new RangeError('latencyMs must be a number >= 0 (the longest hold of a reorder fault)');
+    }
+    if (spec.edge !== undefined && spec.edge !== 'aws' && spec.edge !== 'gcp')
+      throw new RangeError('edge must be aws or gcp');
+    let edge = spec.edge ?? 'aws';
+    if (DELIVERY_KINDS.includes(spec.kind)) {
+      // Deliveries exist in two places: Pub/Sub pushes (Google) and SQS -> Lambda (AWS).
+      const home = DELIVERY_EDGE.get(spec.service);
+      if (spec.service !== '*' && !home) {
+        throw new RangeError(
+          'service must be pubsub (push subscriptions), sqs (event source mappings) or * for delivery faults',
+        );
+      }
+      if (home && spec.edge !== undefined && spec.edge !== home)
+        throw new RangeError(`edge must be ${home} for ${spec.service} deliveries`);
+      edge = spec.edge ?? home ?? 'aws';
+    }
     if (spec.kind === 'stuck' && !spec.state) throw new RangeError('stuck faults need the state to hold');
-    const fault: Fault = { ...spec, edge: spec.edge ?? 'aws', id: `flt-${++this.#seq}`, fired: 0 };
+    const fault: Fault = { ...spec, edge, id: `flt-${++this.#seq}`, fired: 0 };
     this.#faults.push(fault);
     return fault;
   }
@@ -92,7 +148,7 @@ export class FaultRegistry {
   decide(edge: 'aws' | 'gcp', service: string, operation: string): FaultDecision {
     const decision: FaultDecision = { latencyMs: 0 };
     for (const f of this.#faults) {
-      if (f.kind === 'stuck' || f.kind === 'drop' || f.kind === 'duplicate' || f.edge !== edge) continue;
+      if (f.kind === 'stuck' || DELIVERY_KINDS.includes(f.kind) || f.edge !== edge) continue;
       if (f.service !== '*' && f.service !== service) continue;
       if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
       if (decision.fail && f.kind !== 'latency') continue;
@@ -101,25 +157,45 @@ export class FaultRegistry {
       if (draw >= (f.rate ?? 1)) continue;
       f.fired++;
       if (f.kind === 'latency') decision.latencyMs += f.latencyMs ?? 0;
-      else decision.fail = { kind: f.kind, status: f.status, faultId: f.id };
+      else if (f.kind === 'throttle' || f.kind === 'error')
+        decision.fail = { kind: f.kind, status: f.status, faultId: f.id };
       if (f.count !== undefined && f.fired >= f.count) this.remove(f.id);
     }
     return decision;
   }
 
-  /** For one delivery (e.g. a push): `drop`, `duplicate` or undefined, by the matching faults' rates and counts. */
-  delivery(edge: 'aws' | 'gcp', service: string, operation: string): 'drop' | 'duplicate' | undefined {
+  /**
+   * Decides the fate of one delivery (a push, an SQS record). Every matching delivery fault draws
+   * once (even at rate 1, so adding a fault does not shift the others' draws), in the order the faults
+   * were added. A `drop` that fires wins: nothing is sent and only the drop counts as fired. Otherwise
+   * each `duplicate` that fires adds a copy, and each `reorder` that fires adds to every copy a hold
+   * drawn independently in [0, its latencyMs]. Replays with the seed.
+   */
+  delivery(edge: 'aws' | 'gcp', service: string, operation: string): DeliveryPlan {
+    const fired: Fault[] = [];
     for (const f of this.#faults) {
-      if ((f.kind !== 'drop' && f.kind !== 'duplicate') || f.edge !== edge) continue;
+      if (!DELIVERY_KINDS.includes(f.kind) || f.edge !== edge) continue;
       if (f.service !== '*' && f.service !== service) continue;
       if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
-      const draw = this.#random.next();
-      if (draw >= (f.rate ?? 1)) continue;
+      if (this.#random.next() < (f.rate ?? 1)) fired.push(f);
+    }
+    const drop = fired.find((f) => f.kind === 'drop');
+    const counted = drop ? [drop] : fired;
+    for (const f of counted) {
       f.fired++;
       if (f.count !== undefined && f.fired >= f.count) this.remove(f.id);
-      return f.kind;
     }
-    return undefined;
+    const faultIds = counted.map((f) => f.id);
+    if (drop) return { drop: true, copies: 0, delaysMs: [], faultIds };
+    const copies = 1 + fired.filter((f) => f.kind === 'duplicate').length;
+    const delaysMs = Array.from({ length: copies }, () => 0);
+    for (const f of fired) {
+      if (f.kind !== 'reorder') continue;
+      const max = f.latencyMs ?? REORDER_DEFAULT_MS;
+      for (let i = 0; i < copies; i++)
+        delaysMs[i] = (delaysMs[i] ?? 0) + Math.round(this.#random.next() * max);
+    }
+    return { drop: false, copies, delaysMs, faultIds };
   }
 
   /** True when a `stuck` fault holds `resource` of `service` in `state` (its timers must not move it). */

@@ -198,11 +198,28 @@ export interface PubSubAttributes {
   [k: string]: string;
 }
 
-/** What a publisher sends: the CloudEvent as data, and the attributes subscribers filter on. */
-export function toPubSubMessage(event: CloudEvent): { data: Buffer; attributes: PubSubAttributes } {
+/** A message to publish. */
+export interface PubSubMessageOut {
+  data: Buffer;
+  attributes: PubSubAttributes;
+}
+
+/**
+ * What a publisher sends: the CloudEvent as data, and the attributes subscribers filter on, plus
+ * `traceparent` (W3C trace context, as the event carries it) so a subscriber or tracing tool can
+ * continue the trace without parsing the data. Every publisher of either half goes through here.
+ */
+export function toPubSubMessage(event: CloudEvent): PubSubMessageOut {
   return {
     data: Buffer.from(JSON.stringify(event), 'utf8'),
-    attributes: { 'ce-id': event.id, 'ce-type': event.type, crosslinkorigin: event.crosslinkorigin },
+    attributes: {
+      'ce-id': event.id,
+      'ce-type': event.type,
+      crosslinkorigin: event.crosslinkorigin,
+      ...(typeof event.traceparent === 'string' && event.traceparent
+        ? { traceparent: event.traceparent }
+        : {}),
+    },
   };
 }
 

@@ -29,9 +29,13 @@
  *
  * Faults (`local/faults.ts`, edge `gcp`, service `pubsub`, operation = the subscription id or `*`):
  * `drop` loses the push (no request, no ack: redelivered after the ack deadline), `duplicate`
- * sends it twice. Both run on wall-clock time, like the emulator.
+ * sends it twice, `reorder` holds each copy for a random wall delay in [0, latencyMs] before posting
+ * it, so pushes pulled together or close together arrive shuffled. A hold counts against the ack
+ * deadline: it is capped at half of it, and the post gets the rest as its timeout. While a message is
+ * held the worker keeps pulling, so later messages can overtake it; the message is acknowledged after
+ * its copies were posted if one succeeded. All of this runs on wall-clock time, like the emulator.
  */
-import type { FaultRegistry } from '#local/faults.ts';
+import type { DeliveryPlan, FaultRegistry } from '#local/faults.ts';
 
 export interface PushConfig {
   pushEndpoint: string;
@@ -53,9 +57,11 @@ export interface Delivery {
   subscription: string;
   messageId: string;
   attempt: number;
-  /** HTTP status, or `dropped` (fault), `duplicate` (the extra copy), `error` (no answer). */
+  /** HTTP status, or `dropped` (fault), `error` (no answer). A duplicated push has two entries. */
   outcome: number | 'dropped' | 'error';
   acked: boolean;
+  /** Wall ms the copy was held before it was posted (`reorder` fault). */
+  heldMs?: number;
   /** Wall ms. */
   at: number;
 }
@@ -78,6 +84,7 @@ export interface PushProxyOptions {
 const SUCCESS = new Set([102, 200, 201, 202, 204]);
 const USER_AGENT = 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)';
 const MAX_LOG = 2_000;
+const NO_FAULT: DeliveryPlan = { drop: false, copies: 1, delaysMs: [0], faultIds: [] };
 
 function seconds(duration: string | undefined, fallback: number): number {
   if (!duration) return fallback;
@@ -120,6 +127,8 @@ export class PushProxy {
   readonly #attempts = new Map<string, number>();
   readonly #deliveries: Delivery[] = [];
   readonly #abort = new AbortController();
+  /** Deliveries with held copies, which the workers do not wait for. */
+  readonly #held = new Set<Promise<void>>();
   #scanner: Promise<void> | undefined;
   #running = false;
 
@@ -151,7 +160,7 @@ export class PushProxy {
     this.#running = false;
     this.#abort.abort();
     await this.#scanner;
-    await Promise.allSettled(this.#workers.values());
+    await Promise.allSettled([...this.#workers.values(), ...this.#held]);
   }
 
   /** Watches another project. */
@@ -245,15 +254,16 @@ export class PushProxy {
     }
   }
 
-  async #deliver(name: string, m: PulledMessage): Promise<void> {
+  /** Resolves when the message is settled, or at once when a copy is held (it settles on its own). */
+  #deliver(name: string, m: PulledMessage): Promise<void> {
     const sub = this.#subs.get(name);
-    if (!sub) return;
+    if (!sub) return Promise.resolve();
     const key = `${name}/${m.message.messageId}`;
     const attempt = m.deliveryAttempt ?? (this.#attempts.get(key) ?? 0) + 1;
     this.#attempts.set(key, attempt);
     const subId = name.split('/').pop() as string;
-    const fault = this.#faults?.delivery('gcp', 'pubsub', subId);
-    if (fault === 'drop') {
+    const plan = this.#faults?.delivery('gcp', 'pubsub', subId) ?? NO_FAULT;
+    if (plan.drop) {
       // Lost on the way: no request, no answer; the ack deadline runs out and Pub/Sub redelivers.
       this.#record({
         subscription: name,
@@ -262,20 +272,45 @@ export class PushProxy {
         outcome: 'dropped',
         acked: false,
       });
-      return;
+      return Promise.resolve();
     }
-    const copies = fault === 'duplicate' ? 2 : 1;
-    let acked = false;
-    let last: number | 'error' = 'error';
-    for (let i = 0; i < copies; i++) {
-      last = await this.#post(sub, m);
-      const ok = typeof last === 'number' && SUCCESS.has(last);
-      this.#record({ subscription: name, messageId: m.message.messageId, attempt, outcome: last, acked: ok });
-      acked ||= ok;
-    }
+    const sending = this.#send(sub, m, key, attempt, plan.delaysMs);
+    if (plan.delaysMs.every((d) => d === 0)) return sending;
+    this.#held.add(sending);
+    void sending.finally(() => this.#held.delete(sending));
+    return Promise.resolve();
+  }
+
+  async #send(
+    sub: AdoptedSubscription,
+    m: PulledMessage,
+    key: string,
+    attempt: number,
+    delaysMs: number[],
+  ): Promise<void> {
+    const name = sub.name;
+    const deadlineMs = sub.ackDeadlineSeconds * 1000;
+    const results = await Promise.all(
+      delaysMs.map(async (delay) => {
+        const held = Math.min(delay, Math.floor(deadlineMs / 2));
+        if (held > 0) await this.#sleep(held);
+        if (!this.#running) return false;
+        const outcome = await this.#post(sub, m, deadlineMs - held);
+        const ok = typeof outcome === 'number' && SUCCESS.has(outcome);
+        this.#record({
+          subscription: name,
+          messageId: m.message.messageId,
+          attempt,
+          outcome,
+          acked: ok,
+          ...(held > 0 ? { heldMs: held } : {}),
+        });
+        return ok;
+      }),
+    );
     if (!this.#running) return;
     try {
-      if (acked) {
+      if (results.includes(true)) {
         this.#attempts.delete(key);
         await this.#call('POST', `/${name}:acknowledge`, { ackIds: [m.ackId] });
       } else {
@@ -290,7 +325,7 @@ export class PushProxy {
     }
   }
 
-  async #post(sub: AdoptedSubscription, m: PulledMessage): Promise<number | 'error'> {
+  async #post(sub: AdoptedSubscription, m: PulledMessage, timeoutMs: number): Promise<number | 'error'> {
     const cfg = sub.pushConfig;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (cfg.oidcToken?.serviceAccountEmail) {
@@ -332,7 +367,7 @@ export class PushProxy {
         method: 'POST',
         headers,
         body,
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(sub.ackDeadlineSeconds * 1000)]),
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
       await res.arrayBuffer().catch(() => undefined);
       return res.status;

@@ -163,26 +163,38 @@ function faultLine(f: Json): string {
   if (f.latencyMs !== undefined) parts.push(`${f.latencyMs}ms`);
   if (f.status !== undefined) parts.push(`status ${f.status}`);
   if (f.state !== undefined) parts.push(`${f.resource ?? 'all'} held in ${f.state}`);
+  if (f.edge === 'gcp') parts.push('on gcp');
   parts.push(`fired ${f.fired}`);
   return parts.join(' ');
 }
 
+const FAULT_KINDS = ['throttle', 'error', 'latency', 'stuck', 'drop', 'duplicate', 'reorder'];
+
 const fault: Command = {
   noun: 'sim',
   verb: 'fault',
-  args: 'throttle|error|latency|stuck --service <s> [...] | list | clear [<id>]',
+  args: 'throttle|error|latency|stuck|drop|duplicate|reorder --service <s> [...] | list | clear [<id>]',
   summary: 'inject, list or clear faults on the local cloud',
   positionals: { min: 1, max: 2 },
   options: {
-    service: { type: 'string', description: 'service name (interconnect, ec2, ...) or *' },
-    operation: { type: 'string', description: 'one operation (default all)' },
+    service: {
+      type: 'string',
+      description: 'service name (interconnect, ec2, ...) or *; deliveries: pubsub or sqs',
+    },
+    operation: {
+      type: 'string',
+      description: 'one operation (default all); deliveries: the subscription id or queue name',
+    },
     rate: { type: 'string', description: 'probability per call, 0..1 (default 1)' },
     count: { type: 'string', description: 'only the next N matching calls' },
-    latency: { type: 'string', description: 'latency: delay (e.g. 2s, 500ms)' },
+    latency: {
+      type: 'string',
+      description: 'latency: delay (e.g. 2s, 500ms); reorder: the longest hold (default 1500ms)',
+    },
     status: { type: 'string', description: 'error: HTTP status (default the service server error)' },
     resource: { type: 'string', description: 'stuck: the resource id (default every resource)' },
     state: { type: 'string', description: 'stuck: the state it is held in' },
-    edge: { type: 'string', description: 'aws (default) or gcp' },
+    edge: { type: 'string', description: 'aws (default; gcp for pubsub deliveries) or gcp' },
   },
   async run(ctx) {
     const [action, id] = ctx.positionals as [string, string | undefined];
@@ -196,8 +208,8 @@ const fault: Command = {
       const body = await callAdmin(base, 'DELETE', id ? `/faults/${encodeURIComponent(id)}` : '/faults');
       return print(ctx, body, () => [id ? `removed ${id}` : 'all faults cleared']);
     }
-    if (!['throttle', 'error', 'latency', 'stuck'].includes(action)) {
-      throw new UsageError(`unknown fault "${action}": throttle, error, latency, stuck, list or clear`);
+    if (!FAULT_KINDS.includes(action)) {
+      throw new UsageError(`unknown fault "${action}": ${FAULT_KINDS.join(', ')}, list or clear`);
     }
     if (id !== undefined) throw new UsageError(`unexpected argument "${id}"`);
     const o = ctx.options;
@@ -210,6 +222,8 @@ const fault: Command = {
       if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
       return n;
     };
+    if (typeof o.edge === 'string' && o.edge !== 'aws' && o.edge !== 'gcp')
+      throw new UsageError(`--edge must be aws or gcp, got "${o.edge}"`);
     let latencyMs: number | undefined;
     if (typeof o.latency === 'string') {
       try {

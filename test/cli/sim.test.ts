@@ -95,6 +95,39 @@ describe('crosslink sim', () => {
     expect((await cli('sim', 'fault', 'throttle', '--service', 'x', '--rate', '2')).code).toBe(2);
   });
 
+  it('adds delivery faults (drop, duplicate, reorder) on the edge their service lives on, naming bad fields', async () => {
+    // Act
+    const reorder = await cli(
+      'sim',
+      'fault',
+      'reorder',
+      '--service',
+      'pubsub',
+      '--operation',
+      'crosslink-events-relay',
+      '--latency',
+      '2s',
+      '--json',
+    );
+    const dup = await cli('sim', 'fault', 'duplicate', '--service', 'sqs', '--count', '4', '--json');
+    const wrongService = await cli('sim', 'fault', 'reorder', '--service', 'ec2');
+    const wrongEdge = await cli('sim', 'fault', 'drop', '--service', 'sqs', '--edge', 'gcp');
+    const badEdge = await cli('sim', 'fault', 'drop', '--service', 'sqs', '--edge', 'azure');
+    const list = await cli('sim', 'fault', 'list');
+    await cli('sim', 'fault', 'clear');
+
+    // Assess
+    expect(reorder.code).toBe(0);
+    expect(JSON.parse(reorder.out)).toMatchObject({ kind: 'reorder', edge: 'gcp', latencyMs: 2000 });
+    expect(JSON.parse(dup.out)).toMatchObject({ kind: 'duplicate', edge: 'aws', service: 'sqs', count: 4 });
+    expect(list.out).toMatch(/reorder pubsub\.crosslink-events-relay 2000ms on gcp fired 0/);
+    expect(list.out).toMatch(/duplicate sqs count 4 fired 0/);
+    expect([wrongService.code, wrongEdge.code, badEdge.code]).toEqual([2, 2, 2]);
+    expect(wrongService.err).toMatch(/service must be pubsub .*, sqs .* for delivery faults/);
+    expect(wrongEdge.err).toMatch(/edge must be aws for sqs deliveries/);
+    expect(badEdge.err).toMatch(/--edge must be aws or gcp, got "azure"/);
+  });
+
   it('refuses --target cloud', async () => {
     const r = await cli('sim', 'status', '--target', 'cloud');
     expect(r.code).toBe(2);

@@ -37,6 +37,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitCloudTrailEvent, eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
@@ -375,6 +376,98 @@ describe('SQS on the local edge', () => {
     await cloud.clock.advance(30_000);
     await eventually(() => batches.flat().length === 6);
     expect(batches.at(-1)).toEqual(['bad-c']);
+  });
+});
+
+describe('delivery faults on an SQS event source mapping', () => {
+  /** A function that records each invocation's records, and the mapping feeding it from a new queue. */
+  async function mapped(name: string) {
+    const q = await queue(name, { VisibilityTimeout: '30' });
+    const invocations: { id: string; body: string }[][] = [];
+    runtime().register({
+      name,
+      handler: (event) => {
+        const records = (event as { Records: { messageId: string; body: string }[] }).Records;
+        invocations.push(records.map((r) => ({ id: r.messageId, body: r.body })));
+        return {};
+      },
+    });
+    const bodies = Array.from({ length: 10 }, (_, i) => `m${i}`);
+    for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: body }));
+    return { q, invocations, bodies };
+  }
+
+  it('duplicate delivers each record again in an invocation of its own, then deletes it once', async () => {
+    // Prepare
+    const { q, invocations, bodies } = await mapped('dup-relay');
+    const fault = world().faults.add({ service: 'sqs', operation: 'dup-relay', kind: 'duplicate' });
+
+    // Act
+    const mapping = runtime().addEventSourceMapping({ eventSourceArn: q.arn, functionName: 'dup-relay' });
+
+    // Assess: the batch, then the same message ids again in a second invocation.
+    await eventually(() => invocations.length === 2);
+    expect(invocations.map((i) => i.map((r) => r.body))).toEqual([bodies, bodies]);
+    expect(invocations[1]?.map((r) => r.id)).toEqual(invocations[0]?.map((r) => r.id));
+    world().faults.remove(fault.id);
+    await cloud.clock.advance(60_000);
+    expect(await receiveAll(q.url)).toEqual([]);
+    expect(invocations).toHaveLength(2);
+    runtime().removeEventSourceMapping(mapping.uuid);
+  });
+
+  it('drop leaves a record out of the invocation; it comes back after its visibility timeout', async () => {
+    // Prepare
+    const { q, invocations, bodies } = await mapped('drop-relay');
+    world().faults.add({ service: 'sqs', operation: 'drop-relay', kind: 'drop', count: 1 });
+
+    // Act
+    const mapping = runtime().addEventSourceMapping({ eventSourceArn: q.arn, functionName: 'drop-relay' });
+    await eventually(() => invocations.length === 1);
+    await cloud.clock.advance(30_000);
+
+    // Assess
+    await eventually(() => invocations.length === 2);
+    expect(invocations.map((i) => i.map((r) => r.body))).toEqual([bodies.slice(1), ['m0']]);
+    runtime().removeEventSourceMapping(mapping.uuid);
+  });
+
+  it('duplicate + reorder split a batch and deliver every record twice in a shuffled order', async () => {
+    // Prepare
+    const { q, invocations, bodies } = await mapped('shuffled-relay');
+    const faults = [
+      world().faults.add({ service: 'sqs', operation: 'shuffled-relay', kind: 'duplicate' }),
+      world().faults.add({ service: 'sqs', operation: 'shuffled-relay', kind: 'reorder', latencyMs: 10_000 }),
+    ];
+
+    // Act: the records are held on the virtual clock, for at most 10 s each.
+    const mapping = runtime().addEventSourceMapping({
+      eventSourceArn: q.arn,
+      functionName: 'shuffled-relay',
+    });
+    const [dup] = faults as [Fault, Fault];
+    await eventually(
+      () =>
+        world()
+          .faults.list()
+          .find((f) => f.id === dup.id)?.fired === 10,
+    );
+    const before = invocations.length;
+    await cloud.clock.advance(10_000);
+
+    // Assess: one record per invocation, each twice, not in the order sent; all deleted.
+    await eventually(() => invocations.length === 20);
+    expect(before).toBe(0);
+    expect(invocations.every((i) => i.length === 1)).toBe(true);
+    const arrived = invocations.map((i) => i[0]?.body as string);
+    for (const body of bodies) expect(arrived.filter((b) => b === body)).toHaveLength(2);
+    const firstArrivals = arrived.filter((b, i) => arrived.indexOf(b) === i);
+    expect(firstArrivals).not.toEqual(bodies);
+    for (const f of faults) world().faults.remove(f.id);
+    await cloud.clock.advance(60_000);
+    expect(await receiveAll(q.url)).toEqual([]);
+    expect(invocations).toHaveLength(20);
+    runtime().removeEventSourceMapping(mapping.uuid);
   });
 });
 

@@ -40,7 +40,7 @@ function event(n: number): CloudEvent {
 }
 
 describe('PubSubSink', () => {
-  it('publishes each event with the CloudEvent as data and the ce-id, ce-type, crosslinkorigin attributes', async () => {
+  it('publishes each event with the CloudEvent as data and the ce-id, ce-type, crosslinkorigin, traceparent attributes', async () => {
     // Prepare
     const [topic] = await pubsub.createTopic('crosslink-events');
     const [sub] = await topic.createSubscription('crosslink-events-check');
@@ -65,6 +65,7 @@ describe('PubSubSink', () => {
         'ce-id': e.id,
         'ce-type': 'crosslink.LinkStateChanged.v1',
         crosslinkorigin: 'gcp',
+        traceparent: e.traceparent,
       });
       expect(fromPubSubMessage({ data: r?.data, attributes: r?.attributes })).toEqual(e);
     }

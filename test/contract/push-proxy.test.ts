@@ -200,6 +200,47 @@ describe('the push proxy', () => {
       .toEqual([204, 204, 'dropped', 204]);
   }, 60_000);
 
+  it('delivers every message twice, in a shuffled order, and acks each once, with duplicate + reorder', async () => {
+    // Prepare
+    const [topic] = await pubsub.createTopic('shuffled');
+    const [sub] = await topic.createSubscription('shuffled-push', {
+      pushConfig: { pushEndpoint: `${target.url}/shuffled`, oidcToken: { serviceAccountEmail: SA } },
+      ackDeadlineSeconds: 10,
+    });
+    await proxy.adopt(sub.name);
+    faults.add({ edge: 'gcp', service: 'pubsub', operation: 'shuffled-push', kind: 'duplicate' });
+    faults.add({
+      edge: 'gcp',
+      service: 'pubsub',
+      operation: 'shuffled-push',
+      kind: 'reorder',
+      latencyMs: 1_500,
+    });
+    const sent = Array.from({ length: 10 }, (_, i) => `m${i}`);
+
+    // Act
+    for (const data of sent) await topic.publishMessage({ data: Buffer.from(data) });
+
+    // Assess: two copies of each, and the first copies not in publish order.
+    const arrived = () =>
+      target.received
+        .filter((r) => r.path === '/shuffled')
+        .map((r) => Buffer.from(r.body.message.data, 'base64').toString());
+    await expect.poll(() => arrived().length, { timeout: 20_000, interval: 100 }).toBe(20);
+    for (const data of sent) expect(arrived().filter((d) => d === data)).toHaveLength(2);
+    const firstArrivals = arrived().filter((d, i, all) => all.indexOf(d) === i);
+    expect(firstArrivals).not.toEqual(sent);
+    expect([...firstArrivals].sort()).toEqual([...sent].sort());
+    const log = proxy.deliveries(sub.name);
+    expect(log).toHaveLength(20);
+    expect(log.every((d) => d.outcome === 204 && d.attempt === 1)).toBe(true);
+    expect(log.some((d) => (d.heldMs ?? 0) > 0)).toBe(true);
+    // Each message was acknowledged: after an ack deadline (10 s) nothing came back.
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect(arrived()).toHaveLength(20);
+    faults.clear();
+  }, 60_000);
+
   it('runs inside a local cloud given running emulators, which outlive that cloud', async () => {
     // Prepare: a second cloud sharing this file's emulators.
     const shared = await startTestCloud({ emulators });

@@ -147,10 +147,15 @@ describe('EventBridge mapping', () => {
 });
 
 describe('Pub/Sub mapping', () => {
-  it('carries the CloudEvent as data with ce-id, ce-type and crosslinkorigin attributes, and back', () => {
+  it('carries the CloudEvent as data with ce-id, ce-type, crosslinkorigin and traceparent attributes, and back', () => {
     const e = sample();
     const m = toPubSubMessage(e);
-    expect(m.attributes).toEqual({ 'ce-id': e.id, 'ce-type': e.type, crosslinkorigin: 'aws' });
+    expect(m.attributes).toEqual({
+      'ce-id': e.id,
+      'ce-type': e.type,
+      crosslinkorigin: 'aws',
+      traceparent: e.traceparent,
+    });
     expect(fromPubSubMessage({ data: m.data, attributes: m.attributes })).toEqual(e);
     const push = {
       message: { data: m.data.toString('base64'), attributes: m.attributes, messageId: '1' },

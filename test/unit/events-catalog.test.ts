@@ -148,6 +148,7 @@ describe('samples', () => {
         'ce-id': event.id,
         'ce-type': event.type,
         crosslinkorigin: event.crosslinkorigin,
+        traceparent: event.traceparent,
       });
       expect(push.subscription).toMatch(/^projects\/[^/]+\/subscriptions\/[^/]+$/);
       expect(fromPubSubPush(push)).toEqual(event);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
-import { buildEvent, type CloudEvent, type EventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent, type EventBridgeEntry, toPubSubMessage } from '#core/envelope.ts';
 import { type RelayInDeps, type RelayLedger, type RelayMetric, relayIn } from '#core/relay/inbound.ts';
 
 const RELAY = 'crosslink-relay@proj-1234.iam.gserviceaccount.com';
@@ -61,13 +61,18 @@ function setup(results: Array<Array<{ errorCode?: string }> | Error> = []) {
   return { deps, clock, ledger, puts, counted, lines, sleeps };
 }
 
-function gcpEvent(clock: ManualClock, data: Record<string, unknown> = { policyHash: 'h' }): CloudEvent {
+function gcpEvent(
+  clock: ManualClock,
+  data: Record<string, unknown> = { policyHash: 'h' },
+  traceparent?: string,
+): CloudEvent {
   return buildEvent({
     name: 'LinkApproved',
     origin: { cloud: 'gcp', project: 'proj-1234', region: 'us-east4' },
     subject: 'lk-01jd0000000000000000000000',
     data,
     clock,
+    ...(traceparent ? { traceparent } : {}),
   });
 }
 
@@ -97,6 +102,20 @@ describe('relayIn (Google -> AWS)', () => {
     });
     expect(JSON.parse(puts[0]?.[0]?.Detail as string)).toEqual(event);
     expect(counted).toEqual(['Relayed']);
+  });
+
+  it('continues the trace: a message as the Google half publishes it reaches the bus with its traceparent', async () => {
+    const { deps, clock, puts } = setup();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const event = gcpEvent(clock, { policyHash: 'h' }, traceparent);
+    const published = toPubSubMessage(event);
+    expect(published.attributes.traceparent).toBe(traceparent);
+    const body = JSON.stringify({
+      message: { data: published.data.toString('base64'), attributes: published.attributes, messageId: '7' },
+      subscription: 'projects/proj-1234/subscriptions/crosslink-events-relay',
+    });
+    expect((await relayIn(deps, { claims, body })).status).toBe(200);
+    expect(JSON.parse(puts[0]?.[0]?.Detail as string).traceparent).toBe(traceparent);
   });
 
   it('refuses (403, counted) a token of another service account, or no claims at all', async () => {

@@ -10,7 +10,6 @@ import {
   type LogFields,
   type RelayDeps,
   type RelayMessage,
-  relayMessage,
   relayToGoogle,
   type SqsRecord,
 } from '#core/relay/to-google.ts';
@@ -80,10 +79,12 @@ function harness(failFor: (m: RelayMessage) => Error | undefined = () => undefin
   return { deps, published, dead, lines };
 }
 
-describe('relayMessage', () => {
-  it('maps a CloudEvent to data = the event, attributes ce-id, ce-type, crosslinkorigin and traceparent', () => {
+describe('the relayed message', () => {
+  it('is data = the event, attributes ce-id, ce-type, crosslinkorigin and traceparent', async () => {
+    const { deps, published } = harness();
     const e = event(AWS);
-    const m = relayMessage(e);
+    await relayToGoogle([record('r1', bridged(e))], deps);
+    const m = published[0] as RelayMessage;
     expect(JSON.parse(m.data.toString('utf8'))).toEqual(e);
     expect(m.attributes).toEqual({
       'ce-id': e.id,

@@ -16,7 +16,7 @@
 import {
   type CloudEvent,
   fromEventBridgeEvent,
-  type PubSubAttributes,
+  type PubSubMessageOut,
   toPubSubMessage,
 } from '../envelope.ts';
 import { ValidationError } from '../errors.ts';
@@ -28,10 +28,8 @@ export interface SqsRecord {
   attributes?: { ApproximateReceiveCount?: string };
 }
 
-export interface RelayMessage {
-  data: Buffer;
-  attributes: PubSubAttributes & { traceparent?: string };
-}
+/** The Pub/Sub message of a relayed event (`toPubSubMessage`: attributes incl. `traceparent`). */
+export type RelayMessage = PubSubMessageOut;
 
 /** Publishes one message to the peer topic; resolves with Pub/Sub's message id, throws on failure. */
 export interface PeerPublisher {
@@ -64,20 +62,6 @@ export interface RelayReport {
   /** Events of another origin: acknowledged, not published. */
   notOurs: number;
   deadLettered: number;
-}
-
-/** The Pub/Sub message of a relayed event: data the CloudEvent, attributes incl. `traceparent`. */
-export function relayMessage(event: CloudEvent): RelayMessage {
-  const m = toPubSubMessage(event);
-  return {
-    data: m.data,
-    attributes: {
-      ...m.attributes,
-      ...(typeof event.traceparent === 'string' && event.traceparent
-        ? { traceparent: event.traceparent }
-        : {}),
-    },
-  };
 }
 
 /** Reads a record's CloudEvent; throws ValidationError (the poison reason) when it has none. */
@@ -136,7 +120,7 @@ export async function relayToGoogle(records: readonly SqsRecord[], deps: RelayDe
         return;
       }
       try {
-        const pubsubId = await deps.publisher.publish(relayMessage(event));
+        const pubsubId = await deps.publisher.publish(toPubSubMessage(event));
         report.relayed++;
         deps.log.info('relay: published', { ...fields, pubsubId });
       } catch (e) {

@@ -7,12 +7,20 @@
  * on-failure destination. SQS event source mappings poll a queue and honour batch size and partial
  * batch failures (`batchItemFailures`).
  *
+ * Delivery faults (`local/faults.ts`, edge `aws`, service `sqs`, operation the queue name or `*`) act
+ * per received record: `drop` leaves it out of the invocation (still in flight, so it comes back
+ * after the visibility timeout), `duplicate` sends the extra copy in an invocation of its own (as
+ * SQS's at-least-once delivery does), `reorder` holds a copy for its random delay, on the virtual
+ * clock like the visibility timeout it must stay under (capped at half of it), then invokes with that
+ * record alone: the batch is split and its records arrive in the order of their holds.
+ *
  * Simulated delays (retry backoff, visibility) run on the virtual clock; the handler's own run time
  * and its timeout are real time, because its code really runs.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { FaultRegistry } from '#local/faults.ts';
 import type { EngineClock, LambdaResponse } from '../sfn/interpreter.ts';
 import type { Message, Queue } from '../sqs/queues.ts';
 
@@ -75,6 +83,8 @@ export interface LambdaRuntimeOptions {
   deliver?: (arn: string, payload: unknown) => Promise<void>;
   /** Finds a queue by ARN, for event source mappings. */
   queue?: (arn: string) => Queue | undefined;
+  /** Delivery faults of event source mappings (`drop`, `duplicate`, `reorder` on service `sqs`). */
+  faults?: FaultRegistry;
   /** Variables every module function gets (endpoint, region, credentials of the local cloud). */
   baseEnvironment?: () => Record<string, string>;
   log?: (message: string) => void;
@@ -101,6 +111,8 @@ export class LambdaRuntime {
   readonly #options: LambdaRuntimeOptions;
   readonly #sandboxes = new Map<string, Sandbox[]>();
   readonly #unsubscribe = new Map<string, () => void>();
+  /** Records held by a `reorder` fault, per mapping: cancelled when the mapping goes. */
+  readonly #held = new Map<string, Set<{ cancel(): void }>>();
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
   #nextId = 1;
   /**
@@ -301,7 +313,7 @@ export class LambdaRuntime {
         for (;;) {
           const batch = queue.receive(mapping.batchSize, undefined, (arn) => this.#options.queue?.(arn));
           if (batch.length === 0) break;
-          await this.#deliverBatch(mapping, queue, batch);
+          await this.#deliverWithFaults(mapping, queue, batch);
         }
       } finally {
         polling = false;
@@ -318,7 +330,51 @@ export class LambdaRuntime {
   removeEventSourceMapping(uuid: string): void {
     this.#unsubscribe.get(uuid)?.();
     this.#unsubscribe.delete(uuid);
+    for (const timer of this.#held.get(uuid) ?? []) timer.cancel();
+    this.#held.delete(uuid);
     this.mappings.delete(uuid);
+  }
+
+  /** Applies the delivery faults of the queue to a received batch, then invokes (see the header). */
+  async #deliverWithFaults(mapping: EventSourceMapping, queue: Queue, batch: Message[]): Promise<void> {
+    const faults = this.#options.faults;
+    if (!faults) return this.#deliverBatch(mapping, queue, batch);
+    const capMs = Math.floor((queue.attributes.VisibilityTimeout * 1000) / 2);
+    const now: Message[] = [];
+    const extra: Message[][] = [];
+    for (const m of batch) {
+      const plan = faults.delivery('aws', 'sqs', queue.name);
+      plan.delaysMs.forEach((delay, copy) => {
+        const held = Math.min(delay, capMs);
+        if (held > 0) this.#hold(mapping, queue, m, held);
+        else if (copy === 0) now.push(m);
+        else {
+          let invocation = extra[copy - 1];
+          if (!invocation) {
+            invocation = [];
+            extra[copy - 1] = invocation;
+          }
+          invocation.push(m);
+        }
+      });
+    }
+    for (const records of [now, ...extra])
+      if (records.length) await this.#deliverBatch(mapping, queue, records);
+  }
+
+  #hold(mapping: EventSourceMapping, queue: Queue, m: Message, ms: number): void {
+    let timers = this.#held.get(mapping.uuid);
+    if (!timers) {
+      timers = new Set();
+      this.#held.set(mapping.uuid, timers);
+    }
+    const held = timers;
+    const timer = this.#options.clock.at(this.#options.clock.now() + ms, () => {
+      held.delete(timer);
+      if (!this.mappings.has(mapping.uuid) || !mapping.enabled) return;
+      void this.#deliverBatch(mapping, queue, [m]);
+    });
+    held.add(timer);
   }
 
   async #deliverBatch(mapping: EventSourceMapping, queue: Queue, batch: Message[]): Promise<void> {
@@ -488,6 +544,8 @@ export class LambdaRuntime {
   async close(): Promise<void> {
     for (const u of this.#unsubscribe.values()) u();
     this.#unsubscribe.clear();
+    for (const timers of this.#held.values()) for (const timer of timers) timer.cancel();
+    this.#held.clear();
     await Promise.all(
       [...this.#sandboxes.values()].flat().map((b) => {
         b.retired = true;

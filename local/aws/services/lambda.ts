@@ -128,6 +128,7 @@ export default defineService<LambdaState>({
       region,
       deliver: (arn, payload) => deliverToArn(world, arn, payload),
       queue: (arn) => queuesOf(world, arn),
+      faults: world.faults,
       baseEnvironment: () => ({ ...world.settings<LambdaSettings>('lambda').environment }),
       log: (m) => world.log(m),
     }),
