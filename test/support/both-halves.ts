@@ -6,8 +6,9 @@
  * a home whose handshake is this cloud's, with the Google key files of the people who sign.
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { expect, type TestContext } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import { type CliRun, cliAgainst } from './cli.ts';
@@ -192,4 +193,13 @@ export async function resourcesOf(b: BothHalves, id: string) {
       ...transports.filter((t) => !t.deleting).map((t) => `${t.name} ${t.state}`),
     ],
   };
+}
+
+/** On a test's failure, both halves' function output goes to a file the failure names (the console keeps little). */
+export function dumpOnFailure(ctx: TestContext, b: BothHalves, name: string): void {
+  ctx.onTestFailed(() => {
+    const file = join(tmpdir(), `crosslink-e2e-${name}-${Date.now()}.log`);
+    writeFileSync(file, b.output());
+    console.error(`function output of both halves: ${file}`);
+  });
 }

@@ -407,7 +407,26 @@ export class LambdaRuntime {
         awsRegion: this.#options.region,
       })),
     };
-    const res = await this.invoke(mapping.functionArn, event).catch(() => undefined);
+    // The handler runs in wall time, the queue's visibility on the virtual clock: at x60 a 180 s
+    // visibility is 3 wall seconds, which a cold sandbox on a loaded machine outlasts, so the batch
+    // would come back (and count a receive) while it still runs. In AWS an invocation takes a small
+    // part of the visibility timeout; here the records stay invisible while it runs, and a failure
+    // comes back a whole visibility timeout after it ended.
+    const visibility = queue.attributes.VisibilityTimeout;
+    const hold = () => {
+      for (const m of batch) {
+        try {
+          if (m.receiptHandle) queue.changeVisibility(m.receiptHandle, visibility);
+        } catch {
+          // deleted, or already visible again: nothing to hold
+        }
+      }
+    };
+    const heartbeat = setInterval(hold, 100);
+    const res = await this.invoke(mapping.functionArn, event)
+      .catch(() => undefined)
+      .finally(() => clearInterval(heartbeat));
+    hold();
     if (!res || res.functionError) return; // the whole batch becomes visible again after the timeout
     let failed = new Set<string>();
     if (mapping.functionResponseTypes.includes('ReportBatchItemFailures')) {
