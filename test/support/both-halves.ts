@@ -113,40 +113,28 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs =
  * carries it when the approver is on the other cloud; until then `approve` would approve the ACTIVE
  * link itself, a no-op), `link approve <id> ...approver --wait`, which must exit 0.
  */
+/** `link show <id> --side <side> --as <who> --json`: the link as that side's intake records it. */
+export function linkOn<T>(b: BothHalves, id: string, side: 'aws' | 'gcp', who: string): Promise<T> {
+  return b.json<T>('link', 'show', id, '--side', side, '--as', who);
+}
+
 export async function decommissionThroughCli(b: BothHalves, id: string, asker: string[], approver: string[]) {
   const asked = await b.cli('link', 'decommission', id, ...asker);
   expect(asked.code, asked.err).toBe(0);
-  const side = approver.includes('gcp') ? 'gcp' : 'aws';
+  const side: 'aws' | 'gcp' = approver.includes('gcp') ? 'gcp' : 'aws';
   const who = approver[approver.indexOf('--as') + 1] as string;
   await waitFor(`the decommission request on ${side}`, async () => {
-    const view = await b.json<{ decommission?: { status: string } }>(
-      'link',
-      'show',
-      id,
-      '--side',
-      side,
-      '--as',
-      who,
-    );
+    const view = await linkOn<{ decommission?: { status: string } }>(b, id, side, who);
     return view.decommission?.status === 'PENDING';
   });
   const approved = await untilOk(b.cli, ['link', 'approve', id, ...approver, '--wait', '--timeout', '8h']);
   expect(approved.code, approved.err).toBe(0);
   // `--wait` saw one side's record; the other follows through the relay.
   await waitFor(`${id} DECOMMISSIONED on both sides`, async () => {
-    const [aws, gcp] = await Promise.all(
-      (['aws', 'gcp'] as const).map((side) =>
-        b.json<{ state: string }>(
-          'link',
-          'show',
-          id,
-          '--side',
-          side,
-          '--as',
-          side === 'aws' ? 'bob' : 'carol',
-        ),
-      ),
-    );
+    const [aws, gcp] = await Promise.all([
+      linkOn<{ state: string }>(b, id, 'aws', 'bob'),
+      linkOn<{ state: string }>(b, id, 'gcp', 'carol'),
+    ]);
     return aws?.state === 'DECOMMISSIONED' && gcp?.state === 'DECOMMISSIONED';
   });
 }

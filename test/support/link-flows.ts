@@ -10,6 +10,7 @@ import {
   type BothHalves,
   decommissionThroughCli,
   GOOGLE_FIRST,
+  linkOn,
   resourcesOf,
   untilOk,
   waitFor,
@@ -43,8 +44,8 @@ export function linkFlows(both: () => BothHalves) {
   /** The link as each side's intake records it, read with the CLI as someone of that side. */
   async function bothSides(id: string): Promise<{ aws: LinkView; gcp: LinkView }> {
     const [aws, gcp] = await Promise.all([
-      both().json<LinkView>('link', 'show', id, '--side', 'aws', '--as', 'bob'),
-      both().json<LinkView>('link', 'show', id, '--side', 'gcp', '--as', 'carol'),
+      linkOn<LinkView>(both(), id, 'aws', 'bob'),
+      linkOn<LinkView>(both(), id, 'gcp', 'carol'),
     ]);
     return { aws, gcp };
   }
