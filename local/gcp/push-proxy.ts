@@ -82,6 +82,12 @@ export interface PushProxyOptions {
 }
 
 const SUCCESS = new Set([102, 200, 201, 202, 204]);
+/**
+ * How long a pull may take before the proxy gives up on it: well beyond the emulator's own hold of
+ * an empty pull (about 90 s), so only a wedged emulator reaches it (a pull given up on may keep the
+ * next message for its ack deadline; see #work).
+ */
+const PULL_TIMEOUT_MS = 5 * 60_000;
 const USER_AGENT = 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)';
 const MAX_LOG = 2_000;
 const NO_FAULT: DeliveryPlan = { drop: false, copies: 1, delaysMs: [0], faultIds: [] };
@@ -236,7 +242,12 @@ export class PushProxy {
     while (this.#running && this.#subs.has(name)) {
       let received: PulledMessage[] = [];
       try {
-        const res = await this.#call('POST', `/${name}:pull`, { maxMessages: 10 });
+        // A long poll (the emulator holds an empty pull for about 90 s), never abandoned before the
+        // emulator answers: the emulator hands a message that arrives to any pull it still holds,
+        // one whose client gave up included, and that message is then invisible for the whole ack
+        // deadline (5 minutes on crosslink-peer-events-push). Aborting pulls at 30 s did exactly
+        // that to the first event after a quiet half minute.
+        const res = await this.#call('POST', `/${name}:pull`, { maxMessages: 10 }, PULL_TIMEOUT_MS);
         if (res.status === 404) {
           this.#subs.delete(name);
           break;
@@ -381,12 +392,12 @@ export class PushProxy {
     if (this.#deliveries.length > MAX_LOG) this.#deliveries.splice(0, this.#deliveries.length - MAX_LOG);
   }
 
-  #call(method: string, path: string, body?: unknown): Promise<Response> {
+  #call(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<Response> {
     return fetch(`${this.#base}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(30_000)]),
+      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]),
     });
   }
 

@@ -135,6 +135,27 @@ describe('the push proxy', () => {
     );
   });
 
+  it('delivers the first message after a quiet 35 s at once (a pull is never abandoned while the emulator holds it)', async () => {
+    // Prepare: nothing to pull for longer than the 30 s after which the proxy used to give up on a
+    // pull; the emulator then handed the next message to the abandoned pull, and it stayed invisible
+    // for its whole ack deadline (10 minutes here).
+    const [topic] = await pubsub.createTopic('quiet');
+    const [sub] = await topic.createSubscription('quiet-push', {
+      pushConfig: { pushEndpoint: `${target.url}/quiet`, oidcToken: { serviceAccountEmail: SA } },
+      ackDeadlineSeconds: 600,
+    });
+    await proxy.adopt(sub.name);
+    await new Promise((r) => setTimeout(r, 35_000));
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('after the quiet') });
+
+    // Assess
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/quiet').length, { timeout: 10_000 })
+      .toBe(1);
+  }, 60_000);
+
   it('retries a failing endpoint with backoff, then dead-letters after maxDeliveryAttempts', async () => {
     // Prepare
     const [topic] = await pubsub.createTopic('poison');
