@@ -10,7 +10,9 @@
  * - `workflow`: `executions.create` on the Executions API of the edge with an OAuth access token of
  *   the job's service account (what an httpTarget with `oauthToken` to workflowexecutions does).
  * One attempt per firing (Cloud Scheduler's retryConfig is not simulated); the outcome is kept in
- * the job's `lastAttempt` and `attempts`.
+ * the job's `lastAttempt` and `attempts`. `pause` and `resume` are `gcloud scheduler jobs pause` /
+ * `resume`: a paused job (state PAUSED) does not fire, and on resume it fires at its next instant
+ * after the moment of resuming; the instants it missed are not made up, as in Cloud Scheduler.
  */
 import type { VirtualClock } from '#local/clock.ts';
 import { type SchedulerJobSpec, serviceAccountEmail } from '#scripts/gcp-config.ts';
@@ -28,6 +30,8 @@ export interface JobAttempt {
 
 export interface JobState {
   name: string;
+  /** ENABLED, or PAUSED by `pause` until `resume` (Cloud Scheduler's Job.State). */
+  state: 'ENABLED' | 'PAUSED';
   schedule: string;
   timeZone: string;
   nextRunTime: string | undefined;
@@ -81,6 +85,7 @@ export class Scheduler {
         timer: undefined,
         state: {
           name: spec.name,
+          state: 'ENABLED',
           schedule: spec.schedule,
           timeZone: cron.timeZone,
           nextRunTime: undefined,
@@ -113,11 +118,32 @@ export class Scheduler {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
-  /** Fires a job now, as `gcloud scheduler jobs run` does. */
-  run(name: string): Promise<void> {
+  /** `gcloud scheduler jobs pause`: no firing until `resume`. A firing already started goes on. */
+  pause(name: string): void {
+    const j = this.#known(name);
+    j.timer?.cancel();
+    j.timer = undefined;
+    j.state.state = 'PAUSED';
+    j.state.nextRunTime = undefined;
+  }
+
+  /** `gcloud scheduler jobs resume`: fires again from its next instant after now. */
+  resume(name: string): void {
+    const j = this.#known(name);
+    if (j.state.state === 'ENABLED') return;
+    j.state.state = 'ENABLED';
+    this.#arm(j, this.#o.clock.now());
+  }
+
+  #known(name: string): Job {
     const j = this.#jobs.get(name);
     if (!j) throw new Error(`no scheduler job ${name}`);
-    return this.#fire(j, this.#o.clock.now());
+    return j;
+  }
+
+  /** Fires a job now, as `gcloud scheduler jobs run` does. */
+  run(name: string): Promise<void> {
+    return this.#fire(this.#known(name), this.#o.clock.now());
   }
 
   #arm(job: Job, after: number): void {
@@ -125,7 +151,7 @@ export class Scheduler {
     job.state.nextRunTime = due === undefined ? undefined : new Date(due).toISOString();
     if (due === undefined) return;
     job.timer = this.#o.clock.at(due, () => {
-      if (this.#jobs.get(job.spec.name) !== job) return;
+      if (this.#jobs.get(job.spec.name) !== job || job.state.state === 'PAUSED') return;
       this.#arm(job, due);
       void this.#fire(job, due);
     });

@@ -242,6 +242,32 @@ describe('Cloud Scheduler on the virtual clock', () => {
     await greet.wait(executions[0]!.name);
     expect(greet.get(executions[0]!.name).result).toBe('"hello scheduler"');
   }, 60_000);
+
+  it('a paused job misses its instants and, resumed, fires from the next one without making them up', async () => {
+    // Prepare
+    const scheduler = cloud.plumbing!.scheduler;
+    const before = scheduler.job('tick')!;
+    // Act: paused over an hour (12 instants), then resumed for ten minutes
+    scheduler.pause('tick');
+    const paused = scheduler.job('tick')!;
+    expect((await cli('sim', 'clock', 'advance', '1h')).code).toBe(0);
+    await cloud.plumbing!.idle();
+    const afterPause = scheduler.job('tick')!;
+    scheduler.resume('tick');
+    const resumedAt = cloud.clock.now();
+    expect((await cli('sim', 'clock', 'advance', '10m')).code).toBe(0);
+    await cloud.plumbing!.idle();
+    // Assess
+    expect(paused).toMatchObject({ state: 'PAUSED', nextRunTime: undefined });
+    expect(afterPause.runs).toBe(before.runs);
+    const after = scheduler.job('tick')!;
+    expect(after.state).toBe('ENABLED');
+    expect(after.runs - before.runs).toBe(2);
+    const fired = after.attempts.slice(-2).map((a) => Date.parse(a.scheduleTime));
+    expect(fired.every((t) => t > resumedAt)).toBe(true);
+    expect(() => scheduler.pause('no-such-job')).toThrow(/no scheduler job no-such-job/);
+    await pull('ticks-sub', 2, 20_000);
+  }, 60_000);
 });
 
 describe('audit-log sinks', () => {
