@@ -1,16 +1,36 @@
 /**
  * Chaos on the halves (issue #10), in one local cloud running both halves, the flows through the CLI:
- * the AWS half deleted out of band: an ACTIVE Google-first link's connection is deleted with the
- * real Interconnect client as the admin; the link goes DOWN on both sides, and decommission cleans
- * up: DECOMMISSIONED, the transport deleted, nothing billing.
- * (The missed-watcher-run case, commit a2803d0, passed alone but hung in the full suite: it is out
- * until its choreography is made robust; docs/relay.md "Chaos tests".)
+ * - the AWS half deleted out of band: an ACTIVE Google-first link's connection is deleted with the
+ *   real Interconnect client as the admin; the link goes DOWN on both sides, and decommission cleans
+ *   up: DECOMMISSIONED, the transport deleted, nothing billing.
+ * - watcher runs missed: before an AWS-first link is requested, both watchers are silenced: on AWS
+ *   the schedule rule and the CloudTrail rule are disabled (the real EventBridge SDK against the
+ *   local edge), on Google the watcher's Cloud Scheduler job is paused. The connection becomes
+ *   available and the transport ACTIVE (no API call: neither CloudTrail nor the audit log carries
+ *   it), two watcher periods pass, and neither side has seen its half up. Once the watchers are back,
+ *   their next runs take the link to ACTIVE, with one connection and one transport.
+ * Every wait observes state (the clouds' resources, the records, the virtual clock), bounded in wall
+ * time; on a failure the phases reached, in wall and virtual time, are printed with both halves' output.
  */
+import { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteConnectionCommand } from '#aws/interconnect-client.ts';
-import { type BothHalves, resourcesOf, startBothHalves, waitFor } from '../support/both-halves.ts';
+import {
+  type BothHalves,
+  dumpOnFailure,
+  resourcesOf,
+  startBothHalves,
+  waitFor,
+} from '../support/both-halves.ts';
 import { linkFlows } from '../support/link-flows.ts';
-import { interconnectClient } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, interconnectClient } from '../support/local-cloud.ts';
+
+const BUS = 'crosslink-dev';
+const WATCHER_SCHEDULE = 'crosslink-watcher-schedule-dev';
+const INTERCONNECT_CALLS = 'crosslink-interconnect-calls-dev';
+const GOOGLE_WATCHER_JOB = 'crosslink-watcher';
+/** Both watchers run every 5 minutes (serverless.yml, gcp.yml). */
+const WATCHER_PERIOD = 5 * 60_000;
 
 let both: BothHalves;
 
@@ -25,7 +45,7 @@ afterAll(async () => {
   await both?.stop();
 });
 
-const { bothSides, googleFirst, expectActive, decommission } = linkFlows(() => both);
+const { bothSides, awsFirst, googleFirst, expectActive, decommission } = linkFlows(() => both);
 
 describe('the halves under chaos', () => {
   it('the AWS half deleted out of band: DOWN on both sides, then decommission cleans up', async () => {
@@ -51,5 +71,104 @@ describe('the halves under chaos', () => {
     await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
     const left = await resourcesOf(both, id);
     expect(left.transports.filter((t) => !t.deleting)).toEqual([]);
+  }, 600_000);
+
+  it('watcher runs missed on both sides (the CloudTrail path too): the next runs take the link to ACTIVE', async (ctx) => {
+    dumpOnFailure(ctx, both, 'missed-watcher');
+    const phases: string[] = [];
+    const phase = (what: string) =>
+      phases.push(
+        `${new Date().toISOString()} (virtual ${new Date(both.cloud.clock.now()).toISOString()}) ${what}`,
+      );
+    ctx.onTestFailed(() => console.error(`phases reached:\n${phases.join('\n')}`));
+    const now = () => both.cloud.clock.now();
+    const scheduler = both.cloud.plumbing?.scheduler;
+    if (!scheduler) throw new Error('the local cloud runs no Google plumbing');
+    const eb = new EventBridgeClient({
+      region: both.cloud.aws.region,
+      endpoint: both.cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    let silenced = false;
+    const restore = async () => {
+      if (!silenced) return;
+      silenced = false;
+      scheduler.resume(GOOGLE_WATCHER_JOB);
+      await eb.send(new EnableRuleCommand({ Name: WATCHER_SCHEDULE }));
+      await eb.send(new EnableRuleCommand({ Name: INTERCONNECT_CALLS, EventBusName: BUS }));
+    };
+    try {
+      silenced = true;
+      await eb.send(new DisableRuleCommand({ Name: WATCHER_SCHEDULE }));
+      await eb.send(new DisableRuleCommand({ Name: INTERCONNECT_CALLS, EventBusName: BUS }));
+      scheduler.pause(GOOGLE_WATCHER_JOB);
+      const googleRuns = scheduler.job(GOOGLE_WATCHER_JOB)?.runs;
+      phase('watchers silenced');
+
+      const flow = awsFirst();
+      flow.catch(() => {}); // awaited below; a failure before then must not go unhandled
+      // The link being provisioned: the one not yet ACTIVE (the case before left its link DECOMMISSIONED).
+      const id = await waitFor('the link requested', async () => {
+        const links = await both.json<{ id: string; state: string }[]>('link', 'ls', '--as', 'bob');
+        return links.find((l) => !['ACTIVE', 'DECOMMISSIONED', 'DOWN'].includes(l.state))?.id;
+      });
+      phase(`link ${id} requested`);
+      await waitFor(
+        'the connection available and the transport ACTIVE',
+        async () => {
+          const r = await resourcesOf(both, id);
+          return r.connections[0]?.state === 'available' && r.transports[0]?.state === 'ACTIVE';
+        },
+        300_000,
+      );
+      const upInTheClouds = now();
+      phase('both halves up in the clouds');
+
+      // Two watcher periods go by with no run on either side.
+      await waitFor('two watcher periods', async () => now() > upInTheClouds + 2 * WATCHER_PERIOD);
+      const missed = await bothSides(id);
+      phase(`two periods missed: aws ${missed.aws.state}, gcp ${missed.gcp.state}`);
+      expect(scheduler.job(GOOGLE_WATCHER_JOB)?.runs).toBe(googleRuns);
+      expect(missed.aws.halves.aws.state).not.toBe('UP');
+      expect(missed.gcp.halves.gcp.state).not.toBe('UP');
+      for (const view of [missed.aws, missed.gcp]) expect(view.state).toBe('PROVISIONING');
+
+      // The records' times are the functions' (wall) clock, not the virtual one.
+      const resumed = Date.now();
+      await restore();
+      phase('watchers back');
+      await Promise.race([
+        flow,
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error('the flow did not reach ACTIVE within 120 s of the watchers coming back')),
+            120_000,
+          ).unref(),
+        ),
+      ]).catch(async (err) => {
+        phase(`records when it failed: ${JSON.stringify(await bothSides(id).catch((e) => String(e)))}`);
+        phase(
+          `pushes: ${JSON.stringify(
+            both.cloud.pushProxy
+              ?.deliveries()
+              .slice(-40)
+              .map((d) => ({ ...d, at: new Date(d.at).toISOString() })),
+          )}`,
+        );
+        throw err;
+      });
+      phase('flow ACTIVE');
+      const { aws, gcp } = await expectActive(id);
+      // Nothing saw the halves up before the watchers came back.
+      for (const view of [aws, gcp]) {
+        const active = view.stages.find((s) => s.state === 'ACTIVE');
+        expect(Date.parse(active?.at ?? '')).toBeGreaterThanOrEqual(resumed);
+      }
+      await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
+      phase('DECOMMISSIONED');
+    } finally {
+      await restore();
+      eb.destroy();
+    }
   }, 600_000);
 });

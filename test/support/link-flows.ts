@@ -5,6 +5,7 @@
  * DECOMMISSIONED with nothing billing. Shared by links-cli and the chaos tests.
  */
 import { expect } from 'vitest';
+import type { LinkResource } from '#scripts/cli/intake-client.ts';
 import {
   AWS_FIRST,
   type BothHalves,
@@ -16,29 +17,8 @@ import {
   waitFor,
 } from './both-halves.ts';
 
-export interface HalfView {
-  state: string;
-  nativeState: string | null;
-  connectionId?: string;
-  transportName?: string;
-}
-export interface AuditView {
-  at: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  reasons: string[];
-  eventId?: string;
-}
-export interface LinkView {
-  id: string;
-  state: string;
-  initiator: 'aws' | 'gcp';
-  halves: { aws: HalfView; gcp: HalfView };
-  approvals: { side: string; by: string }[];
-  decommission?: { status: string };
-  audit?: AuditView[];
-}
+/** The link as `link show --json` prints it: the intake's resource (scripts/cli/intake-client.ts). */
+export type LinkView = LinkResource;
 
 export function linkFlows(both: () => BothHalves) {
   /** The link as each side's intake records it, read with the CLI as someone of that side. */
