@@ -113,7 +113,8 @@ describe('serverless.yml packaged', () => {
         ),
       );
       expect(aslValidator(d).isValid).toBe(true);
-      // Every Task retries Lambda's transient errors and has a way out.
+      // Every Task retries Lambda's transient errors, a timed-out invocation included (every step is
+      // idempotent), and has a way out.
       for (const [name, s] of Object.entries(
         d.States as Record<string, { Type: string; Retry?: { ErrorEquals: string[] }[]; Catch?: unknown[] }>,
       )) {
@@ -123,6 +124,9 @@ describe('serverless.yml packaged', () => {
             'Lambda.ServiceException',
             'Lambda.AWSLambdaException',
             'Lambda.SdkClientException',
+            'Lambda.TooManyRequestsException',
+            'Lambda.ClientExecutionTimeoutException',
+            'Sandbox.Timedout',
           ]),
         );
       }
