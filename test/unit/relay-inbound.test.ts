@@ -4,7 +4,8 @@ import { buildEvent, type CloudEvent, type EventBridgeEntry, toPubSubMessage } f
 import { type RelayInDeps, type RelayLedger, type RelayMetric, relayIn } from '#core/relay/inbound.ts';
 
 const RELAY = 'crosslink-relay@proj-1234.iam.gserviceaccount.com';
-const claims = { iss: 'https://accounts.google.com', email: RELAY, email_verified: true };
+// As the HTTP API's JWT authorizer passes them: every value a string.
+const claims = { iss: 'https://accounts.google.com', email: RELAY, email_verified: true, exp: '1798000000' };
 
 /** A ledger with expiring records, as the DynamoDB one keeps them (reads filter on the expiry). */
 class MemoryLedger implements RelayLedger {
@@ -127,6 +128,23 @@ describe('relayIn (Google -> AWS)', () => {
     expect((await relayIn(deps, { claims: { ...claims, email_verified: false }, body })).status).toBe(403);
     expect(puts).toHaveLength(0);
     expect(counted).toEqual(['RelayRefusedAccount', 'RelayRefusedAccount', 'RelayRefusedAccount']);
+  });
+
+  it('refuses (403, counted) a token without an expiry, whatever the authorizer made of it', async () => {
+    const { deps, clock, puts, counted } = setup();
+    const { exp: _, ...noExpiry } = claims;
+    const answer = await relayIn(deps, { claims: noExpiry, body: pushOf(gcpEvent(clock)) });
+    expect(answer).toEqual({
+      status: 403,
+      body: { outcome: 'refused', reason: 'the token carries no expiry (exp)' },
+    });
+    expect(
+      await relayIn(deps, { claims: { ...claims, exp: 'never' }, body: pushOf(gcpEvent(clock)) }),
+    ).toMatchObject({
+      status: 403,
+    });
+    expect(puts).toHaveLength(0);
+    expect(counted).toEqual(['RelayRefusedAccount', 'RelayRefusedAccount']);
   });
 
   it('acknowledges and drops an event whose origin is AWS: never back to its origin', async () => {

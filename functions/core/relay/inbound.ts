@@ -143,6 +143,13 @@ export async function relayIn(deps: RelayInDeps, push: RelayPush): Promise<Relay
       body: { outcome: 'refused', reason: 'the token is not the relay service account' },
     };
   }
+  // Google's ID tokens always carry `exp`, and the authorizer checks it when present; a token
+  // without one would never expire, so it is refused here whatever the authorizer made of it.
+  if (!Number.isFinite(Number(push.claims?.exp ?? Number.NaN))) {
+    deps.count('RelayRefusedAccount');
+    deps.log.warn('relay push refused: the token carries no expiry (exp)', { tokenEmail: email });
+    return { status: 403, body: { outcome: 'refused', reason: 'the token carries no expiry (exp)' } };
+  }
   let event: CloudEvent;
   let messageId: string;
   try {
