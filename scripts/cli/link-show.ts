@@ -85,16 +85,20 @@ function crossingsInto(side: Cloud, audit: AuditItem[]): CrossedEvent[] {
 }
 
 /**
- * Merges what each side's intake answered (at least one). Stages are ordered by their time, events
- * by the time they were emitted (their receipt when that is unknown); equal times keep the
- * initiator's side first, and each side's own order.
+ * Merges what each side's intake answered (at least one). Each half is as its own side records it
+ * (that side observes it; the other learns of it through the relay, later), the other side's view
+ * when its own did not answer. Stages are ordered by their time, events by the time they were
+ * emitted (their receipt when that is unknown); equal times keep the initiator's side first, and
+ * each side's own order.
  */
 export function mergeSides(sides: Partial<Record<Cloud, LinkResource>>): BothSidesLink {
   const views = answered(sides);
   const primary = views[0]?.link;
   if (!primary) throw new Error('mergeSides needs at least one side');
+  const own = (side: Cloud) => (sides[side] ?? primary).halves[side];
   return {
     ...primary,
+    halves: { aws: own('aws'), gcp: own('gcp') },
     stages: byTime(
       views.flatMap(({ side, link }) => link.stages.map((s) => ({ ...s, side }))),
       (s) => s.at,

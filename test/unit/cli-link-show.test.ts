@@ -104,6 +104,25 @@ describe('mergeSides', () => {
     expect(g.audit).toEqual(gcp.audit);
   });
 
+  it('shows each half as its own side records it, the other side taking over when one did not answer', () => {
+    // Prepare: Google has seen its transport ACTIVE; AWS has not heard of it yet (relay in flight),
+    // and AWS has seen its connection available before Google heard of that.
+    const up = { state: 'UP', nativeState: 'available', sequence: 2, connectionId: 'mcc-abcd1234' };
+    const pending = { state: 'PENDING', nativeState: 'requested', sequence: 1, connectionId: 'mcc-abcd1234' };
+    const transport = 'projects/p/locations/us-east4/transports/t';
+    const active = { state: 'UP', nativeState: 'ACTIVE', sequence: 2, transportName: transport };
+    const creating = { state: 'PENDING', nativeState: 'PENDING_KEY', sequence: 1, transportName: transport };
+    const a = side({ halves: { aws: up, gcp: creating } });
+    const g = side({ halves: { aws: pending, gcp: active } });
+    // Act
+    const both = mergeSides({ aws: a, gcp: g });
+    const onlyAws = mergeSides({ aws: a });
+    // Assess
+    expect(both.halves).toEqual({ aws: up, gcp: active });
+    expect(bothSidesLines(both).join('\n')).toMatch(/gcp\s+UP\s+ACTIVE\s+2/);
+    expect(onlyAws.halves).toEqual({ aws: up, gcp: creating });
+  });
+
   it('orders both sides stages by time, each labelled with its side', () => {
     expect(mergeSides({ aws, gcp }).stages).toEqual([
       { side: 'aws', state: 'REQUESTED', at: t(0) },
