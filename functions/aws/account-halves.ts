@@ -12,8 +12,29 @@ import type { AwsConnectionState } from '#core/link/model.ts';
 import type { AcceptHalfInput, InitiateHalfInput, OwnHalves } from '#core/link/ports.ts';
 import type { AssociationPrefixes } from '#core/link/prefixes.ts';
 import type { RegionPair } from '#core/policy/policy.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { HalfView, InterconnectHalves } from './interconnect-adapter.ts';
+
+/**
+ * Where this side may place a half: the hub account or one `CROSSLINK_ACCOUNT_ROLES` maps to a
+ * role. The intake refuses any other `aws.accountId` before recording the request, and the
+ * acceptor's request step refuses a peer's request naming one; without this check the halves below
+ * would create the connection in the hub account instead of the one the request names.
+ */
+export function accountPlacement(hub: string, roles: Readonly<Record<string, string>>) {
+  return (request: LinkRequest): { path: string; reason: string }[] => {
+    const a = request.aws.accountId;
+    if (a === hub || Object.hasOwn(roles, a)) return [];
+    const known = [hub, ...Object.keys(roles)].join(', ');
+    return [
+      {
+        path: 'aws.accountId',
+        reason: `${a} is neither the hub account nor a network account with a role in CROSSLINK_ACCOUNT_ROLES (${known})`,
+      },
+    ];
+  };
+}
 
 export class AccountRoutedHalves implements OwnHalves {
   readonly #hub: InterconnectHalves;

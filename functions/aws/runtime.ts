@@ -23,7 +23,7 @@ import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import { AccountRoutedHalves, AccountRoutedPrefixes } from './account-halves.ts';
+import { AccountRoutedHalves, AccountRoutedPrefixes, accountPlacement } from './account-halves.ts';
 import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
@@ -73,6 +73,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     policy,
     clock: systemClock,
     origin: { cloud: 'aws', accountId, region },
+    placement: accountPlacement(accountId, roles),
     halves: new AccountRoutedHalves(hub.halves, new Map(network.map(([a, c]) => [a, c.halves]))),
     prefixes: new AccountRoutedPrefixes(hub.prefixes, new Map(network.map(([a, c]) => [a, c.prefixes]))),
     secrets,

@@ -12,7 +12,7 @@
 
 import { openSealedKey, sealKey } from '../crypto/seal.ts';
 import type { CloudEvent } from '../envelope.ts';
-import { CrosslinkError, IllegalTransitionError, TimedOutError } from '../errors.ts';
+import { CrosslinkError, IllegalTransitionError, TimedOutError, ValidationError } from '../errors.ts';
 import type { EventDataByName } from '../events/catalog.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
@@ -246,6 +246,11 @@ function pairOf(deps: StepDeps, request: LinkRequest): RegionPair {
 }
 
 export async function request(deps: StepDeps, input: ExecutionInput) {
+  // The initiator's intake refused a misplaced request before recording it; the acceptor learns of
+  // the request here first. Refusing now (not retried: compensation, FAILED, LinkFailed to the peer)
+  // spares both approvers a link that would fail only at activation, after the peer created its half.
+  const misplaced = deps.placement?.(input.request) ?? [];
+  if (misplaced.length > 0) throw new ValidationError(misplaced, 'request');
   const pair = pairOf(deps, input.request);
   const cap = await deps.halves.capacity(pair);
   // Either spelling (1Gbps, BPS_1G) on either side: compare the rates.
