@@ -5,8 +5,17 @@
  * (SQS -> Lambda -> Pub/Sub one way, push with OIDC -> JWT route -> bus the other). Each link reaches
  * ACTIVE on both halves, then `link decommission` takes it to DECOMMISSIONED with both halves gone.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BothHalves, dumpOnFailure, startBothHalves } from '../support/both-halves.ts';
+import {
+  AWS_FIRST,
+  type BothHalves,
+  dumpOnFailure,
+  resourcesOf,
+  startBothHalves,
+  waitFor,
+} from '../support/both-halves.ts';
 import { linkFlows } from '../support/link-flows.ts';
 
 let both: BothHalves;
@@ -19,7 +28,7 @@ afterAll(async () => {
   await both?.stop();
 });
 
-const { awsFirst, googleFirst, expectActive, expectCrossed, decommission } = linkFlows(() => both);
+const { awsFirst, googleFirst, expectActive, expectCrossed, decommission, bothSides } = linkFlows(() => both);
 
 describe.concurrent('a link through the CLI only', () => {
   it('AWS first: requested by alice, approved by bob (AWS) and carol (Google), ACTIVE, then DECOMMISSIONED', async (ctx) => {
@@ -42,5 +51,33 @@ describe.concurrent('a link through the CLI only', () => {
     await expectCrossed(id, 'gcp');
     // alice asks on Google; bob approves from AWS.
     await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
+  }, 900_000);
+
+  it('AWS first naming a Google project the Google half cannot place: FAILED on both sides before anyone approves on Google, nothing created', async (ctx) => {
+    dumpOnFailure(ctx, both, 'misplaced');
+    // Prepare: the example request, but in a project that is neither Google's hub nor a network project
+    const file = join(both.home, 'misplaced.yaml');
+    writeFileSync(
+      file,
+      readFileSync(AWS_FIRST, 'utf8').replace('project: payments-prod', 'project: billing-prod'),
+    );
+    // Act: AWS accepts it (it cannot know Google's projects); the Google side refuses it at its request step
+    const requested = await both.cli('link', 'request', file, '--as', 'alice', '--json');
+    expect(requested.code, requested.err).toBe(0);
+    const id = (JSON.parse(requested.out) as { id: string }).id;
+    const failed = await waitFor(`${id} FAILED on both sides`, async () => {
+      const v = await bothSides(id);
+      return v.aws.state === 'FAILED' && v.gcp.state === 'FAILED' ? v : undefined;
+    });
+    // Assess: the reason names the field on both sides; no one approved; nothing exists in either cloud
+    for (const view of [failed.aws, failed.gcp]) {
+      expect(view.stages.at(-1)?.reason).toMatch(
+        /gcp\.project: billing-prod is neither the hub project nor a configured network project/,
+      );
+      expect(view.approvals).toEqual([]);
+    }
+    const held = await resourcesOf(both, id);
+    expect(held.connections).toEqual([]);
+    expect(held.transports).toEqual([]);
   }, 900_000);
 });
