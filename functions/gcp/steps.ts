@@ -7,7 +7,7 @@
  *
  * | status | errors                                                                                 |
  * | ------ | -------------------------------------------------------------------------------------- |
- * | 400    | `ValidationError` (the input fails `parseStepInput`), `InvalidArgument` (the provider refused the request) |
+ * | 400    | `ValidationError` (the input fails `parseStepInput`, or `request` refuses a request this side cannot place), `InvalidArgument` (the provider refused the request) |
  * | 403    | `PermissionDeniedError`, `PolicyRefusedError`, `PermissionDenied`, `Unauthenticated`   |
  * | 404    | `NotFoundError` / `NotFound`, `UnknownStep`                                            |
  * | 405    | `MethodNotAllowed` (not a POST)                                                        |

@@ -76,6 +76,8 @@ describe.concurrent('a link through the CLI only', () => {
       );
       expect(view.approvals).toEqual([]);
     }
+    // AWS failed because of Google's LinkFailed, which says which side and stage failed.
+    expect(failed.aws.stages.at(-1)?.reason).toMatch(/^gcp request failed: ValidationError: /);
     const held = await resourcesOf(both, id);
     expect(held.connections).toEqual([]);
     expect(held.transports).toEqual([]);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { accountPlacement } from '#aws/account-halves.ts';
 import { ValidationError } from '#core/errors.ts';
-import { request } from '#core/link/steps.ts';
+import { compensate, request } from '#core/link/steps.ts';
 import { createLink } from '#core/link/transition.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import { projectPlacement } from '#gcp/network-projects.ts';
@@ -56,6 +56,42 @@ describe("the acceptor's request step", () => {
     ]);
     expect(h.events.events.map((e) => e.type)).not.toContain('crosslink.LinkApprovalRequested.v1');
     expect((await h.store.get(LINK))?.link.state).toBe('REQUESTED');
+  });
+
+  it("compensation then fails the link with LinkFailed at stage 'request', naming the field", async () => {
+    // Prepare: the refusal, as the state machine / workflow hands it to compensation (no `check` yet)
+    const h = await requestedReplica(projectPlacement('crosslink-hub', new Map()));
+    const refused = (await request(h.deps, {
+      linkId: LINK,
+      mode: 'accept',
+      request: parseLinkRequest(REQUEST),
+    }).catch((e: unknown) => e)) as ValidationError;
+    // Act
+    const out = await compensate(h.deps, {
+      linkId: LINK,
+      error: { Error: refused.name, Cause: JSON.stringify({ errorMessage: refused.message }) },
+    });
+    // Assess
+    expect(out).toMatchObject({ outcome: 'FAILED', deleted: [] });
+    const failed = h.events.events.find((e) => e.type === 'crosslink.LinkFailed.v1');
+    expect(failed?.data).toMatchObject({
+      stage: 'request',
+      error: {
+        name: 'ValidationError',
+        message: expect.stringMatching(/gcp\.project: payments-prod is neither/),
+      },
+    });
+    // A failure after the request check and before approval is the approval stage's; after activation, activation's.
+    for (const [state, stage] of [
+      [{ check: {} }, 'approve'],
+      [{ check: {}, approved: {}, activate: {} }, 'activate'],
+    ] as const) {
+      const g = await requestedReplica(projectPlacement('payments-prod', new Map()));
+      await compensate(g.deps, { linkId: LINK, error: { Error: 'HalfFailedError' }, ...state });
+      expect(g.events.events.find((e) => e.type === 'crosslink.LinkFailed.v1')?.data, stage).toMatchObject({
+        stage,
+      });
+    }
   });
 
   it('goes on to ask for approval when the project is placeable', async () => {

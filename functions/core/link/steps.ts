@@ -248,7 +248,8 @@ function pairOf(deps: StepDeps, request: LinkRequest): RegionPair {
 export async function request(deps: StepDeps, input: ExecutionInput) {
   // The initiator's intake refused a misplaced request before recording it; the acceptor learns of
   // the request here first. Refusing now (not retried: compensation, FAILED, LinkFailed to the peer)
-  // spares both approvers a link that would fail only at activation, after the peer created its half.
+  // spares the approvers a link that would fail only at activation. (A link policy auto-approves may
+  // already be activating on the initiator: its compensation deletes what it created.)
   const misplaced = deps.placement?.(input.request) ?? [];
   if (misplaced.length > 0) throw new ValidationError(misplaced, 'request');
   const pair = pairOf(deps, input.request);
@@ -584,6 +585,22 @@ const LIVE: readonly string[] = ['ACTIVE', 'DEGRADED', 'DOWN'];
 export const VERIFY_FAILURE = 'PrefixesNotCoveredError';
 
 /**
+ * The provisioning stage that failed, from what the run had done: no request check yet (the
+ * request step itself, e.g. a request this side cannot place), no approval and no activation yet
+ * (the approval wait), else activation, or verify for its own error. A stage given wins.
+ */
+function failedStage(
+  input: { stage?: string; check?: unknown; approved?: unknown; activate?: unknown },
+  errorName: string,
+): EventDataByName['LinkFailed']['stage'] {
+  if (input.stage) return input.stage as EventDataByName['LinkFailed']['stage'];
+  if (errorName === VERIFY_FAILURE) return 'verify';
+  if (input.check === undefined) return 'request';
+  if (input.approved === undefined && input.activate === undefined) return 'approve';
+  return 'activate';
+}
+
+/**
  * Deletes what this side created for the link (found by its link id, so a create whose answer was
  * lost is found too), removes the key, and records the outcome: FAILED with `LinkFailed` after a
  * failure; the link stays REJECTED / EXPIRED after those.
@@ -595,7 +612,16 @@ export const VERIFY_FAILURE = 'PrefixesNotCoveredError';
  */
 export async function compensate(
   deps: StepDeps,
-  input: { linkId: string; error?: { Error?: string; Cause?: string }; stage?: string },
+  input: {
+    linkId: string;
+    error?: { Error?: string; Cause?: string };
+    stage?: string;
+    // What the run had done when it failed (the state machine's and the workflow's state carry
+    // each step's output under these names): which stage failed, for LinkFailed.
+    check?: unknown;
+    approved?: unknown;
+    activate?: unknown;
+  },
 ) {
   const errorName = input.error?.Error ?? 'Unknown';
   const before = await load(deps, input.linkId);
@@ -648,9 +674,7 @@ export async function compensate(
             linkId: input.linkId,
             policyHash: deps.policy.hash,
             side: deps.origin.cloud,
-            stage:
-              (input.stage as EventDataByName['LinkFailed']['stage']) ??
-              (errorName === VERIFY_FAILURE ? 'verify' : 'activate'),
+            stage: failedStage(input, errorName),
             error: { name: errorName, message },
             compensation: { deleted, remaining },
             failedAt: iso(deps.clock.now()),
