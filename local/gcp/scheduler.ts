@@ -71,12 +71,15 @@ export class Scheduler {
     this.#o = options;
   }
 
-  /** Replaces every job with `specs` (reload). Throws CronError for a bad schedule. */
+  /** Replaces every job with `specs` (reload; a job of the same name stays paused). Throws CronError for a bad schedule. */
   set(specs: readonly SchedulerJobSpec[]): void {
     const parsed = specs.map((spec) => ({
       spec,
       cron: parseCron(spec.schedule, spec.timeZone ?? 'Etc/UTC'),
     }));
+    const paused = new Set(
+      [...this.#jobs.values()].filter((j) => j.state.state === 'PAUSED').map((j) => j.spec.name),
+    );
     this.clear();
     for (const { spec, cron } of parsed) {
       const job: Job = {
@@ -95,7 +98,9 @@ export class Scheduler {
         },
       };
       this.#jobs.set(spec.name, job);
-      this.#arm(job, this.#o.clock.now());
+      // A reload (an edited gcp.yml) keeps a job paused, as a deploy does not resume it.
+      if (paused.has(spec.name)) job.state.state = 'PAUSED';
+      else this.#arm(job, this.#o.clock.now());
     }
   }
 
