@@ -32,8 +32,8 @@ export interface CrossedEvent {
 
 /**
  * `link show --json` with both sides: the link resource of the initiator's side (the other side's
- * when the initiator's did not answer) whose `stages` are both sides' merged, plus each side's own
- * resource and the events that crossed.
+ * when the initiator's did not answer) whose `halves` are each as its own side records it and whose
+ * `stages` are both sides' merged, plus each side's own resource and the events that crossed.
  */
 export type BothSidesLink = Omit<LinkResource, 'stages'> & {
   stages: SidedStage[];

@@ -5,7 +5,12 @@ import { type RelayInDeps, type RelayLedger, type RelayMetric, relayIn } from '#
 
 const RELAY = 'crosslink-relay@proj-1234.iam.gserviceaccount.com';
 // As the HTTP API's JWT authorizer passes them: every value a string.
-const claims = { iss: 'https://accounts.google.com', email: RELAY, email_verified: true, exp: '1798000000' };
+const claims = {
+  iss: 'https://accounts.google.com',
+  email: RELAY,
+  email_verified: 'true',
+  exp: '1798000000',
+};
 
 /** A ledger with expiring records, as the DynamoDB one keeps them (reads filter on the expiry). */
 class MemoryLedger implements RelayLedger {
@@ -126,8 +131,14 @@ describe('relayIn (Google -> AWS)', () => {
     expect((await relayIn(deps, { claims: other, body })).status).toBe(403);
     expect((await relayIn(deps, { claims: undefined, body })).status).toBe(403);
     expect((await relayIn(deps, { claims: { ...claims, email_verified: false }, body })).status).toBe(403);
+    expect((await relayIn(deps, { claims: { ...claims, email_verified: 'false' }, body })).status).toBe(403);
     expect(puts).toHaveLength(0);
-    expect(counted).toEqual(['RelayRefusedAccount', 'RelayRefusedAccount', 'RelayRefusedAccount']);
+    expect(counted).toEqual([
+      'RelayRefusedAccount',
+      'RelayRefusedAccount',
+      'RelayRefusedAccount',
+      'RelayRefusedAccount',
+    ]);
   });
 
   it('refuses (403, counted) a token without an expiry, whatever the authorizer made of it', async () => {

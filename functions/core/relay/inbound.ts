@@ -131,7 +131,8 @@ export async function relayIn(deps: RelayInDeps, push: RelayPush): Promise<Relay
   if (
     typeof email !== 'string' ||
     email !== deps.relayServiceAccount ||
-    push.claims?.email_verified === false
+    // API Gateway's JWT authorizer passes every claim as a string; the local one keeps JSON types.
+    String(push.claims?.email_verified) === 'false'
   ) {
     deps.count('RelayRefusedAccount');
     deps.log.warn('relay push refused: not the relay service account', {
