@@ -16,6 +16,7 @@ import { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteConnectionCommand } from '#aws/interconnect-client.ts';
 import {
+  AWS_FIRST,
   type BothHalves,
   dumpOnFailure,
   resourcesOf,
@@ -45,7 +46,7 @@ afterAll(async () => {
   await both?.stop();
 });
 
-const { bothSides, awsFirst, googleFirst, expectActive, decommission } = linkFlows(() => both);
+const { bothSides, request, approveBoth, googleFirst, expectActive, decommission } = linkFlows(() => both);
 
 describe('the halves under chaos', () => {
   it('the AWS half deleted out of band: DOWN on both sides, then decommission cleans up', async () => {
@@ -106,13 +107,9 @@ describe('the halves under chaos', () => {
       const googleRuns = scheduler.job(GOOGLE_WATCHER_JOB)?.runs;
       phase('watchers silenced');
 
-      const flow = awsFirst();
+      const id = await request(AWS_FIRST);
+      const flow = approveBoth(id, 'aws');
       flow.catch(() => {}); // awaited below; a failure before then must not go unhandled
-      // The link being provisioned: the one not yet ACTIVE (the case before left its link DECOMMISSIONED).
-      const id = await waitFor('the link requested', async () => {
-        const links = await both.json<{ id: string; state: string }[]>('link', 'ls', '--as', 'bob');
-        return links.find((l) => !['ACTIVE', 'DECOMMISSIONED', 'DOWN'].includes(l.state))?.id;
-      });
       phase(`link ${id} requested`);
       await waitFor(
         'the connection available and the transport ACTIVE',

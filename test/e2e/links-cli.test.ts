@@ -28,7 +28,9 @@ afterAll(async () => {
   await both?.stop();
 });
 
-const { awsFirst, googleFirst, expectActive, expectCrossed, decommission, bothSides } = linkFlows(() => both);
+const { request, awsFirst, googleFirst, expectActive, expectCrossed, decommission, bothSides } = linkFlows(
+  () => both,
+);
 
 describe.concurrent('a link through the CLI only', () => {
   it('AWS first: requested by alice, approved by bob (AWS) and carol (Google), ACTIVE, then DECOMMISSIONED', async (ctx) => {
@@ -62,9 +64,7 @@ describe.concurrent('a link through the CLI only', () => {
       readFileSync(AWS_FIRST, 'utf8').replace('project: payments-prod', 'project: billing-prod'),
     );
     // Act: AWS accepts it (it cannot know Google's projects); the Google side refuses it at its request step
-    const requested = await both.cli('link', 'request', file, '--as', 'alice', '--json');
-    expect(requested.code, requested.err).toBe(0);
-    const id = (JSON.parse(requested.out) as { id: string }).id;
+    const id = await request(file);
     const failed = await waitFor(`${id} FAILED on both sides`, async () => {
       const v = await bothSides(id);
       return v.aws.state === 'FAILED' && v.gcp.state === 'FAILED' ? v : undefined;

@@ -20,6 +20,9 @@ import {
 /** The link as `link show --json` prints it: the intake's resource (scripts/cli/intake-client.ts). */
 export type LinkView = LinkResource;
 
+/** Who approves for each side, from the cloud they belong to. */
+const APPROVER = { aws: ['--as', 'bob'], gcp: ['--side', 'gcp', '--as', 'carol'] } as const;
+
 export function linkFlows(both: () => BothHalves) {
   /** The link as each side's intake records it, read with the CLI as someone of that side. */
   async function bothSides(id: string): Promise<{ aws: LinkView; gcp: LinkView }> {
@@ -30,48 +33,44 @@ export function linkFlows(both: () => BothHalves) {
     return { aws, gcp };
   }
 
-  /** alice requests on AWS, bob approves there, carol on Google once the request crossed; waits for ACTIVE. */
-  async function awsFirst(): Promise<string> {
-    const requested = await both().cli('link', 'request', AWS_FIRST, '--as', 'alice', '--json');
+  /** alice requests `file` (the CLI sends it to its initiator's intake); returns the link id. */
+  async function request(file: string): Promise<string> {
+    const requested = await both().cli('link', 'request', file, '--as', 'alice', '--json');
     expect(requested.code, requested.err).toBe(0);
-    const id = (JSON.parse(requested.out) as LinkView).id;
-    const bob = await both().cli('link', 'approve', id, '--as', 'bob');
-    expect(bob.code, bob.err).toBe(0);
-    // carol approves on Google once the request has crossed (until then her intake answers 4).
-    const carol = await untilOk(both().cli, [
+    return (JSON.parse(requested.out) as LinkView).id;
+  }
+
+  /**
+   * The initiator's approver approves at once; the peer's once the request has crossed (until then
+   * their intake answers 4), with `--wait`: resolves at ACTIVE.
+   */
+  async function approveBoth(id: string, initiator: 'aws' | 'gcp'): Promise<void> {
+    const peer = initiator === 'aws' ? 'gcp' : 'aws';
+    const first = await both().cli('link', 'approve', id, ...APPROVER[initiator]);
+    expect(first.code, first.err).toBe(0);
+    const then = await untilOk(both().cli, [
       'link',
       'approve',
       id,
-      '--side',
-      'gcp',
-      '--as',
-      'carol',
+      ...APPROVER[peer],
       '--wait',
       '--timeout',
       '8h',
     ]);
-    expect(carol.code, carol.err).toBe(0);
+    expect(then.code, then.err).toBe(0);
+  }
+
+  /** alice requests on AWS, bob approves there, carol on Google once the request crossed; waits for ACTIVE. */
+  async function awsFirst(): Promise<string> {
+    const id = await request(AWS_FIRST);
+    await approveBoth(id, 'aws');
     return id;
   }
 
   /** alice requests on Google, carol approves there, bob on AWS once the request crossed; waits for ACTIVE. */
   async function googleFirst(): Promise<string> {
-    const requested = await both().cli('link', 'request', GOOGLE_FIRST, '--as', 'alice', '--json');
-    expect(requested.code, requested.err).toBe(0);
-    const id = (JSON.parse(requested.out) as LinkView).id;
-    const carol = await both().cli('link', 'approve', id, '--side', 'gcp', '--as', 'carol');
-    expect(carol.code, carol.err).toBe(0);
-    const bob = await untilOk(both().cli, [
-      'link',
-      'approve',
-      id,
-      '--as',
-      'bob',
-      '--wait',
-      '--timeout',
-      '8h',
-    ]);
-    expect(bob.code, bob.err).toBe(0);
+    const id = await request(GOOGLE_FIRST);
+    await approveBoth(id, 'gcp');
     return id;
   }
 
@@ -159,5 +158,14 @@ export function linkFlows(both: () => BothHalves) {
     expect(text.out).toMatch(new RegExp(`${initiator} -> ${peer}\\s+LinkRequested`));
   }
 
-  return { bothSides, awsFirst, googleFirst, expectActive, expectCrossed, decommission };
+  return {
+    bothSides,
+    request,
+    approveBoth,
+    awsFirst,
+    googleFirst,
+    expectActive,
+    expectCrossed,
+    decommission,
+  };
 }
