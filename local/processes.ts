@@ -1,14 +1,41 @@
 /**
- * Child processes of the local cloud (the emulators of #4 and anything else it starts). Each runs
- * in its own process group, so stopping signals the whole group: `gcloud emulators firestore start`
- * leaves its Java child behind on a plain SIGTERM to the parent.
+ * Child processes of the local cloud (the emulators, the function hosts, anything else it starts).
+ * Each runs in its own process group, so stopping signals the whole group: `gcloud emulators
+ * firestore start` leaves its Java child behind on a plain SIGTERM to the parent. Every group is
+ * also registered with the reaper (local/reaper.ts), which stops the groups when this process ends
+ * without stopping them itself (SIGKILL, a crash, a test worker torn down).
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const REAPER_MAIN = resolve(import.meta.dirname, 'reaper.ts');
+let reaper: ChildProcess | undefined;
+
+/** Tells this process's reaper (started on first use) that a group started or ended. */
+function tellReaper(line: string): void {
+  if (!reaper) {
+    reaper = spawn(process.execPath, [REAPER_MAIN], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    reaper.unref();
+    // A write after the reaper is gone (it never exits first, short of being killed) is not worth
+    // failing the caller for: the groups are then only stopped by stopAll.
+    reaper.stdin?.on('error', () => {});
+  }
+  reaper.stdin?.write(`${line}\n`);
+}
 
 /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
@@ -22,7 +49,14 @@ export class ProcessGroup {
   spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
     const child = spawn(command, args, { stdio: 'ignore', ...options, detached: true });
     this.#children.add(child);
-    child.once('exit', () => this.#children.delete(child));
+    const pgid = child.pid;
+    if (pgid !== undefined) tellReaper(`+${pgid}`);
+    child.once('exit', () => {
+      this.#children.delete(child);
+      // The leader's exit does not end its group (a JVM may outlive its launcher): the reaper
+      // forgets a group only once nothing is left in it.
+      if (pgid !== undefined && !groupAlive(pgid)) tellReaper(`-${pgid}`);
+    });
     return child;
   }
 

@@ -3,7 +3,8 @@
  * `npm start`: boots the local cloud, deploys the AWS half (serverless.yml, packaged by `osls
  * package` only when its inputs changed) into it, prints its endpoints and time to ready, writes
  * the handshake `.crosslink/local.json` (DESIGN.md) once everything answers, and removes it on
- * exit. Ctrl-C / SIGTERM stop every edge and child process group.
+ * exit. Ctrl-C / SIGTERM stop every edge and child process group; so does a SIGKILL of npm start
+ * (this process exits when a process above it ends, and the reaper stops the groups it started).
  *
  *   npm start [-- --clock manual|scaled] [--scale 60] [--seed 1] [--region us-east-1] [--no-aws-half]
  *             [--estate config/local-estate.yaml | --no-estate]
@@ -104,6 +105,13 @@ async function main(): Promise<number> {
     });
   }
   process.on('exit', removeHandshake);
+  // A supervisor (or a CI timeout) that SIGKILLs `npm start` kills npm alone, and this process (under
+  // npm's `sh -c`, which stays alive) would run on. It exits at once when any process above it
+  // ends; the reaper (local/reaper.ts) then stops every process group it started.
+  const above = ancestors();
+  setInterval(() => {
+    if (above.some((a) => !sameProcess(a))) process.exit(1);
+  }, 250).unref();
 
   cloud = await startLocalCloud({
     ...(values.clock
@@ -161,6 +169,42 @@ async function main(): Promise<number> {
     ].join('\n'),
   );
   return 0;
+}
+
+interface ProcessId {
+  pid: number;
+  /** The start time from /proc (so that a reused pid is not taken for the same process). */
+  started: string | undefined;
+}
+
+/** pid, parent pid, state and start time from /proc/<pid>/stat (Linux); undefined elsewhere or gone. */
+function stat(pid: number): { ppid: number; state: string; started: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', ppid: Number(fields[1]), started: fields[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process above this one, up to (not including) init; just the parent where /proc is absent. */
+function ancestors(): ProcessId[] {
+  if (!stat(process.pid)) return [{ pid: process.ppid, started: undefined }];
+  const found: ProcessId[] = [];
+  for (let pid = process.ppid; pid > 1; ) {
+    const s = stat(pid);
+    if (!s) break;
+    found.push({ pid, started: s.started });
+    pid = s.ppid;
+  }
+  return found;
+}
+
+function sameProcess(p: ProcessId): boolean {
+  if (p.started === undefined) return process.ppid === p.pid;
+  const s = stat(p.pid);
+  return s !== undefined && s.state !== 'Z' && s.started === p.started;
 }
 
 function removeHandshake(): void {

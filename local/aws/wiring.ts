@@ -12,7 +12,6 @@
  * directory named by its SHA-256 under the OS temp dir, so no process deletes code another runs.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -30,7 +29,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { pidAlive } from '../processes.ts';
+import { ProcessGroup, pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
 import type { World } from './service.ts';
 import { putRule, putTargets, type Target } from './services/events.ts';
@@ -148,16 +147,18 @@ async function packageLocked(
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [osls, 'package'], {
+    // In a group of its own, registered with the reaper: a SIGKILL of the local cloud while it
+    // packages does not leave osls running.
+    const child = new ProcessGroup().spawn(process.execPath, [osls, 'package'], {
       cwd: serviceDir,
       env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       output += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       output += d;
     });
     child.on('error', reject);

@@ -5,9 +5,9 @@
  * process of its group behind.
  */
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants, publicEncrypt } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -49,37 +49,13 @@ describe('npm start', () => {
   }, async () => {
     // Prepare
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        CROSSLINK_HOME: home,
-        CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
-        CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',
-      },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
+    const { child, output } = launch(process.execPath, [join(ROOT, 'scripts', 'start.ts')], home, true);
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const handshakeFile = join(home, '.crosslink', 'local.json');
     try {
       // Act
       // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
-      await until(
-        'ready',
-        () => {
-          if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${out}`);
-          return /ready in \d+ ms/.test(out) ? true : undefined;
-        },
-        150_000,
-      );
+      await ready(child, output, 150_000);
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({
@@ -119,7 +95,7 @@ describe('npm start', () => {
       expect(google.status).toBe(200);
       expect(((await google.json()) as { items: unknown[] }).items).toEqual([]);
       expect((await fetch(`${handshake.intakes.gcp}/links`)).status).toBe(401);
-      expect(out).toContain(`intake   ${handshake.intakes.gcp}`);
+      expect(output()).toContain(`intake   ${handshake.intakes.gcp}`);
       // Both public keys are real RSA keys: a value sealed to each is ciphertext of the key's size.
       for (const side of ['aws', 'gcp'] as const) {
         const sealed = publicEncrypt(
@@ -135,10 +111,10 @@ describe('npm start', () => {
       expect(handshake.aws.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(handshake.aws.endpoint).not.toBe('http://127.0.0.1:0');
       expect(handshake.admin).toBe(`${handshake.aws.endpoint}/_crosslink`);
-      expect(out).toContain(handshake.aws.endpoint);
+      expect(output()).toContain(handshake.aws.endpoint);
       expect(handshake.gcp.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(handshake.gcp.tokenUri).toBe(`${handshake.gcp.endpoint}/token`);
-      expect(out).toContain(handshake.gcp.endpoint);
+      expect(output()).toContain(handshake.gcp.endpoint);
       const key = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'crosslink.json'), 'utf8'));
       expect(key.token_uri).toBe(handshake.gcp.tokenUri);
       expect((await fetch(handshake.gcp.jwksUri)).status).toBe(200);
@@ -191,14 +167,15 @@ describe('npm start', () => {
             (await res.json()) as { receivedMessages?: { message: { attributes: Record<string, string> } }[] }
           ).receivedMessages;
           if (got?.length) return got;
-          if (Date.now() - t0 > 30_000) throw new Error(`nothing relayed to Google:\n${out.slice(-3000)}`);
+          if (Date.now() - t0 > 30_000)
+            throw new Error(`nothing relayed to Google:\n${output().slice(-3000)}`);
           await new Promise((r) => setTimeout(r, 200));
         }
       })();
       expect(pulled.map((m) => m.message.attributes['ce-id'])).toEqual([relayed.id]);
 
       process.kill(child.pid!, 'SIGINT');
-      expect(await exited, `npm start output:\n${out}`).toBe(0);
+      expect(await exited, `npm start output:\n${output()}`).toBe(0);
       expect(existsSync(handshakeFile)).toBe(false);
       await until('the process group to be gone', () => (groupAlive(child.pid!) ? undefined : true), 5_000);
       await expect(fetch(`${handshake.admin}/status`)).rejects.toThrow();
@@ -209,4 +186,110 @@ describe('npm start', () => {
       if (groupAlive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
     }
   });
+
+  it('leaves no process behind within 5 s when npm start is killed with SIGKILL', {
+    timeout: 120_000,
+  }, async () => {
+    // Prepare: `npm start` as a supervisor runs it (npm, then node scripts/start.ts under it).
+    home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
+    const npm = process.env.npm_execpath;
+    const [command, args] = npm
+      ? [process.execPath, [npm, 'start', '--', '--no-aws-half', '--clock', 'manual']]
+      : ['npm', ['start', '--', '--no-aws-half', '--clock', 'manual']];
+    const { child, output } = launch(command, args, home, false);
+    let started: number[] = [];
+    try {
+      await ready(child, output, 90_000);
+      started = descendants(child.pid!);
+      // npm, the start script, the reaper, both emulators and their JVMs, the function hosts.
+      expect(started.length, `processes under npm start: ${started.join(' ')}`).toBeGreaterThan(5);
+      // Act: npm alone is killed, with no chance to run a handler.
+      child.kill('SIGKILL');
+      // Assess
+      await until(
+        'every process npm start started to be gone',
+        () => (started.some(pidAlive) ? undefined : true),
+        5_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; left: ${started.filter(pidAlive).map(processLine).join('; ')}`);
+      });
+    } finally {
+      for (const pid of started.filter(pidAlive)) process.kill(pid, 'SIGKILL');
+    }
+  });
 });
+
+/** Starts `npm start` (or its script) on free ports, with its output collected. */
+function launch(command: string, args: string[], home: string, detached: boolean) {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CROSSLINK_HOME: home,
+      CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
+      CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',
+    },
+    detached,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return { child, output: () => out };
+}
+
+/** Resolves once `npm start` printed that it is ready; throws with its output if it exits first. */
+function ready(child: ChildProcess, output: () => string, timeoutMs: number): Promise<true> {
+  return until(
+    'ready',
+    () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output()}`);
+      return /ready in \d+ ms/.test(output()) ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Whether a process exists (not a zombie). */
+function pidAlive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function processLine(pid: number): string {
+  try {
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 120)}`;
+  } catch {
+    return String(pid);
+  }
+}
+
+/** `root` and every process below it, from /proc (Linux). */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone while listing.
+    }
+  }
+  const found: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    const pid = todo.pop() as number;
+    found.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcessGroup } from '#local/processes.ts';
 
@@ -35,5 +37,24 @@ describe('ProcessGroup', () => {
     await until(() => !alive(grandchild));
     expect(alive(child.pid!)).toBe(false);
     expect(group.size).toBe(0);
+  });
+
+  it('is stopped by the reaper when its parent is killed with SIGKILL', async () => {
+    // Prepare: a parent process whose group's leader ignores SIGTERM and has a child of its own.
+    const parent = spawn(
+      process.execPath,
+      [resolve(import.meta.dirname, '../fixtures/process-group-parent.ts')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const { leader, grandchild } = await new Promise<{ leader: number; grandchild: number }>((ok) => {
+      parent.stdout?.once('data', (d: Buffer) => ok(JSON.parse(d.toString())));
+    });
+    expect(alive(leader) && alive(grandchild)).toBe(true);
+    // Act: no handler of the parent runs.
+    parent.kill('SIGKILL');
+    // Assess: the whole group is gone within 5 s (SIGTERM ignored, then SIGKILL after the grace).
+    await until(() => !alive(leader) && !alive(grandchild), 5_000);
   });
 });
