@@ -28,6 +28,8 @@ export interface Command {
   /** `<file>` etc., shown in help. */
   args: string;
   summary: string;
+  /** One command line a user would type, shown in the verb's help. */
+  example: string;
   options?: Record<string, ParseArgsOptionDescriptor & { description?: string }>;
   /** Fewest and most positionals after the verb. */
   positionals?: { min: number; max: number };

@@ -37,28 +37,58 @@ export function version(): string {
   return `crosslink ${pkg.version} (node ${process.version})`;
 }
 
+/** Help fits this many columns (a terminal, a doc, a code review). */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most HELP_WIDTH columns: the first after `lead`, the rest after `indent` spaces. */
+function wrap(lead: string, text: string, indent: number): string[] {
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const sep = line.trim() === '' || line.endsWith(' ') ? '' : ' ';
+    if (line.trim() !== '' && line.length + sep.length + word.length > HELP_WIDTH) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(indent) + word;
+    } else line += sep + word;
+  }
+  lines.push(line.trimEnd());
+  return lines;
+}
+
+const USAGE =
+  'crosslink <noun> <verb> [args] [--json] [--target local|cloud] [--as <identity>] [--wait [--timeout <duration>]]';
+
 function help(io: CliIO, only?: string): void {
   const list = commands.filter((c) => !only || c.noun === only);
-  io.out(
-    'usage: crosslink <noun> <verb> [args] [--json] [--target local|cloud] [--as <identity>] [--wait [--timeout <duration>]]',
+  const lines = [...wrap('usage: ', USAGE, 7), ''];
+  const w = Math.max(...list.map((c) => `${c.noun} ${c.verb}`.length));
+  for (const c of list) lines.push(...wrap(`  ${`${c.noun} ${c.verb}`.padEnd(w)}  `, c.summary, w + 4));
+  lines.push(
+    '',
+    ...wrap('', `crosslink <noun> <verb> --help: the verb's arguments, flags and an example.`, 0),
   );
-  io.out('');
-  const w = Math.max(...list.map((c) => `${c.noun} ${c.verb} ${c.args}`.length));
-  for (const c of list) io.out(`  ${`${c.noun} ${c.verb} ${c.args}`.padEnd(w)}  ${c.summary}`);
-  io.out('');
-  io.out('global flags:');
-  for (const [k, d] of Object.entries(GLOBAL)) io.out(`  --${k.padEnd(8)} ${d.description}`);
-  io.out('');
-  io.out(
-    'exit codes: 0 ok, 1 unexpected error, 2 usage or malformed input, 3 refused by policy or permission, 4 not found, 5 timed out, 6 --wait saw another end state',
+  lines.push('', 'global flags:');
+  for (const [k, d] of Object.entries(GLOBAL)) lines.push(...wrap(`  --${k.padEnd(8)} `, d.description, 13));
+  lines.push(
+    '',
+    ...wrap(
+      'exit codes: ',
+      '0 ok, 1 unexpected error, 2 usage or malformed input, 3 refused by policy or permission, 4 not found, 5 timed out, 6 --wait saw another end state',
+      12,
+    ),
   );
+  for (const l of lines) io.out(l);
 }
 
 function commandHelp(io: CliIO, c: Command): void {
-  io.out(`usage: crosslink ${c.noun} ${c.verb} ${c.args}`);
-  io.out(`  ${c.summary}`);
-  for (const [k, d] of Object.entries(c.options ?? {}))
-    io.out(`  --${k}${d.type === 'string' ? ' <value>' : ''}  ${d.description ?? ''}`);
+  const lines = [...wrap(`usage: crosslink ${c.noun} ${c.verb} `, c.args, 8), ...wrap('  ', c.summary, 2)];
+  const options = Object.entries(c.options ?? {});
+  if (options.length > 0) lines.push('', 'flags:');
+  const flag = ([k, d]: (typeof options)[number]) => `--${k}${d.type === 'string' ? ' <value>' : ''}`;
+  const w = Math.max(0, ...options.map((o) => flag(o).length));
+  for (const o of options) lines.push(...wrap(`  ${flag(o).padEnd(w)}  `, o[1].description ?? '', w + 4));
+  lines.push('', 'example:', `  ${c.example}`);
+  for (const l of lines) io.out(l);
 }
 
 /** Finds the first two bare words, skipping the values of global flags that take one. */

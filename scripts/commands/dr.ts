@@ -148,6 +148,7 @@ const validate: Command = {
   verb: 'validate',
   args: '<plan-file>',
   summary: 'check a DR plan (config/dr-plans/*.yaml) against its schema and the safety rules',
+  example: 'crosslink dr validate config/dr-plans/example-payments.yaml',
   positionals: { min: 1, max: 1 },
   run: (ctx) =>
     drValidate({ file: ctx.positionals[0] as string, json: ctx.global.json, home: ctx.home }, ctx.io),
@@ -158,6 +159,7 @@ const evaluate: Command = {
   verb: 'evaluate',
   args: '--plan <file> --signals <file>',
   summary: 'replay a signal log (JSON lines) through the failover decider and print every decision',
+  example: 'crosslink dr evaluate --plan config/dr-plans/example-payments.yaml --signals signals.jsonl',
   options: {
     plan: { type: 'string', description: 'the DR plan (YAML)' },
     signals: { type: 'string', description: 'the signal log: JSON lines of signals and operator controls' },

@@ -60,6 +60,7 @@ const validate: Command = {
   verb: 'validate',
   args: '<file>',
   summary: 'judge a link request (YAML or JSON) against the policy, offline',
+  example: 'crosslink link validate examples/link-request.yaml --as alice',
   positionals: { min: 1, max: 1 },
   options: {
     policy: { type: 'string', description: 'policy file (default ./config/policy.yaml)' },
@@ -154,6 +155,7 @@ const request: Command = {
   verb: 'request',
   args: `<file> [${WAIT_HELP}]`,
   summary: 'request a link through the intake (signed as --as); --wait for ACTIVE',
+  example: 'crosslink link request examples/link-request.yaml --as alice --wait --timeout 2h',
   positionals: { min: 1, max: 1 },
   options: {
     side: { type: 'string', description: 'the cloud whose intake receives it (default: the initiator)' },
@@ -176,6 +178,7 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
       decision === 'approve'
         ? 'approve a link, or its pending decommission, for one side (the caller is the approver); --wait for ACTIVE (DECOMMISSIONED)'
         : 'reject a link, or its pending decommission, for one side; --wait for REJECTED',
+    example: `crosslink link ${decision} lk-01jgc000000000000000000001 --side gcp --as carol${decision === 'reject' ? " --reason 'no budget'" : ' --wait'}`,
     positionals: { min: 1, max: 1 },
     options: {
       side: SIDE_OPTION,
@@ -200,6 +203,7 @@ const decommission: Command = {
   verb: 'decommission',
   args: `<id> [--side aws|gcp] [--reason <text>] [${WAIT_HELP}]`,
   summary: 'take a link down (both halves deleted); --wait for DECOMMISSIONED',
+  example: "crosslink link decommission lk-01jgc000000000000000000001 --reason 'moved to eu' --as alice",
   positionals: { min: 1, max: 1 },
   options: {
     side: SIDE_OPTION,
@@ -250,6 +254,7 @@ const show: Command = {
   args: '<id> [--side aws|gcp]',
   summary:
     'one link: both sides merged (stages, the events between the clouds, approvals, audit), or one side with --side (--json: the link resource)',
+  example: 'crosslink link show lk-01jgc000000000000000000001 --json',
   positionals: { min: 1, max: 1 },
   options: { side: { type: 'string', description: "only this side's record: aws or gcp (default: both)" } },
   async run(ctx) {
@@ -269,6 +274,7 @@ const ls: Command = {
   verb: 'ls',
   args: '[--state <state>] [--side aws|gcp]',
   summary: 'list links (every page), optionally of one state (--json: a list of link resources)',
+  example: 'crosslink link ls --state ACTIVE',
   positionals: { min: 0, max: 0 },
   options: {
     state: { type: 'string', description: 'only links in this state (e.g. ACTIVE)' },
@@ -310,6 +316,7 @@ const plan: Command = {
   verb: 'plan',
   args: '<file>',
   summary: 'what each side would create, live capacity, estimated hourly cost, policy verdict (reads only)',
+  example: 'crosslink link plan examples/link-request.yaml --as alice',
   positionals: { min: 1, max: 1 },
   options: {
     policy: { type: 'string', description: 'policy file (default ./config/policy.yaml)' },

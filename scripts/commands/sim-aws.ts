@@ -172,6 +172,7 @@ const sfn: Command = {
   verb: 'sfn',
   args: 'run <file.asl.json> | send-success <token> | send-failure <token>',
   summary: 'run an ASL file in-process (history and output), or answer a waiting task of the local cloud',
+  example: "crosslink sim sfn run workflows/aws/link-provisioning.asl.json --input '{}'",
   positionals: { min: 2, max: 2 },
   options: {
     input: { type: 'string', description: 'run: the execution input, JSON or @file (default {})' },
@@ -197,6 +198,7 @@ const events: Command = {
   verb: 'events',
   args: 'test-pattern <pattern> <event>',
   summary: 'does an EventBridge event pattern match an event? (JSON or @file each)',
+  example: 'crosslink sim events test-pattern \'{"source":["crosslink"]}\' @event.json',
   positionals: { min: 3, max: 3 },
   async run(ctx) {
     const [sub, patternArg, eventArg] = ctx.positionals as [string, string, string];

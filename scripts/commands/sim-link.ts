@@ -30,6 +30,7 @@ const link: Command = {
   verb: 'link',
   args: 'list | down <sharedId> | up <sharedId> | flap <sharedId> [--period 30s] | steady <sharedId> | expire-key <sharedId> | outage <gcp-region> [--off]',
   summary: 'the links between the simulated clouds and their faults',
+  example: 'crosslink sim link down 3f1c2a4e-0b7d-4a55-9c1e-5d2b8f6a7c90',
   positionals: { min: 1, max: 2 },
   options: {
     period: { type: 'string', description: 'flap: how long each down / up lasts (default 30s)' },

@@ -94,6 +94,7 @@ const workflow: Command = {
   verb: 'workflow',
   args: 'run|lint <file.yaml>',
   summary: 'run a Google Cloud Workflows file on the local engine, or lint it',
+  example: 'crosslink sim workflow lint examples/workflows/approve-then-create.workflows.yaml',
   positionals: { min: 2, max: 2 },
   options: {
     input: { type: 'string', description: 'run: the execution argument, as JSON' },

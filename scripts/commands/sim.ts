@@ -1,7 +1,7 @@
 /**
  * `crosslink sim ...`: drive the running local cloud through its admin API (docs/local-cloud.md):
  * what the simulated accounts hold, the virtual clock, faults, the seed, and the remote provider's
- * moves until the Google edge exists (#4). Local target only.
+ * moves on an AWS connection (for tests of the AWS half alone). Local target only.
  */
 import { parseDuration } from '#core/clock.ts';
 import {
@@ -62,6 +62,7 @@ const status: Command = {
   verb: 'status',
   args: '',
   summary: 'what the simulated accounts hold, the clock and the active faults',
+  example: 'crosslink sim status',
   async run(ctx) {
     const s = await callAdmin(await adminUrl(ctx), 'GET', '/status');
     return print(ctx, s, () => {
@@ -127,6 +128,7 @@ const clock: Command = {
   verb: 'clock',
   args: 'show | advance <duration> | scale <n> | mode manual|scaled',
   summary: 'read or move the virtual clock',
+  example: 'crosslink sim clock advance 5m',
   positionals: { min: 1, max: 2 },
   async run(ctx) {
     const [action, value] = ctx.positionals as [string, string | undefined];
@@ -175,6 +177,7 @@ const fault: Command = {
   verb: 'fault',
   args: 'throttle|error|latency|stuck|drop|duplicate|reorder --service <s> [...] | list | clear [<id>]',
   summary: 'inject, list or clear faults on the local cloud',
+  example: 'crosslink sim fault throttle --service interconnect --rate 0.3',
   positionals: { min: 1, max: 2 },
   options: {
     service: {
@@ -254,6 +257,7 @@ const seed: Command = {
   verb: 'seed',
   args: '<n>',
   summary: 'reseed the local cloud randomness (faults, ids) to replay a run',
+  example: 'crosslink sim seed 42',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const n = Number(ctx.positionals[0]);
@@ -267,7 +271,9 @@ const partner: Command = {
   noun: 'sim',
   verb: 'partner',
   args: 'redeem <key> | issue | down <id> | up <id> | fail <id>',
-  summary: 'play the remote provider of AWS Interconnect (until the Google edge exists)',
+  summary:
+    'play the remote provider of an AWS Interconnect connection: redeem or issue a key, take a connection down or up, fail it',
+  example: 'crosslink sim partner issue --account 000000000000 --bandwidth 1Gbps',
   positionals: { min: 1, max: 2 },
   options: {
     'remote-account': { type: 'string', description: 'redeem: the partner account redeeming the key' },

@@ -181,6 +181,7 @@ const plan: Command = {
   args: '[--aws <file> --gcp <file>] [--links <file>] [--metrics <file>]',
   summary:
     'plan which IPsec VPNs the links replace: keep, drain, undrain or delete, with every gate (changes nothing)',
+  example: 'crosslink vpn plan --aws ec2-vpns.json --gcp gcloud-vpns.json --json',
   options: {
     aws: {
       type: 'string',

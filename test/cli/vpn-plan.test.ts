@@ -146,12 +146,14 @@ describe('crosslink vpn plan', () => {
     expect(c.err[0]).toContain('--at: "yesterday" is not an ISO 8601 time');
   });
 
-  it('is listed in the help', async () => {
+  it('is listed in the help, and its own help gives its arguments', async () => {
     // Act
-    const r = await cli(['--help']);
+    const all = await cli(['--help']);
+    const own = await cli(['vpn', 'plan', '--help']);
     // Assess
-    expect(r.out).toMatch(
-      /vpn plan \[--aws <file> --gcp <file>\] \[--links <file>\] \[--metrics <file>\]\s+plan which IPsec VPNs/,
+    expect(all.out).toMatch(/vpn plan\s+plan which IPsec VPNs/);
+    expect(own.out).toMatch(
+      /^usage: crosslink vpn plan \[--aws <file> --gcp <file>\] \[--links <file>\] \[--metrics <file>\]/,
     );
   });
 });
