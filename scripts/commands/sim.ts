@@ -57,6 +57,52 @@ export function print(ctx: CommandContext, json: unknown, human: () => string[])
 const clockLine = (c: Json) =>
   `clock ${c.mode}${c.mode === 'scaled' ? ` x${c.scale}` : ''}  now ${c.now}  (${c.pendingTimers} timers)`;
 
+/** Up to three names, then how many more. */
+function names(list: string[]): string {
+  return list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} +${list.length - 3} more`;
+}
+
+/** One value of a service's status view, in a few words (`--json` has the whole view). */
+function brief(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) {
+    if (v.length === 0) return 'none';
+    if (v.every((x) => typeof x === 'string')) return `${v.length} (${names(v as string[])})`;
+    const items = v as Json[];
+    const states = new Map<string, number>();
+    for (const x of items) {
+      const state = x.status ?? x.state;
+      if (typeof state === 'string') states.set(state, (states.get(state) ?? 0) + 1);
+    }
+    if (states.size > 0) return `${v.length} (${[...states].map(([k, n]) => `${k} ${n}`).join(', ')})`;
+    if (items.every((x) => typeof x.name === 'string'))
+      return `${v.length} (${names(items.map((x) => String(x.name)))})`;
+    return String(v.length);
+  }
+  const entries = Object.entries(v as Json);
+  if (entries.length === 0) return 'none';
+  // A map of like records (queues and their counts): how many, and the counts added up.
+  const sums = new Map<string, number>();
+  for (const [, x] of entries) {
+    if (typeof x !== 'object' || x === null) return names(entries.map(([k]) => k));
+    for (const [k, n] of Object.entries(x)) if (typeof n === 'number') sums.set(k, (sums.get(k) ?? 0) + n);
+  }
+  const totals = [...sums].map(([k, n]) => `${k} ${n}`).join(', ');
+  return `${entries.length} (${totals || names(entries.map(([k]) => k))})`;
+}
+
+/** The DETAIL column of a service without resources of its own in the table: `key: brief` each. */
+export function detailOf(view: unknown): string {
+  if (typeof view !== 'object' || view === null || Array.isArray(view)) return brief(view);
+  // A view that is itself a map of like records (SQS: queue -> counts).
+  if (Object.values(view).every((x) => typeof x === 'object' && x !== null && !Array.isArray(x)))
+    return brief(view);
+  return Object.entries(view)
+    .map(([k, v]) => `${k}: ${brief(v)}`)
+    .join('; ');
+}
+
 const status: Command = {
   noun: 'sim',
   verb: 'status',
@@ -86,7 +132,7 @@ const status: Command = {
             ]);
           }
           for (const [svc, view] of Object.entries(services)) {
-            if (svc !== 'interconnect') rows.push([account, region, svc, '', '', '', JSON.stringify(view)]);
+            if (svc !== 'interconnect') rows.push([account, region, svc, '', '', '', detailOf(view)]);
           }
         }
       }
@@ -109,8 +155,7 @@ const status: Command = {
           ]);
         }
         for (const [svc, view] of Object.entries(services)) {
-          if (svc !== 'networkconnectivity')
-            gcpRows.push([project, '', svc, '', '', '', JSON.stringify(view)]);
+          if (svc !== 'networkconnectivity') gcpRows.push([project, '', svc, '', '', '', detailOf(view)]);
         }
       }
       if (gcpRows.length > 0) {
