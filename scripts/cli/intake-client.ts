@@ -221,9 +221,14 @@ export class IntakeClient {
   }
 
   decide(id: string, decision: 'approve' | 'reject', reason?: string) {
-    return this.#call<{ link: LinkResource }>('POST', `/links/${encodeURIComponent(id)}/approvals`, {
-      body: { decision, ...(reason !== undefined ? { reason } : {}) },
-    });
+    // `unchanged`: the link already held this decision (why, and by whom).
+    return this.#call<{ link: LinkResource; unchanged?: string }>(
+      'POST',
+      `/links/${encodeURIComponent(id)}/approvals`,
+      {
+        body: { decision, ...(reason !== undefined ? { reason } : {}) },
+      },
+    );
   }
 
   decommission(id: string, reason?: string) {

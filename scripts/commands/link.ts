@@ -193,7 +193,9 @@ function decisionCommand(decision: 'approve' | 'reject'): Command {
       );
       // --wait follows what the approval was for: the link, or its pending decommission.
       const w = decisionWait(decision, out.link);
-      return finish(ctx, access, out.link, w.until, w.said, w.done);
+      // Deciding again what is already decided is no error: it says so, and --wait still waits.
+      const said = out.unchanged === undefined ? w.said : `already ${w.said}`;
+      return finish(ctx, access, out.link, w.until, said, w.done);
     },
   };
 }

@@ -120,6 +120,10 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     const approved = await cli('link', 'approve', linkId, '--as', 'bob', '--reason', 'capacity reviewed');
     expect(approved.code).toBe(0);
     expect(approved.out).toMatch(new RegExp(`^approved: ${linkId}`));
+    // Approving again is no error: it says the link already holds that approval.
+    const again = await cli('link', 'approve', linkId, '--as', 'bob');
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(new RegExp(`^already approved: ${linkId}`));
     // The Google half, played by the test: carol's approval, then the key redeemed and the transport up.
     await lc.putPeer('LinkApproved', {
       linkId,
@@ -255,6 +259,10 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     const approved = await cli('link', 'approve', linkId, '--as', 'bob');
     expect(approved.err).toBe('');
     expect(approved.code).toBe(0);
+    expect(approved.out).toMatch(new RegExp(`^approved the decommission: ${linkId}`));
+    const again = await cli('link', 'approve', linkId, '--as', 'bob');
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(new RegExp(`^already approved the decommission: ${linkId}`));
     await eventually(
       async () => (await lc.half.deps.store.get(linkId))?.link.state === 'DECOMMISSIONING',
       5000,

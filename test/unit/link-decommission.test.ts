@@ -138,6 +138,33 @@ describe('decommission transitions', () => {
     expect(transition(expired.link, propose(), T0 + 65_000).link.decommission?.status).toBe('PENDING');
   });
 
+  it('approving a decommission another approver already approved changes nothing and is no error', () => {
+    // Prepare: bob (AWS) approved the request.
+    const pending = transition(activeLink(), propose(), T0 + 60_000).link;
+    const approved = transition(
+      pending,
+      { kind: 'decideDecommission', side: 'aws', by: BOB, decision: 'approve' },
+      T0 + 61_000,
+    ).link;
+    // Act: carol (Google) approves it too; then rejects it.
+    const again = transition(
+      approved,
+      { kind: 'decideDecommission', side: 'gcp', by: CAROL, decision: 'approve' },
+      T0 + 62_000,
+    );
+    // Assess: the same record, and why; a contrary decision is still refused.
+    expect(again.link).toEqual(approved);
+    expect(again.events).toEqual([]);
+    expect(again.ignored).toBe(`duplicate: decommission already approved by ${BOB}`);
+    expect(() =>
+      transition(
+        approved,
+        { kind: 'decideDecommission', side: 'gcp', by: CAROL, decision: 'reject', reason: 'no' },
+        T0 + 63_000,
+      ),
+    ).toThrow(IllegalTransitionError);
+  });
+
   it('auto-approval moves at once; nothing to expire when nothing is pending', () => {
     const r = transition(activeLink(), { ...propose(), auto: true } as LinkInput, T0 + 60_000);
     expect(r.link.state).toBe('DECOMMISSIONING');

@@ -222,7 +222,10 @@ export async function routeIntake(deps: IntakeDeps, req: IntakeRequest): Promise
           stored.link,
           forDecommission ? ['decommissionApproval', ...PROVISIONING_WAITS] : ['approval'],
         );
-        return ok(200, { link: await linkResource(deps.store, stored.link) });
+        return ok(200, {
+          link: await linkResource(deps.store, stored.link),
+          ...(stored.unchanged !== undefined ? { unchanged: stored.unchanged } : {}),
+        });
       }
       case 'POST /links/{id}/decommission': {
         const body = parseBody(req);

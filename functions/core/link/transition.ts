@@ -344,8 +344,9 @@ function decideDecommission(
 ): TransitionResult {
   const d = link.decommission;
   const wanted = input.decision === 'approve' ? 'APPROVED' : 'REJECTED';
-  if (d?.status === wanted && d.decision?.by === input.by)
-    return unchanged(link, `duplicate: decommission already ${wanted.toLowerCase()} by ${input.by}`);
+  // Already decided the way this approver wants (by them or another approver): nothing to do.
+  if (d?.status === wanted)
+    return unchanged(link, `duplicate: decommission already ${wanted.toLowerCase()} by ${d.decision?.by}`);
   if (d?.status !== 'PENDING')
     throw new IllegalTransitionError(
       link.state,

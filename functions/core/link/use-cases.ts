@@ -297,6 +297,19 @@ function newRecord(
 
 // ---- approve / reject --------------------------------------------------------------------------
 
+/** The link after a decision; `unchanged` says why when the link already held that decision. */
+export interface DecidedLink extends StoredLink {
+  unchanged?: string;
+}
+
+function decided(result: { link: LinkRecord; version: number; ignored?: string }): DecidedLink {
+  return {
+    link: result.link,
+    version: result.version,
+    ...(result.ignored !== undefined ? { unchanged: result.ignored } : {}),
+  };
+}
+
 export interface DecideInput {
   linkId: string;
   /** The approver; the side approved for is the side of the intake that verified them. */
@@ -310,9 +323,10 @@ export interface DecideInput {
  * Records this side's approval or rejection by a verified approver.
  * Main course: check the approver's role for this side (never the requester) -> transition -> write
  * with `LinkApproved` / `LinkRejected` and any `LinkStateChanged` -> audit -> put the events.
+ * A decision the link already holds for this side changes nothing and says so (`unchanged`).
  * Errors: NotFoundError, PermissionDeniedError (audited), IllegalTransitionError, ValidationError.
  */
-export async function decideApproval(deps: LinkDeps, input: DecideInput): Promise<StoredLink> {
+export async function decideApproval(deps: LinkDeps, input: DecideInput): Promise<DecidedLink> {
   if (!isLinkId(input.linkId)) throw new ValidationError([{ path: 'linkId', reason: 'is not a link id' }]);
   if (input.decision === 'reject' && !input.reason?.trim())
     throw new ValidationError([{ path: 'reason', reason: 'is required when rejecting' }]);
@@ -366,7 +380,7 @@ export async function decideApproval(deps: LinkDeps, input: DecideInput): Promis
     });
   }
   await flushOutbox(deps, input.linkId);
-  return { link: result.link, version: result.version };
+  return decided(result);
 }
 
 /** `LinkApproved` or `LinkRejected` for a decision (of the link, or with `stage`, of its decommission). */
@@ -480,7 +494,7 @@ function decommissionProposal(
  * DECOMMISSIONING; rejection closes the request and leaves the link as it was.
  * Errors: ValidationError, NotFoundError, PermissionDeniedError (audited), IllegalTransitionError.
  */
-export async function decideDecommission(deps: LinkDeps, input: DecideInput): Promise<StoredLink> {
+export async function decideDecommission(deps: LinkDeps, input: DecideInput): Promise<DecidedLink> {
   if (input.decision === 'reject' && !input.reason?.trim())
     throw new ValidationError([{ path: 'reason', reason: 'is required when rejecting' }]);
   const stored = await deps.store.get(input.linkId);
@@ -538,7 +552,7 @@ export async function decideDecommission(deps: LinkDeps, input: DecideInput): Pr
     });
   }
   await flushOutbox(deps, input.linkId);
-  return { link: result.link, version: result.version };
+  return decided(result);
 }
 
 // ---- this side's own half ----------------------------------------------------------------------
