@@ -46,7 +46,13 @@ function edit(change: (c: Record<string, unknown[]> & Record<string, unknown>) =
   writeFileSync(file, stringify(c));
 }
 
-const newSim = () => new GcloudSim({ project: PROJECT, cwd: dir });
+/** A project with what the fixture's grants need and gcp.yml does not create: its KMS key and pool. */
+function newSim(): GcloudSim {
+  const sim = new GcloudSim({ project: PROJECT, cwd: dir });
+  sim.seedCryptoKey('us-east4', 'orders', 'sealing');
+  sim.seedPool('orders-aws');
+  return sim;
+}
 
 describe('scripts/deploy-gcp --dry-run against an empty project', () => {
   it('prints a command for every resource of gcp.yml, in dependency order, and runs none', async () => {
@@ -396,7 +402,8 @@ describe('scripts/deploy-gcp applies and converges', () => {
     expect(sim.accounts.has(`hand-made@${PROJECT}.iam.gserviceaccount.com`)).toBe(true);
     expect((await deploy(sim, '--prune', '--dry-run')).out).toEqual([]);
 
-    // A service account the file drops loses its project roles, then is deleted.
+    // A service account the file drops loses its project roles (the conditional one with its
+    // condition), then is deleted.
     edit((c) => {
       c.serviceAccounts = (c.serviceAccounts as { id: string }[]).filter((s) => s.id !== 'crosslink');
       for (const f of c.functions as Record<string, unknown>[]) delete f.serviceAccount;
@@ -407,9 +414,11 @@ describe('scripts/deploy-gcp applies and converges', () => {
     const sa = await deploy(sim, '--prune', '--dry-run');
     expect(sa.out.slice(-3)).toEqual([
       `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/datastore.user --condition=None --quiet`,
-      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/pubsub.publisher --condition=None --quiet`,
+      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=projects/${PROJECT}/roles/ordersSecretReader '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/orders-"),title=secrets orders-*' --quiet`,
       `gcloud iam service-accounts delete crosslink@${PROJECT}.iam.gserviceaccount.com --project=${PROJECT} --quiet`,
     ]);
+    expect((await deploy(sim, '--prune')).code).toBe(0);
+    expect(sim.iamPolicy.filter((b) => b.members.some((m) => m.includes('crosslink@')))).toEqual([]);
   });
 });
 
@@ -554,8 +563,16 @@ describe('scripts/deploy-gcp and network projects', () => {
 describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const ROOT = resolve(import.meta.dirname, '../..');
   const RELAY_URL = 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/relay/google';
-  const root = (sim: GcloudSim, ...flags: string[]) =>
-    rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, sim, ...flags);
+  const RELAY_ROLE = 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-dev';
+  const ENV = { CROSSLINK_AWS_RELAY_URL: RELAY_URL, CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE };
+  const root = (sim: GcloudSim, ...flags: string[]) => rootWith(ENV, sim, ...flags);
+  /** A project with the activation key (CROSSLINK_KMS_KEY) and the relay's pool, made beforehand. */
+  const rootSim = () => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    sim.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    sim.seedPool('crosslink-aws');
+    return sim;
+  };
   const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
@@ -569,7 +586,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   };
 
   it('pushes the outbound events to the AWS relay route with an OIDC token of crosslink-relay', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const dry = await root(sim, '--dry-run');
     expect(dry.code).toBe(0);
     const relay = dry.out.find((l) =>
@@ -596,7 +613,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   }, 60_000);
 
   it('names the push endpoint variable when it is not set, and runs nothing (exit 2)', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const r = await rootWith({}, sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
@@ -606,7 +623,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   });
 
   it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const dry = await root(sim, '--dry-run');
     expect(dry.code).toBe(0);
     const metricLines = dry.out.filter((l) => l.startsWith('gcloud logging metrics create '));
@@ -658,7 +675,7 @@ describe('scripts/deploy-gcp refuses bad input', () => {
     const r = await deploy(sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err.join('\n')).toMatch(/subscriptions\[0\]\.deadLetter\.maxDeliveryAttempts/);
-    expect(r.err.join('\n')).toMatch(/serviceAccounts\[0\]\.roles\[2\]: .*roles\/owner/);
+    expect(r.err.join('\n')).toMatch(/serviceAccounts\[0\]\.roles\[1\]: .*roles\/owner/);
     expect(sim.calls).toEqual([]);
   });
 
