@@ -269,14 +269,17 @@ export function gcpConfigIssues(value: unknown): Issue[] {
     if (!ref.startsWith('roles/') && !customRoles.has(ref))
       out.push({ path, reason: `names the custom role ${ref}, which customRoles does not list` });
   };
-  const secretRole = (ref: string) =>
-    ref.startsWith('roles/secretmanager.') ||
-    (c.customRoles ?? [])
-      .find((r) => r.id === ref)
-      ?.permissions.every((p) => p.startsWith('secretmanager.')) === true;
+  /** A predefined role of `service`, or a custom role whose permissions are all of it. */
+  const serviceRole = (ref: string, service: string) =>
+    ref.startsWith(`roles/${service}.`) ||
+    (c.customRoles ?? []).find((r) => r.id === ref)?.permissions.every((p) => p.startsWith(`${service}.`)) ===
+      true;
   (c.serviceAccounts ?? []).forEach((sa, i) => {
     sa.roles.forEach((r, j) => {
-      role(`serviceAccounts[${i}].roles[${j}]`, r);
+      const path = `serviceAccounts[${i}].roles[${j}]`;
+      role(path, r);
+      const why = projectWideRefusal(r, c.customRoles ?? []);
+      if (why) out.push({ path, reason: why });
     });
     const seen = new Set<string>();
     (sa.grants ?? []).forEach((g, j) => {
@@ -285,13 +288,17 @@ export function gcpConfigIssues(value: unknown): Issue[] {
       const key = `${g.role} ${g.secrets ?? ''} ${g.cryptoKey ?? ''}`;
       if (seen.has(key)) out.push({ path, reason: 'repeats an earlier grant' });
       seen.add(key);
-      if (g.secrets !== undefined && !secretRole(g.role))
+      const known = g.role.startsWith('roles/') || customRoles.has(g.role);
+      if (known && g.secrets !== undefined && !serviceRole(g.role, 'secretmanager'))
         out.push({
           path: `${path}.role`,
           reason: `${g.role} is not a Secret Manager role: a secrets grant carries only secretmanager permissions`,
         });
-      if (g.cryptoKey !== undefined && !g.role.startsWith('roles/cloudkms.') && g.role.startsWith('roles/'))
-        out.push({ path: `${path}.role`, reason: `${g.role} is not a Cloud KMS role (cryptoKey grant)` });
+      if (known && g.cryptoKey !== undefined && !serviceRole(g.role, 'cloudkms'))
+        out.push({
+          path: `${path}.role`,
+          reason: `${g.role} is not a Cloud KMS role: a cryptoKey grant carries only cloudkms permissions`,
+        });
     });
   });
   const functions = new Map((c.functions ?? []).map((f) => [f.name, f]));
@@ -453,6 +460,34 @@ export function gcpConfigIssues(value: unknown): Issue[] {
       });
   });
   return out;
+}
+
+/**
+ * Roles a resource can carry are refused project-wide (why, or undefined): publishing goes on the
+ * topic, Secret Manager access on the secrets (a name condition), KMS use on the key. Only
+ * `secretmanager.secrets.create` may be project-wide, in a custom role: it is checked on the
+ * project, and creating a secret gives no access to any.
+ */
+function projectWideRefusal(ref: string, customRoles: CustomRoleSpec[]): string | undefined {
+  if (/^roles\/(secretmanager\.|cloudkms\.|pubsub\.(publisher|editor|admin)$)/.test(ref))
+    return `${ref} is refused project-wide: ${
+      ref.startsWith('roles/pubsub.')
+        ? 'publishers go on the topic (topics[].publishers)'
+        : ref.startsWith('roles/secretmanager.')
+          ? 'grant it on a secret-name prefix (grants: {role, secrets})'
+          : 'grant it on the key (grants: {role, cryptoKey})'
+    }`;
+  const bad = customRoles
+    .find((r) => r.id === ref)
+    ?.permissions.filter(
+      (p) =>
+        p === 'pubsub.topics.publish' ||
+        p.startsWith('cloudkms.') ||
+        (p.startsWith('secretmanager.') && p !== 'secretmanager.secrets.create'),
+    );
+  if (bad && bad.length > 0)
+    return `the custom role ${ref} carries ${bad.join(', ')}, refused project-wide: grant it on the topic, a secret-name prefix or the key`;
+  return undefined;
 }
 
 /** The Monitoring metric type prefix of log-based metrics. */
