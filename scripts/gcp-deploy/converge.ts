@@ -9,8 +9,9 @@
  *
  * What "managed" means (only managed resources are ever pruned): the label `crosslink-managed=true`
  * on topics, subscriptions, functions, workflows and alert policies (`userLabels`); a description
- * ending in `(managed by crosslink)` on service accounts, log sinks and scheduler jobs, which have
- * no labels. KMS key rings and keys are not managed at all (they cannot be deleted).
+ * ending in `(managed by crosslink)` on service accounts, custom roles, log sinks and scheduler
+ * jobs, which have no labels. KMS key rings and keys and workload identity pools are not managed at
+ * all: grants name them, and they must exist first. The IAM phases are in iam.ts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';

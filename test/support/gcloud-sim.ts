@@ -12,7 +12,10 @@
  * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON, a log
  * metric's descriptor name and type filled in and its labels' default value type (STRING) dropped.
  * References are checked: an alert condition on `logging.googleapis.com/user/<m>` needs the log
- * metric `m` (and a percentile aligner when it is a distribution).
+ * metric `m` (and a percentile aligner when it is a distribution); a binding needs its member (a
+ * service account of the project, a principal of a known workload identity pool), its custom role
+ * (not deleted) and its resource (topic, subscription, KMS key). IAM: custom roles (`iam roles`),
+ * conditional project bindings, KMS keys (`seedCryptoKey`) and pools (`seedPool`), made by others.
  * Other projects (`addProject`: network projects, each a GcloudSim of its own) answer the commands
  * whose `--project` (or `projects describe|*-iam-policy` argument) names them; a project nobody
  * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
@@ -1305,8 +1308,10 @@ export class GcloudSim implements Gcloud {
   }
 }
 
+/** A policy as `get-iam-policy --format=json` prints it (version 3 once a binding has a condition). */
 function policyJson(bindings: Binding[]): Json {
-  return bindings.length > 0 ? { bindings, etag: 'BwYAbc=', version: 1 } : { etag: 'ACAB' };
+  const version = bindings.some((b) => b.condition) ? 3 : 1;
+  return bindings.length > 0 ? { bindings, etag: 'BwYAbc=', version } : { etag: 'ACAB' };
 }
 
 /** Drops undefined fields (gcloud's JSON has no nulls for unset fields). */
