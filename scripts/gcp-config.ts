@@ -465,8 +465,8 @@ export function gcpConfigIssues(value: unknown): Issue[] {
 /**
  * Roles a resource can carry are refused project-wide (why, or undefined): publishing goes on the
  * topic, Secret Manager access on the secrets (a name condition), KMS use on the key. Only
- * `secretmanager.secrets.create` may be project-wide, in a custom role: it is checked on the
- * project, and creating a secret gives no access to any.
+ * `secretmanager.secrets.create` may be project-wide, in a custom role: creating needs a
+ * project-level grant, and creating a secret gives no access to any.
  */
 function projectWideRefusal(ref: string, customRoles: CustomRoleSpec[]): string | undefined {
   if (/^roles\/(secretmanager\.|cloudkms\.|pubsub\.(publisher|editor|admin)$)/.test(ref))
