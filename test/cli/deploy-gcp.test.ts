@@ -525,8 +525,11 @@ describe('scripts/deploy-gcp grants (custom roles, conditions, keys, topic publi
     expect((await projectBinding(`projects/${PROJECT}/roles/nope`, '--condition=None')).stderr).toMatch(
       /INVALID_ARGUMENT: Role \(projects\/crosslink-test\/roles\/nope\) does not exist/,
     );
-    expect((await projectBinding('roles/viewer', '--condition=expression=true')).stderr).toMatch(
+    expect((await projectBinding('roles/datastore.user', '--condition=expression=true')).stderr).toMatch(
       /expression and title are required/,
+    );
+    expect((await projectBinding('roles/viewer', '--condition=expression=true,title=t')).stderr).toMatch(
+      /INVALID_ARGUMENT: Conditions are not supported for basic roles/,
     );
     expect(
       (

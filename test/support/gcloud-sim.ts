@@ -280,6 +280,8 @@ export class GcloudSim implements Gcloud {
       const role = f('role') as string;
       if (!member || !role) throw err(command, 'argument --member --role: Must be specified.', 2);
       const condition = conditionOf(command, o.conditions ?? false);
+      if (condition && /^roles\/(owner|editor|viewer)$/.test(role))
+        throw invalid(command, `Conditions are not supported for basic roles (${role}).`);
       const same = (x: Binding) =>
         x.role === role &&
         (x.condition?.expression ?? '') === (condition?.expression ?? '') &&
