@@ -141,20 +141,56 @@ export async function checkIamPrerequisites(c: IamContext): Promise<void> {
         `${path}: the Cloud KMS key projects/${P}/locations/${region}/keyRings/${ring}/cryptoKeys/${key} does not exist (gcp.yml grants on it, never creates it: create it first)`,
       );
   }
-  const pools = new Map<string, string>();
+  // Each pool must exist and trust the role's AWS account with a provider that maps
+  // attribute.aws_role (the AWS default mapping does), or the principal set matches nobody.
+  const pools = new Map<string, { path: string; accounts: Map<string, string> }>();
   config.topics.forEach((t, i) => {
     (t.awsPublishers ?? []).forEach((p, j) => {
-      if (!pools.has(p.pool)) pools.set(p.pool, `topics[${i}].awsPublishers[${j}].pool`);
+      const path = `topics[${i}].awsPublishers[${j}]`;
+      const entry = pools.get(p.pool) ?? { path: `${path}.pool`, accounts: new Map<string, string>() };
+      const account = AWS_ROLE_ARN_RE.exec(p.role)?.[1];
+      if (account && !entry.accounts.has(account)) entry.accounts.set(account, `${path}.role`);
+      pools.set(p.pool, entry);
     });
   });
-  for (const [pool, path] of pools)
+  for (const [pool, { path, accounts }] of pools) {
     if (
       (await c.readOrNull(['iam', 'workload-identity-pools', 'describe', pool, '--location=global'])) === null
-    )
+    ) {
       problems.push(
-        `${path}: the workload identity pool ${pool} does not exist in ${P} (create it and its AWS provider first: docs/relay.md)`,
+        `${path}: the workload identity pool ${pool} does not exist in ${P} (create it and its AWS provider first: docs/deploy-gcp.md "Grants")`,
       );
+      continue;
+    }
+    const providers =
+      (await c.readJson<ProviderJson[] | null>([
+        'iam',
+        'workload-identity-pools',
+        'providers',
+        'list',
+        `--workload-identity-pool=${pool}`,
+        '--location=global',
+      ])) ?? [];
+    for (const [account, rolePath] of accounts) {
+      const trusting = providers.filter((x) => x.aws?.accountId === account && !x.disabled);
+      if (trusting.length === 0)
+        problems.push(
+          `${rolePath}: no enabled AWS provider of the pool ${pool} trusts the AWS account ${account}`,
+        );
+      else if (!trusting.some((x) => x.attributeMapping?.['attribute.aws_role'] !== undefined))
+        problems.push(
+          `${rolePath}: the AWS provider of the pool ${pool} for ${account} does not map attribute.aws_role (the AWS default mapping does)`,
+        );
+    }
+  }
   if (problems.length > 0) throw new Error(problems.join('\n'));
+}
+
+interface ProviderJson {
+  name: string;
+  disabled?: boolean;
+  aws?: { accountId?: string };
+  attributeMapping?: Record<string, string>;
 }
 
 interface RoleJson {

@@ -50,7 +50,7 @@ function edit(change: (c: Record<string, unknown[]> & Record<string, unknown>) =
 function newSim(): GcloudSim {
   const sim = new GcloudSim({ project: PROJECT, cwd: dir });
   sim.seedCryptoKey('us-east4', 'orders', 'sealing');
-  sim.seedPool('orders-aws');
+  sim.seedPool('orders-aws', '123456789012');
   return sim;
 }
 
@@ -754,7 +754,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const rootSim = () => {
     const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
     sim.seedCryptoKey('us-east4', 'crosslink', 'activation');
-    sim.seedPool('crosslink-aws');
+    sim.seedPool('crosslink-aws', '210987654321');
     return sim;
   };
   const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
@@ -920,9 +920,9 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(sim.topics.get('crosslink-peer-events')?.policy[0]?.members).toContain('user:oncall@example.com');
   }, 60_000);
 
-  it('stops before any change when the key or the pool is missing, or the relay role is not given', async () => {
+  it('stops before any change when the key or the pool is missing or does not trust the role, or the role is not given', async () => {
     const noKey = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    noKey.seedPool('crosslink-aws');
+    noKey.seedPool('crosslink-aws', '210987654321');
     const a = await root(noKey);
     expect(a.code).toBe(1);
     expect(a.err).toEqual([
@@ -937,6 +937,24 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(b.err.join('\n')).toMatch(
       /^error: topics\[1\]\.awsPublishers\[0\]\.pool: the workload identity pool crosslink-aws does not exist in crosslink-test/,
     );
+
+    // A pool that trusts another AWS account, or does not map attribute.aws_role: the principal
+    // set would match nobody.
+    const otherAccount = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    otherAccount.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    otherAccount.seedPool('crosslink-aws', '111111111111');
+    const c = await root(otherAccount);
+    expect(c.code).toBe(1);
+    expect(c.err).toEqual([
+      'error: topics[1].awsPublishers[0].role: no enabled AWS provider of the pool crosslink-aws trusts the AWS account 210987654321',
+    ]);
+    expect(otherAccount.mutations()).toEqual([]);
+    const noRoleAttribute = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    noRoleAttribute.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    noRoleAttribute.seedPool('crosslink-aws', '210987654321', { 'google.subject': 'assertion.arn' });
+    expect((await root(noRoleAttribute, '--dry-run')).err).toEqual([
+      'error: topics[1].awsPublishers[0].role: the AWS provider of the pool crosslink-aws for 210987654321 does not map attribute.aws_role (the AWS default mapping does)',
+    ]);
 
     const unset = await rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, rootSim(), '--dry-run');
     expect(unset.code).toBe(2);

@@ -79,8 +79,8 @@ export class GcloudSim implements Gcloud {
   readonly customRoles = new Map<string, Json & { deleted?: boolean }>();
   /** Cloud KMS keys (`<location>/<ring>/<key>`) and their IAM policies; gcp.yml never creates keys. */
   readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[] }>();
-  /** Workload identity pools (global) by id. */
-  readonly pools = new Map<string, Json>();
+  /** Workload identity pools (global) by id, with their providers. */
+  readonly pools = new Map<string, { json: Json; providers: Json[] }>();
   /** Every project of this simulated organisation, by id (this one included). */
   #world = new Map<string, GcloudSim>([]);
   #seq = 0;
@@ -130,11 +130,29 @@ export class GcloudSim implements Gcloud {
     });
   }
 
-  /** A workload identity pool someone made (with its AWS provider). */
-  seedPool(pool: string): void {
+  /**
+   * A workload identity pool someone made, with an AWS provider `aws` trusting `awsAccountId` and
+   * the AWS default attribute mapping (or `attributeMapping`).
+   */
+  seedPool(pool: string, awsAccountId: string, attributeMapping?: Record<string, string>): void {
+    const name = `projects/${this.projectNumber}/locations/global/workloadIdentityPools/${pool}`;
     this.pools.set(pool, {
-      name: `projects/${this.projectNumber}/locations/global/workloadIdentityPools/${pool}`,
-      state: 'ACTIVE',
+      json: { name, state: 'ACTIVE' },
+      providers: [
+        {
+          name: `${name}/providers/aws`,
+          state: 'ACTIVE',
+          aws: { accountId: awsAccountId },
+          attributeMapping: attributeMapping ?? {
+            'google.subject': 'assertion.arn',
+            'attribute.aws_account': 'assertion.account',
+            'attribute.aws_role':
+              "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
+            'attribute.aws_ec2_instance':
+              "assertion.arn.extract('assumed-role/{role_and_session}').extract('/{session}')",
+          },
+        },
+      ],
     });
   }
 
@@ -409,14 +427,21 @@ export class GcloudSim implements Gcloud {
       }
     }
 
-    // Workload identity pools (made by their owners: read only here).
+    // Workload identity pools and their providers (made by their owners: read only here).
     if (cmd(3) === 'iam workload-identity-pools describe') {
       allow(cmd(3), ['location']);
       const pool = arg(cmd(3), 3);
       if (f('location') !== 'global') throw err(cmd(3), 'argument --location: must be global.', 2);
       const j = this.pools.get(pool);
       if (!j) throw notFound(cmd(3), `projects/${P}/locations/global/workloadIdentityPools/${pool}`);
-      return j;
+      return j.json;
+    }
+    if (cmd(4) === 'iam workload-identity-pools providers list') {
+      allow(cmd(4), ['workload-identity-pool', 'location']);
+      const pool = f('workload-identity-pool') ?? '';
+      const j = this.pools.get(pool);
+      if (!j) throw notFound(cmd(4), `projects/${P}/locations/global/workloadIdentityPools/${pool}`);
+      return j.providers;
     }
 
     // Cloud KMS keys (made outside gcp.yml) and their IAM policies.
