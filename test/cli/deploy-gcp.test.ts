@@ -750,11 +750,17 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const RELAY_ROLE = 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-dev';
   const ENV = { CROSSLINK_AWS_RELAY_URL: RELAY_URL, CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE };
   const root = (sim: GcloudSim, ...flags: string[]) => rootWith(ENV, sim, ...flags);
-  /** A project with the activation key (CROSSLINK_KMS_KEY) and the relay's pool, made beforehand. */
-  const rootSim = () => {
+  /**
+   * A project with what gcp.yml needs made beforehand: the activation key (CROSSLINK_KMS_KEY)
+   * unless `key` is false, and the relay's pool trusting `pool.account` (the relay role's by
+   * default) with the default mapping or `pool.mapping`, unless `pool` is false.
+   */
+  const rootSim = (
+    o: { key?: boolean; pool?: false | { account?: string; mapping?: Record<string, string> } } = {},
+  ) => {
     const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    sim.seedCryptoKey('us-east4', 'crosslink', 'activation');
-    sim.seedPool('crosslink-aws', '210987654321');
+    if (o.key !== false) sim.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    if (o.pool !== false) sim.seedPool('crosslink-aws', o.pool?.account ?? '210987654321', o.pool?.mapping);
     return sim;
   };
   const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
@@ -921,8 +927,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   }, 60_000);
 
   it('stops before any change when the key or the pool is missing or does not trust the role, or the role is not given', async () => {
-    const noKey = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    noKey.seedPool('crosslink-aws', '210987654321');
+    const noKey = rootSim({ key: false });
     const a = await root(noKey);
     expect(a.code).toBe(1);
     expect(a.err).toEqual([
@@ -930,8 +935,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     ]);
     expect(noKey.mutations()).toEqual([]);
 
-    const noPool = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    noPool.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    const noPool = rootSim({ pool: false });
     const b = await root(noPool, '--dry-run');
     expect(b.code).toBe(1);
     expect(b.err.join('\n')).toMatch(
@@ -940,18 +944,14 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
 
     // A pool that trusts another AWS account, or does not map attribute.aws_role: the principal
     // set would match nobody.
-    const otherAccount = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    otherAccount.seedCryptoKey('us-east4', 'crosslink', 'activation');
-    otherAccount.seedPool('crosslink-aws', '111111111111');
+    const otherAccount = rootSim({ pool: { account: '111111111111' } });
     const c = await root(otherAccount);
     expect(c.code).toBe(1);
     expect(c.err).toEqual([
       'error: topics[1].awsPublishers[0].role: no enabled AWS provider of the pool crosslink-aws trusts the AWS account 210987654321',
     ]);
     expect(otherAccount.mutations()).toEqual([]);
-    const noRoleAttribute = new GcloudSim({ project: PROJECT, cwd: ROOT });
-    noRoleAttribute.seedCryptoKey('us-east4', 'crosslink', 'activation');
-    noRoleAttribute.seedPool('crosslink-aws', '210987654321', { 'google.subject': 'assertion.arn' });
+    const noRoleAttribute = rootSim({ pool: { mapping: { 'google.subject': 'assertion.arn' } } });
     expect((await root(noRoleAttribute, '--dry-run')).err).toEqual([
       'error: topics[1].awsPublishers[0].role: the AWS provider of the pool crosslink-aws for 210987654321 does not map attribute.aws_role (the AWS default mapping does)',
     ]);
