@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, substituteEndpoints } from '#scripts/gcp-config.ts';
+import { loadGcpConfig, substituteAwsPublishers, substituteEndpoints } from '#scripts/gcp-config.ts';
 import { deployGcp } from './gcp-deploy/converge.ts';
 import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
 
@@ -80,8 +80,10 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     return 2;
   }
   try {
-    // `push.endpoint: ${env:NAME}` (the AWS relay route) comes from the environment.
-    const { config } = substituteEndpoints(loadGcpConfig(file), env);
+    // `push.endpoint: ${env:NAME}` (the AWS relay route) and `awsPublishers[].role: ${env:NAME}`
+    // (the relay's AWS role) come from the environment.
+    const { config: withEndpoints } = substituteEndpoints(loadGcpConfig(file), env);
+    const config = substituteAwsPublishers(withEndpoints, env);
     const result = await deployGcp({
       config,
       project,

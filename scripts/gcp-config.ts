@@ -15,10 +15,37 @@ import schema from '../config/gcp.schema.json' with { type: 'json' };
 
 export type Member = string;
 
+/**
+ * A role reference: a predefined role (`roles/<service>.<role>`) or the id of a `customRoles` entry
+ * (the project's `projects/<p>/roles/<id>`).
+ */
+export type RoleRef = string;
+
+/**
+ * A grant narrower than the project: `secrets` (a project binding whose IAM condition limits it to
+ * the secrets whose id starts with the prefix) or `cryptoKey` (`<keyRing>/<key>` in the region: a
+ * binding on that key's own policy).
+ */
+export interface GrantSpec {
+  role: RoleRef;
+  secrets?: string;
+  cryptoKey?: string;
+}
+
 export interface ServiceAccountSpec {
   id: string;
   displayName?: string;
-  roles: string[];
+  /** Project-wide roles (no condition). */
+  roles: RoleRef[];
+  grants?: GrantSpec[];
+}
+
+/** A project custom role: exactly the permissions listed. */
+export interface CustomRoleSpec {
+  id: string;
+  title: string;
+  description?: string;
+  permissions: string[];
 }
 
 export interface HttpTrigger {
@@ -51,10 +78,24 @@ export interface FunctionSpec {
   trigger: { http?: HttpTrigger; topic?: TopicTrigger; eventarc?: EventarcTrigger };
 }
 
+/**
+ * An AWS IAM role whose sessions publish through workload identity federation: the pool's
+ * `attribute.aws_role` (the AWS provider's default mapping) is the role's assumed-role ARN.
+ */
+export interface AwsPublisherSpec {
+  /** A workload identity pool of the deployed project. */
+  pool: string;
+  /** `arn:aws:iam::<account>:role/<name>`, or `${env:NAME}` until deploy-time substitution. */
+  role: string;
+}
+
 export interface TopicSpec {
   name: string;
   labels?: Record<string, string>;
   messageRetentionDuration?: string;
+  /** Members holding roles/pubsub.publisher on this topic (and nowhere else). */
+  publishers?: Member[];
+  awsPublishers?: AwsPublisherSpec[];
 }
 
 export interface SubscriptionSpec {
@@ -154,6 +195,7 @@ export interface AlertPolicySpec {
 export interface GcpConfigFile {
   version: 1;
   region?: string;
+  customRoles?: CustomRoleSpec[];
   serviceAccounts?: ServiceAccountSpec[];
   functions?: FunctionSpec[];
   topics?: TopicSpec[];
@@ -173,6 +215,7 @@ export interface GcpConfig {
   /** Directory `source` paths are relative to. */
   root: string;
   region: string | undefined;
+  customRoles: CustomRoleSpec[];
   serviceAccounts: ServiceAccountSpec[];
   functions: FunctionSpec[];
   topics: TopicSpec[];
@@ -217,6 +260,47 @@ export function gcpConfigIssues(value: unknown): Issue[] {
     return seen;
   };
   const accounts = names('serviceAccounts', c.serviceAccounts);
+  const customRoles = new Set<string>();
+  (c.customRoles ?? []).forEach((r, i) => {
+    if (customRoles.has(r.id)) out.push({ path: `customRoles[${i}]`, reason: `repeats the id ${r.id}` });
+    customRoles.add(r.id);
+  });
+  const role = (path: string, ref: string) => {
+    if (!ref.startsWith('roles/') && !customRoles.has(ref))
+      out.push({ path, reason: `names the custom role ${ref}, which customRoles does not list` });
+  };
+  /** A predefined role of `service`, or a custom role whose permissions are all of it. */
+  const serviceRole = (ref: string, service: string) =>
+    ref.startsWith(`roles/${service}.`) ||
+    (c.customRoles ?? []).find((r) => r.id === ref)?.permissions.every((p) => p.startsWith(`${service}.`)) ===
+      true;
+  (c.serviceAccounts ?? []).forEach((sa, i) => {
+    sa.roles.forEach((r, j) => {
+      const path = `serviceAccounts[${i}].roles[${j}]`;
+      role(path, r);
+      const why = projectWideRefusal(r, c.customRoles ?? []);
+      if (why) out.push({ path, reason: why });
+    });
+    const seen = new Set<string>();
+    (sa.grants ?? []).forEach((g, j) => {
+      const path = `serviceAccounts[${i}].grants[${j}]`;
+      role(`${path}.role`, g.role);
+      const key = `${g.role} ${g.secrets ?? ''} ${g.cryptoKey ?? ''}`;
+      if (seen.has(key)) out.push({ path, reason: 'repeats an earlier grant' });
+      seen.add(key);
+      const known = g.role.startsWith('roles/') || customRoles.has(g.role);
+      if (known && g.secrets !== undefined && !serviceRole(g.role, 'secretmanager'))
+        out.push({
+          path: `${path}.role`,
+          reason: `${g.role} is not a Secret Manager role: a secrets grant carries only secretmanager permissions`,
+        });
+      if (known && g.cryptoKey !== undefined && !serviceRole(g.role, 'cloudkms'))
+        out.push({
+          path: `${path}.role`,
+          reason: `${g.role} is not a Cloud KMS role: a cryptoKey grant carries only cloudkms permissions`,
+        });
+    });
+  });
   const functions = new Map((c.functions ?? []).map((f) => [f.name, f]));
   names('functions', c.functions);
   const topics = names('topics', c.topics);
@@ -252,6 +336,19 @@ export function gcpConfigIssues(value: unknown): Issue[] {
     f.trigger.http?.invokers.forEach((m, j) => {
       const sa = /^serviceAccount:([^@]+)$/.exec(m);
       if (sa) account(`functions[${i}].trigger.http.invokers[${j}]`, sa[1]);
+    });
+  });
+  (c.topics ?? []).forEach((t, i) => {
+    t.publishers?.forEach((m, j) => {
+      const sa = /^serviceAccount:([^@]+)$/.exec(m);
+      if (sa) account(`topics[${i}].publishers[${j}]`, sa[1]);
+    });
+    const seen = new Set<string>();
+    t.awsPublishers?.forEach((p, j) => {
+      const key = `${p.pool} ${p.role}`;
+      if (seen.has(key))
+        out.push({ path: `topics[${i}].awsPublishers[${j}]`, reason: 'repeats an earlier entry' });
+      seen.add(key);
     });
   });
   const deadLetterTopics = new Set<string>();
@@ -365,6 +462,34 @@ export function gcpConfigIssues(value: unknown): Issue[] {
   return out;
 }
 
+/**
+ * Roles a resource can carry are refused project-wide (why, or undefined): publishing goes on the
+ * topic, Secret Manager access on the secrets (a name condition), KMS use on the key. Only
+ * `secretmanager.secrets.create` may be project-wide, in a custom role: creating needs a
+ * project-level grant, and creating a secret gives no access to any.
+ */
+function projectWideRefusal(ref: string, customRoles: CustomRoleSpec[]): string | undefined {
+  if (/^roles\/(secretmanager\.|cloudkms\.|pubsub\.(publisher|editor|admin)$)/.test(ref))
+    return `${ref} is refused project-wide: ${
+      ref.startsWith('roles/pubsub.')
+        ? 'publishers go on the topic (topics[].publishers)'
+        : ref.startsWith('roles/secretmanager.')
+          ? 'grant it on a secret-name prefix (grants: {role, secrets})'
+          : 'grant it on the key (grants: {role, cryptoKey})'
+    }`;
+  const bad = customRoles
+    .find((r) => r.id === ref)
+    ?.permissions.filter(
+      (p) =>
+        p === 'pubsub.topics.publish' ||
+        p.startsWith('cloudkms.') ||
+        (p.startsWith('secretmanager.') && p !== 'secretmanager.secrets.create'),
+    );
+  if (bad && bad.length > 0)
+    return `the custom role ${ref} carries ${bad.join(', ')}, refused project-wide: grant it on the topic, a secret-name prefix or the key`;
+  return undefined;
+}
+
 /** The Monitoring metric type prefix of log-based metrics. */
 export const USER_METRIC = 'logging.googleapis.com/user/';
 
@@ -448,6 +573,7 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
     file: options.file,
     root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
     region: c.region,
+    customRoles: c.customRoles ?? [],
     serviceAccounts: c.serviceAccounts ?? [],
     functions: (c.functions ?? []).map((f) =>
       networkProjects.length > 0 ? { ...f, environment: { ...f.environment, ...networks } } : f,
@@ -507,4 +633,41 @@ export function substituteEndpoints(
   });
   if (issues.length > 0) throw new ValidationError(issues, config.file ?? 'gcp.yml');
   return { config: { ...config, subscriptions }, dropped };
+}
+
+/** An AWS IAM role ARN (what `awsPublishers[].role` resolves to). */
+export const AWS_ROLE_ARN_RE = /^arn:aws:iam::(\d{12}):role\/([\w+=,.@-]{1,64})$/;
+
+/**
+ * Replaces every `awsPublishers[].role: ${env:NAME}` with the variable's value: a variable that is
+ * not set, or a value that is not an IAM role ARN, is an issue naming the field and the variable.
+ */
+export function substituteAwsPublishers(
+  config: GcpConfig,
+  variables: Record<string, string | undefined>,
+): GcpConfig {
+  const issues: Issue[] = [];
+  const topics = config.topics.map((t, i) =>
+    t.awsPublishers
+      ? {
+          ...t,
+          awsPublishers: t.awsPublishers.map((p, j) => {
+            const name = ENDPOINT_VARIABLE_RE.exec(p.role)?.[1];
+            if (!name) return p;
+            const value = variables[name];
+            const path = `topics[${i}].awsPublishers[${j}].role`;
+            if (!value)
+              issues.push({ path, reason: `needs the environment variable ${name} (the AWS role ARN)` });
+            else if (!AWS_ROLE_ARN_RE.test(value))
+              issues.push({
+                path,
+                reason: `${name} must be an AWS IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${value.slice(0, 80)}"`,
+              });
+            return { ...p, role: value ?? p.role };
+          }),
+        }
+      : t,
+  );
+  if (issues.length > 0) throw new ValidationError(issues, config.file ?? 'gcp.yml');
+  return { ...config, topics };
 }

@@ -9,8 +9,9 @@
  *
  * What "managed" means (only managed resources are ever pruned): the label `crosslink-managed=true`
  * on topics, subscriptions, functions, workflows and alert policies (`userLabels`); a description
- * ending in `(managed by crosslink)` on service accounts, log sinks and scheduler jobs, which have
- * no labels. KMS key rings and keys are not managed at all (they cannot be deleted).
+ * ending in `(managed by crosslink)` on service accounts, custom roles, log sinks and scheduler
+ * jobs, which have no labels. KMS key rings and keys and workload identity pools are not managed at
+ * all: grants name them, and they must exist first. The IAM phases are in iam.ts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -29,6 +30,16 @@ import {
 } from '#scripts/gcp-config.ts';
 import { type FunctionPackage, packageFunction, writePackage } from './build.ts';
 import { type Gcloud, GcloudError, isNotFound, keyValues, shellLine } from './gcloud.ts';
+import {
+  checkIamPrerequisites,
+  convergeAccountGrants,
+  convergeCustomRoles,
+  convergeTopicPublishers,
+  type IamContext,
+  type Policy,
+  projectBinding,
+  pruneCustomRoles,
+} from './iam.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 
@@ -65,14 +76,6 @@ export interface DeployResult {
 }
 
 type Labels = Record<string, string>;
-interface Binding {
-  role: string;
-  members: string[];
-  condition?: unknown;
-}
-interface Policy {
-  bindings?: Binding[];
-}
 
 const same = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b);
 const last = (name: string) => name.slice(name.lastIndexOf('/') + 1);
@@ -168,13 +171,28 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
       n.project,
       (await readJson<{ projectNumber: string }>(['projects', 'describe', n.project], false)).projectNumber,
     );
+  const iam: IamContext = {
+    config,
+    project: P,
+    projectNumber: PN,
+    region,
+    prune: o.prune,
+    readJson: (args) => readJson(args),
+    readOrNull: (args) => readOrNull(args),
+    exec: (cmds) => exec(cmds),
+    mut,
+    marked,
+    isMarked,
+  };
+  // So do the KMS keys and workload identity pools the grants name.
+  await checkIamPrerequisites(iam);
   const pubsubAgent = `serviceAccount:service-${PN}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   const functionUrls = new Map<string, string>();
   const functionUrl = (name: string) =>
     functionUrls.get(name) ?? `https://${region}-${P}.cloudfunctions.net/${name}`;
   const listed = <T>(list: T[] | null | undefined): T[] => list ?? [];
 
-  // 1. Service accounts and their project roles.
+  // 1. Service accounts, custom roles, then the accounts' project roles and narrowed grants (iam.ts).
   {
     const accounts = await readJson<{ email: string; displayName?: string; description?: string }[]>([
       'iam',
@@ -203,18 +221,8 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
         );
     }
     await exec(cmds);
-    const policy = await readJson<Policy>(['projects', 'get-iam-policy', P], false);
-    const roleCmds: string[][] = [];
-    for (const sa of config.serviceAccounts) {
-      const member = `serviceAccount:${email(sa.id)}`;
-      const held = new Set(
-        (policy.bindings ?? []).filter((b) => !b.condition && b.members.includes(member)).map((b) => b.role),
-      );
-      for (const role of sa.roles) if (!held.has(role)) roleCmds.push(projectBinding('add', P, member, role));
-      for (const role of [...held].sort())
-        if (!sa.roles.includes(role)) roleCmds.push(projectBinding('remove', P, member, role));
-    }
-    await exec(roleCmds);
+    await convergeCustomRoles(iam);
+    await convergeAccountGrants(iam);
   }
 
   // 2. Topics.
@@ -250,6 +258,7 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
       if (flags.length > 0) cmds.push(mut('pubsub', 'topics', 'update', t.name, ...flags));
     }
     await exec(cmds);
+    await convergeTopicPublishers(iam);
   }
 
   // 3. Subscriptions that do not push to a function (dead-letter topics and their subscriptions
@@ -885,25 +894,14 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
       if (isMarked(a.description) && !accountEmails.has(a.email)) {
         const member = `serviceAccount:${a.email}`;
         for (const b of policy.bindings ?? [])
-          if (!b.condition && b.members.includes(member))
-            cmds.push(projectBinding('remove', P, member, b.role));
+          if (b.members.includes(member)) cmds.push(projectBinding('remove', P, member, b.role, b.condition));
         cmds.push(mut('iam', 'service-accounts', 'delete', a.email));
       }
     await exec(cmds);
+    // Custom roles last: the bindings that named them are gone.
+    await pruneCustomRoles(iam);
   }
   return { commands };
-}
-
-function projectBinding(op: 'add' | 'remove', project: string, member: string, role: string): string[] {
-  return [
-    'projects',
-    `${op}-iam-policy-binding`,
-    project,
-    `--member=${member}`,
-    `--role=${role}`,
-    '--condition=None',
-    '--quiet',
-  ];
 }
 
 function resourceBinding(

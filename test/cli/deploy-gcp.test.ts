@@ -46,7 +46,13 @@ function edit(change: (c: Record<string, unknown[]> & Record<string, unknown>) =
   writeFileSync(file, stringify(c));
 }
 
-const newSim = () => new GcloudSim({ project: PROJECT, cwd: dir });
+/** A project with what the fixture's grants need and gcp.yml does not create: its KMS key and pool. */
+function newSim(): GcloudSim {
+  const sim = new GcloudSim({ project: PROJECT, cwd: dir });
+  sim.seedCryptoKey('us-east4', 'orders', 'sealing');
+  sim.seedPool('orders-aws', '123456789012');
+  return sim;
+}
 
 describe('scripts/deploy-gcp --dry-run against an empty project', () => {
   it('prints a command for every resource of gcp.yml, in dependency order, and runs none', async () => {
@@ -396,7 +402,8 @@ describe('scripts/deploy-gcp applies and converges', () => {
     expect(sim.accounts.has(`hand-made@${PROJECT}.iam.gserviceaccount.com`)).toBe(true);
     expect((await deploy(sim, '--prune', '--dry-run')).out).toEqual([]);
 
-    // A service account the file drops loses its project roles, then is deleted.
+    // A service account the file drops loses its project roles (the conditional one with its
+    // condition), then is deleted.
     edit((c) => {
       c.serviceAccounts = (c.serviceAccounts as { id: string }[]).filter((s) => s.id !== 'crosslink');
       for (const f of c.functions as Record<string, unknown>[]) delete f.serviceAccount;
@@ -407,8 +414,194 @@ describe('scripts/deploy-gcp applies and converges', () => {
     const sa = await deploy(sim, '--prune', '--dry-run');
     expect(sa.out.slice(-3)).toEqual([
       `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/datastore.user --condition=None --quiet`,
-      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=roles/pubsub.publisher --condition=None --quiet`,
+      `gcloud projects remove-iam-policy-binding ${PROJECT} --member=serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com --role=projects/${PROJECT}/roles/ordersSecretReader '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/orders-"),title=secrets orders-*' --quiet`,
       `gcloud iam service-accounts delete crosslink@${PROJECT}.iam.gserviceaccount.com --project=${PROJECT} --quiet`,
+    ]);
+    expect((await deploy(sim, '--prune')).code).toBe(0);
+    expect(sim.iamPolicy.filter((b) => b.members.some((m) => m.includes('crosslink@')))).toEqual([]);
+  });
+});
+
+describe('scripts/deploy-gcp grants (custom roles, conditions, keys, topic publishers)', () => {
+  const SA = `serviceAccount:crosslink@${PROJECT}.iam.gserviceaccount.com`;
+  const ORDERS_FEED =
+    'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/orders-aws/attribute.aws_role/arn:aws:sts::123456789012:assumed-role/orders-feed';
+
+  it('applies them, then a changed permission, publisher or key grant is one command each', async () => {
+    const sim = newSim();
+    expect((await deploy(sim)).code).toBe(0);
+    expect(sim.iamPolicy).toContainEqual({
+      role: `projects/${PROJECT}/roles/ordersSecretReader`,
+      members: [SA],
+      condition: {
+        expression: 'resource.name.startsWith("projects/123456789012/secrets/orders-")',
+        title: 'secrets orders-*',
+      },
+    });
+    expect(sim.topics.get('orders')?.policy).toEqual([
+      { role: 'roles/pubsub.publisher', members: [ORDERS_FEED] },
+    ]);
+    expect(sim.topics.get('echoes')?.policy).toEqual([{ role: 'roles/pubsub.publisher', members: [SA] }]);
+
+    edit((c) => {
+      const role = (c.customRoles as { permissions: string[] }[])[0]!;
+      role.permissions.push('secretmanager.versions.get');
+      (c.topics as { name: string; publishers?: string[] }[]).find((t) => t.name === 'echoes')!.publishers = [
+        'serviceAccount:scheduler',
+      ];
+      const grants = (c.serviceAccounts as { grants?: unknown[] }[])[0]!.grants!;
+      grants.splice(1, 1); // the KMS key grant
+    });
+    const r = await deploy(sim);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([
+      `+ gcloud iam roles update ordersSecretReader '--title=orders secret reader' '--description=reads the orders-* secrets (managed by crosslink)' --permissions=secretmanager.versions.access,secretmanager.versions.get --stage=GA --project=${PROJECT} --quiet`,
+      `+ gcloud pubsub topics add-iam-policy-binding echoes --member=serviceAccount:scheduler@${PROJECT}.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=${PROJECT} --quiet`,
+      `+ gcloud pubsub topics remove-iam-policy-binding echoes --member=${SA} --role=roles/pubsub.publisher --project=${PROJECT} --quiet`,
+    ]);
+    // A key no grant names any more is not read: its binding stays (docs/deploy-gcp.md).
+    expect(sim.cryptoKeys.get('us-east4/orders/sealing')?.policy).toEqual([
+      { role: 'roles/cloudkms.cryptoKeyDecrypter', members: [SA] },
+    ]);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
+  it('an AWS publisher no longer listed goes with --prune; a dropped custom role is deleted, a relisted one undeleted', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    edit((c) => {
+      delete (c.topics as { awsPublishers?: unknown }[])[0]!.awsPublishers;
+      (c.serviceAccounts as { grants?: unknown[] }[])[0]!.grants!.splice(0, 1);
+      delete c.customRoles;
+    });
+    const plain = await deploy(sim);
+    expect(plain.out).toEqual([
+      `+ gcloud projects remove-iam-policy-binding ${PROJECT} --member=${SA} --role=projects/${PROJECT}/roles/ordersSecretReader '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/orders-"),title=secrets orders-*' --quiet`,
+    ]);
+    const pruned = await deploy(sim, '--prune');
+    expect(pruned.out).toEqual([
+      `+ gcloud pubsub topics remove-iam-policy-binding orders --member=${ORDERS_FEED} --role=roles/pubsub.publisher --project=${PROJECT} --quiet`,
+      `+ gcloud iam roles delete ordersSecretReader --project=${PROJECT} --quiet`,
+    ]);
+    expect(sim.customRoles.get('ordersSecretReader')?.deleted).toBe(true);
+    expect((await deploy(sim, '--prune', '--dry-run')).out).toEqual([]);
+
+    // Listed again: the deleted role's id is still taken, so it is undeleted and set as listed.
+    cpSync(join(FIXTURE, 'gcp.yml'), join(dir, 'gcp', 'gcp.yml'));
+    const back = await deploy(sim);
+    expect(back.code).toBe(0);
+    expect(back.out.slice(0, 2)).toEqual([
+      `+ gcloud iam roles undelete ordersSecretReader --project=${PROJECT} --quiet`,
+      expect.stringMatching(/^\+ gcloud iam roles update ordersSecretReader /),
+    ]);
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
+  it('the simulated gcloud refuses what IAM refuses', async () => {
+    const sim = newSim();
+    await deploy(sim);
+    const run = (...args: string[]) => sim.run([...args, `--project=${PROJECT}`]);
+    const topicBinding = (topic: string, member: string, ...more: string[]) =>
+      run(
+        'pubsub',
+        'topics',
+        'add-iam-policy-binding',
+        topic,
+        `--member=${member}`,
+        '--role=roles/pubsub.publisher',
+        ...more,
+      );
+    expect((await topicBinding('nope', SA)).stderr).toMatch(/NOT_FOUND: .*topics\/nope/);
+    expect((await topicBinding('orders', ORDERS_FEED.replace('orders-aws', 'other-pool'))).stderr).toMatch(
+      /INVALID_ARGUMENT: Workload identity pool .*other-pool does not exist/,
+    );
+    expect((await topicBinding('orders', 'principalSet://iam.googleapis.com/pools/x')).stderr).toMatch(
+      /INVALID_ARGUMENT: Invalid principal identifier/,
+    );
+    // Pub/Sub topic policies take no conditions.
+    expect((await topicBinding('orders', SA, '--condition=expression=true,title=t')).code).toBe(2);
+    const projectBinding = (role: string, condition: string) =>
+      sim.run(['projects', 'add-iam-policy-binding', PROJECT, `--member=${SA}`, `--role=${role}`, condition]);
+    expect((await projectBinding(`projects/${PROJECT}/roles/nope`, '--condition=None')).stderr).toMatch(
+      /INVALID_ARGUMENT: Role \(projects\/crosslink-test\/roles\/nope\) does not exist/,
+    );
+    expect((await projectBinding('roles/datastore.user', '--condition=expression=true')).stderr).toMatch(
+      /expression and title are required/,
+    );
+    expect((await projectBinding('roles/viewer', '--condition=expression=true,title=t')).stderr).toMatch(
+      /INVALID_ARGUMENT: Conditions are not supported for basic roles/,
+    );
+    expect(
+      (
+        await run(
+          'kms',
+          'keys',
+          'add-iam-policy-binding',
+          'nope',
+          '--keyring=orders',
+          '--location=us-east4',
+          `--member=${SA}`,
+          '--role=roles/cloudkms.cryptoKeyDecrypter',
+        )
+      ).stderr,
+    ).toMatch(/NOT_FOUND: .*cryptoKeys\/nope/);
+    expect((await run('iam', 'roles', 'create', 'ordersSecretReader', '--permissions=a.b.c')).stderr).toMatch(
+      /ALREADY_EXISTS/,
+    );
+    expect((await run('iam', 'roles', 'create', 'another', '--permissions=not-a-permission')).stderr).toMatch(
+      /Permission not-a-permission is not valid/,
+    );
+    await run('iam', 'roles', 'delete', 'ordersSecretReader');
+    expect((await run('iam', 'roles', 'update', 'ordersSecretReader', '--title=x')).stderr).toMatch(
+      /FAILED_PRECONDITION: You can't update a deleted role/,
+    );
+    expect(
+      (await projectBinding(`projects/${PROJECT}/roles/ordersSecretReader`, '--condition=None')).stderr,
+    ).toMatch(/does not exist/);
+  });
+
+  it('refuses grants gcp.yml cannot mean, by field', async () => {
+    const sim = newSim();
+    edit((c) => {
+      const accounts = c.serviceAccounts as { roles: string[]; grants?: Record<string, string>[] }[];
+      accounts[0]!.grants = [
+        { role: 'ordersSecretReader', secrets: 'orders-', cryptoKey: 'orders/sealing' },
+        { role: 'noSuchRole', secrets: 'orders-' },
+        { role: 'roles/datastore.user', secrets: 'orders-' },
+      ];
+      accounts[1]!.roles.push('roles/secretmanager.admin');
+      (c.topics as { publishers?: string[] }[])[1]!.publishers = ['serviceAccount:nobody'];
+      (c.topics as { awsPublishers?: unknown[] }[])[2]!.awsPublishers = [
+        { pool: 'orders-aws', role: 'orders-feed' },
+      ];
+      (c.customRoles as unknown[]).push({ id: 'ordersSecretReader', title: 'again', permissions: ['a.b.c'] });
+    });
+    const r = await deploy(sim, '--dry-run');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('serviceAccounts[0].grants[0]: must name a role and exactly one of secrets'),
+
+        expect.stringContaining('topics[2].awsPublishers[0].role: must be an AWS IAM role ARN'),
+      ]),
+    );
+    expect(sim.calls).toEqual([]);
+    // Past the schema: references between entries.
+    edit((c) => {
+      const accounts = c.serviceAccounts as { roles: string[]; grants?: Record<string, string>[] }[];
+      accounts[0]!.grants!.splice(0, 1);
+      accounts[1]!.roles.push('ordersSecretReader');
+      delete (c.topics as { awsPublishers?: unknown[] }[])[2]!.awsPublishers;
+    });
+    const refs = await deploy(sim, '--dry-run');
+    expect(refs.code).toBe(2);
+    expect(refs.err).toEqual([
+      'gcp/gcp.yml: customRoles[1]: repeats the id ordersSecretReader',
+      'gcp/gcp.yml: serviceAccounts[0].grants[0].role: names the custom role noSuchRole, which customRoles does not list',
+      'gcp/gcp.yml: serviceAccounts[0].grants[1].role: roles/datastore.user is not a Secret Manager role: a secrets grant carries only secretmanager permissions',
+      'gcp/gcp.yml: serviceAccounts[1].roles[2]: roles/secretmanager.admin is refused project-wide: grant it on a secret-name prefix (grants: {role, secrets})',
+      'gcp/gcp.yml: serviceAccounts[1].roles[3]: the custom role ordersSecretReader carries secretmanager.versions.access, refused project-wide: grant it on the topic, a secret-name prefix or the key',
+      'gcp/gcp.yml: topics[1].publishers[0]: names the service account nobody, which serviceAccounts does not list',
     ]);
   });
 });
@@ -554,8 +747,22 @@ describe('scripts/deploy-gcp and network projects', () => {
 describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const ROOT = resolve(import.meta.dirname, '../..');
   const RELAY_URL = 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/relay/google';
-  const root = (sim: GcloudSim, ...flags: string[]) =>
-    rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, sim, ...flags);
+  const RELAY_ROLE = 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-dev';
+  const ENV = { CROSSLINK_AWS_RELAY_URL: RELAY_URL, CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE };
+  const root = (sim: GcloudSim, ...flags: string[]) => rootWith(ENV, sim, ...flags);
+  /**
+   * A project with what gcp.yml needs made beforehand: the activation key (CROSSLINK_KMS_KEY)
+   * unless `key` is false, and the relay's pool trusting `pool.account` (the relay role's by
+   * default) with the default mapping or `pool.mapping`, unless `pool` is false.
+   */
+  const rootSim = (
+    o: { key?: boolean; pool?: false | { account?: string; mapping?: Record<string, string> } } = {},
+  ) => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    if (o.key !== false) sim.seedCryptoKey('us-east4', 'crosslink', 'activation');
+    if (o.pool !== false) sim.seedPool('crosslink-aws', o.pool?.account ?? '210987654321', o.pool?.mapping);
+    return sim;
+  };
   const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
@@ -569,7 +776,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   };
 
   it('pushes the outbound events to the AWS relay route with an OIDC token of crosslink-relay', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const dry = await root(sim, '--dry-run');
     expect(dry.code).toBe(0);
     const relay = dry.out.find((l) =>
@@ -596,7 +803,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   }, 60_000);
 
   it('names the push endpoint variable when it is not set, and runs nothing (exit 2)', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const r = await rootWith({}, sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
@@ -605,8 +812,170 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(sim.calls).toEqual([]);
   });
 
+  it('grants nothing project-wide that a resource can carry: publishers on topics, secrets by condition, the key', async () => {
+    const sim = rootSim();
+    const dry = await root(sim, '--dry-run');
+    expect(dry.code).toBe(0);
+    const sa = (id: string) => `serviceAccount:${id}@${PROJECT}.iam.gserviceaccount.com`;
+    const projectGrants = dry.out.filter((l) =>
+      l.startsWith(`gcloud projects add-iam-policy-binding ${PROJECT} `),
+    );
+    expect(projectGrants.length).toBeGreaterThan(0);
+    for (const role of [
+      'roles/secretmanager.admin',
+      'roles/cloudkms.cryptoKeyDecrypter',
+      'roles/pubsub.publisher',
+    ])
+      expect(projectGrants.filter((l) => l.includes(`--role=${role} `))).toEqual([]);
+    // No project binding carries a Secret Manager or KMS permission unconditioned, except creating.
+    expect(projectGrants.filter((l) => /secretmanager|cloudkms/.test(l))).toEqual([]);
+    const custom = (id: string) => `projects/${PROJECT}/roles/${id}`;
+    expect(projectGrants.filter((l) => l.includes('/roles/crosslink'))).toEqual([
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=${custom('crosslinkSecretCreator')} --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=${custom('crosslinkActivationKeys')} '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/crosslink-"),title=secrets crosslink-*' --quiet`,
+    ]);
+    // The custom roles exist before anything binds them, with exactly their permissions.
+    const roleCreate = dry.out.findIndex((l) =>
+      l.startsWith('gcloud iam roles create crosslinkActivationKeys '),
+    );
+    expect(dry.out[roleCreate]).toContain(
+      ' --permissions=secretmanager.secrets.delete,secretmanager.versions.access,secretmanager.versions.add --stage=GA ',
+    );
+    expect(roleCreate).toBeLessThan(
+      dry.out.findIndex((l) => l.includes(`--role=${custom('crosslinkActivationKeys')}`)),
+    );
+    expect(dry.out.filter((l) => l.startsWith('gcloud kms keys '))).toEqual([
+      `gcloud kms keys add-iam-policy-binding activation --keyring=crosslink --location=us-east4 --member=${sa('crosslink-steps')} --role=roles/cloudkms.cryptoKeyDecrypter --project=${PROJECT} --quiet`,
+    ]);
+    // Publishing: the four emitters on crosslink-events; only the relay's AWS role on peer events.
+    const publishers = (topic: string) =>
+      dry.out
+        .filter((l) => l.startsWith(`gcloud pubsub topics add-iam-policy-binding ${topic} `))
+        .map((l) => /--member=(\S+)/.exec(l)?.[1]);
+    expect(publishers('crosslink-events')).toEqual(
+      ['crosslink-intake', 'crosslink-steps', 'crosslink-events', 'crosslink-watcher'].map(sa),
+    );
+    expect(publishers('crosslink-peer-events')).toEqual([
+      'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/crosslink-aws/attribute.aws_role/arn:aws:sts::210987654321:assumed-role/crosslink-relay-to-google-dev',
+    ]);
+    // Topic grants follow the topic's creation.
+    expect(
+      dry.out.findIndex((l) => l.startsWith('gcloud pubsub topics create crosslink-peer-events ')),
+    ).toBeLessThan(
+      dry.out.findIndex((l) =>
+        l.startsWith('gcloud pubsub topics add-iam-policy-binding crosslink-peer-events '),
+      ),
+    );
+
+    expect((await root(sim)).code).toBe(0);
+    expect(sim.topics.get('crosslink-peer-events')?.policy).toEqual([
+      {
+        role: 'roles/pubsub.publisher',
+        members: [expect.stringMatching(/^principalSet:\/\/.*crosslink-relay-to-google-dev$/)],
+      },
+    ]);
+    expect(sim.cryptoKeys.get('us-east4/crosslink/activation')?.policy).toEqual([
+      { role: 'roles/cloudkms.cryptoKeyDecrypter', members: [sa('crosslink-steps')] },
+    ]);
+    expect(sim.customRoles.get('crosslinkSecretCreator')?.includedPermissions).toEqual([
+      'secretmanager.secrets.create',
+    ]);
+    const again = await root(sim);
+    expect(again.out).toEqual([]);
+    expect(again.err).toEqual([`nothing to do: project ${PROJECT} matches gcp.yml`]);
+  }, 60_000);
+
+  it('takes back the project-wide grants of an earlier deploy, and nothing else', async () => {
+    const sim = rootSim();
+    expect((await root(sim)).code).toBe(0);
+    const sa = (id: string) => `serviceAccount:${id}@${PROJECT}.iam.gserviceaccount.com`;
+    // What the project-wide gcp.yml granted, plus a person's own publisher grant on peer events.
+    const grant = (member: string, role: string) =>
+      sim.run([
+        'projects',
+        'add-iam-policy-binding',
+        PROJECT,
+        `--member=${member}`,
+        `--role=${role}`,
+        '--condition=None',
+      ]);
+    await grant(sa('crosslink-steps'), 'roles/secretmanager.admin');
+    await grant(sa('crosslink-steps'), 'roles/cloudkms.cryptoKeyDecrypter');
+    await grant(sa('crosslink-intake'), 'roles/pubsub.publisher');
+    const topicGrant = (member: string) =>
+      sim.run([
+        'pubsub',
+        'topics',
+        'add-iam-policy-binding',
+        'crosslink-peer-events',
+        `--member=${member}`,
+        '--role=roles/pubsub.publisher',
+        `--project=${PROJECT}`,
+      ]);
+    await topicGrant(sa('crosslink-events'));
+    await topicGrant('user:oncall@example.com');
+    const r = await root(sim);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([
+      `+ gcloud projects remove-iam-policy-binding ${PROJECT} --member=${sa('crosslink-intake')} --role=roles/pubsub.publisher --condition=None --quiet`,
+      `+ gcloud projects remove-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=roles/cloudkms.cryptoKeyDecrypter --condition=None --quiet`,
+      `+ gcloud projects remove-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=roles/secretmanager.admin --condition=None --quiet`,
+      `+ gcloud pubsub topics remove-iam-policy-binding crosslink-peer-events --member=${sa('crosslink-events')} --role=roles/pubsub.publisher --project=${PROJECT} --quiet`,
+    ]);
+    // A member that is not the file's (a person) is left to whoever granted it.
+    expect(sim.topics.get('crosslink-peer-events')?.policy[0]?.members).toContain('user:oncall@example.com');
+  }, 60_000);
+
+  it('stops before any change when the key or the pool is missing or does not trust the role, or the role is not given', async () => {
+    const noKey = rootSim({ key: false });
+    const a = await root(noKey);
+    expect(a.code).toBe(1);
+    expect(a.err).toEqual([
+      'error: serviceAccounts[1].grants[1].cryptoKey: the Cloud KMS key projects/crosslink-test/locations/us-east4/keyRings/crosslink/cryptoKeys/activation does not exist (gcp.yml grants on it, never creates it: create it first)',
+    ]);
+    expect(noKey.mutations()).toEqual([]);
+
+    const noPool = rootSim({ pool: false });
+    const b = await root(noPool, '--dry-run');
+    expect(b.code).toBe(1);
+    expect(b.err.join('\n')).toMatch(
+      /^error: topics\[1\]\.awsPublishers\[0\]\.pool: the workload identity pool crosslink-aws does not exist in crosslink-test/,
+    );
+
+    // A pool that trusts another AWS account, or does not map attribute.aws_role: the principal
+    // set would match nobody.
+    const otherAccount = rootSim({ pool: { account: '111111111111' } });
+    const c = await root(otherAccount);
+    expect(c.code).toBe(1);
+    expect(c.err).toEqual([
+      'error: topics[1].awsPublishers[0].role: no enabled AWS provider of the pool crosslink-aws trusts the AWS account 210987654321',
+    ]);
+    expect(otherAccount.mutations()).toEqual([]);
+    const noRoleAttribute = rootSim({ pool: { mapping: { 'google.subject': 'assertion.arn' } } });
+    expect((await root(noRoleAttribute, '--dry-run')).err).toEqual([
+      'error: topics[1].awsPublishers[0].role: the AWS provider of the pool crosslink-aws for 210987654321 does not map attribute.aws_role (the AWS default mapping does)',
+    ]);
+
+    const unset = await rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, rootSim(), '--dry-run');
+    expect(unset.code).toBe(2);
+    expect(unset.err).toEqual([
+      'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
+    ]);
+    const sim = rootSim();
+    const bad = await rootWith(
+      { ...ENV, CROSSLINK_AWS_RELAY_ROLE_ARN: 'crosslink-relay-to-google-dev' },
+      sim,
+      '--dry-run',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(
+      /topics\[1\]\.awsPublishers\[0\]\.role: CROSSLINK_AWS_RELAY_ROLE_ARN must be an AWS IAM role ARN/,
+    );
+    expect(sim.calls).toEqual([]);
+  }, 60_000);
+
   it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {
-    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const sim = rootSim();
     const dry = await root(sim, '--dry-run');
     expect(dry.code).toBe(0);
     const metricLines = dry.out.filter((l) => l.startsWith('gcloud logging metrics create '));
@@ -658,7 +1027,7 @@ describe('scripts/deploy-gcp refuses bad input', () => {
     const r = await deploy(sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err.join('\n')).toMatch(/subscriptions\[0\]\.deadLetter\.maxDeliveryAttempts/);
-    expect(r.err.join('\n')).toMatch(/serviceAccounts\[0\]\.roles\[2\]: .*roles\/owner/);
+    expect(r.err.join('\n')).toMatch(/serviceAccounts\[0\]\.roles\[1\]: .*roles\/owner/);
     expect(sim.calls).toEqual([]);
   });
 

@@ -14,7 +14,7 @@ let cloud: LocalCloud;
 
 const GCP_YML = `version: 1
 serviceAccounts:
-  - {id: crosslink, roles: [roles/pubsub.publisher]}
+  - {id: crosslink, roles: [roles/datastore.user]}
 functions:
   - name: whoami
     source: functions/whoami.ts

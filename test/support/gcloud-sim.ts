@@ -12,7 +12,10 @@
  * header, the `_Default` / `_Required` sinks, a zero alert threshold dropped from the JSON, a log
  * metric's descriptor name and type filled in and its labels' default value type (STRING) dropped.
  * References are checked: an alert condition on `logging.googleapis.com/user/<m>` needs the log
- * metric `m` (and a percentile aligner when it is a distribution).
+ * metric `m` (and a percentile aligner when it is a distribution); a binding needs its member (a
+ * service account of the project, a principal of a known workload identity pool), its custom role
+ * (not deleted) and its resource (topic, subscription, KMS key). IAM: custom roles (`iam roles`),
+ * conditional project bindings, KMS keys (`seedCryptoKey`) and pools (`seedPool`), made by others.
  * Other projects (`addProject`: network projects, each a GcloudSim of its own) answer the commands
  * whose `--project` (or `projects describe|*-iam-policy` argument) names them; a project nobody
  * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
@@ -24,9 +27,15 @@ import { parse } from 'yaml';
 import { type Gcloud, type GcloudResult, parseKeyValues } from '#scripts/gcp-deploy/gcloud.ts';
 
 type Labels = Record<string, string>;
+interface Condition {
+  expression: string;
+  title: string;
+  description?: string;
+}
 interface Binding {
   role: string;
   members: string[];
+  condition?: Condition;
 }
 type Flags = Map<string, string>;
 type Json = Record<string, unknown>;
@@ -66,6 +75,12 @@ export class GcloudSim implements Gcloud {
   readonly jobs = new Map<string, Json>();
   readonly alerts = new Map<string, Json>();
   readonly accountPolicies = new Map<string, Binding[]>();
+  /** Project custom roles by id, as `iam roles describe --format=json` shows them. */
+  readonly customRoles = new Map<string, Json & { deleted?: boolean }>();
+  /** Cloud KMS keys (`<location>/<ring>/<key>`) and their IAM policies; gcp.yml never creates keys. */
+  readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[] }>();
+  /** Workload identity pools (global) by id, with their providers. */
+  readonly pools = new Map<string, { json: Json; providers: Json[] }>();
   /** Every project of this simulated organisation, by id (this one included). */
   #world = new Map<string, GcloudSim>([]);
   #seq = 0;
@@ -103,6 +118,41 @@ export class GcloudSim implements Gcloud {
       email,
       ...(displayName ? { displayName } : {}),
       etag: 'MDEwMjE5MjA=',
+    });
+  }
+
+  /** A Cloud KMS key someone made (gcp.yml grants on keys, never creates them). */
+  seedCryptoKey(location: string, keyRing: string, key: string): void {
+    const name = `projects/${this.project}/locations/${location}/keyRings/${keyRing}/cryptoKeys/${key}`;
+    this.cryptoKeys.set(`${location}/${keyRing}/${key}`, {
+      json: { name, purpose: 'ASYMMETRIC_DECRYPT', createTime: new Date(this.#clock).toISOString() },
+      policy: [],
+    });
+  }
+
+  /**
+   * A workload identity pool someone made, with an AWS provider `aws` trusting `awsAccountId` and
+   * the AWS default attribute mapping (or `attributeMapping`).
+   */
+  seedPool(pool: string, awsAccountId: string, attributeMapping?: Record<string, string>): void {
+    const name = `projects/${this.projectNumber}/locations/global/workloadIdentityPools/${pool}`;
+    this.pools.set(pool, {
+      json: { name, state: 'ACTIVE' },
+      providers: [
+        {
+          name: `${name}/providers/aws`,
+          state: 'ACTIVE',
+          aws: { accountId: awsAccountId },
+          attributeMapping: attributeMapping ?? {
+            'google.subject': 'assertion.arn',
+            'attribute.aws_account': 'assertion.account',
+            'attribute.aws_role':
+              "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
+            'attribute.aws_ec2_instance':
+              "assertion.arn.extract('assumed-role/{role_and_session}').extract('/{session}')",
+          },
+        },
+      ],
     });
   }
 
@@ -187,19 +237,80 @@ export class GcloudSim implements Gcloud {
       if (f('labels')) l = parseKeyValues(f('labels') as string);
       return Object.keys(l).length > 0 ? l : undefined;
     };
-    const policyOps = (command: string, policy: Binding[] | undefined, what: string, op: string) => {
+    /** The member of a binding: a service account of this project must exist, a pool's principal too. */
+    const memberMustExist = (command: string, member: string) => {
+      accountMustExist(command, /^serviceAccount:(.+)$/.exec(member)?.[1]);
+      if (/^principal(Set)?:/.test(member)) {
+        const m =
+          /^principal(?:Set)?:\/\/iam\.googleapis\.com\/projects\/(\d+)\/locations\/global\/workloadIdentityPools\/([a-z0-9-]+)\/(subject\/.+|group\/.+|attribute\.[a-z_][a-z0-9_]*\/.+|\*)$/.exec(
+            member,
+          );
+        if (!m) throw invalid(command, `Invalid principal identifier ${member}.`);
+        const owner = [...this.#world.values()].find((x) => x.projectNumber === m[1]);
+        if (!owner?.pools.has(m[2] as string))
+          throw invalid(
+            command,
+            `Workload identity pool projects/${m[1]}/locations/global/workloadIdentityPools/${m[2]} does not exist.`,
+          );
+      }
+    };
+    /** A custom role named by a binding must exist (and not be deleted) in its project. */
+    const roleMustExist = (command: string, role: string) => {
+      const m = /^projects\/([^/]+)\/roles\/(.+)$/.exec(role);
+      if (!m) return;
+      const r = this.#world.get(m[1] as string)?.customRoles.get(m[2] as string);
+      if (!r || r.deleted)
+        throw invalid(command, `Role (${role}) does not exist in the resource's hierarchy.`);
+    };
+    /** `--condition`: None, or `expression=...,title=...[,description=...]` where the resource allows conditions. */
+    const conditionOf = (command: string, conditions: boolean): Condition | undefined => {
+      const v = f('condition');
+      if (v === undefined || v === 'None') return undefined;
+      if (!conditions) throw err(command, 'unrecognized arguments: --condition', 2);
+      const d = parseKeyValues(v);
+      const extra = Object.keys(d).filter((k) => !['expression', 'title', 'description'].includes(k));
+      if (extra.length > 0 || !d.expression || !d.title)
+        throw err(
+          command,
+          'argument --condition: expression and title are required (description optional).',
+          2,
+        );
+      return compact({
+        expression: d.expression,
+        title: d.title,
+        description: d.description,
+      }) as unknown as Condition;
+    };
+    const policyOps = (
+      command: string,
+      policy: Binding[] | undefined,
+      what: string,
+      op: string,
+      o: { conditions?: boolean; flags?: string[] } = {},
+    ) => {
       if (!policy) throw notFound(command, what);
-      if (op === 'get-iam-policy') return policyJson(policy);
-      allow(command, ['member', 'role', 'condition', 'region']);
+      if (op === 'get-iam-policy') {
+        allow(command, o.flags ?? ['region']);
+        return policyJson(policy);
+      }
+      allow(command, ['member', 'role', ...(o.conditions ? ['condition'] : []), ...(o.flags ?? ['region'])]);
       const member = f('member') as string;
       const role = f('role') as string;
       if (!member || !role) throw err(command, 'argument --member --role: Must be specified.', 2);
-      const sa = /^serviceAccount:(.+)$/.exec(member)?.[1];
-      accountMustExist(command, sa);
-      let b = policy.find((x) => x.role === role);
+      const condition = conditionOf(command, o.conditions ?? false);
+      if (condition && /^roles\/(owner|editor|viewer)$/.test(role))
+        throw invalid(command, `Conditions are not supported for basic roles (${role}).`);
+      const same = (x: Binding) =>
+        x.role === role &&
+        (x.condition?.expression ?? '') === (condition?.expression ?? '') &&
+        (x.condition?.title ?? '') === (condition?.title ?? '') &&
+        (x.condition?.description ?? '') === (condition?.description ?? '');
+      let b = policy.find(same);
       if (op.startsWith('add')) {
+        memberMustExist(command, member);
+        roleMustExist(command, role);
         if (!b) {
-          b = { role, members: [] };
+          b = compact({ role, members: [], condition }) as unknown as Binding;
           policy.push(b);
         }
         if (!b.members.includes(member)) b.members.push(member);
@@ -220,13 +331,135 @@ export class GcloudSim implements Gcloud {
     }
     if (pos[0] === 'projects' && /iam-policy/.test(pos[1] ?? '')) {
       if (pos[2] !== P) throw notFound(cmd(2), `projects/${pos[2]}`);
-      if (pos[1] !== 'get-iam-policy' && f('condition') !== 'None')
+      if (pos[1] !== 'get-iam-policy' && f('condition') === undefined)
         throw err(
           cmd(2),
           'Adding a binding without specifying a condition to a policy containing conditions is prohibited in non-interactive mode. Run the command again with `--condition=None`',
           2,
         );
-      return policyOps(cmd(2), this.iamPolicy, `projects/${P}`, pos[1] as string);
+      return policyOps(cmd(2), this.iamPolicy, `projects/${P}`, pos[1] as string, {
+        conditions: true,
+        flags: [],
+      });
+    }
+
+    // Custom roles of this project (`--project`): deleting one marks it deleted (its id stays taken
+    // until it is undeleted or purged); a deleted role cannot be updated or bound.
+    if (cmd(2) === 'iam roles') {
+      const c = cmd(3);
+      const op = pos[2];
+      if (op === 'list') {
+        allow(c, ['show-deleted']);
+        return [...this.customRoles.values()]
+          .filter((r) => f('show-deleted') || !r.deleted)
+          .map(({ includedPermissions: _, ...r }) => r);
+      }
+      const id = arg(c, 3);
+      const full = `projects/${P}/roles/${id}`;
+      const r = this.customRoles.get(id);
+      const permissions = (list: string) => {
+        const out = list.split(',').filter(Boolean);
+        for (const perm of out)
+          if (!/^[a-z][a-zA-Z0-9]*\.[a-zA-Z0-9]+\.[a-zA-Z0-9]+$/.test(perm))
+            throw invalid(c, `Permission ${perm} is not valid.`);
+        if (new Set(out).size !== out.length) throw invalid(c, 'Permissions must not repeat.');
+        return out;
+      };
+      const stage = () => {
+        const v = f('stage') ?? 'ALPHA';
+        if (!['ALPHA', 'BETA', 'GA', 'DEPRECATED', 'DISABLED', 'EAP'].includes(v))
+          throw err(c, `argument --stage: Invalid choice: '${v}'.`, 2);
+        return v;
+      };
+      if (op === 'create') {
+        allow(c, ['title', 'description', 'permissions', 'stage']);
+        if (!/^[a-zA-Z0-9_.]{3,64}$/.test(id)) throw invalid(c, `The role id ${id} is invalid.`);
+        if (r?.deleted)
+          throw err(
+            c,
+            `FAILED_PRECONDITION: You can't create a role with role_id (${id}) where there is an existing role with that role_id in a deleted state.`,
+          );
+        if (r) throw exists(c, full);
+        if (!f('permissions')) throw invalid(c, 'A custom role needs at least one permission.');
+        const json = compact({
+          name: full,
+          title: f('title') ?? id,
+          description: f('description'),
+          includedPermissions: permissions(f('permissions') as string),
+          stage: stage(),
+          etag: 'BwYAbc=',
+        });
+        this.customRoles.set(id, json);
+        return json;
+      }
+      if (!r) throw notFound(c, full);
+      if (op === 'describe') {
+        allow(c, []);
+        return r;
+      }
+      if (op === 'update') {
+        allow(c, ['title', 'description', 'permissions', 'add-permissions', 'remove-permissions', 'stage']);
+        if (r.deleted) throw err(c, `FAILED_PRECONDITION: You can't update a deleted role (${full}).`);
+        let perms = [...((r.includedPermissions as string[] | undefined) ?? [])];
+        if (f('permissions') !== undefined) perms = permissions(f('permissions') as string);
+        perms = [...perms, ...permissions(f('add-permissions') ?? '')].filter(
+          (x) => !permissions(f('remove-permissions') ?? '').includes(x),
+        );
+        const json = compact({
+          ...r,
+          title: f('title') ?? r.title,
+          description: f('description') ?? r.description,
+          includedPermissions: [...new Set(perms)],
+          stage: f('stage') !== undefined ? stage() : r.stage,
+        });
+        this.customRoles.set(id, json);
+        return json;
+      }
+      if (op === 'delete' || op === 'undelete') {
+        allow(c, []);
+        if (op === 'delete' && r.deleted)
+          throw err(c, `FAILED_PRECONDITION: The role ${full} is already deleted.`);
+        if (op === 'undelete' && !r.deleted)
+          throw err(c, `FAILED_PRECONDITION: The role ${full} is not deleted.`);
+        const json = compact({ ...r, deleted: op === 'delete' ? true : undefined });
+        this.customRoles.set(id, json);
+        return json;
+      }
+    }
+
+    // Workload identity pools and their providers (made by their owners: read only here).
+    if (cmd(3) === 'iam workload-identity-pools describe') {
+      allow(cmd(3), ['location']);
+      const pool = arg(cmd(3), 3);
+      if (f('location') !== 'global') throw err(cmd(3), 'argument --location: must be global.', 2);
+      const j = this.pools.get(pool);
+      if (!j) throw notFound(cmd(3), `projects/${P}/locations/global/workloadIdentityPools/${pool}`);
+      return j.json;
+    }
+    if (cmd(4) === 'iam workload-identity-pools providers list') {
+      allow(cmd(4), ['workload-identity-pool', 'location']);
+      const pool = f('workload-identity-pool') ?? '';
+      const j = this.pools.get(pool);
+      if (!j) throw notFound(cmd(4), `projects/${P}/locations/global/workloadIdentityPools/${pool}`);
+      return j.providers;
+    }
+
+    // Cloud KMS keys (made outside gcp.yml) and their IAM policies.
+    if (cmd(2) === 'kms keys') {
+      const c = cmd(3);
+      const op = pos[2] as string;
+      const key = arg(c, 3);
+      const full = `projects/${P}/locations/${f('location')}/keyRings/${f('keyring')}/cryptoKeys/${key}`;
+      if (!f('keyring') || !f('location'))
+        throw err(c, 'argument --keyring --location: Must be specified.', 2);
+      const k = this.cryptoKeys.get(`${f('location')}/${f('keyring')}/${key}`);
+      if (op.endsWith('iam-policy') || op.endsWith('iam-policy-binding'))
+        return policyOps(c, k?.policy, full, op, { conditions: true, flags: ['keyring', 'location'] });
+      if (op === 'describe') {
+        allow(c, ['keyring', 'location']);
+        if (!k) throw notFound(c, full);
+        return k.json;
+      }
     }
 
     // Service accounts.
@@ -1102,8 +1335,10 @@ export class GcloudSim implements Gcloud {
   }
 }
 
+/** A policy as `get-iam-policy --format=json` prints it (version 3 once a binding has a condition). */
 function policyJson(bindings: Binding[]): Json {
-  return bindings.length > 0 ? { bindings, etag: 'BwYAbc=', version: 1 } : { etag: 'ACAB' };
+  const version = bindings.some((b) => b.condition) ? 3 : 1;
+  return bindings.length > 0 ? { bindings, etag: 'BwYAbc=', version } : { etag: 'ACAB' };
 }
 
 /** Drops undefined fields (gcloud's JSON has no nulls for unset fields). */
