@@ -24,6 +24,11 @@ export const AWS_HALF_INPUTS = [
   'functions',
   'workflows',
   'config/policy.yaml',
+  'config/account-roles.cjs',
+  // JSON schemas the handlers bundle.
+  'config/link-request.schema.json',
+  'config/policy.schema.json',
+  'events',
 ] as const;
 
 /** A public key one side seals activation keys to (DESIGN.md, "Activation keys"). */

@@ -115,20 +115,31 @@ export async function withPackageLock<T>(
   }
 }
 
+export interface PackageOptions {
+  log?: (m: string) => void;
+  force?: boolean;
+  inputs?: readonly string[];
+  /**
+   * Variables serverless.yml reads at packaging (`${env:...}`, config/account-roles.cjs) beyond the
+   * process's own. They are not part of the inputs' hash: pass `force` or a directory of its own.
+   */
+  environment?: Record<string, string>;
+}
+
 /**
  * Runs `osls package` in `serviceDir` unless the template there was made from the same inputs.
  * Offline and without AWS credentials, as the packaging step needs neither.
  */
 export function packageService(
   serviceDir: string,
-  options: { log?: (m: string) => void; force?: boolean; inputs?: readonly string[] } = {},
+  options: PackageOptions = {},
 ): Promise<{ templateFile: string; regenerated: boolean }> {
   return withPackageLock(serviceDir, () => packageLocked(serviceDir, options));
 }
 
 async function packageLocked(
   serviceDir: string,
-  options: { log?: (m: string) => void; force?: boolean; inputs?: readonly string[] },
+  options: PackageOptions,
 ): Promise<{ templateFile: string; regenerated: boolean }> {
   const outDir = join(serviceDir, '.serverless');
   const templateFile = join(outDir, TEMPLATE);
@@ -151,7 +162,7 @@ async function packageLocked(
     // packages does not leave osls running.
     const child = new ProcessGroup().spawn(process.execPath, [osls, 'package'], {
       cwd: serviceDir,
-      env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      env: { ...env, ...options.environment, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -15,6 +15,8 @@ import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { packageService } from '#local/aws/wiring.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
+// Resource "*" is allowed only for these actions: they have no resource type.
+import { NO_RESOURCE_TYPE } from '../support/iam-policy.ts';
 
 type Validator = (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
 const aslValidator: Validator = aslValidatorModule.default ?? aslValidatorModule;
@@ -22,20 +24,8 @@ const aslValidator: Validator = aslValidatorModule.default ?? aslValidatorModule
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
 type Resource = { Type: string; Properties: any };
 let resources: Record<string, Resource>;
-
-/** Resource "*" is allowed only for these actions: they have no resource type. */
-const NO_RESOURCE_TYPE = new Set([
-  'interconnect:CreateConnection',
-  'interconnect:AcceptConnectionProposal',
-  'interconnect:DescribeConnectionProposal',
-  'interconnect:ListConnections',
-  'interconnect:GetEnvironment',
-  'states:SendTaskSuccess',
-  'states:SendTaskFailure',
-  // Granted on "*": we found no Direct Connect gateway resource type for these offline (see docs/aws-half.md).
-  'directconnect:DescribeDirectConnectGatewayAssociations',
-  'directconnect:UpdateDirectConnectGatewayAssociation',
-]);
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
+let conditions: Record<string, any>;
 
 /** CloudFormation short-form tags, read as their long forms. */
 const CFN_TAGS = ['Ref', 'GetAtt', 'Sub', 'Split', 'Not', 'Equals', 'If', 'Join', 'Select'].map((t) => ({
@@ -48,10 +38,20 @@ const CFN_SEQ_TAGS = CFN_TAGS.map((t) => ({ ...t, collection: 'seq' as const }))
 beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
   const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
-  resources = JSON.parse(readFileSync(templateFile, 'utf8')).Resources;
+  ({ Resources: resources, Conditions: conditions } = JSON.parse(readFileSync(templateFile, 'utf8')));
 }, 180_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+/** A policy's statements, those under `Fn::If` by their condition's name and both branches. */
+const statementsOf = (policy: { PolicyDocument: { Statement: unknown[] } }): Statement[] =>
+  policy.PolicyDocument.Statement.flatMap((st) => {
+    const branch = (st as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
+    return (branch ? [branch[1], branch[2]] : [st]).filter(
+      (x): x is Statement => typeof x === 'object' && x !== null && 'Effect' in x,
+    );
+  });
 
 describe('serverless.yml packaged', () => {
   it('has a Lambda function on nodejs24.x for every function, each with its own role', () => {
@@ -174,7 +174,7 @@ describe('serverless.yml packaged', () => {
   it('grants Resource "*" only for actions without a resource type, and no wildcard actions', () => {
     for (const [id, role] of ofType('AWS::IAM::Role')) {
       for (const policy of role.Properties.Policies ?? []) {
-        for (const st of policy.PolicyDocument.Statement) {
+        for (const st of statementsOf(policy)) {
           const actions: string[] = [st.Action].flat();
           for (const a of actions) expect(a, id).not.toMatch(/\*$/);
           if (st.Resource === '*')
@@ -220,9 +220,8 @@ describe('serverless.yml packaged', () => {
 
   it('grants each role what its step calls: Direct Connect to verify, KMS to accept, the key to initiate', () => {
     const actionsOf = (role: string): string[] =>
-      resources[role]?.Properties.Policies.flatMap(
-        (p: { PolicyDocument: { Statement: { Action: unknown }[] } }) =>
-          p.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()),
+      resources[role]?.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) =>
+        statementsOf(p).flatMap((st) => [st.Action].flat()),
       );
     expect(actionsOf('StepVerifyPrefixesRole')).toEqual(
       expect.arrayContaining([
@@ -230,7 +229,12 @@ describe('serverless.yml packaged', () => {
         'directconnect:UpdateDirectConnectGatewayAssociation',
       ]),
     );
-    expect(actionsOf('StepReportRole').every((a) => /^(logs|dynamodb):/.test(a))).toBe(true);
+    // Report only reads the link, but flushing its outbox puts the events and writes the record without them.
+    expect(
+      actionsOf('StepReportRole')
+        .filter((a) => !a.startsWith('logs:'))
+        .sort(),
+    ).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'events:PutEvents']);
     // The starter reads the record (the decommission attempt names the execution), raises the
     // attempt past a run that ended (DescribeExecution, a conditional put), and dead-letters.
     expect(
@@ -455,6 +459,77 @@ describe('serverless.yml packaged', () => {
     expect(policy.Properties.Statement.Condition.StringEquals).toEqual({
       'events:source': 'aws.interconnect',
     });
+  });
+});
+
+describe('serverless.yml packaged: least privilege', () => {
+  const idOf = (x: unknown) => (x as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0] as string;
+
+  it('lets EventBridge send to a queue only for the rules that target it or dead-letter to it (aws:SourceArn)', () => {
+    const senders = new Map<string, string[]>();
+    for (const [rule, r] of ofType('AWS::Events::Rule'))
+      for (const t of r.Properties.Targets)
+        for (const q of [idOf(t.Arn), idOf(t.DeadLetterConfig?.Arn)])
+          if (resources[q]?.Type === 'AWS::SQS::Queue')
+            senders.set(q, [...new Set([...(senders.get(q) ?? []), rule])]);
+    expect([...senders.keys()].sort()).toEqual([
+      'ForwardDlq',
+      'PeerEventsDlq',
+      'PeerEventsQueue',
+      'RelayDlq',
+      'RelayQueue',
+      'StarterDlq',
+      'WatcherDlq',
+    ]);
+    const allowed = new Map<string, string[]>();
+    for (const [id, policy] of ofType('AWS::SQS::QueuePolicy'))
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        expect(st.Principal, id).toEqual({ Service: 'events.amazonaws.com' });
+        const rules = [st.Condition?.ArnEquals?.['aws:SourceArn'] ?? []].flat().map(idOf);
+        expect(rules.length, `${id} names the rules that may send`).toBeGreaterThan(0);
+        for (const q of [st.Resource].flat().map(idOf)) allowed.set(q, [...(allowed.get(q) ?? []), ...rules]);
+      }
+    for (const [q, rules] of senders) expect(allowed.get(q)?.sort(), q).toEqual(rules.sort());
+    expect([...allowed.keys()].sort()).toEqual([...senders.keys()].sort());
+  });
+
+  it('lets no role assume roles by wildcard: sts:AssumeRole only when network accounts are configured, on their roles', () => {
+    // No CROSSLINK_ACCOUNT_ROLES in this package: the condition is false and the grants name no role.
+    expect(conditions.HasAccountRoles).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    let grants = 0;
+    for (const [id, role] of ofType('AWS::IAM::Role'))
+      for (const policy of role.Properties.Policies ?? [])
+        for (const st of policy.PolicyDocument.Statement) {
+          const branch = st['Fn::If'];
+          const inner = branch ? branch[1] : st;
+          if (![inner.Action].flat().includes('sts:AssumeRole')) continue;
+          grants++;
+          expect(branch?.[0], id).toBe('HasAccountRoles');
+          expect(branch?.[2], id).toEqual({ Ref: 'AWS::NoValue' });
+          expect(inner.Resource, id).toEqual([]);
+        }
+    // The steps that call Interconnect or Direct Connect, and the watcher (test/contract/iam-grants.test.ts
+    // checks the grants against the code and against a package with roles configured).
+    expect(grants).toBe(9);
+  });
+
+  it('names the state machines with the stage, and so every ARN that names one', () => {
+    const names = ofType('AWS::StepFunctions::StateMachine')
+      .map(([, m]) => m.Properties.StateMachineName)
+      .sort();
+    expect(names).toEqual(['crosslink-link-decommissioning-dev', 'crosslink-link-provisioning-dev']);
+    const named = [...JSON.stringify(resources).matchAll(/:(?:stateMachine|execution):([\w-]+)/g)].map(
+      (m) => m[1],
+    );
+    expect(named.length).toBeGreaterThan(10);
+    for (const n of named) expect(names).toContain(n);
+    const env = resources.IntakeLambdaFunction?.Properties.Environment.Variables;
+    expect(env.CROSSLINK_PROVISIONING_ARN['Fn::Sub']).toMatch(
+      /:stateMachine:crosslink-link-provisioning-dev$/,
+    );
+    expect(env.CROSSLINK_DECOMMISSIONING_ARN['Fn::Sub']).toMatch(
+      /:stateMachine:crosslink-link-decommissioning-dev$/,
+    );
   });
 });
 
