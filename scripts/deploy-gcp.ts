@@ -5,16 +5,25 @@
  *   scripts/deploy-gcp --project my-project [--config gcp.yml] [--region us-east4]
  *                      [--dry-run] [--prune] [--build-dir .crosslink/gcp-build]
  *
+ * `${env:NAME}` values of gcp.yml (push endpoints, function environment) come from this process's
+ * environment; an unset one is refused before anything runs.
+ *
  * Exit codes: 0 done (or nothing to do), 1 a gcloud command failed (the line says which; what ran
  * before it stays, and a rerun continues from there), 2 usage or an invalid gcp.yml.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, substituteEndpoints } from '#scripts/gcp-config.ts';
+import { type Issue, ValidationError } from '#core/errors.ts';
+import {
+  type GcpConfig,
+  loadGcpConfig,
+  substituteEndpoints,
+  substituteFunctionVariables,
+} from '#scripts/gcp-config.ts';
 import { deployGcp } from './gcp-deploy/converge.ts';
 import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
+import { googleHalfIssues } from './gcp-deploy/google-half.ts';
 
 export interface DeployIo {
   gcloud?: Gcloud;
@@ -26,6 +35,28 @@ export interface DeployIo {
 
 const USAGE =
   'usage: scripts/deploy-gcp --project <id> [--config gcp.yml] [--region <region>] [--dry-run] [--prune] [--build-dir <dir>]';
+
+/**
+ * gcp.yml with its `${env:NAME}` values filled in from `env`, checked for what the Google half
+ * needs (gcp-deploy/google-half.ts); throws one ValidationError with every problem.
+ */
+function withVariables(loaded: GcpConfig, env: Record<string, string | undefined>): GcpConfig {
+  const issues: Issue[] = [];
+  const collect = <T>(f: () => T, fallback: T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      issues.push(...e.issues);
+      return fallback;
+    }
+  };
+  const functions = collect(() => substituteFunctionVariables(loaded, env), loaded);
+  const config = collect(() => substituteEndpoints(functions, env).config, functions);
+  if (issues.length === 0) issues.push(...googleHalfIssues(config));
+  if (issues.length > 0) throw new ValidationError(issues, loaded.file ?? 'gcp.yml');
+  return config;
+}
 
 export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
   const out = io.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -80,8 +111,8 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     return 2;
   }
   try {
-    // `push.endpoint: ${env:NAME}` (the AWS relay route) comes from the environment.
-    const { config } = substituteEndpoints(loadGcpConfig(file), env);
+    // `${env:NAME}` values (the AWS relay route, the peer's public key) come from the environment.
+    const config = withVariables(loadGcpConfig(file), env);
     const result = await deployGcp({
       config,
       project,
