@@ -112,7 +112,11 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves once `port` accepts a connection (retrying every 50 ms), rejects when `stopped` does. */
-function accepting(port: number, stopped: Promise<never>): Promise<void> {
+async function accepting(port: number, stopped: Promise<never>): Promise<void> {
+  let gone = false;
+  stopped.catch(() => {
+    gone = true;
+  });
   const attempt = () =>
     new Promise<boolean>((ok) => {
       const socket = connect(port, '127.0.0.1');
@@ -122,12 +126,10 @@ function accepting(port: number, stopped: Promise<never>): Promise<void> {
       });
       socket.once('error', () => ok(false));
     });
-  return Promise.race([
-    (async () => {
-      while (!(await attempt())) await new Promise((r) => setTimeout(r, 50));
-    })(),
-    stopped,
-  ]);
+  const probe = async () => {
+    while (!gone && !(await attempt())) await new Promise((r) => setTimeout(r, 50));
+  };
+  await Promise.race([probe(), stopped]);
 }
 
 /** The `functions-framework` binary of the package's own dependency (what `npm start` runs on Cloud Run). */

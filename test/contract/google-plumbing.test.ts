@@ -131,10 +131,15 @@ describe('functions behind the IAM check', () => {
   it("a function's Google clients authenticate as its service account, with the metadata server's tokens", async () => {
     const url = cloud.plumbing!.functions.url('whoami');
     const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
-    const res = await fetch(`${url}?token=1`, { headers: { authorization: `Bearer ${idToken}` } });
-    const { accessToken } = (await res.json()) as { accessToken: string };
-    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({
-      email: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
+    const res = await fetch(`${url}?token=1&audience=https://steps.example`, {
+      headers: { authorization: `Bearer ${idToken}` },
+    });
+    const { accessToken, idToken: own } = (await res.json()) as { accessToken: string; idToken: string };
+    const email = `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`;
+    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({ email });
+    expect(cloud.gcp.auth.verifyIdToken(own, 'https://steps.example')).toMatchObject({
+      email,
+      aud: 'https://steps.example',
     });
   });
 
