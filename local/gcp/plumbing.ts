@@ -301,8 +301,19 @@ export class GooglePlumbing {
         `${config.file ?? 'gcp.yml'} declares Pub/Sub resources: start the local cloud with the emulators (startLocalCloud({emulators: true}))`,
       );
     }
-    const previous = this.#config;
+    // Every package is built (only what changed) before anything stops: a source that does not
+    // build leaves the running functions as they are.
     const root = config.root;
+    this.functions.forgetBundles();
+    const built = new Map<string, string>();
+    for (const f of config.functions) {
+      try {
+        built.set(f.name, (await this.functions.build(f, root)).dir);
+      } catch (err) {
+        throw new PlumbingError(`function ${f.name}: ${(err as Error).message}`);
+      }
+    }
+    const previous = this.#config;
     this.#config = config;
 
     if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();
@@ -315,13 +326,11 @@ export class GooglePlumbing {
       }
     }
     // A function restarts when its spec or its package (its bundled sources, the policy) changed.
-    this.functions.forgetBundles();
     await Promise.all(
       config.functions.map(async (f) => {
         const key = JSON.stringify({ f, root });
-        const built = await this.functions.build(f, root);
         const running = this.functions.get(f.name);
-        if (this.#appliedFunctions.get(f.name) === key && running?.packageDir === built.dir) return;
+        if (this.#appliedFunctions.get(f.name) === key && running?.packageDir === built.get(f.name)) return;
         await this.functions.start(f, root);
         this.#appliedFunctions.set(f.name, key);
       }),

@@ -444,4 +444,19 @@ describe('reload', () => {
     await writeFile(yml, good);
     expect(cloud.plumbing!.functions.get('whoami')).toBeDefined();
   });
+
+  it('refuses a source that does not build, and keeps the running function', async () => {
+    const source = join(dir, 'functions/whoami.ts');
+    const good = await readFile(source, 'utf8');
+    const before = cloud.plumbing!.functions.get('whoami')!;
+    await writeFile(source, `${good}
+ff.http('broken', (req, res) => {
+`);
+    await expect(cloud.plumbing!.reload()).rejects.toThrow(/^function whoami: Build failed/);
+    await writeFile(source, good);
+    expect(cloud.plumbing!.functions.get('whoami')).toBe(before);
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${idToken}` } })).status).toBe(200);
+  });
 });
