@@ -449,9 +449,7 @@ describe('reload', () => {
     const source = join(dir, 'functions/whoami.ts');
     const good = await readFile(source, 'utf8');
     const before = cloud.plumbing!.functions.get('whoami')!;
-    await writeFile(source, `${good}
-ff.http('broken', (req, res) => {
-`);
+    await writeFile(source, `${good}\nff.http('broken', (req, res) => {\n`);
     await expect(cloud.plumbing!.reload()).rejects.toThrow(/^function whoami: Build failed/);
     await writeFile(source, good);
     expect(cloud.plumbing!.functions.get('whoami')).toBe(before);
