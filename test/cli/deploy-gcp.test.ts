@@ -626,6 +626,14 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
     const applied = await root(sim);
     expect(applied.code).toBe(0);
+    // A multi-line value (the PEM) goes in a YAML file: --set-env-vars is a one-line list.
+    const intake = applied.out.find((l) => l.startsWith('+ gcloud functions deploy intake ')) ?? '';
+    expect(intake).not.toContain('--set-env-vars');
+    const file = /--env-vars-file=(\S+)/.exec(intake)?.[1] ?? '';
+    expect(file).toBe(relative(ROOT, join(dir, 'build', 'env', 'intake.yaml')));
+    expect(parse(readFileSync(join(ROOT, file), 'utf8'))).toMatchObject({
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
+    });
     for (const name of ['intake', 'steps', 'peer-events', 'starter', 'watcher', 'watcher-audit']) {
       const service = sim.functions.get(name)?.json.serviceConfig as {
         environmentVariables: Record<string, string>;
