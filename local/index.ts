@@ -66,11 +66,17 @@ export interface LocalCloudOptions {
   gcpConfig?: string;
   watchGcpConfig?: boolean;
   /**
-   * Environment for every function of gcp.yml beyond what the cloud sets: when the AWS half is
-   * deployed, the cloud adds its sealing key (`CROSSLINK_PEER_PUBLIC_KEY_PEM`, `CROSSLINK_PEER_KEY_ID`);
-   * a test that plays the AWS half passes its own here (these win).
+   * Environment for every function of gcp.yml over its `environment` (e.g. a test's short approval
+   * deadlines).
    */
   gcpEnvironment?: Record<string, string>;
+  /**
+   * Values of gcp.yml's `${env:NAME}`, as the deploy's environment gives them. When the AWS half
+   * is deployed, the cloud gives its relay route (`CROSSLINK_AWS_RELAY_URL`) and sealing key
+   * (`CROSSLINK_PEER_PUBLIC_KEY_PEM`, `CROSSLINK_PEER_KEY_ID`); a test that plays the AWS half
+   * passes its own here (these win).
+   */
+  gcpVariables?: Record<string, string>;
   /**
    * Deploy the AWS half (serverless.yml in `repoDir`) into this cloud once it is up: its intake is
    * the handshake's `intakes.aws`, its and the Google side's sealing keys its `keys` (local/aws-half.ts).
@@ -287,25 +293,27 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         pushProxy,
         watch: options.watchGcpConfig ?? false,
         // The Google half's functions need both sealing keys: Google's own (Cloud KMS
-        // crosslink/activation, created here when the AWS half does not) and the AWS key it seals to.
+        // crosslink/activation, created here when the AWS half does not) and the AWS key it seals
+        // to (a gcp.yml `${env:NAME}` value, below).
         functionEnvironment: async () => {
           const half = await awsHalfStart.catch(() => null);
           if (!half && gcp.auth.accountByName('crosslink')) await googleSealingKey(gcp);
+          return { ...estateEnvironment, ...options.gcpEnvironment };
+        },
+        // What the deploy's environment gives gcp.yml's `${env:NAME}`: the AWS half's relay route
+        // (the Google -> AWS relay pushes there) and its sealing key.
+        variables: async (): Promise<Record<string, string>> => {
+          const half = await awsHalfStart.catch(() => null);
           return {
             ...(half
               ? {
+                  CROSSLINK_AWS_RELAY_URL: half.relayUrl,
                   CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
                   CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
                 }
               : {}),
-            ...estateEnvironment,
-            ...options.gcpEnvironment,
+            ...options.gcpVariables,
           };
-        },
-        // The Google -> AWS relay pushes to the AWS half's route (gcp.yml `${env:CROSSLINK_AWS_RELAY_URL}`).
-        pushEndpoints: async (): Promise<Record<string, string>> => {
-          const half = await awsHalfStart.catch(() => null);
-          return half ? { CROSSLINK_AWS_RELAY_URL: half.relayUrl } : {};
         },
         log,
       });

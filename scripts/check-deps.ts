@@ -14,7 +14,7 @@ const IMPORT_RE =
 function walk(dir: string): string[] {
   let out: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (name === 'node_modules') continue;
+    if (name === 'node_modules' || name === '.crosslink') continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out = out.concat(walk(p));
     else if (/\.(ts|mts|js|mjs)$/.test(name)) out.push(p);

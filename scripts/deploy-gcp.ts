@@ -5,16 +5,26 @@
  *   scripts/deploy-gcp --project my-project [--config gcp.yml] [--region us-east4]
  *                      [--dry-run] [--prune] [--build-dir .crosslink/gcp-build]
  *
+ * `${env:NAME}` values of gcp.yml (push endpoints, function environment) come from this process's
+ * environment; an unset one is refused before anything runs.
+ *
  * Exit codes: 0 done (or nothing to do), 1 a gcloud command failed (the line says which; what ran
  * before it stays, and a rerun continues from there), 2 usage or an invalid gcp.yml.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, substituteAwsPublishers, substituteEndpoints } from '#scripts/gcp-config.ts';
+import { type Issue, ValidationError } from '#core/errors.ts';
+import {
+  type GcpConfig,
+  loadGcpConfig,
+  substituteAwsPublishers,
+  substituteEndpoints,
+  substituteFunctionVariables,
+} from '#scripts/gcp-config.ts';
 import { deployGcp } from './gcp-deploy/converge.ts';
 import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
+import { googleHalfIssues } from './gcp-deploy/google-half.ts';
 
 export interface DeployIo {
   gcloud?: Gcloud;
@@ -26,6 +36,29 @@ export interface DeployIo {
 
 const USAGE =
   'usage: scripts/deploy-gcp --project <id> [--config gcp.yml] [--region <region>] [--dry-run] [--prune] [--build-dir <dir>]';
+
+/**
+ * gcp.yml with its `${env:NAME}` values filled in from `env`, checked for what the Google half
+ * needs (gcp-deploy/google-half.ts); throws one ValidationError with every problem.
+ */
+function withVariables(loaded: GcpConfig, env: Record<string, string | undefined>): GcpConfig {
+  const issues: Issue[] = [];
+  const collect = <T>(f: () => T, fallback: T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      issues.push(...e.issues);
+      return fallback;
+    }
+  };
+  const functions = collect(() => substituteFunctionVariables(loaded, env), loaded);
+  const endpoints = collect(() => substituteEndpoints(functions, env).config, functions);
+  const config = collect(() => substituteAwsPublishers(endpoints, env), endpoints);
+  if (issues.length === 0) issues.push(...googleHalfIssues(config));
+  if (issues.length > 0) throw new ValidationError(issues, loaded.file ?? 'gcp.yml');
+  return config;
+}
 
 export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
   const out = io.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -80,10 +113,9 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     return 2;
   }
   try {
-    // `push.endpoint: ${env:NAME}` (the AWS relay route) and `awsPublishers[].role: ${env:NAME}`
-    // (the relay's AWS role) come from the environment.
-    const { config: withEndpoints } = substituteEndpoints(loadGcpConfig(file), env);
-    const config = substituteAwsPublishers(withEndpoints, env);
+    // `${env:NAME}` values (the AWS relay route and role, the peer's public key) come from the
+    // environment.
+    const config = withVariables(loadGcpConfig(file), env);
     const result = await deployGcp({
       config,
       project,

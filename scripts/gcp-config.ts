@@ -595,8 +595,52 @@ export function loadGcpConfig(file: string): GcpConfig {
   return parseGcpConfig(readFileSync(path, 'utf8'), { file: path });
 }
 
-/** A push endpoint known only at deploy time (e.g. the AWS relay route): `${env:NAME}`. */
+/**
+ * A value known only at deploy time, taken from the deploying environment: `${env:NAME}` as a push
+ * endpoint (e.g. the AWS relay route) or as a function's environment value (e.g. the peer's public
+ * key).
+ */
 export const ENDPOINT_VARIABLE_RE = /^\$\{env:([A-Z][A-Z0-9_]*)\}$/;
+
+/**
+ * Replaces every function `environment` value `${env:NAME}` with the variable's value. A variable
+ * that is not set (or is empty) is one issue, naming the first field that needs it and the
+ * variable: a function cannot start without a value its gcp.yml requires.
+ */
+export function substituteFunctionVariables(
+  config: GcpConfig,
+  variables: Record<string, string | undefined>,
+): GcpConfig {
+  const missing = new Map<string, { path: string; functions: number }>();
+  const functions = config.functions.map((f, i) => {
+    if (!f.environment) return f;
+    const environment: Record<string, string> = {};
+    for (const [key, value] of Object.entries(f.environment)) {
+      const name = ENDPOINT_VARIABLE_RE.exec(value)?.[1];
+      if (!name) {
+        environment[key] = value;
+        continue;
+      }
+      const given = variables[name];
+      if (given) environment[key] = given;
+      else {
+        const m = missing.get(name) ?? { path: `functions[${i}].environment.${key}`, functions: 0 };
+        m.functions++;
+        missing.set(name, m);
+      }
+    }
+    return { ...f, environment };
+  });
+  if (missing.size > 0)
+    throw new ValidationError(
+      [...missing].map(([name, m]) => ({
+        path: m.path,
+        reason: `needs the environment variable ${name} (set it where the deploy runs${m.functions > 1 ? `; ${m.functions} functions use it` : ''})`,
+      })),
+      config.file ?? 'gcp.yml',
+    );
+  return { ...config, functions };
+}
 
 /**
  * Replaces every `push.endpoint: ${env:NAME}` with the variable's value. A variable that is not

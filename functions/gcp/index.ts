@@ -1,148 +1,141 @@
 /**
  * The Google half's Cloud Functions (functions-framework), one source for every function of gcp.yml;
- * each function's `entryPoint` picks one:
+ * each function's `entryPoint` picks one. All are HTTP functions (Pub/Sub pushes to their URLs):
  *
- * | entry point    | trigger                                    | does                                                      |
- * | -------------- | ------------------------------------------ | --------------------------------------------------------- |
- * | `intake`       | HTTP, IAM invoker auth                     | the link routes of the core intake (same as AWS)          |
- * | `steps`        | HTTP, invoked by the workflows (OIDC)      | `POST /<stepName>`: one step of the workflows             |
- * | `peerEvents`   | push of `crosslink-peer-events` (CloudEvent) | the peer's event: apply, store a sealed key, start, resume |
- * | `starter`      | push of `crosslink-events` (CloudEvent)    | this side's `LinkRequested` / `LinkDecommissionRequested` -> the stage |
- * | `watcher`      | HTTP, Cloud Scheduler every 5 min (OIDC)   | polls this side's transports                              |
- * | `watcherAudit` | push of `crosslink-audit` (CloudEvent)     | a TransportManager audit entry: check that transport now  |
+ * | entry point    | called by                                    | does                                                      |
+ * | -------------- | -------------------------------------------- | --------------------------------------------------------- |
+ * | `intake`       | people, IAM invoker auth                     | the link routes of the core intake (same as AWS)          |
+ * | `steps`        | the workflows (OIDC)                         | `POST /<stepName>`: one step of the workflows             |
+ * | `peerEvents`   | push of `crosslink-peer-events` (OIDC)       | the peer's event: apply, store a sealed key, start, resume |
+ * | `starter`      | push of `crosslink-events` (OIDC)            | this side's `LinkRequested` / `LinkDecommissionRequested` -> the stage |
+ * | `watcher`      | Cloud Scheduler every 5 min (OIDC), POST     | polls this side's transports                              |
+ * | `watcherAudit` | push of `crosslink-audit` (OIDC)             | a TransportManager audit entry: check that transport now  |
  *
- * The caller of `intake` is the email of the ID token Cloud Run verified: it forwards the token with
- * its signature replaced by `SIGNATURE_REMOVED_BY_GOOGLE`, so the handler reads the body of the token
- * and cannot replay it. Dependencies are built once per instance (`depsFromEnv`), on first use.
+ * Every entry point answers `GET /` (the function's URL itself) with 200 and its name, without
+ * building its dependencies: the health path a deploy or a person checks. The module refuses to
+ * start (one line on stderr, exit 1) when gcp.yml did not give a required variable. Dependencies
+ * are built once per instance (`depsFromPlatform`), on first use. The intake's caller:
+ * intake-http.ts.
  */
-import type { CloudEvent as PushEvent } from '@google-cloud/functions-framework';
+
 import * as ff from '@google-cloud/functions-framework';
-import { type CloudEvent, fromPubSubPush } from '#core/envelope.ts';
+import { fromPubSubPush } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { consumePeerEvent, matchRoute, routeIntake, startForEvent } from '#core/link/intake.ts';
-import type { Caller } from '#core/link/use-cases.ts';
+import { consumePeerEvent, startForEvent } from '#core/link/intake.ts';
 import { logOrphans } from './approval-metrics.ts';
-import { intakeView } from './intake-view.ts';
-import { depsFromEnv, type GoogleDeps } from './runtime.ts';
+import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
+import { depsFromPlatform, type GoogleDeps } from './runtime.ts';
 import { stepsHandler } from './steps.ts';
+import { missingVariables } from './variables.ts';
 import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
 
-/** The parts of an Express request the intake reads. */
-export interface IntakeHttpRequest {
-  method: string;
-  path: string;
-  query?: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-  body?: unknown;
-  rawBody?: Buffer;
-}
-
-/** The verified caller: the `email` claim of the forwarded ID token (its signature already checked by Cloud Run). */
-export function callerOfToken(authorization: string | undefined): Caller | undefined {
-  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  const payload = token?.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { email?: unknown };
-    return typeof claims.email === 'string' && claims.email
-      ? { principal: claims.email, side: 'gcp' }
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function single(v: unknown): string | undefined {
-  if (Array.isArray(v)) return single(v[0]);
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** One intake request -> the core's routes; answers `{status, headers, body}`. */
-export async function handleIntake(deps: GoogleDeps, req: IntakeHttpRequest) {
-  const { route, id } = matchRoute(req.method, req.path);
-  const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = single(v);
-  const query: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.query ?? {})) query[k] = single(v);
-  const answer = await routeIntake(intakeView(deps), {
-    route,
-    ...(id !== undefined ? { id } : {}),
-    query,
-    headers,
-    // The raw text when there is one: the core refuses a body that is not a JSON object.
-    body: req.rawBody && req.rawBody.length > 0 ? req.rawBody.toString('utf8') : req.body,
-    caller: callerOfToken(headers.authorization),
-    ...(headers['x-cloud-trace-context']
-      ? { requestId: headers['x-cloud-trace-context'].split('/')[0] }
-      : {}),
-  });
-  return answer;
-}
-
-/** The CloudEvent functions-framework made of a Pub/Sub push: its data is `{message, subscription}`. */
-function crosslinkEventOf(event: PushEvent<unknown>): CloudEvent {
-  return fromPubSubPush(event.data);
-}
+type Request = ff.Request;
+type Response = ff.Response;
 
 function logLine(entry: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ service: 'crosslink-gcp', ...entry })}\n`);
 }
 
-/** A message that can never be applied is acknowledged and logged: a redelivery cannot fix it. */
-async function acknowledgingMalformed(name: string, run: () => Promise<unknown>): Promise<void> {
-  try {
-    logLine({ severity: 'INFO', function: name, result: await run() });
-  } catch (e) {
-    if (e instanceof ValidationError) {
-      logLine({ severity: 'ERROR', function: name, message: `dropped: ${e.message}` });
-      return;
-    }
-    logLine({
-      severity: 'ERROR',
-      function: name,
-      error: { name: (e as Error).name, message: (e as Error).message },
-    });
-    throw e; // retried by Pub/Sub, then dead-lettered
-  }
+/** `GET /`: the health path (no dependencies touched); true when it answered. */
+function health(name: string, req: Request, res: Response): boolean {
+  if (req.method !== 'GET' || req.path !== '/') return false;
+  res.status(200).json({ function: name, status: 'serving' });
+  return true;
 }
 
-export function register(deps: () => GoogleDeps = () => depsFromEnv()): void {
+/**
+ * A Pub/Sub push endpoint. A message that can never be applied is acknowledged (204) and logged: a
+ * redelivery cannot fix it. Any other failure answers 500, so Pub/Sub retries it, then
+ * dead-letters it.
+ */
+function pushHandler(name: string, consume: (body: unknown) => Promise<unknown>) {
+  return async (req: Request, res: Response) => {
+    if (health(name, req, res)) return;
+    try {
+      logLine({ severity: 'INFO', function: name, result: await consume(req.body) });
+      res.status(204).end();
+    } catch (e) {
+      if (e instanceof ValidationError) {
+        logLine({ severity: 'ERROR', function: name, message: `dropped: ${e.message}` });
+        res.status(204).end();
+        return;
+      }
+      logLine({
+        severity: 'ERROR',
+        function: name,
+        error: { name: (e as Error).name, message: (e as Error).message },
+      });
+      res.status(500).send(`${name} failed: ${(e as Error).message}`);
+    }
+  };
+}
+
+/** The audit entry of a push body (`{message, subscription}`). */
+function pushedMessage(body: unknown): PubSubMessage {
+  const message = (body as { message?: unknown } | null)?.message;
+  if (typeof message !== 'object' || message === null)
+    throw new ValidationError(
+      [{ path: 'message', reason: 'is required: a push body is {message, subscription}' }],
+      'Pub/Sub push',
+    );
+  return message as PubSubMessage;
+}
+
+export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatform()): void {
   ff.http('intake', async (req, res) => {
-    const answer = await handleIntake(deps(), req as unknown as IntakeHttpRequest);
+    if (health('intake', req, res)) return;
+    const answer = await handleIntake(await deps(), req as unknown as IntakeHttpRequest);
     res.status(answer.statusCode).set(answer.headers).send(answer.body);
   });
 
+  const steps = stepsHandler(() => deps());
+  ff.http('steps', async (req, res) => {
+    if (health('steps', req, res)) return;
+    await steps(req, res);
+  });
+
+  // Each push body is read before the dependencies are built: a malformed one needs none.
   ff.http(
-    'steps',
-    stepsHandler(() => deps()),
-  );
-
-  ff.cloudEvent<unknown>('peerEvents', (event: PushEvent<unknown>) =>
-    acknowledgingMalformed('peerEvents', () => consumePeerEvent(deps(), crosslinkEventOf(event))),
-  );
-
-  ff.cloudEvent<unknown>('starter', (event: PushEvent<unknown>) =>
-    acknowledgingMalformed('starter', async () => {
-      const e = crosslinkEventOf(event);
-      // Only this side's events start anything; the peer's are started by peerEvents.
-      if (e.crosslinkorigin !== 'gcp') return { started: false, reason: 'peer event' };
-      return startForEvent(deps(), e);
+    'peerEvents',
+    pushHandler('peerEvents', async (body) => {
+      const event = fromPubSubPush(body);
+      return consumePeerEvent(await deps(), event);
     }),
   );
 
-  ff.http('watcher', async (_req, res) => {
-    const report = await watchTransports(deps().watch);
+  ff.http(
+    'starter',
+    pushHandler('starter', async (body) => {
+      const event = fromPubSubPush(body);
+      // Only this side's events start anything; the peer's are started by peerEvents.
+      if (event.crosslinkorigin !== 'gcp') return { started: false, reason: 'peer event' };
+      return startForEvent(await deps(), event);
+    }),
+  );
+
+  ff.http('watcher', async (req, res) => {
+    if (health('watcher', req, res)) return;
+    const report = await watchTransports((await deps()).watch);
     // A project it could not list (e.g. impersonation refused) needs a person: logged as an error.
     logLine({ severity: report.projectErrors.length > 0 ? 'ERROR' : 'INFO', function: 'watcher', report });
     logOrphans(report);
     res.status(200).json(report);
   });
 
-  ff.cloudEvent<unknown>('watcherAudit', (event: PushEvent<unknown>) =>
-    acknowledgingMalformed('watcherAudit', () =>
-      onTransportAuditEntry(deps().watch, (event.data as { message: PubSubMessage }).message),
-    ),
+  ff.http(
+    'watcherAudit',
+    pushHandler('watcherAudit', async (body) => {
+      const message = pushedMessage(body);
+      return onTransportAuditEntry((await deps()).watch, message);
+    }),
   );
 }
 
+const missing = missingVariables(process.env);
+if (missing.length > 0) {
+  process.stderr.write(
+    `crosslink-gcp: environment variable${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set (gcp.yml functions[].environment, set by scripts/deploy-gcp)\n`,
+  );
+  process.exit(1);
+}
 register();

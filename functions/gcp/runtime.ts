@@ -1,26 +1,29 @@
 /**
- * The Google half's dependencies built from the function's environment (gcp.yml `environment`, plus
- * what Cloud Run and the deploy set), once per instance. Entry points take them as a parameter with
- * this as the default, so a test passes its own without mocking modules.
+ * The Google half's dependencies built from what the platform gives a deployed function, once per
+ * instance. Entry points take them as a parameter with this as the default, so a test passes its
+ * own without mocking modules.
  *
- * Environment: `GOOGLE_CLOUD_PROJECT`, `CROSSLINK_REGION` (or `FUNCTION_REGION`),
- * `CROSSLINK_EVENTS_TOPIC`, `CROSSLINK_KMS_KEY` (`<keyRing>/<key>`, version `CROSSLINK_KMS_KEY_VERSION`,
- * default 1), `CROSSLINK_PEER_PUBLIC_KEY_PEM` + `CROSSLINK_PEER_KEY_ID` (the AWS key Google seals to),
- * `CROSSLINK_PROVISIONING_WORKFLOW` / `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional
- * `CROSSLINK_NETWORK_PROJECTS` (JSON: network project id -> the service account impersonated there,
- * network-projects.ts), `CROSSLINK_COST_TAGS` (JSON), the approval and drain
- * durations as on AWS, `CROSSLINK_POLICY_FILE`. Credentials: `GOOGLE_APPLICATION_CREDENTIALS` (a key
- * file: the local cloud's) or the metadata server (Cloud Run). `CROSSLINK_GCP_ENDPOINT` sends every
- * Google API call to the local edge (Firestore and Pub/Sub use their emulator variables).
+ * - The metadata server (metadata.ts): the project id and the region, and the function's identity
+ *   (google-auth-library's Compute credentials: access tokens of the function's service account).
+ * - The function's environment, as gcp.yml `environment` and scripts/deploy-gcp set it:
+ *   `CROSSLINK_EVENTS_TOPIC`, `CROSSLINK_KMS_KEY` (`<keyRing>/<key>`, version
+ *   `CROSSLINK_KMS_KEY_VERSION`, default 1), `CROSSLINK_PEER_PUBLIC_KEY_PEM` + `CROSSLINK_PEER_KEY_ID`
+ *   (the AWS key Google seals to), `CROSSLINK_PROVISIONING_WORKFLOW` /
+ *   `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional `CROSSLINK_NETWORK_PROJECTS` (JSON:
+ *   network project id -> the service account impersonated there, network-projects.ts),
+ *   `CROSSLINK_COST_TAGS` (JSON), the approval and drain durations as on AWS.
+ * - The policy, embedded in the bundle when it is built (scripts/gcp-deploy/build.ts): the function
+ *   runs under exactly the policy its package was built and hashed with.
+ *
+ * Pointers at the local cloud's network, never set on Google: `CROSSLINK_GCP_ENDPOINT` sends every
+ * Google API call to the local edge; Firestore and Pub/Sub use their emulator variables; the
+ * metadata server is `GCE_METADATA_HOST`.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
-import { parse as parseYaml } from 'yaml';
 import { systemClock } from '#core/clock.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
@@ -30,8 +33,9 @@ import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
 import { FirestoreLinkStore } from './firestore-link-store.ts';
-import { CLOUD_PLATFORM, googleAuth, jwtClient, type ServiceAccountKey } from './google-credentials.ts';
+import { CLOUD_PLATFORM } from './google-credentials.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
+import { type Placement, placementFromMetadata } from './metadata.ts';
 import {
   NETWORK_PROJECTS_VARIABLE,
   parseNetworkProjects,
@@ -50,13 +54,20 @@ export interface GoogleDeps extends IntakeDeps {
   watch: GoogleWatchDeps;
 }
 
-/** The function's own credentials: the key file the local cloud gives, else Cloud Run's metadata server. */
-function credentials(env: NodeJS.ProcessEnv): { auth: AccessTokenSource; clientAuth: GoogleAuth } {
-  const file = env.GOOGLE_APPLICATION_CREDENTIALS;
-  if (file) {
-    const key = JSON.parse(readFileSync(file, 'utf8')) as ServiceAccountKey;
-    return { auth: jwtClient(key), clientAuth: googleAuth(key) };
-  }
+/** The policy document the build embeds (esbuild `define`); absent when running from source. */
+declare const CROSSLINK_POLICY_DOCUMENT: unknown;
+
+/** The embedded policy; an Error when this module was not built by scripts/gcp-deploy/build.ts. */
+export function embeddedPolicy() {
+  if (typeof CROSSLINK_POLICY_DOCUMENT === 'undefined')
+    throw new Error(
+      'no policy embedded: the Google functions run from the package scripts/gcp-deploy/build.ts makes',
+    );
+  return loadPolicy(CROSSLINK_POLICY_DOCUMENT);
+}
+
+/** The function's own credentials: the metadata server's tokens of its service account. */
+function credentials(): { auth: AccessTokenSource; clientAuth: GoogleAuth } {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   return {
     auth: { getAccessToken: async () => ({ token: await auth.getAccessToken() }) },
@@ -78,17 +89,25 @@ function clientOptions(env: NodeJS.ProcessEnv, auth: GoogleAuth) {
   };
 }
 
-let cached: GoogleDeps | undefined;
+let cached: Promise<GoogleDeps> | undefined;
 
-/** Builds (once) the dependencies every entry point uses. */
-export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
+/** Builds (once per instance) the dependencies every entry point uses; see the module comment. */
+export function depsFromPlatform(env: NodeJS.ProcessEnv = process.env): Promise<GoogleDeps> {
   if (cached) return cached;
-  const project = need(env, 'GOOGLE_CLOUD_PROJECT');
-  const region = env.CROSSLINK_REGION ?? need(env, 'FUNCTION_REGION');
+  const building = placementFromMetadata(env).then((placement) => buildDeps(env, placement));
+  // A failed build (the metadata server did not answer) is tried again by the next request.
+  building.catch(() => {
+    if (cached === building) cached = undefined;
+  });
+  cached = building;
+  return building;
+}
+
+/** The dependencies of a function placed in `project` / `region`, configured by `env`. */
+export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement): GoogleDeps {
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
-  const policyFile = env.CROSSLINK_POLICY_FILE ?? join(process.cwd(), 'config/policy.yaml');
-  const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
-  const { auth, clientAuth } = credentials(env);
+  const policy = embeddedPolicy();
+  const { auth, clientAuth } = credentials();
   const tags = costTags(env);
   const store = new FirestoreLinkStore(new Firestore({ projectId: project }), systemClock);
   const secrets = new SecretManagerStore(new SecretManagerServiceClient(clientOptions(env, clientAuth)), {
@@ -155,6 +174,5 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): GoogleDeps {
       resume: (link, phases) => resumeWaiting(deps, link, phases),
     },
   };
-  cached = deps;
   return deps;
 }

@@ -1,33 +1,50 @@
 /**
- * Cloud Run functions of gcp.yml, locally. Each function runs in its own child process under
- * functions-framework (local/gcp/function-host-main.ts) on a private port; callers reach it
- * through the Google edge at its URL `<edge>/<region>-<project>.cloudfunctions.net/<name>`, the
- * local form of `https://<region>-<project>.cloudfunctions.net/<name>`. The edge does what Cloud
- * Run's IAM check does before forwarding:
+ * Cloud Run functions of gcp.yml, locally, run as Cloud Run runs them: each from its package (the
+ * directory scripts/gcp-deploy/build.ts makes for `gcloud functions deploy --source`, written once
+ * per distinct package under `<gcp.yml dir>/.crosslink/gcp-functions/`; its npm imports resolve
+ * from the repository's node_modules, standing in for the buildpack's `npm install`) by
+ * functions-framework's own `functions-framework` binary, in its own child process, with only what
+ * the platform gives a function:
+ * - the platform's variables `K_SERVICE`, `K_REVISION`, `K_CONFIGURATION`, `PORT`,
+ *   `FUNCTION_TARGET`, `FUNCTION_SIGNATURE_TYPE`, and gcp.yml's `environment`; `PATH` holds only
+ *   the Node.js binary, as the runtime image has no Cloud SDK;
+ * - a metadata server (`GCE_METADATA_HOST`, one per function: metadata-server.ts) answering the
+ *   project id, the region and the function's service account with its access and ID tokens;
+ * - pointers at the local cloud's network, which stand in for Google's: `PUBSUB_EMULATOR_HOST`,
+ *   `FIRESTORE_EMULATOR_HOST`, `CROSSLINK_GCP_ENDPOINT` (every Google API at the local edge) and
+ *   `GCE_METADATA_HOST` (docs/local-cloud-gcp.md).
+ * A function is up when its port accepts connections (Cloud Run's default TCP startup probe).
+ *
+ * Callers reach a function through the Google edge at `<edge>/<region>-<project>.cloudfunctions.net/<name>`,
+ * the local form of `https://<region>-<project>.cloudfunctions.net/<name>`. The edge does what
+ * Cloud Run's IAM check does before forwarding. The ID token is the one in
+ * `X-Serverless-Authorization` when the request carries that header (then only that one is
+ * checked, even when `Authorization` holds a valid token), else the one in `Authorization`:
  * - no token, a token that is not an ID token signed by the local Google key (JWKS), another
  *   audience than the function URL, or an expired token: 401;
  * - a valid token whose email is not among the function's invokers: 403 (`allUsers` skips the
  *   check, `allAuthenticatedUsers` takes any valid token; `user:` and `serviceAccount:` members
  *   match the token's email);
- * - otherwise the request goes to the function with the verified token in `Authorization` and its
- *   signature replaced by `SIGNATURE_REMOVED_BY_GOOGLE`, as Cloud Run forwards it, so the handler
- *   reads the caller's email from the token body.
+ * - otherwise the request goes to the function with the verified token's signature replaced by
+ *   `SIGNATURE_REMOVED_BY_GOOGLE` in the header it came in, and the other header untouched, as Cloud
+ *   Run forwards them; the handler reads the caller's email from the verified token's body.
  * An event function (Pub/Sub or Eventarc trigger) with `retry: false` (the default, as on Google)
  * has its failures acknowledged: the push is answered 204 whatever the function said, so Pub/Sub
  * does not redeliver.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { connect, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ProcessGroup } from '#local/processes.ts';
 import { type FunctionSpec, memberOf, serviceAccountEmail, signatureType } from '#scripts/gcp-config.ts';
+import { type BuiltFunction, builtFunction } from '#scripts/gcp-deploy/build.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
+import { MetadataServer } from './metadata-server.ts';
 
-const HOST_MAIN = resolve(import.meta.dirname, 'function-host-main.ts');
 const START_TIMEOUT_MS = 30_000;
 /** Lines of a function's output kept (as many as a Lambda's: tests read whole flows from it). */
 const OUTPUT_LINES = 10_000;
@@ -39,7 +56,12 @@ export interface HostedFunction {
   url: string;
   /** The private port of the functions-framework server. */
   port: number;
+  /** The package directory it runs from (the deploy's `--source`). */
+  packageDir: string;
+  /** The environment the function's process got (the platform's, gcp.yml's, the local network's). */
+  environment: Record<string, string>;
   child: ChildProcess;
+  metadata: MetadataServer;
   /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
 }
@@ -49,11 +71,12 @@ export interface FunctionHostsOptions {
   auth: GcpAuth;
   project: string;
   region: string;
-  /** Directory `source` paths are relative to (gcp.yml's). */
-  root: string;
   /** The edge's base URL (known once it listens). */
   edgeUrl: () => string;
-  /** Environment every function gets (emulator hosts, project), before its own `environment`. */
+  /**
+   * What points a function's clients at the local cloud's network (emulator hosts, the edge), and
+   * environment a test or the local estate adds beside gcp.yml's (which it overrides).
+   */
   env: () => Record<string, string>;
   log: (message: string) => void;
 }
@@ -75,10 +98,52 @@ export function functionUrl(edgeUrl: string, region: string, project: string, na
   return `${edgeUrl}/${region}-${project}.cloudfunctions.net/${name}`;
 }
 
+/** A free TCP port on 127.0.0.1 (what Cloud Run's `PORT` is to a function: a port to listen on). */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** Resolves once `port` accepts a connection (retrying every 50 ms), rejects when `stopped` does. */
+async function accepting(port: number, stopped: Promise<never>): Promise<void> {
+  let gone = false;
+  stopped.catch(() => {
+    gone = true;
+  });
+  const attempt = () =>
+    new Promise<boolean>((ok) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        ok(true);
+      });
+      socket.once('error', () => ok(false));
+    });
+  const probe = async () => {
+    while (!gone && !(await attempt())) await new Promise((r) => setTimeout(r, 50));
+  };
+  await Promise.race([probe(), stopped]);
+}
+
+/** The `functions-framework` binary of the package's own dependency (what `npm start` runs on Cloud Run). */
+function frameworkBinary(packageDir: string): string {
+  const main = createRequire(join(packageDir, 'package.json')).resolve('@google-cloud/functions-framework');
+  // The package's `bin` (build/src/main.js) sits beside its main (build/src/index.js).
+  return join(dirname(main), 'main.js');
+}
+
 export class FunctionHosts {
   readonly #o: FunctionHostsOptions;
   readonly #hosted = new Map<string, HostedFunction>();
-  #keysDir: string | undefined;
+  readonly #bundles: NonNullable<Parameters<typeof builtFunction>[3]> = new Map();
+  #revisions = new Map<string, number>();
 
   constructor(options: FunctionHostsOptions) {
     this.#o = options;
@@ -86,20 +151,6 @@ export class FunctionHosts {
 
   url(name: string): string {
     return functionUrl(this.#o.edgeUrl(), this.#o.region, this.#o.project, name);
-  }
-
-  /**
-   * The runtime identity, as Cloud Run gives it through the metadata server: a key file of the
-   * function's service account (GOOGLE_APPLICATION_CREDENTIALS), its tokens issued by the edge.
-   */
-  async #credentials(spec: FunctionSpec): Promise<string | undefined> {
-    if (!spec.serviceAccount) return undefined;
-    const email = serviceAccountEmail(spec.serviceAccount, this.#o.project);
-    await this.#o.auth.addServiceAccount(email);
-    this.#keysDir ??= await mkdtemp(join(tmpdir(), 'crosslink-fn-keys-'));
-    const path = join(this.#keysDir, `${spec.name}.json`);
-    await writeFile(path, `${JSON.stringify(this.#o.auth.keyFile(email))}\n`, { mode: 0o600 });
-    return path;
   }
 
   get(name: string): HostedFunction | undefined {
@@ -110,69 +161,112 @@ export class FunctionHosts {
     return [...this.#hosted.values()];
   }
 
-  /** Starts (or restarts) a function's host; resolves once it listens. */
-  async start(spec: FunctionSpec): Promise<HostedFunction> {
+  /** Forgets bundles made so far (their sources may have changed): the next start rebuilds what changed. */
+  forgetBundles(): void {
+    this.#bundles.clear();
+  }
+
+  /** The package of a function of gcp.yml in `root`, built when its inputs changed. */
+  build(spec: FunctionSpec, root: string): Promise<BuiltFunction> {
+    return builtFunction(root, spec, join(root, '.crosslink', 'gcp-functions'), this.#bundles);
+  }
+
+  /**
+   * Builds (when its inputs changed) and starts (or restarts) a function from gcp.yml in `root`
+   * (whose `source` paths it resolves); resolves once it listens.
+   */
+  async start(spec: FunctionSpec, root: string): Promise<HostedFunction> {
+    const built = await this.build(spec, root);
     await this.stop(spec.name);
-    const source = resolve(this.#o.root, spec.source);
-    const credentials = await this.#credentials(spec);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...this.#o.env(),
+    const revision = (this.#revisions.get(spec.name) ?? 0) + 1;
+    this.#revisions.set(spec.name, revision);
+    const email = spec.serviceAccount ? serviceAccountEmail(spec.serviceAccount, this.#o.project) : undefined;
+    if (email) await this.#o.auth.addServiceAccount(email);
+    const metadata = new MetadataServer({
+      auth: this.#o.auth,
+      project: this.#o.project,
+      region: this.#o.region,
+      serviceAccount: email,
+    });
+    await metadata.listen();
+    const port = await freePort();
+    const environment: Record<string, string> = {
       ...spec.environment,
+      ...this.#o.env(),
+      GCE_METADATA_HOST: metadata.host,
+      // The runtime image's PATH holds Node.js and no Cloud SDK: google-auth-library must not ask
+      // this machine's gcloud for a project (it asks the metadata server instead).
+      PATH: dirname(process.execPath),
+      K_SERVICE: spec.name,
+      K_REVISION: `${spec.name}-${String(revision).padStart(5, '0')}`,
+      K_CONFIGURATION: spec.name,
+      PORT: String(port),
       FUNCTION_TARGET: spec.entryPoint,
       FUNCTION_SIGNATURE_TYPE: signatureType(spec),
-      K_SERVICE: spec.name,
-      K_REVISION: `${spec.name}-00001`,
-      GOOGLE_CLOUD_PROJECT: this.#o.project,
-      FUNCTION_REGION: this.#o.region,
-      ...(credentials ? { GOOGLE_APPLICATION_CREDENTIALS: credentials } : {}),
     };
-    const child = this.#o.processes.spawn(process.execPath, [HOST_MAIN, source, spec.entryPoint], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      child = this.#o.processes.spawn(process.execPath, [frameworkBinary(built.dir)], {
+        cwd: built.dir,
+        env: environment,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      await metadata.close();
+      throw err;
+    }
     const output: string[] = [];
     const keep = (line: string) => {
       output.push(line);
       if (output.length > OUTPUT_LINES) output.shift();
     };
     createInterface({ input: child.stderr! }).on('line', keep);
-    const lines = createInterface({ input: child.stdout! });
-    const port = await new Promise<number>((ok, fail) => {
-      const timer = setTimeout(() => {
+    createInterface({ input: child.stdout! }).on('line', keep);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => {
         fail(
           new FunctionStartError(`function ${spec.name} did not start within 30 s: ${output.join(' | ')}`),
         );
       }, START_TIMEOUT_MS);
-      lines.on('line', (line) => {
-        const m = /^\{"port":(\d+)\}$/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          ok(Number(m[1]));
-        } else keep(line);
-      });
       child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        fail(
-          new FunctionStartError(
-            `function ${spec.name} (${spec.source}, entry point ${spec.entryPoint}) exited ${signal ?? code} before serving: ${output.slice(-5).join(' | ')}`,
-          ),
+        // Its output may still be arriving: the last lines say why it stopped.
+        setTimeout(
+          () =>
+            fail(
+              new FunctionStartError(
+                `function ${spec.name} (${spec.source}, entry point ${spec.entryPoint}) exited ${signal ?? code} before serving: ${output.slice(-5).join(' | ')}`,
+              ),
+            ),
+          50,
         );
       });
-    }).catch((err: unknown) => {
-      stopChild(child);
-      throw err;
     });
+    stopped.catch(() => undefined);
+    try {
+      await accepting(port, stopped);
+    } catch (err) {
+      await stopChild(child);
+      await metadata.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     const hosted: HostedFunction = {
       spec,
       signatureType: signatureType(spec),
       url: this.url(spec.name),
       port,
+      packageDir: built.dir,
+      environment,
       child,
+      metadata,
       output,
     };
     this.#hosted.set(spec.name, hosted);
-    this.#o.log(`functions: ${spec.name} (${hosted.signatureType}) at ${hosted.url}`);
+    this.#o.log(
+      `functions: ${spec.name} (${hosted.signatureType}) at ${hosted.url}${built.built ? ' (built)' : ''}`,
+    );
     return hosted;
   }
 
@@ -181,12 +275,11 @@ export class FunctionHosts {
     if (!h) return;
     this.#hosted.delete(name);
     await stopChild(h.child);
+    await h.metadata.close();
   }
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.#hosted.keys()].map((n) => this.stop(n)));
-    if (this.#keysDir) await rm(this.#keysDir, { recursive: true, force: true });
-    this.#keysDir = undefined;
   }
 
   /** The edge's handler for function URLs: IAM check, then forward (see the file comment). */
@@ -220,7 +313,12 @@ export class FunctionHosts {
     const trigger = hosted.spec.trigger.topic ?? hosted.spec.trigger.eventarc;
     const headers = { ...req.headers };
     if (!invokers.includes('allUsers')) {
-      const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+      // Cloud Run checks X-Serverless-Authorization when the request has it, else Authorization.
+      const header =
+        req.headers['x-serverless-authorization'] !== undefined
+          ? 'x-serverless-authorization'
+          : 'authorization';
+      const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers[header] ?? ''))?.[1];
       // Cloud Run takes the function's URLs as audiences: the local one and the cloud form a
       // workflow or scheduler job names (https://<region>-<project>.cloudfunctions.net/<name>).
       const verify = (t: string) => {
@@ -238,7 +336,7 @@ export class FunctionHosts {
         sendText(
           res,
           401,
-          `Your client does not have permission to the requested URL (${claims && isAuthFailure(claims) ? claims.message : 'no ID token'}).`,
+          `Your client does not have permission to the requested URL (${claims && isAuthFailure(claims) ? `${header}: ${claims.message}` : `no ID token in ${header}`}).`,
         );
         return;
       }
@@ -261,7 +359,7 @@ export class FunctionHosts {
       }
       const jwt = decodeJwt(token);
       const [head = '', body = ''] = token.split('.');
-      if (jwt) headers.authorization = `Bearer ${head}.${body}.SIGNATURE_REMOVED_BY_GOOGLE`;
+      if (jwt) headers[header] = `Bearer ${head}.${body}.SIGNATURE_REMOVED_BY_GOOGLE`;
     }
     delete headers.host;
     const retry = trigger?.retry ?? false;

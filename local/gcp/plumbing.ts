@@ -20,6 +20,7 @@ import {
   type SubscriptionSpec,
   serviceAccountEmail,
   substituteEndpoints,
+  substituteFunctionVariables,
 } from '#scripts/gcp-config.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
@@ -39,16 +40,20 @@ export interface GooglePlumbingOptions {
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
   /**
-   * Environment every function gets beside gcp.yml's `environment` (which wins): values known only
-   * at run time, such as the peer's sealing key. Resolved before the functions start.
+   * Environment a test or the local estate gives every function over gcp.yml's `environment`
+   * (e.g. short approval deadlines; the estate's network projects). Resolved before the functions
+   * start.
    */
   functionEnvironment?: () => Promise<Record<string, string>> | Record<string, string>;
   /**
-   * Values of `push.endpoint: ${env:NAME}` (e.g. CROSSLINK_AWS_RELAY_URL: the local AWS half's
-   * relay route). A subscription whose variable is not given is not created (logged): its push
-   * target is not in this local cloud.
+   * The deploying environment's variables, the values of gcp.yml's `${env:NAME}` (as
+   * scripts/deploy-gcp takes them from its own environment): CROSSLINK_AWS_RELAY_URL (the local
+   * AWS half's relay route), CROSSLINK_PEER_PUBLIC_KEY_PEM / CROSSLINK_PEER_KEY_ID (its sealing
+   * key). A push subscription whose variable is not given is not created (logged: its push target
+   * is not in this local cloud); a function whose variable is not given is refused, as the deploy
+   * refuses it.
    */
-  pushEndpoints?: () => Promise<Record<string, string>> | Record<string, string>;
+  variables?: () => Promise<Record<string, string>> | Record<string, string>;
   /** Reload when gcp.yml or a function's files change (default false; `npm start` turns it on). */
   watch?: boolean;
   log?: (message: string) => void;
@@ -133,7 +138,6 @@ export class GooglePlumbing {
   #config: GcpConfig | undefined;
   #reloading: Promise<void> = Promise.resolve();
   #reloadTimer: NodeJS.Timeout | undefined;
-  #changed = new Set<string>();
   #stopped = false;
   #reloads = 0;
   #functionEnv: Record<string, string> = {};
@@ -147,7 +151,6 @@ export class GooglePlumbing {
       auth: gcp.auth,
       project: gcp.project,
       region: gcp.region,
-      root: process.cwd(),
       edgeUrl: () => gcp.endpoint,
       env: () => ({
         ...(options.emulators?.pubsubHost ? { PUBSUB_EMULATOR_HOST: options.emulators.pubsubHost } : {}),
@@ -178,7 +181,7 @@ export class GooglePlumbing {
   static async start(options: GooglePlumbingOptions): Promise<GooglePlumbing> {
     const plumbing = new GooglePlumbing(options);
     try {
-      await plumbing.#apply(loadGcpConfig(options.configFile), new Set());
+      await plumbing.#apply(loadGcpConfig(options.configFile));
       if (options.watch) plumbing.#watch();
     } catch (err) {
       await plumbing.stop();
@@ -214,14 +217,14 @@ export class GooglePlumbing {
   }
 
   /**
-   * Re-reads gcp.yml and applies the difference; functions whose spec changed, or whose files are
-   * among `changedFiles`, restart. An invalid file changes nothing and rejects with its problems.
+   * Re-reads gcp.yml and applies the difference; functions whose spec or package (rebuilt when a
+   * source it bundles changed) changed restart. An invalid file changes nothing and rejects with
+   * its problems.
    */
-  reload(changedFiles: Iterable<string> = []): Promise<void> {
-    const files = new Set([...changedFiles].map((f) => resolve(f)));
+  reload(): Promise<void> {
     const next = this.#reloading.then(async () => {
       if (this.#stopped) return;
-      await this.#apply(loadGcpConfig(this.#o.configFile), files);
+      await this.#apply(loadGcpConfig(this.#o.configFile));
       this.#reloads++;
     });
     this.#reloading = next.catch(() => undefined);
@@ -241,8 +244,15 @@ export class GooglePlumbing {
     await this.functions.stopAll();
   }
 
-  async #apply(config: GcpConfig, changedFiles: Set<string>): Promise<void> {
+  async #apply(written: GcpConfig): Promise<void> {
     const { gcp } = this.#o;
+    const variables = this.#o.variables ? await this.#o.variables() : {};
+    let config: GcpConfig;
+    try {
+      config = substituteFunctionVariables(written, variables);
+    } catch (err) {
+      throw new PlumbingError((err as Error).message);
+    }
     // Everything that can be refused is checked before anything changes.
     // The hub's sinks, then each network project's copy of its sink (feeding the hub's topic).
     const placed = [
@@ -291,8 +301,19 @@ export class GooglePlumbing {
         `${config.file ?? 'gcp.yml'} declares Pub/Sub resources: start the local cloud with the emulators (startLocalCloud({emulators: true}))`,
       );
     }
-    const previous = this.#config;
+    // Every package is built (only what changed) before anything stops: a source that does not
+    // build leaves the running functions as they are.
     const root = config.root;
+    this.functions.forgetBundles();
+    const built = new Map<string, string>();
+    for (const f of config.functions) {
+      try {
+        built.set(f.name, (await this.functions.build(f, root)).dir);
+      } catch (err) {
+        throw new PlumbingError(`function ${f.name}: ${(err as Error).message}`);
+      }
+    }
+    const previous = this.#config;
     this.#config = config;
 
     if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();
@@ -304,15 +325,13 @@ export class GooglePlumbing {
         this.#appliedFunctions.delete(name);
       }
     }
+    // A function restarts when its spec or its package (its bundled sources, the policy) changed.
     await Promise.all(
       config.functions.map(async (f) => {
         const key = JSON.stringify({ f, root });
-        const dir = dirname(resolve(root, f.source));
-        const touched = [...changedFiles].some(
-          (c) => c.startsWith(`${dir}/`) || c === resolve(root, f.source),
-        );
-        if (this.#appliedFunctions.get(f.name) === key && !touched && this.functions.get(f.name)) return;
-        await this.functions.start({ ...f, source: resolve(root, f.source) });
+        const running = this.functions.get(f.name);
+        if (this.#appliedFunctions.get(f.name) === key && running?.packageDir === built.get(f.name)) return;
+        await this.functions.start(f, root);
         this.#appliedFunctions.set(f.name, key);
       }),
     );
@@ -391,7 +410,7 @@ export class GooglePlumbing {
     }
     const { config: resolved, dropped } = substituteEndpoints(
       config,
-      this.#o.pushEndpoints ? await this.#o.pushEndpoints() : {},
+      this.#o.variables ? await this.#o.variables() : {},
       'drop',
     );
     for (const d of dropped)
@@ -489,13 +508,11 @@ export class GooglePlumbing {
       try {
         const w = watch(dir, { recursive: true }, (_event, name) => {
           if (!name) return;
-          const file = resolve(dir, name.toString());
-          this.#changed.add(file);
+          // Build output and the handshake (under .crosslink) are not inputs.
+          if (name.toString().split(/[\\/]/).includes('.crosslink')) return;
           clearTimeout(this.#reloadTimer);
           this.#reloadTimer = setTimeout(() => {
-            const changed = [...this.#changed];
-            this.#changed.clear();
-            this.reload(changed).catch((err: unknown) =>
+            this.reload().catch((err: unknown) =>
               this.#log(`gcp.yml not reloaded: ${(err as Error).message}`),
             );
           }, 300);

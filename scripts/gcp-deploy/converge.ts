@@ -16,6 +16,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import canonicalizeModule from 'canonicalize';
+import { stringify as stringifyYaml } from 'yaml';
 import { ValidationError } from '#core/errors.ts';
 import {
   type AlertPolicySpec,
@@ -428,6 +429,17 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     const bundles: Parameters<typeof packageFunction>[2] = new Map();
     for (const f of config.functions) packages.set(f.name, await packageFunction(config.root, f, bundles));
     const sourceDir = (name: string) => `${o.buildDir}/${name}`;
+    /**
+     * An environment with a multi-line value (a PEM key) goes to gcloud as the YAML file of
+     * `--env-vars-file`, written now (a dry run's printed command then runs as printed):
+     * `--set-env-vars` is a one-line KEY=VALUE list.
+     */
+    const envFile = (name: string, env: Record<string, string>) => {
+      const file = resolve(o.buildDir, 'env', `${name}.yaml`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, stringifyYaml(env));
+      return file;
+    };
     const shown = (path: string) => relative(o.cwd, path) || '.';
 
     const triggerOf = (f: FunctionSpec) =>
@@ -497,7 +509,9 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
           ];
       const envFlags =
         Object.keys(env).length > 0
-          ? [`--set-env-vars=${keyValues(env)}`]
+          ? Object.values(env).some((v) => v.includes('\n'))
+            ? [`--env-vars-file=${shown(envFile(f.name, env))}`]
+            : [`--set-env-vars=${keyValues(env)}`]
           : Object.keys(haveEnv).length > 0
             ? ['--clear-env-vars']
             : [];

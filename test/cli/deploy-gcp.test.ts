@@ -5,9 +5,10 @@
  * update; --prune deletes only what this script manages and the file no longer lists.
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '#scripts/deploy-gcp.ts';
@@ -748,8 +749,6 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   const ROOT = resolve(import.meta.dirname, '../..');
   const RELAY_URL = 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/relay/google';
   const RELAY_ROLE = 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-dev';
-  const ENV = { CROSSLINK_AWS_RELAY_URL: RELAY_URL, CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE };
-  const root = (sim: GcloudSim, ...flags: string[]) => rootWith(ENV, sim, ...flags);
   /**
    * A project with what gcp.yml needs made beforehand: the activation key (CROSSLINK_KMS_KEY)
    * unless `key` is false, and the relay's pool trusting `pool.account` (the relay role's by
@@ -763,6 +762,20 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     if (o.pool !== false) sim.seedPool('crosslink-aws', o.pool?.account ?? '210987654321', o.pool?.mapping);
     return sim;
   };
+  // What the operator's environment gives the deploy: the AWS relay route and role, and the AWS
+  // sealing key.
+  const PEER_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+  const PEER_KEY_ID = 'arn:aws:kms:us-east-1:000000000000:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b';
+  const DEPLOY_ENV = {
+    CROSSLINK_AWS_RELAY_URL: RELAY_URL,
+    CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE,
+    CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
+    CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
+  };
+  const root = (sim: GcloudSim, ...flags: string[]) => rootWith(DEPLOY_ENV, sim, ...flags);
+  const ENV = DEPLOY_ENV;
   const rootWith = (env: Record<string, string>, sim: GcloudSim, ...flags: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
@@ -802,12 +815,77 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     ).toEqual([]);
   }, 60_000);
 
-  it('names the push endpoint variable when it is not set, and runs nothing (exit 2)', async () => {
+  it('names each deploy-time variable that is not set, one line each, and runs nothing (exit 2)', async () => {
     const sim = rootSim();
     const r = await rootWith({}, sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 6 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 6 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
+      'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
+    ]);
+    const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
+    expect(keyOnly.code).toBe(2);
+    expect(keyOnly.err).toEqual([
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 6 functions use it)',
+    ]);
+    expect(sim.calls).toEqual([]);
+  });
+
+  it("sets every function's environment from gcp.yml and the deploy's variables, the peer key included", async () => {
+    const sim = rootSim();
+    const applied = await root(sim);
+    expect(applied.code).toBe(0);
+    // A multi-line value (the PEM) goes in a YAML file: --set-env-vars is a one-line list.
+    const intake = applied.out.find((l) => l.startsWith('+ gcloud functions deploy intake ')) ?? '';
+    expect(intake).not.toContain('--set-env-vars');
+    const file = /--env-vars-file=(\S+)/.exec(intake)?.[1] ?? '';
+    expect(file).toBe(relative(ROOT, join(dir, 'build', 'env', 'intake.yaml')));
+    expect(parse(readFileSync(join(ROOT, file), 'utf8'))).toMatchObject({
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
+    });
+    for (const name of ['intake', 'steps', 'peer-events', 'starter', 'watcher', 'watcher-audit']) {
+      const service = sim.functions.get(name)?.json.serviceConfig as {
+        environmentVariables: Record<string, string>;
+      };
+      // The one variable the platform adds by itself.
+      const { LOG_EXECUTION_ID, ...environment } = service.environmentVariables;
+      expect(LOG_EXECUTION_ID, name).toBe('true');
+      expect(environment, name).toEqual({
+        CROSSLINK_EVENTS_TOPIC: 'crosslink-events',
+        CROSSLINK_KMS_KEY: 'crosslink/activation',
+        CROSSLINK_PROVISIONING_WORKFLOW: 'link-provisioning',
+        CROSSLINK_DECOMMISSIONING_WORKFLOW: 'link-decommissioning',
+        CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
+        CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
+      });
+    }
+    expect((await root(sim, '--dry-run')).out).toEqual([]);
+  }, 60_000);
+
+  it('refuses allUsers on the intake and a Google-half function without a required variable (exit 2)', async () => {
+    const sim = new GcloudSim({ project: PROJECT, cwd: ROOT });
+    const c = parse(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
+    // A copy outside the repository: its sources named from there.
+    for (const f of c.functions) f.source = relative(dir, join(ROOT, f.source));
+    for (const w of c.workflows) w.source = relative(dir, join(ROOT, w.source));
+    c.functions[0].trigger.http.invokers.push('allUsers');
+    c.functions[1].environment = { ...c.functions[1].environment };
+    delete c.functions[1].environment.CROSSLINK_KMS_KEY;
+    writeFileSync(join(dir, 'google-half.yml'), stringify(c));
+    const err: string[] = [];
+    const code = await main(['--project', PROJECT, '--config', 'google-half.yml', '--dry-run'], {
+      gcloud: sim,
+      stdout: () => {},
+      stderr: (l) => err.push(l),
+      cwd: dir,
+      env: DEPLOY_ENV,
+    });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      'google-half.yml: functions[0].trigger.http.invokers[2]: allUsers may not invoke intake: the intake takes its caller from the ID token Cloud Run verified, and with allUsers Cloud Run verifies none',
+      'google-half.yml: functions[1].environment.CROSSLINK_KMS_KEY: is required: function steps (the Google half) does not start without it',
     ]);
     expect(sim.calls).toEqual([]);
   });
@@ -956,7 +1034,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       'error: topics[1].awsPublishers[0].role: the AWS provider of the pool crosslink-aws for 210987654321 does not map attribute.aws_role (the AWS default mapping does)',
     ]);
 
-    const unset = await rootWith({ CROSSLINK_AWS_RELAY_URL: RELAY_URL }, rootSim(), '--dry-run');
+    const unset = await rootWith({ ...ENV, CROSSLINK_AWS_RELAY_ROLE_ARN: '' }, rootSim(), '--dry-run');
     expect(unset.code).toBe(2);
     expect(unset.err).toEqual([
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
@@ -1112,19 +1190,21 @@ describe('function packages', () => {
     expect(here.files['index.js']).toMatch(/ff\.http\("whoami"/);
     // npm packages stay imports, listed at the installed version for the buildpack's npm install.
     expect(here.files['index.js']).toMatch(/from "@google-cloud\/functions-framework"/);
-    const framework = JSON.parse(
-      readFileSync(
-        resolve(import.meta.dirname, '../../node_modules/@google-cloud/functions-framework/package.json'),
-        'utf8',
-      ),
-    ).version;
+    const installed = (name: string) =>
+      JSON.parse(
+        readFileSync(resolve(import.meta.dirname, '../../node_modules', name, 'package.json'), 'utf8'),
+      ).version;
+    const framework = installed('@google-cloud/functions-framework');
     expect(JSON.parse(here.files['package.json'])).toEqual({
       name: 'crosslink-whoami',
       private: true,
       type: 'module',
       main: 'index.js',
       engines: { node: '24' },
-      dependencies: { '@google-cloud/functions-framework': framework },
+      dependencies: {
+        '@google-cloud/functions-framework': framework,
+        'google-auth-library': installed('google-auth-library'),
+      },
     });
     const source = join(dir, 'gcp', whoami.source);
     writeFileSync(

@@ -9,12 +9,14 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { jwtClient } from '#gcp/google-credentials.ts';
 import { cliAgainst } from '../support/cli.ts';
 import {
   cloud,
   dumpOnFailure,
   eventually,
   executionsOf,
+  intakeUrl,
   provisioning,
   request,
   startGoogleHalf,
@@ -75,6 +77,37 @@ describe('crosslink link against the Google intake of the root gcp.yml', () => {
     expect(r.code).toBe(3);
     expect(r.err.split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/alice@example\.com requested this link and cannot approve it/);
+  });
+
+  it('a forged Authorization beside a valid X-Serverless-Authorization: the caller is alice, so 403, and carol approved nothing', async () => {
+    // Prepare: alice's own ID token where Cloud Run checks it, a made-up unsigned one naming carol
+    // in Authorization (which Cloud Run then passes through unverified)
+    const url = intakeUrl();
+    const alice = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const carol = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: cloud.gcp.auth.issuer, aud: url, email: 'carol@example.com', email_verified: true, iat: now, exp: now + 600 })}.SIGNATURE_REMOVED_BY_GOOGLE`;
+    const approve = (headers: Record<string, string>) =>
+      fetch(`${url}/links/${linkId}/approvals`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+    // Act
+    const forged = await approve({
+      'x-serverless-authorization': `Bearer ${alice}`,
+      authorization: `Bearer ${carol}`,
+    });
+    // Assess: the caller is the verified alice, who requested the link
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toMatch(/alice@example\.com requested this link and cannot approve it/);
+    const show = await run.cli('link', 'show', linkId, '--side', 'gcp', '--as', 'carol', '--json');
+    expect(JSON.parse(show.out).approvals).toEqual([]);
+    // A valid token in X-Serverless-Authorization alone is a caller like any other.
+    const alone = await fetch(`${url}/links/${linkId}`, {
+      headers: { 'x-serverless-authorization': `Bearer ${alice}` },
+    });
+    expect(alone.status).toBe(200);
   });
 
   it("carol's approval is accepted, and show --json returns the link resource with it", async () => {

@@ -93,7 +93,7 @@ beforeAll(async () => {
     emulators: { firestore: false },
     gcpConfig: join(dir, 'gcp.yml'),
   });
-  await mkdir(join(dir, '.crosslink'));
+  await mkdir(join(dir, '.crosslink'), { recursive: true });
   await writeFile(join(dir, '.crosslink', 'local.json'), JSON.stringify(cloud.handshake()));
 }, 120_000);
 
@@ -118,21 +118,97 @@ describe('functions behind the IAM check', () => {
     expect(await res.json()).toEqual({
       email: 'alice@example.com',
       signature: 'SIGNATURE_REMOVED_BY_GOOGLE',
+      authorization: { email: 'alice@example.com', signature: 'SIGNATURE_REMOVED_BY_GOOGLE' },
+      serverless: null,
       greeting: 'hello',
       method: 'POST',
       body: { hi: 1 },
       runtimeIdentity: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
+      project: cloud.gcp.project,
     });
   });
 
-  it("a function's Google clients authenticate as its service account (its key file, tokens from the edge)", async () => {
+  it("a function's Google clients authenticate as its service account, with the metadata server's tokens", async () => {
     const url = cloud.plumbing!.functions.url('whoami');
     const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
-    const res = await fetch(`${url}?token=1`, { headers: { authorization: `Bearer ${idToken}` } });
-    const { accessToken } = (await res.json()) as { accessToken: string };
-    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({
-      email: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`,
+    const res = await fetch(`${url}?token=1&audience=https://steps.example`, {
+      headers: { authorization: `Bearer ${idToken}` },
     });
+    const { accessToken, idToken: own } = (await res.json()) as { accessToken: string; idToken: string };
+    const email = `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com`;
+    expect(cloud.gcp.auth.authenticate(`Bearer ${accessToken}`)).toMatchObject({ email });
+    expect(cloud.gcp.auth.verifyIdToken(own, 'https://steps.example')).toMatchObject({
+      email,
+      aud: 'https://steps.example',
+    });
+  });
+
+  it('a function runs from its package with only the platform variables, gcp.yml environment and the local network', async () => {
+    const hosted = cloud.plumbing!.functions.get('whoami')!;
+    expect(Object.keys(hosted.environment).sort()).toEqual(
+      [
+        'CROSSLINK_GCP_ENDPOINT',
+        'CROSSLINK_NETWORK_PROJECTS', // gcp.yml's, from its networkProjects
+        'FUNCTION_SIGNATURE_TYPE',
+        'FUNCTION_TARGET',
+        'GCE_METADATA_HOST',
+        'GREETING',
+        'K_CONFIGURATION',
+        'K_REVISION',
+        'K_SERVICE',
+        'PATH',
+        'PORT',
+        'PUBSUB_EMULATOR_HOST',
+      ].sort(),
+    );
+    expect(hosted.packageDir.startsWith(join(dir, '.crosslink', 'gcp-functions', 'whoami-'))).toBe(true);
+    const manifest = JSON.parse(await readFile(join(hosted.packageDir, 'package.json'), 'utf8'));
+    expect(manifest).toMatchObject({ main: 'index.js', type: 'module' });
+  });
+
+  it('X-Serverless-Authorization is the token Cloud Run checks: verified, signature removed; Authorization passes untouched', async () => {
+    // Prepare: alice's valid token in X-Serverless-Authorization, an unsigned token naming carol in Authorization
+    const url = cloud.plumbing!.functions.url('whoami');
+    const alice = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const madeUp = `${b64({ alg: 'none' })}.${b64({ email: 'carol@example.com', aud: url })}.forged`;
+    // Act
+    const both = await fetch(url, {
+      headers: { 'x-serverless-authorization': `Bearer ${alice}`, authorization: `Bearer ${madeUp}` },
+    });
+    const alone = await fetch(url, { headers: { 'x-serverless-authorization': `Bearer ${alice}` } });
+    // Assess
+    expect(both.status).toBe(200);
+    expect(await both.json()).toMatchObject({
+      email: 'alice@example.com',
+      serverless: { email: 'alice@example.com', signature: 'SIGNATURE_REMOVED_BY_GOOGLE' },
+      authorization: { email: 'carol@example.com', signature: 'forged' },
+    });
+    expect(alone.status).toBe(200);
+    expect(await alone.json()).toMatchObject({
+      email: 'alice@example.com',
+      serverless: { signature: 'SIGNATURE_REMOVED_BY_GOOGLE' },
+      authorization: null,
+    });
+  });
+
+  it('only X-Serverless-Authorization is checked when present: an invalid one is 401 even beside a valid Authorization', async () => {
+    const url = cloud.plumbing!.functions.url('whoami');
+    const alice = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const carol = await jwtClient(cloud.gcp.auth.keyFile('carol')).fetchIdToken(url);
+    const otherAudience = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken('https://elsewhere');
+    const status = async (headers: Record<string, string>) => (await fetch(url, { headers })).status;
+    expect(
+      await status({
+        'x-serverless-authorization': `Bearer ${otherAudience}`,
+        authorization: `Bearer ${alice}`,
+      }),
+    ).toBe(401);
+    expect(await status({ 'x-serverless-authorization': '', authorization: `Bearer ${alice}` })).toBe(401);
+    // carol may not invoke whoami: her token in X-Serverless-Authorization is the caller, alice's aside.
+    expect(
+      await status({ 'x-serverless-authorization': `Bearer ${carol}`, authorization: `Bearer ${alice}` }),
+    ).toBe(403);
   });
 
   it('refuses no token, a forged token and another audience (401), and a caller who is not an invoker (403)', async () => {
@@ -335,16 +411,19 @@ describe('reload', () => {
     const url = cloud.plumbing!.functions.url('whoami');
     const source = join(dir, 'functions/whoami.ts');
     const yml = join(dir, 'gcp.yml');
-    // Act: edit the function and the environment it gets
+    // Act: edit the function (its package changes), then the environment it gets
     await writeFile(
       source,
       (await readFile(source, 'utf8')).replace('greeting:', 'reloaded: true, greeting:'),
     );
-    await writeFile(yml, (await readFile(yml, 'utf8')).replace('GREETING: hello', 'GREETING: bonjour'));
-    await cloud.plumbing!.reload([source]);
+    await cloud.plumbing!.reload();
     const idToken = await jwtClient(cloud.gcp.auth.keyFile('crosslink')).fetchIdToken(url);
+    const edited = await fetch(url, { headers: { authorization: `Bearer ${idToken}` } });
+    await writeFile(yml, (await readFile(yml, 'utf8')).replace('GREETING: hello', 'GREETING: bonjour'));
+    await cloud.plumbing!.reload();
     const res = await fetch(url, { headers: { authorization: `Bearer ${idToken}` } });
     // Assess
+    expect(await edited.json()).toMatchObject({ reloaded: true, greeting: 'hello' });
     expect(await res.json()).toMatchObject({ reloaded: true, greeting: 'bonjour' });
   }, 60_000);
 
@@ -364,5 +443,18 @@ describe('reload', () => {
     );
     await writeFile(yml, good);
     expect(cloud.plumbing!.functions.get('whoami')).toBeDefined();
+  });
+
+  it('refuses a source that does not build, and keeps the running function', async () => {
+    const source = join(dir, 'functions/whoami.ts');
+    const good = await readFile(source, 'utf8');
+    const before = cloud.plumbing!.functions.get('whoami')!;
+    await writeFile(source, `${good}\nff.http('broken', (req, res) => {\n`);
+    await expect(cloud.plumbing!.reload()).rejects.toThrow(/^function whoami: Build failed/);
+    await writeFile(source, good);
+    expect(cloud.plumbing!.functions.get('whoami')).toBe(before);
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${idToken}` } })).status).toBe(200);
   });
 });

@@ -219,6 +219,17 @@ export class GcloudSim implements Gcloud {
       err(command, `ALREADY_EXISTS: Resource already exists in the project (resource=${what}).`);
     const invalid = (command: string, why: string) => err(command, `INVALID_ARGUMENT: ${why}`);
     const f = (k: string) => flags.get(k);
+    /** `--env-vars-file`: a YAML map of strings, as gcloud reads it (a missing file or another value is refused). */
+    const envVarsFile = (command: string, file: string): Labels => {
+      if (!existsSync(file)) throw err(command, `argument --env-vars-file: Unable to read file [${file}]`, 2);
+      const map = parse(readFileSync(file, 'utf8')) as unknown;
+      if (typeof map !== 'object' || map === null || Array.isArray(map))
+        throw err(command, 'argument --env-vars-file: Invalid YAML/JSON data: not a map', 2);
+      for (const [k, v] of Object.entries(map))
+        if (typeof v !== 'string')
+          throw err(command, `argument --env-vars-file: the value of ${k} must be a string`, 2);
+      return map as Labels;
+    };
     const now = () => {
       this.#clock += 1000;
       return new Date(this.#clock).toISOString();
@@ -717,6 +728,7 @@ export class GcloudSim implements Gcloud {
           'memory',
           'timeout',
           'set-env-vars',
+          'env-vars-file',
           'clear-env-vars',
           'update-env-vars',
           'update-labels',
@@ -777,6 +789,7 @@ export class GcloudSim implements Gcloud {
           ? {}
           : { ...((prevService.environmentVariables as Labels) ?? {}) };
         if (f('set-env-vars')) env = parseKeyValues(f('set-env-vars') as string);
+        if (f('env-vars-file')) env = envVarsFile(c, resolve(this.cwd, f('env-vars-file') as string));
         if (f('update-env-vars')) env = { ...env, ...parseKeyValues(f('update-env-vars') as string) };
         env.LOG_EXECUTION_ID = 'true';
         const ingress = {

@@ -44,11 +44,12 @@ export async function startGoogleHalf(environment: Record<string, string> = {}):
     clock: { mode: 'manual', start: new Date().toISOString() },
     emulators: true,
     gcpConfig: 'gcp.yml',
-    gcpEnvironment: {
+    // The deploy-time values of gcp.yml: the test plays the AWS half whose key Google seals to.
+    gcpVariables: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: peer.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
-      ...environment,
     },
+    gcpEnvironment: environment,
   });
   pubsub = new PubSub({
     projectId: cloud.gcp.project,

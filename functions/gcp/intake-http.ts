@@ -1,0 +1,70 @@
+/**
+ * The Google intake's HTTP side: an Express request of functions-framework -> the core's link
+ * routes, with the caller taken from the ID token Cloud Run verified.
+ *
+ * Cloud Run checks one header for the invoker's ID token: `X-Serverless-Authorization` when the
+ * request carries it (only that one, even when `Authorization` is there too), else
+ * `Authorization`. It forwards the token it verified with its signature replaced by
+ * `SIGNATURE_REMOVED_BY_GOOGLE` and passes the other header on untouched, unverified. So the caller
+ * is the token of `X-Serverless-Authorization` when present, else of `Authorization`, and never the
+ * other header: anyone allowed to invoke the intake could put any token there.
+ */
+import { type IntakeDeps, matchRoute, routeIntake } from '#core/link/intake.ts';
+import type { Caller } from '#core/link/use-cases.ts';
+import { intakeView } from './intake-view.ts';
+
+/** The parts of an Express request the intake reads. */
+export interface IntakeHttpRequest {
+  method: string;
+  path: string;
+  query?: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+  rawBody?: Buffer;
+}
+
+/** The header whose token Cloud Run verified: `X-Serverless-Authorization` if present, else `Authorization`. */
+export function verifiedAuthorization(headers: Record<string, string | undefined>): string | undefined {
+  return headers['x-serverless-authorization'] ?? headers.authorization;
+}
+
+/** The `email` claim of a `Bearer <jwt>` header value (its signature already checked by Cloud Run). */
+export function callerOfToken(authorization: string | undefined): Caller | undefined {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  const payload = token?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { email?: unknown };
+    return typeof claims.email === 'string' && claims.email
+      ? { principal: claims.email, side: 'gcp' }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function single(v: unknown): string | undefined {
+  if (Array.isArray(v)) return single(v[0]);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** One intake request -> the core's routes; answers `{statusCode, headers, body}`. */
+export async function handleIntake(deps: IntakeDeps, req: IntakeHttpRequest) {
+  const { route, id } = matchRoute(req.method, req.path);
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = single(v);
+  const query: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.query ?? {})) query[k] = single(v);
+  return routeIntake(intakeView(deps), {
+    route,
+    ...(id !== undefined ? { id } : {}),
+    query,
+    headers,
+    // The raw text when there is one: the core refuses a body that is not a JSON object.
+    body: req.rawBody && req.rawBody.length > 0 ? req.rawBody.toString('utf8') : req.body,
+    caller: callerOfToken(verifiedAuthorization(headers)),
+    ...(headers['x-cloud-trace-context']
+      ? { requestId: headers['x-cloud-trace-context'].split('/')[0] }
+      : {}),
+  });
+}
