@@ -247,8 +247,20 @@ export function memberOf(member: Member, project: string): Member {
 /** Every problem of a parsed gcp.yml: schema first, then references between resources. */
 export function gcpConfigIssues(value: unknown): Issue[] {
   const issues = schemaIssues(schema, value);
-  if (issues.length > 0) return issues;
-  const c = value as GcpConfigFile;
+  // The cross-references are checked even when the schema found problems, so that one run lists
+  // every problem; a file too malformed to follow its references shows the schema's alone.
+  let references: Issue[] = [];
+  try {
+    references = crossReferenceIssues(value as GcpConfigFile);
+  } catch {
+    references = [];
+  }
+  const seen = new Set(issues.map((i) => i.path));
+  return [...issues, ...references.filter((i) => !seen.has(i.path))];
+}
+
+/** Names that must match across the file (accounts, roles, topics, ...), on a file shaped as the schema says. */
+function crossReferenceIssues(c: GcpConfigFile): Issue[] {
   const out: Issue[] = [];
   const names = (kind: string, list: { name?: string; id?: string }[] | undefined) => {
     const seen = new Set<string>();

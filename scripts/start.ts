@@ -13,9 +13,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { ValidationError } from '#core/errors.ts';
 import { DEFAULT_ESTATE_FILE, type Estate, EstateError, loadEstate } from '#local/estate.ts';
 import { type LocalCloud, startLocalCloud } from '#local/index.ts';
 import { pidAlive } from '#local/processes.ts';
+import { loadGcpConfig } from '#scripts/gcp-config.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HANDSHAKE_DIR = resolve(process.env.CROSSLINK_HOME ?? ROOT, '.crosslink');
@@ -54,12 +56,14 @@ async function main(): Promise<number> {
     process.stderr.write('--scale must be a positive number\n');
     return 2;
   }
-  // The Google wiring (#7): --gcp-config, or ./gcp.yml when the project has one; reloaded on change.
+  // The Google wiring: --gcp-config, or ./gcp.yml when the project has one; reloaded on change.
   const gcpConfig = values['gcp-config'] ?? (existsSync('gcp.yml') ? 'gcp.yml' : undefined);
   if (values['gcp-config'] !== undefined && !existsSync(values['gcp-config'])) {
     process.stderr.write(`--gcp-config: ${values['gcp-config']} does not exist\n`);
     return 2;
   }
+  // An invalid file is refused before anything starts (every problem, one line each: exit 2).
+  if (gcpConfig !== undefined) loadGcpConfig(gcpConfig);
   // The estate link requests name (Direct Connect gateways, network projects): local/estate.ts.
   const estateFile = values['no-estate'] ? undefined : (values.estate ?? DEFAULT_ESTATE_FILE);
   if (estateFile !== undefined && !existsSync(estateFile)) {
@@ -123,7 +127,11 @@ async function main(): Promise<number> {
     gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
     emulators: true,
     ...(gcpConfig ? { gcpConfig, watchGcpConfig: true } : {}),
-    ...(values['no-aws-half'] ? {} : { awsHalf: { repoDir: ROOT } }),
+    // Without the AWS half, what gcp.yml's `${env:NAME}` values would take from it (its relay
+    // route, its sealing key) come from this process's environment, as deploy-gcp takes them.
+    ...(values['no-aws-half']
+      ? { gcpVariables: fromEnvironment(AWS_HALF_VARIABLES) }
+      : { awsHalf: { repoDir: ROOT } }),
     ...(estate ? { estate } : {}),
   });
   const handshake = cloud.handshake();
@@ -216,13 +224,30 @@ function removeHandshake(): void {
   }
 }
 
+/** What the AWS half gives gcp.yml when it runs beside it. */
+const AWS_HALF_VARIABLES = [
+  'CROSSLINK_AWS_RELAY_URL',
+  'CROSSLINK_AWS_RELAY_ROLE_ARN',
+  'CROSSLINK_PEER_PUBLIC_KEY_PEM',
+  'CROSSLINK_PEER_KEY_ID',
+];
+
+function fromEnvironment(names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]]] : [])));
+}
+
 main().then(
   (code) => {
     if (code !== 0) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
     removeHandshake();
+    // An invalid input (gcp.yml, its variables): one line per problem, exit 2.
+    if (err instanceof ValidationError) {
+      for (const line of err.lines()) process.stderr.write(`npm start: ${line}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`npm start failed: ${(err as Error).message}\n`);
     process.exit(1);
   },
 );

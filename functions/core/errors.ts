@@ -20,9 +20,17 @@ export class CrosslinkError extends Error {
 /** Input is malformed: every problem is listed with its path. */
 export class ValidationError extends CrosslinkError {
   readonly issues: readonly Issue[];
+  /** What was invalid (a file, `input`, `request body`). */
+  readonly subject: string;
   constructor(issues: readonly Issue[], subject = 'input') {
     super(`${subject} is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ')}`);
     this.issues = issues;
+    this.subject = subject;
+  }
+
+  /** One line per problem: `<subject>: <path>: <reason>`. */
+  lines(): string[] {
+    return this.issues.map((i) => `${this.subject}: ${i.path || '(root)'}: ${i.reason}`);
   }
 }
 

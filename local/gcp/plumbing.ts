@@ -10,6 +10,7 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ValidationError } from '#core/errors.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
@@ -251,6 +252,8 @@ export class GooglePlumbing {
     try {
       config = substituteFunctionVariables(written, variables);
     } catch (err) {
+      // A missing value is the caller's input, reported one problem each (npm start: exit 2).
+      if (err instanceof ValidationError) throw err;
       throw new PlumbingError((err as Error).message);
     }
     // Everything that can be refused is checked before anything changes.

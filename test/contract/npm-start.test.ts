@@ -6,8 +6,8 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants, publicEncrypt } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -196,7 +196,14 @@ describe('npm start', () => {
     const [command, args] = npm
       ? [process.execPath, [npm, 'start', '--', '--no-aws-half', '--clock', 'manual']]
       : ['npm', ['start', '--', '--no-aws-half', '--clock', 'manual']];
-    const { child, output } = launch(command, args, home, false);
+    // Without the AWS half, its sealing key and relay route come from npm start's environment.
+    const { child, output } = launch(command, args, home, false, {
+      CROSSLINK_AWS_RELAY_URL: 'http://127.0.0.1:9/relay/google',
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString(),
+      CROSSLINK_PEER_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/npm-start-peer',
+    });
     let started: number[] = [];
     try {
       await ready(child, output, 90_000);
@@ -217,14 +224,45 @@ describe('npm start', () => {
       for (const pid of started.filter(pidAlive)) process.kill(pid, 'SIGKILL');
     }
   });
+
+  it('refuses an invalid gcp.yml before starting anything: exit 2, one line per problem', async () => {
+    // Prepare: a schema problem and a broken reference in one file.
+    home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
+    const bad = join(home, 'gcp.yml');
+    writeFileSync(
+      bad,
+      'version: 1\nregion: 5\nserviceAccounts: []\nfunctions:\n  - { name: fn, source: functions/gcp/index.ts, entryPoint: intake, serviceAccount: nobody, trigger: { http: { invokers: [] } } }\n',
+    );
+    // Act
+    const { child, output } = launch(
+      process.execPath,
+      [join(ROOT, 'scripts', 'start.ts'), '--gcp-config', bad],
+      home,
+      false,
+    );
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // Assess: nothing started (no emulator line), each problem on its own line.
+    expect(code, output()).toBe(2);
+    expect(output().trim().split('\n')).toEqual([
+      `npm start: ${bad}: region: must be a string`,
+      `npm start: ${bad}: functions[0].serviceAccount: names the service account nobody, which serviceAccounts does not list`,
+    ]);
+  });
 });
 
 /** Starts `npm start` (or its script) on free ports, with its output collected. */
-function launch(command: string, args: string[], home: string, detached: boolean) {
+function launch(
+  command: string,
+  args: string[],
+  home: string,
+  detached: boolean,
+  env: Record<string, string> = {},
+) {
   const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       ...process.env,
+      ...env,
       CROSSLINK_HOME: home,
       CROSSLINK_AWS_ENDPOINT: 'http://127.0.0.1:0',
       CROSSLINK_GCP_ENDPOINT: 'http://127.0.0.1:0',

@@ -108,6 +108,28 @@ schedulerJobs:
     ]);
   });
 
+  it('lists the schema problems and the broken references of one file together', () => {
+    // Act: a mistyped region (schema) beside a function naming an account nobody declared (reference).
+    const issues = issuesOf(`
+version: 1
+region: 5
+serviceAccounts: []
+functions:
+  - name: fn
+    source: functions/gcp/index.ts
+    entryPoint: intake
+    runtime: nodejs24
+    serviceAccount: nobody
+    trigger: { http: { invokers: [serviceAccount:ghost] } }
+`);
+    // Assess
+    expect(issues).toEqual([
+      'region: must be a string',
+      'functions[0].serviceAccount: names the service account nobody, which serviceAccounts does not list',
+      'functions[0].trigger.http.invokers[0]: names the service account ghost, which serviceAccounts does not list',
+    ]);
+  });
+
   it('network projects: every function learns them; bad entries are named', () => {
     const base = `
 version: 1
@@ -137,6 +159,12 @@ functions:
       expect.stringMatching(/^networkProjects\[0\]\.project: must be a Google project id/),
       expect.stringMatching(/^networkProjects\[0\]\.serviceAccount: must be the email of a service account/),
       expect.stringMatching(/^networkProjects\[0\]\.impersonators: /),
+      // The references are checked too (a field the schema already refused is named once).
+      'networkProjects[1].serviceAccount: must be a service account of network-east',
+      'networkProjects[1].impersonators[0]: names the service account nobody, which serviceAccounts does not list',
+      'networkProjects[1].logSink: names the log sink gone, which logSinks does not list',
+      'networkProjects[2]: repeats the project network-east',
+      'functions[0].environment.CROSSLINK_NETWORK_PROJECTS: is set from networkProjects: remove it here',
     ]);
     expect(
       issuesOf(`${base.replace('A: b', 'CROSSLINK_NETWORK_PROJECTS: x')}networkProjects:
