@@ -61,7 +61,7 @@ export class FakeConnections implements OwnHalves {
   readonly halves = new Map<string, OwnHalfView>();
   readonly deleted: string[] = [];
   async capacity() {
-    return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'] };
+    return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'], offering: 'environment env-1' };
   }
   async initiate(input: { linkId: string }): Promise<{ half: OwnHalfView; keyRef: string }> {
     const half: OwnHalfView = { connectionId: CONNECTION, state: 'requested', linkId: input.linkId };
