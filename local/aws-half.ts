@@ -24,6 +24,7 @@ export const AWS_HALF_INPUTS = [
   'functions',
   'workflows',
   'config/policy.yaml',
+  'stacks/policy-regions.cjs',
 ] as const;
 
 /** A public key one side seals activation keys to (DESIGN.md, "Activation keys"). */
