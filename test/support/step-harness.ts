@@ -10,10 +10,11 @@ import { ManualClock } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, NativeState } from '#core/link/model.ts';
-import type { OwnHalfView, OwnHalves, StageStore, WaitPhase } from '#core/link/ports.ts';
+import type { OwnHalfView, OwnHalves, PairCapacity, StageStore, WaitPhase } from '#core/link/ports.ts';
 import type { StepDeps } from '#core/link/steps.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
 import { MemoryEventSink, MemoryLinkStore } from './memory-store.ts';
 
@@ -60,7 +61,7 @@ export class FlakySink extends MemoryEventSink {
 export class FakeConnections implements OwnHalves {
   readonly halves = new Map<string, OwnHalfView>();
   readonly deleted: string[] = [];
-  async capacity() {
+  async capacity(_request: LinkRequest): Promise<PairCapacity> {
     return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'], offering: 'environment env-1' };
   }
   async initiate(input: { linkId: string }): Promise<{ half: OwnHalfView; keyRef: string }> {
