@@ -95,9 +95,9 @@ export class FakeConnections implements OwnHalves {
   }
 }
 
-/** A link of this test, moved through `more` after both approvals. */
-export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 'aws'): LinkRecord {
-  let link = createLink(
+/** The link of this test as its intake records it: REQUESTED. */
+export function requestedLink(initiator: 'aws' | 'gcp' = 'aws', policyHash = 'a'.repeat(64)): LinkRecord {
+  return createLink(
     {
       id: LINK,
       name: 'east',
@@ -105,10 +105,15 @@ export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 
       environment: 'prod',
       requester: 'arn:aws:iam::000000000000:user/alice',
       bandwidth: '1Gbps',
-      policyHash: 'a'.repeat(64),
+      policyHash,
     },
     T0,
   );
+}
+
+/** A link of this test, moved through `more` after both approvals. */
+export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 'aws'): LinkRecord {
+  let link = requestedLink(initiator);
   const inputs: LinkInput[] = [
     { kind: 'requestApproval' },
     { kind: 'approve', side: 'aws', by: BOB },

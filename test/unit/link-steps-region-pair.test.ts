@@ -6,9 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PairCapacity } from '#core/link/ports.ts';
 import { CapacityUnavailableError, request } from '#core/link/steps.ts';
-import { createLink } from '#core/link/transition.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
-import { LINK, REQUEST, stepHarness, T0 } from '../support/step-harness.ts';
+import { LINK, REQUEST, requestedLink, stepHarness } from '../support/step-harness.ts';
 
 async function requested(initiator: 'aws' | 'gcp', offered: PairCapacity, pair = {}) {
   const h = stepHarness();
@@ -17,20 +16,7 @@ async function requested(initiator: 'aws' | 'gcp', offered: PairCapacity, pair =
     asked.push({ aws: req.aws.region, gcp: req.gcp.region });
     return offered;
   };
-  await h.store.create(
-    createLink(
-      {
-        id: LINK,
-        name: 'east',
-        initiator,
-        environment: 'prod',
-        requester: 'arn:aws:iam::000000000000:user/alice',
-        bandwidth: '1Gbps',
-        policyHash: h.deps.policy.hash,
-      },
-      T0,
-    ),
-  );
+  await h.store.create(requestedLink(initiator, h.deps.policy.hash));
   const outcome = await request(h.deps, {
     linkId: LINK,
     mode: 'initiate',
