@@ -33,7 +33,7 @@ export async function run(): Promise<void> {
         `lk-bench-${i}`,
         {
           network: 'projects/crosslink-local/global/networks/core',
-          remoteProfile: 'aws-us-east-1',
+          remoteProfile: 'projects/crosslink-local/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
           bandwidth: 'BPS_1G',
           remoteAccountId: '000000000000',
         },

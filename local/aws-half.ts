@@ -25,6 +25,7 @@ export const AWS_HALF_INPUTS = [
   'workflows',
   'config/policy.yaml',
   'config/account-roles.cjs',
+  'stacks/policy-regions.cjs',
   // JSON schemas the handlers bundle.
   'config/link-request.schema.json',
   'config/policy.schema.json',

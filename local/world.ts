@@ -30,7 +30,6 @@ import type { AwsEdge } from './aws/edge.ts';
 import { decodeActivationKey } from './aws/services/interconnect.ts';
 import type { Timer } from './clock.ts';
 import type { GcpEdge } from './gcp/edge.ts';
-import { regionPairs } from './gcp/region-pairs.ts';
 import {
   KeyRefusal,
   type LocalHalf,
@@ -40,6 +39,7 @@ import {
 } from './gcp/remote.ts';
 import { transportsOf } from './gcp/services/networkconnectivity.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
+import { GOOGLE_PAIRS } from './offerings.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -112,6 +112,12 @@ export class World implements RemoteProvider {
   }
 
   // ---------- RemoteProvider (the Google simulator's view of AWS) ----------
+
+  keySite(key: string): { awsRegion: string; gcpLocation: string } | undefined {
+    const uri = decodeActivationKey(key)?.destinationEnvironmentUri ?? '';
+    const m = /\/environments\/aws-([a-z]{2}(?:-[a-z]+)+-\d)-gcp-([a-z]+-[a-z]+\d+)$/.exec(uri);
+    return m ? { awsRegion: m[1] as string, gcpLocation: m[2] as string } : undefined;
+  }
 
   redeemKey(
     key: string,
@@ -443,7 +449,7 @@ export class World implements RemoteProvider {
   }
 
   #pairOf(gcpRegion: string): string | undefined {
-    return regionPairs().pairs.find((p) => p.gcp === gcpRegion)?.environmentId;
+    return GOOGLE_PAIRS.find((p) => p.gcp === gcpRegion)?.environmentId;
   }
 }
 

@@ -11,9 +11,8 @@
 import type { AwsConnectionState } from '#core/link/model.ts';
 import type { AcceptHalfInput, InitiateHalfInput, OwnHalves } from '#core/link/ports.ts';
 import type { AssociationPrefixes } from '#core/link/prefixes.ts';
-import type { RegionPair } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
-import type { GatewayPrefixes } from './gateway-prefixes.ts';
+import type { GatewayPlace, GatewayPrefixes } from './gateway-prefixes.ts';
 import type { HalfView, InterconnectHalves } from './interconnect-adapter.ts';
 
 /**
@@ -55,8 +54,8 @@ export class AccountRoutedHalves implements OwnHalves {
   }
 
   /** Environments are the region's offering, the same from any account: the hub answers. */
-  capacity(pair: RegionPair) {
-    return this.#hub.capacity(pair);
+  capacity(request: LinkRequest) {
+    return this.#hub.capacity(request);
   }
 
   initiate(input: InitiateHalfInput): Promise<{ half: HalfView; keyRef: string }> {
@@ -107,11 +106,11 @@ export class AccountRoutedPrefixes implements GatewayPrefixes {
     return (accountId !== undefined ? this.#accounts.get(accountId) : undefined) ?? this.#hub;
   }
 
-  associations(directConnectGatewayId: string, accountId?: string): Promise<AssociationPrefixes[]> {
-    return this.#for(accountId).associations(directConnectGatewayId, accountId);
+  associations(directConnectGatewayId: string, where: GatewayPlace = {}): Promise<AssociationPrefixes[]> {
+    return this.#for(where.accountId).associations(directConnectGatewayId, where);
   }
 
-  add(associationId: string, prefixes: string[], accountId?: string): Promise<void> {
-    return this.#for(accountId).add(associationId, prefixes, accountId);
+  add(associationId: string, prefixes: string[], where: GatewayPlace = {}): Promise<void> {
+    return this.#for(where.accountId).add(associationId, prefixes, where);
   }
 }

@@ -10,23 +10,38 @@ import {
 } from '@aws-sdk/client-direct-connect';
 import type { AssociationPrefixes } from '#core/link/prefixes.ts';
 
-export interface GatewayPrefixes {
-  /** `accountId`: the account the gateway lives in (the request's), for a router across accounts. */
-  associations(directConnectGatewayId: string, accountId?: string): Promise<AssociationPrefixes[]>;
-  add(associationId: string, prefixes: string[], accountId?: string): Promise<void>;
+/**
+ * Where the link's gateway is reached: `accountId` the account it lives in (the request's), for a
+ * router across accounts; `region` the link's AWS region, whose Direct Connect endpoint is called.
+ */
+export interface GatewayPlace {
+  accountId?: string;
+  region?: string;
 }
 
+export interface GatewayPrefixes {
+  associations(directConnectGatewayId: string, where?: GatewayPlace): Promise<AssociationPrefixes[]>;
+  add(associationId: string, prefixes: string[], where?: GatewayPlace): Promise<void>;
+}
+
+/** The Direct Connect API of one account, called in the link's region (`defaultRegion` without one). */
 export class DirectConnectGatewayPrefixes implements GatewayPrefixes {
-  readonly #dx: DirectConnectClient;
-  constructor(dx: DirectConnectClient) {
-    this.#dx = dx;
+  readonly #clientFor: (region: string) => DirectConnectClient;
+  readonly #defaultRegion: string;
+  constructor(clientFor: (region: string) => DirectConnectClient, defaultRegion: string) {
+    this.#clientFor = clientFor;
+    this.#defaultRegion = defaultRegion;
   }
 
-  async associations(directConnectGatewayId: string): Promise<AssociationPrefixes[]> {
+  async associations(
+    directConnectGatewayId: string,
+    where: GatewayPlace = {},
+  ): Promise<AssociationPrefixes[]> {
+    const dx = this.#clientFor(where.region ?? this.#defaultRegion);
     const out: AssociationPrefixes[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.#dx.send(
+      const page = await dx.send(
         new DescribeDirectConnectGatewayAssociationsCommand({ directConnectGatewayId, nextToken }),
       );
       nextToken = page.nextToken;
@@ -43,8 +58,8 @@ export class DirectConnectGatewayPrefixes implements GatewayPrefixes {
     return out;
   }
 
-  async add(associationId: string, prefixes: string[]): Promise<void> {
-    await this.#dx.send(
+  async add(associationId: string, prefixes: string[], where: GatewayPlace = {}): Promise<void> {
+    await this.#clientFor(where.region ?? this.#defaultRegion).send(
       new UpdateDirectConnectGatewayAssociationCommand({
         associationId,
         addAllowedPrefixesToDirectConnectGateway: prefixes.map((cidr) => ({ cidr })),

@@ -24,7 +24,8 @@ import {
 import type { AwsConnectionState } from '#core/link/model.ts';
 import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } from '#core/link/ports.ts';
 import type { ObservedHalf } from '#core/link/watcher.ts';
-import type { RegionPair } from '#core/policy/policy.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
+import type { InterconnectEnvironments } from './environments.ts';
 import type { SecretStore } from './secret-store.ts';
 
 /** A connection as crosslink passes it around: never the activation key. */
@@ -41,6 +42,8 @@ export interface HalfView {
 
 export interface CreateHalfInput {
   linkId: string;
+  /** The AWS region the connection is made in (the environment's). */
+  region: string;
   bandwidth: string;
   environmentId: string;
   directConnectGateway: string;
@@ -51,9 +54,21 @@ export interface CreateHalfInput {
 
 export interface AcceptHalfInput {
   linkId: string;
+  /** The AWS region the proposal is accepted in (the environment the key names is there). */
+  region: string;
   activationKey: string;
   directConnectGateway: string;
   tags?: Record<string, string>;
+}
+
+export interface InterconnectHalvesOptions {
+  /** The Interconnect client of an AWS region (its endpoint `interconnect.<region>.api.aws`). */
+  clientFor: (region: string) => InterconnectClient;
+  /** Every region a half may live in (the policy's AWS regions): reads and lists span them. */
+  regions: readonly string[];
+  /** Which environment serves a pair, discovered per region. */
+  environments: InterconnectEnvironments;
+  secrets: SecretStore;
 }
 
 const LINK_TAG = 'crosslink:link-id';
@@ -81,21 +96,34 @@ export function toHalfView(c: Connection | ConnectionSummary): HalfView {
 const isNotFound = (e: unknown) =>
   e instanceof ResourceNotFoundException || (e as Error)?.name === 'ResourceNotFoundException';
 
+/**
+ * One account's halves in every region of the policy: a link's connection is made in its request's
+ * AWS region; a connection id does not name its region, so reads, deletes and lists span the
+ * regions, and a connection is gone only when every region says 404.
+ */
 export class InterconnectHalves implements OwnHalves {
-  readonly #client: InterconnectClient;
+  readonly #clientFor: (region: string) => InterconnectClient;
+  readonly #regions: readonly string[];
+  readonly #environments: InterconnectEnvironments;
   readonly #secrets: SecretStore;
-  constructor(client: InterconnectClient, secrets: SecretStore) {
-    this.#client = client;
-    this.#secrets = secrets;
+  constructor(options: InterconnectHalvesOptions) {
+    if (options.regions.length === 0) throw new RangeError('InterconnectHalves needs at least one region');
+    this.#clientFor = options.clientFor;
+    this.#regions = [...new Set(options.regions)];
+    this.#environments = options.environments;
+    this.#secrets = options.secrets;
   }
 
-  /** Live capacity for the request stage: environment state and orderable bandwidths. */
-  async capacity(pairOrEnvironment: RegionPair | string) {
-    const environmentId =
-      typeof pairOrEnvironment === 'string' ? pairOrEnvironment : pairOrEnvironment.environmentId;
-    const { environment } = await this.#client.send(new GetEnvironmentCommand({ id: environmentId }));
+  /** Live capacity for the request stage: the pair's environment (discovered), read fresh. */
+  async capacity(request: LinkRequest) {
+    const region = request.aws.region;
+    const { environmentId } = await this.#environments.find(region, request.gcp.region);
+    const { environment } = await this.#clientFor(region).send(
+      new GetEnvironmentCommand({ id: environmentId }),
+    );
     return {
       environmentId,
+      offering: `AWS environment ${environmentId} in ${region}`,
       state: environment.state,
       availableBandwidths: environment.bandwidths.available ?? [],
       supportedBandwidths: environment.bandwidths.supported ?? [],
@@ -104,7 +132,7 @@ export class InterconnectHalves implements OwnHalves {
 
   /** CreateConnection; the key goes to the secret store before anything else happens with the answer. */
   async createHalf(input: CreateHalfInput): Promise<{ half: HalfView; keyRef: string }> {
-    const out = await this.#client.send(
+    const out = await this.#clientFor(input.region).send(
       new CreateConnectionCommand({
         bandwidth: input.bandwidth,
         attachPoint: { directConnectGateway: input.directConnectGateway } as AttachPoint,
@@ -121,22 +149,29 @@ export class InterconnectHalves implements OwnHalves {
     return { half: toHalfView(c), keyRef };
   }
 
-  /** The steps' initiate: CreateConnection toward the request's Google project. */
-  initiate(input: InitiateHalfInput): Promise<{ half: HalfView; keyRef: string }> {
+  /**
+   * The steps' initiate: CreateConnection in the request's AWS region, on the environment found
+   * there toward the request's Google region, for the request's Google project.
+   */
+  async initiate(input: InitiateHalfInput): Promise<{ half: HalfView; keyRef: string }> {
+    const region = input.request.aws.region;
+    const env = await this.#environments.find(region, input.request.gcp.region);
     return this.createHalf({
       linkId: input.linkId,
+      region,
       bandwidth: input.request.bandwidth,
-      environmentId: input.environmentId,
+      environmentId: env.environmentId,
       directConnectGateway: input.request.aws.directConnectGateway,
       remoteAccount: input.request.gcp.project,
       tags: input.tags,
     });
   }
 
-  /** The steps' accept: AcceptConnectionProposal on the request's gateway. */
+  /** The steps' accept: AcceptConnectionProposal in the request's AWS region, on its gateway. */
   accept(input: OwnAcceptInput): Promise<HalfView> {
     return this.acceptHalf({
       linkId: input.linkId,
+      region: input.request.aws.region,
       activationKey: input.activationKey,
       directConnectGateway: input.request.aws.directConnectGateway,
       tags: input.tags,
@@ -144,7 +179,7 @@ export class InterconnectHalves implements OwnHalves {
   }
 
   async acceptHalf(input: AcceptHalfInput): Promise<HalfView> {
-    const out = await this.#client.send(
+    const out = await this.#clientFor(input.region).send(
       new AcceptConnectionProposalCommand({
         attachPoint: { directConnectGateway: input.directConnectGateway } as AttachPoint,
         activationKey: input.activationKey,
@@ -157,24 +192,39 @@ export class InterconnectHalves implements OwnHalves {
     return toHalfView(out.connection);
   }
 
-  /** The connection, or null when the provider says it does not exist (404). */
-  async getHalf(connectionId: string): Promise<HalfView | null> {
-    try {
-      const out = await this.#client.send(new GetConnectionCommand({ identifier: connectionId }));
-      return out.connection ? toHalfView(out.connection) : null;
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
+  /** The connection and its region, or null when every region says it does not exist (404). */
+  async #locate(connectionId: string): Promise<{ region: string; half: HalfView } | null> {
+    for (const region of this.#regions) {
+      try {
+        const out = await this.#clientFor(region).send(
+          new GetConnectionCommand({ identifier: connectionId }),
+        );
+        if (out.connection) return { region, half: toHalfView(out.connection) };
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
     }
+    return null;
   }
 
-  /** Every connection of this account and region (paginated). */
+  /** The connection, or null when the provider says it does not exist in any region (404). */
+  async getHalf(connectionId: string): Promise<HalfView | null> {
+    return (await this.#locate(connectionId))?.half ?? null;
+  }
+
+  /** Every connection of this account in every region (paginated). */
   async listHalves(): Promise<HalfView[]> {
-    const all: HalfView[] = [];
-    for await (const page of paginateListConnections({ client: this.#client, pageSize: 100 }, {})) {
-      for (const c of page.connections ?? []) all.push(toHalfView(c));
-    }
-    return all;
+    const perRegion = await Promise.all(
+      this.#regions.map(async (region) => {
+        const all: HalfView[] = [];
+        const client = this.#clientFor(region);
+        for await (const page of paginateListConnections({ client, pageSize: 100 }, {})) {
+          for (const c of page.connections ?? []) all.push(toHalfView(c));
+        }
+        return all;
+      }),
+    );
+    return perRegion.flat();
   }
 
   /** The live connections of one link, found by description (for compensation after a lost answer). */
@@ -182,17 +232,22 @@ export class InterconnectHalves implements OwnHalves {
     return (await this.listHalves()).filter((h) => h.linkId === linkId && h.state !== 'deleted');
   }
 
-  /** DeleteConnection; a connection already gone counts as deleted. Returns the state after the call. */
+  /**
+   * DeleteConnection in the region that holds it (tried region by region: a 404 says "not here");
+   * a connection gone everywhere counts as deleted. Returns the state after the call.
+   */
   async deleteHalf(connectionId: string): Promise<AwsConnectionState | null> {
-    try {
-      const out = await this.#client.send(
-        new DeleteConnectionCommand({ identifier: connectionId, clientToken: `${connectionId}-delete` }),
-      );
-      return out.connection.state;
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
+    for (const region of this.#regions) {
+      try {
+        const out = await this.#clientFor(region).send(
+          new DeleteConnectionCommand({ identifier: connectionId, clientToken: `${connectionId}-delete` }),
+        );
+        return out.connection.state;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
     }
+    return null;
   }
 }
 

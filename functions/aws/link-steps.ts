@@ -86,8 +86,8 @@ export async function verifyPrefixes(
   input: { linkId: string; request: LinkRequest; verify?: { deadline: string; added: string[] } },
 ) {
   const gateway = input.request.aws.directConnectGateway;
-  const account = input.request.aws.accountId;
-  const associations = await deps.prefixes.associations(gateway, account);
+  const where = { accountId: input.request.aws.accountId, region: input.request.aws.region };
+  const associations = await deps.prefixes.associations(gateway, where);
   const { missing, pending } = prefixCoverage(input.request.aws.routes, associations);
   const now = deps.clock.now();
   const deadline = input.verify?.deadline ?? iso(now + deps.settings.prefixWaitMs);
@@ -96,7 +96,7 @@ export async function verifyPrefixes(
     return { next: 'covered', deadline, added, waitSeconds: 1 };
   const target = associationToExtend(associations);
   if (missing.length > 0 && deps.settings.manageAllowedPrefixes && target) {
-    await deps.prefixes.add(target.associationId, missing, account);
+    await deps.prefixes.add(target.associationId, missing, where);
     added.push(...missing);
     await deps.store.appendAudit({
       linkId: input.linkId,

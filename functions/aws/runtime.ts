@@ -27,6 +27,7 @@ import { AccountRoutedHalves, AccountRoutedPrefixes, accountPlacement } from './
 import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
+import { InterconnectEnvironments } from './environments.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
 import { DirectConnectGatewayPrefixes } from './gateway-prefixes.ts';
 import { InterconnectHalves } from './interconnect-adapter.ts';
@@ -51,16 +52,24 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     env.CROSSLINK_SECRET_PREFIX ?? 'crosslink',
     costTags(env),
   );
-  // One Interconnect and Direct Connect client per account: the hub's own (the function's role) and
-  // each network account's (its role from CROSSLINK_ACCOUNT_ROLES, assumed with STS). A link's half
-  // lives in the account its request names.
+  // Interconnect and Direct Connect clients per account and region: the hub's own (the function's
+  // role) and each network account's (its role from CROSSLINK_ACCOUNT_ROLES, assumed with STS); in
+  // each AWS region of the policy, because a link's half lives in its request's account and region.
   const endpoint = env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {};
+  const regions = [...new Set(policy.document.regionPairs.map((p) => p.aws))];
   const clientsFor = (account: string | undefined) => {
     const credentials = credentialsFor(sts, roles, account, 'crosslink-aws-half');
-    const config = { region, ...endpoint, ...(credentials ? { credentials } : {}) };
+    const config = (r: string) => ({ region: r, ...endpoint, ...(credentials ? { credentials } : {}) });
+    const interconnect = perRegion((r) => new InterconnectClient(config(r)));
+    const directConnect = perRegion((r) => new DirectConnectClient(config(r)));
     return {
-      halves: new InterconnectHalves(new InterconnectClient(config), secrets),
-      prefixes: new DirectConnectGatewayPrefixes(new DirectConnectClient(config)),
+      halves: new InterconnectHalves({
+        clientFor: interconnect,
+        regions,
+        environments: new InterconnectEnvironments({ clientFor: interconnect }),
+        secrets,
+      }),
+      prefixes: new DirectConnectGatewayPrefixes(directConnect, region),
     };
   };
   const hub = clientsFor(undefined);
@@ -100,6 +109,19 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     },
   };
   return cached;
+}
+
+/** One client per region, made on first use. */
+export function perRegion<C>(make: (region: string) => C): (region: string) => C {
+  const clients = new Map<string, C>();
+  return (region) => {
+    let c = clients.get(region);
+    if (!c) {
+      c = make(region);
+      clients.set(region, c);
+    }
+    return c;
+  };
 }
 
 /** Step Functions as the intake's `Executions`: StartExecution (exists -> false) and DescribeExecution. */

@@ -11,7 +11,6 @@
  */
 import { ValidationError } from '#core/errors.ts';
 import type { AcceptHalfInput, InitiateHalfInput, OwnHalfView, OwnHalves } from '#core/link/ports.ts';
-import type { RegionPair } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import type { TransportHalves } from './transport-halves.ts';
 
@@ -57,8 +56,8 @@ export class ProjectRoutedHalves implements OwnHalves {
   }
 
   /** Profiles are the region's offering, the same from any project: the hub answers. */
-  capacity(pair: RegionPair) {
-    return (this.#projects.get(this.#hub) as TransportHalves).capacity(pair);
+  capacity(request: LinkRequest) {
+    return (this.#projects.get(this.#hub) as TransportHalves).capacity(request);
   }
 
   async initiate(input: InitiateHalfInput): Promise<{ half: OwnHalfView; keyRef: string }> {

@@ -46,10 +46,13 @@ export interface Transport {
   peeringNetwork?: string;
 }
 
-/** What CreateTransport takes. */
+/**
+ * What CreateTransport takes. Without a key: `remoteProfile` (its resource name), `bandwidth` and
+ * `remoteAccountId`; with `providedActivationKey`, none of the three (the key names them).
+ */
 export interface NewTransport {
   network: string;
-  remoteProfile: string;
+  remoteProfile?: string;
   bandwidth?: string;
   providedActivationKey?: string;
   remoteAccountId?: string;
@@ -198,11 +201,12 @@ export class TransportClient {
     };
   }
 
-  async getRemoteTransportProfile(id: string): Promise<RemoteTransportProfile> {
-    return (await this.#call(
-      'GET',
-      `/v1beta/${this.parent}/remoteTransportProfiles/${encodeURIComponent(id)}`,
-    )) as RemoteTransportProfile;
+  /** A profile by its resource name (`projects/*\/locations/*\/remoteTransportProfiles/*`), or its id here. */
+  async getRemoteTransportProfile(nameOrId: string): Promise<RemoteTransportProfile> {
+    const name = nameOrId.startsWith('projects/')
+      ? nameOrId
+      : `${this.parent}/remoteTransportProfiles/${encodeURIComponent(nameOrId)}`;
+    return (await this.#call('GET', `/v1beta/${name}`)) as RemoteTransportProfile;
   }
 
   // ---------- transports ----------

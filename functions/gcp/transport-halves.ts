@@ -10,6 +10,12 @@
  * secret store before anything else happens with the answer and only the secret's name is
  * returned. `accept` passes the peer's unsealed key as `providedActivationKey`; the key is removed
  * from any error it causes. Everything returned is stripped by the client.
+ *
+ * The transport goes in the link's Google region (its `gcp.region`), toward the remote profile
+ * discovered there for the link's AWS region, named by its resource name. With a key, the key
+ * decides the profile and the bandwidth: the create sends neither (nor `remoteAccountId`), as
+ * `gcloud network-connectivity transports create` makes `--activation-key` exclusive with
+ * `--bandwidth`, `--remote-account-id` and `--remote-profile` (docs/reference/transport-manager.md).
  */
 import { createHash } from 'node:crypto';
 import type {
@@ -21,22 +27,26 @@ import type {
 } from '#core/link/ports.ts';
 import { HalfFailedError } from '#core/link/steps.ts';
 import { parseBandwidth } from '#core/policy/bandwidth.ts';
-import type { RegionPair } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { AlreadyExists, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL, toLabels } from './labels.ts';
+import { RemoteProfiles } from './remote-profiles.ts';
 import type { NewTransport, Transport, TransportClient } from './transport-client.ts';
 
-/** A fixed namespace for crosslink's request ids (UUID v5, RFC 9562 section 5.5). */
+/** A fixed namespace for crosslink's request ids. */
 const NAMESPACE = Buffer.from('6f1d7c1e5b2a4e0c9a3d2f4b8c6e1a57', 'hex');
 
 /**
- * The `requestId` of one mutation: a UUID v5 of `<linkId>/<operation>/<attempt>`, so the same
- * logical request always carries the same id (and never the zero UUID TransportManager refuses).
+ * The `requestId` of one mutation: derived from `<linkId>/<operation>/<attempt>` (SHA-1 under a
+ * fixed namespace, as a name-based UUID is), so a retry of the same call and attempt sends the same
+ * id and TransportManager answers it with the first call's operation. Laid out as a UUID version 4
+ * with the RFC 4122 variant, because transport_manager.proto declares `request_id` with
+ * `field_info.format = UUID4`; the hash bits are never all zero, so it is never the zero UUID the
+ * API refuses.
  */
 export function requestIdFor(linkId: string, operation: string, attempt = 1): string {
   const h = createHash('sha1').update(NAMESPACE).update(`${linkId}/${operation}/${attempt}`).digest();
-  h[6] = ((h[6] as number) & 0x0f) | 0x50;
+  h[6] = ((h[6] as number) & 0x0f) | 0x40;
   h[8] = ((h[8] as number) & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
@@ -75,38 +85,45 @@ export interface TransportHalvesOptions {
   /** Where lists and bare ids go (the hub's region). */
   defaultLocation: string;
   secrets: SecretStore;
+  /** Which profile serves a pair, discovered per location (default: through `clientFor`). */
+  profiles?: RemoteProfiles;
 }
 
 export class TransportHalves implements OwnHalves {
   readonly #clientFor: (location: string) => TransportClient;
   readonly #default: string;
   readonly #secrets: SecretStore;
+  readonly #profiles: RemoteProfiles;
   constructor(options: TransportHalvesOptions) {
     this.#clientFor = options.clientFor;
     this.#default = options.defaultLocation;
     this.#secrets = options.secrets;
+    this.#profiles = options.profiles ?? new RemoteProfiles({ clientFor: options.clientFor });
   }
 
-  /** The pair's remote profile: `CLOSED` is unavailable; its supported bandwidths are the orderable ones. */
-  async capacity(pair: RegionPair) {
-    const profile = await this.#clientFor(pair.gcp).getRemoteTransportProfile(pair.remoteProfile);
+  /**
+   * The pair's remote profile (discovered in the request's Google region, read fresh): `CLOSED` is
+   * unavailable; its supported bandwidths are the orderable ones; its flow says who may issue the key.
+   */
+  async capacity(request: LinkRequest) {
+    const found = await this.#profiles.find(request.gcp.region, request.aws.region);
+    const profile = await this.#clientFor(request.gcp.region).getRemoteTransportProfile(found.name);
     return {
       state: profile.orderState === 'CLOSED' ? 'unavailable' : 'available',
       availableBandwidths: profile.supportedBandwidths ?? [],
+      offering: `Google profile ${profile.name}`,
+      ...(profile.flow ? { flow: profile.flow } : {}),
     };
   }
 
-  #newTransport(linkId: string, request: LinkRequest, remoteProfile: string, tags: Record<string, string>) {
-    const bandwidth = parseBandwidth(request.bandwidth)?.gcp;
-    const t: NewTransport = {
+  /** What every create sends: the network, the description, the labels, the routes. */
+  #common(linkId: string, request: LinkRequest, tags: Record<string, string>) {
+    return {
       network: networkOf(request),
-      remoteProfile,
       description: `crosslink ${linkId}`,
       labels: toLabels(tags, linkId),
       advertisedRoutes: request.gcp.routes,
     };
-    if (bandwidth) t.bandwidth = bandwidth;
-    return t;
   }
 
   /**
@@ -116,8 +133,13 @@ export class TransportHalves implements OwnHalves {
    */
   async initiate(input: InitiateHalfInput): Promise<{ half: OwnHalfView; keyRef: string }> {
     const client = this.#clientFor(input.request.gcp.region);
-    const body = {
-      ...this.#newTransport(input.linkId, input.request, input.remoteProfile, input.tags),
+    const profile = await this.#profiles.find(input.request.gcp.region, input.request.aws.region);
+    const bandwidth = parseBandwidth(input.request.bandwidth)?.gcp;
+    if (!bandwidth) throw new HalfFailedError(`bandwidth ${input.request.bandwidth} has no Google spelling`);
+    const body: NewTransport = {
+      ...this.#common(input.linkId, input.request, input.tags),
+      remoteProfile: profile.name,
+      bandwidth,
       remoteAccountId: input.request.aws.accountId,
     };
     let transport: Transport | undefined;
@@ -136,7 +158,7 @@ export class TransportHalves implements OwnHalves {
     if (!transport) throw new HalfFailedError(`CreateTransport ${input.linkId} returned no transport`);
     if (!key)
       throw new HalfFailedError(
-        `transport ${transport.name} has no generated activation key (profile ${input.remoteProfile} does not issue keys?)`,
+        `transport ${transport.name} has no generated activation key (profile ${profile.name} does not issue keys?)`,
       );
     const keyRef = await this.#secrets.putActivationKey(input.linkId, key);
     return { half: toHalfView(transport), keyRef };
@@ -145,8 +167,8 @@ export class TransportHalves implements OwnHalves {
   /** Google second: CreateTransport with the peer's key (redeemed with AWS by Google at once). */
   async accept(input: AcceptHalfInput): Promise<OwnHalfView> {
     const client = this.#clientFor(input.request.gcp.region);
-    const body = {
-      ...this.#newTransport(input.linkId, input.request, input.remoteProfile, input.tags),
+    const body: NewTransport = {
+      ...this.#common(input.linkId, input.request, input.tags),
       providedActivationKey: input.activationKey,
     };
     try {

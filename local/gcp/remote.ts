@@ -51,6 +51,11 @@ export interface LocalHalf {
 
 export interface RemoteProvider {
   /**
+   * Where an activation key leads, read without redeeming it (as AWS DescribeConnectionProposal
+   * does): the AWS region and the Google region of its environment; undefined for a malformed key.
+   */
+  keySite(key: string): { awsRegion: string; gcpLocation: string } | undefined;
+  /**
    * Checks an activation key the partner issued (AWS first) against the transport that redeems it
    * and redeems it: the partner's half moves on (`requested` -> `pending`). Throws `KeyRefusal`,
    * leaving nothing changed.

@@ -4,22 +4,25 @@
  * and the policy's verdict with those live values (the same `evaluatePolicy` as `link validate`).
  * It only reads: it creates nothing on either cloud.
  *
- * Live capacity: AWS `GetEnvironment` through our InterconnectClient (environment state,
- * `bandwidths.available` / `supported`); Google `ListRemoteTransportProfiles` through our
- * TransportClient (the pair's profile: `orderState`, `supportedBandwidths`, `flow`). A side that
- * cannot be read is reported as such (and not judged), never guessed.
+ * Live capacity, discovered as the halves discover it: AWS `ListEnvironments` in the request's AWS
+ * region (the environment toward its Google region: state, `bandwidths.available` / `supported`),
+ * Google `ListRemoteTransportProfiles` in the request's Google region (the profile toward its AWS
+ * region: `orderState`, `supportedBandwidths`, `flow`). A side that cannot be read is reported as
+ * such (and not judged), never guessed.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
-import { GetEnvironmentCommand, InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/environments.ts';
+import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { type Bandwidth, parseBandwidth } from '#core/policy/bandwidth.ts';
-import type { Policy, RegionPair } from '#core/policy/policy.ts';
+import type { Policy } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { type Decision, type EvaluationContext, evaluatePolicy } from '#core/policy/rules.ts';
 import { assertSchema } from '#core/schema.ts';
 import { CLOUD_PLATFORM, jwtClient, readKeyFile } from '#gcp/google-credentials.ts';
-import { type RemoteTransportProfile, TransportClient } from '#gcp/transport-client.ts';
+import { RemoteProfiles } from '#gcp/remote-profiles.ts';
+import { TransportClient } from '#gcp/transport-client.ts';
 import pricingSchema from '../../config/pricing.schema.json' with { type: 'json' };
 import type { CommandContext } from './command.ts';
 import { UsageError } from './errors.ts';
@@ -51,14 +54,16 @@ export async function readPricing(path: string): Promise<Pricing> {
 }
 
 export interface AwsLive {
-  environmentId: string;
+  /** The environment discovered in the AWS region; null when it could not be. */
+  environmentId: string | null;
   state?: string;
   available?: string[];
   supported?: string[];
   error?: string;
 }
 export interface GcpLive {
-  remoteProfile: string;
+  /** The profile discovered in the Google region (its resource name); null when it could not be. */
+  remoteProfile: string | null;
   orderState?: string;
   supportedBandwidths?: string[];
   flow?: string;
@@ -75,40 +80,36 @@ const firstLine = (e: unknown) => ((e as Error).message ?? String(e)).split('\n'
 
 export async function readLive(
   readers: PlanReaders,
-  pair: RegionPair,
+  request: LinkRequest,
 ): Promise<{ aws: AwsLive; gcp: GcpLive }> {
-  const aws: AwsLive = { environmentId: pair.environmentId };
+  const awsRegion = request.aws.region;
+  const gcpRegion = request.gcp.region;
+  let aws: AwsLive;
   try {
-    const { environment } = await readers.interconnect.send(
-      new GetEnvironmentCommand({ id: pair.environmentId }),
+    const env = await new InterconnectEnvironments({ clientFor: () => readers.interconnect }).find(
+      awsRegion,
+      gcpRegion,
     );
-    aws.state = environment.state;
-    aws.available = environment.bandwidths.available ?? [];
-    aws.supported = environment.bandwidths.supported ?? [];
+    aws = {
+      environmentId: env.environmentId,
+      state: env.state,
+      available: env.bandwidths.available ?? [],
+      supported: env.bandwidths.supported ?? [],
+    };
   } catch (e) {
-    aws.error = `GetEnvironment ${pair.environmentId}: ${firstLine(e)}`;
+    aws = { environmentId: null, error: `ListEnvironments in ${awsRegion}: ${firstLine(e)}` };
   }
-  const gcp: GcpLive = {
-    remoteProfile: `${readers.transports.parent}/remoteTransportProfiles/${pair.remoteProfile}`,
-  };
+  let gcp: GcpLive;
   try {
-    let found: RemoteTransportProfile | undefined;
-    let pageToken: string | undefined;
-    do {
-      const page = await readers.transports.listRemoteTransportProfiles(pageToken ? { pageToken } : {});
-      found = page.items.find((p) => p.name.endsWith(`/remoteTransportProfiles/${pair.remoteProfile}`));
-      pageToken = page.nextPageToken;
-    } while (!found && pageToken);
-    if (!found)
-      gcp.error = `no remote transport profile ${pair.remoteProfile} in ${readers.transports.parent}`;
-    else {
-      gcp.remoteProfile = found.name;
-      if (found.orderState) gcp.orderState = found.orderState;
-      gcp.supportedBandwidths = found.supportedBandwidths ?? [];
-      if (found.flow) gcp.flow = found.flow;
-    }
+    const found = await new RemoteProfiles({ clientFor: () => readers.transports }).find(
+      gcpRegion,
+      awsRegion,
+    );
+    gcp = { remoteProfile: found.name, supportedBandwidths: found.supportedBandwidths ?? [] };
+    if (found.orderState) gcp.orderState = found.orderState;
+    if (found.flow) gcp.flow = found.flow;
   } catch (e) {
-    gcp.error = `ListRemoteTransportProfiles: ${firstLine(e)}`;
+    gcp = { remoteProfile: null, error: `ListRemoteTransportProfiles in ${gcpRegion}: ${firstLine(e)}` };
   }
   return { aws, gcp };
 }
@@ -140,9 +141,6 @@ export function buildPlan(
   live: { aws: AwsLive; gcp: GcpLive } | undefined,
   requester?: EvaluationContext['requester'],
 ): LinkPlan {
-  const pair = policy.document.regionPairs.find(
-    (p) => p.aws === request.aws.region && p.gcp === request.gcp.region,
-  );
   const bw: Bandwidth | undefined = parseBandwidth(request.bandwidth);
   const liveCtx: NonNullable<EvaluationContext['live']> = {};
   if (live && !live.aws.error) {
@@ -156,35 +154,38 @@ export function buildPlan(
     ...(Object.keys(liveCtx).length ? { live: liveCtx } : {}),
   });
   const decisions = [...evaluation.decisions];
+  const profileName = live?.gcp.remoteProfile ?? undefined;
   if (live && !live.gcp.error && bw) {
     decisions.push({
       rule: 'capacity.gcp',
       ok: live.gcp.orderState !== 'CLOSED',
       message:
         live.gcp.orderState === 'CLOSED'
-          ? `Google profile ${pair?.remoteProfile} takes no new orders (orderState CLOSED)`
-          : `Google profile ${pair?.remoteProfile} takes orders (orderState ${live.gcp.orderState ?? 'OPEN'})`,
+          ? `Google profile ${profileName} takes no new orders (orderState CLOSED)`
+          : `Google profile ${profileName} takes orders (orderState ${live.gcp.orderState ?? 'OPEN'})`,
     });
     const offered = (live.gcp.supportedBandwidths ?? []).includes(bw.gcp);
     decisions.push({
       rule: 'bandwidth.gcp',
       ok: offered,
       message: offered
-        ? `Google offers ${bw.gcp} on ${pair?.remoteProfile}`
-        : `Google does not offer ${bw.gcp} on ${pair?.remoteProfile} (supported: ${(live.gcp.supportedBandwidths ?? []).join(', ') || 'none'})`,
+        ? `Google offers ${bw.gcp} on ${profileName}`
+        : `Google does not offer ${bw.gcp} on ${profileName} (supported: ${(live.gcp.supportedBandwidths ?? []).join(', ') || 'none'})`,
     });
   }
   const attachPoint = { directConnectGateway: request.aws.directConnectGateway };
   const network = `projects/${request.gcp.project}/global/networks/${request.gcp.network}`;
   const remoteProfile =
-    live?.gcp.remoteProfile ??
-    `projects/${request.gcp.project}/locations/${request.gcp.region}/remoteTransportProfiles/${pair?.remoteProfile ?? '?'}`;
+    profileName ?? `(discovered: the profile in ${request.gcp.region} toward AWS ${request.aws.region})`;
+  const environmentId =
+    live?.aws.environmentId ??
+    `(discovered: the environment in ${request.aws.region} toward Google ${request.gcp.region})`;
   const awsPlan =
     request.initiator === 'aws'
       ? {
           operation: 'CreateConnection',
           create: {
-            environmentId: pair?.environmentId ?? null,
+            environmentId,
             bandwidth: bw?.aws ?? request.bandwidth,
             attachPoint,
             remoteAccount: request.gcp.project,
@@ -192,7 +193,7 @@ export function buildPlan(
         }
       : {
           operation: 'AcceptConnectionProposal',
-          create: { environmentId: pair?.environmentId ?? null, attachPoint, activationKey: '(from Google)' },
+          create: { attachPoint, activationKey: '(from Google)' },
         };
   const gcpPlan =
     request.initiator === 'gcp'
@@ -208,9 +209,8 @@ export function buildPlan(
         }
       : {
           operation: 'CreateTransport',
+          // The key names the profile and the bandwidth: neither is sent beside it.
           create: {
-            remoteProfile,
-            bandwidth: bw?.gcp ?? request.bandwidth,
             network,
             advertisedRoutes: request.gcp.routes,
             providedActivationKey: '(from AWS)',
@@ -261,7 +261,7 @@ export function planLines(plan: LinkPlan): string[] {
     out.push(
       g.error
         ? `  live: could not read (${g.error})`
-        : `  live: profile ${g.remoteProfile.split('/').at(-1)} orderState ${g.orderState ?? '?'}; flow ${g.flow ?? '?'}; bandwidths ${g.supportedBandwidths?.join(', ') || 'none'}`,
+        : `  live: profile ${g.remoteProfile?.split('/').at(-1)} orderState ${g.orderState ?? '?'}; flow ${g.flow ?? '?'}; bandwidths ${g.supportedBandwidths?.join(', ') || 'none'}`,
     );
   const c = plan.cost;
   out.push(

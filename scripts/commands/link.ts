@@ -340,7 +340,7 @@ const plan: Command = {
       (p) => p.aws === req.aws.region && p.gcp === req.gcp.region,
     );
     // Without a region pair there is no environment or profile to ask about; the policy says why.
-    const live = pair ? await readLive(await planReaders(ctx, req), pair) : undefined;
+    const live = pair ? await readLive(await planReaders(ctx, req), req) : undefined;
     const result = buildPlan(policy, req, pricing, live, requester);
     if (ctx.global.json) ctx.io.out(JSON.stringify(result, null, 2));
     else for (const l of planLines(result)) ctx.io.out(l);

@@ -440,9 +440,9 @@ describe('link plan', () => {
     expect(r.out).toContain('    remoteAccount: payments-prod');
     expect(r.out).toMatch(/ {2}live: environment mce-aws-gcp-iad available; available .*1Gbps/);
     expect(r.out).toContain('Google: CreateTransport');
-    expect(r.out).toContain(
-      '    remoteProfile: projects/payments-prod/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
-    );
+    // AWS first: Google redeems the key, which names the profile and the bandwidth.
+    expect(r.out).not.toContain('    remoteProfile:');
+    expect(r.out).toContain('    providedActivationKey: (from AWS)');
     expect(r.out).toContain('    network: projects/payments-prod/global/networks/payments-vpc');
     expect(r.out).toContain('    advertisedRoutes: ["10.20.0.0/16"]');
     expect(r.out).toMatch(/ {2}live: profile aws-us-east-1 orderState OPEN; flow \S+; bandwidths .*BPS_1G/);
@@ -460,7 +460,14 @@ describe('link plan', () => {
       attachPoint: { directConnectGateway: GATEWAY },
       remoteAccount: 'payments-prod',
     });
-    expect(plan.gcp.create).toMatchObject({ bandwidth: 'BPS_1G', advertisedRoutes: ['10.20.0.0/16'] });
+    expect(plan.gcp.create).toEqual({
+      network: 'projects/payments-prod/global/networks/payments-vpc',
+      advertisedRoutes: ['10.20.0.0/16'],
+      providedActivationKey: '(from AWS)',
+    });
+    expect(plan.gcp.live.remoteProfile).toBe(
+      'projects/payments-prod/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
+    );
     expect(plan.aws.live).toMatchObject({ environmentId: 'mce-aws-gcp-iad', state: 'available' });
     expect(plan.gcp.live).toMatchObject({ orderState: 'OPEN' });
     expect(plan.gcp.live.supportedBandwidths).toContain('BPS_1G');
@@ -483,7 +490,9 @@ describe('link plan', () => {
     expect(r.out).toMatch(
       /REFUSED {2}bandwidth: 1Gbps is supported but not available now in this environment \(available: 10Gbps\)/,
     );
-    expect(r.out).toMatch(/REFUSED {2}capacity\.gcp: Google profile aws-us-east-1 takes no new orders/);
+    expect(r.out).toMatch(
+      /REFUSED {2}capacity\.gcp: Google profile projects\/payments-prod\/locations\/us-east4\/remoteTransportProfiles\/aws-us-east-1 takes no new orders/,
+    );
     expect(r.out.split('\n').at(-1)).toMatch(/^refused/);
     const j = json((await cli('link', 'plan', 'plan.yaml', '--json')).out);
     expect(j.accepted).toBe(false);

@@ -52,7 +52,6 @@ describe('crosslink sim link', () => {
     });
     await gcp.createTransport('lk-cli', {
       network: 'projects/crosslink-local/global/networks/core',
-      remoteProfile: 'aws-us-east-1',
       providedActivationKey: conn.activationKey,
     });
     await cloud.clock.advance(10 * 60_000);

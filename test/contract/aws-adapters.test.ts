@@ -17,10 +17,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InterconnectEnvironments } from '#aws/environments.ts';
 import { EventBridgeSink, EventsNotPutError } from '#aws/eventbridge-sink.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
+import type { InterconnectClient } from '#aws/interconnect-client.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { mintLinkId } from '#core/ids.ts';
+import { CapacityUnavailableError } from '#core/link/steps.ts';
+import { parseLinkRequest } from '#core/policy/request.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 import { MemorySecretStore } from '../support/memory-secrets.ts';
@@ -95,31 +99,72 @@ describe('EventBridgeSink', () => {
   });
 });
 
+/** Per-region Interconnect clients against the local cloud, each call recorded as `<region>:<op>`. */
+function regional(calls: string[] = []) {
+  const clients = new Map<string, InterconnectClient>();
+  return (region: string): InterconnectClient => {
+    let c = clients.get(region);
+    if (!c) {
+      const real = interconnectClient(cloud, { region });
+      c = {
+        send: (cmd: { operation: string }) => {
+          calls.push(`${region}:${cmd.operation}`);
+          return real.send(cmd as never);
+        },
+      } as unknown as InterconnectClient;
+      clients.set(region, c);
+    }
+    return c;
+  };
+}
+
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-central-1'];
+
+function halvesWith(secrets = new MemorySecretStore(), calls: string[] = []) {
+  const clientFor = regional(calls);
+  return new InterconnectHalves({
+    clientFor,
+    regions: REGIONS,
+    environments: new InterconnectEnvironments({ clientFor }),
+    secrets,
+  });
+}
+
+async function gateway(): Promise<string> {
+  const { gateways } = await admin(cloud, 'POST', '/aws/interconnect/gateways', { accountId: ACCOUNT });
+  return gateways[0].directConnectGatewayId as string;
+}
+
+const linkRequest = (aws: string, gcp: string, gw: string) =>
+  parseLinkRequest({
+    name: 'regions',
+    initiator: 'aws',
+    bandwidth: '1Gbps',
+    environment: 'prod',
+    residency: 'any',
+    aws: { accountId: ACCOUNT, region: aws, directConnectGateway: gw, routes: ['10.10.0.0/16'] },
+    gcp: { project: 'payments-prod', region: gcp, network: 'payments-vpc', routes: ['10.20.0.0/16'] },
+  });
+
 describe('InterconnectHalves', () => {
   it('stores the activation key of a new connection and returns it from no call', async () => {
     // Prepare
     const secrets = new MemorySecretStore();
-    const halves = new InterconnectHalves(interconnectClient(cloud), secrets);
-    const { gateways } = await admin(cloud, 'POST', '/aws/interconnect/gateways', { accountId: ACCOUNT });
-    const gw = gateways[0].directConnectGatewayId as string;
+    const halves = halvesWith(secrets);
+    const gw = await gateway();
     const linkId = mintLinkId(cloud.clock);
     // Act
-    const created = await halves.createHalf({
+    const create = {
       linkId,
+      region: 'us-east-1',
       bandwidth: '1Gbps',
       environmentId: 'mce-aws-gcp-iad',
       directConnectGateway: gw,
       remoteAccount: 'payments-prod',
       tags: { 'cost-centre': 'net' },
-    });
-    const again = await halves.createHalf({
-      linkId,
-      bandwidth: '1Gbps',
-      environmentId: 'mce-aws-gcp-iad',
-      directConnectGateway: gw,
-      remoteAccount: 'payments-prod',
-      tags: { 'cost-centre': 'net' },
-    });
+    };
+    const created = await halves.createHalf(create);
+    const again = await halves.createHalf(create);
     // Assess
     const key = await secrets.getActivationKey(created.keyRef);
     expect(key.length).toBeGreaterThan(10);
@@ -144,22 +189,115 @@ describe('InterconnectHalves', () => {
     expect(await halves.deleteHalf(created.half.connectionId)).toBeNull();
   });
 
-  it('accepts a partner proposal and reports capacity', async () => {
-    const halves = new InterconnectHalves(interconnectClient(cloud), new MemorySecretStore());
-    const { gateways } = await admin(cloud, 'POST', '/aws/interconnect/gateways', { accountId: ACCOUNT });
+  it('accepts a partner proposal in the region of its environment and reports capacity', async () => {
+    const halves = halvesWith();
     const { activationKey } = await admin(cloud, 'POST', '/aws/interconnect/issue-key', {
-      environmentId: 'mce-aws-gcp-iad',
+      environmentId: 'mce-aws-gcp-fra',
       bandwidth: '1Gbps',
       destinationAccountId: ACCOUNT,
     });
     const linkId = mintLinkId(cloud.clock);
     const half = await halves.acceptHalf({
       linkId,
+      region: 'eu-central-1',
       activationKey,
-      directConnectGateway: gateways[0].directConnectGatewayId,
+      directConnectGateway: await gateway(),
     });
-    expect(half).toMatchObject({ linkId, state: 'pending' });
+    expect(half).toMatchObject({ linkId, state: 'pending', environmentId: 'mce-aws-gcp-fra' });
+    expect(half.arn).toMatch(/^arn:aws:interconnect:eu-central-1:/);
     expect(JSON.stringify(half)).not.toContain(activationKey);
-    expect(await halves.capacity('mce-aws-gcp-iad')).toMatchObject({ state: 'available' });
+    const req = linkRequest('eu-central-1', 'europe-west3', await gateway());
+    expect(await halves.capacity(req)).toMatchObject({
+      state: 'available',
+      environmentId: 'mce-aws-gcp-fra',
+      offering: 'AWS environment mce-aws-gcp-fra in eu-central-1',
+    });
+  });
+
+  it("initiates in the link's AWS region on the environment discovered there; reads and deletes find it from any region", async () => {
+    // Prepare
+    const calls: string[] = [];
+    const halves = halvesWith(new MemorySecretStore(), calls);
+    const linkId = mintLinkId(cloud.clock);
+    // Act
+    const { half } = await halves.initiate({
+      linkId,
+      request: linkRequest('us-west-2', 'us-west1', await gateway()),
+      tags: {},
+    });
+    // Assess: discovered with ListEnvironments in us-west-2, created there, nothing in the Lambda's region
+    expect(half).toMatchObject({ environmentId: 'mce-aws-gcp-pdx', state: 'requested' });
+    expect(half.arn).toMatch(/^arn:aws:interconnect:us-west-2:000000000000:connection\/mcc-/);
+    expect(calls).toEqual(['us-west-2:ListEnvironments', 'us-west-2:CreateConnection']);
+    // The connection id names no region: Get tries each region until one has it.
+    calls.length = 0;
+    expect((await halves.getHalf(half.connectionId))?.connectionId).toBe(half.connectionId);
+    expect(calls).toEqual(['us-east-1:GetConnection', 'us-west-2:GetConnection']);
+    expect((await halves.findHalves(linkId)).map((h) => h.arn)).toEqual([half.arn]);
+    expect(await halves.deleteHalf(half.connectionId)).toBe('deleting');
+  });
+
+  it('refuses a pair whose AWS region has no environment toward the Google region, naming what is offered', async () => {
+    const halves = halvesWith();
+    await expect(halves.capacity(linkRequest('us-west-2', 'us-east4', await gateway()))).rejects.toThrow(
+      /no AWS Interconnect environment in us-west-2 reaches Google us-east4 \(ListEnvironments there offers Google us-west1\)/,
+    );
+  });
+});
+
+describe('InterconnectEnvironments', () => {
+  it('lists each region once per TTL, concurrent finds sharing the call; a miss lists again before refusing', async () => {
+    // Prepare
+    const calls: string[] = [];
+    let now = 0;
+    const envs = new InterconnectEnvironments({ clientFor: regional(calls), ttlMs: 60_000, now: () => now });
+    // Act: three finds at once in one region, one in another
+    const found = await Promise.all([
+      envs.find('us-west-2', 'us-west1'),
+      envs.find('us-west-2', 'us-west1'),
+      envs.find('eu-central-1', 'europe-west3'),
+      envs.find('us-west-2', 'us-west1'),
+    ]);
+    // Assess
+    expect(found.map((e) => e.environmentId)).toEqual([
+      'mce-aws-gcp-pdx',
+      'mce-aws-gcp-pdx',
+      'mce-aws-gcp-fra',
+      'mce-aws-gcp-pdx',
+    ]);
+    expect(calls.sort()).toEqual(['eu-central-1:ListEnvironments', 'us-west-2:ListEnvironments']);
+    // Within the TTL: no call; after it: one call again.
+    calls.length = 0;
+    now = 59_999;
+    await envs.find('us-west-2', 'us-west1');
+    expect(calls).toEqual([]);
+    now = 60_000;
+    await envs.find('us-west-2', 'us-west1');
+    expect(calls).toEqual(['us-west-2:ListEnvironments']);
+    // A pair the cached list lacks is looked up fresh once, then refused.
+    calls.length = 0;
+    await expect(envs.find('us-west-2', 'europe-west3')).rejects.toBeInstanceOf(CapacityUnavailableError);
+    expect(calls).toEqual(['us-west-2:ListEnvironments']);
+  });
+
+  it('keeps no failed list: the next find calls again', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    const ok = regional(calls);
+    const envs = new InterconnectEnvironments({
+      clientFor: (region) =>
+        fail
+          ? ({
+              send: async () => {
+                calls.push(`${region}:failed`);
+                throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+              },
+            } as unknown as InterconnectClient)
+          : ok(region),
+    });
+    await expect(envs.find('us-east-1', 'us-east4')).rejects.toThrow(/throttled/);
+    fail = false;
+    expect((await envs.find('us-east-1', 'us-east4')).environmentId).toBe('mce-aws-gcp-iad');
+    expect(calls).toEqual(['us-east-1:failed', 'us-east-1:ListEnvironments']);
   });
 });

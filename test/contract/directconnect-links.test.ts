@@ -53,7 +53,6 @@ describe('Direct Connect allowed prefixes and links', () => {
     ).connection!;
     await gcp.createTransport('lk-dx', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
       providedActivationKey: conn.activationKey,
       advertisedRoutes: ['10.50.0.0/16'],
     });

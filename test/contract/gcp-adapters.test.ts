@@ -12,11 +12,13 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConnectionCommand, ListAttachPointsCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
+import { CapacityUnavailableError } from '#core/link/steps.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { callbackTokens } from '#gcp/callback-tokens.ts';
 import { googleAuth, jwtClient } from '#gcp/google-credentials.ts';
 import { InvalidArgument, Unavailable } from '#gcp/google-errors.ts';
 import { kmsUnwrap } from '#gcp/kms-unwrap.ts';
+import { RemoteProfiles } from '#gcp/remote-profiles.ts';
 import { SecretManagerStore, SecretStoreError } from '#gcp/secret-store.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
 import { requestIdFor, TransportHalves } from '#gcp/transport-halves.ts';
@@ -55,13 +57,14 @@ function request(linkId: string, extra: Partial<LinkRequest> = {}): LinkRequest 
 }
 
 /** A TransportClient without the recording (what another caller, or an earlier run, used). */
-function plainClient(): TransportClient {
+function plainClient(location = 'us-east4', maxRetries?: number): TransportClient {
   return new TransportClient({
     project: PROJECT,
-    location: 'us-east4',
+    location,
     endpoint: cloud.gcp.endpoint,
     auth: jwtClient(cloud.gcp.auth.keyFile('crosslink')),
     sleep: (ms) => cloud.clock.advance(ms),
+    ...(maxRetries === undefined ? {} : { maxRetries }),
   });
 }
 
@@ -136,8 +139,6 @@ describe('TransportHalves: Google first (initiate)', () => {
     const out = await h.initiate({
       linkId,
       request: request(linkId),
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
       tags: TAGS,
     });
     // Assess
@@ -157,7 +158,7 @@ describe('TransportHalves: Google first (initiate)', () => {
     expect(new URL(create.url).searchParams.get('requestId')).toBe(requestIdFor(linkId, 'create'));
     expect(JSON.parse(create.body)).toMatchObject({
       network: `projects/${PROJECT}/global/networks/core`,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${PROJECT}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: '000000000000',
       advertisedRoutes: ['10.20.0.0/16'],
@@ -175,8 +176,6 @@ describe('TransportHalves: Google first (initiate)', () => {
     const input = {
       linkId,
       request: request(linkId),
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
       tags: TAGS,
     };
     wire = [];
@@ -212,13 +211,11 @@ describe('TransportHalves: Google first (initiate)', () => {
     const input = {
       linkId,
       request: request(linkId),
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
       tags: TAGS,
     };
     const earlier = await plainClient().createTransport(linkId, {
       network: `projects/${PROJECT}/global/networks/core`,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${PROJECT}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: '000000000000',
       labels: { 'crosslink-link-id': linkId },
@@ -228,6 +225,86 @@ describe('TransportHalves: Google first (initiate)', () => {
     // Assess
     expect(again.half.connectionId).toBe(earlier.transport?.name);
     expect(await storedKey(linkId)).toBe(earlier.activationKey);
+  });
+});
+
+describe("TransportHalves: in the link's Google region, toward the profile discovered there", () => {
+  it('Google first for us-west-2 / us-west1: ListRemoteTransportProfiles in us-west1, the profile by its resource name, the transport in us-west1', async () => {
+    // Prepare
+    const h = halves();
+    const linkId = 'lk-01jgcpwest00000000000000g';
+    const req = request(linkId, {
+      aws: { ...request(linkId).aws, region: 'us-west-2' },
+      gcp: { ...request(linkId).gcp, region: 'us-west1' },
+    });
+    wire = [];
+    // Act
+    const out = await h.initiate({ linkId, request: req, tags: TAGS });
+    // Assess
+    expect(out.half.connectionId).toBe(`projects/${PROJECT}/locations/us-west1/transports/${linkId}`);
+    const paths = wire.map((w) => `${w.method} ${new URL(w.url).pathname}`);
+    expect(paths.slice(0, 2)).toEqual([
+      `GET /v1beta/projects/${PROJECT}/locations/us-west1/remoteTransportProfiles`,
+      `POST /v1beta/projects/${PROJECT}/locations/us-west1/transports`,
+    ]);
+    const create = JSON.parse(wire[1]?.body ?? '{}');
+    expect(create.remoteProfile).toBe(
+      `projects/${PROJECT}/locations/us-west1/remoteTransportProfiles/aws-us-west-2`,
+    );
+    await h.deleteHalf(out.half.connectionId);
+  });
+
+  it('a pair no profile of the Google region serves is refused before anything is created, naming what is offered', async () => {
+    const h = halves();
+    const linkId = 'lk-01jgcpnopair0000000000000';
+    const req = request(linkId, { gcp: { ...request(linkId).gcp, region: 'us-west1' } });
+    wire = [];
+    await expect(h.initiate({ linkId, request: req, tags: TAGS })).rejects.toThrow(
+      /no remote transport profile in us-west1 reaches AWS us-east-1 \(ListRemoteTransportProfiles there offers AWS us-west-2\)/,
+    );
+    expect(wire.filter((w) => w.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('RemoteProfiles', () => {
+  it('lists each location once per TTL; a miss lists again before refusing; an unreachable location is unknown', async () => {
+    let lists = 0;
+    let now = 0;
+    const client = plainClient();
+    const counting = {
+      listRemoteTransportProfiles: (o: { pageSize?: number; pageToken?: string }) => {
+        lists++;
+        return client.listRemoteTransportProfiles(o);
+      },
+    } as unknown as TransportClient;
+    const profiles = new RemoteProfiles({ clientFor: () => counting, ttlMs: 1000, now: () => now });
+    const [a, b] = await Promise.all([
+      profiles.find('us-east4', 'us-east-1'),
+      profiles.find('us-east4', 'us-east-1'),
+    ]);
+    expect(a.name).toBe(`projects/${PROJECT}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`);
+    expect(b).toEqual(a);
+    expect(lists).toBe(1);
+    now = 999;
+    await profiles.find('us-east4', 'us-east-1');
+    expect(lists).toBe(1);
+    now = 1000;
+    await profiles.find('us-east4', 'us-east-1');
+    expect(lists).toBe(2);
+    await expect(profiles.find('us-east4', 'eu-central-1')).rejects.toBeInstanceOf(CapacityUnavailableError);
+    expect(lists).toBe(3);
+    const westClient = plainClient('us-west2', 0);
+    await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', { location: 'us-west2', on: true });
+    try {
+      await expect(
+        new RemoteProfiles({ clientFor: () => westClient }).find('us-west2', 'us-west-1'),
+      ).rejects.toBeInstanceOf(Unavailable);
+    } finally {
+      await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', {
+        location: 'us-west2',
+        on: false,
+      });
+    }
   });
 });
 
@@ -260,7 +337,6 @@ describe('TransportHalves: Google second (accept), drain, delete, capacity', () 
       linkId,
       request: request(linkId, { initiator: 'aws' }),
       activationKey: key,
-      remoteProfile: 'aws-us-east-1',
       tags: TAGS,
     });
     const drained = await h.disableHalf(half.connectionId, 1);
@@ -288,6 +364,15 @@ describe('TransportHalves: Google second (accept), drain, delete, capacity', () 
       requestIdFor(linkId, 'delete', 2),
     ]);
     expect(JSON.stringify([half, drained])).not.toContain(key);
+    // Beside the key only what gcloud allows with --activation-key: no profile, bandwidth or account.
+    const create = JSON.parse(wire.find((w) => w.method === 'POST')?.body ?? '{}');
+    expect(Object.keys(create).sort()).toEqual([
+      'advertisedRoutes',
+      'description',
+      'labels',
+      'network',
+      'providedActivationKey',
+    ]);
   });
 
   it('a refused key: the error names the problem and never carries the key', async () => {
@@ -301,7 +386,6 @@ describe('TransportHalves: Google second (accept), drain, delete, capacity', () 
         linkId,
         request: request(linkId),
         activationKey: key,
-        remoteProfile: 'aws-us-east-1',
         tags: {},
       })
       .then(
@@ -315,15 +399,12 @@ describe('TransportHalves: Google second (accept), drain, delete, capacity', () 
 
   it('capacity follows the remote profile: OPEN with its bandwidths, CLOSED unavailable', async () => {
     const h = halves();
-    const pair = {
-      aws: 'us-east-1',
-      gcp: 'us-east4',
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
-    };
+    const pair = request('lk-01jgcpcapacity00000000000');
     expect(await h.capacity(pair)).toMatchObject({
       state: 'available',
       availableBandwidths: expect.arrayContaining(['BPS_1G']),
+      offering: `Google profile projects/${PROJECT}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
+      flow: 'INPUT_OR_OUTPUT',
     });
     await admin(cloud, 'POST', '/gcp/networkconnectivity/set-profile', {
       location: 'us-east4',

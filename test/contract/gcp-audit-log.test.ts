@@ -69,7 +69,7 @@ describe('Admin Activity audit log', () => {
     const base = `/v1beta/projects/${cloud.gcp.project}/locations/${REGION}/transports`;
     const created = await call('POST', `${base}?transportId=lk-audit2`, {
       network: `projects/${cloud.gcp.project}/global/networks/core`,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/${REGION}/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: '000000000000',
     });

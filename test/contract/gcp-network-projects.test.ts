@@ -125,8 +125,6 @@ describe('a network project', () => {
     const { half, keyRef } = await halves.initiate({
       linkId,
       request: requestIn(NET),
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
       tags: TAGS,
     });
 
@@ -180,8 +178,6 @@ describe('a network project', () => {
     const refused = halves.initiate({
       linkId: mintLinkId(cloud.clock),
       request: requestIn(LOCKED),
-      environmentId: 'mce-aws-gcp-iad',
-      remoteProfile: 'aws-us-east-1',
       tags: {},
     });
     await expect(refused).rejects.toBeInstanceOf(PermissionDenied);

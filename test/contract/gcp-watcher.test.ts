@@ -54,7 +54,7 @@ function client(location: string): TransportClient {
 async function transport(id: string, location = 'us-east4') {
   await client(location).createTransport(id, {
     network: NETWORK,
-    remoteProfile: PROFILE[location] as string,
+    remoteProfile: `projects/${cloud.gcp.project}/locations/${location}/remoteTransportProfiles/${PROFILE[location]}`,
     bandwidth: 'BPS_1G',
     remoteAccountId: cloud.aws.accountId,
     labels: { 'crosslink-link-id': id },

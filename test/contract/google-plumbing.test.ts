@@ -358,7 +358,7 @@ describe('audit-log sinks', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           network: `projects/${project}/global/networks/core`,
-          remoteProfile: 'aws-us-east-1',
+          remoteProfile: `projects/${project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
           bandwidth: 'BPS_1G',
           remoteAccountId: '000000000000',
         }),

@@ -451,6 +451,56 @@ describe('Interconnect: environments, attach points and input errors', () => {
     );
   });
 
+  it("an environment is the region's own: another region's is not found there, for create, get, attach points and a partner's key", async () => {
+    // Prepare: the Oregon environment, seen from Oregon and from Virginia
+    const oregon = interconnectClient(cloud, { region: 'us-west-2' });
+    const pdx = { environmentId: 'mce-aws-gcp-pdx' };
+    // Act / Assess: Virginia knows no mce-aws-gcp-pdx, whatever the call
+    await expect(create(pdx)).rejects.toThrow(/Environment mce-aws-gcp-pdx not found in us-east-1/);
+    await expect(create(pdx)).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetEnvironmentCommand({ id: 'mce-aws-gcp-pdx' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(client.send(new ListAttachPointsCommand(pdx))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    const { activationKey } = await admin(cloud, 'POST', '/aws/interconnect/issue-key', {
+      ...pdx,
+      bandwidth: '1Gbps',
+      destinationAccountId: '000000000000',
+    });
+    await expect(
+      client.send(
+        new AcceptConnectionProposalCommand({
+          attachPoint: { directConnectGateway: gateway },
+          activationKey,
+        }),
+      ),
+    ).rejects.toThrow(/Environment mce-aws-gcp-pdx not found in us-east-1/);
+    // Oregon makes it, and the connection is Oregon's alone.
+    const made = (
+      await oregon.send(
+        new CreateConnectionCommand({
+          bandwidth: '1Gbps',
+          ...pdx,
+          attachPoint: { directConnectGateway: gateway },
+          remoteAccount: { identifier: PROJECT },
+        }),
+      )
+    ).connection!;
+    expect(made.arn).toMatch(/^arn:aws:interconnect:us-west-2:/);
+    expect(made.location).toBe('us-west1');
+    await expect(client.send(new GetConnectionCommand({ identifier: made.id }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    const accepted = await oregon.send(
+      new AcceptConnectionProposalCommand({ attachPoint: { directConnectGateway: gateway }, activationKey }),
+    );
+    expect(accepted.connection?.arn).toMatch(/^arn:aws:interconnect:us-west-2:/);
+    await oregon.send(new DeleteConnectionCommand({ identifier: made.id }));
+    await oregon.send(new DeleteConnectionCommand({ identifier: accepted.connection!.id }));
+  });
+
   it('names the offending field in InterconnectValidationException', async () => {
     await expect(create({ bandwidth: '1gbps' })).rejects.toThrow(
       "Value '1gbps' at 'bandwidth' failed to satisfy constraint: Member must satisfy regular expression pattern: ^\\d+[MG]bps$",

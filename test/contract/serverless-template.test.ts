@@ -184,6 +184,37 @@ describe('serverless.yml packaged', () => {
     }
   });
 
+  it("names every AWS region of the policy wherever a statement names an Interconnect connection: a link's half lives in its own region", () => {
+    const policy = parseYaml(readFileSync('config/policy.yaml', 'utf8')) as {
+      regionPairs: { aws: string }[];
+    };
+    const regions = [...new Set(policy.regionPairs.map((p) => p.aws))].sort();
+    const wanted = regions.map((r) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:interconnect:${r}:\${AWS::AccountId}:connection/*`,
+    }));
+    let statements = 0;
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      for (const policyDoc of role.Properties.Policies ?? []) {
+        for (const st of policyDoc.PolicyDocument.Statement) {
+          const named = JSON.stringify(st.Resource).includes(':interconnect:');
+          if (!named) continue;
+          statements++;
+          expect(st.Resource, id).toEqual(wanted);
+        }
+      }
+    }
+    // The watcher, the steps that read, create, accept or delete, and the decommissioning ones.
+    expect(statements).toBeGreaterThanOrEqual(7);
+    // The steps that discover the pair's environment may list environments (no resource type).
+    for (const role of ['StepRequestRole', 'StepActivateInitiateRole']) {
+      const actions = (resources[role]?.Properties.Policies ?? []).flatMap(
+        (p: { PolicyDocument: { Statement: { Action: string | string[] }[] } }) =>
+          p.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()),
+      );
+      expect(actions, role).toContain('interconnect:ListEnvironments');
+    }
+  });
+
   it('has the table, the KMS key for sealed keys, the bus with its policy, and alarms on the automation', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
     expect(ofType('AWS::KMS::Key')[0]?.[1].Properties).toMatchObject({

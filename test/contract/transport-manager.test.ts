@@ -4,7 +4,11 @@
  * retries of 429 / 503 with backoff, typed errors, and a token refresh after a long clock jump.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateConnectionCommand, ListAttachPointsCommand } from '#aws/interconnect-client.ts';
+import {
+  CreateConnectionCommand,
+  GetConnectionCommand,
+  ListAttachPointsCommand,
+} from '#aws/interconnect-client.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import {
   Aborted,
@@ -16,6 +20,7 @@ import {
   Unavailable,
 } from '#gcp/google-errors.ts';
 import { type TransportClient as Client, TransportClient } from '#gcp/transport-client.ts';
+import { requestIdFor } from '#gcp/transport-halves.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 
@@ -53,7 +58,7 @@ async function rawCall(method: string, path: string, body?: unknown) {
 
 const googleFirst = (extra: Record<string, unknown> = {}) => ({
   network: NETWORK,
-  remoteProfile: 'aws-us-east-1',
+  remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
   bandwidth: 'BPS_1G',
   remoteAccountId: '000000000000',
   ...extra,
@@ -69,7 +74,7 @@ afterAll(async () => {
 });
 
 describe('remote transport profiles', () => {
-  it('lists the profiles of the region pair from config/policy.yaml, and gets one', async () => {
+  it('lists the profile each region pair offers in its location (toward its AWS region), and gets one by name or id', async () => {
     const page = await gcp.listRemoteTransportProfiles();
     expect(page.items.map((p) => p.name)).toEqual([
       'projects/crosslink-local/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
@@ -137,6 +142,141 @@ describe('create: transportId, requestId, validation', () => {
   });
 });
 
+describe('create: the fields as transport_manager.proto and gcloud take them', () => {
+  /** The field a refusal names (google.rpc.BadRequest fieldViolations) and its status. */
+  async function refusal(body: Record<string, unknown>, location = 'us-east4', id = 'lk-refused') {
+    const r = await rawCall(
+      'POST',
+      `/v1beta/projects/crosslink-local/locations/${location}/transports?transportId=${id}`,
+      body,
+    );
+    const details = (r.body.error as { details?: { fieldViolations?: { field: string }[] }[] } | undefined)
+      ?.details;
+    return {
+      status: r.status,
+      code: r.body.error?.status,
+      message: r.body.error?.message ?? '',
+      fields: (details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field)),
+    };
+  }
+
+  async function awsKey(environmentId = 'mce-aws-gcp-iad', region = 'us-east-1') {
+    const aws = interconnectClient(cloud, { region });
+    const gateway = (await aws.send(new ListAttachPointsCommand({ environmentId }))).attachPoints[0]!
+      .identifier;
+    return (
+      await aws.send(
+        new CreateConnectionCommand({
+          bandwidth: '1Gbps',
+          environmentId,
+          attachPoint: { directConnectGateway: gateway },
+          remoteAccount: { identifier: cloud.gcp.project },
+        }),
+      )
+    ).connection!;
+  }
+
+  it("remoteProfile is the profile's resource name: a bare id is INVALID_ARGUMENT naming the field", async () => {
+    const bare = await refusal(googleFirst({ remoteProfile: 'aws-us-east-1' }));
+    expect(bare).toMatchObject({
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      fields: ['transport.remote_profile'],
+    });
+    expect(bare.message).toMatch(
+      /must be a resource name: projects\/\{project\}\/locations\/\{location\}\/remoteTransportProfiles\//,
+    );
+    await expect(gcp.getTransport('lk-refused')).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it("a transport only in its profile's location (and project)", async () => {
+    // The us-west1 profile (toward AWS us-west-2) named for a transport in us-east4.
+    const west = `projects/crosslink-local/locations/us-west1/remoteTransportProfiles/aws-us-west-2`;
+    const elsewhere = await refusal(googleFirst({ remoteProfile: west }));
+    expect(elsewhere).toMatchObject({ status: 400, fields: ['transport.remote_profile'] });
+    expect(elsewhere.message).toMatch(
+      /is a profile of us-west1: a transport in us-east4 can only use a profile of us-east4/,
+    );
+    const otherProject = await refusal(
+      googleFirst({
+        remoteProfile: 'projects/someone-else/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
+      }),
+    );
+    expect(otherProject).toMatchObject({ status: 400, fields: ['transport.remote_profile'] });
+    // The same profile in its own location is taken.
+    const created = await client({ location: 'us-west1' }).createTransport(
+      'lk-west',
+      googleFirst({ remoteProfile: west }),
+    );
+    expect(created.transport).toMatchObject({
+      name: 'projects/crosslink-local/locations/us-west1/transports/lk-west',
+      remoteProfile: west,
+      state: 'PENDING_KEY',
+    });
+    await client({ location: 'us-west1' }).deleteTransport('lk-west');
+  });
+
+  it('with providedActivationKey, remoteProfile, bandwidth and remoteAccountId are refused (the key names them); nothing is redeemed', async () => {
+    const conn = await awsKey();
+    const withKey = { network: NETWORK, providedActivationKey: conn.activationKey };
+    for (const [extra, field] of [
+      [
+        {
+          remoteProfile: `projects/crosslink-local/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
+        },
+        'transport.remote_profile',
+      ],
+      [{ bandwidth: 'BPS_1G' }, 'transport.bandwidth'],
+      [{ remoteAccountId: '000000000000' }, 'transport.remote_account_id'],
+    ] as const) {
+      const r = await refusal({ ...withKey, ...extra });
+      expect(r, field).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', fields: [field] });
+      expect(r.message).toMatch(/must not be set with providedActivationKey/);
+    }
+    // The AWS half was not touched: the key is still unredeemed, and the key alone is taken.
+    const aws = interconnectClient(cloud);
+    expect((await aws.send(new GetConnectionCommand({ identifier: conn.id }))).connection?.state).toBe(
+      'requested',
+    );
+    const created = await gcp.createTransport('lk-key-alone', withKey);
+    expect(created.transport).toMatchObject({
+      remoteProfile: 'projects/crosslink-local/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
+      bandwidth: 'BPS_1G',
+      state: 'PENDING_CONFIG',
+    });
+    await gcp.deleteTransport('lk-key-alone');
+  });
+
+  it('a key for another region pair is refused in this location, naming the key', async () => {
+    const conn = await awsKey('mce-aws-gcp-pdx', 'us-west-2');
+    const r = await refusal({ network: NETWORK, providedActivationKey: conn.activationKey });
+    expect(r).toMatchObject({ status: 400, fields: ['transport.provided_activation_key'] });
+    expect(r.message).toMatch(
+      /for AWS us-west-2 to Google us-west1, which no remote transport profile of us-east4 serves/,
+    );
+    expect(r.message).not.toContain(conn.activationKey);
+  });
+
+  it('requestId: a non-zero UUID version 4, the same for a retry of one call and attempt, another for the next attempt', async () => {
+    const id = requestIdFor('lk-01jgcpretry00000000000000', 'create');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(requestIdFor('lk-01jgcpretry00000000000000', 'create', 1)).toBe(id);
+    expect(requestIdFor('lk-01jgcpretry00000000000000', 'create', 2)).not.toBe(id);
+    expect(requestIdFor('lk-01jgcpretry00000000000000', 'delete', 1)).not.toBe(id);
+    // The edge takes it, and replays the retry as the same operation.
+    const first = await gcp.createTransport('lk-replayed', googleFirst(), { requestId: id, wait: false });
+    const again = await gcp.createTransport('lk-replayed', googleFirst(), { requestId: id, wait: false });
+    expect(again.operation).toBe(first.operation);
+    // A UUID of another version is refused, as the proto's UUID4 format says.
+    const v1 = await rawCall(
+      'POST',
+      '/v1beta/projects/crosslink-local/locations/us-east4/transports?transportId=lk-v1&requestId=6f1c1a3e-8f57-1d2b-9d0e-4a4e2b1c9a01',
+      googleFirst(),
+    );
+    expect(v1.status).toBe(400);
+  });
+});
+
 describe('update: exactly the four updatable fields', () => {
   it('changes description, advertisedRoutes and adminEnabled after the operation, refuses anything else', async () => {
     // Prepare
@@ -176,7 +316,7 @@ describe('update: exactly the four updatable fields', () => {
     });
     const created = await gcp.createTransport('lk-input-only', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
     });
     expect(created.transport?.state).toBe('PENDING_KEY');
@@ -210,7 +350,6 @@ describe('update: exactly the four updatable fields', () => {
     await expect(
       gcp.createTransport('lk-output-only', {
         network: NETWORK,
-        remoteProfile: 'aws-us-east-1',
         providedActivationKey: conn.activationKey,
       }),
     ).rejects.toBeInstanceOf(InvalidArgument);

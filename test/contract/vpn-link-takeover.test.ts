@@ -92,7 +92,6 @@ describe('a link takes over from a VPN', () => {
     ).connection!;
     await gcp.createTransport('lk-01jtakeover00000000000000', {
       network: gcpNetworkId(project, 'core'),
-      remoteProfile: 'aws-us-east-1',
       providedActivationKey: conn.activationKey,
       advertisedRoutes: ['10.128.0.0/20'],
     });

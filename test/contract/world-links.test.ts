@@ -73,7 +73,6 @@ describe('AWS first: CreateConnection -> key -> CreateTransport with providedAct
     // Act: Google redeems the AWS key
     const created = await gcp.createTransport('lk-01jaws0first0000000000000', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
       providedActivationKey: conn.activationKey,
       advertisedRoutes: ['10.20.0.0/16'],
     });
@@ -108,7 +107,7 @@ describe('Google first: CreateTransport -> generatedActivationKey in PENDING_KEY
     // Act
     const created = await gcp.createTransport('lk-01jgcp0first0000000000000', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_2G',
       remoteAccountId: AWS_ACCOUNT,
     });
@@ -164,14 +163,12 @@ describe("mismatched keys are refused in each provider's shape and nothing is cr
     await expect(
       gcp.createTransport('lk-wrong-account', {
         network: NETWORK,
-        remoteProfile: 'aws-us-east-1',
         providedActivationKey: forOther.activationKey,
       }),
     ).rejects.toThrow(InvalidArgument);
     const wrongBw = await gcp
       .createTransport('lk-wrong-bandwidth', {
         network: NETWORK,
-        remoteProfile: 'aws-us-east-1',
         providedActivationKey: forUs.activationKey,
         bandwidth: 'BPS_10G',
       })
@@ -179,10 +176,10 @@ describe("mismatched keys are refused in each provider's shape and nothing is cr
     expect(wrongBw).toBeInstanceOf(InvalidArgument);
     expect((wrongBw as InvalidArgument).httpStatus).toBe(400);
     expect((wrongBw as InvalidArgument).status).toBe('INVALID_ARGUMENT');
+    expect((wrongBw as Error).message).toMatch(/bandwidth must not be set with providedActivationKey/);
     await expect(
       gcp.createTransport('lk-garbage', {
         network: NETWORK,
-        remoteProfile: 'aws-us-east-1',
         providedActivationKey: 'bm90LWEta2V5',
       }),
     ).rejects.toThrow(InvalidArgument);
@@ -197,7 +194,7 @@ describe("mismatched keys are refused in each provider's shape and nothing is cr
     // Prepare
     const created = await gcp.createTransport('lk-key-for-other', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: '111122223333',
     });
@@ -221,7 +218,7 @@ describe("mismatched keys are refused in each provider's shape and nothing is cr
     ).rejects.toThrow();
     const ours = await gcp.createTransport('lk-key-expires', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: AWS_ACCOUNT,
     });
@@ -248,7 +245,6 @@ describe("mismatched keys are refused in each provider's shape and nothing is cr
     const err = await gcp
       .createTransport('lk-expired-aws-key', {
         network: NETWORK,
-        remoteProfile: 'aws-us-east-1',
         providedActivationKey: conn.activationKey,
       })
       .catch((e: unknown) => e);
@@ -263,7 +259,6 @@ describe('faults and routes', () => {
     const conn = await createAwsFirst();
     await gcp.createTransport('lk-routes', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
       providedActivationKey: conn.activationKey,
       advertisedRoutes: ['10.50.0.0/16', '10.51.0.0/16'],
     });
@@ -319,7 +314,7 @@ describe('faults and routes', () => {
   it('a region outage: the transport is missing from the list with unreachable set, and Get says UNAVAILABLE, not 404', async () => {
     const created = await gcp.createTransport('lk-outage', {
       network: NETWORK,
-      remoteProfile: 'aws-us-east-1',
+      remoteProfile: `projects/${cloud.gcp.project}/locations/us-east4/remoteTransportProfiles/aws-us-east-1`,
       bandwidth: 'BPS_1G',
       remoteAccountId: AWS_ACCOUNT,
     });

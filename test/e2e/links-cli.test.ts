@@ -4,6 +4,7 @@
  * Google, each from the cloud they belong to; the events cross between the clouds through the relay
  * (SQS -> Lambda -> Pub/Sub one way, push with OIDC -> JWT route -> bus the other). Each link reaches
  * ACTIVE on both halves, then `link decommission` takes it to DECOMMISSIONED with both halves gone.
+ * The hub runs in AWS us-east-1 and Google us-east4; the links are in three region pairs.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import {
   AWS_FIRST,
   type BothHalves,
   dumpOnFailure,
+  FRANKFURT_AWS_FIRST,
+  OREGON_GOOGLE_FIRST,
   resourcesOf,
   startBothHalves,
   waitFor,
@@ -53,6 +56,24 @@ describe.concurrent('a link through the CLI only', () => {
     await expectCrossed(id, 'gcp');
     // alice asks on Google; bob approves from AWS.
     await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
+  }, 900_000);
+
+  // One hub (AWS us-east-1, Google us-east4) serves every pair the policy accepts: the halves are
+  // made in the link's regions, on the environment and profile discovered there.
+  it('Google first in us-west-2 / us-west1 from the same hub: the transport in us-west1, the connection in us-west-2, ACTIVE, then DECOMMISSIONED', async (ctx) => {
+    dumpOnFailure(ctx, both, 'google-first-oregon');
+    const id = await googleFirst(OREGON_GOOGLE_FIRST);
+    await expectActive(id, { aws: 'us-west-2', gcp: 'us-west1' });
+    await expectCrossed(id, 'gcp');
+    await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
+  }, 900_000);
+
+  it('AWS first in eu-central-1 / europe-west3 from the same hub: the connection in eu-central-1, the transport in europe-west3, ACTIVE, then DECOMMISSIONED', async (ctx) => {
+    dumpOnFailure(ctx, both, 'aws-first-frankfurt');
+    const id = await awsFirst(FRANKFURT_AWS_FIRST);
+    await expectActive(id, { aws: 'eu-central-1', gcp: 'europe-west3' });
+    await expectCrossed(id, 'aws');
+    await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
   }, 900_000);
 
   it('AWS first naming a Google project the Google half cannot place: FAILED on both sides before anyone approves on Google, nothing created', async (ctx) => {

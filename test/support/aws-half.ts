@@ -21,12 +21,13 @@ import {
 import dynalite from 'dynalite';
 import { parse as parseYaml } from 'yaml';
 import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { InterconnectEnvironments } from '#aws/environments.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
 import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { IntakeDeps } from '#aws/link-intake.ts';
 import * as steps from '#aws/link-steps.ts';
-import { sfnExecutions } from '#aws/runtime.ts';
+import { perRegion, sfnExecutions } from '#aws/runtime.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { networkOf } from '#local/aws/shared/network.ts';
@@ -149,7 +150,7 @@ export async function startAwsHalf(
   const policy = loadPolicy(parseYaml(readFileSync(options.policyFile ?? 'config/policy.yaml', 'utf8')));
   const gateway = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
   await addAssociatedGateway(cloud, gateway, options.vpcCidrs ?? ['10.10.0.0/16']);
-  const dx = new DirectConnectClient(config);
+  const interconnect = perRegion((region) => interconnectClient(cloud, { region }));
 
   const recorded: AwsHalf['metrics'] = [];
   const deps: IntakeDeps = {
@@ -158,8 +159,16 @@ export async function startAwsHalf(
     policy,
     clock: cloud.clock,
     origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
-    halves: new InterconnectHalves(interconnectClient(cloud), secrets),
-    prefixes: new DirectConnectGatewayPrefixes(dx),
+    halves: new InterconnectHalves({
+      clientFor: interconnect,
+      regions: [...new Set(policy.document.regionPairs.map((p) => p.aws))],
+      environments: new InterconnectEnvironments({ clientFor: interconnect }),
+      secrets,
+    }),
+    prefixes: new DirectConnectGatewayPrefixes(
+      perRegion((region) => new DirectConnectClient({ ...config, region })),
+      REGION,
+    ),
     secrets,
     tokens: {
       success: async (taskToken, output) => {
@@ -234,7 +243,6 @@ export async function startAwsHalf(
       for (const name of Object.keys(STEP_FUNCTIONS)) runtime.remove(name);
       eb.destroy();
       sfn.destroy();
-      dx.destroy();
       ddb.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -17,6 +17,9 @@ import { startTestCloud } from './local-cloud.ts';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const AWS_FIRST = join(ROOT, 'examples', 'link-request.yaml');
 export const GOOGLE_FIRST = join(ROOT, 'examples', 'link-request-gcp.yaml');
+/** The same flows in the policy's other region pairs, from the same hub. */
+export const OREGON_GOOGLE_FIRST = join(ROOT, 'examples', 'link-request-oregon-gcp.yaml');
+export const FRANKFURT_AWS_FIRST = join(ROOT, 'examples', 'link-request-frankfurt.yaml');
 
 export interface BothHalves {
   cloud: LocalCloud;
@@ -162,13 +165,13 @@ const GONE = new Set(['deleted', 'deleting']);
 
 /**
  * What the simulated clouds hold for link `id`, read with `crosslink sim status`: its connections
- * (description `crosslink <id>`) and transports (named after the link), and those still billing.
+ * (description `crosslink <id>`, with the region that holds each) and transports (named after the link), and those still billing.
  */
 export async function resourcesOf(b: BothHalves, id: string) {
   const status = await b.json<SimStatus>('sim', 'status');
   const connections = Object.values(status.aws.accounts)
-    .flatMap((regions) => Object.values(regions))
-    .flatMap((r) => r.interconnect?.connections ?? [])
+    .flatMap((regions) => Object.entries(regions))
+    .flatMap(([region, r]) => (r.interconnect?.connections ?? []).map((c) => ({ ...c, region })))
     .filter((c) => c.description === `crosslink ${id}`);
   const transports = Object.values(status.gcp.projects)
     .flatMap((p) => p.networkconnectivity?.transports ?? [])

@@ -26,6 +26,7 @@ export const NO_RESOURCE_TYPE = new Set([
   'interconnect:DescribeConnectionProposal',
   'interconnect:ListConnections',
   'interconnect:GetEnvironment',
+  'interconnect:ListEnvironments',
   'states:SendTaskSuccess',
   'states:SendTaskFailure',
   // Granted on "*": we found no Direct Connect gateway resource type for these offline (see docs/aws-half.md).

@@ -20,6 +20,9 @@ import {
 /** The link as `link show --json` prints it: the intake's resource (scripts/cli/intake-client.ts). */
 export type LinkView = LinkResource;
 
+/** The region pair of the example requests. */
+const US_EAST = { aws: 'us-east-1', gcp: 'us-east4' };
+
 /** Who approves for each side, from the cloud they belong to. */
 const APPROVER = { aws: ['--as', 'bob'], gcp: ['--side', 'gcp', '--as', 'carol'] } as const;
 
@@ -60,22 +63,25 @@ export function linkFlows(both: () => BothHalves) {
     expect(then.code, then.err).toBe(0);
   }
 
-  /** alice requests on AWS, bob approves there, carol on Google once the request crossed; waits for ACTIVE. */
-  async function awsFirst(): Promise<string> {
-    const id = await request(AWS_FIRST);
+  /** alice requests `file` on AWS, bob approves there, carol on Google once the request crossed; waits for ACTIVE. */
+  async function awsFirst(file = AWS_FIRST): Promise<string> {
+    const id = await request(file);
     await approveBoth(id, 'aws');
     return id;
   }
 
-  /** alice requests on Google, carol approves there, bob on AWS once the request crossed; waits for ACTIVE. */
-  async function googleFirst(): Promise<string> {
-    const id = await request(GOOGLE_FIRST);
+  /** alice requests `file` on Google, carol approves there, bob on AWS once the request crossed; waits for ACTIVE. */
+  async function googleFirst(file = GOOGLE_FIRST): Promise<string> {
+    const id = await request(file);
     await approveBoth(id, 'gcp');
     return id;
   }
 
-  /** ACTIVE on both sides, both naming the one connection and the one transport the clouds hold. */
-  async function expectActive(id: string) {
+  /**
+   * ACTIVE on both sides, both naming the one connection and the one transport the clouds hold: the
+   * connection in the link's AWS region (`where.aws`), the transport in its Google region (`where.gcp`).
+   */
+  async function expectActive(id: string, where: { aws: string; gcp: string } = US_EAST) {
     // `--wait` saw ACTIVE on one side; the other side's record follows through the relay.
     await waitFor(`${id} ACTIVE on both sides`, async () => {
       const v = await bothSides(id);
@@ -83,7 +89,7 @@ export function linkFlows(both: () => BothHalves) {
     });
     const { aws, gcp } = await bothSides(id);
     const held = await resourcesOf(both(), id);
-    expect(held.connections.map((c) => c.state)).toEqual(['available']);
+    expect(held.connections.map((c) => `${c.region} ${c.state}`)).toEqual([`${where.aws} available`]);
     expect(held.transports.map((t) => t.state)).toEqual(['ACTIVE']);
     for (const view of [aws, gcp]) {
       expect(view.state).toBe('ACTIVE');
@@ -91,7 +97,7 @@ export function linkFlows(both: () => BothHalves) {
       expect(view.halves.aws.connectionId).toMatch(/^mcc-/);
       expect(view.halves.gcp).toMatchObject({ state: 'UP', nativeState: 'ACTIVE' });
       expect(view.halves.gcp.transportName).toMatch(
-        /^projects\/payments-prod\/locations\/us-east4\/transports\//,
+        new RegExp(`^projects/payments-prod/locations/${where.gcp}/transports/${id}$`),
       );
     }
     // Both sides name the same two resources.

@@ -10,10 +10,11 @@ import { ManualClock } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, NativeState } from '#core/link/model.ts';
-import type { OwnHalfView, OwnHalves, StageStore, WaitPhase } from '#core/link/ports.ts';
+import type { OwnHalfView, OwnHalves, PairCapacity, StageStore, WaitPhase } from '#core/link/ports.ts';
 import type { StepDeps } from '#core/link/steps.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import type { LinkRequest } from '#core/policy/request.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
 import { MemoryEventSink, MemoryLinkStore } from './memory-store.ts';
 
@@ -60,8 +61,8 @@ export class FlakySink extends MemoryEventSink {
 export class FakeConnections implements OwnHalves {
   readonly halves = new Map<string, OwnHalfView>();
   readonly deleted: string[] = [];
-  async capacity() {
-    return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'] };
+  async capacity(_request: LinkRequest): Promise<PairCapacity> {
+    return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'], offering: 'environment env-1' };
   }
   async initiate(input: { linkId: string }): Promise<{ half: OwnHalfView; keyRef: string }> {
     const half: OwnHalfView = { connectionId: CONNECTION, state: 'requested', linkId: input.linkId };
@@ -94,9 +95,9 @@ export class FakeConnections implements OwnHalves {
   }
 }
 
-/** A link of this test, moved through `more` after both approvals. */
-export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 'aws'): LinkRecord {
-  let link = createLink(
+/** The link of this test as its intake records it: REQUESTED. */
+export function requestedLink(initiator: 'aws' | 'gcp' = 'aws', policyHash = 'a'.repeat(64)): LinkRecord {
+  return createLink(
     {
       id: LINK,
       name: 'east',
@@ -104,10 +105,15 @@ export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 
       environment: 'prod',
       requester: 'arn:aws:iam::000000000000:user/alice',
       bandwidth: '1Gbps',
-      policyHash: 'a'.repeat(64),
+      policyHash,
     },
     T0,
   );
+}
+
+/** A link of this test, moved through `more` after both approvals. */
+export function approvedLink(more: LinkInput[] = [], initiator: 'aws' | 'gcp' = 'aws'): LinkRecord {
+  let link = requestedLink(initiator);
   const inputs: LinkInput[] = [
     { kind: 'requestApproval' },
     { kind: 'approve', side: 'aws', by: BOB },

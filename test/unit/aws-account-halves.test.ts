@@ -41,8 +41,6 @@ const input = (accountId: string): InitiateHalfInput =>
   ({
     linkId: 'lk-01kt07nv00h4n3a3ngvn91t9qs',
     request: { aws: { accountId } },
-    environmentId: 'mce-aws-gcp-iad',
-    remoteProfile: 'aws-us-east-1',
     tags: {},
   }) as unknown as InitiateHalfInput;
 
@@ -92,9 +90,9 @@ describe('AccountRoutedPrefixes', () => {
       },
     });
     const routed = new AccountRoutedPrefixes(prefixes('hub'), new Map([['111111111111', prefixes('net')]]));
-    await routed.associations('gw-1', '111111111111');
-    await routed.add('assoc-1', ['10.10.0.0/16'], '111111111111');
-    await routed.associations('gw-2', '000000000000');
+    await routed.associations('gw-1', { accountId: '111111111111', region: 'us-west-2' });
+    await routed.add('assoc-1', ['10.10.0.0/16'], { accountId: '111111111111' });
+    await routed.associations('gw-2', { accountId: '000000000000' });
     await routed.associations('gw-3');
     expect(seen).toEqual(['net:read:gw-1', 'net:add:assoc-1:10.10.0.0/16', 'hub:read:gw-2', 'hub:read:gw-3']);
   });

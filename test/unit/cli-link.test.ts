@@ -350,7 +350,11 @@ describe('link plan without live values', () => {
       bandwidth: 'BPS_10G',
       network: 'projects/payments-dev/global/networks/vpc',
       remoteAccountId: '000000000000',
-      remoteProfile: 'projects/payments-dev/locations/us-east4/remoteTransportProfiles/aws-us-east-1',
+      remoteProfile: '(discovered: the profile in us-east4 toward AWS us-east-1)',
+    });
+    expect(plan.aws.create).toEqual({
+      attachPoint: { directConnectGateway: base.aws.directConnectGateway },
+      activationKey: '(from Google)',
     });
     expect(plan.cost).toMatchObject({ aws: 3, gcp: 1.5, hourly: 4.5 });
     expect(plan.aws.live).toBeUndefined();
@@ -370,7 +374,7 @@ describe('link plan without live values', () => {
     );
     expect(plan.accepted).toBe(false);
     expect(plan.decisions.find((d) => d.rule === 'region-pair')?.ok).toBe(false);
-    expect(plan.aws.create.environmentId).toBeNull();
+    expect(plan.gcp.create.remoteProfile).toBe('(discovered: the profile in us-east4 toward AWS eu-west-1)');
     expect(plan.cost.hourly).toBeNull();
   });
 });

@@ -12,7 +12,11 @@ const NET_SA = 'crosslink-net@payments-prod.iam.gserviceaccount.com';
 describe('checkEstate', () => {
   it('accepts the shipped estate', () => {
     const e = loadEstate();
-    expect(e.aws.directConnectGateways.map((g) => g.id)).toEqual(['90392BE3-219C-47FD-BBA5-03DF76D2542A']);
+    expect(e.aws.directConnectGateways.map((g) => `${g.region} ${g.id}`)).toEqual([
+      'us-east-1 90392BE3-219C-47FD-BBA5-03DF76D2542A',
+      'us-west-2 5B2E8C41-7D3A-4F6B-9E10-2C4D6A8B0F13',
+      'eu-central-1 8E4A1C27-3B5D-4A9F-B6C2-7D1E3F5A9B24',
+    ]);
     expect(e.gcp.networkProjects.map((n) => n.project)).toEqual(['payments-prod']);
   });
 
@@ -93,7 +97,7 @@ describe('applyEstateSettings', () => {
 });
 
 describe('a local cloud started with the estate', () => {
-  it('holds the Direct Connect gateway, associated, allowing the VPC CIDRs', async () => {
+  it('holds the Direct Connect gateways, associated, allowing the VPC CIDRs of their regions', async () => {
     const cloud = await startTestCloud({ estate: loadEstate() });
     try {
       const { associations } = await admin(cloud, 'POST', '/aws/directconnect/associations', {
@@ -104,6 +108,16 @@ describe('a local cloud started with the estate', () => {
           directConnectGatewayId: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
           associationState: 'associated',
           advertised: ['10.10.0.0/16', '10.11.0.0/16'],
+        }),
+        expect.objectContaining({
+          directConnectGatewayId: '5B2E8C41-7D3A-4F6B-9E10-2C4D6A8B0F13',
+          associationState: 'associated',
+          advertised: ['10.30.0.0/16'],
+        }),
+        expect.objectContaining({
+          directConnectGatewayId: '8E4A1C27-3B5D-4A9F-B6C2-7D1E3F5A9B24',
+          associationState: 'associated',
+          advertised: ['10.40.0.0/16'],
         }),
       ]);
       expect(cloud.gcp.auth.accounts.has(NET_SA)).toBe(true);

@@ -38,7 +38,7 @@ describe('LinkApprovalRequested sent again', () => {
     // Act
     await approvalDeadline(h.deps, {
       linkId: LINK,
-      check: { environmentId: 'env', escalateAt, expiresAt, escalated: false },
+      check: { escalateAt, expiresAt, escalated: false },
     });
     // Assess
     const [event] = requested(h.events.events);

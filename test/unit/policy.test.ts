@@ -80,9 +80,27 @@ describe('policy document', () => {
     expect(() =>
       loadPolicy({
         ...shipped,
-        regionPairs: [{ aws: 'xx-1', gcp: 'us-east4', environmentId: 'e', remoteProfile: 'aws-us-east-1' }],
+        regionPairs: [{ aws: 'xx-north-1', gcp: 'us-east4' }],
       }),
-    ).toThrow(/xx-1 has no country/);
+    ).toThrow(/xx-north-1 has no country/);
+    expect(() =>
+      loadPolicy({
+        ...shipped,
+        regionPairs: [{ aws: 'us-east-1', gcp: 'us-east4', environmentId: 'mce-aws-gcp-iad' }],
+      }),
+    ).toThrow(/regionPairs\[0\]\.environmentId: is not a known field/);
+    expect(() =>
+      loadPolicy({
+        ...shipped,
+        regionPairs: [
+          { aws: 'us-east-1', gcp: 'us-east4' },
+          { aws: 'us-east-1', gcp: 'us-east4' },
+        ],
+      }),
+    ).toThrow(/regionPairs\[1\]: us-east-1\/us-east4 is listed twice/);
+    expect(() => loadPolicy({ ...shipped, regionPairs: [{ aws: 'useast1', gcp: 'us-east4' }] })).toThrow(
+      /regionPairs\[0\]\.aws: must be an AWS region such as us-east-1/,
+    );
   });
 });
 
@@ -121,7 +139,7 @@ describe('policy rules', () => {
     expect(ev.decisions.filter((d) => !d.ok)).toEqual([]);
     expect(ev.accepted).toBe(true);
     expect(ev.policyHash).toBe(policy.hash);
-    expect(ev.regionPair?.environmentId).toBe('mce-aws-gcp-iad');
+    expect(ev.regionPair).toEqual({ aws: 'us-east-1', gcp: 'us-east4' });
   });
 
   it('region-pair: only real pairs', () => {
@@ -134,6 +152,11 @@ describe('policy rules', () => {
   });
 
   it('key-flow: the profile must allow the initiator to issue the key', () => {
+    // Offline (no live profile) the rule defers to the request stage, which reads the live flow.
+    expect(decision(request(), 'key-flow')).toMatchObject({
+      ok: true,
+      message: expect.stringMatching(/checked live at the request stage: the Google profile in us-east4/),
+    });
     expect(decision(request(), 'key-flow', { live: { remoteProfileFlow: 'INPUT_ONLY' } }).ok).toBe(true);
     expect(decision(request(), 'key-flow', { live: { remoteProfileFlow: 'OUTPUT_ONLY' } })).toMatchObject({
       ok: false,

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.ts';
 import type { CloudEvent, Origin } from '../envelope.ts';
 import type { SealedKey } from '../events/catalog.ts';
-import type { Policy, RegionPair } from '../policy/policy.ts';
+import type { KeyFlow, Policy } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import type { EvaluationContext } from '../policy/rules.ts';
 import type { LinkRecord, LinkState, NativeState } from './model.ts';
@@ -152,13 +152,14 @@ export interface OwnHalfView {
   linkId?: string;
 }
 
+/**
+ * Where the half goes comes from the request: the AWS half in `aws.region` (the environment
+ * toward `gcp.region` discovered there), the Google half in `gcp.region` (the remote profile toward
+ * `aws.region` discovered there).
+ */
 export interface InitiateHalfInput {
   linkId: string;
   request: LinkRequest;
-  /** The region pair's AWS environment, as the request stage checked it. */
-  environmentId: string;
-  /** The region pair's Google remote transport profile. */
-  remoteProfile: string;
   /** Cost tags / labels, beside the link id. */
   tags: Record<string, string>;
 }
@@ -168,9 +169,18 @@ export interface AcceptHalfInput {
   request: LinkRequest;
   /** The peer's key, unsealed: passed to the provider and nowhere else. */
   activationKey: string;
-  /** The region pair's Google remote transport profile. */
-  remoteProfile: string;
   tags: Record<string, string>;
+}
+
+/** The live offering of a region pair on one side, for the request stage. */
+export interface PairCapacity {
+  /** `unavailable` refuses the request. */
+  state: string;
+  availableBandwidths: string[];
+  /** What was found, for people: `AWS environment mce-aws-gcp-pdx in us-west-2`, a profile's name. */
+  offering: string;
+  /** Google: the profile's key flow, which must let the initiator issue the key. */
+  flow?: KeyFlow;
 }
 
 /**
@@ -178,8 +188,11 @@ export interface AcceptHalfInput {
  * sees an issued key, and it puts it in the secret store before returning its reference.
  */
 export interface OwnHalves {
-  /** Live capacity of the region pair on this side: `state: 'unavailable'` refuses the request. */
-  capacity(pair: RegionPair): Promise<{ state: string; availableBandwidths: string[] }>;
+  /**
+   * Live capacity of the request's region pair on this side, discovered in the request's regions
+   * (a pair with nothing offered there throws CapacityUnavailableError).
+   */
+  capacity(request: LinkRequest): Promise<PairCapacity>;
   initiate(input: InitiateHalfInput): Promise<{ half: OwnHalfView; keyRef: string }>;
   accept(input: AcceptHalfInput): Promise<OwnHalfView>;
   /** The half, or null when the provider says it does not exist (404). */

@@ -17,6 +17,7 @@ import type { EventDataByName } from '../events/catalog.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
+import { keyFlowDecision } from '../policy/rules.ts';
 import type { Cloud, LinkRecord, NativeState } from './model.ts';
 import type {
   LinkDeps,
@@ -232,19 +233,23 @@ function retryable(e: unknown): boolean {
 
 // ---- request -------------------------------------------------------------------------------------
 
-/** Request stage: live capacity, then AWAITING_APPROVAL and `LinkApprovalRequested` with the deadlines. */
-/** The policy's region pair of the request (its AWS environment and Google profile). */
+/** The policy's region pair of the request; a pair the policy does not list is refused. */
 function pairOf(deps: StepDeps, request: LinkRequest): RegionPair {
   const pair = deps.policy.document.regionPairs.find(
     (p) => p.aws === request.aws.region && p.gcp === request.gcp.region,
   );
   if (!pair)
     throw new CapacityUnavailableError(
-      `no environment pairs ${request.aws.region} with ${request.gcp.region}`,
+      `the policy pairs no AWS ${request.aws.region} with Google ${request.gcp.region}`,
     );
   return pair;
 }
 
+/**
+ * Request stage: live capacity of the pair on this side (discovered in the request's regions; on
+ * Google also the profile's key flow), then AWAITING_APPROVAL and `LinkApprovalRequested` with
+ * the deadlines.
+ */
 export async function request(deps: StepDeps, input: ExecutionInput) {
   // The initiator's intake refused a misplaced request before recording it; the acceptor learns of
   // the request here first. Refusing now (not retried: compensation, FAILED, LinkFailed to the peer)
@@ -252,15 +257,19 @@ export async function request(deps: StepDeps, input: ExecutionInput) {
   // already be activating on the initiator: its compensation deletes what it created.)
   const misplaced = deps.placement?.(input.request) ?? [];
   if (misplaced.length > 0) throw new ValidationError(misplaced, 'request');
-  const pair = pairOf(deps, input.request);
-  const cap = await deps.halves.capacity(pair);
+  pairOf(deps, input.request);
+  const cap = await deps.halves.capacity(input.request);
   // Either spelling (1Gbps, BPS_1G) on either side: compare the rates.
   const wanted = parseBandwidth(input.request.bandwidth)?.mbps;
   const offered = cap.availableBandwidths.some((b) => parseBandwidth(b)?.mbps === wanted);
   if (cap.state === 'unavailable' || !offered)
     throw new CapacityUnavailableError(
-      `environment ${pair.environmentId} is ${cap.state}; ${input.request.bandwidth} available: ${offered}`,
+      `${cap.offering} is ${cap.state}; ${input.request.bandwidth} available: ${offered}`,
     );
+  if (cap.flow) {
+    const [ok, why] = keyFlowDecision(cap.flow, input.request.initiator);
+    if (!ok) throw new CapacityUnavailableError(`${cap.offering}: ${why}`);
+  }
   const now = deps.clock.now();
   const escalateAt = now + deps.settings.escalateAfterMs;
   const expiresAt = now + deps.settings.expireAfterMs;
@@ -289,7 +298,6 @@ export async function request(deps: StepDeps, input: ExecutionInput) {
   );
   await flushOutbox(deps, input.linkId);
   return {
-    environmentId: pair.environmentId,
     escalateAt: iso(escalateAt),
     expiresAt: iso(expiresAt),
     waitSeconds: waitSeconds(deps, now, escalateAt),
@@ -351,7 +359,7 @@ export async function approvalDeadline(
   deps: StepDeps,
   input: {
     linkId: string;
-    check: { environmentId: string; escalateAt: string; expiresAt: string; escalated: boolean };
+    check: { escalateAt: string; expiresAt: string; escalated: boolean };
   },
 ) {
   await flushOutbox(deps, input.linkId);
@@ -415,16 +423,11 @@ export async function keyDeadline(deps: StepDeps, input: { linkId: string; check
 // ---- activate ----------------------------------------------------------------------------------------
 
 /** Initiator: PROVISIONING, create own half (key to the secret store at once), a sealed copy for the peer. */
-export async function activateInitiate(
-  deps: StepDeps,
-  input: ExecutionInput & { check: { environmentId: string } },
-) {
+export async function activateInitiate(deps: StepDeps, input: ExecutionInput) {
   await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
   const { half, keyRef } = await deps.halves.initiate({
     linkId: input.linkId,
     request: input.request,
-    environmentId: input.check.environmentId,
-    remoteProfile: pairOf(deps, input.request).remoteProfile,
     tags: deps.settings.tags,
   });
   const key = await deps.secrets.getActivationKey(keyRef);
@@ -456,7 +459,6 @@ export async function activateAccept(deps: StepDeps, input: ExecutionInput) {
     linkId: input.linkId,
     request: input.request,
     activationKey: key,
-    remoteProfile: pairOf(deps, input.request).remoteProfile,
     tags: deps.settings.tags,
   });
   await recordOwnHalf(deps, input.linkId, half, () => [], observedBefore);

@@ -15,11 +15,14 @@ const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | u
 
 export type KeyFlow = 'INPUT_ONLY' | 'OUTPUT_ONLY' | 'INPUT_OR_OUTPUT';
 
+/**
+ * An AWS region and the Google region AWS Interconnect multicloud pairs it with. The providers'
+ * resources for the pair (the AWS environment, the Google remote transport profile) are discovered
+ * live in those regions, never named here.
+ */
 export interface RegionPair {
   aws: string;
   gcp: string;
-  environmentId: string;
-  remoteProfile: string;
 }
 
 export interface EnvironmentPolicy {
@@ -31,7 +34,6 @@ export interface EnvironmentPolicy {
 export interface PolicyDocument {
   version: 1;
   regionPairs: RegionPair[];
-  remoteProfileFlows?: Record<string, KeyFlow>;
   regionCountries: Record<string, string>;
   bandwidths: string[];
   routes: { allowDefaultRoute?: boolean; maxPrefixesPerSide?: number };
@@ -73,12 +75,8 @@ function semanticIssues(doc: PolicyDocument): Issue[] {
         });
       }
     }
-    if (doc.remoteProfileFlows && !(p.remoteProfile in doc.remoteProfileFlows)) {
-      issues.push({
-        path: `regionPairs[${i}].remoteProfile`,
-        reason: `profile ${p.remoteProfile} has no flow in remoteProfileFlows`,
-      });
-    }
+    const twin = doc.regionPairs.findIndex((q) => q.aws === p.aws && q.gcp === p.gcp);
+    if (twin < i) issues.push({ path: `regionPairs[${i}]`, reason: `${p.aws}/${p.gcp} is listed twice` });
   });
   const owner = new Map<string, string>();
   for (const [person, principals] of Object.entries(doc.people ?? {})) {

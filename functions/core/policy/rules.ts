@@ -84,11 +84,7 @@ export function evaluatePolicy(
   // region pair
   const pair = doc.regionPairs.find((p) => p.aws === request.aws.region && p.gcp === request.gcp.region);
   if (pair) {
-    add(
-      'region-pair',
-      true,
-      `${pair.aws} pairs with ${pair.gcp} (AWS environment ${pair.environmentId}, Google profile ${pair.remoteProfile})`,
-    );
+    add('region-pair', true, `${pair.aws} pairs with ${pair.gcp}`);
   } else {
     const awsMate = doc.regionPairs.find((p) => p.aws === request.aws.region);
     add(
@@ -100,24 +96,20 @@ export function evaluatePolicy(
     );
   }
 
-  // key flow: the initiator issues the key, so the Google profile must allow that direction.
+  // key flow: the initiator issues the key, so the Google profile must allow that direction. The
+  // flow is the live profile's (discovered in the Google region); without it the request stage
+  // checks it before anything is created.
+  const flow = ctx.live?.remoteProfileFlow;
   if (!pair) {
     add('key-flow', false, 'cannot check the key flow without a supported region pair');
+  } else if (!flow) {
+    add(
+      'key-flow',
+      true,
+      `checked live at the request stage: the Google profile in ${pair.gcp} toward ${pair.aws} must let ${request.initiator === 'aws' ? 'Google accept a key issued by AWS' : 'Google issue the key for AWS'}`,
+    );
   } else {
-    const flow = ctx.live?.remoteProfileFlow ?? doc.remoteProfileFlows?.[pair.remoteProfile];
-    if (!flow) {
-      add('key-flow', false, `the key flow of Google profile ${pair.remoteProfile} is unknown`);
-    } else {
-      const needs: KeyFlow = request.initiator === 'aws' ? 'INPUT_ONLY' : 'OUTPUT_ONLY';
-      const ok = flow === needs || flow === 'INPUT_OR_OUTPUT';
-      const direction =
-        request.initiator === 'aws' ? 'accept a key issued by AWS (input)' : 'issue the key for AWS (output)';
-      add(
-        'key-flow',
-        ok,
-        `profile ${pair.remoteProfile} is ${flow}: Google ${ok ? 'can' : 'cannot'} ${direction}${ok ? '' : `; choose initiator ${request.initiator === 'aws' ? 'gcp' : 'aws'}`}`,
-      );
-    }
+    add('key-flow', ...keyFlowDecision(flow, request.initiator));
   }
 
   // residency
@@ -302,6 +294,21 @@ export function evaluatePolicy(
   };
   if (pair) evaluation.regionPair = pair;
   return evaluation;
+}
+
+/**
+ * Whether a Google profile's key flow lets the initiator issue the key: AWS first needs an INPUT
+ * flow (Google accepts AWS's key), Google first an OUTPUT flow (Google issues it).
+ */
+export function keyFlowDecision(flow: KeyFlow, initiator: Cloud): [ok: boolean, message: string] {
+  const needs: KeyFlow = initiator === 'aws' ? 'INPUT_ONLY' : 'OUTPUT_ONLY';
+  const ok = flow === needs || flow === 'INPUT_OR_OUTPUT';
+  const direction =
+    initiator === 'aws' ? 'accept a key issued by AWS (input)' : 'issue the key for AWS (output)';
+  return [
+    ok,
+    `the Google profile is ${flow}: Google ${ok ? 'can' : 'cannot'} ${direction}${ok ? '' : `; choose initiator ${initiator === 'aws' ? 'gcp' : 'aws'}`}`,
+  ];
 }
 
 /** May `principal` approve or reject for `side` in this environment? Never the requester. */

@@ -23,6 +23,7 @@
 import { parseDuration } from '#core/clock.ts';
 import { canonicalHash } from '#core/policy/policy.ts';
 import type { Timer } from '#local/clock.ts';
+import { GOOGLE_PAIRS } from '#local/offerings.ts';
 import { errorClass } from '../errors.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
 import { addDxGateway, dxGateways } from '../shared/dx-gateways.ts';
@@ -153,18 +154,11 @@ const DEFAULT_DELAYS = {
 // ---------- environments: the AWS <-> Google region pairs (reference/cloud-apis.md section 2) ----------
 
 const GCP_BANDWIDTHS = ['1Gbps', '2Gbps', '5Gbps', '10Gbps', '25Gbps', '50Gbps', '100Gbps'];
-const GCP_PAIRS: readonly [awsRegion: string, gcpRegion: string, code: string][] = [
-  ['us-east-1', 'us-east4', 'iad'],
-  ['us-west-1', 'us-west2', 'sfo'],
-  ['us-west-2', 'us-west1', 'pdx'],
-  ['eu-west-2', 'europe-west2', 'lhr'],
-  ['eu-central-1', 'europe-west3', 'fra'],
-  ['ap-southeast-1', 'asia-southeast1', 'sin'],
-];
 
+/** One environment toward Google in each pair's AWS region (local/offerings.ts), visible only there. */
 function baseEnvironments(): Environment[] {
-  const envs: Environment[] = GCP_PAIRS.map(([region, gcpRegion, code]) => ({
-    environmentId: `mce-aws-gcp-${code}`,
+  const envs: Environment[] = GOOGLE_PAIRS.map(({ aws: region, gcp: gcpRegion, environmentId }) => ({
+    environmentId,
     provider: { cloudServiceProvider: 'gcp' },
     location: gcpRegion,
     state: 'available',

@@ -1,8 +1,16 @@
 /**
  * Network Connectivity TransportManager v1beta (networkconnectivity.googleapis.com), per
- * reference/cloud-apis.md section 3 and googleapis transport_manager.proto: remote transport
- * profiles (from config/policy.yaml's region pairs), transports with long-running operations,
+ * googleapis transport_manager.proto and the gcloud reference (docs/reference/transport-manager.md):
+ * remote transport profiles (one per region pair the providers offer, local/offerings.ts: profile
+ * `aws-<aws region>` in the pair's Google region), transports with long-running operations,
  * `transportId`, `requestId` idempotency, the four updatable fields, pagination and `unreachable`.
+ *
+ * CreateTransport field rules: `remoteProfile` is the profile's resource name
+ * (`projects/{project}/locations/{location}/remoteTransportProfiles/{id}`; a bare id is
+ * INVALID_ARGUMENT), of the transport's own project and location. With `providedActivationKey` the
+ * key names the profile, the bandwidth and the account: `remoteProfile`, `bandwidth` and
+ * `remoteAccountId` beside it are INVALID_ARGUMENT (gcloud makes `--activation-key` exclusive with
+ * them), and the key's environment must be one a profile of this location serves.
  *
  * Life of a transport on the virtual clock (settings `networkconnectivity.delays`, defaults below):
  * - key provided (AWS first): the key is checked and redeemed with the partner at once (a bad key
@@ -27,14 +35,15 @@ import { parseDuration } from '#core/clock.ts';
 import { parseCidr } from '#core/net/cidr.ts';
 import { parseBandwidth } from '#core/policy/bandwidth.ts';
 import type { Timer } from '#local/clock.ts';
+import { GOOGLE_BANDWIDTHS, GOOGLE_PAIRS } from '#local/offerings.ts';
 import { alreadyExists, failedPrecondition, GcpError, invalidArgument, notFound } from '../errors.ts';
-import { regionPairs } from '../region-pairs.ts';
 import { KeyRefusal, type LocalHalf, remoteProvider } from '../remote.ts';
 import { defineGcpService, type GcpRequestContext, type GcpRoute, type GcpWorld } from '../service.ts';
 
 const TYPE_PREFIX = 'type.googleapis.com/google.cloud.networkconnectivity.v1beta';
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** transport_manager.proto: `request_id` has `field_info.format = UUID4` (version 4, RFC 4122 variant). */
+const UUID4_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/;
 const ID_RE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const AWS_ACCOUNT_RE = /^\d{12}$/;
 
@@ -53,8 +62,6 @@ const DEFAULT_DELAYS = {
 
 export interface TransportSettings {
   delays: Partial<Record<keyof typeof DEFAULT_DELAYS, string | number>>;
-  /** config/policy.yaml by default. */
-  policyFile: string;
   /** (inferred) MTU of a transport. */
   mtuLimit: number;
   /**
@@ -143,7 +150,7 @@ function settingsOf(world: GcpWorld) {
     const given = s.delays?.[k];
     delays[k] = typeof given === 'number' ? given : parseDuration(given ?? v);
   }
-  return { delays, policyFile: s.policyFile, mtuLimit: s.mtuLimit ?? 1500 };
+  return { delays, mtuLimit: s.mtuLimit ?? 1500 };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -163,26 +170,24 @@ interface Profile {
 }
 
 function profilesIn(world: GcpWorld, project: string, location: string): (Profile & { awsRegion: string })[] {
-  const facts = regionPairs(settingsOf(world).policyFile);
   const g = globalOf(world);
-  return facts.pairs
-    .filter((p) => location === '-' || p.gcp === location)
-    .map((p) => {
-      const o = g.profiles.get(`${p.gcp}/${p.remoteProfile}`) ?? {};
-      return {
-        name: `projects/${project}/locations/${p.gcp}/remoteTransportProfiles/${p.remoteProfile}`,
-        description: `Partner Cross-Cloud Interconnect to Amazon Web Services ${p.aws}`,
-        provider: 'Amazon Web Services',
-        providerSite: p.aws,
-        supportedBandwidths: [...facts.bandwidths],
-        // (inferred) the AWS Interconnect multicloud SLA is the maximum class.
-        sla: 'MAXIMUM' as const,
-        flow: o.flow ?? facts.flows[p.remoteProfile] ?? 'INPUT_OR_OUTPUT',
-        orderState: o.orderState ?? 'OPEN',
-        displayName: `AWS ${p.aws}`,
-        awsRegion: p.aws,
-      };
-    });
+  return GOOGLE_PAIRS.filter((p) => location === '-' || p.gcp === location).map((p) => {
+    const o = g.profiles.get(`${p.gcp}/${p.profileId}`) ?? {};
+    return {
+      name: `projects/${project}/locations/${p.gcp}/remoteTransportProfiles/${p.profileId}`,
+      description: `Partner Cross-Cloud Interconnect to Amazon Web Services ${p.aws}`,
+      provider: 'Amazon Web Services',
+      providerSite: p.aws,
+      supportedBandwidths: [...GOOGLE_BANDWIDTHS],
+      // (inferred) the AWS Interconnect multicloud SLA is the maximum class.
+      sla: 'MAXIMUM' as const,
+      // (inferred) both flows, as AWS Interconnect offers both; admin `set-profile` narrows one.
+      flow: o.flow ?? 'INPUT_OR_OUTPUT',
+      orderState: o.orderState ?? 'OPEN',
+      displayName: `AWS ${p.aws}`,
+      awsRegion: p.aws,
+    };
+  });
 }
 
 function profileView(p: Profile & { awsRegion?: string }): Profile {
@@ -200,9 +205,9 @@ function checkReachable(ctx: GcpRequestContext, location: string): void {
 
 function checkRequestId(requestId: string | null): string | undefined {
   if (requestId === null || requestId === '') return undefined;
-  if (!UUID_RE.test(requestId) || requestId === ZERO_UUID) {
+  if (!UUID4_RE.test(requestId) || requestId === ZERO_UUID) {
     throw invalidArgument(
-      `Invalid value for field 'requestId': '${requestId}'. Must be a non-zero UUID.`,
+      `Invalid value for field 'requestId': '${requestId}'. Must be a non-zero UUID (version 4).`,
       'request_id',
     );
   }
@@ -734,19 +739,15 @@ function createTransport(ctx: Ctx) {
       'transport.network',
     );
   }
-  if (typeof body.remoteProfile !== 'string' || body.remoteProfile === '') {
-    throw invalidArgument('remoteProfile is required', 'transport.remote_profile');
-  }
-  const profileId = body.remoteProfile.split('/').pop() as string;
-  const profile = profilesIn(ctx.world, project, location).find((p) =>
-    p.name.endsWith(`/remoteTransportProfiles/${profileId}`),
-  );
-  if (!profile) {
-    throw invalidArgument(
-      `remoteProfile ${body.remoteProfile} does not exist in ${location}`,
-      'transport.remote_profile',
-    );
-  }
+  const providedKey =
+    typeof body.providedActivationKey === 'string' && body.providedActivationKey !== ''
+      ? body.providedActivationKey
+      : undefined;
+  const remote = remoteProvider(ctx.world);
+  const profile = providedKey
+    ? profileOfKey(ctx, body, providedKey, project, location)
+    : profileNamed(ctx, body.remoteProfile, project, location);
+  const profileId = profile.name.split('/').pop() as string;
   if (profile.orderState !== 'OPEN') {
     throw new GcpError(
       'RESOURCE_EXHAUSTED',
@@ -772,15 +773,10 @@ function createTransport(ctx: Ctx) {
     }
     bandwidth = body.bandwidth;
   }
-  const providedKey =
-    typeof body.providedActivationKey === 'string' && body.providedActivationKey !== ''
-      ? body.providedActivationKey
-      : undefined;
   const remoteAccountId =
     typeof body.remoteAccountId === 'string' && body.remoteAccountId !== ''
       ? body.remoteAccountId
       : undefined;
-  const remote = remoteProvider(ctx.world);
   let sharedId: string | undefined;
   let generatedKey: string | undefined;
 
@@ -791,11 +787,7 @@ function createTransport(ctx: Ctx) {
         'transport.provided_activation_key',
       );
     }
-    if (!remote)
-      throw new GcpError(
-        'UNAVAILABLE',
-        'The remote provider cannot be reached to validate the activation key.',
-      );
+    if (!remote) throw keyUncheckable();
     try {
       const redeemed = remote.redeemKey(providedKey, {
         project,
@@ -892,6 +884,84 @@ function createTransport(ctx: Ctx) {
   r.busy = { timer: world.clock.after(delays.creating, advance), op };
   ensureTicking(world);
   return operationView(op);
+}
+
+/** Fields a create with `providedActivationKey` must not carry: the key names them. */
+const NAMED_BY_KEY = [
+  ['remoteProfile', 'transport.remote_profile', '--remote-profile'],
+  ['bandwidth', 'transport.bandwidth', '--bandwidth'],
+  ['remoteAccountId', 'transport.remote_account_id', '--remote-account-id'],
+] as const;
+
+const PROFILE_NAME = /^projects\/([^/]+)\/locations\/([^/]+)\/remoteTransportProfiles\/([^/]+)$/;
+
+const keyUncheckable = () =>
+  new GcpError('UNAVAILABLE', 'The remote provider cannot be reached to validate the activation key.');
+
+/** The profile a keyless create names: its full resource name, in this project and location. */
+function profileNamed(ctx: Ctx, given: unknown, project: string, location: string) {
+  if (typeof given !== 'string' || given === '')
+    throw invalidArgument(
+      'remoteProfile is required when no activation key is provided',
+      'transport.remote_profile',
+    );
+  const m = PROFILE_NAME.exec(given);
+  if (!m)
+    throw invalidArgument(
+      `remoteProfile '${given}' must be a resource name: projects/{project}/locations/{location}/remoteTransportProfiles/{remote_transport_profile}`,
+      'transport.remote_profile',
+    );
+  if (m[2] !== location)
+    throw invalidArgument(
+      `remoteProfile ${given} is a profile of ${m[2]}: a transport in ${location} can only use a profile of ${location}`,
+      'transport.remote_profile',
+    );
+  if (m[1] !== project)
+    throw invalidArgument(
+      `remoteProfile ${given} is named in project ${m[1]}, not the transport's project ${project}`,
+      'transport.remote_profile',
+    );
+  const profile = profilesIn(ctx.world, project, location).find((p) => p.name === given);
+  if (!profile)
+    throw invalidArgument(`remoteProfile ${given} does not exist in ${location}`, 'transport.remote_profile');
+  return profile;
+}
+
+/**
+ * The profile a create with a key uses: the one of this location whose AWS region the key's
+ * environment is in. Refuses the fields the key names when they are sent beside it.
+ */
+function profileOfKey(
+  ctx: Ctx,
+  body: Record<string, unknown>,
+  key: string,
+  project: string,
+  location: string,
+) {
+  for (const [field, path, flag] of NAMED_BY_KEY) {
+    if (body[field] !== undefined && body[field] !== '')
+      throw invalidArgument(
+        `${field} must not be set with providedActivationKey: the activation key names the remote profile, the bandwidth and the remote account (gcloud: --activation-key excludes ${flag})`,
+        path,
+      );
+  }
+  const remote = remoteProvider(ctx.world);
+  if (!remote) throw keyUncheckable();
+  const site = remote.keySite(key);
+  if (!site)
+    throw invalidArgument(
+      'Invalid activation key: the key is not a valid activation key',
+      'transport.provided_activation_key',
+    );
+  const profile = profilesIn(ctx.world, project, location).find(
+    (p) => p.awsRegion === site.awsRegion && site.gcpLocation === location,
+  );
+  if (!profile)
+    throw invalidArgument(
+      `Invalid activation key: it is for AWS ${site.awsRegion} to Google ${site.gcpLocation}, which no remote transport profile of ${location} serves`,
+      'transport.provided_activation_key',
+    );
+  return profile;
 }
 
 const UPDATABLE: Record<

@@ -133,8 +133,6 @@ const input = (gcpProject: string, linkId = LINK): InitiateHalfInput =>
   ({
     linkId,
     request: { gcp: { project: gcpProject }, aws: { accountId: '000000000000' } },
-    environmentId: 'mce-aws-gcp-iad',
-    remoteProfile: 'aws-us-east-1',
     tags: {},
   }) as unknown as InitiateHalfInput;
 

@@ -47,7 +47,11 @@ class FakeTransports implements OwnHalves {
     this.secrets = secrets;
   }
   async capacity() {
-    return { state: 'available', availableBandwidths: ['BPS_1G', 'BPS_10G'] };
+    return {
+      state: 'available',
+      availableBandwidths: ['BPS_1G', 'BPS_10G'],
+      offering: 'profile aws-us-east-1',
+    };
   }
   async initiate(input: { linkId: string }) {
     const half: OwnHalfView = {
@@ -314,7 +318,7 @@ describe('Google-side steps through the handler', () => {
       linkId: LINK,
       mode: 'initiate',
       request: REQUEST,
-      check: { environmentId: 'mce-aws-gcp-iad' },
+      check: {},
     });
     // Assess
     expect(out).toEqual({
