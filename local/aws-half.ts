@@ -32,7 +32,7 @@ export const AWS_HALF_INPUTS = [
   'events',
 ] as const;
 
-/** A public key one side seals activation keys to (DESIGN.md, "Activation keys"). */
+/** A public key one side seals activation keys to (docs/architecture.md, "Activation keys"). */
 export interface SealingKey {
   keyId: string;
   publicKeyPem: string;

@@ -92,7 +92,7 @@ export interface LocalCloudOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** `.crosslink/local.json` (DESIGN.md, "Local cloud handshake"). */
+/** `.crosslink/local.json` (docs/architecture.md, "Local cloud handshake"). */
 export interface LocalHandshake {
   version: 1;
   pid: number;

@@ -2,7 +2,7 @@
  * The world between the clouds: it joins the AWS Interconnect simulator (local/aws/services/
  * interconnect.ts) and the Google TransportManager simulator (local/gcp/services/
  * networkconnectivity.ts) into links, as the two providers do between themselves (the open
- * Connection Coordinator spec, reference/cloud-apis.md section 1):
+ * Connection Coordinator spec, docs/reference/aws-interconnect.md section 1):
  *
  * - Activation keys are the spec's base64 JSON `{version, destinationEnvironmentUri,
  *   sharedConnectionUuid, connectionSizeMbps, destinationAccountId}`. A key is redeemable only into

@@ -391,7 +391,7 @@ function crossReferenceIssues(c: GcpConfigFile): Issue[] {
         reason: 'minimumBackoff must not exceed maximumBackoff',
       });
   });
-  // A dead-letter topic without a subscription loses what it receives (platform-semantics.md).
+  // A dead-letter topic without a subscription loses what it receives (docs/reference/platform-semantics.md, "Event delivery").
   for (const t of deadLetterTopics) {
     if (topics.has(t) && !(c.subscriptions ?? []).some((s) => s.topic === t)) {
       const i = (c.topics ?? []).findIndex((x) => x.name === t);

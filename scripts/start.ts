@@ -2,7 +2,7 @@
 /**
  * `npm start`: boots the local cloud, deploys the AWS half (serverless.yml, packaged by `osls
  * package` only when its inputs changed) into it, prints its endpoints and time to ready, writes
- * the handshake `.crosslink/local.json` (DESIGN.md) once everything answers, and removes it on
+ * the handshake `.crosslink/local.json` (docs/architecture.md, "Local cloud handshake") once everything answers, and removes it on
  * exit. Ctrl-C / SIGTERM stop every edge and child process group; so does a SIGKILL of npm start
  * (this process exits when a process above it ends, and the reaper stops the groups it started).
  *

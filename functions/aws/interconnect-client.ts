@@ -595,7 +595,7 @@ const CONNECTION_AVAILABLE: readonly Acceptor[] = [
 const CONNECTION_DELETED: readonly Acceptor[] = [{ state: 'success', expected: 'deleted' }];
 /**
  * Ours, not the model's: ConnectionDeleted has no error acceptor, so a connection already purged
- * (404 once `deleted` is past its retention) would fail it. DESIGN.md confirms a deletion by a 404
+ * (404 once `deleted` is past its retention) would fail it. docs/architecture.md confirms a deletion by a 404
  * from GetConnection (not by absence from a list), so ResourceNotFoundException is success here.
  */
 const CONNECTION_DELETED_OR_GONE: readonly Acceptor[] = [
@@ -666,7 +666,7 @@ export function waitUntilConnectionDeleted(config: WaiterConfiguration, input: I
 }
 /**
  * Waits until `connection.state` is `deleted` or GetConnection answers ResourceNotFoundException
- * (purged): the confirmation of a deletion that DESIGN.md asks for. Not a model waiter.
+ * (purged): the confirmation of a deletion that docs/architecture.md ("Decommission, to DECOMMISSIONED") asks for. Not a model waiter.
  */
 export function waitForConnectionDeletedOrGone(config: WaiterConfiguration, input: InputOf<'GetConnection'>) {
   return runWaiter(config, input, CONNECTION_DELETED_OR_GONE);

@@ -1,5 +1,5 @@
 /**
- * Starting a stage's Workflows execution at most once (DESIGN.md, execution names). Step Functions
+ * Starting a stage's Workflows execution at most once (docs/architecture.md, "Execution names"). Step Functions
  * refuses a second execution of one name; Workflows executions cannot be named, so the start is
  * guarded by a create-if-absent record `starts/<linkId>-<stage>-<attempt>` (the "key"):
  *

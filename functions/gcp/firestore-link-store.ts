@@ -49,7 +49,7 @@ export const DEFAULT_COLLECTIONS: FirestoreCollections = {
   starts: 'starts',
 };
 
-/** The start-guard record of one `(linkId, stage, attempt)` (DESIGN.md, execution names). */
+/** The start-guard record of one `(linkId, stage, attempt)` (docs/architecture.md, "Execution names"). */
 export interface StartRecord {
   key: string;
   createdAt: number;

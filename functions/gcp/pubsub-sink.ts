@@ -1,6 +1,6 @@
 /**
  * The `EventSink` port on Pub/Sub: one message per event, data the whole CloudEvent, attributes
- * `ce-id`, `ce-type`, `crosslinkorigin`, `traceparent` (DESIGN.md; `toPubSubMessage` in the core). The client
+ * `ce-id`, `ce-type`, `crosslinkorigin`, `traceparent` (docs/architecture.md, "Event envelope"; `toPubSubMessage` in the core). The client
  * batches and retries on its own; a message it still cannot publish fails the put with an error
  * naming each event (`EventsNotPutError`, the name the orchestrators retry on), so the caller's
  * retry publishes it later. Events carry their own ids: consumers drop a redelivered one.

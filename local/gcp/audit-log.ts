@@ -11,7 +11,7 @@
  *
  * Simplifications: one entry per call (Google writes a second one, `operation.last`, when a
  * long-running operation ends); the request omits activation keys and secret payloads (crosslink
- * never lets them reach a log, DESIGN.md); timestamps are virtual time.
+ * never lets them reach a log, docs/architecture.md "Activation keys"); timestamps are virtual time.
  */
 import { randomBytes } from 'node:crypto';
 import type { EdgeCall, GcpEdge } from './edge.ts';

@@ -441,7 +441,7 @@ function labelsProblem(labels: unknown): string | undefined {
   return undefined;
 }
 
-/** `state="ACTIVE" AND labels.k="v"` (the subset of AIP-160 the starter of DESIGN.md uses). */
+/** `state="ACTIVE" AND labels.k="v"` (the subset of AIP-160 the starter (docs/architecture.md, "Execution names") uses). */
 export function parseFilter(filter: string): { field: string; value: string }[] {
   const out: { field: string; value: string }[] = [];
   const trimmed = filter.trim();

@@ -1,6 +1,6 @@
 /**
  * The CLI entry: finds `<noun> <verb>`, parses global and command flags strictly, runs the command
- * and maps any error to DESIGN.md's exit codes with one line per problem.
+ * and maps any error to the exit codes of docs/architecture.md ("CLI and exit codes") with one line per problem.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

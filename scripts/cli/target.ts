@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pidAlive } from '#local/processes.ts';
 import { NoTargetError, UsageError } from './errors.ts';
 
-/** The handshake `npm start` writes (DESIGN.md, "Local cloud handshake"). */
+/** The handshake `npm start` writes (docs/architecture.md, "Local cloud handshake"). */
 export interface LocalHandshake {
   version: 1;
   pid: number;

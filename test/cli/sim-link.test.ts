@@ -1,6 +1,6 @@
 /**
  * `crosslink sim link ...` against a running local cloud: list the links between the clouds, take
- * one down and up, flap it, and a Google region outage, with DESIGN.md's exit codes.
+ * one down and up, flap it, and a Google region outage, with the exit codes of docs/architecture.md ("CLI and exit codes").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,7 +1,7 @@
 /**
  * `crosslink sim ...` against a running local cloud (started in-process on a free port, its
  * handshake written where the CLI looks for it): status, clock, faults, seed and the partner's
- * moves, with the exit codes of DESIGN.md.
+ * moves, with the exit codes of docs/architecture.md ("CLI and exit codes").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,5 +1,5 @@
 /**
- * The crash-safe start guard of Workflows executions (DESIGN.md), with the Firestore store on the
+ * The crash-safe start guard of Workflows executions (docs/architecture.md, "Execution names"), with the Firestore store on the
  * real emulator and our Executions client against the local cloud's Workflows Executions API.
  */
 import type { Firestore } from '@google-cloud/firestore';

@@ -1,6 +1,6 @@
 /**
  * The Google half's EventSink on the real Pub/Sub emulator with the official client: one message
- * per event, data the CloudEvent, attributes `ce-id`, `ce-type`, `crosslinkorigin` (DESIGN.md); a
+ * per event, data the CloudEvent, attributes `ce-id`, `ce-type`, `crosslinkorigin` (docs/architecture.md, "Event envelope"); a
  * publish that cannot succeed fails the put naming the event.
  */
 import { PubSub } from '@google-cloud/pubsub';

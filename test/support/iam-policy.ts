@@ -19,7 +19,7 @@ export interface Template {
 
 export const SAMPLE = { accountId: '111122223333', region: 'us-east-1', partition: 'aws' } as const;
 
-/** Actions without a resource type: granted on "*" only (reference/cloud-apis.md and the service authorization reference). */
+/** Actions without a resource type: granted on "*" only (docs/reference/aws-interconnect.md "IAM" and the service authorization reference). */
 export const NO_RESOURCE_TYPE = new Set([
   'interconnect:CreateConnection',
   'interconnect:AcceptConnectionProposal',

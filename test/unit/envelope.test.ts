@@ -37,7 +37,7 @@ function issuesOf(fn: () => unknown): string[] {
 }
 
 describe('CloudEvent envelope', () => {
-  it('builds a structured CloudEvent 1.0 with DESIGN.md attributes', () => {
+  it('builds a structured CloudEvent 1.0 with the attributes of the envelope contract', () => {
     const e = sample();
     expect(e).toMatchObject({
       specversion: '1.0',

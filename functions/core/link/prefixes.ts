@@ -1,7 +1,7 @@
 /**
  * Whether a Direct Connect gateway's allowed prefixes cover a link's AWS-side routes. The allowed
  * prefixes of a gateway's associations are what AWS advertises over every link on it
- * (reference/cloud-apis.md section 2), so a route the request names but no association allows never
+ * (docs/reference/aws-interconnect.md section 2), so a route the request names but no association allows never
  * reaches the peer. A route is covered when an applied (`associated`) association lists a prefix that
  * contains it; listed only by an association still `updating` / `associating`, it is pending.
  */

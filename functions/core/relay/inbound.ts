@@ -1,5 +1,5 @@
 /**
- * The inbound relay, Google -> AWS (DESIGN.md "Relay"; docs/relay.md "Google -> AWS"): one Pub/Sub
+ * The inbound relay, Google -> AWS (docs/relay.md "Google -> AWS"): one Pub/Sub
  * push of an event Google emitted, whose OIDC token the route's JWT authorizer has verified
  * (signature, issuer, audience, expiry), becomes one entry on this side's bus.
  *

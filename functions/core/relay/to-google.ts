@@ -1,5 +1,5 @@
 /**
- * The AWS -> Google relay (DESIGN.md "Relay"): a batch of SQS records, each an EventBridge event from
+ * The AWS -> Google relay (docs/relay.md): a batch of SQS records, each an EventBridge event from
  * the crosslink bus whose `detail` is a crosslink CloudEvent, published to Google's peer-events topic.
  *
  * - An event whose `crosslinkorigin` is not `aws` is never relayed (it would go back to its origin):

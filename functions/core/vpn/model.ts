@@ -97,7 +97,7 @@ export interface HealthSample {
 /** A private link between an AWS gateway and a Google VPC network, as crosslink records it. */
 export interface Link {
   readonly id: string;
-  /** Derived link state (DESIGN.md): only ACTIVE links cover prefixes. */
+  /** Derived link state (docs/architecture.md): only ACTIVE links cover prefixes. */
   readonly state: string;
   readonly aws: {
     readonly gateway: string;

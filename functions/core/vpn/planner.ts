@@ -1,6 +1,6 @@
 /**
  * vpn-decommission-planner: for each VPN between AWS and Google, `keep`, `drain`, `undrain` or
- * `delete`, with every gate's verdict and reason (reference/platform-semantics.md, "Migrating from
+ * `delete`, with every gate's verdict and reason (docs/reference/platform-semantics.md, "Migrating from
  * IPsec VPN to a private link").
  *
  * Main course: an active VPN whose prefixes ACTIVE links cover (no more-specific prefix), whose

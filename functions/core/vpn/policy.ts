@@ -1,6 +1,6 @@
 /**
  * The planner's policy: windows, thresholds, backup rules, change windows, IaC handling and prices.
- * Defaults follow DESIGN.md ("VPN decommission"); every value can be set in the links file's `policy`.
+ * Defaults follow docs/architecture.md ("Not built yet") and docs/vpn-planner.md; every value can be set in the links file's `policy`.
  */
 import { parseDuration } from '../clock.ts';
 import { type Json, Reader } from './read.ts';

@@ -2,7 +2,7 @@
  * Direct Connect (AWS JSON 1.1, `X-Amz-Target: OvertureService.<Op>`, signing name
  * `directconnect`): Direct Connect gateways and their associations with virtual private gateways
  * and Transit Gateways, whose allowed prefixes are what the AWS side advertises over every link
- * attached to the gateway (reference/cloud-apis.md, section 2: changing them has a blast radius
+ * attached to the gateway (docs/reference/aws-interconnect.md, "Routing": changing them has a blast radius
  * beyond one link).
  *
  * Associations move on the virtual clock (settings `directconnect.delays`, inferred defaults):

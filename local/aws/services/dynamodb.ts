@@ -10,7 +10,7 @@
  * streams, PartiQL, backups, global tables, and TTL deletion. UpdateTimeToLive /
  * DescribeTimeToLive are answered here (the setting is recorded, ENABLING then ENABLED after a
  * minute of virtual time) but expired items are never deleted: reads must filter on the expiry
- * attribute (DESIGN.md, "Storage"). Table status changes (CREATING -> ACTIVE ...) happen at once on
+ * attribute (docs/architecture.md, "Storage"). Table status changes (CREATING -> ACTIVE ...) happen at once on
  * wall time, and dynalite's own timestamps (CreationDateTime) are wall time, not virtual time.
  */
 

@@ -9,7 +9,7 @@
  * - VPC route tables: describe (routes with origin and state, propagating VGWs; pagination),
  *   enable / disable VGW route propagation. Disabling acts on the whole gateway: every route the
  *   VGW holds leaves the table, the VPN's and a link's (a Direct Connect gateway associated with the
- *   VGW), as in AWS (reference/platform-semantics.md).
+ *   VGW), as in AWS (docs/reference/platform-semantics.md, section 4).
  * - Transit Gateways: SearchTransitGatewayRoutes (filters, MaxResults), enable / disable route
  *   table propagation of an attachment (the per-VPN drain), describe attachments and VPN gateways.
  * - Tags on every resource (CreateTags, DeleteTags, DescribeTags with pagination).

@@ -151,7 +151,7 @@ const DEFAULT_DELAYS = {
   idempotencyWindow: '8h',
 } as const;
 
-// ---------- environments: the AWS <-> Google region pairs (reference/cloud-apis.md section 2) ----------
+// ---------- environments: the AWS <-> Google region pairs (docs/reference/aws-interconnect.md section 2) ----------
 
 const GCP_BANDWIDTHS = ['1Gbps', '2Gbps', '5Gbps', '10Gbps', '25Gbps', '50Gbps', '100Gbps'];
 

@@ -1,6 +1,6 @@
 /**
  * KMS (AWS JSON 1.1, `X-Amz-Target: TrentService.<Op>`): the subset crosslink uses to seal
- * activation keys for the peer (DESIGN.md, "Activation keys"): asymmetric RSA keys for
+ * activation keys for the peer (docs/architecture.md, "Activation keys"): asymmetric RSA keys for
  * ENCRYPT_DECRYPT (`GetPublicKey` as DER SubjectPublicKeyInfo, `Decrypt` with RSAES_OAEP_SHA_1 /
  * RSAES_OAEP_SHA_256, `Encrypt` with the public key), symmetric keys (AES-256-GCM, the ciphertext
  * names its key as AWS's does, so a Decrypt naming another key fails with IncorrectKeyException),

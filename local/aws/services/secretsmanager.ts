@@ -1,6 +1,6 @@
 /**
  * Secrets Manager (AWS JSON 1.1, `X-Amz-Target: secretsmanager.<Op>`): where crosslink stores an
- * activation key the moment a provider issues it (DESIGN.md, "Activation keys"). Secrets with
+ * activation key the moment a provider issues it (docs/architecture.md, "Activation keys"). Secrets with
  * versions and staging labels (AWSCURRENT / AWSPREVIOUS moved by PutSecretValue),
  * `ClientRequestToken` idempotency (the token is the version id: the same token and value is a
  * no-op, the same token and another value is refused), and deletion with a recovery window that

@@ -2,7 +2,7 @@
  * Cloud KMS subset (cloudkms.googleapis.com v1): key rings and asymmetric decryption keys
  * (`ASYMMETRIC_DECRYPT` with RSA_DECRYPT_OAEP_{2048,3072,4096}_SHA256), `getPublicKey` and
  * `asymmetricDecrypt` with their CRC32C integrity fields, as the peer-sealing of activation keys
- * needs (DESIGN.md, "Activation keys"). Keys are real RSA keys generated on creation; version 1 is
+ * needs (docs/architecture.md, "Activation keys"). Keys are real RSA keys generated on creation; version 1 is
  * ENABLED at once (the real service may take a moment: inferred not to matter here).
  */
 import { constants, generateKeyPairSync, type KeyObject, privateDecrypt } from 'node:crypto';

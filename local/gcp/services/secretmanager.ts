@@ -1,7 +1,7 @@
 /**
  * Secret Manager subset (secretmanager.googleapis.com v1): create a secret, add a version (with the
  * optional `dataCrc32c` check), access a version (`latest` included), get, list and delete. Where
- * the activation key is stored the moment it is issued (DESIGN.md, "Activation keys").
+ * the activation key is stored the moment it is issued (docs/architecture.md, "Activation keys").
  */
 import { crc32c, crc32cValue, int64Of } from '../crc32c.ts';
 import { encodeEnums } from '../enums.ts';

@@ -369,7 +369,7 @@ describe('Executions API and callbacks', () => {
     });
     // The endpoint is gone once the execution ended.
     expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(404);
-    // Listing by label finds it (the crash-safe starter of DESIGN.md relies on this).
+    // Listing by label finds it (the crash-safe starter relies on this: docs/architecture.md, "Execution names").
     const list = await call(
       'GET',
       `/v1/${P}/approve/executions?filter=${encodeURIComponent('labels.crosslink-key="lk-1-provisioning-1"')}`,
