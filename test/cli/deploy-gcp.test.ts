@@ -903,6 +903,8 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       'roles/secretmanager.admin',
       'roles/cloudkms.cryptoKeyDecrypter',
       'roles/pubsub.publisher',
+      // Callers invoke the functions that list them, not every function (the intake included).
+      'roles/run.invoker',
     ])
       expect(projectGrants.filter((l) => l.includes(`--role=${role} `))).toEqual([]);
     // No project binding carries a Secret Manager or KMS permission unconditioned, except creating.
