@@ -58,6 +58,8 @@ export interface HostedFunction {
   port: number;
   /** The package directory it runs from (the deploy's `--source`). */
   packageDir: string;
+  /** The source files its package was built from, relative to gcp.yml's directory. */
+  inputs: string[];
   /** The environment the function's process got (the platform's, gcp.yml's, the local network's). */
   environment: Record<string, string>;
   child: ChildProcess;
@@ -258,6 +260,7 @@ export class FunctionHosts {
       url: this.url(spec.name),
       port,
       packageDir: built.dir,
+      inputs: built.inputs,
       environment,
       child,
       metadata,

@@ -9,7 +9,7 @@
  * `watch`, a change to gcp.yml or to a function's files reloads by itself.
  */
 import { type FSWatcher, watch } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { ValidationError } from '#core/errors.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
@@ -227,6 +227,7 @@ export class GooglePlumbing {
       if (this.#stopped) return;
       await this.#apply(loadGcpConfig(this.#o.configFile));
       this.#reloads++;
+      if (this.#o.watch && !this.#stopped) this.#watch(); // the sources may be other files now
     });
     this.#reloading = next.catch(() => undefined);
     return next;
@@ -502,17 +503,30 @@ export class GooglePlumbing {
     return service.handle(req, res);
   }
 
+  /**
+   * Watches gcp.yml and the files the functions' packages were built from (the build records
+   * them), each directory without recursion: a recursive watch of gcp.yml's directory would walk
+   * node_modules (about a second, blocking) and fire on every build output and log written there.
+   * Called again after each reload, since the sources may have changed.
+   */
   #watch(): void {
+    for (const w of this.#watchers) w.close();
+    this.#watchers.length = 0;
     const config = this.config;
-    const targets = new Set<string>();
-    if (config.file) targets.add(dirname(config.file));
-    for (const f of config.functions) targets.add(dirname(resolve(config.root, f.source)));
-    for (const dir of targets) {
+    const files = new Set<string>();
+    if (config.file) files.add(resolve(config.file));
+    for (const f of this.functions.list())
+      for (const input of f.inputs) files.add(resolve(config.root, input));
+    const byDir = new Map<string, Set<string>>();
+    for (const file of files) {
+      const names = byDir.get(dirname(file)) ?? new Set<string>();
+      names.add(basename(file));
+      byDir.set(dirname(file), names);
+    }
+    for (const [dir, names] of byDir) {
       try {
-        const w = watch(dir, { recursive: true }, (_event, name) => {
-          if (!name) return;
-          // Build output and the handshake (under .crosslink) are not inputs.
-          if (name.toString().split(/[\\/]/).includes('.crosslink')) return;
+        const w = watch(dir, (_event, name) => {
+          if (!name || !names.has(name.toString())) return;
           clearTimeout(this.#reloadTimer);
           this.#reloadTimer = setTimeout(() => {
             this.reload().catch((err: unknown) =>

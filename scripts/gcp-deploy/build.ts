@@ -166,6 +166,8 @@ export interface BuiltFunction {
   hash: string;
   /** Whether this call bundled it (false: the inputs were unchanged since a previous build). */
   built: boolean;
+  /** The files it was built from, relative to the root (what a watcher of the sources watches). */
+  inputs: string[];
 }
 
 interface InputsRecord {
@@ -219,7 +221,12 @@ export async function builtFunction(
   if (existsSync(recordFile)) {
     const record = JSON.parse(readFileSync(recordFile, 'utf8')) as InputsRecord;
     if (existsSync(packageDir(record.hash)) && unchanged(root, record))
-      return { dir: packageDir(record.hash), hash: record.hash, built: false };
+      return {
+        dir: packageDir(record.hash),
+        hash: record.hash,
+        built: false,
+        inputs: Object.keys(record.files),
+      };
   }
   const entry = resolve(root, fn.source);
   let bundled = bundles.get(entry);
@@ -242,5 +249,5 @@ export async function builtFunction(
   const tmp = `${recordFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
   renameSync(tmp, recordFile);
-  return { dir, hash: pkg.hash, built: true };
+  return { dir, hash: pkg.hash, built: true, inputs: Object.keys(record.files) };
 }

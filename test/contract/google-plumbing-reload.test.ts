@@ -2,7 +2,7 @@
  * With `watchGcpConfig`, the local cloud reloads by itself: an edited function serves its new code
  * and an edited gcp.yml applies, without a restart. HTTP functions only, so no emulator is needed.
  */
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,4 +75,17 @@ describe('reload on change', () => {
     expect(await until((b) => b.greeting === 'hola')).toMatchObject({ edited: 'yes', greeting: 'hola' });
     expect(cloud.plumbing!.reloads).toBeGreaterThanOrEqual(2);
   }, 60_000);
+
+  it('does not reload for files that are neither gcp.yml nor a source of a function', async () => {
+    // Prepare
+    const before = cloud.plumbing!.reloads;
+    // Act: a note beside gcp.yml, build output, a file beside the function's source.
+    await writeFile(join(dir, 'notes.txt'), 'x');
+    await mkdir(join(dir, '.serverless'), { recursive: true });
+    await writeFile(join(dir, '.serverless', 'template.json'), '{}');
+    await writeFile(join(dir, 'functions', 'unused.txt'), 'x');
+    await new Promise((r) => setTimeout(r, 1_000)); // past the 300 ms debounce
+    // Assess
+    expect(cloud.plumbing!.reloads).toBe(before);
+  });
 });
