@@ -11,7 +11,7 @@ import {
   ListEnvironmentsCommand,
 } from '#aws/interconnect-client.ts';
 import { CapacityUnavailableError } from '#core/link/steps.ts';
-import { RegionalOffering } from '#core/ttl-cache.ts';
+import { RegionalOffering, type RegionalSource } from '#core/ttl-cache.ts';
 
 export interface EnvironmentsOptions {
   /** The Interconnect client of an AWS region (its regional endpoint). */
@@ -22,13 +22,13 @@ export interface EnvironmentsOptions {
 
 const GOOGLE = { cloudServiceProvider: 'gcp' };
 
-export class InterconnectEnvironments {
+export class InterconnectEnvironments implements RegionalSource<Environment> {
   readonly #clientFor: (region: string) => InterconnectClient;
   readonly #offering: RegionalOffering<Environment>;
 
   constructor(options: EnvironmentsOptions) {
     this.#clientFor = options.clientFor;
-    this.#offering = new RegionalOffering((region) => this.#list(region), options);
+    this.#offering = new RegionalOffering(this, options);
   }
 
   /** The environment in `awsRegion` toward Google `gcpRegion`; CapacityUnavailableError when none. */
@@ -41,7 +41,8 @@ export class InterconnectEnvironments {
     return found;
   }
 
-  async #list(region: string): Promise<Environment[]> {
+  /** Every item `region` offers (every page). */
+  async list(region: string): Promise<Environment[]> {
     const client = this.#clientFor(region);
     const all: Environment[] = [];
     let nextToken: string | undefined;

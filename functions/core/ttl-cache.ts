@@ -39,18 +39,25 @@ export class TtlCache<V> {
  * `find`: a miss in a kept list loads the region once more before it counts (the offering may be
  * new since the list was kept).
  */
+/** What a region offers, listed by the provider's API. */
+export interface RegionalSource<I> {
+  list(region: string): Promise<I[]>;
+}
+
 export class RegionalOffering<I> {
-  readonly #load: (region: string) => Promise<I[]>;
+  // A source object, not a closure: building an offering calls nothing (the static check of the
+  // AWS roles reads a closure written in a constructor as called by whoever builds it).
+  readonly #source: RegionalSource<I>;
   readonly #cache: TtlCache<I[]>;
 
-  constructor(load: (region: string) => Promise<I[]>, options: { ttlMs?: number; now?: () => number } = {}) {
-    this.#load = load;
+  constructor(source: RegionalSource<I>, options: { ttlMs?: number; now?: () => number } = {}) {
+    this.#source = source;
     this.#cache = new TtlCache(options.ttlMs ?? 15 * 60_000, options.now);
   }
 
   /** The first item of `region`'s list `match` accepts (undefined: none), with the list searched. */
   async find(region: string, match: (item: I) => boolean): Promise<{ found: I | undefined; seen: I[] }> {
-    const load = () => this.#load(region);
+    const load = () => this.#source.list(region);
     let seen = await this.#cache.get(region, load);
     let found = seen.find(match);
     if (!found) {

@@ -8,7 +8,7 @@
  * refused. A location the list reports unreachable is unknown, not empty: that fails retryably.
  */
 import { CapacityUnavailableError } from '#core/link/steps.ts';
-import { RegionalOffering } from '#core/ttl-cache.ts';
+import { RegionalOffering, type RegionalSource } from '#core/ttl-cache.ts';
 import { Unavailable } from './google-errors.ts';
 import type { RemoteTransportProfile, TransportClient } from './transport-client.ts';
 
@@ -22,13 +22,13 @@ export interface RemoteProfilesOptions {
   now?: () => number;
 }
 
-export class RemoteProfiles {
+export class RemoteProfiles implements RegionalSource<RemoteTransportProfile> {
   readonly #clientFor: (location: string) => TransportClient;
   readonly #offering: RegionalOffering<RemoteTransportProfile>;
 
   constructor(options: RemoteProfilesOptions) {
     this.#clientFor = options.clientFor;
-    this.#offering = new RegionalOffering((location) => this.#list(location), options);
+    this.#offering = new RegionalOffering(this, options);
   }
 
   /** The profile in `location` toward AWS `awsRegion`; CapacityUnavailableError when none. */
@@ -46,7 +46,8 @@ export class RemoteProfiles {
     return found;
   }
 
-  async #list(location: string): Promise<RemoteTransportProfile[]> {
+  /** Every item `location` offers (every page). */
+  async list(location: string): Promise<RemoteTransportProfile[]> {
     const client = this.#clientFor(location);
     const all: RemoteTransportProfile[] = [];
     let pageToken: string | undefined;
