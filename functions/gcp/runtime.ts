@@ -94,7 +94,7 @@ let cached: Promise<GoogleDeps> | undefined;
 /** Builds (once per instance) the dependencies every entry point uses; see the module comment. */
 export function depsFromPlatform(env: NodeJS.ProcessEnv = process.env): Promise<GoogleDeps> {
   if (cached) return cached;
-  const building = placementFromMetadata(env).then((placement) => buildDeps(env, placement));
+  const building = placementFromMetadata().then((placement) => buildDeps(env, placement));
   // A failed build (the metadata server did not answer) is tried again by the next request.
   building.catch(() => {
     if (cached === building) cached = undefined;
