@@ -218,8 +218,9 @@ export function evaluate(req: EvaluationRequest): Decision {
 
   const isRoot = ROOT.test(req.caller.arn);
   const sameAccount = !req.caller.service && req.caller.accountId === resourceAccount;
-  // The root user holds its own account's permissions without a policy.
-  const identityAllowed = identityAllows.length > 0 || (isRoot && sameAccount);
+  // The root user holds its account's permissions without a policy (what another account's
+  // resource policy grants that account included).
+  const identityAllowed = identityAllows.length > 0 || isRoot;
 
   if (!sameAccount) {
     if (directAllows.length === 0 && accountAllows.length === 0) return noResource;

@@ -68,27 +68,33 @@ const arnOrName = (v: unknown, key: string): Names => {
   const s = str(v);
   return s?.startsWith('arn:') ? { $arn: s } : { [key]: s };
 };
-const lastSegment = (v: unknown, sep: string) => {
-  const s = str(v);
-  return s?.startsWith('arn:') ? s.slice(s.lastIndexOf(sep) + 1) : s;
+
+/** A bus named by name (in the caller's account) or by ARN (its account and region: another account's bus). */
+const busNames = (v: unknown): Names => {
+  const s = str(v) ?? 'default';
+  if (!s.startsWith('arn:')) return { EventBusName: s };
+  const [, , , region, account] = s.split(':');
+  return { EventBusName: s.slice(s.lastIndexOf('/') + 1), Region: region, Account: account };
 };
 
 const RESOLVERS: Record<string, Resolver> = {
   events(operation, input) {
-    const bus = lastSegment(input.EventBusName, '/') ?? 'default';
     if (operation === 'PutEvents') {
       const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
       return entries.map((e) => ({
-        names: { EventBusName: lastSegment(e?.EventBusName, '/') ?? 'default' },
+        names: busNames(e?.EventBusName),
         context: {
           ...(str(e?.Source) && { 'events:source': e.Source as string }),
           ...(str(e?.DetailType) && { 'events:detail-type': e.DetailType as string }),
         },
       }));
     }
-    if (/EventBus$/.test(operation)) return [{ names: { EventBusName: str(input.Name) ?? 'default' } }];
+    if (/EventBus$/.test(operation)) return [{ names: busNames(input.Name) }];
     const rule = str(input.Name) ?? str(input.Rule);
-    return [{ names: { RuleName: rule, ...(bus !== 'default' && { EventBusName: bus }) } }];
+    const bus = busNames(input.EventBusName);
+    // A rule on the default bus is rule/<name>; on another bus rule/<bus>/<name>.
+    const names = bus.EventBusName === 'default' ? { ...bus, EventBusName: undefined } : bus;
+    return [{ names: { ...names, RuleName: rule } }];
   },
   states(operation, input) {
     if (operation === 'CreateStateMachine') return [{ names: { StateMachineName: str(input.name) } }];

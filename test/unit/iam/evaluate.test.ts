@@ -15,6 +15,19 @@ const V = '2012-10-17';
 
 const carlos: Caller = { arn: 'arn:aws:iam::123456789012:user/carlossalazar', accountId: '123456789012' };
 
+/** `action` on `resource` by `caller` without identity policies, under a resource policy allowing `principal`. */
+const grantedTo = (caller: Caller, action: string, resource: string, principal: string) =>
+  evaluate({
+    caller,
+    action,
+    resource,
+    identityPolicies: [],
+    resourcePolicy: resourcePolicy({
+      Version: V,
+      Statement: { Effect: 'Allow', Principal: { AWS: principal }, Action: action, Resource: resource },
+    }),
+  }).decision;
+
 describe('Policy evaluation for requests within a single account: "Example identity-based and resource-based policy evaluation"', () => {
   const carlosPolicy = identity({
     Version: V,
@@ -266,23 +279,7 @@ describe('IAM JSON policy elements: Principal (AWS account principals, role sess
   };
   const busArn = 'arn:aws:events:us-east-1:123456789012:event-bus/default';
 
-  /** events:PutEvents by the session with no identity policy, under a bus policy naming `principal`. */
-  const putEventsUnder = (principal: string) =>
-    evaluate({
-      caller: session,
-      action: 'events:PutEvents',
-      resource: busArn,
-      identityPolicies: [],
-      resourcePolicy: resourcePolicy({
-        Version: V,
-        Statement: {
-          Effect: 'Allow',
-          Principal: { AWS: principal },
-          Action: 'events:PutEvents',
-          Resource: busArn,
-        },
-      }),
-    }).decision;
+  const putEventsUnder = (principal: string) => grantedTo(session, 'events:PutEvents', busArn, principal);
 
   it('a resource policy naming the role allows its sessions in the same account without an identity policy', () => {
     expect(putEventsUnder('arn:aws:iam::123456789012:role/crosslink-initiate')).toBe('Allow');
@@ -525,5 +522,18 @@ describe('IAM policy elements: variables and tags ("${aws:username}", defaults, 
         identityPolicies: [p],
       }).decision,
     ).toBe('ImplicitDeny');
+  });
+});
+
+describe('Cross-account policy evaluation logic: the root user of the trusted account', () => {
+  const root: Caller = { arn: 'arn:aws:iam::111111111111:root', accountId: '111111111111' };
+  const queueArn = 'arn:aws:sqs:us-east-1:222222222222:orders';
+  const run = (principal: string) => grantedTo(root, 'sqs:SendMessage', queueArn, principal);
+
+  it('holds what the trusting account grants its account, without an identity policy', () => {
+    expect(run('111111111111')).toBe('Allow');
+  });
+  it('but nothing the trusting account grants to another', () => {
+    expect(run('333333333333')).toBe('ImplicitDeny');
   });
 });
