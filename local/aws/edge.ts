@@ -15,6 +15,7 @@ import { type AdminHandler, serveAdmin } from '../admin-http.ts';
 import { listenLoopback } from '../listen.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
+import { authorize, type IamEnforcement } from './iam/enforce.ts';
 import {
   defaultErrorShapes,
   parseInput,
@@ -42,6 +43,11 @@ export interface AwsEdgeOptions {
   /** Per-service settings (e.g. `{interconnect: {delays: {...}}}`). */
   settings?: Record<string, unknown>;
   log?: (message: string) => void;
+  /**
+   * IAM policy evaluation for every authenticated call (docs/local-aws-iam.md). Absent: no call is
+   * refused for want of a permission.
+   */
+  iam?: IamEnforcement;
 }
 
 /** One authenticated call as the edge saw it: for observers such as CloudTrail-style events (#5). */
@@ -104,6 +110,7 @@ export class AwsEdge {
   #states = new Map<string, { accountId: string; region: string; state: unknown }>();
   #port = 0;
   #listeners = new Set<CallListener>();
+  #iam: IamEnforcement | undefined;
 
   constructor(options: AwsEdgeOptions) {
     const services = new Map<string, AnyAwsService>();
@@ -114,6 +121,7 @@ export class AwsEdge {
       if (s.cborServiceName) this.#byCbor.set(s.cborServiceName, s);
     }
     this.services = services;
+    this.#iam = options.iam;
     const states = this.#states;
     const settings = options.settings ?? {};
     const log = options.log ?? (() => {});
@@ -259,6 +267,16 @@ export class AwsEdge {
       let input = parseInput(protocol, body, query, contentType);
       if (protocol === 'rest-json')
         input = { ...(input as object), path: route.pathParams ?? {}, headers: req.headers };
+      if (this.#iam) {
+        await authorize(this.#iam, {
+          signingName: route.service.signingName,
+          operation: route.operation,
+          input,
+          principal,
+          region,
+          world: this.world,
+        });
+      }
       const ctx: RequestContext<unknown> = {
         service: route.service.name,
         operation: route.operation,

@@ -1,0 +1,126 @@
+/**
+ * IAM at the local AWS edge: for an authenticated call, the authorizations the operation needs
+ * (request-context.ts), each evaluated (evaluate.ts) with the caller's identity-based policies and
+ * the resource's policy, and the service's own AccessDenied for the first one refused (deny.ts).
+ * The edge enforces only when given an `IamEnforcement` (docs/local-aws-iam.md).
+ */
+import type { Principal } from '../credentials.ts';
+import type { World } from '../service.ts';
+import { accessDenied } from './deny.ts';
+import { type Caller, evaluate } from './evaluate.ts';
+import { contextOf } from './match.ts';
+import { type Policy, parsePolicy } from './policy.ts';
+import { type AuthorizationTarget, authorizationTargets, type ResourceLookup } from './request-context.ts';
+
+/** Where the edge finds the policies that apply to a call. */
+export interface IamEnforcement {
+  /** The caller's identity-based policies (its user's or role's, parsed with parsePolicy). */
+  identityPolicies(principal: Principal): readonly Policy[];
+  /** The resource-based policy of a target (bus, queue, key, secret, function), when it has one. */
+  resourcePolicy?(target: AuthorizationTarget): Policy | undefined;
+}
+
+/** The caller as IAM sees it: a session of `assumed-role/<role>/<name>` also answers to its role's ARN. */
+export function callerOf(principal: Principal): Caller {
+  const session = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(principal.arn);
+  return {
+    arn: principal.arn,
+    accountId: principal.accountId,
+    ...(session && { roleArn: `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` }),
+  };
+}
+
+/**
+ * A KMS key created without a policy gets AWS's default key policy, which gives the account (and
+ * so the IAM policies of its principals) every KMS action on it ("Default key policy", AWS KMS
+ * Developer Guide).
+ */
+function defaultKeyPolicy(keyArn: string): Policy {
+  const account = keyArn.split(':')[4];
+  return parsePolicy(
+    {
+      Version: '2012-10-17',
+      Statement: {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    },
+    `key policy of ${keyArn} (default)`,
+    'resource',
+  );
+}
+
+/** Reads the local services' state for what IAM evaluates against (a secret's full ARN, an alias's key). */
+function lookupIn(world: World): ResourceLookup {
+  const has = (service: string, accountId: string, region: string) =>
+    world.scopes(service).some((s) => s.accountId === accountId && s.region === region);
+  return {
+    secretArn(accountId, region, ref) {
+      if (!has('secretsmanager', accountId, region)) return undefined;
+      const state = world.stateOf<{ secrets: Map<string, { name: string; arn: string }> }>(
+        'secretsmanager',
+        accountId,
+        region,
+      );
+      for (const s of state.secrets.values()) {
+        if (s.name === ref || s.arn === ref || s.arn.slice(0, -7) === ref) return s.arn;
+      }
+      return undefined;
+    },
+    keyIdForAlias(accountId, region, alias) {
+      if (!has('kms', accountId, region)) return undefined;
+      return world.stateOf<{ aliases: Map<string, string> }>('kms', accountId, region).aliases.get(alias);
+    },
+  };
+}
+
+/** Throws the service's AccessDenied unless IAM allows every authorization the call needs. */
+export async function authorize(
+  iam: IamEnforcement,
+  call: {
+    signingName: string;
+    operation: string;
+    input: unknown;
+    principal: Principal;
+    region: string;
+    world: World;
+  },
+): Promise<void> {
+  const { principal, region, world } = call;
+  const targets = await authorizationTargets(
+    call.signingName,
+    call.operation,
+    call.input,
+    { accountId: principal.accountId, region },
+    lookupIn(world),
+  );
+  if (targets.length === 0) return;
+  const caller = callerOf(principal);
+  const identityPolicies = iam.identityPolicies(principal);
+  const now = world.clock.now();
+  for (const target of targets) {
+    const isKey = target.action.startsWith('kms:') && target.resource !== '*';
+    const resourcePolicy =
+      iam.resourcePolicy?.(target) ?? (isKey ? defaultKeyPolicy(target.resource) : undefined);
+    const decision = evaluate({
+      caller,
+      action: target.action,
+      resource: target.resource,
+      identityPolicies,
+      ...(resourcePolicy && { resourcePolicy }),
+      resourcePolicyRequired: isKey,
+      context: contextOf({
+        'aws:CurrentTime': new Date(now).toISOString(),
+        'aws:EpochTime': String(Math.floor(now / 1000)),
+        'aws:RequestedRegion': region,
+        ...target.context,
+      }),
+    });
+    if (decision.decision !== 'Allow') {
+      throw accessDenied(call.signingName, principal.arn, target.action, target.resource, decision);
+    }
+  }
+}
