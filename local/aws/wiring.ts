@@ -66,6 +66,30 @@ export function inputsHash(serviceDir: string, inputs?: readonly string[]): stri
   return hash.digest('hex');
 }
 
+/**
+ * The variables the packaging reads and their values: every `${env:NAME...}` of serverless.yml and
+ * every `env.NAME` / `process.env.NAME` of the `.cjs` files it loads (config/, stacks/). A package
+ * made under other values (another network account's roles, another relay audience) is not reused.
+ */
+export function packagingVariables(
+  serviceDir: string,
+  env: Record<string, string | undefined>,
+): Record<string, string | null> {
+  const names = new Set<string>();
+  const template = join(serviceDir, 'serverless.yml');
+  if (existsSync(template))
+    for (const m of readFileSync(template, 'utf8').matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g))
+      names.add(m[1] as string);
+  for (const dir of ['config', 'stacks']) {
+    const d = join(serviceDir, dir);
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d).filter((n) => n.endsWith('.cjs')))
+      for (const m of readFileSync(join(d, f), 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g))
+        names.add(m[1] as string);
+  }
+  return Object.fromEntries([...names].sort().map((n) => [n, env[n] ?? null]));
+}
+
 /** The locks the current async context holds: a nested call runs at once, a concurrent one waits. */
 const holding = new AsyncLocalStorage<ReadonlySet<string>>();
 
@@ -121,7 +145,7 @@ export interface PackageOptions {
   inputs?: readonly string[];
   /**
    * Variables serverless.yml reads at packaging (`${env:...}`, config/account-roles.cjs) beyond the
-   * process's own. They are not part of the inputs' hash: pass `force` or a directory of its own.
+   * process's own. Their values are part of the inputs' hash (packagingVariables).
    */
   environment?: Record<string, string>;
 }
@@ -144,7 +168,10 @@ async function packageLocked(
   const outDir = join(serviceDir, '.serverless');
   const templateFile = join(outDir, TEMPLATE);
   const hashFile = join(outDir, HASH_FILE);
-  const hash = inputsHash(serviceDir, options.inputs);
+  const hash = createHash('sha256')
+    .update(inputsHash(serviceDir, options.inputs))
+    .update(JSON.stringify(packagingVariables(serviceDir, { ...process.env, ...options.environment })))
+    .digest('hex');
   if (
     !options.force &&
     existsSync(templateFile) &&
