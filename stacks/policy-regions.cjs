@@ -16,3 +16,12 @@ module.exports.connectionArns = () =>
   policyRegions().map((region) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:interconnect:${region}:\${AWS::AccountId}:connection/*`,
   }));
+
+/**
+ * The Interconnect environments of every AWS region of the policy (GetEnvironment's resource type).
+ * Environments are the provider's, so the account is left open.
+ */
+module.exports.environmentArns = () =>
+  policyRegions().map((region) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:interconnect:${region}:*:environment/*`,
+  }));

