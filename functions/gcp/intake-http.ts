@@ -28,11 +28,19 @@ export function verifiedAuthorization(headers: Record<string, string | undefined
   return headers['x-serverless-authorization'] ?? headers.authorization;
 }
 
-/** The `email` claim of a `Bearer <jwt>` header value (its signature already checked by Cloud Run). */
+/** What Cloud Run puts in place of the signature of the token it verified. */
+export const SIGNATURE_REMOVED = 'SIGNATURE_REMOVED_BY_GOOGLE';
+
+/**
+ * The `email` claim of a `Bearer <jwt>` header value whose signature Cloud Run replaced with
+ * `SIGNATURE_REMOVED_BY_GOOGLE`: the mark that Cloud Run verified it. A token with any other
+ * signature was not verified by Cloud Run (an intake open to `allUsers`, a request that did not come
+ * through Cloud Run's front) and names no caller, whatever its claims say.
+ */
 export function callerOfToken(authorization: string | undefined): Caller | undefined {
   const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  const payload = token?.split('.')[1];
-  if (!payload) return undefined;
+  const [, payload, signature] = token?.split('.') ?? [];
+  if (!payload || signature !== SIGNATURE_REMOVED) return undefined;
   try {
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { email?: unknown };
     return typeof claims.email === 'string' && claims.email

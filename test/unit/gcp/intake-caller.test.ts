@@ -62,6 +62,9 @@ describe('the caller of the Google intake', () => {
     expect(verifiedAuthorization({})).toBeUndefined();
     expect(callerOfToken(bearer(ALICE))).toEqual({ principal: ALICE, side: 'gcp' });
     expect(callerOfToken('Bearer not-a-jwt')).toBeUndefined();
+    // A token Cloud Run did not verify (its signature not replaced) names no caller, signed or not.
+    expect(callerOfToken(bearer(ALICE, 'made-up'))).toBeUndefined();
+    expect(callerOfToken(bearer(ALICE, 'eyJhbGciOi-a-real-looking-signature'))).toBeUndefined();
   });
 
   it("a made-up Authorization naming the approver beside the requester's verified token: 403, no approval recorded", async () => {
