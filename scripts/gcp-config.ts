@@ -480,7 +480,18 @@ function crossReferenceIssues(c: GcpConfigFile): Issue[] {
  * `secretmanager.secrets.create` may be project-wide, in a custom role: creating needs a
  * project-level grant, and creating a secret gives no access to any.
  */
+/** Roles that belong on one resource, never on the project (roles/owner and roles/editor are refused outright). */
+const BROAD_ROLES: Record<string, string> = {
+  'roles/run.invoker': "invokers go on the function (its trigger's invokers)",
+  'roles/cloudfunctions.invoker': "invokers go on the function (its trigger's invokers)",
+  'roles/iam.serviceAccountUser': 'grant it on the service account acted as',
+  'roles/iam.serviceAccountTokenCreator':
+    'grant it on the service account impersonated (networkProjects[].impersonators)',
+};
+
 function projectWideRefusal(ref: string, customRoles: CustomRoleSpec[]): string | undefined {
+  const broad = BROAD_ROLES[ref];
+  if (broad) return `${ref} is refused project-wide: ${broad}`;
   if (/^roles\/(secretmanager\.|cloudkms\.|pubsub\.(publisher|editor|admin)$)/.test(ref))
     return `${ref} is refused project-wide: ${
       ref.startsWith('roles/pubsub.')

@@ -591,17 +591,20 @@ describe('scripts/deploy-gcp grants (custom roles, conditions, keys, topic publi
     edit((c) => {
       const accounts = c.serviceAccounts as { roles: string[]; grants?: Record<string, string>[] }[];
       accounts[0]!.grants!.splice(0, 1);
-      accounts[1]!.roles.push('ordersSecretReader');
+      accounts[1]!.roles.push('ordersSecretReader', 'roles/run.invoker', 'roles/editor');
       delete (c.topics as { awsPublishers?: unknown[] }[])[2]!.awsPublishers;
     });
     const refs = await deploy(sim, '--dry-run');
     expect(refs.code).toBe(2);
     expect(refs.err).toEqual([
+      // The schema's refusal, then the references (one run lists every problem).
+      'gcp/gcp.yml: serviceAccounts[1].roles[4]: roles/owner and roles/editor are refused (minimal roles only)',
       'gcp/gcp.yml: customRoles[1]: repeats the id ordersSecretReader',
       'gcp/gcp.yml: serviceAccounts[0].grants[0].role: names the custom role noSuchRole, which customRoles does not list',
       'gcp/gcp.yml: serviceAccounts[0].grants[1].role: roles/datastore.user is not a Secret Manager role: a secrets grant carries only secretmanager permissions',
-      'gcp/gcp.yml: serviceAccounts[1].roles[2]: roles/secretmanager.admin is refused project-wide: grant it on a secret-name prefix (grants: {role, secrets})',
-      'gcp/gcp.yml: serviceAccounts[1].roles[3]: the custom role ordersSecretReader carries secretmanager.versions.access, refused project-wide: grant it on the topic, a secret-name prefix or the key',
+      'gcp/gcp.yml: serviceAccounts[1].roles[1]: roles/secretmanager.admin is refused project-wide: grant it on a secret-name prefix (grants: {role, secrets})',
+      'gcp/gcp.yml: serviceAccounts[1].roles[2]: the custom role ordersSecretReader carries secretmanager.versions.access, refused project-wide: grant it on the topic, a secret-name prefix or the key',
+      "gcp/gcp.yml: serviceAccounts[1].roles[3]: roles/run.invoker is refused project-wide: invokers go on the function (its trigger's invokers)",
       'gcp/gcp.yml: topics[1].publishers[0]: names the service account nobody, which serviceAccounts does not list',
     ]);
   });
