@@ -8,6 +8,7 @@
  * link id, and creation uses the link id as `clientToken`, so a retried create (after a lost answer)
  * returns the same connection, and compensation can find a connection whose creation answer was lost.
  */
+
 import {
   AcceptConnectionProposalCommand,
   type AttachPoint,
@@ -25,6 +26,7 @@ import type { AwsConnectionState } from '#core/link/model.ts';
 import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } from '#core/link/ports.ts';
 import type { ObservedHalf } from '#core/link/watcher.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import { withoutSecret } from '#core/redact.ts';
 import type { InterconnectEnvironments } from './environments.ts';
 import type { SecretStore } from './secret-store.ts';
 
@@ -179,15 +181,20 @@ export class InterconnectHalves implements OwnHalves {
   }
 
   async acceptHalf(input: AcceptHalfInput): Promise<HalfView> {
-    const out = await this.#clientFor(input.region).send(
-      new AcceptConnectionProposalCommand({
-        attachPoint: { directConnectGateway: input.directConnectGateway } as AttachPoint,
-        activationKey: input.activationKey,
-        description: descriptionOf(input.linkId),
-        tags: { ...input.tags, [LINK_TAG]: input.linkId },
-        clientToken: `${input.linkId}-accept`,
-      }),
-    );
+    const out = await this.#clientFor(input.region)
+      .send(
+        new AcceptConnectionProposalCommand({
+          attachPoint: { directConnectGateway: input.directConnectGateway } as AttachPoint,
+          activationKey: input.activationKey,
+          description: descriptionOf(input.linkId),
+          tags: { ...input.tags, [LINK_TAG]: input.linkId },
+          clientToken: `${input.linkId}-accept`,
+        }),
+      )
+      // The provider may quote the key it refused: the error goes to logs and the run's history.
+      .catch((e: unknown) => {
+        throw withoutSecret(e, input.activationKey);
+      });
     if (!out.connection) throw new Error('AcceptConnectionProposal returned no connection');
     return toHalfView(out.connection);
   }

@@ -17,6 +17,7 @@
  * `gcloud network-connectivity transports create` makes `--activation-key` exclusive with
  * `--bandwidth`, `--remote-account-id` and `--remote-profile` (docs/reference/transport-manager.md).
  */
+
 import { createHash } from 'node:crypto';
 import type {
   AcceptHalfInput,
@@ -28,6 +29,7 @@ import type {
 import { HalfFailedError } from '#core/link/steps.ts';
 import { parseBandwidth } from '#core/policy/bandwidth.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import { withoutSecret } from '#core/redact.ts';
 import { AlreadyExists, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL, toLabels } from './labels.ts';
 import { RemoteProfiles } from './remote-profiles.ts';
@@ -71,12 +73,6 @@ function parseName(name: string, fallback: string): { location: string; id: stri
 function networkOf(request: LinkRequest): string {
   const n = request.gcp.network;
   return n.startsWith('projects/') ? n : `projects/${request.gcp.project}/global/networks/${n}`;
-}
-
-/** The error without the key anywhere in its message (the provider may quote what it refused). */
-function redacted(e: unknown, key: string): unknown {
-  if (e instanceof Error && key && e.message.includes(key)) e.message = e.message.split(key).join('[key]');
-  return e;
 }
 
 export interface TransportHalvesOptions {
@@ -179,7 +175,7 @@ export class TransportHalves implements OwnHalves {
       return toHalfView(out.transport);
     } catch (e) {
       if (e instanceof AlreadyExists) return toHalfView(await client.getTransport(input.linkId));
-      throw redacted(e, input.activationKey);
+      throw withoutSecret(e, input.activationKey);
     }
   }
 
