@@ -43,8 +43,13 @@ function configuration(fn: LambdaFunction) {
   return {
     FunctionName: fn.name,
     FunctionArn: fn.arn,
-    Runtime: 'nodejs24.x',
-    Handler: typeof fn.handler === 'function' ? 'inline' : `${fn.handler.file}.${fn.handler.export}`,
+    Runtime: fn.runtime ?? 'nodejs24.x',
+    Handler:
+      typeof fn.handler === 'function'
+        ? 'inline'
+        : 'taskRoot' in fn.handler
+          ? fn.handler.handler
+          : `${fn.handler.file}.${fn.handler.export}`,
     Timeout: fn.timeout ?? 6,
     MemorySize: fn.memorySize ?? 1024,
     Version: fn.version,
