@@ -623,9 +623,11 @@ describe('a Lambda function from its artifact', () => {
     fn('no-import', 'src/app.handler');
     fn('no-export', 'src/ok.other');
     // Act
-    const [noModule, noImport, noExport] = await Promise.all(
-      ['no-module', 'no-import', 'no-export'].map((n) => runtime().invoke(n, {})),
-    );
+    const [noModule, noImport, noExport] = await Promise.all([
+      runtime().invoke('no-module', {}),
+      runtime().invoke('no-import', {}),
+      runtime().invoke('no-export', {}),
+    ]);
     // Assess
     expect(noModule.functionError).toBe('Unhandled');
     expect(noModule.payload).toMatchObject({
