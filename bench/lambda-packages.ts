@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -102,17 +102,21 @@ export async function run(): Promise<void> {
     let m = measured.get(key);
     if (!m) {
       const dir = mkdtempSync(join(tmpdir(), 'crosslink-bench-artifact-'));
-      unzip(fn.zip, dir);
-      const file = join(dir, `${fn.module}.mjs`);
-      // The unbundled handler: the module the Handler names, from the sources.
-      const times = initMs(file, join(root, `${fn.module}.ts`));
-      m = {
-        kb: statSync(file).size / 1024,
-        zipKb: statSync(fn.zip).size / 1024,
-        ms: times.bundled,
-        unbundledMs: times.unbundled,
-        first: fn.name,
-      };
+      try {
+        unzip(fn.zip, dir);
+        const file = join(dir, `${fn.module}.mjs`);
+        // The unbundled handler: the module the Handler names, from the sources.
+        const times = initMs(file, join(root, `${fn.module}.ts`));
+        m = {
+          kb: statSync(file).size / 1024,
+          zipKb: statSync(fn.zip).size / 1024,
+          ms: times.bundled,
+          unbundledMs: times.unbundled,
+          first: fn.name,
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       measured.set(key, m);
     }
     const ratio = m.ms / m.unbundledMs;
