@@ -42,7 +42,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -644,7 +644,7 @@ describe('a Lambda function from its artifact', () => {
     });
   });
 
-  it('refuses variables Lambda reserves in a function configuration', () => {
+  it('refuses variables Lambda reserves in a function configuration, also through the admin API', async () => {
     expect(() =>
       runtime().register({
         name: 'reserved',
@@ -652,6 +652,13 @@ describe('a Lambda function from its artifact', () => {
         environment: { AWS_REGION: 'eu-west-1', LAMBDA_TASK_ROOT: '/elsewhere' },
       }),
     ).toThrow(/reserved keys .*: AWS_REGION, LAMBDA_TASK_ROOT/);
+    await expect(
+      admin(cloud, 'POST', '/aws/lambda/register', {
+        name: 'reserved',
+        handler: 'index.mjs#handler',
+        environment: { AWS_SESSION_TOKEN: 'x' },
+      }),
+    ).rejects.toMatchObject({ status: 400, code: 'InvalidParameterValueException' });
     expect(runtime().functions.has('reserved')).toBe(false);
   });
 });

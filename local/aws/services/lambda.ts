@@ -157,14 +157,19 @@ export default defineService<LambdaState>({
           'InvalidParameterValueException',
           'name and handler "<file>#<export>" are required',
         );
-      const fn = lambdaRuntime(world, accountId, region).register({
-        name: String(body.name),
-        handler: { file: m[1] as string, export: m[2] as string },
-        timeout: body.timeout,
-        environment: body.environment,
-        onFailure: body.onFailure,
-      });
-      return { functionArn: fn.arn };
+      try {
+        const fn = lambdaRuntime(world, accountId, region).register({
+          name: String(body.name),
+          handler: { file: m[1] as string, export: m[2] as string },
+          timeout: body.timeout,
+          environment: body.environment,
+          onFailure: body.onFailure,
+        });
+        return { functionArn: fn.arn };
+      } catch (err) {
+        // A reserved variable name: InvalidParameterValueException, 400.
+        return serviceError(err);
+      }
     },
     async invoke(body, world) {
       const { accountId, region } = scopeOf(body, world);
