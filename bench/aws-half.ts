@@ -2,15 +2,9 @@
  * The AWS half: (1) Step Functions state transitions of one provisioning (initiate, both approvals
  * in) at provider delays of 5, 30 and 120 simulated minutes, with the watcher every 5 minutes, beside
  * a baseline that polls every 30 s as the official waiter does (Wait -> Get -> Choice: 3 transitions
- * per poll, computed); (2) the Lambda bundle's size and module initialisation time (fresh process,
- * median of many runs) beside the same handlers unbundled (Node type stripping, node_modules).
+ * per poll, computed). The Lambda packages' sizes and init times: bench/lambda-packages.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { build } from 'esbuild';
 import { intake } from '#aws/link-intake.ts';
 import { watch } from '#aws/watcher.ts';
 import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
@@ -18,7 +12,6 @@ import { startLocalCloud } from '#local/index.ts';
 import { ACCOUNT, startAwsHalf } from '../test/support/aws-half.ts';
 
 const MIN = 60_000;
-const root = resolve(import.meta.dirname, '..');
 
 async function transitionsAt(delayMinutes: number): Promise<number> {
   const cloud = await startLocalCloud({
@@ -134,25 +127,6 @@ async function transitionsAt(delayMinutes: number): Promise<number> {
 
 const settle = () => new Promise((r) => setTimeout(r, 100));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function initTimes(entry: string, runs: number): number {
-  const probe = `const t=performance.now();await import(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t));`;
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    if (out.status !== 0) throw new Error(out.stderr);
-    times.push(Number(out.stdout));
-  }
-  return median(times);
-}
-
 export async function run(): Promise<void> {
   console.log('state transitions of one provisioning (initiate, approvals in, watcher every 5 min)');
   console.log('provider delay   crosslink   30 s polling baseline (3 per poll)');
@@ -162,30 +136,4 @@ export async function run(): Promise<void> {
       `${String(d).padStart(7)} min   ${String(ours).padStart(9)}   ${String(d * 2 * 3).padStart(10)}`,
     );
   }
-
-  const dir = mkdtempSync(join(tmpdir(), 'crosslink-bundle-'));
-  const outfile = join(dir, 'handlers.mjs');
-  await build({
-    entryPoints: [join(root, 'functions/aws/handlers.ts')],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    outfile,
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
-  });
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  const runs = 15;
-  const bundled = initTimes(outfile, runs);
-  const unbundled = initTimes(join(root, 'functions/aws/handlers.ts'), runs);
-  const deps = execFileSync('du', ['-sk', join(root, 'node_modules')], { encoding: 'utf8' }).split('\t')[0];
-  console.log(`\nLambda module init (handlers.ts: every AWS function), median of ${runs} fresh processes`);
-  console.log(
-    `bundled    ${(statSync(outfile).size / 1024).toFixed(0).padStart(6)} KB   ${bundled.toFixed(0).padStart(5)} ms`,
-  );
-  console.log(`unbundled  (src + node_modules ${deps} KB)   ${unbundled.toFixed(0).padStart(5)} ms`);
 }

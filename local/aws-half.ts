@@ -1,6 +1,6 @@
 /**
  * The project's AWS half (serverless.yml) deployed into a running local cloud, as `npm start` and the
- * end-to-end tests run it: the bundled Lambdas from the `osls package` zip in the local Lambda
+ * end-to-end tests run it: each Lambda from its own `osls package` zip in the local Lambda
  * runtime, the state machines, bus, rules, queues, table and KMS key, and the HTTP API (IAM auth)
  * listening. The deploy-time values the local cloud owns are filled in: the peer's public key is
  * the Google side's asymmetric Cloud KMS key (RSA_DECRYPT_OAEP_2048_SHA256), created here in the

@@ -1,7 +1,8 @@
 /**
  * Wiring from the deployable artefact: the local cloud reads the CloudFormation template that
  * `npx osls package` produces and creates what it declares (queues, buses, rules with their
- * targets and schedules, Lambda functions from the packaged zips, event source mappings, async
+ * targets and schedules, Lambda functions each from its own packaged zip (`package.individually`)
+ * or the service's one zip, run from where it was unpacked, event source mappings, async
  * invoke configs, state machines with their `Fn::Sub` substitutions), so what runs locally is
  * what would be deployed. The template is regenerated only when the inputs changed: a SHA-256 of
  * serverless.yml and the service's files (or the `inputs` named), kept beside the template.
@@ -219,7 +220,11 @@ export interface LoadOptions {
   region: string;
   /** The AWS edge endpoint: queue URLs (Ref of a queue) point at it. */
   endpoint: string;
-  /** Variables added to every function (AWS_ENDPOINT_URL, credentials of the local cloud). */
+  /**
+   * The local cloud's Lambda environment (AWS_ENDPOINT_URL, the credentials it gives): used here for
+   * the credentials that create the stateful resources; the functions get it from the Lambda
+   * runtime's base environment, not as variables of their own.
+   */
   environment?: Record<string, string>;
   /**
    * Variables that replace the template's own, for deploy-time values the local cloud owns (e.g.
@@ -542,10 +547,12 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   }
 
   const overrides = options.environmentOverrides ?? {};
-  const variables = (declared: Record<string, string>) =>
-    Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, k in overrides ? overrides[k] : v]));
+  const variables = (declared: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(declared).map(([k, v]) => [k, k in overrides ? (overrides[k] as string) : v]),
+    );
 
-  // Functions from the packaged zip(s).
+  // Functions, each from the zip its Code names (one per function when packaged individually).
   const extracted = new Map<string, string>();
   const runtime = lambdaRuntime(world, accountId, region);
   const asyncConfig = new Map<string, Json>();
@@ -562,23 +569,16 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       dir = extractOnce(join(outDir, zipName));
       extracted.set(zipName, dir);
     }
-    const handler = String(p.Handler);
-    const dot = handler.lastIndexOf('.');
-    const base = join(dir, handler.slice(0, dot));
-    const file = ['.mjs', '.js', '.cjs'].map((ext) => base + ext).find((f) => existsSync(f));
-    if (!file) throw new Error(`template: ${logical}: no bundled file for handler ${handler} in ${zipName}`);
     const n = physical[logical] as string;
     const invokeConfig = asyncConfig.get(n);
+    // A handler whose module is not in the zip deploys, and fails at invocation (ImportModuleError).
     runtime.register({
       name: n,
-      handler: { file, export: handler.slice(dot + 1) },
+      handler: { taskRoot: dir, handler: String(p.Handler) },
+      runtime: p.Runtime,
       timeout: p.Timeout,
       memorySize: p.MemorySize,
-      environment: {
-        LAMBDA_TASK_ROOT: dir,
-        ...options.environment,
-        ...variables(p.Environment?.Variables ?? {}),
-      },
+      environment: variables(p.Environment?.Variables ?? {}),
       onFailure: invokeConfig?.DestinationConfig?.OnFailure?.Destination,
       maximumRetryAttempts: invokeConfig?.MaximumRetryAttempts,
       maximumEventAgeInSeconds: invokeConfig?.MaximumEventAgeInSeconds,

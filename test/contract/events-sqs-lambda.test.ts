@@ -3,9 +3,11 @@
  * failures, rules to SQS with an input transformer, schedules starting a state machine, target
  * retries and DLQ, CloudTrail events from other services, SQS visibility and redrive, event source
  * mappings with partial batch failures, async invocation retries with an on-failure destination,
- * and a handler module run in its own worker with its own environment.
+ * a handler module run in its own worker with its own environment, and a function run from its
+ * unpacked artifact as Lambda's Node.js runtime runs it (defined variables, nothing of the host's,
+ * a module missing from the package failing as Runtime.ImportModuleError).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -40,7 +42,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -549,6 +551,115 @@ export const quit = async () => { process.exit(3); };
     await expect(runtime().invoke('missing', {})).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
+  });
+});
+
+describe('a Lambda function from its artifact', () => {
+  /** An unpacked artifact: `files` relative to its task root. */
+  const artifact = (files: Record<string, string>) => {
+    const root = mkdtempSync(join(tmpdir(), 'crosslink-artifact-'));
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    return root;
+  };
+
+  it("sees the variables Lambda defines, the local cloud's, its own, and nothing of the host's", async () => {
+    // Prepare
+    const root = artifact({
+      'src/app.mjs':
+        'export const handler = async (e, c) => ({ env: { ...process.env }, stream: c.logStreamName });',
+    });
+    process.env.CROSSLINK_HOST_ONLY = 'leak';
+    try {
+      runtime().register({
+        name: 'from-zip',
+        handler: { taskRoot: root, handler: 'src/app.handler' },
+        runtime: 'nodejs24.x',
+        memorySize: 256,
+        environment: { STAGE: 'local' },
+      });
+      // Act
+      const out = await runtime().invoke('from-zip', {});
+      // Assess
+      const { env, stream } = out.payload as { env: Record<string, string>; stream: string };
+      expect(out.functionError).toBeUndefined();
+      expect(env).toEqual({
+        AWS_REGION: REGION,
+        AWS_DEFAULT_REGION: REGION,
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+        AWS_LAMBDA_FUNCTION_NAME: 'from-zip',
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/from-zip',
+        AWS_LAMBDA_LOG_STREAM_NAME: expect.stringMatching(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/),
+        _HANDLER: 'src/app.handler',
+        LAMBDA_TASK_ROOT: root,
+        LANG: 'en_US.UTF-8',
+        TZ: ':UTC',
+        // The local cloud's: its edge and the service identity's keys.
+        AWS_ENDPOINT_URL: cloud.aws.endpoint,
+        AWS_ACCESS_KEY_ID: 'AKIALOCALCROSSLINK01',
+        AWS_SECRET_ACCESS_KEY: expect.any(String),
+        STAGE: 'local',
+      });
+      expect(stream).toBe(env.AWS_LAMBDA_LOG_STREAM_NAME);
+    } finally {
+      delete process.env.CROSSLINK_HOST_ONLY;
+    }
+  });
+
+  it('fails a handler whose module, or a file it imports, is not in the package as Lambda does', async () => {
+    // Prepare: the handler's module is missing; one module imports a file the package left out.
+    const root = artifact({
+      'src/app.mjs': "import { x } from './left-out.mjs'; export const handler = async () => x;",
+      'src/ok.mjs': 'export const handler = async () => 1;',
+    });
+    const fn = (name: string, handler: string) =>
+      runtime().register({ name, handler: { taskRoot: root, handler } });
+    fn('no-module', 'src/missing.handler');
+    fn('no-import', 'src/app.handler');
+    fn('no-export', 'src/ok.other');
+    // Act
+    const [noModule, noImport, noExport] = await Promise.all([
+      runtime().invoke('no-module', {}),
+      runtime().invoke('no-import', {}),
+      runtime().invoke('no-export', {}),
+    ]);
+    // Assess
+    expect(noModule.functionError).toBe('Unhandled');
+    expect(noModule.payload).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: "Error: Cannot find module 'src/missing'",
+    });
+    expect(noImport.payload).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: expect.stringContaining('left-out.mjs'),
+    });
+    expect(noExport.payload).toMatchObject({
+      errorType: 'Runtime.HandlerNotFound',
+      errorMessage: 'src/ok.other is undefined or not exported',
+    });
+  });
+
+  it('refuses variables Lambda reserves in a function configuration, also through the admin API', async () => {
+    expect(() =>
+      runtime().register({
+        name: 'reserved',
+        handler: { taskRoot: tmpdir(), handler: 'index.handler' },
+        environment: { AWS_REGION: 'eu-west-1', LAMBDA_TASK_ROOT: '/elsewhere' },
+      }),
+    ).toThrow(/reserved keys .*: AWS_REGION, LAMBDA_TASK_ROOT/);
+    await expect(
+      admin(cloud, 'POST', '/aws/lambda/register', {
+        name: 'reserved',
+        handler: 'index.mjs#handler',
+        environment: { AWS_SESSION_TOKEN: 'x' },
+      }),
+    ).rejects.toMatchObject({ status: 400, code: 'InvalidParameterValueException' });
+    expect(runtime().functions.has('reserved')).toBe(false);
   });
 });
 

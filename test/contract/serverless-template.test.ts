@@ -1,11 +1,13 @@
 /**
  * serverless.yml, packaged offline with no AWS credentials (`osls package`), read as CloudFormation:
- * every function with its own role, both state machines on exact Lambda versions, rules with DLQs and
+ * every function with its own role and its own artifact (the SDK bundled, no source map), both state machines on exact Lambda versions, rules with DLQs and
  * retry policies, least-privilege IAM, the alarms; asl-validator on every ASL file, as written and as
  * packaged; and the network-account forwarding stack (stacks/), checked offline against the hub's
  * bus policy.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 // @ts-expect-error asl-validator ships no types
 import aslValidatorModule from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { packageService } from '#local/aws/wiring.ts';
+import { unzip } from '#local/aws/zip.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 // Resource "*" is allowed only for these actions: they have no resource type.
@@ -24,6 +27,7 @@ const aslValidator: Validator = aslValidatorModule.default ?? aslValidatorModule
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
 type Resource = { Type: string; Properties: any };
 let resources: Record<string, Resource>;
+let templateDir: string;
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
 let conditions: Record<string, any>;
 
@@ -39,6 +43,7 @@ beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
   const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
   ({ Resources: resources, Conditions: conditions } = JSON.parse(readFileSync(templateFile, 'utf8')));
+  templateDir = dirname(templateFile);
 }, 180_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -78,6 +83,21 @@ describe('serverless.yml packaged', () => {
       const used = readFileSync(`workflows/aws/${f}`, 'utf8').matchAll(/"Fn::GetAtt":\s*\[\s*"(\w+)"/g);
       for (const [, fn] of used) expect(declared, `${f} uses ${fn}`).toContain(fn);
     }
+  });
+
+  it('packages each function on its own: its handler bundled with the SDK, its policy, no source map', () => {
+    const fns = ofType('AWS::Lambda::Function');
+    const zips = new Set<string>();
+    for (const [id, fn] of fns) {
+      const zip = String(fn.Properties.Code.S3Key).split('/').pop() as string;
+      zips.add(zip);
+      const files = unzip(join(templateDir, zip), mkdtempSync(join(tmpdir(), 'crosslink-artifact-')));
+      const module = String(fn.Properties.Handler).replace(/\.\w+$/, '');
+      // Exactly what Lambda loads: the handler's bundle (SDK inside, no node_modules) and the policy.
+      expect(files.sort(), id).toEqual(['config/policy.yaml', `${module}.mjs`]);
+      expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS, id).toBeUndefined();
+    }
+    expect(zips.size).toBe(fns.length);
   });
 
   it('has both state machines, on exact Lambda versions, with valid ASL', () => {

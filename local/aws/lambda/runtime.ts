@@ -16,6 +16,15 @@
  *
  * Simulated delays (retry backoff, visibility) run on the virtual clock; the handler's own run time
  * and its timeout are real time, because its code really runs.
+ *
+ * A function deployed from an artifact (`{taskRoot, handler}`: its unpacked zip and the `Handler`
+ * setting) runs as Lambda's Node.js runtime runs it: the module is found in the task root only
+ * (`<module>.js`, `.mjs` or `.cjs`), a module that is missing or fails to import is a
+ * `Runtime.ImportModuleError` at invocation (the deployment itself succeeds, as in Lambda), an
+ * export that is not a function is `Runtime.HandlerNotFound`. Its environment is built, not
+ * inherited: the variables Lambda defines (lambdaDefinedEnvironment), the local cloud's base
+ * environment (its endpoint and the credentials it gives), then the function's own variables, and
+ * nothing else of this process's environment. Variable names Lambda reserves are refused at register.
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -38,10 +47,22 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** Code deployed from an artifact: the directory the zip was unpacked into and the `Handler` setting. */
+export interface ArtifactHandler {
+  taskRoot: string;
+  /** `<module path>.<export>`, e.g. `functions/aws/handlers.intake`. */
+  handler: string;
+}
+
 export interface FunctionConfig {
   name: string;
-  /** An inline function, or `{file, export}` of a module (bundled .js, or .ts with type stripping). */
-  handler: InlineHandler | { file: string; export: string };
+  /**
+   * An inline function, `{file, export}` of a module (bundled .js, or .ts with type stripping), or
+   * an artifact's task root and handler setting (found there as Lambda's runtime finds it).
+   */
+  handler: InlineHandler | { file: string; export: string } | ArtifactHandler;
+  /** The Runtime setting (e.g. `nodejs24.x`): AWS_EXECUTION_ENV is `AWS_Lambda_<runtime>`. */
+  runtime?: string;
   /** Seconds (default 6, as the Serverless Framework sets). */
   timeout?: number;
   memorySize?: number;
@@ -99,6 +120,64 @@ interface Sandbox {
   retired?: boolean;
 }
 
+/**
+ * Variable names Lambda reserves: a function's configuration may not set them (CreateFunction and
+ * UpdateFunctionConfiguration answer InvalidParameterValueException), the runtime does.
+ */
+export const RESERVED_VARIABLES = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+
+/**
+ * The variables Lambda defines in a function's execution environment (the Lambda Developer Guide,
+ * "Defined runtime environment variables"), for one sandbox. Left out: the credentials (the local
+ * cloud's base environment gives them), AWS_LAMBDA_RUNTIME_API (there is no Runtime API here: the
+ * sandbox is a worker thread), and PATH, LD_LIBRARY_PATH, NODE_PATH and LAMBDA_RUNTIME_DIR, which
+ * name directories of Lambda's image that do not exist on this machine.
+ */
+export function lambdaDefinedEnvironment(input: {
+  functionName: string;
+  region: string;
+  memorySize: number;
+  logStreamName: string;
+  handler?: string;
+  taskRoot?: string;
+  runtime?: string;
+}): Record<string, string> {
+  return {
+    AWS_REGION: input.region,
+    AWS_DEFAULT_REGION: input.region,
+    AWS_LAMBDA_FUNCTION_NAME: input.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(input.memorySize),
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${input.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: input.logStreamName,
+    ...(input.runtime ? { AWS_EXECUTION_ENV: `AWS_Lambda_${input.runtime}` } : {}),
+    ...(input.handler ? { _HANDLER: input.handler } : {}),
+    ...(input.taskRoot ? { LAMBDA_TASK_ROOT: input.taskRoot } : {}),
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+  };
+}
+
 /** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
 export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 
@@ -129,6 +208,12 @@ export class LambdaRuntime {
   }
 
   register(config: FunctionConfig): LambdaFunction {
+    const reserved = Object.keys(config.environment ?? {}).filter((k) => RESERVED_VARIABLES.has(k));
+    if (reserved.length > 0)
+      throw new LambdaServiceError(
+        'InvalidParameterValueException',
+        `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+      );
     const arn = `arn:aws:lambda:${this.#options.region}:${this.#options.accountId}:function:${config.name}`;
     this.#dropSandboxes(config.name);
     const fn: LambdaFunction = {
@@ -447,7 +532,7 @@ export class LambdaRuntime {
     context: Record<string, unknown>,
     ref: { kill?: () => void },
   ): Promise<{ ok: unknown } | { error: Record<string, unknown> }> {
-    const spec = fn.handler as { file: string; export: string };
+    const spec = fn.handler as { file: string; export: string } | ArtifactHandler;
     let pool = this.#sandboxes.get(fn.name);
     if (!pool) {
       pool = [];
@@ -455,17 +540,26 @@ export class LambdaRuntime {
     }
     let box = pool.find((b) => !b.busy);
     if (!box) {
+      const artifact = 'taskRoot' in spec ? spec : undefined;
+      const stream = `${new Date(this.#options.clock.now()).toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+      // Built, not inherited: the worker's process.env is exactly this (see the header).
       const env = {
+        ...lambdaDefinedEnvironment({
+          functionName: fn.name,
+          region: this.#options.region,
+          memorySize: fn.memorySize ?? 1024,
+          logStreamName: stream,
+          ...(artifact ? { handler: artifact.handler, taskRoot: artifact.taskRoot } : {}),
+          ...(fn.runtime ? { runtime: fn.runtime } : {}),
+        }),
         ...this.#options.baseEnvironment?.(),
-        AWS_LAMBDA_FUNCTION_NAME: fn.name,
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize ?? 1024),
-        AWS_REGION: this.#options.region,
-        AWS_DEFAULT_REGION: this.#options.region,
         ...fn.environment,
       };
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-        workerData: { file: resolve(spec.file), exportName: spec.export },
+        workerData:
+          'taskRoot' in spec
+            ? { taskRoot: resolve(spec.taskRoot), handler: spec.handler }
+            : { file: resolve(spec.file), exportName: spec.export },
         env,
         stdout: true,
         stderr: true,

@@ -43,8 +43,13 @@ function configuration(fn: LambdaFunction) {
   return {
     FunctionName: fn.name,
     FunctionArn: fn.arn,
-    Runtime: 'nodejs24.x',
-    Handler: typeof fn.handler === 'function' ? 'inline' : `${fn.handler.file}.${fn.handler.export}`,
+    Runtime: fn.runtime ?? 'nodejs24.x',
+    Handler:
+      typeof fn.handler === 'function'
+        ? 'inline'
+        : 'taskRoot' in fn.handler
+          ? fn.handler.handler
+          : `${fn.handler.file}.${fn.handler.export}`,
     Timeout: fn.timeout ?? 6,
     MemorySize: fn.memorySize ?? 1024,
     Version: fn.version,
@@ -152,14 +157,19 @@ export default defineService<LambdaState>({
           'InvalidParameterValueException',
           'name and handler "<file>#<export>" are required',
         );
-      const fn = lambdaRuntime(world, accountId, region).register({
-        name: String(body.name),
-        handler: { file: m[1] as string, export: m[2] as string },
-        timeout: body.timeout,
-        environment: body.environment,
-        onFailure: body.onFailure,
-      });
-      return { functionArn: fn.arn };
+      try {
+        const fn = lambdaRuntime(world, accountId, region).register({
+          name: String(body.name),
+          handler: { file: m[1] as string, export: m[2] as string },
+          timeout: body.timeout,
+          environment: body.environment,
+          onFailure: body.onFailure,
+        });
+        return { functionArn: fn.arn };
+      } catch (err) {
+        // A reserved variable name: InvalidParameterValueException, 400.
+        return serviceError(err);
+      }
     },
     async invoke(body, world) {
       const { accountId, region } = scopeOf(body, world);
