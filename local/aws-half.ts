@@ -4,7 +4,7 @@
  * runtime, the state machines, bus, rules, queues, table and KMS key, and the HTTP API (IAM auth)
  * listening. The deploy-time values the local cloud owns are filled in: the peer's public key is
  * the Google side's asymmetric Cloud KMS key (RSA_DECRYPT_OAEP_2048_SHA256), created here in the
- * local Google KMS; the AWS key's public half is read back for the Google half (#9).
+ * local Google KMS; the AWS key's public half is read back for the Google half.
  */
 import { createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

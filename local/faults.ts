@@ -1,5 +1,5 @@
 /**
- * Injectable faults, shared by every edge of the local cloud (the Google edge of #4 uses the same
+ * Injectable faults, shared by every edge of the local cloud (the Google edge uses the same
  * registry with `edge: 'gcp'`). A fault targets a service and optionally one operation, fires by
  * rate (probability per call, drawn from the seeded random) and/or count (the next N matching
  * calls), and is one of:

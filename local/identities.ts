@@ -1,6 +1,6 @@
 /**
  * The local identities (config/local-identities.yaml), loaded once per local cloud. Both edges use
- * them: the AWS edge verifies SigV4 with their secrets; the Google edge (#4) issues key files for
+ * them: the AWS edge verifies SigV4 with their secrets; the Google edge issues key files for
  * their emails.
  */
 import { readFileSync } from 'node:fs';

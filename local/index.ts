@@ -1,6 +1,6 @@
 /**
  * The local cloud as a library: `startLocalCloud()` boots the shared virtual clock, the fault
- * registry, the seeded random and the AWS edge (the Google edge and the emulators of #4 join
+ * registry, the seeded random and the AWS edge (the Google edge and the emulators join
  * here), and returns their endpoints and a `stop()`. `npm start` (scripts/start.ts) and the tests
  * (test/support/) both use it.
  */
@@ -113,7 +113,7 @@ export interface LocalCloud {
   aws: { endpoint: string; port: number; region: string; accountId: string; edge: AwsEdge };
   /** The Google edge (default port 4580 / CROSSLINK_GCP_ENDPOINT), its auth and key files. */
   gcp: GcpLocal;
-  /** Child processes (emulators, #4): each in its own process group, all stopped by `stop()`. */
+  /** Child processes (emulators, function hosts): each in its own process group, all stopped by `stop()`. */
   processes: ProcessGroup;
   /** The network between the clouds (VPNs, routes, traffic): local/world/network.ts. */
   network: NetworkWorld;
@@ -226,7 +226,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     throw err;
   }
   const endpoint = `http://127.0.0.1:${port}`;
-  // Lambda handlers (#5) run with the service identity's keys against this edge, never real AWS.
+  // Lambda handlers run with the service identity's keys against this edge, never real AWS.
   const fnKeys = identities.find((i) => i.name === 'crosslink')?.aws ?? admin;
   const lambdaSettings = (settings.lambda ?? {}) as { environment?: Record<string, string> };
   settings.lambda = {

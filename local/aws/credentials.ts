@@ -1,6 +1,6 @@
 /**
  * Access keys the AWS edge accepts: the long-term keys of the local identities plus temporary keys
- * minted at run time (STS AssumeRole, #3's STS module), each bound to a principal.
+ * minted at run time (STS AssumeRole), each bound to a principal.
  */
 import { accountOf, type LocalIdentity } from '#local/identities.ts';
 

@@ -50,7 +50,7 @@ export interface AwsEdgeOptions {
   iam?: IamEnforcement;
 }
 
-/** One authenticated call as the edge saw it: for observers such as CloudTrail-style events (#5). */
+/** One authenticated call as the edge saw it: for observers such as CloudTrail-style events. */
 export interface CallRecord {
   /** Virtual time the call was answered. */
   time: number;

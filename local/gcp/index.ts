@@ -40,7 +40,7 @@ export interface GcpLocal {
   edge: GcpEdge;
   /** Name -> path of the key files written (empty without keysDir). */
   keyFiles: ReadonlyMap<string, string>;
-  /** Admin Activity audit-log entries of the edge's mutating calls (local/gcp/audit-log.ts, #7). */
+  /** Admin Activity audit-log entries of the edge's mutating calls (local/gcp/audit-log.ts). */
   auditLog: AuditLog;
 }
 

@@ -296,7 +296,7 @@ export interface GcpStaticRoute {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Links (the link world of #4 part A fills this in)
+// Links (the link world)
 
 /** What the network model needs to know about one crosslink link. */
 export interface LinkRouteView {

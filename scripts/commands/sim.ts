@@ -138,7 +138,7 @@ const status: Command = {
       }
       if (rows.length === 0) lines.push('the simulated accounts hold nothing yet');
       else lines.push(...table(['ACCOUNT', 'REGION', 'SERVICE', 'ID', 'STATE', 'BANDWIDTH', 'DETAIL'], rows));
-      // The Google side (#4): what each simulated project holds.
+      // The Google side: what each simulated project holds.
       const projects = ((s.gcp as Json | undefined)?.projects ?? {}) as Record<string, Record<string, Json>>;
       const gcpRows: string[][] = [];
       for (const [project, services] of Object.entries(projects)) {

@@ -1,6 +1,6 @@
 /**
  * The EC2 edge's answers, written out as `aws ec2 ... --output json` would (the SDK's output
- * objects as JSON), import into the VPN planner (#11) unchanged: VPN halves on a VGW and on a
+ * objects as JSON), import into the VPN planner unchanged: VPN halves on a VGW and on a
  * Transit Gateway with its attachment, static routes, tunnel telemetry, ownership tags, VGW
  * propagation per VPC and the Transit Gateway routes with their attachments.
  */

@@ -3,7 +3,7 @@
  * (test/support/aws-reach.ts, a call graph per handler export) and what Lambda does with the role
  * (its log group, its SQS event source, its failure destination), on the resources its environment
  * names, against the role serverless.yml gives it, packaged offline (`osls package`). The local
- * cloud evaluates no IAM, so this is where a missing grant shows. Also: the bus policy's Deny spares
+ * cloud does not yet run the flows under these roles, so this is where a missing grant shows. Also: the bus policy's Deny spares
  * every role that puts crosslink events, and the network accounts' roles are assumable exactly.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Chaos on the halves (issue #10), in one local cloud running both halves, the flows through the CLI:
+ * Chaos on the halves, in one local cloud running both halves, the flows through the CLI:
  * - the AWS half deleted out of band: an ACTIVE Google-first link's connection is deleted with the
  *   real Interconnect client as the admin; the link goes DOWN on both sides, and decommission cleans
  *   up: DECOMMISSIONED, the transport deleted, nothing billing.

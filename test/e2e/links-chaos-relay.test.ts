@@ -1,5 +1,5 @@
 /**
- * Chaos on the relay and the providers (issue #10): both link flows, AWS first and Google first,
+ * Chaos on the relay and the providers: both link flows, AWS first and Google first,
  * run concurrently through the CLI while every relay delivery is sent twice and each copy held for
  * its own random delay (the push subscriptions crosslink-peer-events-push and crosslink-events-relay
  * on Google, the SQS relay queue's event source mapping on AWS), and 20% of the provider calls are

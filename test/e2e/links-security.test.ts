@@ -1,5 +1,5 @@
 /**
- * The security acceptance of issue #10 inside a full flow, in one local cloud running both halves as
+ * The security checks of the relay and the intakes inside a full flow, in one local cloud running both halves as
  * `npm start` does (test/support/both-halves.ts):
  *
  * 1. While an AWS-first link is provisioning through the CLI, hostile pushes carrying crosslink events

@@ -4,7 +4,7 @@
  * Step Functions), the intake (functions/aws/link-intake.ts) registered as a local Lambda behind
  * local/aws/http-api.ts `HttpApi` with `AWS_IAM` routes (as local/aws/wiring.ts does for the
  * template), the peer-event consumer on the bus, and a home folder whose `.crosslink/local.json`
- * names the intake in `intakes.aws` (`intakes.gcp` stays null: the Google half is #9) and whose
+ * names the intake in `intakes.aws` (`intakes.gcp` stays null: no Google half here) and whose
  * `.crosslink/keys/` holds the Google key files. The Google half is played by the test: peer events
  * put on the bus as the `crosslink` service identity, and the Interconnect simulator's admin calls.
  */

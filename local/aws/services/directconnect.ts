@@ -17,7 +17,7 @@
  * association so that a VGW's routes include the links' (DisableVgwRoutePropagation then withdraws
  * both).
  *
- * For the link world (#4): `allowedPrefixes(world, accountId, dxGatewayId)`,
+ * For the link world: `allowedPrefixes(world, accountId, dxGatewayId)`,
  * `associatedGateways(world, dxGatewayId)` and `onAllowedPrefixesChange(world, listener)`.
  */
 import { parseDuration } from '#core/clock.ts';

@@ -1,7 +1,7 @@
 /**
  * EC2 (ec2Query, XML, API 2016-11-15): the VPN and routing operations crosslink's VPN
  * decommission needs, reading and changing the shared network model (local/world/network.ts), so
- * that what Google's side sees (#4) and what CloudWatch counts follow every change made here.
+ * that what Google's side sees and what CloudWatch counts follow every change made here.
  *
  * - VPN connections and customer gateways: describe (ids, filters, tags) and delete (deleted ones
  *   stay listed as `deleted` for `ec2.deletedRetention`, default 1h, inferred).
@@ -1119,7 +1119,7 @@ export default defineService<{ world: World }>({
         return { ok: true };
       });
     },
-    /** `{project, name, subnets: [{name, region, ipCidrRange}]}` → a Google VPC network (until #4's edge). */
+    /** `{project, name, subnets: [{name, region, ipCidrRange}]}` → a Google VPC network. */
     'add-gcp-network'(
       body: {
         project?: string;

@@ -6,7 +6,7 @@
  * Life of a connection, all on the virtual clock (delays configurable through settings
  * `interconnect.delays`, defaults below):
  * - AWS first: CreateConnection -> `requested` (with an activation key for the partner). When the
- *   partner redeems the key (admin `redeem-key`, later the Google edge of #4) -> `pending`, then
+ *   partner redeems the key (admin `redeem-key`, or the Google edge) -> `pending`, then
  *   `available` after `provisioning`. A key never redeemed within `keyExpiry` -> `failed`.
  * - Partner first: the partner issues a key (admin `issue-key`); AcceptConnectionProposal ->
  *   `pending`, then `available` after `provisioning`.
