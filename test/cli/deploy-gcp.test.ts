@@ -915,7 +915,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     const custom = (id: string) => `projects/${PROJECT}/roles/${id}`;
     expect(projectGrants.filter((l) => l.includes('/roles/crosslink'))).toEqual([
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=${custom('crosslinkSecretCreator')} --condition=None --quiet`,
-      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=${custom('crosslinkActivationKeys')} '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/crosslink-"),title=secrets crosslink-*' --quiet`,
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-steps')} --role=${custom('crosslinkActivationKeys')} '--condition=expression=resource.name.startsWith("projects/123456789012/secrets/crosslink-lk-"),title=secrets crosslink-lk-*' --quiet`,
     ]);
     // The custom roles exist before anything binds them, with exactly their permissions.
     const roleCreate = dry.out.findIndex((l) =>
