@@ -14,10 +14,33 @@
  * few lines of `node:` APIs; the libraries for this (tree-kill and the like) kill a tree on
  * request, which needs a living parent.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const GRACE_MS = 1_500;
-const groups = new Set<number>();
+/** Each group with its leader's start time (from /proc; undefined where there is none). */
+const groups = new Map<number, string | undefined>();
+
+/** The start time of process `pid` (field 22 of /proc/<pid>/stat), undefined when none. */
+function started(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `pgid` may still be the group registered. Linux does not reuse a pid while a group of
+ * that id has members, so a process now holding that pid with another start time means the group
+ * is gone and the id belongs to someone else.
+ */
+function stillOurs(pgid: number): boolean {
+  const recorded = groups.get(pgid);
+  const now = started(pgid);
+  return recorded === undefined || now === undefined || now === recorded;
+}
 
 function signal(pgid: number, sig: NodeJS.Signals): boolean {
   try {
@@ -29,7 +52,7 @@ function signal(pgid: number, sig: NodeJS.Signals): boolean {
 }
 
 async function reap(): Promise<void> {
-  const live = [...groups].filter((g) => signal(g, 'SIGTERM'));
+  const live = [...groups.keys()].filter((g) => stillOurs(g) && signal(g, 'SIGTERM'));
   const deadline = Date.now() + GRACE_MS;
   while (live.some((g) => signal(g, 0 as unknown as NodeJS.Signals)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
@@ -42,7 +65,7 @@ createInterface({ input: process.stdin })
   .on('line', (line) => {
     const pgid = Number(line.slice(1));
     if (!Number.isInteger(pgid) || pgid <= 1) return;
-    if (line.startsWith('+')) groups.add(pgid);
+    if (line.startsWith('+')) groups.set(pgid, started(pgid));
     else if (line.startsWith('-')) groups.delete(pgid);
   })
   .on('close', () => {
