@@ -223,7 +223,17 @@ export class FunctionHosts {
       if (output.length > OUTPUT_LINES) output.shift();
     };
     createInterface({ input: child.stderr! }).on('line', keep);
-    createInterface({ input: child.stdout! }).on('line', keep);
+    // The framework's own line once its server is bound: the port that accepts is the child's, not
+    // another process's that took the port between freePort() and the child's listen. (It prints
+    // it unless NODE_ENV is production, which nothing here sets.)
+    let announce: () => void = () => {};
+    const announced = new Promise<void>((ok) => {
+      announce = ok;
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line);
+      if (line === `URL: http://localhost:${port}/`) announce();
+    });
     let timer: NodeJS.Timeout | undefined;
     const stopped = new Promise<never>((_, fail) => {
       timer = setTimeout(() => {
@@ -246,6 +256,7 @@ export class FunctionHosts {
     });
     stopped.catch(() => undefined);
     try {
+      await Promise.race([announced, stopped]);
       await accepting(port, stopped);
     } catch (err) {
       await stopChild(child);
