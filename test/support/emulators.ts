@@ -1,0 +1,42 @@
+/**
+ * The run's shared emulators, seen from a test file: `leaseEmulators()` asks the global setup
+ * (test/support/emulators-setup.ts) for them, starting them on the run's first lease, and returns
+ * their hosts with a Google project id that no other lease of the run holds. A test keeps
+ * everything it puts in the emulators in that project, so files running at once stay apart.
+ *
+ * The handle's `stop()` refuses: the run's emulators outlive every test file and the global setup
+ * stops them. A test about starting and stopping emulators starts its own (`startEmulators`).
+ */
+import { inject } from 'vitest';
+import type { Emulators } from '#local/gcp/emulators.ts';
+import type { EmulatorLease } from './emulators-setup.ts';
+
+export interface LeasedEmulators {
+  emulators: Emulators;
+  /** The project id of this lease: topics, subscriptions and documents of the test go here. */
+  project: string;
+}
+
+export async function leaseEmulators(): Promise<LeasedEmulators> {
+  const url = inject('emulatorLeases');
+  if (!url)
+    throw new Error(
+      'no emulator leases: vitest.config.ts must name test/support/emulators-setup.ts in globalSetup',
+    );
+  const res = await fetch(`${url}/lease`, { method: 'POST' });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`the run's emulators did not start: ${text}`);
+  const lease = JSON.parse(text) as EmulatorLease;
+  return {
+    project: lease.project,
+    emulators: {
+      pubsubHost: lease.pubsubHost,
+      firestoreHost: lease.firestoreHost,
+      pids: lease.pids,
+      stop: () =>
+        Promise.reject(
+          new Error("the run's shared emulators are stopped by the global setup, not by a test"),
+        ),
+    },
+  };
+}
