@@ -5,7 +5,8 @@
  * first asks for them: a run of unit tests starts none. The setup runs in vitest's main process and
  * listens on 127.0.0.1 for leases (`POST /lease`); its URL reaches the test files through
  * `provide('emulatorLeases', url)`. A lease answers the emulators' hosts and a Google project id no
- * other lease of the run got (`crosslink-t<n>`): everything a test keeps in the emulators (topics,
+ * other lease of the run got (`crosslink-t<n>`; `POST /project` hands out such a project alone, for
+ * a test that brings its own emulators): everything a test keeps in the emulators (topics,
  * subscriptions, Firestore documents) lives in its own project, so files running at once never see
  * each other's messages or documents (test/support/emulators.ts).
  *
@@ -37,11 +38,18 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let started: Promise<Emulators> | undefined;
   let leases = 0;
+  const nextProject = () => `crosslink-t${++leases}`;
   const server: Server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/project') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ project: nextProject() }));
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/lease') {
       res
         .writeHead(404, { 'content-type': 'text/plain' })
-        .end(`no ${req.method} ${req.url} here: POST /lease`);
+        .end(`no ${req.method} ${req.url} here: POST /lease or POST /project`);
       return;
     }
     started ??= startEmulators({ log: (m) => process.stderr.write(`shared emulators: ${m}\n`) });
@@ -51,7 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
           pubsubHost: e.pubsubHost as string,
           firestoreHost: e.firestoreHost as string,
           pids: e.pids,
-          project: `crosslink-t${++leases}`,
+          project: nextProject(),
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(lease));
       },

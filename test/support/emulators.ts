@@ -18,15 +18,7 @@ export interface LeasedEmulators {
 }
 
 export async function leaseEmulators(): Promise<LeasedEmulators> {
-  const url = inject('emulatorLeases');
-  if (!url)
-    throw new Error(
-      'no emulator leases: vitest.config.ts must name test/support/emulators-setup.ts in globalSetup',
-    );
-  const res = await fetch(`${url}/lease`, { method: 'POST' });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`the run's emulators did not start: ${text}`);
-  const lease = JSON.parse(text) as EmulatorLease;
+  const lease = (await askSetup('/lease')) as EmulatorLease;
   return {
     project: lease.project,
     emulators: {
@@ -39,4 +31,21 @@ export async function leaseEmulators(): Promise<LeasedEmulators> {
         ),
     },
   };
+}
+
+/** A project id no other lease of the run holds, without the emulators (a test that has its own). */
+export async function leaseProject(): Promise<string> {
+  return ((await askSetup('/project')) as { project: string }).project;
+}
+
+async function askSetup(path: string): Promise<unknown> {
+  const url = inject('emulatorLeases');
+  if (!url)
+    throw new Error(
+      'no emulator leases: vitest.config.ts must name test/support/emulators-setup.ts in globalSetup',
+    );
+  const res = await fetch(`${url}${path}`, { method: 'POST' });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`the global setup refused POST ${path}: ${text}`);
+  return JSON.parse(text);
 }

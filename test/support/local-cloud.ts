@@ -12,7 +12,7 @@ import type { EmulatorOptions, Emulators } from '#local/gcp/emulators.ts';
 import { DEFAULT_HUB_PROJECT } from '#local/gcp/index.ts';
 import { DEFAULT_IDENTITIES_FILE } from '#local/identities.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '#local/index.ts';
-import { leaseEmulators } from './emulators.ts';
+import { leaseEmulators, leaseProject } from './emulators.ts';
 
 export const ADMIN_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const ALICE_CREDENTIALS = {
@@ -47,18 +47,21 @@ export async function startTestCloud(options: LocalCloudOptions = {}): Promise<L
     ...options,
   };
   if (asked === false) return startLocalCloud(base);
-  const lease = await leaseEmulators();
   let emulators: Emulators;
-  if (typeof asked === 'object' && 'stop' in asked) emulators = asked;
-  else {
+  let project = options.gcp?.project;
+  if (typeof asked === 'object' && 'stop' in asked) {
+    emulators = asked;
+    project ??= await leaseProject();
+  } else {
+    const lease = await leaseEmulators();
     const only: EmulatorOptions = asked === true ? {} : asked;
     emulators = {
       ...lease.emulators,
       pubsubHost: only.pubsub === false ? null : lease.emulators.pubsubHost,
       firestoreHost: only.firestore === false ? null : lease.emulators.firestoreHost,
     };
+    project ??= lease.project;
   }
-  const project = options.gcp?.project ?? lease.project;
   const dir = mkdtempSync(join(tmpdir(), 'crosslink-identities-'));
   const identitiesFile = join(dir, 'local-identities.yaml');
   writeFileSync(identitiesFile, hubIdentities(project, options.identitiesFile));
