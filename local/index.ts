@@ -22,7 +22,7 @@ import {
   type Emulators,
   startEmulators,
 } from './gcp/emulators.ts';
-import { type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
+import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { GooglePlumbing } from './gcp/plumbing.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
@@ -165,7 +165,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const estate = typeof options.estate === 'string' ? loadEstate(options.estate) : options.estate;
   const settings: Record<string, unknown> = { ...options.settings };
-  const hubProject = options.gcp?.project ?? 'crosslink-local';
+  const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
   const edge = new AwsEdge({
     clock,

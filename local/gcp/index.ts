@@ -15,8 +15,11 @@ import { gcpServices } from './services/index.ts';
 
 export { DEFAULT_GCP_PORT } from './edge.ts';
 
+/** The hub project when none is named: the domain of config/local-identities.yaml's service accounts. */
+export const DEFAULT_HUB_PROJECT = 'crosslink-local';
+
 export interface GcpCloudOptions {
-  /** Project of the simulated organisation (default `crosslink-local`, the identities' domain). */
+  /** Project of the simulated organisation (default DEFAULT_HUB_PROJECT, the identities' domain). */
   project?: string;
   /** Default region (default us-east4, the pair of us-east-1). */
   region?: string;
@@ -66,7 +69,7 @@ export async function startGcp(deps: {
   log?: (message: string) => void;
 }): Promise<GcpLocal> {
   const options = deps.options ?? {};
-  const project = options.project ?? 'crosslink-local';
+  const project = options.project ?? DEFAULT_HUB_PROJECT;
   const region = options.region ?? 'us-east4';
   const auth = new GcpAuth({
     clock: deps.clock,

@@ -5,8 +5,8 @@
  * `--as` identity with an ID token from its key file (google-auth-library's JWT flow), so this is the
  * whole path: file check, token, edge, intake, store, answer, exit code.
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { jwtClient } from '#gcp/google-credentials.ts';
@@ -22,8 +22,8 @@ import {
   startGoogleHalf,
   stopGoogleHalf,
 } from '../support/gcp-half.ts';
+import { hubIdentities } from '../support/local-cloud.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
 let run: ReturnType<typeof cliAgainst>;
 let requestFile: string;
 
@@ -31,7 +31,8 @@ beforeAll(async () => {
   await startGoogleHalf();
   run = cliAgainst(cloud, 'crosslink-gcp-intake-cli-');
   mkdirSync(join(run.home, 'config'));
-  cpSync(join(repo, 'config', 'local-identities.yaml'), join(run.home, 'config', 'local-identities.yaml'));
+  // The identities as this cloud has them: the hub's service accounts in its (leased) project.
+  writeFileSync(join(run.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
   mkdirSync(join(run.home, '.crosslink', 'keys'));
   for (const who of ['alice', 'carol', 'admin'])
     writeFileSync(
@@ -176,7 +177,9 @@ describe('crosslink link against the Google intake of the root gcp.yml', () => {
   it('an identity that is not an invoker of the intake: exit 3 with the reason', async () => {
     const r = await run.cli('link', 'show', linkId, '--side', 'gcp', '--as', 'admin');
     expect(r.code).toBe(3);
-    expect(r.err).toMatch(/admin@crosslink-local\.iam\.gserviceaccount\.com is not an invoker/);
+    expect(r.err).toMatch(
+      new RegExp(`admin@${cloud.gcp.project}\\.iam\\.gserviceaccount\\.com is not an invoker`),
+    );
     expect(r.err.split('\n')).toHaveLength(1);
   });
 

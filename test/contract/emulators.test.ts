@@ -16,6 +16,8 @@ describe('the real emulators', () => {
   let emulators: Emulators;
 
   beforeAll(async () => {
+    // Its own emulators, not the run's shared ones (test/support/emulators.ts): this file tests
+    // starting and stopping them, process groups and all.
     emulators = await startEmulators();
   });
 

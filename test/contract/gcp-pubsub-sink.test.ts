@@ -8,25 +8,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, fromPubSubMessage } from '#core/envelope.ts';
 import { PubSubSink } from '#gcp/pubsub-sink.ts';
-import { type Emulators, startEmulators } from '#local/gcp/emulators.ts';
+import { leaseEmulators } from '../support/emulators.ts';
 
 // No GCE metadata server here: google-auth-library would probe for one and warn.
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-let emulators: Emulators;
 let pubsub: PubSub;
 
 beforeAll(async () => {
-  emulators = await startEmulators({ firestore: false });
+  const { emulators, project } = await leaseEmulators();
   pubsub = new PubSub({
-    projectId: 'crosslink-local',
+    projectId: project,
     apiEndpoint: emulators.pubsubHost as string,
     emulatorMode: true,
   });
 });
 afterAll(async () => {
   await pubsub?.close();
-  await emulators?.stop();
 });
 
 function event(n: number): CloudEvent {

@@ -381,7 +381,7 @@ describe('audit-log sinks', () => {
         serviceName: 'networkconnectivity.googleapis.com',
         methodName: 'google.cloud.networkconnectivity.v1beta.TransportManager.CreateTransport',
         resourceName: `projects/${cloud.gcp.project}/locations/us-east4/transports/lk-audit1`,
-        authenticationInfo: { principalEmail: 'crosslink@crosslink-local.iam.gserviceaccount.com' },
+        authenticationInfo: { principalEmail: `crosslink@${cloud.gcp.project}.iam.gserviceaccount.com` },
       },
     });
     expect(msg?.message.attributes?.['logging.googleapis.com/timestamp']).toBe(entry.timestamp);

@@ -5,16 +5,18 @@ import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultRegistry } from '#local/faults.ts';
 import { decodeJwt } from '#local/gcp/auth.ts';
-import { type Emulators, startEmulators } from '#local/gcp/emulators.ts';
+import type { Emulators } from '#local/gcp/emulators.ts';
 import { backoffSeconds, PushProxy } from '#local/gcp/push-proxy.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { seededRandom } from '#local/random.ts';
+import { leaseEmulators } from '../support/emulators.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 
 // No GCE metadata server here: google-auth-library would probe for one and warn.
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const PROJECT = 'push-test';
+/** The project of this file's emulator lease (set in beforeAll). */
+let PROJECT: string;
 const SA = 'crosslink@crosslink-local.iam.gserviceaccount.com';
 
 interface Received {
@@ -70,11 +72,9 @@ describe('the push proxy', () => {
   const faults = new FaultRegistry(seededRandom(7));
 
   beforeAll(async () => {
-    [emulators, cloud, target] = await Promise.all([
-      startEmulators({ firestore: false }),
-      startTestCloud(),
-      endpoint(),
-    ]);
+    let lease: Awaited<ReturnType<typeof leaseEmulators>>;
+    [lease, cloud, target] = await Promise.all([leaseEmulators(), startTestCloud(), endpoint()]);
+    ({ emulators, project: PROJECT } = lease);
     proxy = new PushProxy({
       pubsubHost: emulators.pubsubHost as string,
       projects: [PROJECT],
@@ -94,7 +94,7 @@ describe('the push proxy', () => {
     await pubsub?.close();
     await proxy?.stop();
     target?.server.close();
-    await Promise.all([emulators?.stop(), cloud?.stop()]);
+    await cloud?.stop();
   });
 
   it('delivers a push with an OIDC token a relying party can verify (issuer, audience, service account)', async () => {
@@ -263,8 +263,9 @@ describe('the push proxy', () => {
   }, 60_000);
 
   it('runs inside a local cloud given running emulators, which outlive that cloud', async () => {
-    // Prepare: a second cloud sharing this file's emulators.
+    // Prepare: a second cloud sharing this file's emulators (in a project of its own).
     const shared = await startTestCloud({ emulators });
+    expect(shared.gcp.project).not.toBe(PROJECT);
     const project = shared.gcp.project;
     const client = new PubSub({
       projectId: project,
@@ -293,7 +294,7 @@ describe('the push proxy', () => {
     });
     expect(shared.handshake()).toMatchObject({
       pubsubEmulatorHost: emulators.pubsubHost,
-      firestoreEmulatorHost: null,
+      firestoreEmulatorHost: emulators.firestoreHost,
     });
     await client.close();
     await shared.stop();

@@ -12,7 +12,7 @@ import { expect, type TestContext } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import { type CliRun, cliAgainst } from './cli.ts';
-import { startTestCloud } from './local-cloud.ts';
+import { hubIdentities, startTestCloud } from './local-cloud.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const AWS_FIRST = join(ROOT, 'examples', 'link-request.yaml');
@@ -43,6 +43,8 @@ export async function startBothHalves(options: LocalCloudOptions = {}): Promise<
   });
   const run = cliAgainst(cloud, 'crosslink-both-');
   cpSync(join(ROOT, 'config'), join(run.home, 'config'), { recursive: true });
+  // The identities as this cloud has them: the hub's service accounts in its (leased) project.
+  writeFileSync(join(run.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
   mkdirSync(join(run.home, '.crosslink', 'keys'), { recursive: true });
   for (const who of ['alice', 'carol', 'admin'])
     writeFileSync(

@@ -127,7 +127,7 @@ export const request = (name: string, initiator: 'aws' | 'gcp' = 'gcp') => ({
     directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
     routes: ['10.10.0.0/16'],
   },
-  gcp: { project: 'crosslink-local', region: 'us-east4', network: 'core', routes: ['10.20.0.0/16'] },
+  gcp: { project: cloud.gcp.project, region: 'us-east4', network: 'core', routes: ['10.20.0.0/16'] },
 });
 
 export async function eventually<T>(

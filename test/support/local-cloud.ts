@@ -4,8 +4,15 @@
  * `startTestCloud()` in `beforeAll` and `stop()` in `afterAll`.
  */
 
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InterconnectClient, type InterconnectClientConfig } from '#aws/interconnect-client.ts';
+import type { EmulatorOptions, Emulators } from '#local/gcp/emulators.ts';
+import { DEFAULT_HUB_PROJECT } from '#local/gcp/index.ts';
+import { DEFAULT_IDENTITIES_FILE } from '#local/identities.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '#local/index.ts';
+import { leaseEmulators, leaseProject } from './emulators.ts';
 
 export const ADMIN_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const ALICE_CREDENTIALS = {
@@ -13,14 +20,67 @@ export const ALICE_CREDENTIALS = {
   secretAccessKey: 'alice-local-secret',
 } as const;
 
-export function startTestCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
-  return startLocalCloud({
+/**
+ * Starts a private local cloud for a test file: free ports, manual clock, seeded faults. Use
+ * `const cloud = await useLocalCloud()` at module level inside `describe`, or call
+ * `startTestCloud()` in `beforeAll` and `stop()` in `afterAll`.
+ *
+ * A cloud that asks for emulators (`emulators: true` or options) gets the run's shared ones
+ * (test/support/emulators.ts) instead of starting its own; options that turn one emulator off
+ * (`{firestore: false}`) leave that one out of the cloud. Its Google hub project is the lease's
+ * project, so its topics, subscriptions, push deliveries and Firestore documents are its own. A
+ * cloud given running emulators (a handle) gets a leased project too. A test that names its
+ * project (`gcp.project`) keeps it.
+ *
+ * The hub's service accounts of config/local-identities.yaml (`<id>@crosslink-local.iam...`, the
+ * default hub) are then in the leased project (`hubIdentities`), as a deployment's own service
+ * accounts are in its hub project: gcp.yml's `serviceAccount:crosslink` names the `crosslink`
+ * identity in whichever project the cloud is.
+ */
+export async function startTestCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const asked = options.emulators ?? false;
+  const base: LocalCloudOptions = {
     ports: 0,
     clock: { mode: 'manual', start: '2026-06-01T00:00:00Z' },
     seed: 42,
     log: () => {},
     ...options,
-  });
+  };
+  if (asked === false) return startLocalCloud(base);
+  let emulators: Emulators;
+  let project = options.gcp?.project;
+  if (typeof asked === 'object' && 'stop' in asked) {
+    emulators = asked;
+    project ??= await leaseProject();
+  } else {
+    const lease = await leaseEmulators();
+    const only: EmulatorOptions = asked === true ? {} : asked;
+    emulators = {
+      ...lease.emulators,
+      pubsubHost: only.pubsub === false ? null : lease.emulators.pubsubHost,
+      firestoreHost: only.firestore === false ? null : lease.emulators.firestoreHost,
+    };
+    project ??= lease.project;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'crosslink-identities-'));
+  const identitiesFile = join(dir, 'local-identities.yaml');
+  writeFileSync(identitiesFile, hubIdentities(project, options.identitiesFile));
+  try {
+    return await startLocalCloud({ ...base, identitiesFile, emulators, gcp: { ...options.gcp, project } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * config/local-identities.yaml (or `file`) with the default hub's service accounts
+ * (`<id>@crosslink-local.iam.gserviceaccount.com`) in `project` instead.
+ */
+export function hubIdentities(project: string, file = DEFAULT_IDENTITIES_FILE): string {
+  return readFileSync(file, 'utf8').replaceAll(
+    `@${DEFAULT_HUB_PROJECT}.iam.gserviceaccount.com`,
+    `@${project}.iam.gserviceaccount.com`,
+  );
 }
 
 export function interconnectClient(
