@@ -21,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FaultRegistry } from '#local/faults.ts';
-import type { EngineClock, LambdaResponse } from '../sfn/interpreter.ts';
+import type { TimerClock } from '../../clock.ts';
+import type { LambdaResponse } from '../sfn/interpreter.ts';
 import type { Message, Queue } from '../sqs/queues.ts';
 
 export type InlineHandler = (event: unknown, context: LambdaContext) => unknown;
@@ -76,7 +77,7 @@ export class LambdaServiceError extends Error {
 }
 
 export interface LambdaRuntimeOptions {
-  clock: EngineClock;
+  clock: TimerClock;
   accountId: string;
   region: string;
   /** Delivers a payload to a destination ARN (SQS, Lambda, EventBridge bus). */
