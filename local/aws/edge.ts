@@ -466,7 +466,7 @@ export class AwsEdge {
           `Credential should be scoped to correct service: '${route.service.signingName}'.`,
         );
       }
-      verifySignature(req, auth, record.secretAccessKey, Date.now(), {
+      verifySignature(req, auth, record.secretAccessKey, [Date.now(), this.world.clock.now()], {
         unsignedPayload: route.service.unsignedPayload === true,
       });
       return record.principal;

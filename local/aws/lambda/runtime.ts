@@ -21,7 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FaultRegistry } from '#local/faults.ts';
-import type { TimerClock } from '../../clock.ts';
+import type { VirtualClock } from '../../clock.ts';
+import { shareClock } from '../../virtual-date.ts';
 import type { LambdaResponse } from '../sfn/interpreter.ts';
 import type { Message, Queue } from '../sqs/queues.ts';
 
@@ -77,7 +78,8 @@ export class LambdaServiceError extends Error {
 }
 
 export interface LambdaRuntimeOptions {
-  clock: TimerClock;
+  /** The local cloud's clock: timers run on it, and the sandboxes' `Date` follows it (virtual-date.ts). */
+  clock: VirtualClock;
   accountId: string;
   region: string;
   /** Delivers a payload to a destination ARN (SQS, Lambda, EventBridge bus). */
@@ -116,6 +118,8 @@ export class LambdaRuntime {
   readonly #held = new Map<string, Set<{ cancel(): void }>>();
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
   #nextId = 1;
+  /** The clock's anchor, shared with every sandbox (made with the first one). */
+  #sharedClock: SharedArrayBuffer | undefined;
   /**
    * What the functions' sandboxes wrote (stdout and stderr, one entry a line), newest last, as
    * CloudWatch Logs would keep it; bounded to the last LOG_LINES lines. Also echoed to this process.
@@ -466,7 +470,11 @@ export class LambdaRuntime {
         ...fn.environment,
       };
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-        workerData: { file: resolve(spec.file), exportName: spec.export },
+        workerData: {
+          file: resolve(spec.file),
+          exportName: spec.export,
+          clock: this.#clockBuffer(),
+        },
         env,
         stdout: true,
         stderr: true,
@@ -527,6 +535,11 @@ export class LambdaRuntime {
       });
       sandbox.worker.postMessage({ id, event, context });
     });
+  }
+
+  #clockBuffer(): SharedArrayBuffer {
+    if (!this.#sharedClock) this.#sharedClock = shareClock(this.#options.clock);
+    return this.#sharedClock;
   }
 
   #capture(

@@ -1,12 +1,20 @@
 /**
  * One Lambda execution environment: a worker thread with the function's own `process.env`. It
  * imports the handler module once (the cold start) and runs one invocation at a time, as a Lambda
- * sandbox does. Messages: `{id, event, context}` in, `{id, ok}` or `{id, error}` out.
+ * sandbox does. Messages: `{id, event, context}` in, `{id, ok}` or `{id, error}` out. Its `Date`
+ * follows the local cloud's virtual clock (virtual-date.ts) from before the handler module loads;
+ * the invocation's deadline stays on wall time, as the handler's code really runs.
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installVirtualDate, readShared } from '../../virtual-date.ts';
 
-const { file, exportName } = workerData as { file: string; exportName: string };
+const { file, exportName, clock } = workerData as {
+  file: string;
+  exportName: string;
+  clock: SharedArrayBuffer;
+};
+const wallNow = installVirtualDate(readShared(clock));
 let handler: ((event: unknown, context: unknown) => unknown) | undefined;
 
 interface Invocation {
@@ -30,7 +38,7 @@ parentPort?.on('message', async (msg: Invocation) => {
     const context = {
       ...fields,
       callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadlineWall - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadlineWall - wallNow()),
     };
     const result = await (handler as (e: unknown, c: unknown) => unknown)(msg.event, context);
     parentPort?.postMessage({ id: msg.id, ok: result === undefined ? null : result });
