@@ -95,6 +95,9 @@ export class VirtualClock implements TimerClock {
   #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
   #listeners = new Set<(anchor: ClockAnchor) => void>();
+  #inFlight = new Map<number, string>();
+  #workSeq = 0;
+  #lastActive = Number.NEGATIVE_INFINITY;
 
   /** True once `stop()` ran: nothing more can be scheduled (the local cloud is shutting down). */
   get stopped(): boolean {
@@ -231,6 +234,33 @@ export class VirtualClock implements TimerClock {
       if (due - start > maxMs) throw new Error('the work did not finish in the allowed virtual time');
       await this.advance(Math.max(0, due - this.now()));
     }
+  }
+
+  /**
+   * Counts `work` (a request being served, a function running) as wall-time activity until it
+   * settles, and returns it. Whoever drives a manual clock jumps it only while nothing is in flight
+   * (test/support/clock-driver.ts): a jump in the middle of a request would fire timeouts that real
+   * time would not have reached.
+   */
+  track<T>(work: Promise<T>, what = 'work'): Promise<T> {
+    const id = this.#workSeq++;
+    this.#inFlight.set(id, what);
+    this.#lastActive = this.#wall();
+    const done = () => {
+      this.#inFlight.delete(id);
+      this.#lastActive = this.#wall();
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  /** Work `track` counts that has not settled yet (and what each is), and the wall time it last started or ended. */
+  get activity(): { inFlight: number; lastActive: number; what: string[] } {
+    return {
+      inFlight: this.#inFlight.size,
+      lastActive: this.#lastActive,
+      what: [...this.#inFlight.values()],
+    };
   }
 
   /** Where virtual time stands now, for a thread or process that follows it (virtual-date.ts). */

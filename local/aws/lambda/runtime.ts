@@ -164,8 +164,15 @@ export class LambdaRuntime {
     return fn;
   }
 
-  /** RequestResponse invocation: resolves with the payload, or the error payload and `functionError`. */
-  async invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
+  /**
+   * RequestResponse invocation: resolves with the payload, or the error payload and `functionError`.
+   * The run counts as activity on the clock (VirtualClock.track).
+   */
+  invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
+    return this.#options.clock.track(this.#invoke(nameOrArn, payload), `lambda ${nameOrArn}`);
+  }
+
+  async #invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
     const fn = this.get(nameOrArn);
     const requestId = randomUUID();
     const timeoutMs = (fn.timeout ?? 6) * 1000;
