@@ -40,7 +40,7 @@ export const PEER_KEY_ID = `arn:aws:kms:us-east-1:${ACCOUNT}:key/test-peer`;
  */
 export async function startGoogleHalf(environment: Record<string, string> = {}): Promise<void> {
   cloud = await startTestCloud({
-    // The functions read the wall clock: the virtual clock starts at wall time, so both agree.
+    // Virtual time starts at the wall time; the functions' Date follows it (local/virtual-date.ts).
     clock: { mode: 'manual', start: new Date().toISOString() },
     emulators: true,
     gcpConfig: 'gcp.yml',
