@@ -22,8 +22,13 @@ export interface ClockDriver {
 export interface ClockDriverOptions {
   /** Wall ms with nothing in flight before a jump (default 25). */
   quietMs?: number;
-  /** Wall ms between steps (default 10). */
+  /** Wall ms between looks at the activity (default 10). */
   pollMs?: number;
+  /**
+   * Wall ms between advances while something runs (default 50): each advance sends the functions'
+   * processes a new anchor (local/virtual-date.ts), so not at every look.
+   */
+  flowStepMs?: number;
   /**
    * Virtual ms per wall ms while something runs (default 60, the local cloud's own default scale). 1
    * is real time: exact, but a function polling an operation every 10 wall seconds then needs
@@ -36,24 +41,26 @@ export function driveClock(clock: VirtualClock, options: ClockDriverOptions = {}
   const quietMs = options.quietMs ?? 25;
   const pollMs = options.pollMs ?? 10;
   const busyRate = options.busyRate ?? 60;
+  const flowStepMs = options.flowStepMs ?? 50;
   let running = true;
   let jumps = 0;
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const loop = (async () => {
-    let wall = Date.now();
+    /** Wall time since virtual time last moved. */
+    let since = Date.now();
     while (running && !clock.stopped) {
       await pause(pollMs);
       const now = Date.now();
-      const passed = now - wall;
-      wall = now;
       const { inFlight, lastActive } = clock.activity;
       if (inFlight > 0 || now - lastActive < quietMs || clock.nextDue === undefined) {
-        await clock.advance(passed * busyRate);
+        if (now - since < flowStepMs) continue;
+        await clock.advance((now - since) * busyRate);
+        since = now;
         continue;
       }
       await clock.fireNext();
       jumps++;
-      wall = Date.now();
+      since = Date.now();
     }
   })();
   return {

@@ -244,6 +244,9 @@ export async function activeGoogleFirst(name: string): Promise<{ linkId: string;
   const carol = await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
   expect(carol.status, JSON.stringify(carol.body)).toBe(200);
   await approvedByBob(linkId);
+  // Both approvals recorded before virtual time moves: the functions judge the approval deadline
+  // (seconds, in some files) on it, and bob's arrives through Pub/Sub in wall time.
+  await eventually(async () => (await linkOf(linkId)).state !== 'AWAITING_APPROVAL');
   // Both approved: CreateTransport issues the key; AWS opens the sealed copy and accepts it.
   const key = await openKey(linkId);
   const aws = await interconnectClient(cloud).send(

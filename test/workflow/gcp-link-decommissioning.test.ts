@@ -133,7 +133,7 @@ describe('an ACTIVE link decommissioned from Google', () => {
     await eventually(async () => (await linkOf(linkId)).state === 'DECOMMISSIONED');
     const texts = [JSON.stringify(decommissioning.get(name)), JSON.stringify(decommissioning.logs(name))];
     expect(texts.filter((t) => t.includes(key))).toEqual([]);
-  }, 300_000);
+  }, 120_000);
 });
 
 describe('a decommission request nobody approves', () => {
@@ -155,5 +155,5 @@ describe('a decommission request nobody approves', () => {
     );
     expect(requests).toHaveLength(2);
     expect(transportCalls(linkId).map((c) => c.method)).toEqual(['CreateTransport']);
-  }, 300_000);
+  }, 120_000);
 });
