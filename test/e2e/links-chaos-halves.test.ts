@@ -60,7 +60,7 @@ describe('the halves under chaos', () => {
         const views = await bothSides(id);
         return views.aws.state === 'DOWN' && views.gcp.state === 'DOWN' ? views : undefined;
       },
-      120_000,
+      90_000,
     );
     for (const view of [down.aws, down.gcp]) {
       expect(view.halves.aws.state).toMatch(/^(DELETING|GONE)$/);
@@ -115,7 +115,7 @@ describe('the halves under chaos', () => {
           const r = await resourcesOf(both, id);
           return r.connections[0]?.state === 'available' && r.transports[0]?.state === 'ACTIVE';
         },
-        300_000,
+        90_000,
       );
       const upInTheClouds = now();
       phase('both halves up in the clouds');

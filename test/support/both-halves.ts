@@ -90,10 +90,10 @@ function awsLines(cloud: LocalCloud): string[] {
 
 /**
  * Runs `crosslink ...` until it exits 0 (a replica the relay has not delivered yet answers 4), a
- * second apart, for at most `timeoutMs` of wall time (generous: the relay runs on the wall clock,
- * and a loaded CI machine is slow); returns the last run.
+ * second apart, for at most `timeoutMs` of wall time (within a test's 120 s, so a failure names
+ * what it waited for); returns the last run.
  */
-export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs = 240_000): Promise<CliRun> {
+export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs = 100_000): Promise<CliRun> {
   const end = Date.now() + timeoutMs;
   let last: CliRun = { code: -1, out: '', err: '' };
   do {
@@ -105,7 +105,7 @@ export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs 
 }
 
 /** Polls `fn` every `everyMs` until it is truthy; throws its last error or a timeout naming `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 240_000, everyMs = 500) {
+export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 100_000, everyMs = 500) {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -304,4 +304,4 @@ export const ranOutOfTime = (service: WorkflowsService, name: string) =>
     await advance(5_000, 5_000);
     await new Promise((r) => setTimeout(r, 500));
     return false;
-  }, 150_000);
+  }, 100_000);
