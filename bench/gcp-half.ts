@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { startWorkflowsApi } from '#local/gcp/workflows-api.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
-import { TestClock } from '../test/support/workflow-clock.ts';
+import { manualClock } from '../test/helpers/timers.ts';
 
 const MIN = 60_000;
 const root = resolve(import.meta.dirname, '..');
@@ -45,7 +45,7 @@ main:
 type Counts = { internal: number; external: number; total: number };
 
 async function measure(delayMin: number): Promise<{ ours: Counts; baseline: Counts }> {
-  const clock = new TestClock();
+  const clock = manualClock();
   const start = clock.now();
   const upAt = start + Math.ceil(delayMin / 5) * 5 * MIN;
   const activeAt = start + delayMin * MIN;

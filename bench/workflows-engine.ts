@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { VirtualClock } from '#local/clock.ts';
 import { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
 import { Execution } from '#local/workflows/interpreter.ts';
 import { defaultIsInternalUrl, type HttpPort } from '#local/workflows/ports.ts';
-import { FastForwardClock } from '#local/workflows/runner.ts';
 
 const loop = `
 main:
@@ -39,7 +39,7 @@ main:
 export async function run(): Promise<void> {
   const wf = loadWorkflow(loop);
   for (const n of [1_000, 20_000]) {
-    const clock = new FastForwardClock(0);
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
     const t0 = performance.now();
     const out = await new Execution(wf, { clock }).run(n);
     const ms = performance.now() - t0;
@@ -60,7 +60,7 @@ export async function run(): Promise<void> {
       body: new TextEncoder().encode('{"name":"operations/op-1"}'),
     };
   };
-  const clock = new FastForwardClock(0);
+  const clock = new VirtualClock({ mode: 'manual', start: 0 });
   const service = new WorkflowsService({
     clock,
     ports: {

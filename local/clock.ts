@@ -1,7 +1,9 @@
 /**
- * The virtual clock of the local cloud. Every simulated delay (a connection provisioning, a Wait
- * state, a schedule, a retry interval) is a timer on this clock, so a test can jump an hour ahead
- * and see exactly what an hour would have done, and `npm start` can run a day in 24 minutes.
+ * The virtual clock of the local cloud, and the one clock of every engine and test. Every simulated
+ * delay (a connection provisioning, a Wait state, a schedule, a retry interval) is a timer on this
+ * clock, so a test can jump an hour ahead and see exactly what an hour would have done, and
+ * `npm start` can run a day in 24 minutes. The engines (Step Functions, Workflows, schedulers, the
+ * world) take it as a `TimerClock`; the functions' processes follow it through `virtual-date.ts`.
  *
  * Two modes:
  * - `scaled`: virtual time flows at `scale` times wall time (default 60: one simulated minute per
@@ -17,6 +19,26 @@
 import type { Clock } from '#core/clock.ts';
 
 export type ClockMode = 'scaled' | 'manual';
+
+/** What an engine needs from the clock: the time, and timers on it. VirtualClock is the one implementation. */
+export interface TimerClock extends Clock {
+  /** Runs `fn` when virtual time reaches `due` (epoch ms); throws once the clock is stopped. */
+  at(due: number, fn: () => unknown): Timer;
+  /** Runs `fn` after `ms` of virtual time. */
+  after(ms: number, fn: () => unknown): Timer;
+  /** True once the clock was stopped (the cloud is shutting down): `at` would throw. */
+  readonly stopped: boolean;
+}
+
+/**
+ * Where virtual time stands, as another thread or process computes it: `virtual + (wallNow - wall) *
+ * rate`, where `rate` is 0 in manual mode and the scale in scaled mode.
+ */
+export interface ClockAnchor {
+  virtual: number;
+  wall: number;
+  rate: number;
+}
 
 export interface VirtualClockOptions {
   mode?: ClockMode;
@@ -48,12 +70,17 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null &&
   typeof (v as { then?: unknown }).then === 'function';
 
+/** Lets pending promise continuations and immediates run (a few macrotask turns). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
 /** A failing timer must not stop the clock; the owner logs through its own channel. */
 function timerFailed(err: unknown): void {
   process.emitWarning(`virtual clock timer failed: ${(err as Error)?.message ?? String(err)}`);
 }
 
-export class VirtualClock implements Clock {
+export class VirtualClock implements TimerClock {
   #mode: ClockMode;
   #scale: number;
   #wall: () => number;
@@ -67,6 +94,10 @@ export class VirtualClock implements Clock {
   #loop: Promise<void> | undefined;
   #loopTarget = Number.NEGATIVE_INFINITY;
   #stopped = false;
+  #listeners = new Set<(anchor: ClockAnchor) => void>();
+  #inFlight = new Map<number, string>();
+  #workSeq = 0;
+  #lastActive = Number.NEGATIVE_INFINITY;
 
   /** True once `stop()` ran: nothing more can be scheduled (the local cloud is shutting down). */
   get stopped(): boolean {
@@ -145,10 +176,112 @@ export class VirtualClock implements Clock {
   async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError('a clock cannot go backwards');
     const target = this.now() + ms;
+    // From a timer's synchronous part the running loop carries on to the new target (#fireUntil).
+    if (this.#pinned === undefined) await settle();
     await this.#fireUntil(target);
     this.#anchorWall = this.#wall();
     this.#anchorVirtual = Math.max(target, this.#flowing());
+    this.#changed();
     this.#arm();
+    await settle();
+  }
+
+  /** The due time of the earliest waiting timer, if any. */
+  get nextDue(): number | undefined {
+    return this.#timers[0]?.due;
+  }
+
+  /** Due times of the waiting timers, relative to now (ms), earliest first. */
+  get waits(): number[] {
+    const now = this.now();
+    return this.#timers.map((t) => t.due - now);
+  }
+
+  /** Jumps to the earliest waiting timer and fires it (and what falls due with it); false when none waits. */
+  async fireNext(): Promise<boolean> {
+    const due = this.nextDue;
+    if (due === undefined) return false;
+    await this.advance(Math.max(0, due - this.now()));
+    return true;
+  }
+
+  /**
+   * Fires timers one by one (manual mode) until `promise` settles. When no timer waits, the work
+   * waits on real I/O (an HTTP response, a worker): that gets up to `ioWaitMs` of wall time for a
+   * timer to appear or the promise to settle, then the run is stuck. `maxMs` bounds the virtual
+   * time it may take.
+   */
+  async runUntil<T>(promise: Promise<T>, options: { maxMs?: number; ioWaitMs?: number } = {}): Promise<T> {
+    const maxMs = options.maxMs ?? 400 * 86_400_000;
+    const ioWaitMs = options.ioWaitMs ?? 10_000;
+    let done = false;
+    const p = promise.finally(() => {
+      done = true;
+    });
+    const start = this.now();
+    for (;;) {
+      await settle();
+      if (done) return p;
+      if (this.#timers.length === 0) {
+        const deadline = Date.now() + ioWaitMs;
+        while (!done && this.#timers.length === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 2));
+        if (done) return p;
+        if (this.#timers.length === 0)
+          throw new Error('the work waits on nothing the clock can fire (a callback?)');
+      }
+      const due = this.nextDue as number;
+      if (due - start > maxMs) throw new Error('the work did not finish in the allowed virtual time');
+      await this.advance(Math.max(0, due - this.now()));
+    }
+  }
+
+  /**
+   * Counts `work` (a request being served, a function running) as wall-time activity until it
+   * settles, and returns it. Whoever drives a manual clock jumps it only while nothing is in flight
+   * (test/support/clock-driver.ts): a jump in the middle of a request would fire timeouts that real
+   * time would not have reached.
+   */
+  track<T>(work: Promise<T>, what = 'work'): Promise<T> {
+    const id = this.#workSeq++;
+    this.#inFlight.set(id, what);
+    this.#lastActive = this.#wall();
+    const done = () => {
+      this.#inFlight.delete(id);
+      this.#lastActive = this.#wall();
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  /** Work `track` counts that has not settled yet (and what each is), and the wall time it last started or ended. */
+  get activity(): { inFlight: number; lastActive: number; what: string[] } {
+    return {
+      inFlight: this.#inFlight.size,
+      lastActive: this.#lastActive,
+      what: [...this.#inFlight.values()],
+    };
+  }
+
+  /** Where virtual time stands now, for a thread or process that follows it (virtual-date.ts). */
+  anchor(): ClockAnchor {
+    return {
+      virtual: this.#anchorVirtual,
+      wall: this.#anchorWall,
+      rate: this.#mode === 'manual' ? 0 : this.#scale,
+    };
+  }
+
+  /** Tells `listener` the new anchor whenever virtual time moves other than by flowing; returns the unsubscribe. */
+  onChange(listener: (anchor: ClockAnchor) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    if (this.#listeners.size === 0) return;
+    const anchor = this.anchor();
+    for (const l of this.#listeners) l(anchor);
   }
 
   /** Changes the time scale (scaled mode) without a jump in virtual time. */
@@ -156,6 +289,7 @@ export class VirtualClock implements Clock {
     if (!(scale > 0)) throw new RangeError('clock scale must be a positive number');
     this.#reanchor();
     this.#scale = scale;
+    this.#changed();
     this.#arm();
   }
 
@@ -163,6 +297,7 @@ export class VirtualClock implements Clock {
   setMode(mode: ClockMode): void {
     this.#reanchor();
     this.#mode = mode;
+    this.#changed();
     this.#arm();
   }
 
@@ -222,6 +357,7 @@ export class VirtualClock implements Clock {
       if (this.#flowing() < next.due) {
         this.#anchorVirtual = next.due;
         this.#anchorWall = this.#wall();
+        this.#changed();
       }
       // A timer that fires late (scaled mode: the wall timeout ran behind, or a due time in the
       // past) runs at the current time, not at its due time: time never goes backwards.
@@ -237,7 +373,7 @@ export class VirtualClock implements Clock {
         this.#pinned = undefined;
       }
       // Let promise continuations (e.g. after a `sleep`) schedule their next timers.
-      await new Promise<void>((r) => setImmediate(r));
+      await settle();
     }
   }
 

@@ -186,7 +186,11 @@ export class AwsEdge {
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); resolves with the real port. */
   async listen(port = 4566): Promise<number> {
-    const { server, port: bound } = await listenLoopback((req, res) => this.#handle(req, res), port);
+    const { server, port: bound } = await listenLoopback(
+      (req, res) => this.#handle(req, res),
+      port,
+      this.world.clock,
+    );
     this.#server = server;
     this.#port = bound;
     return this.#port;
@@ -484,7 +488,7 @@ export class AwsEdge {
           `Credential should be scoped to correct service: '${route.service.signingName}'.`,
         );
       }
-      verifySignature(req, auth, record.secretAccessKey, Date.now(), {
+      verifySignature(req, auth, record.secretAccessKey, [Date.now(), this.world.clock.now()], {
         unsignedPayload: route.service.unsignedPayload === true,
       });
       return record.principal;

@@ -251,7 +251,7 @@ export class HttpApi {
       if (!record) return undefined;
       if (record.sessionToken !== undefined && auth.sessionToken !== record.sessionToken) return undefined;
       if (record.expiresAt !== undefined && this.#world.clock.now() > record.expiresAt) return undefined;
-      verifySignature(req, auth, record.secretAccessKey);
+      verifySignature(req, auth, record.secretAccessKey, [Date.now(), this.#world.clock.now()]);
       const p = record.principal;
       return {
         accessKey: p.accessKeyId,

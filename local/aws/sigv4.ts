@@ -3,8 +3,10 @@
  * caller's secret, exactly as AWS does, so a client that signs wrongly fails here as it would in
  * the cloud. Header and presigned-query forms are both accepted.
  *
- * Signature time is checked against the wall clock, not the virtual clock: SDKs sign with the
- * machine's time whatever the simulation says.
+ * Signature time is checked against two clocks: clients outside the local cloud (tests, the CLI)
+ * sign with the machine's wall time, the functions inside it with the virtual time their `Date`
+ * follows (local/virtual-date.ts). A signature current at either instant is current; the callers
+ * pass both.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuthFailure } from './errors.ts';
@@ -247,40 +249,51 @@ export function stringToSign(
   };
 }
 
-/** Recomputes the signature with `secret`; throws AuthRefusal when it differs or has expired. */
+/** Why a signature made at `signedAt` is not current at `now`, if it is not. */
+function timeRefusal(auth: ParsedAuth, signedAt: number, now: number): AuthRefusal | undefined {
+  if (signedAt - now > MAX_SKEW_MS) {
+    // Signed too far in the future (clock skew): a presigned URL would otherwise live for longer
+    // than X-Amz-Expires says.
+    return new AuthRefusal(
+      'expired',
+      `Signature not yet current: ${auth.amzDate} is still later than ${basic(now + MAX_SKEW_MS)} (${basic(now)} + 15 min.)`,
+    );
+  }
+  if (auth.presigned) {
+    const expires = auth.expiresSeconds ?? 900;
+    if (now > signedAt + expires * 1000) {
+      return new AuthRefusal(
+        'expired',
+        `Request has expired (signed at ${auth.amzDate}, expires in ${expires}s).`,
+      );
+    }
+  } else if (Math.abs(now - signedAt) > MAX_SKEW_MS) {
+    const nowBasic = basic(now);
+    return new AuthRefusal(
+      'expired',
+      `Signature expired: ${auth.amzDate} is now earlier than ${nowBasic} (${nowBasic} - 15 min.)`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Recomputes the signature with `secret`; throws AuthRefusal when it differs, or when it is not
+ * current at any of `now` (epoch ms: the wall time, and the virtual time the functions sign with).
+ */
 export function verifySignature(
   req: SignedRequest,
   auth: ParsedAuth,
   secret: string,
-  wallNow = Date.now(),
+  now: number | readonly number[] = Date.now(),
   options: VerifyOptions = {},
 ): void {
   const signedAt = Date.parse(
     `${auth.amzDate.slice(0, 4)}-${auth.amzDate.slice(4, 6)}-${auth.amzDate.slice(6, 11)}:${auth.amzDate.slice(11, 13)}:${auth.amzDate.slice(13, 15)}Z`,
   );
-  if (signedAt - wallNow > MAX_SKEW_MS) {
-    // Signed too far in the future (clock skew): a presigned URL would otherwise live for longer
-    // than X-Amz-Expires says.
-    throw new AuthRefusal(
-      'expired',
-      `Signature not yet current: ${auth.amzDate} is still later than ${basic(wallNow + MAX_SKEW_MS)} (${basic(wallNow)} + 15 min.)`,
-    );
-  }
-  if (auth.presigned) {
-    const expires = auth.expiresSeconds ?? 900;
-    if (wallNow > signedAt + expires * 1000) {
-      throw new AuthRefusal(
-        'expired',
-        `Request has expired (signed at ${auth.amzDate}, expires in ${expires}s).`,
-      );
-    }
-  } else if (Math.abs(wallNow - signedAt) > MAX_SKEW_MS) {
-    const nowBasic = basic(wallNow);
-    throw new AuthRefusal(
-      'expired',
-      `Signature expired: ${auth.amzDate} is now earlier than ${nowBasic} (${nowBasic} - 15 min.)`,
-    );
-  }
+  const instants = typeof now === 'number' ? [now] : now;
+  const refusals = instants.map((t) => timeRefusal(auth, signedAt, t));
+  if (refusals.every((r) => r !== undefined)) throw refusals[0];
   let key = hmac(`AWS4${secret}`, auth.date);
   key = hmac(key, auth.region);
   key = hmac(key, auth.service);

@@ -25,6 +25,8 @@ export function verifyAwsSubjectToken(
   clock: { now(): number },
   wallNow = Date.now(),
 ): Principal {
+  // The token is signed with the wall time (a client outside) or the virtual time (a function).
+  const signerTimes = [wallNow, clock.now()];
   let parsed: { url?: unknown; method?: unknown; headers?: unknown };
   try {
     parsed = JSON.parse(decodeURIComponent(subjectToken)) as typeof parsed;
@@ -107,7 +109,7 @@ export function verifyAwsSubjectToken(
     if (record.expiresAt !== undefined && clock.now() > record.expiresAt) {
       throw new SubjectTokenError('invalid_grant', 'Received invalid AWS response of type ExpiredToken.');
     }
-    verifySignature(req, auth, record.secretAccessKey, wallNow);
+    verifySignature(req, auth, record.secretAccessKey, signerTimes);
     return record.principal;
   } catch (e) {
     if (e instanceof AuthRefusal) {

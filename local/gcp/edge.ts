@@ -235,7 +235,11 @@ export class GcpEdge {
 
   /** Listens on 127.0.0.1:`port` (0 = any free port); resolves with the real port. */
   async listen(port = DEFAULT_GCP_PORT): Promise<number> {
-    const { server, port: bound } = await listenLoopback((req, res) => this.#handle(req, res), port);
+    const { server, port: bound } = await listenLoopback(
+      (req, res) => this.#handle(req, res),
+      port,
+      this.world.clock,
+    );
     this.#server = server;
     this.#port = bound;
     this.world.auth.setEndpoint(this.endpoint);

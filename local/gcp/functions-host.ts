@@ -14,6 +14,9 @@
  *   `FIRESTORE_EMULATOR_HOST`, `CROSSLINK_GCP_ENDPOINT` (every Google API at the local edge) and
  *   `GCE_METADATA_HOST` (docs/local-cloud-gcp.md).
  * A function is up when its port accepts connections (Cloud Run's default TCP startup probe).
+ * Its `Date` follows the local cloud's virtual clock: the process starts with the preload
+ * `local/virtual-date-preload.ts` and an IPC channel the host sends the clock's anchor over, and
+ * a request is forwarded once the process holds the latest anchor (local/virtual-date.ts).
  *
  * Callers reach a function through the Google edge at `<edge>/<region>-<project>.cloudfunctions.net/<name>`,
  * the local form of `https://<region>-<project>.cloudfunctions.net/<name>`. The edge does what
@@ -38,7 +41,10 @@ import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
+import { ProcessClockFeed } from '#local/virtual-date.ts';
 import { type FunctionSpec, memberOf, serviceAccountEmail, signatureType } from '#scripts/gcp-config.ts';
 import { type BuiltFunction, builtFunction } from '#scripts/gcp-deploy/build.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
@@ -46,6 +52,8 @@ import type { RawHandler } from './edge.ts';
 import { MetadataServer } from './metadata-server.ts';
 
 const START_TIMEOUT_MS = 30_000;
+/** Makes a function process's `Date` follow the anchor its host sends (virtual-date.ts). */
+const CLOCK_PRELOAD = pathToFileURL(join(import.meta.dirname, '..', 'virtual-date-preload.ts')).href;
 /** Lines of a function's output kept (as many as a Lambda's: tests read whole flows from it). */
 const OUTPUT_LINES = 10_000;
 
@@ -63,6 +71,8 @@ export interface HostedFunction {
   /** The environment the function's process got (the platform's, gcp.yml's, the local network's). */
   environment: Record<string, string>;
   child: ChildProcess;
+  /** Feeds the virtual clock to the process. */
+  clock: ProcessClockFeed;
   metadata: MetadataServer;
   /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
@@ -70,6 +80,8 @@ export interface HostedFunction {
 
 export interface FunctionHostsOptions {
   processes: ProcessGroup;
+  /** The local cloud's clock, which the functions' `Date` follows. */
+  clock: VirtualClock;
   auth: GcpAuth;
   project: string;
   region: string;
@@ -208,11 +220,11 @@ export class FunctionHosts {
     };
     let child: ChildProcess;
     try {
-      child = this.#o.processes.spawn(process.execPath, [frameworkBinary(built.dir)], {
-        cwd: built.dir,
-        env: environment,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = this.#o.processes.spawn(
+        process.execPath,
+        ['--import', CLOCK_PRELOAD, frameworkBinary(built.dir)],
+        { cwd: built.dir, env: environment, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+      );
     } catch (err) {
       await metadata.close();
       throw err;
@@ -255,10 +267,13 @@ export class FunctionHosts {
       });
     });
     stopped.catch(() => undefined);
+    const clock = new ProcessClockFeed(child, this.#o.clock);
     try {
       await Promise.race([announced, stopped]);
       await accepting(port, stopped);
+      await Promise.race([clock.synced(), stopped]);
     } catch (err) {
+      clock.close();
       await stopChild(child);
       await metadata.close();
       throw err;
@@ -274,6 +289,7 @@ export class FunctionHosts {
       inputs: built.inputs,
       environment,
       child,
+      clock,
       metadata,
       output,
     };
@@ -376,6 +392,8 @@ export class FunctionHosts {
       if (jwt) headers[header] = `Bearer ${head}.${body}.SIGNATURE_REMOVED_BY_GOOGLE`;
     }
     delete headers.host;
+    // The function answers at the time its caller saw: it holds the clock's latest anchor first.
+    await hosted.clock.synced();
     const retry = trigger?.retry ?? false;
     const upstream = httpRequest(
       { host: '127.0.0.1', port: hosted.port, method: req.method, path, headers },

@@ -149,6 +149,7 @@ export class GooglePlumbing {
     const { gcp } = options;
     this.functions = new FunctionHosts({
       processes: options.processes,
+      clock: options.clock,
       auth: gcp.auth,
       project: gcp.project,
       region: gcp.region,

@@ -13,11 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TimerClock } from '#local/clock.ts';
 import { CallbackHub } from '#local/workflows/callbacks.ts';
 import type { Workflow } from '#local/workflows/definition.ts';
 import { Execution, type ExecutionError, type ExecutionOutcome } from '#local/workflows/interpreter.ts';
 import { errorsOf, lintWorkflow } from '#local/workflows/lint.ts';
-import type { LogEntry, WorkflowClock, WorkflowPorts } from '#local/workflows/ports.ts';
+import type { LogEntry, WorkflowPorts } from '#local/workflows/ports.ts';
 import { fromJson, toJson } from '#local/workflows/values.ts';
 
 export type ExecutionState = 'ACTIVE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -45,7 +46,7 @@ export interface DeployedWorkflow {
 }
 
 export interface WorkflowsServiceOptions {
-  clock: WorkflowClock;
+  clock: TimerClock;
   /** HTTP, tokens, logging and billing classification for executions (callbacks come from here). */
   ports?: Omit<WorkflowPorts, 'clock' | 'callbacks'>;
   /** Public origin of the API (callback URLs start with it); set later with `baseUrl`. */

@@ -4,7 +4,8 @@
  * lost (as in the cloud); each await takes one. Timeouts run on the injected (virtual) clock.
  */
 import { randomBytes } from 'node:crypto';
-import type { CallbackPort, CallbackRequest, WorkflowClock } from './ports.ts';
+import type { TimerClock } from '../clock.ts';
+import type { CallbackPort, CallbackRequest } from './ports.ts';
 import { tagged, valueError, WorkflowsError } from './values.ts';
 
 interface Endpoint {
@@ -29,12 +30,12 @@ export type DeliveryResult =
   | { status: 400; message: string };
 
 export class CallbackHub implements CallbackPort {
-  readonly #clock: WorkflowClock;
+  readonly #clock: TimerClock;
   #base: string;
   readonly #endpoints = new Map<string, Endpoint>();
 
   /** `baseUrl` is the origin callbacks are served on (set it once the server listens). */
-  constructor(clock: WorkflowClock, baseUrl = 'http://127.0.0.1') {
+  constructor(clock: TimerClock, baseUrl = 'http://127.0.0.1') {
     this.#clock = clock;
     this.#base = baseUrl.replace(/\/$/, '');
   }

@@ -18,7 +18,7 @@ export {
 } from './interpreter.ts';
 export { errorsOf, formatProblem, type LintResult, lintWorkflow } from './lint.ts';
 export * from './ports.ts';
-export { FastForwardClock, runFile } from './runner.ts';
+export { runFile } from './runner.ts';
 export { fromJson, toJson, type Value, WorkflowsError } from './values.ts';
 
 /** Runs a compiled workflow once. */

@@ -1,14 +1,9 @@
 /**
  * What the Workflows interpreter needs from the world, injected so the same engine runs in unit
- * tests (fake clock, fake HTTP), in `crosslink sim workflow run` and inside the local cloud (the
- * virtual clock, the Google edge's tokens and callback URLs).
+ * tests (a manual clock, fake HTTP), in `crosslink sim workflow run` and inside the local cloud (the
+ * virtual clock, the Google edge's tokens and callback URLs). The clock is always local/clock.ts's.
  */
-
-/** The virtual clock: `now()` in epoch ms, and timers on virtual time (local/clock.ts fits). */
-export interface WorkflowClock {
-  now(): number;
-  after(ms: number, fn: () => unknown): { cancel(): void };
-}
+import type { TimerClock } from '../clock.ts';
 
 export interface HttpRequest {
   method: string;
@@ -87,7 +82,7 @@ export function executionName(id: ExecutionIdentity): string {
 }
 
 export interface WorkflowPorts {
-  clock: WorkflowClock;
+  clock: TimerClock;
   http?: HttpPort;
   tokens?: TokenProvider;
   callbacks?: CallbackPort;

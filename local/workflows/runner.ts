@@ -4,6 +4,7 @@
  * but lets time flow in real time while the execution waits on the outside world (a callback or
  * an HTTP response), so a person has time to answer a callback.
  */
+import { settle, VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi } from '#local/gcp/workflows-api.ts';
 import type { ExecutionOutcome } from './interpreter.ts';
 import {
@@ -12,60 +13,7 @@ import {
   type HttpPort,
   type LogEntry,
   type TokenProvider,
-  type WorkflowClock,
 } from './ports.ts';
-
-interface Timer {
-  due: number;
-  seq: number;
-  fn: () => unknown;
-}
-
-/** Virtual time that only moves when the driver says so. */
-export class FastForwardClock implements WorkflowClock {
-  #now: number;
-  #timers: Timer[] = [];
-  #seq = 0;
-  constructor(start = Date.now()) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  after(ms: number, fn: () => unknown): { cancel(): void } {
-    const t: Timer = { due: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
-    this.#timers.push(t);
-    this.#timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
-    return {
-      cancel: () => {
-        this.#timers = this.#timers.filter((x) => x !== t);
-      },
-    };
-  }
-  get pending(): number {
-    return this.#timers.length;
-  }
-  /** Moves time forward by `ms`, firing what falls due on the way. */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    for (;;) {
-      const t = this.#timers[0];
-      if (!t || t.due > target) break;
-      this.#timers.shift();
-      this.#now = Math.max(this.#now, t.due);
-      await t.fn();
-      await tick();
-    }
-    this.#now = target;
-  }
-  /** Jumps to the next timer and fires it. */
-  async fireNext(): Promise<void> {
-    const t = this.#timers[0];
-    if (t) await this.advance(Math.max(0, t.due - this.#now));
-  }
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export interface RunFileOptions {
   argument?: unknown;
@@ -80,7 +28,7 @@ export interface RunFileOptions {
 
 /** Runs a lint-clean definition to its end. */
 export async function runFile(definition: string, opts: RunFileOptions = {}): Promise<ExecutionOutcome> {
-  const clock = new FastForwardClock();
+  const clock = new VirtualClock({ mode: 'manual' });
   const api = await startWorkflowsApi({
     clock,
     ports: {
@@ -105,7 +53,7 @@ export async function runFile(definition: string, opts: RunFileOptions = {}): Pr
     });
     const announced = new Set<string>();
     while (!finished) {
-      for (let i = 0; i < 3; i++) await tick();
+      await settle(3);
       if (finished) break;
       const waiting = api.service.callbacks.waitingUrls(created.name);
       for (const url of waiting) if (!announced.has(url)) opts.onWaiting?.(url);
@@ -120,5 +68,6 @@ export async function runFile(definition: string, opts: RunFileOptions = {}): Pr
     return await done;
   } finally {
     await api.close();
+    clock.stop();
   }
 }

@@ -499,7 +499,8 @@ describe('AWS edge', () => {
     expect(await allowed.json()).toEqual({ echo: 'changed' });
   });
 
-  it('refuses a header signature older than 15 minutes (wall clock)', async () => {
+  /** Calls Probe WhoAmI signed (as test) at `signingDate`. */
+  const whoAmISignedAt = async (signingDate: Date) => {
     const url = new URL(cloud.aws.endpoint);
     const signer = new SignatureV4({
       service: 'probe',
@@ -522,15 +523,29 @@ describe('AWS edge', () => {
         },
         body: '{}',
       },
-      { signingDate: new Date(Date.now() - 20 * 60_000) },
+      { signingDate },
     );
     const { host: _, ...headers } = signed.headers;
-    const res = await fetch(cloud.aws.endpoint, { method: 'POST', headers, body: '{}' });
+    return fetch(cloud.aws.endpoint, { method: 'POST', headers, body: '{}' });
+  };
+
+  it('refuses a header signature older than 15 minutes (wall clock)', async () => {
+    const res = await whoAmISignedAt(new Date(Date.now() - 20 * 60_000));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({
       __type: 'InvalidSignatureException',
       message: expect.stringContaining('Signature expired'),
     });
+  });
+
+  it('accepts a header signature current at the virtual time (a function signs with it), and no other', async () => {
+    await cloud.clock.advance(6 * 3_600_000);
+    const atVirtual = await whoAmISignedAt(new Date(cloud.clock.now()));
+    expect(atVirtual.status).toBe(200);
+    // Neither the wall time nor the virtual time: three hours from the virtual time, months from the wall.
+    const between = await whoAmISignedAt(new Date(cloud.clock.now() - 3 * 3_600_000));
+    expect(between.status).toBe(400);
+    expect(await between.json()).toMatchObject({ __type: 'InvalidSignatureException' });
   });
 
   it('tells observers about every authenticated call, answered or refused by the service', async () => {

@@ -16,8 +16,8 @@ import {
 import { FirestoreLinkStore } from '#gcp/firestore-link-store.ts';
 import { WorkflowExecutionsClient } from '#gcp/workflow-executions.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
+import { manualClock } from '../helpers/timers.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
-import { TestClock } from '../support/workflow-clock.ts';
 
 const WF = 'projects/demo/locations/us-east4/workflows';
 // Waits an hour on the workflow clock, which these tests never advance: executions stay ACTIVE.
@@ -34,7 +34,7 @@ const PARKED = `main:
 
 let firestore: TestFirestore;
 let api: WorkflowsApiServer;
-const workflowClock = new TestClock();
+const workflowClock = manualClock();
 
 beforeAll(async () => {
   [firestore, api] = await Promise.all([

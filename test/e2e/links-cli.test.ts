@@ -47,7 +47,7 @@ describe.concurrent('a link through the CLI only', () => {
     await expectCrossed(id, 'aws');
     // alice asks on AWS; carol approves from Google.
     await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
-  }, 900_000);
+  }, 120_000);
 
   it('Google first: requested by alice, approved by carol (Google) and bob (AWS), ACTIVE, then DECOMMISSIONED', async (ctx) => {
     dumpOnFailure(ctx, both, 'google-first');
@@ -56,7 +56,7 @@ describe.concurrent('a link through the CLI only', () => {
     await expectCrossed(id, 'gcp');
     // alice asks on Google; bob approves from AWS.
     await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
-  }, 900_000);
+  }, 120_000);
 
   // One hub (AWS us-east-1, Google us-east4) serves every pair the policy accepts: the halves are
   // made in the link's regions, on the environment and profile discovered there.
@@ -66,7 +66,7 @@ describe.concurrent('a link through the CLI only', () => {
     await expectActive(id, { aws: 'us-west-2', gcp: 'us-west1' });
     await expectCrossed(id, 'gcp');
     await decommission(id, ['--side', 'gcp', '--as', 'alice'], ['--as', 'bob']);
-  }, 900_000);
+  }, 120_000);
 
   it('AWS first in eu-central-1 / europe-west3 from the same hub: the connection in eu-central-1, the transport in europe-west3, ACTIVE, then DECOMMISSIONED', async (ctx) => {
     dumpOnFailure(ctx, both, 'aws-first-frankfurt');
@@ -74,7 +74,7 @@ describe.concurrent('a link through the CLI only', () => {
     await expectActive(id, { aws: 'eu-central-1', gcp: 'europe-west3' });
     await expectCrossed(id, 'aws');
     await decommission(id, ['--as', 'alice'], ['--side', 'gcp', '--as', 'carol']);
-  }, 900_000);
+  }, 120_000);
 
   it('AWS first naming a Google project the Google half cannot place: FAILED on both sides before anyone approves on Google, nothing created', async (ctx) => {
     dumpOnFailure(ctx, both, 'misplaced');
@@ -102,5 +102,5 @@ describe.concurrent('a link through the CLI only', () => {
     const held = await resourcesOf(both, id);
     expect(held.connections).toEqual([]);
     expect(held.transports).toEqual([]);
-  }, 900_000);
+  }, 120_000);
 });

@@ -55,7 +55,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relay-in-'));
   writeFileSync(join(dir, 'gcp.yml'), relayConfig());
   cloud = await startTestCloud({
-    // The bundled handler reads the wall clock: start virtual time there so both agree.
+    // Virtual time starts at the wall time; the handler's Date follows it (local/virtual-date.ts).
     clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 },
     emulators: true,
     gcpConfig: join(dir, 'gcp.yml'),

@@ -1,50 +1,17 @@
 /**
- * A minimal manual clock with timers, the shape the engines need (`now`, `at`). Unit tests of the
- * engines use it; the integration tests use the local cloud's VirtualClock in manual mode.
+ * Time in tests: the local cloud's own VirtualClock in manual mode (one clock for the engines, the
+ * local cloud and the tests), and wall-time waits for conditions that need real I/O first.
  */
-export class ManualTimers {
-  #now: number;
-  #timers: { due: number; seq: number; fn: () => unknown }[] = [];
-  #seq = 0;
-  constructor(start = Date.parse('2026-01-01T00:00:00Z')) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  at(due: number, fn: () => unknown): { cancel(): void } {
-    const t = { due, seq: this.#seq++, fn };
-    this.#timers.push(t);
-    return {
-      cancel: () => {
-        this.#timers = this.#timers.filter((x) => x !== t);
-      },
-    };
-  }
-  get pending(): number {
-    return this.#timers.length;
-  }
-  /** Moves time forward, firing due timers in order and letting their continuations run. */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    await settle();
-    for (;;) {
-      this.#timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
-      const next = this.#timers[0];
-      if (!next || next.due > target) break;
-      this.#timers.shift();
-      this.#now = Math.max(this.#now, next.due);
-      await next.fn();
-      await settle();
-    }
-    this.#now = target;
-    await settle();
-  }
-}
+import { settle, VirtualClock } from '#local/clock.ts';
 
-/** Lets pending promise continuations and immediates run. */
-export async function settle(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+export { settle };
+
+/** The instant manual clocks of unit tests start at, unless a test says otherwise. */
+export const TEST_EPOCH = Date.parse('2026-01-01T00:00:00Z');
+
+/** A VirtualClock that moves only through `advance` / `fireNext` / `runUntil`. */
+export function manualClock(start = TEST_EPOCH): VirtualClock {
+  return new VirtualClock({ mode: 'manual', start });
 }
 
 /** Polls `fn` until it returns a truthy value (wall time, bounded) or fails with its last error. */
@@ -61,5 +28,15 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000):
     }
     if (Date.now() > end) throw last;
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits (wall time, up to `ms`) until `what()` holds: for conditions that need real I/O first. */
+export async function until(what: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error('condition never held');
+    await settle();
+    if (!what()) await new Promise((r) => setTimeout(r, 1));
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Both halves of crosslink in one local cloud, as `npm start` runs them: serverless.yml deployed into
  * the simulated AWS, the root gcp.yml wired on the Google edge and the real emulators, the relay in
- * both directions, the estate of config/local-estate.yaml, and the clock scaled (one simulated minute
- * per wall second) because the deployed functions read the wall clock. The CLI runs in-process from
- * a home whose handshake is this cloud's, with the Google key files of the people who sign.
+ * both directions, the estate of config/local-estate.yaml, on the manual clock, which a driver
+ * (clock-driver.ts) jumps to the next timer whenever nothing runs in wall time; the deployed
+ * functions' `Date` follows it. The CLI runs in-process from a home whose handshake is this cloud's,
+ * with the Google key files of the people who sign.
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { expect, type TestContext } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import { type CliRun, cliAgainst } from './cli.ts';
+import { type ClockDriver, type ClockDriverOptions, driveClock } from './clock-driver.ts';
 import { hubIdentities, startTestCloud } from './local-cloud.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,12 +31,17 @@ export interface BothHalves {
   json: <T = unknown>(...args: string[]) => Promise<T>;
   /** Every line the Google functions and the AWS Lambdas wrote. */
   output: () => string;
+  /** Jumps the manual clock whenever the system is idle. */
+  driver: ClockDriver;
   stop: () => Promise<void>;
 }
 
-export async function startBothHalves(options: LocalCloudOptions = {}): Promise<BothHalves> {
+export async function startBothHalves(
+  options: LocalCloudOptions = {},
+  drive: ClockDriverOptions = {},
+): Promise<BothHalves> {
   const cloud = await startTestCloud({
-    clock: { mode: 'scaled', scale: 60, start: Math.floor(Date.now() / 1000) * 1000 },
+    clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 },
     emulators: true,
     gcpConfig: join(ROOT, 'gcp.yml'),
     awsHalf: { repoDir: ROOT },
@@ -56,13 +63,16 @@ export async function startBothHalves(options: LocalCloudOptions = {}): Promise<
     if (r.code !== 0) throw new Error(`crosslink ${args.join(' ')} exited ${r.code}: ${r.err}`);
     return JSON.parse(r.out) as T;
   };
+  const driver = driveClock(cloud.clock, drive);
   return {
     cloud,
     home: run.home,
     cli: run.cli,
     json,
     output: () => outputOf(cloud),
+    driver,
     stop: async () => {
+      await driver.stop();
       run.remove();
       await cloud.stop();
     },
@@ -82,10 +92,10 @@ function awsLines(cloud: LocalCloud): string[] {
 
 /**
  * Runs `crosslink ...` until it exits 0 (a replica the relay has not delivered yet answers 4), a
- * second apart, for at most `timeoutMs` of wall time (generous: the relay runs on the wall clock,
- * and a loaded CI machine is slow); returns the last run.
+ * second apart, for at most `timeoutMs` of wall time (within a test's 120 s, so a failure names
+ * what it waited for); returns the last run.
  */
-export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs = 240_000): Promise<CliRun> {
+export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs = 100_000): Promise<CliRun> {
   const end = Date.now() + timeoutMs;
   let last: CliRun = { code: -1, out: '', err: '' };
   do {
@@ -97,7 +107,7 @@ export async function untilOk(cli: BothHalves['cli'], args: string[], timeoutMs 
 }
 
 /** Polls `fn` every `everyMs` until it is truthy; throws its last error or a timeout naming `what`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 240_000, everyMs = 500) {
+export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 100_000, everyMs = 500) {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

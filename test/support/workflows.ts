@@ -1,4 +1,6 @@
 /** Helpers for Workflows engine tests: YAML in template literals, and a run on a manual clock. */
+
+import type { VirtualClock } from '#local/clock.ts';
 import {
   type ExecutionOutcome,
   runDefinition,
@@ -6,7 +8,7 @@ import {
   type WorkflowPorts,
 } from '#local/workflows/index.ts';
 import type { RunOptions } from '#local/workflows/interpreter.ts';
-import { TestClock } from './workflow-clock.ts';
+import { manualClock } from '../helpers/timers.ts';
 
 /** Strips the common indentation of a template literal so YAML can be written inline. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
@@ -17,7 +19,7 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
 }
 
 export interface TestRun extends ExecutionOutcome {
-  clock: TestClock;
+  clock: VirtualClock;
   logs: unknown[];
 }
 
@@ -28,7 +30,7 @@ export async function run(
   ports: Partial<WorkflowPorts> = {},
   options: RunOptions = {},
 ): Promise<TestRun> {
-  const clock = (ports.clock as TestClock | undefined) ?? new TestClock();
+  const clock = (ports.clock as VirtualClock | undefined) ?? manualClock();
   const logs: unknown[] = [];
   const outcome = await clock.runUntil(
     runDefinition(definition, { log: (e) => logs.push(e), ...ports, clock }, argument, options),

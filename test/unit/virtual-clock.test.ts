@@ -214,3 +214,64 @@ describe('VirtualClock, time never goes backwards', () => {
     clock.stop();
   });
 });
+
+describe('VirtualClock, driving it to the next timer', () => {
+  it('fireNext jumps to the earliest timer and fires it, and says false when none waits', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const seen: number[] = [];
+    clock.after(90_000, () => seen.push(clock.now()));
+    clock.after(30_000, () => seen.push(clock.now()));
+    expect(clock.nextDue).toBe(30_000);
+    expect(clock.waits).toEqual([30_000, 90_000]);
+    expect(await clock.fireNext()).toBe(true);
+    expect(seen).toEqual([30_000]);
+    expect(clock.now()).toBe(30_000);
+    expect(await clock.fireNext()).toBe(true);
+    expect(await clock.fireNext()).toBe(false);
+    expect(seen).toEqual([30_000, 90_000]);
+    clock.stop();
+  });
+
+  it('runUntil fires timers one by one until the work is done, and refuses work that outlasts maxMs', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    const work = async () => {
+      await clock.sleep(60_000);
+      await clock.sleep(3_600_000);
+      return clock.now();
+    };
+    expect(await clock.runUntil(work())).toBe(3_660_000);
+    await expect(clock.runUntil(work(), { maxMs: 60_000 })).rejects.toThrow(/allowed virtual time/);
+    clock.stop();
+  });
+
+  it('runUntil says the work is stuck when nothing is due and nothing settles', async () => {
+    const clock = new VirtualClock({ mode: 'manual', start: 0 });
+    await expect(clock.runUntil(new Promise(() => {}), { ioWaitMs: 20 })).rejects.toThrow(/waits on nothing/);
+    clock.stop();
+  });
+});
+
+describe('VirtualClock, its anchor for followers', () => {
+  it('tells listeners every jump, mode and scale change, and the anchor recomputes its time', async () => {
+    let wall = 1_000;
+    const clock = new VirtualClock({ mode: 'manual', start: 50_000, wall: () => wall });
+    const seen: { virtual: number; wall: number; rate: number }[] = [];
+    const off = clock.onChange((a) => seen.push(a));
+    clock.after(10_000, () => {});
+    await clock.advance(20_000);
+    // The timer's instant, then the end of the jump.
+    expect(seen.map((a) => a.virtual)).toEqual([60_000, 70_000]);
+    expect(seen.at(-1)).toEqual({ virtual: 70_000, wall: 1_000, rate: 0 });
+    clock.setMode('scaled');
+    expect(seen.at(-1)).toEqual({ virtual: 70_000, wall: 1_000, rate: 60 });
+    wall = 2_000;
+    const a = clock.anchor();
+    expect(a.virtual + (wall - a.wall) * a.rate).toBe(clock.now());
+    clock.setScale(10);
+    expect(seen.at(-1)).toEqual({ virtual: 130_000, wall: 2_000, rate: 10 });
+    off();
+    await clock.advance(1);
+    expect(seen).toHaveLength(4);
+    clock.stop();
+  });
+});

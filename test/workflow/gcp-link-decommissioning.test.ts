@@ -5,8 +5,8 @@
  * peer's approval arrives too, as a peer event) -> drain (UpdateTransport adminEnabled false) ->
  * soak -> DeleteTransport -> confirmed gone (Get 404) -> report; and a request nobody approves
  * EXPIRES, leaving the link as it was. The runs take hours of virtual time, far past the lifetime of
- * the access tokens the functions cached at their start. The functions compare approval deadlines on
- * the wall clock, so this file runs them with deadlines of seconds (15 s escalation, 30 s expiry).
+ * the access tokens the functions cached at their start. Approval deadlines are of seconds (15 s
+ * escalation, 30 s expiry), compared on the virtual clock the functions' Date follows.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jwtClient } from '#gcp/google-credentials.ts';
@@ -133,7 +133,7 @@ describe('an ACTIVE link decommissioned from Google', () => {
     await eventually(async () => (await linkOf(linkId)).state === 'DECOMMISSIONED');
     const texts = [JSON.stringify(decommissioning.get(name)), JSON.stringify(decommissioning.logs(name))];
     expect(texts.filter((t) => t.includes(key))).toEqual([]);
-  }, 300_000);
+  }, 120_000);
 });
 
 describe('a decommission request nobody approves', () => {
@@ -155,5 +155,5 @@ describe('a decommission request nobody approves', () => {
     );
     expect(requests).toHaveLength(2);
     expect(transportCalls(linkId).map((c) => c.method)).toEqual(['CreateTransport']);
-  }, 300_000);
+  }, 120_000);
 });

@@ -1,8 +1,8 @@
 /**
  * The Google half's approval deadline in the local cloud: nobody approves, the callback wait times
  * out (virtual time), the fallback poll escalates once (a second LinkApprovalRequested), then expires
- * the link (LinkExpired) and the execution ends EXPIRED with nothing created. The functions compare
- * deadlines on the wall clock, so this file runs them with deadlines of seconds.
+ * the link (LinkExpired) and the execution ends EXPIRED with nothing created, with deadlines of
+ * seconds (the functions compare them on the virtual clock their Date follows).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -52,5 +52,5 @@ describe('callback timeout', () => {
     expect(cloud.gcp.auditLog.entries().some((e) => e.protoPayload.resourceName.endsWith(linkId))).toBe(
       false,
     );
-  }, 240_000);
+  }, 120_000);
 });

@@ -48,7 +48,7 @@ afterAll(() => stopGoogleHalf(), 60_000);
 describe('Google-first: alice asks Google, carol approves here, bob as a peer event', () => {
   it('issues the key to Secret Manager, seals it to the AWS key, and goes ACTIVE once both halves are up', async () => {
     keys.push((await activeGoogleFirst('g-first')).key);
-  }, 240_000);
+  }, 120_000);
 });
 
 /** Every activation key a test saw: none may appear in an execution, a log line or an event. */
@@ -78,7 +78,7 @@ describe('approvals', () => {
     expect(out.state).toBe('SUCCEEDED');
     expect(out.result).toMatchObject({ linkId, outcome: 'REJECTED', compensation: { deleted: [] } });
     expect((await linkOf(linkId)).state).toBe('REJECTED');
-  }, 240_000);
+  }, 120_000);
 
   it("a duplicate request (same Idempotency-Key) and the starter's LinkRequested start one execution", async () => {
     const body = request('g-dup');
@@ -101,7 +101,7 @@ describe('approvals', () => {
       (cloud.plumbing?.functions.get('starter')?.output ?? []).some((l) => l.includes(linkId)),
     );
     expect(executionsOf(linkId)).toHaveLength(1);
-  }, 240_000);
+  }, 120_000);
 });
 
 describe('CreateTransport answers 500, then 503', () => {
@@ -143,7 +143,7 @@ describe('CreateTransport answers 500, then 503', () => {
       return called.length >= 2 ? called : undefined;
     });
     expect(steps.map((l) => l.status)).toEqual([500, 200]);
-  }, 240_000);
+  }, 120_000);
 });
 
 describe('AWS-first: the request comes as a peer event, Google accepts', () => {
@@ -208,7 +208,7 @@ describe('AWS-first: the request comes as a peer event, Google accepts', () => {
     expect(link.halves.gcp.transportName).toBe(
       `projects/${cloud.gcp.project}/locations/us-east4/transports/${linkId}`,
     );
-  }, 240_000);
+  }, 120_000);
 });
 
 describe('activation keys', () => {

@@ -3,10 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { formatProblem, lintWorkflow } from '#local/workflows/lint.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
-import { TestClock, until } from '../support/workflow-clock.ts';
+import { manualClock, until } from '../helpers/timers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 
@@ -41,7 +42,7 @@ describe('every workflow file of the repository lints clean', () => {
 describe('examples/workflows/approve-then-create', () => {
   const P = 'projects/demo/locations/us-east4/workflows/approve';
   let api: WorkflowsApiServer;
-  let clock: TestClock;
+  let clock: VirtualClock;
   let fake: Server;
   let fakeUrl: string;
   const notifications: { level: string; callbackUrl: string }[] = [];
@@ -73,7 +74,7 @@ describe('examples/workflows/approve-then-create', () => {
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-    clock = new TestClock();
+    clock = manualClock();
     api = await startWorkflowsApi({
       clock,
       ports: {

@@ -10,10 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { lintWorkflow } from '#local/workflows/lint.ts';
 import { defaultIsInternalUrl, fetchHttp } from '#local/workflows/ports.ts';
-import { TestClock, until } from '../support/workflow-clock.ts';
+import { manualClock, until } from '../helpers/timers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const file = (name: string) => readFileSync(join(repo, 'workflows/gcp', name), 'utf8');
@@ -36,7 +37,7 @@ describe('workflows/gcp files', () => {
 describe('the Google workflows against a scripted steps function', () => {
   let api: WorkflowsApiServer;
   let server: Server;
-  let clock: TestClock;
+  let clock: VirtualClock;
   let calls: { step: string; body: Record<string, unknown>; auth: string }[];
   let parked: Record<string, string>;
   let stepsUrl: string;
@@ -68,7 +69,7 @@ describe('the Google workflows against a scripted steps function', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/steps`;
     stepsUrl = url;
-    clock = new TestClock();
+    clock = manualClock();
     api = await startWorkflowsApi({
       clock,
       ports: {

@@ -30,7 +30,9 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FaultRegistry } from '#local/faults.ts';
-import type { EngineClock, LambdaResponse } from '../sfn/interpreter.ts';
+import type { VirtualClock } from '../../clock.ts';
+import { shareClock } from '../../virtual-date.ts';
+import type { LambdaResponse } from '../sfn/interpreter.ts';
 import type { Message, Queue } from '../sqs/queues.ts';
 
 export type InlineHandler = (event: unknown, context: LambdaContext) => unknown;
@@ -97,7 +99,8 @@ export class LambdaServiceError extends Error {
 }
 
 export interface LambdaRuntimeOptions {
-  clock: EngineClock;
+  /** The local cloud's clock: timers run on it, and the sandboxes' `Date` follows it (virtual-date.ts). */
+  clock: VirtualClock;
   accountId: string;
   region: string;
   /** Delivers a payload to a destination ARN (SQS, Lambda, EventBridge bus). */
@@ -194,6 +197,8 @@ export class LambdaRuntime {
   readonly #held = new Map<string, Set<{ cancel(): void }>>();
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
   #nextId = 1;
+  /** The clock's anchor, shared with every sandbox (made with the first one). */
+  #sharedClock: SharedArrayBuffer | undefined;
   /**
    * What the functions' sandboxes wrote (stdout and stderr, one entry a line), newest last, as
    * CloudWatch Logs would keep it; bounded to the last LOG_LINES lines. Also echoed to this process.
@@ -244,8 +249,15 @@ export class LambdaRuntime {
     return fn;
   }
 
-  /** RequestResponse invocation: resolves with the payload, or the error payload and `functionError`. */
-  async invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
+  /**
+   * RequestResponse invocation: resolves with the payload, or the error payload and `functionError`.
+   * The run counts as activity on the clock (VirtualClock.track).
+   */
+  invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
+    return this.#options.clock.track(this.#invoke(nameOrArn, payload), `lambda ${nameOrArn}`);
+  }
+
+  async #invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
     const fn = this.get(nameOrArn);
     const requestId = randomUUID();
     const timeoutMs = (fn.timeout ?? 6) * 1000;
@@ -556,10 +568,12 @@ export class LambdaRuntime {
         ...fn.environment,
       };
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-        workerData:
-          'taskRoot' in spec
+        workerData: {
+          ...('taskRoot' in spec
             ? { taskRoot: resolve(spec.taskRoot), handler: spec.handler }
-            : { file: resolve(spec.file), exportName: spec.export },
+            : { file: resolve(spec.file), exportName: spec.export }),
+          clock: this.#clockBuffer(),
+        },
         env,
         stdout: true,
         stderr: true,
@@ -620,6 +634,11 @@ export class LambdaRuntime {
       });
       sandbox.worker.postMessage({ id, event, context });
     });
+  }
+
+  #clockBuffer(): SharedArrayBuffer {
+    if (!this.#sharedClock) this.#sharedClock = shareClock(this.#options.clock);
+    return this.#sharedClock;
   }
 
   #capture(

@@ -1,7 +1,9 @@
 /**
  * One Lambda execution environment: a worker thread with the function's own `process.env`. It
  * imports the handler module once (the cold start) and runs one invocation at a time, as a Lambda
- * sandbox does. Messages: `{id, event, context}` in, `{id, ok}` or `{id, error}` out.
+ * sandbox does. Messages: `{id, event, context}` in, `{id, ok}` or `{id, error}` out. Its `Date`
+ * follows the local cloud's virtual clock (virtual-date.ts) from before the handler module loads;
+ * the invocation's deadline stays on wall time, as the handler's code really runs.
  *
  * Code from an artifact (`{taskRoot, handler}`) is found as Lambda's Node.js runtime finds it: the
  * handler setting `<module>.<export>` names `<module>.js`, `.mjs` or `.cjs` under the task root and
@@ -14,11 +16,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installVirtualDate, readShared } from '../../virtual-date.ts';
 
-type Spec = { file: string; exportName: string } | { taskRoot: string; handler: string };
+type Spec = ({ file: string; exportName: string } | { taskRoot: string; handler: string }) & {
+  clock: SharedArrayBuffer;
+};
 type Handler = (event: unknown, context: unknown) => unknown;
 
 const spec = workerData as Spec;
+const wallNow = installVirtualDate(readShared(spec.clock));
 let handler: Handler | undefined;
 
 interface Invocation {
@@ -72,7 +78,7 @@ parentPort?.on('message', async (msg: Invocation) => {
       // The sandbox's stream, as its AWS_LAMBDA_LOG_STREAM_NAME says.
       logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? fields.logStreamName,
       callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadlineWall - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadlineWall - wallNow()),
     };
     const result = await handler(msg.event, context);
     parentPort?.postMessage({ id: msg.id, ok: result === undefined ? null : result });

@@ -9,17 +9,10 @@
  * so task tokens, heartbeats and history events would all have been overrides around it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { TimerClock } from '../../clock.ts';
 import { CHOICE_OPERATORS, isTimestamp, type MachineDef, type StateDef, taskKind } from './definition.ts';
 import { evaluateIntrinsic, IntrinsicFailure, parseIntrinsic } from './intrinsics.ts';
 import { pathExists, selectPath, setPath } from './jsonpath.ts';
-
-/** The clock the engine needs: VirtualClock from local/clock.ts satisfies it. */
-export interface EngineClock {
-  now(): number;
-  at(due: number, fn: () => unknown): { cancel(): void };
-  /** True once the clock was stopped (the cloud is shutting down): `at` would throw. */
-  readonly stopped?: boolean;
-}
 
 export interface LambdaRequest {
   /** Name, ARN or partial ARN, optionally with a qualifier, as the state gave it. */
@@ -180,7 +173,7 @@ interface RunCtx {
 }
 
 export interface EngineOptions {
-  clock: EngineClock;
+  clock: TimerClock;
   invokeLambda: LambdaInvoker;
   region: string;
   /** Called after every status change (the API layer mirrors it, e.g. for metrics). */
@@ -189,7 +182,7 @@ export interface EngineOptions {
 }
 
 export class StepFunctionsEngine {
-  readonly #clock: EngineClock;
+  readonly #clock: TimerClock;
   readonly #invoke: LambdaInvoker;
   readonly #region: string;
   readonly #onEnd: ((e: Execution) => void) | undefined;

@@ -4,43 +4,13 @@
  * day or a retry backoff takes no wall time), with chosen Task states answered by local modules.
  * `crosslink sim sfn run` uses it.
  */
+import { VirtualClock } from '../../clock.ts';
 import { type InlineHandler, LambdaRuntime } from '../lambda/runtime.ts';
 import { type MachineDef, type StateDef, taskKind, validateDefinition } from './definition.ts';
 import { type Execution, StepFunctionsEngine } from './interpreter.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-
-/** A clock that only moves when the runner jumps it to the next timer. */
-class JumpClock {
-  #now: number;
-  #timers: { due: number; seq: number; fn: () => unknown }[] = [];
-  #seq = 0;
-  constructor(start: number) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  at(due: number, fn: () => unknown): { cancel(): void } {
-    const t = { due, seq: this.#seq++, fn };
-    this.#timers.push(t);
-    return {
-      cancel: () => {
-        this.#timers = this.#timers.filter((x) => x !== t);
-      },
-    };
-  }
-  /** Fires the earliest timer (moving time to it); false when there is none. */
-  async fireNext(): Promise<boolean> {
-    this.#timers.sort((a, b) => a.due - b.due || a.seq - b.seq);
-    const t = this.#timers.shift();
-    if (!t) return false;
-    this.#now = Math.max(this.#now, t.due);
-    await t.fn();
-    return true;
-  }
-}
 
 export interface OfflineRunOptions {
   /** Task state name -> the handler that plays its Lambda function. */
@@ -86,7 +56,8 @@ export async function runOffline(
   for (const state of Object.keys(tasks)) {
     if (!names.has(state)) throw new Error(`--task ${state}: there is no Task state named '${state}'`);
   }
-  const clock = new JumpClock(options.start ?? Date.now());
+  // Manual: time moves only when the loop below jumps it to the next timer.
+  const clock = new VirtualClock({ mode: 'manual', start: options.start ?? Date.now() });
   const runtime = new LambdaRuntime({ clock, accountId: ACCOUNT, region: REGION });
   for (const [state, handler] of Object.entries(tasks))
     runtime.register({ name: names.get(state) as string, handler, timeout: 900 });
@@ -141,5 +112,6 @@ export async function runOffline(
     if (!(await clock.fireNext())) break;
   }
   await runtime.close();
+  clock.stop();
   return exec;
 }

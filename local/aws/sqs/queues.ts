@@ -5,7 +5,7 @@
  * targets use it directly.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { EngineClock } from '../sfn/interpreter.ts';
+import type { TimerClock } from '../../clock.ts';
 
 export interface MessageAttributeValue {
   DataType: string;
@@ -56,9 +56,9 @@ export class Queue {
   messages: Message[] = [];
   #listeners = new Set<() => void>();
   #wakeTimers = new Map<number, { cancel(): void }>();
-  readonly #clock: EngineClock;
+  readonly #clock: TimerClock;
 
-  constructor(name: string, arn: string, clock: EngineClock, attributes: Partial<QueueAttributes>) {
+  constructor(name: string, arn: string, clock: TimerClock, attributes: Partial<QueueAttributes>) {
     this.name = name;
     this.arn = arn;
     this.#clock = clock;

@@ -7,7 +7,7 @@ import {
   StepFunctionsEngine,
   TaskTokenError,
 } from '#local/aws/sfn/interpreter.ts';
-import { ManualTimers, settle } from '../../helpers/timers.ts';
+import { manualClock, settle } from '../../helpers/timers.ts';
 
 const ACCOUNT = '000000000000';
 const fnArn = (n: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${n}`;
@@ -39,7 +39,7 @@ function lambdas(handlers: Record<string, Handler>, calls: LambdaRequest[] = [])
 }
 
 function setup(handlers: Record<string, Handler> = {}, random?: () => number) {
-  const clock = new ManualTimers();
+  const clock = manualClock();
   const calls: LambdaRequest[] = [];
   const engine = new StepFunctionsEngine({
     clock,

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { fetchHttp, type LogEntry, type TokenProvider } from '#local/workflows/ports.ts';
-import { TestClock, until } from '../../support/workflow-clock.ts';
+import { manualClock, until } from '../../helpers/timers.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 
 const P = 'projects/demo/locations/us-central1/workflows';
@@ -281,11 +282,11 @@ describe('http.*', () => {
 
 describe('Executions API and callbacks', () => {
   let api: WorkflowsApiServer;
-  let clock: TestClock;
+  let clock: VirtualClock;
   let logs: LogEntry[];
 
   async function start(): Promise<void> {
-    clock = new TestClock();
+    clock = manualClock();
     logs = [];
     api = await startWorkflowsApi({ clock, ports: { log: (e) => logs.push(e) } });
     cleanup.push(() => api.close());
@@ -465,7 +466,7 @@ describe('Executions API and callbacks', () => {
   });
 
   it('lists by state with pages; authorize can refuse callers with 403', async () => {
-    clock = new TestClock();
+    clock = manualClock();
     let allowed = true;
     api = await startWorkflowsApi({ clock, authorize: () => allowed });
     cleanup.push(() => api.close());

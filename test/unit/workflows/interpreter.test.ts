@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CallbackHub } from '#local/workflows/callbacks.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
 import { Execution, InvalidWorkflowError } from '#local/workflows/interpreter.ts';
-import { TestClock } from '../../support/workflow-clock.ts';
+import { manualClock } from '../../helpers/timers.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 
 describe('steps, assign and return', () => {
@@ -744,7 +744,7 @@ describe('limits and billing', () => {
   });
 
   it('a step waiting for a callback is billed external, as Google bills it; creating the endpoint is internal', async () => {
-    const clock = new TestClock();
+    const clock = manualClock();
     const callbacks = new CallbackHub(clock);
     const r = await run(
       yaml`
@@ -780,6 +780,6 @@ describe('limits and billing', () => {
       - a:
           bogus: 1
     `);
-    expect(() => new Execution(wf, { clock: new TestClock() })).toThrow(InvalidWorkflowError);
+    expect(() => new Execution(wf, { clock: manualClock() })).toThrow(InvalidWorkflowError);
   });
 });

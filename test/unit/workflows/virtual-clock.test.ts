@@ -1,12 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
-import type { WorkflowClock } from '#local/workflows/ports.ts';
-import { until } from '../../support/workflow-clock.ts';
+import { until } from '../../helpers/timers.ts';
 import { yaml } from '../../support/workflows.ts';
-
-// The local cloud's clock is the engine's clock: this line fails to compile if they drift apart.
-const asWorkflowClock = (c: VirtualClock): WorkflowClock => c;
 
 describe('the Workflows engine on the local cloud virtual clock', () => {
   let api: WorkflowsApiServer | undefined;
@@ -18,7 +14,7 @@ describe('the Workflows engine on the local cloud virtual clock', () => {
 
   it('sleeps, retries and callback timeouts move only when the manual clock advances', async () => {
     clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-03-01T00:00:00Z') });
-    api = await startWorkflowsApi({ clock: asWorkflowClock(clock) });
+    api = await startWorkflowsApi({ clock });
     api.service.deploy(
       'demo',
       'us-central1',

@@ -1,0 +1,154 @@
+/**
+ * The functions' clock: `Date.now()` and `new Date()` in a Lambda sandbox (a worker thread) or a
+ * Cloud Function's process (a child process) follow the local cloud's virtual clock, so the
+ * product's composition roots keep `systemClock` and still see the time the clouds see.
+ *
+ * How the time travels: the VirtualClock's anchor (`virtual`, `wall`, `rate`: virtual time is
+ * `virtual + (wallNow - wall) * rate`, `rate` 0 in manual mode) changes only on a jump, a mode or a
+ * scale change, so only those travel; between them each follower computes the flow itself.
+ * - Worker threads share the anchor in a SharedArrayBuffer (`shareClock` writes it, `readShared`
+ *   reads it), guarded by a sequence number: a read is always of one whole anchor, at once.
+ * - Child processes get it over their IPC channel (`ProcessClockFeed` sends it, the preload
+ *   `virtual-date-preload.ts` keeps the last one and acknowledges it); the host waits for the
+ *   acknowledgement before it forwards a request (`synced`), so a function never serves a request
+ *   with a time older than the one the caller saw.
+ *
+ * Limits: only `Date` moves. Timers (`setTimeout`), `performance.now()` and `process.hrtime` stay on
+ * wall time, so a handler's own timeouts and the Lambda deadline are wall time, as the handler's
+ * code really runs; a date constructed with arguments is that date. Time never goes backwards for a
+ * follower.
+ */
+import type { ClockAnchor, VirtualClock } from './clock.ts';
+
+/** Int32 slot 0: the sequence (odd while written); Float64 slots 1..3: virtual, wall, rate. */
+const SLOTS = 4;
+
+/** A SharedArrayBuffer that follows `clock`'s anchor from now on (until `clock` stops). */
+export function shareClock(clock: VirtualClock): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(SLOTS * 8);
+  const seq = new Int32Array(buffer, 0, 1);
+  const fields = new Float64Array(buffer, 8, 3);
+  const write = (a: ClockAnchor) => {
+    Atomics.add(seq, 0, 1);
+    fields[0] = a.virtual;
+    fields[1] = a.wall;
+    fields[2] = a.rate;
+    Atomics.add(seq, 0, 1);
+  };
+  write(clock.anchor());
+  clock.onChange(write);
+  return buffer;
+}
+
+/** Reads the anchor `shareClock` keeps in `buffer` (retrying while a write is under way). */
+export function readShared(buffer: SharedArrayBuffer): () => ClockAnchor {
+  const seq = new Int32Array(buffer, 0, 1);
+  const fields = new Float64Array(buffer, 8, 3);
+  return () => {
+    for (;;) {
+      const before = Atomics.load(seq, 0);
+      if (before % 2 === 1) continue;
+      const anchor = { virtual: fields[0] as number, wall: fields[1] as number, rate: fields[2] as number };
+      if (Atomics.load(seq, 0) === before) return anchor;
+    }
+  };
+}
+
+/**
+ * Replaces `globalThis.Date` so that `Date.now()`, `new Date()` and `Date()` answer the virtual time
+ * `anchor()` describes (the wall time while it answers undefined). Returns the wall clock, which
+ * the caller keeps for what must stay in real time.
+ */
+export function installVirtualDate(anchor: () => ClockAnchor | undefined): () => number {
+  const WallDate = globalThis.Date;
+  const wallNow = WallDate.now.bind(WallDate);
+  let highWater = Number.NEGATIVE_INFINITY;
+  const now = (): number => {
+    const a = anchor();
+    const wall = wallNow();
+    const t = a ? Math.floor(a.virtual + (wall - a.wall) * a.rate) : wall;
+    if (t > highWater) highWater = t;
+    return highWater;
+  };
+  const VirtualDate = new Proxy(WallDate, {
+    construct(target, args, newTarget) {
+      return Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget);
+    },
+    apply() {
+      return new WallDate(now()).toString();
+    },
+    get(target, key, receiver) {
+      if (key === 'now') return now;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  globalThis.Date = VirtualDate;
+  return wallNow;
+}
+
+/** What a host and its child say to each other about the clock over the IPC channel. */
+export interface ClockMessage {
+  crosslinkClock: { seq: number; anchor: ClockAnchor };
+}
+export interface ClockAck {
+  crosslinkClockAck: number;
+}
+
+interface IpcChild {
+  connected: boolean;
+  send(message: unknown): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+  once(event: 'exit', listener: () => void): unknown;
+}
+
+/** Feeds `clock`'s anchor to a child process started with an IPC channel and the preload. */
+export class ProcessClockFeed {
+  readonly #child: IpcChild;
+  readonly #unsubscribe: () => void;
+  readonly #onMessage = (m: unknown) => {
+    const ack = (m as Partial<ClockAck> | null)?.crosslinkClockAck;
+    if (typeof ack !== 'number') return;
+    this.#acked = Math.max(this.#acked, ack);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.seq > this.#acked) return true;
+      w.resolve();
+      return false;
+    });
+  };
+  #sent = 0;
+  #acked = 0;
+  #gone = false;
+  #waiters: { seq: number; resolve(): void }[] = [];
+
+  constructor(child: IpcChild, clock: VirtualClock) {
+    this.#child = child;
+    child.on('message', this.#onMessage);
+    this.#unsubscribe = clock.onChange((anchor) => this.#send(anchor));
+    child.once('exit', () => this.close());
+    this.#send(clock.anchor());
+  }
+
+  #send(anchor: ClockAnchor): void {
+    if (this.#gone || !this.#child.connected) return;
+    const message: ClockMessage = { crosslinkClock: { seq: ++this.#sent, anchor } };
+    this.#child.send(message);
+  }
+
+  /** Resolves once the child holds the latest anchor sent (at once when it is gone). */
+  synced(): Promise<void> {
+    if (this.#gone || this.#acked >= this.#sent) return Promise.resolve();
+    const seq = this.#sent;
+    return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
+  }
+
+  /** Stops feeding (the child exited or is being stopped); whoever waits on `synced` goes on. */
+  close(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#unsubscribe();
+    this.#child.off('message', this.#onMessage);
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
+  }
+}

@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LambdaRuntime } from '#local/aws/lambda/runtime.ts';
+import { VirtualClock } from '#local/clock.ts';
+import { ProcessClockFeed } from '#local/virtual-date.ts';
+
+const START = Date.parse('2031-05-01T00:00:00Z');
+const HOUR = 3_600_000;
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'clock');
+const PRELOAD = pathToFileURL(join(import.meta.dirname, '..', '..', 'local', 'virtual-date-preload.ts')).href;
+
+describe('a Lambda sandbox follows the virtual clock', () => {
+  let runtime: LambdaRuntime | undefined;
+  let clock: VirtualClock | undefined;
+  afterEach(async () => {
+    await runtime?.close();
+    clock?.stop();
+  });
+
+  it('sees virtual time in Date.now(), new Date() and Date(), jumps with the clock, and keeps a wall deadline', async () => {
+    clock = new VirtualClock({ mode: 'manual', start: START });
+    runtime = new LambdaRuntime({ clock, accountId: '000000000000', region: 'us-east-1' });
+    runtime.register({
+      name: 'now',
+      handler: { file: join(FIXTURES, 'now-handler.ts'), export: 'handler' },
+      timeout: 30,
+    });
+    const first = (await runtime.invoke('now', {})).payload as Record<string, unknown>;
+    expect(first).toMatchObject({
+      now: START,
+      constructed: new Date(START).toISOString(),
+      isDate: true,
+      given: 0,
+    });
+    expect(new Date(first.called as string).getTime()).toBe(START);
+    // The deadline is wall time: a handler that just started has nearly its whole 30 s.
+    expect(first.remainingMs).toBeGreaterThan(20_000);
+    await clock.advance(5 * HOUR);
+    const later = (await runtime.invoke('now', {})).payload as Record<string, unknown>;
+    expect(later).toMatchObject({
+      now: START + 5 * HOUR,
+      constructed: new Date(START + 5 * HOUR).toISOString(),
+    });
+    // This process keeps the wall clock.
+    expect(Math.abs(Date.now() - START)).toBeGreaterThan(HOUR);
+  });
+
+  it('flows at the clock scale in scaled mode', async () => {
+    clock = new VirtualClock({ mode: 'scaled', scale: 600, start: START });
+    runtime = new LambdaRuntime({ clock, accountId: '000000000000', region: 'us-east-1' });
+    runtime.register({
+      name: 'now',
+      handler: { file: join(FIXTURES, 'now-handler.ts'), export: 'handler' },
+      timeout: 30,
+    });
+    const seen = (await runtime.invoke('now', {})).payload as { now: number };
+    const virtualNow = clock.now();
+    // Both read the same flowing time (within the invocation's wall duration times the scale).
+    expect(seen.now).toBeGreaterThan(START);
+    expect(seen.now).toBeLessThanOrEqual(virtualNow);
+    expect(virtualNow - seen.now).toBeLessThan(600 * 2_000);
+  });
+});
+
+describe('a function process follows the virtual clock through the preload', () => {
+  let child: ChildProcess | undefined;
+  let clock: VirtualClock | undefined;
+  afterEach(() => {
+    child?.kill('SIGKILL');
+    clock?.stop();
+  });
+
+  const ask = async (c: ChildProcess, n: number): Promise<{ now: number; iso: string }> => {
+    const answer = new Promise<{ now: number; iso: string }>((resolve) => {
+      const on = (m: { answer?: number; now: number; iso: string }) => {
+        if (m.answer !== n) return;
+        c.off('message', on);
+        resolve(m);
+      };
+      c.on('message', on);
+    });
+    c.send({ ask: n });
+    return answer;
+  };
+
+  it('sees the anchor the host sends, once acknowledged, at every jump', async () => {
+    clock = new VirtualClock({ mode: 'manual', start: START });
+    child = spawn(process.execPath, ['--import', PRELOAD, join(FIXTURES, 'now-child.ts')], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const feed = new ProcessClockFeed(child, clock);
+    await feed.synced();
+    expect(await ask(child, 1)).toMatchObject({ now: START, iso: new Date(START).toISOString() });
+    await clock.advance(26 * HOUR);
+    await feed.synced();
+    expect((await ask(child, 2)).now).toBe(START + 26 * HOUR);
+    feed.close();
+  });
+
+  it('does not keep a process alive: the channel is unreferenced', async () => {
+    clock = new VirtualClock({ mode: 'manual', start: START });
+    child = spawn(process.execPath, ['--import', PRELOAD, '-e', 'setTimeout(() => {}, 50)'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const feed = new ProcessClockFeed(child, clock);
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    // Nothing waits on a process that is gone.
+    await clock.advance(HOUR);
+    await feed.synced();
+  });
+});
