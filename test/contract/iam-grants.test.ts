@@ -83,7 +83,7 @@ beforeAll(async () => {
     environment: { CROSSLINK_ACCOUNT_ROLES: JSON.stringify(ROLES) },
   });
   withRoles = JSON.parse(readFileSync(copy.templateFile, 'utf8'));
-}, 300_000);
+}, 120_000);
 
 afterAll(() => {
   if (copyDir) rmSync(copyDir, { recursive: true, force: true });

@@ -45,7 +45,7 @@ afterEach(() => {
 
 describe('npm start', () => {
   it('becomes ready, writes .crosslink/local.json, and exits cleanly on SIGINT leaving no process', {
-    timeout: 200_000,
+    timeout: 120_000,
   }, async () => {
     // Prepare
     home = mkdtempSync(join(tmpdir(), 'crosslink-start-'));
@@ -55,7 +55,7 @@ describe('npm start', () => {
     try {
       // Act
       // The Firestore emulator's JVM alone takes ~15 s to answer on a small machine.
-      await ready(child, output, 150_000);
+      await ready(child, output, 100_000);
       const handshake = JSON.parse(readFileSync(handshakeFile, 'utf8'));
       // Assess
       expect(handshake).toMatchObject({

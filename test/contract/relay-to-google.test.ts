@@ -148,7 +148,7 @@ beforeAll(async () => {
   await emulator('PUT', `subscriptions/${SUBSCRIPTION}`, {
     topic: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,
   });
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of [sqs, asCrosslink]) c?.destroy();

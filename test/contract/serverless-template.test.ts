@@ -44,7 +44,7 @@ beforeAll(async () => {
   const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
   ({ Resources: resources, Conditions: conditions } = JSON.parse(readFileSync(templateFile, 'utf8')));
   templateDir = dirname(templateFile);
-}, 180_000);
+}, 120_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 

@@ -70,7 +70,7 @@ beforeAll(async () => {
   asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
   // The gateway with a VPC association whose allowed prefixes cover the request's AWS routes.
   await addAssociatedGateway(cloud, GATEWAY, ['10.10.0.0/16']);
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of [sfn, sqs, asCrosslink]) c?.destroy();

@@ -38,7 +38,7 @@ let both: BothHalves;
 beforeAll(async () => {
   // x30 while anything runs, as the relay chaos test (see there).
   both = await startBothHalves({}, { busyRate: 30 });
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   await both?.stop();

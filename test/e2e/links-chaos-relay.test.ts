@@ -36,7 +36,7 @@ beforeAll(async () => {
     await fault(kind, '--service', 'sqs', '--operation', RELAY_QUEUE, '--edge', 'aws');
   await fault('throttle', '--service', 'interconnect', '--rate', '0.2', '--edge', 'aws');
   await fault('throttle', '--service', 'networkconnectivity', '--rate', '0.2', '--edge', 'gcp');
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   await both?.stop();

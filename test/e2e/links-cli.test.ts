@@ -25,7 +25,7 @@ let both: BothHalves;
 
 beforeAll(async () => {
   both = await startBothHalves();
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   await both?.stop();

@@ -127,7 +127,7 @@ beforeAll(async () => {
     secrets: new SecretsManagerClient(config),
     cw: new CloudWatchClient(config),
   };
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   observer?.stop();

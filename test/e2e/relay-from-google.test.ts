@@ -70,7 +70,7 @@ beforeAll(async () => {
     apiEndpoint: cloud.emulators?.pubsubHost as string,
     emulatorMode: true,
   });
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   observer?.stop();

@@ -89,7 +89,7 @@ beforeAll(async () => {
   });
   stack = deployment.stack;
   api = deployment.httpApis.HttpApi as string;
-}, 240_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of [sqs, eb, sfn]) c?.destroy();
