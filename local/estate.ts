@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseCidr } from '#core/net/cidr.ts';
+import { addDxGateway } from './aws/common/dx-gateways.ts';
 import type { World } from './aws/service.ts';
 import { associate } from './aws/services/directconnect.ts';
-import { addDxGateway } from './aws/shared/dx-gateways.ts';
 import type { NetworkWorld } from './world/network.ts';
 
 export const DEFAULT_ESTATE_FILE = resolve(import.meta.dirname, '..', 'config', 'local-estate.yaml');

@@ -5,14 +5,14 @@
  * `requestContext.authorizer.iam`) or by a JWT authorizer (RS256 against the issuer's JWKS, issuer,
  * audience, expiry on the virtual clock; claims in `requestContext.authorizer.jwt.claims`).
  * Each API listens on its own 127.0.0.1 port. Every answer counts in the API's `AWS/ApiGateway`
- * metrics (`Count`, `4xx`, `5xx`: shared/api-metrics.ts).
+ * metrics (`Count`, `4xx`, `5xx`: common/api-metrics.ts).
  */
 import { createPublicKey, type JsonWebKey, randomUUID, verify as verifySig } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordApiRequest } from './common/api-metrics.ts';
 import type { World } from './service.ts';
 import { lambdaRuntime } from './services/lambda.ts';
-import { recordApiRequest } from './shared/api-metrics.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
 
 export type RouteAuth =

@@ -1,5 +1,5 @@
 /**
- * The AWS/ApiGateway metrics of the local HTTP APIs (local/aws/shared/api-metrics.ts), read with the
+ * The AWS/ApiGateway metrics of the local HTTP APIs (local/aws/common/api-metrics.ts), read with the
  * standard CloudWatch client: every answer is counted, the JWT authorizer's 401s included (they never
  * reach a function, so this is where a refused token shows), per ApiId and Stage.
  */

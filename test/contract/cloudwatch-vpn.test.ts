@@ -6,7 +6,7 @@
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { AwsSmithyRpcV2CborProtocol } from '@aws-sdk/core/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { networkOf } from '#local/aws/shared/network.ts';
+import { networkOf } from '#local/aws/common/network.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 

@@ -13,12 +13,12 @@ import {
   UpdateDirectConnectGatewayAssociationCommand,
 } from '@aws-sdk/client-direct-connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { networkOf } from '#local/aws/common/network.ts';
 import {
   allowedPrefixes,
   associatedGateways,
   onAllowedPrefixesChange,
 } from '#local/aws/services/directconnect.ts';
-import { networkOf } from '#local/aws/shared/network.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 

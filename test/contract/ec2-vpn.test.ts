@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { networkOf } from '#local/aws/shared/network.ts';
+import { networkOf } from '#local/aws/common/network.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { StaticLinks } from '#local/world/network.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';

@@ -323,11 +323,11 @@ function descendants(root: number): number[] {
     }
   }
   const found: number[] = [];
-  const todo = [root];
-  while (todo.length > 0) {
-    const pid = todo.pop() as number;
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop() as number;
     found.push(pid);
-    todo.push(...(children.get(pid) ?? []));
+    pending.push(...(children.get(pid) ?? []));
   }
   return found;
 }

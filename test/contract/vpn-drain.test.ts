@@ -17,8 +17,8 @@ import {
   SearchTransitGatewayRoutesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { networkOf } from '#local/aws/common/network.ts';
 import { allowedPrefixes } from '#local/aws/services/directconnect.ts';
-import { networkOf } from '#local/aws/shared/network.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { StaticLinks } from '#local/world/network.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';

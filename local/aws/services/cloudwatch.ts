@@ -13,14 +13,14 @@
  * A query's period groups samples (Sum, Average, Minimum, Maximum, SampleCount); dimensions
  * `VpnId`, `TunnelIpAddress` or both select the tunnels (several tunnels: Sum adds them, TunnelState
  * averages them). `AWS/ApiGateway` `Count`, `4xx`, `5xx` of the HTTP APIs (dimension `ApiId`, optionally
- * `Stage`): one sample per answered request (shared/api-metrics.ts). Other namespaces and metrics
+ * `Stage`): one sample per answered request (common/api-metrics.ts). Other namespaces and metrics
  * have no data (empty results, as for a metric nobody publishes). Metric math expressions are not simulated (InvalidParameterValue).
  */
 import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
+import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../common/api-metrics.ts';
+import { networkOf } from '../common/network.ts';
 import { AwsError } from '../errors.ts';
 import { defineService, type RequestContext } from '../service.ts';
-import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../shared/api-metrics.ts';
-import { networkOf } from '../shared/network.ts';
 
 /** An error with its awsQuery code in `x-amzn-query-error`, as query-compatible JSON services send. */
 function queryCompatible(code: string, message: string, status = 400): AwsError {

@@ -12,7 +12,7 @@
  * when the update completes: `allowedPrefixes()` below is what is advertised. A `stuck` fault on
  * the association id holds it in its state.
  *
- * Gateways are the shared ones of local/aws/shared/dx-gateways.ts (Interconnect attaches to them);
+ * Gateways are the shared ones of local/aws/common/dx-gateways.ts (Interconnect attaches to them);
  * associated VGWs / TGWs are those of the network model (local/world/network.ts), which learns each
  * association so that a VGW's routes include the links' (DisableVgwRoutePropagation then withdraws
  * both).
@@ -22,11 +22,11 @@
  */
 import { parseDuration } from '#core/clock.ts';
 import { parseCidr } from '#core/net/cidr.ts';
+import { adminError } from '../common/admin-error.ts';
+import { addDxGateway, type DxGateway, dxGateways } from '../common/dx-gateways.ts';
+import { networkOf } from '../common/network.ts';
 import { AwsError, errorClass } from '../errors.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
-import { adminError } from '../shared/admin-error.ts';
-import { addDxGateway, type DxGateway, dxGateways } from '../shared/dx-gateways.ts';
-import { networkOf } from '../shared/network.ts';
 
 const ClientError = errorClass('DirectConnectClientException', 400);
 

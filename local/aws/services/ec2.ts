@@ -30,10 +30,10 @@ import {
   type VpnConnection,
 } from '#local/world/network.ts';
 import { buildVpn, type VpnBuildOptions } from '#local/world/vpn-builder.ts';
+import { adminError } from '../common/admin-error.ts';
+import { networkOf } from '../common/network.ts';
 import { AwsError, errorClass } from '../errors.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
-import { adminError } from '../shared/admin-error.ts';
-import { networkOf } from '../shared/network.ts';
 
 const InvalidParameterValue = errorClass('InvalidParameterValue', 400);
 const InvalidParameterCombination = errorClass('InvalidParameterCombination', 400);

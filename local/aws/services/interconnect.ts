@@ -24,9 +24,9 @@ import { parseDuration } from '#core/clock.ts';
 import { canonicalHash } from '#core/policy/policy.ts';
 import type { Timer } from '#local/clock.ts';
 import { GOOGLE_PAIRS } from '#local/offerings.ts';
+import { addDxGateway, dxGateways } from '../common/dx-gateways.ts';
 import { errorClass } from '../errors.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
-import { addDxGateway, dxGateways } from '../shared/dx-gateways.ts';
 import { type Spec, validationMessage, violations } from '../validate.ts';
 
 // ---------- errors (model: name, HTTP status) ----------

@@ -13,9 +13,9 @@
  * or role ARN; a role ARN also admits the sessions of that role, for role chaining).
  */
 import { createHash } from 'node:crypto';
+import { adminError } from '../common/admin-error.ts';
 import { AwsError, errorClass } from '../errors.ts';
 import { defineService, type World } from '../service.ts';
-import { adminError } from '../shared/admin-error.ts';
 import { violations } from '../validate.ts';
 
 const AccessDenied = errorClass('AccessDenied', 403);
