@@ -8,10 +8,10 @@
 import {
   type Environment,
   type InterconnectClient,
-  ListEnvironmentsCommand,
+  paginateListEnvironments,
 } from '#aws/interconnect-client.ts';
 import { CapacityUnavailableError } from '#core/link/steps.ts';
-import { RegionalOffering, type RegionalSource } from '#core/ttl-cache.ts';
+import { RegionalOffering } from '#core/ttl-cache.ts';
 
 export interface EnvironmentsOptions {
   /** The Interconnect client of an AWS region (its regional endpoint). */
@@ -22,18 +22,22 @@ export interface EnvironmentsOptions {
 
 const GOOGLE = { cloudServiceProvider: 'gcp' };
 
-export class InterconnectEnvironments implements RegionalSource<Environment> {
+export class InterconnectEnvironments {
   readonly #clientFor: (region: string) => InterconnectClient;
   readonly #offering: RegionalOffering<Environment>;
 
   constructor(options: EnvironmentsOptions) {
     this.#clientFor = options.clientFor;
-    this.#offering = new RegionalOffering(this, options);
+    this.#offering = new RegionalOffering(options);
   }
 
   /** The environment in `awsRegion` toward Google `gcpRegion`; CapacityUnavailableError when none. */
   async find(awsRegion: string, gcpRegion: string): Promise<Environment> {
-    const { found, seen } = await this.#offering.find(awsRegion, (e) => e.location === gcpRegion);
+    const { found, seen } = await this.#offering.find(
+      awsRegion,
+      (e) => e.location === gcpRegion,
+      (r) => this.list(r),
+    );
     if (!found)
       throw new CapacityUnavailableError(
         `no AWS Interconnect environment in ${awsRegion} reaches Google ${gcpRegion} (ListEnvironments there offers Google ${seen.map((e) => e.location).join(', ') || 'nothing'})`,
@@ -43,20 +47,10 @@ export class InterconnectEnvironments implements RegionalSource<Environment> {
 
   /** Every item `region` offers (every page). */
   async list(region: string): Promise<Environment[]> {
-    const client = this.#clientFor(region);
     const all: Environment[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await client.send(
-        new ListEnvironmentsCommand({
-          provider: GOOGLE,
-          maxResults: 100,
-          ...(nextToken ? { nextToken } : {}),
-        }),
-      );
+    const client = this.#clientFor(region);
+    for await (const page of paginateListEnvironments({ client, pageSize: 100 }, { provider: GOOGLE }))
       all.push(...(page.environments ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
     return all;
   }
 }

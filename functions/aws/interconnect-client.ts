@@ -515,19 +515,36 @@ function isRetryable(err: unknown): boolean {
 
 // ---------- paginator ----------
 
-/** Iterates ListConnections pages (SDK: `paginateListConnections`). */
-export async function* paginateListConnections(
+/** Iterates the pages of a list operation that takes `nextToken` / `maxResults`. */
+async function* pages<O extends 'ListConnections' | 'ListEnvironments'>(
+  command: (input: InputOf<O>) => InterconnectCommand<O>,
   config: { client: InterconnectClient; pageSize?: number },
-  input: InputOf<'ListConnections'> = {},
-): AsyncGenerator<OutputOf<'ListConnections'>> {
+  input: InputOf<O>,
+): AsyncGenerator<OutputOf<O>> {
   let nextToken = input.nextToken;
   do {
-    const page = await config.client.send(
-      new ListConnectionsCommand({ ...input, nextToken, maxResults: config.pageSize ?? input.maxResults }),
-    );
+    const page = (await config.client.send(
+      command({ ...input, nextToken, maxResults: config.pageSize ?? input.maxResults }),
+    )) as OutputOf<O>;
     yield page;
     nextToken = page.nextToken;
   } while (nextToken);
+}
+
+/** Iterates ListConnections pages (SDK: `paginateListConnections`). */
+export function paginateListConnections(
+  config: { client: InterconnectClient; pageSize?: number },
+  input: InputOf<'ListConnections'> = {},
+): AsyncGenerator<OutputOf<'ListConnections'>> {
+  return pages((i) => new ListConnectionsCommand(i), config, input);
+}
+
+/** Iterates ListEnvironments pages (SDK: `paginateListEnvironments`). */
+export function paginateListEnvironments(
+  config: { client: InterconnectClient; pageSize?: number },
+  input: InputOf<'ListEnvironments'> = {},
+): AsyncGenerator<OutputOf<'ListEnvironments'>> {
+  return pages((i) => new ListEnvironmentsCommand(i), config, input);
 }
 
 // ---------- waiters (model: GetConnection waitable) ----------

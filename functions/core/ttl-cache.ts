@@ -37,27 +37,27 @@ export class TtlCache<V> {
 /**
  * Per-region lists of what a provider offers, cached (TtlCache, default 15 min), searched with
  * `find`: a miss in a kept list loads the region once more before it counts (the offering may be
- * new since the list was kept).
+ * new since the list was kept). The list call is given at `find`, not at construction: building an
+ * offering calls nothing (the static check of the AWS roles reads a call written where an object
+ * is built as made by whoever builds it).
  */
-/** What a region offers, listed by the provider's API. */
-export interface RegionalSource<I> {
-  list(region: string): Promise<I[]>;
-}
-
 export class RegionalOffering<I> {
-  // A source object, not a closure: building an offering calls nothing (the static check of the
-  // AWS roles reads a closure written in a constructor as called by whoever builds it).
-  readonly #source: RegionalSource<I>;
   readonly #cache: TtlCache<I[]>;
 
-  constructor(source: RegionalSource<I>, options: { ttlMs?: number; now?: () => number } = {}) {
-    this.#source = source;
+  constructor(options: { ttlMs?: number; now?: () => number } = {}) {
     this.#cache = new TtlCache(options.ttlMs ?? 15 * 60_000, options.now);
   }
 
-  /** The first item of `region`'s list `match` accepts (undefined: none), with the list searched. */
-  async find(region: string, match: (item: I) => boolean): Promise<{ found: I | undefined; seen: I[] }> {
-    const load = () => this.#source.list(region);
+  /**
+   * The first item of `region`'s list `match` accepts (undefined: none), with the list searched;
+   * `list` lists the region when the cache has no fresh list of it.
+   */
+  async find(
+    region: string,
+    match: (item: I) => boolean,
+    list: (region: string) => Promise<I[]>,
+  ): Promise<{ found: I | undefined; seen: I[] }> {
+    const load = () => list(region);
     let seen = await this.#cache.get(region, load);
     let found = seen.find(match);
     if (!found) {

@@ -8,7 +8,7 @@
  * refused. A location the list reports unreachable is unknown, not empty: that fails retryably.
  */
 import { CapacityUnavailableError } from '#core/link/steps.ts';
-import { RegionalOffering, type RegionalSource } from '#core/ttl-cache.ts';
+import { RegionalOffering } from '#core/ttl-cache.ts';
 import { Unavailable } from './google-errors.ts';
 import type { RemoteTransportProfile, TransportClient } from './transport-client.ts';
 
@@ -22,13 +22,13 @@ export interface RemoteProfilesOptions {
   now?: () => number;
 }
 
-export class RemoteProfiles implements RegionalSource<RemoteTransportProfile> {
+export class RemoteProfiles {
   readonly #clientFor: (location: string) => TransportClient;
   readonly #offering: RegionalOffering<RemoteTransportProfile>;
 
   constructor(options: RemoteProfilesOptions) {
     this.#clientFor = options.clientFor;
-    this.#offering = new RegionalOffering(this, options);
+    this.#offering = new RegionalOffering(options);
   }
 
   /** The profile in `location` toward AWS `awsRegion`; CapacityUnavailableError when none. */
@@ -36,6 +36,7 @@ export class RemoteProfiles implements RegionalSource<RemoteTransportProfile> {
     const { found, seen } = await this.#offering.find(
       location,
       (p) => p.provider === AWS_PROVIDER && p.providerSite === awsRegion,
+      (l) => this.list(l),
     );
     if (!found) {
       const sites = seen.filter((p) => p.provider === AWS_PROVIDER).map((p) => p.providerSite);

@@ -146,6 +146,14 @@ describe('what each handler can call (per handler, through the ports)', () => {
       expect(path?.join(' -> '), step).toMatch(/flushOutbox.*eventbridge-sink\.ts:put/);
     }
   });
+
+  it('sees environment discovery (ListEnvironments) in the steps that place a link, and nowhere else', () => {
+    const listing = Object.entries(analysis.handlers)
+      .filter(([, h]) => h.actions.has('interconnect:ListEnvironments'))
+      .map(([name]) => name)
+      .sort();
+    expect(listing).toEqual(['stepActivateInitiate', 'stepRequest']);
+  });
 });
 
 describe('every grant a function uses is in its role', () => {
