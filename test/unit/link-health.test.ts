@@ -5,40 +5,17 @@ import { ManualClock } from '#core/clock.ts';
 import { judgeHealth } from '#core/link/health.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps } from '#core/link/ports.ts';
-import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
+import { transition } from '#core/link/transition.ts';
 import { recordHealth } from '#core/link/use-cases.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { activeLinkRecord } from '../support/active-link.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const sessions = (...up: boolean[]) => up.map((u, i) => ({ id: `peer-${i + 1}`, up: u }));
 
-/** A link that both halves took to ACTIVE. */
-function activeLink(policyHash: string): LinkRecord {
-  const inputs: LinkInput[] = [
-    { kind: 'requestApproval' },
-    { kind: 'approve', side: 'aws', by: 'arn:aws:iam::000000000000:user/bob' },
-    { kind: 'approve', side: 'gcp', by: 'carol@example.com' },
-    { kind: 'startProvisioning' },
-    { kind: 'halfObserved', side: 'aws', sequence: 1, nativeState: 'available', resourceId: 'mcc-1a2b3c4d' },
-    { kind: 'halfObserved', side: 'gcp', sequence: 1, nativeState: 'ACTIVE' },
-  ];
-  let link = createLink(
-    {
-      id: 'lk-01jdx0000000000000000000aa',
-      name: 'east',
-      initiator: 'aws',
-      environment: 'prod',
-      requester: 'arn:aws:iam::000000000000:user/alice',
-      bandwidth: '1Gbps',
-      policyHash,
-    },
-    T0,
-  );
-  for (const [i, input] of inputs.entries()) link = transition(link, input, T0 + i * 1000).link;
-  expect(link.state).toBe('ACTIVE');
-  return link;
-}
+const activeLink = (policyHash: string) =>
+  activeLinkRecord({ id: 'lk-01jdx0000000000000000000aa', policyHash, now: T0 });
 
 describe('judgeHealth', () => {
   it('every session up is healthy, some down impaired, all down down', () => {
