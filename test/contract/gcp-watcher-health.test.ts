@@ -66,6 +66,28 @@ const transitions = () =>
     });
 
 describe('Google watcher: link health from the transport Cloud Router BGP sessions', () => {
+  it('a router the project made under a transport name answers for itself, not for the transport', async () => {
+    // Prepare: a network and a router named as a transport, in another region than the transport
+    const auth = jwtClient(cloud.gcp.auth.keyFile('crosslink'));
+    const reader = new RouterSessions({ authFor: () => auth, endpoint: cloud.gcp.endpoint });
+    cloud.network.addGcpNetwork({ project: cloud.gcp.project, name: 'own', subnets: [] });
+    const own = mintLinkId(cloud.clock);
+    await upLink(cloud, own);
+    cloud.network.createRouter({
+      project: cloud.gcp.project,
+      region: 'us-east4',
+      name: own,
+      network: 'own',
+      asn: 65001,
+    });
+    // Act
+    const sessions = await reader.sessions(
+      `projects/${cloud.gcp.project}/locations/us-east4/transports/${own}`,
+    );
+    // Assess: the project's router has no BGP peer; the transport's two sessions are not shown
+    expect(sessions).toEqual([]);
+  });
+
   it('DEGRADED with one session down, DOWN with both, ACTIVE again, each event once', async () => {
     // Act: a round per step, two rounds where nothing changes
     const rounds: string[][] = [];

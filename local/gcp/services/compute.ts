@@ -603,7 +603,11 @@ export default defineGcpService<ComputeState>({
       handler: (ctx) => {
         const { project, region, router } = ctx.params as { project: string; region: string; router: string };
         const w = net(ctx);
-        const transport = transportRouterStatus(ctx, project, region, router);
+        // A router the project made wins over a transport's of the same name.
+        const own = [...w.routers.values()].some(
+          (r) => r.project === project && r.region === region && r.name === router,
+        );
+        const transport = own ? undefined : transportRouterStatus(ctx, project, region, router);
         if (transport) return transport;
         const s = attempt(`projects/${project}/regions/${region}/routers/${router}`, () =>
           w.routerStatus(project, region, router),
