@@ -13,6 +13,7 @@ import { CrosslinkError } from '#core/errors.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
 import type { StepDeps as CoreStepDeps, StepSettings as CoreStepSettings } from '#core/link/steps.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import type { BgpSessionReader } from './bgp-sessions.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { InterconnectHalves } from './interconnect-adapter.ts';
 
@@ -67,6 +68,8 @@ export interface StepDeps extends CoreStepDeps {
   halves: AwsHalves;
   /** The Direct Connect gateway's associations (allowed prefixes), for verify. */
   prefixes: GatewayPrefixes;
+  /** The BGP sessions of a connection, for the watcher's health judgement (absent: health not read). */
+  bgp?: BgpSessionReader;
   settings: StepSettings;
 }
 

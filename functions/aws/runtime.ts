@@ -26,6 +26,7 @@ import { loadPolicy } from '#core/policy/policy.ts';
 import { AccountRoutedHalves, AccountRoutedPrefixes, accountPlacement } from './account-halves.ts';
 import { approvalMetrics } from './approval-metrics.ts';
 import { type AccountRoles, credentialsFor } from './assume-role.ts';
+import { AccountRoutedBgpSessions, DirectConnectBgpSessions } from './bgp-sessions.ts';
 import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
 import { InterconnectEnvironments } from './environments.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
@@ -70,6 +71,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
         secrets,
       }),
       prefixes: new DirectConnectGatewayPrefixes(directConnect, region),
+      bgp: new DirectConnectBgpSessions(directConnect, region),
     };
   };
   const hub = clientsFor(undefined);
@@ -85,6 +87,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
     placement: accountPlacement(accountId, roles),
     halves: new AccountRoutedHalves(hub.halves, new Map(network.map(([a, c]) => [a, c.halves]))),
     prefixes: new AccountRoutedPrefixes(hub.prefixes, new Map(network.map(([a, c]) => [a, c.prefixes]))),
+    bgp: new AccountRoutedBgpSessions(hub.bgp, new Map(network.map(([a, c]) => [a, c.bgp]))),
     secrets,
     tokens: {
       success: async (taskToken, output) => {

@@ -7,7 +7,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InterconnectClient, type InterconnectClientConfig } from '#aws/interconnect-client.ts';
+import {
+  CreateConnectionCommand,
+  InterconnectClient,
+  type InterconnectClientConfig,
+  ListAttachPointsCommand,
+} from '#aws/interconnect-client.ts';
+import { jwtClient } from '#gcp/google-credentials.ts';
+import { TransportClient } from '#gcp/transport-client.ts';
 import type { EmulatorOptions, Emulators } from '#local/gcp/emulators.ts';
 import { DEFAULT_HUB_PROJECT } from '#local/gcp/index.ts';
 import { DEFAULT_IDENTITIES_FILE } from '#local/identities.ts';
@@ -95,6 +102,52 @@ export function interconnectClient(
     throttlingRetryBaseDelayMs: 5,
     ...config,
   });
+}
+
+/** Our TransportManager client on the local Google edge (us-east4 by default); polls advance the clock. */
+export function transportClient(cloud: LocalCloud, location = 'us-east4'): TransportClient {
+  return new TransportClient({
+    project: cloud.gcp.project,
+    location,
+    endpoint: cloud.gcp.endpoint,
+    auth: jwtClient(cloud.gcp.auth.keyFile('crosslink')),
+    sleep: (ms) => cloud.clock.advance(ms),
+    retryBaseDelayMs: 1,
+  });
+}
+
+/**
+ * A link up on both sides, AWS first: a connection on the environment's first attach point, its key
+ * redeemed by a transport `transportId` in `network`, and the clock moved past both providers' delays.
+ */
+export async function upLink(
+  cloud: LocalCloud,
+  transportId: string,
+  options: { network?: string; advertisedRoutes?: string[]; environmentId?: string } = {},
+): Promise<{ id: string; sharedId: string; gateway: string }> {
+  const aws = interconnectClient(cloud);
+  const environmentId = options.environmentId ?? 'mce-aws-gcp-iad';
+  const gateway = (await aws.send(new ListAttachPointsCommand({ environmentId }))).attachPoints[0]
+    ?.identifier;
+  if (!gateway) throw new Error(`no attach point in ${environmentId}`);
+  const conn = (
+    await aws.send(
+      new CreateConnectionCommand({
+        bandwidth: '1Gbps',
+        environmentId,
+        attachPoint: { directConnectGateway: gateway },
+        remoteAccount: { identifier: cloud.gcp.project },
+      }),
+    )
+  ).connection;
+  if (!conn?.activationKey) throw new Error('CreateConnection gave no key');
+  await transportClient(cloud).createTransport(transportId, {
+    network: options.network ?? 'projects/crosslink-local/global/networks/core',
+    providedActivationKey: conn.activationKey,
+    ...(options.advertisedRoutes ? { advertisedRoutes: options.advertisedRoutes } : {}),
+  });
+  await cloud.clock.advance(10 * 60_000);
+  return { id: conn.id, sharedId: conn.sharedId, gateway };
 }
 
 /** Calls the admin API; throws with the admin error when the status is not 2xx. */
