@@ -74,6 +74,41 @@ const REQUEST: LinkRequest = {
   gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
 };
 
+/** The VPN samples' VPN, its Transit Gateway attachment and route table, and the planner run. */
+const VPN_AT = 4 * 24 * 60;
+const VPN_ID = 'vpn-0a1b2c3d4e5f60718';
+const CUSTOMER_GATEWAY = 'cgw-0c2d4e6f80a1b3c5d';
+const TGW_ATTACHMENT = 'tgw-attach-0f1e2d3c4b5a69788';
+const TGW_ROUTE_TABLE = 'tgw-rtb-0a9b8c7d6e5f40312';
+const RUN_ID = 'vpn-plan-2026-03-06T09-00';
+
+function vpnCommand(at: number): EventDataByName['VpnDrainRequested'] {
+  return {
+    runId: RUN_ID,
+    vpnId: VPN_ID,
+    requestedBy: 'arn:aws:sts::000000000000:assumed-role/crosslink-vpn-planner/run',
+    requestedAt: iso(at),
+  };
+}
+
+function vpnResult(
+  at: number,
+  outcome: EventDataByName['VpnDrained']['outcome'],
+  changed: string[],
+  reason: string,
+): EventDataByName['VpnDrained'] {
+  return {
+    runId: RUN_ID,
+    vpnId: VPN_ID,
+    side: 'aws',
+    outcome,
+    method: 'tgw-propagation',
+    changed,
+    reason,
+    appliedAt: iso(at),
+  };
+}
+
 interface Sample<N extends EventName> {
   origin: Origin;
   /** Minutes after the request: the samples tell one link's story in order. */
@@ -224,6 +259,44 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       failedAt: iso(45),
     },
   },
+  // One VPN retired after the link is up: drained, undrained when the link degraded, drained again, deleted.
+  VpnDrainRequested: { origin: AWS_ORIGIN, at: VPN_AT, data: vpnCommand(VPN_AT) },
+  VpnDrained: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 1,
+    data: vpnResult(
+      VPN_AT + 1,
+      'changed',
+      [TGW_ROUTE_TABLE],
+      `disabling ${TGW_ATTACHMENT}'s propagation to ${TGW_ROUTE_TABLE}`,
+    ),
+  },
+  VpnUndrainRequested: { origin: AWS_ORIGIN, at: VPN_AT + 60, data: vpnCommand(VPN_AT + 60) },
+  VpnUndrained: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 61,
+    data: vpnResult(
+      VPN_AT + 61,
+      'changed',
+      [TGW_ROUTE_TABLE],
+      `enabling ${TGW_ATTACHMENT}'s propagation to ${TGW_ROUTE_TABLE}`,
+    ),
+  },
+  VpnDeleteRequested: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 8 * 24 * 60,
+    data: vpnCommand(VPN_AT + 8 * 24 * 60),
+  },
+  VpnHalfDeleted: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 8 * 24 * 60 + 1,
+    data: vpnResult(
+      VPN_AT + 8 * 24 * 60 + 1,
+      'changed',
+      [VPN_ID, CUSTOMER_GATEWAY],
+      `deleting ${VPN_ID} then ${CUSTOMER_GATEWAY}`,
+    ),
+  },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -243,7 +316,7 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
   const cloudevent = buildEvent({
     name,
     origin: s.origin,
-    subject: LINK_ID,
+    subject: 'vpnId' in s.data ? s.data.vpnId : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

@@ -22,7 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import { GetConnectionCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
-import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
@@ -78,7 +78,7 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function putPeer<N extends EventName>(name: N, data: Omit<EventDataByName[N], 'policyHash'>) {
+async function putPeer<N extends LinkEventName>(name: N, data: Omit<EventDataByName[N], 'policyHash'>) {
   const event = buildEvent({
     name,
     origin: GCP,

@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { AcceptConnectionProposalCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
-import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
@@ -148,7 +148,10 @@ export async function eventually<T>(
   }
 }
 
-export async function putPeer<N extends EventName>(name: N, data: Omit<EventDataByName[N], 'policyHash'>) {
+export async function putPeer<N extends LinkEventName>(
+  name: N,
+  data: Omit<EventDataByName[N], 'policyHash'>,
+) {
   const policyHash = loadPolicy(parseYaml(readFileSync('config/policy.yaml', 'utf8'))).hash;
   const event = buildEvent({
     name,

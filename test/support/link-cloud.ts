@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { intake, peerEvent } from '#aws/link-intake.ts';
 import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
-import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { HttpApi } from '#local/aws/http-api.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
@@ -48,7 +48,7 @@ export interface LinkCloud {
   /** Runs the CLI in `home`, as the bin does; `env` is the CLI's environment. */
   cli(args: string[], env?: Record<string, string>): Promise<CliRun>;
   /** Puts a Google-origin event on the bus as the `crosslink` service identity. */
-  putPeer<N extends EventName>(
+  putPeer<N extends LinkEventName>(
     name: N,
     data: Omit<EventDataByName[N], 'policyHash'> & { policyHash?: string },
   ): Promise<void>;

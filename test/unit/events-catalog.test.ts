@@ -52,7 +52,9 @@ describe('event schemas match the catalog', () => {
 
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
-    expect(schema.required).toEqual(expect.arrayContaining(['linkId', 'policyHash']));
+    expect(schema.required).toEqual(
+      expect.arrayContaining(name.startsWith('Vpn') ? ['runId', 'vpnId'] : ['linkId', 'policyHash']),
+    );
   });
 
   it.each(EVENT_NAMES)('%s: names its producer and consumers, is v1 and open to new fields', (name) => {
@@ -88,7 +90,7 @@ describe('event schemas match the catalog', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../docs/events.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `(\w+)` *\|/gm)].map((m) => m[1]);
 
-    expect(rows.filter((r) => r?.startsWith('Link'))).toEqual([...EVENT_NAMES]);
+    expect(rows.filter((r) => r?.startsWith('Link') || r?.startsWith('Vpn'))).toEqual([...EVENT_NAMES]);
   });
 
   it('no schema has a field for an activation key in clear', () => {
@@ -126,7 +128,8 @@ describe('samples', () => {
       expect(parseEvent(event)).toEqual(event);
       expect(event.type).toBe(`crosslink.${name}.v1`);
       expect(eventDataIssues(name, event.data)).toEqual([]);
-      expect(event.subject).toBe((event.data as { linkId: string }).linkId);
+      const data = event.data as { linkId?: string; vpnId?: string };
+      expect(event.subject).toBe(name.startsWith('Vpn') ? data.vpnId : data.linkId);
       expect(event.source.startsWith(`crosslink://${event.crosslinkorigin}/`)).toBe(true);
     });
 

@@ -28,7 +28,7 @@ import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
 import { watch } from '#aws/watcher.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
-import type { EventDataByName, EventName } from '#core/events/catalog.ts';
+import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
@@ -83,7 +83,7 @@ function call(
   return intake(half.deps, event).then((a) => ({ status: a.statusCode, body: JSON.parse(a.body) }));
 }
 
-async function putPeer<N extends EventName>(
+async function putPeer<N extends LinkEventName>(
   name: N,
   data: Omit<EventDataByName[N], 'policyHash'> & { policyHash?: string },
 ) {

@@ -1,7 +1,8 @@
 /**
  * Event catalog v1: the `data` of every crosslink event. Each has a JSON Schema in
  * `events/<Name>.v1.schema.json` naming its producer and consumers; a test checks that these types
- * and the schemas list the same fields. Every `data` carries `linkId` and `policyHash`.
+ * and the schemas list the same fields. Every link event's `data` carries `linkId` and `policyHash`;
+ * every VPN event's carries `runId` and `vpnId`, its idempotency key (docs/vpn-runs.md).
  * A v1 consumer ignores fields it does not know, so fields may be added within v1.
  */
 import type { Cloud } from '../envelope.ts';
@@ -120,6 +121,31 @@ export interface LinkFailedData extends Base {
   failedAt: string;
 }
 
+/** A command to one cloud's half of a VPN: drain, undrain or delete it (the event's name says which). */
+export interface VpnHalfCommandData {
+  /** The planner run that decided it: with `vpnId`, the command's idempotency key. */
+  runId: string;
+  /** The AWS VPN connection id: the one id both halves share. */
+  vpnId: string;
+  requestedBy: string;
+  requestedAt: string;
+}
+
+/** What one cloud's half did with a command (the event's name says which action). */
+export interface VpnHalfResultData {
+  runId: string;
+  vpnId: string;
+  side: Cloud;
+  /** changed: resources changed; unchanged: already so; gone: the VPN is deleted; stale: a later run already applied. */
+  outcome: 'changed' | 'unchanged' | 'gone' | 'stale';
+  /** How this side drains: Transit Gateway propagation, Cloud Router BGP peers, or left to Google's half. */
+  method: 'tgw-propagation' | 'gcp-bgp-peers' | 'google-side';
+  /** The resources changed, in the order they were (route tables, VPN, customer gateway; tunnels, peers). */
+  changed: string[];
+  reason: string;
+  appliedAt: string;
+}
+
 export interface EventDataByName {
   LinkRequested: LinkRequestedData;
   LinkApprovalRequested: LinkApprovalRequestedData;
@@ -131,9 +157,22 @@ export interface EventDataByName {
   LinkStateChanged: LinkStateChangedData;
   LinkDecommissionRequested: LinkDecommissionRequestedData;
   LinkFailed: LinkFailedData;
+  VpnDrainRequested: VpnHalfCommandData;
+  VpnDrained: VpnHalfResultData;
+  VpnUndrainRequested: VpnHalfCommandData;
+  VpnUndrained: VpnHalfResultData;
+  VpnDeleteRequested: VpnHalfCommandData;
+  VpnHalfDeleted: VpnHalfResultData;
 }
 
 export type EventName = keyof EventDataByName;
+/** The events about a link (each `data` has `linkId` and `policyHash`). */
+export type LinkEventName = Exclude<EventName, `Vpn${string}`>;
+
+/** Whether an event is one of a link's (the VPN events are applied by vpn-half, not the link use cases). */
+export function isLinkEvent(name: EventName): name is LinkEventName {
+  return !name.startsWith('Vpn');
+}
 
 export const EVENT_NAMES = [
   'LinkRequested',
@@ -146,7 +185,22 @@ export const EVENT_NAMES = [
   'LinkStateChanged',
   'LinkDecommissionRequested',
   'LinkFailed',
+  'VpnDrainRequested',
+  'VpnDrained',
+  'VpnUndrainRequested',
+  'VpnUndrained',
+  'VpnDeleteRequested',
+  'VpnHalfDeleted',
 ] as const satisfies readonly EventName[];
+
+const VPN_COMMAND_FIELDS = {
+  required: ['runId', 'vpnId', 'requestedBy', 'requestedAt'],
+  optional: [],
+} as const;
+const VPN_RESULT_FIELDS = {
+  required: ['runId', 'vpnId', 'side', 'outcome', 'method', 'changed', 'reason', 'appliedAt'],
+  optional: [],
+} as const;
 
 /** Every field of each event's data, required ones first: the test compares these with the schemas. */
 export const EVENT_FIELDS = {
@@ -204,6 +258,12 @@ export const EVENT_FIELDS = {
     required: ['linkId', 'policyHash', 'side', 'stage', 'error', 'compensation', 'failedAt'],
     optional: [],
   },
+  VpnDrainRequested: VPN_COMMAND_FIELDS,
+  VpnDrained: VPN_RESULT_FIELDS,
+  VpnUndrainRequested: VPN_COMMAND_FIELDS,
+  VpnUndrained: VPN_RESULT_FIELDS,
+  VpnDeleteRequested: VPN_COMMAND_FIELDS,
+  VpnHalfDeleted: VPN_RESULT_FIELDS,
 } as const satisfies {
   [N in EventName]: {
     required: readonly (keyof EventDataByName[N])[];

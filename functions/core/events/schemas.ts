@@ -20,6 +20,12 @@ import LinkRejected from '../../../events/LinkRejected.v1.schema.json' with { ty
 import LinkRequested from '../../../events/LinkRequested.v1.schema.json' with { type: 'json' };
 import LinkSideStateChanged from '../../../events/LinkSideStateChanged.v1.schema.json' with { type: 'json' };
 import LinkStateChanged from '../../../events/LinkStateChanged.v1.schema.json' with { type: 'json' };
+import VpnDeleteRequested from '../../../events/VpnDeleteRequested.v1.schema.json' with { type: 'json' };
+import VpnDrained from '../../../events/VpnDrained.v1.schema.json' with { type: 'json' };
+import VpnDrainRequested from '../../../events/VpnDrainRequested.v1.schema.json' with { type: 'json' };
+import VpnHalfDeleted from '../../../events/VpnHalfDeleted.v1.schema.json' with { type: 'json' };
+import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
+import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
 import type { Issue } from '../errors.ts';
 import { ValidationError } from '../errors.ts';
 import { registerSchema, schemaIssues } from '../schema.ts';
@@ -49,6 +55,12 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   LinkStateChanged,
   LinkDecommissionRequested,
   LinkFailed,
+  VpnDrainRequested,
+  VpnDrained,
+  VpnUndrainRequested,
+  VpnUndrained,
+  VpnDeleteRequested,
+  VpnHalfDeleted,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

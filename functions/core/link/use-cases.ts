@@ -18,7 +18,13 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '../errors.ts';
-import type { EventDataByName, EventName, LinkSideStateChangedData } from '../events/catalog.ts';
+import {
+  type EventDataByName,
+  type EventName,
+  isLinkEvent,
+  type LinkEventName,
+  type LinkSideStateChangedData,
+} from '../events/catalog.ts';
 import { parseEventData } from '../events/schemas.ts';
 import { isLinkId, mintLinkId } from '../ids.ts';
 import { canonicalHash, identityOf } from '../policy/policy.ts';
@@ -46,7 +52,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * An event of this side, its data checked against the catalog first: an event the peer would refuse
  * fails here, where it is made, not as a dead letter on the other cloud.
  */
-export function emit<N extends EventName>(
+export function emit<N extends LinkEventName>(
   deps: LinkDeps,
   name: N,
   data: EventDataByName[N],
@@ -670,8 +676,10 @@ export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise
     );
   if (event.crosslinkorigin === deps.origin.cloud)
     return { outcome: 'ignored', reason: `own event (${event.crosslinkorigin})` };
-  const name = type.name as EventName;
-  const data = parseEventData(name, event.data) as EventDataByName[EventName];
+  const anyName = type.name as EventName;
+  if (!isLinkEvent(anyName)) return { outcome: 'ignored', reason: `${anyName} is not a link event` };
+  const name = anyName;
+  const data = parseEventData(name, event.data) as EventDataByName[LinkEventName];
   const peer = event.crosslinkorigin;
   if (data.policyHash !== deps.policy.hash) {
     await audit(deps, {
@@ -753,7 +761,7 @@ async function applyRequested(
 async function answerLateDecision(
   deps: LinkDeps,
   link: LinkRecord,
-  name: EventName,
+  name: LinkEventName,
   event: CloudEvent,
 ): Promise<void> {
   if (link.initiator !== deps.origin.cloud || name !== 'LinkApproved') return;
@@ -799,8 +807,8 @@ async function done(
 /** What a peer event means for this side's record, or undefined when nothing. */
 function peerInput(
   deps: LinkDeps,
-  name: EventName,
-  data: EventDataByName[EventName],
+  name: LinkEventName,
+  data: EventDataByName[LinkEventName],
   peer: Cloud,
   link: LinkRecord,
 ): LinkInput | undefined {
