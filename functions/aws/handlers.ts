@@ -27,6 +27,7 @@ import {
 } from './relay-from-google.ts';
 import { relayDepsFromEnv } from './relay-runtime.ts';
 import { depsFromEnv } from './runtime.ts';
+import { applyAwsVpnHalf, vpnHalfDepsFromEnv } from './vpn-half.ts';
 import { watch } from './watcher.ts';
 
 const logger = new Logger({ serviceName: 'crosslink-aws' });
@@ -176,3 +177,10 @@ export const relayFromGoogle = middy<RelayHttpEvent>()
       event,
     ),
   );
+
+/** One VPN command (the bus event the vpn-half rule hands its state machine) applied to the AWS half. */
+export const stepVpnHalf = wrap(
+  'vpnHalf',
+  (event: EventBridgeEvent) => applyAwsVpnHalf(vpnHalfDepsFromEnv(), event),
+  { input: { kind: 'eventbridge' } },
+);

@@ -100,11 +100,12 @@ describe('serverless.yml packaged', () => {
     expect(zips.size).toBe(fns.length);
   });
 
-  it('has both state machines, on exact Lambda versions, with valid ASL', () => {
+  it('has the link and VPN state machines, on exact Lambda versions, with valid ASL', () => {
     const machines = ofType('AWS::StepFunctions::StateMachine');
     expect(machines.map(([id]) => id).sort()).toEqual([
       'LinkDecommissioningStateMachine',
       'LinkProvisioningStateMachine',
+      'VpnHalfStateMachine',
     ]);
     for (const [, m] of machines) {
       const [text, refs] = m.Properties.DefinitionString['Fn::Sub'] as [
@@ -130,7 +131,11 @@ describe('serverless.yml packaged', () => {
 
   it('validates every ASL file with asl-validator', () => {
     const files = readdirSync('workflows/aws').filter((f) => f.endsWith('.asl.json'));
-    expect(files.sort()).toEqual(['link-decommissioning.asl.json', 'link-provisioning.asl.json']);
+    expect(files.sort()).toEqual([
+      'link-decommissioning.asl.json',
+      'link-provisioning.asl.json',
+      'vpn-half.asl.json',
+    ]);
     for (const f of files) {
       const d = JSON.parse(
         resolveDefinition(
@@ -189,6 +194,23 @@ describe('serverless.yml packaged', () => {
     expect(resources.StarterPermission?.Properties.SourceArn).toEqual({
       'Fn::GetAtt': ['StarterRule', 'Arn'],
     });
+  });
+
+  it('starts the vpn-half state machine from every VPN command, with a role that may start only it', () => {
+    const rule = resources.VpnHalfRule;
+    expect(rule?.Properties.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
+    expect(rule?.Properties.EventPattern['detail-type'].sort()).toEqual([
+      'VpnDeleteRequested',
+      'VpnDrainRequested',
+      'VpnUndrainRequested',
+    ]);
+    const target = rule?.Properties.Targets[0];
+    expect(target.Arn).toEqual({ Ref: 'VpnHalfStateMachine' });
+    expect(target.RoleArn).toEqual({ 'Fn::GetAtt': ['VpnHalfRuleRole', 'Arn'] });
+    const statements = resources.VpnHalfRuleRole?.Properties.Policies.flatMap(statementsOf);
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: 'VpnHalfStateMachine' } },
+    ]);
   });
 
   it('grants Resource "*" only for actions without a resource type, and no wildcard actions', () => {
@@ -568,7 +590,11 @@ describe('serverless.yml packaged: least privilege', () => {
     const names = ofType('AWS::StepFunctions::StateMachine')
       .map(([, m]) => m.Properties.StateMachineName)
       .sort();
-    expect(names).toEqual(['crosslink-link-decommissioning-dev', 'crosslink-link-provisioning-dev']);
+    expect(names).toEqual([
+      'crosslink-link-decommissioning-dev',
+      'crosslink-link-provisioning-dev',
+      'crosslink-vpn-half-dev',
+    ]);
     const named = [...JSON.stringify(resources).matchAll(/:(?:stateMachine|execution):([\w-]+)/g)].map(
       (m) => m[1],
     );

@@ -377,6 +377,27 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
       if (queues.length) return queues;
       break;
     }
+    case 'ec2': {
+      // The VPN half names a VPN connection, its customer gateway, and a Transit Gateway route
+      // table with the VPN's attachment.
+      const ec2 = (rest: string) => `arn:${partition}:ec2:${region}:${accountId}:${rest}`;
+      const vpn = ec2('vpn-connection/vpn-0sample');
+      const byOp: Record<string, string[]> = {
+        DisableTransitGatewayRouteTablePropagation: [
+          ec2('transit-gateway-route-table/tgw-rtb-0sample'),
+          ec2('transit-gateway-attachment/tgw-attach-0sample'),
+        ],
+        DeleteVpnConnection: [vpn],
+        DeleteCustomerGateway: [ec2('customer-gateway/cgw-0sample')],
+        CreateTags: [vpn],
+        DeleteTags: [vpn],
+      };
+      byOp.EnableTransitGatewayRouteTablePropagation =
+        byOp.DisableTransitGatewayRouteTablePropagation as string[];
+      const named = byOp[op];
+      if (named) return named;
+      break;
+    }
     case 'sts':
       if (op === 'AssumeRole')
         return Object.values(JSON.parse(need('CROSSLINK_ACCOUNT_ROLES')) as Record<string, string>);

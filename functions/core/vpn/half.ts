@@ -135,7 +135,7 @@ export function decideAwsHalf(
   o: { customerGatewayShared: boolean; approved: boolean },
 ): AwsHalfDecision {
   const method = v.transitGatewayAttachmentId ? 'tgw-propagation' : 'google-side';
-  const gone = v.state === 'deleted' || v.state === 'absent';
+  const gone = v.state === 'deleted' || v.state === 'deleting' || v.state === 'absent';
   if (isStale(c, v.lastRun))
     return {
       outcome: 'stale',

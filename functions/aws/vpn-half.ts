@@ -1,0 +1,327 @@
+/**
+ * The AWS half of a VPN action (docs/vpn-runs.md): reads the VPN connection, its Transit Gateway
+ * attachment and that attachment's route-table propagations from EC2, lets the core decide
+ * (functions/core/vpn/half.ts), applies the operations, marks the VPN with the run it applied, and
+ * puts the result event on the bus. A drain is the attachment's propagation disabled in each Transit
+ * Gateway route table it propagated to (EnableTransitGatewayRouteTablePropagation undoes it); a VPN on
+ * a virtual private gateway is left to Google's half (DisableVgwRoutePropagation would withdraw every
+ * route of the gateway, the link's included). Delete is DeleteVpnConnection, then
+ * DeleteCustomerGateway when no other VPN connection uses the customer gateway.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTagsCommand,
+  DeleteCustomerGatewayCommand,
+  DeleteTagsCommand,
+  DeleteVpnConnectionCommand,
+  DescribeCustomerGatewaysCommand,
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeTransitGatewayRouteTablesCommand,
+  DescribeVpnConnectionsCommand,
+  DisableTransitGatewayRouteTablePropagationCommand,
+  EC2Client,
+  EnableTransitGatewayRouteTablePropagationCommand,
+  GetTransitGatewayRouteTablePropagationsCommand,
+  type VpnConnection,
+} from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type Clock, systemClock } from '#core/clock.ts';
+import {
+  buildEvent,
+  type EventBridgeEvent,
+  fromEventBridgeEvent,
+  type Origin,
+  parseEventType,
+} from '#core/envelope.ts';
+import { ValidationError } from '#core/errors.ts';
+import type { VpnHalfResultData } from '#core/events/catalog.ts';
+import type { EventSink } from '#core/link/ports.ts';
+import { need } from '#core/link/settings.ts';
+import {
+  type AwsVpnView,
+  decideAwsHalf,
+  formatRunMark,
+  parseRunMark,
+  parseVpnHalfCommand,
+  VPN_ACTION_EVENTS,
+  VPN_ACTIONS,
+  type VpnAction,
+  VpnActionsPausedError,
+  type VpnHalfCommand,
+} from '#core/vpn/half.ts';
+import { EventBridgeSink } from './eventbridge-sink.ts';
+
+/** crosslink's marks on a VPN connection (EC2 tags). */
+export const VPN_TAGS = {
+  /** The Transit Gateway route tables the drain took the VPN's propagation from, space-separated. */
+  drainedFrom: 'crosslink:drained-from',
+  /** The last command applied: `<requestedAt> <action> <runId>`. */
+  lastRun: 'crosslink:last-run',
+  /** `nonprod` lets a delete go without an approval; anything else (or none) is prod. */
+  environment: 'crosslink:environment',
+} as const;
+
+/** Who approved the delete of a VPN in a run, if anyone did. */
+export interface VpnApprovals {
+  approverOf(runId: string, vpnId: string): Promise<string | undefined>;
+}
+
+/**
+ * Approvals in the links table: item `pk = VPNRUN#<runId>`, `sk = APPROVAL#<vpnId>` with `approver`
+ * (the principal who approved) and `approvedAt`.
+ */
+export class DynamoDbVpnApprovals implements VpnApprovals {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+  async approverOf(runId: string, vpnId: string): Promise<string | undefined> {
+    const out = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { pk: { S: `VPNRUN#${runId}` }, sk: { S: `APPROVAL#${vpnId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.approver?.S;
+  }
+}
+
+export interface VpnHalfDeps {
+  ec2: EC2Client;
+  events: EventSink;
+  approvals: VpnApprovals;
+  clock: Clock;
+  origin: Origin;
+  /** The pause switch: read at the start of every action. */
+  paused: () => boolean;
+}
+
+export interface VpnHalfOutput extends VpnHalfResultData {
+  action: VpnAction;
+}
+
+const COMMANDS = new Map(VPN_ACTIONS.map((a) => [VPN_ACTION_EVENTS[a].command as string, a]));
+
+/** The command carried by a bus event (what the rule hands the state machine). */
+export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; traceparent?: string } {
+  const ce = fromEventBridgeEvent(event);
+  const name = parseEventType(ce.type)?.name ?? '';
+  const action = COMMANDS.get(name);
+  if (!action)
+    throw new ValidationError(
+      [{ path: 'detail-type', reason: `must be one of ${[...COMMANDS.keys()].join(', ')}, got "${name}"` }],
+      'VPN command event',
+    );
+  return { command: parseVpnHalfCommand(action, ce.data, `${name} data`), traceparent: ce.traceparent };
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as { name?: string })?.name === 'InvalidVpnConnectionID.NotFound';
+}
+
+const tagOf = (v: VpnConnection, key: string) => v.Tags?.find((t) => t.Key === key)?.Value;
+
+async function readView(ec2: EC2Client, vpnId: string): Promise<AwsVpnView> {
+  let vpn: VpnConnection | undefined;
+  try {
+    vpn = (await ec2.send(new DescribeVpnConnectionsCommand({ VpnConnectionIds: [vpnId] })))
+      .VpnConnections?.[0];
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  if (!vpn) return { vpnId, state: 'absent', propagatesTo: [], environment: 'prod' };
+  const drained = tagOf(vpn, VPN_TAGS.drainedFrom);
+  const view: AwsVpnView = {
+    vpnId,
+    state: (vpn.State ?? 'available') as AwsVpnView['state'],
+    customerGatewayId: vpn.CustomerGatewayId,
+    propagatesTo: [],
+    drainedFrom: drained === undefined ? undefined : drained.split(' ').filter(Boolean),
+    lastRun: parseRunMark(tagOf(vpn, VPN_TAGS.lastRun)),
+    environment: tagOf(vpn, VPN_TAGS.environment) === 'nonprod' ? 'nonprod' : 'prod',
+  };
+  if (!vpn.TransitGatewayId || view.state === 'deleted') return view;
+  const att = (
+    await ec2.send(
+      new DescribeTransitGatewayAttachmentsCommand({
+        Filters: [
+          { Name: 'resource-id', Values: [vpnId] },
+          { Name: 'resource-type', Values: ['vpn'] },
+        ],
+      }),
+    )
+  ).TransitGatewayAttachments?.find((a) => a.State !== 'deleted' && a.State !== 'deleting');
+  if (!att?.TransitGatewayAttachmentId) return view;
+  const attachmentId = att.TransitGatewayAttachmentId;
+  const propagatesTo: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeTransitGatewayRouteTablesCommand({
+        Filters: [{ Name: 'transit-gateway-id', Values: [vpn.TransitGatewayId] }],
+        NextToken: token,
+      }),
+    );
+    for (const rtb of page.TransitGatewayRouteTables ?? []) {
+      const id = rtb.TransitGatewayRouteTableId as string;
+      let ptoken: string | undefined;
+      do {
+        const props = await ec2.send(
+          new GetTransitGatewayRouteTablePropagationsCommand({
+            TransitGatewayRouteTableId: id,
+            Filters: [{ Name: 'transit-gateway-attachment-id', Values: [attachmentId] }],
+            NextToken: ptoken,
+          }),
+        );
+        if (
+          props.TransitGatewayRouteTablePropagations?.some(
+            (p) => p.TransitGatewayAttachmentId === attachmentId && p.State === 'enabled',
+          )
+        )
+          propagatesTo.push(id);
+        ptoken = props.NextToken;
+      } while (ptoken);
+    }
+    token = page.NextToken;
+  } while (token);
+  return { ...view, transitGatewayAttachmentId: attachmentId, propagatesTo: propagatesTo.sort() };
+}
+
+/** Whether the customer gateway still exists (a delete stopped after the VPN leaves it behind). */
+async function customerGatewayLive(ec2: EC2Client, cgw: string): Promise<boolean> {
+  try {
+    const out = await ec2.send(new DescribeCustomerGatewaysCommand({ CustomerGatewayIds: [cgw] }));
+    return (out.CustomerGateways ?? []).some((c) => c.State !== 'deleted' && c.State !== 'deleting');
+  } catch (e) {
+    if ((e as { name?: string })?.name === 'InvalidCustomerGatewayID.NotFound') return false;
+    throw e;
+  }
+}
+
+async function customerGatewayShared(
+  ec2: EC2Client,
+  vpnId: string,
+  cgw: string | undefined,
+): Promise<boolean> {
+  if (!cgw) return false;
+  const out = await ec2.send(
+    new DescribeVpnConnectionsCommand({ Filters: [{ Name: 'customer-gateway-id', Values: [cgw] }] }),
+  );
+  return (out.VpnConnections ?? []).some(
+    (v) => v.VpnConnectionId !== vpnId && v.State !== 'deleted' && v.State !== 'deleting',
+  );
+}
+
+/** Applies one command to the AWS half, idempotently, and reports it on the bus. */
+export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent): Promise<VpnHalfOutput> {
+  const { command: c, traceparent } = commandOf(event);
+  if (deps.paused())
+    throw new VpnActionsPausedError(
+      `VPN actions are paused: ${c.action} of ${c.vpnId} (run ${c.runId}) not applied`,
+    );
+  const { ec2 } = deps;
+  let view = await readView(ec2, c.vpnId);
+  if (
+    c.action === 'delete' &&
+    view.customerGatewayId &&
+    !(await customerGatewayLive(ec2, view.customerGatewayId))
+  )
+    view = { ...view, customerGatewayId: undefined };
+  const shared =
+    c.action === 'delete' ? await customerGatewayShared(ec2, c.vpnId, view.customerGatewayId) : false;
+  let approved = false;
+  if (c.action === 'delete' && view.environment === 'prod') {
+    const approver = await deps.approvals.approverOf(c.runId, c.vpnId);
+    approved = approver !== undefined && approver !== c.requestedBy;
+  }
+  const d = decideAwsHalf(c, view, { customerGatewayShared: shared, approved });
+  const changed: string[] = [];
+  for (const op of d.ops) {
+    switch (op.kind) {
+      case 'mark-drained':
+        await ec2.send(
+          new CreateTagsCommand({
+            Resources: [c.vpnId],
+            Tags: [{ Key: VPN_TAGS.drainedFrom, Value: op.routeTableIds.join(' ') }],
+          }),
+        );
+        break;
+      case 'clear-drained':
+        await ec2.send(
+          new DeleteTagsCommand({ Resources: [c.vpnId], Tags: [{ Key: VPN_TAGS.drainedFrom }] }),
+        );
+        break;
+      case 'disable-propagation':
+      case 'enable-propagation': {
+        const input = {
+          TransitGatewayRouteTableId: op.routeTableId,
+          TransitGatewayAttachmentId: op.attachmentId,
+        };
+        await ec2.send(
+          op.kind === 'enable-propagation'
+            ? new EnableTransitGatewayRouteTablePropagationCommand(input)
+            : new DisableTransitGatewayRouteTablePropagationCommand(input),
+        );
+        changed.push(op.routeTableId);
+        break;
+      }
+      case 'delete-vpn':
+        await ec2.send(new DeleteVpnConnectionCommand({ VpnConnectionId: c.vpnId }));
+        changed.push(c.vpnId);
+        break;
+      case 'delete-customer-gateway':
+        await ec2.send(new DeleteCustomerGatewayCommand({ CustomerGatewayId: op.customerGatewayId }));
+        changed.push(op.customerGatewayId);
+        break;
+    }
+  }
+  const live = view.state === 'available' || view.state === 'pending';
+  if (live && d.outcome !== 'stale')
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [c.vpnId],
+        Tags: [{ Key: VPN_TAGS.lastRun, Value: formatRunMark(c) }],
+      }),
+    );
+  const data: VpnHalfResultData = {
+    runId: c.runId,
+    vpnId: c.vpnId,
+    side: 'aws',
+    outcome: d.outcome,
+    method: d.method,
+    changed,
+    reason: d.reason,
+    appliedAt: new Date(deps.clock.now()).toISOString(),
+  };
+  await deps.events.put([
+    buildEvent({
+      name: VPN_ACTION_EVENTS[c.action].result,
+      origin: deps.origin,
+      subject: c.vpnId,
+      data,
+      clock: deps.clock,
+      traceparent,
+    }),
+  ]);
+  return { action: c.action, ...data };
+}
+
+let cached: VpnHalfDeps | undefined;
+
+/** The step's dependencies from the Lambda environment; `CROSSLINK_VPN_ACTIONS_PAUSED=true` pauses. */
+export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHalfDeps {
+  if (cached) return cached;
+  const region = need(env, 'AWS_REGION');
+  cached = {
+    ec2: new EC2Client({ region }),
+    events: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    clock: systemClock,
+    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    paused: () => env.CROSSLINK_VPN_ACTIONS_PAUSED === 'true',
+  };
+  return cached;
+}

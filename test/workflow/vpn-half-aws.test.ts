@@ -1,0 +1,388 @@
+/**
+ * The AWS half of a VPN run through its state machine on the local cloud: the real ASL
+ * (workflows/aws/vpn-half.asl.json) on the local Step Functions, started by the same bus rule as
+ * serverless.yml's VpnHalfRule from command events put on the bus, its step an in-process Lambda
+ * with the real EC2, EventBridge and DynamoDB clients on the edge. Each action changes only the VPN
+ * it names (routes included: the other VPN keeps or takes the Google prefix), a repeat and an older
+ * run's command change nothing, the pause switch and a prod delete without approval change nothing.
+ */
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeCustomerGatewaysCommand,
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeVpnConnectionsCommand,
+  EC2Client,
+  GetTransitGatewayRouteTablePropagationsCommand,
+  SearchTransitGatewayRoutesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
+import { applyAwsVpnHalf, DynamoDbVpnApprovals, type VpnHalfDeps } from '#aws/vpn-half.ts';
+import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import type { VpnHalfResultData } from '#core/events/catalog.ts';
+import { networkOf } from '#local/aws/common/network.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { resolveDefinition } from '../support/aws-half.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+const GOOGLE_IP = '10.128.1.10';
+let cloud: LocalCloud;
+let ec2: EC2Client;
+let sfn: SFNClient;
+let eb: EventBridgeClient;
+let sqs: SQSClient;
+let ddb: DynamoDBClient;
+let deps: VpnHalfDeps;
+let paused = false;
+let machineArn: string;
+let resultsQueue: string;
+let rtb: string;
+/** Two VPNs on the Transit Gateway (tgwA nonprod, tgwB prod), one on a virtual private gateway. */
+const vpn = { tgwA: '', tgwB: '', vgw: '' };
+const cgw = { tgwA: '', tgwB: '', vgw: '' };
+let shared = '';
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+  ec2 = new EC2Client(config);
+  sfn = new SFNClient(config);
+  eb = new EventBridgeClient(config);
+  sqs = new SQSClient(config);
+  ddb = new DynamoDBClient(config);
+  await admin(cloud, 'POST', '/aws/ec2/add-gcp-network', {
+    project: 'net-prod',
+    name: 'core',
+    subnets: [{ name: 'app', region: 'us-east4', ipCidrRange: '10.128.0.0/20' }],
+  });
+  const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', { cidrBlocks: ['10.2.0.0/16'] });
+  const tgw = (await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { vpcIds: [vpc.vpcId] }))
+    .transitGateway;
+  rtb = tgw.propagationDefaultRouteTableId;
+  await admin(cloud, 'POST', '/aws/ec2/add-route', {
+    routeTableId: vpc.mainRouteTableId,
+    destinationCidrBlock: '10.128.0.0/9',
+    transitGatewayId: tgw.transitGatewayId,
+  });
+  const build = async (name: string, aws: object) =>
+    (
+      await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
+        name,
+        aws: { vpcId: vpc.vpcId, ...aws },
+        gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
+      })
+    ).vpn;
+  const a = await build('vpn-a', {
+    transitGatewayId: tgw.transitGatewayId,
+    tags: { 'crosslink:environment': 'nonprod' },
+  });
+  const b = await build('vpn-b', { transitGatewayId: tgw.transitGatewayId });
+  const v = await build('vpn-v', { tags: { 'crosslink:environment': 'nonprod' } });
+  Object.assign(vpn, { tgwA: a.vpnConnectionId, tgwB: b.vpnConnectionId, vgw: v.vpnConnectionId });
+  Object.assign(cgw, { tgwA: a.customerGatewayId, tgwB: b.customerGatewayId, vgw: v.customerGatewayId });
+  // A second connection on vpn-b's customer gateway: deleting vpn-b must leave that gateway.
+  shared = networkOf(cloud.aws.edge.world).createVpnConnection({
+    accountId: ACCOUNT,
+    region: REGION,
+    customerGatewayId: b.customerGatewayId,
+    transitGatewayId: tgw.transitGatewayId,
+    staticRoutesOnly: false,
+    tags: {},
+  }).vpnConnectionId;
+  await cloud.clock.advance(3 * 60_000);
+
+  await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
+  await ddb.send(
+    new CreateTableCommand({ TableName: 'crosslink-links', ...structuredClone(LINK_TABLE_SCHEMA) } as never),
+  );
+  deps = {
+    ec2,
+    events: new EventBridgeSink(eb, { busName: 'crosslink' }),
+    approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links'),
+    clock: cloud.clock,
+    origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+    paused: () => paused,
+  };
+  lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).register({
+    name: 'stepVpnHalf',
+    timeout: 30,
+    handler: (event: unknown) => applyAwsVpnHalf(deps, event as never),
+  });
+  const arnOf = (fn: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn}`;
+  machineArn = (
+    await sfn.send(
+      new CreateStateMachineCommand({
+        name: 'crosslink-vpn-half',
+        definition: resolveDefinition('workflows/aws/vpn-half.asl.json', arnOf),
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/crosslink-states`,
+      }),
+    )
+  ).stateMachineArn as string;
+  // The rules as serverless.yml has them: commands -> the state machine; results -> a queue to read.
+  const rule = async (
+    name: string,
+    detailTypes: string[],
+    target: { Id: string; Arn: string; RoleArn?: string },
+  ) => {
+    await eb.send(
+      new PutRuleCommand({
+        Name: name,
+        EventBusName: 'crosslink',
+        EventPattern: JSON.stringify({ source: ['crosslink'], 'detail-type': detailTypes }),
+      }),
+    );
+    await eb.send(new PutTargetsCommand({ Rule: name, EventBusName: 'crosslink', Targets: [target] }));
+  };
+  await rule('crosslink-vpn-half', ['VpnDrainRequested', 'VpnUndrainRequested', 'VpnDeleteRequested'], {
+    Id: 'vpn-half',
+    Arn: machineArn,
+    RoleArn: `arn:aws:iam::${ACCOUNT}:role/crosslink-vpn-rule`,
+  });
+  resultsQueue = (await sqs.send(new CreateQueueCommand({ QueueName: 'vpn-results' }))).QueueUrl as string;
+  await rule('vpn-results', ['VpnDrained', 'VpnUndrained', 'VpnHalfDeleted'], {
+    Id: 'q',
+    Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:vpn-results`,
+  });
+});
+afterAll(async () => {
+  lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).remove('stepVpnHalf');
+  for (const c of [ec2, sfn, eb, sqs, ddb]) c?.destroy();
+  await cloud?.stop();
+});
+
+type Command = 'VpnDrainRequested' | 'VpnUndrainRequested' | 'VpnDeleteRequested';
+let runs = 0;
+
+/** Puts a command on the bus and waits for the execution it starts; returns its status and output or error. */
+async function command(name: Command, vpnId: string, runId: string, requestedAt: string) {
+  const before = runs;
+  const event = buildEvent({
+    name,
+    origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+    subject: vpnId,
+    data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
+    clock: cloud.clock,
+  });
+  await eb.send(new PutEventsCommand({ Entries: [toEventBridgeEntry(event, 'crosslink')] }));
+  runs++;
+  for (let i = 0; i < 200; i++) {
+    const list =
+      (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn }))).executions ?? [];
+    const done = list.filter((e) => e.status !== 'RUNNING');
+    if (list.length > before && done.length === list.length) {
+      const newest = [...list].sort((x, y) => +(y.startDate ?? 0) - +(x.startDate ?? 0))[0];
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: newest?.executionArn }));
+      return {
+        status: d.status,
+        output: d.output ? (JSON.parse(d.output) as VpnHalfResultData) : undefined,
+        error: d.error,
+        cause: d.cause,
+      };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} ${vpnId}: no finished execution`);
+}
+
+async function results(): Promise<{ type: string; data: VpnHalfResultData }[]> {
+  const out: { type: string; data: VpnHalfResultData }[] = [];
+  for (;;) {
+    const got = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: resultsQueue, MaxNumberOfMessages: 10 }),
+    );
+    if (!got.Messages?.length) return out;
+    for (const m of got.Messages) {
+      const ev = JSON.parse(m.Body as string);
+      out.push({ type: ev['detail-type'], data: ev.detail.data });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: resultsQueue, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}
+
+const attachmentOf = async (vpnId: string) =>
+  (
+    await ec2.send(
+      new DescribeTransitGatewayAttachmentsCommand({ Filters: [{ Name: 'resource-id', Values: [vpnId] }] }),
+    )
+  ).TransitGatewayAttachments?.[0]?.TransitGatewayAttachmentId as string;
+
+/** Which attachments propagate to the route table now. */
+const propagating = async () =>
+  (
+    await ec2.send(new GetTransitGatewayRouteTablePropagationsCommand({ TransitGatewayRouteTableId: rtb }))
+  ).TransitGatewayRouteTablePropagations?.filter((p) => p.State === 'enabled')
+    .map((p) => p.TransitGatewayAttachmentId)
+    .sort();
+
+/** The attachments of the best routes to a Google address. */
+const routeTo = async (ip: string) =>
+  (
+    await ec2.send(
+      new SearchTransitGatewayRoutesCommand({
+        TransitGatewayRouteTableId: rtb,
+        Filters: [{ Name: 'route-search.longest-prefix-match', Values: [`${ip}/32`] }],
+      }),
+    )
+  ).Routes?.flatMap(
+    (r) => r.TransitGatewayAttachments?.map((a) => a.TransitGatewayAttachmentId) ?? [],
+  ).sort();
+
+const stateOf = async (vpnId: string) =>
+  (await ec2.send(new DescribeVpnConnectionsCommand({ VpnConnectionIds: [vpnId] }))).VpnConnections?.[0]
+    ?.State;
+
+const T = (day: number) => `2026-06-${String(day).padStart(2, '0')}T00:00:00Z`;
+
+describe('the AWS half of a VPN run, through the vpn-half state machine', () => {
+  it('drain takes only the named VPN out of the Transit Gateway route table; the other VPN carries the prefix', async () => {
+    const a = await attachmentOf(vpn.tgwA);
+    const b = await attachmentOf(vpn.tgwB);
+    const all = await propagating();
+    expect(all).toEqual(expect.arrayContaining([a, b]));
+    expect(await routeTo(GOOGLE_IP)).toEqual(expect.arrayContaining([a]));
+
+    const run = await command('VpnDrainRequested', vpn.tgwA, 'run-1', T(1));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ outcome: 'changed', method: 'tgw-propagation', changed: [rtb] });
+    expect(await propagating()).toEqual(all?.filter((x) => x !== a));
+    const routes = await routeTo(GOOGLE_IP);
+    expect(routes).not.toContain(a);
+    expect(routes).toContain(b);
+    expect(await results()).toEqual([
+      { type: 'VpnDrained', data: expect.objectContaining({ runId: 'run-1', vpnId: vpn.tgwA, side: 'aws' }) },
+    ]);
+  });
+
+  it('the same command again changes nothing, and says so', async () => {
+    const before = await propagating();
+
+    const run = await command('VpnDrainRequested', vpn.tgwA, 'run-1', T(1));
+
+    expect(run.output).toMatchObject({ outcome: 'unchanged', changed: [] });
+    expect(await propagating()).toEqual(before);
+    expect((await results()).map((r) => r.data.outcome)).toEqual(['unchanged']);
+  });
+
+  it('a VPN on a virtual private gateway is left to Google: nothing on AWS changes', async () => {
+    const before = await propagating();
+
+    const run = await command('VpnDrainRequested', vpn.vgw, 'run-1', T(1));
+
+    expect(run.output).toMatchObject({ outcome: 'unchanged', method: 'google-side', changed: [] });
+    expect(await propagating()).toEqual(before);
+    await results();
+  });
+
+  it('undrain restores exactly the propagation the drain took; an older run arriving late changes nothing', async () => {
+    const a = await attachmentOf(vpn.tgwA);
+
+    const undrain = await command('VpnUndrainRequested', vpn.tgwA, 'run-2', T(2));
+    const late = await command('VpnDrainRequested', vpn.tgwA, 'run-0', T(1));
+
+    expect(undrain.output).toMatchObject({ outcome: 'changed', changed: [rtb] });
+    expect(late.output).toMatchObject({ outcome: 'stale', changed: [] });
+    expect(await propagating()).toContain(a);
+    expect(await routeTo(GOOGLE_IP)).toContain(a);
+    expect((await results()).map((r) => [r.type, r.data.outcome])).toEqual([
+      ['VpnUndrained', 'changed'],
+      ['VpnDrained', 'stale'],
+    ]);
+  });
+
+  it('the pause switch refuses every action and changes nothing', async () => {
+    const before = await propagating();
+    paused = true;
+    try {
+      const run = await command('VpnDrainRequested', vpn.tgwA, 'run-3', T(3));
+
+      expect(run).toMatchObject({ status: 'FAILED', error: 'VpnActionsPaused' });
+      expect(await propagating()).toEqual(before);
+      expect(await results()).toEqual([]);
+    } finally {
+      paused = false;
+    }
+  });
+
+  it('delete refuses an undrained VPN, then deletes the drained one and its own customer gateway', async () => {
+    const refused = await command('VpnDeleteRequested', vpn.tgwA, 'run-4', T(4));
+    expect(refused).toMatchObject({ status: 'FAILED', error: 'VpnNotDrained' });
+    expect(await stateOf(vpn.tgwA)).toBe('available');
+
+    await command('VpnDrainRequested', vpn.tgwA, 'run-5', T(5));
+    const run = await command('VpnDeleteRequested', vpn.tgwA, 'run-6', T(6));
+
+    expect(run.output).toMatchObject({ outcome: 'changed', changed: [vpn.tgwA, cgw.tgwA] });
+    expect(await stateOf(vpn.tgwA)).toBe('deleted');
+    expect(await stateOf(vpn.tgwB)).toBe('available');
+    expect(await stateOf(vpn.vgw)).toBe('available');
+    const cgws = (await ec2.send(new DescribeCustomerGatewaysCommand({}))).CustomerGateways ?? [];
+    expect(cgws.find((c) => c.CustomerGatewayId === cgw.tgwA)?.State ?? 'deleted').toBe('deleted');
+    expect(cgws.find((c) => c.CustomerGatewayId === cgw.vgw)?.State).toBe('available');
+    const again = await command('VpnDeleteRequested', vpn.tgwA, 'run-6', T(6));
+    expect(again.output).toMatchObject({ outcome: 'gone', changed: [] });
+    await results();
+  });
+
+  it('a prod VPN is not deleted without an approval by someone else; with one, it is, and its shared customer gateway stays', async () => {
+    await command('VpnDrainRequested', vpn.tgwB, 'run-7', T(7));
+    const unapproved = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
+    expect(unapproved).toMatchObject({ status: 'FAILED', error: 'VpnDeleteNotApproved' });
+    expect(await stateOf(vpn.tgwB)).toBe('available');
+
+    const approve = (approver: string) =>
+      ddb.send(
+        new PutItemCommand({
+          TableName: 'crosslink-links',
+          Item: {
+            pk: { S: 'VPNRUN#run-8' },
+            sk: { S: `APPROVAL#${vpn.tgwB}` },
+            approver: { S: approver },
+            approvedAt: { S: T(8) },
+          },
+        }),
+      );
+    await approve('planner@example.com');
+    const selfApproved = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
+    expect(selfApproved).toMatchObject({ status: 'FAILED', error: 'VpnDeleteNotApproved' });
+
+    await approve('bob@example.com');
+    const run = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
+
+    expect(run.output).toMatchObject({ outcome: 'changed', changed: [vpn.tgwB] });
+    expect(await stateOf(vpn.tgwB)).toBe('deleted');
+    expect(await stateOf(shared)).toBe('available');
+    const cgws = (await ec2.send(new DescribeCustomerGatewaysCommand({}))).CustomerGateways ?? [];
+    expect(cgws.find((c) => c.CustomerGatewayId === cgw.tgwB)?.State).toBe('available');
+  });
+
+  it('a malformed command fails its execution naming the field, changing nothing', async () => {
+    const run = await command('VpnDrainRequested', 'vgw-123', 'run-9', T(9));
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'ValidationError' });
+    expect(run.cause).toMatch(/vpnId: must be an AWS VPN connection id/);
+  });
+});
