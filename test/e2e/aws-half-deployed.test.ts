@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { EC2Client, GetTransitGatewayRouteTablePropagationsCommand } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -303,5 +304,82 @@ describe('the AWS half deployed from serverless.yml', () => {
       return got?.connection?.state === 'deleted' ? true : undefined;
     }, 30 * MIN);
     expect(await statusOf('LinkDecommissioningStateMachine', linkId)).toBeDefined();
+  }, 120_000);
+});
+
+describe('the deployed vpn-half state machine', () => {
+  it('drains a Transit Gateway VPN from a command on the bus: only its propagation goes, and VpnDrained comes back', async () => {
+    await admin(cloud, 'POST', '/aws/ec2/add-gcp-network', {
+      project: 'net-prod',
+      name: 'core',
+      subnets: [{ name: 'app', region: 'us-east4', ipCidrRange: '10.128.0.0/20' }],
+    });
+    const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', { cidrBlocks: ['10.3.0.0/16'] });
+    const tgw = (await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { vpcIds: [vpc.vpcId] }))
+      .transitGateway;
+    const vpnId = (
+      await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
+        name: 'vpn-deployed',
+        aws: { vpcId: vpc.vpcId, transitGatewayId: tgw.transitGatewayId },
+        gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
+      })
+    ).vpn.vpnConnectionId as string;
+    const ec2 = new EC2Client({
+      region: REGION,
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    const propagating = async () =>
+      (
+        await ec2.send(
+          new GetTransitGatewayRouteTablePropagationsCommand({
+            TransitGatewayRouteTableId: tgw.propagationDefaultRouteTableId,
+          }),
+        )
+      ).TransitGatewayRouteTablePropagations?.filter((p) => p.State === 'enabled').map(
+        (p) => p.TransitGatewayAttachmentId,
+      );
+    const before = await propagating();
+    expect(before).toHaveLength(2); // the VPC's attachment and the VPN's
+
+    const command = buildEvent({
+      name: 'VpnDrainRequested',
+      origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+      subject: vpnId,
+      clock: cloud.clock,
+      data: {
+        runId: 'run-deployed',
+        vpnId,
+        requestedBy: 'planner@example.com',
+        requestedAt: '2026-06-01T00:00:00Z',
+      },
+    });
+    const put = await asCrosslink.send(
+      new PutEventsCommand({
+        Entries: [toEventBridgeEntry(command as CloudEvent, physical('CrosslinkBus'))],
+      }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+
+    const drained = await eventually(
+      () =>
+        busEvents().find(
+          (e) => e['detail-type'] === 'VpnDrained' && (e.detail.data as { vpnId?: string }).vpnId === vpnId,
+        ),
+      60_000,
+    );
+    expect(drained.detail.data).toMatchObject({ outcome: 'changed', method: 'tgw-propagation' });
+    // The execution closes just after its step put the result.
+    const succeeded = await eventually(async () => {
+      const out = await sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: physical('VpnHalfStateMachine') }),
+      );
+      return out.executions?.find((e) => e.status === 'SUCCEEDED');
+    }, 20_000);
+    expect(succeeded.stateMachineArn).toBe(physical('VpnHalfStateMachine'));
+    const after = await propagating();
+    expect(after).toHaveLength(1);
+    expect(before).toContain(after?.[0]);
+    ec2.destroy();
   }, 120_000);
 });
