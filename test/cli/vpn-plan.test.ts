@@ -8,7 +8,7 @@ import { main } from '#scripts/cli/main.ts';
 import { vpnPlan } from '#scripts/commands/vpn.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
-const F = 'test/fixtures/vpn/acme';
+const F = 'examples/vpn/acme';
 const FILES = [
   '--aws',
   `${F}/aws.json`,

@@ -1,5 +1,5 @@
 /**
- * The planner over realistic exported inventories (test/fixtures/vpn/acme): AWS CLI and gcloud JSON as
+ * The planner over realistic exported inventories (examples/vpn/acme): AWS CLI and gcloud JSON as
  * those tools print them, plus crosslink's links and metrics files. Four pairs of networks: a VPN ready
  * to drain and one carrying a more-specific prefix (shared-vpc), a Terraform-owned and an expired drained
  * VPN (data-vpc), a flapping link (staging-vpc), and a backup policy over a Transit Gateway (analytics-vpc).
@@ -14,7 +14,7 @@ import { type Plan, planDecommission } from '#core/vpn/planner.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const read = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`../../fixtures/vpn/acme/${name}.json`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../../../examples/vpn/acme/${name}.json`, import.meta.url), 'utf8'));
 
 function planFrom(files: Record<'aws' | 'gcp' | 'links' | 'metrics', Record<string, unknown>>): Plan {
   const links = importLinksFile(files.links);
