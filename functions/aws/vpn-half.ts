@@ -35,6 +35,7 @@ import {
 } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
+import { parseEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
 import {
@@ -115,6 +116,8 @@ export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; t
       [{ path: 'detail-type', reason: `must be one of ${[...COMMANDS.keys()].join(', ')}, got "${name}"` }],
       'VPN command event',
     );
+  // The catalog's schema first (every field's format), then the command's own reading of it.
+  parseEventData(VPN_ACTION_EVENTS[action].command, ce.data);
   return { command: parseVpnHalfCommand(action, ce.data, `${name} data`), traceparent: ce.traceparent };
 }
 
