@@ -3,9 +3,29 @@
  * Google side as local IAM settings and CROSSLINK_NETWORK_PROJECTS; the AWS side seeded into a
  * running local cloud (the Direct Connect gateway associated, its allowed prefixes the VPC's CIDRs).
  */
+import {
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeVpnConnectionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { applyEstateSettings, checkEstate, EstateError, loadEstate } from '#local/estate.ts';
-import { admin, startTestCloud } from '../support/local-cloud.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+
+const DX = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
+
+/** A Google REST read as the local admin identity. */
+async function gcpGet(cloud: LocalCloud, path: string) {
+  const account = cloud.gcp.auth.accountByName('crosslink');
+  const { token } = cloud.gcp.auth.issueAccessToken({
+    email: account?.email as string,
+    kind: 'service-account',
+  });
+  const res = await fetch(`${cloud.gcp.endpoint}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { items?: { peerIp: string }[] };
+}
 
 const NET_SA = 'crosslink-net@payments-prod.iam.gserviceaccount.com';
 
@@ -18,6 +38,69 @@ describe('checkEstate', () => {
       'eu-central-1 8E4A1C27-3B5D-4A9F-B6C2-7D1E3F5A9B24',
     ]);
     expect(e.gcp.networkProjects.map((n) => n.project)).toEqual(['payments-prod']);
+    expect(e.aws.vpns.map((v) => `${v.name} ${v.attach}`)).toEqual([
+      'payments-vpn-vgw vpn-gateway',
+      'payments-vpn-tgw transit-gateway',
+    ]);
+  });
+
+  it('names every bad network and VPN field', () => {
+    const gw = {
+      accountId: '000000000000',
+      region: 'us-east-1',
+      id: DX,
+      name: 'p',
+      vpcCidrs: ['10.10.0.0/16'],
+    };
+    const bad = {
+      version: 1,
+      aws: {
+        directConnectGateways: [gw],
+        vpns: [
+          {
+            name: 'Bad Name',
+            directConnectGateway: 'nope',
+            attach: 'vgw',
+            gcp: { project: 'x', network: 'y' },
+          },
+          {
+            name: 'ok',
+            directConnectGateway: DX,
+            tags: { a: 1 },
+            gcp: { project: 'payments-prod', network: 'core' },
+          },
+        ],
+      },
+      gcp: {
+        networks: [
+          {
+            project: 'payments-prod',
+            name: 'core',
+            subnets: [{ name: 'a', region: 'east', ipCidrRange: '10.0.0.1/8' }],
+          },
+        ],
+      },
+    };
+    expect(() => checkEstate(bad, 'estate.yaml')).toThrow(EstateError);
+    const message = (() => {
+      try {
+        checkEstate(bad, 'estate.yaml');
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    for (const field of [
+      'gcp.networks[0].subnets[0].region',
+      'gcp.networks[0].subnets[0].ipCidrRange',
+      'aws.vpns[0].name',
+      'aws.vpns[0].directConnectGateway: must be the id of one of aws.directConnectGateways',
+      'aws.vpns[0].attach: must be vpn-gateway or transit-gateway',
+      'aws.vpns[0].gcp: project and network must name one of gcp.networks',
+      'aws.vpns[1].tags: must map keys to strings',
+      'aws.vpns[1].gcp.region: must be a Google region',
+    ])
+      expect(message).toContain(field);
   });
 
   it('names every bad field and why', () => {
@@ -87,7 +170,7 @@ describe('applyEstateSettings', () => {
     const settings: Record<string, unknown> = {};
     expect(
       applyEstateSettings(
-        { aws: { directConnectGateways: [] }, gcp: { networkProjects: [] } },
+        { aws: { directConnectGateways: [], vpns: [] }, gcp: { networkProjects: [], networks: [] } },
         settings,
         'p',
       ),
@@ -121,6 +204,51 @@ describe('a local cloud started with the estate', () => {
         }),
       ]);
       expect(cloud.gcp.auth.accounts.has(NET_SA)).toBe(true);
+    } finally {
+      await cloud.stop();
+    }
+  });
+
+  it('holds the two VPNs beside the example link: one on the VGW, one on a Transit Gateway, each with its Google tunnels and BGP peers', async () => {
+    const cloud = await startTestCloud({ estate: loadEstate() });
+    try {
+      const ec2 = new EC2Client({
+        region: 'us-east-1',
+        endpoint: cloud.aws.endpoint,
+        credentials: ADMIN_CREDENTIALS,
+      });
+      const vpns = (await ec2.send(new DescribeVpnConnectionsCommand({}))).VpnConnections ?? [];
+      expect(
+        vpns
+          .map((v) => [
+            v.State,
+            v.VpnGatewayId ? 'vgw' : 'tgw',
+            v.Tags?.find((t) => t.Key === 'crosslink:environment')?.Value,
+          ])
+          .sort(),
+      ).toEqual([
+        ['available', 'tgw', 'nonprod'],
+        ['available', 'vgw', undefined],
+      ]);
+      const tgwVpn = vpns.find((v) => v.TransitGatewayId) as {
+        VpnConnectionId: string;
+        TransitGatewayId: string;
+      };
+      const att = (
+        await ec2.send(
+          new DescribeTransitGatewayAttachmentsCommand({
+            Filters: [{ Name: 'resource-id', Values: [tgwVpn.VpnConnectionId] }],
+          }),
+        )
+      ).TransitGatewayAttachments?.[0];
+      expect(att?.State).toBe('available');
+      // The Google halves: each VPN's two tunnels, to the AWS tunnels' outside addresses.
+      const outside = vpns.flatMap((v) => v.VgwTelemetry?.map((t) => t.OutsideIpAddress) ?? []).sort();
+      const tunnels =
+        (await gcpGet(cloud, '/compute/v1/projects/payments-prod/regions/us-east4/vpnTunnels')).items ?? [];
+      expect(tunnels.map((t: { peerIp: string }) => t.peerIp).sort()).toEqual(outside);
+      expect(outside).toHaveLength(4);
+      ec2.destroy();
     } finally {
       await cloud.stop();
     }
