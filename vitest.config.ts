@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/support/sequencer.ts';
 
 /** What both projects share; the global setup and the reporters are the run's (below). */
 const shared = {
@@ -21,6 +22,8 @@ export default defineConfig({
     // and shared by every file of both projects, each lease in a project of its own
     // (docs/testing.md).
     globalSetup: ['./test/support/emulators-setup.ts'],
+    // Longest files first (the last run's durations, or estimated from what a file is).
+    sequence: { sequencer: LongestFirst },
     // The default report, then the wall time, the ten slowest files and one plain count line.
     reporters: ['default', './test/support/timing-reporter.ts'],
   },
