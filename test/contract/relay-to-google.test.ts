@@ -169,7 +169,7 @@ describe('relay AWS -> Google (deployed)', () => {
       crosslinkorigin: 'aws',
       traceparent: e.traceparent,
     });
-    await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 10_000);
+    await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 60_000);
   });
 
   it('never relays an event of origin gcp: the rule does not match, and the relay acknowledges one that reaches it', async () => {
@@ -250,7 +250,7 @@ describe('relay AWS -> Google (deployed)', () => {
       const maxReceives = Number(env.CROSSLINK_RELAY_MAX_RECEIVES);
       expect(maxReceives).toBe(5);
       for (let receive = 1; receive <= maxReceives; receive++) {
-        await eventually(async () => expect(relayInvocations()).toBe(base + receive), 30_000);
+        await eventually(async () => expect(relayInvocations()).toBe(base + receive), 60_000);
         if (receive < maxReceives) {
           // Still in the queue, invisible until the visibility timeout (virtual) passes.
           expect(await queueDepth('RelayQueue')).toBe(1);
@@ -268,7 +268,7 @@ describe('relay AWS -> Google (deployed)', () => {
       expect(dead[0]?.MessageAttributes?.reason?.StringValue).toMatch(
         /^publish failed 5 times: TokenExchangeError: Google token exchange refused: .*denied/,
       );
-      await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 10_000);
+      await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 60_000);
       expect(await pull()).toEqual([]);
       // Logged with ids and the reason, never the event.
       const lines = runtime()

@@ -162,12 +162,10 @@ describe('the AWS half deployed from serverless.yml', () => {
     expect(created.status).toBe(201);
     linkId = created.body.link.id;
     expect(created.body.execution).toBe(`${linkId}-provisioning-1`);
-    await eventually(
-      async () =>
-        (await history('LinkProvisioningStateMachine', linkId)).some(
-          (e) => e.stateEnteredEventDetails?.name === 'AwaitApproval',
-        ),
-      20_000,
+    await eventually(async () =>
+      (await history('LinkProvisioningStateMachine', linkId)).some(
+        (e) => e.stateEnteredEventDetails?.name === 'AwaitApproval',
+      ),
     );
 
     // Act: bob approves here, carol's approval arrives from Google as a peer event.
@@ -187,7 +185,7 @@ describe('the AWS half deployed from serverless.yml', () => {
         (x) => x['detail-type'] === 'LinkKeyIssued' && (x.detail as { subject?: string }).subject === linkId,
       );
       return (e?.detail as CloudEvent | undefined)?.data as EventDataByName['LinkKeyIssued'] | undefined;
-    }, 20_000);
+    });
     // The connection exists, made by the bundled Lambda; CloudTrail reported it, and the forward rule
     // brought it to the watcher before any scheduled run (no virtual time has passed).
     const trail = busEvents().filter(
@@ -210,7 +208,6 @@ describe('the AWS half deployed from serverless.yml', () => {
         eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).deliveries.some(
           (d) => d.rule === 'crosslink-interconnect-calls-dev' && d.outcome === 'delivered',
         ) && runtime.invocations.some((i) => i.functionName === 'crosslink-dev-watcher'),
-      10_000,
     );
 
     // Google opens the key with its KMS key and accepts; its half reports ACTIVE.
@@ -280,7 +277,7 @@ describe('the AWS half deployed from serverless.yml', () => {
         decision: 'approve',
       });
       return r.status === 200 ? r : undefined;
-    }, 20_000);
+    });
     expect(approved.body.link.decommission).toMatchObject({ status: 'APPROVED' });
     // Google disables its transport (the drain); the AWS half soaks, then deletes its connection.
     await putPeer('LinkSideStateChanged', {

@@ -94,7 +94,7 @@ async function arrivals(id: string) {
   await eventually(async () => {
     await drain();
     return arrived().some((a) => a.id === id);
-  }, 20_000);
+  });
   await new Promise((r) => setTimeout(r, 1000));
   await drain();
   return arrived()
