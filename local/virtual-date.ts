@@ -25,6 +25,7 @@
  * deadline are wall time, as the handler's code really runs; a date constructed with arguments is
  * that date. Time never goes backwards for a follower.
  */
+import { registerHooks } from 'node:module';
 import { scheduler } from 'node:timers/promises';
 import type { ClockAnchor, VirtualClock } from './clock.ts';
 
@@ -204,4 +205,36 @@ export class ProcessClockFeed {
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
   }
+}
+
+/** The gRPC transport's modules, whose deadlines must run on the wall clock (see below). */
+const WALL_TIME_MODULES = /\/node_modules\/(?:@grpc\/grpc-js|google-gax)\/.*\.[cm]?js$/;
+const WALL_DATE = Symbol.for('crosslink.wallDate');
+
+/**
+ * Gives the gRPC transport (`@grpc/grpc-js` and `google-gax`, which the Firestore and Pub/Sub
+ * clients call the emulators through) the wall clock's `Date` while the rest of the process sees
+ * the virtual one. A call's deadline is a transport matter, and the emulators that enforce it run
+ * in wall time: google-gax sets a deadline of now plus the call's timeout, grpc-js sends what is
+ * left of it as `grpc-timeout`, and the emulator cancels the call (`CANCELLED: Call cancelled`)
+ * when that much wall time has passed. Measured on a virtual clock that flows many times faster
+ * than the wall while work is in flight, a 60 s timeout would be over in a second of wall time,
+ * so a call slowed by a loaded machine would be cancelled where no cloud would cancel it. Both
+ * modules read the same wall `Date`, so a deadline is made and measured on one clock. Call with
+ * the wall `Date`, before installVirtualDate replaces the global one.
+ */
+export function keepTransportOnWallTime(wallDate: DateConstructor): void {
+  (globalThis as Record<symbol, unknown>)[WALL_DATE] = wallDate;
+  const shadow = `const Date = globalThis[Symbol.for('crosslink.wallDate')];`;
+  registerHooks({
+    load(url, context, nextLoad) {
+      const loaded = nextLoad(url, context);
+      if (!WALL_TIME_MODULES.test(url) || loaded.source == null) return loaded;
+      const source = String(loaded.source);
+      // After a leading "use strict" directive, which must stay first to keep the module strict.
+      const strict = /^(['"])use strict\1;?/.exec(source);
+      const at = strict ? strict[0].length : 0;
+      return { ...loaded, source: `${source.slice(0, at)}${shadow}${source.slice(at)}` };
+    },
+  });
 }

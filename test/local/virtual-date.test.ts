@@ -134,6 +134,29 @@ describe('a function process follows the virtual clock through the preload', () 
     feed.close();
   });
 
+  it("keeps the gRPC transport's deadlines on the wall clock, as the emulators that enforce them", async () => {
+    clock = new VirtualClock({ mode: 'manual', start: START });
+    child = spawn(process.execPath, ['--import', PRELOAD, join(FIXTURES, 'grpc-deadline-child.ts')], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const feed = new ProcessClockFeed(child, clock);
+    await feed.synced();
+    type Seen = { now: number; wall: number; grpcLeft: number };
+    const before = await answerOf<Seen>(child, { ask: 1 }, 1);
+    // The function sees the virtual time, years from the wall's; grpc-js measures on the wall.
+    expect(before.now).toBe(START);
+    expect(Math.abs(before.wall - Date.now())).toBeLessThan(60_000);
+    expect(before.grpcLeft).toBeGreaterThan(59_000);
+    expect(before.grpcLeft).toBeLessThanOrEqual(60_000);
+    // A day on the virtual clock uses none of a call's deadline.
+    await clock.advance(24 * HOUR);
+    await feed.synced();
+    const after = await answerOf<Seen>(child, { ask: 2 }, 2);
+    expect(after.now).toBe(START + 24 * HOUR);
+    expect(after.grpcLeft).toBeGreaterThan(59_000);
+    feed.close();
+  });
+
   const waitIn = (c: ChildProcess, question: { wait?: number; abort?: number; n: number }) =>
     answerOf<Record<string, number | string>>(c, question, question.n);
 
