@@ -77,6 +77,59 @@ export function awsPrincipal(projectNumber: string, p: AwsPublisherSpec): string
   return `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${p.pool}/attribute.aws_role/arn:aws:sts::${m[1]}:assumed-role/${m[2]}`;
 }
 
+/**
+ * One grant deploy-gcp makes: a role for a member on a resource (`projects/P`, a KMS key
+ * `projects/P/locations/R/keyRings/K/cryptoKeys/C`, a topic `projects/P/topics/T`), with the
+ * condition a `secrets` grant carries. The converge phases below make exactly these bindings;
+ * the local Google cloud enforces the same list (local/gcp/iam/grants.ts).
+ */
+export interface PlannedGrant {
+  resource: string;
+  member: string;
+  role: string;
+  condition?: Condition;
+}
+
+/** Every grant of the file's accounts and topics, where deploy-gcp makes it. */
+export function plannedGrants(
+  config: GcpConfig,
+  project: string,
+  projectNumber: string,
+  region: string,
+): PlannedGrant[] {
+  const out: PlannedGrant[] = [];
+  for (const sa of config.serviceAccounts) {
+    const member = `serviceAccount:${serviceAccountEmail(sa.id, project)}`;
+    for (const r of sa.roles)
+      out.push({ resource: `projects/${project}`, member, role: roleName(r, project) });
+    for (const g of sa.grants ?? []) {
+      const role = roleName(g.role, project);
+      if (g.secrets !== undefined)
+        out.push({
+          resource: `projects/${project}`,
+          member,
+          role,
+          condition: secretsCondition(projectNumber, g.secrets),
+        });
+      if (g.cryptoKey !== undefined) {
+        const [ring, key] = g.cryptoKey.split('/') as [string, string];
+        out.push({
+          resource: `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}`,
+          member,
+          role,
+        });
+      }
+    }
+  }
+  for (const t of config.topics) {
+    const resource = `projects/${project}/topics/${t.name}`;
+    for (const m of t.publishers ?? []) out.push({ resource, member: memberOf(m, project), role: PUBLISHER });
+    for (const p of t.awsPublishers ?? [])
+      out.push({ resource, member: awsPrincipal(projectNumber, p), role: PUBLISHER });
+  }
+  return out;
+}
+
 /** A workload identity principal (one subject or a set) of one of this project's pools. */
 function isPoolPrincipal(member: string, projectNumber: string): boolean {
   return new RegExp(
