@@ -292,15 +292,13 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
   const { config, project: P, projectNumber: PN } = c;
   const email = (id: string) => serviceAccountEmail(id, P);
   const policy = await c.readJson<Policy>(['projects', 'get-iam-policy', P]);
+  const plan = plannedGrants(config, P, PN, c.region);
   const cmds: string[][] = [];
   for (const sa of config.serviceAccounts) {
     const member = `serviceAccount:${email(sa.id)}`;
-    const wanted: { role: string; condition?: Condition }[] = [
-      ...sa.roles.map((r) => ({ role: roleName(r, P) })),
-      ...(sa.grants ?? [])
-        .filter((g) => g.secrets !== undefined)
-        .map((g) => ({ role: roleName(g.role, P), condition: secretsCondition(PN, g.secrets as string) })),
-    ];
+    const wanted: { role: string; condition?: Condition }[] = plan
+      .filter((g) => g.member === member && g.resource === `projects/${P}`)
+      .map((g) => (g.condition ? { role: g.role, condition: g.condition } : { role: g.role }));
     const held = (policy.bindings ?? []).filter((b) => b.members.includes(member));
     const isWanted = (b: { role: string; condition?: Condition }) =>
       wanted.some((w) => w.role === b.role && sameCondition(w.condition, b.condition));
@@ -318,11 +316,11 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
   for (const ref of keys) {
     const args = keyArgs(ref, c.region);
     const keyPolicy = await c.readJson<Policy>(['kms', 'keys', 'get-iam-policy', ...args]);
-    const wanted = config.serviceAccounts.flatMap((sa) =>
-      (sa.grants ?? [])
-        .filter((g) => g.cryptoKey === ref)
-        .map((g) => ({ member: `serviceAccount:${email(sa.id)}`, role: roleName(g.role, P) })),
-    );
+    const [ring, key] = ref.split('/') as [string, string];
+    const resource = `projects/${P}/locations/${c.region}/keyRings/${ring}/cryptoKeys/${key}`;
+    const wanted = plan
+      .filter((g) => g.resource === resource)
+      .map((g) => ({ member: g.member, role: g.role }));
     const bindings = keyPolicy.bindings ?? [];
     const binding = (op: 'add' | 'remove', member: string, role: string) =>
       c.mut('kms', 'keys', `${op}-iam-policy-binding`, ...args, `--member=${member}`, `--role=${role}`);
@@ -345,16 +343,14 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
 export async function convergeTopicPublishers(c: IamContext): Promise<void> {
   const { config, project: P, projectNumber: PN } = c;
   const ours = new Set(config.serviceAccounts.map((sa) => `serviceAccount:${serviceAccountEmail(sa.id, P)}`));
+  const plan = plannedGrants(config, P, PN, c.region);
   const cmds: string[][] = [];
   for (const t of config.topics) {
     const policy = await c.readOrNull<Policy>(['pubsub', 'topics', 'get-iam-policy', t.name]);
     const held = new Set(
       (policy?.bindings ?? []).filter((b) => b.role === PUBLISHER && !b.condition).flatMap((b) => b.members),
     );
-    const wanted = [
-      ...(t.publishers ?? []).map((m) => memberOf(m, P)),
-      ...(t.awsPublishers ?? []).map((p) => awsPrincipal(PN, p)),
-    ];
+    const wanted = plan.filter((g) => g.resource === `projects/${P}/topics/${t.name}`).map((g) => g.member);
     const binding = (op: 'add' | 'remove', member: string) =>
       c.mut(
         'pubsub',
