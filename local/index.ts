@@ -28,6 +28,7 @@ import {
   type Emulators,
   startEmulators,
 } from './gcp/emulators.ts';
+import { recordIamUse } from './gcp/iam/record.ts';
 import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { GooglePlumbing } from './gcp/plumbing.ts';
 import { PubsubFront } from './gcp/pubsub-front.ts';
@@ -42,6 +43,8 @@ import { networkOf } from './world/registry.ts';
 import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
+export { IAM_USED_DIR_VARIABLE, type IamUseRecord } from './gcp/iam/record.ts';
+export { type AccountReport, formatReport, leastPrivilegeReport } from './gcp/iam/report.ts';
 
 export interface LocalCloudOptions {
   /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
@@ -403,6 +406,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      recordIamUse(gcp, env);
       await stopParts([
         ['AWS half', () => awsHalf?.stop()],
         ['Google half (gcp.yml)', () => plumbing?.stop()],
