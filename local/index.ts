@@ -260,7 +260,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await front.start();
       return front;
     })
-    .catch(() => null);
+    .catch((err: unknown) => {
+      log?.(`gcp: the Pub/Sub IAM front did not start: ${(err as Error).message}`);
+      return null;
+    });
   const stopPubsubFront = async () => (await pubsubFrontStart)?.stop();
   // The AWS half deploys (packaging when its inputs changed) while the emulators start.
   const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
@@ -333,13 +336,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         // (the Google -> AWS relay pushes there) and its sealing key.
         variables: async (): Promise<Record<string, string>> => {
           const half = await awsHalfStart.catch(() => null);
+          const relayRole = await awsRelayRole.catch(() => undefined);
           return {
             ...(half
               ? {
                   CROSSLINK_AWS_RELAY_URL: half.relayUrl,
-                  ...((await awsRelayRole.catch(() => undefined))
-                    ? { CROSSLINK_AWS_RELAY_ROLE_ARN: (await awsRelayRole) as string }
-                    : {}),
+                  ...(relayRole ? { CROSSLINK_AWS_RELAY_ROLE_ARN: relayRole } : {}),
                   CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
                   CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
                 }
