@@ -16,7 +16,8 @@ export interface AwsIdentity {
 export interface LocalIdentity {
   name: string;
   aws?: AwsIdentity;
-  gcp?: { email: string };
+  /** `roles`: Google roles granted on the local organisation (every project): docs/local-gcp-iam.md. */
+  gcp?: { email: string; roles?: string[] };
   service?: boolean;
 }
 

@@ -35,7 +35,7 @@ let relayUrl = '';
 
 /**
  * The root gcp.yml's relay pieces alone: its account, topic, push subscription, dead letters. The
- * topics' publishing grants name accounts left out here; the local cloud does not enforce them.
+ * topics' publishing grants name accounts left out here, so they are left out too.
  */
 function relayConfig(): string {
   const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
