@@ -5,7 +5,7 @@
  *   topic's publishers) and its custom roles;
  * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
  * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
- *   in that project.
+ *   and roles/compute.networkViewer in that project.
  */
 import type { LocalIdentity } from '#local/identities.ts';
 import type { GcpConfig } from '#scripts/gcp-config.ts';
@@ -63,11 +63,22 @@ export function identityBindings(identities: readonly LocalIdentity[]): Unsource
   );
 }
 
-/** TransportManager members of projects (the estate's network projects): the admin role there. */
+/**
+ * TransportManager members of projects (the estate's network projects): what gcp.yml asks a
+ * network project's account to hold there, roles/networkconnectivity.admin for the transports and
+ * roles/compute.networkViewer for the watcher's Cloud Router status (docs/link-health.md).
+ */
+export const NETWORK_PROJECT_ROLES = [
+  'roles/networkconnectivity.admin',
+  'roles/compute.networkViewer',
+] as const;
+
 export function transportMemberBindings(members: Record<string, readonly string[]> | undefined): Unsourced[] {
-  return Object.entries(members ?? {}).map(([project, emails]) => ({
-    resource: `projects/${project}`,
-    role: 'roles/networkconnectivity.admin',
-    members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),
-  }));
+  return Object.entries(members ?? {}).flatMap(([project, emails]) =>
+    NETWORK_PROJECT_ROLES.map((role) => ({
+      resource: `projects/${project}`,
+      role,
+      members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),
+    })),
+  );
 }
