@@ -207,11 +207,10 @@ export async function deployAwsHalf(
     const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
     if (!intake || !kmsKey)
       throw new Error('serverless.yml: no HttpApi or no ActivationKeyKms in the template');
-    const env = cloud.aws.edge.world.settings<{ environment: Record<string, string> }>('lambda').environment;
-    const aws = await awsPublicKey(cloud, kmsKey.arn, {
-      accessKeyId: env?.AWS_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: env?.AWS_SECRET_ACCESS_KEY ?? 'test',
-    });
+    // The deployment reads the key's public half as its deployer, the account's root.
+    const deployer = cloud.aws.edge.world.credentials.rootKey(cloud.aws.accountId);
+    if (!deployer) throw new Error(`no local identity is the root of account ${cloud.aws.accountId}`);
+    const aws = await awsPublicKey(cloud, kmsKey.arn, deployer);
     options.log?.(
       `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
     );

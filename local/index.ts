@@ -5,9 +5,13 @@
  * (test/support/) both use it.
  */
 
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
+import { LocalIam } from './aws/iam/local-policies.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
@@ -88,6 +92,18 @@ export interface LocalCloudOptions {
    * `npm start` loads config/local-estate.yaml.
    */
   estate?: string | Estate;
+  /**
+   * IAM at the AWS edge (docs/local-aws-iam.md): every call is authorized against the caller's
+   * policies and the resource's, as in AWS. Default on; `false` turns it off (a test that does says
+   * why in a comment).
+   */
+  iam?: boolean;
+  /**
+   * A directory where the AWS edge's IAM decisions (per principal, action, resource, outcome) are
+   * written at stop, one JSON-lines file per cloud: what `npm run iam-report` reads. Default the
+   * CROSSLINK_IAM_DECISIONS variable, else none.
+   */
+  iamDecisionsDir?: string;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -128,6 +144,8 @@ export interface LocalCloud {
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
+  /** The AWS edge's IAM policies and decisions (null when IAM is off). */
+  iam: LocalIam | null;
   handshake(): LocalHandshake;
   stop(): Promise<void>;
 }
@@ -144,6 +162,12 @@ function awsPort(options: LocalCloudOptions, env: NodeJS.ProcessEnv): number {
     return Number(url.port || 80);
   }
   return DEFAULT_AWS_PORT;
+}
+
+/** Writes the cloud's IAM decisions to a file of its own in `dir` (created if absent). */
+function writeDecisions(iam: LocalIam, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  iam.writeDecisions(join(dir, `decisions-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}.jsonl`));
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -167,6 +191,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const settings: Record<string, unknown> = { ...options.settings };
   const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
+  const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
+  const decisionsDir = options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS;
   const edge = new AwsEdge({
     clock,
     faults,
@@ -176,6 +202,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     defaultRegion: region,
     settings,
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
+    ...(iam && { iam }),
   });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
@@ -349,6 +376,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
     world,
     admin: `${endpoint}/_crosslink`,
+    iam,
     handshake: () => ({
       version: 1,
       pid: process.pid,
@@ -375,6 +403,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       stopped = true;
       await stopParts([
         ['AWS half', () => awsHalf?.stop()],
+        ['IAM decisions', () => (iam && decisionsDir ? writeDecisions(iam, decisionsDir) : undefined)],
         ['Google half (gcp.yml)', () => plumbing?.stop()],
         ['allowed-prefix feed', stopAllowedPrefixFeed],
         ['link world', () => world.stop()],

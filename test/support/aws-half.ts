@@ -32,7 +32,7 @@ import { loadPolicy } from '#core/policy/policy.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, interconnectClient } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, interconnectClient, putServiceRole } from './local-cloud.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
 
 export const ACCOUNT = '000000000000';
@@ -217,6 +217,14 @@ export async function startAwsHalf(
     });
   }
   const arnOf = (fn: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn}`;
+  // The machines' role: Step Functions invokes the steps with it.
+  await putServiceRole(
+    cloud,
+    ROLE.split('/').pop() as string,
+    'states.amazonaws.com',
+    ['lambda:InvokeFunction'],
+    [arnOf('*')],
+  );
   for (const [key, file] of [
     ['provisioning', 'workflows/aws/link-provisioning.asl.json'],
     ['decommissioning', 'workflows/aws/link-decommissioning.asl.json'],

@@ -7,6 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AddPermissionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { InterconnectClient, type InterconnectClientConfig } from '#aws/interconnect-client.ts';
 import type { EmulatorOptions, Emulators } from '#local/gcp/emulators.ts';
 import { DEFAULT_HUB_PROJECT } from '#local/gcp/index.ts';
@@ -117,4 +119,89 @@ export async function admin<T = any>(
       ...json.error,
     });
   return json;
+}
+
+/**
+ * Creates (or replaces) an IAM role in the cloud's account that the AWS `service`
+ * (`states.amazonaws.com`, `events.amazonaws.com`, `lambda.amazonaws.com`) may assume, allowed
+ * `actions` on `resources`: what a state machine's, a rule target's or a function's role grants.
+ */
+export async function putServiceRole(
+  cloud: LocalCloud,
+  roleName: string,
+  service: string,
+  actions: string[],
+  resources: string[] = ['*'],
+): Promise<string> {
+  const { role } = await admin<{ role: { arn: string } }>(cloud, 'POST', '/aws/sts/put-role', {
+    accountId: cloud.aws.accountId,
+    roleName,
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' },
+    },
+    policies: {
+      grants: { Version: '2012-10-17', Statement: { Effect: 'Allow', Action: actions, Resource: resources } },
+    },
+  });
+  return role.arn;
+}
+
+/**
+ * Lets an AWS service acting for the cloud's account (EventBridge rules by default, or API
+ * Gateway: `apigateway.amazonaws.com`) send to a queue or invoke a function, as a deployment does
+ * with a queue policy or a Lambda permission: the service calls as its service principal and the
+ * target's resource policy decides.
+ */
+export async function letServiceCall(
+  cloud: LocalCloud,
+  targetArn: string,
+  service = 'events.amazonaws.com',
+): Promise<void> {
+  const config = { region: cloud.aws.region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+  const account = cloud.aws.accountId;
+  const [, , target, region, owner, name] = targetArn.split(':');
+  if (target === 'sqs') {
+    const sqs = new SQSClient(config);
+    try {
+      await sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: `${cloud.aws.endpoint}/${owner}/${name}`,
+          Attributes: {
+            Policy: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: {
+                Effect: 'Allow',
+                Principal: { Service: service },
+                Action: 'sqs:SendMessage',
+                Resource: targetArn,
+                Condition: { StringEquals: { 'aws:SourceAccount': account } },
+              },
+            }),
+          },
+        }),
+      );
+    } finally {
+      sqs.destroy();
+    }
+    return;
+  }
+  if (target === 'lambda') {
+    const lambda = new LambdaClient({ ...config, region: region as string });
+    try {
+      await lambda.send(
+        new AddPermissionCommand({
+          FunctionName: targetArn,
+          StatementId: service.split('.')[0],
+          Action: 'lambda:InvokeFunction',
+          Principal: service,
+          SourceAccount: account,
+        }),
+      );
+    } finally {
+      lambda.destroy();
+    }
+    return;
+  }
+  throw new Error(`letServiceCall: no resource policy for ${targetArn}`);
 }
