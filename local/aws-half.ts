@@ -9,6 +9,7 @@
 import { createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { sessionOf } from './aws/iam/enforce.ts';
 import { lambdaRuntime } from './aws/services/lambda.ts';
 import { deployLocally, type LocalDeployment } from './aws/wiring.ts';
 import type { GcpLocal } from './gcp/index.ts';
@@ -168,6 +169,28 @@ function connectRelay(cloud: Pick<LocalCloud, 'aws'>, pubsubHost: string | null,
 }
 
 /**
+ * Lets the deployed relay's role session (`assumed-role/<relay role>/<function>`, what its keys
+ * sign as) impersonate the `identity`'s Google service account, which relayEnvironment names: a
+ * roles/iam.serviceAccountTokenCreator binding in the local Google IAM (settings
+ * `iamcredentials.bindings`). An account a binding names admits only its members, so the identity's
+ * own AWS principal, which the local Google IAM admits by default, is bound too. In a deployment the
+ * topic names the relay role's principal set itself (gcp.yml `awsPublishers`).
+ */
+function bindRelay(cloud: Pick<LocalCloud, 'aws' | 'gcp'>, identity = 'crosslink'): void {
+  const found = relayFunction(cloud);
+  const account = cloud.gcp.auth.accountByName(identity);
+  const own = cloud.gcp.auth.identities.find((i) => i.name === identity)?.aws?.principalArn;
+  if (!found?.fn.role || !account) return;
+  const settings = cloud.gcp.edge.world.settings<{
+    bindings: { member: string; serviceAccount: string }[];
+  }>('iamcredentials');
+  const bindings = settings.bindings ?? [];
+  const members = [sessionOf(found.fn.role, found.fn.name).arn];
+  if (own && !bindings.some((b) => b.serviceAccount === account.email)) members.push(own);
+  settings.bindings = [...bindings, ...members.map((member) => ({ member, serviceAccount: account.email }))];
+}
+
+/**
  * Deploys `repoDir`'s serverless.yml into `cloud` (packaging only when AWS_HALF_INPUTS changed),
  * with the Google sealing key as the peer key, and starts its HTTP API.
  */
@@ -203,6 +226,7 @@ export async function deployAwsHalf(
   });
   try {
     connectRelay(cloud, (await options.pubsubHost) ?? null, options.log);
+    bindRelay(cloud);
     const intake = deployment.httpApis.HttpApi;
     const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
     if (!intake || !kmsKey)

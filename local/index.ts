@@ -165,9 +165,12 @@ function awsPort(options: LocalCloudOptions, env: NodeJS.ProcessEnv): number {
 }
 
 /** Writes the cloud's IAM decisions to a file of its own in `dir` (created if absent). */
-function writeDecisions(iam: LocalIam, dir: string): void {
+function writeDecisions(iam: LocalIam, world: AwsEdge['world'], dir: string): void {
   mkdirSync(dir, { recursive: true });
-  iam.writeDecisions(join(dir, `decisions-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}.jsonl`));
+  iam.writeDecisions(
+    join(dir, `decisions-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}.jsonl`),
+    world,
+  );
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -189,6 +192,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const estate = typeof options.estate === 'string' ? loadEstate(options.estate) : options.estate;
   const settings: Record<string, unknown> = { ...options.settings };
+  // The Google IAM's impersonation bindings, live: the AWS half binds its relay's role (aws-half.ts).
+  settings.iamcredentials = { ...(settings.iamcredentials as object | undefined) };
   const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
   const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
@@ -403,7 +408,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       stopped = true;
       await stopParts([
         ['AWS half', () => awsHalf?.stop()],
-        ['IAM decisions', () => (iam && decisionsDir ? writeDecisions(iam, decisionsDir) : undefined)],
+        [
+          'IAM decisions',
+          () => (iam && decisionsDir ? writeDecisions(iam, edge.world, decisionsDir) : undefined),
+        ],
         ['Google half (gcp.yml)', () => plumbing?.stop()],
         ['allowed-prefix feed', stopAllowedPrefixFeed],
         ['link world', () => world.stop()],

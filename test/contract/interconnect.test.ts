@@ -629,7 +629,8 @@ describe('Interconnect: the activation key stays out of call records and error m
 describe('Interconnect: CloudTrail-style events for the mutating calls', () => {
   it('puts one AWS API Call via CloudTrail event per write on the default bus, the key hidden, reads silent', async () => {
     // IAM off: the events must name an IAM user as the caller, and no local user has Interconnect
-    // grants (alice requests links through the intake); what IAM refuses is aws-iam-flows.test.ts's.
+    // write grants (alice requests links through the intake; aws-iam-identities.test.ts shows the
+    // refusals).
     const fresh = await startTestCloud({ iam: false });
     try {
       const c = interconnectClient(fresh, { credentials: ALICE_CREDENTIALS });

@@ -7,7 +7,7 @@
  * the publish, so the record is retried (virtual visibility timeouts) and dead-lettered with its reason.
  */
 import { resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -20,8 +20,7 @@ import { buildEvent, type CloudEvent, type Origin, toEventBridgeEntry } from '#c
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { type AwsHalfDeployment, deployAwsHalf, updateRelayEnvironment } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, crosslinkPutter, startTestCloud } from '../support/local-cloud.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AWS: Origin = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };
@@ -143,7 +142,8 @@ beforeAll(async () => {
   half = await deployAwsHalf(cloud, ROOT, { pubsubHost: cloud.emulators?.pubsubHost ?? null });
   const config = { region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   sqs = new SQSClient(config);
-  asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
+  // This side's events, put as one of crosslink's roles (the bus's policy refuses anyone else).
+  asCrosslink = await crosslinkPutter(cloud, half.deployment.stack.physicalIds.CrosslinkBus as string);
   await emulator('PUT', 'topics/crosslink-peer-events', {});
   await emulator('PUT', `subscriptions/${SUBSCRIPTION}`, {
     topic: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,

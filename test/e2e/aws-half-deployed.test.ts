@@ -27,6 +27,7 @@ import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { type AwsHalfDeployment, deployAwsHalf } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { formatReport, leastPrivilege, problems, readServiceIam } from '#scripts/iam/least-privilege.ts';
 import { eventually } from '../helpers/timers.ts';
 import { addAssociatedGateway } from '../support/aws-half.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
@@ -304,4 +305,20 @@ describe('the AWS half deployed from serverless.yml', () => {
     }, 30 * MIN);
     expect(await statusOf('LinkDecommissioningStateMachine', linkId)).toBeDefined();
   }, 120_000);
+
+  it('least privilege: every action the runs used was allowed; every grant was used or says why not', () => {
+    // Act: the edge's decisions over both flows above, against serverless.yml's grants and reasons.
+    const report = leastPrivilege(
+      [cloud.iam?.snapshot(cloud.aws.edge.world) ?? { principals: [], decisions: [] }],
+      readServiceIam(resolve(ROOT, 'serverless.yml')),
+    );
+    // Assess
+    expect(report.map((p) => p.key)).toEqual(
+      expect.arrayContaining(['intake', 'stepRequest', 'linkProvisioning']),
+    );
+    expect(report.find((p) => p.key === 'stepRequest')?.used.map((u) => u.action)).toContain(
+      'events:PutEvents',
+    );
+    expect(problems(report), formatReport(report)).toEqual([]);
+  });
 });

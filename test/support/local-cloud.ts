@@ -7,8 +7,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { AddPermissionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { InterconnectClient, type InterconnectClientConfig } from '#aws/interconnect-client.ts';
 import type { EmulatorOptions, Emulators } from '#local/gcp/emulators.ts';
 import { DEFAULT_HUB_PROJECT } from '#local/gcp/index.ts';
@@ -102,7 +104,7 @@ export function interconnectClient(
 /** Calls the admin API; throws with the admin error when the status is not 2xx. */
 // biome-ignore lint/suspicious/noExplicitAny: admin answers are read ad hoc in tests.
 export async function admin<T = any>(
-  cloud: LocalCloud,
+  cloud: Pick<LocalCloud, 'admin'>,
   method: string,
   path: string,
   body?: unknown,
@@ -204,4 +206,48 @@ export async function letServiceCall(
     return;
   }
   throw new Error(`letServiceCall: no resource policy for ${targetArn}`);
+}
+
+/**
+ * An EventBridge client that puts events as one of crosslink's roles would: a session of a
+ * `crosslink-relay-*` role (which the deployed bus's policy admits, its Deny included) allowed
+ * events:PutEvents on the bus named `busName`, assumed by the account's root. For tests that play
+ * this side's functions on the deployed bus.
+ */
+export async function crosslinkPutter(
+  cloud: Pick<LocalCloud, 'admin'> & { aws: { endpoint: string; region: string; accountId: string } },
+  busName: string,
+): Promise<EventBridgeClient> {
+  const busArn = `arn:aws:events:${cloud.aws.region}:${cloud.aws.accountId}:event-bus/${busName}`;
+  await admin(cloud, 'POST', '/aws/sts/put-role', {
+    accountId: cloud.aws.accountId,
+    roleName: 'crosslink-relay-test',
+    trust: [cloud.aws.accountId],
+    policies: {
+      put: {
+        Version: '2012-10-17',
+        Statement: { Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn },
+      },
+    },
+  });
+  const config = { region: cloud.aws.region, endpoint: cloud.aws.endpoint };
+  const sts = new STSClient({ ...config, credentials: ADMIN_CREDENTIALS });
+  try {
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${cloud.aws.accountId}:role/crosslink-relay-test`,
+        RoleSessionName: 'test',
+      }),
+    );
+    return new EventBridgeClient({
+      ...config,
+      credentials: {
+        accessKeyId: c?.AccessKeyId as string,
+        secretAccessKey: c?.SecretAccessKey as string,
+        sessionToken: c?.SessionToken as string,
+      },
+    });
+  } finally {
+    sts.destroy();
+  }
 }

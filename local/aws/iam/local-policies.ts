@@ -17,6 +17,7 @@ import type { KmsState } from '../services/kms.ts';
 import { functionPolicyText, lambdaRuntime } from '../services/lambda.ts';
 import type { SecretsState } from '../services/secretsmanager.ts';
 import { queuesOf } from '../services/sqs.ts';
+import { statesOf } from '../services/states.ts';
 import { roles } from '../services/sts.ts';
 import { callerOf, type IamEnforcement } from './enforce.ts';
 import type { Caller, Decision, DecisionKind } from './evaluate.ts';
@@ -31,6 +32,21 @@ export interface RecordedDecision {
   resource: string;
   decision: DecisionKind;
   count: number;
+}
+
+/** A function or state machine, the role it acts with, and the actions that role's policies allow. */
+export interface RolePrincipal {
+  kind: 'function' | 'stateMachine';
+  name: string;
+  role: string;
+  /** The actions (as written, wildcards kept) of the role's Allow statements. */
+  grants: string[];
+}
+
+/** What the least-privilege report reads: who acts with which role, and what was decided. */
+export interface DecisionRecord {
+  principals: RolePrincipal[];
+  decisions: RecordedDecision[];
 }
 
 export class LocalIam implements IamEnforcement {
@@ -109,14 +125,30 @@ export class LocalIam implements IamEnforcement {
     return [...this.#decisions.values()].map((d) => ({ ...d }));
   }
 
-  /** Writes the decisions as JSON lines (one decision a line). */
-  writeDecisions(file: string): void {
-    writeFileSync(
-      file,
-      this.decisions()
-        .map((d) => `${JSON.stringify(d)}\n`)
-        .join(''),
-    );
+  /** The functions and state machines with a role, and the decisions so far. */
+  snapshot(world: World): DecisionRecord {
+    const grantsOf = (role: string) => [
+      ...new Set(
+        (roles(world).get(role)?.policies ?? []).flatMap((p) =>
+          p.statements.filter((st) => st.effect === 'Allow').flatMap((st) => st.action ?? []),
+        ),
+      ),
+    ];
+    const principals: RolePrincipal[] = [];
+    for (const { accountId, region } of world.scopes('lambda'))
+      for (const fn of lambdaRuntime(world, accountId, region).functions.values())
+        if (fn.role)
+          principals.push({ kind: 'function', name: fn.name, role: fn.role, grants: grantsOf(fn.role) });
+    for (const { accountId, region } of world.scopes('states'))
+      for (const m of statesOf(world, accountId, region).machines.values())
+        principals.push({ kind: 'stateMachine', name: m.name, role: m.roleArn, grants: grantsOf(m.roleArn) });
+    return { principals, decisions: this.decisions() };
+  }
+
+  /** Writes the record as JSON lines: the principals first, then one decision a line. */
+  writeDecisions(file: string, world: World): void {
+    const { principals, decisions } = this.snapshot(world);
+    writeFileSync(file, [{ principals }, ...decisions].map((d) => `${JSON.stringify(d)}\n`).join(''));
   }
 
   #parse(text: string, name: string): Policy {

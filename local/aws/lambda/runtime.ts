@@ -136,6 +136,12 @@ export interface LambdaRuntimeOptions {
    * checks); throws with IAM's sentence otherwise.
    */
   authorizeSource?: (fn: LambdaFunction, queueArn: string) => void;
+  /**
+   * Whether the function's execution role lets Lambda write its log stream (logs:CreateLogStream,
+   * logs:PutLogEvents on `/aws/lambda/<function>`), asked once per sandbox: Lambda writes a
+   * function's logs with its role, and without the grant they are not kept.
+   */
+  authorizeLogs?: (fn: LambdaFunction, logStream: string) => boolean;
   log?: (message: string) => void;
 }
 
@@ -615,8 +621,9 @@ export class LambdaRuntime {
         stderr: true,
       });
       worker.unref();
-      this.#capture(fn.name, 'stdout', worker.stdout, process.stdout);
-      this.#capture(fn.name, 'stderr', worker.stderr, process.stderr);
+      const kept = this.#options.authorizeLogs?.(fn, stream) ?? true;
+      this.#capture(fn.name, 'stdout', worker.stdout, process.stdout, kept);
+      this.#capture(fn.name, 'stderr', worker.stderr, process.stderr, kept);
       worker.on('message', (msg: { id: number; ok?: unknown; error?: Record<string, unknown> }) => {
         this.#pending.get(msg.id)?.resolve(msg);
         this.#pending.delete(msg.id);
@@ -682,6 +689,7 @@ export class LambdaRuntime {
     stream: 'stdout' | 'stderr',
     from: NodeJS.ReadableStream,
     echo: NodeJS.WritableStream,
+    kept: boolean,
   ): void {
     let partial = '';
     from.setEncoding('utf8');
@@ -689,10 +697,10 @@ export class LambdaRuntime {
       echo.write(chunk);
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) this.#keep(functionName, stream, line);
+      if (kept) for (const line of lines) this.#keep(functionName, stream, line);
     });
     from.on('end', () => {
-      if (partial) this.#keep(functionName, stream, partial);
+      if (partial && kept) this.#keep(functionName, stream, partial);
     });
   }
 

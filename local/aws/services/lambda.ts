@@ -300,6 +300,28 @@ export default defineService<LambdaState>({
         const action = DESTINATION_ACTIONS[arn.split(':')[2] as string];
         if (action) authorizeEngineCall(world, functionSession(fn), action, arn);
       },
+      authorizeLogs: (fn, stream) => {
+        if (!fn.role) return true;
+        const group = `arn:aws:logs:${region}:${accountId}:log-group:/aws/lambda/${fn.name}`;
+        try {
+          authorizeEngineCall(
+            world,
+            functionSession(fn),
+            'logs:CreateLogStream',
+            `${group}:log-stream:${stream}`,
+          );
+          authorizeEngineCall(
+            world,
+            functionSession(fn),
+            'logs:PutLogEvents',
+            `${group}:log-stream:${stream}`,
+          );
+          return true;
+        } catch (refusal) {
+          world.log(`lambda ${fn.name}: its logs are not kept: ${(refusal as Error).message}`);
+          return false;
+        }
+      },
       authorizeSource: (fn, queueArn) => {
         if (!fn.role) return;
         for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
