@@ -3,9 +3,11 @@
  * `npx osls package` produces and creates what it declares (queues, buses, rules with their
  * targets and schedules, Lambda functions each from its own packaged zip (`package.individually`)
  * or the service's one zip, run from where it was unpacked, event source mappings, async
- * invoke configs, state machines with their `Fn::Sub` substitutions), so what runs locally is
- * what would be deployed. The template is regenerated only when the inputs changed: a SHA-256 of
- * serverless.yml and the service's files (or the `inputs` named), kept beside the template.
+ * invoke configs, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
+ * permission policies, bus and queue policies, Lambda permissions, the key policy), so what runs
+ * locally is what would be deployed, under the permissions it would have (docs/local-aws-iam.md).
+ * The template is regenerated only when the inputs changed: a SHA-256 of serverless.yml and the
+ * service's files (or the `inputs` named), kept beside the template.
  *
  * Several processes may deploy the same directory at once (parallel test files, `npm start`):
  * packaging and reading the package happen under a lock directory (`.crosslink-package.lock`, with

@@ -29,15 +29,12 @@ import { type AwsHalfDeployment, deployAwsHalf } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { formatReport, leastPrivilege, problems, readServiceIam } from '#scripts/iam/least-privilege.ts';
 import { eventually } from '../helpers/timers.ts';
-import { addAssociatedGateway } from '../support/aws-half.ts';
+import { ACCOUNT, addAssociatedGateway, GATEWAY, LINK_REQUEST, REGION } from '../support/aws-half.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 import { ADMIN_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 import { push, pushBody, relayToken } from '../support/relay-push.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const ACCOUNT = '000000000000';
-const REGION = 'us-east-1';
-const GATEWAY = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
 const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
 const MIN = 60_000;
 const policyHash = loadPolicy(parseYaml(readFileSync(resolve(ROOT, 'config/policy.yaml'), 'utf8'))).hash;
@@ -49,15 +46,7 @@ let sqs: SQSClient;
 let intake = '';
 const physical = (logical: string) => half.deployment.stack.physicalIds[logical] as string;
 
-const request = {
-  name: 'payments-east',
-  initiator: 'aws',
-  bandwidth: '1Gbps',
-  environment: 'prod',
-  residency: 'US',
-  aws: { accountId: ACCOUNT, region: REGION, directConnectGateway: GATEWAY, routes: ['10.10.0.0/16'] },
-  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
-};
+const request = LINK_REQUEST;
 
 beforeAll(async () => {
   // Virtual time starts at the wall time; the handlers' Date follows it (local/virtual-date.ts).
