@@ -101,9 +101,9 @@ export interface LocalCloudOptions {
   /**
    * A directory where the AWS edge's IAM decisions (per principal, action, resource, outcome) are
    * written at stop, one JSON-lines file per cloud: what `npm run iam-report` reads. Default the
-   * CROSSLINK_IAM_DECISIONS variable, else none.
+   * CROSSLINK_IAM_DECISIONS variable, else none; `false`: none (a test whose refusals are deliberate).
    */
-  iamDecisionsDir?: string;
+  iamDecisionsDir?: string | false;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -197,7 +197,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
   const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
-  const decisionsDir = options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS;
+  const decisionsDir =
+    options.iamDecisionsDir === false ? undefined : (options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS);
   const edge = new AwsEdge({
     clock,
     faults,

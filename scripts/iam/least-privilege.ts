@@ -68,6 +68,8 @@ function grantCovers(grant: string, action: string): boolean {
 
 /** What serverless.yml says: function keys, state machine keys with their names, and the reasons. */
 export interface ServiceIam {
+  /** The service's name (`service:`): its functions are `<service>-<stage>-<key>`. */
+  service: string;
   functions: string[];
   stateMachines: Record<string, string>;
   reasons: Record<string, Record<string, string>>;
@@ -77,11 +79,13 @@ export interface ServiceIam {
 export function readServiceIam(serverlessYml: string): ServiceIam {
   // CloudFormation's short forms (!GetAtt, !If...) are tags YAML does not know: kept as plain values.
   const doc = parse(readFileSync(serverlessYml, 'utf8'), { logLevel: 'error' }) as {
+    service?: string;
     functions?: Record<string, unknown>;
     stepFunctions?: { stateMachines?: Record<string, { name?: string }> };
     custom?: { iamReasons?: Record<string, Record<string, string>> };
   };
   return {
+    service: String(doc.service ?? ''),
     functions: Object.keys(doc.functions ?? {}),
     stateMachines: Object.fromEntries(
       Object.entries(doc.stepFunctions?.stateMachines ?? {}).map(([k, v]) => [k, String(v.name ?? k)]),
@@ -92,7 +96,8 @@ export function readServiceIam(serverlessYml: string): ServiceIam {
 
 /** The serverless.yml key of a deployed function (`crosslink-dev-stepRequest`) or state machine. */
 function keyOf(p: RolePrincipal, service: ServiceIam): string | undefined {
-  if (p.kind === 'function') return service.functions.find((k) => p.name.endsWith(`-${k}`));
+  if (p.kind === 'function')
+    return service.functions.find((k) => new RegExp(`^${service.service}-[^-]+-${k}$`).test(p.name));
   return Object.entries(service.stateMachines).find(([, name]) =>
     new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\\\$\\\{[^}]*\\\}/g, '[^-]+')}$`).test(
       p.name,
@@ -100,10 +105,14 @@ function keyOf(p: RolePrincipal, service: ServiceIam): string | undefined {
   )?.[0];
 }
 
-/** The report over every record (several test files, several clouds): principals merged by name. */
+/**
+ * The report over every record (several test files, several clouds): the service's own functions
+ * and state machines (others, such as a test's fixtures, are left out), merged by name.
+ */
 export function leastPrivilege(records: readonly DecisionRecord[], service: ServiceIam): PrincipalReport[] {
   const principals = new Map<string, RolePrincipal>();
-  for (const r of records) for (const p of r.principals) principals.set(`${p.kind}:${p.name}`, p);
+  for (const r of records)
+    for (const p of r.principals) if (keyOf(p, service)) principals.set(`${p.kind}:${p.name}`, p);
   const byRole = new Map<string, Map<string, RecordedDecision>>();
   for (const r of records)
     for (const d of r.decisions) {

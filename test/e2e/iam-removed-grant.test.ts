@@ -86,7 +86,11 @@ describe('a step role without events:PutEvents (a copy of serverless.yml)', () =
 
   beforeAll(async () => {
     dir = serviceWithoutGrant();
-    cloud = await startTestCloud({ clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 } });
+    // Its refusals are deliberate: not recorded for the least-privilege report.
+    cloud = await startTestCloud({
+      clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 },
+      iamDecisionsDir: false,
+    });
     half = await deployAwsHalf(cloud, dir);
     await addAssociatedGateway(cloud, GATEWAY, ['10.10.0.0/16']);
   }, 120_000);
@@ -112,7 +116,11 @@ describe('a Deny added to the bus policy', () => {
   let half: AwsHalfDeployment;
 
   beforeAll(async () => {
-    cloud = await startTestCloud({ clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 } });
+    // Its refusals are deliberate: not recorded for the least-privilege report.
+    cloud = await startTestCloud({
+      clock: { mode: 'manual', start: Math.floor(Date.now() / 1000) * 1000 },
+      iamDecisionsDir: false,
+    });
     half = await deployAwsHalf(cloud, ROOT);
     await addAssociatedGateway(cloud, GATEWAY, ['10.10.0.0/16']);
     // The bus's policy, with one more statement: the request step's role may not put events.

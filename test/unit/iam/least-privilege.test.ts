@@ -14,6 +14,7 @@ import {
 const ROLE = 'arn:aws:iam::000000000000:role/crosslink-dev-StepRequestRole';
 const STATES = 'arn:aws:iam::000000000000:role/crosslink-dev-StatesRole';
 const service: ServiceIam = {
+  service: 'crosslink',
   functions: ['stepRequest', 'stepActivateAccept'],
   // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml's own variable, as written there.
   stateMachines: { linkProvisioning: 'crosslink-link-provisioning-${sls:stage}' },
