@@ -30,7 +30,7 @@ async function setup(iam: boolean) {
   });
   const sts = new STSClient({ region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials: ROOT });
   const { Credentials: c } = await sts.send(
-    new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/bench', RoleSessionName: 'b' }),
+    new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/bench', RoleSessionName: 'bench' }),
   );
   sts.destroy();
   const client = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
