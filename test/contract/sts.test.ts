@@ -235,3 +235,52 @@ describe('STS', () => {
     expect(chained.out.AssumedRoleUser?.Arn).toBe('arn:aws:sts::222222222222:assumed-role/chained/second');
   });
 });
+
+describe('AssumeRole into a network account, IAM enforced', () => {
+  const HUB_ACCESS = 'arn:aws:iam::222222222222:role/crosslink-hub-access';
+  /** A role of the hub account (the root may assume it), granted AssumeRole on the network role or not. */
+  async function hubSession(roleName: string, granted: boolean) {
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: '000000000000',
+      roleName,
+      trust: ['000000000000'],
+      policies: granted
+        ? {
+            assume: {
+              Version: '2012-10-17',
+              Statement: { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: HUB_ACCESS },
+            },
+          }
+        : {},
+    });
+    return (await assume({ RoleArn: `arn:aws:iam::000000000000:role/${roleName}`, RoleSessionName: 'step' }))
+      .creds;
+  }
+
+  it("needs the caller's grant and the network role's trust, which names the hub's crosslink roles", async () => {
+    // Prepare
+    const step = await hubSession('crosslink-dev-StepRequestRole', true);
+    const ungranted = await hubSession('crosslink-dev-StepParkRole', false);
+    const otherTeam = await hubSession('payments-deployer', true);
+    // Act
+    const ok = await assume({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' }, step);
+    const noGrant = await errorOf(
+      sts(ungranted).send(new AssumeRoleCommand({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' })),
+    );
+    const notTrusted = await errorOf(
+      sts(otherTeam).send(new AssumeRoleCommand({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' })),
+    );
+    // Assess
+    expect(ok.out.AssumedRoleUser?.Arn).toBe(
+      'arn:aws:sts::222222222222:assumed-role/crosslink-hub-access/hub',
+    );
+    expect(noGrant.name).toBe('AccessDenied');
+    expect(noGrant.message).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/crosslink-dev-StepParkRole/step is not authorized to perform: sts:AssumeRole on resource: ${HUB_ACCESS} because no identity-based policy allows the sts:AssumeRole action`,
+    );
+    expect(notTrusted.name).toBe('AccessDenied');
+    expect(notTrusted.message).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/payments-deployer/step is not authorized to perform: sts:AssumeRole on resource: ${HUB_ACCESS} because no resource-based policy allows the sts:AssumeRole action`,
+    );
+  });
+});
