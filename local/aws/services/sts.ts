@@ -1,12 +1,13 @@
 /**
  * STS (awsQuery, API 2011-06-15): `GetCallerIdentity` and `AssumeRole`, enough for the
  * multi-account hub. Roles live in simulated accounts (IAM roles are global: one table per local
- * cloud, not per region); each has a trust list and an optional external id. AssumeRole mints
+ * cloud, not per region); each has a trust policy and an optional external id. AssumeRole mints
  * temporary credentials (`ASIA…` + secret + session token) that the edge's SigV4 check then accepts
  * with the session token, as the assumed-role principal, until they expire on the virtual clock.
  *
  * Roles come from settings `sts.roles` (default: `crosslink-hub-access` in 111111111111 and
- * 222222222222, trusting account 000000000000) and from the admin action `put-role`.
+ * 222222222222, trusting the hub account's `crosslink-*` roles and root), from the template's
+ * `AWS::IAM::Role`s (local/aws/wiring.ts) and from the admin action `put-role`.
  *
  * Each role has a trust policy (`trustPolicy`, a document; or `trust`, a list of principals it
  * names: `*`, an account id or `arn:aws:iam::<acct>:root`, a user or role ARN) and its permission
