@@ -4,6 +4,8 @@
  * intake directly gets each service's AccessDenied, naming the action and the resource: deleting an
  * Interconnect connection, listing DynamoDB tables, reading a link's activation-key secret. The
  * account's root (admin) does each of them, so the refusals are IAM's and not a missing resource.
+ * Behind an HTTP API with IAM auth, alice reaches the intake's routes her policy names and gets 403
+ * on another; API Gateway invokes the function only once its permission names the API.
  */
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -17,9 +19,16 @@ import {
   DeleteConnectionCommand,
   ListAttachPointsCommand,
 } from '#aws/interconnect-client.ts';
+import { HttpApi } from '#local/aws/http-api.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+import { callIntake, IDENTITIES } from '../support/intake.ts';
+import {
+  ADMIN_CREDENTIALS,
+  interconnectClient,
+  letServiceCall,
+  startTestCloud,
+} from '../support/local-cloud.ts';
 import { refusal } from '../support/refusal.ts';
 
 const ENV = 'mce-aws-gcp-iad';
@@ -133,5 +142,34 @@ describe('local identities without a grant, IAM enforced by default', () => {
     expect(tables.TableNames).toContain('crosslink-links-dev');
     expect(secret.SecretString).toBe('key-1234');
     expect(deleted.connection?.id).toBe(connection.id);
+  });
+});
+
+describe('an HTTP API route with IAM auth, IAM enforced by default', () => {
+  it("lets alice call the intake's routes her policy names and refuses her another route with 403", async () => {
+    // Prepare: a function behind two AWS_IAM routes, invocable by this API only (its permission).
+    const runtime = lambdaRuntime(cloud.aws.edge.world, '000000000000', 'us-east-1');
+    const fn = runtime.register({ name: 'routes', handler: async () => ({ statusCode: 200, body: '"ok"' }) });
+    const api = new HttpApi(cloud.aws.edge.world, { accountId: '000000000000', region: 'us-east-1' });
+    for (const routeKey of ['GET /links', 'POST /admin/reset'])
+      api.addRoute({ routeKey, functionName: 'routes', auth: { type: 'AWS_IAM' } });
+    await api.listen(0);
+    try {
+      const unpermitted = await callIntake(api.endpoint, IDENTITIES.alice, 'GET', '/links');
+      await letServiceCall(cloud, fn.arn, 'apigateway.amazonaws.com');
+      // Act
+      const listed = await callIntake(api.endpoint, IDENTITIES.alice, 'GET', '/links');
+      const reset = await callIntake(api.endpoint, IDENTITIES.alice, 'POST', '/admin/reset', {});
+      // Assess
+      expect(unpermitted.status).toBe(500);
+      expect(listed).toEqual({ status: 200, body: 'ok' });
+      expect(reset.status).toBe(403);
+      expect(reset.body.Message).toBe(
+        `User: arn:aws:iam::000000000000:user/alice is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:${api.apiId}/$default/POST/admin/reset because no identity-based policy allows the execute-api:Invoke action`,
+      );
+    } finally {
+      await api.close();
+      runtime.remove('routes');
+    }
   });
 });
