@@ -25,6 +25,7 @@ import type { LocalCloud } from '#local/index.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 import {
   ADMIN_CREDENTIALS,
+  callerConfig,
   interconnectClient,
   letServiceCall,
   startTestCloud,
@@ -41,12 +42,8 @@ const PEOPLE = [
 let cloud: LocalCloud;
 let connection: { id: string; arn: string };
 let secretArn: string;
-const config = (credentials: { accessKeyId: string; secretAccessKey: string }) => ({
-  region: 'us-east-1',
-  endpoint: cloud.aws.endpoint,
-  credentials,
-  maxAttempts: 1,
-});
+const config = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+  callerConfig(cloud, credentials);
 
 beforeAll(async () => {
   cloud = await startTestCloud();

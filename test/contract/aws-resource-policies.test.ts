@@ -14,16 +14,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
 import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, callerConfig, startTestCloud } from '../support/local-cloud.ts';
 import { refusal } from '../support/refusal.ts';
 
 let cloud: LocalCloud;
-const config = (credentials: { accessKeyId: string; secretAccessKey: string }) => ({
-  region: 'us-east-1',
-  endpoint: cloud.aws.endpoint,
-  credentials,
-  maxAttempts: 1,
-});
+const config = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+  callerConfig(cloud, credentials);
 
 beforeAll(async () => {
   cloud = await startTestCloud();

@@ -87,6 +87,14 @@ export function hubIdentities(project: string, file = DEFAULT_IDENTITIES_FILE): 
   );
 }
 
+/** An SDK client's configuration for calls to the cloud's AWS edge as `credentials`, without retries. */
+export function callerConfig(
+  cloud: LocalCloud,
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+) {
+  return { region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials, maxAttempts: 1 };
+}
+
 export function interconnectClient(
   cloud: LocalCloud,
   config: InterconnectClientConfig = {},
