@@ -9,7 +9,6 @@
 import { createPublicKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import type { CredentialStore } from './aws/credentials.ts';
 import { lambdaRuntime } from './aws/services/lambda.ts';
 import { deployLocally, type LocalDeployment } from './aws/wiring.ts';
 import type { GcpLocal } from './gcp/index.ts';
@@ -139,20 +138,11 @@ export function relayEnvironment(gcp: GcpLocal, impersonate?: string): Record<st
 }
 
 /**
- * The IAM role the local AWS half's functions (the relay among them) run as: the role behind the
- * access key the Lambda runtime gives them (a role ARN, or the role of an assumed-role session);
- * undefined when they run as a user.
+ * The IAM role the deployed relay function runs as: its execution role from the template (its keys
+ * are a session of that role, `assumed-role/<role>/<function>`); undefined without a relay.
  */
-export function relayRoleArn(aws: {
-  credentials: CredentialStore;
-  settings<T>(service: string): Partial<T>;
-}): string | undefined {
-  const key = aws.settings<{ environment: Record<string, string> }>('lambda').environment?.AWS_ACCESS_KEY_ID;
-  const arn = key ? aws.credentials.get(key)?.principal.arn : undefined;
-  if (!arn) return undefined;
-  if (/^arn:aws:iam::\d{12}:role\//.test(arn)) return arn;
-  const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
-  return session ? `arn:aws:iam::${session[1]}:role/${session[2]}` : undefined;
+export function relayRoleArn(cloud: Pick<LocalCloud, 'aws'>): string | undefined {
+  return relayFunction(cloud)?.fn.role;
 }
 
 /**
@@ -162,7 +152,7 @@ export function relayRoleArn(aws: {
  */
 function trustRelayRole(cloud: Pick<LocalCloud, 'aws' | 'gcp'>): void {
   const world = cloud.gcp.edge.world;
-  const role = relayRoleArn(cloud.aws.edge.world);
+  const role = relayRoleArn(cloud);
   if (!role || world.settings<{ attributeCondition: string }>('sts').attributeCondition !== undefined) return;
   world.updateSettings('sts', { attributeCondition: `attribute.aws_role == '${awsRoleAttribute(role)}'` });
 }
@@ -251,11 +241,10 @@ export async function deployAwsHalf(
     const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
     if (!intake || !kmsKey)
       throw new Error('serverless.yml: no HttpApi or no ActivationKeyKms in the template');
-    const env = cloud.aws.edge.world.settings<{ environment: Record<string, string> }>('lambda').environment;
-    const aws = await awsPublicKey(cloud, kmsKey.arn, {
-      accessKeyId: env?.AWS_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: env?.AWS_SECRET_ACCESS_KEY ?? 'test',
-    });
+    // The deployment reads the key's public half as its deployer, the account's root.
+    const deployer = cloud.aws.edge.world.credentials.rootKey(cloud.aws.accountId);
+    if (!deployer) throw new Error(`no local identity is the root of account ${cloud.aws.accountId}`);
+    const aws = await awsPublicKey(cloud, kmsKey.arn, deployer);
     options.log?.(
       `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
     );

@@ -11,6 +11,8 @@ export interface AwsIdentity {
   accessKeyId: string;
   secretAccessKey: string;
   principalArn: string;
+  /** IAM identity-based policy documents by name (docs/local-aws-iam.md). */
+  policies?: Record<string, unknown>;
 }
 
 export interface LocalIdentity {

@@ -5,9 +5,13 @@
  * (test/support/) both use it.
  */
 
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
+import { LocalIam } from './aws/iam/local-policies.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
@@ -98,6 +102,18 @@ export interface LocalCloudOptions {
    * `npm start` loads config/local-estate.yaml.
    */
   estate?: string | Estate;
+  /**
+   * IAM at the AWS edge (docs/local-aws-iam.md): every call is authorized against the caller's
+   * policies and the resource's, as in AWS. Default on; `false` turns it off (a test that does says
+   * why in a comment).
+   */
+  iam?: boolean;
+  /**
+   * A directory where the AWS edge's IAM decisions (per principal, action, resource, outcome) are
+   * written at stop, one JSON-lines file per cloud: what `npm run iam-report` reads. Default the
+   * CROSSLINK_IAM_DECISIONS variable, else none; `false`: none (a test whose refusals are deliberate).
+   */
+  iamDecisionsDir?: string | false;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -140,6 +156,8 @@ export interface LocalCloud {
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
+  /** The AWS edge's IAM policies and decisions (null when IAM is off). */
+  iam: LocalIam | null;
   handshake(): LocalHandshake;
   stop(): Promise<void>;
 }
@@ -156,6 +174,15 @@ function awsPort(options: LocalCloudOptions, env: NodeJS.ProcessEnv): number {
     return Number(url.port || 80);
   }
   return DEFAULT_AWS_PORT;
+}
+
+/** Writes the cloud's IAM decisions to a file of its own in `dir` (created if absent). */
+function writeDecisions(iam: LocalIam, world: AwsEdge['world'], dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  iam.writeDecisions(
+    join(dir, `decisions-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}.jsonl`),
+    world,
+  );
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -177,8 +204,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const estate = typeof options.estate === 'string' ? loadEstate(options.estate) : options.estate;
   const settings: Record<string, unknown> = { ...options.settings };
+  // The Google IAM's impersonation bindings, live: the AWS half binds its relay's role (aws-half.ts).
+  settings.iamcredentials = { ...(settings.iamcredentials as object | undefined) };
   const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
+  const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
+  const decisionsDir =
+    options.iamDecisionsDir === false ? undefined : (options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS);
   const edge = new AwsEdge({
     clock,
     faults,
@@ -188,6 +220,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     defaultRegion: region,
     settings,
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
+    ...(iam && { iam }),
   });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
@@ -277,7 +310,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     : Promise.resolve(null);
   awsHalfStart.catch(() => undefined);
   // The role the relay runs as: gcp.yml's awsPublishers role (CROSSLINK_AWS_RELAY_ROLE_ARN).
-  const awsRelayRole = awsHalfStart.then((half) => (half ? relayRoleArn(edge.world) : undefined));
+  const awsRelayRole = awsHalfStart.then((half) =>
+    half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,
+  );
   awsRelayRole.catch(() => undefined);
   const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
   const processes = new ProcessGroup();
@@ -384,6 +419,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
     world,
     admin: `${endpoint}/_crosslink`,
+    iam,
     handshake: () => ({
       version: 1,
       pid: process.pid,
@@ -411,6 +447,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       recordIamUse(gcp, env);
       await stopParts([
         ['AWS half', () => awsHalf?.stop()],
+        [
+          'IAM decisions',
+          () => (iam && decisionsDir ? writeDecisions(iam, edge.world, decisionsDir) : undefined),
+        ],
         ['Google half (gcp.yml)', () => plumbing?.stop()],
         ['allowed-prefix feed', stopAllowedPrefixFeed],
         ['link world', () => world.stop()],

@@ -9,7 +9,7 @@
  * (virtual visibility timeouts) and dead-lettered with its reason.
  */
 import { resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -28,8 +28,7 @@ import {
 } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { awsPrincipal } from '#scripts/gcp-deploy/iam.ts';
-import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, crosslinkPutter, startTestCloud } from '../support/local-cloud.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AWS: Origin = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };
@@ -150,7 +149,7 @@ beforeAll(async () => {
   pubsub = `http://${cloud.emulators?.pubsubHost}`;
   half = await deployAwsHalf(cloud, ROOT, { pubsubHost: cloud.pubsubFront?.host ?? null });
   // What gcp.yml's awsPublishers grants on the topic: the relay role's sessions may publish.
-  const role = relayRoleArn(cloud.aws.edge.world) as string;
+  const role = relayRoleArn(cloud) as string;
   cloud.gcp.iam.setBindings('test: gcp.yml awsPublishers', [
     {
       resource: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,
@@ -162,7 +161,8 @@ beforeAll(async () => {
   ]);
   const config = { region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   sqs = new SQSClient(config);
-  asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
+  // This side's events, put as one of crosslink's roles (the bus's policy refuses anyone else).
+  asCrosslink = await crosslinkPutter(cloud, half.deployment.stack.physicalIds.CrosslinkBus as string);
   await emulator('PUT', 'topics/crosslink-peer-events', {});
   await emulator('PUT', `subscriptions/${SUBSCRIPTION}`, {
     topic: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,

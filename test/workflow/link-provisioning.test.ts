@@ -35,7 +35,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT, type AwsHalf, REGION, STEP_FUNCTIONS, startAwsHalf } from '../support/aws-half.ts';
-import { admin, startTestCloud } from '../support/local-cloud.ts';
+import { admin, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
 
 const ARN = {
   alice: `arn:aws:iam::${ACCOUNT}:user/alice`,
@@ -224,6 +224,8 @@ beforeAll(async () => {
     }),
   );
   admin.destroy();
+  await letServiceCall(cloud, fn.arn);
+  await letServiceCall(cloud, dlqArn);
 });
 
 afterAll(async () => {
