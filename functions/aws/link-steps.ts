@@ -5,8 +5,8 @@
  * Each takes the state input and returns plain JSON; named errors propagate so the ASL's Retry /
  * Catch match on them. No task ever returns or receives an activation key.
  *
- * One module, several exports, one Lambda function per export (serverless.yml): the steps share
- * their wiring, and one bundle keeps the deployment to one artefact.
+ * Each step is its own Lambda function, from its own entry (functions/aws/handlers/step-*.ts),
+ * which wires the ports that step uses.
  */
 
 import { CrosslinkError } from '#core/errors.ts';

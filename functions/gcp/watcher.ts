@@ -9,6 +9,8 @@
  * conditional write and emits `LinkSideStateChanged` only from the write that won, and the stage
  * waiting on it is resumed (`resume`: the core's `resumeWaiting` in the wiring).
  */
+
+import { sleep as letTimePass } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
 import { judgeHealth } from '#core/link/health.ts';
 import type { LinkRecord } from '#core/link/model.ts';
@@ -116,7 +118,7 @@ function knownOf(link: LinkRecord, resourceId: string): KnownHalf {
 /** Spaces calls by `minCallIntervalMs` on the deps' clock. */
 function pacer(deps: GoogleWatchDeps) {
   const interval = deps.minCallIntervalMs ?? 250;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? letTimePass;
   let last: number | undefined;
   let calls = 0;
   return {

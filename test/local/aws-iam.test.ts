@@ -21,6 +21,7 @@ import { FaultRegistry } from '#local/faults.ts';
 import { loadIdentities } from '#local/identities.ts';
 import { seededRandom } from '#local/random.ts';
 import { ADMIN_CREDENTIALS, ALICE_CREDENTIALS } from '../support/local-cloud.ts';
+import { refusal } from '../support/refusal.ts';
 
 const region = 'us-east-1';
 /** Identity policies per local identity name; the test changes them between calls. */
@@ -56,15 +57,6 @@ const allow = (action: string, resource = '*') =>
     `allow ${action}`,
     'identity',
   );
-
-async function refusal(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { $metadata: { httpStatusCode?: number } };
-  }
-  throw new Error('the call was not refused');
-}
 
 describe('IAM at the local AWS edge (enforcement on)', () => {
   it('DynamoDB ListTables: alice without grants gets AccessDeniedException; with dynamodb:ListTables she lists', async () => {

@@ -16,7 +16,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
 let ddb: DynamoDBClient;
@@ -94,7 +94,22 @@ describe('DynamoDB (dynalite behind the edge)', () => {
   });
 
   it('keeps accounts and regions apart: another account (assumed role) and another region see no table', async () => {
-    // Prepare
+    // Prepare: the other account's role may list its tables.
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: '111111111111',
+      roleName: 'crosslink-hub-access',
+      trust: ['000000000000'],
+      policies: {
+        list: {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: ['dynamodb:ListTables', 'dynamodb:DescribeTable'],
+            Resource: '*',
+          },
+        },
+      },
+    });
     const sts = new STSClient({
       region: 'us-east-1',
       endpoint: cloud.aws.endpoint,

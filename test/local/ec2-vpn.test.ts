@@ -556,6 +556,22 @@ describe('EC2: tags, deletion and accounts', () => {
   });
 
   it('another account (assumed role) sees none of these resources', async () => {
+    // The other account's role may describe and delete its VPNs.
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: '111111111111',
+      roleName: 'crosslink-hub-access',
+      trust: ['000000000000'],
+      policies: {
+        vpn: {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: ['ec2:DescribeVpnConnections', 'ec2:DescribeVpnGateways', 'ec2:DeleteVpnConnection'],
+            Resource: '*',
+          },
+        },
+      },
+    });
     const sts = new STSClient({
       region: 'us-east-1',
       endpoint: cloud.aws.endpoint,

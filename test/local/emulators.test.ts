@@ -76,7 +76,7 @@ describe('the real emulators', () => {
 
     // Assess
     await expect
-      .poll(() => [...groupMembers(pubsubGroup), ...groupMembers(firestoreGroup)], { timeout: 10_000 })
+      .poll(() => [...groupMembers(pubsubGroup), ...groupMembers(firestoreGroup)], { timeout: 60_000 })
       .toEqual([]);
     await expect(fetch(`http://${emulators.firestoreHost}/`)).rejects.toThrow();
   });

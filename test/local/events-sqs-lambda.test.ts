@@ -42,7 +42,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -55,11 +55,27 @@ const clientConfig = () => ({ region: REGION, endpoint: cloud.aws.endpoint, cred
 const world = () => cloud.aws.edge.world;
 const runtime = () => lambdaRuntime(world(), ACCOUNT, REGION);
 
+/**
+ * A queue whose policy lets this account's EventBridge rules send to it (as a rule target or a
+ * dead-letter queue, EventBridge sends as events.amazonaws.com and the queue policy decides).
+ */
 async function queue(
   name: string,
   attributes: Record<string, string> = {},
 ): Promise<{ url: string; arn: string }> {
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const Policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: {
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`,
+      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+    },
+  });
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: { Policy, ...attributes } }),
+  );
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl as string, arn: attrs.Attributes?.QueueArn as string };
 }
@@ -208,6 +224,8 @@ describe('EventBridge on the local edge', () => {
   });
 
   it('fires a rate schedule on the virtual clock and starts a state machine', async () => {
+    // The rule's target role: EventBridge starts the execution with it.
+    const role = await putServiceRole(cloud, 'events', 'events.amazonaws.com', ['states:StartExecution']);
     const { stateMachineArn } = await sfn.send(
       new CreateStateMachineCommand({
         name: 'watcher',
@@ -219,7 +237,7 @@ describe('EventBridge on the local edge', () => {
     await eb.send(
       new PutTargetsCommand({
         Rule: 'poll',
-        Targets: [{ Id: 'sm', Arn: stateMachineArn, RoleArn: 'arn:aws:iam::000000000000:role/events' }],
+        Targets: [{ Id: 'sm', Arn: stateMachineArn, RoleArn: role }],
       }),
     );
     const count = async () =>

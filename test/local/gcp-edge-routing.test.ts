@@ -8,6 +8,7 @@ import { VirtualClock } from '#local/clock.ts';
 import { FaultRegistry } from '#local/faults.ts';
 import { GcpAuth, signJwt } from '#local/gcp/auth.ts';
 import { GcpEdge } from '#local/gcp/edge.ts';
+import { GcpIam } from '#local/gcp/iam/policy.ts';
 import { defineGcpService } from '#local/gcp/service.ts';
 import { seededRandom } from '#local/random.ts';
 
@@ -64,6 +65,8 @@ function edge(services = [secrets, iam, files]) {
     faults: new FaultRegistry(random),
     random,
     auth: new GcpAuth({ clock, project: 'p', identities: [] }),
+    // Routing only: nothing here is called, so no policy is checked.
+    iam: new GcpIam({ projectNumber: () => '1' }),
     services,
     project: 'p',
     region: 'us-east4',

@@ -25,6 +25,7 @@ const echo = defineGcpService<{ calls: number }>({
       method: 'GET',
       path: '/v1/projects/{project}/echoes/{echo}',
       operation: 'GetEcho',
+      permission: { permission: 'echo.echoes.get', on: 'self' },
       handler: (ctx) => {
         ctx.state.calls++;
         if (ctx.params.echo === 'missing')
@@ -41,6 +42,7 @@ const echo = defineGcpService<{ calls: number }>({
       method: 'POST',
       path: '/v1/projects/{project}/echoes/{echo}:shout',
       operation: 'ShoutEcho',
+      permission: { permission: 'echo.echoes.shout', on: 'self' },
       handler: (ctx) => ({ shouted: String(ctx.body.text ?? '').toUpperCase(), echo: ctx.params.echo }),
     },
   ],
@@ -53,6 +55,15 @@ describe('Google edge: routing, auth, errors, faults', () => {
   beforeAll(async () => {
     keysDir = await mkdtemp(join(tmpdir(), 'crosslink-keys-'));
     cloud = await startTestCloud({ gcp: { keysDir, services: [...gcpServices, echo] } });
+    // The echo API's permissions, held by alice and carol in project p1 only.
+    cloud.gcp.iam.setCustomRoles({ 'projects/p1/roles/echoer': ['echo.echoes.get', 'echo.echoes.shout'] });
+    cloud.gcp.iam.setBindings('test', [
+      {
+        resource: 'projects/p1',
+        role: 'projects/p1/roles/echoer',
+        members: ['user:alice@example.com', 'user:carol@example.com'],
+      },
+    ]);
   });
   afterAll(async () => {
     await cloud?.stop();
@@ -253,6 +264,33 @@ describe('Google edge: routing, auth, errors, faults', () => {
     expect(second.status).toBe(503);
     expect(((await second.json()) as { error: { status: string } }).error.status).toBe('UNAVAILABLE');
     expect(third.status).toBe(200);
+  });
+
+  it("answers IAM's 403 naming the permission and resource when no role grants it", async () => {
+    // Prepare: alice holds the echo role in p1, not in p2
+    const client = jwtClient(await readKeyFile(join(keysDir, 'alice.json')));
+    // Act
+    const err = await client
+      .request({ url: `${cloud.gcp.endpoint}/v1/projects/p2/echoes/e1` })
+      .catch((e: { response?: { status: number; data: unknown } }) => e.response);
+    // Assess
+    expect(err?.status).toBe(403);
+    expect(err?.data).toEqual({
+      error: {
+        code: 403,
+        message:
+          "Permission 'echo.echoes.get' denied on resource 'projects/p2/echoes/e1' (or it may not exist).",
+        status: 'PERMISSION_DENIED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'IAM_PERMISSION_DENIED',
+            domain: 'echo.googleapis.com',
+            metadata: { permission: 'echo.echoes.get', resource: 'projects/p2/echoes/e1' },
+          },
+        ],
+      },
+    });
   });
 
   it('serves the admin API and the Google side of sim status', async () => {

@@ -40,7 +40,8 @@ async function tokenInfo(token: string) {
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // An sts settings entry (no condition yet) that the condition test sets on the running cloud.
+  cloud = await startTestCloud({ settings: { sts: {} } });
 });
 afterAll(async () => {
   await cloud?.stop();
@@ -53,7 +54,7 @@ describe('STS token exchange for AWS workload identity federation', () => {
     const impersonated = await awsClient(CROSSLINK_AWS, CROSSLINK_SA).getAccessToken();
     // Assess
     expect((await tokenInfo(federated.token!)).email).toBe(
-      'principal://iam.googleapis.com/projects/100000000001/locations/global/workloadIdentityPools/crosslink-aws/subject/arn:aws:iam::000000000000:role/crosslink-service',
+      'principal://iam.googleapis.com/projects/100000000001/locations/global/workloadIdentityPools/crosslink-aws/subject/arn:aws:sts::000000000000:assumed-role/crosslink-service/crosslink',
     );
     expect((await tokenInfo(impersonated.token!)).email).toBe(CROSSLINK_SA);
     const res = await fetch(
@@ -119,4 +120,35 @@ describe('STS token exchange for AWS workload identity federation', () => {
     const alice = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'alice-local-secret' };
     await expect(awsClient(alice, CROSSLINK_SA).getAccessToken()).rejects.toThrow(/denied/);
   });
+
+  it("refuses at the exchange an AWS role the provider's attribute condition does not name, and maps attribute.aws_role", async () => {
+    // Prepare: the provider trusts the crosslink role's sessions only
+    const before = cloud.gcp.edge.world.settings<{ attributeCondition: string }>('sts').attributeCondition;
+    try {
+      setCondition("attribute.aws_role == 'arn:aws:sts::000000000000:assumed-role/crosslink-service'");
+      const alice = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'alice-local-secret' };
+      // Act
+      const refused = await awsClient(alice)
+        .getAccessToken()
+        .then(
+          () => 'exchanged',
+          (e: Error) => e.message,
+        );
+      const trusted = await awsClient(CROSSLINK_AWS).getAccessToken();
+      // Assess
+      expect(refused).toMatch(/unauthorized_client.*rejected by the attribute condition/s);
+      expect((await tokenInfo(trusted.token!)).email).toMatch(
+        /\/subject\/arn:aws:sts::000000000000:assumed-role\/crosslink-service\/crosslink$/,
+      );
+    } finally {
+      setCondition(before);
+    }
+  });
 });
+
+/** Sets (or with undefined, removes) the provider's attribute condition of the running cloud. */
+function setCondition(condition: string | undefined) {
+  const all = cloud.gcp.edge.world.settings<{ attributeCondition: string }>('sts');
+  if (condition === undefined) delete all.attributeCondition;
+  else all.attributeCondition = condition;
+}

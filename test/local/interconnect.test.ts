@@ -628,7 +628,10 @@ describe('Interconnect: the activation key stays out of call records and error m
 
 describe('Interconnect: CloudTrail-style events for the mutating calls', () => {
   it('puts one AWS API Call via CloudTrail event per write on the default bus, the key hidden, reads silent', async () => {
-    const fresh = await startTestCloud();
+    // IAM off: the events must name an IAM user as the caller, and no local user has Interconnect
+    // write grants (alice requests links through the intake; aws-iam-identities.test.ts shows the
+    // refusals).
+    const fresh = await startTestCloud({ iam: false });
     try {
       const c = interconnectClient(fresh, { credentials: ALICE_CREDENTIALS });
       const gw = (await c.send(new ListAttachPointsCommand({ environmentId: ENV }))).attachPoints[0]!

@@ -10,12 +10,13 @@ import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
+import { crosslinkPutter } from '../support/local-cloud.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 let home: string | undefined;
@@ -143,11 +144,8 @@ describe('npm start', () => {
         data: { linkId: 'lk-01jgc000000000000000000001' },
         clock: new ManualClock(Date.now()),
       });
-      const bus = new EventBridgeClient({
-        region: 'us-east-1',
-        endpoint: handshake.aws.endpoint,
-        credentials: IDENTITIES.crosslink,
-      });
+      // Put as one of crosslink's roles: the bus's policy refuses a `crosslink` event from anyone else.
+      const bus = await crosslinkPutter(handshake, 'crosslink-dev');
       try {
         const put = await bus.send(
           new PutEventsCommand({ Entries: [toEventBridgeEntry(relayed, 'crosslink-dev')] }),

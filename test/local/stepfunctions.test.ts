@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/sfn';
 let cloud: LocalCloud;
@@ -61,6 +61,14 @@ async function waitForToken(count: number): Promise<string> {
 beforeAll(async () => {
   cloud = await startTestCloud();
   sfn = new SFNClient({ region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS });
+  // The machines' role: Step Functions invokes their Lambda tasks with it.
+  await putServiceRole(
+    cloud,
+    'sfn',
+    'states.amazonaws.com',
+    ['lambda:InvokeFunction'],
+    ['arn:aws:lambda:us-east-1:000000000000:function:notify'],
+  );
   lambdaRuntime(cloud.aws.edge.world, '000000000000', 'us-east-1').register({
     name: 'notify',
     handler: (event) => {

@@ -3,6 +3,10 @@
  * other simulated accounts (trust, external id, durations, role chaining), and temporary
  * credentials that the edge accepts until they expire on the virtual clock.
  */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AssumeRoleCommand,
   GetCallerIdentityCommand,
@@ -10,15 +14,36 @@ import {
   type STSServiceException,
 } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_IDENTITIES_FILE } from '#local/identities.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, ALICE_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
+const dir = mkdtempSync(join(tmpdir(), 'crosslink-sts-'));
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // alice and bob may assume roles of account 333333333333 (a cross-account AssumeRole needs the
+  // caller's grant and the role's trust): which of them gets in is the trust policy's to say.
+  const identities = parse(readFileSync(DEFAULT_IDENTITIES_FILE, 'utf8'));
+  for (const name of ['alice', 'bob'])
+    identities[name].aws.policies = {
+      ...identities[name].aws.policies,
+      assume: {
+        Version: '2012-10-17',
+        Statement: {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Resource: 'arn:aws:iam::333333333333:role/*',
+        },
+      },
+    };
+  const identitiesFile = join(dir, 'local-identities.yaml');
+  writeFileSync(identitiesFile, stringify(identities));
+  cloud = await startTestCloud({ identitiesFile });
 });
 afterAll(async () => {
   await cloud?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -140,7 +165,7 @@ describe('STS', () => {
     // Assess
     expect(untrusted.name).toBe('AccessDenied');
     expect(untrusted.message).toBe(
-      `User: arn:aws:iam::000000000000:user/alice is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
+      `User: arn:aws:iam::000000000000:user/alice is not authorized to perform: sts:AssumeRole on resource: ${arn} because no resource-based policy allows the sts:AssumeRole action`,
     );
     expect(untrusted.$metadata.httpStatusCode).toBe(403);
     expect(wrongExternalId.name).toBe('AccessDenied');
@@ -156,6 +181,22 @@ describe('STS', () => {
       roleName: 'chained',
       trust: [hub],
       maxSessionDuration: 43200,
+    });
+    // The hub role's sessions may assume the chained role (their own grant, beside its trust).
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: '111111111111',
+      roleName: 'crosslink-hub-access',
+      trust: ['000000000000'],
+      policies: {
+        chain: {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Resource: 'arn:aws:iam::222222222222:role/chained',
+          },
+        },
+      },
     });
     const { creds } = await assume({ RoleArn: hub, RoleSessionName: 'first' });
     // Act
@@ -192,5 +233,54 @@ describe('STS', () => {
     expect(badName.name).toBe('ValidationError');
     expect(chainedTooLong.message).toMatch(/1 hour session limit for roles assumed by role chaining/);
     expect(chained.out.AssumedRoleUser?.Arn).toBe('arn:aws:sts::222222222222:assumed-role/chained/second');
+  });
+});
+
+describe('AssumeRole into a network account, IAM enforced', () => {
+  const HUB_ACCESS = 'arn:aws:iam::222222222222:role/crosslink-hub-access';
+  /** A role of the hub account (the root may assume it), granted AssumeRole on the network role or not. */
+  async function hubSession(roleName: string, granted: boolean) {
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: '000000000000',
+      roleName,
+      trust: ['000000000000'],
+      policies: granted
+        ? {
+            assume: {
+              Version: '2012-10-17',
+              Statement: { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: HUB_ACCESS },
+            },
+          }
+        : {},
+    });
+    return (await assume({ RoleArn: `arn:aws:iam::000000000000:role/${roleName}`, RoleSessionName: 'step' }))
+      .creds;
+  }
+
+  it("needs the caller's grant and the network role's trust, which names the hub's crosslink roles", async () => {
+    // Prepare
+    const step = await hubSession('crosslink-dev-StepRequestRole', true);
+    const ungranted = await hubSession('crosslink-dev-StepParkRole', false);
+    const otherTeam = await hubSession('payments-deployer', true);
+    // Act
+    const ok = await assume({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' }, step);
+    const noGrant = await errorOf(
+      sts(ungranted).send(new AssumeRoleCommand({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' })),
+    );
+    const notTrusted = await errorOf(
+      sts(otherTeam).send(new AssumeRoleCommand({ RoleArn: HUB_ACCESS, RoleSessionName: 'hub' })),
+    );
+    // Assess
+    expect(ok.out.AssumedRoleUser?.Arn).toBe(
+      'arn:aws:sts::222222222222:assumed-role/crosslink-hub-access/hub',
+    );
+    expect(noGrant.name).toBe('AccessDenied');
+    expect(noGrant.message).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/crosslink-dev-StepParkRole/step is not authorized to perform: sts:AssumeRole on resource: ${HUB_ACCESS} because no identity-based policy allows the sts:AssumeRole action`,
+    );
+    expect(notTrusted.name).toBe('AccessDenied');
+    expect(notTrusted.message).toBe(
+      `User: arn:aws:sts::000000000000:assumed-role/payments-deployer/step is not authorized to perform: sts:AssumeRole on resource: ${HUB_ACCESS} because no resource-based policy allows the sts:AssumeRole action`,
+    );
   });
 });
