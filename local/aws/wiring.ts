@@ -739,6 +739,8 @@ export async function deployLocally(
     httpApiPorts?: Record<string, number>;
     /** Files and directories whose content decides whether to package again (default: all of serviceDir). */
     inputs?: readonly string[];
+    /** Variables of the packaging (beside this process's own), e.g. the deploy's phase. */
+    packaging?: Readonly<Record<string, string>>;
     environmentOverrides?: Record<string, string>;
   } = {},
 ): Promise<LocalDeployment> {
@@ -759,6 +761,7 @@ export async function deployLocally(
       await packageService(serviceDir, {
         ...(options.log ? { log: options.log } : {}),
         ...(options.inputs ? { inputs: options.inputs } : {}),
+        ...(options.packaging ? { environment: { ...options.packaging } } : {}),
       })
     ).regenerated;
     return loadTemplate(world, load);
