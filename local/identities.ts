@@ -41,3 +41,15 @@ export function accountOf(principalArn: string): string {
   if (!account || !/^\d{12}$/.test(account)) throw new Error(`no account in ${principalArn}`);
   return account;
 }
+
+/**
+ * The people among the identities, as IAM members of the Google intake's invokers (gcp.yml
+ * `${env:CROSSLINK_INTAKE_INVOKERS}`): every identity with a Google email that is neither a
+ * service nor a service account (admin's account is one), comma-separated.
+ */
+export function intakeInvokers(identities: readonly LocalIdentity[]): string {
+  return identities
+    .filter((i) => i.gcp && !i.service && !i.gcp.email.endsWith('.gserviceaccount.com'))
+    .map((i) => `user:${i.gcp?.email}`)
+    .join(',');
+}
