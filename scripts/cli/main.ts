@@ -122,7 +122,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       throw new UsageError(
         `unknown command "${noun}"; nouns: ${[...new Set(commands.map((c) => c.noun))].join(', ')}`,
       );
-    const cmd = nounCommands.find((c) => c.verb === verb);
+    // A noun that is its own command (`doctor`) has the verb ''.
+    const cmd = nounCommands.find((c) => c.verb === (verb ?? ''));
     if (!cmd) {
       if (!verb && (argv.includes('--help') || argv.includes('-h'))) {
         help(io, noun);
@@ -149,7 +150,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       commandHelp(io, cmd);
       return EXIT.ok;
     }
-    const positionals = parsed.positionals.slice(2);
+    const positionals = parsed.positionals.slice(cmd.verb === '' ? 1 : 2);
     const range = cmd.positionals ?? { min: 0, max: 0 };
     if (positionals.length < range.min)
       throw new UsageError(`missing argument: crosslink ${noun} ${verb} ${cmd.args}`);

@@ -1,5 +1,6 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
+import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   ...linkCommands,
   ...vpnCommands,
   ...drCommands,
+  ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
   ...simWorkflowCommands,
