@@ -11,6 +11,7 @@ import type { EventBridgeEvent } from '#core/envelope.ts';
 import { LINK_ID_SCHEMA } from '#core/link/step-input.ts';
 import { relayToGoogle as relay, type SqsRecord } from '#core/relay/to-google.ts';
 import { metrics } from './approval-metrics.ts';
+import { federatedClient } from './google-relay.ts';
 import { type InputKind, parseInput } from './input-parser.ts';
 import {
   type HttpApiEvent,
@@ -26,6 +27,7 @@ import {
   relayHttp,
 } from './relay-from-google.ts';
 import { relayDepsFromEnv } from './relay-runtime.ts';
+import { isSelfTest, relaySelfTest } from './relay-self-test.ts';
 import { depsFromEnv } from './runtime.ts';
 import { watch } from './watcher.ts';
 
@@ -143,7 +145,7 @@ export const stepConfirmDeleted = wrap('confirmDeleted', step(steps.confirmDelet
  * The AWS -> Google relay (SQS event source, ReportBatchItemFailures): only `batchItemFailures` goes
  * back to Lambda; the counts are logged (ids and types only, never a body).
  */
-export const relayToGoogle = wrap(
+const relayBatch = wrap(
   'relayToGoogle',
   async (event: { Records: SqsRecord[] }) => {
     const report = await relay(event.Records, relayDepsFromEnv(logger));
@@ -158,6 +160,24 @@ export const relayToGoogle = wrap(
   },
   { input: { kind: 'sqs' } },
 );
+
+/** The relay's self-test (`{"crosslinkSelfTest": true}`, relay-self-test.ts), with the relay's own role. */
+const relaySelfTestHandler = wrap(
+  'relaySelfTest',
+  async () => {
+    const report = await relaySelfTest(process.env, { client: (c) => federatedClient(c.externalAccount) });
+    logger.info('relay self-test', { ok: report.ok, steps: report.steps.map((s) => `${s.step}: ${s.ok}`) });
+    return report;
+  },
+  { input: { kind: 'self-test' } },
+);
+
+/**
+ * The AWS -> Google relay: an SQS batch (the event source mapping), or the self-test `crosslink
+ * doctor` invokes.
+ */
+export const relayToGoogle = (event: unknown, context: unknown) =>
+  isSelfTest(event) ? relaySelfTestHandler(event, context) : relayBatch(event, context);
 
 /**
  * `POST /relay/google` (JWT authorizer: Google-signed OIDC tokens of the relay's push subscription):

@@ -6,7 +6,7 @@
  */
 import { DescribeRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { InterconnectEnvironments } from '#aws/environments.ts';
@@ -55,6 +55,15 @@ export interface CheckResult {
 type Outcome = Omit<CheckResult, 'name'>;
 const ok = (detail: string): Outcome => ({ ok: true, detail });
 const fail = (detail: string, fix: string): Outcome => ({ ok: false, detail, fix });
+
+/** What to do when a step of the relay's self-test fails (functions/aws/relay-self-test.ts). */
+const SELF_TEST_FIXES: Record<string, string> = {
+  configuration: "deploy AWS again with Google's values (docs/deploy.md, phase 2)",
+  'token exchange':
+    "the pool's AWS provider must trust this account with a condition naming the relay role's sessions (deploy-gcp with gcp.yml's bootstrap), and CROSSLINK_GCP_EXTERNAL_ACCOUNT must be that provider's credential configuration",
+  'publish permission':
+    "deploy-gcp grants the relay's principal set roles/pubsub.publisher on the peer topic (gcp.yml topics[].awsPublishers): run it again",
+};
 
 const DLQS = ['peer-events', 'watcher', 'forward', 'relay', 'starter'] as const;
 
@@ -217,6 +226,41 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
         }
       },
       'the stack must hold the watcher schedule: redeploy the AWS half',
+    ],
+    [
+      'aws relay self-test',
+      async () => {
+        const lambda = new LambdaClient(awsConfig());
+        try {
+          const out = await lambda.send(
+            new InvokeCommand({
+              FunctionName: fn('relayToGoogle'),
+              Payload: new TextEncoder().encode(JSON.stringify({ crosslinkSelfTest: true })),
+            }),
+          );
+          const text = new TextDecoder().decode(out.Payload);
+          if (out.FunctionError)
+            return fail(`the relay's self-test failed: ${text.slice(0, 300)}`, 'read its log');
+          const report = JSON.parse(text) as {
+            ok: boolean;
+            steps: { step: string; ok: boolean; detail: string }[];
+          };
+          const bad = report.steps.find((st) => !st.ok);
+          if (!bad)
+            return ok(
+              report.steps
+                .map((st) => `${st.step} ${st.detail.startsWith('not checkable') ? st.detail : 'ok'}`)
+                .join(', '),
+            );
+          return fail(
+            `${bad.step}: ${bad.detail}`,
+            SELF_TEST_FIXES[bad.step] ?? 'read the relay function log',
+          );
+        } finally {
+          lambda.destroy();
+        }
+      },
+      `the function ${fn('relayToGoogle')} must exist and the caller hold lambda:InvokeFunction on it`,
     ],
     [
       'aws interconnect environments',

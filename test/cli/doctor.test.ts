@@ -78,12 +78,16 @@ describe('crosslink doctor on the local cloud', () => {
   it('healthy: every check ok, one line each, exit 0', async () => {
     const r = await doctor();
     expect(r.err).toBe('');
-    expect(r.lines.map((l) => l.split(':')[0])).toEqual([
+    expect(
+      r.lines.map((l) => l.split(':')[0]),
+      r.lines.join('\n'),
+    ).toEqual([
       'ok    aws intake',
       'ok    aws peer values',
       'ok    aws sealing key',
       'ok    aws dead letters',
       'ok    aws watcher schedule',
+      'ok    aws relay self-test',
       'ok    aws interconnect environments',
       'ok    gcp apis',
       'ok    gcp sealing key',
@@ -95,7 +99,7 @@ describe('crosslink doctor on the local cloud', () => {
     expect(r.code).toBe(0);
     const json = JSON.parse((await b.cli('doctor', '--json')).out);
     expect(json.ok).toBe(true);
-    expect(json.checks).toHaveLength(12);
+    expect(json.checks).toHaveLength(13);
   }, 60_000);
 
   it('a message in a dead-letter queue', async () => {
