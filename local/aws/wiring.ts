@@ -33,6 +33,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ProcessGroup, pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
 import type { World } from './service.ts';
+import { putStack } from './services/cloudformation.ts';
 import { putRule, putTargets, type Target } from './services/events.ts';
 import { lambdaRuntime } from './services/lambda.ts';
 import { ensureQueue } from './services/sqs.ts';
@@ -254,6 +255,8 @@ export interface LoadedStack {
   kmsKeys: Record<string, { keyId: string; arn: string }>;
   /** Resource types the local cloud has no use for (IAM, logs, S3...), by logical id. */
   ignored: Record<string, string>;
+  /** The template's Outputs, resolved (an output naming what is not simulated is left out). */
+  outputs: { OutputKey: string; OutputValue: string; Description?: string }[];
 }
 
 const IGNORED_TYPES = new Set([
@@ -451,6 +454,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     tables: [],
     kmsKeys: {},
     ignored: {},
+    outputs: [],
   };
   const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 
@@ -712,6 +716,17 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     loaded.ignored[logical] = r.Type;
     if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
   }
+  for (const [key, o] of Object.entries((template.Outputs ?? {}) as Record<string, Json>)) {
+    try {
+      loaded.outputs.push({
+        OutputKey: key,
+        OutputValue: String(resolve(o.Value)),
+        ...(o.Description ? { Description: String(o.Description) } : {}),
+      });
+    } catch (err) {
+      world.log(`wiring: output ${key} is not simulated locally (${(err as Error).message})`);
+    }
+  }
   return loaded;
 }
 
@@ -771,6 +786,21 @@ export async function deployLocally(
     await api.listen(options.httpApiPorts?.[id] ?? 0);
     httpApis[id] = api.endpoint;
   }
+  // DescribeStacks answers the stack's outputs with the local endpoints of its HTTP APIs (the
+  // execute-api host names a local listener).
+  const localUrl = (value: string) =>
+    Object.entries(stack.httpApis).reduce(
+      (v, [id, api]) =>
+        v.replace(
+          `https://${stack.physicalIds[id]}.execute-api.${cloud.aws.region}.amazonaws.com`,
+          httpApis[id] ?? api.endpoint,
+        ),
+      value,
+    );
+  putStack(world, cloud.aws.accountId, cloud.aws.region, {
+    stackName: stack.stackName,
+    outputs: stack.outputs.map((o) => ({ ...o, OutputValue: localUrl(o.OutputValue) })),
+  });
   return {
     stack,
     packaged,
