@@ -5,6 +5,7 @@
  *   scripts/deploy-gcp --project my-project [--config gcp.yml] [--region us-east4]
  *                      [--dry-run] [--prune] [--build-dir .crosslink/gcp-build]
  *                      [--from-aws-stack crosslink-<stage> [--aws-region <r>] | --from-aws-file <json>]
+ *                      [--aws-env-out <file>]
  *
  * `${env:NAME}` values of gcp.yml (push endpoints, function environment) come from this process's
  * environment; an unset one is refused before anything runs.
@@ -31,6 +32,7 @@ import {
   readOutputsFile,
   variablesFromOutputs,
 } from './gcp-deploy/aws-stack.ts';
+import { writeAwsValues } from './gcp-deploy/aws-values.ts';
 import { deployGcp } from './gcp-deploy/converge.ts';
 import { type Gcloud, GcloudError, spawnGcloud } from './gcp-deploy/gcloud.ts';
 import { googleHalfIssues } from './gcp-deploy/google-half.ts';
@@ -44,7 +46,7 @@ export interface DeployIo {
 }
 
 const USAGE =
-  'usage: scripts/deploy-gcp --project <id> [--config gcp.yml] [--region <region>] [--dry-run] [--prune] [--build-dir <dir>] [--from-aws-stack <name> [--aws-region <r>] | --from-aws-file <json>]';
+  'usage: scripts/deploy-gcp --project <id> [--config gcp.yml] [--region <region>] [--dry-run] [--prune] [--build-dir <dir>] [--from-aws-stack <name> [--aws-region <r>] | --from-aws-file <json>] [--aws-env-out <file>]';
 
 /**
  * gcp.yml with its `${env:NAME}` values filled in from `env`, checked for what the Google half
@@ -115,6 +117,7 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     'from-aws-stack'?: string;
     'from-aws-file'?: string;
     'aws-region'?: string;
+    'aws-env-out'?: string;
     help?: boolean;
   };
   try {
@@ -130,6 +133,7 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
         'from-aws-stack': { type: 'string' },
         'from-aws-file': { type: 'string' },
         'aws-region': { type: 'string' },
+        'aws-env-out': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -188,6 +192,20 @@ export async function main(argv: string[], io: DeployIo = {}): Promise<number> {
     const n = result.commands.length;
     if (n === 0) err(`nothing to do: project ${project} matches ${values.config ?? 'gcp.yml'}`);
     else err(values['dry-run'] ? `${n} command(s) would run (dry run)` : `${n} command(s) ran`);
+    const envOut = values['aws-env-out'];
+    if (envOut && values['dry-run']) err(`note: --aws-env-out ${envOut}: written by a run, not a dry run`);
+    else if (envOut) {
+      const buildDir = resolve(cwd, values['build-dir'] ?? '.crosslink/gcp-build');
+      await writeAwsValues({
+        config,
+        project,
+        region: values.region ?? config.region ?? '',
+        gcloud: io.gcloud ?? spawnGcloud(),
+        file: resolve(cwd, envOut),
+        workDir: resolve(buildDir, 'aws-values'),
+      });
+      err(`${envOut}: Google's values for the AWS half's second deploy (set -a; . ${envOut}; set +a)`);
+    }
     return 0;
   } catch (e) {
     if (e instanceof ValidationError) {

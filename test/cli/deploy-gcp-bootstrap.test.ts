@@ -5,16 +5,22 @@
  * its AWS provider (condition in the mapped form) before anything that needs them; applied, it
  * converges (every later command found its API on); a second dry run lists nothing.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { googleRelayConfig } from '#aws/google-relay.ts';
 import { main } from '#scripts/deploy-gcp.ts';
 import { assumedRole, awsRoleCondition } from '#scripts/gcp-deploy/bootstrap.ts';
 import { GcloudSim } from '../support/gcloud-sim.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+const { resolve: deployValues } = createRequire(import.meta.url)('../../config/deploy-values.cjs') as {
+  resolve: (env: Record<string, string>) => Record<string, string>;
+};
 const PROJECT = 'crosslink-boot';
 const ROLE = 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-dev';
 const MAPPED = 'arn:aws:sts::210987654321:assumed-role/crosslink-relay-to-google-dev';
@@ -149,6 +155,53 @@ describe('deploy-gcp bootstrap', () => {
       /bootstrap\.firestore\.location: the project's Firestore database \(default\) is in eur3, not nam5 \(a database's location cannot change/,
     );
     expect(sim.mutations().map((c) => c.slice(0, 2).join(' '))).toEqual(['services enable']);
+  }, 60_000);
+
+  it("--aws-env-out writes Google's values for the AWS half's second deploy, as a shell reads them", async () => {
+    const sim = emptyProject();
+    const file = join(dir, 'google-values.env');
+    const dry = await deploy(sim, '--dry-run', '--aws-env-out', file);
+    expect(dry.err.at(-1)).toBe(`note: --aws-env-out ${file}: written by a run, not a dry run`);
+    const applied = await deploy(sim, '--aws-env-out', file);
+    expect(applied.code, applied.err.join('\n')).toBe(0);
+    // What `set -a; . <file>; set +a` gives the AWS deploy.
+    const shell = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -a; . '${file}'; set +a; node -e 'const e=process.env; console.log(JSON.stringify({p:e.CROSSLINK_GCP_PROJECT,k:e.CROSSLINK_PEER_KEY_ID,pem:e.CROSSLINK_PEER_PUBLIC_KEY_PEM,x:e.CROSSLINK_GCP_EXTERNAL_ACCOUNT}))'`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const got = JSON.parse(shell.stdout) as { p: string; k: string; pem: string; x: string };
+    expect(got.p).toBe(PROJECT);
+    expect(got.k).toBe(
+      `projects/${PROJECT}/locations/us-east4/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1`,
+    );
+    expect(got.pem).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
+    expect(JSON.parse(got.x)).toMatchObject({
+      type: 'external_account',
+      audience:
+        '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/crosslink-aws/providers/aws-210987654321',
+    });
+    expect(JSON.parse(got.x).service_account_impersonation_url).toBeUndefined();
+    // What the AWS half's packaging and its relay accept.
+    const values = deployValues({
+      CROSSLINK_GCP_PROJECT: got.p,
+      CROSSLINK_PEER_KEY_ID: got.k,
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: got.pem,
+      CROSSLINK_GCP_EXTERNAL_ACCOUNT: got.x,
+    });
+    expect(values.relayServiceAccount).toBe(`crosslink-relay@${PROJECT}.iam.gserviceaccount.com`);
+    expect(() =>
+      googleRelayConfig({
+        CROSSLINK_GCP_PROJECT: got.p,
+        CROSSLINK_GCP_PEER_TOPIC: 'crosslink-peer-events',
+        CROSSLINK_GCP_EXTERNAL_ACCOUNT: got.x,
+        CROSSLINK_RELAY_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/210987654321/crosslink-relay-dlq-dev',
+        CROSSLINK_RELAY_MAX_RECEIVES: '5',
+      }),
+    ).not.toThrow();
   }, 60_000);
 
   it('writes the condition for every session of the role, in the form the default mapping gives', () => {

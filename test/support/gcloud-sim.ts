@@ -21,7 +21,8 @@
  * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
  * project it names; service accounts have IAM policies (`iam service-accounts *-iam-policy*`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { type Gcloud, type GcloudResult, parseKeyValues } from '#scripts/gcp-deploy/gcloud.ts';
@@ -108,7 +109,7 @@ export class GcloudSim implements Gcloud {
   /** Project custom roles by id, as `iam roles describe --format=json` shows them. */
   readonly customRoles = new Map<string, Json & { deleted?: boolean }>();
   /** Cloud KMS keys (`<location>/<ring>/<key>`) and their IAM policies; gcp.yml never creates keys. */
-  readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[] }>();
+  readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[]; publicPem?: string }>();
   /** Workload identity pools (global) by id, with their providers. */
   readonly pools = new Map<string, { json: Json; providers: Json[] }>();
   /** Enabled APIs (`services enable`), by service name. */
@@ -543,6 +544,63 @@ export class GcloudSim implements Gcloud {
       else if (f('disable-ttl')) this.ttlFields.delete(name);
       else throw err(c, 'Exactly one of (--disable-ttl | --enable-ttl) must be specified.', 2);
       return this.ttlFields.get(name);
+    }
+
+    // A key version's public half (`--output-file`), from a key pair made for the key on first read.
+    if (cmd(4) === 'kms keys versions get-public-key') {
+      const c = cmd(4);
+      allow(c, ['key', 'keyring', 'location', 'output-file']);
+      const at = `${f('location')}/${f('keyring')}/${f('key')}`;
+      const k = this.cryptoKeys.get(at);
+      const full = `projects/${P}/locations/${f('location')}/keyRings/${f('keyring')}/cryptoKeys/${f('key')}/cryptoKeyVersions/${pos[4]}`;
+      if (!k || pos[4] !== '1') throw notFound(c, full);
+      if (k.json.purpose !== 'ASYMMETRIC_DECRYPT' && k.json.purpose !== 'ASYMMETRIC_SIGN')
+        throw err(c, `FAILED_PRECONDITION: ${full} is not an asymmetric key.`);
+      k.publicPem ??= generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString();
+      const file = f('output-file');
+      if (!file) throw err(c, 'argument --output-file: Must be specified.', 2);
+      writeFileSync(resolve(this.cwd, file), k.publicPem);
+      return undefined;
+    }
+    // A credential configuration file (gcloud writes it locally, calling no API).
+    if (cmd(3) === 'iam workload-identity-pools create-cred-config') {
+      const c = cmd(3);
+      allow(c, ['aws', 'output-file', 'service-account', 'enable-imdsv2']);
+      const audience = arg(c, 3);
+      if (
+        !/^projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]+\/providers\/[a-z0-9-]+$/.test(
+          audience,
+        )
+      )
+        throw err(c, `argument AUDIENCE: must be a provider's full resource name, got ${audience}`, 2);
+      if (!f('aws')) throw err(c, 'Exactly one of (--aws | --azure | --oidc...) must be specified.', 2);
+      const file = f('output-file');
+      if (!file) throw err(c, 'argument --output-file: Must be specified.', 2);
+      writeFileSync(
+        resolve(this.cwd, file),
+        JSON.stringify({
+          universe_domain: 'googleapis.com',
+          type: 'external_account',
+          audience: `//iam.googleapis.com/${audience}`,
+          subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+          token_url: 'https://sts.googleapis.com/v1/token',
+          credential_source: {
+            environment_id: 'aws1',
+            region_url: 'http://169.254.169.254/latest/meta-data/placement/availability-zone',
+            url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials',
+            regional_cred_verification_url:
+              'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+          },
+          ...(f('service-account')
+            ? {
+                service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${f('service-account')}:generateAccessToken`,
+              }
+            : {}),
+        }),
+      );
+      return undefined;
     }
 
     // Cloud KMS key rings, and keys created (the keys' other commands are below).
