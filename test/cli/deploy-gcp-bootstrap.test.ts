@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -202,6 +202,26 @@ describe('deploy-gcp bootstrap', () => {
         CROSSLINK_RELAY_MAX_RECEIVES: '5',
       }),
     ).not.toThrow();
+  }, 60_000);
+
+  it("tears down with --prune and an empty gcp.yml (teardown.yml): what deploy-gcp manages goes, the bootstrap's stays", async () => {
+    const sim = emptyProject();
+    expect((await deploy(sim)).code).toBe(0);
+    const teardown = join(dir, 'teardown.yml');
+    writeFileSync(teardown, 'version: 1\nregion: us-east4\n');
+    const r = await deploy(sim, '--config', teardown, '--prune');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect([...sim.functions.keys()]).toEqual([]);
+    expect([...sim.topics.keys()]).toEqual([]);
+    expect([...sim.subscriptions.keys()]).toEqual([]);
+    expect([...sim.workflows.keys()]).toEqual([]);
+    expect([...sim.jobs.keys()]).toEqual([]);
+    expect([...sim.accounts.keys()]).toEqual([]);
+    // Kept: the key (Cloud KMS cannot delete one), the pool, Firestore, the APIs.
+    expect(sim.cryptoKeys.has('us-east4/crosslink/activation')).toBe(true);
+    expect(sim.pools.has('crosslink-aws')).toBe(true);
+    expect(sim.firestore).toBeDefined();
+    expect(sim.services.size).toBeGreaterThan(0);
   }, 60_000);
 
   it('writes the condition for every session of the role, in the form the default mapping gives', () => {

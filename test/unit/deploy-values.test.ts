@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
 import { peerKey } from '#core/link/settings.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
@@ -93,34 +93,70 @@ describe('config/deploy-values.cjs', () => {
   });
 });
 
-describe('osls package without the Google values', () => {
-  let dir: string | undefined;
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('fails before packaging anything, naming each missing value', () => {
+describe('osls package, as osls deploy packages', () => {
+  let dir: string;
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'crosslink-values-'));
     for (const input of AWS_HALF_INPUTS) cpSync(input, join(dir, input), { recursive: true });
     symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const osls = (values: Record<string, string>) => {
     const env: Record<string, string | undefined> = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
     for (const k of Object.keys(env)) if (k.startsWith('CROSSLINK_') || k.startsWith('AWS_')) delete env[k];
     const out = spawnSync(process.execPath, [require.resolve('osls/bin/serverless.js'), 'package'], {
       cwd: dir,
-      env,
+      env: { ...env, ...values },
       encoding: 'utf8',
     });
-    const text = out.stdout + out.stderr;
-    expect(out.status, text).not.toBe(0);
+    return { status: out.status, text: out.stdout + out.stderr };
+  };
+  const variables = () => {
+    const t = JSON.parse(
+      readFileSync(join(dir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
+    return {
+      intake: t.Resources.IntakeLambdaFunction.Properties.Environment.Variables,
+      relay: t.Resources.RelayToGoogleLambdaFunction.Properties.Environment.Variables,
+      relayIn: t.Resources.RelayFromGoogleLambdaFunction.Properties.Environment.Variables,
+    };
+  };
+
+  it('fails before packaging anything without the Google values, naming each', () => {
+    const r = osls({});
+    expect(r.status, r.text).not.toBe(0);
     for (const v of [
       'CROSSLINK_GCP_PROJECT',
       'CROSSLINK_PEER_PUBLIC_KEY_PEM',
       'CROSSLINK_PEER_KEY_ID',
       'CROSSLINK_GCP_EXTERNAL_ACCOUNT',
     ])
-      expect(text).toMatch(new RegExp(`^${v}: required`, 'm'));
-    expect(text).not.toMatch(/Service packaged/);
+      expect(r.text).toMatch(new RegExp(`^${v}: required`, 'm'));
+    expect(r.text).not.toMatch(/Service packaged/);
   });
+
+  it('packages the first phase (CROSSLINK_DEPLOY_PHASE: aws-first) with the values empty', () => {
+    const r = osls({ CROSSLINK_DEPLOY_PHASE: 'aws-first' });
+    expect(r.status, r.text).toBe(0);
+    const v = variables();
+    expect(v.intake.CROSSLINK_PEER_PUBLIC_KEY_PEM).toBe('');
+    expect(v.relay.CROSSLINK_GCP_PROJECT).toBe('');
+  }, 60_000);
+
+  it("packages the second phase with Google's values on the functions", () => {
+    const r = osls(COMPLETE);
+    expect(r.status, r.text).toBe(0);
+    const v = variables();
+    expect(v.intake.CROSSLINK_PEER_PUBLIC_KEY_PEM).toBe(PEM);
+    expect(v.intake.CROSSLINK_PEER_KEY_ID).toBe(COMPLETE.CROSSLINK_PEER_KEY_ID);
+    expect(v.relay.CROSSLINK_GCP_PROJECT).toBe('payments-prod');
+    expect(v.relay.CROSSLINK_GCP_EXTERNAL_ACCOUNT).toBe(COMPLETE.CROSSLINK_GCP_EXTERNAL_ACCOUNT);
+    expect(v.relayIn.CROSSLINK_RELAY_SERVICE_ACCOUNT).toBe(
+      'crosslink-relay@payments-prod.iam.gserviceaccount.com',
+    );
+  }, 60_000);
 });
 
 describe('the first phase: no peer values', () => {
