@@ -1,5 +1,6 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
+import { completionCommands } from './completion.ts';
 import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
@@ -18,4 +19,5 @@ export const commands: Command[] = [
   ...simLinkCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
+  ...completionCommands(() => commands),
 ];
