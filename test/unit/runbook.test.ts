@@ -80,6 +80,10 @@ const COVERAGE: Coverage[] = [
     ],
   },
   {
+    command: /^npm run smoke:cloud -- --plan$/,
+    tests: [{ file: 'test/unit/smoke-cloud.test.ts', shows: ["run(SETTINGS, '--plan')"] }],
+  },
+  {
     command: /^npx crosslink-deploy-gcp --project \S+ --config teardown\.yml --prune$/,
     tests: [{ file: 'test/cli/deploy-gcp-bootstrap.test.ts', shows: ['teardown.yml', "'--prune'"] }],
   },
