@@ -220,11 +220,3 @@ describe('crosslink doctor on the local cloud', () => {
     );
   }, 60_000);
 });
-
-describe('the operator (admin) on the Google side', () => {
-  it('reads the Google intake: link ls --side gcp --as admin', async () => {
-    const r = await b.cli('link', 'ls', '--side', 'gcp', '--as', 'admin', '--json');
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
-  }, 60_000);
-});
