@@ -115,13 +115,15 @@ const RELAY_FUNCTION = 'relayToGoogle';
 
 /**
  * The relay's Google configuration in this local cloud (docs/relay.md): the external-account
- * credential configuration of the local workload identity pool's AWS provider (STS and
- * iamcredentials on the local Google edge; the AWS source is the function's own keys), impersonating
- * the `identity`'s service account (the crosslink role is bound to it by default).
+ * credential configuration of the local workload identity pool's AWS provider (STS on the local
+ * Google edge; the AWS source is the function's own keys). The federated token is used as it is,
+ * with no service account in between: IAM lets the relay role's principal set publish on
+ * crosslink-peer-events (gcp.yml `awsPublishers`). `impersonate` names a local identity whose
+ * service account the token is exchanged for instead (tests of impersonation).
  */
-export function relayEnvironment(gcp: GcpLocal, identity = 'crosslink'): Record<string, string> {
-  const account = gcp.auth.accountByName(identity);
-  if (!account) throw new Error(`no Google identity ${identity} in the local identities`);
+export function relayEnvironment(gcp: GcpLocal, impersonate?: string): Record<string, string> {
+  const account = impersonate ? gcp.auth.accountByName(impersonate) : undefined;
+  if (impersonate && !account) throw new Error(`no Google identity ${impersonate} in the local identities`);
   return {
     CROSSLINK_GCP_PROJECT: gcp.project,
     CROSSLINK_GCP_PEER_TOPIC: PEER_EVENTS_TOPIC,
@@ -130,7 +132,11 @@ export function relayEnvironment(gcp: GcpLocal, identity = 'crosslink'): Record<
       audience: workloadIdentityAudience(gcp.edge.world),
       subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
       token_url: `${gcp.endpoint}/v1/token`,
-      service_account_impersonation_url: `${gcp.endpoint}/v1/projects/-/serviceAccounts/${account.email}:generateAccessToken`,
+      ...(account
+        ? {
+            service_account_impersonation_url: `${gcp.endpoint}/v1/projects/-/serviceAccounts/${account.email}:generateAccessToken`,
+          }
+        : {}),
       credential_source: {
         environment_id: 'aws1',
         regional_cred_verification_url:
@@ -138,6 +144,33 @@ export function relayEnvironment(gcp: GcpLocal, identity = 'crosslink'): Record<
       },
     }),
   };
+}
+
+/**
+ * The IAM role the deployed relay function runs as: its execution role from the template (its keys
+ * are a session of that role, `assumed-role/<role>/<function>`); undefined without a relay.
+ */
+export function relayRoleArn(cloud: Pick<LocalCloud, 'aws'>): string | undefined {
+  return relayFunction(cloud)?.fn.role;
+}
+
+/**
+ * The local workload identity provider's attribute condition, as docs/relay.md has the pool made:
+ * it trusts the sessions of the role the relay runs as, and no other AWS identity. A condition
+ * already set (settings `sts.attributeCondition`) is kept.
+ */
+function trustRelayRole(cloud: Pick<LocalCloud, 'aws' | 'gcp'>): void {
+  const world = cloud.gcp.edge.world;
+  const role = relayRoleArn(cloud);
+  if (!role || world.settings<{ attributeCondition: string }>('sts').attributeCondition !== undefined) return;
+  world.updateSettings('sts', { attributeCondition: `attribute.aws_role == '${awsRoleAttribute(role)}'` });
+}
+
+/** `attribute.aws_role` of a role's sessions under Google's default AWS mapping. */
+export function awsRoleAttribute(roleArn: string): string {
+  const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
+  if (!m) throw new Error(`${roleArn} is not an IAM role ARN`);
+  return `arn:aws:sts::${m[1]}:assumed-role/${m[2]}`;
 }
 
 /** The deployed relay function of `cloud`'s AWS half, if any. */
@@ -213,15 +246,15 @@ export async function deployAwsHalf(
   });
   try {
     connectRelay(cloud, (await options.pubsubHost) ?? null, options.log);
+    trustRelayRole(cloud);
     const intake = deployment.httpApis.HttpApi;
     const kmsKey = deployment.stack.kmsKeys.ActivationKeyKms;
     if (!intake || !kmsKey)
       throw new Error('serverless.yml: no HttpApi or no ActivationKeyKms in the template');
-    const env = cloud.aws.edge.world.settings<{ environment: Record<string, string> }>('lambda').environment;
-    const aws = await awsPublicKey(cloud, kmsKey.arn, {
-      accessKeyId: env?.AWS_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: env?.AWS_SECRET_ACCESS_KEY ?? 'test',
-    });
+    // The deployment reads the key's public half as its deployer, the account's root.
+    const deployer = cloud.aws.edge.world.credentials.rootKey(cloud.aws.accountId);
+    if (!deployer) throw new Error(`no local identity is the root of account ${cloud.aws.accountId}`);
+    const aws = await awsPublicKey(cloud, kmsKey.arn, deployer);
     options.log?.(
       `aws half: deployed in ${Math.round(performance.now() - t0)} ms (${deployment.packaged ? 'packaged by osls' : 'package cached'})`,
     );

@@ -11,12 +11,15 @@ export interface AwsIdentity {
   accessKeyId: string;
   secretAccessKey: string;
   principalArn: string;
+  /** IAM identity-based policy documents by name (docs/local-aws-iam.md). */
+  policies?: Record<string, unknown>;
 }
 
 export interface LocalIdentity {
   name: string;
   aws?: AwsIdentity;
-  gcp?: { email: string };
+  /** `roles`: Google roles granted on the local organisation (every project): docs/local-gcp-iam.md. */
+  gcp?: { email: string; roles?: string[] };
   service?: boolean;
 }
 

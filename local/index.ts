@@ -5,13 +5,23 @@
  * (test/support/) both use it.
  */
 
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
+import { LocalIam } from './aws/iam/local-policies.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
-import { type AwsHalfDeployment, deployAwsHalf, googleSealingKey, type SealingKey } from './aws-half.ts';
+import {
+  type AwsHalfDeployment,
+  deployAwsHalf,
+  googleSealingKey,
+  relayRoleArn,
+  type SealingKey,
+} from './aws-half.ts';
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { applyEstateSettings, type Estate, loadEstate, seedAwsEstate } from './estate.ts';
 import { FaultRegistry } from './faults.ts';
@@ -22,8 +32,10 @@ import {
   type Emulators,
   startEmulators,
 } from './gcp/emulators.ts';
+import { recordIamUse } from './gcp/iam/record.ts';
 import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { GooglePlumbing } from './gcp/plumbing.ts';
+import { PubsubFront } from './gcp/pubsub-front.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
@@ -35,6 +47,8 @@ import { networkOf } from './world/registry.ts';
 import { World } from './world.ts';
 
 export const DEFAULT_AWS_PORT = 4566;
+export { IAM_USED_DIR_VARIABLE, type IamUseRecord } from './gcp/iam/record.ts';
+export { type AccountReport, formatReport, leastPrivilegeReport } from './gcp/iam/report.ts';
 
 export interface LocalCloudOptions {
   /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
@@ -88,6 +102,18 @@ export interface LocalCloudOptions {
    * `npm start` loads config/local-estate.yaml.
    */
   estate?: string | Estate;
+  /**
+   * IAM at the AWS edge (docs/local-aws-iam.md): every call is authorized against the caller's
+   * policies and the resource's, as in AWS. Default on; `false` turns it off (a test that does says
+   * why in a comment).
+   */
+  iam?: boolean;
+  /**
+   * A directory where the AWS edge's IAM decisions (per principal, action, resource, outcome) are
+   * written at stop, one JSON-lines file per cloud: what `npm run iam-report` reads. Default the
+   * CROSSLINK_IAM_DECISIONS variable, else none; `false`: none (a test whose refusals are deliberate).
+   */
+  iamDecisionsDir?: string | false;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -120,6 +146,8 @@ export interface LocalCloud {
   /** The running emulators (null when not started) and the push proxy delivering their push subscriptions. */
   emulators: Emulators | null;
   pushProxy: PushProxy | null;
+  /** The IAM front of the Pub/Sub emulator's REST API (clients outside the plumbing publish there). */
+  pubsubFront: PubsubFront | null;
   /** What gcp.yml wired (null without `gcpConfig`). */
   plumbing: GooglePlumbing | null;
   /** The deployed AWS half (null without `awsHalf`). */
@@ -128,6 +156,8 @@ export interface LocalCloud {
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
+  /** The AWS edge's IAM policies and decisions (null when IAM is off). */
+  iam: LocalIam | null;
   handshake(): LocalHandshake;
   stop(): Promise<void>;
 }
@@ -144,6 +174,15 @@ function awsPort(options: LocalCloudOptions, env: NodeJS.ProcessEnv): number {
     return Number(url.port || 80);
   }
   return DEFAULT_AWS_PORT;
+}
+
+/** Writes the cloud's IAM decisions to a file of its own in `dir` (created if absent). */
+function writeDecisions(iam: LocalIam, world: AwsEdge['world'], dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  iam.writeDecisions(
+    join(dir, `decisions-${process.pid}-${Date.now()}-${randomUUID().slice(0, 8)}.jsonl`),
+    world,
+  );
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -165,8 +204,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const estate = typeof options.estate === 'string' ? loadEstate(options.estate) : options.estate;
   const settings: Record<string, unknown> = { ...options.settings };
+  // The Google IAM's impersonation bindings, live: the AWS half binds its relay's role (aws-half.ts).
+  settings.iamcredentials = { ...(settings.iamcredentials as object | undefined) };
   const hubProject = options.gcp?.project ?? DEFAULT_HUB_PROJECT;
   const estateEnvironment = estate ? applyEstateSettings(estate, settings, hubProject) : {};
+  const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
+  const decisionsDir =
+    options.iamDecisionsDir === false ? undefined : (options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS);
   const edge = new AwsEdge({
     clock,
     faults,
@@ -176,6 +220,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     defaultRegion: region,
     settings,
     log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
+    ...(iam && { iam }),
   });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
@@ -239,16 +284,36 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     },
   };
   const accountId = accountOf(admin.principalArn);
+  // The emulator sees no caller: clients from outside the local cloud's plumbing (the AWS relay)
+  // publish through this IAM front (local/gcp/pubsub-front.ts).
+  const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
+    .then(async (e) => {
+      if (!e?.pubsubHost) return null;
+      const front = new PubsubFront({ pubsubHost: e.pubsubHost, auth: gcp.auth, iam: gcp.iam, clock });
+      await front.start();
+      return front;
+    })
+    .catch((err: unknown) => {
+      log?.(`gcp: the Pub/Sub IAM front did not start: ${(err as Error).message}`);
+      return null;
+    });
+  const stopPubsubFront = async () => (await pubsubFrontStart)?.stop();
   // The AWS half deploys (packaging when its inputs changed) while the emulators start.
   const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
     ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
         log,
-        // The relay to Google publishes to the emulator once it answers (the deploy runs meanwhile).
-        pubsubHost: emulatorStart.then((e) => e?.pubsubHost ?? null).catch(() => null),
+        // The relay to Google publishes through the emulator's IAM front once it answers (the
+        // deploy runs meanwhile).
+        pubsubHost: pubsubFrontStart.then((f) => f?.host ?? null).catch(() => null),
         ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
       })
     : Promise.resolve(null);
   awsHalfStart.catch(() => undefined);
+  // The role the relay runs as: gcp.yml's awsPublishers role (CROSSLINK_AWS_RELAY_ROLE_ARN).
+  const awsRelayRole = awsHalfStart.then((half) =>
+    half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,
+  );
+  awsRelayRole.catch(() => undefined);
   const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
   const processes = new ProcessGroup();
   const network = networkOf(clock);
@@ -263,8 +328,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   let emulators: Emulators | null;
   let pushProxy: PushProxy | null = null;
+  let pubsubFront: PubsubFront | null = null;
   try {
     emulators = await emulatorStart;
+    pubsubFront = await pubsubFrontStart;
     if (emulators?.pubsubHost) {
       pushProxy = new PushProxy({
         pubsubHost: emulators.pubsubHost,
@@ -277,7 +344,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
   } catch (err) {
     await stopAwsHalf();
-    await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop()]);
+    await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop(), stopPubsubFront()]);
     await stopOwnEmulators();
     throw err;
   }
@@ -305,11 +372,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         // intake's invokers.
         variables: async (): Promise<Record<string, string>> => {
           const half = await awsHalfStart.catch(() => null);
+          const relayRole = await awsRelayRole.catch(() => undefined);
           return {
             CROSSLINK_INTAKE_INVOKERS: intakeInvokers(identities),
             ...(half
               ? {
                   CROSSLINK_AWS_RELAY_URL: half.relayUrl,
+                  ...(relayRole ? { CROSSLINK_AWS_RELAY_ROLE_ARN: relayRole } : {}),
                   CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
                   CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
                 }
@@ -327,7 +396,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       clock.stop();
       network.close();
       linkRoutes.stop();
-      await pushProxy?.stop();
+      await Promise.all([pushProxy?.stop(), stopPubsubFront()]);
       await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
       await stopOwnEmulators();
       throw err;
@@ -345,12 +414,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     network,
     emulators,
     pushProxy,
+    pubsubFront,
     plumbing,
     get awsHalf() {
       return awsHalf;
     },
     world,
     admin: `${endpoint}/_crosslink`,
+    iam,
     handshake: () => ({
       version: 1,
       pid: process.pid,
@@ -375,8 +446,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      recordIamUse(gcp, env);
       await stopParts([
         ['AWS half', () => awsHalf?.stop()],
+        [
+          'IAM decisions',
+          () => (iam && decisionsDir ? writeDecisions(iam, edge.world, decisionsDir) : undefined),
+        ],
         ['Google half (gcp.yml)', () => plumbing?.stop()],
         ['allowed-prefix feed', stopAllowedPrefixFeed],
         ['link world', () => world.stop()],
@@ -384,6 +460,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         ['network', () => network.close()],
         ['link routes', () => linkRoutes.stop()],
         ['Pub/Sub push proxy', () => pushProxy?.stop()],
+        ['Pub/Sub IAM front', stopPubsubFront],
         [
           ['AWS edge', () => edge.close()],
           ['Google edge', () => gcp.edge.close()],

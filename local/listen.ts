@@ -28,3 +28,11 @@ export async function listenLoopback(
   });
   return { server, port: (server.address() as AddressInfo).port };
 }
+
+/** Stops a server and drops its open connections; resolves when it is closed. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

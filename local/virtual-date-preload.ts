@@ -1,14 +1,22 @@
 /**
  * Preload of a Cloud Function's process (`node --import <this file>`, local/gcp/functions-host.ts):
- * `Date` follows the anchor the host sends over the IPC channel, and each anchor is acknowledged so
+ * `Date` and `scheduler.wait` follow the anchor the host sends over the IPC channel, and each anchor is acknowledged so
  * the host knows the process holds it (virtual-date.ts). Until the first anchor arrives the process
- * sees the wall time. The channel does not keep the process alive.
+ * sees the wall time. The gRPC transport keeps the wall clock for its deadlines, as the emulators it
+ * calls do (virtual-date.ts `keepTransportOnWallTime`). The channel does not keep the process alive.
  */
 import type { ClockAnchor } from './clock.ts';
-import { type ClockAck, installVirtualDate } from './virtual-date.ts';
+import {
+  type ClockAck,
+  installVirtualDate,
+  installVirtualWait,
+  keepTransportOnWallTime,
+} from './virtual-date.ts';
 
 let current: ClockAnchor | undefined;
+keepTransportOnWallTime(globalThis.Date);
 installVirtualDate(() => current);
+installVirtualWait();
 
 if (process.send) {
   process.on('message', (m: unknown) => {

@@ -13,11 +13,20 @@
  *   acknowledgement before it forwards a request (`synced`), so a function never serves a request
  *   with a time older than the one the caller saw.
  *
- * Limits: only `Date` moves. Timers (`setTimeout`), `performance.now()` and `process.hrtime` stay on
- * wall time, so a handler's own timeouts and the Lambda deadline are wall time, as the handler's
- * code really runs; a date constructed with arguments is that date. Time never goes backwards for a
- * follower.
+ * Waits: `scheduler.wait(ms)` of node:timers/promises, the product's way to let time pass (the poll
+ * of a long-running operation, a retry's backoff: functions/core/clock.ts `sleep`), ends once `ms`
+ * have passed on the virtual clock or on the wall clock, whichever comes first
+ * (`installVirtualWait`). So a function that polls an operation every 10 s waits 10 virtual
+ * seconds, a fraction of a wall second while the clock flows fast, and never longer than it would
+ * in wall time when the clock stands still (a manual clock nobody advances).
+ *
+ * Limits: only `Date` and `scheduler.wait` move. Timers (`setTimeout`), `performance.now()` and
+ * `process.hrtime` stay on wall time, so a handler's own timeouts, the SDKs' and the Lambda
+ * deadline are wall time, as the handler's code really runs; a date constructed with arguments is
+ * that date. Time never goes backwards for a follower.
  */
+import { registerHooks } from 'node:module';
+import { scheduler } from 'node:timers/promises';
 import type { ClockAnchor, VirtualClock } from './clock.ts';
 
 /** Int32 slot 0: the sequence (odd while written); Float64 slots 1..3: virtual, wall, rate. */
@@ -86,6 +95,51 @@ export function installVirtualDate(anchor: () => ClockAnchor | undefined): () =>
   return wallNow;
 }
 
+/** Wall ms between looks at the virtual time while a wait is pending. */
+const WAIT_TICK_MS = 10;
+
+/**
+ * Makes `scheduler.wait(ms)` (node:timers/promises) end once `ms` have passed on the virtual clock
+ * (`Date.now()`, as installVirtualDate leaves it) or on the wall clock, whichever comes first. Call
+ * after installVirtualDate, before the function's code loads. The virtual time is looked at every
+ * 10 wall ms while a wait is pending (a worker's anchor changes in shared memory, with no event).
+ * A wait with an aborted `signal` rejects with the signal's reason, as Node's does.
+ */
+export function installVirtualWait(): void {
+  interface Pending {
+    due: number;
+    done(): void;
+  }
+  const pending = new Set<Pending>();
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const look = () => {
+    const now = Date.now();
+    for (const w of pending) if (now >= w.due) w.done();
+  };
+  scheduler.wait = (delay: number, options?: { signal?: AbortSignal }) =>
+    new Promise<void>((resolve, reject) => {
+      const signal = options?.signal;
+      if (signal?.aborted) return reject(signal.reason);
+      const ms = Math.max(0, Number(delay) || 0);
+      const end = (settle: () => void) => {
+        if (!pending.delete(w)) return;
+        clearTimeout(wall);
+        signal?.removeEventListener('abort', onAbort);
+        if (pending.size === 0 && ticker) {
+          clearInterval(ticker);
+          ticker = undefined;
+        }
+        settle();
+      };
+      const w: Pending = { due: Date.now() + ms, done: () => end(resolve) };
+      const onAbort = () => end(() => reject(signal?.reason));
+      const wall = setTimeout(w.done, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      pending.add(w);
+      ticker ??= setInterval(look, WAIT_TICK_MS);
+    });
+}
+
 /** What a host and its child say to each other about the clock over the IPC channel. */
 export interface ClockMessage {
   crosslinkClock: { seq: number; anchor: ClockAnchor };
@@ -151,4 +205,36 @@ export class ProcessClockFeed {
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
   }
+}
+
+/** The gRPC transport's modules, whose deadlines must run on the wall clock (see below). */
+const WALL_TIME_MODULES = /\/node_modules\/(?:@grpc\/grpc-js|google-gax)\/.*\.[cm]?js$/;
+const WALL_DATE = Symbol.for('crosslink.wallDate');
+
+/**
+ * Gives the gRPC transport (`@grpc/grpc-js` and `google-gax`, which the Firestore and Pub/Sub
+ * clients call the emulators through) the wall clock's `Date` while the rest of the process sees
+ * the virtual one. A call's deadline is a transport matter, and the emulators that enforce it run
+ * in wall time: google-gax sets a deadline of now plus the call's timeout, grpc-js sends what is
+ * left of it as `grpc-timeout`, and the emulator cancels the call (`CANCELLED: Call cancelled`)
+ * when that much wall time has passed. Measured on a virtual clock that flows many times faster
+ * than the wall while work is in flight, a 60 s timeout would be over in a second of wall time,
+ * so a call slowed by a loaded machine would be cancelled where no cloud would cancel it. Both
+ * modules read the same wall `Date`, so a deadline is made and measured on one clock. Call with
+ * the wall `Date`, before installVirtualDate replaces the global one.
+ */
+export function keepTransportOnWallTime(wallDate: DateConstructor): void {
+  (globalThis as Record<symbol, unknown>)[WALL_DATE] = wallDate;
+  const shadow = `const Date = globalThis[Symbol.for('crosslink.wallDate')];`;
+  registerHooks({
+    load(url, context, nextLoad) {
+      const loaded = nextLoad(url, context);
+      if (!WALL_TIME_MODULES.test(url) || loaded.source == null) return loaded;
+      const source = String(loaded.source);
+      // After a leading "use strict" directive, which must stay first to keep the module strict.
+      const strict = /^(['"])use strict\1;?/.exec(source);
+      const at = strict ? strict[0].length : 0;
+      return { ...loaded, source: `${source.slice(0, at)}${shadow}${source.slice(at)}` };
+    },
+  });
 }

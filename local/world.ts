@@ -17,7 +17,9 @@
  *   (`failed` if it was still `pending`, inferred); deleting the AWS half takes the transport out of
  *   ACTIVE (to PENDING_CONFIG, inferred). Neither ever deletes the other.
  * - Faults (`POST /_crosslink/world/<action>`): `link-down` / `link-up`, `flap` (down / up every
- *   `period` until `flap-stop`), `region-outage` (Google: `unreachable` in lists and 503 there; AWS:
+ *   `period` until `flap-stop`), `bgp-down` / `bgp-up` / `bgp-flap` (some or all of the link's
+ *   `BGP_SESSIONS_PER_LINK` BGP sessions down while the connection stays up: Direct Connect's
+ *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` (Google: `unreachable` in lists and 503 there; AWS:
  *   the environment becomes `unavailable`), `expire-key`.
  * - Routes: the allowed prefixes of the Direct Connect gateway an AWS connection attaches to become
  *   routes in the transport's VPC network, and a transport's `advertisedRoutes` become routes on the
@@ -40,6 +42,7 @@ import {
 import { transportsOf } from './gcp/services/networkconnectivity.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
+import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -64,7 +67,17 @@ interface Link {
   gcpSeen: boolean;
   down: Set<DownReason>;
   flap: Timer | undefined;
+  /** BGP sessions (1-based) a fault holds down while the connection itself stays up. */
+  bgpDown: Set<number>;
+  /** Sessions taken down and up in turn (`bgp-flap`), and the timer doing it. */
+  bgpFlap: { sessions: number; timer: Timer } | undefined;
 }
+
+/**
+ * BGP sessions per link: the providers run one per channel of the connection; the local world gives
+ * every link two (a redundant pair), so one down is DEGRADED and both down is DOWN (docs/link-health.md).
+ */
+export const BGP_SESSIONS_PER_LINK = 2;
 
 /** A route the other side learns over a link. */
 export interface LearnedRoute {
@@ -109,6 +122,26 @@ export class World implements RemoteProvider {
     this.#gcp.world.extensions.set('world', this);
     // Google STS verifies AWS subject tokens with the AWS edge's keys (local and temporary).
     this.#gcp.world.extensions.set(AWS_CREDENTIALS, this.#aws.world.credentials);
+    setBgpSessionSource(this.#aws.world.clock, this);
+  }
+
+  /**
+   * The link's BGP sessions: up while the link is up and no fault holds the session down. Undefined
+   * for a shared id the world does not know.
+   */
+  bgpSessions(sharedId: string): BgpSession[] | undefined {
+    const link = this.#links.get(sharedId.toUpperCase());
+    if (!link) return undefined;
+    const up = this.isUp(link.sharedId);
+    return Array.from({ length: BGP_SESSIONS_PER_LINK }, (_, i) => ({
+      index: i + 1,
+      up: up && !link.bgpDown.has(i + 1),
+    }));
+  }
+
+  /** Up, and at least one BGP session up: the link carries routes. */
+  #carries(sharedId: string): boolean {
+    return this.bgpSessions(sharedId)?.some((s) => s.up) ?? this.isUp(sharedId);
   }
 
   // ---------- RemoteProvider (the Google simulator's view of AWS) ----------
@@ -245,6 +278,36 @@ export class World implements RemoteProvider {
       this.#reason(link, 'flap', false);
       return this.describe(link.sharedId);
     },
+    'bgp-down': (b) => {
+      const link = this.#requireLink(b.sharedId);
+      const n = this.#sessionCount(b.sessions);
+      for (let i = 1; i <= n; i++) link.bgpDown.add(i);
+      return this.describe(link.sharedId);
+    },
+    'bgp-up': (b) => {
+      const link = this.#requireLink(b.sharedId);
+      link.bgpFlap?.timer.cancel();
+      link.bgpFlap = undefined;
+      link.bgpDown.clear();
+      return this.describe(link.sharedId);
+    },
+    'bgp-flap': (b) => {
+      const link = this.#requireLink(b.sharedId);
+      const n = this.#sessionCount(b.sessions);
+      const period = typeof b.period === 'number' ? b.period : parseDuration(String(b.period ?? '30s'));
+      if (!(period > 0)) throw new WorldError(400, 'BadRequest', 'period must be a positive duration');
+      link.bgpFlap?.timer.cancel();
+      const toggle = () => {
+        const down = link.bgpDown.has(1);
+        for (let i = 1; i <= n; i++) {
+          if (down) link.bgpDown.delete(i);
+          else link.bgpDown.add(i);
+        }
+        link.bgpFlap = { sessions: n, timer: this.#gcp.world.clock.after(period, toggle) };
+      };
+      toggle();
+      return { ...this.describe(link.sharedId), period };
+    },
     'region-outage': (b) => {
       const gcpRegion = typeof b.gcpRegion === 'string' ? b.gcpRegion : undefined;
       if (!gcpRegion) throw new WorldError(400, 'BadRequest', 'gcpRegion is required');
@@ -303,6 +366,8 @@ export class World implements RemoteProvider {
       gcp: gcp ? { name: gcp.name, state: gcp.state, adminEnabled: gcp.adminEnabled === true } : null,
       up: this.isUp(sharedId),
       downReasons: [...(link?.down ?? [])],
+      bgpSessions: this.bgpSessions(sharedId) ?? [],
+      bgpFlapping: link?.bgpFlap !== undefined,
     };
   }
 
@@ -327,7 +392,7 @@ export class World implements RemoteProvider {
   routesToGcp(filter: { project?: string; network?: string } = {}): LearnedRoute[] {
     const out: LearnedRoute[] = [];
     for (const t of transportsOf(this.#gcp.world)) {
-      if (!t.sharedId || !this.isUp(t.sharedId)) continue;
+      if (!t.sharedId || !this.#carries(t.sharedId)) continue;
       if (filter.project && t.project !== filter.project) continue;
       if (filter.network && !sameNetwork(t.network, filter.network)) continue;
       const aws = this.#awsHalf(t.sharedId);
@@ -355,7 +420,7 @@ export class World implements RemoteProvider {
   routesToAws(filter: { accountId?: string; directConnectGatewayId?: string } = {}): LearnedRoute[] {
     const out: LearnedRoute[] = [];
     for (const t of transportsOf(this.#gcp.world)) {
-      if (!t.sharedId || !this.isUp(t.sharedId)) continue;
+      if (!t.sharedId || !this.#carries(t.sharedId)) continue;
       const aws = this.#awsHalf(t.sharedId);
       if (!aws) continue;
       const gateway = aws.connection.attachPoint.directConnectGateway?.toUpperCase();
@@ -382,7 +447,10 @@ export class World implements RemoteProvider {
   }
 
   stop(): void {
-    for (const link of this.#links.values()) link.flap?.cancel();
+    for (const link of this.#links.values()) {
+      link.flap?.cancel();
+      link.bgpFlap?.timer.cancel();
+    }
   }
 
   // ---------- internals ----------
@@ -391,10 +459,32 @@ export class World implements RemoteProvider {
     const id = sharedId.toUpperCase();
     let link = this.#links.get(id);
     if (!link) {
-      link = { sharedId: id, gcp: undefined, gcpSeen: false, down: new Set(), flap: undefined };
+      link = {
+        sharedId: id,
+        gcp: undefined,
+        gcpSeen: false,
+        down: new Set(),
+        flap: undefined,
+        bgpDown: new Set(),
+        bgpFlap: undefined,
+      };
       this.#links.set(id, link);
     }
     return link;
+  }
+
+  /** `sessions`: a count from 1 to the sessions a link has, or `all` (default 1). */
+  #sessionCount(v: unknown): number {
+    if (v === undefined) return 1;
+    if (v === 'all') return BGP_SESSIONS_PER_LINK;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > BGP_SESSIONS_PER_LINK)
+      throw new WorldError(
+        400,
+        'BadRequest',
+        `sessions must be 1 to ${BGP_SESSIONS_PER_LINK} or all (a link has ${BGP_SESSIONS_PER_LINK} BGP sessions), got ${JSON.stringify(v)}`,
+      );
+    return n;
   }
 
   #requireLink(sharedId: unknown): Link {

@@ -38,6 +38,11 @@ export interface ServiceAccountSpec {
   /** Project-wide roles (no condition). */
   roles: RoleRef[];
   grants?: GrantSpec[];
+  /**
+   * Role (or custom role id) -> why no call the local cloud observes uses it (the least-privilege
+   * report of local/gcp/iam/report.ts). deploy-gcp ignores it.
+   */
+  unusedLocally?: Record<string, string>;
 }
 
 /** A project custom role: exactly the permissions listed. */

@@ -10,6 +10,7 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { sleep } from '#core/clock.ts';
 import { type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
 
@@ -39,7 +40,7 @@ export class EventBridgeSink implements EventSink {
     this.#client = client;
     this.#options = {
       maxAttempts: 3,
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      sleep,
       ...options,
     };
   }

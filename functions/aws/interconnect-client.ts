@@ -26,6 +26,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { sleep as letTimePass } from '#core/clock.ts';
 
 // ---------- shapes (service model 2022-07-26) ----------
 
@@ -312,8 +313,6 @@ export interface InterconnectClientConfig {
   requestTimeoutMs?: number;
 }
 
-const wallSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function envCredentials(): AwsCredentialIdentity {
   const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
@@ -364,7 +363,7 @@ export class InterconnectClient {
     if (IDEMPOTENT.has(command.operation) && input.clientToken === undefined)
       input.clientToken = randomUUID();
     const body = JSON.stringify(input);
-    const sleep = this.config.sleep ?? wallSleep;
+    const sleep = this.config.sleep ?? letTimePass;
     const random = this.config.random ?? Math.random;
     const base = this.config.retryBaseDelayMs ?? 100;
     const throttlingBase = this.config.throttlingRetryBaseDelayMs ?? 500;
@@ -628,7 +627,7 @@ async function runWaiter(
   const minDelay = config.minDelay ?? 30;
   const maxDelay = config.maxDelay ?? 120;
   if (minDelay <= 0 || maxDelay < minDelay) throw new RangeError('waiter needs 0 < minDelay <= maxDelay');
-  const sleep = config.sleep ?? wallSleep;
+  const sleep = config.sleep ?? letTimePass;
   const now = config.now ?? Date.now;
   const random = config.random ?? Math.random;
   const deadline = now() + config.maxWaitTime * 1000;

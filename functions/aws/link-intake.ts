@@ -1,7 +1,7 @@
 /**
  * The AWS intake and the consumers around it: the cloud-neutral routes and peer-event logic of
  * functions/core/link/intake.ts, adapted to API Gateway, EventBridge and Step Functions (a test
- * passes its own dependencies; the Lambda entry points in handlers.ts pass the ones built from the
+ * passes its own dependencies; the Lambda entries in handlers/ pass the ones built from the
  * environment):
  *
  * - `intake`: the HTTP API routes with IAM auth. The caller is the IAM principal API Gateway

@@ -5,14 +5,15 @@
  * Each takes the state input and returns plain JSON; named errors propagate so the ASL's Retry /
  * Catch match on them. No task ever returns or receives an activation key.
  *
- * One module, several exports, one Lambda function per export (serverless.yml): the steps share
- * their wiring, and one bundle keeps the deployment to one artefact.
+ * Each step is its own Lambda function, from its own entry (functions/aws/handlers/step-*.ts),
+ * which wires the ports that step uses.
  */
 
 import { CrosslinkError } from '#core/errors.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
 import type { StepDeps as CoreStepDeps, StepSettings as CoreStepSettings } from '#core/link/steps.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import type { BgpSessionReader } from './bgp-sessions.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { InterconnectHalves } from './interconnect-adapter.ts';
 
@@ -67,6 +68,8 @@ export interface StepDeps extends CoreStepDeps {
   halves: AwsHalves;
   /** The Direct Connect gateway's associations (allowed prefixes), for verify. */
   prefixes: GatewayPrefixes;
+  /** The BGP sessions of a connection, for the watcher's health judgement (absent: health not read). */
+  bgp?: BgpSessionReader;
   settings: StepSettings;
 }
 

@@ -1,114 +1,115 @@
 /**
- * The AWS half's dependencies built from the Lambda environment, once per cold start. Handlers take
- * them as a parameter with this as the default, so a test passes its own without mocking modules.
+ * The AWS half's dependencies built from the Lambda environment: `wiredDeps` gives a function's
+ * handler `BASE` and the ports its entry (functions/aws/handlers/) names, each by its factory
+ * (functions/aws/ports/, one module per port with its SDK client), each built on first use and kept
+ * for the process (one cold start). A function bundles, and initialises, only the SDK clients of
+ * the ports it names: the step that decrypts a key holds the KMS client, the others do not.
+ * Handlers take their dependencies as a parameter, so a test passes its own without mocking modules.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { STSClient } from '@aws-sdk/client-sts';
 import { parse as parseYaml } from 'yaml';
-import { InterconnectClient } from '#aws/interconnect-client.ts';
 import { parseDuration, systemClock } from '#core/clock.ts';
-import { costTags, need, stepSettings } from '#core/link/settings.ts';
+import { need, stepSettings } from '#core/link/settings.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import { AccountRoutedHalves, AccountRoutedPrefixes, accountPlacement } from './account-halves.ts';
-import { approvalMetrics } from './approval-metrics.ts';
-import { type AccountRoles, credentialsFor } from './assume-role.ts';
-import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
-import { InterconnectEnvironments } from './environments.ts';
-import { EventBridgeSink } from './eventbridge-sink.ts';
-import { DirectConnectGatewayPrefixes } from './gateway-prefixes.ts';
-import { InterconnectHalves } from './interconnect-adapter.ts';
-import { kmsUnwrap } from './kms-unwrap.ts';
-import type { Executions, IntakeDeps } from './link-intake.ts';
-import { SecretsManagerStore } from './secret-store.ts';
+import { accountPlacement } from './account-halves.ts';
+import type { AccountRoles } from './assume-role.ts';
+import type { IntakeDeps } from './link-intake.ts';
 
-let cached: IntakeDeps | undefined;
+export type Env = NodeJS.ProcessEnv;
 
-/** Builds (once) the dependencies every handler uses. */
-export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): IntakeDeps {
-  if (cached) return cached;
-  const region = need(env, 'AWS_REGION');
-  const accountId = need(env, 'CROSSLINK_ACCOUNT_ID');
-  const policyFile =
-    env.CROSSLINK_POLICY_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config/policy.yaml');
-  const policy = loadPolicy(parseYaml(readFileSync(policyFile, 'utf8')));
-  const roles = JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
-  const sts = new STSClient({ region });
-  const secrets = new SecretsManagerStore(
-    new SecretsManagerClient({ region }),
-    env.CROSSLINK_SECRET_PREFIX ?? 'crosslink',
-    costTags(env),
-  );
-  // Interconnect and Direct Connect clients per account and region: the hub's own (the function's
-  // role) and each network account's (its role from CROSSLINK_ACCOUNT_ROLES, assumed with STS); in
-  // each AWS region of the policy, because a link's half lives in its request's account and region.
-  const endpoint = env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {};
-  const regions = [...new Set(policy.document.regionPairs.map((p) => p.aws))];
-  const clientsFor = (account: string | undefined) => {
-    const credentials = credentialsFor(sts, roles, account, 'crosslink-aws-half');
-    const config = (r: string) => ({ region: r, ...endpoint, ...(credentials ? { credentials } : {}) });
-    const interconnect = perRegion((r) => new InterconnectClient(config(r)));
-    const directConnect = perRegion((r) => new DirectConnectClient(config(r)));
-    return {
-      halves: new InterconnectHalves({
-        clientFor: interconnect,
-        regions,
-        environments: new InterconnectEnvironments({ clientFor: interconnect }),
-        secrets,
-      }),
-      prefixes: new DirectConnectGatewayPrefixes(directConnect, region),
-    };
-  };
-  const hub = clientsFor(undefined);
-  const network = Object.keys(roles).map((account) => [account, clientsFor(account)] as const);
-  const sfn = new SFNClient({ region });
-  const kmsKeyId = need(env, 'CROSSLINK_KMS_KEY_ID');
-  cached = {
-    store: new DynamoDbLinkStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE'), systemClock),
-    events: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
-    policy,
-    clock: systemClock,
-    origin: { cloud: 'aws', accountId, region },
-    placement: accountPlacement(accountId, roles),
-    halves: new AccountRoutedHalves(hub.halves, new Map(network.map(([a, c]) => [a, c.halves]))),
-    prefixes: new AccountRoutedPrefixes(hub.prefixes, new Map(network.map(([a, c]) => [a, c.prefixes]))),
-    secrets,
-    tokens: {
-      success: async (taskToken, output) => {
-        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+/** Builds one port from the environment; `deps` gives the other ports it needs (built on use too). */
+export type PortFactory<K extends keyof IntakeDeps> = (env: Env, deps: IntakeDeps) => IntakeDeps[K];
+
+/** The ports a function's entry wires beyond `BASE`, each by its factory. */
+export type Wiring = { [K in keyof IntakeDeps]?: PortFactory<K> };
+
+/** The ports the AWS half builds; any other key of the dependencies is left unset (its default applies). */
+export const PORTS = [
+  'store',
+  'events',
+  'policy',
+  'clock',
+  'origin',
+  'placement',
+  'halves',
+  'prefixes',
+  'bgp',
+  'secrets',
+  'tokens',
+  'metrics',
+  'ownKeyId',
+  'unwrap',
+  'settings',
+  'executions',
+  'stateMachines',
+] as const satisfies readonly (keyof IntakeDeps)[];
+
+/**
+ * Optional ports: unwired, they are absent (the approval metrics are published only where flushed;
+ * the BGP sessions are read only by the watcher).
+ */
+export const OPTIONAL = new Set<keyof IntakeDeps>(['metrics', 'bgp']);
+
+export const accountRoles = (env: Env) => JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
+export const region = (env: Env) => need(env, 'AWS_REGION');
+
+/** Where this side may place a half (account-halves.ts `accountPlacement`). */
+const placement: PortFactory<'placement'> = (env) =>
+  accountPlacement(need(env, 'CROSSLINK_ACCOUNT_ID'), accountRoles(env));
+
+/** What every function's handler reads, none of it an SDK client. */
+export const BASE = {
+  policy: (env) => {
+    const file =
+      env.CROSSLINK_POLICY_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config/policy.yaml');
+    return loadPolicy(parseYaml(readFileSync(file, 'utf8')));
+  },
+  clock: () => systemClock,
+  origin: (env) => ({ cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region: region(env) }),
+  placement,
+  ownKeyId: (env) => need(env, 'CROSSLINK_KMS_KEY_ID'),
+  settings: (env) => ({
+    ...stepSettings(env),
+    manageAllowedPrefixes: env.CROSSLINK_MANAGE_ALLOWED_PREFIXES === 'true',
+    prefixWaitMs: parseDuration(env.CROSSLINK_PREFIX_WAIT ?? '30m'),
+  }),
+  stateMachines: (env) => ({
+    provisioning: need(env, 'CROSSLINK_PROVISIONING_ARN'),
+    decommissioning: need(env, 'CROSSLINK_DECOMMISSIONING_ARN'),
+  }),
+} satisfies Wiring;
+
+/**
+ * A function's dependencies: `BASE` and the ports `wiring` names, each built on its first use and
+ * kept. A required port the wiring leaves out throws on use, naming itself: its client is not in
+ * the function's bundle (and its role has no grant for it).
+ */
+export function wiredDeps(wiring: Wiring, env: Env = process.env): IntakeDeps {
+  const factories: Wiring = { ...BASE, ...wiring };
+  const deps = {} as IntakeDeps;
+  for (const port of PORTS) {
+    const make = factories[port] as PortFactory<typeof port> | undefined;
+    let built = false;
+    let value: unknown;
+    Object.defineProperty(deps, port, {
+      enumerable: true,
+      get() {
+        if (!built) {
+          if (!make) {
+            if (OPTIONAL.has(port)) return undefined;
+            throw new Error(
+              `the ${port} port is not wired into this function (its entry in functions/aws/handlers/ names its ports)`,
+            );
+          }
+          value = make(env, deps);
+          built = true;
+        }
+        return value;
       },
-      failure: async (taskToken, error, cause) => {
-        await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
-      },
-    },
-    metrics: approvalMetrics(),
-    ownKeyId: kmsKeyId,
-    unwrap: kmsUnwrap(new KMSClient({ region }), kmsKeyId),
-    settings: {
-      ...stepSettings(env),
-      manageAllowedPrefixes: env.CROSSLINK_MANAGE_ALLOWED_PREFIXES === 'true',
-      prefixWaitMs: parseDuration(env.CROSSLINK_PREFIX_WAIT ?? '30m'),
-    },
-    executions: sfnExecutions(sfn),
-    stateMachines: {
-      provisioning: need(env, 'CROSSLINK_PROVISIONING_ARN'),
-      decommissioning: need(env, 'CROSSLINK_DECOMMISSIONING_ARN'),
-    },
-  };
-  return cached;
+    });
+  }
+  return deps;
 }
 
 /** One client per region, made on first use. */
@@ -121,31 +122,5 @@ export function perRegion<C>(make: (region: string) => C): (region: string) => C
       clients.set(region, c);
     }
     return c;
-  };
-}
-
-/** Step Functions as the intake's `Executions`: StartExecution (exists -> false) and DescribeExecution. */
-export function sfnExecutions(sfn: SFNClient): Executions {
-  return {
-    start: async (stateMachineArn, name, input) => {
-      try {
-        await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-        return true;
-      } catch (e) {
-        if (e instanceof ExecutionAlreadyExists || (e as Error).name === 'ExecutionAlreadyExists')
-          return false;
-        throw e;
-      }
-    },
-    running: async (stateMachineArn, name) => {
-      const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-      try {
-        const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return out.status === 'RUNNING';
-      } catch (e) {
-        if ((e as Error).name === 'ExecutionDoesNotExist') return false;
-        throw e;
-      }
-    },
   };
 }

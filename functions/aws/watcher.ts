@@ -6,7 +6,9 @@
  * waiting on it is resumed.
  */
 
-import { scanOwnHalves, watchHalves } from '#core/link/watcher.ts';
+import { judgeHealth } from '#core/link/health.ts';
+import { recordHealth } from '#core/link/use-cases.ts';
+import { type KnownHalf, scanOwnHalves, watchHalves } from '#core/link/watcher.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
 import { flushStaleOutboxes, recordOwnHalf, type StepDeps } from './link-steps.ts';
 
@@ -17,6 +19,10 @@ export interface WatchReport {
   /** Links that FAILED with their connection still there (compensation gave up): `linkId connectionId`. */
   failedWithHalf: string[];
   unchanged: number;
+  /** Links whose health changed this round (`linkId status`). */
+  health: string[];
+  /** Links whose BGP sessions could not be read this round (`linkId: error`): their health stays. */
+  healthErrors: string[];
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
@@ -49,6 +55,7 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
   // A FAILED link's connection seen gone this round is no longer billing.
   for (const c of result.changes)
     if (c.nativeState === null || c.nativeState === 'deleted') failed.delete(c.linkId);
+  const { health, healthErrors } = await observeHealth(deps, known, views);
   const failedWithHalf = [...failed].map(([linkId, connectionId]) => `${linkId} ${connectionId}`);
   const orphans = result.orphans.map((o) => o.resourceId);
   deps.metrics?.orphaned?.(orphans.length + failedWithHalf.length);
@@ -57,5 +64,41 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     orphans,
     failedWithHalf,
     unchanged: result.unchanged,
+    health,
+    healthErrors,
   };
+}
+
+/** The account and region of an Interconnect connection, from its ARN. */
+function placeOf(arn: string): { accountId?: string; region?: string } {
+  const [, , , region, accountId] = arn.split(':');
+  return { ...(region ? { region } : {}), ...(accountId ? { accountId } : {}) };
+}
+
+/**
+ * The data path of every watched link whose connection is up: its BGP sessions judged by the core's
+ * rules (docs/link-health.md) and recorded when the status changed.
+ */
+async function observeHealth(
+  deps: StepDeps,
+  known: readonly KnownHalf[],
+  views: ReadonlyMap<string, HalfView | null>,
+): Promise<{ health: string[]; healthErrors: string[] }> {
+  const health: string[] = [];
+  const healthErrors: string[] = [];
+  if (!deps.bgp) return { health, healthErrors };
+  for (const k of known) {
+    const view = views.get(k.resourceId);
+    if (!view || (view.state !== 'available' && view.state !== 'updating')) continue;
+    try {
+      const sessions = await deps.bgp.sessions(view.connectionId, placeOf(view.arn));
+      const judged = judgeHealth({ connectionUp: true, sessions });
+      if (!judged) continue;
+      const r = await recordHealth(deps, k.linkId, judged);
+      if (r.ignored === undefined) health.push(`${k.linkId} ${judged.status}`);
+    } catch (e) {
+      healthErrors.push(`${k.linkId}: ${(e as Error).message}`);
+    }
+  }
+  return { health, healthErrors };
 }

@@ -1,3 +1,5 @@
+import { scheduler } from 'node:timers/promises';
+
 /** Time, as a port: the core never reads the system clock, so the local cloud can drive it. */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
@@ -5,6 +7,14 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Lets `ms` of time pass: the wait between polls of an operation and a retry's backoff. It is
+ * `scheduler.wait` of node:timers/promises, looked up at each call, so a runtime that runs the
+ * functions on another clock (the local cloud's virtual one) can make these waits follow it, while
+ * a timeout (`setTimeout`, `AbortSignal.timeout`) stays on the code's own time.
+ */
+export const sleep = (ms: number): Promise<void> => scheduler.wait(ms);
 
 /** A clock that only moves when told to: for tests and replays. */
 export class ManualClock implements Clock {

@@ -10,6 +10,8 @@
  * The access token goes only to the Workflows Executions API origin: a token that is not a callback
  * URL there is refused before anything is sent.
  */
+
+import { sleep as letTimePass } from '#core/clock.ts';
 import type { TaskTokens } from '#core/link/ports.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
@@ -40,7 +42,7 @@ export interface CallbackTokensOptions {
 export function callbackTokens(options: CallbackTokensOptions): TaskTokens {
   const origin = (options.origin ?? WORKFLOWS_ORIGIN).replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? letTimePass;
   const maxRetries = options.maxRetries ?? 4;
 
   async function send(token: string, body: unknown): Promise<void> {

@@ -6,12 +6,14 @@
  * TransportManager roles). A link's half lives in the project its request names (`gcp.project`):
  * the hub, or one listed here; any other project is refused at the intake.
  */
+
 import type { GoogleAuth } from 'google-auth-library';
 import { ValidationError } from '#core/errors.ts';
 import type { SecretStore } from '#core/link/ports.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { impersonatedSource } from './google-credentials.ts';
 import { ProjectRoutedHalves } from './project-halves.ts';
+import { RouterSessions } from './router-sessions.ts';
 import { type AccessTokenSource, TransportClient, type TransportClientConfig } from './transport-client.ts';
 import { TransportHalves } from './transport-halves.ts';
 
@@ -122,6 +124,14 @@ export function projectClients(o: ProjectClientsOptions) {
   return {
     projects: [...authOf.keys()],
     transports,
+    bgp: new RouterSessions({
+      authFor: (project) => {
+        const auth = authOf.get(project);
+        if (!auth) throw new Error(`project ${project} is neither the hub nor a configured network project`);
+        return auth;
+      },
+      ...(local ? { endpoint: local } : {}),
+    }),
     halves: (defaultLocation: string, secrets: SecretStore) =>
       new ProjectRoutedHalves(
         o.hub,

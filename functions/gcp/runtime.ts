@@ -171,6 +171,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       ...base,
       projects: projects.projects,
       transports: projects.transports,
+      bgp: projects.bgp,
       resume: (link, phases) => resumeWaiting(deps, link, phases),
     },
   };

@@ -30,11 +30,29 @@ export class SecretStoreError extends Error {
 
 const codeOf = (e: unknown) => (e as { code?: unknown })?.code as number | undefined;
 
+/**
+ * The IAM permission an IAM_PERMISSION_DENIED error names (its google.rpc.ErrorInfo metadata, as
+ * the client parses it), when it has the shape of one.
+ */
+function deniedPermission(e: unknown): string | undefined {
+  const err = e as { errorInfoMetadata?: { permission?: unknown }; statusDetails?: unknown[] };
+  const fromDetails = (err?.statusDetails ?? [])
+    .map((d) => (d as { metadata?: { permission?: unknown } })?.metadata?.permission)
+    .find((p) => p !== undefined);
+  const p = err?.errorInfoMetadata?.permission ?? fromDetails;
+  return typeof p === 'string' && /^[a-z]+\.[A-Za-z]+\.[A-Za-z]+$/.test(p) ? p : undefined;
+}
+
 /** Rethrows a client error as one that carries only what is safe to log. */
 function safe(action: string, name: string, e: unknown): never {
   const code = codeOf(e);
-  // The server never echoes a payload, but its message is not ours to vouch for: keep the status.
-  throw new SecretStoreError(`${action} ${name}: ${codeName(code)}`, code);
+  // The server never echoes a payload, but its message is not ours to vouch for: keep the status,
+  // and the permission a refusal names (a structured field: what an operator must grant).
+  const permission = deniedPermission(e);
+  throw new SecretStoreError(
+    `${action} ${name}: ${codeName(code)}${permission ? ` (permission ${permission})` : ''}`,
+    code,
+  );
 }
 
 export interface SecretManagerStoreOptions {

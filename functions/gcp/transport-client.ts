@@ -12,6 +12,7 @@
  * - `fetchGeneratedActivationKey()`, the explicit re-read for a caller that crashed before storing it.
  */
 import { randomUUID } from 'node:crypto';
+import { sleep } from '#core/clock.ts';
 import {
   DeadlineExceeded,
   fromHttp,
@@ -163,7 +164,7 @@ export class TransportClient {
     this.location = config.location;
     this.#auth = config.auth;
     this.#endpoint = (config.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
-    this.#sleep = config.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#sleep = config.sleep ?? sleep;
     this.#random = config.random ?? Math.random;
     this.#maxRetries = config.maxRetries ?? 5;
     this.#base = config.retryBaseDelayMs ?? 500;

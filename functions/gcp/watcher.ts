@@ -9,10 +9,13 @@
  * conditional write and emits `LinkSideStateChanged` only from the write that won, and the stage
  * waiting on it is resumed (`resume`: the core's `resumeWaiting` in the wiring).
  */
+
+import { sleep as letTimePass } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
+import { judgeHealth } from '#core/link/health.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
-import { flushStaleOutboxes, recordOwnHalf } from '#core/link/use-cases.ts';
+import { flushStaleOutboxes, recordHealth, recordOwnHalf } from '#core/link/use-cases.ts';
 import {
   type KnownHalf,
   type ObservedHalf,
@@ -23,6 +26,7 @@ import {
 } from '#core/link/watcher.ts';
 import { DeadlineExceeded, GoogleApiError, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL } from './labels.ts';
+import type { TransportSessionReader } from './router-sessions.ts';
 import type { Page, Transport } from './transport-client.ts';
 
 /** The TransportManager reads the watcher makes (`TransportClient` has them). */
@@ -48,6 +52,8 @@ export interface GoogleWatchDeps extends LinkDeps {
   minCallIntervalMs?: number;
   /** ListTransports page size (default 100, the API's maximum). */
   pageSize?: number;
+  /** The BGP sessions of a transport, for the link's health (absent: health not read). */
+  bgp?: TransportSessionReader;
 }
 
 export interface GoogleWatchReport {
@@ -64,6 +70,10 @@ export interface GoogleWatchReport {
   calls: number;
   /** Projects that could not be listed this round (`<project>: <error>`): their links are unknown. */
   projectErrors: string[];
+  /** Links whose health changed this round (`linkId status`). */
+  health: string[];
+  /** Links whose BGP sessions could not be read this round (`linkId: error`): their health stays. */
+  healthErrors: string[];
 }
 
 /** The own-half waits a change of this side's transport can end. */
@@ -108,7 +118,7 @@ function knownOf(link: LinkRecord, resourceId: string): KnownHalf {
 /** Spaces calls by `minCallIntervalMs` on the deps' clock. */
 function pacer(deps: GoogleWatchDeps) {
   const interval = deps.minCallIntervalMs ?? 250;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? letTimePass;
   let last: number | undefined;
   let calls = 0;
   return {
@@ -180,6 +190,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
   const changed = await record(deps, result);
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
+  const { health, healthErrors } = await observeHealth(deps, known, listed, pace);
   // A FAILED link's transport seen gone this round is no longer billing.
   for (const c of result.changes) if (c.nativeState === null) failed.delete(c.linkId);
   return {
@@ -190,7 +201,42 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
     unchanged: result.unchanged - unknown.length,
     calls: pace.calls,
     projectErrors,
+    health,
+    healthErrors,
   };
+}
+
+/**
+ * The data path of every watched link whose transport is listed ACTIVE and enabled: its BGP sessions
+ * judged by the core's rules (docs/link-health.md) and recorded when the status changed. Each read is
+ * one more paced call.
+ */
+async function observeHealth(
+  deps: GoogleWatchDeps,
+  known: readonly KnownHalf[],
+  listed: readonly ObservedHalf[],
+  pace: { next(): Promise<void> },
+): Promise<{ health: string[]; healthErrors: string[] }> {
+  const health: string[] = [];
+  const healthErrors: string[] = [];
+  if (!deps.bgp) return { health, healthErrors };
+  const up = new Set(
+    listed.filter((h) => h.nativeState === 'ACTIVE' && h.adminEnabled === true).map((h) => h.resourceId),
+  );
+  for (const k of known) {
+    if (!up.has(k.resourceId)) continue;
+    try {
+      await pace.next();
+      const judged = judgeHealth({ connectionUp: true, sessions: await deps.bgp.sessions(k.resourceId) });
+      if (!judged) continue;
+      const r = await recordHealth(deps, k.linkId, judged);
+      if (r.ignored === undefined) health.push(`${k.linkId} ${judged.status}`);
+    } catch (e) {
+      if (!(e instanceof GoogleApiError)) throw e;
+      healthErrors.push(`${k.linkId}: ${e.message}`);
+    }
+  }
+  return { health, healthErrors };
 }
 
 /**

@@ -9,6 +9,8 @@
  * answer could start a second execution; the caller's retry goes through the start guard
  * (execution-starter.ts), which finds the first one by its label.
  */
+
+import { sleep } from '#core/clock.ts';
 import { fromHttp, Unauthenticated } from './google-errors.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
@@ -46,7 +48,7 @@ export class WorkflowExecutionsClient {
     this.#auth = config.auth;
     this.#endpoint = (config.endpoint ?? DEFAULT_EXECUTIONS_ENDPOINT).replace(/\/+$/, '');
     this.#fetch = config.fetch ?? fetch;
-    this.#sleep = config.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#sleep = config.sleep ?? sleep;
     this.#random = config.random ?? Math.random;
     this.#maxRetries = config.maxRetries ?? 5;
   }

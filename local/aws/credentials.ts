@@ -49,6 +49,14 @@ export class CredentialStore {
     return this.#byKey.get(accessKeyId);
   }
 
+  /** A long-term key of the account's root user, if a local identity is that root (the deployer). */
+  rootKey(accountId: string): { accessKeyId: string; secretAccessKey: string } | undefined {
+    for (const r of this.#byKey.values())
+      if (r.principal.arn === `arn:aws:iam::${accountId}:root` && r.sessionToken === undefined)
+        return { accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey };
+    return undefined;
+  }
+
   /** Accounts that some identity belongs to: the simulated AWS accounts. */
   accounts(): string[] {
     return [...new Set([...this.#byKey.values()].map((r) => r.principal.accountId))].sort();

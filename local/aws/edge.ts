@@ -151,6 +151,7 @@ export class AwsEdge {
         return (settings[service] ?? {}) as Partial<T>;
       },
       log,
+      ...(options.iam && { iam: options.iam }),
     };
     this.world = world;
   }

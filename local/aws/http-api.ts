@@ -11,6 +11,8 @@ import { createPublicKey, type JsonWebKey, randomUUID, verify as verifySig } fro
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { recordApiRequest } from './common/api-metrics.ts';
+import type { Principal } from './credentials.ts';
+import { authorizeEngineCall, EngineAccessDenied } from './iam/enforce.ts';
 import type { World } from './service.ts';
 import { lambdaRuntime } from './services/lambda.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
@@ -167,7 +169,20 @@ export class HttpApi {
           send(403, { message: 'Forbidden' });
           return;
         }
-        authorizer = { iam };
+        // The caller's policies must allow execute-api:Invoke on the route (API Gateway answers 403).
+        try {
+          authorizeEngineCall(
+            this.#world,
+            { session: iam.principal },
+            'execute-api:Invoke',
+            this.#routeArn(method, path),
+          );
+        } catch (refusal) {
+          if (!(refusal instanceof EngineAccessDenied)) throw refusal;
+          send(403, { Message: refusal.message });
+          return;
+        }
+        authorizer = { iam: iam.view };
       } else if (route.auth.type === 'JWT') {
         const claims = await this.#verifyJwt(route.auth, req.headers.authorization);
         if (!claims) {
@@ -216,10 +231,26 @@ export class HttpApi {
         body: body.length ? (binary ? body.toString('base64') : text) : undefined,
         isBase64Encoded: binary,
       };
-      const out = await lambdaRuntime(this.#world, this.#accountId, this.#region).invoke(
-        route.functionName,
-        event,
-      );
+      const runtime = lambdaRuntime(this.#world, this.#accountId, this.#region);
+      // API Gateway invokes as its service principal: the function's permissions must allow this API.
+      try {
+        authorizeEngineCall(
+          this.#world,
+          {
+            service: 'apigateway.amazonaws.com',
+            sourceArn: this.#routeArn(method, path),
+            sourceAccount: this.#accountId,
+          },
+          'lambda:InvokeFunction',
+          runtime.get(route.functionName).arn,
+        );
+      } catch (refusal) {
+        if (!(refusal instanceof EngineAccessDenied)) throw refusal;
+        this.#world.log(`http api ${this.apiId}: ${refusal.message}`);
+        send(500, { message: 'Internal Server Error' });
+        return;
+      }
+      const out = await runtime.invoke(route.functionName, event);
       if (out.functionError) {
         send(500, { message: 'Internal Server Error' });
         return;
@@ -242,8 +273,13 @@ export class HttpApi {
     }
   }
 
+  /** The route's execute-api ARN as IAM sees a request to it (`<api>/<stage>/<METHOD>/<path>`). */
+  #routeArn(method: string, path: string): string {
+    return `arn:aws:execute-api:${this.#region}:${this.#accountId}:${this.apiId}/$default/${method}${path}`;
+  }
+
   /** The SigV4 caller for an `execute-api` request, or undefined when refused. */
-  #verifyIam(req: SignedRequest): Record<string, unknown> | undefined {
+  #verifyIam(req: SignedRequest): { principal: Principal; view: Record<string, unknown> } | undefined {
     try {
       const auth = parseAuth(req);
       if (auth.service !== 'execute-api') return undefined;
@@ -254,13 +290,16 @@ export class HttpApi {
       verifySignature(req, auth, record.secretAccessKey, [Date.now(), this.#world.clock.now()]);
       const p = record.principal;
       return {
-        accessKey: p.accessKeyId,
-        accountId: p.accountId,
-        callerId: p.accessKeyId,
-        cognitoIdentity: null,
-        principalOrgId: null,
-        userArn: p.arn,
-        userId: p.accessKeyId,
+        principal: p,
+        view: {
+          accessKey: p.accessKeyId,
+          accountId: p.accountId,
+          callerId: p.accessKeyId,
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: p.arn,
+          userId: p.accessKeyId,
+        },
       };
     } catch (err) {
       if (err instanceof AuthRefusal) return undefined;

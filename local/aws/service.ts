@@ -4,10 +4,12 @@
  * transport, SigV4, protocol parsing / serialization, faults and error shapes; a module only turns
  * a parsed input into an output object or throws an `AwsError`. See docs/local-cloud.md.
  */
+
 import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
+import type { IamEnforcement } from './iam/enforce.ts';
 
 /** Wire protocols the edge speaks (Smithy names: awsJson1_0, awsJson1_1, awsQuery, ec2Query, rpcv2Cbor). */
 export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'ec2-query' | 'rpcv2-cbor' | 'rest-json';
@@ -132,4 +134,9 @@ export interface World {
   /** Per-service settings passed to startLocalCloud (e.g. interconnect delays). */
   settings<T>(service: string): Partial<T>;
   log(message: string): void;
+  /**
+   * IAM policy evaluation, when the edge enforces it: what the engines use to authorize the calls
+   * they make on a principal's behalf (a state machine's role invoking a Lambda, a rule's target).
+   */
+  iam?: IamEnforcement;
 }

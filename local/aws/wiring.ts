@@ -3,9 +3,11 @@
  * `npx osls package` produces and creates what it declares (queues, buses, rules with their
  * targets and schedules, Lambda functions each from its own packaged zip (`package.individually`)
  * or the service's one zip, run from where it was unpacked, event source mappings, async
- * invoke configs, state machines with their `Fn::Sub` substitutions), so what runs locally is
- * what would be deployed. The template is regenerated only when the inputs changed: a SHA-256 of
- * serverless.yml and the service's files (or the `inputs` named), kept beside the template.
+ * invoke configs, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
+ * permission policies, bus and queue policies, Lambda permissions, the key policy), so what runs
+ * locally is what would be deployed, under the permissions it would have (docs/local-aws-iam.md).
+ * The template is regenerated only when the inputs changed: a SHA-256 of serverless.yml and the
+ * service's files (or the `inputs` named), kept beside the template.
  *
  * Several processes may deploy the same directory at once (parallel test files, `npm start`):
  * packaging and reading the package happen under a lock directory (`.crosslink-package.lock`, with
@@ -32,12 +34,14 @@ import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aw
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ProcessGroup, pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
+import { parsePolicy } from './iam/policy.ts';
 import type { World } from './service.ts';
 import { putStack } from './services/cloudformation.ts';
-import { putRule, putTargets, type Target } from './services/events.ts';
-import { lambdaRuntime } from './services/lambda.ts';
-import { ensureQueue } from './services/sqs.ts';
+import { findBus, putBusPolicyStatement, putRule, putTargets, type Target } from './services/events.ts';
+import { addPermission, lambdaRuntime } from './services/lambda.ts';
+import { ensureQueue, queuesOf } from './services/sqs.ts';
 import { statesOf } from './services/states.ts';
+import { putRole } from './services/sts.ts';
 import { validateDefinition } from './sfn/definition.ts';
 import { unzip } from './zip.ts';
 
@@ -253,7 +257,9 @@ export interface LoadedStack {
   tables: string[];
   /** KMS keys created, by logical id: key id (Ref) and ARN. */
   kmsKeys: Record<string, { keyId: string; arn: string }>;
-  /** Resource types the local cloud has no use for (IAM, logs, S3...), by logical id. */
+  /** IAM roles created (ARNs). */
+  roles: string[];
+  /** Resource types the local cloud has no use for (logs, S3...), by logical id. */
   ignored: Record<string, string>;
   /** The template's Outputs, resolved (an output naming what is not simulated is left out). */
   outputs: { OutputKey: string; OutputValue: string; Description?: string }[];
@@ -263,12 +269,7 @@ const IGNORED_TYPES = new Set([
   'AWS::S3::Bucket',
   'AWS::S3::BucketPolicy',
   'AWS::Logs::LogGroup',
-  'AWS::IAM::Role',
-  'AWS::IAM::Policy',
   'AWS::Lambda::Version',
-  'AWS::Lambda::Permission',
-  'AWS::SQS::QueuePolicy',
-  'AWS::Events::EventBusPolicy',
   'AWS::CloudWatch::Alarm',
   // Alarm actions only: the local cloud raises no alarms (CloudWatch alarms are not evaluated).
   'AWS::SNS::Topic',
@@ -319,7 +320,10 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   const state = JSON.parse(readFileSync(join(outDir, 'serverless-state.json'), 'utf8')) as Json;
   const stackName = `${state.service.service}-${state.service.provider.stage}`;
   const { accountId, region, endpoint } = options;
-  const resources = template.Resources as Record<string, { Type: string; Properties?: Json }>;
+  const resources = template.Resources as Record<
+    string,
+    { Type: string; Properties?: Json; Condition?: string }
+  >;
 
   const pseudo: Record<string, string> = {
     'AWS::Region': region,
@@ -331,6 +335,9 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   };
   const physical: Record<string, string> = {};
   const attrs: Record<string, Record<string, string>> = {};
+  const conditions = new Map<string, boolean>();
+  /** What `Ref: AWS::NoValue` (and Fn::If choosing it) leaves: the property or element is removed. */
+  const NO_VALUE = Symbol('AWS::NoValue');
   const name = (logical: string, given: unknown, max = 64) =>
     typeof given === 'string' ? given : `${stackName}-${logical}`.slice(0, max);
   for (const [logical, r] of Object.entries(resources)) {
@@ -389,6 +396,19 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
         attrs[logical] = { Arn: `arn:aws:cloudformation:${region}:${accountId}:${logical}` };
     }
   }
+  // A rule's ARN names its bus (rule/<bus>/<name>, rule/<name> on the default bus), known once
+  // the buses are named.
+  for (const [logical, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Events::Rule') continue;
+    const n = name(logical, r.Properties?.Name);
+    const bus =
+      r.Properties?.EventBusName === undefined ? 'default' : String(resolve(r.Properties.EventBusName));
+    const busName = bus.startsWith('arn:') ? (bus.split('/').pop() as string) : bus;
+    physical[logical] = n;
+    attrs[logical] = {
+      Arn: `arn:aws:events:${region}:${accountId}:rule/${busName === 'default' ? '' : `${busName}/`}${n}`,
+    };
+  }
   // A version's Ref is the function ARN with its version qualifier.
   for (const [logical, r] of Object.entries(resources)) {
     if (r.Type === 'AWS::Lambda::Version') {
@@ -418,14 +438,39 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       return ref(key);
     });
   }
+  function condition(nameOrExpr: Json): boolean {
+    if (typeof nameOrExpr === 'string') {
+      let known = conditions.get(nameOrExpr);
+      if (known === undefined) {
+        const expr = template.Conditions?.[nameOrExpr];
+        if (expr === undefined) throw new Error(`template: unknown condition ${nameOrExpr}`);
+        known = condition(expr);
+        conditions.set(nameOrExpr, known);
+      }
+      return known;
+    }
+    const [k, a] = (Object.entries(nameOrExpr ?? {})[0] ?? []) as [string | undefined, Json];
+    if (k === 'Condition') return condition(a);
+    if (k === 'Fn::Equals') return JSON.stringify(resolve(a[0])) === JSON.stringify(resolve(a[1]));
+    if (k === 'Fn::Not') return !condition(a[0]);
+    if (k === 'Fn::And') return (a as Json[]).every(condition);
+    if (k === 'Fn::Or') return (a as Json[]).some(condition);
+    throw new Error(`template: condition ${JSON.stringify(nameOrExpr)} is not supported locally`);
+  }
   function resolve(v: Json): Json {
-    if (Array.isArray(v)) return v.map(resolve);
+    const out = resolveValue(v);
+    return out === NO_VALUE ? undefined : out;
+  }
+  function resolveValue(v: Json): Json {
+    if (Array.isArray(v)) return v.map(resolveValue).filter((x) => x !== NO_VALUE);
     if (v === null || typeof v !== 'object') return v;
     const keys = Object.keys(v);
     if (keys.length === 1) {
       const k = keys[0] as string;
       const a = v[k];
+      if (k === 'Ref' && a === 'AWS::NoValue') return NO_VALUE;
       if (k === 'Ref') return ref(a);
+      if (k === 'Fn::If') return resolveValue(condition(a[0]) ? a[1] : a[2]);
       if (k === 'Fn::GetAtt') {
         const [id, attr] = Array.isArray(a) ? a : String(a).split('.');
         return getAtt(id, attr);
@@ -439,7 +484,11 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       if (k === 'Fn::Split') return String(resolve(a[1])).split(a[0]);
       if (k.startsWith('Fn::')) throw new Error(`template: ${k} is not supported locally`);
     }
-    return Object.fromEntries(Object.entries(v).map(([key, x]) => [key, resolve(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .map(([key, x]) => [key, resolveValue(x)])
+        .filter(([, x]) => x !== NO_VALUE),
+    );
   }
 
   const loaded: LoadedStack = {
@@ -453,10 +502,15 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     httpApis: {},
     tables: [],
     kmsKeys: {},
+    roles: [],
     ignored: {},
     outputs: [],
   };
-  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  // A resource whose Condition is false is not created.
+  const byType = (type: string) =>
+    Object.entries(resources).filter(
+      ([, r]) => r.Type === type && (r.Condition === undefined || condition(r.Condition)),
+    );
 
   // Stateful resources through the edge, as CloudFormation would call the services: KMS keys first
   // (functions' variables name them), then tables with their keys, indexes and TTL.
@@ -474,6 +528,9 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
         const p = r.Properties ?? {};
         const out = await kms.send(
           new CreateKeyCommand({
+            ...(p.KeyPolicy !== undefined && {
+              Policy: typeof p.KeyPolicy === 'string' ? p.KeyPolicy : JSON.stringify(resolve(p.KeyPolicy)),
+            }),
             Description: p.Description,
             KeySpec: p.KeySpec,
             KeyUsage: p.KeyUsage,
@@ -550,6 +607,56 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       events.buses.set(n, { name: n, arn: attrs[logical]?.Arn as string, rules: new Map() });
   }
 
+  // IAM roles (global: the STS module's table), with their trust and permission policies, which
+  // the edge evaluates for the sessions of the functions and state machines that use them.
+  for (const [logical, r] of byType('AWS::IAM::Role')) {
+    const p = resolve(r.Properties ?? {});
+    if (p.ManagedPolicyArns?.length)
+      world.log(
+        `wiring: ${logical}: managed policies are not simulated locally (${p.ManagedPolicyArns.join(', ')})`,
+      );
+    try {
+      putRole(world, {
+        accountId,
+        roleName: physical[logical] as string,
+        trustPolicy: p.AssumeRolePolicyDocument,
+        policies: Object.fromEntries(
+          ((p.Policies ?? []) as { PolicyName: string; PolicyDocument: Json }[]).map((x) => [
+            x.PolicyName,
+            x.PolicyDocument,
+          ]),
+        ),
+      });
+    } catch (err) {
+      throw new Error(`template: role ${logical}: ${(err as Error).message}`);
+    }
+    loaded.roles.push(attrs[logical]?.Arn as string);
+  }
+  // Resource-based policies the services keep: each bus's statements, each queue's policy.
+  for (const [logical, r] of byType('AWS::Events::EventBusPolicy')) {
+    const p = resolve(r.Properties);
+    const bus = findBus(world, accountId, region, String(p.EventBusName ?? 'default'));
+    if (!bus) throw new Error(`template: ${logical}: no event bus ${p.EventBusName}`);
+    try {
+      putBusPolicyStatement(bus, String(p.StatementId), p.Statement);
+    } catch (err) {
+      throw new Error(`template: ${logical}: ${(err as Error).message}`);
+    }
+  }
+  for (const [logical, r] of byType('AWS::SQS::QueuePolicy')) {
+    const p = resolve(r.Properties);
+    for (const url of p.Queues as string[]) {
+      const q = queuesOf(world, `arn:aws:sqs:${region}:${accountId}:${String(url).split('/').pop()}`);
+      if (!q) throw new Error(`template: ${logical}: no queue ${url}`);
+      try {
+        parsePolicy(p.PolicyDocument, `${logical}`, 'resource');
+      } catch (err) {
+        throw new Error(`template: ${logical}: ${(err as Error).message}`);
+      }
+      q.attributes.Policy = JSON.stringify(p.PolicyDocument);
+    }
+  }
+
   const overrides = options.environmentOverrides ?? {};
   const variables = (declared: Record<string, string>): Record<string, string> =>
     Object.fromEntries(
@@ -586,8 +693,17 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       onFailure: invokeConfig?.DestinationConfig?.OnFailure?.Destination,
       maximumRetryAttempts: invokeConfig?.MaximumRetryAttempts,
       maximumEventAgeInSeconds: invokeConfig?.MaximumEventAgeInSeconds,
+      ...(typeof p.Role === 'string' && { role: p.Role }),
     });
     loaded.functions.push(n);
+  }
+  for (const [logical, r] of byType('AWS::Lambda::Permission')) {
+    const p = resolve(r.Properties);
+    try {
+      addPermission(runtime.get(String(p.FunctionName)), { ...p, StatementId: logical });
+    } catch (err) {
+      throw new Error(`template: ${logical}: ${(err as Error).message}`);
+    }
   }
 
   // State machines: the definition after substitutions, through the same validation as the API.
@@ -710,6 +826,10 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::Events::Rule',
     'AWS::DynamoDB::Table',
     'AWS::KMS::Key',
+    'AWS::IAM::Role',
+    'AWS::Events::EventBusPolicy',
+    'AWS::SQS::QueuePolicy',
+    'AWS::Lambda::Permission',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;
@@ -767,6 +887,9 @@ export async function deployLocally(
     endpoint: cloud.aws.endpoint,
     environment: { ...world.settings<{ environment: Record<string, string> }>('lambda').environment },
   };
+  // CloudFormation creates the stateful resources with the deployer's permissions: the account's root.
+  const deployer = world.credentials.rootKey(cloud.aws.accountId);
+  if (deployer) load.credentials = deployer;
   if (options.jwks) load.jwks = options.jwks;
   if (options.environmentOverrides) load.environmentOverrides = options.environmentOverrides;
   // Package and read the package under one lock: no other process re-packages in between.

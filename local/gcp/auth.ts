@@ -73,6 +73,7 @@ interface IssuedToken {
   kind: Caller['kind'];
   identity: string | undefined;
   scopes: string[];
+  attributes?: Record<string, string>;
   expiresAt: number;
 }
 
@@ -281,7 +282,13 @@ export class GcpAuth {
   }
 
   /** Issues an opaque access token expiring on the wall clock (the clock its holder caches it by). */
-  issueAccessToken(grant: { email: string; kind: Caller['kind']; scopes?: string[]; lifetimeMs?: number }): {
+  issueAccessToken(grant: {
+    email: string;
+    kind: Caller['kind'];
+    scopes?: string[];
+    lifetimeMs?: number;
+    attributes?: Record<string, string>;
+  }): {
     token: string;
     expiresAt: number;
     expiresInSeconds: number;
@@ -294,6 +301,7 @@ export class GcpAuth {
       kind: grant.kind,
       identity: this.#accounts.get(grant.email)?.name,
       scopes: grant.scopes ?? [CLOUD_PLATFORM_SCOPE],
+      ...(grant.attributes ? { attributes: grant.attributes } : {}),
       expiresAt,
     });
     return { token, expiresAt, expiresInSeconds: Math.floor(lifetime / 1000) };
@@ -322,7 +330,13 @@ export class GcpAuth {
         this.#tokens.delete(token);
         return { reason: 'expired', message: `${invalid.message} (the access token expired)` };
       }
-      return { email: issued.email, kind: issued.kind, identity: issued.identity, scopes: issued.scopes };
+      return {
+        email: issued.email,
+        kind: issued.kind,
+        identity: issued.identity,
+        scopes: issued.scopes,
+        ...(issued.attributes ? { attributes: issued.attributes } : {}),
+      };
     }
     // A self-signed JWT (no token endpoint round trip), as Google accepts from service accounts.
     const jwt = decodeJwt(token);

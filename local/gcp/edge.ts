@@ -16,9 +16,11 @@ import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import { type AdminHandler, serveAdmin } from '../admin-http.ts';
-import { listenLoopback } from '../listen.ts';
+import { closeServer, listenLoopback } from '../listen.ts';
 import { type GcpAuth, isAuthFailure } from './auth.ts';
 import { errorInfo, GcpError, statusForHttp } from './errors.ts';
+import { METHOD_PERMISSIONS, resourceOf } from './iam/permissions.ts';
+import { type GcpIam, permissionDenied } from './iam/policy.ts';
 import {
   type AnyGcpService,
   type GcpRequestContext,
@@ -38,6 +40,7 @@ export interface GcpEdgeOptions {
   faults: FaultRegistry;
   random: Random;
   auth: GcpAuth;
+  iam: GcpIam;
   services: readonly AnyGcpService[];
   project: string;
   region: string;
@@ -179,6 +182,7 @@ export class GcpEdge {
       faults: options.faults,
       random: options.random,
       auth: options.auth,
+      iam: options.iam,
       project: options.project,
       region: options.region,
       endpoint: () => this.endpoint,
@@ -198,6 +202,9 @@ export class GcpEdge {
       },
       settings<T>(service: string): Partial<T> {
         return (settings[service] ?? {}) as Partial<T>;
+      },
+      updateSettings(service: string, patch: Record<string, unknown>) {
+        settings[service] = { ...(settings[service] as Record<string, unknown> | undefined), ...patch };
       },
       extensions: new Map(),
       log,
@@ -251,10 +258,7 @@ export class GcpEdge {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServer(server);
   }
 
   /** What every simulated project holds, per service (`crosslink sim status`). */
@@ -357,6 +361,7 @@ export class GcpEdge {
           });
         }
         caller = result;
+        this.#authorize(service, route, found.path, found.params, result);
       }
 
       const decision = this.world.faults.decide('gcp', service.name, route.operation);
@@ -424,6 +429,28 @@ export class GcpEdge {
       sendJson(res, error.code, error.toJSON(), error.headers);
       if (seen) this.#tell(seen, error.code, error.toJSON());
     }
+  }
+
+  /** IAM: the route's permission on its resource, or Google's 403 (docs/local-gcp-iam.md). */
+  #authorize(
+    service: AnyGcpService,
+    route: GcpRoute<unknown>,
+    path: string,
+    params: Record<string, string>,
+    caller: NonNullable<GcpRequestContext['caller']>,
+  ): void {
+    const entry = route.permission ?? METHOD_PERMISSIONS[`${service.name}.${route.operation}`];
+    if (entry === 'service') return;
+    const iam = this.world.iam;
+    if (!entry) {
+      if (!iam.enforce) return;
+      throw permissionDenied(
+        `${service.name}.${route.operation}`,
+        resourceOf(path, 'self', params.project),
+        service.host,
+      );
+    }
+    iam.check(caller, entry.permission, resourceOf(path, entry.on, params.project), service.host);
   }
 
   #tell(call: Omit<EdgeCall, 'status' | 'response'>, status: number, response: unknown): void {

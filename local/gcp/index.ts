@@ -10,6 +10,8 @@ import type { Random } from '#local/random.ts';
 import { AuditLog } from './audit-log.ts';
 import { GcpAuth } from './auth.ts';
 import { DEFAULT_GCP_PORT, GcpEdge } from './edge.ts';
+import { identityBindings, transportMemberBindings } from './iam/grants.ts';
+import { GcpIam } from './iam/policy.ts';
 import type { AnyGcpService } from './service.ts';
 import { gcpServices } from './services/index.ts';
 
@@ -30,6 +32,12 @@ export interface GcpCloudOptions {
   keysDir?: string;
   /** Extra / replacement service modules. */
   services?: readonly AnyGcpService[];
+  /**
+   * Whether IAM refuses what the caller's roles do not allow (default true: `npm start` and every
+   * test). Off, every check is still recorded (the least-privilege report) but nothing is refused;
+   * a test that turns it off says why.
+   */
+  iam?: boolean;
 }
 
 export interface GcpLocal {
@@ -40,6 +48,8 @@ export interface GcpLocal {
   tokenUri: string;
   jwksUri: string;
   auth: GcpAuth;
+  /** The allow policies and the record of what each principal used (docs/local-gcp-iam.md). */
+  iam: GcpIam;
   edge: GcpEdge;
   /** Name -> path of the key files written (empty without keysDir). */
   keyFiles: ReadonlyMap<string, string>;
@@ -78,15 +88,28 @@ export async function startGcp(deps: {
     ...(options.issuer ? { issuer: options.issuer } : {}),
   });
   await auth.init();
+  const settings = deps.settings ?? {};
+  const iam = new GcpIam({
+    enforce: options.iam ?? true,
+    projectNumber: (p) => projectNumber(p, project, settings),
+  });
+  iam.setBindings('config/local-identities.yaml', identityBindings(deps.identities));
+  iam.setBindings(
+    'networkconnectivity members',
+    transportMemberBindings(
+      (settings.networkconnectivity as { members?: Record<string, string[]> } | undefined)?.members,
+    ),
+  );
   const edge = new GcpEdge({
     clock: deps.clock,
     faults: deps.faults,
     random: deps.random,
     auth,
+    iam,
     services: options.services ?? gcpServices,
     project,
     region,
-    settings: deps.settings ?? {},
+    settings,
     ...(deps.log ? { log: deps.log } : {}),
   });
   const auditLog = new AuditLog(edge, project);
@@ -100,8 +123,22 @@ export async function startGcp(deps: {
     tokenUri: auth.tokenUri,
     jwksUri: auth.jwksUri,
     auth,
+    iam,
     edge,
     keyFiles,
     auditLog,
   };
+}
+
+/**
+ * A project's number: the hub's is `settings.sts.projectNumber` (default 100000000001, the number
+ * the workload identity pool's audience names); any other project's is derived from its id, the
+ * same on every run.
+ */
+export function projectNumber(project: string, hub: string, settings: Record<string, unknown>): string {
+  if (project === hub)
+    return (settings.sts as { projectNumber?: string } | undefined)?.projectNumber ?? '100000000001';
+  let h = 0;
+  for (const c of project) h = (h * 31 + c.charCodeAt(0)) % 899_999_999_999;
+  return String(100_000_000_000 + h);
 }

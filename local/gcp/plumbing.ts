@@ -20,12 +20,14 @@ import {
   loadGcpConfig,
   type SubscriptionSpec,
   serviceAccountEmail,
+  substituteAwsPublishers,
   substituteEndpoints,
   substituteFunctionVariables,
 } from '#scripts/gcp-config.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
 import { FunctionHosts } from './functions-host.ts';
+import { configPolicy } from './iam/grants.ts';
 import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
 import type { PushProxy } from './push-proxy.ts';
@@ -265,6 +267,7 @@ export class GooglePlumbing {
       throw new PlumbingError((err as Error).message);
     }
     // Everything that can be refused is checked before anything changes.
+    const policy = this.#policy(config, variables);
     // The hub's sinks, then each network project's copy of its sink (feeding the hub's topic).
     const placed = [
       ...config.logSinks.map((s) => ({ spec: s, project: gcp.project })),
@@ -326,6 +329,9 @@ export class GooglePlumbing {
     }
     const previous = this.#config;
     this.#config = config;
+    // IAM: exactly the grants deploy-gcp makes, in place before anything runs as the accounts.
+    gcp.iam.setCustomRoles(policy.customRoles);
+    gcp.iam.setBindings('gcp.yml', policy.bindings);
 
     if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();
     // Functions first: push subscriptions deliver to them as soon as they exist.
@@ -373,11 +379,20 @@ export class GooglePlumbing {
                 gcp.auth.mintIdToken({ email: this.#workflowAccounts.get(w.name) as string, audience }),
             },
           },
-          authorize: (req) => {
+          authorize: (req, action) => {
             const r = gcp.auth.authenticate(
               typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
             );
-            return 'reason' in r ? 'unauthenticated' : true;
+            if ('reason' in r) return 'unauthenticated';
+            const permission =
+              action === 'callback' ? 'workflows.callbacks.send' : `workflows.executions.${action}`;
+            gcp.iam.check(
+              r,
+              permission,
+              `projects/${gcp.project}/locations/${gcp.region}/workflows/${w.name}`,
+              'workflowexecutions.googleapis.com',
+            );
+            return true;
           },
         });
         this.#workflows.set(w.name, service);
@@ -495,6 +510,35 @@ export class GooglePlumbing {
         .finally(() => this.#sinkPublishes.delete(p));
       this.#sinkPublishes.add(p);
     }
+  }
+
+  /**
+   * gcp.yml's allow policies in the hub project. An `awsPublishers` role whose variable is not
+   * given (no AWS half in this local cloud) grants nothing: there is no relay to publish.
+   */
+  #policy(config: GcpConfig, variables: Record<string, string>) {
+    const { gcp } = this.#o;
+    const given = {
+      ...config,
+      topics: config.topics.map((t) => {
+        if (!t.awsPublishers) return t;
+        const kept = t.awsPublishers.filter((p) => {
+          const name = /^\$\{env:([A-Za-z0-9_]+)\}$/.exec(p.role)?.[1];
+          return name === undefined || (variables[name] ?? '') !== '';
+        });
+        if (kept.length < t.awsPublishers.length)
+          this.#log(`gcp.yml: topic ${t.name}: an AWS publisher's role is not given; it is not granted`);
+        return { ...t, awsPublishers: kept };
+      }),
+    };
+    let resolved: GcpConfig;
+    try {
+      resolved = substituteAwsPublishers(given, variables);
+    } catch (err) {
+      if (err instanceof ValidationError) throw err;
+      throw new PlumbingError((err as Error).message);
+    }
+    return configPolicy(resolved, gcp.project, gcp.iam.projectNumber(gcp.project), gcp.region);
   }
 
   #routeWorkflows(

@@ -9,6 +9,8 @@ import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import type { GcpAuth } from './auth.ts';
+import type { MethodPermission } from './iam/permissions.ts';
+import type { GcpIam } from './iam/policy.ts';
 
 /** The verified caller of a request (from its bearer token). */
 export interface Caller {
@@ -24,6 +26,11 @@ export interface Caller {
   identity: string | undefined;
   /** Scopes granted to the token (empty for self-signed JWTs with an audience). */
   scopes: string[];
+  /**
+   * A federated caller's mapped attributes (`attribute.aws_role` -> `aws_role`): IAM matches them
+   * against `principalSet://.../attribute.<name>/<value>` members.
+   */
+  attributes?: Record<string, string>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -81,6 +88,12 @@ export interface GcpRoute<S> {
   handler: GcpHandler<S>;
   /** `false` for public endpoints (token, JWKS, STS); default true: a valid access token is required. */
   auth?: boolean;
+  /**
+   * The IAM permission the method checks and on which resource; `'service'` when the handler
+   * checks a policy of its own. Default: the edge's table (local/gcp/iam/permissions.ts); a route
+   * with neither is refused while IAM is enforced.
+   */
+  permission?: MethodPermission | 'service';
 }
 
 /** An admin action (`POST /_crosslink/gcp/<service>/<action>`): JSON in, JSON out. */
@@ -117,6 +130,8 @@ export interface GcpWorld {
   faults: FaultRegistry;
   random: Random;
   auth: GcpAuth;
+  /** IAM: the allow policies every authenticated call is checked against (docs/local-gcp-iam.md). */
+  iam: GcpIam;
   /** The default project and region (`npm start` reports them). */
   project: string;
   region: string;
@@ -128,6 +143,8 @@ export interface GcpWorld {
   projects(service: string): string[];
   /** Per-service settings passed to startLocalCloud (e.g. transport delays). */
   settings<T>(service: string): Partial<T>;
+  /** Changes a service's settings while the cloud runs (the fields given replace theirs). */
+  updateSettings(service: string, patch: Record<string, unknown>): void;
   /** Named extension points modules share (the world between the clouds registers here). */
   // biome-ignore lint/suspicious/noExplicitAny: extensions are typed by their accessors.
   extensions: Map<string, any>;

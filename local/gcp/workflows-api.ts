@@ -20,6 +20,7 @@ import { Execution, type ExecutionError, type ExecutionOutcome } from '#local/wo
 import { errorsOf, lintWorkflow } from '#local/workflows/lint.ts';
 import type { LogEntry, WorkflowPorts } from '#local/workflows/ports.ts';
 import { fromJson, toJson } from '#local/workflows/values.ts';
+import { GcpError } from './errors.ts';
 
 export type ExecutionState = 'ACTIVE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -54,7 +55,8 @@ export interface WorkflowsServiceOptions {
   projectNumber?: string;
   /**
    * The Google edge checks tokens and IAM here: `false` refuses the request as Google refuses a
-   * caller without the permission (403 PERMISSION_DENIED), `'unauthenticated'` as it refuses a
+   * caller without the permission (403 PERMISSION_DENIED; a thrown GcpError is answered as it
+   * says, e.g. IAM's 403 naming the permission), `'unauthenticated'` as it refuses a
    * missing, unknown or expired token (401 UNAUTHENTICATED with `WWW-Authenticate: Bearer`), which
    * tells a client to get a new token rather than give up.
    */
@@ -388,6 +390,7 @@ export class WorkflowsService {
     } catch (e) {
       if (e instanceof ApiError)
         send(e.code, { error: { code: e.code, message: e.message, status: e.status } });
+      else if (e instanceof GcpError) send(e.code, e.toJSON());
       else send(500, { error: { code: 500, message: (e as Error).message, status: 'INTERNAL' } });
     }
   }

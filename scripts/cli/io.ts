@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { InputFileError } from './errors.ts';
+import { jsonSyntaxProblem } from './json-syntax.ts';
 
 export interface CliIO {
   out(line: string): void;
@@ -20,8 +21,37 @@ export const processIO: CliIO = {
   status: process.stderr,
 };
 
-/** Parses YAML (a superset of JSON) text; throws InputFileError with every syntax problem located. */
+/**
+ * Parses JSON or YAML text; throws InputFileError with every syntax problem located.
+ *
+ * JSON goes through `JSON.parse` (about twenty times faster than the YAML parser on large exports);
+ * a repeated key in JSON keeps its last value, as `JSON.parse` and jq do. Text that is not JSON is
+ * YAML. Text that fails both and starts like JSON (`{` or `[`), or a `.json` file, was meant as
+ * JSON: its one problem is reported where it is, not the YAML parser's view of it.
+ */
 export function parseStructured(text: string, name: string): unknown {
+  const start = /^\uFEFF?\s*([{[])/.exec(text);
+  if (start || name.endsWith('.json')) {
+    try {
+      return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch {
+      if (name.endsWith('.json')) throw jsonError(text, name);
+    }
+  }
+  try {
+    return parseYaml(text, name);
+  } catch (e) {
+    if (start && e instanceof InputFileError) throw jsonError(text, name);
+    throw e;
+  }
+}
+
+function jsonError(text: string, name: string): InputFileError {
+  const p = jsonSyntaxProblem(text);
+  return new InputFileError([p ? `${name}:${p.line}:${p.col}: ${p.reason}` : `${name}: not valid JSON`]);
+}
+
+function parseYaml(text: string, name: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new InputFileError(

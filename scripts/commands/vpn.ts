@@ -12,15 +12,16 @@ import { importAwsExport } from '#core/vpn/import-aws.ts';
 import { importGcpExport } from '#core/vpn/import-gcp.ts';
 import { importLinksFile, importMetricsFile } from '#core/vpn/import-state.ts';
 import { buildInventory } from '#core/vpn/inventory.ts';
+import { resolveNetworkRefs } from '#core/vpn/network-refs.ts';
 import { type Plan, planDecommission, type VpnPlan } from '#core/vpn/planner.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
-import { readKeyFile, type ServiceAccountKey } from '#gcp/google-credentials.ts';
+import type { ServiceAccountKey } from '#gcp/google-credentials.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
 import { EXIT, errorLines, InputFileError, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
 import { readStructuredFile } from '../cli/io.ts';
 import { table } from '../cli/table.ts';
-import { type LiveSource, localCloudSource } from '../cli/vpn-inventory.ts';
+import type { LiveSource } from '../cli/vpn-inventory.ts';
 
 export interface VpnPlanOptions {
   aws?: string | undefined;
@@ -123,8 +124,22 @@ export async function vpnPlan(
   const gcp = read('gcp', importGcpExport);
   const traffic = read('metrics', importMetricsFile);
   if (!aws || !gcp || (raw.metrics !== undefined && !traffic)) return EXIT.usage;
+  // The links file's network references in the exports' form; one that matches nothing is refused.
+  const resolved =
+    links &&
+    read('links', () =>
+      resolveNetworkRefs(links, {
+        aws: aws.vpnConnections.map((v) => v.gateway.id),
+        gcp: gcp.routers.map((r) => r.network),
+      }),
+    );
+  if (links && !resolved) return EXIT.usage;
 
-  const plan = planDecommission(buildInventory({ aws, gcp, links, traffic }), policy, now);
+  const plan = planDecommission(
+    buildInventory({ aws, gcp, links: resolved, traffic }),
+    resolved?.policy ?? policy,
+    now,
+  );
   if (opts.json) sink.out(JSON.stringify(plan, null, 2));
   else for (const line of renderPlan(plan)) sink.out(line);
   return EXIT.ok;
@@ -226,6 +241,11 @@ async function liveSource(ctx: CommandContext): Promise<LiveSource> {
   const who = await identity(ctx.home, ctx.global.as ?? 'admin');
   if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
   const keyPath = join(target.home, '.crosslink', 'keys', `${who.name}.json`);
+  // Loaded here, not with the command: the SDK clients cost a plan from files a third of its time.
+  const [{ readKeyFile }, { localCloudSource }] = await Promise.all([
+    import('#gcp/google-credentials.ts'),
+    import('../cli/vpn-inventory.ts'),
+  ]);
   let gcpKey: ServiceAccountKey;
   try {
     gcpKey = await readKeyFile(keyPath);

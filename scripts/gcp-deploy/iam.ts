@@ -77,6 +77,59 @@ export function awsPrincipal(projectNumber: string, p: AwsPublisherSpec): string
   return `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${p.pool}/attribute.aws_role/arn:aws:sts::${m[1]}:assumed-role/${m[2]}`;
 }
 
+/**
+ * One grant deploy-gcp makes: a role for a member on a resource (`projects/P`, a KMS key
+ * `projects/P/locations/R/keyRings/K/cryptoKeys/C`, a topic `projects/P/topics/T`), with the
+ * condition a `secrets` grant carries. The converge phases below make exactly these bindings;
+ * the local Google cloud enforces the same list (local/gcp/iam/grants.ts).
+ */
+export interface PlannedGrant {
+  resource: string;
+  member: string;
+  role: string;
+  condition?: Condition;
+}
+
+/** Every grant of the file's accounts and topics, where deploy-gcp makes it. */
+export function plannedGrants(
+  config: GcpConfig,
+  project: string,
+  projectNumber: string,
+  region: string,
+): PlannedGrant[] {
+  const out: PlannedGrant[] = [];
+  for (const sa of config.serviceAccounts) {
+    const member = `serviceAccount:${serviceAccountEmail(sa.id, project)}`;
+    for (const r of sa.roles)
+      out.push({ resource: `projects/${project}`, member, role: roleName(r, project) });
+    for (const g of sa.grants ?? []) {
+      const role = roleName(g.role, project);
+      if (g.secrets !== undefined)
+        out.push({
+          resource: `projects/${project}`,
+          member,
+          role,
+          condition: secretsCondition(projectNumber, g.secrets),
+        });
+      if (g.cryptoKey !== undefined) {
+        const [ring, key] = g.cryptoKey.split('/') as [string, string];
+        out.push({
+          resource: `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}`,
+          member,
+          role,
+        });
+      }
+    }
+  }
+  for (const t of config.topics) {
+    const resource = `projects/${project}/topics/${t.name}`;
+    for (const m of t.publishers ?? []) out.push({ resource, member: memberOf(m, project), role: PUBLISHER });
+    for (const p of t.awsPublishers ?? [])
+      out.push({ resource, member: awsPrincipal(projectNumber, p), role: PUBLISHER });
+  }
+  return out;
+}
+
 /** A workload identity principal (one subject or a set) of one of this project's pools. */
 function isPoolPrincipal(member: string, projectNumber: string): boolean {
   return new RegExp(
@@ -251,15 +304,13 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
   const { config, project: P, projectNumber: PN } = c;
   const email = (id: string) => serviceAccountEmail(id, P);
   const policy = await c.readJson<Policy>(['projects', 'get-iam-policy', P]);
+  const plan = plannedGrants(config, P, PN, c.region);
   const cmds: string[][] = [];
   for (const sa of config.serviceAccounts) {
     const member = `serviceAccount:${email(sa.id)}`;
-    const wanted: { role: string; condition?: Condition }[] = [
-      ...sa.roles.map((r) => ({ role: roleName(r, P) })),
-      ...(sa.grants ?? [])
-        .filter((g) => g.secrets !== undefined)
-        .map((g) => ({ role: roleName(g.role, P), condition: secretsCondition(PN, g.secrets as string) })),
-    ];
+    const wanted: { role: string; condition?: Condition }[] = plan
+      .filter((g) => g.member === member && g.resource === `projects/${P}`)
+      .map((g) => (g.condition ? { role: g.role, condition: g.condition } : { role: g.role }));
     const held = (policy.bindings ?? []).filter((b) => b.members.includes(member));
     const isWanted = (b: { role: string; condition?: Condition }) =>
       wanted.some((w) => w.role === b.role && sameCondition(w.condition, b.condition));
@@ -278,11 +329,11 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
     const args = keyArgs(ref, c.region);
     // A key a dry run's bootstrap would create has no policy yet.
     const keyPolicy = (await c.readOrNull<Policy>(['kms', 'keys', 'get-iam-policy', ...args])) ?? {};
-    const wanted = config.serviceAccounts.flatMap((sa) =>
-      (sa.grants ?? [])
-        .filter((g) => g.cryptoKey === ref)
-        .map((g) => ({ member: `serviceAccount:${email(sa.id)}`, role: roleName(g.role, P) })),
-    );
+    const [ring, key] = ref.split('/') as [string, string];
+    const resource = `projects/${P}/locations/${c.region}/keyRings/${ring}/cryptoKeys/${key}`;
+    const wanted = plan
+      .filter((g) => g.resource === resource)
+      .map((g) => ({ member: g.member, role: g.role }));
     const bindings = keyPolicy.bindings ?? [];
     const binding = (op: 'add' | 'remove', member: string, role: string) =>
       c.mut('kms', 'keys', `${op}-iam-policy-binding`, ...args, `--member=${member}`, `--role=${role}`);
@@ -305,16 +356,14 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
 export async function convergeTopicPublishers(c: IamContext): Promise<void> {
   const { config, project: P, projectNumber: PN } = c;
   const ours = new Set(config.serviceAccounts.map((sa) => `serviceAccount:${serviceAccountEmail(sa.id, P)}`));
+  const plan = plannedGrants(config, P, PN, c.region);
   const cmds: string[][] = [];
   for (const t of config.topics) {
     const policy = await c.readOrNull<Policy>(['pubsub', 'topics', 'get-iam-policy', t.name]);
     const held = new Set(
       (policy?.bindings ?? []).filter((b) => b.role === PUBLISHER && !b.condition).flatMap((b) => b.members),
     );
-    const wanted = [
-      ...(t.publishers ?? []).map((m) => memberOf(m, P)),
-      ...(t.awsPublishers ?? []).map((p) => awsPrincipal(PN, p)),
-    ];
+    const wanted = plan.filter((g) => g.resource === `projects/${P}/topics/${t.name}`).map((g) => g.member);
     const binding = (op: 'add' | 'remove', member: string) =>
       c.mut(
         'pubsub',

@@ -30,7 +30,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { ACCOUNT, REGION } from '../support/aws-half.ts';
-import { startTestCloud } from '../support/local-cloud.ts';
+import { letServiceCall, startTestCloud } from '../support/local-cloud.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -121,6 +121,7 @@ beforeAll(async () => {
       return aws.answer(event.pathParameters?.id ?? '');
     },
   });
+  await letServiceCall(cloud, runtime.get('showIntake').arn, 'apigateway.amazonaws.com');
   api = new HttpApi(cloud.aws.edge.world, { accountId: ACCOUNT, region: REGION });
   api.addRoute({ routeKey: 'GET /links/{id}', functionName: 'showIntake', auth: { type: 'AWS_IAM' } });
   await api.listen(0);

@@ -78,10 +78,7 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     expect(link).toMatchObject({ name: 'payments-east', initiator: 'aws', state: 'REQUESTED' });
     expect(link.requester).toBe(`arn:aws:iam::${ACCOUNT}:user/alice`);
     linkId = link.id;
-    await eventually(
-      async () => (await lc.half.deps.store.get(linkId))?.link.state === 'AWAITING_APPROVAL',
-      5000,
-    );
+    await eventually(async () => (await lc.half.deps.store.get(linkId))?.link.state === 'AWAITING_APPROVAL');
   });
 
   it('a retried request of the same file is the same link (idempotency key from the content)', async () => {
@@ -132,7 +129,7 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
       approvedAt: lc.now(),
       auto: false,
     });
-    await eventually(() => lc.keyIssued(linkId), 5000);
+    await eventually(() => lc.keyIssued(linkId));
     await admin(lc.cloud, 'POST', '/aws/interconnect/redeem-key', {
       activationKey: await lc.half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
     });
@@ -251,7 +248,6 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     );
     await eventually(
       async () => (await lc.half.deps.store.get(linkId))?.link.decommission?.status === 'PENDING',
-      5000,
     );
     expect((await lc.half.deps.store.get(linkId))?.link.state).toBe('ACTIVE');
     const self = await cli('link', 'approve', linkId, '--as', 'alice');
@@ -263,10 +259,7 @@ describe('link request -> approve -> ACTIVE -> decommission', () => {
     const again = await cli('link', 'approve', linkId, '--as', 'bob');
     expect(again.code).toBe(0);
     expect(again.out).toMatch(new RegExp(`^already approved the decommission: ${linkId}`));
-    await eventually(
-      async () => (await lc.half.deps.store.get(linkId))?.link.state === 'DECOMMISSIONING',
-      5000,
-    );
+    await eventually(async () => (await lc.half.deps.store.get(linkId))?.link.state === 'DECOMMISSIONING');
     // Google disables its transport (the drain), later deletes it.
     await lc.putPeer('LinkSideStateChanged', {
       linkId,

@@ -13,7 +13,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { eventually } from '../helpers/timers.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const asl = join(repo, 'test/fixtures/asl');
@@ -139,6 +139,8 @@ describe('crosslink sim sfn send-success|send-failure against the local cloud', 
   });
 
   it('answers a waiting task; an unknown token exits 4', async () => {
+    // The machine's role: Step Functions invokes its task with it.
+    await putServiceRole(cloud, 'r', 'states.amazonaws.com', ['lambda:InvokeFunction']);
     const { stateMachineArn } = await sfn.send(
       new CreateStateMachineCommand({
         name: 'ask',
@@ -158,8 +160,9 @@ describe('crosslink sim sfn send-success|send-failure against the local cloud', 
     );
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn }));
     await eventually(() => tokens.length === 1);
+    // As the account's root: bob's grants reach the intake only, not Step Functions.
     const r = await cli(
-      ['sim', 'sfn', 'send-success', tokens[0] as string, '--output', '{"approved":true}', '--as', 'bob'],
+      ['sim', 'sfn', 'send-success', tokens[0] as string, '--output', '{"approved":true}', '--as', 'admin'],
       home,
     );
     expect(r).toMatchObject({ code: 0, out: 'task answered (success)' });

@@ -3,16 +3,10 @@
  * one down and up, flap it, and a Google region outage, with the exit codes of docs/architecture.md ("CLI and exit codes").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateConnectionCommand,
-  GetConnectionCommand,
-  ListAttachPointsCommand,
-} from '#aws/interconnect-client.ts';
-import { jwtClient } from '#gcp/google-credentials.ts';
-import { TransportClient } from '#gcp/transport-client.ts';
+import { GetConnectionCommand } from '#aws/interconnect-client.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { cliAgainst } from '../support/cli.ts';
-import { interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+import { interconnectClient, startTestCloud, upLink } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
 let local: ReturnType<typeof cliAgainst>;
@@ -31,30 +25,7 @@ describe('crosslink sim link', () => {
   it('lists an up link, takes it down and up, flaps it; unknown links exit 4, bad periods 2', async () => {
     // Prepare: an up link (AWS first)
     const aws = interconnectClient(cloud);
-    const gw = (await aws.send(new ListAttachPointsCommand({ environmentId: 'mce-aws-gcp-iad' })))
-      .attachPoints[0]!;
-    const conn = (
-      await aws.send(
-        new CreateConnectionCommand({
-          bandwidth: '1Gbps',
-          environmentId: 'mce-aws-gcp-iad',
-          attachPoint: { directConnectGateway: gw.identifier },
-          remoteAccount: { identifier: cloud.gcp.project },
-        }),
-      )
-    ).connection!;
-    const gcp = new TransportClient({
-      project: cloud.gcp.project,
-      location: 'us-east4',
-      endpoint: cloud.gcp.endpoint,
-      auth: jwtClient(cloud.gcp.auth.keyFile('crosslink')),
-      sleep: (ms) => cloud.clock.advance(ms),
-    });
-    await gcp.createTransport('lk-cli', {
-      network: 'projects/crosslink-local/global/networks/core',
-      providedActivationKey: conn.activationKey,
-    });
-    await cloud.clock.advance(10 * 60_000);
+    const conn = await upLink(cloud, 'lk-cli');
     // Act / Assess
     const list = await cli('sim', 'link', 'list');
     expect(list.code).toBe(0);
@@ -70,6 +41,20 @@ describe('crosslink sim link', () => {
     expect((await aws.send(new GetConnectionCommand({ identifier: conn.id }))).connection?.state).toBe(
       'available',
     );
+    // One BGP session down, then every one, then all up again; the connection stays available
+    const one = await cli('sim', 'link', 'down', conn.sharedId, '--bgp', '1');
+    expect(one.out).toMatch(/1\/2 up\s*$/m);
+    expect((await cli('sim', 'link', 'down', conn.sharedId, '--bgp', 'all')).out).toMatch(/0\/2 up\s*$/m);
+    expect((await aws.send(new GetConnectionCommand({ identifier: conn.id }))).connection?.state).toBe(
+      'available',
+    );
+    expect((await cli('sim', 'link', 'flap', conn.sharedId, '--bgp', '1', '--period', '1m')).out).toMatch(
+      /\(flapping\)\s*$/m,
+    );
+    expect((await cli('sim', 'link', 'up', conn.sharedId, '--bgp', 'all')).out).toMatch(/2\/2 up\s*$/m);
+    expect((await cli('sim', 'link', 'down', conn.sharedId, '--bgp', '3')).code).toBe(2);
+    expect((await cli('sim', 'link', 'down', conn.sharedId, '--bgp', 'some')).code).toBe(2);
+    expect((await cli('sim', 'link', 'steady', conn.sharedId, '--bgp', '1')).code).toBe(2);
     expect((await cli('sim', 'link', 'flap', conn.sharedId, '--period', 'soon')).code).toBe(2);
     expect((await cli('sim', 'link', 'down', '00000000-0000-4000-8000-000000000000')).code).toBe(4);
     expect((await cli('sim', 'link', 'sideways', conn.sharedId)).code).toBe(2);

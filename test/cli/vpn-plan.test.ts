@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +144,72 @@ describe('crosslink vpn plan', () => {
     ]);
     expect(c.code).toBe(2);
     expect(c.err[0]).toContain('--at: "yesterday" is not an ISO 8601 time');
+  });
+
+  it('honours a backup rule naming its networks in any form the clouds print, and refuses one that matches nothing', async () => {
+    // Prepare: the acme backup rule keeps one analytics VPN up; the same rule in other forms.
+    const links = JSON.parse(readFileSync(join(repo, F, 'links.json'), 'utf8'));
+    const withRule = (aws: string, gcp: string) =>
+      file(
+        'links.json',
+        JSON.stringify({ ...links, policy: { ...links.policy, backup: [{ aws, gcp, minVpns: 1 }] } }),
+      );
+    const tgw = 'tgw-0c4d1e2f3a4b5c6d7';
+    const forms = [
+      [tgw, 'https://www.googleapis.com/compute/v1/projects/acme-net-prod/global/networks/analytics-vpc'],
+      [tgw, 'projects/acme-net-prod/global/networks/analytics-vpc'],
+      [`arn:aws:ec2:us-east-1:123456789012:transit-gateway/${tgw}`, 'analytics-vpc'],
+    ];
+    const at = ['--at', '2026-11-20T12:00:00Z', '--json'];
+    const args = (l: string) => ['vpn', 'plan', ...FILES.slice(0, 4), '--links', l, ...FILES.slice(6), ...at];
+    // Act
+    const plans = await Promise.all(forms.map(([a, g]) => cli(args(withRule(a as string, g as string)))));
+    const nowhere = await cli(args(withRule(tgw, 'analytics')));
+    const malformed = await cli(args(withRule('tgw-', 'global/networks/analytics-vpc')));
+    // Assess
+    for (const r of plans) {
+      expect(r.err).toEqual([]);
+      const vpn = (JSON.parse(r.out) as Plan).vpns.find((v) => v.vpnConnectionId === 'vpn-0710b2c3d4e5f6071');
+      expect(vpn?.gates.find((g) => g.gate === 'last-path')?.reason).toBe(
+        'backup policy keeps 1 VPN(s) up between tgw-0c4d1e2f3a4b5c6d7 and projects/acme-net-prod/global/networks/analytics-vpc',
+      );
+    }
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.err).toEqual([
+      expect.stringMatching(
+        /links\.json: policy\.backup\[0\]\.gcp: network "analytics" matches no Google network/,
+      ),
+    ]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toEqual([
+      expect.stringMatching(/policy\.backup\[0\]\.aws: "tgw-" is not a virtual private or transit gateway/),
+      expect.stringMatching(
+        /policy\.backup\[0\]\.gcp: "global\/networks\/analytics-vpc" is not a Google network/,
+      ),
+    ]);
+  });
+
+  it('reports a truncated JSON export as one line at the point it ends, whatever its name', async () => {
+    // Prepare
+    const text = readFileSync(join(repo, F, 'aws.json'), 'utf8');
+    const cut = text.slice(0, Math.floor(text.length / 2));
+    const lines = cut.split('\n');
+    const named = file('aws.json', cut);
+    const unnamed = file('aws-export', cut);
+    // Act
+    const r = await Promise.all(
+      [named, unnamed].map((f) => cli(['vpn', 'plan', '--aws', f, '--gcp', `${F}/gcp.json`])),
+    );
+    // Assess
+    for (const [i, f] of [named, unnamed].entries()) {
+      expect(r[i]?.code).toBe(2);
+      expect(r[i]?.err).toHaveLength(1);
+      expect(r[i]?.err[0]).toMatch(
+        new RegExp(
+          `^${f.replaceAll('.', '\\.')}:${lines.length}:${(lines.at(-1)?.length ?? 0) + 1}: unexpected end of the file: expected .+ \\(truncated\\?\\)$`,
+        ),
+      );
+    }
   });
 
   it('is listed in the help, and its own help gives its arguments', async () => {

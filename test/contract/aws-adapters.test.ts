@@ -26,7 +26,13 @@ import { mintLinkId } from '#core/ids.ts';
 import { CapacityUnavailableError } from '#core/link/steps.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+import {
+  ADMIN_CREDENTIALS,
+  admin,
+  interconnectClient,
+  letServiceCall,
+  startTestCloud,
+} from '../support/local-cloud.ts';
 import { MemorySecretStore } from '../support/memory-secrets.ts';
 
 const ACCOUNT = '000000000000';
@@ -74,6 +80,7 @@ describe('EventBridgeSink', () => {
     await eb.send(
       new PutTargetsCommand({ Rule: 'all', EventBusName: 'crosslink', Targets: [{ Id: 'q', Arn: arn }] }),
     );
+    await letServiceCall(cloud, arn as string);
     const events = Array.from({ length: 12 }, (_, i) => anEvent(i));
     // Act
     await new EventBridgeSink(eb, { busName: 'crosslink' }).put(events);

@@ -196,7 +196,7 @@ describe('startStage (Workflows)', () => {
     };
     const a = startStage(slow, 'provisioning', { linkId });
     const record = db.collection('starts').doc(`${linkId}-provisioning-1`);
-    await expect.poll(async () => (await record.get()).exists).toBe(true);
+    await expect.poll(async () => (await record.get()).exists, { timeout: 60_000 }).toBe(true);
     clock.advance(DEFAULT_START_LEASE_MS);
     const b = await startStage(deps, 'provisioning', { linkId });
 

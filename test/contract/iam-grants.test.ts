@@ -1,6 +1,6 @@
 /**
  * Every grant a Lambda uses is in its role: the AWS actions each handler's code can reach
- * (test/support/aws-reach.ts, a call graph per handler export) and what Lambda does with the role
+ * (test/support/aws-reach.ts, a call graph per function from its own entry) and what Lambda does with the role
  * (its log group, its SQS event source, its failure destination), on the resources its environment
  * names, against the role serverless.yml gives it, packaged offline (`osls package`). The local
  * cloud does not yet run the flows under these roles, so this is where a missing grant shows. Also: the bus policy's Deny spares
@@ -39,24 +39,16 @@ const ROLES = {
 const FLUSHING_STEPS = ['stepPark', 'stepKeyDeadline', 'stepReport', 'stepDrainCheck', 'stepDeleteOwnHalf'];
 
 /**
- * Reached statically but not on AWS, each with why (reviewed; its premise is checked below):
- * granting them would be granting for code that cannot run there.
+ * What a function's code would use that its entry does not wire, each reviewed: it cannot happen on
+ * AWS (its premise is checked below), so neither the port nor its grant is given.
  */
-const NOT_ON_AWS: { function: string; action: string; why: string }[] = [
-  {
-    function: 'stepDrainCheck',
-    action: 'states:SendTaskSuccess',
-    why: "drainCheck records its own half (which answers waits) only after halves.disableHalf, and AWS's halves have none",
+const NOT_ON_AWS: Record<string, { uses: string[]; why: string }> = {
+  stepDrainCheck: {
+    uses: ['deps.tokens', 'halves.disableHalf', 'tokens.failure', 'tokens.success'],
+    why: "drainCheck disables its own half and then answers waits only where halves have disableHalf, and AWS's have none (a connection has no admin switch)",
   },
-  {
-    function: 'stepDrainCheck',
-    action: 'states:SendTaskFailure',
-    why: "drainCheck records its own half (which answers waits) only after halves.disableHalf, and AWS's halves have none",
-  },
-];
+};
 
-const handlerExport = (handler: string) => handler.replace(/^functions\/aws\/handlers\./, '');
-const reviewed = (m: Missing) => NOT_ON_AWS.some((x) => x.function === m.function && x.action === m.action);
 const summary = (ms: Missing[]) =>
   ms.map((m) => `${m.function} (${m.role}) lacks ${m.action} on ${m.resource}: ${m.why}`);
 
@@ -72,11 +64,7 @@ beforeAll(async () => {
     environment: { ...AWS_HALF_PACKAGING },
   });
   template = JSON.parse(readFileSync(templateFile, 'utf8'));
-  analysis = await analyseHandlers(
-    process.cwd(),
-    'functions/aws/handlers.ts',
-    lambdas(template).map((l) => handlerExport(l.handler)),
-  );
+  analysis = await analyseHandlers(process.cwd(), lambdas(template));
   // The same service, packaged where network accounts are configured (a copy: the shared package stays as is).
   copyDir = mkdtempSync(join(tmpdir(), 'crosslink-iam-'));
   for (const input of AWS_HALF_INPUTS) cpSync(input, join(copyDir, input), { recursive: true });
@@ -114,9 +102,9 @@ const without = (action: string) => (statements: Statement[]) =>
 
 /** What the check finds missing (function, action, resource) once `action` is taken from `roleId` in a copy of `t`. */
 const missingWithout = (t: Template, roleId: string, action: string) =>
-  missingGrants(editRole(t, roleId, without(action)), analysis.handlers, analysis.assumedRoleServices)
-    .filter((m) => !reviewed(m))
-    .map((m) => [m.function, m.action, m.resource]);
+  missingGrants(editRole(t, roleId, without(action)), analysis.handlers, analysis.assumedRoleServices).map(
+    (m) => [m.function, m.action, m.resource],
+  );
 
 describe('what each handler can call (per handler, through the ports)', () => {
   const reaching = (action: string) =>
@@ -131,7 +119,35 @@ describe('what each handler can call (per handler, through the ports)', () => {
     expect([...analysis.assumedRoleServices].sort()).toEqual(['directconnect', 'interconnect']);
   });
 
-  it('does not give every step what one step calls, though every handler builds every client', () => {
+  it("wires every port each function's code uses, but the reviewed uses that cannot happen on AWS", () => {
+    const unwired = Object.fromEntries(
+      Object.entries(analysis.handlers)
+        .filter(([, r]) => r.unwired.size > 0)
+        .map(([fn, r]) => [fn, [...r.unwired.keys()].sort()]),
+    );
+    expect(unwired).toEqual(Object.fromEntries(Object.entries(NOT_ON_AWS).map(([fn, x]) => [fn, x.uses])));
+    // The premise: no AWS halves implement disableHalf.
+    const aws = readdirSync('functions/aws', { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    for (const f of aws) expect(readFileSync(`functions/aws/${f}`, 'utf8'), f).not.toContain('disableHalf');
+  });
+
+  it('gives each function only what its own entry wires', () => {
+    // A port's client is in the bundle (and the reach) of the functions whose entry wires it.
+    expect(reaching('states:SendTaskSuccess')).toEqual([
+      'intake',
+      'peerEvents',
+      'stepActivateAccept',
+      'stepActivateInitiate',
+      'stepConfirmDeleted',
+      'stepPark',
+      'stepPollHalf',
+      'watcher',
+    ]);
+  });
+
+  it('does not give every step what one step calls', () => {
     expect(reaching('kms:Decrypt')).toEqual(['stepActivateAccept']);
     expect(reaching('secretsmanager:CreateSecret')).toEqual(['stepActivateInitiate']);
     expect(reaching('interconnect:CreateConnection')).toEqual(['stepActivateInitiate']);
@@ -162,16 +178,11 @@ describe('what each handler can call (per handler, through the ports)', () => {
 describe('every grant a function uses is in its role', () => {
   it('grants each function what its code and Lambda need (no network accounts)', () => {
     const missing = missingGrants(template, analysis.handlers, analysis.assumedRoleServices);
-    expect(summary(missing.filter((m) => !reviewed(m)))).toEqual([]);
-    // The reviewed exceptions are still reached (else they are stale) and their premise holds.
-    for (const x of NOT_ON_AWS)
-      expect(missing.some((m) => m.function === x.function && m.action === x.action)).toBe(true);
-    const aws = readdirSync('functions/aws').filter((f) => f.endsWith('.ts'));
-    for (const f of aws) expect(readFileSync(`functions/aws/${f}`, 'utf8'), f).not.toContain('disableHalf');
+    expect(summary(missing)).toEqual([]);
   });
 
   it.each(FLUSHING_STEPS)('fails on a copy of the template whose %s role lacks events:PutEvents', (step) => {
-    const fn = lambdas(template).find((l) => handlerExport(l.handler) === step);
+    const fn = lambdas(template).find((l) => l.name === step);
     expect(fn).toBeDefined();
     expect(missingWithout(template, fn?.roleId as string, 'events:PutEvents')).toEqual([
       [step, 'events:PutEvents', 'arn:aws:events:us-east-1:111122223333:event-bus/crosslink-dev'],
@@ -203,7 +214,7 @@ describe('the bus policy denies no role that puts crosslink events', () => {
   /** Roles whose code puts (source crosslink) or whose policy lets them put on the bus, but EventBridge's own forwarders. */
   const putters = (t: Template) => {
     const fromCode = lambdas(t)
-      .filter((l) => analysis.handlers[handlerExport(l.handler)]?.actions.has('events:PutEvents'))
+      .filter((l) => analysis.handlers[l.name]?.actions.has('events:PutEvents'))
       .map((l) => [l.roleId, l.roleArn] as const);
     const { getAtt } = resolver(t);
     const byPolicy = Object.entries(t.Resources)
@@ -223,7 +234,7 @@ describe('the bus policy denies no role that puts crosslink events', () => {
   it('spares every such role, the five steps included', () => {
     const roles = putters(template);
     for (const step of FLUSHING_STEPS) {
-      const fn = lambdas(template).find((l) => handlerExport(l.handler) === step);
+      const fn = lambdas(template).find((l) => l.name === step);
       expect(roles.has(fn?.roleId as string), step).toBe(true);
     }
     for (const [id, arn] of roles)
@@ -269,13 +280,13 @@ describe('network accounts: sts:AssumeRole on exactly the configured roles', () 
 
   it('grants the roles CROSSLINK_ACCOUNT_ROLES names, and only to the functions that call a provider', () => {
     const missing = missingGrants(withRoles, analysis.handlers, analysis.assumedRoleServices);
-    expect(summary(missing.filter((m) => !reviewed(m)))).toEqual([]);
+    expect(summary(missing)).toEqual([]);
     const granted = assumeStatements(withRoles);
     for (const [id, st] of granted) expect([st.Resource].flat(), id).toEqual(Object.values(ROLES));
     // Exactly the roles of functions whose code calls Interconnect or Direct Connect.
     const callers = lambdas(withRoles)
       .filter((l) =>
-        [...(analysis.handlers[handlerExport(l.handler)]?.actions.keys() ?? [])].some((a) =>
+        [...(analysis.handlers[l.name]?.actions.keys() ?? [])].some((a) =>
           analysis.assumedRoleServices.has(a.split(':')[0] as string),
         ),
       )

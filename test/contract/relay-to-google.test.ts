@@ -1,13 +1,15 @@
 /**
  * The AWS -> Google relay as deployed: serverless.yml in the local cloud (rule -> RelayQueue ->
  * relayToGoogle, the bundled handler in a Lambda worker), its Google token from the local STS
- * (the function's AWS keys sign GetCallerIdentity; the crosslink role impersonates the crosslink
- * service account), publishing over REST to the real Pub/Sub emulator's crosslink-peer-events topic,
- * pulled here by a test subscription. The emulator ignores auth: a refused exchange must still fail
- * the publish, so the record is retried (virtual visibility timeouts) and dead-lettered with its reason.
+ * (the function's AWS keys sign GetCallerIdentity; the provider's condition trusts the role the
+ * relay runs as, and the federated token is used directly), publishing over REST through the
+ * emulator's IAM front to the real Pub/Sub emulator's crosslink-peer-events topic, on which the
+ * role's principal set holds roles/pubsub.publisher (what gcp.yml's awsPublishers grants), pulled
+ * here by a test subscription. A refused exchange fails the publish, so the record is retried
+ * (virtual visibility timeouts) and dead-lettered with its reason.
  */
 import { resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -18,10 +20,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent, type Origin, toEventBridgeEntry } from '#core/envelope.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
-import { type AwsHalfDeployment, deployAwsHalf, updateRelayEnvironment } from '#local/aws-half.ts';
+import {
+  type AwsHalfDeployment,
+  deployAwsHalf,
+  relayRoleArn,
+  updateRelayEnvironment,
+} from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { awsPrincipal } from '#scripts/gcp-deploy/iam.ts';
+import { ADMIN_CREDENTIALS, crosslinkPutter, startTestCloud } from '../support/local-cloud.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const AWS: Origin = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };
@@ -140,10 +147,22 @@ beforeAll(async () => {
     emulators: { firestore: false },
   });
   pubsub = `http://${cloud.emulators?.pubsubHost}`;
-  half = await deployAwsHalf(cloud, ROOT, { pubsubHost: cloud.emulators?.pubsubHost ?? null });
+  half = await deployAwsHalf(cloud, ROOT, { pubsubHost: cloud.pubsubFront?.host ?? null });
+  // What gcp.yml's awsPublishers grants on the topic: the relay role's sessions may publish.
+  const role = relayRoleArn(cloud) as string;
+  cloud.gcp.iam.setBindings('test: gcp.yml awsPublishers', [
+    {
+      resource: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,
+      role: 'roles/pubsub.publisher',
+      members: [
+        awsPrincipal(cloud.gcp.iam.projectNumber(cloud.gcp.project), { pool: 'crosslink-aws', role }),
+      ],
+    },
+  ]);
   const config = { region: 'us-east-1', endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   sqs = new SQSClient(config);
-  asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
+  // This side's events, put as one of crosslink's roles (the bus's policy refuses anyone else).
+  asCrosslink = await crosslinkPutter(cloud, half.deployment.stack.physicalIds.CrosslinkBus as string);
   await emulator('PUT', 'topics/crosslink-peer-events', {});
   await emulator('PUT', `subscriptions/${SUBSCRIPTION}`, {
     topic: `projects/${cloud.gcp.project}/topics/crosslink-peer-events`,
@@ -169,7 +188,45 @@ describe('relay AWS -> Google (deployed)', () => {
       crosslinkorigin: 'aws',
       traceparent: e.traceparent,
     });
-    await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 10_000);
+    await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 60_000);
+  });
+
+  it("refuses a function's service account publishing to crosslink-peer-events (IAM's 403 at the front)", async () => {
+    // Prepare: a token of the peer-event consumer's account, as its function would get one
+    const email = `crosslink-events@${cloud.gcp.project}.iam.gserviceaccount.com`;
+    await cloud.gcp.auth.addServiceAccount(email);
+    const { token } = cloud.gcp.auth.issueAccessToken({ email, kind: 'service-account' });
+    const topic = `projects/${cloud.gcp.project}/topics/crosslink-peer-events`;
+    // Act
+    const res = await fetch(`http://${cloud.pubsubFront?.host}/v1/${topic}:publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ data: Buffer.from('{"forged":true}').toString('base64') }] }),
+    });
+    const anonymous = await fetch(`http://${cloud.pubsubFront?.host}/v1/${topic}:publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ data: 'e30=' }] }),
+    });
+    // Assess
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 403,
+        message: `Permission 'pubsub.topics.publish' denied on resource '${topic}' (or it may not exist).`,
+        status: 'PERMISSION_DENIED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'IAM_PERMISSION_DENIED',
+            domain: 'pubsub.googleapis.com',
+            metadata: { permission: 'pubsub.topics.publish', resource: topic },
+          },
+        ],
+      },
+    });
+    expect(anonymous.status).toBe(401);
+    expect(await pull()).toEqual([]);
   });
 
   it('never relays an event of origin gcp: the rule does not match, and the relay acknowledges one that reaches it', async () => {
@@ -228,21 +285,15 @@ describe('relay AWS -> Google (deployed)', () => {
     expect(await queueDepth('RelayQueue')).toBe(0);
   });
 
-  it('fails the publish when STS refuses the exchange: retried after each visibility timeout, then dead-lettered with the reason', async () => {
-    // The pool does not trust the crosslink role for this service account (no binding).
+  it('fails the publish when STS refuses the exchange (the provider condition names another role): retried after each visibility timeout, then dead-lettered with the reason', async () => {
+    // The provider's attribute condition trusts another AWS role than the one the relay runs as.
+    const sts = cloud.gcp.edge.world.settings<{ attributeCondition: string }>('sts');
+    const original = sts.attributeCondition;
+    expect(original).toMatch(/^attribute\.aws_role == 'arn:aws:sts::\d{12}:assumed-role\/[^']+'$/);
+    sts.attributeCondition = "attribute.aws_role == 'arn:aws:sts::000000000000:assumed-role/someone-else'";
     const env = runtime().get(relayName()).environment as Record<string, string>;
-    const config = JSON.parse(env.CROSSLINK_GCP_EXTERNAL_ACCOUNT as string);
-    const original = env.CROSSLINK_GCP_EXTERNAL_ACCOUNT as string;
-    const admin = cloud.gcp.auth.accountByName('admin')?.email;
-    updateRelayEnvironment(cloud, {
-      CROSSLINK_GCP_EXTERNAL_ACCOUNT: JSON.stringify({
-        ...config,
-        service_account_impersonation_url: config.service_account_impersonation_url.replace(
-          /serviceAccounts\/[^:]+:/,
-          `serviceAccounts/${admin}:`,
-        ),
-      }),
-    });
+    // New sandboxes (as any configuration update makes), so no token from an earlier test is cached.
+    updateRelayEnvironment(cloud, {});
     try {
       const e = event(AWS, 6);
       const base = relayInvocations();
@@ -250,7 +301,7 @@ describe('relay AWS -> Google (deployed)', () => {
       const maxReceives = Number(env.CROSSLINK_RELAY_MAX_RECEIVES);
       expect(maxReceives).toBe(5);
       for (let receive = 1; receive <= maxReceives; receive++) {
-        await eventually(async () => expect(relayInvocations()).toBe(base + receive), 30_000);
+        await eventually(async () => expect(relayInvocations()).toBe(base + receive), 60_000);
         if (receive < maxReceives) {
           // Still in the queue, invisible until the visibility timeout (virtual) passes.
           expect(await queueDepth('RelayQueue')).toBe(1);
@@ -266,9 +317,9 @@ describe('relay AWS -> Google (deployed)', () => {
       expect(dead).toHaveLength(1);
       expect(JSON.parse(dead[0]?.Body as string).detail.id).toBe(e.id);
       expect(dead[0]?.MessageAttributes?.reason?.StringValue).toMatch(
-        /^publish failed 5 times: TokenExchangeError: Google token exchange refused: .*denied/,
+        /^publish failed 5 times: TokenExchangeError: Google token exchange refused: .*rejected by the attribute condition/,
       );
-      await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 10_000);
+      await eventually(async () => expect(await queueDepth('RelayQueue')).toBe(0), 60_000);
       expect(await pull()).toEqual([]);
       // Logged with ids and the reason, never the event.
       const lines = runtime()
@@ -277,7 +328,7 @@ describe('relay AWS -> Google (deployed)', () => {
       expect(lines.some((l) => l.includes(e.id) && l.includes('token exchange refused'))).toBe(true);
       expect(lines.join('\n')).not.toContain(SEALED);
     } finally {
-      updateRelayEnvironment(cloud, { CROSSLINK_GCP_EXTERNAL_ACCOUNT: original });
+      sts.attributeCondition = original;
     }
   }, 120_000);
 });

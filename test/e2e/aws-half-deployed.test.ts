@@ -9,7 +9,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -21,22 +20,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { GetConnectionCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
-import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, EventName } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { type AwsHalfDeployment, deployAwsHalf } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { formatReport, leastPrivilege, problems, readServiceIam } from '#scripts/iam/least-privilege.ts';
 import { eventually } from '../helpers/timers.ts';
-import { addAssociatedGateway } from '../support/aws-half.ts';
+import { ACCOUNT, addAssociatedGateway, GATEWAY, LINK_REQUEST, REGION } from '../support/aws-half.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 import { ADMIN_CREDENTIALS, admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
+import { push, pushBody, relayToken } from '../support/relay-push.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const ACCOUNT = '000000000000';
-const REGION = 'us-east-1';
-const GATEWAY = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
 const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
 const MIN = 60_000;
 const policyHash = loadPolicy(parseYaml(readFileSync(resolve(ROOT, 'config/policy.yaml'), 'utf8'))).hash;
@@ -45,19 +43,10 @@ let cloud: LocalCloud;
 let half: AwsHalfDeployment;
 let sfn: SFNClient;
 let sqs: SQSClient;
-let asCrosslink: EventBridgeClient;
 let intake = '';
 const physical = (logical: string) => half.deployment.stack.physicalIds[logical] as string;
 
-const request = {
-  name: 'payments-east',
-  initiator: 'aws',
-  bandwidth: '1Gbps',
-  environment: 'prod',
-  residency: 'US',
-  aws: { accountId: ACCOUNT, region: REGION, directConnectGateway: GATEWAY, routes: ['10.10.0.0/16'] },
-  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
-};
+const request = LINK_REQUEST;
 
 beforeAll(async () => {
   // Virtual time starts at the wall time; the handlers' Date follows it (local/virtual-date.ts).
@@ -67,13 +56,12 @@ beforeAll(async () => {
   const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   sfn = new SFNClient(config);
   sqs = new SQSClient(config);
-  asCrosslink = new EventBridgeClient({ ...config, credentials: IDENTITIES.crosslink });
   // The gateway with a VPC association whose allowed prefixes cover the request's AWS routes.
   await addAssociatedGateway(cloud, GATEWAY, ['10.10.0.0/16']);
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of [sfn, sqs, asCrosslink]) c?.destroy();
+  for (const c of [sfn, sqs]) c?.destroy();
   await half?.stop();
   await cloud?.stop();
 });
@@ -86,10 +74,10 @@ async function putPeer<N extends EventName>(name: N, data: Omit<EventDataByName[
     clock: cloud.clock,
     data: { policyHash, ...data },
   } as never) as CloudEvent;
-  const out = await asCrosslink.send(
-    new PutEventsCommand({ Entries: [toEventBridgeEntry(event, physical('CrosslinkBus'))] }),
-  );
-  expect(out.FailedEntryCount).toBe(0);
+  // Through the Google -> AWS relay, as Pub/Sub pushes it: only crosslink's roles may put a
+  // `crosslink` event on the bus (its policy's Deny), the relay's among them.
+  const pushed = await push(half.relayUrl, pushBody(cloud, event), relayToken(cloud));
+  expect(pushed.status, pushed.body).toBeLessThan(300);
 }
 
 async function executions(machine: string, linkId: string) {
@@ -162,12 +150,10 @@ describe('the AWS half deployed from serverless.yml', () => {
     expect(created.status).toBe(201);
     linkId = created.body.link.id;
     expect(created.body.execution).toBe(`${linkId}-provisioning-1`);
-    await eventually(
-      async () =>
-        (await history('LinkProvisioningStateMachine', linkId)).some(
-          (e) => e.stateEnteredEventDetails?.name === 'AwaitApproval',
-        ),
-      20_000,
+    await eventually(async () =>
+      (await history('LinkProvisioningStateMachine', linkId)).some(
+        (e) => e.stateEnteredEventDetails?.name === 'AwaitApproval',
+      ),
     );
 
     // Act: bob approves here, carol's approval arrives from Google as a peer event.
@@ -187,15 +173,17 @@ describe('the AWS half deployed from serverless.yml', () => {
         (x) => x['detail-type'] === 'LinkKeyIssued' && (x.detail as { subject?: string }).subject === linkId,
       );
       return (e?.detail as CloudEvent | undefined)?.data as EventDataByName['LinkKeyIssued'] | undefined;
-    }, 20_000);
+    });
     // The connection exists, made by the bundled Lambda; CloudTrail reported it, and the forward rule
     // brought it to the watcher before any scheduled run (no virtual time has passed).
     const trail = busEvents().filter(
       (e) => e['detail-type'] === 'AWS API Call via CloudTrail' && e.detail.eventName === 'CreateConnection',
     );
     expect(trail.length).toBeGreaterThanOrEqual(1);
+    // The step called with a session of its own execution role, named after the function.
     expect(trail[0]?.detail.userIdentity).toMatchObject({
-      arn: `arn:aws:iam::${ACCOUNT}:role/crosslink-service`,
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/crosslink-dev-StepActivateInitiateRole/crosslink-dev-stepActivateInitiate`,
     });
     const runtime = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION);
     // The starter rule saw alice's LinkRequested too (the intake had started it: already started).
@@ -210,7 +198,6 @@ describe('the AWS half deployed from serverless.yml', () => {
         eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).deliveries.some(
           (d) => d.rule === 'crosslink-interconnect-calls-dev' && d.outcome === 'delivered',
         ) && runtime.invocations.some((i) => i.functionName === 'crosslink-dev-watcher'),
-      10_000,
     );
 
     // Google opens the key with its KMS key and accepts; its half reports ACTIVE.
@@ -280,7 +267,7 @@ describe('the AWS half deployed from serverless.yml', () => {
         decision: 'approve',
       });
       return r.status === 200 ? r : undefined;
-    }, 20_000);
+    });
     expect(approved.body.link.decommission).toMatchObject({ status: 'APPROVED' });
     // Google disables its transport (the drain); the AWS half soaks, then deletes its connection.
     await putPeer('LinkSideStateChanged', {
@@ -304,4 +291,20 @@ describe('the AWS half deployed from serverless.yml', () => {
     }, 30 * MIN);
     expect(await statusOf('LinkDecommissioningStateMachine', linkId)).toBeDefined();
   }, 120_000);
+
+  it('least privilege: every action the runs used was allowed; every grant was used or says why not', () => {
+    // Act: the edge's decisions over both flows above, against serverless.yml's grants and reasons.
+    const report = leastPrivilege(
+      [cloud.iam?.snapshot(cloud.aws.edge.world) ?? { principals: [], decisions: [] }],
+      readServiceIam(resolve(ROOT, 'serverless.yml')),
+    );
+    // Assess
+    expect(report.map((p) => p.key)).toEqual(
+      expect.arrayContaining(['intake', 'stepRequest', 'linkProvisioning']),
+    );
+    expect(report.find((p) => p.key === 'stepRequest')?.used.map((u) => u.action)).toContain(
+      'events:PutEvents',
+    );
+    expect(problems(report), formatReport(report)).toEqual([]);
+  });
 });

@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, leastPrivilegeReport } from '#local/index.ts';
 import {
   AWS_FIRST,
   type BothHalves,
@@ -103,4 +104,44 @@ describe.concurrent('a link through the CLI only', () => {
     expect(held.connections).toEqual([]);
     expect(held.transports).toEqual([]);
   }, 120_000);
+});
+
+// After every flow above: what the Google half's accounts used against what gcp.yml grants them.
+describe('least privilege on Google, after the flows', () => {
+  it('every permission a gcp.yml account used is granted, none was refused, and every granted role was used or says in gcp.yml why not', () => {
+    // Prepare: gcp.yml as this cloud wired it (its federated publishers are no service account)
+    const cloud = both.cloud;
+    const written = cloud.plumbing?.config;
+    if (!written) throw new Error('no gcp.yml wired');
+    const config = { ...written, topics: written.topics.map(({ awsPublishers: _, ...t }) => t) };
+    // Act
+    const report = leastPrivilegeReport(
+      config,
+      cloud.gcp.project,
+      cloud.gcp.iam.projectNumber(cloud.gcp.project),
+      cloud.gcp.region,
+      cloud.gcp.iam.used(),
+    );
+    // Assess
+    const accounts = new Set(report.map((a) => `serviceAccount:${a.account}`));
+    expect(cloud.gcp.iam.refused().filter((r) => accounts.has(r.principal))).toEqual([]);
+    expect(report.flatMap((a) => a.ungranted.map((p) => `${a.account}: ${p}`))).toEqual([]);
+    expect(
+      report.flatMap((a) =>
+        a.unused.filter((u) => u.reason === undefined).map((u) => `${a.account}: ${u.role}`),
+      ),
+      formatReport(report),
+    ).toEqual([]);
+    // The flows did call through IAM: the network project's account (config/local-estate.yaml),
+    // which the functions impersonate, created and deleted the transports.
+    const net = cloud.gcp.iam
+      .used()
+      .get('serviceAccount:crosslink-net@payments-prod.iam.gserviceaccount.com');
+    expect([...(net?.keys() ?? [])]).toEqual(
+      expect.arrayContaining([
+        'networkconnectivity.transports.create',
+        'networkconnectivity.transports.delete',
+      ]),
+    );
+  });
 });

@@ -35,7 +35,7 @@ let relayUrl = '';
 
 /**
  * The root gcp.yml's relay pieces alone: its account, topic, push subscription, dead letters. The
- * topics' publishing grants name accounts left out here; the local cloud does not enforce them.
+ * topics' publishing grants name accounts left out here, so they are left out too.
  */
 function relayConfig(): string {
   const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
@@ -94,7 +94,7 @@ async function arrivals(id: string) {
   await eventually(async () => {
     await drain();
     return arrived().some((a) => a.id === id);
-  }, 20_000);
+  });
   await new Promise((r) => setTimeout(r, 1000));
   await drain();
   return arrived()

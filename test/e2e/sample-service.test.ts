@@ -134,7 +134,7 @@ describe('the packaged sample service in the local cloud', () => {
       for (const m of await receive('crosslink-sample-out'))
         relayed.push(JSON.parse(m.Body as string).relayed);
       return relayed.length === 2;
-    }, 15_000);
+    });
     expect(relayed.sort()).toEqual(['lk-a', 'lk-b']);
     // The failing one is retried after each 60 s visibility timeout, and after 3 receives goes to the DLQ.
     const links = () =>
@@ -143,14 +143,14 @@ describe('the packaged sample service in the local cloud', () => {
       await eventually(() => {
         const messages = links()?.messages ?? [];
         return messages.length === 1 && messages[0]?.receiveCount === receives;
-      }, 15_000);
+      });
       expect(await receive('crosslink-sample-links-dlq')).toEqual([]);
       await cloud.clock.advance(60_000);
     }
     const dead = await eventually(async () => {
       const m = await receive('crosslink-sample-links-dlq');
       return m.length ? m : undefined;
-    }, 15_000);
+    });
     expect(JSON.parse(dead[0]?.Body as string)).toEqual({ linkId: 'bad-c' });
     const relayCalls = lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).invocations.filter(
       (i) => i.functionName === 'crosslink-sample-local-relay',
@@ -166,7 +166,7 @@ describe('the packaged sample service in the local cloud', () => {
     const [latest] = await eventually(async () => {
       const list = (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
       return list.length > before && list[0]?.status !== 'RUNNING' ? list : undefined;
-    }, 15_000);
+    });
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn: latest?.executionArn }));
     expect(d.status).toBe('SUCCEEDED');
     expect(JSON.parse(d.output as string)).toMatchObject({

@@ -14,8 +14,17 @@ export function manualClock(start = TEST_EPOCH): VirtualClock {
   return new VirtualClock({ mode: 'manual', start });
 }
 
+/**
+ * Wall ms a wait on a condition may take before it fails: a guard against a hang only, which a
+ * machine loaded by other runs never reaches (a test has 120 s in all).
+ */
+export const HANG_GUARD_MS = 60_000;
+
 /** Polls `fn` until it returns a truthy value (wall time, bounded) or fails with its last error. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = HANG_GUARD_MS,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -32,7 +41,7 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000):
 }
 
 /** Waits (wall time, up to `ms`) until `what()` holds: for conditions that need real I/O first. */
-export async function until(what: () => boolean, ms = 10_000): Promise<void> {
+export async function until(what: () => boolean, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!what()) {
     if (Date.now() > deadline) throw new Error('condition never held');

@@ -27,16 +27,30 @@ import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { IntakeDeps } from '#aws/link-intake.ts';
 import * as steps from '#aws/link-steps.ts';
-import { perRegion, sfnExecutions } from '#aws/runtime.ts';
+import { sfnExecutions } from '#aws/ports/step-functions.ts';
+import { perRegion } from '#aws/runtime.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, interconnectClient } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, interconnectClient, putServiceRole } from './local-cloud.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
 
 export const ACCOUNT = '000000000000';
 export const REGION = 'us-east-1';
+/** The estate's Direct Connect gateway in us-east-1 (config/local-estate.yaml). */
+export const GATEWAY = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
+
+/** A prod link AWS first between the estate's gateway and payments-prod (alice may request it). */
+export const LINK_REQUEST = {
+  name: 'payments-east',
+  initiator: 'aws',
+  bandwidth: '1Gbps',
+  environment: 'prod',
+  residency: 'US',
+  aws: { accountId: ACCOUNT, region: REGION, directConnectGateway: GATEWAY, routes: ['10.10.0.0/16'] },
+  gcp: { project: 'payments-prod', region: 'us-east4', network: 'payments-vpc', routes: ['10.20.0.0/16'] },
+};
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/crosslink-states`;
 
 /** Replaces every `{"Fn::GetAtt": [fn, "Arn"]}` with the local function's ARN, as the template does. */
@@ -217,6 +231,14 @@ export async function startAwsHalf(
     });
   }
   const arnOf = (fn: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn}`;
+  // The machines' role: Step Functions invokes the steps with it.
+  await putServiceRole(
+    cloud,
+    ROLE.split('/').pop() as string,
+    'states.amazonaws.com',
+    ['lambda:InvokeFunction'],
+    [arnOf('*')],
+  );
   for (const [key, file] of [
     ['provisioning', 'workflows/aws/link-provisioning.asl.json'],
     ['decommissioning', 'workflows/aws/link-decommissioning.asl.json'],

@@ -4,12 +4,14 @@
  * handler's export, collecting every SDK command constructed on the way (`new PutEventsCommand` ->
  * `events:PutEvents`, the project's Interconnect commands -> `interconnect:<Op>`).
  *
- * Per handler, not per module: every handler shares `depsFromEnv`, which builds every client, so a
- * module graph (or a tree-shaken bundle) gives each step every command. Here building a client is
- * not calling it; what is called is followed through the dependency ports by type:
+ * Per function, from its own entry (functions/aws/handlers/<function>.ts, which wires the ports it
+ * uses): building a client is not calling it; what is called is followed through the dependency
+ * ports by type, among the implementations the function's bundle holds:
  * - a call on a port (`deps.events.put`, `deps.tokens.success`, `deps.unwrap`) reaches every
  *   implementation of that member in the bundle's modules (class methods and object-literal
  *   members) whose container is assignable to the receiver's type;
+ * - a call on a port whose value is a function (`deps.unwrap(...)`) reaches what the port's
+ *   factories in the bundle return (`const unwrap: PortFactory<'unwrap'> = ...`, functions/aws/ports/);
  * - a closure returned by a function, or an object literal's member, is reached only through such
  *   a call, not where the function or literal is evaluated (`unwrap: kmsUnwrap(...)` builds the
  *   Decrypt closure; only `deps.unwrap(...)` runs it);
@@ -45,6 +47,7 @@ import {
   SyntaxKind,
 } from 'typescript/unstable/ast';
 import { API, type Checker, SymbolFlags, type Symbol as TsSymbol, type Type } from 'typescript/unstable/sync';
+import { BASE, OPTIONAL, PORTS } from '#aws/runtime.ts';
 
 /** SDK package -> IAM service prefix. A package not listed is refused (add it with its prefix). */
 const SERVICE_OF: Record<string, string> = {
@@ -91,10 +94,16 @@ const SDK_PATH = /\/node_modules\/@aws-sdk\/([a-z0-9-]+)\//;
 export interface Reach {
   /** Action -> one path of function names that reaches it (for messages). */
   actions: Map<string, string[]>;
+  /**
+   * What the function's code would use of `deps` that its bundle does not provide, each with a path:
+   * a port its entry does not wire (`deps.tokens`: reading it throws), or a port member nothing in
+   * the bundle implements (`halves.disableHalf`).
+   */
+  unwired: Map<string, string[]>;
 }
 
 export interface ReachAnalysis {
-  /** What each handler export of `file` can call. */
+  /** What each function's handler can call, by function name. */
   handlers: Record<string, Reach>;
   /** Service prefixes whose clients may sign with credentials from STS AssumeRole (network accounts). */
   assumedRoleServices: Set<string>;
@@ -103,6 +112,7 @@ export interface ReachAnalysis {
 }
 
 type Impl = { container: Node; member: Node };
+type Edges = { actions: Set<string>; unwired: Set<string> };
 
 const key = (n: Node) => `${n.getSourceFile().fileName}:${n.pos}:${n.kind}`;
 
@@ -120,6 +130,25 @@ function label(n: Node): string {
     if (pn && isIdentifier(pn)) name = pn.text;
   }
   return `${file}:${name || '<anonymous>'}`;
+}
+
+const isSignature = (n: Node) =>
+  n.kind === SyntaxKind.MethodSignature || n.kind === SyntaxKind.PropertySignature;
+
+/** The ports a function's entry must wire to read them (runtime.ts: neither in `BASE` nor optional). */
+const ENTRY_PORTS = new Set<string>(PORTS.filter((p) => !(p in BASE) && !OPTIONAL.has(p)));
+
+/** `deps.tokens` -> 'tokens' for a port of runtime.ts `PORTS`; else undefined. */
+function portOf(receiver: Node): string | undefined {
+  if (
+    isPropertyAccessExpression(receiver) &&
+    isIdentifier(receiver.expression) &&
+    receiver.expression.text === 'deps' &&
+    isIdentifier(receiver.name) &&
+    (PORTS as readonly string[]).includes(receiver.name.text)
+  )
+    return receiver.name.text;
+  return undefined;
 }
 
 /** A function-like that sits where it is returned, or as an object literal's member: reached by dispatch only. */
@@ -157,15 +186,46 @@ async function bundledModules(root: string, entry: string): Promise<Set<string>>
   return new Set(Object.keys(out.metafile.inputs).map((p) => resolve(root, p)));
 }
 
-/** Analyses the exports `exports` of `file` (a module of handlers) in the project at `root`. */
-export async function analyseHandlers(root: string, file: string, exports: string[]): Promise<ReachAnalysis> {
-  const modules = await bundledModules(root, file);
+/** A Lambda function to analyse: its name and its `Handler` (`<module path without extension>.<export>`). */
+export interface FunctionEntry {
+  name: string;
+  handler: string;
+}
+
+/**
+ * Analyses each function from its own entry: the implementations a port call may reach are those of
+ * the modules esbuild bundles for that entry, so a function is not given what only another
+ * function's entry wires.
+ */
+export async function analyseHandlers(root: string, functions: FunctionEntry[]): Promise<ReachAnalysis> {
+  const entries = functions.map((f) => {
+    const dot = f.handler.lastIndexOf('.');
+    return {
+      name: f.name,
+      file: resolve(root, `${f.handler.slice(0, dot)}.ts`),
+      exportName: f.handler.slice(dot + 1),
+    };
+  });
+  const modules = new Map<string, Set<string>>();
+  for (const e of entries) if (!modules.has(e.file)) modules.set(e.file, await bundledModules(root, e.file));
   const api = new API({ cwd: root });
   try {
     const snapshot = api.updateSnapshot({ openProjects: [resolve(root, 'tsconfig.json')] });
     const project = snapshot.getProjects()[0];
     if (!project) throw new Error('tsconfig.json: no project');
-    return new Analyser(project.program, project.checker, modules).run(resolve(root, file), exports);
+    const out: ReachAnalysis = { handlers: {}, assumedRoleServices: new Set(), unmapped: [] };
+    for (const [file, mods] of modules) {
+      const here = entries.filter((e) => e.file === file);
+      const one = new Analyser(project.program, project.checker, mods).run(
+        file,
+        here.map((e) => e.exportName),
+      );
+      for (const e of here) out.handlers[e.name] = one.handlers[e.exportName] as Reach;
+      for (const s of one.assumedRoleServices) out.assumedRoleServices.add(s);
+      out.unmapped.push(...one.unmapped.filter((u) => !out.unmapped.includes(u)));
+    }
+    out.unmapped.sort();
+    return out;
   } finally {
     api.close();
   }
@@ -175,10 +235,15 @@ class Analyser {
   readonly #checker: Checker;
   readonly #sources: Node[];
   readonly #impls = new Map<string, Impl[]>();
+  /** Port name -> the factories that build it (`const unwrap: PortFactory<'unwrap'> = ...`). */
+  readonly #factories = new Map<string, Node[]>();
   readonly #unmapped = new Set<string>();
   readonly #program: { getSourceFile(f: string): Node | undefined };
   /** Per reached node: the actions it calls directly and the nodes it reaches. */
-  readonly #edges = new Map<string, { node: Node; actions: Set<string>; next: Map<string, Node> }>();
+  readonly #edges = new Map<
+    string,
+    { node: Node; actions: Set<string>; unwired: Set<string>; next: Map<string, Node> }
+  >();
 
   constructor(
     program: { getSourceFile(f: string): Node | undefined },
@@ -200,7 +265,7 @@ class Analyser {
       if (!decl) throw new Error(`${file} exports no ${name}`);
       // Lambda calls the export's value: the closures its initialiser returns run too.
       const init = (decl as unknown as { initializer?: Node }).initializer;
-      handlers[name] = { actions: this.#closure([decl, ...(init ? this.#returnedClosures(init, 0) : [])]) };
+      handlers[name] = this.#closure([decl, ...(init ? this.#returnedClosures(init, 0) : [])]);
     }
     return {
       handlers,
@@ -224,28 +289,30 @@ class Analyser {
   }
 
   /** Every action reachable from `root`, each with the path that reaches it. */
-  #closure(roots: Node[]): Map<string, string[]> {
+  #closure(roots: Node[]): Reach {
     const actions = new Map<string, string[]>();
+    const unwired = new Map<string, string[]>();
     const seen = new Set<string>(roots.map(key));
     const queue: [Node, string[]][] = roots.map((r) => [r, [label(r)]]);
     while (queue.length) {
       const [node, path] = queue.shift() as [Node, string[]];
       const e = this.#edgesOf(node);
       for (const a of e.actions) if (!actions.has(a)) actions.set(a, path);
+      for (const u of e.unwired) if (!unwired.has(u)) unwired.set(u, path);
       for (const [k, n] of e.next) {
         if (seen.has(k)) continue;
         seen.add(k);
         queue.push([n, [...path, label(n)]]);
       }
     }
-    return actions;
+    return { actions, unwired };
   }
 
   #edgesOf(node: Node) {
     const k = key(node);
     const known = this.#edges.get(k);
     if (known) return known;
-    const e = { node, actions: new Set<string>(), next: new Map<string, Node>() };
+    const e = { node, actions: new Set<string>(), unwired: new Set<string>(), next: new Map<string, Node>() };
     this.#edges.set(k, e);
     const reach = (n: Node) => e.next.set(key(n), n);
 
@@ -268,7 +335,7 @@ class Analyser {
   }
 
   /** Walks code that runs when `root` runs: collects commands and the declarations it uses. */
-  #walk(root: Node, e: { actions: Set<string> }, reach: (n: Node) => void) {
+  #walk(root: Node, e: Edges, reach: (n: Node) => void) {
     const names: Node[] = [];
     const visit = (n: Node) => {
       if (isTypeNode(n)) return;
@@ -289,7 +356,7 @@ class Analyser {
     });
   }
 
-  #use(id: Node, s: TsSymbol, e: { actions: Set<string> }, reach: (n: Node) => void) {
+  #use(id: Node, s: TsSymbol, e: Edges, reach: (n: Node) => void) {
     const parent = id.parent;
     const isNew = !!parent && isNewExpression(parent) && parent.expression === id;
     const member = !!parent && isPropertyAccessExpression(parent) && parent.name === id;
@@ -336,8 +403,29 @@ class Analyser {
           if (decl.kind === SyntaxKind.MethodDeclaration) reach(decl);
           else if (decl.kind !== SyntaxKind.MethodSignature && decl.kind !== SyntaxKind.PropertySignature)
             this.#reachImpl({ container: decl.parent, member: decl }, reach);
-          for (const impl of this.#dispatch(parent.expression, (id as Identifier).text))
-            this.#reachImpl(impl, reach);
+          {
+            const name = (id as Identifier).text;
+            const impls = this.#dispatch(parent.expression, name);
+            for (const impl of impls) this.#reachImpl(impl, reach);
+            const called =
+              !!parent.parent && isCallExpression(parent.parent) && parent.parent.expression === parent;
+            const factories = this.#factories.get(name) ?? [];
+            // A port whose value is a function (`deps.unwrap(...)`): what its factories return runs.
+            if (decl.kind === SyntaxKind.PropertySignature && called)
+              for (const f of factories) for (const c of this.#returnsOf(f, 0)) reach(c);
+            const port = portOf(parent.expression);
+            // Reading a port no factory in the bundle builds throws (runtime.ts `wiredDeps`).
+            if (
+              isIdentifier(parent.expression) &&
+              parent.expression.text === 'deps' &&
+              ENTRY_PORTS.has(name) &&
+              factories.length === 0
+            )
+              e.unwired.add(`deps.${name}`);
+            // A call on a port's member that nothing in the bundle implements.
+            else if (called && port && impls.length === 0 && isSignature(decl))
+              e.unwired.add(`${port}.${name}`);
+          }
           break;
         default:
           // Parameters, types, enums, modules: nothing runs here (a call through a parameter is
@@ -389,6 +477,23 @@ class Analyser {
       this.#impls.set(name.text, list);
     };
     const visit = (n: Node) => {
+      if (n.kind === SyntaxKind.VariableDeclaration) {
+        const d = n as unknown as { type?: Node; initializer?: Node };
+        const t = d.type as unknown as
+          | { typeName?: Node; typeArguments?: readonly { literal?: Node }[] }
+          | undefined;
+        const port = t?.typeArguments?.[0]?.literal;
+        if (
+          t?.typeName &&
+          isIdentifier(t.typeName) &&
+          t.typeName.text === 'PortFactory' &&
+          port &&
+          isStringLiteral(port) &&
+          d.initializer &&
+          isFunctionLikeDeclaration(d.initializer)
+        )
+          this.#factories.set(port.text, [...(this.#factories.get(port.text) ?? []), d.initializer]);
+      }
       if (isClassDeclaration(n))
         for (const m of n.members)
           if (m.kind === SyntaxKind.MethodDeclaration || m.kind === SyntaxKind.PropertyDeclaration)

@@ -79,11 +79,14 @@ export async function startBothHalves(
   };
 }
 
-/** What every function of both halves wrote (Lambda logs, then each Google function's). */
+/** What every function of both halves wrote (Lambda logs, then each Google function's), then Google IAM's refusals. */
 export function outputOf(cloud: LocalCloud): string {
   const lambda = cloud.awsHalf ? awsLines(cloud) : [];
   const google = (cloud.plumbing?.functions.list() ?? []).flatMap((f) => f.output);
-  return [...lambda, ...google].join('\n');
+  const refused = cloud.gcp.iam
+    .refused()
+    .map((r) => `Google IAM refused ${r.principal} ${r.permission} on ${r.resource}`);
+  return [...lambda, ...google, ...refused].join('\n');
 }
 
 function awsLines(cloud: LocalCloud): string[] {

@@ -2,8 +2,8 @@
  * Drives a manual VirtualClock through a whole-system test, as time would pass for the system:
  * - while something runs in wall time (a request at an edge, a function: VirtualClock.track), or
  *   did within the last `quietMs`, virtual time flows at `busyRate` times the wall time that passed,
- *   so a function that waits in wall time on something virtual (a long-running operation it polls
- *   every 10 s, a deadline of its own) sees it come;
+ *   so a function that waits on something virtual (a long-running operation it polls every 10
+ *   virtual seconds: its `sleep` follows the clock, local/virtual-date.ts) sees it come at that rate;
  * - once nothing runs, it jumps to the next timer and fires it: a Wait of an hour costs no wall time,
  *   and no timer fires early while a function, a relay hop or a request is still running.
  * The tests wait on events (a state reached, a message seen), never on a duration. A message between
@@ -31,8 +31,8 @@ export interface ClockDriverOptions {
   flowStepMs?: number;
   /**
    * Virtual ms per wall ms while something runs (default 60, the local cloud's own default scale). 1
-   * is real time: exact, but a function polling an operation every 10 wall seconds then needs
-   * minutes of wall time for minutes of provisioning.
+   * is real time: exact, but a function polling an operation every 10 seconds then needs minutes of
+   * wall time for minutes of provisioning.
    */
   busyRate?: number;
 }

@@ -292,7 +292,9 @@ export function conditionHolds(
 
 export interface LambdaOfTemplate {
   logicalId: string;
-  /** `handlers.<export>` of `functions/aws/handlers.ts`. */
+  /** The function's name in serverless.yml (`stepRequest`), the key of its analysis. */
+  name: string;
+  /** `<entry module>.<export>`: `functions/aws/handlers/step-request.handler`. */
   handler: string;
   functionName: string;
   roleId: string;
@@ -309,6 +311,7 @@ export function lambdas(template: Template): LambdaOfTemplate[] {
       if (typeof roleId !== 'string') throw new Error(`${logicalId}: its role is not a role of the template`);
       return {
         logicalId,
+        name: logicalId.replace(/LambdaFunction$/, '').replace(/^./, (c) => c.toLowerCase()),
         handler: String(r.Properties.Handler),
         functionName: String(resolve(r.Properties.FunctionName)),
         roleId,
@@ -398,7 +401,7 @@ export interface Missing {
 }
 
 /**
- * Every grant a function needs that its role lacks. `reach` is the analysis of each handler export;
+ * Every grant a function needs that its role lacks. `reach` is the analysis of each function's handler;
  * `assumedRoleServices` the services whose clients sign with assumed-role credentials.
  */
 export function missingGrants(
@@ -411,8 +414,7 @@ export function missingGrants(
   for (const fn of lambdas(template)) {
     const statements = roleStatements(template, fn.roleId);
     const needs = new Map<string, string>();
-    const exportName = fn.handler.replace(/^functions\/aws\/handlers\./, '');
-    const r = reach[exportName];
+    const r = reach[fn.name];
     if (!r) throw new Error(`${fn.logicalId}: handler ${fn.handler} was not analysed`);
     for (const [action, path] of r.actions) needs.set(action, path.join(' -> '));
     // The SDK assumes a network account's role before the first call of a client built with its credentials.
@@ -423,7 +425,7 @@ export function missingGrants(
     for (const [action, why] of needs)
       for (const resource of resourcesOf(action, fn, template))
         if (!allows(statements, action, resource))
-          missing.push({ function: exportName, role: fn.roleId, action, resource, why });
+          missing.push({ function: fn.name, role: fn.roleId, action, resource, why });
     // What Lambda itself does with the role.
     const platform: [string, string, string][] = [
       [
@@ -459,7 +461,7 @@ export function missingGrants(
     }
     for (const [action, resource, why] of platform)
       if (!allows(statements, action, resource))
-        missing.push({ function: exportName, role: fn.roleId, action, resource, why });
+        missing.push({ function: fn.name, role: fn.roleId, action, resource, why });
   }
   return missing;
 }

@@ -27,7 +27,7 @@ import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { ACCOUNT, type AwsHalf, REGION, startAwsHalf } from './aws-half.ts';
 import type { CliRun } from './cli.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, letServiceCall, startTestCloud } from './local-cloud.ts';
 
 const CROSSLINK = { accessKeyId: 'AKIALOCALCROSSLINK01', secretAccessKey: 'crosslink-local-secret' };
 const GCP_ORIGIN = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };
@@ -74,11 +74,12 @@ export async function startLinkCloud(
   const runtime = lambdaRuntime(world, ACCOUNT, REGION);
 
   // The intake: a Lambda behind an HTTP API whose routes all use IAM auth.
-  runtime.register({
+  const intakeFn = runtime.register({
     name: 'linkIntake',
     timeout: 30,
     handler: async (event: unknown) => intake(half.deps, event as never),
   });
+  await letServiceCall(cloud, intakeFn.arn, 'apigateway.amazonaws.com');
   const api = new HttpApi(world, { accountId: ACCOUNT, region: REGION });
   for (const routeKey of INTAKE_ROUTES)
     api.addRoute({ routeKey, functionName: 'linkIntake', auth: { type: 'AWS_IAM' } });
@@ -106,6 +107,7 @@ export async function startLinkCloud(
     }),
   );
   eb.destroy();
+  await letServiceCall(cloud, fn.arn);
   const asCrosslink = new EventBridgeClient({ ...config, credentials: CROSSLINK });
 
   writeFileSync(

@@ -13,7 +13,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, letServiceCall } from './local-cloud.ts';
 
 /** The audience gcp.yml's push subscription asks for and the route's authorizer expects. */
 export const RELAY_AUDIENCE = 'crosslink-aws-relay';
@@ -108,6 +108,7 @@ export async function observeBus(cloud: LocalCloud, name: string): Promise<BusOb
     }),
   );
   eb.destroy();
+  await letServiceCall(cloud, attrs.Attributes?.QueueArn as string);
   const arrived: BusArrival[] = [];
   return {
     arrived,

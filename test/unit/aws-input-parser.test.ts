@@ -4,7 +4,11 @@
  * past the parser would fail on its environment instead, with another message).
  */
 import { describe, expect, it } from 'vitest';
-import * as handlers from '#aws/handlers.ts';
+import { handler as intake } from '#aws/handlers/intake.ts';
+import { handler as peerEvents } from '#aws/handlers/peer-events.ts';
+import { handler as stepPark } from '#aws/handlers/step-park.ts';
+import { handler as stepReport } from '#aws/handlers/step-report.ts';
+import { handler as stepRequest } from '#aws/handlers/step-request.ts';
 import { ValidationError } from '#core/errors.ts';
 
 const context = {
@@ -18,6 +22,8 @@ const context = {
   getRemainingTimeInMillis: () => 30_000,
   callbackWaitsForEmptyEventLoop: false,
 };
+
+const handlers = { intake, peerEvents, stepPark, stepReport, stepRequest };
 
 describe('handler input parser', () => {
   it('fails a step whose input has no valid link id, naming the field', async () => {

@@ -35,7 +35,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT, type AwsHalf, REGION, STEP_FUNCTIONS, startAwsHalf } from '../support/aws-half.ts';
-import { admin, startTestCloud } from '../support/local-cloud.ts';
+import { admin, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
 
 const ARN = {
   alice: `arn:aws:iam::${ACCOUNT}:user/alice`,
@@ -161,7 +161,7 @@ async function waitingAt(linkId: string, state: string) {
       h.some((e) => e.type === 'TaskSubmitted' || e.stateEnteredEventDetails?.name === state) &&
       h.filter((e) => e.stateEnteredEventDetails?.name === state).length > 0
     );
-  }, 5000);
+  });
 }
 
 function keyIssued(linkId: string): EventDataByName['LinkKeyIssued'] | undefined {
@@ -224,6 +224,8 @@ beforeAll(async () => {
     }),
   );
   admin.destroy();
+  await letServiceCall(cloud, fn.arn);
+  await letServiceCall(cloud, dlqArn);
 });
 
 afterAll(async () => {
@@ -256,7 +258,7 @@ describe('link-provisioning, initiate', () => {
       approvedAt: new Date(cloud.clock.now()).toISOString(),
       auto: false,
     });
-    const issued = await eventually(() => keyIssued(linkId), 5000);
+    const issued = await eventually(() => keyIssued(linkId));
     // Google redeems the key it unseals with its own private key.
     const key = await openSealedKey(issued.sealedKey, linkId, {
       keyId: issued.sealedKey.recipientKeyId,
@@ -281,7 +283,7 @@ describe('link-provisioning, initiate', () => {
     await advance(2 * HOUR);
 
     // Assess
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     const shown = await call(ARN.bob, 'GET /links/{id}', { id: linkId });
     expect(shown.body).toMatchObject({
       id: linkId,
@@ -352,7 +354,7 @@ describe('link-provisioning, approvals', () => {
       body: { decision: 'reject', reason: 'not this quarter' },
     });
     expect(answer.status).toBe(200);
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('REJECTED');
     const h = await history(linkId);
     expect(h.some((e) => e.stateEnteredEventDetails?.name === 'Compensate')).toBe(true);
@@ -363,7 +365,7 @@ describe('link-provisioning, approvals', () => {
   it('escalates once, then EXPIRES at the deadline, polling at most hourly', async () => {
     const linkId = await requested('expired');
     await advance(73 * HOUR, HOUR);
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('EXPIRED');
     const h = await history(linkId);
     expect(h.some((e) => e.stateEnteredEventDetails?.name === 'Expired')).toBe(true);
@@ -397,7 +399,7 @@ describe('link-provisioning, approvals', () => {
       auto: false,
       policyHash: 'b'.repeat(64),
     });
-    await eventually(() => peerOutcomes.length > before, 5000);
+    await eventually(() => peerOutcomes.length > before);
     expect(peerOutcomes.at(-1)).toMatchObject({ outcome: 'refused', type: 'LinkApproved' });
     expect(peerOutcomes.at(-1)?.reason).toContain('policy hash mismatch');
     const link = (await half.deps.store.get(linkId))?.link;
@@ -425,7 +427,7 @@ describe('link-provisioning, idempotency and failure', () => {
       approvedAt: now(),
       auto: false,
     });
-    await eventually(() => keyIssued(linkId), 5000);
+    await eventually(() => keyIssued(linkId));
     expect(await executionOf(linkId)).toHaveLength(1);
     expect(await connectionsOf(linkId)).toHaveLength(1);
   });
@@ -433,7 +435,7 @@ describe('link-provisioning, idempotency and failure', () => {
   it('compensates a provider 5xx after the connection exists: FAILED, LinkFailed, nothing left', async () => {
     const linkId = await requested('five-hundred');
     await approveBoth(linkId);
-    await eventually(() => keyIssued(linkId), 5000);
+    await eventually(() => keyIssued(linkId));
     expect(await connectionsOf(linkId)).toHaveLength(1);
     const { fault } = await admin(cloud, 'POST', '/faults', {
       service: 'interconnect',
@@ -442,7 +444,7 @@ describe('link-provisioning, idempotency and failure', () => {
     });
     try {
       await advance(2 * HOUR, 60_000);
-      await eventually(async () => (await statusOf(linkId)) === 'FAILED', 5000);
+      await eventually(async () => (await statusOf(linkId)) === 'FAILED');
     } finally {
       await admin(cloud, 'DELETE', `/faults/${fault.id}`);
     }
@@ -469,7 +471,7 @@ describe('link-provisioning, accept', () => {
       requestedVia: 'gcp',
       requestedAt: now(),
     });
-    await eventually(async () => (await executionOf(linkId)).length === 1, 5000);
+    await eventually(async () => (await executionOf(linkId)).length === 1);
     expect((await executionOf(linkId))[0]?.name).toBe(`${linkId}-provisioning-1`);
     await waitingAt(linkId, 'AwaitApproval');
 
@@ -489,7 +491,7 @@ describe('link-provisioning, accept', () => {
       issuerResource: `projects/payments-prod/locations/us-east4/transports/${linkId}`,
       issuedAt: now(),
     });
-    await eventually(async () => (await connectionsOf(linkId)).length === 1, 5000);
+    await eventually(async () => (await connectionsOf(linkId)).length === 1);
     await putPeer('LinkSideStateChanged', {
       linkId,
       side: 'gcp',
@@ -502,7 +504,7 @@ describe('link-provisioning, accept', () => {
     await advance(2 * HOUR);
 
     // Assess
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('ACTIVE');
     const h = JSON.stringify(await history(linkId));
     expect(h).toContain('"name":"ActivateAccept"');
@@ -517,7 +519,7 @@ describe('the AWS watcher', () => {
     await advance(10 * MIN, MIN); // the provider's 5-minute provisioning delay, well before the hourly poll
     const report = await watch(half.deps);
     expect(report.changed).toContain(linkId);
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('ACTIVE');
     const h = await history(linkId);
     expect(h.some((e) => e.stateEnteredEventDetails?.name === 'PollHalf')).toBe(false);
@@ -541,7 +543,7 @@ async function approveBoth(linkId: string) {
 /** Approves (bob here, carol as a peer event), redeems the key as Google and reports Google's half up. */
 async function approveAndRedeem(linkId: string) {
   await approveBoth(linkId);
-  await eventually(() => keyIssued(linkId), 5000);
+  await eventually(() => keyIssued(linkId));
   await admin(cloud, 'POST', '/aws/interconnect/redeem-key', {
     activationKey: await half.secrets.getActivationKey(`crosslink/${linkId}/activation-key`),
   });
@@ -591,7 +593,7 @@ describe('link-provisioning, verify: the Direct Connect gateway allows the AWS r
   it('goes ACTIVE when the association already allows a route inside its prefix', async () => {
     const linkId = await requestedWithRoutes('covered', ['10.10.4.0/24']);
     await approveAndBringUp(linkId);
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('ACTIVE');
     const h = await history(linkId);
     expect(h.some((e) => e.stateEnteredEventDetails?.name === 'VerifyPrefixes')).toBe(true);
@@ -604,7 +606,7 @@ describe('link-provisioning, verify: the Direct Connect gateway allows the AWS r
     await waitingAt(linkId, 'PrefixWait');
     expect(await linkState(linkId)).toBe('ACTIVE'); // both halves are up; the execution holds it in verify
     await advance(35 * MIN, MIN);
-    await eventually(async () => (await statusOf(linkId)) === 'FAILED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'FAILED');
     expect(await linkState(linkId)).toBe('FAILED');
     const failed = (
       eventsOf(cloud.aws.edge.world, ACCOUNT, REGION).recent as { 'detail-type'?: string; detail?: unknown }[]
@@ -628,9 +630,9 @@ describe('link-provisioning, verify: the Direct Connect gateway allows the AWS r
     try {
       const linkId = await requestedWithRoutes('managed', ['10.10.0.0/16', '10.98.0.0/16']);
       await approveAndBringUp(linkId);
-      await eventually(async () => (await allowedOnGateway()).includes('10.98.0.0/16'), 5000);
+      await eventually(async () => (await allowedOnGateway()).includes('10.98.0.0/16'));
       await advance(10 * MIN, MIN); // the association update applies after 2 min; verify re-checks every 2
-      await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+      await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
       expect(await linkState(linkId)).toBe('ACTIVE');
       expect(await allowedOnGateway()).toEqual(expect.arrayContaining(['10.10.0.0/16', '10.98.0.0/16']));
       const audit = await half.deps.store.listAudit(linkId);
@@ -645,7 +647,7 @@ describe('link-provisioning, verify: the Direct Connect gateway allows the AWS r
 async function activeLink(name: string) {
   const linkId = await requested(name);
   await approveAndBringUp(linkId);
-  await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+  await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
   expect(await linkState(linkId)).toBe('ACTIVE');
   return linkId;
 }
@@ -705,7 +707,7 @@ describe('link-provisioning, a failure after ACTIVE', () => {
       await eventually(async () => {
         await advance(5 * MIN, MIN);
         return (await statusOf(linkId)) === 'FAILED';
-      }, 8000);
+      });
     } finally {
       runtime.register({
         name: 'stepReport',
@@ -725,7 +727,7 @@ describe('link-provisioning, decommissioned before it was up', () => {
   it('ends provisioning quietly in Decommissioned: no compensation, the link stays DECOMMISSIONING', async () => {
     const linkId = await requested('decommissioned-early');
     await approveBoth(linkId);
-    await eventually(() => keyIssued(linkId), 5000);
+    await eventually(() => keyIssued(linkId));
     await waitingAt(linkId, 'AwaitUp');
     expect(await linkState(linkId)).toBe('PROVISIONING');
 
@@ -737,7 +739,7 @@ describe('link-provisioning, decommissioned before it was up', () => {
     });
     expect(approved.body.link.state).toBe('DECOMMISSIONING');
 
-    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
     const h = await history(linkId);
     expect(entered(h, 'Decommissioned')).toHaveLength(1);
     expect(entered(h, 'Compensate')).toHaveLength(0);
@@ -757,10 +759,7 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     expect(asked.status).toBe(202);
     expect(asked.body.execution).toBe(`${linkId}-decommissioning-1`);
     expect(asked.body.link.state).toBe('ACTIVE');
-    await eventually(
-      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
-      5000,
-    );
+    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0);
 
     // bob cannot approve his own decommission (the same route takes it to the pending decommission).
     const self = await call(ARN.bob, 'POST /links/{id}/approvals', {
@@ -780,24 +779,24 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
       auto: false,
       stage: 'decommissioning',
     });
-    await eventually(async () => (await linkState(linkId)) === 'DECOMMISSIONING', 5000);
-    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitDrained').length > 0, 5000);
+    await eventually(async () => (await linkState(linkId)) === 'DECOMMISSIONING');
+    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitDrained').length > 0);
     await advance(2 * HOUR, 10 * MIN); // no drain reported: nothing is deleted
     expect(await connectionsOf(linkId)).toHaveLength(1);
 
     // Google disables its transport; the soak runs before DeleteConnection.
     await gcpHalf(linkId, 2, 'drained');
-    await eventually(async () => entered(await decommissionHistory(linkId), 'Soak').length > 0, 5000);
+    await eventually(async () => entered(await decommissionHistory(linkId), 'Soak').length > 0);
     const drainedAt = cloud.clock.now();
     await advance(9 * MIN, MIN);
     expect(await connectionsOf(linkId)).toHaveLength(1);
     await advance(2 * MIN, MIN);
-    await eventually(async () => entered(await decommissionHistory(linkId), 'DeleteHalf').length > 0, 5000);
+    await eventually(async () => entered(await decommissionHistory(linkId), 'DeleteHalf').length > 0);
     expect(cloud.clock.now() - drainedAt).toBeGreaterThanOrEqual(10 * MIN);
 
     await gcpHalf(linkId, 3, 'gone');
     await advance(2 * HOUR, 5 * MIN);
-    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('DECOMMISSIONED');
     expect(await connectionsOf(linkId)).toEqual([]);
     const link = (await half.deps.store.get(linkId))?.link;
@@ -816,10 +815,7 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
   it('records an unapproved decommission EXPIRED at the deadline and leaves the link ACTIVE', async () => {
     const linkId = await activeLink('decommission-expires');
     await call(ARN.alice, 'POST /links/{id}/decommission', { id: linkId, body: {} });
-    await eventually(
-      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
-      5000,
-    );
+    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0);
     const asked = cloud.clock.now();
     await advanceUntil(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', HOUR, 80 * HOUR);
     const h = await decommissionHistory(linkId);
@@ -871,12 +867,12 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     expect(again.body.execution).toBe(`${linkId}-decommissioning-2`);
     await gcpHalf(linkId, 2, 'drained');
     // The soak starts once DrainCheck has seen the drain: advancing before it would leave it parked.
-    await eventually(async () => entered(await decommissionHistory(linkId, 2), 'Soak').length > 0, 5000);
+    await eventually(async () => entered(await decommissionHistory(linkId, 2), 'Soak').length > 0);
     await advance(15 * MIN, MIN);
-    await eventually(async () => (await connectionsOf(linkId)).length === 0, 5000);
+    await eventually(async () => (await connectionsOf(linkId)).length === 0);
     await gcpHalf(linkId, 3, 'gone');
     await advance(2 * HOUR, 10 * MIN);
-    await eventually(async () => (await decommissionStatus(linkId, 2)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await decommissionStatus(linkId, 2)) === 'SUCCEEDED');
     link = (await half.deps.store.get(linkId))?.link;
     expect(link?.state).toBe('DECOMMISSIONED');
   });
@@ -889,10 +885,7 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
       requestedVia: 'gcp',
       requestedAt: now(),
     });
-    await eventually(
-      async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0,
-      5000,
-    );
+    await eventually(async () => entered(await decommissionHistory(linkId), 'AwaitApproval').length > 0);
     expect((await half.deps.store.get(linkId))?.link.decommission?.status).toBe('PENDING');
     // alice's IAM user is the same person (policy people) as alice@example.com.
     const same = await call(ARN.alice, 'POST /links/{id}/approvals', {
@@ -908,7 +901,7 @@ describe('link-decommissioning: request -> approve -> drain -> delete -> confirm
     expect(ok.body.link.state).toBe('DECOMMISSIONING');
     await gcpHalf(linkId, 2, 'gone');
     await advance(2 * HOUR, 10 * MIN);
-    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED', 5000);
+    await eventually(async () => (await decommissionStatus(linkId)) === 'SUCCEEDED');
     expect(await linkState(linkId)).toBe('DECOMMISSIONED');
     expect(await connectionsOf(linkId)).toEqual([]);
   });

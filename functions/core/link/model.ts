@@ -59,6 +59,9 @@ export const LINK_STATES = [
   'EXPIRED',
   'FAILED',
 ] as const;
+/** The data path: every BGP session up, some down, or all down. */
+export type LinkHealth = 'healthy' | 'impaired' | 'down';
+
 export type LinkState = (typeof LINK_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<LinkState> = new Set([
@@ -120,8 +123,11 @@ export interface LinkRecord {
   state: LinkState;
   halves: { aws: Half; gcp: Half };
   approvals: Approval[];
-  /** Health from signals (alarms, probes): neither provider's API reports it. */
-  health: { status: 'healthy' | 'impaired'; at: string | null };
+  /**
+   * The data path's health as this side's watcher last judged it (docs/link-health.md): `impaired`
+   * (DEGRADED) when some BGP sessions of the link are down, `down` (DOWN) when all are, with why.
+   */
+  health: { status: LinkHealth; at: string | null; detail?: string };
   stages: StageEntry[];
   /** The latest decommission request, if any. */
   decommission?: DecommissionRequest;

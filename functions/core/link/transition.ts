@@ -19,6 +19,7 @@ import {
   conditionOf,
   emptyHalf,
   type Half,
+  type LinkHealth,
   type LinkRecord,
   type LinkState,
   type NativeState,
@@ -94,7 +95,7 @@ export type LinkObservation =
       resourceId?: string;
       sharedId?: string;
     }
-  | { kind: 'healthObserved'; status: 'healthy' | 'impaired'; at: string; detail?: string };
+  | { kind: 'healthObserved'; status: LinkHealth; at: string; detail?: string };
 
 export type LinkInput = LinkCommand | LinkObservation;
 
@@ -421,15 +422,20 @@ function observeHealth(
   if (link.health.at !== null && Date.parse(input.at) <= Date.parse(link.health.at)) {
     return unchanged(link, `stale: health at ${input.at} is not after ${link.health.at}`);
   }
-  const next: LinkRecord = { ...link, health: { status: input.status, at: input.at }, updatedAt: iso(now) };
-  return derive(next, now);
+  const health: LinkRecord['health'] = { status: input.status, at: input.at };
+  if (input.detail !== undefined) health.detail = input.detail;
+  return derive({ ...link, health, updatedAt: iso(now) }, now);
 }
 
 /** Recomputes the state that follows from the halves and health, where the state depends on them. */
 function derive(link: LinkRecord, now: number): TransitionResult {
   const { aws, gcp } = link.halves;
   const bothUp = aws.condition === 'UP' && gcp.condition === 'UP';
-  const live: LinkState = link.health.status === 'impaired' ? 'DEGRADED' : 'ACTIVE';
+  // With both halves up, the data path decides: every BGP session up ACTIVE, some DEGRADED, none DOWN.
+  const live: LinkState =
+    link.health.status === 'down' ? 'DOWN' : link.health.status === 'impaired' ? 'DEGRADED' : 'ACTIVE';
+  const why = (h: LinkRecord['health']) =>
+    `${h.status === 'healthy' ? 'health restored' : `health ${h.status}`}${h.detail ? `: ${h.detail}` : ''}`;
   // A half never observed is gone only if activation never started: once PROVISIONING began, a create
   // may be in flight, and only an observation (404 / deleted) proves the half is not billing.
   const activationStarted = link.stages.some((s) => s.state === 'PROVISIONING');
@@ -443,17 +449,15 @@ function derive(link: LinkRecord, now: number): TransitionResult {
         const which = aws.condition !== 'UP' ? aws : gcp;
         return move(link, 'DOWN', `${which.cloud} half is ${which.nativeState ?? 'gone'}`, now);
       }
-      if (link.state !== live)
-        return move(
-          link,
-          live,
-          link.health.status === 'impaired' ? 'health impaired' : 'health restored',
-          now,
-        );
+      if (link.state !== live) return move(link, live, why(link.health), now);
       return { link, events: [] };
     }
-    case 'DOWN':
-      return bothUp ? move(link, live, 'both halves up again', now) : { link, events: [] };
+    case 'DOWN': {
+      if (!bothUp || live === 'DOWN') return { link, events: [] };
+      // Down because of a half (now back) or because of health (now better).
+      const byHealth = link.stages.at(-1)?.reason?.startsWith('health ') === true;
+      return move(link, live, byHealth ? why(link.health) : 'both halves up again', now);
+    }
     case 'DECOMMISSIONING':
       return gone(aws) && gone(gcp)
         ? move(link, 'DECOMMISSIONED', 'both halves deleted', now)

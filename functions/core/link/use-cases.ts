@@ -7,6 +7,7 @@
  * cloud's bus; `flushOutbox` re-puts whatever a crash left there, with the same event ids, so a retried
  * call loses nothing and receivers deduplicate what arrives twice. Every step is idempotent.
  */
+
 import { buildEvent, type CloudEvent, parseEventType } from '../envelope.ts';
 import {
   ConflictError,
@@ -24,6 +25,7 @@ import { canonicalHash, identityOf } from '../policy/policy.ts';
 import { canonicalAwsPrincipal, cloudOfPrincipal, matchesPrincipal } from '../policy/principals.ts';
 import { type LinkRequest, parseLinkRequest } from '../policy/request.ts';
 import { approverDecision, type Evaluation, evaluatePolicy } from '../policy/rules.ts';
+import type { HealthJudgement } from './health.ts';
 import { type Cloud, conditionOf, type LinkRecord, type NativeState } from './model.ts';
 import type { AuditEntry, LinkDeps, StoredLink } from './ports.ts';
 import { createLink, type LinkInput, type TransitionResult, transition } from './transition.ts';
@@ -620,6 +622,28 @@ export async function recordOwnHalf(deps: LinkDeps, obs: OwnHalfObservation): Pr
   await flushOutbox(deps, obs.linkId);
   return result;
 }
+
+/**
+ * Records the data path's health as this side's watcher judged it (`judgeHealth`). Only a change of
+ * status is written, so a watcher that sees the same sessions every interval emits nothing; a change
+ * moves the link (ACTIVE / DEGRADED / DOWN) and its `LinkStateChanged` goes out once, from the write
+ * that won. Links that are not live (not yet up, decommissioning) ignore health.
+ */
+export async function recordHealth(
+  deps: LinkDeps,
+  linkId: string,
+  judged: HealthJudgement,
+): Promise<MutateResult> {
+  const result = await mutateLink(deps, linkId, (link) =>
+    !LIVE_STATES.includes(link.state) || link.health.status === judged.status
+      ? undefined
+      : { kind: 'healthObserved', status: judged.status, detail: judged.detail, at: iso(deps.clock.now()) },
+  );
+  if (result.ignored === undefined) await flushOutbox(deps, linkId);
+  return result;
+}
+
+const LIVE_STATES: readonly string[] = ['ACTIVE', 'DEGRADED', 'DOWN'];
 
 // ---- peer events -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@
  * The id is recorded as relayed only after the put succeeded; a pending claim that fails is
  * released, so a redelivery is never mistaken for a duplicate.
  */
-import type { Clock } from '../clock.ts';
+import { type Clock, sleep as letTimePass } from '../clock.ts';
 import { type CloudEvent, type EventBridgeEntry, parseEvent, toEventBridgeEntry } from '../envelope.ts';
 import { ValidationError } from '../errors.ts';
 
@@ -227,7 +227,7 @@ async function putWithRetries(
   deps: RelayInDeps,
   entry: EventBridgeEntry,
 ): Promise<{ code: string; message: string } | undefined> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? letTimePass;
   const attempts = deps.maxPutAttempts ?? 4;
   let pending = [entry];
   let last: { code: string; message: string } | undefined;

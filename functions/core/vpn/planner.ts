@@ -14,7 +14,7 @@
  * Pure and deterministic: the same inventory, policy and `now` give the same plan, whatever the order
  * of the inventory's lists. It throws nothing for odd inventories: what it cannot judge fails a gate.
  */
-import { compareCidr } from '../net/cidr.ts';
+import { type Cidr, compareCidr } from '../net/cidr.ts';
 import type {
   CarriedPrefix,
   DrainMethod,
@@ -29,7 +29,7 @@ import type {
 } from './model.ts';
 import { addTo } from './multimap.ts';
 import { type BackupRule, describeWindow, inChangeWindow, type PlannerPolicy } from './policy.ts';
-import { PrefixTrie } from './prefix-trie.ts';
+import { PrefixTrie, type TrieEntry } from './prefix-trie.ts';
 
 export type Action = 'keep' | 'drain' | 'undrain' | 'delete';
 export type Verdict = 'pass' | 'fail' | 'skip';
@@ -396,14 +396,16 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
     if (!ctx.observedTgws.has(tgw))
       awsProblems.push(`routes of ${tgw} not exported (search-transit-gateway-routes)`);
     else
-      for (const p of toward('gcp')) {
-        const via = (trie?.longestMatch(p) ?? []).flatMap((e) => e.value);
-        if (via.length === 0) awsProblems.push(`no ${tgw} route for ${p.text}`);
-        else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id))
-          awsProblems.push(`${tgw} routes ${p.text} over ${vpn.id}${drained ? ' after the drain' : ''}`);
-        else if (!via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-          awsProblems.push(`${tgw} routes ${p.text} via ${hops(via)}`);
-      }
+      for (const p of toward('gcp'))
+        for (const group of routed(trie, p)) {
+          const via = group.flatMap((e) => e.value);
+          const what = part(p, group);
+          if (via.length === 0) awsProblems.push(`no ${tgw} route for ${what}`);
+          else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id))
+            awsProblems.push(`${tgw} routes ${what} over ${vpn.id}${drained ? ' after the drain' : ''}`);
+          else if (!finer(p, group) && !via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
+            awsProblems.push(`${tgw} routes ${what} via ${hops(via)}`);
+        }
     awsNote = `Transit Gateway ${tgw} routes use the link`;
   } else {
     // A VPC route table shows only the virtual private gateway, not which of its paths it uses: the
@@ -440,20 +442,24 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
   const net = vpn.networks.gcp as string;
   if (!vpn.gcp?.statusObserved) gcpProblems.push(`no get-status for router ${vpn.gcp?.router}`);
   else
-    for (const p of toward('aws')) {
-      const via = (ctx.effective.get(`gcp|${net}`)?.longestMatch(p) ?? []).flatMap((e) => e.value);
-      const linkRoute = tries?.aws.longestMatch(p)[0];
-      if (via.length === 0) {
-        if (!linkRoute) gcpProblems.push(`no best route for ${p.text} in ${net}`);
-      } else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id)) {
-        if (!drained && linkRoute && linkRoute.cidr.length === p.length)
-          notes.push(
-            `${p.text} ties with ${linkRoute.value}'s route; the local dynamic route wins until the drain hands it to the link`,
-          );
-        else gcpProblems.push(`${net} routes ${p.text} over ${vpn.id}${drained ? ' after the drain' : ''}`);
-      } else if (!via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-        gcpProblems.push(`${net} routes ${p.text} via ${hops(via)}`);
-    }
+    for (const p of toward('aws'))
+      for (const group of routed(ctx.effective.get(`gcp|${net}`), p)) {
+        const via = group.flatMap((e) => e.value);
+        const what = part(p, group);
+        const q = group[0]?.cidr ?? p;
+        const linkRoute = tries?.aws.longestMatch(q)[0];
+        if (via.length === 0) {
+          if (!linkRoute && !tries?.aws.coversAtOrBelow(p))
+            gcpProblems.push(`no best route for ${what} in ${net}`);
+        } else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id)) {
+          if (!drained && linkRoute && linkRoute.cidr.length === q.length)
+            notes.push(
+              `${what} ties with ${linkRoute.value}'s route; the local dynamic route wins until the drain hands it to the link`,
+            );
+          else gcpProblems.push(`${net} routes ${what} over ${vpn.id}${drained ? ' after the drain' : ''}`);
+        } else if (!finer(p, group) && !via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
+          gcpProblems.push(`${net} routes ${what} via ${hops(via)}`);
+      }
   const ok = awsProblems.length === 0 && gcpProblems.length === 0;
   const aws = awsProblems.length > 0 ? awsProblems.join('; ') : awsNote;
   const gcp =
@@ -463,6 +469,31 @@ function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
         ? notes.join('; ')
         : 'best routes use the link';
   return { ok, reason: `AWS: ${aws}. Google: ${gcp}` };
+}
+
+/**
+ * The routes longest-prefix routing uses for the addresses of `p`: finer routes that together span `p`
+ * win every address, so a wider or equal route they shadow is not one of them.
+ */
+function routed(
+  trie: PrefixTrie<readonly NextHop[]> | undefined,
+  p: Cidr,
+): TrieEntry<readonly NextHop[]>[][] {
+  return trie ? trie.matchesWithin(p) : [[]];
+}
+
+/**
+ * Whether the group is a route finer than `p`. Such a part of `p` follows its own route whether or
+ * not this VPN is drained, so only a finer route over this VPN itself fails the gate.
+ */
+function finer(p: Cidr, group: readonly TrieEntry<unknown>[]): boolean {
+  return (group[0]?.cidr.length ?? -1) > p.length;
+}
+
+/** `p`, or the part of it a finer route matches. */
+function part(p: Cidr, group: readonly TrieEntry<unknown>[]): string {
+  const q = group[0]?.cidr;
+  return q && finer(p, group) ? `${q.text} (of ${p.text})` : p.text;
 }
 
 function drainMethodOf(vpn: Vpn): { method: DrainMethod | undefined; reason: string } {

@@ -89,6 +89,44 @@ export class PrefixTrie<V> {
     return out;
   }
 
+  /**
+   * What longest-prefix routing picks for the addresses of `cidr`: one group per distinct most specific
+   * matching prefix (its entries), the covering match above `cidr` included when some addresses fall
+   * through to it, and an empty group when some addresses match nothing. Finer prefixes that together
+   * span `cidr` leave no address to a wider or exact entry, so that entry is not listed.
+   */
+  matchesWithin(cidr: Cidr): TrieEntry<V>[][] {
+    let node: Node<V> | undefined = this.#roots[cidr.family];
+    let inherited: TrieEntry<V>[] = [];
+    for (let i = 0; node && i < cidr.length; i++) {
+      if (node.entries) inherited = node.entries;
+      node = bitAt(cidr, i) === 1 ? node.one : node.zero;
+    }
+    const groups = new Set<TrieEntry<V>[]>();
+    if (!node) groups.add(inherited);
+    else PrefixTrie.#matches(node, inherited, cidr.length, cidr.family === 4 ? 32 : 128, groups);
+    return [...groups];
+  }
+
+  /** Adds the match of every address under `node` (at depth `depth`) to `out`. */
+  static #matches<V>(
+    node: Node<V>,
+    inherited: TrieEntry<V>[],
+    depth: number,
+    bits: number,
+    out: Set<TrieEntry<V>[]>,
+  ): void {
+    const here = node.entries ?? inherited;
+    if (depth === bits) {
+      out.add(here);
+      return;
+    }
+    // A missing half has no finer route: its addresses take this node's match.
+    if (!node.zero || !node.one) out.add(here);
+    if (node.zero) PrefixTrie.#matches(node.zero, here, depth + 1, bits, out);
+    if (node.one) PrefixTrie.#matches(node.one, here, depth + 1, bits, out);
+  }
+
   static #covered<V>(node: Node<V>, keep: (value: V) => boolean): boolean {
     if (node.entries?.some((e) => keep(e.value))) return true;
     return (

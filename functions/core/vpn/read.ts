@@ -50,12 +50,22 @@ export class Reader {
     return fallback;
   }
 
+  /** Times already read: exports repeat the same few (hourly samples), and parsing is most of the cost. */
+  readonly #times = new Map<string, number>();
+
   /** An ISO 8601 timestamp with a zone (or epoch milliseconds). */
   time(v: unknown, path: string): number | undefined {
     if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
-      const t = Date.parse(v);
-      if (!Number.isNaN(t)) return t;
+    if (typeof v === 'string') {
+      const known = this.#times.get(v);
+      if (known !== undefined) return known;
+      if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
+        const t = Date.parse(v);
+        if (!Number.isNaN(t)) {
+          this.#times.set(v, t);
+          return t;
+        }
+      }
     }
     return this.fail(path, `expected an ISO 8601 time with a zone, got ${describe(v)}`);
   }

@@ -6,8 +6,8 @@
  */
 import type { Principal } from '../credentials.ts';
 import type { World } from '../service.ts';
-import { accessDenied } from './deny.ts';
-import { type Caller, evaluate } from './evaluate.ts';
+import { accessDenied, deniedMessage } from './deny.ts';
+import { type Caller, type Decision, evaluate } from './evaluate.ts';
 import { contextOf } from './match.ts';
 import { type Policy, parsePolicy } from './policy.ts';
 import { type AuthorizationTarget, authorizationTargets, type ResourceLookup } from './request-context.ts';
@@ -15,9 +15,14 @@ import { type AuthorizationTarget, authorizationTargets, type ResourceLookup } f
 /** Where the edge finds the policies that apply to a call. */
 export interface IamEnforcement {
   /** The caller's identity-based policies (its user's or role's, parsed with parsePolicy). */
-  identityPolicies(principal: Principal): readonly Policy[];
-  /** The resource-based policy of a target (bus, queue, key, secret, function), when it has one. */
-  resourcePolicy?(target: AuthorizationTarget): Policy | undefined;
+  identityPolicies(principal: Principal, world: World): readonly Policy[];
+  /**
+   * The resource-based policy of a target (bus, queue, key, secret, function; a role's trust policy
+   * for sts:AssumeRole), when it has one.
+   */
+  resourcePolicy?(target: AuthorizationTarget, world: World): Policy | undefined;
+  /** Told every decision made (the least-privilege report records them: docs/local-aws-iam.md). */
+  record?(caller: Caller, target: AuthorizationTarget, decision: Decision): void;
 }
 
 /** The caller as IAM sees it: a session of `assumed-role/<role>/<name>` also answers to its role's ARN. */
@@ -77,6 +82,45 @@ function lookupIn(world: World): ResourceLookup {
   };
 }
 
+/**
+ * Resource policies without which nobody is allowed: a KMS key's key policy, a role's trust policy
+ * (IAM User Guide, "Policy evaluation logic": a role's trust policy must allow AssumeRole).
+ */
+function resourcePolicyRequired(target: AuthorizationTarget): boolean {
+  return (target.action.startsWith('kms:') && target.resource !== '*') || target.action === 'sts:AssumeRole';
+}
+
+/** The decision on one authorization, told to the enforcement's recorder. */
+function decide(
+  iam: IamEnforcement,
+  world: World,
+  principal: Principal | undefined,
+  caller: Caller,
+  target: AuthorizationTarget,
+  region: string,
+): Decision {
+  const isKey = target.action.startsWith('kms:') && target.resource !== '*';
+  const resourcePolicy =
+    iam.resourcePolicy?.(target, world) ?? (isKey ? defaultKeyPolicy(target.resource) : undefined);
+  const now = world.clock.now();
+  const decision = evaluate({
+    caller,
+    action: target.action,
+    resource: target.resource,
+    identityPolicies: principal ? iam.identityPolicies(principal, world) : [],
+    ...(resourcePolicy && { resourcePolicy }),
+    resourcePolicyRequired: resourcePolicyRequired(target),
+    context: contextOf({
+      'aws:CurrentTime': new Date(now).toISOString(),
+      'aws:EpochTime': String(Math.floor(now / 1000)),
+      'aws:RequestedRegion': region,
+      ...target.context,
+    }),
+  });
+  iam.record?.(caller, target, decision);
+  return decision;
+}
+
 /** Throws the service's AccessDenied unless IAM allows every authorization the call needs. */
 export async function authorize(
   iam: IamEnforcement,
@@ -99,28 +143,67 @@ export async function authorize(
   );
   if (targets.length === 0) return;
   const caller = callerOf(principal);
-  const identityPolicies = iam.identityPolicies(principal);
-  const now = world.clock.now();
   for (const target of targets) {
-    const isKey = target.action.startsWith('kms:') && target.resource !== '*';
-    const resourcePolicy =
-      iam.resourcePolicy?.(target) ?? (isKey ? defaultKeyPolicy(target.resource) : undefined);
-    const decision = evaluate({
-      caller,
-      action: target.action,
-      resource: target.resource,
-      identityPolicies,
-      ...(resourcePolicy && { resourcePolicy }),
-      resourcePolicyRequired: isKey,
-      context: contextOf({
-        'aws:CurrentTime': new Date(now).toISOString(),
-        'aws:EpochTime': String(Math.floor(now / 1000)),
-        'aws:RequestedRegion': region,
-        ...target.context,
-      }),
-    });
+    const decision = decide(iam, world, principal, caller, target, region);
     if (decision.decision !== 'Allow') {
       throw accessDenied(call.signingName, principal.arn, target.action, target.resource, decision);
     }
   }
+}
+
+/** The principal of a session of `roleArn` named `session` (what AssumeRole would give). */
+export function sessionOf(roleArn: string, session: string): Principal {
+  const [, partition, , , accountId, resource] = roleArn.split(':');
+  const roleName = String(resource).split('/').pop();
+  return {
+    name: session,
+    arn: `arn:${partition}:sts::${accountId}:assumed-role/${roleName}/${session}`,
+    accountId: accountId as string,
+    accessKeyId: '',
+  };
+}
+
+/** Who an engine acts as: a role's session, or an AWS service principal with the resource it acts for. */
+export type ActingAs = { session: Principal } | { service: string; sourceArn: string; sourceAccount: string };
+
+/** A call an engine makes that IAM refused: IAM's sentence, with the action and resource. */
+export class EngineAccessDenied extends Error {
+  readonly action: string;
+  readonly resource: string;
+  constructor(action: string, resource: string, message: string) {
+    super(message);
+    this.name = 'AccessDeniedException';
+    this.action = action;
+    this.resource = resource;
+  }
+}
+
+/**
+ * For the engines (Step Functions tasks, EventBridge targets, Lambda destinations): throws
+ * EngineAccessDenied unless IAM allows `action` on `resource` to whom the engine acts as. Nothing
+ * is checked when the edge does not enforce IAM.
+ */
+export function authorizeEngineCall(
+  world: World,
+  as: ActingAs,
+  action: string,
+  resource: string,
+  context: Record<string, string | string[]> = {},
+): void {
+  const iam = world.iam;
+  if (!iam) return;
+  const region = resource.split(':')[3] || world.defaultRegion;
+  const target: AuthorizationTarget = { action, resource, context };
+  let decision: Decision;
+  let who: string;
+  if ('session' in as) {
+    who = as.session.arn;
+    decision = decide(iam, world, as.session, callerOf(as.session), target, region);
+  } else {
+    who = as.service;
+    target.context = { ...context, 'aws:SourceArn': as.sourceArn, 'aws:SourceAccount': as.sourceAccount };
+    decision = decide(iam, world, undefined, { arn: as.service, service: as.service }, target, region);
+  }
+  if (decision.decision !== 'Allow')
+    throw new EngineAccessDenied(action, resource, deniedMessage(who, action, resource, decision));
 }

@@ -73,6 +73,14 @@ export interface FunctionConfig {
   onFailure?: string;
   maximumRetryAttempts?: number;
   maximumEventAgeInSeconds?: number;
+  /**
+   * The execution role's ARN: the function's code calls AWS with temporary credentials of a session
+   * of this role (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and its
+   * on-failure destination and event source mappings are authorized against it.
+   */
+  role?: string;
+  /** The function's resource-based policy: its statements by StatementId (AddPermission). */
+  permissions?: Map<string, Record<string, unknown>>;
 }
 
 export interface LambdaFunction extends FunctionConfig {
@@ -111,6 +119,29 @@ export interface LambdaRuntimeOptions {
   faults?: FaultRegistry;
   /** Variables every module function gets (endpoint, region, credentials of the local cloud). */
   baseEnvironment?: () => Record<string, string>;
+  /**
+   * The credentials of a function with an execution role, as Lambda gives them to its sandbox
+   * (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`): they replace the base
+   * environment's.
+   */
+  roleCredentials?: (fn: LambdaFunction) => Record<string, string>;
+  /**
+   * Checks that the function's execution role may send to its on-failure destination (Lambda
+   * sends with the role); throws with IAM's sentence otherwise.
+   */
+  authorizeDestination?: (fn: LambdaFunction, destinationArn: string) => void;
+  /**
+   * Checks that the function's execution role may read the queue of an event source mapping
+   * (sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes, as CreateEventSourceMapping
+   * checks); throws with IAM's sentence otherwise.
+   */
+  authorizeSource?: (fn: LambdaFunction, queueArn: string) => void;
+  /**
+   * Whether the function's execution role lets Lambda write its log stream (logs:CreateLogStream,
+   * logs:PutLogEvents on `/aws/lambda/<function>`), asked once per sandbox: Lambda writes a
+   * function's logs with its role, and without the grant they are not kept.
+   */
+  authorizeLogs?: (fn: LambdaFunction, logStream: string) => boolean;
   log?: (message: string) => void;
 }
 
@@ -356,7 +387,7 @@ export class LambdaRuntime {
         clock.at(clock.now() + delay, () => attempt(n + 1));
         return;
       }
-      if (fn.onFailure && this.#options.deliver) {
+      if (fn.onFailure) {
         const record = {
           version: '1.0',
           timestamp: new Date(clock.now()).toISOString(),
@@ -370,8 +401,10 @@ export class LambdaRuntime {
           responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
           responsePayload: res.payload,
         };
-        await this.#options
-          .deliver(fn.onFailure, record)
+        const destination = fn.onFailure;
+        await Promise.resolve()
+          .then(() => this.#options.authorizeDestination?.(fn, destination))
+          .then(() => this.#options.deliver?.(destination, record))
           .catch((err: Error) =>
             this.#options.log?.(`lambda ${fn.name}: on-failure destination: ${err.message}`),
           );
@@ -390,6 +423,14 @@ export class LambdaRuntime {
     enabled?: boolean;
   }): EventSourceMapping {
     const fn = this.get(input.functionName);
+    try {
+      this.#options.authorizeSource?.(fn, input.eventSourceArn);
+    } catch (err) {
+      throw new LambdaServiceError(
+        'InvalidParameterValueException',
+        `The function execution role does not have permissions to read the queue: ${(err as Error).message}`,
+      );
+    }
     const mapping: EventSourceMapping = {
       uuid: randomUUID(),
       eventSourceArn: input.eventSourceArn,
@@ -565,6 +606,7 @@ export class LambdaRuntime {
           ...(fn.runtime ? { runtime: fn.runtime } : {}),
         }),
         ...this.#options.baseEnvironment?.(),
+        ...(fn.role ? this.#options.roleCredentials?.(fn) : {}),
         ...fn.environment,
       };
       const worker = new Worker(new URL('./worker.ts', import.meta.url), {
@@ -579,8 +621,9 @@ export class LambdaRuntime {
         stderr: true,
       });
       worker.unref();
-      this.#capture(fn.name, 'stdout', worker.stdout, process.stdout);
-      this.#capture(fn.name, 'stderr', worker.stderr, process.stderr);
+      const kept = this.#options.authorizeLogs?.(fn, stream) ?? true;
+      this.#capture(fn.name, 'stdout', worker.stdout, process.stdout, kept);
+      this.#capture(fn.name, 'stderr', worker.stderr, process.stderr, kept);
       worker.on('message', (msg: { id: number; ok?: unknown; error?: Record<string, unknown> }) => {
         this.#pending.get(msg.id)?.resolve(msg);
         this.#pending.delete(msg.id);
@@ -646,6 +689,7 @@ export class LambdaRuntime {
     stream: 'stdout' | 'stderr',
     from: NodeJS.ReadableStream,
     echo: NodeJS.WritableStream,
+    kept: boolean,
   ): void {
     let partial = '';
     from.setEncoding('utf8');
@@ -653,10 +697,10 @@ export class LambdaRuntime {
       echo.write(chunk);
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) this.#keep(functionName, stream, line);
+      if (kept) for (const line of lines) this.#keep(functionName, stream, line);
     });
     from.on('end', () => {
-      if (partial) this.#keep(functionName, stream, partial);
+      if (partial && kept) this.#keep(functionName, stream, partial);
     });
   }
 

@@ -2,7 +2,8 @@
  * One Lambda execution environment: a worker thread with the function's own `process.env`. It
  * imports the handler module once (the cold start) and runs one invocation at a time, as a Lambda
  * sandbox does. Messages: `{id, event, context}` in, `{id, ok}` or `{id, error}` out. Its `Date`
- * follows the local cloud's virtual clock (virtual-date.ts) from before the handler module loads;
+ * and `scheduler.wait` follow the local cloud's virtual clock (virtual-date.ts) from before the
+ * handler module loads;
  * the invocation's deadline stays on wall time, as the handler's code really runs.
  *
  * Code from an artifact (`{taskRoot, handler}`) is found as Lambda's Node.js runtime finds it: the
@@ -16,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { installVirtualDate, readShared } from '../../virtual-date.ts';
+import { installVirtualDate, installVirtualWait, readShared } from '../../virtual-date.ts';
 
 type Spec = ({ file: string; exportName: string } | { taskRoot: string; handler: string }) & {
   clock: SharedArrayBuffer;
@@ -25,6 +26,7 @@ type Handler = (event: unknown, context: unknown) => unknown;
 
 const spec = workerData as Spec;
 const wallNow = installVirtualDate(readShared(spec.clock));
+installVirtualWait();
 let handler: Handler | undefined;
 
 interface Invocation {

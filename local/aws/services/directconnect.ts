@@ -22,6 +22,7 @@
  */
 import { parseDuration } from '#core/clock.ts';
 import { parseCidr } from '#core/net/cidr.ts';
+import { bgpSessionsOf } from '#local/world/bgp-sessions.ts';
 import { adminError } from '../common/admin-error.ts';
 import { addDxGateway, type DxGateway, dxGateways } from '../common/dx-gateways.ts';
 import { networkOf } from '../common/network.ts';
@@ -293,6 +294,56 @@ function page<T>(items: T[], maxResults: unknown, nextToken: unknown, filterKey:
   };
 }
 
+/** What Direct Connect reads of an Interconnect multicloud connection (structurally). */
+interface MulticloudConnection {
+  connection: {
+    id: string;
+    state: string;
+    sharedId: string;
+    ownerAccount: string;
+    location: string;
+    attachPoint: { directConnectGateway?: string };
+  };
+}
+
+/** The virtual interface's state for each connection state that has one. */
+const VIF_STATE: Record<string, string | undefined> = {
+  pending: 'pending',
+  available: 'available',
+  updating: 'available',
+  down: 'down',
+};
+
+/** A stable id of the form Direct Connect uses (`dxvif-` and 8 characters) from the connection id. */
+function shortId(prefix: string, seed: string): string {
+  let h = 2166136261;
+  for (const ch of seed) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return `${prefix}-${h.toString(36).padStart(8, '0').slice(-8)}`;
+}
+
+function virtualInterfaceOf(c: MulticloudConnection['connection'], ctx: RequestContext<{ world: World }>) {
+  const sessions = bgpSessionsOf(ctx.world.clock, c.sharedId) ?? [];
+  const vif = shortId('dxvif', c.id);
+  return {
+    ownerAccount: c.ownerAccount,
+    virtualInterfaceId: vif,
+    location: c.location,
+    connectionId: c.id,
+    virtualInterfaceType: 'transit',
+    virtualInterfaceName: c.id,
+    virtualInterfaceState: VIF_STATE[c.state] as string,
+    addressFamily: 'ipv4',
+    directConnectGatewayId: c.attachPoint.directConnectGateway ?? '',
+    region: ctx.region,
+    bgpPeers: sessions.map((s) => ({
+      bgpPeerId: shortId('dxpeer', `${c.id}/${s.index}`),
+      addressFamily: 'ipv4',
+      bgpPeerState: 'available',
+      bgpStatus: s.up ? 'up' : 'down',
+    })),
+  };
+}
+
 export default defineService<{ world: World }>({
   name: 'directconnect',
   signingName: 'directconnect',
@@ -303,6 +354,46 @@ export default defineService<{ world: World }>({
     server: { code: 'DirectConnectServerException', status: 500 },
   },
   operations: {
+    /**
+     * The virtual interface of each Interconnect multicloud connection of the account and region that
+     * has one (`pending`, `available`, `down`, `updating`), with one BGP peer per session of the link
+     * (`bgpSessionsOf`, local/world/bgp-sessions.ts). That a multicloud connection shows here as a
+     * transit virtual interface on its Direct Connect gateway, `connectionId` its Interconnect id, is
+     * inferred (docs/link-health.md): the Interconnect references name no virtual interface.
+     * `connectionId` or `virtualInterfaceId` that names nothing is refused.
+     */
+    DescribeVirtualInterfaces(
+      input: { connectionId?: string; virtualInterfaceId?: string; maxResults?: number; nextToken?: string },
+      ctx,
+    ) {
+      const st = ctx.world.stateOf<{ connections: Map<string, MulticloudConnection> }>(
+        'interconnect',
+        ctx.accountId,
+        ctx.region,
+      );
+      const all = [...st.connections.values()]
+        .map((r) => r.connection)
+        .filter((c) => VIF_STATE[c.state] !== undefined)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((c) => virtualInterfaceOf(c, ctx));
+      if (input.connectionId !== undefined && !st.connections.has(input.connectionId))
+        throw ClientError(`Connection ${input.connectionId} does not exist.`);
+      const selected = all.filter(
+        (v) =>
+          (input.connectionId === undefined || v.connectionId === input.connectionId) &&
+          (input.virtualInterfaceId === undefined || v.virtualInterfaceId === input.virtualInterfaceId),
+      );
+      if (input.virtualInterfaceId !== undefined && selected.length === 0)
+        throw ClientError(`Virtual interface ${input.virtualInterfaceId} does not exist.`);
+      const p = page(
+        selected,
+        input.maxResults,
+        input.nextToken,
+        `vif|${input.connectionId ?? ''}|${input.virtualInterfaceId ?? ''}`,
+      );
+      return { virtualInterfaces: p.items, ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+    },
+
     DescribeDirectConnectGateways(
       input: { directConnectGatewayId?: string; maxResults?: number; nextToken?: string },
       ctx,

@@ -14,6 +14,8 @@ import type { Principal } from '../credentials.ts';
 import { errorClass } from '../errors.ts';
 import { InvalidEventPatternError, matchesPattern, parsePattern } from '../events/pattern.ts';
 import { InvalidScheduleError, parseSchedule, type Schedule } from '../events/schedule.ts';
+import { type ActingAs, authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
+import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type World } from '../service.ts';
 import { selectPath } from '../sfn/jsonpath.ts';
 import { deliverToArn } from './delivery.ts';
@@ -52,6 +54,41 @@ export interface Bus {
   name: string;
   arn: string;
   rules: Map<string, Rule>;
+  /** The bus's resource-based policy: its statements by StatementId (PutPermission, EventBusPolicy). */
+  policy?: Map<string, Record<string, unknown>>;
+}
+
+/** The bus policy as a document (JSON text), when it has statements. */
+export function busPolicyText(bus: Bus): string | undefined {
+  if (!bus.policy || bus.policy.size === 0) return undefined;
+  return JSON.stringify({ Version: '2012-10-17', Statement: [...bus.policy.values()] });
+}
+
+/**
+ * Adds or replaces one statement of a bus's policy (what PutPermission and
+ * AWS::Events::EventBusPolicy do), refused naming the element when it is malformed.
+ */
+export function putBusPolicyStatement(
+  bus: Bus,
+  statementId: string,
+  statement: Record<string, unknown>,
+): void {
+  if (!/^[a-zA-Z0-9-_]{1,64}$/.test(statementId))
+    throw Validation(`StatementId ${statementId} is not valid: 1-64 letters, digits, - and _.`);
+  const next = new Map(bus.policy ?? []);
+  next.set(statementId, { ...statement, Sid: statementId });
+  try {
+    parsePolicy({ Version: '2012-10-17', Statement: [...next.values()] }, `policy of ${bus.arn}`, 'resource');
+  } catch (err) {
+    throw Validation(`The policy of event bus ${bus.name} is malformed: ${(err as Error).message}`);
+  }
+  bus.policy = next;
+}
+
+/** The bus named by name or ARN in (account, region), if it exists. */
+export function findBus(world: World, accountId: string, region: string, nameOrArn: string): Bus | undefined {
+  const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split('/').pop() as string) : nameOrArn;
+  return stateOf(world, accountId, region).buses.get(name);
 }
 
 export interface Delivery {
@@ -258,6 +295,7 @@ function deliver(
   };
   const attempt = async (n: number) => {
     try {
+      authorizeTarget(world, state, rule, target, event);
       await deliverToArn(world, target.Arn, payload);
       record('delivered', n + 1);
     } catch (err) {
@@ -268,7 +306,17 @@ function deliver(
         return;
       }
       const dlqArn = target.DeadLetterConfig?.Arn;
-      const dlq = dlqArn ? queuesOf(world, dlqArn) : undefined;
+      let dlq = dlqArn ? queuesOf(world, dlqArn) : undefined;
+      let dlqRefused: string | undefined;
+      if (dlq && dlqArn) {
+        // EventBridge sends to the DLQ as itself: the queue policy must allow it for this rule.
+        try {
+          authorizeEngineCall(world, asEventBridge(state, rule), 'sqs:SendMessage', dlqArn);
+        } catch (refusal) {
+          dlqRefused = (refusal as Error).message;
+          dlq = undefined;
+        }
+      }
       if (dlq) {
         dlq.send(payload, {
           attributes: {
@@ -279,10 +327,50 @@ function deliver(
           },
         });
         record('dead-lettered', n + 1, message);
-      } else record('dropped', n + 1, message);
+      } else record('dropped', n + 1, dlqRefused ? `${message}; dead-letter queue: ${dlqRefused}` : message);
     }
   };
   queueMicrotask(() => void attempt(0));
+}
+
+/** EventBridge acting for a rule: the service principal, with the rule as aws:SourceArn. */
+function asEventBridge(state: EventsState, rule: Rule): ActingAs {
+  return { service: 'events.amazonaws.com', sourceArn: rule.arn, sourceAccount: state.accountId };
+}
+
+/** What EventBridge needs to deliver to a target, by the target's service. */
+const TARGET_ACTIONS: Record<string, string> = {
+  sqs: 'sqs:SendMessage',
+  lambda: 'lambda:InvokeFunction',
+  states: 'states:StartExecution',
+  events: 'events:PutEvents',
+};
+
+/**
+ * Authorizes a delivery as EventBridge makes it: with the target's role when the rule gives one
+ * (a bus or state machine target), else as the service principal, which the target's resource
+ * policy must allow (a queue policy, a Lambda permission, with aws:SourceArn the rule).
+ */
+function authorizeTarget(
+  world: World,
+  state: EventsState,
+  rule: Rule,
+  target: Target,
+  event: Record<string, unknown>,
+): void {
+  const service = target.Arn.split(':')[2] as string;
+  const action = TARGET_ACTIONS[service];
+  if (!action) return;
+  // A queue that does not exist answers so before any policy is read (the delivery then fails).
+  if (service === 'sqs' && !queuesOf(world, target.Arn)) return;
+  const context: Record<string, string> =
+    action === 'events:PutEvents'
+      ? { 'events:source': String(event.source), 'events:detail-type': String(event['detail-type']) }
+      : {};
+  const as: ActingAs = target.RoleArn
+    ? { session: sessionOf(target.RoleArn, `events-${rule.name}`.slice(0, 64)) }
+    : asEventBridge(state, rule);
+  authorizeEngineCall(world, as, action, target.Arn, context);
 }
 
 function armSchedule(world: World, state: EventsState, rule: Rule): void {
@@ -536,7 +624,55 @@ export default defineService<EventsState>({
     },
     DescribeEventBus(input, ctx) {
       const b = busOf(ctx.state, input.Name);
-      return { Name: b.name, Arn: b.arn };
+      const policy = busPolicyText(b);
+      return { Name: b.name, Arn: b.arn, ...(policy && { Policy: policy }) };
+    },
+    PutPermission(input, ctx) {
+      const bus = busOf(ctx.state, input.EventBusName);
+      if (typeof input.Policy === 'string') {
+        let doc: { Statement?: unknown };
+        try {
+          doc = JSON.parse(input.Policy);
+          parsePolicy(doc, `policy of ${bus.arn}`, 'resource');
+        } catch (err) {
+          throw Validation(`The policy is malformed: ${(err as Error).message}`);
+        }
+        const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+        bus.policy = new Map(
+          list.map((st, i) => {
+            const sid = String((st as { Sid?: unknown }).Sid ?? `statement-${i}`);
+            return [sid, st as Record<string, unknown>];
+          }),
+        );
+        return {};
+      }
+      if (input.Action !== 'events:PutEvents')
+        throw Validation(`Action must be events:PutEvents (got ${String(input.Action)}).`);
+      const principal = String(input.Principal ?? '');
+      if (principal !== '*' && !/^\d{12}$/.test(principal))
+        throw Validation(`Principal must be a 12-digit account id or * (got ${principal}).`);
+      const condition = input.Condition as { Type?: string; Key?: string; Value?: string } | undefined;
+      putBusPolicyStatement(bus, String(input.StatementId ?? ''), {
+        Effect: 'Allow',
+        Principal: principal === '*' ? '*' : { AWS: `arn:aws:iam::${principal}:root` },
+        Action: 'events:PutEvents',
+        Resource: bus.arn,
+        ...(condition && {
+          Condition: { [String(condition.Type)]: { [String(condition.Key)]: String(condition.Value) } },
+        }),
+      });
+      return {};
+    },
+    RemovePermission(input, ctx) {
+      const bus = busOf(ctx.state, input.EventBusName);
+      if (input.RemoveAllPermissions === true) {
+        delete bus.policy;
+        return {};
+      }
+      const sid = String(input.StatementId ?? '');
+      if (!bus.policy?.has(sid)) throw ResourceNotFound(`Statement with the provided id does not exist.`);
+      bus.policy.delete(sid);
+      return {};
     },
     ListEventBuses(input, ctx) {
       const prefix = String(input.NamePrefix ?? '');

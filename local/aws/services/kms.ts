@@ -23,6 +23,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { errorClass } from '../errors.ts';
+import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type RequestContext } from '../service.ts';
 import { type Spec, validationMessage, violations } from '../validate.ts';
 
@@ -36,6 +37,41 @@ const Unsupported = errorClass('UnsupportedOperationException', 400);
 const AlreadyExists = errorClass('AlreadyExistsException', 400);
 const Validation = errorClass('ValidationException', 400);
 const InvalidAliasName = errorClass('InvalidAliasNameException', 400);
+const MalformedPolicy = errorClass('MalformedPolicyDocumentException', 400);
+
+/**
+ * AWS's default key policy for a key created without one: the account (and so the IAM policies
+ * of its principals) may do every KMS action on it ("Default key policy", AWS KMS Developer Guide).
+ */
+export function defaultKeyPolicyText(accountId: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'key-default-1',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  });
+}
+
+/** A key policy as given (JSON text of at most 32 KB), refused naming what is wrong. */
+function keyPolicy(text: unknown): string {
+  if (typeof text !== 'string' || text.length === 0 || text.length > 32_768)
+    throw Validation(
+      "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and 32768",
+    );
+  try {
+    parsePolicy(JSON.parse(text), 'key policy', 'resource');
+  } catch (err) {
+    throw MalformedPolicy(`The key policy is malformed: ${(err as Error).message}`);
+  }
+  return text;
+}
 
 const KEY_SPECS = [
   'RSA_2048',
@@ -78,9 +114,11 @@ interface Key {
   /** RSA keys. */
   privateKey?: KeyObject;
   publicDer?: Buffer;
+  /** The key policy (JSON text): the one given at creation or by PutKeyPolicy, else AWS's default. */
+  policy: string;
 }
 
-interface KmsState {
+export interface KmsState {
   keys: Map<string, Key>;
   aliases: Map<string, string>;
 }
@@ -225,6 +263,7 @@ export default defineService<KmsState>({
         Tags?: { TagKey: string; TagValue: string }[];
         Origin?: string;
         MultiRegion?: boolean;
+        Policy?: string;
       },
       ctx,
     ) {
@@ -273,6 +312,7 @@ export default defineService<KmsState>({
         created: ctx.clock.now(),
         state: 'Enabled',
         tags: input.Tags ?? [],
+        policy: input.Policy === undefined ? defaultKeyPolicyText(ctx.accountId) : keyPolicy(input.Policy),
       };
       if (spec === 'SYMMETRIC_DEFAULT') key.secret = randomBytes(32);
       else {
@@ -284,6 +324,21 @@ export default defineService<KmsState>({
       }
       ctx.state.keys.set(keyId, key);
       return { KeyMetadata: keyMetadata(key) };
+    },
+
+    GetKeyPolicy(input: { KeyId?: string; PolicyName?: string }, ctx) {
+      const key = findKey(ctx, input.KeyId);
+      if (input.PolicyName !== undefined && input.PolicyName !== 'default')
+        throw NotFound(`Key policy ${input.PolicyName} does not exist: a key has one policy, named default.`);
+      return { Policy: key.policy, PolicyName: 'default' };
+    },
+
+    PutKeyPolicy(input: { KeyId?: string; PolicyName?: string; Policy?: string }, ctx) {
+      const key = findKey(ctx, input.KeyId);
+      if (input.PolicyName !== undefined && input.PolicyName !== 'default')
+        throw Validation(`PolicyName must be default (got ${input.PolicyName}).`);
+      key.policy = keyPolicy(input.Policy);
+      return {};
     },
 
     DescribeKey(input: { KeyId?: string }, ctx) {

@@ -6,7 +6,9 @@
  * Functions are registered from the CloudFormation wiring (local/aws/wiring.ts), from code
  * (`lambdaRuntime(world, ...)`) or with the admin action `register`.
  */
+import { randomBytes } from 'node:crypto';
 import { AwsError } from '../errors.ts';
+import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
 import { type LambdaFunction, LambdaRuntime, LambdaServiceError } from '../lambda/runtime.ts';
 import { RawResponse } from '../protocols.ts';
 import { defineService, type RestInput, type World } from '../service.ts';
@@ -22,10 +24,118 @@ export interface LambdaState {
   runtime: LambdaRuntime;
 }
 
+/** The function's resource-based policy (JSON text), when it has statements. */
+export function functionPolicyText(fn: LambdaFunction): string | undefined {
+  if (!fn.permissions || fn.permissions.size === 0) return undefined;
+  return JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: [...fn.permissions.values()] });
+}
+
+export interface PermissionInput {
+  StatementId?: unknown;
+  Action?: unknown;
+  Principal?: unknown;
+  SourceArn?: unknown;
+  SourceAccount?: unknown;
+}
+
+/**
+ * Adds a statement to a function's policy as AddPermission (and AWS::Lambda::Permission) do: the
+ * principal (a service, an account or an ARN), the action on the function, and the SourceArn /
+ * SourceAccount conditions. Refused naming the field when a field is missing or malformed.
+ */
+export function addPermission(fn: LambdaFunction, input: PermissionInput): Record<string, unknown> {
+  const sid = String(input.StatementId ?? '');
+  if (!/^[a-zA-Z0-9-_.]{1,100}$/.test(sid))
+    throw new AwsError(
+      'ValidationException',
+      `StatementId ${JSON.stringify(sid)} must be 1-100 letters, digits, -, _ or .`,
+      { status: 400 },
+    );
+  const action = String(input.Action ?? '');
+  if (!/^lambda:[A-Za-z*]+$/.test(action))
+    throw new AwsError('ValidationException', `Action ${JSON.stringify(action)} must be lambda:<action>`, {
+      status: 400,
+    });
+  const principal = String(input.Principal ?? '');
+  if (principal === '') throw new AwsError('ValidationException', 'Principal is required', { status: 400 });
+  if (fn.permissions?.has(sid))
+    throw new AwsError(
+      'ResourceConflictException',
+      `The statement id (${sid}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
+      { status: 409 },
+    );
+  const condition: Record<string, Record<string, string>> = {};
+  if (typeof input.SourceArn === 'string') condition.ArnLike = { 'AWS:SourceArn': input.SourceArn };
+  if (typeof input.SourceAccount === 'string')
+    condition.StringEquals = { 'AWS:SourceAccount': input.SourceAccount };
+  const statement = {
+    Sid: sid,
+    Effect: 'Allow',
+    Principal: principal.endsWith('.amazonaws.com')
+      ? { Service: principal }
+      : { AWS: /^\d{12}$/.test(principal) ? `arn:aws:iam::${principal}:root` : principal },
+    Action: action,
+    Resource: fn.arn,
+    ...(Object.keys(condition).length > 0 && { Condition: condition }),
+  };
+  const next = new Map(fn.permissions ?? []);
+  next.set(sid, statement);
+  fn.permissions = next;
+  return statement;
+}
+
+/**
+ * The credentials Lambda gives a function's sandbox: a session of its execution role named after
+ * the function (`arn:aws:sts::<account>:assumed-role/<role>/<function>`), one per function and
+ * role, known to the edge by its access key. Lambda renews them before they expire, so they carry
+ * no expiry here.
+ */
+function roleSessions(world: World): (fn: LambdaFunction) => Record<string, string> {
+  const minted = new Map<string, Record<string, string>>();
+  return (fn) => {
+    const role = fn.role as string;
+    const key = `${fn.arn}|${role}`;
+    let env = minted.get(key);
+    if (!env) {
+      const principal = sessionOf(role, fn.name);
+      // Not from the seeded random: minting keys must not shift the faults' sequence.
+      const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
+      const secretAccessKey = randomBytes(30).toString('base64');
+      const sessionToken = `IQoJb3JpZ2luX2Vj${randomBytes(150).toString('base64')}`;
+      world.credentials.add({
+        accessKeyId,
+        secretAccessKey,
+        sessionToken,
+        principal: { ...principal, accessKeyId },
+      });
+      env = {
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_SESSION_TOKEN: sessionToken,
+      };
+      minted.set(key, env);
+    }
+    return env;
+  };
+}
+
+/** The execution role's session, as the engines act for a function (destinations, queue polling). */
+function functionSession(fn: LambdaFunction) {
+  return { session: sessionOf(fn.role as string, fn.name) };
+}
+
 /** The Lambda runtime of (account, region). */
 export function lambdaRuntime(world: World, accountId: string, region: string): LambdaRuntime {
   return world.stateOf<LambdaState>('lambda', accountId, region).runtime;
 }
+
+/** What Lambda needs of the execution role to send to an on-failure destination (Lambda Developer Guide). */
+const DESTINATION_ACTIONS: Record<string, string> = {
+  sqs: 'sqs:SendMessage',
+  sns: 'sns:Publish',
+  lambda: 'lambda:InvokeFunction',
+  events: 'events:PutEvents',
+};
 
 function scopeOf(body: { accountId?: string; region?: string }, world: World) {
   return {
@@ -77,6 +187,13 @@ export default defineService<LambdaState>({
     { method: 'GET', path: '/2015-03-31/functions/{FunctionName}', operation: 'GetFunction' },
     { method: 'GET', path: '/2015-03-31/functions', operation: 'ListFunctions' },
     { method: 'GET', path: '/2015-03-31/functions/', operation: 'ListFunctions' },
+    { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/policy', operation: 'AddPermission' },
+    { method: 'GET', path: '/2015-03-31/functions/{FunctionName}/policy', operation: 'GetPolicy' },
+    {
+      method: 'DELETE',
+      path: '/2015-03-31/functions/{FunctionName}/policy/{StatementId}',
+      operation: 'RemovePermission',
+    },
   ],
   operations: {
     async Invoke(input: RestInput, ctx) {
@@ -122,6 +239,48 @@ export default defineService<LambdaState>({
         return serviceError(err);
       }
     },
+    AddPermission(input: RestInput, ctx) {
+      try {
+        const fn = ctx.state.runtime.get(input.path.FunctionName as string);
+        const body = (
+          typeof input.body === 'string' ? JSON.parse(input.body || '{}') : input.body
+        ) as PermissionInput;
+        return new RawResponse(
+          201,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ Statement: JSON.stringify(addPermission(fn, body)) }),
+        );
+      } catch (err) {
+        return serviceError(err);
+      }
+    },
+    GetPolicy(input: RestInput, ctx) {
+      try {
+        const fn = ctx.state.runtime.get(input.path.FunctionName as string);
+        const policy = functionPolicyText(fn);
+        if (!policy)
+          throw new AwsError('ResourceNotFoundException', 'The resource you requested does not exist.', {
+            status: 404,
+          });
+        return { Policy: policy, RevisionId: String(fn.lastModified) };
+      } catch (err) {
+        return serviceError(err);
+      }
+    },
+    RemovePermission(input: RestInput, ctx) {
+      try {
+        const fn = ctx.state.runtime.get(input.path.FunctionName as string);
+        const sid = input.path.StatementId as string;
+        if (!fn.permissions?.has(sid))
+          throw new AwsError('ResourceNotFoundException', 'The resource you requested does not exist.', {
+            status: 404,
+          });
+        fn.permissions.delete(sid);
+        return new RawResponse(204, {}, '');
+      } catch (err) {
+        return serviceError(err);
+      }
+    },
     ListFunctions(_input: RestInput, ctx) {
       return { Functions: [...ctx.state.runtime.functions.values()].map(configuration) };
     },
@@ -135,6 +294,39 @@ export default defineService<LambdaState>({
       queue: (arn) => queuesOf(world, arn),
       faults: world.faults,
       baseEnvironment: () => ({ ...world.settings<LambdaSettings>('lambda').environment }),
+      roleCredentials: roleSessions(world),
+      authorizeDestination: (fn, arn) => {
+        if (!fn.role) return;
+        const action = DESTINATION_ACTIONS[arn.split(':')[2] as string];
+        if (action) authorizeEngineCall(world, functionSession(fn), action, arn);
+      },
+      authorizeLogs: (fn, stream) => {
+        if (!fn.role) return true;
+        const group = `arn:aws:logs:${region}:${accountId}:log-group:/aws/lambda/${fn.name}`;
+        try {
+          authorizeEngineCall(
+            world,
+            functionSession(fn),
+            'logs:CreateLogStream',
+            `${group}:log-stream:${stream}`,
+          );
+          authorizeEngineCall(
+            world,
+            functionSession(fn),
+            'logs:PutLogEvents',
+            `${group}:log-stream:${stream}`,
+          );
+          return true;
+        } catch (refusal) {
+          world.log(`lambda ${fn.name}: its logs are not kept: ${(refusal as Error).message}`);
+          return false;
+        }
+      },
+      authorizeSource: (fn, queueArn) => {
+        if (!fn.role) return;
+        for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
+          authorizeEngineCall(world, functionSession(fn), action, queueArn);
+      },
       log: (m) => world.log(m),
     }),
   }),

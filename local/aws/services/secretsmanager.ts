@@ -8,6 +8,7 @@
  * are not modelled; the value is kept as given (no encryption under the KMS module's keys).
  */
 import { errorClass } from '../errors.ts';
+import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type RequestContext } from '../service.ts';
 import { type Spec, validationMessage, violations } from '../validate.ts';
 
@@ -16,6 +17,7 @@ const Exists = errorClass('ResourceExistsException', 400);
 const InvalidRequest = errorClass('InvalidRequestException', 400);
 const InvalidParameter = errorClass('InvalidParameterException', 400);
 const Validation = errorClass('ValidationException', 400);
+const MalformedPolicy = errorClass('MalformedPolicyDocumentException', 400);
 
 interface Version {
   versionId: string;
@@ -37,9 +39,11 @@ interface Secret {
   lastAccessed?: number;
   deletedDate?: number;
   cancelDeletion?: () => void;
+  /** The resource-based policy (JSON text) PutResourcePolicy attached, if any. */
+  resourcePolicy?: string;
 }
 
-interface SecretsState {
+export interface SecretsState {
   secrets: Map<string, Secret>;
 }
 
@@ -312,6 +316,31 @@ export default defineService<SecretsState>({
       secret.cancelDeletion?.();
       delete secret.cancelDeletion;
       delete secret.deletedDate;
+      return { ARN: secret.arn, Name: secret.name };
+    },
+
+    PutResourcePolicy(input: { SecretId?: string; ResourcePolicy?: string }, ctx) {
+      const secret = lookup(ctx, input.SecretId);
+      validate(input, { ResourcePolicy: { type: 'string', required: true, min: 1, max: 20_480 } });
+      try {
+        parsePolicy(JSON.parse(input.ResourcePolicy as string), 'resource policy', 'resource');
+      } catch (err) {
+        throw MalformedPolicy(
+          `This resource policy contains an unsupported or malformed element: ${(err as Error).message}`,
+        );
+      }
+      secret.resourcePolicy = input.ResourcePolicy as string;
+      return { ARN: secret.arn, Name: secret.name };
+    },
+
+    GetResourcePolicy(input: { SecretId?: string }, ctx) {
+      const secret = lookup(ctx, input.SecretId);
+      return { ARN: secret.arn, Name: secret.name, ResourcePolicy: secret.resourcePolicy };
+    },
+
+    DeleteResourcePolicy(input: { SecretId?: string }, ctx) {
+      const secret = lookup(ctx, input.SecretId);
+      delete secret.resourcePolicy;
       return { ARN: secret.arn, Name: secret.name };
     },
 

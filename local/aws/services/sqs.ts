@@ -5,6 +5,7 @@
  * `http://<edge>/<account>/<name>`; the engine is local/aws/sqs/queues.ts.
  */
 import { AwsError, errorClass } from '../errors.ts';
+import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type World } from '../service.ts';
 import { type MessageAttributeValue, Queue, type QueueAttributes, QueueError } from '../sqs/queues.ts';
 
@@ -90,6 +91,15 @@ function parseAttributes(raw: Record<string, unknown>): Partial<QueueAttributes>
         );
       }
       out.RedrivePolicy = { deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: max };
+    } else if (k === 'Policy') {
+      try {
+        parsePolicy(JSON.parse(String(v)), 'queue policy', 'resource');
+      } catch (err) {
+        throw InvalidAttributeValue(
+          `Invalid value for the parameter Policy. Reason: ${(err as Error).message}`,
+        );
+      }
+      out.Policy = String(v);
     } else out[k] = v;
   }
   return out;
@@ -129,6 +139,7 @@ function attributesOut(q: Queue, names: string[] | undefined): Record<string, st
     SqsManagedSseEnabled: 'true',
   };
   if (q.attributes.RedrivePolicy) all.RedrivePolicy = JSON.stringify(q.attributes.RedrivePolicy);
+  if (q.attributes.Policy) all.Policy = q.attributes.Policy;
   if (!names || names.includes('All')) return all;
   return Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
 }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError, errorClass } from '../errors.ts';
+import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
 import { functionNameOf } from '../lambda/runtime.ts';
 import { defineService, type World } from '../service.ts';
 import { InvalidDefinitionError, type MachineDef, validateDefinition } from '../sfn/definition.ts';
@@ -209,6 +210,24 @@ export default defineService<StatesState>({
         const arnParts = req.functionName.startsWith('arn:') ? req.functionName.split(':') : [];
         const runtime = lambdaRuntime(world, arnParts[4] ?? accountId, arnParts[3] ?? region);
         const name = functionNameOf(req.functionName);
+        if (req.caller) {
+          // Step Functions invokes with a session of the state machine's role.
+          const fnArn = `arn:aws:lambda:${arnParts[3] ?? region}:${arnParts[4] ?? accountId}:function:${name}`;
+          try {
+            authorizeEngineCall(
+              world,
+              { session: sessionOf(req.caller.roleArn, req.caller.execution.slice(0, 64)) },
+              'lambda:InvokeFunction',
+              fnArn,
+            );
+          } catch (err) {
+            // The task's error as Step Functions reports a refused Lambda call.
+            throw {
+              name: 'AWSLambdaException',
+              message: `${(err as Error).message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`,
+            };
+          }
+        }
         if (req.invocationType === 'Event') {
           runtime.invokeAsync(name, req.payload);
           return { payload: '', executedVersion: '$LATEST' };

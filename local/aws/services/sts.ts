@@ -1,20 +1,26 @@
 /**
  * STS (awsQuery, API 2011-06-15): `GetCallerIdentity` and `AssumeRole`, enough for the
  * multi-account hub. Roles live in simulated accounts (IAM roles are global: one table per local
- * cloud, not per region); each has a trust list and an optional external id. AssumeRole mints
+ * cloud, not per region); each has a trust policy and an optional external id. AssumeRole mints
  * temporary credentials (`ASIA…` + secret + session token) that the edge's SigV4 check then accepts
  * with the session token, as the assumed-role principal, until they expire on the virtual clock.
  *
  * Roles come from settings `sts.roles` (default: `crosslink-hub-access` in 111111111111 and
- * 222222222222, trusting account 000000000000) and from the admin action `put-role`.
+ * 222222222222, trusting the hub account's `crosslink-*` roles and root), from the template's
+ * `AWS::IAM::Role`s (local/aws/wiring.ts) and from the admin action `put-role`.
  *
- * Trust (inferred simplification of a trust policy's `Principal.AWS`): an entry is `*`, an account
- * id or `arn:aws:iam::<acct>:root` (any principal of that account), or a principal ARN (an IAM user
- * or role ARN; a role ARN also admits the sessions of that role, for role chaining).
+ * Each role has a trust policy (`trustPolicy`, a document; or `trust`, a list of principals it
+ * names: `*`, an account id or `arn:aws:iam::<acct>:root`, a user or role ARN) and its permission
+ * policies (`policies`, by name), which the edge's IAM evaluation uses for its sessions. AssumeRole
+ * is allowed here when the trust policy allows the caller; with IAM enforced at the edge, the
+ * caller's own sts:AssumeRole grant is checked too (docs/local-aws-iam.md).
  */
 import { createHash } from 'node:crypto';
 import { adminError } from '../common/admin-error.ts';
 import { AwsError, errorClass } from '../errors.ts';
+import { evaluate } from '../iam/evaluate.ts';
+import { contextOf } from '../iam/match.ts';
+import { type Policy, parsePolicy } from '../iam/policy.ts';
 import { defineService, type World } from '../service.ts';
 import { violations } from '../validate.ts';
 
@@ -27,7 +33,10 @@ export interface Role {
   roleName: string;
   /** AROA… : what GetCallerIdentity's UserId starts with for its sessions. */
   roleId: string;
-  trust: string[];
+  /** The trust policy (AssumeRolePolicyDocument), parsed. */
+  trustPolicy: Policy;
+  /** The permission policies of the role's sessions, parsed. */
+  policies: Policy[];
   externalId?: string;
   /** Seconds (3600-43200, default 3600). */
   maxSessionDuration: number;
@@ -36,7 +45,12 @@ export interface Role {
 export interface RoleSpec {
   accountId: string;
   roleName: string;
-  trust: string[];
+  /** Principals the trust policy names (a shorthand for `trustPolicy`). */
+  trust?: string[];
+  /** The trust policy document. */
+  trustPolicy?: unknown;
+  /** Permission policy documents by name. */
+  policies?: Record<string, unknown>;
   externalId?: string;
   maxSessionDuration?: number;
 }
@@ -45,9 +59,64 @@ interface StsSettings {
   roles: RoleSpec[];
 }
 
+/**
+ * A network account's role for the hub: trusted by the hub account's crosslink roles (the function
+ * roles of the `crosslink-<stage>` stack, the relay roles) and its administrator, each still
+ * needing its own sts:AssumeRole grant; it may do in its account what the hub's steps do there:
+ * Interconnect connections, the activation-key secrets, the Direct Connect gateways' prefixes.
+ */
+function hubAccessRole(accountId: string): RoleSpec {
+  return {
+    accountId,
+    roleName: 'crosslink-hub-access',
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: {
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::000000000000:root' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          ArnLike: {
+            'aws:PrincipalArn': [
+              'arn:aws:iam::000000000000:role/crosslink-*',
+              'arn:aws:iam::000000000000:root',
+            ],
+          },
+        },
+      },
+    },
+    policies: {
+      'hub-access': {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: [
+              'interconnect:*',
+              'directconnect:Describe*',
+              'directconnect:UpdateDirectConnectGatewayAssociation',
+            ],
+            Resource: '*',
+          },
+          {
+            Effect: 'Allow',
+            Action: [
+              'secretsmanager:CreateSecret',
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:DeleteSecret',
+              'secretsmanager:TagResource',
+            ],
+            Resource: `arn:aws:secretsmanager:*:${accountId}:secret:crosslink/*`,
+          },
+        ],
+      },
+    },
+  };
+}
+
 export const DEFAULT_ROLES: readonly RoleSpec[] = [
-  { accountId: '111111111111', roleName: 'crosslink-hub-access', trust: ['000000000000'] },
-  { accountId: '222222222222', roleName: 'crosslink-hub-access', trust: ['000000000000'] },
+  hubAccessRole('111111111111'),
+  hubAccessRole('222222222222'),
 ];
 
 const ROLE_CHAIN_LIMIT = 3600;
@@ -85,14 +154,35 @@ export function putRole(world: World, spec: RoleSpec): Role {
   if (!Number.isInteger(max) || max < 3600 || max > 43200) {
     throw new RangeError('maxSessionDuration must be 3600-43200 seconds');
   }
-  if (!Array.isArray(spec.trust)) throw new RangeError('trust must be a list of accounts / principal ARNs');
+  if (spec.trust !== undefined && !Array.isArray(spec.trust))
+    throw new RangeError('trust must be a list of accounts / principal ARNs');
+  if ((spec.trust === undefined) === (spec.trustPolicy === undefined))
+    throw new RangeError('give the role a trust policy: trustPolicy (a document) or trust (principals)');
   const arn = roleArn(spec.accountId, spec.roleName);
+  const trustDocument = spec.trustPolicy ?? {
+    Version: '2012-10-17',
+    Statement: {
+      Effect: 'Allow',
+      Principal: { AWS: spec.trust?.map((t) => (/^\d{12}$/.test(t) ? `arn:aws:iam::${t}:root` : t)) },
+      Action: 'sts:AssumeRole',
+    },
+  };
+  const parsed = (doc: unknown, name: string, kind: 'identity' | 'resource') => {
+    try {
+      return parsePolicy(doc, name, kind);
+    } catch (err) {
+      throw new RangeError((err as Error).message);
+    }
+  };
   const role: Role = {
     arn,
     accountId: spec.accountId,
     roleName: spec.roleName,
     roleId: uniqueId('AROA', arn),
-    trust: [...spec.trust],
+    trustPolicy: parsed(trustDocument, `trust policy of ${arn}`, 'resource'),
+    policies: Object.entries(spec.policies ?? {}).map(([name, doc]) =>
+      parsed(doc, `${arn} policy ${name}`, 'identity'),
+    ),
     maxSessionDuration: max,
     ...(spec.externalId === undefined ? {} : { externalId: spec.externalId }),
   };
@@ -114,14 +204,29 @@ function assumedRole(arn: string): { accountId: string; roleName: string; sessio
   return m ? { accountId: m[1] as string, roleName: m[2] as string, session: m[3] as string } : undefined;
 }
 
-function trusts(role: Role, caller: CallerView): boolean {
-  return role.trust.some((entry) => {
-    if (entry === '*') return true;
-    if (/^\d{12}$/.test(entry)) return entry === caller.accountId;
-    const root = /^arn:aws:iam::(\d{12}):root$/.exec(entry);
-    if (root) return root[1] === caller.accountId;
-    return entry === caller.arn || entry === caller.roleArn;
-  });
+/** Grants everything: the trust policy then decides alone (the caller's own grant is the edge's check). */
+const TRUST_ONLY = parsePolicy(
+  { Version: '2012-10-17', Statement: { Effect: 'Allow', Action: '*', Resource: '*' } },
+  'trust only',
+  'identity',
+);
+
+/** Whether the role's trust policy lets the caller assume it (by name, or through its account). */
+function trusts(role: Role, caller: CallerView, now: number): boolean {
+  return (
+    evaluate({
+      caller,
+      action: 'sts:AssumeRole',
+      resource: role.arn,
+      identityPolicies: [TRUST_ONLY],
+      resourcePolicy: role.trustPolicy,
+      resourcePolicyRequired: true,
+      context: contextOf({
+        'aws:CurrentTime': new Date(now).toISOString(),
+        'aws:EpochTime': String(Math.floor(now / 1000)),
+      }),
+    }).decision === 'Allow'
+  );
 }
 
 function userIdOf(arn: string, accountId: string): string {
@@ -199,7 +304,7 @@ export default defineService({
         AccessDenied(
           `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
         );
-      if (!role || !trusts(role, callerView)) throw denied();
+      if (!role || !trusts(role, callerView, ctx.clock.now())) throw denied();
       if (role.externalId !== undefined && role.externalId !== input.ExternalId) throw denied();
       if (session && duration > ROLE_CHAIN_LIMIT) {
         throw new AwsError(

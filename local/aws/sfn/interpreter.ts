@@ -20,6 +20,8 @@ export interface LambdaRequest {
   payload: unknown;
   qualifier?: string;
   invocationType?: 'RequestResponse' | 'Event';
+  /** The state machine's role and the execution: the invocation is authorized against the role. */
+  caller?: { roleArn: string; execution: string };
 }
 export interface LambdaResponse {
   payload: unknown;
@@ -646,7 +648,7 @@ export class StepFunctionsEngine {
             s.Resource as string,
             params,
           );
-          this.#invoke(request).then(
+          this.#invoke({ ...request, caller: { roleArn: exec.machine.roleArn, execution: exec.name } }).then(
             (res) => {
               if (res.functionError) {
                 const p = res.payload as { errorType?: string } | undefined;

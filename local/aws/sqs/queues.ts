@@ -35,6 +35,8 @@ export interface QueueAttributes {
   ReceiveMessageWaitTimeSeconds: number;
   MaximumMessageSize: number;
   RedrivePolicy?: { deadLetterTargetArn: string; maxReceiveCount: number };
+  /** The queue policy (JSON text), the queue's resource-based policy. */
+  Policy?: string;
   [other: string]: unknown;
 }
 

@@ -7,6 +7,7 @@
  * model applies them at once); `operations.get` / `wait` serve it back.
  */
 import { createHash } from 'node:crypto';
+import { bgpSessionsOf } from '#local/world/bgp-sessions.ts';
 import type {
   BgpPeerStatus,
   GcpRoute,
@@ -27,6 +28,7 @@ import {
   notFound,
 } from '../errors.ts';
 import { defineGcpService, type GcpRequestContext } from '../service.ts';
+import { transportsOf } from './networkconnectivity.ts';
 
 export const COMPUTE_BASE = 'https://www.googleapis.com/compute/v1';
 
@@ -214,6 +216,40 @@ function renderPeerStatus(p: BgpPeerStatus, project: string, region: string, now
     numLearnedRoutes: p.numLearnedRoutes,
     advertisedRoutes: p.advertisedRoutes.map((r) => renderRoute(r, project)),
     ...(p.reason ? { statusReason: 'STATUS_REASON_UNSPECIFIED' } : {}),
+  };
+}
+
+/**
+ * The Cloud Router of a transport (Partner Cross-Cloud Interconnect): named as the transport, in its
+ * project and region, one BGP peer per session of the link (`<transport>-bgp-<n>`, status from the
+ * link world's sessions, local/world/bgp-sessions.ts). Which router holds a transport's sessions on
+ * Google is inferred (docs/link-health.md): the transport resource names none. Undefined when no
+ * transport of that name is in the project and region; no best routes are listed (its routes reach
+ * the VPC over the transport's peering).
+ */
+function transportRouterStatus(
+  ctx: GcpRequestContext<ComputeState>,
+  project: string,
+  region: string,
+  router: string,
+) {
+  const t = transportsOf(ctx.world).find(
+    (x) => x.project === project && x.location === region && x.name.endsWith(`/transports/${router}`),
+  );
+  if (!t) return undefined;
+  const sessions = (t.sharedId ? bgpSessionsOf(ctx.clock, t.sharedId) : undefined) ?? [];
+  return {
+    kind: 'compute#routerStatusResponse',
+    result: {
+      network: t.network?.startsWith('https://') ? t.network : `${COMPUTE_BASE}/${t.network}`,
+      bestRoutes: [],
+      bestRoutesForRouter: [],
+      bgpPeerStatus: sessions.map((x) => ({
+        name: `${router}-bgp-${x.index}`,
+        status: x.up ? 'UP' : 'DOWN',
+        state: x.up ? 'Established' : 'Active',
+      })),
+    },
   };
 }
 
@@ -567,6 +603,12 @@ export default defineGcpService<ComputeState>({
       handler: (ctx) => {
         const { project, region, router } = ctx.params as { project: string; region: string; router: string };
         const w = net(ctx);
+        // A router the project made wins over a transport's of the same name.
+        const own = [...w.routers.values()].some(
+          (r) => r.project === project && r.region === region && r.name === router,
+        );
+        const transport = own ? undefined : transportRouterStatus(ctx, project, region, router);
+        if (transport) return transport;
         const s = attempt(`projects/${project}/regions/${region}/routers/${router}`, () =>
           w.routerStatus(project, region, router),
         );

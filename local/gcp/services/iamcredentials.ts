@@ -3,7 +3,7 @@
  * `generateIdToken` for service-account impersonation. Who may impersonate whom (the
  * roles/iam.serviceAccountTokenCreator bindings) is `settings.iamcredentials.bindings`
  * (`[{member, serviceAccount}]`, member an email, a federated `principal://...` or an AWS ARN of a
- * federated caller). As in IAM, they are each service account's own policy: an account some binding
+ * federated caller: its assumed-role session ARN or the role's ARN). As in IAM, they are each service account's own policy: an account some binding
  * names admits exactly its members; for an account no binding names, every local identity with both
  * an AWS and a Google half may impersonate its own Google account from its AWS principal (the
  * crosslink role -> the crosslink service account), and every service account itself.
@@ -18,16 +18,28 @@ export interface IamCredentialsSettings {
 
 const MAX_LIFETIME_S = 3600;
 
+/** The role ARN of an assumed-role session ARN (what a binding on the role names). */
+function roleOfSession(arn: string): string | undefined {
+  const m = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
+  return m ? `arn:aws:iam::${m[1]}:role/${m[2]}` : undefined;
+}
+
 function allowed(world: GcpWorld, callerEmail: string, serviceAccount: string): boolean {
   const configured = world.settings<IamCredentialsSettings>('iamcredentials').bindings;
   const arn = /\/subject\/(arn:aws[^ ]+)$/.exec(callerEmail)?.[1];
-  const matches = (member: string) => member === callerEmail || (arn !== undefined && member === arn);
+  const role = arn === undefined ? undefined : roleOfSession(arn);
+  const matches = (member: string) =>
+    member === callerEmail || (arn !== undefined && (member === arn || member === role));
   const policy = configured?.filter((b) => b.serviceAccount === serviceAccount) ?? [];
   if (policy.length > 0) return policy.some((b) => matches(b.member));
   if (callerEmail === serviceAccount) return true;
   const sa = world.auth.accounts.get(serviceAccount);
   const identity = sa ? world.auth.identities.find((i) => i.name === sa.name) : undefined;
-  return identity?.aws !== undefined && arn !== undefined && identity.aws.principalArn === arn;
+  return (
+    identity?.aws !== undefined &&
+    arn !== undefined &&
+    (identity.aws.principalArn === arn || identity.aws.principalArn === role)
+  );
 }
 
 function target(ctx: GcpRequestContext): string {

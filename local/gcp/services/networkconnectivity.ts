@@ -37,6 +37,7 @@ import { parseBandwidth } from '#core/policy/bandwidth.ts';
 import type { Timer } from '#local/clock.ts';
 import { GOOGLE_BANDWIDTHS, GOOGLE_PAIRS } from '#local/offerings.ts';
 import { alreadyExists, failedPrecondition, GcpError, invalidArgument, notFound } from '../errors.ts';
+import { permissionDenied } from '../iam/policy.ts';
 import { KeyRefusal, type LocalHalf, remoteProvider } from '../remote.ts';
 import { defineGcpService, type GcpRequestContext, type GcpRoute, type GcpWorld } from '../service.ts';
 
@@ -448,20 +449,10 @@ function guarded(routes: GcpRoute<ProjectState>[]): GcpRoute<ProjectState>[] {
       const project = ctx.params.project as string;
       const members = ctx.world.settings<TransportSettings>('networkconnectivity').members?.[project];
       if (members && !members.includes(ctx.caller?.email ?? '')) {
-        const permission = permissionOf(r.operation);
-        throw new GcpError(
-          'PERMISSION_DENIED',
-          `Permission '${permission}' denied on resource 'projects/${project}/locations/${ctx.params.location}' (or it may not exist).`,
-          {
-            details: [
-              {
-                '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-                reason: 'IAM_PERMISSION_DENIED',
-                domain: 'networkconnectivity.googleapis.com',
-                metadata: { permission },
-              },
-            ],
-          },
+        throw permissionDenied(
+          permissionOf(r.operation),
+          `projects/${project}/locations/${ctx.params.location}`,
+          'networkconnectivity.googleapis.com',
         );
       }
       return r.handler(ctx);

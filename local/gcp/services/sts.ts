@@ -8,9 +8,19 @@
  *
  * The pool's audience is `settings.sts.audience` or the default
  * `//iam.googleapis.com/projects/<projectNumber>/locations/global/workloadIdentityPools/crosslink-aws/providers/aws`.
+ *
+ * The provider maps attributes as Google's default AWS mapping does: `google.subject =
+ * assertion.arn`, `attribute.aws_role` = the ARN's `arn:aws:sts::<account>:assumed-role/<role>`
+ * (the session name stripped) or the ARN itself when it is no assumed role. `assertion.arn` is what
+ * GetCallerIdentity answers: a local identity whose principal is a role ARN (long-term keys, which
+ * real AWS roles never have) is taken as a session of that role named after the identity. The
+ * token carries the attributes (IAM matches `principalSet://.../attribute.aws_role/<value>`).
+ * `settings.sts.attributeCondition` is the provider's attribute condition (the CEL subset of
+ * `attributeCondition`); an exchange it rejects is refused with Google's `unauthorized_client`.
  */
 import type { CredentialStore } from '#local/aws/credentials.ts';
 import { SubjectTokenError, verifyAwsSubjectToken } from '../aws-subject-token.ts';
+import { ConditionError, evaluateAttributeCondition } from '../iam/attribute-condition.ts';
 import { defineGcpService, type GcpRequestContext, type GcpWorld, Reply } from '../service.ts';
 
 export const AWS_CREDENTIALS = 'aws-credentials';
@@ -23,6 +33,26 @@ export interface StsSettings {
   audience: string;
   /** Project number of the project holding the pool (default 100000000001). */
   projectNumber: string;
+  /** The provider's attribute condition (CEL subset: local/gcp/iam/attribute-condition.ts). */
+  attributeCondition: string;
+}
+
+/** What GetCallerIdentity answers for a verified principal (a role's keys: a session of it). */
+export function assertionArn(principal: { arn: string; name: string }): string {
+  const role = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(principal.arn);
+  return role ? `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${principal.name}` : principal.arn;
+}
+
+/** Google's default attribute mapping of an AWS provider. */
+export function defaultAwsAttributes(arn: string): {
+  'google.subject': string;
+  'attribute.aws_role': string;
+} {
+  const m = /^(arn:aws:sts::\d{12}:)assumed-role\/([^/]+)\//.exec(arn);
+  return {
+    'google.subject': arn,
+    'attribute.aws_role': arn.includes('assumed-role') && m ? `${m[1]}assumed-role/${m[2]}` : arn,
+  };
 }
 
 /** The configured audience (the `audience` field of an external-account credential file). */
@@ -81,10 +111,30 @@ function exchange(ctx: GcpRequestContext): Reply {
     return oauthError(503, 'temporarily_unavailable', 'No AWS identities are known to this edge.');
   try {
     const principal = verifyAwsSubjectToken(b.subject_token, audience, credentials, ctx.clock);
+    const arn = assertionArn(principal);
+    const mapped = defaultAwsAttributes(arn);
+    const condition = ctx.world.settings<StsSettings>('sts').attributeCondition;
+    if (condition !== undefined) {
+      let holds: boolean;
+      try {
+        holds = evaluateAttributeCondition(condition, { assertion: { arn }, ...mapped });
+      } catch (e) {
+        if (e instanceof ConditionError)
+          return oauthError(400, 'invalid_request', `The attribute condition is invalid: ${e.message}`);
+        throw e;
+      }
+      if (!holds)
+        return oauthError(
+          400,
+          'unauthorized_client',
+          'The given credential is rejected by the attribute condition.',
+        );
+    }
     const scopes = typeof b.scope === 'string' && b.scope ? b.scope.split(' ') : undefined;
     const issued = ctx.world.auth.issueAccessToken({
-      email: federatedPrincipal(audience, principal.arn),
+      email: federatedPrincipal(audience, mapped['google.subject']),
       kind: 'federated',
+      attributes: { aws_role: mapped['attribute.aws_role'] },
       ...(scopes ? { scopes } : {}),
     });
     return new Reply(200, {

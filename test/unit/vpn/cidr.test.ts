@@ -112,6 +112,29 @@ describe('PrefixTrie', () => {
     );
   });
 
+  it('lists the longest match of every address of a prefix, as a brute-force scan of each address does', () => {
+    fc.assert(
+      fc.property(fc.array(arbSmall, { maxLength: 12 }), arbSmall, (routes, p) => {
+        // Prepare
+        const trie = new PrefixTrie<string>();
+        for (const r of routes) trie.insert(r, r.text);
+        // Act
+        const groups = trie.matchesWithin(p).map((g) => [...new Set(g.map((e) => e.cidr.text))].join(','));
+        // Assess
+        const ref = new Set<string>();
+        const base = Number(p.address & 255n);
+        for (let i = 0; i < 1 << (32 - p.length); i++) {
+          const addr = parseCidr(`10.0.0.${base + i}/32`);
+          const hits = routes.filter((r) => contains(r, addr));
+          const len = Math.max(-1, ...hits.map((r) => r.length));
+          ref.add([...new Set(hits.filter((r) => r.length === len).map((r) => r.text))].join(','));
+        }
+        expect(groups.sort()).toEqual([...ref].sort());
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('keeps the families apart', () => {
     // Prepare
     const trie = new PrefixTrie<number>();

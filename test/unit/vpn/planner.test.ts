@@ -62,6 +62,61 @@ describe('planDecommission: active VPNs', () => {
     expect(gate(p, 'vpn-1', 'covered')?.verdict).toBe('pass');
   });
 
+  it('drains a VPN /16 whose every address the link two /17s win by longest prefix, on both sides', () => {
+    // Prepare: Google's best routes hold the VPN's /16 and the link's /17s; the TGW routes likewise.
+    const tgw = 'tgw-0bbbbbbbbbbbbbbb1';
+    const l = link({
+      id: 'lk-1',
+      aws: tgw,
+      allowed: ['10.20.0.0/17', '10.20.128.0/17'],
+      advertised: ['10.128.0.0/17', '10.128.128.0/17'],
+    });
+    const base = inventory({ vpns: [vpn({ id: 'vpn-1', aws: tgw })], links: [l] });
+    const tgwRoute = (prefix: string, via: 'vpn' | 'link') => ({
+      side: 'aws' as const,
+      network: tgw,
+      prefix: parseCidr(prefix),
+      via: [via === 'vpn' ? { kind: 'vpn' as const, id: 'vpn-1' } : { kind: 'link' as const, id: 'lk-1' }],
+    });
+    const routes = [
+      ...base.effectiveRoutes,
+      tgwRoute('10.128.0.0/16', 'vpn'),
+      tgwRoute('10.128.0.0/17', 'link'),
+      tgwRoute('10.128.128.0/17', 'link'),
+    ];
+    // Act
+    const p = plan({ ...base, observedTransitGateways: [tgw], effectiveRoutes: routes });
+    // Assess
+    expect(base.effectiveRoutes.map((r) => `${r.prefix.text} ${r.via[0]?.kind}`).sort()).toEqual([
+      '10.20.0.0/16 vpn',
+      '10.20.0.0/17 link',
+      '10.20.128.0/17 link',
+    ]);
+    expect(gate(p, 'vpn-1', 'covered')?.verdict).toBe('pass');
+    expect(gate(p, 'vpn-1', 'effective-routes')).toMatchObject({ verdict: 'pass' });
+    expect(item(p, 'vpn-1').action).toBe('drain');
+  });
+
+  it('still fails effective routes when a finer VPN route inside the link /17s wins some addresses', () => {
+    // Prepare
+    const l = link({ id: 'lk-1', allowed: ['10.20.0.0/17', '10.20.128.0/17'] });
+    const base = inventory({ vpns: [vpn({ id: 'vpn-1' })], links: [l] });
+    const finer = {
+      side: 'gcp' as const,
+      network: base.vpns[0]?.networks.gcp as string,
+      prefix: parseCidr('10.20.7.0/24'),
+      via: [{ kind: 'vpn' as const, id: 'vpn-1' }],
+    };
+    // Act
+    const p = plan({ ...base, effectiveRoutes: [...base.effectiveRoutes, finer] });
+    // Assess
+    expect(gate(p, 'vpn-1', 'effective-routes')).toMatchObject({ verdict: 'fail' });
+    expect(gate(p, 'vpn-1', 'effective-routes')?.reason).toContain(
+      'routes 10.20.7.0/24 (of 10.20.0.0/16) over vpn-1',
+    );
+    expect(item(p, 'vpn-1').action).toBe('keep');
+  });
+
   it('keeps a VPN with a prefix only partly covered, or not at all, or only by a link that is not ACTIVE', () => {
     // Prepare
     const partly = link({ id: 'lk-1', allowed: ['10.20.0.0/17'] });

@@ -1,0 +1,16 @@
+/**
+ * Lambda `intake`: the HTTP API routes with IAM auth (functions/aws/link-intake.ts); a malformed
+ * API Gateway event gets the intake's 400.
+ */
+import { type HttpApiEvent, intake } from '../link-intake.ts';
+import { events } from '../ports/events.ts';
+import { executions, tokens } from '../ports/step-functions.ts';
+import { store } from '../ports/store.ts';
+import { wiredDeps } from '../runtime.ts';
+import { wrap } from './wrap.ts';
+
+const deps = wiredDeps({ store, events, executions, tokens });
+
+export const handler = wrap('intake', (event: HttpApiEvent) => intake(deps, event), {
+  input: { kind: 'http' },
+});

@@ -1,0 +1,42 @@
+/**
+ * Lambda `starter`: starts (or finds started) a stage's execution, from the starter rule's events
+ * (stage, mode and input derived from the event) or from a direct `{linkId, stage, input?}` invocation.
+ */
+import type { EventBridgeEvent } from '#core/envelope.ts';
+import { LINK_ID_SCHEMA } from '#core/link/step-input.ts';
+import type { ExecutionInput } from '#core/link/steps.ts';
+import { startFromEvent, startStage } from '../link-intake.ts';
+import { executions } from '../ports/step-functions.ts';
+import { store } from '../ports/store.ts';
+import { wiredDeps } from '../runtime.ts';
+import { wrap } from './wrap.ts';
+
+type StartRequest = {
+  linkId: string;
+  stage: 'provisioning' | 'decommissioning';
+  input?: ExecutionInput;
+};
+
+const deps = wiredDeps({ store, executions });
+
+export const handler = wrap(
+  'starter',
+  async (event: EventBridgeEvent | StartRequest): Promise<unknown> =>
+    'detail-type' in event
+      ? startFromEvent(deps, event)
+      : startStage(deps, event.stage, event.input ?? { linkId: event.linkId }),
+  {
+    input: {
+      kind: 'eventbridge-or',
+      otherwise: {
+        type: 'object',
+        required: ['linkId', 'stage'],
+        properties: {
+          linkId: LINK_ID_SCHEMA,
+          stage: { enum: ['provisioning', 'decommissioning'] },
+          input: { type: 'object' },
+        },
+      },
+    },
+  },
+);

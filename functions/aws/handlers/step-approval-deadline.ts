@@ -1,0 +1,15 @@
+/** Lambda `stepApprovalDeadline`: the fallback poll of a provisioning approval wait (publishes the approval metrics) (functions/core/link/steps.ts `approvalDeadline`). */
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { approvalDeadline } from '#core/link/steps.ts';
+import { metrics as emf } from '../approval-metrics.ts';
+import { events } from '../ports/events.ts';
+import { metrics } from '../ports/metrics.ts';
+import { store } from '../ports/store.ts';
+import { step } from './step.ts';
+
+export const handler = step(
+  'approvalDeadline',
+  approvalDeadline,
+  { store, events, metrics },
+  { use: [logMetrics(emf)] },
+);

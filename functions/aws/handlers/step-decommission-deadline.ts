@@ -1,0 +1,15 @@
+/** Lambda `stepDecommissionDeadline`: the fallback poll of a decommission approval wait (publishes the approval metrics) (functions/core/link/steps.ts `decommissionDeadline`). */
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { decommissionDeadline } from '#core/link/steps.ts';
+import { metrics as emf } from '../approval-metrics.ts';
+import { events } from '../ports/events.ts';
+import { metrics } from '../ports/metrics.ts';
+import { store } from '../ports/store.ts';
+import { step } from './step.ts';
+
+export const handler = step(
+  'decommissionDeadline',
+  decommissionDeadline,
+  { store, events, metrics },
+  { use: [logMetrics(emf)] },
+);

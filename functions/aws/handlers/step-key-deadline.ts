@@ -1,0 +1,7 @@
+/** Lambda `stepKeyDeadline`: the fallback poll of the acceptor's wait for the peer's sealed key (functions/core/link/steps.ts `keyDeadline`). */
+import { keyDeadline } from '#core/link/steps.ts';
+import { events } from '../ports/events.ts';
+import { store } from '../ports/store.ts';
+import { step } from './step.ts';
+
+export const handler = step('keyDeadline', keyDeadline, { store, events });

@@ -1,0 +1,7 @@
+/** Lambda `stepVerifyPrefixes`: the Direct Connect gateway's allowed prefixes cover the link's AWS routes (functions/aws/link-steps.ts `verifyPrefixes`). */
+import { verifyPrefixes } from '../link-steps.ts';
+import { prefixes } from '../ports/prefixes.ts';
+import { store } from '../ports/store.ts';
+import { step } from './step.ts';
+
+export const handler = step('verifyPrefixes', verifyPrefixes, { store, prefixes });

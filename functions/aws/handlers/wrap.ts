@@ -1,0 +1,47 @@
+/**
+ * What every Lambda entry of the AWS half shares (one entry module per function, beside this one,
+ * each exporting `handler`; serverless.yml names `functions/aws/handlers/<entry>.handler`): middy
+ * with the Powertools logger, the link id appended to every line, whole events and keys never
+ * logged, the input checked before the work runs. Each entry imports only what its function uses,
+ * so its bundle holds only that.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { type InputKind, parseInput } from '../input-parser.ts';
+
+export const logger = new Logger({ serviceName: 'crosslink-aws' });
+
+export interface WrapOptions {
+  input?: InputKind;
+  /** Middlewares after the input's (the approval metrics' flush, where a function publishes them). */
+  use?: middy.MiddlewareObj[];
+}
+
+export function wrap<E, R>(
+  name: string,
+  fn: (event: E) => Promise<R>,
+  options: WrapOptions = {},
+  // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
+): any {
+  let base = middy()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(parseInput(options.input ?? { kind: 'step', step: name }));
+  for (const m of options.use ?? []) base = base.use(m);
+  return base.handler(async (raw: unknown) => {
+    const event = raw as E;
+    const linkId =
+      (event as { linkId?: unknown; pathParameters?: { id?: string } })?.linkId ??
+      (event as { pathParameters?: { id?: string } })?.pathParameters?.id;
+    if (typeof linkId === 'string') logger.appendKeys({ linkId });
+    try {
+      const out = await fn(event);
+      logger.info(`${name} done`);
+      return out;
+    } catch (e) {
+      // The name and message only: a Lambda error's cause lands in the execution history.
+      logger.error(`${name} failed`, { error: { name: (e as Error).name, message: (e as Error).message } });
+      throw e;
+    }
+  });
+}

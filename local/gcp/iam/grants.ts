@@ -1,0 +1,84 @@
+/**
+ * Where the local Google cloud's allow policies come from (docs/local-gcp-iam.md):
+ * - gcp.yml: exactly the grants scripts/deploy-gcp makes (`plannedGrants` of
+ *   scripts/gcp-deploy/iam.ts: project roles, the secrets condition, the KMS key's policy, each
+ *   topic's publishers) and its custom roles;
+ * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
+ * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
+ *   and roles/compute.networkViewer in that project.
+ */
+import type { LocalIdentity } from '#local/identities.ts';
+import type { GcpConfig } from '#scripts/gcp-config.ts';
+import { type PlannedGrant, plannedGrants, roleName } from '#scripts/gcp-deploy/iam.ts';
+import { type IamBinding, ORGANIZATION } from './policy.ts';
+
+type Unsourced = Omit<IamBinding, 'source'>;
+
+/** Grants of one member each -> bindings of one role (and condition) on one resource each. */
+export function groupGrants(grants: readonly PlannedGrant[]): Unsourced[] {
+  const out = new Map<string, Unsourced>();
+  for (const g of grants) {
+    const key = `${g.resource}|${g.role}|${g.condition?.expression ?? ''}`;
+    const b = out.get(key) ?? {
+      resource: g.resource,
+      role: g.role,
+      members: [],
+      ...(g.condition ? { condition: { expression: g.condition.expression, title: g.condition.title } } : {}),
+    };
+    if (!b.members.includes(g.member)) b.members.push(g.member);
+    out.set(key, b);
+  }
+  return [...out.values()];
+}
+
+/** gcp.yml's bindings and custom roles in `project`, as deploy-gcp makes them. */
+export function configPolicy(
+  config: GcpConfig,
+  project: string,
+  projectNumber: string,
+  region: string,
+): { bindings: Unsourced[]; customRoles: Record<string, string[]> } {
+  return {
+    bindings: groupGrants(plannedGrants(config, project, projectNumber, region)),
+    customRoles: Object.fromEntries(
+      config.customRoles.map((r) => [roleName(r.id, project), [...r.permissions]]),
+    ),
+  };
+}
+
+/** Each identity's `gcp.roles`, on the organisation (every local project). */
+export function identityBindings(identities: readonly LocalIdentity[]): Unsourced[] {
+  return groupGrants(
+    identities.flatMap((i) =>
+      i.gcp
+        ? (i.gcp.roles ?? []).map((role) => ({
+            resource: ORGANIZATION,
+            role,
+            member: /\.gserviceaccount\.com$/.test(i.gcp!.email)
+              ? `serviceAccount:${i.gcp!.email}`
+              : `user:${i.gcp!.email}`,
+          }))
+        : [],
+    ),
+  );
+}
+
+/**
+ * TransportManager members of projects (the estate's network projects): what gcp.yml asks a
+ * network project's account to hold there, roles/networkconnectivity.admin for the transports and
+ * roles/compute.networkViewer for the watcher's Cloud Router status (docs/link-health.md).
+ */
+export const NETWORK_PROJECT_ROLES = [
+  'roles/networkconnectivity.admin',
+  'roles/compute.networkViewer',
+] as const;
+
+export function transportMemberBindings(members: Record<string, readonly string[]> | undefined): Unsourced[] {
+  return Object.entries(members ?? {}).flatMap(([project, emails]) =>
+    NETWORK_PROJECT_ROLES.map((role) => ({
+      resource: `projects/${project}`,
+      role,
+      members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),
+    })),
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * The Lambda bundles as `osls package` makes them (.serverless/<function>.zip, the artifacts the
+ * local cloud deploys), read from the zips: each function's bundle holds the SDK clients of the
+ * ports its entry wires (functions/aws/handlers/) and no other, and none grows past its ceiling.
+ * The goal is 250 KB a bundle (docs/aws-half.md, "Packaging"); a function still over it has a
+ * reviewed ceiling here (what keeps it over is in the doc), and leaves the list once it meets it.
+ * Sizes are deterministic for a lockfile: nothing here is timed (`npm run bench -- lambda-packages`
+ * measures the init).
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageService } from '#local/aws/wiring.ts';
+import { unzip } from '#local/aws/zip.ts';
+import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
+import { MAX_BUNDLE_KB } from '../../bench/lambda-packages.ts';
+import { lambdas, type Template } from '../support/iam-policy.ts';
+
+/**
+ * The SDK clients a bundle may hold, by class name (keepNames keeps them in the minified bundle):
+ * the product's, and the default credential chain's (which Lambda never reaches: its credentials
+ * are in the environment).
+ */
+const CLIENTS = [
+  'DirectConnectClient',
+  'DynamoDBClient',
+  'EventBridgeClient',
+  'InterconnectClient',
+  'KMSClient',
+  'SecretsManagerClient',
+  'SFNClient',
+  'SQSClient',
+  'STSClient',
+  'SSOClient',
+  'SSOOIDCClient',
+  'SigninClient',
+];
+
+/** The halves and the gateway prefixes: Interconnect or Direct Connect, and STS for the network accounts' roles. */
+const STORE_EVENTS = ['DynamoDBClient', 'EventBridgeClient'];
+const HALVES = ['InterconnectClient', 'STSClient'];
+
+/** Per function, the clients of the ports its entry wires. */
+const EXPECTED: Record<string, string[]> = {
+  intake: [...STORE_EVENTS, 'SFNClient'],
+  starter: ['DynamoDBClient', 'SFNClient'],
+  peerEvents: [...STORE_EVENTS, 'SFNClient'],
+  watcher: [...STORE_EVENTS, ...HALVES, 'DirectConnectClient', 'SFNClient'],
+  relayFromGoogle: STORE_EVENTS,
+  relayToGoogle: ['SQSClient'],
+  stepRequest: [...STORE_EVENTS, ...HALVES],
+  stepPark: [...STORE_EVENTS, 'SFNClient'],
+  stepApprovalDeadline: STORE_EVENTS,
+  stepKeyDeadline: STORE_EVENTS,
+  stepActivateInitiate: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient', 'SFNClient'],
+  stepActivateAccept: [...STORE_EVENTS, ...HALVES, 'KMSClient', 'SFNClient'],
+  stepPollHalf: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
+  stepVerifyPrefixes: ['DirectConnectClient', 'DynamoDBClient', 'STSClient'],
+  stepReport: STORE_EVENTS,
+  stepCompensate: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
+  stepDecommissionRequest: STORE_EVENTS,
+  stepDecommissionDeadline: STORE_EVENTS,
+  stepDrainCheck: [...STORE_EVENTS, ...HALVES],
+  stepDeleteOwnHalf: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
+  stepConfirmDeleted: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
+};
+
+/**
+ * Reviewed ceilings (KB) of the bundles still over the goal (all of them: docs/aws-half.md,
+ * "Packaging", says what keeps them over): each its size when measured, rounded up to the next
+ * 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
+ */
+const OVER_GOAL: Record<string, number> = {
+  intake: 670,
+  peerEvents: 660,
+  relayFromGoogle: 470,
+  relayToGoogle: 720,
+  starter: 620,
+  stepActivateAccept: 740,
+  stepActivateInitiate: 720,
+  stepApprovalDeadline: 630,
+  stepCompensate: 690,
+  stepConfirmDeleted: 700,
+  stepDecommissionDeadline: 630,
+  stepDecommissionRequest: 610,
+  stepDeleteOwnHalf: 660,
+  stepDrainCheck: 680,
+  stepKeyDeadline: 590,
+  stepPark: 610,
+  stepPollHalf: 700,
+  stepReport: 590,
+  stepRequest: 680,
+  stepVerifyPrefixes: 620,
+  watcher: 730, // with the Direct Connect client that reads the links' BGP sessions
+};
+
+let bundles: { name: string; kb: number; text: string }[];
+const dir = mkdtempSync(join(tmpdir(), 'crosslink-bundles-'));
+
+beforeAll(async () => {
+  // The same inputs as npm start and the e2e tests, under the same lock: parallel files never race.
+  const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
+  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
+  bundles = lambdas(template).map((fn) => {
+    const code = String(template.Resources[fn.logicalId]?.Properties?.Code?.S3Key);
+    const to = join(dir, fn.name);
+    unzip(join(dirname(templateFile), code.split('/').pop() as string), to);
+    const file = join(to, `${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.mjs`);
+    return { name: fn.name, kb: statSync(file).size / 1024, text: readFileSync(file, 'utf8') };
+  });
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the Lambda bundles', () => {
+  it('hold, each, the SDK clients of the ports its entry wires and no other', () => {
+    const held = Object.fromEntries(
+      bundles.map((b) => [b.name, CLIENTS.filter((c) => b.text.includes(`"${c}"`)).sort()]),
+    );
+    expect(held).toEqual(Object.fromEntries(Object.entries(EXPECTED).map(([f, cs]) => [f, [...cs].sort()])));
+  });
+
+  it(`are at most ${MAX_BUNDLE_KB} KB each, or within their reviewed ceiling while over it`, () => {
+    const over = bundles
+      .filter((b) => b.kb > (OVER_GOAL[b.name] ?? MAX_BUNDLE_KB))
+      .map((b) => `${b.name}: ${b.kb.toFixed(0)} KB, over ${OVER_GOAL[b.name] ?? MAX_BUNDLE_KB} KB`);
+    expect(over).toEqual([]);
+    // A ceiling for a function that meets the goal (or no longer exists) is stale.
+    const stale = Object.keys(OVER_GOAL).filter(
+      (name) => !bundles.some((b) => b.name === name && b.kb > MAX_BUNDLE_KB),
+    );
+    expect(stale).toEqual([]);
+  });
+});
