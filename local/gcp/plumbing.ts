@@ -181,7 +181,13 @@ export class GooglePlumbing {
     this.#unsubscribe.push(gcp.edge.mount((req, res) => this.#routeWorkflows(req, res)));
     this.#unsubscribe.push(
       gcp.edge.mount(
-        schedulerApi({ project: gcp.project, region: gcp.region, auth: gcp.auth, scheduler: this.scheduler }),
+        schedulerApi({
+          project: gcp.project,
+          region: gcp.region,
+          auth: gcp.auth,
+          iam: gcp.iam,
+          scheduler: this.scheduler,
+        }),
       ),
     );
     this.#unsubscribe.push(gcp.auditLog.subscribe((e) => this.#sink(e)));

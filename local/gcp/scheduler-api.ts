@@ -2,11 +2,15 @@
  * Cloud Scheduler's REST surface (cloudscheduler.googleapis.com v1) over the local scheduler:
  * `jobs.get`, `jobs.list`, `jobs.pause` and `jobs.resume` of `projects/{p}/locations/{l}/jobs/{j}`,
  * with the Job fields crosslink reads (`state`, `schedule`, `timeZone`, `scheduleTime`,
- * `lastAttemptTime`, `status`). A valid access token is required, as on the edge's modules; the
- * path may start with `/cloudscheduler.googleapis.com`, as the edge's modules accept their host.
+ * `lastAttemptTime`, `status`). A valid access token is required, as on the edge's modules, and
+ * the caller's permission, as the methods' reference pages name it: `cloudscheduler.jobs.list` on
+ * the location, `.get`, `.pause` and `.enable` (resume) on the job. The path may start with
+ * `/cloudscheduler.googleapis.com`, as the edge's modules accept their host.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GcpAuth } from './auth.ts';
+import { GcpError } from './errors.ts';
+import type { GcpIam } from './iam/policy.ts';
 import type { JobState, Scheduler } from './scheduler.ts';
 
 const PATH =
@@ -33,7 +37,13 @@ export function jobView(project: string, region: string, j: JobState) {
 }
 
 /** A `(req, res) => boolean` for the edge: true when it answered (a scheduler path). */
-export function schedulerApi(o: { project: string; region: string; auth: GcpAuth; scheduler: Scheduler }) {
+export function schedulerApi(o: {
+  project: string;
+  region: string;
+  auth: GcpAuth;
+  iam: GcpIam;
+  scheduler: Scheduler;
+}) {
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -49,6 +59,20 @@ export function schedulerApi(o: { project: string; region: string; auth: GcpAuth
     );
     if ('reason' in who) {
       error(res, 401, 'UNAUTHENTICATED', who.message);
+      return true;
+    }
+    const location = `projects/${project}/locations/${region}`;
+    const permission = !job ? 'list' : verb === 'resume' ? 'enable' : (verb ?? 'get');
+    try {
+      o.iam.check(
+        who,
+        `cloudscheduler.jobs.${permission}`,
+        job ? `${location}/jobs/${job}` : location,
+        'cloudscheduler.googleapis.com',
+      );
+    } catch (e) {
+      if (!(e instanceof GcpError)) throw e;
+      send(res, e.code, e.toJSON());
       return true;
     }
     const jobs = project === o.project && region === o.region ? o.scheduler.jobs() : [];
