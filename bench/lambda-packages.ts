@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageService } from '#local/aws/wiring.ts';
 import { unzip } from '#local/aws/zip.ts';
-import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
+import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const RUNS = 15;
@@ -57,7 +57,10 @@ function initMs(bundled: string, unbundled: string): { bundled: number; unbundle
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 export async function run(): Promise<void> {
-  const { templateFile } = await packageService(root, { inputs: AWS_HALF_INPUTS });
+  const { templateFile } = await packageService(root, {
+    inputs: AWS_HALF_INPUTS,
+    environment: { ...AWS_HALF_PACKAGING },
+  });
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
     Resources: Record<
       string,

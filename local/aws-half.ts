@@ -25,12 +25,21 @@ export const AWS_HALF_INPUTS = [
   'workflows',
   'config/policy.yaml',
   'config/account-roles.cjs',
+  'config/deploy-values.cjs',
   'stacks/policy-regions.cjs',
   // JSON schemas the handlers bundle.
   'config/link-request.schema.json',
   'config/policy.schema.json',
   'events',
 ] as const;
+
+/**
+ * The packaging's environment: the first phase of a deploy (config/deploy-values.cjs), so the
+ * package does not depend on the Google project of one local cloud (each test cloud has its own)
+ * and is made once; the deploy then gives the functions Google's values, as the second phase's
+ * deploy does in AWS.
+ */
+export const AWS_HALF_PACKAGING: Readonly<Record<string, string>> = { CROSSLINK_DEPLOY_PHASE: 'aws-first' };
 
 /** A public key one side seals activation keys to (docs/architecture.md, "Activation keys"). */
 export interface SealingKey {
@@ -220,6 +229,7 @@ export async function deployAwsHalf(
   const gcp = await googleSealingKey(cloud.gcp);
   const deployment = await deployLocally(cloud, repoDir, {
     inputs: AWS_HALF_INPUTS,
+    packaging: AWS_HALF_PACKAGING,
     environmentOverrides: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: gcp.publicKeyPem,
       CROSSLINK_PEER_KEY_ID: gcp.keyId,

@@ -44,3 +44,19 @@ export function accountOf(principalArn: string): string {
   if (!account || !/^\d{12}$/.test(account)) throw new Error(`no account in ${principalArn}`);
   return account;
 }
+
+/**
+ * Who may call the Google intake locally (gcp.yml `${env:CROSSLINK_INTAKE_INVOKERS}`): every identity
+ * with a Google email that is not one of crosslink's own services, people as `user:` and the
+ * operator's service account (admin) as `serviceAccount:`, comma-separated. The admin reads both
+ * sides (`link show`, `link ls --side gcp`), as an operator listed among the invokers does.
+ */
+export function intakeInvokers(identities: readonly LocalIdentity[]): string {
+  return identities
+    .filter((i) => i.gcp && !i.service)
+    .map((i) => {
+      const email = i.gcp?.email as string;
+      return email.endsWith('.gserviceaccount.com') ? `serviceAccount:${email}` : `user:${email}`;
+    })
+    .join(',');
+}

@@ -37,7 +37,7 @@ import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, star
 import { GooglePlumbing } from './gcp/plumbing.ts';
 import { PubsubFront } from './gcp/pubsub-front.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
-import { accountOf, DEFAULT_IDENTITIES_FILE, loadIdentities } from './identities.ts';
+import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 import { stopParts } from './stop-parts.ts';
@@ -368,11 +368,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           return { ...estateEnvironment, ...options.gcpEnvironment };
         },
         // What the deploy's environment gives gcp.yml's `${env:NAME}`: the AWS half's relay route
-        // (the Google -> AWS relay pushes there) and its sealing key.
+        // (the Google -> AWS relay pushes there) and its sealing key; the local people as the
+        // intake's invokers.
         variables: async (): Promise<Record<string, string>> => {
           const half = await awsHalfStart.catch(() => null);
           const relayRole = await awsRelayRole.catch(() => undefined);
           return {
+            CROSSLINK_INTAKE_INVOKERS: intakeInvokers(identities),
             ...(half
               ? {
                   CROSSLINK_AWS_RELAY_URL: half.relayUrl,

@@ -197,8 +197,19 @@ export interface AlertPolicySpec {
 }
 
 /** The file as written (defaults not applied). */
+/**
+ * What a project needs before anything of the file can exist (scripts/gcp-deploy/bootstrap.ts): the
+ * APIs to enable, the Firestore database and its TTL policies. With it the deploy also creates the
+ * KMS keys `cryptoKey` grants name and the workload identity pools `awsPublishers` name.
+ */
+export interface BootstrapSpec {
+  apis: string[];
+  firestore?: { location: string; ttl?: { collectionGroup: string; field: string }[] };
+}
+
 export interface GcpConfigFile {
   version: 1;
+  bootstrap?: BootstrapSpec;
   region?: string;
   customRoles?: CustomRoleSpec[];
   serviceAccounts?: ServiceAccountSpec[];
@@ -220,6 +231,7 @@ export interface GcpConfig {
   /** Directory `source` paths are relative to. */
   root: string;
   region: string | undefined;
+  bootstrap: BootstrapSpec | undefined;
   customRoles: CustomRoleSpec[];
   serviceAccounts: ServiceAccountSpec[];
   functions: FunctionSpec[];
@@ -601,6 +613,7 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
     file: options.file,
     root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
     region: c.region,
+    bootstrap: c.bootstrap,
     customRoles: c.customRoles ?? [],
     serviceAccounts: c.serviceAccounts ?? [],
     functions: (c.functions ?? []).map((f) =>
@@ -631,19 +644,24 @@ export function loadGcpConfig(file: string): GcpConfig {
 export const ENDPOINT_VARIABLE_RE = /^\$\{env:([A-Z][A-Z0-9_]*)\}$/;
 
 /**
- * Replaces every function `environment` value `${env:NAME}` with the variable's value. A variable
- * that is not set (or is empty) is one issue, naming the first field that needs it and the
- * variable: a function cannot start without a value its gcp.yml requires.
+ * Replaces every function `environment` value `${env:NAME}` with the variable's value, and every
+ * `invokers` entry `${env:NAME}` with the members it lists. A variable that is not set (or is
+ * empty) is one issue, naming the first field that needs it and the variable: a function cannot
+ * start without a value its gcp.yml requires, and an intake nobody may call serves nobody.
  */
 export function substituteFunctionVariables(
   config: GcpConfig,
   variables: Record<string, string | undefined>,
 ): GcpConfig {
   const missing = new Map<string, { path: string; functions: number }>();
+  const issues: Issue[] = [];
   const functions = config.functions.map((f, i) => {
-    if (!f.environment) return f;
+    const invoked = withInvokers(f, i, variables, missing, issues);
+    return invoked.environment ? withEnvironment(invoked, i) : invoked;
+  });
+  function withEnvironment(f: FunctionSpec, i: number): FunctionSpec {
     const environment: Record<string, string> = {};
-    for (const [key, value] of Object.entries(f.environment)) {
+    for (const [key, value] of Object.entries(f.environment ?? {})) {
       const name = ENDPOINT_VARIABLE_RE.exec(value)?.[1];
       if (!name) {
         environment[key] = value;
@@ -658,16 +676,58 @@ export function substituteFunctionVariables(
       }
     }
     return { ...f, environment };
-  });
-  if (missing.size > 0)
+  }
+  if (missing.size > 0 || issues.length > 0)
     throw new ValidationError(
-      [...missing].map(([name, m]) => ({
-        path: m.path,
-        reason: `needs the environment variable ${name} (set it where the deploy runs${m.functions > 1 ? `; ${m.functions} functions use it` : ''})`,
-      })),
+      [
+        ...[...missing].map(([name, m]) => ({
+          path: m.path,
+          reason: `needs the environment variable ${name} (set it where the deploy runs${m.functions > 1 ? `; ${m.functions} functions use it` : ''})`,
+        })),
+        ...issues,
+      ],
       config.file ?? 'gcp.yml',
     );
   return { ...config, functions };
+}
+
+const MEMBER_RE = /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain):[-a-zA-Z0-9_.+@]+)$/;
+
+/**
+ * An HTTP function's `invokers` with each `${env:NAME}` entry replaced by the members the variable
+ * lists (comma-separated): who may call the intake is the deployer's to say, not the file's.
+ */
+function withInvokers(
+  f: FunctionSpec,
+  i: number,
+  variables: Record<string, string | undefined>,
+  missing: Map<string, { path: string; functions: number }>,
+  issues: Issue[],
+): FunctionSpec {
+  const http = f.trigger.http;
+  if (!http?.invokers.some((m) => ENDPOINT_VARIABLE_RE.test(m))) return f;
+  const invokers = http.invokers.flatMap((m, j) => {
+    const name = ENDPOINT_VARIABLE_RE.exec(m)?.[1];
+    if (!name) return [m];
+    const path = `functions[${i}].trigger.http.invokers[${j}]`;
+    const members = (variables[name] ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+    if (members.length === 0) {
+      const had = missing.get(name);
+      if (had) had.functions++;
+      else missing.set(name, { path, functions: 1 });
+      return [];
+    }
+    for (const bad of members.filter((x) => !MEMBER_RE.test(x)))
+      issues.push({
+        path,
+        reason: `${name} lists "${bad.slice(0, 80)}", which is not an IAM member (user:<email>, group:<email>, serviceAccount:<email>, domain:<domain>)`,
+      });
+    return members;
+  });
+  return { ...f, trigger: { ...f.trigger, http: { ...http, invokers } } };
 }
 
 /**

@@ -57,7 +57,16 @@ export type InputKind =
   | { kind: 'sqs' }
   | { kind: 'eventbridge' }
   | { kind: 'http' }
+  | { kind: 'self-test' }
   | { kind: 'eventbridge-or'; otherwise: object };
+
+/** `crosslink doctor`'s invocation of a function's self-test. */
+const SELF_TEST_SCHEMA = {
+  type: 'object',
+  required: ['crosslinkSelfTest'],
+  additionalProperties: false,
+  properties: { crosslinkSelfTest: { const: true } },
+};
 
 function check(kind: InputKind, event: unknown): void {
   switch (kind.kind) {
@@ -72,6 +81,9 @@ function check(kind: InputKind, event: unknown): void {
       return;
     case 'sqs':
       assertSchema(SQS_EVENT_SCHEMA, event, 'SQS event');
+      return;
+    case 'self-test':
+      assertSchema(SELF_TEST_SCHEMA, event, 'self-test invocation');
       return;
     case 'eventbridge-or':
       if (event && typeof event === 'object' && 'detail-type' in event)

@@ -12,6 +12,7 @@
  * - `peerEvent`: a peer's event from this side's bus -> `consumePeerEvent`.
  */
 import { type EventBridgeEvent, fromEventBridgeEvent } from '#core/envelope.ts';
+import { NotConfiguredError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
 import {
   type IntakeDeps as CoreIntakeDeps,
@@ -22,8 +23,9 @@ import {
 } from '#core/link/intake.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
+import { PEER_NOT_CONFIGURED } from '#core/link/steps.ts';
 import { assertSchema } from '#core/schema.ts';
-import type { HttpAnswer } from './http-errors.ts';
+import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import { EVENTBRIDGE_EVENT_SCHEMA } from './input-parser.ts';
 import type { ExecutionInput, StepDeps } from './link-steps.ts';
 
@@ -87,6 +89,10 @@ function core(deps: IntakeDeps): CoreIntakeDeps {
 }
 
 export async function intake(deps: IntakeDeps, event: HttpApiEvent): Promise<HttpAnswer> {
+  // In the first phase of a deploy the peer's sealing key is not known yet: no link could reach
+  // ACTIVE, so none starts (reads and the rest answer as usual).
+  if (event.routeKey === 'POST /links' && !deps.settings.peerKey)
+    return errorToHttp(new NotConfiguredError(PEER_NOT_CONFIGURED), event.requestContext.requestId);
   const arn = event.requestContext.authorizer?.iam?.userArn;
   const body =
     event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;

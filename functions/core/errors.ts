@@ -74,3 +74,10 @@ export class TimedOutError extends CrosslinkError {}
 
 /** A conditional write lost a race: the record changed (or already exists) since it was read. */
 export class ConflictError extends CrosslinkError {}
+
+/**
+ * The installation lacks a deploy-time value the operation needs (the peer cloud's sealing key in
+ * the first phase of a deploy, before the peer was deployed): the message names the values and
+ * the deploy step that gives them.
+ */
+export class NotConfiguredError extends CrosslinkError {}

@@ -36,6 +36,7 @@ import { ProcessGroup, pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
 import { parsePolicy } from './iam/policy.ts';
 import type { World } from './service.ts';
+import { putStack } from './services/cloudformation.ts';
 import { findBus, putBusPolicyStatement, putRule, putTargets, type Target } from './services/events.ts';
 import { addPermission, lambdaRuntime } from './services/lambda.ts';
 import { ensureQueue, queuesOf } from './services/sqs.ts';
@@ -260,6 +261,8 @@ export interface LoadedStack {
   roles: string[];
   /** Resource types the local cloud has no use for (logs, S3...), by logical id. */
   ignored: Record<string, string>;
+  /** The template's Outputs, resolved (an output naming what is not simulated is left out). */
+  outputs: { OutputKey: string; OutputValue: string; Description?: string }[];
 }
 
 const IGNORED_TYPES = new Set([
@@ -501,6 +504,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     kmsKeys: {},
     roles: [],
     ignored: {},
+    outputs: [],
   };
   // A resource whose Condition is false is not created.
   const byType = (type: string) =>
@@ -832,6 +836,17 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     loaded.ignored[logical] = r.Type;
     if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
   }
+  for (const [key, o] of Object.entries((template.Outputs ?? {}) as Record<string, Json>)) {
+    try {
+      loaded.outputs.push({
+        OutputKey: key,
+        OutputValue: String(resolve(o.Value)),
+        ...(o.Description ? { Description: String(o.Description) } : {}),
+      });
+    } catch (err) {
+      world.log(`wiring: output ${key} is not simulated locally (${(err as Error).message})`);
+    }
+  }
   return loaded;
 }
 
@@ -859,6 +874,8 @@ export async function deployLocally(
     httpApiPorts?: Record<string, number>;
     /** Files and directories whose content decides whether to package again (default: all of serviceDir). */
     inputs?: readonly string[];
+    /** Variables of the packaging (beside this process's own), e.g. the deploy's phase. */
+    packaging?: Readonly<Record<string, string>>;
     environmentOverrides?: Record<string, string>;
   } = {},
 ): Promise<LocalDeployment> {
@@ -882,6 +899,7 @@ export async function deployLocally(
       await packageService(serviceDir, {
         ...(options.log ? { log: options.log } : {}),
         ...(options.inputs ? { inputs: options.inputs } : {}),
+        ...(options.packaging ? { environment: { ...options.packaging } } : {}),
       })
     ).regenerated;
     return loadTemplate(world, load);
@@ -891,6 +909,21 @@ export async function deployLocally(
     await api.listen(options.httpApiPorts?.[id] ?? 0);
     httpApis[id] = api.endpoint;
   }
+  // DescribeStacks answers the stack's outputs with the local endpoints of its HTTP APIs (the
+  // execute-api host names a local listener).
+  const localUrl = (value: string) =>
+    Object.entries(stack.httpApis).reduce(
+      (v, [id, api]) =>
+        v.replace(
+          `https://${stack.physicalIds[id]}.execute-api.${cloud.aws.region}.amazonaws.com`,
+          httpApis[id] ?? api.endpoint,
+        ),
+      value,
+    );
+  putStack(world, cloud.aws.accountId, cloud.aws.region, {
+    stackName: stack.stackName,
+    outputs: stack.outputs.map((o) => ({ ...o, OutputValue: localUrl(o.OutputValue) })),
+  });
   return {
     stack,
     packaged,

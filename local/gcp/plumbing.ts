@@ -32,6 +32,7 @@ import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
 import type { PushProxy } from './push-proxy.ts';
 import { Scheduler } from './scheduler.ts';
+import { schedulerApi } from './scheduler-api.ts';
 import { WorkflowsService } from './workflows-api.ts';
 
 export interface GooglePlumbingOptions {
@@ -178,6 +179,17 @@ export class GooglePlumbing {
     });
     this.#unsubscribe.push(gcp.edge.mount(this.functions.handler()));
     this.#unsubscribe.push(gcp.edge.mount((req, res) => this.#routeWorkflows(req, res)));
+    this.#unsubscribe.push(
+      gcp.edge.mount(
+        schedulerApi({
+          project: gcp.project,
+          region: gcp.region,
+          auth: gcp.auth,
+          iam: gcp.iam,
+          scheduler: this.scheduler,
+        }),
+      ),
+    );
     this.#unsubscribe.push(gcp.auditLog.subscribe((e) => this.#sink(e)));
   }
 

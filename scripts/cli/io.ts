@@ -9,6 +9,8 @@ export interface CliIO {
   err(line: string): void;
   cwd: string;
   env: Record<string, string | undefined>;
+  /** Where a progress line goes (stderr), and whether it is a terminal (no line when it is not). */
+  status?: { isTTY?: boolean; write(chunk: string): unknown };
 }
 
 export const processIO: CliIO = {
@@ -16,6 +18,7 @@ export const processIO: CliIO = {
   err: (l) => process.stderr.write(`${l}\n`),
   cwd: process.cwd(),
   env: process.env,
+  status: process.stderr,
 };
 
 /**

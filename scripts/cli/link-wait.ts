@@ -21,6 +21,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Called with each state seen for the first time (progress lines). */
   onState?: (link: LinkResource) => void;
+  /** Called after every poll that does not end the wait, with the time waited so far. */
+  onPoll?: (link: LinkResource, waitedMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
   firstPollMs?: number;
 }
@@ -52,6 +54,7 @@ export async function waitForLinkState(
       );
     }
     const waited = (await access.clock.now()) - start;
+    options.onPoll?.(link, waited);
     if (waited >= options.timeoutMs)
       throw new TimedOutError(
         `timed out after ${formatMs(options.timeoutMs)} waiting for link ${id} to be ${options.until}; it is ${link.state}`,

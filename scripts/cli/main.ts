@@ -4,26 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ParseArgsOptionDescriptor, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { parseDuration } from '#core/clock.ts';
 import { commands } from '../commands/index.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { EXIT, errorLines, exitCodeFor, UsageError } from './errors.ts';
+import { GLOBAL } from './global-flags.ts';
 import type { CliIO } from './io.ts';
 import { resolveTarget } from './target.ts';
 
-const GLOBAL: Record<string, ParseArgsOptionDescriptor & { description: string }> = {
-  json: { type: 'boolean', description: 'machine output: the resource or a list of them' },
-  target: { type: 'string', description: 'local | cloud (default local when `npm start` is running)' },
-  as: {
-    type: 'string',
-    description: 'local only: the identity of config/local-identities.yaml that signs the calls',
-  },
-  wait: { type: 'boolean', description: 'wait for the end state of the work a command starts' },
-  timeout: { type: 'string', description: 'with --wait: how long to wait (e.g. 10m)' },
-  help: { type: 'boolean', short: 'h', description: 'show help' },
-  version: { type: 'boolean', description: 'show versions' },
-};
 const VALUE_FLAGS = new Set(
   Object.entries(GLOBAL)
     .filter(([, d]) => d.type === 'string')
@@ -122,7 +111,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       throw new UsageError(
         `unknown command "${noun}"; nouns: ${[...new Set(commands.map((c) => c.noun))].join(', ')}`,
       );
-    const cmd = nounCommands.find((c) => c.verb === verb);
+    // A noun that is its own command (`doctor`) has the verb ''.
+    const cmd = nounCommands.find((c) => c.verb === (verb ?? ''));
     if (!cmd) {
       if (!verb && (argv.includes('--help') || argv.includes('-h'))) {
         help(io, noun);
@@ -149,7 +139,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       commandHelp(io, cmd);
       return EXIT.ok;
     }
-    const positionals = parsed.positionals.slice(2);
+    const positionals = parsed.positionals.slice(cmd.verb === '' ? 1 : 2);
     const range = cmd.positionals ?? { min: 0, max: 0 };
     if (positionals.length < range.min)
       throw new UsageError(`missing argument: crosslink ${noun} ${verb} ${cmd.args}`);

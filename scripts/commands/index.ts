@@ -1,5 +1,7 @@
 /** Every CLI command; a noun's module contributes its verbs. */
 import type { Command } from '../cli/command.ts';
+import { completionCommands } from './completion.ts';
+import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
@@ -12,8 +14,10 @@ export const commands: Command[] = [
   ...linkCommands,
   ...vpnCommands,
   ...drCommands,
+  ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
+  ...completionCommands(() => commands),
 ];

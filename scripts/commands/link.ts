@@ -15,6 +15,7 @@ import { buildPlan, planLines, planReaders, pricingPath, readLive, readPricing }
 import { bothSidesLines, mergeSides, showLines, stageLine, summary } from '../cli/link-show.ts';
 import { DEFAULT_WAIT_MS, decisionWait, waitForLinkState } from '../cli/link-wait.ts';
 import { policyPath, readPolicy } from '../cli/policy.ts';
+import { progressLine } from '../cli/progress.ts';
 import { table } from '../cli/table.ts';
 
 /** Reads and checks a link request file; malformed fields are exit 2, one line each, naming the field. */
@@ -134,16 +135,23 @@ async function finish(
   if (ctx.global.wait) {
     if (!ctx.global.json) ctx.io.out(`${said}; waiting for ${until}`);
     let printed = 0;
-    final = await waitForLinkState(access, link.id, {
-      until,
-      ...(done ? { done } : {}),
-      timeoutMs: ctx.global.timeout ?? DEFAULT_WAIT_MS,
-      // Every stage once, also those passed between two polls.
-      onState: (l) => {
-        if (!ctx.global.json) for (const s of l.stages.slice(printed)) ctx.io.out(`  ${stageLine(s)}`);
-        printed = l.stages.length;
-      },
-    });
+    const progress = progressLine(ctx.io, ctx.global.json, until);
+    try {
+      final = await waitForLinkState(access, link.id, {
+        until,
+        ...(done ? { done } : {}),
+        timeoutMs: ctx.global.timeout ?? DEFAULT_WAIT_MS,
+        // Every stage once, also those passed between two polls.
+        onState: (l) => {
+          progress.done();
+          if (!ctx.global.json) for (const s of l.stages.slice(printed)) ctx.io.out(`  ${stageLine(s)}`);
+          printed = l.stages.length;
+        },
+        onPoll: (l, waited) => progress.update(l, waited),
+      });
+    } finally {
+      progress.done();
+    }
   }
   if (ctx.global.json) ctx.io.out(JSON.stringify(final, null, 2));
   else ctx.io.out(ctx.global.wait ? summary(final) : `${said}: ${summary(final)}`);

@@ -10,8 +10,9 @@
  * What "managed" means (only managed resources are ever pruned): the label `crosslink-managed=true`
  * on topics, subscriptions, functions, workflows and alert policies (`userLabels`); a description
  * ending in `(managed by crosslink)` on service accounts, custom roles, log sinks and scheduler
- * jobs, which have no labels. KMS key rings and keys and workload identity pools are not managed at
- * all: grants name them, and they must exist first. The IAM phases are in iam.ts.
+ * jobs, which have no labels. KMS key rings and keys and workload identity pools are never pruned:
+ * grants name them, and they must exist first (made by bootstrap.ts when gcp.yml has a `bootstrap`
+ * section, by their owners otherwise). The IAM phases are in iam.ts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -29,8 +30,17 @@ import {
   type SubscriptionSpec,
   serviceAccountEmail,
 } from '#scripts/gcp-config.ts';
+import { bootstrapProject } from './bootstrap.ts';
 import { type FunctionPackage, packageFunction, writePackage } from './build.ts';
-import { type Gcloud, GcloudError, isNotFound, keyValues, shellLine } from './gcloud.ts';
+import {
+  disabledApi,
+  type Gcloud,
+  GcloudError,
+  type GcloudResult,
+  isNotFound,
+  keyValues,
+  shellLine,
+} from './gcloud.ts';
 import {
   checkIamPrerequisites,
   convergeAccountGrants,
@@ -137,10 +147,22 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
   const email = (ref: string) => serviceAccountEmail(ref, P);
   const mut = (...args: string[]) => [...args, `--project=${P}`, '--quiet'];
 
+  /**
+   * APIs a dry run's bootstrap would enable: until then the project holds nothing of theirs, so a
+   * read gcloud refuses for want of one reads as empty (a list) or absent (anything else).
+   */
+  const enabling = new Set<string>();
+  const offline = (r: GcloudResult, args: string[]): unknown => {
+    const api = disabledApi(r);
+    if (!o.dryRun || api === undefined || !enabling.has(api)) return undefined;
+    return args.includes('list') ? [] : null;
+  };
   /** `project`: the project flag's value (this project by default), or false for none. */
   async function readJson<T>(args: string[], project: string | false = P): Promise<T> {
     const full = [...args, ...(project === false ? [] : [`--project=${project}`]), '--format=json'];
     const r = await gcloud.run(full);
+    const empty = r.code !== 0 ? offline(r, args) : undefined;
+    if (empty !== undefined) return empty as T;
     if (r.code !== 0) throw new GcloudError(full, r);
     return JSON.parse(r.stdout.trim() || 'null') as T;
   }
@@ -148,6 +170,8 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     const full = [...args, `--project=${project}`, '--format=json'];
     const r = await gcloud.run(full);
     if (isNotFound(r)) return null;
+    const empty = r.code !== 0 ? offline(r, args) : undefined;
+    if (empty !== undefined) return empty as T | null;
     if (r.code !== 0) throw new GcloudError(full, r);
     return JSON.parse(r.stdout.trim() || 'null') as T;
   }
@@ -185,8 +209,21 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
     marked,
     isMarked,
   };
-  // So do the KMS keys and workload identity pools the grants name.
-  await checkIamPrerequisites(iam);
+  // 0. What the project needs first (gcp.yml `bootstrap`): APIs, Firestore, KMS keys, pools.
+  const planned = await bootstrapProject({
+    config,
+    project: P,
+    region,
+    dryRun: o.dryRun,
+    enabling,
+    readJson: (args) => readJson(args),
+    readOrNull: (args) => readOrNull(args),
+    exec: (cmds) => exec(cmds),
+    mut,
+  });
+  // The KMS keys and workload identity pools the grants name must exist (or, in a dry run, be
+  // planned by the bootstrap).
+  await checkIamPrerequisites(iam, planned);
   const pubsubAgent = `serviceAccount:service-${PN}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   const functionUrls = new Map<string, string>();
   const functionUrl = (name: string) =>

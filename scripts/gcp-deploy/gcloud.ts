@@ -57,6 +57,17 @@ export function isNotFound(result: GcloudResult): boolean {
   return result.code !== 0 && /NOT_FOUND|not found|does not exist/i.test(result.stderr);
 }
 
+/**
+ * The API gcloud says the project has not enabled (SERVICE_DISABLED: "<api> has not been used in
+ * project N before or it is disabled", or "API [<api>] not enabled on project"), if that is the failure.
+ */
+export function disabledApi(result: GcloudResult): string | undefined {
+  if (result.code === 0) return undefined;
+  return /([a-z0-9-]+\.googleapis\.com)\]? (?:has not been used in project|not enabled on project)/.exec(
+    result.stderr,
+  )?.[1];
+}
+
 const SAFE = /^[A-Za-z0-9_\-+=/:.,@%^]+$/;
 
 /** One argument quoted for a POSIX shell (unquoted when it needs no quoting). */

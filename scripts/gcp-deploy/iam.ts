@@ -177,7 +177,10 @@ function keyArgs(ref: string, region: string): string[] {
  * keys) and every workload identity pool an `awsPublishers` entry names. A missing one stops the
  * run with the field that names it.
  */
-export async function checkIamPrerequisites(c: IamContext): Promise<void> {
+export async function checkIamPrerequisites(
+  c: IamContext,
+  planned: { keys: ReadonlySet<string>; pools: ReadonlySet<string> } = { keys: new Set(), pools: new Set() },
+): Promise<void> {
   const { config, project: P, region } = c;
   const problems: string[] = [];
   const keys = new Map<string, string>();
@@ -188,10 +191,11 @@ export async function checkIamPrerequisites(c: IamContext): Promise<void> {
     });
   });
   for (const [ref, path] of keys) {
+    if (planned.keys.has(ref)) continue;
     const [ring, key] = ref.split('/');
     if ((await c.readOrNull(['kms', 'keys', 'describe', ...keyArgs(ref, region)])) === null)
       problems.push(
-        `${path}: the Cloud KMS key projects/${P}/locations/${region}/keyRings/${ring}/cryptoKeys/${key} does not exist (gcp.yml grants on it, never creates it: create it first)`,
+        `${path}: the Cloud KMS key projects/${P}/locations/${region}/keyRings/${ring}/cryptoKeys/${key} does not exist (create it first, or give gcp.yml a bootstrap section, which creates it: docs/deploy-gcp.md "Bootstrap")`,
       );
   }
   // Each pool must exist and trust the role's AWS account with a provider that maps
@@ -207,23 +211,16 @@ export async function checkIamPrerequisites(c: IamContext): Promise<void> {
     });
   });
   for (const [pool, { path, accounts }] of pools) {
+    if (planned.pools.has(pool)) continue;
     if (
       (await c.readOrNull(['iam', 'workload-identity-pools', 'describe', pool, '--location=global'])) === null
     ) {
       problems.push(
-        `${path}: the workload identity pool ${pool} does not exist in ${P} (create it and its AWS provider first: docs/deploy-gcp.md "Grants")`,
+        `${path}: the workload identity pool ${pool} does not exist in ${P} (create it and its AWS provider first, or give gcp.yml a bootstrap section, which creates them: docs/deploy-gcp.md "Bootstrap")`,
       );
       continue;
     }
-    const providers =
-      (await c.readJson<ProviderJson[] | null>([
-        'iam',
-        'workload-identity-pools',
-        'providers',
-        'list',
-        `--workload-identity-pool=${pool}`,
-        '--location=global',
-      ])) ?? [];
+    const providers = await poolProviders(c, pool);
     for (const [account, rolePath] of accounts) {
       const trusting = providers.filter((x) => x.aws?.accountId === account && !x.disabled);
       if (trusting.length === 0)
@@ -239,11 +236,26 @@ export async function checkIamPrerequisites(c: IamContext): Promise<void> {
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }
 
-interface ProviderJson {
+export interface ProviderJson {
   name: string;
   disabled?: boolean;
   aws?: { accountId?: string };
   attributeMapping?: Record<string, string>;
+  attributeCondition?: string;
+}
+
+/** The providers of a workload identity pool (global) of the project. */
+export async function poolProviders(c: Pick<IamContext, 'readJson'>, pool: string): Promise<ProviderJson[]> {
+  return (
+    (await c.readJson<ProviderJson[] | null>([
+      'iam',
+      'workload-identity-pools',
+      'providers',
+      'list',
+      `--workload-identity-pool=${pool}`,
+      '--location=global',
+    ])) ?? []
+  );
 }
 
 interface RoleJson {
@@ -315,7 +327,8 @@ export async function convergeAccountGrants(c: IamContext): Promise<void> {
   const ours = new Set(config.serviceAccounts.map((sa) => `serviceAccount:${email(sa.id)}`));
   for (const ref of keys) {
     const args = keyArgs(ref, c.region);
-    const keyPolicy = await c.readJson<Policy>(['kms', 'keys', 'get-iam-policy', ...args]);
+    // A key a dry run's bootstrap would create has no policy yet.
+    const keyPolicy = (await c.readOrNull<Policy>(['kms', 'keys', 'get-iam-policy', ...args])) ?? {};
     const [ring, key] = ref.split('/') as [string, string];
     const resource = `projects/${P}/locations/${c.region}/keyRings/${ring}/cryptoKeys/${key}`;
     const wanted = plan

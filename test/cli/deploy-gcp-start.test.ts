@@ -110,6 +110,7 @@ beforeAll(async () => {
         .publicKey.export({ type: 'spki', format: 'pem' })
         .toString(),
       CROSSLINK_PEER_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b',
+      CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com',
     },
   });
   expect(err.at(-1)).toMatch(/command\(s\) ran/);

@@ -776,6 +776,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     CROSSLINK_AWS_RELAY_ROLE_ARN: RELAY_ROLE,
     CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
     CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
+    CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com, group:network-approvers@example.com',
   };
   const root = (sim: GcloudSim, ...flags: string[]) => rootWith(DEPLOY_ENV, sim, ...flags);
   const ENV = DEPLOY_ENV;
@@ -823,6 +824,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     const r = await rootWith({}, sim, '--dry-run');
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
+      'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
       'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 6 functions use it)',
       'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 6 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
@@ -832,6 +834,15 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
       'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 6 functions use it)',
+    ]);
+    const badMember = await rootWith(
+      { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
+      sim,
+      '--dry-run',
+    );
+    expect(badMember.code).toBe(2);
+    expect(badMember.err).toEqual([
+      'gcp.yml: functions[0].trigger.http.invokers[0]: CROSSLINK_INTAKE_INVOKERS lists "carol@example.com", which is not an IAM member (user:<email>, group:<email>, serviceAccount:<email>, domain:<domain>)',
     ]);
     expect(sim.calls).toEqual([]);
   });
@@ -1010,11 +1021,32 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
   }, 60_000);
 
   it('stops before any change when the key or the pool is missing or does not trust the role, or the role is not given', async () => {
+    // The root gcp.yml without its bootstrap section: the key and the pool are then others' to make.
+    const c0 = parse(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
+    delete c0.bootstrap;
+    for (const f of c0.functions) f.source = relative(dir, join(ROOT, f.source));
+    for (const w of c0.workflows) w.source = relative(dir, join(ROOT, w.source));
+    writeFileSync(join(dir, 'gcp.yml'), stringify(c0));
+    cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
+    const root = (sim: GcloudSim, ...flags: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      return main(
+        ['--project', PROJECT, '--config', 'gcp.yml', '--build-dir', join(dir, 'build'), ...flags],
+        {
+          gcloud: sim,
+          stdout: (l) => out.push(l),
+          stderr: (l) => err.push(l),
+          cwd: dir,
+          env: DEPLOY_ENV,
+        },
+      ).then((code) => ({ code, out, err }));
+    };
     const noKey = rootSim({ key: false });
     const a = await root(noKey);
     expect(a.code).toBe(1);
     expect(a.err).toEqual([
-      'error: serviceAccounts[1].grants[1].cryptoKey: the Cloud KMS key projects/crosslink-test/locations/us-east4/keyRings/crosslink/cryptoKeys/activation does not exist (gcp.yml grants on it, never creates it: create it first)',
+      'error: serviceAccounts[1].grants[1].cryptoKey: the Cloud KMS key projects/crosslink-test/locations/us-east4/keyRings/crosslink/cryptoKeys/activation does not exist (create it first, or give gcp.yml a bootstrap section, which creates it: docs/deploy-gcp.md "Bootstrap")',
     ]);
     expect(noKey.mutations()).toEqual([]);
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
   // The identities as this cloud has them: the hub's service accounts in its (leased) project.
   writeFileSync(join(run.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
   mkdirSync(join(run.home, '.crosslink', 'keys'));
-  for (const who of ['alice', 'carol', 'admin'])
+  for (const who of ['alice', 'carol', 'admin', 'crosslink'])
     writeFileSync(
       join(run.home, '.crosslink', 'keys', `${who}.json`),
       JSON.stringify(cloud.gcp.auth.keyFile(who)),
@@ -175,12 +175,20 @@ describe('crosslink link against the Google intake of the root gcp.yml', () => {
   });
 
   it('an identity that is not an invoker of the intake: exit 3 with the reason', async () => {
-    const r = await run.cli('link', 'show', linkId, '--side', 'gcp', '--as', 'admin');
+    // crosslink's own service identity: a service, not among the intake's invokers.
+    const r = await run.cli('link', 'show', linkId, '--side', 'gcp', '--as', 'crosslink');
     expect(r.code).toBe(3);
     expect(r.err).toMatch(
-      new RegExp(`admin@${cloud.gcp.project}\\.iam\\.gserviceaccount\\.com is not an invoker`),
+      new RegExp(`crosslink@${cloud.gcp.project}\\.iam\\.gserviceaccount\\.com is not an invoker`),
     );
     expect(r.err.split('\n')).toHaveLength(1);
+  });
+
+  it('the operator (admin) is among the local invokers: it reads the Google side', async () => {
+    const r = await run.cli('link', 'show', linkId, '--side', 'gcp', '--as', 'admin', '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).id).toBe(linkId);
   });
 
   it('a malformed request file: exit 2 naming the field, nothing sent', async () => {

@@ -414,6 +414,33 @@ describe('errors map to exit codes', () => {
   });
 });
 
+describe('approving a FAILED link', () => {
+  it('is refused by the state: exit 3, one line naming it, nothing recorded', async () => {
+    const f = file('will-fail.yaml', request('will-fail'));
+    const created = json((await cli('link', 'request', f, '--as', 'alice', '--json')).out);
+    const linkId = created.id as string;
+    await eventually(
+      async () => (await lc.half.deps.store.get(linkId))?.link.state === 'AWAITING_APPROVAL',
+      5000,
+    );
+    // The Google side's stage failed and compensated: the link is FAILED on this side too.
+    await lc.putPeer('LinkFailed', {
+      linkId,
+      side: 'gcp',
+      stage: 'request',
+      error: { name: 'CapacityUnavailableError', message: 'no remote transport profile' },
+      compensation: { deleted: [], remaining: [] },
+      failedAt: lc.now(),
+    });
+    await eventually(async () => (await lc.half.deps.store.get(linkId))?.link.state === 'FAILED', 5000);
+    const r = await cli('link', 'approve', linkId, '--as', 'bob');
+    expect(r.code).toBe(3);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/FAILED/);
+    expect((await lc.half.deps.store.get(linkId))?.link.approvals).toEqual([]);
+  });
+});
+
 describe('link plan', () => {
   const PRICING = {
     currency: 'USD',

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageService } from '#local/aws/wiring.ts';
-import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
+import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { analyseHandlers, type ReachAnalysis } from '../support/aws-reach.ts';
 import {
   deniedBy,
@@ -59,7 +59,10 @@ let copyDir: string;
 
 beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
-  const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
+  const { templateFile } = await packageService('.', {
+    inputs: AWS_HALF_INPUTS,
+    environment: { ...AWS_HALF_PACKAGING },
+  });
   template = JSON.parse(readFileSync(templateFile, 'utf8'));
   analysis = await analyseHandlers(process.cwd(), lambdas(template));
   // The same service, packaged where network accounts are configured (a copy: the shared package stays as is).
@@ -68,7 +71,7 @@ beforeAll(async () => {
   symlinkSync(resolve('node_modules'), join(copyDir, 'node_modules'));
   const copy = await packageService(copyDir, {
     force: true,
-    environment: { CROSSLINK_ACCOUNT_ROLES: JSON.stringify(ROLES) },
+    environment: { ...AWS_HALF_PACKAGING, CROSSLINK_ACCOUNT_ROLES: JSON.stringify(ROLES) },
   });
   withRoles = JSON.parse(readFileSync(copy.templateFile, 'utf8'));
 }, 120_000);

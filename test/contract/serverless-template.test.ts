@@ -16,7 +16,7 @@ import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { packageService } from '#local/aws/wiring.ts';
 import { unzip } from '#local/aws/zip.ts';
-import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
+import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 // Resource "*" is allowed only for these actions: they have no resource type.
 import { grantedOnStar } from '../support/iam-policy.ts';
@@ -41,7 +41,10 @@ const CFN_SEQ_TAGS = CFN_TAGS.map((t) => ({ ...t, collection: 'seq' as const }))
 
 beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
-  const { templateFile } = await packageService('.', { inputs: AWS_HALF_INPUTS });
+  const { templateFile } = await packageService('.', {
+    inputs: AWS_HALF_INPUTS,
+    environment: { ...AWS_HALF_PACKAGING },
+  });
   ({ Resources: resources, Conditions: conditions } = JSON.parse(readFileSync(templateFile, 'utf8')));
   templateDir = dirname(templateFile);
 }, 120_000);

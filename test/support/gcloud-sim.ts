@@ -21,7 +21,8 @@
  * added answers PERMISSION_DENIED. A sink's Pub/Sub destination must exist in whichever known
  * project it names; service accounts have IAM policies (`iam service-accounts *-iam-policy*`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { type Gcloud, type GcloudResult, parseKeyValues } from '#scripts/gcp-deploy/gcloud.ts';
@@ -55,7 +56,37 @@ export interface GcloudSimOptions {
   projectNumber?: string;
   /** Directory relative `--source` paths are read from (the deploy's cwd). */
   cwd?: string;
+  /**
+   * Whether a command of an API the project has not enabled fails (SERVICE_DISABLED), as on a new
+   * project. Off by default: the project then behaves as one whose APIs someone enabled.
+   */
+  enforceApis?: boolean;
 }
+
+/** An AWS provider's attribute mapping when none is given (IAM's documented default). */
+const AWS_DEFAULT_MAPPING: Readonly<Record<string, string>> = {
+  'google.subject': 'assertion.arn',
+  'attribute.aws_account': 'assertion.account',
+  'attribute.aws_role':
+    "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
+  'attribute.aws_ec2_instance':
+    "assertion.arn.extract('assumed-role/{role_and_session}').extract('/{session}')",
+};
+
+/** The API each command group calls (`projects` and `services` need none a new project lacks). */
+const API_OF: [RegExp, string][] = [
+  [/^pubsub /, 'pubsub.googleapis.com'],
+  [/^functions /, 'cloudfunctions.googleapis.com'],
+  [/^run /, 'run.googleapis.com'],
+  [/^iam workload-identity-pools /, 'iam.googleapis.com'],
+  [/^iam /, 'iam.googleapis.com'],
+  [/^kms /, 'cloudkms.googleapis.com'],
+  [/^firestore /, 'firestore.googleapis.com'],
+  [/^logging /, 'logging.googleapis.com'],
+  [/^workflows /, 'workflows.googleapis.com'],
+  [/^scheduler /, 'cloudscheduler.googleapis.com'],
+  [/^alpha monitoring /, 'monitoring.googleapis.com'],
+];
 
 export class GcloudSim implements Gcloud {
   readonly project: string;
@@ -78,9 +109,17 @@ export class GcloudSim implements Gcloud {
   /** Project custom roles by id, as `iam roles describe --format=json` shows them. */
   readonly customRoles = new Map<string, Json & { deleted?: boolean }>();
   /** Cloud KMS keys (`<location>/<ring>/<key>`) and their IAM policies; gcp.yml never creates keys. */
-  readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[] }>();
+  readonly cryptoKeys = new Map<string, { json: Json; policy: Binding[]; publicPem?: string }>();
   /** Workload identity pools (global) by id, with their providers. */
   readonly pools = new Map<string, { json: Json; providers: Json[] }>();
+  /** Enabled APIs (`services enable`), by service name. */
+  readonly services = new Set<string>();
+  /** The Firestore database `(default)`, once created, and its fields with a TTL policy. */
+  firestore: Json | undefined;
+  readonly ttlFields = new Map<string, Json>();
+  /** Cloud KMS key rings (`<location>/<ring>`). */
+  readonly keyRings = new Map<string, Json>();
+  readonly enforceApis: boolean;
   /** Every project of this simulated organisation, by id (this one included). */
   #world = new Map<string, GcloudSim>([]);
   #seq = 0;
@@ -90,6 +129,7 @@ export class GcloudSim implements Gcloud {
     this.project = o.project ?? 'crosslink-test';
     this.projectNumber = o.projectNumber ?? '123456789012';
     this.cwd = o.cwd ?? process.cwd();
+    this.enforceApis = o.enforceApis ?? false;
     this.#world.set(this.project, this);
     for (const name of ['_Default', '_Required'])
       this.sinks.set(name, {
@@ -124,6 +164,9 @@ export class GcloudSim implements Gcloud {
   /** A Cloud KMS key someone made (gcp.yml grants on keys, never creates them). */
   seedCryptoKey(location: string, keyRing: string, key: string): void {
     const name = `projects/${this.project}/locations/${location}/keyRings/${keyRing}/cryptoKeys/${key}`;
+    this.keyRings.set(`${location}/${keyRing}`, {
+      name: `projects/${this.project}/locations/${location}/keyRings/${keyRing}`,
+    });
     this.cryptoKeys.set(`${location}/${keyRing}/${key}`, {
       json: { name, purpose: 'ASYMMETRIC_DECRYPT', createTime: new Date(this.#clock).toISOString() },
       policy: [],
@@ -143,14 +186,7 @@ export class GcloudSim implements Gcloud {
           name: `${name}/providers/aws`,
           state: 'ACTIVE',
           aws: { accountId: awsAccountId },
-          attributeMapping: attributeMapping ?? {
-            'google.subject': 'assertion.arn',
-            'attribute.aws_account': 'assertion.account',
-            'attribute.aws_role':
-              "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
-            'attribute.aws_ec2_instance':
-              "assertion.arn.extract('assumed-role/{role_and_session}').extract('/{session}')",
-          },
+          attributeMapping: attributeMapping ?? { ...AWS_DEFAULT_MAPPING },
         },
       ],
     });
@@ -181,6 +217,7 @@ export class GcloudSim implements Gcloud {
     }
     const json = flags.get('format') === 'json';
     try {
+      this.#apiMustBeEnabled(positionals);
       const value = this.#dispatch(positionals, flags);
       return {
         code: 0,
@@ -191,6 +228,18 @@ export class GcloudSim implements Gcloud {
       if (e instanceof Fail) return { code: e.code, stdout: '', stderr: `${e.message}\n` };
       throw e;
     }
+  }
+
+  /** SERVICE_DISABLED for a command of an API this project has not enabled (`enforceApis`). */
+  #apiMustBeEnabled(pos: string[]): void {
+    if (!this.enforceApis) return;
+    const line = `${pos.join(' ')} `;
+    const api = API_OF.find(([re]) => re.test(line))?.[1];
+    if (api && !this.services.has(api))
+      throw new Fail(
+        1,
+        `ERROR: (gcloud.${pos.slice(0, 3).join('.')}) PERMISSION_DENIED: ${api} has not been used in project ${this.projectNumber} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/${api}/overview?project=${this.projectNumber} then retry. [SERVICE_DISABLED]`,
+      );
   }
 
   #dispatch(pos: string[], flags: Flags): unknown {
@@ -438,7 +487,248 @@ export class GcloudSim implements Gcloud {
       }
     }
 
-    // Workload identity pools and their providers (made by their owners: read only here).
+    // APIs (Service Usage).
+    if (cmd(2) === 'services list') {
+      allow(cmd(2), ['enabled']);
+      return [...this.services].sort().map((name) => ({
+        name: `projects/${this.projectNumber}/services/${name}`,
+        config: { name },
+        state: 'ENABLED',
+      }));
+    }
+    if (cmd(2) === 'services enable') {
+      allow(cmd(2), []);
+      const names = pos.slice(2);
+      if (names.length === 0) throw err(cmd(2), 'argument SERVICE: Must be specified.', 2);
+      for (const n of names)
+        if (!/^[a-z][a-z0-9-]*\.googleapis\.com$/.test(n))
+          throw err(cmd(2), `NOT_FOUND: Service ${n} not found or permission denied.`);
+      for (const n of names) this.services.add(n);
+      return undefined;
+    }
+
+    // Firestore: the (default) database and TTL policies.
+    if (cmd(3) === 'firestore databases describe' || cmd(3) === 'firestore databases create') {
+      const c = cmd(3);
+      if (f('database') !== '(default)') throw invalid(c, 'only the (default) database is simulated');
+      if (pos[2] === 'describe') {
+        allow(c, ['database']);
+        if (!this.firestore) throw notFound(c, `projects/${P}/databases/(default)`);
+        return this.firestore;
+      }
+      allow(c, ['database', 'location', 'type']);
+      if (!f('location')) throw err(c, 'argument --location: Must be specified.', 2);
+      if (this.firestore) throw exists(c, `projects/${P}/databases/(default)`);
+      const type = f('type') === 'datastore-mode' ? 'DATASTORE_MODE' : 'FIRESTORE_NATIVE';
+      this.firestore = {
+        name: `projects/${P}/databases/(default)`,
+        locationId: f('location'),
+        type,
+        createTime: now(),
+      };
+      return this.firestore;
+    }
+    if (cmd(4) === 'firestore fields ttls list' || cmd(4) === 'firestore fields ttls update') {
+      const c = cmd(4);
+      if (!this.firestore) throw notFound(c, `projects/${P}/databases/(default)`);
+      if (pos[3] === 'list') {
+        allow(c, ['database']);
+        return [...this.ttlFields.values()];
+      }
+      allow(c, ['database', 'collection-group', 'enable-ttl', 'disable-ttl']);
+      const field = arg(c, 4);
+      const group = f('collection-group');
+      if (!group) throw err(c, 'argument --collection-group: Must be specified.', 2);
+      const name = `projects/${P}/databases/(default)/collectionGroups/${group}/fields/${field}`;
+      if (f('enable-ttl')) this.ttlFields.set(name, { name, ttlConfig: { state: 'ACTIVE' } });
+      else if (f('disable-ttl')) this.ttlFields.delete(name);
+      else throw err(c, 'Exactly one of (--disable-ttl | --enable-ttl) must be specified.', 2);
+      return this.ttlFields.get(name);
+    }
+
+    // A key version's public half (`--output-file`), from a key pair made for the key on first read.
+    if (cmd(4) === 'kms keys versions get-public-key') {
+      const c = cmd(4);
+      allow(c, ['key', 'keyring', 'location', 'output-file']);
+      const at = `${f('location')}/${f('keyring')}/${f('key')}`;
+      const k = this.cryptoKeys.get(at);
+      const full = `projects/${P}/locations/${f('location')}/keyRings/${f('keyring')}/cryptoKeys/${f('key')}/cryptoKeyVersions/${pos[4]}`;
+      if (!k || pos[4] !== '1') throw notFound(c, full);
+      if (k.json.purpose !== 'ASYMMETRIC_DECRYPT' && k.json.purpose !== 'ASYMMETRIC_SIGN')
+        throw err(c, `FAILED_PRECONDITION: ${full} is not an asymmetric key.`);
+      k.publicPem ??= generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString();
+      const file = f('output-file');
+      if (!file) throw err(c, 'argument --output-file: Must be specified.', 2);
+      writeFileSync(resolve(this.cwd, file), k.publicPem);
+      return undefined;
+    }
+    // A credential configuration file (gcloud writes it locally, calling no API).
+    if (cmd(3) === 'iam workload-identity-pools create-cred-config') {
+      const c = cmd(3);
+      allow(c, ['aws', 'output-file', 'service-account', 'enable-imdsv2']);
+      const audience = arg(c, 3);
+      if (
+        !/^projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]+\/providers\/[a-z0-9-]+$/.test(
+          audience,
+        )
+      )
+        throw err(c, `argument AUDIENCE: must be a provider's full resource name, got ${audience}`, 2);
+      if (!f('aws')) throw err(c, 'Exactly one of (--aws | --azure | --oidc...) must be specified.', 2);
+      const file = f('output-file');
+      if (!file) throw err(c, 'argument --output-file: Must be specified.', 2);
+      writeFileSync(
+        resolve(this.cwd, file),
+        JSON.stringify({
+          universe_domain: 'googleapis.com',
+          type: 'external_account',
+          audience: `//iam.googleapis.com/${audience}`,
+          subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+          token_url: 'https://sts.googleapis.com/v1/token',
+          credential_source: {
+            environment_id: 'aws1',
+            region_url: 'http://169.254.169.254/latest/meta-data/placement/availability-zone',
+            url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials',
+            regional_cred_verification_url:
+              'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+          },
+          ...(f('service-account')
+            ? {
+                service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${f('service-account')}:generateAccessToken`,
+              }
+            : {}),
+        }),
+      );
+      return undefined;
+    }
+
+    // Cloud KMS key rings, and keys created (the keys' other commands are below).
+    if (cmd(3) === 'kms keyrings describe' || cmd(3) === 'kms keyrings create') {
+      const c = cmd(3);
+      allow(c, ['location']);
+      const ring = arg(c, 3);
+      if (!f('location')) throw err(c, 'argument --location: Must be specified.', 2);
+      const full = `projects/${P}/locations/${f('location')}/keyRings/${ring}`;
+      const have = this.keyRings.get(`${f('location')}/${ring}`);
+      if (pos[2] === 'describe') {
+        if (!have) throw notFound(c, full);
+        return have;
+      }
+      if (have) throw exists(c, full);
+      const json = { name: full, createTime: now() };
+      this.keyRings.set(`${f('location')}/${ring}`, json);
+      return json;
+    }
+    if (cmd(3) === 'kms keys create') {
+      const c = cmd(3);
+      allow(c, ['keyring', 'location', 'purpose', 'default-algorithm', 'protection-level']);
+      const key = arg(c, 3);
+      const at = `${f('location')}/${f('keyring')}`;
+      const full = `projects/${P}/locations/${f('location')}/keyRings/${f('keyring')}/cryptoKeys/${key}`;
+      if (!this.keyRings.has(at))
+        throw notFound(c, `projects/${P}/locations/${f('location')}/keyRings/${f('keyring')}`);
+      if (this.cryptoKeys.has(`${at}/${key}`)) throw exists(c, full);
+      const purposes: Record<string, string> = {
+        'asymmetric-encryption': 'ASYMMETRIC_DECRYPT',
+        'asymmetric-signing': 'ASYMMETRIC_SIGN',
+        encryption: 'ENCRYPT_DECRYPT',
+      };
+      const purpose = purposes[f('purpose') ?? ''];
+      if (!purpose) throw err(c, `argument --purpose: Invalid choice: '${f('purpose')}'.`, 2);
+      if (purpose !== 'ENCRYPT_DECRYPT' && !f('default-algorithm'))
+        throw err(c, '--default-algorithm needs to be specified when creating an asymmetric key.', 2);
+      if (
+        purpose === 'ASYMMETRIC_DECRYPT' &&
+        !/^rsa-decrypt-oaep-(2048|3072|4096)-sha(256|512|1)$/.test(f('default-algorithm') ?? '')
+      )
+        throw invalid(c, `Algorithm ${f('default-algorithm')} is not valid for purpose ASYMMETRIC_DECRYPT.`);
+      const json = {
+        name: full,
+        purpose,
+        versionTemplate: {
+          algorithm: (f('default-algorithm') ?? 'google-symmetric-encryption')
+            .toUpperCase()
+            .replaceAll('-', '_'),
+          protectionLevel: (f('protection-level') ?? 'software').toUpperCase(),
+        },
+        createTime: now(),
+      };
+      this.cryptoKeys.set(`${at}/${key}`, { json, policy: [] });
+      return json;
+    }
+
+    // Workload identity pools: created, and their AWS providers created or updated.
+    if (cmd(3) === 'iam workload-identity-pools create') {
+      const c = cmd(3);
+      allow(c, ['location', 'display-name', 'description']);
+      const pool = arg(c, 3);
+      if (f('location') !== 'global') throw err(c, 'argument --location: must be global.', 2);
+      if (!/^[a-z][a-z0-9-]{2,30}[a-z0-9]$/.test(pool)) throw invalid(c, `Invalid pool id ${pool}.`);
+      if (this.pools.has(pool))
+        throw exists(c, `projects/${this.projectNumber}/locations/global/workloadIdentityPools/${pool}`);
+      const json = {
+        name: `projects/${this.projectNumber}/locations/global/workloadIdentityPools/${pool}`,
+        state: 'ACTIVE',
+        ...(f('display-name') ? { displayName: f('display-name') } : {}),
+      };
+      this.pools.set(pool, { json, providers: [] });
+      return json;
+    }
+    if (
+      cmd(4) === 'iam workload-identity-pools providers create-aws' ||
+      cmd(4) === 'iam workload-identity-pools providers update-aws'
+    ) {
+      const c = cmd(4);
+      const op = pos[3];
+      allow(c, [
+        'workload-identity-pool',
+        'location',
+        'account-id',
+        'attribute-condition',
+        'attribute-mapping',
+        'display-name',
+      ]);
+      const id = arg(c, 4);
+      const pool = f('workload-identity-pool') ?? '';
+      const j = this.pools.get(pool);
+      if (!j) throw notFound(c, `projects/${P}/locations/global/workloadIdentityPools/${pool}`);
+      const name = `${j.json.name}/providers/${id}`;
+      const have = j.providers.find((p) => p.name === name);
+      const condition = f('attribute-condition');
+      // IAM checks the condition's CEL against the mapped attributes (a condition naming an
+      // attribute the mapping does not set is refused).
+      if (
+        condition !== undefined &&
+        !/^(attribute\.aws_role|attribute\.aws_account|google\.subject)\b/.test(condition)
+      )
+        throw invalid(
+          c,
+          `The attribute condition must reference one of the provider's mapped attributes: ${condition}`,
+        );
+      if (op === 'create-aws') {
+        if (have) throw exists(c, name);
+        if (!/^\d{12}$/.test(f('account-id') ?? ''))
+          throw err(c, 'argument --account-id: Must be specified.', 2);
+        const provider = {
+          name,
+          state: 'ACTIVE',
+          aws: { accountId: f('account-id') },
+          attributeMapping: f('attribute-mapping')
+            ? parseKeyValues(f('attribute-mapping') as string)
+            : { ...AWS_DEFAULT_MAPPING },
+          ...(condition !== undefined ? { attributeCondition: condition } : {}),
+        };
+        j.providers.push(provider);
+        return provider;
+      }
+      if (!have) throw notFound(c, name);
+      if (condition !== undefined) have.attributeCondition = condition;
+      if (f('account-id')) have.aws = { accountId: f('account-id') };
+      return have;
+    }
+
+    // Workload identity pools and their providers: reads.
     if (cmd(3) === 'iam workload-identity-pools describe') {
       allow(cmd(3), ['location']);
       const pool = arg(cmd(3), 3);

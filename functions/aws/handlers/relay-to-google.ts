@@ -1,12 +1,16 @@
 /**
- * Lambda `relayToGoogle`: the AWS -> Google relay (SQS event source, ReportBatchItemFailures). Only
- * `batchItemFailures` goes back to Lambda; the counts are logged (ids and types only, never a body).
+ * Lambda `relayToGoogle`: the AWS -> Google relay (SQS event source, ReportBatchItemFailures), or
+ * the self-test `crosslink doctor` invokes (`{"crosslinkSelfTest": true}`, relay-self-test.ts),
+ * which runs with the relay's own role. Only `batchItemFailures` goes back to Lambda; the counts
+ * are logged (ids and types only, never a body).
  */
 import { relayToGoogle, type SqsRecord } from '#core/relay/to-google.ts';
+import { federatedClient } from '../google-relay.ts';
 import { relayDepsFromEnv } from '../relay-runtime.ts';
+import { isSelfTest, relaySelfTest } from '../relay-self-test.ts';
 import { logger, wrap } from './wrap.ts';
 
-export const handler = wrap(
+const relayBatch = wrap(
   'relayToGoogle',
   async (event: { Records: SqsRecord[] }) => {
     const report = await relayToGoogle(event.Records, relayDepsFromEnv(logger));
@@ -21,3 +25,16 @@ export const handler = wrap(
   },
   { input: { kind: 'sqs' } },
 );
+
+const selfTest = wrap(
+  'relaySelfTest',
+  async () => {
+    const report = await relaySelfTest(process.env, { client: (c) => federatedClient(c.externalAccount) });
+    logger.info('relay self-test', { ok: report.ok, steps: report.steps.map((s) => `${s.step}: ${s.ok}`) });
+    return report;
+  },
+  { input: { kind: 'self-test' } },
+);
+
+export const handler = (event: unknown, context: unknown) =>
+  isSelfTest(event) ? selfTest(event, context) : relayBatch(event, context);

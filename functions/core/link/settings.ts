@@ -20,16 +20,28 @@ export function costTags(env: Environment): Record<string, string> {
   return JSON.parse(env.CROSSLINK_COST_TAGS ?? '{}') as Record<string, string>;
 }
 
+/**
+ * The peer's sealing key, or undefined when both variables are empty (the first phase of a deploy,
+ * before the peer exists: links are refused until the next deploy gives them). One without the
+ * other is a broken deploy, named.
+ */
+export function peerKey(env: Environment): { publicKeyPem: string; keyId: string } | undefined {
+  const publicKeyPem = env.CROSSLINK_PEER_PUBLIC_KEY_PEM ?? '';
+  const keyId = env.CROSSLINK_PEER_KEY_ID ?? '';
+  if (publicKeyPem === '' && keyId === '') return undefined;
+  return {
+    publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
+    keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
+  };
+}
+
 /** The steps' settings: approval waits, the peer's sealing key, drain and up deadlines. */
 export function stepSettings(env: Environment): StepSettings {
   return {
     escalateAfterMs: parseDuration(env.CROSSLINK_APPROVAL_ESCALATE_AFTER ?? '24h'),
     expireAfterMs: parseDuration(env.CROSSLINK_APPROVAL_EXPIRE_AFTER ?? '72h'),
     pollEveryMs: Math.min(3_600_000, parseDuration(env.CROSSLINK_POLL_EVERY ?? '1h')),
-    peerKey: {
-      publicKeyPem: need(env, 'CROSSLINK_PEER_PUBLIC_KEY_PEM'),
-      keyId: need(env, 'CROSSLINK_PEER_KEY_ID'),
-    },
+    peerKey: peerKey(env),
     tags: costTags(env),
     drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
     drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),

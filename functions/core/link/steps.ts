@@ -12,7 +12,13 @@
 
 import { openSealedKey, sealKey } from '../crypto/seal.ts';
 import type { CloudEvent } from '../envelope.ts';
-import { CrosslinkError, IllegalTransitionError, TimedOutError, ValidationError } from '../errors.ts';
+import {
+  CrosslinkError,
+  IllegalTransitionError,
+  NotConfiguredError,
+  TimedOutError,
+  ValidationError,
+} from '../errors.ts';
 import type { EventDataByName } from '../events/catalog.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
@@ -47,8 +53,11 @@ export interface StepSettings {
   expireAfterMs: number;
   /** The longest a wait parks before a fallback poll (ms; at most an hour). */
   pollEveryMs: number;
-  /** The peer's public key (PEM) and id, from config: a sealed key is for it alone. */
-  peerKey: { publicKeyPem: string; keyId: string };
+  /**
+   * The peer's public key (PEM) and id, from config: a sealed key is for it alone. Absent in the
+   * first phase of a deploy (the peer not deployed yet): no key can be sealed, so no link starts.
+   */
+  peerKey?: { publicKeyPem: string; keyId: string } | undefined;
   /** Cost tags / labels put on every created resource, beside the link id. */
   tags: Record<string, string>;
   /** How long decommissioning waits for the peer to report its half drained before it stops, deleting nothing (ms). */
@@ -422,6 +431,16 @@ export async function keyDeadline(deps: StepDeps, input: { linkId: string; check
 
 // ---- activate ----------------------------------------------------------------------------------------
 
+/** The peer's sealing key; NotConfiguredError naming its variables when the deploy gave none. */
+export function peerKeyOf(settings: Pick<StepSettings, 'peerKey'>): { publicKeyPem: string; keyId: string } {
+  if (!settings.peerKey) throw new NotConfiguredError(PEER_NOT_CONFIGURED);
+  return settings.peerKey;
+}
+
+/** Why a side without the peer's values refuses links (the first phase of a deploy). */
+export const PEER_NOT_CONFIGURED =
+  "this installation has no peer yet: CROSSLINK_PEER_PUBLIC_KEY_PEM and CROSSLINK_PEER_KEY_ID are empty (the first phase of the deploy); deploy the peer cloud, then deploy this side again with the peer's values (docs/deploy.md)";
+
 /** Initiator: PROVISIONING, create own half (key to the secret store at once), a sealed copy for the peer. */
 export async function activateInitiate(deps: StepDeps, input: ExecutionInput) {
   await mutateLink(deps, input.linkId, { kind: 'startProvisioning' });
@@ -431,7 +450,7 @@ export async function activateInitiate(deps: StepDeps, input: ExecutionInput) {
     tags: deps.settings.tags,
   });
   const key = await deps.secrets.getActivationKey(keyRef);
-  const sealed = sealKey(key, deps.settings.peerKey, input.linkId);
+  const sealed = sealKey(key, peerKeyOf(deps.settings), input.linkId);
   // The sealed key (for the peer's eyes only) travels in the outbox with the half's first state.
   await recordOwnHalf(deps, input.linkId, half, () => [
     emit(deps, 'LinkKeyIssued', {

@@ -3,6 +3,7 @@
  * default-exports `defineService({...})`, plus one line here.
  */
 import type { AnyAwsService } from '../service.ts';
+import cloudformation from './cloudformation.ts';
 import cloudwatch from './cloudwatch.ts';
 import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
@@ -29,4 +30,5 @@ export const awsServices: readonly AnyAwsService[] = [
   events,
   sqs,
   lambda,
+  cloudformation,
 ];

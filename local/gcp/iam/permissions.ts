@@ -39,8 +39,14 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, MethodPermission | 'ser
   'cloudkms.CreateCryptoKey': { permission: 'cloudkms.cryptoKeys.create', on: 'parent' },
   'cloudkms.GetCryptoKey': { permission: 'cloudkms.cryptoKeys.get', on: 'self' },
   'cloudkms.GetCryptoKeyVersion': { permission: 'cloudkms.cryptoKeyVersions.get', on: 'self' },
+  'cloudkms.UpdateCryptoKeyVersion': { permission: 'cloudkms.cryptoKeyVersions.update', on: 'self' },
   'cloudkms.GetPublicKey': { permission: 'cloudkms.cryptoKeyVersions.viewPublicKey', on: 'parent' },
   'cloudkms.AsymmetricDecrypt': { permission: 'cloudkms.cryptoKeyVersions.useToDecrypt', on: 'self' },
+  // Service Usage (https://cloud.google.com/service-usage/docs/access-control).
+  'serviceusage.ListServices': { permission: 'serviceusage.services.list', on: 'project' },
+  'serviceusage.GetService': { permission: 'serviceusage.services.get', on: 'project' },
+  'serviceusage.EnableService': { permission: 'serviceusage.services.enable', on: 'project' },
+  'serviceusage.DisableService': { permission: 'serviceusage.services.disable', on: 'project' },
   // Secret Manager (https://cloud.google.com/secret-manager/docs/access-control).
   'secretmanager.CreateSecret': { permission: 'secretmanager.secrets.create', on: 'parent' },
   'secretmanager.ListSecrets': { permission: 'secretmanager.secrets.list', on: 'parent' },

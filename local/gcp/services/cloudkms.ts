@@ -214,6 +214,22 @@ export default defineGcpService<KmsState>({
       handler: (ctx: Ctx) => encodeEnums(ctx, versionView(versionOf(ctx).version), VERSION_ENUMS),
     },
     {
+      // updateCryptoKeyVersion: only `state` (ENABLED <-> DISABLED) is updatable, as in the API.
+      method: 'PATCH',
+      path: `${BASE}/{keyRing}/cryptoKeys/{cryptoKey}/cryptoKeyVersions/{version}`,
+      operation: 'UpdateCryptoKeyVersion',
+      handler: (ctx: Ctx) => {
+        const { version } = versionOf(ctx);
+        const mask = ctx.query.get('updateMask');
+        if (mask !== 'state') throw invalidArgument('updateMask must be "state"', 'update_mask');
+        const state = enumName(ENUMS.state, (ctx.body as { state?: string | number }).state);
+        if (state !== 'ENABLED' && state !== 'DISABLED')
+          throw invalidArgument('state must be ENABLED or DISABLED', 'crypto_key_version.state');
+        version.state = state;
+        return encodeEnums(ctx, versionView(version), VERSION_ENUMS);
+      },
+    },
+    {
       method: 'GET',
       path: `${BASE}/{keyRing}/cryptoKeys/{cryptoKey}/cryptoKeyVersions/{version}/publicKey`,
       operation: 'GetPublicKey',

@@ -10,6 +10,7 @@ import monitoring from './monitoring.ts';
 import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
 import secretmanager from './secretmanager.ts';
+import serviceusage from './serviceusage.ts';
 import sts from './sts.ts';
 
 export const gcpServices: readonly AnyGcpService[] = [
@@ -21,4 +22,5 @@ export const gcpServices: readonly AnyGcpService[] = [
   monitoring,
   cloudkms,
   secretmanager,
+  serviceusage,
 ];

@@ -1,0 +1,116 @@
+/**
+ * The relay's self-test (`crosslink doctor`): what only the relay's own identity can prove, run by
+ * the relay function itself with its role's credentials when invoked with `{"crosslinkSelfTest":
+ * true}` instead of an SQS batch: its configuration reads, the workload identity exchange gives a
+ * Google token, and that token holds `pubsub.topics.publish` on the peer topic
+ * (`topics.testIamPermissions`, which publishes nothing). Each step answers ok or the reason.
+ */
+import type { BaseExternalAccountClient } from 'google-auth-library';
+import { type GoogleRelayConfig, googleRelayConfig } from './google-relay.ts';
+
+export interface SelfTestStep {
+  step: 'configuration' | 'token exchange' | 'publish permission';
+  ok: boolean;
+  detail: string;
+}
+
+export interface SelfTestReport {
+  ok: boolean;
+  steps: SelfTestStep[];
+}
+
+export function isSelfTest(event: unknown): boolean {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    (event as { crosslinkSelfTest?: unknown }).crosslinkSelfTest === true
+  );
+}
+
+const PUBLISH = 'pubsub.topics.publish';
+
+export async function relaySelfTest(
+  env: Record<string, string | undefined>,
+  deps: {
+    client: (config: GoogleRelayConfig) => Pick<BaseExternalAccountClient, 'getAccessToken'>;
+    fetch?: typeof fetch;
+  },
+): Promise<SelfTestReport> {
+  const steps: SelfTestStep[] = [];
+  const done = () => ({ ok: steps.every((s) => s.ok), steps });
+  let config: GoogleRelayConfig;
+  try {
+    config = googleRelayConfig(env);
+    steps.push({ step: 'configuration', ok: true, detail: `publishes to ${config.project}/${config.topic}` });
+  } catch (e) {
+    steps.push({ step: 'configuration', ok: false, detail: (e as Error).message });
+    return done();
+  }
+  let token: string | null | undefined;
+  try {
+    token = (await deps.client(config).getAccessToken()).token;
+  } catch (e) {
+    const err = e as {
+      message?: string;
+      response?: { status?: number; data?: { error?: string; error_description?: string } };
+    };
+    const data = err.response?.data;
+    steps.push({
+      step: 'token exchange',
+      ok: false,
+      detail: data?.error
+        ? `${err.response?.status} ${data.error}: ${data.error_description ?? ''}`.trim()
+        : (err.message ?? String(e)),
+    });
+    return done();
+  }
+  if (!token) {
+    steps.push({ step: 'token exchange', ok: false, detail: 'the exchange returned no access token' });
+    return done();
+  }
+  steps.push({
+    step: 'token exchange',
+    ok: true,
+    detail: 'workload identity federation gave a Google token',
+  });
+  const url = `${config.pubsubEndpoint}/v1/projects/${config.project}/topics/${encodeURIComponent(config.topic)}:testIamPermissions`;
+  const res = await (deps.fetch ?? fetch)(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ permissions: [PUBLISH] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = (await res.json().catch(() => ({}))) as {
+    permissions?: string[];
+    error?: { status?: string; message?: string };
+  };
+  // The Pub/Sub emulator (the local cloud) has no IAM and answers 501; Pub/Sub itself always answers.
+  if (res.status === 501)
+    steps.push({
+      step: 'publish permission',
+      ok: true,
+      detail:
+        `not checkable: ${config.pubsubEndpoint} answered 501 ${json.error?.status ?? ''} (a Pub/Sub without IAM)`.replace(
+          ' )',
+          ')',
+        ),
+    });
+  else if (res.ok)
+    steps.push(
+      json.permissions?.includes(PUBLISH)
+        ? { step: 'publish permission', ok: true, detail: `holds ${PUBLISH} on ${config.topic}` }
+        : {
+            step: 'publish permission',
+            ok: false,
+            detail: `lacks ${PUBLISH} on ${config.topic} (the topic grant of the relay's principal set)`,
+          },
+    );
+  else
+    steps.push({
+      step: 'publish permission',
+      ok: false,
+      detail:
+        `topics.testIamPermissions on ${config.topic}: ${res.status} ${json.error?.status ?? ''} ${json.error?.message ?? ''}`.trim(),
+    });
+  return done();
+}
