@@ -92,7 +92,8 @@ export class DynamoDbVpnApprovals implements VpnApprovals {
 
 export interface VpnHalfDeps {
   ec2: EC2Client;
-  events: EventSink;
+  /** The crosslink bus the result events go to (the step's own sink, not the link steps' port). */
+  bus: EventSink;
   approvals: VpnApprovals;
   clock: Clock;
   origin: Origin;
@@ -299,7 +300,7 @@ export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent
     reason: d.reason,
     appliedAt: new Date(deps.clock.now()).toISOString(),
   };
-  await deps.events.put([
+  await deps.bus.put([
     buildEvent({
       name: VPN_ACTION_EVENTS[c.action].result,
       origin: deps.origin,
@@ -320,7 +321,7 @@ export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHal
   const region = need(env, 'AWS_REGION');
   cached = {
     ec2: new EC2Client({ region }),
-    events: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     clock: systemClock,
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },

@@ -25,6 +25,7 @@ import { lambdas, type Template } from '../support/iam-policy.ts';
 const CLIENTS = [
   'DirectConnectClient',
   'DynamoDBClient',
+  'EC2Client',
   'EventBridgeClient',
   'InterconnectClient',
   'KMSClient',
@@ -64,35 +65,39 @@ const EXPECTED: Record<string, string[]> = {
   stepDrainCheck: [...STORE_EVENTS, ...HALVES],
   stepDeleteOwnHalf: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
   stepConfirmDeleted: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
+  stepVpnHalf: [...STORE_EVENTS, 'EC2Client'],
 };
 
 /**
  * Reviewed ceilings (KB) of the bundles still over the goal (all of them: docs/aws-half.md,
  * "Packaging", says what keeps them over): each its size when measured, rounded up to the next
  * 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
+ * Every function bundles the whole event catalog's schemas (its input and output checks), so a new
+ * event adds to each: the six VPN command and result events added about 12 KB.
  */
 const OVER_GOAL: Record<string, number> = {
-  intake: 670,
-  peerEvents: 660,
+  intake: 680,
+  peerEvents: 680,
   relayFromGoogle: 470,
   relayToGoogle: 720,
-  starter: 620,
-  stepActivateAccept: 740,
-  stepActivateInitiate: 720,
-  stepApprovalDeadline: 630,
-  stepCompensate: 690,
-  stepConfirmDeleted: 700,
-  stepDecommissionDeadline: 630,
-  stepDecommissionRequest: 610,
+  starter: 630,
+  stepActivateAccept: 750,
+  stepActivateInitiate: 730,
+  stepApprovalDeadline: 650,
+  stepCompensate: 710,
+  stepConfirmDeleted: 720,
+  stepDecommissionDeadline: 650,
+  stepDecommissionRequest: 620,
   stepDeleteOwnHalf: 660,
-  stepDrainCheck: 680,
+  stepDrainCheck: 690,
   stepKeyDeadline: 590,
-  stepPark: 620, // with the peer values' check (a link refused while they are missing)
-  stepPollHalf: 700,
+  stepPark: 620,
+  stepPollHalf: 720,
   stepReport: 590,
-  stepRequest: 680,
+  stepRequest: 690,
   stepVerifyPrefixes: 620,
-  watcher: 730, // with the Direct Connect client that reads the links' BGP sessions
+  stepVpnHalf: 1060, // the EC2 client alone is about 400 KB of it
+  watcher: 740,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

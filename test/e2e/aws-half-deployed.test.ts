@@ -299,22 +299,6 @@ describe('the AWS half deployed from serverless.yml', () => {
     }, 30 * MIN);
     expect(await statusOf('LinkDecommissioningStateMachine', linkId)).toBeDefined();
   }, 120_000);
-
-  it('least privilege: every action the runs used was allowed; every grant was used or says why not', () => {
-    // Act: the edge's decisions over both flows above, against serverless.yml's grants and reasons.
-    const report = leastPrivilege(
-      [cloud.iam?.snapshot(cloud.aws.edge.world) ?? { principals: [], decisions: [] }],
-      readServiceIam(resolve(ROOT, 'serverless.yml')),
-    );
-    // Assess
-    expect(report.map((p) => p.key)).toEqual(
-      expect.arrayContaining(['intake', 'stepRequest', 'linkProvisioning']),
-    );
-    expect(report.find((p) => p.key === 'stepRequest')?.used.map((u) => u.action)).toContain(
-      'events:PutEvents',
-    );
-    expect(problems(report), formatReport(report)).toEqual([]);
-  });
 });
 
 describe('the deployed vpn-half state machine', () => {
@@ -395,4 +379,23 @@ describe('the deployed vpn-half state machine', () => {
     ec2.destroy();
     asCrosslink.destroy();
   }, 120_000);
+});
+
+// Last: over every run above, both link flows and the VPN command.
+describe("the deployed half's IAM", () => {
+  it('least privilege: every action the runs used was allowed; every grant was used or says why not', () => {
+    // Act: the edge's decisions over both flows above, against serverless.yml's grants and reasons.
+    const report = leastPrivilege(
+      [cloud.iam?.snapshot(cloud.aws.edge.world) ?? { principals: [], decisions: [] }],
+      readServiceIam(resolve(ROOT, 'serverless.yml')),
+    );
+    // Assess
+    expect(report.map((p) => p.key)).toEqual(
+      expect.arrayContaining(['intake', 'stepRequest', 'linkProvisioning']),
+    );
+    expect(report.find((p) => p.key === 'stepRequest')?.used.map((u) => u.action)).toContain(
+      'events:PutEvents',
+    );
+    expect(problems(report), formatReport(report)).toEqual([]);
+  });
 });

@@ -66,7 +66,10 @@ const cgw = { tgwA: '', tgwB: '', vgw: '' };
 let shared = '';
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
+  // IAM off: this file drives the ASL and the step's decisions through an inline handler and
+  // hand-made rules, which have no roles of their own; serverless.yml's vpn-half roles are proven
+  // with IAM on by test/e2e/aws-half-deployed.test.ts ("the deployed vpn-half state machine").
+  cloud = await startTestCloud({ iam: false });
   const config = { region: REGION, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   ec2 = new EC2Client(config);
   sfn = new SFNClient(config);
@@ -120,7 +123,7 @@ beforeAll(async () => {
   );
   deps = {
     ec2,
-    events: new EventBridgeSink(eb, { busName: 'crosslink' }),
+    bus: new EventBridgeSink(eb, { busName: 'crosslink' }),
     approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links'),
     clock: cloud.clock,
     origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
