@@ -691,7 +691,9 @@ export function substituteFunctionVariables(
   return { ...config, functions };
 }
 
-const MEMBER_RE = /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain):[-a-zA-Z0-9_.+@]+)$/;
+// Named members only: allUsers and allAuthenticatedUsers would open the intake to callers Cloud Run does not
+// verify, and the intake names its caller from the token Cloud Run verified (functions/gcp/intake-http.ts).
+const MEMBER_RE = /^(user|serviceAccount|group|domain):[-a-zA-Z0-9_.+@]+$/;
 
 /**
  * An HTTP function's `invokers` with each `${env:NAME}` entry replaced by the members the variable

@@ -227,13 +227,21 @@ async function observeHealth(
     if (!up.has(k.resourceId)) continue;
     try {
       await pace.next();
-      const judged = judgeHealth({ connectionUp: true, sessions: await deps.bgp.sessions(k.resourceId) });
+      const sessions = await deps.bgp.sessions(k.resourceId);
+      // No router, or one without sessions: nothing to judge, said rather than silent
+      // (router-sessions.ts reads the router named after the transport).
+      if (sessions.length === 0) {
+        healthErrors.push(`${k.linkId}: no BGP sessions found for transport ${k.resourceId}`);
+        continue;
+      }
+      const judged = judgeHealth({ connectionUp: true, sessions });
       if (!judged) continue;
       const r = await recordHealth(deps, k.linkId, judged);
       if (r.ignored === undefined) health.push(`${k.linkId} ${judged.status}`);
     } catch (e) {
-      if (!(e instanceof GoogleApiError)) throw e;
-      healthErrors.push(`${k.linkId}: ${e.message}`);
+      // One link's failure (an API error, the network, a store conflict) leaves the others judged;
+      // the next round tries it again.
+      healthErrors.push(`${k.linkId}: ${(e as Error).message}`);
     }
   }
   return { health, healthErrors };

@@ -51,6 +51,8 @@ import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
 import { MetadataServer } from './metadata-server.ts';
 
+/** Starts of a function whose port another process took before it listened. */
+const PORT_ATTEMPTS = 3;
 const START_TIMEOUT_MS = 30_000;
 /** Makes a function process's `Date` follow the anchor its host sends (virtual-date.ts). */
 const CLOCK_PRELOAD = pathToFileURL(join(import.meta.dirname, '..', 'virtual-date-preload.ts')).href;
@@ -203,101 +205,105 @@ export class FunctionHosts {
       serviceAccount: email,
     });
     await metadata.listen();
-    const port = await freePort();
-    const environment: Record<string, string> = {
-      ...spec.environment,
-      ...this.#o.env(),
-      GCE_METADATA_HOST: metadata.host,
-      // The runtime image's PATH holds Node.js and no Cloud SDK: google-auth-library must not ask
-      // this machine's gcloud for a project (it asks the metadata server instead).
-      PATH: dirname(process.execPath),
-      K_SERVICE: spec.name,
-      K_REVISION: `${spec.name}-${String(revision).padStart(5, '0')}`,
-      K_CONFIGURATION: spec.name,
-      PORT: String(port),
-      FUNCTION_TARGET: spec.entryPoint,
-      FUNCTION_SIGNATURE_TYPE: signatureType(spec),
-    };
-    let child: ChildProcess;
-    try {
-      child = this.#o.processes.spawn(
-        process.execPath,
-        ['--import', CLOCK_PRELOAD, frameworkBinary(built.dir)],
-        { cwd: built.dir, env: environment, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-      );
-    } catch (err) {
-      await metadata.close();
-      throw err;
-    }
-    const output: string[] = [];
-    const keep = (line: string) => {
-      output.push(line);
-      if (output.length > OUTPUT_LINES) output.shift();
-    };
-    createInterface({ input: child.stderr! }).on('line', keep);
-    // The framework's own line once its server is bound: the port that accepts is the child's, not
-    // another process's that took the port between freePort() and the child's listen. (It prints
-    // it unless NODE_ENV is production, which nothing here sets.)
-    let announce: () => void = () => {};
-    const announced = new Promise<void>((ok) => {
-      announce = ok;
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (line === `URL: http://localhost:${port}/`) announce();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const stopped = new Promise<never>((_, fail) => {
-      timer = setTimeout(() => {
-        fail(
-          new FunctionStartError(`function ${spec.name} did not start within 30 s: ${output.join(' | ')}`),
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const environment: Record<string, string> = {
+        ...spec.environment,
+        ...this.#o.env(),
+        GCE_METADATA_HOST: metadata.host,
+        // The runtime image's PATH holds Node.js and no Cloud SDK: google-auth-library must not ask
+        // this machine's gcloud for a project (it asks the metadata server instead).
+        PATH: dirname(process.execPath),
+        K_SERVICE: spec.name,
+        K_REVISION: `${spec.name}-${String(revision).padStart(5, '0')}`,
+        K_CONFIGURATION: spec.name,
+        PORT: String(port),
+        FUNCTION_TARGET: spec.entryPoint,
+        FUNCTION_SIGNATURE_TYPE: signatureType(spec),
+      };
+      let child: ChildProcess;
+      try {
+        child = this.#o.processes.spawn(
+          process.execPath,
+          ['--import', CLOCK_PRELOAD, frameworkBinary(built.dir)],
+          { cwd: built.dir, env: environment, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
         );
-      }, START_TIMEOUT_MS);
-      child.once('exit', (code, signal) => {
-        // Its output may still be arriving: the last lines say why it stopped.
-        setTimeout(
-          () =>
-            fail(
-              new FunctionStartError(
-                `function ${spec.name} (${spec.source}, entry point ${spec.entryPoint}) exited ${signal ?? code} before serving: ${output.slice(-5).join(' | ')}`,
-              ),
-            ),
-          50,
-        );
+      } catch (err) {
+        await metadata.close();
+        throw err;
+      }
+      const output: string[] = [];
+      const keep = (line: string) => {
+        output.push(line);
+        if (output.length > OUTPUT_LINES) output.shift();
+      };
+      createInterface({ input: child.stderr! }).on('line', keep);
+      // The framework's own line once its server is bound: the port that accepts is the child's, not
+      // another process's that took the port between freePort() and the child's listen. (It prints
+      // it unless NODE_ENV is production, which nothing here sets.)
+      let announce: () => void = () => {};
+      const announced = new Promise<void>((ok) => {
+        announce = ok;
       });
-    });
-    stopped.catch(() => undefined);
-    const clock = new ProcessClockFeed(child, this.#o.clock);
-    try {
-      await Promise.race([announced, stopped]);
-      await accepting(port, stopped);
-      await Promise.race([clock.synced(), stopped]);
-    } catch (err) {
-      clock.close();
-      await stopChild(child);
-      await metadata.close();
-      throw err;
-    } finally {
-      clearTimeout(timer);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        keep(line);
+        if (line === `URL: http://localhost:${port}/`) announce();
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = new Promise<never>((_, fail) => {
+        timer = setTimeout(() => {
+          fail(
+            new FunctionStartError(`function ${spec.name} did not start within 30 s: ${output.join(' | ')}`),
+          );
+        }, START_TIMEOUT_MS);
+        child.once('exit', (code, signal) => {
+          // Its output may still be arriving: the last lines say why it stopped.
+          setTimeout(
+            () =>
+              fail(
+                new FunctionStartError(
+                  `function ${spec.name} (${spec.source}, entry point ${spec.entryPoint}) exited ${signal ?? code} before serving: ${output.slice(-5).join(' | ')}`,
+                ),
+              ),
+            50,
+          );
+        });
+      });
+      stopped.catch(() => undefined);
+      const clock = new ProcessClockFeed(child, this.#o.clock);
+      try {
+        await Promise.race([announced, stopped]);
+        await accepting(port, stopped);
+        await Promise.race([clock.synced(), stopped]);
+      } catch (err) {
+        clock.close();
+        await stopChild(child);
+        // Another process took the port between freePort() and the child's listen: a new port.
+        if (attempt < PORT_ATTEMPTS && output.some((l) => l.includes('EADDRINUSE'))) continue;
+        await metadata.close();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+      const hosted: HostedFunction = {
+        spec,
+        signatureType: signatureType(spec),
+        url: this.url(spec.name),
+        port,
+        packageDir: built.dir,
+        inputs: built.inputs,
+        environment,
+        child,
+        clock,
+        metadata,
+        output,
+      };
+      this.#hosted.set(spec.name, hosted);
+      this.#o.log(
+        `functions: ${spec.name} (${hosted.signatureType}) at ${hosted.url}${built.built ? ' (built)' : ''}`,
+      );
+      return hosted;
     }
-    const hosted: HostedFunction = {
-      spec,
-      signatureType: signatureType(spec),
-      url: this.url(spec.name),
-      port,
-      packageDir: built.dir,
-      inputs: built.inputs,
-      environment,
-      child,
-      clock,
-      metadata,
-      output,
-    };
-    this.#hosted.set(spec.name, hosted);
-    this.#o.log(
-      `functions: ${spec.name} (${hosted.signatureType}) at ${hosted.url}${built.built ? ' (built)' : ''}`,
-    );
-    return hosted;
   }
 
   async stop(name: string): Promise<void> {

@@ -4,17 +4,20 @@
  * relay publishing to crosslink-peer-events with its federated token) comes through here: every
  * request needs a bearer token the Google edge issued (401 UNAUTHENTICATED otherwise), a publish
  * (`POST /v1/projects/{p}/topics/{t}:publish`) needs `pubsub.topics.publish` on the topic (IAM's
- * 403 otherwise), and what passes is forwarded to the emulator unchanged. Other methods are
- * forwarded after authentication only: no local client reaches them through the front.
+ * 403 otherwise), and what passes is forwarded to the emulator. A topic's `:testIamPermissions`
+ * is answered here from the local IAM (the emulator has none and answers 501), so a client's check
+ * of its own grant sees what Pub/Sub would say. Every other method is refused (403): no client
+ * reaches it through the front, and the emulator could not check it. The path is matched decoded
+ * (`topics/t%3Apublish` is a publish) and forwarded as matched.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { VirtualClock } from '#local/clock.ts';
 import { closeServer, listenLoopback } from '../listen.ts';
 import { type GcpAuth, isAuthFailure } from './auth.ts';
 import { GcpError } from './errors.ts';
-import type { GcpIam } from './iam/policy.ts';
+import { type GcpIam, principalsOf } from './iam/policy.ts';
 
-const PUBLISH_RE = /^\/v1\/projects\/([^/]+)\/topics\/([^/:]+):publish$/;
+const TOPIC_METHOD_RE = /^\/v1\/projects\/([^/]+)\/topics\/([^/:]+):(publish|testIamPermissions)$/;
 
 export interface PubsubFrontOptions {
   /** The emulator (`host:port`). */
@@ -54,7 +57,7 @@ export class PubsubFront {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const path = (req.url ?? '/').split('?')[0] as string;
+    const [rawPath = '/', query] = (req.url ?? '/').split('?');
     try {
       const caller = this.#o.auth.authenticate(
         typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
@@ -66,18 +69,44 @@ export class PubsubFront {
           },
         });
       }
-      const publish = PUBLISH_RE.exec(path);
-      if (publish && req.method === 'POST') {
-        this.#o.iam.check(
-          caller,
-          'pubsub.topics.publish',
-          `projects/${decodeURIComponent(publish[1] as string)}/topics/${decodeURIComponent(publish[2] as string)}`,
-          'pubsub.googleapis.com',
-        );
+      let path: string;
+      try {
+        path = decodeURIComponent(rawPath);
+      } catch {
+        throw new GcpError('INVALID_ARGUMENT', `Malformed path: ${rawPath}`);
       }
+      const m = req.method === 'POST' ? TOPIC_METHOD_RE.exec(path) : null;
+      if (!m)
+        throw new GcpError(
+          'PERMISSION_DENIED',
+          `${req.method} ${path} is not served by the local Pub/Sub IAM front (publish and a topic's testIamPermissions are)`,
+        );
+      const [, project, topic, method] = m as unknown as [string, string, string, string];
+      const resource = `projects/${project}/topics/${topic}`;
       const body = Buffer.concat(chunks);
-      const answer = await fetch(`http://${this.#o.pubsubHost}${req.url ?? '/'}`, {
-        method: req.method ?? 'GET',
+      if (method === 'testIamPermissions') {
+        let asked: unknown;
+        try {
+          asked = (JSON.parse(body.toString('utf8') || '{}') as { permissions?: unknown }).permissions;
+        } catch {
+          throw new GcpError('INVALID_ARGUMENT', 'The request body is not JSON.');
+        }
+        if (!Array.isArray(asked) || asked.some((p) => typeof p !== 'string'))
+          throw new GcpError('INVALID_ARGUMENT', 'permissions: a list of permission names is required.');
+        const principals = principalsOf(caller);
+        const held = (asked as string[]).filter((p) => this.#o.iam.decide(principals, p, resource).allowed);
+        const buf = Buffer.from(JSON.stringify(held.length > 0 ? { permissions: held } : {}));
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=UTF-8',
+          'content-length': String(buf.length),
+        });
+        res.end(buf);
+        return;
+      }
+      this.#o.iam.check(caller, 'pubsub.topics.publish', resource, 'pubsub.googleapis.com');
+      const forward = `/v1/projects/${encodeURIComponent(project)}/topics/${encodeURIComponent(topic)}:publish${query === undefined ? '' : `?${query}`}`;
+      const answer = await fetch(`http://${this.#o.pubsubHost}${forward}`, {
+        method: 'POST',
         headers: { 'content-type': String(req.headers['content-type'] ?? 'application/json') },
         ...(body.length > 0 ? { body } : {}),
       });

@@ -246,12 +246,7 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
             steps: { step: string; ok: boolean; detail: string }[];
           };
           const bad = report.steps.find((st) => !st.ok);
-          if (!bad)
-            return ok(
-              report.steps
-                .map((st) => `${st.step} ${st.detail.startsWith('not checkable') ? st.detail : 'ok'}`)
-                .join(', '),
-            );
+          if (!bad) return ok(report.steps.map((st) => `${st.step} ok`).join(', '));
           return fail(
             `${bad.step}: ${bad.detail}`,
             SELF_TEST_FIXES[bad.step] ?? 'read the relay function log',

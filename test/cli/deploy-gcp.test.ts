@@ -844,6 +844,17 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(badMember.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: CROSSLINK_INTAKE_INVOKERS lists "carol@example.com", which is not an IAM member (user:<email>, group:<email>, serviceAccount:<email>, domain:<domain>)',
     ]);
+    // Everyone, signed in or not, is not a named member: Cloud Run would verify no caller.
+    const open = await rootWith(
+      { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,allUsers,allAuthenticatedUsers' },
+      sim,
+      '--dry-run',
+    );
+    expect(open.code).toBe(2);
+    expect(open.err).toEqual([
+      'gcp.yml: functions[0].trigger.http.invokers[0]: CROSSLINK_INTAKE_INVOKERS lists "allUsers", which is not an IAM member (user:<email>, group:<email>, serviceAccount:<email>, domain:<domain>)',
+      'gcp.yml: functions[0].trigger.http.invokers[0]: CROSSLINK_INTAKE_INVOKERS lists "allAuthenticatedUsers", which is not an IAM member (user:<email>, group:<email>, serviceAccount:<email>, domain:<domain>)',
+    ]);
     expect(sim.calls).toEqual([]);
   });
 

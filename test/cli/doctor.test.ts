@@ -119,6 +119,31 @@ describe('crosslink doctor on the local cloud', () => {
     sqs.destroy();
   }, 60_000);
 
+  it("the relay's publish grant on the peer topic gone: the relay's own self-test finds it", async () => {
+    const iam = b.cloud.gcp.iam;
+    const fromGcpYml = iam.bindings().filter((x) => x.source === 'gcp.yml');
+    const peerTopic = `projects/${b.cloud.gcp.project}/topics/crosslink-peer-events`;
+    const strip = (x: (typeof fromGcpYml)[number]) => {
+      const { source: _, ...binding } = x;
+      return binding;
+    };
+    const line = await oneFailure(
+      async () =>
+        iam.setBindings(
+          'gcp.yml',
+          fromGcpYml
+            .filter(
+              (x) => !(x.resource === peerTopic && x.members.some((m) => m.startsWith('principalSet://'))),
+            )
+            .map(strip),
+        ),
+      async () => iam.setBindings('gcp.yml', fromGcpYml.map(strip)),
+    );
+    expect(line).toMatch(
+      /^FAIL {2}aws relay self-test: publish permission: lacks pubsub\.topics\.publish on crosslink-peer-events .*; fix: deploy-gcp grants the relay's principal set roles\/pubsub\.publisher/,
+    );
+  }, 60_000);
+
   it('the AWS watcher schedule disabled', async () => {
     const events = new EventBridgeClient(clientConfig());
     const Name = 'crosslink-watcher-schedule-dev';

@@ -76,14 +76,26 @@ describe('the relay self-test', () => {
     );
   });
 
-  it('says so when the Pub/Sub it talks to has no IAM (the emulator answers 501)', async () => {
+  it('fails when the Pub/Sub it talks to has no IAM to ask (a bare emulator answers 501)', async () => {
     const r = await relaySelfTest(
       { ...ENV, CROSSLINK_PUBSUB_ENDPOINT: 'http://127.0.0.1:8085' },
       { client: token('x'), fetch: answering(501, { error: { status: 'UNIMPLEMENTED' } }) },
     );
-    expect(r.ok).toBe(true);
+    expect(r.ok).toBe(false);
     expect(r.steps.at(-1)?.detail).toBe(
-      'not checkable: http://127.0.0.1:8085 answered 501 UNIMPLEMENTED (a Pub/Sub without IAM)',
+      'http://127.0.0.1:8085 answered 501 (no IAM to ask): not Pub/Sub, or an emulator without its IAM front',
     );
+  });
+
+  it('fails the step, not the test, when Pub/Sub does not answer', async () => {
+    const r = await relaySelfTest(ENV, {
+      client: token('x'),
+      fetch: async () => {
+        throw new TypeError('fetch failed');
+      },
+    });
+    expect(r.ok).toBe(false);
+    expect(r.steps.at(-1)).toMatchObject({ step: 'publish permission', ok: false });
+    expect(r.steps.at(-1)?.detail).toMatch(/did not answer: fetch failed$/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The attribute condition of a workload identity pool provider, in the subset of CEL the local STS
- * evaluates: `<path> == '<text>'`, `<path> != '<text>'` and `<path>.startsWith('<text>')`, joined
+ * evaluates: `<path> == '<text>'`, `<path> != '<text>'`, `<path> in ['<text>', ...]` and
+ * `<path>.startsWith('<text>')`, joined
  * with `&&` and `||` (`&&` binds tighter), parenthesised or not. `<path>` is `assertion.arn`, `google.subject` or
  * `attribute.<name>`. Anything else is a ConditionError: the exchange is refused, never allowed.
  */
@@ -17,7 +18,7 @@ type Token = { kind: 'path' | 'text' | 'op'; value: string };
 function tokenize(source: string): Token[] {
   const out: Token[] = [];
   const re =
-    /\s*(?:(&&|\|\||==|!=|\(|\))|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))/y;
+    /\s*(?:(&&|\|\||==|!=|\(|\)|\[|\]|,)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))/y;
   let at = 0;
   while (at < source.length) {
     if (/^\s*$/.test(source.slice(at))) break;
@@ -72,13 +73,31 @@ export function evaluateAttributeCondition(source: string, vars: Vars): boolean 
       const arg = take();
       if (arg.kind !== 'text') throw new ConditionError('startsWith takes a string');
       if (take().value !== ')') throw new ConditionError('startsWith takes one argument');
-      return (lookup(vars, startsWith[1] as string) ?? '').startsWith(arg.value);
+      // An attribute the mapping did not produce is an error in CEL, and an erring condition
+      // refuses the exchange: never true, whatever the operator.
+      const value = lookup(vars, startsWith[1] as string);
+      return value?.startsWith(arg.value) === true;
     }
     const op = take();
+    if (op.kind === 'path' && op.value === 'in') {
+      if (take().value !== '[') throw new ConditionError('in takes a list: [...]');
+      const list: string[] = [];
+      for (;;) {
+        const item = take();
+        if (item.kind !== 'text') throw new ConditionError('in takes a list of strings');
+        list.push(item.value);
+        const sep = take();
+        if (sep.value === ']') break;
+        if (sep.value !== ',') throw new ConditionError('a list is closed by ]');
+      }
+      const left = lookup(vars, t.value);
+      return left !== undefined && list.includes(left);
+    }
     if (op.value !== '==' && op.value !== '!=') throw new ConditionError(`unsupported operator ${op.value}`);
     const right = take();
     if (right.kind !== 'text') throw new ConditionError('a comparison takes a string on its right');
     const left = lookup(vars, t.value);
+    if (left === undefined) return false;
     return op.value === '==' ? left === right.value : left !== right.value;
   };
   const and = (): boolean => {

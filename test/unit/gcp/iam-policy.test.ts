@@ -226,7 +226,17 @@ describe('workload identity federation: mapping and attribute condition', () => 
     expect(evaluateAttributeCondition("(attribute.aws_role != 'x') && assertion.arn == 'nope'", vars)).toBe(
       false,
     );
-    expect(() => evaluateAttributeCondition("attribute.aws_role in ['x']", vars)).toThrow(ConditionError);
+    // An attribute the mapping did not produce makes the condition fail, whatever the operator.
+    expect(evaluateAttributeCondition("attribute.team != 'x'", vars)).toBe(false);
+    expect(evaluateAttributeCondition("attribute.team.startsWith('')", vars)).toBe(false);
+    // The form bootstrap writes for several relay roles of one account.
+    expect(
+      evaluateAttributeCondition("attribute.aws_role in ['x', 'arn:aws:sts::1:assumed-role/r']", vars),
+    ).toBe(true);
+    expect(evaluateAttributeCondition("attribute.aws_role in ['x']", vars)).toBe(false);
+    expect(evaluateAttributeCondition("attribute.team in ['x']", vars)).toBe(false);
+    expect(() => evaluateAttributeCondition("attribute.aws_role in ['x'", vars)).toThrow(ConditionError);
+    expect(() => evaluateAttributeCondition("attribute.aws_role in 'x'", vars)).toThrow(ConditionError);
     expect(() => evaluateAttributeCondition('request.time > 0', vars)).toThrow(ConditionError);
   });
 });
