@@ -331,10 +331,10 @@ describe('the deployed vpn-half state machine', () => {
           }),
         )
       ).TransitGatewayRouteTablePropagations?.filter((p) => p.State === 'enabled').map(
-        (p) => p.TransitGatewayAttachmentId,
+        (p) => `${p.ResourceType}:${p.ResourceId}`,
       );
     const before = await propagating();
-    expect(before).toHaveLength(2); // the VPC's attachment and the VPN's
+    expect(before?.sort()).toEqual([`vpc:${vpc.vpcId}`, `vpn:${vpnId}`]);
 
     const command = buildEvent({
       name: 'VpnDrainRequested',
@@ -371,11 +371,11 @@ describe('the deployed vpn-half state machine', () => {
         new ListExecutionsCommand({ stateMachineArn: physical('VpnHalfStateMachine') }),
       );
       return out.executions?.find((e) => e.status === 'SUCCEEDED');
-    }, 20_000);
+    }, 60_000);
     expect(succeeded.stateMachineArn).toBe(physical('VpnHalfStateMachine'));
     const after = await propagating();
-    expect(after).toHaveLength(1);
-    expect(before).toContain(after?.[0]);
+    // The VPN's propagation went, and only it: the VPC's attachment still propagates.
+    expect(after).toEqual([`vpc:${vpc.vpcId}`]);
     ec2.destroy();
     asCrosslink.destroy();
   }, 120_000);
