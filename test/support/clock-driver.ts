@@ -7,8 +7,10 @@
  * - once nothing runs, it jumps to the next timer and fires it: a Wait of an hour costs no wall time,
  *   and no timer fires early while a function, a relay hop or a request is still running.
  * The tests wait on events (a state reached, a message seen), never on a duration. A message between
- * two tracked steps (published to the Pub/Sub emulator, not yet pulled by the push proxy) is not in
- * flight; `quietMs` covers that hop.
+ * two tracked steps (published to the Pub/Sub emulator, not yet handed to the push proxy's held
+ * pull) is not in flight; `quietMs` covers that hop. It takes a few milliseconds on an idle machine
+ * and a hundred or more on a loaded one: a jump taken inside it fires a timer (a deadline, a
+ * timeout) the system would not have reached, so the default errs long.
  */
 import type { VirtualClock } from '#local/clock.ts';
 
@@ -20,7 +22,7 @@ export interface ClockDriver {
 }
 
 export interface ClockDriverOptions {
-  /** Wall ms with nothing in flight before a jump (default 25). */
+  /** Wall ms with nothing in flight before a jump (default 150). */
   quietMs?: number;
   /** Wall ms between looks at the activity (default 10). */
   pollMs?: number;
@@ -38,7 +40,7 @@ export interface ClockDriverOptions {
 }
 
 export function driveClock(clock: VirtualClock, options: ClockDriverOptions = {}): ClockDriver {
-  const quietMs = options.quietMs ?? 25;
+  const quietMs = options.quietMs ?? 150;
   const pollMs = options.pollMs ?? 10;
   const busyRate = options.busyRate ?? 60;
   const flowStepMs = options.flowStepMs ?? 50;
