@@ -151,6 +151,12 @@ export class AwsEdge {
         return (settings[service] ?? {}) as Partial<T>;
       },
       log,
+      async deliver(arn, payload) {
+        const [, , service = '', region = '', accountId = ''] = arn.split(':');
+        const mod = [...services.values()].find((s) => s.signingName === service && s.deliver);
+        if (!mod?.deliver) throw new Error(`unsupported target ${arn}`);
+        await mod.deliver(world, { arn, accountId, region }, payload);
+      },
       ...(options.iam && { iam: options.iam }),
     };
     this.world = world;

@@ -108,6 +108,17 @@ export interface AwsService<S = unknown> {
   /** What `crosslink sim status` shows for one (account, region). */
   status?(state: S, scope: { accountId: string; region: string }): unknown;
   admin?: Record<string, AdminAction>;
+  /**
+   * Accepts `payload` for one of this service's resources named as a target (an EventBridge rule's
+   * target, a Lambda destination or dead-letter queue, a bus forwarding to a bus); resolves once the
+   * resource took it, rejects with the reason otherwise. The edge dispatches `World.deliver` by the
+   * ARN's service to the module that registers this.
+   */
+  deliver?(
+    world: World,
+    target: { arn: string; accountId: string; region: string },
+    payload: unknown,
+  ): Promise<void> | void;
 }
 
 /** A module of any state type (the edge does not look inside states). */
@@ -134,6 +145,12 @@ export interface World {
   /** Per-service settings passed to startLocalCloud (e.g. interconnect delays). */
   settings<T>(service: string): Partial<T>;
   log(message: string): void;
+  /**
+   * Delivers `payload` to the resource `arn` names, through the module of the ARN's service
+   * (`AwsService.deliver`); rejects when the target does not exist or its service takes no
+   * deliveries.
+   */
+  deliver(arn: string, payload: unknown): Promise<void>;
   /**
    * IAM policy evaluation, when the edge enforces it: what the engines use to authorize the calls
    * they make on a principal's behalf (a state machine's role invoking a Lambda, a rule's target).

@@ -18,7 +18,6 @@ import { type ActingAs, authorizeEngineCall, sessionOf } from '../iam/enforce.ts
 import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type World } from '../service.ts';
 import { selectPath } from '../sfn/jsonpath.ts';
-import { deliverToArn } from './delivery.ts';
 import { queuesOf } from './sqs.ts';
 
 const ResourceNotFound = errorClass('ResourceNotFoundException', 400);
@@ -296,7 +295,7 @@ function deliver(
   const attempt = async (n: number) => {
     try {
       authorizeTarget(world, state, rule, target, event);
-      await deliverToArn(world, target.Arn, payload);
+      await world.deliver(target.Arn, payload);
       record('delivered', n + 1);
     } catch (err) {
       const message = (err as Error).message;
@@ -574,6 +573,27 @@ function describeRule(r: Rule) {
 
 export default defineService<EventsState>({
   name: 'events',
+  async deliver(world, { arn, accountId, region }, payload) {
+    // A rule's target gets the event as text (targetInput): bus to bus, it keeps its source,
+    // detail-type and detail, as EventBridge forwards it.
+    let parsed: unknown = payload;
+    if (typeof payload === 'string') {
+      try {
+        parsed = JSON.parse(payload);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    const entry = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    await putEventsFor(world, accountId, region, [
+      {
+        Source: String(entry.source ?? 'lambda'),
+        DetailType: String(entry['detail-type'] ?? 'Lambda Function Invocation Result - Failure'),
+        Detail: JSON.stringify(entry.detail ?? entry),
+        EventBusName: arn,
+      },
+    ]);
+  },
   signingName: 'events',
   protocol: 'json1.1',
   targetPrefix: 'AWSEvents',

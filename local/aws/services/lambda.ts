@@ -12,7 +12,6 @@ import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
 import { type LambdaFunction, LambdaRuntime, LambdaServiceError } from '../lambda/runtime.ts';
 import { RawResponse } from '../protocols.ts';
 import { defineService, type RestInput, type World } from '../service.ts';
-import { deliverToArn } from './delivery.ts';
 import { queuesOf } from './sqs.ts';
 
 export interface LambdaSettings {
@@ -180,6 +179,12 @@ function serviceError(err: unknown): never {
 
 export default defineService<LambdaState>({
   name: 'lambda',
+  deliver(world, { arn, accountId, region }, payload) {
+    lambdaRuntime(world, accountId, region).invokeAsync(
+      arn,
+      typeof payload === 'string' ? JSON.parse(payload) : payload,
+    );
+  },
   signingName: 'lambda',
   protocol: 'rest-json',
   routes: [
@@ -290,7 +295,7 @@ export default defineService<LambdaState>({
       clock: world.clock,
       accountId,
       region,
-      deliver: (arn, payload) => deliverToArn(world, arn, payload),
+      deliver: (arn, payload) => world.deliver(arn, payload),
       queue: (arn) => queuesOf(world, arn),
       faults: world.faults,
       baseEnvironment: () => ({ ...world.settings<LambdaSettings>('lambda').environment }),

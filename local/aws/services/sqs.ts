@@ -165,6 +165,11 @@ function checkBatch(entries: unknown): { Id: string }[] {
 
 export default defineService<SqsState>({
   name: 'sqs',
+  deliver(world, { arn }, payload) {
+    const q = queuesOf(world, arn);
+    if (!q) throw new Error(`no queue ${arn}`);
+    q.send(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  },
   signingName: 'sqs',
   protocol: 'json1.0',
   targetPrefix: 'AmazonSQS',

@@ -190,6 +190,9 @@ function page<T>(
 
 export default defineService<StatesState>({
   name: 'states',
+  deliver(world, { arn }, payload) {
+    startExecutionFor(world, arn, typeof payload === 'string' ? payload : JSON.stringify(payload));
+  },
   signingName: 'states',
   protocol: 'json1.0',
   targetPrefix: 'AWSStepFunctions',
