@@ -23,7 +23,7 @@ import {
   substituteAwsPublishers,
   substituteEndpoints,
   substituteFunctionVariables,
-} from '#scripts/gcp-config.ts';
+} from '#deployment/gcp-config.ts';
 import { defaultChainCredentials } from './cli/intake-client.ts';
 import {
   type AwsAccess,

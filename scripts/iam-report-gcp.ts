@@ -11,8 +11,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { formatReport, type IamUseRecord, leastPrivilegeReport } from '#local/index.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** The project the report names accounts in (each record's own project is mapped onto it). */

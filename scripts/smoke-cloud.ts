@@ -21,8 +21,8 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { defaultChainCredentials } from './cli/intake-client.ts';
-import { loadGcpConfig } from './gcp-config.ts';
 import { describeStackOutputs } from './gcp-deploy/aws-stack.ts';
 
 export interface SmokeSettings {

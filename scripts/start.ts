@@ -14,10 +14,10 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '#core/errors.ts';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { DEFAULT_ESTATE_FILE, type Estate, EstateError, loadEstate } from '#local/estate.ts';
 import { type LocalCloud, startLocalCloud } from '#local/index.ts';
 import { pidAlive } from '#local/processes.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HANDSHAKE_DIR = resolve(process.env.CROSSLINK_HOME ?? ROOT, '.crosslink');

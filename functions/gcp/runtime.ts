@@ -12,7 +12,7 @@
  *   `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional `CROSSLINK_NETWORK_PROJECTS` (JSON:
  *   network project id -> the service account impersonated there, network-projects.ts),
  *   `CROSSLINK_COST_TAGS` (JSON), the approval and drain durations as on AWS.
- * - The policy, embedded in the bundle when it is built (scripts/gcp-deploy/build.ts): the function
+ * - The policy, embedded in the bundle when it is built (deployment/gcp-function-build.ts): the function
  *   runs under exactly the policy its package was built and hashed with.
  *
  * Pointers at the local cloud's network, never set on Google: `CROSSLINK_GCP_ENDPOINT` sends every
@@ -57,11 +57,11 @@ export interface GoogleDeps extends IntakeDeps {
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
 declare const CROSSLINK_POLICY_DOCUMENT: unknown;
 
-/** The embedded policy; an Error when this module was not built by scripts/gcp-deploy/build.ts. */
+/** The embedded policy; an Error when this module was not built by deployment/gcp-function-build.ts. */
 export function embeddedPolicy() {
   if (typeof CROSSLINK_POLICY_DOCUMENT === 'undefined')
     throw new Error(
-      'no policy embedded: the Google functions run from the package scripts/gcp-deploy/build.ts makes',
+      'no policy embedded: the Google functions run from the package deployment/gcp-function-build.ts makes',
     );
   return loadPolicy(CROSSLINK_POLICY_DOCUMENT);
 }

@@ -1,6 +1,6 @@
 /**
  * Cloud Run functions of gcp.yml, locally, run as Cloud Run runs them: each from its package (the
- * directory scripts/gcp-deploy/build.ts makes for `gcloud functions deploy --source`, written once
+ * directory deployment/gcp-function-build.ts makes for `gcloud functions deploy --source`, written once
  * per distinct package under `<gcp.yml dir>/.crosslink/gcp-functions/`; its npm imports resolve
  * from the repository's node_modules, standing in for the buildpack's `npm install`) by
  * functions-framework's own `functions-framework` binary, in its own child process, with only what
@@ -42,11 +42,11 @@ import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { type FunctionSpec, memberOf, serviceAccountEmail, signatureType } from '#deployment/gcp-config.ts';
+import { type BuiltFunction, builtFunction } from '#deployment/gcp-function-build.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
 import { ProcessClockFeed } from '#local/virtual-date.ts';
-import { type FunctionSpec, memberOf, serviceAccountEmail, signatureType } from '#scripts/gcp-config.ts';
-import { type BuiltFunction, builtFunction } from '#scripts/gcp-deploy/build.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
 import { MetadataServer } from './metadata-server.ts';

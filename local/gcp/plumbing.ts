@@ -11,9 +11,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ValidationError } from '#core/errors.ts';
-import type { VirtualClock } from '#local/clock.ts';
-import type { ProcessGroup } from '#local/processes.ts';
-import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
 import {
   type FunctionSpec,
   type GcpConfig,
@@ -23,7 +20,10 @@ import {
   substituteAwsPublishers,
   substituteEndpoints,
   substituteFunctionVariables,
-} from '#scripts/gcp-config.ts';
+} from '#deployment/gcp-config.ts';
+import type { VirtualClock } from '#local/clock.ts';
+import type { ProcessGroup } from '#local/processes.ts';
+import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
 import { FunctionHosts } from './functions-host.ts';

@@ -14,8 +14,9 @@
  * `resume`: a paused job (state PAUSED) does not fire, and on resume it fires at its next instant
  * after the moment of resuming; the instants it missed are not made up, as in Cloud Scheduler.
  */
+
+import { type SchedulerJobSpec, serviceAccountEmail } from '#deployment/gcp-config.ts';
 import type { VirtualClock } from '#local/clock.ts';
-import { type SchedulerJobSpec, serviceAccountEmail } from '#scripts/gcp-config.ts';
 import type { GcpAuth } from './auth.ts';
 import { type Cron, nextFire, parseCron } from './cron.ts';
 

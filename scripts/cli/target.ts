@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pidAlive } from '#local/processes.ts';
 import { NoTargetError, UsageError } from './errors.ts';
 
 /** The handshake `npm start` writes (docs/architecture.md, "Local cloud handshake"). */
@@ -26,7 +25,17 @@ export function handshakePath(home: string): string {
   return join(home, '.crosslink', 'local.json');
 }
 
-export const isAlive = pidAlive;
+/**
+ * Whether the process that wrote the handshake still runs: signal 0 checks without signalling, and
+ * EPERM means it runs under another user.
+ */
+function isAlive(pid: number): boolean {
+  try {
+    return process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** The running local cloud's handshake, or undefined when there is none (or its process is gone). */
 export async function readHandshake(home: string): Promise<LocalHandshake | undefined> {

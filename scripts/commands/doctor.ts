@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { CLOUD_PLATFORM, jwtClient, readKeyFile } from '#gcp/google-credentials.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
 import { type CheckResult, checkLine, type DoctorTarget, runDoctor } from '../cli/doctor.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';

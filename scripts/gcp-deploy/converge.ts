@@ -19,6 +19,7 @@ import { dirname, relative, resolve } from 'node:path';
 import canonicalizeModule from 'canonicalize';
 import { stringify as stringifyYaml } from 'yaml';
 import { ValidationError } from '#core/errors.ts';
+import { keyValues } from '#deployment/gcloud-flags.ts';
 import {
   type AlertPolicySpec,
   type FunctionSpec,
@@ -29,18 +30,8 @@ import {
   type SchedulerJobSpec,
   type SubscriptionSpec,
   serviceAccountEmail,
-} from '#scripts/gcp-config.ts';
-import { bootstrapProject } from './bootstrap.ts';
-import { type FunctionPackage, packageFunction, writePackage } from './build.ts';
-import {
-  disabledApi,
-  type Gcloud,
-  GcloudError,
-  type GcloudResult,
-  isNotFound,
-  keyValues,
-  shellLine,
-} from './gcloud.ts';
+} from '#deployment/gcp-config.ts';
+import { type FunctionPackage, packageFunction, writePackage } from '#deployment/gcp-function-build.ts';
 import {
   checkIamPrerequisites,
   convergeAccountGrants,
@@ -50,7 +41,9 @@ import {
   type Policy,
   projectBinding,
   pruneCustomRoles,
-} from './iam.ts';
+} from '#deployment/gcp-grants.ts';
+import { bootstrapProject } from './bootstrap.ts';
+import { disabledApi, type Gcloud, GcloudError, type GcloudResult, isNotFound, shellLine } from './gcloud.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 

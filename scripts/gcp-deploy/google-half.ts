@@ -8,8 +8,8 @@
  */
 import { resolve } from 'node:path';
 import type { Issue } from '#core/errors.ts';
+import type { GcpConfig } from '#deployment/gcp-config.ts';
 import { REQUIRED_VARIABLES } from '#gcp/variables.ts';
-import type { GcpConfig } from '#scripts/gcp-config.ts';
 
 const GOOGLE_HALF_SOURCE = resolve(import.meta.dirname, '../../functions/gcp/index.ts');
 

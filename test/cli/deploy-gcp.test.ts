@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
+import { packageFunction } from '#deployment/gcp-function-build.ts';
 import { main } from '#scripts/deploy-gcp.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
-import { packageFunction } from '#scripts/gcp-deploy/build.ts';
 import { GcloudSim } from '../support/gcloud-sim.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/gcp');

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent, type Origin, toEventBridgeEntry } from '#core/envelope.ts';
+import { awsPrincipal } from '#deployment/gcp-grants.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import {
   type AwsHalfDeployment,
@@ -27,7 +28,6 @@ import {
   updateRelayEnvironment,
 } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { awsPrincipal } from '#scripts/gcp-deploy/iam.ts';
 import { ADMIN_CREDENTIALS, crosslinkPutter, startTestCloud } from '../support/local-cloud.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -25,7 +25,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { type Gcloud, type GcloudResult, parseKeyValues } from '#scripts/gcp-deploy/gcloud.ts';
+import { parseKeyValues } from '#deployment/gcloud-flags.ts';
+import type { Gcloud, GcloudResult } from '#scripts/gcp-deploy/gcloud.ts';
 
 type Labels = Record<string, string>;
 interface Condition {

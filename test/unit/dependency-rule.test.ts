@@ -55,11 +55,56 @@ describe('the dependency rule', () => {
       'functions/aws/h.ts': "import { clock } from '#local/clock.ts';\n",
     });
     expect(r.code).toBe(1);
+    expect(r.out).toMatch(/import cycle: functions\/core\/a -> functions\/core\/b -> functions\/core\/a/);
     expect(r.out).toMatch(
-      /import cycle in functions\/core: functions\/core\/a -> functions\/core\/b -> functions\/core\/a/,
+      /functions\/aws\/h.ts: imports #local\/clock.ts; functions must not import local \(product code\)/,
+    );
+  });
+
+  it('fails on a cycle anywhere in the tree, through a dynamic import too, but not on type-only imports', async () => {
+    const cyclic = await check({
+      'local/aws/services/events.ts': "import { deliver } from './delivery.ts';\n",
+      'local/aws/services/delivery.ts': "export async function deliver() { await import('./events.ts'); }\n",
+      'scripts/x.ts': "import { y } from './y.ts';\n",
+      'scripts/y.ts': "import { z } from './z.ts';\n",
+      'scripts/z.ts': "import { x } from './x.ts';\n",
+    });
+    expect(cyclic.code).toBe(1);
+    expect(cyclic.out).toMatch(
+      /import cycle: local\/aws\/services\/delivery -> local\/aws\/services\/events -> local\/aws\/services\/delivery/,
+    );
+    expect(cyclic.out).toMatch(/import cycle: scripts\/x -> scripts\/y -> scripts\/z -> scripts\/x/);
+    const typesOnly = await check({
+      'local/service.ts': "import type { Iam } from './iam.ts';\nexport interface World { iam: Iam }\n",
+      'local/iam.ts': "import type { World } from './service.ts';\nexport interface Iam { world: World }\n",
+    });
+    expect(typesOnly.code, typesOnly.out).toBe(0);
+  });
+
+  it('keeps local/ and deployment/ off the scripts, and scripts on the public entry points of local/', async () => {
+    const r = await check({
+      'local/gcp/plumbing.ts': "import { loadGcpConfig } from '#scripts/gcp-config.ts';\n",
+      'deployment/gcp-grants.ts': "import { keyValues } from '../scripts/gcp-deploy/gcloud.ts';\n",
+      'scripts/cli/target.ts': "import { pidAlive } from '#local/processes.ts';\n",
+      'scripts/commands/sim-aws.ts': "import { Interpreter } from '#local/aws/sfn/interpreter.ts';\n",
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /local\/gcp\/plumbing.ts: imports #scripts\/gcp-config.ts; local must not import scripts/,
+    );
+    expect(r.out).toMatch(/deployment\/gcp-grants.ts: .* deployment must not import scripts/);
+    expect(r.out).toMatch(
+      /scripts\/cli\/target.ts: imports #local\/processes.ts; only the commands that run the local cloud/,
     );
     expect(r.out).toMatch(
-      /functions\/aws\/h.ts: imports #local\/clock.ts; product code must not import local/,
+      /scripts\/commands\/sim-aws.ts: .* scripts reach local\/ only through its public entry points/,
     );
+    const ok = await check({
+      'scripts/start.ts': "import { startLocalCloud } from '#local/index.ts';\n",
+      'scripts/commands/sim-aws.ts': "import { runOffline } from '#local/aws/sfn/offline-run.ts';\n",
+      'local/index.ts': "import { loadGcpConfig } from '#deployment/gcp-config.ts';\n",
+      'deployment/gcp-config.ts': "import { schemaIssues } from '#core/schema.ts';\n",
+    });
+    expect(ok.code, ok.out).toBe(0);
   });
 });

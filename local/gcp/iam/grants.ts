@@ -1,15 +1,16 @@
 /**
  * Where the local Google cloud's allow policies come from (docs/local-gcp-iam.md):
  * - gcp.yml: exactly the grants scripts/deploy-gcp makes (`plannedGrants` of
- *   scripts/gcp-deploy/iam.ts: project roles, the secrets condition, the KMS key's policy, each
+ *   deployment/gcp-grants.ts: project roles, the secrets condition, the KMS key's policy, each
  *   topic's publishers) and its custom roles;
  * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
  * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
  *   and roles/compute.networkViewer in that project.
  */
+
+import type { GcpConfig } from '#deployment/gcp-config.ts';
+import { type PlannedGrant, plannedGrants, roleName } from '#deployment/gcp-grants.ts';
 import type { LocalIdentity } from '#local/identities.ts';
-import type { GcpConfig } from '#scripts/gcp-config.ts';
-import { type PlannedGrant, plannedGrants, roleName } from '#scripts/gcp-deploy/iam.ts';
 import { type IamBinding, ORGANIZATION } from './policy.ts';
 
 type Unsourced = Omit<IamBinding, 'source'>;

@@ -10,7 +10,7 @@
  * caller `principal://.../subject/<subject>` plus one `principalSet://.../attribute.<name>/<value>`
  * per mapped attribute and `principalSet://.../*`.
  *
- * Conditions: the `resource.name.startsWith("...")` form scripts/gcp-deploy/iam.ts writes (names in
+ * Conditions: the `resource.name.startsWith("...")` form deployment/gcp-grants.ts writes (names in
  * a condition use the project number, as Secret Manager evaluates them); any other expression
  * never holds (strict).
  *

@@ -5,8 +5,8 @@
  * enforced the call was refused); a granted role none of whose permissions was used is `unused`,
  * and must be removed or carry its reason in gcp.yml (`serviceAccounts[].unusedLocally`).
  */
-import type { GcpConfig } from '#scripts/gcp-config.ts';
-import { serviceAccountEmail } from '#scripts/gcp-config.ts';
+import type { GcpConfig } from '#deployment/gcp-config.ts';
+import { serviceAccountEmail } from '#deployment/gcp-config.ts';
 import { configPolicy } from './grants.ts';
 import { GcpIam } from './policy.ts';
 

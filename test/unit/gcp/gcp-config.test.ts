@@ -9,7 +9,7 @@ import {
   parseGcpConfig,
   serviceAccountEmail,
   substituteEndpoints,
-} from '#scripts/gcp-config.ts';
+} from '#deployment/gcp-config.ts';
 
 const issuesOf = (text: string) => {
   try {

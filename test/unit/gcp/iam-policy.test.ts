@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { loadGcpConfig, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 import { ConditionError, evaluateAttributeCondition } from '#local/gcp/iam/attribute-condition.ts';
 import { configPolicy, identityBindings } from '#local/gcp/iam/grants.ts';
 import { GcpIam, ORGANIZATION, predefinedRoles, principalsOf } from '#local/gcp/iam/policy.ts';
 import type { Caller } from '#local/gcp/service.ts';
 import { assertionArn, defaultAwsAttributes } from '#local/gcp/services/sts.ts';
-import { loadGcpConfig, substituteAwsPublishers } from '#scripts/gcp-config.ts';
 
 const P = 'hub';
 const PN = '100000000001';

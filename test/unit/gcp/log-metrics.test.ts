@@ -6,9 +6,9 @@
  * Logging query language (local/gcp/log-filter.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { approvalLogMetrics, logOrphans } from '#gcp/approval-metrics.ts';
 import { matchesLogFilter, parseLogFilter } from '#local/gcp/log-filter.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
 
 const config = loadGcpConfig('gcp.yml');
 

@@ -10,9 +10,9 @@
  * identity principals of the project's pools on a listed topic are removed only with `--prune`;
  * nobody else's binding (service agents, sink writers, people) is touched.
  */
-import type { AwsPublisherSpec, GcpConfig } from '#scripts/gcp-config.ts';
-import { AWS_ROLE_ARN_RE, memberOf, serviceAccountEmail } from '#scripts/gcp-config.ts';
-import { keyValues } from './gcloud.ts';
+import type { AwsPublisherSpec, GcpConfig } from '#deployment/gcp-config.ts';
+import { AWS_ROLE_ARN_RE, memberOf, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import { keyValues } from './gcloud-flags.ts';
 
 export interface Condition {
   expression: string;

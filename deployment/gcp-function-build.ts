@@ -24,7 +24,7 @@ import { build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '#core/errors.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import type { FunctionSpec } from '#scripts/gcp-config.ts';
+import type { FunctionSpec } from '#deployment/gcp-config.ts';
 
 export interface FunctionPackage {
   /** Label value: 16 hex digits of the SHA-256 of index.js and package.json. */
@@ -37,7 +37,7 @@ const FRAMEWORK = '@google-cloud/functions-framework';
 export const POLICY_IDENTIFIER = 'CROSSLINK_POLICY_DOCUMENT';
 /** Where the policy embedded in a package comes from, relative to gcp.yml's directory. */
 export const POLICY_FILE = 'config/policy.yaml';
-const REPO = resolve(import.meta.dirname, '../..');
+const REPO = resolve(import.meta.dirname, '..');
 
 /** The installed version of an npm package (what the tests ran with). */
 function installedVersion(name: string): string {
