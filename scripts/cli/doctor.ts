@@ -284,11 +284,17 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
     [
       'gcp apis',
       async () => {
-        const list = await google<{ services?: { config?: { name?: string } }[] }>(
-          'serviceusage.googleapis.com',
-          `/v1/projects/${gcp.project}/services?filter=state:ENABLED`,
-        );
-        const on = new Set((list.services ?? []).map((s) => s.config?.name));
+        // Every page: Service Usage answers 50 a page unless asked, and a project holds more.
+        const on = new Set<string | undefined>();
+        let pageToken = '';
+        do {
+          const list = await google<{ services?: { config?: { name?: string } }[]; nextPageToken?: string }>(
+            'serviceusage.googleapis.com',
+            `/v1/projects/${gcp.project}/services?filter=state:ENABLED${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+          );
+          for (const s of list.services ?? []) on.add(s.config?.name);
+          pageToken = list.nextPageToken ?? '';
+        } while (pageToken);
         const off = gcp.apis.filter((a) => !on.has(a));
         return off.length === 0
           ? ok(`the ${gcp.apis.length} APIs of gcp.yml's bootstrap are enabled`)

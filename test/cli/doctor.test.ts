@@ -250,6 +250,34 @@ describe('crosslink doctor on the local cloud', () => {
     );
   }, 60_000);
 
+  it('a Google API disabled in a project with more enabled than one page holds: every page is read', async () => {
+    const base = `/serviceusage.googleapis.com/v1/projects/${b.cloud.gcp.project}/services`;
+    // Sixty more APIs, named to sort first: crosslink's fall on the second page of 50.
+    const more = Array.from(
+      { length: 60 },
+      (_, i) => `aa-extra-${String(i).padStart(2, '0')}.googleapis.com`,
+    );
+    const line = await oneFailure(
+      async () => {
+        for (const api of more) await google('POST', `${base}/${api}:enable`);
+        const first = (await google('GET', `${base}?filter=state:ENABLED`)) as {
+          services: { config: { name: string } }[];
+          nextPageToken?: string;
+        };
+        expect(first.services.map((x) => x.config.name)).not.toContain('pubsub.googleapis.com');
+        expect(first.nextPageToken).toBeTruthy();
+        await google('POST', `${base}/pubsub.googleapis.com:disable`);
+      },
+      async () => {
+        await google('POST', `${base}/pubsub.googleapis.com:enable`);
+        for (const api of more) await google('POST', `${base}/${api}:disable`);
+      },
+    );
+    expect(line).toBe(
+      `FAIL  gcp apis: not enabled: pubsub.googleapis.com; fix: gcloud services enable pubsub.googleapis.com --project=${b.cloud.gcp.project}`,
+    );
+  }, 60_000);
+
   it('the Google sealing key disabled', async () => {
     const version = `/cloudkms.googleapis.com/v1/projects/${b.cloud.gcp.project}/locations/${b.cloud.gcp.region}/keyRings/crosslink/cryptoKeys/activation/cryptoKeyVersions/1?updateMask=state`;
     const line = await oneFailure(
