@@ -1,7 +1,7 @@
 /**
  * Service Usage subset (serviceusage.googleapis.com v1): which APIs a project has enabled,
  * `services.list` (`filter=state:ENABLED` / `state:DISABLED`, `pageSize` / `pageToken`: 50 a page
- * by default, at most 200), `services.get`, `services.enable` and `services.disable` (long-running
+ * by default, at most 200), `services.get`, `services.enable`, `services.batchEnable` and `services.disable` (long-running
  * operations, answered done). The edge refuses a call to an API its project has not enabled, with
  * Google's 403 SERVICE_DISABLED (`serviceDisabled` below; docs/local-cloud-gcp.md "Enabled APIs").
  *
@@ -217,6 +217,38 @@ export default defineGcpService<UsageState>({
         const service = serviceOf(ctx);
         ctx.state.enabled.add(service);
         return operation(ctx, service, 'Enable');
+      },
+    },
+    {
+      // gcloud services enable with more than one service: up to 20 at once, all or none.
+      method: 'POST',
+      path: `${BASE}:batchEnable`,
+      operation: 'BatchEnableServices',
+      permission: { permission: 'serviceusage.services.enable', on: 'project' },
+      handler: (ctx: Ctx) => {
+        const ids: unknown = ctx.body.serviceIds;
+        if (!Array.isArray(ids) || ids.length === 0)
+          throw invalidArgument('serviceIds: at least one service is required', 'service_ids');
+        if (ids.length > 20)
+          throw invalidArgument(
+            `serviceIds: at most 20 services per call (${ids.length} given)`,
+            'service_ids',
+          );
+        const bad = ids.filter((id) => typeof id !== 'string' || !SERVICE_RE.test(id));
+        if (bad.length > 0)
+          throw invalidArgument(
+            `serviceIds: not a service name: ${bad.map(String).join(', ')}`,
+            'service_ids',
+          );
+        for (const id of ids as string[]) ctx.state.enabled.add(id);
+        return {
+          name: `operations/batchEnable.${ctx.world.random.chars(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}`,
+          done: true,
+          response: {
+            '@type': 'type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse',
+            services: (ids as string[]).map((id) => view(ctx, id)),
+          },
+        };
       },
     },
     {
