@@ -207,9 +207,16 @@ export interface BootstrapSpec {
   firestore?: { location: string; ttl?: { collectionGroup: string; field: string }[] };
 }
 
+/** What `crosslink doctor` holds an installation to (docs/deploy.md "Doctor"). */
+export interface DoctorSpec {
+  /** The relay is lagging when its oldest waiting event, either way, is older (default 300). */
+  relayMaxLagSeconds?: number;
+}
+
 export interface GcpConfigFile {
   version: 1;
   bootstrap?: BootstrapSpec;
+  doctor?: DoctorSpec;
   region?: string;
   customRoles?: CustomRoleSpec[];
   serviceAccounts?: ServiceAccountSpec[];
@@ -232,6 +239,7 @@ export interface GcpConfig {
   root: string;
   region: string | undefined;
   bootstrap: BootstrapSpec | undefined;
+  doctor: DoctorSpec;
   customRoles: CustomRoleSpec[];
   serviceAccounts: ServiceAccountSpec[];
   functions: FunctionSpec[];
@@ -614,6 +622,7 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
     root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
     region: c.region,
     bootstrap: c.bootstrap,
+    doctor: c.doctor ?? {},
     customRoles: c.customRoles ?? [],
     serviceAccounts: c.serviceAccounts ?? [],
     functions: (c.functions ?? []).map((f) =>

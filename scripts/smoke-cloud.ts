@@ -19,7 +19,7 @@
  * Exit codes: 0 done, 1 a step failed (the teardown steps still run), 2 refused (settings).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { defaultChainCredentials } from './cli/intake-client.ts';
@@ -200,6 +200,17 @@ async function intakeUrls(s: SmokeSettings): Promise<Record<string, string>> {
   };
 }
 
+/** Runs one step for real: its command, or the link step (with the stack's intake URLs). */
+async function runStep(
+  step: SmokeStep,
+  s: SmokeSettings,
+  env: NodeJS.ProcessEnv,
+  log: (l: string) => void,
+): Promise<number> {
+  if (!step.link) return (await run(step.command, env)).code;
+  return linkStep(step, { ...env, ...(await intakeUrls(s)) }, log);
+}
+
 export async function main(
   argv: string[],
   io: {
@@ -207,6 +218,8 @@ export async function main(
     err: (l: string) => void;
     env: Record<string, string | undefined>;
     cwd: string;
+    /** Runs a step, its exit code (default: for real); tests inject failures here. */
+    runStep?: (step: SmokeStep, env: NodeJS.ProcessEnv, log: (l: string) => void) => Promise<number>;
   },
 ): Promise<number> {
   const settings = smokeSettings(io.env);
@@ -231,22 +244,46 @@ export async function main(
       );
     return 0;
   }
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(workDir, { recursive: true });
-  writeFileSync(join(workDir, 'teardown.yml'), 'version: 1\n');
+  const runOne = io.runStep ?? ((step, env, log) => runStep(step, settings, env, log));
   let failed: string | undefined;
+  const teardownFailed: string[] = [];
+  // Every step's failure, a thrown error included, is recorded and the teardown steps run anyway:
+  // what the run made must not be left behind without a word.
+  const attempt = async (step: SmokeStep, work: () => Promise<number>) => {
+    let why: string | undefined;
+    try {
+      const code = await work();
+      if (code !== 0) why = `exit ${code}`;
+    } catch (e) {
+      why = (e as Error).message?.split('\n')[0] ?? String(e);
+    }
+    if (why === undefined) return;
+    io.err(`smoke:cloud: ${step.name} failed (${why})`);
+    if (step.always) teardownFailed.push(`${step.name} (${why})`);
+    else failed ??= step.name;
+  };
+  await attempt({ name: 'preparing the work directory', command: [] }, async () => {
+    mkdirSync(workDir, { recursive: true });
+    writeFileSync(join(workDir, 'teardown.yml'), 'version: 1\n');
+    return 0;
+  });
   for (const step of plan) {
     if (failed && !step.always) continue;
     io.err(`smoke:cloud: ${step.name}`);
-    const env = { ...process.env, ...io.env, ...step.env, ...(step.link ? await intakeUrls(settings) : {}) };
-    const code = step.link ? await linkStep(step, env, io.err) : (await run(step.command, env)).code;
-    if (code !== 0) {
-      io.err(`smoke:cloud: ${step.name} failed (exit ${code})`);
-      failed ??= step.name;
-    }
+    await attempt(step, () => runOne(step, { ...process.env, ...io.env, ...step.env }, io.err));
   }
-  io.err(failed ? `smoke:cloud: failed at ${failed}; the teardown ran` : 'smoke:cloud: done, torn down');
-  return failed ? 1 : 0;
+  if (teardownFailed.length > 0)
+    io.err(
+      `smoke:cloud: the teardown failed: ${teardownFailed.join('; ')}: the stage ${settings.stage} may still hold resources in ${settings.awsRegion} and ${settings.gcpProject}; run that step again by hand (docs/deploy.md "Teardown")`,
+    );
+  io.err(
+    failed
+      ? `smoke:cloud: failed at ${failed}; the teardown ${teardownFailed.length > 0 ? 'was attempted' : 'ran'}`
+      : teardownFailed.length > 0
+        ? 'smoke:cloud: done, but the teardown failed'
+        : 'smoke:cloud: done, torn down',
+  );
+  return failed || teardownFailed.length > 0 ? 1 : 0;
 }
 
 if (import.meta.main)

@@ -5,7 +5,8 @@
  * templates (which do not collide). A `/<host>/...` path prefix (e.g.
  * `/cloudkms.googleapis.com/v1/...`) or a `Host: <name>.googleapis.com` header restricts routing to
  * that service. For each call the edge authenticates the bearer token (401 UNAUTHENTICATED when it
- * is missing, unknown or expired), applies injected faults (the registry shared with the AWS edge,
+ * is missing, unknown or expired), refuses a call to an API the project has not enabled (403
+ * SERVICE_DISABLED, services/serviceusage.ts), applies injected faults (the registry shared with the AWS edge,
  * `edge: 'gcp'`), parses the body, calls the module's handler with the verified caller and serializes
  * the answer or the google.rpc error. `/_crosslink/...` is the admin API (same as the AWS edge's).
  */
@@ -29,6 +30,7 @@ import {
   type HttpMethod,
   Reply,
 } from './service.ts';
+import { serviceDisabled } from './services/serviceusage.ts';
 
 const MAX_BODY = 16 * 1024 * 1024;
 export const DEFAULT_GCP_PORT = 4580;
@@ -361,6 +363,7 @@ export class GcpEdge {
           });
         }
         caller = result;
+        this.#refuseDisabled(service, found.params);
         this.#authorize(service, route, found.path, found.params, result);
       }
 
@@ -429,6 +432,18 @@ export class GcpEdge {
       sendJson(res, error.code, error.toJSON(), error.headers);
       if (seen) this.#tell(seen, error.code, error.toJSON());
     }
+  }
+
+  /**
+   * Google's 403 SERVICE_DISABLED when the project the call is for has not enabled the service's
+   * API (Service Usage state; checked before IAM, as Google's front end does). A call naming no
+   * project (`projects/-`, the token endpoints) is not checked.
+   */
+  #refuseDisabled(service: AnyGcpService, params: Record<string, string>): void {
+    const project = params.project ?? params.projectsId;
+    if (!project || project === '-' || !this.services.has('serviceusage')) return;
+    const refused = serviceDisabled(this.world, project, service.host);
+    if (refused) throw refused;
   }
 
   /** IAM: the route's permission on its resource, or Google's 403 (docs/local-gcp-iam.md). */

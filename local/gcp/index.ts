@@ -14,6 +14,7 @@ import { identityBindings, transportMemberBindings } from './iam/grants.ts';
 import { GcpIam } from './iam/policy.ts';
 import type { AnyGcpService } from './service.ts';
 import { gcpServices } from './services/index.ts';
+import { CROSSLINK_APIS, enableServices } from './services/serviceusage.ts';
 
 export { DEFAULT_GCP_PORT } from './edge.ts';
 
@@ -112,6 +113,8 @@ export async function startGcp(deps: {
     settings,
     ...(deps.log ? { log: deps.log } : {}),
   });
+  // The boot does for the hub what deploy-gcp's bootstrap does for a new project: its APIs.
+  if (edge.services.has('serviceusage')) enableServices(edge.world, project, CROSSLINK_APIS);
   const auditLog = new AuditLog(edge, project);
   const port = await edge.listen(deps.port);
   const keyFiles = options.keysDir ? await auth.writeKeyFiles(options.keysDir) : new Map<string, string>();

@@ -4,6 +4,7 @@
  * local cloud and the real clouds; only where they read differs (endpoints and credentials, the
  * `DoctorTarget` below). Nothing here changes either cloud.
  */
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -38,7 +39,13 @@ export interface DoctorTarget {
     apis: readonly string[];
     /** The sealing key (gcp.yml `CROSSLINK_KMS_KEY`, `<ring>/<key>`). */
     kmsKey: string;
+    /** The push subscriptions that carry Google's events to AWS (gcp.yml: a push to an `endpoint`). */
+    relaySubscriptions: readonly string[];
   };
+  /** Where the checks' time stands: the local cloud's virtual clock, or the system's. */
+  now(): Promise<number>;
+  /** The relay's backlog allowed, both directions: its oldest waiting event's age (gcp.yml `doctor`). */
+  relayMaxLagSeconds: number;
   /** The emulators' `host:port` (local only). */
   emulators?: { pubsub: string | null; firestore: string | null };
 }
@@ -182,18 +189,8 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
           const full: string[] = [];
           for (const q of DLQS) {
             const name = `crosslink-${q}-dlq-${aws.stage}`;
-            const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-            const a = (
-              await sqs.send(
-                new GetQueueAttributesCommand({
-                  QueueUrl,
-                  AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-                }),
-              )
-            ).Attributes;
-            const n =
-              Number(a?.ApproximateNumberOfMessages ?? 0) +
-              Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
+            const { waiting, inFlight } = await queueCounts(sqs, name);
+            const n = waiting + inFlight;
             if (n > 0) full.push(`${name} holds ${n}`);
           }
           return full.length === 0
@@ -207,6 +204,11 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
         }
       },
       'the stack must hold its queues: redeploy the AWS half',
+    ],
+    [
+      'relay lag',
+      () => relayLag(t, awsConfig(), google),
+      'the caller needs sqs:GetQueueAttributes and cloudwatch:GetMetricData on the relay queue, monitoring.timeSeries.list on the project',
     ],
     [
       'aws watcher schedule',
@@ -282,11 +284,17 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
     [
       'gcp apis',
       async () => {
-        const list = await google<{ services?: { config?: { name?: string } }[] }>(
-          'serviceusage.googleapis.com',
-          `/v1/projects/${gcp.project}/services?filter=state:ENABLED`,
-        );
-        const on = new Set((list.services ?? []).map((s) => s.config?.name));
+        // Every page: Service Usage answers 50 a page unless asked, and a project holds more.
+        const on = new Set<string | undefined>();
+        let pageToken = '';
+        do {
+          const list = await google<{ services?: { config?: { name?: string } }[]; nextPageToken?: string }>(
+            'serviceusage.googleapis.com',
+            `/v1/projects/${gcp.project}/services?filter=state:ENABLED${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+          );
+          for (const s of list.services ?? []) on.add(s.config?.name);
+          pageToken = list.nextPageToken ?? '';
+        } while (pageToken);
         const off = gcp.apis.filter((a) => !on.has(a));
         return off.length === 0
           ? ok(`the ${gcp.apis.length} APIs of gcp.yml's bootstrap are enabled`)
@@ -401,4 +409,104 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
         ] as [string, () => Promise<Outcome>, string][])
       : []),
   ];
+}
+
+/** A queue's messages waiting (visible) and in flight (received, not yet deleted). */
+async function queueCounts(sqs: SQSClient, name: string): Promise<{ waiting: number; inFlight: number }> {
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  const a = (
+    await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    )
+  ).Attributes;
+  return {
+    waiting: Number(a?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+/** How far back the relay's age metrics are read: a few of their one-minute samples. */
+const LAG_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The relay's backlog in both directions. AWS -> Google: the relay queue's waiting messages
+ * (GetQueueAttributes) and the age of its oldest one (CloudWatch `AWS/SQS`
+ * `ApproximateAgeOfOldestMessage`, the latest one-minute sample). Google -> AWS: the push
+ * subscriptions' `pubsub.googleapis.com/subscription/oldest_unacked_message_age` (Cloud Monitoring).
+ * Locally the Google side is not measured: the Pub/Sub emulator keeps no backlog metric and the
+ * local Monitoring serves no Pub/Sub series, which the line says.
+ */
+async function relayLag(
+  t: DoctorTarget,
+  config: { region: string; credentials: DoctorTarget['aws']['credentials']; endpoint?: string },
+  google: <T>(host: string, path: string) => Promise<T>,
+): Promise<Outcome> {
+  const max = t.relayMaxLagSeconds;
+  const queue = `crosslink-relay-${t.aws.stage}`;
+  const now = await t.now();
+  const sqs = new SQSClient(config);
+  const cloudwatch = new CloudWatchClient(config);
+  const lagging: string[] = [];
+  const seen: string[] = [];
+  try {
+    const { waiting, inFlight } = await queueCounts(sqs, queue);
+    const data = await cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(now - LAG_WINDOW_MS),
+        EndTime: new Date(now + 1),
+        ScanBy: 'TimestampDescending',
+        MetricDataQueries: [
+          {
+            Id: 'age',
+            MetricStat: {
+              Metric: {
+                Namespace: 'AWS/SQS',
+                MetricName: 'ApproximateAgeOfOldestMessage',
+                Dimensions: [{ Name: 'QueueName', Value: queue }],
+              },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          },
+        ],
+      }),
+    );
+    const age = data.MetricDataResults?.[0]?.Values?.[0];
+    const backlog = `${waiting} waiting, ${inFlight} in flight`;
+    if (age === undefined) seen.push(`${queue}: ${backlog}, no age sample in the last 5 minutes`);
+    else if (age > max) lagging.push(`${queue}: oldest event ${age} s old (over ${max} s), ${backlog}`);
+    else seen.push(`${queue}: oldest ${age} s, ${backlog}`);
+  } finally {
+    sqs.destroy();
+    cloudwatch.destroy();
+  }
+  if (t.kind === 'local') seen.push('Google -> AWS not measured locally (no Pub/Sub backlog metric)');
+  else {
+    for (const sub of t.gcp.relaySubscriptions) {
+      const filter = `metric.type = "pubsub.googleapis.com/subscription/oldest_unacked_message_age" AND resource.labels.subscription_id = "${sub}"`;
+      const q = new URLSearchParams({
+        filter,
+        'interval.startTime': new Date(now - LAG_WINDOW_MS).toISOString(),
+        'interval.endTime': new Date(now).toISOString(),
+      });
+      const series = await google<{ timeSeries?: { points?: { value?: { int64Value?: string } }[] }[] }>(
+        'monitoring.googleapis.com',
+        `/v3/projects/${t.gcp.project}/timeSeries?${q}`,
+      );
+      const value = series.timeSeries?.[0]?.points?.[0]?.value?.int64Value;
+      if (value === undefined) seen.push(`${sub}: no age sample in the last 5 minutes`);
+      else if (Number(value) > max)
+        lagging.push(`${sub}: oldest unacked event ${value} s old (over ${max} s)`);
+      else seen.push(`${sub}: oldest unacked ${value} s`);
+    }
+  }
+  return lagging.length === 0
+    ? ok(seen.join('; '))
+    : fail(
+        lagging.join('; '),
+        `the relay is not keeping up: read its function's log (relayToGoogle for the queue, the AWS route /relay/google for a subscription), check its event source mapping is enabled (aws lambda list-event-source-mappings --function-name crosslink-${t.aws.stage}-relayToGoogle), and the dead letters it may be sending`,
+      );
 }

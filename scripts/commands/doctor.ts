@@ -22,13 +22,25 @@ function gcpConfigPath(ctx: CommandContext): string {
   return existsSync(local) ? local : resolve(import.meta.dirname, '..', '..', 'gcp.yml');
 }
 
-/** What gcp.yml says the project holds: the bootstrap's APIs and the sealing key. */
-function googleSpec(file: string): { apis: string[]; kmsKey: string; region: string | undefined } {
+/** The relay's lag allowed when gcp.yml's `doctor.relayMaxLagSeconds` does not say. */
+const RELAY_MAX_LAG_SECONDS = 300;
+
+/**
+ * What gcp.yml says the project holds: the bootstrap's APIs, the sealing key, the subscriptions
+ * that push to AWS (the relay), and the lag allowed.
+ */
+function googleSpec(file: string) {
   const config = loadGcpConfig(file);
   const kmsKey =
     config.functions.map((f) => f.environment?.CROSSLINK_KMS_KEY).find((k) => k !== undefined) ??
     'crosslink/activation';
-  return { apis: config.bootstrap?.apis ?? [], kmsKey, region: config.region };
+  return {
+    apis: config.bootstrap?.apis ?? [],
+    kmsKey,
+    region: config.region,
+    relaySubscriptions: config.subscriptions.filter((s) => s.push?.endpoint).map((s) => s.name),
+    relayMaxLagSeconds: config.doctor.relayMaxLagSeconds ?? RELAY_MAX_LAG_SECONDS,
+  };
 }
 
 async function target(ctx: CommandContext): Promise<DoctorTarget> {
@@ -45,9 +57,16 @@ async function target(ctx: CommandContext): Promise<DoctorTarget> {
       throw new UsageError(`--as ${who.name}: no Google key file (${(e as Error).message.split('\n')[0]})`);
     });
     const jwt = jwtClient(key);
+    const admin = local.admin;
     return {
       kind: 'local',
       policy,
+      relayMaxLagSeconds: spec.relayMaxLagSeconds,
+      now: async () => {
+        if (!admin) return Date.now();
+        const res = await fetch(`${admin}/clock`);
+        return Date.parse(((await res.json()) as { now: string }).now);
+      },
       aws: {
         region: local.aws.region,
         stage,
@@ -63,6 +82,7 @@ async function target(ctx: CommandContext): Promise<DoctorTarget> {
         intake: local.intakes.gcp ?? undefined,
         apis: spec.apis,
         kmsKey: spec.kmsKey,
+        relaySubscriptions: spec.relaySubscriptions,
       },
       emulators: { pubsub: local.pubsubEmulatorHost, firestore: local.firestoreEmulatorHost },
     };
@@ -83,6 +103,8 @@ async function target(ctx: CommandContext): Promise<DoctorTarget> {
   return {
     kind: 'cloud',
     policy,
+    relayMaxLagSeconds: spec.relayMaxLagSeconds,
+    now: async () => Date.now(),
     aws: {
       region: region as string,
       stage,
@@ -96,6 +118,7 @@ async function target(ctx: CommandContext): Promise<DoctorTarget> {
       intake: ctx.options['gcp-intake'] as string | undefined,
       apis: spec.apis,
       kmsKey: spec.kmsKey,
+      relaySubscriptions: spec.relaySubscriptions,
     },
   };
 }

@@ -43,7 +43,7 @@ import {
   pruneCustomRoles,
 } from '#deployment/gcp-grants.ts';
 import { bootstrapProject } from './bootstrap.ts';
-import { disabledApi, type Gcloud, GcloudError, type GcloudResult, isNotFound, shellLine } from './gcloud.ts';
+import { type Gcloud, gcloudSession } from './gcloud.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
 
@@ -136,48 +136,9 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
       config.file ?? 'gcp.yml',
     );
   const note = o.note ?? (() => {});
-  const commands: string[][] = [];
   const email = (ref: string) => serviceAccountEmail(ref, P);
-  const mut = (...args: string[]) => [...args, `--project=${P}`, '--quiet'];
-
-  /**
-   * APIs a dry run's bootstrap would enable: until then the project holds nothing of theirs, so a
-   * read gcloud refuses for want of one reads as empty (a list) or absent (anything else).
-   */
-  const enabling = new Set<string>();
-  const offline = (r: GcloudResult, args: string[]): unknown => {
-    const api = disabledApi(r);
-    if (!o.dryRun || api === undefined || !enabling.has(api)) return undefined;
-    return args.includes('list') ? [] : null;
-  };
-  /** `project`: the project flag's value (this project by default), or false for none. */
-  async function readJson<T>(args: string[], project: string | false = P): Promise<T> {
-    const full = [...args, ...(project === false ? [] : [`--project=${project}`]), '--format=json'];
-    const r = await gcloud.run(full);
-    const empty = r.code !== 0 ? offline(r, args) : undefined;
-    if (empty !== undefined) return empty as T;
-    if (r.code !== 0) throw new GcloudError(full, r);
-    return JSON.parse(r.stdout.trim() || 'null') as T;
-  }
-  async function readOrNull<T>(args: string[], project = P): Promise<T | null> {
-    const full = [...args, `--project=${project}`, '--format=json'];
-    const r = await gcloud.run(full);
-    if (isNotFound(r)) return null;
-    const empty = r.code !== 0 ? offline(r, args) : undefined;
-    if (empty !== undefined) return empty as T | null;
-    if (r.code !== 0) throw new GcloudError(full, r);
-    return JSON.parse(r.stdout.trim() || 'null') as T;
-  }
-  async function exec(cmds: string[][], before?: (cmd: string[]) => void): Promise<void> {
-    for (const cmd of cmds) {
-      o.out(shellLine(cmd));
-      commands.push(cmd);
-      if (o.dryRun) continue;
-      before?.(cmd);
-      const r = await gcloud.run(cmd);
-      if (r.code !== 0) throw new GcloudError(cmd, r);
-    }
-  }
+  const session = gcloudSession({ gcloud, project: P, dryRun: o.dryRun, out: o.out });
+  const { commands, enabling, readJson, readOrNull, exec, mut } = session;
 
   const projectInfo = await readJson<{ projectNumber: string }>(['projects', 'describe', P], false);
   const PN = projectInfo.projectNumber;

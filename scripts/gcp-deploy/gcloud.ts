@@ -15,12 +15,15 @@ export interface Gcloud {
   run(args: readonly string[]): Promise<GcloudResult>;
 }
 
-/** The real gcloud binary (`CLOUDSDK_GCLOUD` or `gcloud` on PATH). */
-export function spawnGcloud(bin = process.env.CLOUDSDK_GCLOUD ?? 'gcloud'): Gcloud {
+/**
+ * The real gcloud binary (`CLOUDSDK_GCLOUD` or `gcloud` on PATH), with this process's environment
+ * or `env` (e.g. `CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>` and `CLOUDSDK_AUTH_ACCESS_TOKEN_FILE`).
+ */
+export function spawnGcloud(bin = process.env.CLOUDSDK_GCLOUD ?? 'gcloud', env = process.env): Gcloud {
   return {
     run: (args) =>
       new Promise((resolveRun) => {
-        const child = spawn(bin, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(bin, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -55,6 +58,74 @@ export class GcloudError extends Error {
 /** True when gcloud says the resource does not exist (describe / get-iam-policy of a missing one). */
 export function isNotFound(result: GcloudResult): boolean {
   return result.code !== 0 && /NOT_FOUND|not found|does not exist/i.test(result.stderr);
+}
+
+/**
+ * How a deploy talks to one project through gcloud: JSON reads (`--format=json`, a missing
+ * resource read as null), and mutations printed, recorded and, unless a dry run, run in order.
+ */
+export interface GcloudSession {
+  /** The commands run (or, in a dry run, that would run), in order. */
+  commands: string[][];
+  /**
+   * APIs a dry run's bootstrap would enable: until then the project holds nothing of theirs, so a
+   * read gcloud refuses for want of one reads as empty (a list) or absent (anything else).
+   */
+  enabling: Set<string>;
+  /** A read; `project` is the project flag's value (the session's by default), or false for none. */
+  readJson<T>(args: string[], project?: string | false): Promise<T>;
+  readOrNull<T>(args: string[], project?: string): Promise<T | null>;
+  exec(cmds: string[][], before?: (cmd: string[]) => void): Promise<void>;
+  /** A mutation's arguments: the project and `--quiet` added. */
+  mut(...args: string[]): string[];
+}
+
+export function gcloudSession(o: {
+  gcloud: Gcloud;
+  project: string;
+  dryRun: boolean;
+  out: (line: string) => void;
+}): GcloudSession {
+  const { gcloud, project: P } = o;
+  const commands: string[][] = [];
+  const enabling = new Set<string>();
+  const offline = (r: GcloudResult, args: string[]): unknown => {
+    const api = disabledApi(r);
+    if (!o.dryRun || api === undefined || !enabling.has(api)) return undefined;
+    return args.includes('list') ? [] : null;
+  };
+  return {
+    commands,
+    enabling,
+    mut: (...args) => [...args, `--project=${P}`, '--quiet'],
+    async readJson<T>(args: string[], project: string | false = P): Promise<T> {
+      const full = [...args, ...(project === false ? [] : [`--project=${project}`]), '--format=json'];
+      const r = await gcloud.run(full);
+      const empty = r.code !== 0 ? offline(r, args) : undefined;
+      if (empty !== undefined) return empty as T;
+      if (r.code !== 0) throw new GcloudError(full, r);
+      return JSON.parse(r.stdout.trim() || 'null') as T;
+    },
+    async readOrNull<T>(args: string[], project = P): Promise<T | null> {
+      const full = [...args, `--project=${project}`, '--format=json'];
+      const r = await gcloud.run(full);
+      if (isNotFound(r)) return null;
+      const empty = r.code !== 0 ? offline(r, args) : undefined;
+      if (empty !== undefined) return empty as T | null;
+      if (r.code !== 0) throw new GcloudError(full, r);
+      return JSON.parse(r.stdout.trim() || 'null') as T;
+    },
+    async exec(cmds: string[][], before?: (cmd: string[]) => void): Promise<void> {
+      for (const cmd of cmds) {
+        o.out(shellLine(cmd));
+        commands.push(cmd);
+        if (o.dryRun) continue;
+        before?.(cmd);
+        const r = await gcloud.run(cmd);
+        if (r.code !== 0) throw new GcloudError(cmd, r);
+      }
+    },
+  };
 }
 
 /**

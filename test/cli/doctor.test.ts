@@ -86,6 +86,7 @@ describe('crosslink doctor on the local cloud', () => {
       'ok    aws peer values',
       'ok    aws sealing key',
       'ok    aws dead letters',
+      'ok    relay lag',
       'ok    aws watcher schedule',
       'ok    aws relay self-test',
       'ok    aws interconnect environments',
@@ -99,7 +100,7 @@ describe('crosslink doctor on the local cloud', () => {
     expect(r.code).toBe(0);
     const json = JSON.parse((await b.cli('doctor', '--json')).out);
     expect(json.ok).toBe(true);
-    expect(json.checks).toHaveLength(13);
+    expect(json.checks).toHaveLength(14);
   }, 60_000);
 
   it('a message in a dead-letter queue', async () => {
@@ -116,6 +117,49 @@ describe('crosslink doctor on the local cloud', () => {
     expect(line).toMatch(
       /^FAIL {2}aws dead letters: crosslink-relay-dlq-dev holds 1; fix: read each \(aws sqs receive-message/,
     );
+    sqs.destroy();
+  }, 60_000);
+
+  it('the relay to Google stopped while events pile up: its oldest event ages past the threshold', async () => {
+    const sqs = new SQSClient(clientConfig());
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'crosslink-relay-dev' }));
+    const consumer = (enabled: boolean) =>
+      admin(b.cloud, 'POST', '/aws/lambda/set-mappings', {
+        function: 'crosslink-dev-relayToGoogle',
+        enabled,
+      });
+    const line = await oneFailure(
+      async () => {
+        const stopped = (await consumer(false)) as { mappings: { source: string; enabled: boolean }[] };
+        expect(stopped.mappings).toEqual([
+          {
+            uuid: expect.any(String),
+            source: expect.stringMatching(/:crosslink-relay-dev$/),
+            enabled: false,
+          },
+        ]);
+        for (let i = 0; i < 3; i++)
+          await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `{"waiting":${i}}` }));
+        // Seven minutes on: the one-minute samples of the queue's oldest message pass 300 s.
+        await b.cloud.clock.advance(7 * 60_000);
+      },
+      async () => {
+        for (;;) {
+          const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+          if (!got.Messages?.length) break;
+          for (const m of got.Messages)
+            await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
+        }
+        await consumer(true);
+        // A minute on: the latest sample sees the queue empty.
+        await b.cloud.clock.advance(60_000);
+      },
+    );
+    expect(line).toMatch(
+      /^FAIL {2}relay lag: crosslink-relay-dev: oldest event \d+ s old \(over 300 s\), 3 waiting, 0 in flight; fix: the relay is not keeping up: .*aws lambda list-event-source-mappings --function-name crosslink-dev-relayToGoogle/,
+    );
+    // Sent before the seven minutes: the latest sample is at least six minutes old.
+    expect(Number(/oldest event (\d+) s/.exec(line)?.[1])).toBeGreaterThanOrEqual(360);
     sqs.destroy();
   }, 60_000);
 
@@ -200,6 +244,34 @@ describe('crosslink doctor on the local cloud', () => {
     const line = await oneFailure(
       () => google('POST', `${base}:disable`),
       () => google('POST', `${base}:enable`),
+    );
+    expect(line).toBe(
+      `FAIL  gcp apis: not enabled: pubsub.googleapis.com; fix: gcloud services enable pubsub.googleapis.com --project=${b.cloud.gcp.project}`,
+    );
+  }, 60_000);
+
+  it('a Google API disabled in a project with more enabled than one page holds: every page is read', async () => {
+    const base = `/serviceusage.googleapis.com/v1/projects/${b.cloud.gcp.project}/services`;
+    // Sixty more APIs, named to sort first: crosslink's fall on the second page of 50.
+    const more = Array.from(
+      { length: 60 },
+      (_, i) => `aa-extra-${String(i).padStart(2, '0')}.googleapis.com`,
+    );
+    const line = await oneFailure(
+      async () => {
+        for (const api of more) await google('POST', `${base}/${api}:enable`);
+        const first = (await google('GET', `${base}?filter=state:ENABLED`)) as {
+          services: { config: { name: string } }[];
+          nextPageToken?: string;
+        };
+        expect(first.services.map((x) => x.config.name)).not.toContain('pubsub.googleapis.com');
+        expect(first.nextPageToken).toBeTruthy();
+        await google('POST', `${base}/pubsub.googleapis.com:disable`);
+      },
+      async () => {
+        await google('POST', `${base}/pubsub.googleapis.com:enable`);
+        for (const api of more) await google('POST', `${base}/${api}:disable`);
+      },
     );
     expect(line).toBe(
       `FAIL  gcp apis: not enabled: pubsub.googleapis.com; fix: gcloud services enable pubsub.googleapis.com --project=${b.cloud.gcp.project}`,

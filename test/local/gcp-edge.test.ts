@@ -13,6 +13,7 @@ import { signJwt } from '#local/gcp/auth.ts';
 import { GcpError } from '#local/gcp/errors.ts';
 import { defineGcpService } from '#local/gcp/service.ts';
 import { gcpServices } from '#local/gcp/services/index.ts';
+import { enableServices } from '#local/gcp/services/serviceusage.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, startTestCloud } from '../support/local-cloud.ts';
 
@@ -57,6 +58,8 @@ describe('Google edge: routing, auth, errors, faults', () => {
     cloud = await startTestCloud({ gcp: { keysDir, services: [...gcpServices, echo] } });
     // The echo API's permissions, held by alice and carol in project p1 only.
     cloud.gcp.iam.setCustomRoles({ 'projects/p1/roles/echoer': ['echo.echoes.get', 'echo.echoes.shout'] });
+    // p1 and p2 enabled the echo API, as a project must for the edge to serve its calls.
+    for (const p of ['p1', 'p2']) enableServices(cloud.gcp.edge.world, p, ['echo.googleapis.com']);
     cloud.gcp.iam.setBindings('test', [
       {
         resource: 'projects/p1',

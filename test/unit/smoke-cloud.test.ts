@@ -3,6 +3,9 @@
  * each, exit 2, nothing run), never in CI, and with them `--plan` prints the runbook's commands for
  * the stage, the teardown last and marked to run even after a failure.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main, smokePlan, smokeSettings } from '#scripts/smoke-cloud.ts';
 
@@ -80,5 +83,64 @@ describe('smoke:cloud settings', () => {
     ]);
     expect((await run(SETTINGS, '--go')).code).toBe(2);
     expect(smokePlan(smokeSettings(SETTINGS) as never, '/w').filter((s) => s.always)).toHaveLength(2);
+  });
+});
+
+describe('smoke:cloud teardown', () => {
+  /** A run whose steps are the injected `outcome` (an exit code or a throw); the steps attempted. */
+  async function runWith(outcome: (name: string) => number) {
+    const attempted: string[] = [];
+    const err: string[] = [];
+    const cwd = mkdtempSync(join(tmpdir(), 'smoke-'));
+    try {
+      const code = await main([], {
+        out: () => {},
+        err: (l) => err.push(l),
+        env: SETTINGS,
+        cwd,
+        runStep: async (step) => {
+          attempted.push(step.name);
+          return outcome(step.name);
+        },
+      });
+      return { code, attempted, err };
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }
+
+  it('a step that throws skips what follows but the teardown, which runs; a failing teardown is reported', async () => {
+    const r = await runWith((name) => {
+      if (name === 'Google, from the AWS stack') throw new Error('describe-stacks: ExpiredToken\nmore');
+      if (name === 'AWS teardown') return 3;
+      return 0;
+    });
+    expect(r.attempted).toEqual([
+      'AWS, first phase',
+      'Google, from the AWS stack',
+      'Google teardown (--prune with nothing listed)',
+      'AWS teardown',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('smoke:cloud: Google, from the AWS stack failed (describe-stacks: ExpiredToken)');
+    expect(r.err).toContain('smoke:cloud: AWS teardown failed (exit 3)');
+    expect(r.err.slice(-2)).toEqual([
+      'smoke:cloud: the teardown failed: AWS teardown (exit 3): the stage smoke1 may still hold resources in us-east-1 and net-smoke-1; run that step again by hand (docs/deploy.md "Teardown")',
+      'smoke:cloud: failed at Google, from the AWS stack; the teardown was attempted',
+    ]);
+  });
+
+  it('every step passing: all seven run, exit 0; a teardown that throws alone still fails the run', async () => {
+    const ok = await runWith(() => 0);
+    expect(ok.attempted).toHaveLength(7);
+    expect(ok.code).toBe(0);
+    expect(ok.err.at(-1)).toBe('smoke:cloud: done, torn down');
+    const late = await runWith((name) => {
+      if (name.startsWith('Google teardown')) throw new Error('gcloud: not found');
+      return 0;
+    });
+    expect(late.attempted).toHaveLength(7);
+    expect(late.code).toBe(1);
+    expect(late.err.at(-1)).toBe('smoke:cloud: done, but the teardown failed');
   });
 });

@@ -221,6 +221,8 @@ export const LOG_LINES = 10_000;
 export class LambdaRuntime {
   readonly functions = new Map<string, LambdaFunction>();
   readonly mappings = new Map<string, EventSourceMapping>();
+  /** Each mapping's poll of its queue (a resumed mapping polls at once). */
+  #pollers = new Map<string, () => Promise<void>>();
   readonly #options: LambdaRuntimeOptions;
   readonly #sandboxes = new Map<string, Sandbox[]>();
   readonly #unsubscribe = new Map<string, () => void>();
@@ -461,11 +463,29 @@ export class LambdaRuntime {
       mapping.uuid,
       queue.onAvailable(() => void poll()),
     );
+    this.#pollers.set(mapping.uuid, poll);
     queueMicrotask(() => void poll());
     return mapping;
   }
 
+  /**
+   * Stops or resumes a mapping, as UpdateEventSourceMapping's `Enabled` does: stopped, the queue
+   * keeps its messages; resumed, it polls at once.
+   */
+  setEventSourceMappingEnabled(uuid: string, enabled: boolean): EventSourceMapping {
+    const mapping = this.mappings.get(uuid);
+    if (!mapping)
+      throw new LambdaServiceError(
+        'ResourceNotFoundException',
+        `The resource you requested does not exist. (Service: Lambda, event source mapping ${uuid})`,
+      );
+    mapping.enabled = enabled;
+    if (enabled) queueMicrotask(() => void this.#pollers.get(uuid)?.());
+    return mapping;
+  }
+
   removeEventSourceMapping(uuid: string): void {
+    this.#pollers.delete(uuid);
     this.#unsubscribe.get(uuid)?.();
     this.#unsubscribe.delete(uuid);
     for (const timer of this.#held.get(uuid) ?? []) timer.cancel();

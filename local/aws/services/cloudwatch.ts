@@ -13,7 +13,11 @@
  * A query's period groups samples (Sum, Average, Minimum, Maximum, SampleCount); dimensions
  * `VpnId`, `TunnelIpAddress` or both select the tunnels (several tunnels: Sum adds them, TunnelState
  * averages them). `AWS/ApiGateway` `Count`, `4xx`, `5xx` of the HTTP APIs (dimension `ApiId`, optionally
- * `Stage`): one sample per answered request (common/api-metrics.ts). Other namespaces and metrics
+ * `Stage`): one sample per answered request (common/api-metrics.ts). `AWS/SQS`
+ * `ApproximateAgeOfOldestMessage` (dimension `QueueName`): one sample per minute, the age in seconds
+ * of the oldest message the queue held at that minute (local/aws/sqs/queues.ts `ageOfOldestAt`), 0
+ * when it held none; SQS's own caveat, that a message received three times or more stops counting,
+ * is not modelled. Other namespaces and metrics
  * have no data (empty results, as for a metric nobody publishes). Metric math expressions are not simulated (InvalidParameterValue).
  */
 import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
@@ -21,6 +25,7 @@ import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../common/api-me
 import { networkOf } from '../common/network.ts';
 import { AwsError } from '../errors.ts';
 import { defineService, type RequestContext } from '../service.ts';
+import { queuesOf } from './sqs.ts';
 
 /** An error with its awsQuery code in `x-amzn-query-error`, as query-compatible JSON services send. */
 function queryCompatible(code: string, message: string, status = 400): AwsError {
@@ -35,6 +40,8 @@ const missing = (message: string) => queryCompatible('MissingParameter', message
 const STATS = ['Sum', 'Average', 'Minimum', 'Maximum', 'SampleCount'] as const;
 type Stat = (typeof STATS)[number];
 const VPN_METRICS = ['TunnelDataIn', 'TunnelDataOut', 'TunnelState'] as const;
+/** SQS publishes its queue metrics every minute. */
+const SQS_SAMPLE_MS = 60_000;
 /** AWS/VPN publishes one sample per tunnel every 5 minutes (the model's sampling). */
 const SAMPLE_SECONDS = 300;
 
@@ -111,6 +118,23 @@ function samples(
     const sum = vs.reduce((a, b) => a + b, 0);
     return { t, v: metric === 'TunnelState' ? sum / vs.length : sum };
   });
+}
+
+/** ApproximateAgeOfOldestMessage of the queue `QueueName` names, one sample per ended minute. */
+function sqsAgeSamples(
+  ctx: RequestContext<unknown>,
+  dims: Record<string, string>,
+  fromMs: number,
+  toMs: number,
+): Point[] {
+  if (Object.keys(dims).join(',') !== 'QueueName') return [];
+  const q = queuesOf(ctx.world, `arn:aws:sqs:${ctx.region}:${ctx.accountId}:${dims.QueueName}`);
+  if (!q) return [];
+  const out: Point[] = [];
+  const first = Math.ceil(Math.max(fromMs, q.createdAt) / SQS_SAMPLE_MS) * SQS_SAMPLE_MS;
+  const last = Math.min(toMs, ctx.clock.now());
+  for (let t = first; t <= last; t += SQS_SAMPLE_MS) out.push({ t, v: q.ageOfOldestAt(t) });
+  return out;
 }
 
 function aggregate(points: Point[], periodMs: number, stat: Stat): Point[] {
@@ -239,10 +263,14 @@ export default defineService({
           const isApi =
             metric.Namespace === 'AWS/ApiGateway' &&
             (API_METRICS as readonly string[]).includes(metric.MetricName as string);
+          const isSqsAge =
+            metric.Namespace === 'AWS/SQS' && metric.MetricName === 'ApproximateAgeOfOldestMessage';
           const all = aggregate(
             isApi
               ? apiGatewaySamples(ctx.world, ctx, metric.MetricName as ApiMetric, dims)
-              : samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
+              : isSqsAge
+                ? sqsAgeSamples(ctx, dims, start, end)
+                : samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
             (stat.Period as number) * 1000,
             stat.Stat as Stat,
           ).filter((p) => p.t >= start && p.t < end);

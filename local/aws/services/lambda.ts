@@ -368,6 +368,28 @@ export default defineService<LambdaState>({
         return serviceError(err);
       }
     },
+    /**
+     * `{function, enabled}`: stops (or resumes) every SQS event source mapping of the function, as
+     * `aws lambda update-event-source-mapping --no-enabled` would; answers the mappings changed.
+     */
+    'set-mappings'(body, world) {
+      const { accountId, region } = scopeOf(body, world);
+      if (typeof body.enabled !== 'boolean')
+        throw new AwsError('InvalidParameterValueException', 'enabled must be true or false');
+      const runtime = lambdaRuntime(world, accountId, region);
+      let fn: LambdaFunction;
+      try {
+        fn = runtime.get(String(body.function ?? ''));
+      } catch (err) {
+        return serviceError(err);
+      }
+      const changed = [...runtime.mappings.values()]
+        .filter((m) => m.functionArn === fn.arn)
+        .map((m) => runtime.setEventSourceMappingEnabled(m.uuid, body.enabled));
+      return {
+        mappings: changed.map((m) => ({ uuid: m.uuid, source: m.eventSourceArn, enabled: m.enabled })),
+      };
+    },
     async invoke(body, world) {
       const { accountId, region } = scopeOf(body, world);
       const res = await lambdaRuntime(world, accountId, region).invoke(String(body.name), body.payload);

@@ -40,6 +40,9 @@ export interface QueueAttributes {
   [other: string]: unknown;
 }
 
+/** How long the queue remembers messages that left it (for `ageOfOldestAt`). */
+const GONE_HISTORY_MS = 24 * 3_600_000;
+
 export class QueueError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -56,6 +59,8 @@ export class Queue {
   attributes: QueueAttributes;
   tags: Record<string, string> = {};
   messages: Message[] = [];
+  /** When each message that left the queue was sent and left (a day of them), for its age history. */
+  #gone: { sentAt: number; goneAt: number }[] = [];
   #listeners = new Set<() => void>();
   #wakeTimers = new Map<number, { cancel(): void }>();
   readonly #clock: TimerClock;
@@ -150,7 +155,7 @@ export class Queue {
       if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
         const dlq = deadLetter(redrive.deadLetterTargetArn);
         if (dlq) {
-          this.messages = this.messages.filter((x) => x !== m);
+          this.#drop((x) => x === m, now);
           dlq.adopt(m);
           continue;
         }
@@ -177,7 +182,7 @@ export class Queue {
 
   delete(receiptHandle: string): void {
     const m = this.#byHandle(receiptHandle);
-    if (m) this.messages = this.messages.filter((x) => x !== m);
+    if (m) this.#drop((x) => x === m, this.#clock.now());
   }
 
   changeVisibility(receiptHandle: string, seconds: number): void {
@@ -193,7 +198,21 @@ export class Queue {
   }
 
   purge(): void {
-    this.messages = [];
+    this.#drop(() => true, this.#clock.now());
+  }
+
+  /**
+   * The age in seconds of the oldest message the queue held at `at` (0 when it held none): what
+   * SQS publishes as the CloudWatch metric ApproximateAgeOfOldestMessage. Messages count from
+   * their send until deleted, purged, moved to the dead-letter queue or expired; a message moved
+   * here by redrive counts from its original send. History goes back one day.
+   */
+  ageOfOldestAt(at: number): number {
+    this.#expire(this.#clock.now());
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const m of this.messages) if (m.sentAt <= at && m.sentAt < oldest) oldest = m.sentAt;
+    for (const g of this.#gone) if (g.sentAt <= at && g.goneAt > at && g.sentAt < oldest) oldest = g.sentAt;
+    return oldest === Number.POSITIVE_INFINITY ? 0 : Math.floor((at - oldest) / 1000);
   }
 
   counts(): { visible: number; inFlight: number; delayed: number } {
@@ -228,7 +247,22 @@ export class Queue {
 
   #expire(now: number): void {
     const keep = now - this.attributes.MessageRetentionPeriod * 1000;
-    this.messages = this.messages.filter((m) => m.sentAt > keep);
+    this.#drop((m) => m.sentAt <= keep, now);
+  }
+
+  /** Removes the messages `leaving` selects, remembering when each was sent and left. */
+  #drop(leaving: (m: Message) => boolean, now: number): void {
+    const stay: Message[] = [];
+    for (const m of this.messages) {
+      // An expired message left when its retention ran out, whenever that was noticed.
+      const expiry = m.sentAt + this.attributes.MessageRetentionPeriod * 1000;
+      if (leaving(m)) this.#gone.push({ sentAt: m.sentAt, goneAt: Math.min(now, expiry) });
+      else stay.push(m);
+    }
+    this.messages = stay;
+    const since = now - GONE_HISTORY_MS;
+    if (this.#gone.length > 0 && (this.#gone[0] as { goneAt: number }).goneAt <= since)
+      this.#gone = this.#gone.filter((g) => g.goneAt > since);
   }
 }
 

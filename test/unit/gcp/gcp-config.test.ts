@@ -130,6 +130,16 @@ functions:
     ]);
   });
 
+  it("doctor's relay lag: whole seconds, at least a minute; absent, no value", () => {
+    expect(parseGcpConfig('version: 1\ndoctor: { relayMaxLagSeconds: 600 }\n').doctor).toEqual({
+      relayMaxLagSeconds: 600,
+    });
+    expect(parseGcpConfig('version: 1\n').doctor).toEqual({});
+    const [issue, ...more] = issuesOf('version: 1\ndoctor: { relayMaxLagSeconds: 30 }\n');
+    expect(more).toEqual([]);
+    expect(issue).toBe('doctor.relayMaxLagSeconds: must be >= 60');
+  });
+
   it('network projects: every function learns them; bad entries are named', () => {
     const base = `
 version: 1
