@@ -29,7 +29,12 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  createServer as createNetServer,
+  type Server as NetServer,
+  connect as netConnect,
+  type Socket,
+} from 'node:net';
 import { Duplex } from 'node:stream';
 import type { GcpAuth } from './auth.ts';
 import { isAuthFailure } from './auth.ts';
@@ -168,7 +173,7 @@ export class EmulatorFront {
     // One port for both protocols, as the emulators' own: an HTTP/2 connection opens with its
     // preface. The servers read the connection through a stream that replays its first bytes (the
     // HTTP/2 server reads a TCP socket's handle directly, past anything put back on it).
-    this.#net = createNetServer((socket) => {
+    this.#net = createNetServer({ noDelay: true }, (socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
       socket.once('data', (first) => {
@@ -206,7 +211,15 @@ export class EmulatorFront {
   #session(host: string): ClientHttp2Session {
     const open = this.#upstreams.get(host);
     if (open && !open.closed && !open.destroyed) return open;
-    const session = connect(`http://${host}`);
+    // Small gRPC frames go out at once (no Nagle delay waiting for the peer's delayed ACK).
+    const session = connect(`http://${host}`, {
+      createConnection: () =>
+        netConnect({
+          host: host.slice(0, host.lastIndexOf(':')),
+          port: Number(host.slice(host.lastIndexOf(':') + 1)),
+          noDelay: true,
+        }),
+    });
     session.on('error', () => undefined);
     session.once('close', () => {
       if (this.#upstreams.get(host) === session) this.#upstreams.delete(host);
