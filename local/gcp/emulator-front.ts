@@ -326,10 +326,10 @@ export class EmulatorFront {
         fail({ code: RPC_CODE.UNAVAILABLE, message: `${service} emulator: ${err.message}` }),
       );
       u.on('close', () => {
-        if (!finished && !stream.headersSent)
+        if (!finished)
           fail({
             code: RPC_CODE.UNAVAILABLE,
-            message: `${service} emulator closed the call without an answer`,
+            message: `${service} emulator closed the call before its status`,
           });
       });
       return u;
