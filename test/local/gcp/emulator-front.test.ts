@@ -101,7 +101,7 @@ const grpcDenied = (permission: string, resource: string) =>
   });
 
 describe("a function's IAM front of Firestore", () => {
-  it('lets an account with roles/datastore.user write, read, query and run a transaction, recording each permission', async () => {
+  it('lets an account with roles/datastore.user write, read, query, listen, batch-write and run a transaction, recording each permission', async () => {
     // Prepare
     const db = firestoreThrough(await frontFor('crosslink-steps'));
     const ref = db.collection('links').doc('lk-1');
@@ -118,8 +118,13 @@ describe("a function's IAM front of Firestore", () => {
         resolve(s.size);
       }, reject);
     });
+    const bulk = db.bulkWriter();
+    void bulk.create(db.collection('links').doc('lk-bulk'), { state: 'REQUESTED' });
+    await bulk.close();
+    const collections = (await db.listCollections()).map((c) => c.id);
     await ref.delete();
     // Assess
+    expect(collections).toContain('links');
     expect(listed.docs.map((d) => d.id)).toEqual(['lk-1']);
     expect(listener).toBe(1);
     const used = iam.used().get(`serviceAccount:${serviceAccountEmail('crosslink-steps', P)}`);
@@ -184,8 +189,13 @@ describe("a function's IAM front of Pub/Sub", () => {
     // Act
     const id = await pubsub.topic('crosslink-events').publishMessage({ data: Buffer.from('ok') });
     const forged = pubsub.topic('crosslink-peer-events').publishMessage({ data: Buffer.from('forged') });
+    const created = pubsub.createTopic('elsewhere').catch((e: { code: number; details: string }) => e);
     // Assess
     expect(id).toMatch(/^\d+$/);
+    expect(await created).toMatchObject({
+      code: 12,
+      details: expect.stringMatching(/CreateTopic is not served through the local IAM check/),
+    });
     await expect(forged).rejects.toThrow(
       grpcDenied('pubsub.topics.publish', `projects/${P}/topics/crosslink-peer-events`),
     );
