@@ -11,8 +11,9 @@
  * - a metadata server (`GCE_METADATA_HOST`, one per function: metadata-server.ts) answering the
  *   project id, the region and the function's service account with its access and ID tokens;
  * - pointers at the local cloud's network, which stand in for Google's: `PUBSUB_EMULATOR_HOST`,
- *   `FIRESTORE_EMULATOR_HOST`, `CROSSLINK_GCP_ENDPOINT` (every Google API at the local edge) and
- *   `GCE_METADATA_HOST` (docs/local-cloud-gcp.md).
+ *   `FIRESTORE_EMULATOR_HOST` (the function's own IAM front of the emulators, emulator-front.ts,
+ *   bound to its service account), `CROSSLINK_GCP_ENDPOINT` (every Google API at the local edge)
+ *   and `GCE_METADATA_HOST` (docs/local-cloud-gcp.md).
  * A function is up when its port accepts connections (Cloud Run's default TCP startup probe).
  * Its `Date` follows the local cloud's virtual clock: the process starts with the preload
  * `local/virtual-date-preload.ts` and an IPC channel the host sends the clock's anchor over, and
@@ -49,6 +50,8 @@ import type { ProcessGroup } from '#local/processes.ts';
 import { ProcessClockFeed } from '#local/virtual-date.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
+import { EmulatorFront } from './emulator-front.ts';
+import type { GcpIam } from './iam/policy.ts';
 import { MetadataServer } from './metadata-server.ts';
 
 /** Starts of a function whose port another process took before it listened. */
@@ -76,6 +79,8 @@ export interface HostedFunction {
   /** Feeds the virtual clock to the process. */
   clock: ProcessClockFeed;
   metadata: MetadataServer;
+  /** Its IAM front of the emulators (none when no emulator runs). */
+  emulatorFront: EmulatorFront | undefined;
   /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
 }
@@ -90,10 +95,14 @@ export interface FunctionHostsOptions {
   /** The edge's base URL (known once it listens). */
   edgeUrl: () => string;
   /**
-   * What points a function's clients at the local cloud's network (emulator hosts, the edge), and
-   * environment a test or the local estate adds beside gcp.yml's (which it overrides).
+   * What points a function's clients at the local cloud's network (the edge), and environment a
+   * test or the local estate adds beside gcp.yml's (which it overrides).
    */
   env: () => Record<string, string>;
+  /** The emulators (`host:port`, null when one does not run), which each function reaches through its IAM front. */
+  emulators: () => { firestoreHost: string | null; pubsubHost: string | null };
+  /** The IAM its front checks the function's emulator calls against. */
+  iam: GcpIam;
   log: (message: string) => void;
 }
 
@@ -205,11 +214,34 @@ export class FunctionHosts {
       serviceAccount: email,
     });
     await metadata.listen();
+    const { firestoreHost, pubsubHost } = this.#o.emulators();
+    let front: EmulatorFront | undefined;
+    if (firestoreHost || pubsubHost) {
+      front = new EmulatorFront({
+        firestoreHost,
+        pubsubHost,
+        auth: this.#o.auth,
+        iam: this.#o.iam,
+        serviceAccount: metadata.serviceAccount,
+      });
+      try {
+        await front.start();
+      } catch (err) {
+        await metadata.close();
+        throw err;
+      }
+    }
+    const closeAll = async () => {
+      await metadata.close();
+      await front?.stop();
+    };
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const environment: Record<string, string> = {
         ...spec.environment,
         ...this.#o.env(),
+        ...(front && pubsubHost ? { PUBSUB_EMULATOR_HOST: front.host } : {}),
+        ...(front && firestoreHost ? { FIRESTORE_EMULATOR_HOST: front.host } : {}),
         GCE_METADATA_HOST: metadata.host,
         // The runtime image's PATH holds Node.js and no Cloud SDK: google-auth-library must not ask
         // this machine's gcloud for a project (it asks the metadata server instead).
@@ -229,7 +261,7 @@ export class FunctionHosts {
           { cwd: built.dir, env: environment, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
         );
       } catch (err) {
-        await metadata.close();
+        await closeAll();
         throw err;
       }
       const output: string[] = [];
@@ -280,7 +312,7 @@ export class FunctionHosts {
         await stopChild(child);
         // Another process took the port between freePort() and the child's listen: a new port.
         if (attempt < PORT_ATTEMPTS && output.some((l) => l.includes('EADDRINUSE'))) continue;
-        await metadata.close();
+        await closeAll();
         throw err;
       } finally {
         clearTimeout(timer);
@@ -296,6 +328,7 @@ export class FunctionHosts {
         child,
         clock,
         metadata,
+        emulatorFront: front,
         output,
       };
       this.#hosted.set(spec.name, hosted);
@@ -312,6 +345,7 @@ export class FunctionHosts {
     this.#hosted.delete(name);
     await stopChild(h.child);
     await h.metadata.close();
+    await h.emulatorFront?.stop();
   }
 
   async stopAll(): Promise<void> {

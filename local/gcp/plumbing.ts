@@ -158,13 +158,14 @@ export class GooglePlumbing {
       region: gcp.region,
       edgeUrl: () => gcp.endpoint,
       env: () => ({
-        ...(options.emulators?.pubsubHost ? { PUBSUB_EMULATOR_HOST: options.emulators.pubsubHost } : {}),
-        ...(options.emulators?.firestoreHost
-          ? { FIRESTORE_EMULATOR_HOST: options.emulators.firestoreHost }
-          : {}),
         CROSSLINK_GCP_ENDPOINT: gcp.endpoint,
         ...this.#functionEnv,
       }),
+      emulators: () => ({
+        firestoreHost: options.emulators?.firestoreHost ?? null,
+        pubsubHost: options.emulators?.pubsubHost ?? null,
+      }),
+      iam: gcp.iam,
       log: this.#log,
     });
     this.scheduler = new Scheduler({

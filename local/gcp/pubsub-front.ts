@@ -9,13 +9,18 @@
  * of its own grant sees what Pub/Sub would say. Every other method is refused (403): no client
  * reaches it through the front, and the emulator could not check it. The path is matched decoded
  * (`topics/t%3Apublish` is a publish) and forwarded as matched.
+ *
+ * A function's own front (emulator-front.ts) serves its REST calls here too, bound to the
+ * function's service account: a call without a token of the local Google is that account's, as
+ * the emulator clients send none (`frontCaller`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { VirtualClock } from '#local/clock.ts';
 import { closeServer, listenLoopback } from '../listen.ts';
-import { type GcpAuth, isAuthFailure } from './auth.ts';
+import { type AuthFailure, CLOUD_PLATFORM_SCOPE, type GcpAuth, isAuthFailure } from './auth.ts';
 import { GcpError } from './errors.ts';
 import { type GcpIam, principalsOf } from './iam/policy.ts';
+import type { Caller } from './service.ts';
 
 const TOPIC_METHOD_RE = /^\/v1\/projects\/([^/]+)\/topics\/([^/:]+):(publish|testIamPermissions)$/;
 
@@ -25,6 +30,29 @@ export interface PubsubFrontOptions {
   auth: GcpAuth;
   iam: GcpIam;
   clock?: VirtualClock;
+  /** The service account whose calls arrive without a token (a function's front); none: a token is required. */
+  serviceAccount?: string;
+}
+
+/**
+ * The caller of a call to an emulator front: the bearer token's, when it is one the local Google
+ * issued; with no token (or the emulator clients' placeholder `Bearer owner`, which Firestore's
+ * client sends to its emulator), the front's bound service account; otherwise why not.
+ */
+export function frontCaller(
+  auth: GcpAuth,
+  authorization: string | undefined,
+  serviceAccount: string | undefined,
+): Caller | AuthFailure {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
+  if ((authorization === undefined || token === 'owner') && serviceAccount !== undefined)
+    return {
+      email: serviceAccount,
+      kind: 'service-account',
+      identity: auth.accounts.get(serviceAccount)?.name,
+      scopes: [CLOUD_PLATFORM_SCOPE],
+    };
+  return auth.authenticate(authorization);
 }
 
 export class PubsubFront {
@@ -42,7 +70,7 @@ export class PubsubFront {
   }
 
   async start(): Promise<void> {
-    const { server, port } = await listenLoopback((req, res) => this.#handle(req, res), 0, this.#o.clock);
+    const { server, port } = await listenLoopback((req, res) => this.handle(req, res), 0, this.#o.clock);
     this.#server = server;
     this.#port = port;
   }
@@ -54,13 +82,16 @@ export class PubsubFront {
     await closeServer(server);
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request (what the front's own server, or a function's front, calls). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const [rawPath = '/', query] = (req.url ?? '/').split('?');
     try {
-      const caller = this.#o.auth.authenticate(
+      const caller = frontCaller(
+        this.#o.auth,
         typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined,
+        this.#o.serviceAccount,
       );
       if (isAuthFailure(caller)) {
         throw new GcpError('UNAUTHENTICATED', caller.message, {

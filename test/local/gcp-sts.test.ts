@@ -39,9 +39,19 @@ async function tokenInfo(token: string) {
   };
 }
 
+/** The crosslink role's sessions, as the pool's principal set names them (attribute.aws_role). */
+const CROSSLINK_ROLE_SESSIONS =
+  'principalSet://iam.googleapis.com/projects/100000000001/locations/global/workloadIdentityPools/crosslink-aws/attribute.aws_role/arn:aws:sts::000000000000:assumed-role/crosslink-service';
+
 beforeAll(async () => {
-  // An sts settings entry (no condition yet) that the condition test sets on the running cloud.
-  cloud = await startTestCloud({ settings: { sts: {} } });
+  cloud = await startTestCloud({
+    settings: {
+      // An sts settings entry (no condition yet) that the condition test sets on the running cloud.
+      sts: {},
+      // roles/iam.workloadIdentityUser on the crosslink service account for the crosslink role's sessions.
+      iamcredentials: { bindings: [{ member: CROSSLINK_ROLE_SESSIONS, serviceAccount: CROSSLINK_SA }] },
+    },
+  });
 });
 afterAll(async () => {
   await cloud?.stop();
@@ -118,7 +128,20 @@ describe('STS token exchange for AWS workload identity federation', () => {
 
   it('denies impersonating a service account the AWS principal is not bound to', async () => {
     const alice = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'alice-local-secret' };
-    await expect(awsClient(alice, CROSSLINK_SA).getAccessToken()).rejects.toThrow(/denied/);
+    await expect(awsClient(alice, CROSSLINK_SA).getAccessToken()).rejects.toThrow(
+      /Permission 'iam\.serviceAccounts\.getAccessToken' denied/,
+    );
+  });
+
+  it("denies an AWS principal its own identity's service account without a binding on it", async () => {
+    // Prepare: admin is one identity with both halves (the account root, admin@...); no binding names it
+    const admin = { accessKeyId: 'test', secretAccessKey: 'test' };
+    // Act
+    const federated = await awsClient(admin).getAccessToken();
+    const impersonated = awsClient(admin, 'admin@crosslink-local.iam.gserviceaccount.com').getAccessToken();
+    // Assess: the exchange is the pool's; acting as the account needs the account's own policy
+    expect(federated.token).toBeTruthy();
+    await expect(impersonated).rejects.toThrow(/Permission 'iam\.serviceAccounts\.getAccessToken' denied/);
   });
 
   it("refuses at the exchange an AWS role the provider's attribute condition does not name, and maps attribute.aws_role", async () => {

@@ -22,6 +22,12 @@ export interface AccountReport {
   ungranted: string[];
   /** Granted roles none of whose permissions was used, with the reason gcp.yml gives (or none). */
   unused: { role: string; reason: string | undefined }[];
+  /**
+   * Roles gcp.yml says are unused locally (`unusedLocally`) that these calls did use, or that the
+   * account is not granted: the reason no longer holds for this record (a role a run may or may
+   * not use keeps its reason; one every run uses should lose it).
+   */
+  reasonedButUsed: string[];
 }
 
 /** `used`: principal -> permission -> count (GcpIam.used(), or merged records of several runs). */
@@ -56,6 +62,12 @@ export function leastPrivilegeReport(
       unused: Object.keys(granted)
         .filter((r) => ![...mine.keys()].some((p) => holds(r, p)))
         .map((role) => ({ role, reason: reasons[shortRole(role, project)] ?? reasons[role] })),
+      reasonedButUsed: Object.keys(reasons)
+        .filter((short) => {
+          const role = Object.keys(granted).find((r) => r === short || shortRole(r, project) === short);
+          return role === undefined || [...mine.keys()].some((p) => holds(role, p));
+        })
+        .sort(),
     };
   });
 }
@@ -88,6 +100,8 @@ export function formatReport(report: readonly AccountReport[]): string {
       lines.push(
         `  ${u.reason ? 'unused  ' : 'UNUSED  '} ${u.role}${u.reason ? `: ${u.reason}` : ' (no reason in gcp.yml)'}`,
       );
+    for (const r of a.reasonedButUsed)
+      lines.push(`  note     ${r}: gcp.yml gives a reason it is unused locally, but these calls used it`);
   }
   return lines.join('\n');
 }

@@ -1,16 +1,20 @@
 /**
  * IAM Service Account Credentials (iamcredentials.googleapis.com): `generateAccessToken` and
- * `generateIdToken` for service-account impersonation. Who may impersonate whom (the
- * roles/iam.serviceAccountTokenCreator bindings) is `settings.iamcredentials.bindings`
- * (`[{member, serviceAccount}]`, member an email, a federated `principal://...` or an AWS ARN of a
- * federated caller: its assumed-role session ARN or the role's ARN). As in IAM, they are each service account's own policy: an account some binding
- * names admits exactly its members; for an account no binding names, every local identity with both
- * an AWS and a Google half may impersonate its own Google account from its AWS principal (the
- * crosslink role -> the crosslink service account), and every service account itself.
+ * `generateIdToken` for service-account impersonation. Each service account's own policy says who
+ * may: `settings.iamcredentials.bindings` (`[{member, serviceAccount}]`), each binding standing for
+ * roles/iam.serviceAccountTokenCreator or, for a federated principal, roles/iam.workloadIdentityUser
+ * on the account (both hold `iam.serviceAccounts.getAccessToken` and `.getOpenIdToken`). A member is
+ * named as IAM names it: an email (a service account or a user), or a workload identity pool's
+ * `principal://.../subject/<subject>` or `principalSet://.../attribute.<name>/<value>` /
+ * `principalSet://.../*`, which a federated caller matches through its subject and mapped
+ * attributes (policy.ts `principalsOf`). Nobody else may, the account itself included: as on Google,
+ * a federated AWS role reaches a service account only through a binding on it, whichever local
+ * identity the two belong to.
  */
 import { parseDuration } from '#core/clock.ts';
 import { GcpError, invalidArgument } from '../errors.ts';
-import { defineGcpService, type GcpRequestContext, type GcpWorld } from '../service.ts';
+import { principalsOf } from '../iam/policy.ts';
+import { type Caller, defineGcpService, type GcpRequestContext, type GcpWorld } from '../service.ts';
 
 export interface IamCredentialsSettings {
   bindings: { member: string; serviceAccount: string }[];
@@ -18,44 +22,30 @@ export interface IamCredentialsSettings {
 
 const MAX_LIFETIME_S = 3600;
 
-/** The role ARN of an assumed-role session ARN (what a binding on the role names). */
-function roleOfSession(arn: string): string | undefined {
-  const m = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
-  return m ? `arn:aws:iam::${m[1]}:role/${m[2]}` : undefined;
-}
-
-function allowed(world: GcpWorld, callerEmail: string, serviceAccount: string): boolean {
-  const configured = world.settings<IamCredentialsSettings>('iamcredentials').bindings;
-  const arn = /\/subject\/(arn:aws[^ ]+)$/.exec(callerEmail)?.[1];
-  const role = arn === undefined ? undefined : roleOfSession(arn);
-  const matches = (member: string) =>
-    member === callerEmail || (arn !== undefined && (member === arn || member === role));
-  const policy = configured?.filter((b) => b.serviceAccount === serviceAccount) ?? [];
-  if (policy.length > 0) return policy.some((b) => matches(b.member));
-  if (callerEmail === serviceAccount) return true;
-  const sa = world.auth.accounts.get(serviceAccount);
-  const identity = sa ? world.auth.identities.find((i) => i.name === sa.name) : undefined;
-  return (
-    identity?.aws !== undefined &&
-    arn !== undefined &&
-    (identity.aws.principalArn === arn || identity.aws.principalArn === role)
+function allowed(world: GcpWorld, caller: Caller, serviceAccount: string): boolean {
+  const configured = world.settings<IamCredentialsSettings>('iamcredentials').bindings ?? [];
+  const principals = new Set(principalsOf(caller).map((p) => p.replace(/^(serviceAccount|user):/, '')));
+  return configured.some(
+    (b) =>
+      b.serviceAccount === serviceAccount && principals.has(b.member.replace(/^(serviceAccount|user):/, '')),
   );
 }
 
-function target(ctx: GcpRequestContext): string {
+/** The service account the caller may act as, or Google's refusal (which names no resource). */
+function target(ctx: GcpRequestContext, permission: string): string {
   const sa = ctx.params.account as string;
   const caller = ctx.caller!;
-  if (!ctx.world.auth.accounts.has(sa) || !allowed(ctx.world, caller.email, sa)) {
+  if (!ctx.world.auth.accounts.has(sa) || !allowed(ctx.world, caller, sa)) {
     throw new GcpError(
       'PERMISSION_DENIED',
-      `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
+      `Permission '${permission}' denied on resource (or it may not exist).`,
       {
         details: [
           {
             '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
             reason: 'IAM_PERMISSION_DENIED',
             domain: 'iam.googleapis.com',
-            metadata: { permission: 'iam.serviceAccounts.getAccessToken' },
+            metadata: { permission },
           },
         ],
       },
@@ -73,7 +63,7 @@ export default defineGcpService({
       path: '/v1/projects/{project}/serviceAccounts/{account}:generateAccessToken',
       operation: 'GenerateAccessToken',
       handler: (ctx) => {
-        const sa = target(ctx);
+        const sa = target(ctx, 'iam.serviceAccounts.getAccessToken');
         const b = ctx.body as { scope?: unknown; lifetime?: unknown };
         if (!Array.isArray(b.scope) || b.scope.length === 0)
           throw invalidArgument('scope is required', 'scope');
@@ -101,7 +91,7 @@ export default defineGcpService({
       path: '/v1/projects/{project}/serviceAccounts/{account}:generateIdToken',
       operation: 'GenerateIdToken',
       handler: (ctx) => {
-        const sa = target(ctx);
+        const sa = target(ctx, 'iam.serviceAccounts.getOpenIdToken');
         const b = ctx.body as { audience?: unknown };
         if (typeof b.audience !== 'string' || b.audience === '')
           throw invalidArgument('audience is required', 'audience');
