@@ -14,7 +14,7 @@ import { EmulatorFront } from '#local/gcp/emulator-front.ts';
 import { startEmulators } from '#local/gcp/emulators.ts';
 import { configPolicy } from '#local/gcp/iam/grants.ts';
 import { GcpIam } from '#local/gcp/iam/policy.ts';
-import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#scripts/gcp-config.ts';
+import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 
 const P = 'bench-front';
 const PN = '100000000001';

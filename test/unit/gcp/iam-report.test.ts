@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatReport, leastPrivilegeReport } from '#local/gcp/iam/report.ts';
-import { loadGcpConfig } from '#scripts/gcp-config.ts';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const P = 'crosslink-local';
