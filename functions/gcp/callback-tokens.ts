@@ -5,14 +5,16 @@
  * - success: `{"output": <output>}`;
  * - failure: `{"error": <name>, "cause": <text>}` (the workflow raises it after `await_callback`).
  * A 404 means the execution has ended or the callback is gone (answered by the other racer, timed
- * out, cancelled): the wait is over, so that counts as answered. 429 / 503 are retried with backoff.
+ * out, cancelled): the wait is over, so that counts as answered. 429 / 503 and connection failures
+ * are retried under the Google clients' one policy (retry.ts); a callback answered twice is a no-op
+ * (the 404 above), so a resend is safe.
  *
  * The access token goes only to the Workflows Executions API origin: a token that is not a callback
  * URL there is refused before anything is sent.
  */
 
-import { sleep as letTimePass } from '#core/clock.ts';
 import type { TaskTokens } from '#core/link/ports.ts';
+import { authorizedFetch, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 export const WORKFLOWS_ORIGIN = 'https://workflowexecutions.googleapis.com';
@@ -35,15 +37,16 @@ export interface CallbackTokensOptions {
   origin?: string;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
   /** Retries of 429 / 503 / connection failures after the first attempt (default 4). */
   maxRetries?: number;
 }
 
 export function callbackTokens(options: CallbackTokensOptions): TaskTokens {
   const origin = (options.origin ?? WORKFLOWS_ORIGIN).replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? letTimePass;
-  const maxRetries = options.maxRetries ?? 4;
+  const retries = { ...options, maxRetries: options.maxRetries ?? 4 };
+  const noToken = () => new CallbackError('the credentials gave no access token', 401);
 
   async function send(token: string, body: unknown): Promise<void> {
     let url: URL;
@@ -57,41 +60,16 @@ export function callbackTokens(options: CallbackTokensOptions): TaskTokens {
         `${url.origin}${url.pathname} is not a Workflows callback URL of ${origin}`,
         400,
       );
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      const access = (await options.auth.getAccessToken()).token;
-      if (!access) throw new CallbackError('the credentials gave no access token', 401);
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-      } catch (e) {
-        if (attempt < maxRetries) {
-          await sleep(500 * 2 ** attempt);
-          continue;
-        }
-        throw new CallbackError(`callback ${url.pathname}: ${(e as Error).message}`, 0);
-      }
-      const text = await res.text();
-      if (res.ok || res.status === 404) return;
-      if (res.status === 401 && !refreshed && options.auth.setCredentials && options.auth.credentials) {
-        refreshed = true;
-        options.auth.setCredentials({ ...options.auth.credentials, expiry_date: 1 });
-        attempt--;
-        continue;
-      }
-      if ((res.status === 429 || res.status === 503) && attempt < maxRetries) {
-        await sleep(500 * 2 ** attempt);
-        continue;
-      }
-      throw new CallbackError(
-        `callback ${url.pathname}: HTTP ${res.status} ${text.slice(0, 200)}`,
-        res.status,
-      );
-    }
+    const res = await sendAuthorized(
+      authorizedFetch(retries, {
+        noToken,
+        connectionFailed: (e) => new CallbackError(`callback ${url.pathname}: ${e.message}`, 0),
+      }),
+      { method: 'POST', url, body, retry: true },
+    );
+    const text = await res.text();
+    if (res.ok || res.status === 404) return;
+    throw new CallbackError(`callback ${url.pathname}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status);
   }
 
   return {

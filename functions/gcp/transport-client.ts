@@ -2,8 +2,8 @@
  * Our client for Network Connectivity TransportManager v1beta (REST), until
  * `@google-cloud/network-connectivity` is in the reachable registry: google-auth-library
  * credentials, long-running operations polled with an injectable sleep, a `requestId` (UUID) on
- * every mutation so a retry is idempotent, retries with exponential backoff and full jitter on 429
- * and 503, typed errors per google.rpc status (google-errors.ts), and an endpoint override.
+ * every mutation so that every call may be retried (the Google clients' one policy, retry.ts),
+ * typed errors per google.rpc status (google-errors.ts), and an endpoint override.
  *
  * Activation keys: the API returns `generatedActivationKey` (and echoes `providedActivationKey`) on
  * every read. This client strips both from everything it returns, except:
@@ -19,9 +19,9 @@ import {
   fromOperation,
   GoogleApiError,
   NotFound,
-  Unauthenticated,
   Unavailable,
 } from './google-errors.ts';
+import { type AuthorizedFetch, authorizedFetch, readJson, sendAuthorized } from './retry.ts';
 
 export const DEFAULT_ENDPOINT = 'https://networkconnectivity.googleapis.com';
 
@@ -116,7 +116,7 @@ export interface TransportClientConfig {
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1). */
   random?: () => number;
-  /** Retries of 429 / 503 after the first attempt (default 5). */
+  /** Retries of 429 / 503 / connection failures after the first attempt (default 5). */
   maxRetries?: number;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -136,8 +136,6 @@ export class OperationTimeout extends GoogleApiError {
   }
 }
 
-const RETRYABLE = new Set([429, 503]);
-
 /** Drops activation keys from a transport the API returned. */
 export function stripKeys(t: Record<string, unknown>): Transport {
   const { generatedActivationKey: _g, providedActivationKey: _p, '@type': _t, ...rest } = t;
@@ -147,32 +145,30 @@ export function stripKeys(t: Record<string, unknown>): Transport {
 export class TransportClient {
   readonly project: string;
   readonly location: string;
-  readonly #auth: AccessTokenSource;
   readonly #endpoint: string;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #maxRetries: number;
-  readonly #base: number;
-  readonly #cap: number;
+  readonly #api: AuthorizedFetch;
   readonly #poll: number;
   readonly #pollTimeout: number;
   readonly #newRequestId: () => string;
-  readonly #fetch: typeof fetch;
 
   constructor(config: TransportClientConfig) {
     this.project = config.project;
     this.location = config.location;
-    this.#auth = config.auth;
     this.#endpoint = (config.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
     this.#sleep = config.sleep ?? sleep;
-    this.#random = config.random ?? Math.random;
-    this.#maxRetries = config.maxRetries ?? 5;
-    this.#base = config.retryBaseDelayMs ?? 500;
-    this.#cap = config.retryMaxDelayMs ?? 30_000;
+    this.#api = authorizedFetch({
+      auth: config.auth,
+      fetch: config.fetch,
+      sleep: this.#sleep,
+      maxRetries: config.maxRetries,
+      random: config.random,
+      baseDelayMs: config.retryBaseDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+    });
     this.#poll = config.pollIntervalMs ?? 10_000;
     this.#pollTimeout = config.pollTimeoutMs ?? 30 * 60_000;
     this.#newRequestId = config.newRequestId ?? randomUUID;
-    this.#fetch = config.fetch ?? fetch;
   }
 
   get parent(): string {
@@ -359,54 +355,16 @@ export class TransportClient {
   ): Promise<unknown> {
     const qs =
       options.query && Object.keys(options.query).length > 0 ? `?${new URLSearchParams(options.query)}` : '';
-    const url = `${this.#endpoint}${path}${qs}`;
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      const token = (await this.#auth.getAccessToken()).token;
-      if (!token) throw new Unauthenticated('UNAUTHENTICATED', 'the credentials gave no access token', 401);
-      let res: Response;
-      try {
-        res = await this.#fetch(url, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-        });
-      } catch (e) {
-        // A connection failure is as retryable as a 503 (mutations carry their requestId).
-        if (attempt < this.#maxRetries) {
-          await this.#sleep(this.#backoff(attempt));
-          continue;
-        }
-        throw e;
-      }
-      const text = await res.text();
-      const body = text ? safeJson(text) : {};
-      if (res.ok) return body;
-      if (res.status === 401 && !refreshed && this.#auth.setCredentials && this.#auth.credentials) {
-        // A cached token the server no longer takes (expired on its clock): mark it expired so the
-        // library gets a new one, once.
-        refreshed = true;
-        this.#auth.setCredentials({ ...this.#auth.credentials, expiry_date: 1 });
-        attempt--;
-        continue;
-      }
-      if (RETRYABLE.has(res.status) && attempt < this.#maxRetries) {
-        const retryAfter = Number(res.headers.get('retry-after'));
-        await this.#sleep(
-          Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : this.#backoff(attempt),
-        );
-        continue;
-      }
-      throw fromHttp(res.status, body);
-    }
-  }
-
-  /** Exponential backoff with full jitter. */
-  #backoff(attempt: number): number {
-    return Math.floor(this.#random() * Math.min(this.#cap, this.#base * 2 ** attempt));
+    // Every call may be retried: reads are safe, and mutations carry their requestId.
+    const res = await sendAuthorized(this.#api, {
+      method,
+      url: `${this.#endpoint}${path}${qs}`,
+      body: options.body,
+      retry: true,
+    });
+    const body = await readJson(res);
+    if (res.ok) return body;
+    throw fromHttp(res.status, body);
   }
 }
 
@@ -415,12 +373,4 @@ function pageQuery(options: { pageSize?: number; pageToken?: string }): Record<s
     ...(options.pageSize !== undefined ? { pageSize: String(options.pageSize) } : {}),
     ...(options.pageToken ? { pageToken: options.pageToken } : {}),
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { error: { message: text.slice(0, 200) } };
-  }
 }

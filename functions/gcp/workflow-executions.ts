@@ -4,14 +4,15 @@
  * that labels come back), cancel one. google-auth-library credentials, an endpoint override (the
  * local edge in tests), typed errors per google.rpc status (google-errors.ts).
  *
- * Reads (list) are retried on 429 / 503 / connection failures with exponential backoff and full
- * jitter. **`create` is never retried here**: the API has no request id, so a retry after a lost
- * answer could start a second execution; the caller's retry goes through the start guard
- * (execution-starter.ts), which finds the first one by its label.
+ * Reads (list) and cancel are retried under the Google clients' one policy (retry.ts: 429 / 503 /
+ * connection failures, Retry-After, exponential backoff with full jitter). **`create` is never
+ * retried here**: the API has no request id, so a retry after a lost answer could start a second
+ * execution; the caller's retry goes through the start guard (execution-starter.ts), which finds
+ * the first one by its label.
  */
 
-import { sleep } from '#core/clock.ts';
-import { fromHttp, Unauthenticated } from './google-errors.ts';
+import { fromHttp } from './google-errors.ts';
+import { type AuthorizedFetch, authorizedFetch, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 export const DEFAULT_EXECUTIONS_ENDPOINT = 'https://workflowexecutions.googleapis.com';
@@ -30,27 +31,17 @@ export interface ExecutionsClientConfig {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  /** Retries of a read after the first attempt (default 5). */
+  /** Retries of a list or cancel after the first attempt (default 5); never of a create. */
   maxRetries?: number;
 }
 
-const RETRYABLE = new Set([429, 503]);
-
 export class WorkflowExecutionsClient {
-  readonly #auth: AccessTokenSource;
   readonly #endpoint: string;
-  readonly #fetch: typeof fetch;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #maxRetries: number;
+  readonly #api: AuthorizedFetch;
 
   constructor(config: ExecutionsClientConfig) {
-    this.#auth = config.auth;
     this.#endpoint = (config.endpoint ?? DEFAULT_EXECUTIONS_ENDPOINT).replace(/\/+$/, '');
-    this.#fetch = config.fetch ?? fetch;
-    this.#sleep = config.sleep ?? sleep;
-    this.#random = config.random ?? Math.random;
-    this.#maxRetries = config.maxRetries ?? 5;
+    this.#api = authorizedFetch({ ...config, maxRetries: config.maxRetries ?? 5 });
   }
 
   /** Starts an execution of `workflow` (its full name); `argument` is sent as the JSON text the API wants. */
@@ -91,43 +82,14 @@ export class WorkflowExecutionsClient {
     options: { query?: Record<string, string>; body?: unknown; retry: boolean },
   ): Promise<unknown> {
     const qs = options.query ? `?${new URLSearchParams(options.query)}` : '';
-    const url = `${this.#endpoint}${path}${qs}`;
-    for (let attempt = 0; ; attempt++) {
-      const token = (await this.#auth.getAccessToken()).token;
-      if (!token) throw new Unauthenticated('UNAUTHENTICATED', 'the credentials gave no access token', 401);
-      const retryable = options.retry && attempt < this.#maxRetries;
-      let res: Response;
-      try {
-        res = await this.#fetch(url, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-        });
-      } catch (e) {
-        if (!retryable) throw e;
-        await this.#sleep(this.#backoff(attempt));
-        continue;
-      }
-      const text = await res.text();
-      let body: unknown = {};
-      try {
-        body = text ? JSON.parse(text) : {};
-      } catch {
-        body = { error: { message: text.slice(0, 200) } };
-      }
-      if (res.ok) return body;
-      if (RETRYABLE.has(res.status) && retryable) {
-        await this.#sleep(this.#backoff(attempt));
-        continue;
-      }
-      throw fromHttp(res.status, body);
-    }
-  }
-
-  #backoff(attempt: number): number {
-    return Math.floor(this.#random() * Math.min(30_000, 500 * 2 ** attempt));
+    const res = await sendAuthorized(this.#api, {
+      method,
+      url: `${this.#endpoint}${path}${qs}`,
+      body: options.body,
+      retry: options.retry,
+    });
+    const body = await readJson(res);
+    if (res.ok) return body;
+    throw fromHttp(res.status, body);
   }
 }

@@ -6,7 +6,7 @@ import { fromMbps, parseBandwidth } from '#core/policy/bandwidth.ts';
 import { canonicalHash, loadPolicy } from '#core/policy/policy.ts';
 import { canonicalAwsPrincipal, matchesPrincipal } from '#core/policy/principals.ts';
 import { type LinkRequest, parseLinkRequest } from '#core/policy/request.ts';
-import { approverDecision, type EvaluationContext, evaluatePolicy } from '#core/policy/rules.ts';
+import { approverDecision, type EvaluationContext, evaluatePolicy, RULES } from '#core/policy/rules.ts';
 
 const shipped = parse(readFileSync('config/policy.yaml', 'utf8'));
 const policy = loadPolicy(shipped);
@@ -326,6 +326,52 @@ describe('bandwidths and principals', () => {
     expect(matchesPrincipal('*@example.com', 'x@example.com.evil')).toBe(false);
     expect(canonicalAwsPrincipal('arn:aws:sts::000000000000:assumed-role/netops/bob')).toBe(
       'arn:aws:iam::000000000000:role/netops',
+    );
+  });
+});
+
+/** The first-column names of the table under the README's "## Policy" heading. */
+function readmeRuleNames(readme: string): string[] {
+  const section = readme.split(/^## Policy$/m)[1]?.split(/^## /m)[0];
+  if (section === undefined) throw new Error('README has no "## Policy" section');
+  return section.split('\n').flatMap((line) => /^\|\s*`([^`]+)`\s*\|/.exec(line)?.[1] ?? []);
+}
+
+describe('the RULES list', () => {
+  it('is what the README policy table lists, by name and in order', () => {
+    const names = readmeRuleNames(readFileSync('README.md', 'utf8'));
+    expect(names.length).toBeGreaterThan(0);
+    expect(names).toEqual(RULES.map((r) => r.name));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('gives one decision per applicable rule, in RULES order', () => {
+    const full = evaluatePolicy(policy, request(), {
+      requester: { principal: ALICE, side: 'aws' },
+      inventory: { links: [], vpns: [] },
+      live: { remoteProfileFlow: 'INPUT_OR_OUTPUT', environmentState: 'limited' },
+    });
+    expect(full.decisions.map((d) => d.rule)).toEqual(RULES.map((r) => r.name));
+    const optional = ['routes.inventory', 'capacity', 'roles.requester'];
+    expect(evaluatePolicy(policy, request()).decisions.map((d) => d.rule)).toEqual(
+      RULES.map((r) => r.name).filter((n) => !optional.includes(n)),
+    );
+  });
+
+  it('capacity: limited passes and is reported, unavailable refuses, available says nothing', () => {
+    const capacity = (environmentState: 'available' | 'limited' | 'unavailable') =>
+      evaluatePolicy(policy, request(), { live: { environmentState } }).decisions.filter(
+        (d) => d.rule === 'capacity',
+      );
+    expect(capacity('limited')).toEqual([
+      { rule: 'capacity', ok: true, message: 'the AWS environment is limited' },
+    ]);
+    expect(capacity('unavailable')).toEqual([
+      { rule: 'capacity', ok: false, message: 'the AWS environment is unavailable' },
+    ]);
+    expect(capacity('available')).toEqual([]);
+    expect(evaluatePolicy(policy, request(), { live: { environmentState: 'unavailable' } }).accepted).toBe(
+      false,
     );
   });
 });

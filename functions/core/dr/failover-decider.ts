@@ -213,18 +213,48 @@ const hold = (code: ReasonCode, message: () => string, ...more: Draft[]): Candid
   reasons: [{ code, message }, ...more],
 });
 
-/** Decides for the current state. Updates the trackers (down / up since) and a pending approval in `state`; the move itself is applied by step(). */
+/**
+ * What every guard reads: the current views of both sides and of the replication path, whether the
+ * primary is down or up by quorum, and the notes that ride on most outcomes.
+ */
+interface Scene {
+  plan: DrPlan;
+  state: DeciderState;
+  settings: DrPlan['settings'];
+  now: number;
+  primary: SideView;
+  standby: SideView;
+  replication: SideView;
+  primaryDown: boolean;
+  primaryUp: boolean;
+  notes: Draft[];
+}
+
+/** A guard holds (returns its candidate) or lets the decision go on (returns undefined). */
+type Guard = (scene: Scene) => Candidate | undefined;
+
+/**
+ * Decides for the current state. Updates the trackers (down / up since) and a pending approval in
+ * `state`; the move itself is applied by step(). Guards run in the order the module comment lists.
+ */
 function evaluate(plan: DrPlan, state: DeciderState): Candidate {
+  const scene = sceneOf(plan, state);
+  const first = paused(scene) ?? overridden(scene);
+  if (first) return first;
+  return state.active === 'primary' ? towardStandby(scene) : towardPrimary(scene);
+}
+
+/** Observes, and moves the down / up trackers to what the observers now say. */
+function sceneOf(plan: DrPlan, state: DeciderState): Scene {
   const now = state.now!;
-  const s = plan.settings;
+  const settings = plan.settings;
   const primary = observe(plan, state, 'primary');
   const standby = observe(plan, state, 'standby');
   const replication = observe(plan, state, 'replication');
-  const primaryDown = primary.unhealthy.length >= s.quorum;
-  const primaryUp = isHealthy(primary, s.quorum);
+  const primaryDown = primary.unhealthy.length >= settings.quorum;
+  const primaryUp = isHealthy(primary, settings.quorum);
   state.primaryDownSince = primaryDown ? (state.primaryDownSince ?? now) : null;
   state.primaryUpSince = primaryUp ? (state.primaryUpSince ?? now) : null;
-
   const notes: Draft[] = [];
   if (replication.unhealthy.length > 0)
     notes.push({
@@ -232,215 +262,263 @@ function evaluate(plan: DrPlan, state: DeciderState): Candidate {
       message: () =>
         `replication path reported unhealthy by ${list(replication.unhealthy)}: RPO at risk; link failures are BGP's to reroute and never move traffic`,
     });
+  return { plan, state, settings, now, primary, standby, replication, primaryDown, primaryUp, notes };
+}
 
-  const { paused, lastFailoverAt } = state;
-  if (paused)
+const paused: Guard = ({ state: { paused }, notes }) =>
+  paused
+    ? hold(
+        'paused',
+        () => `global pause switch is on (set by ${paused.by} at ${iso(paused.since)}): nothing moves`,
+        ...notes,
+      )
+    : undefined;
+
+/** A manual override moves to its side (when that side is seen serving) without the other guards. */
+const overridden: Guard = ({ state, settings, primary, standby, notes }) => {
+  if (!state.override) return undefined;
+  const { side: target, by } = state.override;
+  const view = target === 'primary' ? primary : standby;
+  const pinned = `manual override by ${by} pins the service to the ${target}`;
+  if (target === state.active)
+    return hold('override', () => `${pinned}; automatic decisions wait for a release`, ...notes);
+  if (!isHealthy(view, settings.quorum))
     return hold(
-      'paused',
-      () => `global pause switch is on (set by ${paused.by} at ${iso(paused.since)}): nothing moves`,
+      'no-side-serving',
+      () =>
+        `${pinned}, but the ${target} is not seen serving (healthy: ${tally(view, 'healthy')}; unhealthy: ${list(view.unhealthy)}): at least one side must be serving, so traffic stays on the ${state.active}`,
       ...notes,
     );
-
-  const views: Record<Side, SideView> = { primary, standby };
-  if (state.override) {
-    const target = state.override.side;
-    const pinned = `manual override by ${state.override.by} pins the service to the ${target}`;
-    if (target === state.active)
-      return hold('override', () => `${pinned}; automatic decisions wait for a release`, ...notes);
-    if (!isHealthy(views[target], s.quorum))
-      return hold(
-        'no-side-serving',
-        () =>
-          `${pinned}, but the ${target} is not seen serving (healthy: ${tally(views[target], 'healthy')}; unhealthy: ${list(views[target].unhealthy)}): at least one side must be serving, so traffic stays on the ${state.active}`,
-        ...notes,
-      );
-    return {
-      decision: target === 'standby' ? 'failover' : 'failback',
-      approval: 'approved',
-      by: state.override.by,
-      reasons: [
-        {
-          code: 'manual-override',
-          message: () => `${pinned} (bypasses quorum, hysteresis, dampening and approval)`,
-        },
-        {
-          code: 'side-serving',
-          message: () => `the ${target} is seen healthy by ${tally(views[target], 'healthy')}`,
-        },
-        ...notes,
-      ],
-    };
-  }
-
-  const withdrawn = (c: Candidate): Candidate => {
-    const pending = state.pending;
-    if (pending) {
-      c.reasons.push({
-        code: 'approval-withdrawn',
-        message: () => `the ${pending.decision} pending approval since ${iso(pending.since)} is withdrawn`,
-      });
-      state.pending = null;
-    }
-    return c;
-  };
-  const approve = (
-    kind: 'failover' | 'failback',
-    approval: 'required' | 'none',
-    reasons: Draft[],
-  ): Candidate => {
-    if (approval === 'none')
-      return { decision: kind, approval: 'not-required', reasons: [...reasons, ...notes] };
-    const approvedBy = state.pending?.decision === kind ? state.pending.approvedBy : undefined;
-    if (approvedBy)
-      return {
-        decision: kind,
-        approval: 'approved',
-        by: approvedBy,
-        reasons: [...reasons, { code: 'approved', message: () => `approved by ${approvedBy}` }, ...notes],
-      };
-    state.pending ??= { decision: kind, since: now };
-    const since = state.pending.since;
-    return {
-      decision: kind,
-      approval: 'pending',
-      reasons: [
-        ...reasons,
-        {
-          code: 'awaiting-approval',
-          message: () => `waiting for an approval (pending since ${iso(since)})`,
-        },
-        ...notes,
-      ],
-    };
-  };
-
-  if (state.active === 'primary') {
-    if (!primaryDown)
-      return withdrawn(
-        hold(
-          'no-quorum',
-          () => `${tally(primary, 'unhealthy')} report the primary unhealthy; failover needs ${s.quorum}`,
-          ...notes,
-        ),
-      );
-    const quorum: Draft = {
-      code: 'quorum',
-      message: () => `${tally(primary, 'unhealthy')} report the primary unhealthy (quorum ${s.quorum})`,
-    };
-    const downFor = now - state.primaryDownSince!;
-    if (downFor < s.hysteresisMs)
-      return withdrawn(
-        hold(
-          'hysteresis',
-          () =>
-            `the primary has been unhealthy by quorum since ${iso(state.primaryDownSince!)}; failover needs ${formatDuration(s.hysteresisMs)} of it (not before ${iso(state.primaryDownSince! + s.hysteresisMs)})`,
-          quorum,
-          ...notes,
-        ),
-      );
-    if (lastFailoverAt !== null && now - lastFailoverAt < s.dampeningMs)
-      return withdrawn(
-        hold(
-          'dampened',
-          () =>
-            `last failover at ${iso(lastFailoverAt)}: at most one failover per ${formatDuration(s.dampeningMs)} (next not before ${iso(lastFailoverAt + s.dampeningMs)})`,
-          quorum,
-          ...notes,
-        ),
-      );
-    if (standby.unhealthy.length >= s.quorum)
-      return withdrawn(
-        hold(
-          'no-side-serving',
-          () =>
-            `neither side is serving: the primary and the standby are both unhealthy by quorum (standby: ${tally(standby, 'unhealthy')}); moving traffic would not help`,
-          quorum,
-          ...notes,
-        ),
-      );
-    if (!isHealthy(standby, s.quorum))
-      return withdrawn(
-        hold(
-          'standby-not-healthy',
-          () =>
-            `"standby healthy" does not hold: ${tally(standby, 'healthy')} see it healthy and ${list(standby.unhealthy)} unhealthy; it needs ${s.quorum} healthy and none unhealthy`,
-          quorum,
-          ...notes,
-        ),
-      );
-    return approve('failover', s.failoverApproval, [
-      quorum,
+  return {
+    decision: target === 'standby' ? 'failover' : 'failback',
+    approval: 'approved',
+    by,
+    reasons: [
       {
-        code: 'hysteresis-elapsed',
-        message: () =>
-          `unhealthy by quorum since ${iso(state.primaryDownSince!)} (${formatDuration(downFor)} >= ${formatDuration(s.hysteresisMs)})`,
+        code: 'manual-override',
+        message: () => `${pinned} (bypasses quorum, hysteresis, dampening and approval)`,
       },
-      {
-        code: 'not-dampened',
-        message: () =>
-          lastFailoverAt === null
-            ? 'no earlier failover'
-            : `last failover at ${iso(lastFailoverAt)}, outside the ${formatDuration(s.dampeningMs)} window`,
-      },
-      {
-        code: 'standby-healthy',
-        message: () => `the standby is seen healthy by ${tally(standby, 'healthy')}, unhealthy by none`,
-      },
-    ]);
-  }
-
-  // Failed over: the way back.
-  if (!primaryUp) {
-    if (standby.unhealthy.length >= s.quorum)
-      return withdrawn(
-        hold(
-          'no-side-serving',
-          () =>
-            `neither side is serving: the standby is unhealthy by quorum (${tally(standby, 'unhealthy')}) and the primary has not recovered (healthy: ${tally(primary, 'healthy')})`,
-          ...notes,
-        ),
-      );
-    return withdrawn(
-      hold(
-        'primary-not-recovered',
-        () =>
-          `the primary is seen healthy by ${tally(primary, 'healthy')} and unhealthy by ${list(primary.unhealthy)}; failback needs ${s.quorum} healthy and none unhealthy`,
-        ...notes,
-      ),
-    );
-  }
-  const upFor = now - state.primaryUpSince!;
-  const healthy: Draft = {
-    code: 'primary-healthy',
-    message: () => `the primary is seen healthy by ${tally(primary, 'healthy')}, unhealthy by none`,
+      { code: 'side-serving', message: () => `the ${target} is seen healthy by ${tally(view, 'healthy')}` },
+      ...notes,
+    ],
   };
-  if (upFor < s.stablePeriodMs)
-    return withdrawn(
-      hold(
-        'stable-period',
+};
+
+// ---------- on the primary: the guards of a failover ----------
+
+const quorumReason = ({ primary, settings }: Scene): Draft => ({
+  code: 'quorum',
+  message: () => `${tally(primary, 'unhealthy')} report the primary unhealthy (quorum ${settings.quorum})`,
+});
+
+const noQuorum: Guard = ({ primary, primaryDown, settings, notes }) =>
+  primaryDown
+    ? undefined
+    : hold(
+        'no-quorum',
         () =>
-          `the primary has been healthy by quorum since ${iso(state.primaryUpSince!)}; failback needs a stable period of ${formatDuration(s.stablePeriodMs)} (not before ${iso(state.primaryUpSince! + s.stablePeriodMs)})`,
-        healthy,
+          `${tally(primary, 'unhealthy')} report the primary unhealthy; failover needs ${settings.quorum}`,
         ...notes,
-      ),
+      );
+
+const hysteresis: Guard = (scene) => {
+  const { state, settings, now, notes } = scene;
+  const since = state.primaryDownSince!;
+  if (now - since >= settings.hysteresisMs) return undefined;
+  return hold(
+    'hysteresis',
+    () =>
+      `the primary has been unhealthy by quorum since ${iso(since)}; failover needs ${formatDuration(settings.hysteresisMs)} of it (not before ${iso(since + settings.hysteresisMs)})`,
+    quorumReason(scene),
+    ...notes,
+  );
+};
+
+const dampened: Guard = (scene) => {
+  const { state, settings, now, notes } = scene;
+  const last = state.lastFailoverAt;
+  if (last === null || now - last >= settings.dampeningMs) return undefined;
+  return hold(
+    'dampened',
+    () =>
+      `last failover at ${iso(last)}: at most one failover per ${formatDuration(settings.dampeningMs)} (next not before ${iso(last + settings.dampeningMs)})`,
+    quorumReason(scene),
+    ...notes,
+  );
+};
+
+/** "At least one side serving": a standby down by quorum is no place to move to. */
+const standbyDown: Guard = (scene) => {
+  const { standby, settings, notes } = scene;
+  if (standby.unhealthy.length < settings.quorum) return undefined;
+  return hold(
+    'no-side-serving',
+    () =>
+      `neither side is serving: the primary and the standby are both unhealthy by quorum (standby: ${tally(standby, 'unhealthy')}); moving traffic would not help`,
+    quorumReason(scene),
+    ...notes,
+  );
+};
+
+const standbyNotHealthy: Guard = (scene) => {
+  const { standby, settings, notes } = scene;
+  if (isHealthy(standby, settings.quorum)) return undefined;
+  return hold(
+    'standby-not-healthy',
+    () =>
+      `"standby healthy" does not hold: ${tally(standby, 'healthy')} see it healthy and ${list(standby.unhealthy)} unhealthy; it needs ${settings.quorum} healthy and none unhealthy`,
+    quorumReason(scene),
+    ...notes,
+  );
+};
+
+const FAILOVER_GUARDS: readonly Guard[] = [noQuorum, hysteresis, dampened, standbyDown, standbyNotHealthy];
+
+function towardStandby(scene: Scene): Candidate {
+  const held = firstHold(scene, FAILOVER_GUARDS);
+  if (held) return held;
+  const { state, settings, now, standby } = scene;
+  const since = state.primaryDownSince!;
+  const last = state.lastFailoverAt;
+  return approve(scene, 'failover', settings.failoverApproval, [
+    quorumReason(scene),
+    {
+      code: 'hysteresis-elapsed',
+      message: () =>
+        `unhealthy by quorum since ${iso(since)} (${formatDuration(now - since)} >= ${formatDuration(settings.hysteresisMs)})`,
+    },
+    {
+      code: 'not-dampened',
+      message: () =>
+        last === null
+          ? 'no earlier failover'
+          : `last failover at ${iso(last)}, outside the ${formatDuration(settings.dampeningMs)} window`,
+    },
+    {
+      code: 'standby-healthy',
+      message: () => `the standby is seen healthy by ${tally(standby, 'healthy')}, unhealthy by none`,
+    },
+  ]);
+}
+
+// ---------- failed over: the guards of the way back ----------
+
+const primaryHealthyReason = ({ primary }: Scene): Draft => ({
+  code: 'primary-healthy',
+  message: () => `the primary is seen healthy by ${tally(primary, 'healthy')}, unhealthy by none`,
+});
+
+/** Without a recovered primary there is no way back; with the standby down too, nothing serves. */
+const primaryNotRecovered: Guard = ({ primary, standby, primaryUp, settings, notes }) => {
+  if (primaryUp) return undefined;
+  if (standby.unhealthy.length >= settings.quorum)
+    return hold(
+      'no-side-serving',
+      () =>
+        `neither side is serving: the standby is unhealthy by quorum (${tally(standby, 'unhealthy')}) and the primary has not recovered (healthy: ${tally(primary, 'healthy')})`,
+      ...notes,
     );
-  if (replication.unhealthy.length > 0)
-    return withdrawn(
-      hold(
-        'replication-unhealthy',
-        () =>
-          `the replication path is reported unhealthy by ${list(replication.unhealthy)}: failing back now would lose writes made on the standby`,
-        healthy,
-      ),
-    );
-  return approve('failback', s.failbackApproval, [
-    healthy,
+  return hold(
+    'primary-not-recovered',
+    () =>
+      `the primary is seen healthy by ${tally(primary, 'healthy')} and unhealthy by ${list(primary.unhealthy)}; failback needs ${settings.quorum} healthy and none unhealthy`,
+    ...notes,
+  );
+};
+
+const stablePeriod: Guard = (scene) => {
+  const { state, settings, now, notes } = scene;
+  const since = state.primaryUpSince!;
+  if (now - since >= settings.stablePeriodMs) return undefined;
+  return hold(
+    'stable-period',
+    () =>
+      `the primary has been healthy by quorum since ${iso(since)}; failback needs a stable period of ${formatDuration(settings.stablePeriodMs)} (not before ${iso(since + settings.stablePeriodMs)})`,
+    primaryHealthyReason(scene),
+    ...notes,
+  );
+};
+
+/** Failing back over a broken replication path would lose the standby's writes (the deciding reason, so no note). */
+const replicationUnhealthy: Guard = (scene) => {
+  const { replication } = scene;
+  if (replication.unhealthy.length === 0) return undefined;
+  return hold(
+    'replication-unhealthy',
+    () =>
+      `the replication path is reported unhealthy by ${list(replication.unhealthy)}: failing back now would lose writes made on the standby`,
+    primaryHealthyReason(scene),
+  );
+};
+
+const FAILBACK_GUARDS: readonly Guard[] = [primaryNotRecovered, stablePeriod, replicationUnhealthy];
+
+function towardPrimary(scene: Scene): Candidate {
+  const held = firstHold(scene, FAILBACK_GUARDS);
+  if (held) return held;
+  const { state, settings, now } = scene;
+  const since = state.primaryUpSince!;
+  return approve(scene, 'failback', settings.failbackApproval, [
+    primaryHealthyReason(scene),
     {
       code: 'stable-period-elapsed',
       message: () =>
-        `healthy by quorum since ${iso(state.primaryUpSince!)} (${formatDuration(upFor)} >= ${formatDuration(s.stablePeriodMs)})`,
+        `healthy by quorum since ${iso(since)} (${formatDuration(now - since)} >= ${formatDuration(settings.stablePeriodMs)})`,
     },
   ]);
+}
+
+// ---------- shared by both ways ----------
+
+/** The first guard that holds; a hold withdraws a pending approval (and says so). */
+function firstHold(scene: Scene, guards: readonly Guard[]): Candidate | undefined {
+  for (const guard of guards) {
+    const held = guard(scene);
+    if (held) return withdrawn(scene.state, held);
+  }
+  return undefined;
+}
+
+function withdrawn(state: DeciderState, c: Candidate): Candidate {
+  const pending = state.pending;
+  if (pending) {
+    c.reasons.push({
+      code: 'approval-withdrawn',
+      message: () => `the ${pending.decision} pending approval since ${iso(pending.since)} is withdrawn`,
+    });
+    state.pending = null;
+  }
+  return c;
+}
+
+/** A move that has passed its guards: carried out now, or once approved (a pending approval starts here). */
+function approve(
+  { state, now, notes }: Scene,
+  kind: 'failover' | 'failback',
+  approval: 'required' | 'none',
+  reasons: Draft[],
+): Candidate {
+  if (approval === 'none')
+    return { decision: kind, approval: 'not-required', reasons: [...reasons, ...notes] };
+  const approvedBy = state.pending?.decision === kind ? state.pending.approvedBy : undefined;
+  if (approvedBy)
+    return {
+      decision: kind,
+      approval: 'approved',
+      by: approvedBy,
+      reasons: [...reasons, { code: 'approved', message: () => `approved by ${approvedBy}` }, ...notes],
+    };
+  state.pending ??= { decision: kind, since: now };
+  const since = state.pending.since;
+  return {
+    decision: kind,
+    approval: 'pending',
+    reasons: [
+      ...reasons,
+      { code: 'awaiting-approval', message: () => `waiting for an approval (pending since ${iso(since)})` },
+      ...notes,
+    ],
+  };
 }
 
 /** Applies one input; returns the new state and, when something changed, a decision. */
