@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 import { VirtualClock } from '#local/clock.ts';
 import { GcpAuth } from '#local/gcp/auth.ts';
 import { EmulatorFront } from '#local/gcp/emulator-front.ts';
 import { startEmulators } from '#local/gcp/emulators.ts';
 import { configPolicy } from '#local/gcp/iam/grants.ts';
 import { GcpIam } from '#local/gcp/iam/policy.ts';
-import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 
 const P = 'bench-front';
 const PN = '100000000001';

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 import { VirtualClock } from '#local/clock.ts';
 import { GcpAuth } from '#local/gcp/auth.ts';
 import { EmulatorFront } from '#local/gcp/emulator-front.ts';
 import { configPolicy } from '#local/gcp/iam/grants.ts';
 import { GcpIam } from '#local/gcp/iam/policy.ts';
-import { loadGcpConfig, serviceAccountEmail, substituteAwsPublishers } from '#deployment/gcp-config.ts';
 import { type LeasedEmulators, leaseEmulators } from '../../support/emulators.ts';
 
 // The clients find their emulator in the settings given here, not in this process's environment.

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatReport, leastPrivilegeReport } from '#local/gcp/iam/report.ts';
 import { loadGcpConfig } from '#deployment/gcp-config.ts';
+import { formatReport, leastPrivilegeReport } from '#local/gcp/iam/report.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const P = 'crosslink-local';
