@@ -40,7 +40,7 @@ import { PushProxy } from './gcp/push-proxy.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
-import { stopParts } from './stop-parts.ts';
+import { Parts } from './stop-parts.ts';
 import { WorldLinkRoutes } from './world/link-routes.ts';
 import type { NetworkWorld } from './world/network.ts';
 import { networkOf } from './world/registry.ts';
@@ -211,6 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const iam = options.iam === false ? null : new LocalIam(identities.flatMap((i) => (i.aws ? [i.aws] : [])));
   const decisionsDir =
     options.iamDecisionsDir === false ? undefined : (options.iamDecisionsDir ?? env.CROSSLINK_IAM_DECISIONS);
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const edge = new AwsEdge({
     clock,
     faults,
@@ -219,138 +220,136 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     services: options.awsServices ?? awsServices,
     defaultRegion: region,
     settings,
-    log: options.log ?? ((m) => process.stderr.write(`${m}\n`)),
+    log,
     ...(iam && { iam }),
   });
-  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
   const emuOpt = options.emulators ?? false;
   const shared = typeof emuOpt === 'object' && 'stop' in emuOpt ? emuOpt : undefined;
-  let emulatorStart: Promise<Emulators | null> = Promise.resolve(shared ?? null);
+  let emulatorOptions: EmulatorOptions | undefined;
   if (emuOpt !== false && !shared) {
-    const emuOptions: EmulatorOptions = { env, log, ...(emuOpt === true ? {} : emuOpt) };
-    const missing = checkEmulatorBinaries(emuOptions);
+    emulatorOptions = { env, log, ...(emuOpt === true ? {} : emuOpt) };
+    const missing = checkEmulatorBinaries(emulatorOptions);
     if (missing.length > 0)
       throw new EmulatorMissingError(
         missing[0]?.emulator ?? 'pubsub',
         missing.map((m) => m.message).join('\n'),
       );
-    emulatorStart = startEmulators(emuOptions);
+  }
+
+  // Each part is added as it starts; a part that fails to start stops those before it, last first.
+  const parts = new Parts();
+  try {
+    // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
+    const emulatorStart: Promise<Emulators | null> = emulatorOptions
+      ? startEmulators(emulatorOptions)
+      : Promise.resolve(shared ?? null);
     // Surface the failure where it is awaited, not as an unhandled rejection meanwhile.
     emulatorStart.catch(() => undefined);
-  }
-  const stopOwnEmulators = async () => {
-    if (!shared) await (await emulatorStart.catch(() => null))?.stop();
-  };
-  const gcp = await startGcp({
-    clock,
-    faults,
-    random,
-    identities,
-    port: options.ports === 0 ? 0 : (options.ports?.gcp ?? gcpPort(env)),
-    options: options.gcp ?? {},
-    settings,
-    log,
-  }).catch(async (err: unknown) => {
-    await stopOwnEmulators();
-    throw err;
-  });
-  if (estate) {
-    for (const n of estate.gcp.networkProjects) await gcp.auth.addServiceAccount(n.serviceAccount);
-  }
-  const world = new World({ aws: edge, gcp: gcp.edge });
-  const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
-  edge.setAdmin(adminHandler);
-  gcp.edge.setAdmin(adminHandler);
-  let port: number;
-  try {
-    port = await edge.listen(awsPort(options, env));
-  } catch (err) {
-    await gcp.edge.close();
-    await stopOwnEmulators();
-    throw err;
-  }
-  const endpoint = `http://127.0.0.1:${port}`;
-  // Lambda handlers run with the service identity's keys against this edge, never real AWS.
-  const fnKeys = identities.find((i) => i.name === 'crosslink')?.aws ?? admin;
-  const lambdaSettings = (settings.lambda ?? {}) as { environment?: Record<string, string> };
-  settings.lambda = {
-    ...lambdaSettings,
-    environment: {
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: fnKeys.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: fnKeys.secretAccessKey,
-      ...lambdaSettings.environment,
-    },
-  };
-  const accountId = accountOf(admin.principalArn);
-  // The emulator sees no caller: clients from outside the local cloud's plumbing (the AWS relay)
-  // publish through this IAM front (local/gcp/pubsub-front.ts).
-  const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
-    .then(async (e) => {
-      if (!e?.pubsubHost) return null;
-      const front = new PubsubFront({ pubsubHost: e.pubsubHost, auth: gcp.auth, iam: gcp.iam, clock });
-      await front.start();
-      return front;
-    })
-    .catch((err: unknown) => {
-      log?.(`gcp: the Pub/Sub IAM front did not start: ${(err as Error).message}`);
-      return null;
+    if (!shared) parts.add('emulators', async () => (await emulatorStart.catch(() => null))?.stop());
+    const gcp = await startGcp({
+      clock,
+      faults,
+      random,
+      identities,
+      port: options.ports === 0 ? 0 : (options.ports?.gcp ?? gcpPort(env)),
+      options: options.gcp ?? {},
+      settings,
+      log,
     });
-  const stopPubsubFront = async () => (await pubsubFrontStart)?.stop();
-  // The AWS half deploys (packaging when its inputs changed) while the emulators start.
-  const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
-    ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
-        log,
-        // The relay to Google publishes through the emulator's IAM front once it answers (the
-        // deploy runs meanwhile).
-        pubsubHost: pubsubFrontStart.then((f) => f?.host ?? null).catch(() => null),
-        ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
+    parts.add('Google edge', () => gcp.edge.close());
+    if (estate) {
+      for (const n of estate.gcp.networkProjects) await gcp.auth.addServiceAccount(n.serviceAccount);
+    }
+    const world = new World({ aws: edge, gcp: gcp.edge });
+    const adminHandler = createAdmin({ clock, faults, random, aws: edge, gcp: gcp.edge, world });
+    edge.setAdmin(adminHandler);
+    gcp.edge.setAdmin(adminHandler);
+    const port = await edge.listen(awsPort(options, env));
+    parts.add('AWS edge', () => edge.close());
+    const processes = new ProcessGroup();
+    parts.add('child processes', () => processes.stopAll());
+    // Written once the AWS half and the Google functions have stopped, so every call is in them.
+    parts.add('IAM decisions', () =>
+      iam && decisionsDir ? writeDecisions(iam, edge.world, decisionsDir) : undefined,
+    );
+    const endpoint = `http://127.0.0.1:${port}`;
+    // Lambda handlers run with the service identity's keys against this edge, never real AWS.
+    const fnKeys = identities.find((i) => i.name === 'crosslink')?.aws ?? admin;
+    const lambdaSettings = (settings.lambda ?? {}) as { environment?: Record<string, string> };
+    settings.lambda = {
+      ...lambdaSettings,
+      environment: {
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: fnKeys.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: fnKeys.secretAccessKey,
+        ...lambdaSettings.environment,
+      },
+    };
+    const accountId = accountOf(admin.principalArn);
+    // The emulator sees no caller: clients from outside the local cloud's plumbing (the AWS relay)
+    // publish through this IAM front (local/gcp/pubsub-front.ts).
+    const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
+      .then(async (e) => {
+        if (!e?.pubsubHost) return null;
+        const front = new PubsubFront({ pubsubHost: e.pubsubHost, auth: gcp.auth, iam: gcp.iam, clock });
+        await front.start();
+        return front;
       })
-    : Promise.resolve(null);
-  awsHalfStart.catch(() => undefined);
-  // The role the relay runs as: gcp.yml's awsPublishers role (CROSSLINK_AWS_RELAY_ROLE_ARN).
-  const awsRelayRole = awsHalfStart.then((half) =>
-    half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,
-  );
-  awsRelayRole.catch(() => undefined);
-  const stopAwsHalf = async () => (await awsHalfStart.catch(() => null))?.stop();
-  const processes = new ProcessGroup();
-  const network = networkOf(clock);
-  if (estate) seedAwsEstate(estate, edge.world, network);
-  const linkRoutes = new WorldLinkRoutes(world, clock);
-  network.setLinkSource(linkRoutes);
-  // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
-  const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, () => {
-    for (const g of advertisedByGateway(edge.world))
-      world.setAllowedPrefixes(g.accountId, g.dxGatewayId, g.prefixes);
-    linkRoutes.check();
-  });
-  let emulators: Emulators | null;
-  let pushProxy: PushProxy | null = null;
-  let pubsubFront: PubsubFront | null = null;
-  try {
-    emulators = await emulatorStart;
-    pubsubFront = await pubsubFrontStart;
+      .catch((err: unknown) => {
+        log?.(`gcp: the Pub/Sub IAM front did not start: ${(err as Error).message}`);
+        return null;
+      });
+    parts.add('Pub/Sub IAM front', async () => (await pubsubFrontStart)?.stop());
+    const network = networkOf(clock);
+    parts.add('network', () => network.close());
+    parts.add('clock', () => clock.stop());
+    parts.add('link world', () => world.stop());
+    if (estate) seedAwsEstate(estate, edge.world, network);
+    const linkRoutes = new WorldLinkRoutes(world, clock);
+    parts.add('link routes', () => linkRoutes.stop());
+    network.setLinkSource(linkRoutes);
+    // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
+    const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, () => {
+      for (const g of advertisedByGateway(edge.world))
+        world.setAllowedPrefixes(g.accountId, g.dxGatewayId, g.prefixes);
+      linkRoutes.check();
+    });
+    parts.add('allowed-prefix feed', stopAllowedPrefixFeed);
+    // The AWS half deploys (packaging when its inputs changed) while the emulators start; it
+    // stops before the clock and the link world, as its functions may still be running.
+    const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
+      ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
+          log,
+          // The relay to Google publishes through the emulator's IAM front once it answers (the
+          // deploy runs meanwhile).
+          pubsubHost: pubsubFrontStart.then((f) => f?.host ?? null).catch(() => null),
+          ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
+        })
+      : Promise.resolve(null);
+    awsHalfStart.catch(() => undefined);
+    parts.add('AWS half', async () => (await awsHalfStart.catch(() => null))?.stop());
+    // The role the relay runs as: gcp.yml's awsPublishers role (CROSSLINK_AWS_RELAY_ROLE_ARN).
+    const awsRelayRole = awsHalfStart.then((half) =>
+      half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,
+    );
+    awsRelayRole.catch(() => undefined);
+    const emulators = await emulatorStart;
+    const pubsubFront = await pubsubFrontStart;
+    let pushProxy: PushProxy | null = null;
     if (emulators?.pubsubHost) {
-      pushProxy = new PushProxy({
+      const proxy = new PushProxy({
         pubsubHost: emulators.pubsubHost,
         projects: [gcp.project],
         sign: (r) => gcp.auth.mintIdToken(r),
         faults,
         log,
       });
-      await pushProxy.start();
+      parts.add('Pub/Sub push proxy', () => proxy.stop());
+      await proxy.start();
+      pushProxy = proxy;
     }
-  } catch (err) {
-    await stopAwsHalf();
-    await Promise.all([edge.close(), gcp.edge.close(), pushProxy?.stop(), stopPubsubFront()]);
-    await stopOwnEmulators();
-    throw err;
-  }
-  let plumbing: GooglePlumbing | null = null;
-  if (options.gcpConfig) {
-    try {
+    let plumbing: GooglePlumbing | null = null;
+    if (options.gcpConfig) {
       plumbing = await GooglePlumbing.start({
         configFile: options.gcpConfig,
         gcp,
@@ -388,93 +387,61 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         },
         log,
       });
-    } catch (err) {
-      // Nothing may outlive a refused gcp.yml: timers, servers, function hosts, emulators.
-      await stopAwsHalf();
-      stopAllowedPrefixFeed();
-      world.stop();
-      clock.stop();
-      network.close();
-      linkRoutes.stop();
-      await Promise.all([pushProxy?.stop(), stopPubsubFront()]);
-      await Promise.all([edge.close(), gcp.edge.close(), processes.stopAll()]);
-      await stopOwnEmulators();
-      throw err;
+      const started = plumbing;
+      parts.add('Google half (gcp.yml)', () => started.stop());
     }
-  }
-  let stopped = false;
-  let awsHalf: AwsHalfDeployment | null = null;
-
-  const cloud: LocalCloud = {
-    clock,
-    faults,
-    aws: { endpoint, port, region, accountId, edge },
-    gcp,
-    processes,
-    network,
-    emulators,
-    pushProxy,
-    pubsubFront,
-    plumbing,
-    get awsHalf() {
-      return awsHalf;
-    },
-    world,
-    admin: `${endpoint}/_crosslink`,
-    iam,
-    handshake: () => ({
-      version: 1,
-      pid: process.pid,
-      clock: { mode: clock.mode, scale: clock.scale },
-      aws: { endpoint, region, accountId },
-      gcp: {
-        endpoint: gcp.endpoint,
-        project: gcp.project,
-        region: gcp.region,
-        tokenUri: gcp.tokenUri,
-        jwksUri: gcp.jwksUri,
-      },
-      pubsubEmulatorHost: emulators?.pubsubHost ?? null,
-      firestoreEmulatorHost: emulators?.firestoreHost ?? null,
-      intakes: {
-        aws: awsHalf?.intake ?? null,
-        gcp: plumbing?.functions.get('intake') ? plumbing.functions.url('intake') : null,
-      },
-      keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
+    const awsHalf = await awsHalfStart;
+    let stopped = false;
+    return {
+      clock,
+      faults,
+      aws: { endpoint, port, region, accountId, edge },
+      gcp,
+      processes,
+      network,
+      emulators,
+      pushProxy,
+      pubsubFront,
+      plumbing,
+      awsHalf,
+      world,
       admin: `${endpoint}/_crosslink`,
-    }),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      recordIamUse(gcp, env);
-      await stopParts([
-        ['AWS half', () => awsHalf?.stop()],
-        [
-          'IAM decisions',
-          () => (iam && decisionsDir ? writeDecisions(iam, edge.world, decisionsDir) : undefined),
-        ],
-        ['Google half (gcp.yml)', () => plumbing?.stop()],
-        ['allowed-prefix feed', stopAllowedPrefixFeed],
-        ['link world', () => world.stop()],
-        ['clock', () => clock.stop()],
-        ['network', () => network.close()],
-        ['link routes', () => linkRoutes.stop()],
-        ['Pub/Sub push proxy', () => pushProxy?.stop()],
-        ['Pub/Sub IAM front', stopPubsubFront],
-        [
-          ['AWS edge', () => edge.close()],
-          ['Google edge', () => gcp.edge.close()],
-          ['child processes', () => processes.stopAll()],
-          ['emulators', () => (shared ? undefined : emulators?.stop())],
-        ],
-      ]);
-    },
-  };
-  try {
-    awsHalf = await awsHalfStart;
+      iam,
+      handshake: () => ({
+        version: 1,
+        pid: process.pid,
+        clock: { mode: clock.mode, scale: clock.scale },
+        aws: { endpoint, region, accountId },
+        gcp: {
+          endpoint: gcp.endpoint,
+          project: gcp.project,
+          region: gcp.region,
+          tokenUri: gcp.tokenUri,
+          jwksUri: gcp.jwksUri,
+        },
+        pubsubEmulatorHost: emulators?.pubsubHost ?? null,
+        firestoreEmulatorHost: emulators?.firestoreHost ?? null,
+        intakes: {
+          aws: awsHalf?.intake ?? null,
+          gcp: plumbing?.functions.get('intake') ? plumbing.functions.url('intake') : null,
+        },
+        keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
+        admin: `${endpoint}/_crosslink`,
+      }),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        recordIamUse(gcp, env);
+        await parts.stop();
+      },
+    };
   } catch (err) {
-    await cloud.stop();
+    // Nothing may outlive a failed start: timers, servers, function hosts, emulators.
+    await parts
+      .stop()
+      .catch((stopErr: unknown) =>
+        log(`local cloud: stopping after a failed start: ${(stopErr as Error).message}`),
+      );
     throw err;
   }
-  return cloud;
 }

@@ -1,10 +1,10 @@
 /**
- * Stops the parts of a running local cloud in order, every one of them even when an earlier one
- * throws: a failing part must not leave the others (servers, timers, process groups) running.
- * Throws one error naming each part that failed and why.
+ * What a starting local cloud has started, stopped in the reverse of the order it started in: all
+ * of it when a later part fails to start, and all of it at `stop()`. A part is added as soon as it
+ * runs, so a failed start never leaves a server, a timer or a process group behind, and no start
+ * path needs its own rollback. Built on AsyncDisposableStack (reverse order, each part once), with
+ * every part stopped even when an earlier one throws, and one error naming each part that failed.
  */
-export type Part = readonly [name: string, stop: () => unknown];
-
 export class StopError extends AggregateError {
   readonly failures: ReadonlyArray<{ part: string; error: unknown }>;
 
@@ -18,15 +18,24 @@ export class StopError extends AggregateError {
   }
 }
 
-/** Each step is one part or a group stopped together (Promise.allSettled). */
-export async function stopParts(steps: ReadonlyArray<Part | ReadonlyArray<Part>>): Promise<void> {
-  const failures: Array<{ part: string; error: unknown }> = [];
-  for (const step of steps) {
-    const group = (typeof step[0] === 'string' ? [step] : step) as ReadonlyArray<Part>;
-    const settled = await Promise.allSettled(group.map(async ([, stop]) => stop()));
-    settled.forEach((s, i) => {
-      if (s.status === 'rejected') failures.push({ part: group[i]?.[0] ?? '?', error: s.reason });
+export class Parts {
+  readonly #stack = new AsyncDisposableStack();
+  readonly #failures: Array<{ part: string; error: unknown }> = [];
+
+  /** Adds a started part: `stop` runs before that of every part added earlier. */
+  add(part: string, stop: () => unknown): void {
+    this.#stack.defer(async () => {
+      try {
+        await stop();
+      } catch (error) {
+        this.#failures.push({ part, error });
+      }
     });
   }
-  if (failures.length > 0) throw new StopError(failures);
+
+  /** Stops every part added, last first (once: a second call stops nothing); throws a StopError naming each failure. */
+  async stop(): Promise<void> {
+    await this.#stack.disposeAsync();
+    if (this.#failures.length > 0) throw new StopError(this.#failures.splice(0));
+  }
 }
