@@ -24,6 +24,7 @@ export const AWS_HALF_INPUTS = [
   'functions',
   'workflows',
   'config/policy.yaml',
+  'config/policy-document.cjs',
   'config/account-roles.cjs',
   'config/deploy-values.cjs',
   'stacks/policy-regions.cjs',

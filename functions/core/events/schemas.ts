@@ -1,73 +1,43 @@
 /**
- * The JSON Schemas of the event catalog (`events/`), ready to validate an event's `data` or its
- * envelope. Handlers validate what they receive with these before acting on it; the schemas, not the
- * TypeScript types, are the contract a peer written in anything else can check.
+ * Validation of events against the catalog's JSON Schemas (`events/`, ./documents.ts): an event's
+ * `data` or its envelope. Handlers validate what they receive with these before acting on it; the
+ * schemas, not the TypeScript types, are the contract a peer written in anything else can check.
+ * The validators are compiled ahead of time (../validators.gen.ts).
  */
-import requestSchema from '../../../config/link-request.schema.json' with { type: 'json' };
-import defsSchema from '../../../events/defs.v1.schema.json' with { type: 'json' };
-import envelopeSchema from '../../../events/envelope.v1.schema.json' with { type: 'json' };
-import LinkApprovalRequested from '../../../events/LinkApprovalRequested.v1.schema.json' with {
-  type: 'json',
-};
-import LinkApproved from '../../../events/LinkApproved.v1.schema.json' with { type: 'json' };
-import LinkDecommissionRequested from '../../../events/LinkDecommissionRequested.v1.schema.json' with {
-  type: 'json',
-};
-import LinkExpired from '../../../events/LinkExpired.v1.schema.json' with { type: 'json' };
-import LinkFailed from '../../../events/LinkFailed.v1.schema.json' with { type: 'json' };
-import LinkKeyIssued from '../../../events/LinkKeyIssued.v1.schema.json' with { type: 'json' };
-import LinkRejected from '../../../events/LinkRejected.v1.schema.json' with { type: 'json' };
-import LinkRequested from '../../../events/LinkRequested.v1.schema.json' with { type: 'json' };
-import LinkSideStateChanged from '../../../events/LinkSideStateChanged.v1.schema.json' with { type: 'json' };
-import LinkStateChanged from '../../../events/LinkStateChanged.v1.schema.json' with { type: 'json' };
-import VpnDeleteRequested from '../../../events/VpnDeleteRequested.v1.schema.json' with { type: 'json' };
-import VpnDrained from '../../../events/VpnDrained.v1.schema.json' with { type: 'json' };
-import VpnDrainRequested from '../../../events/VpnDrainRequested.v1.schema.json' with { type: 'json' };
-import VpnHalfDeleted from '../../../events/VpnHalfDeleted.v1.schema.json' with { type: 'json' };
-import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
-import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
 import type { Issue } from '../errors.ts';
 import { ValidationError } from '../errors.ts';
-import { registerSchema, schemaIssues } from '../schema.ts';
+import { issuesOf, type Validator } from '../validation.ts';
+import * as compiled from '../validators.gen.ts';
 import type { EventDataByName, EventName } from './catalog.ts';
 
-// The event schemas $ref these by $id; ajv resolves a $ref only to a schema it already knows.
-registerSchema(requestSchema);
-registerSchema(defsSchema);
-
-export interface EventDataSchema {
-  $id: string;
-  'x-producer': string;
-  'x-consumers': string[];
-  required: string[];
-  properties: Record<string, unknown>;
-}
-
-/** The v1 schema of each event's `data`. */
-export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
-  LinkRequested,
-  LinkApprovalRequested,
-  LinkApproved,
-  LinkRejected,
-  LinkExpired,
-  LinkKeyIssued,
-  LinkSideStateChanged,
-  LinkStateChanged,
-  LinkDecommissionRequested,
-  LinkFailed,
-  VpnDrainRequested,
-  VpnDrained,
-  VpnUndrainRequested,
-  VpnUndrained,
-  VpnDeleteRequested,
-  VpnHalfDeleted,
+/** The validator of each event's v1 `data`. */
+const EVENT_DATA: { [N in EventName]: Validator } = {
+  LinkRequested: compiled.LinkRequested,
+  LinkApprovalRequested: compiled.LinkApprovalRequested,
+  LinkApproved: compiled.LinkApproved,
+  LinkRejected: compiled.LinkRejected,
+  LinkExpired: compiled.LinkExpired,
+  LinkKeyIssued: compiled.LinkKeyIssued,
+  LinkSideStateChanged: compiled.LinkSideStateChanged,
+  LinkStateChanged: compiled.LinkStateChanged,
+  LinkDecommissionRequested: compiled.LinkDecommissionRequested,
+  LinkFailed: compiled.LinkFailed,
+  VpnDrainRequested: compiled.VpnDrainRequested,
+  VpnDrained: compiled.VpnDrained,
+  VpnUndrainRequested: compiled.VpnUndrainRequested,
+  VpnUndrained: compiled.VpnUndrained,
+  VpnDeleteRequested: compiled.VpnDeleteRequested,
+  VpnHalfDeleted: compiled.VpnHalfDeleted,
 };
-
-export const ENVELOPE_SCHEMA: object = envelopeSchema;
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */
 export function eventDataIssues(name: EventName, data: unknown): Issue[] {
-  return schemaIssues(EVENT_DATA_SCHEMAS[name], data);
+  return issuesOf(EVENT_DATA[name], data);
+}
+
+/** Every problem of a CloudEvent envelope (events/envelope.v1.schema.json). */
+export function envelopeIssues(event: unknown): Issue[] {
+  return issuesOf(compiled.envelope, event);
 }
 
 /** Returns `data` typed, or throws ValidationError naming every bad field by path. */
