@@ -72,33 +72,34 @@ const EXPECTED: Record<string, string[]> = {
  * Reviewed ceilings (KB) of the bundles still over the goal (all of them: docs/aws-half.md,
  * "Packaging", says what keeps them over): each its size when measured, rounded up to the next
  * 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
- * The validators are compiled ahead of time and a bundle holds only those it imports: a function
- * that reads or emits link events through the use cases holds the whole catalog's (about 200 KB),
- * the others about 30 KB (the policy, a step's input, the AWS event shapes).
+ * The validators are compiled ahead of time and a bundle holds only those its code names: the
+ * policy's, a step's input and the AWS event shapes (about 40 KB with Ajv's helpers), and the
+ * events it emits (5 to 25 KB each); peerEvents holds the whole catalog's (about 200 KB), since it
+ * checks whatever event the peer sends.
  */
 const OVER_GOAL: Record<string, number> = {
-  intake: 610,
+  intake: 500,
   peerEvents: 590,
   relayFromGoogle: 320,
   relayToGoogle: 590,
-  starter: 550,
-  stepActivateAccept: 660,
-  stepActivateInitiate: 650,
-  stepApprovalDeadline: 560,
-  stepCompensate: 620,
-  stepConfirmDeleted: 630,
-  stepDecommissionDeadline: 560,
-  stepDecommissionRequest: 540,
+  starter: 390,
+  stepActivateAccept: 520,
+  stepActivateInitiate: 520,
+  stepApprovalDeadline: 420,
+  stepCompensate: 470,
+  stepConfirmDeleted: 490,
+  stepDecommissionDeadline: 420,
+  stepDecommissionRequest: 380,
   stepDeleteOwnHalf: 430,
-  stepDrainCheck: 610,
+  stepDrainCheck: 460,
   stepKeyDeadline: 360,
   stepPark: 390,
-  stepPollHalf: 630,
+  stepPollHalf: 490,
   stepReport: 360,
-  stepRequest: 600,
+  stepRequest: 460,
   stepVerifyPrefixes: 400,
-  stepVpnHalf: 1070, // the EC2 client alone is about 400 KB of it
-  watcher: 660,
+  stepVpnHalf: 910, // the EC2 client alone is about 400 KB of it
+  watcher: 510,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -6,33 +6,35 @@
  */
 import type { Issue } from '../errors.ts';
 import { ValidationError } from '../errors.ts';
-import { issuesOf, type Validator } from '../validation.ts';
+import { issuesOf } from '../validation.ts';
 import * as compiled from '../validators.gen.ts';
 import type { EventDataByName, EventName } from './catalog.ts';
+import type { EventCheck } from './checks.ts';
+import * as checks from './checks.ts';
 
-/** The validator of each event's v1 `data`. */
-const EVENT_DATA: { [N in EventName]: Validator } = {
-  LinkRequested: compiled.LinkRequested,
-  LinkApprovalRequested: compiled.LinkApprovalRequested,
-  LinkApproved: compiled.LinkApproved,
-  LinkRejected: compiled.LinkRejected,
-  LinkExpired: compiled.LinkExpired,
-  LinkKeyIssued: compiled.LinkKeyIssued,
-  LinkSideStateChanged: compiled.LinkSideStateChanged,
-  LinkStateChanged: compiled.LinkStateChanged,
-  LinkDecommissionRequested: compiled.LinkDecommissionRequested,
-  LinkFailed: compiled.LinkFailed,
-  VpnDrainRequested: compiled.VpnDrainRequested,
-  VpnDrained: compiled.VpnDrained,
-  VpnUndrainRequested: compiled.VpnUndrainRequested,
-  VpnUndrained: compiled.VpnUndrained,
-  VpnDeleteRequested: compiled.VpnDeleteRequested,
-  VpnHalfDeleted: compiled.VpnHalfDeleted,
+/** Each event's check, by name: for an event whose name is known only at run time. */
+const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
+  LinkRequested: checks.LinkRequested,
+  LinkApprovalRequested: checks.LinkApprovalRequested,
+  LinkApproved: checks.LinkApproved,
+  LinkRejected: checks.LinkRejected,
+  LinkExpired: checks.LinkExpired,
+  LinkKeyIssued: checks.LinkKeyIssued,
+  LinkSideStateChanged: checks.LinkSideStateChanged,
+  LinkStateChanged: checks.LinkStateChanged,
+  LinkDecommissionRequested: checks.LinkDecommissionRequested,
+  LinkFailed: checks.LinkFailed,
+  VpnDrainRequested: checks.VpnDrainRequested,
+  VpnDrained: checks.VpnDrained,
+  VpnUndrainRequested: checks.VpnUndrainRequested,
+  VpnUndrained: checks.VpnUndrained,
+  VpnDeleteRequested: checks.VpnDeleteRequested,
+  VpnHalfDeleted: checks.VpnHalfDeleted,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */
 export function eventDataIssues(name: EventName, data: unknown): Issue[] {
-  return issuesOf(EVENT_DATA[name], data);
+  return issuesOf(EVENT_DATA[name].validate, data);
 }
 
 /** Every problem of a CloudEvent envelope (events/envelope.v1.schema.json). */
@@ -42,7 +44,12 @@ export function envelopeIssues(event: unknown): Issue[] {
 
 /** Returns `data` typed, or throws ValidationError naming every bad field by path. */
 export function parseEventData<N extends EventName>(name: N, data: unknown): EventDataByName[N] {
-  const issues = eventDataIssues(name, data);
-  if (issues.length > 0) throw new ValidationError(issues, `${name} data`);
+  return checkEventData(EVENT_DATA[name] as EventCheck<N>, data);
+}
+
+/** Returns `data` typed, or throws ValidationError naming every bad field by path. */
+export function checkEventData<N extends EventName>(event: EventCheck<N>, data: unknown): EventDataByName[N] {
+  const issues = issuesOf(event.validate, data);
+  if (issues.length > 0) throw new ValidationError(issues, `${event.name} data`);
   return data as EventDataByName[N];
 }
