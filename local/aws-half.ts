@@ -28,6 +28,7 @@ export const AWS_HALF_INPUTS = [
   'config/account-roles.cjs',
   'config/deploy-values.cjs',
   'stacks/policy-regions.cjs',
+  'stacks/esbuild-plugins.cjs',
   // JSON schemas the handlers bundle.
   'config/link-request.schema.json',
   'config/policy.schema.json',
