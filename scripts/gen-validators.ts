@@ -103,6 +103,107 @@ function toEsm(code: string): { imports: string[]; body: string } {
   return { imports, body };
 }
 
+/** Where the literal (object, array or string) starting at `from` ends (the index after it). */
+function literalEnd(code: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < code.length; i++) {
+    const c = code[i];
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; code[i] !== c; i++) if (code[i] === '\\') i++;
+      if (depth === 0) return i + 1;
+    } else if (c === '{' || c === '[' || c === '(') depth++;
+    else if (c === '}' || c === ']' || c === ')') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  throw new Error(`unterminated literal at ${from}`);
+}
+
+/** The top-level `key:value` fields of an object literal's text (without its braces). */
+function fields(inner: string): [string, string][] {
+  const out: [string, string][] = [];
+  let start = 0;
+  for (let i = 0; i <= inner.length; i++) {
+    const c = inner[i];
+    if (c === '"' || c === "'" || c === '`' || c === '{' || c === '[' || c === '(')
+      i = literalEnd(inner, i) - 1;
+    else if (c === ',' || i === inner.length) {
+      const field = inner.slice(start, i);
+      const colon = field.indexOf(':');
+      out.push(colon < 0 ? [field, field] : [field.slice(0, colon), field.slice(colon + 1)]);
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The keywords whose reason functions/core/validation.ts words itself (no message, no x-reason). */
+const WORDED = new Set([
+  'required',
+  'additionalProperties',
+  'type',
+  'enum',
+  'const',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'uniqueItems',
+]);
+
+/** Keywords whose message is never read: worded from their params, or skipped (anyOf, oneOf, if). */
+const UNREAD_MESSAGE = new Set([...WORDED, 'pattern', 'format', 'anyOf', 'oneOf', 'if']);
+
+/**
+ * Ajv's verbose error objects carry the failing keyword's schema, its parent schema and the data;
+ * functions/core/validation.ts reads only the path, keyword, params, the message of a keyword it does
+ * not word itself, and the parent schema's `x-reason`. Each error object keeps those, the parent
+ * schema reduced to its `x-reason` (read here, from the schema constants), so the schemas themselves
+ * are no longer in the code.
+ */
+function compactErrors(code: string): string {
+  const schemas: Record<string, unknown> = {};
+  for (const m of code.matchAll(/const (schema\d+) = /g)) {
+    const from = (m.index ?? 0) + m[0].length;
+    schemas[m[1] as string] = JSON.parse(code.slice(from, literalEnd(code, from)));
+  }
+  const names = Object.keys(schemas);
+  const read = (expr: string) =>
+    new Function(...names, `return ${expr};`)(...names.map((n) => schemas[n])) as Record<string, unknown>;
+  let out = '';
+  let at = 0;
+  for (let i = code.indexOf('{instancePath'); i >= 0; i = code.indexOf('{instancePath', at)) {
+    const end = literalEnd(code, i);
+    const all = fields(code.slice(i + 1, end - 1));
+    // Only error objects: a validator's parameters and a sub-validator call's options start alike.
+    if (!all.some(([key]) => key === 'keyword')) {
+      out += code.slice(at, end);
+      at = end;
+      continue;
+    }
+    const kept: string[] = [];
+    let keyword = '';
+    let reason: unknown;
+    for (const [key, value] of all) {
+      if (key === 'keyword') keyword = JSON.parse(value) as string;
+      if (key === 'parentSchema') reason = read(value)?.['x-reason'];
+      if (['instancePath', 'keyword', 'params', 'message'].includes(key))
+        kept.push(key === value ? key : `${key}:${value}`);
+    }
+    const fieldsKept = kept.filter((f) => !(UNREAD_MESSAGE.has(keyword) && f.startsWith('message:')));
+    if (typeof reason === 'string' && !WORDED.has(keyword))
+      fieldsKept.push(`parentSchema:{"x-reason":${JSON.stringify(reason)}}`);
+    out += `${code.slice(at, i)}{${fieldsKept.join(',')}}`;
+    at = end;
+  }
+  return out + code.slice(at);
+}
+
 /**
  * Ajv's standalone code as statements a bundler can leave out when no function uses them, so a
  * function bundles only the validators it imports:
@@ -147,7 +248,7 @@ export function generate(set: ValidatorSet): string {
       refs[name] = id ?? name;
     }
   }
-  const { imports, body } = toEsm(treeShakable(standaloneCode(ajv, refs)));
+  const { imports, body } = toEsm(treeShakable(compactErrors(standaloneCode(ajv, refs))));
   const validation = relative(resolve(root, set.file, '..'), resolve(root, 'functions/core/validation.ts'));
   const typed = body.replace(
     /export const (\w+) = (\w+);/g,
