@@ -15,9 +15,10 @@ const { join } = require('node:path');
 const { parse } = require('yaml');
 const { loadPolicy } = require('../functions/core/policy/policy.ts');
 
-const FILE = join(__dirname, 'policy.yaml');
+/** The policy document of `file`, validated, as JSON; throws ValidationError naming each problem. */
+function policyJson(file) {
+  return JSON.stringify(loadPolicy(parse(readFileSync(file, 'utf8'))).document);
+}
 
-module.exports = () => {
-  const { document } = loadPolicy(parse(readFileSync(FILE, 'utf8')));
-  return { json: JSON.stringify(document) };
-};
+module.exports = () => ({ json: policyJson(join(__dirname, 'policy.yaml')) });
+module.exports.policyJson = policyJson;
