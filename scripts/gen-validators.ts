@@ -73,12 +73,13 @@ export const SETS: ValidatorSet[] = [
 
 /**
  * Ajv's standalone code loads its runtime helpers with require(); the modules are ES modules, run by
- * Node from source, by vitest and bundled by esbuild, so each becomes an import. A helper taken as
- * `require(m).default` (a CommonJS module marked __esModule) is a default import, which Node and
- * esbuild give as `module.exports` and vitest as its `default`, hence the fallback; any other use
- * (`require(m).fullFormats`) is a named export, which all three read alike.
+ * Node from source, by vitest and bundled by esbuild, so each becomes an import. A format comes from
+ * functions/core/formats.ts (ajv-formats' module holds every format; one is used), and a format it
+ * lacks fails the generation. A helper taken as `require(m).default` (a CommonJS module marked
+ * __esModule) is a default import, which Node and esbuild give as `module.exports` and vitest as its
+ * `default`, hence the fallback; any other use is a named export, which all three read alike.
  */
-function toEsm(code: string): { imports: string[]; body: string } {
+function toEsm(code: string, file: string): { imports: string[]; body: string } {
   const imports: string[] = [];
   const modules = new Map<string, string>();
   const local = (spec: string, kind: 'default' | 'named') => {
@@ -92,8 +93,16 @@ function toEsm(code: string): { imports: string[]; body: string } {
     }
     return name;
   };
+  const formats = relative(resolve(root, file, '..'), resolve(root, 'functions/core/formats.ts'));
   const body = code
     .replace(/^"use strict";/, '')
+    .replace(/require\("ajv-formats\/dist\/formats"\)\.fullFormats\[("[^"]+")\]/g, (_, format: string) => {
+      if (format !== '"date-time"')
+        throw new Error(`format ${format}: functions/core/formats.ts has only date-time, add it there`);
+      if (!imports.some((i) => i.includes('formats.ts')))
+        imports.push(`import { dateTime } from '${formats.startsWith('.') ? formats : `./${formats}`}';`);
+      return 'dateTime';
+    })
     .replace(/require\("([^"]+)"\)\.default/g, (_, spec: string) => {
       const name = local(spec, 'default');
       return `(${name}.default ?? ${name})`;
@@ -248,7 +257,7 @@ export function generate(set: ValidatorSet): string {
       refs[name] = id ?? name;
     }
   }
-  const { imports, body } = toEsm(treeShakable(compactErrors(standaloneCode(ajv, refs))));
+  const { imports, body } = toEsm(treeShakable(compactErrors(standaloneCode(ajv, refs))), set.file);
   const validation = relative(resolve(root, set.file, '..'), resolve(root, 'functions/core/validation.ts'));
   const typed = body.replace(
     /export const (\w+) = (\w+);/g,
