@@ -29,7 +29,7 @@ export const AWS_HALF_INPUTS = [
   'config/deploy-values.cjs',
   'stacks/policy-regions.cjs',
   'stacks/esbuild-plugins.cjs',
-  // JSON schemas the handlers bundle.
+  // The JSON schemas the handlers' validators are compiled from (functions/*/validators.gen.ts).
   'config/link-request.schema.json',
   'config/policy.schema.json',
   'events',
