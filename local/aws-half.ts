@@ -24,10 +24,12 @@ export const AWS_HALF_INPUTS = [
   'functions',
   'workflows',
   'config/policy.yaml',
+  'config/policy-document.cjs',
   'config/account-roles.cjs',
   'config/deploy-values.cjs',
   'stacks/policy-regions.cjs',
-  // JSON schemas the handlers bundle.
+  'stacks/esbuild-plugins.cjs',
+  // The JSON schemas the handlers' validators are compiled from (functions/*/validators.gen.ts).
   'config/link-request.schema.json',
   'config/policy.schema.json',
   'events',

@@ -7,50 +7,9 @@
 import type middy from '@middy/core';
 import { ValidationError } from '#core/errors.ts';
 import { parseStepInput } from '#core/link/step-input.ts';
-import { assertSchema } from '#core/schema.ts';
+import { assertValid, type Validator } from '#core/validation.ts';
 import { errorToHttp } from './http-errors.ts';
-
-/** The parts of an EventBridge delivery a consumer relies on before it reads the CloudEvent inside. */
-export const EVENTBRIDGE_EVENT_SCHEMA = {
-  type: 'object',
-  required: ['source', 'detail-type', 'detail'],
-  properties: {
-    source: { type: 'string', minLength: 1 },
-    'detail-type': { type: 'string', minLength: 1 },
-    detail: { type: 'object' },
-  },
-};
-
-/** An API Gateway HTTP API (payload 2.0) event: the route and the request context the intake reads. */
-export const HTTP_API_EVENT_SCHEMA = {
-  type: 'object',
-  required: ['routeKey', 'requestContext'],
-  properties: {
-    routeKey: { type: 'string', minLength: 1 },
-    requestContext: { type: 'object' },
-    body: { type: 'string' },
-    isBase64Encoded: { type: 'boolean' },
-    pathParameters: { type: 'object' },
-    queryStringParameters: { type: 'object' },
-    headers: { type: 'object' },
-  },
-};
-
-/** An SQS event source batch: the records the relay reads (each body is checked by the relay itself). */
-export const SQS_EVENT_SCHEMA = {
-  type: 'object',
-  required: ['Records'],
-  properties: {
-    Records: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['messageId', 'body'],
-        properties: { messageId: { type: 'string', minLength: 1 }, body: { type: 'string' } },
-      },
-    },
-  },
-};
+import { eventBridgeEvent, httpApiEvent, selfTest, sqsEvent } from './validators.gen.ts';
 
 export type InputKind =
   | { kind: 'step'; step: string }
@@ -58,15 +17,7 @@ export type InputKind =
   | { kind: 'eventbridge' }
   | { kind: 'http' }
   | { kind: 'self-test' }
-  | { kind: 'eventbridge-or'; otherwise: object };
-
-/** `crosslink doctor`'s invocation of a function's self-test. */
-const SELF_TEST_SCHEMA = {
-  type: 'object',
-  required: ['crosslinkSelfTest'],
-  additionalProperties: false,
-  properties: { crosslinkSelfTest: { const: true } },
-};
+  | { kind: 'eventbridge-or'; otherwise: Validator };
 
 function check(kind: InputKind, event: unknown): void {
   switch (kind.kind) {
@@ -74,21 +25,21 @@ function check(kind: InputKind, event: unknown): void {
       parseStepInput(kind.step, event);
       return;
     case 'eventbridge':
-      assertSchema(EVENTBRIDGE_EVENT_SCHEMA, event, 'EventBridge event');
+      assertValid(eventBridgeEvent, event, 'EventBridge event');
       return;
     case 'http':
-      assertSchema(HTTP_API_EVENT_SCHEMA, event, 'HTTP API event');
+      assertValid(httpApiEvent, event, 'HTTP API event');
       return;
     case 'sqs':
-      assertSchema(SQS_EVENT_SCHEMA, event, 'SQS event');
+      assertValid(sqsEvent, event, 'SQS event');
       return;
     case 'self-test':
-      assertSchema(SELF_TEST_SCHEMA, event, 'self-test invocation');
+      assertValid(selfTest, event, 'self-test invocation');
       return;
     case 'eventbridge-or':
       if (event && typeof event === 'object' && 'detail-type' in event)
-        assertSchema(EVENTBRIDGE_EVENT_SCHEMA, event, 'EventBridge event');
-      else assertSchema(kind.otherwise, event, 'invocation');
+        assertValid(eventBridgeEvent, event, 'EventBridge event');
+      else assertValid(kind.otherwise, event, 'invocation');
   }
 }
 

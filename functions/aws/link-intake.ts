@@ -24,10 +24,10 @@ import {
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
 import { PEER_NOT_CONFIGURED } from '#core/link/steps.ts';
-import { assertSchema } from '#core/schema.ts';
+import { assertValid } from '#core/validation.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
-import { EVENTBRIDGE_EVENT_SCHEMA } from './input-parser.ts';
 import type { ExecutionInput, StepDeps } from './link-steps.ts';
+import { eventBridgeEvent } from './validators.gen.ts';
 
 export { modeFor };
 
@@ -133,7 +133,7 @@ export async function peerEventBatch(
   for (const r of records) {
     try {
       const raw = JSON.parse(r.body) as unknown;
-      assertSchema(EVENTBRIDGE_EVENT_SCHEMA, raw, 'EventBridge event');
+      assertValid(eventBridgeEvent, raw, 'EventBridge event');
       const out = await peerEvent(deps, raw as EventBridgeEvent);
       log.info('peer event', { messageId: r.messageId, ...out });
     } catch (e) {

@@ -6,9 +6,6 @@
  * the ports it names: the step that decrypts a key holds the KMS client, the others do not.
  * Handlers take their dependencies as a parameter, so a test passes its own without mocking modules.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { need, stepSettings } from '#core/link/settings.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
@@ -58,13 +55,23 @@ export const region = (env: Env) => need(env, 'AWS_REGION');
 const placement: PortFactory<'placement'> = (env) =>
   accountPlacement(need(env, 'CROSSLINK_ACCOUNT_ID'), accountRoles(env));
 
+/**
+ * The policy document (config/policy.yaml as JSON) the packaging embeds in each bundle (esbuild
+ * `define` in serverless.yml, from config/policy-document.cjs, which validates it): no YAML parser
+ * and no file in the zip; absent when running from source.
+ */
+declare const CROSSLINK_POLICY_DOCUMENT: unknown;
+
+/** The embedded policy, validated again at load; an Error when this module was not bundled with one. */
+export function embeddedPolicy() {
+  if (typeof CROSSLINK_POLICY_DOCUMENT === 'undefined')
+    throw new Error('no policy embedded: the Lambda functions run from the packages osls package makes');
+  return loadPolicy(CROSSLINK_POLICY_DOCUMENT);
+}
+
 /** What every function's handler reads, none of it an SDK client. */
 export const BASE = {
-  policy: (env) => {
-    const file =
-      env.CROSSLINK_POLICY_FILE ?? join(env.LAMBDA_TASK_ROOT ?? process.cwd(), 'config/policy.yaml');
-    return loadPolicy(parseYaml(readFileSync(file, 'utf8')));
-  },
+  policy: () => embeddedPolicy(),
   clock: () => systemClock,
   origin: (env) => ({ cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region: region(env) }),
   placement,

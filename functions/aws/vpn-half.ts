@@ -35,7 +35,8 @@ import {
 } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
-import { parseEventData } from '#core/events/schemas.ts';
+import * as checks from '#core/events/checks.ts';
+import { checkEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
 import {
@@ -107,6 +108,13 @@ export interface VpnHalfOutput extends VpnHalfResultData {
 
 const COMMANDS = new Map(VPN_ACTIONS.map((a) => [VPN_ACTION_EVENTS[a].command as string, a]));
 
+/** The check of each action's command event (only the VPN commands' validators in the bundle). */
+const COMMAND_CHECKS = {
+  drain: checks.VpnDrainRequested,
+  undrain: checks.VpnUndrainRequested,
+  delete: checks.VpnDeleteRequested,
+} satisfies { [A in VpnAction]: checks.EventCheck<(typeof VPN_ACTION_EVENTS)[A]['command']> };
+
 /** The command carried by a bus event (what the rule hands the state machine). */
 export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; traceparent?: string } {
   const ce = fromEventBridgeEvent(event);
@@ -118,7 +126,7 @@ export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; t
       'VPN command event',
     );
   // The catalog's schema first (every field's format), then the command's own reading of it.
-  parseEventData(VPN_ACTION_EVENTS[action].command, ce.data);
+  checkEventData(COMMAND_CHECKS[action], ce.data);
   return { command: parseVpnHalfCommand(action, ce.data, `${name} data`), traceparent: ce.traceparent };
 }
 

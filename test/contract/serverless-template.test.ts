@@ -88,7 +88,7 @@ describe('serverless.yml packaged', () => {
     }
   });
 
-  it('packages each function on its own: its handler bundled with the SDK, its policy, no source map', () => {
+  it('packages each function on its own: its handler bundled with the SDK and the policy, no source map', () => {
     const fns = ofType('AWS::Lambda::Function');
     const zips = new Set<string>();
     for (const [id, fn] of fns) {
@@ -96,8 +96,8 @@ describe('serverless.yml packaged', () => {
       zips.add(zip);
       const files = unzip(join(templateDir, zip), mkdtempSync(join(tmpdir(), 'crosslink-artifact-')));
       const module = String(fn.Properties.Handler).replace(/\.\w+$/, '');
-      // Exactly what Lambda loads: the handler's bundle (SDK inside, no node_modules) and the policy.
-      expect(files.sort(), id).toEqual(['config/policy.yaml', `${module}.mjs`]);
+      // Exactly what Lambda loads: the handler's bundle (SDK and policy inside, no node_modules).
+      expect(files.sort(), id).toEqual([`${module}.mjs`]);
       expect(fn.Properties.Environment?.Variables?.NODE_OPTIONS, id).toBeUndefined();
     }
     expect(zips.size).toBe(fns.length);

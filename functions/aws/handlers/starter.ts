@@ -3,12 +3,12 @@
  * (stage, mode and input derived from the event) or from a direct `{linkId, stage, input?}` invocation.
  */
 import type { EventBridgeEvent } from '#core/envelope.ts';
-import { LINK_ID_SCHEMA } from '#core/link/step-input.ts';
 import type { ExecutionInput } from '#core/link/steps.ts';
 import { startFromEvent, startStage } from '../link-intake.ts';
 import { executions } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';
 import { wiredDeps } from '../runtime.ts';
+import { startRequest } from '../validators.gen.ts';
 import { wrap } from './wrap.ts';
 
 type StartRequest = {
@@ -28,15 +28,7 @@ export const handler = wrap(
   {
     input: {
       kind: 'eventbridge-or',
-      otherwise: {
-        type: 'object',
-        required: ['linkId', 'stage'],
-        properties: {
-          linkId: LINK_ID_SCHEMA,
-          stage: { enum: ['provisioning', 'decommissioning'] },
-          input: { type: 'object' },
-        },
-      },
+      otherwise: startRequest,
     },
   },
 );

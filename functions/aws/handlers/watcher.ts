@@ -11,6 +11,7 @@ import { metrics } from '../ports/metrics.ts';
 import { tokens } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';
 import { wiredDeps } from '../runtime.ts';
+import { object } from '../validators.gen.ts';
 import { watch } from '../watcher.ts';
 import { logger, wrap } from './wrap.ts';
 
@@ -26,7 +27,7 @@ export const handler = wrap(
     return report;
   },
   {
-    input: { kind: 'eventbridge-or', otherwise: { type: 'object' } },
+    input: { kind: 'eventbridge-or', otherwise: object },
     use: [logMetrics(emf)],
   },
 );

@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { EventDataByName } from '../events/catalog.ts';
+import * as checks from '../events/checks.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
 import type { RegionPair } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
@@ -290,7 +291,7 @@ export async function request(deps: StepDeps, input: ExecutionInput) {
     { kind: 'requestApproval' },
     {
       extra: (result) => [
-        emit(deps, 'LinkApprovalRequested', {
+        emit(deps, checks.LinkApprovalRequested, {
           linkId: input.linkId,
           policyHash: deps.policy.hash,
           name: result.link.name,
@@ -345,7 +346,7 @@ function approvalRequested(
   expiresAt: string,
   stage?: 'decommissioning',
 ) {
-  return emit(deps, 'LinkApprovalRequested', {
+  return emit(deps, checks.LinkApprovalRequested, {
     linkId: link.id,
     policyHash: deps.policy.hash,
     name: link.name,
@@ -390,7 +391,7 @@ export async function approvalDeadline(
       { kind: 'expire' },
       {
         extra: () => [
-          emit(deps, 'LinkExpired', {
+          emit(deps, checks.LinkExpired, {
             linkId: input.linkId,
             policyHash: deps.policy.hash,
             waitingFor,
@@ -453,7 +454,7 @@ export async function activateInitiate(deps: StepDeps, input: ExecutionInput) {
   const sealed = sealKey(key, peerKeyOf(deps.settings), input.linkId);
   // The sealed key (for the peer's eyes only) travels in the outbox with the half's first state.
   await recordOwnHalf(deps, input.linkId, half, () => [
-    emit(deps, 'LinkKeyIssued', {
+    emit(deps, checks.LinkKeyIssued, {
       linkId: input.linkId,
       policyHash: deps.policy.hash,
       issuer: deps.origin.cloud,
@@ -529,7 +530,7 @@ export async function recordOwnHalf(
         ...(half?.adminEnabled !== undefined ? { adminEnabled: half.adminEnabled } : {}),
       };
     },
-    { extra: (r) => [...extra(), emit(deps, 'LinkSideStateChanged', sideData(deps, r, previous))] },
+    { extra: (r) => [...extra(), emit(deps, checks.LinkSideStateChanged, sideData(deps, r, previous))] },
   );
   await flushOutbox(deps, linkId);
   await resumeWaiting(deps, result.link, ['up', 'gone']);
@@ -691,7 +692,7 @@ export async function compensate(
       },
       {
         extra: () => [
-          emit(deps, 'LinkFailed', {
+          emit(deps, checks.LinkFailed, {
             linkId: input.linkId,
             policyHash: deps.policy.hash,
             side: deps.origin.cloud,
@@ -815,7 +816,7 @@ export async function decommissionDeadline(
       { kind: 'expireDecommission' },
       {
         extra: () => [
-          emit(deps, 'LinkExpired', {
+          emit(deps, checks.LinkExpired, {
             linkId: input.linkId,
             policyHash: deps.policy.hash,
             waitingFor: ['aws', 'gcp'],

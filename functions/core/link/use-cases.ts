@@ -25,7 +25,9 @@ import {
   type LinkEventName,
   type LinkSideStateChangedData,
 } from '../events/catalog.ts';
-import { parseEventData } from '../events/schemas.ts';
+import type { EventCheck } from '../events/checks.ts';
+import * as checks from '../events/checks.ts';
+import { checkEventData, parseEventData } from '../events/schemas.ts';
 import { isLinkId, mintLinkId } from '../ids.ts';
 import { canonicalHash, identityOf } from '../policy/policy.ts';
 import { canonicalAwsPrincipal, cloudOfPrincipal, matchesPrincipal } from '../policy/principals.ts';
@@ -54,13 +56,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export function emit<N extends LinkEventName>(
   deps: LinkDeps,
-  name: N,
+  event: EventCheck<N>,
   data: EventDataByName[N],
   traceparent?: string,
 ): CloudEvent<EventDataByName[N]> {
-  parseEventData(name, data);
+  checkEventData(event, data);
   const input: Parameters<typeof buildEvent<EventDataByName[N]>>[0] = {
-    name,
+    name: event.name,
     origin: deps.origin,
     subject: data.linkId,
     data,
@@ -77,7 +79,7 @@ async function audit(deps: LinkDeps, entry: Omit<AuditEntry, 'at' | 'policyHash'
 /** `LinkStateChanged` for each move, stamped with the policy this side runs now (not the link's original one). */
 function stateEvents(deps: LinkDeps, result: TransitionResult, traceparent?: string): CloudEvent[] {
   return result.events.map((e) =>
-    emit(deps, 'LinkStateChanged', { ...e.data, policyHash: deps.policy.hash }, traceparent),
+    emit(deps, checks.LinkStateChanged, { ...e.data, policyHash: deps.policy.hash }, traceparent),
   );
 }
 
@@ -228,7 +230,7 @@ export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Prom
   const events: CloudEvent[] = [
     emit(
       deps,
-      'LinkRequested',
+      checks.LinkRequested,
       {
         linkId,
         policyHash: deps.policy.hash,
@@ -246,7 +248,7 @@ export async function requestLink(deps: LinkDeps, input: RequestLinkInput): Prom
       events.push(
         emit(
           deps,
-          'LinkApproved',
+          checks.LinkApproved,
           { linkId, policyHash: deps.policy.hash, side, approver: AUTO, approvedAt: iso(now), auto: true },
           input.traceparent,
         ),
@@ -400,10 +402,10 @@ function decisionEvents(
   const at = iso(deps.clock.now());
   return [
     input.decision === 'approve'
-      ? emit(deps, 'LinkApproved', { ...base, approvedAt: at, auto: false }, input.traceparent)
+      ? emit(deps, checks.LinkApproved, { ...base, approvedAt: at, auto: false }, input.traceparent)
       : emit(
           deps,
-          'LinkRejected',
+          checks.LinkRejected,
           { ...base, rejectedAt: at, reason: input.reason as string },
           input.traceparent,
         ),
@@ -460,7 +462,7 @@ export async function requestDecommission(
   };
   const result = await mutateLink(deps, input.linkId, (link) => decommissionProposal(deps, link, data), {
     ...(input.traceparent ? { traceparent: input.traceparent } : {}),
-    extra: () => [emit(deps, 'LinkDecommissionRequested', data, input.traceparent)],
+    extra: () => [emit(deps, checks.LinkDecommissionRequested, data, input.traceparent)],
   });
   if (result.ignored === undefined) {
     await audit(deps, {
@@ -623,7 +625,7 @@ export async function recordOwnHalf(deps: LinkDeps, obs: OwnHalfObservation): Pr
       };
       return input;
     },
-    { extra: () => (emitted ? [emit(deps, 'LinkSideStateChanged', emitted)] : []) },
+    { extra: () => (emitted ? [emit(deps, checks.LinkSideStateChanged, emitted)] : []) },
   );
   await flushOutbox(deps, obs.linkId);
   return result;
@@ -772,7 +774,7 @@ async function answerLateDecision(
     await deps.events.put([
       emit(
         deps,
-        'LinkExpired',
+        checks.LinkExpired,
         {
           linkId: link.id,
           policyHash: deps.policy.hash,

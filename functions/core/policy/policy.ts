@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import policySchema from '../../../config/policy.schema.json' with { type: 'json' };
 import type { Cloud } from '../envelope.ts';
 import { type Issue, ValidationError } from '../errors.ts';
-import { schemaIssues } from '../schema.ts';
+import { issuesOf } from '../validation.ts';
+import { policy as policyValidator } from '../validators.gen.ts';
 import { parseBandwidth } from './bandwidth.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
@@ -55,7 +55,7 @@ export function canonicalHash(value: unknown): string {
 
 /** Validates a parsed policy document; throws ValidationError listing every problem. */
 export function loadPolicy(raw: unknown): Policy {
-  const issues = schemaIssues(policySchema, raw);
+  const issues = issuesOf(policyValidator, raw);
   if (issues.length === 0) issues.push(...semanticIssues(raw as PolicyDocument));
   if (issues.length > 0) throw new ValidationError(issues, 'policy');
   return { document: raw as PolicyDocument, hash: canonicalHash(raw) };

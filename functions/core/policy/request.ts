@@ -1,9 +1,9 @@
 /** A link request as the requester writes it (YAML or JSON), validated field by field. */
-import requestSchema from '../../../config/link-request.schema.json' with { type: 'json' };
 import type { Cloud } from '../envelope.ts';
 import { type Issue, ValidationError } from '../errors.ts';
 import { parseCidr } from '../net/cidr.ts';
-import { schemaIssues } from '../schema.ts';
+import { issuesOf } from '../validation.ts';
+import { linkRequest } from '../validators.gen.ts';
 import { parseBandwidth } from './bandwidth.ts';
 
 export type Residency = 'EU' | 'US' | 'GB' | 'SG' | 'any';
@@ -23,7 +23,7 @@ export interface LinkRequest {
  * bad field by path. Returns it with the bandwidth in one spelling (`BPS_1G` -> `1Gbps`). Policy (pairs, overlaps, roles...) is judged separately by `evaluatePolicy`.
  */
 export function parseLinkRequest(raw: unknown): LinkRequest {
-  const issues: Issue[] = schemaIssues(requestSchema, raw);
+  const issues: Issue[] = issuesOf(linkRequest, raw);
   if (typeof raw === 'object' && raw !== null) {
     const r = raw as Partial<Record<string, unknown>>;
     if (
