@@ -26,13 +26,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import {
-  buildEvent,
-  type EventBridgeEvent,
-  fromEventBridgeEvent,
-  type Origin,
-  parseEventType,
-} from '#core/envelope.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { parseEventData } from '#core/events/schemas.ts';
@@ -48,7 +42,9 @@ import {
   VPN_ACTIONS,
   type VpnAction,
   VpnActionsPausedError,
+  type VpnApprovals,
   type VpnHalfCommand,
+  vpnResultEvent,
 } from '#core/vpn/half.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
 
@@ -61,11 +57,6 @@ export const VPN_TAGS = {
   /** `nonprod` lets a delete go without an approval; anything else (or none) is prod. */
   environment: 'crosslink:environment',
 } as const;
-
-/** Who approved the delete of a VPN in a run, if anyone did. */
-export interface VpnApprovals {
-  approverOf(runId: string, vpnId: string): Promise<string | undefined>;
-}
 
 /**
  * Approvals in the links table: item `pk = VPNRUN#<runId>`, `sk = APPROVAL#<vpnId>` with `approver`
@@ -290,26 +281,13 @@ export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent
         Tags: [{ Key: VPN_TAGS.lastRun, Value: formatRunMark(c) }],
       }),
     );
-  const data: VpnHalfResultData = {
-    runId: c.runId,
-    vpnId: c.vpnId,
-    side: 'aws',
-    outcome: d.outcome,
-    method: d.method,
+  const { data, event: result } = vpnResultEvent(c, d, {
     changed,
-    reason: d.reason,
-    appliedAt: new Date(deps.clock.now()).toISOString(),
-  };
-  await deps.bus.put([
-    buildEvent({
-      name: VPN_ACTION_EVENTS[c.action].result,
-      origin: deps.origin,
-      subject: c.vpnId,
-      data,
-      clock: deps.clock,
-      traceparent,
-    }),
-  ]);
+    origin: deps.origin,
+    clock: deps.clock,
+    traceparent,
+  });
+  await deps.bus.put([result]);
   return { action: c.action, ...data };
 }
 
