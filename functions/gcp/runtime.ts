@@ -45,7 +45,7 @@ import {
 import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
-import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { buildVpnHalfDeps, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -152,8 +152,10 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     clock: systemClock,
     labels: tags,
   };
+  const vpnApprovals = new FirestoreVpnApprovals(firestore);
   const deps: GoogleDeps = {
     ...base,
+    vpnApprovals,
     halves: projects.halves(region, secrets),
     secrets,
     tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),

@@ -23,6 +23,12 @@ import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { parseEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import {
+  approves,
+  type VpnApprovalStore,
+  type VpnDeleteApproval,
+  type VpnDeleteRequest,
+} from '#core/vpn/approval.ts';
+import {
   decideGcpHalf,
   formatRunMark,
   type GcpHalfOp,
@@ -36,7 +42,7 @@ import {
   VPN_ACTIONS,
   type VpnAction,
   VpnActionsPausedError,
-  type VpnApprovals,
+  VpnDeleteNotApprovedError,
   type VpnHalfCommand,
   vpnResultEvent,
 } from '#core/vpn/half.ts';
@@ -80,16 +86,32 @@ export class FirestoreVpnRecords implements VpnRecords {
   }
 }
 
-/** Approvals of VPN deletes in Firestore: `vpnApprovals/<runId>~<vpnId>` with `approver`. */
-export class FirestoreVpnApprovals implements VpnApprovals {
+/**
+ * Delete requests and approvals in Firestore: `vpnApprovals/<runId>~<vpnId>` with `request` (what
+ * the half refused) and `approval` (what the intake recorded).
+ */
+export class FirestoreVpnApprovals implements VpnApprovalStore {
   readonly #db: Firestore;
   constructor(db: Firestore) {
     this.#db = db;
   }
-  async approverOf(runId: string, vpnId: string): Promise<string | undefined> {
-    const snap = await this.#db.collection('vpnApprovals').doc(`${runId}~${vpnId}`).get();
-    const approver = snap.data()?.approver;
-    return typeof approver === 'string' ? approver : undefined;
+  #doc(runId: string, vpnId: string) {
+    return this.#db.collection('vpnApprovals').doc(`${runId}~${vpnId}`);
+  }
+  async #field<T>(runId: string, vpnId: string, f: 'request' | 'approval'): Promise<T | undefined> {
+    return ((await this.#doc(runId, vpnId).get()).data()?.[f] as T | undefined) ?? undefined;
+  }
+  request(runId: string, vpnId: string) {
+    return this.#field<VpnDeleteRequest>(runId, vpnId, 'request');
+  }
+  approval(runId: string, vpnId: string) {
+    return this.#field<VpnDeleteApproval>(runId, vpnId, 'approval');
+  }
+  async recordRequest(r: VpnDeleteRequest): Promise<void> {
+    await this.#doc(r.runId, r.vpnId).set({ request: r }, { merge: true });
+  }
+  async recordApproval(runId: string, vpnId: string, a: VpnDeleteApproval): Promise<void> {
+    await this.#doc(runId, vpnId).set({ approval: a }, { merge: true });
   }
 }
 
@@ -187,7 +209,7 @@ const last = (ref: string) => ref.split('/').pop() as string;
 export interface GcpVpnHalfDeps {
   compute: ComputeRest;
   records: VpnRecords;
-  approvals: VpnApprovals;
+  approvals: VpnApprovalStore;
   /** crosslink-events: where the result event goes. */
   bus: EventSink;
   clock: Clock;
@@ -381,12 +403,22 @@ export async function applyGcpVpnHalf(
     );
   const record = await deps.records.get(c.vpnId);
   const view = await readView(deps, c.vpnId, tunnels, record);
-  let approved = false;
-  if (c.action === 'delete' && view.environment === 'prod') {
-    const approver = await deps.approvals.approverOf(c.runId, c.vpnId);
-    approved = approver !== undefined && approver !== c.requestedBy;
+  const approved =
+    c.action === 'delete' && view.environment === 'prod'
+      ? approves(await deps.approvals.approval(c.runId, c.vpnId), c)
+      : false;
+  let d: ReturnType<typeof decideGcpHalf>;
+  try {
+    d = decideGcpHalf(c, view, { approved });
+  } catch (e) {
+    if (!(e instanceof VpnDeleteNotApprovedError)) throw e;
+    // The request an approver approves (at the intake, POST /vpns/{vpnId}/approvals).
+    const { runId, vpnId, requestedBy, requestedAt } = c;
+    await deps.approvals.recordRequest({ runId, vpnId, requestedBy, requestedAt });
+    throw new VpnDeleteNotApprovedError(
+      `${e.message}: an approver approves it with POST /vpns/${vpnId}/approvals {"runId": "${runId}", "decision": "approve"} at the Google intake, then the run's command deletes it`,
+    );
   }
-  const d = decideGcpHalf(c, view, { approved });
   const changed: string[] = [];
   for (const op of d.ops) changed.push(...(await apply(deps, c, view, op)));
   if (d.outcome !== 'stale') await deps.records.update(c.vpnId, { lastRun: formatRunMark(c) });

@@ -16,6 +16,7 @@ import { PubSub, type Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
+import { jwtClient } from '#gcp/google-credentials.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -206,6 +207,18 @@ const gcpState = () => ({
   ),
 });
 
+/** An approval at the Google intake, as `who` (an ID token for the intake's URL). */
+async function intake(who: string, vpnId: string, body: unknown) {
+  const url = cloud.plumbing?.functions.url('intake') as string;
+  const token = await jwtClient(cloud.gcp.auth.keyFile(who)).fetchIdToken(url);
+  const res = await fetch(`${url}/vpns/${vpnId}/approvals`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
 const T = (h: number) => `2026-12-01T${String(h).padStart(2, '0')}:00:00Z`;
 
 describe('the Google vpn-half workflow', () => {
@@ -277,6 +290,41 @@ describe('the Google vpn-half workflow', () => {
     expect(drained.tunnels).toEqual(before.tunnels);
     expect(gcpState()).toEqual(drained);
   }, 120_000);
+
+  it('deletes a prod VPN only after an approver, not its requester, approved it at the intake', async () => {
+    // Prepare: run-5's delete was refused for want of an approval (above); run-9 is asked by carol.
+    const byCarol = await command('VpnDeleteRequested', vpn.vgw, 'run-9', T(9), {
+      requestedBy: 'carol@example.com',
+    });
+    const before = gcpState();
+    // Act
+    const selfApproved = await intake('carol', vpn.vgw.id, { runId: 'run-9', decision: 'approve' });
+    const notApprover = await intake('alice', vpn.vgw.id, { runId: 'run-5', decision: 'approve' });
+    const nothingWaiting = await intake('carol', vpn.vgw.id, { runId: 'run-77', decision: 'approve' });
+    const stillRefused = await command('VpnDeleteRequested', vpn.vgw, 'run-9', T(9), {
+      requestedBy: 'carol@example.com',
+    });
+    const unchanged = gcpState();
+    const approved = await intake('carol', vpn.vgw.id, { runId: 'run-5', decision: 'approve' });
+    const deleted = await command('VpnDeleteRequested', vpn.vgw, 'run-5', T(5));
+    // Assess
+    expect(byCarol.error).toMatch(/VpnDeleteNotApproved.*POST \/vpns\//);
+    expect(selfApproved.status).toBe(403);
+    expect(selfApproved.body).toMatch(/carol@example.com requested the delete of vpn-/);
+    expect(notApprover.status).toBe(403);
+    expect(notApprover.body).toMatch(/alice@example.com is not an approver for gcp in prod/);
+    expect(nothingWaiting.status).toBe(404);
+    expect(stillRefused.error).toMatch(/VpnDeleteNotApproved/);
+    expect(unchanged).toEqual(before);
+    expect(approved.status, approved.body).toBe(200);
+    expect(JSON.parse(approved.body).approval).toMatchObject({
+      approver: 'carol@example.com',
+      requestedBy: 'planner@example.com',
+    });
+    expect(deleted.state, deleted.error).toBe('SUCCEEDED');
+    expect(deleted.result?.changed.slice(0, 2)).toEqual(vpn.vgw.tunnels);
+    expect(gcpState().tunnels.filter((t) => t.startsWith('payments-vpn-vgw-'))).toEqual([]);
+  }, 180_000);
 
   it('deletes a nonprod VPN: tunnels, then its router peers and interfaces, then its external gateway; a repeat says gone', async () => {
     // Prepare
