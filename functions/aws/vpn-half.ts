@@ -8,7 +8,7 @@
  * route of the gateway, the link's included). Delete is DeleteVpnConnection, then
  * DeleteCustomerGateway when no other VPN connection uses the customer gateway.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateTagsCommand,
   DeleteCustomerGatewayCommand,
@@ -81,11 +81,71 @@ export class DynamoDbVpnApprovals implements VpnApprovals {
   }
 }
 
+/** What Google's half last reported of a VPN's drain (its VpnDrained / VpnUndrained, relayed here). */
+export interface GoogleDrainReport {
+  vpnId: string;
+  drained: boolean;
+  runId: string;
+  appliedAt: string;
+}
+
+export interface GoogleDrains {
+  /** Whether Google's last report says drained (no report: false). */
+  drained(vpnId: string): Promise<boolean>;
+  /** Records a report unless a later one (by `appliedAt`) is recorded; true when recorded. */
+  record(r: GoogleDrainReport): Promise<boolean>;
+}
+
+/** Google's drain reports in the links table: item `pk = VPN#<vpnId>`, `sk = GCP-DRAIN`. */
+export class DynamoDbGoogleDrains implements GoogleDrains {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+  async drained(vpnId: string): Promise<boolean> {
+    const out = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { pk: { S: `VPN#${vpnId}` }, sk: { S: 'GCP-DRAIN' } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.drained?.BOOL === true;
+  }
+  async record(r: GoogleDrainReport): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: {
+            pk: { S: `VPN#${r.vpnId}` },
+            sk: { S: 'GCP-DRAIN' },
+            drained: { BOOL: r.drained },
+            runId: { S: r.runId },
+            appliedAt: { S: r.appliedAt },
+          },
+          // Reports arrive in any order: an older one never overwrites a later one.
+          ConditionExpression: 'attribute_not_exists(appliedAt) OR appliedAt < :at',
+          ExpressionAttributeValues: { ':at': { S: r.appliedAt } },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as { name?: string })?.name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+}
+
 export interface VpnHalfDeps {
   ec2: EC2Client;
   /** The crosslink bus the result events go to (the step's own sink, not the link steps' port). */
   bus: EventSink;
   approvals: VpnApprovals;
+  /** Google's drain reports, which a VPN on a virtual private gateway's delete requires. */
+  googleDrains: GoogleDrains;
   clock: Clock;
   origin: Origin;
   /** The pause switch: read at the start of every action. */
@@ -97,6 +157,24 @@ export interface VpnHalfOutput extends VpnHalfResultData {
 }
 
 const COMMANDS = new Map(VPN_ACTIONS.map((a) => [VPN_ACTION_EVENTS[a].command as string, a]));
+
+/**
+ * Google's drain report a bus event carries: its VpnDrained (drained) or VpnUndrained (not), relayed
+ * from Google; undefined for any other event. A stale or gone result reports nothing.
+ */
+export function googleReportOf(event: EventBridgeEvent): GoogleDrainReport | 'ignored' | undefined {
+  const name = event['detail-type'];
+  if (name !== 'VpnDrained' && name !== 'VpnUndrained') return undefined;
+  const ce = fromEventBridgeEvent(event);
+  if (ce.crosslinkorigin !== 'gcp')
+    throw new ValidationError(
+      [{ path: 'detail.crosslinkorigin', reason: `must be gcp: only Google's results are recorded here` }],
+      `${name} event`,
+    );
+  const data = parseEventData(name, ce.data) as VpnHalfResultData;
+  if (data.outcome !== 'changed' && data.outcome !== 'unchanged') return 'ignored';
+  return { vpnId: data.vpnId, drained: name === 'VpnDrained', runId: data.runId, appliedAt: data.appliedAt };
+}
 
 /** The command carried by a bus event (what the rule hands the state machine). */
 export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; traceparent?: string } {
@@ -210,8 +288,17 @@ async function customerGatewayShared(
   );
 }
 
-/** Applies one command to the AWS half, idempotently, and reports it on the bus. */
-export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent): Promise<VpnHalfOutput> {
+/**
+ * Applies one command to the AWS half, idempotently, and reports it on the bus; or records Google's
+ * drain report (a VpnDrained / VpnUndrained relayed from Google).
+ */
+export async function applyAwsVpnHalf(
+  deps: VpnHalfDeps,
+  event: EventBridgeEvent,
+): Promise<VpnHalfOutput | { googleReport: GoogleDrainReport | 'ignored'; recorded: boolean }> {
+  const report = googleReportOf(event);
+  if (report === 'ignored') return { googleReport: report, recorded: false };
+  if (report) return { googleReport: report, recorded: await deps.googleDrains.record(report) };
   const { command: c, traceparent } = commandOf(event);
   if (deps.paused())
     throw new VpnActionsPausedError(
@@ -227,6 +314,8 @@ export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent
     view = { ...view, customerGatewayId: undefined };
   const shared =
     c.action === 'delete' ? await customerGatewayShared(ec2, c.vpnId, view.customerGatewayId) : false;
+  if (c.action === 'delete' && !view.transitGatewayAttachmentId)
+    view = { ...view, googleDrained: await deps.googleDrains.drained(c.vpnId) };
   let approved = false;
   if (c.action === 'delete' && view.environment === 'prod') {
     const approver = await deps.approvals.approverOf(c.runId, c.vpnId);
@@ -301,6 +390,7 @@ export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHal
     ec2: new EC2Client({ region }),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    googleDrains: new DynamoDbGoogleDrains(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     clock: systemClock,
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     paused: () => env.CROSSLINK_VPN_ACTIONS_PAUSED === 'true',

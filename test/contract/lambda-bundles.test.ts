@@ -73,16 +73,17 @@ const EXPECTED: Record<string, string[]> = {
  * "Packaging", says what keeps them over): each its size when measured, rounded up to the next
  * 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
  * Every function bundles the whole event catalog's schemas (its input and output checks), so a new
- * event adds to each: the six VPN command and result events added about 12 KB.
+ * event adds to each: the six VPN command and result events added about 12 KB, the commands'
+ * `gcpTunnels` about 1 KB more.
  */
 const OVER_GOAL: Record<string, number> = {
   intake: 680,
   peerEvents: 680,
   relayFromGoogle: 470,
   relayToGoogle: 720,
-  starter: 630,
+  starter: 640,
   stepActivateAccept: 750,
-  stepActivateInitiate: 730,
+  stepActivateInitiate: 740,
   stepApprovalDeadline: 650,
   stepCompensate: 710,
   stepConfirmDeleted: 720,
@@ -97,7 +98,7 @@ const OVER_GOAL: Record<string, number> = {
   stepRequest: 690,
   stepVerifyPrefixes: 620,
   stepVpnHalf: 1060, // the EC2 client alone is about 400 KB of it
-  watcher: 740,
+  watcher: 750,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

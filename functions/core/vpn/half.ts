@@ -124,6 +124,11 @@ export interface AwsVpnView {
   drainedFrom?: readonly string[];
   lastRun?: RunMark;
   environment: 'prod' | 'nonprod';
+  /**
+   * For a VPN on a virtual private gateway: whether Google's half reported it drained (its last
+   * VpnDrained / VpnUndrained, relayed from Google and recorded on this side).
+   */
+  googleDrained?: boolean;
 }
 
 export type AwsHalfOp =
@@ -161,6 +166,11 @@ export function decideAwsHalf(
       if (v.propagatesTo.length)
         throw new VpnNotDrainedError(
           `${v.vpnId} still propagates to ${v.propagatesTo.join(', ')}: drain it before deleting`,
+        );
+      // A VPN on a virtual private gateway is drained by Google alone: only its report says so.
+      if (!v.transitGatewayAttachmentId && !v.googleDrained)
+        throw new VpnNotDrainedError(
+          `${v.vpnId} is on a virtual private gateway, drained from Google's side alone, and no VpnDrained from Google's half is recorded for it (or Google undrained it since): drain it on Google before deleting`,
         );
       ops.push({ kind: 'delete-vpn' });
     }
