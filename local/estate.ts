@@ -297,6 +297,8 @@ export function seedAwsEstate(estate: Estate, world: World, network: NetworkWorl
       aws: {
         vpcId: at.vpcId,
         tags: v.tags,
+        // The VPN's customer gateway is its own: it carries the VPN's tags (crosslink:managed).
+        customerGatewayTags: v.tags,
         ...(transitGatewayId ? { transitGatewayId } : { vpnGatewayId: at.vpnGatewayId }),
       },
       gcp: v.gcp,
