@@ -4,8 +4,9 @@
  * starter functions), Google IAM enforced, the estate's two VPNs (config/local-estate.yaml) in the
  * network project payments-prod, reached as that project's account. Commands are published as the
  * AWS relay would (on crosslink-peer-events) or as this side would (on crosslink-events); results
- * are read from crosslink-events. Each action changes only the VPN it names, the routes follow
- * (the drained VPN's BGP sessions go down and its learned routes are withdrawn on both sides), a
+ * are read from crosslink-events. Each action changes only the VPN it names, the routes and traffic
+ * follow (the drained VPN's BGP sessions go down, its learned routes are withdrawn on both sides and
+ * the VPC's traffic to Google leaves it; undrain brings it back), a
  * repeat and an older run's command change nothing, the pause switch and a prod delete without
  * approval change nothing, and a delete removes the tunnels, the router's peers and interfaces for
  * them, and the external VPN gateway.
@@ -227,6 +228,11 @@ describe('the Google vpn-half workflow', () => {
     const before = peers();
     const awsBefore = await awsRoutesToGoogle();
     const stateBefore = gcpState();
+    // Traffic from the VGW VPN's VPC to the Google network.
+    const vgwId = world().vpnConnections.get(vpn.vgw.id)?.vpnGatewayId as string;
+    const vpcId = world().vpnGateways.get(vgwId)?.vpcAttachments[0]?.vpcId as string;
+    world().addFlow({ name: 'to-google', from: vpcId, to: '10.20.1.10', bytesPerSecond: 1000 });
+    const pathBefore = structuredClone(world().flow('to-google').path);
     // Act
     const out = await command('VpnDrainRequested', vpn.vgw, 'run-1', T(1));
     // Assess
@@ -245,6 +251,8 @@ describe('the Google vpn-half workflow', () => {
     expect(after['payments-vpn-tgw-peer-1']).toEqual(before['payments-vpn-tgw-peer-1']);
     expect(awsBefore.some((g) => g?.startsWith('vgw-'))).toBe(true);
     expect((await awsRoutesToGoogle()).some((g) => g?.startsWith('vgw-'))).toBe(false);
+    expect(pathBefore).toMatchObject({ delivered: true, via: { kind: 'vpn', vpnConnectionId: vpn.vgw.id } });
+    expect(world().flow('to-google').path).not.toMatchObject({ via: { vpnConnectionId: vpn.vgw.id } });
     const stateAfter = gcpState();
     expect(stateAfter.tunnels).toEqual(stateBefore.tunnels);
     expect(stateAfter.routers['payments-vpn-tgw-router']).toEqual(
@@ -272,6 +280,10 @@ describe('the Google vpn-half workflow', () => {
     expect(out.result).toMatchObject({ outcome: 'changed' });
     expect(peers()['payments-vpn-vgw-peer-0']).toMatchObject({ enable: 'TRUE', status: 'UP' });
     expect((await awsRoutesToGoogle()).some((g) => g?.startsWith('vgw-'))).toBe(true);
+    expect(world().flow('to-google').path).toMatchObject({
+      delivered: true,
+      via: { kind: 'vpn', vpnConnectionId: vpn.vgw.id },
+    });
   }, 120_000);
 
   it('refuses a delete while the VPN is not drained, and a prod delete without approval', async () => {
