@@ -51,7 +51,7 @@ export interface EstateVpn {
   /** `vpn-gateway` (that VPC's virtual private gateway) or `transit-gateway` (one attached to the VPC). */
   attach: 'vpn-gateway' | 'transit-gateway';
   tags: Record<string, string>;
-  gcp: { project: string; region: string; network: string };
+  gcp: { project: string; region: string; network: string; labels: Record<string, string> };
 }
 
 export interface Estate {
@@ -189,12 +189,24 @@ export function checkEstate(doc: any, file = 'estate'): Estate {
       issues.push(`${p}.gcp: project and network must name one of gcp.networks`);
     else if (typeof g.region !== 'string' || !/^[a-z]+-[a-z]+\d$/.test(g.region))
       issues.push(`${p}.gcp.region: must be a Google region such as us-east4`);
+    const labels = g.labels ?? {};
+    if (
+      typeof labels !== 'object' ||
+      Array.isArray(labels) ||
+      Object.entries(labels).some(
+        ([k, l]) =>
+          !/^[a-z][a-z0-9_-]{0,62}$/.test(k) || typeof l !== 'string' || !/^[a-z0-9_-]{0,63}$/.test(l),
+      )
+    )
+      issues.push(
+        `${p}.gcp.labels: must map Google label keys to label values (lowercase letters, digits, _ -)`,
+      );
     vpns.push({
       name: e.name,
       directConnectGateway: gw,
       attach,
       tags,
-      gcp: { project: g.project, region: g.region, network: g.network },
+      gcp: { project: g.project, region: g.region, network: g.network, labels },
     });
   });
   if (issues.length > 0) throw new EstateError(file, issues);
@@ -285,6 +297,8 @@ export function seedAwsEstate(estate: Estate, world: World, network: NetworkWorl
       aws: {
         vpcId: at.vpcId,
         tags: v.tags,
+        // The VPN's customer gateway is its own: it carries the VPN's tags (crosslink:managed).
+        customerGatewayTags: v.tags,
         ...(transitGatewayId ? { transitGatewayId } : { vpnGatewayId: at.vpnGatewayId }),
       },
       gcp: v.gcp,

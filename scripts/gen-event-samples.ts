@@ -88,6 +88,10 @@ function vpnCommand(at: number): EventDataByName['VpnDrainRequested'] {
     vpnId: VPN_ID,
     requestedBy: 'arn:aws:sts::000000000000:assumed-role/crosslink-vpn-planner/run',
     requestedAt: iso(at),
+    gcpTunnels: [
+      'projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-tunnel-0',
+      'projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-tunnel-1',
+    ],
   };
 }
 

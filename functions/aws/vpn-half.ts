@@ -8,7 +8,7 @@
  * route of the gateway, the link's included). Delete is DeleteVpnConnection, then
  * DeleteCustomerGateway when no other VPN connection uses the customer gateway.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateTagsCommand,
   DeleteCustomerGatewayCommand,
@@ -26,13 +26,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import {
-  buildEvent,
-  type EventBridgeEvent,
-  fromEventBridgeEvent,
-  type Origin,
-  parseEventType,
-} from '#core/envelope.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import * as checks from '#core/events/checks.ts';
@@ -49,7 +43,9 @@ import {
   VPN_ACTIONS,
   type VpnAction,
   VpnActionsPausedError,
+  type VpnApprovals,
   type VpnHalfCommand,
+  vpnResultEvent,
 } from '#core/vpn/half.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
 
@@ -62,11 +58,6 @@ export const VPN_TAGS = {
   /** `nonprod` lets a delete go without an approval; anything else (or none) is prod. */
   environment: 'crosslink:environment',
 } as const;
-
-/** Who approved the delete of a VPN in a run, if anyone did. */
-export interface VpnApprovals {
-  approverOf(runId: string, vpnId: string): Promise<string | undefined>;
-}
 
 /**
  * Approvals in the links table: item `pk = VPNRUN#<runId>`, `sk = APPROVAL#<vpnId>` with `approver`
@@ -91,11 +82,71 @@ export class DynamoDbVpnApprovals implements VpnApprovals {
   }
 }
 
+/** What Google's half last reported of a VPN's drain (its VpnDrained / VpnUndrained, relayed here). */
+export interface GoogleDrainReport {
+  vpnId: string;
+  drained: boolean;
+  runId: string;
+  appliedAt: string;
+}
+
+export interface GoogleDrains {
+  /** Whether Google's last report says drained (no report: false). */
+  drained(vpnId: string): Promise<boolean>;
+  /** Records a report unless a later one (by `appliedAt`) is recorded; true when recorded. */
+  record(r: GoogleDrainReport): Promise<boolean>;
+}
+
+/** Google's drain reports in the links table: item `pk = VPN#<vpnId>`, `sk = GCP-DRAIN`. */
+export class DynamoDbGoogleDrains implements GoogleDrains {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+  async drained(vpnId: string): Promise<boolean> {
+    const out = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { pk: { S: `VPN#${vpnId}` }, sk: { S: 'GCP-DRAIN' } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.drained?.BOOL === true;
+  }
+  async record(r: GoogleDrainReport): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: {
+            pk: { S: `VPN#${r.vpnId}` },
+            sk: { S: 'GCP-DRAIN' },
+            drained: { BOOL: r.drained },
+            runId: { S: r.runId },
+            appliedAt: { S: r.appliedAt },
+          },
+          // Reports arrive in any order: an older one never overwrites a later one.
+          ConditionExpression: 'attribute_not_exists(appliedAt) OR appliedAt < :at',
+          ExpressionAttributeValues: { ':at': { S: r.appliedAt } },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if ((e as { name?: string })?.name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+}
+
 export interface VpnHalfDeps {
   ec2: EC2Client;
   /** The crosslink bus the result events go to (the step's own sink, not the link steps' port). */
   bus: EventSink;
   approvals: VpnApprovals;
+  /** Google's drain reports, which a VPN on a virtual private gateway's delete requires. */
+  googleDrains: GoogleDrains;
   clock: Clock;
   origin: Origin;
   /** The pause switch: read at the start of every action. */
@@ -114,6 +165,27 @@ const COMMAND_CHECKS = {
   undrain: checks.VpnUndrainRequested,
   delete: checks.VpnDeleteRequested,
 } satisfies { [A in VpnAction]: checks.EventCheck<(typeof VPN_ACTION_EVENTS)[A]['command']> };
+
+/**
+ * Google's drain report a bus event carries: its VpnDrained (drained) or VpnUndrained (not), relayed
+ * from Google; undefined for any other event. A stale or gone result reports nothing.
+ */
+export function googleReportOf(event: EventBridgeEvent): GoogleDrainReport | 'ignored' | undefined {
+  const name = event['detail-type'];
+  if (name !== 'VpnDrained' && name !== 'VpnUndrained') return undefined;
+  const ce = fromEventBridgeEvent(event);
+  if (ce.crosslinkorigin !== 'gcp')
+    throw new ValidationError(
+      [{ path: 'detail.crosslinkorigin', reason: `must be gcp: only Google's results are recorded here` }],
+      `${name} event`,
+    );
+  const data: VpnHalfResultData = checkEventData(
+    name === 'VpnDrained' ? checks.VpnDrained : checks.VpnUndrained,
+    ce.data,
+  );
+  if (data.outcome !== 'changed' && data.outcome !== 'unchanged') return 'ignored';
+  return { vpnId: data.vpnId, drained: name === 'VpnDrained', runId: data.runId, appliedAt: data.appliedAt };
+}
 
 /** The command carried by a bus event (what the rule hands the state machine). */
 export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; traceparent?: string } {
@@ -227,8 +299,17 @@ async function customerGatewayShared(
   );
 }
 
-/** Applies one command to the AWS half, idempotently, and reports it on the bus. */
-export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent): Promise<VpnHalfOutput> {
+/**
+ * Applies one command to the AWS half, idempotently, and reports it on the bus; or records Google's
+ * drain report (a VpnDrained / VpnUndrained relayed from Google).
+ */
+export async function applyAwsVpnHalf(
+  deps: VpnHalfDeps,
+  event: EventBridgeEvent,
+): Promise<VpnHalfOutput | { googleReport: GoogleDrainReport | 'ignored'; recorded: boolean }> {
+  const report = googleReportOf(event);
+  if (report === 'ignored') return { googleReport: report, recorded: false };
+  if (report) return { googleReport: report, recorded: await deps.googleDrains.record(report) };
   const { command: c, traceparent } = commandOf(event);
   if (deps.paused())
     throw new VpnActionsPausedError(
@@ -244,6 +325,8 @@ export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent
     view = { ...view, customerGatewayId: undefined };
   const shared =
     c.action === 'delete' ? await customerGatewayShared(ec2, c.vpnId, view.customerGatewayId) : false;
+  if (c.action === 'delete' && !view.transitGatewayAttachmentId)
+    view = { ...view, googleDrained: await deps.googleDrains.drained(c.vpnId) };
   let approved = false;
   if (c.action === 'delete' && view.environment === 'prod') {
     const approver = await deps.approvals.approverOf(c.runId, c.vpnId);
@@ -298,26 +381,13 @@ export async function applyAwsVpnHalf(deps: VpnHalfDeps, event: EventBridgeEvent
         Tags: [{ Key: VPN_TAGS.lastRun, Value: formatRunMark(c) }],
       }),
     );
-  const data: VpnHalfResultData = {
-    runId: c.runId,
-    vpnId: c.vpnId,
-    side: 'aws',
-    outcome: d.outcome,
-    method: d.method,
+  const { data, event: result } = vpnResultEvent(c, d, {
     changed,
-    reason: d.reason,
-    appliedAt: new Date(deps.clock.now()).toISOString(),
-  };
-  await deps.bus.put([
-    buildEvent({
-      name: VPN_ACTION_EVENTS[c.action].result,
-      origin: deps.origin,
-      subject: c.vpnId,
-      data,
-      clock: deps.clock,
-      traceparent,
-    }),
-  ]);
+    origin: deps.origin,
+    clock: deps.clock,
+    traceparent,
+  });
+  await deps.bus.put([result]);
   return { action: c.action, ...data };
 }
 
@@ -331,6 +401,7 @@ export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHal
     ec2: new EC2Client({ region }),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    googleDrains: new DynamoDbGoogleDrains(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     clock: systemClock,
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     paused: () => env.CROSSLINK_VPN_ACTIONS_PAUSED === 'true',

@@ -10,6 +10,10 @@
  * | `starter`      | push of `crosslink-events` (OIDC)            | this side's `LinkRequested` / `LinkDecommissionRequested` -> the stage |
  * | `watcher`      | Cloud Scheduler every 5 min (OIDC), POST     | polls this side's transports                              |
  * | `watcherAudit` | push of `crosslink-audit` (OIDC)             | a TransportManager audit entry: check that transport now  |
+ * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
+ *
+ * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
+ * for this side's, `peerEvents` for the ones relayed from AWS.
  *
  * Every entry point answers `GET /` (the function's URL itself) with 200 and its name, without
  * building its dependencies: the health path a deploy or a person checks. The module refuses to
@@ -25,8 +29,9 @@ import { consumePeerEvent, startForEvent } from '#core/link/intake.ts';
 import { logOrphans } from './approval-metrics.ts';
 import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
 import { depsFromPlatform, type GoogleDeps } from './runtime.ts';
-import { stepsHandler } from './steps.ts';
+import { stepErrorAnswer, stepsHandler } from './steps.ts';
 import { missingVariables } from './variables.ts';
+import { applyGcpVpnHalf, isVpnCommand, startVpnHalf } from './vpn-half.ts';
 import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
 
 type Request = ff.Request;
@@ -99,6 +104,10 @@ export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatfor
     'peerEvents',
     pushHandler('peerEvents', async (body) => {
       const event = fromPubSubPush(body);
+      if (isVpnCommand(event)) {
+        const d = await deps();
+        return startVpnHalf(d.starter, d.vpnHalfWorkflow, event);
+      }
       return consumePeerEvent(await deps(), event);
     }),
   );
@@ -109,6 +118,10 @@ export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatfor
       const event = fromPubSubPush(body);
       // Only this side's events start anything; the peer's are started by peerEvents.
       if (event.crosslinkorigin !== 'gcp') return { started: false, reason: 'peer event' };
+      if (isVpnCommand(event)) {
+        const d = await deps();
+        return startVpnHalf(d.starter, d.vpnHalfWorkflow, event);
+      }
       return startForEvent(await deps(), event);
     }),
   );
@@ -120,6 +133,36 @@ export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatfor
     logLine({ severity: report.projectErrors.length > 0 ? 'ERROR' : 'INFO', function: 'watcher', report });
     logOrphans(report);
     res.status(200).json(report);
+  });
+
+  // The workflow's one step: answers the result, or the named error the workflow raises.
+  ff.http('vpnHalf', async (req, res) => {
+    if (health('vpnHalf', req, res)) return;
+    try {
+      if (req.method !== 'POST')
+        throw new ValidationError([{ path: 'method', reason: `must be POST, got ${req.method}` }], 'vpnHalf');
+      const event = (req.body as { event?: unknown } | null)?.event;
+      if (typeof event !== 'object' || event === null)
+        throw new ValidationError(
+          [{ path: 'event', reason: 'is required: the command CloudEvent' }],
+          'vpnHalf',
+        );
+      const result = await applyGcpVpnHalf((await deps()).vpn, event as never);
+      logLine({ severity: 'INFO', function: 'vpnHalf', result });
+      res.status(200).json(result);
+    } catch (e) {
+      const answer = stepErrorAnswer(e);
+      logLine({
+        severity: 'ERROR',
+        function: 'vpnHalf',
+        status: answer.status,
+        error: (answer.body as { error: unknown }).error,
+        ...(answer.status === 500
+          ? { cause: { name: (e as Error).name, message: (e as Error).message } }
+          : {}),
+      });
+      res.status(answer.status).json(answer.body);
+    }
   });
 
   ff.http(

@@ -121,17 +121,17 @@ export function projectClients(o: ProjectClientsOptions) {
       ...(local ? { endpoint: local } : {}),
     });
   };
+  const authFor = (project: string): AccessTokenSource => {
+    const auth = authOf.get(project);
+    if (!auth) throw new Error(`project ${project} is neither the hub nor a configured network project`);
+    return auth;
+  };
   return {
     projects: [...authOf.keys()],
     transports,
-    bgp: new RouterSessions({
-      authFor: (project) => {
-        const auth = authOf.get(project);
-        if (!auth) throw new Error(`project ${project} is neither the hub nor a configured network project`);
-        return auth;
-      },
-      ...(local ? { endpoint: local } : {}),
-    }),
+    /** The credentials of a project's calls: the hub's own, a network project's impersonated. */
+    authFor,
+    bgp: new RouterSessions({ authFor, ...(local ? { endpoint: local } : {}) }),
     halves: (defaultLocation: string, secrets: SecretStore) =>
       new ProjectRoutedHalves(
         o.hub,

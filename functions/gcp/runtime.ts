@@ -45,6 +45,7 @@ import {
 import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
+import { buildVpnHalfDeps, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -52,6 +53,9 @@ import { WorkflowExecutionsClient } from './workflow-executions.ts';
 export interface GoogleDeps extends IntakeDeps {
   starter: StarterDeps;
   watch: GoogleWatchDeps;
+  /** The VPN half (the `vpnHalf` function) and the workflow that calls it. */
+  vpn: GcpVpnHalfDeps;
+  vpnHalfWorkflow: string;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -109,7 +113,8 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
   const policy = embeddedPolicy();
   const { auth, clientAuth } = credentials();
   const tags = costTags(env);
-  const store = new FirestoreLinkStore(new Firestore({ projectId: project }), systemClock);
+  const firestore = new Firestore({ projectId: project });
+  const store = new FirestoreLinkStore(firestore, systemClock);
   const secrets = new SecretManagerStore(new SecretManagerServiceClient(clientOptions(env, clientAuth)), {
     project,
     labels: tags,
@@ -128,9 +133,10 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
   const keyVersion = `projects/${project}/locations/${region}/keyRings/${ring}/cryptoKeys/${key}/cryptoKeyVersions/${env.CROSSLINK_KMS_KEY_VERSION ?? '1'}`;
   const workflow = (id: string) => `projects/${project}/locations/${region}/workflows/${id}`;
   const executions = new WorkflowExecutionsClient({ auth, ...(endpoint ? { endpoint } : {}) });
+  const events = new PubSubSink(new PubSub({ projectId: project }), need(env, 'CROSSLINK_EVENTS_TOPIC'));
   const base = {
     store,
-    events: new PubSubSink(new PubSub({ projectId: project }), need(env, 'CROSSLINK_EVENTS_TOPIC')),
+    events,
     policy,
     clock: systemClock,
     origin: { cloud: 'gcp' as const, project, region },
@@ -146,8 +152,10 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     clock: systemClock,
     labels: tags,
   };
+  const vpnApprovals = new FirestoreVpnApprovals(firestore);
   const deps: GoogleDeps = {
     ...base,
+    vpnApprovals,
     halves: projects.halves(region, secrets),
     secrets,
     tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
@@ -167,6 +175,17 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
         `${JSON.stringify({ severity: 'ERROR', service: 'crosslink-gcp', route, error: { name: (e as Error).name, message: (e as Error).message } })}\n`,
       ),
     starter,
+    vpn: buildVpnHalfDeps(
+      env,
+      { project, region },
+      {
+        firestore,
+        bus: events,
+        clock: systemClock,
+        authFor: projects.authFor,
+      },
+    ),
+    vpnHalfWorkflow: workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
     watch: {
       ...base,
       projects: projects.projects,

@@ -27,7 +27,7 @@ import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/work
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
 import { FunctionHosts } from './functions-host.ts';
-import { configPolicy } from './iam/grants.ts';
+import { configPolicy, networkProjectCustomRoles } from './iam/grants.ts';
 import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
 import type { PushProxy } from './push-proxy.ts';
@@ -337,7 +337,10 @@ export class GooglePlumbing {
     const previous = this.#config;
     this.#config = config;
     // IAM: exactly the grants deploy-gcp makes, in place before anything runs as the accounts.
-    gcp.iam.setCustomRoles(policy.customRoles);
+    gcp.iam.setCustomRoles({
+      ...policy.customRoles,
+      ...networkProjectCustomRoles(policy.customRoles, gcp.project, gcp.iam.bindings()),
+    });
     gcp.iam.setBindings('gcp.yml', policy.bindings);
 
     if (this.#o.functionEnvironment) this.#functionEnv = await this.#o.functionEnvironment();

@@ -22,6 +22,7 @@ export interface VpnBuildOptions {
     /** Reuse a virtual private gateway (default: create and attach one). */
     vpnGatewayId?: string;
     tags?: Record<string, string>;
+    customerGatewayTags?: Record<string, string>;
     bgpMed?: number;
   };
   gcp: {
@@ -86,6 +87,7 @@ export function buildVpn(world: NetworkWorld, o: VpnBuildOptions): BuiltVpn {
     region: vpc.region,
     ipAddress: localIp,
     bgpAsn: asn,
+    tags: o.aws.customerGatewayTags ?? {},
   });
   const vpn = world.createVpnConnection({
     accountId: vpc.accountId,

@@ -132,9 +132,9 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the six functions of gcp.yml, each from its own package directory', () => {
+  it('are the seven functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
-      ['intake', 'peer-events', 'starter', 'steps', 'watcher', 'watcher-audit'].sort(),
+      ['intake', 'peer-events', 'starter', 'steps', 'vpn-half', 'watcher', 'watcher-audit'].sort(),
     );
     for (const d of deployed) expect(d.source).toBe(join(BUILD, d.name));
   });

@@ -199,14 +199,17 @@ describe('serverless.yml packaged', () => {
     });
   });
 
-  it('starts the vpn-half state machine from every VPN command, with a role that may start only it', () => {
+  it('starts the vpn-half state machine from every VPN command and Google’s drain reports, with a role that may start only it', () => {
     const rule = resources.VpnHalfRule;
     expect(rule?.Properties.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
-    expect(rule?.Properties.EventPattern['detail-type'].sort()).toEqual([
-      'VpnDeleteRequested',
-      'VpnDrainRequested',
-      'VpnUndrainRequested',
-    ]);
+    // The same pattern test/workflow/vpn-half-aws.test.ts runs on the local bus.
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['crosslink'],
+      $or: [
+        { 'detail-type': ['VpnDrainRequested', 'VpnUndrainRequested', 'VpnDeleteRequested'] },
+        { 'detail-type': ['VpnDrained', 'VpnUndrained'], detail: { crosslinkorigin: ['gcp'] } },
+      ],
+    });
     const target = rule?.Properties.Targets[0];
     expect(target.Arn).toEqual({ Ref: 'VpnHalfStateMachine' });
     expect(target.RoleArn).toEqual({ 'Fn::GetAtt': ['VpnHalfRuleRole', 'Arn'] });

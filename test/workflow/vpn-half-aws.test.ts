@@ -37,7 +37,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
-import { applyAwsVpnHalf, DynamoDbVpnApprovals, type VpnHalfDeps } from '#aws/vpn-half.ts';
+import {
+  applyAwsVpnHalf,
+  DynamoDbGoogleDrains,
+  DynamoDbVpnApprovals,
+  type VpnHalfDeps,
+} from '#aws/vpn-half.ts';
 import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { networkOf } from '#local/aws/common/network.ts';
@@ -125,6 +130,7 @@ beforeAll(async () => {
     ec2,
     bus: new EventBridgeSink(eb, { busName: 'crosslink' }),
     approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links'),
+    googleDrains: new DynamoDbGoogleDrains(ddb, 'crosslink-links'),
     clock: cloud.clock,
     origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
     paused: () => paused,
@@ -147,28 +153,39 @@ beforeAll(async () => {
   // The rules as serverless.yml has them: commands -> the state machine; results -> a queue to read.
   const rule = async (
     name: string,
-    detailTypes: string[],
+    pattern: object,
     target: { Id: string; Arn: string; RoleArn?: string },
   ) => {
     await eb.send(
       new PutRuleCommand({
         Name: name,
         EventBusName: 'crosslink',
-        EventPattern: JSON.stringify({ source: ['crosslink'], 'detail-type': detailTypes }),
+        EventPattern: JSON.stringify({ source: ['crosslink'], ...pattern }),
       }),
     );
     await eb.send(new PutTargetsCommand({ Rule: name, EventBusName: 'crosslink', Targets: [target] }));
   };
-  await rule('crosslink-vpn-half', ['VpnDrainRequested', 'VpnUndrainRequested', 'VpnDeleteRequested'], {
+  // serverless.yml's VpnHalfRule: every command, and Google's drain reports relayed from Google.
+  const vpnHalfPattern = {
+    $or: [
+      { 'detail-type': ['VpnDrainRequested', 'VpnUndrainRequested', 'VpnDeleteRequested'] },
+      { 'detail-type': ['VpnDrained', 'VpnUndrained'], detail: { crosslinkorigin: ['gcp'] } },
+    ],
+  };
+  await rule('crosslink-vpn-half', vpnHalfPattern, {
     Id: 'vpn-half',
     Arn: machineArn,
     RoleArn: `arn:aws:iam::${ACCOUNT}:role/crosslink-vpn-rule`,
   });
   resultsQueue = (await sqs.send(new CreateQueueCommand({ QueueName: 'vpn-results' }))).QueueUrl as string;
-  await rule('vpn-results', ['VpnDrained', 'VpnUndrained', 'VpnHalfDeleted'], {
-    Id: 'q',
-    Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:vpn-results`,
-  });
+  await rule(
+    'vpn-results',
+    { 'detail-type': ['VpnDrained', 'VpnUndrained', 'VpnHalfDeleted'] },
+    {
+      Id: 'q',
+      Arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:vpn-results`,
+    },
+  );
 });
 afterAll(async () => {
   lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).remove('stepVpnHalf');
@@ -181,14 +198,47 @@ let runs = 0;
 
 /** Puts a command on the bus and waits for the execution it starts; returns its status and output or error. */
 async function command(name: Command, vpnId: string, runId: string, requestedAt: string) {
+  return run(
+    buildEvent({
+      name,
+      origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+      subject: vpnId,
+      data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
+      clock: cloud.clock,
+    }),
+  );
+}
+
+/** Google's result for a VPN, relayed to the bus as the relay puts it. */
+async function googleReport(
+  name: 'VpnDrained' | 'VpnUndrained',
+  vpnId: string,
+  runId: string,
+  appliedAt: string,
+) {
+  return run(
+    buildEvent({
+      name,
+      origin: { cloud: 'gcp', project: 'crosslink-hub', region: 'us-east4' },
+      subject: vpnId,
+      data: {
+        runId,
+        vpnId,
+        side: 'gcp',
+        outcome: 'changed',
+        method: 'gcp-bgp-peers',
+        changed: [`projects/net-prod/regions/us-east4/routers/r/bgpPeers/p0`],
+        reason: 'test',
+        appliedAt,
+      },
+      clock: cloud.clock,
+    }),
+  );
+}
+
+/** Puts an event on the bus and waits for the execution it starts. */
+async function run(event: ReturnType<typeof buildEvent>) {
   const before = runs;
-  const event = buildEvent({
-    name,
-    origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
-    subject: vpnId,
-    data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
-    clock: cloud.clock,
-  });
   await eb.send(new PutEventsCommand({ Entries: [toEventBridgeEntry(event, 'crosslink')] }));
   runs++;
   for (let i = 0; i < 200; i++) {
@@ -200,14 +250,14 @@ async function command(name: Command, vpnId: string, runId: string, requestedAt:
       const d = await sfn.send(new DescribeExecutionCommand({ executionArn: newest?.executionArn }));
       return {
         status: d.status,
-        output: d.output ? (JSON.parse(d.output) as VpnHalfResultData) : undefined,
+        output: d.output ? (JSON.parse(d.output) as VpnHalfResultData & { recorded?: boolean }) : undefined,
         error: d.error,
         cause: d.cause,
       };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${name} ${vpnId}: no finished execution`);
+  throw new Error(`${event.type} ${event.subject}: no finished execution`);
 }
 
 async function results(): Promise<{ type: string; data: VpnHalfResultData }[]> {
@@ -380,6 +430,27 @@ describe('the AWS half of a VPN run, through the vpn-half state machine', () => 
     expect(await stateOf(shared)).toBe('available');
     const cgws = (await ec2.send(new DescribeCustomerGatewaysCommand({}))).CustomerGateways ?? [];
     expect(cgws.find((c) => c.CustomerGatewayId === cgw.tgwB)?.State).toBe('available');
+  });
+
+  it('a VPN on a virtual private gateway is deleted only once Google reported it drained; an older undrain report does not undo that', async () => {
+    const refused = await command('VpnDeleteRequested', vpn.vgw, 'run-10', T(10));
+    expect(refused).toMatchObject({ status: 'FAILED', error: 'VpnNotDrained' });
+    expect(refused.cause).toMatch(/virtual private gateway.*no VpnDrained from Google/);
+    expect(await stateOf(vpn.vgw)).toBe('available');
+
+    const drained = await googleReport('VpnDrained', vpn.vgw, 'run-10', T(11));
+    const lateUndrain = await googleReport('VpnUndrained', vpn.vgw, 'run-3', T(3));
+    const run = await command('VpnDeleteRequested', vpn.vgw, 'run-12', T(12));
+
+    expect(drained.output).toMatchObject({ recorded: true });
+    expect(lateUndrain.output).toMatchObject({ recorded: false });
+    expect(run.output).toMatchObject({
+      outcome: 'changed',
+      method: 'google-side',
+      changed: [vpn.vgw, cgw.vgw],
+    });
+    expect(await stateOf(vpn.vgw)).toBe('deleted');
+    await results();
   });
 
   it('a malformed command fails its execution naming the field, changing nothing', async () => {

@@ -129,6 +129,12 @@ export interface VpnHalfCommandData {
   vpnId: string;
   requestedBy: string;
   requestedAt: string;
+  /**
+   * The VPN's Google HA VPN tunnels (`projects/<p>/regions/<r>/vpnTunnels/<name>` or their URL), as
+   * the planner paired them with the AWS tunnels by address: what Google's half acts on (required
+   * there; the AWS half reads its own side by `vpnId`).
+   */
+  gcpTunnels?: string[];
 }
 
 /** What one cloud's half did with a command (the event's name says which action). */
@@ -195,7 +201,7 @@ export const EVENT_NAMES = [
 
 const VPN_COMMAND_FIELDS = {
   required: ['runId', 'vpnId', 'requestedBy', 'requestedAt'],
-  optional: [],
+  optional: ['gcpTunnels'],
 } as const;
 const VPN_RESULT_FIELDS = {
   required: ['runId', 'vpnId', 'side', 'outcome', 'method', 'changed', 'reason', 'appliedAt'],

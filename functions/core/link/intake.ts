@@ -5,6 +5,7 @@
  * requests, Pub/Sub CloudEvents, Workflows through the start guard) and supplies `stages.start`.
  *
  * - `routeIntake`: `POST /links`, `POST /links/{id}/approvals`, `POST /links/{id}/decommission`,
+ *   `POST /vpns/{id}/approvals` (a prod VPN delete's approval, functions/core/vpn/approval.ts),
  *   `GET /links`, `GET /links/{id}`. The caller is the principal the platform verified (an IAM
  *   principal ARN; the email of a Google ID token), never a field of the body.
  * - `startForEvent`: the starter (this side's `LinkRequested`, a `LinkDecommissionRequested`) -> the stage's execution, so a start lost between the record write
@@ -18,6 +19,7 @@ import { ConflictError, NotFoundError, PolicyHashMismatchError, ValidationError 
 import type { EventDataByName } from '../events/catalog.ts';
 import { isLinkId, type Stage } from '../ids.ts';
 import type { LinkRequest } from '../policy/request.ts';
+import { approveVpnDelete, type VpnApprovalStore } from '../vpn/approval.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import { LINK_STATES, type LinkState, TERMINAL_STATES } from './model.ts';
 import type { WaitPhase } from './ports.ts';
@@ -46,6 +48,8 @@ export interface StageStarter {
 
 export interface IntakeDeps extends StepDeps {
   stages: StageStarter;
+  /** This side's VPN delete requests and approvals (`POST /vpns/{id}/approvals`); none: not served. */
+  vpnApprovals?: VpnApprovalStore;
   /** Where an unexpected error (answered 500 without detail) is logged with its detail. */
   logError?: (route: string, e: unknown) => void;
 }
@@ -55,7 +59,8 @@ export type IntakeRoute =
   | 'POST /links/{id}/approvals'
   | 'POST /links/{id}/decommission'
   | 'GET /links'
-  | 'GET /links/{id}';
+  | 'GET /links/{id}'
+  | 'POST /vpns/{id}/approvals';
 
 /** One intake request, as the platform delivered and verified it. */
 export interface IntakeRequest {
@@ -76,6 +81,12 @@ export interface IntakeRequest {
 /** Matches `method` and `path` (without query) against the routes. */
 export function matchRoute(method: string, path: string): { route: string; id?: string } {
   const p = path.replace(/\/+$/, '') || '/';
+  const vpn = /^\/vpns\/([^/]+)\/approvals$/.exec(p);
+  if (vpn)
+    return {
+      route: `${method.toUpperCase()} /vpns/{id}/approvals`,
+      id: decodeURIComponent(vpn[1] as string),
+    };
   const m = /^\/links(?:\/([^/]+)(?:\/(approvals|decommission))?)?$/.exec(p);
   const verb = method.toUpperCase();
   if (!m) return { route: `${verb} ${p}` };
@@ -226,6 +237,20 @@ export async function routeIntake(deps: IntakeDeps, req: IntakeRequest): Promise
           link: await linkResource(deps.store, stored.link),
           ...(stored.unchanged !== undefined ? { unchanged: stored.unchanged } : {}),
         });
+      }
+      case 'POST /vpns/{id}/approvals': {
+        const body = parseBody(req);
+        if (body.decision !== 'approve')
+          throw new ValidationError(
+            [{ path: 'decision', reason: 'must be "approve" (a delete not approved is simply not done)' }],
+            'request body',
+          );
+        if (!deps.vpnApprovals) throw new NotFoundError('this intake records no VPN delete approvals');
+        const out = await approveVpnDelete(
+          { policy: deps.policy, clock: deps.clock, approvals: deps.vpnApprovals },
+          { runId: body.runId, vpnId: req.id, caller: verified(req) },
+        );
+        return ok(200, out);
       }
       case 'POST /links/{id}/decommission': {
         const body = parseBody(req);

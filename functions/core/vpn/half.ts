@@ -6,7 +6,10 @@
  * duplicate command changes nothing, a lost one is made good by the next run, and a command older than
  * the last one applied to the VPN (reordered) is stale and changes nothing either.
  */
+import type { Clock } from '../clock.ts';
+import { buildEvent, type CloudEvent, type Origin } from '../envelope.ts';
 import { CrosslinkError, type Issue, ValidationError } from '../errors.ts';
+import type { VpnHalfResultData } from '../events/catalog.ts';
 
 export type VpnAction = 'drain' | 'undrain' | 'delete';
 export const VPN_ACTIONS: readonly VpnAction[] = ['drain', 'undrain', 'delete'];
@@ -89,6 +92,21 @@ export function isStale(c: VpnHalfCommand, last: RunMark | undefined): boolean {
   return Date.parse(c.requestedAt) < Date.parse(last.requestedAt);
 }
 
+/** The decision for a stale command: nothing to do, and why. */
+function staleDecision<M extends string>(c: VpnHalfCommand, last: RunMark | undefined, method: M) {
+  return {
+    outcome: 'stale' as const,
+    method,
+    ops: [] as never[],
+    reason: `planned at ${c.requestedAt}, before the ${last?.action} of run ${last?.runId} (${last?.requestedAt}) already applied`,
+  };
+}
+
+/** Who approved the delete of a VPN in a run, if anyone did (each side reads its own record). */
+export interface VpnApprovals {
+  approverOf(runId: string, vpnId: string): Promise<string | undefined>;
+}
+
 /** What an action did: changed resources, nothing to change, the VPN already gone, or a stale command. */
 export type VpnOutcome = 'changed' | 'unchanged' | 'gone' | 'stale';
 
@@ -106,6 +124,11 @@ export interface AwsVpnView {
   drainedFrom?: readonly string[];
   lastRun?: RunMark;
   environment: 'prod' | 'nonprod';
+  /**
+   * For a VPN on a virtual private gateway: whether Google's half reported it drained (its last
+   * VpnDrained / VpnUndrained, relayed from Google and recorded on this side).
+   */
+  googleDrained?: boolean;
 }
 
 export type AwsHalfOp =
@@ -136,19 +159,18 @@ export function decideAwsHalf(
 ): AwsHalfDecision {
   const method = v.transitGatewayAttachmentId ? 'tgw-propagation' : 'google-side';
   const gone = v.state === 'deleted' || v.state === 'deleting' || v.state === 'absent';
-  if (isStale(c, v.lastRun))
-    return {
-      outcome: 'stale',
-      method,
-      ops: [],
-      reason: `planned at ${c.requestedAt}, before the ${v.lastRun?.action} of run ${v.lastRun?.runId} (${v.lastRun?.requestedAt}) already applied`,
-    };
+  if (isStale(c, v.lastRun)) return staleDecision(c, v.lastRun, method);
   if (c.action === 'delete') {
     const ops: AwsHalfOp[] = [];
     if (!gone) {
       if (v.propagatesTo.length)
         throw new VpnNotDrainedError(
           `${v.vpnId} still propagates to ${v.propagatesTo.join(', ')}: drain it before deleting`,
+        );
+      // A VPN on a virtual private gateway is drained by Google alone: only its report says so.
+      if (!v.transitGatewayAttachmentId && !v.googleDrained)
+        throw new VpnNotDrainedError(
+          `${v.vpnId} is on a virtual private gateway, drained from Google's side alone, and no VpnDrained from Google's half is recorded for it (or Google undrained it since): drain it on Google before deleting`,
         );
       ops.push({ kind: 'delete-vpn' });
     }
@@ -209,4 +231,257 @@ export function decideAwsHalf(
       ? `enabling ${att}'s propagation to ${restore.join(', ')}`
       : `${att} already propagates to ${v.drainedFrom.join(', ')}`,
   };
+}
+
+/** A Google HA VPN tunnel of the VPN: `projects/<p>/regions/<r>/vpnTunnels/<name>` (or its URL). */
+export interface GcpTunnelRef {
+  project: string;
+  region: string;
+  name: string;
+}
+
+const TUNNEL_REF =
+  /(?:^|\/)projects\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/regions\/([a-z]+-[a-z]+\d+)\/vpnTunnels\/([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
+
+/** A tunnel reference in the forms Google prints (selfLink URL or `projects/...`), or undefined. */
+export function parseTunnelRef(text: string): GcpTunnelRef | undefined {
+  const m = TUNNEL_REF.exec(text);
+  return m ? { project: m[1] as string, region: m[2] as string, name: m[3] as string } : undefined;
+}
+
+/**
+ * The Google tunnels a command names (`gcpTunnels`, the planner's pairing of the VPN's Google
+ * half): each in a form Google prints, at least one, at most 8. Google's half acts on nothing else.
+ */
+export function parseGcpTunnels(data: unknown, subject = 'command'): GcpTunnelRef[] {
+  const v = (data as { gcpTunnels?: unknown } | null)?.gcpTunnels;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 8)
+    throw new ValidationError(
+      [
+        {
+          path: 'gcpTunnels',
+          reason:
+            'is required by the Google half: the VPN’s HA VPN tunnels, 1 to 8 of projects/<p>/regions/<r>/vpnTunnels/<name>',
+        },
+      ],
+      subject,
+    );
+  const issues: Issue[] = [];
+  const refs = v.flatMap((t, i) => {
+    const ref = typeof t === 'string' ? parseTunnelRef(t) : undefined;
+    if (!ref)
+      issues.push({
+        path: `gcpTunnels[${i}]`,
+        reason: `must be projects/<p>/regions/<r>/vpnTunnels/<name> or its URL, got ${JSON.stringify(t)}`,
+      });
+    return ref ? [ref] : [];
+  });
+  if (issues.length) throw new ValidationError(issues, subject);
+  return refs;
+}
+
+/** One Cloud Router BGP peer on an interface linked to one of the VPN's tunnels. */
+export interface GcpPeerView {
+  project: string;
+  region: string;
+  router: string;
+  peer: string;
+  interfaceName: string;
+  /** The tunnel the interface links (the VPN's). */
+  tunnel: string;
+  enabled: boolean;
+}
+
+/** `project/region/router/peer`: how a peer is named in crosslink's drain mark. */
+export const peerKey = (p: Pick<GcpPeerView, 'project' | 'region' | 'router' | 'peer'>) =>
+  `${p.project}/${p.region}/${p.router}/${p.peer}`;
+
+/** The Google half of one VPN, as Compute Engine shows it, with crosslink's record of it. */
+export interface GcpVpnView {
+  vpnId: string;
+  /** The named tunnels that still exist, with their external VPN gateway. */
+  tunnels: readonly { ref: GcpTunnelRef; externalGateway?: string }[];
+  /** The BGP peers (and interfaces) linked to the named tunnels, whether or not the tunnels still exist. */
+  peers: readonly GcpPeerView[];
+  /** Interfaces linked to a named tunnel that no peer uses. */
+  bareInterfaces: readonly { project: string; region: string; router: string; interfaceName: string }[];
+  /** The external VPN gateways of the VPN (read from its tunnels, or recorded before they were deleted). */
+  externalGateways: readonly { project: string; name: string; exists: boolean; usedByOthers: boolean }[];
+  /** The peers crosslink's drain disabled (`peerKey`s), as it recorded them before disabling. */
+  drainedPeers?: readonly string[];
+  lastRun?: RunMark;
+  environment: 'prod' | 'nonprod';
+}
+
+export type GcpHalfOp =
+  | { kind: 'mark-drained'; peers: readonly string[] }
+  | { kind: 'clear-drained' }
+  | {
+      kind: 'set-peers';
+      project: string;
+      region: string;
+      router: string;
+      peers: readonly string[];
+      enable: boolean;
+    }
+  | { kind: 'record-delete' }
+  | { kind: 'delete-tunnel'; ref: GcpTunnelRef }
+  | {
+      kind: 'remove-router-parts';
+      project: string;
+      region: string;
+      router: string;
+      peers: readonly string[];
+      interfaces: readonly string[];
+    }
+  | { kind: 'delete-external-gateway'; project: string; name: string };
+
+export interface GcpHalfDecision {
+  outcome: VpnOutcome;
+  method: 'gcp-bgp-peers';
+  ops: GcpHalfOp[];
+  reason: string;
+}
+
+/** Groups peers by their router: `project/region/router` -> the peers. */
+function byRouter<T extends Pick<GcpPeerView, 'project' | 'region' | 'router'>>(items: readonly T[]) {
+  const out = new Map<string, { project: string; region: string; router: string; items: T[] }>();
+  for (const p of items) {
+    const k = `${p.project}/${p.region}/${p.router}`;
+    const g = out.get(k) ?? { project: p.project, region: p.region, router: p.router, items: [] };
+    g.items.push(p);
+    out.set(k, g);
+  }
+  return [...out.values()];
+}
+
+/** One `set-peers` per router of `peers`. */
+function setPeers(peers: readonly GcpPeerView[], enable: boolean): GcpHalfOp[] {
+  return byRouter(peers).map((g) => ({
+    kind: 'set-peers',
+    project: g.project,
+    region: g.region,
+    router: g.router,
+    peers: g.items.map((p) => p.peer),
+    enable,
+  }));
+}
+
+/**
+ * Google's half for a command: drain sets the VPN's BGP peers `enable` FALSE (recording which
+ * first), undrain sets TRUE on exactly the recorded ones, delete removes the tunnels, then the
+ * routers' peers and interfaces for them, then each external VPN gateway no other tunnel uses.
+ * A delete is refused while a peer of the VPN is still enabled, and a prod one without approval.
+ */
+export function decideGcpHalf(c: VpnHalfCommand, v: GcpVpnView, o: { approved: boolean }): GcpHalfDecision {
+  const method = 'gcp-bgp-peers' as const;
+  if (isStale(c, v.lastRun)) return staleDecision(c, v.lastRun, method);
+  const gone = v.tunnels.length === 0;
+  if (c.action === 'delete') {
+    const enabled = v.peers.filter((p) => p.enabled && v.tunnels.some((t) => t.ref.name === p.tunnel));
+    if (enabled.length)
+      throw new VpnNotDrainedError(
+        `${v.vpnId}: BGP peers ${enabled.map((p) => p.peer).join(', ')} are still enabled: drain it before deleting`,
+      );
+    const ops: GcpHalfOp[] = [];
+    for (const t of v.tunnels) ops.push({ kind: 'delete-tunnel', ref: t.ref });
+    const parts = byRouter([
+      ...v.peers.map((p) => ({ ...p, part: 'peer' as const })),
+      ...v.bareInterfaces.map((i) => ({
+        ...i,
+        peer: '',
+        tunnel: '',
+        enabled: false,
+        part: 'interface' as const,
+      })),
+    ]);
+    for (const g of parts)
+      ops.push({
+        kind: 'remove-router-parts',
+        project: g.project,
+        region: g.region,
+        router: g.router,
+        peers: g.items.filter((i) => i.part === 'peer').map((i) => i.peer),
+        interfaces: [...new Set(g.items.map((i) => i.interfaceName))],
+      });
+    for (const x of v.externalGateways)
+      if (x.exists && !x.usedByOthers)
+        ops.push({ kind: 'delete-external-gateway', project: x.project, name: x.name });
+    if (ops.length && v.environment === 'prod' && !o.approved)
+      throw new VpnDeleteNotApprovedError(
+        `${v.vpnId} is prod: its delete needs an approval recorded for run ${c.runId} by an approver other than ${c.requestedBy}`,
+      );
+    const kept = v.externalGateways.filter((x) => x.exists && x.usedByOthers).map((x) => x.name);
+    const keptText = kept.length ? `; ${kept.join(', ')} used by another tunnel and stays` : '';
+    if (!ops.length)
+      return {
+        outcome: 'gone',
+        method,
+        ops,
+        reason: `${v.vpnId}'s Google half is already deleted${keptText}`,
+      };
+    // The gateways are recorded before the first tunnel goes: a delete stopped half-way still knows them.
+    return {
+      outcome: 'changed',
+      method,
+      ops: [{ kind: 'record-delete' }, ...ops],
+      reason: `deleting ${ops.length} resource(s) of ${v.vpnId}'s Google half${keptText}`,
+    };
+  }
+  if (gone) return { outcome: 'gone', method, ops: [], reason: `${v.vpnId}'s Google tunnels are deleted` };
+  if (c.action === 'drain') {
+    const enabled = v.peers.filter((p) => p.enabled);
+    if (!enabled.length)
+      return { outcome: 'unchanged', method, ops: [], reason: `${v.vpnId}'s BGP peers are all disabled` };
+    const mark = [...new Set([...(v.drainedPeers ?? []), ...enabled.map(peerKey)])].sort();
+    return {
+      outcome: 'changed',
+      method,
+      ops: [
+        // The mark first: a step that stops half-way still knows what to undrain.
+        { kind: 'mark-drained', peers: mark },
+        ...setPeers(enabled, false),
+      ],
+      reason: `disabling BGP peers ${enabled.map((p) => p.peer).join(', ')}`,
+    };
+  }
+  if (!v.drainedPeers)
+    return { outcome: 'unchanged', method, ops: [], reason: `${v.vpnId} has no drain by crosslink to undo` };
+  const marked = new Set(v.drainedPeers);
+  const restore = v.peers.filter((p) => !p.enabled && marked.has(peerKey(p)));
+  return {
+    outcome: restore.length ? 'changed' : 'unchanged',
+    method,
+    ops: [...setPeers(restore, true), { kind: 'clear-drained' }],
+    reason: restore.length
+      ? `enabling BGP peers ${restore.map((p) => p.peer).join(', ')}`
+      : `the peers of the drain are already enabled`,
+  };
+}
+
+/** The result of one side's action and its event (`VpnDrained`, ...), continuing the command's trace. */
+export function vpnResultEvent(
+  c: VpnHalfCommand,
+  d: { outcome: VpnOutcome; method: VpnHalfResultData['method']; reason: string },
+  o: { changed: string[]; origin: Origin; clock: Clock; traceparent?: string | undefined },
+): { data: VpnHalfResultData; event: CloudEvent } {
+  const data: VpnHalfResultData = {
+    runId: c.runId,
+    vpnId: c.vpnId,
+    side: o.origin.cloud,
+    outcome: d.outcome,
+    method: d.method,
+    changed: o.changed,
+    reason: d.reason,
+    appliedAt: new Date(o.clock.now()).toISOString(),
+  };
+  const event = buildEvent({
+    name: VPN_ACTION_EVENTS[c.action].result,
+    origin: o.origin,
+    subject: c.vpnId,
+    data,
+    clock: o.clock,
+    ...(o.traceparent ? { traceparent: o.traceparent } : {}),
+  });
+  return { data, event };
 }

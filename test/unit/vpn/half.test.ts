@@ -114,6 +114,17 @@ describe('delete', () => {
     ]);
   });
 
+  it('deletes a VPN on a virtual private gateway only once Google reported it drained', () => {
+    const vgw = (googleDrained: boolean) =>
+      tgw({ transitGatewayAttachmentId: undefined, propagatesTo: [], googleDrained });
+
+    expect(() => decideAwsHalf(command('delete'), vgw(false), free)).toThrow(/no VpnDrained from Google/);
+    expect(decideAwsHalf(command('delete'), vgw(true), free).ops).toEqual([
+      { kind: 'delete-vpn' },
+      { kind: 'delete-customer-gateway', customerGatewayId: 'cgw-01' },
+    ]);
+  });
+
   it('refuses a VPN still propagating routes', () => {
     expect(() => decideAwsHalf(command('delete'), tgw(), free)).toThrow(VpnNotDrainedError);
   });
