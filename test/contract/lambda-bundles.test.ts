@@ -98,7 +98,7 @@ const OVER_GOAL: Record<string, number> = {
   stepReport: 290,
   stepRequest: 380,
   stepVerifyPrefixes: 330,
-  stepVpnHalf: 320,
+  stepVpnHalf: 340,
   watcher: 430,
 };
 
