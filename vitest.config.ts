@@ -27,11 +27,12 @@ export default defineConfig({
     // and shared by every file of both projects, each lease in a project of its own
     // (docs/testing.md).
     globalSetup: ['./test/support/emulators-setup.ts'],
-    // One test file per core at once, and at least two: vitest's default leaves one core free
-    // (`availableParallelism() - 1`), which on a 2-core machine runs the files one after another.
-    // A whole-system file spends much of its time waiting on processes and the emulators, so two
-    // files overlap well even there.
-    maxWorkers: Math.max(2, availableParallelism()),
+    // One test file per core at once, at least two and at most four: vitest's default leaves one
+    // core free (`availableParallelism() - 1`), which on a 2-core machine runs the files one after
+    // another. A whole-system file spends much of its time waiting on processes and the emulators,
+    // so two files overlap well even on two cores; past four, the whole-system files' function
+    // processes and Lambda workers (a few hundred MB each file) crowd the shared emulators.
+    maxWorkers: Math.min(4, Math.max(2, availableParallelism())),
     // Longest files first (the last run's durations, or estimated from what a file is).
     sequence: { sequencer: LongestFirst },
     // The default report, then the wall time, the ten slowest files and one plain count line.

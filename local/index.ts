@@ -315,8 +315,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       linkRoutes.check();
     });
     parts.add('allowed-prefix feed', stopAllowedPrefixFeed);
+    // The Google half and the push proxy that feeds it start below, once the emulators answer;
+    // they stop after the AWS half, whose relay may still publish to them.
+    let pushProxy: PushProxy | null = null;
+    let plumbing: GooglePlumbing | null = null;
+    parts.add('Pub/Sub push proxy', () => pushProxy?.stop());
+    parts.add('Google half (gcp.yml)', () => plumbing?.stop());
     // The AWS half deploys (packaging when its inputs changed) while the emulators start; it
-    // stops before the clock and the link world, as its functions may still be running.
+    // stops first of all, before the clock and the link world, as its functions may still be running.
     const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
       ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
           log,
@@ -335,20 +341,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     awsRelayRole.catch(() => undefined);
     const emulators = await emulatorStart;
     const pubsubFront = await pubsubFrontStart;
-    let pushProxy: PushProxy | null = null;
     if (emulators?.pubsubHost) {
-      const proxy = new PushProxy({
+      pushProxy = new PushProxy({
         pubsubHost: emulators.pubsubHost,
         projects: [gcp.project],
         sign: (r) => gcp.auth.mintIdToken(r),
         faults,
         log,
       });
-      parts.add('Pub/Sub push proxy', () => proxy.stop());
-      await proxy.start();
-      pushProxy = proxy;
+      await pushProxy.start();
     }
-    let plumbing: GooglePlumbing | null = null;
     if (options.gcpConfig) {
       plumbing = await GooglePlumbing.start({
         configFile: options.gcpConfig,
@@ -387,8 +389,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         },
         log,
       });
-      const started = plumbing;
-      parts.add('Google half (gcp.yml)', () => started.stop());
     }
     const awsHalf = await awsHalfStart;
     let stopped = false;

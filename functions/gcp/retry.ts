@@ -53,11 +53,17 @@ export class RetryPolicy {
     return Math.floor(this.#random() * Math.min(this.#cap, this.#base * 2 ** attempt));
   }
 
-  /** Waits before retry number `attempt + 1`: the server's Retry-After (seconds) when it gave one. */
+  /**
+   * Waits before retry number `attempt + 1`: the server's Retry-After (seconds) when it gave one,
+   * at most the longest backoff, so a server asking for an hour cannot hold a function past its
+   * timeout (the caller's own retry, the workflow's, comes back later instead).
+   */
   wait(attempt: number, res?: Response): Promise<void> {
     const retryAfter = Number(res?.headers.get('retry-after'));
     return this.#sleep(
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : this.backoff(attempt),
+      Number.isFinite(retryAfter) && retryAfter > 0
+        ? Math.min(retryAfter * 1000, this.#cap)
+        : this.backoff(attempt),
     );
   }
 }

@@ -208,7 +208,7 @@ export function doctorChecks(t: DoctorTarget): [string, () => Promise<Outcome>, 
     [
       'relay lag',
       () => relayLag(t, awsConfig(), google),
-      'the caller needs sqs:GetQueueAttributes and cloudwatch:GetMetricData on the relay queue, monitoring.timeSeries.list on the project',
+      'the caller needs sqs:GetQueueUrl, sqs:GetQueueAttributes and cloudwatch:GetMetricData on the relay queue, monitoring.timeSeries.list on the project',
     ],
     [
       'aws watcher schedule',

@@ -44,7 +44,7 @@ export interface VpnApprovalStore {
 }
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const VPN_ID = /^vpn-[0-9a-f]{8,17}$/;
+const VPN_ID = /^vpn-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** Approves the delete a half is waiting on: an approver of the side, never its requester. */
 export async function approveVpnDelete(

@@ -104,6 +104,12 @@ describe('sendAuthorized', () => {
     expect(sleeps).toEqual([7000]);
   });
 
+  it('waits no longer than the longest backoff, whatever Retry-After asks', async () => {
+    script = [{ status: 503, headers: { 'retry-after': '3600' } }, { status: 200 }];
+    expect((await sendAuthorized(api(), get())).status).toBe(200);
+    expect(sleeps).toEqual([30_000]);
+  });
+
   it('retries a connection failure, and surfaces it (through connectionFailed) when retries run out', async () => {
     script = ['drop', { status: 200 }];
     expect((await sendAuthorized(api(), get())).status).toBe(200);

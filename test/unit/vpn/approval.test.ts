@@ -65,6 +65,14 @@ describe('approveVpnDelete', () => {
         { runId: '', vpnId: 'vgw-1', caller: { principal: 'carol@example.com', side: 'gcp' } },
       ),
     ).rejects.toThrow(/runId: must be the run id.*vpnId: must be an AWS VPN connection id/);
+    // An AWS VPN connection id has 8 or 17 hex digits, nothing between.
+    for (const vpnId of ['vpn-0123456789', 'vpn-0123456', 'vpn-0123456789abcdef01'])
+      await expect(
+        approveVpnDelete(
+          { policy, clock, approvals: store('p').s },
+          { runId: 'run-1', vpnId, caller: { principal: 'carol@example.com', side: 'gcp' } },
+        ),
+      ).rejects.toThrow(/vpnId: must be an AWS VPN connection id \(vpn- and 8 or 17 hex digits\)/);
   });
 });
 
