@@ -4,7 +4,14 @@
  * and IAM's sentence; a grant lets the same call through; the account root needs none; an explicit
  * Deny wins over a grant.
  */
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
@@ -132,5 +139,63 @@ describe('IAM at the local AWS edge (enforcement on)', () => {
     expect(err.message).toBe(
       'User: arn:aws:iam::000000000000:user/alice is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:dlq because no identity-based policy allows the sqs:SendMessage action',
     );
+  });
+
+  it('DynamoDB: a grant limited by dynamodb:LeadingKeys lets alice reach only the items whose partition key it names', async () => {
+    grants.clear();
+    await new DynamoDBClient(as(ADMIN_CREDENTIALS)).send(
+      new CreateTableCommand({
+        TableName: 'leading-keys',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    grants.set('alice', [
+      parsePolicy(
+        {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+            Resource: '*',
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['VPN#*'] } },
+          },
+        },
+        'VPN items only',
+        'identity',
+      ),
+    ]);
+    const ddb = new DynamoDBClient(as(ALICE_CREDENTIALS));
+    const item = (pk: string) => ({ pk: { S: pk }, sk: { S: 'GCP-DRAIN' } });
+    await ddb.send(new PutItemCommand({ TableName: 'leading-keys', Item: item('VPN#vpn-1') }));
+    const refused = await refusal(
+      ddb.send(new PutItemCommand({ TableName: 'leading-keys', Item: item('LINK#1') })),
+    );
+    expect(refused.name).toBe('AccessDeniedException');
+    expect(refused.message).toMatch(
+      /not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table\/leading-keys/,
+    );
+    expect(
+      (await ddb.send(new GetItemCommand({ TableName: 'leading-keys', Key: item('VPN#vpn-1') }))).Item,
+    ).toEqual(item('VPN#vpn-1'));
+    expect(
+      (await refusal(ddb.send(new GetItemCommand({ TableName: 'leading-keys', Key: item('LINK#1') })))).name,
+    ).toBe('AccessDeniedException');
+    const query = (pk: string) =>
+      new QueryCommand({
+        TableName: 'leading-keys',
+        KeyConditionExpression: '#k = :k AND begins_with(sk, :s)',
+        ExpressionAttributeNames: { '#k': 'pk' },
+        ExpressionAttributeValues: { ':k': { S: pk }, ':s': { S: 'GCP' } },
+      });
+    expect((await ddb.send(query('VPN#vpn-1'))).Count).toBe(1);
+    expect((await refusal(ddb.send(query('LINK#1')))).name).toBe('AccessDeniedException');
   });
 });

@@ -80,6 +80,12 @@ function lookupIn(world: World): ResourceLookup {
       if (!has('kms', accountId, region)) return undefined;
       return world.stateOf<{ aliases: Map<string, string> }>('kms', accountId, region).aliases.get(alias);
     },
+    partitionKeyName(accountId, region, table) {
+      if (!has('dynamodb', accountId, region)) return undefined;
+      return world
+        .stateOf<{ partitionKeys: Map<string, string> }>('dynamodb', accountId, region)
+        .partitionKeys.get(table);
+    },
     resourceTags(arn) {
       const m = /^arn:[^:]+:ec2:([^:]*):(\d{12}):([a-z-]+)\/(.+)$/.exec(arn);
       if (!m) return undefined;

@@ -30,6 +30,8 @@ export interface ResourceLookup {
   keyIdForAlias?(accountId: string, region: string, aliasName: string): string | undefined;
   /** The tags of the resource an ARN names, where the local service keeps them (EC2's VPN resources). */
   resourceTags?(arn: string): Readonly<Record<string, string>> | undefined;
+  /** A DynamoDB table's partition key attribute, as its CreateTable named it. */
+  partitionKeyName?(accountId: string, region: string, table: string): string | undefined;
 }
 
 /**
@@ -100,6 +102,65 @@ const busNames = (v: unknown): Names => {
   return { EventBusName: s.slice(s.lastIndexOf('/') + 1), Region: region, Account: account };
 };
 
+/** The DynamoDB operations on one item, named by `Key` (or `Item` for PutItem). */
+const ITEM_OPERATIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+
+/** A table's partition key attribute, from the local table's schema. */
+function lookupKeyName(table: unknown, scope: CallScope, lookup: ResourceLookup): string | undefined {
+  const t = str(table);
+  if (!t || !lookup.partitionKeyName) return undefined;
+  const name = t.startsWith('arn:') ? (t.split('/')[1] ?? '') : t;
+  return lookup.partitionKeyName(scope.accountId, scope.region, name);
+}
+
+/** An attribute value as IAM compares it: the string, number or binary (base64) it holds. */
+function scalar(value: unknown): string | undefined {
+  const v = value as { S?: unknown; N?: unknown; B?: unknown } | undefined;
+  const s = v?.S ?? v?.N ?? v?.B;
+  return typeof s === 'string' ? s : undefined;
+}
+
+/**
+ * `dynamodb:LeadingKeys`: the partition key values of the items a request names (its `Key`, its
+ * `Item`, each item of a batch, the key a Query's condition fixes). The DynamoDB developer guide
+ * ("Using IAM policy conditions for fine-grained access control") defines it so. Undefined when
+ * the request names no item (a Scan) or the table is unknown: the key is then absent, as in IAM.
+ */
+function leadingKeys(
+  table: unknown,
+  keys: unknown[],
+  scope: CallScope,
+  lookup: ResourceLookup,
+): string[] | undefined {
+  const attribute = lookupKeyName(table, scope, lookup);
+  if (!attribute) return undefined;
+  const values = keys.flatMap((k) => {
+    if (k === null || typeof k !== 'object') return [];
+    if ('S' in k || 'N' in k || 'B' in k) return scalar(k) ?? [];
+    return scalar((k as Record<string, unknown>)[attribute]) ?? [];
+  });
+  return values.length > 0 ? [...new Set(values)] : undefined;
+}
+
+/** The partition key value a Query's key condition fixes (`pk = :v`, `#k = :v`, or KeyConditions' EQ). */
+function queriedKey(input: Record<string, unknown>, attribute: string | undefined): unknown {
+  if (!attribute) return undefined;
+  const legacy = (input.KeyConditions as Record<string, { AttributeValueList?: unknown[] }> | undefined)?.[
+    attribute
+  ];
+  if (legacy) return legacy.AttributeValueList?.[0];
+  const expression = str(input.KeyConditionExpression);
+  if (!expression) return undefined;
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+  for (const m of expression.matchAll(/([#\w.]+)\s*=\s*(:\w+)|(:\w+)\s*=\s*([#\w.]+)/g)) {
+    const name = (m[1] ?? m[4]) as string;
+    const value = (m[2] ?? m[3]) as string;
+    if ((names[name] ?? name) === attribute) return values[value];
+  }
+  return undefined;
+}
+
 const RESOLVERS: Record<string, Resolver> = {
   events(operation, input) {
     if (operation === 'PutEvents') {
@@ -126,16 +187,40 @@ const RESOLVERS: Record<string, Resolver> = {
       return [{ names: arnOrName(input.stateMachineArn, 'StateMachineName') }];
     return [];
   },
-  dynamodb(operation, input) {
+  dynamodb(operation, input, scope, lookup) {
+    const leading = (table: unknown, keys: unknown[]) => {
+      const values = leadingKeys(table, keys, scope, lookup);
+      return values ? { 'dynamodb:LeadingKeys': values } : undefined;
+    };
     if (operation === 'BatchGetItem' || operation === 'BatchWriteItem') {
-      const items =
-        input.RequestItems && typeof input.RequestItems === 'object' ? Object.keys(input.RequestItems) : [];
-      return items.map((t) => ({ names: arnOrName(t, 'TableName') }));
+      const requests =
+        input.RequestItems && typeof input.RequestItems === 'object'
+          ? (input.RequestItems as Record<string, unknown>)
+          : {};
+      return Object.entries(requests).map(([t, request]) => {
+        // BatchGetItem: {Keys: [...]}; BatchWriteItem: [{PutRequest: {Item}} | {DeleteRequest: {Key}}].
+        const keys = Array.isArray(request)
+          ? request.map(
+              (r) =>
+                (r as Record<string, Record<string, unknown>>)?.PutRequest?.Item ??
+                (r as Record<string, Record<string, unknown>>)?.DeleteRequest?.Key,
+            )
+          : ((request as { Keys?: unknown[] })?.Keys ?? []);
+        const context = leading(t, keys);
+        return { names: arnOrName(t, 'TableName'), ...(context && { context }) };
+      });
     }
     if (input.ResourceArn !== undefined) return [{ names: arnOrName(input.ResourceArn, 'TableName') }];
     const names = arnOrName(input.TableName, 'TableName');
     if (names.$arn) names.$arn = names.$arn.replace(/\/index\/.*$/, '');
-    return [{ names: { ...names, IndexName: str(input.IndexName) } }];
+    const item = ITEM_OPERATIONS.has(operation) ? (input.Key ?? input.Item) : undefined;
+    const context =
+      item !== undefined
+        ? leading(input.TableName, [item])
+        : operation === 'Query' && input.IndexName === undefined
+          ? leading(input.TableName, [queriedKey(input, lookupKeyName(input.TableName, scope, lookup))])
+          : undefined;
+    return [{ names: { ...names, IndexName: str(input.IndexName) }, ...(context && { context }) }];
   },
   secretsmanager(operation, input, scope, lookup) {
     const ref = operation === 'CreateSecret' ? str(input.Name) : str(input.SecretId);

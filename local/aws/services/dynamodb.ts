@@ -57,6 +57,8 @@ interface DynamoState {
   region: string;
   server?: Promise<{ server: Server; port: number }>;
   ttl: Map<string, Ttl>;
+  /** Each table's partition key attribute (what IAM's dynamodb:LeadingKeys reads). */
+  partitionKeys: Map<string, string>;
 }
 
 /** Starts this scope's dynalite. It reads the account and region for its ARNs from the environment once, at creation. */
@@ -147,6 +149,20 @@ async function requireTable(ctx: RequestContext<DynamoState>, tableName: unknown
 const operations: Record<string, (input: unknown, ctx: RequestContext<DynamoState>) => unknown> = {};
 for (const op of FORWARDED) operations[op] = (_input, ctx) => forward(ctx, op);
 
+operations.CreateTable = async (input, ctx) => {
+  const out = await forward(ctx, 'CreateTable');
+  const i = input as { TableName?: string; KeySchema?: { AttributeName?: string; KeyType?: string }[] };
+  const hash = i.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
+  if (i.TableName && hash) ctx.state.partitionKeys.set(i.TableName, hash);
+  return out;
+};
+
+operations.DeleteTable = async (input, ctx) => {
+  const out = await forward(ctx, 'DeleteTable');
+  ctx.state.partitionKeys.delete(String((input as { TableName?: string }).TableName));
+  return out;
+};
+
 operations.UpdateTimeToLive = async (input, ctx) => {
   const i = input as {
     TableName?: string;
@@ -191,7 +207,7 @@ export default defineService<DynamoState>({
     throttling: { code: 'ThrottlingException', status: 400 },
     server: { code: 'InternalServerError', status: 500 },
   },
-  createState: ({ accountId, region }) => ({ accountId, region, ttl: new Map() }),
+  createState: ({ accountId, region }) => ({ accountId, region, ttl: new Map(), partitionKeys: new Map() }),
   operations,
   async dispose(state) {
     const running = await state.server?.catch(() => undefined);
