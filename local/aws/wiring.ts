@@ -52,6 +52,7 @@ import {
   type Target,
 } from './services/events.ts';
 import { addPermission, lambdaRuntime } from './services/lambda.ts';
+import { createBucket, deleteBucket, findBucket, putObject } from './services/s3.ts';
 import { deleteQueue, ensureQueue, queuesOf } from './services/sqs.ts';
 import { statesOf } from './services/states.ts';
 import { putRole, roles } from './services/sts.ts';
@@ -305,8 +306,6 @@ export function referencedResources(
 }
 
 const IGNORED_TYPES = new Set([
-  'AWS::S3::Bucket',
-  'AWS::S3::BucketPolicy',
   'AWS::Logs::LogGroup',
   'AWS::Lambda::Version',
   'AWS::CloudWatch::Alarm',
@@ -424,6 +423,20 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       case 'AWS::KMS::Key':
         // Ref and Arn are known once the key exists (below): its id is random, as in KMS.
         break;
+      case 'AWS::S3::Bucket': {
+        // CloudFormation's generated name: <stack>-<logical id>-<suffix>, lower case, at most 63.
+        const suffix = createHash('sha256')
+          .update(`${accountId}/${region}/${stackName}`)
+          .digest('hex')
+          .slice(0, 12);
+        const n =
+          typeof p.BucketName === 'string'
+            ? p.BucketName
+            : `${stackName.slice(0, 30)}-${logical.slice(0, 19)}-${suffix}`.toLowerCase();
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:s3:::${n}`, DomainName: `${n}.s3.amazonaws.com` };
+        break;
+      }
       case 'AWS::IAM::Role': {
         const n = name(logical, p.RoleName);
         physical[logical] = n;
@@ -632,6 +645,49 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     } finally {
       ddb.destroy();
     }
+  }
+
+  // Buckets: the deployment bucket holds the package as `osls deploy` uploads it (each function's
+  // Code.S3Key, the compiled template and the service state, under the artifact directory).
+  const artifactDir = String(state.package?.artifactDirectoryName ?? '');
+  for (const [logical] of byType('AWS::S3::Bucket')) {
+    const n = physical[logical] as string;
+    const had = findBucket(world, n);
+    if (had && had.accountId !== accountId)
+      throw new Error(`template: ${logical}: bucket ${n} is another account's`);
+    const bucket = had ?? createBucket(world, accountId, region, n);
+    if (logical === 'ServerlessDeploymentBucket' && artifactDir) {
+      const keys = new Set<string>([
+        `${artifactDir}/compiled-cloudformation-template.json`,
+        `${artifactDir}/serverless-state.json`,
+      ]);
+      for (const [, fn] of byType('AWS::Lambda::Function')) {
+        const key = fn.Properties?.Code?.S3Key;
+        if (typeof key === 'string') keys.add(key);
+      }
+      for (const key of keys) {
+        const file = key.endsWith('compiled-cloudformation-template.json')
+          ? TEMPLATE
+          : (key.split('/').pop() as string);
+        putObject(world, bucket, key, readFileSync(join(outDir, file)));
+      }
+    }
+    removers[logical] = () => deleteBucket(world, n);
+  }
+  for (const [logical, r] of byType('AWS::S3::BucketPolicy')) {
+    const p = resolve(r.Properties);
+    const bucket = findBucket(world, String(p.Bucket));
+    if (!bucket) throw new Error(`template: ${logical}: no bucket ${p.Bucket}`);
+    try {
+      parsePolicy(p.PolicyDocument, logical, 'resource');
+    } catch (err) {
+      throw new Error(`template: ${logical}: ${(err as Error).message}`);
+    }
+    // Kept as the bucket's policy; the local S3 does not evaluate it (its calls are over HTTP).
+    bucket.policy = JSON.stringify(p.PolicyDocument);
+    removers[logical] = () => {
+      delete bucket.policy;
+    };
   }
 
   // Queues first (with their redrive policies), then buses: everything else points at them.
@@ -931,6 +987,8 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::Events::EventBusPolicy',
     'AWS::SQS::QueuePolicy',
     'AWS::Lambda::Permission',
+    'AWS::S3::Bucket',
+    'AWS::S3::BucketPolicy',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;

@@ -271,7 +271,7 @@ export default defineService<CfnState>({
       const name = requireName(input.StackName, 'stackName');
       const logical = requireName(input.LogicalResourceId, 'logicalResourceId');
       const stack = findStack(ctx.state, name);
-      if (!stack) throw validation(`Stack '${name}' does not exist`);
+      if (!stack) throw validation(`Stack with id ${name} does not exist`);
       const r = stack.resources.get(logical);
       if (!r || r.status === 'DELETE_COMPLETE')
         throw validation(`Resource ${logical} does not exist for stack ${stack.stackName}`);
