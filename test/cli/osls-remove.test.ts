@@ -34,6 +34,8 @@ import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const DAY = 86_400_000;
+/** docs/deploy.md's teardown command, for the stage the local cloud deploys. */
+const REMOVE = ['remove', '--stage', 'dev', '--region', REGION];
 
 let cloud: LocalCloud;
 let half: AwsHalfDeployment;
@@ -62,15 +64,7 @@ function oslsRemove(): Promise<{ status: number | null; text: string }> {
   return new Promise((done, fail) => {
     const child = spawn(
       process.execPath,
-      [
-        require.resolve('osls/bin/serverless.js'),
-        'remove',
-        '--stage',
-        'dev',
-        '--region',
-        REGION,
-        '--verbose',
-      ],
+      [require.resolve('osls/bin/serverless.js'), ...REMOVE, '--verbose'],
       {
         cwd: dir,
         env: {
