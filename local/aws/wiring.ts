@@ -42,6 +42,7 @@ import { HttpApi, type RouteAuth } from './http-api.ts';
 import { parsePolicy } from './iam/policy.ts';
 import type { World } from './service.ts';
 import { putStack, type StackResourceSpec } from './services/cloudformation.ts';
+import { deleteAlarms, putMetricAlarm } from './services/cloudwatch.ts';
 import {
   deleteBus,
   deleteRule,
@@ -308,7 +309,6 @@ export function referencedResources(
 const IGNORED_TYPES = new Set([
   'AWS::Logs::LogGroup',
   'AWS::Lambda::Version',
-  'AWS::CloudWatch::Alarm',
   // Alarm actions only: the local cloud raises no alarms (CloudWatch alarms are not evaluated).
   'AWS::SNS::Topic',
 ]);
@@ -435,6 +435,13 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
             : `${stackName.slice(0, 30)}-${logical.slice(0, 19)}-${suffix}`.toLowerCase();
         physical[logical] = n;
         attrs[logical] = { Arn: `arn:aws:s3:::${n}`, DomainName: `${n}.s3.amazonaws.com` };
+        break;
+      }
+      case 'AWS::SNS::Topic': {
+        // Ref of a topic is its ARN.
+        const n = name(logical, p.TopicName, 256);
+        physical[logical] = `arn:aws:sns:${region}:${accountId}:${n}`;
+        attrs[logical] = { TopicArn: physical[logical] as string, TopicName: n };
         break;
       }
       case 'AWS::IAM::Role': {
@@ -783,6 +790,28 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     };
   }
 
+  // Alarms are kept as defined (DescribeAlarms shows them); the local cloud does not evaluate them.
+  for (const [logical, r] of byType('AWS::CloudWatch::Alarm')) {
+    const p = resolve(r.Properties);
+    const alarmName = name(logical, p.AlarmName, 255);
+    putMetricAlarm(world, accountId, region, {
+      AlarmName: alarmName,
+      AlarmDescription: p.AlarmDescription,
+      Namespace: p.Namespace,
+      MetricName: p.MetricName,
+      Dimensions: p.Dimensions,
+      Statistic: p.Statistic,
+      Period: p.Period,
+      EvaluationPeriods: p.EvaluationPeriods,
+      Threshold: p.Threshold,
+      ComparisonOperator: p.ComparisonOperator,
+      TreatMissingData: p.TreatMissingData,
+      AlarmActions: p.AlarmActions,
+    });
+    physical[logical] = alarmName;
+    removers[logical] = () => deleteAlarms(world, accountId, region, [alarmName]);
+  }
+
   const overrides = options.environmentOverrides ?? {};
   const variables = (declared: Record<string, string>): Record<string, string> =>
     Object.fromEntries(
@@ -989,6 +1018,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::Lambda::Permission',
     'AWS::S3::Bucket',
     'AWS::S3::BucketPolicy',
+    'AWS::CloudWatch::Alarm',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;

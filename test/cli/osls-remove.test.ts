@@ -4,7 +4,7 @@
  * the admin identity's keys. osls empties the deployment bucket (local S3), deletes the stack
  * (local CloudFormation, which deletes each resource through its local service) and follows its
  * events; ECR answers that the service has no image repository. Then the world is looked at: the
- * functions, queues, state machines, rules and the HTTP API are gone, the links table is kept
+ * functions, queues, state machines, rules, alarms and the HTTP API are gone, the links table is kept
  * (`DeletionPolicy: Retain`) and the KMS key is pending deletion. A second `osls remove` fails as
  * osls does on a stack that no longer exists.
  */
@@ -113,6 +113,8 @@ describe('osls remove against the local AWS', () => {
     expect(findBucket(world, bucket)?.objects.size).toBeGreaterThan(2);
     const functions = lambdaRuntime(world, ACCOUNT, REGION).functions;
     expect(functions.size).toBeGreaterThan(10);
+    const alarms = world.stateOf<{ alarms: Map<string, unknown> }>('cloudwatch', ACCOUNT, REGION).alarms;
+    expect(alarms.size).toBeGreaterThan(5);
     const intake = half.intake;
     expect((await fetch(`${intake}/links`)).status).toBe(403);
 
@@ -134,6 +136,7 @@ describe('osls remove against the local AWS', () => {
         rule,
       ).toBe(false);
     expect(buses.has(stack.physicalIds.CrosslinkBus as string)).toBe(false);
+    expect([...alarms.keys()]).toEqual([]);
     for (const role of stack.roles) expect(roles(world).has(role), role).toBe(false);
     // The deleted stack's events, by its id: the retained resources skipped, the rest deleted.
     const cfn = new CloudFormationClient(config());
