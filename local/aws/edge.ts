@@ -276,7 +276,7 @@ export class AwsEdge {
       }
 
       let input = parseInput(protocol, body, query, contentType);
-      if (protocol === 'rest-json')
+      if (protocol === 'rest-json' || protocol === 'rest-xml')
         input = { ...(input as object), path: route.pathParams ?? {}, headers: req.headers };
       if (this.#iam) {
         await authorize(this.#iam, {
@@ -425,9 +425,11 @@ export class AwsEdge {
     for (const service of this.services.values()) {
       for (const r of service.routes ?? []) {
         if (r.method.toUpperCase() !== method.toUpperCase()) continue;
+        if (r.query !== undefined && !query.has(r.query)) continue;
         const pathParams = matchTemplate(r.path, path);
         if (pathParams) {
-          restMatches.push({ service, operation: r.operation, protocol: 'rest-json', pathParams });
+          const protocol = service.protocol === 'rest-xml' ? 'rest-xml' : 'rest-json';
+          restMatches.push({ service, operation: r.operation, protocol, pathParams });
           break;
         }
       }

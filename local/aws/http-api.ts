@@ -56,6 +56,12 @@ export class HttpApi {
     return `http://127.0.0.1:${this.#port}`;
   }
 
+  /** Removes the route with this key (DeleteRoute): its requests then answer as unmatched. */
+  removeRoute(routeKey: string): void {
+    const i = this.#routes.findIndex((r) => r.routeKey === routeKey);
+    if (i >= 0) this.#routes.splice(i, 1);
+  }
+
   addRoute(route: HttpRoute): void {
     if (route.routeKey === '$default') {
       this.#routes.push({ ...route, method: 'ANY', params: [] });

@@ -66,7 +66,8 @@ export function parseInput(
         throw serialization('The request body is not valid CBOR.');
       }
     }
-    case 'rest-json': {
+    case 'rest-json':
+    case 'rest-xml': {
       const text = body.toString('utf8');
       let parsed: unknown = text;
       if (text.length > 0 && contentType.includes('json')) {
@@ -210,6 +211,12 @@ export function serializeOutput(output: unknown, o: SerializeOptions): WireRespo
         headers: { ...base, 'content-type': 'application/json' },
         body: Buffer.from(JSON.stringify(output ?? {}, jsonReplacer)),
       };
+    case 'rest-xml':
+      return {
+        status: 200,
+        headers: { ...base, 'content-type': 'application/xml' },
+        body: Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${toXml(output ?? {}, 'member')}`),
+      };
     case 'rpcv2-cbor':
       return {
         status: 200,
@@ -273,6 +280,17 @@ export function serializeError(
         status: err.status,
         headers: { ...base, 'content-type': 'application/json', 'x-amzn-errortype': err.code },
         body: Buffer.from(JSON.stringify({ message: err.message, ...err.fields }, jsonReplacer)),
+      };
+    case 'rest-xml':
+      // S3's error document (a HEAD answers the status alone).
+      return {
+        status: err.status,
+        headers: { ...base, 'content-type': 'application/xml' },
+        body: Buffer.from(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(err.code)}</Code>` +
+            `<Message>${xmlEscape(err.message)}</Message>${toXml(err.fields, 'member')}` +
+            `<RequestId>${o.requestId}</RequestId></Error>`,
+        ),
       };
     case 'rpcv2-cbor':
       return {

@@ -11,18 +11,27 @@ import type { Random } from '#local/random.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import type { IamEnforcement } from './iam/enforce.ts';
 
-/** Wire protocols the edge speaks (Smithy names: awsJson1_0, awsJson1_1, awsQuery, ec2Query, rpcv2Cbor). */
-export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'ec2-query' | 'rpcv2-cbor' | 'rest-json';
+/** Wire protocols the edge speaks (Smithy names: awsJson1_0, awsJson1_1, awsQuery, ec2Query, rpcv2Cbor, restJson1, restXml). */
+export type Protocol =
+  | 'json1.0'
+  | 'json1.1'
+  | 'query'
+  | 'ec2-query'
+  | 'rpcv2-cbor'
+  | 'rest-json'
+  | 'rest-xml';
 
-/** rest-json: an operation bound to a method and a path template (`/2015-03-31/functions/{FunctionName}/invocations`). */
+/** rest-json / rest-xml: an operation bound to a method and a path template (`/2015-03-31/functions/{FunctionName}/invocations`). */
 export interface RestRoute {
   method: string;
   /** `{Name}` matches one segment, `{Name+}` the rest of the path; values are percent-decoded. */
   path: string;
+  /** A query parameter the request must carry (S3's subresources: `list-type`, `versions`, `delete`). */
+  query?: string;
   operation: string;
 }
 
-/** What a rest-json handler receives: the bindings are the module's business (as in its model). */
+/** What a rest-json or rest-xml handler receives (rest-xml: the body as text, parsed by the module): the bindings are the module's business (as in its model). */
 export interface RestInput {
   path: Record<string, string>;
   query: Record<string, string | string[]>;

@@ -30,18 +30,33 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { ProcessGroup, pidAlive } from '../processes.ts';
 import { HttpApi, type RouteAuth } from './http-api.ts';
 import { parsePolicy } from './iam/policy.ts';
 import type { World } from './service.ts';
-import { putStack } from './services/cloudformation.ts';
-import { findBus, putBusPolicyStatement, putRule, putTargets, type Target } from './services/events.ts';
+import { putStack, type StackResourceSpec } from './services/cloudformation.ts';
+import { deleteAlarms, putMetricAlarm } from './services/cloudwatch.ts';
+import {
+  deleteBus,
+  deleteRule,
+  findBus,
+  putBusPolicyStatement,
+  putRule,
+  putTargets,
+  type Target,
+} from './services/events.ts';
 import { addPermission, lambdaRuntime } from './services/lambda.ts';
-import { ensureQueue, queuesOf } from './services/sqs.ts';
+import { createBucket, deleteBucket, findBucket, putObject } from './services/s3.ts';
+import { deleteQueue, ensureQueue, queuesOf } from './services/sqs.ts';
 import { statesOf } from './services/states.ts';
-import { putRole } from './services/sts.ts';
+import { putRole, roles } from './services/sts.ts';
 import { validateDefinition } from './sfn/definition.ts';
 import { unzip } from './zip.ts';
 
@@ -263,14 +278,37 @@ export interface LoadedStack {
   ignored: Record<string, string>;
   /** The template's Outputs, resolved (an output naming what is not simulated is left out). */
   outputs: { OutputKey: string; OutputValue: string; Description?: string }[];
+  /** Every resource created (or declared but not simulated), with how its local service deletes it. */
+  resources: StackResourceSpec[];
+}
+
+/** The resources `value` refers to (Ref, Fn::GetAtt, Fn::Sub), among `logicalIds`. */
+export function referencedResources(
+  value: Json,
+  logicalIds: ReadonlySet<string>,
+  found = new Set<string>(),
+): Set<string> {
+  const add = (id: unknown) => {
+    if (typeof id === 'string' && logicalIds.has(id)) found.add(id);
+  };
+  if (Array.isArray(value)) for (const v of value) referencedResources(v, logicalIds, found);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, a] of Object.entries(value as Record<string, Json>)) {
+      if (k === 'Ref') add(a);
+      else if (k === 'Fn::GetAtt') add(Array.isArray(a) ? a[0] : String(a).split('.')[0]);
+      else if (k === 'Fn::Sub') {
+        const text = Array.isArray(a) ? a[0] : a;
+        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([^}!.]+)[^}]*\}/g)) add(m[1]);
+      }
+      if (k !== 'Ref') referencedResources(a, logicalIds, found);
+    }
+  }
+  return found;
 }
 
 const IGNORED_TYPES = new Set([
-  'AWS::S3::Bucket',
-  'AWS::S3::BucketPolicy',
   'AWS::Logs::LogGroup',
   'AWS::Lambda::Version',
-  'AWS::CloudWatch::Alarm',
   // Alarm actions only: the local cloud raises no alarms (CloudWatch alarms are not evaluated).
   'AWS::SNS::Topic',
 ]);
@@ -385,6 +423,27 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       case 'AWS::KMS::Key':
         // Ref and Arn are known once the key exists (below): its id is random, as in KMS.
         break;
+      case 'AWS::S3::Bucket': {
+        // CloudFormation's generated name: <stack>-<logical id>-<suffix>, lower case, at most 63.
+        const suffix = createHash('sha256')
+          .update(`${accountId}/${region}/${stackName}`)
+          .digest('hex')
+          .slice(0, 12);
+        const n =
+          typeof p.BucketName === 'string'
+            ? p.BucketName
+            : `${stackName.slice(0, 30)}-${logical.slice(0, 19)}-${suffix}`.toLowerCase();
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:s3:::${n}`, DomainName: `${n}.s3.amazonaws.com` };
+        break;
+      }
+      case 'AWS::SNS::Topic': {
+        // Ref of a topic is its ARN.
+        const n = name(logical, p.TopicName, 256);
+        physical[logical] = `arn:aws:sns:${region}:${accountId}:${n}`;
+        attrs[logical] = { TopicArn: physical[logical] as string, TopicName: n };
+        break;
+      }
       case 'AWS::IAM::Role': {
         const n = name(logical, p.RoleName);
         physical[logical] = n;
@@ -505,7 +564,10 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     roles: [],
     ignored: {},
     outputs: [],
+    resources: [],
   };
+  /** How each created resource is deleted through its local service, by logical id. */
+  const removers: Record<string, () => unknown> = {};
   // A resource whose Condition is false is not created.
   const byType = (type: string) =>
     Object.entries(resources).filter(
@@ -542,6 +604,16 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
         physical[logical] = keyId;
         attrs[logical] = { Arn: arn, KeyId: keyId };
         loaded.kmsKeys[logical] = { keyId, arn };
+        // CloudFormation schedules the key's deletion (PendingWindowInDays, 30 by default).
+        removers[logical] = () =>
+          withClient(new KMSClient(client), (c) =>
+            c.send(
+              new ScheduleKeyDeletionCommand({
+                KeyId: keyId,
+                PendingWindowInDays: p.PendingWindowInDays ?? 30,
+              }),
+            ),
+          );
       }
     } finally {
       kms.destroy();
@@ -574,10 +646,55 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
             }),
           );
         loaded.tables.push(TableName);
+        removers[logical] = () =>
+          withClient(new DynamoDBClient(client), (c) => c.send(new DeleteTableCommand({ TableName })));
       }
     } finally {
       ddb.destroy();
     }
+  }
+
+  // Buckets: the deployment bucket holds the package as `osls deploy` uploads it (each function's
+  // Code.S3Key, the compiled template and the service state, under the artifact directory).
+  const artifactDir = String(state.package?.artifactDirectoryName ?? '');
+  for (const [logical] of byType('AWS::S3::Bucket')) {
+    const n = physical[logical] as string;
+    const had = findBucket(world, n);
+    if (had && had.accountId !== accountId)
+      throw new Error(`template: ${logical}: bucket ${n} is another account's`);
+    const bucket = had ?? createBucket(world, accountId, region, n);
+    if (logical === 'ServerlessDeploymentBucket' && artifactDir) {
+      const keys = new Set<string>([
+        `${artifactDir}/compiled-cloudformation-template.json`,
+        `${artifactDir}/serverless-state.json`,
+      ]);
+      for (const [, fn] of byType('AWS::Lambda::Function')) {
+        const key = fn.Properties?.Code?.S3Key;
+        if (typeof key === 'string') keys.add(key);
+      }
+      for (const key of keys) {
+        const file = key.endsWith('compiled-cloudformation-template.json')
+          ? TEMPLATE
+          : (key.split('/').pop() as string);
+        putObject(world, bucket, key, readFileSync(join(outDir, file)));
+      }
+    }
+    removers[logical] = () => deleteBucket(world, n);
+  }
+  for (const [logical, r] of byType('AWS::S3::BucketPolicy')) {
+    const p = resolve(r.Properties);
+    const bucket = findBucket(world, String(p.Bucket));
+    if (!bucket) throw new Error(`template: ${logical}: no bucket ${p.Bucket}`);
+    try {
+      parsePolicy(p.PolicyDocument, logical, 'resource');
+    } catch (err) {
+      throw new Error(`template: ${logical}: ${(err as Error).message}`);
+    }
+    // Kept as the bucket's policy; the local S3 does not evaluate it (its calls are over HTTP).
+    bucket.policy = JSON.stringify(p.PolicyDocument);
+    removers[logical] = () => {
+      delete bucket.policy;
+    };
   }
 
   // Queues first (with their redrive policies), then buses: everything else points at them.
@@ -597,6 +714,9 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     const n = attrs[logical]?.QueueName as string;
     ensureQueue(world, accountId, region, n, queueAttrs);
     loaded.queues.push(n);
+    removers[logical] = () => {
+      deleteQueue(world, accountId, region, n);
+    };
   }
   const events = world.stateOf<{
     buses: Map<string, { name: string; arn: string; rules: Map<string, unknown> }>;
@@ -605,6 +725,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     const n = physical[logical] as string;
     if (!events.buses.has(n))
       events.buses.set(n, { name: n, arn: attrs[logical]?.Arn as string, rules: new Map() });
+    removers[logical] = () => deleteBus(world, accountId, region, n);
   }
 
   // IAM roles (global: the STS module's table), with their trust and permission policies, which
@@ -630,7 +751,11 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     } catch (err) {
       throw new Error(`template: role ${logical}: ${(err as Error).message}`);
     }
-    loaded.roles.push(attrs[logical]?.Arn as string);
+    const roleArn = attrs[logical]?.Arn as string;
+    loaded.roles.push(roleArn);
+    removers[logical] = () => {
+      roles(world).delete(roleArn);
+    };
   }
   // Resource-based policies the services keep: each bus's statements, each queue's policy.
   for (const [logical, r] of byType('AWS::Events::EventBusPolicy')) {
@@ -642,6 +767,9 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     } catch (err) {
       throw new Error(`template: ${logical}: ${(err as Error).message}`);
     }
+    removers[logical] = () => {
+      bus.policy?.delete(String(p.StatementId));
+    };
   }
   for (const [logical, r] of byType('AWS::SQS::QueuePolicy')) {
     const p = resolve(r.Properties);
@@ -655,6 +783,33 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       }
       q.attributes.Policy = JSON.stringify(p.PolicyDocument);
     }
+    removers[logical] = () => {
+      for (const url of p.Queues as string[])
+        delete queuesOf(world, `arn:aws:sqs:${region}:${accountId}:${String(url).split('/').pop()}`)
+          ?.attributes.Policy;
+    };
+  }
+
+  // Alarms are kept as defined (DescribeAlarms shows them); the local cloud does not evaluate them.
+  for (const [logical, r] of byType('AWS::CloudWatch::Alarm')) {
+    const p = resolve(r.Properties);
+    const alarmName = name(logical, p.AlarmName, 255);
+    putMetricAlarm(world, accountId, region, {
+      AlarmName: alarmName,
+      AlarmDescription: p.AlarmDescription,
+      Namespace: p.Namespace,
+      MetricName: p.MetricName,
+      Dimensions: p.Dimensions,
+      Statistic: p.Statistic,
+      Period: p.Period,
+      EvaluationPeriods: p.EvaluationPeriods,
+      Threshold: p.Threshold,
+      ComparisonOperator: p.ComparisonOperator,
+      TreatMissingData: p.TreatMissingData,
+      AlarmActions: p.AlarmActions,
+    });
+    physical[logical] = alarmName;
+    removers[logical] = () => deleteAlarms(world, accountId, region, [alarmName]);
   }
 
   const overrides = options.environmentOverrides ?? {};
@@ -667,9 +822,16 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   const extracted = new Map<string, string>();
   const runtime = lambdaRuntime(world, accountId, region);
   const asyncConfig = new Map<string, Json>();
-  for (const [, r] of byType('AWS::Lambda::EventInvokeConfig')) {
+  for (const [logical, r] of byType('AWS::Lambda::EventInvokeConfig')) {
     const p = resolve(r.Properties);
     asyncConfig.set(String(p.FunctionName), p);
+    removers[logical] = () => {
+      const fn = runtime.functions.get(String(p.FunctionName));
+      if (!fn) return;
+      delete fn.onFailure;
+      delete fn.maximumRetryAttempts;
+      delete fn.maximumEventAgeInSeconds;
+    };
   }
   for (const [logical, r] of byType('AWS::Lambda::Function')) {
     const p = resolve(r.Properties);
@@ -696,6 +858,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       ...(typeof p.Role === 'string' && { role: p.Role }),
     });
     loaded.functions.push(n);
+    removers[logical] = () => runtime.remove(n);
   }
   for (const [logical, r] of byType('AWS::Lambda::Permission')) {
     const p = resolve(r.Properties);
@@ -704,6 +867,9 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     } catch (err) {
       throw new Error(`template: ${logical}: ${(err as Error).message}`);
     }
+    removers[logical] = () => {
+      runtime.functions.get(String(p.FunctionName).split(':').pop() as string)?.permissions?.delete(logical);
+    };
   }
 
   // State machines: the definition after substitutions, through the same validation as the API.
@@ -729,13 +895,16 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       creationDate: new Date(world.clock.now()),
     });
     loaded.stateMachines.push(n);
+    removers[logical] = () => {
+      sfn.machines.delete(arn);
+    };
   }
 
-  for (const [, r] of byType('AWS::Lambda::EventSourceMapping')) {
+  for (const [logical, r] of byType('AWS::Lambda::EventSourceMapping')) {
     const p = resolve(r.Properties);
     if (!String(p.EventSourceArn).startsWith('arn:aws:sqs:'))
       throw new Error(`template: event source ${p.EventSourceArn} is not supported locally (SQS only)`);
-    runtime.addEventSourceMapping({
+    const mapping = runtime.addEventSourceMapping({
       eventSourceArn: p.EventSourceArn,
       functionName: p.FunctionName,
       batchSize: p.BatchSize,
@@ -743,6 +912,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       enabled: p.Enabled !== false,
     });
     loaded.eventSourceMappings++;
+    removers[logical] = () => runtime.removeEventSourceMapping(mapping.uuid);
   }
 
   for (const [logical, r] of byType('AWS::Events::Rule')) {
@@ -775,6 +945,10 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       );
     }
     loaded.rules.push(rule.name);
+    removers[logical] = () => {
+      const bus = findBus(world, accountId, region, String(p.EventBusName ?? 'default'));
+      if (bus) deleteRule(bus, ruleName);
+    };
   }
 
   // HTTP APIs: routes -> integrations -> functions, with IAM or JWT authorizers.
@@ -785,8 +959,19 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   for (const [logical, r] of byType('AWS::ApiGatewayV2::Authorizer'))
     authorizers.set(physical[logical] as string, resolve(r.Properties));
   for (const [logical] of byType('AWS::ApiGatewayV2::Api')) {
-    loaded.httpApis[logical] = new HttpApi(world, { accountId, region, apiId: physical[logical] as string });
+    const api = new HttpApi(world, { accountId, region, apiId: physical[logical] as string });
+    loaded.httpApis[logical] = api;
+    // Deleting the API stops its endpoint: nothing answers there any more.
+    removers[logical] = () => api.close();
   }
+  // Integrations, authorizers and stages hold nothing locally of their own: the routes carry their
+  // settings (and go first, as they refer to them), the API's listener is its one stage.
+  for (const type of [
+    'AWS::ApiGatewayV2::Integration',
+    'AWS::ApiGatewayV2::Authorizer',
+    'AWS::ApiGatewayV2::Stage',
+  ])
+    for (const [logical] of byType(type)) removers[logical] = () => {};
   for (const [logical, r] of byType('AWS::ApiGatewayV2::Route')) {
     const p = resolve(r.Properties);
     const api = Object.entries(loaded.httpApis).find(([id]) => physical[id] === p.ApiId)?.[1];
@@ -809,6 +994,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
       );
     }
     api.addRoute({ routeKey: p.RouteKey, functionName: String(integration.IntegrationUri), auth });
+    removers[logical] = () => api.removeRoute(p.RouteKey);
   }
 
   const handled = new Set([
@@ -830,11 +1016,34 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::Events::EventBusPolicy',
     'AWS::SQS::QueuePolicy',
     'AWS::Lambda::Permission',
+    'AWS::S3::Bucket',
+    'AWS::S3::BucketPolicy',
+    'AWS::CloudWatch::Alarm',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;
     loaded.ignored[logical] = r.Type;
     if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
+  }
+  // The stack, resource by resource, as CloudFormation knows it (what DeleteStack deletes).
+  const logicalIds = new Set(Object.keys(resources));
+  for (const [logical, r] of Object.entries(resources) as [string, Json][]) {
+    if (r.Condition !== undefined && !condition(r.Condition)) continue;
+    const dependsOn = referencedResources(r.Properties ?? {}, logicalIds);
+    for (const d of r.DependsOn === undefined ? [] : [r.DependsOn].flat()) dependsOn.add(String(d));
+    const created = !(logical in loaded.ignored);
+    loaded.resources.push({
+      logicalId: logical,
+      type: r.Type,
+      physicalId: physical[logical] ?? logical,
+      ...(r.DeletionPolicy ? { deletionPolicy: String(r.DeletionPolicy) } : {}),
+      dependsOn: [...dependsOn],
+      ...(created
+        ? removers[logical]
+          ? { remove: removers[logical] }
+          : {}
+        : { remove: 'not-created' as const }),
+    });
   }
   for (const [key, o] of Object.entries((template.Outputs ?? {}) as Record<string, Json>)) {
     try {
@@ -848,6 +1057,15 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     }
   }
   return loaded;
+}
+
+/** Runs `fn` with an SDK client, destroyed after. */
+async function withClient<C extends { destroy(): void }, T>(c: C, fn: (c: C) => Promise<T>): Promise<T> {
+  try {
+    return await fn(c);
+  } finally {
+    c.destroy();
+  }
 }
 
 /** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */
@@ -923,6 +1141,7 @@ export async function deployLocally(
   putStack(world, cloud.aws.accountId, cloud.aws.region, {
     stackName: stack.stackName,
     outputs: stack.outputs.map((o) => ({ ...o, OutputValue: localUrl(o.OutputValue) })),
+    resources: stack.resources,
   });
   return {
     stack,

@@ -70,6 +70,14 @@ const ACTION_OF: Record<string, Record<string, string>> = {
     ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
   },
   lambda: { Invoke: 'InvokeFunction' },
+  // The S3 API reference of each: HeadBucket and ListObjectsV2 need s3:ListBucket, ListObjectVersions
+  // s3:ListBucketVersions, DeleteObjects s3:DeleteObject on each object.
+  s3: {
+    HeadBucket: 'ListBucket',
+    ListObjectsV2: 'ListBucket',
+    ListObjectVersions: 'ListBucketVersions',
+    DeleteObjects: 'DeleteObject',
+  },
 };
 
 /**
@@ -162,6 +170,14 @@ function queriedKey(input: Record<string, unknown>, attribute: string | undefine
 }
 
 const RESOLVERS: Record<string, Resolver> = {
+  s3(operation, input) {
+    const bucket = str((input.path as Record<string, unknown> | undefined)?.Bucket);
+    if (operation !== 'DeleteObjects') return [{ names: { BucketName: bucket } }];
+    const body = typeof input.body === 'string' ? input.body : '';
+    return [...body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => ({
+      names: { BucketName: bucket, ObjectName: m[1] },
+    }));
+  },
   events(operation, input) {
     if (operation === 'PutEvents') {
       const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];

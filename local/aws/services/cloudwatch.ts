@@ -19,12 +19,15 @@
  * when it held none; SQS's own caveat, that a message received three times or more stops counting,
  * is not modelled. Other namespaces and metrics
  * have no data (empty results, as for a metric nobody publishes). Metric math expressions are not simulated (InvalidParameterValue).
+ *
+ * Metric alarms: a stack's alarms are created from code (`putMetricAlarm`), listed by
+ * `DescribeAlarms` and deleted by `DeleteAlarms`; they are not evaluated (INSUFFICIENT_DATA).
  */
 import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
 import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../common/api-metrics.ts';
 import { networkOf } from '../common/network.ts';
 import { AwsError } from '../errors.ts';
-import { defineService, type RequestContext } from '../service.ts';
+import { defineService, type RequestContext, type World } from '../service.ts';
 import { queuesOf } from './sqs.ts';
 
 /** An error with its awsQuery code in `x-amzn-query-error`, as query-compatible JSON services send. */
@@ -156,7 +159,63 @@ function aggregate(points: Point[], periodMs: number, stat: Stat): Point[] {
   });
 }
 
-export default defineService({
+/** A metric alarm as PutMetricAlarm defines it; the local cloud does not evaluate alarms. */
+export interface MetricAlarm {
+  AlarmName: string;
+  AlarmArn: string;
+  AlarmDescription?: string;
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: { Name: string; Value: string }[];
+  Statistic?: string;
+  Period?: number;
+  EvaluationPeriods?: number;
+  Threshold?: number;
+  ComparisonOperator?: string;
+  TreatMissingData?: string;
+  AlarmActions?: string[];
+  StateValue: 'INSUFFICIENT_DATA';
+  StateReason: string;
+  AlarmConfigurationUpdatedTimestamp: Date;
+}
+
+interface CloudWatchState {
+  alarms: Map<string, MetricAlarm>;
+}
+
+/** Creates or replaces a metric alarm (what a stack's AWS::CloudWatch::Alarm makes). */
+export function putMetricAlarm(
+  world: World,
+  accountId: string,
+  region: string,
+  alarm: Omit<MetricAlarm, 'AlarmArn' | 'StateValue' | 'StateReason' | 'AlarmConfigurationUpdatedTimestamp'>,
+): MetricAlarm {
+  if (!/^.{1,255}$/s.test(alarm.AlarmName)) throw new RangeError('AlarmName: 1 to 255 characters');
+  const a: MetricAlarm = {
+    ...alarm,
+    AlarmArn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${alarm.AlarmName}`,
+    StateValue: 'INSUFFICIENT_DATA',
+    StateReason: 'Unchecked: alarms are not evaluated by the local cloud',
+    AlarmConfigurationUpdatedTimestamp: new Date(world.clock.now()),
+  };
+  world.stateOf<CloudWatchState>('cloudwatch', accountId, region).alarms.set(a.AlarmName, a);
+  return a;
+}
+
+/** Deletes alarms by name, all or none: an unknown name is ResourceNotFound, as DeleteAlarms answers. */
+export function deleteAlarms(
+  world: World,
+  accountId: string,
+  region: string,
+  names: readonly string[],
+): void {
+  const alarms = world.stateOf<CloudWatchState>('cloudwatch', accountId, region).alarms;
+  const unknown = names.filter((n) => !alarms.has(n));
+  if (unknown.length > 0) throw queryCompatible('ResourceNotFound', `${unknown.join(', ')} not found`, 404);
+  for (const n of names) alarms.delete(n);
+}
+
+export default defineService<CloudWatchState>({
   name: 'cloudwatch',
   signingName: 'monitoring',
   protocol: 'json1.0',
@@ -168,7 +227,34 @@ export default defineService({
     throttling: { code: 'ThrottlingException', status: 400 },
     server: { code: 'InternalServiceFault', status: 500 },
   },
+  createState: () => ({ alarms: new Map() }),
+  status: (s) => (s.alarms.size > 0 ? { alarms: [...s.alarms.keys()] } : undefined),
   operations: {
+    DescribeAlarms(input: { AlarmNames?: unknown; AlarmNamePrefix?: unknown; MaxRecords?: unknown }, ctx) {
+      const names = input.AlarmNames;
+      if (names !== undefined && (!Array.isArray(names) || names.length > 100))
+        throw invalid('The parameter AlarmNames must be a list of at most 100 names.');
+      if (names !== undefined && input.AlarmNamePrefix !== undefined)
+        throw invalid('AlarmNames and AlarmNamePrefix cannot be used together.');
+      const prefix = typeof input.AlarmNamePrefix === 'string' ? input.AlarmNamePrefix : '';
+      const alarms = [...ctx.state.alarms.values()].filter(
+        (a) =>
+          (names === undefined || (names as unknown[]).includes(a.AlarmName)) &&
+          a.AlarmName.startsWith(prefix),
+      );
+      return {
+        MetricAlarms: alarms.sort((a, b) => a.AlarmName.localeCompare(b.AlarmName)),
+        CompositeAlarms: [],
+      };
+    },
+    DeleteAlarms(input: { AlarmNames?: unknown }, ctx) {
+      const names = input.AlarmNames;
+      if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+        throw missing('The parameter AlarmNames is required.');
+      if (names.length > 100) throw invalid('The parameter AlarmNames must be a list of at most 100 names.');
+      deleteAlarms(ctx.world, ctx.accountId, ctx.region, names as string[]);
+      return {};
+    },
     GetMetricData(
       input: {
         MetricDataQueries?: Query[];

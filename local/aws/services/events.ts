@@ -90,6 +90,24 @@ export function findBus(world: World, accountId: string, region: string, nameOrA
   return stateOf(world, accountId, region).buses.get(name);
 }
 
+/** Deletes a bus with its rules (their schedules stop). */
+export function deleteBus(world: World, accountId: string, region: string, name: string): void {
+  const state = stateOf(world, accountId, region);
+  const bus = state.buses.get(name);
+  if (!bus) return;
+  for (const r of bus.rules.values()) r.timer?.cancel();
+  state.buses.delete(bus.name);
+}
+
+/** Deletes a rule of `bus` with its targets, as CloudFormation does (RemoveTargets, then DeleteRule). */
+export function deleteRule(bus: Bus, name: string): void {
+  const r = bus.rules.get(name);
+  if (!r) return;
+  r.targets.clear();
+  r.timer?.cancel();
+  bus.rules.delete(name);
+}
+
 export interface Delivery {
   rule: string;
   targetId: string;
@@ -635,11 +653,7 @@ export default defineService<EventsState>({
     },
     DeleteEventBus(input, ctx) {
       if (input.Name === 'default') throw Validation('Cannot delete event bus default.');
-      const bus = ctx.state.buses.get(String(input.Name));
-      if (bus) {
-        for (const r of bus.rules.values()) r.timer?.cancel();
-        ctx.state.buses.delete(bus.name);
-      }
+      deleteBus(ctx.world, ctx.accountId, ctx.region, String(input.Name));
       return {};
     },
     DescribeEventBus(input, ctx) {
@@ -732,8 +746,7 @@ export default defineService<EventsState>({
       if (r.targets.size > 0 && input.Force !== true) {
         throw Validation("Rule can't be deleted since it has targets.");
       }
-      r.timer?.cancel();
-      bus.rules.delete(r.name);
+      deleteRule(bus, r.name);
       return {};
     },
     PutTargets(input, ctx) {

@@ -8,10 +8,12 @@ import cloudwatch from './cloudwatch.ts';
 import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
 import ec2 from './ec2.ts';
+import ecr from './ecr.ts';
 import events from './events.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
 import lambda from './lambda.ts';
+import s3 from './s3.ts';
 import secretsmanager from './secretsmanager.ts';
 import sqs from './sqs.ts';
 import states from './states.ts';
@@ -31,4 +33,6 @@ export const awsServices: readonly AnyAwsService[] = [
   sqs,
   lambda,
   cloudformation,
+  s3,
+  ecr,
 ];

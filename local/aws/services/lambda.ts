@@ -190,6 +190,7 @@ export default defineService<LambdaState>({
   routes: [
     { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/invocations', operation: 'Invoke' },
     { method: 'GET', path: '/2015-03-31/functions/{FunctionName}', operation: 'GetFunction' },
+    { method: 'DELETE', path: '/2015-03-31/functions/{FunctionName}', operation: 'DeleteFunction' },
     { method: 'GET', path: '/2015-03-31/functions', operation: 'ListFunctions' },
     { method: 'GET', path: '/2015-03-31/functions/', operation: 'ListFunctions' },
     { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/policy', operation: 'AddPermission' },
@@ -240,6 +241,32 @@ export default defineService<LambdaState>({
       try {
         const fn = ctx.state.runtime.get(input.path.FunctionName as string);
         return { Configuration: configuration(fn) };
+      } catch (err) {
+        return serviceError(err);
+      }
+    },
+    /**
+     * Deletes the function with its versions (the local runtime publishes none: only $LATEST) and
+     * its sandboxes; its event source mappings stay, as in Lambda (DeleteEventSourceMapping).
+     */
+    DeleteFunction(input: RestInput, ctx) {
+      try {
+        const fn = ctx.state.runtime.get(input.path.FunctionName as string);
+        const qualifier = input.query.Qualifier;
+        if (qualifier === '$LATEST')
+          throw new AwsError(
+            'InvalidParameterValueException',
+            '$LATEST version cannot be deleted without deleting the function.',
+            { status: 400 },
+          );
+        if (qualifier !== undefined)
+          throw new AwsError(
+            'ResourceNotFoundException',
+            `Function not found: ${fn.arn}:${String(qualifier)}`,
+            { status: 404 },
+          );
+        ctx.state.runtime.remove(fn.name);
+        return new RawResponse(204, {}, '');
       } catch (err) {
         return serviceError(err);
       }

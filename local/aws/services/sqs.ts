@@ -48,6 +48,16 @@ export function queuesOf(world: World, arn: string): Queue | undefined {
   return world.stateOf<SqsState>('sqs', accountId, region).queues.get(name);
 }
 
+/** Deletes a queue and its messages (DeleteQueue; a stack's deletion); false when there is none. */
+export function deleteQueue(world: World, accountId: string, region: string, name: string): boolean {
+  const state = world.stateOf<SqsState>('sqs', accountId, region);
+  const q = state.queues.get(name);
+  if (!q) return false;
+  q.close();
+  state.queues.delete(name);
+  return true;
+}
+
 /** Creates (or returns) a queue from code: the CloudFormation wiring uses it. */
 export function ensureQueue(
   world: World,
@@ -217,9 +227,7 @@ export default defineService<SqsState>({
       };
     },
     DeleteQueue(input, ctx) {
-      const q = queueFor(ctx.state, input.QueueUrl);
-      q.close();
-      ctx.state.queues.delete(q.name);
+      deleteQueue(ctx.world, ctx.accountId, ctx.region, queueFor(ctx.state, input.QueueUrl).name);
       return {};
     },
     PurgeQueue(input, ctx) {
