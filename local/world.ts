@@ -29,7 +29,7 @@
 import { parseDuration } from '#core/clock.ts';
 import { fromMbps } from '#core/policy/bandwidth.ts';
 import type { AwsEdge } from './aws/edge.ts';
-import { decodeActivationKey } from './aws/services/interconnect.ts';
+import { decodeActivationKey } from './aws/services/interconnect/model.ts';
 import type { Timer } from './clock.ts';
 import type { GcpEdge } from './gcp/edge.ts';
 import {
