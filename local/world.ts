@@ -39,7 +39,7 @@ import {
   type RemoteHalfState,
   type RemoteProvider,
 } from './gcp/remote.ts';
-import { transportsOf } from './gcp/services/networkconnectivity.ts';
+import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
