@@ -14,6 +14,7 @@ import { TEMPLATE } from './packaging.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is free-form JSON.
 export type Json = any;
+
 /** A template as read for one account and region: what the resource modules resolve against. */
 export interface TemplateView {
   template: Json;
