@@ -29,7 +29,7 @@
 import { parseDuration } from '#core/clock.ts';
 import { fromMbps } from '#core/policy/bandwidth.ts';
 import type { AwsEdge } from './aws/edge.ts';
-import { decodeActivationKey } from './aws/services/interconnect.ts';
+import { decodeActivationKey } from './aws/services/interconnect/model.ts';
 import type { Timer } from './clock.ts';
 import type { GcpEdge } from './gcp/edge.ts';
 import {
@@ -39,7 +39,7 @@ import {
   type RemoteHalfState,
   type RemoteProvider,
 } from './gcp/remote.ts';
-import { transportsOf } from './gcp/services/networkconnectivity.ts';
+import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';

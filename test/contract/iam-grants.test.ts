@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageService } from '#local/aws/wiring.ts';
+import { packageService } from '#local/aws/wiring/packaging.ts';
 import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { analyseHandlers, type ReachAnalysis } from '../support/aws-reach.ts';
 import {

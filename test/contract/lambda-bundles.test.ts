@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageService } from '#local/aws/wiring.ts';
+import { packageService } from '#local/aws/wiring/packaging.ts';
 import { unzip } from '#local/aws/zip.ts';
 import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { MAX_BUNDLE_KB } from '../../bench/lambda-packages.ts';

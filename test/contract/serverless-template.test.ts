@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
-import { packageService } from '#local/aws/wiring.ts';
+import { packageService } from '#local/aws/wiring/packaging.ts';
 import { unzip } from '#local/aws/zip.ts';
 import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';

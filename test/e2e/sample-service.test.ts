@@ -17,13 +17,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { queuesOf } from '#local/aws/services/sqs.ts';
-import {
-  deployLocally,
-  inputsHash,
-  type LoadedStack,
-  type LocalDeployment,
-  packageService,
-} from '#local/aws/wiring.ts';
+import { inputsHash, packageService } from '#local/aws/wiring/packaging.ts';
+import { deployLocally, type LoadedStack, type LocalDeployment } from '#local/aws/wiring.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';

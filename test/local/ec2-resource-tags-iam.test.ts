@@ -15,7 +15,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationTargets } from '#local/aws/iam/request-context.ts';
-import { packageService } from '#local/aws/wiring.ts';
+import { packageService } from '#local/aws/wiring/packaging.ts';
 import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { roleStatements, SAMPLE, type Template } from '../support/iam-policy.ts';

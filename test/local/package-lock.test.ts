@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withPackageLock } from '#local/aws/wiring.ts';
+import { withPackageLock } from '#local/aws/wiring/packaging.ts';
 
 const dirs: string[] = [];
 const serviceDir = () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packagingVariables } from '#local/aws/wiring.ts';
+import { packagingVariables } from '#local/aws/wiring/packaging.ts';
 
 let dir: string | undefined;
 afterEach(() => {

@@ -28,7 +28,7 @@ import {
   notFound,
 } from '../errors.ts';
 import { defineGcpService, type GcpRequestContext } from '../service.ts';
-import { transportsOf } from './networkconnectivity.ts';
+import { transportsOf } from './networkconnectivity/reconcile.ts';
 
 export const COMPUTE_BASE = 'https://www.googleapis.com/compute/v1';
 
