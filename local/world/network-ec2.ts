@@ -2,9 +2,9 @@
  * The AWS side of the network world as EC2 and Direct Connect change it: VPCs and their route
  * tables, virtual private gateways, Transit Gateways (attachments, route tables, propagation),
  * Direct Connect gateway associations, customer gateways and Site-to-Site VPN connections with
- * their static routes. Each change is checked as EC2 checks it (a NotFound, InUse or
- * IncorrectState NetworkError otherwise) and then reported through `changed`, so the world
- * recomputes its routes at that virtual instant.
+ * their static routes. Each change is checked as EC2 checks it (a NetworkError naming the resource
+ * and the reason otherwise) and, where it can move a route, reported through `changed`, so the
+ * world recomputes its routes at that virtual instant.
  */
 import { parseCidr } from '#core/net/cidr.ts';
 import {
