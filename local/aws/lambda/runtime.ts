@@ -32,7 +32,7 @@ import { Worker } from 'node:worker_threads';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { VirtualClock } from '../../clock.ts';
 import { shareClock } from '../../virtual-date.ts';
-import type { LambdaResponse } from '../sfn/interpreter.ts';
+import type { LambdaResponse } from '../sfn/execution.ts';
 import type { Message, Queue } from '../sqs/queues.ts';
 
 export type InlineHandler = (event: unknown, context: LambdaContext) => unknown;

@@ -10,13 +10,8 @@ import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
 import { functionNameOf } from '../lambda/runtime.ts';
 import { defineService, type World } from '../service.ts';
 import { InvalidDefinitionError, type MachineDef, validateDefinition } from '../sfn/definition.ts';
-import {
-  type Execution,
-  MAX_PAYLOAD_BYTES,
-  type MachineRef,
-  StepFunctionsEngine,
-  TaskTokenError,
-} from '../sfn/interpreter.ts';
+import { type Execution, MAX_PAYLOAD_BYTES, type MachineRef, TaskTokenError } from '../sfn/execution.ts';
+import { StepFunctionsEngine } from '../sfn/interpreter.ts';
 import { lambdaRuntime } from './lambda.ts';
 
 const InvalidArn = errorClass('InvalidArn', 400);

@@ -7,7 +7,8 @@
 import { VirtualClock } from '../../clock.ts';
 import { type InlineHandler, LambdaRuntime } from '../lambda/runtime.ts';
 import { type MachineDef, type StateDef, taskKind, validateDefinition } from './definition.ts';
-import { type Execution, StepFunctionsEngine } from './interpreter.ts';
+import type { Execution } from './execution.ts';
+import { StepFunctionsEngine } from './interpreter.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
