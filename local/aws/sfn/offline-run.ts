@@ -5,7 +5,8 @@
  * `crosslink sim sfn run` uses it.
  */
 import { VirtualClock } from '../../clock.ts';
-import { type InlineHandler, LambdaRuntime } from '../lambda/runtime.ts';
+import type { InlineHandler } from '../lambda/functions.ts';
+import { LambdaRuntime } from '../lambda/runtime.ts';
 import { type MachineDef, type StateDef, taskKind, validateDefinition } from './definition.ts';
 import type { Execution } from './execution.ts';
 import { StepFunctionsEngine } from './interpreter.ts';
