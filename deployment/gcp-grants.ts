@@ -11,7 +11,8 @@
  * nobody else's binding (service agents, sink writers, people) is touched.
  */
 import type { AwsPublisherSpec, GcpConfig } from '#deployment/gcp-config.ts';
-import { AWS_ROLE_ARN_RE, memberOf, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import { memberOf, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import { AWS_ROLE_ARN_RE } from '#deployment/gcp-config-substitute.ts';
 import { keyValues } from './gcloud-flags.ts';
 
 export interface Condition {

@@ -108,7 +108,7 @@ const LOCAL_ENTRY_POINTS: Record<string, RegExp> = {
   'local/processes.ts': /^scripts\/start\.ts$/,
   'local/estate.ts': /^scripts\/start\.ts$/,
   'local/aws/events/pattern.ts': /^scripts\/commands\/sim-aws\.ts$/,
-  'local/aws/lambda/runtime.ts': /^scripts\/commands\/sim-aws\.ts$/,
+  'local/aws/lambda/functions.ts': /^scripts\/commands\/sim-aws\.ts$/,
   'local/aws/sfn/definition.ts': /^scripts\/commands\/sim-aws\.ts$/,
   'local/aws/sfn/offline-run.ts': /^scripts\/commands\/sim-aws\.ts$/,
   'local/workflows/lint.ts': /^scripts\/commands\/sim-workflow\.ts$/,

@@ -17,13 +17,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Issue, ValidationError } from '#core/errors.ts';
+import { type GcpConfig, loadGcpConfig } from '#deployment/gcp-config.ts';
 import {
-  type GcpConfig,
-  loadGcpConfig,
   substituteAwsPublishers,
   substituteEndpoints,
   substituteFunctionVariables,
-} from '#deployment/gcp-config.ts';
+} from '#deployment/gcp-config-substitute.ts';
 import { defaultChainCredentials } from './cli/intake-client.ts';
 import {
   type AwsAccess,

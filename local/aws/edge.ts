@@ -15,6 +15,7 @@ import { type AdminHandler, serveAdmin } from '../admin-http.ts';
 import { listenLoopback } from '../listen.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
+import { emitCloudTrailEvent } from './events/cloudtrail.ts';
 import { authorize, type IamEnforcement } from './iam/enforce.ts';
 import {
   defaultErrorShapes,
@@ -26,7 +27,6 @@ import {
 } from './protocols.ts';
 import { ALWAYS_SENSITIVE, redact, scrub } from './redact.ts';
 import type { AnyAwsService, Protocol, RequestContext, World } from './service.ts';
-import { emitCloudTrailEvent } from './services/events.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
 
 const MAX_BODY = 16 * 1024 * 1024;

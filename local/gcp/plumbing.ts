@@ -17,10 +17,12 @@ import {
   loadGcpConfig,
   type SubscriptionSpec,
   serviceAccountEmail,
+} from '#deployment/gcp-config.ts';
+import {
   substituteAwsPublishers,
   substituteEndpoints,
   substituteFunctionVariables,
-} from '#deployment/gcp-config.ts';
+} from '#deployment/gcp-config-substitute.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';

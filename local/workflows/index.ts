@@ -1,22 +1,23 @@
 /** The local Workflows engine: load a definition, run it against injected ports. */
 import { loadWorkflow, type Workflow } from './definition.ts';
-import { Execution, type ExecutionOutcome, type RunOptions } from './interpreter.ts';
+import { Execution } from './interpreter.ts';
+import type { ExecutionOutcome, RunOptions } from './outcome.ts';
 import type { WorkflowPorts } from './ports.ts';
 import type { Value } from './values.ts';
 
 export { CallbackHub } from './callbacks.ts';
 export { loadWorkflow, type Workflow } from './definition.ts';
+export { Execution } from './interpreter.ts';
+export { errorsOf, formatProblem, type LintResult, lintWorkflow } from './lint.ts';
 export {
   CancelledError,
-  Execution,
   type ExecutionError,
   type ExecutionOutcome,
   InvalidWorkflowError,
   MEMORY_LIMIT_BYTES,
   type RunOptions,
   type StepRecord,
-} from './interpreter.ts';
-export { errorsOf, formatProblem, type LintResult, lintWorkflow } from './lint.ts';
+} from './outcome.ts';
 export * from './ports.ts';
 export { runFile } from './runner.ts';
 export { fromJson, toJson, type Value, WorkflowsError } from './values.ts';

@@ -2,160 +2,55 @@
  * The Workflows interpreter: runs a compiled definition (definition.ts) step by step, with
  * Workflows scoping, control flow, error tags, retries on the injected (virtual) clock, the 512 KB
  * variable memory limit, and a count of the steps Google would bill (internal vs external).
+ * Variables and their scopes are in variables.ts, what a step declares (loop items, retry policy)
+ * in step-inputs.ts, and the outcome and error shapes in outcome.ts.
  */
-import type { AssignItem, ForDef, RetryDef, Routine, Step, Workflow } from './definition.ts';
-import { type EvalContext, evaluate, expressionText, type Node, parseExpression } from './expr.ts';
+import type { ForDef, Routine, Step, Workflow } from './definition.ts';
+import { type EvalContext, evaluate, expressionText, parseExpression } from './expr.ts';
+import {
+  CancelledError,
+  type ExecutionOutcome,
+  errorReport,
+  type Frame,
+  InvalidWorkflowError,
+  MAX_STEPS,
+  MEMORY_LIMIT_BYTES,
+  type RunOptions,
+  retryNotes,
+  type Signal,
+  type StepRecord,
+  traces,
+  unhandledBranchError,
+} from './outcome.ts';
 import type { ExecutionIdentity, WorkflowPorts } from './ports.ts';
 import { type CallRuntime, CONSTANTS, isLibraryName, LIBRARY } from './stdlib.ts';
+import { loopItems, retryPolicy } from './step-inputs.ts';
 import {
   clone,
   FunctionRef,
-  indexError,
-  isMap,
   keyError,
   type MapValue,
-  safeStringify,
-  sizeOf,
   tagged,
+  toValue,
   typeError,
   typeName,
   type Value,
   valueError,
   WorkflowsError,
 } from './values.ts';
+import { type Evaluator, Scope, Variables } from './variables.ts';
 
-/** Workflows caps the memory of all variables of an execution at 512 KB. */
-export const MEMORY_LIMIT_BYTES = 512 * 1024;
-/** Workflows stops an execution after 100,000 steps. */
-export const MAX_STEPS = 100_000;
 const MAX_CALL_DEPTH = 1_000;
 const MAX_TRACE = 10_000;
-
-export type StepBilling = 'internal' | 'external';
-
-export interface StepRecord {
-  step: string;
-  routine: string;
-  billing: StepBilling;
-}
-
-export interface StackElement {
-  step: string;
-  routine: string;
-  position: { line: number; column: number; length: number };
-}
-
-/** The error of a failed execution, shaped like the Executions API's `error`. */
-export interface ExecutionError {
-  payload: string;
-  context: string;
-  stackTrace: { elements: StackElement[] };
-}
-
-export type ExecutionState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-
-export interface ExecutionOutcome {
-  state: ExecutionState;
-  result?: Value;
-  error?: ExecutionError;
-  /** The raised value (what `except: as: e` would have seen). */
-  errorValue?: Value;
-  /** Steps taken in order (the first 10,000). */
-  steps: StepRecord[];
-  stepCount: { internal: number; external: number; total: number };
-}
-
-export interface RunOptions {
-  argument?: Value;
-  identity?: Partial<ExecutionIdentity>;
-  signal?: AbortSignal;
-  memoryLimitBytes?: number;
-  maxSteps?: number;
-  /** Called as each step starts (the Executions API shows progress with it). */
-  onStep?: (record: StepRecord) => void;
-}
-
-/** The execution was cancelled: not a workflow error, so `except` never sees it. */
-export class CancelledError extends Error {
-  constructor() {
-    super('the execution was cancelled');
-    this.name = 'CancelledError';
-  }
-}
-
-/** A definition that cannot run (the linter lists why). */
-export class InvalidWorkflowError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidWorkflowError';
-  }
-}
-
-type Signal =
-  | { k: 'end' }
-  | { k: 'return'; value: Value }
-  | { k: 'break' }
-  | { k: 'continue' }
-  | { k: 'jump'; target: string; from: Step };
-
-interface Frame {
-  routine: string;
-  depth: number;
-}
-
-/** Where an error was raised, per routine frame, innermost first. */
-const traces = new WeakMap<WorkflowsError, { frame: Frame; step: Step }[]>();
-const retryNotes = new WeakMap<WorkflowsError, string>();
-
-class Scope {
-  readonly vars = new Map<string, Value>();
-  readonly sizes = new Map<string, number>();
-  readonly parent: Scope | undefined;
-  readonly kind: 'routine' | 'loop' | 'branch';
-  readonly shared: ReadonlySet<string>;
-  constructor(
-    parent: Scope | undefined,
-    kind: 'routine' | 'loop' | 'branch',
-    shared: ReadonlySet<string> = new Set(),
-  ) {
-    this.parent = parent;
-    this.kind = kind;
-    this.shared = shared;
-  }
-  lookup(name: string): Value | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s.vars.get(name);
-    return undefined;
-  }
-  /** The scope that owns `name`, or undefined. `crossesBranch` tells whether a branch barrier lies between. */
-  owner(name: string): { scope: Scope; crossesBranch: boolean; sharedOk: boolean } | undefined {
-    let crosses = false;
-    let sharedOk = false;
-    for (let s: Scope | undefined = this; s; s = s.parent) {
-      if (s.vars.has(name)) return { scope: s, crossesBranch: crosses, sharedOk };
-      if (s.kind === 'branch') {
-        crosses = true;
-        if (s.shared.has(name)) sharedOk = true;
-      }
-    }
-    return undefined;
-  }
-  get total(): number {
-    let n = 0;
-    for (const v of this.sizes.values()) n += v;
-    return n;
-  }
-}
 
 export class Execution {
   readonly #wf: Workflow;
   readonly #ports: WorkflowPorts;
   readonly #identity: ExecutionIdentity;
   readonly #signal: AbortSignal;
-  readonly #memoryLimit: number;
   readonly #maxSteps: number;
   readonly #onStep: ((r: StepRecord) => void) | undefined;
-  #memory = 0;
-  readonly #locks = new WeakMap<Scope, Map<string, Promise<void>>>();
+  readonly #vars: Variables;
   readonly steps: StepRecord[] = [];
   readonly count = { internal: 0, external: 0, total: 0 };
 
@@ -179,7 +74,7 @@ export class Execution {
       ...options.identity,
     };
     this.#signal = options.signal ?? new AbortController().signal;
-    this.#memoryLimit = options.memoryLimitBytes ?? MEMORY_LIMIT_BYTES;
+    this.#vars = new Variables(options.memoryLimitBytes ?? MEMORY_LIMIT_BYTES);
     this.#maxSteps = options.maxSteps ?? MAX_STEPS;
     this.#onStep = options.onStep;
   }
@@ -197,34 +92,12 @@ export class Execution {
         e instanceof WorkflowsError ? e : tagged('SystemError', `internal error: ${(e as Error).message}`);
       return {
         state: 'FAILED',
-        error: this.#report(err),
+        error: errorReport(err),
         errorValue: err.value,
         steps: this.steps,
         stepCount: { ...this.count },
       };
     }
-  }
-
-  #report(err: WorkflowsError): ExecutionError {
-    const trace = traces.get(err) ?? [];
-    const elements: StackElement[] = trace.map(({ step }) => ({
-      step: step.name,
-      routine: step.routine,
-      position: { line: step.pos.line, column: step.pos.col, length: step.name.length },
-    }));
-    const v = err.value;
-    const head =
-      typeof v === 'string'
-        ? `raised: ${v}`
-        : isMap(v) && typeof v.message === 'string'
-          ? `${Array.isArray(v.tags) && v.tags.length > 0 ? `${v.tags.join(', ')}: ` : ''}${v.message}`
-          : `raised: ${safeStringify(v)}`;
-    const lines = [head];
-    for (const el of elements)
-      lines.push(`in step "${el.step}", routine "${el.routine}", line: ${el.position.line}`);
-    const note = retryNotes.get(err);
-    if (note) lines.push(note);
-    return { payload: safeStringify(v), context: lines.join('\n'), stackTrace: { elements } };
   }
 
   // ---- routines ---------------------------------------------------------------------------------
@@ -250,7 +123,7 @@ export class Execution {
         );
       positional.forEach((v, i) => {
         const p = routine.params[i]!;
-        this.#define(scope, p.name, v);
+        this.#vars.define(scope, p.name, v);
         given.add(p.name);
       });
     }
@@ -260,7 +133,7 @@ export class Execution {
           throw typeError(
             `"${routine.name}" has no parameter "${k}" (parameters: ${routine.params.map((p) => p.name).join(', ') || 'none'})`,
           );
-        this.#define(scope, k, v);
+        this.#vars.define(scope, k, v);
         given.add(k);
       }
     }
@@ -268,12 +141,12 @@ export class Execution {
       if (given.has(p.name)) continue;
       if (!p.hasDefault) {
         if (routine.name === 'main') {
-          this.#define(scope, p.name, null);
+          this.#vars.define(scope, p.name, null);
           continue;
         }
         throw typeError(`missing argument "${p.name}" calling "${routine.name}"`);
       }
-      this.#define(scope, p.name, clone(toValue(p.default)));
+      this.#vars.define(scope, p.name, clone(toValue(p.default)));
     }
     try {
       const sig = await this.#runSteps(routine.steps, scope, frame);
@@ -283,7 +156,7 @@ export class Execution {
         throw tagged('SystemError', `"${sig.k}" used outside a for loop in "${routine.name}"`);
       return null;
     } finally {
-      this.#release(scope);
+      this.#vars.release(scope);
     }
   }
 
@@ -352,12 +225,12 @@ export class Execution {
       case 'next':
         return undefined;
       case 'assign':
-        for (const item of step.assign) await this.#assign(item, scope, frame);
+        for (const item of step.assign) await this.#vars.assign(item, scope, this.#evaluator(scope, frame));
         return undefined;
       case 'call': {
         const args = step.args ? ((await this.#resolve(step.args, scope, frame)) as MapValue) : {};
         const value = await this.#callNamed(step.call, args, frame, rec, step);
-        if (step.result) this.#set(scope, step.result, value);
+        if (step.result) this.#vars.set(scope, step.result, value);
         return undefined;
       }
       case 'raise':
@@ -389,135 +262,6 @@ export class Execution {
     }
   }
 
-  // ---- variables --------------------------------------------------------------------------------
-
-  #define(scope: Scope, name: string, value: Value): void {
-    const size = sizeOf(value) + name.length;
-    const old = scope.sizes.get(name) ?? 0;
-    this.#charge(size - old);
-    scope.vars.set(name, value);
-    scope.sizes.set(name, size);
-  }
-
-  #charge(delta: number): void {
-    this.#memory += delta;
-    if (this.#memory > this.#memoryLimit) {
-      this.#memory -= delta;
-      throw tagged(
-        'ResourceLimitError',
-        `Memory usage limit exceeded: variables would take ${this.#memory + delta} bytes, more than the ${this.#memoryLimit}-byte limit`,
-      );
-    }
-  }
-
-  #release(scope: Scope): void {
-    this.#memory -= scope.total;
-    scope.sizes.clear();
-  }
-
-  /** Assigns a whole variable with Workflows scoping (loop-local unless it already exists outside). */
-  #set(scope: Scope, name: string, value: Value): void {
-    const owner = scope.owner(name);
-    if (owner) {
-      if (owner.crossesBranch && !owner.sharedOk)
-        throw tagged(
-          'SystemError',
-          `variable "${name}" is assigned in a parallel branch but is not listed in "shared"`,
-        );
-      this.#define(owner.scope, name, value);
-      return;
-    }
-    this.#define(scope, name, value);
-  }
-
-  /**
-   * Each assignment to a shared variable is atomic, as in the cloud: branches take turns on the
-   * variable from reading it in the expression to writing it back.
-   */
-  async #assign(item: AssignItem, scope: Scope, frame: Frame): Promise<void> {
-    const owner = scope.owner(item.root);
-    if (!owner?.crossesBranch) return this.#assignNow(item, scope, frame);
-    let locks = this.#locks.get(owner.scope);
-    if (!locks) {
-      locks = new Map();
-      this.#locks.set(owner.scope, locks);
-    }
-    const previous = locks.get(item.root) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    const chain = previous.then(() => mine);
-    locks.set(item.root, chain);
-    await previous;
-    try {
-      await this.#assignNow(item, scope, frame);
-    } finally {
-      release();
-      if (locks.get(item.root) === chain) locks.delete(item.root);
-    }
-  }
-
-  async #assignNow(item: AssignItem, scope: Scope, frame: Frame): Promise<void> {
-    const value = clone(await this.#resolve(item.value, scope, frame));
-    if (item.path.k === 'var') {
-      this.#set(scope, item.root, value);
-      return;
-    }
-    const owner = scope.owner(item.root);
-    if (!owner) throw keyError(`variable "${item.root}" is not defined (assigning ${item.target})`);
-    if (owner.crossesBranch && !owner.sharedOk)
-      throw tagged(
-        'SystemError',
-        `variable "${item.root}" is assigned in a parallel branch but is not listed in "shared"`,
-      );
-    const root = owner.scope.vars.get(item.root) as Value;
-    const updated = await this.#setPath(root, item.path, value, scope, frame, item.target);
-    this.#define(owner.scope, item.root, updated);
-  }
-
-  /** Returns `container` with the value at `path` replaced (creating missing map keys). */
-  async #setPath(
-    root: Value,
-    path: Node,
-    value: Value,
-    scope: Scope,
-    frame: Frame,
-    text: string,
-  ): Promise<Value> {
-    const chain: { key: string | number }[] = [];
-    let n: Node = path;
-    while (n.k === 'member' || n.k === 'index') {
-      if (n.k === 'member') chain.unshift({ key: n.name });
-      else {
-        const k = await evaluate(n.index, this.#ctx(scope, frame));
-        if (typeof k !== 'string' && typeof k !== 'number')
-          throw typeError(`cannot assign ${text}: index must be a string or integer, got ${typeName(k)}`);
-        chain.unshift({ key: k });
-      }
-      n = n.obj;
-    }
-    const put = (cur: Value, i: number): Value => {
-      const { key } = chain[i] as { key: string | number };
-      const last = i === chain.length - 1;
-      if (typeof key === 'number') {
-        if (!Array.isArray(cur)) throw typeError(`cannot assign ${text}: ${typeName(cur)} is not a list`);
-        if (!Number.isInteger(key)) throw typeError(`cannot assign ${text}: list index must be an integer`);
-        const idx = key < 0 ? cur.length + key : key;
-        if (idx < 0 || idx >= cur.length)
-          throw indexError(`cannot assign ${text}: list index ${key} out of range`);
-        cur[idx] = last ? value : put(cur[idx] as Value, i + 1);
-        return cur;
-      }
-      if (cur === null && !last) cur = {};
-      if (!isMap(cur)) throw typeError(`cannot assign ${text}: ${typeName(cur)} is not a map`);
-      const child = Object.hasOwn(cur, key) ? (cur[key] as Value) : null;
-      cur[key] = last ? value : put(child === null ? {} : child, i + 1);
-      return cur;
-    };
-    return put(root, 0);
-  }
-
   // ---- expressions ------------------------------------------------------------------------------
 
   #ctx(scope: Scope, frame: Frame): EvalContext {
@@ -547,6 +291,13 @@ export class Execution {
           );
         return fn.fn(args, this.#runtime('', undefined));
       },
+    };
+  }
+
+  #evaluator(scope: Scope, frame: Frame): Evaluator {
+    return {
+      resolve: (v) => this.#resolve(v, scope, frame),
+      evaluate: (n) => evaluate(n, this.#ctx(scope, frame)),
     };
   }
 
@@ -634,42 +385,20 @@ export class Execution {
 
   // ---- loops ------------------------------------------------------------------------------------
 
-  async #items(step: Step, loop: ForDef, scope: Scope, frame: Frame): Promise<Value[]> {
-    if (loop.range !== undefined) {
-      const r = await this.#resolve(loop.range, scope, frame);
-      if (!Array.isArray(r) || r.length !== 2 || typeof r[0] !== 'number' || typeof r[1] !== 'number')
-        throw typeError(
-          `for range in step "${step.name}" must be [start, end] numbers, got ${safeStringify(r)}`,
-        );
-      const out: Value[] = [];
-      for (let x = r[0]; x <= r[1]; x++) {
-        out.push(x);
-        if (out.length > MAX_STEPS) throw valueError(`for range in step "${step.name}" is too large`);
-      }
-      return out;
-    }
-    const items = await this.#resolve(loop.in, scope, frame);
-    if (!Array.isArray(items))
-      throw typeError(
-        `for "in" in step "${step.name}" must be a list, got ${typeName(items)} (use keys() for a map)`,
-      );
-    return items;
-  }
-
   async #for(step: Step, loop: ForDef, scope: Scope, frame: Frame): Promise<Signal | undefined> {
-    const items = await this.#items(step, loop, scope, frame);
+    const items = await loopItems(step, loop, (v) => this.#resolve(v, scope, frame));
     for (let i = 0; i < items.length; i++) {
       const inner = new Scope(scope, 'loop');
       try {
-        if (loop.value) this.#define(inner, loop.value, clone(items[i] as Value));
-        if (loop.index) this.#define(inner, loop.index, i);
+        if (loop.value) this.#vars.define(inner, loop.value, clone(items[i] as Value));
+        if (loop.index) this.#vars.define(inner, loop.index, i);
         const sig = await this.#runSteps(loop.steps, inner, frame);
         if (sig?.k === 'break') break;
         if (sig?.k === 'continue' || sig === undefined) continue;
         if (sig.k === 'jump') throw this.#badJump(sig);
         return sig;
       } finally {
-        this.#release(inner);
+        this.#vars.release(inner);
       }
     }
     return undefined;
@@ -698,21 +427,21 @@ export class Execution {
         if (sig?.k === 'break')
           throw tagged('SystemError', `break is not allowed inside parallel step "${step.name}"`);
       } finally {
-        this.#release(inner);
+        this.#vars.release(inner);
       }
     };
     if (step.branches) {
       for (const b of step.branches) tasks.push({ id: b.name, run: () => runBranch(b.steps, () => {}) });
     } else if (step.loop) {
       const loop = step.loop;
-      const items = await this.#items(step, loop, scope, frame);
+      const items = await loopItems(step, loop, (v) => this.#resolve(v, scope, frame));
       items.forEach((item, i) => {
         tasks.push({
           id: String(i),
           run: () =>
             runBranch(loop.steps, (s) => {
-              if (loop.value) this.#define(s, loop.value, clone(item));
-              if (loop.index) this.#define(s, loop.index, i);
+              if (loop.value) this.#vars.define(s, loop.value, clone(item));
+              if (loop.index) this.#vars.define(s, loop.index, i);
             }),
         });
       });
@@ -740,63 +469,11 @@ export class Execution {
     };
     await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
     if (cancelled) throw cancelled;
-    if (failures.length > 0) {
-      failures.sort((a, b) => tasks.findIndex((t) => t.id === a.id) - tasks.findIndex((t) => t.id === b.id));
-      const first = failures[0]!;
-      const firstMsg =
-        typeof first.error === 'string'
-          ? first.error
-          : isMap(first.error) && typeof first.error.message === 'string'
-            ? first.error.message
-            : safeStringify(first.error);
-      throw new WorkflowsError({
-        message: `UnhandledBranchError: ${failures.length} branch(es) or iteration(s) of parallel step "${step.name}" raised an unhandled error; first (${first.id}): ${firstMsg}`,
-        tags: ['UnhandledBranchError'],
-        branches: failures.map((f) => ({ id: f.id, error: f.error })),
-        truncated: false,
-      });
-    }
+    if (failures.length > 0) throw unhandledBranchError(step.name, failures, tasks);
     return undefined;
   }
 
   // ---- errors -----------------------------------------------------------------------------------
-
-  async #retryPolicy(retry: RetryDef, scope: Scope, frame: Frame) {
-    let raw: Value;
-    if (retry.policy !== undefined) raw = await this.#resolve(retry.policy, scope, frame);
-    else {
-      raw = {
-        predicate: await this.#resolve(retry.predicate, scope, frame),
-        max_retries:
-          retry.maxRetries === undefined ? null : await this.#resolve(retry.maxRetries, scope, frame),
-        backoff: retry.backoff
-          ? {
-              initial_delay: await this.#resolve(retry.backoff.initialDelay ?? null, scope, frame),
-              max_delay: await this.#resolve(retry.backoff.maxDelay ?? null, scope, frame),
-              multiplier: await this.#resolve(retry.backoff.multiplier ?? null, scope, frame),
-            }
-          : null,
-      };
-    }
-    if (!isMap(raw)) throw typeError(`a retry policy must be a map, got ${typeName(raw)}`);
-    const max = raw.max_retries ?? 0;
-    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0)
-      throw valueError(`retry max_retries must be a non-negative integer, got ${safeStringify(max)}`);
-    const b = isMap(raw.backoff ?? null) ? (raw.backoff as MapValue) : {};
-    const n = (v: Value | undefined, d: number, what: string) => {
-      if (v === undefined || v === null) return d;
-      if (typeof v !== 'number' || v < 0)
-        throw valueError(`retry backoff ${what} must be a non-negative number`);
-      return v;
-    };
-    return {
-      predicate: raw.predicate ?? null,
-      maxRetries: max,
-      initialDelay: n(b.initial_delay, 1, 'initial_delay'),
-      maxDelay: n(b.max_delay, 60, 'max_delay'),
-      multiplier: n(b.multiplier, 1.25, 'multiplier'),
-    };
-  }
 
   async #try(
     step: Step & { kind: 'try' },
@@ -818,7 +495,7 @@ export class Execution {
       } catch (e) {
         if (!(e instanceof WorkflowsError)) throw e;
         if (retry) {
-          const policy = await this.#retryPolicy(retry, scope, frame);
+          const policy = await retryPolicy(retry, (v) => this.#resolve(v, scope, frame));
           if (attempt < policy.maxRetries) {
             const ok = await this.#callRef(policy.predicate, [e.value], frame);
             if (typeof ok !== 'boolean')
@@ -841,24 +518,11 @@ export class Execution {
           }
         }
         if (except) {
-          if (except.as) this.#set(scope, except.as, e.value);
+          if (except.as) this.#vars.set(scope, except.as, e.value);
           return this.#runSteps(except.steps, scope, frame);
         }
         throw e;
       }
     }
   }
-}
-
-/** A literal from the definition (YAML data) as a value. */
-function toValue(v: unknown): Value {
-  if (v === undefined) return null;
-  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(toValue);
-  if (typeof v === 'object') {
-    const out: MapValue = {};
-    for (const [k, x] of Object.entries(v)) out[k] = toValue(x);
-    return out;
-  }
-  return String(v);
 }

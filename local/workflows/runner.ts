@@ -6,7 +6,7 @@
  */
 import { settle, VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi } from '#local/gcp/workflows-api.ts';
-import type { ExecutionOutcome } from './interpreter.ts';
+import type { ExecutionOutcome } from './outcome.ts';
 import {
   defaultIsInternalUrl,
   fetchHttp,

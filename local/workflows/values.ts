@@ -170,3 +170,16 @@ export function clone(v: Value): Value {
   }
   return v;
 }
+
+/** A literal from the definition (YAML data) as a value. */
+export function toValue(v: unknown): Value {
+  if (v === undefined) return null;
+  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(toValue);
+  if (typeof v === 'object') {
+    const out: MapValue = {};
+    for (const [k, x] of Object.entries(v)) out[k] = toValue(x);
+    return out;
+  }
+  return String(v);
+}

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { InvalidEventPatternError, matchesPattern, parsePattern } from '#local/aws/events/pattern.ts';
-import type { InlineHandler } from '#local/aws/lambda/runtime.ts';
+import type { InlineHandler } from '#local/aws/lambda/functions.ts';
 import { InvalidDefinitionError } from '#local/aws/sfn/definition.ts';
 import { runOffline } from '#local/aws/sfn/offline-run.ts';
 import type { Command, CommandContext } from '../cli/command.ts';

@@ -8,7 +8,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AWS_ROLE_ARN_RE, type GcpConfig } from '#deployment/gcp-config.ts';
+import type { GcpConfig } from '#deployment/gcp-config.ts';
+import { AWS_ROLE_ARN_RE } from '#deployment/gcp-config-substitute.ts';
 import { type Gcloud, GcloudError } from './gcloud.ts';
 
 /** A value quoted for a POSIX shell's `.` (single quotes; several lines kept). */

@@ -16,7 +16,8 @@
  * Keys and pools are never deleted (Cloud KMS keys cannot be; a pool's deletion is the owner's
  * call). The topic-level publish grant of the relay's principal set is phase 2 (iam.ts).
  */
-import { AWS_ROLE_ARN_RE, type GcpConfig } from '#deployment/gcp-config.ts';
+import type { GcpConfig } from '#deployment/gcp-config.ts';
+import { AWS_ROLE_ARN_RE } from '#deployment/gcp-config-substitute.ts';
 import { poolProviders } from '#deployment/gcp-grants.ts';
 
 /** The converge run's readers and runner (the IamContext subset bootstrap uses). */

@@ -37,7 +37,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitCloudTrailEvent, eventsOf } from '#local/aws/services/events.ts';
+import { emitCloudTrailEvent } from '#local/aws/events/cloudtrail.ts';
+import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';

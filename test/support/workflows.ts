@@ -7,7 +7,7 @@ import {
   type Value,
   type WorkflowPorts,
 } from '#local/workflows/index.ts';
-import type { RunOptions } from '#local/workflows/interpreter.ts';
+import type { RunOptions } from '#local/workflows/outcome.ts';
 import { manualClock } from '../helpers/timers.ts';
 
 /** Strips the common indentation of a template literal so YAML can be written inline. */

@@ -32,79 +32,19 @@ import { Worker } from 'node:worker_threads';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { VirtualClock } from '../../clock.ts';
 import { shareClock } from '../../virtual-date.ts';
-import type { LambdaResponse } from '../sfn/interpreter.ts';
-import type { Message, Queue } from '../sqs/queues.ts';
-
-export type InlineHandler = (event: unknown, context: LambdaContext) => unknown;
-
-export interface LambdaContext {
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  awsRequestId: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
-
-/** Code deployed from an artifact: the directory the zip was unpacked into and the `Handler` setting. */
-export interface ArtifactHandler {
-  taskRoot: string;
-  /** `<module path>.<export>`, e.g. `functions/aws/handlers.intake`. */
-  handler: string;
-}
-
-export interface FunctionConfig {
-  name: string;
-  /**
-   * An inline function, `{file, export}` of a module (bundled .js, or .ts with type stripping), or
-   * an artifact's task root and handler setting (found there as Lambda's runtime finds it).
-   */
-  handler: InlineHandler | { file: string; export: string } | ArtifactHandler;
-  /** The Runtime setting (e.g. `nodejs24.x`): AWS_EXECUTION_ENV is `AWS_Lambda_<runtime>`. */
-  runtime?: string;
-  /** Seconds (default 6, as the Serverless Framework sets). */
-  timeout?: number;
-  memorySize?: number;
-  environment?: Record<string, string>;
-  /** ARN of the on-failure destination of asynchronous invocations (SQS queue, Lambda, event bus). */
-  onFailure?: string;
-  maximumRetryAttempts?: number;
-  maximumEventAgeInSeconds?: number;
-  /**
-   * The execution role's ARN: the function's code calls AWS with temporary credentials of a session
-   * of this role (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and its
-   * on-failure destination and event source mappings are authorized against it.
-   */
-  role?: string;
-  /** The function's resource-based policy: its statements by StatementId (AddPermission). */
-  permissions?: Map<string, Record<string, unknown>>;
-}
-
-export interface LambdaFunction extends FunctionConfig {
-  arn: string;
-  version: string;
-  lastModified: number;
-}
-
-export interface EventSourceMapping {
-  uuid: string;
-  eventSourceArn: string;
-  functionArn: string;
-  batchSize: number;
-  functionResponseTypes: string[];
-  enabled: boolean;
-}
-
-/** Service errors of Invoke (not function errors). */
-export class LambdaServiceError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+import type { LambdaResponse } from '../sfn/execution.ts';
+import type { Queue } from '../sqs/queues.ts';
+import { type EventSourceMapping, EventSourceMappings } from './event-sources.ts';
+import {
+  type ArtifactHandler,
+  type FunctionConfig,
+  functionNameOf,
+  type LambdaContext,
+  type LambdaFunction,
+  LambdaServiceError,
+  lambdaDefinedEnvironment,
+  RESERVED_VARIABLES,
+} from './functions.ts';
 
 export interface LambdaRuntimeOptions {
   /** The local cloud's clock: timers run on it, and the sandboxes' `Date` follows it (virtual-date.ts). */
@@ -144,7 +84,6 @@ export interface LambdaRuntimeOptions {
   authorizeLogs?: (fn: LambdaFunction, logStream: string) => boolean;
   log?: (message: string) => void;
 }
-
 interface Sandbox {
   worker: Worker;
   busy: boolean;
@@ -152,64 +91,6 @@ interface Sandbox {
   current?: number;
   /** Ended by the runtime (function replaced, runtime closed): not worth a log line. */
   retired?: boolean;
-}
-
-/**
- * Variable names Lambda reserves: a function's configuration may not set them (CreateFunction and
- * UpdateFunctionConfiguration answer InvalidParameterValueException), the runtime does.
- */
-export const RESERVED_VARIABLES = new Set([
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_DEFAULT_REGION',
-  'AWS_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-]);
-
-/**
- * The variables Lambda defines in a function's execution environment (the Lambda Developer Guide,
- * "Defined runtime environment variables"), for one sandbox. Left out: the credentials (the local
- * cloud's base environment gives them), AWS_LAMBDA_RUNTIME_API (there is no Runtime API here: the
- * sandbox is a worker thread), and PATH, LD_LIBRARY_PATH, NODE_PATH and LAMBDA_RUNTIME_DIR, which
- * name directories of Lambda's image that do not exist on this machine.
- */
-export function lambdaDefinedEnvironment(input: {
-  functionName: string;
-  region: string;
-  memorySize: number;
-  logStreamName: string;
-  handler?: string;
-  taskRoot?: string;
-  runtime?: string;
-}): Record<string, string> {
-  return {
-    AWS_REGION: input.region,
-    AWS_DEFAULT_REGION: input.region,
-    AWS_LAMBDA_FUNCTION_NAME: input.functionName,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(input.memorySize),
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${input.functionName}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: input.logStreamName,
-    ...(input.runtime ? { AWS_EXECUTION_ENV: `AWS_Lambda_${input.runtime}` } : {}),
-    ...(input.handler ? { _HANDLER: input.handler } : {}),
-    ...(input.taskRoot ? { LAMBDA_TASK_ROOT: input.taskRoot } : {}),
-    LANG: 'en_US.UTF-8',
-    TZ: ':UTC',
-  };
 }
 
 /** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
@@ -220,14 +101,9 @@ export const LOG_LINES = 10_000;
 
 export class LambdaRuntime {
   readonly functions = new Map<string, LambdaFunction>();
-  readonly mappings = new Map<string, EventSourceMapping>();
-  /** Each mapping's poll of its queue (a resumed mapping polls at once). */
-  #pollers = new Map<string, () => Promise<void>>();
   readonly #options: LambdaRuntimeOptions;
   readonly #sandboxes = new Map<string, Sandbox[]>();
-  readonly #unsubscribe = new Map<string, () => void>();
-  /** Records held by a `reorder` fault, per mapping: cancelled when the mapping goes. */
-  readonly #held = new Map<string, Set<{ cancel(): void }>>();
+  readonly #sources: EventSourceMappings;
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
   #nextId = 1;
   /** The clock's anchor, shared with every sandbox (made with the first one). */
@@ -243,6 +119,26 @@ export class LambdaRuntime {
 
   constructor(options: LambdaRuntimeOptions) {
     this.#options = options;
+    this.#sources = new EventSourceMappings(options, this);
+  }
+
+  /** The SQS event source mappings, by UUID. */
+  get mappings(): Map<string, EventSourceMapping> {
+    return this.#sources.mappings;
+  }
+
+  /** Maps an SQS queue to a function: batches of up to `batchSize`, partial failures when reported. */
+  addEventSourceMapping(input: Parameters<EventSourceMappings['add']>[0]): EventSourceMapping {
+    return this.#sources.add(input);
+  }
+
+  /** Stops or resumes a mapping (UpdateEventSourceMapping's `Enabled`). */
+  setEventSourceMappingEnabled(uuid: string, enabled: boolean): EventSourceMapping {
+    return this.#sources.setEnabled(uuid, enabled);
+  }
+
+  removeEventSourceMapping(uuid: string): void {
+    this.#sources.remove(uuid);
   }
 
   register(config: FunctionConfig): LambdaFunction {
@@ -416,189 +312,6 @@ export class LambdaRuntime {
     return requestId;
   }
 
-  /** Maps an SQS queue to a function: batches of up to `batchSize`, partial failures when reported. */
-  addEventSourceMapping(input: {
-    eventSourceArn: string;
-    functionName: string;
-    batchSize?: number;
-    functionResponseTypes?: string[];
-    enabled?: boolean;
-  }): EventSourceMapping {
-    const fn = this.get(input.functionName);
-    try {
-      this.#options.authorizeSource?.(fn, input.eventSourceArn);
-    } catch (err) {
-      throw new LambdaServiceError(
-        'InvalidParameterValueException',
-        `The function execution role does not have permissions to read the queue: ${(err as Error).message}`,
-      );
-    }
-    const mapping: EventSourceMapping = {
-      uuid: randomUUID(),
-      eventSourceArn: input.eventSourceArn,
-      functionArn: fn.arn,
-      batchSize: input.batchSize ?? 10,
-      functionResponseTypes: input.functionResponseTypes ?? [],
-      enabled: input.enabled ?? true,
-    };
-    this.mappings.set(mapping.uuid, mapping);
-    const queue = this.#options.queue?.(mapping.eventSourceArn);
-    if (!queue)
-      throw new LambdaServiceError('InvalidParameterValueException', `no queue ${mapping.eventSourceArn}`);
-    let polling = false;
-    const poll = async () => {
-      if (polling || !mapping.enabled || !this.mappings.has(mapping.uuid)) return;
-      polling = true;
-      try {
-        for (;;) {
-          const batch = queue.receive(mapping.batchSize, undefined, (arn) => this.#options.queue?.(arn));
-          if (batch.length === 0) break;
-          await this.#deliverWithFaults(mapping, queue, batch);
-        }
-      } finally {
-        polling = false;
-      }
-    };
-    this.#unsubscribe.set(
-      mapping.uuid,
-      queue.onAvailable(() => void poll()),
-    );
-    this.#pollers.set(mapping.uuid, poll);
-    queueMicrotask(() => void poll());
-    return mapping;
-  }
-
-  /**
-   * Stops or resumes a mapping, as UpdateEventSourceMapping's `Enabled` does: stopped, the queue
-   * keeps its messages; resumed, it polls at once.
-   */
-  setEventSourceMappingEnabled(uuid: string, enabled: boolean): EventSourceMapping {
-    const mapping = this.mappings.get(uuid);
-    if (!mapping)
-      throw new LambdaServiceError(
-        'ResourceNotFoundException',
-        `The resource you requested does not exist. (Service: Lambda, event source mapping ${uuid})`,
-      );
-    mapping.enabled = enabled;
-    if (enabled) queueMicrotask(() => void this.#pollers.get(uuid)?.());
-    return mapping;
-  }
-
-  removeEventSourceMapping(uuid: string): void {
-    this.#pollers.delete(uuid);
-    this.#unsubscribe.get(uuid)?.();
-    this.#unsubscribe.delete(uuid);
-    for (const timer of this.#held.get(uuid) ?? []) timer.cancel();
-    this.#held.delete(uuid);
-    this.mappings.delete(uuid);
-  }
-
-  /** Applies the delivery faults of the queue to a received batch, then invokes (see the header). */
-  async #deliverWithFaults(mapping: EventSourceMapping, queue: Queue, batch: Message[]): Promise<void> {
-    const faults = this.#options.faults;
-    if (!faults) return this.#deliverBatch(mapping, queue, batch);
-    const capMs = Math.floor((queue.attributes.VisibilityTimeout * 1000) / 2);
-    const now: Message[] = [];
-    const extra: Message[][] = [];
-    for (const m of batch) {
-      const plan = faults.delivery('aws', 'sqs', queue.name);
-      plan.delaysMs.forEach((delay, copy) => {
-        const held = Math.min(delay, capMs);
-        if (held > 0) this.#hold(mapping, queue, m, held);
-        else if (copy === 0) now.push(m);
-        else {
-          let invocation = extra[copy - 1];
-          if (!invocation) {
-            invocation = [];
-            extra[copy - 1] = invocation;
-          }
-          invocation.push(m);
-        }
-      });
-    }
-    for (const records of [now, ...extra])
-      if (records.length) await this.#deliverBatch(mapping, queue, records);
-  }
-
-  #hold(mapping: EventSourceMapping, queue: Queue, m: Message, ms: number): void {
-    let timers = this.#held.get(mapping.uuid);
-    if (!timers) {
-      timers = new Set();
-      this.#held.set(mapping.uuid, timers);
-    }
-    const held = timers;
-    const timer = this.#options.clock.at(this.#options.clock.now() + ms, () => {
-      held.delete(timer);
-      if (!this.mappings.has(mapping.uuid) || !mapping.enabled) return;
-      void this.#deliverBatch(mapping, queue, [m]);
-    });
-    held.add(timer);
-  }
-
-  async #deliverBatch(mapping: EventSourceMapping, queue: Queue, batch: Message[]): Promise<void> {
-    const event = {
-      Records: batch.map((m) => ({
-        messageId: m.messageId,
-        receiptHandle: m.receiptHandle,
-        body: m.body,
-        attributes: {
-          ApproximateReceiveCount: String(m.receiveCount),
-          SentTimestamp: String(m.sentAt),
-          SenderId: m.senderId,
-          ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt ?? m.sentAt),
-        },
-        messageAttributes: Object.fromEntries(
-          Object.entries(m.attributes).map(([k, v]) => [
-            k,
-            {
-              stringValue: v.StringValue,
-              binaryValue: v.BinaryValue,
-              stringListValues: [],
-              binaryListValues: [],
-              dataType: v.DataType,
-            },
-          ]),
-        ),
-        md5OfBody: m.md5OfBody,
-        eventSource: 'aws:sqs',
-        eventSourceARN: queue.arn,
-        awsRegion: this.#options.region,
-      })),
-    };
-    // The handler runs in wall time, the queue's visibility on the virtual clock: at x60 a 180 s
-    // visibility is 3 wall seconds, which a cold sandbox on a loaded machine outlasts, so the batch
-    // would come back (and count a receive) while it still runs. In AWS an invocation takes a small
-    // part of the visibility timeout; here the records stay invisible while it runs, and a failure
-    // comes back a whole visibility timeout after it ended.
-    const visibility = queue.attributes.VisibilityTimeout;
-    const hold = () => {
-      for (const m of batch) {
-        try {
-          if (m.receiptHandle) queue.changeVisibility(m.receiptHandle, visibility);
-        } catch {
-          // deleted, or already visible again: nothing to hold
-        }
-      }
-    };
-    const heartbeat = setInterval(hold, 100);
-    const res = await this.invoke(mapping.functionArn, event)
-      .catch(() => undefined)
-      .finally(() => clearInterval(heartbeat));
-    hold();
-    if (!res || res.functionError) return; // the whole batch becomes visible again after the timeout
-    let failed = new Set<string>();
-    if (mapping.functionResponseTypes.includes('ReportBatchItemFailures')) {
-      const items = (res.payload as { batchItemFailures?: { itemIdentifier?: string }[] } | null)
-        ?.batchItemFailures;
-      if (Array.isArray(items)) {
-        failed = new Set(items.map((i) => String(i?.itemIdentifier)));
-        // An identifier that is not in the batch fails the whole batch, as Lambda does.
-        if ([...failed].some((id) => !batch.some((m) => m.messageId === id))) return;
-      }
-    }
-    for (const m of batch) if (!failed.has(m.messageId) && m.receiptHandle) queue.delete(m.receiptHandle);
-  }
-
   #runInSandbox(
     fn: LambdaFunction,
     event: unknown,
@@ -738,10 +451,7 @@ export class LambdaRuntime {
   }
 
   async close(): Promise<void> {
-    for (const u of this.#unsubscribe.values()) u();
-    this.#unsubscribe.clear();
-    for (const timers of this.#held.values()) for (const timer of timers) timer.cancel();
-    this.#held.clear();
+    this.#sources.close();
     await Promise.all(
       [...this.#sandboxes.values()].flat().map((b) => {
         b.retired = true;
@@ -750,11 +460,4 @@ export class LambdaRuntime {
     );
     this.#sandboxes.clear();
   }
-}
-
-/** `arn:aws:lambda:r:a:function:name[:q]`, `a:function:name`, `name:q` or `name` -> `name`. */
-export function functionNameOf(nameOrArn: string): string {
-  const m = /(?:^|:)function:([A-Za-z0-9_-]+)/.exec(nameOrArn);
-  if (m) return m[1] as string;
-  return nameOrArn.split(':')[0] as string;
 }

@@ -5,20 +5,17 @@
  * with Input / InputPath / InputTransformer, retry policies and dead-letter queues, and
  * TestEventPattern.
  *
- * Other simulated services report their mutating calls with `emitCloudTrailEvent` (below): an
- * `AWS API Call via CloudTrail` event on the default bus of the caller's account and region, the
- * way CloudTrail delivers management events to EventBridge.
+ * Delivery to targets is in local/aws/events/targets.ts; the CloudTrail events other simulated
+ * services emit are in local/aws/events/cloudtrail.ts.
  */
 import { randomUUID } from 'node:crypto';
-import type { Principal } from '../credentials.ts';
 import { errorClass } from '../errors.ts';
 import { InvalidEventPatternError, matchesPattern, parsePattern } from '../events/pattern.ts';
+import { busOf, putEventsFor } from '../events/put-events.ts';
 import { InvalidScheduleError, parseSchedule, type Schedule } from '../events/schedule.ts';
-import { type ActingAs, authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
+import { deliver } from '../events/targets.ts';
 import { parsePolicy } from '../iam/policy.ts';
 import { defineService, type World } from '../service.ts';
-import { selectPath } from '../sfn/jsonpath.ts';
-import { queuesOf } from './sqs.ts';
 
 const ResourceNotFound = errorClass('ResourceNotFoundException', 400);
 const ResourceAlreadyExists = errorClass('ResourceAlreadyExistsException', 400);
@@ -128,19 +125,6 @@ export interface EventsState {
   recent: unknown[];
 }
 
-export interface PutEventsEntry {
-  Source?: string;
-  DetailType?: string;
-  Detail?: string;
-  Resources?: string[];
-  Time?: Date | number | string;
-  EventBusName?: string;
-}
-
-const MAX_ENTRY_BYTES = 256 * 1024;
-/** Backoff between target retries: exponential from 1 s, capped at 5 min (EventBridge does not publish its own). */
-const retryDelayMs = (attempt: number) => Math.min(1000 * 2 ** attempt, 300_000);
-
 function busArn(region: string, accountId: string, name: string): string {
   return `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
 }
@@ -149,245 +133,11 @@ function stateOf(world: World, accountId: string, region: string): EventsState {
   return world.stateOf<EventsState>('events', accountId, region);
 }
 
-function busOf(state: EventsState, nameOrArn: unknown): Bus {
-  const raw = typeof nameOrArn === 'string' && nameOrArn.length > 0 ? nameOrArn : 'default';
-  const name = raw.startsWith('arn:') ? (raw.split('/').pop() as string) : raw;
-  const bus = state.buses.get(name);
-  if (!bus) throw ResourceNotFound(`Event bus ${name} does not exist.`);
-  return bus;
-}
-
 function ruleOf(state: EventsState, name: unknown, bus: unknown): Rule {
   const b = busOf(state, bus);
   const r = b.rules.get(String(name));
   if (!r) throw ResourceNotFound(`Rule ${String(name)} does not exist on EventBus ${b.name}.`);
   return r;
-}
-
-/**
- * PutEvents from code (other services, destinations): same validation and partial-failure report
- * as the API.
- */
-export async function putEventsFor(
-  world: World,
-  accountId: string,
-  region: string,
-  entries: PutEventsEntry[],
-) {
-  const state = stateOf(world, accountId, region);
-  const results: ({ EventId: string } | { ErrorCode: string; ErrorMessage: string })[] = [];
-  for (const e of entries) {
-    const problem = entryProblem(e);
-    if (problem) {
-      results.push(problem);
-      continue;
-    }
-    let bus: Bus;
-    try {
-      bus = busOf(state, e.EventBusName);
-    } catch (err) {
-      results.push({ ErrorCode: 'ResourceNotFoundException', ErrorMessage: (err as Error).message });
-      continue;
-    }
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': e.DetailType,
-      source: e.Source,
-      account: accountId,
-      time: new Date(e.Time === undefined ? world.clock.now() : toMillis(e.Time))
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z'),
-      region,
-      resources: e.Resources ?? [],
-      detail: JSON.parse(e.Detail as string),
-    };
-    state.recent.push(event);
-    if (state.recent.length > 1000) state.recent.shift();
-    dispatch(world, state, bus, event);
-    results.push({ EventId: event.id });
-  }
-  return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
-}
-
-function toMillis(t: Date | number | string): number {
-  if (t instanceof Date) return t.getTime();
-  if (typeof t === 'number') return t < 1e12 ? t * 1000 : t;
-  return Date.parse(t);
-}
-
-function entryProblem(e: PutEventsEntry): { ErrorCode: string; ErrorMessage: string } | undefined {
-  for (const field of ['Source', 'DetailType', 'Detail'] as const) {
-    if (typeof e[field] !== 'string' || (e[field] as string).length === 0) {
-      return {
-        ErrorCode: 'InvalidArgument',
-        ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
-      };
-    }
-  }
-  let detail: unknown;
-  try {
-    detail = JSON.parse(e.Detail as string);
-  } catch {
-    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-  }
-  if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
-    return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-  }
-  const size = Buffer.byteLength(JSON.stringify(e));
-  if (size > MAX_ENTRY_BYTES)
-    return {
-      ErrorCode: 'InvalidArgument',
-      ErrorMessage: `Total size of the entries in the request is over the limit (${size} > ${MAX_ENTRY_BYTES} bytes).`,
-    };
-  return undefined;
-}
-
-function dispatch(world: World, state: EventsState, bus: Bus, event: Record<string, unknown>): void {
-  for (const rule of bus.rules.values()) {
-    if (rule.state !== 'ENABLED' || !rule.eventPattern) continue;
-    if (!matchesPattern(parsePattern(rule.eventPattern), event)) continue;
-    for (const target of rule.targets.values()) deliver(world, state, rule, target, event);
-  }
-}
-
-/** Builds what the target receives: Input, InputPath or InputTransformer, else the event. */
-export function targetInput(
-  target: Target,
-  event: Record<string, unknown>,
-  rule: { name: string; arn: string },
-): string {
-  if (target.Input !== undefined) return target.Input;
-  if (target.InputPath !== undefined) return JSON.stringify(selectPath(target.InputPath, event) ?? null);
-  const t = target.InputTransformer;
-  if (!t) return JSON.stringify(event);
-  const values: Record<string, unknown> = {
-    'aws.events.rule-arn': rule.arn,
-    'aws.events.rule-name': rule.name,
-    'aws.events.event.ingestion-time': event.time,
-    'aws.events.event': event,
-    'aws.events.event.json': event,
-  };
-  for (const [k, path] of Object.entries(t.InputPathsMap ?? {})) values[k] = selectPath(path, event);
-  return t.InputTemplate.replace(
-    /(")?<([\w.-]+)>(")?/g,
-    (whole, open: string | undefined, name: string, close: string | undefined) => {
-      if (!(name in values)) return whole;
-      const v = values[name];
-      if (open && close) {
-        // Inside quotes: a string is inserted as its text (escaped); anything else as JSON text.
-        if (typeof v === 'string') return `"${JSON.stringify(v).slice(1, -1)}"`;
-        return `"${JSON.stringify(JSON.stringify(v ?? null)).slice(1, -1)}"`;
-      }
-      const inner = typeof v === 'string' ? v : JSON.stringify(v ?? null);
-      return `${open ?? ''}${inner}${close ?? ''}`;
-    },
-  );
-}
-
-function deliver(
-  world: World,
-  state: EventsState,
-  rule: Rule,
-  target: Target,
-  event: Record<string, unknown>,
-): void {
-  const clock = world.clock;
-  const started = clock.now();
-  const maxAttempts = (target.RetryPolicy?.MaximumRetryAttempts ?? 185) + 1;
-  const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400) * 1000;
-  const payload = targetInput(target, event, rule);
-  const record = (outcome: Delivery['outcome'], attempts: number, error?: string) => {
-    const d: Delivery = {
-      rule: rule.name,
-      targetId: target.Id,
-      targetArn: target.Arn,
-      eventId: String(event.id),
-      attempts,
-      outcome,
-    };
-    if (error) d.error = error;
-    state.deliveries.push(d);
-    if (state.deliveries.length > 1000) state.deliveries.shift();
-  };
-  const attempt = async (n: number) => {
-    try {
-      authorizeTarget(world, state, rule, target, event);
-      await world.deliver(target.Arn, payload);
-      record('delivered', n + 1);
-    } catch (err) {
-      const message = (err as Error).message;
-      const delay = retryDelayMs(n);
-      if (n + 1 < maxAttempts && clock.now() + delay - started <= maxAgeMs) {
-        clock.at(clock.now() + delay, () => attempt(n + 1));
-        return;
-      }
-      const dlqArn = target.DeadLetterConfig?.Arn;
-      let dlq = dlqArn ? queuesOf(world, dlqArn) : undefined;
-      let dlqRefused: string | undefined;
-      if (dlq && dlqArn) {
-        // EventBridge sends to the DLQ as itself: the queue policy must allow it for this rule.
-        try {
-          authorizeEngineCall(world, asEventBridge(state, rule), 'sqs:SendMessage', dlqArn);
-        } catch (refusal) {
-          dlqRefused = (refusal as Error).message;
-          dlq = undefined;
-        }
-      }
-      if (dlq) {
-        dlq.send(payload, {
-          attributes: {
-            RULE_ARN: { DataType: 'String', StringValue: rule.arn },
-            TARGET_ARN: { DataType: 'String', StringValue: target.Arn },
-            ERROR_CODE: { DataType: 'String', StringValue: 'ResourceNotFoundException' },
-            ERROR_MESSAGE: { DataType: 'String', StringValue: message },
-          },
-        });
-        record('dead-lettered', n + 1, message);
-      } else record('dropped', n + 1, dlqRefused ? `${message}; dead-letter queue: ${dlqRefused}` : message);
-    }
-  };
-  queueMicrotask(() => void attempt(0));
-}
-
-/** EventBridge acting for a rule: the service principal, with the rule as aws:SourceArn. */
-function asEventBridge(state: EventsState, rule: Rule): ActingAs {
-  return { service: 'events.amazonaws.com', sourceArn: rule.arn, sourceAccount: state.accountId };
-}
-
-/** What EventBridge needs to deliver to a target, by the target's service. */
-const TARGET_ACTIONS: Record<string, string> = {
-  sqs: 'sqs:SendMessage',
-  lambda: 'lambda:InvokeFunction',
-  states: 'states:StartExecution',
-  events: 'events:PutEvents',
-};
-
-/**
- * Authorizes a delivery as EventBridge makes it: with the target's role when the rule gives one
- * (a bus or state machine target), else as the service principal, which the target's resource
- * policy must allow (a queue policy, a Lambda permission, with aws:SourceArn the rule).
- */
-function authorizeTarget(
-  world: World,
-  state: EventsState,
-  rule: Rule,
-  target: Target,
-  event: Record<string, unknown>,
-): void {
-  const service = target.Arn.split(':')[2] as string;
-  const action = TARGET_ACTIONS[service];
-  if (!action) return;
-  // A queue that does not exist answers so before any policy is read (the delivery then fails).
-  if (service === 'sqs' && !queuesOf(world, target.Arn)) return;
-  const context: Record<string, string> =
-    action === 'events:PutEvents'
-      ? { 'events:source': String(event.source), 'events:detail-type': String(event['detail-type']) }
-      : {};
-  const as: ActingAs = target.RoleArn
-    ? { session: sessionOf(target.RoleArn, `events-${rule.name}`.slice(0, 64)) }
-    : asEventBridge(state, rule);
-  authorizeEngineCall(world, as, action, target.Arn, context);
 }
 
 function armSchedule(world: World, state: EventsState, rule: Rule): void {
@@ -507,69 +257,6 @@ export function putTargets(
   }
   if (rule.schedule && !rule.timer) armSchedule(world, state, rule);
   return { FailedEntryCount: failed.length, FailedEntries: failed };
-}
-
-/**
- * Reports a simulated mutating call as CloudTrail does: an `AWS API Call via CloudTrail` event on
- * the default bus of the caller's account and region, source `aws.<service>`. Call it after the
- * call succeeded, e.g. from the Interconnect module:
- *
- *     emitCloudTrailEvent(ctx.world, { service: 'interconnect', eventName: 'CreateConnection',
- *       principal: ctx.principal, region: ctx.region, requestParameters: input, responseElements: out });
- */
-export function emitCloudTrailEvent(
-  world: World,
-  call: {
-    service: string;
-    eventName: string;
-    principal: Principal;
-    region: string;
-    requestParameters?: unknown;
-    responseElements?: unknown;
-    requestId?: string;
-  },
-): Promise<unknown> {
-  const now = new Date(world.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const p = call.principal;
-  const type = p.arn.includes(':assumed-role/')
-    ? 'AssumedRole'
-    : p.arn.endsWith(':root')
-      ? 'Root'
-      : p.arn.includes(':role/')
-        ? 'AssumedRole'
-        : 'IAMUser';
-  const detail = {
-    eventVersion: '1.09',
-    userIdentity: {
-      type,
-      principalId: p.accessKeyId,
-      arn: p.arn,
-      accountId: p.accountId,
-      accessKeyId: p.accessKeyId,
-    },
-    eventTime: now,
-    eventSource: `${call.service}.amazonaws.com`,
-    eventName: call.eventName,
-    awsRegion: call.region,
-    sourceIPAddress: '127.0.0.1',
-    userAgent: 'crosslink-local',
-    requestParameters: call.requestParameters ?? null,
-    responseElements: call.responseElements ?? null,
-    requestID: call.requestId ?? randomUUID(),
-    eventID: randomUUID(),
-    readOnly: false,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: p.accountId,
-    eventCategory: 'Management',
-  };
-  return putEventsFor(world, p.accountId, call.region, [
-    {
-      Source: `aws.${call.service}`,
-      DetailType: 'AWS API Call via CloudTrail',
-      Detail: JSON.stringify(detail),
-    },
-  ]);
 }
 
 /** The EventBridge state of (account, region): tests read deliveries here. */

@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { AwsError } from '../errors.ts';
 import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
-import { type LambdaFunction, LambdaRuntime, LambdaServiceError } from '../lambda/runtime.ts';
+import { type LambdaFunction, LambdaServiceError } from '../lambda/functions.ts';
+import { LambdaRuntime } from '../lambda/runtime.ts';
 import { RawResponse } from '../protocols.ts';
 import { defineService, type RestInput, type World } from '../service.ts';
 import { queuesOf } from './sqs.ts';

@@ -7,16 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError, errorClass } from '../errors.ts';
 import { authorizeEngineCall, sessionOf } from '../iam/enforce.ts';
-import { functionNameOf } from '../lambda/runtime.ts';
+import { functionNameOf } from '../lambda/functions.ts';
 import { defineService, type World } from '../service.ts';
 import { InvalidDefinitionError, type MachineDef, validateDefinition } from '../sfn/definition.ts';
-import {
-  type Execution,
-  MAX_PAYLOAD_BYTES,
-  type MachineRef,
-  StepFunctionsEngine,
-  TaskTokenError,
-} from '../sfn/interpreter.ts';
+import { type Execution, MAX_PAYLOAD_BYTES, type MachineRef, TaskTokenError } from '../sfn/execution.ts';
+import { StepFunctionsEngine } from '../sfn/interpreter.ts';
 import { lambdaRuntime } from './lambda.ts';
 
 const InvalidArn = errorClass('InvalidArn', 400);

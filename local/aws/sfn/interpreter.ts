@@ -8,171 +8,38 @@
  * definition: that library has no `$$.Task.Token`, a static context object and wall-clock waits,
  * so task tokens, heartbeats and history events would all have been overrides around it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { TimerClock } from '../../clock.ts';
-import { CHOICE_OPERATORS, isTimestamp, type MachineDef, type StateDef, taskKind } from './definition.ts';
-import { evaluateIntrinsic, IntrinsicFailure, parseIntrinsic } from './intrinsics.ts';
-import { pathExists, selectPath, setPath } from './jsonpath.ts';
-
-export interface LambdaRequest {
-  /** Name, ARN or partial ARN, optionally with a qualifier, as the state gave it. */
-  functionName: string;
-  payload: unknown;
-  qualifier?: string;
-  invocationType?: 'RequestResponse' | 'Event';
-  /** The state machine's role and the execution: the invocation is authorized against the role. */
-  caller?: { roleArn: string; execution: string };
-}
-export interface LambdaResponse {
-  payload: unknown;
-  executedVersion: string;
-  /** Set when the function threw: the payload is `{errorType, errorMessage, trace}`. */
-  functionError?: string;
-}
-/** Invokes a Lambda function; rejects with `{name, message}` for service errors (no such function). */
-export type LambdaInvoker = (request: LambdaRequest) => Promise<LambdaResponse>;
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
-
-export interface HistoryEvent {
-  timestamp: Date;
-  type: string;
-  id: number;
-  previousEventId: number;
-  [details: string]: unknown;
-}
-
-export const MAX_HISTORY_EVENTS = 25_000;
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
-
-/** An error as Step Functions names it (`States.Timeout`, a Lambda's `errorType`, ...). */
-export class StatesError extends Error {
-  readonly error: string;
-  readonly cause: string;
-  constructor(error: string, cause = '') {
-    super(`${error}: ${cause}`);
-    this.name = 'StatesError';
-    this.error = error;
-    this.cause = cause;
-  }
-}
-
-/** Thrown into work that was cancelled (StopExecution, a sibling branch failed, a timeout). */
-class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'Cancelled';
-  }
-}
-
-/** Answers to SendTask* that the real API gives as error codes. */
-export class TaskTokenError extends Error {
-  readonly code: 'InvalidToken' | 'TaskTimedOut' | 'TaskDoesNotExist';
-  constructor(code: TaskTokenError['code'], message: string) {
-    super(message);
-    this.name = 'TaskTokenError';
-    this.code = code;
-  }
-}
-
-/** A cancellation tree: aborting a scope aborts its children and runs their cleanups. */
-class Scope {
-  cancelled = false;
-  readonly #cleanups = new Set<() => void>();
-  readonly #children = new Set<Scope>();
-  readonly #parent: Scope | undefined;
-  constructor(parent?: Scope) {
-    this.#parent = parent;
-    if (parent) parent.#children.add(this);
-    if (parent?.cancelled) this.cancelled = true;
-  }
-  child(): Scope {
-    return new Scope(this);
-  }
-  onCancel(fn: () => void): () => void {
-    if (this.cancelled) {
-      fn();
-      return () => {};
-    }
-    this.#cleanups.add(fn);
-    return () => this.#cleanups.delete(fn);
-  }
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    for (const c of this.#children) c.cancel();
-    for (const fn of this.#cleanups) fn();
-    this.#cleanups.clear();
-  }
-  dispose(): void {
-    if (this.#parent) this.#parent.#children.delete(this);
-  }
-  check(): void {
-    if (this.cancelled) throw new Cancelled();
-  }
-}
-
-export interface MachineRef {
-  arn: string;
-  name: string;
-  definition: MachineDef;
-  roleArn: string;
-}
-
-interface PendingTask {
-  token: string;
-  execution: Execution;
-  settle(result: { output: string } | { error: string; cause: string }): void;
-  heartbeat(): void;
-}
-
-/** One run of a state machine. */
-export class Execution {
-  readonly arn: string;
-  readonly name: string;
-  readonly machine: MachineRef;
-  readonly input: string;
-  readonly startDate: Date;
-  status: ExecutionStatus = 'RUNNING';
-  stopDate?: Date;
-  output?: string;
-  error?: string;
-  cause?: string;
-  readonly history: HistoryEvent[] = [];
-  /** Resolves when the execution has ended, whatever the outcome. */
-  readonly done: Promise<void>;
-  readonly root = new Scope();
-  /** Tokens this execution handed out and that are still open. */
-  readonly openTokens = new Set<string>();
-  #resolveDone!: () => void;
-  constructor(arn: string, name: string, machine: MachineRef, input: string, start: number) {
-    this.arn = arn;
-    this.name = name;
-    this.machine = machine;
-    this.input = input;
-    this.startDate = new Date(start);
-    this.done = new Promise((r) => {
-      this.#resolveDone = r;
-    });
-  }
-  /** @internal */
-  finish(): void {
-    this.#resolveDone();
-  }
-}
-
-/** A thread of events inside one execution (a branch, an iteration): for previousEventId. */
-interface Thread {
-  last: number;
-}
-
-interface RunCtx {
-  exec: Execution;
-  scope: Scope;
-  thread: Thread;
-  /** `$$.Map.Item` inside a Map iteration. */
-  mapItem?: { Index: number; Value: unknown };
-}
+import {
+  applyInputPath,
+  applyOutput,
+  applyOutputPath,
+  checkSize,
+  evaluateRule,
+  matches,
+  resultPathSet,
+  stringAt,
+  template,
+  waitUntil,
+} from './data-flow.ts';
+import type { MachineDef, StateDef } from './definition.ts';
+import {
+  Cancelled,
+  contextObject,
+  Execution,
+  type ExecutionStatus,
+  type HistoryEvent,
+  type LambdaInvoker,
+  MAX_HISTORY_EVENTS,
+  type MachineRef,
+  type PendingTask,
+  type RunCtx,
+  type Scope,
+  StatesError,
+  TaskTokenError,
+  type Thread,
+} from './execution.ts';
+import { selectPath } from './jsonpath.ts';
+import { runTask, type TaskHost } from './task.ts';
 
 export interface EngineOptions {
   clock: TimerClock;
@@ -192,6 +59,7 @@ export class StepFunctionsEngine {
   readonly #pending = new Map<string, PendingTask>();
   /** Tokens that were valid once: answering them now is TaskTimedOut, not InvalidToken. */
   readonly #closed = new Set<string>();
+  readonly #taskHost: TaskHost;
 
   constructor(options: EngineOptions) {
     this.#clock = options.clock;
@@ -199,6 +67,14 @@ export class StepFunctionsEngine {
     this.#region = options.region;
     this.#onEnd = options.onEnd;
     this.#random = options.random ?? Math.random;
+    this.#taskHost = {
+      clock: this.#clock,
+      region: this.#region,
+      invoke: this.#invoke,
+      event: (exec, thread, type, key, details) => this.#event(exec, thread, type, key, details),
+      park: (token, pending) => this.#pending.set(token, pending),
+      closeToken: (exec, token) => this.#closeToken(exec, token),
+    };
   }
 
   /** Starts an execution; it runs on its own (await `execution.done` to wait for the end). */
@@ -356,25 +232,6 @@ export class StepFunctionsEngine {
     }
   }
 
-  #context(ctx: RunCtx, stateName: string, entered: number, retryCount: number, token?: string): unknown {
-    const e = ctx.exec;
-    const c: Record<string, unknown> = {
-      Execution: {
-        Id: e.arn,
-        Input: JSON.parse(e.input),
-        Name: e.name,
-        RoleArn: e.machine.roleArn,
-        StartTime: e.startDate.toISOString(),
-        RedriveCount: 0,
-      },
-      StateMachine: { Id: e.machine.arn, Name: e.machine.name },
-      State: { EnteredTime: new Date(entered).toISOString(), Name: stateName, RetryCount: retryCount },
-    };
-    if (token !== undefined) c.Task = { Token: token };
-    if (ctx.mapItem) c.Map = { Item: ctx.mapItem };
-    return c;
-  }
-
   async #runState(
     ctx: RunCtx,
     name: string,
@@ -399,7 +256,7 @@ export class StepFunctionsEngine {
       return next === undefined ? { output } : { output, next };
     };
     const next = s.End === true ? undefined : (s.Next as string | undefined);
-    const context = (retry = 0, token?: string) => this.#context(ctx, name, entered, retry, token);
+    const context = (retry = 0, token?: string) => contextObject(ctx, name, entered, retry, token);
 
     switch (type) {
       case 'Pass': {
@@ -440,28 +297,7 @@ export class StepFunctionsEngine {
       }
       case 'Wait': {
         const eff = applyInputPath(s, input, context());
-        let due: number;
-        if (s.Seconds !== undefined) due = entered + (s.Seconds as number) * 1000;
-        else if (s.Timestamp !== undefined) due = Date.parse(s.Timestamp as string);
-        else if (s.SecondsPath !== undefined) {
-          const v = selectPath(s.SecondsPath as string, eff, context());
-          if (!(Number.isInteger(v) && (v as number) >= 0)) {
-            throw new StatesError(
-              'States.Runtime',
-              `SecondsPath '${s.SecondsPath}' did not select a non-negative integer in state '${name}'`,
-            );
-          }
-          due = entered + (v as number) * 1000;
-        } else {
-          const v = selectPath(s.TimestampPath as string, eff, context());
-          if (!isTimestamp(v)) {
-            throw new StatesError(
-              'States.Runtime',
-              `TimestampPath '${s.TimestampPath}' did not select a timestamp in state '${name}'`,
-            );
-          }
-          due = Date.parse(v);
-        }
+        const due = waitUntil(s, eff, entered, context(), name);
         await this.#sleepUntil(ctx.scope, due);
         return exit(applyOutputPath(s, eff), next);
       }
@@ -490,7 +326,9 @@ export class StepFunctionsEngine {
         const eff = applyInputPath(s, input, context(retries));
         let result: unknown;
         if (s.Type === 'Task')
-          result = await this.#runTask(ctx, name, s, eff, input, (token) => context(retries, token));
+          result = await runTask(this.#taskHost, ctx, name, s, eff, input, (token) =>
+            context(retries, token),
+          );
         else if (s.Type === 'Parallel') result = await this.#runParallel(ctx, name, s, eff, context(retries));
         else result = await this.#runMap(ctx, name, s, eff, context(retries));
         if (s.ResultSelector !== undefined)
@@ -523,193 +361,6 @@ export class StepFunctionsEngine {
         }
         throw e;
       }
-    }
-  }
-
-  async #runTask(
-    ctx: RunCtx,
-    name: string,
-    s: StateDef,
-    eff: unknown,
-    rawInput: unknown,
-    context: (token?: string) => unknown,
-  ): Promise<unknown> {
-    const kind = taskKind(s.Resource as string);
-    // Real task tokens are opaque base64 that begins "AQ"; a bare base64url token began with '-'
-    // one time in 64, which a command line then read as an option.
-    const token = kind === 'invoke-token' ? `AQ${randomBytes(48).toString('base64url')}` : undefined;
-    const c = context(token);
-    const params = s.Parameters !== undefined ? template(s.Parameters, eff, c, 'Parameters') : eff;
-    const timeoutSeconds = s.TimeoutSecondsPath
-      ? numberAt(s.TimeoutSecondsPath, rawInput, c, 'TimeoutSecondsPath')
-      : ((s.TimeoutSeconds as number | undefined) ?? (kind === 'lambda-arn' ? undefined : 99_999_999));
-    const heartbeatSeconds = s.HeartbeatSecondsPath
-      ? numberAt(s.HeartbeatSecondsPath, rawInput, c, 'HeartbeatSecondsPath')
-      : (s.HeartbeatSeconds as number | undefined);
-    const exec = ctx.exec;
-    const ev = (type: string, key: string, details: unknown) =>
-      this.#event(exec, ctx.thread, type, key, details);
-    const resource = kind === 'invoke' ? 'invoke' : 'invoke.waitForTaskToken';
-    const base = { resourceType: 'lambda', resource };
-    if (kind === 'lambda-arn') {
-      const details: Record<string, unknown> = {
-        resource: s.Resource,
-        input: JSON.stringify(params),
-        inputDetails: { truncated: false },
-      };
-      if (timeoutSeconds !== undefined) details.timeoutInSeconds = timeoutSeconds;
-      ev('LambdaFunctionScheduled', 'lambdaFunctionScheduledEventDetails', details);
-    } else {
-      const details: Record<string, unknown> = {
-        ...base,
-        region: this.#region,
-        parameters: JSON.stringify(params),
-      };
-      if (timeoutSeconds !== undefined) details.timeoutInSeconds = timeoutSeconds;
-      if (heartbeatSeconds !== undefined) details.heartbeatInSeconds = heartbeatSeconds;
-      ev('TaskScheduled', 'taskScheduledEventDetails', details);
-    }
-
-    const scope = ctx.scope.child();
-    try {
-      // Every way this attempt can end races here: the Lambda, the token, the timeout, the heartbeat.
-      const outcome = await new Promise<{ ok: unknown } | { error: StatesError; timedOut?: boolean }>(
-        (resolve, reject) => {
-          let settled = false;
-          const finish = (v: { ok: unknown } | { error: StatesError; timedOut?: boolean }) => {
-            if (settled) return;
-            settled = true;
-            resolve(v);
-          };
-          scope.onCancel(() => {
-            if (!settled) {
-              settled = true;
-              reject(new Cancelled());
-            }
-          });
-          if (timeoutSeconds !== undefined) {
-            const t = this.#clock.at(this.#clock.now() + timeoutSeconds * 1000, () =>
-              finish({
-                error: new StatesError(
-                  'States.Timeout',
-                  `The task '${name}' exceeded its TimeoutSeconds of ${timeoutSeconds}`,
-                ),
-                timedOut: true,
-              }),
-            );
-            scope.onCancel(() => t.cancel());
-          }
-          let heartbeatTimer: { cancel(): void } | undefined;
-          const armHeartbeat = () => {
-            heartbeatTimer?.cancel();
-            if (heartbeatSeconds === undefined || kind !== 'invoke-token') return;
-            heartbeatTimer = this.#clock.at(this.#clock.now() + heartbeatSeconds * 1000, () =>
-              finish({
-                error: new StatesError(
-                  'States.HeartbeatTimeout',
-                  `The task '${name}' sent no heartbeat for ${heartbeatSeconds} seconds`,
-                ),
-                timedOut: true,
-              }),
-            );
-          };
-          scope.onCancel(() => heartbeatTimer?.cancel());
-
-          if (kind === 'lambda-arn') {
-            ev('LambdaFunctionStarted', 'lambdaFunctionStartedEventDetails', undefined);
-          } else {
-            ev('TaskStarted', 'taskStartedEventDetails', base);
-          }
-          if (token !== undefined) {
-            exec.openTokens.add(token);
-            this.#pending.set(token, {
-              token,
-              execution: exec,
-              settle: (r) => {
-                if ('output' in r) {
-                  let parsed: unknown;
-                  try {
-                    parsed = JSON.parse(r.output);
-                  } catch {
-                    throw new TaskTokenError('InvalidToken', 'the output is not JSON');
-                  }
-                  finish({ ok: parsed });
-                } else finish({ error: new StatesError(r.error, r.cause) });
-                this.#closeToken(exec, token);
-              },
-              heartbeat: armHeartbeat,
-            });
-            scope.onCancel(() => this.#closeToken(exec, token));
-            armHeartbeat();
-          }
-
-          const request = lambdaRequest(
-            kind as 'lambda-arn' | 'invoke' | 'invoke-token',
-            s.Resource as string,
-            params,
-          );
-          this.#invoke({ ...request, caller: { roleArn: exec.machine.roleArn, execution: exec.name } }).then(
-            (res) => {
-              if (res.functionError) {
-                const p = res.payload as { errorType?: string } | undefined;
-                finish({
-                  error: new StatesError(p?.errorType ?? res.functionError, JSON.stringify(res.payload)),
-                });
-              } else if (kind === 'lambda-arn') finish({ ok: res.payload });
-              else if (kind === 'invoke') finish({ ok: invokeResult(res) });
-              else if (!settled)
-                ev('TaskSubmitted', 'taskSubmittedEventDetails', {
-                  ...base,
-                  output: JSON.stringify(invokeResult(res)),
-                  outputDetails: { truncated: false },
-                });
-            },
-            (err: { name?: string; message?: string }) =>
-              finish({
-                error: new StatesError(
-                  `Lambda.${err?.name ?? 'ServiceException'}`,
-                  err?.message ?? String(err),
-                ),
-              }),
-          );
-        },
-      );
-
-      if ('ok' in outcome) {
-        const out = JSON.stringify(outcome.ok);
-        if (kind === 'lambda-arn')
-          ev('LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails', {
-            output: out,
-            outputDetails: { truncated: false },
-          });
-        else
-          ev('TaskSucceeded', 'taskSucceededEventDetails', {
-            ...base,
-            output: out,
-            outputDetails: { truncated: false },
-          });
-        return outcome.ok;
-      }
-      const { error, timedOut } = outcome;
-      const details = { error: error.error, cause: error.cause };
-      if (kind === 'lambda-arn') {
-        ev(
-          timedOut ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed',
-          timedOut ? 'lambdaFunctionTimedOutEventDetails' : 'lambdaFunctionFailedEventDetails',
-          details,
-        );
-      } else {
-        ev(
-          timedOut ? 'TaskTimedOut' : 'TaskFailed',
-          timedOut ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails',
-          { ...base, ...details },
-        );
-      }
-      throw error;
-    } finally {
-      scope.cancel();
-      scope.dispose();
-      if (token !== undefined) this.#closeToken(exec, token);
     }
   }
 
@@ -836,221 +487,4 @@ export class StepFunctionsEngine {
       });
     });
   }
-}
-
-function lambdaRequest(
-  kind: 'lambda-arn' | 'invoke' | 'invoke-token',
-  resource: string,
-  params: unknown,
-): LambdaRequest {
-  if (kind === 'lambda-arn') return { functionName: resource, payload: params };
-  const p = (params ?? {}) as Record<string, unknown>;
-  const req: LambdaRequest = {
-    functionName: String(p.FunctionName),
-    payload: p.Payload === undefined ? {} : p.Payload,
-  };
-  if (typeof p.Qualifier === 'string') req.qualifier = p.Qualifier;
-  if (p.InvocationType === 'Event') req.invocationType = 'Event';
-  return req;
-}
-
-function invokeResult(res: LambdaResponse): unknown {
-  const requestId = randomUUID();
-  return {
-    ExecutedVersion: res.executedVersion,
-    Payload: res.payload,
-    SdkHttpMetadata: { HttpStatusCode: 200 },
-    SdkResponseMetadata: { RequestId: requestId },
-    StatusCode: 200,
-  };
-}
-
-/** ErrorEquals matching: States.ALL and States.TaskFailed are wildcards, but never for States.Runtime. */
-function matches(errorEquals: string[], error: string): boolean {
-  if (error === 'States.Runtime' || error === 'States.DataLimitExceeded') return false;
-  return errorEquals.some(
-    (e) => e === error || e === 'States.ALL' || (e === 'States.TaskFailed' && error !== 'States.Timeout'),
-  );
-}
-
-function checkSize(v: unknown, state: string): void {
-  const size = Buffer.byteLength(JSON.stringify(v) ?? '');
-  if (size > MAX_PAYLOAD_BYTES) {
-    throw new StatesError(
-      'States.DataLimitExceeded',
-      `The state/task '${state}' returned a result of ${size} bytes, more than the maximum of ${MAX_PAYLOAD_BYTES}`,
-    );
-  }
-}
-
-function applyInputPath(s: StateDef, input: unknown, context: unknown): unknown {
-  if (s.InputPath === null) return {};
-  if (s.InputPath === undefined || s.InputPath === '$') return input;
-  return mustSelect(s.InputPath, input, context, 'InputPath');
-}
-
-function applyOutputPath(s: StateDef, output: unknown): unknown {
-  if (s.OutputPath === null) return {};
-  if (s.OutputPath === undefined || s.OutputPath === '$') return output;
-  return mustSelect(s.OutputPath, output, undefined, 'OutputPath');
-}
-
-/** ResultPath then OutputPath. */
-function applyOutput(s: StateDef, rawInput: unknown, result: unknown, _context: unknown): unknown {
-  let combined: unknown;
-  if (s.ResultPath === null) combined = rawInput;
-  else if (s.ResultPath === undefined || s.ResultPath === '$') combined = result;
-  else combined = resultPathSet(s.ResultPath, rawInput, result);
-  return applyOutputPath(s, combined);
-}
-
-function resultPathSet(path: string, input: unknown, value: unknown): unknown {
-  try {
-    return setPath(path, input, value);
-  } catch (err) {
-    throw new StatesError('States.ResultPathMatchFailure', (err as Error).message);
-  }
-}
-
-function mustSelect(path: string, data: unknown, context: unknown, field: string): unknown {
-  const v = selectPath(path, data, context);
-  if (v === undefined) {
-    throw new StatesError(
-      'States.Runtime',
-      `Invalid path '${path}' in ${field}: the path could not be found in the input '${JSON.stringify(data)}'`,
-    );
-  }
-  return v;
-}
-
-function stringAt(path: string, data: unknown, context: unknown, field: string): string {
-  const v = mustSelect(path, data, context, field);
-  if (typeof v !== 'string')
-    throw new StatesError('States.Runtime', `${field} '${path}' did not select a string`);
-  return v;
-}
-
-function numberAt(path: string, data: unknown, context: unknown, field: string): number {
-  const v = mustSelect(path, data, context, field);
-  if (!(Number.isInteger(v) && (v as number) > 0))
-    throw new StatesError('States.Runtime', `${field} '${path}' did not select a positive integer`);
-  return v as number;
-}
-
-/** Evaluates a payload template (Parameters, ResultSelector, ItemSelector). */
-export function template(t: unknown, input: unknown, context: unknown, field: string): unknown {
-  if (Array.isArray(t)) return t.map((x) => template(x, input, context, field));
-  if (t === null || typeof t !== 'object') return t;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(t)) {
-    if (k.endsWith('.$') && typeof v === 'string') {
-      const key = k.slice(0, -2);
-      if (v.startsWith('States.')) {
-        try {
-          out[key] = evaluateIntrinsic(parseIntrinsic(v), input, context);
-        } catch (err) {
-          if (err instanceof IntrinsicFailure) throw new StatesError('States.IntrinsicFailure', err.message);
-          throw err;
-        }
-      } else {
-        const sel = selectPath(v, input, context);
-        if (sel === undefined) {
-          throw new StatesError(
-            'States.Runtime',
-            `The JSONPath '${v}' specified for the field '${k}' in ${field} could not be found in the input '${JSON.stringify(input)}'`,
-          );
-        }
-        out[key] = sel;
-      }
-    } else out[k] = template(v, input, context, field);
-  }
-  return out;
-}
-
-// ---------- Choice rules ----------
-
-export function evaluateRule(rule: StateDef, input: unknown, context: unknown): boolean {
-  if (Array.isArray(rule.And)) return (rule.And as StateDef[]).every((r) => evaluateRule(r, input, context));
-  if (Array.isArray(rule.Or)) return (rule.Or as StateDef[]).some((r) => evaluateRule(r, input, context));
-  if (rule.Not) return !evaluateRule(rule.Not as StateDef, input, context);
-  const variable = rule.Variable as string;
-  const op = Object.keys(rule).find((k) => CHOICE_OPERATORS.has(k)) as string;
-  const present = pathExists(variable, input, context);
-  if (op === 'IsPresent') return present === rule.IsPresent;
-  if (!present) {
-    throw new StatesError(
-      'States.Runtime',
-      `Invalid path '${variable}': the choice state's condition path references an invalid value.`,
-    );
-  }
-  const v = selectPath(variable, input, context);
-  let expected = rule[op];
-  let base = op;
-  if (op.endsWith('Path')) {
-    base = op.slice(0, -4);
-    expected = selectPath(expected as string, input, context);
-    if (expected === undefined)
-      throw new StatesError('States.Runtime', `Invalid path '${rule[op]}' in ${op}`);
-  }
-  switch (base) {
-    case 'IsNull':
-      return (v === null) === expected;
-    case 'IsNumeric':
-      return (typeof v === 'number') === expected;
-    case 'IsString':
-      return (typeof v === 'string') === expected;
-    case 'IsBoolean':
-      return (typeof v === 'boolean') === expected;
-    case 'IsTimestamp':
-      return isTimestamp(v) === expected;
-    case 'StringMatches':
-      return typeof v === 'string' && stringMatches(v, expected as string);
-    case 'BooleanEquals':
-      return typeof v === 'boolean' && v === expected;
-  }
-  if (base.startsWith('String')) {
-    if (typeof v !== 'string' || typeof expected !== 'string') return false;
-    return compare(base.slice(6), v < expected ? -1 : v > expected ? 1 : 0);
-  }
-  if (base.startsWith('Numeric')) {
-    if (typeof v !== 'number' || typeof expected !== 'number') return false;
-    return compare(base.slice(7), v - expected);
-  }
-  if (base.startsWith('Timestamp')) {
-    if (!isTimestamp(v) || !isTimestamp(expected)) return false;
-    return compare(base.slice(9), Date.parse(v) - Date.parse(expected));
-  }
-  return false;
-}
-
-function compare(kind: string, diff: number): boolean {
-  switch (kind) {
-    case 'Equals':
-      return diff === 0;
-    case 'LessThan':
-      return diff < 0;
-    case 'GreaterThan':
-      return diff > 0;
-    case 'LessThanEquals':
-      return diff <= 0;
-    case 'GreaterThanEquals':
-      return diff >= 0;
-  }
-  return false;
-}
-
-/** `*` matches any run of characters; `\*` and `\\` are literal. */
-function stringMatches(value: string, pattern: string): boolean {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i] as string);
-    else if (c === '*') re += '.*';
-    else re += escapeRe(c);
-  }
-  return new RegExp(`^${re}$`, 's').test(value);
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

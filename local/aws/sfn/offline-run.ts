@@ -5,9 +5,11 @@
  * `crosslink sim sfn run` uses it.
  */
 import { VirtualClock } from '../../clock.ts';
-import { type InlineHandler, LambdaRuntime } from '../lambda/runtime.ts';
+import type { InlineHandler } from '../lambda/functions.ts';
+import { LambdaRuntime } from '../lambda/runtime.ts';
 import { type MachineDef, type StateDef, taskKind, validateDefinition } from './definition.ts';
-import { type Execution, StepFunctionsEngine } from './interpreter.ts';
+import type { Execution } from './execution.ts';
+import { StepFunctionsEngine } from './interpreter.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';

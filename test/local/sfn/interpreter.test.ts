@@ -4,9 +4,9 @@ import {
   type Execution,
   type LambdaRequest,
   type LambdaResponse,
-  StepFunctionsEngine,
   TaskTokenError,
-} from '#local/aws/sfn/interpreter.ts';
+} from '#local/aws/sfn/execution.ts';
+import { StepFunctionsEngine } from '#local/aws/sfn/interpreter.ts';
 import { manualClock, settle } from '../../helpers/timers.ts';
 
 const ACCOUNT = '000000000000';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CallbackHub } from '#local/workflows/callbacks.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
-import { Execution, InvalidWorkflowError } from '#local/workflows/interpreter.ts';
+import { Execution } from '#local/workflows/interpreter.ts';
+import { InvalidWorkflowError } from '#local/workflows/outcome.ts';
 import { manualClock } from '../../helpers/timers.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 

@@ -3,13 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
-import {
-  loadGcpConfig,
-  memberOf,
-  parseGcpConfig,
-  serviceAccountEmail,
-  substituteEndpoints,
-} from '#deployment/gcp-config.ts';
+import { loadGcpConfig, memberOf, parseGcpConfig, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import { substituteEndpoints } from '#deployment/gcp-config-substitute.ts';
 
 const issuesOf = (text: string) => {
   try {

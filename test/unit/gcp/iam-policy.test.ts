@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadGcpConfig, substituteAwsPublishers } from '#deployment/gcp-config.ts';
+import { loadGcpConfig } from '#deployment/gcp-config.ts';
+import { substituteAwsPublishers } from '#deployment/gcp-config-substitute.ts';
 import { ConditionError, evaluateAttributeCondition } from '#local/gcp/iam/attribute-condition.ts';
 import { configPolicy, identityBindings } from '#local/gcp/iam/grants.ts';
 import { GcpIam, ORGANIZATION, predefinedRoles, principalsOf } from '#local/gcp/iam/policy.ts';
