@@ -150,7 +150,11 @@ export class DynamoDbVpnApprovals implements VpnApprovalStore {
           Key: key(runId, vpnId),
           UpdateExpression: 'REMOVE #token, #execution, #waitUntil',
           ConditionExpression: '#execution = :x',
-          ExpressionAttributeNames: { '#token': 'token', '#execution': 'execution', '#waitUntil': 'waitUntil' },
+          ExpressionAttributeNames: {
+            '#token': 'token',
+            '#execution': 'execution',
+            '#waitUntil': 'waitUntil',
+          },
           ExpressionAttributeValues: { ':x': { S: execution } },
         }),
       );

@@ -31,9 +31,9 @@ import { CrosslinkError, ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import * as checks from '#core/events/checks.ts';
 import { checkEventData } from '#core/events/schemas.ts';
-import { approves } from '#core/vpn/approval.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
+import { approves } from '#core/vpn/approval.ts';
 import {
   type AwsVpnView,
   decideAwsHalf,
@@ -412,7 +412,10 @@ function waitInput(input: VpnWaitInput): {
   if (issues.length) throw new ValidationError(issues, 'VPN approval wait');
   const { command, traceparent } = commandOf(input.event);
   if (command.action !== 'delete')
-    throw new ValidationError([{ path: 'event', reason: 'only a delete waits for an approval' }], 'VPN approval wait');
+    throw new ValidationError(
+      [{ path: 'event', reason: 'only a delete waits for an approval' }],
+      'VPN approval wait',
+    );
   return { command, traceparent, execution: input.execution, ...(input.token ? { token: input.token } : {}) };
 }
 

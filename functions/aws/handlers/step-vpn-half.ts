@@ -4,8 +4,8 @@
  * delete: its `.waitForTaskToken` park and its deadline (`{vpnApproval: "park" | "expired", ...}`).
  */
 import type { EventBridgeEvent } from '#core/envelope.ts';
-import { type VpnWaitInput, vpnHalfDepsFromEnv, vpnHalfStep } from '../vpn-half.ts';
 import { object } from '../validators.gen.ts';
+import { type VpnWaitInput, vpnHalfDepsFromEnv, vpnHalfStep } from '../vpn-half.ts';
 import { wrap } from './wrap.ts';
 
 export const handler = wrap(
