@@ -13,6 +13,8 @@
  * them, and the external VPN gateway.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PubSub, type Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +25,8 @@ import { VPN_APPROVAL_WAIT_MS } from '#gcp/vpn-half.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { cliAgainst } from '../support/cli.ts';
+import { ADMIN_CREDENTIALS, hubIdentities, startTestCloud } from '../support/local-cloud.ts';
 
 const ACCOUNT = '000000000000';
 const AWS = { cloud: 'aws' as const, accountId: ACCOUNT, region: 'us-east-1' };
@@ -245,6 +248,24 @@ async function intake(who: string, vpnId: string, body: unknown) {
 let waiting: Awaited<ReturnType<typeof command>>;
 let byCarol: Awaited<ReturnType<typeof command>>;
 
+/** `crosslink vpn approve <vpnId> --run <runId> --side gcp --as <who> --json` against this cloud. */
+async function approveWithCli(who: string, vpnId: string, runId: string) {
+  const run = cliAgainst(cloud, 'crosslink-vpn-approve-gcp-');
+  try {
+    mkdirSync(join(run.home, 'config'));
+    writeFileSync(join(run.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
+    mkdirSync(join(run.home, '.crosslink', 'keys'));
+    writeFileSync(
+      join(run.home, '.crosslink', 'keys', `${who}.json`),
+      JSON.stringify(cloud.gcp.auth.keyFile(who)),
+    );
+    const r = await run.cli('vpn', 'approve', vpnId, '--run', runId, '--side', 'gcp', '--as', who, '--json');
+    return { ...r, err: r.err ? r.err.split('\n') : [] };
+  } finally {
+    run.remove();
+  }
+}
+
 const T = (h: number) => `2026-12-01T${String(h).padStart(2, '0')}:00:00Z`;
 
 describe('the Google vpn-half workflow', () => {
@@ -344,7 +365,8 @@ describe('the Google vpn-half workflow', () => {
     const nothingWaiting = await intake('carol', vpn.vgw.id, { runId: 'run-77', decision: 'approve' });
     const stillWaiting = (await outcomeOf(waiting.name, 'VpnDeleteRequested', 'run-5')).state;
     const unchanged = gcpState();
-    const approved = await intake('carol', vpn.vgw.id, { runId: 'run-5', decision: 'approve' });
+    // carol approves through the CLI (an ID token from her key file, for the Google intake).
+    const approved = await approveWithCli('carol', vpn.vgw.id, 'run-5');
     const deleted = await settled(waiting.name, 'VpnDeleteRequested', 'run-5');
     // Assess
     expect(byCarol.state).toBe('ACTIVE');
@@ -355,8 +377,9 @@ describe('the Google vpn-half workflow', () => {
     expect(nothingWaiting.status).toBe(404);
     expect(stillWaiting).toBe('ACTIVE');
     expect(unchanged).toEqual(before);
-    expect(approved.status, approved.body).toBe(200);
-    expect(JSON.parse(approved.body).approval).toMatchObject({
+    expect(approved.err).toEqual([]);
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.out).approval).toMatchObject({
       approver: 'carol@example.com',
       requestedBy: 'planner@example.com',
     });
