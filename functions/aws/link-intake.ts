@@ -25,6 +25,7 @@ import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
 import { PEER_NOT_CONFIGURED } from '#core/link/steps.ts';
 import { assertValid } from '#core/validation.ts';
+import type { VpnApprovalStore } from '#core/vpn/approval.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import type { ExecutionInput, StepDeps } from './link-steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';
@@ -46,6 +47,8 @@ export interface Executions {
 export interface IntakeDeps extends StepDeps {
   executions: Executions;
   stateMachines: { provisioning: string; decommissioning: string };
+  /** Prod VPN deletes' requests and approvals (`POST /vpns/{id}/approvals`); unwired: not served. */
+  vpnApprovals?: VpnApprovalStore;
 }
 
 /** The parts of an API Gateway HTTP API (payload 2.0) event with IAM auth that the intake reads. */

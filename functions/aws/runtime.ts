@@ -40,13 +40,14 @@ export const PORTS = [
   'settings',
   'executions',
   'stateMachines',
+  'vpnApprovals',
 ] as const satisfies readonly (keyof IntakeDeps)[];
 
 /**
  * Optional ports: unwired, they are absent (the approval metrics are published only where flushed;
- * the BGP sessions are read only by the watcher).
+ * the BGP sessions are read only by the watcher; the VPN deletes' approvals only by the intake).
  */
-export const OPTIONAL = new Set<keyof IntakeDeps>(['metrics', 'bgp']);
+export const OPTIONAL = new Set<keyof IntakeDeps>(['metrics', 'bgp', 'vpnApprovals']);
 
 export const accountRoles = (env: Env) => JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
 export const region = (env: Env) => need(env, 'AWS_REGION');

@@ -27,12 +27,13 @@ import {
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent, type Origin, parseEventType } from '#core/envelope.ts';
-import { ValidationError } from '#core/errors.ts';
+import { CrosslinkError, ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import * as checks from '#core/events/checks.ts';
 import { checkEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
+import { approves } from '#core/vpn/approval.ts';
 import {
   type AwsVpnView,
   decideAwsHalf,
@@ -43,11 +44,11 @@ import {
   VPN_ACTIONS,
   type VpnAction,
   VpnActionsPausedError,
-  type VpnApprovals,
   type VpnHalfCommand,
   vpnResultEvent,
 } from '#core/vpn/half.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
+import { DynamoDbVpnApprovals } from './vpn-approvals.ts';
 
 /** crosslink's marks on a VPN connection (EC2 tags). */
 export const VPN_TAGS = {
@@ -58,29 +59,6 @@ export const VPN_TAGS = {
   /** `nonprod` lets a delete go without an approval; anything else (or none) is prod. */
   environment: 'crosslink:environment',
 } as const;
-
-/**
- * Approvals in the links table: item `pk = VPNRUN#<runId>`, `sk = APPROVAL#<vpnId>` with `approver`
- * (the principal who approved) and `approvedAt`.
- */
-export class DynamoDbVpnApprovals implements VpnApprovals {
-  readonly #client: DynamoDBClient;
-  readonly #table: string;
-  constructor(client: DynamoDBClient, table: string) {
-    this.#client = client;
-    this.#table = table;
-  }
-  async approverOf(runId: string, vpnId: string): Promise<string | undefined> {
-    const out = await this.#client.send(
-      new GetItemCommand({
-        TableName: this.#table,
-        Key: { pk: { S: `VPNRUN#${runId}` }, sk: { S: `APPROVAL#${vpnId}` } },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item?.approver?.S;
-  }
-}
 
 /** What Google's half last reported of a VPN's drain (its VpnDrained / VpnUndrained, relayed here). */
 export interface GoogleDrainReport {
@@ -144,7 +122,8 @@ export interface VpnHalfDeps {
   ec2: EC2Client;
   /** The crosslink bus the result events go to (the step's own sink, not the link steps' port). */
   bus: EventSink;
-  approvals: VpnApprovals;
+  /** Prod delete requests and approvals, and the executions waiting for them (vpn-approvals.ts). */
+  approvals: DynamoDbVpnApprovals;
   /** Google's drain reports, which a VPN on a virtual private gateway's delete requires. */
   googleDrains: GoogleDrains;
   clock: Clock;
@@ -327,11 +306,10 @@ export async function applyAwsVpnHalf(
     c.action === 'delete' ? await customerGatewayShared(ec2, c.vpnId, view.customerGatewayId) : false;
   if (c.action === 'delete' && !view.transitGatewayAttachmentId)
     view = { ...view, googleDrained: await deps.googleDrains.drained(c.vpnId) };
-  let approved = false;
-  if (c.action === 'delete' && view.environment === 'prod') {
-    const approver = await deps.approvals.approverOf(c.runId, c.vpnId);
-    approved = approver !== undefined && approver !== c.requestedBy;
-  }
+  const approved =
+    c.action === 'delete' && view.environment === 'prod'
+      ? approves(await deps.approvals.approval(c.runId, c.vpnId), c)
+      : false;
   const d = decideAwsHalf(c, view, { customerGatewayShared: shared, approved });
   const changed: string[] = [];
   for (const op of d.ops) {
@@ -391,6 +369,109 @@ export async function applyAwsVpnHalf(
   return { action: c.action, ...data };
 }
 
+/**
+ * How long a prod delete waits for its approval: the links' default approval deadline
+ * (CROSSLINK_APPROVAL_EXPIRE_AFTER, 72 h). The state machine's AwaitApproval `TimeoutSeconds` is the
+ * same (a test checks it).
+ */
+export const VPN_APPROVAL_WAIT_MS = 72 * 3600_000;
+
+/** Refused to wait: another execution already waits for the approval of the same delete. */
+export class VpnDeleteAlreadyWaitingError extends CrosslinkError {}
+/** Not waiting: the approval of this very delete is already recorded (Apply runs again). */
+export class VpnDeleteApprovedError extends CrosslinkError {}
+
+/** What the state machine hands the step for a wait or its deadline (`$$.Execution.Input` is the command). */
+export interface VpnWaitInput {
+  vpnApproval: 'park' | 'expired';
+  event: EventBridgeEvent;
+  execution: string;
+  token?: string;
+}
+
+/** Whether a step input is a wait's (the rest are bus events). */
+export function isVpnWaitInput(x: unknown): x is VpnWaitInput {
+  return !!x && typeof x === 'object' && 'vpnApproval' in x;
+}
+
+function waitInput(input: VpnWaitInput): {
+  command: VpnHalfCommand;
+  token?: string;
+  execution: string;
+  traceparent?: string | undefined;
+} {
+  const issues = [];
+  if (input.vpnApproval !== 'park' && input.vpnApproval !== 'expired')
+    issues.push({ path: 'vpnApproval', reason: 'must be "park" or "expired"' });
+  if (typeof input.execution !== 'string' || !input.execution)
+    issues.push({ path: 'execution', reason: 'must be the waiting execution ($$.Execution.Id)' });
+  if (input.vpnApproval === 'park' && (typeof input.token !== 'string' || !input.token))
+    issues.push({ path: 'token', reason: 'must be the task token ($$.Task.Token)' });
+  if (!input.event || typeof input.event !== 'object')
+    issues.push({ path: 'event', reason: 'must be the command event ($$.Execution.Input)' });
+  if (issues.length) throw new ValidationError(issues, 'VPN approval wait');
+  const { command, traceparent } = commandOf(input.event);
+  if (command.action !== 'delete')
+    throw new ValidationError(
+      [{ path: 'event', reason: 'only a delete waits for an approval' }],
+      'VPN approval wait',
+    );
+  return { command, traceparent, execution: input.execution, ...(input.token ? { token: input.token } : {}) };
+}
+
+/**
+ * The `.waitForTaskToken` task of a prod delete: records the request (what an approver approves)
+ * with this execution's token, which the intake answers when it records the approval. A delete
+ * another execution already waits for is not waited for twice (`VpnDeleteAlreadyWaitingError`);
+ * an approval of this very command recorded already sends it back to Apply
+ * (`VpnDeleteApprovedError`).
+ */
+export async function parkVpnDelete(deps: VpnHalfDeps, input: VpnWaitInput): Promise<{ parked: true }> {
+  const { command: c, token, execution } = waitInput(input);
+  const { runId, vpnId, requestedBy, requestedAt } = c;
+  const out = await deps.approvals.park({
+    request: { runId, vpnId, requestedBy, requestedAt },
+    token: token as string,
+    execution,
+    waitUntil: deps.clock.now() + VPN_APPROVAL_WAIT_MS,
+  });
+  if (!out.parked)
+    throw new VpnDeleteAlreadyWaitingError(
+      `the delete of ${vpnId} in run ${runId} already waits for its approval in ${out.waitingIn}`,
+    );
+  if (approves(out.approval, c))
+    throw new VpnDeleteApprovedError(`the delete of ${vpnId} in run ${runId} is approved already`);
+  return { parked: true };
+}
+
+/**
+ * A prod delete's deadline passed with no approval: nothing is deleted, the wait is cleared (a
+ * later command of the run may wait again), and the result event says why.
+ */
+export async function expireVpnDelete(deps: VpnHalfDeps, input: VpnWaitInput): Promise<VpnHalfOutput> {
+  const { command: c, execution, traceparent } = waitInput(input);
+  await deps.approvals.unpark(c.runId, c.vpnId, execution);
+  const view = await readView(deps.ec2, c.vpnId);
+  const hours = VPN_APPROVAL_WAIT_MS / 3600_000;
+  const { data, event } = vpnResultEvent(
+    c,
+    {
+      outcome: 'expired',
+      method: view.transitGatewayAttachmentId ? 'tgw-propagation' : 'google-side',
+      reason: `no approval of the delete of ${c.vpnId} in run ${c.runId} came within ${hours} h: nothing deleted`,
+    },
+    { changed: [], origin: deps.origin, clock: deps.clock, traceparent },
+  );
+  await deps.bus.put([event]);
+  return { action: c.action, ...data };
+}
+
+/** The step's one entry: a bus event is applied; a wait's input parks or expires the delete's wait. */
+export function vpnHalfStep(deps: VpnHalfDeps, input: EventBridgeEvent | VpnWaitInput): Promise<unknown> {
+  if (!isVpnWaitInput(input)) return applyAwsVpnHalf(deps, input);
+  return input.vpnApproval === 'park' ? parkVpnDelete(deps, input) : expireVpnDelete(deps, input);
+}
+
 let cached: VpnHalfDeps | undefined;
 
 /** The step's dependencies from the Lambda environment; `CROSSLINK_VPN_ACTIONS_PAUSED=true` pauses. */
@@ -400,7 +481,9 @@ export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHal
   cached = {
     ec2: new EC2Client({ region }),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
-    approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE'), {
+      clock: systemClock,
+    }),
     googleDrains: new DynamoDbGoogleDrains(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     clock: systemClock,
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },

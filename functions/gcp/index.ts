@@ -31,7 +31,7 @@ import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
 import { depsFromPlatform, type GoogleDeps } from './runtime.ts';
 import { stepErrorAnswer, stepsHandler } from './steps.ts';
 import { missingVariables } from './variables.ts';
-import { applyGcpVpnHalf, isVpnCommand, startVpnHalf } from './vpn-half.ts';
+import { gcpVpnHalfStep, isVpnCommand, startVpnHalf } from './vpn-half.ts';
 import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
 
 type Request = ff.Request;
@@ -147,7 +147,7 @@ export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatfor
           [{ path: 'event', reason: 'is required: the command CloudEvent' }],
           'vpnHalf',
         );
-      const result = await applyGcpVpnHalf((await deps()).vpn, event as never);
+      const result = await gcpVpnHalfStep((await deps()).vpn, req.body as never);
       logLine({ severity: 'INFO', function: 'vpnHalf', result });
       res.status(200).json(result);
     } catch (e) {

@@ -152,13 +152,18 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     clock: systemClock,
     labels: tags,
   };
-  const vpnApprovals = new FirestoreVpnApprovals(firestore);
+  const tokens = callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) });
+  // Recording a VPN delete's approval answers the vpn-half execution waiting for it.
+  const vpnApprovals = new FirestoreVpnApprovals(firestore, {
+    clock: systemClock,
+    resume: (callback, output) => tokens.success(callback, output),
+  });
   const deps: GoogleDeps = {
     ...base,
     vpnApprovals,
     halves: projects.halves(region, secrets),
     secrets,
-    tokens: callbackTokens({ auth, ...(endpoint ? { origin: endpoint } : {}) }),
+    tokens,
     metrics: approvalLogMetrics(),
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),

@@ -88,12 +88,21 @@ export class FirestoreVpnRecords implements VpnRecords {
 
 /**
  * Delete requests and approvals in Firestore: `vpnApprovals/<runId>~<vpnId>` with `request` (what
- * the half refused) and `approval` (what the intake recorded).
+ * the half refused), `approval` (what the intake recorded) and, while an execution waits for it,
+ * `callback` (its callback URL) and `waitUntil` (the wait's deadline, epoch ms). Recording an
+ * approval answers the waiting execution's callback (`resume`, the intake's), so it deletes.
  */
 export class FirestoreVpnApprovals implements VpnApprovalStore {
   readonly #db: Firestore;
-  constructor(db: Firestore) {
+  readonly #clock: Clock | undefined;
+  readonly #resume: ((callback: string, output: unknown) => Promise<void>) | undefined;
+  constructor(
+    db: Firestore,
+    o: { clock?: Clock; resume?: (callback: string, output: unknown) => Promise<void> } = {},
+  ) {
     this.#db = db;
+    this.#clock = o.clock;
+    this.#resume = o.resume;
   }
   #doc(runId: string, vpnId: string) {
     return this.#db.collection('vpnApprovals').doc(`${runId}~${vpnId}`);
@@ -110,8 +119,52 @@ export class FirestoreVpnApprovals implements VpnApprovalStore {
   async recordRequest(r: VpnDeleteRequest): Promise<void> {
     await this.#doc(r.runId, r.vpnId).set({ request: r }, { merge: true });
   }
+  /** Records the approval and takes the waiting execution's callback, which is then answered. */
   async recordApproval(runId: string, vpnId: string, a: VpnDeleteApproval): Promise<void> {
-    await this.#doc(runId, vpnId).set({ approval: a }, { merge: true });
+    const { FieldValue } = await import('@google-cloud/firestore');
+    const ref = this.#doc(runId, vpnId);
+    const waiting = await this.#db.runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      tx.set(
+        ref,
+        { approval: a, callback: FieldValue.delete(), waitUntil: FieldValue.delete() },
+        { merge: true },
+      );
+      return { callback: data?.callback as string | undefined, until: Number(data?.waitUntil ?? 0) };
+    });
+    const now = this.#clock?.now() ?? Date.now();
+    if (waiting.callback && waiting.until > now && this.#resume)
+      await this.#resume(waiting.callback, { runId, vpnId, approvedBy: a.approver });
+  }
+  /**
+   * Parks an execution's callback for a delete with its request, unless another execution's wait
+   * for it is still within its deadline; an approval already recorded comes back with the answer.
+   */
+  async park(w: {
+    request: VpnDeleteRequest;
+    callback: string;
+    waitUntil: number;
+  }): Promise<{ parked: true; approval?: VpnDeleteApproval } | { parked: false; waitingIn: string }> {
+    const ref = this.#doc(w.request.runId, w.request.vpnId);
+    const now = this.#clock?.now() ?? Date.now();
+    return this.#db.runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      const other = data?.callback as string | undefined;
+      if (other && other !== w.callback && Number(data?.waitUntil ?? 0) > now)
+        return { parked: false as const, waitingIn: other.replace(/\/callbacks\/.*$/, '') };
+      tx.set(ref, { request: w.request, callback: w.callback, waitUntil: w.waitUntil }, { merge: true });
+      const approval = data?.approval as VpnDeleteApproval | undefined;
+      return approval ? { parked: true as const, approval } : { parked: true as const };
+    });
+  }
+  /** Ends a wait at its deadline: its callback is removed (only that execution's). */
+  async unpark(runId: string, vpnId: string, callback: string): Promise<void> {
+    const { FieldValue } = await import('@google-cloud/firestore');
+    const ref = this.#doc(runId, vpnId);
+    await this.#db.runTransaction(async (tx) => {
+      if ((await tx.get(ref)).data()?.callback !== callback) return;
+      tx.set(ref, { callback: FieldValue.delete(), waitUntil: FieldValue.delete() }, { merge: true });
+    });
   }
 }
 
@@ -209,7 +262,7 @@ const last = (ref: string) => ref.split('/').pop() as string;
 export interface GcpVpnHalfDeps {
   compute: ComputeRest;
   records: VpnRecords;
-  approvals: VpnApprovalStore;
+  approvals: FirestoreVpnApprovals;
   /** crosslink-events: where the result event goes. */
   bus: EventSink;
   clock: Clock;
@@ -416,7 +469,7 @@ export async function applyGcpVpnHalf(
     const { runId, vpnId, requestedBy, requestedAt } = c;
     await deps.approvals.recordRequest({ runId, vpnId, requestedBy, requestedAt });
     throw new VpnDeleteNotApprovedError(
-      `${e.message}: an approver approves it with POST /vpns/${vpnId}/approvals {"runId": "${runId}", "decision": "approve"} at the Google intake, then the run's command deletes it`,
+      `${e.message}: an approver approves it with POST /vpns/${vpnId}/approvals {"runId": "${runId}", "decision": "approve"} at the Google intake; the execution waiting for it then deletes it`,
     );
   }
   const changed: string[] = [];
@@ -430,6 +483,86 @@ export async function applyGcpVpnHalf(
   });
   await deps.bus.put([result]);
   return { action: c.action, ...data };
+}
+
+/** How long a prod delete waits for its approval: as on AWS (the links' approval deadline, 72 h). */
+export const VPN_APPROVAL_WAIT_MS = 72 * 3600_000;
+
+/** What the workflow posts for a wait (`park`, with its callback URL) or its deadline (`expired`). */
+export interface GcpVpnWait {
+  event: CloudEvent;
+  vpnApproval: 'park' | 'expired';
+  callback: string;
+}
+
+function gcpWaitOf(body: GcpVpnWait): { command: VpnHalfCommand; callback: string } {
+  const issues = [];
+  if (body.vpnApproval !== 'park' && body.vpnApproval !== 'expired')
+    issues.push({ path: 'vpnApproval', reason: 'must be "park" or "expired"' });
+  if (typeof body.callback !== 'string' || !body.callback)
+    issues.push({ path: 'callback', reason: "must be the execution's callback URL" });
+  if (issues.length) throw new ValidationError(issues, 'VPN approval wait');
+  const { command } = gcpCommandOf(body.event);
+  if (command.action !== 'delete')
+    throw new ValidationError(
+      [{ path: 'event', reason: 'only a delete waits for an approval' }],
+      'VPN approval wait',
+    );
+  return { command, callback: body.callback };
+}
+
+/**
+ * The wait of a prod delete: records the request with the execution's callback URL (which the
+ * intake answers when it records the approval). `{approved: true}` when an approval of this very
+ * command is recorded already (the workflow applies again); `{waitingIn}` when another execution
+ * waits for the same delete (this one ends without waiting).
+ */
+export async function parkGcpVpnDelete(
+  deps: GcpVpnHalfDeps,
+  body: GcpVpnWait,
+): Promise<{ parked: true; approved: boolean } | { parked: false; waitingIn: string; reason: string }> {
+  const { command: c, callback } = gcpWaitOf(body);
+  const { runId, vpnId, requestedBy, requestedAt } = c;
+  const out = await deps.approvals.park({
+    request: { runId, vpnId, requestedBy, requestedAt },
+    callback,
+    waitUntil: deps.clock.now() + VPN_APPROVAL_WAIT_MS,
+  });
+  if (!out.parked)
+    return {
+      parked: false,
+      waitingIn: out.waitingIn,
+      reason: `the delete of ${vpnId} in run ${runId} already waits for its approval in ${out.waitingIn}`,
+    };
+  return { parked: true, approved: approves(out.approval, c) };
+}
+
+/** A prod delete's deadline passed with no approval: nothing deleted, the result event says why. */
+export async function expireGcpVpnDelete(
+  deps: GcpVpnHalfDeps,
+  body: GcpVpnWait,
+): Promise<VpnHalfResultData & { action: VpnAction }> {
+  const { command: c, callback } = gcpWaitOf(body);
+  await deps.approvals.unpark(c.runId, c.vpnId, callback);
+  const { data, event } = vpnResultEvent(
+    c,
+    {
+      outcome: 'expired',
+      method: 'gcp-bgp-peers',
+      reason: `no approval of the delete of ${c.vpnId} in run ${c.runId} came within ${VPN_APPROVAL_WAIT_MS / 3600_000} h: nothing deleted`,
+    },
+    { changed: [], origin: deps.origin, clock: deps.clock, traceparent: body.event.traceparent },
+  );
+  await deps.bus.put([event]);
+  return { action: c.action, ...data };
+}
+
+/** The function's one entry: a command applied, or a delete's wait parked or expired. */
+export function gcpVpnHalfStep(deps: GcpVpnHalfDeps, body: { event: CloudEvent } & Partial<GcpVpnWait>) {
+  if (body.vpnApproval === undefined) return applyGcpVpnHalf(deps, body.event);
+  return body.vpnApproval === 'park'
+    ? parkGcpVpnDelete(deps, body as GcpVpnWait)
+    : expireGcpVpnDelete(deps, body as GcpVpnWait);
 }
 
 /**
@@ -453,7 +586,7 @@ export function buildVpnHalfDeps(
       ...(env.CROSSLINK_GCP_ENDPOINT ? { endpoint: env.CROSSLINK_GCP_ENDPOINT } : {}),
     }),
     records: new FirestoreVpnRecords(clients.firestore),
-    approvals: new FirestoreVpnApprovals(clients.firestore),
+    approvals: new FirestoreVpnApprovals(clients.firestore, { clock: clients.clock }),
     bus: clients.bus,
     clock: clients.clock,
     origin: { cloud: 'gcp', project: placement.project, region: placement.region },

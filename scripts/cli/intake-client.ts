@@ -30,6 +30,7 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import type { VpnDeleteApproval, VpnDeleteRequest } from '#core/vpn/approval.ts';
 import { jwtClient, readKeyFile, type ServiceAccountKey } from '#gcp/google-credentials.ts';
 import type { CommandContext } from './command.ts';
 import { StateRefusedError, UsageError } from './errors.ts';
@@ -236,6 +237,15 @@ export class IntakeClient {
       'POST',
       `/links/${encodeURIComponent(id)}/decommission`,
       { body: reason !== undefined ? { reason } : {} },
+    );
+  }
+
+  /** Approves the prod delete of a VPN that the run's half waits to do (`POST /vpns/{id}/approvals`). */
+  approveVpnDelete(vpnId: string, runId: string) {
+    return this.#call<{ request: VpnDeleteRequest; approval: VpnDeleteApproval }>(
+      'POST',
+      `/vpns/${encodeURIComponent(vpnId)}/approvals`,
+      { body: { runId, decision: 'approve' } },
     );
   }
 

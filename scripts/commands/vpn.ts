@@ -3,6 +3,9 @@
  * reads the clouds' CLI exports (or, without files, the running local cloud's inventories and VPN
  * traffic) and crosslink's own records, and prints the VPN decommission plan (docs/vpn-planner.md).
  * It only reads: it changes nothing on either cloud.
+ *
+ * `crosslink vpn approve <vpnId> --run <runId> --side aws|gcp`: approves the prod delete of a VPN
+ * that side's half waits to do, at that side's intake, as the caller (docs/vpn-runs.md).
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -258,4 +261,37 @@ async function liveSource(ctx: CommandContext): Promise<LiveSource> {
   });
 }
 
-export const vpnCommands: Command[] = [plan];
+const approve: Command = {
+  noun: 'vpn',
+  verb: 'approve',
+  args: '<vpnId> --run <runId> --side aws|gcp',
+  summary:
+    "approve a prod VPN delete that one side's half waits for (the caller is the approver, never the requester)",
+  example: 'crosslink vpn approve vpn-0a1b2c3d4e5f60718 --run run-2026-06-08 --side aws --as bob',
+  positionals: { min: 1, max: 1 },
+  options: {
+    run: { type: 'string', description: 'the run whose delete is approved (its VpnDeleteRequested runId)' },
+    side: { type: 'string', description: 'the side that deletes and waits: aws or gcp' },
+  },
+  async run(ctx) {
+    const side = ctx.options.side as string | undefined;
+    if (side !== 'aws' && side !== 'gcp')
+      throw new UsageError(
+        side === undefined ? '--side is required: aws or gcp' : `--side must be aws or gcp, got "${side}"`,
+      );
+    const runId = ctx.options.run as string | undefined;
+    if (!runId) throw new UsageError('--run is required: the run id of the delete to approve');
+    // Loaded here: the intake client's SDK signer would slow `vpn plan`'s start.
+    const { intakeFor } = await import('../cli/intake-client.ts');
+    const access = await intakeFor(ctx, side);
+    const out = await access.client.approveVpnDelete(ctx.positionals[0] as string, runId);
+    if (ctx.global.json) ctx.io.out(JSON.stringify(out, null, 2));
+    else
+      ctx.io.out(
+        `approved the delete of ${out.request.vpnId} in run ${out.request.runId} (requested by ${out.request.requestedBy}) on ${side} as ${out.approval.approver}`,
+      );
+    return EXIT.ok;
+  },
+};
+
+export const vpnCommands: Command[] = [plan, approve];

@@ -223,3 +223,25 @@ describe('crosslink vpn plan', () => {
     );
   });
 });
+
+describe('crosslink vpn approve', () => {
+  it('--help names its flags and an example', async () => {
+    const r = await cli(['vpn', 'approve', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--run/);
+    expect(r.out).toMatch(/--side/);
+    expect(r.out).toMatch(/crosslink vpn approve vpn-\w+ --run \S+ --side aws/);
+  });
+
+  it('refuses a missing or unknown --side, and a missing --run, before calling anything: exit 2', async () => {
+    const noSide = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--run', 'run-1']);
+    const badSide = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--run', 'run-1', '--side', 'azure']);
+    const noRun = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--side', 'gcp']);
+    expect(noSide).toMatchObject({ code: 2, err: [expect.stringMatching(/--side is required: aws or gcp/)] });
+    expect(badSide).toMatchObject({
+      code: 2,
+      err: [expect.stringMatching(/--side must be aws or gcp, got "azure"/)],
+    });
+    expect(noRun).toMatchObject({ code: 2, err: [expect.stringMatching(/--run is required/)] });
+  });
+});

@@ -6,9 +6,12 @@
  * peer event put on the crosslink bus by the `crosslink` identity, the Google side opening the
  * sealed key with the local Cloud KMS and accepting through the world. The watcher resumes the
  * execution (CloudTrail -> forward rule -> watcher, or its schedule), on a manual virtual clock.
+ * The vpn-half state machine drains from a command on the bus, and a prod delete waits until
+ * `crosslink vpn approve` (SigV4, the intake's `POST /vpns/{id}/approvals`) resumes it.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client, GetTransitGatewayRouteTablePropagationsCommand } from '@aws-sdk/client-ec2';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -32,6 +35,7 @@ import type { LocalCloud } from '#local/index.ts';
 import { formatReport, leastPrivilege, problems, readServiceIam } from '#scripts/iam/least-privilege.ts';
 import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT, addAssociatedGateway, GATEWAY, LINK_REQUEST, REGION } from '../support/aws-half.ts';
+import { cliAgainst } from '../support/cli.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
 import {
   ADMIN_CREDENTIALS,
@@ -379,6 +383,109 @@ describe('the deployed vpn-half state machine', () => {
     ec2.destroy();
     asCrosslink.destroy();
   }, 120_000);
+  it('a prod delete waits for its approval; `crosslink vpn approve` at the AWS intake refuses a non-approver, and bob resumes it: the VPN is deleted', async () => {
+    const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', { cidrBlocks: ['10.4.0.0/16'] });
+    const tgw = (await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { vpcIds: [vpc.vpcId] }))
+      .transitGateway;
+    // Handed to crosslink's VPN runs (IAM lets the step delete only such resources); no
+    // crosslink:environment tag: prod.
+    const planned = { 'crosslink:managed': 'planned' };
+    const vpnId = (
+      await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
+        name: 'vpn-prod-deployed',
+        aws: {
+          vpcId: vpc.vpcId,
+          transitGatewayId: tgw.transitGatewayId,
+          tags: planned,
+          customerGatewayTags: planned,
+        },
+        gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
+      })
+    ).vpn.vpnConnectionId as string;
+    const asCrosslink = await crosslinkPutter(cloud, physical('CrosslinkBus'));
+    const put = async (
+      name: 'VpnDrainRequested' | 'VpnDeleteRequested',
+      runId: string,
+      requestedAt: string,
+    ) => {
+      const command = buildEvent({
+        name,
+        origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
+        subject: vpnId,
+        clock: cloud.clock,
+        data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
+      });
+      const out = await asCrosslink.send(
+        new PutEventsCommand({
+          Entries: [toEventBridgeEntry(command as CloudEvent, physical('CrosslinkBus'))],
+        }),
+      );
+      expect(out.FailedEntryCount).toBe(0);
+    };
+    const resultOf = (type: string) =>
+      eventually(
+        () =>
+          busEvents().find(
+            (e) => e['detail-type'] === type && (e.detail.data as { vpnId?: string }).vpnId === vpnId,
+          ),
+        60_000,
+      );
+    await put('VpnDrainRequested', 'run-prod-1', '2026-06-02T00:00:00Z');
+    await resultOf('VpnDrained');
+    await put('VpnDeleteRequested', 'run-prod-2', '2026-06-03T00:00:00Z');
+    const ddb = new DynamoDBClient({
+      region: REGION,
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    const parked = await eventually(async () => {
+      const item = await ddb.send(
+        new GetItemCommand({
+          TableName: physical('LinksTable'),
+          Key: { pk: { S: 'VPNRUN#run-prod-2' }, sk: { S: `APPROVAL#${vpnId}` } },
+          ConsistentRead: true,
+        }),
+      );
+      return item.Item?.token ? item.Item : undefined;
+    }, 60_000);
+    const cliHome = cliAgainst(cloud, 'crosslink-vpn-approve-');
+    writeFileSync(
+      join(cliHome.home, '.crosslink', 'local.json'),
+      JSON.stringify({
+        ...cloud.handshake(),
+        intakes: { ...cloud.handshake().intakes, aws: intake },
+      }),
+    );
+    mkdirSync(join(cliHome.home, 'config'));
+    copyFileSync(
+      resolve(ROOT, 'config/local-identities.yaml'),
+      join(cliHome.home, 'config/local-identities.yaml'),
+    );
+
+    const approveAs = (who: string) =>
+      cliHome.cli('vpn', 'approve', vpnId, '--run', 'run-prod-2', '--side', 'aws', '--as', who);
+    const refused = await approveAs('alice');
+    const noRun = await cliHome.cli('vpn', 'approve', vpnId, '--side', 'aws', '--as', 'bob');
+    const approved = await approveAs('bob');
+
+    expect(JSON.parse(parked.request?.S ?? '{}')).toMatchObject({ requestedBy: 'planner@example.com' });
+    expect(refused.code).toBe(3);
+    expect(refused.err).toMatch(/alice is not an approver for aws in prod/);
+    expect(noRun).toMatchObject({ code: 2, err: expect.stringMatching(/--run is required/) });
+    expect(approved.err).toBe('');
+    expect(approved.code).toBe(0);
+    const deleted = await resultOf('VpnHalfDeleted');
+    expect(approved.out).toMatch(
+      /approved the delete of vpn-\w+ in run run-prod-2 .* as arn:aws:iam::\d+:user\/bob/,
+    );
+    expect(deleted.detail.data).toMatchObject({
+      outcome: 'changed',
+      changed: [vpnId, expect.stringMatching(/^cgw-/)],
+    });
+    cliHome.remove();
+    ddb.destroy();
+    asCrosslink.destroy();
+  }, 180_000);
 });
 
 // Last: over every run above, both link flows and the VPN command.

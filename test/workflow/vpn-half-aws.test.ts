@@ -4,9 +4,12 @@
  * serverless.yml's VpnHalfRule from command events put on the bus, its step an in-process Lambda
  * with the real EC2, EventBridge and DynamoDB clients on the edge. Each action changes only the VPN
  * it names (routes included: the other VPN keeps or takes the Google prefix), a repeat and an older
- * run's command change nothing, the pause switch and a prod delete without approval change nothing.
+ * run's command change nothing, the pause switch changes nothing; a prod delete waits for an
+ * approval (a repeat does not wait twice, the requester's approval and another run's do not resume
+ * it, an approver's does and it deletes), and its deadline passing deletes nothing.
  */
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeCustomerGatewaysCommand,
   DescribeTransitGatewayAttachmentsCommand,
@@ -26,6 +29,7 @@ import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   ListExecutionsCommand,
+  SendTaskSuccessCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import {
@@ -35,16 +39,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
-import {
-  applyAwsVpnHalf,
-  DynamoDbGoogleDrains,
-  DynamoDbVpnApprovals,
-  type VpnHalfDeps,
-} from '#aws/vpn-half.ts';
+import { DynamoDbVpnApprovals } from '#aws/vpn-approvals.ts';
+import { DynamoDbGoogleDrains, VPN_APPROVAL_WAIT_MS, type VpnHalfDeps, vpnHalfStep } from '#aws/vpn-half.ts';
 import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { approveVpnDelete } from '#core/vpn/approval.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -66,8 +69,8 @@ let machineArn: string;
 let resultsQueue: string;
 let rtb: string;
 /** Two VPNs on the Transit Gateway (tgwA nonprod, tgwB prod), one on a virtual private gateway. */
-const vpn = { tgwA: '', tgwB: '', vgw: '' };
-const cgw = { tgwA: '', tgwB: '', vgw: '' };
+const vpn = { tgwA: '', tgwB: '', vgw: '', prodVgw: '' };
+const cgw = { tgwA: '', tgwB: '', vgw: '', prodVgw: '' };
 let shared = '';
 
 beforeAll(async () => {
@@ -109,8 +112,19 @@ beforeAll(async () => {
   });
   const b = await build('vpn-b', { transitGatewayId: tgw.transitGatewayId });
   const v = await build('vpn-v', { tags: { 'crosslink:environment': 'nonprod' } });
-  Object.assign(vpn, { tgwA: a.vpnConnectionId, tgwB: b.vpnConnectionId, vgw: v.vpnConnectionId });
-  Object.assign(cgw, { tgwA: a.customerGatewayId, tgwB: b.customerGatewayId, vgw: v.customerGatewayId });
+  const p = await build('vpn-p', {});
+  Object.assign(vpn, {
+    tgwA: a.vpnConnectionId,
+    tgwB: b.vpnConnectionId,
+    vgw: v.vpnConnectionId,
+    prodVgw: p.vpnConnectionId,
+  });
+  Object.assign(cgw, {
+    tgwA: a.customerGatewayId,
+    tgwB: b.customerGatewayId,
+    vgw: v.customerGatewayId,
+    prodVgw: p.customerGatewayId,
+  });
   // A second connection on vpn-b's customer gateway: deleting vpn-b must leave that gateway.
   shared = networkOf(cloud.aws.edge.world).createVpnConnection({
     accountId: ACCOUNT,
@@ -129,7 +143,13 @@ beforeAll(async () => {
   deps = {
     ec2,
     bus: new EventBridgeSink(eb, { busName: 'crosslink' }),
-    approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links'),
+    // As the intake wires it: recording an approval answers the waiting execution's token.
+    approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links', {
+      clock: cloud.clock,
+      resume: async (taskToken, output) => {
+        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      },
+    }),
     googleDrains: new DynamoDbGoogleDrains(ddb, 'crosslink-links'),
     clock: cloud.clock,
     origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
@@ -138,7 +158,7 @@ beforeAll(async () => {
   lambdaRuntime(cloud.aws.edge.world, ACCOUNT, REGION).register({
     name: 'stepVpnHalf',
     timeout: 30,
-    handler: (event: unknown) => applyAwsVpnHalf(deps, event as never),
+    handler: (event: unknown) => vpnHalfStep(deps, event as never),
   });
   const arnOf = (fn: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${fn}`;
   machineArn = (
@@ -194,10 +214,18 @@ afterAll(async () => {
 });
 
 type Command = 'VpnDrainRequested' | 'VpnUndrainRequested' | 'VpnDeleteRequested';
-let runs = 0;
 
-/** Puts a command on the bus and waits for the execution it starts; returns its status and output or error. */
-async function command(name: Command, vpnId: string, runId: string, requestedAt: string) {
+/**
+ * Puts a command on the bus and waits for the execution it starts; returns its status and output or
+ * error. `parked`: returns once it waits for its delete's approval instead.
+ */
+async function command(
+  name: Command,
+  vpnId: string,
+  runId: string,
+  requestedAt: string,
+  o: { parked?: boolean } = {},
+) {
   return run(
     buildEvent({
       name,
@@ -206,6 +234,7 @@ async function command(name: Command, vpnId: string, runId: string, requestedAt:
       data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
       clock: cloud.clock,
     }),
+    o.parked ? { runId, vpnId } : undefined,
   );
 }
 
@@ -236,28 +265,60 @@ async function googleReport(
   );
 }
 
-/** Puts an event on the bus and waits for the execution it starts. */
-async function run(event: ReturnType<typeof buildEvent>) {
-  const before = runs;
+/** The execution's end: its status and output or error. */
+async function ended(executionArn: string) {
+  const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return {
+    executionArn,
+    status: d.status,
+    output: d.output ? (JSON.parse(d.output) as VpnHalfResultData & { recorded?: boolean }) : undefined,
+    error: d.error,
+    cause: d.cause,
+  };
+}
+
+/** The links-table item of a delete's approval (its request, approval and waiting execution). */
+async function approvalItem(runId: string, vpnId: string) {
+  return (
+    await ddb.send(
+      new GetItemCommand({
+        TableName: 'crosslink-links',
+        Key: { pk: { S: `VPNRUN#${runId}` }, sk: { S: `APPROVAL#${vpnId}` } },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
+}
+
+/**
+ * Puts an event on the bus and waits for the execution it starts to end; with `parked`, until it
+ * waits for the approval of that run's delete (its token parked in the links table).
+ */
+async function run(event: ReturnType<typeof buildEvent>, parked?: { runId: string; vpnId: string }) {
+  const list = async () =>
+    (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn }))).executions ?? [];
+  const before = new Set((await list()).map((e) => e.executionArn));
   await eb.send(new PutEventsCommand({ Entries: [toEventBridgeEntry(event, 'crosslink')] }));
-  runs++;
-  for (let i = 0; i < 200; i++) {
-    const list =
-      (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn }))).executions ?? [];
-    const done = list.filter((e) => e.status !== 'RUNNING');
-    if (list.length > before && done.length === list.length) {
-      const newest = [...list].sort((x, y) => +(y.startDate ?? 0) - +(x.startDate ?? 0))[0];
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: newest?.executionArn }));
-      return {
-        status: d.status,
-        output: d.output ? (JSON.parse(d.output) as VpnHalfResultData & { recorded?: boolean }) : undefined,
-        error: d.error,
-        cause: d.cause,
-      };
+  for (let i = 0; i < 400; i++) {
+    const fresh = (await list()).find((e) => !before.has(e.executionArn));
+    if (fresh?.executionArn) {
+      if (fresh.status !== 'RUNNING') return ended(fresh.executionArn);
+      if (parked && (await approvalItem(parked.runId, parked.vpnId))?.execution?.S === fresh.executionArn)
+        return { ...(await ended(fresh.executionArn)), status: 'RUNNING' as const };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${event.type} ${event.subject}: no finished execution`);
+}
+
+/** Waits for a running execution to end. */
+async function settled(executionArn: string) {
+  for (let i = 0; i < 400; i++) {
+    const out = await ended(executionArn);
+    if (out.status !== 'RUNNING') return out;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${executionArn}: still running`);
 }
 
 async function results(): Promise<{ type: string; data: VpnHalfResultData }[]> {
@@ -306,6 +367,10 @@ const routeTo = async (ip: string) =>
 const stateOf = async (vpnId: string) =>
   (await ec2.send(new DescribeVpnConnectionsCommand({ VpnConnectionIds: [vpnId] }))).VpnConnections?.[0]
     ?.State;
+
+const policy = loadPolicy(parseYaml(readFileSync('config/policy.yaml', 'utf8')));
+/** The prod approver for AWS in config/policy.yaml. */
+const BOB = `arn:aws:iam::${ACCOUNT}:user/bob`;
 
 const T = (day: number) => `2026-06-${String(day).padStart(2, '0')}T00:00:00Z`;
 
@@ -400,36 +465,39 @@ describe('the AWS half of a VPN run, through the vpn-half state machine', () => 
     await results();
   });
 
-  it('a prod VPN is not deleted without an approval by someone else; with one, it is, and its shared customer gateway stays', async () => {
+  it('a prod delete waits for an approval: a repeat does not wait twice, the requester and another run do not resume it, an approver does and it deletes (its shared customer gateway stays)', async () => {
     await command('VpnDrainRequested', vpn.tgwB, 'run-7', T(7));
-    const unapproved = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
-    expect(unapproved).toMatchObject({ status: 'FAILED', error: 'VpnDeleteNotApproved' });
-    expect(await stateOf(vpn.tgwB)).toBe('available');
-
-    const approve = (approver: string) =>
-      ddb.send(
-        new PutItemCommand({
-          TableName: 'crosslink-links',
-          Item: {
-            pk: { S: 'VPNRUN#run-8' },
-            sk: { S: `APPROVAL#${vpn.tgwB}` },
-            approver: { S: approver },
-            approvedAt: { S: T(8) },
-          },
-        }),
+    const waiting = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8), { parked: true });
+    const repeat = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
+    const approve = (who: string, runId: string) =>
+      approveVpnDelete(
+        { policy, clock: cloud.clock, approvals: deps.approvals },
+        { runId, vpnId: vpn.tgwB, caller: { principal: who, side: 'aws' } },
       );
-    await approve('planner@example.com');
-    const selfApproved = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
-    expect(selfApproved).toMatchObject({ status: 'FAILED', error: 'VpnDeleteNotApproved' });
+    await expect(approve('planner@example.com', 'run-8')).rejects.toThrow(
+      /planner@example.com requested the delete of vpn-\w+ and cannot approve it/,
+    );
+    await expect(approve(`arn:aws:iam::${ACCOUNT}:user/alice`, 'run-8')).rejects.toThrow(
+      /alice is not an approver for aws in prod/,
+    );
+    await expect(approve(BOB, 'run-9')).rejects.toThrow(/no delete of vpn-\w+ in run run-9 is waiting/);
+    expect((await ended(waiting.executionArn)).status).toBe('RUNNING');
+    expect(await stateOf(vpn.tgwB)).toBe('available');
+    expect(repeat).toMatchObject({ status: 'SUCCEEDED', output: { Error: 'VpnDeleteAlreadyWaitingError' } });
+    expect(JSON.stringify(repeat.output)).toMatch(/already waits for its approval in .*:execution:/);
 
-    await approve('bob@example.com');
-    const run = await command('VpnDeleteRequested', vpn.tgwB, 'run-8', T(8));
+    const approval = await approve(BOB, 'run-8');
+    const done = await settled(waiting.executionArn);
 
-    expect(run.output).toMatchObject({ outcome: 'changed', changed: [vpn.tgwB] });
+    expect(approval.approval).toMatchObject({ approver: BOB, requestedBy: 'planner@example.com' });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'changed', changed: [vpn.tgwB] } });
     expect(await stateOf(vpn.tgwB)).toBe('deleted');
     expect(await stateOf(shared)).toBe('available');
     const cgws = (await ec2.send(new DescribeCustomerGatewaysCommand({}))).CustomerGateways ?? [];
     expect(cgws.find((c) => c.CustomerGatewayId === cgw.tgwB)?.State).toBe('available');
+    expect((await approvalItem('run-8', vpn.tgwB))?.token).toBeUndefined();
+    const deleted = (await results()).filter((r) => r.type === 'VpnHalfDeleted');
+    expect(deleted.map((r) => r.data.outcome)).toEqual(['changed']);
   });
 
   it('a VPN on a virtual private gateway is deleted only once Google reported it drained; an older undrain report does not undo that', async () => {
@@ -451,6 +519,42 @@ describe('the AWS half of a VPN run, through the vpn-half state machine', () => 
     });
     expect(await stateOf(vpn.vgw)).toBe('deleted');
     await results();
+  });
+
+  it('a prod delete whose approval does not come by the deadline deletes nothing and says why', async () => {
+    await googleReport('VpnDrained', vpn.prodVgw, 'run-13', T(13));
+    const waiting = await command('VpnDeleteRequested', vpn.prodVgw, 'run-14', T(14), { parked: true });
+    await cloud.clock.advance(VPN_APPROVAL_WAIT_MS - 60_000);
+    expect((await ended(waiting.executionArn)).status).toBe('RUNNING');
+
+    await cloud.clock.advance(2 * 60_000);
+    const expired = await settled(waiting.executionArn);
+
+    expect(expired).toMatchObject({ status: 'FAILED', error: 'VpnDeleteApprovalExpired' });
+    expect(await stateOf(vpn.prodVgw)).toBe('available');
+    const out = (await results()).filter((r) => r.type === 'VpnHalfDeleted');
+    expect(out.map((r) => r.data)).toEqual([
+      expect.objectContaining({
+        vpnId: vpn.prodVgw,
+        runId: 'run-14',
+        outcome: 'expired',
+        changed: [],
+        reason: expect.stringMatching(/no approval .* came within 72 h: nothing deleted/),
+      }),
+    ]);
+    expect((await approvalItem('run-14', vpn.prodVgw))?.token).toBeUndefined();
+    // Approved after the deadline: recorded, and the run's next command deletes (no execution resumed).
+    await approveVpnDelete(
+      { policy, clock: cloud.clock, approvals: deps.approvals },
+      { runId: 'run-14', vpnId: vpn.prodVgw, caller: { principal: BOB, side: 'aws' } },
+    );
+    const again = await command('VpnDeleteRequested', vpn.prodVgw, 'run-14', T(14));
+    expect(again.output).toMatchObject({ outcome: 'changed', changed: [vpn.prodVgw, cgw.prodVgw] });
+  });
+
+  it('the wait lasts as long as the state machine waits', () => {
+    const asl = JSON.parse(readFileSync('workflows/aws/vpn-half.asl.json', 'utf8'));
+    expect(asl.States.AwaitApproval.TimeoutSeconds * 1000).toBe(VPN_APPROVAL_WAIT_MS);
   });
 
   it('a malformed command fails its execution naming the field, changing nothing', async () => {

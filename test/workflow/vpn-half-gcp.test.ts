@@ -7,21 +7,26 @@
  * are read from crosslink-events. Each action changes only the VPN it names, the routes and traffic
  * follow (the drained VPN's BGP sessions go down, its learned routes are withdrawn on both sides and
  * the VPC's traffic to Google leaves it; undrain brings it back), a
- * repeat and an older run's command change nothing, the pause switch and a prod delete without
- * approval change nothing, and a delete removes the tunnels, the router's peers and interfaces for
+ * repeat and an older run's command change nothing, the pause switch changes nothing, a prod
+ * delete waits for an approver's approval at the intake (once; its deadline ends it, deleting
+ * nothing), and a delete removes the tunnels, the router's peers and interfaces for
  * them, and the external VPN gateway.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PubSub, type Subscription } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent, toPubSubMessage } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
+import { VPN_APPROVAL_WAIT_MS } from '#gcp/vpn-half.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { cliAgainst } from '../support/cli.ts';
+import { ADMIN_CREDENTIALS, hubIdentities, startTestCloud } from '../support/local-cloud.ts';
 
 const ACCOUNT = '000000000000';
 const AWS = { cloud: 'aws' as const, accountId: ACCOUNT, region: 'us-east-1' };
@@ -127,9 +132,9 @@ async function command(
   which: typeof vpn.vgw,
   runId: string,
   requestedAt: string,
-  o: { from?: 'aws' | 'gcp'; requestedBy?: string } = {},
+  o: { from?: 'aws' | 'gcp'; requestedBy?: string; parked?: boolean } = {},
 ) {
-  const before = executions(which.id).length;
+  const known = new Set(executions(which.id).map((e) => e.name));
   const event = buildEvent({
     name,
     origin: o.from === 'gcp' ? { cloud: 'gcp', project: cloud.gcp.project, region: cloud.gcp.region } : AWS,
@@ -147,14 +152,23 @@ async function command(
   await pubsub
     .topic(o.from === 'gcp' ? 'crosslink-events' : 'crosslink-peer-events')
     .publishMessage({ data: m.data, attributes: { ...m.attributes } });
-  await eventually(`${name} ${which.id}`, () => {
-    const list = executions(which.id);
-    return list.length > before && list.every((e) => e.state !== 'ACTIVE');
+  const fresh = await eventually(`${name} ${which.id}`, () => {
+    const e = executions(which.id).find((x) => !known.has(x.name));
+    if (!e) return undefined;
+    if (e.state !== 'ACTIVE') return e;
+    // A prod delete waiting for its approval on its callback.
+    return o.parked && workflows.callbacks.waiting(e.name) > 0 ? e : undefined;
   });
-  const newest = executions(which.id).sort((a, b) => (b.startTime ?? '').localeCompare(a.startTime ?? ''))[0];
+  return outcomeOf(fresh.name, name, runId);
+}
+
+/** An execution's state, result or error, and the result event it published (if any). */
+async function outcomeOf(execution: string, name: Command, runId: string) {
+  const newest = [...executions(vpn.vgw.id), ...executions(vpn.tgw.id)].find((e) => e.name === execution);
   const result =
     newest?.state === 'SUCCEEDED' ? (JSON.parse(newest.result as string) as VpnHalfResultData) : undefined;
-  const resultEvent = result
+  // A repeated delete that found another execution waiting publishes nothing.
+  const resultEvent = result?.appliedAt
     ? await eventually(`${RESULT[name]} event`, () =>
         published.find(
           (e) =>
@@ -164,7 +178,17 @@ async function command(
         ),
       )
     : undefined;
-  return { state: newest?.state, result, error: newest?.error?.payload, resultEvent };
+  return { name: execution, state: newest?.state, result, error: newest?.error?.payload, resultEvent };
+}
+
+/** Waits for a waiting execution to end; its outcome. */
+async function settled(execution: string, name: Command, runId: string) {
+  await eventually(`${execution} ends`, () =>
+    [...executions(vpn.vgw.id), ...executions(vpn.tgw.id)].some(
+      (e) => e.name === execution && e.state !== 'ACTIVE',
+    ),
+  );
+  return outcomeOf(execution, name, runId);
 }
 
 /** Each BGP peer of the estate's VPN routers: enable and status. */
@@ -218,6 +242,28 @@ async function intake(who: string, vpnId: string, body: unknown) {
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.text() };
+}
+
+/** The executions waiting for an approval across the tests below. */
+let waiting: Awaited<ReturnType<typeof command>>;
+let byCarol: Awaited<ReturnType<typeof command>>;
+
+/** `crosslink vpn approve <vpnId> --run <runId> --side gcp --as <who> --json` against this cloud. */
+async function approveWithCli(who: string, vpnId: string, runId: string) {
+  const run = cliAgainst(cloud, 'crosslink-vpn-approve-gcp-');
+  try {
+    mkdirSync(join(run.home, 'config'));
+    writeFileSync(join(run.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
+    mkdirSync(join(run.home, '.crosslink', 'keys'));
+    writeFileSync(
+      join(run.home, '.crosslink', 'keys', `${who}.json`),
+      JSON.stringify(cloud.gcp.auth.keyFile(who)),
+    );
+    const r = await run.cli('vpn', 'approve', vpnId, '--run', runId, '--side', 'gcp', '--as', who, '--json');
+    return { ...r, err: r.err ? r.err.split('\n') : [] };
+  } finally {
+    run.remove();
+  }
 }
 
 const T = (h: number) => `2026-12-01T${String(h).padStart(2, '0')}:00:00Z`;
@@ -286,50 +332,54 @@ describe('the Google vpn-half workflow', () => {
     });
   }, 120_000);
 
-  it('refuses a delete while the VPN is not drained, and a prod delete without approval', async () => {
+  it('refuses a delete while the VPN is not drained; a prod delete waits for an approval, once, changing nothing', async () => {
     // Prepare
     const before = gcpState();
     // Act
     const undrained = await command('VpnDeleteRequested', vpn.vgw, 'run-3', T(3));
     await command('VpnDrainRequested', vpn.vgw, 'run-4', T(4));
     const drained = gcpState();
-    const unapproved = await command('VpnDeleteRequested', vpn.vgw, 'run-5', T(5));
+    waiting = await command('VpnDeleteRequested', vpn.vgw, 'run-5', T(5), { parked: true });
+    const repeat = await command('VpnDeleteRequested', vpn.vgw, 'run-5', T(5));
     // Assess
     expect(undrained.state).toBe('FAILED');
     expect(undrained.error).toMatch(/VpnNotDrained/);
-    expect(unapproved.state).toBe('FAILED');
-    expect(unapproved.error).toMatch(/VpnDeleteNotApproved/);
+    expect(waiting.state, JSON.stringify(waiting.error)).toBe('ACTIVE');
+    expect(repeat.state, repeat.error).toBe('SUCCEEDED');
+    expect(repeat.result).toMatchObject({ parked: false, reason: expect.stringMatching(/already waits/) });
+    expect(workflows.callbacks.waiting(repeat.name)).toBe(0);
     expect(drained.tunnels).toEqual(before.tunnels);
     expect(gcpState()).toEqual(drained);
   }, 120_000);
 
-  it('deletes a prod VPN only after an approver, not its requester, approved it at the intake', async () => {
-    // Prepare: run-5's delete was refused for want of an approval (above); run-9 is asked by carol.
-    const byCarol = await command('VpnDeleteRequested', vpn.vgw, 'run-9', T(9), {
+  it('deletes a prod VPN only after an approver, not its requester, approved it at the intake: the waiting execution resumes', async () => {
+    // Prepare: run-5's delete waits (above); run-9's, asked by carol, waits too.
+    byCarol = await command('VpnDeleteRequested', vpn.vgw, 'run-9', T(9), {
       requestedBy: 'carol@example.com',
+      parked: true,
     });
     const before = gcpState();
     // Act
     const selfApproved = await intake('carol', vpn.vgw.id, { runId: 'run-9', decision: 'approve' });
     const notApprover = await intake('alice', vpn.vgw.id, { runId: 'run-5', decision: 'approve' });
     const nothingWaiting = await intake('carol', vpn.vgw.id, { runId: 'run-77', decision: 'approve' });
-    const stillRefused = await command('VpnDeleteRequested', vpn.vgw, 'run-9', T(9), {
-      requestedBy: 'carol@example.com',
-    });
+    const stillWaiting = (await outcomeOf(waiting.name, 'VpnDeleteRequested', 'run-5')).state;
     const unchanged = gcpState();
-    const approved = await intake('carol', vpn.vgw.id, { runId: 'run-5', decision: 'approve' });
-    const deleted = await command('VpnDeleteRequested', vpn.vgw, 'run-5', T(5));
+    // carol approves through the CLI (an ID token from her key file, for the Google intake).
+    const approved = await approveWithCli('carol', vpn.vgw.id, 'run-5');
+    const deleted = await settled(waiting.name, 'VpnDeleteRequested', 'run-5');
     // Assess
-    expect(byCarol.error).toMatch(/VpnDeleteNotApproved.*POST \/vpns\//);
+    expect(byCarol.state).toBe('ACTIVE');
     expect(selfApproved.status).toBe(403);
     expect(selfApproved.body).toMatch(/carol@example.com requested the delete of vpn-/);
     expect(notApprover.status).toBe(403);
     expect(notApprover.body).toMatch(/alice@example.com is not an approver for gcp in prod/);
     expect(nothingWaiting.status).toBe(404);
-    expect(stillRefused.error).toMatch(/VpnDeleteNotApproved/);
+    expect(stillWaiting).toBe('ACTIVE');
     expect(unchanged).toEqual(before);
-    expect(approved.status, approved.body).toBe(200);
-    expect(JSON.parse(approved.body).approval).toMatchObject({
+    expect(approved.err).toEqual([]);
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.out).approval).toMatchObject({
       approver: 'carol@example.com',
       requestedBy: 'planner@example.com',
     });
@@ -337,6 +387,24 @@ describe('the Google vpn-half workflow', () => {
     expect(deleted.result?.changed.slice(0, 2)).toEqual(vpn.vgw.tunnels);
     expect(gcpState().tunnels.filter((t) => t.startsWith('payments-vpn-vgw-'))).toEqual([]);
   }, 180_000);
+
+  it('a delete whose approval does not come within 72 h ends deleting nothing, and its result says why', async () => {
+    // Act: run-9's delete (carol's, above) is still waiting.
+    await cloud.clock.advance(VPN_APPROVAL_WAIT_MS + 60_000);
+    const expired = await settled(byCarol.name, 'VpnDeleteRequested', 'run-9');
+    const said = await eventually('the expired result', () =>
+      published.find((e) => e.data.runId === 'run-9' && e.data.outcome === 'expired'),
+    );
+    // Assess
+    expect(expired.state).toBe('FAILED');
+    expect(expired.error).toMatch(/VpnDeleteApprovalExpired/);
+    expect(said.type).toBe('crosslink.VpnHalfDeleted.v1');
+    expect(said.data).toMatchObject({
+      vpnId: vpn.vgw.id,
+      changed: [],
+      reason: expect.stringMatching(/no approval .* came within 72 h: nothing deleted/),
+    });
+  }, 120_000);
 
   it('deletes a nonprod VPN: tunnels, then its router peers and interfaces, then its external gateway; a repeat says gone', async () => {
     // Prepare

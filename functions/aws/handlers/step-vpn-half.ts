@@ -1,15 +1,17 @@
 /**
  * Lambda `stepVpnHalf`: one VPN command (the bus event the vpn-half rule hands its state machine)
- * applied to the AWS half (functions/aws/vpn-half.ts, docs/vpn-runs.md).
+ * applied to the AWS half (functions/aws/vpn-half.ts, docs/vpn-runs.md); and the waits of a prod
+ * delete: its `.waitForTaskToken` park and its deadline (`{vpnApproval: "park" | "expired", ...}`).
  */
 import type { EventBridgeEvent } from '#core/envelope.ts';
-import { applyAwsVpnHalf, vpnHalfDepsFromEnv } from '../vpn-half.ts';
+import { object } from '../validators.gen.ts';
+import { type VpnWaitInput, vpnHalfDepsFromEnv, vpnHalfStep } from '../vpn-half.ts';
 import { wrap } from './wrap.ts';
 
 export const handler = wrap(
   'vpnHalf',
-  (event: EventBridgeEvent) => applyAwsVpnHalf(vpnHalfDepsFromEnv(), event),
+  (event: EventBridgeEvent | VpnWaitInput) => vpnHalfStep(vpnHalfDepsFromEnv(), event),
   {
-    input: { kind: 'eventbridge' },
+    input: { kind: 'eventbridge-or', otherwise: object },
   },
 );

@@ -142,8 +142,11 @@ export interface VpnHalfResultData {
   runId: string;
   vpnId: string;
   side: Cloud;
-  /** changed: resources changed; unchanged: already so; gone: the VPN is deleted; stale: a later run already applied. */
-  outcome: 'changed' | 'unchanged' | 'gone' | 'stale';
+  /**
+   * changed: resources changed; unchanged: already so; gone: the VPN is deleted; stale: a later run
+   * already applied; expired (a delete only): its approval did not come before the deadline.
+   */
+  outcome: 'changed' | 'unchanged' | 'gone' | 'stale' | 'expired';
   /** How this side drains: Transit Gateway propagation, Cloud Router BGP peers, or left to Google's half. */
   method: 'tgw-propagation' | 'gcp-bgp-peers' | 'google-side';
   /** The resources changed, in the order they were (route tables, VPN, customer gateway; tunnels, peers). */

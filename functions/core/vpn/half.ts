@@ -102,13 +102,11 @@ function staleDecision<M extends string>(c: VpnHalfCommand, last: RunMark | unde
   };
 }
 
-/** Who approved the delete of a VPN in a run, if anyone did (each side reads its own record). */
-export interface VpnApprovals {
-  approverOf(runId: string, vpnId: string): Promise<string | undefined>;
-}
-
-/** What an action did: changed resources, nothing to change, the VPN already gone, or a stale command. */
-export type VpnOutcome = 'changed' | 'unchanged' | 'gone' | 'stale';
+/**
+ * What an action did: changed resources, nothing to change, the VPN already gone, a stale command,
+ * or (a prod delete) no approval before the deadline.
+ */
+export type VpnOutcome = VpnHalfResultData['outcome'];
 
 /** The AWS half of one VPN, as EC2 shows it. */
 export interface AwsVpnView {
