@@ -14,6 +14,7 @@
 import { type EventBridgeEvent, fromEventBridgeEvent } from '#core/envelope.ts';
 import { NotConfiguredError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
+import { PEER_NOT_CONFIGURED } from '#core/link/activate.ts';
 import {
   type IntakeDeps as CoreIntakeDeps,
   consumePeerEvent,
@@ -23,10 +24,10 @@ import {
 } from '#core/link/intake.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
-import { PEER_NOT_CONFIGURED } from '#core/link/steps.ts';
+import type { ExecutionInput } from '#core/link/stage.ts';
 import { assertValid } from '#core/validation.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
-import type { ExecutionInput, StepDeps } from './link-steps.ts';
+import type { StepDeps } from './steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';
 
 export { modeFor };
