@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
 import {
   applyAwsVpnHalf,
@@ -43,7 +44,7 @@ import {
   DynamoDbVpnApprovals,
   type VpnHalfDeps,
 } from '#aws/vpn-half.ts';
-import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
