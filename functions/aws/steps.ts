@@ -12,6 +12,7 @@
 
 import { compensate, type RunFailure } from '#core/link/compensate.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
+import { iso } from '#core/link/record.ts';
 import type { StepDeps as CoreStepDeps, StepSettings as CoreStepSettings } from '#core/link/stage.ts';
 import { PrefixesNotCoveredError } from '#core/link/verify.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
@@ -43,8 +44,6 @@ export interface StepDeps extends CoreStepDeps {
   bgp?: BgpSessionReader;
   settings: StepSettings;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Re-check period of an uncovered route in verify (s): an association update takes minutes. */
 const PREFIX_RECHECK_S = 120;
