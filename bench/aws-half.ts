@@ -5,9 +5,10 @@
  * per poll, computed). The Lambda packages' sizes and init times: bench/lambda-packages.ts.
  */
 import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { intake } from '#aws/link-intake.ts';
 import { watch } from '#aws/watcher.ts';
-import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent } from '#core/envelope.ts';
 import { startLocalCloud } from '#local/index.ts';
 import { ACCOUNT, startAwsHalf } from '../test/support/aws-half.ts';
 

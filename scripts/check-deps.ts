@@ -2,7 +2,8 @@
 /**
  * The dependency rule of the whole tree (docs/architecture.md, "The dependency rule"):
  * - functions/core stays cloud-neutral: no SDK, no Lambda types, nothing from the adapters, the
- *   local cloud, the deployment model or the scripts;
+ *   local cloud, the deployment model or the scripts, and no transport's vocabulary in its code
+ *   (EventBridge, SQS, Pub/Sub: the envelope's mappings and the relays are the adapters');
  * - the product (functions/) never imports local/, scripts/, bench/ or test/;
  * - deployment/ (the gcp.yml model, its grants, its function packages: shared by the deployer and
  *   the local cloud, which deploys the same way) imports only the core and itself;
@@ -81,6 +82,17 @@ const CORE_FORBIDDEN_PACKAGES = [
   /^firebase/,
 ];
 
+/**
+ * A transport's name in the core's code (comments aside): its types and functions (`SqsRecord`,
+ * `toEventBridgeEntry`, `fromPubSubPush`) belong to the adapter that speaks it.
+ */
+const CORE_TRANSPORT_WORD = /\b\w*(?:EventBridge|Eventbridge|Sqs|SQS|PubSub|Pubsub)\w*\b/g;
+
+/** The code of a source file without its comments (a `//` inside a string ends the check of that line). */
+function codeOf(src: string): string {
+  return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+}
+
 /** What each part of the tree must not import, by directory prefix. */
 const FORBIDDEN: { from: string; not: string[]; why: string }[] = [
   {
@@ -133,6 +145,13 @@ const key = (path: string) => path.replace(/\.(ts|mts|cts|js|mjs|cjs)$/, '');
 for (const file of files) {
   const rel = relative(root, file);
   const edges: string[] = [];
+  if (rel.startsWith('functions/core/')) {
+    const words = [...new Set(codeOf(readFileSync(file, 'utf8')).match(CORE_TRANSPORT_WORD) ?? [])];
+    if (words.length > 0)
+      problems.push(
+        `${rel}: names ${words.join(', ')}; functions/core speaks no transport (EventBridge, SQS, Pub/Sub): its mapping belongs in functions/aws or functions/gcp`,
+      );
+  }
   for (const { spec, typeOnly } of importsOf(file)) {
     const t = target(file, spec);
     if (t === undefined) {

@@ -10,20 +10,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { ManualClock } from '#core/clock.ts';
-import {
-  buildEvent,
-  type CloudEvent,
-  type EventBridgeEvent,
-  type Origin,
-  type PubSubPushBody,
-  parseEventType,
-  toEventBridgeEntry,
-  toPubSubMessage,
-} from '#core/envelope.ts';
+import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
 import { mintEventId, mintLinkId } from '#core/ids.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import { type PubSubPushBody, toPubSubMessage } from '#gcp/pubsub-envelope.ts';
 
 /** Fixed bytes for a label: deterministic stand-ins for randomness and ciphertext. */
 function bytes(label: string, n: number): Buffer {

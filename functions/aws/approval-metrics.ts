@@ -5,7 +5,7 @@
  * `ApprovalEscalationsAlarm`); the watcher counts orphaned halves every run (`OrphanedHalvesAlarm`). EMF is a log line, so no `cloudwatch:PutMetricData` permission is needed.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ApprovalMetrics } from './link-steps.ts';
+import type { ApprovalMetrics } from '#core/link/stage.ts';
 
 export const NAMESPACE = 'crosslink';
 export const SERVICE = 'crosslink-aws';

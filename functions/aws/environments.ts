@@ -10,7 +10,7 @@ import {
   type InterconnectClient,
   paginateListEnvironments,
 } from '#aws/interconnect-client.ts';
-import { CapacityUnavailableError } from '#core/link/steps.ts';
+import { CapacityUnavailableError } from '#core/link/stage.ts';
 import { RegionalOffering } from '#core/ttl-cache.ts';
 
 export interface EnvironmentsOptions {

@@ -11,8 +11,9 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { sleep } from '#core/clock.ts';
-import { type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import type { CloudEvent } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
+import { toEventBridgeEntry } from './eventbridge-envelope.ts';
 
 /** Some entries could not be put after the sink's own retries. */
 export class EventsNotPutError extends Error {

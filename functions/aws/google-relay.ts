@@ -13,7 +13,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AwsClient, type BaseExternalAccountClient } from 'google-auth-library';
 import { type Issue, ValidationError } from '#core/errors.ts';
-import type { DeadLetters, PeerPublisher, RelayMessage } from '#core/relay/to-google.ts';
+import type { DeadLetters, PeerPublisher, RelayMessage } from './relay-to-google.ts';
 
 const AWS_SUBJECT_TOKEN = 'urn:ietf:params:aws:token-type:aws4_request';
 const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';

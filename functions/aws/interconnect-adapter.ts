@@ -24,7 +24,7 @@ import {
 } from '#aws/interconnect-client.ts';
 import type { AwsConnectionState } from '#core/link/model.ts';
 import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } from '#core/link/ports.ts';
-import type { ObservedHalf } from '#core/link/watcher.ts';
+import type { ObservedHalf } from '#core/link/watch.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { withoutSecret } from '#core/redact.ts';
 import type { InterconnectEnvironments } from './environments.ts';

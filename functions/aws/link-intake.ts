@@ -11,9 +11,10 @@
  *   -> the stage's execution.
  * - `peerEvent`: a peer's event from this side's bus -> `consumePeerEvent`.
  */
-import { type EventBridgeEvent, fromEventBridgeEvent } from '#core/envelope.ts';
+
 import { NotConfiguredError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
+import { PEER_NOT_CONFIGURED } from '#core/link/activate.ts';
 import {
   type IntakeDeps as CoreIntakeDeps,
   consumePeerEvent,
@@ -23,11 +24,12 @@ import {
 } from '#core/link/intake.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkResource as coreLinkResource } from '#core/link/resource.ts';
-import { PEER_NOT_CONFIGURED } from '#core/link/steps.ts';
+import type { ExecutionInput } from '#core/link/stage.ts';
 import { assertValid } from '#core/validation.ts';
 import type { VpnApprovalStore } from '#core/vpn/approval.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
-import type { ExecutionInput, StepDeps } from './link-steps.ts';
+import type { StepDeps } from './steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';
 
 export { modeFor };

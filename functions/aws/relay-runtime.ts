@@ -4,8 +4,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { RelayDeps } from '#core/relay/to-google.ts';
 import { federatedClient, federatedPublisher, googleRelayConfig, sqsDeadLetters } from './google-relay.ts';
+import type { RelayDeps } from './relay-to-google.ts';
 
 let cached: Omit<RelayDeps, 'log'> | undefined;
 

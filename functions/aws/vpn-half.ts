@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import { type EventBridgeEvent, fromEventBridgeEvent, type Origin, parseEventType } from '#core/envelope.ts';
+import { type Origin, parseEventType } from '#core/envelope.ts';
 import { CrosslinkError, ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import * as checks from '#core/events/checks.ts';
@@ -47,6 +47,7 @@ import {
   type VpnHalfCommand,
   vpnResultEvent,
 } from '#core/vpn/half.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
 import { DynamoDbVpnApprovals } from './vpn-approvals.ts';
 

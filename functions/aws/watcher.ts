@@ -7,10 +7,11 @@
  */
 
 import { judgeHealth } from '#core/link/health.ts';
-import { recordHealth } from '#core/link/use-cases.ts';
-import { type KnownHalf, scanOwnHalves, watchHalves } from '#core/link/watcher.ts';
+import { flushStaleOutboxes, observationOf } from '#core/link/record.ts';
+import { recordOwnHalfAndResume } from '#core/link/waits.ts';
+import { type KnownHalf, recordHealth, scanOwnHalves, watchHalves } from '#core/link/watch.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
-import { flushStaleOutboxes, recordOwnHalf, type StepDeps } from './link-steps.ts';
+import type { StepDeps } from './steps.ts';
 
 export interface WatchReport {
   changed: string[];
@@ -45,10 +46,9 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     },
   );
   for (const change of result.changes)
-    await recordOwnHalf(
+    await recordOwnHalfAndResume(
       deps,
-      change.linkId,
-      change.resourceId ? (views.get(change.resourceId) ?? null) : null,
+      observationOf(change.linkId, change.resourceId ? (views.get(change.resourceId) ?? null) : null),
     );
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);

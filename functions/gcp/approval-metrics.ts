@@ -7,7 +7,7 @@
  * `crosslink_orphaned_halves`) select these lines by `message` and feed its alert policies; no
  * Monitoring write permission is needed. The AWS half publishes the same as EMF.
  */
-import type { ApprovalMetrics } from '#core/link/steps.ts';
+import type { ApprovalMetrics } from '#core/link/stage.ts';
 
 export function approvalLogMetrics(
   write: (line: string) => void = (l) => process.stdout.write(l),

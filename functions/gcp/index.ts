@@ -23,11 +23,11 @@
  */
 
 import * as ff from '@google-cloud/functions-framework';
-import { fromPubSubPush } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { consumePeerEvent, startForEvent } from '#core/link/intake.ts';
 import { logOrphans } from './approval-metrics.ts';
 import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
+import { fromPubSubPush } from './pubsub-envelope.ts';
 import { depsFromPlatform, type GoogleDeps } from './runtime.ts';
 import { stepErrorAnswer, stepsHandler } from './steps.ts';
 import { missingVariables } from './variables.ts';

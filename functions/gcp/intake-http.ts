@@ -10,7 +10,7 @@
  * other header: anyone allowed to invoke the intake could put any token there.
  */
 import { type IntakeDeps, matchRoute, routeIntake } from '#core/link/intake.ts';
-import type { Caller } from '#core/link/use-cases.ts';
+import type { Caller } from '#core/link/ports.ts';
 import { intakeView } from './intake-view.ts';
 
 /** The parts of an Express request the intake reads. */

@@ -7,7 +7,7 @@
  * 15 min); a pair not found in a cached list is looked up once more with a fresh list before it is
  * refused. A location the list reports unreachable is unknown, not empty: that fails retryably.
  */
-import { CapacityUnavailableError } from '#core/link/steps.ts';
+import { CapacityUnavailableError } from '#core/link/stage.ts';
 import { RegionalOffering } from '#core/ttl-cache.ts';
 import { Unavailable } from './google-errors.ts';
 import type { RemoteTransportProfile, TransportClient } from './transport-client.ts';

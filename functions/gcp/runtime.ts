@@ -27,7 +27,7 @@ import { GoogleAuth } from 'google-auth-library';
 import { systemClock } from '#core/clock.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
-import { resumeWaiting } from '#core/link/steps.ts';
+import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';

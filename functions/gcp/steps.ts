@@ -1,7 +1,7 @@
 /**
  * The steps of the Google workflows, over HTTP: one Cloud Function (`steps`, IAM invoker auth)
  * routes `POST /<stepName>` (body: the step input JSON) to the cloud-neutral step of
- * functions/core/link/steps.ts and answers 200 with its output JSON, the same JSON the AWS state
+ * functions/core/link (one module per stage) and answers 200 with its output JSON, the same JSON the AWS state
  * machines pass. A failure answers `{"error": {"name", "message"}}` with the name the workflow
  * matches (the ASL's error names) and a status that says whether a retry can help:
  *
@@ -31,29 +31,64 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { isLinkId } from '#core/ids.ts';
+import { activateAccept, activateInitiate, keyDeadline } from '#core/link/activate.ts';
+import { approvalDeadline } from '#core/link/approve.ts';
+import { compensate, type RunFailure } from '#core/link/compensate.ts';
+import {
+  confirmDeleted,
+  decommissionDeadline,
+  decommissionRequest,
+  deleteOwnHalf,
+  drainCheck,
+} from '#core/link/decommission.ts';
+import { request } from '#core/link/request.ts';
+import type { StepDeps } from '#core/link/stage.ts';
 import { parseStepInput } from '#core/link/step-input.ts';
-import * as steps from '#core/link/steps.ts';
+import { pollHalf, report } from '#core/link/verify.ts';
+import { park } from '#core/link/waits.ts';
 import { GoogleApiError } from './google-errors.ts';
 
 /** The steps the workflows call, by route name (the AWS handler names without `step`). */
 export const STEPS = {
-  request: steps.request,
-  park: steps.park,
-  approvalDeadline: steps.approvalDeadline,
-  keyDeadline: steps.keyDeadline,
-  activateInitiate: steps.activateInitiate,
-  activateAccept: steps.activateAccept,
-  pollHalf: steps.pollHalf,
-  report: steps.report,
-  compensate: steps.compensate,
-  decommissionRequest: steps.decommissionRequest,
-  decommissionDeadline: steps.decommissionDeadline,
-  drainCheck: steps.drainCheck,
-  deleteOwnHalf: steps.deleteOwnHalf,
-  confirmDeleted: steps.confirmDeleted,
+  request,
+  park,
+  approvalDeadline,
+  keyDeadline,
+  activateInitiate,
+  activateAccept,
+  pollHalf,
+  report,
+  compensate: compensateWorkflow,
+  decommissionRequest,
+  decommissionDeadline,
+  drainCheck,
+  deleteOwnHalf,
+  confirmDeleted,
 } as const;
 
 export type StepName = keyof typeof STEPS;
+
+/** The workflow's error of a failed run, as its `error_of` makes it: the ASL's `{Error, Cause}`. */
+export interface WorkflowError {
+  Error?: string;
+  Cause?: string;
+}
+
+/** A workflow's error as the core's `RunFailure`: the Cause is the step's message itself. */
+export function workflowFailureOf(error: WorkflowError | undefined): RunFailure | undefined {
+  if (!error) return undefined;
+  return { errorName: error.Error ?? '', message: error.Cause ?? '' };
+}
+
+/** `POST /compensate`: the workflow's `{Error, Cause}` read here, the core's `compensate` run on it. */
+function compensateWorkflow(
+  deps: StepDeps,
+  input: Omit<Parameters<typeof compensate>[1], 'error'> & { error?: WorkflowError },
+) {
+  const { error, ...rest } = input;
+  const failure = workflowFailureOf(error);
+  return compensate(deps, failure ? { ...rest, error: failure } : rest);
+}
 
 /** The parts of a functions-framework (Express) request the handler reads. */
 export interface StepRequest {
@@ -146,7 +181,7 @@ function routeOf(req: StepRequest): string {
 
 /** Runs one step for a request; never throws. */
 export async function runStep(
-  deps: steps.StepDeps,
+  deps: StepDeps,
   req: StepRequest,
   log: (entry: StepLogEntry) => void = () => {},
 ): Promise<StepAnswer> {
@@ -163,7 +198,7 @@ export async function runStep(
     try {
       // The same boundary check as the Lambda handlers: each bad field named, before the step runs.
       const checked = parseStepInput<{ linkId: string }>(step, input);
-      const fn = STEPS[step as StepName] as (d: steps.StepDeps, i: unknown) => Promise<unknown>;
+      const fn = STEPS[step as StepName] as (d: StepDeps, i: unknown) => Promise<unknown>;
       answer = { status: 200, body: (await fn(deps, checked)) ?? {} };
     } catch (e) {
       error = e as Error;
@@ -197,7 +232,7 @@ export const stdoutLog = (entry: StepLogEntry) => {
  * `deps` may be a function, called per request (the entry point builds them once per instance).
  */
 export function stepsHandler(
-  deps: steps.StepDeps | (() => steps.StepDeps | Promise<steps.StepDeps>),
+  deps: StepDeps | (() => StepDeps | Promise<StepDeps>),
   log: (entry: StepLogEntry) => void = stdoutLog,
 ) {
   return async (req: StepRequest, res: StepResponse): Promise<void> => {

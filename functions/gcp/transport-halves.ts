@@ -26,7 +26,7 @@ import type {
   OwnHalves,
   SecretStore,
 } from '#core/link/ports.ts';
-import { HalfFailedError } from '#core/link/steps.ts';
+import { HalfFailedError } from '#core/link/stage.ts';
 import { parseBandwidth } from '#core/policy/bandwidth.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { withoutSecret } from '#core/redact.ts';

@@ -15,15 +15,16 @@ import { ValidationError } from '#core/errors.ts';
 import { judgeHealth } from '#core/link/health.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
-import { flushStaleOutboxes, recordHealth, recordOwnHalf } from '#core/link/use-cases.ts';
+import { flushStaleOutboxes, recordOwnHalf } from '#core/link/record.ts';
 import {
   type KnownHalf,
   type ObservedHalf,
+  recordHealth,
   scanOwnHalves,
   type WatchResult,
   watched,
   watchHalves,
-} from '#core/link/watcher.ts';
+} from '#core/link/watch.ts';
 import { DeadlineExceeded, GoogleApiError, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL } from './labels.ts';
 import type { TransportSessionReader } from './router-sessions.ts';

@@ -23,7 +23,7 @@ import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { InterconnectClient } from '#aws/interconnect-client.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { mintLinkId } from '#core/ids.ts';
-import { CapacityUnavailableError } from '#core/link/steps.ts';
+import { CapacityUnavailableError } from '#core/link/stage.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import type { LocalCloud } from '#local/index.ts';
 import {

@@ -12,7 +12,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConnectionCommand, ListAttachPointsCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
-import { CapacityUnavailableError } from '#core/link/steps.ts';
+import { CapacityUnavailableError } from '#core/link/stage.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { callbackTokens } from '#gcp/callback-tokens.ts';
 import { googleAuth, jwtClient } from '#gcp/google-credentials.ts';

@@ -6,7 +6,8 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
-import { buildEvent, type CloudEvent, fromPubSubMessage } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
+import { fromPubSubMessage } from '#gcp/pubsub-envelope.ts';
 import { PubSubSink } from '#gcp/pubsub-sink.ts';
 import { leaseEmulators } from '../support/emulators.ts';
 

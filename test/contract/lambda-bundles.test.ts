@@ -91,7 +91,7 @@ const OVER_GOAL: Record<string, number> = {
   stepDecommissionDeadline: 350,
   stepDecommissionRequest: 310,
   stepDeleteOwnHalf: 370,
-  stepDrainCheck: 380,
+  stepDrainCheck: 390,
   stepKeyDeadline: 300,
   stepPark: 320,
   stepPollHalf: 410,

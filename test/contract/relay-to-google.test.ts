@@ -18,7 +18,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEvent, type CloudEvent, type Origin, toEventBridgeEntry } from '#core/envelope.ts';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import { awsPrincipal } from '#deployment/gcp-grants.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import {

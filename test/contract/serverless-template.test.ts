@@ -394,7 +394,7 @@ describe('serverless.yml packaged', () => {
   });
 
   it('alarms on the relay refusals the handler counts', () => {
-    const source = readFileSync('functions/core/relay/inbound.ts', 'utf8');
+    const source = readFileSync('functions/aws/relay-inbound.ts', 'utf8');
     const metrics = resources.RelayRefusedAlarm?.Properties.Metrics.filter(
       (m: { MetricStat?: unknown }) => m.MetricStat,
     );

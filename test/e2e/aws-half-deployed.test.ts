@@ -23,9 +23,10 @@ import {
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { GetConnectionCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
-import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { eventsOf } from '#local/aws/services/events.ts';

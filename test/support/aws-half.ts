@@ -26,9 +26,21 @@ import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
 import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
 import type { IntakeDeps } from '#aws/link-intake.ts';
-import * as steps from '#aws/link-steps.ts';
 import { sfnExecutions } from '#aws/ports/step-functions.ts';
 import { perRegion } from '#aws/runtime.ts';
+import { compensateRun, verifyPrefixes } from '#aws/steps.ts';
+import { activateAccept, activateInitiate, keyDeadline } from '#core/link/activate.ts';
+import { approvalDeadline } from '#core/link/approve.ts';
+import {
+  confirmDeleted,
+  decommissionDeadline,
+  decommissionRequest,
+  deleteOwnHalf,
+  drainCheck,
+} from '#core/link/decommission.ts';
+import { request } from '#core/link/request.ts';
+import { pollHalf, report } from '#core/link/verify.ts';
+import { park } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
@@ -95,21 +107,21 @@ export async function addAssociatedGateway(cloud: LocalCloud, gateway: string, v
 }
 
 export const STEP_FUNCTIONS = {
-  stepRequest: steps.request,
-  stepPark: steps.park,
-  stepApprovalDeadline: steps.approvalDeadline,
-  stepKeyDeadline: steps.keyDeadline,
-  stepActivateInitiate: steps.activateInitiate,
-  stepActivateAccept: steps.activateAccept,
-  stepPollHalf: steps.pollHalf,
-  stepVerifyPrefixes: steps.verifyPrefixes,
-  stepReport: steps.report,
-  stepCompensate: steps.compensate,
-  stepDecommissionRequest: steps.decommissionRequest,
-  stepDecommissionDeadline: steps.decommissionDeadline,
-  stepDrainCheck: steps.drainCheck,
-  stepDeleteOwnHalf: steps.deleteOwnHalf,
-  stepConfirmDeleted: steps.confirmDeleted,
+  stepRequest: request,
+  stepPark: park,
+  stepApprovalDeadline: approvalDeadline,
+  stepKeyDeadline: keyDeadline,
+  stepActivateInitiate: activateInitiate,
+  stepActivateAccept: activateAccept,
+  stepPollHalf: pollHalf,
+  stepVerifyPrefixes: verifyPrefixes,
+  stepReport: report,
+  stepCompensate: compensateRun,
+  stepDecommissionRequest: decommissionRequest,
+  stepDecommissionDeadline: decommissionDeadline,
+  stepDrainCheck: drainCheck,
+  stepDeleteOwnHalf: deleteOwnHalf,
+  stepConfirmDeleted: confirmDeleted,
 } as const;
 
 export interface AwsHalf {

@@ -17,8 +17,9 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { intake, peerEvent } from '#aws/link-intake.ts';
-import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { HttpApi } from '#local/aws/http-api.ts';
 import { eventsOf } from '#local/aws/services/events.ts';

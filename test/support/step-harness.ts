@@ -1,5 +1,5 @@
 /**
- * The cloud-neutral steps (functions/core/link/steps.ts) wired in memory with AWS as the own side:
+ * The cloud-neutral steps (functions/core/link, one module per stage) wired in memory with AWS as the own side:
  * a stage store with tokens, an event sink that can be made to fail, a provider of connections
  * that the test moves by hand, recorded token answers, and a manual clock.
  */
@@ -11,7 +11,7 @@ import type { CloudEvent } from '#core/envelope.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, NativeState } from '#core/link/model.ts';
 import type { OwnHalfView, OwnHalves, PairCapacity, StageStore, WaitPhase } from '#core/link/ports.ts';
-import type { StepDeps } from '#core/link/steps.ts';
+import type { StepDeps } from '#core/link/stage.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BgpSessionReader } from '#aws/bgp-sessions.ts';
-import type { StepDeps as AwsStepDeps } from '#aws/link-steps.ts';
+import type { StepDeps as AwsStepDeps } from '#aws/steps.ts';
 import { watch } from '#aws/watcher.ts';
 import type { BgpSessionView } from '#core/link/health.ts';
 import type { LinkInput } from '#core/link/transition.ts';

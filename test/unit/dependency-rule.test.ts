@@ -48,6 +48,27 @@ describe('the dependency rule', () => {
     expect(r.out).toMatch(/must not import scripts/);
   });
 
+  it("fails on EventBridge, SQS or Pub/Sub vocabulary in the core's code, not in its comments or the adapters", async () => {
+    const r = await check({
+      'functions/core/relay.ts': [
+        '/** Maps a CloudEvent to an EventBridge entry and a Pub/Sub message (comments may name them). */',
+        'export interface SqsRecord { body: string }',
+        'export function toEventBridgeEntry(e: unknown) { return e; }',
+        'export const fromPubSubPush = (b: unknown) => b; // a PubSub push',
+      ].join('\n'),
+      'functions/core/clean.ts':
+        '// EventBridge and Pub/Sub are the buses; the core only builds the event\nexport const a = 1;\n',
+      'functions/aws/eventbridge-envelope.ts':
+        'export function toEventBridgeEntry(e: unknown) { return e; }\n',
+      'functions/gcp/pubsub-envelope.ts': 'export interface PubSubMessageIn { data?: string }\n',
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /functions\/core\/relay.ts: names SqsRecord, toEventBridgeEntry, fromPubSubPush; functions\/core speaks no transport/,
+    );
+    expect(r.out).not.toMatch(/clean\.ts|eventbridge-envelope|pubsub-envelope/);
+  });
+
   it('fails on an import cycle inside the core and on product code importing local/', async () => {
     const r = await check({
       'functions/core/a.ts': "import { b } from './b.ts';\n",

@@ -6,13 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type CloudEvent,
-  type EventBridgeEvent,
-  fromEventBridgeEvent,
-  fromPubSubPush,
-  parseEvent,
-} from '#core/envelope.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from '#aws/eventbridge-envelope.ts';
+import { type CloudEvent, parseEvent } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { EVENT_FIELDS, EVENT_NAMES, type EventName } from '#core/events/catalog.ts';
 import { EVENT_DATA_SCHEMAS } from '#core/events/documents.ts';
@@ -23,6 +18,7 @@ import {
   type HalfCondition,
   LINK_STATES,
 } from '#core/link/model.ts';
+import { fromPubSubPush } from '#gcp/pubsub-envelope.ts';
 import { eventSamples, SAMPLES_DIR } from '#scripts/gen-event-samples.ts';
 import defs from '../../events/defs.v1.schema.json' with { type: 'json' };
 

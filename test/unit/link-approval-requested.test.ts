@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '#core/envelope.ts';
 import { eventDataIssues } from '#core/events/schemas.ts';
-import { approvalDeadline, decommissionRequest } from '#core/link/steps.ts';
+import { approvalDeadline } from '#core/link/approve.ts';
+import { decommissionRequest } from '#core/link/decommission.ts';
 import { createLink, transition } from '#core/link/transition.ts';
 import { approvedLink, LINK, stepHarness, T0, TO_ACTIVE } from '../support/step-harness.ts';
 

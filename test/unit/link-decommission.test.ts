@@ -10,17 +10,14 @@ import { parse } from 'yaml';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent } from '#core/envelope.ts';
 import { IllegalTransitionError, PermissionDeniedError, ValidationError } from '#core/errors.ts';
+import { decideDecommission, requestDecommission } from '#core/link/decommission.ts';
 import type { LinkRecord } from '#core/link/model.ts';
+import { applyPeerEvent } from '#core/link/peer-events.ts';
 import type { LinkDeps } from '#core/link/ports.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
+import { mutateLink } from '#core/link/record.ts';
+import { requestLink } from '#core/link/request.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
-import {
-  applyPeerEvent,
-  decideDecommission,
-  mutateLink,
-  requestDecommission,
-  requestLink,
-} from '#core/link/use-cases.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
-import type { StepDeps as AwsStepDeps } from '#aws/link-steps.ts';
+import type { StepDeps as AwsStepDeps } from '#aws/steps.ts';
 import { watch } from '#aws/watcher.ts';
 import type { LinkInput } from '#core/link/transition.ts';
 import { approvedLink, CONNECTION, type Harness, LINK, stepHarness } from '../support/step-harness.ts';

@@ -6,7 +6,7 @@ import { judgeHealth } from '#core/link/health.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps } from '#core/link/ports.ts';
 import { transition } from '#core/link/transition.ts';
-import { recordHealth } from '#core/link/use-cases.ts';
+import { recordHealth } from '#core/link/watch.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { activeLinkRecord } from '../support/active-link.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';

@@ -8,9 +8,10 @@
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sealKey } from '#core/crypto/seal.ts';
+import { activateAccept } from '#core/link/activate.ts';
 import type { OwnHalfView } from '#core/link/ports.ts';
-import { activateAccept, park, recordOwnHalf } from '#core/link/steps.ts';
-import { mutateLink } from '#core/link/use-cases.ts';
+import { mutateLink, observationOf } from '#core/link/record.ts';
+import { park, recordOwnHalfAndResume } from '#core/link/waits.ts';
 import {
   approvedLink,
   CONNECTION,
@@ -48,7 +49,7 @@ describe('activateAccept against a watcher that saw the half first', () => {
   it('keeps the newer observation (ACTIVE stays ACTIVE, no DOWN) and the parked up wait is answered', async () => {
     // The create's answer says pending; before the step records it, the watcher records available.
     h.halves.accept = async () => {
-      await recordOwnHalf(h.deps, LINK, created('available'));
+      await recordOwnHalfAndResume(h.deps, observationOf(LINK, created('available')));
       return created('pending');
     };
     const out = await activateAccept(h.deps, { linkId: LINK, mode: 'accept', request: REQUEST as never });

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
-import { park, resumeWaiting } from '#core/link/steps.ts';
+import { park, resumeWaiting } from '#core/link/waits.ts';
 import { approvedLink, BOB, type Harness, LINK, stepHarness } from '../support/step-harness.ts';
 
 let h: Harness;

@@ -4,7 +4,7 @@
  * record alone and says so.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { compensate } from '#core/link/steps.ts';
+import { compensate } from '#core/link/compensate.ts';
 import {
   approvedLink,
   CONNECTION,
@@ -27,7 +27,7 @@ describe('compensate after ACTIVE', () => {
     // Act
     const out = await compensate(h.deps, {
       linkId: LINK,
-      error: { Error: 'States.TaskFailed', Cause: 'the report lambda timed out' },
+      error: { errorName: 'States.TaskFailed', message: 'the report lambda timed out' },
     });
     // Assess
     expect(out).toMatchObject({ outcome: 'KEPT', state: 'ACTIVE', deleted: [], kept: CONNECTION });
@@ -45,7 +45,10 @@ describe('compensate after ACTIVE', () => {
       ]),
     );
     expect((await h.store.get(LINK))?.link.state).toBe('DOWN');
-    const out = await compensate(h.deps, { linkId: LINK, error: { Error: 'HalfFailedError' } });
+    const out = await compensate(h.deps, {
+      linkId: LINK,
+      error: { errorName: 'HalfFailedError', message: '' },
+    });
     expect(out).toMatchObject({ outcome: 'KEPT', state: 'DOWN' });
     expect(h.halves.deleted).toEqual([]);
   });
@@ -54,7 +57,7 @@ describe('compensate after ACTIVE', () => {
     await h.store.create(approvedLink(TO_ACTIVE));
     const out = await compensate(h.deps, {
       linkId: LINK,
-      error: { Error: 'PrefixesNotCoveredError', Cause: '{"errorMessage":"10.10.0.0/16 not allowed"}' },
+      error: { errorName: 'PrefixesNotCoveredError', message: '10.10.0.0/16 not allowed' },
     });
     expect(out).toMatchObject({ outcome: 'FAILED', deleted: [CONNECTION] });
     expect((await h.store.get(LINK))?.link.state).toBe('FAILED');
@@ -63,7 +66,10 @@ describe('compensate after ACTIVE', () => {
 
   it('still deletes the half of a link that never got past PROVISIONING', async () => {
     await h.store.create(approvedLink([TO_ACTIVE[0], TO_ACTIVE[1]] as never));
-    const out = await compensate(h.deps, { linkId: LINK, error: { Error: 'HalfFailedError' } });
+    const out = await compensate(h.deps, {
+      linkId: LINK,
+      error: { errorName: 'HalfFailedError', message: '' },
+    });
     expect(out).toMatchObject({ outcome: 'FAILED', deleted: [CONNECTION] });
   });
 });

@@ -5,7 +5,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TimedOutError } from '#core/errors.ts';
-import { confirmDeleted, deleteOwnHalf, pollHalf } from '#core/link/steps.ts';
+import { confirmDeleted, deleteOwnHalf } from '#core/link/decommission.ts';
+import { pollHalf } from '#core/link/verify.ts';
 import {
   approvedLink,
   BOB,

@@ -6,8 +6,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IllegalTransitionError } from '#core/errors.ts';
-import { approvalDeadline, compensate, keyDeadline, park, waitOutcome } from '#core/link/steps.ts';
+import { keyDeadline } from '#core/link/activate.ts';
+import { approvalDeadline } from '#core/link/approve.ts';
+import { compensate } from '#core/link/compensate.ts';
 import { type LinkInput, transition } from '#core/link/transition.ts';
+import { park, waitOutcome } from '#core/link/waits.ts';
 import {
   approvedLink,
   BOB,
@@ -60,7 +63,7 @@ describe('provisioning of a link decommissioned before it was up', () => {
   it('compensation after a step error records nothing, deletes nothing, and says why', async () => {
     const out = await compensate(h.deps, {
       linkId: LINK,
-      error: { Error: 'IllegalTransitionError', Cause: 'cannot provision a DECOMMISSIONING link' },
+      error: { errorName: 'IllegalTransitionError', message: 'cannot provision a DECOMMISSIONING link' },
     });
     expect(out).toMatchObject({ outcome: 'DECOMMISSIONING', deleted: [] });
     expect(h.halves.deleted).toEqual([]);

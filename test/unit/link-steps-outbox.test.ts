@@ -4,9 +4,12 @@
  * always learns of the change and deduplicates a repeat.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StepDeps as AwsStepDeps } from '#aws/link-steps.ts';
+import type { StepDeps as AwsStepDeps } from '#aws/steps.ts';
 import { watch } from '#aws/watcher.ts';
-import { approvalDeadline, park, pollHalf, request } from '#core/link/steps.ts';
+import { approvalDeadline } from '#core/link/approve.ts';
+import { request } from '#core/link/request.ts';
+import { pollHalf } from '#core/link/verify.ts';
+import { park } from '#core/link/waits.ts';
 import {
   approvedLink,
   CONNECTION,

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { accountPlacement } from '#aws/account-halves.ts';
 import { ValidationError } from '#core/errors.ts';
-import { compensate, request } from '#core/link/steps.ts';
+import { compensate } from '#core/link/compensate.ts';
+import { request } from '#core/link/request.ts';
 import { createLink } from '#core/link/transition.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import { projectPlacement } from '#gcp/network-projects.ts';
@@ -69,7 +70,7 @@ describe("the acceptor's request step", () => {
     // Act
     const out = await compensate(h.deps, {
       linkId: LINK,
-      error: { Error: refused.name, Cause: JSON.stringify({ errorMessage: refused.message }) },
+      error: { errorName: refused.name, message: refused.message },
     });
     // Assess
     expect(out).toMatchObject({ outcome: 'FAILED', deleted: [] });
@@ -87,7 +88,11 @@ describe("the acceptor's request step", () => {
       [{ check: {}, approved: {}, activate: {} }, 'activate'],
     ] as const) {
       const g = await requestedReplica(projectPlacement('payments-prod', new Map()));
-      await compensate(g.deps, { linkId: LINK, error: { Error: 'HalfFailedError' }, ...state });
+      await compensate(g.deps, {
+        linkId: LINK,
+        error: { errorName: 'HalfFailedError', message: '' },
+        ...state,
+      });
       expect(g.events.events.find((e) => e.type === 'crosslink.LinkFailed.v1')?.data, stage).toMatchObject({
         stage,
       });

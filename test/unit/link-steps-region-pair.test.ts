@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PairCapacity } from '#core/link/ports.ts';
-import { CapacityUnavailableError, request } from '#core/link/steps.ts';
+import { request } from '#core/link/request.ts';
+import { CapacityUnavailableError } from '#core/link/stage.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import { LINK, REQUEST, requestedLink, stepHarness } from '../support/step-harness.ts';
 

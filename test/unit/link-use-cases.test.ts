@@ -11,15 +11,12 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import { decideApproval } from '#core/link/approve.ts';
+import { requestDecommission } from '#core/link/decommission.ts';
+import { applyPeerEvent } from '#core/link/peer-events.ts';
 import type { LinkDeps } from '#core/link/ports.ts';
-import {
-  applyPeerEvent,
-  decideApproval,
-  mutateLink,
-  recordOwnHalf,
-  requestDecommission,
-  requestLink,
-} from '#core/link/use-cases.ts';
+import { mutateLink, recordOwnHalf } from '#core/link/record.ts';
+import { requestLink } from '#core/link/request.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../support/memory-store.ts';
 

@@ -4,15 +4,16 @@
  * dead-lettered instead of failed. No log line carries an event body.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '#core/clock.ts';
-import { buildEvent, type CloudEvent, fromPubSubMessage, type Origin } from '#core/envelope.ts';
 import {
   type LogFields,
   type RelayDeps,
   type RelayMessage,
   relayToGoogle,
   type SqsRecord,
-} from '#core/relay/to-google.ts';
+} from '#aws/relay-to-google.ts';
+import { ManualClock } from '#core/clock.ts';
+import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
+import { fromPubSubMessage } from '#gcp/pubsub-envelope.ts';
 
 const clock = new ManualClock('2026-11-26T10:00:00Z');
 const AWS: Origin = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };

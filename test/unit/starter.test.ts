@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { type IntakeDeps, peerEvent, peerEventBatch, startFromEvent } from '#aws/link-intake.ts';
 import { ManualClock } from '#core/clock.ts';
-import { buildEvent, type EventBridgeEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent } from '#core/envelope.ts';
 import { ConflictError } from '#core/errors.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';

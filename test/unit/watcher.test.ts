@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type KnownHalf, type ObservedHalf, watchHalves } from '#core/link/watcher.ts';
+import { type KnownHalf, type ObservedHalf, watchHalves } from '#core/link/watch.ts';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 const H = 'a'.repeat(64);

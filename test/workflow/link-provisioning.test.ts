@@ -24,10 +24,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
 import { watch } from '#aws/watcher.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
-import { buildEvent, type CloudEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { eventsOf } from '#local/aws/services/events.ts';

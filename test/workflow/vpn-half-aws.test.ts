@@ -41,10 +41,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
 import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
 import { DynamoDbVpnApprovals } from '#aws/vpn-approvals.ts';
 import { DynamoDbGoogleDrains, VPN_APPROVAL_WAIT_MS, type VpnHalfDeps, vpnHalfStep } from '#aws/vpn-half.ts';
-import { buildEvent, toEventBridgeEntry } from '#core/envelope.ts';
+import { buildEvent } from '#core/envelope.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { approveVpnDelete } from '#core/vpn/approval.ts';

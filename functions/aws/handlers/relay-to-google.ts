@@ -4,7 +4,7 @@
  * which runs with the relay's own role. Only `batchItemFailures` goes back to Lambda; the counts
  * are logged (ids and types only, never a body).
  */
-import { relayToGoogle, type SqsRecord } from '#core/relay/to-google.ts';
+import { relayToGoogle, type SqsRecord } from '#aws/relay-to-google.ts';
 import { federatedClient } from '../google-relay.ts';
 import { relayDepsFromEnv } from '../relay-runtime.ts';
 import { isSelfTest, relaySelfTest } from '../relay-self-test.ts';

@@ -1,5 +1,5 @@
-/** Lambda `stepActivateAccept`: acceptor: unseals the peer's key (KMS) and accepts the proposal (functions/core/link/steps.ts `activateAccept`). */
-import { activateAccept } from '#core/link/steps.ts';
+/** Lambda `stepActivateAccept`: acceptor: unseals the peer's key (KMS) and accepts the proposal (functions/core/link/activate.ts `activateAccept`). */
+import { activateAccept } from '#core/link/activate.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
 import { tokens } from '../ports/step-functions.ts';

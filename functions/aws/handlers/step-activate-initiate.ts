@@ -1,5 +1,5 @@
-/** Lambda `stepActivateInitiate`: initiator: creates this side's half, its key to Secrets Manager at once (functions/core/link/steps.ts `activateInitiate`). */
-import { activateInitiate } from '#core/link/steps.ts';
+/** Lambda `stepActivateInitiate`: initiator: creates this side's half, its key to Secrets Manager at once (functions/core/link/activate.ts `activateInitiate`). */
+import { activateInitiate } from '#core/link/activate.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
 import { secrets } from '../ports/secrets.ts';

@@ -1,5 +1,5 @@
-/** Lambda `stepConfirmDeleted`: confirms this side's half is gone (a Get says so) (functions/core/link/steps.ts `confirmDeleted`). */
-import { confirmDeleted } from '#core/link/steps.ts';
+/** Lambda `stepConfirmDeleted`: confirms this side's half is gone (a Get says so) (functions/core/link/decommission.ts `confirmDeleted`). */
+import { confirmDeleted } from '#core/link/decommission.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
 import { tokens } from '../ports/step-functions.ts';

@@ -1,6 +1,6 @@
-/** Lambda `stepDecommissionDeadline`: the fallback poll of a decommission approval wait (publishes the approval metrics) (functions/core/link/steps.ts `decommissionDeadline`). */
+/** Lambda `stepDecommissionDeadline`: the fallback poll of a decommission approval wait (publishes the approval metrics) (functions/core/link/decommission.ts `decommissionDeadline`). */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { decommissionDeadline } from '#core/link/steps.ts';
+import { decommissionDeadline } from '#core/link/decommission.ts';
 import { metrics as emf } from '../approval-metrics.ts';
 import { events } from '../ports/events.ts';
 import { metrics } from '../ports/metrics.ts';

@@ -1,5 +1,5 @@
-/** Lambda `stepDeleteOwnHalf`: deletes this side's half and its key (functions/core/link/steps.ts `deleteOwnHalf`). */
-import { deleteOwnHalf } from '#core/link/steps.ts';
+/** Lambda `stepDeleteOwnHalf`: deletes this side's half and its key (functions/core/link/decommission.ts `deleteOwnHalf`). */
+import { deleteOwnHalf } from '#core/link/decommission.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
 import { secrets } from '../ports/secrets.ts';

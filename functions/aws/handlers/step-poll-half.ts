@@ -1,5 +1,5 @@
-/** Lambda `stepPollHalf`: the fallback poll of the "both halves up" wait (functions/core/link/steps.ts `pollHalf`). */
-import { pollHalf } from '#core/link/steps.ts';
+/** Lambda `stepPollHalf`: the fallback poll of the "both halves up" wait (functions/core/link/verify.ts `pollHalf`). */
+import { pollHalf } from '#core/link/verify.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
 import { tokens } from '../ports/step-functions.ts';

@@ -1,5 +1,5 @@
-/** Lambda `stepReport`: the execution's summary, in both state machines (functions/core/link/steps.ts `report`). */
-import { report } from '#core/link/steps.ts';
+/** Lambda `stepReport`: the execution's summary, in both state machines (functions/core/link/verify.ts `report`). */
+import { report } from '#core/link/verify.ts';
 import { events } from '../ports/events.ts';
 import { store } from '../ports/store.ts';
 import { step } from './step.ts';

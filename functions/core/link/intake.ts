@@ -20,20 +20,17 @@ import type { EventDataByName } from '../events/catalog.ts';
 import { isLinkId, type Stage } from '../ids.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import { approveVpnDelete, type VpnApprovalStore } from '../vpn/approval.ts';
+import { decideApproval } from './approve.ts';
+import { decideDecommission, requestDecommission } from './decommission.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import { LINK_STATES, type LinkState, TERMINAL_STATES } from './model.ts';
-import type { WaitPhase } from './ports.ts';
+import { applyPeerEvent } from './peer-events.ts';
+import type { Caller, WaitPhase } from './ports.ts';
+import { mutateLink } from './record.ts';
+import { requestLink } from './request.ts';
 import { linkResource, linkSummary } from './resource.ts';
-import { answer, type ExecutionInput, resumeWaiting, type StepDeps } from './steps.ts';
-import {
-  applyPeerEvent,
-  type Caller,
-  decideApproval,
-  decideDecommission,
-  mutateLink,
-  requestDecommission,
-  requestLink,
-} from './use-cases.ts';
+import type { ExecutionInput, StepDeps } from './stage.ts';
+import { answer, resumeWaiting } from './waits.ts';
 
 /** Starts a stage's execution `<linkId>-<stage>-<attempt>`; `started: false` when it already exists. */
 export interface StageStarter {

@@ -9,7 +9,7 @@ import type { SealedKey } from '../events/catalog.ts';
 import type { KeyFlow, Policy } from '../policy/policy.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import type { EvaluationContext } from '../policy/rules.ts';
-import type { LinkRecord, LinkState, NativeState } from './model.ts';
+import type { Cloud, LinkRecord, LinkState, NativeState } from './model.ts';
 
 export interface StoredLink {
   link: LinkRecord;
@@ -34,6 +34,14 @@ export interface AuditEntry {
    * that crossed between the clouds as they were sent, not as each side happened to receive them.
    */
   eventTime?: string;
+}
+
+/** Who asked, as this side's intake verified them. */
+export interface Caller {
+  /** The verified principal: an IAM principal ARN or a Google account email. */
+  principal: string;
+  /** The cloud whose intake verified it. */
+  side: Cloud;
 }
 
 export interface LinkStore {
@@ -114,7 +122,7 @@ export interface LinkDeps {
   peerEventLeaseMs?: number;
 }
 
-// ---- the ports of the orchestrated steps (functions/core/link/steps.ts) -----------------------------
+// ---- the ports of the orchestrated steps (functions/core/link, one module per stage) -------------
 
 /** Resumes a waiting stage: a Step Functions task token on AWS, a Workflows callback URL on Google. */
 export interface TaskTokens {

@@ -4,7 +4,7 @@
  * never differs between the halves of a link because one runtime spelt a default differently.
  */
 import { parseDuration } from '../clock.ts';
-import type { StepSettings } from './steps.ts';
+import type { StepSettings } from './stage.ts';
 
 export type Environment = Record<string, string | undefined>;
 

@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { NotFoundError, PermissionDeniedError, ValidationError } from '../errors.ts';
-import type { Caller } from '../link/use-cases.ts';
+import type { Caller } from '../link/ports.ts';
 import { identityOf, type Policy } from '../policy/policy.ts';
 import { canonicalAwsPrincipal } from '../policy/principals.ts';
 import { approverDecision } from '../policy/rules.ts';

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { ManualClock } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { InitiateHalfInput, LinkDeps, OwnHalfView } from '#core/link/ports.ts';
-import { requestLink } from '#core/link/use-cases.ts';
+import { requestLink } from '#core/link/request.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { parseNetworkProjects, projectPlacement } from '#gcp/network-projects.ts';
 import { ProjectRoutedHalves } from '#gcp/project-halves.ts';

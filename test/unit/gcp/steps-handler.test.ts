@@ -22,7 +22,7 @@ import {
 } from '#core/errors.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import type { OwnHalfView, OwnHalves } from '#core/link/ports.ts';
-import { CapacityUnavailableError, HalfFailedError, type StepDeps } from '#core/link/steps.ts';
+import { CapacityUnavailableError, HalfFailedError, type StepDeps } from '#core/link/stage.ts';
 import { createLink, type LinkInput, transition } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { CallbackError } from '#gcp/callback-tokens.ts';

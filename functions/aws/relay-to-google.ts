@@ -13,13 +13,10 @@
  *
  * Logs name records and events by id and type only: never a body (events carry sealed keys).
  */
-import {
-  type CloudEvent,
-  fromEventBridgeEvent,
-  type PubSubMessageOut,
-  toPubSubMessage,
-} from '../envelope.ts';
-import { ValidationError } from '../errors.ts';
+import type { CloudEvent } from '#core/envelope.ts';
+import { ValidationError } from '#core/errors.ts';
+import { type PubSubMessageOut, toPubSubMessage } from '#gcp/pubsub-envelope.ts';
+import { fromEventBridgeEvent } from './eventbridge-envelope.ts';
 
 /** The parts of an SQS record (Lambda event source) the relay reads. */
 export interface SqsRecord {

@@ -17,9 +17,10 @@
  * The id is recorded as relayed only after the put succeeded; a pending claim that fails is
  * released, so a redelivery is never mistaken for a duplicate.
  */
-import { type Clock, sleep as letTimePass } from '../clock.ts';
-import { type CloudEvent, type EventBridgeEntry, parseEvent, toEventBridgeEntry } from '../envelope.ts';
-import { ValidationError } from '../errors.ts';
+import { type Clock, sleep as letTimePass } from '#core/clock.ts';
+import { type CloudEvent, parseEvent } from '#core/envelope.ts';
+import { ValidationError } from '#core/errors.ts';
+import { type EventBridgeEntry, toEventBridgeEntry } from './eventbridge-envelope.ts';
 
 /** Deduplication by CloudEvent id, in a store with expiring records. */
 export interface RelayLedger {

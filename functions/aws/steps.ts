@@ -1,7 +1,8 @@
 /**
- * The Lambda tasks of the provisioning and decommissioning state machines. The steps are
- * cloud-neutral and live in functions/core/link/steps.ts (Google's Workflows call the same ones
- * over HTTP); what is AWS-only stays here: the Direct Connect gateway's allowed-prefix verify.
+ * What the AWS side adds to the cloud-neutral steps of functions/core/link (one module per stage,
+ * which Google's Workflows call too, over HTTP): the ports and settings of the AWS steps and the
+ * Direct Connect gateway's allowed-prefix verify (ASL state `VerifyPrefixes`, Lambda
+ * `stepVerifyPrefixes`).
  * Each takes the state input and returns plain JSON; named errors propagate so the ASL's Retry /
  * Catch match on them. No task ever returns or receives an activation key.
  *
@@ -9,44 +10,15 @@
  * which wires the ports that step uses.
  */
 
-import { CrosslinkError } from '#core/errors.ts';
+import { compensate, type RunFailure } from '#core/link/compensate.ts';
 import { associationToExtend, prefixCoverage } from '#core/link/prefixes.ts';
-import type { StepDeps as CoreStepDeps, StepSettings as CoreStepSettings } from '#core/link/steps.ts';
+import { iso } from '#core/link/record.ts';
+import type { StepDeps as CoreStepDeps, StepSettings as CoreStepSettings } from '#core/link/stage.ts';
+import { PrefixesNotCoveredError } from '#core/link/verify.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import type { BgpSessionReader } from './bgp-sessions.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
 import type { InterconnectHalves } from './interconnect-adapter.ts';
-
-export {
-  type ApprovalMetrics,
-  activateAccept,
-  activateInitiate,
-  answer,
-  approvalDeadline,
-  CapacityUnavailableError,
-  compensate,
-  confirmDeleted,
-  decommissionDeadline,
-  decommissionRequest,
-  deleteOwnHalf,
-  drainCheck,
-  type ExecutionInput,
-  flushStaleOutboxes,
-  HalfFailedError,
-  keyDeadline,
-  park,
-  peerDrained,
-  pollHalf,
-  recordOwnHalf,
-  report,
-  request,
-  resumeWaiting,
-  type TaskTokens,
-  waitOutcome,
-} from '#core/link/steps.ts';
-
-/** The Direct Connect gateway does not allow the link's AWS routes (and crosslink may not add them). */
-export class PrefixesNotCoveredError extends CrosslinkError {}
 
 export interface StepSettings extends CoreStepSettings {
   /**
@@ -72,8 +44,6 @@ export interface StepDeps extends CoreStepDeps {
   bgp?: BgpSessionReader;
   settings: StepSettings;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Re-check period of an uncovered route in verify (s): an association update takes minutes. */
 const PREFIX_RECHECK_S = 120;
@@ -130,4 +100,39 @@ export async function verifyPrefixes(
     added,
     waitSeconds: Math.max(1, Math.min(PREFIX_RECHECK_S, Math.ceil(left / 1000))),
   };
+}
+
+/**
+ * Step Functions' error of a failed run, as the ASL's Catch puts it at `$.error`: `Error` is the
+ * error's name; for a Lambda task, `Cause` is its `{"errorType","errorMessage","trace"}` JSON.
+ */
+export interface StateMachineError {
+  Error?: string;
+  Cause?: string;
+}
+
+/** Step Functions' `{Error, Cause}` as the core's `RunFailure`: a Lambda cause's message, without its stack. */
+export function runFailureOf(error: StateMachineError | undefined): RunFailure | undefined {
+  if (!error) return undefined;
+  return { errorName: error.Error ?? '', message: causeMessage(error.Cause) };
+}
+
+function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const c = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof c.errorMessage === 'string' ? c.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** Compensate (ASL state `Compensate`, Lambda `stepCompensate`): the core's `compensate` on the run's error. */
+export function compensateRun(
+  deps: StepDeps,
+  input: Omit<Parameters<typeof compensate>[1], 'error'> & { error?: StateMachineError },
+) {
+  const { error, ...rest } = input;
+  const failure = runFailureOf(error);
+  return compensate(deps, failure ? { ...rest, error: failure } : rest);
 }

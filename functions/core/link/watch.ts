@@ -1,5 +1,7 @@
 /**
- * The state watcher's decision, shared by both clouds: neither provider emits state events, so each
+ * Watch: no state machine or workflow step calls it; each cloud's scheduled watcher (the AWS
+ * `watcher` Lambda, the Google `watcher` function) and its audit-log trigger do. The state
+ * watcher's decision, shared by both clouds: neither provider emits state events, so each
  * cloud polls its own halves and reports only real changes.
  *
  * Main course: compare what the provider lists with what the store knows -> a half that changed gets
@@ -10,12 +12,15 @@
  *
  * The `sequence` of a change here is computed from the snapshot the watcher read; record it with
  * `recordOwnHalf`, which assigns the sequence inside the conditional write, so two overlapping runs
- * (the schedule and an audit-log trigger) cannot publish one sequence with two states.
+ * (the schedule and an audit-log trigger) cannot publish one sequence with two states. The data
+ * path's health the watchers judge is recorded by `recordHealth`.
  */
 import type { Cloud } from '../envelope.ts';
 import type { LinkSideStateChangedData } from '../events/catalog.ts';
+import type { HealthJudgement } from './health.ts';
 import { conditionOf, type LinkRecord, type NativeState, TERMINAL_STATES } from './model.ts';
-import type { LinkStore } from './ports.ts';
+import type { LinkDeps, LinkStore } from './ports.ts';
+import { flushOutbox, iso, type MutateResult, mutateLink } from './record.ts';
 
 /**
  * A FAILED link whose `side` half is still there: compensation gave up (or could not delete), so it
@@ -173,3 +178,25 @@ export async function scanOwnHalves(
   } while (cursor);
   return { known, stale, failed, creating };
 }
+
+/**
+ * Records the data path's health as this side's watcher judged it (`judgeHealth`). Only a change of
+ * status is written, so a watcher that sees the same sessions every interval emits nothing; a change
+ * moves the link (ACTIVE / DEGRADED / DOWN) and its `LinkStateChanged` goes out once, from the write
+ * that won. Links that are not live (not yet up, decommissioning) ignore health.
+ */
+export async function recordHealth(
+  deps: LinkDeps,
+  linkId: string,
+  judged: HealthJudgement,
+): Promise<MutateResult> {
+  const result = await mutateLink(deps, linkId, (link) =>
+    !LIVE_STATES.includes(link.state) || link.health.status === judged.status
+      ? undefined
+      : { kind: 'healthObserved', status: judged.status, detail: judged.detail, at: iso(deps.clock.now()) },
+  );
+  if (result.ignored === undefined) await flushOutbox(deps, linkId);
+  return result;
+}
+
+const LIVE_STATES: readonly string[] = ['ACTIVE', 'DEGRADED', 'DOWN'];
