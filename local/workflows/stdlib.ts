@@ -1,10 +1,13 @@
 /**
  * The Workflows standard library subset the interpreter supports. Each function declares its
  * parameter names (so `call:` steps can pass `args` by name and expressions by position) and
- * whether it blocks (blocking functions are only allowed in `call` steps, as in the cloud).
+ * whether it blocks (blocking functions are only allowed in `call` steps, as in the cloud). The
+ * `http.*` functions are in stdlib-http.ts, the argument readers they share in stdlib-args.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { type ExecutionIdentity, executionName, HttpTransportError, type WorkflowPorts } from './ports.ts';
+import { type ExecutionIdentity, executionName, type WorkflowPorts } from './ports.ts';
+import { bytes, int, list, map, num, regex, str, toStr } from './stdlib-args.ts';
+import { defaultRetryPredicate, httpFn, nonIdempotentRetryPredicate } from './stdlib-http.ts';
 import {
   Bytes,
   clone,
@@ -60,49 +63,6 @@ export const CONSTANTS: Record<string, Value> = {
   },
 };
 
-function str(v: Value | undefined, fn: string, arg: string): string {
-  if (typeof v !== 'string') throw typeError(`${fn}: ${arg} must be a string, got ${typeName(v ?? null)}`);
-  return v;
-}
-function num(v: Value | undefined, fn: string, arg: string): number {
-  if (typeof v !== 'number') throw typeError(`${fn}: ${arg} must be a number, got ${typeName(v ?? null)}`);
-  return v;
-}
-function int(v: Value | undefined, fn: string, arg: string): number {
-  const n = num(v, fn, arg);
-  if (!Number.isInteger(n)) throw typeError(`${fn}: ${arg} must be an integer, got ${n}`);
-  return n;
-}
-function list(v: Value | undefined, fn: string, arg: string): Value[] {
-  if (!Array.isArray(v)) throw typeError(`${fn}: ${arg} must be a list, got ${typeName(v ?? null)}`);
-  return v;
-}
-function map(v: Value | undefined, fn: string, arg: string): MapValue {
-  if (!isMap(v ?? null)) throw typeError(`${fn}: ${arg} must be a map, got ${typeName(v ?? null)}`);
-  return v as MapValue;
-}
-function bytes(v: Value | undefined, fn: string, arg: string): Uint8Array {
-  if (v instanceof Bytes) return v.data;
-  throw typeError(`${fn}: ${arg} must be bytes (use text.encode), got ${typeName(v ?? null)}`);
-}
-function regex(v: Value | undefined, fn: string): RegExp {
-  const src = str(v, fn, 'regexp');
-  try {
-    return new RegExp(src, 'gu');
-  } catch (e) {
-    throw valueError(`${fn}: invalid regular expression ${JSON.stringify(src)}: ${(e as Error).message}`);
-  }
-}
-
-/** Workflows `string()` of a scalar. */
-function toStr(v: Value): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v === null) return 'null';
-  throw typeError(`string: cannot convert ${typeName(v)} to a string (use json.encode_to_string)`);
-}
-
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
@@ -116,166 +76,6 @@ export function formatTime(seconds: number): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(
     d.getUTCMinutes(),
   )}:${pad(d.getUTCSeconds())}.${pad(micros, 6)}Z`;
-}
-
-function httpFn(method: string | undefined): LibFunction {
-  const params = method
-    ? ['url', 'headers', 'body', 'query', 'auth', 'timeout', 'private_service_name']
-    : ['method', 'url', 'headers', 'body', 'query', 'auth', 'timeout', 'private_service_name'];
-  return {
-    params,
-    required: method ? 1 : 2,
-    blocking: true,
-    fn: async (args, rt) => {
-      const a = Object.fromEntries(params.map((p, i) => [p, args[i]])) as Record<string, Value | undefined>;
-      const verb = method ?? str(a.method, 'http.request', 'method').toUpperCase();
-      return httpCall(verb, a, rt);
-    },
-  };
-}
-
-async function httpCall(
-  method: string,
-  a: Record<string, Value | undefined>,
-  rt: CallRuntime,
-): Promise<Value> {
-  const fn = `http.${method.toLowerCase()}`;
-  const url = new URL(
-    (() => {
-      const u = str(a.url, fn, 'url');
-      try {
-        return new URL(u).toString();
-      } catch {
-        throw valueError(`${fn}: invalid url ${JSON.stringify(u)}`);
-      }
-    })(),
-  );
-  if (a.query !== undefined && a.query !== null) {
-    for (const [k, v] of Object.entries(map(a.query, fn, 'query'))) {
-      for (const x of Array.isArray(v) ? v : [v]) url.searchParams.append(k, toStr(x));
-    }
-  }
-  const headers: Record<string, string> = {};
-  if (a.headers !== undefined && a.headers !== null)
-    for (const [k, v] of Object.entries(map(a.headers, fn, 'headers'))) headers[k] = toStr(v);
-  const contentTypeKey = Object.keys(headers).find((k) => k.toLowerCase() === 'content-type');
-  let body: Uint8Array | undefined;
-  if (a.body !== undefined && a.body !== null) {
-    const ct = contentTypeKey ? (headers[contentTypeKey] as string).toLowerCase() : undefined;
-    if (a.body instanceof Bytes) body = a.body.data;
-    else if (ct?.startsWith('application/x-www-form-urlencoded') && isMap(a.body)) {
-      const form = new URLSearchParams();
-      for (const [k, v] of Object.entries(a.body)) form.append(k, toStr(v));
-      body = new TextEncoder().encode(form.toString());
-    } else if (ct?.startsWith('text/') && typeof a.body === 'string') body = new TextEncoder().encode(a.body);
-    else {
-      body = new TextEncoder().encode(safeStringify(a.body));
-      if (!contentTypeKey) headers['Content-Type'] = 'application/json';
-    }
-  }
-  const auth = a.auth;
-  if (auth !== undefined && auth !== null) {
-    const am = map(auth, fn, 'auth');
-    const type = am.type;
-    const tokens = rt.ports.tokens;
-    try {
-      if (type === 'OAuth2') {
-        if (!tokens) throw new Error('no token provider is configured for OAuth2');
-        const scopes =
-          am.scopes === undefined || am.scopes === null
-            ? ['https://www.googleapis.com/auth/cloud-platform']
-            : Array.isArray(am.scopes)
-              ? am.scopes.map((s) => toStr(s))
-              : toStr(am.scopes)
-                  .split(/[\s,]+/)
-                  .filter(Boolean);
-        headers.Authorization = `Bearer ${await tokens.accessToken(scopes)}`;
-      } else if (type === 'OIDC') {
-        if (!tokens) throw new Error('no token provider is configured for OIDC');
-        const audience = typeof am.audience === 'string' ? am.audience : `${url.origin}${url.pathname}`;
-        headers.Authorization = `Bearer ${await tokens.idToken(audience)}`;
-      } else
-        throw valueError(
-          `${fn}: auth.type must be OAuth2 or OIDC, got ${JSON.stringify(toJson(type ?? null))}`,
-        );
-    } catch (e) {
-      if (e instanceof WorkflowsError) throw e;
-      throw tagged('AuthError', `${fn}: could not get credentials: ${(e as Error).message}`);
-    }
-  }
-  const timeoutS = a.timeout === undefined || a.timeout === null ? 300 : num(a.timeout, fn, 'timeout');
-  if (timeoutS <= 0 || timeoutS > 1800)
-    throw valueError(`${fn}: timeout must be in (0, 1800] seconds, got ${timeoutS}`);
-  const urlText = url.toString();
-  if (!(rt.ports.isInternalUrl ?? (() => false))(urlText)) rt.markExternal();
-  const port = rt.ports.http;
-  if (!port) throw tagged('ConnectionFailedError', `${fn}: no HTTP access is configured`);
-  let res: Awaited<ReturnType<typeof port>>;
-  try {
-    res = await port({
-      method,
-      url: urlText,
-      headers,
-      ...(body ? { body } : {}),
-      timeoutMs: timeoutS * 1000,
-    });
-  } catch (e) {
-    if (e instanceof HttpTransportError) {
-      if (e.kind === 'timeout') throw tagged('TimeoutError', e.message);
-      if (e.kind === 'connection-failed') throw tagged('ConnectionFailedError', e.message);
-      throw tagged('ConnectionError', e.message);
-    }
-    throw tagged('ConnectionError', `${fn} ${urlText}: ${(e as Error).message}`);
-  }
-  const respHeaders: MapValue = {};
-  for (const [k, v] of Object.entries(res.headers)) respHeaders[k] = v;
-  const ctype = (
-    Object.entries(res.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? ''
-  ).toLowerCase();
-  let respBody: Value;
-  const text = () => new TextDecoder().decode(res.body);
-  if (res.body.byteLength === 0) respBody = null;
-  else if (/^application\/([\w.+-]+\+)?json/.test(ctype)) {
-    try {
-      respBody = fromJson(JSON.parse(text()));
-    } catch {
-      respBody = text();
-    }
-  } else if (ctype.startsWith('text/') || ctype === '') respBody = text();
-  else respBody = new Bytes(res.body);
-  if (res.status >= 400)
-    throw new WorkflowsError({
-      message: `HTTP server responded with error code ${res.status}`,
-      code: res.status,
-      headers: respHeaders,
-      body: respBody,
-      tags: ['HttpError'],
-    });
-  return { body: respBody, code: res.status, headers: respHeaders };
-}
-
-function httpStatusOf(e: Value | undefined): number | undefined {
-  if (isMap(e ?? null) && typeof (e as MapValue).code === 'number') return (e as MapValue).code as number;
-  return undefined;
-}
-function tagsOf(e: Value | undefined): string[] {
-  if (isMap(e ?? null) && Array.isArray((e as MapValue).tags))
-    return ((e as MapValue).tags as Value[]).filter((t): t is string => typeof t === 'string');
-  return [];
-}
-
-/** `${http.default_retry_predicate}`: 429, 502, 503, 504, ConnectionError, ConnectionFailedError, TimeoutError; not 500. */
-export function defaultRetryPredicate(e: Value | undefined): boolean {
-  const tags = tagsOf(e);
-  if (tags.some((t) => ['ConnectionError', 'ConnectionFailedError', 'TimeoutError'].includes(t))) return true;
-  return tags.includes('HttpError') && [429, 502, 503, 504].includes(httpStatusOf(e) ?? 0);
-}
-
-/** `${http.default_retry_predicate_non_idempotent}`: 429, 503 and ConnectionFailedError only. */
-export function nonIdempotentRetryPredicate(e: Value | undefined): boolean {
-  const tags = tagsOf(e);
-  if (tags.includes('ConnectionFailedError')) return true;
-  return tags.includes('HttpError') && [429, 503].includes(httpStatusOf(e) ?? 0);
 }
 
 function mapGet(m: MapValue, keys: Value): Value {
