@@ -5,11 +5,8 @@
  * the pair's Google region. Each region's list is cached for `ttlMs` (default 15 min); a pair not
  * found in a cached list is looked up once more with a fresh list before it is refused.
  */
-import {
-  type Environment,
-  type InterconnectClient,
-  paginateListEnvironments,
-} from '#aws/interconnect-client.ts';
+import type { Environment, InterconnectClient } from '#aws/interconnect-client.ts';
+import { paginateListEnvironments } from '#aws/interconnect-waiters.ts';
 import { CapacityUnavailableError } from '#core/link/stage.ts';
 import { RegionalOffering } from '#core/ttl-cache.ts';
 

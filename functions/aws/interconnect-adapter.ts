@@ -19,9 +19,9 @@ import {
   GetConnectionCommand,
   GetEnvironmentCommand,
   type InterconnectClient,
-  paginateListConnections,
   ResourceNotFoundException,
 } from '#aws/interconnect-client.ts';
+import { paginateListConnections } from '#aws/interconnect-waiters.ts';
 import type { AwsConnectionState } from '#core/link/model.ts';
 import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } from '#core/link/ports.ts';
 import type { ObservedHalf } from '#core/link/watch.ts';

@@ -6,23 +6,14 @@
  * clock (scheduler.ts), workflows deployed to the Executions API mounted on the edge, and log sinks
  * that publish the edge's Admin Activity audit entries (audit-log.ts) matching their filter
  * (log-filter.ts) to their topic. `reload()` re-reads gcp.yml and applies the difference; with
- * `watch`, a change to gcp.yml or to a function's files reloads by itself.
+ * `watch`, a change to gcp.yml or to a function's files reloads by itself. Topics and
+ * subscriptions reach the emulator through plumbing-pubsub.ts.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ValidationError } from '#core/errors.ts';
-import {
-  type FunctionSpec,
-  type GcpConfig,
-  loadGcpConfig,
-  type SubscriptionSpec,
-  serviceAccountEmail,
-} from '#deployment/gcp-config.ts';
-import {
-  substituteAwsPublishers,
-  substituteEndpoints,
-  substituteFunctionVariables,
-} from '#deployment/gcp-config-substitute.ts';
+import { type GcpConfig, loadGcpConfig, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import { substituteAwsPublishers, substituteFunctionVariables } from '#deployment/gcp-config-substitute.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { ProcessGroup } from '#local/processes.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
@@ -32,6 +23,7 @@ import { FunctionHosts } from './functions-host.ts';
 import { configPolicy, networkProjectCustomRoles } from './iam/grants.ts';
 import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
+import { PlumbingError, PubsubTopology } from './plumbing-pubsub.ts';
 import type { PushProxy } from './push-proxy.ts';
 import { Scheduler } from './scheduler.ts';
 import { schedulerApi } from './scheduler-api.ts';
@@ -65,13 +57,6 @@ export interface GooglePlumbingOptions {
   log?: (message: string) => void;
 }
 
-export class PlumbingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PlumbingError';
-  }
-}
-
 interface Sink {
   name: string;
   /** The project whose log the sink reads (a project sink sees its own project's entries only). */
@@ -81,52 +66,6 @@ interface Sink {
   published: number;
 }
 
-/** The emulator's subscription body for a spec (what subscriptions.create takes). */
-function subscriptionBody(
-  project: string,
-  s: SubscriptionSpec,
-  pushEndpoint: string | undefined,
-): Record<string, unknown> {
-  return {
-    topic: `projects/${project}/topics/${s.topic}`,
-    ackDeadlineSeconds: s.ackDeadlineSeconds ?? 10,
-    ...(s.push && pushEndpoint
-      ? {
-          pushConfig: {
-            pushEndpoint,
-            oidcToken: {
-              serviceAccountEmail: serviceAccountEmail(s.push.serviceAccount, project),
-              audience: s.push.audience ?? pushEndpoint,
-            },
-          },
-        }
-      : {}),
-    ...(s.retryPolicy ? { retryPolicy: s.retryPolicy } : {}),
-    ...(s.deadLetter
-      ? {
-          deadLetterPolicy: {
-            deadLetterTopic: `projects/${project}/topics/${s.deadLetter.topic}`,
-            maxDeliveryAttempts: s.deadLetter.maxDeliveryAttempts ?? 5,
-          },
-        }
-      : {}),
-    ...(s.labels ? { labels: s.labels } : {}),
-  };
-}
-
-/** The subscription Eventarc makes for a function on a Pub/Sub topic (retry: Google's 10s-600s backoff). */
-function triggerSubscription(fn: FunctionSpec): SubscriptionSpec | undefined {
-  const t = fn.trigger.topic;
-  if (!t) return undefined;
-  return {
-    name: `eventarc-${fn.name}-sub`,
-    topic: t.name,
-    ackDeadlineSeconds: Math.min(600, Math.max(10, fn.timeoutSeconds ?? 60)),
-    push: { function: fn.name, serviceAccount: t.serviceAccount },
-    retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-  };
-}
-
 export class GooglePlumbing {
   readonly functions: FunctionHosts;
   readonly scheduler: Scheduler;
@@ -134,8 +73,7 @@ export class GooglePlumbing {
   readonly #log: (m: string) => void;
   readonly #workflows = new Map<string, WorkflowsService>();
   readonly #workflowAccounts = new Map<string, string>();
-  readonly #appliedSubs = new Map<string, string>();
-  readonly #appliedTopics = new Set<string>();
+  readonly #pubsub: PubsubTopology;
   readonly #appliedFunctions = new Map<string, string>();
   readonly #unsubscribe: (() => void)[] = [];
   readonly #watchers: FSWatcher[] = [];
@@ -193,6 +131,13 @@ export class GooglePlumbing {
         }),
       ),
     );
+    this.#pubsub = new PubsubTopology({
+      project: gcp.project,
+      pushProxy: options.pushProxy,
+      ...(options.variables ? { variables: options.variables } : {}),
+      functionUrl: (name) => this.functions.url(name),
+      log: this.#log,
+    });
     this.#unsubscribe.push(gcp.auditLog.subscribe((e) => this.#sink(e)));
   }
 
@@ -365,7 +310,7 @@ export class GooglePlumbing {
       }),
     );
 
-    if (host) await this.#applyPubsub(config, host);
+    if (host) await this.#pubsub.apply(config, host);
 
     // Workflows: one Executions API per workflow (each runs as its own service account).
     for (const w of config.workflows) {
@@ -423,72 +368,6 @@ export class GooglePlumbing {
     this.scheduler.set(config.schedulerJobs);
     this.#sinks = sinks;
     if (previous) this.#log(`gcp.yml reloaded (${config.file})`);
-  }
-
-  async #applyPubsub(config: GcpConfig, host: string): Promise<void> {
-    const { gcp, pushProxy } = this.#o;
-    const project = gcp.project;
-    const base = `http://${host}/v1/projects/${project}`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await res.text();
-      if (!res.ok && res.status !== 409 && !(method === 'DELETE' && res.status === 404)) {
-        throw new PlumbingError(`Pub/Sub emulator: ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-      }
-      return res.status;
-    };
-    for (const t of config.topics) {
-      await call('PUT', `/topics/${t.name}`, t.labels ? { labels: t.labels } : {});
-      this.#appliedTopics.add(t.name);
-    }
-    const { config: resolved, dropped } = substituteEndpoints(
-      config,
-      this.#o.variables ? await this.#o.variables() : {},
-      'drop',
-    );
-    for (const d of dropped)
-      this.#log(
-        `subscription ${d.subscription}: ${d.variable} is not set (no push target here): not created`,
-      );
-    const subs = [
-      ...resolved.subscriptions,
-      ...config.functions.map(triggerSubscription).filter((s): s is SubscriptionSpec => s !== undefined),
-    ];
-    const wanted = new Set(subs.map((s) => s.name));
-    for (const name of [...this.#appliedSubs.keys()]) {
-      if (!wanted.has(name)) {
-        await call('DELETE', `/subscriptions/${name}`);
-        this.#appliedSubs.delete(name);
-      }
-    }
-    for (const s of subs) {
-      const endpoint = s.push
-        ? (s.push.endpoint ?? this.functions.url(s.push.function as string))
-        : undefined;
-      const body = subscriptionBody(project, s, endpoint);
-      const key = JSON.stringify(body);
-      if (this.#appliedSubs.get(s.name) === key) continue;
-      // Created fresh so the emulator holds exactly the declared settings (a changed one loses its backlog).
-      await call('DELETE', `/subscriptions/${s.name}`);
-      await call('PUT', `/subscriptions/${s.name}`, body);
-      this.#appliedSubs.set(s.name, key);
-      if (s.push) {
-        if (!pushProxy)
-          throw new PlumbingError(`subscription ${s.name} pushes, but the push proxy is not running`);
-        await pushProxy.adopt(`projects/${project}/subscriptions/${s.name}`);
-      }
-    }
-    for (const name of [...this.#appliedTopics]) {
-      if (!config.topics.some((t) => t.name === name)) {
-        await call('DELETE', `/topics/${name}`);
-        this.#appliedTopics.delete(name);
-      }
-    }
   }
 
   #sink(entry: AuditLogEntry): void {

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
-import { type Decision, replay } from '#core/dr/failover-decider.ts';
+import { replay } from '#core/dr/failover-decider.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan } from '#core/dr/plan.ts';
 import { parseSignalLogLines } from '#core/dr/signal-log.ts';
 import { ValidationError } from '#core/errors.ts';

@@ -14,12 +14,14 @@ import {
   ListAttachPointsCommand,
   ListEnvironmentsCommand,
   ThrottlingException,
+} from '#aws/interconnect-client.ts';
+import {
   WaiterError,
   waitForConnectionAvailable,
   waitForConnectionDeleted,
   waitUntilConnectionAvailable,
   waitUntilConnectionDeletedOrGone,
-} from '#aws/interconnect-client.ts';
+} from '#aws/interconnect-waiters.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 

@@ -19,16 +19,18 @@ import {
   ListConnectionsCommand,
   ListEnvironmentsCommand,
   ListTagsForResourceCommand,
-  paginateListConnections,
   ResourceNotFoundException,
   ServiceQuotaExceededException,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateConnectionCommand,
+} from '#aws/interconnect-client.ts';
+import {
+  paginateListConnections,
   waitForConnectionAvailable,
   waitUntilConnectionAvailable,
   waitUntilConnectionDeleted,
-} from '#aws/interconnect-client.ts';
+} from '#aws/interconnect-waiters.ts';
 import type { CallRecord } from '#local/aws/edge.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import type { LocalCloud } from '#local/index.ts';

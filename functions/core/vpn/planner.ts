@@ -14,22 +14,25 @@
  * Pure and deterministic: the same inventory, policy and `now` give the same plan, whatever the order
  * of the inventory's lists. It throws nothing for odd inventories: what it cannot judge fails a gate.
  */
-import { type Cidr, compareCidr } from '../net/cidr.ts';
-import type {
-  CarriedPrefix,
-  DrainMethod,
-  HealthStatus,
-  Inventory,
-  Link,
-  NextHop,
-  Side,
-  TrafficSample,
-  Unpaired,
-  Vpn,
-} from './model.ts';
+import type { DrainMethod, Inventory, Unpaired, Vpn } from './model.ts';
 import { addTo } from './multimap.ts';
-import { type BackupRule, describeWindow, inChangeWindow, type PlannerPolicy } from './policy.ts';
-import { PrefixTrie, type TrieEntry } from './prefix-trie.ts';
+import {
+  type Context,
+  cmp,
+  context,
+  coveredGate,
+  drainMethodOf,
+  effectiveGate,
+  human,
+  iacOwner,
+  idleGate,
+  iso,
+  optOutGate,
+  pairKey,
+  soakGate,
+  statusAt,
+} from './planner-gates.ts';
+import { type BackupRule, describeWindow, type PlannerPolicy } from './policy.ts';
 
 export type Action = 'keep' | 'drain' | 'undrain' | 'delete';
 export type Verdict = 'pass' | 'fail' | 'skip';
@@ -87,18 +90,6 @@ export interface Plan {
   };
 }
 
-interface Context {
-  readonly policy: PlannerPolicy;
-  readonly now: number;
-  readonly links: ReadonlyMap<string, readonly Link[]>;
-  /** Per pair of networks: prefixes of ACTIVE links, by the side they lead to. */
-  readonly cover: ReadonlyMap<string, Record<Side, PrefixTrie<string>>>;
-  readonly effective: ReadonlyMap<string, PrefixTrie<readonly NextHop[]>>;
-  readonly observedTgws: ReadonlySet<string>;
-  readonly traffic: ReadonlyMap<string, readonly TrafficSample[]>;
-  readonly inWindow: boolean;
-}
-
 interface Draft {
   readonly vpn: Vpn;
   readonly gates: Map<GateName, Gate>;
@@ -106,10 +97,6 @@ interface Draft {
   summary: string;
   readonly drainMethod: DrainMethod | undefined;
 }
-
-const pairKey = (aws: string, gcp: string | undefined) => `${aws}|${gcp ?? ''}`;
-const HOUR = 3_600_000;
-const SEVERITY: Record<HealthStatus, number> = { healthy: 0, degraded: 1, down: 2 };
 
 export function planDecommission(inventory: Inventory, policy: PlannerPolicy, now: number): Plan {
   const ctx = context(inventory, policy, now);
@@ -144,56 +131,12 @@ export function planDecommission(inventory: Inventory, policy: PlannerPolicy, no
   };
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function context(inv: Inventory, policy: PlannerPolicy, now: number): Context {
-  const links = new Map<string, Link[]>();
-  const cover = new Map<string, Record<Side, PrefixTrie<string>>>();
-  for (const l of [...inv.links].sort((a, b) => cmp(a.id, b.id))) {
-    const key = pairKey(l.aws.gateway, l.gcp.network);
-    // Changes at the same instant: the worst one last, so it is the status from then on.
-    const link = {
-      ...l,
-      health: [...l.health].sort((a, b) => a.at - b.at || SEVERITY[a.status] - SEVERITY[b.status]),
-    };
-    addTo(links, key, link);
-    if (l.state !== 'ACTIVE') continue;
-    const tries = cover.get(key) ?? { aws: new PrefixTrie<string>(), gcp: new PrefixTrie<string>() };
-    cover.set(key, tries);
-    for (const c of l.aws.allowedPrefixes) tries.aws.insert(c, l.id);
-    for (const c of l.gcp.advertisedRoutes) tries.gcp.insert(c, l.id);
-  }
-  const effective = new Map<string, PrefixTrie<readonly NextHop[]>>();
-  for (const r of inv.effectiveRoutes) {
-    const key = `${r.side}|${r.network}`;
-    const t = effective.get(key) ?? new PrefixTrie<readonly NextHop[]>();
-    effective.set(key, t);
-    t.insert(r.prefix, r.via);
-  }
-  const traffic = new Map<string, TrafficSample[]>();
-  for (const s of inv.traffic) addTo(traffic, s.vpnConnectionId, s);
-  for (const list of traffic.values()) list.sort((a, b) => a.start - b.start || a.end - b.end);
-  return {
-    policy,
-    now,
-    links,
-    cover,
-    effective,
-    observedTgws: new Set(inv.observedTransitGateways),
-    traffic,
-    inWindow: inChangeWindow(policy.changeWindows, now),
-  };
-}
-
 // ---------------------------------------------------------------- per VPN
 
 function judge(vpn: Vpn, ctx: Context): Draft {
   const gates = new Map<GateName, Gate>();
   const set = (gate: GateName, verdict: Verdict, reason: string) =>
     gates.set(gate, { gate, verdict, reason });
-  const drained = vpn.drain !== undefined;
 
   if (!vpn.gcp) {
     set(
@@ -234,33 +177,51 @@ function judge(vpn: Vpn, ctx: Context): Draft {
       : `${ctx.inWindow ? 'inside' : 'outside'} ${ctx.policy.changeWindows.map(describeWindow).join(' / ')}`,
   );
   const iac = iacOwner(vpn);
+  const j: Judging = { vpn, ctx, gates, set, optOut, cov, soak, method: method.method, iac };
+  return vpn.drain === undefined ? judgeActive(j) : judgeDrained(j);
+}
 
-  const failing = (names: GateName[]) => names.filter((n) => gates.get(n)?.verdict === 'fail');
-  if (!drained) {
-    set('idle', 'skip', 'applies after the drain');
-    set('cooling-off', 'skip', 'applies after the drain');
-    set(
-      'iac-ownership',
-      'skip',
-      `checked before delete: ${iac ? `owned by ${iac}` : 'no IaC ownership tag'}`,
-    );
-    const blocking = failing([
-      'opt-out',
-      'covered',
-      'effective-routes',
-      'drain-method',
-      'soak',
-      'change-window',
-    ]);
-    return {
-      vpn,
-      gates,
-      want: blocking.length === 0 ? 'drain' : 'keep',
-      summary: blocking.length === 0 ? 'every drain gate passes' : `blocked by ${blocking.join(', ')}`,
-      drainMethod: method.method,
-    };
-  }
+/** What every stage of judging one paired VPN shares: its gates so far and the outcomes both stages read. */
+interface Judging {
+  readonly vpn: Vpn;
+  readonly ctx: Context;
+  readonly gates: Map<GateName, Gate>;
+  readonly set: (gate: GateName, verdict: Verdict, reason: string) => void;
+  readonly optOut: { readonly ok: boolean };
+  readonly cov: { readonly ok: boolean };
+  readonly soak: { readonly ok: boolean };
+  readonly method: DrainMethod | undefined;
+  readonly iac: string | undefined;
+}
 
+function failing(gates: ReadonlyMap<GateName, Gate>, names: GateName[]): GateName[] {
+  return names.filter((n) => gates.get(n)?.verdict === 'fail');
+}
+
+/** An active VPN: drained when every drain gate passes. */
+function judgeActive({ vpn, gates, set, method, iac }: Judging): Draft {
+  set('idle', 'skip', 'applies after the drain');
+  set('cooling-off', 'skip', 'applies after the drain');
+  set('iac-ownership', 'skip', `checked before delete: ${iac ? `owned by ${iac}` : 'no IaC ownership tag'}`);
+  const blocking = failing(gates, [
+    'opt-out',
+    'covered',
+    'effective-routes',
+    'drain-method',
+    'soak',
+    'change-window',
+  ]);
+  return {
+    vpn,
+    gates,
+    want: blocking.length === 0 ? 'drain' : 'keep',
+    summary: blocking.length === 0 ? 'every drain gate passes' : `blocked by ${blocking.join(', ')}`,
+    drainMethod: method,
+  };
+}
+
+/** A drained VPN: undrained when the reason for draining went away, deleted when every delete gate passes. */
+function judgeDrained({ vpn, ctx, gates, set, optOut, cov, soak, method, iac }: Judging): Draft {
   const idle = idleGate(vpn, ctx);
   set('idle', idle.ok ? 'pass' : 'fail', idle.reason);
   const since = vpn.drain?.since;
@@ -300,9 +261,9 @@ function judge(vpn: Vpn, ctx: Context): Draft {
       gates,
       want: 'undrain',
       summary: `undrain: ${triggers.join('; ')}`,
-      drainMethod: method.method,
+      drainMethod: method,
     };
-  const blocking = failing([
+  const blocking = failing(gates, [
     'covered',
     'effective-routes',
     'idle',
@@ -315,355 +276,8 @@ function judge(vpn: Vpn, ctx: Context): Draft {
     gates,
     want: blocking.length === 0 ? 'delete' : 'keep',
     summary: blocking.length === 0 ? 'every delete gate passes' : `stays drained: ${blocking.join(', ')}`,
-    drainMethod: method.method,
+    drainMethod: method,
   };
-}
-
-interface Outcome {
-  readonly ok: boolean;
-  readonly reason: string;
-}
-
-function optOutGate(vpn: Vpn, policy: PlannerPolicy): Outcome {
-  const tag = vpn.aws.tags[policy.optOutTag];
-  if (tag !== undefined && tag.toLowerCase() !== 'false')
-    return { ok: false, reason: `tag ${policy.optOutTag}=${tag} on ${vpn.id}` };
-  // Google label keys cannot hold ':', so the label is the tag with ':' spelt '-'.
-  const label = policy.optOutTag.replaceAll(':', '-');
-  const t = vpn.gcp?.tunnels.find((x) => x.labels[label] !== undefined && x.labels[label] !== 'false');
-  if (t) return { ok: false, reason: `label ${label}=${t.labels[label]} on tunnel ${t.name}` };
-  return { ok: true, reason: `no ${policy.optOutTag} tag (nor ${label} label)` };
-}
-
-function coveredGate(vpn: Vpn, ctx: Context): Outcome & { links: string[] } {
-  const pair = `${vpn.networks.aws} and ${vpn.networks.gcp}`;
-  const tries = ctx.cover.get(pairKey(vpn.networks.aws, vpn.networks.gcp));
-  if (vpn.prefixes.length === 0)
-    return {
-      ok: false,
-      links: [],
-      reason:
-        vpn.drain && !vpn.drain.recorded
-          ? 'drained outside crosslink: the prefixes it carried are unknown (no drain record)'
-          : 'no prefix observed on the VPN (BGP down and no static routes)',
-    };
-  const problems: string[] = [];
-  const links = new Set<string>();
-  for (const p of sortedPrefixes(vpn.prefixes)) {
-    const trie = tries?.[p.toward];
-    if (trie?.coversAtOrBelow(p.prefix)) {
-      for (const e of trie.atOrBelow(p.prefix)) links.add(e.value);
-      continue;
-    }
-    const wider = trie?.covering(p.prefix).at(-1);
-    if (wider)
-      problems.push(
-        `${p.prefix.text} is more specific than ${wider.value}'s ${wider.cidr.text}: the VPN wins it (longest prefix); add ${p.prefix.text} to the link`,
-      );
-    else if (trie && trie.atOrBelow(p.prefix).length > 0)
-      problems.push(`${p.prefix.text} only partly covered by ACTIVE links`);
-    else problems.push(`no ACTIVE link between ${pair} carries ${p.prefix.text} (toward ${p.toward})`);
-  }
-  if (problems.length > 0) return { ok: false, links: [...links].sort(), reason: problems.join('; ') };
-  return {
-    ok: true,
-    links: [...links].sort(),
-    reason: `${vpn.prefixes.length} prefix(es) covered by ${[...links].sort().join(', ')}; none more specific`,
-  };
-}
-
-function sortedPrefixes(ps: readonly CarriedPrefix[]): CarriedPrefix[] {
-  return [...ps].sort((a, b) => cmp(a.toward, b.toward) || compareCidr(a.prefix, b.prefix));
-}
-
-function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
-  const drained = vpn.drain !== undefined;
-  const tries = ctx.cover.get(pairKey(vpn.networks.aws, vpn.networks.gcp));
-  const pairLinks = new Set(
-    (ctx.links.get(pairKey(vpn.networks.aws, vpn.networks.gcp)) ?? []).map((l) => l.id),
-  );
-  const toward = (side: Side) =>
-    sortedPrefixes(vpn.prefixes.filter((p) => p.toward === side)).map((p) => p.prefix);
-  const hops = (via: readonly NextHop[]) =>
-    [...new Set(via.map((h) => (h.kind === 'other' ? h.what : h.id)))].sort().join(', ');
-
-  // AWS side: traffic to Google prefixes.
-  const awsProblems: string[] = [];
-  let awsNote: string;
-  if (vpn.aws.gateway.kind === 'tgw') {
-    const tgw = vpn.aws.gateway.id;
-    const trie = ctx.effective.get(`aws|${tgw}`);
-    if (!ctx.observedTgws.has(tgw))
-      awsProblems.push(`routes of ${tgw} not exported (search-transit-gateway-routes)`);
-    else
-      for (const p of toward('gcp'))
-        for (const group of routed(trie, p)) {
-          const via = group.flatMap((e) => e.value);
-          const what = part(p, group);
-          if (via.length === 0) awsProblems.push(`no ${tgw} route for ${what}`);
-          else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id))
-            awsProblems.push(`${tgw} routes ${what} over ${vpn.id}${drained ? ' after the drain' : ''}`);
-          else if (!finer(p, group) && !via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-            awsProblems.push(`${tgw} routes ${what} via ${hops(via)}`);
-        }
-    awsNote = `Transit Gateway ${tgw} routes use the link`;
-  } else {
-    // A VPC route table shows only the virtual private gateway, not which of its paths it uses: the
-    // VPN tunnels' own BGP state and traffic decide.
-    awsNote =
-      'virtual private gateway: route tables cannot show the path, judged by the VPN BGP state and traffic';
-    if (drained) {
-      const up = vpn.aws.tunnels.filter((t) => t.status === 'UP');
-      if (up.length > 0)
-        awsProblems.push(`BGP still UP on ${up.map((t) => t.outsideIp).join(', ')} after the drain`);
-      else awsNote += '; BGP down on every tunnel';
-    } else {
-      const out = trafficIn(
-        ctx.traffic.get(vpn.id) ?? [],
-        ctx.now - ctx.policy.idleWindowMs,
-        ctx.now,
-        'TunnelDataOut',
-      );
-      if (out.coverage < ctx.policy.minTrafficCoverage)
-        awsProblems.push(
-          `TunnelDataOut covers ${pct(out.coverage)} of the last ${human(ctx.policy.idleWindowMs)}: cannot tell which path AWS uses (pass --metrics)`,
-        );
-      else if (out.peakRate > ctx.policy.idleMaxBytesPerHour)
-        awsProblems.push(
-          `AWS still sends ${bytes(out.peakRate)}/h over the VPN (peak at ${iso(out.peakAt)})`,
-        );
-      else awsNote += `; AWS sends at most ${bytes(out.peakRate)}/h over it`;
-    }
-  }
-
-  // Google side: traffic to AWS prefixes, from the routers' best routes.
-  const gcpProblems: string[] = [];
-  const notes: string[] = [];
-  const net = vpn.networks.gcp as string;
-  if (!vpn.gcp?.statusObserved) gcpProblems.push(`no get-status for router ${vpn.gcp?.router}`);
-  else
-    for (const p of toward('aws'))
-      for (const group of routed(ctx.effective.get(`gcp|${net}`), p)) {
-        const via = group.flatMap((e) => e.value);
-        const what = part(p, group);
-        const q = group[0]?.cidr ?? p;
-        const linkRoute = tries?.aws.longestMatch(q)[0];
-        if (via.length === 0) {
-          if (!linkRoute && !tries?.aws.coversAtOrBelow(p))
-            gcpProblems.push(`no best route for ${what} in ${net}`);
-        } else if (via.some((h) => h.kind === 'vpn' && h.id === vpn.id)) {
-          if (!drained && linkRoute && linkRoute.cidr.length === q.length)
-            notes.push(
-              `${what} ties with ${linkRoute.value}'s route; the local dynamic route wins until the drain hands it to the link`,
-            );
-          else gcpProblems.push(`${net} routes ${what} over ${vpn.id}${drained ? ' after the drain' : ''}`);
-        } else if (!finer(p, group) && !via.some((h) => h.kind === 'link' && pairLinks.has(h.id)))
-          gcpProblems.push(`${net} routes ${what} via ${hops(via)}`);
-      }
-  const ok = awsProblems.length === 0 && gcpProblems.length === 0;
-  const aws = awsProblems.length > 0 ? awsProblems.join('; ') : awsNote;
-  const gcp =
-    gcpProblems.length > 0
-      ? gcpProblems.join('; ')
-      : notes.length > 0
-        ? notes.join('; ')
-        : 'best routes use the link';
-  return { ok, reason: `AWS: ${aws}. Google: ${gcp}` };
-}
-
-/**
- * The routes longest-prefix routing uses for the addresses of `p`: finer routes that together span `p`
- * win every address, so a wider or equal route they shadow is not one of them.
- */
-function routed(
-  trie: PrefixTrie<readonly NextHop[]> | undefined,
-  p: Cidr,
-): TrieEntry<readonly NextHop[]>[][] {
-  return trie ? trie.matchesWithin(p) : [[]];
-}
-
-/**
- * Whether the group is a route finer than `p`. Such a part of `p` follows its own route whether or
- * not this VPN is drained, so only a finer route over this VPN itself fails the gate.
- */
-function finer(p: Cidr, group: readonly TrieEntry<unknown>[]): boolean {
-  return (group[0]?.cidr.length ?? -1) > p.length;
-}
-
-/** `p`, or the part of it a finer route matches. */
-function part(p: Cidr, group: readonly TrieEntry<unknown>[]): string {
-  const q = group[0]?.cidr;
-  return q && finer(p, group) ? `${q.text} (of ${p.text})` : p.text;
-}
-
-function drainMethodOf(vpn: Vpn): { method: DrainMethod | undefined; reason: string } {
-  const peers = vpn.gcp?.bgpPeers ?? [];
-  if (vpn.gcp && peers.length > 0)
-    return {
-      method: { kind: 'gcp-bgp-peers', router: vpn.gcp.router, peers: peers.map((p) => p.name) },
-      reason: `set BGP peers ${peers.map((p) => p.name).join(', ')} on router ${vpn.gcp.router} to enable: FALSE (undo: TRUE); withdraws the VPN's routes both ways`,
-    };
-  if (vpn.aws.gateway.kind === 'tgw' && vpn.aws.transitGatewayAttachmentId)
-    return {
-      method: {
-        kind: 'tgw-propagation',
-        transitGatewayAttachmentId: vpn.aws.transitGatewayAttachmentId,
-      },
-      reason: `disable route-table propagation of attachment ${vpn.aws.transitGatewayAttachmentId}`,
-    };
-  return {
-    method: undefined,
-    reason:
-      'no per-VPN drain: no Cloud Router BGP peer on the Google half and no Transit Gateway attachment; never DisableVgwRoutePropagation (it withdraws the link routes too)',
-  };
-}
-
-/** A link's status at `t`: the last change at or before `t`. */
-function statusAt(link: Link, t: number): string | undefined {
-  let s: string | undefined;
-  for (const h of link.health) {
-    if (h.at > t) break;
-    s = h.status;
-  }
-  return s;
-}
-
-function soakGate(vpn: Vpn, covering: readonly string[], ctx: Context): Outcome {
-  const from = ctx.now - ctx.policy.soakMs;
-  const pairLinks = ctx.links.get(pairKey(vpn.networks.aws, vpn.networks.gcp)) ?? [];
-  const relevant =
-    covering.length > 0
-      ? pairLinks.filter((l) => covering.includes(l.id))
-      : pairLinks.filter((l) => l.state === 'ACTIVE');
-  if (relevant.length === 0)
-    return { ok: false, reason: `no ACTIVE link between ${vpn.networks.aws} and ${vpn.networks.gcp}` };
-  const problems: string[] = [];
-  for (const l of relevant) {
-    if (l.state !== 'ACTIVE') {
-      problems.push(`${l.id} is ${l.state}`);
-      continue;
-    }
-    const start = statusAt(l, from);
-    const changes = l.health.filter((h) => h.at > from && h.at <= ctx.now);
-    const bad = changes.filter((h) => h.status !== 'healthy');
-    if (start === undefined) problems.push(`${l.id} has no health record before ${iso(from)}`);
-    else if (start !== 'healthy') problems.push(`${l.id} was ${start} at the soak start ${iso(from)}`);
-    if (bad.length > 0)
-      problems.push(
-        `${l.id} went ${bad[0]?.status} at ${iso(bad[0]?.at as number)}${bad.length > 1 ? ` (${bad.length} unhealthy changes in the window: flapping)` : ''}`,
-      );
-  }
-  if (problems.length > 0)
-    return { ok: false, reason: `soak ${human(ctx.policy.soakMs)}: ${problems.join('; ')}` };
-  return {
-    ok: true,
-    reason: `${relevant.map((l) => l.id).join(', ')} healthy since before ${iso(from)} (${human(ctx.policy.soakMs)})`,
-  };
-}
-
-interface Traffic {
-  readonly coverage: number;
-  readonly peakRate: number;
-  readonly peakAt: number;
-}
-
-/**
- * Coverage of [from, to) by samples, and the peak rate (bytes per hour; samples of one interval summed
- * across metrics and tunnels). `samples` are sorted by start, then end (see context()).
- */
-function trafficIn(samples: readonly TrafficSample[], from: number, to: number, metric?: string): Traffic {
-  let covered = 0;
-  let reach = from;
-  let peakRate = 0;
-  let peakAt = from;
-  for (let i = 0; i < samples.length; ) {
-    const { start, end } = samples[i] as TrafficSample;
-    let bytes = 0;
-    let seen = false;
-    for (; i < samples.length; i++) {
-      const s = samples[i] as TrafficSample;
-      if (s.start !== start || s.end !== end) break;
-      if (metric === undefined || s.metric === metric) {
-        bytes += s.bytes;
-        seen = true;
-      }
-    }
-    if (!seen || end <= from || start >= to) continue;
-    const lo = Math.max(start, reach);
-    const hi = Math.min(end, to);
-    if (hi > lo) covered += hi - lo;
-    reach = Math.max(reach, hi);
-    const rate = bytes / ((end - start) / HOUR);
-    if (rate > peakRate) {
-      peakRate = rate;
-      peakAt = start;
-    }
-  }
-  return { coverage: to > from ? covered / (to - from) : 1, peakRate, peakAt };
-}
-
-function idleGate(vpn: Vpn, ctx: Context): Outcome & { trafficReturned: boolean } {
-  const since = vpn.drain?.since;
-  const samples = ctx.traffic.get(vpn.id) ?? [];
-  const limit = ctx.policy.idleMaxBytesPerHour;
-  // Traffic after the drain (or over the last window when the drain time is unknown) above the limit.
-  const after = trafficIn(samples, since ?? ctx.now - ctx.policy.idleWindowMs, ctx.now);
-  if (after.peakRate > limit)
-    return {
-      ok: false,
-      trafficReturned: true,
-      reason: `traffic returned: ${bytes(after.peakRate)}/h at ${iso(after.peakAt)} > ${bytes(limit)}/h`,
-    };
-  if (since === undefined) return { ok: false, trafficReturned: false, reason: 'drain time unknown' };
-  if (ctx.now - since < ctx.policy.idleWindowMs)
-    return {
-      ok: false,
-      trafficReturned: false,
-      reason: `drained ${human(ctx.now - since)} ago; the idle window is ${human(ctx.policy.idleWindowMs)}`,
-    };
-  const w = trafficIn(samples, ctx.now - ctx.policy.idleWindowMs, ctx.now);
-  if (w.coverage < ctx.policy.minTrafficCoverage)
-    return {
-      ok: false,
-      trafficReturned: false,
-      reason: `traffic observed for ${pct(w.coverage)} of the last ${human(ctx.policy.idleWindowMs)} (need ${pct(ctx.policy.minTrafficCoverage)})`,
-    };
-  return {
-    ok: true,
-    trafficReturned: false,
-    reason: `at most ${bytes(w.peakRate)}/h over the last ${human(ctx.policy.idleWindowMs)} (limit ${bytes(limit)}/h)`,
-  };
-}
-
-const IAC_TAGS: readonly [RegExp, RegExp | undefined, string][] = [
-  [/^aws:cloudformation:stack-name$/, undefined, 'CloudFormation'],
-  [/^pulumi:/, undefined, 'Pulumi'],
-  [/^(managed[-_ ]?by|managedby|created[-_ ]?by|iac|tool|terraform)$/i, /terraform|opentofu/i, 'Terraform'],
-  [/^(managed[-_ ]?by|managedby|created[-_ ]?by|iac|tool)$/i, /pulumi/i, 'Pulumi'],
-  [/^(managed[-_ ]?by|managedby|created[-_ ]?by|iac|tool)$/i, /cloudformation|cdk/i, 'CloudFormation'],
-  [/^terraform$/i, /^(true|yes|1)$/i, 'Terraform'],
-];
-const IAC_LABELS: readonly [RegExp, RegExp | undefined, string][] = [
-  [/^goog-terraform-provisioned$/, /^true$/, 'Terraform'],
-  [/^managed-by-cnrm$/, /^true$/, 'Config Connector'],
-  [/^(managed-by|managed_by|iac)$/, /terraform|opentofu/, 'Terraform'],
-  [/^(managed-by|managed_by|iac)$/, /pulumi/, 'Pulumi'],
-];
-
-function iacOwner(vpn: Vpn): string | undefined {
-  const match = (rules: typeof IAC_TAGS, kv: Readonly<Record<string, string>>, where: string) => {
-    for (const [k, v] of Object.entries(kv).sort(([a], [b]) => cmp(a, b)))
-      for (const [kr, vr, tool] of rules)
-        if (kr.test(k) && (!vr || vr.test(v))) return `${tool} (${where} ${k}=${v})`;
-    return undefined;
-  };
-  const aws = match(IAC_TAGS, vpn.aws.tags, `tag on ${vpn.id}`);
-  if (aws) return aws;
-  for (const t of vpn.gcp?.tunnels ?? []) {
-    const g = match(IAC_LABELS, t.labels, `label on ${t.name}`);
-    if (g) return g;
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------- per pair of networks
@@ -799,26 +413,4 @@ function finish(d: Draft, users: SharedUsers, ctx: Context): VpnPlan {
     monthlyCost,
     monthlySaving: d.want === 'delete' ? monthlyCost : 0,
   };
-}
-
-function iso(t: number): string {
-  return new Date(t).toISOString().replace('.000Z', 'Z');
-}
-
-function human(ms: number): string {
-  const h = Math.round(ms / HOUR);
-  if (h >= 48) return h % 24 === 0 ? `${h / 24}d` : `${Math.floor(h / 24)}d ${h % 24}h`;
-  if (ms >= HOUR) return `${Math.round((ms / HOUR) * 10) / 10}h`;
-  return `${Math.round(ms / 60_000)}m`;
-}
-
-function bytes(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
-  return `${Math.round(n)} B`;
-}
-
-function pct(x: number): string {
-  return `${Math.round(x * 100)}%`;
 }

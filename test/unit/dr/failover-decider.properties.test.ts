@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Decision, replay } from '#core/dr/failover-decider.ts';
+import { replay } from '#core/dr/failover-decider.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { DrRecord, SignalRecord, SignalStatus } from '#core/dr/signal-log.ts';
 import { planWith } from './helpers.ts';

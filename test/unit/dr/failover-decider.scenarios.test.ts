@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Decision, initialState, replay, step } from '#core/dr/failover-decider.ts';
+import { replay, step } from '#core/dr/failover-decider.ts';
+import { type Decision, initialState } from '#core/dr/failover-state.ts';
 import type { DrRecord, SignalStatus } from '#core/dr/signal-log.ts';
 import { fixture, planWith } from './helpers.ts';
 
