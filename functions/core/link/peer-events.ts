@@ -123,6 +123,13 @@ async function applyRequested(
     await deps.store.create(link);
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
+    // Another delivery of the same request created the replica first.
+    const created = await deps.store.get(d.linkId);
+    return done(deps, event, peer, {
+      outcome: 'ignored',
+      reason: 'link already known',
+      ...(created ? { link: created.link } : {}),
+    });
   }
   return done(deps, event, peer, {
     outcome: 'applied',
