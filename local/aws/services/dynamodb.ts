@@ -59,6 +59,8 @@ interface DynamoState {
   ttl: Map<string, Ttl>;
   /** Each table's partition key attribute (what IAM's dynamodb:LeadingKeys reads). */
   partitionKeys: Map<string, string>;
+  /** Calls dynalite is answering: its store must stay open until they end. */
+  inFlight: Set<Promise<unknown>>;
 }
 
 /** Starts this scope's dynalite. It reads the account and region for its ARNs from the environment once, at creation. */
@@ -97,7 +99,7 @@ async function call(
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
   // dynalite only checks that a SigV4-shaped Authorization is present; the edge verified the real one.
-  const res = await fetch(`http://127.0.0.1:${port}/`, {
+  const pending = fetch(`http://127.0.0.1:${port}/`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-amz-json-1.0',
@@ -107,8 +109,9 @@ async function call(
       connection: 'close',
     },
     body: typeof body === 'string' ? body : new Uint8Array(body),
-  });
-  const bytes = Buffer.from(await res.arrayBuffer());
+  }).then(async (r) => ({ res: r, bytes: Buffer.from(await r.arrayBuffer()) }));
+  ctx.state.inFlight.add(pending);
+  const { res, bytes } = await pending.finally(() => ctx.state.inFlight.delete(pending));
   if (res.ok) {
     const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
     const crc = res.headers.get('x-amz-crc32');
@@ -207,11 +210,20 @@ export default defineService<DynamoState>({
     throttling: { code: 'ThrottlingException', status: 400 },
     server: { code: 'InternalServerError', status: 500 },
   },
-  createState: ({ accountId, region }) => ({ accountId, region, ttl: new Map(), partitionKeys: new Map() }),
+  createState: ({ accountId, region }) => ({
+    accountId,
+    region,
+    ttl: new Map(),
+    partitionKeys: new Map(),
+    inFlight: new Set(),
+  }),
   operations,
   async dispose(state) {
     const running = await state.server?.catch(() => undefined);
     if (!running) return;
+    // A write dynalite is still applying when its store closes throws from inside dynalite ("Database
+    // is closed", uncaught): let the calls under way end first (each is a few milliseconds).
+    await Promise.allSettled([...state.inFlight]);
     running.server.closeAllConnections?.();
     await new Promise<void>((resolve) => running.server.close(() => resolve()));
   },
