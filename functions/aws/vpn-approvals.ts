@@ -4,10 +4,12 @@
  * `request` (the delete the vpn-half state machine waits to do, as JSON), `approval` (what the intake
  * recorded, as JSON) and, while an execution waits, its task `token`, `execution` and `waitUntil`
  * (the wait's deadline, epoch ms). Recording an approval answers the waiting execution's token, so
- * the state machine resumes and deletes.
+ * the state machine resumes and deletes; at the wait's deadline a recorded approval is applied too.
  */
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '#core/clock.ts';
+import { UnavailableError } from '#core/errors.ts';
+import { retryable, tokenGone } from '#core/link/waits.ts';
 import type { VpnApprovalStore, VpnDeleteApproval, VpnDeleteRequest } from '#core/vpn/approval.ts';
 
 /** An execution that waits for a delete's approval: where its task token is kept. */
@@ -77,29 +79,59 @@ export class DynamoDbVpnApprovals implements VpnApprovalStore {
   }
 
   /**
-   * Records the approval and takes the waiting execution's token in the same write; a token still
-   * within its wait is answered, so that execution resumes and deletes.
+   * Records the approval, then answers the waiting execution's token if its wait is still on, so it
+   * resumes and deletes. The token is removed only once answered (or found gone: the execution
+   * ended): a resume that fails for now (throttled, unavailable) leaves it, and the approval,
+   * recorded, so approving again resumes the execution, and the wait's deadline applies the recorded
+   * approval if nobody does (the step's `expired` path checks it).
    */
   async recordApproval(runId: string, vpnId: string, a: VpnDeleteApproval): Promise<void> {
     const out = await this.#client.send(
       new UpdateItemCommand({
         TableName: this.#table,
         Key: key(runId, vpnId),
-        UpdateExpression: 'SET #approval = :a REMOVE #token, #execution, #waitUntil',
-        ExpressionAttributeNames: {
-          '#approval': 'approval',
-          '#token': 'token',
-          '#execution': 'execution',
-          '#waitUntil': 'waitUntil',
-        },
+        UpdateExpression: 'SET #approval = :a',
+        ExpressionAttributeNames: { '#approval': 'approval' },
         ExpressionAttributeValues: { ':a': { S: JSON.stringify(a) } },
-        ReturnValues: 'ALL_OLD',
+        ReturnValues: 'ALL_NEW',
       }),
     );
     const token = out.Attributes?.token?.S;
     const until = Number(out.Attributes?.waitUntil?.N ?? 0);
-    if (token && until > this.#clock.now() && this.#resume)
+    if (!token || until <= this.#clock.now() || !this.#resume) return;
+    try {
       await this.#resume(token, { runId, vpnId, approvedBy: a.approver });
+    } catch (e) {
+      if (!tokenGone(e)) {
+        if (!retryable(e)) throw e;
+        throw new UnavailableError(
+          `the approval of the delete of ${vpnId} in run ${runId} is recorded, but the execution waiting for it could not be resumed now (${(e as Error).name}): approve again to resume it, or it is applied at the wait's deadline`,
+        );
+      }
+    }
+    await this.#forgetToken(runId, vpnId, token);
+  }
+
+  /** Removes an answered token (only that one: a later execution may wait with its own). */
+  async #forgetToken(runId: string, vpnId: string, token: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(runId, vpnId),
+          UpdateExpression: 'REMOVE #token, #execution, #waitUntil',
+          ConditionExpression: '#token = :t',
+          ExpressionAttributeNames: {
+            '#token': 'token',
+            '#execution': 'execution',
+            '#waitUntil': 'waitUntil',
+          },
+          ExpressionAttributeValues: { ':t': { S: token } },
+        }),
+      );
+    } catch (e) {
+      if ((e as { name?: string })?.name !== 'ConditionalCheckFailedException') throw e;
+    }
   }
 
   /**

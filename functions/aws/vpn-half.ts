@@ -446,12 +446,18 @@ export async function parkVpnDelete(deps: VpnHalfDeps, input: VpnWaitInput): Pro
 }
 
 /**
- * A prod delete's deadline passed with no approval: nothing is deleted, the wait is cleared (a
- * later command of the run may wait again), and the result event says why.
+ * A prod delete's deadline passed: the wait is cleared (a later command of the run may wait again).
+ * An approval of this command recorded meanwhile (its resume failed and was not repeated) sends it
+ * to Apply (`VpnDeleteApprovedError`); with none, nothing is deleted and the result event says why.
  */
 export async function expireVpnDelete(deps: VpnHalfDeps, input: VpnWaitInput): Promise<VpnHalfOutput> {
   const { command: c, execution, traceparent } = waitInput(input);
   await deps.approvals.unpark(c.runId, c.vpnId, execution);
+  // An approval recorded whose resume never got through (throttled, and not repeated): apply it.
+  if (approves(await deps.approvals.approval(c.runId, c.vpnId), c))
+    throw new VpnDeleteApprovedError(
+      `the delete of ${c.vpnId} in run ${c.runId} was approved during its wait`,
+    );
   const view = await readView(deps.ec2, c.vpnId);
   const hours = VPN_APPROVAL_WAIT_MS / 3600_000;
   const { data, event } = vpnResultEvent(

@@ -81,3 +81,9 @@ export class ConflictError extends CrosslinkError {}
  * the deploy step that gives them.
  */
 export class NotConfiguredError extends CrosslinkError {}
+
+/**
+ * What was asked for is recorded, but a step after it failed for now (throttled, unavailable): the
+ * caller may repeat the request, which is idempotent, to finish it.
+ */
+export class UnavailableError extends CrosslinkError {}

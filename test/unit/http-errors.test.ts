@@ -3,10 +3,12 @@ import { errorToHttp } from '#aws/http-errors.ts';
 import {
   ConflictError,
   IllegalTransitionError,
+  NotConfiguredError,
   NotFoundError,
   PermissionDeniedError,
   PolicyHashMismatchError,
   PolicyRefusedError,
+  UnavailableError,
   ValidationError,
 } from '#core/errors.ts';
 
@@ -19,6 +21,8 @@ describe('errorToHttp', () => {
     [new IllegalTransitionError('ACTIVE', 'approve'), 409],
     [new ConflictError('raced'), 409],
     [new PolicyHashMismatchError('a', 'b'), 409],
+    [new NotConfiguredError('no peer key yet'), 503],
+    [new UnavailableError('recorded; resume later'), 503],
   ])('maps %s to %i with its name and message', (error, status) => {
     const a = errorToHttp(error);
     expect(a.statusCode).toBe(status);

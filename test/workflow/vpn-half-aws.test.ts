@@ -73,6 +73,8 @@ let rtb: string;
 const vpn = { tgwA: '', tgwB: '', vgw: '', prodVgw: '' };
 const cgw = { tgwA: '', tgwB: '', vgw: '', prodVgw: '' };
 let shared = '';
+/** Builds one more VPN of the estate (prod, on a virtual private gateway unless told). */
+let buildVpn: (name: string, aws?: object) => Promise<{ vpnConnectionId: string; customerGatewayId: string }>;
 
 beforeAll(async () => {
   // IAM off: this file drives the ASL and the step's decisions through an inline handler and
@@ -107,6 +109,7 @@ beforeAll(async () => {
         gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
       })
     ).vpn;
+  buildVpn = (name, aws = {}) => build(name, aws);
   const a = await build('vpn-a', {
     transitGatewayId: tgw.transitGatewayId,
     tags: { 'crosslink:environment': 'nonprod' },
@@ -551,6 +554,52 @@ describe('the AWS half of a VPN run, through the vpn-half state machine', () => 
     );
     const again = await command('VpnDeleteRequested', vpn.prodVgw, 'run-14', T(14));
     expect(again.output).toMatchObject({ outcome: 'changed', changed: [vpn.prodVgw, cgw.prodVgw] });
+  });
+
+  it('an approval whose resume fails stays recorded with the wait: approving again resumes it, and one never repeated is applied at the deadline', async () => {
+    const throttled = new DynamoDbVpnApprovals(ddb, 'crosslink-links', {
+      clock: cloud.clock,
+      resume: async () => {
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      },
+    });
+    const approve = (approvals: DynamoDbVpnApprovals, runId: string, vpnId: string) =>
+      approveVpnDelete(
+        { policy, clock: cloud.clock, approvals },
+        { runId, vpnId, caller: { principal: BOB, side: 'aws' } },
+      );
+    const q = await buildVpn('vpn-q');
+    const r = await buildVpn('vpn-r');
+    await googleReport('VpnDrained', q.vpnConnectionId, 'run-20', T(20));
+    await googleReport('VpnDrained', r.vpnConnectionId, 'run-20', T(20));
+
+    const first = await command('VpnDeleteRequested', q.vpnConnectionId, 'run-21', T(21), { parked: true });
+    await expect(approve(throttled, 'run-21', q.vpnConnectionId)).rejects.toThrow(
+      /is recorded, but the execution waiting for it could not be resumed now \(ThrottlingException\): approve again/,
+    );
+    expect((await approvalItem('run-21', q.vpnConnectionId))?.token?.S).toBeTruthy();
+    expect((await ended(first.executionArn)).status).toBe('RUNNING');
+    await approve(deps.approvals, 'run-21', q.vpnConnectionId);
+    expect(await settled(first.executionArn)).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: 'changed', changed: [q.vpnConnectionId, q.customerGatewayId] },
+    });
+    expect((await approvalItem('run-21', q.vpnConnectionId))?.token).toBeUndefined();
+
+    const second = await command('VpnDeleteRequested', r.vpnConnectionId, 'run-22', T(22), { parked: true });
+    await expect(approve(throttled, 'run-22', r.vpnConnectionId)).rejects.toThrow(/approve again/);
+    await cloud.clock.advance(VPN_APPROVAL_WAIT_MS + 60_000);
+    expect(await settled(second.executionArn)).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: 'changed', changed: [r.vpnConnectionId, r.customerGatewayId] },
+    });
+    expect(await stateOf(r.vpnConnectionId)).toBe('deleted');
+    const ours = new Set([q.vpnConnectionId, r.vpnConnectionId]);
+    const deleted = (await results()).filter((x) => x.type === 'VpnHalfDeleted' && ours.has(x.data.vpnId));
+    expect(deleted.map((x) => [x.data.vpnId, x.data.outcome])).toEqual([
+      [q.vpnConnectionId, 'changed'],
+      [r.vpnConnectionId, 'changed'],
+    ]);
   });
 
   it('the wait lasts as long as the state machine waits', () => {

@@ -12,6 +12,7 @@ import {
   PolicyHashMismatchError,
   PolicyRefusedError,
   TimedOutError,
+  UnavailableError,
   ValidationError,
 } from '../errors.ts';
 
@@ -44,7 +45,8 @@ export function errorToHttp(e: unknown, requestId?: string): HttpAnswer {
     e instanceof PolicyHashMismatchError
   )
     return answer(409, { error: { code: e.name, message: e.message } });
-  if (e instanceof NotConfiguredError) return answer(503, { error: { code: e.name, message: e.message } });
+  if (e instanceof NotConfiguredError || e instanceof UnavailableError)
+    return answer(503, { error: { code: e.name, message: e.message } });
   if (e instanceof TimedOutError) return answer(504, { error: { code: e.name, message: e.message } });
   return answer(500, {
     error: { code: 'InternalError', message: `internal error${requestId ? ` (request ${requestId})` : ''}` },

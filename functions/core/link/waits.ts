@@ -48,7 +48,7 @@ export async function answer(
     else await deps.tokens.failure(token, outcome.error, outcome.cause);
   } catch (e) {
     // Answered already (the other racer won) or timed out: the execution has moved on.
-    if (['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'].includes((e as Error).name)) return;
+    if (tokenGone(e)) return;
     if (!retryable(e)) throw e;
     // Throttled or unavailable: what the caller asked for is recorded, so it succeeds; the token goes
     // back for the next resumer or the wait's own fallback poll (at most `pollEveryMs` away).
@@ -56,8 +56,13 @@ export async function answer(
   }
 }
 
+/** A token that no execution waits on any more: answered already, timed out, or never valid. */
+export function tokenGone(e: unknown): boolean {
+  return ['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'].includes((e as Error)?.name ?? '');
+}
+
 /** A failure to answer a token that a later try can overcome (throttling, 5xx, 429, the network). */
-function retryable(e: unknown): boolean {
+export function retryable(e: unknown): boolean {
   const err = e as {
     name?: string;
     $retryable?: unknown;
