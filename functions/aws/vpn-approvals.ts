@@ -113,25 +113,8 @@ export class DynamoDbVpnApprovals implements VpnApprovalStore {
   }
 
   /** Removes an answered token (only that one: a later execution may wait with its own). */
-  async #forgetToken(runId: string, vpnId: string, token: string): Promise<void> {
-    try {
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: key(runId, vpnId),
-          UpdateExpression: 'REMOVE #token, #execution, #waitUntil',
-          ConditionExpression: '#token = :t',
-          ExpressionAttributeNames: {
-            '#token': 'token',
-            '#execution': 'execution',
-            '#waitUntil': 'waitUntil',
-          },
-          ExpressionAttributeValues: { ':t': { S: token } },
-        }),
-      );
-    } catch (e) {
-      if ((e as { name?: string })?.name !== 'ConditionalCheckFailedException') throw e;
-    }
+  #forgetToken(runId: string, vpnId: string, token: string): Promise<void> {
+    return this.#clearWait(runId, vpnId, 'token', token);
   }
 
   /**
@@ -174,20 +157,25 @@ export class DynamoDbVpnApprovals implements VpnApprovalStore {
   }
 
   /** Ends an execution's wait at its deadline: its token is removed (only that execution's). */
-  async unpark(runId: string, vpnId: string, execution: string): Promise<void> {
+  unpark(runId: string, vpnId: string, execution: string): Promise<void> {
+    return this.#clearWait(runId, vpnId, 'execution', execution);
+  }
+
+  /** Removes the wait (token, execution, deadline) if `field` still holds `value`. */
+  async #clearWait(runId: string, vpnId: string, field: 'token' | 'execution', value: string): Promise<void> {
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(runId, vpnId),
           UpdateExpression: 'REMOVE #token, #execution, #waitUntil',
-          ConditionExpression: '#execution = :x',
+          ConditionExpression: `#${field} = :v`,
           ExpressionAttributeNames: {
             '#token': 'token',
             '#execution': 'execution',
             '#waitUntil': 'waitUntil',
           },
-          ExpressionAttributeValues: { ':x': { S: execution } },
+          ExpressionAttributeValues: { ':v': { S: value } },
         }),
       );
     } catch (e) {
