@@ -19,8 +19,10 @@
  * - Faults (`POST /_crosslink/world/<action>`): `link-down` / `link-up`, `flap` (down / up every
  *   `period` until `flap-stop`), `bgp-down` / `bgp-up` / `bgp-flap` (some or all of the link's
  *   `BGP_SESSIONS_PER_LINK` BGP sessions down while the connection stays up: Direct Connect's
- *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` (Google: `unreachable` in lists and 503 there; AWS:
- *   the environment becomes `unavailable`), `expire-key`.
+ *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` `{cloud, region}` (either cloud:
+ *   the region joins local/world/region-outages.ts, which ARC endpoints, Route 53 checkers and the
+ *   world's endpoints read; a Google region is also `unreachable` in TransportManager lists and 503
+ *   there; the Interconnect environments of the region's pairs become `unavailable`), `expire-key`.
  * - Routes: the allowed prefixes of the Direct Connect gateway an AWS connection attaches to become
  *   routes in the transport's VPC network, and a transport's `advertisedRoutes` become routes on the
  *   AWS side, while the link is up and enabled: `routesToGcp()` / `routesToAws()` (documented in
@@ -43,6 +45,10 @@ import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
+import { regionOutagesOf } from './world/region-outages.ts';
+
+/** Region names of each cloud (`us-east-1`, `us-east4`). */
+const REGION = { aws: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, gcp: /^[a-z]+-[a-z]+\d+$/ };
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -309,14 +315,34 @@ export class World implements RemoteProvider {
       return { ...this.describe(link.sharedId), period };
     },
     'region-outage': (b) => {
-      const gcpRegion = typeof b.gcpRegion === 'string' ? b.gcpRegion : undefined;
-      if (!gcpRegion) throw new WorldError(400, 'BadRequest', 'gcpRegion is required');
       const on = b.on !== false;
-      this.#gcpAdmin('region-outage', { location: gcpRegion, on });
-      const pair = this.#pairOf(gcpRegion);
-      if (pair)
-        this.#awsAdmin('set-environment', { environmentId: pair, state: on ? 'unavailable' : 'available' });
-      return { gcpRegion, environmentId: pair, on };
+      const outages = regionOutagesOf(this.#aws.world.clock);
+      // `{cloud, region}`; `{gcpRegion}` is the older form of `{cloud: 'gcp', region}`.
+      const cloud = b.gcpRegion !== undefined ? 'gcp' : b.cloud;
+      const region = b.gcpRegion ?? b.region;
+      if (cloud !== 'aws' && cloud !== 'gcp')
+        throw new WorldError(400, 'BadRequest', `cloud: "${String(cloud)}" must be aws or gcp`);
+      if (typeof region !== 'string' || !REGION[cloud].test(region))
+        throw new WorldError(
+          400,
+          'BadRequest',
+          `region: "${String(region)}" is not ${cloud === 'aws' ? 'an AWS' : 'a Google Cloud'} region`,
+        );
+      if (cloud === 'gcp') this.#gcpAdmin('region-outage', { location: region, on });
+      outages.set(cloud, region, on);
+      // The Interconnect environments of the region pair follow both of their regions.
+      const pairs = GOOGLE_PAIRS.filter((p) => (cloud === 'aws' ? p.aws : p.gcp) === region);
+      for (const p of pairs) {
+        const out = outages.isOut('aws', p.aws) || outages.isOut('gcp', p.gcp);
+        this.#awsAdmin('set-environment', {
+          environmentId: p.environmentId,
+          state: out ? 'unavailable' : 'available',
+        });
+      }
+      const environmentId = pairs[0]?.environmentId;
+      return cloud === 'gcp'
+        ? { cloud, region, gcpRegion: region, environmentId, on, outages: outages.list() }
+        : { cloud, region, environmentIds: pairs.map((p) => p.environmentId), on, outages: outages.list() };
     },
     'expire-key': (b) => {
       // An AWS-issued key is known to the world before anyone redeems it: look on both sides.
@@ -536,10 +562,6 @@ export class World implements RemoteProvider {
     const fn = this.#gcp.services.get('networkconnectivity')?.admin?.[action];
     if (!fn) throw new Error(`the TransportManager simulator has no admin action ${action}`);
     return fn(body, this.#gcp.world);
-  }
-
-  #pairOf(gcpRegion: string): string | undefined {
-    return GOOGLE_PAIRS.find((p) => p.gcp === gcpRegion)?.environmentId;
   }
 }
 

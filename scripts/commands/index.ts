@@ -7,6 +7,7 @@ import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
 import { simLinkCommands } from './sim-link.ts';
+import { simRegionCommands } from './sim-region.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
 
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
+  ...simRegionCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
   ...completionCommands(() => commands),
