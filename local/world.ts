@@ -43,6 +43,10 @@ import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
+import { serviceWorldOf } from './world/protected-service.ts';
+import { regionOutagesOf } from './world/region-outages.ts';
+import { checkRegion } from './world/regions.ts';
+import { serviceAdmin } from './world/service-admin.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -123,6 +127,15 @@ export class World implements RemoteProvider {
     // Google STS verifies AWS subject tokens with the AWS edge's keys (local and temporary).
     this.#gcp.world.extensions.set(AWS_CREDENTIALS, this.#aws.world.credentials);
     setBgpSessionSource(this.#aws.world.clock, this);
+    // The protected service's world (local/world/service-admin.ts) shares the admin routes.
+    Object.assign(
+      this.admin,
+      serviceAdmin({
+        clock: this.#gcp.world.clock,
+        linkCarries: (sharedId) =>
+          this.#links.has(sharedId.toUpperCase()) ? this.#carries(sharedId.toUpperCase()) : undefined,
+      }),
+    );
   }
 
   /**
@@ -309,14 +322,31 @@ export class World implements RemoteProvider {
       return { ...this.describe(link.sharedId), period };
     },
     'region-outage': (b) => {
-      const gcpRegion = typeof b.gcpRegion === 'string' ? b.gcpRegion : undefined;
-      if (!gcpRegion) throw new WorldError(400, 'BadRequest', 'gcpRegion is required');
+      // `{cloud, region}` (or `{gcpRegion}`): what runs in the region fails (the protected
+      // service's side there, so Cloud DNS health of its targets). On Google the TransportManager
+      // also shows the region unreachable and the AWS environment paired with it is unavailable.
       const on = b.on !== false;
+      if (b.cloud === 'aws') {
+        // What runs in the AWS region of this world fails (the protected service's side there).
+        serviceWorldOf(this.#gcp.world.clock).syncAll();
+        regionOutagesOf(this.#gcp.world.clock).set('aws', checkRegion('aws', b.region), on);
+        return { cloud: 'aws', region: b.region, on };
+      }
+      if (b.cloud !== undefined && b.cloud !== 'gcp') {
+        throw new WorldError(400, 'BadRequest', 'cloud: must be aws or gcp');
+      }
+      const gcpRegion = b.cloud === undefined ? b.gcpRegion : b.region;
+      if (typeof gcpRegion !== 'string' || gcpRegion.length === 0) {
+        throw new WorldError(400, 'BadRequest', b.cloud ? 'region is required' : 'gcpRegion is required');
+      }
+      checkRegion('gcp', gcpRegion, b.cloud ? 'region' : 'gcpRegion');
+      serviceWorldOf(this.#gcp.world.clock).syncAll();
+      regionOutagesOf(this.#gcp.world.clock).set('gcp', gcpRegion, on);
       this.#gcpAdmin('region-outage', { location: gcpRegion, on });
       const pair = this.#pairOf(gcpRegion);
       if (pair)
         this.#awsAdmin('set-environment', { environmentId: pair, state: on ? 'unavailable' : 'available' });
-      return { gcpRegion, environmentId: pair, on };
+      return { cloud: 'gcp', region: gcpRegion, gcpRegion, environmentId: pair, on };
     },
     'expire-key': (b) => {
       // An AWS-issued key is known to the world before anyone redeems it: look on both sides.

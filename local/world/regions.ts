@@ -1,75 +1,27 @@
 /**
- * Which regions of the local cloud are out: one record per local cloud, found from its clock as
- * the network world is (registry.ts). A region outage (`sim region outage <cloud> <region>`) is set
- * here, and whatever runs in a region reads it: the protected service's compute, database and
- * health endpoints (local/world/protected-service.ts), Cloud DNS health checks of targets there,
- * and on Google the TransportManager's `unreachable` locations (world.ts keeps those in step).
+ * The clouds and region names of the protected service's world, checked where a fault or a
+ * service names them (the outages themselves are in region-outages.ts).
  */
-import type { Clock } from '#core/clock.ts';
+import type { OutageCloud } from './region-outages.ts';
 
-export type CloudName = 'aws' | 'gcp';
-
-export interface RegionOutage {
-  cloud: CloudName;
-  region: string;
-  /** Virtual ms the outage began. */
-  since: number;
-}
+export type CloudName = OutageCloud;
 
 const REGION_RE: Record<CloudName, RegExp> = {
   aws: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
   gcp: /^[a-z]+-[a-z]+\d+$/,
 };
 
-export class RegionOutages {
-  readonly #clock: Clock;
-  readonly #out = new Map<string, RegionOutage>();
-
-  constructor(clock: Clock) {
-    this.#clock = clock;
+/** Throws a RangeError naming the field when `region` is not a region name of `cloud`. */
+export function checkRegion(cloud: CloudName, region: unknown, field = 'region'): string {
+  if (typeof region !== 'string' || !REGION_RE[cloud].test(region)) {
+    const what = cloud === 'aws' ? 'an AWS' : 'a Google Cloud';
+    throw new RangeError(`${field}: ${JSON.stringify(region)} is not ${what} region name`);
   }
-
-  /** Starts (`on`) or ends an outage; throws RangeError naming a bad cloud or region. */
-  set(cloud: string, region: string, on: boolean): RegionOutage | undefined {
-    const c = cloudOf(cloud);
-    if (!REGION_RE[c].test(region)) {
-      throw new RangeError(`region: "${region}" is not a ${c === 'aws' ? 'AWS' : 'Google Cloud'} region name`);
-    }
-    const key = `${c}/${region}`;
-    if (!on) {
-      this.#out.delete(key);
-      return undefined;
-    }
-    const existing = this.#out.get(key);
-    if (existing) return existing;
-    const outage = { cloud: c, region, since: this.#clock.now() };
-    this.#out.set(key, outage);
-    return outage;
-  }
-
-  isOut(cloud: CloudName, region: string): boolean {
-    return this.#out.has(`${cloud}/${region}`);
-  }
-
-  list(): RegionOutage[] {
-    return [...this.#out.values()].map((o) => ({ ...o }));
-  }
+  return region;
 }
 
 /** `aws` or `gcp`, or a RangeError naming the field. */
-export function cloudOf(cloud: unknown): CloudName {
+export function cloudOf(cloud: unknown, field = 'cloud'): CloudName {
   if (cloud === 'aws' || cloud === 'gcp') return cloud;
-  throw new RangeError(`cloud: must be aws or gcp, not ${JSON.stringify(cloud)}`);
-}
-
-const byClock = new WeakMap<Clock, RegionOutages>();
-
-/** The region outages of the local cloud that owns `clock` (created on first use). */
-export function regionOutagesOf(clock: Clock): RegionOutages {
-  let outages = byClock.get(clock);
-  if (!outages) {
-    outages = new RegionOutages(clock);
-    byClock.set(clock, outages);
-  }
-  return outages;
+  throw new RangeError(`${field}: must be aws or gcp, not ${JSON.stringify(cloud)}`);
 }
