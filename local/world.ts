@@ -45,10 +45,10 @@ import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
+import { serviceWorldOf } from './world/protected-service.ts';
 import { regionOutagesOf } from './world/region-outages.ts';
-
-/** Region names of each cloud (`us-east-1`, `us-east4`). */
-const REGION = { aws: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, gcp: /^[a-z]+-[a-z]+\d+$/ };
+import { checkRegion, cloudOf } from './world/regions.ts';
+import { serviceAdmin } from './world/service-admin.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -129,6 +129,15 @@ export class World implements RemoteProvider {
     // Google STS verifies AWS subject tokens with the AWS edge's keys (local and temporary).
     this.#gcp.world.extensions.set(AWS_CREDENTIALS, this.#aws.world.credentials);
     setBgpSessionSource(this.#aws.world.clock, this);
+    // The protected service's world (local/world/service-admin.ts) shares the admin routes.
+    Object.assign(
+      this.admin,
+      serviceAdmin({
+        clock: this.#gcp.world.clock,
+        linkCarries: (sharedId) =>
+          this.#links.has(sharedId.toUpperCase()) ? this.#carries(sharedId.toUpperCase()) : undefined,
+      }),
+    );
   }
 
   /**
@@ -315,22 +324,19 @@ export class World implements RemoteProvider {
       return { ...this.describe(link.sharedId), period };
     },
     'region-outage': (b) => {
+      // `{cloud, region}` (`{gcpRegion}` is the older form of a Google one): what runs in the region
+      // fails (local/world/region-outages.ts: the protected service's side there and health checks
+      // of it, ARC's cluster endpoint there, Route 53 checkers there). On Google the
+      // TransportManager also shows the region unreachable. The Interconnect environments of the
+      // region's pairs are unavailable while either region of the pair is out.
       const on = b.on !== false;
-      const outages = regionOutagesOf(this.#aws.world.clock);
-      // `{cloud, region}`; `{gcpRegion}` is the older form of `{cloud: 'gcp', region}`.
-      const cloud = b.gcpRegion !== undefined ? 'gcp' : b.cloud;
-      const region = b.gcpRegion ?? b.region;
-      if (cloud !== 'aws' && cloud !== 'gcp')
-        throw new WorldError(400, 'BadRequest', `cloud: "${String(cloud)}" must be aws or gcp`);
-      if (typeof region !== 'string' || !REGION[cloud].test(region))
-        throw new WorldError(
-          400,
-          'BadRequest',
-          `region: "${String(region)}" is not ${cloud === 'aws' ? 'an AWS' : 'a Google Cloud'} region`,
-        );
-      if (cloud === 'gcp') this.#gcpAdmin('region-outage', { location: region, on });
+      const cloud = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcp' : cloudOf(b.cloud);
+      const field = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcpRegion' : 'region';
+      const region = checkRegion(cloud, b[field], field);
+      const outages = regionOutagesOf(this.#gcp.world.clock);
+      serviceWorldOf(this.#gcp.world.clock).syncAll();
       outages.set(cloud, region, on);
-      // The Interconnect environments of the region pair follow both of their regions.
+      if (cloud === 'gcp') this.#gcpAdmin('region-outage', { location: region, on });
       const pairs = GOOGLE_PAIRS.filter((p) => (cloud === 'aws' ? p.aws : p.gcp) === region);
       for (const p of pairs) {
         const out = outages.isOut('aws', p.aws) || outages.isOut('gcp', p.gcp);
@@ -339,10 +345,10 @@ export class World implements RemoteProvider {
           state: out ? 'unavailable' : 'available',
         });
       }
-      const environmentId = pairs[0]?.environmentId;
+      const environmentIds = pairs.map((p) => p.environmentId);
       return cloud === 'gcp'
-        ? { cloud, region, gcpRegion: region, environmentId, on, outages: outages.list() }
-        : { cloud, region, environmentIds: pairs.map((p) => p.environmentId), on, outages: outages.list() };
+        ? { cloud, region, gcpRegion: region, environmentId: environmentIds[0], on, outages: outages.list() }
+        : { cloud, region, environmentIds, on, outages: outages.list() };
     },
     'expire-key': (b) => {
       // An AWS-issued key is known to the world before anyone redeems it: look on both sides.

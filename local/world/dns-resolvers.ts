@@ -22,14 +22,21 @@ export interface DnsAnswer {
   ttl: number;
 }
 
+/** Where a query comes from: the querying client's cloud and region. */
+export interface DnsQuerySource {
+  cloud?: 'aws' | 'gcp';
+  region?: string;
+}
+
 export interface DnsResolver {
   readonly provider: DnsProvider;
   /**
    * Answers `name` (a fully qualified name, the trailing dot optional, case-insensitive) for
    * `type` (`A`, `AAAA`, `CNAME`, `TXT`, ...). Returns undefined when the provider serves no zone
-   * holding the name (a resolver then gets NXDOMAIN from the parent).
+   * holding the name (a resolver then gets NXDOMAIN from the parent). `from` is where the query
+   * comes from, for policies that answer by location (Cloud DNS `geo`, Route 53 geolocation).
    */
-  resolve(name: string, type: string): DnsAnswer | undefined;
+  resolve(name: string, type: string, from?: DnsQuerySource): DnsAnswer | undefined;
 }
 
 const byClock = new WeakMap<Clock, Map<DnsProvider, DnsResolver>>();

@@ -7,8 +7,8 @@ import { linkCommands } from './link.ts';
 import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
 import { simLinkCommands } from './sim-link.ts';
-import { simRegionCommands } from './sim-region.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
+import { simWorldCommands } from './sim-world.ts';
 import { vpnCommands } from './vpn.ts';
 
 export const commands: Command[] = [
@@ -18,7 +18,7 @@ export const commands: Command[] = [
   ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
-  ...simRegionCommands,
+  ...simWorldCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
   ...completionCommands(() => commands),
