@@ -12,6 +12,8 @@ import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
 import { LocalIam } from './aws/iam/local-policies.ts';
+import { route53DnsOf } from './aws/route53/dns.ts';
+import { healthChecksOf } from './aws/route53/health-checks.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
@@ -41,8 +43,10 @@ import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } fr
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 import { Parts } from './stop-parts.ts';
+import { ServiceHealthServer } from './world/health-server.ts';
 import { WorldLinkRoutes } from './world/link-routes.ts';
 import type { NetworkWorld } from './world/network.ts';
+import { serviceWorldOf } from './world/protected-service.ts';
 import { networkOf } from './world/registry.ts';
 import { World } from './world.ts';
 
@@ -131,6 +135,8 @@ export interface LocalHandshake {
   /** The public keys each side seals activation keys to (null until that side is deployed). */
   keys: { aws: SealingKey | null; gcp: SealingKey | null };
   admin: string;
+  /** Base URL of the protected services' health endpoints (docs/protected-service.md). */
+  serviceHealth: string;
 }
 
 export interface LocalCloud {
@@ -156,6 +162,8 @@ export interface LocalCloud {
   world: World;
   /** Base URL of the admin API (`<aws endpoint>/_crosslink`). */
   admin: string;
+  /** Base URL of the protected services' health endpoints (local/world/health-server.ts). */
+  serviceHealth: string;
   /** The AWS edge's IAM policies and decisions (null when IAM is off). */
   iam: LocalIam | null;
   handshake(): LocalHandshake;
@@ -291,7 +299,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
       .then(async (e) => {
         if (!e?.pubsubHost) return null;
-        const front = new PubsubFront({ pubsubHost: e.pubsubHost, auth: gcp.auth, iam: gcp.iam, clock });
+        const front = new PubsubFront({
+          pubsubHost: e.pubsubHost,
+          auth: gcp.auth,
+          iam: gcp.iam,
+          clock,
+          // The AWS relay publishes here: a relay partition between the clouds cuts it.
+          partitioned: () => serviceWorldOf(clock).relayPartitioned,
+        });
         await front.start();
         return front;
       })
@@ -302,8 +317,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     parts.add('Pub/Sub IAM front', async () => (await pubsubFrontStart)?.stop());
     const network = networkOf(clock);
     parts.add('network', () => network.close());
+    // Route 53 answers the world's clients from the start (its DNS resolver); its checkers stop
+    // with the cloud.
+    route53DnsOf(clock);
+    parts.add('Route 53 health checks', () => healthChecksOf(clock).stop());
     parts.add('clock', () => clock.stop());
     parts.add('link world', () => world.stop());
+    const serviceHealth = new ServiceHealthServer(clock);
+    await serviceHealth.start();
+    parts.add('service health endpoints', () => serviceHealth.stop());
     if (estate) seedAwsEstate(estate, edge.world, network);
     const linkRoutes = new WorldLinkRoutes(world, clock);
     parts.add('link routes', () => linkRoutes.stop());
@@ -348,6 +370,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         sign: (r) => gcp.auth.mintIdToken(r),
         faults,
         log,
+        // Pushes to the AWS side (the relay from Google) do not get through a relay partition.
+        unreachable: (url) => serviceWorldOf(clock).relayPartitioned && url.startsWith(endpoint),
       });
       await pushProxy.start();
     }
@@ -406,6 +430,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       awsHalf,
       world,
       admin: `${endpoint}/_crosslink`,
+      serviceHealth: serviceHealth.url,
       iam,
       handshake: () => ({
         version: 1,
@@ -427,6 +452,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         },
         keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
         admin: `${endpoint}/_crosslink`,
+        serviceHealth: serviceHealth.url,
       }),
       async stop() {
         if (stopped) return;

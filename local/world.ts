@@ -19,8 +19,10 @@
  * - Faults (`POST /_crosslink/world/<action>`): `link-down` / `link-up`, `flap` (down / up every
  *   `period` until `flap-stop`), `bgp-down` / `bgp-up` / `bgp-flap` (some or all of the link's
  *   `BGP_SESSIONS_PER_LINK` BGP sessions down while the connection stays up: Direct Connect's
- *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` (Google: `unreachable` in lists and 503 there; AWS:
- *   the environment becomes `unavailable`), `expire-key`.
+ *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` `{cloud, region}` (either cloud:
+ *   the region joins local/world/region-outages.ts, which ARC endpoints, Route 53 checkers and the
+ *   world's endpoints read; a Google region is also `unreachable` in TransportManager lists and 503
+ *   there; the Interconnect environments of the region's pairs become `unavailable`), `expire-key`.
  * - Routes: the allowed prefixes of the Direct Connect gateway an AWS connection attaches to become
  *   routes in the transport's VPC network, and a transport's `advertisedRoutes` become routes on the
  *   AWS side, while the link is up and enabled: `routesToGcp()` / `routesToAws()` (documented in
@@ -43,6 +45,10 @@ import { transportsOf } from './gcp/services/networkconnectivity/reconcile.ts';
 import { AWS_CREDENTIALS } from './gcp/services/sts.ts';
 import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
+import { serviceWorldOf } from './world/protected-service.ts';
+import { regionOutagesOf } from './world/region-outages.ts';
+import { checkRegion, cloudOf } from './world/regions.ts';
+import { serviceAdmin } from './world/service-admin.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
 interface AwsConnectionView {
@@ -123,6 +129,15 @@ export class World implements RemoteProvider {
     // Google STS verifies AWS subject tokens with the AWS edge's keys (local and temporary).
     this.#gcp.world.extensions.set(AWS_CREDENTIALS, this.#aws.world.credentials);
     setBgpSessionSource(this.#aws.world.clock, this);
+    // The protected service's world (local/world/service-admin.ts) shares the admin routes.
+    Object.assign(
+      this.admin,
+      serviceAdmin({
+        clock: this.#gcp.world.clock,
+        linkCarries: (sharedId) =>
+          this.#links.has(sharedId.toUpperCase()) ? this.#carries(sharedId.toUpperCase()) : undefined,
+      }),
+    );
   }
 
   /**
@@ -309,14 +324,31 @@ export class World implements RemoteProvider {
       return { ...this.describe(link.sharedId), period };
     },
     'region-outage': (b) => {
-      const gcpRegion = typeof b.gcpRegion === 'string' ? b.gcpRegion : undefined;
-      if (!gcpRegion) throw new WorldError(400, 'BadRequest', 'gcpRegion is required');
+      // `{cloud, region}` (`{gcpRegion}` is the older form of a Google one): what runs in the region
+      // fails (local/world/region-outages.ts: the protected service's side there and health checks
+      // of it, ARC's cluster endpoint there, Route 53 checkers there). On Google the
+      // TransportManager also shows the region unreachable. The Interconnect environments of the
+      // region's pairs are unavailable while either region of the pair is out.
       const on = b.on !== false;
-      this.#gcpAdmin('region-outage', { location: gcpRegion, on });
-      const pair = this.#pairOf(gcpRegion);
-      if (pair)
-        this.#awsAdmin('set-environment', { environmentId: pair, state: on ? 'unavailable' : 'available' });
-      return { gcpRegion, environmentId: pair, on };
+      const cloud = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcp' : cloudOf(b.cloud);
+      const field = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcpRegion' : 'region';
+      const region = checkRegion(cloud, b[field], field);
+      const outages = regionOutagesOf(this.#gcp.world.clock);
+      serviceWorldOf(this.#gcp.world.clock).syncAll();
+      outages.set(cloud, region, on);
+      if (cloud === 'gcp') this.#gcpAdmin('region-outage', { location: region, on });
+      const pairs = GOOGLE_PAIRS.filter((p) => (cloud === 'aws' ? p.aws : p.gcp) === region);
+      for (const p of pairs) {
+        const out = outages.isOut('aws', p.aws) || outages.isOut('gcp', p.gcp);
+        this.#awsAdmin('set-environment', {
+          environmentId: p.environmentId,
+          state: out ? 'unavailable' : 'available',
+        });
+      }
+      const environmentIds = pairs.map((p) => p.environmentId);
+      return cloud === 'gcp'
+        ? { cloud, region, gcpRegion: region, environmentId: environmentIds[0], on, outages: outages.list() }
+        : { cloud, region, environmentIds, on, outages: outages.list() };
     },
     'expire-key': (b) => {
       // An AWS-issued key is known to the world before anyone redeems it: look on both sides.
@@ -536,10 +568,6 @@ export class World implements RemoteProvider {
     const fn = this.#gcp.services.get('networkconnectivity')?.admin?.[action];
     if (!fn) throw new Error(`the TransportManager simulator has no admin action ${action}`);
     return fn(body, this.#gcp.world);
-  }
-
-  #pairOf(gcpRegion: string): string | undefined {
-    return GOOGLE_PAIRS.find((p) => p.gcp === gcpRegion)?.environmentId;
   }
 }
 

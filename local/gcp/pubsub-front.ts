@@ -32,6 +32,11 @@ export interface PubsubFrontOptions {
   clock?: VirtualClock;
   /** The service account whose calls arrive without a token (a function's front); none: a token is required. */
   serviceAccount?: string;
+  /**
+   * Whether the network from the caller's side to Pub/Sub is cut now (the relay between the clouds
+   * partitioned, for the front the AWS relay publishes through): the connection is dropped.
+   */
+  partitioned?: () => boolean;
 }
 
 /**
@@ -84,6 +89,10 @@ export class PubsubFront {
 
   /** Answers one request (what the front's own server, or a function's front, calls). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#o.partitioned?.()) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const [rawPath = '/', query] = (req.url ?? '/').split('?');

@@ -78,6 +78,11 @@ export interface PushProxyOptions {
   faults?: FaultRegistry;
   /** Wall ms between subscription scans and empty pulls (default 200). */
   pollMs?: number;
+  /**
+   * Whether a push to `endpoint` cannot get through now (the relay between the clouds cut, for a
+   * push to the AWS side): it fails as a connection that does not reach, and is retried.
+   */
+  unreachable?: (endpoint: string) => boolean;
   log?: (message: string) => void;
 }
 
@@ -125,6 +130,7 @@ export class PushProxy {
   readonly #base: string;
   readonly #projects: Set<string>;
   readonly #sign: IdTokenSigner;
+  readonly #unreachable: (endpoint: string) => boolean;
   readonly #faults: FaultRegistry | undefined;
   readonly #pollMs: number;
   readonly #log: (m: string) => void;
@@ -142,6 +148,7 @@ export class PushProxy {
     this.#base = `http://${options.pubsubHost}/v1`;
     this.#projects = new Set(options.projects);
     this.#sign = options.sign;
+    this.#unreachable = options.unreachable ?? (() => false);
     this.#faults = options.faults;
     this.#pollMs = options.pollMs ?? 200;
     this.#log = options.log ?? (() => {});
@@ -373,6 +380,7 @@ export class PushProxy {
           : {}),
       });
     }
+    if (this.#unreachable(cfg.pushEndpoint)) return 'error';
     try {
       const res = await fetch(cfg.pushEndpoint, {
         method: 'POST',

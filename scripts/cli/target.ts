@@ -17,6 +17,8 @@ export interface LocalHandshake {
   firestoreEmulatorHost: string | null;
   intakes: { aws: string | null; gcp: string | null };
   admin: string | null;
+  /** Base URL of the protected services' health endpoints (absent before they existed). */
+  serviceHealth?: string;
 }
 
 export type Target = { kind: 'local'; local: LocalHandshake; home: string } | { kind: 'cloud' };

@@ -8,6 +8,7 @@ import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
 import { simLinkCommands } from './sim-link.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
+import { simWorldCommands } from './sim-world.ts';
 import { vpnCommands } from './vpn.ts';
 
 export const commands: Command[] = [
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
+  ...simWorldCommands,
   ...simWorkflowCommands,
   ...simAwsCommands,
   ...completionCommands(() => commands),

@@ -84,6 +84,21 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, MethodPermission | 'ser
   'compute.compute.regionOperations.wait': { permission: 'compute.regionOperations.get', on: 'parent' },
   'compute.compute.globalOperations.get': { permission: 'compute.globalOperations.get', on: 'self' },
   'compute.compute.globalOperations.wait': { permission: 'compute.globalOperations.get', on: 'parent' },
+  // Cloud DNS (https://cloud.google.com/dns/docs/access-control): on the project, or on the zone
+  // for zone-level grants; changes.create also checks dns.resourceRecordSets.create / update /
+  // delete on the zone for what the change adds, replaces or removes (local/gcp/services/dns.ts).
+  'dns.dns.managedZones.create': { permission: 'dns.managedZones.create', on: 'parent' },
+  'dns.dns.managedZones.list': { permission: 'dns.managedZones.list', on: 'parent' },
+  'dns.dns.managedZones.get': { permission: 'dns.managedZones.get', on: 'self' },
+  'dns.dns.managedZones.delete': { permission: 'dns.managedZones.delete', on: 'self' },
+  'dns.dns.resourceRecordSets.list': { permission: 'dns.resourceRecordSets.list', on: 'parent' },
+  'dns.dns.resourceRecordSets.get': { permission: 'dns.resourceRecordSets.get', on: 'self' },
+  'dns.dns.resourceRecordSets.create': { permission: 'dns.resourceRecordSets.create', on: 'parent' },
+  'dns.dns.resourceRecordSets.patch': { permission: 'dns.resourceRecordSets.update', on: 'self' },
+  'dns.dns.resourceRecordSets.delete': { permission: 'dns.resourceRecordSets.delete', on: 'self' },
+  'dns.dns.changes.create': { permission: 'dns.changes.create', on: 'parent' },
+  'dns.dns.changes.list': { permission: 'dns.changes.list', on: 'parent' },
+  'dns.dns.changes.get': { permission: 'dns.changes.get', on: 'self' },
   // Cloud Monitoring.
   'monitoring.ListTimeSeries': { permission: 'monitoring.timeSeries.list', on: 'parent' },
   // IAM Service Account Credentials: the service account's own policy (the module checks it).

@@ -5,6 +5,7 @@
 import type { AnyGcpService } from '../service.ts';
 import cloudkms from './cloudkms.ts';
 import compute from './compute.ts';
+import dns from './dns.ts';
 import iamcredentials from './iamcredentials.ts';
 import monitoring from './monitoring.ts';
 import networkconnectivity from './networkconnectivity.ts';
@@ -23,4 +24,5 @@ export const gcpServices: readonly AnyGcpService[] = [
   cloudkms,
   secretmanager,
   serviceusage,
+  dns,
 ];

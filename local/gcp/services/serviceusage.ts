@@ -66,6 +66,7 @@ const TITLES: Record<string, string> = {
   'cloudkms.googleapis.com': 'Cloud Key Management Service (KMS) API',
   'cloudscheduler.googleapis.com': 'Cloud Scheduler API',
   'compute.googleapis.com': 'Compute Engine API',
+  'dns.googleapis.com': 'Cloud DNS API',
   'iamcredentials.googleapis.com': 'IAM Service Account Credentials API',
   'monitoring.googleapis.com': 'Cloud Monitoring API',
   'networkconnectivity.googleapis.com': 'Network Connectivity API',
