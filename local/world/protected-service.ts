@@ -28,6 +28,8 @@ export interface SideSpec {
   ip: string;
   /** Tasks running at the start (default 2). */
   capacity?: number;
+  /** Google: the project of its Cloud Run service (default: the local cloud's project). */
+  project?: string;
 }
 
 export interface ServiceSpec {
@@ -57,6 +59,7 @@ export interface HealthAnswer {
 interface Side {
   cloud: CloudName;
   region: string;
+  project: string | undefined;
   ip: string;
   desired: number;
   /** Start times (virtual ms) of the tasks asked for, running once the time has come. */
@@ -87,6 +90,7 @@ export class ProtectedService {
     const side = (cloud: CloudName, s: SideSpec): Side => ({
       cloud,
       region: s.region,
+      project: s.project,
       ip: s.ip,
       desired: s.capacity ?? 2,
       tasks: Array.from({ length: s.capacity ?? 2 }, () => clock.now()),
