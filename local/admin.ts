@@ -10,11 +10,14 @@
  *   GET    /_crosslink/faults                POST /_crosslink/faults {FaultSpec}
  *   DELETE /_crosslink/faults[/<id>]         POST /_crosslink/seed {seed}
  *   POST   /_crosslink/aws/<service>/<action> {...}   (a module's admin actions)
+ *   POST   /_crosslink/aws/stacks {stackName, template, accountId?, region?}   (the world's Route 53 / ARC)
  *   POST   /_crosslink/gcp/<service>/<action> {...}   (a Google module's admin actions)
  *   POST   /_crosslink/world/<action> {...}           (links between the clouds: faults, routes)
  */
+import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '#core/clock.ts';
 import type { AwsEdge } from './aws/edge.ts';
+import { deployStack } from './aws/wiring.ts';
 import type { VirtualClock } from './clock.ts';
 import type { FaultRegistry, FaultSpec } from './faults.ts';
 import type { GcpEdge } from './gcp/edge.ts';
@@ -93,6 +96,23 @@ export function createAdmin(deps: AdminDeps) {
       if (!Number.isInteger(b.seed)) throw new RangeError('seed must be an integer');
       deps.random.reseed(b.seed as number);
       return ok({ seed: deps.random.seed });
+    }
+    if (route === 'POST /aws/stacks') {
+      let template = b.template;
+      if (typeof template === 'string') {
+        try {
+          template = parseYaml(template);
+        } catch (err) {
+          throw new RangeError(`template: not YAML or JSON (${(err as Error).message})`);
+        }
+      }
+      const accountId = typeof b.accountId === 'string' ? b.accountId : '000000000000';
+      const region = typeof b.region === 'string' ? b.region : deps.aws.world.defaultRegion;
+      if (typeof b.stackName !== 'string') throw new RangeError('stackName is required');
+      return ok(
+        await deployStack(deps.aws.world, { stackName: b.stackName, template, accountId, region }),
+        201,
+      );
     }
     if (method === 'POST' && parts[0] === 'aws' && parts.length === 3) {
       const service = deps.aws.services.get(parts[1] as string);

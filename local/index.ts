@@ -12,6 +12,8 @@ import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
 import { LocalIam } from './aws/iam/local-policies.ts';
+import { route53DnsOf } from './aws/route53/dns.ts';
+import { healthChecksOf } from './aws/route53/health-checks.ts';
 import type { AnyAwsService } from './aws/service.ts';
 import { advertisedByGateway, onAllowedPrefixesChange } from './aws/services/directconnect.ts';
 import { awsServices } from './aws/services/index.ts';
@@ -315,6 +317,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     parts.add('Pub/Sub IAM front', async () => (await pubsubFrontStart)?.stop());
     const network = networkOf(clock);
     parts.add('network', () => network.close());
+    // Route 53 answers the world's clients from the start (its DNS resolver); its checkers stop
+    // with the cloud.
+    route53DnsOf(clock);
+    parts.add('Route 53 health checks', () => healthChecksOf(clock).stop());
     parts.add('clock', () => clock.stop());
     parts.add('link world', () => world.stop());
     const serviceHealth = new ServiceHealthServer(clock);

@@ -19,8 +19,10 @@
  * - Faults (`POST /_crosslink/world/<action>`): `link-down` / `link-up`, `flap` (down / up every
  *   `period` until `flap-stop`), `bgp-down` / `bgp-up` / `bgp-flap` (some or all of the link's
  *   `BGP_SESSIONS_PER_LINK` BGP sessions down while the connection stays up: Direct Connect's
- *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` (Google: `unreachable` in lists and 503 there; AWS:
- *   the environment becomes `unavailable`), `expire-key`.
+ *   `DescribeVirtualInterfaces` shows them; with every session down the link carries no routes), `region-outage` `{cloud, region}` (either cloud:
+ *   the region joins local/world/region-outages.ts, which ARC endpoints, Route 53 checkers and the
+ *   world's endpoints read; a Google region is also `unreachable` in TransportManager lists and 503
+ *   there; the Interconnect environments of the region's pairs become `unavailable`), `expire-key`.
  * - Routes: the allowed prefixes of the Direct Connect gateway an AWS connection attaches to become
  *   routes in the transport's VPC network, and a transport's `advertisedRoutes` become routes on the
  *   AWS side, while the link is up and enabled: `routesToGcp()` / `routesToAws()` (documented in
@@ -45,7 +47,7 @@ import { GOOGLE_PAIRS } from './offerings.ts';
 import { type BgpSession, setBgpSessionSource } from './world/bgp-sessions.ts';
 import { serviceWorldOf } from './world/protected-service.ts';
 import { regionOutagesOf } from './world/region-outages.ts';
-import { checkRegion } from './world/regions.ts';
+import { checkRegion, cloudOf } from './world/regions.ts';
 import { serviceAdmin } from './world/service-admin.ts';
 
 /** What the world reads of an AWS connection (the Interconnect simulator's record, structurally). */
@@ -322,31 +324,31 @@ export class World implements RemoteProvider {
       return { ...this.describe(link.sharedId), period };
     },
     'region-outage': (b) => {
-      // `{cloud, region}` (or `{gcpRegion}`): what runs in the region fails (the protected
-      // service's side there, so Cloud DNS health of its targets). On Google the TransportManager
-      // also shows the region unreachable and the AWS environment paired with it is unavailable.
+      // `{cloud, region}` (`{gcpRegion}` is the older form of a Google one): what runs in the region
+      // fails (local/world/region-outages.ts: the protected service's side there and health checks
+      // of it, ARC's cluster endpoint there, Route 53 checkers there). On Google the
+      // TransportManager also shows the region unreachable. The Interconnect environments of the
+      // region's pairs are unavailable while either region of the pair is out.
       const on = b.on !== false;
-      if (b.cloud === 'aws') {
-        // What runs in the AWS region of this world fails (the protected service's side there).
-        serviceWorldOf(this.#gcp.world.clock).syncAll();
-        regionOutagesOf(this.#gcp.world.clock).set('aws', checkRegion('aws', b.region), on);
-        return { cloud: 'aws', region: b.region, on };
-      }
-      if (b.cloud !== undefined && b.cloud !== 'gcp') {
-        throw new WorldError(400, 'BadRequest', 'cloud: must be aws or gcp');
-      }
-      const gcpRegion = b.cloud === undefined ? b.gcpRegion : b.region;
-      if (typeof gcpRegion !== 'string' || gcpRegion.length === 0) {
-        throw new WorldError(400, 'BadRequest', b.cloud ? 'region is required' : 'gcpRegion is required');
-      }
-      checkRegion('gcp', gcpRegion, b.cloud ? 'region' : 'gcpRegion');
+      const cloud = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcp' : cloudOf(b.cloud);
+      const field = b.gcpRegion !== undefined && b.cloud === undefined ? 'gcpRegion' : 'region';
+      const region = checkRegion(cloud, b[field], field);
+      const outages = regionOutagesOf(this.#gcp.world.clock);
       serviceWorldOf(this.#gcp.world.clock).syncAll();
-      regionOutagesOf(this.#gcp.world.clock).set('gcp', gcpRegion, on);
-      this.#gcpAdmin('region-outage', { location: gcpRegion, on });
-      const pair = this.#pairOf(gcpRegion);
-      if (pair)
-        this.#awsAdmin('set-environment', { environmentId: pair, state: on ? 'unavailable' : 'available' });
-      return { cloud: 'gcp', region: gcpRegion, gcpRegion, environmentId: pair, on };
+      outages.set(cloud, region, on);
+      if (cloud === 'gcp') this.#gcpAdmin('region-outage', { location: region, on });
+      const pairs = GOOGLE_PAIRS.filter((p) => (cloud === 'aws' ? p.aws : p.gcp) === region);
+      for (const p of pairs) {
+        const out = outages.isOut('aws', p.aws) || outages.isOut('gcp', p.gcp);
+        this.#awsAdmin('set-environment', {
+          environmentId: p.environmentId,
+          state: out ? 'unavailable' : 'available',
+        });
+      }
+      const environmentIds = pairs.map((p) => p.environmentId);
+      return cloud === 'gcp'
+        ? { cloud, region, gcpRegion: region, environmentId: environmentIds[0], on, outages: outages.list() }
+        : { cloud, region, environmentIds, on, outages: outages.list() };
     },
     'expire-key': (b) => {
       // An AWS-issued key is known to the world before anyone redeems it: look on both sides.
@@ -566,10 +568,6 @@ export class World implements RemoteProvider {
     const fn = this.#gcp.services.get('networkconnectivity')?.admin?.[action];
     if (!fn) throw new Error(`the TransportManager simulator has no admin action ${action}`);
     return fn(body, this.#gcp.world);
-  }
-
-  #pairOf(gcpRegion: string): string | undefined {
-    return GOOGLE_PAIRS.find((p) => p.gcp === gcpRegion)?.environmentId;
   }
 }
 

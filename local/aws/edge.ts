@@ -12,7 +12,7 @@ import type { VirtualClock } from '#local/clock.ts';
 import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import { type AdminHandler, serveAdmin } from '../admin-http.ts';
-import { listenLoopback } from '../listen.ts';
+import { closeServer, listenLoopback } from '../listen.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
 import { emitCloudTrailEvent } from './events/cloudtrail.ts';
@@ -111,6 +111,8 @@ export class AwsEdge {
   #port = 0;
   #listeners = new Set<CallListener>();
   #iam: IamEnforcement | undefined;
+  /** Endpoints of their own (`World.openEndpoint`), closed with the edge. */
+  #endpoints = new Set<Server>();
 
   constructor(options: AwsEdgeOptions) {
     const services = new Map<string, AnyAwsService>();
@@ -158,6 +160,7 @@ export class AwsEdge {
         await mod.deliver(world, { arn, accountId, region }, payload);
       },
       ...(options.iam && { iam: options.iam }),
+      openEndpoint: (via, reachable) => this.#openEndpoint(via, reachable),
     };
     this.world = world;
   }
@@ -203,7 +206,38 @@ export class AwsEdge {
     return this.#port;
   }
 
+  async #openEndpoint(
+    via: string,
+    reachable: () => boolean,
+  ): Promise<{ url: string; close(): Promise<void> }> {
+    const { server, port } = await listenLoopback(
+      async (req, res) => {
+        // A connection kept alive from before the outage is dropped too.
+        if (!reachable()) {
+          req.socket.destroy();
+          return;
+        }
+        await this.#handle(req, res, via);
+      },
+      0,
+      this.world.clock,
+    );
+    server.on('connection', (socket) => {
+      if (!reachable()) socket.destroy();
+    });
+    this.#endpoints.add(server);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        this.#endpoints.delete(server);
+        await closeServer(server);
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    for (const s of this.#endpoints) await closeServer(s);
+    this.#endpoints.clear();
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
@@ -233,7 +267,7 @@ export class AwsEdge {
     return out;
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse, via?: string): Promise<void> {
     const requestId = randomUUID();
     let protocol: Protocol = 'json1.0';
     let service: AnyAwsService | undefined;
@@ -301,6 +335,7 @@ export class AwsEdge {
         world: this.world,
         headers: req.headers,
         rawBody: body,
+        ...(via !== undefined && { via }),
       };
       const handler = route.service.operations[route.operation] as (i: unknown, c: unknown) => unknown;
       // Sensitive members never reach observers in clear (CloudTrail hides them too), and their

@@ -60,6 +60,11 @@ export interface RequestContext<S = unknown> {
   headers: Record<string, string | string[] | undefined>;
   /** The request body as received (already SigV4-verified), for modules that proxy it unchanged. */
   rawBody: Buffer;
+  /**
+   * The endpoint of its own the request came in on (`World.openEndpoint`), e.g. one ARC cluster
+   * endpoint; undefined for the edge's own port.
+   */
+  via?: string;
 }
 
 /** Input is the parsed request (its shape is the operation's input shape; validate it). */
@@ -165,4 +170,11 @@ export interface World {
    * they make on a principal's behalf (a state machine's role invoking a Lambda, a rule's target).
    */
   iam?: IamEnforcement;
+  /**
+   * Opens an endpoint of its own on loopback (a free port) for a service whose real endpoints are
+   * per resource and region (ARC cluster endpoints): its requests are served as the edge serves
+   * them, with `ctx.via` set to `via`. While `reachable()` is false every connection to it is
+   * dropped, as an unreachable host's would be. The edge closes it when it closes.
+   */
+  openEndpoint(via: string, reachable: () => boolean): Promise<{ url: string; close(): Promise<void> }>;
 }

@@ -28,8 +28,9 @@ import { wireQueuesAndBuses, wireResourcePolicies, wireRules } from './wiring/ev
 import { wireHttpApis } from './wiring/http-apis.ts';
 import { wireRoles } from './wiring/iam-roles.ts';
 import { packageService, withPackageLock } from './wiring/packaging.ts';
+import { ROUTE53_TYPES, wireRoute53 } from './wiring/route53.ts';
 import { wireStorage } from './wiring/storage.ts';
-import { type Json, readTemplate, type Wiring } from './wiring/template.ts';
+import { type Json, readTemplate, viewTemplate, type Wiring } from './wiring/template.ts';
 
 export interface LoadOptions {
   serviceDir: string;
@@ -110,14 +111,11 @@ const IGNORED_TYPES = new Set([
   'AWS::SNS::Topic',
 ]);
 
-/** Loads a packaged service into the local cloud. */
-export async function loadTemplate(world: World, options: LoadOptions): Promise<LoadedStack> {
-  const view = readTemplate(options);
-  const { template, stackName, resources, physical, resolve, condition } = view;
-  const { accountId, region, endpoint } = options;
-  const loaded: LoadedStack = {
+/** A stack before its resources are made. */
+function emptyStack(stackName: string, physicalIds: Record<string, string>): LoadedStack {
+  return {
     stackName,
-    physicalIds: physical,
+    physicalIds,
     functions: [],
     stateMachines: [],
     queues: [],
@@ -131,6 +129,14 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     outputs: [],
     resources: [],
   };
+}
+
+/** Loads a packaged service into the local cloud. */
+export async function loadTemplate(world: World, options: LoadOptions): Promise<LoadedStack> {
+  const view = readTemplate(options);
+  const { stackName, resources, physical } = view;
+  const { accountId, region, endpoint } = options;
+  const loaded = emptyStack(stackName, physical);
   /** How each created resource is deleted through its local service, by logical id. */
   const removers: Record<string, () => unknown> = {};
 
@@ -144,6 +150,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   const client = { region, endpoint, credentials };
   const w: Wiring = { ...view, world, options, accountId, region, loaded, removers, client };
   await wireStorage(w);
+  await wireRoute53(w);
   wireQueuesAndBuses(w);
   wireRoles(w);
   wireResourcePolicies(w);
@@ -174,20 +181,29 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::S3::Bucket',
     'AWS::S3::BucketPolicy',
     'AWS::CloudWatch::Alarm',
+    ...ROUTE53_TYPES,
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;
     loaded.ignored[logical] = r.Type;
     if (!IGNORED_TYPES.has(r.Type)) world.log(`wiring: ${logical} (${r.Type}) is not simulated locally`);
   }
-  // The stack, resource by resource, as CloudFormation knows it (what DeleteStack deletes).
+  loaded.resources.push(...stackResources(w, new Set(Object.keys(loaded.ignored))));
+  loaded.outputs.push(...stackOutputs(w));
+  return loaded;
+}
+
+/** The stack, resource by resource, as CloudFormation knows it (what DeleteStack deletes). */
+function stackResources(w: Wiring, ignored: ReadonlySet<string>): StackResourceSpec[] {
+  const { resources, physical, condition, removers } = w;
+  const out: StackResourceSpec[] = [];
   const logicalIds = new Set(Object.keys(resources));
   for (const [logical, r] of Object.entries(resources) as [string, Json][]) {
     if (r.Condition !== undefined && !condition(r.Condition)) continue;
     const dependsOn = referencedResources(r.Properties ?? {}, logicalIds);
     for (const d of r.DependsOn === undefined ? [] : [r.DependsOn].flat()) dependsOn.add(String(d));
-    const created = !(logical in loaded.ignored);
-    loaded.resources.push({
+    const created = !ignored.has(logical);
+    out.push({
       logicalId: logical,
       type: r.Type,
       physicalId: physical[logical] ?? logical,
@@ -200,18 +216,73 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
         : { remove: 'not-created' as const }),
     });
   }
-  for (const [key, o] of Object.entries((template.Outputs ?? {}) as Record<string, Json>)) {
+  return out;
+}
+
+/** The template's Outputs, resolved (an output naming what is not simulated is left out). */
+function stackOutputs(w: Wiring): LoadedStack['outputs'] {
+  const out: LoadedStack['outputs'] = [];
+  for (const [key, o] of Object.entries((w.template.Outputs ?? {}) as Record<string, Json>)) {
     try {
-      loaded.outputs.push({
+      out.push({
         OutputKey: key,
-        OutputValue: String(resolve(o.Value)),
+        OutputValue: String(w.resolve(o.Value)),
         ...(o.Description ? { Description: String(o.Description) } : {}),
       });
     } catch (err) {
-      world.log(`wiring: output ${key} is not simulated locally (${(err as Error).message})`);
+      w.world.log(`wiring: output ${key} is not simulated locally (${(err as Error).message})`);
     }
   }
-  return loaded;
+  return out;
+}
+
+/**
+ * Deploys a template given in full (the admin API's `POST /_crosslink/aws/stacks`): the world a
+ * protected service lives in (ARC, Route 53 health checks, zones and records). Only those resource
+ * types are created this way; a template naming another is refused whole, before anything is made.
+ * The stack is registered with CloudFormation (DescribeStacks, DeleteStack).
+ */
+export async function deployStack(
+  world: World,
+  spec: { stackName: string; template: Json; accountId: string; region: string },
+): Promise<{ stackName: string; outputs: LoadedStack['outputs']; physicalIds: Record<string, string> }> {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(spec.stackName))
+    throw new RangeError(
+      `stackName: "${spec.stackName}" must start with a letter and hold letters, digits and hyphens (at most 128)`,
+    );
+  const view = viewTemplate(spec.template, { ...spec, endpoint: '' });
+  const other = Object.entries(view.resources).filter(
+    ([, r]) => !(ROUTE53_TYPES as readonly string[]).includes(r.Type),
+  );
+  if (other.length > 0)
+    throw new RangeError(
+      `template: ${other.map(([id, r]) => `${id} (${r.Type})`).join(', ')}: only ${ROUTE53_TYPES.join(', ')} are deployed this way`,
+    );
+  const loaded = emptyStack(spec.stackName, view.physical);
+  const w: Wiring = {
+    ...view,
+    world,
+    options: { serviceDir: '', accountId: spec.accountId, region: spec.region, endpoint: '' },
+    accountId: spec.accountId,
+    region: spec.region,
+    loaded,
+    removers: {},
+    client: { region: spec.region, endpoint: '', credentials: { accessKeyId: '', secretAccessKey: '' } },
+  };
+  try {
+    await wireRoute53(w);
+  } catch (err) {
+    // As CloudFormation rolls a failed creation back: what was made goes, last first.
+    for (const remove of Object.values(w.removers).reverse()) await remove();
+    throw new RangeError((err as Error).message);
+  }
+  const outputs = stackOutputs(w);
+  putStack(world, spec.accountId, spec.region, {
+    stackName: spec.stackName,
+    outputs,
+    resources: stackResources(w, new Set()),
+  });
+  return { stackName: spec.stackName, outputs, physicalIds: { ...view.physical } };
 }
 
 /** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */

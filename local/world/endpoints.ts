@@ -9,6 +9,7 @@
  * Synchronous on purpose: checkers run inside timers of the virtual clock, each at its own instant.
  */
 import type { Clock } from '#core/clock.ts';
+import { perClock } from './per-clock.ts';
 import { type OutageCloud, regionOutagesOf } from './region-outages.ts';
 
 /** Where a request comes from: a cloud's region, or outside both clouds (`external`). */
@@ -33,17 +34,13 @@ export interface WorldEndpoint {
   answer(path: string, from: Vantage): EndpointAnswer | undefined;
 }
 
-const byClock = new WeakMap<Clock, Map<string, WorldEndpoint>>();
+const endpointsOf = perClock((_clock: Clock) => new Map<string, WorldEndpoint>());
 
 const keyOf = (address: string, port: number) => `${address.toLowerCase()}:${port}`;
 
 /** Registers `endpoint` (replacing one at the same address and port); returns the unregister function. */
 export function registerEndpoint(clock: Clock, endpoint: WorldEndpoint): () => void {
-  let map = byClock.get(clock);
-  if (!map) {
-    map = new Map();
-    byClock.set(clock, map);
-  }
+  const map = endpointsOf(clock);
   const key = keyOf(endpoint.address, endpoint.port);
   map.set(key, endpoint);
   return () => {
@@ -53,7 +50,7 @@ export function registerEndpoint(clock: Clock, endpoint: WorldEndpoint): () => v
 
 /** The endpoint registered at `address`:`port`, if any. */
 export function endpointAt(clock: Clock, address: string, port: number): WorldEndpoint | undefined {
-  return byClock.get(clock)?.get(keyOf(address, port));
+  return endpointsOf(clock).get(keyOf(address, port));
 }
 
 /**

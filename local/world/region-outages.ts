@@ -8,6 +8,7 @@
  * `unreachable` locations), which the world keeps in step (local/world.ts `region-outage`).
  */
 import type { Clock } from '#core/clock.ts';
+import { perClock } from './per-clock.ts';
 
 export type OutageCloud = 'aws' | 'gcp';
 
@@ -21,8 +22,6 @@ export interface RegionOutages {
   /** Called after every change; returns the unsubscribe function. */
   onChange(listener: (cloud: OutageCloud, region: string, on: boolean) => void): () => void;
 }
-
-const byClock = new WeakMap<Clock, RegionOutages>();
 
 function createOutages(): RegionOutages {
   const out = new Set<string>();
@@ -45,11 +44,4 @@ function createOutages(): RegionOutages {
 }
 
 /** The region outages of the local cloud that owns `clock` (created on first use). */
-export function regionOutagesOf(clock: Clock): RegionOutages {
-  let o = byClock.get(clock);
-  if (!o) {
-    o = createOutages();
-    byClock.set(clock, o);
-  }
-  return o;
-}
+export const regionOutagesOf: (clock: Clock) => RegionOutages = perClock(() => createOutages());

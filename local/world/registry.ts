@@ -6,15 +6,9 @@
  */
 import type { Clock } from '#core/clock.ts';
 import { NetworkWorld } from './network.ts';
-
-const byClock = new WeakMap<Clock, NetworkWorld>();
+import { perClock } from './per-clock.ts';
 
 /** The network world of the local cloud that owns `clock` (created on first use). */
-export function networkOf(clock: Clock): NetworkWorld {
-  let world = byClock.get(clock);
-  if (!world) {
-    world = new NetworkWorld({ clock });
-    byClock.set(clock, world);
-  }
-  return world;
-}
+export const networkOf: (clock: Clock) => NetworkWorld = perClock(
+  (clock: Clock) => new NetworkWorld({ clock }),
+);

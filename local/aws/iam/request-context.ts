@@ -305,6 +305,25 @@ const RESOLVERS: Record<string, Resolver> = {
     ];
   },
   cloudwatch: () => [],
+  // The routing controls an update or read names; `AllowSafetyRulesOverrides` (Bool) is true when
+  // the update names safety rules to override, so a policy can deny overrides (Service
+  // Authorization Reference, Route 53 Recovery Cluster condition keys).
+  'route53-recovery-cluster'(operation, input) {
+    if (operation === 'ListRoutingControls') return [];
+    const overrides = Array.isArray(input.SafetyRulesToOverride) && input.SafetyRulesToOverride.length > 0;
+    const context = operation.startsWith('Update')
+      ? { 'route53-recovery-cluster:AllowSafetyRulesOverrides': String(overrides) }
+      : undefined;
+    const arns =
+      operation === 'UpdateRoutingControlStates' && Array.isArray(input.UpdateRoutingControlStateEntries)
+        ? (input.UpdateRoutingControlStateEntries as { RoutingControlArn?: unknown }[]).map(
+            (e) => e?.RoutingControlArn,
+          )
+        : [input.RoutingControlArn];
+    return arns.flatMap((a) =>
+      str(a) ? [{ names: { $arn: a as string }, ...(context && { context }) }] : [],
+    );
+  },
 };
 
 /** An EC2 ID names its resource type by its prefix. */

@@ -17,7 +17,9 @@
  * `ApproximateAgeOfOldestMessage` (dimension `QueueName`): one sample per minute, the age in seconds
  * of the oldest message the queue held at that minute (local/aws/sqs/queues.ts `ageOfOldestAt`), 0
  * when it held none; SQS's own caveat, that a message received three times or more stops counting,
- * is not modelled. Other namespaces and metrics
+ * is not modelled. `AWS/Route53` `HealthCheckStatus` (dimension `HealthCheckId`, published in us-east-1
+ * only, as Route 53 does): one sample per minute from the check's creation, 1 while it was healthy
+ * at that minute and 0 while not (local/aws/route53/health-checks.ts). Other namespaces and metrics
  * have no data (empty results, as for a metric nobody publishes). Metric math expressions are not simulated (InvalidParameterValue).
  *
  * Metric alarms: a stack's alarms are created from code (`putMetricAlarm`), listed by
@@ -27,6 +29,7 @@ import type { NetworkWorld, VpnConnection } from '#local/world/network.ts';
 import { API_METRICS, type ApiMetric, apiGatewaySamples } from '../common/api-metrics.ts';
 import { networkOf } from '../common/network.ts';
 import { AwsError } from '../errors.ts';
+import { healthChecksOf } from '../route53/health-checks.ts';
 import { defineService, type RequestContext, type World } from '../service.ts';
 import { queuesOf } from './sqs.ts';
 
@@ -137,6 +140,31 @@ function sqsAgeSamples(
   const first = Math.ceil(Math.max(fromMs, q.createdAt) / SQS_SAMPLE_MS) * SQS_SAMPLE_MS;
   const last = Math.min(toMs, ctx.clock.now());
   for (let t = first; t <= last; t += SQS_SAMPLE_MS) out.push({ t, v: q.ageOfOldestAt(t) });
+  return out;
+}
+
+/** Route 53 publishes health check metrics every minute, in us-east-1. */
+const ROUTE53_SAMPLE_MS = 60_000;
+
+/** HealthCheckStatus of the check `HealthCheckId` names, one sample per ended minute. */
+function healthCheckSamples(
+  ctx: RequestContext<unknown>,
+  dims: Record<string, string>,
+  fromMs: number,
+  toMs: number,
+): Point[] {
+  if (ctx.region !== 'us-east-1' || Object.keys(dims).join(',') !== 'HealthCheckId') return [];
+  const checks = healthChecksOf(ctx.clock);
+  const check = checks.checks.get(dims.HealthCheckId as string);
+  if (!check || check.accountId !== ctx.accountId) return [];
+  const created = (check.history[0] as { at: number }).at;
+  const out: Point[] = [];
+  const first = Math.ceil(Math.max(fromMs, created) / ROUTE53_SAMPLE_MS) * ROUTE53_SAMPLE_MS;
+  const last = Math.min(toMs, ctx.clock.now());
+  for (let t = first; t <= last; t += ROUTE53_SAMPLE_MS) {
+    const healthy = checks.healthyAt(check, t);
+    if (healthy !== undefined) out.push({ t, v: healthy ? 1 : 0 });
+  }
   return out;
 }
 
@@ -351,12 +379,16 @@ export default defineService<CloudWatchState>({
             (API_METRICS as readonly string[]).includes(metric.MetricName as string);
           const isSqsAge =
             metric.Namespace === 'AWS/SQS' && metric.MetricName === 'ApproximateAgeOfOldestMessage';
+          const isHealthCheck =
+            metric.Namespace === 'AWS/Route53' && metric.MetricName === 'HealthCheckStatus';
           const all = aggregate(
             isApi
               ? apiGatewaySamples(ctx.world, ctx, metric.MetricName as ApiMetric, dims)
               : isSqsAge
                 ? sqsAgeSamples(ctx, dims, start, end)
-                : samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
+                : isHealthCheck
+                  ? healthCheckSamples(ctx, dims, start, end)
+                  : samples(net, metric.MetricName as (typeof VPN_METRICS)[number], selected, start, end),
             (stat.Period as number) * 1000,
             stat.Stat as Stat,
           ).filter((p) => p.t >= start && p.t < end);

@@ -13,6 +13,8 @@ import events from './events.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
 import lambda from './lambda.ts';
+import route53 from './route53.ts';
+import route53RecoveryCluster from './route53-recovery-cluster.ts';
 import s3 from './s3.ts';
 import secretsmanager from './secretsmanager.ts';
 import sqs from './sqs.ts';
@@ -35,4 +37,6 @@ export const awsServices: readonly AnyAwsService[] = [
   cloudformation,
   s3,
   ecr,
+  route53,
+  route53RecoveryCluster,
 ];

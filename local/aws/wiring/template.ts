@@ -55,7 +55,29 @@ export function readTemplate(options: LoadOptions): TemplateView {
   const template = JSON.parse(readFileSync(join(outDir, TEMPLATE), 'utf8')) as Json;
   const state = JSON.parse(readFileSync(join(outDir, 'serverless-state.json'), 'utf8')) as Json;
   const stackName = `${state.service.service}-${state.service.provider.stage}`;
-  const { accountId, region, endpoint } = options;
+  return viewTemplate(template, { stackName, state, outDir, ...options });
+}
+
+/**
+ * A template already in memory (a stack deployed through the admin API) read as CloudFormation
+ * would in this account and region.
+ */
+export function viewTemplate(
+  template: Json,
+  options: {
+    stackName: string;
+    accountId: string;
+    region: string;
+    endpoint: string;
+    state?: Json;
+    outDir?: string;
+  },
+): TemplateView {
+  const { stackName, accountId, region, endpoint } = options;
+  const state = options.state ?? {};
+  const outDir = options.outDir ?? '';
+  if (template === null || typeof template !== 'object' || typeof template.Resources !== 'object')
+    throw new RangeError('template: Resources is required');
   const resources = template.Resources as Record<
     string,
     { Type: string; Properties?: Json; Condition?: string }

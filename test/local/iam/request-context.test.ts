@@ -177,3 +177,39 @@ describe('resources IAM evaluates, from the request', () => {
     expect(await targets('dynamodb', 'GetItem', {})).toEqual([]);
   });
 });
+
+describe('Route 53 ARC data plane', () => {
+  const control = (id: string) =>
+    `arn:aws:route53-recovery-control::123456789012:controlpanel/0123456789abcdef0123456789abcdef/routingcontrol/${id}`;
+
+  it('each routing control an update names, with AllowSafetyRulesOverrides from its overrides', async () => {
+    const update = await targets('route53-recovery-cluster', 'UpdateRoutingControlStates', {
+      UpdateRoutingControlStateEntries: [
+        { RoutingControlArn: control('aaaaaaaaaaaaaaaa'), RoutingControlState: 'On' },
+        { RoutingControlArn: control('bbbbbbbbbbbbbbbb'), RoutingControlState: 'Off' },
+      ],
+      SafetyRulesToOverride: ['arn:aws:route53-recovery-control::123456789012:controlpanel/x/safetyrule/y'],
+    });
+    expect(update.map((t) => `${t.action} ${t.resource}`)).toEqual([
+      `route53-recovery-cluster:UpdateRoutingControlStates ${control('aaaaaaaaaaaaaaaa')}`,
+      `route53-recovery-cluster:UpdateRoutingControlStates ${control('bbbbbbbbbbbbbbbb')}`,
+    ]);
+    expect(update[0]?.context).toEqual({ 'route53-recovery-cluster:AllowSafetyRulesOverrides': 'true' });
+    const plain = await targets('route53-recovery-cluster', 'UpdateRoutingControlState', {
+      RoutingControlArn: control('aaaaaaaaaaaaaaaa'),
+      RoutingControlState: 'On',
+    });
+    expect(plain[0]?.context).toEqual({ 'route53-recovery-cluster:AllowSafetyRulesOverrides': 'false' });
+  });
+
+  it('reads on the routing control; ListRoutingControls on *', async () => {
+    expect(
+      await resources('route53-recovery-cluster', 'GetRoutingControlState', {
+        RoutingControlArn: control('aaaaaaaaaaaaaaaa'),
+      }),
+    ).toEqual([`route53-recovery-cluster:GetRoutingControlState ${control('aaaaaaaaaaaaaaaa')}`]);
+    expect(await resources('route53-recovery-cluster', 'ListRoutingControls', {})).toEqual([
+      'route53-recovery-cluster:ListRoutingControls *',
+    ]);
+  });
+});
