@@ -30,6 +30,10 @@ export interface SideSpec {
   capacity?: number;
   /** Google: the project of its Cloud Run service (default: the local cloud's project). */
   project?: string;
+  /** AWS: the ECS cluster of its service (default `default`). */
+  cluster?: string;
+  /** AWS: the account of its ECS service (default: the local administrator's account). */
+  accountId?: string;
 }
 
 export interface ServiceSpec {
@@ -60,6 +64,8 @@ interface Side {
   cloud: CloudName;
   region: string;
   project: string | undefined;
+  cluster: string | undefined;
+  accountId: string | undefined;
   ip: string;
   desired: number;
   /** Start times (virtual ms) of the tasks asked for, running once the time has come. */
@@ -91,6 +97,8 @@ export class ProtectedService {
       cloud,
       region: s.region,
       project: s.project,
+      cluster: s.cluster,
+      accountId: s.accountId,
       ip: s.ip,
       desired: s.capacity ?? 2,
       tasks: Array.from({ length: s.capacity ?? 2 }, () => clock.now()),
