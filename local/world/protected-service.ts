@@ -6,8 +6,8 @@
  *   region that is out;
  * - the replicated database (service-db.ts), its writer on the primary side;
  * - a health endpoint per side: `/healthz` (the side serves: region up, a task running, not
- *   drained) and `/readyz` (that, and the database can take writes there or its replica's lag is
- *   under the plan's RPO), served over loopback HTTP by health-server.ts;
+ *   drained) and `/readyz` (that, and the database takes writes there or its replica's lag is
+ *   within the plan's RPO), served over loopback HTTP by health-server.ts;
  * - the side's address (`ip`, port 443), registered in the world's endpoints (endpoints.ts): Cloud
  *   DNS and Route 53 health checkers probe it there, and the clients reach the side whose address
  *   the name resolves to.
@@ -184,7 +184,7 @@ export class ProtectedService {
     const lagMs = this.db.lagMs(cloud);
     const body = { ...h.body, role, lagMs, rpoMs: this.rpoMs };
     if (h.status !== 200) return { status: 503, body };
-    if (role === 'replica' && (!this.db.describe().replicationPathUp || lagMs > this.rpoMs)) {
+    if (role === 'replica' && lagMs > this.rpoMs) {
       return { status: 503, body: { ...body, status: 'replica-behind' } };
     }
     return { status: 200, body };
