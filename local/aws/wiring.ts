@@ -245,7 +245,12 @@ function stackOutputs(w: Wiring): LoadedStack['outputs'] {
 export async function deployStack(
   world: World,
   spec: { stackName: string; template: Json; accountId: string; region: string },
-): Promise<{ stackName: string; outputs: LoadedStack['outputs']; physicalIds: Record<string, string> }> {
+): Promise<{
+  stackName: string;
+  stackId: string;
+  outputs: LoadedStack['outputs'];
+  physicalIds: Record<string, string>;
+}> {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(spec.stackName))
     throw new RangeError(
       `stackName: "${spec.stackName}" must start with a letter and hold letters, digits and hyphens (at most 128)`,
@@ -277,12 +282,12 @@ export async function deployStack(
     throw new RangeError((err as Error).message);
   }
   const outputs = stackOutputs(w);
-  putStack(world, spec.accountId, spec.region, {
+  const stack = putStack(world, spec.accountId, spec.region, {
     stackName: spec.stackName,
     outputs,
     resources: stackResources(w, new Set()),
   });
-  return { stackName: spec.stackName, outputs, physicalIds: { ...view.physical } };
+  return { stackName: spec.stackName, stackId: stack.stackId, outputs, physicalIds: { ...view.physical } };
 }
 
 /** What `deployLocally` started: the loaded stack, its HTTP API endpoints, and how to stop them. */

@@ -5,6 +5,12 @@
  * regional endpoints tried in turn while one is down or its region is out, and overrides that IAM
  * must allow (docs/local-route53-arc.md).
  */
+
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import {
   GetRoutingControlStateCommand,
   ListRoutingControlsCommand,
@@ -129,6 +135,60 @@ describe('the deployed world', () => {
       status: 400,
       message: expect.stringContaining('Q (AWS::SQS::Queue)'),
     });
+  });
+
+  it('DeleteStack takes a world down resource by resource, its cluster endpoints closed', async () => {
+    const deployed = await admin(cloud, 'POST', '/aws/stacks', {
+      stackName: 'short-lived',
+      template: {
+        Resources: {
+          C: { Type: 'AWS::Route53RecoveryControl::Cluster', Properties: { Name: 'short' } },
+          P: {
+            Type: 'AWS::Route53RecoveryControl::ControlPanel',
+            Properties: { ClusterArn: { Ref: 'C' }, Name: 'p' },
+          },
+          A: {
+            Type: 'AWS::Route53RecoveryControl::RoutingControl',
+            Properties: { ControlPanelArn: { Ref: 'P' }, Name: 'a' },
+          },
+          R: {
+            Type: 'AWS::Route53RecoveryControl::SafetyRule',
+            Properties: {
+              ControlPanelArn: { Ref: 'P' },
+              Name: 'r',
+              RuleConfig: { Type: 'ATLEAST', Threshold: 1, Inverted: false },
+              AssertionRule: { AssertedControls: [{ Ref: 'A' }], WaitPeriodMs: 0 },
+            },
+          },
+          H: {
+            Type: 'AWS::Route53::HealthCheck',
+            Properties: { HealthCheckConfig: { Type: 'RECOVERY_CONTROL', RoutingControlArn: { Ref: 'A' } } },
+          },
+        },
+      },
+    });
+    const clusterArn = deployed.physicalIds.C as string;
+    const { clusters } = await admin(cloud, 'POST', '/aws/route53-recovery-cluster/clusters', {});
+    const endpoint = clusters.find((c: { ClusterArn: string }) => c.ClusterArn === clusterArn)
+      .ClusterEndpoints[0];
+    const cfn = new CloudFormationClient({
+      region: 'us-east-1',
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    try {
+      await cfn.send(new DeleteStackCommand({ StackName: 'short-lived' }));
+      await cloud.clock.advance(60_000);
+      const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: deployed.stackId }));
+      expect(Stacks?.[0]?.StackStatus).toBe('DELETE_COMPLETE');
+    } finally {
+      cfn.destroy();
+    }
+    const left = (await admin(cloud, 'POST', '/aws/route53-recovery-cluster/clusters', {})).clusters;
+    expect(left.map((c: { ClusterArn: string }) => c.ClusterArn)).not.toContain(clusterArn);
+    const { HealthChecks } = await admin(cloud, 'POST', '/aws/route53/health-checks', {});
+    expect(HealthChecks.map((h: { Id: string }) => h.Id)).not.toContain(deployed.physicalIds.H);
+    await expect(fetch(endpoint.Endpoint, { method: 'POST' })).rejects.toThrow();
   });
 
   it('rolls a failed template back, naming the resource and the field', async () => {

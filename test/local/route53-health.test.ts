@@ -146,6 +146,42 @@ describe('an HTTPS health check of the primary', () => {
     expect((await status(out.PrimaryApiHealthCheckId)).Status).toBe('Healthy');
   });
 
+  it('checks a name through Route 53 DNS, matches a string, and a TCP check passes on any answer', async () => {
+    const create = async (config: Record<string, unknown>) =>
+      (
+        await admin(cloud, 'POST', '/aws/route53/create-health-check', {
+          accountId: cloud.aws.accountId,
+          HealthCheckConfig: { RequestInterval: 10, FailureThreshold: 1, ...config },
+        })
+      ).Id as string;
+    // api.payments.example.com answers the primary's address (both cells Off: Route 53 answers the primary).
+    const byName = await create({
+      Type: 'HTTPS',
+      FullyQualifiedDomainName: 'api.payments.example.com',
+      ResourcePath: '/healthz',
+    });
+    const matching = await create({
+      Type: 'HTTPS_STR_MATCH',
+      IPAddress: '198.51.100.10',
+      ResourcePath: '/healthz',
+      SearchString: 'ok',
+    });
+    const notMatching = await create({
+      Type: 'HTTPS_STR_MATCH',
+      IPAddress: '198.51.100.10',
+      ResourcePath: '/healthz',
+      SearchString: 'degraded',
+    });
+    const tcp = await create({ Type: 'TCP', IPAddress: '198.51.100.10', Port: 443 });
+    const nothing = await create({ Type: 'TCP', IPAddress: '192.0.2.99', Port: 443 });
+    await cloud.clock.advance(10_000);
+    expect(
+      await Promise.all(
+        [byName, matching, notMatching, tcp, nothing].map(async (id) => (await status(id)).Status),
+      ),
+    ).toEqual(['Healthy', 'Healthy', 'Unhealthy', 'Healthy', 'Unhealthy']);
+  });
+
   it('refuses a configuration Route 53 would refuse, naming the field', async () => {
     const bad = (config: Record<string, unknown>) =>
       admin(cloud, 'POST', '/aws/route53/create-health-check', {
