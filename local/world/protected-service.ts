@@ -6,8 +6,8 @@
  *   region that is out;
  * - the replicated database (service-db.ts), its writer on the primary side;
  * - a health endpoint per side: `/healthz` (the side serves: region up, a task running, not
- *   drained) and `/readyz` (that, and the database can take writes there or its replica's lag is
- *   under the plan's RPO), served over loopback HTTP by health-server.ts;
+ *   drained) and `/readyz` (that, and the database takes writes there or its replica's lag is
+ *   within the plan's RPO), served over loopback HTTP by health-server.ts;
  * - the side's address (`ip`, port 443), registered in the world's endpoints (endpoints.ts): Cloud
  *   DNS and Route 53 health checkers probe it there, and the clients reach the side whose address
  *   the name resolves to.
@@ -28,6 +28,12 @@ export interface SideSpec {
   ip: string;
   /** Tasks running at the start (default 2). */
   capacity?: number;
+  /** Google: the project of its Cloud Run service (default: the local cloud's project). */
+  project?: string;
+  /** AWS: the ECS cluster of its service (default `default`). */
+  cluster?: string;
+  /** AWS: the account of its ECS service (default: the local administrator's account). */
+  accountId?: string;
 }
 
 export interface ServiceSpec {
@@ -57,6 +63,9 @@ export interface HealthAnswer {
 interface Side {
   cloud: CloudName;
   region: string;
+  project: string | undefined;
+  cluster: string | undefined;
+  accountId: string | undefined;
   ip: string;
   desired: number;
   /** Start times (virtual ms) of the tasks asked for, running once the time has come. */
@@ -87,6 +96,9 @@ export class ProtectedService {
     const side = (cloud: CloudName, s: SideSpec): Side => ({
       cloud,
       region: s.region,
+      project: s.project,
+      cluster: s.cluster,
+      accountId: s.accountId,
       ip: s.ip,
       desired: s.capacity ?? 2,
       tasks: Array.from({ length: s.capacity ?? 2 }, () => clock.now()),
@@ -172,7 +184,7 @@ export class ProtectedService {
     const lagMs = this.db.lagMs(cloud);
     const body = { ...h.body, role, lagMs, rpoMs: this.rpoMs };
     if (h.status !== 200) return { status: 503, body };
-    if (role === 'replica' && (!this.db.describe().replicationPathUp || lagMs > this.rpoMs)) {
+    if (role === 'replica' && lagMs > this.rpoMs) {
       return { status: 503, body: { ...body, status: 'replica-behind' } };
     }
     return { status: 200, body };

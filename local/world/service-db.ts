@@ -7,7 +7,8 @@
  *   was made, only while the path is up: both regions up, the link carrying replication up (when
  *   the service names one), and no `replication stall` fault. While the path is down nothing is
  *   copied; when it comes back, everything due is copied at once (the replica catches up).
- * - Lag is the age of the oldest write the replica has not applied (0 when it has them all).
+ * - Lag is the time from the newest write the replica holds to the newest its writer has (0 when
+ *   it has them all): the window a promotion would lose, which the plan's RPO bounds.
  * - Promotion makes a replica a writer. The writes its old writer had that it had not applied are
  *   lost: each promotion records how many and the window they span (the RPO met). Promotion does
  *   not fence the old writer: whoever promotes must demote it (`demote`, which re-seeds it from the
@@ -108,14 +109,19 @@ export class ReplicatedDatabase {
     return { ok: true };
   }
 
-  /** The replica's lag on `side` (0 for a writer). */
+  /**
+   * The replica's lag on `side` (0 for a writer): from the newest write it holds to the newest its
+   * writer has, the window of writes a promotion now would lose. It grows while the writer takes
+   * writes the replica does not get, and stays put while the writer takes none (its region out).
+   */
   lagMs(side: CloudName): number {
     this.sync();
     const n = this.#nodes[side];
     if (n.role === 'writer') return 0;
     const w = this.#writers().map((s) => this.#nodes[s])[0];
     if (!w || n.log.length >= w.log.length) return 0;
-    return this.#opts.now() - w.log[n.log.length]!.at;
+    const held = n.log[n.log.length - 1]?.at ?? w.log[n.log.length]!.at;
+    return w.log[w.log.length - 1]!.at - held;
   }
 
   /** Promotes `side` to writer; throws when it already is one. */

@@ -73,6 +73,8 @@ describe.concurrent('the push proxy', () => {
   let pubsub: PubSub;
   let target: Awaited<ReturnType<typeof endpoint>>;
   const faults = new FaultRegistry(seededRandom(7));
+  /** Endpoint paths the network does not reach now (a relay partition, for the test below). */
+  const cut = new Set<string>();
 
   beforeAll(async () => {
     let lease: Awaited<ReturnType<typeof leaseEmulators>>;
@@ -84,6 +86,7 @@ describe.concurrent('the push proxy', () => {
       sign: (r) => cloud.gcp.auth.mintIdToken(r),
       faults,
       pollMs: 100,
+      unreachable: (url) => cut.has(new URL(url).pathname),
     });
     await proxy.start();
     pubsub = new PubSub({
@@ -198,6 +201,36 @@ describe.concurrent('the push proxy', () => {
     const claims = decodeJwt((pushes[0]?.authorization ?? '').slice(7))?.claims;
     expect(claims?.aud).toBe(`${target.url}/status/500`);
     await dead.close();
+  }, 120_000);
+
+  it('fails pushes to an endpoint the network does not reach (a relay partition), and delivers once it heals', async ({
+    expect,
+  }) => {
+    // Prepare
+    const [topic] = await pubsub.createTopic('partitioned');
+    const [sub] = await topic.createSubscription('partitioned-push', {
+      pushConfig: { pushEndpoint: `${target.url}/partitioned`, oidcToken: { serviceAccountEmail: SA } },
+      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 1 } },
+    });
+    await proxy.adopt(sub.name);
+    cut.add('/partitioned');
+
+    // Act
+    await topic.publishMessage({ data: Buffer.from('across') });
+    await expect
+      .poll(() => proxy.deliveries(sub.name).filter((d) => d.outcome === 'error').length, { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(2);
+    const during = target.received.filter((r) => r.path === '/partitioned').length;
+    cut.delete('/partitioned');
+
+    // Assess: nothing reached the endpoint while cut; the same message arrives once healed.
+    expect(during).toBe(0);
+    await expect
+      .poll(() => target.received.filter((r) => r.path === '/partitioned').length, { timeout: 60_000 })
+      .toBe(1);
+    expect(target.received.find((r) => r.path === '/partitioned')?.body.message.data).toBe(
+      Buffer.from('across').toString('base64'),
+    );
   }, 120_000);
 
   it('duplicates and drops pushes when told to', async ({ expect }) => {

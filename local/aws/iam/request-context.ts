@@ -170,6 +170,20 @@ function queriedKey(input: Record<string, unknown>, attribute: string | undefine
 }
 
 const RESOLVERS: Record<string, Resolver> = {
+  // ECS: the services a call names (by name or ARN), in its cluster (by name or ARN, `default`).
+  ecs(operation, input) {
+    const cluster = str(input.cluster)?.split('/').pop() ?? 'default';
+    const refs =
+      operation === 'DescribeServices'
+        ? Array.isArray(input.services)
+          ? input.services
+          : []
+        : [input.service];
+    return refs.map((r) => {
+      const s = str(r);
+      return { names: s?.startsWith('arn:') ? { $arn: s } : { ClusterName: cluster, ServiceName: s } };
+    });
+  },
   s3(operation, input) {
     const bucket = str((input.path as Record<string, unknown> | undefined)?.Bucket);
     if (operation !== 'DeleteObjects') return [{ names: { BucketName: bucket } }];

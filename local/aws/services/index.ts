@@ -9,6 +9,7 @@ import directconnect from './directconnect.ts';
 import dynamodb from './dynamodb.ts';
 import ec2 from './ec2.ts';
 import ecr from './ecr.ts';
+import ecs from './ecs.ts';
 import events from './events.ts';
 import interconnect from './interconnect.ts';
 import kms from './kms.ts';
@@ -37,6 +38,7 @@ export const awsServices: readonly AnyAwsService[] = [
   cloudformation,
   s3,
   ecr,
+  ecs,
   route53,
   route53RecoveryCluster,
 ];

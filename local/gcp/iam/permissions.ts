@@ -99,6 +99,10 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, MethodPermission | 'ser
   'dns.dns.changes.create': { permission: 'dns.changes.create', on: 'parent' },
   'dns.dns.changes.list': { permission: 'dns.changes.list', on: 'parent' },
   'dns.dns.changes.get': { permission: 'dns.changes.get', on: 'self' },
+  // Cloud Run Admin API v2 (https://cloud.google.com/run/docs/reference/iam/permissions).
+  'run.GetService': { permission: 'run.services.get', on: 'self' },
+  'run.UpdateService': { permission: 'run.services.update', on: 'self' },
+  'run.GetOperation': { permission: 'run.operations.get', on: 'self' },
   // Cloud Monitoring.
   'monitoring.ListTimeSeries': { permission: 'monitoring.timeSeries.list', on: 'parent' },
   // IAM Service Account Credentials: the service account's own policy (the module checks it).

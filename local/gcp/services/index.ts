@@ -10,6 +10,7 @@ import iamcredentials from './iamcredentials.ts';
 import monitoring from './monitoring.ts';
 import networkconnectivity from './networkconnectivity.ts';
 import oauth2 from './oauth2.ts';
+import run from './run.ts';
 import secretmanager from './secretmanager.ts';
 import serviceusage from './serviceusage.ts';
 import sts from './sts.ts';
@@ -25,4 +26,5 @@ export const gcpServices: readonly AnyGcpService[] = [
   secretmanager,
   serviceusage,
   dns,
+  run,
 ];
