@@ -27,7 +27,7 @@ import { linkResource as coreLinkResource } from '#core/link/resource.ts';
 import type { ExecutionInput } from '#core/link/stage.ts';
 import { assertValid } from '#core/validation.ts';
 import type { VpnApprovalStore } from '#core/vpn/approval.ts';
-import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import type { StepDeps } from './steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';

@@ -19,20 +19,20 @@
  * building its dependencies: the health path a deploy or a person checks. The module refuses to
  * start (one line on stderr, exit 1) when gcp.yml did not give a required variable. Dependencies
  * are built once per instance (`depsFromPlatform`), on first use. The intake's caller:
- * intake-http.ts.
+ * ../intake.ts.
  */
 
 import * as ff from '@google-cloud/functions-framework';
 import { ValidationError } from '#core/errors.ts';
 import { consumePeerEvent, startForEvent } from '#core/link/intake.ts';
-import { logOrphans } from './approval-metrics.ts';
-import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
-import { fromPubSubPush } from './pubsub-envelope.ts';
-import { depsFromPlatform, type GoogleDeps } from './runtime.ts';
-import { stepErrorAnswer, stepsHandler } from './steps.ts';
-import { missingVariables } from './variables.ts';
-import { gcpVpnHalfStep, isVpnCommand, startVpnHalf } from './vpn-half.ts';
-import { onTransportAuditEntry, type PubSubMessage, watchTransports } from './watcher.ts';
+import { logOrphans } from '../approval-metrics.ts';
+import { fromPubSubPush } from '../envelope.ts';
+import { handleIntake, type IntakeHttpRequest } from '../intake.ts';
+import { depsFromPlatform, type GoogleDeps } from '../runtime.ts';
+import { stepErrorAnswer, stepsHandler } from '../steps.ts';
+import { missingVariables } from '../variables.ts';
+import { gcpVpnHalfStep, isVpnCommand, startVpnHalf } from '../vpn-half.ts';
+import { onTransportAuditEntry, type PubSubMessage, watchTransports } from '../watcher.ts';
 
 type Request = ff.Request;
 type Response = ff.Response;
