@@ -45,7 +45,8 @@ import {
 } from './network-projects.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
-import { buildVpnHalfDeps, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { FirestoreVpnApprovals } from './vpn-approvals.ts';
+import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
