@@ -15,6 +15,7 @@
 import { NotConfiguredError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
 import { PEER_NOT_CONFIGURED } from '#core/link/activate.ts';
+import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
 import {
   type IntakeDeps as CoreIntakeDeps,
   consumePeerEvent,
@@ -28,7 +29,6 @@ import type { ExecutionInput } from '#core/link/stage.ts';
 import { assertValid } from '#core/validation.ts';
 import type { VpnApprovalStore } from '#core/vpn/approval.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
-import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import type { StepDeps } from './steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';
 

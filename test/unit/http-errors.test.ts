@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { errorToHttp } from '#aws/http-errors.ts';
 import {
   ConflictError,
   IllegalTransitionError,
@@ -9,6 +8,7 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import { errorToHttp } from '#core/link/http-errors.ts';
 
 describe('errorToHttp', () => {
   it.each([
