@@ -1,23 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { checkTree } from '../support/tree-check.ts';
 
-const script = resolve(import.meta.dirname, '..', '..', 'scripts', 'check-deps.ts');
-
-async function check(files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'crosslink-deps-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return promisify(execFile)(process.execPath, [script, root]).then(
-    (r) => ({ code: 0, out: r.stdout + r.stderr }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
-}
+const check = (files: Record<string, string>) => checkTree('check-deps.ts', files);
 
 describe('the dependency rule', () => {
   it('passes a clean core', async () => {
