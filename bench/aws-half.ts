@@ -5,8 +5,8 @@
  * per poll, computed). The Lambda packages' sizes and init times: bench/lambda-packages.ts.
  */
 import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
-import { intake } from '#aws/link-intake.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
+import { intake } from '#aws/intake.ts';
 import { watch } from '#aws/watcher.ts';
 import { buildEvent } from '#core/envelope.ts';
 import { startLocalCloud } from '#local/index.ts';
@@ -59,7 +59,7 @@ async function transitionsAt(delayMinutes: number): Promise<number> {
       requestContext: as(`arn:aws:iam::${ACCOUNT}:user/bob`),
     });
     // Carol's approval and Google's half as the peer would report them (applied directly: no relay here).
-    const { peerEvent } = await import('#aws/link-intake.ts');
+    const { peerEvent } = await import('#aws/intake.ts');
     const peer = (name: string, data: Record<string, unknown>) =>
       peerEvent(half.deps, {
         id: 'x',

@@ -7,7 +7,7 @@
  * with the steps function and the transport played by a small HTTP server: what the workflow does
  * depends only on the answers, which follow the delay. The `up` callback comes when the watcher
  * (every 5 min) first sees the transport ACTIVE: at the delay rounded up to 5 min. The real steps
- * are exercised by test/workflow/gcp-link-provisioning.test.ts.
+ * are exercised by test/workflows/gcp-link-provisioning.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { startWorkflowsApi } from '#local/gcp/workflows-api.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
-import { manualClock } from '../test/helpers/timers.ts';
+import { manualClock } from '../test/support/timers.ts';
 
 const MIN = 60_000;
 const root = resolve(import.meta.dirname, '..');

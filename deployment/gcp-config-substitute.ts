@@ -62,7 +62,7 @@ export function substituteFunctionVariables(
 }
 
 // Named members only: allUsers and allAuthenticatedUsers would open the intake to callers Cloud Run does not
-// verify, and the intake names its caller from the token Cloud Run verified (functions/gcp/intake-http.ts).
+// verify, and the intake names its caller from the token Cloud Run verified (functions/gcp/intake.ts).
 const MEMBER_RE = /^(user|serviceAccount|group|domain):[-a-zA-Z0-9_.+@]+$/;
 
 /**

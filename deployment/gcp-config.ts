@@ -1,7 +1,7 @@
 /**
  * `gcp.yml`, the declarative Google wiring: its types, its parser and the helpers that turn its
  * references into emails and members. Pure (reads a file, imports only the core): the local cloud
- * (local/gcp/plumbing.ts) and scripts/deploy-gcp both load the file through here, so both see the
+ * (local/gcp/wiring.ts) and scripts/deploy-gcp both load the file through here, so both see the
  * same resources and the same refusals. The shape is config/gcp.schema.json; gcp-config-checks.ts
  * adds what a schema cannot say (references between resources, unique names, dead-letter topics
  * that have a subscription), and gcp-config-substitute.ts fills in the values known only at deploy

@@ -36,9 +36,9 @@ import {
 } from './gcp/emulators.ts';
 import { recordIamUse } from './gcp/iam/record.ts';
 import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
-import { GooglePlumbing } from './gcp/plumbing.ts';
 import { PubsubFront } from './gcp/pubsub-front.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
+import { GooglePlumbing } from './gcp/wiring.ts';
 import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
@@ -78,7 +78,7 @@ export interface LocalCloudOptions {
   emulators?: boolean | EmulatorOptions | Emulators;
   /**
    * gcp.yml to wire (functions, topics, subscriptions, scheduler jobs, workflows, log sinks:
-   * local/gcp/plumbing.ts, docs/google-plumbing.md). Default none. `watchGcpConfig` reloads it
+   * local/gcp/wiring.ts, docs/google-plumbing.md). Default none. `watchGcpConfig` reloads it
    * when it or a function's files change.
    */
   gcpConfig?: string;

@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
 import { mintEventId, mintLinkId } from '#core/ids.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
-import { type PubSubPushBody, toPubSubMessage } from '#gcp/pubsub-envelope.ts';
+import { type PubSubPushBody, toPubSubMessage } from '#gcp/envelope.ts';
 
 /** Fixed bytes for a label: deterministic stand-ins for randomness and ciphertext. */
 function bytes(label: string, n: number): Buffer {

@@ -6,9 +6,9 @@
  */
 import type middy from '@middy/core';
 import { ValidationError } from '#core/errors.ts';
+import { errorToHttp } from '#core/link/http-errors.ts';
 import { parseStepInput } from '#core/link/step-input.ts';
 import { assertValid, type Validator } from '#core/validation.ts';
-import { errorToHttp } from './http-errors.ts';
 import { eventBridgeEvent, httpApiEvent, selfTest, sqsEvent } from './validators.gen.ts';
 
 export type InputKind =

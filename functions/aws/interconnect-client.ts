@@ -28,18 +28,12 @@ import { request as httpsRequest } from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { sleep as letTimePass } from '#core/clock.ts';
+import type { AwsConnectionState } from '#core/link/model.ts';
 
 // ---------- shapes (service model 2022-07-26) ----------
 
-export type ConnectionState =
-  | 'available'
-  | 'requested'
-  | 'pending'
-  | 'down'
-  | 'deleting'
-  | 'deleted'
-  | 'failed'
-  | 'updating';
+/** The service model's `ConnectionState`: the core's list (functions/core/link/model.ts), which the local cloud serves too. */
+export type ConnectionState = AwsConnectionState;
 export type AttachPoint =
   | { directConnectGateway: string; arn?: never }
   | { arn: string; directConnectGateway?: never };

@@ -12,7 +12,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { need } from '#core/link/settings.ts';
-import { isConditionFailure } from './dynamodb-link-store.ts';
+import { isConditionFailure } from './link-store.ts';
 import { type BusPort, type RelayInDeps, type RelayLedger, type RelayLog, relayIn } from './relay-inbound.ts';
 
 /**

@@ -20,7 +20,7 @@
 import { type Clock, sleep as letTimePass } from '#core/clock.ts';
 import { type CloudEvent, parseEvent } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { type EventBridgeEntry, toEventBridgeEntry } from './eventbridge-envelope.ts';
+import { type EventBridgeEntry, toEventBridgeEntry } from './envelope.ts';
 
 /** Deduplication by CloudEvent id, in a store with expiring records. */
 export interface RelayLedger {

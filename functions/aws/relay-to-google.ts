@@ -15,8 +15,8 @@
  */
 import type { CloudEvent } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { type PubSubMessageOut, toPubSubMessage } from '#gcp/pubsub-envelope.ts';
-import { fromEventBridgeEvent } from './eventbridge-envelope.ts';
+import { type PubSubMessageOut, toPubSubMessage } from '#gcp/envelope.ts';
+import { fromEventBridgeEvent } from './envelope.ts';
 
 /** The parts of an SQS record (Lambda event source) the relay reads. */
 export interface SqsRecord {

@@ -9,9 +9,9 @@
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { need, stepSettings } from '#core/link/settings.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import { accountPlacement } from './account-halves.ts';
 import type { AccountRoles } from './assume-role.ts';
-import type { IntakeDeps } from './link-intake.ts';
+import type { IntakeDeps } from './intake.ts';
+import { accountPlacement } from './network-halves.ts';
 
 export type Env = NodeJS.ProcessEnv;
 
@@ -52,7 +52,7 @@ export const OPTIONAL = new Set<keyof IntakeDeps>(['metrics', 'bgp', 'vpnApprova
 export const accountRoles = (env: Env) => JSON.parse(env.CROSSLINK_ACCOUNT_ROLES ?? '{}') as AccountRoles;
 export const region = (env: Env) => need(env, 'AWS_REGION');
 
-/** Where this side may place a half (account-halves.ts `accountPlacement`). */
+/** Where this side may place a half (network-halves.ts `accountPlacement`). */
 const placement: PortFactory<'placement'> = (env) =>
   accountPlacement(need(env, 'CROSSLINK_ACCOUNT_ID'), accountRoles(env));
 

@@ -18,7 +18,7 @@ import { PrefixesNotCoveredError } from '#core/link/verify.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import type { BgpSessionReader } from './bgp-sessions.ts';
 import type { GatewayPrefixes } from './gateway-prefixes.ts';
-import type { InterconnectHalves } from './interconnect-adapter.ts';
+import type { InterconnectHalves } from './halves.ts';
 
 export interface StepSettings extends CoreStepSettings {
   /**

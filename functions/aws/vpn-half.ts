@@ -47,8 +47,8 @@ import {
   type VpnHalfCommand,
   vpnResultEvent,
 } from '#core/vpn/half.ts';
-import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
-import { EventBridgeSink } from './eventbridge-sink.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
+import { EventBridgeSink } from './event-sink.ts';
 import { DynamoDbVpnApprovals } from './vpn-approvals.ts';
 
 /** crosslink's marks on a VPN connection (EC2 tags). */

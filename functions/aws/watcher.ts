@@ -10,7 +10,7 @@ import { judgeHealth } from '#core/link/health.ts';
 import { flushStaleOutboxes, observationOf } from '#core/link/record.ts';
 import { recordOwnHalfAndResume } from '#core/link/waits.ts';
 import { type KnownHalf, recordHealth, scanOwnHalves, watchHalves } from '#core/link/watch.ts';
-import { type HalfView, toObserved } from './interconnect-adapter.ts';
+import { type HalfView, toObserved } from './halves.ts';
 import type { StepDeps } from './steps.ts';
 
 export interface WatchReport {

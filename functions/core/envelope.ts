@@ -1,7 +1,7 @@
 /**
  * The crosslink event envelope: a CloudEvent 1.0 in structured JSON, built and parsed the same on
- * both clouds. Its mappings to a bus are the adapters': functions/aws/eventbridge-envelope.ts,
- * functions/gcp/pubsub-envelope.ts. The parser names every problem it finds.
+ * both clouds. Its mappings to a bus are the adapters': functions/aws/envelope.ts,
+ * functions/gcp/envelope.ts. The parser names every problem it finds.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';

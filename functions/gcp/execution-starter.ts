@@ -20,8 +20,8 @@
 import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
-import type { StartRecords } from './firestore-link-store.ts';
 import { toLabels } from './labels.ts';
+import type { StartRecords } from './link-store.ts';
 import type { ExecutionSummary } from './workflow-executions.ts';
 
 export const START_KEY_LABEL = 'crosslink-key';

@@ -11,11 +11,11 @@ import type { GoogleAuth } from 'google-auth-library';
 import { ValidationError } from '#core/errors.ts';
 import type { SecretStore } from '#core/link/ports.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
+import { RouterSessions } from './bgp-sessions.ts';
 import { impersonatedSource } from './google-credentials.ts';
-import { ProjectRoutedHalves } from './project-halves.ts';
-import { RouterSessions } from './router-sessions.ts';
+import { TransportHalves } from './halves.ts';
+import { ProjectRoutedHalves } from './network-halves.ts';
 import { type AccessTokenSource, TransportClient, type TransportClientConfig } from './transport-client.ts';
-import { TransportHalves } from './transport-halves.ts';
 
 export const NETWORK_PROJECTS_VARIABLE = 'CROSSLINK_NETWORK_PROJECTS';
 

@@ -31,10 +31,11 @@ import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
+import { PubSubSink } from './event-sink.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
-import { FirestoreLinkStore } from './firestore-link-store.ts';
 import { CLOUD_PLATFORM } from './google-credentials.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
+import { FirestoreLinkStore } from './link-store.ts';
 import { type Placement, placementFromMetadata } from './metadata.ts';
 import {
   NETWORK_PROJECTS_VARIABLE,
@@ -42,10 +43,10 @@ import {
   projectClients,
   projectPlacement,
 } from './network-projects.ts';
-import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
-import { buildVpnHalfDeps, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { FirestoreVpnApprovals } from './vpn-approvals.ts';
+import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 

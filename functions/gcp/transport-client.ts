@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sleep } from '#core/clock.ts';
+import type { GcpTransportState } from '#core/link/model.ts';
 import {
   DeadlineExceeded,
   fromHttp,
@@ -25,7 +26,8 @@ import { type AuthorizedFetch, authorizedFetch, readJson, sendAuthorized } from 
 
 export const DEFAULT_ENDPOINT = 'https://networkconnectivity.googleapis.com';
 
-export type TransportState = 'CREATING' | 'PENDING_CONFIG' | 'PENDING_KEY' | 'ACTIVE';
+/** `Transport.State`: the core's list (functions/core/link/model.ts), which the local cloud serves too. */
+export type TransportState = GcpTransportState;
 
 /** A transport as this client returns it: never with an activation key. */
 export interface Transport {

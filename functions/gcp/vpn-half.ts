@@ -22,12 +22,7 @@ import { ValidationError } from '#core/errors.ts';
 import type { VpnHalfResultData } from '#core/events/catalog.ts';
 import { parseEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import {
-  approves,
-  type VpnApprovalStore,
-  type VpnDeleteApproval,
-  type VpnDeleteRequest,
-} from '#core/vpn/approval.ts';
+import { approves } from '#core/vpn/approval.ts';
 import {
   decideGcpHalf,
   formatRunMark,
@@ -46,10 +41,12 @@ import {
   type VpnHalfCommand,
   vpnResultEvent,
 } from '#core/vpn/half.ts';
+import { ComputeRest } from './compute-rest.ts';
 import type { StageExecutions } from './execution-starter.ts';
-import { fromHttp, fromOperation, NotFound } from './google-errors.ts';
+import { NotFound } from './google-errors.ts';
 import { LINK_LABEL, toLabels } from './labels.ts';
 import type { AccessTokenSource } from './transport-client.ts';
+import { FirestoreVpnApprovals } from './vpn-approvals.ts';
 
 /** The label of a tunnel that lets its delete go without an approval (`nonprod`); none is prod. */
 export const ENVIRONMENT_LABEL = 'crosslink-environment';
@@ -86,162 +83,7 @@ export class FirestoreVpnRecords implements VpnRecords {
   }
 }
 
-/**
- * Delete requests and approvals in Firestore: `vpnApprovals/<runId>~<vpnId>` with `request` (what
- * the half refused), `approval` (what the intake recorded) and, while an execution waits for it,
- * `callback` (its callback URL) and `waitUntil` (the wait's deadline, epoch ms). Recording an
- * approval answers the waiting execution's callback (`resume`, the intake's), so it deletes.
- */
-export class FirestoreVpnApprovals implements VpnApprovalStore {
-  readonly #db: Firestore;
-  readonly #clock: Clock | undefined;
-  readonly #resume: ((callback: string, output: unknown) => Promise<void>) | undefined;
-  constructor(
-    db: Firestore,
-    o: { clock?: Clock; resume?: (callback: string, output: unknown) => Promise<void> } = {},
-  ) {
-    this.#db = db;
-    this.#clock = o.clock;
-    this.#resume = o.resume;
-  }
-  #doc(runId: string, vpnId: string) {
-    return this.#db.collection('vpnApprovals').doc(`${runId}~${vpnId}`);
-  }
-  async #field<T>(runId: string, vpnId: string, f: 'request' | 'approval'): Promise<T | undefined> {
-    return ((await this.#doc(runId, vpnId).get()).data()?.[f] as T | undefined) ?? undefined;
-  }
-  request(runId: string, vpnId: string) {
-    return this.#field<VpnDeleteRequest>(runId, vpnId, 'request');
-  }
-  approval(runId: string, vpnId: string) {
-    return this.#field<VpnDeleteApproval>(runId, vpnId, 'approval');
-  }
-  async recordRequest(r: VpnDeleteRequest): Promise<void> {
-    await this.#doc(r.runId, r.vpnId).set({ request: r }, { merge: true });
-  }
-  /** Records the approval and takes the waiting execution's callback, which is then answered. */
-  async recordApproval(runId: string, vpnId: string, a: VpnDeleteApproval): Promise<void> {
-    const { FieldValue } = await import('@google-cloud/firestore');
-    const ref = this.#doc(runId, vpnId);
-    const waiting = await this.#db.runTransaction(async (tx) => {
-      const data = (await tx.get(ref)).data();
-      tx.set(
-        ref,
-        { approval: a, callback: FieldValue.delete(), waitUntil: FieldValue.delete() },
-        { merge: true },
-      );
-      return { callback: data?.callback as string | undefined, until: Number(data?.waitUntil ?? 0) };
-    });
-    const now = this.#clock?.now() ?? Date.now();
-    if (waiting.callback && waiting.until > now && this.#resume)
-      await this.#resume(waiting.callback, { runId, vpnId, approvedBy: a.approver });
-  }
-  /**
-   * Parks an execution's callback for a delete with its request, unless another execution's wait
-   * for it is still within its deadline; an approval already recorded comes back with the answer.
-   */
-  async park(w: {
-    request: VpnDeleteRequest;
-    callback: string;
-    waitUntil: number;
-  }): Promise<{ parked: true; approval?: VpnDeleteApproval } | { parked: false; waitingIn: string }> {
-    const ref = this.#doc(w.request.runId, w.request.vpnId);
-    const now = this.#clock?.now() ?? Date.now();
-    return this.#db.runTransaction(async (tx) => {
-      const data = (await tx.get(ref)).data();
-      const other = data?.callback as string | undefined;
-      if (other && other !== w.callback && Number(data?.waitUntil ?? 0) > now)
-        return { parked: false as const, waitingIn: other.replace(/\/callbacks\/.*$/, '') };
-      tx.set(ref, { request: w.request, callback: w.callback, waitUntil: w.waitUntil }, { merge: true });
-      const approval = data?.approval as VpnDeleteApproval | undefined;
-      return approval ? { parked: true as const, approval } : { parked: true as const };
-    });
-  }
-  /** Ends a wait at its deadline: its callback is removed (only that execution's). */
-  async unpark(runId: string, vpnId: string, callback: string): Promise<void> {
-    const { FieldValue } = await import('@google-cloud/firestore');
-    const ref = this.#doc(runId, vpnId);
-    await this.#db.runTransaction(async (tx) => {
-      if ((await tx.get(ref)).data()?.callback !== callback) return;
-      tx.set(ref, { callback: FieldValue.delete(), waitUntil: FieldValue.delete() }, { merge: true });
-    });
-  }
-}
-
-/** The Compute Engine v1 REST calls the half makes, each with the project's credentials. */
-export class ComputeRest {
-  readonly #authFor: (project: string) => AccessTokenSource;
-  readonly #base: string;
-  readonly #fetch: typeof fetch;
-  constructor(o: {
-    authFor: (project: string) => AccessTokenSource;
-    endpoint?: string;
-    fetch?: typeof fetch;
-  }) {
-    this.#authFor = o.authFor;
-    this.#base = `${(o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '')}/compute/v1/projects/`;
-    this.#fetch = o.fetch ?? fetch;
-  }
-
-  async #call(project: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    const token = (await this.#authFor(project).getAccessToken()).token;
-    const res = await this.#fetch(`${this.#base}${encodeURIComponent(project)}/${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json().catch(() => undefined)) as unknown;
-    if (!res.ok) throw fromHttp(res.status, json);
-    return json;
-  }
-
-  /** GET, or undefined on 404. */
-  async get<T>(project: string, path: string): Promise<T | undefined> {
-    try {
-      return (await this.#call(project, 'GET', path)) as T;
-    } catch (e) {
-      if (e instanceof NotFound) return undefined;
-      throw e;
-    }
-  }
-
-  async list<T>(project: string, path: string): Promise<T[]> {
-    const out: T[] = [];
-    let token = '';
-    do {
-      const page = (await this.#call(
-        project,
-        'GET',
-        `${path}${token ? `?pageToken=${encodeURIComponent(token)}` : ''}`,
-      )) as { items?: T[]; nextPageToken?: string };
-      out.push(...(page.items ?? []));
-      token = page.nextPageToken ?? '';
-    } while (token);
-    return out;
-  }
-
-  /** A mutation, waited for until its operation is DONE; an operation error is thrown. */
-  async mutate(project: string, method: 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<void> {
-    let op = (await this.#call(project, method, path, body)) as ComputeOperation;
-    const scope = op.region ? `regions/${last(op.region)}/operations` : 'global/operations';
-    for (let i = 0; op.status !== 'DONE' && i < 20; i++)
-      op = (await this.#call(project, 'POST', `${scope}/${op.name}/wait`)) as ComputeOperation;
-    if (op.status !== 'DONE')
-      throw fromOperation({ code: 4, message: `operation ${op.name} did not finish` });
-    const err = op.error?.errors?.[0];
-    if (err) throw fromOperation({ code: 9, message: `${err.code}: ${err.message}` });
-  }
-}
-
-interface ComputeOperation {
-  name: string;
-  status: string;
-  region?: string;
-  error?: { errors?: { code?: string; message?: string }[] };
-}
+const last = (ref: string) => ref.split('/').pop() as string;
 
 interface RouterBody {
   name: string;
@@ -256,8 +98,6 @@ interface TunnelBody {
   peerExternalGateway?: string;
   labels?: Record<string, string>;
 }
-
-const last = (ref: string) => ref.split('/').pop() as string;
 
 export interface GcpVpnHalfDeps {
   compute: ComputeRest;

@@ -25,9 +25,9 @@ import {
   watched,
   watchHalves,
 } from '#core/link/watch.ts';
+import type { TransportSessionReader } from './bgp-sessions.ts';
 import { DeadlineExceeded, GoogleApiError, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL } from './labels.ts';
-import type { TransportSessionReader } from './router-sessions.ts';
 import type { Page, Transport } from './transport-client.ts';
 
 /** The TransportManager reads the watcher makes (`TransportClient` has them). */
@@ -230,7 +230,7 @@ async function observeHealth(
       await pace.next();
       const sessions = await deps.bgp.sessions(k.resourceId);
       // No router, or one without sessions: nothing to judge, said rather than silent
-      // (router-sessions.ts reads the router named after the transport).
+      // (bgp-sessions.ts reads the router named after the transport).
       if (sessions.length === 0) {
         healthErrors.push(`${k.linkId}: no BGP sessions found for transport ${k.resourceId}`);
         continue;

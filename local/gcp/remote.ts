@@ -4,20 +4,13 @@
  * registers it as `world.extensions.get(REMOTE_PROVIDER)`. Without it (a Google edge alone), keys
  * cannot be redeemed or issued and transports wait in their pending states.
  */
+import type { AwsConnectionState } from '#core/link/model.ts';
 import type { GcpWorld } from './service.ts';
 
 export const REMOTE_PROVIDER = 'remote-provider:aws';
 
 /** The remote half's state as the partner reports it (AWS Interconnect ConnectionState). */
-export type RemoteHalfState =
-  | 'requested'
-  | 'pending'
-  | 'available'
-  | 'down'
-  | 'deleting'
-  | 'deleted'
-  | 'failed'
-  | 'updating';
+export type RemoteHalfState = AwsConnectionState;
 
 /** Why the partner refused a key (mapped by the caller to its own error shape). */
 export class KeyRefusal extends Error {

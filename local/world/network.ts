@@ -10,8 +10,9 @@
  * and mutate this one model, so both clouds always see the same world. docs/local-network.md has
  * the API and the rules.
  *
- * `NetworkWorld` is the one face of the model, composed of its concerns: the state and its
- * allocators (network-state.ts), the EC2 side (network-ec2.ts) and the Google side
+ * `NetworkWorld` is the one face of the model: the state itself, with its maps, allocators and
+ * lookups (it extends network-state.ts's `NetworkState`, so the maps are declared once), and the
+ * concerns composed over it: the EC2 side (network-ec2.ts) and the Google side
  * (network-gcp.ts) that change it, VPN pairing and status (network-vpn.ts), route selection
  * (network-routing.ts) and traffic (network-traffic.ts). The shapes it answers with are in
  * network-resources.ts and network-views.ts; the names its callers use are exported here too.
@@ -24,27 +25,7 @@ import type { Clock } from '#core/clock.ts';
 import { CounterSet } from './counters.ts';
 import { Ec2Resources } from './network-ec2.ts';
 import { GcpResources } from './network-gcp.ts';
-import {
-  type AwsRouteTable,
-  type AwsVpc,
-  type CustomerGateway,
-  type ExternalVpnGateway,
-  type GcpNetwork,
-  type GcpRouter,
-  type GcpStaticRoute,
-  type GcpVpnTunnel,
-  gcpNetworkId,
-  type HaVpnGateway,
-  NetworkError,
-  notFound,
-  type TargetVpnGateway,
-  type TgwAttachment,
-  type TgwRouteTable,
-  type TransitGateway,
-  type VgwTelemetry,
-  type VpnConnection,
-  type VpnGateway,
-} from './network-resources.ts';
+import { gcpNetworkId, NetworkError, notFound, type VgwTelemetry } from './network-resources.ts';
 import { computeRoutes, type Snapshot, vpcRouteTable } from './network-routing.ts';
 import { ipOf, NetworkState } from './network-state.ts';
 import { type AwsVpnMetricQuery, awsVpnMetric, flowRates } from './network-traffic.ts';
@@ -168,37 +149,18 @@ export interface NetworkWorldOptions {
   links?: LinkRouteSource;
 }
 
-/** The shared network model. All methods are synchronous; ids are deterministic per world. */
-export class NetworkWorld {
-  readonly clock: Clock;
+/**
+ * The shared network model. All methods are synchronous; ids are deterministic per world. It is
+ * the state itself (network-state.ts: the resources' maps, the allocators, the lookups), with the
+ * verbs of each side, pairing, routing and traffic over it.
+ */
+export class NetworkWorld extends NetworkState {
   readonly counters = new CounterSet();
-  readonly #s: NetworkState;
   readonly #ec2: Ec2Resources;
   readonly #gcp: GcpResources;
   readonly #vpn: VpnStatus;
   #links: LinkRouteSource;
   #unsubscribe: (() => void) | undefined;
-
-  // AWS
-  readonly vpcs: Map<string, AwsVpc>;
-  readonly routeTables: Map<string, AwsRouteTable>;
-  readonly vpnGateways: Map<string, VpnGateway>;
-  readonly transitGateways: Map<string, TransitGateway>;
-  readonly tgwAttachments: Map<string, TgwAttachment>;
-  readonly tgwRouteTables: Map<string, TgwRouteTable>;
-  readonly customerGateways: Map<string, CustomerGateway>;
-  readonly vpnConnections: Map<string, VpnConnection>;
-  /** Direct Connect gateway -> associated gateways (vgw / tgw), for links that do not name them. */
-  readonly dxAssociations: Map<string, Set<string>>;
-
-  // Google (keys: `projects/p/global/networks/n`, `p/region/name`, `p/name`)
-  readonly gcpNetworks: Map<string, GcpNetwork>;
-  readonly externalVpnGateways: Map<string, ExternalVpnGateway>;
-  readonly haVpnGateways: Map<string, HaVpnGateway>;
-  readonly targetVpnGateways: Map<string, TargetVpnGateway>;
-  readonly vpnTunnels: Map<string, GcpVpnTunnel>;
-  readonly routers: Map<string, GcpRouter>;
-  readonly gcpRoutes: Map<string, GcpStaticRoute>;
 
   // Changes: the EC2 side's verbs (network-ec2.ts) and the Google side's (network-gcp.ts), bound
   // to them in the constructor.
@@ -241,29 +203,11 @@ export class NetworkWorld {
   #snapshot: Snapshot | undefined;
 
   constructor(options: NetworkWorldOptions) {
-    this.clock = options.clock;
-    const s = new NetworkState(options.clock);
-    this.#s = s;
-    this.#ec2 = new Ec2Resources(s, () => this.refresh());
-    this.#gcp = new GcpResources(s, () => this.refresh());
-    this.#vpn = new VpnStatus(s, this.counters, () => this.#snap());
+    super(options.clock);
+    this.#ec2 = new Ec2Resources(this, () => this.refresh());
+    this.#gcp = new GcpResources(this, () => this.refresh());
+    this.#vpn = new VpnStatus(this, this.counters, () => this.#snap());
     Object.assign(this, bindVerbs(this.#ec2, EC2_VERBS), bindVerbs(this.#gcp, GCP_VERBS));
-    this.vpcs = s.vpcs;
-    this.routeTables = s.routeTables;
-    this.vpnGateways = s.vpnGateways;
-    this.transitGateways = s.transitGateways;
-    this.tgwAttachments = s.tgwAttachments;
-    this.tgwRouteTables = s.tgwRouteTables;
-    this.customerGateways = s.customerGateways;
-    this.vpnConnections = s.vpnConnections;
-    this.dxAssociations = s.dxAssociations;
-    this.gcpNetworks = s.gcpNetworks;
-    this.externalVpnGateways = s.externalVpnGateways;
-    this.haVpnGateways = s.haVpnGateways;
-    this.targetVpnGateways = s.targetVpnGateways;
-    this.vpnTunnels = s.vpnTunnels;
-    this.routers = s.routers;
-    this.gcpRoutes = s.gcpRoutes;
     this.#links = options.links ?? new StaticLinks();
     this.#unsubscribe = this.#links.onChange?.(() => this.refresh());
   }
@@ -284,24 +228,16 @@ export class NetworkWorld {
     this.#unsubscribe = undefined;
   }
 
-  router(project: string, region: string, name: string): GcpRouter {
-    return this.#s.router(project, region, name);
-  }
-
-  vpnTunnel(project: string, region: string, name: string): GcpVpnTunnel {
-    return this.#s.vpnTunnel(project, region, name);
-  }
-
   // -------------------------------------------------------------------------------------------
   // Traffic (network-traffic.ts)
 
   addFlow(spec: FlowSpec): Flow {
     if (!(spec.bytesPerSecond >= 0)) throw new NetworkError('Invalid', 'bytesPerSecond must be >= 0');
-    this.#s.networkExists(spec.from);
+    this.networkExists(spec.from);
     ipOf(spec.to);
     const flow: Flow = {
       ...spec,
-      id: spec.name ?? this.#s.id('flow'),
+      id: spec.name ?? this.id('flow'),
       path: { delivered: false, via: { kind: 'none' } },
     };
     if (this.flows.has(flow.id)) throw new NetworkError('AlreadyExists', `flow ${flow.id} exists`);
@@ -329,10 +265,10 @@ export class NetworkWorld {
   refresh(): void {
     this.#links.setWatching?.(this.flows.size > 0);
     const now = this.clock.now();
-    const snap = computeRoutes(this.#s, pairTunnels(this.#s), this.#linkViews());
+    const snap = computeRoutes(this, pairTunnels(this), this.#linkViews());
     this.#snapshot = snap;
     this.#vpn.record(snap.pairs, now);
-    const rates = flowRates(this.#s, snap, this.flows.values());
+    const rates = flowRates(this, snap, this.flows.values());
     for (const key of this.counters.keys())
       if (!rates.has(key) && !key.startsWith('aws-tunnel-state/')) rates.set(key, 0);
     for (const [k, v] of rates) this.counters.set(k, now, v);
@@ -398,25 +334,25 @@ export class NetworkWorld {
 
   /** A VPC's main route table as DescribeRouteTables shows it: one route per destination. */
   vpcRoutes(routeTableId: string): AwsVpcRoute[] {
-    return vpcRouteTable(this.#s, routeTableId, () => this.#snap());
+    return vpcRouteTable(this, routeTableId, () => this.#snap());
   }
 
   /** The routes a virtual private gateway holds (all candidates, `best` marked). Not an AWS API: AWS hides this. */
   vgwRoutes(vpnGatewayId: string): AwsGatewayRoute[] {
-    this.#s.vgw(vpnGatewayId);
+    this.vgw(vpnGatewayId);
     return structuredClone(this.#snap().vgw.get(vpnGatewayId) ?? []);
   }
 
   /** A Transit Gateway route table (SearchTransitGatewayRoutes): `best` per destination; `all` adds the losers. */
   tgwRoutes(transitGatewayRouteTableId: string, all = false): AwsGatewayRoute[] {
-    this.#s.tgwRtb(transitGatewayRouteTableId);
+    this.tgwRtb(transitGatewayRouteTableId);
     const routes = this.#snap().tgw.get(transitGatewayRouteTableId) ?? [];
     return structuredClone(all ? routes : routes.filter((r) => r.best));
   }
 
   /** Every route of a Google network with `best` marked: the effective routes are the best ones. */
   gcpNetworkRoutes(project: string, network: string): GcpRoute[] {
-    this.#s.gcpNetwork(project, network);
+    this.gcpNetwork(project, network);
     return structuredClone(this.#snap().gcp.get(gcpNetworkId(project, network)) ?? []);
   }
 

@@ -10,10 +10,10 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { InterconnectEnvironments } from '#aws/environments.ts';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import type { Policy } from '#core/policy/policy.ts';
-import { RemoteProfiles } from '#gcp/remote-profiles.ts';
+import { RemoteProfiles } from '#gcp/offerings.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
 
 /** Where the checks read, and as whom. */

@@ -1,6 +1,6 @@
 /**
  * The CLI's client for a crosslink intake: the AWS intake's HTTP API routes with IAM auth
- * (functions/aws/link-intake.ts), each call signed with SigV4 for `execute-api`. HTTP errors
+ * (functions/aws/intake.ts), each call signed with SigV4 for `execute-api`. HTTP errors
  * (functions/aws/http-errors.ts bodies) become the core's named errors, so main.ts maps them to
  * the CLI's exit codes: 400 -> 2 (one line per issue), 403 -> 3, 404 -> 4, 409 -> 3 for an illegal
  * transition or another policy hash, 1 for a conflict; anything else -> 1.
@@ -57,7 +57,7 @@ export interface HalfResource {
   transportName?: string;
 }
 
-/** The link resource the intake returns (`linkResource` in functions/aws/link-intake.ts). */
+/** The link resource the intake returns (`linkResource` in functions/aws/intake.ts). */
 export interface LinkResource {
   id: string;
   name: string;

@@ -13,15 +13,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
-import { InterconnectEnvironments } from '#aws/environments.ts';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { type Bandwidth, parseBandwidth } from '#core/policy/bandwidth.ts';
 import type { Policy } from '#core/policy/policy.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { type Decision, type EvaluationContext, evaluatePolicy } from '#core/policy/rules.ts';
 import { assertSchema } from '#core/schema.ts';
 import { CLOUD_PLATFORM, jwtClient, readKeyFile } from '#gcp/google-credentials.ts';
-import { RemoteProfiles } from '#gcp/remote-profiles.ts';
+import { RemoteProfiles } from '#gcp/offerings.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
 import pricingSchema from '../../config/pricing.schema.json' with { type: 'json' };
 import type { CommandContext } from './command.ts';

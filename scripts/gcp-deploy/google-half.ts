@@ -1,6 +1,6 @@
 /**
  * What scripts/deploy-gcp refuses in the functions of crosslink's Google half (those whose source
- * is functions/gcp/index.ts) before anything changes in the project:
+ * is functions/gcp/handlers/index.ts) before anything changes in the project:
  * - a function whose `environment` lacks a variable the half requires (functions/gcp/variables.ts):
  *   it would be deployed and then fail at every start;
  * - `allUsers` among the intake's invokers: Cloud Run then verifies no token at all, so the token

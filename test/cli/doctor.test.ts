@@ -15,8 +15,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InterconnectEnvironments } from '#aws/environments.ts';
 import { InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { type BothHalves, startBothHalves } from '../support/both-halves.ts';
 import { ADMIN_CREDENTIALS, admin } from '../support/local-cloud.ts';
 

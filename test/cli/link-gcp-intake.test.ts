@@ -1,6 +1,6 @@
 /**
  * The `link` verbs against the real Google intake: the root gcp.yml's `intake` function
- * (functions/gcp/index.ts, core routeIntake over Firestore, behind the edge's IAM invoker check)
+ * (functions/gcp/handlers/index.ts, core routeIntake over Firestore, behind the edge's IAM invoker check)
  * hosted by the local cloud as `npm start` hosts it (test/support/gcp-half.ts). The CLI signs as the
  * `--as` identity with an ID token from its key file (google-auth-library's JWT flow), so this is the
  * whole path: file check, token, edge, intake, store, answer, exit code.

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { HttpApiEvent } from '#aws/link-intake.ts';
+import type { HttpApiEvent } from '#aws/intake.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { NotFoundError } from '#core/errors.ts';

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { mintLinkId } from '#core/ids.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT } from '../support/aws-half.ts';
 import { type LinkCloud, startLinkCloud } from '../support/link-cloud.ts';
 import { admin } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

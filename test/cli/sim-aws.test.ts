@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const asl = join(repo, 'test/fixtures/asl');

@@ -17,10 +17,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InterconnectEnvironments } from '#aws/environments.ts';
-import { EventBridgeSink, EventsNotPutError } from '#aws/eventbridge-sink.ts';
-import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
+import { EventBridgeSink, EventsNotPutError } from '#aws/event-sink.ts';
+import { InterconnectHalves } from '#aws/halves.ts';
 import type { InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { mintLinkId } from '#core/ids.ts';
 import { CapacityUnavailableError } from '#core/link/stage.ts';

@@ -7,7 +7,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 import { afterAll, beforeAll } from 'vitest';
-import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
+import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { ManualClock } from '#core/clock.ts';
 import { linkStoreContract } from '../support/link-store-contract.ts';
 

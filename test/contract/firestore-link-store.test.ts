@@ -14,7 +14,7 @@ import { decideApproval } from '#core/link/approve.ts';
 import { requestLink } from '#core/link/request.ts';
 import { createLink } from '#core/link/transition.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import { FirestoreLinkStore } from '#gcp/firestore-link-store.ts';
+import { FirestoreLinkStore } from '#gcp/link-store.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { linkStoreContract } from '../support/link-store-contract.ts';
 import { MemoryEventSink } from '../support/memory-store.ts';

@@ -13,11 +13,11 @@ import {
   StartInProgressError,
   startStage,
 } from '#gcp/execution-starter.ts';
-import { FirestoreLinkStore } from '#gcp/firestore-link-store.ts';
+import { FirestoreLinkStore } from '#gcp/link-store.ts';
 import { WorkflowExecutionsClient } from '#gcp/workflow-executions.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
-import { manualClock } from '../helpers/timers.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
+import { manualClock } from '../support/timers.ts';
 
 const WF = 'projects/demo/locations/us-east4/workflows';
 // Waits an hour on the workflow clock, which these tests never advance: executions stay ACTIVE.

@@ -7,8 +7,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
-import { fromPubSubMessage } from '#gcp/pubsub-envelope.ts';
-import { PubSubSink } from '#gcp/pubsub-sink.ts';
+import { fromPubSubMessage } from '#gcp/envelope.ts';
+import { PubSubSink } from '#gcp/event-sink.ts';
 import { leaseEmulators } from '../support/emulators.ts';
 
 // No GCE metadata server here: google-auth-library would probe for one and warn.

@@ -85,7 +85,7 @@ const OVER_GOAL: Record<string, number> = {
   starter: 320,
   stepActivateAccept: 440,
   stepActivateInitiate: 430,
-  stepApprovalDeadline: 340,
+  stepApprovalDeadline: 350,
   stepCompensate: 400,
   stepConfirmDeleted: 410,
   stepDecommissionDeadline: 350,

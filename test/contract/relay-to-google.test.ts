@@ -18,7 +18,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import { awsPrincipal } from '#deployment/gcp-grants.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';

@@ -202,7 +202,7 @@ describe('serverless.yml packaged', () => {
   it('starts the vpn-half state machine from every VPN command and Google’s drain reports, with a role that may start only it', () => {
     const rule = resources.VpnHalfRule;
     expect(rule?.Properties.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
-    // The same pattern test/workflow/vpn-half-aws.test.ts runs on the local bus.
+    // The same pattern test/workflows/vpn-half-aws.test.ts runs on the local bus.
     expect(rule?.Properties.EventPattern).toEqual({
       source: ['crosslink'],
       $or: [

@@ -23,7 +23,7 @@ import {
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
 import { GetConnectionCommand } from '#aws/interconnect-client.ts';
 import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
@@ -34,7 +34,6 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { type AwsHalfDeployment, deployAwsHalf } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { formatReport, leastPrivilege, problems, readServiceIam } from '#scripts/iam/least-privilege.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT, addAssociatedGateway, GATEWAY, LINK_REQUEST, REGION } from '../support/aws-half.ts';
 import { cliAgainst } from '../support/cli.ts';
 import { callIntake, IDENTITIES } from '../support/intake.ts';
@@ -46,6 +45,7 @@ import {
   startTestCloud,
 } from '../support/local-cloud.ts';
 import { push, pushBody, relayToken } from '../support/relay-push.ts';
+import { eventually } from '../support/timers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const GCP = { cloud: 'gcp' as const, project: 'payments-prod', region: 'us-east4' };

@@ -14,7 +14,6 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { eventually } from '../helpers/timers.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 import {
   type BusObserver,
@@ -23,6 +22,7 @@ import {
   push as pushTo,
   relayToken,
 } from '../support/relay-push.ts';
+import { eventually } from '../support/timers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REGION = 'us-east-1';

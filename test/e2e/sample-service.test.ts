@@ -20,8 +20,8 @@ import { queuesOf } from '#local/aws/services/sqs.ts';
 import { inputsHash, packageService } from '#local/aws/wiring/packaging.ts';
 import { deployLocally, type LoadedStack, type LocalDeployment } from '#local/aws/wiring.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const SERVICE_DIR = resolve(import.meta.dirname, '../fixtures/sample-service');
 const ACCOUNT = '000000000000';

@@ -42,8 +42,8 @@ import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { Fault } from '#local/faults.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, admin, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';

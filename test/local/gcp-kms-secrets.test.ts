@@ -8,8 +8,8 @@ import { constants, publicEncrypt } from 'node:crypto';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32c } from '#core/crypto/crc32c.ts';
 import { googleAuth } from '#gcp/google-credentials.ts';
-import { crc32c } from '#local/gcp/crc32c.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 

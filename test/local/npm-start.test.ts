@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent } from '#core/envelope.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
@@ -230,7 +230,7 @@ describe('npm start', () => {
     const bad = join(home, 'gcp.yml');
     writeFileSync(
       bad,
-      'version: 1\nregion: 5\nserviceAccounts: []\nfunctions:\n  - { name: fn, source: functions/gcp/index.ts, entryPoint: intake, serviceAccount: nobody, trigger: { http: { invokers: [] } } }\n',
+      'version: 1\nregion: 5\nserviceAccounts: []\nfunctions:\n  - { name: fn, source: functions/gcp/handlers/index.ts, entryPoint: intake, serviceAccount: nobody, trigger: { http: { invokers: [] } } }\n',
     );
     // Act
     const { child, output } = launch(

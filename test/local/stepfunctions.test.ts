@@ -20,8 +20,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ADMIN_CREDENTIALS, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/sfn';
 let cloud: LocalCloud;

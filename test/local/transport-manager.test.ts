@@ -19,8 +19,8 @@ import {
   Unauthenticated,
   Unavailable,
 } from '#gcp/google-errors.ts';
+import { requestIdFor } from '#gcp/halves.ts';
 import { type TransportClient as Client, TransportClient } from '#gcp/transport-client.ts';
-import { requestIdFor } from '#gcp/transport-halves.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from '../support/local-cloud.ts';
 

@@ -20,12 +20,12 @@ import {
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 import { parse as parseYaml } from 'yaml';
-import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
-import { InterconnectEnvironments } from '#aws/environments.ts';
-import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
+import { EventBridgeSink } from '#aws/event-sink.ts';
 import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
-import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
-import type { IntakeDeps } from '#aws/link-intake.ts';
+import { InterconnectHalves } from '#aws/halves.ts';
+import type { IntakeDeps } from '#aws/intake.ts';
+import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { sfnExecutions } from '#aws/ports/step-functions.ts';
 import { perRegion } from '#aws/runtime.ts';
 import { compensateRun, verifyPrefixes } from '#aws/steps.ts';

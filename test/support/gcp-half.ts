@@ -1,6 +1,6 @@
 /**
  * The Google half in the local cloud for workflow tests: the root gcp.yml loaded as `npm start` loads
- * it (functions of functions/gcp/index.ts in their own processes, the emulators, the workflows of
+ * it (functions of functions/gcp/handlers/index.ts in their own processes, the emulators, the workflows of
  * workflows/gcp/, the scheduler, the log sink), the test playing the AWS half: admin calls on the AWS
  * edge and peer events published to `crosslink-peer-events`. The test holds the private half of the
  * peer key the Google half seals to, so it opens LinkKeyIssued like AWS would. The bindings below
@@ -16,8 +16,8 @@ import { openSealedKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import { toPubSubMessage } from '#gcp/envelope.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
-import { toPubSubMessage } from '#gcp/pubsub-envelope.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { admin, interconnectClient, startTestCloud } from './local-cloud.ts';

@@ -1,7 +1,7 @@
 /**
  * A local cloud with the AWS half wired and its intake served over real HTTP with IAM auth, for CLI
  * tests of `crosslink link ...`: the AWS half of test/support/aws-half.ts (the real ASL on the local
- * Step Functions), the intake (functions/aws/link-intake.ts) registered as a local Lambda behind
+ * Step Functions), the intake (functions/aws/intake.ts) registered as a local Lambda behind
  * local/aws/http-api.ts `HttpApi` with `AWS_IAM` routes (as local/aws/wiring.ts does for the
  * template), the peer-event consumer on the bus, and a home folder whose `.crosslink/local.json`
  * names the intake in `intakes.aws` (`intakes.gcp` stays null: no Google half here) and whose
@@ -17,8 +17,8 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
-import { intake, peerEvent } from '#aws/link-intake.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
+import { intake, peerEvent } from '#aws/intake.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { EventDataByName, LinkEventName } from '#core/events/catalog.ts';
 import { HttpApi } from '#local/aws/http-api.ts';

@@ -5,7 +5,7 @@
  *
  * A file's expected duration is its duration in vitest's results cache (the last run's, under
  * `node_modules/.vite/vitest`) when it has one. A fresh clone has no cache, so there it is
- * estimated from what the file is: an end-to-end or workflow test (test/e2e, test/workflow) runs
+ * estimated from what the file is: an end-to-end or workflow test (test/e2e, test/workflows) runs
  * whole systems for about a minute; a file that boots heavy parts (both halves, the serverless.yml
  * or gcp.yml deployment, the emulators, a child `npm`/`node` process) takes seconds; any other is
  * short, the larger first (vitest's own fallback).
@@ -14,7 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-const WHOLE_SYSTEM = /^test\/(e2e|workflow)\//;
+const WHOLE_SYSTEM = /^test\/(e2e|workflows)\//;
 const HEAVY = /startBothHalves|startLinkCloud|leaseEmulators|emulators: true|gcpConfig|awsHalf|spawn\(/;
 
 export default class LongestFirst extends BaseSequencer {

@@ -8,7 +8,7 @@ import {
   type WorkflowPorts,
 } from '#local/workflows/index.ts';
 import type { RunOptions } from '#local/workflows/outcome.ts';
-import { manualClock } from '../helpers/timers.ts';
+import { manualClock } from './timers.ts';
 
 /** Strips the common indentation of a template literal so YAML can be written inline. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {

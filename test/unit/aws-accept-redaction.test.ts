@@ -3,9 +3,9 @@
  * adapter: the error reaches logs and Step Functions' error cause.
  */
 import { describe, expect, it } from 'vitest';
-import { InterconnectEnvironments } from '#aws/environments.ts';
-import { InterconnectHalves } from '#aws/interconnect-adapter.ts';
+import { InterconnectHalves } from '#aws/halves.ts';
 import type { InterconnectClient } from '#aws/interconnect-client.ts';
+import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { MemorySecretStore } from '../support/memory-secrets.ts';
 
 const KEY = 'eyJ2ZXJzaW9uIjoiMSIsInNoYXJlZENvbm5lY3Rpb25VdWlkIjoiYWJjIn0=';

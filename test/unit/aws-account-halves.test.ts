@@ -4,9 +4,9 @@
  * says 404. Each account here is a small in-memory provider with the adapter's contract.
  */
 import { describe, expect, it } from 'vitest';
-import { AccountRoutedHalves, AccountRoutedPrefixes } from '#aws/account-halves.ts';
 import type { GatewayPrefixes } from '#aws/gateway-prefixes.ts';
-import type { HalfView, InterconnectHalves } from '#aws/interconnect-adapter.ts';
+import type { HalfView, InterconnectHalves } from '#aws/halves.ts';
+import { AccountRoutedHalves, AccountRoutedPrefixes } from '#aws/network-halves.ts';
 import type { InitiateHalfInput } from '#core/link/ports.ts';
 
 function account(name: string, options: { failGets?: boolean } = {}) {

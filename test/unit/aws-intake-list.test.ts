@@ -1,6 +1,6 @@
 /** `GET /links` on the AWS intake: the query checked field by field, and summaries, never stored records. */
 import { describe, expect, it } from 'vitest';
-import { type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type IntakeDeps, intake } from '#aws/intake.ts';
 import { ManualClock } from '#core/clock.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { MemoryLinkStore } from '../support/memory-store.ts';

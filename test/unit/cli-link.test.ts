@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { errorToHttp } from '#aws/http-errors.ts';
 import {
   ConflictError,
   IllegalTransitionError,
@@ -14,6 +13,7 @@ import {
   PolicyRefusedError,
   ValidationError,
 } from '#core/errors.ts';
+import { errorToHttp } from '#core/link/http-errors.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { linkSummary } from '#core/link/resource.ts';
 import { loadPolicy } from '#core/policy/policy.ts';

@@ -1,23 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { checkTree } from '../support/tree-check.ts';
 
-const script = resolve(import.meta.dirname, '..', '..', 'scripts', 'check-deps.ts');
-
-async function check(files: Record<string, string>) {
-  const root = mkdtempSync(join(tmpdir(), 'crosslink-deps-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return promisify(execFile)(process.execPath, [script, root]).then(
-    (r) => ({ code: 0, out: r.stdout + r.stderr }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
-}
+const check = (files: Record<string, string>) => checkTree('check-deps.ts', files);
 
 describe('the dependency rule', () => {
   it('passes a clean core', async () => {
@@ -58,9 +42,8 @@ describe('the dependency rule', () => {
       ].join('\n'),
       'functions/core/clean.ts':
         '// EventBridge and Pub/Sub are the buses; the core only builds the event\nexport const a = 1;\n',
-      'functions/aws/eventbridge-envelope.ts':
-        'export function toEventBridgeEntry(e: unknown) { return e; }\n',
-      'functions/gcp/pubsub-envelope.ts': 'export interface PubSubMessageIn { data?: string }\n',
+      'functions/aws/envelope.ts': 'export function toEventBridgeEntry(e: unknown) { return e; }\n',
+      'functions/gcp/envelope.ts': 'export interface PubSubMessageIn { data?: string }\n',
     });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
@@ -104,14 +87,14 @@ describe('the dependency rule', () => {
 
   it('keeps local/ and deployment/ off the scripts, and scripts on the public entry points of local/', async () => {
     const r = await check({
-      'local/gcp/plumbing.ts': "import { loadGcpConfig } from '#scripts/gcp-config.ts';\n",
+      'local/gcp/wiring.ts': "import { loadGcpConfig } from '#scripts/gcp-config.ts';\n",
       'deployment/gcp-grants.ts': "import { keyValues } from '../scripts/gcp-deploy/gcloud.ts';\n",
       'scripts/cli/target.ts': "import { pidAlive } from '#local/processes.ts';\n",
       'scripts/commands/sim-aws.ts': "import { Interpreter } from '#local/aws/sfn/interpreter.ts';\n",
     });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
-      /local\/gcp\/plumbing.ts: imports #scripts\/gcp-config.ts; local must not import scripts/,
+      /local\/gcp\/wiring.ts: imports #scripts\/gcp-config.ts; local must not import scripts/,
     );
     expect(r.out).toMatch(/deployment\/gcp-grants.ts: .* deployment must not import scripts/);
     expect(r.out).toMatch(

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/intake.ts';
 import { peerKey } from '#core/link/settings.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { REQUEST, stepHarness } from '../support/step-harness.ts';

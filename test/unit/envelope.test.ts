@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fromEventBridgeEvent, toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import { fromEventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, parseEvent, parseEventType } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
-import { fromPubSubMessage, fromPubSubPush, toPubSubMessage } from '#gcp/pubsub-envelope.ts';
+import { fromPubSubMessage, fromPubSubPush, toPubSubMessage } from '#gcp/envelope.ts';
 
 const clock = new ManualClock('2026-11-26T10:00:00Z');
 const aws = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' } as const;

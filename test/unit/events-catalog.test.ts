@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type EventBridgeEvent, fromEventBridgeEvent } from '#aws/eventbridge-envelope.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from '#aws/envelope.ts';
 import { type CloudEvent, parseEvent } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { EVENT_FIELDS, EVENT_NAMES, type EventName } from '#core/events/catalog.ts';
@@ -18,7 +18,7 @@ import {
   type HalfCondition,
   LINK_STATES,
 } from '#core/link/model.ts';
-import { fromPubSubPush } from '#gcp/pubsub-envelope.ts';
+import { fromPubSubPush } from '#gcp/envelope.ts';
 import { eventSamples, SAMPLES_DIR } from '#scripts/gen-event-samples.ts';
 import defs from '../../events/defs.v1.schema.json' with { type: 'json' };
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { errorToHttp } from '#aws/http-errors.ts';
 import {
   ConflictError,
   IllegalTransitionError,
@@ -11,6 +10,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '#core/errors.ts';
+import { errorToHttp } from '#core/link/http-errors.ts';
 
 describe('errorToHttp', () => {
   it.each([

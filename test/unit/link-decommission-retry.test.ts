@@ -4,7 +4,7 @@
  * next, and answers 409 when there is nothing to run.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/intake.ts';
 import type { LinkInput } from '#core/link/transition.ts';
 import { approvedLink, BOB, type Harness, LINK, stepHarness, TO_ACTIVE } from '../support/step-harness.ts';
 

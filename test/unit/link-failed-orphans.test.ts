@@ -4,7 +4,7 @@
  * decommissioned to take it down.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/intake.ts';
 import type { StepDeps as AwsStepDeps } from '#aws/steps.ts';
 import { watch } from '#aws/watcher.ts';
 import type { LinkInput } from '#core/link/transition.ts';

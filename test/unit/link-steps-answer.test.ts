@@ -4,7 +4,7 @@
  * closed link answers that key token.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/intake.ts';
 import { park, resumeWaiting } from '#core/link/waits.ts';
 import { approvedLink, BOB, type Harness, LINK, stepHarness } from '../support/step-harness.ts';
 

@@ -5,7 +5,7 @@
  * configured network project; AWS: the hub account or one with a role).
  */
 import { describe, expect, it } from 'vitest';
-import { accountPlacement } from '#aws/account-halves.ts';
+import { accountPlacement } from '#aws/network-halves.ts';
 import { ValidationError } from '#core/errors.ts';
 import { compensate } from '#core/link/compensate.ts';
 import { request } from '#core/link/request.ts';

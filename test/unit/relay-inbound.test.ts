@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { EventBridgeEntry } from '#aws/eventbridge-envelope.ts';
+import type { EventBridgeEntry } from '#aws/envelope.ts';
 import { type RelayInDeps, type RelayLedger, type RelayMetric, relayIn } from '#aws/relay-inbound.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
-import { toPubSubMessage } from '#gcp/pubsub-envelope.ts';
+import { toPubSubMessage } from '#gcp/envelope.ts';
 
 const RELAY = 'crosslink-relay@proj-1234.iam.gserviceaccount.com';
 // As the HTTP API's JWT authorizer passes them: every value a string.

@@ -13,7 +13,7 @@ import {
 } from '#aws/relay-to-google.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
-import { fromPubSubMessage } from '#gcp/pubsub-envelope.ts';
+import { fromPubSubMessage } from '#gcp/envelope.ts';
 
 const clock = new ManualClock('2026-11-26T10:00:00Z');
 const AWS: Origin = { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };

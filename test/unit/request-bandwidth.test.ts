@@ -3,7 +3,7 @@
  * `1Gbps`, so the stages (CreateConnection takes AWS's spelling) run with what the intake accepted.
  */
 import { describe, expect, it } from 'vitest';
-import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/link-intake.ts';
+import { type HttpApiEvent, type IntakeDeps, intake } from '#aws/intake.ts';
 import { parseLinkRequest } from '#core/policy/request.ts';
 import { REQUEST, stepHarness } from '../support/step-harness.ts';
 

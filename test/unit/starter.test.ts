@@ -1,5 +1,5 @@
 /**
- * The starter (functions/aws/link-intake.ts `startFromEvent`): the rule's events become the
+ * The starter (functions/aws/intake.ts `startFromEvent`): the rule's events become the
  * stage's execution, named `<linkId>-<stage>-1`, with mode and input from the event; a start that
  * already happened (ExecutionAlreadyExists) is reported, not an error; other events start nothing.
  * And the peer-event consumer starts `accept` again when a redelivered LinkRequested finds its record
@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
-import { type IntakeDeps, peerEvent, peerEventBatch, startFromEvent } from '#aws/link-intake.ts';
+import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
+import { type IntakeDeps, peerEvent, peerEventBatch, startFromEvent } from '#aws/intake.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent } from '#core/envelope.ts';
 import { ConflictError } from '#core/errors.ts';

@@ -7,7 +7,7 @@ import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { formatProblem, lintWorkflow } from '#local/workflows/lint.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
-import { manualClock, until } from '../helpers/timers.ts';
+import { manualClock, until } from '../support/timers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 

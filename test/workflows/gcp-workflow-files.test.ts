@@ -3,7 +3,7 @@
  * (a small HTTP server answering each step as the test says): which steps run in which order, with
  * which JSON, how failures are retried (a 500 is retried: every step is idempotent), how waits end
  * (callback answered, failed, timed out), and where compensation leads. The real steps are covered
- * by test/workflow/gcp-link-provisioning.test.ts.
+ * by test/workflows/gcp-link-provisioning.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -14,7 +14,7 @@ import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { lintWorkflow } from '#local/workflows/lint.ts';
 import { defaultIsInternalUrl, fetchHttp } from '#local/workflows/ports.ts';
-import { manualClock, until } from '../helpers/timers.ts';
+import { manualClock, until } from '../support/timers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const file = (name: string) => readFileSync(join(repo, 'workflows/gcp', name), 'utf8');

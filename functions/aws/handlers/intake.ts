@@ -1,9 +1,9 @@
 /**
- * Lambda `intake`: the HTTP API routes with IAM auth (functions/aws/link-intake.ts); a malformed
+ * Lambda `intake`: the HTTP API routes with IAM auth (functions/aws/intake.ts); a malformed
  * API Gateway event gets the intake's 400. `POST /vpns/{id}/approvals` records a prod VPN delete's
  * approval and resumes the vpn-half execution waiting for it.
  */
-import { type HttpApiEvent, intake } from '../link-intake.ts';
+import { type HttpApiEvent, intake } from '../intake.ts';
 import { events } from '../ports/events.ts';
 import { executions, tokens } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';

@@ -1,5 +1,5 @@
 /** Lambda `peerEvents`: the peer's events through PeerEventsQueue, partial batch failures, each retried on its own. */
-import { peerEventBatch } from '../link-intake.ts';
+import { peerEventBatch } from '../intake.ts';
 import { events } from '../ports/events.ts';
 import { executions, tokens } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';

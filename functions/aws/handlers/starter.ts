@@ -2,9 +2,9 @@
  * Lambda `starter`: starts (or finds started) a stage's execution, from the starter rule's events
  * (stage, mode and input derived from the event) or from a direct `{linkId, stage, input?}` invocation.
  */
-import type { EventBridgeEvent } from '#aws/eventbridge-envelope.ts';
+import type { EventBridgeEvent } from '#aws/envelope.ts';
 import type { ExecutionInput } from '#core/link/stage.ts';
-import { startFromEvent, startStage } from '../link-intake.ts';
+import { startFromEvent, startStage } from '../intake.ts';
 import { executions } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';
 import { wiredDeps } from '../runtime.ts';

@@ -3,7 +3,7 @@
  * applied to the AWS half (functions/aws/vpn-half.ts, docs/vpn-runs.md); and the waits of a prod
  * delete: its `.waitForTaskToken` park and its deadline (`{vpnApproval: "park" | "expired", ...}`).
  */
-import type { EventBridgeEvent } from '#aws/eventbridge-envelope.ts';
+import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { object } from '../validators.gen.ts';
 import { type VpnWaitInput, vpnHalfDepsFromEnv, vpnHalfStep } from '../vpn-half.ts';
 import { wrap } from './wrap.ts';

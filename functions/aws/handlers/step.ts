@@ -1,5 +1,5 @@
 /** A state machine's Lambda task entry (functions/aws/handlers/step-*.ts): the step on the ports its entry wires. */
-import type { IntakeDeps } from '../link-intake.ts';
+import type { IntakeDeps } from '../intake.ts';
 import { type Wiring, wiredDeps } from '../runtime.ts';
 import { type WrapOptions, wrap } from './wrap.ts';
 

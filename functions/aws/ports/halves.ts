@@ -4,11 +4,12 @@
  * (its role assumed with STS). The secrets port is reached through `deps` only when a half's key is
  * stored or read, so a function that never creates a half does not build Secrets Manager.
  */
-import { AccountRoutedHalves } from '../account-halves.ts';
+
 import { credentialsFor } from '../assume-role.ts';
-import { InterconnectEnvironments } from '../environments.ts';
-import { InterconnectHalves } from '../interconnect-adapter.ts';
+import { InterconnectHalves } from '../halves.ts';
 import { InterconnectClient } from '../interconnect-client.ts';
+import { AccountRoutedHalves } from '../network-halves.ts';
+import { InterconnectEnvironments } from '../offerings.ts';
 import { accountRoles, type PortFactory, perRegion } from '../runtime.ts';
 import type { SecretStore } from '../secret-store.ts';
 import { clientConfig, SESSION, stsClient } from './accounts.ts';

@@ -1,8 +1,8 @@
 /** The Direct Connect gateways' allowed prefixes port, per account and region like the halves. */
 import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
-import { AccountRoutedPrefixes } from '../account-halves.ts';
 import { credentialsFor } from '../assume-role.ts';
 import { DirectConnectGatewayPrefixes } from '../gateway-prefixes.ts';
+import { AccountRoutedPrefixes } from '../network-halves.ts';
 import { accountRoles, type PortFactory, perRegion, region } from '../runtime.ts';
 import { clientConfig, SESSION, stsClient } from './accounts.ts';
 

@@ -11,7 +11,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { Executions } from '../link-intake.ts';
+import type { Executions } from '../intake.ts';
 import { type Env, type PortFactory, region } from '../runtime.ts';
 
 let client: SFNClient | undefined;

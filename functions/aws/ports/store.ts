@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '#core/clock.ts';
 import { need } from '#core/link/settings.ts';
-import { DynamoDbLinkStore } from '../dynamodb-link-store.ts';
+import { DynamoDbLinkStore } from '../link-store.ts';
 import { type PortFactory, region } from '../runtime.ts';
 
 export const store: PortFactory<'store'> = (env) =>

@@ -187,30 +187,10 @@ function durationIssue(path: string, text: string | undefined, min = 0): Issue |
 
 const STEERING = new Set(['arc-routing-control', 'cloud-dns-failover-policy']);
 
-/** Rules the schema cannot express. Runs only on a document the schema accepted. */
-function semanticIssues(doc: DrPlanDocument): Issue[] {
-  const issues: Issue[] = [];
-  const add = (path: string, reason: string) => issues.push({ path, reason });
+type AddIssue = (path: string, reason: string) => void;
 
-  if (doc.primary.cloud === doc.standby.cloud)
-    add(
-      'standby.cloud',
-      `must differ from the primary's cloud (${doc.primary.cloud}): the standby runs on the other cloud, outside the primary's failure domain`,
-    );
-
-  for (const [path, text, min] of [
-    ['objectives.rto', doc.objectives.rto, 1],
-    ['objectives.rpo', doc.objectives.rpo, 0],
-    ['failback.stablePeriod', doc.failback.stablePeriod, 60_000],
-    ['decider.hysteresis', doc.decider?.hysteresis, 0],
-    ['decider.dampening', doc.decider?.dampening, 0],
-    ['decider.staleAfter', doc.decider?.staleAfter, 1_000],
-  ] as const) {
-    const issue = durationIssue(path, text, min);
-    if (issue) issues.push(issue);
-  }
-
-  // Vantage points.
+/** Vantage point ids unique, and each names a region or (external) a provider, not both. */
+function vantagePointIssues(doc: DrPlanDocument, add: AddIssue): Map<string, number> {
   const ids = new Map<string, number>();
   doc.vantagePoints.forEach((vp, i) => {
     if (ids.has(vp.id))
@@ -221,8 +201,11 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
     if (vp.cloud !== 'external' && vp.provider !== undefined)
       add(`vantagePoints[${i}].provider`, 'only external checkers name a provider');
   });
+  return ids;
+}
 
-  // Signals.
+/** Signal names unique, their vantage points known, and both sides observed. */
+function signalIssues(doc: DrPlanDocument, ids: ReadonlyMap<string, number>, add: AddIssue): void {
   const names = new Map<string, number>();
   doc.signals.forEach((s, i) => {
     if (names.has(s.name))
@@ -239,9 +222,14 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
   for (const side of ['primary', 'standby'] as const)
     if (!doc.signals.some((s) => s.observes === side))
       add('signals', `needs at least one signal that observes the ${side}`);
+}
 
-  // Independence: at least three observers of the primary outside its region, one from each cloud
-  // and one external, and a quorum that is a strict majority of them (two observers never suffice).
+/**
+ * Independence: at least three observers of the primary outside its region, one from each cloud
+ * and one external, and a quorum that is a strict majority of them (two observers never suffice);
+ * the standby observed by a quorum too.
+ */
+function independenceIssues(doc: DrPlanDocument, add: AddIssue): void {
   const primaryObservers = independentObservers(doc, 'primary');
   const kinds = new Set(primaryObservers.map((o) => o.split(':')[0]));
   const missingKinds = (['aws', 'gcp', 'external'] as const).filter((k) => !kinds.has(k));
@@ -265,8 +253,10 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
       'signals',
       `the standby's signals are observed by ${standbyObservers.length} independent vantage points outside ${doc.standby.cloud} ${doc.standby.region}; "standby healthy" needs a quorum of ${quorum}`,
     );
+}
 
-  // Actions: each phase ends with a data-plane traffic flip, after the promote and scale steps.
+/** Actions: each phase ends with a data-plane traffic flip, after the promote and scale steps. */
+function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
   for (const phase of ['failover', 'failback'] as const) {
     const list = doc.actions[phase];
     const target = phase === 'failover' ? doc.standby : doc.primary;
@@ -296,6 +286,33 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
       }
     });
   }
+}
+
+/** Rules the schema cannot express. Runs only on a document the schema accepted. */
+function semanticIssues(doc: DrPlanDocument): Issue[] {
+  const issues: Issue[] = [];
+  const add: AddIssue = (path, reason) => issues.push({ path, reason });
+
+  if (doc.primary.cloud === doc.standby.cloud)
+    add(
+      'standby.cloud',
+      `must differ from the primary's cloud (${doc.primary.cloud}): the standby runs on the other cloud, outside the primary's failure domain`,
+    );
+  for (const [path, text, min] of [
+    ['objectives.rto', doc.objectives.rto, 1],
+    ['objectives.rpo', doc.objectives.rpo, 0],
+    ['failback.stablePeriod', doc.failback.stablePeriod, 60_000],
+    ['decider.hysteresis', doc.decider?.hysteresis, 0],
+    ['decider.dampening', doc.decider?.dampening, 0],
+    ['decider.staleAfter', doc.decider?.staleAfter, 1_000],
+  ] as const) {
+    const issue = durationIssue(path, text, min);
+    if (issue) issues.push(issue);
+  }
+  const ids = vantagePointIssues(doc, add);
+  signalIssues(doc, ids, add);
+  independenceIssues(doc, add);
+  actionIssues(doc, add);
   return issues;
 }
 

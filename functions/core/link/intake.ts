@@ -178,112 +178,132 @@ export function modeFor(deps: { origin: { cloud: string } }, request: LinkReques
 }
 
 /** Answers one intake request; never throws (errors become their HTTP answer). */
+/** `POST /links`: a new request, and this side's provisioning run. */
+async function postLink(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  const caller = verified(req);
+  const idempotencyKey = req.headers?.['idempotency-key'];
+  const body = parseBody(req);
+  const out = await requestLink(deps, {
+    request: body,
+    caller,
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+  });
+  // The validated request (the body's bandwidth spelling normalised), not the raw body.
+  const { request } = out;
+  // Whichever intake took the request, each side provisions its own half: `initiate` where the
+  // key is issued (the coordinator), `accept` on the other side; the peer starts its own from
+  // LinkRequested.
+  const { executionName: execution } = await deps.stages.start(
+    'provisioning',
+    { linkId: out.link.id, mode: modeFor(deps, request), request },
+    1,
+  );
+  return ok(out.created ? 201 : 200, { link: await linkResource(deps.store, out.link), execution });
+}
+
+/** `POST /links/{id}/approvals`: a link's approval, or its pending decommission's once past it. */
+async function postApproval(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  const body = parseBody(req);
+  const decision = body.decision;
+  if (decision !== 'approve' && decision !== 'reject')
+    throw new ValidationError(
+      [{ path: 'decision', reason: 'must be "approve" or "reject"' }],
+      'request body',
+    );
+  const linkId = linkIdOf(req);
+  const current = await deps.store.get(linkId);
+  // One route for both approvals: once a link is past its own approval, an approval is for its
+  // pending decommission.
+  const forDecommission =
+    current?.link.decommission !== undefined &&
+    !['REQUESTED', 'AWAITING_APPROVAL'].includes(current.link.state);
+  const decide = forDecommission ? decideDecommission : decideApproval;
+  const stored = await decide(deps, {
+    linkId,
+    caller: verified(req),
+    decision,
+    ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+  });
+  // An approved decommission also ends a provisioning run still waiting (quietly, no compensation).
+  await resumeWaiting(
+    deps,
+    stored.link,
+    forDecommission ? ['decommissionApproval', ...PROVISIONING_WAITS] : ['approval'],
+  );
+  return ok(200, {
+    link: await linkResource(deps.store, stored.link),
+    ...(stored.unchanged !== undefined ? { unchanged: stored.unchanged } : {}),
+  });
+}
+
+/** `POST /vpns/{id}/approvals`: a prod VPN delete's approval. */
+async function postVpnApproval(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  const body = parseBody(req);
+  if (body.decision !== 'approve')
+    throw new ValidationError(
+      [{ path: 'decision', reason: 'must be "approve" (a delete not approved is simply not done)' }],
+      'request body',
+    );
+  if (!deps.vpnApprovals) throw new NotFoundError('this intake records no VPN delete approvals');
+  const out = await approveVpnDelete(
+    { policy: deps.policy, clock: deps.clock, approvals: deps.vpnApprovals },
+    { runId: body.runId, vpnId: req.id, caller: verified(req) },
+  );
+  return ok(200, out);
+}
+
+/** `POST /links/{id}/decommission`: the request, and this side's decommissioning run. */
+async function postDecommission(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  const body = parseBody(req);
+  const linkId = linkIdOf(req);
+  const stored = await requestDecommission(deps, {
+    linkId,
+    caller: verified(req),
+    ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+  });
+  await resumeWaiting(deps, stored.link, PROVISIONING_WAITS); // auto-approved: DECOMMISSIONING at once
+  // A stalled or failed attempt: asking again runs the next one.
+  const run = await startDecommission(deps, linkId);
+  if (!run.running)
+    throw new ConflictError(
+      `nothing to run: link ${linkId} is ${stored.link.state} and its decommissioning run ${run.executionName} has ended`,
+    );
+  const now = (await deps.store.get(linkId))?.link ?? stored.link;
+  return ok(202, { link: await linkResource(deps.store, now), execution: run.executionName });
+}
+
+/** `GET /links/{id}`: one link with its audit. */
+async function getLink(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  verified(req);
+  const stored = await deps.store.get(linkIdOf(req));
+  if (!stored) throw new NotFoundError(`link ${req.id} does not exist`);
+  return ok(200, await linkResource(deps.store, stored.link));
+}
+
+/** `GET /links`: a page of link summaries. */
+async function listLinks(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
+  verified(req);
+  const page = await deps.store.list(listQuery(req.query ?? {}));
+  return ok(200, {
+    items: page.items.map(linkSummary),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  });
+}
+
+const ROUTES: Readonly<Record<IntakeRoute, (deps: IntakeDeps, req: IntakeRequest) => Promise<HttpAnswer>>> = {
+  'POST /links': postLink,
+  'POST /links/{id}/approvals': postApproval,
+  'POST /vpns/{id}/approvals': postVpnApproval,
+  'POST /links/{id}/decommission': postDecommission,
+  'GET /links/{id}': getLink,
+  'GET /links': listLinks,
+};
+
 export async function routeIntake(deps: IntakeDeps, req: IntakeRequest): Promise<HttpAnswer> {
   try {
-    switch (req.route) {
-      case 'POST /links': {
-        const caller = verified(req);
-        const idempotencyKey = req.headers?.['idempotency-key'];
-        const body = parseBody(req);
-        const out = await requestLink(deps, {
-          request: body,
-          caller,
-          ...(idempotencyKey ? { idempotencyKey } : {}),
-        });
-        // The validated request (the body's bandwidth spelling normalised), not the raw body.
-        const { request } = out;
-        // Whichever intake took the request, each side provisions its own half: `initiate` where the
-        // key is issued (the coordinator), `accept` on the other side; the peer starts its own from
-        // LinkRequested.
-        const { executionName: execution } = await deps.stages.start(
-          'provisioning',
-          { linkId: out.link.id, mode: modeFor(deps, request), request },
-          1,
-        );
-        return ok(out.created ? 201 : 200, { link: await linkResource(deps.store, out.link), execution });
-      }
-      case 'POST /links/{id}/approvals': {
-        const body = parseBody(req);
-        const decision = body.decision;
-        if (decision !== 'approve' && decision !== 'reject')
-          throw new ValidationError(
-            [{ path: 'decision', reason: 'must be "approve" or "reject"' }],
-            'request body',
-          );
-        const linkId = linkIdOf(req);
-        const current = await deps.store.get(linkId);
-        // One route for both approvals: once a link is past its own approval, an approval is for its
-        // pending decommission.
-        const forDecommission =
-          current?.link.decommission !== undefined &&
-          !['REQUESTED', 'AWAITING_APPROVAL'].includes(current.link.state);
-        const decide = forDecommission ? decideDecommission : decideApproval;
-        const stored = await decide(deps, {
-          linkId,
-          caller: verified(req),
-          decision,
-          ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
-        });
-        // An approved decommission also ends a provisioning run still waiting (quietly, no compensation).
-        await resumeWaiting(
-          deps,
-          stored.link,
-          forDecommission ? ['decommissionApproval', ...PROVISIONING_WAITS] : ['approval'],
-        );
-        return ok(200, {
-          link: await linkResource(deps.store, stored.link),
-          ...(stored.unchanged !== undefined ? { unchanged: stored.unchanged } : {}),
-        });
-      }
-      case 'POST /vpns/{id}/approvals': {
-        const body = parseBody(req);
-        if (body.decision !== 'approve')
-          throw new ValidationError(
-            [{ path: 'decision', reason: 'must be "approve" (a delete not approved is simply not done)' }],
-            'request body',
-          );
-        if (!deps.vpnApprovals) throw new NotFoundError('this intake records no VPN delete approvals');
-        const out = await approveVpnDelete(
-          { policy: deps.policy, clock: deps.clock, approvals: deps.vpnApprovals },
-          { runId: body.runId, vpnId: req.id, caller: verified(req) },
-        );
-        return ok(200, out);
-      }
-      case 'POST /links/{id}/decommission': {
-        const body = parseBody(req);
-        const linkId = linkIdOf(req);
-        const stored = await requestDecommission(deps, {
-          linkId,
-          caller: verified(req),
-          ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
-        });
-        await resumeWaiting(deps, stored.link, PROVISIONING_WAITS); // auto-approved: DECOMMISSIONING at once
-        // A stalled or failed attempt: asking again runs the next one.
-        const run = await startDecommission(deps, linkId);
-        if (!run.running)
-          throw new ConflictError(
-            `nothing to run: link ${linkId} is ${stored.link.state} and its decommissioning run ${run.executionName} has ended`,
-          );
-        const now = (await deps.store.get(linkId))?.link ?? stored.link;
-        return ok(202, { link: await linkResource(deps.store, now), execution: run.executionName });
-      }
-      case 'GET /links/{id}': {
-        verified(req);
-        const stored = await deps.store.get(linkIdOf(req));
-        if (!stored) throw new NotFoundError(`link ${req.id} does not exist`);
-        return ok(200, await linkResource(deps.store, stored.link));
-      }
-      case 'GET /links': {
-        verified(req);
-        const page = await deps.store.list(listQuery(req.query ?? {}));
-        return ok(200, {
-          items: page.items.map(linkSummary),
-          ...(page.cursor ? { cursor: page.cursor } : {}),
-        });
-      }
-      default:
-        throw new NotFoundError(`no route ${req.route}`);
-    }
+    const handle = Object.hasOwn(ROUTES, req.route) ? ROUTES[req.route as IntakeRoute] : undefined;
+    if (!handle) throw new NotFoundError(`no route ${req.route}`);
+    return await handle(deps, req);
   } catch (e) {
     const answer = errorToHttp(e, req.requestId);
     if (answer.statusCode === 500) deps.logError?.(req.route, e);

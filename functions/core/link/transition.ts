@@ -137,116 +137,141 @@ export function createLink(input: NewLink, now: number): LinkRecord {
 export function transition(link: LinkRecord, input: LinkInput, now: number): TransitionResult {
   switch (input.kind) {
     case 'requestApproval':
-      if (link.state === 'REQUESTED')
-        return move(link, 'AWAITING_APPROVAL', 'approval requested from both sides', now);
-      if (
-        ['AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state) ||
-        isPastApproval(link.state)
-      ) {
-        return unchanged(link, `already ${link.state}`);
-      }
-      throw new IllegalTransitionError(link.state, 'request approval for');
+      return requestApproval(link, now);
     case 'approve':
     case 'reject':
       return decide(link, input, now);
     case 'expire':
-      if (link.state === 'REQUESTED' || link.state === 'AWAITING_APPROVAL')
-        return move(link, 'EXPIRED', 'approval wait timed out', now);
-      if (input.authoritative && link.state === 'APPROVED')
-        return move(
-          link,
-          'EXPIRED',
-          'the coordinator expired the approval wait before this approval reached it',
-          now,
-        );
-      if (link.state === 'EXPIRED') return unchanged(link, 'already EXPIRED');
-      throw new IllegalTransitionError(
-        link.state,
-        'expire',
-        'only a link still awaiting approval can expire',
-      );
+      return expire(link, input, now);
     case 'startProvisioning':
-      if (link.state === 'APPROVED') return move(link, 'PROVISIONING', 'both sides approved', now);
-      if (link.state === 'PROVISIONING') return unchanged(link, 'already PROVISIONING');
-      throw new IllegalTransitionError(
-        link.state,
-        'provision',
-        link.state === 'AWAITING_APPROVAL' ? 'both sides must approve first' : undefined,
-      );
+      return startProvisioning(link, now);
     case 'fail':
-      if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
-      if (['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state)) {
-        return move(link, 'FAILED', input.reason, now);
-      }
-      // A DECOMMISSIONING link is being taken down on request: a provisioning error does not fail it.
-      throw new IllegalTransitionError(link.state, 'fail');
+      return fail(link, input, now);
     case 'failVerify':
-      if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
-      if (['PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state))
-        return move(link, 'FAILED', input.reason, now);
-      throw new IllegalTransitionError(
-        link.state,
-        'fail verification of',
-        'only a provisioned link is verified',
-      );
+      return failVerify(link, input, now);
     case 'requestDecommission':
-      if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
-        return unchanged(link, `already ${link.state}`);
-      if (['APPROVED', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state)) {
-        const moved = move(link, 'DECOMMISSIONING', `decommission requested by ${input.by}`, now);
-        const derived = derive(moved.link, now);
-        return { link: derived.link, events: [...moved.events, ...derived.events] };
-      }
-      throw new IllegalTransitionError(link.state, 'decommission');
+      return requestDecommission(link, input, now);
     case 'proposeDecommission':
       return proposeDecommission(link, input, now);
     case 'decideDecommission':
       return decideDecommission(link, input, now);
-    case 'expireDecommission': {
-      const d = link.decommission;
-      if (d?.status === 'EXPIRED') return unchanged(link, 'already EXPIRED');
-      if (d?.status !== 'PENDING')
-        throw new IllegalTransitionError(
-          link.state,
-          'expire the decommission of',
-          'no decommission is pending',
-        );
-      return {
-        link: { ...link, decommission: { ...d, status: 'EXPIRED', closedAt: iso(now) }, updatedAt: iso(now) },
-        events: [],
-      };
-    }
-    case 'drainStalled': {
-      const d = link.decommission;
-      if (link.state !== 'DECOMMISSIONING' || d?.status !== 'APPROVED')
-        throw new IllegalTransitionError(
-          link.state,
-          'stall the drain of',
-          'no approved decommission is running',
-        );
-      return {
-        link: {
-          ...link,
-          decommission: { ...d, attempt: d.attempt + 1, stalled: { at: iso(now), reason: input.reason } },
-          updatedAt: iso(now),
-        },
-        events: [],
-      };
-    }
-    case 'nextDecommissionAttempt': {
-      const d = link.decommission;
-      if (!d) throw new IllegalTransitionError(link.state, 'retry the decommission of', 'none was requested');
-      if (d.attempt > input.after) return unchanged(link, `already attempt ${d.attempt}`);
-      return {
-        link: { ...link, decommission: { ...d, attempt: input.after + 1 }, updatedAt: iso(now) },
-        events: [],
-      };
-    }
+    case 'expireDecommission':
+      return expireDecommission(link, now);
+    case 'drainStalled':
+      return drainStalled(link, input, now);
+    case 'nextDecommissionAttempt':
+      return nextDecommissionAttempt(link, input, now);
     case 'halfObserved':
       return observeHalf(link, input, now);
     case 'healthObserved':
       return observeHealth(link, input, now);
   }
+}
+
+/** The input of one kind. */
+type Input<K extends LinkInput['kind']> = Extract<LinkInput, { kind: K }>;
+
+function requestApproval(link: LinkRecord, now: number): TransitionResult {
+  if (link.state === 'REQUESTED')
+    return move(link, 'AWAITING_APPROVAL', 'approval requested from both sides', now);
+  if (['AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state) || isPastApproval(link.state)) {
+    return unchanged(link, `already ${link.state}`);
+  }
+  throw new IllegalTransitionError(link.state, 'request approval for');
+}
+
+function expire(link: LinkRecord, input: Input<'expire'>, now: number): TransitionResult {
+  if (link.state === 'REQUESTED' || link.state === 'AWAITING_APPROVAL')
+    return move(link, 'EXPIRED', 'approval wait timed out', now);
+  if (input.authoritative && link.state === 'APPROVED')
+    return move(
+      link,
+      'EXPIRED',
+      'the coordinator expired the approval wait before this approval reached it',
+      now,
+    );
+  if (link.state === 'EXPIRED') return unchanged(link, 'already EXPIRED');
+  throw new IllegalTransitionError(link.state, 'expire', 'only a link still awaiting approval can expire');
+}
+
+function startProvisioning(link: LinkRecord, now: number): TransitionResult {
+  if (link.state === 'APPROVED') return move(link, 'PROVISIONING', 'both sides approved', now);
+  if (link.state === 'PROVISIONING') return unchanged(link, 'already PROVISIONING');
+  throw new IllegalTransitionError(
+    link.state,
+    'provision',
+    link.state === 'AWAITING_APPROVAL' ? 'both sides must approve first' : undefined,
+  );
+}
+
+function fail(link: LinkRecord, input: Input<'fail'>, now: number): TransitionResult {
+  if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
+  if (['REQUESTED', 'AWAITING_APPROVAL', 'APPROVED', 'PROVISIONING'].includes(link.state)) {
+    return move(link, 'FAILED', input.reason, now);
+  }
+  // A DECOMMISSIONING link is being taken down on request: a provisioning error does not fail it.
+  throw new IllegalTransitionError(link.state, 'fail');
+}
+
+function failVerify(link: LinkRecord, input: Input<'failVerify'>, now: number): TransitionResult {
+  if (link.state === 'FAILED') return unchanged(link, 'already FAILED');
+  if (['PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state))
+    return move(link, 'FAILED', input.reason, now);
+  throw new IllegalTransitionError(link.state, 'fail verification of', 'only a provisioned link is verified');
+}
+
+function requestDecommission(
+  link: LinkRecord,
+  input: Input<'requestDecommission'>,
+  now: number,
+): TransitionResult {
+  if (link.state === 'DECOMMISSIONING' || link.state === 'DECOMMISSIONED')
+    return unchanged(link, `already ${link.state}`);
+  if (['APPROVED', 'PROVISIONING', 'ACTIVE', 'DEGRADED', 'DOWN'].includes(link.state)) {
+    const moved = move(link, 'DECOMMISSIONING', `decommission requested by ${input.by}`, now);
+    const derived = derive(moved.link, now);
+    return { link: derived.link, events: [...moved.events, ...derived.events] };
+  }
+  throw new IllegalTransitionError(link.state, 'decommission');
+}
+
+function expireDecommission(link: LinkRecord, now: number): TransitionResult {
+  const d = link.decommission;
+  if (d?.status === 'EXPIRED') return unchanged(link, 'already EXPIRED');
+  if (d?.status !== 'PENDING')
+    throw new IllegalTransitionError(link.state, 'expire the decommission of', 'no decommission is pending');
+  return {
+    link: { ...link, decommission: { ...d, status: 'EXPIRED', closedAt: iso(now) }, updatedAt: iso(now) },
+    events: [],
+  };
+}
+
+function drainStalled(link: LinkRecord, input: Input<'drainStalled'>, now: number): TransitionResult {
+  const d = link.decommission;
+  if (link.state !== 'DECOMMISSIONING' || d?.status !== 'APPROVED')
+    throw new IllegalTransitionError(link.state, 'stall the drain of', 'no approved decommission is running');
+  return {
+    link: {
+      ...link,
+      decommission: { ...d, attempt: d.attempt + 1, stalled: { at: iso(now), reason: input.reason } },
+      updatedAt: iso(now),
+    },
+    events: [],
+  };
+}
+
+function nextDecommissionAttempt(
+  link: LinkRecord,
+  input: Input<'nextDecommissionAttempt'>,
+  now: number,
+): TransitionResult {
+  const d = link.decommission;
+  if (!d) throw new IllegalTransitionError(link.state, 'retry the decommission of', 'none was requested');
+  if (d.attempt > input.after) return unchanged(link, `already attempt ${d.attempt}`);
+  return {
+    link: { ...link, decommission: { ...d, attempt: input.after + 1 }, updatedAt: iso(now) },
+    events: [],
+  };
 }
 
 function decide(

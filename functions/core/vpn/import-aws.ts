@@ -30,15 +30,8 @@ export interface AwsExport {
 
 const GONE = new Set(['deleted', 'deleting']);
 
-export function importAwsExport(input: unknown): AwsExport {
-  const r = new Reader();
-  const root = r.object(input, '');
-  if (!root) r.done('AWS export');
-  const top = root as Json;
-  if (top.VpnConnections === undefined)
-    r.fail('VpnConnections', 'missing: export `aws ec2 describe-vpn-connections --output json`');
-
-  // Transit Gateway attachments: which attachment carries which VPN, and each route table's gateway.
+/** Which Transit Gateway attachment carries which VPN: VPN connection id -> attachment id. */
+function readVpnAttachments(r: Reader, top: Json): Map<string, string> {
   const vpnAttachment = new Map<string, string>();
   for (const [i, a] of (
     r.array(top.TransitGatewayAttachments, 'TransitGatewayAttachments', true) ?? []
@@ -51,6 +44,11 @@ export function importAwsExport(input: unknown): AwsExport {
     const res = r.string(o.ResourceId, `${p}.ResourceId`);
     if (id && type === 'vpn' && res) vpnAttachment.set(res, id);
   }
+  return vpnAttachment;
+}
+
+/** Each Transit Gateway route table's gateway: route table id -> transit gateway id. */
+function readRouteTableGateways(r: Reader, top: Json): Map<string, string> {
   const rtbGateway = new Map<string, string>();
   for (const [i, t] of (
     r.array(top.TransitGatewayRouteTables, 'TransitGatewayRouteTables', true) ?? []
@@ -62,88 +60,115 @@ export function importAwsExport(input: unknown): AwsExport {
     const tgw = r.string(o.TransitGatewayId, `${p}.TransitGatewayId`);
     if (rtb && tgw) rtbGateway.set(rtb, tgw);
   }
+  return rtbGateway;
+}
 
-  const vpnConnections: AwsVpnHalf[] = [];
-  const staticRoutes = new Map<string, Cidr[]>();
-  for (const [i, v] of (r.array(top.VpnConnections, 'VpnConnections') ?? []).entries()) {
-    const p = `VpnConnections[${i}]`;
-    const o = r.object(v, p);
-    if (!o) continue;
-    const id = r.string(o.VpnConnectionId, `${p}.VpnConnectionId`);
-    const state = r.string(o.State, `${p}.State`);
-    const cgw = r.string(o.CustomerGatewayId, `${p}.CustomerGatewayId`);
-    const vgw = r.optionalString(o.VpnGatewayId, `${p}.VpnGatewayId`);
-    const tgw = r.optionalString(o.TransitGatewayId, `${p}.TransitGatewayId`);
-    if (!vgw && !tgw) r.fail(p, 'has neither VpnGatewayId nor TransitGatewayId');
-    const options = o.Options === undefined ? {} : (r.object(o.Options, `${p}.Options`) ?? {});
-    const staticOnly = r.boolean(options.StaticRoutesOnly, `${p}.Options.StaticRoutesOnly`, false);
+/**
+ * A VPN's tunnels by outside IP: its telemetry (status, last change, accepted routes), then any
+ * tunnel only its options name (no telemetry yet: DOWN), sorted by IP.
+ */
+function readTunnels(r: Reader, o: Json, options: Json, p: string): AwsTunnel[] {
+  const tunnels = new Map<string, AwsTunnel>();
+  for (const [j, t] of (r.array(o.VgwTelemetry, `${p}.VgwTelemetry`, true) ?? []).entries()) {
+    const tp = `${p}.VgwTelemetry[${j}]`;
+    const to = r.object(t, tp);
+    if (!to) continue;
+    const ip = r.string(to.OutsideIpAddress, `${tp}.OutsideIpAddress`);
+    const status = r.string(to.Status, `${tp}.Status`);
+    if (status !== undefined && status !== 'UP' && status !== 'DOWN')
+      r.fail(`${tp}.Status`, 'expected UP or DOWN');
+    const changed =
+      to.LastStatusChange === undefined ? undefined : r.time(to.LastStatusChange, `${tp}.LastStatusChange`);
+    const accepted =
+      to.AcceptedRouteCount === undefined
+        ? 0
+        : (r.number(to.AcceptedRouteCount, `${tp}.AcceptedRouteCount`) ?? 0);
+    if (ip)
+      tunnels.set(ip, {
+        outsideIp: ip,
+        status: status === 'UP' ? 'UP' : 'DOWN',
+        lastStatusChange: changed,
+        acceptedRouteCount: accepted,
+      });
+  }
+  for (const [j, t] of (r.array(options.TunnelOptions, `${p}.Options.TunnelOptions`, true) ?? []).entries()) {
+    const to = r.object(t, `${p}.Options.TunnelOptions[${j}]`);
+    const ip = to && r.string(to.OutsideIpAddress, `${p}.Options.TunnelOptions[${j}].OutsideIpAddress`);
+    if (ip && !tunnels.has(ip))
+      tunnels.set(ip, {
+        outsideIp: ip,
+        status: 'DOWN',
+        lastStatusChange: undefined,
+        acceptedRouteCount: 0,
+      });
+  }
+  return [...tunnels.values()].sort((a, b) => a.outsideIp.localeCompare(b.outsideIp));
+}
 
-    const tunnels = new Map<string, AwsTunnel>();
-    for (const [j, t] of (r.array(o.VgwTelemetry, `${p}.VgwTelemetry`, true) ?? []).entries()) {
-      const tp = `${p}.VgwTelemetry[${j}]`;
-      const to = r.object(t, tp);
-      if (!to) continue;
-      const ip = r.string(to.OutsideIpAddress, `${tp}.OutsideIpAddress`);
-      const status = r.string(to.Status, `${tp}.Status`);
-      if (status !== undefined && status !== 'UP' && status !== 'DOWN')
-        r.fail(`${tp}.Status`, 'expected UP or DOWN');
-      const changed =
-        to.LastStatusChange === undefined ? undefined : r.time(to.LastStatusChange, `${tp}.LastStatusChange`);
-      const accepted =
-        to.AcceptedRouteCount === undefined
-          ? 0
-          : (r.number(to.AcceptedRouteCount, `${tp}.AcceptedRouteCount`) ?? 0);
-      if (ip)
-        tunnels.set(ip, {
-          outsideIp: ip,
-          status: status === 'UP' ? 'UP' : 'DOWN',
-          lastStatusChange: changed,
-          acceptedRouteCount: accepted,
-        });
-    }
-    for (const [j, t] of (
-      r.array(options.TunnelOptions, `${p}.Options.TunnelOptions`, true) ?? []
-    ).entries()) {
-      const to = r.object(t, `${p}.Options.TunnelOptions[${j}]`);
-      const ip = to && r.string(to.OutsideIpAddress, `${p}.Options.TunnelOptions[${j}].OutsideIpAddress`);
-      if (ip && !tunnels.has(ip))
-        tunnels.set(ip, {
-          outsideIp: ip,
-          status: 'DOWN',
-          lastStatusChange: undefined,
-          acceptedRouteCount: 0,
-        });
-    }
+/** A static VPN's routes still in place (not deleted or being deleted). */
+function readStaticRoutes(r: Reader, o: Json, p: string): Cidr[] {
+  const routes: Cidr[] = [];
+  for (const [j, rt] of (r.array(o.Routes, `${p}.Routes`, true) ?? []).entries()) {
+    const ro = r.object(rt, `${p}.Routes[${j}]`);
+    if (!ro) continue;
+    const c = r.cidr(ro.DestinationCidrBlock, `${p}.Routes[${j}].DestinationCidrBlock`);
+    if (c && ro.State !== 'deleted' && ro.State !== 'deleting') routes.push(c);
+  }
+  return routes;
+}
 
-    const routes: Cidr[] = [];
-    for (const [j, rt] of (r.array(o.Routes, `${p}.Routes`, true) ?? []).entries()) {
-      const ro = r.object(rt, `${p}.Routes[${j}]`);
-      if (!ro) continue;
-      const c = r.cidr(ro.DestinationCidrBlock, `${p}.Routes[${j}].DestinationCidrBlock`);
-      if (c && ro.State !== 'deleted' && ro.State !== 'deleting') routes.push(c);
-    }
-    const tags = readAwsTags(r, o.Tags, `${p}.Tags`);
-    if (!id || !state || !cgw || (!vgw && !tgw) || GONE.has(state)) continue;
-    vpnConnections.push({
+/**
+ * One entry of `VpnConnections`, with its static routes; undefined when a field it needs is bad
+ * (the reader has the reason) or the VPN is gone.
+ */
+function readVpnConnection(
+  r: Reader,
+  v: unknown,
+  p: string,
+  vpnAttachment: ReadonlyMap<string, string>,
+): { half: AwsVpnHalf; routes: Cidr[] } | undefined {
+  const o = r.object(v, p);
+  if (!o) return undefined;
+  const id = r.string(o.VpnConnectionId, `${p}.VpnConnectionId`);
+  const state = r.string(o.State, `${p}.State`);
+  const cgw = r.string(o.CustomerGatewayId, `${p}.CustomerGatewayId`);
+  const vgw = r.optionalString(o.VpnGatewayId, `${p}.VpnGatewayId`);
+  const tgw = r.optionalString(o.TransitGatewayId, `${p}.TransitGatewayId`);
+  if (!vgw && !tgw) r.fail(p, 'has neither VpnGatewayId nor TransitGatewayId');
+  const options = o.Options === undefined ? {} : (r.object(o.Options, `${p}.Options`) ?? {});
+  const staticOnly = r.boolean(options.StaticRoutesOnly, `${p}.Options.StaticRoutesOnly`, false);
+  const tunnels = readTunnels(r, o, options, p);
+  const routes = readStaticRoutes(r, o, p);
+  const tags = readAwsTags(r, o.Tags, `${p}.Tags`);
+  if (!id || !state || !cgw || (!vgw && !tgw) || GONE.has(state)) return undefined;
+  return {
+    half: {
       vpnConnectionId: id,
       state,
       gateway: tgw ? { kind: 'tgw', id: tgw } : { kind: 'vgw', id: vgw as string },
       transitGatewayAttachmentId: vpnAttachment.get(id),
       customerGatewayId: cgw,
       staticRoutesOnly: staticOnly,
-      tunnels: [...tunnels.values()].sort((a, b) => a.outsideIp.localeCompare(b.outsideIp)),
+      tunnels,
       tags,
-    });
-    staticRoutes.set(id, routes);
-  }
+    },
+    routes,
+  };
+}
 
+/** The customer gateways still there (not deleted), sorted. */
+function readCustomerGateways(r: Reader, top: Json): string[] {
   const customerGateways: string[] = [];
   for (const [i, c] of (r.array(top.CustomerGateways, 'CustomerGateways', true) ?? []).entries()) {
     const o = r.object(c, `CustomerGateways[${i}]`);
     const id = o && r.string(o.CustomerGatewayId, `CustomerGateways[${i}].CustomerGatewayId`);
     if (id && o?.State !== 'deleted') customerGateways.push(id);
   }
+  return customerGateways.sort();
+}
 
+/** VGW id -> the VPCs whose route tables it propagates into, sorted. */
+function readVgwVpcs(r: Reader, top: Json): Map<string, string[]> {
   const vgwVpcs = new Map<string, string[]>();
   for (const [i, t] of (r.array(top.RouteTables, 'RouteTables', true) ?? []).entries()) {
     const p = `RouteTables[${i}]`;
@@ -160,7 +185,37 @@ export function importAwsExport(input: unknown): AwsExport {
       }
     }
   }
+  return vgwVpcs;
+}
 
+/** The attachments one Transit Gateway route sends to. */
+function readRouteAttachments(
+  r: Reader,
+  ro: Json,
+  rp: string,
+): { resourceType: string; resourceId: string }[] {
+  const attachments: { resourceType: string; resourceId: string }[] = [];
+  for (const [k, a] of (
+    r.array(ro.TransitGatewayAttachments, `${rp}.TransitGatewayAttachments`, true) ?? []
+  ).entries()) {
+    const ao = r.object(a, `${rp}.TransitGatewayAttachments[${k}]`);
+    if (!ao) continue;
+    const resourceType = r.string(ao.ResourceType, `${rp}.TransitGatewayAttachments[${k}].ResourceType`);
+    const resourceId = r.string(ao.ResourceId, `${rp}.TransitGatewayAttachments[${k}].ResourceId`);
+    if (resourceType && resourceId) attachments.push({ resourceType, resourceId });
+  }
+  return attachments;
+}
+
+/**
+ * The routes of each exported Transit Gateway route table (blackholes left out), and the gateways
+ * whose routes were exported at all.
+ */
+function readTgwRoutes(
+  r: Reader,
+  top: Json,
+  rtbGateway: ReadonlyMap<string, string>,
+): { tgwRoutes: AwsTgwRoute[]; observed: string[] } {
   const tgwRoutes: AwsTgwRoute[] = [];
   const observed = new Set<string>();
   const byTable =
@@ -185,27 +240,42 @@ export function importAwsExport(input: unknown): AwsExport {
       if (!ro) continue;
       const prefix = r.cidr(ro.DestinationCidrBlock, `${rp}.DestinationCidrBlock`);
       if (ro.State === 'blackhole') continue;
-      const attachments: { resourceType: string; resourceId: string }[] = [];
-      for (const [k, a] of (
-        r.array(ro.TransitGatewayAttachments, `${rp}.TransitGatewayAttachments`, true) ?? []
-      ).entries()) {
-        const ao = r.object(a, `${rp}.TransitGatewayAttachments[${k}]`);
-        if (!ao) continue;
-        const resourceType = r.string(ao.ResourceType, `${rp}.TransitGatewayAttachments[${k}].ResourceType`);
-        const resourceId = r.string(ao.ResourceId, `${rp}.TransitGatewayAttachments[${k}].ResourceId`);
-        if (resourceType && resourceId) attachments.push({ resourceType, resourceId });
-      }
+      const attachments = readRouteAttachments(r, ro, rp);
       if (prefix) tgwRoutes.push({ transitGatewayId: tgw, routeTableId: rtb, prefix, attachments });
     }
   }
+  return { tgwRoutes, observed: [...observed].sort() };
+}
+
+export function importAwsExport(input: unknown): AwsExport {
+  const r = new Reader();
+  const root = r.object(input, '');
+  if (!root) r.done('AWS export');
+  const top = root as Json;
+  if (top.VpnConnections === undefined)
+    r.fail('VpnConnections', 'missing: export `aws ec2 describe-vpn-connections --output json`');
+
+  const vpnAttachment = readVpnAttachments(r, top);
+  const rtbGateway = readRouteTableGateways(r, top);
+  const vpnConnections: AwsVpnHalf[] = [];
+  const staticRoutes = new Map<string, Cidr[]>();
+  for (const [i, v] of (r.array(top.VpnConnections, 'VpnConnections') ?? []).entries()) {
+    const read = readVpnConnection(r, v, `VpnConnections[${i}]`, vpnAttachment);
+    if (!read) continue;
+    vpnConnections.push(read.half);
+    staticRoutes.set(read.half.vpnConnectionId, read.routes);
+  }
+  const customerGateways = readCustomerGateways(r, top);
+  const vgwVpcs = readVgwVpcs(r, top);
+  const { tgwRoutes, observed } = readTgwRoutes(r, top, rtbGateway);
 
   r.done('AWS export');
   return {
     vpnConnections: vpnConnections.sort((a, b) => a.vpnConnectionId.localeCompare(b.vpnConnectionId)),
     staticRoutes,
-    customerGateways: customerGateways.sort(),
+    customerGateways,
     vgwVpcs,
     tgwRoutes,
-    observedTransitGateways: [...observed].sort(),
+    observedTransitGateways: observed,
   };
 }

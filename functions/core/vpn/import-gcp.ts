@@ -39,6 +39,120 @@ export interface GcpExport {
   readonly externalVpnGateways: readonly string[];
 }
 
+type ExportedTunnel = GcpExport['tunnels'][number];
+
+/** One entry of `vpnTunnels`; undefined when a field it needs is bad or it has no Cloud Router. */
+function readTunnel(r: Reader, t: unknown, p: string): ExportedTunnel | undefined {
+  const o = r.object(t, p);
+  if (!o) return undefined;
+  const name = r.string(o.name, `${p}.name`);
+  const peerIp = r.string(o.peerIp, `${p}.peerIp`);
+  const status = r.string(o.status, `${p}.status`);
+  const router = r.optionalString(o.router, `${p}.router`);
+  const region = r.string(o.region, `${p}.region`);
+  const selfLink = r.optionalString(o.selfLink, `${p}.selfLink`);
+  const peerExternalGateway = r.optionalString(o.peerExternalGateway, `${p}.peerExternalGateway`);
+  const labels = readLabels(r, o.labels, `${p}.labels`);
+  if (!name || !peerIp || !status || !region) return undefined;
+  if (!router) return undefined; // a static (policy-based) Classic VPN tunnel: no Cloud Router, never an HA VPN half.
+  return {
+    name,
+    selfLink: gcpResourcePath(selfLink ?? `${gcpResourcePath(region)}/vpnTunnels/${name}`),
+    peerIp,
+    status,
+    peerExternalGateway: peerExternalGateway && lastSegment(peerExternalGateway),
+    labels,
+    router: lastSegment(router),
+    region: lastSegment(region),
+  };
+}
+
+/**
+ * A router's BGP peers on VPN tunnels (interface -> linked tunnel), sorted by name, and the ranges
+ * each advertises in CUSTOM mode (its own, or the router's).
+ */
+function readBgpPeers(
+  r: Reader,
+  o: Json,
+  p: string,
+): { bgpPeers: GcpBgpPeer[]; custom: Map<string, Cidr[]> } {
+  const interfaces = new Map<string, string>();
+  for (const [j, f] of (r.array(o.interfaces, `${p}.interfaces`, true) ?? []).entries()) {
+    const fo = r.object(f, `${p}.interfaces[${j}]`);
+    const fname = fo && r.string(fo.name, `${p}.interfaces[${j}].name`);
+    const linked = fo?.linkedVpnTunnel;
+    if (fname && typeof linked === 'string') interfaces.set(fname, gcpResourcePath(linked));
+  }
+  const custom = new Map<string, Cidr[]>();
+  const bgp = o.bgp === undefined ? {} : (r.object(o.bgp, `${p}.bgp`) ?? {});
+  const routerWide =
+    bgp.advertiseMode === 'CUSTOM' ? ranges(r, bgp.advertisedIpRanges, `${p}.bgp.advertisedIpRanges`) : [];
+  const bgpPeers: GcpBgpPeer[] = [];
+  for (const [j, b] of (r.array(o.bgpPeers, `${p}.bgpPeers`, true) ?? []).entries()) {
+    const bp = `${p}.bgpPeers[${j}]`;
+    const bo = r.object(b, bp);
+    if (!bo) continue;
+    const peer = r.string(bo.name, `${bp}.name`);
+    const iface = r.string(bo.interfaceName, `${bp}.interfaceName`);
+    // Compute returns enable as the string "TRUE" / "FALSE"; absent means TRUE.
+    if (bo.enable !== undefined && bo.enable !== 'TRUE' && bo.enable !== 'FALSE')
+      r.fail(`${bp}.enable`, 'expected "TRUE" or "FALSE"');
+    const own =
+      bo.advertiseMode === 'CUSTOM'
+        ? ranges(r, bo.advertisedIpRanges, `${bp}.advertisedIpRanges`)
+        : routerWide;
+    const tunnel = iface ? interfaces.get(iface) : undefined;
+    if (peer && iface && tunnel) {
+      bgpPeers.push({ name: peer, interfaceName: iface, enabled: bo.enable !== 'FALSE', tunnel });
+      if (own.length > 0) custom.set(peer, own);
+    }
+  }
+  return { bgpPeers: bgpPeers.sort((a, b) => a.name.localeCompare(b.name)), custom };
+}
+
+/** A router's `get-status`: its best routes and what each BGP peer advertises. */
+function readRouterStatus(r: Reader, raw: unknown, name: string): GcpRouter['status'] {
+  const sp = `routerStatus.${name}`;
+  const result = r.object(r.object(raw, sp)?.result, `${sp}.result`);
+  const advertised = new Map<string, Cidr[]>();
+  for (const [j, s] of (r.array(result?.bgpPeerStatus, `${sp}.result.bgpPeerStatus`, true) ?? []).entries()) {
+    const so = r.object(s, `${sp}.result.bgpPeerStatus[${j}]`);
+    const peer = so && r.string(so.name, `${sp}.result.bgpPeerStatus[${j}].name`);
+    const adv = routes(r, so?.advertisedRoutes, `${sp}.result.bgpPeerStatus[${j}].advertisedRoutes`);
+    if (peer)
+      advertised.set(
+        peer,
+        adv.map((a) => a.prefix),
+      );
+  }
+  return {
+    bestRoutes: routes(r, result?.bestRoutes, `${sp}.result.bestRoutes`),
+    bestRoutesForRouter: routes(r, result?.bestRoutesForRouter, `${sp}.result.bestRoutesForRouter`),
+    advertised,
+  };
+}
+
+/** One entry of `routers`, with its status when exported; undefined when a field it needs is bad. */
+function readRouter(r: Reader, rt: unknown, p: string, statusByRouter: Json): GcpRouter | undefined {
+  const o = r.object(rt, p);
+  if (!o) return undefined;
+  const name = r.string(o.name, `${p}.name`);
+  const network = r.string(o.network, `${p}.network`);
+  const region = r.string(o.region, `${p}.region`);
+  const { bgpPeers, custom } = readBgpPeers(r, o, p);
+  const raw = name === undefined ? undefined : statusByRouter[name];
+  const status = raw === undefined ? undefined : readRouterStatus(r, raw, name as string);
+  if (!name || !network || !region) return undefined;
+  return {
+    name,
+    region: lastSegment(region),
+    network: gcpResourcePath(network),
+    bgpPeers,
+    customAdvertised: custom,
+    status,
+  };
+}
+
 export function importGcpExport(input: unknown): GcpExport {
   const r = new Reader();
   const root = r.object(input, '');
@@ -48,108 +162,18 @@ export function importGcpExport(input: unknown): GcpExport {
     r.fail('vpnTunnels', 'missing: `gcloud compute vpn-tunnels list --format=json`');
   if (top.routers === undefined) r.fail('routers', 'missing: `gcloud compute routers list --format=json`');
 
-  const tunnels: GcpExport['tunnels'][number][] = [];
+  const tunnels: ExportedTunnel[] = [];
   for (const [i, t] of (r.array(top.vpnTunnels, 'vpnTunnels') ?? []).entries()) {
-    const p = `vpnTunnels[${i}]`;
-    const o = r.object(t, p);
-    if (!o) continue;
-    const name = r.string(o.name, `${p}.name`);
-    const peerIp = r.string(o.peerIp, `${p}.peerIp`);
-    const status = r.string(o.status, `${p}.status`);
-    const router = r.optionalString(o.router, `${p}.router`);
-    const region = r.string(o.region, `${p}.region`);
-    const selfLink = r.optionalString(o.selfLink, `${p}.selfLink`);
-    const peerExternalGateway = r.optionalString(o.peerExternalGateway, `${p}.peerExternalGateway`);
-    const labels = readLabels(r, o.labels, `${p}.labels`);
-    if (!name || !peerIp || !status || !region) continue;
-    if (!router) continue; // a static (policy-based) Classic VPN tunnel: no Cloud Router, never an HA VPN half.
-    tunnels.push({
-      name,
-      selfLink: gcpResourcePath(selfLink ?? `${gcpResourcePath(region)}/vpnTunnels/${name}`),
-      peerIp,
-      status,
-      peerExternalGateway: peerExternalGateway && lastSegment(peerExternalGateway),
-      labels,
-      router: lastSegment(router),
-      region: lastSegment(region),
-    });
+    const tunnel = readTunnel(r, t, `vpnTunnels[${i}]`);
+    if (tunnel) tunnels.push(tunnel);
   }
 
   const statusByRouter =
     top.routerStatus === undefined ? {} : (r.object(top.routerStatus, 'routerStatus') ?? {});
-
   const routers: GcpRouter[] = [];
   for (const [i, rt] of (r.array(top.routers, 'routers') ?? []).entries()) {
-    const p = `routers[${i}]`;
-    const o = r.object(rt, p);
-    if (!o) continue;
-    const name = r.string(o.name, `${p}.name`);
-    const network = r.string(o.network, `${p}.network`);
-    const region = r.string(o.region, `${p}.region`);
-    const interfaces = new Map<string, string>();
-    for (const [j, f] of (r.array(o.interfaces, `${p}.interfaces`, true) ?? []).entries()) {
-      const fo = r.object(f, `${p}.interfaces[${j}]`);
-      const fname = fo && r.string(fo.name, `${p}.interfaces[${j}].name`);
-      const linked = fo?.linkedVpnTunnel;
-      if (fname && typeof linked === 'string') interfaces.set(fname, gcpResourcePath(linked));
-    }
-    const custom = new Map<string, Cidr[]>();
-    const bgp = o.bgp === undefined ? {} : (r.object(o.bgp, `${p}.bgp`) ?? {});
-    const routerWide =
-      bgp.advertiseMode === 'CUSTOM' ? ranges(r, bgp.advertisedIpRanges, `${p}.bgp.advertisedIpRanges`) : [];
-    const bgpPeers: GcpBgpPeer[] = [];
-    for (const [j, b] of (r.array(o.bgpPeers, `${p}.bgpPeers`, true) ?? []).entries()) {
-      const bp = `${p}.bgpPeers[${j}]`;
-      const bo = r.object(b, bp);
-      if (!bo) continue;
-      const peer = r.string(bo.name, `${bp}.name`);
-      const iface = r.string(bo.interfaceName, `${bp}.interfaceName`);
-      // Compute returns enable as the string "TRUE" / "FALSE"; absent means TRUE.
-      if (bo.enable !== undefined && bo.enable !== 'TRUE' && bo.enable !== 'FALSE')
-        r.fail(`${bp}.enable`, 'expected "TRUE" or "FALSE"');
-      const own =
-        bo.advertiseMode === 'CUSTOM'
-          ? ranges(r, bo.advertisedIpRanges, `${bp}.advertisedIpRanges`)
-          : routerWide;
-      const tunnel = iface ? interfaces.get(iface) : undefined;
-      if (peer && iface && tunnel) {
-        bgpPeers.push({ name: peer, interfaceName: iface, enabled: bo.enable !== 'FALSE', tunnel });
-        if (own.length > 0) custom.set(peer, own);
-      }
-    }
-    let status: GcpRouter['status'];
-    const raw = name === undefined ? undefined : statusByRouter[name];
-    if (raw !== undefined) {
-      const sp = `routerStatus.${name}`;
-      const result = r.object(r.object(raw, sp)?.result, `${sp}.result`);
-      const advertised = new Map<string, Cidr[]>();
-      for (const [j, s] of (
-        r.array(result?.bgpPeerStatus, `${sp}.result.bgpPeerStatus`, true) ?? []
-      ).entries()) {
-        const so = r.object(s, `${sp}.result.bgpPeerStatus[${j}]`);
-        const peer = so && r.string(so.name, `${sp}.result.bgpPeerStatus[${j}].name`);
-        const adv = routes(r, so?.advertisedRoutes, `${sp}.result.bgpPeerStatus[${j}].advertisedRoutes`);
-        if (peer)
-          advertised.set(
-            peer,
-            adv.map((a) => a.prefix),
-          );
-      }
-      status = {
-        bestRoutes: routes(r, result?.bestRoutes, `${sp}.result.bestRoutes`),
-        bestRoutesForRouter: routes(r, result?.bestRoutesForRouter, `${sp}.result.bestRoutesForRouter`),
-        advertised,
-      };
-    }
-    if (!name || !network || !region) continue;
-    routers.push({
-      name,
-      region: lastSegment(region),
-      network: gcpResourcePath(network),
-      bgpPeers: bgpPeers.sort((a, b) => a.name.localeCompare(b.name)),
-      customAdvertised: custom,
-      status,
-    });
+    const router = readRouter(r, rt, `routers[${i}]`, statusByRouter);
+    if (router) routers.push(router);
   }
   for (const name of Object.keys(statusByRouter))
     if (!routers.some((x) => x.name === name))

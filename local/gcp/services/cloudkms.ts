@@ -6,7 +6,7 @@
  * ENABLED at once (the real service may take a moment: inferred not to matter here).
  */
 import { constants, generateKeyPairSync, type KeyObject, privateDecrypt } from 'node:crypto';
-import { crc32c, crc32cValue, int64Of } from '../crc32c.ts';
+import { crc32c, crc32cValue, int64Of } from '#core/crypto/crc32c.ts';
 import { encodeEnums, enumName } from '../enums.ts';
 import { alreadyExists, failedPrecondition, GcpError, invalidArgument, notFound } from '../errors.ts';
 import { defineGcpService, type GcpRequestContext } from '../service.ts';

@@ -3,7 +3,7 @@
  * optional `dataCrc32c` check), access a version (`latest` included), get, list and delete. Where
  * the activation key is stored the moment it is issued (docs/architecture.md, "Activation keys").
  */
-import { crc32c, crc32cValue, int64Of } from '../crc32c.ts';
+import { crc32c, crc32cValue, int64Of } from '#core/crypto/crc32c.ts';
 import { encodeEnums } from '../enums.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.ts';
 import { defineGcpService, type GcpRequestContext } from '../service.ts';

@@ -7,7 +7,7 @@ import {
   TaskTokenError,
 } from '#local/aws/sfn/execution.ts';
 import { StepFunctionsEngine } from '#local/aws/sfn/interpreter.ts';
-import { manualClock, settle } from '../../helpers/timers.ts';
+import { manualClock, settle } from '../../support/timers.ts';
 
 const ACCOUNT = '000000000000';
 const fnArn = (n: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${n}`;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
 import { fetchHttp, type LogEntry, type TokenProvider } from '#local/workflows/ports.ts';
-import { manualClock, until } from '../../helpers/timers.ts';
+import { manualClock, until } from '../../support/timers.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 
 const P = 'projects/demo/locations/us-central1/workflows';

@@ -3,7 +3,7 @@ import { CallbackHub } from '#local/workflows/callbacks.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
 import { Execution } from '#local/workflows/interpreter.ts';
 import { InvalidWorkflowError } from '#local/workflows/outcome.ts';
-import { manualClock } from '../../helpers/timers.ts';
+import { manualClock } from '../../support/timers.ts';
 import { raised, run, yaml } from '../../support/workflows.ts';
 
 describe('steps, assign and return', () => {

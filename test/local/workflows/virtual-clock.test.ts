@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '#local/clock.ts';
 import { startWorkflowsApi, type WorkflowsApiServer } from '#local/gcp/workflows-api.ts';
-import { until } from '../../helpers/timers.ts';
+import { until } from '../../support/timers.ts';
 import { yaml } from '../../support/workflows.ts';
 
 describe('the Workflows engine on the local cloud virtual clock', () => {

@@ -111,7 +111,7 @@ region: 5
 serviceAccounts: []
 functions:
   - name: fn
-    source: functions/gcp/index.ts
+    source: functions/gcp/handlers/index.ts
     entryPoint: intake
     runtime: nodejs24
     serviceAccount: nobody

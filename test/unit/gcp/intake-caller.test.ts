@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { createLink, transition } from '#core/link/transition.ts';
-import { callerOfToken, handleIntake, verifiedAuthorization } from '#gcp/intake-http.ts';
+import { callerOfToken, handleIntake, verifiedAuthorization } from '#gcp/intake.ts';
 import { CAROL, LINK, stepHarness, T0 } from '../../support/step-harness.ts';
 
 const ALICE = 'alice@example.com';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { type IntakeDeps, startDecommission } from '#core/link/intake.ts';
 import { StartInProgressError } from '#gcp/execution-starter.ts';
-import { intakeView } from '#gcp/intake-view.ts';
+import { intakeView } from '#gcp/intake.ts';
 import { approvedLink, LINK, stepHarness, TO_ACTIVE } from '../../support/step-harness.ts';
 
 function intakeDeps(held: boolean) {

@@ -13,9 +13,9 @@ import { ValidationError } from '#core/errors.ts';
 import type { InitiateHalfInput, LinkDeps, OwnHalfView } from '#core/link/ports.ts';
 import { requestLink } from '#core/link/request.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import type { TransportHalves } from '#gcp/halves.ts';
+import { ProjectRoutedHalves } from '#gcp/network-halves.ts';
 import { parseNetworkProjects, projectPlacement } from '#gcp/network-projects.ts';
-import { ProjectRoutedHalves } from '#gcp/project-halves.ts';
-import type { TransportHalves } from '#gcp/transport-halves.ts';
 import { MemoryEventSink, MemoryLinkStore } from '../../support/memory-store.ts';
 
 const HUB = 'crosslink-hub';

@@ -6,6 +6,7 @@
  */
 
 import { parseDuration } from '#core/clock.ts';
+import { AWS_CONNECTION_STATES, type AwsConnectionState } from '#core/link/model.ts';
 import { GOOGLE_PAIRS } from '#local/offerings.ts';
 import { errorClass } from '../../errors.ts';
 import type { RequestContext, World } from '../../service.ts';
@@ -20,26 +21,9 @@ export const QuotaExceeded = errorClass('ServiceQuotaExceededException', 402);
 
 // ---------- shapes ----------
 
-export type ConnectionState =
-  | 'requested'
-  | 'pending'
-  | 'available'
-  | 'down'
-  | 'deleting'
-  | 'deleted'
-  | 'failed'
-  | 'updating';
-
-export const CONNECTION_STATES: readonly ConnectionState[] = [
-  'available',
-  'requested',
-  'pending',
-  'down',
-  'deleting',
-  'deleted',
-  'failed',
-  'updating',
-];
+/** The connection states of the Interconnect API: the product reads the same list (functions/core). */
+export type ConnectionState = AwsConnectionState;
+export const CONNECTION_STATES: readonly ConnectionState[] = AWS_CONNECTION_STATES;
 
 export type AttachPoint = { directConnectGateway: string } | { arn: string };
 type Provider = { cloudServiceProvider: string } | { lastMileProvider: string };

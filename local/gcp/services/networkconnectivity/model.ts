@@ -6,6 +6,7 @@
  */
 
 import { parseDuration } from '#core/clock.ts';
+import type { GcpTransportState } from '#core/link/model.ts';
 import type { Timer } from '#local/clock.ts';
 import { GOOGLE_BANDWIDTHS, GOOGLE_PAIRS } from '#local/offerings.ts';
 import { notFound } from '../../errors.ts';
@@ -19,7 +20,8 @@ export const UUID4_RE =
 export const ID_RE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const AWS_ACCOUNT_RE = /^\d{12}$/;
 
-export type TransportState = 'CREATING' | 'PENDING_CONFIG' | 'PENDING_KEY' | 'ACTIVE';
+/** `Transport.State`: the list the product reads too (functions/core/link/model.ts). */
+export type TransportState = GcpTransportState;
 export type KeyFlow = 'INPUT_ONLY' | 'OUTPUT_ONLY' | 'INPUT_OR_OUTPUT';
 
 const DEFAULT_DELAYS = {

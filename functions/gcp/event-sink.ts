@@ -1,6 +1,6 @@
 /**
  * The `EventSink` port on Pub/Sub: one message per event, data the whole CloudEvent, attributes
- * `ce-id`, `ce-type`, `crosslinkorigin`, `traceparent` (docs/architecture.md, "Event envelope"; `toPubSubMessage`, ./pubsub-envelope.ts). The client
+ * `ce-id`, `ce-type`, `crosslinkorigin`, `traceparent` (docs/architecture.md, "Event envelope"; `toPubSubMessage`, ./envelope.ts). The client
  * batches and retries on its own; a message it still cannot publish fails the put with an error
  * naming each event (`EventsNotPutError`, the name the orchestrators retry on), so the caller's
  * retry publishes it later. Events carry their own ids: consumers drop a redelivered one.
@@ -8,7 +8,7 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import { toPubSubMessage } from './pubsub-envelope.ts';
+import { toPubSubMessage } from './envelope.ts';
 
 /** Some events could not be published after the client's own retries. */
 export class EventsNotPutError extends Error {

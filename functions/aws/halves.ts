@@ -27,7 +27,7 @@ import type { InitiateHalfInput, AcceptHalfInput as OwnAcceptInput, OwnHalves } 
 import type { ObservedHalf } from '#core/link/watch.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import { withoutSecret } from '#core/redact.ts';
-import type { InterconnectEnvironments } from './environments.ts';
+import type { InterconnectEnvironments } from './offerings.ts';
 import type { SecretStore } from './secret-store.ts';
 
 /** A connection as crosslink passes it around: never the activation key. */

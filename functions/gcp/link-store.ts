@@ -1,6 +1,6 @@
 /**
  * The `StageStore` port on Firestore (Native mode), single-document conditional writes only, the same
- * semantics as the DynamoDB store (functions/aws/dynamodb-link-store.ts):
+ * semantics as the DynamoDB store (functions/aws/link-store.ts):
  *
  * | document                                | fields                                   | written with                            |
  * | --------------------------------------- | ---------------------------------------- | --------------------------------------- |

@@ -13,7 +13,7 @@ import {
 import { sleep } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import { toEventBridgeEntry } from './eventbridge-envelope.ts';
+import { toEventBridgeEntry } from './envelope.ts';
 
 /** Some entries could not be put after the sink's own retries. */
 export class EventsNotPutError extends Error {

@@ -24,8 +24,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
-import { type HttpApiEvent, intake, peerEvent } from '#aws/link-intake.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
+import { type HttpApiEvent, intake, peerEvent } from '#aws/intake.ts';
 import { watch } from '#aws/watcher.ts';
 import { openSealedKey, sealKey } from '#core/crypto/seal.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
@@ -34,9 +34,9 @@ import { mintLinkId } from '#core/ids.ts';
 import { eventsOf } from '#local/aws/services/events.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { eventually } from '../helpers/timers.ts';
 import { ACCOUNT, type AwsHalf, REGION, STEP_FUNCTIONS, startAwsHalf } from '../support/aws-half.ts';
 import { admin, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const ARN = {
   alice: `arn:aws:iam::${ACCOUNT}:user/alice`,

@@ -1,6 +1,6 @@
 /**
  * The Google half end to end in the local cloud: the root gcp.yml loaded as `npm start` loads it (the
- * functions of functions/gcp/index.ts in their own processes, Firestore and Pub/Sub emulators, the
+ * functions of functions/gcp/handlers/index.ts in their own processes, Firestore and Pub/Sub emulators, the
  * workflows of workflows/gcp/ on the local Workflows engine, the scheduler, the log sink). The AWS
  * half is played by the test: admin calls on the AWS edge (accept the key, the AWS connection) and
  * peer events published to `crosslink-peer-events` as the crosslink identity. The test holds the

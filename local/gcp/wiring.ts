@@ -7,7 +7,7 @@
  * that publish the edge's Admin Activity audit entries (audit-log.ts) matching their filter
  * (log-filter.ts) to their topic. `reload()` re-reads gcp.yml and applies the difference; with
  * `watch`, a change to gcp.yml or to a function's files reloads by itself. Topics and
- * subscriptions reach the emulator through plumbing-pubsub.ts.
+ * subscriptions reach the emulator through wiring/pubsub.ts.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -23,10 +23,10 @@ import { FunctionHosts } from './functions-host.ts';
 import { configPolicy, networkProjectCustomRoles } from './iam/grants.ts';
 import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
-import { PlumbingError, PubsubTopology } from './plumbing-pubsub.ts';
 import type { PushProxy } from './push-proxy.ts';
 import { Scheduler } from './scheduler.ts';
 import { schedulerApi } from './scheduler-api.ts';
+import { PlumbingError, PubsubTopology } from './wiring/pubsub.ts';
 import { WorkflowsService } from './workflows-api.ts';
 
 export interface GooglePlumbingOptions {

@@ -15,6 +15,7 @@
 import { NotConfiguredError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
 import { PEER_NOT_CONFIGURED } from '#core/link/activate.ts';
+import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
 import {
   type IntakeDeps as CoreIntakeDeps,
   consumePeerEvent,
@@ -27,8 +28,7 @@ import { linkResource as coreLinkResource } from '#core/link/resource.ts';
 import type { ExecutionInput } from '#core/link/stage.ts';
 import { assertValid } from '#core/validation.ts';
 import type { VpnApprovalStore } from '#core/vpn/approval.ts';
-import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
-import { errorToHttp, type HttpAnswer } from './http-errors.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import type { StepDeps } from './steps.ts';
 import { eventBridgeEvent } from './validators.gen.ts';
 

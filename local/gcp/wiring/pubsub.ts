@@ -2,7 +2,7 @@
  * The Google plumbing's Pub/Sub side: gcp.yml's topics and subscriptions (and the subscription
  * Eventarc makes for each function on a topic) applied to the Pub/Sub emulator over its REST API,
  * only what changed since the last apply, push subscriptions handed to the signing push proxy.
- * Also `PlumbingError`, the refusal every part of the plumbing (plumbing.ts) throws.
+ * Also `PlumbingError`, the refusal every part of the plumbing (../wiring.ts) throws.
  */
 import {
   type FunctionSpec,
@@ -11,7 +11,7 @@ import {
   serviceAccountEmail,
 } from '#deployment/gcp-config.ts';
 import { substituteEndpoints } from '#deployment/gcp-config-substitute.ts';
-import type { PushProxy } from './push-proxy.ts';
+import type { PushProxy } from '../push-proxy.ts';
 
 export class PlumbingError extends Error {
   constructor(message: string) {

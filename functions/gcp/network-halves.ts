@@ -1,5 +1,5 @@
 /**
- * Halves in several projects, the Google twin of functions/aws/account-halves.ts: crosslink runs in
+ * Halves in several projects, the Google twin of functions/aws/network-halves.ts: crosslink runs in
  * a hub project and a link's transport may live in a network project, the request's `gcp.project`,
  * reached with the service account configured for it (`CROSSLINK_NETWORK_PROJECTS`, impersonated).
  * Creating and accepting go to the request's project; a project neither the hub nor configured is
@@ -12,7 +12,7 @@
 import { ValidationError } from '#core/errors.ts';
 import type { AcceptHalfInput, InitiateHalfInput, OwnHalfView, OwnHalves } from '#core/link/ports.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
-import type { TransportHalves } from './transport-halves.ts';
+import type { TransportHalves } from './halves.ts';
 
 const PROJECT_OF = /^projects\/([^/]+)\/locations\/[^/]+\/transports\/[^/]+$/;
 

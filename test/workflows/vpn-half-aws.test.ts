@@ -40,9 +40,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { LINK_TABLE_SCHEMA } from '#aws/dynamodb-link-store.ts';
-import { toEventBridgeEntry } from '#aws/eventbridge-envelope.ts';
-import { EventBridgeSink } from '#aws/eventbridge-sink.ts';
+import { toEventBridgeEntry } from '#aws/envelope.ts';
+import { EventBridgeSink } from '#aws/event-sink.ts';
+import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { DynamoDbVpnApprovals } from '#aws/vpn-approvals.ts';
 import { DynamoDbGoogleDrains, VPN_APPROVAL_WAIT_MS, type VpnHalfDeps, vpnHalfStep } from '#aws/vpn-half.ts';
 import { buildEvent } from '#core/envelope.ts';

@@ -32,7 +32,7 @@ import type { LinkRequest } from '#core/policy/request.ts';
 import { withoutSecret } from '#core/redact.ts';
 import { AlreadyExists, NotFound, Unavailable } from './google-errors.ts';
 import { LINK_LABEL, toLabels } from './labels.ts';
-import { RemoteProfiles } from './remote-profiles.ts';
+import { RemoteProfiles } from './offerings.ts';
 import type { NewTransport, Transport, TransportClient } from './transport-client.ts';
 
 /** A fixed namespace for crosslink's request ids. */

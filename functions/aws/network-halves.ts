@@ -13,7 +13,7 @@ import type { AcceptHalfInput, InitiateHalfInput, OwnHalves } from '#core/link/p
 import type { AssociationPrefixes } from '#core/link/prefixes.ts';
 import type { LinkRequest } from '#core/policy/request.ts';
 import type { GatewayPlace, GatewayPrefixes } from './gateway-prefixes.ts';
-import type { HalfView, InterconnectHalves } from './interconnect-adapter.ts';
+import type { HalfView, InterconnectHalves } from './halves.ts';
 
 /**
  * Where this side may place a half: the hub account or one `CROSSLINK_ACCOUNT_ROLES` maps to a
