@@ -5,6 +5,8 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
+import { UnavailableError } from '#core/errors.ts';
+import { retryable } from '#core/link/waits.ts';
 import type { VpnApprovalStore, VpnDeleteApproval, VpnDeleteRequest } from '#core/vpn/approval.ts';
 
 /**
@@ -40,22 +42,31 @@ export class FirestoreVpnApprovals implements VpnApprovalStore {
   async recordRequest(r: VpnDeleteRequest): Promise<void> {
     await this.#doc(r.runId, r.vpnId).set({ request: r }, { merge: true });
   }
-  /** Records the approval and takes the waiting execution's callback, which is then answered. */
+  /**
+   * Records the approval, then answers the waiting execution's callback if its wait is still on, so
+   * it resumes and deletes. The callback is removed only once answered (a callback whose execution
+   * ended answers 404, which counts as answered): a send that fails for now (429, 5xx) leaves it,
+   * and the approval, recorded, so approving again resumes the execution, and the wait's deadline
+   * applies the recorded approval if nobody does (`expireGcpVpnDelete`).
+   */
   async recordApproval(runId: string, vpnId: string, a: VpnDeleteApproval): Promise<void> {
-    const { FieldValue } = await import('@google-cloud/firestore');
     const ref = this.#doc(runId, vpnId);
     const waiting = await this.#db.runTransaction(async (tx) => {
       const data = (await tx.get(ref)).data();
-      tx.set(
-        ref,
-        { approval: a, callback: FieldValue.delete(), waitUntil: FieldValue.delete() },
-        { merge: true },
-      );
+      tx.set(ref, { approval: a }, { merge: true });
       return { callback: data?.callback as string | undefined, until: Number(data?.waitUntil ?? 0) };
     });
     const now = this.#clock?.now() ?? Date.now();
-    if (waiting.callback && waiting.until > now && this.#resume)
+    if (!waiting.callback || waiting.until <= now || !this.#resume) return;
+    try {
       await this.#resume(waiting.callback, { runId, vpnId, approvedBy: a.approver });
+    } catch (e) {
+      if (!retryable(e)) throw e;
+      throw new UnavailableError(
+        `the approval of the delete of ${vpnId} in run ${runId} is recorded, but the execution waiting for it could not be resumed now (${(e as Error).message}): approve again to resume it, or it is applied at the wait's deadline`,
+      );
+    }
+    await this.unpark(runId, vpnId, waiting.callback);
   }
   /**
    * Parks an execution's callback for a delete with its request, unless another execution's wait
@@ -78,7 +89,7 @@ export class FirestoreVpnApprovals implements VpnApprovalStore {
       return approval ? { parked: true as const, approval } : { parked: true as const };
     });
   }
-  /** Ends a wait at its deadline: its callback is removed (only that execution's). */
+  /** Ends a wait (answered, or at its deadline): its callback is removed (only that execution's). */
   async unpark(runId: string, vpnId: string, callback: string): Promise<void> {
     const { FieldValue } = await import('@google-cloud/firestore');
     const ref = this.#doc(runId, vpnId);

@@ -377,13 +377,18 @@ export async function parkGcpVpnDelete(
   return { parked: true, approved: approves(out.approval, c) };
 }
 
-/** A prod delete's deadline passed with no approval: nothing deleted, the result event says why. */
+/**
+ * A prod delete's deadline passed: the wait is cleared. An approval of this command recorded during
+ * the wait (its callback's send failed and was not repeated) answers `{approved: true}`, and the
+ * workflow applies the delete; with none, nothing is deleted and the result event says why.
+ */
 export async function expireGcpVpnDelete(
   deps: GcpVpnHalfDeps,
   body: GcpVpnWait,
-): Promise<VpnHalfResultData & { action: VpnAction }> {
+): Promise<(VpnHalfResultData & { action: VpnAction }) | { approved: true }> {
   const { command: c, callback } = gcpWaitOf(body);
   await deps.approvals.unpark(c.runId, c.vpnId, callback);
+  if (approves(await deps.approvals.approval(c.runId, c.vpnId), c)) return { approved: true };
   const { data, event } = vpnResultEvent(
     c,
     {

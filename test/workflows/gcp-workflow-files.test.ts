@@ -366,4 +366,43 @@ describe('the Google workflows against a scripted steps function', () => {
     expect(JSON.parse(out.error?.payload ?? '{}')).toEqual({ Error: 'DrainNotConfirmed', Cause: 'no drain' });
     expect(steps()).not.toContain('deleteOwnHalf');
   });
+  it('vpn-half: at the approval deadline, an approval recorded during the wait (its callback never sent) is applied; with none, the execution fails VpnDeleteApprovalExpired', async () => {
+    for (const [expired, state] of [
+      [{ approved: true }, 'SUCCEEDED'],
+      [
+        { outcome: 'expired', reason: 'no approval of the delete came within 72 h: nothing deleted' },
+        'FAILED',
+      ],
+    ] as const) {
+      let applies = 0;
+      await start(PROVISIONING, {
+        vpnHalf: (body) => {
+          if (body.vpnApproval === 'park') return ok({ parked: true, approved: false });
+          if (body.vpnApproval === 'expired') return ok(expired);
+          applies += 1;
+          return applies === 1
+            ? fail(409, 'VpnDeleteNotApprovedError', 'the delete waits for an approval')
+            : ok({ outcome: 'changed', changed: ['t-1'] });
+        },
+      });
+      api.service.deploy('demo', 'us-east4', 'vpn', file('vpn-half.workflows.yaml'), {
+        CROSSLINK_VPN_HALF_URL: `${stepsUrl}/vpnHalf`,
+      });
+      const name = api.service.create('demo', 'us-east4', 'vpn', {
+        argument: JSON.stringify({ event: { type: 'crosslink.VpnDeleteRequested.v1' } }),
+      }).name;
+      await until(() => api.service.callbacks.waiting(name) === 1);
+      await clock.advance(259_200_000);
+      const out = await api.service.wait(name);
+      const kinds = calls.map((c) => String(c.body.vpnApproval ?? 'apply'));
+      expect(out.state, JSON.stringify(expired)).toBe(state);
+      if (state === 'SUCCEEDED') {
+        expect(out.result).toMatchObject({ outcome: 'changed', changed: ['t-1'] });
+        expect(kinds).toEqual(['apply', 'park', 'expired', 'apply']);
+      } else {
+        expect(JSON.parse(out.error?.payload ?? '{}')).toMatchObject({ Error: 'VpnDeleteApprovalExpired' });
+        expect(kinds).toEqual(['apply', 'park', 'expired']);
+      }
+    }
+  });
 });
