@@ -28,7 +28,7 @@ export interface InventoryExchangeDeps {
   /** This side's bus or topic: the pages go there (the relay carries them to the coordinator). */
   sink: EventSink;
   /** Where the coordinator keeps the pages it received. */
-  store: InventoryPageStore;
+  pages: InventoryPageStore;
   /** The byte budget of one page (default INVENTORY_PAGE_BYTES). */
   pageBytes?: number;
 }
@@ -82,7 +82,7 @@ export async function handleInventoryEvent(
   if (name === 'VpnInventoryReported') {
     const data = checkEventData(checks.VpnInventoryReported, event.data);
     if (data.side === side) return { action: 'ignored', reason: `the report is this side's own (${side})` };
-    await deps.store.put(data);
+    await deps.pages.put(data);
     return { action: 'stored', runId: data.runId, side: data.side, page: data.page, pages: data.pages };
   }
   return { action: 'ignored', reason: `${name ?? event.type} is not an inventory event` };
