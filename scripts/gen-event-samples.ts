@@ -294,6 +294,38 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       `deleting ${VPN_ID} then ${CUSTOMER_GATEWAY}`,
     ),
   },
+  // AWS coordinates the run: it asks Google for its inventory, which answers in one page here.
+  VpnInventoryRequested: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT - 2,
+    data: { runId: RUN_ID, side: 'gcp', requestedAt: iso(VPN_AT - 2) },
+  },
+  VpnInventoryReported: {
+    origin: GCP_ORIGIN,
+    at: VPN_AT - 1,
+    data: {
+      runId: RUN_ID,
+      side: 'gcp',
+      page: 1,
+      pages: 1,
+      reportedAt: iso(VPN_AT - 1),
+      export: {
+        vpnTunnels: [
+          {
+            name: 'payments-vpn-tunnel-0',
+            region: 'https://www.googleapis.com/compute/v1/projects/payments-prod/regions/us-east4',
+            peerIp: '203.0.113.10',
+            router:
+              'https://www.googleapis.com/compute/v1/projects/payments-prod/regions/us-east4/routers/payments-router',
+            status: 'ESTABLISHED',
+          },
+        ],
+        routers: [{ name: 'payments-router', bgpPeers: [] }],
+        routerStatus: { 'payments-router': { result: { bestRoutes: [] } } },
+        externalVpnGateways: [],
+      },
+    },
+  },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -313,7 +345,7 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
   const cloudevent = buildEvent({
     name,
     origin: s.origin,
-    subject: 'vpnId' in s.data ? s.data.vpnId : LINK_ID,
+    subject: 'vpnId' in s.data ? s.data.vpnId : 'runId' in s.data ? s.data.runId : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

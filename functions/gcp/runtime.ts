@@ -29,8 +29,10 @@ import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import type { InventoryExchangeDeps } from '#core/vpn/inventory-exchange.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
+import { ComputeRest } from './compute-rest.ts';
 import { PubSubSink } from './event-sink.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
 import { CLOUD_PLATFORM } from './google-credentials.ts';
@@ -47,6 +49,7 @@ import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 import { FirestoreVpnApprovals } from './vpn-approvals.ts';
 import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { buildVpnInventoryDeps } from './vpn-inventory.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -57,6 +60,8 @@ export interface GoogleDeps extends IntakeDeps {
   /** The VPN half (the `vpnHalf` function) and the workflow that calls it. */
   vpn: GcpVpnHalfDeps;
   vpnHalfWorkflow: string;
+  /** The VPN inventory exchange (the `vpnInventory` function). */
+  vpnInventory: InventoryExchangeDeps;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -106,6 +111,24 @@ export function depsFromPlatform(env: NodeJS.ProcessEnv = process.env): Promise<
   });
   cached = building;
   return building;
+}
+
+/** Starts a link's stage (its workflow execution), and says whether one runs. */
+function stagesOf(starter: StarterDeps): GoogleDeps['stages'] {
+  return {
+    start: async (stage, input, attempt) => {
+      const out = await startStage(starter, stage, input, attempt);
+      return { executionName: out.executionName, started: out.started };
+    },
+    running: (stage, linkId, attempt) => isStageRunning(starter, stage, linkId, attempt),
+  };
+}
+
+/** One structured error line per failed route (Cloud Logging reads `severity`). */
+function logRouteError(route: string, e: unknown): void {
+  process.stderr.write(
+    `${JSON.stringify({ severity: 'ERROR', service: 'crosslink-gcp', route, error: { name: (e as Error).name, message: (e as Error).message } })}\n`,
+  );
 }
 
 /** The dependencies of a function placed in `project` / `region`, configured by `env`. */
@@ -169,17 +192,8 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
     settings: stepSettings(env),
-    stages: {
-      start: async (stage, input, attempt) => {
-        const out = await startStage(starter, stage, input, attempt);
-        return { executionName: out.executionName, started: out.started };
-      },
-      running: (stage, linkId, attempt) => isStageRunning(starter, stage, linkId, attempt),
-    },
-    logError: (route, e) =>
-      process.stderr.write(
-        `${JSON.stringify({ severity: 'ERROR', service: 'crosslink-gcp', route, error: { name: (e as Error).name, message: (e as Error).message } })}\n`,
-      ),
+    stages: stagesOf(starter),
+    logError: logRouteError,
     starter,
     vpn: buildVpnHalfDeps(
       env,
@@ -192,6 +206,16 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       },
     ),
     vpnHalfWorkflow: workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
+    vpnInventory: buildVpnInventoryDeps(
+      { project, region },
+      {
+        compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
+        projects: [project, ...networks.keys()],
+        firestore,
+        bus: events,
+        clock: systemClock,
+      },
+    ),
     watch: {
       ...base,
       projects: projects.projects,

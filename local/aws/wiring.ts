@@ -3,7 +3,7 @@
  * `npx osls package` produces and creates what it declares (queues, buses, rules with their
  * targets and schedules, Lambda functions each from its own packaged zip (`package.individually`)
  * or the service's one zip, run from where it was unpacked, event source mappings, async
- * invoke configs, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
+ * invoke configs, EventBridge Scheduler schedules and groups, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
  * permission policies, bus and queue policies, Lambda permissions, the key policy), so what runs
  * locally is what would be deployed, under the permissions it would have (docs/local-aws-iam.md).
  * The template is regenerated only when the inputs changed: a SHA-256 of serverless.yml and the
@@ -29,6 +29,7 @@ import { wireHttpApis } from './wiring/http-apis.ts';
 import { wireRoles } from './wiring/iam-roles.ts';
 import { packageService, withPackageLock } from './wiring/packaging.ts';
 import { ROUTE53_TYPES, wireRoute53 } from './wiring/route53.ts';
+import { wireSchedules } from './wiring/scheduler.ts';
 import { wireStorage } from './wiring/storage.ts';
 import { type Json, readTemplate, viewTemplate, type Wiring } from './wiring/template.ts';
 
@@ -157,6 +158,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   wireAlarms(w);
   wireCompute(w);
   wireRules(w);
+  wireSchedules(w);
   wireHttpApis(w);
 
   const handled = new Set([
@@ -182,6 +184,8 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::S3::BucketPolicy',
     'AWS::CloudWatch::Alarm',
     ...ROUTE53_TYPES,
+    'AWS::Scheduler::Schedule',
+    'AWS::Scheduler::ScheduleGroup',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;

@@ -11,7 +11,7 @@ import type { Issue } from '#core/errors.ts';
 import type { GcpConfig } from '#deployment/gcp-config.ts';
 import { REQUIRED_VARIABLES } from '#gcp/variables.ts';
 
-const GOOGLE_HALF_SOURCE = resolve(import.meta.dirname, '../../functions/gcp/index.ts');
+const GOOGLE_HALF_SOURCE = resolve(import.meta.dirname, '../../functions/gcp/handlers/index.ts');
 
 /** Every such problem of `config` (after `${env:NAME}` values were substituted). */
 export function googleHalfIssues(config: GcpConfig): Issue[] {

@@ -162,7 +162,7 @@ describe('what each handler can call (per handler, through the ports)', () => {
     for (const step of FLUSHING_STEPS) {
       const path = analysis.handlers[step]?.actions.get('events:PutEvents');
       expect(path, step).toBeDefined();
-      expect(path?.join(' -> '), step).toMatch(/flushOutbox.*eventbridge-sink\.ts:put/);
+      expect(path?.join(' -> '), step).toMatch(/flushOutbox.*event-sink\.ts:put/);
     }
   });
 

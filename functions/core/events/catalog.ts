@@ -155,6 +155,28 @@ export interface VpnHalfResultData {
   appliedAt: string;
 }
 
+/** The coordinator of the VPN runs asks the other cloud for its VPN inventory. */
+export interface VpnInventoryRequestedData {
+  runId: string;
+  /** The cloud whose inventory is asked for. */
+  side: Cloud;
+  requestedAt: string;
+}
+
+/**
+ * One page of a cloud's VPN inventory: `export` holds this page's part of the side's export in the
+ * form the planner imports (functions/core/vpn/inventory-pages.ts splits and merges it).
+ */
+export interface VpnInventoryReportedData {
+  runId: string;
+  side: Cloud;
+  /** From 1. */
+  page: number;
+  pages: number;
+  reportedAt: string;
+  export: Record<string, unknown>;
+}
+
 export interface EventDataByName {
   LinkRequested: LinkRequestedData;
   LinkApprovalRequested: LinkApprovalRequestedData;
@@ -172,6 +194,8 @@ export interface EventDataByName {
   VpnUndrained: VpnHalfResultData;
   VpnDeleteRequested: VpnHalfCommandData;
   VpnHalfDeleted: VpnHalfResultData;
+  VpnInventoryRequested: VpnInventoryRequestedData;
+  VpnInventoryReported: VpnInventoryReportedData;
 }
 
 export type EventName = keyof EventDataByName;
@@ -200,6 +224,8 @@ export const EVENT_NAMES = [
   'VpnUndrained',
   'VpnDeleteRequested',
   'VpnHalfDeleted',
+  'VpnInventoryRequested',
+  'VpnInventoryReported',
 ] as const satisfies readonly EventName[];
 
 const VPN_COMMAND_FIELDS = {
@@ -273,6 +299,11 @@ export const EVENT_FIELDS = {
   VpnUndrained: VPN_RESULT_FIELDS,
   VpnDeleteRequested: VPN_COMMAND_FIELDS,
   VpnHalfDeleted: VPN_RESULT_FIELDS,
+  VpnInventoryRequested: { required: ['runId', 'side', 'requestedAt'], optional: [] },
+  VpnInventoryReported: {
+    required: ['runId', 'side', 'page', 'pages', 'reportedAt', 'export'],
+    optional: [],
+  },
 } as const satisfies {
   [N in EventName]: {
     required: readonly (keyof EventDataByName[N])[];

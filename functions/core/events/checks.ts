@@ -41,3 +41,11 @@ export const VpnUndrainRequested = /* @__PURE__ */ check('VpnUndrainRequested', 
 export const VpnUndrained = /* @__PURE__ */ check('VpnUndrained', compiled.VpnUndrained);
 export const VpnDeleteRequested = /* @__PURE__ */ check('VpnDeleteRequested', compiled.VpnDeleteRequested);
 export const VpnHalfDeleted = /* @__PURE__ */ check('VpnHalfDeleted', compiled.VpnHalfDeleted);
+export const VpnInventoryRequested = /* @__PURE__ */ check(
+  'VpnInventoryRequested',
+  compiled.VpnInventoryRequested,
+);
+export const VpnInventoryReported = /* @__PURE__ */ check(
+  'VpnInventoryReported',
+  compiled.VpnInventoryReported,
+);

@@ -30,6 +30,8 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnUndrained: checks.VpnUndrained,
   VpnDeleteRequested: checks.VpnDeleteRequested,
   VpnHalfDeleted: checks.VpnHalfDeleted,
+  VpnInventoryRequested: checks.VpnInventoryRequested,
+  VpnInventoryReported: checks.VpnInventoryReported,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */

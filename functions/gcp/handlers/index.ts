@@ -11,6 +11,7 @@
  * | `watcher`      | Cloud Scheduler every 5 min (OIDC), POST     | polls this side's transports                              |
  * | `watcherAudit` | push of `crosslink-audit` (OIDC)             | a TransportManager audit entry: check that transport now  |
  * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
+ * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -33,6 +34,7 @@ import { peerEvents } from './peer-events.ts';
 import { starter } from './starter.ts';
 import { steps } from './steps.ts';
 import { vpnHalf } from './vpn-half.ts';
+import { vpnInventory } from './vpn-inventory.ts';
 import { watcher } from './watcher.ts';
 import { watcherAudit } from './watcher-audit.ts';
 import type { Deps } from './wrap.ts';
@@ -44,6 +46,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('starter', starter(deps));
   ff.http('watcher', watcher(deps));
   ff.http('vpnHalf', vpnHalf(deps));
+  ff.http('vpnInventory', vpnInventory(deps));
   ff.http('watcherAudit', watcherAudit(deps));
 }
 

@@ -42,6 +42,7 @@ const SHAPES: Record<string, DenialShape> = {
   lambda: { code: 'AccessDeniedException', status: 403 },
   interconnect: { code: 'AccessDeniedException', status: 403 },
   'route53-recovery-cluster': { code: 'AccessDeniedException', status: 403 },
+  scheduler: { code: 'AccessDeniedException', status: 403 },
 };
 const DEFAULT_SHAPE: DenialShape = { code: 'AccessDeniedException', status: 400 };
 

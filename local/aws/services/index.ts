@@ -17,6 +17,7 @@ import lambda from './lambda.ts';
 import route53 from './route53.ts';
 import route53RecoveryCluster from './route53-recovery-cluster.ts';
 import s3 from './s3.ts';
+import scheduler from './scheduler.ts';
 import secretsmanager from './secretsmanager.ts';
 import sqs from './sqs.ts';
 import states from './states.ts';
@@ -41,4 +42,5 @@ export const awsServices: readonly AnyAwsService[] = [
   ecs,
   route53,
   route53RecoveryCluster,
+  scheduler,
 ];
