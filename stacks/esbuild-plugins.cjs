@@ -4,8 +4,10 @@
  * `lambdaShims`: modules of the SDK that Lambda never runs replaced by what Lambda does run
  * (stacks/lambda-shims/, each says why its behaviour in Lambda is the same): the default credential
  * chain by its first link, fromEnv (Lambda's credentials are in the environment); the region's
- * instance metadata lookup by "none" (Lambda always sets AWS_REGION); the pure-JavaScript SHA-256,
- * the fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
+ * instance metadata lookup by "none" (Lambda always sets AWS_REGION and AWS_EXECUTION_ENV); the shared config and
+ * credentials files, which a Lambda sandbox does not have, by two empty ones; S3's endpoint
+ * parameters (no function bundles the S3 client) by a refusal; the pure-JavaScript SHA-256, the
+ * fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
  * the DynamoDB client's endpoint cache builds, by one on a Map. And `sdkPackageVersion`: each
  * client imports its whole package.json for its version (the user agent's); it gets the version.
  *
@@ -55,9 +57,19 @@ const lambdaShims = {
       path: join(SHIMS, 'credential-provider-node.mjs'),
     }));
     build.onResolve({ filter: /^mnemonist\/lru-cache$/ }, () => ({ path: join(SHIMS, 'lru-cache.mjs') }));
-    build.onResolve({ filter: /^\.\/getInstanceMetadataRegion$/ }, (args) =>
+    build.onResolve({ filter: /[./]getInstanceMetadataRegion$/ }, (args) =>
       /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
         ? { path: join(SHIMS, 'instance-metadata-region.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /[./]loadSharedConfigFiles$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
+        ? { path: join(SHIMS, 'shared-config-files.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /^\.\.\/service-customizations$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/].*[\\/]getEndpointFromInstructions\.js$/.test(args.importer)
+        ? { path: join(SHIMS, 's3-endpoint-params.mjs') }
         : undefined,
     );
     build.onResolve({ filter: /^\.\/Sha256Js$/ }, (args) =>

@@ -2,9 +2,12 @@
  * The modules the Lambda bundles take in place of the SDK's (stacks/lambda-shims/, wired by
  * stacks/esbuild-plugins.cjs): each answers as the module it replaces does where Lambda runs it.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CONFIG_PREFIX_SEPARATOR, loadSharedConfigFiles } from '@smithy/core/config';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -27,6 +30,13 @@ const { getInstanceMetadataRegion } = (await shim('instance-metadata-region.mjs'
   getInstanceMetadataRegion: () => Promise<string | undefined>;
 };
 const { Sha256Js } = (await shim('sha256-js.mjs')) as { Sha256Js: new () => unknown };
+const shared = (await shim('shared-config-files.mjs')) as {
+  loadSharedConfigFiles: () => Promise<unknown>;
+  CONFIG_PREFIX_SEPARATOR: string;
+};
+const { resolveParamsForS3 } = (await shim('s3-endpoint-params.mjs')) as {
+  resolveParamsForS3: () => Promise<unknown>;
+};
 
 type Op = { op: 'get' | 'peek' | 'has' | 'set' | 'clear'; key: number; value: number };
 const op = fc.record({
@@ -78,9 +88,27 @@ describe('the default credential chain', () => {
   });
 });
 
+describe('the shared config files', () => {
+  it('read as the SDK reads them where there are none, as in a Lambda sandbox: two empty files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crosslink-no-aws-config-'));
+    try {
+      const real = await loadSharedConfigFiles({
+        filepath: join(dir, 'credentials'),
+        configFilepath: join(dir, 'config'),
+      });
+      expect(await shared.loadSharedConfigFiles()).toEqual(real);
+      expect(real).toEqual({ configFile: {}, credentialsFile: {} });
+      expect(shared.CONFIG_PREFIX_SEPARATOR).toBe(CONFIG_PREFIX_SEPARATOR);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the fallbacks Lambda never reaches', () => {
-  it('name no region from instance metadata, and build no JavaScript SHA-256', async () => {
+  it('name no region from instance metadata, build no JavaScript SHA-256, resolve no S3 endpoint', async () => {
     await expect(getInstanceMetadataRegion()).resolves.toBeUndefined();
     expect(() => new Sha256Js()).toThrow('SHA-256 without node:crypto is not in the Lambda bundles');
+    await expect(resolveParamsForS3()).rejects.toThrow('the S3 client is not in the Lambda bundles');
   });
 });
