@@ -16,12 +16,12 @@
  *    federated token (the requested scopes, `token_lifetime_seconds` or an hour).
  *
  * The token is kept until five minutes before it expires, and concurrent callers share one
- * exchange. Why not the library: google-auth-library with gaxios and node-fetch is about 250 KB
- * minified, the whole of a Lambda bundle's budget (docs/aws-half.md, "Packaging"); this needs only
- * the SigV4 signer and SHA-256 the SDK clients already bundle, and Node's fetch. In Lambda the credentials and
- * region are always in the environment, so the library's fallbacks to the instance metadata
- * service (`credential_source.url`, `region_url`) are not taken: without those variables the
- * exchange fails naming them.
+ * exchange. Why not the library: google-auth-library with gaxios and node-fetch is about 300 KB
+ * minified, more than a Lambda bundle's budget (docs/aws-half.md, "Packaging"); this needs
+ * only the SigV4 signer and SHA-256 the SDK clients already bundle, and Node's fetch. In Lambda the
+ * credentials and region are always in the environment, so the library's fallbacks to the instance
+ * metadata service (`credential_source.url`, `region_url`) are not taken: without those variables
+ * the exchange fails naming them.
  */
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
