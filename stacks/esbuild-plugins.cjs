@@ -1,6 +1,16 @@
 /**
  * esbuild plugins of the Lambda packaging (serverless.yml `custom.esbuild.plugins`).
  *
+ * `lambdaShims`: modules of the SDK that Lambda never runs replaced by what Lambda does run
+ * (stacks/lambda-shims/, each says why its behaviour in Lambda is the same): the default credential
+ * chain by its first link, fromEnv (Lambda's credentials are in the environment); the region's
+ * instance metadata lookup by "none" (Lambda always sets AWS_REGION and AWS_EXECUTION_ENV); the shared config and
+ * credentials files, which a Lambda sandbox does not have, by two empty ones; S3's endpoint
+ * parameters (no function bundles the S3 client) by a refusal; the pure-JavaScript SHA-256, the
+ * fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
+ * the DynamoDB client's endpoint cache builds, by one on a Map. And `sdkPackageVersion`: each
+ * client imports its whole package.json for its version (the user agent's); it gets the version.
+ *
  * `sdkSchemaLiteralKeys`: the AWS SDK clients describe their operations' shapes in one module
  * (`dist-es/schemas/schemas_0.js`), whose shape traits are object literals with computed keys
  * (`{ [_xN]: _m }`, `_xN` a module constant `"xmlName"`). esbuild must keep a statement with a
@@ -15,6 +25,9 @@
 'use strict';
 
 const { readFile } = require('node:fs/promises');
+const { join } = require('node:path');
+
+const SHIMS = join(__dirname, 'lambda-shims');
 
 const SCHEMAS = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
 
@@ -37,5 +50,47 @@ const sdkSchemaLiteralKeys = {
   },
 };
 
-module.exports = [sdkSchemaLiteralKeys];
+const lambdaShims = {
+  name: 'lambda-shims',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: join(SHIMS, 'credential-provider-node.mjs'),
+    }));
+    build.onResolve({ filter: /^mnemonist\/lru-cache$/ }, () => ({ path: join(SHIMS, 'lru-cache.mjs') }));
+    build.onResolve({ filter: /[./]getInstanceMetadataRegion$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
+        ? { path: join(SHIMS, 'instance-metadata-region.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /[./]loadSharedConfigFiles$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
+        ? { path: join(SHIMS, 'shared-config-files.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /^\.\.\/service-customizations$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/].*[\\/]getEndpointFromInstructions\.js$/.test(args.importer)
+        ? { path: join(SHIMS, 's3-endpoint-params.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /^\.\/Sha256Js$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/].*[\\/]Sha256Node\.js$/.test(args.importer)
+        ? { path: join(SHIMS, 'sha256-js.mjs') }
+        : undefined,
+    );
+  },
+};
+
+const CLIENT_PACKAGE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/;
+
+const sdkPackageVersion = {
+  name: 'sdk-package-version',
+  setup(build) {
+    build.onLoad({ filter: CLIENT_PACKAGE }, async (args) => ({
+      contents: JSON.stringify({ version: JSON.parse(await readFile(args.path, 'utf8')).version }),
+      loader: 'json',
+    }));
+  },
+};
+
+module.exports = [sdkSchemaLiteralKeys, lambdaShims, sdkPackageVersion];
 module.exports.literalKeys = literalKeys;

@@ -3,19 +3,20 @@
  * publisher authenticated by workload identity federation (no stored Google key), and the SQS
  * dead-letter queue with a `reason` attribute.
  *
- * The federation is google-auth-library's external-account client with an AWS credential source
- * (`credential_source.environment_id: aws1`): it signs a GetCallerIdentity request with the
- * function's own AWS credentials (the subject token), exchanges it at Google STS (`token_url`) and,
- * when the config names one, impersonates a service account. The exchange is done explicitly
- * (`getAccessToken()`) before every publish, and the publish goes over REST with that bearer token:
- * the Pub/Sub emulator ignores auth, so a refused exchange must (and does) fail the publish itself.
+ * The federation is an external-account configuration with an AWS credential source
+ * (`credential_source.environment_id: aws1`, google-federation.ts): a GetCallerIdentity request
+ * signed with the function's own AWS credentials (the subject token) is exchanged at Google STS
+ * (`token_url`) and, when the config names one, a service account is impersonated. The token is
+ * asked for (`getAccessToken()`) before every publish, and the publish goes over REST with it as
+ * the bearer token: the Pub/Sub emulator ignores auth, so a refused exchange must (and does) fail
+ * the publish itself.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { AwsClient, type BaseExternalAccountClient } from 'google-auth-library';
 import { type Issue, ValidationError } from '#core/errors.ts';
+import { AWS_SUBJECT_TOKEN_TYPE, awsFederatedTokens, type GoogleTokenSource } from './google-federation.ts';
 import type { DeadLetters, PeerPublisher, RelayMessage } from './relay-to-google.ts';
 
-const AWS_SUBJECT_TOKEN = 'urn:ietf:params:aws:token-type:aws4_request';
+const AWS_SUBJECT_TOKEN = AWS_SUBJECT_TOKEN_TYPE;
 const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 
 /** The external-account credential configuration (what `gcloud iam workload-identity-pools create-cred-config` writes). */
@@ -25,6 +26,7 @@ export interface ExternalAccountConfig {
   subject_token_type: string;
   token_url: string;
   service_account_impersonation_url?: string;
+  service_account_impersonation?: { token_lifetime_seconds?: number };
   credential_source: {
     environment_id: string;
     regional_cred_verification_url: string;
@@ -117,6 +119,16 @@ function externalAccountOf(text: string | undefined, issues: Issue[]): ExternalA
       issues.push({ path: `${V}.credential_source.environment_id`, reason: 'must be "aws1"' });
     str('credential_source.regional_cred_verification_url', source.regional_cred_verification_url);
   }
+  const lifetime = (json.service_account_impersonation as { token_lifetime_seconds?: unknown } | undefined)
+    ?.token_lifetime_seconds;
+  if (
+    lifetime !== undefined &&
+    !(typeof lifetime === 'number' && Number.isInteger(lifetime) && lifetime >= 600 && lifetime <= 43200)
+  )
+    issues.push({
+      path: `${V}.service_account_impersonation.token_lifetime_seconds`,
+      reason: 'must be an integer from 600 to 43200',
+    });
   if (json.aws_security_credentials_supplier !== undefined)
     issues.push({
       path: `${V}.aws_security_credentials_supplier`,
@@ -125,12 +137,9 @@ function externalAccountOf(text: string | undefined, issues: Issue[]): ExternalA
   return issues.length === before ? (json as ExternalAccountConfig) : undefined;
 }
 
-/**
- * The external-account client of a configuration googleRelayConfig checked (an AWS source only,
- * which is why this builds an AwsClient rather than trusting `ExternalAccountClient.fromJSON`).
- */
-export function federatedClient(config: ExternalAccountConfig): BaseExternalAccountClient {
-  return new AwsClient({ ...config, scopes: [PUBSUB_SCOPE] } as ConstructorParameters<typeof AwsClient>[0]);
+/** The Pub/Sub token source of a configuration googleRelayConfig checked (an AWS source only). */
+export function federatedClient(config: ExternalAccountConfig): GoogleTokenSource {
+  return awsFederatedTokens(config, [PUBSUB_SCOPE]);
 }
 
 /** A token exchange that Google refused (or that could not be made): the publish fails with it. */
@@ -143,17 +152,9 @@ export class PublishError extends Error {
   override name = 'PublishError';
 }
 
-function describeAuthError(e: unknown): string {
-  const err = e as { message?: string; response?: { status?: number; data?: unknown } };
-  const data = err.response?.data as { error?: unknown; error_description?: unknown } | undefined;
-  if (data && typeof data.error === 'string')
-    return `${err.response?.status ?? ''} ${data.error}: ${String(data.error_description ?? '')}`.trim();
-  return err.message ?? String(e);
-}
-
 /** Publishes to `projects/<project>/topics/<topic>` with a token from the explicit exchange. */
 export function federatedPublisher(options: {
-  client: Pick<BaseExternalAccountClient, 'getAccessToken'>;
+  client: GoogleTokenSource;
   pubsubEndpoint: string;
   project: string;
   topic: string;
@@ -164,13 +165,12 @@ export function federatedPublisher(options: {
   const url = `${options.pubsubEndpoint}/v1/projects/${options.project}/topics/${encodeURIComponent(options.topic)}:publish`;
   return {
     async publish(message: RelayMessage): Promise<string> {
-      let token: string | null | undefined;
+      let token: string;
       try {
         token = (await options.client.getAccessToken()).token;
       } catch (e) {
-        throw new TokenExchangeError(`Google token exchange refused: ${describeAuthError(e)}`);
+        throw new TokenExchangeError(`Google token exchange refused: ${(e as Error).message}`);
       }
-      if (!token) throw new TokenExchangeError('Google token exchange returned no access token');
       const res = await doFetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

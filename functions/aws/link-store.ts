@@ -14,19 +14,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import type { SealedKey } from '#core/events/catalog.ts';
 import type { LinkRecord, LinkState } from '#core/link/model.ts';
 import type { AuditEntry, StageStore, StoredLink, WaitPhase } from '#core/link/ports.ts';
+import {
+  DeleteCommand,
+  DynamoDBDocument,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from './dynamodb-document.ts';
 
 /** The table's key schema and index, for serverless.yml and tests that create it. */
 export const LINK_TABLE_SCHEMA = {
@@ -57,13 +57,14 @@ export const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 export class DynamoDbLinkStore implements StageStore {
-  readonly #doc: DynamoDBDocumentClient;
+  readonly #doc: DynamoDBDocument;
   readonly #table: string;
   readonly #clock: Clock;
 
   constructor(client: DynamoDBClient, tableName: string, clock: Clock) {
-    this.#doc = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    this.#doc = new DynamoDBDocument(client, {
+      removeUndefinedValues: true,
+      convertClassInstanceToMap: false,
     });
     this.#table = tableName;
     this.#clock = clock;

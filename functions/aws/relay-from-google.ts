@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { need } from '#core/link/settings.ts';
+import { DeleteCommand, DynamoDBDocument, GetCommand, PutCommand } from './dynamodb-document.ts';
 import { isConditionFailure } from './link-store.ts';
 import { type BusPort, type RelayInDeps, type RelayLedger, type RelayLog, relayIn } from './relay-inbound.ts';
 
@@ -21,11 +21,11 @@ import { type BusPort, type RelayInDeps, type RelayLedger, type RelayLog, relayI
  * | relay | `relay#<id>`   | `RELAY` | `status` pending / relayed, `token`, `expiresAt` (ms, read filter), `ttl` (s) |
  */
 export class DynamoDbRelayLedger implements RelayLedger {
-  readonly #doc: DynamoDBDocumentClient;
+  readonly #doc: DynamoDBDocument;
   readonly #table: string;
   readonly #clock: Clock;
   constructor(client: DynamoDBClient, table: string, clock: Clock) {
-    this.#doc = DynamoDBDocumentClient.from(client);
+    this.#doc = new DynamoDBDocument(client);
     this.#table = table;
     this.#clock = clock;
   }

@@ -2,15 +2,15 @@
  * The relay's dependencies from the Lambda environment, once per cold start (the external-account
  * client caches its Google token until it expires, so warm invocations exchange only when needed).
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { federatedClient, federatedPublisher, googleRelayConfig, sqsDeadLetters } from './google-relay.ts';
+import type { LambdaLogger } from './lambda-logger.ts';
 import type { RelayDeps } from './relay-to-google.ts';
 
 let cached: Omit<RelayDeps, 'log'> | undefined;
 
 export function relayDepsFromEnv(
-  logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+  logger: Pick<LambdaLogger, 'info' | 'warn' | 'error'>,
   env = process.env,
 ): RelayDeps {
   if (!cached) {

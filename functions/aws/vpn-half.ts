@@ -378,9 +378,13 @@ export async function applyAwsVpnHalf(
 export const VPN_APPROVAL_WAIT_MS = 72 * 3600_000;
 
 /** Refused to wait: another execution already waits for the approval of the same delete. */
-export class VpnDeleteAlreadyWaitingError extends CrosslinkError {}
+export class VpnDeleteAlreadyWaitingError extends CrosslinkError {
+  override name = 'VpnDeleteAlreadyWaitingError';
+}
 /** Not waiting: the approval of this very delete is already recorded (Apply runs again). */
-export class VpnDeleteApprovedError extends CrosslinkError {}
+export class VpnDeleteApprovedError extends CrosslinkError {
+  override name = 'VpnDeleteApprovedError';
+}
 
 /** What the state machine hands the step for a wait or its deadline (`$$.Execution.Input` is the command). */
 export interface VpnWaitInput {

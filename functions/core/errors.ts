@@ -9,16 +9,22 @@ export interface Issue {
   reason: string;
 }
 
-/** Base of every crosslink error: a stable `name` and a one-line message. */
+/**
+ * Base of every crosslink error: a stable `name` and a one-line message. The name is the class
+ * name; each class that Step Functions or an intake may see also writes it as a string
+ * (`override name = '...'`), because the Lambda bundles are minified without keeping names
+ * (serverless.yml `custom.esbuild`), and a subclass of one of those must write its own.
+ */
 export class CrosslinkError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = new.target === CrosslinkError ? 'CrosslinkError' : new.target.name;
   }
 }
 
 /** Input is malformed: every problem is listed with its path. */
 export class ValidationError extends CrosslinkError {
+  override name = 'ValidationError';
   readonly issues: readonly Issue[];
   /** What was invalid (a file, `input`, `request body`). */
   readonly subject: string;
@@ -36,6 +42,7 @@ export class ValidationError extends CrosslinkError {
 
 /** A policy refused the request; `reasons` are the failing decisions' messages. */
 export class PolicyRefusedError extends CrosslinkError {
+  override name = 'PolicyRefusedError';
   readonly reasons: readonly string[];
   constructor(reasons: readonly string[]) {
     super(`refused by policy: ${reasons.join('; ')}`);
@@ -44,10 +51,13 @@ export class PolicyRefusedError extends CrosslinkError {
 }
 
 /** The caller is not allowed to do this (role, self-approval, wrong side). */
-export class PermissionDeniedError extends CrosslinkError {}
+export class PermissionDeniedError extends CrosslinkError {
+  override name = 'PermissionDeniedError';
+}
 
 /** A command that the current state does not allow. */
 export class IllegalTransitionError extends CrosslinkError {
+  override name = 'IllegalTransitionError';
   readonly from: string;
   readonly command: string;
   constructor(from: string, command: string, why?: string) {
@@ -59,6 +69,7 @@ export class IllegalTransitionError extends CrosslinkError {
 
 /** A peer's event was made under a different policy version than ours. */
 export class PolicyHashMismatchError extends CrosslinkError {
+  override name = 'PolicyHashMismatchError';
   constructor(theirs: string, ours: string) {
     super(
       `policy hash mismatch: event carries ${theirs}, this side runs ${ours}; deploy the same config/policy.yaml on both clouds`,
@@ -67,23 +78,33 @@ export class PolicyHashMismatchError extends CrosslinkError {
 }
 
 /** The thing asked for does not exist. */
-export class NotFoundError extends CrosslinkError {}
+export class NotFoundError extends CrosslinkError {
+  override name = 'NotFoundError';
+}
 
 /** A wait ran out of time. */
-export class TimedOutError extends CrosslinkError {}
+export class TimedOutError extends CrosslinkError {
+  override name = 'TimedOutError';
+}
 
 /** A conditional write lost a race: the record changed (or already exists) since it was read. */
-export class ConflictError extends CrosslinkError {}
+export class ConflictError extends CrosslinkError {
+  override name = 'ConflictError';
+}
 
 /**
  * The installation lacks a deploy-time value the operation needs (the peer cloud's sealing key in
  * the first phase of a deploy, before the peer was deployed): the message names the values and
  * the deploy step that gives them.
  */
-export class NotConfiguredError extends CrosslinkError {}
+export class NotConfiguredError extends CrosslinkError {
+  override name = 'NotConfiguredError';
+}
 
 /**
  * What was asked for is recorded, but a step after it failed for now (throttled, unavailable): the
  * caller may repeat the request, which is idempotent, to finish it.
  */
-export class UnavailableError extends CrosslinkError {}
+export class UnavailableError extends CrosslinkError {
+  override name = 'UnavailableError';
+}

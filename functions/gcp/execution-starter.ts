@@ -27,7 +27,9 @@ import type { ExecutionSummary } from './workflow-executions.ts';
 export const START_KEY_LABEL = 'crosslink-key';
 
 /** Another starter holds the record and may be creating the execution now: try again later. */
-export class StartInProgressError extends ConflictError {}
+export class StartInProgressError extends ConflictError {
+  override name = 'StartInProgressError';
+}
 
 export interface StageExecutions {
   create(

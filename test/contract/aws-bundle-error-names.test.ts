@@ -1,11 +1,15 @@
 /**
  * The Lambda bundles keep crosslink's error names. Step Functions' Retry / Catch match a Lambda's
- * error by its name, and the intakes answer with it as `error.code`; both come from the class name
- * (functions/core/errors.ts), which a minifier renames unless told not to. The check bundles the
- * errors and the intake's error mapping with serverless.yml's own esbuild settings.
+ * error by its name, and the intakes answer with it as `error.code`. The bundles are minified
+ * without keeping names (serverless.yml), so each error class the AWS functions can throw writes
+ * its name as a string (functions/core/errors.ts): the check bundles every such class and the
+ * intake's error mapping with serverless.yml's own esbuild settings, and fails for a class that
+ * forgot to.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -18,14 +22,26 @@ describe('the Lambda bundle settings of serverless.yml', () => {
     const template = parseYaml(readFileSync(resolve(ROOT, 'serverless.yml'), 'utf8'), {
       logLevel: 'silent',
     }) as { custom: { esbuild: Record<string, unknown> } };
-    const { minify, keepNames, target, platform, format } = template.custom.esbuild;
+    const { minify, keepNames, target, platform, format, mainFields, banner } = template.custom.esbuild;
+    // Every module whose error classes the AWS functions throw.
+    const modules = [
+      './functions/core/errors.ts',
+      './functions/core/link/stage.ts',
+      './functions/core/link/verify.ts',
+      './functions/core/vpn/half.ts',
+      './functions/aws/vpn-half.ts',
+    ];
     const entry = `
-      import * as errors from './functions/core/errors.ts';
+      ${modules.map((m, i) => `import * as m${i} from '${m}';`).join('\n')}
+      import { IllegalTransitionError } from './functions/core/errors.ts';
       import { errorToHttp } from './functions/core/link/http-errors.ts';
+      const classes = {};
+      for (const m of [${modules.map((_, i) => `m${i}`).join(', ')}])
+        for (const [k, v] of Object.entries(m))
+          if (typeof v === 'function' && v.prototype instanceof Error) classes[k] = new v(['x'], 'y').name;
       export const names = {
-        transition: new errors.IllegalTransitionError('FAILED', 'approve').name,
-        conflict: new errors.ConflictError('lost a race').name,
-        http: JSON.parse(errorToHttp(new errors.IllegalTransitionError('FAILED', 'approve')).body).error.code,
+        classes,
+        http: JSON.parse(errorToHttp(new IllegalTransitionError('FAILED', 'approve')).body).error.code,
       };`;
     // Act
     const out = await build({
@@ -37,17 +53,27 @@ describe('the Lambda bundle settings of serverless.yml', () => {
       target: target as string,
       platform: platform as 'node',
       format: format as 'esm',
+      mainFields: mainFields as string[],
+      banner: banner as Record<string, string>,
     });
-    const code = out.outputFiles[0]?.text ?? '';
-    const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as {
-      names: Record<string, string>;
-    };
-    // Assess
+    // A file, not a data: URL: the banner's createRequire needs a file URL.
+    const dir = mkdtempSync(join(tmpdir(), 'crosslink-error-names-'));
+    const file = join(dir, 'names.mjs');
+    writeFileSync(file, out.outputFiles[0]?.text ?? '');
+    let mod: { names: { classes: Record<string, string>; http: string } };
+    try {
+      mod = (await import(pathToFileURL(file).href)) as typeof mod;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Assess: each class's name is its exported name (there are many, so none can be missed).
     expect(minify).toBe(true);
-    expect(mod.names).toEqual({
-      transition: 'IllegalTransitionError',
-      conflict: 'ConflictError',
-      http: 'IllegalTransitionError',
+    expect(Object.keys(mod.names.classes).length).toBeGreaterThan(15);
+    expect(mod.names.classes).toEqual(Object.fromEntries(Object.keys(mod.names.classes).map((k) => [k, k])));
+    expect(mod.names.classes).toMatchObject({
+      IllegalTransitionError: 'IllegalTransitionError',
+      ConflictError: 'ConflictError',
     });
+    expect(mod.names.http).toBe('IllegalTransitionError');
   });
 });

@@ -18,9 +18,10 @@ import { MAX_BUNDLE_KB } from '../../bench/lambda-packages.ts';
 import { lambdas, type Template } from '../support/iam-policy.ts';
 
 /**
- * The SDK clients a bundle may hold, by class name (keepNames keeps them in the minified bundle):
- * the product's, and the default credential chain's (which Lambda never reaches: its credentials
- * are in the environment).
+ * The SDK clients a bundle may hold, by client name (every command of a client names it as a
+ * string, `.n("DynamoDBClient", "GetItemCommand")`, which minifying keeps): the product's, and the
+ * default credential chain's (which the bundles replace by its first link, fromEnv:
+ * stacks/lambda-shims/).
  */
 const CLIENTS = [
   'DirectConnectClient',
@@ -37,6 +38,14 @@ const CLIENTS = [
   'SSOOIDCClient',
   'SigninClient',
 ];
+
+/**
+ * What shows a client in a minified bundle: its name as a string, except crosslink's own
+ * Interconnect client (functions/aws/interconnect-client.ts), whose class name minifying drops: its
+ * SigV4 signer's options name the service.
+ */
+const marker = (client: string) =>
+  client === 'InterconnectClient' ? 'service:"interconnect"' : `"${client}"`;
 
 /** The halves and the gateway prefixes: Interconnect or Direct Connect, and STS for the network accounts' roles. */
 const STORE_EVENTS = ['DynamoDBClient', 'EventBridgeClient'];
@@ -70,38 +79,30 @@ const EXPECTED: Record<string, string[]> = {
 };
 
 /**
- * Reviewed ceilings (KB) of the bundles still over the goal (all of them: docs/aws-half.md,
- * "Packaging", says what keeps them over): each its size when measured, rounded up to the next
- * 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
+ * Reviewed ceilings (KB) of the bundles still over the goal (docs/aws-half.md, "Packaging", says
+ * what keeps them over): each its size when measured, rounded up to the next 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
  * The validators are compiled ahead of time and a bundle holds only those its code names: the
  * policy's, a step's input and the AWS event shapes (about 20 KB with Ajv's helpers), and the
  * events it emits (3 to 15 KB each); peerEvents holds the whole catalog's (about 110 KB), since it
  * checks whatever event the peer sends.
  */
 const OVER_GOAL: Record<string, number> = {
-  intake: 410,
-  peerEvents: 460,
-  relayFromGoogle: 280,
-  relayToGoogle: 540,
-  starter: 320,
-  stepActivateAccept: 440,
-  stepActivateInitiate: 430,
-  stepApprovalDeadline: 350,
-  stepCompensate: 400,
-  stepConfirmDeleted: 410,
-  stepDecommissionDeadline: 350,
-  stepDecommissionRequest: 310,
-  stepDeleteOwnHalf: 370,
-  stepDrainCheck: 390,
-  stepKeyDeadline: 300,
-  stepPark: 320,
-  stepPollHalf: 410,
-  stepReport: 300,
-  stepRequest: 380,
-  stepVerifyPrefixes: 330,
-  stepVpnHalf: 340,
+  intake: 340,
+  peerEvents: 380,
+  stepActivateAccept: 360,
+  stepActivateInitiate: 350,
+  stepApprovalDeadline: 280,
+  stepCompensate: 320,
+  stepConfirmDeleted: 330,
+  stepDecommissionDeadline: 280,
+  stepDeleteOwnHalf: 290,
+  stepDrainCheck: 310,
+  stepPollHalf: 330,
+  stepRequest: 310,
+  stepVerifyPrefixes: 260,
+  stepVpnHalf: 280,
   vpnInventory: 320,
-  watcher: 430,
+  watcher: 360,
 };
 
 let bundles: { name: string; kb: number; text: string }[];
@@ -128,7 +129,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the Lambda bundles', () => {
   it('hold, each, the SDK clients of the ports its entry wires and no other', () => {
     const held = Object.fromEntries(
-      bundles.map((b) => [b.name, CLIENTS.filter((c) => b.text.includes(`"${c}"`)).sort()]),
+      bundles.map((b) => [b.name, CLIENTS.filter((c) => b.text.includes(marker(c))).sort()]),
     );
     expect(held).toEqual(Object.fromEntries(Object.entries(EXPECTED).map(([f, cs]) => [f, [...cs].sort()])));
   });

@@ -1,11 +1,14 @@
 /**
- * AWS workload identity federation against the Google edge with google-auth-library's real AwsClient:
- * it signs a GetCallerIdentity request with SigV4 (the subject token), exchanges it at STS, then
- * impersonates a service account through iamcredentials; the edge verifies the signature against
- * the AWS identities of config/local-identities.yaml.
+ * AWS workload identity federation against the Google edge, with google-auth-library's real
+ * AwsClient and with the relay Lambda's own client (functions/aws/google-federation.ts, the same
+ * flow without the library): each signs a GetCallerIdentity request with SigV4 (the subject token),
+ * exchanges it at STS, then impersonates a service account through iamcredentials; the edge
+ * verifies the signature against the AWS identities of config/local-identities.yaml. Both clients
+ * pass the same cases.
  */
 import { AwsClient } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsFederatedTokens } from '#aws/google-federation.ts';
 import { workloadIdentityAudience } from '#local/gcp/services/sts.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
@@ -14,7 +17,11 @@ const CROSSLINK_SA = 'crosslink@crosslink-local.iam.gserviceaccount.com';
 const CROSSLINK_AWS = { accessKeyId: 'AKIALOCALCROSSLINK01', secretAccessKey: 'crosslink-local-secret' };
 let cloud: LocalCloud;
 
-function awsClient(creds: { accessKeyId: string; secretAccessKey: string }, impersonate?: string) {
+type Creds = { accessKeyId: string; secretAccessKey: string };
+type Client = { getAccessToken(): Promise<{ token?: string | null }> };
+
+/** google-auth-library's AwsClient, the reference of the flow. */
+function libraryClient(creds: Creds, impersonate?: string): Client {
   return new AwsClient({
     type: 'external_account',
     audience: workloadIdentityAudience(cloud.gcp.edge.world),
@@ -30,6 +37,33 @@ function awsClient(creds: { accessKeyId: string; secretAccessKey: string }, impe
       getAwsSecurityCredentials: async () => creds,
     },
   });
+}
+
+/** The relay Lambda's client, its credentials and region from a Lambda-like environment. */
+function relayClient(creds: Creds, impersonate?: string): Client {
+  return awsFederatedTokens(
+    {
+      audience: workloadIdentityAudience(cloud.gcp.edge.world),
+      token_url: `${cloud.gcp.endpoint}/v1/token`,
+      ...(impersonate
+        ? {
+            service_account_impersonation_url: `${cloud.gcp.endpoint}/v1/projects/-/serviceAccounts/${impersonate}:generateAccessToken`,
+          }
+        : {}),
+      credential_source: {
+        regional_cred_verification_url:
+          'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+      },
+    },
+    ['https://www.googleapis.com/auth/cloud-platform'],
+    {
+      env: {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      },
+    },
+  );
 }
 
 async function tokenInfo(token: string) {
@@ -57,7 +91,10 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-describe('STS token exchange for AWS workload identity federation', () => {
+describe.each([
+  ['google-auth-library', libraryClient],
+  ['the relay', relayClient],
+])('STS token exchange for AWS workload identity federation (%s)', (_, awsClient) => {
   it('exchanges a real SigV4-signed GetCallerIdentity for a federated token, then impersonates the service account', async () => {
     // Act
     const federated = await awsClient(CROSSLINK_AWS).getAccessToken();

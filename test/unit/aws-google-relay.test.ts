@@ -3,6 +3,7 @@
  * external-account JSON); a refused token exchange fails the publish before anything is sent.
  */
 import { describe, expect, it } from 'vitest';
+import { GoogleFederationError } from '#aws/google-federation.ts';
 import { federatedPublisher, googleRelayConfig } from '#aws/google-relay.ts';
 import { ValidationError } from '#core/errors.ts';
 import { RELAY_ENV as ENV, EXTERNAL } from '../support/relay-config.ts';
@@ -75,12 +76,9 @@ describe('federatedPublisher', () => {
     const publisher = federatedPublisher({
       client: {
         getAccessToken: async () => {
-          throw Object.assign(new Error('Request failed with status code 400'), {
-            response: {
-              status: 400,
-              data: { error: 'invalid_grant', error_description: 'SignatureDoesNotMatch' },
-            },
-          });
+          throw new GoogleFederationError(
+            'Google STS token exchange: 400 invalid_grant: SignatureDoesNotMatch',
+          );
         },
       },
       pubsubEndpoint: 'http://127.0.0.1:1',
@@ -92,7 +90,7 @@ describe('federatedPublisher', () => {
       }) as typeof fetch,
     });
     await expect(publisher.publish(message)).rejects.toThrow(
-      'Google token exchange refused: 400 invalid_grant: SignatureDoesNotMatch',
+      'Google token exchange refused: Google STS token exchange: 400 invalid_grant: SignatureDoesNotMatch',
     );
     expect(sent).toEqual([]);
   });

@@ -3,10 +3,11 @@
  * and reason, stopping at the first that fails.
  */
 import { describe, expect, it } from 'vitest';
+import { GoogleFederationError } from '#aws/google-federation.ts';
 import { isSelfTest, relaySelfTest } from '#aws/relay-self-test.ts';
 import { RELAY_ENV as ENV } from '../support/relay-config.ts';
 
-const token = (t: string | null) => () => ({ getAccessToken: async () => ({ token: t }) });
+const token = (t: string) => () => ({ getAccessToken: async () => ({ token: t }) });
 const answering = (status: number, body: unknown, seen: { url?: string; body?: string } = {}) =>
   (async (url: string, init: RequestInit) => {
     seen.url = url;
@@ -47,12 +48,9 @@ describe('the relay self-test', () => {
     const refused = await relaySelfTest(ENV, {
       client: () => ({
         getAccessToken: async () => {
-          throw Object.assign(new Error('Request failed'), {
-            response: {
-              status: 403,
-              data: { error: 'access_denied', error_description: 'condition not met' },
-            },
-          });
+          throw new GoogleFederationError(
+            'Google STS token exchange: 400 unauthorized_client: condition not met',
+          );
         },
       }),
     });
@@ -60,7 +58,7 @@ describe('the relay self-test', () => {
     expect(refused.steps.at(-1)).toEqual({
       step: 'token exchange',
       ok: false,
-      detail: '403 access_denied: condition not met',
+      detail: 'Google STS token exchange: 400 unauthorized_client: condition not met',
     });
     const lacking = await relaySelfTest(ENV, { client: token('x'), fetch: answering(200, {}) });
     expect(lacking.steps.at(-1)).toMatchObject({

@@ -4,15 +4,15 @@
  * (functions/aws/relay-from-google.ts). Logs ids and types only, never the event; the refusals it
  * counts are EMF metrics.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { metrics } from '../approval-metrics.ts';
+import { logInvocation } from '../lambda-logger.ts';
 import { type RelayHttpEvent, relayDepsFromEnv, relayHttp } from '../relay-from-google.ts';
 import { logger } from './wrap.ts';
 
 export const handler = middy<RelayHttpEvent>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logInvocation(logger))
   .use(logMetrics(metrics))
   .handler(async (event: RelayHttpEvent) =>
     relayHttp(

@@ -1,16 +1,15 @@
 /**
  * What every Lambda entry of the AWS half shares (one entry module per function, beside this one,
  * each exporting `handler`; serverless.yml names `functions/aws/handlers/<entry>.handler`): middy
- * with the Powertools logger, the link id appended to every line, whole events and keys never
- * logged, the input checked before the work runs. Each entry imports only what its function uses,
- * so its bundle holds only that.
+ * with the structured log (lambda-logger.ts, Powertools Logger's format), the link id appended to
+ * every line, whole events and keys never logged, the input checked before the work runs. Each
+ * entry imports only what its function uses, so its bundle holds only that.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { type InputKind, parseInput } from '../input-parser.ts';
+import { LambdaLogger, logInvocation } from '../lambda-logger.ts';
 
-export const logger = new Logger({ serviceName: 'crosslink-aws' });
+export const logger = new LambdaLogger('crosslink-aws');
 
 export interface WrapOptions {
   input?: InputKind;
@@ -25,7 +24,7 @@ export function wrap<E, R>(
   // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 ): any {
   let base = middy()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logInvocation(logger))
     .use(parseInput(options.input ?? { kind: 'step', step: name }));
   for (const m of options.use ?? []) base = base.use(m);
   return base.handler(async (raw: unknown) => {

@@ -16,10 +16,14 @@ import type { LinkRecord } from './model.ts';
 import type { LinkDeps, OwnHalves, SecretStore, StageStore, TaskTokens, Unwrap } from './ports.ts';
 
 /** The environment could not take the link now (state or bandwidth). */
-export class CapacityUnavailableError extends CrosslinkError {}
+export class CapacityUnavailableError extends CrosslinkError {
+  override name = 'CapacityUnavailableError';
+}
 
 /** This side's half failed or vanished while the link was being provisioned. */
-export class HalfFailedError extends CrosslinkError {}
+export class HalfFailedError extends CrosslinkError {
+  override name = 'HalfFailedError';
+}
 
 export interface StepSettings {
   /** Escalate an approval wait after this long (ms). */

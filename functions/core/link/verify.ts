@@ -54,4 +54,6 @@ export async function report(deps: StepDeps, input: { linkId: string }) {
  * gateway does not allow the link's routes, and crosslink may not add them). The one error after
  * which compensation closes a live link.
  */
-export class PrefixesNotCoveredError extends CrosslinkError {}
+export class PrefixesNotCoveredError extends CrosslinkError {
+  override name = 'PrefixesNotCoveredError';
+}

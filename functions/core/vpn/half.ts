@@ -33,11 +33,17 @@ export interface VpnHalfCommand {
 }
 
 /** Refused: the pause switch is on. Nothing was changed. */
-export class VpnActionsPausedError extends CrosslinkError {}
+export class VpnActionsPausedError extends CrosslinkError {
+  override name = 'VpnActionsPausedError';
+}
 /** Refused: a delete of a prod VPN with no approval recorded for its run (or approved by its requester). */
-export class VpnDeleteNotApprovedError extends CrosslinkError {}
+export class VpnDeleteNotApprovedError extends CrosslinkError {
+  override name = 'VpnDeleteNotApprovedError';
+}
 /** Refused: a delete of a VPN that still carries routes on this side (drain it first). */
-export class VpnNotDrainedError extends CrosslinkError {}
+export class VpnNotDrainedError extends CrosslinkError {
+  override name = 'VpnNotDrainedError';
+}
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const VPN_ID = /^vpn-[0-9a-f]{8,17}$/;
