@@ -294,6 +294,28 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       `deleting ${VPN_ID} then ${CUSTOMER_GATEWAY}`,
     ),
   },
+  // The scheduled run that drained it: one VPN drained, one kept; the saving once it is deleted.
+  VpnRunReported: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 2,
+    data: {
+      runId: 'vpn-prod-20260306T090000Z',
+      installation: 'prod',
+      scheduledAt: iso(VPN_AT),
+      plannedAt: iso(VPN_AT),
+      trigger: 'schedule',
+      modes: { prod: 'dry-run', nonprod: 'apply' },
+      totals: { keep: 1, drain: 1, undrain: 0, delete: 0, emitted: 1 },
+      saving: {
+        currency: 'USD',
+        monthly: { aws: 0, gcp: null },
+        pendingMonthly: { aws: 36.5, gcp: null },
+        dryRunMonthly: { aws: 0, gcp: null },
+        source: 'https://aws.amazon.com/vpn/pricing/ (AWS); Google: no figure found',
+      },
+      reportedAt: iso(VPN_AT + 2),
+    },
+  },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -313,7 +335,7 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
   const cloudevent = buildEvent({
     name,
     origin: s.origin,
-    subject: 'vpnId' in s.data ? s.data.vpnId : LINK_ID,
+    subject: 'vpnId' in s.data ? s.data.vpnId : 'runId' in s.data ? s.data.runId : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

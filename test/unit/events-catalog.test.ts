@@ -43,9 +43,13 @@ describe('event schemas match the catalog', () => {
 
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
-    expect(schema.required).toEqual(
-      expect.arrayContaining(name.startsWith('Vpn') ? ['runId', 'vpnId'] : ['linkId', 'policyHash']),
-    );
+    // A link's events name the link; a VPN's its run and VPN; a run's (VpnRun*) its run.
+    const keys = name.startsWith('VpnRun')
+      ? ['runId']
+      : name.startsWith('Vpn')
+        ? ['runId', 'vpnId']
+        : ['linkId', 'policyHash'];
+    expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
   it.each(EVENT_NAMES)('%s: names its producer and consumers, is v1 and open to new fields', (name) => {
@@ -119,8 +123,10 @@ describe('samples', () => {
       expect(parseEvent(event)).toEqual(event);
       expect(event.type).toBe(`crosslink.${name}.v1`);
       expect(eventDataIssues(name, event.data)).toEqual([]);
-      const data = event.data as { linkId?: string; vpnId?: string };
-      expect(event.subject).toBe(name.startsWith('Vpn') ? data.vpnId : data.linkId);
+      const data = event.data as { linkId?: string; vpnId?: string; runId?: string };
+      expect(event.subject).toBe(
+        name.startsWith('VpnRun') ? data.runId : name.startsWith('Vpn') ? data.vpnId : data.linkId,
+      );
       expect(event.source.startsWith(`crosslink://${event.crosslinkorigin}/`)).toBe(true);
     });
 

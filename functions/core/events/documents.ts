@@ -24,6 +24,7 @@ import VpnDeleteRequested from '../../../events/VpnDeleteRequested.v1.schema.jso
 import VpnDrained from '../../../events/VpnDrained.v1.schema.json' with { type: 'json' };
 import VpnDrainRequested from '../../../events/VpnDrainRequested.v1.schema.json' with { type: 'json' };
 import VpnHalfDeleted from '../../../events/VpnHalfDeleted.v1.schema.json' with { type: 'json' };
+import VpnRunReported from '../../../events/VpnRunReported.v1.schema.json' with { type: 'json' };
 import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
 import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
 import type { EventName } from './catalog.ts';
@@ -54,6 +55,7 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnUndrained,
   VpnDeleteRequested,
   VpnHalfDeleted,
+  VpnRunReported,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

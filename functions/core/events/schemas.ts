@@ -30,6 +30,7 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnUndrained: checks.VpnUndrained,
   VpnDeleteRequested: checks.VpnDeleteRequested,
   VpnHalfDeleted: checks.VpnHalfDeleted,
+  VpnRunReported: checks.VpnRunReported,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */

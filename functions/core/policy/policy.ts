@@ -9,6 +9,7 @@ import type { Cloud } from '../envelope.ts';
 import { type Issue, ValidationError } from '../errors.ts';
 import { issuesOf } from '../validation.ts';
 import { policy as policyValidator } from '../validators.gen.ts';
+import { readVpnRunSettings } from '../vpn/run-policy.ts';
 import { parseBandwidth } from './bandwidth.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
@@ -39,6 +40,8 @@ export interface PolicyDocument {
   routes: { allowDefaultRoute?: boolean; maxPrefixesPerSide?: number };
   people?: Record<string, string[]>;
   environments: { prod: EnvironmentPolicy; nonprod: EnvironmentPolicy };
+  /** The VPN decommission runs (functions/core/vpn/run-policy.ts reads it). */
+  vpn?: { coordinator?: Cloud; mode?: { prod?: string; nonprod?: string }; planner?: unknown };
 }
 
 export interface Policy {
@@ -95,6 +98,12 @@ function semanticIssues(doc: PolicyDocument): Issue[] {
       });
     if (auto && !parseBandwidth(auto.maxBandwidth))
       issues.push({ path: `environments.${env}.autoApprove.maxBandwidth`, reason: 'is not a bandwidth' });
+  }
+  try {
+    readVpnRunSettings(doc.vpn);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    issues.push(...e.issues);
   }
   return issues;
 }
