@@ -23,6 +23,7 @@ import { lambdas, type Template } from '../support/iam-policy.ts';
  * are in the environment).
  */
 const CLIENTS = [
+  'CloudWatchClient',
   'DirectConnectClient',
   'DynamoDBClient',
   'EC2Client',
@@ -66,6 +67,8 @@ const EXPECTED: Record<string, string[]> = {
   stepDeleteOwnHalf: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
   stepConfirmDeleted: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
   stepVpnHalf: [...STORE_EVENTS, 'EC2Client'],
+  stepVpnRun: [...STORE_EVENTS, 'CloudWatchClient', 'DirectConnectClient', 'EC2Client', 'STSClient'],
+  vpnRunEvents: STORE_EVENTS,
 };
 
 /**
@@ -75,17 +78,18 @@ const EXPECTED: Record<string, string[]> = {
  * The validators are compiled ahead of time and a bundle holds only those its code names: the
  * policy's, a step's input and the AWS event shapes (about 20 KB with Ajv's helpers), and the
  * events it emits (3 to 15 KB each); peerEvents holds the whole catalog's (about 110 KB), since it
- * checks whatever event the peer sends.
+ * checks whatever event the peer sends; a bundle that checks events by name at run time
+ * (functions/core/events/schemas.ts) holds every event's, VpnRunReported's included.
  */
 const OVER_GOAL: Record<string, number> = {
   intake: 410,
-  peerEvents: 450,
+  peerEvents: 480,
   relayFromGoogle: 280,
   relayToGoogle: 540,
   starter: 320,
   stepActivateAccept: 440,
-  stepActivateInitiate: 430,
-  stepApprovalDeadline: 340,
+  stepActivateInitiate: 440,
+  stepApprovalDeadline: 350,
   stepCompensate: 400,
   stepConfirmDeleted: 410,
   stepDecommissionDeadline: 350,
@@ -96,10 +100,13 @@ const OVER_GOAL: Record<string, number> = {
   stepPark: 320,
   stepPollHalf: 410,
   stepReport: 300,
-  stepRequest: 380,
-  stepVerifyPrefixes: 330,
+  stepRequest: 390,
+  stepVerifyPrefixes: 340,
   stepVpnHalf: 340,
-  watcher: 430,
+  // The planner, the importers and the run's steps; EC2, CloudWatch and Direct Connect clients.
+  stepVpnRun: 490,
+  vpnRunEvents: 320,
+  watcher: 440,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -9,7 +9,6 @@ import type { Cloud } from '../envelope.ts';
 import { type Issue, ValidationError } from '../errors.ts';
 import { issuesOf } from '../validation.ts';
 import { policy as policyValidator } from '../validators.gen.ts';
-import { readVpnRunSettings } from '../vpn/run-policy.ts';
 import { parseBandwidth } from './bandwidth.ts';
 
 const canonicalize = canonicalizeModule as unknown as (v: unknown) => string | undefined;
@@ -40,7 +39,11 @@ export interface PolicyDocument {
   routes: { allowDefaultRoute?: boolean; maxPrefixesPerSide?: number };
   people?: Record<string, string[]>;
   environments: { prod: EnvironmentPolicy; nonprod: EnvironmentPolicy };
-  /** The VPN decommission runs (functions/core/vpn/run-policy.ts reads it). */
+  /**
+   * The VPN decommission runs: the schema checks coordinator and modes; functions/core/vpn/run-policy.ts
+   * reads it whole (the planner's keys too) where runs are made, and at packaging
+   * (config/policy-document.cjs), so the other functions carry no planner code.
+   */
   vpn?: { coordinator?: Cloud; mode?: { prod?: string; nonprod?: string }; planner?: unknown };
 }
 
@@ -98,12 +101,6 @@ function semanticIssues(doc: PolicyDocument): Issue[] {
       });
     if (auto && !parseBandwidth(auto.maxBandwidth))
       issues.push({ path: `environments.${env}.autoApprove.maxBandwidth`, reason: 'is not a bandwidth' });
-  }
-  try {
-    readVpnRunSettings(doc.vpn);
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    issues.push(...e.issues);
   }
   return issues;
 }

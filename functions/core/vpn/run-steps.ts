@@ -84,7 +84,7 @@ export interface VpnRunSources {
 }
 
 export interface VpnRunDeps {
-  store: VpnRunStore;
+  runs: VpnRunStore;
   sources: VpnRunSources;
   bus: EventSink;
   clock: Clock;
@@ -95,7 +95,7 @@ export interface VpnRunDeps {
 }
 
 /** What the reactions on the bus use: no sources, no planner. */
-export type VpnRunEventDeps = Pick<VpnRunDeps, 'store' | 'bus' | 'clock' | 'origin' | 'installation'> & {
+export type VpnRunEventDeps = Pick<VpnRunDeps, 'runs' | 'bus' | 'clock' | 'origin' | 'installation'> & {
   /** This side's own identity (its role ARN): what a link-state undrain is requested by. */
   principal: string;
 };
@@ -147,7 +147,7 @@ export async function claimRun(
     claimedAt: iso(deps.clock.now()),
     status: 'claimed',
   };
-  const out = await deps.store.claim(header);
+  const out = await deps.runs.claim(header);
   if (out.claimed || out.existing.execution === s.execution) return { runId, duplicate: false };
   return {
     runId,
@@ -156,8 +156,8 @@ export async function claimRun(
   };
 }
 
-async function claimed(deps: Pick<VpnRunDeps, 'store'>, runId: string): Promise<VpnRunHeader> {
-  const h = await deps.store.header(runId);
+async function claimed(deps: Pick<VpnRunDeps, 'runs'>, runId: string): Promise<VpnRunHeader> {
+  const h = await deps.runs.header(runId);
   if (!h) throw new NotFoundError(`no VPN run ${runId} is claimed`);
   return h;
 }
@@ -207,13 +207,13 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
     gcp: mine === 'gcp' ? own.export : peer.export,
     traffic: own.traffic,
     links,
-    drains: await deps.store.drains(),
+    drains: await deps.runs.drains(),
   });
   const pages = pagesOf(run.entries, RUN_PAGE_SIZE);
-  for (const [i, p] of pages.entries()) await deps.store.savePage(runId, i, p);
+  for (const [i, p] of pages.entries()) await deps.runs.savePage(runId, i, p);
   const { entries: _, ...rest } = run;
   const unplanned = skipped.map((reason) => ({ side: 'links', id: reason.split(':')[0] ?? '', reason }));
-  await deps.store.saveHeader({
+  await deps.runs.saveHeader({
     ...h,
     status: 'planned',
     run: { ...rest, unpaired: [...rest.unpaired, ...unplanned] },
@@ -228,20 +228,20 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
  */
 export async function emitPage(deps: VpnRunDeps, runId: string, page: number): Promise<{ emitted: number }> {
   const h = await claimed(deps, runId);
-  const entries = await deps.store.page(runId, page);
+  const entries = await deps.runs.page(runId, page);
   if (!entries || !h.run) throw new NotFoundError(`run ${runId} has no page ${page}`);
   const run = h.run;
   const emitted = entries.filter((e) => e.emit);
-  for (const e of emitted) if (e.action === 'drain' && e.drain) await deps.store.putDrain(e.drain);
+  for (const e of emitted) if (e.action === 'drain' && e.drain) await deps.runs.putDrain(e.drain);
   const events: CloudEvent[] = emitted.map((e) =>
     runCommand(run, e, { origin: deps.origin, clock: deps.clock }),
   );
   if (events.length) await deps.bus.put(events);
-  const byVpn = new Map((await deps.store.drains()).map((d) => [d.vpnConnectionId, d]));
+  const byVpn = new Map((await deps.runs.drains()).map((d) => [d.vpnConnectionId, d]));
   for (const e of emitted)
     if (e.action === 'undrain' || e.action === 'delete') {
       const d = byVpn.get(e.vpnId);
-      if (d) await deps.store.clearDrain(d);
+      if (d) await deps.runs.clearDrain(d);
     }
   return { emitted: emitted.length };
 }
@@ -265,7 +265,7 @@ export async function reportRun(deps: VpnRunDeps, runId: string): Promise<VpnRun
   await deps.bus.put([
     buildEvent({ name: 'VpnRunReported', origin: deps.origin, subject: runId, data, clock: deps.clock }),
   ]);
-  await deps.store.saveHeader({ ...h, status: 'reported', reportedAt: data.reportedAt });
+  await deps.runs.saveHeader({ ...h, status: 'reported', reportedAt: data.reportedAt });
   return data;
 }
 
@@ -279,13 +279,13 @@ export async function undrainForLink(
 ): Promise<{ runId?: string; undrained: string[]; reason: string }> {
   if (!WEAK_LINK_STATES.includes(event.to))
     return { undrained: [], reason: `${event.linkId} is ${event.to}: nothing to undrain` };
-  const drains = await deps.store.drainsOfLink(event.linkId);
+  const drains = await deps.runs.drainsOfLink(event.linkId);
   const targets = undrainsForLink(event.linkId, drains);
   if (targets.length === 0) return { undrained: [], reason: `no VPN is drained because of ${event.linkId}` };
   const at = Date.parse(event.time);
   const runId = vpnRunId(deps.installation, at);
   const now = iso(deps.clock.now());
-  const claim = await deps.store.claim({
+  const claim = await deps.runs.claim({
     runId,
     installation: deps.installation,
     scheduledAt: iso(at),
@@ -312,9 +312,9 @@ export async function undrainForLink(
     ),
   );
   for (const d of drains)
-    if (targets.some((t) => t.vpnId === d.vpnConnectionId)) await deps.store.clearDrain(d);
+    if (targets.some((t) => t.vpnId === d.vpnConnectionId)) await deps.runs.clearDrain(d);
   const header = await claimed(deps, runId);
-  await deps.store.saveHeader({
+  await deps.runs.saveHeader({
     ...header,
     status: 'reported',
     reportedAt: now,
@@ -329,8 +329,8 @@ export async function undrainForLink(
 
 /** A half's result, kept with the run that commanded it (runs of other producers are ignored). */
 export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Promise<{ recorded: boolean }> {
-  const h = await deps.store.header(r.runId);
+  const h = await deps.runs.header(r.runId);
   if (!h) return { recorded: false };
-  await deps.store.putResult(r.runId, r);
+  await deps.runs.putResult(r.runId, r);
   return { recorded: true };
 }

@@ -46,7 +46,7 @@ let clock: ManualClock;
 
 function deps(mode: 'dry-run' | 'apply' = 'apply'): VpnRunDeps & { principal: string } {
   return {
-    store,
+    runs: store,
     bus: { put: async (events) => void put.push(...events) },
     clock,
     origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },

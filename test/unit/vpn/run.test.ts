@@ -3,9 +3,12 @@
  * the modes per environment, what it commands, the drain records, and the saving at the prices of
  * config/pricing.yaml, over the realistic acme exports (examples/vpn/acme).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ManualClock } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
 import * as checks from '#core/events/checks.ts';
@@ -228,15 +231,24 @@ describe('the policy of the runs', () => {
     );
   });
 
-  it('is checked when the policy loads: the shipped one is valid, a bad planner key is refused by name', () => {
+  it('is checked at packaging: the shipped one is valid, a bad planner key stops it by name', () => {
     // Arrange
     const doc = parse(readFileSync('config/policy.yaml', 'utf8'));
+    const file = join(mkdtempSync(join(tmpdir(), 'crosslink-policy-')), 'policy.yaml');
+    writeFileSync(file, stringify({ ...doc, vpn: { ...doc.vpn, planner: { coolingOff: 3 } } }));
+    const { policyJson } = createRequire(import.meta.url)('../../../config/policy-document.cjs') as {
+      policyJson: (f: string) => string;
+    };
     // Act
     const shipped = readVpnRunSettings(loadPolicy(doc).document.vpn);
-    const bad = () => loadPolicy({ ...doc, vpn: { ...doc.vpn, planner: { coolingOff: 3 } } });
+    const bad = () => policyJson(file);
     // Assess
     expect(shipped.coordinator).toBe('aws');
     expect(bad).toThrow(/vpn\.planner\.coolingOff: expected a duration/);
+    // The shape is the schema's, where the policy loads.
+    expect(() => loadPolicy({ ...doc, vpn: { mode: { prod: 'yes' } } })).toThrow(
+      /vpn\.mode\.prod: must be one of "dry-run", "apply"/,
+    );
   });
 });
 
