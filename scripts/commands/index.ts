@@ -9,10 +9,12 @@ import { simAwsCommands } from './sim-aws.ts';
 import { simLinkCommands } from './sim-link.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 import { vpnCommands } from './vpn.ts';
+import { vpnRunCommands } from './vpn-runs.ts';
 
 export const commands: Command[] = [
   ...linkCommands,
   ...vpnCommands,
+  ...vpnRunCommands,
   ...drCommands,
   ...doctorCommands,
   ...simCommands,
