@@ -316,6 +316,38 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       reportedAt: iso(VPN_AT + 2),
     },
   },
+  // AWS coordinates the run: it asks Google for its inventory, which answers in one page here.
+  VpnInventoryRequested: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT - 2,
+    data: { runId: RUN_ID, side: 'gcp', requestedAt: iso(VPN_AT - 2) },
+  },
+  VpnInventoryReported: {
+    origin: GCP_ORIGIN,
+    at: VPN_AT - 1,
+    data: {
+      runId: RUN_ID,
+      side: 'gcp',
+      page: 1,
+      pages: 1,
+      reportedAt: iso(VPN_AT - 1),
+      export: {
+        vpnTunnels: [
+          {
+            name: 'payments-vpn-tunnel-0',
+            region: 'https://www.googleapis.com/compute/v1/projects/payments-prod/regions/us-east4',
+            peerIp: '203.0.113.10',
+            router:
+              'https://www.googleapis.com/compute/v1/projects/payments-prod/regions/us-east4/routers/payments-router',
+            status: 'ESTABLISHED',
+          },
+        ],
+        routers: [{ name: 'payments-router', bgpPeers: [] }],
+        routerStatus: { 'payments-router': { result: { bestRoutes: [] } } },
+        externalVpnGateways: [],
+      },
+    },
+  },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */

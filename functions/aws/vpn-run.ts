@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { systemClock } from '#core/clock.ts';
-import { NotConfiguredError, ValidationError } from '#core/errors.ts';
+import { ValidationError } from '#core/errors.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { need } from '#core/link/settings.ts';
 import { type PlannerLinkJson, plannerLinksOf, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
@@ -22,9 +22,9 @@ import { readVpnPrices, readVpnRunSettings } from '#core/vpn/run-policy.ts';
 import {
   claimRun,
   emitPage,
-  type PeerInventory,
   peerInventoryReady,
   planClaimedRun,
+  relayedPeerInventory,
   reportRun,
   requestPeerInventory,
   type VpnRunDeps,
@@ -35,15 +35,9 @@ import { DynamoDbLinkStore } from './dynamodb-link-store.ts';
 import { EventBridgeSink } from './eventbridge-sink.ts';
 import { clientConfig, SESSION, stsClient } from './ports/accounts.ts';
 import { accountRoles, embeddedPolicy } from './runtime.ts';
-import { readAwsExport } from './vpn-export.ts';
+import { DynamoDbInventoryPages, readAwsExport } from './vpn-inventory.ts';
 import { DynamoDbVpnRuns } from './vpn-run-store.ts';
 import { readAwsTraffic } from './vpn-traffic.ts';
-
-/** The peer's inventory through the relay (`VpnInventoryRequested` / `VpnInventoryReported`). */
-export interface PeerInventoryPort {
-  request(runId: string, requestedAt: string): Promise<void>;
-  readPeerInventory(runId: string): Promise<PeerInventory>;
-}
 
 /** Where the links come from: crosslink's records, and the gateways a Direct Connect gateway reaches. */
 export interface RunLinkReads {
@@ -58,9 +52,10 @@ export interface RunLinkReads {
 /** This side's sources: EC2 and CloudWatch in the hub account (the Lambda's region), the links, the peer's port. */
 export function awsRunSources(o: {
   region: string;
-  /** This account's export as the planner imports it (vpn-export.ts `readAwsExport`). */
+  /** This account's export as the planner imports it (vpn-inventory.ts `readAwsExport`). */
   readExport: () => Promise<Record<string, unknown>>;
-  peer: PeerInventoryPort;
+  /** The peer's inventory (run-steps.ts `relayedPeerInventory`: the relay's exchange). */
+  peer: Pick<VpnRunSources, 'requestPeer' | 'peer'>;
   links: RunLinkReads;
 }): VpnRunSources {
   return {
@@ -71,8 +66,8 @@ export function awsRunSources(o: {
         .map((v) => v.VpnConnectionId as string);
       return { export: exported, traffic: await readAwsTraffic({ region: o.region }, ids, now, windowMs) };
     },
-    requestPeer: (runId, at) => o.peer.request(runId, at),
-    peer: (runId) => o.peer.readPeerInventory(runId),
+    requestPeer: (runId, at) => o.peer.requestPeer(runId, at),
+    peer: (runId) => o.peer.peer(runId),
     async links() {
       const links: PlannerLinkJson[] = [];
       const skipped: string[] = [];
@@ -128,21 +123,6 @@ export function awsRunLinkReads(
   } satisfies RunLinkReads;
 }
 
-/**
- * The peer's inventory before the relay's exchange is wired here: every call says so, and the run's
- * execution fails naming it rather than planning with one side only.
- */
-export const UNWIRED_PEER: PeerInventoryPort = {
-  request: () =>
-    Promise.reject(
-      new NotConfiguredError(
-        "the peer's inventory exchange (VpnInventoryRequested / VpnInventoryReported) is not wired to the run",
-      ),
-    ),
-  readPeerInventory: () =>
-    Promise.reject(new NotConfiguredError("the peer's inventory exchange is not wired to the run")),
-};
-
 export type VpnRunStepInput =
   | ({ step: 'claim' } & Record<string, unknown>)
   | { step: 'request-peer' | 'plan' | 'report'; runId: string }
@@ -181,11 +161,8 @@ export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<un
 
 let cached: VpnRunDeps | undefined;
 
-/** The deps from the Lambda environment; the peer's port is `peer` (the relay's exchange). */
-export function vpnRunDepsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  peer: PeerInventoryPort = UNWIRED_PEER,
-): VpnRunDeps {
+/** The deps from the Lambda environment. */
+export function vpnRunDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnRunDeps {
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
   const table = need(env, 'CROSSLINK_TABLE');
@@ -201,17 +178,24 @@ export function vpnRunDepsFromEnv(
   };
   const policy = embeddedPolicy();
   const ec2 = new EC2Client({ region });
+  const bus = new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') });
+  const origin = { cloud: 'aws' as const, accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region };
   cached = {
     runs: new DynamoDbVpnRuns(dynamo, table),
     sources: awsRunSources({
       region,
       readExport: () => readAwsExport(ec2),
-      peer,
+      peer: relayedPeerInventory({
+        bus,
+        origin,
+        clock: systemClock,
+        pages: new DynamoDbInventoryPages(dynamo, table),
+      }),
       links: awsRunLinkReads(new DynamoDbLinkStore(dynamo, table, systemClock), dxFor),
     }),
-    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    bus,
     clock: systemClock,
-    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    origin,
     installation: need(env, 'CROSSLINK_INSTALLATION'),
     settings: readVpnRunSettings(policy.document.vpn),
     prices: readVpnPrices(JSON.parse(need(env, 'CROSSLINK_VPN_PRICES'))),

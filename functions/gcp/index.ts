@@ -11,6 +11,7 @@
  * | `watcher`      | Cloud Scheduler every 5 min (OIDC), POST     | polls this side's transports                              |
  * | `watcherAudit` | push of `crosslink-audit` (OIDC)             | a TransportManager audit entry: check that transport now  |
  * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
+ * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -25,6 +26,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { ValidationError } from '#core/errors.ts';
 import { consumePeerEvent, startForEvent } from '#core/link/intake.ts';
+import { handleInventoryEvent, isInventoryEvent } from '#core/vpn/inventory-exchange.ts';
 import { logOrphans } from './approval-metrics.ts';
 import { handleIntake, type IntakeHttpRequest } from './intake-http.ts';
 import { fromPubSubPush } from './pubsub-envelope.ts';
@@ -164,6 +166,17 @@ export function register(deps: () => Promise<GoogleDeps> = () => depsFromPlatfor
       res.status(answer.status).json(answer.body);
     }
   });
+
+  // Every peer event is pushed here too: only the inventory exchange's are handled.
+  ff.http(
+    'vpnInventory',
+    pushHandler('vpnInventory', async (body) => {
+      const event = fromPubSubPush(body);
+      if (!isInventoryEvent(event))
+        return { action: 'ignored', reason: `${event.type} is not an inventory event` };
+      return handleInventoryEvent((await deps()).vpnInventory, event);
+    }),
+  );
 
   ff.http(
     'watcherAudit',

@@ -29,6 +29,7 @@ import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
+import type { InventoryExchangeDeps } from '#core/vpn/inventory-exchange.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
@@ -45,7 +46,8 @@ import {
 import { PubSubSink } from './pubsub-sink.ts';
 import { SecretManagerStore } from './secret-store.ts';
 import type { AccessTokenSource } from './transport-client.ts';
-import { buildVpnHalfDeps, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { buildVpnHalfDeps, ComputeRest, FirestoreVpnApprovals, type GcpVpnHalfDeps } from './vpn-half.ts';
+import { buildVpnInventoryDeps } from './vpn-inventory.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -56,6 +58,8 @@ export interface GoogleDeps extends IntakeDeps {
   /** The VPN half (the `vpnHalf` function) and the workflow that calls it. */
   vpn: GcpVpnHalfDeps;
   vpnHalfWorkflow: string;
+  /** The VPN inventory exchange (the `vpnInventory` function). */
+  vpnInventory: InventoryExchangeDeps;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -191,6 +195,16 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       },
     ),
     vpnHalfWorkflow: workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
+    vpnInventory: buildVpnInventoryDeps(
+      { project, region },
+      {
+        compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
+        projects: [project, ...networks.keys()],
+        firestore,
+        bus: events,
+        clock: systemClock,
+      },
+    ),
     watch: {
       ...base,
       projects: projects.projects,

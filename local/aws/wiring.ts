@@ -3,7 +3,7 @@
  * `npx osls package` produces and creates what it declares (queues, buses, rules with their
  * targets and schedules, Lambda functions each from its own packaged zip (`package.individually`)
  * or the service's one zip, run from where it was unpacked, event source mappings, async
- * invoke configs, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
+ * invoke configs, EventBridge Scheduler schedules and groups, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
  * permission policies, bus and queue policies, Lambda permissions, the key policy), so what runs
  * locally is what would be deployed, under the permissions it would have (docs/local-aws-iam.md).
  * The template is regenerated only when the inputs changed: a SHA-256 of serverless.yml and the
@@ -28,6 +28,7 @@ import { wireQueuesAndBuses, wireResourcePolicies, wireRules } from './wiring/ev
 import { wireHttpApis } from './wiring/http-apis.ts';
 import { wireRoles } from './wiring/iam-roles.ts';
 import { packageService, withPackageLock } from './wiring/packaging.ts';
+import { wireSchedules } from './wiring/scheduler.ts';
 import { wireStorage } from './wiring/storage.ts';
 import { type Json, readTemplate, type Wiring } from './wiring/template.ts';
 
@@ -150,6 +151,7 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
   wireAlarms(w);
   wireCompute(w);
   wireRules(w);
+  wireSchedules(w);
   wireHttpApis(w);
 
   const handled = new Set([
@@ -174,6 +176,8 @@ export async function loadTemplate(world: World, options: LoadOptions): Promise<
     'AWS::S3::Bucket',
     'AWS::S3::BucketPolicy',
     'AWS::CloudWatch::Alarm',
+    'AWS::Scheduler::Schedule',
+    'AWS::Scheduler::ScheduleGroup',
   ]);
   for (const [logical, r] of Object.entries(resources)) {
     if (handled.has(r.Type)) continue;

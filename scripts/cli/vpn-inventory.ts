@@ -6,9 +6,11 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { JWT } from 'google-auth-library';
-import { readAwsExport } from '#aws/vpn-export.ts';
+import { readAwsExport } from '#aws/vpn-inventory.ts';
 import { readAwsTraffic } from '#aws/vpn-traffic.ts';
 import { jwtClient, type ServiceAccountKey } from '#gcp/google-credentials.ts';
+import { ComputeRest } from '#gcp/vpn-half.ts';
+import { readGcpExport } from '#gcp/vpn-inventory.ts';
 import { UsageError } from './errors.ts';
 import type { LocalHandshake } from './target.ts';
 
@@ -28,7 +30,7 @@ export interface GcpAccess {
   auth: JWT;
 }
 
-/** `aws ec2 describe-vpn-connections` ... merged as `jq -s add` would (functions/aws/vpn-export.ts). */
+/** `aws ec2 describe-vpn-connections` ... merged as `jq -s add` would, with `TransitGatewayRoutes`. */
 export async function readAwsInventory(access: AwsAccess): Promise<Record<string, unknown>> {
   const ec2 = new EC2Client({ ...access });
   try {
@@ -38,64 +40,14 @@ export async function readAwsInventory(access: AwsAccess): Promise<Record<string
   }
 }
 
-/** GET on the Google REST API, paging `items` by pageToken. */
-async function gcpList(access: GcpAccess, path: string, token: string): Promise<unknown[]> {
-  const items: unknown[] = [];
-  let pageToken: string | undefined;
-  do {
-    const url = new URL(`${access.endpoint}${path}`);
-    if (pageToken) url.searchParams.set('pageToken', pageToken);
-    const page = (await gcpGet(url, token)) as { items?: unknown[]; nextPageToken?: string };
-    items.push(...(page.items ?? []));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return items;
-}
-
-async function gcpGet(url: URL, token: string): Promise<unknown> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.json()) as { error?: { message?: string } };
-  if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status} ${body.error?.message ?? ''}`.trim());
-  return body;
-}
-
 /**
  * `{vpnTunnels, routers, routerStatus, externalVpnGateways}` as gcloud's JSON: tunnels of every
  * region (aggregated list), routers of the regions holding tunnels (and the handshake's region),
  * `getRouterStatus` per router.
  */
 export async function readGcpInventory(access: GcpAccess): Promise<Record<string, unknown>> {
-  const { token } = await access.auth.getAccessToken();
-  if (!token) throw new Error('the Google token endpoint returned no access token');
-  const base = `/compute/v1/projects/${encodeURIComponent(access.project)}`;
-  const vpnTunnels: { region?: string }[] = [];
-  let pageToken: string | undefined;
-  do {
-    const url = new URL(`${access.endpoint}${base}/aggregated/vpnTunnels`);
-    if (pageToken) url.searchParams.set('pageToken', pageToken);
-    const page = (await gcpGet(url, token)) as {
-      items?: Record<string, { vpnTunnels?: { region?: string }[] }>;
-      nextPageToken?: string;
-    };
-    for (const scope of Object.values(page.items ?? {})) vpnTunnels.push(...(scope.vpnTunnels ?? []));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  const regions = new Set([access.region]);
-  for (const t of vpnTunnels) if (t.region) regions.add(t.region.slice(t.region.lastIndexOf('/') + 1));
-  const routers: { name: string; region?: string }[] = [];
-  const routerStatus: Record<string, unknown> = {};
-  for (const region of [...regions].sort()) {
-    const here = (await gcpList(access, `${base}/regions/${region}/routers`, token)) as { name: string }[];
-    for (const r of here) {
-      routers.push(r);
-      routerStatus[r.name] = await gcpGet(
-        new URL(`${access.endpoint}${base}/regions/${region}/routers/${r.name}/getRouterStatus`),
-        token,
-      );
-    }
-  }
-  const externalVpnGateways = await gcpList(access, `${base}/global/externalVpnGateways`, token);
-  return { vpnTunnels, routers, routerStatus, externalVpnGateways };
+  const compute = new ComputeRest({ authFor: () => access.auth, endpoint: access.endpoint });
+  return readGcpExport(compute, [access.project], [access.region]);
 }
 
 /** What `crosslink vpn plan` reads from the local cloud when given no files. */

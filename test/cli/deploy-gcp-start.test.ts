@@ -132,9 +132,18 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the seven functions of gcp.yml, each from its own package directory', () => {
+  it('are the eight functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
-      ['intake', 'peer-events', 'starter', 'steps', 'vpn-half', 'watcher', 'watcher-audit'].sort(),
+      [
+        'intake',
+        'peer-events',
+        'starter',
+        'steps',
+        'vpn-half',
+        'vpn-inventory',
+        'watcher',
+        'watcher-audit',
+      ].sort(),
     );
     for (const d of deployed) expect(d.source).toBe(join(BUILD, d.name));
   });

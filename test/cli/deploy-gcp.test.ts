@@ -825,15 +825,15 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 7 functions use it)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 7 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 8 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 8 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
     ]);
     const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 7 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 8 functions use it)',
     ]);
     const badMember = await rootWith(
       { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
@@ -942,6 +942,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       // Compute Engine's VPN tunnels, routers and external VPN gateways take no resource-level
       // grant: the VPN half's role is on the project.
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn')} --role=${custom('crosslinkVpnHalf')} --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-inventory')} --role=${custom('crosslinkVpnInventory')} --condition=None --quiet`,
     ]);
     // The custom roles exist before anything binds them, with exactly their permissions.
     const roleCreate = dry.out.findIndex((l) =>
@@ -962,9 +963,14 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
         .filter((l) => l.startsWith(`gcloud pubsub topics add-iam-policy-binding ${topic} `))
         .map((l) => /--member=(\S+)/.exec(l)?.[1]);
     expect(publishers('crosslink-events')).toEqual(
-      ['crosslink-intake', 'crosslink-steps', 'crosslink-events', 'crosslink-watcher', 'crosslink-vpn'].map(
-        sa,
-      ),
+      [
+        'crosslink-intake',
+        'crosslink-steps',
+        'crosslink-events',
+        'crosslink-watcher',
+        'crosslink-vpn',
+        'crosslink-vpn-inventory',
+      ].map(sa),
     );
     expect(publishers('crosslink-peer-events')).toEqual([
       'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/crosslink-aws/attribute.aws_role/arn:aws:sts::210987654321:assumed-role/crosslink-relay-to-google-dev',

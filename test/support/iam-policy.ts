@@ -382,7 +382,8 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
     }
     case 'ec2': {
       // The VPN half names a VPN connection, its customer gateway, and a Transit Gateway route
-      // table with the VPN's attachment; the VPN run's inventory searches a route table's routes.
+      // table with the VPN's attachment; the VPN inventory (the run's and the exchange's) searches
+      // route tables.
       const ec2 = (rest: string) => `arn:${partition}:ec2:${region}:${accountId}:${rest}`;
       const vpn = ec2('vpn-connection/vpn-0sample');
       const byOp: Record<string, string[]> = {
@@ -390,11 +391,12 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
           ec2('transit-gateway-route-table/tgw-rtb-0sample'),
           ec2('transit-gateway-attachment/tgw-attach-0sample'),
         ],
+        // The VPN inventory: each Transit Gateway route table's routes.
+        SearchTransitGatewayRoutes: [ec2('transit-gateway-route-table/tgw-rtb-0sample')],
         DeleteVpnConnection: [vpn],
         DeleteCustomerGateway: [ec2('customer-gateway/cgw-0sample')],
         CreateTags: [vpn],
         DeleteTags: [vpn],
-        SearchTransitGatewayRoutes: [ec2('transit-gateway-route-table/tgw-rtb-0sample')],
       };
       byOp.EnableTransitGatewayRouteTablePropagation =
         byOp.DisableTransitGatewayRouteTablePropagation as string[];

@@ -54,6 +54,7 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { vpnWorld } from '../support/vpn-world.ts';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
@@ -85,28 +86,13 @@ beforeAll(async () => {
   eb = new EventBridgeClient(config);
   sqs = new SQSClient(config);
   ddb = new DynamoDBClient(config);
-  await admin(cloud, 'POST', '/aws/ec2/add-gcp-network', {
-    project: 'net-prod',
-    name: 'core',
-    subnets: [{ name: 'app', region: 'us-east4', ipCidrRange: '10.128.0.0/20' }],
-  });
-  const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', { cidrBlocks: ['10.2.0.0/16'] });
-  const tgw = (await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { vpcIds: [vpc.vpcId] }))
-    .transitGateway;
+  const { vpc, tgw, buildVpn: build } = await vpnWorld(cloud);
   rtb = tgw.propagationDefaultRouteTableId;
   await admin(cloud, 'POST', '/aws/ec2/add-route', {
     routeTableId: vpc.mainRouteTableId,
     destinationCidrBlock: '10.128.0.0/9',
     transitGatewayId: tgw.transitGatewayId,
   });
-  const build = async (name: string, aws: object) =>
-    (
-      await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
-        name,
-        aws: { vpcId: vpc.vpcId, ...aws },
-        gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
-      })
-    ).vpn;
   const a = await build('vpn-a', {
     transitGatewayId: tgw.transitGatewayId,
     tags: { 'crosslink:environment': 'nonprod' },

@@ -174,6 +174,28 @@ export interface VpnRunReportedData {
   reportedAt: string;
 }
 
+/** The coordinator of the VPN runs asks the other cloud for its VPN inventory. */
+export interface VpnInventoryRequestedData {
+  runId: string;
+  /** The cloud whose inventory is asked for. */
+  side: Cloud;
+  requestedAt: string;
+}
+
+/**
+ * One page of a cloud's VPN inventory: `export` holds this page's part of the side's export in the
+ * form the planner imports (functions/core/vpn/inventory-pages.ts splits and merges it).
+ */
+export interface VpnInventoryReportedData {
+  runId: string;
+  side: Cloud;
+  /** From 1. */
+  page: number;
+  pages: number;
+  reportedAt: string;
+  export: Record<string, unknown>;
+}
+
 export interface EventDataByName {
   LinkRequested: LinkRequestedData;
   LinkApprovalRequested: LinkApprovalRequestedData;
@@ -192,6 +214,8 @@ export interface EventDataByName {
   VpnDeleteRequested: VpnHalfCommandData;
   VpnHalfDeleted: VpnHalfResultData;
   VpnRunReported: VpnRunReportedData;
+  VpnInventoryRequested: VpnInventoryRequestedData;
+  VpnInventoryReported: VpnInventoryReportedData;
 }
 
 export type EventName = keyof EventDataByName;
@@ -221,6 +245,8 @@ export const EVENT_NAMES = [
   'VpnDeleteRequested',
   'VpnHalfDeleted',
   'VpnRunReported',
+  'VpnInventoryRequested',
+  'VpnInventoryReported',
 ] as const satisfies readonly EventName[];
 
 const VPN_COMMAND_FIELDS = {
@@ -306,6 +332,11 @@ export const EVENT_FIELDS = {
       'saving',
       'reportedAt',
     ],
+    optional: [],
+  },
+  VpnInventoryRequested: { required: ['runId', 'side', 'requestedAt'], optional: [] },
+  VpnInventoryReported: {
+    required: ['runId', 'side', 'page', 'pages', 'reportedAt', 'export'],
     optional: [],
   },
 } as const satisfies {

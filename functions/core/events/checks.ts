@@ -42,3 +42,11 @@ export const VpnUndrained = /* @__PURE__ */ check('VpnUndrained', compiled.VpnUn
 export const VpnDeleteRequested = /* @__PURE__ */ check('VpnDeleteRequested', compiled.VpnDeleteRequested);
 export const VpnHalfDeleted = /* @__PURE__ */ check('VpnHalfDeleted', compiled.VpnHalfDeleted);
 export const VpnRunReported = /* @__PURE__ */ check('VpnRunReported', compiled.VpnRunReported);
+export const VpnInventoryRequested = /* @__PURE__ */ check(
+  'VpnInventoryRequested',
+  compiled.VpnInventoryRequested,
+);
+export const VpnInventoryReported = /* @__PURE__ */ check(
+  'VpnInventoryReported',
+  compiled.VpnInventoryReported,
+);

@@ -24,6 +24,10 @@ import VpnDeleteRequested from '../../../events/VpnDeleteRequested.v1.schema.jso
 import VpnDrained from '../../../events/VpnDrained.v1.schema.json' with { type: 'json' };
 import VpnDrainRequested from '../../../events/VpnDrainRequested.v1.schema.json' with { type: 'json' };
 import VpnHalfDeleted from '../../../events/VpnHalfDeleted.v1.schema.json' with { type: 'json' };
+import VpnInventoryReported from '../../../events/VpnInventoryReported.v1.schema.json' with { type: 'json' };
+import VpnInventoryRequested from '../../../events/VpnInventoryRequested.v1.schema.json' with {
+  type: 'json',
+};
 import VpnRunReported from '../../../events/VpnRunReported.v1.schema.json' with { type: 'json' };
 import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
 import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
@@ -56,6 +60,8 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnDeleteRequested,
   VpnHalfDeleted,
   VpnRunReported,
+  VpnInventoryRequested,
+  VpnInventoryReported,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

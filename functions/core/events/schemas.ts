@@ -31,6 +31,8 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnDeleteRequested: checks.VpnDeleteRequested,
   VpnHalfDeleted: checks.VpnHalfDeleted,
   VpnRunReported: checks.VpnRunReported,
+  VpnInventoryRequested: checks.VpnInventoryRequested,
+  VpnInventoryReported: checks.VpnInventoryReported,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */

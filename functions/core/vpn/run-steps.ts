@@ -6,7 +6,7 @@
  * half's result is recorded in the run it answers.
  */
 import type { Clock } from '../clock.ts';
-import { buildEvent, type CloudEvent, type Origin } from '../envelope.ts';
+import { buildEvent, type Cloud, type CloudEvent, type Origin } from '../envelope.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { VpnHalfResultData, VpnRunReportedData } from '../events/catalog.ts';
 import * as checks from '../events/checks.ts';
@@ -14,6 +14,7 @@ import { checkEventData } from '../events/schemas.ts';
 import type { EventSink } from '../link/ports.ts';
 import { iso } from '../link/record.ts';
 import type { VpnAction } from './half.ts';
+import { type InventoryPageStore, readPeerInventory } from './inventory-pages.ts';
 import {
   pagesOf,
   planVpnRun,
@@ -73,6 +74,39 @@ export interface VpnRunStore {
 }
 
 export type PeerInventory = { complete: false; missing: string[] } | { complete: true; export: unknown };
+
+/**
+ * The peer's inventory through the relay's exchange (inventory-exchange.ts): the request is a
+ * `VpnInventoryRequested` for the peer's side on this side's bus (the relay carries it); the pages
+ * the peer reports are kept by run in `pages`, and read whole or as the pages still missing.
+ */
+export function relayedPeerInventory(o: {
+  bus: EventSink;
+  origin: Origin;
+  clock: Clock;
+  pages: InventoryPageStore;
+}): Pick<VpnRunSources, 'requestPeer' | 'peer'> {
+  const side: Cloud = o.origin.cloud === 'aws' ? 'gcp' : 'aws';
+  return {
+    async requestPeer(runId, requestedAt) {
+      const data = checkEventData(checks.VpnInventoryRequested, { runId, side, requestedAt });
+      await o.bus.put([
+        buildEvent({ name: 'VpnInventoryRequested', origin: o.origin, subject: runId, data, clock: o.clock }),
+      ]);
+    },
+    async peer(runId) {
+      const p = await readPeerInventory(o.pages, runId, side);
+      if (p.complete) return { complete: true, export: p.export };
+      return {
+        complete: false,
+        missing:
+          p.pages === undefined
+            ? [`every page of ${side}'s inventory (none received yet)`]
+            : p.missing.map((n) => `page ${n} of ${p.pages}`),
+      };
+    },
+  };
+}
 
 /** What the coordinator reads: its own side, the peer's (through the relay), crosslink's links. */
 export interface VpnRunSources {

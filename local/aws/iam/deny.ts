@@ -41,6 +41,7 @@ const SHAPES: Record<string, DenialShape> = {
   },
   lambda: { code: 'AccessDeniedException', status: 403 },
   interconnect: { code: 'AccessDeniedException', status: 403 },
+  scheduler: { code: 'AccessDeniedException', status: 403 },
 };
 const DEFAULT_SHAPE: DenialShape = { code: 'AccessDeniedException', status: 400 };
 

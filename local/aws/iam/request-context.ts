@@ -280,6 +280,16 @@ const RESOLVERS: Record<string, Resolver> = {
     const partial = fn ? /^(?:(\d{12}):function:)?([^:]+)(?::([^:]+))?$/.exec(fn) : null;
     return [{ names: { Account: partial?.[1], FunctionName: partial?.[2], Version: partial?.[3] } }];
   },
+  scheduler(operation, input) {
+    // rest-json: the schedule or group is the path's Name; a schedule's group is the body's
+    // GroupName (create, update) or the query's groupName (get, delete), `default` when absent.
+    const path = (input.path ?? {}) as Record<string, unknown>;
+    if (/ScheduleGroup$/.test(operation)) return [{ names: { GroupName: str(path.Name) } }];
+    const body = (input.body ?? {}) as Record<string, unknown>;
+    const query = (input.query ?? {}) as Record<string, unknown>;
+    const group = str(body.GroupName) ?? str(query.groupName) ?? 'default';
+    return [{ names: { GroupName: group, ScheduleName: str(path.Name) } }];
+  },
   sts(_operation, input) {
     return [{ names: arnOrName(input.RoleArn, 'RoleNameWithPath') }];
   },

@@ -14,6 +14,7 @@ import interconnect from './interconnect.ts';
 import kms from './kms.ts';
 import lambda from './lambda.ts';
 import s3 from './s3.ts';
+import scheduler from './scheduler.ts';
 import secretsmanager from './secretsmanager.ts';
 import sqs from './sqs.ts';
 import states from './states.ts';
@@ -35,4 +36,5 @@ export const awsServices: readonly AnyAwsService[] = [
   cloudformation,
   s3,
   ecr,
+  scheduler,
 ];

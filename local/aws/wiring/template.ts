@@ -148,6 +148,13 @@ export function readTemplate(options: LoadOptions): TemplateView {
         attrs[logical] = { Arn: `arn:aws:iam::${accountId}:role/${n}` };
         break;
       }
+      case 'AWS::Scheduler::ScheduleGroup': {
+        // Ref of a schedule group or a schedule is its name.
+        const n = name(logical, p.Name);
+        physical[logical] = n;
+        attrs[logical] = { Arn: `arn:aws:scheduler:${region}:${accountId}:schedule-group/${n}` };
+        break;
+      }
       default:
         physical[logical] = typeof p.Name === 'string' ? p.Name : `${stackName}-${logical}`;
         attrs[logical] = { Arn: `arn:aws:cloudformation:${region}:${accountId}:${logical}` };
@@ -165,6 +172,14 @@ export function readTemplate(options: LoadOptions): TemplateView {
     attrs[logical] = {
       Arn: `arn:aws:events:${region}:${accountId}:rule/${busName === 'default' ? '' : `${busName}/`}${n}`,
     };
+  }
+  // A schedule's ARN names its group (schedule/<group>/<name>), known once the groups are named.
+  for (const [logical, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Scheduler::Schedule') continue;
+    const n = name(logical, r.Properties?.Name);
+    const group = r.Properties?.GroupName === undefined ? 'default' : String(resolve(r.Properties.GroupName));
+    physical[logical] = n;
+    attrs[logical] = { Arn: `arn:aws:scheduler:${region}:${accountId}:schedule/${group}/${n}` };
   }
   // A version's Ref is the function ARN with its version qualifier.
   for (const [logical, r] of Object.entries(resources)) {

@@ -5,8 +5,9 @@
  *   topic's publishers) and its custom roles;
  * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
  * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
- *   and roles/compute.networkViewer in that project, and its custom role `crosslinkVpnHalf` (the
- *   permissions gcp.yml's role of that id lists) for the VPN half.
+ *   and roles/compute.networkViewer in that project, and the custom roles `crosslinkVpnHalf` and
+ *   `crosslinkVpnInventory` (the permissions gcp.yml's roles of those ids list) for the VPN half and
+ *   the VPN inventory.
  */
 
 import type { GcpConfig } from '#deployment/gcp-config.ts';
@@ -75,32 +76,38 @@ export const NETWORK_PROJECT_ROLES = [
   'roles/compute.networkViewer',
 ] as const;
 
-/** The VPN half's custom role, which gcp.yml defines and a network project's owners create there. */
-export const VPN_HALF_ROLE = 'crosslinkVpnHalf';
+/**
+ * The custom roles gcp.yml defines that a network project's owners create there and grant its
+ * account: the VPN half's (drain, undrain, delete) and the VPN inventory's (the reads of a report).
+ */
+export const NETWORK_PROJECT_CUSTOM_ROLES = ['crosslinkVpnHalf', 'crosslinkVpnInventory'] as const;
 
 /**
- * The custom roles of the network projects bound in `bindings`: gcp.yml's `crosslinkVpnHalf`, as
- * each project's owners create it (an empty record when gcp.yml defines no such role).
+ * The custom roles of the network projects bound in `bindings`: gcp.yml's roles of
+ * NETWORK_PROJECT_CUSTOM_ROLES, as each project's owners create them (none that gcp.yml lacks).
  */
 export function networkProjectCustomRoles(
   hubRoles: Record<string, readonly string[]>,
   hub: string,
   bindings: readonly Unsourced[],
 ): Record<string, readonly string[]> {
-  const perms = hubRoles[roleName(VPN_HALF_ROLE, hub)];
-  if (!perms) return {};
-  const projects = new Set(
-    bindings.flatMap((b) => (b.role.endsWith(`/roles/${VPN_HALF_ROLE}`) ? [b.role] : [])),
-  );
-  return Object.fromEntries([...projects].map((role) => [role, perms]));
+  const out: Record<string, readonly string[]> = {};
+  for (const id of NETWORK_PROJECT_CUSTOM_ROLES) {
+    const perms = hubRoles[roleName(id, hub)];
+    if (!perms) continue;
+    for (const b of bindings) if (b.role.endsWith(`/roles/${id}`)) out[b.role] = perms;
+  }
+  return out;
 }
 
 export function transportMemberBindings(members: Record<string, readonly string[]> | undefined): Unsourced[] {
   return Object.entries(members ?? {}).flatMap(([project, emails]) =>
-    [...NETWORK_PROJECT_ROLES, roleName(VPN_HALF_ROLE, project)].map((role) => ({
-      resource: `projects/${project}`,
-      role,
-      members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),
-    })),
+    [...NETWORK_PROJECT_ROLES, ...NETWORK_PROJECT_CUSTOM_ROLES.map((id) => roleName(id, project))].map(
+      (role) => ({
+        resource: `projects/${project}`,
+        role,
+        members: emails.map((e) => (/\.gserviceaccount\.com$/.test(e) ? `serviceAccount:${e}` : `user:${e}`)),
+      }),
+    ),
   );
 }

@@ -44,6 +44,32 @@ describe('every operation the local AWS serves has its IAM action', () => {
 });
 
 describe('resources IAM evaluates, from the request', () => {
+  it("Scheduler: the schedule in its group (the body's, the query's, or default), the group; lists on *", async () => {
+    expect(
+      await resources('scheduler', 'CreateSchedule', {
+        path: { Name: 'run' },
+        body: { GroupName: 'vpn' },
+        query: {},
+      }),
+    ).toEqual(['scheduler:CreateSchedule arn:aws:scheduler:us-east-1:123456789012:schedule/vpn/run']);
+    expect(
+      await resources('scheduler', 'GetSchedule', {
+        path: { Name: 'run' },
+        body: '',
+        query: { groupName: 'ops' },
+      }),
+    ).toEqual(['scheduler:GetSchedule arn:aws:scheduler:us-east-1:123456789012:schedule/ops/run']);
+    expect(
+      await resources('scheduler', 'DeleteSchedule', { path: { Name: 'run' }, body: '', query: {} }),
+    ).toEqual(['scheduler:DeleteSchedule arn:aws:scheduler:us-east-1:123456789012:schedule/default/run']);
+    expect(await resources('scheduler', 'DeleteScheduleGroup', { path: { Name: 'ops' }, query: {} })).toEqual(
+      ['scheduler:DeleteScheduleGroup arn:aws:scheduler:us-east-1:123456789012:schedule-group/ops'],
+    );
+    expect(await resources('scheduler', 'ListSchedules', { path: {}, query: {} })).toEqual([
+      'scheduler:ListSchedules *',
+    ]);
+  });
+
   it('DynamoDB: the table, the index a Query names, every table of a batch; ListTables on *', async () => {
     expect(await resources('dynamodb', 'GetItem', { TableName: 'links' })).toEqual([
       'dynamodb:GetItem arn:aws:dynamodb:us-east-1:123456789012:table/links',

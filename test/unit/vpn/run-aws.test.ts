@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '#aws/eventbridge-envelope.ts';
-import { awsRunSources, type RunLinkReads, UNWIRED_PEER, vpnRunStep } from '#aws/vpn-run.ts';
+import { awsRunSources, type RunLinkReads, vpnRunStep } from '#aws/vpn-run.ts';
 import { vpnRunEvent } from '#aws/vpn-run-events.ts';
 import { ManualClock } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { LinkRecord } from '#core/link/model.ts';
+import type { InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
 import { plannerLinksOf } from '#core/vpn/run-links.ts';
-import type { VpnRunDeps } from '#core/vpn/run-steps.ts';
+import { relayedPeerInventory, type VpnRunDeps } from '#core/vpn/run-steps.ts';
 import { MemoryVpnRuns } from '../../support/memory-vpn-runs.ts';
 
 const LINK = 'lk-01jc6rzt8q4m2n0s9v7w5x3y1a';
@@ -21,6 +22,17 @@ const sample = (name: string): EventBridgeEvent =>
   JSON.parse(
     readFileSync(new URL(`../../../events/samples/${name}.eventbridge.json`, import.meta.url), 'utf8'),
   );
+
+/** Google's pages as the AWS side keeps them (DynamoDbInventoryPages), in memory. */
+const pages: InventoryPageStore & { held: InventoryPage[] } = {
+  held: [],
+  async put(p) {
+    this.held.push(p);
+  },
+  async pages(runId, side) {
+    return this.held.filter((p) => p.runId === runId && p.side === side);
+  },
+};
 
 function memoryDeps(store: MemoryVpnRuns, put: CloudEvent[]): VpnRunDeps & { principal: string } {
   return {
@@ -40,8 +52,12 @@ function memoryDeps(store: MemoryVpnRuns, put: CloudEvent[]): VpnRunDeps & { pri
     },
     sources: {
       own: async () => ({ export: {}, traffic: { traffic: [] } }),
-      requestPeer: (runId, at) => UNWIRED_PEER.request(runId, at),
-      peer: (runId) => UNWIRED_PEER.readPeerInventory(runId),
+      ...relayedPeerInventory({
+        bus: { put: async (events) => void put.push(...events) },
+        origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },
+        clock: new ManualClock('2026-11-20T12:00:00Z'),
+        pages,
+      }),
       links: async () => ({ links: [], skipped: [] }),
     },
   };
@@ -86,9 +102,10 @@ describe('the run step', () => {
     );
   });
 
-  it("fails the run's request for the peer's inventory, saying so, until the relay's exchange is wired", async () => {
+  it('asks Google for its inventory on the bus, and says which pages are still missing', async () => {
     // Arrange
-    const deps = memoryDeps(new MemoryVpnRuns(), []);
+    const put: CloudEvent[] = [];
+    const deps = memoryDeps(new MemoryVpnRuns(), put);
     const { runId } = (await vpnRunStep(deps, {
       step: 'claim',
       scheduledAt: '2026-11-20T12:00:00Z',
@@ -98,9 +115,30 @@ describe('the run step', () => {
       execution: 'exec-1',
     })) as { runId: string };
     // Act
-    const asked = vpnRunStep(deps, { step: 'request-peer', runId });
+    await vpnRunStep(deps, { step: 'request-peer', runId });
+    const none = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 0 });
+    await pages.put({
+      runId,
+      side: 'gcp',
+      page: 2,
+      pages: 3,
+      reportedAt: '2026-11-20T12:00:05.000Z',
+      export: {},
+    });
+    const some = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 1 });
     // Assess
-    await expect(asked).rejects.toThrow(/VpnInventoryRequested \/ VpnInventoryReported\) is not wired/);
+    expect(put.map((e) => [e.type, e.data])).toEqual([
+      [
+        expect.stringContaining('VpnInventoryRequested'),
+        { runId, side: 'gcp', requestedAt: '2026-11-20T12:00:00.000Z' },
+      ],
+    ]);
+    expect(none).toEqual({
+      complete: false,
+      attempts: 1,
+      missing: ["every page of gcp's inventory (none received yet)"],
+    });
+    expect(some).toEqual({ complete: false, attempts: 2, missing: ['page 1 of 3', 'page 3 of 3'] });
   });
 });
 
@@ -190,7 +228,7 @@ describe("the run's links", () => {
     const out = await awsRunSources({
       region: 'us-east-1',
       readExport: async () => ({}),
-      peer: UNWIRED_PEER,
+      peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
       links: reads,
     }).links();
     // Assess

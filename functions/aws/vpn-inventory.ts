@@ -1,0 +1,165 @@
+/**
+ * The AWS side of the VPN inventory exchange (functions/core/vpn/inventory-exchange.ts,
+ * docs/vpn-runs.md "The inventory exchange"): the `vpnInventory` Lambda, which the bus rule hands
+ * Google's `VpnInventoryRequested` and `VpnInventoryReported`. It answers a request with this
+ * account's export (the EC2 CLI's describe outputs, as `crosslink vpn plan --aws` takes them) in
+ * pages on the bus, which the relay carries to Google; it stores Google's pages in the links table
+ * (`pk = VPNRUN#<runId>`, `sk = INVENTORY#<side>#<page>`), where the run reads them with
+ * `readPeerInventory`.
+ */
+import { type AttributeValue, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeCustomerGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeTransitGatewayAttachmentsCommand,
+  DescribeTransitGatewayRouteTablesCommand,
+  DescribeVpnConnectionsCommand,
+  EC2Client,
+  SearchTransitGatewayRoutesCommand,
+} from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type Clock, systemClock } from '#core/clock.ts';
+import type { Cloud } from '#core/envelope.ts';
+import { need } from '#core/link/settings.ts';
+import {
+  handleInventoryEvent,
+  type InventoryExchangeDeps,
+  type InventoryExchangeResult,
+} from '#core/vpn/inventory-exchange.ts';
+import type { InventoryExport, InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './eventbridge-envelope.ts';
+import { EventBridgeSink } from './eventbridge-sink.ts';
+
+/** An SDK output as the CLI prints it: without `$metadata`, dates as ISO strings. */
+const exported = (out: object): Record<string, unknown> => {
+  const { $metadata: _, ...rest } = out as { $metadata?: unknown };
+  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+};
+
+/** Pages an EC2 describe call by NextToken, concatenating `key`. */
+async function paged<T>(
+  key: string,
+  call: (token: string | undefined) => Promise<{ NextToken?: string | undefined } & object>,
+): Promise<T[]> {
+  const all: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = exported(await call(token));
+    all.push(...((page[key] as T[] | undefined) ?? []));
+    token = page.NextToken as string | undefined;
+  } while (token);
+  return all;
+}
+
+/**
+ * This account's VPN export: `describe-vpn-connections`, `describe-customer-gateways`,
+ * `describe-route-tables`, `describe-transit-gateway-attachments`,
+ * `describe-transit-gateway-route-tables` merged as `jq -s add` would, with `TransitGatewayRoutes`:
+ * each route table's active routes (`search-transit-gateway-routes`). What importAwsExport reads.
+ */
+export async function readAwsExport(ec2: EC2Client): Promise<InventoryExport> {
+  const vpn = exported(await ec2.send(new DescribeVpnConnectionsCommand({})));
+  const cgw = exported(await ec2.send(new DescribeCustomerGatewaysCommand({})));
+  const RouteTables = await paged('RouteTables', (NextToken) =>
+    ec2.send(new DescribeRouteTablesCommand({ NextToken })),
+  );
+  const TransitGatewayAttachments = await paged('TransitGatewayAttachments', (NextToken) =>
+    ec2.send(new DescribeTransitGatewayAttachmentsCommand({ NextToken })),
+  );
+  const TransitGatewayRouteTables = await paged<{ TransitGatewayRouteTableId?: string }>(
+    'TransitGatewayRouteTables',
+    (NextToken) => ec2.send(new DescribeTransitGatewayRouteTablesCommand({ NextToken })),
+  );
+  const TransitGatewayRoutes: Record<string, unknown> = {};
+  for (const t of TransitGatewayRouteTables) {
+    const id = t.TransitGatewayRouteTableId;
+    if (!id) continue;
+    TransitGatewayRoutes[id] = exported(
+      await ec2.send(
+        new SearchTransitGatewayRoutesCommand({
+          TransitGatewayRouteTableId: id,
+          Filters: [{ Name: 'state', Values: ['active'] }],
+        }),
+      ),
+    );
+  }
+  return {
+    VpnConnections: vpn.VpnConnections ?? [],
+    CustomerGateways: cgw.CustomerGateways ?? [],
+    RouteTables,
+    TransitGatewayAttachments,
+    TransitGatewayRouteTables,
+    TransitGatewayRoutes,
+  };
+}
+
+const pageKey = (side: Cloud, page: number) => `INVENTORY#${side}#${String(page).padStart(5, '0')}`;
+
+/** The pages the coordinator received, in the links table under the run (`VPNRUN#<runId>`). */
+export class DynamoDbInventoryPages implements InventoryPageStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+
+  async put(page: InventoryPage): Promise<void> {
+    // The same page again overwrites itself: a duplicate leaves one item.
+    await this.#client.send(
+      new PutItemCommand({
+        TableName: this.#table,
+        Item: {
+          pk: { S: `VPNRUN#${page.runId}` },
+          sk: { S: pageKey(page.side, page.page) },
+          page: { S: JSON.stringify(page) },
+        },
+      }),
+    );
+  }
+
+  async pages(runId: string, side: Cloud): Promise<InventoryPage[]> {
+    const out: InventoryPage[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const res = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': { S: `VPNRUN#${runId}` }, ':sk': { S: `INVENTORY#${side}#` } },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of res.Items ?? [])
+        if (item.page?.S) out.push(JSON.parse(item.page.S) as InventoryPage);
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}
+
+let cached: InventoryExchangeDeps | undefined;
+
+/** The function's dependencies from its environment, once per cold start. */
+export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock) {
+  if (cached) return cached;
+  const region = need(env, 'AWS_REGION');
+  const ec2 = new EC2Client({ region });
+  cached = {
+    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    clock,
+    readExport: () => readAwsExport(ec2),
+    sink: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    pages: new DynamoDbInventoryPages(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+  };
+  return cached;
+}
+
+/** One bus event of the exchange, as the rule delivers it. */
+export function vpnInventoryStep(
+  deps: InventoryExchangeDeps,
+  ev: EventBridgeEvent,
+): Promise<InventoryExchangeResult> {
+  return handleInventoryEvent(deps, fromEventBridgeEvent(ev));
+}
