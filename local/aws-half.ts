@@ -27,6 +27,9 @@ export const AWS_HALF_INPUTS = [
   'config/policy-document.cjs',
   'config/account-roles.cjs',
   'config/deploy-values.cjs',
+  // The VPN runs' prices (config/vpn-prices.cjs reads config/pricing.yaml's vpn section).
+  'config/vpn-prices.cjs',
+  'config/pricing.yaml',
   'stacks/policy-regions.cjs',
   'stacks/esbuild-plugins.cjs',
   // The JSON schemas the handlers' validators are compiled from (functions/*/validators.gen.ts).

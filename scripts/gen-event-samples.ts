@@ -294,6 +294,28 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       `deleting ${VPN_ID} then ${CUSTOMER_GATEWAY}`,
     ),
   },
+  // The scheduled run that drained it: one VPN drained, one kept; the saving once it is deleted.
+  VpnRunReported: {
+    origin: AWS_ORIGIN,
+    at: VPN_AT + 2,
+    data: {
+      runId: 'vpn-prod-20260306T090000Z',
+      installation: 'prod',
+      scheduledAt: iso(VPN_AT),
+      plannedAt: iso(VPN_AT),
+      trigger: 'schedule',
+      modes: { prod: 'dry-run', nonprod: 'apply' },
+      totals: { keep: 1, drain: 1, undrain: 0, delete: 0, emitted: 1 },
+      saving: {
+        currency: 'USD',
+        monthly: { aws: 0, gcp: null },
+        pendingMonthly: { aws: 36.5, gcp: null },
+        dryRunMonthly: { aws: 0, gcp: null },
+        source: 'https://aws.amazon.com/vpn/pricing/ (AWS); Google: no figure found',
+      },
+      reportedAt: iso(VPN_AT + 2),
+    },
+  },
   // AWS coordinates the run: it asks Google for its inventory, which answers in one page here.
   VpnInventoryRequested: {
     origin: AWS_ORIGIN,

@@ -10,10 +10,12 @@ import { simLinkCommands } from './sim-link.ts';
 import { simWorkflowCommands } from './sim-workflow.ts';
 import { simWorldCommands } from './sim-world.ts';
 import { vpnCommands } from './vpn.ts';
+import { vpnRunCommands } from './vpn-runs.ts';
 
 export const commands: Command[] = [
   ...linkCommands,
   ...vpnCommands,
+  ...vpnRunCommands,
   ...drCommands,
   ...doctorCommands,
   ...simCommands,

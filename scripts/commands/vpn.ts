@@ -4,7 +4,7 @@
  * traffic) and crosslink's own records, and prints the VPN decommission plan (docs/vpn-planner.md).
  * It only reads: it changes nothing on either cloud.
  *
- * `crosslink vpn approve <vpnId> --run <runId> --side aws|gcp`: approves the prod delete of a VPN
+ * `crosslink vpn approve <runId> <vpnId> --side aws|gcp` (or `<vpnId> --run <runId>`): approves the prod delete of a VPN
  * that side's half waits to do, at that side's intake, as the caller (docs/vpn-runs.md).
  */
 import { access } from 'node:fs/promises';
@@ -264,13 +264,16 @@ async function liveSource(ctx: CommandContext): Promise<LiveSource> {
 const approve: Command = {
   noun: 'vpn',
   verb: 'approve',
-  args: '<vpnId> --run <runId> --side aws|gcp',
+  args: '<runId> <vpnId> --side aws|gcp',
   summary:
     "approve a prod VPN delete that one side's half waits for (the caller is the approver, never the requester)",
-  example: 'crosslink vpn approve vpn-0a1b2c3d4e5f60718 --run run-2026-06-08 --side aws --as bob',
-  positionals: { min: 1, max: 1 },
+  example: 'crosslink vpn approve vpn-dev-20261206T030000Z vpn-0a1b2c3d4e5f60718 --side aws --as bob',
+  positionals: { min: 1, max: 2 },
   options: {
-    run: { type: 'string', description: 'the run whose delete is approved (its VpnDeleteRequested runId)' },
+    run: {
+      type: 'string',
+      description: 'the run, when only <vpnId> is given (its VpnDeleteRequested runId)',
+    },
     side: { type: 'string', description: 'the side that deletes and waits: aws or gcp' },
   },
   async run(ctx) {
@@ -279,12 +282,18 @@ const approve: Command = {
       throw new UsageError(
         side === undefined ? '--side is required: aws or gcp' : `--side must be aws or gcp, got "${side}"`,
       );
-    const runId = ctx.options.run as string | undefined;
-    if (!runId) throw new UsageError('--run is required: the run id of the delete to approve');
+    // `<runId> <vpnId>` as `crosslink vpn runs show` names them, or `<vpnId> --run <runId>`.
+    const two = ctx.positionals.length === 2;
+    if (two && ctx.options.run !== undefined)
+      throw new UsageError('give the run once: <runId> <vpnId>, or <vpnId> --run <runId>');
+    const runId = two ? ctx.positionals[0] : (ctx.options.run as string | undefined);
+    if (!runId)
+      throw new UsageError('the run is required: crosslink vpn approve <runId> <vpnId> --side aws|gcp');
+    const vpnId = (two ? ctx.positionals[1] : ctx.positionals[0]) as string;
     // Loaded here: the intake client's SDK signer would slow `vpn plan`'s start.
     const { intakeFor } = await import('../cli/intake-client.ts');
     const access = await intakeFor(ctx, side);
-    const out = await access.client.approveVpnDelete(ctx.positionals[0] as string, runId);
+    const out = await access.client.approveVpnDelete(vpnId, runId);
     if (ctx.global.json) ctx.io.out(JSON.stringify(out, null, 2));
     else
       ctx.io.out(

@@ -230,18 +230,21 @@ describe('crosslink vpn approve', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/--run/);
     expect(r.out).toMatch(/--side/);
-    expect(r.out).toMatch(/crosslink vpn approve vpn-\w+ --run \S+ --side aws/);
+    // The run and the VPN as `crosslink vpn runs show` names them.
+    expect(r.out).toMatch(/crosslink vpn approve vpn-[\w-]+ vpn-[0-9a-f]+ --side aws/);
   });
 
-  it('refuses a missing or unknown --side, and a missing --run, before calling anything: exit 2', async () => {
+  it('refuses a missing or unknown --side, a missing run or one given twice, before calling anything: exit 2', async () => {
     const noSide = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--run', 'run-1']);
     const badSide = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--run', 'run-1', '--side', 'azure']);
     const noRun = await cli(['vpn', 'approve', 'vpn-0a1b2c3d', '--side', 'gcp']);
+    const twice = await cli(['vpn', 'approve', 'run-1', 'vpn-0a1b2c3d', '--run', 'run-1', '--side', 'gcp']);
     expect(noSide).toMatchObject({ code: 2, err: [expect.stringMatching(/--side is required: aws or gcp/)] });
     expect(badSide).toMatchObject({
       code: 2,
       err: [expect.stringMatching(/--side must be aws or gcp, got "azure"/)],
     });
-    expect(noRun).toMatchObject({ code: 2, err: [expect.stringMatching(/--run is required/)] });
+    expect(noRun).toMatchObject({ code: 2, err: [expect.stringMatching(/the run is required/)] });
+    expect(twice).toMatchObject({ code: 2, err: [expect.stringMatching(/give the run once/)] });
   });
 });

@@ -5,13 +5,14 @@
  * packaged; and the network-account forwarding stack (stacks/), checked offline against the hub's
  * bus policy.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 // @ts-expect-error asl-validator ships no types
 import aslValidatorModule from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
 import { packageService } from '#local/aws/wiring/packaging.ts';
@@ -20,6 +21,10 @@ import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 // Resource "*" is allowed only for these actions: they have no resource type.
 import { grantedOnStar } from '../support/iam-policy.ts';
+
+const requireCjs = createRequire(import.meta.url) as (id: string) => {
+  vpnCoordinator: (file: string) => string;
+};
 
 type Validator = (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
 const aslValidator: Validator = aslValidatorModule.default ?? aslValidatorModule;
@@ -109,6 +114,7 @@ describe('serverless.yml packaged', () => {
       'LinkDecommissioningStateMachine',
       'LinkProvisioningStateMachine',
       'VpnHalfStateMachine',
+      'VpnRunStateMachine',
     ]);
     for (const [, m] of machines) {
       const [text, refs] = m.Properties.DefinitionString['Fn::Sub'] as [
@@ -138,6 +144,7 @@ describe('serverless.yml packaged', () => {
       'link-decommissioning.asl.json',
       'link-provisioning.asl.json',
       'vpn-half.asl.json',
+      'vpn-run.asl.json',
     ]);
     for (const f of files) {
       const d = JSON.parse(
@@ -217,6 +224,64 @@ describe('serverless.yml packaged', () => {
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: 'VpnHalfStateMachine' } },
     ]);
+  });
+
+  it("schedules the VPN run only where the policy's vpn.coordinator is aws, with a role that may start only it", () => {
+    // The condition compares the coordinator config/policy-document.cjs read from the policy with aws.
+    const coordinator = requireCjs('../../config/policy-document.cjs').vpnCoordinator('config/policy.yaml');
+    expect(conditions.VpnRunCoordinatedHere).toEqual({ 'Fn::Equals': [coordinator, 'aws'] });
+    const schedule = resources.VpnRunSchedule as Resource & { Condition?: string };
+    expect(schedule?.Type).toBe('AWS::Scheduler::Schedule');
+    expect(schedule?.Condition).toBe('VpnRunCoordinatedHere');
+    expect((resources.VpnRunScheduleRole as Resource & { Condition?: string }).Condition).toBe(
+      'VpnRunCoordinatedHere',
+    );
+    expect(schedule?.Properties.ScheduleExpressionTimezone).toBe('UTC');
+    expect(schedule?.Properties.Target.Arn).toEqual({ Ref: 'VpnRunStateMachine' });
+    expect(schedule?.Properties.Target.DeadLetterConfig).toBeDefined();
+    // Every start of one firing names the same run: the scheduled time, not the start's; its
+    // commands are requested by the schedule's role.
+    const [input, vars] = [schedule?.Properties.Target.Input['Fn::Sub']].flat();
+    expect(vars).toBeUndefined();
+    expect(JSON.parse(input)).toEqual({
+      scheduledAt: '<aws.scheduler.scheduled-time>',
+      trigger: 'schedule',
+      apply: true,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholder, as written.
+      requestedBy: '${VpnRunScheduleRole.Arn}',
+    });
+    const role = resources.VpnRunScheduleRole?.Properties;
+    expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+      Service: 'scheduler.amazonaws.com',
+    });
+    expect(role.Policies.flatMap(statementsOf).map((st: Statement) => [st.Action, st.Resource])).toEqual([
+      ['states:StartExecution', { Ref: 'VpnRunStateMachine' }],
+      ['sqs:SendMessage', { 'Fn::GetAtt': ['StarterDlq', 'Arn'] }],
+    ]);
+  });
+
+  it("names Google as coordinator and the schedule's condition turns false", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crosslink-policy-'));
+    const file = join(dir, 'policy.yaml');
+    const doc = parseYaml(readFileSync('config/policy.yaml', 'utf8'));
+    writeFileSync(file, stringifyYaml({ ...doc, vpn: { ...doc.vpn, coordinator: 'gcp' } }));
+    expect(requireCjs('../../config/policy-document.cjs').vpnCoordinator(file)).toBe('gcp');
+  });
+
+  it("hands a link's LinkStateChanged to DEGRADED or DOWN and the halves' results to vpnRunEvents", () => {
+    const rule = resources.VpnRunEventsRule;
+    expect(rule?.Properties.EventBusName).toEqual({ Ref: 'CrosslinkBus' });
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['crosslink'],
+      $or: [
+        { 'detail-type': ['LinkStateChanged'], detail: { data: { to: ['DEGRADED', 'DOWN'] } } },
+        { 'detail-type': ['VpnDrained', 'VpnUndrained', 'VpnHalfDeleted'] },
+      ],
+    });
+    expect(rule?.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': ['VpnRunEventsLambdaFunction', 'Arn'] });
+    expect(resources.VpnRunEventsPermission?.Properties.SourceArn).toEqual({
+      'Fn::GetAtt': ['VpnRunEventsRule', 'Arn'],
+    });
   });
 
   it('grants Resource "*" only for actions without a resource type, and no wildcard actions', () => {
@@ -587,9 +652,10 @@ describe('serverless.yml packaged: least privilege', () => {
           expect(branch?.[2], id).toEqual({ Ref: 'AWS::NoValue' });
           expect(inner.Resource, id).toEqual([]);
         }
-    // The steps that call Interconnect or Direct Connect, and the watcher (test/contract/iam-grants.test.ts
-    // checks the grants against the code and against a package with roles configured).
-    expect(grants).toBe(9);
+    // The steps that call Interconnect or Direct Connect (the VPN run's included), and the watcher
+    // (test/contract/iam-grants.test.ts checks the grants against the code and against a package with
+    // roles configured).
+    expect(grants).toBe(10);
   });
 
   it('names the state machines with the stage, and so every ARN that names one', () => {
@@ -600,6 +666,7 @@ describe('serverless.yml packaged: least privilege', () => {
       'crosslink-link-decommissioning-dev',
       'crosslink-link-provisioning-dev',
       'crosslink-vpn-half-dev',
+      'crosslink-vpn-run-dev',
     ]);
     const named = [...JSON.stringify(resources).matchAll(/:(?:stateMachine|execution):([\w-]+)/g)].map(
       (m) => m[1],

@@ -472,7 +472,7 @@ describe('the deployed vpn-half state machine', () => {
     expect(JSON.parse(parked.request?.S ?? '{}')).toMatchObject({ requestedBy: 'planner@example.com' });
     expect(refused.code).toBe(3);
     expect(refused.err).toMatch(/alice is not an approver for aws in prod/);
-    expect(noRun).toMatchObject({ code: 2, err: expect.stringMatching(/--run is required/) });
+    expect(noRun).toMatchObject({ code: 2, err: expect.stringMatching(/the run is required/) });
     expect(approved.err).toBe('');
     expect(approved.code).toBe(0);
     const deleted = await resultOf('VpnHalfDeleted');

@@ -382,7 +382,8 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
     }
     case 'ec2': {
       // The VPN half names a VPN connection, its customer gateway, and a Transit Gateway route
-      // table with the VPN's attachment; the VPN inventory searches route tables.
+      // table with the VPN's attachment; the VPN inventory (the run's and the exchange's) searches
+      // route tables.
       const ec2 = (rest: string) => `arn:${partition}:ec2:${region}:${accountId}:${rest}`;
       const vpn = ec2('vpn-connection/vpn-0sample');
       const byOp: Record<string, string[]> = {

@@ -43,12 +43,15 @@ describe('event schemas match the catalog', () => {
 
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
-    // A link's events name the link; a VPN command or result its run and VPN; the inventory exchange its run and side.
+    // A link's events name the link; a VPN command or result its run and VPN; the inventory
+    // exchange its run and side; a run's report (VpnRun*) its run.
     const keys = name.startsWith('VpnInventory')
       ? ['runId', 'side']
-      : name.startsWith('Vpn')
-        ? ['runId', 'vpnId']
-        : ['linkId', 'policyHash'];
+      : name.startsWith('VpnRun')
+        ? ['runId']
+        : name.startsWith('Vpn')
+          ? ['runId', 'vpnId']
+          : ['linkId', 'policyHash'];
     expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
@@ -124,11 +127,12 @@ describe('samples', () => {
       expect(event.type).toBe(`crosslink.${name}.v1`);
       expect(eventDataIssues(name, event.data)).toEqual([]);
       const data = event.data as { linkId?: string; vpnId?: string; runId?: string };
-      const subject = name.startsWith('VpnInventory')
-        ? data.runId
-        : name.startsWith('Vpn')
-          ? data.vpnId
-          : data.linkId;
+      const subject =
+        name.startsWith('VpnInventory') || name.startsWith('VpnRun')
+          ? data.runId
+          : name.startsWith('Vpn')
+            ? data.vpnId
+            : data.linkId;
       expect(event.subject).toBe(subject);
       expect(event.source.startsWith(`crosslink://${event.crosslinkorigin}/`)).toBe(true);
     });

@@ -155,6 +155,25 @@ export interface VpnHalfResultData {
   appliedAt: string;
 }
 
+/** A VPN run ended: its totals, modes and saving (the per-VPN detail stays in its record). */
+export interface VpnRunReportedData {
+  runId: string;
+  installation: string;
+  scheduledAt: string;
+  plannedAt: string;
+  trigger: 'schedule' | 'manual' | 'link-state';
+  modes: { prod: 'dry-run' | 'apply'; nonprod: 'dry-run' | 'apply' };
+  totals: { keep: number; drain: number; undrain: number; delete: number; emitted: number };
+  saving: {
+    currency: string;
+    monthly: { aws: number | null; gcp: number | null };
+    pendingMonthly: { aws: number | null; gcp: number | null };
+    dryRunMonthly: { aws: number | null; gcp: number | null };
+    source: string;
+  };
+  reportedAt: string;
+}
+
 /** The coordinator of the VPN runs asks the other cloud for its VPN inventory. */
 export interface VpnInventoryRequestedData {
   runId: string;
@@ -194,6 +213,7 @@ export interface EventDataByName {
   VpnUndrained: VpnHalfResultData;
   VpnDeleteRequested: VpnHalfCommandData;
   VpnHalfDeleted: VpnHalfResultData;
+  VpnRunReported: VpnRunReportedData;
   VpnInventoryRequested: VpnInventoryRequestedData;
   VpnInventoryReported: VpnInventoryReportedData;
 }
@@ -224,6 +244,7 @@ export const EVENT_NAMES = [
   'VpnUndrained',
   'VpnDeleteRequested',
   'VpnHalfDeleted',
+  'VpnRunReported',
   'VpnInventoryRequested',
   'VpnInventoryReported',
 ] as const satisfies readonly EventName[];
@@ -299,6 +320,20 @@ export const EVENT_FIELDS = {
   VpnUndrained: VPN_RESULT_FIELDS,
   VpnDeleteRequested: VPN_COMMAND_FIELDS,
   VpnHalfDeleted: VPN_RESULT_FIELDS,
+  VpnRunReported: {
+    required: [
+      'runId',
+      'installation',
+      'scheduledAt',
+      'plannedAt',
+      'trigger',
+      'modes',
+      'totals',
+      'saving',
+      'reportedAt',
+    ],
+    optional: [],
+  },
   VpnInventoryRequested: { required: ['runId', 'side', 'requestedAt'], optional: [] },
   VpnInventoryReported: {
     required: ['runId', 'side', 'page', 'pages', 'reportedAt', 'export'],

@@ -41,6 +41,7 @@ export const VpnUndrainRequested = /* @__PURE__ */ check('VpnUndrainRequested', 
 export const VpnUndrained = /* @__PURE__ */ check('VpnUndrained', compiled.VpnUndrained);
 export const VpnDeleteRequested = /* @__PURE__ */ check('VpnDeleteRequested', compiled.VpnDeleteRequested);
 export const VpnHalfDeleted = /* @__PURE__ */ check('VpnHalfDeleted', compiled.VpnHalfDeleted);
+export const VpnRunReported = /* @__PURE__ */ check('VpnRunReported', compiled.VpnRunReported);
 export const VpnInventoryRequested = /* @__PURE__ */ check(
   'VpnInventoryRequested',
   compiled.VpnInventoryRequested,

@@ -28,6 +28,7 @@ import VpnInventoryReported from '../../../events/VpnInventoryReported.v1.schema
 import VpnInventoryRequested from '../../../events/VpnInventoryRequested.v1.schema.json' with {
   type: 'json',
 };
+import VpnRunReported from '../../../events/VpnRunReported.v1.schema.json' with { type: 'json' };
 import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
 import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
 import type { EventName } from './catalog.ts';
@@ -58,6 +59,7 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnUndrained,
   VpnDeleteRequested,
   VpnHalfDeleted,
+  VpnRunReported,
   VpnInventoryRequested,
   VpnInventoryReported,
 };

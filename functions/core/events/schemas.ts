@@ -30,6 +30,7 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnUndrained: checks.VpnUndrained,
   VpnDeleteRequested: checks.VpnDeleteRequested,
   VpnHalfDeleted: checks.VpnHalfDeleted,
+  VpnRunReported: checks.VpnRunReported,
   VpnInventoryRequested: checks.VpnInventoryRequested,
   VpnInventoryReported: checks.VpnInventoryReported,
 };

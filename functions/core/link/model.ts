@@ -108,6 +108,12 @@ export interface StageEntry {
   reason?: string;
 }
 
+/** The networks a link joins and the prefixes each side sends over it, as requested. */
+export interface LinkEndpoints {
+  aws: { accountId: string; region: string; directConnectGateway: string; routes: string[] };
+  gcp: { project: string; region: string; network: string; routes: string[] };
+}
+
 export interface LinkRecord {
   id: string;
   name: string;
@@ -119,6 +125,11 @@ export interface LinkRecord {
   requesterIdentity?: string;
   /** The requested bandwidth (e.g. 1Gbps): events about the link carry it, escalations included. */
   bandwidth: string;
+  /**
+   * What the link joins and carries, as requested: the VPN runs match it with the VPNs it replaces
+   * (functions/core/vpn/run-links.ts). Records made before it was kept lack it.
+   */
+  endpoints?: LinkEndpoints;
   policyHash: string;
   state: LinkState;
   halves: { aws: Half; gcp: Half };

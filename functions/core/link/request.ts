@@ -156,6 +156,20 @@ export function newRecord(
       requester,
       requesterIdentity: identityOf(deps.policy, canonicalAwsPrincipal(requester)),
       bandwidth: request.bandwidth,
+      endpoints: {
+        aws: {
+          accountId: request.aws.accountId,
+          region: request.aws.region,
+          directConnectGateway: request.aws.directConnectGateway,
+          routes: [...request.aws.routes],
+        },
+        gcp: {
+          project: request.gcp.project,
+          region: request.gcp.region,
+          network: request.gcp.network,
+          routes: [...request.gcp.routes],
+        },
+      },
       policyHash: deps.policy.hash,
     },
     at,

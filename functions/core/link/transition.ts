@@ -19,6 +19,7 @@ import {
   conditionOf,
   emptyHalf,
   type Half,
+  type LinkEndpoints,
   type LinkHealth,
   type LinkRecord,
   type LinkState,
@@ -117,6 +118,7 @@ export interface NewLink {
   requesterIdentity?: string;
   /** As requested (normalised by the intake): events that describe the link carry it. */
   bandwidth: string;
+  endpoints?: LinkEndpoints;
   policyHash: string;
 }
 

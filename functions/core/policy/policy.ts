@@ -39,6 +39,12 @@ export interface PolicyDocument {
   routes: { allowDefaultRoute?: boolean; maxPrefixesPerSide?: number };
   people?: Record<string, string[]>;
   environments: { prod: EnvironmentPolicy; nonprod: EnvironmentPolicy };
+  /**
+   * The VPN decommission runs: the schema checks coordinator and modes; functions/core/vpn/run-policy.ts
+   * reads it whole (the planner's keys too) where runs are made, and at packaging
+   * (config/policy-document.cjs), so the other functions carry no planner code.
+   */
+  vpn?: { coordinator?: Cloud; mode?: { prod?: string; nonprod?: string }; planner?: unknown };
 }
 
 export interface Policy {

@@ -1,0 +1,74 @@
+/**
+ * crosslink's link records as the planner's links (the links file's form, docs/vpn-planner.md): a
+ * run plans with the links crosslink itself made, never with a file.
+ *
+ * - The AWS gateway a link reaches is the virtual private or transit gateway its Direct Connect
+ *   gateway is associated with (Direct Connect `DescribeDirectConnectGatewayAssociations`, read by the
+ *   coordinator's adapter): one planner link per associated gateway.
+ * - Its prefixes are the request's routes (the record's `endpoints`); its Google network is
+ *   `projects/<project>/global/networks/<network>`; its peering on Google is the transport, whose id
+ *   is the link id.
+ * - Its health history is the record's stages: ACTIVE healthy, DEGRADED degraded, DOWN down; the
+ *   soak counts from the first ACTIVE.
+ */
+import type { LinkRecord } from '../link/model.ts';
+
+/** The states whose links a run reads: a link that was once up and is not being removed. */
+export const RUN_LINK_STATES = ['ACTIVE', 'DEGRADED', 'DOWN'] as const;
+
+const HEALTH: Readonly<Record<string, 'healthy' | 'degraded' | 'down'>> = {
+  ACTIVE: 'healthy',
+  DEGRADED: 'degraded',
+  DOWN: 'down',
+};
+
+export interface PlannerLinkJson {
+  linkId: string;
+  state: string;
+  aws: { gatewayId: string; directConnectGatewayId: string; allowedPrefixes: string[] };
+  gcp: { network: string; peering: string; advertisedRoutes: string[] };
+  health: { at: string; status: 'healthy' | 'degraded' | 'down' }[];
+}
+
+/**
+ * The planner's links of one record; `gateways` are the gateways associated with its Direct Connect
+ * gateway. A record without endpoints (made before they were kept) or without an associated gateway
+ * gives none, with the reason.
+ */
+export function plannerLinksOf(
+  link: LinkRecord,
+  gateways: readonly string[],
+): { links: PlannerLinkJson[]; skipped?: string } {
+  const e = link.endpoints;
+  if (!e)
+    return {
+      links: [],
+      skipped: `${link.id}: its record holds no endpoints (requested before they were kept)`,
+    };
+  if (gateways.length === 0)
+    return {
+      links: [],
+      skipped: `${link.id}: Direct Connect gateway ${e.aws.directConnectGateway} has no associated gateway`,
+    };
+  const health = link.stages.flatMap((s) => {
+    const status = HEALTH[s.state];
+    return status ? [{ at: s.at, status }] : [];
+  });
+  return {
+    links: [...new Set(gateways)].sort().map((gatewayId) => ({
+      linkId: link.id,
+      state: link.state,
+      aws: {
+        gatewayId,
+        directConnectGatewayId: e.aws.directConnectGateway,
+        allowedPrefixes: [...e.aws.routes],
+      },
+      gcp: {
+        network: `projects/${e.gcp.project}/global/networks/${e.gcp.network}`,
+        peering: link.id,
+        advertisedRoutes: [...e.gcp.routes],
+      },
+      health,
+    })),
+  };
+}

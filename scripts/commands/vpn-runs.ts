@@ -1,0 +1,285 @@
+/**
+ * The VPN runs from the command line (docs/vpn-runs.md, "The run"), on the coordinating side:
+ *
+ * - `crosslink vpn runs ls`: the runs, newest first, with their modes, actions and saving;
+ * - `crosslink vpn runs show <runId>`: one run's VPNs (the planner's verdict, the mode, whether it
+ *   was commanded), the halves' results and the saving;
+ * - `crosslink vpn run --now [--apply]`: starts a run now; without `--apply` it only plans and
+ *   records, with it the policy's `vpn.mode` decides per environment, and it is refused when no
+ *   environment's mode is apply.
+ *
+ * They read the run records in the links table and start the `crosslink-vpn-run-<stage>` state
+ * machine as the caller (`--as` on the local cloud, the default credentials with `--target cloud`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDbVpnRuns } from '#aws/vpn-run-store.ts';
+import { NotFoundError, PolicyRefusedError } from '#core/errors.ts';
+import type { RunEntry, RunSaving } from '#core/vpn/run.ts';
+import { vpnRunId } from '#core/vpn/run.ts';
+import { applyAllowed, readVpnRunSettings } from '#core/vpn/run-policy.ts';
+import type { VpnRunHeader } from '#core/vpn/run-steps.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
+import { EXIT, UsageError } from '../cli/errors.ts';
+import { identity } from '../cli/identities.ts';
+import { policyPath, readPolicy } from '../cli/policy.ts';
+import { table } from '../cli/table.ts';
+
+interface AwsSide {
+  config: {
+    region: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+  stage: string;
+  accountId?: string;
+  /** The local cloud's clock, or the machine's. */
+  now(): Promise<number>;
+  /** The principal a manual run is requested by. */
+  principal: string;
+}
+
+async function awsSide(ctx: CommandContext): Promise<AwsSide> {
+  const stage = (ctx.options.stage as string | undefined) ?? 'dev';
+  const target = await ctx.resolveTarget();
+  if (target.kind === 'cloud') {
+    const region = ctx.options.region as string | undefined;
+    if (!region) throw new UsageError('--region is required with --target cloud (the coordinator’s region)');
+    const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+    const sts = new STSClient({ region });
+    try {
+      const me = await sts.send(new GetCallerIdentityCommand({}));
+      return {
+        config: { region },
+        stage,
+        ...(me.Account ? { accountId: me.Account } : {}),
+        now: async () => Date.now(),
+        principal: me.Arn ?? 'unknown',
+      };
+    } finally {
+      sts.destroy();
+    }
+  }
+  const aws = target.local.aws;
+  if (!aws) throw new UsageError('the local cloud runs without its AWS edge');
+  const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+  if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+  const admin = target.local.admin;
+  return {
+    config: {
+      region: aws.region,
+      endpoint: aws.endpoint,
+      credentials: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey },
+    },
+    stage,
+    accountId: aws.accountId,
+    principal: who.aws.principalArn,
+    async now() {
+      if (!admin) return Date.now();
+      const res = await fetch(`${admin}/clock`);
+      return Date.parse(((await res.json()) as { now: string }).now);
+    },
+  };
+}
+
+function runsStore(side: AwsSide): { store: DynamoDbVpnRuns; close(): void } {
+  const client = new DynamoDBClient(side.config);
+  return {
+    store: new DynamoDbVpnRuns(client, `crosslink-links-${side.stage}`),
+    close: () => client.destroy(),
+  };
+}
+
+/** `$36.50` per side, `unknown` where a price is not known. */
+export function savingText(saving: RunSaving, key: 'monthly' | 'pendingMonthly' | 'dryRunMonthly'): string {
+  const money = (n: number | null) =>
+    n === null
+      ? 'unknown'
+      : saving.currency === 'USD'
+        ? `$${n.toFixed(2)}`
+        : `${n.toFixed(2)} ${saving.currency}`;
+  const s = saving[key];
+  return `aws ${money(s.aws)}, gcp ${money(s.gcp)}`;
+}
+
+function summaryRow(h: VpnRunHeader): string[] {
+  const r = h.run;
+  const t = r?.totals;
+  return [
+    h.runId,
+    h.trigger,
+    h.status,
+    r ? `prod ${r.modes.prod}, nonprod ${r.modes.nonprod}` : h.undrain ? 'apply (undrain)' : '-',
+    t
+      ? `keep ${t.keep}, drain ${t.drain}, undrain ${t.undrain}, delete ${t.delete}`
+      : h.undrain
+        ? `undrain ${h.undrain.vpns.length} (${h.undrain.linkId} ${h.undrain.to})`
+        : '-',
+    String(t?.emitted ?? h.undrain?.vpns.length ?? 0),
+    r ? savingText(r.saving, 'monthly') : '-',
+  ];
+}
+
+async function runsLs(ctx: CommandContext, side: AwsSide): Promise<number> {
+  const { store, close } = runsStore(side);
+  try {
+    const limit = Number((ctx.options.limit as string | undefined) ?? '20');
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number >= 1');
+    const { items } = await store.list(limit);
+    if (ctx.global.json) ctx.io.out(JSON.stringify(items, null, 2));
+    else if (items.length === 0) ctx.io.out('no VPN runs yet');
+    else
+      for (const line of table(
+        ['RUN', 'TRIGGER', 'STATUS', 'MODES', 'PLANNED', 'EMITTED', 'SAVED/MONTH'],
+        items.map(summaryRow),
+      ))
+        ctx.io.out(line);
+    return EXIT.ok;
+  } finally {
+    close();
+  }
+}
+
+async function runsShow(ctx: CommandContext, side: AwsSide, runId: string): Promise<number> {
+  const { store, close } = runsStore(side);
+  try {
+    const h = await store.header(runId);
+    if (!h) throw new NotFoundError(`no VPN run ${runId} (crosslink vpn runs ls lists them)`);
+    const entries: RunEntry[] = [];
+    for (let p = 0; p < (h.pages ?? 0); p++) entries.push(...((await store.page(runId, p)) ?? []));
+    const results = await store.results(runId);
+    if (ctx.global.json) {
+      ctx.io.out(JSON.stringify({ ...h, entries, results }, null, 2));
+      return EXIT.ok;
+    }
+    const lines = [
+      `${h.runId}: ${h.status} (${h.trigger}, requested by ${h.requestedBy}, scheduled ${h.scheduledAt})`,
+    ];
+    if (h.undrain)
+      lines.push(`undrained ${h.undrain.vpns.join(', ')}: ${h.undrain.linkId} went ${h.undrain.to}`);
+    const r = h.run;
+    if (r) {
+      lines.push(
+        `planned at ${r.plannedAt}; modes: prod ${r.modes.prod}, nonprod ${r.modes.nonprod}`,
+        `saved per month by its deletes: ${savingText(r.saving, 'monthly')}`,
+        `once the drained VPNs are deleted: ${savingText(r.saving, 'pendingMonthly')} more`,
+        `planned in dry-run, not applied: ${savingText(r.saving, 'dryRunMonthly')}`,
+        `prices: ${r.saving.source}`,
+        '',
+        ...table(
+          ['VPN', 'ENV', 'STATE', 'ACTION', 'MODE', 'COMMANDED', 'WHY'],
+          entries.map((e) => [
+            e.vpnId,
+            e.environment,
+            e.state,
+            e.action.toUpperCase(),
+            e.mode,
+            e.emit ? 'yes' : 'no',
+            e.summary,
+          ]),
+        ),
+      );
+      for (const u of r.unpaired) lines.push(`not planned: ${u.side} ${u.id}: ${u.reason}`);
+    }
+    if (results.length > 0) {
+      lines.push('', 'results:');
+      for (const x of results)
+        lines.push(`  ${x.vpnId} ${x.action} on ${x.side}: ${x.outcome} (${x.reason}) at ${x.appliedAt}`);
+    }
+    for (const l of lines) ctx.io.out(l);
+    return EXIT.ok;
+  } finally {
+    close();
+  }
+}
+
+const runs: Command = {
+  noun: 'vpn',
+  verb: 'runs',
+  args: 'ls | show <runId>',
+  summary: 'list the VPN runs, or show one: each VPN planned, commanded or not, results, saving',
+  example: 'crosslink vpn runs show vpn-dev-20261206T030000Z',
+  positionals: { min: 1, max: 2 },
+  options: {
+    stage: { type: 'string', description: 'the AWS stage of the coordinator (default dev)' },
+    region: { type: 'string', description: "the coordinator's AWS region (with --target cloud)" },
+    limit: { type: 'string', description: 'ls: at most this many runs, newest first (default 20)' },
+  },
+  async run(ctx) {
+    const [what, id] = ctx.positionals;
+    if (what === 'ls' && id === undefined) return runsLs(ctx, await awsSide(ctx));
+    if (what === 'show' && id) return runsShow(ctx, await awsSide(ctx), id);
+    throw new UsageError(
+      what === 'show'
+        ? 'vpn runs show needs the run id: crosslink vpn runs show <runId>'
+        : 'use: vpn runs ls | vpn runs show <runId>',
+    );
+  },
+};
+
+const run: Command = {
+  noun: 'vpn',
+  verb: 'run',
+  args: '--now [--apply]',
+  summary: 'start a VPN run now on the coordinator: plans and records; --apply commands as the policy allows',
+  example: 'crosslink vpn run --now --apply --as alice',
+  options: {
+    now: { type: 'boolean', description: 'start it now (the only way to start one by hand)' },
+    apply: { type: 'boolean', description: "command the actions where the policy's vpn.mode is apply" },
+    stage: { type: 'string', description: 'the AWS stage of the coordinator (default dev)' },
+    region: { type: 'string', description: "the coordinator's AWS region (with --target cloud)" },
+    policy: { type: 'string', description: 'the policy file (default ./config/policy.yaml)' },
+  },
+  async run(ctx) {
+    if (!ctx.options.now) throw new UsageError('vpn run needs --now: scheduled runs start on their own');
+    const policy = await readPolicy(
+      policyPath(ctx.home, ctx.options.policy as string | undefined, process.env),
+    );
+    const settings = readVpnRunSettings(policy.document.vpn);
+    if (settings.coordinator !== 'aws')
+      throw new UsageError(
+        `the policy's vpn.coordinator is ${settings.coordinator}: runs start on Google's side, which has no vpn-run workflow yet`,
+      );
+    const apply = ctx.options.apply === true;
+    if (apply && applyAllowed(settings).length === 0)
+      throw new PolicyRefusedError([
+        `--apply refused: the policy's vpn.mode is dry-run for prod and nonprod; set vpn.mode.<environment>: apply to let a run change VPNs`,
+      ]);
+    const side = await awsSide(ctx);
+    const now = await side.now();
+    const runId = vpnRunId(side.stage, now);
+    const sfn = new SFNClient(side.config);
+    if (!side.accountId) throw new UsageError('the AWS account of the coordinator is not known');
+    const arn = `arn:aws:states:${side.config.region}:${side.accountId}:stateMachine:crosslink-vpn-run-${side.stage}`;
+    try {
+      const out = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: arn,
+          name: runId,
+          input: JSON.stringify({
+            scheduledAt: new Date(now).toISOString(),
+            trigger: 'manual',
+            apply,
+            requestedBy: side.principal,
+          }),
+        }),
+      );
+      const modes = apply
+        ? `applies in ${applyAllowed(settings).join(' and ')}, dry-run elsewhere`
+        : 'dry-run: plans and records, changes nothing';
+      if (ctx.global.json) ctx.io.out(JSON.stringify({ runId, executionArn: out.executionArn, apply }));
+      else ctx.io.out(`started ${runId} (${modes}); follow it with: crosslink vpn runs show ${runId}`);
+      return EXIT.ok;
+    } catch (e) {
+      if (e instanceof ExecutionAlreadyExists) {
+        ctx.io.out(`${runId} is already started`);
+        return EXIT.ok;
+      }
+      throw e;
+    } finally {
+      sfn.destroy();
+    }
+  },
+};
+
+export const vpnRunCommands: Command[] = [runs, run];

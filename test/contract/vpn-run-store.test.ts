@@ -1,0 +1,106 @@
+/**
+ * The VPN runs' store (functions/aws/vpn-run-store.ts) against dynalite, and the in-memory store the
+ * unit tests use, through one contract: the claim is put-if-absent, pages and results round-trip, the
+ * drains are listed whole and by link and cleared from both, runs list newest first.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbVpnRuns } from '#aws/vpn-run-store.ts';
+import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
+import type { VpnRunHeader, VpnRunStore } from '#core/vpn/run-steps.ts';
+import { type Dynalite, startDynalite } from '../support/dynalite.ts';
+import { MemoryVpnRuns } from '../support/memory-vpn-runs.ts';
+
+let db: Dynalite;
+
+beforeAll(async () => {
+  db = await startDynalite('runs');
+});
+afterAll(async () => {
+  await db?.stop();
+});
+
+const header = (runId: string, scheduledAt: string, execution = 'exec-1'): VpnRunHeader => ({
+  runId,
+  installation: 'dev',
+  scheduledAt,
+  trigger: 'schedule',
+  requestedBy: 'arn:aws:iam::000000000000:role/crosslink-vpn-run',
+  apply: true,
+  execution,
+  claimedAt: scheduledAt,
+  status: 'claimed',
+});
+
+const drain = (vpn: string, links: string[]): RunDrain => ({
+  vpnConnectionId: vpn,
+  runId: 'vpn-dev-20261206T030000Z',
+  drainedAt: '2026-12-06T03:00:00.000Z',
+  method: 'tgw-propagation',
+  prefixes: [{ prefix: '10.20.0.0/16', toward: 'gcp' }],
+  links,
+  gcpTunnels: ['projects/payments-prod/regions/us-east4/vpnTunnels/t0'],
+});
+
+const STORES: [string, () => Promise<VpnRunStore>][] = [
+  ['memory', async () => new MemoryVpnRuns()],
+  ['DynamoDB (dynalite)', async () => new DynamoDbVpnRuns(db.client, await db.table())],
+];
+
+describe.each(STORES)('the VPN runs store: %s', (_, make) => {
+  it('claims a run once: a second claim returns the first', async () => {
+    // Arrange
+    const store = await make();
+    // Act
+    const first = await store.claim(header('vpn-dev-20261206T030000Z', '2026-12-06T03:00:00.000Z'));
+    const second = await store.claim(
+      header('vpn-dev-20261206T030000Z', '2026-12-06T03:00:00.000Z', 'exec-2'),
+    );
+    // Assess
+    expect(first).toEqual({ claimed: true });
+    expect(second).toEqual({ claimed: false, existing: expect.objectContaining({ execution: 'exec-1' }) });
+  });
+
+  it('keeps pages and results, and lists runs newest first', async () => {
+    // Arrange
+    const store = await make();
+    const entry = { vpnId: 'vpn-0a1b2c3d4e5f60718', action: 'drain', emit: true } as unknown as RunEntry;
+    await store.claim(header('vpn-dev-20261205T030000Z', '2026-12-05T03:00:00.000Z'));
+    await store.claim(header('vpn-dev-20261206T030000Z', '2026-12-06T03:00:00.000Z'));
+    // Act
+    await store.savePage('vpn-dev-20261206T030000Z', 0, [entry]);
+    await store.putResult('vpn-dev-20261206T030000Z', {
+      runId: 'vpn-dev-20261206T030000Z',
+      vpnId: 'vpn-0a1b2c3d4e5f60718',
+      side: 'aws',
+      outcome: 'changed',
+      method: 'tgw-propagation',
+      changed: ['tgw-rtb-1'],
+      reason: 'r',
+      appliedAt: '2026-12-06T03:01:00.000Z',
+      action: 'drain',
+    });
+    // Assess
+    expect(await store.page('vpn-dev-20261206T030000Z', 0)).toEqual([entry]);
+    expect(await store.page('vpn-dev-20261206T030000Z', 1)).toBeUndefined();
+    expect((await store.results('vpn-dev-20261206T030000Z')).map((r) => r.outcome)).toEqual(['changed']);
+    expect((await store.list(10)).items.map((h) => h.runId)).toEqual([
+      'vpn-dev-20261206T030000Z',
+      'vpn-dev-20261205T030000Z',
+    ]);
+  });
+
+  it('lists the drains whole and by link, and clears a drain from both', async () => {
+    // Arrange
+    const store = await make();
+    await store.putDrain(drain('vpn-0000000000000000a', ['lk-1', 'lk-2']));
+    await store.putDrain(drain('vpn-0000000000000000b', ['lk-2']));
+    // Act
+    const byLink = (await store.drainsOfLink('lk-2')).map((d) => d.vpnConnectionId).sort();
+    await store.clearDrain(drain('vpn-0000000000000000a', ['lk-1', 'lk-2']));
+    // Assess
+    expect(byLink).toEqual(['vpn-0000000000000000a', 'vpn-0000000000000000b']);
+    expect((await store.drains()).map((d) => d.vpnConnectionId)).toEqual(['vpn-0000000000000000b']);
+    expect(await store.drainsOfLink('lk-1')).toEqual([]);
+    expect((await store.drains())[0]).toEqual(drain('vpn-0000000000000000b', ['lk-2']));
+  });
+});

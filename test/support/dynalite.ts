@@ -1,0 +1,42 @@
+/** A dynalite server (the engine behind the local AWS edge's DynamoDB) on a free port, for store contracts. */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// @ts-expect-error dynalite ships no types
+import dynalite from 'dynalite';
+import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+
+export interface Dynalite {
+  client: DynamoDBClient;
+  /** A new table with the links table's keys and index. */
+  table(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startDynalite(prefix = 'links'): Promise<Dynalite> {
+  const server: {
+    listen(port: number, host: string, cb: () => void): void;
+    close(cb: () => void): void;
+    address(): AddressInfo;
+  } = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  let tables = 0;
+  return {
+    client,
+    async table() {
+      const TableName = `${prefix}-${++tables}`;
+      await client.send(
+        new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
+      );
+      return TableName;
+    },
+    async stop() {
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

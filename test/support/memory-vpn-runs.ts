@@ -1,0 +1,55 @@
+/** The VPN runs' store in memory, with the DynamoDB adapter's semantics (put-if-absent claim, newest first). */
+import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
+import type { VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
+
+export class MemoryVpnRuns implements VpnRunStore {
+  readonly headers = new Map<string, VpnRunHeader>();
+  readonly pages = new Map<string, RunEntry[]>();
+  readonly drainsByVpn = new Map<string, RunDrain>();
+  readonly resultsByRun = new Map<string, Map<string, VpnRunResult>>();
+
+  async claim(h: VpnRunHeader) {
+    const existing = this.headers.get(h.runId);
+    if (existing) return { claimed: false as const, existing };
+    this.headers.set(h.runId, h);
+    return { claimed: true as const };
+  }
+  async header(runId: string) {
+    return this.headers.get(runId);
+  }
+  async saveHeader(h: VpnRunHeader) {
+    this.headers.set(h.runId, h);
+  }
+  async savePage(runId: string, page: number, entries: readonly RunEntry[]) {
+    this.pages.set(`${runId}#${page}`, structuredClone([...entries]));
+  }
+  async page(runId: string, page: number) {
+    return this.pages.get(`${runId}#${page}`);
+  }
+  async drains() {
+    return [...this.drainsByVpn.values()];
+  }
+  async drainsOfLink(linkId: string) {
+    return [...this.drainsByVpn.values()].filter((d) => d.links.includes(linkId));
+  }
+  async putDrain(d: RunDrain) {
+    this.drainsByVpn.set(d.vpnConnectionId, d);
+  }
+  async clearDrain(d: RunDrain) {
+    this.drainsByVpn.delete(d.vpnConnectionId);
+  }
+  async putResult(runId: string, r: VpnRunResult) {
+    const m = this.resultsByRun.get(runId) ?? new Map<string, VpnRunResult>();
+    m.set(`${r.vpnId}#${r.action}#${r.side}`, r);
+    this.resultsByRun.set(runId, m);
+  }
+  async results(runId: string) {
+    return [...(this.resultsByRun.get(runId)?.values() ?? [])];
+  }
+  async list(limit: number) {
+    const items = [...this.headers.values()].sort((a, b) =>
+      `${b.scheduledAt} ${b.runId}`.localeCompare(`${a.scheduledAt} ${a.runId}`),
+    );
+    return { items: items.slice(0, limit) };
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * AWS as the runs' coordinator (functions/aws/vpn-run.ts) with its ports in memory: the step input
+ * of each state, the bus events it reacts to as EventBridge delivers them, and the links read from
+ * crosslink's records and the Direct Connect gateways' associations (functions/core/vpn/run-links.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { EventBridgeEvent } from '#aws/envelope.ts';
+import { awsRunSources, type RunLinkReads, vpnRunStep } from '#aws/vpn-run.ts';
+import { vpnRunEvent } from '#aws/vpn-run-events.ts';
+import { ManualClock } from '#core/clock.ts';
+import type { CloudEvent } from '#core/envelope.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import type { InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
+import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
+import { plannerLinksOf } from '#core/vpn/run-links.ts';
+import { relayedPeerInventory, type VpnRunDeps } from '#core/vpn/run-steps.ts';
+import { MemoryVpnRuns } from '../../support/memory-vpn-runs.ts';
+
+const LINK = 'lk-01jc6rzt8q4m2n0s9v7w5x3y1a';
+const sample = (name: string): EventBridgeEvent =>
+  JSON.parse(
+    readFileSync(new URL(`../../../events/samples/${name}.eventbridge.json`, import.meta.url), 'utf8'),
+  );
+
+/** Google's pages as the AWS side keeps them (DynamoDbInventoryPages), in memory. */
+const pages: InventoryPageStore & { held: InventoryPage[] } = {
+  held: [],
+  async put(p) {
+    this.held.push(p);
+  },
+  async pages(runId, side) {
+    return this.held.filter((p) => p.runId === runId && p.side === side);
+  },
+};
+
+function memoryDeps(store: MemoryVpnRuns, put: CloudEvent[]): VpnRunDeps & { principal: string } {
+  return {
+    runs: store,
+    bus: { put: async (events) => void put.push(...events) },
+    clock: new ManualClock('2026-11-20T12:00:00Z'),
+    origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },
+    installation: 'dev',
+    principal: 'arn:aws:iam::000000000000:role/crosslink-vpn-run',
+    settings: { coordinator: 'aws', mode: { prod: 'apply', nonprod: 'apply' }, planner: DEFAULT_POLICY },
+    prices: {
+      currency: 'USD',
+      awsConnectionHour: 0.05,
+      gcpTunnelHour: null,
+      hoursPerMonth: 730,
+      source: 't',
+    },
+    sources: {
+      own: async () => ({ export: {}, traffic: { traffic: [] } }),
+      ...relayedPeerInventory({
+        bus: { put: async (events) => void put.push(...events) },
+        origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },
+        clock: new ManualClock('2026-11-20T12:00:00Z'),
+        pages,
+      }),
+      links: async () => ({ links: [], skipped: [] }),
+    },
+  };
+}
+
+const record = (over: Partial<LinkRecord> = {}): LinkRecord =>
+  ({
+    id: LINK,
+    state: 'ACTIVE',
+    stages: [
+      { state: 'REQUESTED', at: '2026-11-01T00:00:00.000Z' },
+      { state: 'ACTIVE', at: '2026-11-02T00:00:00.000Z' },
+      { state: 'DEGRADED', at: '2026-11-05T00:00:00.000Z' },
+      { state: 'ACTIVE', at: '2026-11-05T01:00:00.000Z' },
+    ],
+    endpoints: {
+      aws: {
+        accountId: '000000000000',
+        region: 'us-east-1',
+        directConnectGateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+        routes: ['10.10.0.0/16'],
+      },
+      gcp: {
+        project: 'payments-prod',
+        region: 'us-east4',
+        network: 'payments-vpc',
+        routes: ['10.20.0.0/16'],
+      },
+    },
+    ...over,
+  }) as LinkRecord;
+
+describe('the run step', () => {
+  it('refuses an unknown step and a step without its run, naming the field', async () => {
+    // Arrange
+    const deps = memoryDeps(new MemoryVpnRuns(), []);
+    // Act / Assess
+    expect(() => vpnRunStep(deps, { step: 'launch' } as never)).toThrow(/step: must be one of claim/);
+    expect(() => vpnRunStep(deps, { step: 'plan' } as never)).toThrow(/runId: is required/);
+    expect(() => vpnRunStep(deps, { step: 'emit', runId: 'vpn-dev-20261120T120000Z', page: -1 })).toThrow(
+      /page: must be a page number/,
+    );
+  });
+
+  it('asks Google for its inventory on the bus, and says which pages are still missing', async () => {
+    // Arrange
+    const put: CloudEvent[] = [];
+    const deps = memoryDeps(new MemoryVpnRuns(), put);
+    const { runId } = (await vpnRunStep(deps, {
+      step: 'claim',
+      scheduledAt: '2026-11-20T12:00:00Z',
+      trigger: 'schedule',
+      apply: true,
+      requestedBy: 'arn:aws:iam::000000000000:role/crosslink-vpn-run',
+      execution: 'exec-1',
+    })) as { runId: string };
+    // Act
+    await vpnRunStep(deps, { step: 'request-peer', runId });
+    const none = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 0 });
+    await pages.put({
+      runId,
+      side: 'gcp',
+      page: 2,
+      pages: 3,
+      reportedAt: '2026-11-20T12:00:05.000Z',
+      export: {},
+    });
+    const some = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 1 });
+    // Assess
+    expect(put.map((e) => [e.type, e.data])).toEqual([
+      [
+        expect.stringContaining('VpnInventoryRequested'),
+        { runId, side: 'gcp', requestedAt: '2026-11-20T12:00:00.000Z' },
+      ],
+    ]);
+    expect(none).toEqual({
+      complete: false,
+      attempts: 1,
+      missing: ["every page of gcp's inventory (none received yet)"],
+    });
+    expect(some).toEqual({ complete: false, attempts: 2, missing: ['page 1 of 3', 'page 3 of 3'] });
+  });
+});
+
+describe('the bus events of the runs', () => {
+  it("undrains on a link's LinkStateChanged to DEGRADED, as EventBridge delivers it", async () => {
+    // Arrange
+    const store = new MemoryVpnRuns();
+    const put: CloudEvent[] = [];
+    const gcpTunnels = ['projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-vgw-t0'];
+    await store.putDrain({
+      vpnConnectionId: 'vpn-0a1b2c3d4e5f60718',
+      runId: 'vpn-dev-20261101T000000Z',
+      drainedAt: '2026-11-01T00:00:00.000Z',
+      method: 'gcp-bgp-peers',
+      prefixes: [],
+      links: [LINK],
+      gcpTunnels,
+    });
+    const ev = sample('LinkStateChanged');
+    const detail = ev.detail as CloudEvent<{ linkId: string; to: string; from: string }>;
+    detail.data = { ...detail.data, linkId: LINK, from: 'ACTIVE', to: 'DEGRADED' };
+    // Act
+    const out = (await vpnRunEvent(memoryDeps(store, put), ev)) as { undrained: string[] };
+    // Assess
+    expect(out.undrained).toEqual(['vpn-0a1b2c3d4e5f60718']);
+    expect(put.map((e) => e.type)).toEqual([expect.stringContaining('VpnUndrainRequested')]);
+    expect((put[0]?.data as { gcpTunnels?: string[] } | undefined)?.gcpTunnels).toEqual(gcpTunnels);
+  });
+
+  it('keeps a half’s result with its run, and refuses an event it does not handle', async () => {
+    // Arrange
+    const store = new MemoryVpnRuns();
+    const deps = memoryDeps(store, []);
+    const ev = sample('VpnDrained');
+    const runId = (ev.detail as CloudEvent<{ runId: string }>).data.runId;
+    await store.claim({
+      runId,
+      installation: 'dev',
+      scheduledAt: '2026-03-06T09:00:00.000Z',
+      trigger: 'schedule',
+      requestedBy: 'arn:aws:iam::000000000000:role/crosslink-vpn-run',
+      apply: true,
+      execution: 'exec-1',
+      claimedAt: '2026-03-06T09:00:00.000Z',
+      status: 'claimed',
+    });
+    // Act
+    const kept = await vpnRunEvent(deps, ev);
+    const refused = vpnRunEvent(deps, sample('LinkRequested'));
+    // Assess
+    expect(kept).toEqual({ recorded: true });
+    expect((await store.results(runId)).map((r) => [r.action, r.outcome])).toEqual([['drain', 'changed']]);
+    await expect(refused).rejects.toThrow(/detail-type: must be LinkStateChanged or a VPN half's result/);
+  });
+});
+
+describe("the run's links", () => {
+  it('are the records with their endpoints, one per gateway their Direct Connect gateway reaches, health from the stages', () => {
+    // Act
+    const out = plannerLinksOf(record(), ['vgw-0e1f5a8c3b2d49701', 'tgw-0c4d1e2f3a4b5c6d7']);
+    // Assess
+    expect(out.skipped).toBeUndefined();
+    expect(out.links.map((l) => l.aws.gatewayId)).toEqual(['tgw-0c4d1e2f3a4b5c6d7', 'vgw-0e1f5a8c3b2d49701']);
+    expect(out.links[0]).toMatchObject({
+      linkId: LINK,
+      state: 'ACTIVE',
+      aws: {
+        directConnectGatewayId: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+        allowedPrefixes: ['10.10.0.0/16'],
+      },
+      gcp: {
+        network: 'projects/payments-prod/global/networks/payments-vpc',
+        peering: LINK,
+        advertisedRoutes: ['10.20.0.0/16'],
+      },
+    });
+    expect(out.links[0]?.health.map((h) => h.status)).toEqual(['healthy', 'degraded', 'healthy']);
+  });
+
+  it('skip, saying why, a record without endpoints or a Direct Connect gateway reaching nothing', async () => {
+    // Arrange
+    const reads: RunLinkReads = {
+      records: async () => [record(), record({ id: 'lk-01jc6s2b4d6f8h0k2m4p6r8t0v', endpoints: undefined })],
+      gateways: async () => [],
+    };
+    // Act
+    const out = await awsRunSources({
+      region: 'us-east-1',
+      readExport: async () => ({}),
+      peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
+      links: reads,
+    }).links();
+    // Assess
+    expect(out.links).toEqual([]);
+    expect(out.skipped).toEqual([
+      `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A has no associated gateway`,
+      'lk-01jc6s2b4d6f8h0k2m4p6r8t0v: its record holds no endpoints (requested before they were kept)',
+    ]);
+  });
+});
