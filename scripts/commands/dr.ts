@@ -1,5 +1,6 @@
 /**
- * `crosslink dr validate <plan-file>` and `crosslink dr evaluate --plan <file> --signals <file>`.
+ * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
+ * `crosslink dr status <plan-file> --signals <file> [--at <time>]`.
  * Both are offline: they read files and run the core; nothing is called on either cloud.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
@@ -8,8 +9,9 @@ import { resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
-import { type Action, type DrPlan, independentObservers, parseDrPlan } from '#core/dr/plan.ts';
+import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import { parseSignalLogLines } from '#core/dr/signal-log.ts';
+import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { Command } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
@@ -87,6 +89,7 @@ export async function drValidate(opts: ValidateOptions, out: Output): Promise<nu
   if ('code' in read) return read.code;
   const plan = parseOrReport(opts.file, out, () => parseDrPlan(read.text, opts.file));
   if (!plan) return EXIT.usage;
+  for (const w of planWarnings(plan)) out.err(`${opts.file}: warning: ${w.path}: ${w.reason}`);
   if (opts.json) out.out(JSON.stringify(plan, null, 2));
   else {
     out.out(`${opts.file}: valid`);
@@ -113,14 +116,25 @@ function describeDecision(d: Decision): string[] {
   return lines;
 }
 
-export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<number> {
+/** Reads and parses a plan and a signal log; a problem with either is reported and becomes its exit code. */
+async function readPlanAndLog(
+  opts: { home: string; plan: string; signals: string },
+  out: Output,
+): Promise<{ plan: DrPlan; lines: ReturnType<typeof parseSignalLogLines> } | { code: number }> {
   const planRead = await readInput(opts.home, opts.plan, out);
-  if ('code' in planRead) return planRead.code;
+  if ('code' in planRead) return planRead;
   const signalsRead = await readInput(opts.home, opts.signals, out);
-  if ('code' in signalsRead) return signalsRead.code;
+  if ('code' in signalsRead) return signalsRead;
   const plan = parseOrReport(opts.plan, out, () => parseDrPlan(planRead.text, opts.plan));
   const lines = parseOrReport(opts.signals, out, () => parseSignalLogLines(signalsRead.text, opts.signals));
-  if (!plan || !lines) return EXIT.usage;
+  if (!plan || !lines) return { code: EXIT.usage };
+  return { plan, lines };
+}
+
+export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<number> {
+  const read = await readPlanAndLog(opts, out);
+  if ('code' in read) return read.code;
+  const { plan, lines } = read;
 
   const result = replay(
     plan,
@@ -141,6 +155,49 @@ export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<nu
   out.out(
     `${plan.service}: ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'} (${count('failover')} failover, ${count('failback')} failback); ${result.state.active} serving at the end, epoch ${result.state.epoch}`,
   );
+  return EXIT.ok;
+}
+
+export interface StatusOptions {
+  plan: string;
+  signals: string;
+  /** The time to report at (ms); the newest record's time when not given. */
+  at?: number;
+  json: boolean;
+  home: string;
+}
+
+/**
+ * The decider's view of a recorded log at a time: the serving side, the last decisions with their
+ * reasons, and each vantage point's freshness (a gap in a vantage point's reports shows as stale).
+ */
+export async function drStatusCommand(opts: StatusOptions, out: Output): Promise<number> {
+  const read = await readPlanAndLog(opts, out);
+  if ('code' in read) return read.code;
+  const { plan, lines } = read;
+  const records = lines.map((l) => l.record);
+  const last = records.at(-1);
+  const now = opts.at ?? (last ? Date.parse(last.time) : undefined);
+  if (now === undefined) {
+    out.err(`${opts.signals}: no record, and no --at time to report at`);
+    return EXIT.usage;
+  }
+  const status = drStatus(plan, records, now);
+  if (opts.json) {
+    out.out(JSON.stringify(status, null, 2));
+    return EXIT.ok;
+  }
+  const side = plan[status.active];
+  out.out(
+    `${plan.service} at ${status.now}: ${status.active} serving (${side.cloud} ${side.region}), epoch ${status.epoch}`,
+  );
+  out.out('vantage points:');
+  for (const v of status.vantagePoints)
+    out.out(
+      `  ${v.vantage.padEnd(20)} ${v.freshness.padEnd(6)} ${v.lastReport ? `last report ${v.lastReport} (${formatDuration(v.ageMs ?? 0)} ago)` : 'no report'}`,
+    );
+  out.out('last decisions:');
+  for (const d of status.decisions.slice(-3)) for (const line of describeDecision(d)) out.out(`  ${line}`);
   return EXIT.ok;
 }
 
@@ -173,4 +230,31 @@ const evaluate: Command = {
   },
 };
 
-export const drCommands: Command[] = [validate, evaluate];
+const status: Command = {
+  noun: 'dr',
+  verb: 'status',
+  args: '<plan-file> --signals <file> [--at <time>]',
+  summary: "the serving side, last decisions and each vantage point's freshness from a signal log",
+  example: 'crosslink dr status config/dr-plans/example-payments.yaml --signals signals.jsonl',
+  positionals: { min: 1, max: 1 },
+  options: {
+    signals: { type: 'string', description: 'the recorded signal log: JSON lines' },
+    at: { type: 'string', description: 'report as of this time (RFC 3339); default: the last record' },
+  },
+  async run(ctx) {
+    const { signals, at } = ctx.options;
+    if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
+    let time: number | undefined;
+    if (typeof at === 'string') {
+      time = Date.parse(at);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(time))
+        throw new UsageError(`--at: "${at}" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)`);
+    }
+    return drStatusCommand(
+      { plan: ctx.positionals[0] as string, signals, at: time, json: ctx.global.json, home: ctx.home },
+      ctx.io,
+    );
+  },
+};
+
+export const drCommands: Command[] = [validate, evaluate, status];
