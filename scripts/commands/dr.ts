@@ -1,6 +1,7 @@
 /**
  * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
- * `crosslink dr status <plan-file> --signals <file> [--at <time>]`.
+ * `crosslink dr status <plan-file> --signals <file> [--at <time>]`; `crosslink dr export <plan-file>`
+ * reads the AWS side's recorded log from the local cloud.
  * Both are offline: they read files and run the core; nothing is called on either cloud.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
@@ -15,6 +16,7 @@ import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { Command } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
+import { identity } from '../cli/identities.ts';
 
 /** Where a command writes: stdout and stderr, one line at a time. */
 export interface Output {
@@ -244,12 +246,7 @@ const status: Command = {
   async run(ctx) {
     const { signals, at } = ctx.options;
     if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
-    let time: number | undefined;
-    if (typeof at === 'string') {
-      time = Date.parse(at);
-      if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(time))
-        throw new UsageError(`--at: "${at}" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)`);
-    }
+    const time = timeOption('at', at);
     return drStatusCommand(
       { plan: ctx.positionals[0] as string, signals, at: time, json: ctx.global.json, home: ctx.home },
       ctx.io,
@@ -257,4 +254,65 @@ const status: Command = {
   },
 };
 
-export const drCommands: Command[] = [validate, evaluate, status];
+/** Parses an RFC 3339 time option; a bad one is a usage error naming the option. */
+function timeOption(name: string, value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time))
+    throw new UsageError(`--${name}: "${value}" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)`);
+  return time;
+}
+
+const exportLog: Command = {
+  noun: 'dr',
+  verb: 'export',
+  args: '<plan-file> [--since <time>] [--table <name>]',
+  summary: "print the AWS side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
+  example:
+    'crosslink dr export config/dr-plans/example-payments.yaml --since 2026-03-02T10:00:00Z > log.jsonl',
+  positionals: { min: 1, max: 1 },
+  options: {
+    since: { type: 'string', description: 'only observations at or after this time (RFC 3339)' },
+    table: {
+      type: 'string',
+      description: 'the links table that holds the log (default crosslink-links-dev)',
+    },
+  },
+  async run(ctx) {
+    const since = timeOption('since', ctx.options.since);
+    const file = ctx.positionals[0] as string;
+    const read = await readInput(ctx.home, file, ctx.io);
+    if ('code' in read) return read.code;
+    const plan = parseOrReport(file, ctx.io, () => parseDrPlan(read.text, file));
+    if (!plan) return EXIT.usage;
+    const target = await ctx.resolveTarget();
+    if (target.kind !== 'local' || !target.local.aws)
+      throw new UsageError(
+        'exporting the signal log from real accounts is not built yet: only the local cloud',
+      );
+    const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+    if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+    // Loaded here: the DynamoDB client would slow the offline commands' start.
+    const [{ DynamoDBClient }, { DynamoDbSignalLog }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('#aws/dynamodb-signal-log.ts'),
+    ]);
+    const client = new DynamoDBClient({
+      endpoint: target.local.aws.endpoint,
+      region: target.local.aws.region,
+      credentials: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey },
+    });
+    try {
+      const table = typeof ctx.options.table === 'string' ? ctx.options.table : 'crosslink-links-dev';
+      const records = await new DynamoDbSignalLog(client, table).since(plan.service, since);
+      for (const r of records) ctx.io.out(JSON.stringify(r));
+      if (records.length === 0)
+        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
+      return EXIT.ok;
+    } finally {
+      client.destroy();
+    }
+  },
+};
+
+export const drCommands: Command[] = [validate, evaluate, status, exportLog];
