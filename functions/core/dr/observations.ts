@@ -164,3 +164,26 @@ export function linkObservation(state: string, reason: string): { status: Signal
 export function signalsOf(plan: DrPlan, vantage: string, source: string): SignalSpec[] {
   return plan.signals.filter((s) => s.source === source && s.vantagePoints.includes(vantage));
 }
+
+/**
+ * The replication signals one vantage point reports from the link's `LinkStateChanged` (its `to`
+ * state and `reason`): one line per replication signal the plan gives it, at the event's time. The
+ * deployment names which link carries the service's replication; other links' events are not passed.
+ */
+export function linkSignals(
+  plan: DrPlan,
+  vantage: string,
+  change: { time: string; to: string; reason: string },
+): Observation[] {
+  const o = linkObservation(change.to, change.reason);
+  return plan.signals
+    .filter((s) => s.observes === 'replication' && s.vantagePoints.includes(vantage))
+    .map((s) => ({
+      time: change.time,
+      service: plan.service,
+      vantage,
+      signal: s.name,
+      status: o.status,
+      detail: o.detail,
+    }));
+}

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { replay } from '#core/dr/failover-decider.ts';
 import {
   healthCheckObservation,
   linkObservation,
+  linkSignals,
   NEW_STREAK,
   observeProbe,
   type ProbeOutcome,
@@ -191,5 +193,48 @@ describe("the replication link's state", () => {
     expect(linkObservation('DOWN', 'both BGP sessions down').detail).toBe(
       'link DOWN: both BGP sessions down',
     );
+  });
+});
+
+describe('link signals from LinkStateChanged', () => {
+  it('gives each vantage point its own replication signals, and none to one without', () => {
+    // Prepare
+    const plan = planWith();
+    const change = { time: '2026-03-02T10:05:00Z', to: 'DOWN', reason: 'every BGP session down' };
+
+    // Act
+    const google = linkSignals(plan, 'gcp-us-west1', change);
+    const aws = linkSignals(plan, 'aws-us-west-2', change);
+    const checker = linkSignals(plan, 'route53-checkers', change);
+
+    // Assess
+    expect(google).toEqual([
+      {
+        time: '2026-03-02T10:05:00Z',
+        service: 'payments-api',
+        vantage: 'gcp-us-west1',
+        signal: 'replication-link',
+        status: 'unhealthy',
+        detail: 'link DOWN: every BGP session down',
+      },
+    ]);
+    expect(aws.map((o) => [o.signal, o.status])).toEqual([['replication-dx', 'unhealthy']]);
+    expect(checker).toEqual([]);
+  });
+
+  it('a link signal never moves traffic: the link down alone decides no failover', () => {
+    // Prepare
+    const plan = planWith();
+    const log = ['gcp-us-west1', 'aws-us-west-2'].flatMap((v) =>
+      linkSignals(plan, v, { time: '2026-03-02T10:05:00Z', to: 'DOWN', reason: 'all sessions down' }),
+    );
+    log.push({ ...log[0]!, time: '2026-03-02T11:00:00Z' });
+
+    // Act
+    const { decisions } = replay(plan, log);
+
+    // Assess
+    expect(decisions.every((d) => d.decision === 'hold')).toBe(true);
+    expect(decisions[0]?.reasons.map((r) => r.code)).toContain('replication-degraded');
   });
 });
