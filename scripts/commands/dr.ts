@@ -1,5 +1,7 @@
 /**
- * `crosslink dr validate <plan-file>` and `crosslink dr evaluate --plan <file> --signals <file>`.
+ * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
+ * `crosslink dr status <plan-file> --signals <file> [--at <time>]`; `crosslink dr export <plan-file>`
+ * reads the AWS side's recorded log from the local cloud.
  * Both are offline: they read files and run the core; nothing is called on either cloud.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
@@ -8,11 +10,13 @@ import { resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
-import { type Action, type DrPlan, independentObservers, parseDrPlan } from '#core/dr/plan.ts';
+import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import { parseSignalLogLines } from '#core/dr/signal-log.ts';
+import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { Command } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
+import { identity } from '../cli/identities.ts';
 
 /** Where a command writes: stdout and stderr, one line at a time. */
 export interface Output {
@@ -87,6 +91,7 @@ export async function drValidate(opts: ValidateOptions, out: Output): Promise<nu
   if ('code' in read) return read.code;
   const plan = parseOrReport(opts.file, out, () => parseDrPlan(read.text, opts.file));
   if (!plan) return EXIT.usage;
+  for (const w of planWarnings(plan)) out.err(`${opts.file}: warning: ${w.path}: ${w.reason}`);
   if (opts.json) out.out(JSON.stringify(plan, null, 2));
   else {
     out.out(`${opts.file}: valid`);
@@ -113,14 +118,25 @@ function describeDecision(d: Decision): string[] {
   return lines;
 }
 
-export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<number> {
+/** Reads and parses a plan and a signal log; a problem with either is reported and becomes its exit code. */
+async function readPlanAndLog(
+  opts: { home: string; plan: string; signals: string },
+  out: Output,
+): Promise<{ plan: DrPlan; lines: ReturnType<typeof parseSignalLogLines> } | { code: number }> {
   const planRead = await readInput(opts.home, opts.plan, out);
-  if ('code' in planRead) return planRead.code;
+  if ('code' in planRead) return planRead;
   const signalsRead = await readInput(opts.home, opts.signals, out);
-  if ('code' in signalsRead) return signalsRead.code;
+  if ('code' in signalsRead) return signalsRead;
   const plan = parseOrReport(opts.plan, out, () => parseDrPlan(planRead.text, opts.plan));
   const lines = parseOrReport(opts.signals, out, () => parseSignalLogLines(signalsRead.text, opts.signals));
-  if (!plan || !lines) return EXIT.usage;
+  if (!plan || !lines) return { code: EXIT.usage };
+  return { plan, lines };
+}
+
+export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<number> {
+  const read = await readPlanAndLog(opts, out);
+  if ('code' in read) return read.code;
+  const { plan, lines } = read;
 
   const result = replay(
     plan,
@@ -141,6 +157,49 @@ export async function drEvaluate(opts: EvaluateOptions, out: Output): Promise<nu
   out.out(
     `${plan.service}: ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'} (${count('failover')} failover, ${count('failback')} failback); ${result.state.active} serving at the end, epoch ${result.state.epoch}`,
   );
+  return EXIT.ok;
+}
+
+export interface StatusOptions {
+  plan: string;
+  signals: string;
+  /** The time to report at (ms); the newest record's time when not given. */
+  at?: number;
+  json: boolean;
+  home: string;
+}
+
+/**
+ * The decider's view of a recorded log at a time: the serving side, the last decisions with their
+ * reasons, and each vantage point's freshness (a gap in a vantage point's reports shows as stale).
+ */
+export async function drStatusCommand(opts: StatusOptions, out: Output): Promise<number> {
+  const read = await readPlanAndLog(opts, out);
+  if ('code' in read) return read.code;
+  const { plan, lines } = read;
+  const records = lines.map((l) => l.record);
+  const last = records.at(-1);
+  const now = opts.at ?? (last ? Date.parse(last.time) : undefined);
+  if (now === undefined) {
+    out.err(`${opts.signals}: no record, and no --at time to report at`);
+    return EXIT.usage;
+  }
+  const status = drStatus(plan, records, now);
+  if (opts.json) {
+    out.out(JSON.stringify(status, null, 2));
+    return EXIT.ok;
+  }
+  const side = plan[status.active];
+  out.out(
+    `${plan.service} at ${status.now}: ${status.active} serving (${side.cloud} ${side.region}), epoch ${status.epoch}`,
+  );
+  out.out('vantage points:');
+  for (const v of status.vantagePoints)
+    out.out(
+      `  ${v.vantage.padEnd(20)} ${v.freshness.padEnd(6)} ${v.lastReport ? `last report ${v.lastReport} (${formatDuration(v.ageMs ?? 0)} ago)` : 'no report'}`,
+    );
+  out.out('last decisions:');
+  for (const d of status.decisions.slice(-3)) for (const line of describeDecision(d)) out.out(`  ${line}`);
   return EXIT.ok;
 }
 
@@ -173,4 +232,87 @@ const evaluate: Command = {
   },
 };
 
-export const drCommands: Command[] = [validate, evaluate];
+const status: Command = {
+  noun: 'dr',
+  verb: 'status',
+  args: '<plan-file> --signals <file> [--at <time>]',
+  summary: "the serving side, last decisions and each vantage point's freshness from a signal log",
+  example: 'crosslink dr status config/dr-plans/example-payments.yaml --signals signals.jsonl',
+  positionals: { min: 1, max: 1 },
+  options: {
+    signals: { type: 'string', description: 'the recorded signal log: JSON lines' },
+    at: { type: 'string', description: 'report as of this time (RFC 3339); default: the last record' },
+  },
+  async run(ctx) {
+    const { signals, at } = ctx.options;
+    if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
+    const time = timeOption('at', at);
+    return drStatusCommand(
+      { plan: ctx.positionals[0] as string, signals, at: time, json: ctx.global.json, home: ctx.home },
+      ctx.io,
+    );
+  },
+};
+
+/** Parses an RFC 3339 time option; a bad one is a usage error naming the option. */
+function timeOption(name: string, value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time))
+    throw new UsageError(`--${name}: "${value}" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)`);
+  return time;
+}
+
+const exportLog: Command = {
+  noun: 'dr',
+  verb: 'export',
+  args: '<plan-file> [--since <time>] [--table <name>]',
+  summary: "print the AWS side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
+  example:
+    'crosslink dr export config/dr-plans/example-payments.yaml --since 2026-03-02T10:00:00Z > log.jsonl',
+  positionals: { min: 1, max: 1 },
+  options: {
+    since: { type: 'string', description: 'only observations at or after this time (RFC 3339)' },
+    table: {
+      type: 'string',
+      description: 'the links table that holds the log (default crosslink-links-dev)',
+    },
+  },
+  async run(ctx) {
+    const since = timeOption('since', ctx.options.since);
+    const file = ctx.positionals[0] as string;
+    const read = await readInput(ctx.home, file, ctx.io);
+    if ('code' in read) return read.code;
+    const plan = parseOrReport(file, ctx.io, () => parseDrPlan(read.text, file));
+    if (!plan) return EXIT.usage;
+    const target = await ctx.resolveTarget();
+    if (target.kind !== 'local' || !target.local.aws)
+      throw new UsageError(
+        'exporting the signal log from real accounts is not built yet: only the local cloud',
+      );
+    const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+    if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+    // Loaded here: the DynamoDB client would slow the offline commands' start.
+    const [{ DynamoDBClient }, { DynamoDbSignalLog }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('#aws/signal-log.ts'),
+    ]);
+    const client = new DynamoDBClient({
+      endpoint: target.local.aws.endpoint,
+      region: target.local.aws.region,
+      credentials: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey },
+    });
+    try {
+      const table = typeof ctx.options.table === 'string' ? ctx.options.table : 'crosslink-links-dev';
+      const records = await new DynamoDbSignalLog(client, table).since(plan.service, since);
+      for (const r of records) ctx.io.out(JSON.stringify(r));
+      if (records.length === 0)
+        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
+      return EXIT.ok;
+    } finally {
+      client.destroy();
+    }
+  },
+};
+
+export const drCommands: Command[] = [validate, evaluate, status, exportLog];

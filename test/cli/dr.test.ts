@@ -27,8 +27,12 @@ describe('crosslink dr validate', () => {
     // Act
     const { code, out, err } = await crosslink('dr', 'validate', PLAN);
 
-    // Assess
-    expect(err).toEqual([]);
+    // Assess: valid, with a warning: Route 53's HealthCheckStatus is read in us-east-1, the primary's region
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^config\/dr-plans\/example-payments\.yaml: warning: vantagePoints\[2\]: external checker route53-checkers \(route53-health-checks\) is read from aws us-east-1, the primary's region/,
+      ),
+    ]);
     expect(code).toBe(0);
     expect(out[0]).toBe(`${PLAN}: valid`);
     expect(out.join('\n')).toMatch(/quorum 2 of 3 independent vantage points/);
@@ -165,5 +169,84 @@ describe('crosslink dr evaluate', () => {
     expect(missing.err).toEqual(['nope.jsonl: no such file']);
     expect(usage.code).toBe(2);
     expect(usage.err).toEqual(['missing --signals <file>']);
+  });
+});
+
+describe('crosslink dr status', () => {
+  const log = (lines: object[]) => tempFile('signals.jsonl', lines.map((l) => JSON.stringify(l)).join('\n'));
+  const signal = (time: string, vantage: string, signal: string, status: string, extra = {}) => ({
+    time,
+    service: 'payments-api',
+    vantage,
+    signal,
+    status,
+    ...extra,
+  });
+
+  it("prints the serving side, each vantage point's freshness and the last decisions", async () => {
+    // Prepare: Google's vantage point last heard at 10:01, the AWS one blind at 10:10
+    const file = log([
+      signal('2026-03-02T10:00:00Z', 'aws-us-west-2', 'api-availability', 'healthy'),
+      signal('2026-03-02T10:01:00Z', 'gcp-us-west1', 'api-availability', 'healthy'),
+      signal('2026-03-02T10:10:00Z', 'route53-checkers', 'api-health-check', 'healthy'),
+      signal('2026-03-02T10:10:00Z', 'aws-us-west-2', 'api-availability', 'unknown', {
+        reason: 'vantage-down',
+      }),
+    ]);
+
+    // Act
+    const { code, out, err } = await crosslink(
+      'dr',
+      'status',
+      PLAN,
+      '--signals',
+      file,
+      '--at',
+      '2026-03-02T10:12:00Z',
+    );
+
+    // Assess
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(out[0]).toBe('payments-api at 2026-03-02T10:12:00Z: primary serving (aws us-east-1), epoch 1');
+    expect(out.slice(1, 5)).toEqual([
+      'vantage points:',
+      '  aws-us-west-2        blind  last report 2026-03-02T10:10:00Z (2m ago)',
+      '  gcp-us-west1         stale  last report 2026-03-02T10:01:00Z (11m ago)',
+      '  route53-checkers     fresh  last report 2026-03-02T10:10:00Z (2m ago)',
+    ]);
+    expect(out.slice(5)).toEqual([
+      'last decisions:',
+      '  2026-03-02T10:00:00Z  epoch 1  hold (primary serving)',
+      expect.stringMatching(/^ {6}no-quorum: 0 of 3/),
+    ]);
+  });
+
+  it('prints JSON with --json, and refuses a bad --at or a missing --signals', async () => {
+    // Prepare
+    const file = log([signal('2026-03-02T10:00:00Z', 'aws-us-west-2', 'api-availability', 'healthy')]);
+
+    // Act
+    const json = await crosslink('dr', 'status', '--json', PLAN, '--signals', file);
+    const badAt = await crosslink('dr', 'status', PLAN, '--signals', file, '--at', 'noon');
+    const noSignals = await crosslink('dr', 'status', PLAN);
+
+    // Assess
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out.join('\n'))).toMatchObject({
+      service: 'payments-api',
+      now: '2026-03-02T10:00:00Z',
+      active: 'primary',
+      vantagePoints: [
+        { vantage: 'aws-us-west-2', freshness: 'fresh' },
+        { freshness: 'silent' },
+        { freshness: 'silent' },
+      ],
+    });
+    expect([badAt.code, badAt.err]).toEqual([
+      2,
+      ['--at: "noon" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)'],
+    ]);
+    expect([noSignals.code, noSignals.err]).toEqual([2, ['missing --signals <file>']]);
   });
 });

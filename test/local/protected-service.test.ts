@@ -9,20 +9,14 @@ import { VirtualClock } from '#local/clock.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
+import { addPaymentsService } from '../support/dr-world.ts';
 
 let clock: VirtualClock;
 let service: ProtectedService;
 
 beforeEach(() => {
   clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-06-01T00:00:00Z') });
-  service = serviceWorldOf(clock).add({
-    name: 'payments-api',
-    primary: 'aws',
-    aws: { region: 'us-east-1', ip: '192.0.2.10' },
-    gcp: { region: 'us-central1', ip: '192.0.2.20' },
-    rpoMs: 60_000,
-    applyDelayMs: 1_000,
-  });
+  service = addPaymentsService(clock);
 });
 afterEach(() => clock.stop());
 

@@ -4,7 +4,9 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
+import type { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
 import { admin } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
@@ -40,4 +42,16 @@ export async function deployPaymentsWorld(cloud: LocalCloud): Promise<PaymentsWo
   const { clusters } = await admin(cloud, 'POST', '/aws/route53-recovery-cluster/clusters', {});
   const cluster = clusters.find((c: { ClusterArn: string }) => c.ClusterArn === out.ClusterArn);
   return { out, endpoints: cluster.ClusterEndpoints };
+}
+
+/** The payments service of the example plan in the world of `clock`: primary on AWS us-east-1, standby on Google us-central1, RPO 1 m. */
+export function addPaymentsService(clock: VirtualClock): ProtectedService {
+  return serviceWorldOf(clock).add({
+    name: 'payments-api',
+    primary: 'aws',
+    aws: { region: 'us-east-1', ip: '192.0.2.10' },
+    gcp: { region: 'us-central1', ip: '192.0.2.20' },
+    rpoMs: 60_000,
+    applyDelayMs: 1_000,
+  });
 }

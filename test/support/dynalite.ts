@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
+import { afterAll, beforeAll } from 'vitest';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 
 export interface Dynalite {
@@ -39,4 +40,21 @@ export async function startDynalite(prefix = 'links'): Promise<Dynalite> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The file's dynalite through its beforeAll / afterAll; `client` and `linksTable` valid once it ran. */
+export function useDynalite(): { client: DynamoDBClient; linksTable(): Promise<string> } {
+  let db: Dynalite | undefined;
+  const handle = {
+    client: undefined as unknown as DynamoDBClient,
+    linksTable: () => (db as Dynalite).table(),
+  };
+  beforeAll(async () => {
+    db = await startDynalite();
+    handle.client = db.client;
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+  return handle;
 }

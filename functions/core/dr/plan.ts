@@ -361,3 +361,36 @@ export function parseDrPlan(text: string, subject = 'DR plan'): DrPlan {
     );
   return validateDrPlan(doc.toJS({ maxAliasCount: 50 }), subject);
 }
+
+/**
+ * Where an external checker's results are read, when the provider fixes it: Route 53 publishes its
+ * health checks' `HealthCheckStatus` to CloudWatch in us-east-1 only.
+ */
+const EXTERNAL_READ_REGION: Partial<Record<string, Location>> = {
+  'route53-health-checks': { cloud: 'aws', region: 'us-east-1' },
+};
+
+/**
+ * What a valid plan should still change: an external checker that depends on the primary's region
+ * (its results are read there, or it names that region) goes blind in the very outage it is there
+ * to see, so the quorum for a failover rests on the other observers alone.
+ */
+export function planWarnings(plan: DrPlanDocument): Issue[] {
+  const warnings: Issue[] = [];
+  const p = plan.primary;
+  plan.vantagePoints.forEach((vp, i) => {
+    if (vp.cloud !== 'external') return;
+    const home = vp.provider ? EXTERNAL_READ_REGION[vp.provider] : undefined;
+    if (home && home.cloud === p.cloud && home.region === p.region)
+      warnings.push({
+        path: `vantagePoints[${i}]`,
+        reason: `external checker ${vp.id} (${vp.provider}) is read from ${home.cloud} ${home.region}, the primary's region: its status is published only there, so an outage of ${p.region} can leave it without data and the failover quorum rests on the other observers`,
+      });
+    else if (vp.region === p.region)
+      warnings.push({
+        path: `vantagePoints[${i}].region`,
+        reason: `external checker ${vp.id} runs in ${vp.region}, the primary's region: it can fail with the region it watches`,
+      });
+  });
+  return warnings;
+}

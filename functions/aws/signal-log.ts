@@ -1,0 +1,77 @@
+/**
+ * The AWS side's copy of the signal log, in the links table beside the links:
+ *
+ * | item        | pk                 | sk                                   | notes                          |
+ * | ----------- | ------------------ | ------------------------------------ | ------------------------------ |
+ * | observation | `DRSIG#<service>`  | `<ISO time, ms>#<vantage>#<signal>`  | `record`: the signal log line  |
+ *
+ * One item per observation: the same observation recorded twice (a relay redelivery) is kept once,
+ * so the exported log replays exactly what was observed. Keys sort by time, so an export since a
+ * time is one Query, already in the order `dr evaluate` needs.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Observation } from '#core/dr/observations.ts';
+import { isConditionFailure } from './link-store.ts';
+
+/** Every key in one format (milliseconds, `Z`), so that keys sort as the times they hold. */
+const sortable = (time: string) => new Date(time).toISOString();
+
+export class DynamoDbSignalLog {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBClient, table: string) {
+    this.#doc = DynamoDBDocumentClient.from(client);
+    this.#table = table;
+  }
+
+  /** Records each observation once (16 writes at a time); returns how many were new. */
+  async record(observations: readonly Observation[]): Promise<number> {
+    let added = 0;
+    for (let i = 0; i < observations.length; i += 16) {
+      const written = await Promise.all(observations.slice(i, i + 16).map((o) => this.#put(o)));
+      added += written.filter(Boolean).length;
+    }
+    return added;
+  }
+
+  async #put(o: Observation): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `DRSIG#${o.service}`,
+            sk: `${sortable(o.time)}#${o.vantage}#${o.signal}`,
+            record: JSON.stringify(o),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The service's observations at or after `since` (ms since the epoch), in time order. */
+  async since(service: string, since = 0): Promise<Observation[]> {
+    const out: Observation[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND sk >= :since',
+          ExpressionAttributeValues: { ':pk': `DRSIG#${service}`, ':since': new Date(since).toISOString() },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(JSON.parse(item.record as string) as Observation);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  }
+}
