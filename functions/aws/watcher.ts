@@ -8,8 +8,16 @@
 
 import { judgeHealth } from '#core/link/health.ts';
 import { flushStaleOutboxes, observationOf } from '#core/link/record.ts';
-import { recordOwnHalfAndResume } from '#core/link/waits.ts';
-import { type KnownHalf, recordHealth, scanOwnHalves, watchHalves } from '#core/link/watch.ts';
+import { recordOwnHalfAndResume, resumeWaiting } from '#core/link/waits.ts';
+import {
+  type KnownHalf,
+  nothingWatched,
+  orphanSweepDue,
+  RESUMABLE_PHASES,
+  recordHealth,
+  scanOwnHalves,
+  watchHalves,
+} from '#core/link/watch.ts';
 import { type HalfView, toObserved } from './interconnect-adapter.ts';
 import type { StepDeps } from './steps.ts';
 
@@ -27,7 +35,12 @@ export interface WatchReport {
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
-  const { known, stale, failed, creating } = await scanOwnHalves(deps.store, 'aws');
+  const now = deps.clock.now();
+  const scan = await scanOwnHalves(deps.store, 'aws', now);
+  const { known, stale, failed, creating, waiting } = scan;
+  // Nothing to watch and no orphan sweep due: the store's one read was the whole run.
+  if (nothingWatched(scan) && !orphanSweepDue(now, deps.settings.orphanSweepEveryMs))
+    return { changed: [], orphans: [], failedWithHalf: [], unchanged: 0, health: [], healthErrors: [] };
   const listed = await deps.halves.listHalves();
   const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
   const result = await watchHalves(
@@ -37,7 +50,7 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
       known,
       listed: listed.map(toObserved),
       creating,
-      now: deps.clock.now(),
+      now,
     },
     async (k) => {
       const h = await deps.halves.getHalf(k.resourceId);
@@ -52,6 +65,8 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     );
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
+  // A wait whose answer was lost (a throttled resume put the token back) is answered again.
+  for (const link of waiting) await resumeWaiting(deps, link, [...RESUMABLE_PHASES]);
   // A FAILED link's connection seen gone this round is no longer billing.
   for (const c of result.changes)
     if (c.nativeState === null || c.nativeState === 'deleted') failed.delete(c.linkId);

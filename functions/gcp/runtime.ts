@@ -158,6 +158,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     clock: systemClock,
     resume: (callback, output) => tokens.success(callback, output),
   });
+  const settings = stepSettings(env);
   const deps: GoogleDeps = {
     ...base,
     vpnApprovals,
@@ -167,7 +168,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     metrics: approvalLogMetrics(),
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
-    settings: stepSettings(env),
+    settings,
     stages: {
       start: async (stage, input, attempt) => {
         const out = await startStage(starter, stage, input, attempt);
@@ -197,6 +198,9 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       transports: projects.transports,
       bgp: projects.bgp,
       resume: (link, phases) => resumeWaiting(deps, link, phases),
+      ...(settings.orphanSweepEveryMs !== undefined
+        ? { orphanSweepEveryMs: settings.orphanSweepEveryMs }
+        : {}),
     },
   };
   return deps;

@@ -11,6 +11,7 @@ import { ValidationError } from '#core/errors.ts';
 import { mintLinkId } from '#core/ids.ts';
 import type { GcpTransportState, LinkRecord } from '#core/link/model.ts';
 import type { WaitPhase } from '#core/link/ports.ts';
+import { RESUMABLE_PHASES } from '#core/link/watch.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { TransportClient } from '#gcp/transport-client.ts';
@@ -152,8 +153,14 @@ describe('watchTransports', () => {
     });
     expect((await store.get(steady.id))?.link.halves.gcp.sequence).toBe(2);
     expect((await store.get(notYet.id))?.link.halves.gcp.sequence).toBe(0);
-    expect(resumed.map((r) => r.linkId).sort()).toEqual([changed.id, gone.id].sort());
-    expect(resumed[0]?.phases).toEqual(['up', 'gone']);
+    const ownHalf = resumed.filter((r) => r.phases.join() === 'up,gone');
+    expect(ownHalf.map((r) => r.linkId).sort()).toEqual([changed.id, gone.id].sort());
+    // Every link a run may be parked on is answered again, changed or not (a lost answer is not
+    // left to the workflow's 6-hour fallback poll); the core answers only what the record holds.
+    const answeredAgain = resumed.filter((r) => r.phases.join() === RESUMABLE_PHASES.join());
+    expect(answeredAgain.map((r) => r.linkId).sort()).toEqual(
+      [changed.id, steady.id, gone.id, west.id, notYet.id].sort(),
+    );
 
     // Paginated (4 listed transports at 2 a page) and spaced on the virtual clock; one Get (the gone one).
     expect(reads.map((r) => r.operation)).toEqual(['ListTransports', 'ListTransports', 'GetTransport']);
@@ -177,6 +184,28 @@ describe('watchTransports', () => {
       sequence: 2,
     });
     await client('us-west2').deleteTransport(westId);
+  });
+
+  it('a run with no link to watch reads the store only; the orphan sweep lists once every 15 minutes', async () => {
+    const sweep = 15 * 60_000;
+    deps.orphanSweepEveryMs = sweep;
+    const orphan = await transport(mintLinkId(cloud.clock));
+    // Seven minutes into a 15-minute window (runs every 5): no sweep due.
+    await cloud.clock.advance(sweep - (cloud.clock.now() % sweep) + 7 * 60_000);
+    reads = [];
+    const idle = await watchTransports(deps);
+    expect(idle).toMatchObject({ calls: 0, orphans: [], changed: [] });
+    expect(reads).toEqual([]);
+    // The first minute of the next window: the sweep lists and reports the orphan.
+    await cloud.clock.advance(sweep - (cloud.clock.now() % sweep));
+    const swept = await watchTransports(deps);
+    expect(swept.orphans).toContain(orphan);
+    expect(reads.map((r) => r.operation)).toContain('ListTransports');
+    // A link to watch: every run lists, whatever the minute.
+    await cloud.clock.advance(2 * 60_000);
+    await link(await transport(mintLinkId(cloud.clock)), 'CREATING', 1);
+    reads = [];
+    expect((await watchTransports(deps)).calls).toBeGreaterThan(0);
   });
 
   it('two overlapping runs publish each sequence once', async () => {
