@@ -26,19 +26,29 @@ export function machine(): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
+/** A markdown table with its columns padded, as the repository's formatter lays tables out. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const all = [header, ...rows].map((r) => r.map(cell));
+  const widths = header.map((_, c) => Math.max(3, ...all.map((r) => (r[c] ?? '').length)));
+  const line = (r: readonly string[]) => `| ${r.map((v, c) => v.padEnd(widths[c] as number)).join(' | ')} |`;
+  return [line(all[0] as string[]), line(widths.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)];
+}
+
 /** The markdown block of one bench's figures. */
 export function renderBlock(bench: string, figures: readonly Figure[], date: string, on: string): string {
-  const rows = figures.map(
-    (f) =>
-      `| ${cell(f.figure)} | ${cell(f.measured)} | ${cell(f.goal)} | ${f.met === undefined ? '' : f.met ? 'met' : 'missed'} |`,
-  );
+  const rows = figures.map((f) => [
+    f.figure,
+    f.measured,
+    f.goal,
+    f.met === undefined ? '' : f.met ? 'met' : 'missed',
+  ]);
   return [
     `<!-- bench:${bench} -->`,
+    '',
     `\`npm run bench -- ${bench}\`, ${date}, ${on}:`,
     '',
-    '| figure | measured | goal | verdict |',
-    '| --- | --- | --- | --- |',
-    ...rows,
+    ...table(['figure', 'measured', 'goal', 'verdict'], rows),
+    '',
     `<!-- /bench:${bench} -->`,
   ].join('\n');
 }
@@ -46,8 +56,8 @@ export function renderBlock(bench: string, figures: readonly Figure[], date: str
 export const FIGURES_HEADING = '## Figures';
 
 /**
- * `readme` with the block of `bench` replaced by `block` (or added at the end of the Figures
- * section, which is created before the first `## ` heading after the status table when missing).
+ * `readme` with the block of `bench` replaced by `block`, or added at the end of the Figures section
+ * when it has none yet; a README without that section is refused.
  */
 export function withBlock(readme: string, bench: string, block: string): string {
   const open = `<!-- bench:${bench} -->`;

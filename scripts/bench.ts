@@ -35,6 +35,7 @@ const date = new Date().toISOString().slice(0, 10);
 const on = machine();
 console.log(`crosslink bench  ${date}  ${on}`);
 const results = new Map<string, Figure[]>();
+const failed: string[] = [];
 for (const f of files) {
   const mod = (await import(pathToFileURL(join(dir, f)).href)) as {
     run?: () => Promise<Figure[] | undefined>;
@@ -42,8 +43,22 @@ for (const f of files) {
   if (typeof mod.run !== 'function') throw new Error(`bench/${f} exports no run()`);
   const name = f.replace(/\.ts$/, '');
   console.log(`\n== ${name}`);
-  const figures = await mod.run();
-  if (figures?.length) results.set(name, figures);
+  try {
+    const figures = await mod.run();
+    if (figures?.length) results.set(name, figures);
+  } catch (e) {
+    // One bench that fails leaves the others' figures; the run still exits 1.
+    failed.push(name);
+    console.error(`bench ${name} failed: ${(e as Error).stack ?? e}`);
+    results.set(name, [
+      {
+        figure: `${name}: the bench failed`,
+        measured: (e as Error).message.split('\n')[0] ?? '',
+        goal: 'a figure',
+        met: false,
+      },
+    ]);
+  }
 }
 if (readme) {
   const path = join(root, 'README.md');
@@ -51,4 +66,8 @@ if (readme) {
   for (const [name, figures] of results) text = withBlock(text, name, renderBlock(name, figures, date, on));
   writeFileSync(path, text);
   console.log(`\nREADME.md: figures of ${[...results.keys()].join(', ') || 'no bench'} written`);
+}
+if (failed.length) {
+  console.error(`\nfailed: ${failed.join(', ')}`);
+  process.exitCode = 1;
 }
