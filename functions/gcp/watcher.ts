@@ -17,6 +17,7 @@ import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
 import { flushStaleOutboxes, recordOwnHalf } from '#core/link/record.ts';
 import {
+  answerAgain,
   type KnownHalf,
   nothingWatched,
   type ObservedHalf,
@@ -80,6 +81,8 @@ export interface GoogleWatchReport {
   health: string[];
   /** Links whose BGP sessions could not be read this round (`linkId: error`): their health stays. */
   healthErrors: string[];
+  /** Waits that could not be answered again this round (`linkId: error`): the next round tries. */
+  resumeErrors: string[];
 }
 
 /** The own-half waits a change of this side's transport can end. */
@@ -161,6 +164,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
       projectErrors: [],
       health: [],
       healthErrors: [],
+      resumeErrors: [],
     };
 
   const listed: ObservedHalf[] = [];
@@ -212,7 +216,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
   // A wait whose answer was lost (a throttled resume put the token back) is answered again.
-  for (const link of waiting) await deps.resume(link, [...RESUMABLE_PHASES]);
+  const resumeErrors = await answerAgain(waiting, (link) => deps.resume(link, [...RESUMABLE_PHASES]));
   const { health, healthErrors } = await observeHealth(deps, known, listed, pace);
   // A FAILED link's transport seen gone this round is no longer billing.
   for (const c of result.changes) if (c.nativeState === null) failed.delete(c.linkId);
@@ -226,6 +230,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
     projectErrors,
     health,
     healthErrors,
+    resumeErrors,
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LinkRecord } from '#core/link/model.ts';
 import { createLink } from '#core/link/transition.ts';
 import {
+  answerAgain,
   type KnownHalf,
   mayBeWaiting,
   type ObservedHalf,
@@ -189,6 +190,17 @@ describe('what a watcher run answers again, and when it may skip the provider', 
     expect(mayBeWaiting(record('ACTIVE', RESUME_WINDOW_MS + 1), NOW)).toBe(false);
     expect(mayBeWaiting(record('DECOMMISSIONED', 0), NOW)).toBe(false);
     expect(RESUMABLE_PHASES).not.toContain('key');
+  });
+
+  it("one link's failed answer leaves the others answered, and says which", async () => {
+    const answered: string[] = [];
+    const links = [record('PROVISIONING', 0), { ...record('PROVISIONING', 0), id: 'lk-x' }];
+    const errors = await answerAgain(links, async (l) => {
+      if (l.id === 'lk-w') throw new Error('throttled');
+      answered.push(l.id);
+    });
+    expect(errors).toEqual(['lk-w: throttled']);
+    expect(answered).toEqual(['lk-x']);
   });
 
   it('the orphan sweep: every run without a period, else the run in the first schedule interval of each window', () => {

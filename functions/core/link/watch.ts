@@ -197,6 +197,25 @@ export function orphanSweepDue(
   return everyMs === undefined || everyMs <= scheduleMs || now % everyMs < scheduleMs;
 }
 
+/**
+ * Answers again the waits of `links` (`resume`: the core's `resumeWaiting` with `RESUMABLE_PHASES`),
+ * one link's failure leaving the others answered: each is `linkId: error` in the result.
+ */
+export async function answerAgain(
+  links: readonly LinkRecord[],
+  resume: (link: LinkRecord) => Promise<void>,
+): Promise<string[]> {
+  const errors: string[] = [];
+  for (const link of links) {
+    try {
+      await resume(link);
+    } catch (e) {
+      errors.push(`${link.id}: ${(e as Error).message}`);
+    }
+  }
+  return errors;
+}
+
 /** Whether a scan leaves a run nothing to do but the orphan sweep: no half, no create, no outbox, no wait. */
 export function nothingWatched(scan: OwnHalvesScan): boolean {
   return (
