@@ -8,13 +8,11 @@
 
 import { judgeHealth } from '#core/link/health.ts';
 import { flushStaleOutboxes, observationOf } from '#core/link/record.ts';
-import { recordOwnHalfAndResume, resumeWaiting } from '#core/link/waits.ts';
+import { recordOwnHalfAndResume } from '#core/link/waits.ts';
 import {
-  answerAgain,
   type KnownHalf,
   nothingWatched,
   orphanSweepDue,
-  RESUMABLE_PHASES,
   recordHealth,
   scanOwnHalves,
   watchHalves,
@@ -33,14 +31,12 @@ export interface WatchReport {
   health: string[];
   /** Links whose BGP sessions could not be read this round (`linkId: error`): their health stays. */
   healthErrors: string[];
-  /** Waits that could not be answered again this round (`linkId: error`): the next round tries. */
-  resumeErrors: string[];
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
   const now = deps.clock.now();
   const scan = await scanOwnHalves(deps.store, 'aws', now);
-  const { known, stale, failed, creating, waiting } = scan;
+  const { known, stale, failed, creating } = scan;
   // Nothing to watch and no orphan sweep due: the store's one read was the whole run.
   if (nothingWatched(scan) && !orphanSweepDue(now, deps.settings.orphanSweepEveryMs))
     return {
@@ -50,7 +46,6 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
       unchanged: 0,
       health: [],
       healthErrors: [],
-      resumeErrors: [],
     };
   const listed = await deps.halves.listHalves();
   const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
@@ -76,8 +71,6 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     );
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
-  // A wait whose answer was lost (a throttled resume put the token back) is answered again.
-  const resumeErrors = await answerAgain(waiting, (link) => resumeWaiting(deps, link, [...RESUMABLE_PHASES]));
   // A FAILED link's connection seen gone this round is no longer billing.
   for (const c of result.changes)
     if (c.nativeState === null || c.nativeState === 'deleted') failed.delete(c.linkId);
@@ -92,7 +85,6 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
     unchanged: result.unchanged,
     health,
     healthErrors,
-    resumeErrors,
   };
 }
 

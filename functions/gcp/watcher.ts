@@ -17,12 +17,10 @@ import type { LinkRecord } from '#core/link/model.ts';
 import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
 import { flushStaleOutboxes, recordOwnHalf } from '#core/link/record.ts';
 import {
-  answerAgain,
   type KnownHalf,
   nothingWatched,
   type ObservedHalf,
   orphanSweepDue,
-  RESUMABLE_PHASES,
   recordHealth,
   scanOwnHalves,
   type WatchResult,
@@ -81,8 +79,6 @@ export interface GoogleWatchReport {
   health: string[];
   /** Links whose BGP sessions could not be read this round (`linkId: error`): their health stays. */
   healthErrors: string[];
-  /** Waits that could not be answered again this round (`linkId: error`): the next round tries. */
-  resumeErrors: string[];
 }
 
 /** The own-half waits a change of this side's transport can end. */
@@ -150,7 +146,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
   const now = deps.clock.now();
   // Live links, and FAILED ones whose transport is still there (compensation gave up).
   const scan = await scanOwnHalves(deps.store, 'gcp', now, locationOf);
-  const { known, stale, failed, creating, waiting } = scan;
+  const { known, stale, failed, creating } = scan;
   const pace = pacer(deps);
   // Nothing to watch and no orphan sweep due: the store's one read was the whole run.
   if (nothingWatched(scan) && !orphanSweepDue(now, deps.orphanSweepEveryMs))
@@ -164,7 +160,6 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
       projectErrors: [],
       health: [],
       healthErrors: [],
-      resumeErrors: [],
     };
 
   const listed: ObservedHalf[] = [];
@@ -215,8 +210,6 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
   const changed = await record(deps, result);
   // Events a failed put left in an outbox (after their state was written) go out now, same ids.
   await flushStaleOutboxes(deps, stale);
-  // A wait whose answer was lost (a throttled resume put the token back) is answered again.
-  const resumeErrors = await answerAgain(waiting, (link) => deps.resume(link, [...RESUMABLE_PHASES]));
   const { health, healthErrors } = await observeHealth(deps, known, listed, pace);
   // A FAILED link's transport seen gone this round is no longer billing.
   for (const c of result.changes) if (c.nativeState === null) failed.delete(c.linkId);
@@ -230,7 +223,6 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
     projectErrors,
     health,
     healthErrors,
-    resumeErrors,
   };
 }
 

@@ -2,12 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { LinkRecord } from '#core/link/model.ts';
 import { createLink } from '#core/link/transition.ts';
 import {
-  answerAgain,
   type KnownHalf,
   mayBeWaiting,
   type ObservedHalf,
   orphanSweepDue,
-  RESUMABLE_PHASES,
   RESUME_WINDOW_MS,
   watchHalves,
 } from '#core/link/watch.ts';
@@ -161,7 +159,7 @@ describe('watchHalves', () => {
   });
 });
 
-describe('what a watcher run answers again, and when it may skip the provider', () => {
+describe('when a watcher run may skip the provider', () => {
   const HOUR = 3_600_000;
   const record = (state: LinkRecord['state'], movedAgoMs: number): LinkRecord => {
     const l = createLink(
@@ -183,24 +181,12 @@ describe('what a watcher run answers again, and when it may skip the provider', 
     };
   };
 
-  it('a link not yet live, or live and moved within the resume window, may be waiting; an ended one never', () => {
+  it('a link not yet live, or live and moved within the window, may be waited on; an ended one never', () => {
     expect(mayBeWaiting(record('PROVISIONING', 30 * 24 * HOUR), NOW)).toBe(true);
     expect(mayBeWaiting(record('DECOMMISSIONING', 30 * 24 * HOUR), NOW)).toBe(true);
     expect(mayBeWaiting(record('ACTIVE', HOUR), NOW)).toBe(true);
     expect(mayBeWaiting(record('ACTIVE', RESUME_WINDOW_MS + 1), NOW)).toBe(false);
     expect(mayBeWaiting(record('DECOMMISSIONED', 0), NOW)).toBe(false);
-    expect(RESUMABLE_PHASES).not.toContain('key');
-  });
-
-  it("one link's failed answer leaves the others answered, and says which", async () => {
-    const answered: string[] = [];
-    const links = [record('PROVISIONING', 0), { ...record('PROVISIONING', 0), id: 'lk-x' }];
-    const errors = await answerAgain(links, async (l) => {
-      if (l.id === 'lk-w') throw new Error('throttled');
-      answered.push(l.id);
-    });
-    expect(errors).toEqual(['lk-w: throttled']);
-    expect(answered).toEqual(['lk-x']);
   });
 
   it('the orphan sweep: every run without a period, else the run in the first schedule interval of each window', () => {

@@ -19,7 +19,7 @@ import type { Cloud } from '../envelope.ts';
 import type { LinkSideStateChangedData } from '../events/catalog.ts';
 import type { HealthJudgement } from './health.ts';
 import { conditionOf, type LinkRecord, type NativeState, TERMINAL_STATES } from './model.ts';
-import type { LinkDeps, LinkStore, WaitPhase } from './ports.ts';
+import type { LinkDeps, LinkStore } from './ports.ts';
 import { flushOutbox, iso, type MutateResult, mutateLink } from './record.ts';
 
 /**
@@ -149,21 +149,16 @@ export interface OwnHalvesScan {
   failed: Map<string, string>;
   /** Live links with no half here yet. */
   creating: Set<string>;
-  /** Links a run may be waiting on (`mayBeWaiting`): the watcher answers their waits again. */
+  /** Links a run may be parked on (`mayBeWaiting`): a watcher run does not stop early while there are any. */
   waiting: LinkRecord[];
 }
 
-/**
- * How long after a link's last move its waits are answered again by every watcher run: longer than
- * the workflows' fallback poll (6 hours), so an answer lost on the way (a throttled resume puts the
- * token back) is given again within a minute, not by the fallback poll.
- */
+/** How long after a link's last move a run may still be parked on it: the workflows' longest fallback poll (6 hours). */
 export const RESUME_WINDOW_MS = 6 * 3_600_000;
 
 /**
- * Whether a run of `link` may be parked on a wait whose answer the link's state already holds: a
- * link not yet live nor ended, or one that moved within `RESUME_WINDOW_MS` (a provisioning whose
- * `up` answer was lost sees its link ACTIVE).
+ * Whether a run of `link` may be parked on a wait: a link not yet live nor ended, or one that moved
+ * within `RESUME_WINDOW_MS` (a provisioning whose link just went ACTIVE).
  */
 export function mayBeWaiting(link: LinkRecord, now: number): boolean {
   if (TERMINAL_STATES.has(link.state)) return false;
@@ -171,15 +166,6 @@ export function mayBeWaiting(link: LinkRecord, now: number): boolean {
   const last = link.stages.at(-1);
   return last !== undefined && now - Date.parse(last.at) < RESUME_WINDOW_MS;
 }
-
-/** The waits a watcher run answers again for a link that `mayBeWaiting` (`key` is answered by the peer's event). */
-export const RESUMABLE_PHASES: readonly WaitPhase[] = [
-  'approval',
-  'up',
-  'gone',
-  'decommissionApproval',
-  'drained',
-];
 
 /** How often the watchers are scheduled (serverless.yml `WatcherSchedule`, gcp.yml `crosslink-watcher`). */
 export const WATCHER_EVERY_MS = 5 * 60_000;
@@ -197,25 +183,6 @@ export function orphanSweepDue(
   return everyMs === undefined || everyMs <= scheduleMs || now % everyMs < scheduleMs;
 }
 
-/**
- * Answers again the waits of `links` (`resume`: the core's `resumeWaiting` with `RESUMABLE_PHASES`),
- * one link's failure leaving the others answered: each is `linkId: error` in the result.
- */
-export async function answerAgain(
-  links: readonly LinkRecord[],
-  resume: (link: LinkRecord) => Promise<void>,
-): Promise<string[]> {
-  const errors: string[] = [];
-  for (const link of links) {
-    try {
-      await resume(link);
-    } catch (e) {
-      errors.push(`${link.id}: ${(e as Error).message}`);
-    }
-  }
-  return errors;
-}
-
 /** Whether a scan leaves a run nothing to do but the orphan sweep: no half, no create, no outbox, no wait. */
 export function nothingWatched(scan: OwnHalvesScan): boolean {
   return (
@@ -230,8 +197,8 @@ export function nothingWatched(scan: OwnHalvesScan): boolean {
  * What a watcher run compares the provider against, read page by page from the store: this side's
  * halves it knows of (live links, and FAILED ones whose half is still there: compensation gave up),
  * the links whose outbox still holds events (to flush), those FAILED links by resource id (to
- * report as billing), the live links with no half here yet (`creating`) and the links whose waits
- * it answers again (`waiting`, as of `now`). `locate` names a half's location where the provider
+ * report as billing), the live links with no half here yet (`creating`) and the links a run may be
+ * parked on (`waiting`, as of `now`). `locate` names a half's location where the provider
  * lists by location.
  */
 export async function scanOwnHalves(
