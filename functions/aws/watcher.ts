@@ -9,7 +9,14 @@
 import { judgeHealth } from '#core/link/health.ts';
 import { flushStaleOutboxes, observationOf } from '#core/link/record.ts';
 import { recordOwnHalfAndResume } from '#core/link/waits.ts';
-import { type KnownHalf, recordHealth, scanOwnHalves, watchHalves } from '#core/link/watch.ts';
+import {
+  type KnownHalf,
+  nothingWatched,
+  orphanSweepDue,
+  recordHealth,
+  scanOwnHalves,
+  watchHalves,
+} from '#core/link/watch.ts';
 import { type HalfView, toObserved } from './halves.ts';
 import type { StepDeps } from './steps.ts';
 
@@ -27,7 +34,19 @@ export interface WatchReport {
 }
 
 export async function watch(deps: StepDeps): Promise<WatchReport> {
-  const { known, stale, failed, creating } = await scanOwnHalves(deps.store, 'aws');
+  const now = deps.clock.now();
+  const scan = await scanOwnHalves(deps.store, 'aws', now);
+  const { known, stale, failed, creating } = scan;
+  // Nothing to watch and no orphan sweep due: the store's one read was the whole run.
+  if (nothingWatched(scan) && !orphanSweepDue(now, deps.settings.orphanSweepEveryMs))
+    return {
+      changed: [],
+      orphans: [],
+      failedWithHalf: [],
+      unchanged: 0,
+      health: [],
+      healthErrors: [],
+    };
   const listed = await deps.halves.listHalves();
   const views = new Map<string, HalfView | null>(listed.map((h) => [h.connectionId, h]));
   const result = await watchHalves(
@@ -37,7 +56,7 @@ export async function watch(deps: StepDeps): Promise<WatchReport> {
       known,
       listed: listed.map(toObserved),
       creating,
-      now: deps.clock.now(),
+      now,
     },
     async (k) => {
       const h = await deps.halves.getHalf(k.resourceId);

@@ -182,6 +182,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     clock: systemClock,
     resume: (callback, output) => tokens.success(callback, output),
   });
+  const settings = stepSettings(env);
   const deps: GoogleDeps = {
     ...base,
     vpnApprovals,
@@ -191,7 +192,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     metrics: approvalLogMetrics(),
     ownKeyId: keyVersion,
     unwrap: kmsUnwrap(new KeyManagementServiceClient(clientOptions(env, clientAuth)), keyVersion),
-    settings: stepSettings(env),
+    settings,
     stages: stagesOf(starter),
     logError: logRouteError,
     starter,
@@ -222,6 +223,9 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       transports: projects.transports,
       bgp: projects.bgp,
       resume: (link, phases) => resumeWaiting(deps, link, phases),
+      ...(settings.orphanSweepEveryMs !== undefined
+        ? { orphanSweepEveryMs: settings.orphanSweepEveryMs }
+        : {}),
     },
   };
   return deps;

@@ -18,7 +18,9 @@ import type { LinkDeps, WaitPhase } from '#core/link/ports.ts';
 import { flushStaleOutboxes, recordOwnHalf } from '#core/link/record.ts';
 import {
   type KnownHalf,
+  nothingWatched,
   type ObservedHalf,
+  orphanSweepDue,
   recordHealth,
   scanOwnHalves,
   type WatchResult,
@@ -55,6 +57,8 @@ export interface GoogleWatchDeps extends LinkDeps {
   pageSize?: number;
   /** The BGP sessions of a transport, for the link's health (absent: health not read). */
   bgp?: TransportSessionReader;
+  /** How often a run with no link to watch still lists for orphans (absent: every run). */
+  orphanSweepEveryMs?: number;
 }
 
 export interface GoogleWatchReport {
@@ -139,10 +143,25 @@ function pacer(deps: GoogleWatchDeps) {
 
 /** The scheduled poll: every transport of every owned project against every live link's Google half. */
 export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatchReport> {
+  const now = deps.clock.now();
   // Live links, and FAILED ones whose transport is still there (compensation gave up).
-  const { known, stale, failed, creating } = await scanOwnHalves(deps.store, 'gcp', locationOf);
-
+  const scan = await scanOwnHalves(deps.store, 'gcp', now, locationOf);
+  const { known, stale, failed, creating } = scan;
   const pace = pacer(deps);
+  // Nothing to watch and no orphan sweep due: the store's one read was the whole run.
+  if (nothingWatched(scan) && !orphanSweepDue(now, deps.orphanSweepEveryMs))
+    return {
+      changed: [],
+      orphans: [],
+      failedWithHalf: [],
+      unknown: [],
+      unchanged: 0,
+      calls: 0,
+      projectErrors: [],
+      health: [],
+      healthErrors: [],
+    };
+
   const listed: ObservedHalf[] = [];
   const unreachable = new Set<string>();
   const projectErrors: string[] = [];
@@ -181,7 +200,7 @@ export async function watchTransports(deps: GoogleWatchDeps): Promise<GoogleWatc
       listed,
       unreachable: [...unreachable],
       creating,
-      now: deps.clock.now(),
+      now,
     },
     async (k) => {
       await pace.next();

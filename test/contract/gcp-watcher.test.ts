@@ -179,6 +179,28 @@ describe('watchTransports', () => {
     await client('us-west2').deleteTransport(westId);
   });
 
+  it('a run with no link to watch reads the store only; the orphan sweep lists once every 15 minutes', async () => {
+    const sweep = 15 * 60_000;
+    deps.orphanSweepEveryMs = sweep;
+    const orphan = await transport(mintLinkId(cloud.clock));
+    // Seven minutes into a 15-minute window (runs every 5): no sweep due.
+    await cloud.clock.advance(sweep - (cloud.clock.now() % sweep) + 7 * 60_000);
+    reads = [];
+    const idle = await watchTransports(deps);
+    expect(idle).toMatchObject({ calls: 0, orphans: [], changed: [] });
+    expect(reads).toEqual([]);
+    // The first minute of the next window: the sweep lists and reports the orphan.
+    await cloud.clock.advance(sweep - (cloud.clock.now() % sweep));
+    const swept = await watchTransports(deps);
+    expect(swept.orphans).toContain(orphan);
+    expect(reads.map((r) => r.operation)).toContain('ListTransports');
+    // A link to watch: every run lists, whatever the minute.
+    await cloud.clock.advance(2 * 60_000);
+    await link(await transport(mintLinkId(cloud.clock)), 'CREATING', 1);
+    reads = [];
+    expect((await watchTransports(deps)).calls).toBeGreaterThan(0);
+  });
+
   it('two overlapping runs publish each sequence once', async () => {
     const l = await link(await transport(mintLinkId(cloud.clock)), 'CREATING', 1);
     const [a, b] = await Promise.all([watchTransports(deps), watchTransports(deps)]);

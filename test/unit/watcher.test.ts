@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { type KnownHalf, type ObservedHalf, watchHalves } from '#core/link/watch.ts';
+import type { LinkRecord } from '#core/link/model.ts';
+import { createLink } from '#core/link/transition.ts';
+import {
+  type KnownHalf,
+  mayBeWaiting,
+  type ObservedHalf,
+  orphanSweepDue,
+  RESUME_WINDOW_MS,
+  watchHalves,
+} from '#core/link/watch.ts';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 const H = 'a'.repeat(64);
@@ -147,5 +156,51 @@ describe('watchHalves', () => {
       never,
     );
     expect(r).toMatchObject({ changes: [], unchanged: 1 });
+  });
+});
+
+describe('when a watcher run may skip the provider', () => {
+  const HOUR = 3_600_000;
+  const record = (state: LinkRecord['state'], movedAgoMs: number): LinkRecord => {
+    const l = createLink(
+      {
+        id: 'lk-w',
+        name: 'w',
+        initiator: 'aws',
+        environment: 'nonprod',
+        requester: 'alice@example.com',
+        bandwidth: '1Gbps',
+        policyHash: H,
+      },
+      NOW - movedAgoMs,
+    );
+    return {
+      ...l,
+      state,
+      stages: [...l.stages, { state, at: new Date(NOW - movedAgoMs).toISOString(), reason: 'x' }],
+    };
+  };
+
+  it('a link not yet live, or live and moved within the window, may be waited on; an ended one never', () => {
+    expect(mayBeWaiting(record('PROVISIONING', 30 * 24 * HOUR), NOW)).toBe(true);
+    expect(mayBeWaiting(record('DECOMMISSIONING', 30 * 24 * HOUR), NOW)).toBe(true);
+    expect(mayBeWaiting(record('ACTIVE', HOUR), NOW)).toBe(true);
+    expect(mayBeWaiting(record('ACTIVE', RESUME_WINDOW_MS + 1), NOW)).toBe(false);
+    expect(mayBeWaiting(record('DECOMMISSIONED', 0), NOW)).toBe(false);
+  });
+
+  it('the orphan sweep: every run without a period, else the run in the first schedule interval of each window', () => {
+    const every = 15 * 60_000;
+    const window = Math.floor(NOW / every) * every;
+    expect(orphanSweepDue(window + 7 * 60_000, undefined)).toBe(true);
+    // Runs every 5 minutes (the default): one of three falls in a window's first 5 minutes.
+    expect(orphanSweepDue(window + 4 * 60_000, every)).toBe(true);
+    expect(orphanSweepDue(window + 5 * 60_000, every)).toBe(false);
+    expect(orphanSweepDue(window + every - 1, every)).toBe(false);
+    // Runs every minute: one of fifteen.
+    expect(orphanSweepDue(window + 30_000, every, 60_000)).toBe(true);
+    expect(orphanSweepDue(window + 60_000, every, 60_000)).toBe(false);
+    // A period no longer than the schedule's: every run.
+    expect(orphanSweepDue(window + 7 * 60_000, 5 * 60_000)).toBe(true);
   });
 });

@@ -285,11 +285,12 @@ describe('the Google workflows against a scripted steps function', () => {
     await waitingOn(name, 'approval');
     await answer('approval', { output: { state: 'APPROVED' } });
     await waitingOn(name, 'key');
-    await clock.advance(3_600_000);
+    // The provider waits fall back to a poll after 6 hours without an answer.
+    await clock.advance(FALLBACK_MS);
     await waitingOn(name, 'up');
-    await clock.advance(3_600_000);
+    await clock.advance(FALLBACK_MS);
     await until(() => steps().filter((s) => s === 'pollHalf').length === 1 && clock.pending === 1);
-    await clock.advance(3_600_000);
+    await clock.advance(FALLBACK_MS);
     const out = await api.service.wait(name);
     expect(out.result).toEqual({ linkId: 'lk-5', state: 'ACTIVE' });
     expect(steps()).toEqual([
@@ -306,6 +307,7 @@ describe('the Google workflows against a scripted steps function', () => {
     ]);
   });
 
+  const FALLBACK_MS = 6 * 3_600_000;
   const dcheck = { escalateAt: 'e', expiresAt: 'x', escalated: false, waitSeconds: 60 };
 
   it('decommissioning: approved, drained after one wait, soak, delete, gone, confirmed, report', async () => {

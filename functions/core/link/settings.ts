@@ -46,5 +46,6 @@ export function stepSettings(env: Environment): StepSettings {
     drainWaitMs: parseDuration(env.CROSSLINK_DRAIN_WAIT ?? '6h'),
     drainSoakMs: parseDuration(env.CROSSLINK_DRAIN_SOAK ?? '10m'),
     upDeadlineMs: parseDuration(env.CROSSLINK_UP_DEADLINE ?? '7d'),
+    orphanSweepEveryMs: parseDuration(env.CROSSLINK_ORPHAN_SWEEP_EVERY ?? '15m'),
   };
 }

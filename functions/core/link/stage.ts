@@ -48,6 +48,11 @@ export interface StepSettings {
    * the delete (ms; default 7 days, `CROSSLINK_UP_DEADLINE`): past it the step throws TimedOutError.
    */
   upDeadlineMs?: number;
+  /**
+   * How often a watcher run with no link to watch still lists the provider for orphans (absent:
+   * every run; `CROSSLINK_ORPHAN_SWEEP_EVERY`, default 15 minutes).
+   */
+  orphanSweepEveryMs?: number;
 }
 
 const DEFAULT_UP_DEADLINE_MS = 7 * 86_400_000;

@@ -139,26 +139,85 @@ export async function watchHalves(input: WatchInput, confirm: ConfirmHalf): Prom
   return result;
 }
 
+/** What one watcher run found in the store (`scanOwnHalves`). */
+export interface OwnHalvesScan {
+  /** This side's halves to compare with the provider. */
+  known: KnownHalf[];
+  /** Links whose outbox still holds events (to flush). */
+  stale: LinkRecord[];
+  /** FAILED links whose half is still there, by link id: the half's resource id. */
+  failed: Map<string, string>;
+  /** Live links with no half here yet. */
+  creating: Set<string>;
+  /** Links a run may be parked on (`mayBeWaiting`): a watcher run does not stop early while there are any. */
+  waiting: LinkRecord[];
+}
+
+/** How long after a link's last move a run may still be parked on it: the workflows' longest fallback poll (6 hours). */
+export const RESUME_WINDOW_MS = 6 * 3_600_000;
+
+/**
+ * Whether a run of `link` may be parked on a wait: a link not yet live nor ended, or one that moved
+ * within `RESUME_WINDOW_MS` (a provisioning whose link just went ACTIVE).
+ */
+export function mayBeWaiting(link: LinkRecord, now: number): boolean {
+  if (TERMINAL_STATES.has(link.state)) return false;
+  if (!LIVE_STATES.includes(link.state)) return true;
+  const last = link.stages.at(-1);
+  return last !== undefined && now - Date.parse(last.at) < RESUME_WINDOW_MS;
+}
+
+/** How often the watchers are scheduled (serverless.yml `WatcherSchedule`, gcp.yml `crosslink-watcher`). */
+export const WATCHER_EVERY_MS = 5 * 60_000;
+
+/**
+ * Whether a run that found nothing to watch must still list the provider, to report halves no link
+ * owns (orphans): once in every `everyMs` window of the clock, the run that falls in its first
+ * `scheduleMs` (runs come every `scheduleMs`, so one does). Absent `everyMs`, every run lists.
+ */
+export function orphanSweepDue(
+  now: number,
+  everyMs: number | undefined,
+  scheduleMs: number = WATCHER_EVERY_MS,
+): boolean {
+  return everyMs === undefined || everyMs <= scheduleMs || now % everyMs < scheduleMs;
+}
+
+/** Whether a scan leaves a run nothing to do but the orphan sweep: no half, no create, no outbox, no wait. */
+export function nothingWatched(scan: OwnHalvesScan): boolean {
+  return (
+    scan.known.length === 0 &&
+    scan.creating.size === 0 &&
+    scan.stale.length === 0 &&
+    scan.waiting.length === 0
+  );
+}
+
 /**
  * What a watcher run compares the provider against, read page by page from the store: this side's
  * halves it knows of (live links, and FAILED ones whose half is still there: compensation gave up),
  * the links whose outbox still holds events (to flush), those FAILED links by resource id (to
- * report as billing), and the live links with no half here yet (`creating`). `locate` names a half's location where the provider lists by location.
+ * report as billing), the live links with no half here yet (`creating`) and the links a run may be
+ * parked on (`waiting`, as of `now`). `locate` names a half's location where the provider
+ * lists by location.
  */
 export async function scanOwnHalves(
   store: Pick<LinkStore, 'list'>,
   side: Cloud,
+  now: number,
   locate?: (resourceId: string) => string,
-): Promise<{ known: KnownHalf[]; stale: LinkRecord[]; failed: Map<string, string>; creating: Set<string> }> {
+): Promise<OwnHalvesScan> {
   const known: KnownHalf[] = [];
   const stale: LinkRecord[] = [];
   const failed = new Map<string, string>();
   const creating = new Set<string>();
+  const waiting: LinkRecord[] = [];
   let cursor: string | undefined;
   do {
     const page = await store.list({ limit: 100, ...(cursor ? { cursor } : {}) });
     for (const l of page.items) {
       if (l.outbox?.length) stale.push(l);
+      if (mayBeWaiting(l, now)) waiting.push(l);
       const h = l.halves[side];
       if (!h.resourceId && !TERMINAL_STATES.has(l.state)) creating.add(l.id);
       if (!h.resourceId || !watched(l, side)) continue;
@@ -176,7 +235,7 @@ export async function scanOwnHalves(
     }
     cursor = page.cursor;
   } while (cursor);
-  return { known, stale, failed, creating };
+  return { known, stale, failed, creating, waiting };
 }
 
 /**
