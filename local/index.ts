@@ -291,7 +291,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
       .then(async (e) => {
         if (!e?.pubsubHost) return null;
-        const front = new PubsubFront({ pubsubHost: e.pubsubHost, auth: gcp.auth, iam: gcp.iam, clock });
+        const front = new PubsubFront({
+          pubsubHost: e.pubsubHost,
+          auth: gcp.auth,
+          iam: gcp.iam,
+          clock,
+          faults,
+        });
         await front.start();
         return front;
       })
