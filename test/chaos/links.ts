@@ -70,14 +70,22 @@ async function patiently<T>(ctx: ChaosContext, fn: () => Promise<T>): Promise<T 
   throw new ScenarioEnded();
 }
 
-/** Runs the CLI until it exits 0 (a person asking again after an error). */
-async function persist(ctx: ChaosContext, args: string[]): Promise<CliRun> {
+/**
+ * Runs the CLI until it exits 0 (a person asking again after an error); `tries` says how many
+ * times it ran and `first` the first refusal, for the step's line.
+ */
+async function persist(ctx: ChaosContext, args: string[]): Promise<CliRun & { note: string }> {
   let last: CliRun = { code: -1, out: '', err: 'not run' };
+  let tries = 0;
+  let first: string | undefined;
   await patiently(ctx, async () => {
     last = await ctx.both.cli(...args);
+    tries++;
+    if (last.code !== 0) first ??= `exit ${last.code}: ${(last.err.split('\n')[0] ?? '').slice(0, 160)}`;
     return last.code === 0;
   });
-  return last;
+  const note = tries > 1 ? ` [${last.code === 0 ? 'after' : 'refused'} ${tries} tries, first ${first}]` : '';
+  return { ...last, note };
 }
 
 async function states(ctx: ChaosContext, id: string): Promise<{ aws?: string; gcp?: string }> {
@@ -102,21 +110,25 @@ async function until(ctx: ChaosContext, id: string, wanted: string[]) {
 
 async function driveLink(ctx: ChaosContext, plan: LinkPlan, index: number): Promise<void> {
   const label = `link ${index}`;
-  const file = join(ctx.both.home, `chaos-${ctx.seed}-${index}.yaml`);
-  writeFileSync(file, requestYaml(plan, `chaos-${ctx.seed}-${index}`));
+  // A name of its own in every run: a seed runs again while it shrinks, on the same cloud.
+  const name = `chaos-${ctx.seed}-${ctx.run}-${index}`;
+  const file = join(ctx.both.home, `${name}.yaml`);
+  writeFileSync(file, requestYaml(plan, name));
   const requested = await persist(ctx, ['link', 'request', file, '--as', 'alice', '--json']);
-  if (requested.code !== 0) return ctx.step(`${label} request refused: ${requested.err.split('\n')[0]}`);
+  if (requested.code !== 0) return ctx.step(`${label} request refused${requested.note}`);
   const id = (JSON.parse(requested.out) as { id: string }).id;
   ctx.linkIds[index] = id;
-  await ctx.step(`${label} requested on ${plan.initiator}`);
+  await ctx.step(`${label} requested on ${plan.initiator}${requested.note}`);
 
   const peer = plan.initiator === 'aws' ? 'gcp' : 'aws';
   const first = await persist(ctx, ['link', 'approve', id, ...APPROVER[plan.initiator]]);
-  await ctx.step(`${label} approved on ${plan.initiator}${first.code === 0 ? '' : ' (refused)'}`);
+  await ctx.step(
+    `${label} approved on ${plan.initiator}${first.code === 0 ? '' : ' (refused)'}${first.note}`,
+  );
   if (plan.approvals === 'initiator') return;
   // The peer's intake knows the link once the request crossed (until then it answers 4).
   const second = await persist(ctx, ['link', 'approve', id, ...APPROVER[peer]]);
-  await ctx.step(`${label} approved on ${peer}${second.code === 0 ? '' : ' (refused)'}`);
+  await ctx.step(`${label} approved on ${peer}${second.code === 0 ? '' : ' (refused)'}${second.note}`);
 
   const up = await until(ctx, id, ['ACTIVE']);
   await ctx.step(`${label} ${up.aws === up.gcp ? up.aws : `aws ${up.aws}, gcp ${up.gcp}`}`);
@@ -131,14 +143,16 @@ async function driveLink(ctx: ChaosContext, plan: LinkPlan, index: number): Prom
     '--as',
     'alice',
   ]);
-  await ctx.step(`${label} decommission asked${asked.code === 0 ? '' : ' (refused)'}`);
+  await ctx.step(`${label} decommission asked${asked.code === 0 ? '' : ' (refused)'}${asked.note}`);
   await patiently(ctx, async () => {
     const who = peer === 'aws' ? 'bob' : 'carol';
     const r = await ctx.both.cli('link', 'show', id, ...SIDE_ARGS[peer], '--as', who, '--json');
     return r.code === 0 && (JSON.parse(r.out) as { decommission?: { status: string } }).decommission?.status;
   });
   const approved = await persist(ctx, ['link', 'approve', id, ...APPROVER[peer]]);
-  await ctx.step(`${label} decommission approved on ${peer}${approved.code === 0 ? '' : ' (refused)'}`);
+  await ctx.step(
+    `${label} decommission approved on ${peer}${approved.code === 0 ? '' : ' (refused)'}${approved.note}`,
+  );
   const down = await until(ctx, id, ['DECOMMISSIONED']);
   await ctx.step(`${label} ${down.aws === down.gcp ? down.aws : `aws ${down.aws}, gcp ${down.gcp}`}`);
 }

@@ -87,12 +87,7 @@ if (!v.verbose) {
   process.stderr.write = () => true;
 }
 const broken = v.broken === undefined ? undefined : brokenCopy(v.broken as BreakName);
-const cloud = await startChaosCloud({ ownEmulators: true, ...(broken ? { repoDir: broken.dir } : {}) }).catch(
-  (err) => {
-    broken?.remove();
-    throw err;
-  },
-);
+const cloud = await startChaosCloud({ ownEmulators: true, ...(broken ? { repoDir: broken } : {}) });
 /** What a replay needs besides the seed and path: the same arbitrary (limits) and build. */
 const replayArgs = [
   ...(v['max-links'] ? ['--max-links', v['max-links']] : []),
@@ -104,7 +99,6 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   await cloud.stop();
-  broken?.remove();
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
@@ -119,11 +113,19 @@ const outcomes: SeedOutcome[] = [];
 const started = Date.now();
 try {
   for (let seed = from; seed < from + count; seed++) {
+    let runsOfSeed = 0;
     const o = await runSeed(cloud, seed, {
       limits,
       shrink: !v['no-shrink'] && v.path === undefined,
       shrinkBudgetMs,
       ...(v.path ? { path: v.path } : {}),
+      // Each shrinking run, as it ends (the first is printed below).
+      onRun: (r) => {
+        if (r !== undefined && runsOfSeed++ > 0)
+          say(
+            `  shrinking: ${r.violations.length === 0 ? 'held' : 'failed'} with ${r.scenario.faults.length} fault(s), ${r.scenario.links.length} link(s), ${(r.wallMs / 1000).toFixed(0)} s${v.verbose ? `\n${r.steps.map((s) => `      ${s}`).join('\n')}` : ''}`,
+          );
+      },
     });
     outcomes.push(o);
     const r = o.first;

@@ -21,6 +21,8 @@ export interface Violation {
 export interface ChaosContext {
   both: BothHalves;
   seed: number;
+  /** Which run of the cloud this is (a seed runs again while it shrinks). */
+  run: number;
   scenario: Scenario;
   /** The virtual time the scenario started at. */
   startedAt: number;

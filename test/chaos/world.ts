@@ -291,6 +291,28 @@ export class Observer {
     return out;
   }
 
+  /**
+   * True when nothing is on its way between the functions: every push the proxy made was
+   * acknowledged (a push not acknowledged comes back after its ack deadline or backoff, in wall
+   * time) and the SQS queues other than the dead-letter queues hold no message.
+   */
+  async quiet(): Promise<boolean> {
+    const acked = new Map<string, boolean>();
+    for (const d of this.#cloud.pushProxy?.deliveries() ?? []) {
+      const key = `${d.subscription}/${d.messageId}`;
+      acked.set(key, (acked.get(key) ?? false) || d.acked);
+    }
+    if ([...acked.values()].some((a) => !a)) return false;
+    const status = await this.#both.json<{
+      aws: { accounts: Record<string, Record<string, { sqs?: Record<string, Record<string, number>> }>> };
+    }>('sim', 'status');
+    return Object.values(status.aws.accounts)
+      .flatMap((regions) => Object.values(regions))
+      .flatMap((r) => Object.entries(r.sqs ?? {}))
+      .filter(([name]) => !name.includes('-dlq-'))
+      .every(([, counts]) => Object.values(counts).every((n) => typeof n !== 'number' || n === 0));
+  }
+
   /** The Google project of the cloud (transports of the links go there). */
   get project(): string {
     return this.#both.cloud.gcp.project;
