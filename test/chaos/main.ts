@@ -133,6 +133,7 @@ try {
       `seed ${seed}: ${r.violations.length === 0 ? 'held' : 'FAILED'}  ${r.scenario.links.length} link(s), ${r.faults.injected} fault(s) injected, ${r.checks} checks, ${(r.wallMs / 1000).toFixed(1)} s`,
     );
     if (r.violations.length > 0 || v.verbose) say(r.steps.map((s) => `    ${s}`).join('\n'));
+    if (v.verbose) say(`  trace:\n${r.trace.map((t) => `    ${JSON.stringify(t)}`).join('\n')}`);
     if (r.violations.length > 0) say(failureReport(o, replayArgs));
   }
 } finally {
