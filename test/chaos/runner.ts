@@ -286,9 +286,8 @@ export async function runSeed(
   };
   if (details.failed && details.counterexample && details.counterexamplePath) {
     const scenario = details.counterexample[0];
-    // fast-check hands the property its own copy of a value: match the run by content.
-    const same = JSON.stringify(scenario);
-    const result = [...results].reverse().find((r) => JSON.stringify(r.scenario) === same) ?? first;
+    // The counterexample is the last value that failed: shrinking moves only to failing values.
+    const result = [...results].reverse().find((r) => r.violations.length > 0) ?? first;
     outcome.shrunk = { scenario, path: details.counterexamplePath, result, shrinks: details.numShrinks };
   }
   return outcome;
