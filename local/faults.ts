@@ -13,10 +13,16 @@
  *   operation the queue name or `*`). `drop` loses it, `duplicate` sends one more copy, `reorder`
  *   holds each copy for its own random delay in [0, `latencyMs`] (default 1500 ms) so that deliveries
  *   made together or close together arrive shuffled. Several matching faults compose: see `delivery()`.
+ * - `crash`: a function crashes after its effect, asked with `crashes()`: the handler runs to its end
+ *   (everything it wrote stays written), then its invocation fails as a process that died before it
+ *   answered. Service `lambda` (edge `aws`, operation the function name or `*`): the invocation
+ *   answers `Runtime.ExitError`, so whoever invoked it retries (an asynchronous invocation's retries,
+ *   an event source mapping's redelivery, a state machine's Retry). Service `pubsub` (edge `gcp`,
+ *   operation the push subscription or `*`): the push's 2xx is lost, so Pub/Sub redelivers it.
  */
 import type { Random } from './random.ts';
 
-export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck' | DeliveryFaultKind;
+export type FaultKind = 'throttle' | 'error' | 'latency' | 'stuck' | 'crash' | DeliveryFaultKind;
 
 /** Faults of a delivery (a push, an SQS record to Lambda) rather than of an API call. */
 export type DeliveryFaultKind = 'drop' | 'duplicate' | 'reorder';
@@ -74,7 +80,13 @@ const DELIVERY_EDGE = new Map<string, 'aws' | 'gcp'>([
 ]);
 
 const DELIVERY_KINDS: readonly FaultKind[] = ['drop', 'duplicate', 'reorder'];
-const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', ...DELIVERY_KINDS];
+const KINDS: readonly FaultKind[] = ['throttle', 'error', 'latency', 'stuck', 'crash', ...DELIVERY_KINDS];
+
+/** Where a function can crash after its effect: Lambda invocations (AWS) and Pub/Sub pushes (Google). */
+const CRASH_EDGE = new Map<string, 'aws' | 'gcp'>([
+  ['lambda', 'aws'],
+  ['pubsub', 'gcp'],
+]);
 
 export class FaultRegistry {
   #faults: Fault[] = [];
@@ -124,6 +136,16 @@ export class FaultRegistry {
         throw new RangeError(`edge must be ${home} for ${spec.service} deliveries`);
       edge = spec.edge ?? home ?? 'aws';
     }
+    if (spec.kind === 'crash') {
+      const home = CRASH_EDGE.get(spec.service);
+      if (!home)
+        throw new RangeError(
+          'service must be lambda (invocations) or pubsub (push deliveries) for crash faults',
+        );
+      if (spec.edge !== undefined && spec.edge !== home)
+        throw new RangeError(`edge must be ${home} for ${spec.service} crashes`);
+      edge = home;
+    }
     if (spec.kind === 'stuck' && !spec.state) throw new RangeError('stuck faults need the state to hold');
     const fault: Fault = { ...spec, edge, id: `flt-${++this.#seq}`, fired: 0 };
     this.#faults.push(fault);
@@ -148,7 +170,8 @@ export class FaultRegistry {
   decide(edge: 'aws' | 'gcp', service: string, operation: string): FaultDecision {
     const decision: FaultDecision = { latencyMs: 0 };
     for (const f of this.#faults) {
-      if (f.kind === 'stuck' || DELIVERY_KINDS.includes(f.kind) || f.edge !== edge) continue;
+      if (f.kind === 'stuck' || f.kind === 'crash' || DELIVERY_KINDS.includes(f.kind) || f.edge !== edge)
+        continue;
       if (f.service !== '*' && f.service !== service) continue;
       if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
       if (decision.fail && f.kind !== 'latency') continue;
@@ -196,6 +219,24 @@ export class FaultRegistry {
         delaysMs[i] = (delaysMs[i] ?? 0) + Math.round(this.#random.next() * max);
     }
     return { drop: false, copies, delaysMs, faultIds };
+  }
+
+  /**
+   * Whether the invocation or push that just ran (`operation`: the function or subscription) crashes
+   * before it answers; returns the id of the `crash` fault that fired. Every matching fault draws once,
+   * in the order they were added; the first that fires counts. Replays with the seed.
+   */
+  crashes(edge: 'aws' | 'gcp', service: string, operation: string): string | undefined {
+    let fired: Fault | undefined;
+    for (const f of this.#faults) {
+      if (f.kind !== 'crash' || f.edge !== edge || f.service !== service) continue;
+      if (f.operation && f.operation !== '*' && f.operation !== operation) continue;
+      if (this.#random.next() < (f.rate ?? 1) && !fired) fired = f;
+    }
+    if (!fired) return undefined;
+    fired.fired++;
+    if (fired.count !== undefined && fired.fired >= fired.count) this.remove(fired.id);
+    return fired.id;
   }
 
   /** True when a `stuck` fault holds `resource` of `service` in `state` (its timers must not move it). */

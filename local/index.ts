@@ -306,6 +306,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           clock,
           // The AWS relay publishes here: a relay partition between the clouds cuts it.
           partitioned: () => serviceWorldOf(clock).relayPartitioned,
+          faults,
         });
         await front.start();
         return front;

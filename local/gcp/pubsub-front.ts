@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { VirtualClock } from '#local/clock.ts';
+import type { FaultRegistry } from '#local/faults.ts';
 import { closeServer, listenLoopback } from '../listen.ts';
 import { type AuthFailure, CLOUD_PLATFORM_SCOPE, type GcpAuth, isAuthFailure } from './auth.ts';
 import { GcpError } from './errors.ts';
@@ -37,6 +38,12 @@ export interface PubsubFrontOptions {
    * partitioned, for the front the AWS relay publishes through): the connection is dropped.
    */
   partitioned?: () => boolean;
+  /**
+   * Faults of publishes from outside Google (edge `gcp`, service `pubsub`, operation `Publish`):
+   * `throttle` answers 429 RESOURCE_EXHAUSTED, `error` 503 UNAVAILABLE (or `status`), `latency`
+   * holds the answer, as Pub/Sub unreachable or overloaded would for the AWS relay.
+   */
+  faults?: FaultRegistry;
 }
 
 /**
@@ -144,6 +151,14 @@ export class PubsubFront {
         return;
       }
       this.#o.iam.check(caller, 'pubsub.topics.publish', resource, 'pubsub.googleapis.com');
+      const fault = this.#o.faults?.decide('gcp', 'pubsub', 'Publish');
+      if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      if (fault?.fail?.kind === 'throttle')
+        throw new GcpError('RESOURCE_EXHAUSTED', 'Quota exceeded for publish requests.');
+      if (fault?.fail)
+        throw new GcpError('UNAVAILABLE', 'The service is currently unavailable.', {
+          ...(fault.fail.status ? { httpStatus: fault.fail.status } : {}),
+        });
       const forward = `/v1/projects/${encodeURIComponent(project)}/topics/${encodeURIComponent(topic)}:publish${query === undefined ? '' : `?${query}`}`;
       const answer = await fetch(`http://${this.#o.pubsubHost}${forward}`, {
         method: 'POST',

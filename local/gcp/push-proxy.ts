@@ -34,6 +34,8 @@
  * deadline: it is capped at half of it, and the post gets the rest as its timeout. While a message is
  * held the worker keeps pulling, so later messages can overtake it; the message is acknowledged after
  * its copies were posted if one succeeded. All of this runs on wall-clock time, like the emulator.
+ * `crash` (service `pubsub`) lets a push run and then loses its answer (`crashed`, not acknowledged),
+ * as a function that died after its work: Pub/Sub redelivers it after the backoff.
  */
 import type { DeliveryPlan, FaultRegistry } from '#local/faults.ts';
 
@@ -57,8 +59,8 @@ export interface Delivery {
   subscription: string;
   messageId: string;
   attempt: number;
-  /** HTTP status, or `dropped` (fault), `error` (no answer). A duplicated push has two entries. */
-  outcome: number | 'dropped' | 'error';
+  /** HTTP status, or `dropped` (fault), `error` (no answer), `crashed` (answered, then lost: fault). A duplicated push has two entries. */
+  outcome: number | 'dropped' | 'error' | 'crashed';
   acked: boolean;
   /** Wall ms the copy was held before it was posted (`reorder` fault). */
   heldMs?: number;
@@ -313,7 +315,13 @@ export class PushProxy {
         const held = Math.min(delay, Math.floor(deadlineMs / 2));
         if (held > 0) await this.#sleep(held);
         if (!this.#running) return false;
-        const outcome = await this.#post(sub, m, deadlineMs - held);
+        const posted = await this.#post(sub, m, deadlineMs - held);
+        // A `crash` fault: the function did its work, then died before its answer reached Pub/Sub.
+        const crashed =
+          typeof posted === 'number' && SUCCESS.has(posted)
+            ? this.#faults?.crashes('gcp', 'pubsub', name.split('/').pop() as string)
+            : undefined;
+        const outcome = crashed ? 'crashed' : posted;
         const ok = typeof outcome === 'number' && SUCCESS.has(outcome);
         this.#record({
           subscription: name,

@@ -215,12 +215,12 @@ function faultLine(f: Json): string {
   return parts.join(' ');
 }
 
-const FAULT_KINDS = ['throttle', 'error', 'latency', 'stuck', 'drop', 'duplicate', 'reorder'];
+const FAULT_KINDS = ['throttle', 'error', 'latency', 'stuck', 'drop', 'duplicate', 'reorder', 'crash'];
 
 const fault: Command = {
   noun: 'sim',
   verb: 'fault',
-  args: 'throttle|error|latency|stuck|drop|duplicate|reorder --service <s> [...] | list | clear [<id>]',
+  args: 'throttle|error|latency|stuck|drop|duplicate|reorder|crash --service <s> [...] | list | clear [<id>]',
   summary: 'inject, list or clear faults on the local cloud',
   example: 'crosslink sim fault throttle --service interconnect --rate 0.3',
   positionals: { min: 1, max: 2 },

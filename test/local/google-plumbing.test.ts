@@ -254,7 +254,7 @@ describe('functions behind the IAM check', () => {
     });
     await publish('orders', 'order-2');
     const deadline = Date.now() + 15_000;
-    let accepted: number | 'dropped' | 'error' | undefined;
+    let accepted: number | 'dropped' | 'error' | 'crashed' | undefined;
     while (accepted === undefined && Date.now() < deadline) {
       const d = cloud.pushProxy!.deliveries(`projects/${cloud.gcp.project}/subscriptions/orders-push`);
       accepted = d.find((x) => x.acked)?.outcome;

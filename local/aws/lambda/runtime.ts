@@ -55,7 +55,10 @@ export interface LambdaRuntimeOptions {
   deliver?: (arn: string, payload: unknown) => Promise<void>;
   /** Finds a queue by ARN, for event source mappings. */
   queue?: (arn: string) => Queue | undefined;
-  /** Delivery faults of event source mappings (`drop`, `duplicate`, `reorder` on service `sqs`). */
+  /**
+   * Delivery faults of event source mappings (`drop`, `duplicate`, `reorder` on service `sqs`), and
+   * `crash` faults of invocations (service `lambda`: the handler ran, the invocation fails).
+   */
   faults?: FaultRegistry;
   /** Variables every module function gets (endpoint, region, credentials of the local cloud). */
   baseEnvironment?: () => Record<string, string>;
@@ -244,8 +247,18 @@ export class LambdaRuntime {
       return this.#runInSandbox(fn, event, { ...context, deadlineWall }, sandboxRef);
     };
     const sandboxRef: { kill?: () => void } = {};
-    const outcome = await Promise.race([run(), timedOut]);
+    const ran = await Promise.race([run(), timedOut]);
     clearTimeout(timer);
+    // A `crash` fault: the handler's effects are done, then the process dies before it answers.
+    const crash = 'error' in ran ? undefined : this.#options.faults?.crashes('aws', 'lambda', fn.name);
+    const outcome = crash
+      ? {
+          error: {
+            errorType: 'Runtime.ExitError',
+            errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
+          },
+        }
+      : ran;
     // Lambda ends a sandbox whose invocation timed out; the next invocation starts cold.
     if ('error' in outcome && outcome.error.errorType === 'Sandbox.Timedout') sandboxRef.kill?.();
     const isError = 'error' in outcome;

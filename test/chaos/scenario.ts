@@ -1,0 +1,267 @@
+/**
+ * A chaos scenario, drawn from a seed with fast-check's arbitraries: a workload (what people ask of
+ * crosslink: links on both flows across the policy's region pairs, their approvals, their
+ * decommissions) and a fault schedule on the local cloud's virtual clock. fast-check shrinks a
+ * failing scenario: the schedule loses faults, a fault loses duration and rate, the workload loses
+ * links, until the failure no longer shows.
+ *
+ * Workloads of other jobs (VPN runs, DR failover) add their own plans beside `links` through the
+ * registry (registry.ts); the fault kinds below are the local cloud's, shared by every workload.
+ */
+import fc from 'fast-check';
+
+/** The policy's region pairs (config/policy.yaml), each with the DX gateway of the estate there. */
+export const REGION_PAIRS = {
+  'us-east': {
+    aws: 'us-east-1',
+    gcp: 'us-east4',
+    gateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+    residency: 'US',
+  },
+  'us-west': {
+    aws: 'us-west-2',
+    gcp: 'us-west1',
+    gateway: '5B2E8C41-7D3A-4F6B-9E10-2C4D6A8B0F13',
+    residency: 'US',
+  },
+  eu: {
+    aws: 'eu-central-1',
+    gcp: 'europe-west3',
+    gateway: '8E4A1C27-3B5D-4A9F-B6C2-7D1E3F5A9B24',
+    residency: 'EU',
+  },
+} as const;
+export type RegionPair = keyof typeof REGION_PAIRS;
+
+export interface LinkPlan {
+  /** The side that requests the link (and issues the activation key). */
+  initiator: 'aws' | 'gcp';
+  pair: RegionPair;
+  /** `both`: each side's approver approves; `initiator`: the peer's approver never does. */
+  approvals: 'both' | 'initiator';
+  /** Once ACTIVE, the requester asks to decommission it and the other side's approver approves. */
+  decommission: boolean;
+}
+
+/** Virtual milliseconds from the scenario's start. */
+interface Timed {
+  at: number;
+}
+
+/** A fault the local cloud holds from `at` for `forMs` of virtual time. */
+export type HeldFault = Timed & { forMs: number } & (
+    | {
+        kind: 'throttle' | 'error';
+        service: ProviderService;
+        rate: number;
+        /** `error` only: the HTTP status (the service's own server error when absent). */
+        status?: 500 | 503;
+      }
+    | { kind: 'latency'; service: ProviderService; latencyMs: number }
+    | { kind: 'stuck'; service: 'interconnect' | 'networkconnectivity'; state: string }
+    | { kind: 'relay'; fault: 'duplicate' | 'reorder' | 'drop'; direction: RelayDirection; rate: number }
+    | { kind: 'partition' }
+    | { kind: 'crash'; target: CrashTarget; rate: number }
+    | { kind: 'link-down' | 'flap'; link: number }
+    | { kind: 'region-outage'; pair: RegionPair }
+    | { kind: 'watcher-missed'; side: 'aws' | 'gcp' }
+  );
+
+/** A fault that happens once at `at`. */
+export type InstantFault = Timed & { kind: 'clock-jump'; byMs: number };
+
+export type ChaosFault = HeldFault | InstantFault;
+
+export interface Scenario {
+  links: LinkPlan[];
+  faults: ChaosFault[];
+}
+
+/** The services whose calls fail, slow down or throttle: the providers and the secret stores. */
+export const PROVIDER_SERVICES = [
+  'aws:interconnect',
+  'gcp:networkconnectivity',
+  'aws:secretsmanager',
+  'gcp:secretmanager',
+  'aws:kms',
+  'gcp:cloudkms',
+] as const;
+export type ProviderService = (typeof PROVIDER_SERVICES)[number];
+
+/**
+ * The hops of an event between the clouds: AWS -> Google (the SQS relay queue to the relay Lambda),
+ * Google -> AWS (the push to the relay function), Google's peer-event pushes to its consumer and
+ * AWS's peer-event queue to its consumer Lambda.
+ */
+export const RELAY_DIRECTIONS = ['aws-to-gcp', 'gcp-to-aws', 'gcp-peer-push', 'aws-peer-queue'] as const;
+export type RelayDirection = (typeof RELAY_DIRECTIONS)[number];
+
+/**
+ * Where a function crashes after its effect: an AWS Lambda of serverless.yml (its name without the
+ * service and stage) or a Google push subscription (the function it pushes to). The intakes are not
+ * among them: a person sees their crash and asks again, which is a workload, not a fault.
+ */
+export const CRASH_TARGETS = [
+  'lambda:peerEvents',
+  'lambda:relayToGoogle',
+  'lambda:relayFromGoogle',
+  'lambda:starter',
+  'lambda:watcher',
+  'lambda:stepActivateInitiate',
+  'lambda:stepActivateAccept',
+  'lambda:stepCompensate',
+  'lambda:stepDecommissionRequest',
+  'lambda:stepDeleteOwnHalf',
+  'lambda:stepConfirmDeleted',
+  'pubsub:crosslink-peer-events-push',
+  'pubsub:crosslink-starter-push',
+  'pubsub:crosslink-audit-push',
+  'pubsub:crosslink-events-relay',
+] as const;
+export type CrashTarget = (typeof CRASH_TARGETS)[number];
+
+const MIN = 60_000;
+
+/** Faults start within the first 40 virtual minutes and last up to 30. */
+const at = fc.integer({ min: 0, max: 40 * MIN });
+const forMs = fc.integer({ min: MIN, max: 30 * MIN });
+const rate = fc.double({ min: 0.05, max: 0.6, noNaN: true }).map((r) => Math.round(r * 100) / 100);
+
+function heldFault(links: number): fc.Arbitrary<HeldFault> {
+  const service = fc.constantFrom(...PROVIDER_SERVICES);
+  const base = { at, forMs };
+  const kinds: fc.Arbitrary<HeldFault>[] = [
+    fc.record({ ...base, kind: fc.constant('throttle' as const), service, rate }),
+    fc.record(
+      { ...base, kind: fc.constant('error' as const), service, rate, status: fc.constantFrom(500, 503) },
+      { requiredKeys: ['at', 'forMs', 'kind', 'service', 'rate'] },
+    ),
+    fc.record({
+      ...base,
+      kind: fc.constant('latency' as const),
+      service,
+      latencyMs: fc.integer({ min: 50, max: 1500 }),
+    }),
+    fc.oneof(
+      fc.record({
+        ...base,
+        kind: fc.constant('stuck' as const),
+        service: fc.constant('interconnect' as const),
+        state: fc.constantFrom('pending', 'requested'),
+      }),
+      fc.record({
+        ...base,
+        kind: fc.constant('stuck' as const),
+        service: fc.constant('networkconnectivity' as const),
+        state: fc.constantFrom('CREATING', 'PENDING_CONFIG'),
+      }),
+    ),
+    fc.record({
+      ...base,
+      kind: fc.constant('relay' as const),
+      fault: fc.constantFrom('duplicate' as const, 'reorder' as const),
+      direction: fc.constantFrom(...RELAY_DIRECTIONS),
+      rate,
+    }),
+    // A push lost on the way (Pub/Sub redelivers it). SQS hands every record to its function, so
+    // the SQS hops lose nothing: their losses are a partition's (publishes failing) or a crash's.
+    fc.record({
+      ...base,
+      kind: fc.constant('relay' as const),
+      fault: fc.constant('drop' as const),
+      direction: fc.constantFrom('gcp-to-aws' as const, 'gcp-peer-push' as const),
+      rate,
+    }),
+    fc.record({ ...base, kind: fc.constant('partition' as const) }),
+    fc.record({
+      ...base,
+      kind: fc.constant('crash' as const),
+      target: fc.constantFrom(...CRASH_TARGETS),
+      rate,
+    }),
+    fc.record({
+      ...base,
+      kind: fc.constantFrom('link-down' as const, 'flap' as const),
+      link: fc.integer({ min: 0, max: Math.max(0, links - 1) }),
+    }),
+    fc.record({ ...base, kind: fc.constant('region-outage' as const), pair: pairArb }),
+    fc.record({
+      ...base,
+      kind: fc.constant('watcher-missed' as const),
+      side: fc.constantFrom('aws' as const, 'gcp' as const),
+    }),
+  ];
+  return fc.oneof(...kinds);
+}
+
+const pairArb = fc.constantFrom(...(Object.keys(REGION_PAIRS) as RegionPair[]));
+
+const clockJump: fc.Arbitrary<InstantFault> = fc.record({
+  at,
+  kind: fc.constant('clock-jump' as const),
+  byMs: fc.integer({ min: MIN, max: 3 * 60 * MIN }),
+});
+
+export const linkPlanArb: fc.Arbitrary<LinkPlan> = fc.record({
+  initiator: fc.constantFrom('aws' as const, 'gcp' as const),
+  pair: pairArb,
+  approvals: fc.oneof(
+    { weight: 3, arbitrary: fc.constant('both' as const) },
+    { weight: 1, arbitrary: fc.constant('initiator' as const) },
+  ),
+  decommission: fc.boolean(),
+});
+
+export interface ScenarioLimits {
+  /** At most this many links (default 2). */
+  maxLinks?: number;
+  /** At most this many faults (default 6). */
+  maxFaults?: number;
+}
+
+/**
+ * Scenarios: 1 to `maxLinks` links, 0 to `maxFaults` faults in the order they start. Links and faults
+ * are drawn apart (a tuple, not a chain) so that fast-check shrinks both: a fault on a link names
+ * one by its index, taken modulo the links there are.
+ */
+export function scenarioArb(limits: ScenarioLimits = {}): fc.Arbitrary<Scenario> {
+  const maxLinks = limits.maxLinks ?? 2;
+  const maxFaults = limits.maxFaults ?? 6;
+  const faults = fc.array(
+    fc.oneof({ weight: 9, arbitrary: heldFault(maxLinks) }, { weight: 1, arbitrary: clockJump }),
+    { maxLength: maxFaults },
+  );
+  return fc
+    .tuple(fc.array(linkPlanArb, { minLength: 1, maxLength: maxLinks }), faults)
+    .map(([links, drawn]) => ({
+      links,
+      faults: drawn
+        .map((f) => (f.kind === 'link-down' || f.kind === 'flap' ? { ...f, link: f.link % links.length } : f))
+        .sort((a, b) => a.at - b.at),
+    }));
+}
+
+/** When the last fault ends (virtual ms from the start). */
+export function faultsEndAt(s: Scenario): number {
+  return Math.max(0, ...s.faults.map((f) => f.at + ('forMs' in f ? f.forMs : 0)));
+}
+
+/** One line per link and fault, for failure reports and the trace. */
+export function describeScenario(s: Scenario): string[] {
+  const min = (ms: number) => `${Math.round(ms / 1000 / 6) / 10}m`;
+  return [
+    ...s.links.map(
+      (l, i) =>
+        `link ${i}: ${l.initiator} first, ${l.pair}, approvals ${l.approvals}${l.decommission ? ', then decommission' : ''}`,
+    ),
+    ...s.faults.map((f) => {
+      const { at: when, kind, ...rest } = f;
+      const held = 'forMs' in rest ? ` for ${min(rest.forMs)}` : '';
+      const detail = Object.entries(rest)
+        .filter(([k]) => k !== 'forMs')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      return `at +${min(when)}${held}: ${kind} ${detail}`.trimEnd();
+    }),
+  ];
+}

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CRASH_TARGETS,
+  describeScenario,
+  faultsEndAt,
+  REGION_PAIRS,
+  type Scenario,
+  scenarioArb,
+} from '../chaos/scenario.ts';
+
+const draw = (seed: number, limits = {}) =>
+  fc.sample(scenarioArb(limits), { seed, numRuns: 1 })[0] as Scenario;
+
+describe('chaos scenarios drawn from a seed', () => {
+  it('are the same for the same seed, and differ across seeds', () => {
+    // Prepare
+    const seeds = Array.from({ length: 50 }, (_, i) => i + 1);
+
+    // Act
+    const first = seeds.map((s) => draw(s));
+    const again = seeds.map((s) => draw(s));
+
+    // Assess
+    expect(again).toEqual(first);
+    expect(new Set(first.map((s) => JSON.stringify(s))).size).toBeGreaterThanOrEqual(45);
+  });
+
+  it("are what fast-check's run of the seed draws first, so a seed's scenario can be read without running it", () => {
+    // Prepare
+    const seen: Scenario[] = [];
+
+    // Act
+    for (const seed of [1, 19, 1410])
+      fc.check(
+        fc.property(scenarioArb({ maxLinks: 1, maxFaults: 4 }), (s) => {
+          seen.push(s);
+          return true;
+        }),
+        { seed, numRuns: 1 },
+      );
+
+    // Assess
+    expect(seen).toEqual([1, 19, 1410].map((seed) => draw(seed, { maxLinks: 1, maxFaults: 4 })));
+  });
+
+  it('hold within their limits: links on both flows and every region pair, faults in start order, every kind drawn', () => {
+    // Prepare
+    const limits = { maxLinks: 3, maxFaults: 5 };
+
+    // Act
+    const scenarios = Array.from({ length: 300 }, (_, i) => draw(i, limits));
+
+    // Assess
+    const kinds = new Set<string>();
+    for (const s of scenarios) {
+      expect(s.links.length).toBeGreaterThanOrEqual(1);
+      expect(s.links.length).toBeLessThanOrEqual(3);
+      expect(s.faults.length).toBeLessThanOrEqual(5);
+      expect(s.faults.map((f) => f.at)).toEqual([...s.faults.map((f) => f.at)].sort((a, b) => a - b));
+      for (const f of s.faults) {
+        kinds.add(f.kind);
+        if (f.kind === 'link-down' || f.kind === 'flap') expect(f.link).toBeLessThan(s.links.length);
+        if (f.kind === 'crash') expect(CRASH_TARGETS).toContain(f.target);
+        if ('forMs' in f) expect(f.forMs).toBeGreaterThan(0);
+      }
+      expect(faultsEndAt(s)).toBeGreaterThanOrEqual(Math.max(0, ...s.faults.map((f) => f.at)));
+    }
+    const links = scenarios.flatMap((s) => s.links);
+    expect(new Set(links.map((l) => l.initiator))).toEqual(new Set(['aws', 'gcp']));
+    expect(new Set(links.map((l) => l.pair))).toEqual(new Set(Object.keys(REGION_PAIRS)));
+    expect([...kinds].sort()).toEqual(
+      [
+        'clock-jump',
+        'crash',
+        'error',
+        'flap',
+        'latency',
+        'link-down',
+        'partition',
+        'region-outage',
+        'relay',
+        'stuck',
+        'throttle',
+        'watcher-missed',
+      ].sort(),
+    );
+  });
+
+  it('shrink with fast-check to the one fault a failure needs, on one link', () => {
+    // Prepare: a "system" that fails whenever the relay duplicates, as one without dedupe would.
+    const fails = (s: Scenario) => s.faults.some((f) => f.kind === 'relay' && f.fault === 'duplicate');
+
+    // Act
+    const out = fc.check(
+      fc.property(scenarioArb({ maxLinks: 3, maxFaults: 8 }), (s) => !fails(s)),
+      { seed: 4, numRuns: 1000 },
+    );
+
+    // Assess
+    expect(out.failed).toBe(true);
+    const shrunk = out.counterexample?.[0] as Scenario;
+    expect(shrunk.links).toHaveLength(1);
+    expect(shrunk.faults).toHaveLength(1);
+    expect(shrunk.faults[0]).toMatchObject({ kind: 'relay', fault: 'duplicate' });
+    expect(describeScenario(shrunk)).toHaveLength(2);
+  });
+
+  it('read as one line per link and per fault, with virtual minutes', () => {
+    // Prepare
+    const s: Scenario = {
+      links: [{ initiator: 'gcp', pair: 'eu', approvals: 'initiator', decommission: true }],
+      faults: [
+        { kind: 'throttle', service: 'aws:interconnect', rate: 0.3, at: 90_000, forMs: 600_000 },
+        { kind: 'clock-jump', at: 120_000, byMs: 3_600_000 },
+      ],
+    };
+
+    // Act
+    const lines = describeScenario(s);
+
+    // Assess
+    expect(lines).toEqual([
+      'link 0: gcp first, eu, approvals initiator, then decommission',
+      'at +1.5m for 10m: throttle service=aws:interconnect rate=0.3',
+      'at +2m: clock-jump byMs=3600000',
+    ]);
+  });
+});
