@@ -32,6 +32,8 @@ export const AWS_HALF_INPUTS = [
   'config/pricing.yaml',
   'stacks/policy-regions.cjs',
   'stacks/esbuild-plugins.cjs',
+  // The SDK modules Lambda never runs, replaced in the bundles by the plugins above.
+  'stacks/lambda-shims',
   // The JSON schemas the handlers' validators are compiled from (functions/*/validators.gen.ts).
   'config/link-request.schema.json',
   'config/policy.schema.json',
