@@ -89,6 +89,16 @@ const ACTION_OF: Record<string, string | null> = {
 /** Members of SDK clients a handler may use besides commands: none of them calls an API. */
 const SDK_PLAIN_MEMBERS = new Set(['send', 'destroy', 'from', 'config', 'middlewareStack']);
 
+/** SDK helpers that convert values and call no API (util-dynamodb's item conversion). */
+const SDK_PLAIN_HELPERS = new Set(['util-dynamodb:marshall', 'util-dynamodb:unmarshall']);
+
+/**
+ * crosslink's own stand-in for lib-dynamodb (functions/aws/dynamodb-document.ts): its commands are
+ * read as lib-dynamodb's (`new GetCommand` -> dynamodb:GetItem at the caller), and its `send`,
+ * which dispatches every command it is given, is not followed, as the SDK's `send` is not.
+ */
+const DOCUMENT_FACADE = /\/functions\/aws\/dynamodb-document\.ts$/;
+
 const SDK_PATH = /\/node_modules\/@aws-sdk\/([a-z0-9-]+)\//;
 
 export interface Reach {
@@ -367,6 +377,10 @@ class Analyser {
         this.#sdkUse(sdk[1] as string, s.name, handle.kind, isNew, e);
         continue;
       }
+      if (DOCUMENT_FACADE.test(path)) {
+        this.#sdkUse('lib-dynamodb', s.name, handle.kind, isNew, e);
+        continue;
+      }
       if (path.includes('/node_modules/') || path.endsWith('.d.ts')) continue;
       const decl = handle.resolve();
       if (!decl) continue;
@@ -451,7 +465,7 @@ class Analyser {
       kind === SyntaxKind.FunctionDeclaration ||
       kind === SyntaxKind.MethodDeclaration ||
       kind === SyntaxKind.MethodSignature;
-    if (callable && !SDK_PLAIN_MEMBERS.has(name))
+    if (callable && !SDK_PLAIN_MEMBERS.has(name) && !SDK_PLAIN_HELPERS.has(`${pkg}:${name}`))
       this.#unmapped.add(`@aws-sdk/${pkg} ${name}: an SDK helper may call APIs the analysis cannot see`);
   }
 
