@@ -8,11 +8,14 @@ import { dxGateways } from '../../common/dx-gateways.ts';
 import type { Handler } from '../../service.ts';
 import { proposalFor, schedule, startDeletion, startProvisioning } from './lifecycle.ts';
 import {
+  type AttachPoint,
   bandwidthMbps,
   billingTier,
   ClientError,
   CONNECTION_STATES,
+  type ConnectionState,
   type Ctx,
+  type Environment,
   encodeActivationKey,
   envUri,
   envView,
@@ -41,6 +44,47 @@ import {
   sameUnion,
   validate,
 } from './requests.ts';
+
+/** A new connection's record, as CreateConnection (AWS first) and an accepted proposal make it. */
+function newRecord(
+  ctx: Ctx,
+  env: Environment,
+  input: In,
+  c: {
+    origin: Record_['origin'];
+    remoteAccount: string | undefined;
+    id: string;
+    attachPoint: AttachPoint;
+    bandwidth: string;
+    state: ConnectionState;
+    sharedId: string;
+    activationKey: string;
+  },
+): Record_ {
+  return {
+    origin: c.origin,
+    remoteAccount: c.remoteAccount,
+    createdAt: ctx.clock.now(),
+    region: ctx.region,
+    connection: {
+      id: c.id,
+      arn: `arn:aws:interconnect:${ctx.region}:${ctx.accountId}:connection/${c.id}`,
+      description: input.description ?? c.id,
+      bandwidth: c.bandwidth,
+      attachPoint: c.attachPoint,
+      environmentId: env.environmentId,
+      provider: { ...env.provider },
+      location: env.location,
+      type: env.type,
+      state: c.state,
+      sharedId: c.sharedId,
+      billingTier: billingTier(c.bandwidth),
+      ownerAccount: ctx.accountId,
+      activationKey: c.activationKey,
+      tags: { ...(input.tags ?? {}) },
+    },
+  };
+}
 
 export const interconnectOperations: Record<string, Handler<InterconnectState>> = {
   CreateConnection(input: In, ctx: Ctx) {
@@ -76,29 +120,16 @@ export const interconnectOperations: Record<string, Handler<InterconnectState>> 
       connectionSizeMbps: bandwidthMbps(input.bandwidth),
       destinationAccountId: remote,
     });
-    const r: Record_ = {
+    const r = newRecord(ctx, env, input, {
       origin: 'aws',
       remoteAccount: remote,
-      createdAt: ctx.clock.now(),
-      region: ctx.region,
-      connection: {
-        id,
-        arn: `arn:aws:interconnect:${ctx.region}:${ctx.accountId}:connection/${id}`,
-        description: input.description ?? id,
-        bandwidth: input.bandwidth,
-        attachPoint,
-        environmentId: env.environmentId,
-        provider: { ...env.provider },
-        location: env.location,
-        type: env.type,
-        state: 'requested',
-        sharedId,
-        billingTier: billingTier(input.bandwidth),
-        ownerAccount: ctx.accountId,
-        activationKey,
-        tags: { ...(input.tags ?? {}) },
-      },
-    };
+      id,
+      attachPoint,
+      bandwidth: input.bandwidth,
+      state: 'requested',
+      sharedId,
+      activationKey,
+    });
     ctx.state.connections.set(id, r);
     remember(ctx, input, r);
     schedule(ctx.world, r, settingsOf(ctx.world).delays.keyExpiry, 'requested', () => {
@@ -125,29 +156,16 @@ export const interconnectOperations: Record<string, Handler<InterconnectState>> 
     const attachPoint = checkAttachPoint(ctx, input.attachPoint);
     checkQuota(ctx);
     const id = newConnectionId(ctx);
-    const r: Record_ = {
+    const r = newRecord(ctx, env, input, {
       origin: 'partner',
       remoteAccount: proposal.remoteAccount,
-      createdAt: ctx.clock.now(),
-      region: ctx.region,
-      connection: {
-        id,
-        arn: `arn:aws:interconnect:${ctx.region}:${ctx.accountId}:connection/${id}`,
-        description: input.description ?? id,
-        bandwidth: proposal.bandwidth,
-        attachPoint,
-        environmentId: env.environmentId,
-        provider: { ...env.provider },
-        location: env.location,
-        type: env.type,
-        state: 'pending',
-        sharedId: proposal.sharedId,
-        billingTier: billingTier(proposal.bandwidth),
-        ownerAccount: ctx.accountId,
-        activationKey: proposal.activationKey,
-        tags: { ...(input.tags ?? {}) },
-      },
-    };
+      id,
+      attachPoint,
+      bandwidth: proposal.bandwidth,
+      state: 'pending',
+      sharedId: proposal.sharedId,
+      activationKey: proposal.activationKey,
+    });
     ctx.state.connections.set(id, r);
     proposal.acceptedBy = { accountId: ctx.accountId, region: ctx.region, connectionId: id };
     remember(ctx, input, r);
