@@ -230,6 +230,8 @@ export async function deployAwsHalf(
     pubsubHost?: string | null | Promise<string | null>;
     /** Environment of the relay beyond relayEnvironment's (tests: another pool, identity...). */
     relayEnvironment?: Record<string, string>;
+    /** Stops a packaging in progress: `osls package` and its process group end. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<AwsHalfDeployment> {
   const t0 = performance.now();
@@ -249,6 +251,7 @@ export async function deployAwsHalf(
     // plays that issuer, with its own signing keys.
     jwks: { [cloud.gcp.auth.issuer]: cloud.gcp.jwksUri },
     ...(options.log ? { log: options.log } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.intakePort !== undefined ? { httpApiPorts: { HttpApi: options.intakePort } } : {}),
   });
   try {

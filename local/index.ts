@@ -346,9 +346,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     parts.add('Google half (gcp.yml)', () => plumbing?.stop());
     // The AWS half deploys (packaging when its inputs changed) while the emulators start; it
     // stops first of all, before the clock and the link world, as its functions may still be running.
+    // A stop while the AWS half still packages ends `osls package` rather than waiting for it.
+    const awsHalfAbort = new AbortController();
     const awsHalfStart: Promise<AwsHalfDeployment | null> = options.awsHalf
       ? deployAwsHalf({ aws: { endpoint, port, region, accountId, edge }, gcp }, options.awsHalf.repoDir, {
           log,
+          signal: awsHalfAbort.signal,
           // The relay to Google publishes through the emulator's IAM front once it answers (the
           // deploy runs meanwhile).
           pubsubHost: pubsubFrontStart.then((f) => f?.host ?? null).catch(() => null),
@@ -356,7 +359,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         })
       : Promise.resolve(null);
     awsHalfStart.catch(() => undefined);
-    parts.add('AWS half', async () => (await awsHalfStart.catch(() => null))?.stop());
+    parts.add('AWS half', async () => {
+      awsHalfAbort.abort('the local cloud stopped');
+      return (await awsHalfStart.catch(() => null))?.stop();
+    });
     // The role the relay runs as: gcp.yml's awsPublishers role (CROSSLINK_AWS_RELAY_ROLE_ARN).
     const awsRelayRole = awsHalfStart.then((half) =>
       half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,

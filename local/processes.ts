@@ -64,6 +64,21 @@ export class ProcessGroup {
     return this.#children.size;
   }
 
+  /**
+   * SIGKILL to every group at once, synchronously: for a `process.on('exit')` handler, where
+   * nothing asynchronous runs any more.
+   */
+  killAll(): void {
+    for (const child of this.#children) {
+      if (child.pid === undefined) continue;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is already gone.
+      }
+    }
+  }
+
   /** SIGTERM to every group, then SIGKILL to what is left after `graceMs`. */
   async stopAll(graceMs = 5_000): Promise<void> {
     const alive = [...this.#children];

@@ -321,6 +321,8 @@ export async function deployLocally(
     /** Variables of the packaging (beside this process's own), e.g. the deploy's phase. */
     packaging?: Readonly<Record<string, string>>;
     environmentOverrides?: Record<string, string>;
+    /** Stops a packaging in progress (osls and its group end) and the wait for its lock. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<LocalDeployment> {
   const world = cloud.aws.edge.world;
@@ -338,16 +340,22 @@ export async function deployLocally(
   if (options.environmentOverrides) load.environmentOverrides = options.environmentOverrides;
   // Package and read the package under one lock: no other process re-packages in between.
   let packaged = false;
-  const stack = await withPackageLock(serviceDir, async () => {
-    packaged = (
-      await packageService(serviceDir, {
-        ...(options.log ? { log: options.log } : {}),
-        ...(options.inputs ? { inputs: options.inputs } : {}),
-        ...(options.packaging ? { environment: { ...options.packaging } } : {}),
-      })
-    ).regenerated;
-    return loadTemplate(world, load);
-  });
+  const stack = await withPackageLock(
+    serviceDir,
+    async () => {
+      packaged = (
+        await packageService(serviceDir, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.log ? { log: options.log } : {}),
+          ...(options.inputs ? { inputs: options.inputs } : {}),
+          ...(options.packaging ? { environment: { ...options.packaging } } : {}),
+        })
+      ).regenerated;
+      return loadTemplate(world, load);
+    },
+    undefined,
+    options.signal,
+  );
   const httpApis: Record<string, string> = {};
   for (const [id, api] of Object.entries(stack.httpApis)) {
     await api.listen(options.httpApiPorts?.[id] ?? 0);

@@ -24,6 +24,7 @@ import {
   type Statement,
   type Template,
 } from '../support/iam-policy.ts';
+import { PACKAGING_BUDGET_MS, packageAwsHalf } from '../support/packaging.ts';
 
 const accountRoles = createRequire(import.meta.url)('../../config/account-roles.cjs') as {
   resolve: (env: Record<string, string | undefined>) => { json: string; arns: string[]; configured: string };
@@ -59,10 +60,7 @@ let copyDir: string;
 
 beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
-  const { templateFile } = await packageService('.', {
-    inputs: AWS_HALF_INPUTS,
-    environment: { ...AWS_HALF_PACKAGING },
-  });
+  const { templateFile } = await packageAwsHalf();
   template = JSON.parse(readFileSync(templateFile, 'utf8'));
   analysis = await analyseHandlers(process.cwd(), lambdas(template));
   // The same service, packaged where network accounts are configured (a copy: the shared package stays as is).
@@ -72,6 +70,7 @@ beforeAll(async () => {
   const copy = await packageService(copyDir, {
     force: true,
     environment: { ...AWS_HALF_PACKAGING, CROSSLINK_ACCOUNT_ROLES: JSON.stringify(ROLES) },
+    signal: AbortSignal.timeout(PACKAGING_BUDGET_MS),
   });
   withRoles = JSON.parse(readFileSync(copy.templateFile, 'utf8'));
 }, 120_000);

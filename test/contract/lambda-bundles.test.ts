@@ -11,11 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageService } from '#local/aws/wiring/packaging.ts';
 import { unzip } from '#local/aws/zip.ts';
-import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { MAX_BUNDLE_KB } from '../../bench/lambda-packages.ts';
 import { lambdas, type Template } from '../support/iam-policy.ts';
+import { packageAwsHalf } from '../support/packaging.ts';
 
 /**
  * The SDK clients a bundle may hold, by client name (every command of a client names it as a
@@ -119,10 +118,7 @@ const dir = mkdtempSync(join(tmpdir(), 'crosslink-bundles-'));
 
 beforeAll(async () => {
   // The same inputs as npm start and the e2e tests, under the same lock: parallel files never race.
-  const { templateFile } = await packageService('.', {
-    inputs: AWS_HALF_INPUTS,
-    environment: { ...AWS_HALF_PACKAGING },
-  });
+  const { templateFile } = await packageAwsHalf();
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
   bundles = lambdas(template).map((fn) => {
     const code = String(template.Resources[fn.logicalId]?.Properties?.Code?.S3Key);

@@ -15,12 +15,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
 import { PEER_EVENT_LEASE_MS } from '#core/link/intake.ts';
-import { packageService } from '#local/aws/wiring/packaging.ts';
 import { unzip } from '#local/aws/zip.ts';
-import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 // Resource "*" is allowed only for these actions: they have no resource type.
 import { grantedOnStar } from '../support/iam-policy.ts';
+import { packageAwsHalf } from '../support/packaging.ts';
 
 const requireCjs = createRequire(import.meta.url) as (id: string) => {
   vpnCoordinator: (file: string) => string;
@@ -46,10 +45,7 @@ const CFN_SEQ_TAGS = CFN_TAGS.map((t) => ({ ...t, collection: 'seq' as const }))
 
 beforeAll(async () => {
   // The same inputs as npm start and the e2e test, under the same lock: parallel files never race.
-  const { templateFile } = await packageService('.', {
-    inputs: AWS_HALF_INPUTS,
-    environment: { ...AWS_HALF_PACKAGING },
-  });
+  const { templateFile } = await packageAwsHalf();
   ({ Resources: resources, Conditions: conditions } = JSON.parse(readFileSync(templateFile, 'utf8')));
   templateDir = dirname(templateFile);
 }, 120_000);

@@ -15,11 +15,10 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationTargets } from '#local/aws/iam/request-context.ts';
-import { packageService } from '#local/aws/wiring/packaging.ts';
-import { AWS_HALF_INPUTS, AWS_HALF_PACKAGING } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { roleStatements, SAMPLE, type Template } from '../support/iam-policy.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { packageAwsHalf } from '../support/packaging.ts';
 
 let cloud: LocalCloud;
 let ec2: EC2Client;
@@ -50,10 +49,7 @@ beforeAll(async () => {
   vpn.untagged = await build('vpn-untagged', {});
   await cloud.clock.advance(3 * 60_000);
   // The AWS half's role as serverless.yml grants it, in this account, assumable by its root.
-  const { templateFile } = await packageService('.', {
-    inputs: AWS_HALF_INPUTS,
-    environment: { ...AWS_HALF_PACKAGING },
-  });
+  const { templateFile } = await packageAwsHalf();
   const { readFileSync } = await import('node:fs');
   const template = JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
   const statements = JSON.parse(

@@ -68,12 +68,14 @@ const holding = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /**
  * Runs `fn` holding the packaging lock of `serviceDir` (re-entrant for calls made inside `fn`). The
- * lock is a directory holding the owner's pid; a lock whose owner is gone is taken over.
+ * lock is a directory holding the owner's pid; a lock whose owner is gone is taken over. An abort
+ * of `signal` stops the wait.
  */
 export async function withPackageLock<T>(
   serviceDir: string,
   fn: () => Promise<T>,
   timeoutMs = 300_000,
+  signal?: AbortSignal,
 ): Promise<T> {
   const lock = join(serviceDir, LOCK_DIR);
   const held = holding.getStore();
@@ -102,6 +104,7 @@ export async function withPackageLock<T>(
       }
       if (Date.now() - t0 > timeoutMs)
         throw new Error(`${lock}: held by pid ${owner} for over ${timeoutMs / 1000} s`);
+      signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -121,17 +124,31 @@ export interface PackageOptions {
    * process's own. Their values are part of the inputs' hash (packagingVariables).
    */
   environment?: Record<string, string>;
+  /**
+   * Stops the packaging: `osls package` and everything in its process group are ended (SIGTERM,
+   * SIGKILL after a grace) before the promise rejects, so a test that gives up leaves nothing
+   * running and no lock held. Waiting for another process's lock stops too.
+   */
+  signal?: AbortSignal;
+  /** Wall ms `osls package` may run before it is stopped as on an abort (default 10 minutes). */
+  timeoutMs?: number;
 }
+
+/** Wall ms `osls package` runs at most unless told otherwise: a guard against a hang only. */
+export const PACKAGE_TIMEOUT_MS = 600_000;
+/** Wall ms a stopped `osls package` has to exit after SIGTERM before its group gets SIGKILL. */
+const STOP_GRACE_MS = 2_000;
 
 /**
  * Runs `osls package` in `serviceDir` unless the template there was made from the same inputs.
  * Offline and without AWS credentials, as the packaging step needs neither.
  */
-export function packageService(
+export async function packageService(
   serviceDir: string,
   options: PackageOptions = {},
 ): Promise<{ templateFile: string; regenerated: boolean }> {
-  return withPackageLock(serviceDir, () => packageLocked(serviceDir, options));
+  options.signal?.throwIfAborted();
+  return withPackageLock(serviceDir, () => packageLocked(serviceDir, options), undefined, options.signal);
 }
 
 async function packageLocked(
@@ -157,28 +174,50 @@ async function packageLocked(
   options.log?.(`osls package in ${serviceDir}`);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
-  await new Promise<void>((resolve, reject) => {
-    // In a group of its own, registered with the reaper: a SIGKILL of the local cloud while it
-    // packages does not leave osls running.
-    const child = new ProcessGroup().spawn(process.execPath, [osls, 'package'], {
-      cwd: serviceDir,
-      env: { ...env, ...options.environment, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (d) => {
-      output += d;
-    });
-    child.stderr?.on('data', (d) => {
-      output += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`osls package failed (exit ${code}):\n${output.slice(-2000)}`)),
-    );
+  options.signal?.throwIfAborted();
+  // In a group of its own, registered with the reaper: a SIGKILL of the local cloud while it
+  // packages does not leave osls running. An abort, the timeout and this process's exit end the
+  // whole group (osls starts esbuild children of its own).
+  const group = new ProcessGroup();
+  const child = group.spawn(process.execPath, [osls, 'package'], {
+    cwd: serviceDir,
+    env: { ...env, ...options.environment, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const killOnExit = () => group.killAll();
+  process.once('exit', killOnExit);
+  let stopped: Error | undefined;
+  const stop = (why: string) => {
+    if (stopped) return;
+    stopped = new Error(`osls package (pid ${child.pid}) in ${serviceDir} stopped: ${why}`);
+    void group.stopAll(STOP_GRACE_MS);
+  };
+  const timeoutMs = options.timeoutMs ?? PACKAGE_TIMEOUT_MS;
+  const timer = setTimeout(() => stop(`it ran over ${timeoutMs / 1000} s`), timeoutMs);
+  const onAbort = () => stop(`aborted (${String(options.signal?.reason ?? 'no reason')})`);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout?.on('data', (d) => {
+        output += d;
+      });
+      child.stderr?.on('data', (d) => {
+        output += d;
+      });
+      child.on('error', reject);
+      // `close` comes once the leader exited and its pipes closed; a stop waits for the group too.
+      child.on('close', (code) => {
+        if (stopped) void group.stopAll(STOP_GRACE_MS).then(() => reject(stopped));
+        else if (code === 0) resolve();
+        else reject(new Error(`osls package failed (exit ${code}):\n${output.slice(-2000)}`));
+      });
+    });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    process.removeListener('exit', killOnExit);
+  }
   writeFileSync(hashFile, `${hash}\n`);
   return { templateFile, regenerated: true };
 }
