@@ -128,6 +128,23 @@ describe('serverless.yml packaged', () => {
     }
   });
 
+  type AslState = {
+    Type: string;
+    Comment?: string;
+    Retry?: { ErrorEquals: string[] }[];
+    ItemProcessor?: { States: Record<string, AslState> };
+    Iterator?: { States: Record<string, AslState> };
+    Branches?: { States: Record<string, AslState> }[];
+  };
+  /** The Task states of a definition, those inside Map and Parallel states included. */
+  const taskStates = (states: Record<string, AslState>): [string, AslState][] =>
+    Object.entries(states).flatMap(([name, s]) => [
+      ...(s.Type === 'Task' ? [[name, s] as [string, AslState]] : []),
+      ...[s.ItemProcessor, s.Iterator, ...(s.Branches ?? [])].flatMap((inner) =>
+        inner ? taskStates(inner.States) : [],
+      ),
+    ]);
+
   /** The Tasks whose Lambda puts LinkApprovalRequested with a fresh event id (not retried on a timeout). */
   const SENDS_APPROVAL_REQUESTS: Record<string, string[]> = {
     'link-provisioning.asl.json': ['ApprovalDeadline'],
@@ -150,27 +167,34 @@ describe('serverless.yml packaged', () => {
         ),
       );
       expect(aslValidator(d).isValid).toBe(true);
-      // Every Task retries Lambda's transient errors, and a timed-out invocation (its step is
-      // idempotent: client tokens, claims, conditional writes), except the steps that send
-      // approvers a LinkApprovalRequested with a new id each time: a retry after a lost answer
-      // would ask them twice.
-      for (const [name, s] of Object.entries(
-        d.States as Record<string, { Type: string; Retry?: { ErrorEquals: string[] }[]; Catch?: unknown[] }>,
-      )) {
-        if (s.Type !== 'Task') continue;
+      // Every Task retries Lambda's transient errors and an invocation whose answer was lost (a
+      // timeout, a crashed runtime, an unhandled error Lambda names no type for): its step is
+      // idempotent (client tokens, claims, conditional writes), so a run again is harmless. The
+      // steps that send approvers a LinkApprovalRequested with a new id each time retry only the
+      // transient errors, and their Comment says why: a run again after a lost answer would ask
+      // the approvers twice.
+      for (const [name, s] of taskStates(d.States)) {
         const transient = [
           'Lambda.ServiceException',
           'Lambda.AWSLambdaException',
           'Lambda.SdkClientException',
           'Lambda.TooManyRequestsException',
         ];
-        const timeouts = ['Lambda.ClientExecutionTimeoutException', 'Sandbox.Timedout'];
+        const lostAnswers = [
+          'Lambda.ClientExecutionTimeoutException',
+          'Sandbox.Timedout',
+          'Runtime.ExitError',
+          'Lambda.Unknown',
+        ];
         const asks = SENDS_APPROVAL_REQUESTS[f]?.includes(name) ?? false;
         const first = s.Retry?.[0]?.ErrorEquals ?? [];
         expect(first, `${f} ${name}`).toEqual(
-          expect.arrayContaining(asks ? transient : [...transient, ...timeouts]),
+          expect.arrayContaining(asks ? transient : [...transient, ...lostAnswers]),
         );
-        if (asks) for (const t of timeouts) expect(first, `${f} ${name}`).not.toContain(t);
+        if (asks) {
+          for (const t of lostAnswers) expect(first, `${f} ${name}`).not.toContain(t);
+          expect(s.Comment, `${f} ${name}`).toMatch(/ask the approvers twice/);
+        }
       }
     }
   });

@@ -165,10 +165,13 @@ export async function runTask(
         host.invoke({ ...request, caller: { roleArn: exec.machine.roleArn, execution: exec.name } }).then(
           (res) => {
             if (res.functionError) {
-              const p = res.payload as { errorType?: string } | undefined;
-              finish({
-                error: new StatesError(p?.errorType ?? res.functionError, JSON.stringify(res.payload)),
-              });
+              // The function's own error name (`Runtime.ExitError` when its runtime died,
+              // `Sandbox.Timedout` when it ran out of time); an error payload that names none is
+              // `Lambda.Unknown`, as Step Functions reports an unhandled Lambda error.
+              const p = res.payload as { errorType?: unknown } | null | undefined;
+              const name =
+                typeof p?.errorType === 'string' && p.errorType !== '' ? p.errorType : 'Lambda.Unknown';
+              finish({ error: new StatesError(name, JSON.stringify(res.payload)) });
             } else if (kind === 'lambda-arn') finish({ ok: res.payload });
             else if (kind === 'invoke') finish({ ok: invokeResult(res) });
             else if (!settled)

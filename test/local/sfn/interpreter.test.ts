@@ -632,6 +632,63 @@ describe('Step Functions interpreter: Retry and Catch', () => {
     expect([ex.status, ex.error]).toEqual(['FAILED', 'States.Runtime']);
   });
 
+  it.each([
+    [
+      'a crashed runtime',
+      { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: signal: killed' },
+      'Runtime.ExitError',
+    ],
+    [
+      'an error payload naming no type',
+      { errorMessage: 'Process exited before completing request' },
+      'Lambda.Unknown',
+    ],
+    ['an empty error payload', null, 'Lambda.Unknown'],
+  ])(
+    'reports an unhandled function error from %s as %s, which a Retry on it retries',
+    async (_what, payload, error) => {
+      // Prepare: the first invocation fails with the payload, the second answers.
+      const clock = manualClock();
+      let calls = 0;
+      const engine = new StepFunctionsEngine({
+        clock,
+        region: 'us-east-1',
+        invokeLambda: async () =>
+          ++calls === 1
+            ? { payload, executedVersion: '$LATEST', functionError: 'Unhandled' }
+            : { payload: 'done', executedVersion: '$LATEST' },
+      });
+      const definition = validateDefinition(
+        JSON.stringify({
+          StartAt: 'T',
+          States: {
+            T: {
+              Type: 'Task',
+              Resource: fnArn('f'),
+              Retry: [{ ErrorEquals: [error], IntervalSeconds: 1, MaxAttempts: 1 }],
+              End: true,
+            },
+          },
+        }),
+      );
+      const machine = {
+        arn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:m`,
+        name: 'm',
+        definition,
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/r`,
+      };
+      // Act
+      const ex = engine.start(machine, 'e', '{}', `arn:aws:states:us-east-1:${ACCOUNT}:execution:m:e`);
+      await settle();
+      await clock.advance(1000);
+      await ex.done;
+      // Assert
+      const failed = ex.history.find((h) => h.type === 'LambdaFunctionFailed');
+      expect((failed?.lambdaFunctionFailedEventDetails as { error?: string } | undefined)?.error).toBe(error);
+      expect([ex.status, output(ex), calls]).toEqual(['SUCCEEDED', 'done', 2]);
+    },
+  );
+
   it('reports a missing function as Lambda.ResourceNotFoundException', async () => {
     const { start } = setup();
     const ex = start({ StartAt: 'T', States: { T: { Type: 'Task', Resource: fnArn('ghost'), End: true } } });
