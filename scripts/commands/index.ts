@@ -4,6 +4,7 @@ import { completionCommands } from './completion.ts';
 import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
 import { linkCommands } from './link.ts';
+import { relayCommands } from './relay.ts';
 import { simCommands } from './sim.ts';
 import { simAwsCommands } from './sim-aws.ts';
 import { simLinkCommands } from './sim-link.ts';
@@ -14,6 +15,7 @@ import { vpnRunCommands } from './vpn-runs.ts';
 
 export const commands: Command[] = [
   ...linkCommands,
+  ...relayCommands,
   ...vpnCommands,
   ...vpnRunCommands,
   ...drCommands,

@@ -25,7 +25,7 @@ import { identity } from '../cli/identities.ts';
 import { policyPath, readPolicy } from '../cli/policy.ts';
 import { table } from '../cli/table.ts';
 
-interface AwsSide {
+export interface AwsSide {
   config: {
     region: string;
     endpoint?: string;
@@ -39,7 +39,7 @@ interface AwsSide {
   principal: string;
 }
 
-async function awsSide(ctx: CommandContext): Promise<AwsSide> {
+export async function awsSide(ctx: CommandContext): Promise<AwsSide> {
   const stage = (ctx.options.stage as string | undefined) ?? 'dev';
   const target = await ctx.resolveTarget();
   if (target.kind === 'cloud') {
