@@ -1,14 +1,15 @@
 /**
- * The vantage points' probe run (functions/core/dr/probe-run.ts with its fetch adapter) against the
+ * The vantage points' probe run (functions/core/dr/probe-run.ts with its fetch adapter, functions/aws/http-get.ts) against the
  * protected service's health endpoints on loopback HTTP, on the world's manual clock: an outage of
  * the primary's region, and a vantage point's own network failing. The recorded observations are
  * replayed through the decider as `dr evaluate` does.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fetchGet } from '#aws/http-get.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Observation, ProbeStreak } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
-import { fetchGet, runProbes } from '#core/dr/probe-run.ts';
+import { runProbes } from '#core/dr/probe-run.ts';
 import { parseSignalLog } from '#core/dr/signal-log.ts';
 import { VirtualClock } from '#local/clock.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';

@@ -49,6 +49,33 @@ describe('the DynamoDB signal log', () => {
     expect(parseSignalLog(all.map((o) => JSON.stringify(o)).join('\n'))).toEqual(all);
   });
 
+  it("keeps a vantage point's probe streaks between runs, apart from the observations", async () => {
+    // Prepare
+    const log = await freshLog();
+    const before = await log.streaks('payments-api', 'aws-us-west-2');
+
+    // Act
+    await log.keepStreaks('payments-api', 'aws-us-west-2', {
+      'api-availability': { failures: 2, reported: 'healthy' },
+    });
+    await log.keepStreaks('payments-api', 'gcp-us-west1', {
+      'api-availability': { failures: 0, reported: 'healthy' },
+    });
+    await log.keepStreaks('payments-api', 'aws-us-west-2', {
+      'api-availability': { failures: 3, reported: 'unhealthy' },
+    });
+
+    // Assess
+    expect(before).toEqual({});
+    expect(await log.streaks('payments-api', 'aws-us-west-2')).toEqual({
+      'api-availability': { failures: 3, reported: 'unhealthy' },
+    });
+    expect(await log.streaks('payments-api', 'gcp-us-west1')).toEqual({
+      'api-availability': { failures: 0, reported: 'healthy' },
+    });
+    expect(await log.since('payments-api')).toEqual([]);
+  });
+
   it('reads past a page of results', async () => {
     // Prepare: items big enough that a Query returns more than one page (a page holds at most 1 MB)
     const log = await freshLog();
