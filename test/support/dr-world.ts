@@ -4,6 +4,7 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
+import type { DrPlanDocument } from '#core/dr/plan.ts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
@@ -54,4 +55,21 @@ export function addPaymentsService(clock: VirtualClock): ProtectedService {
     rpoMs: 60_000,
     applyDelayMs: 1_000,
   });
+}
+
+/**
+ * The example plan's document with its probes pointed at the service world's health endpoints at
+ * `base` (the same sides: the primary's /healthz, the standby's /readyz), the standby's readiness
+ * probed by the two probing vantage points.
+ */
+export function probesAtWorld(doc: DrPlanDocument, base: string): DrPlanDocument {
+  for (const s of doc.signals) {
+    if (s.name === 'api-availability')
+      s.detail = `GET ${base}/services/payments-api/aws/us-east-1/healthz, 3 failures in a row`;
+    if (s.name === 'standby-readiness') {
+      s.detail = `GET ${base}/services/payments-api/gcp/us-central1/readyz`;
+      s.vantagePoints = ['aws-us-west-2', 'gcp-us-west1'];
+    }
+  }
+  return doc;
 }

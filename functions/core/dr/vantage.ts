@@ -12,7 +12,8 @@ import type { Clock } from '../clock.ts';
 import { buildEvent, type CloudEvent, type Origin, parseEventType } from '../envelope.ts';
 import { ValidationError } from '../errors.ts';
 import type { DrSignalObservedData } from '../events/catalog.ts';
-import { parseEventData } from '../events/schemas.ts';
+import { DrSignalObserved, LinkStateChanged } from '../events/checks.ts';
+import { checkEventData } from '../events/schemas.ts';
 import type { EventSink } from '../link/ports.ts';
 import { linkSignals, type Observation, type ProbeStreak } from './observations.ts';
 import type { DrPlan } from './plan.ts';
@@ -83,6 +84,25 @@ export function checkPlacement(plan: DrPlan, vantage: string, origin: Origin): v
   if (reason) throw new ValidationError([{ path: 'vantage', reason }], 'DR probe');
 }
 
+/**
+ * This deployment's vantage point: the plan's vantage point of the cloud and region the function
+ * runs in. Throws ValidationError naming `vantagePoints` when the plan has none there.
+ */
+export function placedVantage(plan: DrPlan, origin: Origin): string {
+  const vp = plan.vantagePoints.find((v) => v.cloud === origin.cloud && v.region === origin.region);
+  if (!vp)
+    throw new ValidationError(
+      [
+        {
+          path: 'vantagePoints',
+          reason: `plan ${plan.service} has no ${origin.cloud} vantage point in ${origin.region}, where this function runs`,
+        },
+      ],
+      'DR signals',
+    );
+  return vp.id;
+}
+
 export interface ProbeVantageInput {
   plan: DrPlan;
   vantage: string;
@@ -111,6 +131,42 @@ export async function probeVantage(
   return { observations: run.observations, recorded };
 }
 
+/** A deployed probe's settings, each with the name the deployment gives it (for the error that names it). */
+export interface ProbeSettings {
+  plan: { value: DrPlan | undefined; name: string };
+  controlUrl: { value: string; name: string };
+}
+
+/**
+ * A deployed vantage point's scheduled run: the plan's vantage point of this function's cloud and
+ * region probes (`probeVantage`). Throws ValidationError naming a missing setting, or
+ * `vantagePoints` when the plan has no vantage point where this runs.
+ */
+export async function scheduledProbe(
+  deps: VantageDeps & { get: (vantage: string) => HttpGet; streaks: ProbeStreakStore },
+  settings: ProbeSettings,
+): Promise<{ plan: DrPlan; observations: Observation[] }> {
+  const plan = settings.plan.value;
+  const missing = [
+    ...(plan ? [] : [{ path: settings.plan.name, reason: 'is required for a probe run: the DR plan' }]),
+    ...(settings.controlUrl.value
+      ? []
+      : [
+          {
+            path: settings.controlUrl.name,
+            reason: "is required: an endpoint the probe's own network always reaches",
+          },
+        ]),
+  ];
+  if (!plan || missing.length > 0) throw new ValidationError(missing, 'DR signals');
+  const vantage = placedVantage(plan, deps.origin);
+  const run = await probeVantage(
+    { ...deps, get: deps.get(vantage) },
+    { plan, vantage, controlUrl: settings.controlUrl.value },
+  );
+  return { plan, observations: run.observations };
+}
+
 export type ConsumeOutcome = { outcome: 'recorded' | 'ignored'; reason: string };
 
 /**
@@ -125,7 +181,7 @@ export async function recordPeerSignal(
   if (name !== 'DrSignalObserved')
     return { outcome: 'ignored', reason: `${name ?? event.type} is not a DR signal` };
   if (event.crosslinkorigin === deps.origin.cloud) return { outcome: 'ignored', reason: 'own event' };
-  const o = parseEventData('DrSignalObserved', event.data);
+  const o = checkEventData(DrSignalObserved, event.data);
   const added = await deps.log.record([o]);
   return {
     outcome: added ? 'recorded' : 'ignored',
@@ -133,6 +189,30 @@ export async function recordPeerSignal(
       ? `${drSignalSubject(o)} at ${o.time}`
       : `${drSignalSubject(o)} at ${o.time} already recorded`,
   };
+}
+
+/**
+ * The vantage point of `cloud` that reports the replication link (the plan's first of that cloud
+ * with a replication signal): the link's state is read from the link records on that side, wherever
+ * in the cloud its functions run. Throws ValidationError naming `signals` when the plan gives none.
+ */
+export function linkVantage(plan: DrPlan, cloud: Origin['cloud']): string {
+  const vp = plan.vantagePoints.find(
+    (v) =>
+      v.cloud === cloud &&
+      plan.signals.some((s) => s.observes === 'replication' && s.vantagePoints.includes(v.id)),
+  );
+  if (!vp)
+    throw new ValidationError(
+      [
+        {
+          path: 'signals',
+          reason: `plan ${plan.service} gives no ${cloud} vantage point a replication signal`,
+        },
+      ],
+      'DR link signals',
+    );
+  return vp.id;
 }
 
 export interface LinkSignalsInput {
@@ -153,14 +233,15 @@ export async function recordLinkChange(
   deps: VantageDeps,
   input: LinkSignalsInput,
   event: CloudEvent,
-): Promise<ConsumeOutcome> {
+): Promise<ConsumeOutcome & { lines: number }> {
   if (parseEventType(event.type)?.name !== 'LinkStateChanged')
-    return { outcome: 'ignored', reason: `${event.type} is not a link state change` };
-  const data = parseEventData('LinkStateChanged', event.data);
+    return { outcome: 'ignored', reason: `${event.type} is not a link state change`, lines: 0 };
+  const data = checkEventData(LinkStateChanged, event.data);
   if (data.linkId !== input.linkId)
     return {
       outcome: 'ignored',
       reason: `${data.linkId} does not carry ${input.plan.service}'s replication`,
+      lines: 0,
     };
   const lines = linkSignals(input.plan, input.vantage, {
     time: event.time,
@@ -171,5 +252,49 @@ export async function recordLinkChange(
   return {
     outcome: added ? 'recorded' : 'ignored',
     reason: `link ${data.to}: ${lines.length} signal(s) of ${input.vantage}${added ? '' : ', already recorded'}`,
+    lines: lines.length,
   };
+}
+
+/** What one delivered event observed, by the side whose vantage points made the observations (the staleness alarms' count). */
+export interface SignalEventResult {
+  /** The side whose vantage points made the observations handled; none when nothing was. */
+  side?: Origin['cloud'];
+  observations: number;
+  outcome: ConsumeOutcome;
+}
+
+/**
+ * One delivered event on either side: the other side's `DrSignalObserved` recorded once, or the
+ * replication link's `LinkStateChanged` recorded as this side's link signal (ignored without a plan
+ * or a replication link). This side's own observations and other events are ignored.
+ */
+export async function recordSignalEvent(
+  deps: VantageDeps,
+  input: { plan: DrPlan | undefined; replicationLink: string | undefined },
+  event: CloudEvent,
+): Promise<SignalEventResult> {
+  if (parseEventType(event.type)?.name === 'LinkStateChanged') {
+    if (!input.plan)
+      return { observations: 0, outcome: { outcome: 'ignored', reason: 'no DR plan deployed' } };
+    if (!input.replicationLink)
+      return {
+        observations: 0,
+        outcome: { outcome: 'ignored', reason: 'no replication link configured' },
+      };
+    const out = await recordLinkChange(
+      deps,
+      {
+        plan: input.plan,
+        vantage: linkVantage(input.plan, deps.origin.cloud),
+        linkId: input.replicationLink,
+      },
+      event,
+    );
+    return { side: deps.origin.cloud, observations: out.lines, outcome: out };
+  }
+  const out = await recordPeerSignal(deps, event);
+  return out.reason === 'own event' || out.reason.endsWith('is not a DR signal')
+    ? { observations: 0, outcome: out }
+    : { side: event.crosslinkorigin, observations: 1, outcome: out };
 }
