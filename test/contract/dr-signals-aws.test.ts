@@ -9,16 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { countObserved, type DrSignalsDeps, drSignalsStep } from '#aws/dr-signals.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { fetchGet } from '#aws/http-get.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { CloudEvent } from '#core/envelope.ts';
-import { VirtualClock } from '#local/clock.ts';
-import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
-import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
+import { probesAtWorld, usePaymentsHealth } from '../support/dr-world.ts';
 import { useDynalite } from '../support/dynalite.ts';
 import { planWith } from '../unit/dr/helpers.ts';
 
@@ -36,34 +34,24 @@ const SCHEDULED: EventBridgeEvent = {
 };
 const sample = (name: string) => JSON.parse(readFileSync(`events/samples/${name}.eventbridge.json`, 'utf8'));
 
-let clock: VirtualClock;
-let server: ServiceHealthServer;
+const world = usePaymentsHealth();
 let sent: CloudEvent[];
-let base: string;
 
-beforeEach(async () => {
-  clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-06-01T10:00:00Z') });
-  addPaymentsService(clock);
-  server = new ServiceHealthServer(clock);
-  base = await server.start();
+beforeEach(() => {
   sent = [];
-});
-afterEach(async () => {
-  await server.stop();
-  clock.stop();
 });
 
 async function depsIn(region: string, extra: Partial<DrSignalsDeps> = {}): Promise<DrSignalsDeps> {
-  const plan = planWith((d) => probesAtWorld(d, base));
+  const plan = planWith((d) => probesAtWorld(d, world.base));
   return {
     plan,
     origin: { cloud: 'aws', accountId: '111122223333', region },
-    clock,
+    clock: world.clock,
     log: new DynamoDbSignalLog(db.client, await db.linksTable()),
     events: { put: async (events) => void sent.push(...events) },
     get: (vantage) => fetchGet(vantage, 2_000),
     cloudwatch: undefined as unknown as CloudWatchClient,
-    controlUrl: `${base}/connectivity`,
+    controlUrl: `${world.base}/connectivity`,
     ...extra,
   };
 }
@@ -77,9 +65,9 @@ describe('the drSignals function on AWS', () => {
     // Act: four runs a minute apart, us-east-1 out from the second
     const results = [];
     for (let run = 0; run < 4; run++) {
-      if (run === 1) regionOutagesOf(clock).set('aws', 'us-east-1', true);
+      if (run === 1) regionOutagesOf(world.clock).set('aws', 'us-east-1', true);
       results.push(await drSignalsStep(deps, SCHEDULED));
-      await clock.advance(60_000);
+      await world.clock.advance(60_000);
     }
     countObserved(emf, results[0] as Awaited<ReturnType<typeof drSignalsStep>>);
 

@@ -6,21 +6,17 @@
  * replication link's state change as the Google vantage point's link signal.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import { buildGcpDrSignalsDeps, gcpDrSignalsEvent, gcpScheduledRun } from '#gcp/dr-signals.ts';
 import { fromPubSubPush } from '#gcp/envelope.ts';
-import { VirtualClock } from '#local/clock.ts';
-import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
-import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
+import { probesAtWorld, usePaymentsHealth } from '../support/dr-world.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 
 let firestore: TestFirestore;
-let clock: VirtualClock;
-let server: ServiceHealthServer;
-let base: string;
+const world = usePaymentsHealth();
 let sent: CloudEvent[];
 
 beforeAll(async () => {
@@ -29,32 +25,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await firestore?.stop();
 });
-beforeEach(async () => {
-  clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-06-01T10:00:00Z') });
-  addPaymentsService(clock);
-  server = new ServiceHealthServer(clock);
-  base = await server.start();
+beforeEach(() => {
   sent = [];
-});
-afterEach(async () => {
-  await server.stop();
-  clock.stop();
 });
 
 /** The example plan as CROSSLINK_DR_PLAN, its probes pointing at the world's endpoints. */
 function planVariable(): string {
-  return JSON.stringify(probesAtWorld(exampleDoc(), base));
+  return JSON.stringify(probesAtWorld(exampleDoc(), world.base));
 }
 
 function depsIn(region: string, env: NodeJS.ProcessEnv = {}) {
   return buildGcpDrSignalsDeps(
     {
       CROSSLINK_DR_PLAN: planVariable(),
-      CROSSLINK_DR_CONTROL_URL: `${base}/connectivity`,
+      CROSSLINK_DR_CONTROL_URL: `${world.base}/connectivity`,
       ...env,
     },
     { project: 'crosslink-hub', region },
-    { firestore: firestore.db(), bus: { put: async (events) => void sent.push(...events) }, clock },
+    {
+      firestore: firestore.db(),
+      bus: { put: async (events) => void sent.push(...events) },
+      clock: world.clock,
+    },
   );
 }
 
@@ -66,9 +58,9 @@ describe('the DR signals on Google', () => {
     // Act: four runs a minute apart, us-east-1 out from the second
     const results = [];
     for (let run = 0; run < 4; run++) {
-      if (run === 1) regionOutagesOf(clock).set('aws', 'us-east-1', true);
+      if (run === 1) regionOutagesOf(world.clock).set('aws', 'us-east-1', true);
       results.push(await gcpScheduledRun(deps));
-      await clock.advance(60_000);
+      await world.clock.advance(60_000);
     }
 
     // Assess
@@ -121,7 +113,7 @@ describe('the DR signals on Google', () => {
         signal: 'api-availability',
         status: 'healthy',
       },
-      clock,
+      clock: world.clock,
     });
     const own = fromPubSubPush(
       JSON.parse(readFileSync('events/samples/DrSignalObserved.pubsub-push.json', 'utf8')),
