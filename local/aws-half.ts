@@ -30,6 +30,9 @@ export const AWS_HALF_INPUTS = [
   // The VPN runs' prices (config/vpn-prices.cjs reads config/pricing.yaml's vpn section).
   'config/vpn-prices.cjs',
   'config/pricing.yaml',
+  // The DR plan drSignals embeds (config/dr-plan.cjs reads CROSSLINK_DR_PLAN_FILE's plan).
+  'config/dr-plan.cjs',
+  'config/dr-plans',
   'stacks/policy-regions.cjs',
   'stacks/esbuild-plugins.cjs',
   // The SDK modules Lambda never runs, replaced in the bundles by the plugins above.

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
+import { drSignalSubject } from '#core/dr/vantage.ts';
 import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
 import { mintEventId, mintLinkId } from '#core/ids.ts';
@@ -69,6 +70,8 @@ const REQUEST: LinkRequest = {
 
 /** The VPN samples' VPN, its Transit Gateway attachment and route table, and the planner run. */
 const VPN_AT = 4 * 24 * 60;
+/** The DR sample: an observation during an outage of the payments plan's primary. */
+const DR_AT = 5 * 24 * 60;
 const VPN_ID = 'vpn-0a1b2c3d4e5f60718';
 const CUSTOMER_GATEWAY = 'cgw-0c2d4e6f80a1b3c5d';
 const TGW_ATTACHMENT = 'tgw-attach-0f1e2d3c4b5a69788';
@@ -348,6 +351,19 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       },
     },
   },
+  // The Google vantage point's probe saw the primary fail for the third minute in a row.
+  DrSignalObserved: {
+    origin: GCP_ORIGIN,
+    at: DR_AT,
+    data: {
+      time: iso(DR_AT),
+      service: 'payments-api',
+      vantage: 'gcp-us-west1',
+      signal: 'api-availability',
+      status: 'unhealthy',
+      detail: 'GET https://payments.us-east-1.example.com/healthz: ECONNRESET (3 of 3 failures in a row)',
+    },
+  },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -367,7 +383,14 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
   const cloudevent = buildEvent({
     name,
     origin: s.origin,
-    subject: 'vpnId' in s.data ? s.data.vpnId : 'runId' in s.data ? s.data.runId : LINK_ID,
+    subject:
+      'vpnId' in s.data
+        ? s.data.vpnId
+        : 'runId' in s.data
+          ? s.data.runId
+          : 'vantage' in s.data
+            ? drSignalSubject(s.data)
+            : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

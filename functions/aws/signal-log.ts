@@ -4,20 +4,23 @@
  * | item        | pk                 | sk                                   | notes                          |
  * | ----------- | ------------------ | ------------------------------------ | ------------------------------ |
  * | observation | `DRSIG#<service>`  | `<ISO time, ms>#<vantage>#<signal>`  | `record`: the signal log line  |
+ * | streaks     | `DRPROBE#<service>`| `<vantage>`                          | `streaks`: a probe's, by signal |
  *
  * One item per observation: the same observation recorded twice (a relay redelivery) is kept once,
  * so the exported log replays exactly what was observed. Keys sort by time, so an export since a
- * time is one Query, already in the order `dr evaluate` needs.
+ * time is one Query, already in the order `dr evaluate` needs. A vantage point's probe keeps its
+ * streaks (failures in a row, last report) between scheduled runs in one item of its own.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Observation } from '#core/dr/observations.ts';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Observation, ProbeStreak } from '#core/dr/observations.ts';
+import type { ProbeStreakStore, SignalLogStore } from '#core/dr/vantage.ts';
 import { isConditionFailure } from './link-store.ts';
 
 /** Every key in one format (milliseconds, `Z`), so that keys sort as the times they hold. */
 const sortable = (time: string) => new Date(time).toISOString();
 
-export class DynamoDbSignalLog {
+export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -73,5 +76,26 @@ export class DynamoDbSignalLog {
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
     return out;
+  }
+
+  /** A vantage point's probe streaks from its last run (none before its first). */
+  async streaks(service: string, vantage: string): Promise<Record<string, ProbeStreak>> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: `DRPROBE#${service}`, sk: vantage },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? (JSON.parse(Item.streaks as string) as Record<string, ProbeStreak>) : {};
+  }
+
+  async keepStreaks(service: string, vantage: string, streaks: Record<string, ProbeStreak>): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: `DRPROBE#${service}`, sk: vantage, streaks: JSON.stringify(streaks) },
+      }),
+    );
   }
 }

@@ -1,20 +1,21 @@
 /**
- * The vantage points' probe run (functions/core/dr/probe-run.ts with its fetch adapter) against the
+ * The vantage points' probe run (functions/core/dr/probe-run.ts with its fetch adapter, functions/aws/http-get.ts) against the
  * protected service's health endpoints on loopback HTTP, on the world's manual clock: an outage of
  * the primary's region, and a vantage point's own network failing. The recorded observations are
  * replayed through the decider as `dr evaluate` does.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fetchGet } from '#aws/http-get.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Observation, ProbeStreak } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
-import { fetchGet, runProbes } from '#core/dr/probe-run.ts';
+import { runProbes } from '#core/dr/probe-run.ts';
 import { parseSignalLog } from '#core/dr/signal-log.ts';
 import { VirtualClock } from '#local/clock.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
-import { addPaymentsService } from '../support/dr-world.ts';
+import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
 import { planWith } from '../unit/dr/helpers.ts';
 
 const VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
@@ -29,16 +30,7 @@ beforeEach(async () => {
   server = new ServiceHealthServer(clock);
   base = await server.start();
   // The example plan, its probe URLs pointing at the world's endpoints for the same sides.
-  plan = planWith((d) => {
-    for (const s of d.signals) {
-      if (s.name === 'api-availability')
-        s.detail = `GET ${base}/services/payments-api/aws/us-east-1/healthz, 3 failures in a row`;
-      if (s.name === 'standby-readiness') {
-        s.detail = `GET ${base}/services/payments-api/gcp/us-central1/readyz`;
-        s.vantagePoints = VANTAGES;
-      }
-    }
-  });
+  plan = planWith((d) => probesAtWorld(d, base));
 });
 afterEach(async () => {
   await server.stop();

@@ -1,13 +1,12 @@
 /**
  * The AWS side's signal log (functions/aws/signal-log.ts) against dynalite, the engine
- * behind the local AWS edge's DynamoDB: each observation kept once, read back in time order since a
- * time, and the export replayed by the decider as `dr evaluate` reads it.
+ * behind the local AWS edge's DynamoDB: both copies' contract (test/support/signal-log-contract.ts),
+ * and a read past a page of Query results.
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
-import type { Observation } from '#core/dr/observations.ts';
-import { parseSignalLog } from '#core/dr/signal-log.ts';
 import { useDynalite } from '../support/dynalite.ts';
+import { observationAt, signalLogContract } from '../support/signal-log-contract.ts';
 
 const db = useDynalite();
 
@@ -15,39 +14,10 @@ async function freshLog(): Promise<DynamoDbSignalLog> {
   return new DynamoDbSignalLog(db.client, await db.linksTable());
 }
 
-const at = (
-  time: string,
-  vantage: string,
-  status: Observation['status'],
-  service = 'payments-api',
-): Observation => ({
-  time,
-  service,
-  vantage,
-  signal: 'api-availability',
-  status,
-});
+const at = observationAt;
 
 describe('the DynamoDB signal log', () => {
-  it('keeps each observation once, and reads them back in time order whatever the time format', async () => {
-    // Prepare
-    const log = await freshLog();
-    const a = at('2026-03-02T10:00:00.500Z', 'gcp-us-west1', 'healthy');
-    const b = at('2026-03-02T10:00:00Z', 'aws-us-west-2', 'healthy');
-    const c = at('2026-03-02T10:01:00Z', 'aws-us-west-2', 'unhealthy');
-
-    // Act
-    const first = await log.record([a, b]);
-    const again = await log.record([a, c, at('2026-03-02T10:00:30Z', 'aws-us-west-2', 'healthy', 'ledger')]);
-    const all = await log.since('payments-api');
-    const later = await log.since('payments-api', Date.parse('2026-03-02T10:00:00.200Z'));
-
-    // Assess
-    expect([first, again]).toEqual([2, 2]);
-    expect(all).toEqual([b, a, c]);
-    expect(later).toEqual([a, c]);
-    expect(parseSignalLog(all.map((o) => JSON.stringify(o)).join('\n'))).toEqual(all);
-  });
+  signalLogContract(freshLog);
 
   it('reads past a page of results', async () => {
     // Prepare: items big enough that a Query returns more than one page (a page holds at most 1 MB)

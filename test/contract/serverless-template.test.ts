@@ -29,7 +29,7 @@ type Validator = (d: unknown) => { isValid: boolean; errorsText: (sep?: string) 
 const aslValidator: Validator = aslValidatorModule.default ?? aslValidatorModule;
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
-type Resource = { Type: string; Properties: any };
+type Resource = { Type: string; Properties: any; Condition?: string };
 let resources: Record<string, Resource>;
 let templateDir: string;
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation is read ad hoc.
@@ -382,6 +382,40 @@ describe('serverless.yml packaged', () => {
     }
   });
 
+  it("alarms when the DR vantage points go silent or Google's lines stop arriving, on the count drSignals publishes", () => {
+    const source = readFileSync('functions/aws/dr-signals.ts', 'utf8');
+    for (const [id, origin, condition] of [
+      ['DrProbeSilentAlarm', 'aws', 'DrProbeHere'],
+      ['DrPeerSignalsStaleAlarm', 'gcp', 'HasDrPlan'],
+    ] as const) {
+      const alarm = resources[id];
+      expect(alarm?.Condition).toBe(condition);
+      expect(alarm?.Properties).toMatchObject({
+        Namespace: NAMESPACE,
+        MetricName: 'DrSignalsRecorded',
+        Dimensions: [
+          { Name: 'service', Value: SERVICE },
+          { Name: 'origin', Value: origin },
+        ],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+      // No plan packaged: the default staleAfter (5 m).
+      expect(alarm?.Properties.Period).toBe(300);
+    }
+    expect(source).toContain("'DrSignalsRecorded'");
+    expect(source).toContain("m.addDimension('origin'");
+    // The schedule and the bus rule exist only where a plan is deployed; the schedule runs only in
+    // the AWS vantage point's region.
+    expect(resources.DrProbeSchedule?.Condition).toBe('HasDrPlan');
+    expect(resources.DrProbeSchedule?.Properties.State).toEqual({
+      'Fn::If': ['DrProbeHere', 'ENABLED', 'DISABLED'],
+    });
+    expect(resources.DrSignalsRule?.Condition).toBe('HasDrPlan');
+  });
+
   it('grants each role what its step calls: Direct Connect to verify, KMS to accept, the key to initiate', () => {
     const actionsOf = (role: string): string[] =>
       resources[role]?.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) =>
@@ -637,6 +671,7 @@ describe('serverless.yml packaged: least privilege', () => {
           if (resources[q]?.Type === 'AWS::SQS::Queue')
             senders.set(q, [...new Set([...(senders.get(q) ?? []), rule])]);
     expect([...senders.keys()].sort()).toEqual([
+      'DrSignalsDlq',
       'ForwardDlq',
       'PeerEventsDlq',
       'PeerEventsQueue',

@@ -4,8 +4,11 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
-import type { VirtualClock } from '#local/clock.ts';
+import { afterEach, beforeEach } from 'vitest';
+import type { DrPlanDocument } from '#core/dr/plan.ts';
+import { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
 import { admin } from './local-cloud.ts';
 
@@ -54,4 +57,42 @@ export function addPaymentsService(clock: VirtualClock): ProtectedService {
     rpoMs: 60_000,
     applyDelayMs: 1_000,
   });
+}
+
+/**
+ * The example plan's document with its probes pointed at the service world's health endpoints at
+ * `base` (the same sides: the primary's /healthz, the standby's /readyz), the standby's readiness
+ * probed by the two probing vantage points.
+ */
+export function probesAtWorld(doc: DrPlanDocument, base: string): DrPlanDocument {
+  for (const s of doc.signals) {
+    if (s.name === 'api-availability')
+      s.detail = `GET ${base}/services/payments-api/aws/us-east-1/healthz, 3 failures in a row`;
+    if (s.name === 'standby-readiness') {
+      s.detail = `GET ${base}/services/payments-api/gcp/us-central1/readyz`;
+      s.vantagePoints = ['aws-us-west-2', 'gcp-us-west1'];
+    }
+  }
+  return doc;
+}
+
+/**
+ * Each test of the file in a fresh world on a manual clock (2026-06-01T10:00Z) with the payments
+ * service and its health endpoints served on loopback: the handle's `clock` and `base` are the
+ * current test's.
+ */
+export function usePaymentsHealth(): { clock: VirtualClock; base: string } {
+  const handle = { clock: undefined as unknown as VirtualClock, base: '' };
+  let server: ServiceHealthServer | undefined;
+  beforeEach(async () => {
+    handle.clock = new VirtualClock({ mode: 'manual', start: Date.parse('2026-06-01T10:00:00Z') });
+    addPaymentsService(handle.clock);
+    server = new ServiceHealthServer(handle.clock);
+    handle.base = await server.start();
+  });
+  afterEach(async () => {
+    await server?.stop();
+    handle.clock.stop();
+  });
+  return handle;
 }

@@ -44,14 +44,17 @@ describe('event schemas match the catalog', () => {
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
     // A link's events name the link; a VPN command or result its run and VPN; the inventory
-    // exchange its run and side; a run's report (VpnRun*) its run.
-    const keys = name.startsWith('VpnInventory')
-      ? ['runId', 'side']
-      : name.startsWith('VpnRun')
-        ? ['runId']
-        : name.startsWith('Vpn')
-          ? ['runId', 'vpnId']
-          : ['linkId', 'policyHash'];
+    // exchange its run and side; a run's report (VpnRun*) its run; a DR observation its service,
+    // vantage point, signal and time.
+    const keys = name.startsWith('Dr')
+      ? ['time', 'service', 'vantage', 'signal']
+      : name.startsWith('VpnInventory')
+        ? ['runId', 'side']
+        : name.startsWith('VpnRun')
+          ? ['runId']
+          : name.startsWith('Vpn')
+            ? ['runId', 'vpnId']
+            : ['linkId', 'policyHash'];
     expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
@@ -88,7 +91,9 @@ describe('event schemas match the catalog', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../docs/events.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `(\w+)` *\|/gm)].map((m) => m[1]);
 
-    expect(rows.filter((r) => r?.startsWith('Link') || r?.startsWith('Vpn'))).toEqual([...EVENT_NAMES]);
+    expect(rows.filter((r) => r?.startsWith('Link') || r?.startsWith('Vpn') || r?.startsWith('Dr'))).toEqual([
+      ...EVENT_NAMES,
+    ]);
   });
 
   it('no schema has a field for an activation key in clear', () => {
@@ -126,9 +131,17 @@ describe('samples', () => {
       expect(parseEvent(event)).toEqual(event);
       expect(event.type).toBe(`crosslink.${name}.v1`);
       expect(eventDataIssues(name, event.data)).toEqual([]);
-      const data = event.data as { linkId?: string; vpnId?: string; runId?: string };
-      const subject =
-        name.startsWith('VpnInventory') || name.startsWith('VpnRun')
+      const data = event.data as {
+        linkId?: string;
+        vpnId?: string;
+        runId?: string;
+        service?: string;
+        vantage?: string;
+        signal?: string;
+      };
+      const subject = name.startsWith('Dr')
+        ? `${data.service}/${data.vantage}/${data.signal}`
+        : name.startsWith('VpnInventory') || name.startsWith('VpnRun')
           ? data.runId
           : name.startsWith('Vpn')
             ? data.vpnId

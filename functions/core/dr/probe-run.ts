@@ -2,7 +2,8 @@
  * One scheduled run of a vantage point's probes: GET each probe signal's URL, and when one fails, GET
  * the vantage point's control endpoint (one it must always reach) to tell its own network failing
  * from the service's. Returns the run's observations in the signal log's shape and the streaks to
- * keep for the next run. The HTTP GET and the clock are ports: each cloud's adapter passes its own.
+ * keep for the next run. The HTTP GET and the clock are ports: each cloud's adapter passes its own
+ * (functions/aws/http-get.ts `fetchGet` on both clouds' Node runtimes).
  */
 import type { Clock } from '../clock.ts';
 import {
@@ -58,29 +59,4 @@ export async function runProbes(
     };
   });
   return { observations, streaks };
-}
-
-/**
- * A GET through `fetch` with a timeout, naming the vantage point in `x-crosslink-vantage` (so the
- * service's logs can tell the probes apart). Any 3xx is not followed: a health URL answers itself.
- */
-export function fetchGet(vantage: string, timeoutMs: number, fetcher: typeof fetch = fetch): HttpGet {
-  return async (url) => {
-    try {
-      const res = await fetcher(url, {
-        headers: { 'x-crosslink-vantage': vantage },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await res.body?.cancel();
-      return { answered: true, status: res.status };
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      return {
-        answered: false,
-        error:
-          err.name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (err.cause?.code ?? err.message),
-      };
-    }
-  };
 }

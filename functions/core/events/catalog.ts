@@ -196,6 +196,20 @@ export interface VpnInventoryReportedData {
   export: Record<string, unknown>;
 }
 
+/**
+ * One observation of one DR signal from one vantage point (events/dr-signal.v1.schema.json's line),
+ * recorded on the side that made it and sent to the other side's copy of the signal log.
+ */
+export interface DrSignalObservedData {
+  time: string;
+  service: string;
+  vantage: string;
+  signal: string;
+  status: 'healthy' | 'unhealthy' | 'unknown';
+  detail?: string;
+  reason?: 'vantage-down' | 'no-data';
+}
+
 export interface EventDataByName {
   LinkRequested: LinkRequestedData;
   LinkApprovalRequested: LinkApprovalRequestedData;
@@ -216,15 +230,19 @@ export interface EventDataByName {
   VpnRunReported: VpnRunReportedData;
   VpnInventoryRequested: VpnInventoryRequestedData;
   VpnInventoryReported: VpnInventoryReportedData;
+  DrSignalObserved: DrSignalObservedData;
 }
 
 export type EventName = keyof EventDataByName;
 /** The events about a link (each `data` has `linkId` and `policyHash`). */
-export type LinkEventName = Exclude<EventName, `Vpn${string}`>;
+export type LinkEventName = Extract<EventName, `Link${string}`>;
 
-/** Whether an event is one of a link's (the VPN events are applied by vpn-half, not the link use cases). */
+/**
+ * Whether an event is one of a link's (the VPN events are applied by vpn-half, the DR events by the
+ * signal logs, not the link use cases).
+ */
 export function isLinkEvent(name: EventName): name is LinkEventName {
-  return !name.startsWith('Vpn');
+  return name.startsWith('Link');
 }
 
 export const EVENT_NAMES = [
@@ -247,6 +265,7 @@ export const EVENT_NAMES = [
   'VpnRunReported',
   'VpnInventoryRequested',
   'VpnInventoryReported',
+  'DrSignalObserved',
 ] as const satisfies readonly EventName[];
 
 const VPN_COMMAND_FIELDS = {
@@ -338,6 +357,10 @@ export const EVENT_FIELDS = {
   VpnInventoryReported: {
     required: ['runId', 'side', 'page', 'pages', 'reportedAt', 'export'],
     optional: [],
+  },
+  DrSignalObserved: {
+    required: ['time', 'service', 'vantage', 'signal', 'status'],
+    optional: ['detail', 'reason'],
   },
 } as const satisfies {
   [N in EventName]: {

@@ -50,3 +50,4 @@ export const VpnInventoryReported = /* @__PURE__ */ check(
   'VpnInventoryReported',
   compiled.VpnInventoryReported,
 );
+export const DrSignalObserved = /* @__PURE__ */ check('DrSignalObserved', compiled.DrSignalObserved);

@@ -4,6 +4,7 @@
  * `./schemas.ts`, whose validators are compiled ahead of time, so a function bundles none of this.
  */
 import requestSchema from '../../../config/link-request.schema.json' with { type: 'json' };
+import DrSignalObserved from '../../../events/DrSignalObserved.v1.schema.json' with { type: 'json' };
 import defsSchema from '../../../events/defs.v1.schema.json' with { type: 'json' };
 import envelopeSchema from '../../../events/envelope.v1.schema.json' with { type: 'json' };
 import LinkApprovalRequested from '../../../events/LinkApprovalRequested.v1.schema.json' with {
@@ -62,6 +63,7 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnRunReported,
   VpnInventoryRequested,
   VpnInventoryReported,
+  DrSignalObserved,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

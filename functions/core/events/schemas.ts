@@ -33,6 +33,7 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnRunReported: checks.VpnRunReported,
   VpnInventoryRequested: checks.VpnInventoryRequested,
   VpnInventoryReported: checks.VpnInventoryReported,
+  DrSignalObserved: checks.DrSignalObserved,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */

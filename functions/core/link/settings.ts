@@ -4,6 +4,7 @@
  * never differs between the halves of a link because one runtime spelt a default differently.
  */
 import { parseDuration } from '../clock.ts';
+import { ValidationError } from '../errors.ts';
 import type { StepSettings } from './stage.ts';
 
 export type Environment = Record<string, string | undefined>;
@@ -13,6 +14,20 @@ export function need(env: Environment, name: string): string {
   const v = env[name];
   if (!v) throw new Error(`environment variable ${name} is not set`);
   return v;
+}
+
+/** A variable holding JSON, parsed; undefined when unset or empty; ValidationError naming it when not JSON. */
+export function jsonSetting(env: Environment, name: string): unknown {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new ValidationError(
+      [{ path: name, reason: `not valid JSON: ${(e as Error).message}` }],
+      'settings',
+    );
+  }
 }
 
 /** Cost tags / labels (`CROSSLINK_COST_TAGS`, a JSON object) put on every created resource. */
