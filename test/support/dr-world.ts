@@ -4,10 +4,11 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
-import { admin } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
   Endpoint: string;
@@ -54,4 +55,44 @@ export function addPaymentsService(clock: VirtualClock): ProtectedService {
     rpoMs: 60_000,
     applyDelayMs: 1_000,
   });
+}
+
+export interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** A session of a role the test puts in the local account with one permission policy (IAM enforced). */
+export async function roleSession(
+  cloud: LocalCloud,
+  roleName: string,
+  policy: unknown,
+): Promise<SessionCredentials> {
+  await admin(cloud, 'POST', '/aws/sts/put-role', {
+    accountId: cloud.aws.accountId,
+    roleName,
+    trust: [cloud.aws.accountId],
+    policies: { arc: policy },
+  });
+  const sts = new STSClient({
+    region: 'us-east-1',
+    endpoint: cloud.aws.endpoint,
+    credentials: ADMIN_CREDENTIALS,
+  });
+  try {
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${cloud.aws.accountId}:role/${roleName}`,
+        RoleSessionName: 'arc',
+      }),
+    );
+    return {
+      accessKeyId: c?.AccessKeyId as string,
+      secretAccessKey: c?.SecretAccessKey as string,
+      sessionToken: c?.SessionToken as string,
+    };
+  } finally {
+    sts.destroy();
+  }
 }
