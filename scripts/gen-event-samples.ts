@@ -8,10 +8,14 @@
  * `eventSamples()`, so a change to the envelope or the catalog that is not regenerated fails the tests.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
+import { advance, type Effect, type Run, startRun } from '#core/dr/executor.ts';
+import { type DrEvent, decisionMade, runEvents } from '#core/dr/executor-events.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import { parseDrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
 import { mintEventId, mintLinkId } from '#core/ids.ts';
@@ -105,6 +109,75 @@ function vpnResult(
     appliedAt: iso(at),
   };
 }
+
+/**
+ * The DR samples: the example payments plan's failover, run through the real executor, its actions
+ * answered a few seconds apart (minutes after the link's request, as every sample's `at`).
+ */
+const DR_AT = 6 * 24 * 60;
+function drStory(): Map<DrEvent['name'], DrEvent['data']> {
+  const plan = parseDrPlan(
+    readFileSync(resolve(import.meta.dirname, '../config/dr-plans/example-payments.yaml'), 'utf8'),
+  );
+  const decision: Decision = {
+    time: iso(DR_AT),
+    service: plan.service,
+    epoch: 3,
+    trigger: 'tick',
+    decision: 'failover',
+    approval: 'not-required',
+    active: 'standby',
+    reasons: [
+      {
+        code: 'quorum',
+        message:
+          '3 of 3 independent vantage points (aws:us-west-2, external:route53-health-checks, gcp:us-west1) report the primary unhealthy (quorum 2)',
+      },
+      { code: 'hysteresis-elapsed', message: `unhealthy by quorum since ${iso(DR_AT - 1)} (1m >= 1m)` },
+    ],
+    actions: plan.actions.failover,
+  };
+  const events: DrEvent[] = [decisionMade(decision)];
+  let step = startRun(plan, decision);
+  const collect = (run: Run, effects: Effect[]) => events.push(...runEvents(plan, run, effects));
+  collect(step.run, step.effects);
+  for (const [index, seconds] of [
+    [0, 40],
+    [1, 75],
+    [2, 77],
+  ] as const) {
+    step = advance(step.run, {
+      type: 'result',
+      result: {
+        service: plan.service,
+        epoch: 3,
+        index,
+        outcome: 'succeeded',
+        time: iso(DR_AT + seconds / 60),
+      },
+    });
+    collect(step.run, step.effects);
+  }
+  const byName = new Map<DrEvent['name'], DrEvent['data']>();
+  for (const e of events) if (!byName.has(e.name)) byName.set(e.name, e.data);
+  const failedOver = byName.get('DrFailedOver') as EventDataByName['DrFailedOver'];
+  // The failback an hour later, after the stable period and its approval.
+  byName.set('DrFailedBack', {
+    ...failedOver,
+    epoch: 6,
+    from: failedOver.to,
+    to: failedOver.from,
+    approvedBy: 'carol@example.com',
+    startedAt: iso(DR_AT + 60),
+    finishedAt: iso(DR_AT + 62),
+  });
+  return byName;
+}
+let dr: Map<DrEvent['name'], DrEvent['data']> | undefined;
+const drData = <N extends DrEvent['name']>(name: N) => {
+  dr ??= drStory();
+  return dr.get(name) as EventDataByName[N];
+};
 
 interface Sample<N extends EventName> {
   origin: Origin;
@@ -348,6 +421,12 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       },
     },
   },
+  // A DR plan's failover (example-payments) and its failback.
+  DrDecisionMade: { origin: AWS_ORIGIN, at: DR_AT, data: drData('DrDecisionMade') },
+  DrActionStarted: { origin: AWS_ORIGIN, at: DR_AT, data: drData('DrActionStarted') },
+  DrActionFinished: { origin: AWS_ORIGIN, at: DR_AT + 1, data: drData('DrActionFinished') },
+  DrFailedOver: { origin: AWS_ORIGIN, at: DR_AT + 2, data: drData('DrFailedOver') },
+  DrFailedBack: { origin: AWS_ORIGIN, at: DR_AT + 62, data: drData('DrFailedBack') },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -367,7 +446,14 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
   const cloudevent = buildEvent({
     name,
     origin: s.origin,
-    subject: 'vpnId' in s.data ? s.data.vpnId : 'runId' in s.data ? s.data.runId : LINK_ID,
+    subject:
+      'service' in s.data
+        ? s.data.service
+        : 'vpnId' in s.data
+          ? s.data.vpnId
+          : 'runId' in s.data
+            ? s.data.runId
+            : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

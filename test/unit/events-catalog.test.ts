@@ -44,14 +44,16 @@ describe('event schemas match the catalog', () => {
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
     // A link's events name the link; a VPN command or result its run and VPN; the inventory
-    // exchange its run and side; a run's report (VpnRun*) its run.
-    const keys = name.startsWith('VpnInventory')
-      ? ['runId', 'side']
-      : name.startsWith('VpnRun')
-        ? ['runId']
-        : name.startsWith('Vpn')
-          ? ['runId', 'vpnId']
-          : ['linkId', 'policyHash'];
+    // exchange its run and side; a run's report (VpnRun*) its run; a DR event its service and epoch.
+    const keys = name.startsWith('Dr')
+      ? ['service', 'epoch']
+      : name.startsWith('VpnInventory')
+        ? ['runId', 'side']
+        : name.startsWith('VpnRun')
+          ? ['runId']
+          : name.startsWith('Vpn')
+            ? ['runId', 'vpnId']
+            : ['linkId', 'policyHash'];
     expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
@@ -88,7 +90,7 @@ describe('event schemas match the catalog', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../docs/events.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `(\w+)` *\|/gm)].map((m) => m[1]);
 
-    expect(rows.filter((r) => r?.startsWith('Link') || r?.startsWith('Vpn'))).toEqual([...EVENT_NAMES]);
+    expect(rows.filter((r) => /^(Link|Vpn|Dr)[A-Z]/.test(r ?? ''))).toEqual([...EVENT_NAMES]);
   });
 
   it('no schema has a field for an activation key in clear', () => {
@@ -126,9 +128,10 @@ describe('samples', () => {
       expect(parseEvent(event)).toEqual(event);
       expect(event.type).toBe(`crosslink.${name}.v1`);
       expect(eventDataIssues(name, event.data)).toEqual([]);
-      const data = event.data as { linkId?: string; vpnId?: string; runId?: string };
-      const subject =
-        name.startsWith('VpnInventory') || name.startsWith('VpnRun')
+      const data = event.data as { linkId?: string; vpnId?: string; runId?: string; service?: string };
+      const subject = name.startsWith('Dr')
+        ? data.service
+        : name.startsWith('VpnInventory') || name.startsWith('VpnRun')
           ? data.runId
           : name.startsWith('Vpn')
             ? data.vpnId

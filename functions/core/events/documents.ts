@@ -31,6 +31,11 @@ import VpnInventoryRequested from '../../../events/VpnInventoryRequested.v1.sche
 import VpnRunReported from '../../../events/VpnRunReported.v1.schema.json' with { type: 'json' };
 import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
 import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
+import DrDecisionMade from '../../../events/DrDecisionMade.v1.schema.json' with { type: 'json' };
+import DrActionStarted from '../../../events/DrActionStarted.v1.schema.json' with { type: 'json' };
+import DrActionFinished from '../../../events/DrActionFinished.v1.schema.json' with { type: 'json' };
+import DrFailedOver from '../../../events/DrFailedOver.v1.schema.json' with { type: 'json' };
+import DrFailedBack from '../../../events/DrFailedBack.v1.schema.json' with { type: 'json' };
 import type { EventName } from './catalog.ts';
 
 export interface EventDataSchema {
@@ -62,6 +67,11 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnRunReported,
   VpnInventoryRequested,
   VpnInventoryReported,
+  DrDecisionMade,
+  DrActionStarted,
+  DrActionFinished,
+  DrFailedOver,
+  DrFailedBack,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

@@ -33,6 +33,11 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnRunReported: checks.VpnRunReported,
   VpnInventoryRequested: checks.VpnInventoryRequested,
   VpnInventoryReported: checks.VpnInventoryReported,
+  DrDecisionMade: checks.DrDecisionMade,
+  DrActionStarted: checks.DrActionStarted,
+  DrActionFinished: checks.DrActionFinished,
+  DrFailedOver: checks.DrFailedOver,
+  DrFailedBack: checks.DrFailedBack,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */
