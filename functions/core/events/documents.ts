@@ -4,6 +4,11 @@
  * `./schemas.ts`, whose validators are compiled ahead of time, so a function bundles none of this.
  */
 import requestSchema from '../../../config/link-request.schema.json' with { type: 'json' };
+import DrActionFinished from '../../../events/DrActionFinished.v1.schema.json' with { type: 'json' };
+import DrActionStarted from '../../../events/DrActionStarted.v1.schema.json' with { type: 'json' };
+import DrDecisionMade from '../../../events/DrDecisionMade.v1.schema.json' with { type: 'json' };
+import DrFailedBack from '../../../events/DrFailedBack.v1.schema.json' with { type: 'json' };
+import DrFailedOver from '../../../events/DrFailedOver.v1.schema.json' with { type: 'json' };
 import defsSchema from '../../../events/defs.v1.schema.json' with { type: 'json' };
 import envelopeSchema from '../../../events/envelope.v1.schema.json' with { type: 'json' };
 import LinkApprovalRequested from '../../../events/LinkApprovalRequested.v1.schema.json' with {
@@ -31,11 +36,6 @@ import VpnInventoryRequested from '../../../events/VpnInventoryRequested.v1.sche
 import VpnRunReported from '../../../events/VpnRunReported.v1.schema.json' with { type: 'json' };
 import VpnUndrained from '../../../events/VpnUndrained.v1.schema.json' with { type: 'json' };
 import VpnUndrainRequested from '../../../events/VpnUndrainRequested.v1.schema.json' with { type: 'json' };
-import DrDecisionMade from '../../../events/DrDecisionMade.v1.schema.json' with { type: 'json' };
-import DrActionStarted from '../../../events/DrActionStarted.v1.schema.json' with { type: 'json' };
-import DrActionFinished from '../../../events/DrActionFinished.v1.schema.json' with { type: 'json' };
-import DrFailedOver from '../../../events/DrFailedOver.v1.schema.json' with { type: 'json' };
-import DrFailedBack from '../../../events/DrFailedBack.v1.schema.json' with { type: 'json' };
 import type { EventName } from './catalog.ts';
 
 export interface EventDataSchema {
