@@ -239,11 +239,8 @@ const copy = (run: Run): Run => ({
  * approval when the decision is pending.
  */
 export function startRun(plan: DrPlan, decision: Decision): Advance {
-  if (decision.decision === 'hold' || !decision.actions)
-    throw new ValidationError(
-      [{ path: 'decision', reason: `a ${decision.decision} decision has no actions to carry out` }],
-      'DR run',
-    );
+  if (decision.decision === 'hold')
+    throw new ValidationError([{ path: 'decision', reason: 'a hold has no actions to carry out' }], 'DR run');
   if (decision.service !== plan.service)
     throw new ValidationError(
       [{ path: 'service', reason: `"${decision.service}" is not the plan's service (${plan.service})` }],
@@ -263,7 +260,8 @@ export function startRun(plan: DrPlan, decision: Decision): Advance {
       : { required: decision.approval === 'approved', ...(decision.by && { by: decision.by }) },
     paused: null,
     onFailure: plan.settings.onFailure,
-    steps: decision.actions.map((action, index) => ({
+    // A pending move carries no actions yet: they are the plan's for that move.
+    steps: (decision.actions ?? plan.actions[decision.decision]).map((action, index) => ({
       index,
       action,
       via: action.cloud === executor ? 'local' : 'relay',
@@ -499,4 +497,20 @@ export function approvalIssues(run: Run | null, service: string, epoch: number, 
       { path: 'epoch', reason: `the approval of epoch ${epoch} timed out at ${run.approval.deadline}` },
     ];
   return [];
+}
+
+/**
+ * The executor's run as the decisions leave it at `time`: the last move the decider emitted (pending
+ * or not), advanced through the decisions after it and the passing of time. Actions' results are not
+ * in the decisions, so a run that started shows `running`. What `dr approve` checks an approval
+ * against when it reads a recorded log.
+ */
+export function runFromDecisions(plan: DrPlan, decisions: readonly Decision[], time: string): Run | null {
+  let run: Run | null = null;
+  for (const d of decisions) {
+    if (run) run = advance(run, { type: 'tick', time: d.time }).run;
+    if (run?.status === 'awaiting-approval') run = advance(run, { type: 'decision', decision: d }).run;
+    else if (d.decision !== 'hold') run = startRun(plan, d).run;
+  }
+  return run && advance(run, { type: 'tick', time }).run;
 }
