@@ -14,10 +14,8 @@ import { VirtualClock } from '#local/clock.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
-import { addPaymentsService } from '../support/dr-world.ts';
-import { planWith } from '../unit/dr/helpers.ts';
+import { addPaymentsService, probedPlan, PROBE_VANTAGES as VANTAGES } from '../support/dr-world.ts';
 
-const VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
 let clock: VirtualClock;
 let server: ServiceHealthServer;
 let base: string;
@@ -28,17 +26,7 @@ beforeEach(async () => {
   addPaymentsService(clock);
   server = new ServiceHealthServer(clock);
   base = await server.start();
-  // The example plan, its probe URLs pointing at the world's endpoints for the same sides.
-  plan = planWith((d) => {
-    for (const s of d.signals) {
-      if (s.name === 'api-availability')
-        s.detail = `GET ${base}/services/payments-api/aws/us-east-1/healthz, 3 failures in a row`;
-      if (s.name === 'standby-readiness') {
-        s.detail = `GET ${base}/services/payments-api/gcp/us-central1/readyz`;
-        s.vantagePoints = VANTAGES;
-      }
-    }
-  });
+  plan = probedPlan(base);
 });
 afterEach(async () => {
   await server.stop();

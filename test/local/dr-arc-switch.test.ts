@@ -4,7 +4,6 @@
  * endpoints tried in turn through an outage of us-east-1, a safety rule's refusal final and nothing
  * changed, no endpoint answering reported, and an override of a safety rule refused by IAM.
  */
-import { readFileSync } from 'node:fs';
 import {
   GetRoutingControlStateCommand,
   Route53RecoveryClusterClient,
@@ -14,24 +13,12 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ArcAction, ArcEndpointsUnavailable, flipRoutingControls } from '#aws/arc-switch.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { deployPaymentsWorld, type PaymentsWorld, roleSession } from '../support/dr-world.ts';
+import { deployPaymentsWorld, executorSession, type PaymentsWorld } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
 let world: PaymentsWorld;
 let executor: AwsCredentialIdentity;
-
-/** The executor's policy as CloudFormation would give it in the local account. */
-function executorPolicy(accountId: string): unknown {
-  const text = readFileSync('stacks/dr-executor-arc-policy.json', 'utf8');
-  return JSON.parse(text, (_k, v) =>
-    v && typeof v === 'object' && 'Fn::Sub' in v
-      ? (v['Fn::Sub'] as string)
-          .replace(/\$\{AWS::Partition\}/g, 'aws')
-          .replace(/\$\{AWS::AccountId\}/g, accountId)
-      : v,
-  );
-}
 
 async function stateOf(arn: string): Promise<string | undefined> {
   const ep = world.endpoints.find((e) => e.Region === 'us-west-2')!;
@@ -60,7 +47,7 @@ const flip = (aws: 'On' | 'Off', gcp: 'On' | 'Off'): ArcAction => ({
 beforeAll(async () => {
   cloud = await startTestCloud();
   world = await deployPaymentsWorld(cloud);
-  executor = await roleSession(cloud, 'crosslink-dr-executor', executorPolicy(cloud.aws.accountId));
+  executor = await executorSession(cloud);
   await flipRoutingControls(
     { credentials: executor },
     { endpoints: world.endpoints, action: flip('On', 'Off') },
