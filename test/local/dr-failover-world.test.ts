@@ -124,34 +124,66 @@ async function drive(
   return { advanced: a, performed, lossWindowMs };
 }
 
+// The decider's state and what it decided, across the tests of this file (they run in order).
+let state: DeciderState;
+const decisions: Decision[] = [];
+const streaks = new Map<string, Record<string, ProbeStreak>>();
+const runs: Awaited<ReturnType<typeof drive>>[] = [];
+
+/** One probe run of every vantage point; each observation to the decider, each move carried out. */
+async function probeRound(): Promise<void> {
+  for (const vantage of VANTAGES) {
+    const r = await runProbes(
+      { get: fetchGet(vantage, 2_000), clock: cloud.clock },
+      {
+        plan,
+        vantage,
+        controlUrl: `${cloud.serviceHealth}/connectivity`,
+        streaks: streaks.get(vantage) ?? {},
+      },
+    );
+    streaks.set(vantage, r.streaks);
+    for (const o of r.observations) {
+      const s = step(plan, state, o);
+      state = s.state;
+      if (!s.decision) continue;
+      decisions.push(s.decision);
+      if (s.decision.decision !== 'hold') runs.push(await drive(startRun(plan, s.decision)));
+    }
+  }
+}
+
+/** Probe rounds every interval for `ms` of virtual time. */
+async function probeFor(ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += PROBE_INTERVAL_MS) {
+    await probeRound();
+    await cloud.clock.advance(PROBE_INTERVAL_MS);
+  }
+}
+
+describe('no failover', () => {
+  it("when one vantage point's own network fails: recorded as vantage-down, nothing moves", async () => {
+    // Prepare
+    state = initialState(plan);
+
+    // Act
+    await act('vantage-network', { vantage: 'aws-us-west-2', on: true });
+    await probeFor(5 * 60_000);
+    const during = state.reports['aws-us-west-2/api-availability']?.status;
+    await act('vantage-network', { vantage: 'aws-us-west-2', on: false });
+    await probeFor(2 * 60_000);
+
+    // Assess
+    expect(during).toBe('unknown');
+    expect(decisions.filter((d) => d.decision !== 'hold')).toEqual([]);
+    expect(runs).toEqual([]);
+    expect((await act('clients', { service: 'payments-api' })).failures).toEqual({});
+  }, 120_000);
+});
+
 describe('a primary-region outage, failed over by the executor', () => {
   it('serves from the standby within detection + hysteresis + actions + TTL, one failover, one epoch, actions in order', async () => {
     // Prepare: two minutes of a healthy primary
-    let state: DeciderState = initialState(plan);
-    const decisions: Decision[] = [];
-    const streaks = new Map<string, Record<string, ProbeStreak>>();
-    const runs: Awaited<ReturnType<typeof drive>>[] = [];
-    const probeRound = async () => {
-      for (const vantage of VANTAGES) {
-        const r = await runProbes(
-          { get: fetchGet(vantage, 2_000), clock: cloud.clock },
-          {
-            plan,
-            vantage,
-            controlUrl: `${cloud.serviceHealth}/connectivity`,
-            streaks: streaks.get(vantage) ?? {},
-          },
-        );
-        streaks.set(vantage, r.streaks);
-        for (const o of r.observations) {
-          const s = step(plan, state, o);
-          state = s.state;
-          if (!s.decision) continue;
-          decisions.push(s.decision);
-          if (s.decision.decision !== 'hold') runs.push(await drive(startRun(plan, s.decision)));
-        }
-      }
-    };
     for (let i = 0; i < 4; i++) {
       await probeRound();
       await cloud.clock.advance(PROBE_INTERVAL_MS);
