@@ -44,16 +44,19 @@ describe('event schemas match the catalog', () => {
     expect([...schema.required].sort()).toEqual([...fields.required].sort());
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
     // A link's events name the link; a VPN command or result its run and VPN; the inventory
-    // exchange its run and side; a run's report (VpnRun*) its run; a DR event its service and epoch.
-    const keys = name.startsWith('Dr')
+    // exchange its run and side; a run's report (VpnRun*) its run; a DR event its service, and
+    // the executor's events (decision, action, move) the epoch too.
+    const keys = /^Dr(Decision|Action|Failed)/.test(name)
       ? ['service', 'epoch']
-      : name.startsWith('VpnInventory')
-        ? ['runId', 'side']
-        : name.startsWith('VpnRun')
-          ? ['runId']
-          : name.startsWith('Vpn')
-            ? ['runId', 'vpnId']
-            : ['linkId', 'policyHash'];
+      : name.startsWith('Dr')
+        ? ['service']
+        : name.startsWith('VpnInventory')
+          ? ['runId', 'side']
+          : name.startsWith('VpnRun')
+            ? ['runId']
+            : name.startsWith('Vpn')
+              ? ['runId', 'vpnId']
+              : ['linkId', 'policyHash'];
     expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
