@@ -8,10 +8,14 @@
  * `eventSamples()`, so a change to the envelope or the catalog that is not regenerated fails the tests.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { ManualClock } from '#core/clock.ts';
+import { advance, type Effect, type Run, startRun } from '#core/dr/executor.ts';
+import { type DrEvent, decisionMade, runEvents } from '#core/dr/executor-events.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import { parseDrPlan } from '#core/dr/plan.ts';
 import { drSignalSubject } from '#core/dr/vantage.ts';
 import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/envelope.ts';
 import { EVENT_NAMES, type EventDataByName, type EventName } from '#core/events/catalog.ts';
@@ -70,8 +74,8 @@ const REQUEST: LinkRequest = {
 
 /** The VPN samples' VPN, its Transit Gateway attachment and route table, and the planner run. */
 const VPN_AT = 4 * 24 * 60;
-/** The DR sample: an observation during an outage of the payments plan's primary. */
-const DR_AT = 5 * 24 * 60;
+/** The DR signal sample: an observation during an outage of the payments plan's primary. */
+const DR_SIGNAL_AT = 5 * 24 * 60;
 const VPN_ID = 'vpn-0a1b2c3d4e5f60718';
 const CUSTOMER_GATEWAY = 'cgw-0c2d4e6f80a1b3c5d';
 const TGW_ATTACHMENT = 'tgw-attach-0f1e2d3c4b5a69788';
@@ -108,6 +112,75 @@ function vpnResult(
     appliedAt: iso(at),
   };
 }
+
+/**
+ * The DR samples: the example payments plan's failover, run through the real executor, its actions
+ * answered a few seconds apart (minutes after the link's request, as every sample's `at`).
+ */
+const DR_AT = 6 * 24 * 60;
+function drStory(): Map<DrEvent['name'], DrEvent['data']> {
+  const plan = parseDrPlan(
+    readFileSync(resolve(import.meta.dirname, '../config/dr-plans/example-payments.yaml'), 'utf8'),
+  );
+  const decision: Decision = {
+    time: iso(DR_AT),
+    service: plan.service,
+    epoch: 3,
+    trigger: 'tick',
+    decision: 'failover',
+    approval: 'not-required',
+    active: 'standby',
+    reasons: [
+      {
+        code: 'quorum',
+        message:
+          '3 of 3 independent vantage points (aws:us-west-2, external:route53-health-checks, gcp:us-west1) report the primary unhealthy (quorum 2)',
+      },
+      { code: 'hysteresis-elapsed', message: `unhealthy by quorum since ${iso(DR_AT - 1)} (1m >= 1m)` },
+    ],
+    actions: plan.actions.failover,
+  };
+  const events: DrEvent[] = [decisionMade(decision)];
+  let step = startRun(plan, decision);
+  const collect = (run: Run, effects: Effect[]) => events.push(...runEvents(plan, run, effects));
+  collect(step.run, step.effects);
+  for (const [index, seconds] of [
+    [0, 40],
+    [1, 75],
+    [2, 77],
+  ] as const) {
+    step = advance(step.run, {
+      type: 'result',
+      result: {
+        service: plan.service,
+        epoch: 3,
+        index,
+        outcome: 'succeeded',
+        time: iso(DR_AT + seconds / 60),
+      },
+    });
+    collect(step.run, step.effects);
+  }
+  const byName = new Map<DrEvent['name'], DrEvent['data']>();
+  for (const e of events) if (!byName.has(e.name)) byName.set(e.name, e.data);
+  const failedOver = byName.get('DrFailedOver') as EventDataByName['DrFailedOver'];
+  // The failback an hour later, after the stable period and its approval.
+  byName.set('DrFailedBack', {
+    ...failedOver,
+    epoch: 6,
+    from: failedOver.to,
+    to: failedOver.from,
+    approvedBy: 'carol@example.com',
+    startedAt: iso(DR_AT + 60),
+    finishedAt: iso(DR_AT + 62),
+  });
+  return byName;
+}
+let dr: Map<DrEvent['name'], DrEvent['data']> | undefined;
+const drData = <N extends DrEvent['name']>(name: N) => {
+  dr ??= drStory();
+  return dr.get(name) as EventDataByName[N];
+};
 
 interface Sample<N extends EventName> {
   origin: Origin;
@@ -354,9 +427,9 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
   // The Google vantage point's probe saw the primary fail for the third minute in a row.
   DrSignalObserved: {
     origin: GCP_ORIGIN,
-    at: DR_AT,
+    at: DR_SIGNAL_AT,
     data: {
-      time: iso(DR_AT),
+      time: iso(DR_SIGNAL_AT),
       service: 'payments-api',
       vantage: 'gcp-us-west1',
       signal: 'api-availability',
@@ -364,6 +437,12 @@ const SAMPLES: { [N in EventName]: Sample<N> } = {
       detail: 'GET https://payments.us-east-1.example.com/healthz: ECONNRESET (3 of 3 failures in a row)',
     },
   },
+  // A DR plan's failover (example-payments) and its failback.
+  DrDecisionMade: { origin: AWS_ORIGIN, at: DR_AT, data: drData('DrDecisionMade') },
+  DrActionStarted: { origin: AWS_ORIGIN, at: DR_AT, data: drData('DrActionStarted') },
+  DrActionFinished: { origin: AWS_ORIGIN, at: DR_AT + 1, data: drData('DrActionFinished') },
+  DrFailedOver: { origin: AWS_ORIGIN, at: DR_AT + 2, data: drData('DrFailedOver') },
+  DrFailedBack: { origin: AWS_ORIGIN, at: DR_AT + 62, data: drData('DrFailedBack') },
 };
 
 /** A push body as Pub/Sub sends it: the message's id and time also appear in snake_case. */
@@ -384,13 +463,15 @@ function buildSample<N extends EventName>(name: N): EventSampleSet {
     name,
     origin: s.origin,
     subject:
-      'vpnId' in s.data
-        ? s.data.vpnId
-        : 'runId' in s.data
-          ? s.data.runId
-          : 'vantage' in s.data
-            ? drSignalSubject(s.data)
-            : LINK_ID,
+      'vantage' in s.data
+        ? drSignalSubject(s.data)
+        : 'service' in s.data
+          ? s.data.service
+          : 'vpnId' in s.data
+            ? s.data.vpnId
+            : 'runId' in s.data
+              ? s.data.runId
+              : LINK_ID,
     data: s.data,
     clock,
     id: mintEventId(clock, bytes(`event ${name}`, 10)),

@@ -18,10 +18,14 @@ import {
   UpdateRoutingControlStateCommand,
   UpdateRoutingControlStatesCommand,
 } from '@aws-sdk/client-route53-recovery-cluster';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
-import { type ClusterEndpoint, deployPaymentsWorld, type PaymentsWorld } from '../support/dr-world.ts';
+import {
+  type ClusterEndpoint,
+  deployPaymentsWorld,
+  type PaymentsWorld,
+  roleSession,
+} from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -67,34 +71,8 @@ const stateOf = async (arn: string) =>
   (await onAnyEndpoint((c) => c.send(new GetRoutingControlStateCommand({ RoutingControlArn: arn })))).result
     .RoutingControlState;
 
-async function sessionOf(roleName: string, statements: unknown[]): Promise<Credentials> {
-  await admin(cloud, 'POST', '/aws/sts/put-role', {
-    accountId: cloud.aws.accountId,
-    roleName,
-    trust: [cloud.aws.accountId],
-    policies: { arc: { Version: '2012-10-17', Statement: statements } },
-  });
-  const sts = new STSClient({
-    region: 'us-east-1',
-    endpoint: cloud.aws.endpoint,
-    credentials: ADMIN_CREDENTIALS,
-  });
-  try {
-    const { Credentials: c } = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:aws:iam::${cloud.aws.accountId}:role/${roleName}`,
-        RoleSessionName: 'arc',
-      }),
-    );
-    return {
-      accessKeyId: c?.AccessKeyId as string,
-      secretAccessKey: c?.SecretAccessKey as string,
-      sessionToken: c?.SessionToken as string,
-    };
-  } finally {
-    sts.destroy();
-  }
-}
+const sessionOf = (roleName: string, statements: unknown[]): Promise<Credentials> =>
+  roleSession(cloud, roleName, { Version: '2012-10-17', Statement: statements });
 
 beforeAll(async () => {
   cloud = await startTestCloud();

@@ -14,7 +14,12 @@ import {
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
-import { deployPaymentsWorld, type PaymentsWorld } from '../support/dr-world.ts';
+import {
+  createPaymentsAtArcAddresses,
+  deployPaymentsWorld,
+  type PaymentsWorld,
+  startPaymentsClients,
+} from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
@@ -57,21 +62,10 @@ async function healthStatus(id: string): Promise<string> {
 
 beforeAll(async () => {
   cloud = await startTestCloud();
-  await act('service-create', {
-    name: 'payments-api',
-    primary: 'aws',
-    aws: { region: 'us-east-1', ip: '198.51.100.10' },
-    gcp: { region: 'us-central1', ip: '203.0.113.10' },
-  });
+  await createPaymentsAtArcAddresses(cloud);
   world = await deployPaymentsWorld(cloud);
   await switchCells('On', 'Off');
-  await act('clients-start', {
-    service: 'payments-api',
-    dnsName: 'api.payments.example.com',
-    provider: 'route53',
-    interval: '1s',
-    from: { cloud: 'gcp', region: 'us-west1' },
-  });
+  await startPaymentsClients(cloud);
 }, 60_000);
 
 afterAll(async () => {

@@ -4,13 +4,15 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach } from 'vitest';
-import type { DrPlanDocument } from '#core/dr/plan.ts';
+import type { DrPlan, DrPlanDocument } from '#core/dr/plan.ts';
 import { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
-import { admin } from './local-cloud.ts';
+import { planWith } from '../unit/dr/helpers.ts';
+import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
   Endpoint: string;
@@ -70,7 +72,7 @@ export function probesAtWorld(doc: DrPlanDocument, base: string): DrPlanDocument
       s.detail = `GET ${base}/services/payments-api/aws/us-east-1/healthz, 3 failures in a row`;
     if (s.name === 'standby-readiness') {
       s.detail = `GET ${base}/services/payments-api/gcp/us-central1/readyz`;
-      s.vantagePoints = ['aws-us-west-2', 'gcp-us-west1'];
+      s.vantagePoints = PROBE_VANTAGES;
     }
   }
   return doc;
@@ -95,4 +97,92 @@ export function usePaymentsHealth(): { clock: VirtualClock; base: string } {
     handle.clock.stop();
   });
   return handle;
+}
+
+export interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** A session of a role the test puts in the local account with one permission policy (IAM enforced). */
+export async function roleSession(
+  cloud: LocalCloud,
+  roleName: string,
+  policy: unknown,
+): Promise<SessionCredentials> {
+  await admin(cloud, 'POST', '/aws/sts/put-role', {
+    accountId: cloud.aws.accountId,
+    roleName,
+    trust: [cloud.aws.accountId],
+    policies: { arc: policy },
+  });
+  const sts = new STSClient({
+    region: 'us-east-1',
+    endpoint: cloud.aws.endpoint,
+    credentials: ADMIN_CREDENTIALS,
+  });
+  try {
+    const { Credentials: c } = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${cloud.aws.accountId}:role/${roleName}`,
+        RoleSessionName: 'arc',
+      }),
+    );
+    return {
+      accessKeyId: c?.AccessKeyId as string,
+      secretAccessKey: c?.SecretAccessKey as string,
+      sessionToken: c?.SessionToken as string,
+    };
+  } finally {
+    sts.destroy();
+  }
+}
+
+/** The payments service at the addresses examples/dr/payments-aws-world.yaml points at (docs/local-route53-arc.md). */
+export async function createPaymentsAtArcAddresses(
+  cloud: LocalCloud,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await admin(cloud, 'POST', '/world/service-create', {
+    name: 'payments-api',
+    primary: 'aws',
+    aws: { region: 'us-east-1', ip: '198.51.100.10' },
+    gcp: { region: 'us-central1', ip: '203.0.113.10' },
+    ...extra,
+  });
+}
+
+/** Its clients in Google us-west1, one request a second, resolving through Route 53's failover records. */
+export async function startPaymentsClients(cloud: LocalCloud): Promise<void> {
+  await admin(cloud, 'POST', '/world/clients-start', {
+    service: 'payments-api',
+    dnsName: 'api.payments.example.com',
+    provider: 'route53',
+    interval: '1s',
+    from: { cloud: 'gcp', region: 'us-west1' },
+  });
+}
+
+/** The probe vantage points of the example plan that probe both sides. */
+export const PROBE_VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
+
+/** The example plan, its probe URLs pointing at the world's health endpoints (`base`) for the same sides. */
+export function probedPlan(base: string, edit: (doc: DrPlanDocument) => void = () => {}): DrPlan {
+  return planWith((d) => {
+    probesAtWorld(d, base);
+    edit(d);
+  });
+}
+
+/** A session of the DR executor's role, its ARC policy (stacks/dr-executor-arc-policy.json) as CloudFormation gives it here. */
+export function executorSession(cloud: LocalCloud): Promise<SessionCredentials> {
+  const policy = JSON.parse(readFileSync('stacks/dr-executor-arc-policy.json', 'utf8'), (_k, v) =>
+    v && typeof v === 'object' && 'Fn::Sub' in v
+      ? (v['Fn::Sub'] as string)
+          .replace(/\$\{AWS::Partition\}/g, 'aws')
+          .replace(/\$\{AWS::AccountId\}/g, cloud.aws.accountId)
+      : v,
+  );
+  return roleSession(cloud, 'crosslink-dr-executor', policy);
 }

@@ -45,16 +45,19 @@ describe('event schemas match the catalog', () => {
     expect(Object.keys(schema.properties).sort()).toEqual([...fields.required, ...fields.optional].sort());
     // A link's events name the link; a VPN command or result its run and VPN; the inventory
     // exchange its run and side; a run's report (VpnRun*) its run; a DR observation its service,
-    // vantage point, signal and time.
-    const keys = name.startsWith('Dr')
-      ? ['time', 'service', 'vantage', 'signal']
-      : name.startsWith('VpnInventory')
-        ? ['runId', 'side']
-        : name.startsWith('VpnRun')
-          ? ['runId']
-          : name.startsWith('Vpn')
-            ? ['runId', 'vpnId']
-            : ['linkId', 'policyHash'];
+    // vantage point, signal and time; the executor's events (decision, action, move) the service
+    // and the epoch.
+    const keys = /^Dr(Decision|Action|Failed)/.test(name)
+      ? ['service', 'epoch']
+      : name === 'DrSignalObserved'
+        ? ['time', 'service', 'vantage', 'signal']
+        : name.startsWith('VpnInventory')
+          ? ['runId', 'side']
+          : name.startsWith('VpnRun')
+            ? ['runId']
+            : name.startsWith('Vpn')
+              ? ['runId', 'vpnId']
+              : ['linkId', 'policyHash'];
     expect(schema.required).toEqual(expect.arrayContaining(keys));
   });
 
@@ -91,9 +94,7 @@ describe('event schemas match the catalog', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../docs/events.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `(\w+)` *\|/gm)].map((m) => m[1]);
 
-    expect(rows.filter((r) => r?.startsWith('Link') || r?.startsWith('Vpn') || r?.startsWith('Dr'))).toEqual([
-      ...EVENT_NAMES,
-    ]);
+    expect(rows.filter((r) => /^(Link|Vpn|Dr)[A-Z]/.test(r ?? ''))).toEqual([...EVENT_NAMES]);
   });
 
   it('no schema has a field for an activation key in clear', () => {
@@ -139,13 +140,16 @@ describe('samples', () => {
         vantage?: string;
         signal?: string;
       };
-      const subject = name.startsWith('Dr')
-        ? `${data.service}/${data.vantage}/${data.signal}`
-        : name.startsWith('VpnInventory') || name.startsWith('VpnRun')
-          ? data.runId
-          : name.startsWith('Vpn')
-            ? data.vpnId
-            : data.linkId;
+      const subject =
+        name === 'DrSignalObserved'
+          ? `${data.service}/${data.vantage}/${data.signal}`
+          : name.startsWith('Dr')
+            ? data.service
+            : name.startsWith('VpnInventory') || name.startsWith('VpnRun')
+              ? data.runId
+              : name.startsWith('Vpn')
+                ? data.vpnId
+                : data.linkId;
       expect(event.subject).toBe(subject);
       expect(event.source.startsWith(`crosslink://${event.crosslinkorigin}/`)).toBe(true);
     });

@@ -66,8 +66,10 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
   if ('tick' in input) {
     // time passes
   } else if (isControl(input)) {
-    if (input.control === 'pause') state.paused = { by: input.by, since: at };
-    else if (input.control === 'resume') state.paused = null;
+    const mine = input.service === undefined || input.service === plan.service;
+    if (input.control === 'pause' && mine)
+      state.paused = { by: input.by, since: at, ...(input.service !== undefined && { plan: true as const }) };
+    else if (input.control === 'resume' && mine) state.paused = null;
     else if (input.service !== plan.service) ignored = `control for another service (${input.service})`;
     else if (input.control === 'override') {
       state.override = { side: input.side!, by: input.by };
@@ -146,7 +148,7 @@ export interface ReplayResult {
  * Replays a time-ordered stream through the decider for the plan's service. Between two records it
  * evaluates at every deadline (hysteresis, stable period, dampening, staleness) so that a decision
  * carries the time its rule was met, not the time of the next record. Records of other services are
- * skipped; the global pause applies to every service.
+ * skipped; a pause without a service (the global switch) applies to every service.
  */
 export function replay(
   plan: DrPlan,
@@ -157,7 +159,10 @@ export function replay(
   const decisions: Decision[] = [];
   const ignored: { index: number; reason: string }[] = [];
   records.forEach((record, index) => {
-    const global = isControl(record) && (record.control === 'pause' || record.control === 'resume');
+    const global =
+      isControl(record) &&
+      (record.control === 'pause' || record.control === 'resume') &&
+      record.service === undefined;
     if (!global && record.service !== plan.service) return;
     const at = Date.parse(record.time);
     for (let d = nextDeadline(plan, state); d !== null && d <= at; d = nextDeadline(plan, state)) {

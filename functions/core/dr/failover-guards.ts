@@ -141,7 +141,8 @@ const paused: Guard = ({ state: { paused }, notes }) =>
   paused
     ? hold(
         'paused',
-        () => `global pause switch is on (set by ${paused.by} at ${iso(paused.since)}): nothing moves`,
+        () =>
+          `${paused.plan ? "the plan's pause" : 'global pause switch'} is on (set by ${paused.by} at ${iso(paused.since)}): nothing moves`,
         ...notes,
       )
     : undefined;

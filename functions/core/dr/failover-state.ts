@@ -81,7 +81,8 @@ export interface DeciderState {
   lastFailoverAt: number | null;
   pending: { decision: 'failover' | 'failback'; since: number; approvedBy?: string } | null;
   override: { side: Side; by: string } | null;
-  paused: { by: string; since: number } | null;
+  /** The global pause switch, or the plan's own pause (`plan: true`). */
+  paused: { by: string; since: number; plan?: true } | null;
   /** Outcome and deciding reason of the last decision: a decision is emitted when it changes. */
   lastKey: string | null;
 }

@@ -12,6 +12,8 @@ import { schemaIssues } from '../schema.ts';
 export type Cloud = 'aws' | 'gcp';
 export type Side = 'primary' | 'standby';
 export type Approval = 'required' | 'none';
+/** What a run does when an action reports a failure (docs/dr-executor.md). */
+export type OnFailure = 'stop-and-page' | 'fail-forward';
 
 export interface Location {
   cloud: Cloud;
@@ -71,6 +73,11 @@ export interface DrPlanDocument {
   signals: SignalSpec[];
   actions: { failover: Action[]; failback: Action[] };
   failback: { stablePeriod: string; approval: Approval };
+  execution?: {
+    onFailure?: OnFailure;
+    actionTimeout?: string;
+    approvalTimeout?: string;
+  };
   decider?: {
     quorum?: number;
     hysteresis?: string;
@@ -89,6 +96,9 @@ export interface DeciderSettings {
   failoverApproval: Approval;
   stablePeriodMs: number;
   failbackApproval: Approval;
+  onFailure: OnFailure;
+  actionTimeoutMs: number;
+  approvalTimeoutMs: number;
 }
 
 /** A validated plan: the document plus what the decider derives from it. */
@@ -102,6 +112,12 @@ export const DECIDER_DEFAULTS = {
   dampening: '30m',
   staleAfter: '5m',
   approval: 'none',
+} as const;
+
+export const EXECUTION_DEFAULTS = {
+  onFailure: 'stop-and-page',
+  actionTimeout: '5m',
+  approvalTimeout: '1h',
 } as const;
 
 /**
@@ -257,6 +273,7 @@ function independenceIssues(doc: DrPlanDocument, add: AddIssue): void {
 
 /** Actions: each phase ends with a data-plane traffic flip, after the promote and scale steps. */
 function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
+  switchOwnerIssues(doc, add);
   for (const phase of ['failover', 'failback'] as const) {
     const list = doc.actions[phase];
     const target = phase === 'failover' ? doc.standby : doc.primary;
@@ -288,6 +305,25 @@ function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
   }
 }
 
+/**
+ * One executor per plan: the cloud that owns the traffic switch runs the plan. Every flip of both
+ * phases must be on that one cloud, or two clouds would each own part of the switch.
+ */
+function switchOwnerIssues(doc: DrPlanDocument, add: AddIssue): void {
+  let owner: { cloud: Cloud; path: string } | undefined;
+  for (const phase of ['failover', 'failback'] as const)
+    doc.actions[phase].forEach((a, i) => {
+      if (!STEERING.has(a.type)) return;
+      const path = `actions.${phase}[${i}]`;
+      if (!owner) owner = { cloud: a.cloud, path };
+      else if (a.cloud !== owner.cloud)
+        add(
+          `${path}.cloud`,
+          `the traffic switch is on ${owner.cloud} (${owner.path}); one cloud owns the switch and executes the plan, so every flip must be on ${owner.cloud}`,
+        );
+    });
+}
+
 /** Rules the schema cannot express. Runs only on a document the schema accepted. */
 function semanticIssues(doc: DrPlanDocument): Issue[] {
   const issues: Issue[] = [];
@@ -305,6 +341,8 @@ function semanticIssues(doc: DrPlanDocument): Issue[] {
     ['decider.hysteresis', doc.decider?.hysteresis, 0],
     ['decider.dampening', doc.decider?.dampening, 0],
     ['decider.staleAfter', doc.decider?.staleAfter, 1_000],
+    ['execution.actionTimeout', doc.execution?.actionTimeout, 1_000],
+    ['execution.approvalTimeout', doc.execution?.approvalTimeout, 1_000],
   ] as const) {
     const issue = durationIssue(path, text, min);
     if (issue) issues.push(issue);
@@ -332,6 +370,7 @@ export function validateDrPlan(raw: unknown, subject = 'DR plan'): DrPlan {
   issues.push(...semanticIssues(doc));
   if (issues.length > 0) throw new ValidationError(issues, subject);
   const d = doc.decider ?? {};
+  const e = doc.execution ?? {};
   return {
     ...doc,
     settings: {
@@ -342,6 +381,9 @@ export function validateDrPlan(raw: unknown, subject = 'DR plan'): DrPlan {
       failoverApproval: d.approval ?? DECIDER_DEFAULTS.approval,
       stablePeriodMs: parseDuration(doc.failback.stablePeriod),
       failbackApproval: doc.failback.approval,
+      onFailure: e.onFailure ?? EXECUTION_DEFAULTS.onFailure,
+      actionTimeoutMs: parseDuration(e.actionTimeout ?? EXECUTION_DEFAULTS.actionTimeout),
+      approvalTimeoutMs: parseDuration(e.approvalTimeout ?? EXECUTION_DEFAULTS.approvalTimeout),
     },
   };
 }

@@ -2,7 +2,8 @@
  * Event catalog v1: the `data` of every crosslink event. Each has a JSON Schema in
  * `events/<Name>.v1.schema.json` naming its producer and consumers; a test checks that these types
  * and the schemas list the same fields. Every link event's `data` carries `linkId` and `policyHash`;
- * every VPN event's carries `runId` and `vpnId`, its idempotency key (docs/vpn-runs.md).
+ * every VPN event's carries `runId` and `vpnId`, its idempotency key (docs/vpn-runs.md); every DR
+ * event's carries `service` and the decision's `epoch`, its fencing token (docs/dr-executor.md).
  * A v1 consumer ignores fields it does not know, so fields may be added within v1.
  */
 import type { Cloud } from '../envelope.ts';
@@ -210,6 +211,59 @@ export interface DrSignalObservedData {
   reason?: 'vantage-down' | 'no-data';
 }
 
+/** A DR plan's decision (docs/dr-executor.md): what the decider of the plan's executor decided, and why. */
+export interface DrDecisionMadeData {
+  service: string;
+  epoch: number;
+  decision: 'failover' | 'failback' | 'hold';
+  approval?: 'pending' | 'approved' | 'not-required';
+  by?: string;
+  active: 'primary' | 'standby';
+  trigger: 'signal' | 'control' | 'tick';
+  reasons: { code: string; message: string }[];
+  decidedAt: string;
+}
+
+/** A plan's action as the DR events name it: its type and the cloud that runs it. */
+export interface DrActionRef {
+  type: 'promote-replica' | 'scale-standby' | 'arc-routing-control' | 'cloud-dns-failover-policy';
+  cloud: Cloud;
+}
+
+export interface DrActionStartedData {
+  service: string;
+  decision: 'failover' | 'failback';
+  epoch: number;
+  index: number;
+  action: DrActionRef;
+  via: 'local' | 'relay';
+  deadline: string;
+  startedAt: string;
+}
+
+export interface DrActionFinishedData {
+  service: string;
+  decision: 'failover' | 'failback';
+  epoch: number;
+  index: number;
+  action: DrActionRef;
+  outcome: 'succeeded' | 'failed' | 'timed-out' | 'refused';
+  detail?: string;
+  finishedAt: string;
+}
+
+/** A move carried out to its end: `DrFailedOver` (to the standby) or `DrFailedBack` (to the primary). */
+export interface DrMovedData {
+  service: string;
+  epoch: number;
+  from: { cloud: Cloud; region: string };
+  to: { cloud: Cloud; region: string };
+  approvedBy?: string;
+  startedAt: string;
+  finishedAt: string;
+  actions: number;
+}
+
 export interface EventDataByName {
   LinkRequested: LinkRequestedData;
   LinkApprovalRequested: LinkApprovalRequestedData;
@@ -231,6 +285,11 @@ export interface EventDataByName {
   VpnInventoryRequested: VpnInventoryRequestedData;
   VpnInventoryReported: VpnInventoryReportedData;
   DrSignalObserved: DrSignalObservedData;
+  DrDecisionMade: DrDecisionMadeData;
+  DrActionStarted: DrActionStartedData;
+  DrActionFinished: DrActionFinishedData;
+  DrFailedOver: DrMovedData;
+  DrFailedBack: DrMovedData;
 }
 
 export type EventName = keyof EventDataByName;
@@ -239,7 +298,7 @@ export type LinkEventName = Extract<EventName, `Link${string}`>;
 
 /**
  * Whether an event is one of a link's (the VPN events are applied by vpn-half, the DR events by the
- * signal logs, not the link use cases).
+ * signal logs and the executor, not the link use cases).
  */
 export function isLinkEvent(name: EventName): name is LinkEventName {
   return name.startsWith('Link');
@@ -266,6 +325,11 @@ export const EVENT_NAMES = [
   'VpnInventoryRequested',
   'VpnInventoryReported',
   'DrSignalObserved',
+  'DrDecisionMade',
+  'DrActionStarted',
+  'DrActionFinished',
+  'DrFailedOver',
+  'DrFailedBack',
 ] as const satisfies readonly EventName[];
 
 const VPN_COMMAND_FIELDS = {
@@ -275,6 +339,11 @@ const VPN_COMMAND_FIELDS = {
 const VPN_RESULT_FIELDS = {
   required: ['runId', 'vpnId', 'side', 'outcome', 'method', 'changed', 'reason', 'appliedAt'],
   optional: [],
+} as const;
+
+const DR_MOVED_FIELDS = {
+  required: ['service', 'epoch', 'from', 'to', 'startedAt', 'finishedAt', 'actions'],
+  optional: ['approvedBy'],
 } as const;
 
 /** Every field of each event's data, required ones first: the test compares these with the schemas. */
@@ -362,6 +431,20 @@ export const EVENT_FIELDS = {
     required: ['time', 'service', 'vantage', 'signal', 'status'],
     optional: ['detail', 'reason'],
   },
+  DrDecisionMade: {
+    required: ['service', 'epoch', 'decision', 'active', 'trigger', 'reasons', 'decidedAt'],
+    optional: ['approval', 'by'],
+  },
+  DrActionStarted: {
+    required: ['service', 'decision', 'epoch', 'index', 'action', 'via', 'deadline', 'startedAt'],
+    optional: [],
+  },
+  DrActionFinished: {
+    required: ['service', 'decision', 'epoch', 'index', 'action', 'outcome', 'finishedAt'],
+    optional: ['detail'],
+  },
+  DrFailedOver: DR_MOVED_FIELDS,
+  DrFailedBack: DR_MOVED_FIELDS,
 } as const satisfies {
   [N in EventName]: {
     required: readonly (keyof EventDataByName[N])[];

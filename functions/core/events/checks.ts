@@ -51,3 +51,8 @@ export const VpnInventoryReported = /* @__PURE__ */ check(
   compiled.VpnInventoryReported,
 );
 export const DrSignalObserved = /* @__PURE__ */ check('DrSignalObserved', compiled.DrSignalObserved);
+export const DrDecisionMade = /* @__PURE__ */ check('DrDecisionMade', compiled.DrDecisionMade);
+export const DrActionStarted = /* @__PURE__ */ check('DrActionStarted', compiled.DrActionStarted);
+export const DrActionFinished = /* @__PURE__ */ check('DrActionFinished', compiled.DrActionFinished);
+export const DrFailedOver = /* @__PURE__ */ check('DrFailedOver', compiled.DrFailedOver);
+export const DrFailedBack = /* @__PURE__ */ check('DrFailedBack', compiled.DrFailedBack);

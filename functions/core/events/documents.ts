@@ -4,6 +4,11 @@
  * `./schemas.ts`, whose validators are compiled ahead of time, so a function bundles none of this.
  */
 import requestSchema from '../../../config/link-request.schema.json' with { type: 'json' };
+import DrActionFinished from '../../../events/DrActionFinished.v1.schema.json' with { type: 'json' };
+import DrActionStarted from '../../../events/DrActionStarted.v1.schema.json' with { type: 'json' };
+import DrDecisionMade from '../../../events/DrDecisionMade.v1.schema.json' with { type: 'json' };
+import DrFailedBack from '../../../events/DrFailedBack.v1.schema.json' with { type: 'json' };
+import DrFailedOver from '../../../events/DrFailedOver.v1.schema.json' with { type: 'json' };
 import DrSignalObserved from '../../../events/DrSignalObserved.v1.schema.json' with { type: 'json' };
 import defsSchema from '../../../events/defs.v1.schema.json' with { type: 'json' };
 import envelopeSchema from '../../../events/envelope.v1.schema.json' with { type: 'json' };
@@ -64,6 +69,11 @@ export const EVENT_DATA_SCHEMAS: { [N in EventName]: EventDataSchema } = {
   VpnInventoryRequested,
   VpnInventoryReported,
   DrSignalObserved,
+  DrDecisionMade,
+  DrActionStarted,
+  DrActionFinished,
+  DrFailedOver,
+  DrFailedBack,
 };
 
 export const ENVELOPE_SCHEMA: object = envelopeSchema;

@@ -34,6 +34,11 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   VpnInventoryRequested: checks.VpnInventoryRequested,
   VpnInventoryReported: checks.VpnInventoryReported,
   DrSignalObserved: checks.DrSignalObserved,
+  DrDecisionMade: checks.DrDecisionMade,
+  DrActionStarted: checks.DrActionStarted,
+  DrActionFinished: checks.DrActionFinished,
+  DrFailedOver: checks.DrFailedOver,
+  DrFailedBack: checks.DrFailedBack,
 };
 
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */

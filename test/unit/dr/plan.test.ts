@@ -25,7 +25,44 @@ describe('DR plan loader', () => {
       failoverApproval: 'none',
       stablePeriodMs: 1_800_000,
       failbackApproval: 'required',
+      onFailure: 'stop-and-page',
+      actionTimeoutMs: 300_000,
+      approvalTimeoutMs: 3_600_000,
     });
+  });
+
+  it('takes the execution settings and refuses a traffic switch split between the clouds', () => {
+    // Prepare / Act
+    const plan = planWith((d) => {
+      d.execution = { onFailure: 'fail-forward', actionTimeout: '2m', approvalTimeout: '20m' };
+    });
+    const split = issuesOf(() =>
+      planWith((d) => {
+        d.actions.failback[2] = {
+          cloud: 'gcp',
+          type: 'cloud-dns-failover-policy',
+          managedZone: 'payments',
+          recordName: 'api.payments.example.com.',
+          serve: 'primary',
+          hook: { function: 'payments-restore' },
+        };
+      }),
+    );
+    const tooShort = issuesOf(() => planWith((d) => (d.execution = { approvalTimeout: '500ms' })));
+
+    // Assess
+    expect(plan.settings).toMatchObject({
+      onFailure: 'fail-forward',
+      actionTimeoutMs: 120_000,
+      approvalTimeoutMs: 1_200_000,
+    });
+    expect(split).toEqual([
+      {
+        path: 'actions.failback[2].cloud',
+        reason: expect.stringContaining('the traffic switch is on aws (actions.failover[2])'),
+      },
+    ]);
+    expect(tooShort).toEqual([{ path: 'execution.approvalTimeout', reason: 'must be at least 1s' }]);
   });
 
   it('uses 60s hysteresis, 30m dampening and a quorum of 2 when the plan does not say', () => {

@@ -1,0 +1,516 @@
+/**
+ * The DR executor: carries out the decider's moves (failover, failback) for one plan, fenced by the
+ * decision's epoch. Pure: no clock, no SDK, no I/O; the adapters (the AWS state machine, the Google
+ * workflow) store the state and perform the effects it asks for.
+ *
+ * - One executor per plan: the cloud that owns the plan's traffic switch (ARC -> AWS, Cloud DNS ->
+ *   Google) runs the decider and the run. The other cloud acts only when commanded, with the epoch.
+ * - The epoch is the fencing token. The executor claims it with a conditional write (only a higher
+ *   epoch than the stored one); every action carries it and every result records it. The other side
+ *   keeps the highest epoch it has admitted and refuses, and records, any command with a lower one.
+ * - The actions run in the plan's order, one at a time, each with its timeout. An action that reports
+ *   a failure stops the run and pages, or (plan `execution.onFailure: fail-forward`) pages and goes
+ *   on, except a failed promotion: the flip after it would send traffic to a database that is not a
+ *   writer. An action whose result never came (timed out, as a partition between the clouds leaves
+ *   it) is unknown, not failed: the run stalls and pages, whatever the plan says, and never flips.
+ * - A decision pending approval opens a run that waits, until the approved decision (which the
+ *   operator's `dr approve <plan> <epoch>` leads the decider to emit) or the approval timeout.
+ * - Pause holds the run between actions: the action under way finishes, no next one starts.
+ * The argument that a partition stalls and pages and never leaves two primaries: docs/dr-executor.md.
+ */
+import { parseDuration } from '../clock.ts';
+import { type Issue, ValidationError } from '../errors.ts';
+import type { Decision } from './failover-state.ts';
+import { iso } from './failover-state.ts';
+import type { Action, Cloud, DrPlan } from './plan.ts';
+
+const TRAFFIC_FLIPS = new Set<Action['type']>(['arc-routing-control', 'cloud-dns-failover-policy']);
+
+export const isFlip = (action: Action): boolean => TRAFFIC_FLIPS.has(action.type);
+
+/** The cloud that owns the plan's traffic switch, and so executes the plan (plan.ts checks there is one). */
+export function executorCloud(plan: DrPlan): Cloud {
+  const flip = [...plan.actions.failover, ...plan.actions.failback].find(isFlip);
+  if (!flip) throw new ValidationError([{ path: 'actions', reason: 'has no traffic flip' }], 'DR plan');
+  return flip.cloud;
+}
+
+/** An action's timeout: its hook's, else the plan's `execution.actionTimeout`. */
+export function actionTimeoutMs(plan: DrPlan, action: Action): number {
+  const hook = 'hook' in action ? action.hook : undefined;
+  if (hook?.timeout) return parseDuration(hook.timeout);
+  return plan.settings.actionTimeoutMs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fence
+
+/**
+ * The executor's claim of an epoch: allowed only above the stored one (the adapter writes it with a
+ * condition saying the same, so two invocations of the executor cannot both claim it).
+ */
+export function claimIssue(stored: number | null, epoch: number): string | undefined {
+  if (!Number.isInteger(epoch) || epoch < 1) return `epoch ${epoch} is not a positive integer`;
+  if (stored !== null && epoch <= stored)
+    return `epoch ${epoch} is not above the claimed epoch ${stored}: a duplicate or stale decision`;
+  return undefined;
+}
+
+/** A command to run one action, sent to the cloud that runs it (across the relay to the other one). */
+export interface ActionCommand {
+  service: string;
+  decision: 'failover' | 'failback';
+  epoch: number;
+  index: number;
+  action: Action;
+  /** When the executor stops waiting for the result. */
+  deadline: string;
+}
+
+export type ActionOutcome = 'succeeded' | 'failed';
+
+/** What the commanded side reports back, with the epoch it acted under. */
+export interface ActionResult {
+  service: string;
+  epoch: number;
+  index: number;
+  outcome: ActionOutcome | 'refused';
+  time: string;
+  detail?: string;
+}
+
+/** The commanded side's fence: the highest epoch admitted, the results given, the commands refused. */
+export interface FenceState {
+  service: string;
+  epoch: number;
+  /** Results by `<epoch>#<index>`: a redelivered command gets its result again and runs no second time. */
+  results: Record<string, ActionResult>;
+  refused: { epoch: number; index: number; time: string; reason: string }[];
+}
+
+export const initialFence = (service: string): FenceState => ({
+  service,
+  epoch: 0,
+  results: {},
+  refused: [],
+});
+
+export type Admission =
+  | { verdict: 'run'; state: FenceState }
+  | { verdict: 'duplicate'; state: FenceState; result: ActionResult }
+  | { verdict: 'refused'; state: FenceState; result: ActionResult };
+
+/**
+ * Whether the commanded side runs a command: with the current epoch or a higher one (which becomes
+ * current), once per action, before its deadline. A lower epoch is refused and recorded: it comes
+ * from a superseded run. So is a command that arrives after its deadline (held up by a partition):
+ * the executor has stopped waiting for it and stalled, so running it now would act behind its back.
+ */
+export function admit(fence: FenceState, command: ActionCommand, time: string): Admission {
+  if (command.service !== fence.service)
+    throw new ValidationError(
+      [{ path: 'service', reason: `"${command.service}" is not this fence's service (${fence.service})` }],
+      'action command',
+    );
+  const key = `${command.epoch}#${command.index}`;
+  const done = fence.results[key];
+  if (done) return { verdict: 'duplicate', state: fence, result: done };
+  const reason =
+    command.epoch < fence.epoch
+      ? `epoch ${command.epoch} is below the current epoch ${fence.epoch}: a stale command, not run`
+      : Date.parse(time) >= Date.parse(command.deadline)
+        ? `arrived at ${time}, after its deadline ${command.deadline}: the executor no longer waits for it, not run`
+        : undefined;
+  if (reason !== undefined) {
+    const result: ActionResult = {
+      service: fence.service,
+      epoch: command.epoch,
+      index: command.index,
+      outcome: 'refused',
+      time,
+      detail: reason,
+    };
+    const refused = [...fence.refused, { epoch: command.epoch, index: command.index, time, reason }];
+    return { verdict: 'refused', state: { ...fence, refused }, result };
+  }
+  return { verdict: 'run', state: { ...fence, epoch: command.epoch } };
+}
+
+/** Records the result of an admitted command, so that a redelivery returns it again. */
+export function recordResult(fence: FenceState, result: ActionResult): FenceState {
+  return { ...fence, results: { ...fence.results, [`${result.epoch}#${result.index}`]: result } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+export type RunStatus =
+  | 'awaiting-approval'
+  | 'running'
+  | 'succeeded'
+  /** An action failed and the plan stops on failure, or a promotion failed. */
+  | 'failed'
+  /** An action's result never came: the state of the other side is unknown. */
+  | 'stalled'
+  | 'approval-timed-out'
+  /** The decider withdrew the pending move before it was approved. */
+  | 'withdrawn';
+
+export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed-out';
+
+export interface RunStep {
+  index: number;
+  action: Action;
+  /** Who runs it: the executor's own cloud, or the other one commanded across the relay. */
+  via: 'local' | 'relay';
+  timeoutMs: number;
+  status: StepStatus;
+  /** The epoch the action was started under and its result recorded with. */
+  epoch?: number;
+  startedAt?: string;
+  deadline?: string;
+  finishedAt?: string;
+  detail?: string;
+}
+
+export interface Page {
+  time: string;
+  reason: 'action-failed' | 'action-timed-out' | 'approval-timed-out' | 'stale-result';
+  message: string;
+}
+
+export interface Run {
+  service: string;
+  decision: 'failover' | 'failback';
+  epoch: number;
+  executor: Cloud;
+  status: RunStatus;
+  startedAt: string;
+  approval: { required: boolean; deadline?: string; by?: string };
+  paused: { by: string; since: string } | null;
+  onFailure: DrPlan['settings']['onFailure'];
+  steps: RunStep[];
+  pages: Page[];
+  /** Epochs the run moved through (an approval's decision raises it), and what was refused. */
+  history: { time: string; note: string }[];
+  finishedAt?: string;
+}
+
+/** What the adapter is asked to do. */
+export type Effect =
+  | { type: 'start-action'; command: ActionCommand; via: 'local' | 'relay' }
+  | { type: 'page'; page: Page }
+  | { type: 'event'; name: 'DrActionStarted'; step: RunStep }
+  | { type: 'event'; name: 'DrActionFinished'; step: RunStep }
+  | { type: 'event'; name: 'DrFailedOver' | 'DrFailedBack'; run: Run };
+
+export type RunInput =
+  | { type: 'decision'; decision: Decision }
+  | { type: 'pause'; by: string; time: string }
+  | { type: 'resume'; by: string; time: string }
+  | { type: 'result'; result: ActionResult }
+  | { type: 'tick'; time: string };
+
+export interface Advance {
+  run: Run;
+  effects: Effect[];
+}
+
+const FINISHED: ReadonlySet<RunStatus> = new Set([
+  'succeeded',
+  'failed',
+  'stalled',
+  'approval-timed-out',
+  'withdrawn',
+]);
+
+export const isFinished = (run: Run): boolean => FINISHED.has(run.status);
+
+const copy = (run: Run): Run => ({
+  ...run,
+  approval: { ...run.approval },
+  steps: run.steps.map((s) => ({ ...s })),
+  pages: [...run.pages],
+  history: [...run.history],
+});
+
+/**
+ * Opens the run of a move (a failover or failback decision) and starts its first action, or waits for
+ * approval when the decision is pending.
+ */
+export function startRun(plan: DrPlan, decision: Decision): Advance {
+  if (decision.decision === 'hold')
+    throw new ValidationError([{ path: 'decision', reason: 'a hold has no actions to carry out' }], 'DR run');
+  if (decision.service !== plan.service)
+    throw new ValidationError(
+      [{ path: 'service', reason: `"${decision.service}" is not the plan's service (${plan.service})` }],
+      'DR run',
+    );
+  const executor = executorCloud(plan);
+  const pending = decision.approval === 'pending';
+  const run: Run = {
+    service: plan.service,
+    decision: decision.decision,
+    epoch: decision.epoch,
+    executor,
+    status: pending ? 'awaiting-approval' : 'running',
+    startedAt: decision.time,
+    approval: pending
+      ? { required: true, deadline: iso(Date.parse(decision.time) + plan.settings.approvalTimeoutMs) }
+      : { required: decision.approval === 'approved', ...(decision.by && { by: decision.by }) },
+    paused: null,
+    onFailure: plan.settings.onFailure,
+    // A pending move carries no actions yet: they are the plan's for that move.
+    steps: (decision.actions ?? plan.actions[decision.decision]).map((action, index) => ({
+      index,
+      action,
+      via: action.cloud === executor ? 'local' : 'relay',
+      timeoutMs: actionTimeoutMs(plan, action),
+      status: 'pending',
+    })),
+    pages: [],
+    history: [{ time: decision.time, note: `epoch ${decision.epoch}: ${describe(decision)}` }],
+  };
+  return pending ? { run, effects: [] } : next(run, decision.time);
+}
+
+const describe = (d: Decision) =>
+  `${d.decision}${d.approval ? ` (approval ${d.approval}${d.by ? ` by ${d.by}` : ''})` : ''}`;
+
+/** Applies one input to a run. A finished run takes nothing more (a late result is recorded only). */
+export function advance(previous: Run, input: RunInput): Advance {
+  const run = copy(previous);
+  switch (input.type) {
+    case 'decision':
+      return onDecision(run, input.decision);
+    case 'pause':
+      if (isFinished(run) || run.paused) return { run, effects: [] };
+      run.paused = { by: input.by, since: input.time };
+      run.history.push({ time: input.time, note: `paused by ${input.by}` });
+      return { run, effects: [] };
+    case 'resume':
+      if (!run.paused) return { run, effects: [] };
+      run.paused = null;
+      run.history.push({ time: input.time, note: `resumed by ${input.by}` });
+      return run.status === 'running' ? next(run, input.time) : { run, effects: [] };
+    case 'result':
+      return onResult(run, input.result);
+    case 'tick':
+      return onTick(run, input.time);
+  }
+}
+
+function onDecision(run: Run, decision: Decision): Advance {
+  if (decision.service !== run.service) return { run, effects: [] };
+  const sameMove = decision.decision === run.decision && decision.approval !== 'pending';
+  if (run.status === 'awaiting-approval') {
+    if (sameMove) {
+      const issue = claimIssue(run.epoch, decision.epoch);
+      if (issue) {
+        run.history.push({ time: decision.time, note: `refused: ${issue}` });
+        return { run, effects: [] };
+      }
+      run.epoch = decision.epoch;
+      run.status = 'running';
+      run.approval = { ...run.approval, ...(decision.by && { by: decision.by }) };
+      run.history.push({ time: decision.time, note: `epoch ${decision.epoch}: ${describe(decision)}` });
+      return next(run, decision.time);
+    }
+    if (decision.decision === 'hold') {
+      run.status = 'withdrawn';
+      run.finishedAt = decision.time;
+      run.history.push({
+        time: decision.time,
+        note: `epoch ${decision.epoch}: withdrawn (${decision.reasons[0]?.code ?? 'hold'})`,
+      });
+    }
+    return { run, effects: [] };
+  }
+  run.history.push({
+    time: decision.time,
+    note: `epoch ${decision.epoch}: ${describe(decision)} not taken: the run of epoch ${run.epoch} is ${run.status}`,
+  });
+  return { run, effects: [] };
+}
+
+function onResult(run: Run, result: ActionResult): Advance {
+  const step = run.steps[result.index];
+  if (!step || result.service !== run.service) return { run, effects: [] };
+  if (result.epoch !== step.epoch || step.status !== 'started') {
+    // A result for another epoch, or one that came after its timeout: recorded, never acted on.
+    run.history.push({
+      time: result.time,
+      note: `result of action ${result.index} under epoch ${result.epoch} (${result.outcome}) not taken: the action is ${step.status}${step.epoch !== undefined ? ` under epoch ${step.epoch}` : ''}`,
+    });
+    const effects: Effect[] = [];
+    if (step.status === 'timed-out' && result.outcome === 'succeeded') {
+      const page: Page = {
+        time: result.time,
+        reason: 'stale-result',
+        message: `${run.service}: action ${result.index} (${step.action.type} on ${step.action.cloud}) succeeded after the run stopped waiting for it; check that side before resuming by hand`,
+      };
+      run.pages.push(page);
+      effects.push({ type: 'page', page });
+    }
+    return { run, effects };
+  }
+  step.finishedAt = result.time;
+  step.detail = result.detail;
+  if (result.outcome === 'succeeded') {
+    step.status = 'succeeded';
+    return withFinished(next(run, result.time), step);
+  }
+  step.status = 'failed';
+  const canGoOn =
+    result.outcome === 'failed' && run.onFailure === 'fail-forward' && step.action.type !== 'promote-replica';
+  const page: Page = {
+    time: result.time,
+    reason: 'action-failed',
+    message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${step.index} (${step.action.type} on ${step.action.cloud}) ${result.outcome}${result.detail ? `: ${result.detail}` : ''}; ${canGoOn ? 'failing forward (plan execution.onFailure)' : 'the run stops'}`,
+  };
+  run.pages.push(page);
+  if (canGoOn) {
+    const after = next(run, result.time);
+    return withFinished({ run: after.run, effects: [{ type: 'page', page }, ...after.effects] }, step);
+  }
+  run.status = 'failed';
+  run.finishedAt = result.time;
+  return withFinished({ run, effects: [{ type: 'page', page }] }, step);
+}
+
+function withFinished(advanced: Advance, step: RunStep): Advance {
+  const finished = advanced.run.steps[step.index] as RunStep;
+  return {
+    run: advanced.run,
+    effects: [{ type: 'event', name: 'DrActionFinished', step: finished }, ...advanced.effects],
+  };
+}
+
+function onTick(run: Run, time: string): Advance {
+  const now = Date.parse(time);
+  if (
+    run.status === 'awaiting-approval' &&
+    run.approval.deadline &&
+    now >= Date.parse(run.approval.deadline)
+  ) {
+    run.status = 'approval-timed-out';
+    run.finishedAt = time;
+    const page: Page = {
+      time,
+      reason: 'approval-timed-out',
+      message: `${run.service}: the ${run.decision} of epoch ${run.epoch} waited for approval until ${run.approval.deadline}; nothing was done`,
+    };
+    run.pages.push(page);
+    return { run, effects: [{ type: 'page', page }] };
+  }
+  const started = run.steps.find((s) => s.status === 'started');
+  if (run.status === 'running' && started?.deadline && now >= Date.parse(started.deadline)) {
+    started.status = 'timed-out';
+    started.finishedAt = time;
+    run.status = 'stalled';
+    run.finishedAt = time;
+    const page: Page = {
+      time,
+      reason: 'action-timed-out',
+      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${started.via === 'relay' ? ', across the relay' : ''}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action`,
+    };
+    run.pages.push(page);
+    return {
+      run,
+      effects: [
+        { type: 'event', name: 'DrActionFinished', step: started },
+        { type: 'page', page },
+      ],
+    };
+  }
+  return { run, effects: [] };
+}
+
+/** Starts the next pending action, or finishes the run when none is left. Nothing while paused. */
+function next(run: Run, time: string): Advance {
+  if (run.status !== 'running' || run.paused) return { run, effects: [] };
+  if (run.steps.some((s) => s.status === 'started')) return { run, effects: [] };
+  const step = run.steps.find((s) => s.status === 'pending');
+  if (!step) {
+    const failed = run.steps.some((s) => s.status === 'failed');
+    run.status = failed ? 'failed' : 'succeeded';
+    run.finishedAt = time;
+    if (failed) return { run, effects: [] };
+    return {
+      run,
+      effects: [{ type: 'event', name: run.decision === 'failover' ? 'DrFailedOver' : 'DrFailedBack', run }],
+    };
+  }
+  step.status = 'started';
+  step.epoch = run.epoch;
+  step.startedAt = time;
+  step.deadline = iso(Date.parse(time) + step.timeoutMs);
+  const command: ActionCommand = {
+    service: run.service,
+    decision: run.decision,
+    epoch: run.epoch,
+    index: step.index,
+    action: step.action,
+    deadline: step.deadline,
+  };
+  return {
+    run,
+    effects: [
+      { type: 'event', name: 'DrActionStarted', step: { ...step } },
+      { type: 'start-action', command, via: step.via },
+    ],
+  };
+}
+
+/** The earliest deadline of a run (approval, or the action under way), or null. */
+export function runDeadline(run: Run): string | null {
+  if (run.status === 'awaiting-approval') return run.approval.deadline ?? null;
+  if (run.status !== 'running') return null;
+  return run.steps.find((s) => s.status === 'started')?.deadline ?? null;
+}
+
+/**
+ * Whether an operator's approval of `epoch` can be taken now: the run must be awaiting approval at
+ * that epoch, before its deadline. `dr approve` checks it before recording the approval.
+ */
+export function approvalIssues(run: Run | null, service: string, epoch: number, time: string): Issue[] {
+  if (!Number.isInteger(epoch) || epoch < 1)
+    return [{ path: 'epoch', reason: `${epoch} is not a positive integer` }];
+  if (run?.status !== 'awaiting-approval')
+    return [
+      {
+        path: 'epoch',
+        reason: run
+          ? `no ${service} move is awaiting approval (the run of epoch ${run.epoch} is ${run.status})`
+          : `no ${service} move is awaiting approval`,
+      },
+    ];
+  if (run.epoch !== epoch)
+    return [
+      {
+        path: 'epoch',
+        reason: `epoch ${epoch} is not the one awaiting approval (the ${run.decision} of epoch ${run.epoch} is)`,
+      },
+    ];
+  if (run.approval.deadline && Date.parse(time) >= Date.parse(run.approval.deadline))
+    return [
+      { path: 'epoch', reason: `the approval of epoch ${epoch} timed out at ${run.approval.deadline}` },
+    ];
+  return [];
+}
+
+/**
+ * The executor's run as the decisions leave it at `time`: the last move the decider emitted (pending
+ * or not), advanced through the decisions after it and the passing of time. Actions' results are not
+ * in the decisions, so a run that started shows `running`. What `dr approve` checks an approval
+ * against when it reads a recorded log.
+ */
+export function runFromDecisions(plan: DrPlan, decisions: readonly Decision[], time: string): Run | null {
+  let run: Run | null = null;
+  for (const d of decisions) {
+    if (run) run = advance(run, { type: 'tick', time: d.time }).run;
+    if (run?.status === 'awaiting-approval') run = advance(run, { type: 'decision', decision: d }).run;
+    else if (d.decision !== 'hold') run = startRun(plan, d).run;
+  }
+  return run && advance(run, { type: 'tick', time }).run;
+}

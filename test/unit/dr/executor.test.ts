@@ -1,0 +1,380 @@
+/**
+ * The DR executor's core (functions/core/dr/executor.ts): which cloud executes, the epoch fence on
+ * both sides, the ordered run with its timeouts, failure policy, pause and approval.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type ActionResult,
+  admit,
+  advance,
+  approvalIssues,
+  claimIssue,
+  type Effect,
+  executorCloud,
+  initialFence,
+  type Run,
+  recordResult,
+  runDeadline,
+  startRun,
+} from '#core/dr/executor.ts';
+import { replay } from '#core/dr/failover-decider.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import { type DrPlan, parseDrPlan } from '#core/dr/plan.ts';
+import { planWith, ROOT } from './helpers.ts';
+
+const T0 = Date.parse('2026-03-02T10:06:03Z');
+const at = (s: number) => new Date(T0 + s * 1000).toISOString().replace('.000Z', 'Z');
+
+function decision(plan: DrPlan, over: Partial<Decision> = {}): Decision {
+  return {
+    time: at(0),
+    service: plan.service,
+    epoch: 3,
+    trigger: 'tick',
+    decision: 'failover',
+    approval: 'not-required',
+    active: 'standby',
+    reasons: [{ code: 'quorum', message: 'q' }],
+    actions: plan.actions.failover,
+    ...over,
+  };
+}
+
+const ok = (run: Run, index: number, s: number, outcome: ActionResult['outcome'] = 'succeeded') =>
+  advance(run, {
+    type: 'result',
+    result: { service: run.service, epoch: run.epoch, index, outcome, time: at(s) },
+  });
+
+const started = (effects: Effect[]) =>
+  effects.flatMap((e) => (e.type === 'start-action' ? [e.command.index] : []));
+const names = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'event' ? [e.name] : []));
+
+describe('the executor of a plan', () => {
+  it('is the cloud that owns the traffic switch: ARC on AWS, Cloud DNS on Google', () => {
+    // Prepare
+    const payments = planWith();
+    const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
+
+    // Act / Assess
+    expect(executorCloud(payments)).toBe('aws');
+    expect(executorCloud(ledger)).toBe('gcp');
+  });
+
+  it('claims an epoch only above the stored one', () => {
+    expect(claimIssue(null, 1)).toBeUndefined();
+    expect(claimIssue(3, 4)).toBeUndefined();
+    expect(claimIssue(4, 4)).toMatch(/not above the claimed epoch 4: a duplicate or stale decision/);
+    expect(claimIssue(4, 2)).toMatch(/not above the claimed epoch 4/);
+    expect(claimIssue(null, 0)).toMatch(/not a positive integer/);
+  });
+});
+
+describe('a run', () => {
+  it('runs the actions in order, one at a time, each carrying the epoch, across the relay when on the other cloud', () => {
+    // Prepare
+    const plan = planWith();
+
+    // Act
+    const first = startRun(plan, decision(plan));
+    const second = ok(first.run, 0, 30);
+    const third = ok(second.run, 1, 60);
+    const done = ok(third.run, 2, 62);
+
+    // Assess
+    expect(started(first.effects)).toEqual([0]);
+    const command = first.effects.find((e) => e.type === 'start-action');
+    expect(command).toMatchObject({
+      via: 'relay',
+      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'gcp' }, deadline: at(600) },
+    });
+    expect(started(second.effects)).toEqual([1]);
+    expect(started(third.effects)).toEqual([2]);
+    expect(third.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
+    expect(names(done.effects)).toEqual(['DrActionFinished', 'DrFailedOver']);
+    expect(done.run.status).toBe('succeeded');
+    expect(done.run.steps.map((s) => [s.status, s.epoch])).toEqual([
+      ['succeeded', 3],
+      ['succeeded', 3],
+      ['succeeded', 3],
+    ]);
+  });
+
+  it('stops and pages when an action fails, by default', () => {
+    // Prepare
+    const plan = planWith();
+    const first = startRun(plan, decision(plan));
+
+    // Act
+    const failed = advance(first.run, {
+      type: 'result',
+      result: {
+        service: plan.service,
+        epoch: 3,
+        index: 0,
+        outcome: 'failed',
+        time: at(5),
+        detail: 'no replica',
+      },
+    });
+
+    // Assess
+    expect(failed.run.status).toBe('failed');
+    expect(started(failed.effects)).toEqual([]);
+    expect(failed.effects.find((e) => e.type === 'page')).toMatchObject({
+      page: { reason: 'action-failed', message: expect.stringContaining('no replica; the run stops') },
+    });
+    expect(failed.run.steps[2]?.status).toBe('pending');
+  });
+
+  it('fails forward past a failed scaling when the plan says so, never past a failed promotion', () => {
+    // Prepare
+    const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
+    const first = startRun(plan, decision(plan));
+
+    // Act
+    const promoted = ok(first.run, 0, 10);
+    const scaleFailed = ok(promoted.run, 1, 20, 'failed');
+    const flipped = ok(scaleFailed.run, 2, 21);
+    const promoteFailed = ok(startRun(plan, decision(plan)).run, 0, 10, 'failed');
+
+    // Assess
+    expect(started(scaleFailed.effects)).toEqual([2]);
+    expect(scaleFailed.effects.some((e) => e.type === 'page')).toBe(true);
+    expect(flipped.run.status).toBe('failed');
+    expect(names(flipped.effects)).toEqual(['DrActionFinished']);
+    expect(promoteFailed.run.status).toBe('failed');
+    expect(started(promoteFailed.effects)).toEqual([]);
+  });
+
+  it('stalls and pages when an action gives no result within its timeout, and never runs the flip after it', () => {
+    // Prepare
+    const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
+    const first = startRun(plan, decision(plan));
+
+    // Act
+    const early = advance(first.run, { type: 'tick', time: at(599) });
+    const late = advance(early.run, { type: 'tick', time: at(600) });
+    const resultAfter = ok(late.run, 0, 700);
+
+    // Assess
+    expect(runDeadline(first.run)).toBe(at(600));
+    expect(early.run.status).toBe('running');
+    expect(late.run.status).toBe('stalled');
+    expect(late.run.steps.map((s) => s.status)).toEqual(['timed-out', 'pending', 'pending']);
+    expect(late.effects.find((e) => e.type === 'page')).toMatchObject({
+      page: { reason: 'action-timed-out', message: expect.stringContaining('across the relay') },
+    });
+    expect(resultAfter.run.status).toBe('stalled');
+    expect(started(resultAfter.effects)).toEqual([]);
+    expect(resultAfter.effects).toEqual([
+      expect.objectContaining({ type: 'page', page: expect.objectContaining({ reason: 'stale-result' }) }),
+    ]);
+  });
+
+  it('takes no result carrying another epoch', () => {
+    // Prepare
+    const plan = planWith();
+    const first = startRun(plan, decision(plan));
+
+    // Act
+    const stale = advance(first.run, {
+      type: 'result',
+      result: { service: plan.service, epoch: 2, index: 0, outcome: 'succeeded', time: at(3) },
+    });
+
+    // Assess
+    expect(stale.run.steps[0]?.status).toBe('started');
+    expect(stale.run.history.at(-1)?.note).toMatch(/under epoch 2 \(succeeded\) not taken/);
+  });
+
+  it('holds between actions while paused: the action under way finishes, the next starts on resume', () => {
+    // Prepare
+    const plan = planWith();
+    const first = startRun(plan, decision(plan));
+
+    // Act
+    const paused = advance(first.run, { type: 'pause', by: 'alice@example.com', time: at(5) });
+    const finished = ok(paused.run, 0, 30);
+    const resumed = advance(finished.run, { type: 'resume', by: 'alice@example.com', time: at(90) });
+
+    // Assess
+    expect(started(finished.effects)).toEqual([]);
+    expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
+    expect(started(resumed.effects)).toEqual([1]);
+    expect(resumed.run.steps[1]?.startedAt).toBe(at(90));
+  });
+});
+
+describe('approval', () => {
+  const plan = planWith((d) => {
+    d.decider = { ...d.decider, approval: 'required' };
+    d.execution = { approvalTimeout: '15m' };
+  });
+
+  it('waits for the approved decision, which raises the run to its epoch', () => {
+    // Prepare
+    const pending = startRun(plan, decision(plan, { approval: 'pending', epoch: 3 }));
+
+    // Act
+    const wrong = approvalIssues(pending.run, plan.service, 2, at(60));
+    const right = approvalIssues(pending.run, plan.service, 3, at(60));
+    const approved = advance(pending.run, {
+      type: 'decision',
+      decision: decision(plan, { approval: 'approved', by: 'carol@example.com', epoch: 4, time: at(60) }),
+    });
+
+    // Assess
+    expect(pending.run.status).toBe('awaiting-approval');
+    expect(pending.effects).toEqual([]);
+    expect(runDeadline(pending.run)).toBe(at(900));
+    expect(wrong).toEqual([
+      { path: 'epoch', reason: 'epoch 2 is not the one awaiting approval (the failover of epoch 3 is)' },
+    ]);
+    expect(right).toEqual([]);
+    expect(approved.run).toMatchObject({
+      status: 'running',
+      epoch: 4,
+      approval: { by: 'carol@example.com' },
+    });
+    expect(approved.effects.find((e) => e.type === 'start-action')).toMatchObject({ command: { epoch: 4 } });
+  });
+
+  it('gives up and pages at the timeout; a later approval is refused and moves nothing', () => {
+    // Prepare
+    const pending = startRun(plan, decision(plan, { approval: 'pending' }));
+
+    // Act
+    const expired = advance(pending.run, { type: 'tick', time: at(900) });
+    const late = advance(expired.run, {
+      type: 'decision',
+      decision: decision(plan, { approval: 'approved', epoch: 4, time: at(901) }),
+    });
+
+    // Assess
+    expect(expired.run.status).toBe('approval-timed-out');
+    expect(expired.effects).toEqual([
+      expect.objectContaining({
+        type: 'page',
+        page: expect.objectContaining({ reason: 'approval-timed-out' }),
+      }),
+    ]);
+    expect(approvalIssues(expired.run, plan.service, 3, at(901))).toEqual([
+      {
+        path: 'epoch',
+        reason: 'no payments-api move is awaiting approval (the run of epoch 3 is approval-timed-out)',
+      },
+    ]);
+    expect(late.effects).toEqual([]);
+    expect(late.run.status).toBe('approval-timed-out');
+  });
+
+  it('is withdrawn when the decider withdraws the pending move', () => {
+    // Prepare
+    const pending = startRun(plan, decision(plan, { approval: 'pending' }));
+
+    // Act
+    const withdrawn = advance(pending.run, {
+      type: 'decision',
+      decision: decision(plan, {
+        decision: 'hold',
+        approval: undefined,
+        epoch: 4,
+        active: 'primary',
+        actions: undefined,
+        reasons: [{ code: 'no-quorum', message: 'n' }],
+      }),
+    });
+
+    // Assess
+    expect(withdrawn.run.status).toBe('withdrawn');
+    expect(withdrawn.effects).toEqual([]);
+  });
+});
+
+describe('the commanded side', () => {
+  const command = (epoch: number, index = 0) => ({
+    service: 'payments-api',
+    decision: 'failover' as const,
+    epoch,
+    index,
+    action: planWith().actions.failover[index]!,
+    deadline: at(600),
+  });
+
+  it('runs the current or a higher epoch once, and refuses and records a lower one or a late one', () => {
+    // Prepare
+    let fence = initialFence('payments-api');
+
+    // Act
+    const first = admit(fence, command(3), at(1));
+    fence = recordResult(first.state, {
+      service: 'payments-api',
+      epoch: 3,
+      index: 0,
+      outcome: 'succeeded',
+      time: at(2),
+    });
+    const again = admit(fence, command(3), at(3));
+    const newer = admit(fence, command(5), at(4));
+    const stale = admit(newer.state, command(4, 1), at(5));
+    const late = admit(stale.state, command(5, 1), at(600));
+
+    // Assess
+    expect(first.verdict).toBe('run');
+    expect(again).toMatchObject({ verdict: 'duplicate', result: { outcome: 'succeeded', epoch: 3 } });
+    expect(newer.verdict).toBe('run');
+    expect(newer.state.epoch).toBe(5);
+    expect(stale).toMatchObject({
+      verdict: 'refused',
+      result: { outcome: 'refused', epoch: 4, detail: expect.stringContaining('below the current epoch 5') },
+    });
+    expect(late).toMatchObject({
+      verdict: 'refused',
+      result: { detail: expect.stringContaining('after its deadline') },
+    });
+    expect(late.state.refused).toEqual([
+      { epoch: 4, index: 1, time: at(5), reason: expect.stringContaining('stale command') },
+      { epoch: 5, index: 1, time: at(600), reason: expect.stringContaining('no longer waits for it') },
+    ]);
+  });
+});
+
+describe('a plan paused on its own', () => {
+  it('holds that plan in the decider and leaves the others', () => {
+    // Prepare
+    const plan = planWith((d) => (d.decider = { ...d.decider, hysteresis: '0s' }));
+    const down = (s: number, vantage: string, signal: string) => ({
+      time: at(s),
+      service: plan.service,
+      vantage,
+      signal,
+      status: 'unhealthy' as const,
+    });
+    const up = (s: number, vantage: string) => ({
+      time: at(s),
+      service: plan.service,
+      vantage,
+      signal: 'standby-readiness',
+      status: 'healthy' as const,
+    });
+    const stream = (pauseService: string) => [
+      { time: at(0), control: 'pause' as const, service: pauseService, by: 'ops@example.com' },
+      up(1, 'aws-us-west-2'),
+      up(1, 'gcp-us-west1'),
+      down(2, 'aws-us-west-2', 'api-availability'),
+      down(2, 'gcp-us-west1', 'api-availability'),
+    ];
+
+    // Act
+    const mine = replay(plan, stream(plan.service)).decisions;
+    const other = replay(plan, stream('ledger')).decisions;
+
+    // Assess
+    expect(mine.map((d) => d.decision)).toEqual(['hold']);
+    expect(mine[0]?.reasons[0]?.message).toMatch(/^the plan's pause is on \(set by ops@example.com/);
+    expect(other.map((d) => d.decision)).toContain('failover');
+  });
+});
