@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createAdmin } from './admin.ts';
 import { CredentialStore } from './aws/credentials.ts';
 import { AwsEdge } from './aws/edge.ts';
@@ -383,6 +384,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await pushProxy.start();
     }
     if (options.gcpConfig) {
+      const googleAt = performance.now();
       plumbing = await GooglePlumbing.start({
         configFile: options.gcpConfig,
         gcp,
@@ -420,6 +422,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         },
         log,
       });
+      log(
+        `google half: ${plumbing.functions.list().length} functions running in ${Math.round(performance.now() - googleAt)} ms`,
+      );
     }
     const awsHalf = await awsHalfStart;
     let stopped = false;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mintLinkId } from '#core/ids.ts';
+import { WATCHER_EVERY_MS } from '#core/link/watch.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import { RouterSessions } from '#gcp/bgp-sessions.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
@@ -108,6 +109,44 @@ describe('Google watcher: link health from the transport Cloud Router BGP sessio
       `DEGRADED->DOWN: health down: every BGP session down (${linkId}-bgp-1, ${linkId}-bgp-2)`,
       'DOWN->ACTIVE: health restored: 2 of 2 BGP sessions up',
     ]);
+  });
+
+  it('reads at most its budget of routers a run, and the next run the others', async () => {
+    // Prepare: a second up link; one read a run
+    const other = mintLinkId(cloud.clock);
+    const otherShared = (await upLink(cloud, other)).sharedId;
+    await store.create(
+      activeLinkRecord({
+        id: other,
+        policyHash: policy.hash,
+        now: cloud.clock.now(),
+        transport: {
+          name: `projects/${cloud.gcp.project}/locations/us-east4/transports/${other}`,
+          sharedId: otherShared,
+        },
+      }),
+    );
+    const read: string[][] = [];
+    const bgp = deps.bgp as RouterSessions;
+    const counted: GoogleWatchDeps = {
+      ...deps,
+      healthReadsPerRun: 1,
+      bgp: {
+        sessions: (name: string) => {
+          read.at(-1)?.push(name.split('/').at(-1) as string);
+          return bgp.sessions(name);
+        },
+      },
+    };
+    // Act: two runs a schedule interval apart
+    for (const _ of [1, 2]) {
+      read.push([]);
+      await watchTransports(counted);
+      await cloud.clock.advance(WATCHER_EVERY_MS);
+    }
+    // Assess: one router each, both links read
+    expect(read.map((r) => r.length)).toEqual([1, 1]);
+    expect(read.flat().sort()).toEqual([linkId, other].sort());
   });
 
   it('reads no router for a transport that is not up, and a router that is not there reports no session', async () => {

@@ -183,6 +183,23 @@ export function orphanSweepDue(
   return everyMs === undefined || everyMs <= scheduleMs || now % everyMs < scheduleMs;
 }
 
+/**
+ * The share of `items` (in the store's order) whose data path one run reads when each read is a
+ * paced call: all of them up to `budget`, else `budget` of them, a different slice each run (by the
+ * run's place in the schedule), so each is read once every ceil(n / budget) runs and a run's reads
+ * end within its interval, whatever the number of links.
+ */
+export function healthShare<T>(
+  items: readonly T[],
+  now: number,
+  budget: number,
+  scheduleMs: number = WATCHER_EVERY_MS,
+): T[] {
+  if (items.length <= budget) return [...items];
+  const start = (Math.floor(now / scheduleMs) * budget) % items.length;
+  return Array.from({ length: budget }, (_, i) => items[(start + i) % items.length] as T);
+}
+
 /** Whether a scan leaves a run nothing to do but the orphan sweep: no half, no create, no outbox, no wait. */
 export function nothingWatched(scan: OwnHalvesScan): boolean {
   return (
