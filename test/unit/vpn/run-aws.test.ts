@@ -230,7 +230,7 @@ describe("the run's links", () => {
       readExport: async () => ({}),
       peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
       links: reads,
-    }).links();
+    }).links({});
     // Assess
     expect(out.links).toEqual([]);
     expect(out.skipped).toEqual([
