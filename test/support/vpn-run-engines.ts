@@ -9,20 +9,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Clock } from '#core/clock.ts';
+import { type Clock, ManualClock } from '#core/clock.ts';
 import type { CloudEvent, Origin } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { handleInventoryEvent } from '#core/vpn/inventory-exchange.ts';
 import type { InventoryExport, InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
-import { type VpnRunDeps, vpnRunStep } from '#core/vpn/run-steps.ts';
+import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
+import { relayedPeerInventory, type VpnRunDeps, vpnRunStep } from '#core/vpn/run-steps.ts';
 import { stepErrorAnswer } from '#gcp/steps.ts';
-import type { Execution as SfnExecution } from '#local/aws/sfn/execution.ts';
+import { MAX_HISTORY_EVENTS, type Execution as SfnExecution } from '#local/aws/sfn/execution.ts';
 import { runOffline } from '#local/aws/sfn/offline-run.ts';
 import { VirtualClock } from '#local/clock.ts';
 import { loadWorkflow } from '#local/workflows/definition.ts';
 import { Execution } from '#local/workflows/interpreter.ts';
-import type { ExecutionOutcome } from '#local/workflows/outcome.ts';
+import { type ExecutionOutcome, MAX_STEPS, MEMORY_LIMIT_BYTES } from '#local/workflows/outcome.ts';
 import { defaultIsInternalUrl, type HttpPort } from '#local/workflows/ports.ts';
+import { MemoryVpnRuns } from './memory-vpn-runs.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const GCP_RUN_WORKFLOW = join(ROOT, 'workflows/gcp/vpn-run.workflows.yaml');
@@ -270,5 +272,115 @@ export function pairedEstate(count: number): { aws: Record<string, unknown>; gcp
       routerStatus: {},
       externalVpnGateways,
     },
+  };
+}
+
+/** Step Functions' history limit (events) and Workflows' step and memory limits of one execution. */
+export const LIMITS = {
+  awsHistoryEvents: MAX_HISTORY_EVENTS,
+  gcpSteps: MAX_STEPS,
+  gcpMemoryBytes: MEMORY_LIMIT_BYTES,
+} as const;
+
+export interface RunMeasure {
+  coordinator: 'aws' | 'gcp';
+  vpns: number;
+  pages: number;
+  state: string;
+  /** AWS: the execution's history events and its state transitions (states entered). */
+  historyEvents?: number;
+  transitions?: number;
+  /** Google: the billed steps, and the memory cap the execution ran under. */
+  steps?: number;
+  memoryLimitBytes?: number;
+  ms: number;
+}
+
+/**
+ * A dry run over `count` synthetic VPNs with `coordinator` coordinating: its execution on the local
+ * engine (the other side's inventory through the exchange, in pages), the store and bus in memory.
+ * Google's runs under `memoryFraction` of Workflows' memory cap (default the whole 512 KB): an
+ * execution whose variables outgrow it fails.
+ */
+export async function measureVpnRun(
+  count: number,
+  coordinator: 'aws' | 'gcp',
+  options: { memoryFraction?: number; maxSteps?: number } = {},
+): Promise<RunMeasure> {
+  const estate = pairedEstate(count);
+  const at = Date.parse('2026-11-20T12:00:00Z');
+  const clock = new ManualClock(new Date(at).toISOString());
+  const own: Origin =
+    coordinator === 'aws'
+      ? { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' }
+      : { cloud: 'gcp', project: 'crosslink-hub', region: 'us-east4' };
+  const other: Origin =
+    coordinator === 'aws'
+      ? { cloud: 'gcp', project: 'crosslink-hub', region: 'us-east4' }
+      : { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' };
+  const peer = relayedPeer({
+    coordinator: own,
+    peer: other,
+    peerExport: coordinator === 'aws' ? estate.gcp : estate.aws,
+    clock,
+  });
+  const runs = new MemoryVpnRuns();
+  const deps: VpnRunDeps = {
+    runs,
+    bus: peer.bus,
+    clock,
+    origin: own,
+    installation: 'bench',
+    settings: { coordinator, mode: { prod: 'dry-run', nonprod: 'dry-run' }, planner: DEFAULT_POLICY },
+    prices: {
+      currency: 'USD',
+      awsConnectionHour: 0.05,
+      gcpTunnelHour: null,
+      hoursPerMonth: 730,
+      source: 'bench',
+    },
+    sources: {
+      own: async () => ({
+        export: coordinator === 'aws' ? estate.aws : estate.gcp,
+        traffic: { traffic: [] },
+      }),
+      ...relayedPeerInventory({ bus: peer.bus, origin: own, clock, pages: peer.pages }),
+      links: async () => ({ links: [], skipped: [] }),
+    },
+  };
+  const start = {
+    scheduledAt: new Date(at).toISOString(),
+    trigger: 'manual',
+    apply: false,
+    requestedBy: 'alice@crosslink-hub.iam.gserviceaccount.com',
+  };
+  const t0 = performance.now();
+  const pagesOf = () => [...runs.headers.values()][0]?.pages ?? 0;
+  if (coordinator === 'aws') {
+    const exec = await runAwsStateMachine(() => deps, start, { start: at });
+    return {
+      coordinator,
+      vpns: count,
+      pages: pagesOf(),
+      state: exec.status,
+      historyEvents: exec.history.length,
+      transitions: exec.history.filter((e) => e.type.endsWith('StateEntered')).length,
+      ms: performance.now() - t0,
+    };
+  }
+  const memoryLimitBytes = Math.floor(MEMORY_LIMIT_BYTES * (options.memoryFraction ?? 1));
+  const out = await runGcpWorkflow(() => deps, start, {
+    start: at,
+    memoryLimitBytes,
+    ...(options.maxSteps ? { maxSteps: options.maxSteps } : {}),
+  });
+  return {
+    coordinator,
+    vpns: count,
+    pages: pagesOf(),
+    state: out.state === 'FAILED' ? `FAILED ${out.error?.payload ?? ''}` : out.state,
+    steps: out.stepCount.total,
+    memoryLimitBytes,
+    ms: performance.now() - t0,
   };
 }
