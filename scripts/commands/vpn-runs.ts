@@ -275,6 +275,18 @@ async function runsShow(ctx: CommandContext, runId: string): Promise<number> {
   }
 }
 
+/** The options that find the coordinating side: the policy names it, and Google's project in the cloud. */
+const WHERE_COORDINATED = {
+  project: {
+    type: 'string',
+    description: "the coordinator's Google project (Google coordinating, --target cloud)",
+  },
+  policy: {
+    type: 'string',
+    description: 'the policy file (default ./config/policy.yaml): which side coordinates',
+  },
+} as const;
+
 const runs: Command = {
   noun: 'vpn',
   verb: 'runs',
@@ -286,14 +298,7 @@ const runs: Command = {
     stage: { type: 'string', description: 'the AWS stage of the coordinator (default dev)' },
     region: { type: 'string', description: "the coordinator's AWS region (with --target cloud)" },
     limit: { type: 'string', description: 'ls: at most this many runs, newest first (default 20)' },
-    project: {
-      type: 'string',
-      description: "the coordinator's Google project (Google coordinating, --target cloud)",
-    },
-    policy: {
-      type: 'string',
-      description: 'the policy file (default ./config/policy.yaml): which side coordinates',
-    },
+    ...WHERE_COORDINATED,
   },
   async run(ctx) {
     const [what, id] = ctx.positionals;
@@ -321,14 +326,7 @@ const run: Command = {
       description: 'the installation: the AWS stage of the coordinator (default dev)',
     },
     region: { type: 'string', description: "the coordinator's region (with --target cloud)" },
-    project: {
-      type: 'string',
-      description: "the coordinator's Google project (Google coordinating, --target cloud)",
-    },
-    policy: {
-      type: 'string',
-      description: 'the policy file (default ./config/policy.yaml): which side coordinates',
-    },
+    ...WHERE_COORDINATED,
   },
   async run(ctx) {
     if (!ctx.options.now) throw new UsageError('vpn run needs --now: scheduled runs start on their own');
