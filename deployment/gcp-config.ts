@@ -7,10 +7,12 @@
  * that have a subscription), and gcp-config-substitute.ts fills in the values known only at deploy
  * time. docs/google-plumbing.md documents every field.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ValidationError } from '#core/errors.ts';
+import { loadPolicy } from '#core/policy/policy.ts';
+import { readVpnRunSettings } from '#core/vpn/run-policy.ts';
 import { gcpConfigIssues, NETWORK_PROJECTS_VARIABLE } from './gcp-config-checks.ts';
 
 export type Member = string;
@@ -171,6 +173,11 @@ export interface SchedulerJobSpec {
   };
   pubsub?: { topic: string; data?: unknown; attributes?: Record<string, string> };
   workflow?: { name: string; argument?: unknown; serviceAccount: string };
+  /**
+   * The job exists only when the policy beside gcp.yml (config/policy.yaml) says so:
+   * `vpnCoordinator` is the side its `vpn.coordinator` must name (aws when unset).
+   */
+  when?: { vpnCoordinator: 'aws' | 'gcp' };
 }
 
 export interface WorkflowSpec {
@@ -246,8 +253,62 @@ export interface GcpConfig {
   networkProjects: NetworkProjectSpec[];
   logMetrics: LogMetricSpec[];
   schedulerJobs: SchedulerJobSpec[];
+  /** Jobs whose `when` the policy does not meet, with why: they are neither run nor deployed. */
+  omittedSchedulerJobs: { name: string; reason: string }[];
+  /** The policy's `vpn.coordinator`, read when a job's `when` needs it. */
+  vpnCoordinator: 'aws' | 'gcp' | undefined;
   workflows: WorkflowSpec[];
   alertPolicies: AlertPolicySpec[];
+}
+
+/** The policy a job's `when` reads, relative to gcp.yml's directory (what the functions embed too). */
+export const POLICY_FILE = 'config/policy.yaml';
+
+/**
+ * The side `vpn.coordinator` names in `policy` (a parsed document), or in the policy file under
+ * `root`; refused naming the file when it is missing or invalid.
+ */
+function vpnCoordinatorOf(root: string, policy: unknown): 'aws' | 'gcp' {
+  let document = policy;
+  const file = resolve(root, POLICY_FILE);
+  if (document === undefined) {
+    if (!existsSync(file))
+      throw new ValidationError(
+        [
+          {
+            path: 'schedulerJobs',
+            reason: `a job's when reads vpn.coordinator from ${file}, which does not exist`,
+          },
+        ],
+        'gcp.yml',
+      );
+    try {
+      document = parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ValidationError([{ path: '', reason: `is not valid YAML: ${(e as Error).message}` }], file);
+    }
+  }
+  const vpn = (loadPolicy(document).document as { vpn?: unknown }).vpn;
+  return readVpnRunSettings(vpn).coordinator;
+}
+
+/** The jobs the policy keeps (`when` met), and the others with why. */
+function conditionalJobs(
+  jobs: SchedulerJobSpec[],
+  root: string,
+  policy: unknown,
+): Pick<GcpConfig, 'schedulerJobs' | 'omittedSchedulerJobs' | 'vpnCoordinator'> {
+  if (!jobs.some((j) => j.when))
+    return { schedulerJobs: jobs, omittedSchedulerJobs: [], vpnCoordinator: undefined };
+  const coordinator = vpnCoordinatorOf(root, policy);
+  const kept = jobs.filter((j) => !j.when || j.when.vpnCoordinator === coordinator);
+  const omitted = jobs
+    .filter((j) => j.when && j.when.vpnCoordinator !== coordinator)
+    .map((j) => ({
+      name: j.name,
+      reason: `the policy's vpn.coordinator is ${coordinator}, the job runs only when it is ${j.when?.vpnCoordinator}`,
+    }));
+  return { schedulerJobs: kept, omittedSchedulerJobs: omitted, vpnCoordinator: coordinator };
 }
 
 /** Which kind of function a trigger makes: `http` (ff.http) or `cloudevent` (ff.cloudEvent). */
@@ -267,7 +328,11 @@ export function memberOf(member: Member, project: string): Member {
 }
 
 /** Parses gcp.yml text; throws ValidationError naming each bad field. */
-export function parseGcpConfig(text: string, options: { file?: string; root?: string } = {}): GcpConfig {
+export function parseGcpConfig(
+  text: string,
+  /** `policy`: the policy document a job's `when` reads (default: config/policy.yaml under `root`). */
+  options: { file?: string; root?: string; policy?: unknown } = {},
+): GcpConfig {
   const subject = options.file ?? 'gcp.yml';
   let value: unknown;
   try {
@@ -288,9 +353,10 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
       Object.fromEntries(networkProjects.map((n) => [n.project, n.serviceAccount])),
     ),
   };
+  const root = options.root ?? (options.file ? dirname(options.file) : process.cwd());
   return {
     file: options.file,
-    root: options.root ?? (options.file ? dirname(options.file) : process.cwd()),
+    root,
     region: c.region,
     bootstrap: c.bootstrap,
     doctor: c.doctor ?? {},
@@ -304,7 +370,7 @@ export function parseGcpConfig(text: string, options: { file?: string; root?: st
     logSinks: c.logSinks ?? [],
     networkProjects,
     logMetrics: c.logMetrics ?? [],
-    schedulerJobs: c.schedulerJobs ?? [],
+    ...conditionalJobs(c.schedulerJobs ?? [], root, options.policy),
     workflows: c.workflows ?? [],
     alertPolicies: c.alertPolicies ?? [],
   };

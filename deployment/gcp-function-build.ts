@@ -12,6 +12,8 @@
  * under exactly the policy its package was built and hashed with, a changed policy changes the
  * package (and so redeploys it), and no file in the function's working directory can be missing or
  * differ. A bundle that uses the identifier when there is no policy file is refused.
+ * config/pricing.yaml's VPN prices are embedded the same way (`CROSSLINK_PRICING_DOCUMENT`, checked
+ * by `readVpnPrices`), for the VPN run Google coordinates.
  *
  * `builtFunction` writes a package to disk once per distinct package, keyed by the hash of its
  * inputs (the bundled source files, the policy, the installed versions): the local cloud runs each
@@ -24,7 +26,8 @@ import { build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { ValidationError } from '#core/errors.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
-import type { FunctionSpec } from '#deployment/gcp-config.ts';
+import { readVpnPrices } from '#core/vpn/run-policy.ts';
+import { type FunctionSpec, POLICY_FILE } from '#deployment/gcp-config.ts';
 
 export interface FunctionPackage {
   /** Label value: 16 hex digits of the SHA-256 of index.js and package.json. */
@@ -36,7 +39,8 @@ const FRAMEWORK = '@google-cloud/functions-framework';
 /** The identifier a bundle reads the embedded policy from (functions/gcp/runtime.ts). */
 export const POLICY_IDENTIFIER = 'CROSSLINK_POLICY_DOCUMENT';
 /** Where the policy embedded in a package comes from, relative to gcp.yml's directory. */
-export const POLICY_FILE = 'config/policy.yaml';
+export { POLICY_FILE };
+
 const REPO = resolve(import.meta.dirname, '..');
 
 /** The installed version of an npm package (what the tests ran with). */
@@ -108,6 +112,25 @@ export async function packageFunction(
   return { hash, files: { 'index.js': code, 'package.json': manifest } };
 }
 
+/** The identifier a bundle reads the embedded VPN prices from (functions/gcp/runtime.ts). */
+export const PRICING_IDENTIFIER = 'CROSSLINK_PRICING_DOCUMENT';
+/** Where the embedded prices come from, relative to gcp.yml's directory. */
+export const PRICING_FILE = 'config/pricing.yaml';
+
+/** config/pricing.yaml's `{currency, vpn}` beside gcp.yml, checked; undefined when there is no file. */
+function pricingDocument(root: string): unknown {
+  const file = resolve(root, PRICING_FILE);
+  if (!existsSync(file)) return undefined;
+  let doc: { currency?: unknown; vpn?: unknown };
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ValidationError([{ path: '', reason: `is not valid YAML: ${(e as Error).message}` }], file);
+  }
+  readVpnPrices(doc); // throws naming each bad field
+  return { currency: doc.currency, vpn: doc.vpn };
+}
+
 /** The policy document beside gcp.yml, validated; undefined when there is no policy file. */
 function policyDocument(root: string): { document: unknown; file: string } | undefined {
   const file = resolve(root, POLICY_FILE);
@@ -124,6 +147,11 @@ function policyDocument(root: string): { document: unknown; file: string } | und
 
 async function bundle(root: string, entry: string): Promise<Bundle> {
   const policy = policyDocument(root);
+  const pricing = pricingDocument(root);
+  const define: Record<string, string> = {
+    ...(policy ? { [POLICY_IDENTIFIER]: JSON.stringify(policy.document) } : {}),
+    ...(pricing !== undefined ? { [PRICING_IDENTIFIER]: JSON.stringify(pricing) } : {}),
+  };
   const result = await build({
     entryPoints: [entry],
     // Paths in the bundle's comments are relative to gcp.yml's folder, so the hash does not
@@ -138,7 +166,7 @@ async function bundle(root: string, entry: string): Promise<Bundle> {
     metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
-    ...(policy ? { define: { [POLICY_IDENTIFIER]: JSON.stringify(policy.document) } } : {}),
+    ...(Object.keys(define).length ? { define } : {}),
   });
   const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports);
   const packages = imports
@@ -149,6 +177,7 @@ async function bundle(root: string, entry: string): Promise<Bundle> {
   // Real files only (esbuild lists a definition as the input `<define:NAME>`).
   const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<'));
   if (policy && code !== '') inputs.push(POLICY_FILE);
+  if (pricing !== undefined && code !== '') inputs.push(PRICING_FILE);
   // Without a definition the identifier stays in the code as a free variable.
   return { code, packages, inputs, policyMissing: !policy && code.includes(POLICY_IDENTIFIER) };
 }

@@ -7,6 +7,10 @@
  * (`pk = VPNRUN#<runId>`, `sk = INVENTORY#<side>#<page>`), where the run reads them with
  * `readPeerInventory`.
  */
+import {
+  DescribeDirectConnectGatewayAssociationsCommand,
+  DirectConnectClient,
+} from '@aws-sdk/client-direct-connect';
 import { type AttributeValue, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeCustomerGatewaysCommand,
@@ -93,6 +97,38 @@ export async function readAwsExport(ec2: EC2Client): Promise<InventoryExport> {
   };
 }
 
+/**
+ * The export a coordinator on the other cloud receives: this account's, with
+ * `DirectConnectGatewayAssociations`, the associations of every gateway a VPN is on
+ * (`DescribeDirectConnectGatewayAssociations` by `associatedGatewayId`, paged), since Google cannot
+ * read Direct Connect to find which VPNs a link's Direct Connect gateway reaches. The planner's
+ * import ignores the key.
+ */
+export async function withGatewayAssociations(
+  own: InventoryExport,
+  dx: DirectConnectClient,
+): Promise<InventoryExport> {
+  const gateways = new Set<string>();
+  for (const v of (own.VpnConnections as { TransitGatewayId?: string; VpnGatewayId?: string }[]) ?? []) {
+    if (v.TransitGatewayId) gateways.add(v.TransitGatewayId);
+    if (v.VpnGatewayId) gateways.add(v.VpnGatewayId);
+  }
+  const associations: unknown[] = [];
+  for (const associatedGatewayId of [...gateways].sort()) {
+    let nextToken: string | undefined;
+    do {
+      const page = exported(
+        await dx.send(
+          new DescribeDirectConnectGatewayAssociationsCommand({ associatedGatewayId, nextToken }),
+        ),
+      );
+      associations.push(...((page.directConnectGatewayAssociations as unknown[] | undefined) ?? []));
+      nextToken = page.nextToken as string | undefined;
+    } while (nextToken);
+  }
+  return { ...own, DirectConnectGatewayAssociations: associations };
+}
+
 const pageKey = (side: Cloud, page: number) => `INVENTORY#${side}#${String(page).padStart(5, '0')}`;
 
 /** The pages the coordinator received, in the links table under the run (`VPNRUN#<runId>`). */
@@ -146,10 +182,11 @@ export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, cl
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
   const ec2 = new EC2Client({ region });
+  const dx = new DirectConnectClient({ region });
   cached = {
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     clock,
-    readExport: () => readAwsExport(ec2),
+    readExport: async () => withGatewayAssociations(await readAwsExport(ec2), dx),
     sink: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     pages: new DynamoDbInventoryPages(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
   };

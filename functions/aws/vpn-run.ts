@@ -14,22 +14,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { systemClock } from '#core/clock.ts';
-import { ValidationError } from '#core/errors.ts';
 import type { LinkRecord } from '#core/link/model.ts';
 import { need } from '#core/link/settings.ts';
-import { type PlannerLinkJson, plannerLinksOf, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
+import { plannerLinksOfRecords, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
 import { readVpnPrices, readVpnRunSettings } from '#core/vpn/run-policy.ts';
-import {
-  claimRun,
-  emitPage,
-  peerInventoryReady,
-  planClaimedRun,
-  relayedPeerInventory,
-  reportRun,
-  requestPeerInventory,
-  type VpnRunDeps,
-  type VpnRunSources,
-} from '#core/vpn/run-steps.ts';
+import { relayedPeerInventory, type VpnRunDeps, type VpnRunSources } from '#core/vpn/run-steps.ts';
 import { credentialsFor } from './assume-role.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { DynamoDbLinkStore } from './link-store.ts';
@@ -68,23 +57,8 @@ export function awsRunSources(o: {
     },
     requestPeer: (runId, at) => o.peer.requestPeer(runId, at),
     peer: (runId) => o.peer.peer(runId),
-    async links() {
-      const links: PlannerLinkJson[] = [];
-      const skipped: string[] = [];
-      for (const record of await o.links.records()) {
-        const e = record.endpoints;
-        const gateways = e
-          ? await o.links.gateways(e.aws.directConnectGateway, {
-              accountId: e.aws.accountId,
-              region: e.aws.region,
-            })
-          : [];
-        const out = plannerLinksOf(record, gateways);
-        links.push(...out.links);
-        if (out.skipped) skipped.push(out.skipped);
-      }
-      return { links, skipped };
-    },
+    links: async () =>
+      plannerLinksOfRecords(await o.links.records(), (id, where) => o.links.gateways(id, where)),
   };
 }
 
@@ -123,41 +97,7 @@ export function awsRunLinkReads(
   } satisfies RunLinkReads;
 }
 
-export type VpnRunStepInput =
-  | ({ step: 'claim' } & Record<string, unknown>)
-  | { step: 'request-peer' | 'plan' | 'report'; runId: string }
-  | { step: 'peer-ready'; runId: string; attempts: number }
-  | { step: 'emit'; runId: string; page: number };
-
-const STEPS = ['claim', 'request-peer', 'peer-ready', 'plan', 'emit', 'report'];
-
-/** One step of the run's state machine. */
-export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<unknown> {
-  const o = input as Record<string, unknown>;
-  if (!STEPS.includes(o.step as string))
-    throw new ValidationError(
-      [{ path: 'step', reason: `must be one of ${STEPS.join(', ')}` }],
-      'VPN run step',
-    );
-  if (o.step === 'claim') return claimRun(deps, o);
-  if (typeof o.runId !== 'string' || !o.runId)
-    throw new ValidationError([{ path: 'runId', reason: 'is required' }], 'VPN run step');
-  const runId = o.runId;
-  switch (o.step) {
-    case 'request-peer':
-      return requestPeerInventory(deps, runId);
-    case 'peer-ready':
-      return peerInventoryReady(deps, runId, Number(o.attempts ?? 0));
-    case 'plan':
-      return planClaimedRun(deps, runId);
-    case 'emit':
-      if (!Number.isInteger(o.page) || (o.page as number) < 0)
-        throw new ValidationError([{ path: 'page', reason: 'must be a page number' }], 'VPN run step');
-      return emitPage(deps, runId, o.page as number);
-    default:
-      return reportRun(deps, runId);
-  }
-}
+export { type VpnRunStepInput, vpnRunStep } from '#core/vpn/run-steps.ts';
 
 let cached: VpnRunDeps | undefined;
 

@@ -12,8 +12,9 @@
  *   `CROSSLINK_DECOMMISSIONING_WORKFLOW` (workflow ids), optional `CROSSLINK_NETWORK_PROJECTS` (JSON:
  *   network project id -> the service account impersonated there, network-projects.ts),
  *   `CROSSLINK_COST_TAGS` (JSON), the approval and drain durations as on AWS.
- * - The policy, embedded in the bundle when it is built (deployment/gcp-function-build.ts): the function
- *   runs under exactly the policy its package was built and hashed with.
+ * - The policy and config/pricing.yaml's VPN prices, embedded in the bundle when it is built
+ *   (deployment/gcp-function-build.ts): the function runs under exactly the policy its package was
+ *   built and hashed with. `CROSSLINK_INSTALLATION` names the installation in VPN run ids (vpn-run).
  *
  * Pointers at the local cloud's network, never set on Google: `CROSSLINK_GCP_ENDPOINT` sends every
  * Google API call to the local edge; Firestore and Pub/Sub use their emulator variables; the
@@ -30,6 +31,8 @@ import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import type { InventoryExchangeDeps } from '#core/vpn/inventory-exchange.ts';
+import { readVpnPrices, readVpnRunSettings, type VpnPrices } from '#core/vpn/run-policy.ts';
+import type { VpnRunDeps } from '#core/vpn/run-steps.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
@@ -50,6 +53,7 @@ import type { AccessTokenSource } from './transport-client.ts';
 import { FirestoreVpnApprovals } from './vpn-approvals.ts';
 import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
 import { buildVpnInventoryDeps } from './vpn-inventory.ts';
+import { buildVpnRunDeps } from './vpn-run.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -62,10 +66,24 @@ export interface GoogleDeps extends IntakeDeps {
   vpnHalfWorkflow: string;
   /** The VPN inventory exchange (the `vpnInventory` function). */
   vpnInventory: InventoryExchangeDeps;
+  /** The VPN run when Google coordinates (the `vpnRun` function), built on its first call. */
+  vpnRun: () => VpnRunDeps;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
 declare const CROSSLINK_POLICY_DOCUMENT: unknown;
+
+/** config/pricing.yaml's `{currency, vpn}`, embedded by the build like the policy. */
+declare const CROSSLINK_PRICING_DOCUMENT: unknown;
+
+/** The embedded VPN prices, checked; an Error when the build embedded none. */
+export function embeddedVpnPrices(): VpnPrices {
+  if (typeof CROSSLINK_PRICING_DOCUMENT === 'undefined')
+    throw new Error(
+      'no prices embedded: the Google functions run from the package deployment/gcp-function-build.ts makes',
+    );
+  return readVpnPrices(CROSSLINK_PRICING_DOCUMENT);
+}
 
 /** The embedded policy; an Error when this module was not built by deployment/gcp-function-build.ts. */
 export function embeddedPolicy() {
@@ -96,6 +114,15 @@ function clientOptions(env: NodeJS.ProcessEnv, auth: GoogleAuth) {
     port: Number(u.port),
     protocol: u.protocol.replace(':', ''),
     fallback: true as const,
+  };
+}
+
+/** `make`'s value, made on the first call. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
   };
 }
 
@@ -183,6 +210,14 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     resume: (callback, output) => tokens.success(callback, output),
   });
   const settings = stepSettings(env);
+  // What the inventory exchange and the VPN run read and write: the hub's and network projects' VPNs.
+  const vpnReads = {
+    compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
+    projects: [project, ...networks.keys()],
+    firestore,
+    bus: events,
+    clock: systemClock,
+  };
   const deps: GoogleDeps = {
     ...base,
     vpnApprovals,
@@ -207,16 +242,19 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
       },
     ),
     vpnHalfWorkflow: workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
-    vpnInventory: buildVpnInventoryDeps(
-      { project, region },
-      {
-        compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
-        projects: [project, ...networks.keys()],
-        firestore,
-        bus: events,
-        clock: systemClock,
-      },
+    vpnRun: once(() =>
+      buildVpnRunDeps(
+        { project, region },
+        {
+          ...vpnReads,
+          links: store,
+          installation: need(env, 'CROSSLINK_INSTALLATION'),
+          settings: readVpnRunSettings(policy.document.vpn),
+          prices: embeddedVpnPrices(),
+        },
+      ),
     ),
+    vpnInventory: buildVpnInventoryDeps({ project, region }, vpnReads),
     watch: {
       ...base,
       projects: projects.projects,

@@ -8,17 +8,24 @@
  *   records, with it the policy's `vpn.mode` decides per environment, and it is refused when no
  *   environment's mode is apply.
  *
- * They read the run records in the links table and start the `crosslink-vpn-run-<stage>` state
- * machine as the caller (`--as` on the local cloud, the default credentials with `--target cloud`).
+ * They work on the side the policy's `vpn.coordinator` names. With AWS: they read the run records
+ * in the links table and start the `crosslink-vpn-run-<stage>` state machine as the caller (`--as`
+ * on the local cloud, the default credentials with `--target cloud`). With Google: they read the
+ * records in Firestore (`vpnRuns`, functions/gcp/vpn-run-store.ts) and start the `vpn-run` workflow
+ * through the Executions API as the caller (the `--as` identity's key on the local cloud, whose
+ * Firestore emulator they read directly; Application Default Credentials with `--target cloud`).
  */
+
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Firestore } from '@google-cloud/firestore';
 import { DynamoDbVpnRuns } from '#aws/vpn-run-store.ts';
 import { NotFoundError, PolicyRefusedError } from '#core/errors.ts';
 import type { RunEntry, RunSaving } from '#core/vpn/run.ts';
 import { vpnRunId } from '#core/vpn/run.ts';
 import { applyAllowed, readVpnRunSettings } from '#core/vpn/run-policy.ts';
-import type { VpnRunHeader } from '#core/vpn/run-steps.ts';
+import type { VpnRunHeader, VpnRunStore } from '#core/vpn/run-steps.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
@@ -82,13 +89,88 @@ export async function awsSide(ctx: CommandContext): Promise<AwsSide> {
   };
 }
 
-function runsStore(side: AwsSide): { store: DynamoDbVpnRuns; close(): void } {
+/** Google as the coordinator: its project, the caller's tokens, Firestore. */
+interface GcpSide {
+  project: string;
+  region: string;
+  /** The Executions API's base URL (the local edge, or workflowexecutions.googleapis.com). */
+  executionsUrl: string;
+  accessToken(): Promise<string>;
+  firestore(): Firestore;
+  now(): Promise<number>;
+  /** The caller's email: a manual run's requester. */
+  principal: string;
+}
+
+async function gcpSide(ctx: CommandContext): Promise<GcpSide> {
+  const target = await ctx.resolveTarget();
+  // Loaded here, not with the command: the Google clients are costly to load and AWS runs need none.
+  const { Firestore } = await import('@google-cloud/firestore');
+  if (target.kind === 'cloud') {
+    const project = ctx.options.project as string | undefined;
+    const region = ctx.options.region as string | undefined;
+    if (!project || !region)
+      throw new UsageError('--project and --region are required with --target cloud (the coordinator’s)');
+    const { GoogleAuth } = await import('google-auth-library');
+    const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    const creds = await auth.getCredentials().catch(() => ({ client_email: undefined }));
+    return {
+      project,
+      region,
+      executionsUrl: 'https://workflowexecutions.googleapis.com',
+      accessToken: async () => (await auth.getAccessToken()) ?? '',
+      firestore: () => new Firestore({ projectId: project }),
+      now: async () => Date.now(),
+      principal: creds.client_email ?? 'unknown',
+    };
+  }
+  const gcp = target.local.gcp;
+  const emulator = target.local.firestoreEmulatorHost;
+  if (!gcp || !emulator)
+    throw new UsageError('the local cloud runs without its Google edge and Firestore emulator');
+  const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+  const { jwtClient, readKeyFile } = await import('#gcp/google-credentials.ts');
+  let key: Awaited<ReturnType<typeof readKeyFile>>;
+  try {
+    key = await readKeyFile(join(target.home, '.crosslink', 'keys', `${who.name}.json`));
+  } catch (e) {
+    throw new UsageError(`--as ${who.name}: no Google key file (${(e as Error).message.split('\n')[0]})`);
+  }
+  const jwt = jwtClient(key);
+  const admin = target.local.admin;
+  return {
+    project: gcp.project,
+    region: gcp.region,
+    executionsUrl: gcp.endpoint,
+    accessToken: async () => (await jwt.getAccessToken()).token ?? '',
+    firestore: () => new Firestore({ projectId: gcp.project, host: emulator, ssl: false }),
+    principal: key.client_email,
+    async now() {
+      if (!admin) return Date.now();
+      const res = await fetch(`${admin}/clock`);
+      return Date.parse(((await res.json()) as { now: string }).now);
+    },
+  };
+}
+
+/** The runs' records on the coordinating side. */
+async function runsStore(ctx: CommandContext): Promise<{ store: VpnRunStore; close(): Promise<void> }> {
+  const settings = readVpnRunSettings((await ctxPolicy(ctx)).document.vpn);
+  if (settings.coordinator === 'gcp') {
+    const db = (await gcpSide(ctx)).firestore();
+    const { FirestoreVpnRuns } = await import('#gcp/vpn-run-store.ts');
+    return { store: new FirestoreVpnRuns(db), close: () => db.terminate() };
+  }
+  const side = await awsSide(ctx);
   const client = new DynamoDBClient(side.config);
   return {
     store: new DynamoDbVpnRuns(client, `crosslink-links-${side.stage}`),
-    close: () => client.destroy(),
+    close: async () => client.destroy(),
   };
 }
+
+const ctxPolicy = (ctx: CommandContext) =>
+  readPolicy(policyPath(ctx.home, ctx.options.policy as string | undefined, process.env));
 
 /** `$36.50` per side, `unknown` where a price is not known. */
 export function savingText(saving: RunSaving, key: 'monthly' | 'pendingMonthly' | 'dryRunMonthly'): string {
@@ -120,8 +202,8 @@ function summaryRow(h: VpnRunHeader): string[] {
   ];
 }
 
-async function runsLs(ctx: CommandContext, side: AwsSide): Promise<number> {
-  const { store, close } = runsStore(side);
+async function runsLs(ctx: CommandContext): Promise<number> {
+  const { store, close } = await runsStore(ctx);
   try {
     const limit = Number((ctx.options.limit as string | undefined) ?? '20');
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number >= 1');
@@ -136,12 +218,12 @@ async function runsLs(ctx: CommandContext, side: AwsSide): Promise<number> {
         ctx.io.out(line);
     return EXIT.ok;
   } finally {
-    close();
+    await close();
   }
 }
 
-async function runsShow(ctx: CommandContext, side: AwsSide, runId: string): Promise<number> {
-  const { store, close } = runsStore(side);
+async function runsShow(ctx: CommandContext, runId: string): Promise<number> {
+  const { store, close } = await runsStore(ctx);
   try {
     const h = await store.header(runId);
     if (!h) throw new NotFoundError(`no VPN run ${runId} (crosslink vpn runs ls lists them)`);
@@ -189,9 +271,21 @@ async function runsShow(ctx: CommandContext, side: AwsSide, runId: string): Prom
     for (const l of lines) ctx.io.out(l);
     return EXIT.ok;
   } finally {
-    close();
+    await close();
   }
 }
+
+/** The options that find the coordinating side: the policy names it, and Google's project in the cloud. */
+const WHERE_COORDINATED = {
+  project: {
+    type: 'string',
+    description: "the coordinator's Google project (Google coordinating, --target cloud)",
+  },
+  policy: {
+    type: 'string',
+    description: 'the policy file (default ./config/policy.yaml): which side coordinates',
+  },
+} as const;
 
 const runs: Command = {
   noun: 'vpn',
@@ -204,11 +298,12 @@ const runs: Command = {
     stage: { type: 'string', description: 'the AWS stage of the coordinator (default dev)' },
     region: { type: 'string', description: "the coordinator's AWS region (with --target cloud)" },
     limit: { type: 'string', description: 'ls: at most this many runs, newest first (default 20)' },
+    ...WHERE_COORDINATED,
   },
   async run(ctx) {
     const [what, id] = ctx.positionals;
-    if (what === 'ls' && id === undefined) return runsLs(ctx, await awsSide(ctx));
-    if (what === 'show' && id) return runsShow(ctx, await awsSide(ctx), id);
+    if (what === 'ls' && id === undefined) return runsLs(ctx);
+    if (what === 'show' && id) return runsShow(ctx, id);
     throw new UsageError(
       what === 'show'
         ? 'vpn runs show needs the run id: crosslink vpn runs show <runId>'
@@ -226,25 +321,25 @@ const run: Command = {
   options: {
     now: { type: 'boolean', description: 'start it now (the only way to start one by hand)' },
     apply: { type: 'boolean', description: "command the actions where the policy's vpn.mode is apply" },
-    stage: { type: 'string', description: 'the AWS stage of the coordinator (default dev)' },
-    region: { type: 'string', description: "the coordinator's AWS region (with --target cloud)" },
-    policy: { type: 'string', description: 'the policy file (default ./config/policy.yaml)' },
+    stage: {
+      type: 'string',
+      description: 'the installation: the AWS stage of the coordinator (default dev)',
+    },
+    region: { type: 'string', description: "the coordinator's region (with --target cloud)" },
+    ...WHERE_COORDINATED,
   },
   async run(ctx) {
     if (!ctx.options.now) throw new UsageError('vpn run needs --now: scheduled runs start on their own');
-    const policy = await readPolicy(
-      policyPath(ctx.home, ctx.options.policy as string | undefined, process.env),
-    );
-    const settings = readVpnRunSettings(policy.document.vpn);
-    if (settings.coordinator !== 'aws')
-      throw new UsageError(
-        `the policy's vpn.coordinator is ${settings.coordinator}: runs start on Google's side, which has no vpn-run workflow yet`,
-      );
+    const settings = readVpnRunSettings((await ctxPolicy(ctx)).document.vpn);
     const apply = ctx.options.apply === true;
     if (apply && applyAllowed(settings).length === 0)
       throw new PolicyRefusedError([
         `--apply refused: the policy's vpn.mode is dry-run for prod and nonprod; set vpn.mode.<environment>: apply to let a run change VPNs`,
       ]);
+    const modes = apply
+      ? `applies in ${applyAllowed(settings).join(' and ')}, dry-run elsewhere`
+      : 'dry-run: plans and records, changes nothing';
+    if (settings.coordinator === 'gcp') return startOnGoogle(ctx, apply, modes);
     const side = await awsSide(ctx);
     const now = await side.now();
     const runId = vpnRunId(side.stage, now);
@@ -264,9 +359,6 @@ const run: Command = {
           }),
         }),
       );
-      const modes = apply
-        ? `applies in ${applyAllowed(settings).join(' and ')}, dry-run elsewhere`
-        : 'dry-run: plans and records, changes nothing';
       if (ctx.global.json) ctx.io.out(JSON.stringify({ runId, executionArn: out.executionArn, apply }));
       else ctx.io.out(`started ${runId} (${modes}); follow it with: crosslink vpn runs show ${runId}`);
       return EXIT.ok;
@@ -281,5 +373,38 @@ const run: Command = {
     }
   },
 };
+
+/**
+ * Starts the `vpn-run` workflow now as the caller (Executions API `executions.create`); the run is
+ * named by the installation (`--stage`, the vpn-run function's CROSSLINK_INSTALLATION) and the time.
+ */
+async function startOnGoogle(ctx: CommandContext, apply: boolean, modes: string): Promise<number> {
+  const side = await gcpSide(ctx);
+  const now = await side.now();
+  const runId = vpnRunId((ctx.options.stage as string | undefined) ?? 'dev', now);
+  const url = `${side.executionsUrl}/v1/projects/${side.project}/locations/${side.region}/workflows/vpn-run/executions`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await side.accessToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      argument: JSON.stringify({
+        scheduledAt: new Date(now).toISOString(),
+        trigger: 'manual',
+        apply,
+        requestedBy: side.principal,
+      }),
+    }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { name?: string; error?: { message?: string } };
+  if (res.status === 403 || res.status === 401)
+    throw new PolicyRefusedError([
+      `starting the vpn-run workflow was refused: ${body.error?.message ?? res.status}`,
+    ]);
+  if (!res.ok)
+    throw new Error(`starting the vpn-run workflow failed (${res.status}): ${body.error?.message ?? ''}`);
+  if (ctx.global.json) ctx.io.out(JSON.stringify({ runId, execution: body.name, apply }));
+  else ctx.io.out(`started ${runId} (${modes}) on Google; follow it with: crosslink vpn runs show ${runId}`);
+  return EXIT.ok;
+}
 
 export const vpnRunCommands: Command[] = [runs, run];

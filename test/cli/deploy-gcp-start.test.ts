@@ -133,7 +133,7 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the eight functions of gcp.yml, each from its own package directory', () => {
+  it('are the nine functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
       [
         'intake',
@@ -142,6 +142,7 @@ describe('the deployed Google functions', () => {
         'steps',
         'vpn-half',
         'vpn-inventory',
+        'vpn-run',
         'watcher',
         'watcher-audit',
       ].sort(),

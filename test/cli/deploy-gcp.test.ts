@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -825,15 +825,15 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 8 functions use it)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 8 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 9 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 9 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
     ]);
     const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 8 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 9 functions use it)',
     ]);
     const badMember = await rootWith(
       { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
@@ -900,6 +900,9 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     c.functions[1].environment = { ...c.functions[1].environment };
     delete c.functions[1].environment.CROSSLINK_KMS_KEY;
     writeFileSync(join(dir, 'google-half.yml'), stringify(c));
+    // The policy beside it (what its scheduler job's `when` reads and the functions embed).
+    mkdirSync(join(dir, 'config'), { recursive: true });
+    copyFileSync(join(ROOT, 'config', 'policy.yaml'), join(dir, 'config', 'policy.yaml'));
     const err: string[] = [];
     const code = await main(['--project', PROJECT, '--config', 'google-half.yml', '--dry-run'], {
       gcloud: sim,
@@ -943,6 +946,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       // grant: the VPN half's role is on the project.
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn')} --role=${custom('crosslinkVpnHalf')} --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-inventory')} --role=${custom('crosslinkVpnInventory')} --condition=None --quiet`,
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-run')} --role=${custom('crosslinkVpnInventory')} --condition=None --quiet`,
     ]);
     // The custom roles exist before anything binds them, with exactly their permissions.
     const roleCreate = dry.out.findIndex((l) =>
@@ -970,6 +974,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
         'crosslink-watcher',
         'crosslink-vpn',
         'crosslink-vpn-inventory',
+        'crosslink-vpn-run',
       ].map(sa),
     );
     expect(publishers('crosslink-peer-events')).toEqual([

@@ -1,8 +1,8 @@
 /**
  * `crosslink vpn run --now [--apply]` and `vpn runs ls | show` refuse what the policy and the command
  * line do not allow before anything is started: `--apply` where no environment's `vpn.mode` is
- * apply (exit 3), Google as coordinator, a missing `--now` or run id (exit 2). No cloud is needed to
- * refuse.
+ * apply (exit 3), a missing `--now` or run id (exit 2), and go to the side the policy's
+ * `vpn.coordinator` names (Google's needs its project). No cloud is needed to refuse.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,14 +37,27 @@ describe('crosslink vpn run', () => {
     expect(r.err).toContain('vpn.mode.<environment>: apply');
   });
 
-  it('refuses to start on AWS when the policy names Google as coordinator, exit 2', async () => {
+  it('starts on Google when the policy names it as coordinator: its project and region are needed, exit 2', async () => {
     // Arrange
     const policy = policyWith({ coordinator: 'gcp', mode: { nonprod: 'apply' } });
     // Act
-    const r = await cli(['vpn', 'run', '--now', '--policy', policy]);
+    const run = await cli([
+      'vpn',
+      'run',
+      '--now',
+      '--policy',
+      policy,
+      '--target',
+      'cloud',
+      '--region',
+      'us-east4',
+    ]);
+    const ls = await cli(['vpn', 'runs', 'ls', '--policy', policy, '--target', 'cloud']);
     // Assess
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("the policy's vpn.coordinator is gcp");
+    for (const r of [run, ls]) {
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('--project and --region are required with --target cloud');
+    }
   });
 
   it('names the bad policy field, exit 2', async () => {

@@ -72,3 +72,53 @@ export function plannerLinksOf(
     })),
   };
 }
+
+/** Where a link record's AWS gateways come from: the coordinator's reads of Direct Connect. */
+export type GatewaysOf = (
+  directConnectGatewayId: string,
+  where: { accountId: string; region: string },
+) => Promise<readonly string[]>;
+
+/** The planner's links of `records`, and the reasons of those that give none. */
+export async function plannerLinksOfRecords(
+  records: readonly LinkRecord[],
+  gatewaysOf: GatewaysOf,
+): Promise<{ links: PlannerLinkJson[]; skipped: string[] }> {
+  const links: PlannerLinkJson[] = [];
+  const skipped: string[] = [];
+  for (const record of records) {
+    const e = record.endpoints;
+    const gateways = e
+      ? await gatewaysOf(e.aws.directConnectGateway, { accountId: e.aws.accountId, region: e.aws.region })
+      : [];
+    const out = plannerLinksOf(record, gateways);
+    links.push(...out.links);
+    if (out.skipped) skipped.push(out.skipped);
+  }
+  return { links, skipped };
+}
+
+/**
+ * The gateways associated with a Direct Connect gateway as AWS's inventory export lists them
+ * (`DirectConnectGatewayAssociations`, what `aws directconnect
+ * describe-direct-connect-gateway-associations` prints for each gateway holding a VPN): what a
+ * coordinator that cannot call Direct Connect (Google) reads.
+ */
+export function exportedGateways(awsExport: unknown, directConnectGatewayId: string): string[] {
+  const list = (awsExport as { DirectConnectGatewayAssociations?: unknown } | null)
+    ?.DirectConnectGatewayAssociations;
+  if (!Array.isArray(list)) return [];
+  const ids: string[] = [];
+  for (const a of list as {
+    directConnectGatewayId?: string;
+    associationState?: string;
+    associatedGateway?: { id?: string };
+  }[])
+    if (
+      a.directConnectGatewayId?.toLowerCase() === directConnectGatewayId.toLowerCase() &&
+      a.associationState === 'associated' &&
+      a.associatedGateway?.id
+    )
+      ids.push(a.associatedGateway.id);
+  return ids;
+}

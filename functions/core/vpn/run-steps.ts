@@ -114,7 +114,8 @@ export interface VpnRunSources {
   own(now: number, windowMs: number): Promise<{ export: unknown; traffic: unknown }>;
   requestPeer(runId: string, requestedAt: string): Promise<void>;
   peer(runId: string): Promise<PeerInventory>;
-  links(): Promise<{ links: PlannerLinkJson[]; skipped: string[] }>;
+  /** The links, with the peer's export (a coordinator that cannot read the peer's cloud reads it there). */
+  links(peerExport: unknown): Promise<{ links: PlannerLinkJson[]; skipped: string[] }>;
 }
 
 export interface VpnRunDeps {
@@ -225,7 +226,7 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
     );
   const now = deps.clock.now();
   const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs);
-  const { links, skipped } = await deps.sources.links();
+  const { links, skipped } = await deps.sources.links(peer.export);
   const mine = deps.origin.cloud;
   const run = planVpnRun({
     runId,
@@ -367,4 +368,43 @@ export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Prom
   if (!h) return { recorded: false };
   await deps.runs.putResult(r.runId, r);
   return { recorded: true };
+}
+
+export type VpnRunStepInput =
+  | ({ step: 'claim' } & Record<string, unknown>)
+  | { step: 'request-peer' | 'plan' | 'report'; runId: string }
+  | { step: 'peer-ready'; runId: string; attempts: number }
+  | { step: 'emit'; runId: string; page: number };
+
+const STEPS = ['claim', 'request-peer', 'peer-ready', 'plan', 'emit', 'report'];
+
+/**
+ * One step of the run's state machine or workflow: `{step: "claim" | "request-peer" | "peer-ready" |
+ * "plan" | "emit" | "report", ...}`, each checked naming the bad field.
+ */
+export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<unknown> {
+  const o = input as Record<string, unknown>;
+  if (!STEPS.includes(o.step as string))
+    throw new ValidationError(
+      [{ path: 'step', reason: `must be one of ${STEPS.join(', ')}` }],
+      'VPN run step',
+    );
+  if (o.step === 'claim') return claimRun(deps, o);
+  if (typeof o.runId !== 'string' || !o.runId)
+    throw new ValidationError([{ path: 'runId', reason: 'is required' }], 'VPN run step');
+  const runId = o.runId;
+  switch (o.step) {
+    case 'request-peer':
+      return requestPeerInventory(deps, runId);
+    case 'peer-ready':
+      return peerInventoryReady(deps, runId, Number(o.attempts ?? 0));
+    case 'plan':
+      return planClaimedRun(deps, runId);
+    case 'emit':
+      if (!Number.isInteger(o.page) || (o.page as number) < 0)
+        throw new ValidationError([{ path: 'page', reason: 'must be a page number' }], 'VPN run step');
+      return emitPage(deps, runId, o.page as number);
+    default:
+      return reportRun(deps, runId);
+  }
 }

@@ -12,6 +12,7 @@
  * | `watcherAudit` | push of `crosslink-audit` (OIDC)             | a TransportManager audit entry: check that transport now  |
  * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
  * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
+ * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -35,6 +36,7 @@ import { starter } from './starter.ts';
 import { steps } from './steps.ts';
 import { vpnHalf } from './vpn-half.ts';
 import { vpnInventory } from './vpn-inventory.ts';
+import { vpnRun } from './vpn-run.ts';
 import { watcher } from './watcher.ts';
 import { watcherAudit } from './watcher-audit.ts';
 import type { Deps } from './wrap.ts';
@@ -47,6 +49,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('watcher', watcher(deps));
   ff.http('vpnHalf', vpnHalf(deps));
   ff.http('vpnInventory', vpnInventory(deps));
+  ff.http('vpnRun', vpnRun(deps));
   ff.http('watcherAudit', watcherAudit(deps));
 }
 

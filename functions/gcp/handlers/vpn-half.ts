@@ -4,9 +4,8 @@
  * raises.
  */
 import { ValidationError } from '#core/errors.ts';
-import { stepErrorAnswer } from '../steps.ts';
 import { gcpVpnHalfStep } from '../vpn-half.ts';
-import { type Deps, health, logLine, type Request, type Response } from './wrap.ts';
+import { answerStepError, type Deps, health, logLine, type Request, type Response } from './wrap.ts';
 
 export function vpnHalf(deps: Deps) {
   return async (req: Request, res: Response) => {
@@ -24,17 +23,7 @@ export function vpnHalf(deps: Deps) {
       logLine({ severity: 'INFO', function: 'vpnHalf', result });
       res.status(200).json(result);
     } catch (e) {
-      const answer = stepErrorAnswer(e);
-      logLine({
-        severity: 'ERROR',
-        function: 'vpnHalf',
-        status: answer.status,
-        error: (answer.body as { error: unknown }).error,
-        ...(answer.status === 500
-          ? { cause: { name: (e as Error).name, message: (e as Error).message } }
-          : {}),
-      });
-      res.status(answer.status).json(answer.body);
+      answerStepError('vpnHalf', res, e);
     }
   };
 }

@@ -7,6 +7,7 @@
 import type * as ff from '@google-cloud/functions-framework';
 import { ValidationError } from '#core/errors.ts';
 import type { GoogleDeps } from '../runtime.ts';
+import { stepErrorAnswer } from '../steps.ts';
 import type { PubSubMessage } from '../watcher.ts';
 
 export type Request = ff.Request;
@@ -61,4 +62,17 @@ export function pushedMessage(body: unknown): PubSubMessage {
       'Pub/Sub push',
     );
   return message as PubSubMessage;
+}
+
+/** A workflow step function's failure: its named error answered (what the workflow raises) and logged. */
+export function answerStepError(name: string, res: Response, e: unknown): void {
+  const answer = stepErrorAnswer(e);
+  logLine({
+    severity: 'ERROR',
+    function: name,
+    status: answer.status,
+    error: (answer.body as { error: unknown }).error,
+    ...(answer.status === 500 ? { cause: { name: (e as Error).name, message: (e as Error).message } } : {}),
+  });
+  res.status(answer.status).json(answer.body);
 }

@@ -15,6 +15,7 @@ import type { InventoryPage, InventoryPageStore } from '#core/vpn/inventory-page
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
 import { plannerLinksOf } from '#core/vpn/run-links.ts';
 import { relayedPeerInventory, type VpnRunDeps } from '#core/vpn/run-steps.ts';
+import { gcpRunSources } from '#gcp/vpn-run.ts';
 import { MemoryVpnRuns } from '../../support/memory-vpn-runs.ts';
 
 const LINK = 'lk-01jc6rzt8q4m2n0s9v7w5x3y1a';
@@ -230,12 +231,54 @@ describe("the run's links", () => {
       readExport: async () => ({}),
       peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
       links: reads,
-    }).links();
+    }).links({});
     // Assess
     expect(out.links).toEqual([]);
     expect(out.skipped).toEqual([
       `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A has no associated gateway`,
       'lk-01jc6s2b4d6f8h0k2m4p6r8t0v: its record holds no endpoints (requested before they were kept)',
     ]);
+  });
+});
+
+describe("Google's run links (Google coordinating)", () => {
+  it("take each link's AWS gateways from the Direct Connect associations AWS's inventory carries", async () => {
+    // Arrange
+    const other = record({ id: 'lk-01jc6s2b4d6f8h0k2m4p6r8t0v' });
+    const store = {
+      list: async (q: { state?: string }) => ({ items: q.state === 'ACTIVE' ? [record(), other] : [] }),
+    };
+    const peerExport = {
+      VpnConnections: [],
+      DirectConnectGatewayAssociations: [
+        {
+          directConnectGatewayId: '90392be3-219c-47fd-bba5-03df76d2542a',
+          associationState: 'associated',
+          associatedGateway: { id: 'vgw-0e1f5a8c3b2d49701', type: 'virtualPrivateGateway' },
+        },
+        {
+          directConnectGatewayId: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+          associationState: 'disassociating',
+          associatedGateway: { id: 'tgw-0c4d1e2f3a4b5c6d7', type: 'transitGateway' },
+        },
+      ],
+    };
+    // Act
+    const sources = gcpRunSources({
+      compute: { get: async () => undefined, list: async () => [] },
+      projects: [],
+      peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
+      links: store as never,
+    });
+    const withAssociations = await sources.links(peerExport);
+    const without = await sources.links({ VpnConnections: [] });
+    // Assess: only the associated gateway, matched whatever the id's case; none without them.
+    expect(withAssociations.links.map((l) => [l.linkId, l.aws.gatewayId])).toEqual([
+      [LINK, 'vgw-0e1f5a8c3b2d49701'],
+      ['lk-01jc6s2b4d6f8h0k2m4p6r8t0v', 'vgw-0e1f5a8c3b2d49701'],
+    ]);
+    expect(without.links).toEqual([]);
+    expect(without.skipped).toHaveLength(2);
+    expect(without.skipped[0]).toContain('has no associated gateway');
   });
 });

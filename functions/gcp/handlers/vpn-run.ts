@@ -1,0 +1,23 @@
+/**
+ * Function `vpnRun`: the vpn-run workflow's one step (OIDC, POST `{step, ...}`), when Google
+ * coordinates the VPN runs (../vpn-run.ts, functions/core/vpn/run-steps.ts `vpnRunStep`); answers the
+ * step's result, or the named error the workflow raises.
+ */
+import { ValidationError } from '#core/errors.ts';
+import { vpnRunStep } from '#core/vpn/run-steps.ts';
+import { answerStepError, type Deps, health, logLine, type Request, type Response } from './wrap.ts';
+
+export function vpnRun(deps: Deps) {
+  return async (req: Request, res: Response) => {
+    if (health('vpnRun', req, res)) return;
+    try {
+      if (req.method !== 'POST')
+        throw new ValidationError([{ path: 'method', reason: `must be POST, got ${req.method}` }], 'vpnRun');
+      const result = await vpnRunStep((await deps()).vpnRun(), req.body as never);
+      logLine({ severity: 'INFO', function: 'vpnRun', step: (req.body as { step?: unknown })?.step, result });
+      res.status(200).json(result);
+    } catch (e) {
+      answerStepError('vpnRun', res, e);
+    }
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The VPN runs' records in Firestore when Google coordinates (docs/vpn-runs.md, "Google as
+ * coordinator"), the twin of functions/aws/vpn-run-store.ts:
+ *
+ * | document                                       | fields                                                        |
+ * | ---------------------------------------------- | ------------------------------------------------------------- |
+ * | `vpnRuns/<runId>`                              | `header` (JSON), `status`, `order` (`<scheduledAt> <runId>`)  |
+ * | `vpnRuns/<runId>/pages/<nnnn>`                 | `entries` (JSON): the planned VPNs of one page                |
+ * | `vpnRuns/<runId>/results/<vpnId>~<action>~<side>` | `result` (JSON): a half's answer                          |
+ * | `vpnRunDrains/<vpnId>`                         | `drain` (JSON), `links` (the link ids a weakening undrains)   |
+ *
+ * The claim is a `create()` of the run's document (fails if it exists). The inventory pages the
+ * exchange keeps share the run's document (`inventoryPages`, vpn-inventory.ts). JSON text because a
+ * run's entries hold nested arrays, which Firestore values cannot.
+ */
+import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
+import type { VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
+
+/** gRPC status ALREADY_EXISTS: the run's document is there (another start claimed it). */
+const ALREADY_EXISTS = 6;
+const codeOf = (e: unknown): number | undefined => (e as { code?: unknown })?.code as number | undefined;
+
+export class FirestoreVpnRuns implements VpnRunStore {
+  readonly #db: Firestore;
+  constructor(db: Firestore) {
+    this.#db = db;
+  }
+
+  #run(runId: string) {
+    return this.#db.collection('vpnRuns').doc(runId);
+  }
+
+  #fields(h: VpnRunHeader) {
+    return { header: JSON.stringify(h), status: h.status, order: `${h.scheduledAt} ${h.runId}` };
+  }
+
+  async claim(h: VpnRunHeader): Promise<{ claimed: true } | { claimed: false; existing: VpnRunHeader }> {
+    try {
+      await this.#run(h.runId).create(this.#fields(h));
+      return { claimed: true };
+    } catch (e) {
+      if (codeOf(e) !== ALREADY_EXISTS) throw e;
+      const existing = await this.header(h.runId);
+      if (!existing) throw e;
+      return { claimed: false, existing };
+    }
+  }
+
+  async header(runId: string): Promise<VpnRunHeader | undefined> {
+    const snap = await this.#run(runId).get();
+    const text = snap.exists ? snap.get('header') : undefined;
+    return typeof text === 'string' ? (JSON.parse(text) as VpnRunHeader) : undefined;
+  }
+
+  async saveHeader(h: VpnRunHeader): Promise<void> {
+    await this.#run(h.runId).set(this.#fields(h));
+  }
+
+  async savePage(runId: string, page: number, entries: readonly RunEntry[]): Promise<void> {
+    await this.#run(runId)
+      .collection('pages')
+      .doc(String(page).padStart(4, '0'))
+      .set({ entries: JSON.stringify(entries) });
+  }
+
+  async page(runId: string, page: number): Promise<RunEntry[] | undefined> {
+    const snap = await this.#run(runId).collection('pages').doc(String(page).padStart(4, '0')).get();
+    const text = snap.exists ? snap.get('entries') : undefined;
+    return typeof text === 'string' ? (JSON.parse(text) as RunEntry[]) : undefined;
+  }
+
+  async drains(): Promise<RunDrain[]> {
+    const snap = await this.#db.collection('vpnRunDrains').get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('drain'))) as RunDrain);
+  }
+
+  async drainsOfLink(linkId: string): Promise<RunDrain[]> {
+    const snap = await this.#db.collection('vpnRunDrains').where('links', 'array-contains', linkId).get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('drain'))) as RunDrain);
+  }
+
+  async putDrain(d: RunDrain): Promise<void> {
+    await this.#db
+      .collection('vpnRunDrains')
+      .doc(d.vpnConnectionId)
+      .set({ drain: JSON.stringify(d), links: [...d.links] });
+  }
+
+  async clearDrain(d: RunDrain): Promise<void> {
+    await this.#db.collection('vpnRunDrains').doc(d.vpnConnectionId).delete();
+  }
+
+  async putResult(runId: string, r: VpnRunResult): Promise<void> {
+    await this.#run(runId)
+      .collection('results')
+      .doc(`${r.vpnId}~${r.action}~${r.side}`)
+      .set({ result: JSON.stringify(r) });
+  }
+
+  async results(runId: string): Promise<VpnRunResult[]> {
+    const snap = await this.#run(runId).collection('results').orderBy(FieldPath.documentId()).get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('result'))) as VpnRunResult);
+  }
+
+  async list(limit: number, cursor?: string): Promise<{ items: VpnRunHeader[]; cursor?: string }> {
+    let q = this.#db.collection('vpnRuns').orderBy('order', 'desc');
+    if (cursor) q = q.startAfter(cursor);
+    const snap = await q.limit(limit + 1).get();
+    const all = snap.docs.map((d) => ({
+      order: String(d.get('order')),
+      h: JSON.parse(String(d.get('header'))),
+    }));
+    const items = all.slice(0, limit).map((x) => x.h as VpnRunHeader);
+    return all.length > limit ? { items, cursor: all[limit - 1]?.order as string } : { items };
+  }
+}
