@@ -210,7 +210,59 @@ function compactErrors(code: string): string {
     out += `${code.slice(at, i)}{${fieldsKept.join(',')}}`;
     at = end;
   }
-  return out + code.slice(at);
+  return pushedByHelper(inlineSchemaReads(out + code.slice(at), read));
+}
+
+/**
+ * Each error Ajv records (`const errN = {instancePath, keyword, params, ...};` then the same five
+ * statements that append it to `vErrors` and count it) as one call of `pushError`, defined in the
+ * module: the same object appended to the same list, in about half the code (the error objects and
+ * their appending were a third of the catalog's validators).
+ */
+function pushedByHelper(code: string): string {
+  let out = '';
+  let at = 0;
+  const start = /const (err\d+) = \{instancePath/g;
+  for (let m = start.exec(code); m; m = start.exec(code)) {
+    const name = m[1] as string;
+    const from = m.index + m[0].length - '{instancePath'.length;
+    const end = literalEnd(code, from);
+    const tail = `;if(vErrors === null){vErrors = [${name}];}else {vErrors.push(${name});}errors++;`;
+    if (!code.startsWith(tail, end))
+      throw new Error(`${name}: an error Ajv records other than by appending it`);
+    const parts = Object.fromEntries(fields(code.slice(from + 1, end - 1)));
+    const extra = Object.entries(parts)
+      .filter(([key]) => !['instancePath', 'keyword', 'params'].includes(key))
+      .map(([key, value]) => `${key}:${value}`);
+    const args = [
+      parts.instancePath,
+      parts.keyword,
+      parts.params,
+      ...(extra.length ? [`{${extra.join(',')}}`] : []),
+    ];
+    out += `${code.slice(at, m.index)}vErrors = pushError(vErrors, ${args.join(', ')});errors++;`;
+    at = end + tail.length;
+    start.lastIndex = at;
+  }
+  return `${out}${code.slice(at)}
+function pushError(vErrors, instancePath, keyword, params, extra) {
+  const err = extra ? { instancePath, keyword, params, ...extra } : { instancePath, keyword, params };
+  if (vErrors === null) return [err];
+  vErrors.push(err);
+  return vErrors;
+}`;
+}
+
+/**
+ * Where the code reads a value out of a schema constant (`schema47.enum`,
+ * `schema145.properties.aws.type`), the value written in its place: the schemas are never changed,
+ * so the read and the literal are the same value, and the schema constants (whole documents, their
+ * descriptions included) are then no longer in the code that a bundle keeps.
+ */
+function inlineSchemaReads(code: string, read: (expr: string) => unknown): string {
+  return code.replace(/\b(schema\d+(?:\.[A-Za-z_$][\w$]*|\[\d+\])+)(?![\w$(])/g, (_, expr: string) =>
+    JSON.stringify(read(expr)),
+  );
 }
 
 /**

@@ -18,12 +18,16 @@
  * service: the EC2 client bundled with one command is about 730 KB, 540 KB of them shapes it never
  * uses. A computed key that names a string constant of the same module is the same as that string
  * written as the key; written so, esbuild leaves out the shapes a function does not reach (EC2 with
- * one command: about 200 KB). Nothing else in the module changes.
+ * one command: about 200 KB). The same plugin moves each service error's registration
+ * (`n0_registry.registerError(E$, E)`, at the module's top level, which kept every error class of
+ * the service) into the schema of each operation that throws it (`errorsByOperation`), so a bundle
+ * keeps the error classes of the commands it sends.
  *
  * CommonJS: serverless-esbuild loads this file with require().
  */
 'use strict';
 
+const { readFileSync } = require('node:fs');
 const { readFile } = require('node:fs/promises');
 const { join } = require('node:path');
 
@@ -40,13 +44,70 @@ function literalKeys(code) {
   );
 }
 
+/**
+ * The errors a command's documentation says it throws (`@throws {@link Name}` in the client's
+ * dist-types/commands/<Operation>Command.d.ts, generated from the service model's operation errors),
+ * or undefined when the client has no such file.
+ */
+function documentedErrors(commandsDir, operation) {
+  let text;
+  try {
+    text = readFileSync(join(commandsDir, `${operation}Command.d.ts`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return new Set([...text.matchAll(/@throws \{@link (\w+)\}/g)].map((m) => m[1]));
+}
+
+/**
+ * `code` (a shapes module, after literalKeys) with each service error registered by the operations
+ * that throw it instead of at the module's top level: `registry.registerError(E$, E)` statements are
+ * taken out, and each operation schema (`export var Op$ = [9, ...];`) becomes a pure call that
+ * registers its errors (those `errorsOf(operation)` names, or every one when it names none) and
+ * gives the schema. An operation a function never sends is left out with the registrations of its
+ * errors, and an error class no kept operation registers is left out too. The service's base
+ * exception (`_s_registry`) stays registered: an error code the registry does not hold is thrown as
+ * that base exception with the code as its `name` (@aws-sdk/core ProtocolLib
+ * `getErrorSchemaOrThrowBaseException`), which is what crosslink reads.
+ */
+function errorsByOperation(code, errorsOf) {
+  const registrations = new Map();
+  const body = code.replace(
+    /^(\w+_registry)\.registerError\((\w+)\$, (\w+)\);\n/gm,
+    (all, registry, schema, ctor) => {
+      if (registry === '_s_registry' || schema !== ctor) return all;
+      registrations.set(ctor, all.trim());
+      return '';
+    },
+  );
+  if (registrations.size === 0) return code;
+  const operations = body.replace(
+    /^export var (\w+)\$ = (\[9, [^\n]*\n(?:[^\n]*\n)*?\]);$/gm,
+    (all, operation, schema) => {
+      const named = errorsOf(operation);
+      const errors = [...registrations].filter(([ctor]) => !named || named.has(ctor)).map(([, r]) => r);
+      if (errors.length === 0) return all;
+      return `export var ${operation}$ = /* @__PURE__ */ __registered(${schema.replace(/\n/g, ' ')}, () => { ${errors.join(' ')} });`;
+    },
+  );
+  return `${operations}\nfunction __registered(schema, register) { register(); return schema; }\n`;
+}
+
 const sdkSchemaLiteralKeys = {
   name: 'sdk-schema-literal-keys',
   setup(build) {
-    build.onLoad({ filter: SCHEMAS }, async (args) => ({
-      contents: literalKeys(await readFile(args.path, 'utf8')),
-      loader: 'js',
-    }));
+    build.onLoad({ filter: SCHEMAS }, async (args) => {
+      const commands = args.path.replace(
+        /dist-es[\\/]schemas[\\/]schemas_\d+\.js$/,
+        join('dist-types', 'commands'),
+      );
+      return {
+        contents: errorsByOperation(literalKeys(await readFile(args.path, 'utf8')), (operation) =>
+          documentedErrors(commands, operation),
+        ),
+        loader: 'js',
+      };
+    });
   },
 };
 
@@ -94,3 +155,4 @@ const sdkPackageVersion = {
 
 module.exports = [sdkSchemaLiteralKeys, lambdaShims, sdkPackageVersion];
 module.exports.literalKeys = literalKeys;
+module.exports.errorsByOperation = errorsByOperation;

@@ -14,7 +14,7 @@
  * config/dr-plan.cjs, which validates it and derives the decider's settings), as the policy is: no
  * YAML parser, no schema compiler and no file in the zip.
  */
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -32,6 +32,7 @@ import {
 import type { Origin } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { jsonSetting, need } from '#core/link/settings.ts';
+import type { EmfMetrics } from './emf.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { readHealthCheckSignals } from './health-check-signals.ts';
@@ -164,8 +165,8 @@ export async function drSignalsStep(deps: DrSignalsDeps, ev: EventBridgeEvent): 
 }
 
 /** Counts the observations handled as EMF `DrSignalsRecorded` by side (`origin`): the staleness alarms read it. */
-export function countObserved(m: Metrics, result: DrSignalsResult): void {
+export function countObserved(m: EmfMetrics, result: DrSignalsResult): void {
   if (!result.side) return;
   m.addDimension('origin', result.side);
-  m.addMetric('DrSignalsRecorded', MetricUnit.Count, result.observations);
+  m.addMetric('DrSignalsRecorded', 'Count', result.observations);
 }

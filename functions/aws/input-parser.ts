@@ -11,45 +11,51 @@ import { parseStepInput } from '#core/link/step-input.ts';
 import { assertValid, type Validator } from '#core/validation.ts';
 import { eventBridgeEvent, httpApiEvent, selfTest, sqsEvent } from './validators.gen.ts';
 
-export type InputKind =
-  | { kind: 'step'; step: string }
-  | { kind: 'sqs' }
-  | { kind: 'eventbridge' }
-  | { kind: 'http' }
-  | { kind: 'self-test' }
-  | { kind: 'eventbridge-or'; otherwise: Validator };
-
-function check(kind: InputKind, event: unknown): void {
-  switch (kind.kind) {
-    case 'step':
-      parseStepInput(kind.step, event);
-      return;
-    case 'eventbridge':
-      assertValid(eventBridgeEvent, event, 'EventBridge event');
-      return;
-    case 'http':
-      assertValid(httpApiEvent, event, 'HTTP API event');
-      return;
-    case 'sqs':
-      assertValid(sqsEvent, event, 'SQS event');
-      return;
-    case 'self-test':
-      assertValid(selfTest, event, 'self-test invocation');
-      return;
-    case 'eventbridge-or':
-      if (event && typeof event === 'object' && 'detail-type' in event)
-        assertValid(eventBridgeEvent, event, 'EventBridge event');
-      else assertValid(kind.otherwise, event, 'invocation');
-  }
+/**
+ * What a handler's input is checked against. Each check names only its own validator, so a bundle
+ * holds the validators of its function's input and no other (the step input's, an EventBridge
+ * event's, an HTTP API event's...): a switch over every kind kept them all in every bundle.
+ */
+export interface InputCheck {
+  check(event: unknown): void;
+  /** An HTTP API event: a malformed one gets the intake's 400 answer instead of an error. */
+  http?: boolean;
 }
 
-export function parseInput(kind: InputKind): middy.MiddlewareObj {
+/** A state machine step's input (functions/core/link/step-input.ts). */
+export const stepInput = (step: string): InputCheck => ({ check: (event) => parseStepInput(step, event) });
+
+export const eventBridgeInput: InputCheck = {
+  check: (event) => assertValid(eventBridgeEvent, event, 'EventBridge event'),
+};
+
+export const httpInput: InputCheck = {
+  http: true,
+  check: (event) => assertValid(httpApiEvent, event, 'HTTP API event'),
+};
+
+export const sqsInput: InputCheck = { check: (event) => assertValid(sqsEvent, event, 'SQS event') };
+
+export const selfTestInput: InputCheck = {
+  check: (event) => assertValid(selfTest, event, 'self-test invocation'),
+};
+
+/** An EventBridge event (one with `detail-type`), or else a direct invocation checked by `otherwise`. */
+export const eventBridgeOr = (otherwise: Validator): InputCheck => ({
+  check: (event) => {
+    if (event && typeof event === 'object' && 'detail-type' in event)
+      assertValid(eventBridgeEvent, event, 'EventBridge event');
+    else assertValid(otherwise, event, 'invocation');
+  },
+});
+
+export function parseInput(input: InputCheck): middy.MiddlewareObj {
   return {
     before: async (request) => {
       try {
-        check(kind, request.event);
+        input.check(request.event);
       } catch (e) {
-        if (kind.kind === 'http' && e instanceof ValidationError) {
+        if (input.http && e instanceof ValidationError) {
           // Returning a response from `before` ends the request there: the routes never see it.
           return errorToHttp(e);
         }

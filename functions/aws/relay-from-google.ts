@@ -6,12 +6,12 @@
  * crosslink bus, and EMF metrics for what the handler refuses.
  */
 import { randomBytes } from 'node:crypto';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { need } from '#core/link/settings.ts';
 import { DeleteCommand, DynamoDBDocument, GetCommand, PutCommand } from './dynamodb-document.ts';
+import type { EmfMetrics } from './emf.ts';
 import { isConditionFailure } from './link-store.ts';
 import { type BusPort, type RelayInDeps, type RelayLedger, type RelayLog, relayIn } from './relay-inbound.ts';
 
@@ -131,7 +131,7 @@ let cached: Omit<RelayInDeps, 'log'> | undefined;
 
 /** The relay's ports from the environment, built once per cold start. */
 export function relayDepsFromEnv(
-  metrics: Metrics,
+  metrics: EmfMetrics,
   env: NodeJS.ProcessEnv = process.env,
 ): Omit<RelayInDeps, 'log'> {
   if (cached) return cached;
@@ -142,7 +142,7 @@ export function relayDepsFromEnv(
     ledger: new DynamoDbRelayLedger(new DynamoDBClient({ region: s.region }), s.table, systemClock),
     bus: eventBridgeBus(new EventBridgeClient({ region: s.region })),
     clock: systemClock,
-    count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),
+    count: (metric) => metrics.addMetric(metric, 'Count', 1),
   };
   return cached;
 }

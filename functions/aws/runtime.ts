@@ -8,7 +8,7 @@
  */
 import { parseDuration, systemClock } from '#core/clock.ts';
 import { need, stepSettings } from '#core/link/settings.ts';
-import { loadPolicy } from '#core/policy/policy.ts';
+import { type PolicyDocument, packagedPolicy } from '#core/policy/policy.ts';
 import type { AccountRoles } from './assume-role.ts';
 import type { IntakeDeps } from './intake.ts';
 import { accountPlacement } from './network-halves.ts';
@@ -63,11 +63,14 @@ const placement: PortFactory<'placement'> = (env) =>
  */
 declare const CROSSLINK_POLICY_DOCUMENT: unknown;
 
-/** The embedded policy, validated again at load; an Error when this module was not bundled with one. */
+/**
+ * The embedded policy (validated at packaging, config/policy-document.cjs); an Error when this
+ * module was not bundled with one.
+ */
 export function embeddedPolicy() {
   if (typeof CROSSLINK_POLICY_DOCUMENT === 'undefined')
     throw new Error('no policy embedded: the Lambda functions run from the packages osls package makes');
-  return loadPolicy(CROSSLINK_POLICY_DOCUMENT);
+  return packagedPolicy(CROSSLINK_POLICY_DOCUMENT as PolicyDocument);
 }
 
 /** What every function's handler reads, none of it an SDK client. */

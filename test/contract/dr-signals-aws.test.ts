@@ -7,7 +7,7 @@
  * staleness alarms.
  */
 import { readFileSync } from 'node:fs';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { EmfMetrics } from '#aws/emf.ts';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { countObserved, type DrSignalsDeps, drSignalsStep } from '#aws/dr-signals.ts';
@@ -60,7 +60,7 @@ describe('the drSignals function on AWS', () => {
   it("runs the AWS vantage point's probes on the schedule, recording and sending each observation", async () => {
     // Prepare
     const deps = await depsIn('us-west-2');
-    const emf = new Metrics({ namespace: 'crosslink', serviceName: 'crosslink-aws' });
+    const emf = new EmfMetrics({ namespace: 'crosslink', serviceName: 'crosslink-aws' });
 
     // Act: four runs a minute apart, us-east-1 out from the second
     const results = [];

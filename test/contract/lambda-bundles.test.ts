@@ -83,37 +83,27 @@ const EXPECTED: Record<string, string[]> = {
 
 /**
  * Reviewed ceilings (KB) of the bundles still over the goal (docs/aws-half.md, "Packaging", says
- * what keeps them over): each its size when measured, rounded up to the next 10 KB. A bundle may not grow past its ceiling, and one that meets the goal must leave this list.
- * The validators are compiled ahead of time and a bundle holds only those its code names: the
- * policy's, a step's input and the AWS event shapes (about 20 KB with Ajv's helpers), and the
- * events it emits (3 to 15 KB each); peerEvents holds the whole catalog's (about 110 KB), since it
- * checks whatever event the peer sends; a bundle that checks events by name at run time
- * (functions/core/events/schemas.ts) holds every event's, VpnRunReported's included.
+ * what keeps them over): each its size when measured, rounded up to the next 10 KB. A bundle may
+ * not grow past its ceiling, and one that meets the goal must leave this list. What keeps them over
+ * is the SDK each holds: about 190 KB for the runtime with the store and the bus, and 10 to 25 KB
+ * for each further client (STS with its query protocol and XML parser, Step Functions, KMS,
+ * Secrets Manager, EC2, CloudWatch, Direct Connect); their own code and validators are 20 to 60 KB.
  */
 const OVER_GOAL: Record<string, number> = {
-  intake: 340,
-  peerEvents: 420,
-  stepActivateAccept: 360,
-  stepActivateInitiate: 360,
-  stepApprovalDeadline: 290,
-  stepCompensate: 330,
-  stepConfirmDeleted: 340,
-  stepDecommissionDeadline: 290,
-  stepDeleteOwnHalf: 300,
-  stepDrainCheck: 320,
-  stepPollHalf: 340,
-  stepRequest: 320,
-  stepVerifyPrefixes: 270,
-  stepVpnHalf: 280,
-  // The planner, the importers and the run's steps; EC2, CloudWatch and Direct Connect clients.
-  stepVpnRun: 490,
-  vpnRunEvents: 320,
-  vpnInventory: 320,
+  intake: 280,
+  peerEvents: 290,
+  stepActivateAccept: 290,
+  stepActivateInitiate: 300,
+  stepCompensate: 280,
+  stepConfirmDeleted: 280,
+  stepDrainCheck: 270,
+  stepPollHalf: 280,
+  stepRequest: 260,
   // The DynamoDB, EventBridge and CloudWatch clients (the external checker's GetMetricData).
   drSignals: 270,
-  watcher: 360,
-  starter: 260,
-  stepPark: 260,
+  // The planner, the importers and the run's steps; EC2, CloudWatch, Direct Connect and STS clients.
+  stepVpnRun: 360,
+  watcher: 290,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -2,13 +2,13 @@
  * The approval deadlines' metrics in CloudWatch Embedded Metric Format: what serverless.yml's
  * ApprovalsWaitingAlarm and ApprovalEscalationsAlarm read (namespace, service dimension, names).
  */
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
 import { approvalMetrics, NAMESPACE, SERVICE } from '#aws/approval-metrics.ts';
+import { EmfMetrics } from '#aws/emf.ts';
 
 describe('approval metrics (EMF)', () => {
   it('records the pending age in seconds and counts escalations, under the crosslink namespace', () => {
-    const m = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+    const m = new EmfMetrics({ namespace: NAMESPACE, serviceName: SERVICE });
     const metrics = approvalMetrics(m);
     metrics.pending('decommissioning', 49 * 3_600_000 + 999);
     metrics.escalated('decommissioning');
@@ -37,7 +37,7 @@ describe('approval metrics (EMF)', () => {
   });
 
   it("publishes the watcher's count of orphaned halves as OrphanedHalves (Count)", () => {
-    const m = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+    const m = new EmfMetrics({ namespace: NAMESPACE, serviceName: SERVICE });
     approvalMetrics(m).orphaned?.(2);
     const emf = m.serializeMetrics() as unknown as Record<string, unknown> & {
       _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };

@@ -3,10 +3,11 @@
  * and the replication link's state changes, each into this side's signal log; the observations
  * counted by side (EMF) for the staleness alarms.
  */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { metrics } from '../approval-metrics.ts';
 import { countObserved, drSignalsDepsFromEnv, drSignalsStep } from '../dr-signals.ts';
+import { logMetrics } from '../emf.ts';
+import { eventBridgeInput } from '../input-parser.ts';
 import { wrap } from './wrap.ts';
 
 export const handler = wrap(
@@ -16,5 +17,5 @@ export const handler = wrap(
     countObserved(metrics, result);
     return result;
   },
-  { input: { kind: 'eventbridge' }, use: [logMetrics(metrics)] },
+  { input: eventBridgeInput, use: [logMetrics(metrics)] },
 );

@@ -3,6 +3,8 @@
  * API Gateway event gets the intake's 400. `POST /vpns/{id}/approvals` records a prod VPN delete's
  * approval and resumes the vpn-half execution waiting for it.
  */
+
+import { httpInput } from '../input-parser.ts';
 import { type HttpApiEvent, intake } from '../intake.ts';
 import { events } from '../ports/events.ts';
 import { executions, tokens } from '../ports/step-functions.ts';
@@ -14,5 +16,5 @@ import { wrap } from './wrap.ts';
 const deps = wiredDeps({ store, events, executions, tokens, vpnApprovals });
 
 export const handler = wrap('intake', (event: HttpApiEvent) => intake(deps, event), {
-  input: { kind: 'http' },
+  input: httpInput,
 });

@@ -1,4 +1,6 @@
 /** Lambda `peerEvents`: the peer's events through PeerEventsQueue, partial batch failures, each retried on its own. */
+
+import { sqsInput } from '../input-parser.ts';
 import { peerEventBatch } from '../intake.ts';
 import { events } from '../ports/events.ts';
 import { executions, tokens } from '../ports/step-functions.ts';
@@ -11,5 +13,5 @@ const deps = wiredDeps({ store, events, executions, tokens });
 export const handler = wrap(
   'peerEvents',
   (event: { Records: { messageId: string; body: string }[] }) => peerEventBatch(deps, event.Records, logger),
-  { input: { kind: 'sqs' } },
+  { input: sqsInput },
 );

@@ -4,9 +4,9 @@
  * (functions/aws/relay-from-google.ts). Logs ids and types only, never the event; the refusals it
  * counts are EMF metrics.
  */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { metrics } from '../approval-metrics.ts';
+import { logMetrics } from '../emf.ts';
 import { logInvocation } from '../lambda-logger.ts';
 import { type RelayHttpEvent, relayDepsFromEnv, relayHttp } from '../relay-from-google.ts';
 import { logger } from './wrap.ts';

@@ -6,6 +6,7 @@
  */
 import { relayToGoogle, type SqsRecord } from '#aws/relay-to-google.ts';
 import { federatedClient } from '../google-relay.ts';
+import { selfTestInput, sqsInput } from '../input-parser.ts';
 import { relayDepsFromEnv } from '../relay-runtime.ts';
 import { isSelfTest, relaySelfTest } from '../relay-self-test.ts';
 import { logger, wrap } from './wrap.ts';
@@ -23,7 +24,7 @@ const relayBatch = wrap(
     });
     return { batchItemFailures: report.batchItemFailures };
   },
-  { input: { kind: 'sqs' } },
+  { input: sqsInput },
 );
 
 const selfTest = wrap(
@@ -33,7 +34,7 @@ const selfTest = wrap(
     logger.info('relay self-test', { ok: report.ok, steps: report.steps.map((s) => `${s.step}: ${s.ok}`) });
     return report;
   },
-  { input: { kind: 'self-test' } },
+  { input: selfTestInput },
 );
 
 export const handler = (event: unknown, context: unknown) =>

@@ -4,6 +4,7 @@
  */
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import type { ExecutionInput } from '#core/link/stage.ts';
+import { eventBridgeOr } from '../input-parser.ts';
 import { startFromEvent, startStage } from '../intake.ts';
 import { executions } from '../ports/step-functions.ts';
 import { store } from '../ports/store.ts';
@@ -26,9 +27,6 @@ export const handler = wrap(
       ? startFromEvent(deps, event)
       : startStage(deps, event.stage, event.input ?? { linkId: event.linkId }),
   {
-    input: {
-      kind: 'eventbridge-or',
-      otherwise: startRequest,
-    },
+    input: eventBridgeOr(startRequest),
   },
 );

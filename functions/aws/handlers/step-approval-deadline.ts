@@ -1,7 +1,7 @@
 /** Lambda `stepApprovalDeadline`: the fallback poll of a provisioning approval wait (publishes the approval metrics) (functions/core/link/approve.ts `approvalDeadline`). */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { approvalDeadline } from '#core/link/approve.ts';
 import { metrics as emf } from '../approval-metrics.ts';
+import { logMetrics } from '../emf.ts';
 import { events } from '../ports/events.ts';
 import { metrics } from '../ports/metrics.ts';
 import { store } from '../ports/store.ts';

@@ -1,7 +1,7 @@
 /** Lambda `stepDecommissionDeadline`: the fallback poll of a decommission approval wait (publishes the approval metrics) (functions/core/link/decommission.ts `decommissionDeadline`). */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { decommissionDeadline } from '#core/link/decommission.ts';
 import { metrics as emf } from '../approval-metrics.ts';
+import { logMetrics } from '../emf.ts';
 import { events } from '../ports/events.ts';
 import { metrics } from '../ports/metrics.ts';
 import { store } from '../ports/store.ts';

@@ -4,6 +4,7 @@
  * delete: its `.waitForTaskToken` park and its deadline (`{vpnApproval: "park" | "expired", ...}`).
  */
 import type { EventBridgeEvent } from '#aws/envelope.ts';
+import { eventBridgeOr } from '../input-parser.ts';
 import { object } from '../validators.gen.ts';
 import { type VpnWaitInput, vpnHalfDepsFromEnv, vpnHalfStep } from '../vpn-half.ts';
 import { wrap } from './wrap.ts';
@@ -12,6 +13,6 @@ export const handler = wrap(
   'vpnHalf',
   (event: EventBridgeEvent | VpnWaitInput) => vpnHalfStep(vpnHalfDepsFromEnv(), event),
   {
-    input: { kind: 'eventbridge-or', otherwise: object },
+    input: eventBridgeOr(object),
   },
 );

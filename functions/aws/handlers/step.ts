@@ -1,4 +1,6 @@
 /** A state machine's Lambda task entry (functions/aws/handlers/step-*.ts): the step on the ports its entry wires. */
+
+import { stepInput } from '../input-parser.ts';
 import type { IntakeDeps } from '../intake.ts';
 import { type Wiring, wiredDeps } from '../runtime.ts';
 import { type WrapOptions, wrap } from './wrap.ts';
@@ -11,9 +13,9 @@ export function step<I, R>(
   name: string,
   fn: (deps: IntakeDeps, input: I) => Promise<R>,
   wiring: Wiring,
-  options: WrapOptions = {},
+  options: Partial<WrapOptions> = {},
   // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 ): any {
   const deps = wiredDeps(wiring);
-  return wrap(name, (input: I) => fn(deps, input), options);
+  return wrap(name, (input: I) => fn(deps, input), { ...options, input: options.input ?? stepInput(name) });
 }

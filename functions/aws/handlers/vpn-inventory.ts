@@ -4,11 +4,12 @@
  * inventory exchange").
  */
 import type { EventBridgeEvent } from '#aws/envelope.ts';
+import { eventBridgeInput } from '../input-parser.ts';
 import { vpnInventoryDepsFromEnv, vpnInventoryStep } from '../vpn-inventory.ts';
 import { wrap } from './wrap.ts';
 
 export const handler = wrap(
   'vpnInventory',
   (event: EventBridgeEvent) => vpnInventoryStep(vpnInventoryDepsFromEnv(), event),
-  { input: { kind: 'eventbridge' } },
+  { input: eventBridgeInput },
 );

@@ -4,6 +4,7 @@
  * with the run that commanded it (functions/aws/vpn-run-events.ts).
  */
 import type { EventBridgeEvent } from '#aws/envelope.ts';
+import { eventBridgeInput } from '../input-parser.ts';
 import { vpnRunEvent, vpnRunEventDepsFromEnv } from '../vpn-run-events.ts';
 import { wrap } from './wrap.ts';
 
@@ -11,6 +12,6 @@ export const handler = wrap(
   'vpnRunEvents',
   (event: EventBridgeEvent) => vpnRunEvent(vpnRunEventDepsFromEnv(), event),
   {
-    input: { kind: 'eventbridge' },
+    input: eventBridgeInput,
   },
 );

@@ -2,8 +2,9 @@
  * Lambda `watcher` (functions/aws/watcher.ts): scheduled or CloudTrail-triggered, whatever the event
  * it polls (only an object is required); billing with nobody watching is logged and counted.
  */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { metrics as emf } from '../approval-metrics.ts';
+import { logMetrics } from '../emf.ts';
+import { eventBridgeOr } from '../input-parser.ts';
 import { bgp } from '../ports/bgp.ts';
 import { events } from '../ports/events.ts';
 import { halves } from '../ports/halves.ts';
@@ -27,7 +28,7 @@ export const handler = wrap(
     return report;
   },
   {
-    input: { kind: 'eventbridge-or', otherwise: object },
+    input: eventBridgeOr(object),
     use: [logMetrics(emf)],
   },
 );

@@ -6,13 +6,14 @@
  * entry imports only what its function uses, so its bundle holds only that.
  */
 import middy from '@middy/core';
-import { type InputKind, parseInput } from '../input-parser.ts';
+import { type InputCheck, parseInput } from '../input-parser.ts';
 import { LambdaLogger, logInvocation } from '../lambda-logger.ts';
 
 export const logger = new LambdaLogger('crosslink-aws');
 
 export interface WrapOptions {
-  input?: InputKind;
+  /** What the event is checked against before `fn` runs (../input-parser.ts). */
+  input: InputCheck;
   /** Middlewares after the input's (the approval metrics' flush, where a function publishes them). */
   use?: middy.MiddlewareObj[];
 }
@@ -20,12 +21,10 @@ export interface WrapOptions {
 export function wrap<E, R>(
   name: string,
   fn: (event: E) => Promise<R>,
-  options: WrapOptions = {},
+  options: WrapOptions,
   // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 ): any {
-  let base = middy()
-    .use(logInvocation(logger))
-    .use(parseInput(options.input ?? { kind: 'step', step: name }));
+  let base = middy().use(logInvocation(logger)).use(parseInput(options.input));
   for (const m of options.use ?? []) base = base.use(m);
   return base.handler(async (raw: unknown) => {
     const event = raw as E;

@@ -8,12 +8,16 @@ import type { Issue } from '../errors.ts';
 import { ValidationError } from '../errors.ts';
 import { issuesOf } from '../validation.ts';
 import * as compiled from '../validators.gen.ts';
-import type { EventDataByName, EventName } from './catalog.ts';
+import { type EventDataByName, type EventName, isLinkEvent, type LinkEventName } from './catalog.ts';
 import type { EventCheck } from './checks.ts';
 import * as checks from './checks.ts';
 
-/** Each event's check, by name: for an event whose name is known only at run time. */
-const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
+/**
+ * The link events' checks, by name: for a link event whose name is known only at run time (a
+ * peer's event, `parseLinkEventData`). Apart from the VPN events' so that a function that reads
+ * only link events holds only their validators.
+ */
+const LINK_EVENT_DATA: { [N in LinkEventName]: EventCheck<N> } = {
   LinkRequested: checks.LinkRequested,
   LinkApprovalRequested: checks.LinkApprovalRequested,
   LinkApproved: checks.LinkApproved,
@@ -24,6 +28,10 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   LinkStateChanged: checks.LinkStateChanged,
   LinkDecommissionRequested: checks.LinkDecommissionRequested,
   LinkFailed: checks.LinkFailed,
+};
+
+/** The VPN events' checks, by name. */
+const VPN_EVENT_DATA: { [N in Exclude<EventName, LinkEventName>]: EventCheck<N> } = {
   VpnDrainRequested: checks.VpnDrainRequested,
   VpnDrained: checks.VpnDrained,
   VpnUndrainRequested: checks.VpnUndrainRequested,
@@ -41,9 +49,16 @@ const EVENT_DATA: { [N in EventName]: EventCheck<N> } = {
   DrFailedBack: checks.DrFailedBack,
 };
 
+/** Each event's check, by name: for an event whose name is known only at run time. */
+function eventCheck<N extends EventName>(name: N): EventCheck<N> {
+  return (
+    isLinkEvent(name) ? LINK_EVENT_DATA[name] : VPN_EVENT_DATA[name as Exclude<EventName, LinkEventName>]
+  ) as EventCheck<N>;
+}
+
 /** Every problem of `data` against the v1 schema of event `name` (paths relative to `data`). */
 export function eventDataIssues(name: EventName, data: unknown): Issue[] {
-  return issuesOf(EVENT_DATA[name].validate, data);
+  return issuesOf(eventCheck(name).validate, data);
 }
 
 /** Every problem of a CloudEvent envelope (events/envelope.v1.schema.json). */
@@ -53,7 +68,12 @@ export function envelopeIssues(event: unknown): Issue[] {
 
 /** Returns `data` typed, or throws ValidationError naming every bad field by path. */
 export function parseEventData<N extends EventName>(name: N, data: unknown): EventDataByName[N] {
-  return checkEventData(EVENT_DATA[name] as EventCheck<N>, data);
+  return checkEventData(eventCheck(name), data);
+}
+
+/** `parseEventData` of a link event: what a peer's link event is read with. */
+export function parseLinkEventData<N extends LinkEventName>(name: N, data: unknown): EventDataByName[N] {
+  return checkEventData(LINK_EVENT_DATA[name] as EventCheck<N>, data);
 }
 
 /** Returns `data` typed, or throws ValidationError naming every bad field by path. */

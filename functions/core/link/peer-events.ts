@@ -16,7 +16,7 @@ import {
 } from '../errors.ts';
 import { type EventDataByName, type EventName, isLinkEvent, type LinkEventName } from '../events/catalog.ts';
 import * as checks from '../events/checks.ts';
-import { parseEventData } from '../events/schemas.ts';
+import { parseLinkEventData } from '../events/schemas.ts';
 import { identityOf } from '../policy/policy.ts';
 import { canonicalAwsPrincipal } from '../policy/principals.ts';
 import { evaluatePolicy } from '../policy/rules.ts';
@@ -53,7 +53,7 @@ export async function applyPeerEvent(deps: LinkDeps, event: CloudEvent): Promise
   const anyName = type.name as EventName;
   if (!isLinkEvent(anyName)) return { outcome: 'ignored', reason: `${anyName} is not a link event` };
   const name = anyName;
-  const data = parseEventData(name, event.data) as EventDataByName[LinkEventName];
+  const data = parseLinkEventData(name, event.data) as EventDataByName[LinkEventName];
   const peer = event.crosslinkorigin;
   if (data.policyHash !== deps.policy.hash) {
     await audit(deps, {

@@ -67,6 +67,16 @@ export function loadPolicy(raw: unknown): Policy {
   return { document: raw as PolicyDocument, hash: canonicalHash(raw) };
 }
 
+/**
+ * The policy of a document validated by `loadPolicy` where it was made: a function package embeds
+ * the policy `loadPolicy` accepted at packaging (config/policy-document.cjs, which stops the
+ * packaging on any problem), a constant of its code, so validating it again at every cold start
+ * could not fail, and would put the policy's validator (about 10 KB) in every bundle.
+ */
+export function packagedPolicy(document: PolicyDocument): Policy {
+  return { document, hash: canonicalHash(document) };
+}
+
 function semanticIssues(doc: PolicyDocument): Issue[] {
   const issues: Issue[] = [];
   doc.bandwidths.forEach((b, i) => {
