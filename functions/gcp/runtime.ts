@@ -158,6 +158,55 @@ function logRouteError(route: string, e: unknown): void {
   );
 }
 
+/**
+ * The VPN parts of a function's dependencies: its half's commands, the run (built when first used)
+ * and the inventory exchange, reading the hub's and the network projects' VPNs.
+ */
+function vpnParts(
+  env: NodeJS.ProcessEnv,
+  { project, region }: Placement,
+  parts: {
+    firestore: Firestore;
+    events: PubSubSink;
+    store: FirestoreLinkStore;
+    policy: ReturnType<typeof embeddedPolicy>;
+    networks: ReturnType<typeof parseNetworkProjects>;
+    projects: ReturnType<typeof projectClients>;
+    workflow: (id: string) => string;
+  },
+): Pick<GoogleDeps, 'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnInventory'> {
+  const { firestore, events, projects } = parts;
+  const endpoint = env.CROSSLINK_GCP_ENDPOINT;
+  const vpnReads = {
+    compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
+    projects: [project, ...parts.networks.keys()],
+    firestore,
+    bus: events,
+    clock: systemClock,
+  };
+  return {
+    vpn: buildVpnHalfDeps(
+      env,
+      { project, region },
+      { firestore, bus: events, clock: systemClock, authFor: projects.authFor },
+    ),
+    vpnHalfWorkflow: parts.workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
+    vpnRun: once(() =>
+      buildVpnRunDeps(
+        { project, region },
+        {
+          ...vpnReads,
+          links: parts.store,
+          installation: need(env, 'CROSSLINK_INSTALLATION'),
+          settings: readVpnRunSettings(parts.policy.document.vpn),
+          prices: embeddedVpnPrices(),
+        },
+      ),
+    ),
+    vpnInventory: buildVpnInventoryDeps({ project, region }, vpnReads),
+  };
+}
+
 /** The dependencies of a function placed in `project` / `region`, configured by `env`. */
 export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement): GoogleDeps {
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
@@ -210,14 +259,6 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     resume: (callback, output) => tokens.success(callback, output),
   });
   const settings = stepSettings(env);
-  // What the inventory exchange and the VPN run read and write: the hub's and network projects' VPNs.
-  const vpnReads = {
-    compute: new ComputeRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
-    projects: [project, ...networks.keys()],
-    firestore,
-    bus: events,
-    clock: systemClock,
-  };
   const deps: GoogleDeps = {
     ...base,
     vpnApprovals,
@@ -231,30 +272,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     stages: stagesOf(starter),
     logError: logRouteError,
     starter,
-    vpn: buildVpnHalfDeps(
-      env,
-      { project, region },
-      {
-        firestore,
-        bus: events,
-        clock: systemClock,
-        authFor: projects.authFor,
-      },
-    ),
-    vpnHalfWorkflow: workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
-    vpnRun: once(() =>
-      buildVpnRunDeps(
-        { project, region },
-        {
-          ...vpnReads,
-          links: store,
-          installation: need(env, 'CROSSLINK_INSTALLATION'),
-          settings: readVpnRunSettings(policy.document.vpn),
-          prices: embeddedVpnPrices(),
-        },
-      ),
-    ),
-    vpnInventory: buildVpnInventoryDeps({ project, region }, vpnReads),
+    ...vpnParts(env, { project, region }, { firestore, events, store, policy, networks, projects, workflow }),
     watch: {
       ...base,
       projects: projects.projects,
