@@ -110,7 +110,7 @@ export function drSignalsDepsFromEnv(
     origin,
     clock,
     log,
-    events: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     get: (vantage) => fetchGet(vantage, PROBE_TIMEOUT_MS),
     // Route 53 publishes HealthCheckStatus to us-east-1 only.
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),

@@ -66,7 +66,7 @@ export function buildGcpDrSignalsDeps(
     origin: { cloud: 'gcp', project: placement.project, region: placement.region },
     clock: clients.clock,
     log: new FirestoreSignalLog(clients.firestore),
-    events: clients.bus,
+    bus: clients.bus,
     get: (vantage) => fetchGet(vantage, PROBE_TIMEOUT_MS),
     controlUrl: env.CROSSLINK_DR_CONTROL_URL ?? '',
     ...(env.CROSSLINK_DR_REPLICATION_LINK ? { replicationLink: env.CROSSLINK_DR_REPLICATION_LINK } : {}),

@@ -48,7 +48,7 @@ async function depsIn(region: string, extra: Partial<DrSignalsDeps> = {}): Promi
     origin: { cloud: 'aws', accountId: '111122223333', region },
     clock: world.clock,
     log: new DynamoDbSignalLog(db.client, await db.linksTable()),
-    events: { put: async (events) => void sent.push(...events) },
+    bus: { put: async (events) => void sent.push(...events) },
     get: (vantage) => fetchGet(vantage, 2_000),
     cloudwatch: undefined as unknown as CloudWatchClient,
     controlUrl: `${world.base}/connectivity`,

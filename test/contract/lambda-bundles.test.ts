@@ -77,7 +77,8 @@ const EXPECTED: Record<string, string[]> = {
   stepVpnHalf: [...STORE_EVENTS, 'EC2Client'],
   stepVpnRun: [...STORE_EVENTS, 'CloudWatchClient', 'DirectConnectClient', 'EC2Client', 'STSClient'],
   vpnRunEvents: STORE_EVENTS,
-  vpnInventory: [...STORE_EVENTS, 'EC2Client'],
+  // Direct Connect: the gateways' associations go with the inventory, for a Google coordinator.
+  vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
   drSignals: [...STORE_EVENTS, 'CloudWatchClient'],
 };
 
@@ -99,8 +100,6 @@ const OVER_GOAL: Record<string, number> = {
   stepDrainCheck: 270,
   stepPollHalf: 280,
   stepRequest: 260,
-  // The DynamoDB, EventBridge and CloudWatch clients (the external checker's GetMetricData).
-  drSignals: 270,
   // The planner, the importers and the run's steps; EC2, CloudWatch, Direct Connect and STS clients.
   stepVpnRun: 360,
   watcher: 290,

@@ -35,7 +35,8 @@ export interface ProbeStreakStore {
 
 export interface VantageDeps {
   log: SignalLogStore;
-  events: EventSink;
+  /** Where this side sends its observations for the relay (the crosslink bus / events topic). */
+  bus: EventSink;
   origin: Origin;
   clock: Clock;
 }
@@ -55,7 +56,7 @@ export async function recordAndSend(
 ): Promise<number> {
   const added = await deps.log.record(observations);
   if (observations.length > 0)
-    await deps.events.put(
+    await deps.bus.put(
       observations.map((o) =>
         buildEvent<DrSignalObservedData>({
           name: 'DrSignalObserved',

@@ -59,7 +59,7 @@ function side(origin: Origin, answers: (url: string) => ReturnType<HttpGet>) {
   const deps = {
     log,
     streaks: log,
-    events: { put: async (events: CloudEvent[]) => void sent.push(...events) },
+    bus: { put: async (events: CloudEvent[]) => void sent.push(...events) },
     origin,
     clock,
     get: answers,
