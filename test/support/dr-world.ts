@@ -4,13 +4,17 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
+import {
+  Route53RecoveryClusterClient,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
 import { afterEach, beforeEach } from 'vitest';
 import type { DrPlanDocument } from '#core/dr/plan.ts';
 import { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
-import { admin } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
   Endpoint: string;
@@ -45,6 +49,43 @@ export async function deployPaymentsWorld(cloud: LocalCloud): Promise<PaymentsWo
   const { clusters } = await admin(cloud, 'POST', '/aws/route53-recovery-cluster/clusters', {});
   const cluster = clusters.find((c: { ClusterArn: string }) => c.ClusterArn === out.ClusterArn);
   return { out, endpoints: cluster.ClusterEndpoints };
+}
+
+/**
+ * Both cells set in one UpdateRoutingControlStates call, as admin, through the first of the world's
+ * endpoints that answers (one that does not connect is skipped; an answer with an error is thrown).
+ * Returns the region of the endpoint that took it.
+ */
+export async function switchCells(
+  world: PaymentsWorld,
+  aws: 'On' | 'Off',
+  gcp: 'On' | 'Off',
+): Promise<string> {
+  for (const ep of world.endpoints) {
+    const c = new Route53RecoveryClusterClient({
+      region: ep.Region,
+      endpoint: ep.Endpoint,
+      credentials: ADMIN_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    try {
+      await c.send(
+        new UpdateRoutingControlStatesCommand({
+          UpdateRoutingControlStateEntries: [
+            { RoutingControlArn: world.out.AwsCell, RoutingControlState: aws },
+            { RoutingControlArn: world.out.GcpCell, RoutingControlState: gcp },
+          ],
+        }),
+      );
+      return ep.Region;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined)
+        throw err;
+    } finally {
+      c.destroy();
+    }
+  }
+  throw new Error('no cluster endpoint answered');
 }
 
 /** The payments service of the example plan in the world of `clock`: primary on AWS us-east-1, standby on Google us-central1, RPO 1 m. */
