@@ -135,6 +135,25 @@ describe('crosslink dr status reads the serving side from Route 53 ARC', () => {
     }
   });
 
+  it('passes on a refusal instead of trying the next endpoint: an identity without ARC permissions', async () => {
+    const r = await home.cli(
+      'dr',
+      'status',
+      '--as',
+      'alice',
+      plan,
+      '--signals',
+      signals,
+      '--arc-endpoints',
+      endpointsFile,
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^error: User: \S+:user\/alice is not authorized to perform: route53-recovery-cluster:GetRoutingControlState/,
+    );
+    expect(r.err).not.toMatch(/no cluster endpoint answered/);
+  });
+
   it('refuses an endpoints file that is not describe-cluster output, naming the field', async () => {
     const bad = join(home.home, 'bad.json');
     writeFileSync(
