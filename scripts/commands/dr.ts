@@ -1,10 +1,12 @@
 /**
  * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
- * `crosslink dr status <plan-file> --signals <file> [--at <time>]`; `crosslink dr export <plan-file>`
- * reads the AWS side's recorded log from the local cloud. `crosslink dr pause|resume <plan-file>` and
- * `crosslink dr approve <plan-file> <epoch>` record an operator's control in a signal log file, after
- * checking it against the decisions that log leads to (docs/dr-executor.md).
- * Both are offline: they read files and run the core; nothing is called on either cloud.
+ * `crosslink dr status <plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>]`;
+ * `crosslink dr export <plan-file>` reads the AWS side's recorded log from the local cloud.
+ * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>` record an
+ * operator's control in a signal log file, after checking it against the decisions that log leads
+ * to (docs/dr-executor.md). Validate, evaluate and the controls are offline: they read files and run
+ * the core. `dr status` reads the serving side from Route 53 ARC's cluster endpoints when given
+ * them; `dr export` reads the recorded log.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
 import { appendFile, readFile } from 'node:fs/promises';
@@ -14,6 +16,16 @@ import { approvalIssues, runFromDecisions } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import { type Decision, iso } from '#core/dr/failover-state.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
+import {
+  type ArcServing,
+  arcCells,
+  type ClusterEndpoint,
+  parseClusterEndpoints,
+  type RoutingControlReader,
+  readArcServing,
+  type SignalGap,
+  signalGaps,
+} from '#core/dr/serving.ts';
 import { type ControlRecord, parseSignalLogLines } from '#core/dr/signal-log.ts';
 import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
@@ -170,6 +182,30 @@ export interface StatusOptions {
   at?: number;
   json: boolean;
   home: string;
+  /** Route 53 ARC: the cluster's endpoints and a reader of routing control states, to read the serving side. */
+  arc?: { endpoints: ClusterEndpoint[]; reader: RoutingControlReader };
+}
+
+function describeGap(g: SignalGap): string {
+  if (g.from === undefined) return `  ${g.side.padEnd(9)} no signal at all`;
+  if (g.to === undefined)
+    return `  ${g.side.padEnd(9)} silent since ${g.from} (${formatDuration(g.ms ?? 0)})`;
+  return `  ${g.side.padEnd(9)} gap ${g.from} -> ${g.to} (${formatDuration(g.ms ?? 0)})`;
+}
+
+function describeArc(plan: DrPlan, a: ArcServing): string[] {
+  if (a.serving === 'unknown')
+    return [
+      `serving (Route 53 ARC): unknown: no cluster endpoint answered (tried ${a.tried.map((t) => `${t.region}: ${t.reason}`).join('; ')})`,
+    ];
+  const skipped =
+    a.skipped.length > 0 ? `; ${a.skipped.map((t) => `${t.region} skipped: ${t.reason}`).join('; ')}` : '';
+  const side = a.serving === 'primary' || a.serving === 'standby' ? plan[a.serving] : undefined;
+  const lines = [
+    `serving (Route 53 ARC, read at ${a.endpoint}${skipped}): ${a.serving}${side ? ` (${side.cloud} ${side.region})` : a.serving === 'both' ? ' (both cells On)' : ' (every cell Off)'}`,
+  ];
+  for (const c of a.cells) lines.push(`  ${c.side.padEnd(8)} ${c.state.padEnd(3)} ${c.routingControlArn}`);
+  return lines;
 }
 
 /**
@@ -187,23 +223,43 @@ export async function drStatusCommand(opts: StatusOptions, out: Output): Promise
     out.err(`${opts.signals}: no record, and no --at time to report at`);
     return EXIT.usage;
   }
-  const status = drStatus(plan, records, now);
+  let arc: ArcServing | undefined;
+  if (opts.arc) {
+    const cells = arcCells(plan);
+    if (!cells) {
+      out.err(`${opts.plan}: actions.failover: no arc-routing-control action, so no routing control to read`);
+      return EXIT.usage;
+    }
+    arc = await readArcServing(cells, opts.arc.endpoints, opts.arc.reader);
+  }
+  const status = {
+    ...drStatus(plan, records, now),
+    gaps: signalGaps(plan, records, now),
+    ...(arc && { arc }),
+  };
+  const code = arc?.serving === 'unknown' ? EXIT.unexpected : EXIT.ok;
+  if (arc?.serving === 'unknown') out.err(`${plan.service}: ${describeArc(plan, arc)[0]}`);
   if (opts.json) {
     out.out(JSON.stringify(status, null, 2));
-    return EXIT.ok;
+    return code;
   }
   const side = plan[status.active];
   out.out(
-    `${plan.service} at ${status.now}: ${status.active} serving (${side.cloud} ${side.region}), epoch ${status.epoch}`,
+    `${plan.service} at ${status.now}: ${status.active} serving by the decisions (${side.cloud} ${side.region}), epoch ${status.epoch}`,
   );
+  if (arc) for (const line of describeArc(plan, arc)) out.out(line);
   out.out('vantage points:');
   for (const v of status.vantagePoints)
     out.out(
-      `  ${v.vantage.padEnd(20)} ${v.freshness.padEnd(6)} ${v.lastReport ? `last report ${v.lastReport} (${formatDuration(v.ageMs ?? 0)} ago)` : 'no report'}`,
+      `  ${v.vantage.padEnd(20)} ${v.freshness.padEnd(6)} ${v.lastReport ? `last report ${v.lastReport} (${formatDuration(v.ageMs ?? 0)} ago): ${v.last?.signal} ${v.last?.status}${v.last?.reason ? ` (${v.last.reason})` : ''}` : 'no report'}`,
     );
+  out.out(
+    `gaps longer than ${formatDuration(plan.settings.staleAfterMs)} per side:${status.gaps.length === 0 ? ' none' : ''}`,
+  );
+  for (const g of status.gaps) out.out(describeGap(g));
   out.out('last decisions:');
   for (const d of status.decisions.slice(-3)) for (const line of describeDecision(d)) out.out(`  ${line}`);
-  return EXIT.ok;
+  return code;
 }
 
 const validate: Command = {
@@ -238,22 +294,51 @@ const evaluate: Command = {
 const status: Command = {
   noun: 'dr',
   verb: 'status',
-  args: '<plan-file> --signals <file> [--at <time>]',
-  summary: "the serving side, last decisions and each vantage point's freshness from a signal log",
+  args: '<plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>]',
+  summary:
+    "the serving side (decided, and read from Route 53 ARC), last decisions, each vantage point's freshness and each side's gaps",
   example: 'crosslink dr status config/dr-plans/example-payments.yaml --signals signals.jsonl',
   positionals: { min: 1, max: 1 },
   options: {
     signals: { type: 'string', description: 'the recorded signal log: JSON lines' },
     at: { type: 'string', description: 'report as of this time (RFC 3339); default: the last record' },
+    'arc-endpoints': {
+      type: 'string',
+      description:
+        "the ARC cluster's endpoints (describe-cluster's JSON): read each routing control's state through them in turn",
+    },
   },
   async run(ctx) {
     const { signals, at } = ctx.options;
+    const endpointsFile = ctx.options['arc-endpoints'];
     if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
     const time = timeOption('at', at);
-    return drStatusCommand(
-      { plan: ctx.positionals[0] as string, signals, at: time, json: ctx.global.json, home: ctx.home },
-      ctx.io,
+    const opts: StatusOptions = {
+      plan: ctx.positionals[0] as string,
+      signals,
+      at: time,
+      json: ctx.global.json,
+      home: ctx.home,
+    };
+    if (typeof endpointsFile !== 'string') return drStatusCommand(opts, ctx.io);
+    const read = await readInput(ctx.home, endpointsFile, ctx.io);
+    if ('code' in read) return read.code;
+    const endpoints = parseOrReport(endpointsFile, ctx.io, () =>
+      parseClusterEndpoints(read.text, endpointsFile),
     );
+    if (!endpoints) return EXIT.usage;
+    // On the local cloud, the identity's keys; on real accounts, the SDK's default credentials.
+    const target = await ctx.resolveTarget();
+    const who = target.kind === 'local' ? await identity(ctx.home, ctx.global.as ?? 'admin') : undefined;
+    if (who && !who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
+    // Loaded here: the ARC client would slow the offline commands' start.
+    const { ArcRoutingControlReader } = await import('#aws/arc-routing-controls.ts');
+    const reader = new ArcRoutingControlReader(who?.aws);
+    try {
+      return await drStatusCommand({ ...opts, arc: { endpoints, reader } }, ctx.io);
+    } finally {
+      reader.destroy();
+    }
   },
 };
 

@@ -208,14 +208,19 @@ describe('crosslink dr status', () => {
     // Assess
     expect(err).toEqual([]);
     expect(code).toBe(0);
-    expect(out[0]).toBe('payments-api at 2026-03-02T10:12:00Z: primary serving (aws us-east-1), epoch 1');
-    expect(out.slice(1, 5)).toEqual([
+    expect(out[0]).toBe(
+      'payments-api at 2026-03-02T10:12:00Z: primary serving by the decisions (aws us-east-1), epoch 1',
+    );
+    expect(out.slice(1, 8)).toEqual([
       'vantage points:',
-      '  aws-us-west-2        blind  last report 2026-03-02T10:10:00Z (2m ago)',
-      '  gcp-us-west1         stale  last report 2026-03-02T10:01:00Z (11m ago)',
-      '  route53-checkers     fresh  last report 2026-03-02T10:10:00Z (2m ago)',
+      '  aws-us-west-2        blind  last report 2026-03-02T10:10:00Z (2m ago): api-availability unknown (vantage-down)',
+      '  gcp-us-west1         stale  last report 2026-03-02T10:01:00Z (11m ago): api-availability healthy',
+      '  route53-checkers     fresh  last report 2026-03-02T10:10:00Z (2m ago): api-health-check healthy',
+      'gaps longer than 5m per side:',
+      '  aws       gap 2026-03-02T10:00:00Z -> 2026-03-02T10:10:00Z (10m)',
+      '  gcp       silent since 2026-03-02T10:01:00Z (11m)',
     ]);
-    expect(out.slice(5)).toEqual([
+    expect(out.slice(8)).toEqual([
       'last decisions:',
       '  2026-03-02T10:00:00Z  epoch 1  hold (primary serving)',
       expect.stringMatching(/^ {6}no-quorum: 0 of 3/),
@@ -242,7 +247,9 @@ describe('crosslink dr status', () => {
         { freshness: 'silent' },
         { freshness: 'silent' },
       ],
+      gaps: [{ side: 'gcp' }, { side: 'external' }],
     });
+    expect(JSON.parse(json.out.join('\n')).gaps[0]).toEqual({ side: 'gcp' });
     expect([badAt.code, badAt.err]).toEqual([
       2,
       ['--at: "noon" is not an RFC 3339 time (e.g. 2026-03-02T10:15:00Z)'],

@@ -8,10 +8,6 @@
  * (docs/local-route53-arc.md).
  */
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  Route53RecoveryClusterClient,
-  UpdateRoutingControlStatesCommand,
-} from '@aws-sdk/client-route53-recovery-cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
 import {
@@ -19,41 +15,15 @@ import {
   deployPaymentsWorld,
   type PaymentsWorld,
   startPaymentsClients,
+  switchCells as switchWorldCells,
 } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
 let world: PaymentsWorld;
-const clients: Route53RecoveryClusterClient[] = [];
 const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
 
-/** Both cells set in one call, through the first endpoint that answers. */
-async function switchCells(aws: 'On' | 'Off', gcp: 'On' | 'Off'): Promise<string> {
-  for (const ep of world.endpoints) {
-    const c = new Route53RecoveryClusterClient({
-      region: ep.Region,
-      endpoint: ep.Endpoint,
-      credentials: ADMIN_CREDENTIALS,
-      maxAttempts: 1,
-    });
-    clients.push(c);
-    try {
-      await c.send(
-        new UpdateRoutingControlStatesCommand({
-          UpdateRoutingControlStateEntries: [
-            { RoutingControlArn: world.out.AwsCell, RoutingControlState: aws },
-            { RoutingControlArn: world.out.GcpCell, RoutingControlState: gcp },
-          ],
-        }),
-      );
-      return ep.Region;
-    } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined)
-        throw err;
-    }
-  }
-  throw new Error('no cluster endpoint answered');
-}
+const switchCells = (aws: 'On' | 'Off', gcp: 'On' | 'Off') => switchWorldCells(world, aws, gcp);
 
 async function healthStatus(id: string): Promise<string> {
   const { HealthChecks } = await admin(cloud, 'POST', '/aws/route53/health-checks', {});
@@ -69,7 +39,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
   await cloud?.stop();
 });
 

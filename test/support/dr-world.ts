@@ -5,6 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  Route53RecoveryClusterClient,
+  UpdateRoutingControlStatesCommand,
+} from '@aws-sdk/client-route53-recovery-cluster';
 import { afterEach, beforeEach } from 'vitest';
 import type { DrPlan, DrPlanDocument } from '#core/dr/plan.ts';
 import { VirtualClock } from '#local/clock.ts';
@@ -47,6 +51,43 @@ export async function deployPaymentsWorld(cloud: LocalCloud): Promise<PaymentsWo
   const { clusters } = await admin(cloud, 'POST', '/aws/route53-recovery-cluster/clusters', {});
   const cluster = clusters.find((c: { ClusterArn: string }) => c.ClusterArn === out.ClusterArn);
   return { out, endpoints: cluster.ClusterEndpoints };
+}
+
+/**
+ * Both cells set in one UpdateRoutingControlStates call, as admin, through the first of the world's
+ * endpoints that answers (one that does not connect is skipped; an answer with an error is thrown).
+ * Returns the region of the endpoint that took it.
+ */
+export async function switchCells(
+  world: PaymentsWorld,
+  aws: 'On' | 'Off',
+  gcp: 'On' | 'Off',
+): Promise<string> {
+  for (const ep of world.endpoints) {
+    const c = new Route53RecoveryClusterClient({
+      region: ep.Region,
+      endpoint: ep.Endpoint,
+      credentials: ADMIN_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    try {
+      await c.send(
+        new UpdateRoutingControlStatesCommand({
+          UpdateRoutingControlStateEntries: [
+            { RoutingControlArn: world.out.AwsCell, RoutingControlState: aws },
+            { RoutingControlArn: world.out.GcpCell, RoutingControlState: gcp },
+          ],
+        }),
+      );
+      return ep.Region;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined)
+        throw err;
+    } finally {
+      c.destroy();
+    }
+  }
+  throw new Error('no cluster endpoint answered');
 }
 
 /** The payments service of the example plan in the world of `clock`: primary on AWS us-east-1, standby on Google us-central1, RPO 1 m. */

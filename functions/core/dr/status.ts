@@ -19,6 +19,8 @@ export interface VantageFreshness {
   lastReport?: string;
   /** How long ago that was, in ms. */
   ageMs?: number;
+  /** That report's signal, status and reason. */
+  last?: { signal: string; status: string; reason?: string };
 }
 
 export interface DrStatus {
@@ -54,7 +56,14 @@ export function vantageFreshness(
         : (last as { reason?: string }).reason === 'vantage-down'
           ? 'blind'
           : 'fresh';
-    return { vantage: vp.id, freshness, lastReport: last.time, ageMs };
+    const reason = (last as { reason?: string }).reason;
+    return {
+      vantage: vp.id,
+      freshness,
+      lastReport: last.time,
+      ageMs,
+      last: { signal: last.signal, status: last.status, ...(reason && { reason }) },
+    };
   });
 }
 

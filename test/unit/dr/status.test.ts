@@ -9,6 +9,7 @@ import {
   probesOf,
 } from '#core/dr/observations.ts';
 import { planWarnings } from '#core/dr/plan.ts';
+import { signalGaps } from '#core/dr/serving.ts';
 import { parseSignalLog } from '#core/dr/signal-log.ts';
 import { drStatus, vantageFreshness } from '#core/dr/status.ts';
 import { exampleDoc, planWith } from './helpers.ts';
@@ -103,10 +104,21 @@ describe('dr status', () => {
     const fresh = vantageFreshness(plan, log, at);
 
     // Assess
+    const last = { signal: 'standby-readiness', status: 'healthy' };
     expect(fresh).toEqual([
-      { vantage: 'aws-us-west-2', freshness: 'fresh', lastReport: '2026-03-02T10:19:00Z', ageMs: 0 },
-      { vantage: 'gcp-us-west1', freshness: 'stale', lastReport: '2026-03-02T10:03:00Z', ageMs: 16 * 60_000 },
-      { vantage: 'route53-checkers', freshness: 'fresh', lastReport: '2026-03-02T10:19:00Z', ageMs: 0 },
+      { vantage: 'aws-us-west-2', freshness: 'fresh', lastReport: '2026-03-02T10:19:00Z', ageMs: 0, last },
+      {
+        vantage: 'gcp-us-west1',
+        freshness: 'stale',
+        lastReport: '2026-03-02T10:03:00Z',
+        ageMs: 16 * 60_000,
+        last,
+      },
+      { vantage: 'route53-checkers', freshness: 'fresh', lastReport: '2026-03-02T10:19:00Z', ageMs: 0, last },
+    ]);
+    // and Google's side is silent since its last line
+    expect(signalGaps(plan, log, at)).toEqual([
+      { side: 'gcp', from: '2026-03-02T10:03:00Z', ms: 16 * 60_000 },
     ]);
   });
 
