@@ -230,13 +230,15 @@ export async function deployAwsHalf(
     pubsubHost?: string | null | Promise<string | null>;
     /** Environment of the relay beyond relayEnvironment's (tests: another pool, identity...). */
     relayEnvironment?: Record<string, string>;
+    /** Variables of the packaging beyond AWS_HALF_PACKAGING (part of the package's hash). */
+    packaging?: Record<string, string>;
   } = {},
 ): Promise<AwsHalfDeployment> {
   const t0 = performance.now();
   const gcp = await googleSealingKey(cloud.gcp);
   const deployment = await deployLocally(cloud, repoDir, {
     inputs: AWS_HALF_INPUTS,
-    packaging: AWS_HALF_PACKAGING,
+    packaging: { ...AWS_HALF_PACKAGING, ...options.packaging },
     environmentOverrides: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: gcp.publicKeyPem,
       CROSSLINK_PEER_KEY_ID: gcp.keyId,
