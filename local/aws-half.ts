@@ -235,13 +235,15 @@ export async function deployAwsHalf(
     relayEnvironment?: Record<string, string>;
     /** Stops a packaging in progress: `osls package` and its process group end. */
     signal?: AbortSignal;
+    /** Variables of the packaging beyond AWS_HALF_PACKAGING (part of the package's hash). */
+    packaging?: Record<string, string>;
   } = {},
 ): Promise<AwsHalfDeployment> {
   const t0 = performance.now();
   const gcp = await googleSealingKey(cloud.gcp);
   const deployment = await deployLocally(cloud, repoDir, {
     inputs: AWS_HALF_INPUTS,
-    packaging: AWS_HALF_PACKAGING,
+    packaging: { ...AWS_HALF_PACKAGING, ...options.packaging },
     environmentOverrides: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: gcp.publicKeyPem,
       CROSSLINK_PEER_KEY_ID: gcp.keyId,

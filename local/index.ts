@@ -100,7 +100,11 @@ export interface LocalCloudOptions {
    * Deploy the AWS half (serverless.yml in `repoDir`) into this cloud once it is up: its intake is
    * the handshake's `intakes.aws`, its and the Google side's sealing keys its `keys` (local/aws-half.ts).
    */
-  awsHalf?: { repoDir: string; intakePort?: number };
+  /**
+   * The AWS half to deploy: `repoDir`'s serverless.yml; `packaging`, variables of its packaging
+   * beyond AWS_HALF_PACKAGING (a test's schedule, `CROSSLINK_VPN_RUN_SCHEDULE`).
+   */
+  awsHalf?: { repoDir: string; intakePort?: number; packaging?: Record<string, string> };
   /**
    * The estate to put in the accounts and projects at start (config/local-estate.yaml: Direct
    * Connect gateways, network projects; local/estate.ts): a file or a loaded one. Default none;
@@ -357,6 +361,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           // deploy runs meanwhile).
           pubsubHost: pubsubFrontStart.then((f) => f?.host ?? null).catch(() => null),
           ...(options.awsHalf.intakePort !== undefined ? { intakePort: options.awsHalf.intakePort } : {}),
+          ...(options.awsHalf.packaging ? { packaging: options.awsHalf.packaging } : {}),
         })
       : Promise.resolve(null);
     awsHalfStart.catch(() => undefined);

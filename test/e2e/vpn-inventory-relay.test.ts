@@ -69,7 +69,7 @@ describe('the VPN inventory across the relay', () => {
         150_000,
       );
       const gcp = importGcpExport(report.export);
-      // The estate's two VPNs, each with its HA VPN tunnels in payments-prod, and their router's status.
+      // The estate's VPNs, each with its HA VPN tunnels in payments-prod, and their routers' status.
       expect(gcp.tunnels.length).toBeGreaterThanOrEqual(4);
       expect(gcp.routers.length).toBeGreaterThanOrEqual(1);
       expect(gcp.routers.every((r) => r.status !== undefined)).toBe(true);

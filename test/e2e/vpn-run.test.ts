@@ -1,10 +1,10 @@
 /**
  * A VPN run end to end, both halves deployed as `npm start` runs them (the packaged serverless.yml
- * with IAM on, gcp.yml on the emulators with Google IAM, the estate's two VPNs beside the example
+ * with IAM on, gcp.yml on the emulators with Google IAM, the estate's three VPNs beside the example
  * link), through the CLI: the example link is made ACTIVE, `crosslink vpn run --now` starts the
  * coordinator's `crosslink-vpn-run` state machine, which asks Google for its inventory across the
- * relay, plans both VPNs with the link read from its record and the Direct Connect gateway's
- * associations, and reports; the shipped policy runs every environment dry, so nothing is
+ * relay, plans the three VPNs with the link read from its record and the Direct Connect gateway's
+ * associations (the Transit Gateway one out of its reach), and reports; the shipped policy runs every environment dry, so nothing is
  * commanded and no VPN changes; `vpn runs show` prints the plan and the saving; `--apply` is
  * refused.
  */
@@ -53,17 +53,23 @@ describe('a VPN run on the local cloud', () => {
     // Assess
     expect(started.apply).toBe(false);
     expect(shown.run?.modes).toEqual({ prod: 'dry-run', nonprod: 'dry-run' });
-    // Both estate VPNs, paired across the clouds with Google's inventory, planned; none commanded.
+    // The estate's VPNs, paired across the clouds with Google's inventory, planned; none commanded.
     expect(shown.entries.map((e) => e.vpnId).sort()).toEqual(
       vpnsBefore.vpns.map((v) => v.vpnConnectionId).sort(),
     );
-    expect(shown.entries).toHaveLength(2);
+    expect(shown.entries).toHaveLength(3);
     expect(shown.entries.every((e) => !e.emit && e.mode === 'dry-run')).toBe(true);
     // Paired with Google's tunnels; the link, read from its record, is the one the VPN on its
     // gateway is judged against, and has not soaked yet (the planner's 72 h).
     for (const e of shown.entries) expect(e.gates.find((g) => g.gate === 'paired')?.verdict).toBe('pass');
     expect(shown.entries.some((e) => e.gates.find((g) => g.gate === 'soak')?.reason.includes(id))).toBe(true);
     expect(shown.entries.every((e) => e.action === 'keep')).toBe(true);
+    // The link's Direct Connect gateway reaches the virtual private gateway, not the Transit Gateway.
+    expect(shown.entries.map((e) => e.gates.find((g) => g.gate === 'covered')?.verdict).sort()).toEqual([
+      'fail',
+      'pass',
+      'pass',
+    ]);
     expect(shown.run?.totals.emitted).toBe(0);
     expect(shown.run?.saving.monthly).toEqual({ aws: 0, gcp: 0 });
     // Nothing changed: the VPNs read as they did.

@@ -40,6 +40,7 @@ describe('checkEstate', () => {
     expect(e.gcp.networkProjects.map((n) => n.project)).toEqual(['payments-prod']);
     expect(e.aws.vpns.map((v) => `${v.name} ${v.attach}`)).toEqual([
       'payments-vpn-vgw vpn-gateway',
+      'payments-vpn-vgw-2 vpn-gateway',
       'payments-vpn-tgw transit-gateway',
     ]);
   });
@@ -209,7 +210,7 @@ describe('a local cloud started with the estate', () => {
     }
   });
 
-  it('holds the two VPNs beside the example link: one on the VGW, one on a Transit Gateway, each with its Google tunnels and BGP peers', async () => {
+  it('holds the three VPNs beside the example link: two on the VGW (prod, nonprod), one on a Transit Gateway, each with its Google tunnels and BGP peers', async () => {
     const cloud = await startTestCloud({ estate: loadEstate() });
     try {
       const ec2 = new EC2Client({
@@ -229,6 +230,7 @@ describe('a local cloud started with the estate', () => {
       ).toEqual([
         ['available', 'tgw', 'nonprod'],
         ['available', 'vgw', undefined],
+        ['available', 'vgw', 'nonprod'],
       ]);
       const tgwVpn = vpns.find((v) => v.TransitGatewayId) as {
         VpnConnectionId: string;
@@ -247,7 +249,7 @@ describe('a local cloud started with the estate', () => {
       const tunnels =
         (await gcpGet(cloud, '/compute/v1/projects/payments-prod/regions/us-east4/vpnTunnels')).items ?? [];
       expect(tunnels.map((t: { peerIp: string }) => t.peerIp).sort()).toEqual(outside);
-      expect(outside).toHaveLength(4);
+      expect(outside).toHaveLength(6);
       ec2.destroy();
     } finally {
       await cloud.stop();

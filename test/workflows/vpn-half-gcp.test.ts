@@ -1,7 +1,9 @@
 /**
  * The Google half of a VPN run through its workflow on the local cloud, as `npm start` runs it: the
  * root gcp.yml (the vpn-half workflow, the vpnHalf function as crosslink-vpn, the peer-events and
- * starter functions), Google IAM enforced, the estate's two VPNs (config/local-estate.yaml) in the
+ * starter functions), Google IAM enforced, two of the estate's VPNs (config/local-estate.yaml: the
+ * prod one on the virtual private gateway, the one on the Transit Gateway; the second VPN on that
+ * gateway left out, so the VPC's routes to Google leave the gateway when the first drains) in the
  * network project payments-prod, reached as that project's account. Commands are published as the
  * AWS relay would (on crosslink-peer-events) or as this side would (on crosslink-events); results
  * are read from crosslink-events. Each action changes only the VPN it names, the routes and traffic
@@ -24,6 +26,7 @@ import { toPubSubMessage } from '#gcp/envelope.ts';
 import { jwtClient } from '#gcp/google-credentials.ts';
 import { VPN_APPROVAL_WAIT_MS } from '#gcp/vpn-half.ts';
 import { networkOf } from '#local/aws/common/network.ts';
+import { type Estate, loadEstate } from '#local/estate.ts';
 import type { WorkflowsService } from '#local/gcp/workflows-api.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { cliAgainst } from '../support/cli.ts';
@@ -64,12 +67,18 @@ function vpnNamed(name: string) {
   throw new Error(`no VPN ${name} in the estate`);
 }
 
+/** The estate without its second VPN on the virtual private gateway. */
+function twoEstateVpns(): Estate {
+  const e = loadEstate('config/local-estate.yaml');
+  return { ...e, aws: { ...e.aws, vpns: e.aws.vpns.filter((v) => v.name !== 'payments-vpn-vgw-2') } };
+}
+
 beforeAll(async () => {
   cloud = await startTestCloud({
     clock: { mode: 'manual', start: new Date().toISOString() },
     emulators: true,
     gcpConfig: 'gcp.yml',
-    estate: 'config/local-estate.yaml',
+    estate: twoEstateVpns(),
     gcpVariables: {
       CROSSLINK_PEER_PUBLIC_KEY_PEM: peer.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       CROSSLINK_PEER_KEY_ID: `arn:aws:kms:us-east-1:${ACCOUNT}:key/test-peer`,

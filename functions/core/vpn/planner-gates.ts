@@ -331,7 +331,18 @@ interface Traffic {
  * Coverage of [from, to) by samples, and the peak rate (bytes per hour; samples of one interval summed
  * across metrics and tunnels). `samples` are sorted by start, then end (see context()).
  */
-function trafficIn(samples: readonly TrafficSample[], from: number, to: number, metric?: string): Traffic {
+/**
+ * The traffic of the samples that overlap [from, to): their coverage of it, and the peak rate.
+ * `whole`: only the samples that start at or after `from` count, so that a sample holding `from`
+ * (the drain) does not lend its bytes from before it to the time after.
+ */
+function trafficIn(
+  samples: readonly TrafficSample[],
+  from: number,
+  to: number,
+  metric?: string,
+  whole = false,
+): Traffic {
   let covered = 0;
   let reach = from;
   let peakRate = 0;
@@ -348,7 +359,7 @@ function trafficIn(samples: readonly TrafficSample[], from: number, to: number, 
         seen = true;
       }
     }
-    if (!seen || end <= from || start >= to) continue;
+    if (!seen || end <= from || start >= to || (whole && start < from)) continue;
     const lo = Math.max(start, reach);
     const hi = Math.min(end, to);
     if (hi > lo) covered += hi - lo;
@@ -367,7 +378,15 @@ export function idleGate(vpn: Vpn, ctx: Context): Outcome & { trafficReturned: b
   const samples = ctx.traffic.get(vpn.id) ?? [];
   const limit = ctx.policy.idleMaxBytesPerHour;
   // Traffic after the drain (or over the last window when the drain time is unknown) above the limit.
-  const after = trafficIn(samples, since ?? ctx.now - ctx.policy.idleWindowMs, ctx.now);
+  // A sample is the sum of its period (CloudWatch's 5 minutes): the one holding the drain time also
+  // holds the traffic the VPN carried just before it, so only the samples from the drain on count.
+  const after = trafficIn(
+    samples,
+    since ?? ctx.now - ctx.policy.idleWindowMs,
+    ctx.now,
+    undefined,
+    since !== undefined,
+  );
   if (after.peakRate > limit)
     return {
       ok: false,

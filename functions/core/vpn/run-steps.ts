@@ -362,11 +362,21 @@ export async function undrainForLink(
   };
 }
 
-/** A half's result, kept with the run that commanded it (runs of other producers are ignored). */
+/**
+ * A half's result, kept with the run that commanded it (runs of other producers are ignored). A
+ * drain a half applied (`changed`) moves its drain record's time to when it was applied, if later:
+ * the VPN carried traffic until then, and the planner counts the idle window's traffic and the
+ * cooling-off from the record's time.
+ */
 export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Promise<{ recorded: boolean }> {
   const h = await deps.runs.header(r.runId);
   if (!h) return { recorded: false };
   await deps.runs.putResult(r.runId, r);
+  if (r.action === 'drain' && r.outcome === 'changed') {
+    const d = (await deps.runs.drains()).find((x) => x.vpnConnectionId === r.vpnId && x.runId === r.runId);
+    if (d && Date.parse(r.appliedAt) > Date.parse(d.drainedAt))
+      await deps.runs.putDrain({ ...d, drainedAt: iso(Date.parse(r.appliedAt)) });
+  }
   return { recorded: true };
 }
 

@@ -364,6 +364,30 @@ describe('planDecommission: drained VPNs', () => {
     expect(item(c, 'vpn-2').summary).toContain('opted out');
   });
 
+  it('counts as traffic after the drain only the samples from the drain on, not the one holding it', () => {
+    // Prepare: 5-minute samples, 1.5 MB each (18 MB/h, over the 1 MB/h limit) until the sample that
+    // holds the drain (2 minutes into it); nothing after, but for vpn-2 one busy sample an hour later.
+    const drainedAt = NOW - 2 * HOUR - 2 * 60_000;
+    const vpns = [vpn({ id: 'vpn-1', drainedAt }), vpn({ id: 'vpn-2', drainedAt })];
+    const FIVE = 5 * 60_000;
+    const samples = (id: string) =>
+      Array.from({ length: 48 }, (_, i) => NOW - 4 * HOUR + i * FIVE).map((start) => ({
+        vpnConnectionId: id,
+        metric: 'TunnelDataOut' as const,
+        start,
+        end: start + FIVE,
+        bytes: start < drainedAt || (id === 'vpn-2' && start === NOW - HOUR) ? 1_500_000 : 0,
+      }));
+    const inv = { ...inventory({ vpns, links }), traffic: [...samples('vpn-1'), ...samples('vpn-2')] };
+    // Act
+    const p = plan(inv, { idleWindowMs: 30 * 60_000, coolingOffMs: HOUR });
+    // Assess
+    expect(item(p, 'vpn-1').action).toBe('delete');
+    expect(gate(p, 'vpn-1', 'idle')?.verdict).toBe('pass');
+    expect(item(p, 'vpn-2').action).toBe('undrain');
+    expect(item(p, 'vpn-2').summary).toContain('VPN traffic returned');
+  });
+
   it('undrains outside the change window, but deletes only inside it', () => {
     // Prepare
     const inv = inventory({

@@ -278,4 +278,35 @@ describe('the halves’ results', () => {
     expect(ignored.recorded).toBe(false);
     expect(await store.results(runId)).toEqual([result]);
   });
+
+  it('move a drain record to when a half applied the drain; an unchanged answer or an earlier time does not', async () => {
+    // Arrange: an applied run whose drains are recorded at its planning time.
+    const { runId } = await runWhole(deps());
+    const drain = (await store.drains()).find((d) => d.runId === runId);
+    if (!drain) throw new Error('the run recorded no drain');
+    const result = (outcome: 'changed' | 'unchanged', appliedAt: string) => ({
+      runId,
+      vpnId: drain.vpnConnectionId,
+      side: 'gcp' as const,
+      outcome,
+      method: 'gcp-bgp-peers' as const,
+      changed: [],
+      reason: 'disabling BGP peers',
+      appliedAt,
+      action: 'drain' as const,
+    });
+    const later = new Date(Date.parse(drain.drainedAt) + 7 * 60_000).toISOString();
+    const earlier = new Date(Date.parse(drain.drainedAt) - 60_000).toISOString();
+    // Act
+    await recordResult(deps(), result('unchanged', later));
+    const afterUnchanged = (await store.drains()).find((d) => d.vpnConnectionId === drain.vpnConnectionId);
+    await recordResult(deps(), result('changed', earlier));
+    const afterEarlier = (await store.drains()).find((d) => d.vpnConnectionId === drain.vpnConnectionId);
+    await recordResult(deps(), result('changed', later));
+    const afterApplied = (await store.drains()).find((d) => d.vpnConnectionId === drain.vpnConnectionId);
+    // Assess
+    expect(afterUnchanged).toEqual(drain);
+    expect(afterEarlier).toEqual(drain);
+    expect(afterApplied).toEqual({ ...drain, drainedAt: later });
+  });
 });
