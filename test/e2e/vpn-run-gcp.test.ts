@@ -70,12 +70,18 @@ describe('a VPN run with Google coordinating, on the local cloud', () => {
     expect(started.execution.endsWith(`/executions/${shown.execution}`)).toBe(true);
     expect(shown.requestedBy).toMatch(/@/);
     expect(shown.run?.modes).toEqual({ prod: 'dry-run', nonprod: 'dry-run' });
-    // Both estate VPNs, paired with AWS's inventory that crossed the relay; none commanded.
+    // The estate's three VPNs, paired with AWS's inventory that crossed the relay; none commanded.
     expect(shown.entries.map((e) => e.vpnId).sort()).toEqual(
       vpnsBefore.vpns.map((v) => v.vpnConnectionId).sort(),
     );
-    expect(shown.entries).toHaveLength(2);
+    expect(shown.entries).toHaveLength(3);
     for (const e of shown.entries) expect(e.gates.find((g) => g.gate === 'paired')?.verdict).toBe('pass');
+    // The link's Direct Connect gateway reaches the virtual private gateway, not the Transit Gateway.
+    expect(shown.entries.map((e) => e.gates.find((g) => g.gate === 'covered')?.verdict).sort()).toEqual([
+      'fail',
+      'pass',
+      'pass',
+    ]);
     expect(shown.entries.every((e) => !e.emit && e.mode === 'dry-run')).toBe(true);
     // The link, read from Google's record with its AWS gateway from AWS's Direct Connect
     // associations, is the one the VPN on that gateway is judged against (not soaked yet).
