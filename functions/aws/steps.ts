@@ -47,16 +47,30 @@ export interface StepDeps extends CoreStepDeps {
 
 /** Re-check period of an uncovered route in verify (s): an association update takes minutes. */
 const PREFIX_RECHECK_S = 120;
+/**
+ * The longest gap between two checks that still counts as watching (s): twice the re-check period,
+ * which leaves room for a late Wait and a Lambda's retries.
+ */
+const PREFIX_STALE_S = 2 * PREFIX_RECHECK_S;
 
 /**
  * Verify, after both halves are up: the Direct Connect gateway's applied allowed prefixes must
  * cover the request's AWS routes. Missing ones are added when crosslink manages the prefixes (then
  * re-checked until the update is applied); otherwise it re-checks until `prefixWaitMs` has passed
  * and fails naming them, so that compensation deletes the connection.
+ *
+ * The failure closes a live link, so it stands only on a watched deadline: the check before the
+ * one past the deadline was at most `PREFIX_STALE_S` earlier. A check that follows a longer gap
+ * (the run paused, the clock jumped) saw the gateway at one instant after time it did not watch: an
+ * update applied in that gap may not show yet, so it re-checks once more before judging.
  */
 export async function verifyPrefixes(
   deps: StepDeps,
-  input: { linkId: string; request: LinkRequest; verify?: { deadline: string; added: string[] } },
+  input: {
+    linkId: string;
+    request: LinkRequest;
+    verify?: { deadline: string; added: string[]; checkedAt?: string };
+  },
 ) {
   const gateway = input.request.aws.directConnectGateway;
   const where = { accountId: input.request.aws.accountId, region: input.request.aws.region };
@@ -65,8 +79,9 @@ export async function verifyPrefixes(
   const now = deps.clock.now();
   const deadline = input.verify?.deadline ?? iso(now + deps.settings.prefixWaitMs);
   const added = [...(input.verify?.added ?? [])];
+  const checkedAt = iso(now);
   if (missing.length === 0 && pending.length === 0)
-    return { next: 'covered', deadline, added, waitSeconds: 1 };
+    return { next: 'covered', deadline, added, checkedAt, waitSeconds: 1 };
   const target = associationToExtend(associations);
   if (missing.length > 0 && deps.settings.manageAllowedPrefixes && target) {
     await deps.prefixes.add(target.associationId, missing, where);
@@ -80,9 +95,13 @@ export async function verifyPrefixes(
       policyHash: deps.policy.hash,
       reasons: [`added ${missing.join(', ')} to association ${target.associationId} of gateway ${gateway}`],
     });
-    return { next: 'wait', deadline, added, waitSeconds: PREFIX_RECHECK_S };
+    return { next: 'wait', deadline, added, checkedAt, waitSeconds: PREFIX_RECHECK_S };
   }
   const left = Date.parse(deadline) - now;
+  const previous = input.verify?.checkedAt === undefined ? Number.NaN : Date.parse(input.verify.checkedAt);
+  const watched = now - previous <= PREFIX_STALE_S * 1000;
+  if (left <= 0 && !watched)
+    return { next: 'wait', deadline, added, checkedAt, waitSeconds: PREFIX_RECHECK_S };
   if (left <= 0) {
     const why = [
       missing.length
@@ -98,6 +117,7 @@ export async function verifyPrefixes(
     next: 'wait',
     deadline,
     added,
+    checkedAt,
     waitSeconds: Math.max(1, Math.min(PREFIX_RECHECK_S, Math.ceil(left / 1000))),
   };
 }

@@ -313,7 +313,9 @@ function unacceptable(seen: Observation, plan: LinkPlan, id: string): string | u
       const trans = held.transports.filter((t) => !t.deleting).map((t) => t.state);
       if (conns.join() !== 'available' || trans.join() !== 'ACTIVE')
         return `ACTIVE with connections [${conns}] and transports [${trans}]`;
-      if (plan.decommission) return 'ACTIVE, but its decommission was asked and approved';
+      // The plan's decommission counts once asked: a person who saw the link not up in time never asked.
+      if ([aws, gcp].some((l) => l.decommission?.status === 'APPROVED'))
+        return 'ACTIVE, but its decommission was asked and approved';
       return undefined;
     }
     case 'DECOMMISSIONED':

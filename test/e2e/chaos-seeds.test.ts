@@ -4,10 +4,12 @@
  * test/chaos/scenario.ts), run on both halves with every invariant (test/chaos/links.ts) checked
  * after every step and once the system settled. Its trace (the scenario, each link's steps in
  * order, the verdict) is the one `npm run chaos -- --seed 19` printed on another machine: the same
- * seed gives the same run. `npm run chaos` runs as many seeds as asked (docs/chaos.md).
+ * seed gives the same run. `npm run chaos` runs as many seeds as asked (docs/chaos.md). Then every
+ * regression seed (test/chaos/regression.ts), a seed that once failed, on the same cloud.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningChaosCloud, startChaosCloud } from '../chaos/cloud.ts';
+import { REGRESSION_SEEDS } from '../chaos/regression.ts';
 import { failureReport, runSeed } from '../chaos/runner.ts';
 
 const SEED = 19;
@@ -38,4 +40,26 @@ describe('seeded chaos on links', () => {
     expect(o.first.faults.injected).toBe(o.first.scenario.faults.length);
     expect(o.first.trace).toEqual(TRACE);
   }, 120_000);
+});
+
+describe('regression seeds', () => {
+  it.each(
+    REGRESSION_SEEDS.filter((r) => r.ci !== false).map((r) => ({
+      ...r,
+      name: `${r.seed}${r.path ? ` --path ${r.path}` : ''}`,
+    })),
+  )(
+    'seed $name holds every invariant',
+    async ({ seed, path, found }) => {
+      const o = await runSeed(cloud, seed, { shrink: false, ...(path ? { path } : {}) });
+
+      expect(o.runs).toBe(1);
+      expect(
+        o.first.violations,
+        `once found: ${found}\n${o.first.steps.join('\n')}\n${failureReport(o)}`,
+      ).toEqual([]);
+      expect(o.first.checks).toBeGreaterThan(o.first.steps.length / 2);
+    },
+    400_000,
+  );
 });

@@ -211,6 +211,48 @@ describe('AWS-first: the request comes as a peer event, Google accepts', () => {
   }, 120_000);
 });
 
+describe("the peer's verify failed a live link", () => {
+  it("the peer's LinkFailed starts Google's compensation run, which deletes the transport of the ACTIVE link", async () => {
+    const { linkId, key } = await activeGoogleFirst('peer-verify-fails');
+    keys.push(key);
+    await putPeer('LinkFailed', {
+      linkId,
+      side: 'aws',
+      stage: 'verify',
+      error: { name: 'PrefixesNotCoveredError', message: 'routes not covered after 30 min' },
+      compensation: { deleted: [], remaining: [] },
+      failedAt: now(),
+    });
+    const compensation = () =>
+      executionsOf(linkId).find((e) => e.labels?.['crosslink-key'] === `${linkId}-provisioning-2`);
+    // The transport's deletion is an operation that finishes on the virtual clock.
+    await eventually(async () => {
+      await advance(MIN);
+      const run = compensation();
+      return run !== undefined && run.state !== 'ACTIVE';
+    }, 90_000);
+    const first = executionsOf(linkId).find(
+      (e) => e.labels?.['crosslink-key'] === `${linkId}-provisioning-1`,
+    );
+    expect(first?.state).toBe('SUCCEEDED');
+    expect((await provisioning.wait(compensation()?.name as string)).state).toBe('FAILED');
+    expect((await linkOf(linkId)).state).toBe('FAILED');
+    const deletes = cloud.gcp.auditLog
+      .entries()
+      .filter(
+        (e) =>
+          e.protoPayload.methodName.endsWith('TransportManager.DeleteTransport') &&
+          e.protoPayload.resourceName.endsWith(`/transports/${linkId}`),
+      );
+    expect(deletes).toHaveLength(1);
+    const steps = calledSteps()
+      .filter((l) => l.linkId === linkId && ['request', 'compensate'].includes(l.step))
+      .map((l) => `${l.step} ${l.status}`);
+    expect(steps).toContain('request 409');
+    expect(steps.at(-1)).toBe('compensate 200');
+  }, 120_000);
+});
+
 describe('activation keys', () => {
   it('appear in no execution argument, result, error or log, no function log line and no event', () => {
     expect(keys.length).toBeGreaterThanOrEqual(2);

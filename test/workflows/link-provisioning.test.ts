@@ -724,6 +724,37 @@ describe('link-provisioning, a failure after ACTIVE', () => {
   });
 });
 
+describe("link-provisioning, the peer's verify failed a live link", () => {
+  it("starts this side's compensation run on the peer's LinkFailed; it deletes the connection of the ACTIVE link", async () => {
+    const linkId = await requested('peer-verify-fails');
+    await approveAndBringUp(linkId);
+    await eventually(async () => (await statusOf(linkId)) === 'SUCCEEDED');
+    expect(await linkState(linkId)).toBe('ACTIVE');
+    expect(await connectionsOf(linkId)).toHaveLength(1);
+
+    await putPeer('LinkFailed', {
+      linkId,
+      side: 'gcp',
+      stage: 'verify',
+      error: { name: 'PrefixesNotCoveredError', message: 'routes not covered after 30 min' },
+      compensation: { deleted: [], remaining: [] },
+      failedAt: now(),
+    });
+
+    const compensation = async () =>
+      (await executionOf(linkId)).find((e) => e.name === `${linkId}-provisioning-2`);
+    await eventually(async () => (await compensation())?.status === 'FAILED');
+    expect(await linkState(linkId)).toBe('FAILED');
+    await advance(5 * MIN, MIN);
+    expect(await connectionsOf(linkId)).toEqual([]);
+    const run = await half.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: (await compensation())?.executionArn, maxResults: 100 }),
+    );
+    const states = (run.events ?? []).flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
+    expect(states).toEqual(['Request', 'Compensate', 'Outcome', 'Failed']);
+  });
+});
+
 describe('link-provisioning, decommissioned before it was up', () => {
   it('ends provisioning quietly in Decommissioned: no compensation, the link stays DECOMMISSIONING', async () => {
     const linkId = await requested('decommissioned-early');

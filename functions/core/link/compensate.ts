@@ -31,6 +31,15 @@ export interface RunFailure {
   message: string;
 }
 
+/**
+ * The attempt of the provisioning run that only compensates: started by the peer-event consumer when
+ * the peer's `LinkFailed` closed a link whose own run is over (a live link whose peer's verify
+ * failed) while this side's half still bills. Its `request` step finds the link FAILED and its
+ * Catch compensates, as in any other failed run; the name `<linkId>-provisioning-2` is reserved, so
+ * a redelivered `LinkFailed` starts nothing twice.
+ */
+export const COMPENSATION_ATTEMPT = 2;
+
 /** The error of verify's failure: the one that closes a live link. */
 const VERIFY_FAILURE = PrefixesNotCoveredError.name;
 
@@ -53,7 +62,10 @@ function failedStage(
  * A link that reached ACTIVE / DEGRADED / DOWN is live on both sides: only verify's failure
  * (`PrefixesNotCoveredError`) closes it. After any other error nothing is deleted and nothing is
  * recorded: the output says `outcome: 'KEPT'` with the reason, and the link is decommissioned
- * like any other.
+ * like any other. A link already FAILED keeps nothing, live or not: the peer's verify failure
+ * closed it (the peer-event consumer started this side's compensation run, `COMPENSATION_ATTEMPT`),
+ * or an earlier compensation left a half; this side's halves are deleted and no second `LinkFailed`
+ * is emitted.
  */
 export async function compensate(
   deps: StepDeps,
@@ -81,7 +93,11 @@ export async function compensate(
       reason: `the link is ${before.state}: ${errorName} ends provisioning; the decommissioning run deletes the halves`,
     };
   }
-  if (errorName !== VERIFY_FAILURE && before.stages.some((s) => LIVE.includes(s.state))) {
+  if (
+    before.state !== 'FAILED' &&
+    errorName !== VERIFY_FAILURE &&
+    before.stages.some((s) => LIVE.includes(s.state))
+  ) {
     await flushOutbox(deps, input.linkId);
     return {
       outcome: 'KEPT',

@@ -21,6 +21,7 @@ import { isLinkId, type Stage } from '../ids.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import { approveVpnDelete, type VpnApprovalStore } from '../vpn/approval.ts';
 import { decideApproval } from './approve.ts';
+import { COMPENSATION_ATTEMPT } from './compensate.ts';
 import { decideDecommission, requestDecommission } from './decommission.ts';
 import { errorToHttp, type HttpAnswer } from './http-errors.ts';
 import { LINK_STATES, type LinkState, TERMINAL_STATES } from './model.ts';
@@ -31,6 +32,7 @@ import { requestLink } from './request.ts';
 import { linkResource, linkSummary } from './resource.ts';
 import type { ExecutionInput, StepDeps } from './stage.ts';
 import { answer, resumeWaiting } from './waits.ts';
+import { billingAfterFailure } from './watch.ts';
 
 /** Starts a stage's execution `<linkId>-<stage>-<attempt>`; `started: false` when it already exists. */
 export interface StageStarter {
@@ -412,6 +414,11 @@ async function consumeOnce(
       1,
     );
   }
+  // The peer failed the link and this side's half still bills: a run of its own compensates it (the
+  // provisioning run may be over, as it is once the link was live). Again on a redelivery: the start
+  // of a run that exists answers "already exists".
+  if (name === 'LinkFailed' && stored && billingAfterFailure(stored.link, deps.origin.cloud))
+    await deps.stages.start('provisioning', { linkId }, COMPENSATION_ATTEMPT);
   const pendingDecommission =
     stored?.link.decommission !== undefined &&
     ['PENDING', 'APPROVED'].includes(stored.link.decommission.status);

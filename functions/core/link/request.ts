@@ -6,7 +6,7 @@
  */
 
 import type { CloudEvent } from '../envelope.ts';
-import { ConflictError, PolicyRefusedError, ValidationError } from '../errors.ts';
+import { ConflictError, IllegalTransitionError, PolicyRefusedError, ValidationError } from '../errors.ts';
 import * as checks from '../events/checks.ts';
 import { mintLinkId } from '../ids.ts';
 import { parseBandwidth } from '../policy/bandwidth.ts';
@@ -199,6 +199,15 @@ function pairOf(deps: StepDeps, request: LinkRequest): RegionPair {
  * the deadlines.
  */
 export async function request(deps: StepDeps, input: ExecutionInput) {
+  // A run started for a link that already FAILED (the peer-event consumer's compensation run, see
+  // COMPENSATION_ATTEMPT) has nothing to provision: its Catch takes it to compensation.
+  const current = await deps.store.get(input.linkId);
+  if (current?.link.state === 'FAILED')
+    throw new IllegalTransitionError(
+      'FAILED',
+      'provision',
+      `link ${input.linkId} already FAILED (${current.link.stages.at(-1)?.reason ?? 'no reason'}): this run compensates this side's half`,
+    );
   // The initiator's intake refused a misplaced request before recording it; the acceptor learns of
   // the request here first. Refusing now (not retried: compensation, FAILED, LinkFailed to the peer)
   // spares the approvers a link that would fail only at activation. (A link policy auto-approves may
