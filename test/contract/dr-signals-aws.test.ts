@@ -7,10 +7,10 @@
  * staleness alarms.
  */
 import { readFileSync } from 'node:fs';
-import { EmfMetrics } from '#aws/emf.ts';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { countObserved, type DrSignalsDeps, drSignalsStep } from '#aws/dr-signals.ts';
+import { EmfMetrics } from '#aws/emf.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { fetchGet } from '#aws/http-get.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';

@@ -4,11 +4,11 @@
  * through the admin API, with the template's outputs and the cluster's regional endpoints.
  */
 import { readFileSync } from 'node:fs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   Route53RecoveryClusterClient,
   UpdateRoutingControlStatesCommand,
 } from '@aws-sdk/client-route53-recovery-cluster';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach } from 'vitest';
 import type { DrPlan, DrPlanDocument } from '#core/dr/plan.ts';
 import { VirtualClock } from '#local/clock.ts';
