@@ -346,6 +346,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, feedAllowedPrefixes);
     feedAllowedPrefixes();
     parts.add('allowed-prefix feed', stopAllowedPrefixFeed);
+    // A link fault (down, flap, BGP sessions) reaches the networks' routes at once, not at the next poll.
+    parts.add(
+      'link fault feed',
+      world.onCarriedChange(() => linkRoutes.check()),
+    );
     // The Google half and the push proxy that feeds it start below, once the emulators answer;
     // they stop after the AWS half, whose relay may still publish to them.
     let pushProxy: PushProxy | null = null;

@@ -257,7 +257,7 @@ describe('a local cloud started with the estate', () => {
     }
   });
 
-  it("gives the Google network a route to the VPC over a link on the estate's Direct Connect gateway: the gateway's allowed prefixes, learned from the start", async () => {
+  it("gives the Google network a route to the VPC over a link on the estate's Direct Connect gateway (the gateway's allowed prefixes, learned from the start) and takes it away as soon as the link fails", async () => {
     const cloud = await startTestCloud({ estate: loadEstate() });
     try {
       // Arrange: an up link from the example link's Direct Connect gateway to payments-vpc.
@@ -284,6 +284,17 @@ describe('a local cloud started with the estate', () => {
         .map((r) => r.destRange)
         .sort();
       expect(peering).toEqual(['10.10.0.0/16', '10.11.0.0/16']);
+
+      // Act: the link fails (no virtual time passes).
+      await cloud.world.admin['link-down']?.({ sharedId: link.sharedId });
+
+      // Assess: its routes are gone from Google at once; the flow takes the VPNs.
+      expect(
+        cloud.network
+          .gcpEffectiveRoutes('payments-prod', 'payments-vpc')
+          .filter((r) => r.routeType === 'PEERING'),
+      ).toEqual([]);
+      expect(cloud.network.flow(flow.id).path).toMatchObject({ delivered: true, via: { kind: 'vpn' } });
     } finally {
       await cloud.stop();
     }
