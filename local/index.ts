@@ -337,12 +337,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     parts.add('link routes', () => linkRoutes.stop());
     network.setLinkSource(linkRoutes);
     // The Direct Connect module owns the allowed prefixes; the link world advertises them over links.
-    const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, () => {
+    // Fed once now (the estate's associations were made above, before anyone listened) and on every change.
+    const feedAllowedPrefixes = () => {
       for (const g of advertisedByGateway(edge.world))
         world.setAllowedPrefixes(g.accountId, g.dxGatewayId, g.prefixes);
       linkRoutes.check();
-    });
+    };
+    const stopAllowedPrefixFeed = onAllowedPrefixesChange(edge.world, feedAllowedPrefixes);
+    feedAllowedPrefixes();
     parts.add('allowed-prefix feed', stopAllowedPrefixFeed);
+    // A link fault (down, flap, BGP sessions) reaches the networks' routes at once, not at the next poll.
+    parts.add(
+      'link fault feed',
+      world.onCarriedChange(() => linkRoutes.check()),
+    );
     // The Google half and the push proxy that feeds it start below, once the emulators answer;
     // they stop after the AWS half, whose relay may still publish to them.
     let pushProxy: PushProxy | null = null;

@@ -120,6 +120,8 @@ export class World implements RemoteProvider {
   #links = new Map<string, Link>();
   /** Allowed prefixes per `<account>/<gateway id>` (until a Direct Connect module owns them). */
   #allowedPrefixes = new Map<string, string[]>();
+  /** Told whenever a fault or a half's state may change what a link carries. */
+  #carriedListeners = new Set<() => void>();
 
   constructor(options: WorldOptions) {
     this.#aws = options.aws;
@@ -152,6 +154,20 @@ export class World implements RemoteProvider {
       index: i + 1,
       up: up && !link.bgpDown.has(i + 1),
     }));
+  }
+
+  /**
+   * Calls `listener` after each change of a link's down reasons or BGP sessions (faults, flaps and
+   * the halves' states as the world reconciles them), so that what reads the links' routes can look
+   * again at once; returns an unsubscribe.
+   */
+  onCarriedChange(listener: () => void): () => void {
+    this.#carriedListeners.add(listener);
+    return () => this.#carriedListeners.delete(listener);
+  }
+
+  #carriedChanged(): void {
+    for (const l of this.#carriedListeners) l();
   }
 
   /** Up, and at least one BGP session up: the link carries routes. */
@@ -297,6 +313,7 @@ export class World implements RemoteProvider {
       const link = this.#requireLink(b.sharedId);
       const n = this.#sessionCount(b.sessions);
       for (let i = 1; i <= n; i++) link.bgpDown.add(i);
+      this.#carriedChanged();
       return this.describe(link.sharedId);
     },
     'bgp-up': (b) => {
@@ -304,6 +321,7 @@ export class World implements RemoteProvider {
       link.bgpFlap?.timer.cancel();
       link.bgpFlap = undefined;
       link.bgpDown.clear();
+      this.#carriedChanged();
       return this.describe(link.sharedId);
     },
     'bgp-flap': (b) => {
@@ -319,6 +337,7 @@ export class World implements RemoteProvider {
           else link.bgpDown.add(i);
         }
         link.bgpFlap = { sessions: n, timer: this.#gcp.world.clock.after(period, toggle) };
+        this.#carriedChanged();
       };
       toggle();
       return { ...this.describe(link.sharedId), period };
@@ -528,8 +547,15 @@ export class World implements RemoteProvider {
   /** Adds or clears a reason for the AWS half to be down, and moves it accordingly. */
   #reason(link: Link, reason: DownReason, on: boolean): void {
     const had = link.down.size > 0;
+    const changed = on !== link.down.has(reason);
     if (on) link.down.add(reason);
     else link.down.delete(reason);
+    this.#followReasons(link, had);
+    if (changed) this.#carriedChanged();
+  }
+
+  /** The AWS half follows the link's down reasons. */
+  #followReasons(link: Link, had: boolean): void {
     const aws = this.#awsHalf(link.sharedId);
     if (!aws) return;
     const c = aws.connection;

@@ -1,11 +1,13 @@
 /**
  * Feeds the network world from the link world (local/world.ts): its `routesToGcp()` /
  * `routesToAws()` become one `LinkRouteView` per up link (id = the transport id, which is the
- * crosslink link id). The link world announces no changes, so while traffic flows (the network
- * says so with `setWatching`) this source looks again every virtual minute and refreshes the network
- * when the routes differ: counters may attribute a link change up to one virtual minute late, never
- * early. With no traffic it sets no timer (nothing to attribute; a perpetual timer would also keep
- * the clock busy for every test).
+ * crosslink link id). The link world announces changes of a link's down reasons and BGP sessions
+ * (`onCarriedChange`, wired to `check()` in local/index.ts), so a fault reaches the routes at once;
+ * other changes (a half's state moving on its own clock) it does not announce, so while traffic
+ * flows (the network says so with `setWatching`) this source also looks again every virtual minute
+ * and refreshes the network when the routes differ: counters may attribute such a change up to one
+ * virtual minute late, never early. With no traffic it sets no timer (nothing to attribute; a
+ * perpetual timer would also keep the clock busy for every test).
  */
 import type { Timer, VirtualClock } from '#local/clock.ts';
 import type { LinkRouteSource, LinkRouteView } from './network.ts';

@@ -11,7 +11,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { applyEstateSettings, checkEstate, EstateError, loadEstate } from '#local/estate.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { gcpNetworkId } from '#local/world/network.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud, upLink } from '../support/local-cloud.ts';
 
 const DX = '90392BE3-219C-47FD-BBA5-03DF76D2542A';
 
@@ -251,6 +252,49 @@ describe('a local cloud started with the estate', () => {
       expect(tunnels.map((t: { peerIp: string }) => t.peerIp).sort()).toEqual(outside);
       expect(outside).toHaveLength(6);
       ec2.destroy();
+    } finally {
+      await cloud.stop();
+    }
+  });
+
+  it("gives the Google network a route to the VPC over a link on the estate's Direct Connect gateway (the gateway's allowed prefixes, learned from the start) and takes it away as soon as the link fails", async () => {
+    const cloud = await startTestCloud({ estate: loadEstate() });
+    try {
+      // Arrange: an up link from the example link's Direct Connect gateway to payments-vpc.
+      const link = await upLink(cloud, 'lk-estate', {
+        directConnectGateway: DX,
+        network: 'projects/payments-prod/global/networks/payments-vpc',
+        advertisedRoutes: ['10.20.0.0/16'],
+      });
+
+      // Act: traffic from Google to the VPC (the network looks at the links again when it changes).
+      const flow = cloud.network.addFlow({
+        name: 'gcp-to-aws',
+        from: gcpNetworkId('payments-prod', 'payments-vpc'),
+        to: '10.10.1.10',
+        bytesPerSecond: 1500,
+      });
+
+      // Assess: the link is up and carries the gateway's prefixes to Google as its peering routes.
+      expect(cloud.world.isUp(link.sharedId)).toBe(true);
+      expect(cloud.network.flow(flow.id).path.delivered).toBe(true);
+      const peering = cloud.network
+        .gcpEffectiveRoutes('payments-prod', 'payments-vpc')
+        .filter((r) => r.routeType === 'PEERING')
+        .map((r) => r.destRange)
+        .sort();
+      expect(peering).toEqual(['10.10.0.0/16', '10.11.0.0/16']);
+
+      // Act: the link fails (no virtual time passes).
+      await cloud.world.admin['link-down']?.({ sharedId: link.sharedId });
+
+      // Assess: its routes are gone from Google at once; the flow takes the VPNs.
+      expect(
+        cloud.network
+          .gcpEffectiveRoutes('payments-prod', 'payments-vpc')
+          .filter((r) => r.routeType === 'PEERING'),
+      ).toEqual([]);
+      expect(cloud.network.flow(flow.id).path).toMatchObject({ delivered: true, via: { kind: 'vpn' } });
     } finally {
       await cloud.stop();
     }

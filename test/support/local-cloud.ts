@@ -129,18 +129,25 @@ export function transportClient(cloud: LocalCloud, location = 'us-east4'): Trans
 }
 
 /**
- * A link up on both sides, AWS first: a connection on the environment's first attach point, its key
- * redeemed by a transport `transportId` in `network`, and the clock moved past both providers' delays.
+ * A link up on both sides, AWS first: a connection on `directConnectGateway` (default the
+ * environment's first attach point), its key redeemed by a transport `transportId` in `network`, and
+ * the clock moved past both providers' delays.
  */
 export async function upLink(
   cloud: LocalCloud,
   transportId: string,
-  options: { network?: string; advertisedRoutes?: string[]; environmentId?: string } = {},
+  options: {
+    network?: string;
+    advertisedRoutes?: string[];
+    environmentId?: string;
+    directConnectGateway?: string;
+  } = {},
 ): Promise<{ id: string; sharedId: string; gateway: string }> {
   const aws = interconnectClient(cloud);
   const environmentId = options.environmentId ?? 'mce-aws-gcp-iad';
-  const gateway = (await aws.send(new ListAttachPointsCommand({ environmentId }))).attachPoints[0]
-    ?.identifier;
+  const gateway =
+    options.directConnectGateway ??
+    (await aws.send(new ListAttachPointsCommand({ environmentId }))).attachPoints[0]?.identifier;
   if (!gateway) throw new Error(`no attach point in ${environmentId}`);
   const conn = (
     await aws.send(

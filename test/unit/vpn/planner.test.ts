@@ -222,6 +222,27 @@ describe('planDecommission: active VPNs', () => {
     expect(gate(p, 'vpn-1', 'effective-routes')?.reason).toContain('routes 10.20.0.0/16 via nat-gw');
   });
 
+  it("passes Google's tie with the VPN only for a link that carries the same prefix toward AWS, not toward Google", () => {
+    // Prepare: Google's best route to 10.20.0.0/16 is the VPN; one link carries it from AWS to Google,
+    // the other only from Google to AWS (the wrong direction for Google's traffic).
+    const towardGcp = link({ id: 'lk-1', allowed: ['10.20.0.0/16'] });
+    const towardAws = link({
+      id: 'lk-2',
+      allowed: ['10.99.0.0/16'],
+      advertised: ['10.128.0.0/16', '10.20.0.0/16'],
+    });
+    const v = vpn({ id: 'vpn-1' });
+    // Act
+    const right = plan(inventory({ vpns: [v], links: [towardGcp] }));
+    const wrong = plan(inventory({ vpns: [v], links: [towardAws] }));
+    // Assess
+    expect(gate(right, 'vpn-1', 'effective-routes')).toMatchObject({ verdict: 'pass' });
+    expect(gate(right, 'vpn-1', 'effective-routes')?.reason).toContain("10.20.0.0/16 ties with lk-1's route");
+    expect(gate(wrong, 'vpn-1', 'effective-routes')).toMatchObject({ verdict: 'fail' });
+    expect(gate(wrong, 'vpn-1', 'effective-routes')?.reason).toContain('routes 10.20.0.0/16 over vpn-1');
+    expect(item(wrong, 'vpn-1').action).toBe('keep');
+  });
+
   it('has no per-VPN drain on a virtual private gateway without BGP peers, and uses TGW propagation where it can', () => {
     // Prepare
     const noPeers = vpn({ id: 'vpn-1', peers: false });
