@@ -156,11 +156,7 @@ export class World implements RemoteProvider {
     }));
   }
 
-  /**
-   * Calls `listener` after each change of a link's down reasons or BGP sessions (faults, flaps and
-   * the halves' states as the world reconciles them), so that what reads the links' routes can look
-   * again at once; returns an unsubscribe.
-   */
+  /** Calls `listener` after a link's down reasons or BGP sessions change; returns an unsubscribe. */
   onCarriedChange(listener: () => void): () => void {
     this.#carriedListeners.add(listener);
     return () => this.#carriedListeners.delete(listener);
