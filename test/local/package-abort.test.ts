@@ -27,7 +27,7 @@ function service(): string {
   dirs.push(d);
   writeFileSync(
     join(d, 'serverless.yml'),
-    'service: abort-me\nframeworkVersion: "3"\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  hello:\n    handler: handler.hello\n',
+    'service: abort-me\nframeworkVersion: "4"\nprovider:\n  name: aws\n  runtime: nodejs24.x\nfunctions:\n  hello:\n    handler: handler.hello\n',
   );
   writeFileSync(join(d, 'handler.js'), 'exports.hello = async () => 1;\n');
   return d;
