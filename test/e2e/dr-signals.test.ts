@@ -17,7 +17,9 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Observation } from '#core/dr/observations.ts';
+import { buildEvent } from '#core/envelope.ts';
 import { loadGcpConfig } from '#deployment/gcp-config.ts';
+import { toPubSubMessage } from '#gcp/envelope.ts';
 import { FirestoreSignalLog } from '#gcp/signal-log.ts';
 import { matchesLogFilter, parseLogFilter } from '#local/gcp/log-filter.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -25,6 +27,7 @@ import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
 import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -191,6 +194,60 @@ describe('the Google vantage point deployed', () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((o) => o.status === 'unknown' && o.reason === 'vantage-down')).toBe(true);
   }, 120_000);
+
+  it("records AWS's line once as the relay's publications on crosslink-peer-events are pushed to it, twice over", async () => {
+    // Prepare: the AWS vantage point's line, published as the relay publishes it, and again (a redelivery)
+    const at = new Date(cloud.clock.now()).toISOString();
+    const line = {
+      time: at,
+      service: SERVICE,
+      vantage: 'aws-us-west-2',
+      signal: 'api-availability',
+      status: 'unhealthy',
+    };
+    const event = buildEvent({
+      name: 'DrSignalObserved',
+      origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: 'us-west-2' },
+      subject: `${SERVICE}/aws-us-west-2/api-availability`,
+      data: line,
+      clock: cloud.clock,
+    });
+    const message = toPubSubMessage(event);
+    const publish = () =>
+      fetch(
+        `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/topics/crosslink-peer-events:publish`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            messages: [
+              { data: Buffer.from(message.data).toString('base64'), attributes: message.attributes },
+            ],
+          }),
+        },
+      );
+    // Act
+    expect((await publish()).status).toBe(200);
+    expect((await publish()).status).toBe(200);
+    // Assess
+    const fromAws = await eventually(async () => {
+      const lines = (await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2');
+      if (lines.length === 0) throw new Error('not recorded yet');
+      return lines;
+    }, 30_000);
+    // Both deliveries handled: the first recorded it, the second found it there.
+    const outcomes = await eventually(() => {
+      const seen = (cloud.plumbing?.functions.get('dr-signals')?.output ?? [])
+        .filter((l) => l.includes('"function":"drSignals"') && l.includes('"side":"aws"'))
+        .map((l) => (JSON.parse(l) as { result: { outcome: { outcome: string } } }).result.outcome.outcome);
+      return seen.length >= 2 ? seen : undefined;
+    }, 30_000);
+    expect(outcomes).toEqual(['recorded', 'ignored']);
+    expect(fromAws).toEqual([line]);
+    expect((await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2')).toEqual([
+      line,
+    ]);
+  }, 60_000);
 
   it('logs each run as the entry the staleness alert counts', () => {
     const hosted = cloud.plumbing?.functions.get('dr-signals');
