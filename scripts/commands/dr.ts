@@ -1,7 +1,7 @@
 /**
  * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
  * `crosslink dr status <plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>] [--dns-failover]`;
- * `crosslink dr export <plan-file>` reads the AWS side's recorded log from the local cloud.
+ * `crosslink dr export <plan-file> [--side aws|gcp]` reads one side's recorded log from the local cloud.
  * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>` record an
  * operator's control in a signal log file, after checking it against the decisions that log leads
  * to (docs/dr-executor.md). Validate, evaluate and the controls are offline: they read files and run
@@ -16,6 +16,7 @@ import { formatDuration } from '#core/clock.ts';
 import { approvalIssues, runFromDecisions } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import { type Decision, iso } from '#core/dr/failover-state.ts';
+import type { Observation } from '#core/dr/observations.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import {
   type ArcServing,
@@ -437,8 +438,8 @@ function timeOption(name: string, value: unknown): number | undefined {
 const exportLog: Command = {
   noun: 'dr',
   verb: 'export',
-  args: '<plan-file> [--since <time>] [--table <name>]',
-  summary: "print the AWS side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
+  args: '<plan-file> [--since <time>] [--side aws|gcp] [--table <name>]',
+  summary: "print one side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
   example:
     'crosslink dr export config/dr-plans/example-payments.yaml --since 2026-03-02T10:00:00Z > log.jsonl',
   positionals: { min: 1, max: 1 },
@@ -448,6 +449,10 @@ const exportLog: Command = {
       type: 'string',
       description: 'the links table that holds the log (default crosslink-links-dev)',
     },
+    side: {
+      type: 'string',
+      description: "whose copy: aws (the links table, default) or gcp (Google's, in Firestore)",
+    },
   },
   async run(ctx) {
     const since = timeOption('since', ctx.options.since);
@@ -456,11 +461,35 @@ const exportLog: Command = {
     if ('code' in read) return read.code;
     const plan = parseOrReport(file, ctx.io, () => parseDrPlan(read.text, file));
     if (!plan) return EXIT.usage;
+    const side = ctx.options.side ?? 'aws';
+    if (side !== 'aws' && side !== 'gcp') throw new UsageError(`--side: "${side}" is neither aws nor gcp`);
     const target = await ctx.resolveTarget();
     if (target.kind !== 'local' || !target.local.aws)
       throw new UsageError(
         'exporting the signal log from real accounts is not built yet: only the local cloud',
       );
+    const print = (records: Observation[]) => {
+      for (const r of records) ctx.io.out(JSON.stringify(r));
+      if (records.length === 0)
+        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
+      return EXIT.ok;
+    };
+    if (side === 'gcp') {
+      // Google's copy, read from the local Firestore emulator as the other local commands read it.
+      const emulator = target.local.firestoreEmulatorHost;
+      if (!target.local.gcp || !emulator)
+        throw new UsageError('--side gcp: the local cloud runs without its Firestore emulator');
+      const [{ Firestore }, { FirestoreSignalLog }] = await Promise.all([
+        import('@google-cloud/firestore'),
+        import('#gcp/signal-log.ts'),
+      ]);
+      const db = new Firestore({ projectId: target.local.gcp.project, host: emulator, ssl: false });
+      try {
+        return print(await new FirestoreSignalLog(db).since(plan.service, since));
+      } finally {
+        await db.terminate();
+      }
+    }
     const who = await identity(ctx.home, ctx.global.as ?? 'admin');
     if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
     // Loaded here: the DynamoDB client would slow the offline commands' start.
@@ -475,11 +504,7 @@ const exportLog: Command = {
     });
     try {
       const table = typeof ctx.options.table === 'string' ? ctx.options.table : 'crosslink-links-dev';
-      const records = await new DynamoDbSignalLog(client, table).since(plan.service, since);
-      for (const r of records) ctx.io.out(JSON.stringify(r));
-      if (records.length === 0)
-        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
-      return EXIT.ok;
+      return print(await new DynamoDbSignalLog(client, table).since(plan.service, since));
     } finally {
       client.destroy();
     }

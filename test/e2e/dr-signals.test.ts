@@ -25,6 +25,7 @@ import { matchesLogFilter, parseLogFilter } from '#local/gcp/log-filter.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { regionOutagesOf } from '#local/world/region-outages.ts';
+import { cliAgainst } from '../support/cli.ts';
 import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
@@ -33,6 +34,7 @@ import { exampleDoc } from '../unit/dr/helpers.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const TAP = 'dr-test-tap';
 const SERVICE = 'payments-api';
+const PLAN = join(ROOT, 'config', 'dr-plans', 'example-payments.yaml');
 
 let cloud: LocalCloud;
 let dir: string;
@@ -247,6 +249,28 @@ describe('the Google vantage point deployed', () => {
     expect((await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2')).toEqual([
       line,
     ]);
+  }, 60_000);
+
+  it("exports Google's copy with dr export --side gcp, which dr evaluate replays: one vantage point alone moves nothing", async () => {
+    // Prepare
+    const home = cliAgainst(cloud, 'crosslink-dr-export-gcp-');
+    try {
+      // Act
+      const exported = await home.cli('dr', 'export', PLAN, '--side', 'gcp');
+      const file = join(home.home, 'google.jsonl');
+      writeFileSync(file, `${exported.out}\n`);
+      const replayed = await home.cli('dr', 'evaluate', '--json', '--plan', PLAN, '--signals', file);
+      // Assess
+      expect([exported.code, exported.err]).toEqual([0, '']);
+      expect(exported.out.split('\n').map((l) => JSON.parse(l))).toEqual(await log.since(SERVICE));
+      expect(replayed.code).toBe(0);
+      const decisions = JSON.parse(replayed.out) as { decision: string; active: string }[];
+      // The Google probe saw the outage, but it is one of the three independent vantage points.
+      expect(decisions.length).toBeGreaterThan(0);
+      expect(decisions.every((d) => d.active === 'primary' && d.decision !== 'failover')).toBe(true);
+    } finally {
+      home.remove();
+    }
   }, 60_000);
 
   it('logs each run as the entry the staleness alert counts', () => {
