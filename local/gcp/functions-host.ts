@@ -23,8 +23,7 @@
  * the local form of `https://<region>-<project>.cloudfunctions.net/<name>`, in the function's own
  * region (gcp.yml `functions[].region`, else the file's): the URL of another region is 404, as
  * Google answers for a function that does not exist there, and its metadata server answers that
- * region. The edge does what
- * Cloud Run's IAM check does before forwarding. The ID token is the one in
+ * region. The edge does what Cloud Run's IAM check does before forwarding. The ID token is the one in
  * `X-Serverless-Authorization` when the request carries that header (then only that one is
  * checked, even when `Authorization` holds a valid token), else the one in `Authorization`:
  * - no token, a token that is not an ID token signed by the local Google key (JWKS), another
