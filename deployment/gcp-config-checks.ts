@@ -7,13 +7,64 @@
 import type { Issue } from '#core/errors.ts';
 import { schemaIssues } from '#core/schema.ts';
 import schema from '../config/gcp.schema.json' with { type: 'json' };
-import type { CustomRoleSpec, GcpConfigFile, LogMetricSpec } from './gcp-config.ts';
+import type { AlertPolicySpec, CustomRoleSpec, GcpConfigFile, LogMetricSpec } from './gcp-config.ts';
 
 /**
  * The functions' variable naming the network projects (functions/gcp/network-projects.ts reads it):
  * the parser sets it from networkProjects, so a file may not set it itself.
  */
 export const NETWORK_PROJECTS_VARIABLE = 'CROSSLINK_NETWORK_PROJECTS';
+
+/**
+ * The regions Cloud Run functions (`gcloud functions deploy --gen2`) deploys to, as Google's
+ * locations page lists them (`gcloud functions regions list` prints the live set): a function's
+ * `region` outside it is refused, as the deploy would be.
+ */
+export const CLOUD_RUN_FUNCTION_REGIONS: ReadonlySet<string> = new Set([
+  'africa-south1',
+  'asia-east1',
+  'asia-east2',
+  'asia-northeast1',
+  'asia-northeast2',
+  'asia-northeast3',
+  'asia-south1',
+  'asia-south2',
+  'asia-southeast1',
+  'asia-southeast2',
+  'australia-southeast1',
+  'australia-southeast2',
+  'europe-central2',
+  'europe-north1',
+  'europe-southwest1',
+  'europe-west1',
+  'europe-west2',
+  'europe-west3',
+  'europe-west4',
+  'europe-west6',
+  'europe-west8',
+  'europe-west9',
+  'europe-west10',
+  'europe-west12',
+  'me-central1',
+  'me-central2',
+  'me-west1',
+  'northamerica-northeast1',
+  'northamerica-northeast2',
+  'southamerica-east1',
+  'southamerica-west1',
+  'us-central1',
+  'us-east1',
+  'us-east4',
+  'us-east5',
+  'us-south1',
+  'us-west1',
+  'us-west2',
+  'us-west3',
+  'us-west4',
+]);
+
+/** The shortest silence a metric-absence condition takes (the Monitoring API refuses less). */
+const ABSENCE_MIN_SECONDS = 120;
 
 /** Every problem of a parsed gcp.yml: schema first, then references between resources. */
 export function gcpConfigIssues(value: unknown): Issue[] {
@@ -110,6 +161,15 @@ function crossReferenceIssues(c: GcpConfigFile): Issue[] {
 
   (c.functions ?? []).forEach((f, i) => {
     account(`functions[${i}].serviceAccount`, f.serviceAccount);
+    if (
+      f.region !== undefined &&
+      /^[a-z]+-[a-z]+\d+$/.test(f.region) &&
+      !CLOUD_RUN_FUNCTION_REGIONS.has(f.region)
+    )
+      out.push({
+        path: `functions[${i}].region`,
+        reason: `is ${f.region}, where Cloud Run functions does not run (gcloud functions regions list)`,
+      });
     if (f.trigger.topic) {
       topic(`functions[${i}].trigger.topic.name`, f.trigger.topic.name);
       account(`functions[${i}].trigger.topic.serviceAccount`, f.trigger.topic.serviceAccount);
@@ -226,6 +286,7 @@ function crossReferenceIssues(c: GcpConfigFile): Issue[] {
     out.push(...logMetricIssues(m, `logMetrics[${i}]`));
   });
   (c.alertPolicies ?? []).forEach((a, i) => {
+    out.push(...alertConditionIssues(a, `alertPolicies[${i}]`));
     for (const name of userMetricsOf(a.filter))
       if (!logMetrics.has(name))
         out.push({
@@ -242,6 +303,28 @@ function crossReferenceIssues(c: GcpConfigFile): Issue[] {
         reason: `must be an ALIGN_PERCENTILE_* aligner: the filter names a distribution metric (got ${aligner ?? 'the default ALIGN_MAX'})`,
       });
   });
+  return out;
+}
+
+/** A threshold condition needs its threshold; an absence condition takes none and 120 s or more. */
+function alertConditionIssues(a: AlertPolicySpec, at: string): Issue[] {
+  if (!a.absent)
+    return a.threshold === undefined
+      ? [{ path: `${at}.threshold`, reason: 'is required (unless absent: true)' }]
+      : [];
+  const out: Issue[] = [];
+  for (const field of ['threshold', 'comparison'] as const)
+    if (a[field] !== undefined)
+      out.push({
+        path: `${at}.${field}`,
+        reason: 'is not allowed with absent: true (no data is the condition)',
+      });
+  const seconds = Number.parseFloat(a.duration ?? '60s');
+  if (seconds < ABSENCE_MIN_SECONDS)
+    out.push({
+      path: `${at}.duration`,
+      reason: `must be at least ${ABSENCE_MIN_SECONDS}s for absent: true (got ${a.duration ?? 'the default 60s'})`,
+    });
   return out;
 }
 

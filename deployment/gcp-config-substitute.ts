@@ -4,7 +4,7 @@
  * roles. Both the deploy (scripts/deploy-gcp.ts) and the local cloud apply them to a loaded file.
  */
 import { type Issue, ValidationError } from '#core/errors.ts';
-import type { FunctionSpec, GcpConfig, SubscriptionSpec } from './gcp-config.ts';
+import type { FunctionSpec, GcpConfig, SchedulerJobSpec, SubscriptionSpec } from './gcp-config.ts';
 
 /**
  * A value known only at deploy time, taken from the deploying environment: `${env:NAME}` as a push
@@ -14,10 +14,18 @@ import type { FunctionSpec, GcpConfig, SubscriptionSpec } from './gcp-config.ts'
 export const ENDPOINT_VARIABLE_RE = /^\$\{env:([A-Z][A-Z0-9_]*)\}$/;
 
 /**
+ * A function's environment value the deploy may leave out, `${env:NAME, ''}` (serverless.yml's
+ * form): the variable's value, and no such variable in the function when it is unset.
+ */
+export const OPTIONAL_VARIABLE_RE = /^\$\{env:([A-Z][A-Z0-9_]*), ''\}$/;
+
+/**
  * Replaces every function `environment` value `${env:NAME}` with the variable's value, and every
  * `invokers` entry `${env:NAME}` with the members it lists. A variable that is not set (or is
  * empty) is one issue, naming the first field that needs it and the variable: a function cannot
- * start without a value its gcp.yml requires, and an intake nobody may call serves nobody.
+ * start without a value its gcp.yml requires, and an intake nobody may call serves nobody. An
+ * optional value (`${env:NAME, ''}`) is left out when unset. A scheduler job whose `when` names a
+ * variable exists only when that variable is set (else it is among `omittedSchedulerJobs`).
  */
 export function substituteFunctionVariables(
   config: GcpConfig,
@@ -32,6 +40,12 @@ export function substituteFunctionVariables(
   function withEnvironment(f: FunctionSpec, i: number): FunctionSpec {
     const environment: Record<string, string> = {};
     for (const [key, value] of Object.entries(f.environment ?? {})) {
+      const optional = OPTIONAL_VARIABLE_RE.exec(value)?.[1];
+      if (optional) {
+        const given = variables[optional];
+        if (given) environment[key] = given;
+        continue;
+      }
       const name = ENDPOINT_VARIABLE_RE.exec(value)?.[1];
       if (!name) {
         environment[key] = value;
@@ -58,7 +72,19 @@ export function substituteFunctionVariables(
       ],
       config.file ?? 'gcp.yml',
     );
-  return { ...config, functions };
+  const unset = (j: SchedulerJobSpec) => j.when?.variable !== undefined && !variables[j.when.variable];
+  return {
+    ...config,
+    functions,
+    schedulerJobs: config.schedulerJobs.filter((j) => !unset(j)),
+    omittedSchedulerJobs: [
+      ...config.omittedSchedulerJobs,
+      ...config.schedulerJobs.filter(unset).map((j) => ({
+        name: j.name,
+        reason: `the deploying environment does not set ${j.when?.variable}, which the job runs only with`,
+      })),
+    ],
+  };
 }
 
 // Named members only: allUsers and allAuthenticatedUsers would open the intake to callers Cloud Run does not

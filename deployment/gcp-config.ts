@@ -76,6 +76,11 @@ export interface FunctionSpec {
   name: string;
   source: string;
   entryPoint: string;
+  /**
+   * Where the function runs (a Cloud Run functions region; default: the file's `region`): its URL
+   * and its metadata server's region are this one's.
+   */
+  region?: string;
   runtime?: 'nodejs24';
   serviceAccount?: string;
   memory?: string;
@@ -175,9 +180,11 @@ export interface SchedulerJobSpec {
   workflow?: { name: string; argument?: unknown; serviceAccount: string };
   /**
    * The job exists only when the policy beside gcp.yml (config/policy.yaml) says so:
-   * `vpnCoordinator` is the side its `vpn.coordinator` must name (aws when unset).
+   * `vpnCoordinator` is the side its `vpn.coordinator` must name (aws when unset); or only when the
+   * deploying environment sets `variable` (gcp-config-substitute.ts), e.g. the DR probe's schedule
+   * when a DR plan is deployed.
    */
-  when?: { vpnCoordinator: 'aws' | 'gcp' };
+  when?: { vpnCoordinator: 'aws' | 'gcp'; variable?: never } | { variable: string; vpnCoordinator?: never };
 }
 
 export interface WorkflowSpec {
@@ -192,8 +199,15 @@ export interface AlertPolicySpec {
   name: string;
   displayName: string;
   filter: string;
+  /**
+   * A metric-absence condition: the policy fires when no series of the filter reports for
+   * `duration` (at least 120 s), as a CloudWatch alarm with missing data breaching does. Takes no
+   * `comparison` or `threshold`.
+   */
+  absent?: boolean;
   comparison?: 'COMPARISON_GT' | 'COMPARISON_LT';
-  threshold: number;
+  /** Required unless `absent`. */
+  threshold?: number;
   duration?: string;
   /** How each series is aligned before the comparison (default 60s, ALIGN_MAX). */
   aggregation?: { alignmentPeriod?: string; perSeriesAligner?: string };
@@ -298,17 +312,22 @@ function conditionalJobs(
   root: string,
   policy: unknown,
 ): Pick<GcpConfig, 'schedulerJobs' | 'omittedSchedulerJobs' | 'vpnCoordinator'> {
-  if (!jobs.some((j) => j.when))
+  if (!jobs.some((j) => j.when?.vpnCoordinator))
     return { schedulerJobs: jobs, omittedSchedulerJobs: [], vpnCoordinator: undefined };
   const coordinator = vpnCoordinatorOf(root, policy);
-  const kept = jobs.filter((j) => !j.when || j.when.vpnCoordinator === coordinator);
+  const kept = jobs.filter((j) => !j.when?.vpnCoordinator || j.when.vpnCoordinator === coordinator);
   const omitted = jobs
-    .filter((j) => j.when && j.when.vpnCoordinator !== coordinator)
+    .filter((j) => j.when?.vpnCoordinator && j.when.vpnCoordinator !== coordinator)
     .map((j) => ({
       name: j.name,
       reason: `the policy's vpn.coordinator is ${coordinator}, the job runs only when it is ${j.when?.vpnCoordinator}`,
     }));
   return { schedulerJobs: kept, omittedSchedulerJobs: omitted, vpnCoordinator: coordinator };
+}
+
+/** The region a function runs in: its own, else the file's. */
+export function functionRegion(fn: FunctionSpec, config: Pick<GcpConfig, 'region'>): string | undefined {
+  return fn.region ?? config.region;
 }
 
 /** Which kind of function a trigger makes: `http` (ff.http) or `cloudevent` (ff.cloudEvent). */

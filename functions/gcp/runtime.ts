@@ -36,6 +36,7 @@ import type { VpnRunDeps } from '#core/vpn/run-steps.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
+import { buildGcpDrSignalsDeps, type GcpDrSignalsDeps } from './dr-signals.ts';
 import { PubSubSink } from './event-sink.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
 import { CLOUD_PLATFORM } from './google-credentials.ts';
@@ -68,6 +69,8 @@ export interface GoogleDeps extends IntakeDeps {
   vpnInventory: InventoryExchangeDeps;
   /** The VPN run when Google coordinates (the `vpnRun` function), built on its first call. */
   vpnRun: () => VpnRunDeps;
+  /** The DR plan's Google vantage point (the `drSignals` function), built on its first call. */
+  drSignals: () => GcpDrSignalsDeps;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -273,6 +276,9 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     logError: logRouteError,
     starter,
     ...vpnParts(env, { project, region }, { firestore, events, store, policy, networks, projects, workflow }),
+    drSignals: once(() =>
+      buildGcpDrSignalsDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
+    ),
     watch: {
       ...base,
       projects: projects.projects,

@@ -20,8 +20,10 @@
  * a request is forwarded once the process holds the latest anchor (local/virtual-date.ts).
  *
  * Callers reach a function through the Google edge at `<edge>/<region>-<project>.cloudfunctions.net/<name>`,
- * the local form of `https://<region>-<project>.cloudfunctions.net/<name>`. The edge does what
- * Cloud Run's IAM check does before forwarding. The ID token is the one in
+ * the local form of `https://<region>-<project>.cloudfunctions.net/<name>`, in the function's own
+ * region (gcp.yml `functions[].region`, else the file's): the URL of another region is 404, as
+ * Google answers for a function that does not exist there, and its metadata server answers that
+ * region. The edge does what Cloud Run's IAM check does before forwarding. The ID token is the one in
  * `X-Serverless-Authorization` when the request carries that header (then only that one is
  * checked, even when `Authorization` holds a valid token), else the one in `Authorization`:
  * - no token, a token that is not an ID token signed by the local Google key (JWKS), another
@@ -91,6 +93,7 @@ export interface FunctionHostsOptions {
   clock: VirtualClock;
   auth: GcpAuth;
   project: string;
+  /** The region of a function that does not name its own (gcp.yml's `region`). */
   region: string;
   /** The edge's base URL (known once it listens). */
   edgeUrl: () => string;
@@ -169,13 +172,20 @@ export class FunctionHosts {
   readonly #hosted = new Map<string, HostedFunction>();
   readonly #bundles: NonNullable<Parameters<typeof builtFunction>[3]> = new Map();
   #revisions = new Map<string, number>();
+  /** Each function's region, as last started. */
+  readonly #placed = new Map<string, string>();
 
   constructor(options: FunctionHostsOptions) {
     this.#o = options;
   }
 
+  /** Where `spec` runs: its own region, else the default. */
+  regionOf(spec: FunctionSpec): string {
+    return spec.region ?? this.#o.region;
+  }
+
   url(name: string): string {
-    return functionUrl(this.#o.edgeUrl(), this.#o.region, this.#o.project, name);
+    return functionUrl(this.#o.edgeUrl(), this.#placed.get(name) ?? this.#o.region, this.#o.project, name);
   }
 
   get(name: string): HostedFunction | undefined {
@@ -203,6 +213,7 @@ export class FunctionHosts {
   async start(spec: FunctionSpec, root: string): Promise<HostedFunction> {
     const built = await this.build(spec, root);
     await this.stop(spec.name);
+    this.#placed.set(spec.name, this.regionOf(spec));
     const revision = (this.#revisions.get(spec.name) ?? 0) + 1;
     this.#revisions.set(spec.name, revision);
     const email = spec.serviceAccount ? serviceAccountEmail(spec.serviceAccount, this.#o.project) : undefined;
@@ -210,7 +221,7 @@ export class FunctionHosts {
     const metadata = new MetadataServer({
       auth: this.#o.auth,
       project: this.#o.project,
-      region: this.#o.region,
+      region: this.regionOf(spec),
       serviceAccount: email,
     });
     await metadata.listen();
@@ -354,13 +365,18 @@ export class FunctionHosts {
 
   /** The edge's handler for function URLs: IAM check, then forward (see the file comment). */
   handler(): RawHandler {
+    const host = new RegExp(
+      `^/([a-z]+-[a-z]+\\d+)-${this.#o.project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.cloudfunctions\\.net/`,
+    );
     return (req, res) => {
-      const prefix = `/${this.#o.region}-${this.#o.project}.cloudfunctions.net/`;
       const url = req.url ?? '/';
-      if (!url.startsWith(prefix)) return false;
-      const rest = url.slice(prefix.length);
+      const at = host.exec(url);
+      if (!at) return false;
+      const rest = url.slice(at[0].length);
       const m = /^([a-z][a-z0-9-]*)(.*)$/.exec(rest);
-      const hosted = m ? this.#hosted.get(m[1] as string) : undefined;
+      const found = m ? this.#hosted.get(m[1] as string) : undefined;
+      // A function answers only at its own region's host.
+      const hosted = found && this.regionOf(found.spec) === at[1] ? found : undefined;
       if (!m || !hosted) {
         sendText(res, 404, `Error: Page not found. The requested URL ${url} was not found on this server.`);
         req.resume();
@@ -396,7 +412,7 @@ export class FunctionHosts {
         if (!isAuthFailure(local) || local.message !== 'wrong audience') return local;
         return this.#o.auth.verifyIdToken(
           t,
-          cloudFunctionUrl(this.#o.region, this.#o.project, hosted.spec.name),
+          cloudFunctionUrl(this.regionOf(hosted.spec), this.#o.project, hosted.spec.name),
         );
       };
       const claims = token ? verify(token) : undefined;

@@ -1,35 +1,41 @@
 /**
  * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
- * `crosslink dr status <plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>]`;
- * `crosslink dr export <plan-file>` reads the AWS side's recorded log from the local cloud.
+ * `crosslink dr status <plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>] [--dns-failover]`;
+ * `crosslink dr export <plan-file> [--side aws|gcp]` reads one side's recorded log from the local cloud.
  * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>` record an
  * operator's control in a signal log file, after checking it against the decisions that log leads
  * to (docs/dr-executor.md). Validate, evaluate and the controls are offline: they read files and run
  * the core. `dr status` reads the serving side from Route 53 ARC's cluster endpoints when given
- * them; `dr export` reads the recorded log.
+ * them, or from the plan's Cloud DNS primaryBackup policy (`--dns-failover`); `dr export` reads the
+ * recorded log.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
 import { appendFile, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
 import { approvalIssues, runFromDecisions } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import { type Decision, iso } from '#core/dr/failover-state.ts';
+import type { Observation } from '#core/dr/observations.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import {
   type ArcServing,
   arcCells,
   type ClusterEndpoint,
+  type DnsPolicyReader,
+  type DnsServing,
+  dnsSwitch,
   parseClusterEndpoints,
   type RoutingControlReader,
   readArcServing,
+  readDnsServing,
   type SignalGap,
   signalGaps,
 } from '#core/dr/serving.ts';
 import { type ControlRecord, parseSignalLogLines } from '#core/dr/signal-log.ts';
 import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
-import type { Command } from '../cli/command.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
 
@@ -184,6 +190,22 @@ export interface StatusOptions {
   home: string;
   /** Route 53 ARC: the cluster's endpoints and a reader of routing control states, to read the serving side. */
   arc?: { endpoints: ClusterEndpoint[]; reader: RoutingControlReader };
+  /** Cloud DNS: a reader of the plan's record set's primaryBackup policy, to read the serving side. */
+  dns?: DnsPolicyReader;
+}
+
+/** The serving side by the plan's Cloud DNS primaryBackup policy, as lines. */
+function describeDns(plan: DrPlan, d: DnsServing): string[] {
+  const at = `Cloud DNS primaryBackup ${d.recordName} in ${d.managedZone}`;
+  if (d.serving === 'unknown') return [`serving (${at}): unknown: ${d.reason}`];
+  const [p, s] = [plan.primary, plan.standby];
+  const trickle =
+    d.policy.trickleTraffic > 0 ? `; ${d.policy.trickleTraffic * 100}% of answers to the standby` : '';
+  return [
+    `serving (${at}, ${d.policy.type}, TTL ${d.policy.ttl}s): primary (${p.cloud} ${p.region}) while a primary target is healthy, else standby (${s.cloud} ${s.region})${trickle}; the Cloud DNS API does not expose the targets' health`,
+    `  primary  ${d.policy.primaryTargets.join(', ')}`,
+    ...d.policy.backupTargets.map((b) => `  standby  ${b.location}: ${b.targets.join(', ') || '(none)'}`),
+  ];
 }
 
 function describeGap(g: SignalGap): string {
@@ -232,13 +254,27 @@ export async function drStatusCommand(opts: StatusOptions, out: Output): Promise
     }
     arc = await readArcServing(cells, opts.arc.endpoints, opts.arc.reader);
   }
+  let dns: DnsServing | undefined;
+  if (opts.dns) {
+    const sw = dnsSwitch(plan);
+    if (!sw) {
+      out.err(
+        `${opts.plan}: actions.failover: no cloud-dns-failover-policy action, so no record set to read`,
+      );
+      return EXIT.usage;
+    }
+    dns = await readDnsServing(sw, opts.dns);
+  }
   const status = {
     ...drStatus(plan, records, now),
     gaps: signalGaps(plan, records, now),
     ...(arc && { arc }),
+    ...(dns && { dns }),
   };
-  const code = arc?.serving === 'unknown' ? EXIT.unexpected : EXIT.ok;
+  const unknown = arc?.serving === 'unknown' || dns?.serving === 'unknown';
+  const code = unknown ? EXIT.unexpected : EXIT.ok;
   if (arc?.serving === 'unknown') out.err(`${plan.service}: ${describeArc(plan, arc)[0]}`);
+  if (dns?.serving === 'unknown') out.err(`${plan.service}: ${describeDns(plan, dns)[0]}`);
   if (opts.json) {
     out.out(JSON.stringify(status, null, 2));
     return code;
@@ -248,6 +284,7 @@ export async function drStatusCommand(opts: StatusOptions, out: Output): Promise
     `${plan.service} at ${status.now}: ${status.active} serving by the decisions (${side.cloud} ${side.region}), epoch ${status.epoch}`,
   );
   if (arc) for (const line of describeArc(plan, arc)) out.out(line);
+  if (dns) for (const line of describeDns(plan, dns)) out.out(line);
   out.out('vantage points:');
   for (const v of status.vantagePoints)
     out.out(
@@ -294,9 +331,9 @@ const evaluate: Command = {
 const status: Command = {
   noun: 'dr',
   verb: 'status',
-  args: '<plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>]',
+  args: '<plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>] [--dns-failover [--dns-project <id>]]',
   summary:
-    "the serving side (decided, and read from Route 53 ARC), last decisions, each vantage point's freshness and each side's gaps",
+    "the serving side (decided, and read from Route 53 ARC or Cloud DNS), last decisions, each vantage point's freshness and each side's gaps",
   example: 'crosslink dr status config/dr-plans/example-payments.yaml --signals signals.jsonl',
   positionals: { min: 1, max: 1 },
   options: {
@@ -306,6 +343,14 @@ const status: Command = {
       type: 'string',
       description:
         "the ARC cluster's endpoints (describe-cluster's JSON): read each routing control's state through them in turn",
+    },
+    'dns-failover': {
+      type: 'boolean',
+      description: "read the plan's Cloud DNS record set's primaryBackup policy through the Cloud DNS API",
+    },
+    'dns-project': {
+      type: 'string',
+      description: "the Google project of the plan's managed zone (default: the local cloud's project)",
     },
   },
   async run(ctx) {
@@ -320,6 +365,11 @@ const status: Command = {
       json: ctx.global.json,
       home: ctx.home,
     };
+    if (ctx.options['dns-failover'] === true) {
+      if (typeof endpointsFile === 'string')
+        throw new UsageError('--arc-endpoints and --dns-failover: give one switch to read');
+      return statusWithDns(ctx, opts);
+    }
     if (typeof endpointsFile !== 'string') return drStatusCommand(opts, ctx.io);
     const read = await readInput(ctx.home, endpointsFile, ctx.io);
     if ('code' in read) return read.code;
@@ -342,6 +392,40 @@ const status: Command = {
   },
 };
 
+/**
+ * `dr status --dns-failover`: the policy read with the @google-cloud/dns client, on the local cloud
+ * as the `--as` identity (default admin) at its edge, elsewhere with the client's default credentials
+ * in `--dns-project`.
+ */
+async function statusWithDns(ctx: CommandContext, opts: StatusOptions): Promise<number> {
+  const target = await ctx.resolveTarget();
+  const local = target.kind === 'local' ? target.local.gcp : null;
+  const project =
+    typeof ctx.options['dns-project'] === 'string' ? ctx.options['dns-project'] : local?.project;
+  if (!project)
+    throw new UsageError("--dns-project: required outside the local cloud (the managed zone's project)");
+  // Loaded here: the Google clients would slow the offline commands' start.
+  const [{ DNS }, { CloudDnsPolicyReader }, { readKeyFile, jwtClient }] = await Promise.all([
+    import('@google-cloud/dns'),
+    import('#gcp/dns-failover-policy.ts'),
+    import('#gcp/google-credentials.ts'),
+  ]);
+  let dns: InstanceType<typeof DNS>;
+  if (local && target.kind === 'local') {
+    const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+    const keyPath = join(target.home, '.crosslink', 'keys', `${who.name}.json`);
+    let key: Awaited<ReturnType<typeof readKeyFile>>;
+    try {
+      key = await readKeyFile(keyPath);
+    } catch (e) {
+      throw new UsageError(`--as ${who.name}: no Google key file (${(e as Error).message.split('\n')[0]})`);
+    }
+    dns = new DNS({ projectId: project, authClient: jwtClient(key) } as never);
+    dns.baseUrl = `${local.endpoint}/dns/v1`;
+  } else dns = new DNS({ projectId: project });
+  return drStatusCommand({ ...opts, dns: new CloudDnsPolicyReader(dns) }, ctx.io);
+}
+
 /** Parses an RFC 3339 time option; a bad one is a usage error naming the option. */
 function timeOption(name: string, value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
@@ -354,8 +438,8 @@ function timeOption(name: string, value: unknown): number | undefined {
 const exportLog: Command = {
   noun: 'dr',
   verb: 'export',
-  args: '<plan-file> [--since <time>] [--table <name>]',
-  summary: "print the AWS side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
+  args: '<plan-file> [--since <time>] [--side aws|gcp] [--table <name>]',
+  summary: "print one side's recorded signal log of the plan's service as JSON lines, for dr evaluate",
   example:
     'crosslink dr export config/dr-plans/example-payments.yaml --since 2026-03-02T10:00:00Z > log.jsonl',
   positionals: { min: 1, max: 1 },
@@ -365,6 +449,10 @@ const exportLog: Command = {
       type: 'string',
       description: 'the links table that holds the log (default crosslink-links-dev)',
     },
+    side: {
+      type: 'string',
+      description: "whose copy: aws (the links table, default) or gcp (Google's, in Firestore)",
+    },
   },
   async run(ctx) {
     const since = timeOption('since', ctx.options.since);
@@ -373,11 +461,35 @@ const exportLog: Command = {
     if ('code' in read) return read.code;
     const plan = parseOrReport(file, ctx.io, () => parseDrPlan(read.text, file));
     if (!plan) return EXIT.usage;
+    const side = ctx.options.side ?? 'aws';
+    if (side !== 'aws' && side !== 'gcp') throw new UsageError(`--side: "${side}" is neither aws nor gcp`);
     const target = await ctx.resolveTarget();
     if (target.kind !== 'local' || !target.local.aws)
       throw new UsageError(
         'exporting the signal log from real accounts is not built yet: only the local cloud',
       );
+    const print = (records: Observation[]) => {
+      for (const r of records) ctx.io.out(JSON.stringify(r));
+      if (records.length === 0)
+        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
+      return EXIT.ok;
+    };
+    if (side === 'gcp') {
+      // Google's copy, read from the local Firestore emulator as the other local commands read it.
+      const emulator = target.local.firestoreEmulatorHost;
+      if (!target.local.gcp || !emulator)
+        throw new UsageError('--side gcp: the local cloud runs without its Firestore emulator');
+      const [{ Firestore }, { FirestoreSignalLog }] = await Promise.all([
+        import('@google-cloud/firestore'),
+        import('#gcp/signal-log.ts'),
+      ]);
+      const db = new Firestore({ projectId: target.local.gcp.project, host: emulator, ssl: false });
+      try {
+        return print(await new FirestoreSignalLog(db).since(plan.service, since));
+      } finally {
+        await db.terminate();
+      }
+    }
     const who = await identity(ctx.home, ctx.global.as ?? 'admin');
     if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
     // Loaded here: the DynamoDB client would slow the offline commands' start.
@@ -392,11 +504,7 @@ const exportLog: Command = {
     });
     try {
       const table = typeof ctx.options.table === 'string' ? ctx.options.table : 'crosslink-links-dev';
-      const records = await new DynamoDbSignalLog(client, table).since(plan.service, since);
-      for (const r of records) ctx.io.out(JSON.stringify(r));
-      if (records.length === 0)
-        ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
-      return EXIT.ok;
+      return print(await new DynamoDbSignalLog(client, table).since(plan.service, since));
     } finally {
       client.destroy();
     }

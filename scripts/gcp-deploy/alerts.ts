@@ -15,7 +15,11 @@ interface AlertJson {
   enabled?: boolean;
   userLabels?: Labels;
   notificationChannels?: string[];
-  conditions?: { displayName?: string; conditionThreshold?: Record<string, unknown> }[];
+  conditions?: {
+    displayName?: string;
+    conditionThreshold?: Record<string, unknown>;
+    conditionAbsent?: Record<string, unknown>;
+  }[];
 }
 
 /** Creates each gcp.yml alert policy that is missing and updates each that differs. */
@@ -41,6 +45,13 @@ export async function convergeAlertPolicies(c: Converge): Promise<void> {
       notificationChannels: j.notificationChannels ?? [],
       conditions: (j.conditions ?? []).map((c) => {
         // Only the fields this script sets (the API adds defaults and drops a zero threshold).
+        if (c.conditionAbsent) {
+          const t = c.conditionAbsent;
+          return {
+            displayName: c.displayName,
+            conditionAbsent: { filter: t.filter, duration: t.duration, aggregations: t.aggregations },
+          };
+        }
         const t = c.conditionThreshold ?? {};
         return {
           displayName: c.displayName,
@@ -59,31 +70,40 @@ export async function convergeAlertPolicies(c: Converge): Promise<void> {
   await exec(cmds);
 }
 
-/** The AlertPolicy JSON of one gcp.yml alert (one metric-threshold condition). */
+/**
+ * The AlertPolicy JSON of one gcp.yml alert: one metric-threshold condition, or with `absent` one
+ * metric-absence condition (no series of the filter reported for `duration`).
+ */
 export function alertPolicy(a: AlertPolicySpec) {
   const comparison = a.comparison ?? 'COMPARISON_GT';
+  const duration = seconds(a.duration ?? '60s');
+  const aggregations = [
+    {
+      alignmentPeriod: seconds(a.aggregation?.alignmentPeriod ?? '60s'),
+      perSeriesAligner: a.aggregation?.perSeriesAligner ?? 'ALIGN_MAX',
+    },
+  ];
+  const condition = a.absent
+    ? {
+        displayName: `no data for ${duration}`,
+        conditionAbsent: { filter: a.filter, duration, aggregations },
+      }
+    : {
+        displayName: `${comparison === 'COMPARISON_GT' ? 'above' : 'below'} ${a.threshold}`,
+        conditionThreshold: {
+          filter: a.filter,
+          comparison,
+          thresholdValue: a.threshold,
+          duration,
+          aggregations,
+        },
+      };
   return {
     displayName: a.displayName,
     combiner: 'OR',
     enabled: true,
     userLabels: { 'crosslink-name': a.name, [MANAGED_LABEL]: 'true' },
     notificationChannels: a.notificationChannels ?? [],
-    conditions: [
-      {
-        displayName: `${comparison === 'COMPARISON_GT' ? 'above' : 'below'} ${a.threshold}`,
-        conditionThreshold: {
-          filter: a.filter,
-          comparison,
-          thresholdValue: a.threshold,
-          duration: seconds(a.duration ?? '60s'),
-          aggregations: [
-            {
-              alignmentPeriod: seconds(a.aggregation?.alignmentPeriod ?? '60s'),
-              perSeriesAligner: a.aggregation?.perSeriesAligner ?? 'ALIGN_MAX',
-            },
-          ],
-        },
-      },
-    ],
+    conditions: [condition],
   };
 }

@@ -5,7 +5,7 @@
  */
 import canonicalizeModule from 'canonicalize';
 import { keyValues } from '#deployment/gcloud-flags.ts';
-import type { GcpConfig } from '#deployment/gcp-config.ts';
+import { functionRegion, type GcpConfig } from '#deployment/gcp-config.ts';
 import type { IamContext, Policy } from '#deployment/gcp-grants.ts';
 import type { Gcloud, GcloudSession } from './gcloud.ts';
 
@@ -71,9 +71,14 @@ export const without = (map: Labels | undefined, drop: Set<string>): Labels =>
 /** A gcloud list's result (JSON null when the list is empty) as an array. */
 export const listed = <T>(list: T[] | null | undefined): T[] => list ?? [];
 
-/** A function's URL: the one the platform reported, else the URL it will have once deployed. */
+/**
+ * A function's URL: the one the platform reported, else the URL it will have once deployed (in its
+ * own region, else the file's).
+ */
 export function functionUrl(c: Converge, name: string): string {
-  return c.functionUrls.get(name) ?? `https://${c.region}-${c.project}.cloudfunctions.net/${name}`;
+  const spec = c.config.functions.find((f) => f.name === name);
+  const region = (spec && functionRegion(spec, c)) ?? c.region;
+  return c.functionUrls.get(name) ?? `https://${region}-${c.project}.cloudfunctions.net/${name}`;
 }
 
 /** `--update-labels` for what differs and `--remove-labels` for what is not wanted. */

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { keyValues } from '#deployment/gcloud-flags.ts';
-import { type FunctionSpec, memberOf } from '#deployment/gcp-config.ts';
+import { type FunctionSpec, functionRegion, memberOf } from '#deployment/gcp-config.ts';
 import { type FunctionPackage, packageFunction, writePackage } from '#deployment/gcp-function-build.ts';
 import type { Policy } from '#deployment/gcp-grants.ts';
 import {
@@ -56,11 +56,20 @@ interface FnJson {
   };
 }
 
-/** Packages, deploys and grants invokers on gcp.yml's functions; records their URLs in `c`. */
+/** `projects/<p>/locations/<region>/functions/<name>` -> region. */
+const locationOf = (name: string) => /\/locations\/([^/]+)\//.exec(name)?.[1];
+
+/**
+ * Packages, deploys and grants invokers on gcp.yml's functions, each in its region (its own, else
+ * the file's); records their URLs in `c`. A function found in another region than its spec's is
+ * deleted there and deployed anew (a function's region cannot change).
+ */
 export async function convergeFunctions(c: Converge): Promise<void> {
   const { o, config, project: P, region, note, email, functionUrls, readJson, readOrNull, exec, mut } = c;
   if (config.functions.length === 0) return;
-  const fns = await readJson<FnJson[]>(['functions', 'list', `--regions=${region}`, '--v2']);
+  const regionOf = (f: FunctionSpec) => functionRegion(f, { region }) as string;
+  // Every region (gcloud's default without --regions): a function moved out of a region is found there.
+  const fns = await readJson<FnJson[]>(['functions', 'list', '--v2']);
   const have = new Map(listed(fns).map((f) => [last(f.name), f]));
   const packages = new Map<string, FunctionPackage>();
   const bundles: Parameters<typeof packageFunction>[2] = new Map();
@@ -111,10 +120,18 @@ export async function convergeFunctions(c: Converge): Promise<void> {
     const memory = f.memory ?? '256Mi';
     const timeout = f.timeoutSeconds ?? 60;
     const ev = eventSpec(f);
+    const at = regionOf(f);
     let replace = false;
-    if (j && actualTrigger(j) !== triggerOf(f)) {
+    const was = j ? (locationOf(j.name) ?? at) : at;
+    if (j && was !== at) {
+      note(
+        `function ${f.name}: it runs in ${was}, gcp.yml places it in ${at}; deleting it there and deploying it anew`,
+      );
+      cmds.push(mut('functions', 'delete', f.name, `--region=${was}`));
+      replace = true;
+    } else if (j && actualTrigger(j) !== triggerOf(f)) {
       note(`function ${f.name}: its trigger cannot change in place; deleting and redeploying it`);
-      cmds.push(mut('functions', 'delete', f.name, `--region=${region}`));
+      cmds.push(mut('functions', 'delete', f.name, `--region=${at}`));
       replace = true;
     }
     const haveEnv = without(j?.serviceConfig?.environmentVariables, PLATFORM_ENV);
@@ -158,7 +175,7 @@ export async function convergeFunctions(c: Converge): Promise<void> {
         'deploy',
         f.name,
         '--gen2',
-        `--region=${region}`,
+        `--region=${at}`,
         '--runtime=nodejs24',
         `--source=${shown(sourceDir(f.name))}`,
         `--entry-point=${f.entryPoint}`,
@@ -186,24 +203,30 @@ export async function convergeFunctions(c: Converge): Promise<void> {
   for (const f of config.functions) {
     const p = fresh.has(f.name)
       ? null
-      : await readOrNull<Policy>(['run', 'services', 'get-iam-policy', f.name, `--region=${region}`]);
+      : await readOrNull<Policy>(['run', 'services', 'get-iam-policy', f.name, `--region=${regionOf(f)}`]);
     const held = members(p, 'roles/run.invoker');
     const wanted = invokersOf(f);
     for (const m of [...wanted].sort())
       if (!held.has(m))
         invokerCmds.push(
-          mut('functions', 'add-invoker-policy-binding', f.name, `--region=${region}`, `--member=${m}`),
+          mut('functions', 'add-invoker-policy-binding', f.name, `--region=${regionOf(f)}`, `--member=${m}`),
         );
     for (const m of [...held].sort())
       if (!wanted.has(m))
         invokerCmds.push(
-          mut('functions', 'remove-invoker-policy-binding', f.name, `--region=${region}`, `--member=${m}`),
+          mut(
+            'functions',
+            'remove-invoker-policy-binding',
+            f.name,
+            `--region=${regionOf(f)}`,
+            `--member=${m}`,
+          ),
         );
   }
   await exec(invokerCmds);
   if (!o.dryRun) {
     // A function deployed just now has its URL only now.
-    const after = await readJson<FnJson[]>(['functions', 'list', `--regions=${region}`, '--v2']);
+    const after = await readJson<FnJson[]>(['functions', 'list', '--v2']);
     for (const j of listed(after)) if (j.url) functionUrls.set(last(j.name), j.url);
   }
 }

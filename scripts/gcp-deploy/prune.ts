@@ -65,11 +65,12 @@ export async function pruneUnlisted(c: Converge): Promise<void> {
       (n) => ['pubsub', 'subscriptions', 'delete', last(n)],
     ],
     [
-      ['functions', 'list', `--regions=${region}`, '--v2'],
+      // Every region (gcloud's default without --regions): a function's region is its own.
+      ['functions', 'list', '--v2'],
       names(config.functions),
       (x) => last(x.name),
       (x) => isManaged(x.labels),
-      (n) => ['functions', 'delete', last(n), `--region=${region}`],
+      (n) => ['functions', 'delete', last(n), `--region=${/\/locations\/([^/]+)\//.exec(n)?.[1] ?? region}`],
     ],
     [
       ['pubsub', 'topics', 'list'],

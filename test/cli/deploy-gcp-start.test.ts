@@ -133,9 +133,10 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the nine functions of gcp.yml, each from its own package directory', () => {
+  it('are the ten functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
       [
+        'dr-signals',
         'intake',
         'peer-events',
         'starter',

@@ -261,6 +261,43 @@ describe('scripts/deploy-gcp applies and converges', () => {
     expect((await deploy(sim, '--dry-run')).out).toEqual([]);
   });
 
+  it('deploys a function in its own region, and moves it (deleted there, deployed anew) when its region changes', async () => {
+    // Prepare
+    const sim = newSim();
+    const first = await deploy(sim);
+    expect(first.code).toBe(0);
+    expect(first.out).toContainEqual(
+      expect.stringMatching(/^\+ gcloud functions deploy whoami-west --gen2 --region=us-west1 /),
+    );
+    expect(first.out).toContainEqual(
+      expect.stringMatching(
+        /^\+ gcloud functions add-invoker-policy-binding whoami-west --region=us-west1 --member=user:alice@example\.com /,
+      ),
+    );
+    expect(sim.functions.get('whoami-west')?.json.url).toBe(
+      `https://us-west1-${PROJECT}.cloudfunctions.net/whoami-west`,
+    );
+    // Act
+    edit((c) => {
+      (c.functions as { name: string; region?: string }[]).find((f) => f.name === 'whoami-west')!.region =
+        'europe-west1';
+    });
+    const moved = await deploy(sim);
+    // Assess
+    expect(moved.code).toBe(0);
+    expect(moved.out.slice(0, 2)).toEqual([
+      `+ gcloud functions delete whoami-west --region=us-west1 --project=${PROJECT} --quiet`,
+      expect.stringMatching(/^\+ gcloud functions deploy whoami-west --gen2 --region=europe-west1 /),
+    ]);
+    expect(moved.err).toContainEqual(
+      'note: function whoami-west: it runs in us-west1, gcp.yml places it in europe-west1; deleting it there and deploying it anew',
+    );
+    expect(sim.functions.get('whoami-west')?.json.name).toBe(
+      `projects/${PROJECT}/locations/europe-west1/functions/whoami-west`,
+    );
+    expect((await deploy(sim, '--dry-run')).out).toEqual([]);
+  });
+
   it('replaces what cannot change in place: a subscription topic, a scheduler target type', async () => {
     const sim = newSim();
     await deploy(sim);
@@ -825,15 +862,15 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 9 functions use it)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 9 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 10 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 10 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
     ]);
     const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 9 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 10 functions use it)',
     ]);
     const badMember = await rootWith(
       { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
@@ -975,6 +1012,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
         'crosslink-vpn',
         'crosslink-vpn-inventory',
         'crosslink-vpn-run',
+        'crosslink-dr-signals',
       ].map(sa),
     );
     expect(publishers('crosslink-peer-events')).toEqual([
@@ -1117,6 +1155,61 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(sim.calls).toEqual([]);
   }, 60_000);
 
+  it("deploys the DR probe in the Google vantage point's region, its schedule only with a plan, and an absence alert", async () => {
+    // Prepare
+    const plan = JSON.stringify({ version: 1, service: 'payments-api' });
+    // Act
+    const without = await root(rootSim(), '--dry-run');
+    const withPlan = await rootWith(
+      { ...DEPLOY_ENV, CROSSLINK_DR_PLAN: plan, CROSSLINK_DR_CONTROL_URL: 'https://control.example/up' },
+      rootSim(),
+      '--dry-run',
+    );
+    // Assess
+    expect(without.code).toBe(0);
+    expect(withPlan.code).toBe(0);
+    const deploy = withPlan.out.find((l) => l.startsWith('gcloud functions deploy dr-signals ')) ?? '';
+    expect(deploy).toMatch(
+      / --region=us-west1 .*--entry-point=drSignals .*--service-account=crosslink-dr-signals@/,
+    );
+    expect(withPlan.out.filter((l) => /invoker-policy-binding dr-signals /.test(l))).toEqual([
+      expect.stringMatching(/--region=us-west1 --member=serviceAccount:crosslink-dr-scheduler@/),
+      expect.stringMatching(/--region=us-west1 --member=serviceAccount:crosslink-pusher@/),
+    ]);
+    const env = parse(
+      readFileSync(join(ROOT, relative(ROOT, join(dir, 'build', 'env', 'dr-signals.yaml'))), 'utf8'),
+    );
+    expect(env).toMatchObject({
+      CROSSLINK_DR_PLAN: plan,
+      CROSSLINK_DR_CONTROL_URL: 'https://control.example/up',
+    });
+    expect(env).not.toHaveProperty('CROSSLINK_DR_REPLICATION_LINK');
+    // The schedule targets the function's us-west1 URL, with an OIDC token for it; none without a plan.
+    const job =
+      withPlan.out.find((l) => l.startsWith('gcloud scheduler jobs create http crosslink-dr-probe ')) ?? '';
+    expect(job).toContain(`--uri=https://us-west1-${PROJECT}.cloudfunctions.net/dr-signals`);
+    expect(job).toMatch(/--oidc-service-account-email=crosslink-dr-scheduler@/);
+    expect(without.out.some((l) => l.includes('crosslink-dr-probe '))).toBe(false);
+    expect(without.out.some((l) => l.startsWith('gcloud functions deploy dr-signals '))).toBe(true);
+    // Its pushes go to the same URL.
+    for (const sub of ['crosslink-dr-signals-peer-push', 'crosslink-dr-signals-push'])
+      expect(withPlan.out.find((l) => l.startsWith(`gcloud pubsub subscriptions create ${sub} `))).toContain(
+        `--push-endpoint=https://us-west1-${PROJECT}.cloudfunctions.net/dr-signals`,
+      );
+    const alert = withPlan.out.find((l) => l.includes('crosslink DR probe on Google silent')) ?? '';
+    const policy = JSON.parse(/--policy=(\{.*\})/.exec(alert)?.[1] ?? 'null');
+    expect(policy.conditions).toEqual([
+      {
+        displayName: 'no data for 300s',
+        conditionAbsent: {
+          filter: expect.stringContaining('logging.googleapis.com/user/crosslink_dr_signals_recorded'),
+          duration: '300s',
+          aggregations: [{ alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_SUM' }],
+        },
+      },
+    ]);
+  }, 60_000);
+
   it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {
     const sim = rootSim();
     const dry = await root(sim, '--dry-run');
@@ -1126,9 +1219,10 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       'crosslink_approval_pending_seconds',
       'crosslink_approval_escalations',
       'crosslink_orphaned_halves',
+      'crosslink_dr_signals_recorded',
     ]);
     const alertLines = dry.out.filter((l) => l.startsWith('gcloud alpha monitoring policies create '));
-    expect(alertLines).toHaveLength(6);
+    expect(alertLines).toHaveLength(7);
     const lastMetric = dry.out.lastIndexOf(metricLines.at(-1) as string);
     expect(dry.out.indexOf(alertLines[0] as string)).toBeGreaterThan(lastMetric);
     expect(alertLines.join('\n')).toMatch(/"displayName":"crosslink approvals waiting more than 48 h"/);

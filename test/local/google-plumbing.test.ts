@@ -166,6 +166,29 @@ describe('functions behind the IAM check', () => {
     expect(manifest).toMatchObject({ main: 'index.js', type: 'module' });
   });
 
+  it("a function with its own region answers at that region's URL only, and its metadata server says that region", async () => {
+    // Prepare
+    const url = cloud.plumbing!.functions.url('whoami-west');
+    const elsewhere = url.replace('/us-west1-', '/us-east4-');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const otherToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(elsewhere);
+    // Act
+    const there = await fetch(`${url}?region=1`, { headers: { authorization: `Bearer ${idToken}` } });
+    const notThere = await fetch(`${elsewhere}?region=1`, {
+      headers: { authorization: `Bearer ${otherToken}` },
+    });
+    const home = cloud.plumbing!.functions.url('whoami');
+    // Assess
+    expect(url).toBe(`${cloud.gcp.endpoint}/us-west1-${cloud.gcp.project}.cloudfunctions.net/whoami-west`);
+    expect(home).toBe(`${cloud.gcp.endpoint}/us-east4-${cloud.gcp.project}.cloudfunctions.net/whoami`);
+    expect(there.status).toBe(200);
+    expect((await there.json()) as { region: string }).toEqual({
+      region: expect.stringMatching(/^projects\/\d+\/regions\/us-west1$/),
+    });
+    expect(notThere.status).toBe(404);
+    expect(await notThere.text()).toContain('was not found on this server');
+  });
+
   it('X-Serverless-Authorization is the token Cloud Run checks: verified, signature removed; Authorization passes untouched', async () => {
     // Prepare: alice's valid token in X-Serverless-Authorization, an unsigned token naming carol in Authorization
     const url = cloud.plumbing!.functions.url('whoami');

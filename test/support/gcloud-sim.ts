@@ -981,7 +981,9 @@ export class GcloudSim implements Gcloud {
     if (pos[0] === 'run' && pos[1] === 'services' && pos[2] === 'get-iam-policy') {
       allow(cmd(3), ['region']);
       const fn = this.functions.get(arg(cmd(3), 3));
-      if (!fn) throw notFound(cmd(3), `namespaces/${P}/services/${pos[3]}`);
+      // A function is found in its own region only.
+      if (!fn || !String(fn.json.name).includes(`/locations/${f('region')}/`))
+        throw notFound(cmd(3), `namespaces/${P}/services/${pos[3]}`);
       return policyJson(fn.policy);
     }
     if (pos[0] === 'functions') {
@@ -989,12 +991,21 @@ export class GcloudSim implements Gcloud {
       const c = cmd(2);
       if (op === 'list') {
         allow(c, ['regions', 'v2']);
-        return [...this.functions.values()].map((x) => x.json);
+        const regions = (f('regions') ?? '').split(',').filter(Boolean);
+        return [...this.functions.values()]
+          .map((x) => x.json)
+          .filter(
+            (j) => regions.length === 0 || regions.some((r) => String(j.name).includes(`/locations/${r}/`)),
+          );
       }
       const name = arg(c, 2);
       const region = f('region');
       const full = `projects/${P}/locations/${region}/functions/${name}`;
-      const fn = this.functions.get(name);
+      // One function per name here (gcp.yml's names are unique), found in its own region only.
+      const named = this.functions.get(name);
+      if (named && op === 'deploy' && named.json.name !== full)
+        throw invalid(c, `the simulator keeps one function named ${name}, in ${named.json.name}`);
+      const fn = named && named.json.name === full ? named : undefined;
       if (op === 'add-invoker-policy-binding' || op === 'remove-invoker-policy-binding') {
         flags.set('role', 'roles/run.invoker');
         return policyOps(c, fn?.policy, full, op);

@@ -3,7 +3,8 @@
  * signals. The switch is read through a port (`RoutingControlReader`): for Route 53 ARC, each
  * routing control's state from a cluster's regional endpoints, one after the other until one answers
  * for every control (ARC's data plane is served by any of them; one being down is the normal case
- * the client must ride over).
+ * the client must ride over); for Cloud DNS (`DnsPolicyReader`), the record set's `primaryBackup`
+ * routing policy.
  */
 import { ValidationError } from '../errors.ts';
 import { iso } from './failover-state.ts';
@@ -169,4 +170,56 @@ export function parseClusterEndpoints(text: string, subject: string): ClusterEnd
   });
   if (issues.length > 0) throw new ValidationError(issues, subject);
   return endpoints;
+}
+
+/** The plan's Cloud DNS switch: the record set its failover's `cloud-dns-failover-policy` action names. */
+export interface DnsSwitch {
+  managedZone: string;
+  recordName: string;
+}
+
+/** The plan's Cloud DNS switch, or undefined when its failover has no `cloud-dns-failover-policy` action. */
+export function dnsSwitch(plan: DrPlan): DnsSwitch | undefined {
+  const action = plan.actions.failover.find((a) => a.type === 'cloud-dns-failover-policy');
+  if (action?.type !== 'cloud-dns-failover-policy') return undefined;
+  return { managedZone: action.managedZone, recordName: action.recordName };
+}
+
+/** A record set's `primaryBackup` routing policy as the Cloud DNS API returns it, its targets as text. */
+export interface PrimaryBackupPolicy {
+  type: string;
+  ttl: number;
+  /** The health-checked primary targets (an external endpoint's IP, an internal load balancer's `ip:port`). */
+  primaryTargets: string[];
+  /** The backup geo policy's items: a location and its targets (rrdatas or health-checked). */
+  backupTargets: { location: string; targets: string[] }[];
+  /** The fraction of answers sent to the backup while the primary is healthy. */
+  trickleTraffic: number;
+}
+
+/** Reads the record set's routing policy; `{absent}` when the record set or its primaryBackup policy is not there. */
+export interface DnsPolicyReader {
+  primaryBackup(sw: DnsSwitch): Promise<PrimaryBackupPolicy | { absent: string }>;
+}
+
+export type DnsServing =
+  | {
+      switch: 'cloud-dns';
+      managedZone: string;
+      recordName: string;
+      /**
+       * What the policy routes to: the primary targets while any of them is healthy, else the
+       * backup (Cloud DNS refuses a policy without primary targets). Which of the two answers at a
+       * moment is the targets' health, which the Cloud DNS API does not expose.
+       */
+      serving: 'primary-while-healthy';
+      policy: PrimaryBackupPolicy;
+    }
+  | { switch: 'cloud-dns'; managedZone: string; recordName: string; serving: 'unknown'; reason: string };
+
+/** The serving side the plan's Cloud DNS switch gives, read through `reader`. */
+export async function readDnsServing(sw: DnsSwitch, reader: DnsPolicyReader): Promise<DnsServing> {
+  const read = await reader.primaryBackup(sw);
+  if ('absent' in read) return { switch: 'cloud-dns', ...sw, serving: 'unknown', reason: read.absent };
+  return { switch: 'cloud-dns', ...sw, serving: 'primary-while-healthy', policy: read };
 }

@@ -13,6 +13,7 @@
  * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
  * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
+ * | `drSignals`    | Cloud Scheduler every minute (OIDC), POST; pushes of both topics | the DR plan's Google vantage point (dr-signals.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -30,6 +31,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { depsFromPlatform } from '../runtime.ts';
 import { missingVariables } from '../variables.ts';
+import { drSignals } from './dr-signals.ts';
 import { intake } from './intake.ts';
 import { peerEvents } from './peer-events.ts';
 import { starter } from './starter.ts';
@@ -51,6 +53,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('vpnInventory', vpnInventory(deps));
   ff.http('vpnRun', vpnRun(deps));
   ff.http('watcherAudit', watcherAudit(deps));
+  ff.http('drSignals', drSignals(deps));
 }
 
 const missing = missingVariables(process.env);

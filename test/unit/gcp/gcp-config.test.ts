@@ -3,8 +3,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, memberOf, parseGcpConfig, serviceAccountEmail } from '#deployment/gcp-config.ts';
-import { substituteEndpoints } from '#deployment/gcp-config-substitute.ts';
+import {
+  type FunctionSpec,
+  functionRegion,
+  loadGcpConfig,
+  memberOf,
+  parseGcpConfig,
+  serviceAccountEmail,
+} from '#deployment/gcp-config.ts';
+import { substituteEndpoints, substituteFunctionVariables } from '#deployment/gcp-config-substitute.ts';
 
 const issuesOf = (text: string) => {
   try {
@@ -21,7 +28,7 @@ describe('gcp.yml loader', () => {
     // Act
     const c = loadGcpConfig('test/fixtures/gcp/gcp.yml');
     // Assess
-    expect(c.functions.map((f) => f.name)).toEqual(['whoami', 'orders', 'echo']);
+    expect(c.functions.map((f) => f.name)).toEqual(['whoami', 'whoami-west', 'orders', 'echo']);
     expect(c.subscriptions.find((s) => s.name === 'orders-push')?.deadLetter).toEqual({
       topic: 'orders-dead',
       maxDeliveryAttempts: 5,
@@ -315,5 +322,101 @@ subscriptions:
       ),
     ]);
     expect(issuesOf(yaml('relay.example'))).toHaveLength(1);
+  });
+});
+
+describe('gcp.yml: a function in its own region, a job only with a variable, an absence alert', () => {
+  const file = (fn: string, job = '', alert = '') => `
+version: 1
+region: us-east4
+serviceAccounts:
+  - { id: runner, roles: [] }
+functions:
+  - name: probe
+    source: probe.ts
+    entryPoint: probe
+${fn}
+    environment:
+      PLAN: \${env:PLAN, ''}
+      NEEDED: \${env:NEEDED}
+    trigger: { http: { invokers: [serviceAccount:runner] } }
+schedulerJobs:
+  - name: every-minute
+    schedule: "* * * * *"
+${job || '    when: { variable: PLAN }'}
+    http: { function: probe, serviceAccount: runner }
+${alert}`;
+
+  it("places a function in its region, else the file's", () => {
+    // Act
+    const own = parseGcpConfig(file('    region: us-west1'));
+    const inherited = parseGcpConfig(file(''));
+    // Assess
+    expect(functionRegion(own.functions[0] as FunctionSpec, own)).toBe('us-west1');
+    expect(functionRegion(inherited.functions[0] as FunctionSpec, inherited)).toBe('us-east4');
+  });
+
+  it('refuses a region Cloud Run functions does not run in, and one that is no region, naming the field', () => {
+    expect(issuesOf(file('    region: us-west9'))).toEqual([
+      'functions[0].region: is us-west9, where Cloud Run functions does not run (gcloud functions regions list)',
+    ]);
+    expect(issuesOf(file('    region: West'))).toEqual([
+      "functions[0].region: must be a Google region such as us-west1 (default: the file's region)",
+    ]);
+  });
+
+  it('leaves an optional variable out when it is unset, and keeps a `when: {variable}` job only when it is set', () => {
+    // Prepare
+    const c = parseGcpConfig(file(''));
+    // Act
+    const without = substituteFunctionVariables(c, { NEEDED: 'x' });
+    const withPlan = substituteFunctionVariables(c, { NEEDED: 'x', PLAN: '{"version":1}' });
+    // Assess
+    expect(without.functions[0]?.environment).toEqual({ NEEDED: 'x' });
+    expect(without.schedulerJobs).toEqual([]);
+    expect(without.omittedSchedulerJobs).toEqual([
+      {
+        name: 'every-minute',
+        reason: 'the deploying environment does not set PLAN, which the job runs only with',
+      },
+    ]);
+    expect(withPlan.functions[0]?.environment).toEqual({ NEEDED: 'x', PLAN: '{"version":1}' });
+    expect(withPlan.schedulerJobs.map((j) => j.name)).toEqual(['every-minute']);
+    expect(withPlan.omittedSchedulerJobs).toEqual([]);
+    // The required one is still required.
+    expect(() => substituteFunctionVariables(c, { PLAN: 'p' })).toThrow(
+      /functions\[0\]\.environment\.NEEDED: needs the environment variable NEEDED/,
+    );
+  });
+
+  it('refuses a `when` naming both conditions, or a variable that is no variable name', () => {
+    expect(issuesOf(file('', '    when: { variable: PLAN, vpnCoordinator: gcp }'))).toEqual([
+      expect.stringMatching(/^schedulerJobs\[0\]\.when: /),
+    ]);
+    expect(issuesOf(file('', '    when: { variable: plan }'))).toEqual([
+      'schedulerJobs[0].when.variable: must name a variable of the deploying environment, such as CROSSLINK_DR_PLAN',
+    ]);
+  });
+
+  it('takes an absence alert without threshold or comparison, for 120 s or more; a threshold alert needs its threshold', () => {
+    const alert = (body: string) =>
+      `alertPolicies:\n  - name: silent\n    displayName: silent\n    filter: metric.type="x"\n${body}`;
+    expect(issuesOf(file('', '', alert('    absent: true\n    duration: 300s')))).toEqual([]);
+    expect(
+      issuesOf(
+        file(
+          '',
+          '',
+          alert('    absent: true\n    duration: 60s\n    threshold: 1\n    comparison: COMPARISON_LT'),
+        ),
+      ),
+    ).toEqual([
+      'alertPolicies[0].threshold: is not allowed with absent: true (no data is the condition)',
+      'alertPolicies[0].comparison: is not allowed with absent: true (no data is the condition)',
+      'alertPolicies[0].duration: must be at least 120s for absent: true (got 60s)',
+    ]);
+    expect(issuesOf(file('', '', alert('    duration: 60s')))).toEqual([
+      'alertPolicies[0].threshold: is required (unless absent: true)',
+    ]);
   });
 });

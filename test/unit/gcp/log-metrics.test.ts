@@ -91,6 +91,7 @@ describe('metric log lines feed the log-based metrics of gcp.yml', () => {
     expect(alerts.map((a) => a.name).sort()).toEqual([
       'crosslink-approval-escalations',
       'crosslink-approvals-waiting',
+      'crosslink-dr-probe-silent',
       'crosslink-orphaned-halves',
     ]);
   });

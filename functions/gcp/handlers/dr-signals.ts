@@ -1,0 +1,52 @@
+/**
+ * Function `drSignals`: the Google vantage point of a DR plan (../dr-signals.ts,
+ * docs/dr-signals.md). Two callers:
+ * - Cloud Scheduler every minute (OIDC, POST): the plan's Google vantage point runs its probes in
+ *   this function's region; each line is recorded and published, and one `dr signals recorded` log
+ *   line counts them (the log-based metric the staleness alert reads). A run refused (the plan's
+ *   Google vantage point is in another region, a setting missing) answers 400 naming the field;
+ *   with no plan deployed nothing is probed (200).
+ * - the pushes of `crosslink-peer-events` and `crosslink-events` (OIDC): AWS's `DrSignalObserved`
+ *   recorded once, a `LinkStateChanged` of the replication link as this side's link signal; any
+ *   other event is acknowledged unread.
+ */
+import { ValidationError } from '#core/errors.ts';
+import { gcpDrSignalsEvent, gcpScheduledRun } from '../dr-signals.ts';
+import { fromPubSubPush } from '../envelope.ts';
+import { type Deps, health, logLine, pushHandler, type Request, type Response } from './wrap.ts';
+
+/** The log line the staleness alert's metric counts (gcp.yml logMetrics crosslink_dr_signals_recorded). */
+export const RECORDED_MESSAGE = 'dr signals recorded';
+
+export function drSignals(deps: Deps) {
+  const pushed = pushHandler('drSignals', async (body) => {
+    const event = fromPubSubPush(body);
+    return gcpDrSignalsEvent((await deps()).drSignals(), event);
+  });
+  return async (req: Request, res: Response) => {
+    if (health('drSignals', req, res)) return;
+    if (typeof (req.body as { message?: unknown } | null)?.message === 'object') return pushed(req, res);
+    try {
+      const d = (await deps()).drSignals();
+      if (!d.plan) {
+        logLine({ severity: 'INFO', function: 'drSignals', message: 'no DR plan deployed: nothing probed' });
+        res.status(200).json({ observations: 0, reason: 'no DR plan deployed (CROSSLINK_DR_PLAN)' });
+        return;
+      }
+      const run = await gcpScheduledRun(d);
+      logLine({
+        severity: 'INFO',
+        function: 'drSignals',
+        message: RECORDED_MESSAGE,
+        drService: d.plan.service,
+        observations: run.observations,
+      });
+      res.status(200).json(run);
+    } catch (e) {
+      // A plan or setting the run refuses: a retry cannot fix it, a person must.
+      if (!(e instanceof ValidationError)) throw e;
+      logLine({ severity: 'ERROR', function: 'drSignals', message: `refused: ${e.message}` });
+      res.status(400).json({ error: { name: e.name, message: e.message } });
+    }
+  };
+}
