@@ -28,12 +28,14 @@ import {
 import { type ClockMode, DEFAULT_SCALE, VirtualClock } from './clock.ts';
 import { applyEstateSettings, type Estate, loadEstate, seedAwsEstate } from './estate.ts';
 import { FaultRegistry } from './faults.ts';
+import { DEFAULT_CACHE_DIR } from './gcp/emulator-jvm.ts';
 import {
   checkEmulatorBinaries,
   EmulatorMissingError,
   type EmulatorOptions,
   type Emulators,
-  startEmulators,
+  type LaunchedEmulators,
+  launchEmulators,
 } from './gcp/emulators.ts';
 import { recordIamUse } from './gcp/iam/record.ts';
 import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
@@ -123,6 +125,12 @@ export interface LocalCloudOptions {
    * CROSSLINK_IAM_DECISIONS variable, else none; `false`: none (a test whose refusals are deliberate).
    */
   iamDecisionsDir?: string | false;
+  /**
+   * Where the local cloud keeps what makes its next start faster (default `.crosslink/cache` in the
+   * repository): the emulators' class-data archives (`jvm/`) and the function processes' Node
+   * compile cache (`node/`), each keyed by what it was made from.
+   */
+  cacheDir?: string;
   log?: (message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -238,9 +246,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   const emuOpt = options.emulators ?? false;
   const shared = typeof emuOpt === 'object' && 'stop' in emuOpt ? emuOpt : undefined;
+  const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
   let emulatorOptions: EmulatorOptions | undefined;
   if (emuOpt !== false && !shared) {
-    emulatorOptions = { env, log, ...(emuOpt === true ? {} : emuOpt) };
+    emulatorOptions = { env, log, cacheDir, ...(emuOpt === true ? {} : emuOpt) };
     const missing = checkEmulatorBinaries(emulatorOptions);
     if (missing.length > 0)
       throw new EmulatorMissingError(
@@ -252,13 +261,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // Each part is added as it starts; a part that fails to start stops those before it, last first.
   const parts = new Parts();
   try {
-    // The emulators take seconds (Firestore's JVM ~15 s): start them first, beside the edges.
-    const emulatorStart: Promise<Emulators | null> = emulatorOptions
-      ? startEmulators(emulatorOptions)
+    // The emulators take seconds (their JVMs): start them first, beside the edges. Their hosts are
+    // known once they are spawned (what needs only the addresses starts then); `emulatorStart`
+    // resolves once they answer.
+    const emulatorLaunch: Promise<LaunchedEmulators | Emulators | null> = emulatorOptions
+      ? launchEmulators(emulatorOptions)
       : Promise.resolve(shared ?? null);
+    const emulatorStart: Promise<Emulators | null> = emulatorLaunch.then(async (e) => {
+      if (e && 'ready' in e) await e.ready;
+      return e;
+    });
     // Surface the failure where it is awaited, not as an unhandled rejection meanwhile.
     emulatorStart.catch(() => undefined);
-    if (!shared) parts.add('emulators', async () => (await emulatorStart.catch(() => null))?.stop());
+    if (!shared) parts.add('emulators', async () => (await emulatorLaunch.catch(() => null))?.stop());
     const gcp = await startGcp({
       clock,
       faults,
@@ -300,8 +315,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     };
     const accountId = accountOf(admin.principalArn);
     // The emulator sees no caller: clients from outside the local cloud's plumbing (the AWS relay)
-    // publish through this IAM front (local/gcp/pubsub-front.ts).
-    const pubsubFrontStart: Promise<PubsubFront | null> = emulatorStart
+    // publish through this IAM front (local/gcp/pubsub-front.ts), which listens before the
+    // emulator answers (nothing publishes before the cloud is ready).
+    const pubsubFrontStart: Promise<PubsubFront | null> = emulatorLaunch
       .then(async (e) => {
         if (!e?.pubsubHost) return null;
         const front = new PubsubFront({
@@ -351,11 +367,26 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       'link fault feed',
       world.onCarriedChange(() => linkRoutes.check()),
     );
-    // The Google half and the push proxy that feeds it start below, once the emulators answer;
-    // they stop after the AWS half, whose relay may still publish to them.
-    let pushProxy: PushProxy | null = null;
+    // The push proxy starts once the Pub/Sub emulator answers; the Google half below starts its
+    // functions meanwhile and applies its topics and subscriptions after the proxy. Both stop
+    // after the AWS half, whose relay may still publish to them.
+    const pushProxyStart: Promise<PushProxy | null> = emulatorStart.then(async (e) => {
+      if (!e?.pubsubHost) return null;
+      const proxy = new PushProxy({
+        pubsubHost: e.pubsubHost,
+        projects: [gcp.project],
+        sign: (r) => gcp.auth.mintIdToken(r),
+        faults,
+        log,
+        // Pushes to the AWS side (the relay from Google) do not get through a relay partition.
+        unreachable: (url) => serviceWorldOf(clock).relayPartitioned && url.startsWith(endpoint),
+      });
+      await proxy.start();
+      return proxy;
+    });
+    pushProxyStart.catch(() => undefined);
     let plumbing: GooglePlumbing | null = null;
-    parts.add('Pub/Sub push proxy', () => pushProxy?.stop());
+    parts.add('Pub/Sub push proxy', async () => (await pushProxyStart.catch(() => null))?.stop());
     parts.add('Google half (gcp.yml)', () => plumbing?.stop());
     // The AWS half deploys (packaging when its inputs changed) while the emulators start; it
     // stops first of all, before the clock and the link world, as its functions may still be running.
@@ -382,20 +413,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       half ? relayRoleArn({ aws: { endpoint, port, region, accountId, edge } }) : undefined,
     );
     awsRelayRole.catch(() => undefined);
-    const emulators = await emulatorStart;
-    const pubsubFront = await pubsubFrontStart;
-    if (emulators?.pubsubHost) {
-      pushProxy = new PushProxy({
-        pubsubHost: emulators.pubsubHost,
-        projects: [gcp.project],
-        sign: (r) => gcp.auth.mintIdToken(r),
-        faults,
-        log,
-        // Pushes to the AWS side (the relay from Google) do not get through a relay partition.
-        unreachable: (url) => serviceWorldOf(clock).relayPartitioned && url.startsWith(endpoint),
-      });
-      await pushProxy.start();
-    }
+    const launched = await emulatorLaunch;
     if (options.gcpConfig) {
       const googleAt = performance.now();
       plumbing = await GooglePlumbing.start({
@@ -403,8 +421,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         gcp,
         clock,
         processes,
-        emulators,
-        pushProxy,
+        emulators: launched,
+        pushProxy: pushProxyStart,
+        compileCache: join(cacheDir, 'node'),
         watch: options.watchGcpConfig ?? false,
         // The Google half's functions need both sealing keys: Google's own (Cloud KMS
         // crosslink/activation, created here when the AWS half does not) and the AWS key it seals
@@ -439,6 +458,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         `google half: ${plumbing.functions.list().length} functions running in ${Math.round(performance.now() - googleAt)} ms`,
       );
     }
+    const emulators = await emulatorStart;
+    const pubsubFront = await pubsubFrontStart;
+    const pushProxy = await pushProxyStart;
     const awsHalf = await awsHalfStart;
     let stopped = false;
     return {

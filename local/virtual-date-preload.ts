@@ -13,6 +13,11 @@ import {
   keepTransportOnWallTime,
 } from './virtual-date.ts';
 
+// The local cloud's compile cache (functions-host.ts) is the host's, not the function's
+// environment: Node read it as it started; the function does not see it. Node writes what the
+// process compiled as it exits (functions-framework exits on SIGTERM).
+delete process.env.NODE_COMPILE_CACHE;
+
 let current: ClockAnchor | undefined;
 keepTransportOnWallTime(globalThis.Date);
 installVirtualDate(() => current);

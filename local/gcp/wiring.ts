@@ -35,8 +35,15 @@ export interface GooglePlumbingOptions {
   gcp: GcpLocal;
   clock: VirtualClock;
   processes: ProcessGroup;
+  /** The emulators' hosts (the function processes reach them through their fronts). */
   emulators: Emulators | null;
-  pushProxy: PushProxy | null;
+  /**
+   * The push proxy, or its start: it starts once the Pub/Sub emulator answers, and the topics and
+   * subscriptions are applied after it. The functions start meanwhile.
+   */
+  pushProxy: PushProxy | null | Promise<PushProxy | null>;
+  /** Node's compile cache for the function processes (functions-host.ts). */
+  compileCache?: string;
   /**
    * Environment a test or the local estate gives every function over gcp.yml's `environment`
    * (e.g. short approval deadlines; the estate's network projects). Resolved before the functions
@@ -107,6 +114,7 @@ export class GooglePlumbing {
       }),
       iam: gcp.iam,
       log: this.#log,
+      ...(options.compileCache ? { compileCache: options.compileCache } : {}),
     });
     this.scheduler = new Scheduler({
       clock: options.clock,

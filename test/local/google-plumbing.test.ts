@@ -7,6 +7,7 @@
  * decoded message, and an edited function reloads.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +161,16 @@ describe('functions behind the IAM check', () => {
         'PORT',
         'PUBSUB_EMULATOR_HOST',
       ].sort(),
+    );
+    // The process starts with the local cloud's compile cache, which the function itself does not see.
+    expect(readFileSync(`/proc/${hosted.child.pid}/environ`, 'utf8').split('\0')).toContainEqual(
+      expect.stringMatching(/^NODE_COMPILE_CACHE=.+/),
+    );
+    const url = cloud.plumbing!.functions.url('whoami');
+    const alice = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const seen = await fetch(`${url}?variables=1`, { headers: { authorization: `Bearer ${alice}` } });
+    expect(((await seen.json()) as { variables: string[] }).variables).toEqual(
+      Object.keys(hosted.environment).sort(),
     );
     expect(hosted.packageDir.startsWith(join(dir, '.crosslink', 'gcp-functions', 'whoami-'))).toBe(true);
     const manifest = JSON.parse(await readFile(join(hosted.packageDir, 'package.json'), 'utf8'));
