@@ -2,20 +2,17 @@
  * `crosslink dr validate <plan-file>`, `crosslink dr evaluate --plan <file> --signals <file>` and
  * `crosslink dr status <plan-file> --signals <file> [--at <time>] [--arc-endpoints <file>] [--dns-failover]`;
  * `crosslink dr export <plan-file> [--side aws|gcp]` reads one side's recorded log from the local cloud.
- * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>` record an
- * operator's control in a signal log file, after checking it against the decisions that log leads
- * to (docs/dr-executor.md). Validate, evaluate and the controls are offline: they read files and run
- * the core. `dr status` reads the serving side from Route 53 ARC's cluster endpoints when given
+ * The operator's controls (`dr pause|resume|approve`) are in dr-control.ts. Validate and evaluate are
+ * offline: they read files and run the core. `dr status` reads the serving side from Route 53 ARC's cluster endpoints when given
  * them, or from the plan's Cloud DNS primaryBackup policy (`--dns-failover`); `dr export` reads the
  * recorded log.
  * Exit codes: 0 ok, 2 malformed plan or signal log (one line per problem), 4 a file does not exist.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
-import { approvalIssues, runFromDecisions } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
-import { type Decision, iso } from '#core/dr/failover-state.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import {
@@ -32,7 +29,7 @@ import {
   type SignalGap,
   signalGaps,
 } from '#core/dr/serving.ts';
-import { type ControlRecord, parseSignalLogLines } from '#core/dr/signal-log.ts';
+import { parseSignalLogLines } from '#core/dr/signal-log.ts';
 import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
@@ -128,7 +125,7 @@ export interface EvaluateOptions {
   home: string;
 }
 
-function describeDecision(d: Decision): string[] {
+export function describeDecision(d: Decision): string[] {
   const what =
     d.decision === 'hold'
       ? `hold (${d.active} serving)`
@@ -140,7 +137,7 @@ function describeDecision(d: Decision): string[] {
 }
 
 /** Reads and parses a plan and a signal log; a problem with either is reported and becomes its exit code. */
-async function readPlanAndLog(
+export async function readPlanAndLog(
   opts: { home: string; plan: string; signals: string },
   out: Output,
 ): Promise<{ plan: DrPlan; lines: ReturnType<typeof parseSignalLogLines> } | { code: number }> {
@@ -427,7 +424,7 @@ async function statusWithDns(ctx: CommandContext, opts: StatusOptions): Promise<
 }
 
 /** Parses an RFC 3339 time option; a bad one is a usage error naming the option. */
-function timeOption(name: string, value: unknown): number | undefined {
+export function timeOption(name: string, value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const time = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(time))
@@ -511,139 +508,5 @@ const exportLog: Command = {
   },
 };
 
-export interface ControlOptions {
-  plan: string;
-  signals: string;
-  control: 'pause' | 'resume' | 'approve';
-  by: string;
-  /** For approve: the epoch of the pending move the operator saw. */
-  epoch?: number;
-  /** When the control is recorded (ms); now when not given. */
-  at: number;
-  home: string;
-}
-
-/**
- * Records a pause, a resume or an approval of the plan's service in the signal log. An approval names
- * the epoch of the move waiting for it: refused (exit 3, nothing recorded) when that epoch is not the
- * one waiting, or its approval timed out. A control earlier than the log's last line is refused (the
- * log is in time order).
- */
-export async function drControl(opts: ControlOptions, out: Output): Promise<number> {
-  const read = await readPlanAndLog(opts, out);
-  if ('code' in read) return read.code;
-  const { plan, lines } = read;
-  const records = lines.map((l) => l.record);
-  const time = iso(opts.at);
-  const last = records.at(-1);
-  if (last && Date.parse(last.time) > opts.at) {
-    out.err(`--at: ${time} is before the log's last record (${last.time}); the log is in time order`);
-    return EXIT.usage;
-  }
-  const result = replay(plan, records);
-  if (opts.control === 'approve') {
-    const epoch = opts.epoch as number;
-    const issues = approvalIssues(runFromDecisions(plan, result.decisions, time), plan.service, epoch, time);
-    if (issues.length > 0) {
-      for (const i of issues) out.err(`${plan.service}: ${i.path}: ${i.reason}`);
-      return EXIT.refused;
-    }
-  } else if (
-    (opts.control === 'pause') ===
-    (result.state.paused !== null && result.state.paused.plan === true)
-  ) {
-    out.err(`${plan.service}: already ${opts.control === 'pause' ? 'paused' : 'running (not paused)'}`);
-    return EXIT.refused;
-  }
-  const pending = result.decisions.findLast((d) => d.approval === 'pending');
-  const control: ControlRecord = {
-    time,
-    control: opts.control,
-    service: plan.service,
-    by: opts.by,
-    ...(opts.control === 'approve' && pending && { decision: pending.decision as 'failover' | 'failback' }),
-  };
-  const text = await readFile(resolve(opts.home, opts.signals), 'utf8');
-  const newline = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
-  await appendFile(resolve(opts.home, opts.signals), `${newline}${JSON.stringify(control)}\n`);
-  const after = replay(plan, [...records, control]);
-  const what =
-    opts.control === 'approve'
-      ? `approved the ${control.decision} of epoch ${opts.epoch}`
-      : opts.control === 'pause'
-        ? 'paused: the decider holds this plan, a run under way holds between actions'
-        : 'resumed';
-  out.out(`${plan.service}: ${what} (by ${opts.by} at ${time}), recorded in ${opts.signals}`);
-  for (const d of after.decisions.slice(result.decisions.length))
-    for (const line of describeDecision(d)) out.out(line);
-  return EXIT.ok;
-}
-
-/** The options the control commands share. */
-const CONTROL_OPTIONS = {
-  signals: { type: 'string', description: 'the signal log (JSON lines) the control is recorded in' },
-  by: {
-    type: 'string',
-    description: 'the principal recording it (IAM principal ARN or Google account email)',
-  },
-  at: { type: 'string', description: 'when (RFC 3339); default now' },
-} as const;
-
-function controlCommand(control: 'pause' | 'resume', summary: string): Command {
-  return {
-    noun: 'dr',
-    verb: control,
-    args: '<plan-file> --signals <file> --by <principal> [--at <time>]',
-    summary,
-    example: `crosslink dr ${control} plan.yaml --signals signals.jsonl --by alice@example.com`,
-    positionals: { min: 1, max: 1 },
-    options: CONTROL_OPTIONS,
-    run: (ctx) => runControl(ctx, control),
-  };
-}
-
-async function runControl(
-  ctx: Parameters<Command['run']>[0],
-  control: ControlOptions['control'],
-): Promise<number> {
-  const { signals, by, at } = ctx.options;
-  if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
-  if (typeof by !== 'string' || by.length === 0) throw new UsageError('missing --by <principal>');
-  let epoch: number | undefined;
-  if (control === 'approve') {
-    const text = ctx.positionals[1] as string;
-    epoch = Number(text);
-    if (!/^\d+$/.test(text) || epoch < 1)
-      throw new UsageError(`<epoch>: "${text}" is not an epoch (a positive integer, as dr status shows it)`);
-  }
-  return drControl(
-    {
-      plan: ctx.positionals[0] as string,
-      signals,
-      control,
-      by,
-      ...(epoch !== undefined && { epoch }),
-      at: timeOption('at', at) ?? Date.now(),
-      home: ctx.home,
-    },
-    ctx.io,
-  );
-}
-
-const pause = controlCommand(
-  'pause',
-  'pause a DR plan: its decider holds, its run under way stops between actions',
-);
-const resume = controlCommand('resume', 'resume a paused DR plan');
-const approve: Command = {
-  noun: 'dr',
-  verb: 'approve',
-  args: '<plan-file> <epoch> --signals <file> --by <principal> [--at <time>]',
-  summary: 'approve the failover or failback waiting at <epoch>',
-  example: 'crosslink dr approve plan.yaml 3 --signals signals.jsonl --by carol@example.com',
-  positionals: { min: 2, max: 2 },
-  options: CONTROL_OPTIONS,
-  run: (ctx) => runControl(ctx, 'approve'),
-};
-
-export const drCommands: Command[] = [validate, evaluate, status, exportLog, pause, resume, approve];
+/** The offline commands and `dr status` / `dr export`; the operator's controls are in dr-control.ts. */
+export const drCommands: Command[] = [validate, evaluate, status, exportLog];

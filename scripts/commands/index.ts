@@ -3,6 +3,7 @@ import type { Command } from '../cli/command.ts';
 import { completionCommands } from './completion.ts';
 import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
+import { drControlCommands } from './dr-control.ts';
 import { linkCommands } from './link.ts';
 import { relayCommands } from './relay.ts';
 import { simCommands } from './sim.ts';
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   ...vpnCommands,
   ...vpnRunCommands,
   ...drCommands,
+  ...drControlCommands,
   ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,
