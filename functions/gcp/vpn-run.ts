@@ -14,9 +14,11 @@ import type { EventSink } from '#core/link/ports.ts';
 import { exportedGateways, plannerLinksOfRecords, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
 import type { VpnPrices, VpnRunSettings } from '#core/vpn/run-policy.ts';
 import { relayedPeerInventory, type VpnRunDeps, type VpnRunSources } from '#core/vpn/run-steps.ts';
+import { pairedGcpTunnels } from '#core/vpn/run-traffic.ts';
 import type { FirestoreLinkStore } from './link-store.ts';
 import { type ComputeReads, FirestoreInventoryPages, readGcpExport } from './vpn-inventory.ts';
 import { FirestoreVpnRuns } from './vpn-run-store.ts';
+import { type MonitoringRest, readGcpTraffic } from './vpn-traffic.ts';
 
 /** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page. */
 export async function runLinkRecords(store: Pick<FirestoreLinkStore, 'list'>): Promise<LinkRecord[]> {
@@ -33,19 +35,23 @@ export async function runLinkRecords(store: Pick<FirestoreLinkStore, 'list'>): P
 }
 
 /**
- * This side's sources: Compute Engine in the hub and each network project, the link records, and the
- * peer's port. Google's VPN traffic is not read (an empty metrics file): the planner's idle gate
- * then finds no coverage and keeps every drained VPN, so no delete is planned from Google's side
- * alone.
+ * This side's sources: Compute Engine in the hub and each network project, the tunnels' traffic in
+ * Cloud Monitoring (each tunnel named by the AWS VPN it is paired with in the peer's export), the
+ * link records, and the peer's port.
  */
 export function gcpRunSources(o: {
   compute: ComputeReads;
+  monitoring: Pick<MonitoringRest, 'timeSeries'>;
   projects: readonly string[];
   peer: Pick<VpnRunSources, 'requestPeer' | 'peer'>;
   links: Pick<FirestoreLinkStore, 'list'>;
 }): VpnRunSources {
   return {
-    own: async () => ({ export: await readGcpExport(o.compute, o.projects), traffic: { traffic: [] } }),
+    own: async (now, windowMs, peerExport) => {
+      const own = await readGcpExport(o.compute, o.projects);
+      const paired = pairedGcpTunnels(peerExport, own);
+      return { export: own, traffic: await readGcpTraffic(o.monitoring, paired, now, windowMs) };
+    },
     requestPeer: (runId, at) => o.peer.requestPeer(runId, at),
     peer: (runId) => o.peer.peer(runId),
     links: async (peerExport) =>
@@ -58,6 +64,7 @@ export function buildVpnRunDeps(
   placement: { project: string; region: string },
   clients: {
     compute: ComputeReads;
+    monitoring: Pick<MonitoringRest, 'timeSeries'>;
     /** The hub and the network projects whose VPNs this side plans. */
     projects: readonly string[];
     firestore: Firestore;
@@ -74,6 +81,7 @@ export function buildVpnRunDeps(
     runs: new FirestoreVpnRuns(clients.firestore),
     sources: gcpRunSources({
       compute: clients.compute,
+      monitoring: clients.monitoring,
       projects: clients.projects,
       peer: relayedPeerInventory({
         bus: clients.bus,

@@ -110,8 +110,11 @@ export function relayedPeerInventory(o: {
 
 /** What the coordinator reads: its own side, the peer's (through the relay), crosslink's links. */
 export interface VpnRunSources {
-  /** This side's export and VPN traffic over `windowMs` before `now` (the metrics file's form). */
-  own(now: number, windowMs: number): Promise<{ export: unknown; traffic: unknown }>;
+  /**
+   * This side's export and VPN traffic over `windowMs` before `now` (the metrics file's form); the
+   * peer's export names the VPNs a side that counts traffic per tunnel pairs its tunnels with.
+   */
+  own(now: number, windowMs: number, peerExport: unknown): Promise<{ export: unknown; traffic: unknown }>;
   requestPeer(runId: string, requestedAt: string): Promise<void>;
   peer(runId: string): Promise<PeerInventory>;
   /** The links, with the peer's export (a coordinator that cannot read the peer's cloud reads it there). */
@@ -225,7 +228,7 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
       `the peer's inventory for ${runId} is incomplete: missing ${peer.missing.join(', ')}`,
     );
   const now = deps.clock.now();
-  const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs);
+  const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs, peer.export);
   const { links, skipped } = await deps.sources.links(peer.export);
   const mine = deps.origin.cloud;
   const run = planVpnRun({

@@ -13,6 +13,7 @@
  * | `vpnHalf`      | the vpn-half workflow (OIDC), POST `{event}` | one VPN command applied to the Google half (vpn-half.ts)  |
  * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
+ * | `vpnRunEvents` | push of both topics (OIDC)                   | a link weakening undrains its VPNs; a half's result kept (vpn-run-events.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -37,6 +38,7 @@ import { steps } from './steps.ts';
 import { vpnHalf } from './vpn-half.ts';
 import { vpnInventory } from './vpn-inventory.ts';
 import { vpnRun } from './vpn-run.ts';
+import { vpnRunEvents } from './vpn-run-events.ts';
 import { watcher } from './watcher.ts';
 import { watcherAudit } from './watcher-audit.ts';
 import type { Deps } from './wrap.ts';
@@ -50,6 +52,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('vpnHalf', vpnHalf(deps));
   ff.http('vpnInventory', vpnInventory(deps));
   ff.http('vpnRun', vpnRun(deps));
+  ff.http('vpnRunEvents', vpnRunEvents(deps));
   ff.http('watcherAudit', watcherAudit(deps));
 }
 
