@@ -72,6 +72,8 @@ export interface GoogleDeps extends IntakeDeps {
   vpnRun: () => VpnRunDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
   vpnRunEvents: () => Promise<VpnRunEventDeps>;
+  /** The vpn-run workflow a scheduled firing starts (its full name). */
+  vpnRunWorkflow: string;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -191,7 +193,10 @@ function vpnParts(
     projects: ReturnType<typeof projectClients>;
     workflow: (id: string) => string;
   },
-): Pick<GoogleDeps, 'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnRunEvents' | 'vpnInventory'> {
+): Pick<
+  GoogleDeps,
+  'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnRunEvents' | 'vpnRunWorkflow' | 'vpnInventory'
+> {
   const { firestore, events, projects } = parts;
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
   const vpnReads = {
@@ -208,6 +213,7 @@ function vpnParts(
       { firestore, bus: events, clock: systemClock, authFor: projects.authFor },
     ),
     vpnHalfWorkflow: parts.workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
+    vpnRunWorkflow: parts.workflow(env.CROSSLINK_VPN_RUN_WORKFLOW ?? 'vpn-run'),
     vpnRun: once(() =>
       buildVpnRunDeps(
         { project, region },

@@ -9,6 +9,7 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
+import { ValidationError } from '#core/errors.ts';
 import type { LinkRecord, LinkState } from '#core/link/model.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { exportedGateways, plannerLinksOfRecords, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
@@ -19,6 +20,7 @@ import type { FirestoreLinkStore } from './link-store.ts';
 import { type ComputeReads, FirestoreInventoryPages, readGcpExport } from './vpn-inventory.ts';
 import { FirestoreVpnRuns } from './vpn-run-store.ts';
 import { type MonitoringRest, readGcpTraffic } from './vpn-traffic.ts';
+import type { WorkflowExecutionsClient } from './workflow-executions.ts';
 
 /** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page. */
 export async function runLinkRecords(store: Pick<FirestoreLinkStore, 'list'>): Promise<LinkRecord[]> {
@@ -98,4 +100,42 @@ export function buildVpnRunDeps(
     settings: clients.settings,
     prices: clients.prices,
   };
+}
+
+/**
+ * A firing of the Cloud Scheduler job `crosslink-vpn-run` (an HTTP target on the `vpn-run` function,
+ * OIDC as the job's account): starts the `vpn-run` workflow with the firing's scheduled time, which
+ * Cloud Scheduler sends in `X-CloudScheduler-ScheduleTime` (a workflow argument is fixed, so the
+ * workflow could not know it), requested by the caller Cloud Run verified. Every start of one firing
+ * names the same run (`vpn-<installation>-<scheduled time>`), whose claim makes the second a no-op.
+ */
+export async function startScheduledRun(
+  o: { executions: Pick<WorkflowExecutionsClient, 'create'>; workflow: string },
+  request: { scheduleTime: string | undefined; caller: string | undefined },
+): Promise<{ execution: string; scheduledAt: string }> {
+  const at = request.scheduleTime ? Date.parse(request.scheduleTime) : Number.NaN;
+  const issues = [
+    ...(Number.isNaN(at)
+      ? [
+          {
+            path: 'X-CloudScheduler-ScheduleTime',
+            reason: 'must be the firing’s time (ISO 8601), as Cloud Scheduler sends it',
+          },
+        ]
+      : []),
+    ...(request.caller
+      ? []
+      : [
+          {
+            path: 'Authorization',
+            reason: 'must be an ID token Cloud Run verified, naming the job’s account',
+          },
+        ]),
+  ];
+  if (issues.length) throw new ValidationError(issues, 'scheduled VPN run');
+  const scheduledAt = new Date(at).toISOString();
+  const started = await o.executions.create(o.workflow, {
+    argument: { scheduledAt, trigger: 'schedule', apply: true, requestedBy: request.caller },
+  });
+  return { execution: started.name, scheduledAt };
 }
