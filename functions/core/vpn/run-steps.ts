@@ -68,6 +68,11 @@ export interface VpnRunStore {
   putDrain(d: RunDrain): Promise<void>;
   clearDrain(d: RunDrain): Promise<void>;
   putResult(runId: string, r: VpnRunResult): Promise<void>;
+  /** The result kept for one VPN, action and side of a run. */
+  result(
+    runId: string,
+    key: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>,
+  ): Promise<VpnRunResult | undefined>;
   results(runId: string): Promise<VpnRunResult[]>;
   /** Newest first. */
   list(limit: number, cursor?: string): Promise<{ items: VpnRunHeader[]; cursor?: string }>;
@@ -366,14 +371,18 @@ export async function undrainForLink(
 }
 
 /**
- * A half's result, kept with the run that commanded it (runs of other producers are ignored). A
- * drain a half applied (`changed`) moves its drain record's time to when it was applied, if later:
- * the VPN carried traffic until then, and the planner counts the idle window's traffic and the
- * cooling-off from the record's time.
+ * A half's result, kept with the run that commanded it (runs of other producers are ignored). One
+ * result is kept per VPN, action and side: a later answer replaces it, except that the answer of a
+ * half that changed something stays (a duplicate command's `unchanged` or `gone` answer, delivered
+ * after it, says nothing new about what the run did). A drain a half applied (`changed`) moves its
+ * drain record's time to when it was applied, if later: the VPN carried traffic until then, and the
+ * planner counts the idle window's traffic and the cooling-off from the record's time.
  */
 export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Promise<{ recorded: boolean }> {
   const h = await deps.runs.header(r.runId);
   if (!h) return { recorded: false };
+  const kept = await deps.runs.result(r.runId, r);
+  if (kept?.outcome === 'changed' && r.outcome !== 'changed') return { recorded: false };
   await deps.runs.putResult(r.runId, r);
   if (r.action === 'drain' && r.outcome === 'changed') {
     const d = (await deps.runs.drains()).find((x) => x.vpnConnectionId === r.vpnId && x.runId === r.runId);
