@@ -51,6 +51,9 @@ export const AWS_HALF_INPUTS = [
  */
 export const AWS_HALF_PACKAGING: Readonly<Record<string, string>> = { CROSSLINK_DEPLOY_PHASE: 'aws-first' };
 
+/** The stage the half is packaged with: `osls package` without `--stage` takes serverless.yml's default. */
+export const LOCAL_STAGE = 'dev';
+
 /** A public key one side seals activation keys to (docs/architecture.md, "Activation keys"). */
 export interface SealingKey {
   keyId: string;

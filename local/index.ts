@@ -22,6 +22,7 @@ import {
   type AwsHalfDeployment,
   deployAwsHalf,
   googleSealingKey,
+  LOCAL_STAGE,
   relayRoleArn,
   type SealingKey,
 } from './aws-half.ts';
@@ -434,13 +435,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           return { ...estateEnvironment, ...options.gcpEnvironment };
         },
         // What the deploy's environment gives gcp.yml's `${env:NAME}`: the AWS half's relay route
-        // (the Google -> AWS relay pushes there) and its sealing key; the local people as the
-        // intake's invokers.
+        // (the Google -> AWS relay pushes there), its sealing key and its stage (the installation,
+        // as deploy-gcp --from-aws-stack reads them); the local people as the intake's invokers.
+        // Without the AWS half, the installation is the stage it would be packaged with.
         variables: async (): Promise<Record<string, string>> => {
           const half = await awsHalfStart.catch(() => null);
           const relayRole = await awsRelayRole.catch(() => undefined);
+          const installation = half?.deployment.stack.outputs.find((o) => o.OutputKey === 'Installation');
           return {
             CROSSLINK_INTAKE_INVOKERS: intakeInvokers(identities),
+            CROSSLINK_INSTALLATION: installation?.OutputValue ?? LOCAL_STAGE,
             ...(half
               ? {
                   CROSSLINK_AWS_RELAY_URL: half.relayUrl,

@@ -240,6 +240,7 @@ const AWS_HALF_VARIABLES = [
   'CROSSLINK_AWS_RELAY_ROLE_ARN',
   'CROSSLINK_PEER_PUBLIC_KEY_PEM',
   'CROSSLINK_PEER_KEY_ID',
+  'CROSSLINK_INSTALLATION',
 ];
 
 function fromEnvironment(names: string[]): Record<string, string> {

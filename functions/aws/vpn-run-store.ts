@@ -178,6 +178,21 @@ export class DynamoDbVpnRuns implements VpnRunStore {
     );
   }
 
+  async result(
+    runId: string,
+    k: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>,
+  ): Promise<VpnRunResult | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: `VPNRUN#${runId}`, sk: `RESULT#${k.vpnId}#${k.action}#${k.side}` },
+        ConsistentRead: true,
+      }),
+    );
+    const text = out.Item?.result;
+    return typeof text === 'string' ? (JSON.parse(text) as VpnRunResult) : undefined;
+  }
+
   results(runId: string): Promise<VpnRunResult[]> {
     return this.#query<VpnRunResult>(
       {

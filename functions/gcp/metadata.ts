@@ -33,3 +33,16 @@ export async function placementFromMetadata(): Promise<Placement> {
     );
   return { project: projectId, region };
 }
+
+/** The email of the function's own service account (`instance/service-accounts/default/email`). */
+export async function serviceAccountEmail(): Promise<string> {
+  let email: unknown;
+  try {
+    email = await instance('service-accounts/default/email');
+  } catch (e) {
+    throw new Error(`metadata server: ${(e as Error).message}`);
+  }
+  if (typeof email !== 'string' || !email.includes('@'))
+    throw new Error(`metadata server: service-accounts/default/email is "${String(email)}", not an email`);
+  return email;
+}

@@ -32,7 +32,7 @@ import { resumeWaiting } from '#core/link/waits.ts';
 import { loadPolicy } from '#core/policy/policy.ts';
 import type { InventoryExchangeDeps } from '#core/vpn/inventory-exchange.ts';
 import { readVpnPrices, readVpnRunSettings, type VpnPrices } from '#core/vpn/run-policy.ts';
-import type { VpnRunDeps } from '#core/vpn/run-steps.ts';
+import type { VpnRunDeps, VpnRunEventDeps } from '#core/vpn/run-steps.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
@@ -42,7 +42,7 @@ import { isStageRunning, type StarterDeps, startStage } from './execution-starte
 import { CLOUD_PLATFORM } from './google-credentials.ts';
 import { kmsUnwrap } from './kms-unwrap.ts';
 import { FirestoreLinkStore } from './link-store.ts';
-import { type Placement, placementFromMetadata } from './metadata.ts';
+import { type Placement, placementFromMetadata, serviceAccountEmail } from './metadata.ts';
 import {
   NETWORK_PROJECTS_VARIABLE,
   parseNetworkProjects,
@@ -55,6 +55,8 @@ import { FirestoreVpnApprovals } from './vpn-approvals.ts';
 import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
 import { buildVpnInventoryDeps } from './vpn-inventory.ts';
 import { buildVpnRunDeps } from './vpn-run.ts';
+import { FirestoreVpnRuns } from './vpn-run-store.ts';
+import { MonitoringRest } from './vpn-traffic.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -71,6 +73,10 @@ export interface GoogleDeps extends IntakeDeps {
   vpnRun: () => VpnRunDeps;
   /** The DR plan's Google vantage point (the `drSignals` function), built on its first call. */
   drSignals: () => GcpDrSignalsDeps;
+  /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
+  vpnRunEvents: () => Promise<VpnRunEventDeps>;
+  /** The vpn-run workflow a scheduled firing starts (its full name). */
+  vpnRunWorkflow: string;
 }
 
 /** The policy document the build embeds (esbuild `define`); absent when running from source. */
@@ -129,6 +135,19 @@ function once<T>(make: () => T): () => T {
   };
 }
 
+/** `make`'s promise, kept once it resolved; a failure is tried again by the next call. */
+function onceResolved<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    const p = made ?? make();
+    made = p;
+    p.catch(() => {
+      if (made === p) made = undefined;
+    });
+    return p;
+  };
+}
+
 let cached: Promise<GoogleDeps> | undefined;
 
 /** Builds (once per instance) the dependencies every entry point uses; see the module comment. */
@@ -177,7 +196,10 @@ function vpnParts(
     projects: ReturnType<typeof projectClients>;
     workflow: (id: string) => string;
   },
-): Pick<GoogleDeps, 'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnInventory'> {
+): Pick<
+  GoogleDeps,
+  'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnRunEvents' | 'vpnRunWorkflow' | 'vpnInventory'
+> {
   const { firestore, events, projects } = parts;
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
   const vpnReads = {
@@ -194,11 +216,13 @@ function vpnParts(
       { firestore, bus: events, clock: systemClock, authFor: projects.authFor },
     ),
     vpnHalfWorkflow: parts.workflow(need(env, 'CROSSLINK_VPN_HALF_WORKFLOW')),
+    vpnRunWorkflow: parts.workflow(env.CROSSLINK_VPN_RUN_WORKFLOW ?? 'vpn-run'),
     vpnRun: once(() =>
       buildVpnRunDeps(
         { project, region },
         {
           ...vpnReads,
+          monitoring: new MonitoringRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) }),
           links: parts.store,
           installation: need(env, 'CROSSLINK_INSTALLATION'),
           settings: readVpnRunSettings(parts.policy.document.vpn),
@@ -206,6 +230,15 @@ function vpnParts(
         },
       ),
     ),
+    vpnRunEvents: onceResolved(async () => ({
+      runs: new FirestoreVpnRuns(firestore),
+      bus: events,
+      clock: systemClock,
+      origin: { cloud: 'gcp' as const, project, region },
+      installation: need(env, 'CROSSLINK_INSTALLATION'),
+      // A link-state undrain is requested by the function's own account.
+      principal: await serviceAccountEmail(),
+    })),
     vpnInventory: buildVpnInventoryDeps({ project, region }, vpnReads),
   };
 }

@@ -98,6 +98,15 @@ export class FirestoreVpnRuns implements VpnRunStore {
       .set({ result: JSON.stringify(r) });
   }
 
+  async result(
+    runId: string,
+    k: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>,
+  ): Promise<VpnRunResult | undefined> {
+    const snap = await this.#run(runId).collection('results').doc(`${k.vpnId}~${k.action}~${k.side}`).get();
+    const text = snap.exists ? snap.get('result') : undefined;
+    return typeof text === 'string' ? (JSON.parse(text) as VpnRunResult) : undefined;
+  }
+
   async results(runId: string): Promise<VpnRunResult[]> {
     const snap = await this.#run(runId).collection('results').orderBy(FieldPath.documentId()).get();
     return snap.docs.map((d) => JSON.parse(String(d.get('result'))) as VpnRunResult);

@@ -1,6 +1,7 @@
 /**
  * What the Google deploy takes from the AWS stack (serverless.yml `resources.Outputs`): the relay's
- * route and role, and the key Google seals activation keys to. `--from-aws-stack <name>` reads them
+ * route and role, the key Google seals activation keys to, and the installation (the stack's stage,
+ * which names VPN run ids on both sides). `--from-aws-stack <name>` reads them
  * with CloudFormation DescribeStacks and the key's public half with KMS GetPublicKey (CloudFormation
  * has no attribute for it), as the deploying AWS identity; `--from-aws-file <json>` reads the JSON
  * of `aws cloudformation describe-stacks` (or its Outputs array) and takes the public key from the
@@ -19,6 +20,7 @@ export const OUTPUT_VARIABLES: Readonly<Record<string, string>> = {
   RelayFromGoogleUrl: 'CROSSLINK_AWS_RELAY_URL',
   RelayToGoogleRoleArn: 'CROSSLINK_AWS_RELAY_ROLE_ARN',
   ActivationKeyKmsArn: 'CROSSLINK_PEER_KEY_ID',
+  Installation: 'CROSSLINK_INSTALLATION',
 };
 
 export interface AwsAccess {

@@ -32,6 +32,7 @@ const ENV = {
     .toString(),
   CROSSLINK_PEER_KEY_ID: 'arn:aws:kms:us-east-1:210987654321:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b',
   CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com',
+  CROSSLINK_INSTALLATION: 'dev',
 };
 
 let dir: string;

@@ -95,6 +95,7 @@ describe('deploy-gcp --from-aws-file', () => {
     RelayFromGoogleUrl: 'https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/relay/google',
     RelayToGoogleRoleArn: 'arn:aws:iam::210987654321:role/crosslink-relay-to-google-prod',
     ActivationKeyKmsArn: 'arn:aws:kms:us-east-1:210987654321:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b',
+    Installation: 'prod',
   };
 
   it('takes the outputs of describe-stacks JSON; the public key still comes from the environment', async () => {
@@ -103,7 +104,7 @@ describe('deploy-gcp --from-aws-file', () => {
     const noKey = await deploy({}, '--from-aws-file', file);
     expect(noKey.code).toBe(2);
     expect(noKey.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 10 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 11 functions use it)',
     ]);
     const pem = cloud.awsHalf?.keys.aws.publicKeyPem as string;
     const r = await deploy({ CROSSLINK_PEER_PUBLIC_KEY_PEM: pem }, '--from-aws-file', file);
@@ -126,7 +127,7 @@ describe('deploy-gcp --from-aws-file', () => {
     const r = await deploy({}, '--from-aws-file', file);
     expect(r.code).toBe(1);
     expect(r.err.at(-1)).toBe(
-      `error: --from-aws-file ${file}: no output RelayToGoogleRoleArn, ActivationKeyKmsArn (serverless.yml resources.Outputs: deploy the AWS half first)`,
+      `error: --from-aws-file ${file}: no output RelayToGoogleRoleArn, ActivationKeyKmsArn, Installation (serverless.yml resources.Outputs: deploy the AWS half first)`,
     );
   });
 });

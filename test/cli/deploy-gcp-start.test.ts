@@ -112,6 +112,7 @@ beforeAll(async () => {
         .toString(),
       CROSSLINK_PEER_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b',
       CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com',
+      CROSSLINK_INSTALLATION: 'dev',
     },
   });
   expect(err.at(-1)).toMatch(/command\(s\) ran/);
@@ -133,7 +134,7 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the ten functions of gcp.yml, each from its own package directory', () => {
+  it('are the eleven functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
       [
         'dr-signals',
@@ -144,6 +145,7 @@ describe('the deployed Google functions', () => {
         'vpn-half',
         'vpn-inventory',
         'vpn-run',
+        'vpn-run-events',
         'watcher',
         'watcher-audit',
       ].sort(),

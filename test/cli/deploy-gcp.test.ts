@@ -814,6 +814,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     CROSSLINK_PEER_PUBLIC_KEY_PEM: PEER_PEM,
     CROSSLINK_PEER_KEY_ID: PEER_KEY_ID,
     CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com, group:network-approvers@example.com',
+    CROSSLINK_INSTALLATION: 'prod',
   };
   const root = (sim: GcloudSim, ...flags: string[]) => rootWith(DEPLOY_ENV, sim, ...flags);
   const ENV = DEPLOY_ENV;
@@ -862,15 +863,16 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 10 functions use it)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 10 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 11 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 11 functions use it)',
+      'gcp.yml: functions[7].environment.CROSSLINK_INSTALLATION: needs the environment variable CROSSLINK_INSTALLATION (set it where the deploy runs; 2 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
     ]);
     const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 10 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 11 functions use it)',
     ]);
     const badMember = await rootWith(
       { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
@@ -984,6 +986,8 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn')} --role=${custom('crosslinkVpnHalf')} --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-inventory')} --role=${custom('crosslinkVpnInventory')} --condition=None --quiet`,
       `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-run')} --role=${custom('crosslinkVpnInventory')} --condition=None --quiet`,
+      // Monitoring's time series take no resource-level grant either: the project's.
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member=${sa('crosslink-vpn-run')} --role=${custom('crosslinkVpnTraffic')} --condition=None --quiet`,
     ]);
     // The custom roles exist before anything binds them, with exactly their permissions.
     const roleCreate = dry.out.findIndex((l) =>

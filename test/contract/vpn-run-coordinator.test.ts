@@ -55,20 +55,30 @@ describe('the VPN run has one schedule, on the side the policy names', () => {
       else expect(google.omittedSchedulerJobs).toEqual([]);
     });
 
-  it('starts the vpn-run workflow as its own account, which may only invoke workflows', () => {
+  it('fires the vpn-run function as its own account, which may invoke only that function; the function starts the workflow', () => {
     // Act
     const google = parseGcpConfig(GCP_YML, { policy: policyWith('gcp').document });
-    // Assess
+    // Assess: an HTTP target, so the firing's scheduled time reaches the function as a header.
     const job = google.schedulerJobs.find((j) => j.name === 'crosslink-vpn-run');
-    expect(job?.workflow).toEqual({
-      name: 'vpn-run',
-      argument: { trigger: 'schedule', apply: true, requestedBy: 'crosslink-vpn-scheduler' },
+    expect(job?.workflow).toBeUndefined();
+    expect(job?.http).toMatchObject({
+      function: 'vpn-run',
+      method: 'POST',
+      body: { step: 'start-scheduled' },
       serviceAccount: 'crosslink-vpn-scheduler',
     });
     expect(google.workflows.map((w) => w.name)).toContain('vpn-run');
     const account = google.serviceAccounts.find((a) => a.id === 'crosslink-vpn-scheduler');
-    expect(account?.roles).toEqual(['roles/workflows.invoker']);
+    expect(account?.roles).toEqual([]);
     expect(account?.grants).toBeUndefined();
+    const fn = google.functions.find((f) => f.name === 'vpn-run');
+    expect(fn?.trigger.http?.invokers).toEqual([
+      'serviceAccount:crosslink-workflows',
+      'serviceAccount:crosslink-vpn-scheduler',
+    ]);
+    expect(google.serviceAccounts.find((a) => a.id === 'crosslink-vpn-run')?.roles).toContain(
+      'roles/workflows.invoker',
+    );
   });
 
   it('reads the policy beside gcp.yml, which the repository ships with AWS coordinating', () => {

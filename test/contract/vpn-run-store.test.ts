@@ -1,22 +1,27 @@
 /**
- * The VPN runs' store (functions/aws/vpn-run-store.ts) against dynalite, and the in-memory store the
- * unit tests use, through one contract: the claim is put-if-absent, pages and results round-trip, the
- * drains are listed whole and by link and cleared from both, runs list newest first.
+ * The VPN runs' stores against their local stand-ins, AWS's (functions/aws/vpn-run-store.ts) on
+ * dynalite and Google's (functions/gcp/vpn-run-store.ts) on the Firestore emulator, and the in-memory
+ * store the unit tests use, through one contract: the claim is put-if-absent, pages and results
+ * round-trip (a result also read alone, by its VPN, action and side), the drains are listed whole and
+ * by link and cleared from both, runs list newest first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbVpnRuns } from '#aws/vpn-run-store.ts';
 import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
 import type { VpnRunHeader, VpnRunStore } from '#core/vpn/run-steps.ts';
+import { FirestoreVpnRuns } from '#gcp/vpn-run-store.ts';
 import { type Dynalite, startDynalite } from '../support/dynalite.ts';
+import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { MemoryVpnRuns } from '../support/memory-vpn-runs.ts';
 
 let db: Dynalite;
+let firestore: TestFirestore;
 
 beforeAll(async () => {
-  db = await startDynalite('runs');
-});
+  [db, firestore] = await Promise.all([startDynalite('runs'), startTestFirestore()]);
+}, 120_000);
 afterAll(async () => {
-  await db?.stop();
+  await Promise.all([db?.stop(), firestore?.stop()]);
 });
 
 const header = (runId: string, scheduledAt: string, execution = 'exec-1'): VpnRunHeader => ({
@@ -44,6 +49,7 @@ const drain = (vpn: string, links: string[]): RunDrain => ({
 const STORES: [string, () => Promise<VpnRunStore>][] = [
   ['memory', async () => new MemoryVpnRuns()],
   ['DynamoDB (dynalite)', async () => new DynamoDbVpnRuns(db.client, await db.table())],
+  ['Firestore (emulator)', async () => new FirestoreVpnRuns(firestore.db())],
 ];
 
 describe.each(STORES)('the VPN runs store: %s', (_, make) => {
@@ -83,6 +89,10 @@ describe.each(STORES)('the VPN runs store: %s', (_, make) => {
     expect(await store.page('vpn-dev-20261206T030000Z', 0)).toEqual([entry]);
     expect(await store.page('vpn-dev-20261206T030000Z', 1)).toBeUndefined();
     expect((await store.results('vpn-dev-20261206T030000Z')).map((r) => r.outcome)).toEqual(['changed']);
+    const key = { vpnId: 'vpn-0a1b2c3d4e5f60718', action: 'drain', side: 'aws' } as const;
+    expect((await store.result('vpn-dev-20261206T030000Z', key))?.changed).toEqual(['tgw-rtb-1']);
+    expect(await store.result('vpn-dev-20261206T030000Z', { ...key, side: 'gcp' })).toBeUndefined();
+    expect(await store.result('vpn-dev-20261205T030000Z', key)).toBeUndefined();
     expect((await store.list(10)).items.map((h) => h.runId)).toEqual([
       'vpn-dev-20261206T030000Z',
       'vpn-dev-20261205T030000Z',

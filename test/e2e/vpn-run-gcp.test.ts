@@ -8,28 +8,30 @@
  * VPNs paired across the clouds with the link read from Google's record, and reports. The policy
  * runs every environment dry: nothing is commanded and no VPN changes.
  *
- * The halves are packaged with the repository's policy (AWS coordinating, so AWS keeps its schedule
- * and Google has none): the run is started by hand, which is what this test checks; the schedule's
- * presence on each side by the policy is test/contract/vpn-run-coordinator.test.ts's.
+ * Both halves are packaged from a copy of their inputs (`.crosslink/vpn-run-gcp`) whose policy is
+ * the shipped one with Google coordinating (so Google has the schedule and AWS none): the run is
+ * started by hand, which is what this test checks; the schedule's presence on each side by the
+ * policy is test/contract/vpn-run-coordinator.test.ts's, a scheduled run Google coordinates
+ * test/e2e/vpn-run-apply-gcp.test.ts's.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import type { RunEntry } from '#core/vpn/run.ts';
 import type { VpnRunHeader } from '#core/vpn/run-steps.ts';
 import { type BothHalves, dumpOnFailure, startBothHalves, waitFor } from '../support/both-halves.ts';
 import { linkFlows } from '../support/link-flows.ts';
+import { halvesCopy, policyCoordinatedBy } from '../support/vpn-run-apply.ts';
 
 let both: BothHalves;
 
 beforeAll(async () => {
-  both = await startBothHalves();
-  // The CLI's policy names Google as the coordinator.
-  const file = join(both.home, 'config', 'policy.yaml');
-  const doc = parse(readFileSync(file, 'utf8'));
-  writeFileSync(file, stringify({ ...doc, vpn: { ...doc.vpn, coordinator: 'gcp' } }));
-}, 180_000);
+  const policy = policyCoordinatedBy('gcp');
+  const dir = halvesCopy('vpn-run-gcp', policy);
+  both = await startBothHalves({ gcpConfig: join(dir, 'gcp.yml'), awsHalf: { repoDir: dir } });
+  // The CLI reads the same policy as the halves.
+  writeFileSync(join(both.home, 'config', 'policy.yaml'), policy);
+}, 900_000);
 
 afterAll(async () => {
   await both?.stop();

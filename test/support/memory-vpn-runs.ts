@@ -43,6 +43,9 @@ export class MemoryVpnRuns implements VpnRunStore {
     m.set(`${r.vpnId}#${r.action}#${r.side}`, r);
     this.resultsByRun.set(runId, m);
   }
+  async result(runId: string, k: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>) {
+    return this.resultsByRun.get(runId)?.get(`${k.vpnId}#${k.action}#${k.side}`);
+  }
   async results(runId: string) {
     return [...(this.resultsByRun.get(runId)?.values() ?? [])];
   }

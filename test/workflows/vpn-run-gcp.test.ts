@@ -4,7 +4,7 @@
  * memory, this side's export the acme Google export, AWS's inventory through the exchange (the AWS
  * responder's pages handed to Google's store, as the relay carries them). A run claims, asks AWS,
  * waits for every page, plans, commands page by page and reports; a second start of the same time
- * does nothing; a scheduled start is named by its hour and requested by the scheduler's account; an
+ * does nothing; a scheduled firing's run is named by its scheduled time and requested by the scheduler's account; an
  * inventory that never comes fails the run with nothing planned.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import type { RunDrain } from '#core/vpn/run.ts';
 import type { PlannerLinkJson } from '#core/vpn/run-links.ts';
 import type { VpnRunDeps } from '#core/vpn/run-steps.ts';
 import { relayedPeerInventory } from '#core/vpn/run-steps.ts';
+import { startScheduledRun } from '#gcp/vpn-run.ts';
 import { MemoryVpnRuns } from '../support/memory-vpn-runs.ts';
 import { relayedPeer, runGcpWorkflow } from '../support/vpn-run-engines.ts';
 
@@ -152,23 +153,48 @@ describe('the vpn-run workflow, Google coordinating', () => {
     expect(second.calls).toEqual({ claim: 1 });
   });
 
-  it('names a scheduled start by its hour and the scheduler account as its requester', async () => {
-    // Arrange
+  it('names a scheduled firing’s run by its scheduled time, requested by the scheduler’s account; a start without the time is refused', async () => {
+    // Arrange: the function's answer to the job's firing, which starts the workflow.
     const { deps } = coordinator();
-    // Act
-    const out = await runGcpWorkflow(
+    const started: { workflow: string; argument: Record<string, unknown> }[] = [];
+    const executions = {
+      create: async (workflow: string, body: { argument: unknown }) => {
+        started.push({ workflow, argument: body.argument as Record<string, unknown> });
+        return { name: `${workflow}/executions/e-1`, state: 'ACTIVE' } as never;
+      },
+    };
+    const firing = await startScheduledRun(
+      { executions, workflow: 'projects/crosslink-hub/locations/us-east4/workflows/vpn-run' },
+      {
+        scheduleTime: '2026-11-21T03:00:00Z',
+        caller: 'crosslink-vpn-scheduler@crosslink-hub.iam.gserviceaccount.com',
+      },
+    );
+    // Act: the workflow as started, 2 minutes after the firing's time.
+    const out = await runGcpWorkflow(() => deps, started[0]?.argument ?? {}, {
+      start: Date.parse('2026-11-21T03:02:41Z'),
+    });
+    const untimed = await runGcpWorkflow(
       () => deps,
       { trigger: 'schedule', apply: true, requestedBy: 'crosslink-vpn-scheduler' },
-      { start: Date.parse('2026-11-21T03:00:41Z') },
+      { start: Date.parse('2026-11-21T04:00:41Z') },
+    );
+    const refused = startScheduledRun(
+      { executions, workflow: 'w' },
+      { scheduleTime: undefined, caller: undefined },
     );
     // Assess
+    expect(firing.scheduledAt).toBe('2026-11-21T03:00:00.000Z');
     expect(out.state).toBe('SUCCEEDED');
-    const h = store.headers.get('vpn-dev-20261121T030000Z');
-    expect(h).toMatchObject({
+    expect(store.headers.get('vpn-dev-20261121T030000Z')).toMatchObject({
       trigger: 'schedule',
       requestedBy: 'crosslink-vpn-scheduler@crosslink-hub.iam.gserviceaccount.com',
       status: 'reported',
     });
+    expect(untimed.state).toBe('FAILED');
+    expect(untimed.error?.payload).toContain('scheduledAt');
+    await expect(refused).rejects.toThrow(/X-CloudScheduler-ScheduleTime: must be .*Authorization: must be/s);
+    expect(started).toHaveLength(1);
   });
 
   it('fails PeerInventoryMissing after 30 checks when AWS never answers, planning nothing', async () => {

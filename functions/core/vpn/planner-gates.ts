@@ -178,15 +178,17 @@ export function effectiveGate(vpn: Vpn, ctx: Context): Outcome {
         awsProblems.push(`BGP still UP on ${up.map((t) => t.outsideIp).join(', ')} after the drain`);
       else awsNote += '; BGP down on every tunnel';
     } else {
+      // What AWS sends over the VPN: AWS's TunnelDataOut, or the same bytes as Google's tunnels
+      // count them arriving (received_bytes_count), whichever side's counters the run reads.
       const out = trafficIn(
         ctx.traffic.get(vpn.id) ?? [],
         ctx.now - ctx.policy.idleWindowMs,
         ctx.now,
-        'TunnelDataOut',
+        AWS_SENDS,
       );
       if (out.coverage < ctx.policy.minTrafficCoverage)
         awsProblems.push(
-          `TunnelDataOut covers ${pct(out.coverage)} of the last ${human(ctx.policy.idleWindowMs)}: cannot tell which path AWS uses (pass --metrics)`,
+          `TunnelDataOut (or Google's received_bytes_count) covers ${pct(out.coverage)} of the last ${human(ctx.policy.idleWindowMs)}: cannot tell which path AWS uses (pass --metrics)`,
         );
       else if (out.peakRate > ctx.policy.idleMaxBytesPerHour)
         awsProblems.push(
@@ -336,11 +338,14 @@ interface Traffic {
  * `whole`: only the samples that start at or after `from` count, so that a sample holding `from`
  * (the drain) does not lend its bytes from before it to the time after.
  */
+/** The counters of the bytes AWS sends over a VPN: AWS's own, and Google's tunnels receiving them. */
+const AWS_SENDS: readonly string[] = ['TunnelDataOut', 'received_bytes_count'];
+
 function trafficIn(
   samples: readonly TrafficSample[],
   from: number,
   to: number,
-  metric?: string,
+  metrics?: readonly string[],
   whole = false,
 ): Traffic {
   let covered = 0;
@@ -354,7 +359,7 @@ function trafficIn(
     for (; i < samples.length; i++) {
       const s = samples[i] as TrafficSample;
       if (s.start !== start || s.end !== end) break;
-      if (metric === undefined || s.metric === metric) {
+      if (metrics === undefined || metrics.includes(s.metric)) {
         bytes += s.bytes;
         seen = true;
       }

@@ -68,6 +68,11 @@ export interface VpnRunStore {
   putDrain(d: RunDrain): Promise<void>;
   clearDrain(d: RunDrain): Promise<void>;
   putResult(runId: string, r: VpnRunResult): Promise<void>;
+  /** The result kept for one VPN, action and side of a run. */
+  result(
+    runId: string,
+    key: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>,
+  ): Promise<VpnRunResult | undefined>;
   results(runId: string): Promise<VpnRunResult[]>;
   /** Newest first. */
   list(limit: number, cursor?: string): Promise<{ items: VpnRunHeader[]; cursor?: string }>;
@@ -110,8 +115,11 @@ export function relayedPeerInventory(o: {
 
 /** What the coordinator reads: its own side, the peer's (through the relay), crosslink's links. */
 export interface VpnRunSources {
-  /** This side's export and VPN traffic over `windowMs` before `now` (the metrics file's form). */
-  own(now: number, windowMs: number): Promise<{ export: unknown; traffic: unknown }>;
+  /**
+   * This side's export and VPN traffic over `windowMs` before `now` (the metrics file's form); the
+   * peer's export names the VPNs a side that counts traffic per tunnel pairs its tunnels with.
+   */
+  own(now: number, windowMs: number, peerExport: unknown): Promise<{ export: unknown; traffic: unknown }>;
   requestPeer(runId: string, requestedAt: string): Promise<void>;
   peer(runId: string): Promise<PeerInventory>;
   /** The links, with the peer's export (a coordinator that cannot read the peer's cloud reads it there). */
@@ -225,7 +233,7 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
       `the peer's inventory for ${runId} is incomplete: missing ${peer.missing.join(', ')}`,
     );
   const now = deps.clock.now();
-  const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs);
+  const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs, peer.export);
   const { links, skipped } = await deps.sources.links(peer.export);
   const mine = deps.origin.cloud;
   const run = planVpnRun({
@@ -363,14 +371,18 @@ export async function undrainForLink(
 }
 
 /**
- * A half's result, kept with the run that commanded it (runs of other producers are ignored). A
- * drain a half applied (`changed`) moves its drain record's time to when it was applied, if later:
- * the VPN carried traffic until then, and the planner counts the idle window's traffic and the
- * cooling-off from the record's time.
+ * A half's result, kept with the run that commanded it (runs of other producers are ignored). One
+ * result is kept per VPN, action and side: a later answer replaces it, except that the answer of a
+ * half that changed something stays (a duplicate command's `unchanged` or `gone` answer, delivered
+ * after it, says nothing new about what the run did). A drain a half applied (`changed`) moves its
+ * drain record's time to when it was applied, if later: the VPN carried traffic until then, and the
+ * planner counts the idle window's traffic and the cooling-off from the record's time.
  */
 export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Promise<{ recorded: boolean }> {
   const h = await deps.runs.header(r.runId);
   if (!h) return { recorded: false };
+  const kept = await deps.runs.result(r.runId, r);
+  if (kept?.outcome === 'changed' && r.outcome !== 'changed') return { recorded: false };
   await deps.runs.putResult(r.runId, r);
   if (r.action === 'drain' && r.outcome === 'changed') {
     const d = (await deps.runs.drains()).find((x) => x.vpnConnectionId === r.vpnId && x.runId === r.runId);

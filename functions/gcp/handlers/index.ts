@@ -14,6 +14,7 @@
  * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
  * | `drSignals`    | Cloud Scheduler every minute (OIDC), POST; pushes of both topics | the DR plan's Google vantage point (dr-signals.ts) |
+ * | `vpnRunEvents` | push of both topics (OIDC)                   | a link weakening undrains its VPNs; a half's result kept (vpn-run-events.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
  * for this side's, `peerEvents` for the ones relayed from AWS.
@@ -39,6 +40,7 @@ import { steps } from './steps.ts';
 import { vpnHalf } from './vpn-half.ts';
 import { vpnInventory } from './vpn-inventory.ts';
 import { vpnRun } from './vpn-run.ts';
+import { vpnRunEvents } from './vpn-run-events.ts';
 import { watcher } from './watcher.ts';
 import { watcherAudit } from './watcher-audit.ts';
 import type { Deps } from './wrap.ts';
@@ -52,6 +54,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('vpnHalf', vpnHalf(deps));
   ff.http('vpnInventory', vpnInventory(deps));
   ff.http('vpnRun', vpnRun(deps));
+  ff.http('vpnRunEvents', vpnRunEvents(deps));
   ff.http('watcherAudit', watcherAudit(deps));
   ff.http('drSignals', drSignals(deps));
 }

@@ -1,10 +1,14 @@
 /**
  * Function `vpnRun`: the vpn-run workflow's one step (OIDC, POST `{step, ...}`), when Google
  * coordinates the VPN runs (../vpn-run.ts, functions/core/vpn/run-steps.ts `vpnRunStep`); answers the
- * step's result, or the named error the workflow raises.
+ * step's result, or the named error the workflow raises. `{step: "start-scheduled"}` is the Cloud
+ * Scheduler job's firing: it starts the workflow with the firing's scheduled time
+ * (`startScheduledRun`).
  */
 import { ValidationError } from '#core/errors.ts';
 import { vpnRunStep } from '#core/vpn/run-steps.ts';
+import { callerOfToken } from '../intake.ts';
+import { startScheduledRun } from '../vpn-run.ts';
 import { answerStepError, type Deps, health, logLine, type Request, type Response } from './wrap.ts';
 
 export function vpnRun(deps: Deps) {
@@ -13,7 +17,18 @@ export function vpnRun(deps: Deps) {
     try {
       if (req.method !== 'POST')
         throw new ValidationError([{ path: 'method', reason: `must be POST, got ${req.method}` }], 'vpnRun');
-      const result = await vpnRunStep((await deps()).vpnRun(), req.body as never);
+      const d = await deps();
+      const body = req.body as { step?: unknown } | undefined;
+      const result =
+        body?.step === 'start-scheduled'
+          ? await startScheduledRun(
+              { executions: d.starter.executions, workflow: d.vpnRunWorkflow },
+              {
+                scheduleTime: req.get('x-cloudscheduler-scheduletime'),
+                caller: callerOfToken(req.get('authorization'))?.principal,
+              },
+            )
+          : await vpnRunStep(d.vpnRun(), req.body as never);
       logLine({ severity: 'INFO', function: 'vpnRun', step: (req.body as { step?: unknown })?.step, result });
       res.status(200).json(result);
     } catch (e) {

@@ -5,9 +5,9 @@
  *   topic's publishers) and its custom roles;
  * - config/local-identities.yaml: each identity's `gcp.roles`, granted on the organisation;
  * - the estate: a network project's TransportManager members hold roles/networkconnectivity.admin
- *   and roles/compute.networkViewer in that project, and the custom roles `crosslinkVpnHalf` and
- *   `crosslinkVpnInventory` (the permissions gcp.yml's roles of those ids list) for the VPN half and
- *   the VPN inventory.
+ *   and roles/compute.networkViewer in that project, and the custom roles `crosslinkVpnHalf`,
+ *   `crosslinkVpnInventory` and `crosslinkVpnTraffic` (the permissions gcp.yml's roles of those ids
+ *   list) for the VPN half, the VPN inventory and a Google-coordinated run's traffic reading.
  */
 
 import type { GcpConfig } from '#deployment/gcp-config.ts';
@@ -78,9 +78,14 @@ export const NETWORK_PROJECT_ROLES = [
 
 /**
  * The custom roles gcp.yml defines that a network project's owners create there and grant its
- * account: the VPN half's (drain, undrain, delete) and the VPN inventory's (the reads of a report).
+ * account: the VPN half's (drain, undrain, delete), the VPN inventory's (the reads of a report) and
+ * the VPN traffic's (the tunnels' counters a run Google coordinates reads).
  */
-export const NETWORK_PROJECT_CUSTOM_ROLES = ['crosslinkVpnHalf', 'crosslinkVpnInventory'] as const;
+export const NETWORK_PROJECT_CUSTOM_ROLES = [
+  'crosslinkVpnHalf',
+  'crosslinkVpnInventory',
+  'crosslinkVpnTraffic',
+] as const;
 
 /**
  * The custom roles of the network projects bound in `bindings`: gcp.yml's roles of

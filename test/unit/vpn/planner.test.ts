@@ -176,6 +176,32 @@ describe('planDecommission: active VPNs', () => {
     expect([item(a, 'vpn-1').action, item(b, 'vpn-1').action]).toEqual(['keep', 'keep']);
   });
 
+  it('on a virtual private gateway, takes what Google’s tunnels receive as what AWS sends, when only Google’s counters are read', () => {
+    // Prepare: Google's counters only (a run Google coordinates), busy and idle.
+    const links = [link({ id: 'lk-1' })];
+    const googleOnly = (bytesPerHour: number) => {
+      const base = inventory({ vpns: [vpn({ id: 'vpn-1' })], links });
+      const received = traffic('vpn-1', bytesPerHour).map((t) => ({
+        ...t,
+        metric: 'received_bytes_count' as const,
+      }));
+      return { ...base, traffic: received.filter((_, i) => i % 2 === 0) };
+    };
+    const sentOnly = {
+      ...inventory({ vpns: [vpn({ id: 'vpn-1' })], links }),
+      traffic: traffic('vpn-1', 2_000).map((t) => ({ ...t, metric: 'sent_bytes_count' as const })),
+    };
+    // Act
+    const [idle, busy, sent] = [plan(googleOnly(2_000)), plan(googleOnly(50_000_000)), plan(sentOnly)];
+    // Assess
+    expect(gate(idle, 'vpn-1', 'effective-routes')?.verdict).toBe('pass');
+    expect(gate(idle, 'vpn-1', 'effective-routes')?.reason).toContain('AWS sends at most');
+    expect(item(idle, 'vpn-1').action).toBe('drain');
+    expect(gate(busy, 'vpn-1', 'effective-routes')?.reason).toContain('AWS still sends 50.0 MB/h');
+    // What Google sends toward AWS says nothing of the path AWS uses.
+    expect(gate(sent, 'vpn-1', 'effective-routes')?.reason).toContain('cannot tell which path AWS uses');
+  });
+
   it('on a Transit Gateway, reads the routes: a route over the VPN, or no export, fails the gate', () => {
     // Prepare
     const tgw = 'tgw-0bbbbbbbbbbbbbbb1';

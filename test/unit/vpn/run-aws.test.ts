@@ -266,6 +266,7 @@ describe("Google's run links (Google coordinating)", () => {
     // Act
     const sources = gcpRunSources({
       compute: { get: async () => undefined, list: async () => [] },
+      monitoring: { timeSeries: async () => [] },
       projects: [],
       peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
       links: store as never,

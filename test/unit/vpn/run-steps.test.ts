@@ -279,6 +279,30 @@ describe('the halves’ results', () => {
     expect(await store.results(runId)).toEqual([result]);
   });
 
+  it('keep the answer of a half that changed something when a duplicate command’s answer comes after it', async () => {
+    // Arrange
+    const { runId } = await runWhole(deps());
+    const answer = (outcome: 'changed' | 'unchanged' | 'gone', appliedAt: string) => ({
+      runId,
+      vpnId: 'vpn-0a1d7e3c9b2f40aa1',
+      side: 'aws' as const,
+      outcome,
+      method: 'tgw-propagation' as const,
+      changed: outcome === 'changed' ? ['tgw-rtb-0a'] : [],
+      reason: outcome,
+      appliedAt,
+      action: 'delete' as const,
+    });
+    const later = new Date(Date.parse(AT) + 60_000).toISOString();
+    // Act
+    const first = await recordResult(deps(), answer('unchanged', AT));
+    const applied = await recordResult(deps(), answer('changed', AT));
+    const duplicate = await recordResult(deps(), answer('gone', later));
+    // Assess
+    expect([first.recorded, applied.recorded, duplicate.recorded]).toEqual([true, true, false]);
+    expect(await store.results(runId)).toEqual([answer('changed', AT)]);
+  });
+
   it('move a drain record to when a half applied the drain; an unchanged answer or an earlier time does not', async () => {
     // Arrange: an applied run whose drains are recorded at its planning time.
     const { runId } = await runWhole(deps());
