@@ -34,22 +34,24 @@ const CLIENTS = [
   'SFNClient',
   'SQSClient',
   'STSClient',
+  'StsClient',
   'SSOClient',
   'SSOOIDCClient',
   'SigninClient',
 ];
 
 /**
- * What shows a client in a minified bundle: its name as a string, except crosslink's own
- * Interconnect client (functions/aws/interconnect-client.ts), whose class name minifying drops: its
- * SigV4 signer's options name the service.
+ * What shows a client in a minified bundle: its name as a string, except crosslink's own clients
+ * (functions/aws/interconnect-client.ts, and functions/aws/sts.ts `StsClient`, which stands in for
+ * the SDK's `STSClient`), whose class names minifying drops: their SigV4 signers' options name the
+ * service.
  */
-const marker = (client: string) =>
-  client === 'InterconnectClient' ? 'service:"interconnect"' : `"${client}"`;
+const OWN: Record<string, string> = { InterconnectClient: 'interconnect', StsClient: 'sts' };
+const marker = (client: string) => (OWN[client] ? `service:"${OWN[client]}"` : `"${client}"`);
 
 /** The halves and the gateway prefixes: Interconnect or Direct Connect, and STS for the network accounts' roles. */
 const STORE_EVENTS = ['DynamoDBClient', 'EventBridgeClient'];
-const HALVES = ['InterconnectClient', 'STSClient'];
+const HALVES = ['InterconnectClient', 'StsClient'];
 
 /** Per function, the clients of the ports its entry wires. */
 const EXPECTED: Record<string, string[]> = {
@@ -66,7 +68,7 @@ const EXPECTED: Record<string, string[]> = {
   stepActivateInitiate: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient', 'SFNClient'],
   stepActivateAccept: [...STORE_EVENTS, ...HALVES, 'KMSClient', 'SFNClient'],
   stepPollHalf: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
-  stepVerifyPrefixes: ['DirectConnectClient', 'DynamoDBClient', 'STSClient'],
+  stepVerifyPrefixes: ['DirectConnectClient', 'DynamoDBClient', 'StsClient'],
   stepReport: STORE_EVENTS,
   stepCompensate: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
   stepDecommissionRequest: STORE_EVENTS,
@@ -75,7 +77,7 @@ const EXPECTED: Record<string, string[]> = {
   stepDeleteOwnHalf: [...STORE_EVENTS, ...HALVES, 'SecretsManagerClient'],
   stepConfirmDeleted: [...STORE_EVENTS, ...HALVES, 'SFNClient'],
   stepVpnHalf: [...STORE_EVENTS, 'EC2Client'],
-  stepVpnRun: [...STORE_EVENTS, 'CloudWatchClient', 'DirectConnectClient', 'EC2Client', 'STSClient'],
+  stepVpnRun: [...STORE_EVENTS, 'CloudWatchClient', 'DirectConnectClient', 'EC2Client', 'StsClient'],
   vpnRunEvents: STORE_EVENTS,
   // Direct Connect: the gateways' associations go with the inventory, for a Google coordinator.
   vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
