@@ -8,7 +8,8 @@
  * credentials files, which a Lambda sandbox does not have, by two empty ones; S3's endpoint
  * parameters (no function bundles the S3 client) by a refusal; the pure-JavaScript SHA-256, the
  * fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
- * the DynamoDB client's endpoint cache builds, by one on a Map. And `sdkPackageVersion`: each
+ * the DynamoDB client's endpoint cache builds, by one on a Map; EventBridge's multi-region signer
+ * by the SigV4 signer, refusing SigV4a (which the SDK cannot sign here either). And `sdkPackageVersion`: each
  * client imports its whole package.json for its version (the user agent's); it gets the version.
  *
  * `sdkSchemaLiteralKeys`: the AWS SDK clients describe their operations' shapes in one module
@@ -118,6 +119,9 @@ const lambdaShims = {
       path: join(SHIMS, 'credential-provider-node.mjs'),
     }));
     build.onResolve({ filter: /^mnemonist\/lru-cache$/ }, () => ({ path: join(SHIMS, 'lru-cache.mjs') }));
+    build.onResolve({ filter: /^@aws-sdk\/signature-v4-multi-region$/ }, () => ({
+      path: join(SHIMS, 'signature-v4-multi-region.mjs'),
+    }));
     build.onResolve({ filter: /[./]getInstanceMetadataRegion$/ }, (args) =>
       /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
         ? { path: join(SHIMS, 'instance-metadata-region.mjs') }
