@@ -372,7 +372,44 @@ function compactCode(code: string): string {
     at = end;
   }
   out = `${rewritten}${out.slice(at)}\n${[...helpers.values()].join('\n')}`;
-  return internStrings(out);
+  return internStrings(requiredRuns(out));
+}
+
+/**
+ * A run of required-property checks of one object (`if(data.a === undefined){vErrors =
+ * pushRequired_missingProperty(vErrors, instancePath, "a");errors++;}` then `b`...) as one call of
+ * `pushMissing`, which checks the same properties in the same order and records the same errors.
+ */
+function requiredRuns(code: string): string {
+  const CHECK =
+    /if\((\w+)\.(\w+) === undefined\)\{vErrors = pushRequired_missingProperty\(vErrors, ([^;]+), ("\w+")\);errors\+\+;\}/g;
+  const runs: { from: number; to: number; data: string; path: string; keys: string[] }[] = [];
+  for (const m of code.matchAll(CHECK)) {
+    const [all, data, key, path, name] = m as unknown as [string, string, string, string, string];
+    if (JSON.parse(name) !== key) continue;
+    const from = m.index ?? 0;
+    const last = runs.at(-1);
+    if (last && last.to === from && last.data === data && last.path === path) {
+      last.to = from + all.length;
+      last.keys.push(name);
+    } else runs.push({ from, to: from + all.length, data, path, keys: [name] });
+  }
+  let out = '';
+  let at = 0;
+  for (const r of runs.filter((run) => run.keys.length > 1)) {
+    out += `${code.slice(at, r.from)}[vErrors, errors] = pushMissing(vErrors, errors, ${r.path}, ${r.data}, [${r.keys.join(', ')}]);`;
+    at = r.to;
+  }
+  if (at === 0) return code;
+  return `${out}${code.slice(at)}
+function pushMissing(vErrors, errors, instancePath, data, keys) {
+  for (const key of keys)
+    if (data[key] === undefined) {
+      vErrors = pushRequired_missingProperty(vErrors, instancePath, key);
+      errors++;
+    }
+  return [vErrors, errors];
+}`;
 }
 
 /**
