@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SignatureV4MultiRegion as RealSigner } from '@aws-sdk/signature-v4-multi-region';
 import { Sha256 } from '@smithy/core/checksum';
-import { CONFIG_PREFIX_SEPARATOR, loadSharedConfigFiles } from '@smithy/core/config';
+import { CONFIG_PREFIX_SEPARATOR, loadConfig, loadSharedConfigFiles } from '@smithy/core/config';
+import { NODE_RETRY_MODE_CONFIG_OPTIONS, resolveRetryConfig } from '@smithy/core/retry';
 import { HttpRequest } from '@smithy/core/transport';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +40,9 @@ const shared = (await shim('shared-config-files.mjs')) as {
 };
 const { resolveParamsForS3 } = (await shim('s3-endpoint-params.mjs')) as {
   resolveParamsForS3: () => Promise<unknown>;
+};
+const { AdaptiveRetryStrategy } = (await shim('adaptive-retry-strategy.mjs')) as {
+  AdaptiveRetryStrategy: new () => unknown;
 };
 type Signer = {
   sign(request: HttpRequest, options?: object): Promise<HttpRequest>;
@@ -120,6 +124,20 @@ describe('the fallbacks Lambda never reaches', () => {
     await expect(getInstanceMetadataRegion()).resolves.toBeUndefined();
     expect(() => new Sha256Js()).toThrow('SHA-256 without node:crypto is not in the Lambda bundles');
     await expect(resolveParamsForS3()).rejects.toThrow('the S3 client is not in the Lambda bundles');
+  });
+
+  it('build no adaptive retry strategy: a client without a retry mode takes the standard one', async () => {
+    const saved = process.env.AWS_RETRY_MODE;
+    try {
+      delete process.env.AWS_RETRY_MODE;
+      const config = resolveRetryConfig({ retryMode: loadConfig(NODE_RETRY_MODE_CONFIG_OPTIONS) });
+      expect(((await config.retryStrategy()) as { mode?: string }).mode).toBe('standard');
+    } finally {
+      if (saved !== undefined) process.env.AWS_RETRY_MODE = saved;
+    }
+    expect(() => new AdaptiveRetryStrategy()).toThrow(
+      'The adaptive retry mode (AWS_RETRY_MODE=adaptive) is not in the Lambda bundles',
+    );
   });
 });
 
