@@ -130,7 +130,7 @@ async function importedFromClients(build) {
   const names = new Map();
   const cwd = build.initialOptions.absWorkingDir ?? process.cwd();
   for (const input of Object.keys(out.metafile.inputs)) {
-    const code = await readFile(join(cwd, input), 'utf8').catch(() => '');
+    const code = await readFile(join(cwd, input), 'utf8');
     for (const m of code.matchAll(
       /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*['"]@aws-sdk\/(client-[\w-]+)['"]/g,
     )) {
