@@ -129,22 +129,28 @@ function literalEnd(code: string, from: number): number {
   throw new Error(`unterminated literal at ${from}`);
 }
 
-/** The top-level `key:value` fields of an object literal's text (without its braces). */
-function fields(inner: string): [string, string][] {
-  const out: [string, string][] = [];
+/** The text of each top-level comma-separated part of `inner` (an object's fields, a call's arguments). */
+function parts(inner: string): string[] {
+  const out: string[] = [];
   let start = 0;
   for (let i = 0; i <= inner.length; i++) {
     const c = inner[i];
     if (c === '"' || c === "'" || c === '`' || c === '{' || c === '[' || c === '(')
       i = literalEnd(inner, i) - 1;
     else if (c === ',' || i === inner.length) {
-      const field = inner.slice(start, i);
-      const colon = field.indexOf(':');
-      out.push(colon < 0 ? [field, field] : [field.slice(0, colon), field.slice(colon + 1)]);
+      out.push(inner.slice(start, i));
       start = i + 1;
     }
   }
   return out;
+}
+
+/** The top-level `key:value` fields of an object literal's text (without its braces). */
+function fields(inner: string): [string, string][] {
+  return parts(inner).map((field) => {
+    const colon = field.indexOf(':');
+    return colon < 0 ? [field, field] : [field.slice(0, colon), field.slice(colon + 1)];
+  });
 }
 
 /** The keywords whose reason functions/core/validation.ts words itself (no message, no x-reason). */
@@ -296,6 +302,138 @@ function treeShakable(code: string): string {
   return out.replace(/= new RegExp\(/g, '= /* @__PURE__ */ new RegExp(');
 }
 
+/** The text of each top-level argument of a call whose argument list (without its parentheses) is `inner`. */
+const args = (inner: string): string[] => parts(inner).map((a) => a.trim());
+
+/**
+ * Ajv's code in fewer characters, each rewrite giving the same values to the same code:
+ * - a validator's `evaluated` record that nothing reads but its own two dead statements (the record
+ *   is a literal that is never dynamic, checked by treeShakable) is left out with them;
+ * - a validator's options keep the names its body reads (`instancePath`; the others Ajv passes to
+ *   the validators it calls are for keywords these schemas do not use);
+ * - an error whose params hold one value, with or without its parent schema's `x-reason`, is
+ *   recorded by a helper per keyword (`pushRequired(vErrors, path, "linkId")`) that builds the same
+ *   object: about a third of a validator's code was the keyword's name and its params' key;
+ * - a string written more than once (a pattern, a reason, a property name) is one module constant,
+ *   which a bundle keeps only where a validator it holds reads it.
+ */
+function compactCode(code: string): string {
+  let out = code.replace(
+    /const (evaluated\d+) = (\{[^;]*\});if\(\1\.dynamicProps\)\{\1\.props = undefined;\}if\(\1\.dynamicItems\)\{\1\.items = undefined;\}/g,
+    (all, name: string, record: string) => {
+      if (JSON.parse(record).dynamicProps || JSON.parse(record).dynamicItems) return all;
+      return `/*${name}*/`;
+    },
+  );
+  out = out.replace(/\/\*evaluated\d+\*\//g, '');
+  if (/evaluated\d+/.test(out)) throw new Error('an evaluated record is read: it cannot be left out');
+  // Each validator's options: only those its body reads.
+  const OPTIONS = '{instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}';
+  let rewritten = '';
+  let at = 0;
+  for (let i = out.indexOf(OPTIONS); i >= 0; i = out.indexOf(OPTIONS, at)) {
+    const open = out.indexOf('{', i + OPTIONS.length);
+    const body = out.slice(open, literalEnd(out, open));
+    const read = ['instancePath', 'parentData', 'parentDataProperty', 'rootData', 'dynamicAnchors'].filter(
+      (n) => new RegExp(`\\b${n}\\b`).test(body),
+    );
+    const kept = OPTIONS.slice(1, -4)
+      .split(', ')
+      .filter((o) => read.includes(o.split('=')[0] as string));
+    rewritten += `${out.slice(at, i)}${kept.length ? `{${kept.join(', ')}}={}` : '_options'}`;
+    at = i + OPTIONS.length;
+  }
+  out = rewritten + out.slice(at);
+  // One helper per keyword whose params hold one value.
+  const helpers = new Map<string, string>();
+  rewritten = '';
+  at = 0;
+  for (let i = out.indexOf('pushError(vErrors, '); i >= 0; i = out.indexOf('pushError(vErrors, ', at)) {
+    const open = i + 'pushError'.length;
+    const end = literalEnd(out, open);
+    const [list, path, keyword, params, extra, ...more] = args(out.slice(open + 1, end - 1));
+    const param = /^\{(\w+): (.*)\}$/s.exec(params ?? '');
+    const reason =
+      extra === undefined ? undefined : /^\{parentSchema:\{"x-reason":("(?:[^"\\]|\\.)*")\}\}$/.exec(extra);
+    const one = param && args(param[2] as string).length === 1 && more.length === 0;
+    if (!one || !keyword?.startsWith('"') || (extra !== undefined && !reason)) {
+      rewritten += out.slice(at, end);
+      at = end;
+      continue;
+    }
+    const kw = JSON.parse(keyword) as string;
+    const key = param[1] as string;
+    const name = `push${kw[0]?.toUpperCase()}${kw.slice(1)}_${key}`;
+    helpers.set(
+      name,
+      `function ${name}(vErrors, instancePath, ${key}, reason) {\n  return pushError(vErrors, instancePath, ${keyword}, {${key}}, reason === undefined ? undefined : {parentSchema: {"x-reason": reason}});\n}`,
+    );
+    rewritten += `${out.slice(at, i)}${name}(${[list, path, param[2], ...(reason ? [reason[1]] : [])].join(', ')})`;
+    at = end;
+  }
+  out = `${rewritten}${out.slice(at)}\n${[...helpers.values()].join('\n')}`;
+  return internStrings(requiredRuns(out));
+}
+
+/**
+ * A run of required-property checks of one object (`if(data.a === undefined){vErrors =
+ * pushRequired_missingProperty(vErrors, instancePath, "a");errors++;}` then `b`...) as one call of
+ * `pushMissing`, which checks the same properties in the same order and records the same errors.
+ */
+function requiredRuns(code: string): string {
+  const CHECK =
+    /if\((\w+)\.(\w+) === undefined\)\{vErrors = pushRequired_missingProperty\(vErrors, ([^;]+), ("\w+")\);errors\+\+;\}/g;
+  const runs: { from: number; to: number; data: string; path: string; keys: string[] }[] = [];
+  for (const m of code.matchAll(CHECK)) {
+    const [all, data, key, path, name] = m as unknown as [string, string, string, string, string];
+    if (JSON.parse(name) !== key) continue;
+    const from = m.index ?? 0;
+    const last = runs.at(-1);
+    if (last && last.to === from && last.data === data && last.path === path) {
+      last.to = from + all.length;
+      last.keys.push(name);
+    } else runs.push({ from, to: from + all.length, data, path, keys: [name] });
+  }
+  let out = '';
+  let at = 0;
+  for (const r of runs.filter((run) => run.keys.length > 1)) {
+    out += `${code.slice(at, r.from)}[vErrors, errors] = pushMissing(vErrors, errors, ${r.path}, ${r.data}, [${r.keys.join(', ')}]);`;
+    at = r.to;
+  }
+  if (at === 0) return code;
+  return `${out}${code.slice(at)}
+function pushMissing(vErrors, errors, instancePath, data, keys) {
+  for (const key of keys)
+    if (data[key] === undefined) {
+      vErrors = pushRequired_missingProperty(vErrors, instancePath, key);
+      errors++;
+    }
+  return [vErrors, errors];
+}`;
+}
+
+/**
+ * Each double-quoted string of `code` (outside comments, not an object key) written more than once
+ * and longer than a short name, as one module constant (`const str3 = "...";`, declared before the
+ * first validator).
+ */
+function internStrings(code: string): string {
+  const counts = new Map<string, number>();
+  const STRING = /\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"/g;
+  const candidate = (m: string, end: number) =>
+    m.startsWith('"') && m.length > 6 && !/^\s*:/.test(code.slice(end, end + 8));
+  for (const m of code.matchAll(STRING))
+    if (candidate(m[0], (m.index ?? 0) + m[0].length)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+  const names = new Map<string, string>();
+  for (const [s, n] of counts) if (n > 1) names.set(s, `str${names.size}`);
+  const body = code.replace(STRING, (m, offset: number) =>
+    candidate(m, offset + m.length) ? (names.get(m) ?? m) : m,
+  );
+  const consts = [...names].map(([s, name]) => `const ${name} = ${s};`).join('');
+  const first = body.search(/^(export const|const|function) /m);
+  return `${body.slice(0, first)}${consts}\n${body.slice(first)}`;
+}
+
 /** The module of one set, as this script writes it. */
 export function generate(set: ValidatorSet): string {
   const ajv = defineKeywords(new Ajv2020({ ...AJV_OPTIONS, code: { source: true, esm: true } }));
@@ -309,7 +447,9 @@ export function generate(set: ValidatorSet): string {
       refs[name] = id ?? name;
     }
   }
-  const { imports, body } = toEsm(treeShakable(compactErrors(standaloneCode(ajv, refs))), set.file);
+  const esm = toEsm(treeShakable(compactErrors(standaloneCode(ajv, refs))), set.file);
+  const { imports } = esm;
+  const body = compactCode(esm.body);
   const validation = relative(resolve(root, set.file, '..'), resolve(root, 'functions/core/validation.ts'));
   const typed = body.replace(
     /export const (\w+) = (\w+);/g,

@@ -8,7 +8,9 @@
  * credentials files, which a Lambda sandbox does not have, by two empty ones; S3's endpoint
  * parameters (no function bundles the S3 client) by a refusal; the pure-JavaScript SHA-256, the
  * fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
- * the DynamoDB client's endpoint cache builds, by one on a Map. And `sdkPackageVersion`: each
+ * the DynamoDB client's endpoint cache builds, by one on a Map; EventBridge's multi-region signer
+ * by the SigV4 signer, refusing SigV4a (which the SDK cannot sign here either); the adaptive retry
+ * strategy, which no client is configured for, by a refusal. And `sdkPackageVersion`: each
  * client imports its whole package.json for its version (the user agent's); it gets the version.
  *
  * `sdkSchemaLiteralKeys`: the AWS SDK clients describe their operations' shapes in one module
@@ -20,8 +22,11 @@
  * written as the key; written so, esbuild leaves out the shapes a function does not reach (EC2 with
  * one command: about 200 KB). The same plugin moves each service error's registration
  * (`n0_registry.registerError(E$, E)`, at the module's top level, which kept every error class of
- * the service) into the schema of each operation that throws it (`errorsByOperation`), so a bundle
- * keeps the error classes of the commands it sends.
+ * the service) into the schema of each operation that throws it (`errorsByOperation`), and keeps
+ * only the errors the build's own code imports from that client (`instanceof` needs the class) or
+ * that the SDK marks retryable (`$retryable`, which its retry strategy reads): any other error
+ * code is thrown as the service's base exception with the code as its `name`, the answer's message
+ * and its other fields, which is what crosslink reads beside each `instanceof`.
  *
  * CommonJS: serverless-esbuild loads this file with require().
  */
@@ -93,18 +98,75 @@ function errorsByOperation(code, errorsOf) {
   return `${operations}\nfunction __registered(schema, register) { register(); return schema; }\n`;
 }
 
+/** The error classes of a client whose instances the SDK marks retryable (`$retryable`, the model's retryable trait). */
+function retryableErrors(clientDir) {
+  let text = '';
+  try {
+    text = readFileSync(join(clientDir, 'dist-es', 'models', 'errors.js'), 'utf8');
+  } catch {}
+  return new Set(
+    [...text.matchAll(/export class (\w+) extends [^{]*\{[^}]*?\$retryable = /g)].map((m) => m[1]),
+  );
+}
+
+/**
+ * What the project's code of a build imports by name from each `@aws-sdk/client-*` package
+ * (`import { ResourceExistsException, ... } from '@aws-sdk/client-secrets-manager'`), read from the
+ * project's modules the build's entries reach (a pass of esbuild without bundling the packages).
+ */
+async function importedFromClients(build) {
+  const out = await build.esbuild.build({
+    entryPoints: build.initialOptions.entryPoints,
+    absWorkingDir: build.initialOptions.absWorkingDir,
+    nodePaths: build.initialOptions.nodePaths,
+    bundle: true,
+    packages: 'external',
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'silent',
+  });
+  const names = new Map();
+  const cwd = build.initialOptions.absWorkingDir ?? process.cwd();
+  for (const input of Object.keys(out.metafile.inputs)) {
+    const code = await readFile(join(cwd, input), 'utf8');
+    for (const m of code.matchAll(
+      /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*['"]@aws-sdk\/(client-[\w-]+)['"]/g,
+    )) {
+      const set = names.get(m[2]) ?? new Set();
+      for (const n of m[1].split(','))
+        set.add(
+          n
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0],
+        );
+      names.set(m[2], set);
+    }
+  }
+  return names;
+}
+
 const sdkSchemaLiteralKeys = {
   name: 'sdk-schema-literal-keys',
   setup(build) {
+    let imported;
+    build.onStart(() => {
+      imported = importedFromClients(build);
+    });
     build.onLoad({ filter: SCHEMAS }, async (args) => {
-      const commands = args.path.replace(
-        /dist-es[\\/]schemas[\\/]schemas_\d+\.js$/,
-        join('dist-types', 'commands'),
-      );
+      const clientDir = args.path.replace(/[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/, '');
+      const commands = join(clientDir, 'dist-types', 'commands');
+      const client = /[\\/](client-[^\\/]+)$/.exec(clientDir)?.[1];
+      const named = (await imported).get(client) ?? new Set();
+      const retryable = retryableErrors(clientDir);
       return {
-        contents: errorsByOperation(literalKeys(await readFile(args.path, 'utf8')), (operation) =>
-          documentedErrors(commands, operation),
-        ),
+        contents: errorsByOperation(literalKeys(await readFile(args.path, 'utf8')), (operation) => {
+          // Every error of the client where the documentation names none for the operation.
+          const documented = documentedErrors(commands, operation) ?? new Set([...named, ...retryable]);
+          return new Set([...documented].filter((e) => named.has(e) || retryable.has(e)));
+        }),
         loader: 'js',
       };
     });
@@ -118,6 +180,14 @@ const lambdaShims = {
       path: join(SHIMS, 'credential-provider-node.mjs'),
     }));
     build.onResolve({ filter: /^mnemonist\/lru-cache$/ }, () => ({ path: join(SHIMS, 'lru-cache.mjs') }));
+    build.onResolve({ filter: /[./]AdaptiveRetryStrategy$/ }, (args) =>
+      /[\\/]@smithy[\\/]core[\\/].*[\\/]middleware-retry[\\/]configurations\.js$/.test(args.importer)
+        ? { path: join(SHIMS, 'adaptive-retry-strategy.mjs') }
+        : undefined,
+    );
+    build.onResolve({ filter: /^@aws-sdk\/signature-v4-multi-region$/ }, () => ({
+      path: join(SHIMS, 'signature-v4-multi-region.mjs'),
+    }));
     build.onResolve({ filter: /[./]getInstanceMetadataRegion$/ }, (args) =>
       /[\\/]@smithy[\\/]core[\\/]/.test(args.importer)
         ? { path: join(SHIMS, 'instance-metadata-region.mjs') }

@@ -3,7 +3,7 @@
  * maps each account id to a role the handlers assume. Credentials are cached per role until five
  * minutes before they expire, so a warm Lambda assumes once per hour, not once per call.
  */
-import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, type StsClient } from './sts.ts';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -18,7 +18,7 @@ export type CredentialProvider = () => Promise<AwsCredentials>;
 export type AccountRoles = Record<string, string>;
 
 export function roleCredentials(
-  sts: STSClient,
+  sts: StsClient,
   roleArn: string,
   sessionName: string,
   now: () => number = Date.now,
@@ -48,7 +48,7 @@ export function roleCredentials(
 
 /** The provider for `accountId`: the assumed role's when config names one, else `undefined` (use the default chain). */
 export function credentialsFor(
-  sts: STSClient,
+  sts: StsClient,
   roles: AccountRoles,
   accountId: string | undefined,
   sessionName = 'crosslink',

@@ -707,10 +707,11 @@ describe('serverless.yml packaged: least privilege', () => {
           expect(branch?.[2], id).toEqual({ Ref: 'AWS::NoValue' });
           expect(inner.Resource, id).toEqual([]);
         }
-    // The steps that call Interconnect or Direct Connect (the VPN run's and the VPN inventory's
-    // included), and the watcher (test/contract/iam-grants.test.ts checks the grants against the code
-    // and against a package with roles configured).
-    expect(grants).toBe(11);
+    // The steps that call Interconnect or Direct Connect in a network account (the VPN run's
+    // included; not the VPN inventory's, which reads its own account only), and the watcher
+    // (test/contract/iam-grants.test.ts checks the grants against the code and against a package
+    // with roles configured).
+    expect(grants).toBe(10);
   });
 
   it('names the state machines with the stage, and so every ARN that names one', () => {

@@ -2,7 +2,8 @@
  * The AWS actions a Lambda handler's code can call, found statically: a call graph over the
  * TypeScript program (the TypeScript 7 checker, `typescript/unstable/sync`), walked from the
  * handler's export, collecting every SDK command constructed on the way (`new PutEventsCommand` ->
- * `events:PutEvents`, the project's Interconnect commands -> `interconnect:<Op>`).
+ * `events:PutEvents`, the project's own Interconnect commands -> `interconnect:<Op>` and its STS
+ * AssumeRole command, functions/aws/sts.ts -> `sts:AssumeRole`).
  *
  * Per function, from its own entry (functions/aws/handlers/<function>.ts, which wires the ports it
  * uses): building a client is not calling it; what is called is followed through the dependency
@@ -110,6 +111,11 @@ export interface Reach {
    * the bundle implements (`halves.disableHalf`).
    */
   unwired: Map<string, string[]>;
+  /**
+   * Services whose clients this function's bundle builds with credentials from STS AssumeRole
+   * (network accounts): calling one of them makes the function assume a role first.
+   */
+  assumedRoleServices: Set<string>;
 }
 
 export interface ReachAnalysis {
@@ -275,7 +281,10 @@ class Analyser {
       if (!decl) throw new Error(`${file} exports no ${name}`);
       // Lambda calls the export's value: the closures its initialiser returns run too.
       const init = (decl as unknown as { initializer?: Node }).initializer;
-      handlers[name] = this.#closure([decl, ...(init ? this.#returnedClosures(init, 0) : [])]);
+      handlers[name] = {
+        ...this.#closure([decl, ...(init ? this.#returnedClosures(init, 0) : [])]),
+        assumedRoleServices: this.#assumedRoleServices(),
+      };
     }
     return {
       handlers,
@@ -299,7 +308,7 @@ class Analyser {
   }
 
   /** Every action reachable from `root`, each with the path that reaches it. */
-  #closure(roots: Node[]): Reach {
+  #closure(roots: Node[]): Omit<Reach, 'assumedRoleServices'> {
     const actions = new Map<string, string[]>();
     const unwired = new Map<string, string[]>();
     const seen = new Set<string>(roots.map(key));
@@ -386,8 +395,8 @@ class Analyser {
       if (!decl) continue;
       switch (decl.kind) {
         case SyntaxKind.ClassDeclaration: {
-          const op = this.#interconnectOp(decl);
-          if (op && isNew) e.actions.add(`interconnect:${op}`);
+          const action = this.#ownClientAction(decl);
+          if (action && isNew) e.actions.add(action);
           reach(decl);
           break;
         }
@@ -469,15 +478,23 @@ class Analyser {
       this.#unmapped.add(`@aws-sdk/${pkg} ${name}: an SDK helper may call APIs the analysis cannot see`);
   }
 
-  /** `class XCommand extends InterconnectCommand<'Op'>` -> 'Op'. */
-  #interconnectOp(decl: Node): string | undefined {
-    if (!isClassDeclaration(decl) || !decl.getSourceFile().fileName.endsWith('/interconnect-client.ts'))
-      return;
+  /**
+   * The action of a command of crosslink's own clients: `class XCommand extends
+   * InterconnectCommand<'Op'>` -> `interconnect:Op`; functions/aws/sts.ts `class OpCommand` ->
+   * `sts:Op`.
+   */
+  #ownClientAction(decl: Node): string | undefined {
+    if (!isClassDeclaration(decl)) return;
+    const file = decl.getSourceFile().fileName;
+    const name = decl.name?.text ?? '';
+    if (file.endsWith('/functions/aws/sts.ts'))
+      return name.endsWith('Command') ? `sts:${name.slice(0, -'Command'.length)}` : undefined;
+    if (!file.endsWith('/interconnect-client.ts')) return;
     for (const h of decl.heritageClauses ?? [])
       for (const t of h.types) {
         const arg = t.typeArguments?.[0] as unknown as { literal?: Node } | undefined;
         if (t.expression.getText() === 'InterconnectCommand' && arg?.literal && isStringLiteral(arg.literal))
-          return arg.literal.text;
+          return `interconnect:${arg.literal.text}`;
       }
     return undefined;
   }

@@ -425,14 +425,10 @@ export interface Missing {
 }
 
 /**
- * Every grant a function needs that its role lacks. `reach` is the analysis of each function's handler;
- * `assumedRoleServices` the services whose clients sign with assumed-role credentials.
+ * Every grant a function needs that its role lacks. `reach` is the analysis of each function's handler,
+ * with the services whose clients its bundle builds with assumed-role credentials.
  */
-export function missingGrants(
-  template: Template,
-  reach: Record<string, Reach>,
-  assumedRoleServices: Set<string>,
-): Missing[] {
+export function missingGrants(template: Template, reach: Record<string, Reach>): Missing[] {
   const { resolve } = resolver(template);
   const missing: Missing[] = [];
   for (const fn of lambdas(template)) {
@@ -443,7 +439,7 @@ export function missingGrants(
     for (const [action, path] of r.actions) needs.set(action, path.join(' -> '));
     // The SDK assumes a network account's role before the first call of a client built with its credentials.
     const roles = JSON.parse(fn.environment.CROSSLINK_ACCOUNT_ROLES ?? '{}') as Record<string, string>;
-    const assuming = [...r.actions.keys()].find((a) => assumedRoleServices.has(a.split(':')[0] as string));
+    const assuming = [...r.actions.keys()].find((a) => r.assumedRoleServices.has(a.split(':')[0] as string));
     if (assuming && Object.keys(roles).length)
       needs.set('sts:AssumeRole', `${assuming} in a network account (CROSSLINK_ACCOUNT_ROLES)`);
     for (const [action, why] of needs)

@@ -7,7 +7,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CONFIG_PREFIX_SEPARATOR, loadSharedConfigFiles } from '@smithy/core/config';
+import { SignatureV4MultiRegion as RealSigner } from '@aws-sdk/signature-v4-multi-region';
+import { Sha256 } from '@smithy/core/checksum';
+import { CONFIG_PREFIX_SEPARATOR, loadConfig, loadSharedConfigFiles } from '@smithy/core/config';
+import { NODE_RETRY_MODE_CONFIG_OPTIONS, resolveRetryConfig } from '@smithy/core/retry';
+import { HttpRequest } from '@smithy/core/transport';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -36,6 +40,16 @@ const shared = (await shim('shared-config-files.mjs')) as {
 };
 const { resolveParamsForS3 } = (await shim('s3-endpoint-params.mjs')) as {
   resolveParamsForS3: () => Promise<unknown>;
+};
+const { AdaptiveRetryStrategy } = (await shim('adaptive-retry-strategy.mjs')) as {
+  AdaptiveRetryStrategy: new () => unknown;
+};
+type Signer = {
+  sign(request: HttpRequest, options?: object): Promise<HttpRequest>;
+  presign(request: HttpRequest, options?: object): Promise<HttpRequest>;
+};
+const { SignatureV4MultiRegion: ShimSigner } = (await shim('signature-v4-multi-region.mjs')) as {
+  SignatureV4MultiRegion: (new (options: object) => Signer) & { sigv4aDependency(): string };
 };
 
 type Op = { op: 'get' | 'peek' | 'has' | 'set' | 'clear'; key: number; value: number };
@@ -110,5 +124,61 @@ describe('the fallbacks Lambda never reaches', () => {
     await expect(getInstanceMetadataRegion()).resolves.toBeUndefined();
     expect(() => new Sha256Js()).toThrow('SHA-256 without node:crypto is not in the Lambda bundles');
     await expect(resolveParamsForS3()).rejects.toThrow('the S3 client is not in the Lambda bundles');
+  });
+
+  it('build no adaptive retry strategy: a client without a retry mode takes the standard one', async () => {
+    const saved = process.env.AWS_RETRY_MODE;
+    try {
+      delete process.env.AWS_RETRY_MODE;
+      const config = resolveRetryConfig({ retryMode: loadConfig(NODE_RETRY_MODE_CONFIG_OPTIONS) });
+      expect(((await config.retryStrategy()) as { mode?: string }).mode).toBe('standard');
+    } finally {
+      if (saved !== undefined) process.env.AWS_RETRY_MODE = saved;
+    }
+    expect(() => new AdaptiveRetryStrategy()).toThrow(
+      'The adaptive retry mode (AWS_RETRY_MODE=adaptive) is not in the Lambda bundles',
+    );
+  });
+});
+
+describe("EventBridge's multi-region signer", () => {
+  const options = {
+    service: 'events',
+    region: 'eu-west-1',
+    sha256: Sha256,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' },
+    runtime: 'node',
+  };
+  const request = () =>
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'https:',
+      hostname: 'events.eu-west-1.amazonaws.com',
+      path: '/',
+      headers: { host: 'events.eu-west-1.amazonaws.com', 'x-amz-target': 'AWSEvents.PutEvents' },
+      body: '{"Entries":[]}',
+    });
+  const at = { signingDate: new Date('2026-06-01T00:00:00Z') };
+
+  it('signs and presigns a regional request as the SDK signer does, and has no SigV4a either', async () => {
+    const real = new RealSigner(options) as unknown as Signer;
+    const shim = new ShimSigner(options);
+    expect((await shim.sign(request(), at)).headers).toEqual((await real.sign(request(), at)).headers);
+    expect((await shim.presign(request(), at)).query).toEqual((await real.presign(request(), at)).query);
+    expect(ShimSigner.sigv4aDependency()).toBe(RealSigner.sigv4aDependency());
+    expect(RealSigner.sigv4aDependency()).toBe('none');
+  });
+
+  it('refuses a SigV4a request (signingRegion "*"), as the SDK signer without a SigV4a package does', async () => {
+    const global = { ...at, signingRegion: '*' };
+    await expect((new RealSigner(options) as unknown as Signer).sign(request(), global)).rejects.toThrow(
+      'Neither CRT nor JS SigV4a implementation is available',
+    );
+    await expect(new ShimSigner(options).sign(request(), global)).rejects.toThrow(
+      'SigV4a (signingRegion "*", an EventBridge global endpoint) is not in the Lambda bundles',
+    );
+    await expect(new ShimSigner(options).presign(request(), global)).rejects.toThrow(
+      'is not in the Lambda bundles',
+    );
   });
 });

@@ -1,9 +1,10 @@
 /**
  * stacks/esbuild-plugins.cjs registers a client's service errors with the operations that throw
- * them: a bundle keeps the error classes of the commands it sends. Bundled as the packaging bundles
- * (the same plugins), a DynamoDB client sending GetItem to a server that answers with an error
- * throws what the unbundled client throws: the operation's own errors as their classes, and any
- * other code as the service's base exception with that code as its name.
+ * them, and only those the bundled code imports (or the SDK marks retryable): a bundle keeps the
+ * error classes its code can tell apart by class. Bundled as the packaging bundles (the same
+ * plugins), a DynamoDB client sending GetItem to a server that answers with an error throws what
+ * the unbundled client throws: an error the code imports as its class, and any other code as the
+ * service's base exception with that code as its name and the answer's message.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -89,6 +90,17 @@ describe('service errors registered by the operations that throw them', () => {
       isOwnClass: true,
       isBase: true,
     });
+  });
+
+  it('throws an error GetItem documents that the code does not import as the base exception, named by its code', async () => {
+    errorType = 'InvalidEndpointException';
+    expect(await bundled.send(endpoint)).toEqual({
+      name: 'InvalidEndpointException',
+      message: 'InvalidEndpointException here',
+      isOwnClass: false,
+      isBase: true,
+    });
+    expect(bundled.code).not.toContain('"InvalidEndpointException"');
   });
 
   it('throws an error of an operation the bundle never sends as the base exception, named by its code', async () => {

@@ -3,16 +3,16 @@
  * the STS client that assumes their roles (made only when a network account is used: the hub's
  * clients sign with the function's own role), and the clients' configuration.
  */
-import { STSClient } from '@aws-sdk/client-sts';
 import type { CredentialProvider } from '../assume-role.ts';
 import { type Env, region } from '../runtime.ts';
+import { StsClient } from '../sts.ts';
 
 /** The role session name crosslink uses in network accounts. */
 export const SESSION = 'crosslink-aws-half';
 
-let sts: STSClient | undefined;
+let sts: StsClient | undefined;
 export const stsClient = (env: Env) => {
-  sts ??= new STSClient({ region: region(env) });
+  sts ??= new StsClient({ region: region(env) });
   return sts;
 };
 
