@@ -9,28 +9,13 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
-import type { LinkRecord, LinkState } from '#core/link/model.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import { exportedGateways, plannerLinksOfRecords, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
+import { runLinks } from '#core/vpn/run-links.ts';
 import type { VpnPrices, VpnRunSettings } from '#core/vpn/run-policy.ts';
 import { relayedPeerInventory, type VpnRunDeps, type VpnRunSources } from '#core/vpn/run-steps.ts';
 import type { FirestoreLinkStore } from './link-store.ts';
 import { type ComputeReads, FirestoreInventoryPages, readGcpExport } from './vpn-inventory.ts';
 import { FirestoreVpnRuns } from './vpn-run-store.ts';
-
-/** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page. */
-export async function runLinkRecords(store: Pick<FirestoreLinkStore, 'list'>): Promise<LinkRecord[]> {
-  const out: LinkRecord[] = [];
-  for (const state of RUN_LINK_STATES) {
-    let cursor: string | undefined;
-    do {
-      const page = await store.list({ state: state as LinkState, limit: 100, ...(cursor ? { cursor } : {}) });
-      out.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-  }
-  return out;
-}
 
 /**
  * This side's sources: Compute Engine in the hub and each network project, the link records, and the
@@ -48,8 +33,7 @@ export function gcpRunSources(o: {
     own: async () => ({ export: await readGcpExport(o.compute, o.projects), traffic: { traffic: [] } }),
     requestPeer: (runId, at) => o.peer.requestPeer(runId, at),
     peer: (runId) => o.peer.peer(runId),
-    links: async (peerExport) =>
-      plannerLinksOfRecords(await runLinkRecords(o.links), async (id) => exportedGateways(peerExport, id)),
+    links: (awsExport) => runLinks(o.links, awsExport),
   };
 }
 

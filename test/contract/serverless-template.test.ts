@@ -707,10 +707,10 @@ describe('serverless.yml packaged: least privilege', () => {
           expect(branch?.[2], id).toEqual({ Ref: 'AWS::NoValue' });
           expect(inner.Resource, id).toEqual([]);
         }
-    // The steps that call Interconnect or Direct Connect (the VPN run's and the VPN inventory's
-    // included), and the watcher (test/contract/iam-grants.test.ts checks the grants against the code
-    // and against a package with roles configured).
-    expect(grants).toBe(11);
+    // The steps that call Interconnect or Direct Connect (the VPN inventory's included; the VPN run
+    // reads its links' gateways from that inventory), and the watcher (test/contract/iam-grants.test.ts
+    // checks the grants against the code and against a package with roles configured).
+    expect(grants).toBe(10);
   });
 
   it('names the state machines with the stage, and so every ARN that names one', () => {

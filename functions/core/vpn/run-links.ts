@@ -12,6 +12,7 @@
  *   soak counts from the first ACTIVE.
  */
 import type { LinkRecord } from '../link/model.ts';
+import type { LinkStore } from '../link/ports.ts';
 
 /** The states whose links a run reads: a link that was once up and is not being removed. */
 export const RUN_LINK_STATES = ['ACTIVE', 'DEGRADED', 'DOWN'] as const;
@@ -121,4 +122,29 @@ export function exportedGateways(awsExport: unknown, directConnectGatewayId: str
     )
       ids.push(a.associatedGateway.id);
   return ids;
+}
+
+/** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page of the store's list. */
+export async function runLinkRecords(store: Pick<LinkStore, 'list'>): Promise<LinkRecord[]> {
+  const out: LinkRecord[] = [];
+  for (const state of RUN_LINK_STATES) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ state, limit: 100, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return out;
+}
+
+/**
+ * The planner's links of crosslink's records in `store`, each reaching the gateways AWS's export
+ * lists as associated with its Direct Connect gateway: what either coordinator plans with.
+ */
+export async function runLinks(
+  store: Pick<LinkStore, 'list'>,
+  awsExport: unknown,
+): Promise<{ links: PlannerLinkJson[]; skipped: string[] }> {
+  return plannerLinksOfRecords(await runLinkRecords(store), async (id) => exportedGateways(awsExport, id));
 }
