@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { VpnHalfResultData, VpnRunReportedData } from '../events/catalog.ts';
 import * as checks from '../events/checks.ts';
 import { checkEventData } from '../events/schemas.ts';
+import { peerOf } from '../link/model.ts';
 import type { EventSink } from '../link/ports.ts';
 import { iso } from '../link/record.ts';
 import type { VpnAction } from './half.ts';
@@ -95,9 +96,6 @@ export function storedPeerInventory(
     };
   };
 }
-
-/** The side that is not `cloud`. */
-export const peerOf = (cloud: Cloud): Cloud => (cloud === 'aws' ? 'gcp' : 'aws');
 
 /**
  * The peer's inventory through the relay's exchange (inventory-exchange.ts): the request is a
