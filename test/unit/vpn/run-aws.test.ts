@@ -244,7 +244,7 @@ describe("the run's links", () => {
     // Assess
     expect(out.links).toEqual([]);
     expect(out.skipped).toEqual([
-      `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A has no associated gateway`,
+      `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A is associated with no gateway a VPN is on`,
       'lk-01jc6s2b4d6f8h0k2m4p6r8t0v: its record holds no endpoints (requested before they were kept)',
     ]);
   });
@@ -353,6 +353,6 @@ describe("Google's run links (Google coordinating)", () => {
     ]);
     expect(without.links).toEqual([]);
     expect(without.skipped).toHaveLength(2);
-    expect(without.skipped[0]).toContain('has no associated gateway');
+    expect(without.skipped[0]).toContain('is associated with no gateway a VPN is on');
   });
 });
