@@ -5,7 +5,8 @@
  * account's export (the EC2 CLI's describe outputs, as `crosslink vpn plan --aws` takes them) in
  * pages on the bus, which the relay carries to Google; it stores Google's pages in the links table
  * (`pk = VPNRUN#<runId>`, `sk = INVENTORY#<side>#<page>`), where the run reads them with
- * `readPeerInventory`.
+ * `readPeerInventory`; and, for a run this side coordinates, stores this account's export there too
+ * (`INVENTORY#aws#<page>`), which the plan reads with `readOwnInventory`.
  */
 import {
   DescribeDirectConnectGatewayAssociationsCommand,
@@ -29,6 +30,8 @@ import {
   handleInventoryEvent,
   type InventoryExchangeDeps,
   type InventoryExchangeResult,
+  type OwnInventoryRequest,
+  storeOwnInventory,
 } from '#core/vpn/inventory-exchange.ts';
 import type { InventoryExport, InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
@@ -193,10 +196,15 @@ export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, cl
   return cached;
 }
 
-/** One bus event of the exchange, as the rule delivers it. */
+/**
+ * One bus event of the exchange, as the rule delivers it; or the run's own-inventory task
+ * (`{step: "own-inventory", runId}`, invoked by the vpn-run state machine): this account's export
+ * stored in pages for the run's plan.
+ */
 export function vpnInventoryStep(
   deps: InventoryExchangeDeps,
-  ev: EventBridgeEvent,
-): Promise<InventoryExchangeResult> {
-  return handleInventoryEvent(deps, fromEventBridgeEvent(ev));
+  input: EventBridgeEvent | OwnInventoryRequest,
+): Promise<InventoryExchangeResult | Awaited<ReturnType<typeof storeOwnInventory>>> {
+  if ('detail-type' in input) return handleInventoryEvent(deps, fromEventBridgeEvent(input));
+  return storeOwnInventory(deps, input);
 }

@@ -10,9 +10,8 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
-import type { LinkRecord, LinkState } from '#core/link/model.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import { exportedGateways, plannerLinksOfRecords, RUN_LINK_STATES } from '#core/vpn/run-links.ts';
+import { runLinks } from '#core/vpn/run-links.ts';
 import type { VpnPrices, VpnRunSettings } from '#core/vpn/run-policy.ts';
 import { relayedPeerInventory, type VpnRunDeps, type VpnRunSources } from '#core/vpn/run-steps.ts';
 import { pairedGcpTunnels } from '#core/vpn/run-traffic.ts';
@@ -21,20 +20,6 @@ import { type ComputeReads, FirestoreInventoryPages, readGcpExport } from './vpn
 import { FirestoreVpnRuns } from './vpn-run-store.ts';
 import { type MonitoringRest, readGcpTraffic } from './vpn-traffic.ts';
 import type { WorkflowExecutionsClient } from './workflow-executions.ts';
-
-/** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page. */
-export async function runLinkRecords(store: Pick<FirestoreLinkStore, 'list'>): Promise<LinkRecord[]> {
-  const out: LinkRecord[] = [];
-  for (const state of RUN_LINK_STATES) {
-    let cursor: string | undefined;
-    do {
-      const page = await store.list({ state: state as LinkState, limit: 100, ...(cursor ? { cursor } : {}) });
-      out.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-  }
-  return out;
-}
 
 /**
  * This side's sources: Compute Engine in the hub and each network project, the tunnels' traffic in
@@ -49,15 +34,14 @@ export function gcpRunSources(o: {
   links: Pick<FirestoreLinkStore, 'list'>;
 }): VpnRunSources {
   return {
-    own: async (now, windowMs, peerExport) => {
+    own: async (_runId, now, windowMs, peerExport) => {
       const own = await readGcpExport(o.compute, o.projects);
       const paired = pairedGcpTunnels(peerExport, own);
       return { export: own, traffic: await readGcpTraffic(o.monitoring, paired, now, windowMs) };
     },
     requestPeer: (runId, at) => o.peer.requestPeer(runId, at),
     peer: (runId) => o.peer.peer(runId),
-    links: async (peerExport) =>
-      plannerLinksOfRecords(await runLinkRecords(o.links), async (id) => exportedGateways(peerExport, id)),
+    links: (awsExport) => runLinks(o.links, awsExport),
   };
 }
 

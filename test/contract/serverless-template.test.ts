@@ -707,10 +707,10 @@ describe('serverless.yml packaged: least privilege', () => {
           expect(branch?.[2], id).toEqual({ Ref: 'AWS::NoValue' });
           expect(inner.Resource, id).toEqual([]);
         }
-    // The steps that call Interconnect or Direct Connect in a network account (the VPN run's
-    // included; not the VPN inventory's, which reads its own account only), and the watcher
+    // The steps that call Interconnect or Direct Connect in a network account, and the watcher
     // (test/contract/iam-grants.test.ts checks the grants against the code and against a package
-    // with roles configured).
+    // with roles configured). Not the VPN run's nor the VPN inventory's: the inventory reads its own
+    // account, and the run reads its links' gateways from that inventory.
     expect(grants).toBe(10);
   });
 

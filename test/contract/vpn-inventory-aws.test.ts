@@ -4,7 +4,8 @@
  * export in several pages on the bus (each page under its budget, put alone), the pages merged
  * back equal the export the planner imports; Google's pages are stored in the links table and read
  * back with readPeerInventory (missing pages named, duplicates and any order harmless); this side's
- * own events and requests for Google's inventory are ignored.
+ * own events and requests for Google's inventory are ignored. And the vpn-run state machine's
+ * own-inventory task: this account's export stored for the run's plan, the newest report read.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -33,6 +34,7 @@ import {
   assembleReport,
   type InventoryPage,
   inventoryPages,
+  readOwnInventory,
   readPeerInventory,
 } from '#core/vpn/inventory-pages.ts';
 import type { LocalCloud } from '#local/index.ts';
@@ -234,5 +236,41 @@ describe('the AWS VPN inventory responder', () => {
     });
     await cloud.clock.advance(1000);
     expect(await drain(reportsQueue)).toEqual([]);
+  });
+});
+
+describe("the vpn-run state machine's own-inventory task", () => {
+  const OWN_RUN = 'vpn-prod-20260601T020000Z';
+
+  it("stores this account's export in pages for the run's plan; a retry's newer report is the one read", async () => {
+    // Arrange
+    const store = new DynamoDbInventoryPages(ddb, TABLE);
+    const exported = await readAwsExport(ec2);
+    // Act: a first attempt in small pages, then a retry in larger ones a second later.
+    const first = await vpnInventoryStep(deps, { step: 'own-inventory', runId: OWN_RUN });
+    await cloud.clock.advance(1000);
+    const retry = await vpnInventoryStep(
+      { ...deps, pageBytes: 64 * 1024 },
+      { step: 'own-inventory', runId: OWN_RUN },
+    );
+    // Assess: pages under this side, none put on the bus, read back as the export.
+    expect(first).toEqual({ action: 'stored-own', runId: OWN_RUN, side: 'aws', pages: expect.any(Number) });
+    expect((first as { pages: number }).pages).toBeGreaterThan(1);
+    expect(retry).toMatchObject({ action: 'stored-own', pages: 1 });
+    const read = await readOwnInventory(store, OWN_RUN, 'aws');
+    expect(read.complete && read.export).toEqual(exported);
+    expect(read.complete && read.pages).toBe(1);
+    expect((await store.pages(OWN_RUN, 'gcp')).length).toBe(0);
+    await cloud.clock.advance(1000);
+    expect(await drain(reportsQueue)).toEqual([]);
+  });
+
+  it('refuses an invocation that names no run or another task, naming the field', async () => {
+    await expect(vpnInventoryStep(deps, { step: 'own-inventory', runId: 'run-1' })).rejects.toThrow(
+      /runId: must be a VPN run id/,
+    );
+    await expect(vpnInventoryStep(deps, { step: 'plan', runId: OWN_RUN } as never)).rejects.toThrow(
+      /step: must be own-inventory/,
+    );
   });
 });

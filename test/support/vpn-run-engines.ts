@@ -9,10 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { awsPlanSources } from '#aws/vpn-run.ts';
 import { type Clock, ManualClock } from '#core/clock.ts';
 import type { CloudEvent, Origin } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import { handleInventoryEvent } from '#core/vpn/inventory-exchange.ts';
+import {
+  handleInventoryEvent,
+  type InventoryExchangeDeps,
+  storeOwnInventory,
+} from '#core/vpn/inventory-exchange.ts';
 import type { InventoryExport, InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
 import { relayedPeerInventory, type VpnRunDeps, vpnRunStep } from '#core/vpn/run-steps.ts';
@@ -89,10 +94,15 @@ export async function runGcpWorkflow(
   return { ...(await done), calls };
 }
 
-/** The AWS state machine, its Lambda tasks played by `vpnRunStep(deps)`. */
+/**
+ * The AWS state machine, its Lambda tasks played by the core: `stepVpnRun`'s and `stepVpnPlan`'s
+ * steps by `vpnRunStep(deps)`, `vpnInventory`'s own-inventory task by `storeOwnInventory` with
+ * `ownInventory` (this side's export and where the plan's `own` source reads it).
+ */
 export function runAwsStateMachine(
   deps: () => VpnRunDeps,
   input: Record<string, unknown>,
+  ownInventory: Pick<InventoryExchangeDeps, 'origin' | 'clock' | 'readExport' | 'pages'>,
   options: { start?: number } = {},
 ): Promise<SfnExecution> {
   const step = async (event: unknown) => vpnRunStep(deps(), event as never);
@@ -101,6 +111,7 @@ export function runAwsStateMachine(
       Claim: step,
       RequestPeerInventory: step,
       PeerReady: step,
+      ReadOwnInventory: (event: unknown) => storeOwnInventory(ownInventory, event),
       Plan: step,
       EmitPage: step,
       Report: step,
@@ -275,6 +286,9 @@ export function pairedEstate(count: number): { aws: Record<string, unknown>; gcp
   };
 }
 
+const noTraffic = async () => ({ traffic: [] });
+const noLinks = { list: async () => ({ items: [] }) };
+
 /** Step Functions' history limit (events) and Workflows' step and memory limits of one execution. */
 export const LIMITS = {
   awsHistoryEvents: MAX_HISTORY_EVENTS,
@@ -340,10 +354,11 @@ export async function measureVpnRun(
       source: 'bench',
     },
     sources: {
-      own: async () => ({
-        export: coordinator === 'aws' ? estate.aws : estate.gcp,
-        traffic: { traffic: [] },
-      }),
+      // AWS plans from its own pages, as stepVpnPlan does; Google reads its side at the plan.
+      own:
+        coordinator === 'aws'
+          ? awsPlanSources({ pages: peer.pages, traffic: noTraffic, links: noLinks }).own
+          : async () => ({ export: estate.gcp, traffic: { traffic: [] } }),
       ...relayedPeerInventory({ bus: peer.bus, origin: own, clock, pages: peer.pages }),
       links: async () => ({ links: [], skipped: [] }),
     },
@@ -357,7 +372,8 @@ export async function measureVpnRun(
   const t0 = performance.now();
   const pagesOf = () => [...runs.headers.values()][0]?.pages ?? 0;
   if (coordinator === 'aws') {
-    const exec = await runAwsStateMachine(() => deps, start, { start: at });
+    const ownInventory = { origin: own, clock, readExport: async () => estate.aws, pages: peer.pages };
+    const exec = await runAwsStateMachine(() => deps, start, ownInventory, { start: at });
     return {
       coordinator,
       vpns: count,

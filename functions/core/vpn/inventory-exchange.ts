@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { buildEvent, type Cloud, type CloudEvent, type Origin, parseEventType } from '../envelope.ts';
+import { ValidationError } from '../errors.ts';
 import * as checks from '../events/checks.ts';
 import { checkEventData } from '../events/schemas.ts';
 import type { EventSink } from '../link/ports.ts';
@@ -18,6 +19,7 @@ import {
   type InventoryPageStore,
   inventoryPages,
 } from './inventory-pages.ts';
+import { scheduledAtOf } from './run.ts';
 
 export interface InventoryExchangeDeps {
   /** This side: it answers requests for its inventory and stores the other side's reports. */
@@ -37,6 +39,39 @@ export type InventoryExchangeResult =
   | { action: 'reported'; runId: string; pages: number }
   | { action: 'stored'; runId: string; side: Cloud; page: number; pages: number }
   | { action: 'ignored'; reason: string };
+
+/** What a coordinator's run asks of its own side's inventory function: store this side's inventory. */
+export interface OwnInventoryRequest {
+  step: 'own-inventory';
+  runId: string;
+}
+
+/**
+ * A run's own side, read for the coordinator's plan as the peer's is: this side's export, paged
+ * as a report to the peer would be, each page stored under the run and this side (the plan reads
+ * both sides' pages from the store: the run's state passes only their count). Storing again (a
+ * retried task) writes a newer report, which is the one read (`readOwnInventory`).
+ */
+export async function storeOwnInventory(
+  deps: Pick<InventoryExchangeDeps, 'origin' | 'clock' | 'readExport' | 'pages' | 'pageBytes'>,
+  input: unknown,
+): Promise<{ action: 'stored-own'; runId: string; side: Cloud; pages: number }> {
+  const o = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const issues: { path: string; reason: string }[] = [];
+  if (o.step !== 'own-inventory') issues.push({ path: 'step', reason: 'must be own-inventory' });
+  if (typeof o.runId !== 'string' || scheduledAtOf(o.runId) === undefined)
+    issues.push({ path: 'runId', reason: 'must be a VPN run id (vpn-<installation>-<yyyymmdd>T<hhmmss>Z)' });
+  if (issues.length) throw new ValidationError(issues, 'own inventory request');
+  const runId = o.runId as string;
+  const side = deps.origin.cloud;
+  const pages = inventoryPages(
+    { runId, side, reportedAt: new Date(deps.clock.now()).toISOString() },
+    await deps.readExport(),
+    deps.pageBytes ?? INVENTORY_PAGE_BYTES,
+  );
+  for (const page of pages) await deps.pages.put(page);
+  return { action: 'stored-own', runId, side, pages: pages.length };
+}
 
 /** Whether an event is one of the exchange's (what the responders' triggers pass on). */
 export function isInventoryEvent(event: { type?: unknown }): boolean {

@@ -194,6 +194,31 @@ export interface InventoryPageStore {
   pages(runId: string, side: Cloud): Promise<InventoryPage[]>;
 }
 
+/**
+ * A coordinator's own inventory for a run, as its inventory task stored it
+ * (inventory-exchange.ts `storeOwnInventory`): the newest report. A retried task stores a whole new
+ * report over the same page numbers, so pages an earlier attempt wrote beyond the new count stay
+ * behind, older, and are not read; the newest report is still checked whole (a missing page, or a
+ * page of another run or side, is reported as for the peer).
+ */
+export async function readOwnInventory(
+  store: InventoryPageStore,
+  runId: string,
+  side: Cloud,
+): Promise<PeerInventory> {
+  const held = await store.pages(runId, side);
+  const mine = (p: InventoryPage) => p.runId === runId && p.side === side;
+  let newest: string | undefined;
+  for (const p of held)
+    if (mine(p) && (newest === undefined || Date.parse(p.reportedAt) > Date.parse(newest)))
+      newest = p.reportedAt;
+  return assembleReport(
+    runId,
+    side,
+    held.filter((p) => !mine(p) || p.reportedAt === newest),
+  );
+}
+
 /** The port the run reads the peer's inventory through. */
 export async function readPeerInventory(
   store: InventoryPageStore,

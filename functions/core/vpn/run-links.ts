@@ -2,9 +2,10 @@
  * crosslink's link records as the planner's links (the links file's form, docs/vpn-planner.md): a
  * run plans with the links crosslink itself made, never with a file.
  *
- * - The AWS gateway a link reaches is the virtual private or transit gateway its Direct Connect
- *   gateway is associated with (Direct Connect `DescribeDirectConnectGatewayAssociations`, read by the
- *   coordinator's adapter): one planner link per associated gateway.
+ * - The AWS gateway a link reaches is each virtual private or transit gateway AWS's inventory
+ *   export lists as associated with its Direct Connect gateway (`DirectConnectGatewayAssociations`,
+ *   the responder's `DescribeDirectConnectGatewayAssociations` of each gateway a VPN is on): one
+ *   planner link per associated gateway, on either coordinator.
  * - Its prefixes are the request's routes (the record's `endpoints`); its Google network is
  *   `projects/<project>/global/networks/<network>`; its peering on Google is the transport, whose id
  *   is the link id.
@@ -12,6 +13,7 @@
  *   soak counts from the first ACTIVE.
  */
 import type { LinkRecord } from '../link/model.ts';
+import type { LinkStore } from '../link/ports.ts';
 
 /** The states whose links a run reads: a link that was once up and is not being removed. */
 export const RUN_LINK_STATES = ['ACTIVE', 'DEGRADED', 'DOWN'] as const;
@@ -48,7 +50,7 @@ export function plannerLinksOf(
   if (gateways.length === 0)
     return {
       links: [],
-      skipped: `${link.id}: Direct Connect gateway ${e.aws.directConnectGateway} has no associated gateway`,
+      skipped: `${link.id}: Direct Connect gateway ${e.aws.directConnectGateway} is associated with no gateway a VPN is on`,
     };
   const health = link.stages.flatMap((s) => {
     const status = HEALTH[s.state];
@@ -73,36 +75,11 @@ export function plannerLinksOf(
   };
 }
 
-/** Where a link record's AWS gateways come from: the coordinator's reads of Direct Connect. */
-export type GatewaysOf = (
-  directConnectGatewayId: string,
-  where: { accountId: string; region: string },
-) => Promise<readonly string[]>;
-
-/** The planner's links of `records`, and the reasons of those that give none. */
-export async function plannerLinksOfRecords(
-  records: readonly LinkRecord[],
-  gatewaysOf: GatewaysOf,
-): Promise<{ links: PlannerLinkJson[]; skipped: string[] }> {
-  const links: PlannerLinkJson[] = [];
-  const skipped: string[] = [];
-  for (const record of records) {
-    const e = record.endpoints;
-    const gateways = e
-      ? await gatewaysOf(e.aws.directConnectGateway, { accountId: e.aws.accountId, region: e.aws.region })
-      : [];
-    const out = plannerLinksOf(record, gateways);
-    links.push(...out.links);
-    if (out.skipped) skipped.push(out.skipped);
-  }
-  return { links, skipped };
-}
-
 /**
  * The gateways associated with a Direct Connect gateway as AWS's inventory export lists them
  * (`DirectConnectGatewayAssociations`, what `aws directconnect
- * describe-direct-connect-gateway-associations` prints for each gateway holding a VPN): what a
- * coordinator that cannot call Direct Connect (Google) reads.
+ * describe-direct-connect-gateway-associations` prints for each gateway holding a VPN): what
+ * either coordinator's plan reads, calling no Direct Connect itself.
  */
 export function exportedGateways(awsExport: unknown, directConnectGatewayId: string): string[] {
   const list = (awsExport as { DirectConnectGatewayAssociations?: unknown } | null)
@@ -121,4 +98,38 @@ export function exportedGateways(awsExport: unknown, directConnectGatewayId: str
     )
       ids.push(a.associatedGateway.id);
   return ids;
+}
+
+/** The link records a run reads (ACTIVE, DEGRADED, DOWN), every page of the store's list. */
+export async function runLinkRecords(store: Pick<LinkStore, 'list'>): Promise<LinkRecord[]> {
+  const out: LinkRecord[] = [];
+  for (const state of RUN_LINK_STATES) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ state, limit: 100, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return out;
+}
+
+/**
+ * The planner's links of crosslink's records in `store`, each reaching the gateways AWS's export
+ * lists as associated with its Direct Connect gateway: what either coordinator plans with; and the
+ * reasons of the records that give none.
+ */
+export async function runLinks(
+  store: Pick<LinkStore, 'list'>,
+  awsExport: unknown,
+): Promise<{ links: PlannerLinkJson[]; skipped: string[] }> {
+  const links: PlannerLinkJson[] = [];
+  const skipped: string[] = [];
+  for (const record of await runLinkRecords(store)) {
+    const e = record.endpoints;
+    const out = plannerLinksOf(record, e ? exportedGateways(awsExport, e.aws.directConnectGateway) : []);
+    links.push(...out.links);
+    if (out.skipped) skipped.push(out.skipped);
+  }
+  return { links, skipped };
 }

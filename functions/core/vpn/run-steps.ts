@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { VpnHalfResultData, VpnRunReportedData } from '../events/catalog.ts';
 import * as checks from '../events/checks.ts';
 import { checkEventData } from '../events/schemas.ts';
+import { peerOf } from '../link/model.ts';
 import type { EventSink } from '../link/ports.ts';
 import { iso } from '../link/record.ts';
 import type { VpnAction } from './half.ts';
@@ -81,6 +82,27 @@ export interface VpnRunStore {
 export type PeerInventory = { complete: false; missing: string[] } | { complete: true; export: unknown };
 
 /**
+ * The peer's inventory as the exchange stored it (inventory-exchange.ts): whole, or the pages still
+ * missing.
+ */
+export function storedPeerInventory(
+  pages: InventoryPageStore,
+  side: Cloud,
+): (runId: string) => Promise<PeerInventory> {
+  return async (runId) => {
+    const p = await readPeerInventory(pages, runId, side);
+    if (p.complete) return { complete: true, export: p.export };
+    return {
+      complete: false,
+      missing:
+        p.pages === undefined
+          ? [`every page of ${side}'s inventory (none received yet)`]
+          : p.missing.map((n) => `page ${n} of ${p.pages}`),
+    };
+  };
+}
+
+/**
  * The peer's inventory through the relay's exchange (inventory-exchange.ts): the request is a
  * `VpnInventoryRequested` for the peer's side on this side's bus (the relay carries it); the pages
  * the peer reports are kept by run in `pages`, and read whole or as the pages still missing.
@@ -91,7 +113,7 @@ export function relayedPeerInventory(o: {
   clock: Clock;
   pages: InventoryPageStore;
 }): Pick<VpnRunSources, 'requestPeer' | 'peer'> {
-  const side: Cloud = o.origin.cloud === 'aws' ? 'gcp' : 'aws';
+  const side = peerOf(o.origin.cloud);
   return {
     async requestPeer(runId, requestedAt) {
       const data = checkEventData(checks.VpnInventoryRequested, { runId, side, requestedAt });
@@ -99,31 +121,30 @@ export function relayedPeerInventory(o: {
         buildEvent({ name: 'VpnInventoryRequested', origin: o.origin, subject: runId, data, clock: o.clock }),
       ]);
     },
-    async peer(runId) {
-      const p = await readPeerInventory(o.pages, runId, side);
-      if (p.complete) return { complete: true, export: p.export };
-      return {
-        complete: false,
-        missing:
-          p.pages === undefined
-            ? [`every page of ${side}'s inventory (none received yet)`]
-            : p.missing.map((n) => `page ${n} of ${p.pages}`),
-      };
-    },
+    peer: storedPeerInventory(o.pages, side),
   };
 }
 
 /** What the coordinator reads: its own side, the peer's (through the relay), crosslink's links. */
 export interface VpnRunSources {
   /**
-   * This side's export and VPN traffic over `windowMs` before `now` (the metrics file's form); the
-   * peer's export names the VPNs a side that counts traffic per tunnel pairs its tunnels with.
+   * This side's export for the run and its VPN traffic over `windowMs` before `now` (the metrics
+   * file's form); the peer's export names the VPNs a side that counts traffic per tunnel pairs its
+   * tunnels with.
    */
-  own(now: number, windowMs: number, peerExport: unknown): Promise<{ export: unknown; traffic: unknown }>;
+  own(
+    runId: string,
+    now: number,
+    windowMs: number,
+    peerExport: unknown,
+  ): Promise<{ export: unknown; traffic: unknown }>;
   requestPeer(runId: string, requestedAt: string): Promise<void>;
   peer(runId: string): Promise<PeerInventory>;
-  /** The links, with the peer's export (a coordinator that cannot read the peer's cloud reads it there). */
-  links(peerExport: unknown): Promise<{ links: PlannerLinkJson[]; skipped: string[] }>;
+  /**
+   * The links, with AWS's export: the gateways a link's Direct Connect gateway reaches are its
+   * `DirectConnectGatewayAssociations` (run-links.ts `exportedGateways`), on either coordinator.
+   */
+  links(awsExport: unknown): Promise<{ links: PlannerLinkJson[]; skipped: string[] }>;
 }
 
 export interface VpnRunDeps {
@@ -136,6 +157,16 @@ export interface VpnRunDeps {
   settings: VpnRunSettings;
   prices: VpnPrices;
 }
+
+/** What the plan uses: the sources and the policy, no bus. */
+export type VpnPlanDeps = Pick<VpnRunDeps, 'runs' | 'clock' | 'origin' | 'settings' | 'prices'> & {
+  sources: Pick<VpnRunSources, 'own' | 'peer' | 'links'>;
+};
+
+/** What the other steps use: the store, the bus and the peer's exchange, neither the planner nor the inventory. */
+export type VpnRunStepDeps = Pick<VpnRunDeps, 'runs' | 'bus' | 'clock' | 'origin' | 'installation'> & {
+  sources: Pick<VpnRunSources, 'requestPeer' | 'peer'>;
+};
 
 /** What the reactions on the bus use: no sources, no planner. */
 export type VpnRunEventDeps = Pick<VpnRunDeps, 'runs' | 'bus' | 'clock' | 'origin' | 'installation'> & {
@@ -174,7 +205,7 @@ function readStart(input: unknown): RunStart {
 
 /** Claims the run of this scheduled time; a second start of it (any execution but the first) is a no-op. */
 export async function claimRun(
-  deps: VpnRunDeps,
+  deps: VpnRunStepDeps,
   input: unknown,
 ): Promise<{ runId: string; duplicate: boolean; reason?: string }> {
   const s = readStart(input);
@@ -205,7 +236,10 @@ async function claimed(deps: Pick<VpnRunDeps, 'runs'>, runId: string): Promise<V
   return h;
 }
 
-export async function requestPeerInventory(deps: VpnRunDeps, runId: string): Promise<{ requested: true }> {
+export async function requestPeerInventory(
+  deps: VpnRunStepDeps,
+  runId: string,
+): Promise<{ requested: true }> {
   await claimed(deps, runId);
   await deps.sources.requestPeer(runId, iso(deps.clock.now()));
   return { requested: true };
@@ -213,7 +247,7 @@ export async function requestPeerInventory(deps: VpnRunDeps, runId: string): Pro
 
 /** Whether every page of the peer's inventory is in; `attempts` counts the checks so far. */
 export async function peerInventoryReady(
-  deps: VpnRunDeps,
+  deps: Pick<VpnRunStepDeps, 'sources'>,
   runId: string,
   attempts: number,
 ): Promise<{ complete: boolean; attempts: number; missing: string[] }> {
@@ -224,7 +258,7 @@ export async function peerInventoryReady(
 }
 
 /** Plans the claimed run and stores it in pages; the page numbers are what the Map iterates. */
-export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{ pages: number[] }> {
+export async function planClaimedRun(deps: VpnPlanDeps, runId: string): Promise<{ pages: number[] }> {
   const h = await claimed(deps, runId);
   if (h.status !== 'claimed' && h.pages !== undefined) return { pages: [...Array(h.pages).keys()] }; // a retried plan: the stored one stands
   const peer = await deps.sources.peer(runId);
@@ -233,9 +267,9 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
       `the peer's inventory for ${runId} is incomplete: missing ${peer.missing.join(', ')}`,
     );
   const now = deps.clock.now();
-  const own = await deps.sources.own(now, deps.settings.planner.idleWindowMs, peer.export);
-  const { links, skipped } = await deps.sources.links(peer.export);
+  const own = await deps.sources.own(runId, now, deps.settings.planner.idleWindowMs, peer.export);
   const mine = deps.origin.cloud;
+  const { links, skipped } = await deps.sources.links(mine === 'aws' ? own.export : peer.export);
   const run = planVpnRun({
     runId,
     installation: h.installation,
@@ -269,7 +303,11 @@ export async function planClaimedRun(deps: VpnRunDeps, runId: string): Promise<{
  * Commands one page's emitted entries and keeps the drain records: a drain's is written before its
  * command goes (an undrain then always finds it), an undrain's or delete's cleared after.
  */
-export async function emitPage(deps: VpnRunDeps, runId: string, page: number): Promise<{ emitted: number }> {
+export async function emitPage(
+  deps: VpnRunStepDeps,
+  runId: string,
+  page: number,
+): Promise<{ emitted: number }> {
   const h = await claimed(deps, runId);
   const entries = await deps.runs.page(runId, page);
   if (!entries || !h.run) throw new NotFoundError(`run ${runId} has no page ${page}`);
@@ -290,7 +328,7 @@ export async function emitPage(deps: VpnRunDeps, runId: string, page: number): P
 }
 
 /** Marks the run reported and puts `VpnRunReported` (the totals and the saving). */
-export async function reportRun(deps: VpnRunDeps, runId: string): Promise<VpnRunReportedData> {
+export async function reportRun(deps: VpnRunStepDeps, runId: string): Promise<VpnRunReportedData> {
   const h = await claimed(deps, runId);
   if (!h.run) throw new ConflictError(`run ${runId} is not planned`);
   const data: VpnRunReportedData = {
@@ -399,29 +437,35 @@ export type VpnRunStepInput =
   | { step: 'emit'; runId: string; page: number };
 
 const STEPS = ['claim', 'request-peer', 'peer-ready', 'plan', 'emit', 'report'];
+const COORDINATION_STEPS = STEPS.filter((s) => s !== 'plan');
 
-/**
- * One step of the run's state machine or workflow: `{step: "claim" | "request-peer" | "peer-ready" |
- * "plan" | "emit" | "report", ...}`, each checked naming the bad field.
- */
-export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<unknown> {
-  const o = input as Record<string, unknown>;
-  if (!STEPS.includes(o.step as string))
+/** The input's run id, once its step is one of `steps`; each refusal names the field. */
+function stepRun(input: unknown, steps: readonly string[]): { step: string; runId?: string } {
+  const o = (input ?? {}) as Record<string, unknown>;
+  if (!steps.includes(o.step as string))
     throw new ValidationError(
-      [{ path: 'step', reason: `must be one of ${STEPS.join(', ')}` }],
+      [{ path: 'step', reason: `must be one of ${steps.join(', ')}` }],
       'VPN run step',
     );
-  if (o.step === 'claim') return claimRun(deps, o);
+  if (o.step === 'claim') return { step: 'claim' };
   if (typeof o.runId !== 'string' || !o.runId)
     throw new ValidationError([{ path: 'runId', reason: 'is required' }], 'VPN run step');
-  const runId = o.runId;
-  switch (o.step) {
+  return { step: o.step as string, runId: o.runId };
+}
+
+/**
+ * Every step but the plan: `{step: "claim" | "request-peer" | "peer-ready" | "emit" | "report",
+ * ...}`. It reaches no planner and no inventory (AWS's `stepVpnRun`; its plan is `stepVpnPlan`).
+ */
+export function vpnCoordinationStep(deps: VpnRunStepDeps, input: VpnRunStepInput): Promise<unknown> {
+  const o = input as Record<string, unknown>;
+  const { step, runId } = stepRun(o, COORDINATION_STEPS);
+  if (step === 'claim' || runId === undefined) return claimRun(deps, o);
+  switch (step) {
     case 'request-peer':
       return requestPeerInventory(deps, runId);
     case 'peer-ready':
       return peerInventoryReady(deps, runId, Number(o.attempts ?? 0));
-    case 'plan':
-      return planClaimedRun(deps, runId);
     case 'emit':
       if (!Number.isInteger(o.page) || (o.page as number) < 0)
         throw new ValidationError([{ path: 'page', reason: 'must be a page number' }], 'VPN run step');
@@ -429,4 +473,23 @@ export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<un
     default:
       return reportRun(deps, runId);
   }
+}
+
+/** The plan alone: `{step: "plan", runId}` (AWS's `stepVpnPlan`). */
+export function vpnPlanStep(
+  deps: VpnPlanDeps,
+  input: { step: 'plan'; runId: string },
+): Promise<{ pages: number[] }> {
+  const { runId } = stepRun(input, ['plan']);
+  return planClaimedRun(deps, runId as string);
+}
+
+/**
+ * One step of the run's state machine or workflow: `{step: "claim" | "request-peer" | "peer-ready" |
+ * "plan" | "emit" | "report", ...}`, each checked naming the bad field (Google's `vpn-run` function
+ * answers them all).
+ */
+export function vpnRunStep(deps: VpnRunDeps, input: VpnRunStepInput): Promise<unknown> {
+  const { step, runId } = stepRun(input, STEPS);
+  return step === 'plan' ? planClaimedRun(deps, runId as string) : vpnCoordinationStep(deps, input);
 }

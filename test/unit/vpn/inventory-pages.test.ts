@@ -2,7 +2,8 @@
  * The VPN inventory in pages (functions/core/vpn/inventory-pages.ts): an export too large for one
  * event split under the byte budget, every page an export itself, the pages merged back equal to
  * the export, and the coordinator's checks of what it received: missing pages, duplicates and
- * reordering harmless, pages of another run or report refused naming them.
+ * reordering harmless, pages of another run or report refused naming them; and a coordinator's own
+ * inventory, read as its newest report.
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
@@ -15,6 +16,7 @@ import {
   inventoryPages,
   mergeExports,
   pageExport,
+  readOwnInventory,
   readPeerInventory,
 } from '#core/vpn/inventory-pages.ts';
 
@@ -162,5 +164,59 @@ describe('assembleReport', () => {
     });
     await store.put(pages[0] as InventoryPage);
     expect(await readPeerInventory(store, REPORT.runId, 'gcp')).toMatchObject({ complete: true });
+  });
+});
+
+describe('readOwnInventory', () => {
+  const held: InventoryPage[] = [];
+  const store = {
+    put: async (p: InventoryPage) => void held.push(p),
+    pages: async (runId: string, side: string) => held.filter((p) => p.runId === runId && p.side === side),
+  };
+  const own = { ...REPORT, side: 'aws' as const };
+
+  it('reads the newest report whole: what an earlier attempt left beyond its pages is not read', async () => {
+    // Arrange: a first attempt in many small pages, then a retry of fewer, larger pages over the same numbers.
+    const first = inventoryPages(own, awsExport(300), 8 * 1024);
+    const retry = inventoryPages({ ...own, reportedAt: '2026-06-01T02:00:09.000Z' }, awsExport(301));
+    expect(first.length).toBeGreaterThan(retry.length);
+    for (const p of first) await store.put(p);
+    for (const p of retry) held.splice(p.page - 1, 1, p);
+    // Act
+    const read = await readOwnInventory(store, own.runId, 'aws');
+    // Assess: the peer's reader refuses the mix; the own reader takes the newest report.
+    await expect(readPeerInventory(store, own.runId, 'aws')).rejects.toThrow(/is of another report/);
+    expect(read).toMatchObject({ complete: true, reportedAt: '2026-06-01T02:00:09.000Z' });
+    expect(read.complete && read.export).toEqual(awsExport(301));
+  });
+
+  it('says which pages of the newest report are missing, and none before any page', async () => {
+    // Arrange
+    const pages = inventoryPages({ ...own, runId: 'vpn-prod-20260602T020000Z' }, awsExport(300), 8 * 1024);
+    for (const p of pages.slice(0, 2)) await store.put(p);
+    // Act / Assess
+    expect(await readOwnInventory(store, 'vpn-prod-20260602T020000Z', 'aws')).toMatchObject({
+      complete: false,
+      missing: Array.from({ length: pages.length - 2 }, (_, i) => i + 3),
+    });
+    expect(await readOwnInventory(store, 'vpn-prod-20260603T020000Z', 'aws')).toEqual({
+      complete: false,
+      side: 'aws',
+      missing: [],
+      pages: undefined,
+    });
+  });
+
+  it('still refuses a page of another run the store hands back, naming it', async () => {
+    // Arrange: a store that mixes runs up.
+    const page = inventoryPages(own, awsExport(2))[0] as InventoryPage;
+    const mixed = {
+      put: async () => {},
+      pages: async () => [page, { ...page, runId: 'vpn-prod-20260604T020000Z' }],
+    };
+    // Act / Assess
+    await expect(readOwnInventory(mixed, own.runId, 'aws')).rejects.toThrow(
+      /page 1: belongs to run vpn-prod-20260604T020000Z/,
+    );
   });
 });

@@ -1,17 +1,19 @@
 /**
  * AWS as the runs' coordinator (functions/aws/vpn-run.ts) with its ports in memory: the step input
- * of each state, the bus events it reacts to as EventBridge delivers them, and the links read from
- * crosslink's records and the Direct Connect gateways' associations (functions/core/vpn/run-links.ts).
+ * of each state (stepVpnRun's steps, stepVpnPlan's plan), the plan's sources (both sides' pages as
+ * stored for the run, this side's traffic), the bus events it reacts to as EventBridge delivers
+ * them, and the links read from crosslink's records and the Direct Connect gateways' associations
+ * AWS's export carries (functions/core/vpn/run-links.ts).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
-import { awsRunSources, type RunLinkReads, vpnRunStep } from '#aws/vpn-run.ts';
+import { awsPlanSources, vpnCoordinationStep, vpnPlanStep } from '#aws/vpn-run.ts';
 import { vpnRunEvent } from '#aws/vpn-run-events.ts';
 import { ManualClock } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { LinkRecord } from '#core/link/model.ts';
-import type { InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
+import { type InventoryPage, type InventoryPageStore, inventoryPages } from '#core/vpn/inventory-pages.ts';
 import { DEFAULT_POLICY } from '#core/vpn/policy.ts';
 import { plannerLinksOf } from '#core/vpn/run-links.ts';
 import { relayedPeerInventory, type VpnRunDeps } from '#core/vpn/run-steps.ts';
@@ -96,18 +98,30 @@ describe('the run step', () => {
     // Arrange
     const deps = memoryDeps(new MemoryVpnRuns(), []);
     // Act / Assess
-    expect(() => vpnRunStep(deps, { step: 'launch' } as never)).toThrow(/step: must be one of claim/);
-    expect(() => vpnRunStep(deps, { step: 'plan' } as never)).toThrow(/runId: is required/);
-    expect(() => vpnRunStep(deps, { step: 'emit', runId: 'vpn-dev-20261120T120000Z', page: -1 })).toThrow(
-      /page: must be a page number/,
+    expect(() => vpnCoordinationStep(deps, { step: 'launch' } as never)).toThrow(
+      /step: must be one of claim, request-peer, peer-ready, emit, report$/,
     );
+    expect(() => vpnCoordinationStep(deps, { step: 'report' } as never)).toThrow(/runId: is required/);
+    expect(() =>
+      vpnCoordinationStep(deps, { step: 'emit', runId: 'vpn-dev-20261120T120000Z', page: -1 }),
+    ).toThrow(/page: must be a page number/);
+    expect(() => vpnPlanStep(deps, { step: 'plan' } as never)).toThrow(/runId: is required/);
+  });
+
+  it('leaves the plan to stepVpnPlan, and stepVpnPlan only plans', async () => {
+    // Arrange
+    const deps = memoryDeps(new MemoryVpnRuns(), []);
+    const runId = 'vpn-dev-20261120T120000Z';
+    // Act / Assess
+    expect(() => vpnCoordinationStep(deps, { step: 'plan', runId })).toThrow(/step: must be one of claim/);
+    expect(() => vpnPlanStep(deps, { step: 'report', runId } as never)).toThrow(/step: must be one of plan$/);
   });
 
   it('asks Google for its inventory on the bus, and says which pages are still missing', async () => {
     // Arrange
     const put: CloudEvent[] = [];
     const deps = memoryDeps(new MemoryVpnRuns(), put);
-    const { runId } = (await vpnRunStep(deps, {
+    const { runId } = (await vpnCoordinationStep(deps, {
       step: 'claim',
       scheduledAt: '2026-11-20T12:00:00Z',
       trigger: 'schedule',
@@ -116,8 +130,8 @@ describe('the run step', () => {
       execution: 'exec-1',
     })) as { runId: string };
     // Act
-    await vpnRunStep(deps, { step: 'request-peer', runId });
-    const none = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 0 });
+    await vpnCoordinationStep(deps, { step: 'request-peer', runId });
+    const none = await vpnCoordinationStep(deps, { step: 'peer-ready', runId, attempts: 0 });
     await pages.put({
       runId,
       side: 'gcp',
@@ -126,7 +140,7 @@ describe('the run step', () => {
       reportedAt: '2026-11-20T12:00:05.000Z',
       export: {},
     });
-    const some = await vpnRunStep(deps, { step: 'peer-ready', runId, attempts: 1 });
+    const some = await vpnCoordinationStep(deps, { step: 'peer-ready', runId, attempts: 1 });
     // Assess
     expect(put.map((e) => [e.type, e.data])).toEqual([
       [
@@ -221,23 +235,83 @@ describe("the run's links", () => {
 
   it('skip, saying why, a record without endpoints or a Direct Connect gateway reaching nothing', async () => {
     // Arrange
-    const reads: RunLinkReads = {
-      records: async () => [record(), record({ id: 'lk-01jc6s2b4d6f8h0k2m4p6r8t0v', endpoints: undefined })],
-      gateways: async () => [],
-    };
+    const records = [record(), record({ id: 'lk-01jc6s2b4d6f8h0k2m4p6r8t0v', endpoints: undefined })];
+    const store = { list: async (q: { state?: string }) => ({ items: q.state === 'ACTIVE' ? records : [] }) };
     // Act
-    const out = await awsRunSources({
-      region: 'us-east-1',
-      readExport: async () => ({}),
-      peer: { requestPeer: async () => {}, peer: async () => ({ complete: false, missing: [] }) },
-      links: reads,
-    }).links({});
+    const out = await awsPlanSources({ pages, traffic: async () => ({ traffic: [] }), links: store }).links(
+      {},
+    );
     // Assess
     expect(out.links).toEqual([]);
     expect(out.skipped).toEqual([
-      `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A has no associated gateway`,
+      `${LINK}: Direct Connect gateway 90392BE3-219C-47FD-BBA5-03DF76D2542A is associated with no gateway a VPN is on`,
       'lk-01jc6s2b4d6f8h0k2m4p6r8t0v: its record holds no endpoints (requested before they were kept)',
     ]);
+  });
+});
+
+describe("the plan's sources on AWS", () => {
+  const runId = 'vpn-dev-20261121T120000Z';
+  const exported = {
+    VpnConnections: [
+      { VpnConnectionId: 'vpn-0a1b2c3d4e5f60718', State: 'available', VpnGatewayId: 'vgw-0e1f5a8c3b2d49701' },
+      { VpnConnectionId: 'vpn-0b1b2c3d4e5f60719', State: 'deleted', VpnGatewayId: 'vgw-0e1f5a8c3b2d49701' },
+    ],
+    DirectConnectGatewayAssociations: [
+      {
+        directConnectGatewayId: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
+        associationState: 'associated',
+        associatedGateway: { id: 'vgw-0e1f5a8c3b2d49701', type: 'virtualPrivateGateway' },
+      },
+    ],
+  };
+
+  it("read this side's inventory as its task stored it for the run, and the traffic of its VPNs not deleted", async () => {
+    // Arrange
+    const asked: unknown[] = [];
+    const sources = awsPlanSources({
+      pages,
+      traffic: async (ids, now, windowMs) => {
+        asked.push([ids, now, windowMs]);
+        return { traffic: [] };
+      },
+      links: { list: async (q) => ({ items: q.state === 'ACTIVE' ? [record()] : [] }) },
+    });
+    for (const p of inventoryPages(
+      { runId, side: 'aws', reportedAt: '2026-11-21T12:00:01.000Z' },
+      exported,
+      300,
+    ))
+      await pages.put(p);
+    // Act
+    const own = await sources.own(runId, 1_000, 60_000, undefined);
+    const links = await sources.links(own.export);
+    // Assess
+    expect(own.export).toEqual(exported);
+    expect(asked).toEqual([[['vpn-0a1b2c3d4e5f60718'], 1_000, 60_000]]);
+    expect(links.links.map((l) => [l.linkId, l.aws.gatewayId])).toEqual([[LINK, 'vgw-0e1f5a8c3b2d49701']]);
+  });
+
+  it('refuse to plan without every page of this side, saying which are missing', async () => {
+    // Arrange
+    const other = 'vpn-dev-20261122T120000Z';
+    const sources = awsPlanSources({
+      pages,
+      traffic: async () => ({ traffic: [] }),
+      links: { list: async () => ({ items: [] }) },
+    });
+    const stored = inventoryPages(
+      { runId: other, side: 'aws', reportedAt: '2026-11-22T12:00:01.000Z' },
+      exported,
+      300,
+    );
+    expect(stored.length).toBeGreaterThan(1);
+    await pages.put(stored[0] as InventoryPage);
+    // Act / Assess
+    await expect(sources.own('vpn-dev-20261123T120000Z', 0, 0, undefined)).rejects.toThrow(
+      /this side's inventory for vpn-dev-20261123T120000Z is incomplete \(missing every page\)/,
+    );
+    await expect(sources.own(other, 0, 0, undefined)).rejects.toThrow(/missing pages 2.* of \d+/);
   });
 });
 
@@ -280,6 +354,6 @@ describe("Google's run links (Google coordinating)", () => {
     ]);
     expect(without.links).toEqual([]);
     expect(without.skipped).toHaveLength(2);
-    expect(without.skipped[0]).toContain('has no associated gateway');
+    expect(without.skipped[0]).toContain('is associated with no gateway a VPN is on');
   });
 });
