@@ -1018,6 +1018,8 @@ export class GcloudSim implements Gcloud {
           'ingress-settings',
           'memory',
           'timeout',
+          'max-instances',
+          'concurrency',
           'set-env-vars',
           'env-vars-file',
           'clear-env-vars',
@@ -1091,6 +1093,19 @@ export class GcloudSim implements Gcloud {
         const timeout = f('timeout')
           ? Number.parseInt(f('timeout') as string, 10)
           : ((prevService.timeoutSeconds as number) ?? 60);
+        const count = (flag: string, had: unknown, byDefault: number): number => {
+          const v = f(flag);
+          if (v === undefined) return (had as number | undefined) ?? byDefault;
+          if (!/^\d+$/.test(v) || Number(v) < 1)
+            throw invalid(c, `--${flag}: must be a positive integer, not '${v}'`);
+          return Number(v);
+        };
+        const maxInstanceCount = count('max-instances', prevService.maxInstanceCount, 100);
+        const maxInstanceRequestConcurrency = count(
+          'concurrency',
+          prevService.maxInstanceRequestConcurrency,
+          1,
+        );
         const build = (previous?.buildConfig ?? {}) as Json;
         const json = compact({
           name: full,
@@ -1120,6 +1135,8 @@ export class GcloudSim implements Gcloud {
             availableMemory: f('memory') ?? prevService.availableMemory ?? '256M',
             timeoutSeconds: timeout,
             ingressSettings: ingress,
+            maxInstanceCount,
+            maxInstanceRequestConcurrency,
           },
           eventTrigger,
         });

@@ -43,6 +43,8 @@ functions:
     source: /abs/intake.ts
     entryPoint: intake
     runtime: nodejs18
+    maxInstances: 0
+    concurrency: 1.5
     trigger: {}
 subscriptions:
   - name: s1
@@ -62,6 +64,8 @@ schedulerJobs:
         expect.stringMatching(/^functions\[0\]\.name: must be lowercase/),
         expect.stringMatching(/^functions\[0\]\.source: must be a path relative to gcp.yml/),
         'functions[0].runtime: must be "nodejs24"',
+        'functions[0].maxInstances: must be >= 1',
+        expect.stringMatching(/^functions\[0\]\.concurrency: must be an integer/),
         expect.stringMatching(/^functions\[0\]\.trigger: /),
         'subscriptions[0].deadLetter.maxDeliveryAttempts: must be >= 5',
         expect.stringMatching(/^schedulerJobs\[0\]\.schedule: must be a unix-cron expression/),
