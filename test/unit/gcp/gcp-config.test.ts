@@ -3,8 +3,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
-import { loadGcpConfig, memberOf, parseGcpConfig, serviceAccountEmail } from '#deployment/gcp-config.ts';
+import {
+  type FunctionSpec,
+  loadGcpConfig,
+  memberOf,
+  parseGcpConfig,
+  serviceAccountEmail,
+} from '#deployment/gcp-config.ts';
 import { substituteEndpoints } from '#deployment/gcp-config-substitute.ts';
+import { capacityOf } from '#local/gcp/functions-host.ts';
 
 const issuesOf = (text: string) => {
   try {
@@ -17,6 +24,12 @@ const issuesOf = (text: string) => {
 };
 
 describe('gcp.yml loader', () => {
+  it("the repository's watcher serves one request at a time: one instance, one request each", () => {
+    const watcher = loadGcpConfig('gcp.yml').functions.find((f) => f.name === 'watcher');
+    expect(watcher).toBeDefined();
+    expect(capacityOf(watcher as FunctionSpec)).toBe(1);
+  });
+
   it('loads the sample with every kind of resource', () => {
     // Act
     const c = loadGcpConfig('test/fixtures/gcp/gcp.yml');
