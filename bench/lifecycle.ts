@@ -23,7 +23,8 @@ const GOAL_MS = 20_000;
 const LIFECYCLE = /^(AWS first|Google first)[^:]*: .*ACTIVE, then DECOMMISSIONED$/;
 
 interface Run {
-  lifecycles: { name: string; ms: number }[];
+  /** Each lifecycle's time; `failed` when it did not end well (vitest's duration is then to its failure or timeout). */
+  lifecycles: { name: string; ms: number; failed: boolean }[];
   times: E2eTimes | undefined;
 }
 
@@ -46,9 +47,8 @@ async function runFile(testName?: string): Promise<Run> {
       testResults: { assertionResults: { title: string; status: string; duration?: number }[] }[];
     };
     const results = json.testResults.flatMap((f) => f.assertionResults);
-    const failed = results.filter((r) => r.status === 'failed').map((r) => r.title);
-    if (code !== 0 || failed.length > 0)
-      throw new Error(`${FILE} failed (exit ${code}): ${failed.join('; ') || 'see its output'}`);
+    const timed = results.filter((r) => LIFECYCLE.test(r.title) && r.status !== 'skipped');
+    if (timed.length === 0) throw new Error(`${FILE} ran no lifecycle (exit ${code}): see its output`);
     let times: E2eTimes | undefined;
     try {
       times = JSON.parse(readFileSync(timesFile, 'utf8')) as E2eTimes;
@@ -56,9 +56,11 @@ async function runFile(testName?: string): Promise<Run> {
       times = undefined;
     }
     return {
-      lifecycles: results
-        .filter((r) => r.status === 'passed' && LIFECYCLE.test(r.title))
-        .map((r) => ({ name: r.title.split(':')[0] as string, ms: r.duration ?? Number.NaN })),
+      lifecycles: timed.map((r) => ({
+        name: r.title.split(':')[0] as string,
+        ms: r.duration ?? Number.NaN,
+        failed: r.status !== 'passed',
+      })),
       times,
     };
   } finally {
@@ -67,6 +69,8 @@ async function runFile(testName?: string): Promise<Run> {
 }
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** A lifecycle's time as measured: a failed one's time is to its failure (a timeout: its bound). */
+const took = (l: { ms: number; failed: boolean }) => `${s(l.ms)}${l.failed ? ' (failed)' : ''}`;
 
 function printTimes(label: string, times: E2eTimes | undefined): void {
   if (!times) return;
@@ -88,26 +92,26 @@ export async function run(): Promise<Figure[]> {
   const alone = await runFile('AWS first: requested by alice');
   const one = alone.lifecycles[0];
   if (!one) throw new Error('the AWS-first lifecycle did not run');
-  console.log(`one lifecycle alone (${one.name}): ${s(one.ms)} (goal <= 20 s)`);
+  console.log(`one lifecycle alone (${one.name}): ${took(one)} (goal <= 20 s)`);
   printTimes('the file, that lifecycle alone', alone.times);
   const four = await runFile();
-  const slowest = Math.max(...four.lifecycles.map((l) => l.ms));
+  const slowest = four.lifecycles.reduce((a, b) => (b.ms > a.ms ? b : a));
   console.log(
-    `four lifecycles at once: ${four.lifecycles.map((l) => `${l.name} ${s(l.ms)}`).join(', ')} (goal <= 20 s each)`,
+    `four lifecycles at once: ${four.lifecycles.map((l) => `${l.name} ${took(l)}`).join(', ')} (goal <= 20 s each)`,
   );
   printTimes('the whole file', four.times);
   return [
     {
       figure: `one link lifecycle in the e2e, alone (${FILE}, AWS first)`,
-      measured: s(one.ms),
+      measured: took(one),
       goal: '<= 20 s',
-      met: one.ms <= GOAL_MS,
+      met: !one.failed && one.ms <= GOAL_MS,
     },
     {
       figure: `the slowest of ${FILE}'s four lifecycles, run at once`,
-      measured: s(slowest),
+      measured: took(slowest),
       goal: '<= 20 s',
-      met: slowest <= GOAL_MS,
+      met: !slowest.failed && slowest.ms <= GOAL_MS,
     },
   ];
 }
