@@ -85,6 +85,10 @@ export interface FunctionSpec {
   serviceAccount?: string;
   memory?: string;
   timeoutSeconds?: number;
+  /** Cloud Run's maximum instances (`--max-instances`; the platform's default 100). */
+  maxInstances?: number;
+  /** Requests one instance serves at once (`--concurrency`; the platform's default 1). */
+  concurrency?: number;
   environment?: Record<string, string>;
   labels?: Record<string, string>;
   trigger: { http?: HttpTrigger; topic?: TopicTrigger; eventarc?: EventarcTrigger };

@@ -63,8 +63,8 @@ export interface GoogleWatchDeps extends LinkDeps {
   orphanSweepEveryMs?: number;
   /**
    * At most this many BGP session reads a run (`healthShare`: the next runs read the others).
-   * Default: as many paced calls as fit in three quarters of the schedule's interval (at 250 ms a
-   * call, 900 a run every 5 minutes, 180 a run every minute), so a run ends before the next starts.
+   * Default: as many paced calls as fit in three quarters of the schedule's interval (180 at 250 ms
+   * a call and a run a minute), so a run ends before the next starts.
    */
   healthReadsPerRun?: number;
 }

@@ -34,6 +34,9 @@
  * - otherwise the request goes to the function with the verified token's signature replaced by
  *   `SIGNATURE_REMOVED_BY_GOOGLE` in the header it came in, and the other header untouched, as Cloud
  *   Run forwards them; the handler reads the caller's email from the verified token's body.
+ * Capacity: a function serves at most `maxInstances` x `concurrency` requests at once (gcp.yml;
+ * Cloud Run's defaults 100 and 1); one more, past the IAM check, is answered 429 at once (Cloud Run
+ * may hold it a few seconds for an instance first: refusing at once is the stricter reading).
  * An event function (Pub/Sub or Eventarc trigger) with `retry: false` (the default, as on Google)
  * has its failures acknowledged: the push is answered 204 whatever the function said, so Pub/Sub
  * does not redeliver.
@@ -85,6 +88,17 @@ export interface HostedFunction {
   emulatorFront: EmulatorFront | undefined;
   /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
+  /** Requests being served now, the most served at once, and those refused at capacity (429). */
+  load: { inFlight: number; peak: number; refused: number };
+}
+
+/** Cloud Run's defaults for a function: 100 instances, one request each. */
+export const DEFAULT_MAX_INSTANCES = 100;
+export const DEFAULT_CONCURRENCY = 1;
+
+/** Requests a function serves at once: its maximum instances times each one's concurrency. */
+export function capacityOf(spec: FunctionSpec): number {
+  return (spec.maxInstances ?? DEFAULT_MAX_INSTANCES) * (spec.concurrency ?? DEFAULT_CONCURRENCY);
 }
 
 export interface FunctionHostsOptions {
@@ -356,6 +370,7 @@ export class FunctionHosts {
         metadata,
         emulatorFront: front,
         output,
+        load: { inFlight: 0, peak: 0, refused: 0 },
       };
       this.#hosted.set(spec.name, hosted);
       this.#o.log(
@@ -463,6 +478,28 @@ export class FunctionHosts {
       if (jwt) headers[header] = `Bearer ${head}.${body}.SIGNATURE_REMOVED_BY_GOOGLE`;
     }
     delete headers.host;
+    // Every instance it may have is busy: Cloud Run refuses the request (it does not queue it here).
+    const load = hosted.load;
+    if (load.inFlight >= capacityOf(hosted.spec)) {
+      load.refused++;
+      req.resume();
+      sendText(
+        res,
+        429,
+        'Rate exceeded. The request was aborted because there was no available instance (the maximum instances are all serving).',
+      );
+      return;
+    }
+    load.inFlight++;
+    load.peak = Math.max(load.peak, load.inFlight);
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      load.inFlight--;
+    };
+    res.once('close', release);
+    res.once('finish', release);
     // The function answers at the time its caller saw: it holds the clock's latest anchor first.
     await hosted.clock.synced();
     const retry = trigger?.retry ?? false;

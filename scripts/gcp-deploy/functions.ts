@@ -46,6 +46,8 @@ interface FnJson {
     availableMemory?: string;
     timeoutSeconds?: number;
     ingressSettings?: string;
+    maxInstanceCount?: number;
+    maxInstanceRequestConcurrency?: number;
   };
   eventTrigger?: {
     eventType?: string;
@@ -119,6 +121,9 @@ export async function convergeFunctions(c: Converge): Promise<void> {
     const env = f.environment ?? {};
     const memory = f.memory ?? '256Mi';
     const timeout = f.timeoutSeconds ?? 60;
+    // The platform's defaults: 100 instances, one request each.
+    const maxInstances = f.maxInstances ?? 100;
+    const concurrency = f.concurrency ?? 1;
     const ev = eventSpec(f);
     const at = regionOf(f);
     let replace = false;
@@ -144,6 +149,8 @@ export async function convergeFunctions(c: Converge): Promise<void> {
         same(haveEnv, env) &&
         mebibytes(s.availableMemory ?? '256M') === mebibytes(memory) &&
         (s.timeoutSeconds ?? 60) === timeout &&
+        (s.maxInstanceCount ?? 100) === maxInstances &&
+        (s.maxInstanceRequestConcurrency ?? 1) === concurrency &&
         (s.ingressSettings ?? 'ALLOW_ALL') === 'ALLOW_ALL' &&
         same(without(j.labels, PLATFORM_LABELS), labels) &&
         (!ev ||
@@ -184,6 +191,8 @@ export async function convergeFunctions(c: Converge): Promise<void> {
         '--ingress-settings=all',
         `--memory=${memory}`,
         `--timeout=${timeout}s`,
+        `--max-instances=${maxInstances}`,
+        `--concurrency=${concurrency}`,
         ...envFlags,
         ...labelFlags(labels, replace ? undefined : j?.labels),
       ),

@@ -183,7 +183,7 @@ describe('watchTransports', () => {
     const sweep = 15 * 60_000;
     deps.orphanSweepEveryMs = sweep;
     const orphan = await transport(mintLinkId(cloud.clock));
-    // Seven minutes into a 15-minute window (runs every 5): no sweep due.
+    // Seven minutes into a 15-minute window (runs every minute): no sweep due.
     await cloud.clock.advance(sweep - (cloud.clock.now() % sweep) + 7 * 60_000);
     reads = [];
     const idle = await watchTransports(deps);

@@ -527,6 +527,10 @@ describe('serverless.yml packaged', () => {
     }
   });
 
+  it('runs the watcher one at a time: reserved concurrency 1, so a run that comes while one runs is throttled', () => {
+    expect(resources.WatcherLambdaFunction?.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
   it('sends events its asynchronously invoked consumers failed on to their DLQs, with a role that may', () => {
     const configs = Object.fromEntries(
       ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => [r.Properties.FunctionName.Ref, r.Properties]),

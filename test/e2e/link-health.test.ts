@@ -3,7 +3,7 @@
  * the link's two BGP sessions down (`crosslink sim link down <sharedId> --bgp 1`) takes the link
  * DEGRADED on both sides within one watcher interval, every session down DOWN, every session up
  * (`sim link up --bgp all`) ACTIVE again; each side's record shows each move once, with the sessions
- * as its reason. Both watchers run on their schedules (`WATCHER_EVERY_MS` of virtual time) on the driven manual
+ * as its reason. Both watchers run on their schedules (every virtual minute) on the driven manual
  * clock; every wait observes the records, bounded in wall time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { WATCHER_EVERY_MS } from '#core/link/watch.ts';
 import { type BothHalves, dumpOnFailure, startBothHalves, waitFor } from '../support/both-halves.ts';
 import { type LinkView, linkFlows } from '../support/link-flows.ts';
 
-/** Both watchers' schedule (serverless.yml, gcp.yml). */
+/** Both watchers' schedule (serverless.yml, gcp.yml): every minute. */
 const WATCHER_PERIOD = WATCHER_EVERY_MS;
 
 let both: BothHalves;

@@ -31,7 +31,7 @@ const BUS = 'crosslink-dev';
 const WATCHER_SCHEDULE = 'crosslink-watcher-schedule-dev';
 const INTERCONNECT_CALLS = 'crosslink-interconnect-calls-dev';
 const GOOGLE_WATCHER_JOB = 'crosslink-watcher';
-/** Both watchers' schedule (serverless.yml, gcp.yml). */
+/** Both watchers' schedule (serverless.yml, gcp.yml): every minute. */
 const WATCHER_PERIOD = WATCHER_EVERY_MS;
 
 let both: BothHalves;
@@ -54,7 +54,7 @@ describe('the halves under chaos', () => {
     await interconnectClient(both.cloud).send(
       new DeleteConnectionCommand({ identifier: aws.halves.aws.connectionId as string }),
     );
-    // The AWS watcher (on its schedule, and at once on the CloudTrail call) sees it; the peer
+    // The AWS watcher (every virtual minute, and at once on the CloudTrail call) sees it; the peer
     // event carries it to Google. The Google watcher may take the link DOWN first (its transport
     // falls back once its partner is gone), so the wait is for both sides to know the AWS half gone.
     const awsGone = (v: LinkView) => v.state === 'DOWN' && /^(DELETING|GONE)$/.test(v.halves.aws.state);

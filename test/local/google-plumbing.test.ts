@@ -3,7 +3,8 @@
  * emulator and exercised end to end: the scheduler fires on `sim clock advance`, a poison message
  * lands in the dead-letter subscription, a transport created through the edge produces an audit
  * entry that reaches the sink's topic, an HTTP function sees the caller's email, a push without a
- * valid token is refused and one through the proxy accepted, a CloudEvent function gets the
+ * valid token is refused and one through the proxy accepted, a request past the function's
+ * instances answered 429, a CloudEvent function gets the
  * decoded message, and an edited function reloads.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -17,6 +18,7 @@ import { signJwt } from '#local/gcp/auth.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
+import { eventually } from '../support/timers.ts';
 
 const FIXTURE = 'test/fixtures/gcp';
 const NETWORK = 'network-east';
@@ -243,6 +245,25 @@ describe('functions behind the IAM check', () => {
     expect(
       await status({ 'x-serverless-authorization': `Bearer ${carol}`, authorization: `Bearer ${alice}` }),
     ).toBe(403);
+  });
+
+  it('serves at most maxInstances x concurrency requests at once: one more is answered 429, and served once one ends', async () => {
+    const url = cloud.plumbing!.functions.url('whoami');
+    const idToken = await jwtClient(cloud.gcp.auth.keyFile('alice')).fetchIdToken(url);
+    const call = (query = '') => fetch(`${url}${query}`, { headers: { authorization: `Bearer ${idToken}` } });
+    const hosted = cloud.plumbing!.functions.list().find((f) => f.spec.name === 'whoami')!;
+    const refusedBefore = hosted.load.refused;
+    // Two requests hold both instances (gcp.yml: maxInstances 2, concurrency 1).
+    const held = [call('?holdMs=1500'), call('?holdMs=1500')];
+    await eventually(() => hosted.load.inFlight === 2);
+    const third = await call();
+    expect(third.status).toBe(429);
+    expect(await third.text()).toMatch(/no available instance/);
+    expect(hosted.load.refused).toBe(refusedBefore + 1);
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    await eventually(() => hosted.load.inFlight === 0);
+    expect((await call()).status).toBe(200);
+    expect(hosted.load.peak).toBe(2);
   });
 
   it('refuses no token, a forged token and another audience (401), and a caller who is not an invoker (403)', async () => {

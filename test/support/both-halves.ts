@@ -10,10 +10,12 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, type TestContext } from 'vitest';
+import type { FunctionConcurrency } from '#local/aws/lambda/runtime.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { HostedFunction } from '#local/gcp/functions-host.ts';
 import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import { type CliRun, cliAgainst } from './cli.ts';
-import { type ClockDriver, type ClockDriverOptions, driveClock } from './clock-driver.ts';
+import { type ClockDriver, type ClockDriverOptions, type ClockTimes, driveClock } from './clock-driver.ts';
 import { hubIdentities, startTestCloud } from './local-cloud.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -73,9 +75,28 @@ export async function startBothHalves(
     driver,
     stop: async () => {
       await driver.stop();
+      // Where the driven clock's time went, and how many of each function ran at once (bench/lifecycle.ts).
+      const timesFile = process.env.CROSSLINK_E2E_TIMES;
+      if (timesFile) writeFileSync(timesFile, JSON.stringify(timesOf(cloud, driver)));
       run.remove();
       await cloud.stop();
     },
+  };
+}
+
+/** What a run of both halves cost: the driven clock's accounting, each function's concurrency. */
+export interface E2eTimes {
+  clock: ClockTimes;
+  lambda: Record<string, FunctionConcurrency>;
+  google: Record<string, HostedFunction['load']>;
+}
+
+function timesOf(cloud: LocalCloud, driver: ClockDriver): E2eTimes {
+  const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region);
+  return {
+    clock: driver.times(),
+    lambda: Object.fromEntries(runtime.concurrency),
+    google: Object.fromEntries((cloud.plumbing?.functions.list() ?? []).map((f) => [f.spec.name, f.load])),
   };
 }
 

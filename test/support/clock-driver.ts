@@ -14,9 +14,40 @@
  */
 import type { VirtualClock } from '#local/clock.ts';
 
+/**
+ * Where a driven test's time went: virtual time moved by flowing (something ran) and by jumps
+ * (nothing ran), and the wall time spent with something in flight, in the quiet window before a
+ * jump, and in the jumps themselves (the timers' synchronous parts).
+ */
+export interface ClockTimes {
+  jumps: number;
+  flowedVirtualMs: number;
+  jumpedVirtualMs: number;
+  busyWallMs: number;
+  quietWallMs: number;
+  jumpWallMs: number;
+  /**
+   * Wall ms during which each kind of work was in flight (what VirtualClock.track names it, ids
+   * and query strings left out), most first when read: what kept the clock from jumping.
+   */
+  busyWith: Record<string, number>;
+}
+
+/** A tracked work's name without its ids, numbers and query string, so runs of one kind add up. */
+export function kindOf(what: string): string {
+  return what
+    .replace(/\?.*$/, '')
+    .replace(/\b(lk|op|ex)-[0-9a-z]+/gi, '$1-*')
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27,}/gi, '*')
+    .replace(/\d+/g, '#')
+    .slice(0, 80);
+}
+
 export interface ClockDriver {
   /** Jumps to a timer made so far. */
   readonly jumps: number;
+  /** The accounting since the driver started (a copy). */
+  times(): ClockTimes;
   /** Stops driving; resolves once the step under way (if any) has ended. */
   stop(): Promise<void>;
 }
@@ -45,30 +76,55 @@ export function driveClock(clock: VirtualClock, options: ClockDriverOptions = {}
   const busyRate = options.busyRate ?? 60;
   const flowStepMs = options.flowStepMs ?? 50;
   let running = true;
-  let jumps = 0;
+  const t: ClockTimes = {
+    jumps: 0,
+    flowedVirtualMs: 0,
+    jumpedVirtualMs: 0,
+    busyWallMs: 0,
+    quietWallMs: 0,
+    jumpWallMs: 0,
+    busyWith: {},
+  };
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const loop = (async () => {
     /** Wall time since virtual time last moved. */
     let since = Date.now();
+    let looked = since;
     while (running && !clock.stopped) {
       await pause(pollMs);
       const now = Date.now();
-      const { inFlight, lastActive } = clock.activity;
-      if (inFlight > 0 || now - lastActive < quietMs || clock.nextDue === undefined) {
+      const { inFlight, lastActive, what } = clock.activity;
+      const busy = inFlight > 0 || now - lastActive < quietMs || clock.nextDue === undefined;
+      // The wall time since the last look: busy while something ran, quiet while waiting to jump.
+      if (inFlight > 0 || clock.nextDue === undefined) t.busyWallMs += now - looked;
+      else t.quietWallMs += now - looked;
+      for (const kind of new Set(what.map(kindOf))) t.busyWith[kind] = (t.busyWith[kind] ?? 0) + now - looked;
+      looked = now;
+      if (busy) {
         if (now - since < flowStepMs) continue;
+        const before = clock.now();
         await clock.advance((now - since) * busyRate);
+        t.flowedVirtualMs += clock.now() - before;
         since = now;
         continue;
       }
+      const before = clock.now();
       await clock.fireNext();
-      jumps++;
+      t.jumps++;
+      t.jumpedVirtualMs += clock.now() - before;
       since = Date.now();
+      t.jumpWallMs += since - now;
+      looked = since;
     }
   })();
   return {
     get jumps() {
-      return jumps;
+      return t.jumps;
     },
+    times: () => ({
+      ...t,
+      busyWith: Object.fromEntries(Object.entries(t.busyWith).sort(([, a], [, b]) => b - a)),
+    }),
     stop: async () => {
       running = false;
       await loop;

@@ -1029,6 +1029,8 @@ export class GcloudSim implements Gcloud {
           'ingress-settings',
           'memory',
           'timeout',
+          'max-instances',
+          'concurrency',
           'set-env-vars',
           'env-vars-file',
           'clear-env-vars',
@@ -1102,6 +1104,19 @@ export class GcloudSim implements Gcloud {
         const timeout = f('timeout')
           ? Number.parseInt(f('timeout') as string, 10)
           : ((prevService.timeoutSeconds as number) ?? 60);
+        const count = (flag: string, had: unknown, byDefault: number): number => {
+          const v = f(flag);
+          if (v === undefined) return (had as number | undefined) ?? byDefault;
+          if (!/^\d+$/.test(v) || Number(v) < 1)
+            throw invalid(c, `--${flag}: must be a positive integer, not '${v}'`);
+          return Number(v);
+        };
+        const maxInstanceCount = count('max-instances', prevService.maxInstanceCount, 100);
+        const maxInstanceRequestConcurrency = count(
+          'concurrency',
+          prevService.maxInstanceRequestConcurrency,
+          1,
+        );
         const build = (previous?.buildConfig ?? {}) as Json;
         const json = compact({
           name: full,
@@ -1131,6 +1146,8 @@ export class GcloudSim implements Gcloud {
             availableMemory: f('memory') ?? prevService.availableMemory ?? '256M',
             timeoutSeconds: timeout,
             ingressSettings: ingress,
+            maxInstanceCount,
+            maxInstanceRequestConcurrency,
           },
           eventTrigger,
         });

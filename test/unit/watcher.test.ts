@@ -194,24 +194,24 @@ describe('when a watcher run may skip the provider', () => {
     const every = 15 * 60_000;
     const window = Math.floor(NOW / every) * every;
     expect(orphanSweepDue(window + 7 * 60_000, undefined)).toBe(true);
-    // Runs every 5 minutes (the default, the deployed schedule): one of three falls in a window's first 5 minutes.
-    expect(orphanSweepDue(window + 4 * 60_000, every)).toBe(true);
-    expect(orphanSweepDue(window + 5 * 60_000, every)).toBe(false);
+    // Runs every minute (the default, the deployed schedule): one of fifteen.
+    expect(orphanSweepDue(window + 30_000, every)).toBe(true);
+    expect(orphanSweepDue(window + 60_000, every)).toBe(false);
     expect(orphanSweepDue(window + every - 1, every)).toBe(false);
-    // Runs every minute: one of fifteen.
-    expect(orphanSweepDue(window + 30_000, every, 60_000)).toBe(true);
-    expect(orphanSweepDue(window + 60_000, every, 60_000)).toBe(false);
+    // Runs every 5 minutes: one of three falls in a window's first 5 minutes.
+    expect(orphanSweepDue(window + 4 * 60_000, every, 5 * 60_000)).toBe(true);
+    expect(orphanSweepDue(window + 5 * 60_000, every, 5 * 60_000)).toBe(false);
     // A period no longer than the schedule's: every run.
-    expect(orphanSweepDue(window + 7 * 60_000, 5 * 60_000)).toBe(true);
-    expect(orphanSweepDue(window + 7 * 60_000, 60_000, 60_000)).toBe(true);
+    expect(orphanSweepDue(window + 7 * 60_000, 60_000)).toBe(true);
+    expect(orphanSweepDue(window + 7 * 60_000, 5 * 60_000, 5 * 60_000)).toBe(true);
   });
 
   it('the health reads a run makes: all links up to the budget, else a slice per run that covers every link in turn', () => {
     const links = ['a', 'b', 'c', 'd', 'e'];
     const minute = Math.floor(NOW / 60_000) * 60_000;
     expect(healthShare(links, minute, 5)).toEqual(links);
-    // Five links, two reads a run, runs every minute: three in a row read every link, the third wraps around.
-    const runs = [0, 1, 2].map((i) => healthShare(links, minute + i * 60_000 + 30_000, 2, 60_000));
+    // Five links, two reads a run: three runs in a row read every link, the third wraps around.
+    const runs = [0, 1, 2].map((i) => healthShare(links, minute + i * 60_000 + 30_000, 2));
     expect(runs.map((r) => r.length)).toEqual([2, 2, 2]);
     expect(new Set(runs.flat())).toEqual(new Set(links));
     expect(runs[1]).not.toEqual(runs[0]);

@@ -168,7 +168,7 @@ export function mayBeWaiting(link: LinkRecord, now: number): boolean {
 }
 
 /** How often the watchers are scheduled (serverless.yml `WatcherSchedule`, gcp.yml `crosslink-watcher`). */
-export const WATCHER_EVERY_MS = 5 * 60_000;
+export const WATCHER_EVERY_MS = 60_000;
 
 /**
  * Whether a run that found nothing to watch must still list the provider, to report halves no link

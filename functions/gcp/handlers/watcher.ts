@@ -1,5 +1,5 @@
 /**
- * Function `watcher`: Cloud Scheduler every 5 minutes (OIDC, POST) polls this side's transports
+ * Function `watcher`: Cloud Scheduler every minute (OIDC, POST) polls this side's transports
  * (../watcher.ts); billing with nobody watching is logged and counted.
  */
 import { logOrphans } from '../approval-metrics.ts';

@@ -44,6 +44,11 @@ export interface FunctionConfig {
   maximumRetryAttempts?: number;
   maximumEventAgeInSeconds?: number;
   /**
+   * Reserved concurrency (`ReservedConcurrentExecutions`): at most this many invocations run at
+   * once; one more is throttled (TooManyRequestsException). Unset: no limit of its own.
+   */
+  reservedConcurrency?: number;
+  /**
    * The execution role's ARN: the function's code calls AWS with temporary credentials of a session
    * of this role (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and its
    * on-failure destination and event source mappings are authorized against it.
@@ -59,12 +64,23 @@ export interface LambdaFunction extends FunctionConfig {
   lastModified: number;
 }
 
-/** Service errors of Invoke (not function errors). */
+/** Service errors of Invoke (not function errors); `reason` is the error's `Reason` field, when it has one. */
 export class LambdaServiceError extends Error {
-  constructor(name: string, message: string) {
+  readonly reason: string | undefined;
+  constructor(name: string, message: string, reason?: string) {
     super(message);
     this.name = name;
+    this.reason = reason;
   }
+}
+
+/** Invoke's answer to an invocation past the function's reserved concurrency (HTTP 429). */
+export function throttled(): LambdaServiceError {
+  return new LambdaServiceError(
+    'TooManyRequestsException',
+    'Rate Exceeded.',
+    'ReservedFunctionConcurrentInvocationLimitExceeded',
+  );
 }
 
 /**

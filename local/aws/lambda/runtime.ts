@@ -17,6 +17,14 @@
  * Simulated delays (retry backoff, visibility) run on the virtual clock; the handler's own run time
  * and its timeout are real time, because its code really runs.
  *
+ * Concurrency: each invocation running holds one of the function's sandboxes (a new one, cold,
+ * when all are busy). With reserved concurrency (`ReservedConcurrentExecutions`), an invocation
+ * past it is throttled: a synchronous one fails with TooManyRequestsException (429, reason
+ * ReservedFunctionConcurrentInvocationLimitExceeded); an asynchronous one goes back to its queue
+ * and is tried again 1 s later, then 2, 4 ... up to 5 minutes apart (virtual), until its age passes
+ * the function's maximum event age, when it is discarded to the on-failure destination with
+ * condition `EventAgeExceeded` (at the instant it expires). Throttles do not count against the retries of function errors.
+ *
  * A function deployed from an artifact (`{taskRoot, handler}`: its unpacked zip and the `Handler`
  * setting) runs as Lambda's Node.js runtime runs it: the module is found in the task root only
  * (`<module>.js`, `.mjs` or `.cjs`), a module that is missing or fails to import is a
@@ -44,6 +52,7 @@ import {
   LambdaServiceError,
   lambdaDefinedEnvironment,
   RESERVED_VARIABLES,
+  throttled,
 } from './functions.ts';
 
 export interface LambdaRuntimeOptions {
@@ -99,6 +108,22 @@ interface Sandbox {
 /** Backoff between asynchronous attempts, as Lambda documents it (about 1 then 2 minutes). */
 export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 
+/** Backoff of a throttled asynchronous event: 1 s after the first attempt, doubling, at most 5 minutes. */
+export function throttleRetryDelayMs(throttles: number): number {
+  return Math.min(1000 * 2 ** throttles, 300_000);
+}
+
+/** One function's concurrency, as CloudWatch's ConcurrentExecutions and Throttles count it. */
+export interface FunctionConcurrency {
+  running: number;
+  /** The most invocations that ran at once. */
+  peak: number;
+  /** Invocations refused past the reserved concurrency (each attempt of an async event counts). */
+  throttles: number;
+  /** Sandboxes started (cold starts). */
+  coldStarts: number;
+}
+
 /** Lines of function output `LambdaRuntime.logs` keeps. */
 export const LOG_LINES = 10_000;
 
@@ -116,6 +141,8 @@ export class LambdaRuntime {
    * CloudWatch Logs would keep it; bounded to the last LOG_LINES lines. Also echoed to this process.
    */
   readonly logs: { functionName: string; stream: 'stdout' | 'stderr'; at: number; line: string }[] = [];
+  /** Concurrency by function name (status, tests, benches). */
+  readonly concurrency = new Map<string, FunctionConcurrency>();
   /** Invocations made, newest last (status, tests). */
   readonly invocations: { functionName: string; requestId: string; at: number; outcome: 'ok' | 'error' }[] =
     [];
@@ -189,8 +216,33 @@ export class LambdaRuntime {
     return this.#options.clock.track(this.#invoke(nameOrArn, payload), `lambda ${nameOrArn}`);
   }
 
+  /** The concurrency counters of function `name` (made on first use). */
+  concurrencyOf(name: string): FunctionConcurrency {
+    let c = this.concurrency.get(name);
+    if (!c) {
+      c = { running: 0, peak: 0, throttles: 0, coldStarts: 0 };
+      this.concurrency.set(name, c);
+    }
+    return c;
+  }
+
   async #invoke(nameOrArn: string, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
     const fn = this.get(nameOrArn);
+    const c = this.concurrencyOf(fn.name);
+    if (fn.reservedConcurrency !== undefined && c.running >= fn.reservedConcurrency) {
+      c.throttles++;
+      throw throttled();
+    }
+    c.running++;
+    c.peak = Math.max(c.peak, c.running);
+    try {
+      return await this.#run(fn, payload);
+    } finally {
+      c.running--;
+    }
+  }
+
+  async #run(fn: LambdaFunction, payload: unknown): Promise<LambdaResponse & { requestId: string }> {
     const requestId = randomUUID();
     const timeoutMs = (fn.timeout ?? 6) * 1000;
     const clock = this.#options.clock;
@@ -284,13 +336,31 @@ export class LambdaRuntime {
     const firstAt = clock.now();
     const maxRetries = fn.maximumRetryAttempts ?? 2;
     const maxAge = (fn.maximumEventAgeInSeconds ?? 21_600) * 1000;
+    let throttles = 0;
+    /** `n`: the function errors so far. */
     const attempt = async (n: number) => {
-      const res = await this.invoke(fn.name, payload).catch((err: Error) => ({
-        payload: { errorType: err.name, errorMessage: err.message },
-        executedVersion: '$LATEST',
-        functionError: 'Unhandled',
-        requestId,
-      }));
+      let res: LambdaResponse;
+      try {
+        res = await this.invoke(fn.name, payload);
+      } catch (err) {
+        const e = err as Error;
+        if (e instanceof LambdaServiceError && e.name === 'TooManyRequestsException') {
+          if (clock.stopped) return;
+          const delay = throttleRetryDelayMs(throttles++);
+          if (clock.now() + delay - firstAt <= maxAge) clock.at(clock.now() + delay, () => attempt(n));
+          // Left in the queue until it expires.
+          else
+            clock.at(firstAt + maxAge, () =>
+              this.#discard(fn, { requestId, condition: 'EventAgeExceeded', invokes: n, payload }),
+            );
+          return;
+        }
+        res = {
+          payload: { errorType: e.name, errorMessage: e.message },
+          executedVersion: '$LATEST',
+          functionError: 'Unhandled',
+        };
+      }
       // A cloud stopping while an invocation ran schedules nothing more.
       if (!res.functionError || clock.stopped) return;
       const delay = ASYNC_RETRY_DELAYS_MS[n] ?? 120_000;
@@ -298,31 +368,58 @@ export class LambdaRuntime {
         clock.at(clock.now() + delay, () => attempt(n + 1));
         return;
       }
-      if (fn.onFailure) {
-        const record = {
-          version: '1.0',
-          timestamp: new Date(clock.now()).toISOString(),
-          requestContext: {
-            requestId,
-            functionArn: `${fn.arn}:$LATEST`,
-            condition: 'RetriesExhausted',
-            approximateInvokeCount: n + 1,
-          },
-          requestPayload: payload,
-          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-          responsePayload: res.payload,
-        };
-        const destination = fn.onFailure;
-        await Promise.resolve()
-          .then(() => this.#options.authorizeDestination?.(fn, destination))
-          .then(() => this.#options.deliver?.(destination, record))
-          .catch((err: Error) =>
-            this.#options.log?.(`lambda ${fn.name}: on-failure destination: ${err.message}`),
-          );
-      }
+      await this.#discard(fn, {
+        requestId,
+        condition: 'RetriesExhausted',
+        invokes: n + 1,
+        payload,
+        response: res.payload,
+      });
     };
     queueMicrotask(() => void attempt(0));
     return requestId;
+  }
+
+  /**
+   * An asynchronous event Lambda gives up on, to the on-failure destination (if any): its retries
+   * exhausted after function errors, or its age past the maximum while throttled (never run: no
+   * response).
+   */
+  async #discard(
+    fn: LambdaFunction,
+    e: {
+      requestId: string;
+      condition: 'RetriesExhausted' | 'EventAgeExceeded';
+      invokes: number;
+      payload: unknown;
+      response?: unknown;
+    },
+  ): Promise<void> {
+    if (!fn.onFailure) return;
+    const record = {
+      version: '1.0',
+      timestamp: new Date(this.#options.clock.now()).toISOString(),
+      requestContext: {
+        requestId: e.requestId,
+        functionArn: `${fn.arn}:$LATEST`,
+        condition: e.condition,
+        approximateInvokeCount: e.invokes,
+      },
+      requestPayload: e.payload,
+      ...('response' in e
+        ? {
+            responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+            responsePayload: e.response,
+          }
+        : {}),
+    };
+    const destination = fn.onFailure;
+    await Promise.resolve()
+      .then(() => this.#options.authorizeDestination?.(fn, destination))
+      .then(() => this.#options.deliver?.(destination, record))
+      .catch((err: Error) =>
+        this.#options.log?.(`lambda ${fn.name}: on-failure destination: ${err.message}`),
+      );
   }
 
   #runInSandbox(
@@ -367,6 +464,7 @@ export class LambdaRuntime {
         stderr: true,
       });
       worker.unref();
+      this.concurrencyOf(fn.name).coldStarts++;
       const kept = this.#options.authorizeLogs?.(fn, stream) ?? true;
       this.#capture(fn.name, 'stdout', worker.stdout, process.stdout, kept);
       this.#capture(fn.name, 'stderr', worker.stderr, process.stderr, kept);

@@ -172,7 +172,9 @@ function configuration(fn: LambdaFunction) {
 function serviceError(err: unknown): never {
   if (err instanceof LambdaServiceError) {
     throw new AwsError(err.name, err.message, {
-      status: err.name === 'ResourceNotFoundException' ? 404 : 400,
+      status:
+        err.name === 'ResourceNotFoundException' ? 404 : err.name === 'TooManyRequestsException' ? 429 : 400,
+      ...(err.reason ? { fields: { Reason: err.reason } } : {}),
     });
   }
   throw err;

@@ -111,6 +111,7 @@ export function wireCompute(w: Wiring): void {
       onFailure: invokeConfig?.DestinationConfig?.OnFailure?.Destination,
       maximumRetryAttempts: invokeConfig?.MaximumRetryAttempts,
       maximumEventAgeInSeconds: invokeConfig?.MaximumEventAgeInSeconds,
+      reservedConcurrency: p.ReservedConcurrentExecutions,
       ...(typeof p.Role === 'string' && { role: p.Role }),
     });
     loaded.functions.push(n);

@@ -12,6 +12,7 @@ import {
   serviceAccountEmail,
 } from '#deployment/gcp-config.ts';
 import { substituteEndpoints, substituteFunctionVariables } from '#deployment/gcp-config-substitute.ts';
+import { capacityOf } from '#local/gcp/functions-host.ts';
 
 const issuesOf = (text: string) => {
   try {
@@ -24,6 +25,12 @@ const issuesOf = (text: string) => {
 };
 
 describe('gcp.yml loader', () => {
+  it("the repository's watcher serves one request at a time: one instance, one request each", () => {
+    const watcher = loadGcpConfig('gcp.yml').functions.find((f) => f.name === 'watcher');
+    expect(watcher).toBeDefined();
+    expect(capacityOf(watcher as FunctionSpec)).toBe(1);
+  });
+
   it('loads the sample with every kind of resource', () => {
     // Act
     const c = loadGcpConfig('test/fixtures/gcp/gcp.yml');
@@ -50,6 +57,8 @@ functions:
     source: /abs/intake.ts
     entryPoint: intake
     runtime: nodejs18
+    maxInstances: 0
+    concurrency: 1.5
     trigger: {}
 subscriptions:
   - name: s1
@@ -69,6 +78,8 @@ schedulerJobs:
         expect.stringMatching(/^functions\[0\]\.name: must be lowercase/),
         expect.stringMatching(/^functions\[0\]\.source: must be a path relative to gcp.yml/),
         'functions[0].runtime: must be "nodejs24"',
+        'functions[0].maxInstances: must be >= 1',
+        expect.stringMatching(/^functions\[0\]\.concurrency: must be an integer/),
         expect.stringMatching(/^functions\[0\]\.trigger: /),
         'subscriptions[0].deadLetter.maxDeliveryAttempts: must be >= 5',
         expect.stringMatching(/^schedulerJobs\[0\]\.schedule: must be a unix-cron expression/),
