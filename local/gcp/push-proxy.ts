@@ -226,7 +226,8 @@ export class PushProxy {
 
   /**
    * The messages on their way (`<subscription>/<messageId>`): pushed at least once, and neither
-   * acknowledged nor handed back after their last attempt under a dead-letter policy.
+   * acknowledged nor past their last attempt under a dead-letter policy (dead-lettered by the proxy
+   * on the clock, or handed back to the emulator, which forwards them).
    */
   unsettled(): string[] {
     return [...this.#unsettled];
@@ -395,7 +396,7 @@ export class PushProxy {
     }
   }
 
-  /** Whether a failed `attempt` was the last one a dead-letter policy allows: the emulator forwards it. */
+  /** Whether a failed `attempt` was the last one a dead-letter policy allows: the message goes to its dead-letter topic. */
   #lastAttempt(sub: AdoptedSubscription, attempt: number): boolean {
     const policy = sub.deadLetterPolicy;
     return policy !== undefined && attempt >= (policy.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS);
