@@ -379,6 +379,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         sign: (r) => gcp.auth.mintIdToken(r),
         faults,
         log,
+        clock,
         // Pushes to the AWS side (the relay from Google) do not get through a relay partition.
         unreachable: (url) => serviceWorldOf(clock).relayPartitioned && url.startsWith(endpoint),
       });

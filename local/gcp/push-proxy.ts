@@ -36,7 +36,22 @@
  * its copies were posted if one succeeded. All of this runs on wall-clock time, like the emulator.
  * `crash` (service `pubsub`) lets a push run and then loses its answer (`crashed`, not acknowledged),
  * as a function that died after its work: Pub/Sub redelivers it after the backoff.
+ *
+ * Given the local cloud's clock (`clock`), the proxy times the waits between two attempts of one
+ * message on that clock, as every other retry of the system is timed (SQS's visibility timeout, a
+ * state machine's Retry): the retry policy's backoff after a failed push, the ack deadline a dropped
+ * push waits out. It keeps the message leased in the emulator meanwhile (`modifyAckDeadline` to
+ * Pub/Sub's longest, 600 s), posts it again itself when the timer fires, and after the dead-letter
+ * policy's last attempt publishes it to the dead-letter topic with Pub/Sub's
+ * `CloudPubSubDeadLetterSource*` attributes and acknowledges it. The emulator cannot do this part
+ * on the clock: it applies the retry policy to a nack on its own wall clock (a 600 s backoff is ten
+ * wall minutes), so a retry ladder of ten attempts (crosslink-peer-events-push) would take 40 wall
+ * minutes rather than 40 virtual ones. Should the clock stand still past the lease, the emulator
+ * delivers the message again itself, and the proxy's own wait is dropped. Without a clock the
+ * emulator times the waits on the wall clock, as above. `unsettled()` names the messages still on
+ * their way: pushed, and neither acknowledged nor dead-lettered.
  */
+import type { Timer, VirtualClock } from '#local/clock.ts';
 import type { DeliveryPlan, FaultRegistry } from '#local/faults.ts';
 
 export interface PushConfig {
@@ -85,6 +100,8 @@ export interface PushProxyOptions {
    * push to the AWS side): it fails as a connection that does not reach, and is retried.
    */
   unreachable?: (endpoint: string) => boolean;
+  /** The clock Pub/Sub's waits between attempts run on (see above); absent: the emulator's wall clock. */
+  clock?: Pick<VirtualClock, 'now' | 'at' | 'stopped' | 'track'>;
   log?: (message: string) => void;
 }
 
@@ -98,6 +115,10 @@ const PULL_TIMEOUT_MS = 5 * 60_000;
 const USER_AGENT = 'APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)';
 const MAX_LOG = 2_000;
 const NO_FAULT: DeliveryPlan = { drop: false, copies: 1, delaysMs: [0], faultIds: [] };
+/** The longest ack deadline Pub/Sub takes (seconds): the lease of a message waiting on the clock. */
+const MAX_LEASE_S = 600;
+/** Pub/Sub's maxDeliveryAttempts when a dead-letter policy names none. */
+const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
 
 function seconds(duration: string | undefined, fallback: number): number {
   if (!duration) return fallback;
@@ -143,6 +164,11 @@ export class PushProxy {
   readonly #abort = new AbortController();
   /** Deliveries with held copies, which the workers do not wait for. */
   readonly #held = new Set<Promise<void>>();
+  readonly #clock: PushProxyOptions['clock'];
+  /** Messages waiting on the clock for their next attempt, by key. */
+  readonly #waiting = new Map<string, Timer>();
+  /** Messages pushed and not settled (see `unsettled`), by key. */
+  readonly #unsettled = new Set<string>();
   #scanner: Promise<void> | undefined;
   #running = false;
 
@@ -153,6 +179,7 @@ export class PushProxy {
     this.#unreachable = options.unreachable ?? (() => false);
     this.#faults = options.faults;
     this.#pollMs = options.pollMs ?? 200;
+    this.#clock = options.clock;
     this.#log = options.log ?? (() => {});
   }
 
@@ -173,6 +200,8 @@ export class PushProxy {
   /** Stops scanning and delivering; in-flight pushes are aborted (their messages get redelivered). */
   async stop(): Promise<void> {
     this.#running = false;
+    for (const t of this.#waiting.values()) t.cancel();
+    this.#waiting.clear();
     this.#abort.abort();
     await this.#scanner;
     await Promise.allSettled([...this.#workers.values(), ...this.#held]);
@@ -193,6 +222,15 @@ export class PushProxy {
     return this.#deliveries
       .filter((d) => !subscription || d.subscription === subscription)
       .map((d) => ({ ...d }));
+  }
+
+  /**
+   * The messages on their way (`<subscription>/<messageId>`): pushed at least once, and neither
+   * acknowledged nor past their last attempt under a dead-letter policy (dead-lettered by the proxy
+   * on the clock, or handed back to the emulator, which forwards them).
+   */
+  unsettled(): string[] {
+    return [...this.#unsettled];
   }
 
   /** One pass over the watched projects: adopts new push subscriptions, forgets deleted ones. */
@@ -275,11 +313,13 @@ export class PushProxy {
   }
 
   /** Resolves when the message is settled, or at once when a copy is held (it settles on its own). */
-  #deliver(name: string, m: PulledMessage): Promise<void> {
+  #deliver(name: string, m: PulledMessage, again?: number): Promise<void> {
     const sub = this.#subs.get(name);
     if (!sub) return Promise.resolve();
     const key = `${name}/${m.message.messageId}`;
-    const attempt = m.deliveryAttempt ?? (this.#attempts.get(key) ?? 0) + 1;
+    // Pulled anew (the lease ran out while the clock stood): the emulator's delivery replaces the wait.
+    if (again === undefined) this.#waiting.get(key)?.cancel();
+    const attempt = again ?? m.deliveryAttempt ?? (this.#attempts.get(key) ?? 0) + 1;
     this.#attempts.set(key, attempt);
     const subId = name.split('/').pop() as string;
     const plan = this.#faults?.delivery('gcp', 'pubsub', subId) ?? NO_FAULT;
@@ -292,6 +332,10 @@ export class PushProxy {
         outcome: 'dropped',
         acked: false,
       });
+      this.#unsettled.add(key);
+      // No answer: Pub/Sub tries again once the ack deadline ran out.
+      if (this.#clock) return this.#again(sub, m, key, attempt, sub.ackDeadlineSeconds);
+      if (this.#lastAttempt(sub, attempt)) this.#unsettled.delete(key);
       return Promise.resolve();
     }
     const sending = this.#send(sub, m, key, attempt, plan.delaysMs);
@@ -315,7 +359,7 @@ export class PushProxy {
         const held = Math.min(delay, Math.floor(deadlineMs / 2));
         if (held > 0) await this.#sleep(held);
         if (!this.#running) return false;
-        const posted = await this.#post(sub, m, deadlineMs - held);
+        const posted = await this.#post(sub, m, attempt, deadlineMs - held);
         // A `crash` fault: the function did its work, then died before its answer reached Pub/Sub.
         const crashed =
           typeof posted === 'number' && SUCCESS.has(posted)
@@ -338,20 +382,91 @@ export class PushProxy {
     try {
       if (results.includes(true)) {
         this.#attempts.delete(key);
+        this.#unsettled.delete(key);
         await this.#call('POST', `/${name}:acknowledge`, { ackIds: [m.ackId] });
       } else {
+        this.#unsettled.add(key);
         const wait = Math.ceil(backoffSeconds(sub, attempt));
-        await this.#call('POST', `/${name}:modifyAckDeadline`, {
-          ackIds: [m.ackId],
-          ackDeadlineSeconds: wait,
-        });
+        if (this.#clock) return await this.#again(sub, m, key, attempt, wait);
+        await this.#setDeadline(name, m.ackId, wait);
+        if (this.#lastAttempt(sub, attempt)) this.#unsettled.delete(key);
       }
     } catch (err) {
       if (this.#running) this.#log(`push proxy: ack/nack on ${name} failed: ${(err as Error).message}`);
     }
   }
 
-  async #post(sub: AdoptedSubscription, m: PulledMessage, timeoutMs: number): Promise<number | 'error'> {
+  /** Whether a failed `attempt` was the last one a dead-letter policy allows: the message goes to its dead-letter topic. */
+  #lastAttempt(sub: AdoptedSubscription, attempt: number): boolean {
+    const policy = sub.deadLetterPolicy;
+    return policy !== undefined && attempt >= (policy.maxDeliveryAttempts ?? DEFAULT_MAX_DELIVERY_ATTEMPTS);
+  }
+
+  #setDeadline(name: string, ackId: string, seconds: number): Promise<Response> {
+    return this.#call('POST', `/${name}:modifyAckDeadline`, { ackIds: [ackId], ackDeadlineSeconds: seconds });
+  }
+
+  /**
+   * The next attempt of a message whose `attempt` failed, after `seconds` of the clock's time, the
+   * message leased meanwhile; after the dead-letter policy's last attempt, the dead-letter topic.
+   */
+  async #again(
+    sub: AdoptedSubscription,
+    m: PulledMessage,
+    key: string,
+    attempt: number,
+    seconds: number,
+  ): Promise<void> {
+    const clock = this.#clock;
+    if (!clock || clock.stopped || !this.#running) return;
+    if (this.#lastAttempt(sub, attempt)) return this.#deadLetter(sub, m, key, attempt);
+    await this.#setDeadline(sub.name, m.ackId, MAX_LEASE_S);
+    if (!this.#running || clock.stopped) return;
+    this.#waiting.get(key)?.cancel();
+    const timer = clock.at(clock.now() + seconds * 1000, () => {
+      if (this.#waiting.get(key) !== timer) return;
+      this.#waiting.delete(key);
+      if (!this.#running) return;
+      this.#attempts.set(key, attempt + 1);
+      return clock.track(this.#deliver(sub.name, m, attempt + 1), `Pub/Sub push ${key}`);
+    });
+    this.#waiting.set(key, timer);
+  }
+
+  /** What Pub/Sub does after the last attempt: the message to the dead-letter topic, then acknowledged. */
+  async #deadLetter(sub: AdoptedSubscription, m: PulledMessage, key: string, attempt: number): Promise<void> {
+    const policy = sub.deadLetterPolicy as NonNullable<AdoptedSubscription['deadLetterPolicy']>;
+    const [, project, , id] = sub.name.split('/');
+    const res = await this.#call('POST', `/${policy.deadLetterTopic}:publish`, {
+      messages: [
+        {
+          data: m.message.data ?? '',
+          attributes: {
+            ...m.message.attributes,
+            CloudPubSubDeadLetterSourceDeliveryCount: String(attempt),
+            CloudPubSubDeadLetterSourceSubscription: id as string,
+            CloudPubSubDeadLetterSourceSubscriptionProject: project as string,
+            CloudPubSubDeadLetterSourceTopicPublishTime: m.message.publishTime,
+          },
+        },
+      ],
+    });
+    if (!res.ok) {
+      // The lease's end gives it back to the emulator, which tries again.
+      this.#log(`push proxy: dead-lettering ${key} failed: ${res.status} ${await res.text()}`);
+      return;
+    }
+    this.#attempts.delete(key);
+    this.#unsettled.delete(key);
+    await this.#call('POST', `/${sub.name}:acknowledge`, { ackIds: [m.ackId] });
+  }
+
+  async #post(
+    sub: AdoptedSubscription,
+    m: PulledMessage,
+    attempt: number,
+    timeoutMs: number,
+  ): Promise<number | 'error'> {
     const cfg = sub.pushConfig;
     const headers: Record<string, string> = { 'user-agent': USER_AGENT };
     if (cfg.oidcToken?.serviceAccountEmail) {
@@ -383,9 +498,7 @@ export class PushProxy {
       body = JSON.stringify({
         message,
         subscription: sub.name,
-        ...(sub.deadLetterPolicy && m.deliveryAttempt !== undefined
-          ? { deliveryAttempt: m.deliveryAttempt }
-          : {}),
+        ...(sub.deadLetterPolicy ? { deliveryAttempt: attempt } : {}),
       });
     }
     if (this.#unreachable(cfg.pushEndpoint)) return 'error';

@@ -122,12 +122,14 @@ async function driveLink(ctx: ChaosContext, plan: LinkPlan, index: number): Prom
 
   const peer = plan.initiator === 'aws' ? 'gcp' : 'aws';
   const first = await persist(ctx, ['link', 'approve', id, ...APPROVER[plan.initiator]]);
+  if (first.code === 0) approvalGiven(ctx, index, plan.initiator);
   await ctx.step(
     `${label} approved on ${plan.initiator}${first.code === 0 ? '' : ' (refused)'}${first.note}`,
   );
   if (plan.approvals === 'initiator') return;
   // The peer's intake knows the link once the request crossed (until then it answers 4).
   const second = await persist(ctx, ['link', 'approve', id, ...APPROVER[peer]]);
+  if (second.code === 0) approvalGiven(ctx, index, peer);
   await ctx.step(`${label} approved on ${peer}${second.code === 0 ? '' : ' (refused)'}${second.note}`);
 
   const up = await until(ctx, id, ['ACTIVE']);
@@ -177,6 +179,19 @@ function billingOf(seen: Observation, id: string): string[] {
 }
 
 const ids = (ctx: ChaosContext) => ctx.linkIds.filter((id): id is string => id !== undefined);
+
+/** The approvals people gave (their command exited 0), as `<plan index>:<side>`, per scenario. */
+const approvalsGiven = new WeakMap<ChaosContext, Set<string>>();
+
+/** Records that the approver of `side` approved plan `index`'s link: the intake took it. */
+export function approvalGiven(ctx: ChaosContext, index: number, side: 'aws' | 'gcp'): void {
+  let given = approvalsGiven.get(ctx);
+  if (!given) {
+    given = new Set();
+    approvalsGiven.set(ctx, given);
+  }
+  given.add(`${index}:${side}`);
+}
 
 /** When each link's halves were first seen billing after it ended, by link id (per scenario). */
 const orphanSince = new WeakMap<ChaosContext, Map<string, number>>();
@@ -298,8 +313,15 @@ export const linkInvariants = [
   },
 ];
 
-/** What a person would accept of one link once nothing is injected any more; undefined when it is. */
-function unacceptable(seen: Observation, plan: LinkPlan, id: string): string | undefined {
+/**
+ * What a person would accept of one link once nothing is injected any more; undefined when it is.
+ * `given(side)`: whether that side's approver approved it (the command exited 0).
+ */
+function unacceptable(
+  seen: Observation,
+  id: string,
+  given: (side: 'aws' | 'gcp') => boolean,
+): string | undefined {
   const rec = seen.records.get(id);
   const aws = rec?.aws.link;
   const gcp = rec?.gcp.link;
@@ -326,9 +348,9 @@ function unacceptable(seen: Observation, plan: LinkPlan, id: string): string | u
     case 'AWAITING_APPROVAL': {
       const missing = waitingOn(aws) ?? waitingOn(gcp);
       if (!missing) return 'AWAITING_APPROVAL with no approval missing';
-      // Waiting is acceptable on an approval nobody gave, not on one the approver gave.
-      const given = plan.approvals === 'both' || missing === plan.initiator;
-      return given ? `waiting on ${missing}'s approval, which was given` : undefined;
+      // Waiting is acceptable on an approval nobody gave, not on one the approver gave. The plan
+      // does not say: an approver whose every try was refused (the link not there yet) gave none.
+      return given(missing) ? `waiting on ${missing}'s approval, which was given` : undefined;
     }
     default:
       return `left ${aws.state}`;
@@ -348,7 +370,7 @@ export const linkWorkload = {
   },
   settled(ctx: ChaosContext, seen: Observation): Violation[] {
     const out: Violation[] = [];
-    ctx.scenario.links.forEach((plan, i) => {
+    ctx.scenario.links.forEach((_, i) => {
       const id = ctx.linkIds[i];
       if (!id) {
         out.push({
@@ -357,7 +379,7 @@ export const linkWorkload = {
         });
         return;
       }
-      const why = unacceptable(seen, plan, id);
+      const why = unacceptable(seen, id, (side) => approvalsGiven.get(ctx)?.has(`${i}:${side}`) ?? false);
       if (why)
         out.push({ invariant: 'links end in a state a person accepts', detail: `link ${i} (${id}): ${why}` });
     });

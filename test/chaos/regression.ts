@@ -37,4 +37,27 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       "the harness's end verdict: a Google-first link the person gave up waiting for (PROVISIONING when patience ran out, after a partition, a region outage and a 69-minute clock jump) went ACTIVE later, and the verdict refused it as 'ACTIVE, but its decommission was asked and approved' from the plan, although nobody asked. The verdict now reads the records' decommission",
   },
+  {
+    seed: 128,
+    // 193 s of wall time with its boot (2026-12-07, load average 25); the settling's redrive is the
+    // harness's, the relay's redrive is proved by test/e2e/relay-redrive.test.ts.
+    ci: false,
+    found:
+      "a 30-minute partition while two AWS-first links activated outlasted the relays' retries; the events it held were dead-lettered with their reasons and never redriven, so the links ended with the sides apart. The settling now redrives the relay's dead letters as the operator the dead-letter alarms call would",
+  },
+  {
+    seed: 138,
+    // 266 s of wall time (2026-12-07, load average 30): it redrove 10 AWS and 7 Google dead letters.
+    ci: false,
+    found:
+      "two partitions (19 and 4.8 minutes) left the sides apart, as seed 128; redriven, link 1 waited on carol's approval, whose 71 tries had been refused ('does not exist'), and the verdict took it as given from the plan. The verdict now counts an approval as given when the approver's command exited 0",
+  },
+  {
+    seed: 131,
+    // 188 s of wall time (2026-12-07, load average 25); the verdict's fix is proved by
+    // test/unit/chaos-settled.test.ts.
+    ci: false,
+    found:
+      "an AWS-first link whose LinkRequested push to Google was dropped came back after the emulator's 300 s wall ack deadline, past carol's patience (75 tries refused, 'does not exist'); the verdict took her approval as given, from the plan. The verdict reads whether the approver's command succeeded, and the push proxy times a dropped push's ack deadline on the virtual clock",
+  },
 ];

@@ -25,18 +25,28 @@ import { eventsOf } from '#local/aws/services/events.ts';
 import type { InterconnectState } from '#local/aws/services/interconnect/model.ts';
 import { allRecords } from '#local/gcp/services/networkconnectivity/reconcile.ts';
 import type { LocalCloud } from '#local/index.ts';
+import {
+  GCP_DEAD_SUBSCRIPTION,
+  PubsubRelayDeadLetters,
+  SqsRelayDeadLetters,
+} from '#scripts/cli/relay-dead-letters.ts';
 import { type BothHalves, outputOf } from '../support/both-halves.ts';
 import { ADMIN_CREDENTIALS } from '../support/local-cloud.ts';
 
 const STAGE = 'dev';
 const TABLE = `crosslink-links-${STAGE}`;
 const GOOGLE_EVENTS_TOPIC = 'crosslink-events';
+/**
+ * The dead letters nothing brings back, read by taking them. The relay's own (AWS
+ * `crosslink-relay-dlq-<stage>`, Google `crosslink-relay-dead-sub`) wait for an operator's
+ * `crosslink relay redrive`: those are read without taking them (`relayDeadLetters`).
+ */
 const GOOGLE_DEAD_SUBSCRIPTIONS = [
   'crosslink-peer-events-dead-sub',
   'crosslink-starter-dead-sub',
   'crosslink-audit-dead-sub',
-  'crosslink-relay-dead-sub',
 ];
+const AWS_RELAY_DLQ = `crosslink-relay-dlq-${STAGE}`;
 const TAP = 'crosslink-chaos-tap';
 
 export interface HeldConnection {
@@ -242,7 +252,34 @@ export class Observer {
     };
   }
 
-  /** What the dead-letter queues and subscriptions hold, with each one's reason. */
+  /**
+   * What the relay's dead-letter places hold, read as `crosslink relay dead-letters ls` reads them:
+   * nothing taken, so an operator can still redrive them.
+   */
+  async relayDeadLetters(): Promise<DeadLetter[]> {
+    const cloud = this.#cloud;
+    const aws = new SqsRelayDeadLetters(
+      { region: cloud.aws.region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS },
+      STAGE,
+    );
+    const gcp = new PubsubRelayDeadLetters({
+      endpoint: `http://${cloud.emulators?.pubsubHost}`,
+      project: cloud.gcp.project,
+    });
+    try {
+      const listed = [...(await aws.list(1000)), ...(await gcp.list(1000))];
+      return listed.map((d) => ({
+        where: d.side === 'aws' ? aws.dlq : GCP_DEAD_SUBSCRIPTION,
+        ...(d.reason ? { reason: d.reason } : {}),
+        body: d.eventId ?? '',
+      }));
+    } finally {
+      aws.close();
+      gcp.close();
+    }
+  }
+
+  /** What the other dead-letter queues and subscriptions hold, with each one's reason; reading takes it. */
   async deadLetters(): Promise<DeadLetter[]> {
     const cloud = this.#cloud;
     const sqs = new SQSClient({
@@ -256,7 +293,7 @@ export class Observer {
     const dlqs = Object.values(status.aws.accounts)
       .flatMap((regions) => Object.values(regions))
       .flatMap((r) => Object.keys(r.sqs ?? {}))
-      .filter((name) => name.includes('-dlq-'));
+      .filter((name) => name.includes('-dlq-') && name !== AWS_RELAY_DLQ);
     const out: DeadLetter[] = [];
     try {
       for (const QueueName of dlqs) {
@@ -292,17 +329,13 @@ export class Observer {
   }
 
   /**
-   * True when nothing is on its way between the functions: every push the proxy made was
-   * acknowledged (a push not acknowledged comes back after its ack deadline or backoff, in wall
-   * time) and the SQS queues other than the dead-letter queues hold no message.
+   * True when nothing is on its way between the functions: every message the push proxy pushed was
+   * acknowledged or dead-lettered (one not acknowledged comes back after its ack deadline or
+   * backoff, on the virtual clock) and the SQS queues other than the dead-letter queues hold no
+   * message.
    */
   async quiet(): Promise<boolean> {
-    const acked = new Map<string, boolean>();
-    for (const d of this.#cloud.pushProxy?.deliveries() ?? []) {
-      const key = `${d.subscription}/${d.messageId}`;
-      acked.set(key, (acked.get(key) ?? false) || d.acked);
-    }
-    if ([...acked.values()].some((a) => !a)) return false;
+    if ((this.#cloud.pushProxy?.unsettled().length ?? 0) > 0) return false;
     const status = await this.#both.json<{
       aws: { accounts: Record<string, Record<string, { sqs?: Record<string, Record<string, number>> }>> };
     }>('sim', 'status');

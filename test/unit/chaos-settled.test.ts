@@ -1,16 +1,19 @@
 /**
- * The links workload's end verdict (test/chaos/links.ts `settled`) reads the records, not the plan:
- * an ACTIVE link whose planned decommission nobody asked (the person gave up waiting for ACTIVE, as
- * in chaos seed 22) is a state a person accepts; one whose decommission was approved is not.
+ * The links workload's end verdict (test/chaos/links.ts `settled`) reads the records and what the
+ * people did, not the plan: an ACTIVE link whose planned decommission nobody asked (the person gave
+ * up waiting for ACTIVE, as in chaos seed 22) is a state a person accepts; one whose decommission was
+ * approved is not. A link waiting on an approval its approver tried to give and was refused every
+ * time (the link not there yet on that side, as in chaos seed 131) waits on an approval nobody
+ * gave; one the approver gave and the link still waits on is not acceptable.
  */
 import { describe, expect, it } from 'vitest';
 import type { LinkRecord } from '#core/link/model.ts';
 import { transition } from '#core/link/transition.ts';
-import { linkWorkload } from '../chaos/links.ts';
+import { approvalGiven, linkWorkload } from '../chaos/links.ts';
 import type { ChaosContext } from '../chaos/registry.ts';
 import type { LinkPlan } from '../chaos/scenario.ts';
 import type { Observation } from '../chaos/world.ts';
-import { approvedLink, LINK, TO_ACTIVE } from '../support/step-harness.ts';
+import { approvedLink, BOB, LINK, requestedLink, TO_ACTIVE } from '../support/step-harness.ts';
 
 const PLAN: LinkPlan = { initiator: 'aws', pair: 'us-east', approvals: 'both', decommission: true };
 
@@ -64,6 +67,22 @@ describe('the links settled verdict', () => {
       {
         invariant: 'links end in a state a person accepts',
         detail: `link 0 (${LINK}): ACTIVE, but its decommission was asked and approved`,
+      },
+    ]);
+  });
+
+  it('accepts a link waiting on an approval whose every try was refused, not one that was given', () => {
+    let waiting = requestedLink();
+    for (const input of [{ kind: 'requestApproval' }, { kind: 'approve', side: 'aws', by: BOB }] as const)
+      waiting = transition(waiting, input, Date.now()).link;
+    const c = { ...ctx } as ChaosContext;
+    expect(waiting.state).toBe('AWAITING_APPROVAL');
+    expect(linkWorkload.settled(c, seen(waiting))).toEqual([]);
+    approvalGiven(c, 0, 'gcp');
+    expect(linkWorkload.settled(c, seen(waiting))).toEqual([
+      {
+        invariant: 'links end in a state a person accepts',
+        detail: `link 0 (${LINK}): waiting on gcp's approval, which was given`,
       },
     ]);
   });
