@@ -1,10 +1,10 @@
 /**
- * Our AWS Interconnect client, until `@aws-sdk/client-interconnect` is installable. It is shaped
- * like the SDK v3 client it stands in for - `new InterconnectClient(config).send(new
- * GetConnectionCommand(input))`, error classes named as the model's error shapes, and
- * `waitUntilConnectionAvailable` / `waitUntilConnectionDeleted` (interconnect-waiters.ts) - so
- * swapping it for the official client is an import change, and `aws-sdk-client-mock`-style command
- * matching keeps working.
+ * Our AWS Interconnect client, standing in for `@aws-sdk/client-interconnect`, which the package
+ * registry this project builds from does not serve. It is shaped like the SDK v3 client - `new
+ * InterconnectClient(config).send(new GetConnectionCommand(input))`, error classes named as the
+ * model's error shapes, and `waitUntilConnectionAvailable` / `waitUntilConnectionDeleted`
+ * (interconnect-waiters.ts) - so swapping it for the official client is an import change, and
+ * `aws-sdk-client-mock`-style command matching keeps working.
  *
  * Wire: AWS JSON 1.0 (`X-Amz-Target: Interconnect.<Op>`), SigV4 (signing name `interconnect`) via
  * @smithy/signature-v4. Retries: like the SDK's standard mode - up to `maxAttempts` (3) on
