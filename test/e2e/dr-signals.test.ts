@@ -237,14 +237,15 @@ describe('the Google vantage point deployed', () => {
       if (lines.length === 0) throw new Error('not recorded yet');
       return lines;
     }, 30_000);
-    // Both deliveries handled: the first recorded it, the second found it there.
+    // Both deliveries handled: one recorded it, the other found it there.
     const outcomes = await eventually(() => {
       const seen = (cloud.plumbing?.functions.get('dr-signals')?.output ?? [])
         .filter((l) => l.includes('"function":"drSignals"') && l.includes('"side":"aws"'))
         .map((l) => (JSON.parse(l) as { result: { outcome: { outcome: string } } }).result.outcome.outcome);
       return seen.length >= 2 ? seen : undefined;
     }, 30_000);
-    expect(outcomes).toEqual(['recorded', 'ignored']);
+    // The two pushes are handled at once, so either may finish (and log) first.
+    expect([...outcomes].sort()).toEqual(['ignored', 'recorded']);
     expect(fromAws).toEqual([line]);
     expect((await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2')).toEqual([
       line,
