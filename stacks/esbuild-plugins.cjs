@@ -131,6 +131,12 @@ async function importedFromClients(build) {
   const cwd = build.initialOptions.absWorkingDir ?? process.cwd();
   for (const input of Object.keys(out.metafile.inputs)) {
     const code = await readFile(join(cwd, input), 'utf8');
+    const unread = unreadClientImport(code);
+    if (unread)
+      throw new Error(
+        `${input}: \`${unread}\` reaches an AWS SDK client in a form this plugin cannot read; import its names ` +
+          "(`import { X } from '@aws-sdk/client-...'`), or the bundle would leave out the error classes the code tests with instanceof",
+      );
     for (const m of code.matchAll(
       /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*['"]@aws-sdk\/(client-[\w-]+)['"]/g,
     )) {
@@ -148,18 +154,37 @@ async function importedFromClients(build) {
   return names;
 }
 
+/**
+ * A reference to an `@aws-sdk/client-*` package other than a named import: a namespace import
+ * (`import * as sts from ...`), a re-export (`export { X } from ...`, `export * from ...`), a
+ * dynamic `import(...)` or a `require(...)`. The plugin keeps only the error classes it sees named,
+ * so it refuses these rather than drop a class the code needs.
+ */
+function unreadClientImport(code) {
+  const m =
+    /import\s*\*\s*as\s+\w+\s*from\s*['"]@aws-sdk\/client-[\w-]+['"]/.exec(code) ??
+    /export\s*(?:\*|\{[^}]*\})\s*(?:as\s+\w+\s*)?from\s*['"]@aws-sdk\/client-[\w-]+['"]/.exec(code) ??
+    /(?:import|require)\s*\(\s*['"]@aws-sdk\/client-[\w-]+['"]\s*\)/.exec(code) ??
+    /import\s+\w+\s*(?:,\s*\{[^}]*\})?\s*from\s*['"]@aws-sdk\/client-[\w-]+['"]/.exec(code);
+  return m ? m[0].replace(/\s+/g, ' ') : undefined;
+}
+
 const sdkSchemaLiteralKeys = {
   name: 'sdk-schema-literal-keys',
   setup(build) {
     let imported;
-    build.onStart(() => {
-      imported = importedFromClients(build);
+    build.onStart(async () => {
+      try {
+        imported = await importedFromClients(build);
+      } catch (e) {
+        return { errors: [{ text: e instanceof Error ? e.message : String(e) }] };
+      }
     });
     build.onLoad({ filter: SCHEMAS }, async (args) => {
       const clientDir = args.path.replace(/[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/, '');
       const commands = join(clientDir, 'dist-types', 'commands');
       const client = /[\\/](client-[^\\/]+)$/.exec(clientDir)?.[1];
-      const named = (await imported).get(client) ?? new Set();
+      const named = imported.get(client) ?? new Set();
       const retryable = retryableErrors(clientDir);
       return {
         contents: errorsByOperation(literalKeys(await readFile(args.path, 'utf8')), (operation) => {
@@ -226,3 +251,4 @@ const sdkPackageVersion = {
 module.exports = [sdkSchemaLiteralKeys, lambdaShims, sdkPackageVersion];
 module.exports.literalKeys = literalKeys;
 module.exports.errorsByOperation = errorsByOperation;
+module.exports.unreadClientImport = unreadClientImport;

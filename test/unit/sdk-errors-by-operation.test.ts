@@ -124,3 +124,43 @@ describe('service errors registered by the operations that throw them', () => {
       expect(bundled.code).not.toContain(`"${name}"`);
   });
 });
+
+describe('client imports the plugin cannot read', () => {
+  it.each([
+    ["import * as ddb from '@aws-sdk/client-dynamodb'; export const c = ddb.DynamoDBClient;"],
+    ["export { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';"],
+    ["export const load = () => import('@aws-sdk/client-dynamodb');"],
+  ])('fail the build, naming the module and the import: %s', async (source) => {
+    const entry = join(dir, 'unread.mjs');
+    writeFileSync(entry, source);
+    await expect(
+      build({
+        entryPoints: [entry],
+        nodePaths: [join(import.meta.dirname, '../../node_modules')],
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        write: false,
+        logLevel: 'silent',
+        plugins,
+      }),
+    ).rejects.toThrow(
+      /unread\.mjs: `.*@aws-sdk\/client-dynamodb.*` reaches an AWS SDK client in a form this plugin cannot read/,
+    );
+  });
+
+  it('accept named imports, type-only ones included', () => {
+    const { unreadClientImport } = createRequire(import.meta.url)('../../stacks/esbuild-plugins.cjs') as {
+      unreadClientImport: (code: string) => string | undefined;
+    };
+    expect(
+      unreadClientImport("import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';"),
+    ).toBeUndefined();
+    expect(
+      unreadClientImport("import type { AttributeValue } from '@aws-sdk/client-dynamodb';"),
+    ).toBeUndefined();
+    expect(
+      unreadClientImport("export type { AttributeValue } from '@aws-sdk/client-dynamodb';"),
+    ).toBeUndefined();
+  });
+});
