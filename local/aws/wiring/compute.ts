@@ -18,23 +18,34 @@ import type { Json, Wiring } from './template.ts';
 const CODE_ROOT = join(tmpdir(), 'crosslink-lambda-code');
 /** Extracted code unused this long is removed (a running cloud touches what it uses at each load). */
 const CODE_KEPT_MS = 7 * 86_400_000;
+/**
+ * At most this many extractions are kept, the most recently used: every package of a test that
+ * writes its own inputs into the code (a plan naming that run's ports) is a new one, so time alone
+ * does not bound the directory. Far above what the clouds of one machine load at once.
+ */
+const CODE_KEPT_COUNT = 256;
 
 /**
  * Extracts a zip once per content (SHA-256) under the OS temp dir; returns the directory. Marks it
- * used, and removes the extractions nothing has used for CODE_KEPT_MS.
+ * used, and removes the extractions nothing has used for CODE_KEPT_MS, and the least recently used
+ * beyond CODE_KEPT_COUNT.
  */
 function extractOnce(zipFile: string): string {
   const sha = createHash('sha256').update(readFileSync(zipFile)).digest('hex').slice(0, 32);
   const dir = join(CODE_ROOT, sha);
+  const kept: { path: string; used: number }[] = [];
   for (const name of existsSync(CODE_ROOT) ? readdirSync(CODE_ROOT) : []) {
     const p = join(CODE_ROOT, name);
     try {
-      if (p !== dir && Date.now() - statSync(p).mtimeMs > CODE_KEPT_MS)
-        rmSync(p, { recursive: true, force: true });
+      const used = statSync(p).mtimeMs;
+      if (p !== dir && Date.now() - used > CODE_KEPT_MS) rmSync(p, { recursive: true, force: true });
+      else if (p !== dir && !name.endsWith('.tmp')) kept.push({ path: p, used });
     } catch {
       // Removed by another process meanwhile.
     }
   }
+  kept.sort((a, b) => b.used - a.used);
+  for (const { path } of kept.slice(CODE_KEPT_COUNT - 1)) rmSync(path, { recursive: true, force: true });
   if (existsSync(dir)) {
     const now = new Date();
     utimesSync(dir, now, now);
