@@ -337,6 +337,26 @@ describe('the DR signals of both clouds deployed', () => {
     expect(decisions.filter((d) => d.decision !== 'hold').map((d) => d.decision)).toEqual(['failover']);
   }, 180_000);
 
+  it('ran the AWS probe and the external checker as its own role, IAM enforced: each call allowed by its grants', () => {
+    const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
+    const role = [...runtime.functions.values()].find((f) => f.name === 'crosslink-dev-drSignals')?.role;
+    const made = (cloud.iam?.decisions() ?? []).filter((d) => d.principal === role);
+    // HealthCheckStatus from CloudWatch us-east-1, its lines and streaks in the table, its events on
+    // the bus, and its log stream, which Lambda writes with the function's role.
+    expect(made.every((d) => d.decision === 'Allow')).toBe(true);
+    expect(new Set(made.map((d) => d.action))).toEqual(
+      new Set([
+        'cloudwatch:GetMetricData',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'events:PutEvents',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]),
+    );
+    expect(made.find((d) => d.action === 'cloudwatch:GetMetricData')?.count).toBeGreaterThanOrEqual(9);
+  });
+
   it("records the probes' own networks failing as vantage-down, which decides nothing", async () => {
     // Prepare
     const from = cloud.clock.now() + 1;
