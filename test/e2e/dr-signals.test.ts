@@ -303,8 +303,8 @@ describe('the DR signals of both clouds deployed', () => {
     await minutes(1);
     const aws = await exported('aws', from);
     const google = await exported('gcp', from);
-    const log = merged(aws, google);
-    const file = signalsFile('incident.jsonl', log);
+    const incident = merged(aws, google);
+    const file = signalsFile('incident.jsonl', incident);
     const decisions = JSON.parse(
       await ok('dr', 'evaluate', '--json', '--plan', planFile, '--signals', file),
     ) as {
@@ -313,7 +313,7 @@ describe('the DR signals of both clouds deployed', () => {
     }[];
     // Assess: each vantage point saw the primary fail
     const primary = (vantage: string, signal: string) =>
-      log.filter((o) => o.vantage === vantage && o.signal === signal).map((o) => o.status);
+      incident.filter((o) => o.vantage === vantage && o.signal === signal).map((o) => o.status);
     // The probes: unhealthy at the plan's third failure in a row, healthy again once it is back.
     const h = 'healthy';
     const u = 'unhealthy';
@@ -326,7 +326,7 @@ describe('the DR signals of both clouds deployed', () => {
     // Both copies hold the same lines, each once: the relay carried every line to the other side.
     expect(aws.map(lineKey)).toEqual(google.map(lineKey));
     expect(new Set(aws.map(lineKey)).size).toBe(aws.length);
-    expect(new Set(log.map((o) => o.vantage))).toEqual(new Set(VANTAGES));
+    expect(new Set(incident.map((o) => o.vantage))).toEqual(new Set(VANTAGES));
     // Google's lines were published once each as DrSignalObserved.
     const published = (await tapped()).filter((e) => e.type === 'crosslink.DrSignalObserved.v1');
     expect(published.every((e) => e.crosslinkorigin === 'gcp')).toBe(true);
