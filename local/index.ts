@@ -380,8 +380,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         faults,
         log,
         clock,
-        // Pushes to the AWS side (the relay from Google) do not get through a relay partition.
-        unreachable: (url) => serviceWorldOf(clock).relayPartitioned && url.startsWith(endpoint),
+        // Pushes that leave Google (the relay's to the AWS half's HTTP API, which listens on a
+        // port of its own, not the edge's) do not get through a relay partition; pushes to this
+        // project's functions, served at the Google edge, do.
+        unreachable: (url) => serviceWorldOf(clock).relayPartitioned && !url.startsWith(gcp.endpoint),
       });
       await proxy.start();
       return proxy;

@@ -1,15 +1,23 @@
 /**
- * The Google vantage point as deployed (docs/dr-signals.md): the root gcp.yml's DR pieces (the
- * `dr-signals` function in us-west1 as its service account, through its IAM front of the Firestore
- * and Pub/Sub emulators; the scheduler job calling it every minute with an OIDC token of
- * crosslink-dr-scheduler; its topics) in a local cloud on a manual clock, probing the payments
- * service world's health endpoints. A primary-region outage (`sim region outage aws us-east-1`) is
- * seen by the Google probe at the plan's third failure, each line recorded in Firestore once and
- * published on crosslink-events as `DrSignalObserved`; the probe's own network failing
- * (`sim vantage`) is recorded as `vantage-down` and moves nothing; each run logs the line the
- * staleness alert's log-based metric counts.
+ * The DR signals of both clouds as deployed (docs/dr-signals.md), on a local cloud with IAM enforced
+ * and a manual clock, probing the payments service world (examples/dr/payments-aws-world.yaml's
+ * addresses, its Route 53 health check on the primary's API):
+ *
+ * - the AWS half deployed as a user deploys it once the service exists: packaged from a checkout of
+ *   its own with the plan file naming the world's health endpoints (CROSSLINK_DR_PLAN_FILE), the
+ *   control endpoint and the health check map, into us-west-2, the plan's AWS vantage point's
+ *   region, so `drSignals` runs its probes and the external checker every minute (its schedule),
+ *   as its own role;
+ * - the root gcp.yml's DR pieces and the relay between the clouds: the `dr-signals` function in
+ *   us-west1 as its service account through its IAM front of the Firestore and Pub/Sub emulators,
+ *   the scheduler job with its OIDC caller, the relay's topic and push subscription to AWS.
+ *
+ * A primary-region outage (`crosslink sim region outage aws us-east-1`) is seen by the three vantage
+ * points; both sides' copies hold every line once; `dr export` of both, merged, replays through
+ * `dr evaluate` to exactly one failover. The probes' own networks failing are recorded as
+ * `vantage-down` and decide nothing. A relay partition: each side keeps recording its own lines,
+ * and `dr status` of each copy shows the other side's vantage points gone stale and its gap.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -17,45 +25,72 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Observation } from '#core/dr/observations.ts';
+import type { DrStatus } from '#core/dr/status.ts';
 import { buildEvent } from '#core/envelope.ts';
 import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { toPubSubMessage } from '#gcp/envelope.ts';
 import { FirestoreSignalLog } from '#gcp/signal-log.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import { AWS_HALF_INPUTS, type AwsHalfDeployment, deployAwsHalf, relayRoleArn } from '#local/aws-half.ts';
 import { matchesLogFilter, parseLogFilter } from '#local/gcp/log-filter.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { serviceWorldOf } from '#local/world/protected-service.ts';
-import { regionOutagesOf } from '#local/world/region-outages.ts';
-import { cliAgainst } from '../support/cli.ts';
-import { addPaymentsService, probesAtWorld } from '../support/dr-world.ts';
-import { startTestCloud } from '../support/local-cloud.ts';
+import { type CliRun, cliAgainst } from '../support/cli.ts';
+import { createPaymentsAtArcAddresses, deployPaymentsWorld, probesAtWorld } from '../support/dr-world.ts';
+import { hubIdentities, startTestCloud } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TAP = 'dr-test-tap';
 const SERVICE = 'payments-api';
-const PLAN = join(ROOT, 'config', 'dr-plans', 'example-payments.yaml');
+/** The AWS half's region: the plan's AWS vantage point's (aws-us-west-2), not the primary's. */
+const AWS_REGION = 'us-west-2';
+const PROBES = ['aws-us-west-2', 'gcp-us-west1'];
+const VANTAGES = ['aws-us-west-2', 'gcp-us-west1', 'route53-checkers'];
+/** Wall ms with nothing in flight after which a minute's runs and their relaying are taken as done. */
+const QUIET_MS = 400;
+/**
+ * Wall ms the AWS half's packaging may take: its own checkout is packaged cold on every run (about
+ * 10 s on a quiet machine, minutes at a load of 20), within the hook's timeout.
+ */
+const PACKAGING_BUDGET_MS = 300_000;
 
 let cloud: LocalCloud;
+let half: AwsHalfDeployment | undefined;
 let dir: string;
+/** The plan as deployed on both sides (its probes at the world's health endpoints). */
+let planFile: string;
 let log: FirestoreSignalLog;
 let firestore: Firestore;
-/** What the deploy's environment gives gcp.yml's `${env:NAME}` (the plan once the world's URL is known). */
+let home: ReturnType<typeof cliAgainst>;
+/** Scheduled minutes run since the plan was deployed on Google (each one a run of its probe). */
+let googleRuns = 0;
+/** What the deploy's environment gives gcp.yml's `${env:NAME}`. */
 const variables: Record<string, string> = {};
 
 /**
- * The root gcp.yml's DR pieces alone, their sources relative to a directory of their own: the
- * function, its accounts, its job, its topics and subscriptions, its metric and alert; a pull
- * subscription on crosslink-events to see what it publishes.
+ * The root gcp.yml's DR pieces and the relay's, their sources relative to `at`: the DR function,
+ * its accounts, its job, topics and subscriptions, its metric and alert; the AWS relay's right to
+ * publish on crosslink-peer-events and the push of crosslink-events to the AWS relay route; a pull
+ * subscription on crosslink-events to see what the function publishes.
  */
 function drConfig(at: string): string {
   const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
   const fn = full.functions.find((f: { name: string }) => f.name === 'dr-signals');
-  const subs = full.subscriptions.filter((s: { name: string }) => s.name.startsWith('crosslink-dr-signals'));
-  const topics = new Set(subs.map((s: { topic: string }) => s.topic));
+  const subs = full.subscriptions.filter(
+    (s: { name: string }) =>
+      s.name.startsWith('crosslink-dr-signals') ||
+      s.name === 'crosslink-events-relay' ||
+      s.name === 'crosslink-relay-dead-sub',
+  );
+  const topics = new Set([
+    ...subs.map((s: { topic: string }) => s.topic),
+    ...subs.flatMap((s: { deadLetter?: { topic: string } }) => (s.deadLetter ? [s.deadLetter.topic] : [])),
+  ]);
   const accounts = new Set([
     fn.serviceAccount,
     ...fn.trigger.http.invokers.map((m: string) => m.replace('serviceAccount:', '')),
+    'crosslink-relay',
   ]);
   return stringify({
     version: 1,
@@ -64,13 +99,14 @@ function drConfig(at: string): string {
     functions: [{ ...fn, source: relative(at, join(ROOT, fn.source)) }],
     topics: full.topics
       .filter((t: { name: string }) => topics.has(t.name))
-      .map(({ awsPublishers: _, publishers, ...t }: Record<string, unknown>) => ({
+      .map(({ awsPublishers, publishers, ...t }: Record<string, unknown>) => ({
         ...t,
         ...(publishers
           ? {
               publishers: (publishers as string[]).filter((m) => m === `serviceAccount:${fn.serviceAccount}`),
             }
           : {}),
+        ...(awsPublishers ? { awsPublishers } : {}),
       })),
     subscriptions: [...subs, { name: TAP, topic: 'crosslink-events' }],
     schedulerJobs: full.schedulerJobs.filter((j: { name: string }) => j.name === 'crosslink-dr-probe'),
@@ -79,13 +115,22 @@ function drConfig(at: string): string {
   });
 }
 
+/** The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. */
+function awsCheckout(at: string): void {
+  for (const input of AWS_HALF_INPUTS) {
+    const from = join(ROOT, input);
+    cpSync(from, join(at, input), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(at, 'node_modules'), 'dir');
+}
+
 /** Messages on the tap so far, acknowledged, as their CloudEvents. */
 async function tapped(): Promise<{ type: string; data: Observation; crosslinkorigin: string }[]> {
   const base = `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/subscriptions/${TAP}`;
   const res = await fetch(`${base}:pull`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ maxMessages: 100, returnImmediately: true }),
+    body: JSON.stringify({ maxMessages: 1000, returnImmediately: true }),
   });
   const got =
     ((await res.json()) as { receivedMessages?: { ackId: string; message: { data: string } }[] })
@@ -99,107 +144,257 @@ async function tapped(): Promise<{ type: string; data: Observation; crosslinkori
   return got.map((m) => JSON.parse(Buffer.from(m.message.data, 'base64').toString('utf8')));
 }
 
-/** Advances the clock a minute at a time, `minutes` times, each scheduled run done before the next. */
-async function minutes(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    await cloud.clock.advance(60_000);
+/**
+ * Waits until nothing the clock tracks (a function, a push, a request at an edge) has run for
+ * QUIET_MS and Google's scheduler and sinks are idle: a minute's scheduled runs and the relaying of
+ * their lines are done. A publish waiting for the push proxy's pull is not tracked; the quiet
+ * window covers that hop.
+ */
+async function settle(): Promise<void> {
+  for (;;) {
     await cloud.plumbing?.idle();
+    const { inFlight, lastActive } = cloud.clock.activity;
+    if (inFlight === 0 && Date.now() - lastActive >= QUIET_MS) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
+/** Advances the clock a minute at a time, `n` times, each minute's runs done before the next. */
+async function minutes(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await cloud.clock.advance(60_000);
+    googleRuns++;
+    await settle();
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** `crosslink ...` that must exit 0 with nothing on stderr; its stdout. */
+async function ok(...args: string[]): Promise<string> {
+  const run: CliRun = await home.cli(...args);
+  expect([run.code, run.err], args.join(' ')).toEqual([0, '']);
+  return run.out;
+}
+
+/** `dr export` of one side's copy since `since`, as observations. */
+async function exported(side: 'aws' | 'gcp', since: number): Promise<Observation[]> {
+  const out = await ok('dr', 'export', planFile, '--side', side, '--since', iso(since));
+  return out.split('\n').map((l) => JSON.parse(l) as Observation);
+}
+
+/** Lines as a JSON-lines file in the CLI's home; its path. */
+function signalsFile(name: string, lines: readonly Observation[]): string {
+  const file = join(home.home, name);
+  writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+  return file;
+}
+
+/** Both copies' lines, each once, in time order (then vantage point and signal): the merged log. */
+function merged(a: readonly Observation[], b: readonly Observation[]): Observation[] {
+  const key = (o: Observation) => `${o.time}#${o.vantage}#${o.signal}`;
+  const all = new Map([...a, ...b].map((o) => [key(o), o]));
+  return [...all.values()].sort(
+    (x, y) => Date.parse(x.time) - Date.parse(y.time) || (key(x) < key(y) ? -1 : 1),
+  );
+}
+
+const lineKey = (o: Observation) => [o.time, o.vantage, o.signal, o.status, o.reason ?? ''].join(' ');
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'crosslink-dr-signals-'));
-  // What a function package embeds from beside gcp.yml, and the repository's packages.
+  // What a Google function package embeds from beside gcp.yml, and the repository's packages.
   mkdirSync(join(dir, 'config'));
   for (const f of ['policy.yaml', 'pricing.yaml']) cpSync(join(ROOT, 'config', f), join(dir, 'config', f));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  writeFileSync(join(dir, 'gcp.yml'), drConfig(dir));
-  Object.assign(variables, {
-    CROSSLINK_PEER_PUBLIC_KEY_PEM: generateKeyPairSync('rsa', { modulusLength: 2048 })
-      .publicKey.export({ type: 'spki', format: 'pem' })
-      .toString(),
-    CROSSLINK_PEER_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/3b5f0c6e-1d2a-4e5f-8a9b-0c1d2e3f4a5b',
-  });
+  // Google's half is deployed after the AWS half, whose relay route and sealing key it names.
+  writeFileSync(join(dir, 'gcp.yml'), stringify({ version: 1, region: 'us-east4' }));
+  const awsDir = join(dir, 'aws');
+  awsCheckout(awsDir);
   cloud = await startTestCloud({
     clock: { mode: 'manual', start: '2026-06-01T10:00:00Z' },
+    region: AWS_REGION,
     emulators: true,
     gcpConfig: join(dir, 'gcp.yml'),
     gcpVariables: variables,
   });
-  addPaymentsService(cloud.clock);
-  // The plan, its probes at the world's health endpoints, deployed now that their URL is known:
-  // the function restarts with it and its schedule appears.
-  Object.assign(variables, {
-    CROSSLINK_DR_PLAN: JSON.stringify(probesAtWorld(exampleDoc(), cloud.serviceHealth)),
-    CROSSLINK_DR_CONTROL_URL: `${cloud.serviceHealth}/connectivity`,
+  // The service exists first: its two sides, the Route 53 health check on the primary's API, ARC.
+  await createPaymentsAtArcAddresses(cloud);
+  const world = await deployPaymentsWorld(cloud);
+  // The plan names the world's health endpoints; the AWS half is packaged with it from its own
+  // checkout and deployed in us-west-2, as its deployer would once the service's URLs are known.
+  const plan = probesAtWorld(exampleDoc(), cloud.serviceHealth);
+  planFile = join(awsDir, 'config', 'dr-plans', 'payments-local.yaml');
+  writeFileSync(planFile, stringify(plan));
+  const control = `${cloud.serviceHealth}/connectivity`;
+  half = await deployAwsHalf(cloud, awsDir, {
+    pubsubHost: cloud.pubsubFront?.host ?? null,
+    signal: AbortSignal.timeout(PACKAGING_BUDGET_MS),
+    packaging: {
+      CROSSLINK_DR_PLAN_FILE: relative(awsDir, planFile),
+      CROSSLINK_DR_CONTROL_URL: control,
+      CROSSLINK_DR_HEALTH_CHECKS: JSON.stringify({
+        vantage: 'route53-checkers',
+        healthChecks: { 'api-health-check': world.out.PrimaryApiHealthCheckId },
+      }),
+    },
   });
+  // Google's half with the same plan and the relay to and from the AWS half, from the AWS stack's
+  // relay route, relay role and sealing key: the function starts and its schedule appears.
+  Object.assign(variables, {
+    CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
+    CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
+    CROSSLINK_AWS_RELAY_URL: half.relayUrl,
+    CROSSLINK_AWS_RELAY_ROLE_ARN: relayRoleArn(cloud) as string,
+    CROSSLINK_DR_PLAN: JSON.stringify(plan),
+    CROSSLINK_DR_CONTROL_URL: control,
+  });
+  writeFileSync(join(dir, 'gcp.yml'), drConfig(dir));
   await cloud.plumbing?.reload();
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.FIRESTORE_EMULATOR_HOST = cloud.emulators?.firestoreHost as string;
   firestore = new Firestore({ projectId: cloud.gcp.project });
   log = new FirestoreSignalLog(firestore);
-}, 180_000);
+  // The CLI signs as the local identities of this cloud's project (`dr export` as admin).
+  home = cliAgainst(cloud, 'crosslink-dr-signals-cli-');
+  mkdirSync(join(home.home, 'config'));
+  writeFileSync(join(home.home, 'config', 'local-identities.yaml'), hubIdentities(cloud.gcp.project));
+}, PACKAGING_BUDGET_MS + 60_000);
 
 afterAll(async () => {
+  home?.remove();
   await firestore?.terminate();
+  await half?.stop();
   await cloud?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the Google vantage point deployed', () => {
-  it("runs in the plan's Google vantage point's region, on its schedule only once a plan is deployed", () => {
+describe('the DR signals of both clouds deployed', () => {
+  it("runs each probe in its vantage point's region, on its schedule", () => {
     const hosted = cloud.plumbing?.functions.get('dr-signals');
     expect(hosted?.url).toBe(
       `${cloud.gcp.endpoint}/us-west1-${cloud.gcp.project}.cloudfunctions.net/dr-signals`,
     );
     expect(cloud.plumbing?.config.schedulerJobs.map((j) => j.name)).toEqual(['crosslink-dr-probe']);
-    expect(loadGcpConfig(join(dir, 'gcp.yml')).schedulerJobs.map((j) => j.name)).toEqual([
-      'crosslink-dr-probe',
-    ]);
+    const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
+    const fn = [...runtime.functions.values()].find((f) => f.name === 'crosslink-dev-drSignals');
+    expect(fn?.arn).toMatch(/^arn:aws:lambda:us-west-2:/);
+    expect(fn?.role).toMatch(/:role\//);
+    // Its schedule exists here, in the AWS vantage point's region, with the alarm on its silence.
+    expect(Object.keys(half?.deployment.stack.physicalIds ?? {})).toEqual(
+      expect.arrayContaining([
+        'DrProbeSchedule',
+        'DrSignalsRule',
+        'DrProbeSilentAlarm',
+        'DrPeerSignalsStaleAlarm',
+      ]),
+    );
   });
 
-  it('sees an outage of the primary region at the third failure, each line recorded once and published', async () => {
+  it('sees an outage of the primary region from the three vantage points; both copies, merged, replay to exactly one failover', async () => {
     // Prepare
     await tapped();
     const from = cloud.clock.now();
-    // Act: two healthy runs, then us-east-1 out for four
+    // Act: two healthy minutes, us-east-1 out for six, then back
     await minutes(2);
-    regionOutagesOf(cloud.clock).set('aws', 'us-east-1', true);
-    await minutes(4);
-    regionOutagesOf(cloud.clock).set('aws', 'us-east-1', false);
-    // Assess
-    const lines = (await log.since(SERVICE, from)).filter((o) => o.signal === 'api-availability');
-    expect(lines.map((o) => [o.vantage, o.status])).toEqual([
-      ['gcp-us-west1', 'healthy'],
-      ['gcp-us-west1', 'healthy'],
-      ['gcp-us-west1', 'healthy'],
-      ['gcp-us-west1', 'healthy'],
-      ['gcp-us-west1', 'unhealthy'],
-      ['gcp-us-west1', 'unhealthy'],
-    ]);
+    expect(await ok('sim', 'region', 'outage', 'aws', 'us-east-1')).toMatch(/us-east-1/);
+    await minutes(6);
+    await ok('sim', 'region', 'outage', 'aws', 'us-east-1', '--off');
+    await minutes(1);
+    const aws = await exported('aws', from);
+    const google = await exported('gcp', from);
+    const incident = merged(aws, google);
+    const file = signalsFile('incident.jsonl', incident);
+    const decisions = JSON.parse(
+      await ok('dr', 'evaluate', '--json', '--plan', planFile, '--signals', file),
+    ) as {
+      decision: string;
+      reasons: string[];
+    }[];
+    // Assess: each vantage point saw the primary fail
+    const primary = (vantage: string, signal: string) =>
+      incident.filter((o) => o.vantage === vantage && o.signal === signal).map((o) => o.status);
+    // The probes: unhealthy at the plan's third failure in a row, healthy again once it is back.
+    const h = 'healthy';
+    const u = 'unhealthy';
+    for (const vantage of PROBES)
+      expect(primary(vantage, 'api-availability'), vantage).toEqual([h, h, h, h, u, u, u, u, h]);
+    // The external checker: Route 53's checkers agreeing on the failure, read from CloudWatch.
+    const checker = primary('route53-checkers', 'api-health-check');
+    expect(checker.indexOf(h)).toBeGreaterThanOrEqual(0);
+    expect(checker.indexOf(u)).toBeGreaterThan(checker.indexOf(h));
+    // Both copies hold the same lines, each once: the relay carried every line to the other side.
+    expect(aws.map(lineKey)).toEqual(google.map(lineKey));
+    expect(new Set(aws.map(lineKey)).size).toBe(aws.length);
+    expect(new Set(incident.map((o) => o.vantage))).toEqual(new Set(VANTAGES));
+    // Google's lines were published once each as DrSignalObserved.
     const published = (await tapped()).filter((e) => e.type === 'crosslink.DrSignalObserved.v1');
     expect(published.every((e) => e.crosslinkorigin === 'gcp')).toBe(true);
-    expect(published.map((e) => e.data)).toEqual(await log.since(SERVICE, from));
-  }, 120_000);
+    expect(published.map((e) => lineKey(e.data))).toEqual(
+      google.filter((o) => o.vantage === 'gcp-us-west1').map(lineKey),
+    );
+    // Replayed: exactly one failover.
+    expect(decisions.filter((d) => d.decision !== 'hold').map((d) => d.decision)).toEqual(['failover']);
+  }, 180_000);
 
-  it("records its own network's failure as vantage-down, which counts no failure", async () => {
+  it('ran the AWS probe and the external checker as its own role, IAM enforced: each call allowed by its grants', () => {
+    const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
+    const role = [...runtime.functions.values()].find((f) => f.name === 'crosslink-dev-drSignals')?.role;
+    const made = (cloud.iam?.decisions() ?? []).filter((d) => d.principal === role);
+    // HealthCheckStatus from CloudWatch us-east-1, its lines and streaks in the table, its events on
+    // the bus, and its log stream, which Lambda writes with the function's role.
+    expect(made.every((d) => d.decision === 'Allow')).toBe(true);
+    expect(new Set(made.map((d) => d.action))).toEqual(
+      new Set([
+        'cloudwatch:GetMetricData',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'events:PutEvents',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]),
+    );
+    expect(made.find((d) => d.action === 'cloudwatch:GetMetricData')?.count).toBeGreaterThanOrEqual(9);
+  });
+
+  it("records the probes' own networks failing as vantage-down, which decides nothing", async () => {
     // Prepare
     const from = cloud.clock.now() + 1;
-    serviceWorldOf(cloud.clock).vantageDown.add('gcp-us-west1');
-    regionOutagesOf(cloud.clock).set('aws', 'us-east-1', true);
-    // Act
-    await minutes(2);
-    serviceWorldOf(cloud.clock).vantageDown.delete('gcp-us-west1');
-    regionOutagesOf(cloud.clock).set('aws', 'us-east-1', false);
+    // Act: both probes' own networks down for four minutes while the service serves
+    await ok('sim', 'vantage', 'down', 'aws-us-west-2');
+    await ok('sim', 'vantage', 'down', 'gcp-us-west1');
+    await minutes(4);
+    await ok('sim', 'vantage', 'up', 'aws-us-west-2');
+    await ok('sim', 'vantage', 'up', 'gcp-us-west1');
+    const aws = await exported('aws', from);
+    const file = signalsFile('blind.jsonl', aws);
+    const decisions = JSON.parse(
+      await ok('dr', 'evaluate', '--json', '--plan', planFile, '--signals', file),
+    ) as {
+      decision: string;
+    }[];
+    const status = JSON.parse(await ok('dr', 'status', planFile, '--signals', file, '--json')) as DrStatus;
     // Assess
-    const lines = await log.since(SERVICE, from);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.every((o) => o.status === 'unknown' && o.reason === 'vantage-down')).toBe(true);
+    const probed = aws.filter((o) => PROBES.includes(o.vantage));
+    expect(new Set(probed.map((o) => o.vantage))).toEqual(new Set(PROBES));
+    expect(probed.every((o) => o.status === 'unknown' && o.reason === 'vantage-down')).toBe(true);
+    expect(aws.filter((o) => o.vantage === 'route53-checkers').every((o) => o.status === 'healthy')).toBe(
+      true,
+    );
+    expect(decisions.length).toBeGreaterThan(0);
+    expect(decisions.every((d) => d.decision === 'hold')).toBe(true);
+    expect(status.active).toBe('primary');
+    expect(Object.fromEntries(status.vantagePoints.map((v) => [v.vantage, v.freshness]))).toEqual({
+      'aws-us-west-2': 'blind',
+      'gcp-us-west1': 'blind',
+      'route53-checkers': 'fresh',
+    });
   }, 120_000);
 
-  it("records AWS's line once as the relay's publications on crosslink-peer-events are pushed to it, twice over", async () => {
+  it("records AWS's line once when the relay's publication on crosslink-peer-events is pushed twice", async () => {
     // Prepare: the AWS vantage point's line, published as the relay publishes it, and again (a redelivery)
-    const at = new Date(cloud.clock.now()).toISOString();
+    await settle();
+    const at = new Date(cloud.clock.now() + 1).toISOString();
     const line = {
       time: at,
       service: SERVICE,
@@ -209,12 +404,14 @@ describe('the Google vantage point deployed', () => {
     };
     const event = buildEvent({
       name: 'DrSignalObserved',
-      origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: 'us-west-2' },
+      origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: AWS_REGION },
       subject: `${SERVICE}/aws-us-west-2/api-availability`,
       data: line,
       clock: cloud.clock,
     });
     const message = toPubSubMessage(event);
+    const hosted = cloud.plumbing?.functions.get('dr-signals');
+    const before = hosted?.output.length ?? 0;
     const publish = () =>
       fetch(
         `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/topics/crosslink-peer-events:publish`,
@@ -231,50 +428,71 @@ describe('the Google vantage point deployed', () => {
     // Act
     expect((await publish()).status).toBe(200);
     expect((await publish()).status).toBe(200);
-    // Assess
-    const fromAws = await eventually(async () => {
-      const lines = (await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2');
-      if (lines.length === 0) throw new Error('not recorded yet');
-      return lines;
-    }, 30_000);
-    // Both deliveries handled: one recorded it, the other found it there.
+    // Assess: both deliveries handled (at once, so in either order): one recorded it, the other found it there.
     const outcomes = await eventually(() => {
-      const seen = (cloud.plumbing?.functions.get('dr-signals')?.output ?? [])
+      const seen = (hosted?.output ?? [])
+        .slice(before)
         .filter((l) => l.includes('"function":"drSignals"') && l.includes('"side":"aws"'))
         .map((l) => (JSON.parse(l) as { result: { outcome: { outcome: string } } }).result.outcome.outcome);
       return seen.length >= 2 ? seen : undefined;
     }, 30_000);
-    // The two pushes are handled at once, so either may finish (and log) first.
     expect([...outcomes].sort()).toEqual(['ignored', 'recorded']);
-    expect(fromAws).toEqual([line]);
     expect((await log.since(SERVICE, Date.parse(at))).filter((o) => o.vantage === 'aws-us-west-2')).toEqual([
       line,
     ]);
   }, 60_000);
 
-  it("exports Google's copy with dr export --side gcp, which dr evaluate replays: one vantage point alone moves nothing", async () => {
-    // Prepare
-    const home = cliAgainst(cloud, 'crosslink-dr-export-gcp-');
-    try {
-      // Act
-      const exported = await home.cli('dr', 'export', PLAN, '--side', 'gcp');
-      const file = join(home.home, 'google.jsonl');
-      writeFileSync(file, `${exported.out}\n`);
-      const replayed = await home.cli('dr', 'evaluate', '--json', '--plan', PLAN, '--signals', file);
-      // Assess
-      expect([exported.code, exported.err]).toEqual([0, '']);
-      expect(exported.out.split('\n').map((l) => JSON.parse(l))).toEqual(await log.since(SERVICE));
-      expect(replayed.code).toBe(0);
-      const decisions = JSON.parse(replayed.out) as { decision: string; active: string }[];
-      // The Google probe saw the outage, but it is one of the three independent vantage points.
-      expect(decisions.length).toBeGreaterThan(0);
-      expect(decisions.every((d) => d.active === 'primary' && d.decision !== 'failover')).toBe(true);
-    } finally {
-      home.remove();
-    }
-  }, 60_000);
+  it("keeps recording each side's own lines through a relay partition, the other side's gap shown by dr status", async () => {
+    // Prepare: a healthy minute, so each copy's last line from the other side is just before the cut
+    await minutes(1);
+    const from = cloud.clock.now();
+    // Act: the relay cut for seven minutes
+    await ok('sim', 'relay', 'partition');
+    await minutes(7);
+    const at = iso(cloud.clock.now());
+    const aws = await exported('aws', from);
+    const google = await exported('gcp', from);
+    const statusOf = async (lines: Observation[], name: string) =>
+      JSON.parse(
+        await ok('dr', 'status', planFile, '--signals', signalsFile(name, lines), '--at', at, '--json'),
+      ) as DrStatus & { gaps: { side: string; from?: string; to?: string; ms?: number }[] };
+    const onAws = await statusOf(aws, 'partition-aws.jsonl');
+    const onGoogle = await statusOf(google, 'partition-gcp.jsonl');
+    await ok('sim', 'relay', 'partition', '--off');
+    // Assess: each side recorded its own lines every minute
+    const minutesOf = (lines: Observation[], vantage: string) =>
+      new Set(lines.filter((o) => o.vantage === vantage && Date.parse(o.time) > from).map((o) => o.time))
+        .size;
+    expect(minutesOf(aws, 'aws-us-west-2')).toBe(7);
+    expect(minutesOf(aws, 'route53-checkers')).toBe(7);
+    expect(minutesOf(google, 'gcp-us-west1')).toBe(7);
+    // ... and none of the other's made during the cut
+    expect(minutesOf(aws, 'gcp-us-west1')).toBe(0);
+    expect(minutesOf(google, 'aws-us-west-2')).toBe(0);
+    const freshness = (s: DrStatus) =>
+      Object.fromEntries(s.vantagePoints.map((v) => [v.vantage, v.freshness]));
+    expect(freshness(onAws)).toEqual({
+      'aws-us-west-2': 'fresh',
+      'gcp-us-west1': 'stale',
+      'route53-checkers': 'fresh',
+    });
+    expect(freshness(onGoogle)).toEqual({
+      'aws-us-west-2': 'stale',
+      'gcp-us-west1': 'fresh',
+      'route53-checkers': 'stale',
+    });
+    // The gap: the other side silent since its last line before the cut; no gap on its own side.
+    const gaps = (st: typeof onAws) =>
+      st.gaps.map((g) => [g.side, g.from && Date.parse(g.from), g.to, g.ms]).sort();
+    const cut = [from, undefined, cloud.clock.now() - from];
+    expect(gaps(onAws)).toEqual([['gcp', ...cut]]);
+    expect(gaps(onGoogle)).toEqual([
+      ['aws', ...cut],
+      ['external', ...cut],
+    ]);
+  }, 180_000);
 
-  it('logs each run as the entry the staleness alert counts', () => {
+  it('logs each Google run as the entry the staleness alert counts', () => {
     const hosted = cloud.plumbing?.functions.get('dr-signals');
     const config = loadGcpConfig(join(ROOT, 'gcp.yml'));
     const metric = config.logMetrics.find((m) => m.name === 'crosslink_dr_signals_recorded');
@@ -285,8 +503,8 @@ describe('the Google vantage point deployed', () => {
         return { severity, jsonPayload, resource: { type: 'cloud_run_revision' } };
       });
     const counted = entries.filter((e) => matchesLogFilter(parseLogFilter(metric?.filter ?? ''), e));
-    // One per scheduled run with the plan deployed (8 so far), each naming the service.
-    expect(counted).toHaveLength(8);
+    // One per scheduled minute with the plan deployed, each naming the service.
+    expect(counted).toHaveLength(googleRuns);
     expect(counted.every((e) => e.jsonPayload.drService === SERVICE)).toBe(true);
   });
 });
