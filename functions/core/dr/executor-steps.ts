@@ -113,6 +113,7 @@ export interface DrExecutorNext {
   waitSeconds?: number;
   /** The claim was refused (a duplicate or stale decision, or a run still open): nothing started. */
   refused?: string;
+  /** The pages this step raised; once the run has finished, every page of the run. */
   pages: Page[];
 }
 
@@ -206,7 +207,6 @@ export async function drExecutorStep(deps: DrExecutorDeps, raw: unknown): Promis
     const started = startRun(deps.plan, decision);
     const claim = await deps.runs.claim(started.run, now, input.execution);
     if (claim.claimed && claim.again) return answer(deps, claim.stored.run, []);
-    await publish(deps, [decisionMade(decision)]);
     if (!claim.claimed)
       return {
         service: decision.service,
@@ -216,6 +216,7 @@ export async function drExecutorStep(deps: DrExecutorDeps, raw: unknown): Promis
         refused: claim.refusal.reason,
         pages: [],
       };
+    await publish(deps, [decisionMade(decision)]);
     return perform(deps, claim.stored, started);
   }
   const stored = await deps.runs.current(deps.plan.service);
@@ -293,7 +294,8 @@ function answer(deps: DrExecutorDeps, run: Run, pages: Page[]): DrExecutorNext {
     finished: isFinished(run),
     pages,
   };
-  if (isFinished(run)) return base;
+  // A finished run answers every page it raised: the workflow fails with them as the cause.
+  if (isFinished(run)) return { ...base, pages: run.pages };
   const step = run.steps.find((s) => s.status === 'started');
   if (step?.via === 'local' && step.deadline && step.epoch !== undefined) {
     const hook = 'hook' in step.action ? step.action.hook : undefined;
