@@ -43,8 +43,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A hook's answer: an HTTP status and body, or none at all (it hangs past the workflow's timeout). */
 export type HookAnswer = { status: number; body?: unknown } | 'no-answer';
 
-/** What AWS's commanded side does with a command: run it (the outcome, after `afterMs`), or never see it. */
-export type CommandFate = { outcome: 'succeeded' | 'failed'; afterMs: number; detail?: string } | 'lost';
+/**
+ * What AWS's commanded side does with a command: receive it `afterMs` later and, once its fence
+ * admits it, run `act` (its answer is the result's detail) and give `outcome`; or never see it.
+ */
+export type CommandFate =
+  | {
+      outcome: 'succeeded' | 'failed';
+      afterMs: number;
+      detail?: string;
+      act?: () => Promise<string | undefined>;
+    }
+  | 'lost';
 
 export interface DrWorld {
   clock: VirtualClock;
@@ -65,11 +75,13 @@ export interface DrWorld {
 export function drWorld(o: {
   plan: DrPlan;
   store: DrRunStore;
-  start: string;
-  hook: (name: string, command: ActionCommand) => HookAnswer;
+  /** The start of a clock of its own, or the clock of a local cloud the world lives in. */
+  start: string | VirtualClock;
+  hook: (name: string, command: ActionCommand) => HookAnswer | Promise<HookAnswer>;
   aws: (command: ActionCommand) => CommandFate;
 }): DrWorld {
-  const clock = new VirtualClock({ mode: 'manual', start: Date.parse(o.start) });
+  const clock =
+    typeof o.start === 'string' ? new VirtualClock({ mode: 'manual', start: Date.parse(o.start) }) : o.start;
   const published: CloudEvent[] = [];
   const hookCalls: DrWorld['hookCalls'] = [];
   const ran: DrWorld['ran'] = [];
@@ -109,31 +121,34 @@ export function drWorld(o: {
     };
     const fate = o.aws(command);
     if (fate === 'lost') return;
-    clock.after(fate.afterMs, async () => {
-      const at = iso(clock.now());
-      const admission = admit(fence, command, at);
-      fence = admission.state;
-      let result: ActionResult;
-      if (admission.verdict === 'run') {
-        ran.push({ command, at });
-        result = {
-          service: command.service,
-          epoch: command.epoch,
-          index: command.index,
-          outcome: fate.outcome,
-          time: at,
-          ...(fate.detail && { detail: fate.detail }),
-        };
-        fence = recordResult(fence, result);
-      } else result = admission.result;
-      await keepRelayedResult(deps, {
-        service: result.service,
-        epoch: result.epoch,
-        index: result.index,
-        outcome: result.outcome,
-        finishedAt: result.time,
-        ...(result.detail && { detail: result.detail }),
-      });
+    clock.after(fate.afterMs, () => clock.track(commanded(command, fate), 'AWS commanded side'));
+  }
+
+  async function commanded(command: ActionCommand, fate: Exclude<CommandFate, 'lost'>): Promise<void> {
+    const at = iso(clock.now());
+    const admission = admit(fence, command, at);
+    fence = admission.state;
+    let result: ActionResult;
+    if (admission.verdict === 'run') {
+      ran.push({ command, at });
+      const detail = (await fate.act?.()) ?? fate.detail;
+      result = {
+        service: command.service,
+        epoch: command.epoch,
+        index: command.index,
+        outcome: fate.outcome,
+        time: iso(clock.now()),
+        ...(detail && { detail }),
+      };
+      fence = recordResult(fence, result);
+    } else result = admission.result;
+    await keepRelayedResult(deps, {
+      service: result.service,
+      epoch: result.epoch,
+      index: result.index,
+      outcome: result.outcome,
+      finishedAt: result.time,
+      ...(result.detail && { detail: result.detail }),
     });
   }
 
@@ -144,7 +159,11 @@ export function drWorld(o: {
       const step = String(body.step);
       calls[step] = (calls[step] ?? 0) + 1;
       try {
-        return { status: 200, headers, body: json(await drExecutorStep(deps, body)) };
+        return {
+          status: 200,
+          headers,
+          body: json(await clock.track(drExecutorStep(deps, body), 'executor step')),
+        };
       } catch (e) {
         const answer = stepErrorAnswer(e);
         return { status: answer.status, headers, body: json(answer.body) };
@@ -153,7 +172,10 @@ export function drWorld(o: {
     if (req.url.startsWith(`${HOOK_BASE}/`)) {
       const hook = req.url.slice(HOOK_BASE.length + 1);
       hookCalls.push({ hook, command: body as unknown as ActionCommand });
-      const answer = o.hook(hook, body as unknown as ActionCommand);
+      const answer = await clock.track(
+        Promise.resolve(o.hook(hook, body as unknown as ActionCommand)),
+        'hook',
+      );
       if (answer === 'no-answer') {
         await clock.sleep(req.timeoutMs);
         throw new HttpTransportError('timeout', `HTTP request to ${req.url} timed out`);
@@ -196,10 +218,13 @@ export function drWorld(o: {
       void done.finally(() => {
         finished = true;
       });
-      // Time moves only when nothing runs: a sleep of 10 s takes no wall time.
+      // Time moves only when nothing runs (no step, hook or command in flight): a sleep of 10 s
+      // takes no wall time, and a call takes none of the virtual clock's.
       while (!finished) {
         await new Promise((r) => setImmediate(r));
-        if (!finished) await clock.fireNext();
+        if (finished) break;
+        if (clock.activity.inFlight > 0) await new Promise((r) => setTimeout(r, 1));
+        else await clock.fireNext();
       }
       return done;
     },
