@@ -3,18 +3,10 @@
  * executor, each move's actions in order with where they run and their timeouts, the hold) and the
  * RTO budget, and changes nothing; its usage errors name the flag and the reason.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '#scripts/cli/main.ts';
+import { crosslinkInRepo } from '../support/cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-
-async function crosslink(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: ROOT, env: {} });
-  return { code, out, err };
-}
+const crosslink = crosslinkInRepo;
 
 describe('crosslink dr drill (dry run)', () => {
   it('prints the ledger drill: Google executes, AWS is commanded across the relay, the flip last, and the budget against the RTO', async () => {
