@@ -163,12 +163,18 @@ function parseStep(plan: DrPlan, raw: unknown): DrExecutorStep {
   const step = raw.step as DrExecutorStep['step'];
   if (step === 'decision') return { step, decision: parseDecision(plan, raw.decision, 'decision') };
   if (step === 'claim') {
+    const issues: Issue[] = [];
+    let decision: Decision | undefined;
+    try {
+      decision = parseDecision(plan, raw.decision, 'decision');
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      issues.push(...e.issues);
+    }
     if (typeof raw.execution !== 'string' || raw.execution === '')
-      throw new ValidationError(
-        [{ path: 'execution', reason: 'must name the workflow execution that claims the run' }],
-        'DR step',
-      );
-    return { step, decision: parseDecision(plan, raw.decision, 'decision'), execution: raw.execution };
+      issues.push({ path: 'execution', reason: 'must name the workflow execution that claims the run' });
+    if (issues.length || !decision) throw new ValidationError(issues, 'DR step');
+    return { step, decision, execution: raw.execution as string };
   }
   const issues: Issue[] = [];
   if (raw.service !== plan.service)
