@@ -79,6 +79,8 @@ export function drWorld(o: {
   start: string | VirtualClock;
   hook: (name: string, command: ActionCommand) => HookAnswer | Promise<HookAnswer>;
   aws: (command: ActionCommand) => CommandFate;
+  /** Called after every step of the executor has answered (to check the world between steps). */
+  afterStep?: () => Promise<void>;
 }): DrWorld {
   const clock =
     typeof o.start === 'string' ? new VirtualClock({ mode: 'manual', start: Date.parse(o.start) }) : o.start;
@@ -162,7 +164,15 @@ export function drWorld(o: {
         return {
           status: 200,
           headers,
-          body: json(await clock.track(drExecutorStep(deps, body), 'executor step')),
+          body: json(
+            await clock.track(
+              drExecutorStep(deps, body).then(async (next) => {
+                await o.afterStep?.();
+                return next;
+              }),
+              'executor step',
+            ),
+          ),
         };
       } catch (e) {
         const answer = stepErrorAnswer(e);
