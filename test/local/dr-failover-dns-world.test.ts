@@ -117,6 +117,11 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
       LEDGER.ttlS * 1000 +
       PROBE_INTERVAL_MS;
     const failed = Object.values(clients.failures as Record<string, number>).reduce((a, b) => a + b, 0);
+    const decisionToTrafficMs = recoveredAt - Date.parse(moves[0]?.time as string);
+    const steps = executions[0]?.stepCount.total ?? 0;
+    console.log(
+      `DR failover (Cloud DNS, Google executing) benchmark: decision to traffic moved ${decisionToTrafficMs / 1000}s, ${steps} Workflows steps (${world.executor.calls.poll ?? 0} polls)`,
+    );
     console.log(
       `DR failover (Cloud DNS, Google executing) measured: RTO ${rtoMs / 1000}s (bound ${bound / 1000}s, actions ${actionsMs / 1000}s, plan ${world.plan.objectives.rto}), RPO ${world.promoted.lossWindowMs} ms (plan ${world.plan.objectives.rpo}), client errors ${failed} of ${clients.requests} (${JSON.stringify(clients.failures)})`,
     );
@@ -126,6 +131,9 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     expect(world.promoted.lossWindowMs).toBeLessThanOrEqual(5 * 60_000);
     expect(failed).toBeGreaterThan(0);
     expect(failed).toBeLessThanOrEqual(Math.ceil(rtoMs / 1000) + 1);
+    // The workflow's steps: a fixed part and a few per action and per poll, none per second waited.
+    expect(steps).toBeLessThanOrEqual(20 + 10 * 3 + 5 * (world.executor.calls.poll ?? 0));
+    expect(decisionToTrafficMs).toBeLessThanOrEqual(actionsMs + LEDGER.ttlS * 1000 + PROBE_INTERVAL_MS);
   }, 240_000);
 
   it('keeps Cloud DNS answering the standby alone when the primary region returns: its targets stay drained', async () => {
