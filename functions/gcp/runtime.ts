@@ -20,12 +20,14 @@
  * Google API call to the local edge; Firestore and Pub/Sub use their emulator variables; the
  * metadata server is `GCE_METADATA_HOST`.
  */
+
 import { Firestore } from '@google-cloud/firestore';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
 import { systemClock } from '#core/clock.ts';
+import type { DrExecutorDeps } from '#core/dr/executor-steps.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
 import { resumeWaiting } from '#core/link/waits.ts';
@@ -36,6 +38,7 @@ import type { VpnRunDeps, VpnRunEventDeps } from '#core/vpn/run-steps.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
+import { buildGcpDrExecutorDeps } from './dr-executor.ts';
 import { buildGcpDrSignalsDeps, type GcpDrSignalsDeps } from './dr-signals.ts';
 import { PubSubSink } from './event-sink.ts';
 import { isStageRunning, type StarterDeps, startStage } from './execution-starter.ts';
@@ -73,6 +76,8 @@ export interface GoogleDeps extends IntakeDeps {
   vpnRun: () => VpnRunDeps;
   /** The DR plan's Google vantage point (the `drSignals` function), built on its first call. */
   drSignals: () => GcpDrSignalsDeps;
+  /** Google as the executor of a Cloud-DNS-switched plan (the `drFailover` function), built on its first call. */
+  drExecutor: () => DrExecutorDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
   vpnRunEvents: () => Promise<VpnRunEventDeps>;
   /** The vpn-run workflow a scheduled firing starts (its full name). */
@@ -311,6 +316,9 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     ...vpnParts(env, { project, region }, { firestore, events, store, policy, networks, projects, workflow }),
     drSignals: once(() =>
       buildGcpDrSignalsDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
+    ),
+    drExecutor: once(() =>
+      buildGcpDrExecutorDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
     ),
     watch: {
       ...base,

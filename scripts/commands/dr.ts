@@ -45,7 +45,7 @@ export interface Output {
 type Read = { text: string } | { code: number };
 
 /** Reads a file; a missing or unreadable one is malformed input (exit 2, as for every input file), with one line. */
-async function readInput(home: string, file: string, out: Output): Promise<Read> {
+export async function readInput(home: string, file: string, out: Output): Promise<Read> {
   try {
     return { text: await readFile(resolve(home, file), 'utf8') };
   } catch (e) {
@@ -60,7 +60,7 @@ async function readInput(home: string, file: string, out: Output): Promise<Read>
 }
 
 /** Runs `parse`; a ValidationError becomes one `file: path: reason` line per issue. */
-function parseOrReport<T>(file: string, out: Output, parse: () => T): T | undefined {
+export function parseOrReport<T>(file: string, out: Output, parse: () => T): T | undefined {
   try {
     return parse();
   } catch (e) {
@@ -82,7 +82,7 @@ function summary(plan: DrPlan): string[] {
   ];
 }
 
-function describeAction(a: Action): string {
+export function describeAction(a: Action): string {
   switch (a.type) {
     case 'promote-replica':
       return `${a.cloud} promote-replica (${a.hook.function})`;

@@ -4,6 +4,7 @@ import { completionCommands } from './completion.ts';
 import { doctorCommands } from './doctor.ts';
 import { drCommands } from './dr.ts';
 import { drControlCommands } from './dr-control.ts';
+import { drillCommand } from './dr-drill.ts';
 import { linkCommands } from './link.ts';
 import { relayCommands } from './relay.ts';
 import { simCommands } from './sim.ts';
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   ...vpnRunCommands,
   ...drCommands,
   ...drControlCommands,
+  drillCommand,
   ...doctorCommands,
   ...simCommands,
   ...simLinkCommands,

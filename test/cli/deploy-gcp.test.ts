@@ -1179,6 +1179,8 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(withPlan.out.filter((l) => /invoker-policy-binding dr-signals /.test(l))).toEqual([
       expect.stringMatching(/--region=us-west1 --member=serviceAccount:crosslink-dr-scheduler@/),
       expect.stringMatching(/--region=us-west1 --member=serviceAccount:crosslink-pusher@/),
+      // The dr-failover workflow's executor steps (a Cloud-DNS-switched plan).
+      expect.stringMatching(/--region=us-west1 --member=serviceAccount:crosslink-workflows@/),
     ]);
     const env = parse(
       readFileSync(join(ROOT, relative(ROOT, join(dir, 'build', 'env', 'dr-signals.yaml'))), 'utf8'),

@@ -6,16 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '#scripts/cli/main.ts';
+import { crosslinkInRepo } from '../support/cli.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-async function crosslink(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: ROOT, env: {} });
-  return { code, out, err };
-}
+const crosslink = crosslinkInRepo;
 
 const approve = (plan: string, log: string, epoch: string, at: string) =>
   crosslink('dr', 'approve', plan, epoch, '--signals', log, '--by', 'carol@example.com', '--at', at);

@@ -14,20 +14,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flipRoutingControls } from '#aws/arc-switch.ts';
-import { fetchGet } from '#aws/http-get.ts';
 import { type Advance, advance, isFinished, startRun } from '#core/dr/executor.ts';
-import { step } from '#core/dr/failover-decider.ts';
-import { type DeciderState, type Decision, initialState } from '#core/dr/failover-state.ts';
-import type { ProbeStreak } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
-import { runProbes } from '#core/dr/probe-run.ts';
 import type { LocalCloud } from '#local/index.ts';
 import {
   createPaymentsAtArcAddresses,
   deployPaymentsWorld,
   executorSession,
   type PaymentsWorld,
+  type ProbedDecider,
+  probedDecider,
   probedPlan,
+  probeRound as probeRoundOf,
   type SessionCredentials,
   startPaymentsClients,
   PROBE_VANTAGES as VANTAGES,
@@ -126,33 +124,14 @@ async function drive(
 }
 
 // The decider's state and what it decided, across the tests of this file (they run in order).
-let state: DeciderState;
-const decisions: Decision[] = [];
-const streaks = new Map<string, Record<string, ProbeStreak>>();
+let decider: ProbedDecider;
 const runs: Awaited<ReturnType<typeof drive>>[] = [];
 
 /** One probe run of every vantage point; each observation to the decider, each move carried out. */
-async function probeRound(): Promise<void> {
-  for (const vantage of VANTAGES) {
-    const r = await runProbes(
-      { get: fetchGet(vantage, 2_000), clock: cloud.clock },
-      {
-        plan,
-        vantage,
-        controlUrl: `${cloud.serviceHealth}/connectivity`,
-        streaks: streaks.get(vantage) ?? {},
-      },
-    );
-    streaks.set(vantage, r.streaks);
-    for (const o of r.observations) {
-      const s = step(plan, state, o);
-      state = s.state;
-      if (!s.decision) continue;
-      decisions.push(s.decision);
-      if (s.decision.decision !== 'hold') runs.push(await drive(startRun(plan, s.decision)));
-    }
-  }
-}
+const probeRound = () =>
+  probeRoundOf(cloud, plan, decider, VANTAGES, async (move) => {
+    runs.push(await drive(startRun(plan, move)));
+  });
 
 /** Probe rounds every interval for `ms` of virtual time. */
 async function probeFor(ms: number): Promise<void> {
@@ -165,18 +144,18 @@ async function probeFor(ms: number): Promise<void> {
 describe('no failover', () => {
   it("when one vantage point's own network fails: recorded as vantage-down, nothing moves", async () => {
     // Prepare
-    state = initialState(plan);
+    decider = probedDecider(plan);
 
     // Act
     await act('vantage-network', { vantage: 'aws-us-west-2', on: true });
     await probeFor(5 * 60_000);
-    const during = state.reports['aws-us-west-2/api-availability']?.status;
+    const during = decider.state.reports['aws-us-west-2/api-availability']?.status;
     await act('vantage-network', { vantage: 'aws-us-west-2', on: false });
     await probeFor(2 * 60_000);
 
     // Assess
     expect(during).toBe('unknown');
-    expect(decisions.filter((d) => d.decision !== 'hold')).toEqual([]);
+    expect(decider.decisions.filter((d) => d.decision !== 'hold')).toEqual([]);
     expect(runs).toEqual([]);
     expect((await act('clients', { service: 'payments-api' })).failures).toEqual({});
   }, 120_000);
@@ -206,7 +185,7 @@ describe('a primary-region outage, failed over by the executor', () => {
 
     // Assess: exactly one failover, its actions in order under one epoch
     expect(served).toBe(true);
-    const moves = decisions.filter((d) => d.decision !== 'hold');
+    const moves = decider.decisions.filter((d) => d.decision !== 'hold');
     expect(moves.map((d) => d.decision)).toEqual(['failover']);
     expect(runs).toHaveLength(1);
     const run = runs[0]!;

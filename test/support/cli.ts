@@ -27,3 +27,15 @@ export function cliAgainst(cloud: LocalCloud, prefix: string) {
   };
   return { home, cli, remove: () => rmSync(home, { recursive: true, force: true }) };
 }
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Runs the CLI in the repository folder (offline commands) and captures what it prints, line by line. */
+export async function crosslinkInRepo(
+  ...argv: string[]
+): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), cwd: ROOT, env: {} });
+  return { code, out, err };
+}

@@ -10,7 +10,12 @@ import {
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach } from 'vitest';
+import { fetchGet } from '#aws/http-get.ts';
+import { step } from '#core/dr/failover-decider.ts';
+import { type DeciderState, type Decision, initialState } from '#core/dr/failover-state.ts';
+import type { ProbeStreak } from '#core/dr/observations.ts';
 import type { DrPlan, DrPlanDocument } from '#core/dr/plan.ts';
+import { runProbes } from '#core/dr/probe-run.ts';
 import { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
@@ -226,4 +231,49 @@ export function executorSession(cloud: LocalCloud): Promise<SessionCredentials> 
       : v,
   );
   return roleSession(cloud, 'crosslink-dr-executor', policy);
+}
+
+/** The decider as a world test's probes feed it: its state, what it decided, each vantage point's streaks. */
+export interface ProbedDecider {
+  state: DeciderState;
+  decisions: Decision[];
+  streaks: Map<string, Record<string, ProbeStreak>>;
+}
+
+export const probedDecider = (plan: DrPlan): ProbedDecider => ({
+  state: initialState(plan),
+  decisions: [],
+  streaks: new Map(),
+});
+
+/**
+ * One probe run of every vantage point in `vantages` against the world's health endpoints (the real
+ * probe run); each observation to the decider, each move (a failover or failback) to `onMove`.
+ */
+export async function probeRound(
+  cloud: LocalCloud,
+  plan: DrPlan,
+  decider: ProbedDecider,
+  vantages: readonly string[],
+  onMove: (move: Decision) => Promise<void>,
+): Promise<void> {
+  for (const vantage of vantages) {
+    const r = await runProbes(
+      { get: fetchGet(vantage, 2_000), clock: cloud.clock },
+      {
+        plan,
+        vantage,
+        controlUrl: `${cloud.serviceHealth}/connectivity`,
+        streaks: decider.streaks.get(vantage) ?? {},
+      },
+    );
+    decider.streaks.set(vantage, r.streaks);
+    for (const o of r.observations) {
+      const s = step(plan, decider.state, o);
+      decider.state = s.state;
+      if (!s.decision) continue;
+      decider.decisions.push(s.decision);
+      if (s.decision.decision !== 'hold') await onMove(s.decision);
+    }
+  }
 }

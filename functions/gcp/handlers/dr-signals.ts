@@ -9,11 +9,28 @@
  * - the pushes of `crosslink-peer-events` and `crosslink-events` (OIDC): AWS's `DrSignalObserved`
  *   recorded once, a `LinkStateChanged` of the replication link as this side's link signal; any
  *   other event is acknowledged unread.
+ * The same function is Google's DR executor when the plan's traffic switch is a Cloud DNS failover
+ * policy (../dr-executor.ts, docs/dr-executor.md "On Google: the dr-failover workflow"), with the
+ * same plan, account and grants (Firestore, publishing on crosslink-events):
+ * - the dr-failover workflow (OIDC), POST `{step, ...}`: one executor step
+ *   (functions/core/dr/executor-steps.ts), answered with what to do next or the named error the
+ *   workflow raises (an advance saved first by another call is a retryable RunVersionConflict);
+ * - the push of `crosslink-peer-events`: AWS's `DrActionFinished`, the result of a command it was
+ *   relayed, kept for the run's next poll.
  */
+import { drExecutorStep, keepRelayedResult } from '#core/dr/executor-steps.ts';
 import { ValidationError } from '#core/errors.ts';
 import { gcpDrSignalsEvent, gcpScheduledRun } from '../dr-signals.ts';
 import { fromPubSubPush } from '../envelope.ts';
-import { type Deps, health, logLine, pushHandler, type Request, type Response } from './wrap.ts';
+import {
+  answerStepError,
+  type Deps,
+  health,
+  logLine,
+  pushHandler,
+  type Request,
+  type Response,
+} from './wrap.ts';
 
 /** The log line the staleness alert's metric counts (gcp.yml logMetrics crosslink_dr_signals_recorded). */
 export const RECORDED_MESSAGE = 'dr signals recorded';
@@ -21,11 +38,18 @@ export const RECORDED_MESSAGE = 'dr signals recorded';
 export function drSignals(deps: Deps) {
   const pushed = pushHandler('drSignals', async (body) => {
     const event = fromPubSubPush(body);
+    if (event.type === 'crosslink.DrActionFinished.v1' && event.crosslinkorigin === 'aws')
+      return {
+        action: 'kept',
+        result: await keepRelayedResult((await deps()).drExecutor(), event.data as never),
+      };
     return gcpDrSignalsEvent((await deps()).drSignals(), event);
   });
   return async (req: Request, res: Response) => {
     if (health('drSignals', req, res)) return;
     if (typeof (req.body as { message?: unknown } | null)?.message === 'object') return pushed(req, res);
+    if (typeof (req.body as { step?: unknown } | null)?.step === 'string')
+      return executorStep(deps, req, res);
     try {
       const d = (await deps()).drSignals();
       if (!d.plan) {
@@ -49,4 +73,20 @@ export function drSignals(deps: Deps) {
       res.status(400).json({ error: { name: e.name, message: e.message } });
     }
   };
+}
+
+/** One step of the dr-failover workflow, logged (a step that raised a page at severity ALERT). */
+async function executorStep(deps: Deps, req: Request, res: Response): Promise<void> {
+  try {
+    const next = await drExecutorStep((await deps()).drExecutor(), req.body);
+    logLine({
+      severity: next.pages.length > 0 ? 'ALERT' : 'INFO',
+      function: 'drSignals',
+      step: (req.body as { step: string }).step,
+      next,
+    });
+    res.status(200).json(next);
+  } catch (e) {
+    answerStepError('drSignals', res, e);
+  }
 }

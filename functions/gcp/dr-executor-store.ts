@@ -1,0 +1,145 @@
+/**
+ * The DR executor's state on Google (docs/dr-executor.md "On Google: the dr-failover workflow"), in
+ * Firestore, the twin of the AWS store in the links table:
+ *
+ * | document                                        | fields                                                         |
+ * | ----------------------------------------------- | -------------------------------------------------------------- |
+ * | `drExecutors/<service>`                         | `epoch`: the claimed epoch; `owner`: the execution that claimed it; `version`; `finished`; `status`; `run` (JSON) |
+ * | `drExecutors/<service>/runs/<epoch, 10 digits>` | `run` (JSON): a finished run, kept once the next one starts    |
+ * | `drExecutors/<service>/refused/<time>#<epoch>`  | `refusal` (JSON): a claim refused, and why                     |
+ * | `drExecutors/<service>/results/<epoch>#<index>` | `result` (JSON), `receivedAt`: what the other cloud relayed back |
+ *
+ * The head holds the claimed epoch and the current run in one document, read and written in one
+ * transaction, so the epoch and the run are fenced together:
+ * - **claim**: the head is written only when there is none, or when its epoch is below the new one
+ *   and its run has finished. Two steps holding the same decision cannot both start a run; a
+ *   duplicate or stale decision, or one that comes while a run is open, is refused and recorded.
+ * - **save**: an advance is written only over the version it was read at (and never lowers the
+ *   epoch); a writer that lost the race gets a ConflictError and reads the run again.
+ * - **results**: the first relayed result of an epoch's action is kept (`create`); a redelivery of it
+ *   changes nothing.
+ */
+import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import { type ActionResult, claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
+import type { Claim, DrRunStore, Refusal, StoredRun } from '#core/dr/executor-steps.ts';
+import { ConflictError } from '#core/errors.ts';
+
+/** gRPC status ALREADY_EXISTS. */
+const ALREADY_EXISTS = 6;
+const padEpoch = (epoch: number) => String(epoch).padStart(10, '0');
+
+/** A save over a version that is no longer the stored one: another advance was saved first. */
+export class RunVersionConflict extends ConflictError {
+  override name = 'RunVersionConflict';
+}
+
+export class FirestoreDrExecutorStore implements DrRunStore {
+  readonly #db: Firestore;
+
+  constructor(db: Firestore) {
+    this.#db = db;
+  }
+
+  #head(service: string) {
+    return this.#db.collection('drExecutors').doc(service);
+  }
+
+  #fields(run: Run, version: number, owner: string) {
+    return {
+      epoch: run.epoch,
+      owner,
+      version,
+      finished: isFinished(run),
+      status: run.status,
+      run: JSON.stringify(run),
+    };
+  }
+
+  async current(service: string): Promise<StoredRun | undefined> {
+    const snap = await this.#head(service).get();
+    return snap.exists
+      ? { run: JSON.parse(String(snap.get('run'))) as Run, version: Number(snap.get('version')) }
+      : undefined;
+  }
+
+  async claim(run: Run, time: string, owner: string): Promise<Claim> {
+    const head = this.#head(run.service);
+    const outcome: { again?: StoredRun; issue?: string } = await this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(head);
+      const stored = snap.exists ? (JSON.parse(String(snap.get('run'))) as Run) : undefined;
+      if (stored && snap.get('owner') === owner && Number(snap.get('epoch')) === run.epoch)
+        return { again: { run: stored, version: Number(snap.get('version')) } };
+      const issue =
+        claimIssue(stored ? Number(snap.get('epoch')) : null, run.epoch) ??
+        (stored && !isFinished(stored)
+          ? `the run of epoch ${stored.epoch} is ${stored.status}: one run at a time, the decision is not taken`
+          : undefined);
+      if (issue) return { issue };
+      tx.set(head, this.#fields(run, 1, owner));
+      if (stored)
+        tx.set(head.collection('runs').doc(padEpoch(stored.epoch)), { run: JSON.stringify(stored) });
+      return {};
+    });
+    if (outcome.again) return { claimed: true, stored: outcome.again, again: true };
+    if (outcome.issue === undefined) return { claimed: true, stored: { run, version: 1 } };
+    const refusal: Refusal = { service: run.service, epoch: run.epoch, time, reason: outcome.issue };
+    await head
+      .collection('refused')
+      .doc(`${new Date(time).toISOString()}#${padEpoch(run.epoch)}`)
+      .set({ refusal: JSON.stringify(refusal) });
+    return { claimed: false, refusal };
+  }
+
+  async save(run: Run, version: number): Promise<StoredRun> {
+    const head = this.#head(run.service);
+    await this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(head);
+      if (!snap.exists || Number(snap.get('version')) !== version || Number(snap.get('epoch')) > run.epoch)
+        throw new RunVersionConflict(
+          `the ${run.service} run of epoch ${run.epoch} is no longer at version ${version}: another advance was saved first`,
+        );
+      tx.set(head, this.#fields(run, version + 1, String(snap.get('owner'))));
+    });
+    return { run, version: version + 1 };
+  }
+
+  async putResult(result: ActionResult, receivedAt: string): Promise<void> {
+    try {
+      await this.#head(result.service)
+        .collection('results')
+        .doc(`${padEpoch(result.epoch)}#${result.index}`)
+        .create({ result: JSON.stringify(result), receivedAt });
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== ALREADY_EXISTS) throw e;
+    }
+  }
+
+  async result(
+    service: string,
+    epoch: number,
+    index: number,
+  ): Promise<{ result: ActionResult; receivedAt: string } | undefined> {
+    const snap = await this.#head(service)
+      .collection('results')
+      .doc(`${padEpoch(epoch)}#${index}`)
+      .get();
+    return snap.exists
+      ? {
+          result: JSON.parse(String(snap.get('result'))) as ActionResult,
+          receivedAt: String(snap.get('receivedAt')),
+        }
+      : undefined;
+  }
+
+  /** The finished runs that a later claim replaced, oldest first. */
+  async finishedRuns(service: string): Promise<Run[]> {
+    const snap = await this.#head(service).collection('runs').orderBy(FieldPath.documentId()).get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('run'))) as Run);
+  }
+
+  /** The refused claims, in time order. */
+  async refusals(service: string): Promise<Refusal[]> {
+    const snap = await this.#head(service).collection('refused').orderBy(FieldPath.documentId()).get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('refusal'))) as Refusal);
+  }
+}

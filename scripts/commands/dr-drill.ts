@@ -1,0 +1,92 @@
+/**
+ * `crosslink dr drill <plan-file> [--hold <duration>] [--apply]`: a game day that fails the plan's
+ * service over and back on schedule (docs/dr-executor.md "Drills"). Without --apply it prints what
+ * the drill would do (the executor, each move's actions in order with where they run and their
+ * timeouts, the hold on the standby) and the RTO budget it is measured against, and changes nothing.
+ * Exit codes: 0 printed, 2 a malformed plan, a missing file or a bad flag (named, with the reason).
+ */
+import { formatDuration, parseDuration } from '#core/clock.ts';
+import { DETECTION_PROBES, type Drill, type DrillMove, drill, PROBE_SCHEDULE_MS } from '#core/dr/drill.ts';
+import { parseDrPlan } from '#core/dr/plan.ts';
+import type { Command } from '../cli/command.ts';
+import { EXIT, UsageError } from '../cli/errors.ts';
+import { describeAction, type Output, parseOrReport, readInput } from './dr.ts';
+
+const DEFAULT_HOLD = '10m';
+
+/** `--hold`: how long the drill stays on the standby before failing back. */
+export function holdOption(value: unknown): number {
+  const text = typeof value === 'string' ? value : DEFAULT_HOLD;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new UsageError(`--hold: "${text}" is not a duration (e.g. 10m, 1h)`);
+  }
+  if (ms < 60_000) throw new UsageError(`--hold: ${text} is under 1m: the drill must see the standby serve`);
+  return ms;
+}
+
+function moveLines(n: number, m: DrillMove, executor: string): string[] {
+  return [
+    `${n}. ${m.move === 'failover' ? 'fail over' : 'fail back'} to ${m.to.cloud} ${m.to.region} (approval ${m.approval})`,
+    ...m.actions.map(
+      (a) =>
+        `   ${a.index + 1}. ${describeAction(a.action)}  ${a.via === 'local' ? `on ${executor}` : 'across the relay'}  timeout ${formatDuration(a.timeoutMs)}`,
+    ),
+  ];
+}
+
+export function drillLines(file: string, d: Drill): string[] {
+  const b = d.budget;
+  const over = b.totalMs >= b.rtoMs;
+  return [
+    `${d.service}: drill of ${file} (dry run: nothing changed)`,
+    `executor: ${d.executor} (it owns the plan's traffic switch)`,
+    ...moveLines(1, d.failover, d.executor),
+    `2. hold on the standby for ${formatDuration(d.holdMs)}`,
+    ...moveLines(3, d.failback, d.executor),
+    `RTO budget: detection ${formatDuration(b.detectionMs)} (${DETECTION_PROBES} probes, one every ${formatDuration(PROBE_SCHEDULE_MS)}) + hysteresis ${formatDuration(b.hysteresisMs)} + actions at most ${formatDuration(b.actionsMs)} + the record's TTL = ${formatDuration(b.totalMs)} + TTL; plan RTO ${formatDuration(b.rtoMs)}${over ? ': over it if every action takes its whole timeout' : ''}`,
+  ];
+}
+
+export async function drDrill(
+  opts: { file: string; holdMs: number; json: boolean; home: string },
+  out: Output,
+): Promise<number> {
+  const read = await readInput(opts.home, opts.file, out);
+  if ('code' in read) return read.code;
+  const plan = parseOrReport(opts.file, out, () => parseDrPlan(read.text, opts.file));
+  if (!plan) return EXIT.usage;
+  const d = drill(plan, { holdMs: opts.holdMs });
+  if (opts.json) out.out(JSON.stringify(d, null, 2));
+  else for (const line of drillLines(opts.file, d)) out.out(line);
+  return EXIT.ok;
+}
+
+export const drillCommand: Command = {
+  noun: 'dr',
+  verb: 'drill',
+  args: '<plan-file> [--hold <duration>] [--apply]',
+  summary: 'a game day: fail the service over and back on schedule (prints the drill unless --apply)',
+  example: 'crosslink dr drill config/dr-plans/example-ledger.yaml --hold 15m',
+  positionals: { min: 1, max: 1 },
+  options: {
+    hold: {
+      type: 'string',
+      description: `how long to stay on the standby (default ${DEFAULT_HOLD}, at least 1m)`,
+    },
+    apply: { type: 'boolean', description: 'run the drill (not built yet: the dry run only)' },
+  },
+  async run(ctx) {
+    const holdMs = holdOption(ctx.options.hold);
+    if (ctx.options.apply === true)
+      throw new UsageError(
+        '--apply: running a drill is not built yet; without --apply the drill prints what it would do and changes nothing',
+      );
+    return drDrill(
+      { file: ctx.positionals[0] as string, holdMs, json: ctx.global.json, home: ctx.home },
+      ctx.io,
+    );
+  },
+};

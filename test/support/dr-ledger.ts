@@ -1,0 +1,46 @@
+/**
+ * The ledger plan (config/dr-plans/example-ledger.yaml): primary on Google europe-west1, standby on
+ * AWS eu-west-1, traffic switched by a Cloud DNS failover policy, so Google executes it; its
+ * failover promotes and scales on AWS (commanded across the relay), then drains the primary targets
+ * on Google. And the decider's move for it, as the executor is started with.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { Decision } from '#core/dr/failover-state.ts';
+import { type DrPlan, type DrPlanDocument, validateDrPlan } from '#core/dr/plan.ts';
+
+export const LEDGER_PLAN = join(import.meta.dirname, '..', '..', 'config', 'dr-plans', 'example-ledger.yaml');
+
+export function ledgerDoc(): DrPlanDocument {
+  return parse(readFileSync(LEDGER_PLAN, 'utf8')) as DrPlanDocument;
+}
+
+export function ledgerPlan(edit: (doc: DrPlanDocument) => void = () => {}): DrPlan {
+  const doc = ledgerDoc();
+  edit(doc);
+  return validateDrPlan(doc);
+}
+
+/** A failover (or failback) the decider emitted at `time` under `epoch`, approved unless `approval` says. */
+export function moveOf(
+  plan: DrPlan,
+  epoch: number,
+  time: string,
+  o: { decision?: 'failover' | 'failback'; approval?: Decision['approval'] } = {},
+): Decision {
+  const decision = o.decision ?? 'failover';
+  const approval = o.approval ?? 'approved';
+  return {
+    time,
+    service: plan.service,
+    epoch,
+    trigger: 'signal',
+    decision,
+    approval,
+    ...(approval === 'approved' && { by: 'carol@example.com' }),
+    active: decision === 'failover' ? 'standby' : 'primary',
+    reasons: [{ code: 'quorum', message: 'the primary is down by quorum' }],
+    ...(approval !== 'pending' && { actions: plan.actions[decision] }),
+  };
+}
