@@ -38,6 +38,7 @@ import {
   type LaunchedEmulators,
   launchEmulators,
 } from './gcp/emulators.ts';
+import type { InstanceStart } from './gcp/functions-host.ts';
 import { recordIamUse } from './gcp/iam/record.ts';
 import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, startGcp } from './gcp/index.ts';
 import { PubsubFront } from './gcp/pubsub-front.ts';
@@ -87,6 +88,12 @@ export interface LocalCloudOptions {
    */
   gcpConfig?: string;
   watchGcpConfig?: boolean;
+  /**
+   * When each gcp.yml function's instance starts (local/gcp/functions-host.ts `InstanceStart`):
+   * `deploy` (default) before the local cloud is ready; `request`, at the first request that
+   * reaches it, as Cloud Run starts one (`npm start`).
+   */
+  functionInstances?: InstanceStart;
   /**
    * Environment for every function of gcp.yml over its `environment` (e.g. a test's short approval
    * deadlines).
@@ -429,6 +436,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         pushProxy: pushProxyStart,
         compileCache: join(cacheDir, 'node'),
         watch: options.watchGcpConfig ?? false,
+        ...(options.functionInstances ? { functionInstances: options.functionInstances } : {}),
         // The Google half's functions need both sealing keys: Google's own (Cloud KMS
         // crosslink/activation, created here when the AWS half does not) and the AWS key it seals
         // to (a gcp.yml `${env:NAME}` value, below).
@@ -462,7 +470,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         log,
       });
       log(
-        `google half: ${plumbing.functions.list().length} functions running in ${Math.round(performance.now() - googleAt)} ms`,
+        options.functionInstances === 'request'
+          ? `google half: ${plumbing.functions.deployments().length} functions deployed in ${Math.round(performance.now() - googleAt)} ms (each instance starts at its first request)`
+          : `google half: ${plumbing.functions.list().length} functions running in ${Math.round(performance.now() - googleAt)} ms`,
       );
     }
     const emulators = await emulatorStart;
@@ -502,7 +512,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         firestoreEmulatorHost: emulators?.firestoreHost ?? null,
         intakes: {
           aws: awsHalf?.intake ?? null,
-          gcp: plumbing?.functions.get('intake') ? plumbing.functions.url('intake') : null,
+          gcp: plumbing?.functions.deployment('intake') ? plumbing.functions.url('intake') : null,
         },
         keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
         admin: `${endpoint}/_crosslink`,

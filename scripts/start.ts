@@ -134,7 +134,10 @@ async function main(): Promise<number> {
     ...(values.region ? { region: values.region } : {}),
     gcp: { keysDir: join(HANDSHAKE_DIR, 'keys') },
     emulators: true,
-    ...(gcpConfig ? { gcpConfig, watchGcpConfig: true } : {}),
+    // Each Google function's instance starts at its first request, as Cloud Run starts one (its
+    // default of no minimum instances): ready does not wait for processes no request has reached
+    // (docs/performance.md "`npm start`").
+    ...(gcpConfig ? { gcpConfig, watchGcpConfig: true, functionInstances: 'request' as const } : {}),
     // Without the AWS half, what gcp.yml's `${env:NAME}` values would take from it (its relay
     // route, its sealing key) come from this process's environment, as deploy-gcp takes them.
     ...(values['no-aws-half']
@@ -172,8 +175,8 @@ async function main(): Promise<number> {
                   `  intake   ${handshake.intakes.gcp}  (Google half from gcp.yml: HTTP function, IAM invoker auth)`,
                 ]
               : []),
-            `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.workflows.length} workflows, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change)`,
-            ...cloud.plumbing.functions.list().map((f) => `    ${f.spec.name.padEnd(20)} ${f.url}`),
+            `  gcp.yml  ${gcpConfig}: ${cloud.plumbing.config.functions.length} functions, ${cloud.plumbing.config.workflows.length} workflows, ${cloud.plumbing.config.topics.length} topics, ${cloud.plumbing.config.schedulerJobs.length} scheduler jobs, ${cloud.plumbing.config.logSinks.length} log sinks (reloaded on change; each function's instance starts at its first request)`,
+            ...cloud.plumbing.functions.deployments().map((f) => `    ${f.spec.name.padEnd(20)} ${f.url}`),
           ]
         : []),
       ...(estate

@@ -67,17 +67,45 @@ const CLOCK_PRELOAD = pathToFileURL(join(import.meta.dirname, '..', 'virtual-dat
 /** Lines of a function's output kept (as many as a Lambda's: tests read whole flows from it). */
 const OUTPUT_LINES = 10_000;
 
-export interface HostedFunction {
+/**
+ * When a deployed function's instance starts: `deploy`, as it is deployed (its deploy ends once
+ * the instance listens, and the instance stays); `request`, at the first request that reaches it,
+ * which waits for the instance's cold start (Cloud Run's default, `minInstances` 0). Either way the
+ * instance then stays until the function is redeployed or removed or the local cloud stops (Cloud
+ * Run keeps an idle instance a while, and may stop it; stopping none is within that).
+ */
+export type InstanceStart = 'deploy' | 'request';
+
+/** A function as deployed, whether or not an instance of it runs. */
+export interface DeployedFunction {
   spec: FunctionSpec;
   signatureType: 'http' | 'cloudevent';
   /** The URL callers use (and the ID token audience). */
   url: string;
-  /** The private port of the functions-framework server. */
-  port: number;
   /** The package directory it runs from (the deploy's `--source`). */
   packageDir: string;
   /** The source files its package was built from, relative to gcp.yml's directory. */
   inputs: string[];
+  /**
+   * Requests being served now (one waiting for its instance's cold start included), the most
+   * served at once, and those refused at capacity (429).
+   */
+  load: { inFlight: number; peak: number; refused: number };
+}
+
+interface Deployment extends DeployedFunction {
+  built: BuiltFunction;
+  revision: number;
+  /** Its service account's email (the identity its metadata server answers). */
+  email: string | undefined;
+  /** Its instance's start while one is under way, or once it has started. */
+  starting: Promise<HostedFunction> | undefined;
+}
+
+/** A function's running instance, with what it was deployed as. */
+export interface HostedFunction extends DeployedFunction {
+  /** The private port of the functions-framework server. */
+  port: number;
   /** The environment the function's process got (the platform's, gcp.yml's, the local network's). */
   environment: Record<string, string>;
   child: ChildProcess;
@@ -88,8 +116,6 @@ export interface HostedFunction {
   emulatorFront: EmulatorFront | undefined;
   /** What the function wrote on stdout / stderr (the last OUTPUT_LINES lines). */
   output: string[];
-  /** Requests being served now, the most served at once, and those refused at capacity (429). */
-  load: { inFlight: number; peak: number; refused: number };
 }
 
 /** Cloud Run's defaults for a function: 100 instances, one request each. */
@@ -121,6 +147,8 @@ export interface FunctionHostsOptions {
   /** The IAM its front checks the function's emulator calls against. */
   iam: GcpIam;
   log: (message: string) => void;
+  /** When a function's instance starts (default `deploy`). */
+  instances?: InstanceStart;
   /**
    * Node's compile cache for the function processes (`NODE_COMPILE_CACHE`; none when undefined):
    * the modules they load (the Google client libraries above all), compiled once and read back at
@@ -189,6 +217,9 @@ function frameworkBinary(packageDir: string): string {
 
 export class FunctionHosts {
   readonly #o: FunctionHostsOptions;
+  /** Each function deployed, by name. */
+  readonly #deployed = new Map<string, Deployment>();
+  /** Each function's running instance, by name. */
   readonly #hosted = new Map<string, HostedFunction>();
   readonly #bundles: NonNullable<Parameters<typeof builtFunction>[3]> = new Map();
   #revisions = new Map<string, number>();
@@ -212,8 +243,19 @@ export class FunctionHosts {
     return this.#hosted.get(name);
   }
 
+  /** The functions whose instance runs (with instances started on request, those a request has reached). */
   list(): HostedFunction[] {
     return [...this.#hosted.values()];
+  }
+
+  /** A function as deployed, whether or not an instance of it runs. */
+  deployment(name: string): DeployedFunction | undefined {
+    return this.#deployed.get(name);
+  }
+
+  /** Every function deployed, whether or not an instance of it runs. */
+  deployments(): DeployedFunction[] {
+    return [...this.#deployed.values()];
   }
 
   /** Forgets bundles made so far (their sources may have changed): the next start rebuilds what changed. */
@@ -227,10 +269,12 @@ export class FunctionHosts {
   }
 
   /**
-   * Builds (when its inputs changed) and starts (or restarts) a function from gcp.yml in `root`
-   * (whose `source` paths it resolves); resolves once it listens.
+   * Builds (when its inputs changed) and deploys (or redeploys) a function from gcp.yml in `root`
+   * (whose `source` paths it resolves). With instances started at deploy (the default), resolves
+   * once its instance listens; with instances started on request, once it is deployed (undefined:
+   * no instance runs until a request reaches it).
    */
-  async start(spec: FunctionSpec, root: string): Promise<HostedFunction> {
+  async start(spec: FunctionSpec, root: string): Promise<HostedFunction | undefined> {
     const built = await this.build(spec, root);
     await this.stop(spec.name);
     this.#placed.set(spec.name, this.regionOf(spec));
@@ -238,6 +282,63 @@ export class FunctionHosts {
     this.#revisions.set(spec.name, revision);
     const email = spec.serviceAccount ? serviceAccountEmail(spec.serviceAccount, this.#o.project) : undefined;
     if (email) await this.#o.auth.addServiceAccount(email);
+    const d: Deployment = {
+      spec,
+      signatureType: signatureType(spec),
+      url: this.url(spec.name),
+      packageDir: built.dir,
+      inputs: built.inputs,
+      load: { inFlight: 0, peak: 0, refused: 0 },
+      built,
+      revision,
+      email,
+      starting: undefined,
+    };
+    this.#deployed.set(spec.name, d);
+    if (this.#o.instances === 'request') {
+      this.#o.log(
+        `functions: ${spec.name} (${d.signatureType}) at ${d.url}${built.built ? ' (built)' : ''}; an instance starts at its first request`,
+      );
+      return undefined;
+    }
+    return this.#instance(d);
+  }
+
+  /**
+   * The deployment's instance: the running one, the one starting, or one started now. A start
+   * that fails is forgotten, so the next request starts another (as Cloud Run does).
+   */
+  #instance(d: Deployment): Promise<HostedFunction> {
+    const running = this.#hosted.get(d.spec.name);
+    if (running) return Promise.resolve(running);
+    if (d.starting) return d.starting;
+    const t0 = performance.now();
+    const starting = this.#launch(d).then(async (hosted) => {
+      if (this.#deployed.get(d.spec.name) !== d) {
+        // Redeployed or removed while it started: this instance serves nothing.
+        await stopInstance(hosted);
+        throw new FunctionStartError(
+          `function ${d.spec.name} was redeployed or removed while its instance started`,
+        );
+      }
+      this.#hosted.set(d.spec.name, hosted);
+      this.#o.log(
+        this.#o.instances === 'request'
+          ? `functions: ${d.spec.name} instance started for a request in ${Math.round(performance.now() - t0)} ms`
+          : `functions: ${d.spec.name} (${hosted.signatureType}) at ${hosted.url}${d.built.built ? ' (built)' : ''}`,
+      );
+      return hosted;
+    });
+    d.starting = starting;
+    starting.catch(() => {
+      if (d.starting === starting) d.starting = undefined;
+    });
+    return starting;
+  }
+
+  /** Starts an instance of the deployment: its metadata server, its emulators' front, its process. */
+  async #launch(d: Deployment): Promise<HostedFunction> {
+    const { spec, built, revision, email } = d;
     const metadata = new MetadataServer({
       auth: this.#o.auth,
       project: this.#o.project,
@@ -360,7 +461,7 @@ export class FunctionHosts {
       const hosted: HostedFunction = {
         spec,
         signatureType: signatureType(spec),
-        url: this.url(spec.name),
+        url: d.url,
         port,
         packageDir: built.dir,
         inputs: built.inputs,
@@ -370,27 +471,27 @@ export class FunctionHosts {
         metadata,
         emulatorFront: front,
         output,
-        load: { inFlight: 0, peak: 0, refused: 0 },
+        load: d.load,
       };
-      this.#hosted.set(spec.name, hosted);
-      this.#o.log(
-        `functions: ${spec.name} (${hosted.signatureType}) at ${hosted.url}${built.built ? ' (built)' : ''}`,
-      );
       return hosted;
     }
   }
 
+  /** Removes the function: its deployment, and its instance (once one starting has started). */
   async stop(name: string): Promise<void> {
+    const d = this.#deployed.get(name);
+    this.#deployed.delete(name);
+    await d?.starting?.catch(() => undefined);
     const h = this.#hosted.get(name);
     if (!h) return;
     this.#hosted.delete(name);
-    await stopChild(h.child);
-    await h.metadata.close();
-    await h.emulatorFront?.stop();
+    await stopInstance(h);
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.#hosted.keys()].map((n) => this.stop(n)));
+    await Promise.all(
+      [...new Set([...this.#deployed.keys(), ...this.#hosted.keys()])].map((n) => this.stop(n)),
+    );
   }
 
   /** The edge's handler for function URLs: IAM check, then forward (see the file comment). */
@@ -404,7 +505,7 @@ export class FunctionHosts {
       if (!at) return false;
       const rest = url.slice(at[0].length);
       const m = /^([a-z][a-z0-9-]*)(.*)$/.exec(rest);
-      const found = m ? this.#hosted.get(m[1] as string) : undefined;
+      const found = m ? this.#deployed.get(m[1] as string) : undefined;
       // A function answers only at its own region's host.
       const hosted = found && this.regionOf(found.spec) === at[1] ? found : undefined;
       if (!m || !hosted) {
@@ -419,12 +520,7 @@ export class FunctionHosts {
     };
   }
 
-  async #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    hosted: HostedFunction,
-    path: string,
-  ): Promise<void> {
+  async #forward(req: IncomingMessage, res: ServerResponse, hosted: Deployment, path: string): Promise<void> {
     const invokers = (hosted.spec.trigger.http?.invokers ?? []).map((m) => memberOf(m, this.#o.project));
     const trigger = hosted.spec.trigger.topic ?? hosted.spec.trigger.eventarc;
     const headers = { ...req.headers };
@@ -500,11 +596,22 @@ export class FunctionHosts {
     };
     res.once('close', release);
     res.once('finish', release);
+    // Its instance: the running one, or the one this request waits for (a cold start).
+    let instance: HostedFunction;
+    try {
+      instance = await this.#instance(hosted);
+    } catch (err) {
+      this.#o.log(`functions: ${hosted.spec.name}: its instance did not start: ${(err as Error).message}`);
+      req.resume();
+      if (!res.headersSent)
+        sendText(res, 503, `function ${hosted.spec.name} is unavailable: its instance did not start`);
+      return;
+    }
     // The function answers at the time its caller saw: it holds the clock's latest anchor first.
-    await hosted.clock.synced();
+    await instance.clock.synced();
     const retry = trigger?.retry ?? false;
     const upstream = httpRequest(
-      { host: '127.0.0.1', port: hosted.port, method: req.method, path, headers },
+      { host: '127.0.0.1', port: instance.port, method: req.method, path, headers },
       (answer) => {
         if (trigger && !retry && (answer.statusCode ?? 500) >= 300) {
           answer.resume();
@@ -529,6 +636,13 @@ export class FunctionHosts {
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(`${text}\n`);
+}
+
+/** Stops an instance: its process, its metadata server, its emulators' front. */
+async function stopInstance(h: HostedFunction): Promise<void> {
+  await stopChild(h.child);
+  await h.metadata.close();
+  await h.emulatorFront?.stop();
 }
 
 /** SIGTERM to the host's process group, SIGKILL after 3 s; resolves when it exited. */

@@ -19,7 +19,7 @@ import type { ProcessGroup } from '#local/processes.ts';
 import { defaultIsInternalUrl, fetchHttp, viaLocalGoogleEdge } from '#local/workflows/ports.ts';
 import type { AuditLogEntry } from './audit-log.ts';
 import type { Emulators } from './emulators.ts';
-import { FunctionHosts } from './functions-host.ts';
+import { FunctionHosts, type InstanceStart } from './functions-host.ts';
 import { configPolicy, networkProjectCustomRoles } from './iam/grants.ts';
 import type { GcpLocal } from './index.ts';
 import { type LogFilter, LogFilterError, matchesLogFilter, parseLogFilter } from './log-filter.ts';
@@ -44,6 +44,8 @@ export interface GooglePlumbingOptions {
   pushProxy: PushProxy | null | Promise<PushProxy | null>;
   /** Node's compile cache for the function processes (functions-host.ts). */
   compileCache?: string;
+  /** When a function's instance starts (functions-host.ts `InstanceStart`; default `deploy`). */
+  functionInstances?: InstanceStart;
   /**
    * Environment a test or the local estate gives every function over gcp.yml's `environment`
    * (e.g. short approval deadlines; the estate's network projects). Resolved before the functions
@@ -115,6 +117,7 @@ export class GooglePlumbing {
       iam: gcp.iam,
       log: this.#log,
       ...(options.compileCache ? { compileCache: options.compileCache } : {}),
+      ...(options.functionInstances ? { instances: options.functionInstances } : {}),
     });
     this.scheduler = new Scheduler({
       clock: options.clock,
@@ -311,8 +314,8 @@ export class GooglePlumbing {
     await Promise.all(
       config.functions.map(async (f) => {
         const key = JSON.stringify({ f, root });
-        const running = this.functions.get(f.name);
-        if (this.#appliedFunctions.get(f.name) === key && running?.packageDir === built.get(f.name)) return;
+        const deployed = this.functions.deployment(f.name);
+        if (this.#appliedFunctions.get(f.name) === key && deployed?.packageDir === built.get(f.name)) return;
         await this.functions.start(f, root);
         this.#appliedFunctions.set(f.name, key);
       }),
@@ -465,7 +468,7 @@ export class GooglePlumbing {
     const config = this.config;
     const files = new Set<string>();
     if (config.file) files.add(resolve(config.file));
-    for (const f of this.functions.list())
+    for (const f of this.functions.deployments())
       for (const input of f.inputs) files.add(resolve(config.root, input));
     const byDir = new Map<string, Set<string>>();
     for (const file of files) {

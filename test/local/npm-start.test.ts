@@ -206,9 +206,27 @@ describe('npm start', () => {
     let started: number[] = [];
     try {
       await ready(child, output, 90_000);
+      // A function's instance starts at its first request: the Google intake's, served.
+      const handshake = JSON.parse(readFileSync(join(home, '.crosslink', 'local.json'), 'utf8'));
+      const aliceKey = JSON.parse(readFileSync(join(home, '.crosslink', 'keys', 'alice.json'), 'utf8'));
+      const idToken = await jwtClient(aliceKey).fetchIdToken(handshake.intakes.gcp);
+      const google = await fetch(`${handshake.intakes.gcp}/links`, {
+        headers: { authorization: `Bearer ${idToken}` },
+      });
+      expect(google.status, await google.text()).toBe(200);
       started = descendants(child.pid!);
-      // npm, the start script, the reaper, both emulators and their JVMs, the function hosts.
+      // npm, the start script, the reaper, both emulators and their JVMs, the intake's instance.
       expect(started.length, `processes under npm start: ${started.join(' ')}`).toBeGreaterThan(5);
+      expect(
+        started.filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('functions-framework');
+          } catch {
+            return false;
+          }
+        }),
+        `processes under npm start: ${started.map(processLine).join('; ')}`,
+      ).toHaveLength(1);
       // Act: npm alone is killed, with no chance to run a handler.
       child.kill('SIGKILL');
       // Assess
