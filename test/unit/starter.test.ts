@@ -135,6 +135,65 @@ describe('starter', () => {
   });
 });
 
+describe("events that are not a link's (VPN runs', DR's), on the same topic or bus", () => {
+  /** A VPN run's report: no link id, as every event of the topic reaches Google's starter and peer consumer. */
+  const report = (origin: typeof AWS | typeof GCP): EventBridgeEvent => {
+    const runId = 'vpn-dev-2026-06-01T00:00:00Z';
+    const entry = toEventBridgeEntry(
+      buildEvent({
+        name: 'VpnRunReported',
+        origin,
+        subject: runId,
+        clock,
+        data: { runId, installation: 'dev' },
+      }),
+      'crosslink-dev',
+    );
+    return {
+      id: 'e1',
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      detail: JSON.parse(entry.Detail),
+    };
+  };
+
+  it('start no stage, and are not refused as invalid', async () => {
+    const { deps, started } = setup();
+    expect(await startFromEvent(deps, report(AWS))).toEqual({
+      started: false,
+      reason: 'VpnRunReported starts no stage',
+    });
+    expect(started.size).toBe(0);
+  });
+
+  it('are acknowledged by the peer consumer without reading a link (Firestore refuses an id-less path)', async () => {
+    const manual = new ManualClock('2026-06-01T00:00:00Z');
+    const store = Object.assign(new MemoryLinkStore(manual), { takeToken: async () => undefined });
+    const read: unknown[] = [];
+    const get = store.get.bind(store);
+    // As Firestore's doc(): a link id that is not a string is not a valid document path.
+    store.get = async (id: string) => {
+      read.push(id);
+      if (typeof id !== 'string')
+        throw new Error('Value for argument "documentPath" is not a valid resource path');
+      return get(id);
+    };
+    const deps = {
+      store,
+      events: new MemoryEventSink(),
+      policy: loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8'))),
+      clock: manual,
+      origin: AWS,
+    } as unknown as IntakeDeps;
+    expect(await peerEvent(deps, report(GCP))).toEqual({
+      outcome: 'ignored',
+      reason: 'VpnRunReported is not a link event',
+      type: 'VpnRunReported',
+    });
+    expect(read).toEqual([]);
+  });
+});
+
 describe('peer-event consumer, LinkRequested redelivered after a lost start', () => {
   function consumer(options: { crash: boolean }) {
     const policy = loadPolicy(parse(readFileSync('config/policy.yaml', 'utf8')));

@@ -323,6 +323,9 @@ export async function startForEvent(
   event: CloudEvent,
 ): Promise<{ executionName?: string; started: boolean; reason: string }> {
   const name = parseEventType(event.type)?.name;
+  // Every event on the bus / topic reaches the starter (VPN runs', DR's): only two start a stage.
+  if (name !== 'LinkRequested' && name !== 'LinkDecommissionRequested')
+    return { started: false, reason: `${name ?? event.type} starts no stage` };
   const linkId = (event.data as { linkId?: string } | undefined)?.linkId;
   if (!isLinkId(linkId))
     throw new ValidationError([{ path: 'data.linkId', reason: 'is not a link id' }], 'event');
@@ -335,12 +338,10 @@ export async function startForEvent(
     const out = await deps.stages.start('provisioning', { linkId, mode, request }, 1);
     return { ...out, reason: `provisioning (${mode})` };
   }
-  if (name === 'LinkDecommissionRequested') {
-    // The attempt the record carries, raised past a run that ended without finishing.
-    const out = await startDecommission(deps, linkId);
-    return { executionName: out.executionName, started: out.started, reason: 'decommissioning' };
-  }
-  return { started: false, reason: `${name ?? event.type} starts no stage` };
+  // LinkDecommissionRequested: the attempt the record carries, raised past a run that ended
+  // without finishing.
+  const out = await startDecommission(deps, linkId);
+  return { executionName: out.executionName, started: out.started, reason: 'decommissioning' };
 }
 
 /**
@@ -394,7 +395,10 @@ async function consumeOnce(
       return { outcome: 'refused', reason: e.message, ...(name ? { type: name } : {}) };
     throw e;
   }
-  const linkId = (event.data as { linkId: string }).linkId;
+  // The peer's other events (VPN runs', DR's) reach this consumer too: a link's alone go on.
+  const linkId = (event.data as { linkId?: unknown } | undefined)?.linkId;
+  if (!isLinkId(linkId))
+    return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
   if (name === 'LinkKeyIssued') {
     const d = event.data as EventDataByName['LinkKeyIssued'];
     await deps.store.putSealedKey(linkId, d.sealedKey);
