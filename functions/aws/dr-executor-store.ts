@@ -6,6 +6,7 @@
  * | head    | `DREXEC#<service>`  | `HEAD`                      | `epoch` (N): the claimed epoch; `version` (N); `finished` (BOOL); `run` (JSON) |
  * | run     | `DREXEC#<service>`  | `RUN#<epoch, 10 digits>`    | `run` (JSON): a finished run, kept once the next one starts |
  * | refusal | `DREXEC#<service>`  | `REFUSED#<time>#<epoch>`    | `refusal` (JSON): a claim refused, and why     |
+ * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`: the time of the last decision handed on |
  *
  * The head holds the plan's claimed epoch and its current run in one item, so that DynamoDB's
  * conditional write fences both at once (the local cloud's DynamoDB, like dynalite, has no
@@ -40,6 +41,8 @@ export type Claim = { claimed: true; stored: StoredRun } | { claimed: false; ref
 const pk = (service: string) => `DREXEC#${service}`;
 const headKey = (service: string) => ({ pk: pk(service), sk: 'HEAD' });
 const padEpoch = (epoch: number) => String(epoch).padStart(10, '0');
+/** Every time in one format (milliseconds, `Z`), so that stored times compare as the times they hold. */
+const sortable = (time: string) => new Date(time).toISOString();
 
 /** A save over a version that is no longer the stored one: another writer advanced the run. */
 export class RunVersionConflict extends ConflictError {
@@ -119,7 +122,7 @@ export class DynamoDbDrExecutorStore {
         TableName: this.#table,
         Item: {
           pk: pk(run.service),
-          sk: `REFUSED#${new Date(time).toISOString()}#${padEpoch(run.epoch)}`,
+          sk: `REFUSED#${sortable(time)}#${padEpoch(run.epoch)}`,
           refusal: JSON.stringify(refusal),
         },
       }),
@@ -156,6 +159,44 @@ export class DynamoDbDrExecutorStore {
         }),
       );
     return { run, version: version + 1 };
+  }
+
+  /** The time of the last decision handed on to the executor (DrDecisionMade, a run started), or null. */
+  async decidedAt(service: string): Promise<string | null> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: pk(service), sk: 'DECIDED' },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Item?.decidedAt as string | undefined) ?? null;
+  }
+
+  /**
+   * Moves the decided time from `previous` (as read) to `time`: false when another writer moved it
+   * first (it handed the same decisions on) or `time` is not later.
+   */
+  async markDecided(service: string, previous: string | null, time: string): Promise<boolean> {
+    if (previous !== null && sortable(time) <= sortable(previous)) return false;
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { pk: pk(service), sk: 'DECIDED', decidedAt: sortable(time) },
+          ...(previous === null
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: 'decidedAt = :p',
+                ExpressionAttributeValues: { ':p': sortable(previous) },
+              }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   async #query<T>(service: string, prefix: string, field: string): Promise<T[]> {

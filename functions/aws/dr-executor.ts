@@ -18,7 +18,10 @@
  * deadline the run stalls and pages, as for a partition; it never acts twice.
  */
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Clock } from '#core/clock.ts';
+import { systemClock } from '#core/clock.ts';
 import {
   type ActionResult,
   type Advance,
@@ -35,9 +38,15 @@ import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
+import type { DrActionFinishedData } from '#core/events/catalog.ts';
+import { DrActionFinished as DrActionFinishedCheck } from '#core/events/checks.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import type { ArcAction, ArcFlip } from './arc-switch.ts';
-import { type DynamoDbDrExecutorStore, RunVersionConflict, type StoredRun } from './dr-executor-store.ts';
+import { jsonSetting, need } from '#core/link/settings.ts';
+import { assertValid } from '#core/validation.ts';
+import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
+import { DynamoDbDrExecutorStore, RunVersionConflict, type StoredRun } from './dr-executor-store.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
+import { EventBridgeSink } from './event-sink.ts';
 
 export interface DrExecutorDeps {
   plan: DrPlan;
@@ -66,6 +75,9 @@ export interface DrExecutorState {
   finished: boolean;
   /** When the state machine looks at the run again (ISO): its next deadline, or sooner. */
   waitUntil?: string;
+  /** Whether the state machine's execution that gave this input watches the run's deadlines: the
+   * one whose decision opened the run does; one whose decision went to a run already open does not. */
+  supervise: boolean;
   /** Why a decision was not taken (a duplicate, stale, or one while a run is open). */
   refused?: string;
 }
@@ -157,11 +169,18 @@ export async function applyExecutorInput(
   for (let attempt = 0; ; attempt++) {
     const current = await deps.store.current(service);
     if (!current)
-      return { service, epoch: 0, status: 'not-taken', finished: true, refused: 'no run has been claimed' };
+      return {
+        service,
+        epoch: 0,
+        status: 'not-taken',
+        finished: true,
+        supervise: false,
+        refused: 'no run has been claimed',
+      };
     const advanced = advance(current.run, toRunInput(deps, input));
     try {
       const stored = await deps.store.save(advanced.run, current.version);
-      return stateOf(deps, await perform(deps, stored, advanced.effects));
+      return stateOf(deps, await perform(deps, stored, advanced.effects), input.drExecutor === 'tick');
     } catch (e) {
       if (!(e instanceof RunVersionConflict) || attempt >= RACE_RETRIES) throw e;
     }
@@ -186,6 +205,7 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       epoch: decision.epoch,
       status: 'not-taken',
       finished: true,
+      supervise: false,
       refused: 'a hold has no actions to carry out',
     };
   const started = startRun(deps.plan, decision);
@@ -196,9 +216,10 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       epoch: decision.epoch,
       status: 'not-taken',
       finished: true,
+      supervise: false,
       refused: claimed.refusal.reason,
     };
-  return stateOf(deps, await perform(deps, claimed.stored, started.effects));
+  return stateOf(deps, await perform(deps, claimed.stored, started.effects), true);
 }
 
 /**
@@ -262,7 +283,7 @@ function envelope(deps: DrExecutorDeps, e: DrEvent) {
   });
 }
 
-function stateOf(deps: DrExecutorDeps, stored: StoredRun): DrExecutorState {
+function stateOf(deps: DrExecutorDeps, stored: StoredRun, supervise: boolean): DrExecutorState {
   const { run } = stored;
   const finished = isFinished(run);
   const deadline = runDeadline(run);
@@ -273,6 +294,96 @@ function stateOf(deps: DrExecutorDeps, stored: StoredRun): DrExecutorState {
     epoch: run.epoch,
     status: run.status,
     finished,
+    supervise,
     ...(waitUntil && { waitUntil }),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deployed function's wiring
+
+/**
+ * The plan the packaging embeds (config/dr-plan.cjs, esbuild `define` of CROSSLINK_DR_PLAN): the
+ * same plan drSignals decides on.
+ */
+declare const CROSSLINK_DR_PLAN: DrPlan | null | undefined;
+
+/** Reads CROSSLINK_DR_ARC_ENDPOINTS: the ARC cluster's endpoints, `[{"Endpoint": "https://…/v1", "Region": "…"}]`. */
+export function readArcEndpoints(env: NodeJS.ProcessEnv): ClusterEndpoint[] {
+  const value = jsonSetting(env, 'CROSSLINK_DR_ARC_ENDPOINTS');
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((e) => typeof e?.Endpoint === 'string' && typeof e?.Region === 'string');
+  if (!ok)
+    throw new ValidationError(
+      [
+        {
+          path: 'CROSSLINK_DR_ARC_ENDPOINTS',
+          reason:
+            'must be the ARC cluster\'s endpoints as DescribeCluster gives them: [{"Endpoint": "https://…/v1", "Region": "<region>"}, …]',
+        },
+      ],
+      'DR executor settings',
+    );
+  return value as ClusterEndpoint[];
+}
+
+let cached: DrExecutorDeps | undefined;
+
+/** The function's dependencies from its environment, once per cold start. */
+export function drExecutorDepsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  onPage: (page: Page) => void = () => {},
+): DrExecutorDeps {
+  if (cached) return cached;
+  const plan = typeof CROSSLINK_DR_PLAN === 'undefined' ? null : CROSSLINK_DR_PLAN;
+  if (!plan)
+    throw new ValidationError(
+      [
+        {
+          path: 'CROSSLINK_DR_PLAN',
+          reason: 'no DR plan was embedded at packaging (CROSSLINK_DR_PLAN_FILE)',
+        },
+      ],
+      'DR executor settings',
+    );
+  const region = need(env, 'AWS_REGION');
+  const endpoints = readArcEndpoints(env);
+  cached = {
+    plan,
+    store: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    clock: systemClock,
+    // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
+    flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
+    page: onPage,
+  };
+  return cached;
+}
+
+/** One invocation: the state machine's input, or Google's `DrActionFinished` from the bus. */
+export function drExecutorStep(
+  deps: DrExecutorDeps,
+  event: EventBridgeEvent | Record<string, unknown>,
+): Promise<DrExecutorState> {
+  if ('detail-type' in event) {
+    const ce = fromEventBridgeEvent(event as EventBridgeEvent);
+    if (ce.crosslinkorigin !== 'gcp' || !ce.type.includes('DrActionFinished'))
+      throw new ValidationError(
+        [
+          {
+            path: 'detail-type',
+            reason: `${ce.type} from ${ce.crosslinkorigin}: only Google's DrActionFinished is a result`,
+          },
+        ],
+        'DR executor input',
+      );
+    const result = resultOfFinished(
+      assertValid<DrActionFinishedData>(DrActionFinishedCheck.validate, ce.data, 'DrActionFinished data'),
+    );
+    return applyExecutorInput(deps, { drExecutor: 'result', result });
+  }
+  return applyExecutorInput(deps, parseExecutorInput(event));
 }

@@ -151,10 +151,16 @@ describe('the DR executor on AWS', () => {
     const done = await applyExecutorInput(h.deps, { drExecutor: 'result', result: scaled });
 
     // Assess
-    expect(opened).toMatchObject({ epoch: 4, status: 'running', finished: false });
+    expect(opened).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: true });
     expect(Date.parse(opened.waitUntil as string)).toBeGreaterThan(cloud.clock.now() - 60_000);
     expect(afterPromote).toMatchObject({ status: 'running', finished: false });
-    expect(done).toEqual({ service: plan.service, epoch: 4, status: 'succeeded', finished: true });
+    expect(done).toEqual({
+      service: plan.service,
+      epoch: 4,
+      status: 'succeeded',
+      finished: true,
+      supervise: false,
+    });
     expect(names(h.events)).toEqual([
       'DrActionStarted',
       'DrActionFinished',
@@ -202,7 +208,7 @@ describe('the DR executor on AWS', () => {
     const stale = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(3) });
 
     // Assess
-    expect(whileOpen).toMatchObject({ epoch: 4, status: 'running', finished: false });
+    expect(whileOpen).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: false });
     expect(open?.run.history.at(-1)?.note).toMatch(
       /epoch 4: failover .*not taken: the run of epoch 4 is running/,
     );
@@ -239,7 +245,13 @@ describe('the DR executor on AWS', () => {
 
     // Assess
     expect(early).toMatchObject({ status: 'running', finished: false });
-    expect(stalled).toEqual({ service: plan.service, epoch: 7, status: 'stalled', finished: true });
+    expect(stalled).toEqual({
+      service: plan.service,
+      epoch: 7,
+      status: 'stalled',
+      finished: true,
+      supervise: true,
+    });
     expect(late.status).toBe('stalled');
     expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
     expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
