@@ -35,7 +35,8 @@ import {
   type StepResult,
 } from './failover-state.ts';
 import type { DrPlan, Side } from './plan.ts';
-import { type DrRecord, isControl } from './signal-log.ts';
+import { isControl } from './records.ts';
+import type { DrRecord } from './signal-log.ts';
 
 const other = (side: Side): Side => (side === 'primary' ? 'standby' : 'primary');
 
