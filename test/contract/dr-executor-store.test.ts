@@ -10,7 +10,7 @@ import { advance, type Run, startRun } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { useDynalite } from '../support/dynalite.ts';
-import { planWith } from '../unit/dr/helpers.ts';
+import { failoverDecision, planWith } from '../unit/dr/helpers.ts';
 
 const db = useDynalite();
 const plan = planWith();
@@ -21,20 +21,7 @@ async function freshStore(): Promise<DynamoDbDrExecutorStore> {
   return new DynamoDbDrExecutorStore(db.client, await db.linksTable());
 }
 
-function decision(p: DrPlan, over: Partial<Decision> = {}): Decision {
-  return {
-    time: at(0),
-    service: p.service,
-    epoch: 3,
-    trigger: 'tick',
-    decision: 'failover',
-    approval: 'not-required',
-    active: 'standby',
-    reasons: [{ code: 'quorum', message: 'quorum of vantage points' }],
-    actions: p.actions.failover,
-    ...over,
-  };
-}
+const decision = (p: DrPlan, over: Partial<Decision> = {}) => failoverDecision(p, { time: at(0), ...over });
 
 const runOf = (over: Partial<Decision> = {}, p: DrPlan = plan): Run => startRun(p, decision(p, over)).run;
 

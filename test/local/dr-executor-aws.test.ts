@@ -15,7 +15,6 @@ import { applyExecutorInput, type DrExecutorDeps, resultOfFinished } from '#aws/
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { Page } from '#core/dr/executor.ts';
-import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -31,6 +30,7 @@ import {
   type SessionCredentials,
 } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { failoverDecision } from '../unit/dr/helpers.ts';
 
 let cloud: LocalCloud;
 let world: PaymentsWorld;
@@ -92,19 +92,7 @@ async function harness(): Promise<Harness> {
   return h;
 }
 
-function failover(epoch: number): Decision {
-  return {
-    time: iso(cloud.clock.now()),
-    service: plan.service,
-    epoch,
-    trigger: 'tick',
-    decision: 'failover',
-    approval: 'not-required',
-    active: 'standby',
-    reasons: [{ code: 'quorum', message: 'quorum of vantage points see the primary down' }],
-    actions: plan.actions.failover,
-  };
-}
+const failover = (epoch: number) => failoverDecision(plan, { epoch, time: iso(cloud.clock.now()) });
 
 const names = (events: CloudEvent[]) => events.map((e) => e.type.replace(/^crosslink\.|\.v1$/g, ''));
 const lastStarted = (h: Harness) =>
