@@ -27,7 +27,7 @@ import type { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
 export interface DecideDeps {
   plan: DrPlan;
   log: { since(service: string, since?: number): Promise<DrRecord[]> };
-  store: DynamoDbDrExecutorStore;
+  runs: DynamoDbDrExecutorStore;
   bus: EventSink;
   origin: Origin;
   clock: Clock;
@@ -49,7 +49,7 @@ export const executionName = (d: Decision) => `${d.service}-${d.epoch}`.slice(-8
 export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
   const service = deps.plan.service;
-  const decidedAt = await deps.store.decidedAt(service);
+  const decidedAt = await deps.runs.decidedAt(service);
   const all = decisionsUntil(deps.plan, await deps.log.since(service), deps.clock.now());
   const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
   if (fresh.length === 0) return { decisions: [], started: [] };
@@ -68,13 +68,13 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   const started: string[] = [];
   for (const d of fresh) {
     // A hold moves nothing; it matters only to a move awaiting approval, which it withdraws.
-    if (d.decision === 'hold' && (await deps.store.current(service))?.run.status !== 'awaiting-approval')
+    if (d.decision === 'hold' && (await deps.runs.current(service))?.run.status !== 'awaiting-approval')
       continue;
     const name = executionName(d);
     await deps.startExecution(name, { decision: d });
     started.push(name);
   }
-  await deps.store.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
+  await deps.runs.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
   return { decisions: fresh, started };
 }
 

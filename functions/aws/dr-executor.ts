@@ -50,7 +50,7 @@ import { EventBridgeSink } from './event-sink.ts';
 
 export interface DrExecutorDeps {
   plan: DrPlan;
-  store: DynamoDbDrExecutorStore;
+  runs: DynamoDbDrExecutorStore;
   bus: EventSink;
   origin: Origin;
   clock: Clock;
@@ -163,11 +163,11 @@ export async function applyExecutorInput(
       'DR executor input',
     );
   if (input.drExecutor === 'decision') {
-    const current = await deps.store.current(service);
+    const current = await deps.runs.current(service);
     if (!current || isFinished(current.run)) return claim(deps, input.decision);
   }
   for (let attempt = 0; ; attempt++) {
-    const current = await deps.store.current(service);
+    const current = await deps.runs.current(service);
     if (!current)
       return {
         service,
@@ -179,7 +179,7 @@ export async function applyExecutorInput(
       };
     const advanced = advance(current.run, toRunInput(deps, input));
     try {
-      const stored = await deps.store.save(advanced.run, current.version);
+      const stored = await deps.runs.save(advanced.run, current.version);
       return stateOf(deps, await perform(deps, stored, advanced.effects), input.drExecutor === 'tick');
     } catch (e) {
       if (!(e instanceof RunVersionConflict) || attempt >= RACE_RETRIES) throw e;
@@ -209,7 +209,7 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       refused: 'a hold has no actions to carry out',
     };
   const started = startRun(deps.plan, decision);
-  const claimed = await deps.store.claim(started.run, iso(deps.clock.now()));
+  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()));
   if (!claimed.claimed)
     return {
       service: decision.service,
@@ -238,7 +238,7 @@ async function perform(
   if (local?.type !== 'start-action') return stored;
   const result = await runLocal(deps, local.command.action, local.command);
   const next: Advance = advance(stored.run, { type: 'result', result });
-  return perform(deps, await deps.store.save(next.run, stored.version), next.effects);
+  return perform(deps, await deps.runs.save(next.run, stored.version), next.effects);
 }
 
 async function runLocal(
@@ -352,7 +352,7 @@ export function drExecutorDepsFromEnv(
   const endpoints = readArcEndpoints(env);
   cached = {
     plan,
-    store: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     clock: systemClock,

@@ -131,7 +131,7 @@ export function drSignalsDepsFromEnv(
     cached.decide = {
       plan,
       log,
-      store: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+      runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
       bus: cached.bus,
       origin,
       clock,

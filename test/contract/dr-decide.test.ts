@@ -28,7 +28,7 @@ async function hook(now: { ms: number }) {
   const deps: DecideDeps = {
     plan,
     log,
-    store: new DynamoDbDrExecutorStore(db.client, table),
+    runs: new DynamoDbDrExecutorStore(db.client, table),
     bus: { put: async (e) => void events.push(...e) },
     origin: { cloud: 'aws', accountId: '000000000000', region: 'us-west-2' },
     clock: { now: () => now.ms },

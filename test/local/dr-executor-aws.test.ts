@@ -79,7 +79,7 @@ async function harness(): Promise<Harness> {
   const h: Harness = { events: [], pages: [], flips: 0, deps: undefined as unknown as DrExecutorDeps };
   h.deps = {
     plan,
-    store: new DynamoDbDrExecutorStore(dynamo, TableName),
+    runs: new DynamoDbDrExecutorStore(dynamo, TableName),
     bus: { put: async (events) => void h.events.push(...events) },
     origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: 'us-west-2' },
     clock: cloud.clock,
@@ -170,7 +170,7 @@ describe('the DR executor on AWS', () => {
     expect([await cell(world.out.GcpCell), await cell(world.out.AwsCell)]).toEqual(['On', 'Off']);
     expect(h.flips).toBe(1);
     expect(h.pages).toEqual([]);
-    const stored = await h.deps.store.current(plan.service);
+    const stored = await h.deps.runs.current(plan.service);
     expect(stored?.run.steps.map((s) => [s.status, s.epoch])).toEqual([
       ['succeeded', 4],
       ['succeeded', 4],
@@ -183,12 +183,12 @@ describe('the DR executor on AWS', () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
-    const before = await h.deps.store.current(plan.service);
+    const before = await h.deps.runs.current(plan.service);
     h.events.length = 0;
 
     // Act
     const whileOpen = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
-    const open = await h.deps.store.current(plan.service);
+    const open = await h.deps.runs.current(plan.service);
     await cloud.clock.advance(Date.parse(lastStartedOf(before?.run)) - cloud.clock.now());
     await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
     const afterEnd = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
@@ -210,8 +210,8 @@ describe('the DR executor on AWS', () => {
       status: 'not-taken',
       refused: expect.stringMatching(/epoch 3 is not above/),
     });
-    expect((await h.deps.store.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 3]);
-    expect((await h.deps.store.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
+    expect((await h.deps.runs.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 3]);
+    expect((await h.deps.runs.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
     expect(names(h.events)).toEqual(['DrActionFinished']);
     expect(h.flips).toBe(0);
   });
@@ -269,7 +269,7 @@ describe('the DR executor on AWS', () => {
       .filter((e) => e.type.includes('DrActionStarted'))
       .map((e) => (e.data as DrActionStartedData).index);
     expect(started).toEqual([0, 1]);
-    const run = (await h.deps.store.current(plan.service))?.run;
+    const run = (await h.deps.runs.current(plan.service))?.run;
     expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
     expect(run?.history.at(-1)?.note).toMatch(/result of action 0 under epoch 9 \(succeeded\) not taken/);
   });
