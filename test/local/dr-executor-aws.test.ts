@@ -6,19 +6,33 @@
  * call (`service-promote`, `service-scale`) and answers with `DrActionFinished` as the relay would
  * bring it. Proved: a failover run in order under one epoch to `DrFailedOver` with traffic moved; the
  * same decision again refused and recorded; a relayed action with no result stalls the run at its
- * deadline and pages, and its late success pages; a redelivered result advances the run once.
+ * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
+ * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { flipRoutingControls } from '#aws/arc-switch.ts';
-import { applyExecutorInput, type DrExecutorDeps, resultOfFinished } from '#aws/dr-executor.ts';
+import {
+  applyExecutorInput,
+  type DrExecutorDeps,
+  drExecutorStep,
+  resultOfFinished,
+} from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { Page } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { resolveDefinition } from '../support/aws-half.ts';
 import {
   cellState,
   createPaymentsAtArcAddresses,
@@ -272,5 +286,94 @@ describe('the DR executor on AWS', () => {
     const run = (await h.deps.runs.current(plan.service))?.run;
     expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
     expect(run?.history.at(-1)?.note).toMatch(/result of action 0 under epoch 9 \(succeeded\) not taken/);
+  });
+
+  it('runs a failover through the real dr-failover ASL on the local Step Functions, to Done once the run ends', async () => {
+    // Prepare: the state machine as serverless.yml deploys it, drExecutor as an in-process Lambda
+    const h = await harness();
+    lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, 'us-west-2').register({
+      name: 'drExecutor',
+      timeout: 60,
+      handler: (event: unknown) => drExecutorStep(h.deps, event as Record<string, unknown>),
+    });
+    // The state machine's role as serverless.yml's StatesRole grants it: invoke drExecutor.
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: cloud.aws.accountId,
+      roleName: 'crosslink-dr-states',
+      trust: ['states.amazonaws.com'],
+      policies: {
+        invoke: {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:drExecutor`,
+          },
+        },
+      },
+    });
+    const sfn = new SFNClient({
+      region: 'us-west-2',
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `crosslink-dr-failover-${tables}`,
+        definition: resolveDefinition(
+          'workflows/aws/dr-failover.asl.json',
+          (fn) => `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:${fn}`,
+        ),
+        roleArn: `arn:aws:iam::${cloud.aws.accountId}:role/crosslink-dr-states`,
+      }),
+    );
+    const status = async (executionArn: string) =>
+      (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+
+    // Act: started with the decision; Google answers the two relayed actions as the bus rule delivers them
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'payments-api-12',
+        input: JSON.stringify({ decision: failover(12) }),
+      }),
+    );
+    await until(async () => h.events.length >= 1);
+    const again = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'payments-api-12-again',
+        input: JSON.stringify({ decision: failover(12) }),
+      }),
+    );
+    await until(async () => (await status(again.executionArn as string)) !== 'RUNNING');
+    for (const index of [0, 1]) {
+      await until(async () => lastStarted(h)?.index === index);
+      await applyExecutorInput(h.deps, {
+        drExecutor: 'result',
+        result: resultOfFinished({
+          ...lastStarted(h),
+          outcome: 'succeeded',
+          finishedAt: iso(cloud.clock.now()),
+        }),
+      });
+    }
+    const runningBefore = await status(executionArn as string);
+    await cloud.clock.advance(10_000); // the wait for the next look
+    await until(async () => (await status(executionArn as string)) !== 'RUNNING');
+
+    // Assess
+    expect(runningBefore).toBe('RUNNING');
+    expect(await status(executionArn as string)).toBe('SUCCEEDED');
+    expect(await status(again.executionArn as string)).toBe('SUCCEEDED');
+    expect(names(h.events).at(-1)).toBe('DrFailedOver');
+    expect(h.flips).toBe(1);
+    const run = (await h.deps.runs.current(plan.service))?.run;
+    expect(run).toMatchObject({ epoch: 12, status: 'succeeded' });
+    expect(run?.history.some((n) => /epoch 12: failover .*not taken/.test(n.note))).toBe(true);
+    sfn.destroy();
   });
 });
