@@ -37,6 +37,8 @@ export const AWS_HALF_INPUTS = [
   'stacks/esbuild-plugins.cjs',
   // The SDK modules Lambda never runs, replaced in the bundles by the plugins above.
   'stacks/lambda-shims',
+  // The DR executor's ARC grants and its Deny of safety-rule overrides (DrExecutorRole).
+  'stacks/dr-executor-arc-policy.json',
   // The JSON schemas the handlers' validators are compiled from (functions/*/validators.gen.ts).
   'config/link-request.schema.json',
   'config/policy.schema.json',

@@ -10,6 +10,10 @@
  * - `LinkStateChanged` of the link carrying the service's replication (this side's or Google's):
  *   the replication signal of the plan's AWS vantage point, recorded and sent.
  *
+ * Then, where the plan's traffic switch is on AWS and the failover state machine is deployed
+ * (CROSSLINK_DR_FAILOVER_ARN), the decider runs on every signal held and hands each new decision on
+ * (./dr-decide.ts).
+ *
  * The DR plan is embedded in the bundle at packaging (esbuild `define` of CROSSLINK_DR_PLAN from
  * config/dr-plan.cjs, which validates it and derives the decider's settings), as the policy is: no
  * YAML parser, no schema compiler and no file in the zip.
@@ -18,6 +22,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { type Clock, systemClock } from '#core/clock.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
@@ -32,6 +37,8 @@ import {
 import type { Origin } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { jsonSetting, need } from '#core/link/settings.ts';
+import { type DecideDeps, type DecideOutcome, decideAndStart, sfnStarter } from './dr-decide.ts';
+import { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
 import type { EmfMetrics } from './emf.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
@@ -66,6 +73,8 @@ export interface DrSignalsDeps extends VantageDeps {
   healthChecks?: { vantage: string; healthChecks: Record<string, string> };
   /** The link carrying the service's replication (CROSSLINK_DR_REPLICATION_LINK). */
   replicationLink?: string;
+  /** The decision hook where this side executes the plan (CROSSLINK_DR_FAILOVER_ARN): ./dr-decide.ts. */
+  decide?: DecideDeps;
 }
 
 /** Reads CROSSLINK_DR_HEALTH_CHECKS: `{"vantage": "<id>", "healthChecks": {"<signal>": "<id>"}}`, or empty. */
@@ -118,6 +127,16 @@ export function drSignalsDepsFromEnv(
     healthChecks: readHealthCheckMap(env),
     ...(env.CROSSLINK_DR_REPLICATION_LINK ? { replicationLink: env.CROSSLINK_DR_REPLICATION_LINK } : {}),
   };
+  if (plan && env.CROSSLINK_DR_FAILOVER_ARN)
+    cached.decide = {
+      plan,
+      log,
+      runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+      bus: cached.bus,
+      origin,
+      clock,
+      startExecution: sfnStarter(new SFNClient({ region }), env.CROSSLINK_DR_FAILOVER_ARN),
+    };
   return cached;
 }
 
@@ -147,21 +166,25 @@ export async function scheduledRun(deps: DrSignalsDeps): Promise<ScheduledRun> {
 }
 
 /** What one invocation observed, by the side that made the observations (the staleness alarms' metric). */
-export type DrSignalsResult =
+export type DrSignalsResult = (
   | SignalEventResult
-  | { side: 'aws'; observations: number; outcome: ScheduledRun };
+  | { side: 'aws'; observations: number; outcome: ScheduledRun }
+) & { decided?: DecideOutcome };
 
 /** One bus event: the schedule, Google's observation, or a link's state change. */
 export async function drSignalsStep(deps: DrSignalsDeps, ev: EventBridgeEvent): Promise<DrSignalsResult> {
+  let result: DrSignalsResult;
   if (ev.source === 'aws.events' && ev['detail-type'] === 'Scheduled Event') {
     const run = await scheduledRun(deps);
-    return { side: 'aws', observations: run.probes.length + run.healthChecks.length, outcome: run };
-  }
-  return recordSignalEvent(
-    deps,
-    { plan: deps.plan, replicationLink: deps.replicationLink },
-    fromEventBridgeEvent(ev),
-  );
+    result = { side: 'aws', observations: run.probes.length + run.healthChecks.length, outcome: run };
+  } else
+    result = await recordSignalEvent(
+      deps,
+      { plan: deps.plan, replicationLink: deps.replicationLink },
+      fromEventBridgeEvent(ev),
+    );
+  // Then the decider on every signal held: a schedule's tick lets its time-based rules fire.
+  return deps.decide ? { ...result, decided: await decideAndStart(deps.decide) } : result;
 }
 
 /** Counts the observations handled as EMF `DrSignalsRecorded` by side (`origin`): the staleness alarms read it. */

@@ -88,7 +88,10 @@ const EXPECTED: Record<string, string[]> = {
   vpnRunEvents: STORE_EVENTS,
   // Direct Connect: the gateways' associations go with the inventory (either coordinator's links read them).
   vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
-  drSignals: [...STORE_EVENTS, 'CloudWatchClient'],
+  // The decision hook starts the failover state machine's executions.
+  drSignals: [...STORE_EVENTS, 'CloudWatchClient', 'SFNClient'],
+  // Its store and the bus; the ARC flip's client is not among the clients checked here.
+  drExecutor: STORE_EVENTS,
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -104,9 +104,10 @@ describe('serverless.yml packaged', () => {
     expect(zips.size).toBe(fns.length);
   });
 
-  it('has the link and VPN state machines, on exact Lambda versions, with valid ASL', () => {
+  it('has the link, VPN and DR failover state machines, on exact Lambda versions, with valid ASL', () => {
     const machines = ofType('AWS::StepFunctions::StateMachine');
     expect(machines.map(([id]) => id).sort()).toEqual([
+      'DrFailoverStateMachine',
       'LinkDecommissioningStateMachine',
       'LinkProvisioningStateMachine',
       'VpnHalfStateMachine',
@@ -154,6 +155,7 @@ describe('serverless.yml packaged', () => {
   it('validates every ASL file with asl-validator', () => {
     const files = readdirSync('workflows/aws').filter((f) => f.endsWith('.asl.json'));
     expect(files.sort()).toEqual([
+      'dr-failover.asl.json',
       'link-decommissioning.asl.json',
       'link-provisioning.asl.json',
       'vpn-half.asl.json',
@@ -310,7 +312,9 @@ describe('serverless.yml packaged', () => {
         for (const st of statementsOf(policy)) {
           const actions: string[] = [st.Action].flat();
           for (const a of actions) expect(a, id).not.toMatch(/\*$/);
-          if (st.Resource === '*') for (const a of actions) expect(grantedOnStar(a), `${id} ${a}`).toBe(true);
+          // A Deny on "*" grants nothing (the DR executor's Deny of safety-rule overrides).
+          if (st.Resource === '*' && st.Effect === 'Allow')
+            for (const a of actions) expect(grantedOnStar(a), `${id} ${a}`).toBe(true);
         }
       }
     }
@@ -414,6 +418,57 @@ describe('serverless.yml packaged', () => {
       'Fn::If': ['DrProbeHere', 'ENABLED', 'DISABLED'],
     });
     expect(resources.DrSignalsRule?.Condition).toBe('HasDrPlan');
+  });
+
+  it("deploys the DR executor: its state machine started by drSignals, Google's results to drExecutor, its role able to flip ARC but never past a safety rule", () => {
+    const statements = (role: string) =>
+      (
+        (resources[role]?.Properties.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]
+      ).flatMap(statementsOf);
+    const executor = statements('DrExecutorRole');
+    expect(executor).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: [
+          'route53-recovery-cluster:UpdateRoutingControlStates',
+          'route53-recovery-cluster:GetRoutingControlState',
+        ],
+      }),
+    );
+    expect(executor).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Resource: '*',
+        Condition: { Bool: { 'route53-recovery-cluster:AllowSafetyRulesOverrides': 'true' } },
+      }),
+    );
+    // Its store only: the DREXEC# items of the links table.
+    expect(executor).toContainEqual(
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DREXEC#*'] } },
+      }),
+    );
+    expect(statements('DrSignalsRole')).toContainEqual(
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: { Ref: 'DrFailoverStateMachine' },
+      }),
+    );
+    const invoked = JSON.stringify(statements('StatesRole'));
+    expect(invoked).toContain('-drExecutor');
+    expect(resources.DrExecutorRule?.Condition).toBe('HasDrPlan');
+    expect(resources.DrExecutorRule?.Properties.EventPattern).toEqual({
+      source: ['crosslink'],
+      'detail-type': ['DrActionFinished'],
+      detail: { crosslinkorigin: ['gcp'] },
+    });
+    expect(resources.DrExecutorPagedAlarm?.Properties).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'DrExecutorPages',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(readFileSync('functions/aws/handlers/dr-executor.ts', 'utf8')).toContain("'DrExecutorPages'");
   });
 
   it('grants each role what its step calls: Direct Connect to verify, KMS to accept, the key to initiate', () => {
@@ -732,6 +787,7 @@ describe('serverless.yml packaged: least privilege', () => {
       .map(([, m]) => m.Properties.StateMachineName)
       .sort();
     expect(names).toEqual([
+      'crosslink-dr-failover-dev',
       'crosslink-link-decommissioning-dev',
       'crosslink-link-provisioning-dev',
       'crosslink-vpn-half-dev',

@@ -5,7 +5,6 @@
  * changed, no endpoint answering reported, and an override of a safety rule refused by IAM.
  */
 import {
-  GetRoutingControlStateCommand,
   Route53RecoveryClusterClient,
   UpdateRoutingControlStatesCommand,
 } from '@aws-sdk/client-route53-recovery-cluster';
@@ -13,27 +12,14 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ArcAction, ArcEndpointsUnavailable, flipRoutingControls } from '#aws/arc-switch.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { deployPaymentsWorld, executorSession, type PaymentsWorld } from '../support/dr-world.ts';
-import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { cellState, deployPaymentsWorld, executorSession, type PaymentsWorld } from '../support/dr-world.ts';
+import { admin, startTestCloud } from '../support/local-cloud.ts';
 
 let cloud: LocalCloud;
 let world: PaymentsWorld;
 let executor: AwsCredentialIdentity;
 
-async function stateOf(arn: string): Promise<string | undefined> {
-  const ep = world.endpoints.find((e) => e.Region === 'us-west-2')!;
-  const c = new Route53RecoveryClusterClient({
-    region: ep.Region,
-    endpoint: ep.Endpoint,
-    credentials: ADMIN_CREDENTIALS,
-    maxAttempts: 1,
-  });
-  try {
-    return (await c.send(new GetRoutingControlStateCommand({ RoutingControlArn: arn }))).RoutingControlState;
-  } finally {
-    c.destroy();
-  }
-}
+const stateOf = (arn: string) => cellState(world, arn);
 
 const flip = (aws: 'On' | 'Off', gcp: 'On' | 'Off'): ArcAction => ({
   type: 'arc-routing-control',

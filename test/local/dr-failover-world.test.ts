@@ -21,10 +21,11 @@ import {
   createPaymentsAtArcAddresses,
   deployPaymentsWorld,
   executorSession,
+  failoverPlanOf,
   type PaymentsWorld,
   type ProbedDecider,
+  primaryCellOn,
   probedDecider,
-  probedPlan,
   probeRound as probeRoundOf,
   type SessionCredentials,
   startPaymentsClients,
@@ -47,30 +48,8 @@ beforeAll(async () => {
   await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
   world = await deployPaymentsWorld(cloud);
   executor = await executorSession(cloud);
-  plan = probedPlan(cloud.serviceHealth, (d) => {
-    const flip = d.actions.failover[2] as Extract<
-      DrPlan['actions']['failover'][number],
-      { type: 'arc-routing-control' }
-    >;
-    flip.states = [
-      { routingControlArn: world.out.GcpCell, state: 'On' },
-      { routingControlArn: world.out.AwsCell, state: 'Off' },
-    ];
-  });
-  await flipRoutingControls(
-    { credentials: executor },
-    {
-      endpoints: world.endpoints,
-      action: {
-        type: 'arc-routing-control',
-        cloud: 'aws',
-        states: [
-          { routingControlArn: world.out.AwsCell, state: 'On' },
-          { routingControlArn: world.out.GcpCell, state: 'Off' },
-        ],
-      },
-    },
-  );
+  plan = failoverPlanOf(cloud, world);
+  await primaryCellOn(world, executor);
   await startPaymentsClients(cloud);
 }, 90_000);
 

@@ -65,6 +65,7 @@ const SERVICE_OF: Record<string, string> = {
   'client-cloudwatch-logs': 'logs',
   'client-ec2': 'ec2',
   'client-lambda': 'lambda',
+  'client-route53-recovery-cluster': 'route53-recovery-cluster',
 };
 
 /**

@@ -5,11 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import {
+  GetRoutingControlStateCommand,
   Route53RecoveryClusterClient,
   UpdateRoutingControlStatesCommand,
 } from '@aws-sdk/client-route53-recovery-cluster';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach } from 'vitest';
+import { flipRoutingControls } from '#aws/arc-switch.ts';
 import { fetchGet } from '#aws/http-get.ts';
 import { step } from '#core/dr/failover-decider.ts';
 import { type DeciderState, type Decision, initialState } from '#core/dr/failover-state.ts';
@@ -69,12 +71,7 @@ export async function switchCells(
   gcp: 'On' | 'Off',
 ): Promise<string> {
   for (const ep of world.endpoints) {
-    const c = new Route53RecoveryClusterClient({
-      region: ep.Region,
-      endpoint: ep.Endpoint,
-      credentials: ADMIN_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    const c = adminClusterClient(ep);
     try {
       await c.send(
         new UpdateRoutingControlStatesCommand({
@@ -276,4 +273,53 @@ export async function probeRound(
       if (s.decision.decision !== 'hold') await onMove(s.decision);
     }
   }
+}
+const adminClusterClient = (ep: ClusterEndpoint) =>
+  new Route53RecoveryClusterClient({
+    region: ep.Region,
+    endpoint: ep.Endpoint,
+    credentials: ADMIN_CREDENTIALS,
+    maxAttempts: 1,
+  });
+
+/** The primary's cell On and the standby's Off, set by the executor's role (before an outage). */
+export async function primaryCellOn(world: PaymentsWorld, executor: SessionCredentials): Promise<void> {
+  await flipRoutingControls(
+    { credentials: executor },
+    {
+      endpoints: world.endpoints,
+      action: {
+        type: 'arc-routing-control',
+        cloud: 'aws',
+        states: [
+          { routingControlArn: world.out.AwsCell, state: 'On' },
+          { routingControlArn: world.out.GcpCell, state: 'Off' },
+        ],
+      },
+    },
+  );
+}
+
+/** A routing control's state, read from the cluster's us-west-2 endpoint as an administrator. */
+export async function cellState(world: PaymentsWorld, arn: string): Promise<string | undefined> {
+  const c = adminClusterClient(world.endpoints.find((e) => e.Region === 'us-west-2') as ClusterEndpoint);
+  try {
+    return (await c.send(new GetRoutingControlStateCommand({ RoutingControlArn: arn }))).RoutingControlState;
+  } finally {
+    c.destroy();
+  }
+}
+
+/** The example plan probing the world's health endpoints, its failover flip naming the world's cells. */
+export function failoverPlanOf(cloud: LocalCloud, world: PaymentsWorld): DrPlan {
+  return probedPlan(cloud.serviceHealth, (d) => {
+    const flip = d.actions.failover[2] as Extract<
+      DrPlan['actions']['failover'][number],
+      { type: 'arc-routing-control' }
+    >;
+    flip.states = [
+      { routingControlArn: world.out.GcpCell, state: 'On' },
+      { routingControlArn: world.out.AwsCell, state: 'Off' },
+    ];
+  });
 }

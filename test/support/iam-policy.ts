@@ -218,12 +218,15 @@ const matchesResource = (st: Statement, resource: string) =>
 
 /**
  * Whether identity statements allow `action` on `resource`: an explicit Deny wins, then any Allow.
- * Conditions are not evaluated: a conditional Allow counts as allowing (its condition is the
- * template test's business), a conditional Deny as denying.
+ * A conditional Allow counts as allowing (its condition is the template test's business). A
+ * conditional Deny is evaluated with no request key set, as the analysed calls set none: one on a
+ * key the request would have to carry (the DR executor's Deny when `AllowSafetyRulesOverrides` is
+ * true) does not apply; one whose condition holds without it (a negated operator) denies.
  */
 export function allows(statements: Statement[], action: string, resource: string): boolean {
   const applies = (st: Statement) => matchesAction(st, action) && matchesResource(st, resource);
-  if (statements.some((st) => st.Effect === 'Deny' && applies(st))) return false;
+  const denies = (st: Statement) => applies(st) && (!st.Condition || conditionHolds(st.Condition, {}));
+  if (statements.some((st) => st.Effect === 'Deny' && denies(st))) return false;
   return statements.some((st) => st.Effect === 'Allow' && applies(st));
 }
 
@@ -268,7 +271,7 @@ export function deniedBy(
   );
 }
 
-/** IAM condition operators on string and ARN keys; any other operator is refused. */
+/** IAM condition operators on string, ARN and Bool keys; any other operator is refused. */
 export function conditionHolds(
   condition: Record<string, Record<string, string | string[]>>,
   ctx: Record<string, string>,
@@ -284,6 +287,7 @@ export function conditionHolds(
         hit = values.includes(value);
       else if (op === 'StringLike' || op === 'StringNotLike' || op === 'ArnLike' || op === 'ArnNotLike')
         hit = values.some((p) => wildcard(p, value));
+      else if (op === 'Bool') hit = values.includes(value);
       else throw new Error(`condition operator ${op} is not evaluated here`);
       return negated ? !hit : hit;
     }),
@@ -359,6 +363,8 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
       return [table, ...indexes];
     }
     case 'states': {
+      // drSignals starts the DR failover state machine only.
+      if (env.CROSSLINK_DR_FAILOVER_ARN && op === 'StartExecution') return [env.CROSSLINK_DR_FAILOVER_ARN];
       const machines = [need('CROSSLINK_PROVISIONING_ARN'), need('CROSSLINK_DECOMMISSIONING_ARN')];
       if (op === 'StartExecution') return machines;
       if (op === 'DescribeExecution')
@@ -404,6 +410,11 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
       if (named) return named;
       break;
     }
+    case 'route53-recovery-cluster':
+      // The DR executor's flip names the plan's routing controls.
+      return [
+        `arn:${partition}:route53-recovery-control::${accountId}:controlpanel/0sample/routingcontrol/0sample`,
+      ];
     case 'sts':
       if (op === 'AssumeRole')
         return Object.values(JSON.parse(need('CROSSLINK_ACCOUNT_ROLES')) as Record<string, string>);

@@ -35,7 +35,8 @@ import {
   type StepResult,
 } from './failover-state.ts';
 import type { DrPlan, Side } from './plan.ts';
-import { type DrRecord, isControl } from './signal-log.ts';
+import { isControl } from './records.ts';
+import type { DrRecord } from './signal-log.ts';
 
 const other = (side: Side): Side => (side === 'primary' ? 'standby' : 'primary');
 
@@ -164,16 +165,33 @@ export function replay(
       (record.control === 'pause' || record.control === 'resume') &&
       record.service === undefined;
     if (!global && record.service !== plan.service) return;
-    const at = Date.parse(record.time);
-    for (let d = nextDeadline(plan, state); d !== null && d <= at; d = nextDeadline(plan, state)) {
-      const r = step(plan, state, { time: iso(d), tick: true });
-      state = r.state;
-      if (r.decision) decisions.push(r.decision);
-    }
+    state = tickUntil(plan, state, Date.parse(record.time), decisions);
     const r = step(plan, state, record);
     state = r.state;
     if (r.decision) decisions.push(r.decision);
     if (r.ignored) ignored.push({ index, reason: r.ignored });
   });
   return { decisions, ignored, state };
+}
+
+/**
+ * The decisions a signal log leads to by `now`: the log replayed, then every deadline up to `now`
+ * evaluated (a hysteresis or staleness that ran out after the last record). What the deployed
+ * executor's side runs on the signals it holds.
+ */
+export function decisionsUntil(plan: DrPlan, records: readonly DrRecord[], now: number): Decision[] {
+  const { decisions, state } = replay(plan, records);
+  tickUntil(plan, state, now, decisions);
+  return decisions;
+}
+
+/** Evaluates every deadline up to `at` (inclusive), adding the decisions to `into`; returns the state. */
+function tickUntil(plan: DrPlan, start: DeciderState, at: number, into: Decision[]): DeciderState {
+  let state = start;
+  for (let d = nextDeadline(plan, state); d !== null && d <= at; d = nextDeadline(plan, state)) {
+    const r = step(plan, state, { time: iso(d), tick: true });
+    state = r.state;
+    if (r.decision) into.push(r.decision);
+  }
+  return state;
 }

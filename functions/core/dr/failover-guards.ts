@@ -6,7 +6,8 @@
  */
 import { formatDuration } from '../clock.ts';
 import { type DeciderState, type DecisionKind, iso, type ReasonCode } from './failover-state.ts';
-import { type DrPlan, independentObservers, isInside, observerOf, type Side } from './plan.ts';
+import { independentObservers, isInside, observerOf } from './observers.ts';
+import type { DrPlan, Side } from './plan.ts';
 
 /** What the independent observers of one side (or of the replication path) currently say. */
 interface SideView {

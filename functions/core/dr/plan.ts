@@ -8,6 +8,7 @@ import planSchema from '../../../config/dr-plans/dr-plan.schema.json' with { typ
 import { parseDuration } from '../clock.ts';
 import { type Issue, ValidationError } from '../errors.ts';
 import { schemaIssues } from '../schema.ts';
+import { independentObservers, isInside } from './observers.ts';
 
 export type Cloud = 'aws' | 'gcp';
 export type Side = 'primary' | 'standby';
@@ -120,33 +121,9 @@ export const EXECUTION_DEFAULTS = {
   approvalTimeout: '1h',
 } as const;
 
-/**
- * Which observer a vantage point is: vantage points in the same cloud and region (or run by the same
- * external provider) fail together, so they are one observer, not several.
- */
-export function observerOf(vp: VantagePoint): string {
-  return vp.cloud === 'external' ? `external:${vp.provider}` : `${vp.cloud}:${vp.region}`;
-}
-
-/** A vantage point inside the region it watches dies with it and sees what that region sees: it is not independent. */
-export function isInside(vp: VantagePoint, location: Location): boolean {
-  return vp.cloud === location.cloud && vp.region === location.region;
-}
-
-/** The independent observers of one side: distinct observers among the signal's vantage points, outside that side's region. */
-export function independentObservers(plan: DrPlanDocument, side: Side): string[] {
-  const location = plan[side];
-  const byId = new Map(plan.vantagePoints.map((vp) => [vp.id, vp]));
-  const observers = new Set<string>();
-  for (const signal of plan.signals) {
-    if (signal.observes !== side) continue;
-    for (const id of signal.vantagePoints) {
-      const vp = byId.get(id);
-      if (vp && !isInside(vp, location)) observers.add(observerOf(vp));
-    }
-  }
-  return [...observers].sort();
-}
+// Which vantage points observe independently: in ./observers.ts, with no schema compiler or YAML
+// parser, so that the decider's bundles carry neither.
+export { independentObservers, isInside, observerOf } from './observers.ts';
 
 /**
  * Control-plane record edits: Route 53 ChangeResourceRecordSets is served from us-east-1 and Cloud DNS

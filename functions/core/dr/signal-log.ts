@@ -32,9 +32,9 @@ export interface ControlRecord {
 
 export type DrRecord = SignalRecord | ControlRecord;
 
-export function isControl(record: DrRecord): record is ControlRecord {
-  return 'control' in record;
-}
+// Whether a record is an operator's control: in ./records.ts, with no schema compiler, so that
+// the decider's bundles carry none.
+export { isControl } from './records.ts';
 
 /** Validates one parsed line; returns its issues (paths prefixed with `prefix`). */
 export function recordIssues(value: unknown, prefix = ''): Issue[] {

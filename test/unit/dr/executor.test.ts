@@ -22,25 +22,13 @@ import {
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import { type DrPlan, parseDrPlan } from '#core/dr/plan.ts';
-import { planWith, ROOT } from './helpers.ts';
+import { failoverDecision, planWith, ROOT } from './helpers.ts';
 
 const T0 = Date.parse('2026-03-02T10:06:03Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString().replace('.000Z', 'Z');
 
-function decision(plan: DrPlan, over: Partial<Decision> = {}): Decision {
-  return {
-    time: at(0),
-    service: plan.service,
-    epoch: 3,
-    trigger: 'tick',
-    decision: 'failover',
-    approval: 'not-required',
-    active: 'standby',
-    reasons: [{ code: 'quorum', message: 'q' }],
-    actions: plan.actions.failover,
-    ...over,
-  };
-}
+const decision = (plan: DrPlan, over: Partial<Decision> = {}): Decision =>
+  failoverDecision(plan, { time: at(0), reasons: [{ code: 'quorum', message: 'q' }], ...over });
 
 const ok = (run: Run, index: number, s: number, outcome: ActionResult['outcome'] = 'succeeded') =>
   advance(run, {

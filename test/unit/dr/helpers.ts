@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { Decision } from '#core/dr/failover-state.ts';
 import { type DrPlan, type DrPlanDocument, validateDrPlan } from '#core/dr/plan.ts';
 import { type DrRecord, parseSignalLog } from '#core/dr/signal-log.ts';
 
@@ -40,4 +41,20 @@ export function issuesOf(fn: () => unknown): { path: string; reason: string }[] 
     throw e;
   }
   throw new Error('expected a ValidationError, nothing was thrown');
+}
+
+/** A failover decision of `plan` that needs no approval, with the plan's actions (epoch 3 unless `over` says). */
+export function failoverDecision(plan: DrPlan, over: Partial<Decision> = {}): Decision {
+  return {
+    time: '2026-03-02T10:06:03Z',
+    service: plan.service,
+    epoch: 3,
+    trigger: 'tick',
+    decision: 'failover',
+    approval: 'not-required',
+    active: 'standby',
+    reasons: [{ code: 'quorum', message: 'a quorum of vantage points sees the primary down' }],
+    actions: plan.actions.failover,
+    ...over,
+  };
 }

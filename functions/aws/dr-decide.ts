@@ -1,0 +1,90 @@
+/**
+ * The decision hook of the executor's side on AWS (docs/dr-executor.md, "The deployed executor on
+ * AWS"): after drSignals records what it observed or received, the decider runs on every signal this
+ * side's log holds (functions/core/dr/failover-decider.ts `decisionsUntil`), and each decision newer
+ * than the last one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
+ * `crosslink-dr-failover-<stage>` state machine as an execution named `<service>-<epoch>` (so a
+ * decision handed on twice starts one execution). Only where the plan's traffic switch is on AWS
+ * (ARC): there this side executes; otherwise Google does.
+ *
+ * The decided time (dr-executor-store.ts `DECIDED`) moves forward only after the decisions were
+ * handed on, conditionally on the value read: two invocations racing hand the same decisions on, and
+ * the execution names and the claim's fence make that harmless. A late observation whose time is
+ * before the decided time changes no decision already handed on.
+ */
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Clock } from '#core/clock.ts';
+import { executorCloud } from '#core/dr/executor.ts';
+import { decisionMade } from '#core/dr/executor-events.ts';
+import { decisionsUntil } from '#core/dr/failover-decider.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import type { DrPlan } from '#core/dr/plan.ts';
+import type { DrRecord } from '#core/dr/signal-log.ts';
+import { buildEvent, type Origin } from '#core/envelope.ts';
+import type { EventSink } from '#core/link/ports.ts';
+import type { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
+
+export interface DecideDeps {
+  plan: DrPlan;
+  log: { since(service: string, since?: number): Promise<DrRecord[]> };
+  runs: DynamoDbDrExecutorStore;
+  bus: EventSink;
+  origin: Origin;
+  clock: Clock;
+  /** Starts the state machine's execution `name` (an existing one of that name is not an error). */
+  startExecution: (name: string, input: { decision: Decision }) => Promise<void>;
+}
+
+export interface DecideOutcome {
+  /** The decisions handed on by this call. */
+  decisions: Decision[];
+  /** The executions started for the moves among them. */
+  started: string[];
+}
+
+/** An execution's name: the service and the decision's epoch (at most 80 characters, as Step Functions allows). */
+export const executionName = (d: Decision) => `${d.service}-${d.epoch}`.slice(-80);
+
+/** Runs the decider on the log and hands the new decisions on; nothing where Google executes. */
+export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
+  if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
+  const service = deps.plan.service;
+  const decidedAt = await deps.runs.decidedAt(service);
+  const all = decisionsUntil(deps.plan, await deps.log.since(service), deps.clock.now());
+  const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
+  if (fresh.length === 0) return { decisions: [], started: [] };
+  await deps.bus.put(
+    fresh.map((d) => {
+      const e = decisionMade(d);
+      return buildEvent({
+        name: e.name,
+        origin: deps.origin,
+        subject: service,
+        data: e.data,
+        clock: deps.clock,
+      });
+    }),
+  );
+  const started: string[] = [];
+  for (const d of fresh) {
+    // A hold moves nothing; it matters only to a move awaiting approval, which it withdraws.
+    if (d.decision === 'hold' && (await deps.runs.current(service))?.run.status !== 'awaiting-approval')
+      continue;
+    const name = executionName(d);
+    await deps.startExecution(name, { decision: d });
+    started.push(name);
+  }
+  await deps.runs.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
+  return { decisions: fresh, started };
+}
+
+/** StartExecution through the SDK: an execution already started under that name is the same decision. */
+export function sfnStarter(client: SFNClient, stateMachineArn: string): DecideDeps['startExecution'] {
+  return async (name, input) => {
+    try {
+      await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    } catch (e) {
+      if ((e as Error).name !== 'ExecutionAlreadyExists') throw e;
+    }
+  };
+}

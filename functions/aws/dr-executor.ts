@@ -1,0 +1,389 @@
+/**
+ * The DR executor on AWS (docs/dr-executor.md, "The deployed executor on AWS"): the adapter around
+ * the core run (functions/core/dr/executor.ts) that the `crosslink-dr-failover-<stage>` state machine
+ * and the bus drive through Lambda `drExecutor`. Three inputs:
+ *
+ * - `decision`: the decider's move (the state machine's input). With no open run it claims the
+ *   decision's epoch (functions/aws/dr-executor-store.ts) and starts the run; with a run awaiting
+ *   approval it is the approved (or withdrawn) move, applied to that run. A refused claim is recorded.
+ * - `tick`: the passing of time (the state machine's wait loop): an action past its deadline stalls
+ *   the run and pages; an approval past its deadline pages.
+ * - `result`: Google's `DrActionFinished` for a relayed action (relayed to the bus).
+ *
+ * Each input advances the run and the run is stored over the version it was read at (a lost race reads
+ * it again) before any effect is performed: the catalog events go on the bus (a relayed action's
+ * `DrActionStarted` is Google's command, carried by the relay), pages are counted for the pages alarm,
+ * and a local action runs here and now: the ARC flip (functions/aws/arc-switch.ts), whose outcome is
+ * the next input. A crash between the store and the effects leaves an action without a result: at its
+ * deadline the run stalls and pages, as for a partition; it never acts twice.
+ */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Clock } from '#core/clock.ts';
+import { systemClock } from '#core/clock.ts';
+import {
+  type ActionResult,
+  type Advance,
+  advance,
+  type Effect,
+  isFinished,
+  type Page,
+  type Run,
+  runDeadline,
+  startRun,
+} from '#core/dr/executor.ts';
+import { type DrEvent, runEvents } from '#core/dr/executor-events.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import type { DrPlan } from '#core/dr/plan.ts';
+import { buildEvent, type Origin } from '#core/envelope.ts';
+import { ValidationError } from '#core/errors.ts';
+import type { DrActionFinishedData } from '#core/events/catalog.ts';
+import { DrActionFinished as DrActionFinishedCheck } from '#core/events/checks.ts';
+import type { EventSink } from '#core/link/ports.ts';
+import { jsonSetting, need } from '#core/link/settings.ts';
+import { assertValid } from '#core/validation.ts';
+import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
+import { DynamoDbDrExecutorStore, RunVersionConflict, type StoredRun } from './dr-executor-store.ts';
+import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
+import { EventBridgeSink } from './event-sink.ts';
+
+export interface DrExecutorDeps {
+  plan: DrPlan;
+  runs: DynamoDbDrExecutorStore;
+  bus: EventSink;
+  origin: Origin;
+  clock: Clock;
+  /** The ARC flip through the cluster's regional endpoints, under the executor's role. */
+  flip: (action: ArcAction) => Promise<ArcFlip>;
+  /** Counts a page for the pages alarm and logs it. */
+  page: (page: Page) => void;
+  /** How often the state machine looks at a run between its deadlines (ms). */
+  pollMs?: number;
+}
+
+export type DrExecutorInput =
+  | { drExecutor: 'decision'; decision: Decision }
+  | { drExecutor: 'tick'; service: string }
+  | { drExecutor: 'result'; result: ActionResult };
+
+/** What the state machine reads: whether the run is over, and when to look again. */
+export interface DrExecutorState {
+  service: string;
+  epoch: number;
+  status: Run['status'] | 'not-taken';
+  finished: boolean;
+  /** When the state machine looks at the run again (ISO): its next deadline, or sooner. */
+  waitUntil?: string;
+  /** Whether the state machine's execution that gave this input watches the run's deadlines: the
+   * one whose decision opened the run does; one whose decision went to a run already open does not. */
+  supervise: boolean;
+  /** Why a decision was not taken (a duplicate, stale, or one while a run is open). */
+  refused?: string;
+}
+
+const DEFAULT_POLL_MS = 10_000;
+/** Advances retried after a lost race before giving up (the state machine's retry takes over). */
+const RACE_RETRIES = 5;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Refuses an input that is not one of the three, naming the field. */
+export function parseExecutorInput(raw: unknown): DrExecutorInput {
+  const v = raw as Record<string, unknown> | null;
+  const kind = v?.drExecutor;
+  const fail = (path: string, reason: string): never => {
+    throw new ValidationError([{ path, reason }], 'DR executor input');
+  };
+  if (kind === 'decision') {
+    const d = v?.decision as Decision | undefined;
+    if (!d || typeof d !== 'object') return fail('decision', "is required: the decider's move");
+    if (d.decision !== 'failover' && d.decision !== 'failback' && d.decision !== 'hold')
+      fail('decision.decision', 'must be failover, failback or hold');
+    if (!Number.isInteger(d.epoch)) fail('decision.epoch', 'must be an integer');
+    if (typeof d.service !== 'string') fail('decision.service', 'must be a string');
+    if (typeof d.time !== 'string' || Number.isNaN(Date.parse(d.time)))
+      fail('decision.time', 'must be an ISO time');
+    return { drExecutor: 'decision', decision: d };
+  }
+  if (kind === 'tick') {
+    if (typeof v?.service !== 'string') fail('service', "must be a string: the plan's service");
+    return { drExecutor: 'tick', service: v?.service as string };
+  }
+  if (kind === 'result') {
+    const r = v?.result as ActionResult | undefined;
+    if (!r || typeof r !== 'object') return fail('result', "is required: the action's result");
+    if (!Number.isInteger(r.epoch)) fail('result.epoch', 'must be an integer');
+    if (!Number.isInteger(r.index)) fail('result.index', 'must be an integer');
+    if (!['succeeded', 'failed', 'refused'].includes(r.outcome))
+      fail('result.outcome', 'must be succeeded, failed or refused');
+    return { drExecutor: 'result', result: r };
+  }
+  return fail('drExecutor', 'must be decision, tick or result');
+}
+
+/** Google's `DrActionFinished` (its data) as the run's result input. */
+export function resultOfFinished(data: {
+  service: string;
+  epoch: number;
+  index: number;
+  outcome: string;
+  finishedAt: string;
+  detail?: string;
+}): ActionResult {
+  if (data.outcome === 'timed-out')
+    throw new ValidationError(
+      [{ path: 'outcome', reason: "timed-out is the executor's own verdict, not a commanded side's result" }],
+      'DrActionFinished',
+    );
+  return {
+    service: data.service,
+    epoch: data.epoch,
+    index: data.index,
+    outcome: data.outcome as ActionResult['outcome'],
+    time: data.finishedAt,
+    ...(data.detail && { detail: data.detail }),
+  };
+}
+
+/** Applies one input and performs what it leads to; returns the run's state for the state machine. */
+export async function applyExecutorInput(
+  deps: DrExecutorDeps,
+  input: DrExecutorInput,
+): Promise<DrExecutorState> {
+  const service =
+    input.drExecutor === 'decision'
+      ? input.decision.service
+      : input.drExecutor === 'tick'
+        ? input.service
+        : input.result.service;
+  if (service !== deps.plan.service)
+    throw new ValidationError(
+      [{ path: 'service', reason: `"${service}" is not the deployed plan's service (${deps.plan.service})` }],
+      'DR executor input',
+    );
+  if (input.drExecutor === 'decision') {
+    const current = await deps.runs.current(service);
+    if (!current || isFinished(current.run)) return claim(deps, input.decision);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.runs.current(service);
+    if (!current)
+      return {
+        service,
+        epoch: 0,
+        status: 'not-taken',
+        finished: true,
+        supervise: false,
+        refused: 'no run has been claimed',
+      };
+    const advanced = advance(current.run, toRunInput(deps, input));
+    try {
+      const stored = await deps.runs.save(advanced.run, current.version);
+      return stateOf(deps, await perform(deps, stored, advanced.effects), input.drExecutor === 'tick');
+    } catch (e) {
+      if (!(e instanceof RunVersionConflict) || attempt >= RACE_RETRIES) throw e;
+    }
+  }
+}
+
+function toRunInput(deps: DrExecutorDeps, input: DrExecutorInput) {
+  switch (input.drExecutor) {
+    case 'decision':
+      return { type: 'decision' as const, decision: input.decision };
+    case 'tick':
+      return { type: 'tick' as const, time: iso(deps.clock.now()) };
+    case 'result':
+      return { type: 'result' as const, result: input.result };
+  }
+}
+
+async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecutorState> {
+  if (decision.decision === 'hold')
+    return {
+      service: decision.service,
+      epoch: decision.epoch,
+      status: 'not-taken',
+      finished: true,
+      supervise: false,
+      refused: 'a hold has no actions to carry out',
+    };
+  const started = startRun(deps.plan, decision);
+  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()));
+  if (!claimed.claimed)
+    return {
+      service: decision.service,
+      epoch: decision.epoch,
+      status: 'not-taken',
+      finished: true,
+      supervise: false,
+      refused: claimed.refusal.reason,
+    };
+  return stateOf(deps, await perform(deps, claimed.stored, started.effects), true);
+}
+
+/**
+ * Performs a stored advance's effects in order. A local action runs now; its outcome is advanced and
+ * stored (over the version just written) before the effects that follow from it.
+ */
+async function perform(
+  deps: DrExecutorDeps,
+  stored: StoredRun,
+  effects: readonly Effect[],
+): Promise<StoredRun> {
+  const events = runEvents(deps.plan, stored.run, effects);
+  if (events.length > 0) await deps.bus.put(events.map((e) => envelope(deps, e)));
+  for (const e of effects) if (e.type === 'page') deps.page(e.page);
+  const local = effects.find((e) => e.type === 'start-action' && e.via === 'local');
+  if (local?.type !== 'start-action') return stored;
+  const result = await runLocal(deps, local.command.action, local.command);
+  const next: Advance = advance(stored.run, { type: 'result', result });
+  return perform(deps, await deps.runs.save(next.run, stored.version), next.effects);
+}
+
+async function runLocal(
+  deps: DrExecutorDeps,
+  action: Run['steps'][number]['action'],
+  command: { service: string; epoch: number; index: number },
+): Promise<ActionResult> {
+  const base = { service: command.service, epoch: command.epoch, index: command.index };
+  if (action.type !== 'arc-routing-control')
+    return {
+      ...base,
+      outcome: 'failed',
+      time: iso(deps.clock.now()),
+      detail: `${action.type} on aws: the AWS executor runs only the ARC flip; a hook on AWS (${'hook' in action ? action.hook.function : 'none'}) is not run by it`,
+    };
+  try {
+    const flipped = await deps.flip(action);
+    return {
+      ...base,
+      outcome: 'succeeded',
+      time: iso(deps.clock.now()),
+      detail: `via ${flipped.region}${flipped.passed.length ? ` (passed over ${flipped.passed.join('; ')})` : ''}`,
+    };
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    return {
+      ...base,
+      outcome: 'failed',
+      time: iso(deps.clock.now()),
+      detail: `${e.name ?? 'Error'}: ${e.message ?? ''}`,
+    };
+  }
+}
+
+function envelope(deps: DrExecutorDeps, e: DrEvent) {
+  return buildEvent({
+    name: e.name,
+    origin: deps.origin,
+    subject: e.data.service,
+    data: e.data,
+    clock: deps.clock,
+  });
+}
+
+function stateOf(deps: DrExecutorDeps, stored: StoredRun, supervise: boolean): DrExecutorState {
+  const { run } = stored;
+  const finished = isFinished(run);
+  const deadline = runDeadline(run);
+  const poll = deps.clock.now() + (deps.pollMs ?? DEFAULT_POLL_MS);
+  const waitUntil = finished ? undefined : iso(deadline ? Math.min(Date.parse(deadline), poll) : poll);
+  return {
+    service: run.service,
+    epoch: run.epoch,
+    status: run.status,
+    finished,
+    supervise,
+    ...(waitUntil && { waitUntil }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deployed function's wiring
+
+/**
+ * The plan the packaging embeds (config/dr-plan.cjs, esbuild `define` of CROSSLINK_DR_PLAN): the
+ * same plan drSignals decides on.
+ */
+declare const CROSSLINK_DR_PLAN: DrPlan | null | undefined;
+
+/** Reads CROSSLINK_DR_ARC_ENDPOINTS: the ARC cluster's endpoints, `[{"Endpoint": "https://…/v1", "Region": "…"}]`. */
+export function readArcEndpoints(env: NodeJS.ProcessEnv): ClusterEndpoint[] {
+  const value = jsonSetting(env, 'CROSSLINK_DR_ARC_ENDPOINTS');
+  const ok =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((e) => typeof e?.Endpoint === 'string' && typeof e?.Region === 'string');
+  if (!ok)
+    throw new ValidationError(
+      [
+        {
+          path: 'CROSSLINK_DR_ARC_ENDPOINTS',
+          reason:
+            'must be the ARC cluster\'s endpoints as DescribeCluster gives them: [{"Endpoint": "https://…/v1", "Region": "<region>"}, …]',
+        },
+      ],
+      'DR executor settings',
+    );
+  return value as ClusterEndpoint[];
+}
+
+let cached: DrExecutorDeps | undefined;
+
+/** The function's dependencies from its environment, once per cold start. */
+export function drExecutorDepsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  onPage: (page: Page) => void = () => {},
+): DrExecutorDeps {
+  if (cached) return cached;
+  const plan = typeof CROSSLINK_DR_PLAN === 'undefined' ? null : CROSSLINK_DR_PLAN;
+  if (!plan)
+    throw new ValidationError(
+      [
+        {
+          path: 'CROSSLINK_DR_PLAN',
+          reason: 'no DR plan was embedded at packaging (CROSSLINK_DR_PLAN_FILE)',
+        },
+      ],
+      'DR executor settings',
+    );
+  const region = need(env, 'AWS_REGION');
+  const endpoints = readArcEndpoints(env);
+  cached = {
+    plan,
+    runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    clock: systemClock,
+    // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
+    flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
+    page: onPage,
+  };
+  return cached;
+}
+
+/** One invocation: the state machine's input, or Google's `DrActionFinished` from the bus. */
+export function drExecutorStep(
+  deps: DrExecutorDeps,
+  event: EventBridgeEvent | Record<string, unknown>,
+): Promise<DrExecutorState> {
+  if ('detail-type' in event) {
+    const ce = fromEventBridgeEvent(event as EventBridgeEvent);
+    if (ce.crosslinkorigin !== 'gcp' || !ce.type.includes('DrActionFinished'))
+      throw new ValidationError(
+        [
+          {
+            path: 'detail-type',
+            reason: `${ce.type} from ${ce.crosslinkorigin}: only Google's DrActionFinished is a result`,
+          },
+        ],
+        'DR executor input',
+      );
+    const result = resultOfFinished(
+      assertValid<DrActionFinishedData>(DrActionFinishedCheck.validate, ce.data, 'DrActionFinished data'),
+    );
+    return applyExecutorInput(deps, { drExecutor: 'result', result });
+  }
+  return applyExecutorInput(deps, parseExecutorInput(event));
+}

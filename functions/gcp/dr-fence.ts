@@ -1,0 +1,113 @@
+/**
+ * The commanded side's fence on Google (docs/dr-executor.md, "The commanded side on Google"): the
+ * core fence (functions/core/dr/executor.ts `admit`, `recordResult`) kept in Firestore, one document
+ * per plan's service, read and written in one transaction so that two deliveries of a command (a
+ * Pub/Sub redelivery, a relay's second push) cannot both be admitted:
+ *
+ * | document                | fields                                                                   |
+ * | ----------------------- | ------------------------------------------------------------------------ |
+ * | `drFence/<service>`     | `fence` (JSON: the highest epoch admitted, the results, the refusals), `running` (JSON: `<epoch>#<index>` -> deadline of a command admitted whose hook has not answered) |
+ *
+ * - A command with a lower epoch than the fence's, or that arrives after its deadline, is refused
+ *   and the refusal recorded (its result is `refused`).
+ * - A command admitted once is `running` until its result is recorded; a delivery of it meanwhile is
+ *   told so (`in-progress`: the push is answered so that Pub/Sub delivers it again later), and one
+ *   after its result gets the recorded result (`duplicate`) and runs nothing.
+ * - A command whose hook never answered (the function died in it) is, once past its deadline,
+ *   recorded as refused: the executor stopped waiting for it at that deadline and stalled.
+ */
+import type { Firestore } from '@google-cloud/firestore';
+import {
+  type ActionCommand,
+  type ActionResult,
+  type Admission,
+  admit,
+  type FenceState,
+  initialFence,
+  recordResult,
+} from '#core/dr/executor.ts';
+
+export type FenceAdmission = Admission | { verdict: 'in-progress'; state: FenceState };
+
+/** The fence and the commands running, from the document (a fresh fence before the first command). */
+function stored(
+  snap: { exists: boolean; get(field: string): unknown },
+  service: string,
+): { fence: FenceState; running: Record<string, string> } {
+  if (!snap.exists) return { fence: initialFence(service), running: {} };
+  return {
+    fence: JSON.parse(String(snap.get('fence'))) as FenceState,
+    running: JSON.parse(String(snap.get('running') ?? '{}')) as Record<string, string>,
+  };
+}
+
+const keyOf = (c: { epoch: number; index: number }) => `${c.epoch}#${c.index}`;
+
+export class FirestoreDrFence {
+  readonly #db: Firestore;
+
+  constructor(db: Firestore) {
+    this.#db = db;
+  }
+
+  #doc(service: string) {
+    return this.#db.collection('drFence').doc(service);
+  }
+
+  /** The fence as stored (a fresh one before the first command). */
+  async read(service: string): Promise<FenceState> {
+    return stored(await this.#doc(service).get(), service).fence;
+  }
+
+  /** Admits (or refuses, and records the refusal of) a command at `time`, in one transaction. */
+  admit(command: ActionCommand, time: string): Promise<FenceAdmission> {
+    const ref = this.#doc(command.service);
+    return this.#db.runTransaction(async (tx) => {
+      const { fence, running } = stored(await tx.get(ref), command.service);
+      const key = keyOf(command);
+      if (running[key] !== undefined && !fence.results[key]) {
+        if (Date.parse(time) < Date.parse(running[key] as string))
+          return { verdict: 'in-progress', state: fence };
+        // Admitted, its hook never answered, now past the deadline: the executor stalled at it.
+        const result: ActionResult = {
+          service: command.service,
+          epoch: command.epoch,
+          index: command.index,
+          outcome: 'refused',
+          time,
+          detail: `admitted, but its hook gave no result before its deadline ${running[key]}: not run again`,
+        };
+        const state = recordResult(
+          {
+            ...fence,
+            refused: [
+              ...fence.refused,
+              { epoch: command.epoch, index: command.index, time, reason: result.detail as string },
+            ],
+          },
+          result,
+        );
+        delete running[key];
+        tx.set(ref, { fence: JSON.stringify(state), running: JSON.stringify(running) });
+        return { verdict: 'refused', state, result };
+      }
+      const admission = admit(fence, command, time);
+      if (admission.verdict === 'duplicate') return admission;
+      if (admission.verdict === 'run') running[key] = command.deadline;
+      tx.set(ref, { fence: JSON.stringify(admission.state), running: JSON.stringify(running) });
+      return admission;
+    });
+  }
+
+  /** Records the result of an admitted command, so that a redelivery gets it and runs nothing. */
+  async record(result: ActionResult): Promise<FenceState> {
+    const ref = this.#doc(result.service);
+    return this.#db.runTransaction(async (tx) => {
+      const { fence, running } = stored(await tx.get(ref), result.service);
+      delete running[keyOf(result)];
+      const state = recordResult(fence, result);
+      tx.set(ref, { fence: JSON.stringify(state), running: JSON.stringify(running) });
+      return state;
+    });
+  }
+}

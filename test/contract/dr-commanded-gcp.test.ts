@@ -1,0 +1,157 @@
+/**
+ * Google's commanded side (functions/gcp/dr-commanded.ts) with its fence in the Firestore emulator:
+ * the executor's DrActionStarted (as the relay delivers it) runs the plan's hook once and answers
+ * DrActionFinished, which the AWS executor takes as its result; a redelivery gets the recorded result
+ * and runs nothing; a lower epoch is refused, recorded and answered `refused`; a failing hook answers
+ * `failed`; an event naming another action than the plan's is refused naming the field. The hook
+ * runner is the test's (it records what it was asked to run).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultOfFinished } from '#aws/dr-executor.ts';
+import { startRun } from '#core/dr/executor.ts';
+import { runEvents } from '#core/dr/executor-events.ts';
+import type { Action } from '#core/dr/plan.ts';
+import { buildEvent, type CloudEvent } from '#core/envelope.ts';
+import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
+import { type CommandedDeps, onCommand } from '#gcp/dr-commanded.ts';
+import { FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
+import { failoverDecision, planWith } from '../unit/dr/helpers.ts';
+
+let firestore: TestFirestore;
+beforeAll(async () => {
+  firestore = await startTestFirestore();
+}, 120_000);
+afterAll(async () => {
+  await firestore?.stop();
+});
+
+const plan = planWith();
+const T0 = Date.parse('2026-03-02T10:06:03Z');
+const aws = { cloud: 'aws' as const, accountId: '000000000000', region: 'us-west-2' };
+
+const decision = (epoch: number) => failoverDecision(plan, { epoch, time: new Date(T0).toISOString() });
+
+/** The executor's first DrActionStarted of a failover at `epoch`, as the relay delivers it. */
+function promoteCommand(epoch: number): CloudEvent {
+  const { run, effects } = startRun(plan, decision(epoch));
+  const started = runEvents(plan, run, effects).find((e) => e.name === 'DrActionStarted');
+  return buildEvent({
+    name: 'DrActionStarted',
+    origin: aws,
+    subject: plan.service,
+    data: started?.data,
+    clock: { now: () => T0 },
+  });
+}
+
+function harness(hook: (a: Action) => Promise<{ detail?: string }> = async () => ({ detail: 'done' })) {
+  const now = { ms: T0 + 2_000 };
+  const sent: CloudEvent[] = [];
+  const ran: string[] = [];
+  const deps: CommandedDeps = {
+    plan,
+    fence: new FirestoreDrFence(firestore.db()),
+    bus: { put: async (e) => void sent.push(...e) },
+    origin: { cloud: 'gcp', project: 'crosslink-test', region: 'us-west1' },
+    clock: { now: () => now.ms },
+    runHook: async (action) => {
+      ran.push(action.type);
+      return hook(action);
+    },
+  };
+  return { deps, sent, ran, now };
+}
+
+const finished = (e: CloudEvent | undefined) => e?.data as DrActionFinishedData;
+
+// Every test works on its own epochs: the fence is one document per service, shared here.
+describe("Google's commanded side", () => {
+  it('runs the hook once and answers DrActionFinished; a redelivery gets the recorded result', async () => {
+    // Prepare
+    const h = harness();
+    const command = promoteCommand(10);
+
+    // Act
+    const first = await onCommand(h.deps, command);
+    const again = await onCommand(h.deps, command);
+
+    // Assess
+    expect(first).toMatchObject({ outcome: 'ran', result: { epoch: 10, index: 0, outcome: 'succeeded' } });
+    expect(again).toMatchObject({
+      outcome: 'duplicate',
+      result: { epoch: 10, index: 0, outcome: 'succeeded' },
+    });
+    expect(h.ran).toEqual(['promote-replica']);
+    expect(h.sent.map((e) => [e.crosslinkorigin, finished(e).outcome, finished(e).epoch])).toEqual([
+      ['gcp', 'succeeded', 10],
+      ['gcp', 'succeeded', 10],
+    ]);
+    // What the executor on AWS takes as the action's result.
+    expect(resultOfFinished(finished(h.sent[0]))).toEqual({
+      service: plan.service,
+      epoch: 10,
+      index: 0,
+      outcome: 'succeeded',
+      time: new Date(T0 + 2_000).toISOString(),
+      detail: 'done',
+    });
+  });
+
+  it('refuses a lower epoch than one admitted, records it, answers refused, runs nothing', async () => {
+    // Prepare
+    const h = harness();
+    await onCommand(h.deps, promoteCommand(20));
+    h.ran.length = 0;
+
+    // Act
+    const stale = await onCommand(h.deps, promoteCommand(19));
+
+    // Assess
+    expect(stale).toMatchObject({ outcome: 'refused', result: { epoch: 19, outcome: 'refused' } });
+    expect(h.ran).toEqual([]);
+    expect(finished(h.sent.at(-1))).toMatchObject({ epoch: 19, outcome: 'refused' });
+    expect((await h.deps.fence.read(plan.service)).refused.map((r) => r.epoch)).toContain(19);
+  });
+
+  it('answers failed when the hook fails', async () => {
+    // Prepare
+    const h = harness(async () => {
+      throw Object.assign(new Error('the replica is not caught up'), { name: 'HookFailed' });
+    });
+
+    // Act
+    const out = await onCommand(h.deps, promoteCommand(30));
+
+    // Assess
+    expect(out).toMatchObject({
+      outcome: 'ran',
+      result: { outcome: 'failed', detail: 'HookFailed: the replica is not caught up' },
+    });
+    expect(finished(h.sent[0])).toMatchObject({ outcome: 'failed', epoch: 30 });
+  });
+
+  it("refuses an event naming another action than the plan's at that place, and ignores other events", async () => {
+    // Prepare
+    const h = harness();
+    const forged = promoteCommand(40);
+    (forged.data as DrActionStartedData).action = { type: 'scale-standby', cloud: 'gcp' };
+    const own = buildEvent({
+      name: 'DrActionStarted',
+      origin: { cloud: 'gcp', project: 'crosslink-test', region: 'us-west1' },
+      subject: plan.service,
+      data: promoteCommand(41).data,
+      clock: { now: () => T0 },
+    });
+
+    // Act
+    const refused = await onCommand(h.deps, forged).catch((e: unknown) => e);
+    const ignored = await onCommand(h.deps, own);
+
+    // Assess
+    expect((refused as { issues?: { path: string }[] }).issues?.[0]?.path).toBe('data.action');
+    expect(ignored).toEqual({ outcome: 'ignored', reason: "not the AWS executor's DrActionStarted" });
+    expect(h.ran).toEqual([]);
+    expect(h.sent).toEqual([]);
+  });
+});

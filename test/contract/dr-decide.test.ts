@@ -1,0 +1,134 @@
+/**
+ * The decision hook of the AWS executor's side (functions/aws/dr-decide.ts) on dynalite, with the
+ * signal log and the executor's store in one links table: the decider runs on every signal held,
+ * each new decision is published once as DrDecisionMade, a move starts one execution named by its
+ * epoch, a hold with no move awaiting approval starts none, and a second call hands nothing on again.
+ */
+import { describe, expect, it } from 'vitest';
+import { type DecideDeps, decideAndStart } from '#aws/dr-decide.ts';
+import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
+import { DynamoDbSignalLog } from '#aws/signal-log.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import type { Observation } from '#core/dr/observations.ts';
+import { isControl } from '#core/dr/signal-log.ts';
+import type { CloudEvent } from '#core/envelope.ts';
+import { useDynalite } from '../support/dynalite.ts';
+import { fixture, planWith } from '../unit/dr/helpers.ts';
+
+const db = useDynalite();
+const plan = planWith();
+const outage = fixture('regional-outage.jsonl').filter((r) => !isControl(r)) as Observation[];
+const signalsBefore = (t: string) => outage.filter((r) => Date.parse(r.time) < Date.parse(t));
+
+async function hook(now: { ms: number }) {
+  const table = await db.linksTable();
+  const events: CloudEvent[] = [];
+  const started: { name: string; decision: Decision }[] = [];
+  const log = new DynamoDbSignalLog(db.client, table);
+  const deps: DecideDeps = {
+    plan,
+    log,
+    runs: new DynamoDbDrExecutorStore(db.client, table),
+    bus: { put: async (e) => void events.push(...e) },
+    origin: { cloud: 'aws', accountId: '000000000000', region: 'us-west-2' },
+    clock: { now: () => now.ms },
+    startExecution: async (name, input) => void started.push({ name, decision: input.decision }),
+  };
+  return { deps, log, events, started };
+}
+
+const epochs = (events: CloudEvent[]) =>
+  events.map((e) => [(e.data as { epoch: number }).epoch, (e.data as { decision: string }).decision]);
+
+describe('the decision hook on AWS', () => {
+  it('hands each new decision on once: DrDecisionMade for all, an execution for the move', async () => {
+    // Prepare
+    const now = { ms: Date.parse('2026-03-02T10:05:00Z') };
+    const h = await hook(now);
+    await h.log.record(signalsBefore('2026-03-02T10:05:00Z'));
+
+    // Act
+    const first = await decideAndStart(h.deps);
+    await h.log.record(outage);
+    now.ms = Date.parse('2026-03-02T10:10:00Z');
+    const second = await decideAndStart(h.deps);
+    const third = await decideAndStart(h.deps);
+
+    // Assess
+    expect(first.decisions.map((d) => d.epoch)).toEqual([1]);
+    expect(second.decisions.map((d) => [d.epoch, d.decision])).toEqual([
+      [2, 'hold'],
+      [3, 'failover'],
+      [4, 'hold'],
+    ]);
+    expect(third).toEqual({ decisions: [], started: [] });
+    expect(epochs(h.events)).toEqual([
+      [1, 'hold'],
+      [2, 'hold'],
+      [3, 'failover'],
+      [4, 'hold'],
+    ]);
+    expect(h.events.every((e) => e.type.includes('DrDecisionMade') && e.subject === 'payments-api')).toBe(
+      true,
+    );
+    expect(h.started.map((s) => [s.name, s.decision.epoch, s.decision.actions?.length])).toEqual([
+      ['payments-api-3', 3, 3],
+    ]);
+    expect(second.started).toEqual(['payments-api-3']);
+  });
+
+  it('decides on a deadline that ran out after the last signal (a tick), without a new signal', async () => {
+    // Prepare: the signals up to the failover's rule being met, but not the decision's time
+    const now = { ms: Date.parse('2026-03-02T10:06:00Z') };
+    const h = await hook(now);
+    await h.log.record(signalsBefore('2026-03-02T10:06:00Z'));
+    const early = await decideAndStart(h.deps);
+
+    // Act: time passes, no new signal
+    now.ms = Date.parse('2026-03-02T10:06:30Z');
+    const late = await decideAndStart(h.deps);
+
+    // Assess
+    expect(early.started).toEqual([]);
+    expect(late.decisions.map((d) => [d.time, d.decision, d.trigger])).toContainEqual([
+      '2026-03-02T10:06:03Z',
+      'failover',
+      'tick',
+    ]);
+    expect(late.started).toEqual(['payments-api-3']);
+  });
+
+  it('does nothing where Google executes the plan (its traffic switch is Cloud DNS)', async () => {
+    // Prepare
+    const now = { ms: Date.parse('2026-03-02T10:10:00Z') };
+    const h = await hook(now);
+    await h.log.record(outage);
+    const googleExecutes = planWith((d) => {
+      d.actions.failover = d.actions.failover.filter((a) => a.type !== 'arc-routing-control');
+      d.actions.failback = d.actions.failback.filter((a) => a.type !== 'arc-routing-control');
+      d.actions.failover.push({
+        type: 'cloud-dns-failover-policy',
+        cloud: 'gcp',
+        managedZone: 'payments',
+        recordName: 'api.payments.example.com.',
+        serve: 'backup',
+        hook: { function: 'projects/payments-prod/locations/us-west1/functions/dns-failover' },
+      } as never);
+      d.actions.failback.push({
+        type: 'cloud-dns-failover-policy',
+        cloud: 'gcp',
+        managedZone: 'payments',
+        recordName: 'api.payments.example.com.',
+        serve: 'primary',
+        hook: { function: 'projects/payments-prod/locations/us-west1/functions/dns-failover' },
+      } as never);
+    });
+
+    // Act
+    const out = await decideAndStart({ ...h.deps, plan: googleExecutes });
+
+    // Assess
+    expect(out).toEqual({ decisions: [], started: [] });
+    expect(h.events).toEqual([]);
+  });
+});

@@ -1,0 +1,379 @@
+/**
+ * The DR executor's AWS adapter (functions/aws/dr-executor.ts) on the local cloud with IAM enforced:
+ * its state in the local cloud's DynamoDB (the links table), the ARC flip under the executor's role
+ * through the cluster's regional endpoints, the catalog events it puts on the bus (a recording sink
+ * here). Google's side is played by the test: it performs the world's admin actions the hooks would
+ * call (`service-promote`, `service-scale`) and answers with `DrActionFinished` as the relay would
+ * bring it. Proved: a failover run in order under one epoch to `DrFailedOver` with traffic moved; the
+ * same decision again refused and recorded; a relayed action with no result stalls the run at its
+ * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
+ * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { flipRoutingControls } from '#aws/arc-switch.ts';
+import {
+  applyExecutorInput,
+  type DrExecutorDeps,
+  drExecutorStep,
+  resultOfFinished,
+} from '#aws/dr-executor.ts';
+import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
+import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+import type { Page } from '#core/dr/executor.ts';
+import type { DrPlan } from '#core/dr/plan.ts';
+import type { CloudEvent } from '#core/envelope.ts';
+import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
+import type { LocalCloud } from '#local/index.ts';
+import { resolveDefinition } from '../support/aws-half.ts';
+import {
+  cellState,
+  createPaymentsAtArcAddresses,
+  deployPaymentsWorld,
+  executorSession,
+  failoverPlanOf,
+  type PaymentsWorld,
+  primaryCellOn,
+  type SessionCredentials,
+} from '../support/dr-world.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
+import { failoverDecision } from '../unit/dr/helpers.ts';
+
+let cloud: LocalCloud;
+let world: PaymentsWorld;
+let plan: DrPlan;
+let executor: SessionCredentials;
+let dynamo: DynamoDBClient;
+let tables = 0;
+const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
+  world = await deployPaymentsWorld(cloud);
+  executor = await executorSession(cloud);
+  plan = failoverPlanOf(cloud, world);
+  dynamo = new DynamoDBClient({
+    region: 'us-west-2',
+    endpoint: cloud.aws.endpoint,
+    credentials: ADMIN_CREDENTIALS,
+  });
+}, 90_000);
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await cloud?.stop();
+});
+
+/** The primary's cell On, the standby's Off, as before an outage. */
+beforeEach(async () => {
+  await cloud.clock.advance(10_000); // past the safety rule's wait period since the last change
+  await primaryCellOn(world, executor);
+  await cloud.clock.advance(10_000);
+});
+
+interface Harness {
+  deps: DrExecutorDeps;
+  events: CloudEvent[];
+  pages: Page[];
+  flips: number;
+}
+
+async function harness(): Promise<Harness> {
+  const TableName = `crosslink-links-${++tables}`;
+  await dynamo.send(new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never));
+  const h: Harness = { events: [], pages: [], flips: 0, deps: undefined as unknown as DrExecutorDeps };
+  h.deps = {
+    plan,
+    runs: new DynamoDbDrExecutorStore(dynamo, TableName),
+    bus: { put: async (events) => void h.events.push(...events) },
+    origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: 'us-west-2' },
+    clock: cloud.clock,
+    flip: async (action) => {
+      h.flips++;
+      return flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action });
+    },
+    page: (p) => void h.pages.push(p),
+  };
+  return h;
+}
+
+const failover = (epoch: number) => failoverDecision(plan, { epoch, time: iso(cloud.clock.now()) });
+
+const names = (events: CloudEvent[]) => events.map((e) => e.type.replace(/^crosslink\.|\.v1$/g, ''));
+const lastStarted = (h: Harness) =>
+  h.events.filter((e) => e.type.includes('DrActionStarted')).at(-1)?.data as DrActionStartedData;
+
+/** The deadline of the action under way in a run. */
+function lastStartedOf(run: { steps: { status: string; deadline?: string }[] } | undefined): string {
+  const deadline = run?.steps.find((s) => s.status === 'started')?.deadline;
+  if (!deadline) throw new Error('no action under way');
+  return deadline;
+}
+
+/** Google's side as the test plays it: the hook's admin action, then its DrActionFinished. */
+async function googleRuns(started: DrActionStartedData): Promise<DrActionFinishedData> {
+  const action = plan.actions[started.decision][started.index];
+  if (action?.type === 'promote-replica')
+    await act('service-promote', { name: 'payments-api', cloud: 'gcp' });
+  else if (action?.type === 'scale-standby')
+    await act('service-scale', { name: 'payments-api', cloud: 'gcp', capacity: action.capacity });
+  await cloud.clock.advance(1_000);
+  return {
+    service: started.service,
+    decision: started.decision,
+    epoch: started.epoch,
+    index: started.index,
+    action: started.action,
+    outcome: 'succeeded',
+    finishedAt: iso(cloud.clock.now()),
+  };
+}
+
+const cell = (arn: string) => cellState(world, arn);
+
+describe('the DR executor on AWS', () => {
+  it('runs a failover in order under one epoch: two relayed actions, then the ARC flip, to DrFailedOver', async () => {
+    // Prepare
+    const h = await harness();
+
+    // Act
+    const opened = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    const promoted = resultOfFinished(await googleRuns(lastStarted(h)));
+    const afterPromote = await applyExecutorInput(h.deps, { drExecutor: 'result', result: promoted });
+    const scaled = resultOfFinished(await googleRuns(lastStarted(h)));
+    const done = await applyExecutorInput(h.deps, { drExecutor: 'result', result: scaled });
+
+    // Assess
+    expect(opened).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: true });
+    expect(Date.parse(opened.waitUntil as string)).toBeGreaterThan(cloud.clock.now() - 60_000);
+    expect(afterPromote).toMatchObject({ status: 'running', finished: false });
+    expect(done).toEqual({
+      service: plan.service,
+      epoch: 4,
+      status: 'succeeded',
+      finished: true,
+      supervise: false,
+    });
+    expect(names(h.events)).toEqual([
+      'DrActionStarted',
+      'DrActionFinished',
+      'DrActionStarted',
+      'DrActionFinished',
+      'DrActionStarted',
+      'DrActionFinished',
+      'DrFailedOver',
+    ]);
+    const started = h.events
+      .filter((e) => e.type.includes('DrActionStarted'))
+      .map((e) => e.data as DrActionStartedData);
+    expect(started.map((s) => [s.index, s.epoch, s.via, s.action.type])).toEqual([
+      [0, 4, 'relay', 'promote-replica'],
+      [1, 4, 'relay', 'scale-standby'],
+      [2, 4, 'local', 'arc-routing-control'],
+    ]);
+    expect(h.events.every((e) => e.crosslinkorigin === 'aws')).toBe(true);
+    expect([await cell(world.out.GcpCell), await cell(world.out.AwsCell)]).toEqual(['On', 'Off']);
+    expect(h.flips).toBe(1);
+    expect(h.pages).toEqual([]);
+    const stored = await h.deps.runs.current(plan.service);
+    expect(stored?.run.steps.map((s) => [s.status, s.epoch])).toEqual([
+      ['succeeded', 4],
+      ['succeeded', 4],
+      ['succeeded', 4],
+    ]);
+    expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
+  });
+
+  it('takes the same decision again only into the run while it is open; refuses and records it after', async () => {
+    // Prepare
+    const h = await harness();
+    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    const before = await h.deps.runs.current(plan.service);
+    h.events.length = 0;
+
+    // Act
+    const whileOpen = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    const open = await h.deps.runs.current(plan.service);
+    await cloud.clock.advance(Date.parse(lastStartedOf(before?.run)) - cloud.clock.now());
+    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    const afterEnd = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    await cloud.clock.advance(1_000);
+    const stale = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(3) });
+
+    // Assess
+    expect(whileOpen).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: false });
+    expect(open?.run.history.at(-1)?.note).toMatch(
+      /epoch 4: failover .*not taken: the run of epoch 4 is running/,
+    );
+    expect(open?.run.steps).toEqual(before?.run.steps);
+    expect(afterEnd).toMatchObject({
+      status: 'not-taken',
+      finished: true,
+      refused: expect.stringMatching(/not above the claimed epoch 4/),
+    });
+    expect(stale).toMatchObject({
+      status: 'not-taken',
+      refused: expect.stringMatching(/epoch 3 is not above/),
+    });
+    expect((await h.deps.runs.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 3]);
+    expect((await h.deps.runs.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
+    expect(names(h.events)).toEqual(['DrActionFinished']);
+    expect(h.flips).toBe(0);
+  });
+
+  it('stalls at a relayed action deadline with no result and pages; a late success pages again', async () => {
+    // Prepare
+    const h = await harness();
+    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(7) });
+    const promote = lastStarted(h);
+
+    // Act
+    const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
+    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    const late = await applyExecutorInput(h.deps, {
+      drExecutor: 'result',
+      result: resultOfFinished({ ...promote, outcome: 'succeeded', finishedAt: iso(cloud.clock.now()) }),
+    });
+
+    // Assess
+    expect(early).toMatchObject({ status: 'running', finished: false });
+    expect(stalled).toEqual({
+      service: plan.service,
+      epoch: 7,
+      status: 'stalled',
+      finished: true,
+      supervise: true,
+    });
+    expect(late.status).toBe('stalled');
+    expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
+    expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
+    expect(h.events[1]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
+    expect(h.flips).toBe(0);
+    expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
+  });
+
+  it('takes a redelivered result once: two deliveries at the same time start the next action once', async () => {
+    // Prepare
+    const h = await harness();
+    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(9) });
+    const promoted = resultOfFinished({
+      ...lastStarted(h),
+      outcome: 'succeeded',
+      finishedAt: iso(cloud.clock.now()),
+    });
+
+    // Act
+    await Promise.all([
+      applyExecutorInput(h.deps, { drExecutor: 'result', result: promoted }),
+      applyExecutorInput(h.deps, { drExecutor: 'result', result: promoted }),
+    ]);
+
+    // Assess
+    const started = h.events
+      .filter((e) => e.type.includes('DrActionStarted'))
+      .map((e) => (e.data as DrActionStartedData).index);
+    expect(started).toEqual([0, 1]);
+    const run = (await h.deps.runs.current(plan.service))?.run;
+    expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
+    expect(run?.history.at(-1)?.note).toMatch(/result of action 0 under epoch 9 \(succeeded\) not taken/);
+  });
+
+  it('runs a failover through the real dr-failover ASL on the local Step Functions, to Done once the run ends', async () => {
+    // Prepare: the state machine as serverless.yml deploys it, drExecutor as an in-process Lambda
+    const h = await harness();
+    lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, 'us-west-2').register({
+      name: 'drExecutor',
+      timeout: 60,
+      handler: (event: unknown) => drExecutorStep(h.deps, event as Record<string, unknown>),
+    });
+    // The state machine's role as serverless.yml's StatesRole grants it: invoke drExecutor.
+    await admin(cloud, 'POST', '/aws/sts/put-role', {
+      accountId: cloud.aws.accountId,
+      roleName: 'crosslink-dr-states',
+      trust: ['states.amazonaws.com'],
+      policies: {
+        invoke: {
+          Version: '2012-10-17',
+          Statement: {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:drExecutor`,
+          },
+        },
+      },
+    });
+    const sfn = new SFNClient({
+      region: 'us-west-2',
+      endpoint: cloud.aws.endpoint,
+      credentials: ADMIN_CREDENTIALS,
+    });
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `crosslink-dr-failover-${tables}`,
+        definition: resolveDefinition(
+          'workflows/aws/dr-failover.asl.json',
+          (fn) => `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:${fn}`,
+        ),
+        roleArn: `arn:aws:iam::${cloud.aws.accountId}:role/crosslink-dr-states`,
+      }),
+    );
+    const status = async (executionArn: string) =>
+      (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+
+    // Act: started with the decision; Google answers the two relayed actions as the bus rule delivers them
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'payments-api-12',
+        input: JSON.stringify({ decision: failover(12) }),
+      }),
+    );
+    await until(async () => h.events.length >= 1);
+    const again = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'payments-api-12-again',
+        input: JSON.stringify({ decision: failover(12) }),
+      }),
+    );
+    await until(async () => (await status(again.executionArn as string)) !== 'RUNNING');
+    for (const index of [0, 1]) {
+      await until(async () => lastStarted(h)?.index === index);
+      await applyExecutorInput(h.deps, {
+        drExecutor: 'result',
+        result: resultOfFinished({
+          ...lastStarted(h),
+          outcome: 'succeeded',
+          finishedAt: iso(cloud.clock.now()),
+        }),
+      });
+    }
+    const runningBefore = await status(executionArn as string);
+    await cloud.clock.advance(10_000); // the wait for the next look
+    await until(async () => (await status(executionArn as string)) !== 'RUNNING');
+
+    // Assess
+    expect(runningBefore).toBe('RUNNING');
+    expect(await status(executionArn as string)).toBe('SUCCEEDED');
+    expect(await status(again.executionArn as string)).toBe('SUCCEEDED');
+    expect(names(h.events).at(-1)).toBe('DrFailedOver');
+    expect(h.flips).toBe(1);
+    const run = (await h.deps.runs.current(plan.service))?.run;
+    expect(run).toMatchObject({ epoch: 12, status: 'succeeded' });
+    expect(run?.history.some((n) => /epoch 12: failover .*not taken/.test(n.note))).toBe(true);
+    sfn.destroy();
+  });
+});
