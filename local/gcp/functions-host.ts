@@ -43,8 +43,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -56,6 +54,7 @@ import { ProcessClockFeed } from '#local/virtual-date.ts';
 import { decodeJwt, type GcpAuth, isAuthFailure } from './auth.ts';
 import type { RawHandler } from './edge.ts';
 import { EmulatorFront } from './emulator-front.ts';
+import { accepting, frameworkBinary, freePort, stopChild, stopInstance } from './function-process.ts';
 import type { GcpIam } from './iam/policy.ts';
 import { MetadataServer } from './metadata-server.ts';
 
@@ -172,47 +171,6 @@ export function cloudFunctionUrl(region: string, project: string, name: string):
 /** The local URL of a function. */
 export function functionUrl(edgeUrl: string, region: string, project: string, name: string): string {
   return `${edgeUrl}/${region}-${project}.cloudfunctions.net/${name}`;
-}
-
-/** A free TCP port on 127.0.0.1 (what Cloud Run's `PORT` is to a function: a port to listen on). */
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
-}
-
-/** Resolves once `port` accepts a connection (retrying every 50 ms), rejects when `stopped` does. */
-async function accepting(port: number, stopped: Promise<never>): Promise<void> {
-  let gone = false;
-  stopped.catch(() => {
-    gone = true;
-  });
-  const attempt = () =>
-    new Promise<boolean>((ok) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        ok(true);
-      });
-      socket.once('error', () => ok(false));
-    });
-  const probe = async () => {
-    while (!gone && !(await attempt())) await new Promise((r) => setTimeout(r, 50));
-  };
-  await Promise.race([probe(), stopped]);
-}
-
-/** The `functions-framework` binary of the package's own dependency (what `npm start` runs on Cloud Run). */
-function frameworkBinary(packageDir: string): string {
-  const main = createRequire(join(packageDir, 'package.json')).resolve('@google-cloud/functions-framework');
-  // The package's `bin` (build/src/main.js) sits beside its main (build/src/index.js).
-  return join(dirname(main), 'main.js');
 }
 
 export class FunctionHosts {
@@ -636,31 +594,4 @@ export class FunctionHosts {
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(`${text}\n`);
-}
-
-/** Stops an instance: its process, its metadata server, its emulators' front. */
-async function stopInstance(h: HostedFunction): Promise<void> {
-  await stopChild(h.child);
-  await h.metadata.close();
-  await h.emulatorFront?.stop();
-}
-
-/** SIGTERM to the host's process group, SIGKILL after 3 s; resolves when it exited. */
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return done();
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-(child.pid as number), sig);
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done();
-    });
-    kill('SIGTERM');
-  });
 }
