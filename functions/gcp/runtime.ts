@@ -35,6 +35,8 @@ import { loadPolicy } from '#core/policy/policy.ts';
 import type { InventoryExchangeDeps } from '#core/vpn/inventory-exchange.ts';
 import { readVpnPrices, readVpnRunSettings, type VpnPrices } from '#core/vpn/run-policy.ts';
 import type { VpnRunDeps, VpnRunEventDeps } from '#core/vpn/run-steps.ts';
+import { drainedGcpTunnels } from '#core/vpn/run-traffic.ts';
+import type { VpnTrafficDeps } from '#core/vpn/traffic-return.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
@@ -59,7 +61,7 @@ import { buildVpnHalfDeps, type GcpVpnHalfDeps } from './vpn-half.ts';
 import { buildVpnInventoryDeps } from './vpn-inventory.ts';
 import { buildVpnRunDeps } from './vpn-run.ts';
 import { FirestoreVpnRuns } from './vpn-run-store.ts';
-import { MonitoringRest } from './vpn-traffic.ts';
+import { MonitoringRest, readGcpTraffic } from './vpn-traffic.ts';
 import type { GoogleWatchDeps } from './watcher.ts';
 import { WorkflowExecutionsClient } from './workflow-executions.ts';
 
@@ -80,6 +82,8 @@ export interface GoogleDeps extends IntakeDeps {
   drExecutor: () => DrExecutorDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
   vpnRunEvents: () => Promise<VpnRunEventDeps>;
+  /** The check of the drained VPNs' traffic (the `vpnRun` function's `traffic-check`), built on its first call. */
+  vpnTraffic: () => Promise<VpnTrafficDeps>;
   /** The vpn-run workflow a scheduled firing starts (its full name). */
   vpnRunWorkflow: string;
 }
@@ -203,7 +207,7 @@ function vpnParts(
   },
 ): Pick<
   GoogleDeps,
-  'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnRunEvents' | 'vpnRunWorkflow' | 'vpnInventory'
+  'vpn' | 'vpnHalfWorkflow' | 'vpnRun' | 'vpnRunEvents' | 'vpnTraffic' | 'vpnRunWorkflow' | 'vpnInventory'
 > {
   const { firestore, events, projects } = parts;
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
@@ -214,6 +218,15 @@ function vpnParts(
     bus: events,
     clock: systemClock,
   };
+  const vpnRunEvents = onceResolved(async () => ({
+    runs: new FirestoreVpnRuns(firestore),
+    bus: events,
+    clock: systemClock,
+    origin: { cloud: 'gcp' as const, project, region },
+    installation: need(env, 'CROSSLINK_INSTALLATION'),
+    // A link-state or traffic undrain is requested by the function's own account.
+    principal: await serviceAccountEmail(),
+  }));
   return {
     vpn: buildVpnHalfDeps(
       env,
@@ -235,15 +248,18 @@ function vpnParts(
         },
       ),
     ),
-    vpnRunEvents: onceResolved(async () => ({
-      runs: new FirestoreVpnRuns(firestore),
-      bus: events,
-      clock: systemClock,
-      origin: { cloud: 'gcp' as const, project, region },
-      installation: need(env, 'CROSSLINK_INSTALLATION'),
-      // A link-state undrain is requested by the function's own account.
-      principal: await serviceAccountEmail(),
-    })),
+    vpnRunEvents,
+    // Cloud Monitoring's counters of the drained VPNs' tunnels, each in its project as that
+    // project's account, and the policy's limit.
+    vpnTraffic: onceResolved(async () => {
+      const monitoring = new MonitoringRest({ authFor: projects.authFor, ...(endpoint ? { endpoint } : {}) });
+      return {
+        ...(await vpnRunEvents()),
+        traffic: (drains, from, now) =>
+          readGcpTraffic(monitoring, drainedGcpTunnels(drains), now, now - from),
+        idleMaxBytesPerHour: readVpnRunSettings(parts.policy.document.vpn).planner.idleMaxBytesPerHour,
+      };
+    }),
     vpnInventory: buildVpnInventoryDeps({ project, region }, vpnReads),
   };
 }

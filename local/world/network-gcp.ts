@@ -5,7 +5,7 @@
  * NotFound, AlreadyExists, InUse or Invalid NetworkError otherwise) and then reported through
  * `changed` where it can move a route, so the world recomputes at that virtual instant.
  */
-import { parseCidr } from '#core/net/cidr.ts';
+import { overlaps, parseCidr } from '#core/net/cidr.ts';
 import {
   type ExternalVpnGateway,
   type GcpNetwork,
@@ -50,6 +50,25 @@ export class GcpResources {
     this.#s.gcpNetworks.set(key, net);
     this.#changed();
     return net;
+  }
+
+  /** subnetworks.insert: a subnet added to a network; its range may not overlap another subnet's. */
+  addGcpSubnet(project: string, network: string, subnet: GcpSubnet): void {
+    const net = this.#s.gcpNetworks.get(gcpNetworkId(project, network));
+    if (!net) throw notFound('network', network);
+    const range = parseCidr(subnet.ipCidrRange);
+    for (const s of net.subnets) {
+      if (s.name === subnet.name && s.region === subnet.region)
+        throw new NetworkError('AlreadyExists', `subnet ${subnet.name} exists`, subnet.name);
+      if (overlaps(parseCidr(s.ipCidrRange), range))
+        throw new NetworkError(
+          'Invalid',
+          `subnet range ${range.text} overlaps ${s.name}'s ${s.ipCidrRange}`,
+          subnet.name,
+        );
+    }
+    net.subnets.push({ ...subnet, ipCidrRange: range.text });
+    this.#changed();
   }
 
   createExternalVpnGateway(opts: {

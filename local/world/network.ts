@@ -118,6 +118,7 @@ const EC2_VERBS = [
 /** What NetworkWorld answers for the Google side (each declared on the class, bound to GcpResources). */
 const GCP_VERBS = [
   'addGcpNetwork',
+  'addGcpSubnet',
   'createExternalVpnGateway',
   'deleteExternalVpnGateway',
   'createHaVpnGateway',
@@ -186,6 +187,7 @@ export class NetworkWorld extends NetworkState {
   declare readonly createVpnConnectionRoute: Ec2Resources['createVpnConnectionRoute'];
   declare readonly deleteVpnConnectionRoute: Ec2Resources['deleteVpnConnectionRoute'];
   declare readonly addGcpNetwork: GcpResources['addGcpNetwork'];
+  declare readonly addGcpSubnet: GcpResources['addGcpSubnet'];
   declare readonly createExternalVpnGateway: GcpResources['createExternalVpnGateway'];
   declare readonly deleteExternalVpnGateway: GcpResources['deleteExternalVpnGateway'];
   declare readonly createHaVpnGateway: GcpResources['createHaVpnGateway'];

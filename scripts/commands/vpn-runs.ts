@@ -191,13 +191,15 @@ function summaryRow(h: VpnRunHeader): string[] {
     h.runId,
     h.trigger,
     h.status,
-    r ? `prod ${r.modes.prod}, nonprod ${r.modes.nonprod}` : h.undrain ? 'apply (undrain)' : '-',
+    r ? `prod ${r.modes.prod}, nonprod ${r.modes.nonprod}` : h.undrain || h.traffic ? 'apply (undrain)' : '-',
     t
       ? `keep ${t.keep}, drain ${t.drain}, undrain ${t.undrain}, delete ${t.delete}`
       : h.undrain
         ? `undrain ${h.undrain.vpns.length} (${h.undrain.linkId} ${h.undrain.to})`
-        : '-',
-    String(t?.emitted ?? h.undrain?.vpns.length ?? 0),
+        : h.traffic
+          ? `undrain ${h.traffic.vpns.length} (traffic returned)`
+          : '-',
+    String(t?.emitted ?? h.undrain?.vpns.length ?? h.traffic?.vpns.length ?? 0),
     r ? savingText(r.saving, 'monthly') : '-',
   ];
 }
@@ -239,6 +241,10 @@ async function runsShow(ctx: CommandContext, runId: string): Promise<number> {
     ];
     if (h.undrain)
       lines.push(`undrained ${h.undrain.vpns.join(', ')}: ${h.undrain.linkId} went ${h.undrain.to}`);
+    for (const x of h.traffic?.samples ?? [])
+      lines.push(
+        `undrained ${x.vpnId}: its traffic returned, ${x.bytesPerHour} bytes/h from ${x.start} to ${x.end}`,
+      );
     const r = h.run;
     if (r) {
       lines.push(

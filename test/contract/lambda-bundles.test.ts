@@ -85,7 +85,8 @@ const EXPECTED: Record<string, string[]> = {
   stepVpnRun: STORE_EVENTS,
   // The plan: the store (both sides' inventories, the links) and this side's traffic; no bus.
   stepVpnPlan: ['DynamoDBClient', 'CloudWatchClient'],
-  vpnRunEvents: STORE_EVENTS,
+  // The reactions, and the watcher's minute's check of the drained VPNs' traffic.
+  vpnRunEvents: [...STORE_EVENTS, 'CloudWatchClient'],
   // Direct Connect: the gateways' associations go with the inventory (either coordinator's links read them).
   vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
   // The decision hook starts the failover state machine's executions.

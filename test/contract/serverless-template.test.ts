@@ -205,7 +205,9 @@ describe('serverless.yml packaged', () => {
     const rules = ofType('AWS::Events::Rule');
     expect(rules.length).toBeGreaterThanOrEqual(4);
     for (const [id, r] of rules) {
-      for (const t of r.Properties.Targets) {
+      // A target only under a condition is the Fn::If's first branch.
+      for (const target of r.Properties.Targets) {
+        const t = target['Fn::If'] ? target['Fn::If'][1] : target;
         expect(t.RetryPolicy, id).toBeDefined();
         expect(t.DeadLetterConfig?.Arn, id).toBeDefined();
       }
@@ -304,6 +306,35 @@ describe('serverless.yml packaged', () => {
     expect(resources.VpnRunEventsPermission?.Properties.SourceArn).toEqual({
       'Fn::GetAtt': ['VpnRunEventsRule', 'Arn'],
     });
+  });
+
+  it("drives vpnRunEvents from the watcher's minute schedule where AWS coordinates: the drained VPNs' traffic checked, CloudWatch read", () => {
+    const targets = resources.WatcherSchedule?.Properties.Targets;
+    expect(targets[0].Arn).toEqual({ 'Fn::GetAtt': ['WatcherLambdaFunction', 'Arn'] });
+    expect(targets[1]).toEqual({
+      'Fn::If': [
+        'VpnRunCoordinatedHere',
+        {
+          Id: 'vpn-traffic',
+          Arn: { 'Fn::GetAtt': ['VpnRunEventsLambdaFunction', 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['WatcherDlq', 'Arn'] } },
+        },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
+    expect(resources.WatcherSchedule?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    const permission = resources.VpnTrafficSchedulePermission;
+    expect(permission?.Condition).toBe('VpnRunCoordinatedHere');
+    expect(permission?.Properties).toMatchObject({
+      FunctionName: { 'Fn::GetAtt': ['VpnRunEventsLambdaFunction', 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['WatcherSchedule', 'Arn'] },
+    });
+    const statements = resources.VpnRunEventsRole?.Properties.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    );
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' });
   });
 
   it('grants Resource "*" only for actions without a resource type, and no wildcard actions', () => {

@@ -4,7 +4,8 @@
  * `VpnRunCoordinatedHere`, which compares config/policy-document.cjs's reading with `aws`
  * (serverless-template.test.ts checks the template's side of it); Google's job `crosslink-vpn-run`
  * has `when: {vpnCoordinator: gcp}`, which the gcp.yml loader resolves against the same policy, so
- * the job is neither run locally nor deployed otherwise, and says why.
+ * the job is neither run locally nor deployed otherwise, and says why. Its minute's traffic check
+ * (`crosslink-vpn-traffic`) has the same condition.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,12 +47,12 @@ describe('the VPN run has one schedule, on the side the policy names', () => {
       // The watcher's job has no condition: it is there either way.
       expect(google.schedulerJobs.map((j) => j.name)).toContain('crosslink-watcher');
       if (coordinator === 'aws')
-        expect(google.omittedSchedulerJobs).toEqual([
-          {
-            name: 'crosslink-vpn-run',
+        expect(google.omittedSchedulerJobs).toEqual(
+          ['crosslink-vpn-run', 'crosslink-vpn-traffic'].map((name) => ({
+            name,
             reason: "the policy's vpn.coordinator is aws, the job runs only when it is gcp",
-          },
-        ]);
+          })),
+        );
       else expect(google.omittedSchedulerJobs).toEqual([]);
     });
 
@@ -78,6 +79,25 @@ describe('the VPN run has one schedule, on the side the policy names', () => {
     ]);
     expect(google.serviceAccounts.find((a) => a.id === 'crosslink-vpn-run')?.roles).toContain(
       'roles/workflows.invoker',
+    );
+  });
+
+  it("checks the drained VPNs' traffic every minute where Google coordinates: the vpn-run function, as the schedule's account", () => {
+    // Act
+    const google = parseGcpConfig(GCP_YML, { policy: policyWith('gcp').document });
+    // Assess: as often as the watcher, an HTTP target (the firing's time names the check).
+    const job = google.schedulerJobs.find((j) => j.name === 'crosslink-vpn-traffic');
+    const watcher = google.schedulerJobs.find((j) => j.name === 'crosslink-watcher');
+    expect(job?.schedule).toBe(watcher?.schedule);
+    expect(job?.http).toMatchObject({
+      function: 'vpn-run',
+      method: 'POST',
+      body: { step: 'traffic-check' },
+      serviceAccount: 'crosslink-vpn-scheduler',
+    });
+    // The function's account reads the counters (crosslinkVpnTraffic: monitoring.timeSeries.list).
+    expect(google.serviceAccounts.find((a) => a.id === 'crosslink-vpn-run')?.roles).toContain(
+      'crosslinkVpnTraffic',
     );
   });
 

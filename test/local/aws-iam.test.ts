@@ -1,9 +1,11 @@
 /**
  * IAM at the local AWS edge, through the real SDK clients: with enforcement on, a local identity
  * without grants is refused by DynamoDB, Secrets Manager and SQS in each service's own error shape
- * and IAM's sentence; a grant lets the same call through; the account root needs none; an explicit
+ * and IAM's sentence (CloudWatch too); a grant lets the same call through; the account root needs none; an explicit
  * Deny wins over a grant.
  */
+
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -139,6 +141,41 @@ describe('IAM at the local AWS edge (enforcement on)', () => {
     expect(err.message).toBe(
       'User: arn:aws:iam::000000000000:user/alice is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:dlq because no identity-based policy allows the sqs:SendMessage action',
     );
+  });
+
+  it("CloudWatch GetMetricData (the VPN traffic check's read): refused without cloudwatch:GetMetricData, allowed with it on *", async () => {
+    // Prepare
+    grants.clear();
+    const cw = new CloudWatchClient(as(ALICE_CREDENTIALS));
+    const read = () =>
+      cw.send(
+        new GetMetricDataCommand({
+          StartTime: new Date('2026-05-31T23:00:00Z'),
+          EndTime: new Date('2026-06-01T00:00:00Z'),
+          MetricDataQueries: [
+            {
+              Id: 'q0',
+              MetricStat: {
+                Metric: {
+                  Namespace: 'AWS/VPN',
+                  MetricName: 'TunnelDataIn',
+                  Dimensions: [{ Name: 'VpnId', Value: 'vpn-0aaaaaaaaaaaaaaa1' }],
+                },
+                Period: 300,
+                Stat: 'Sum',
+              },
+            },
+          ],
+        }),
+      );
+    // Act
+    const err = await refusal(read());
+    grants.set('alice', [allow('cloudwatch:GetMetricData')]);
+    const out = await read();
+    // Assess
+    expect(err.name).toBe('AccessDenied');
+    expect(err.message).toContain('is not authorized to perform: cloudwatch:GetMetricData');
+    expect(out.MetricDataResults?.map((r) => r.Id)).toEqual(['q0']);
   });
 
   it('DynamoDB: a grant limited by dynamodb:LeadingKeys lets alice reach only the items whose partition key it names', async () => {

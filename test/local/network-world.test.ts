@@ -167,6 +167,27 @@ describe('the network world: a VPN between two networks', () => {
     expect(w.flow('a2g').path.via.kind).toBe('vpn');
   });
 
+  it('a subnet added to a Google network is advertised over the VPN and reached through it; an overlapping one is refused', () => {
+    // Prepare
+    const { w, clock, vpn, vpc } = world();
+    w.addFlow({ name: 'a2new', from: vpc.vpcId, to: '10.30.0.10', bytesPerSecond: 1000 });
+    const before = w.flow('a2new').path.delivered;
+    // Act
+    w.addGcpSubnet(PROJECT, 'core', { name: 'batch', region: REGION, ipCidrRange: '10.30.0.0/24' });
+    clock.advance(HOUR);
+    const overlapping = () =>
+      w.addGcpSubnet(PROJECT, 'core', { name: 'other', region: REGION, ipCidrRange: '10.30.0.128/25' });
+    // Assess
+    expect(before).toBe(false);
+    expect(w.vpcRoutes(vpc.mainRouteTableId).map((r) => r.destinationCidrBlock)).toContain('10.30.0.0/24');
+    expect(w.flow('a2new').path).toMatchObject({
+      delivered: true,
+      via: { kind: 'vpn', vpnConnectionId: vpn.vpnConnectionId },
+    });
+    expect(overlapping).toThrow(NetworkError);
+    expect(overlapping).toThrow(/overlaps batch's 10.30.0.0\/24/);
+  });
+
   it('disabling the BGP peers withdraws the VPN routes in both directions; enabling them restores them', () => {
     // Prepare
     const { w, clock, vpn, vpc, at, awsOut, gcpSent } = world();

@@ -54,9 +54,9 @@ const SCHEDULE_EVERY = 30 * MINUTE;
 const SOAK = HOUR;
 const COOLING_OFF = 2 * HOUR;
 /** Each flow: 100 full-size (1,500-byte) packets a second. */
-const PACKET_BYTES = 1500;
-const FLOW_RATE = 100 * PACKET_BYTES;
-const PROJECT = 'payments-prod';
+export const PACKET_BYTES = 1500;
+export const FLOW_RATE = 100 * PACKET_BYTES;
+export const PROJECT = 'payments-prod';
 /**
  * Virtual ms per wall ms while something runs (test/support/clock-driver.ts), except while the
  * undrain is measured (at wall speed): the soak, the idle window and the cooling-off are virtual
@@ -126,29 +126,39 @@ function applyingCopy(coordinator: Coordinator): string {
   );
 }
 
-type RunView = VpnRunHeader & { entries: RunEntry[]; results: VpnRunResult[] };
+export type RunView = VpnRunHeader & { entries: RunEntry[]; results: VpnRunResult[] };
 
 let both: BothHalves;
 let driver: ClockDriver | undefined;
 
+/**
+ * Both halves deployed from the applying copy with `coordinator` coordinating, the estate's two VPNs
+ * on the virtual private gateway, the clock driven at `busyRate` 10; the CLI reads the same policy.
+ * The module's helpers below act on them.
+ */
+export async function startApplyingHalves(coordinator: Coordinator): Promise<BothHalves> {
+  const dir = applyingCopy(coordinator);
+  const estate = loadEstate(join(ROOT, 'config', 'local-estate.yaml'));
+  both = await startBothHalves(
+    {
+      gcpConfig: join(dir, 'gcp.yml'),
+      estate: {
+        ...estate,
+        aws: { ...estate.aws, vpns: estate.aws.vpns.filter((v) => v.attach === 'vpn-gateway') },
+      },
+      awsHalf: { repoDir: dir, packaging: { CROSSLINK_VPN_RUN_SCHEDULE: SCHEDULE.aws } },
+    },
+    { busyRate: BUSY_RATE },
+  );
+  // The CLI reads the same policy as the halves.
+  writeFileSync(join(both.home, 'config', 'policy.yaml'), applyingPolicy(coordinator));
+  return both;
+}
+
 /** The scenario, with `coordinator` coordinating: its hooks and its tests, in the calling file. */
 export function appliedVpnRunScenario(coordinator: Coordinator): void {
   beforeAll(async () => {
-    const dir = applyingCopy(coordinator);
-    const estate = loadEstate(join(ROOT, 'config', 'local-estate.yaml'));
-    both = await startBothHalves(
-      {
-        gcpConfig: join(dir, 'gcp.yml'),
-        estate: {
-          ...estate,
-          aws: { ...estate.aws, vpns: estate.aws.vpns.filter((v) => v.attach === 'vpn-gateway') },
-        },
-        awsHalf: { repoDir: dir, packaging: { CROSSLINK_VPN_RUN_SCHEDULE: SCHEDULE.aws } },
-      },
-      { busyRate: BUSY_RATE },
-    );
-    // The CLI reads the same policy as the halves.
-    writeFileSync(join(both.home, 'config', 'policy.yaml'), applyingPolicy(coordinator));
+    await startApplyingHalves(coordinator);
   }, 900_000);
 
   afterAll(async () => {
@@ -161,7 +171,7 @@ export function appliedVpnRunScenario(coordinator: Coordinator): void {
 const { awsFirst, expectActive, bothSides } = linkFlows(() => both);
 
 /** The world's VPN connection id of an estate VPN, by its Google tunnels' names. */
-function vpnIdOf(name: string): string {
+export function vpnIdOf(name: string): string {
   const w = both.cloud.network;
   for (const v of w.vpnConnections.values())
     if (w.pairedTunnels(v.vpnConnectionId).some((p) => p.gcpTunnel.name.startsWith(`${name}-tunnel-`)))
@@ -169,11 +179,11 @@ function vpnIdOf(name: string): string {
   throw new Error(`no VPN connection of the world pairs with ${name}'s tunnels`);
 }
 
-async function runs(): Promise<VpnRunHeader[]> {
+export async function runs(): Promise<VpnRunHeader[]> {
   return both.json<VpnRunHeader[]>('vpn', 'runs', 'ls', '--limit', '200');
 }
 
-async function show(runId: string): Promise<RunView> {
+export async function show(runId: string): Promise<RunView> {
   return both.json<RunView>('vpn', 'runs', 'show', runId);
 }
 
@@ -182,7 +192,7 @@ async function show(runId: string): Promise<RunView> {
  * `vpnIds` (a reported run's plan no longer changes: each is read once); on a timeout, the error
  * names what the last run planned.
  */
-async function scheduledRunDoing(action: string, vpnIds: string[], after: number): Promise<RunView> {
+export async function scheduledRunDoing(action: string, vpnIds: string[], after: number): Promise<RunView> {
   const seen = new Set<string>();
   let last = 'none reported';
   // The latest schedule instant whose reported run was read: no run of a later instant exists
@@ -230,7 +240,7 @@ async function scheduledRunDoing(action: string, vpnIds: string[], after: number
 }
 
 /** Every BGP session of the VPN's tunnels (both sides see the same session). */
-function bgpUp(vpnId: string): boolean[] {
+export function bgpUp(vpnId: string): boolean[] {
   return both.cloud.network.pairedTunnels(vpnId).map((p) => p.bgpUp);
 }
 

@@ -347,11 +347,13 @@ function trafficIn(
   to: number,
   metrics?: readonly string[],
   whole = false,
-): Traffic {
+  limit = Number.POSITIVE_INFINITY,
+): TrafficSinceDrain {
   let covered = 0;
   let reach = from;
   let peakRate = 0;
   let peakAt = from;
+  let firstAbove: TrafficSinceDrain['firstAbove'];
   for (let i = 0; i < samples.length; ) {
     const { start, end } = samples[i] as TrafficSample;
     let bytes = 0;
@@ -374,8 +376,37 @@ function trafficIn(
       peakRate = rate;
       peakAt = start;
     }
+    if (rate > limit && firstAbove === undefined) firstAbove = { start, end, rate };
   }
-  return { coverage: to > from ? covered / (to - from) : 1, peakRate, peakAt };
+  return {
+    coverage: to > from ? covered / (to - from) : 1,
+    peakRate,
+    peakAt,
+    ...(firstAbove ? { firstAbove } : {}),
+  };
+}
+
+/** A drained VPN's traffic since its drain: the peak rate, and the first period above the limit. */
+export interface TrafficSinceDrain extends Traffic {
+  /** The earliest period (ms) whose rate is above the limit; absent when none is. */
+  readonly firstAbove?: { readonly start: number; readonly end: number; readonly rate: number };
+}
+
+/**
+ * The traffic of a drained VPN from `since` (its drain) to `now`, as the idle gate counts it: a
+ * sample is the sum of its period (CloudWatch's 5 minutes), and the one holding the drain time also
+ * holds the traffic the VPN carried just before it, so only the samples from the drain on count;
+ * every metric of one period (both directions, every tunnel) adds up. Traffic returned when a
+ * period's rate is above `limit` (bytes per hour): the planner's idle gate and the watchers' traffic
+ * check (traffic-return.ts) decide alike. `samples` sorted by start, then end.
+ */
+export function trafficSinceDrain(
+  samples: readonly TrafficSample[],
+  since: number,
+  now: number,
+  limit: number,
+): TrafficSinceDrain {
+  return trafficIn(samples, since, now, undefined, true, limit);
 }
 
 export function idleGate(vpn: Vpn, ctx: Context): Outcome & { trafficReturned: boolean } {
@@ -383,15 +414,10 @@ export function idleGate(vpn: Vpn, ctx: Context): Outcome & { trafficReturned: b
   const samples = ctx.traffic.get(vpn.id) ?? [];
   const limit = ctx.policy.idleMaxBytesPerHour;
   // Traffic after the drain (or over the last window when the drain time is unknown) above the limit.
-  // A sample is the sum of its period (CloudWatch's 5 minutes): the one holding the drain time also
-  // holds the traffic the VPN carried just before it, so only the samples from the drain on count.
-  const after = trafficIn(
-    samples,
-    since ?? ctx.now - ctx.policy.idleWindowMs,
-    ctx.now,
-    undefined,
-    since !== undefined,
-  );
+  const after =
+    since === undefined
+      ? trafficIn(samples, ctx.now - ctx.policy.idleWindowMs, ctx.now)
+      : trafficSinceDrain(samples, since, ctx.now, limit);
   if (after.peakRate > limit)
     return {
       ok: false,

@@ -40,7 +40,8 @@ export interface VpnRunHeader {
   readonly runId: string;
   readonly installation: string;
   readonly scheduledAt: string;
-  readonly trigger: VpnRun['trigger'];
+  /** `traffic`: an undrain because a drained VPN's traffic returned (traffic-return.ts). */
+  readonly trigger: VpnRun['trigger'] | 'traffic';
   readonly requestedBy: string;
   readonly apply: boolean;
   /** The execution that claimed it: its own retried claim is not a duplicate. */
@@ -52,6 +53,16 @@ export interface VpnRunHeader {
   readonly reportedAt?: string;
   /** A link-state run: the link that weakened and the VPNs it undrained. */
   readonly undrain?: { readonly linkId: string; readonly to: string; readonly vpns: readonly string[] };
+  /** A traffic run: the VPNs it undrained, each with the first period its traffic was above the limit. */
+  readonly traffic?: {
+    readonly vpns: readonly string[];
+    readonly samples: readonly {
+      readonly vpnId: string;
+      readonly start: string;
+      readonly end: string;
+      readonly bytesPerHour: number;
+    }[];
+  };
 }
 
 export type VpnRunResult = VpnHalfResultData & { readonly action: VpnAction };
@@ -261,6 +272,7 @@ export async function peerInventoryReady(
 export async function planClaimedRun(deps: VpnPlanDeps, runId: string): Promise<{ pages: number[] }> {
   const h = await claimed(deps, runId);
   if (h.status !== 'claimed' && h.pages !== undefined) return { pages: [...Array(h.pages).keys()] }; // a retried plan: the stored one stands
+  if (h.trigger === 'traffic') throw new ConflictError(`run ${runId} is a traffic undrain: nothing to plan`);
   const peer = await deps.sources.peer(runId);
   if (!peer.complete)
     throw new ConflictError(

@@ -7,6 +7,7 @@
 import { importAwsExport } from './import-aws.ts';
 import { importGcpExport } from './import-gcp.ts';
 import { gcpResourcePath } from './read.ts';
+import type { RunDrain } from './run.ts';
 
 /** A Google tunnel and the AWS VPN connection it belongs to. */
 export interface PairedGcpTunnel {
@@ -24,12 +25,36 @@ export function pairedGcpTunnels(awsExport: unknown, gcpExport: unknown): Paired
   const out: PairedGcpTunnel[] = [];
   for (const t of importGcpExport(gcpExport).tunnels) {
     const vpnConnectionId = vpnByOutsideIp.get(t.peerIp);
-    const m = /^projects\/([^/]+)\/regions\/([^/]+)\/vpnTunnels\/([^/]+)$/.exec(gcpResourcePath(t.selfLink));
+    const m = TUNNEL_PATH.exec(gcpResourcePath(t.selfLink));
     if (vpnConnectionId && m)
       out.push({ project: m[1] as string, region: m[2] as string, name: m[3] as string, vpnConnectionId });
   }
   return out;
 }
+
+/**
+ * The Google tunnels of drained VPNs, from their drain records (`gcpTunnels`, as the planner paired
+ * them when it drained), named by the AWS VPN: what the traffic check reads without an inventory.
+ */
+export function drainedGcpTunnels(drains: readonly RunDrain[]): PairedGcpTunnel[] {
+  return drains.flatMap((d) =>
+    d.gcpTunnels.flatMap((t) => {
+      const m = TUNNEL_PATH.exec(gcpResourcePath(t));
+      return m
+        ? [
+            {
+              project: m[1] as string,
+              region: m[2] as string,
+              name: m[3] as string,
+              vpnConnectionId: d.vpnConnectionId,
+            },
+          ]
+        : [];
+    }),
+  );
+}
+
+const TUNNEL_PATH = /^projects\/([^/]+)\/regions\/([^/]+)\/vpnTunnels\/([^/]+)$/;
 
 /** A Monitoring time series of a tunnel counter, as `projects.timeSeries.list` returns it. */
 export interface TunnelSeries {

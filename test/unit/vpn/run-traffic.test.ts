@@ -2,11 +2,17 @@
  * Google's VPN traffic for a run Google coordinates (functions/core/vpn/run-traffic.ts,
  * functions/gcp/vpn-traffic.ts): each HA VPN tunnel named by the AWS VPN whose tunnel is its peer
  * (over the acme exports), Monitoring's series turned into the metrics file's samples, and the reads
- * asked for whole 5-minute periods of the window, per project and counter.
+ * asked for whole 5-minute periods of the window, per project and counter; a drained VPN's tunnels
+ * named from its drain record.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pairedGcpTunnels, type TunnelSeries, trafficOfSeries } from '#core/vpn/run-traffic.ts';
+import {
+  drainedGcpTunnels,
+  pairedGcpTunnels,
+  type TunnelSeries,
+  trafficOfSeries,
+} from '#core/vpn/run-traffic.ts';
 import { readGcpTraffic } from '#gcp/vpn-traffic.ts';
 
 const acme = (name: string): Record<string, unknown> =>
@@ -107,5 +113,32 @@ describe("Google's VPN traffic", () => {
       'aggregation.perSeriesAligner': 'ALIGN_SUM',
     });
     expect((out.traffic as { metric: string }[]).map((t) => t.metric)).toContain('received_bytes_count');
+  });
+
+  it("names the drained VPNs' Google tunnels from their drain records, paths or URLs", () => {
+    // Arrange
+    const drain = {
+      vpnConnectionId: 'vpn-0aaaaaaaaaaaaaaa1',
+      runId: 'vpn-dev-20261120T030000Z',
+      drainedAt: '2026-11-20T03:00:00.000Z',
+      method: 'gcp-bgp-peers' as const,
+      prefixes: [],
+      links: [],
+      gcpTunnels: [
+        'projects/acme-net-prod/regions/us-east4/vpnTunnels/t-0',
+        'https://www.googleapis.com/compute/v1/projects/acme-net-prod/regions/us-east4/vpnTunnels/t-1',
+      ],
+    };
+    // Act
+    const tunnels = drainedGcpTunnels([drain]);
+    // Assess
+    expect(tunnels).toEqual(
+      ['t-0', 't-1'].map((name) => ({
+        project: 'acme-net-prod',
+        region: 'us-east4',
+        name,
+        vpnConnectionId: 'vpn-0aaaaaaaaaaaaaaa1',
+      })),
+    );
   });
 });
