@@ -8,8 +8,11 @@
  * | result        | `VPNRUN#<runId>`   | `RESULT#<vpnId>#<action>#<side>` | `result` (JSON): a half's answer        |
  * | drain         | `VPN#<vpnId>`      | `RUN-DRAIN`                  | `drain` (JSON); `gsi1pk = VPNDRAINS`, `gsi1sk = <vpnId>` |
  * | drain by link | `VPNLINK#<linkId>` | `VPN#<vpnId>`                | `drain` (JSON): what a link's weakening undrains |
+ * | undrain claim | `VPNLINK#<linkId>` | `UNDRAIN#<key>`              | `claim` (JSON): the drains one weakening undoes (`undrainClaimKey`) |
  *
- * The run's claim is a put-if-absent of its `RUN` item. A prod delete's approval wait shares the
+ * The run's claim and a weakening's undrain claim are puts-if-absent. A result keeps its `outcome`
+ * beside the JSON, which the put's condition reads (a `changed` answer is not overwritten by
+ * another); a drain keeps its `runId` and `drainedAt`, which moving it compares. A prod delete's approval wait shares the
  * run's partition (`APPROVAL#<vpnId>`, vpn-approvals.ts).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,11 +21,18 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
-import type { VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
+import {
+  type UndrainClaim,
+  undrainClaimKey,
+  type VpnRunHeader,
+  type VpnRunResult,
+  type VpnRunStore,
+} from '#core/vpn/run-steps.ts';
 import { isConditionFailure } from './link-store.ts';
 
 const runKey = (runId: string) => ({ pk: `VPNRUN#${runId}`, sk: 'RUN' });
@@ -121,35 +131,74 @@ export class DynamoDbVpnRuns implements VpnRunStore {
   drainsOfLink(linkId: string): Promise<RunDrain[]> {
     return this.#query<RunDrain>(
       {
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': `VPNLINK#${linkId}` },
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':p': `VPNLINK#${linkId}`, ':v': 'VPN#' },
         ConsistentRead: true,
       },
       'drain',
     );
   }
 
+  #drainItem(d: RunDrain) {
+    return {
+      pk: `VPN#${d.vpnConnectionId}`,
+      sk: 'RUN-DRAIN',
+      gsi1pk: 'VPNDRAINS',
+      gsi1sk: d.vpnConnectionId,
+      runId: d.runId,
+      drainedAt: d.drainedAt,
+      drain: JSON.stringify(d),
+    };
+  }
+
   async putDrain(d: RunDrain): Promise<void> {
-    const drain = JSON.stringify(d);
-    await this.#doc.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: {
-          pk: `VPN#${d.vpnConnectionId}`,
-          sk: 'RUN-DRAIN',
-          gsi1pk: 'VPNDRAINS',
-          gsi1sk: d.vpnConnectionId,
-          drain,
-        },
-      }),
-    );
+    await this.#doc.send(new PutCommand({ TableName: this.#table, Item: this.#drainItem(d) }));
     for (const linkId of d.links)
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { pk: `VPNLINK#${linkId}`, sk: `VPN#${d.vpnConnectionId}`, drain },
+          Item: { pk: `VPNLINK#${linkId}`, sk: `VPN#${d.vpnConnectionId}`, drain: JSON.stringify(d) },
         }),
       );
+  }
+
+  async moveDrain(vpnId: string, runId: string, drainedAt: string): Promise<boolean> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: `VPN#${vpnId}`, sk: 'RUN-DRAIN' },
+        ConsistentRead: true,
+      }),
+    );
+    const text = out.Item?.drain;
+    if (typeof text !== 'string') return false;
+    const d = JSON.parse(text) as RunDrain;
+    if (d.runId !== runId || Date.parse(drainedAt) <= Date.parse(d.drainedAt)) return false;
+    const moved: RunDrain = { ...d, drainedAt };
+    const put = (
+      condition: Pick<PutCommandInput, 'Item' | 'ConditionExpression'> & Partial<PutCommandInput>,
+    ) =>
+      this.#doc.send(new PutCommand({ TableName: this.#table, ...condition })).then(
+        () => true,
+        (e: unknown) => {
+          if (isConditionFailure(e)) return false;
+          throw e;
+        },
+      );
+    // Only over the drain read: cleared or written again since, it stays as it is now.
+    const written = await put({
+      Item: this.#drainItem(moved),
+      ConditionExpression: '#d = :read',
+      ExpressionAttributeNames: { '#d': 'drain' },
+      ExpressionAttributeValues: { ':read': text },
+    });
+    if (!written) return false;
+    for (const linkId of d.links)
+      await put({
+        Item: { pk: `VPNLINK#${linkId}`, sk: `VPN#${vpnId}`, drain: JSON.stringify(moved) },
+        ConditionExpression: 'attribute_exists(pk)',
+      });
+    return true;
   }
 
   async clearDrain(d: RunDrain): Promise<void> {
@@ -165,17 +214,62 @@ export class DynamoDbVpnRuns implements VpnRunStore {
     );
   }
 
-  async putResult(runId: string, r: VpnRunResult): Promise<void> {
-    await this.#doc.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: {
-          pk: `VPNRUN#${runId}`,
-          sk: `RESULT#${r.vpnId}#${r.action}#${r.side}`,
-          result: JSON.stringify(r),
-        },
-      }),
+  async claimUndrain(
+    c: UndrainClaim,
+  ): Promise<{ claimed: true } | { claimed: false; existing: UndrainClaim }> {
+    const Key = { pk: `VPNLINK#${c.linkId}`, sk: `UNDRAIN#${undrainClaimKey(c.drains)}` };
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...Key, claim: JSON.stringify(c) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key, ConsistentRead: true }));
+      if (typeof out.Item?.claim !== 'string') throw e;
+      return { claimed: false, existing: JSON.parse(out.Item.claim) as UndrainClaim };
+    }
+  }
+
+  undrainClaims(linkId: string): Promise<UndrainClaim[]> {
+    return this.#query<UndrainClaim>(
+      {
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :u)',
+        ExpressionAttributeValues: { ':p': `VPNLINK#${linkId}`, ':u': 'UNDRAIN#' },
+        ConsistentRead: true,
+      },
+      'claim',
     );
+  }
+
+  async putResult(runId: string, r: VpnRunResult): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `VPNRUN#${runId}`,
+            sk: `RESULT#${r.vpnId}#${r.action}#${r.side}`,
+            outcome: r.outcome,
+            result: JSON.stringify(r),
+          },
+          ...(r.outcome === 'changed'
+            ? {}
+            : {
+                ConditionExpression: 'attribute_not_exists(pk) OR outcome <> :changed',
+                ExpressionAttributeValues: { ':changed': 'changed' },
+              }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   async result(

@@ -8,14 +8,23 @@
  * | `vpnRuns/<runId>/pages/<nnnn>`                 | `entries` (JSON): the planned VPNs of one page                |
  * | `vpnRuns/<runId>/results/<vpnId>~<action>~<side>` | `result` (JSON): a half's answer                          |
  * | `vpnRunDrains/<vpnId>`                         | `drain` (JSON), `links` (the link ids a weakening undrains)   |
+ * | `vpnRunUndrains/<linkId>~<key>`                | `claim` (JSON), `linkId`: the drains one weakening undoes     |
  *
- * The claim is a `create()` of the run's document (fails if it exists). The inventory pages the
+ * The claim is a `create()` of the run's document (fails if it exists), a weakening's undrain claim
+ * one of its own (`undrainClaimKey`). A result and a drain's move are written in a transaction over
+ * what they read: a `changed` answer is not overwritten by another, and a cleared drain stays cleared. The inventory pages the
  * exchange keeps share the run's document (`inventoryPages`, vpn-inventory.ts). JSON text because a
  * run's entries hold nested arrays, which Firestore values cannot.
  */
 import { FieldPath, type Firestore } from '@google-cloud/firestore';
 import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
-import type { VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
+import {
+  type UndrainClaim,
+  undrainClaimKey,
+  type VpnRunHeader,
+  type VpnRunResult,
+  type VpnRunStore,
+} from '#core/vpn/run-steps.ts';
 
 /** gRPC status ALREADY_EXISTS: the run's document is there (another start claimed it). */
 const ALREADY_EXISTS = 6;
@@ -87,15 +96,53 @@ export class FirestoreVpnRuns implements VpnRunStore {
       .set({ drain: JSON.stringify(d), links: [...d.links] });
   }
 
+  moveDrain(vpnId: string, runId: string, drainedAt: string): Promise<boolean> {
+    const ref = this.#db.collection('vpnRunDrains').doc(vpnId);
+    return this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      const text = snap.exists ? snap.get('drain') : undefined;
+      if (typeof text !== 'string') return false;
+      const d = JSON.parse(text) as RunDrain;
+      if (d.runId !== runId || Date.parse(drainedAt) <= Date.parse(d.drainedAt)) return false;
+      tx.set(ref, { drain: JSON.stringify({ ...d, drainedAt }), links: [...d.links] });
+      return true;
+    });
+  }
+
   async clearDrain(d: RunDrain): Promise<void> {
     await this.#db.collection('vpnRunDrains').doc(d.vpnConnectionId).delete();
   }
 
-  async putResult(runId: string, r: VpnRunResult): Promise<void> {
-    await this.#run(runId)
-      .collection('results')
-      .doc(`${r.vpnId}~${r.action}~${r.side}`)
-      .set({ result: JSON.stringify(r) });
+  async claimUndrain(
+    c: UndrainClaim,
+  ): Promise<{ claimed: true } | { claimed: false; existing: UndrainClaim }> {
+    const ref = this.#db.collection('vpnRunUndrains').doc(`${c.linkId}~${undrainClaimKey(c.drains)}`);
+    try {
+      await ref.create({ claim: JSON.stringify(c), linkId: c.linkId });
+      return { claimed: true };
+    } catch (e) {
+      if (codeOf(e) !== ALREADY_EXISTS) throw e;
+      const text = (await ref.get()).get('claim');
+      if (typeof text !== 'string') throw e;
+      return { claimed: false, existing: JSON.parse(text) as UndrainClaim };
+    }
+  }
+
+  async undrainClaims(linkId: string): Promise<UndrainClaim[]> {
+    const snap = await this.#db.collection('vpnRunUndrains').where('linkId', '==', linkId).get();
+    return snap.docs.map((d) => JSON.parse(String(d.get('claim'))) as UndrainClaim);
+  }
+
+  putResult(runId: string, r: VpnRunResult): Promise<boolean> {
+    const ref = this.#run(runId).collection('results').doc(`${r.vpnId}~${r.action}~${r.side}`);
+    return this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      const text = snap.exists ? snap.get('result') : undefined;
+      const kept = typeof text === 'string' ? (JSON.parse(text) as VpnRunResult) : undefined;
+      if (kept?.outcome === 'changed' && r.outcome !== 'changed') return false;
+      tx.set(ref, { result: JSON.stringify(r) });
+      return true;
+    });
   }
 
   async result(

@@ -200,8 +200,14 @@ export class Ec2Resources {
   enableTgwPropagation(transitGatewayRouteTableId: string, transitGatewayAttachmentId: string): void {
     const rtb = this.#s.tgwRtb(transitGatewayRouteTableId);
     this.#s.tgwAttachment(transitGatewayAttachmentId);
-    if (!rtb.propagations.includes(transitGatewayAttachmentId))
+    if (!rtb.propagations.includes(transitGatewayAttachmentId)) {
+      this.#notePropagation(
+        'tgw-propagation-enabled',
+        transitGatewayRouteTableId,
+        transitGatewayAttachmentId,
+      );
       rtb.propagations.push(transitGatewayAttachmentId);
+    }
     this.#changed();
   }
 
@@ -213,8 +219,27 @@ export class Ec2Resources {
         'IncorrectState',
         `${transitGatewayAttachmentId} does not propagate to ${transitGatewayRouteTableId}`,
       );
+    this.#notePropagation('tgw-propagation-disabled', transitGatewayRouteTableId, transitGatewayAttachmentId);
     rtb.propagations = rtb.propagations.filter((a) => a !== transitGatewayAttachmentId);
     this.#changed();
+  }
+
+  /** Logs a propagation change of a VPN's attachment (another attachment's is not a VPN's). */
+  #notePropagation(
+    kind: 'tgw-propagation-enabled' | 'tgw-propagation-disabled',
+    routeTableId: string,
+    attachmentId: string,
+  ): void {
+    const vpn = [...this.#s.vpnConnections.values()].find(
+      (v) => v.transitGatewayAttachmentId === attachmentId,
+    );
+    if (vpn)
+      this.#s.noteVpnChange({
+        side: 'aws',
+        kind,
+        vpnConnectionId: vpn.vpnConnectionId,
+        resource: `${routeTableId}/${attachmentId}`,
+      });
   }
 
   createTgwRoute(
@@ -361,6 +386,12 @@ export class Ec2Resources {
   /** DeleteVpnConnection: the connection stays listed as `deleted`, its tunnels go down. */
   deleteVpnConnection(vpnConnectionId: string): void {
     const vpn = this.#s.vpn(vpnConnectionId);
+    this.#s.noteVpnChange({
+      side: 'aws',
+      kind: 'vpn-connection-deleted',
+      vpnConnectionId,
+      resource: vpnConnectionId,
+    });
     vpn.state = 'deleted';
     if (vpn.transitGatewayAttachmentId) {
       const att = this.#s.tgwAttachments.get(vpn.transitGatewayAttachmentId);

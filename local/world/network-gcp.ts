@@ -226,11 +226,35 @@ export class GcpResources {
       if (names.has(p.name)) throw new NetworkError('Invalid', `duplicate BGP peer ${p.name}`);
       names.add(p.name);
     }
+    this.#noteBgpPeerChanges(r, peers);
     r.interfaces = interfaces.map((i) => ({ ...i }));
     r.bgpPeers = peers.map((p) => ({ ...p }));
     if (patch.bgp) r.bgp = { ...r.bgp, ...patch.bgp };
     this.#changed();
     return r;
+  }
+
+  /** Logs each peer of `r` that `next` disables, enables or removes, by the tunnel its interface links. */
+  #noteBgpPeerChanges(r: GcpRouter, next: readonly RouterBgpPeer[]): void {
+    const enabled = (p: RouterBgpPeer) => p.enable !== 'FALSE';
+    for (const old of r.bgpPeers) {
+      const now = next.find((p) => p.name === old.name);
+      const kind = !now
+        ? 'bgp-peer-removed'
+        : enabled(old) === enabled(now)
+          ? undefined
+          : enabled(now)
+            ? 'bgp-peer-enabled'
+            : 'bgp-peer-disabled';
+      if (!kind) continue;
+      const tunnel = r.interfaces.find((i) => i.name === old.interfaceName)?.linkedVpnTunnel;
+      this.#s.noteVpnChange({
+        side: 'gcp',
+        kind,
+        vpnConnectionId: tunnel ? this.#s.vpnOfGcpTunnel(r.project, r.region, tunnel) : undefined,
+        resource: `projects/${r.project}/regions/${r.region}/routers/${r.name}/bgpPeers/${old.name}`,
+      });
+    }
   }
 
   /** Sets `enable` on the named peers of a router (the reversible drain). */
@@ -326,6 +350,12 @@ export class GcpResources {
   /** vpnTunnels.delete: the router's interface and peer stay (and go down), as on Google. */
   deleteVpnTunnel(project: string, region: string, name: string): void {
     this.#s.vpnTunnel(project, region, name);
+    this.#s.noteVpnChange({
+      side: 'gcp',
+      kind: 'vpn-tunnel-deleted',
+      vpnConnectionId: this.#s.vpnOfGcpTunnel(project, region, name),
+      resource: `projects/${project}/regions/${region}/vpnTunnels/${name}`,
+    });
     this.#s.vpnTunnels.delete(regional(project, region, name));
     this.#changed();
   }

@@ -60,8 +60,36 @@ export function toNetwork(ipRange: string): string {
   return `${[24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.')}/${len}`;
 }
 
+/** What a provider call changed of a VPN's own resources, as the world saw it happen. */
+export type VpnChangeKind =
+  | 'bgp-peer-disabled'
+  | 'bgp-peer-enabled'
+  | 'bgp-peer-removed'
+  | 'vpn-tunnel-deleted'
+  | 'tgw-propagation-disabled'
+  | 'tgw-propagation-enabled'
+  | 'vpn-connection-deleted';
+
+/**
+ * One change to a VPN's resources: only what changed state (a call that sets what already is, a
+ * peer disabled again, changes nothing and is not logged), so a VPN's log is what was applied to it.
+ */
+export interface VpnChange {
+  readonly at: number;
+  readonly side: 'aws' | 'gcp';
+  readonly kind: VpnChangeKind;
+  /** The AWS VPN connection the resource belongs to (a Google tunnel's: the one it pairs with), if any. */
+  readonly vpnConnectionId: string | undefined;
+  /** The peer, tunnel, route table or connection changed. */
+  readonly resource: string;
+}
+
 export class NetworkState {
   readonly clock: Clock;
+  /** Every change made to a VPN's own resources, in order (`noteVpnChange`). */
+  readonly vpnChanges: VpnChange[] = [];
+  /** The AWS VPN connection a Google tunnel pairs with now (the world's pairing sets it). */
+  vpnOfGcpTunnel: (project: string, region: string, name: string) => string | undefined = () => undefined;
   #seq = 0;
   #ipSeq = 0;
   #insideSeq = 0;
@@ -89,6 +117,11 @@ export class NetworkState {
 
   constructor(clock: Clock) {
     this.clock = clock;
+  }
+
+  /** Logs a change to a VPN's resources at the clock's time. */
+  noteVpnChange(c: Omit<VpnChange, 'at'>): void {
+    this.vpnChanges.push({ ...c, at: this.clock.now() });
   }
 
   id(prefix: string): string {

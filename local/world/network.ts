@@ -27,7 +27,7 @@ import { Ec2Resources } from './network-ec2.ts';
 import { GcpResources } from './network-gcp.ts';
 import { gcpNetworkId, NetworkError, notFound, type VgwTelemetry } from './network-resources.ts';
 import { computeRoutes, type Snapshot, vpcRouteTable } from './network-routing.ts';
-import { ipOf, NetworkState } from './network-state.ts';
+import { ipOf, NetworkState, type VpnChange } from './network-state.ts';
 import { type AwsVpnMetricQuery, awsVpnMetric, flowRates } from './network-traffic.ts';
 import {
   type AwsGatewayRoute,
@@ -161,6 +161,8 @@ export class NetworkWorld extends NetworkState {
   readonly #gcp: GcpResources;
   readonly #vpn: VpnStatus;
   #links: LinkRouteSource;
+  /** Each Google tunnel's AWS VPN, as last paired (`project/region/name`). */
+  readonly #pairedWith = new Map<string, string>();
   #unsubscribe: (() => void) | undefined;
 
   // Changes: the EC2 side's verbs (network-ec2.ts) and the Google side's (network-gcp.ts), bound
@@ -210,6 +212,12 @@ export class NetworkWorld extends NetworkState {
     this.#gcp = new GcpResources(this, () => this.refresh());
     this.#vpn = new VpnStatus(this, this.counters, () => this.#snap());
     Object.assign(this, bindVerbs(this.#ec2, EC2_VERBS), bindVerbs(this.#gcp, GCP_VERBS));
+    // The pairing now, or the last one seen: a tunnel deleted after its AWS VPN, or a peer removed
+    // after its tunnel, pairs with nothing any more.
+    this.vpnOfGcpTunnel = (project, region, name) => {
+      this.#snap();
+      return this.#pairedWith.get(`${project}/${region}/${name}`);
+    };
     this.#links = options.links ?? new StaticLinks();
     this.#unsubscribe = this.#links.onChange?.(() => this.refresh());
   }
@@ -269,6 +277,8 @@ export class NetworkWorld extends NetworkState {
     const now = this.clock.now();
     const snap = computeRoutes(this, pairTunnels(this), this.#linkViews());
     this.#snapshot = snap;
+    for (const p of snap.pairs)
+      this.#pairedWith.set(`${p.gcp.project}/${p.gcp.region}/${p.gcp.name}`, p.vpn.vpnConnectionId);
     this.#vpn.record(snap.pairs, now);
     const rates = flowRates(this, snap, this.flows.values());
     for (const key of this.counters.keys())
@@ -377,6 +387,11 @@ export class NetworkWorld extends NetworkState {
   }
 
   /** Which Google tunnels pair with an AWS VPN connection's tunnels (by outside addresses). */
+  /** What was applied to one VPN's resources on both clouds, in order (network-state.ts `VpnChange`). */
+  vpnChangesOf(vpnConnectionId: string): VpnChange[] {
+    return this.vpnChanges.filter((c) => c.vpnConnectionId === vpnConnectionId);
+  }
+
   pairedTunnels(vpnConnectionId: string): ReturnType<VpnStatus['pairedTunnels']> {
     return this.#vpn.pairedTunnels(vpnConnectionId);
   }

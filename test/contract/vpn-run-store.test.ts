@@ -4,13 +4,15 @@
  * store the unit tests use, through one contract: the claim is put-if-absent, pages and results
  * round-trip (a result also read alone, by its VPN, action and side), the drains are listed whole and
  * by link and cleared from both, runs list newest first; a traffic check with nothing drained is one
- * read, no metric call.
+ * read, no metric call; a weakening's undrain claim is put-if-absent by link and drains; a `changed`
+ * result is never overwritten by another answer, even written at the same time; a drain moves only
+ * while that run's is recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbVpnRuns } from '#aws/vpn-run-store.ts';
 import { ManualClock } from '#core/clock.ts';
 import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
-import type { VpnRunHeader, VpnRunStore } from '#core/vpn/run-steps.ts';
+import type { UndrainClaim, VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
 import { undrainForTraffic, type VpnTrafficDeps } from '#core/vpn/traffic-return.ts';
 import { FirestoreVpnRuns } from '#gcp/vpn-run-store.ts';
 import { type Dynalite, startDynalite } from '../support/dynalite.ts';
@@ -145,5 +147,89 @@ describe.each(STORES)('the VPN runs store: %s', (_, make) => {
     expect((await store.drains()).map((d) => d.vpnConnectionId)).toEqual(['vpn-0000000000000000b']);
     expect(await store.drainsOfLink('lk-1')).toEqual([]);
     expect((await store.drains())[0]).toEqual(drain('vpn-0000000000000000b', ['lk-2']));
+  });
+
+  it("claims a weakening's undrain once per link and drains, apart from the link's drains", async () => {
+    // Arrange
+    const store = await make();
+    await store.putDrain(drain('vpn-0000000000000000a', ['lk-3']));
+    const claim = (execution: string, drains: string[], linkId = 'lk-3'): UndrainClaim => ({
+      linkId,
+      drains,
+      runId: 'vpn-dev-20261206T130000Z',
+      execution,
+      claimedAt: '2026-12-06T13:00:00.000Z',
+    });
+    const ab = [
+      'vpn-0000000000000000a@vpn-dev-20261206T030000Z',
+      'vpn-0000000000000000b@vpn-dev-20261206T030000Z',
+    ];
+    // Act
+    const first = await store.claimUndrain(claim('event:ev-aws', ab));
+    const copy = await store.claimUndrain(claim('event:ev-gcp', [...ab].reverse()));
+    const subset = await store.claimUndrain(claim('event:ev-gcp', ab.slice(1)));
+    const otherLink = await store.claimUndrain(claim('event:ev-gcp', ab, 'lk-4'));
+    // Assess
+    expect(first).toEqual({ claimed: true });
+    expect(copy).toEqual({ claimed: false, existing: claim('event:ev-aws', ab) });
+    expect(subset).toEqual({ claimed: true });
+    expect(otherLink).toEqual({ claimed: true });
+    expect((await store.undrainClaims('lk-3')).map((c) => c.drains.length).sort()).toEqual([1, 2]);
+    expect(await store.undrainClaims('lk-5')).toEqual([]);
+    expect((await store.drainsOfLink('lk-3')).map((d) => d.vpnConnectionId)).toEqual([
+      'vpn-0000000000000000a',
+    ]);
+  });
+
+  it('never writes another answer over a changed one, even at the same time', async () => {
+    // Arrange
+    const store = await make();
+    const runId = 'vpn-dev-20261207T030000Z';
+    const answer = (outcome: VpnRunResult['outcome'], vpnId = 'vpn-0000000000000000c'): VpnRunResult => ({
+      runId,
+      vpnId,
+      side: 'gcp',
+      outcome,
+      method: 'gcp-bgp-peers',
+      changed: outcome === 'changed' ? ['peer-0'] : [],
+      reason: outcome,
+      appliedAt: '2026-12-07T03:01:00.000Z',
+      action: 'drain',
+    });
+    // Act
+    const unchanged = await store.putResult(runId, answer('unchanged'));
+    const changed = await store.putResult(runId, answer('changed'));
+    const gone = await store.putResult(runId, answer('gone'));
+    const together = await Promise.all([
+      store.putResult(runId, answer('changed', 'vpn-0000000000000000d')),
+      store.putResult(runId, answer('unchanged', 'vpn-0000000000000000d')),
+    ]);
+    // Assess
+    expect([unchanged, changed, gone]).toEqual([true, true, false]);
+    expect(together.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    expect((await store.results(runId)).map((r) => `${r.vpnId} ${r.outcome}`)).toEqual([
+      'vpn-0000000000000000c changed',
+      'vpn-0000000000000000d changed',
+    ]);
+  });
+
+  it("moves a drain later only while that run's is recorded; a cleared one stays cleared", async () => {
+    // Arrange
+    const store = await make();
+    const d = drain('vpn-0000000000000000e', ['lk-6']);
+    await store.putDrain(d);
+    const later = '2026-12-06T03:07:00.000Z';
+    // Act
+    const earlier = await store.moveDrain(d.vpnConnectionId, d.runId, '2026-12-06T02:59:00.000Z');
+    const otherRun = await store.moveDrain(d.vpnConnectionId, 'vpn-dev-20261205T030000Z', later);
+    const moved = await store.moveDrain(d.vpnConnectionId, d.runId, later);
+    const afterMove = (await store.drains()).find((x) => x.vpnConnectionId === d.vpnConnectionId);
+    await store.clearDrain(d);
+    const cleared = await store.moveDrain(d.vpnConnectionId, d.runId, '2026-12-06T03:09:00.000Z');
+    // Assess
+    expect([earlier, otherRun, moved, cleared]).toEqual([false, false, true, false]);
+    expect(afterMove).toEqual({ ...d, drainedAt: later });
+    expect((await store.drains()).map((x) => x.vpnConnectionId)).not.toContain(d.vpnConnectionId);
+    expect(await store.drainsOfLink('lk-6')).toEqual([]);
   });
 });

@@ -308,6 +308,45 @@ describe('the network world: a VPN between two networks', () => {
     expect(w.counter(counterKey.linkAwsToGcp('lk-01'), at(2), at(3))).toBe(3_600_000);
   });
 
+  it("logs what was applied to each VPN's resources, once per change: a repeat that changes nothing is not logged", () => {
+    // Prepare
+    const bgp = world();
+    const tgw = world('bgp', true);
+    const rtb = tgw.tgw?.associationDefaultRouteTableId as string;
+    const router = bgp.vpn.gcp.router as string;
+    const kinds = (w: NetworkWorld, id: string) => w.vpnChangesOf(id).map((c) => `${c.side} ${c.kind}`);
+
+    // Act: drain twice, undrain, drain, then delete on both clouds (Google's tunnels after AWS's VPN,
+    // its peers after its tunnels); on the Transit Gateway, the propagation off and on.
+    bgp.w.setBgpPeersEnabled(PROJECT, REGION, router, bgp.vpn.gcp.bgpPeers, false);
+    bgp.w.setBgpPeersEnabled(PROJECT, REGION, router, bgp.vpn.gcp.bgpPeers, false);
+    bgp.w.setBgpPeersEnabled(PROJECT, REGION, router, bgp.vpn.gcp.bgpPeers, true);
+    bgp.w.setBgpPeersEnabled(PROJECT, REGION, router, bgp.vpn.gcp.bgpPeers, false);
+    bgp.w.deleteVpnConnection(bgp.vpn.vpnConnectionId);
+    for (const t of bgp.vpn.gcp.tunnels) bgp.w.deleteVpnTunnel(PROJECT, REGION, t);
+    bgp.w.patchRouter(PROJECT, REGION, router, { bgpPeers: [], interfaces: [] });
+    tgw.w.disableTgwPropagation(rtb, tgw.vpn.transitGatewayAttachmentId as string);
+    tgw.w.enableTgwPropagation(rtb, tgw.vpn.transitGatewayAttachmentId as string);
+    tgw.w.enableTgwPropagation(rtb, tgw.vpn.transitGatewayAttachmentId as string);
+
+    // Assess: each peer and tunnel (two of each) by the VPN it pairs with, even once gone.
+    expect(kinds(bgp.w, bgp.vpn.vpnConnectionId)).toEqual([
+      ...Array(2).fill('gcp bgp-peer-disabled'),
+      ...Array(2).fill('gcp bgp-peer-enabled'),
+      ...Array(2).fill('gcp bgp-peer-disabled'),
+      'aws vpn-connection-deleted',
+      ...Array(2).fill('gcp vpn-tunnel-deleted'),
+      ...Array(2).fill('gcp bgp-peer-removed'),
+    ]);
+    expect(bgp.w.vpnChangesOf(bgp.vpn.vpnConnectionId)[0]?.resource).toMatch(
+      new RegExp(`^projects/${PROJECT}/regions/${REGION}/routers/${router}/bgpPeers/`),
+    );
+    expect(kinds(tgw.w, tgw.vpn.vpnConnectionId)).toEqual([
+      'aws tgw-propagation-disabled',
+      'aws tgw-propagation-enabled',
+    ]);
+  });
+
   it('a BGP session needs matching ASNs and keys: a wrong pre-shared key keeps IPsec down', () => {
     const { w, vpn } = world();
     const t = w.vpnTunnel(PROJECT, REGION, vpn.gcp.tunnels[0] as string);

@@ -1,12 +1,23 @@
-/** The VPN runs' store in memory, with the DynamoDB adapter's semantics (put-if-absent claim, newest first). */
+/**
+ * The VPN runs' store in memory, with the DynamoDB adapter's semantics (put-if-absent claims, a
+ * `changed` result kept over a later other answer, a drain moved only while that run's is recorded,
+ * newest first).
+ */
 import type { RunDrain, RunEntry } from '#core/vpn/run.ts';
-import type { VpnRunHeader, VpnRunResult, VpnRunStore } from '#core/vpn/run-steps.ts';
+import {
+  type UndrainClaim,
+  undrainClaimKey,
+  type VpnRunHeader,
+  type VpnRunResult,
+  type VpnRunStore,
+} from '#core/vpn/run-steps.ts';
 
 export class MemoryVpnRuns implements VpnRunStore {
   readonly headers = new Map<string, VpnRunHeader>();
   readonly pages = new Map<string, RunEntry[]>();
   readonly drainsByVpn = new Map<string, RunDrain>();
   readonly resultsByRun = new Map<string, Map<string, VpnRunResult>>();
+  readonly undrainsByKey = new Map<string, UndrainClaim>();
 
   async claim(h: VpnRunHeader) {
     const existing = this.headers.get(h.runId);
@@ -35,13 +46,32 @@ export class MemoryVpnRuns implements VpnRunStore {
   async putDrain(d: RunDrain) {
     this.drainsByVpn.set(d.vpnConnectionId, d);
   }
+  async moveDrain(vpnId: string, runId: string, drainedAt: string) {
+    const d = this.drainsByVpn.get(vpnId);
+    if (!d || d.runId !== runId || Date.parse(drainedAt) <= Date.parse(d.drainedAt)) return false;
+    this.drainsByVpn.set(vpnId, { ...d, drainedAt });
+    return true;
+  }
   async clearDrain(d: RunDrain) {
     this.drainsByVpn.delete(d.vpnConnectionId);
   }
+  async claimUndrain(c: UndrainClaim) {
+    const key = `${c.linkId}~${undrainClaimKey(c.drains)}`;
+    const existing = this.undrainsByKey.get(key);
+    if (existing) return { claimed: false as const, existing };
+    this.undrainsByKey.set(key, c);
+    return { claimed: true as const };
+  }
+  async undrainClaims(linkId: string) {
+    return [...this.undrainsByKey.values()].filter((c) => c.linkId === linkId);
+  }
   async putResult(runId: string, r: VpnRunResult) {
     const m = this.resultsByRun.get(runId) ?? new Map<string, VpnRunResult>();
-    m.set(`${r.vpnId}#${r.action}#${r.side}`, r);
+    const key = `${r.vpnId}#${r.action}#${r.side}`;
+    if (m.get(key)?.outcome === 'changed' && r.outcome !== 'changed') return false;
+    m.set(key, r);
     this.resultsByRun.set(runId, m);
+    return true;
   }
   async result(runId: string, k: Pick<VpnRunResult, 'vpnId' | 'action' | 'side'>) {
     return this.resultsByRun.get(runId)?.get(`${k.vpnId}#${k.action}#${k.side}`);

@@ -28,6 +28,14 @@
  *    the nonprod VPN at once on both clouds, the prod one only once `crosslink vpn approve` was
  *    given on each side.
  * 4. The deleting runs' reports show the saving at config/pricing.yaml's prices.
+ *
+ * With `chaos` (test/e2e/vpn-run-chaos.test.ts) the same scenario runs with every relay delivery
+ * sent twice, each copy held for its own random delay, both ways (AWS's relay queue; Google's relay
+ * push and the pushes of crosslink-peer-events to the functions that take AWS's events), and 20% of
+ * the providers' calls throttled on both clouds (EC2, Direct Connect and Compute, and the traffic
+ * metrics the coordinator's plan reads: CloudWatch or Monitoring), and a last test checks that each action was applied once per VPN per half (the world's log of
+ * what changed each VPN's resources against the runs' `changed` answers), that nothing was
+ * dead-lettered and that every fault fired.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,6 +45,8 @@ import type { VpnRunHeader, VpnRunResult } from '#core/vpn/run-steps.ts';
 import { AWS_HALF_INPUTS } from '#local/aws-half.ts';
 import { loadEstate } from '#local/estate.ts';
 import { counterKey, gcpNetworkId } from '#local/world/network.ts';
+import type { VpnChange } from '#local/world/network-state.ts';
+import { Observer } from '../chaos/world.ts';
 import { type BothHalves, dumpOnFailure, ROOT, startBothHalves, untilOk, waitFor } from './both-halves.ts';
 import { type ClockDriver, driveClock } from './clock-driver.ts';
 import { linkFlows } from './link-flows.ts';
@@ -113,11 +123,15 @@ export function halvesCopy(
   return dir;
 }
 
-/** The applying copy (`.crosslink/vpn-run-apply`, `-gcp` when Google coordinates); Google's run job every 30 minutes. */
-function applyingCopy(coordinator: Coordinator): string {
+/**
+ * The applying copy (`.crosslink/vpn-run-apply`, `-gcp` when Google coordinates, `vpn-run-chaos[-gcp]`
+ * under chaos: each file its own, so files run at once do not share one); Google's run job every 30
+ * minutes.
+ */
+function applyingCopy(coordinator: Coordinator, chaos: boolean): string {
   const daily = '    schedule: "0 3 * * *"\n    timeZone: Etc/UTC\n    when: { vpnCoordinator: gcp }\n';
   return halvesCopy(
-    coordinator === 'aws' ? 'vpn-run-apply' : 'vpn-run-apply-gcp',
+    `${chaos ? 'vpn-run-chaos' : 'vpn-run-apply'}${coordinator === 'aws' ? '' : '-gcp'}`,
     applyingPolicy(coordinator),
     (text) => {
       if (!text.includes(daily)) throw new Error(`gcp.yml's VPN run job no longer reads\n${daily}`);
@@ -136,8 +150,8 @@ let driver: ClockDriver | undefined;
  * on the virtual private gateway, the clock driven at `busyRate` 10; the CLI reads the same policy.
  * The module's helpers below act on them.
  */
-export async function startApplyingHalves(coordinator: Coordinator): Promise<BothHalves> {
-  const dir = applyingCopy(coordinator);
+export async function startApplyingHalves(coordinator: Coordinator, chaos = false): Promise<BothHalves> {
+  const dir = applyingCopy(coordinator, chaos);
   const estate = loadEstate(join(ROOT, 'config', 'local-estate.yaml'));
   both = await startBothHalves(
     {
@@ -155,17 +169,64 @@ export async function startApplyingHalves(coordinator: Coordinator): Promise<Bot
   return both;
 }
 
+/** The relay's deliveries, both ways: Google's push subscriptions, and AWS's relay queue. */
+const RELAY_DELIVERIES = {
+  gcp: [
+    // Google -> AWS: every event of crosslink-events pushed to AWS's relay route.
+    'crosslink-events-relay',
+    // AWS -> Google: AWS's events on crosslink-peer-events, pushed to the functions taking them.
+    'crosslink-peer-events-push',
+    'crosslink-vpn-inventory-push',
+    'crosslink-vpn-run-peer-events-push',
+  ],
+  aws: ['crosslink-relay-dev'],
+};
+/**
+ * What the halves and the runs call on each cloud, 20% of their calls throttled: the VPNs (EC2,
+ * Compute), the Direct Connect associations AWS's inventory carries, and the VPN traffic the
+ * coordinator's plan reads (CloudWatch on AWS, Monitoring on Google).
+ */
+function throttled(coordinator: Coordinator): { aws: string[]; gcp: string[] } {
+  return {
+    aws: ['ec2', 'directconnect', ...(coordinator === 'aws' ? ['cloudwatch'] : [])],
+    gcp: ['compute', ...(coordinator === 'gcp' ? ['monitoring'] : [])],
+  };
+}
+
+async function addChaos(coordinator: Coordinator): Promise<void> {
+  const fault = async (...args: string[]) => {
+    const r = await both.cli('sim', 'fault', ...args);
+    if (r.code !== 0) throw new Error(`sim fault ${args.join(' ')}: ${r.err}`);
+  };
+  for (const kind of ['duplicate', 'reorder']) {
+    for (const sub of RELAY_DELIVERIES.gcp)
+      await fault(kind, '--service', 'pubsub', '--operation', sub, '--edge', 'gcp');
+    for (const queue of RELAY_DELIVERIES.aws)
+      await fault(kind, '--service', 'sqs', '--operation', queue, '--edge', 'aws');
+  }
+  for (const side of ['aws', 'gcp'] as const)
+    for (const service of throttled(coordinator)[side])
+      await fault('throttle', '--service', service, '--rate', '0.2', '--edge', side);
+}
+
+export interface ScenarioOptions {
+  /** Relay deliveries duplicated and reordered both ways, 20% of the providers' calls throttled. */
+  chaos?: boolean;
+}
+
 /** The scenario, with `coordinator` coordinating: its hooks and its tests, in the calling file. */
-export function appliedVpnRunScenario(coordinator: Coordinator): void {
+export function appliedVpnRunScenario(coordinator: Coordinator, options: ScenarioOptions = {}): void {
+  const chaos = options.chaos ?? false;
   beforeAll(async () => {
-    await startApplyingHalves(coordinator);
+    await startApplyingHalves(coordinator, chaos);
+    if (chaos) await addChaos(coordinator);
   }, 900_000);
 
   afterAll(async () => {
     await driver?.stop();
     await both?.stop();
   });
-  scenario(coordinator);
+  scenario(coordinator, chaos);
 }
 
 const { awsFirst, expectActive, bothSides } = linkFlows(() => both);
@@ -272,7 +333,30 @@ const SCHEDULE_REQUESTER = {
   gcp: /^crosslink-vpn-scheduler@[a-z0-9-]+\.iam\.gserviceaccount\.com$/,
 };
 
-function scenario(coordinator: Coordinator): void {
+/** A change to a VPN's resources as the half's action it belongs to. */
+const ACTION_OF: Record<VpnChange['kind'], string> = {
+  'bgp-peer-disabled': 'drain',
+  'bgp-peer-enabled': 'undrain',
+  'tgw-propagation-disabled': 'drain',
+  'tgw-propagation-enabled': 'undrain',
+  'bgp-peer-removed': 'delete',
+  'vpn-tunnel-deleted': 'delete',
+  'vpn-connection-deleted': 'delete',
+};
+
+/**
+ * The actions applied to one VPN on one side, in order, from the world's log: one action's changes
+ * (both peers of a drain, both tunnels and peers of a delete) are consecutive, and a change is
+ * logged only when it changes something, so an action applied again shows only after another.
+ */
+function appliedActions(vpnId: string, side: 'aws' | 'gcp'): string[] {
+  const out: string[] = [];
+  for (const c of both.cloud.network.vpnChangesOf(vpnId))
+    if (c.side === side && out.at(-1) !== ACTION_OF[c.kind]) out.push(ACTION_OF[c.kind]);
+  return out;
+}
+
+function scenario(coordinator: Coordinator, chaos: boolean): void {
   describe(`an applied VPN run, ${coordinator === 'aws' ? 'AWS' : 'Google'} coordinating, on the local cloud`, () => {
     const state = {
       linkId: '',
@@ -543,5 +627,63 @@ function scenario(coordinator: Coordinator): void {
         `saved per month by its deletes: aws $${(36.5 * (deletesOf.get(last) ?? 0)).toFixed(2)}, gcp unknown`,
       );
     });
+
+    if (chaos)
+      it('applied each action once per VPN per half, dead-lettered nothing, and every fault fired', async () => {
+        if (state.deleteRuns.length !== 2) throw new Error('the delete phase did not complete');
+        const w = both.cloud.network;
+        // Each half's `changed` answers, over every run, in the order they were applied.
+        const answered = new Map<string, { at: number; action: string }[]>();
+        for (const h of await runs())
+          for (const r of (await show(h.runId)).results)
+            if (r.outcome === 'changed') {
+              const key = `${r.vpnId} ${r.side}`;
+              answered.set(key, [
+                ...(answered.get(key) ?? []),
+                { at: Date.parse(r.appliedAt), action: r.action },
+              ]);
+            }
+        const reported = (vpnId: string, side: string) =>
+          (answered.get(`${vpnId} ${side}`) ?? []).sort((a, b) => a.at - b.at).map((x) => x.action);
+        const observer = await Observer.start(both);
+        const deadLetters = [...(await observer.deadLetters()), ...(await observer.relayDeadLetters())];
+        const { faults } = await both.json<{
+          faults: { kind: string; service: string; operation?: string; fired: number }[];
+        }>('sim', 'fault', 'list');
+
+        // Assess: per VPN, the world changed each half once per action its answers report: Google
+        // drained, undrained on the link's weakening, drained again and deleted; AWS only deleted
+        // (a VGW VPN is drained from Google's side). Each action touched each of its two peers or
+        // tunnels once.
+        for (const id of [state.prod, state.nonprod]) {
+          const gcp = appliedActions(id, 'gcp');
+          console.info(`${id}: Google ${gcp.join(', ')}; AWS ${appliedActions(id, 'aws').join(', ')}`);
+          expect(gcp).toEqual(reported(id, 'gcp'));
+          expect(appliedActions(id, 'aws')).toEqual(reported(id, 'aws'));
+          expect(gcp.slice(0, 2)).toEqual(['drain', 'undrain']);
+          expect(gcp.slice(-2)).toEqual(['drain', 'delete']);
+          expect(appliedActions(id, 'aws')).toEqual(['delete']);
+          const count = (kind: VpnChange['kind']) => w.vpnChangesOf(id).filter((c) => c.kind === kind).length;
+          const drains = gcp.filter((a) => a === 'drain').length;
+          expect(count('bgp-peer-disabled')).toBe(2 * drains);
+          expect(count('bgp-peer-enabled')).toBe(2 * (drains - 1));
+          expect([
+            count('vpn-tunnel-deleted'),
+            count('bgp-peer-removed'),
+            count('vpn-connection-deleted'),
+          ]).toEqual([2, 2, 1]);
+        }
+        // Both copies of the link's weakening (AWS's and Google's, each delivered twice) made one run.
+        expect(
+          (await runs()).filter((h) => h.trigger === 'link-state' && h.undrain?.linkId === state.linkId),
+        ).toHaveLength(1);
+        expect(deadLetters).toEqual([]);
+        const { aws, gcp } = throttled(coordinator);
+        expect(faults).toHaveLength(
+          2 * (RELAY_DELIVERIES.gcp.length + RELAY_DELIVERIES.aws.length) + aws.length + gcp.length,
+        );
+        for (const f of faults)
+          expect(f.fired, `${f.kind} ${f.service} ${f.operation ?? ''}`).toBeGreaterThan(0);
+      });
   });
 }

@@ -16,7 +16,7 @@
 import type { CloudEvent } from '../envelope.ts';
 import { parseEventType } from '../envelope.ts';
 import { ConflictError, NotFoundError, PolicyHashMismatchError, ValidationError } from '../errors.ts';
-import type { EventDataByName } from '../events/catalog.ts';
+import { type EventDataByName, type EventName, isLinkEvent } from '../events/catalog.ts';
 import { isLinkId, type Stage } from '../ids.ts';
 import type { LinkRequest } from '../policy/request.ts';
 import { approveVpnDelete, type VpnApprovalStore } from '../vpn/approval.ts';
@@ -395,10 +395,11 @@ async function consumeOnce(
       return { outcome: 'refused', reason: e.message, ...(name ? { type: name } : {}) };
     throw e;
   }
-  // The peer's other events (VPN runs', DR's) reach this consumer too: a link's alone go on.
-  const linkId = (event.data as { linkId?: unknown } | undefined)?.linkId;
-  if (!isLinkId(linkId))
+  // An event of no link (a VPN run's, relayed to every consumer of the peer's events) has no record
+  // to read, and nothing to start or resume.
+  if (!name || !isLinkEvent(name as EventName))
     return { outcome: outcome.outcome, reason: outcome.reason, ...(name ? { type: name } : {}) };
+  const linkId = (event.data as { linkId: string }).linkId;
   if (name === 'LinkKeyIssued') {
     const d = event.data as EventDataByName['LinkKeyIssued'];
     await deps.store.putSealedKey(linkId, d.sealedKey);

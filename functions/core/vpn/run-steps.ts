@@ -5,6 +5,7 @@
  * two reactions on the bus: a link going DEGRADED or DOWN undrains the VPNs drained because of it; a
  * half's result is recorded in the run it answers.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { buildEvent, type Cloud, type CloudEvent, type Origin } from '../envelope.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
@@ -67,6 +68,34 @@ export interface VpnRunHeader {
 
 export type VpnRunResult = VpnHalfResultData & { readonly action: VpnAction };
 
+/**
+ * A link weakening's claim on the drains it undoes, written once per weakening: AWS's own
+ * `LinkStateChanged` and Google's relayed copy (or a redelivery of either) read the same drains, and
+ * only the delivery whose claim is written commands their undrain.
+ */
+export interface UndrainClaim {
+  readonly linkId: string;
+  /** The drains undone, each `<vpnId>@<the run that drained it>`, sorted: the claim's key. */
+  readonly drains: readonly string[];
+  /** The link-state run that undrains them. */
+  readonly runId: string;
+  /** The delivery that claimed them (`event:<event id>`): its own retry continues its claim. */
+  readonly execution: string;
+  readonly claimedAt: string;
+}
+
+/** What an undrain claim is keyed by within its link: a digest of the drains it undoes. */
+export function undrainClaimKey(drains: readonly string[]): string {
+  return createHash('sha256')
+    .update([...drains].sort().join(','), 'utf8')
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** A drain as an undrain claim names it: the VPN and the run that drained it. */
+export const drainRef = (d: Pick<RunDrain, 'vpnConnectionId' | 'runId'>): string =>
+  `${d.vpnConnectionId}@${d.runId}`;
+
 export interface VpnRunStore {
   /** Writes the header unless the run exists; the existing one otherwise. */
   claim(h: VpnRunHeader): Promise<{ claimed: true } | { claimed: false; existing: VpnRunHeader }>;
@@ -78,8 +107,22 @@ export interface VpnRunStore {
   drains(): Promise<RunDrain[]>;
   drainsOfLink(linkId: string): Promise<RunDrain[]>;
   putDrain(d: RunDrain): Promise<void>;
+  /**
+   * Moves the drain of `vpnId` that run `runId` recorded to `drainedAt`, only if it is still
+   * recorded (not undrained or deleted since, nor replaced by another run's) and `drainedAt` is
+   * later: one conditional write, so it never brings back a cleared drain. False when nothing moved.
+   */
+  moveDrain(vpnId: string, runId: string, drainedAt: string): Promise<boolean>;
   clearDrain(d: RunDrain): Promise<void>;
-  putResult(runId: string, r: VpnRunResult): Promise<void>;
+  /** Writes the claim unless one of the same link and drains exists; that one otherwise. */
+  claimUndrain(c: UndrainClaim): Promise<{ claimed: true } | { claimed: false; existing: UndrainClaim }>;
+  /** Every undrain claim of the link. */
+  undrainClaims(linkId: string): Promise<UndrainClaim[]>;
+  /**
+   * Keeps a half's answer, in one conditional write: an answer other than `changed` is not written
+   * over a kept `changed` one. False when it was not written.
+   */
+  putResult(runId: string, r: VpnRunResult): Promise<boolean>;
   /** The result kept for one VPN, action and side of a run. */
   result(
     runId: string,
@@ -364,7 +407,10 @@ export async function reportRun(deps: VpnRunStepDeps, runId: string): Promise<Vp
 
 /**
  * A link went DEGRADED or DOWN: the VPNs drained because of it are undrained at once, as a run of
- * its own whose id is the event's time (a redelivered event claims the same run and does nothing).
+ * its own whose id is the event's time. Each weakening undoes its drains once: the delivery that
+ * claims them (`claimUndrain`, keyed by the link and the drains) commands the undrain; another
+ * delivery of the same weakening (the other cloud's copy, a duplicate) finds them claimed and does
+ * nothing, and a redelivery of the claiming event continues its own claim.
  */
 export async function undrainForLink(
   deps: VpnRunEventDeps,
@@ -372,12 +418,36 @@ export async function undrainForLink(
 ): Promise<{ runId?: string; undrained: string[]; reason: string }> {
   if (!WEAK_LINK_STATES.includes(event.to))
     return { undrained: [], reason: `${event.linkId} is ${event.to}: nothing to undrain` };
+  const execution = `event:${event.eventId}`;
   const drains = await deps.runs.drainsOfLink(event.linkId);
-  const targets = undrainsForLink(event.linkId, drains);
-  if (targets.length === 0) return { undrained: [], reason: `no VPN is drained because of ${event.linkId}` };
+  if (drains.length === 0) return { undrained: [], reason: `no VPN is drained because of ${event.linkId}` };
+  // Read after the drains: a delivery clears drains only after its claim is written, so a drain
+  // missing from the first read has its claim in this one.
+  const claimedBy = new Map<string, UndrainClaim>();
+  for (const c of await deps.runs.undrainClaims(event.linkId))
+    if (c.execution !== execution) for (const ref of c.drains) claimedBy.set(ref, c);
+  const open = drains.filter((d) => !claimedBy.has(drainRef(d)));
+  const targets = undrainsForLink(event.linkId, open);
+  if (targets.length === 0) {
+    const by = [...new Set(drains.map((d) => claimedBy.get(drainRef(d))?.runId))].join(', ');
+    return { undrained: [], reason: `the VPNs drained because of ${event.linkId} are undrained by ${by}` };
+  }
   const at = Date.parse(event.time);
   const runId = vpnRunId(deps.installation, at);
   const now = iso(deps.clock.now());
+  const undrain = await deps.runs.claimUndrain({
+    linkId: event.linkId,
+    drains: open.map(drainRef).sort(),
+    runId,
+    execution,
+    claimedAt: now,
+  });
+  if (!undrain.claimed && undrain.existing.execution !== execution)
+    return {
+      runId: undrain.existing.runId,
+      undrained: [],
+      reason: `another delivery of ${event.linkId}'s weakening (${undrain.existing.execution}) undrains them in ${undrain.existing.runId}`,
+    };
   const claim = await deps.runs.claim({
     runId,
     installation: deps.installation,
@@ -385,11 +455,11 @@ export async function undrainForLink(
     trigger: 'link-state',
     requestedBy: deps.principal,
     apply: true,
-    execution: `event:${event.eventId}`,
+    execution,
     claimedAt: now,
     status: 'claimed',
   });
-  if (!claim.claimed && claim.existing.execution !== `event:${event.eventId}`)
+  if (!claim.claimed && claim.existing.execution !== execution)
     return { runId, undrained: [], reason: `run ${runId} exists already (${claim.existing.execution})` };
   const run = { runId, plannedAt: now, requestedBy: deps.principal };
   await deps.bus.put(
@@ -404,8 +474,7 @@ export async function undrainForLink(
       ),
     ),
   );
-  for (const d of drains)
-    if (targets.some((t) => t.vpnId === d.vpnConnectionId)) await deps.runs.clearDrain(d);
+  for (const d of open) await deps.runs.clearDrain(d);
   const header = await claimed(deps, runId);
   await deps.runs.saveHeader({
     ...header,
@@ -424,21 +493,18 @@ export async function undrainForLink(
  * A half's result, kept with the run that commanded it (runs of other producers are ignored). One
  * result is kept per VPN, action and side: a later answer replaces it, except that the answer of a
  * half that changed something stays (a duplicate command's `unchanged` or `gone` answer, delivered
- * after it, says nothing new about what the run did). A drain a half applied (`changed`) moves its
- * drain record's time to when it was applied, if later: the VPN carried traffic until then, and the
- * planner counts the idle window's traffic and the cooling-off from the record's time.
+ * after it or at the same time, says nothing new about what the run did): the store's conditional
+ * write decides, so two answers handled at once cannot lose the `changed` one. A drain a half applied
+ * (`changed`) moves its drain record's time to when it was applied, if later and the record is still
+ * that run's: the VPN carried traffic until then, and the planner counts the idle window's traffic
+ * and the cooling-off from the record's time.
  */
 export async function recordResult(deps: VpnRunEventDeps, r: VpnRunResult): Promise<{ recorded: boolean }> {
   const h = await deps.runs.header(r.runId);
   if (!h) return { recorded: false };
-  const kept = await deps.runs.result(r.runId, r);
-  if (kept?.outcome === 'changed' && r.outcome !== 'changed') return { recorded: false };
-  await deps.runs.putResult(r.runId, r);
-  if (r.action === 'drain' && r.outcome === 'changed') {
-    const d = (await deps.runs.drains()).find((x) => x.vpnConnectionId === r.vpnId && x.runId === r.runId);
-    if (d && Date.parse(r.appliedAt) > Date.parse(d.drainedAt))
-      await deps.runs.putDrain({ ...d, drainedAt: iso(Date.parse(r.appliedAt)) });
-  }
+  if (!(await deps.runs.putResult(r.runId, r))) return { recorded: false };
+  if (r.action === 'drain' && r.outcome === 'changed')
+    await deps.runs.moveDrain(r.vpnId, r.runId, iso(Date.parse(r.appliedAt)));
   return { recorded: true };
 }
 

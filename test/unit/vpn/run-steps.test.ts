@@ -236,6 +236,88 @@ describe("a link's weakening", () => {
     });
   });
 
+  /** Two drains of LINK, by an earlier run, and a weakening's delivery on `cloud`. */
+  const twoDrains = async () => {
+    for (const vpn of ['vpn-0000000000000000a', 'vpn-0000000000000000b'])
+      await store.putDrain({
+        vpnConnectionId: vpn,
+        runId: 'vpn-dev-20261120T100000Z',
+        drainedAt: '2026-11-20T10:00:00.000Z',
+        method: 'gcp-bgp-peers',
+        prefixes: [{ prefix: '10.20.0.0/16', toward: 'aws' }],
+        links: [LINK],
+        gcpTunnels: [`projects/payments-prod/regions/us-east4/vpnTunnels/${vpn}-t0`],
+      });
+  };
+  const weakening = (eventId: string, time: string) => ({ linkId: LINK, to: 'DOWN', time, eventId });
+  const undrainRuns = async () => [...store.headers.values()].filter((h) => h.trigger === 'link-state');
+
+  it("makes one run of AWS's own LinkStateChanged and Google's relayed copy handled at once", async () => {
+    // Arrange: the two copies of the weakening, a second apart, each with its own id.
+    await twoDrains();
+    // Act
+    const [aws, gcp] = await Promise.all([
+      undrainForLink(deps(), weakening('ev-aws', '2026-11-20T13:00:00.000Z')),
+      undrainForLink(deps(), weakening('ev-gcp', '2026-11-20T13:00:01.000Z')),
+    ]);
+    // Assess: one undrain per VPN, one link-state run; the other copy names it.
+    expect(names().sort()).toEqual([
+      'VpnUndrainRequested vpn-0000000000000000a',
+      'VpnUndrainRequested vpn-0000000000000000b',
+    ]);
+    expect((await undrainRuns()).map((h) => h.runId)).toEqual(['vpn-dev-20261120T130000Z']);
+    expect(aws.undrained).toEqual(['vpn-0000000000000000a', 'vpn-0000000000000000b']);
+    expect(gcp).toEqual({
+      runId: 'vpn-dev-20261120T130000Z',
+      undrained: [],
+      reason: expect.stringContaining('(event:ev-aws) undrains them in vpn-dev-20261120T130000Z'),
+    });
+    expect(await store.drainsOfLink(LINK)).toEqual([]);
+  });
+
+  it('sends nothing for a copy that reads the drains while the first delivery clears them', async () => {
+    // Arrange: the other copy is handled when the first has cleared one drain of two.
+    await twoDrains();
+    let other: Promise<Awaited<ReturnType<typeof undrainForLink>>> | undefined;
+    const clear = store.clearDrain.bind(store);
+    store.clearDrain = async (d) => {
+      await clear(d);
+      if (other) return;
+      other = undrainForLink(deps(), weakening('ev-gcp', '2026-11-20T13:00:01.000Z'));
+      await other;
+    };
+    // Act
+    const first = await undrainForLink(deps(), weakening('ev-aws', '2026-11-20T13:00:00.000Z'));
+    const second = await other;
+    // Assess
+    expect(first.undrained).toEqual(['vpn-0000000000000000a', 'vpn-0000000000000000b']);
+    expect(second?.undrained).toEqual([]);
+    expect(second?.reason).toContain('undrained by vpn-dev-20261120T130000Z');
+    expect(put).toHaveLength(2);
+    expect(await undrainRuns()).toHaveLength(1);
+  });
+
+  it('a redelivery of the claiming event after it stopped half-way undrains what it had not', async () => {
+    // Arrange: the first attempt claims, commands, clears one drain and dies.
+    await twoDrains();
+    const clear = store.clearDrain.bind(store);
+    let cleared = 0;
+    store.clearDrain = async (d) => {
+      await clear(d);
+      if (++cleared === 1) throw new Error('the function died');
+    };
+    const event = weakening('ev-aws', '2026-11-20T13:00:00.000Z');
+    await expect(undrainForLink(deps(), event)).rejects.toThrow('the function died');
+    // Act
+    const retry = await undrainForLink(deps(), event);
+    const copy = await undrainForLink(deps(), weakening('ev-gcp', '2026-11-20T13:00:01.000Z'));
+    // Assess: the retry continues its own claim in the same run; the other copy does nothing.
+    expect(retry).toMatchObject({ runId: 'vpn-dev-20261120T130000Z', undrained: ['vpn-0000000000000000b'] });
+    expect(copy.undrained).toEqual([]);
+    expect(await store.drainsOfLink(LINK)).toEqual([]);
+    expect(await undrainRuns()).toHaveLength(1);
+  });
+
   it('does nothing for a link going ACTIVE, or one no drain depends on', async () => {
     // Arrange
     await runWhole(deps());
@@ -301,6 +383,30 @@ describe('the halves’ results', () => {
     // Assess
     expect([first.recorded, applied.recorded, duplicate.recorded]).toEqual([true, true, false]);
     expect(await store.results(runId)).toEqual([answer('changed', AT)]);
+  });
+
+  it('keep the changed answer when a duplicate command’s answer is handled at the same time', async () => {
+    // Arrange
+    const { runId } = await runWhole(deps());
+    const answer = (outcome: 'changed' | 'unchanged') => ({
+      runId,
+      vpnId: 'vpn-0a1d7e3c9b2f40aa1',
+      side: 'gcp' as const,
+      outcome,
+      method: 'gcp-bgp-peers' as const,
+      changed: outcome === 'changed' ? ['projects/p/regions/r/routers/cr/bgpPeers/p0'] : [],
+      reason: outcome,
+      appliedAt: AT,
+      action: 'drain' as const,
+    });
+    // Act: both read no answer kept before either writes.
+    const outs = await Promise.all([
+      recordResult(deps(), answer('changed')),
+      recordResult(deps(), answer('unchanged')),
+    ]);
+    // Assess
+    expect(outs.map((o) => o.recorded)).toEqual([true, false]);
+    expect(await store.results(runId)).toEqual([answer('changed')]);
   });
 
   it('move a drain record to when a half applied the drain; an unchanged answer or an earlier time does not', async () => {
