@@ -60,4 +60,13 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       "an AWS-first link whose LinkRequested push to Google was dropped came back after the emulator's 300 s wall ack deadline, past carol's patience (75 tries refused, 'does not exist'); the verdict took her approval as given, from the plan. The verdict reads whether the approver's command succeeded, and the push proxy times a dropped push's ack deadline on the virtual clock",
   },
+  {
+    seed: 9,
+    // 241 s of wall time by `npm run chaos` (2026-12-07, load average 20, before the fix: it failed);
+    // the fix is proved by test/workflows/gcp-link-decommissioning.test.ts (another region dark
+    // while the transport is deleted) and the adapters' contract tests.
+    ci: false,
+    found:
+      "a Google-first link in eu, decommissioned, stayed DECOMMISSIONING on both sides: Google's delete, after the drain's 10-minute soak, met us-west1's outage, and finding the link's transports listed every location, so the unreachable one failed the step (Unavailable) until the run gave up; AWS had deleted its half. Finding a link's halves now reads only its own region",
+  },
 ];
