@@ -45,12 +45,12 @@ function requestYaml(plan: LinkPlan, name: string): string {
     '  accountId: "000000000000"',
     `  region: ${pair.aws}`,
     `  directConnectGateway: ${pair.gateway}`,
-    '  routes: [10.10.0.0/16]',
+    `  routes: [${pair.routes.aws.join(', ')}]`,
     'gcp:',
     '  project: payments-prod',
     `  region: ${pair.gcp}`,
     '  network: payments-vpc',
-    '  routes: [10.20.0.0/16]',
+    `  routes: [${pair.routes.gcp.join(', ')}]`,
     '',
   ].join('\n');
 }
