@@ -221,22 +221,26 @@ export class InterconnectHalves implements OwnHalves {
 
   /** Every connection of this account in every region (paginated). */
   async listHalves(): Promise<HalfView[]> {
-    const perRegion = await Promise.all(
-      this.#regions.map(async (region) => {
-        const all: HalfView[] = [];
-        const client = this.#clientFor(region);
-        for await (const page of paginateListConnections({ client, pageSize: 100 }, {})) {
-          for (const c of page.connections ?? []) all.push(toHalfView(c));
-        }
-        return all;
-      }),
-    );
-    return perRegion.flat();
+    return (await Promise.all(this.#regions.map((region) => this.#listIn(region)))).flat();
   }
 
-  /** The live connections of one link, found by description (for compensation after a lost answer). */
-  async findHalves(linkId: string): Promise<HalfView[]> {
-    return (await this.listHalves()).filter((h) => h.linkId === linkId && h.state !== 'deleted');
+  async #listIn(region: string): Promise<HalfView[]> {
+    const all: HalfView[] = [];
+    const client = this.#clientFor(region);
+    for await (const page of paginateListConnections({ client, pageSize: 100 }, {})) {
+      for (const c of page.connections ?? []) all.push(toHalfView(c));
+    }
+    return all;
+  }
+
+  /**
+   * The live connections of one link, found by description (compensation after a lost answer, the
+   * delete): in `region`, the request's AWS region where every create of the link goes, or in
+   * every region when none is given.
+   */
+  async findHalves(linkId: string, region?: string): Promise<HalfView[]> {
+    const halves = region ? await this.#listIn(region) : await this.listHalves();
+    return halves.filter((h) => h.linkId === linkId && h.state !== 'deleted');
   }
 
   /**

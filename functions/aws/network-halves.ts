@@ -79,8 +79,8 @@ export class AccountRoutedHalves implements OwnHalves {
     return (await Promise.all(this.#all().map((h) => h.listHalves()))).flat();
   }
 
-  async findHalves(linkId: string): Promise<HalfView[]> {
-    return (await Promise.all(this.#all().map((h) => h.findHalves(linkId)))).flat();
+  async findHalves(linkId: string, region?: string): Promise<HalfView[]> {
+    return (await Promise.all(this.#all().map((h) => h.findHalves(linkId, region)))).flat();
   }
 
   /** Deletes it in the account that holds it; gone everywhere counts as deleted. */

@@ -190,11 +190,15 @@ export class TransportHalves implements OwnHalves {
   }
 
   /**
-   * The transports labelled with the link, in every location. A location the list could not reach
-   * may hold one: that is unknown, not absent, so it fails (retryably) rather than answer "none".
+   * The transports labelled with the link in `location`, the request's Google region (every create
+   * of the link goes there), or in every location (`-`) when none is given. A location the list
+   * could not reach may hold one: that is unknown, not absent, so it fails (retryably) rather than
+   * answer "none".
    */
-  async findHalves(linkId: string): Promise<OwnHalfView[]> {
-    const { items, unreachable } = await this.#clientFor(this.#default).listAllTransports({ location: '-' });
+  async findHalves(linkId: string, location?: string): Promise<OwnHalfView[]> {
+    const { items, unreachable } = await this.#clientFor(location ?? this.#default).listAllTransports({
+      location: location ?? '-',
+    });
     if (unreachable.length)
       throw new Unavailable(
         'UNAVAILABLE',

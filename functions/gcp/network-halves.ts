@@ -79,8 +79,10 @@ export class ProjectRoutedHalves implements OwnHalves {
     return null;
   }
 
-  async findHalves(linkId: string): Promise<OwnHalfView[]> {
-    return (await Promise.all([...this.#projects.values()].map((h) => h.findHalves(linkId)))).flat();
+  async findHalves(linkId: string, location?: string): Promise<OwnHalfView[]> {
+    return (
+      await Promise.all([...this.#projects.values()].map((h) => h.findHalves(linkId, location)))
+    ).flat();
   }
 
   /** Deletes it in the project that holds it; gone everywhere counts as deleted. */

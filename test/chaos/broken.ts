@@ -54,8 +54,8 @@ export const BREAKS = {
   'no-compensation': {
     what: 'compensation deleting nothing',
     file: 'functions/core/link/compensate.ts',
-    from: 'for (const h of await deps.halves.findHalves(input.linkId)) {',
-    to: 'for (const h of (await deps.halves.findHalves(input.linkId)).slice(0, 0)) {',
+    from: 'for (const h of await deps.halves.findHalves(input.linkId, ownRegion(before, deps.origin.cloud))) {',
+    to: 'for (const h of (await deps.halves.findHalves(input.linkId, ownRegion(before, deps.origin.cloud))).slice(0, 0)) {',
   },
   /**
    * No way back from DOWN (functions/core/link/transition.ts): a link whose half went down stays

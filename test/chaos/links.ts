@@ -45,12 +45,12 @@ function requestYaml(plan: LinkPlan, name: string): string {
     '  accountId: "000000000000"',
     `  region: ${pair.aws}`,
     `  directConnectGateway: ${pair.gateway}`,
-    '  routes: [10.10.0.0/16]',
+    `  routes: [${pair.routes.aws.join(', ')}]`,
     'gcp:',
     '  project: payments-prod',
     `  region: ${pair.gcp}`,
     '  network: payments-vpc',
-    '  routes: [10.20.0.0/16]',
+    `  routes: [${pair.routes.gcp.join(', ')}]`,
     '',
   ].join('\n');
 }
@@ -325,7 +325,10 @@ function unacceptable(
   const rec = seen.records.get(id);
   const aws = rec?.aws.link;
   const gcp = rec?.gcp.link;
-  if (!aws || !gcp) return `only ${aws ? 'aws' : gcp ? 'gcp' : 'neither side'} has a record`;
+  if (!aws || !gcp)
+    return aws || gcp
+      ? `only ${aws ? 'aws' : 'gcp'} has a record (${whereRequestWent(seen, id, aws ? 'aws' : 'gcp')})`
+      : 'neither side has a record';
   if (aws.state !== gcp.state) return `aws says ${aws.state}, gcp says ${gcp.state}`;
   const billed = billingOf(seen, id);
   const held = heldBy(seen, id);
@@ -355,6 +358,30 @@ function unacceptable(
     default:
       return `left ${aws.state}`;
   }
+}
+
+/**
+ * Where the `LinkRequested` of a link only `from` knows went, from what the invariants read: the
+ * peer's audit (its outcome and reason), a dead letter (where and why), or neither; so a report says
+ * which hop lost the link without the run's logs.
+ */
+function whereRequestWent(seen: Observation, id: string, from: 'aws' | 'gcp'): string {
+  const to = from === 'aws' ? 'gcp' : 'aws';
+  const requests = [...seen.emitted[from].values()].filter(
+    (e) => e.type.includes('.LinkRequested.') && (e.data as { linkId?: string } | undefined)?.linkId === id,
+  );
+  if (requests.length === 0) return `no LinkRequested of it seen on ${from}'s bus`;
+  const audit = seen.records.get(id)?.[to].audit ?? [];
+  return requests
+    .map((e) => {
+      const entry = audit.find((a) => a.eventId === e.id);
+      if (entry) return `its LinkRequested ${e.id} ${entry.outcome} by ${to}: ${entry.reasons.join('; ')}`;
+      const dead = seen.deadLetters.find((d) => d.body.includes(e.id));
+      if (dead)
+        return `its LinkRequested ${e.id} dead-lettered in ${dead.where}: ${dead.reason ?? 'no reason'}`;
+      return `its LinkRequested ${e.id} neither in ${to}'s audit nor dead-lettered`;
+    })
+    .join('; ');
 }
 
 /** The side whose approval a waiting link lacks (the person would be told whose it is). */

@@ -60,4 +60,21 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       "an AWS-first link whose LinkRequested push to Google was dropped came back after the emulator's 300 s wall ack deadline, past carol's patience (75 tries refused, 'does not exist'); the verdict took her approval as given, from the plan. The verdict reads whether the approver's command succeeded, and the push proxy times a dropped push's ack deadline on the virtual clock",
   },
+  {
+    seed: 9,
+    // 241 s of wall time by `npm run chaos` (2026-12-07, load average 20, before the fix: it failed);
+    // the fix is proved by test/workflows/gcp-link-decommissioning.test.ts (another region dark
+    // while the transport is deleted) and the adapters' contract tests.
+    ci: false,
+    found:
+      "a Google-first link in eu, decommissioned, stayed DECOMMISSIONING on both sides: Google's delete, after the drain's 10-minute soak, met us-west1's outage, and finding the link's transports listed every location, so the unreachable one failed the step (Unavailable) until the run gave up; AWS had deleted its half. Finding a link's halves now reads only its own region",
+  },
+  {
+    seed: 165,
+    // 66 s of wall time by `npm run chaos` once fixed (194 s and 307 s failing; 2026-12-07, load
+    // average 13 to 33); the fix is proved by test/workflows/gcp-workflow-files.test.ts.
+    ci: false,
+    found:
+      "a Google-first link in us-west, decommissioned, stayed DECOMMISSIONING on both sides: Google's delete came after the drain's soak inside a 20-minute outage of the link's own region, answered Unavailable, and the run gave up once the step's minute of retries ran out. The delete is now tried again while the region answers Unavailable, 10 s doubling to 10 min, for about an hour and a half",
+  },
 ];

@@ -10,25 +10,33 @@
  */
 import fc from 'fast-check';
 
-/** The policy's region pairs (config/policy.yaml), each with the DX gateway of the estate there. */
+/**
+ * The policy's region pairs (config/policy.yaml), each with the DX gateway of the estate there
+ * (config/local-estate.yaml) and the routes each side sends, as the examples of the pair request
+ * them: the AWS routes are the gateway's VPC CIDRs, the prefixes it allows, so verify finds them
+ * covered (routes the gateway does not allow fail verify 30 minutes after the link is up).
+ */
 export const REGION_PAIRS = {
   'us-east': {
     aws: 'us-east-1',
     gcp: 'us-east4',
     gateway: '90392BE3-219C-47FD-BBA5-03DF76D2542A',
     residency: 'US',
+    routes: { aws: ['10.10.0.0/16'], gcp: ['10.20.0.0/16'] },
   },
   'us-west': {
     aws: 'us-west-2',
     gcp: 'us-west1',
     gateway: '5B2E8C41-7D3A-4F6B-9E10-2C4D6A8B0F13',
     residency: 'US',
+    routes: { aws: ['10.30.0.0/16'], gcp: ['10.31.0.0/16'] },
   },
   eu: {
     aws: 'eu-central-1',
     gcp: 'europe-west3',
     gateway: '8E4A1C27-3B5D-4A9F-B6C2-7D1E3F5A9B24',
     residency: 'EU',
+    routes: { aws: ['10.40.0.0/16'], gcp: ['10.41.0.0/16'] },
   },
 } as const;
 export type RegionPair = keyof typeof REGION_PAIRS;

@@ -241,6 +241,12 @@ describe('InterconnectHalves', () => {
     expect((await halves.getHalf(half.connectionId))?.connectionId).toBe(half.connectionId);
     expect(calls).toEqual(['us-east-1:GetConnection', 'us-west-2:GetConnection']);
     expect((await halves.findHalves(linkId)).map((h) => h.arn)).toEqual([half.arn]);
+    // Given the request's region, finding reads that region only (an outage elsewhere cannot stall a
+    // delete or a compensation), and a region that does not hold the link finds none there.
+    calls.length = 0;
+    expect((await halves.findHalves(linkId, 'us-west-2')).map((h) => h.arn)).toEqual([half.arn]);
+    expect(calls).toEqual(['us-west-2:ListConnections']);
+    expect(await halves.findHalves(linkId, 'us-east-1')).toEqual([]);
     expect(await halves.deleteHalf(half.connectionId)).toBe('deleting');
   });
 

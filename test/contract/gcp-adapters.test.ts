@@ -419,11 +419,20 @@ describe('TransportHalves: Google second (accept), drain, delete, capacity', () 
     });
   });
 
-  it("finding a link's transports while a region is unreachable is unknown (Unavailable), not none", async () => {
+  it("finding a link's transports in an unreachable location is unknown (Unavailable), not none; given the link's own location, only it is read", async () => {
     const h = halves();
     await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', { location: 'us-west2', on: true });
     try {
       await expect(h.findHalves('lk-01jgcpstorm0000000000000b')).rejects.toBeInstanceOf(Unavailable);
+      await expect(h.findHalves('lk-01jgcpstorm0000000000000b', 'us-west2')).rejects.toBeInstanceOf(
+        Unavailable,
+      );
+      // The link's own location, given, is read alone: another region's outage does not hold it up
+      // (the transport is the one the storm above made).
+      const found = await h.findHalves('lk-01jgcpstorm0000000000000b', 'us-east4');
+      expect(found.map((t) => t.connectionId)).toEqual([
+        `projects/${PROJECT}/locations/us-east4/transports/lk-01jgcpstorm0000000000000b`,
+      ]);
     } finally {
       await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', {
         location: 'us-west2',

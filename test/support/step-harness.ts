@@ -61,6 +61,8 @@ export class FlakySink extends MemoryEventSink {
 export class FakeConnections implements OwnHalves {
   readonly halves = new Map<string, OwnHalfView>();
   readonly deleted: string[] = [];
+  /** The region each `findHalves` was asked to search (undefined: every region). */
+  readonly searched: (string | undefined)[] = [];
   async capacity(_request: LinkRequest): Promise<PairCapacity> {
     return { state: 'available', availableBandwidths: ['1Gbps', '10Gbps'], offering: 'environment env-1' };
   }
@@ -78,7 +80,8 @@ export class FakeConnections implements OwnHalves {
   async getHalf(id: string) {
     return this.halves.get(id) ?? null;
   }
-  async findHalves(linkId: string) {
+  async findHalves(linkId: string, region?: string) {
+    this.searched.push(region);
     return [...this.halves.values()].filter((h) => h.linkId === linkId && h.state !== 'deleted');
   }
   async listHalves() {

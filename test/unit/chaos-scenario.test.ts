@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { prefixCoverage } from '#core/link/prefixes.ts';
+import { loadEstate } from '#local/estate.ts';
 import {
   CRASH_TARGETS,
   describeScenario,
@@ -11,6 +13,25 @@ import {
 
 const draw = (seed: number, limits = {}) =>
   fc.sample(scenarioArb(limits), { seed, numRuns: 1 })[0] as Scenario;
+
+describe('the region pairs the chaos links are requested in', () => {
+  it("send, on AWS, routes the pair's estate gateway allows: verify finds them covered rather than failing the link", () => {
+    // Prepare
+    const gateways = loadEstate().aws.directConnectGateways;
+
+    for (const [name, pair] of Object.entries(REGION_PAIRS)) {
+      // Act
+      const gateway = gateways.find((g) => g.id === pair.gateway);
+      const coverage = prefixCoverage(pair.routes.aws, [
+        { associationId: 'vgw', state: 'associated', allowedPrefixes: gateway?.vpcCidrs ?? [] },
+      ]);
+
+      // Assess
+      expect(gateway?.region, name).toBe(pair.aws);
+      expect(coverage, name).toEqual({ missing: [], pending: [] });
+    }
+  });
+});
 
 describe('chaos scenarios drawn from a seed', () => {
   it('are the same for the same seed, and differ across seeds', () => {

@@ -4,10 +4,14 @@
  * up waiting for ACTIVE, as in chaos seed 22) is a state a person accepts; one whose decommission was
  * approved is not. A link waiting on an approval its approver tried to give and was refused every
  * time (the link not there yet on that side, as in chaos seed 131) waits on an approval nobody
- * gave; one the approver gave and the link still waits on is not acceptable.
+ * gave; one the approver gave and the link still waits on is not acceptable. A link only one side
+ * knows is refused with where its LinkRequested went (chaos seed 64 left two such links, and its
+ * run kept no logs to tell).
  */
 import { describe, expect, it } from 'vitest';
+import type { CloudEvent } from '#core/envelope.ts';
 import type { LinkRecord } from '#core/link/model.ts';
+import type { AuditEntry } from '#core/link/ports.ts';
 import { transition } from '#core/link/transition.ts';
 import { approvalGiven, linkWorkload } from '../chaos/links.ts';
 import type { ChaosContext } from '../chaos/registry.ts';
@@ -84,6 +88,60 @@ describe('the links settled verdict', () => {
         invariant: 'links end in a state a person accepts',
         detail: `link 0 (${LINK}): waiting on gcp's approval, which was given`,
       },
+    ]);
+  });
+
+  it('says where the LinkRequested of a link only one side knows went: the peer audit, a dead letter, or neither', () => {
+    const link = requestedLink();
+    const request = {
+      id: 'ev-1',
+      type: 'crosslink.LinkRequested.v1',
+      data: { linkId: LINK },
+    } as unknown as CloudEvent;
+    const awsOnly = (over: Partial<Observation>): Observation => {
+      const base = seen(link);
+      return {
+        ...base,
+        records: new Map([[LINK, { aws: { link, audit: [] }, gcp: { audit: [] } }]]),
+        emitted: { aws: new Map([['ev-1', request]]), gcp: new Map() },
+        ...over,
+      };
+    };
+    const verdict = (o: Observation) => linkWorkload.settled(ctx, o).map((v) => v.detail);
+
+    expect(verdict(awsOnly({ emitted: { aws: new Map(), gcp: new Map() } }))).toEqual([
+      `link 0 (${LINK}): only aws has a record (no LinkRequested of it seen on aws's bus)`,
+    ]);
+    expect(verdict(awsOnly({}))).toEqual([
+      `link 0 (${LINK}): only aws has a record (its LinkRequested ev-1 neither in gcp's audit nor dead-lettered)`,
+    ]);
+    expect(
+      verdict(
+        awsOnly({
+          deadLetters: [
+            { where: 'crosslink-peer-events-dead-sub', reason: '5 deliveries failed', body: '{"id":"ev-1"}' },
+          ],
+        }),
+      ),
+    ).toEqual([
+      `link 0 (${LINK}): only aws has a record (its LinkRequested ev-1 dead-lettered in crosslink-peer-events-dead-sub: 5 deliveries failed)`,
+    ]);
+    const refused: AuditEntry = {
+      linkId: LINK,
+      at: '2026-12-07T00:00:00Z',
+      actor: 'peer:aws',
+      action: 'LinkRequested',
+      outcome: 'refused',
+      policyHash: 'p',
+      reasons: ['policy hash a differs from b'],
+      eventId: 'ev-1',
+    };
+    expect(
+      verdict(
+        awsOnly({ records: new Map([[LINK, { aws: { link, audit: [] }, gcp: { audit: [refused] } }]]) }),
+      ),
+    ).toEqual([
+      `link 0 (${LINK}): only aws has a record (its LinkRequested ev-1 refused by gcp: policy hash a differs from b)`,
     ]);
   });
 });

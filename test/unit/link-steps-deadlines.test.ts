@@ -5,6 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TimedOutError } from '#core/errors.ts';
+import { compensate } from '#core/link/compensate.ts';
 import { confirmDeleted, deleteOwnHalf } from '#core/link/decommission.ts';
 import { pollHalf } from '#core/link/verify.ts';
 import {
@@ -13,6 +14,7 @@ import {
   CONNECTION,
   type Harness,
   LINK,
+  REQUEST,
   stepHarness,
   T0,
   TO_ACTIVE,
@@ -87,5 +89,39 @@ describe('the gone wait of decommissioning', () => {
         `${CONNECTION} of link ${LINK} still not deleted 7 days after the delete \\(last state deleting\\)`,
       ),
     );
+  });
+});
+
+describe('the halves a delete or a compensation looks for', () => {
+  it("are searched in the link's own region only (every create goes there), or everywhere for a record without endpoints", async () => {
+    // Prepare: a decommissioning link whose record keeps its endpoints, and one that predates them
+    const decommissioning = approvedLink([
+      ...TO_ACTIVE,
+      { kind: 'proposeDecommission', by: 'arn:aws:iam::000000000000:user/alice', via: 'aws' },
+      { kind: 'decideDecommission', side: 'aws', by: BOB, decision: 'approve' },
+    ]);
+    const endpoints = {
+      aws: { ...REQUEST.aws, region: 'eu-central-1' },
+      gcp: { ...REQUEST.gcp, region: 'europe-west3' },
+    };
+    await h.store.create({ ...decommissioning, endpoints });
+    h.halves.set('available');
+
+    // Act
+    await deleteOwnHalf(h.deps, { linkId: LINK });
+    const old = stepHarness();
+    await old.store.create(approvedLink([{ kind: 'startProvisioning' }]));
+    await compensate(old.deps, { linkId: LINK, error: { errorName: 'HalfFailedError', message: 'refused' } });
+    const failed = stepHarness();
+    await failed.store.create({ ...approvedLink([{ kind: 'startProvisioning' }]), endpoints });
+    await compensate(failed.deps, {
+      linkId: LINK,
+      error: { errorName: 'HalfFailedError', message: 'refused' },
+    });
+
+    // Assess: this side is AWS, so its region is the request's AWS one
+    expect(h.halves.searched).toEqual(['eu-central-1']);
+    expect(old.halves.searched).toEqual([undefined]);
+    expect(failed.halves.searched).toEqual(['eu-central-1']);
   });
 });

@@ -29,6 +29,7 @@ import {
   startGoogleHalf,
   stopGoogleHalf,
 } from '../support/gcp-half.ts';
+import { admin } from '../support/local-cloud.ts';
 
 let decommissioning: WorkflowsService;
 
@@ -133,6 +134,39 @@ describe('an ACTIVE link decommissioned from Google', () => {
     await eventually(async () => (await linkOf(linkId)).state === 'DECOMMISSIONED');
     const texts = [JSON.stringify(decommissioning.get(name)), JSON.stringify(decommissioning.logs(name))];
     expect(texts.filter((t) => t.includes(key))).toEqual([]);
+  }, 120_000);
+});
+
+describe('a decommission while another Google region is unreachable', () => {
+  it("deletes the link's transport all the same: only its own location is read for the link's halves", async () => {
+    const { linkId } = await activeGoogleFirst('g-decom-outage');
+    const name = await decommissionRequested(linkId);
+    const carol = await intake('carol', 'POST', `/links/${linkId}/approvals`, { decision: 'approve' });
+    expect(carol.status, JSON.stringify(carol.body)).toBe(200);
+    await eventually(async () => {
+      await advance(15_000, 15_000);
+      return transportCalls(linkId).some((c) => c.method === 'UpdateTransport');
+    }, 60_000);
+    // us-west1 goes dark during the soak and stays dark past the delete: lists across every
+    // location say it is unreachable, calls there answer 503; the link's transport is in us-east4.
+    await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', { location: 'us-west1', on: true });
+    try {
+      await eventually(async () => {
+        await advance(5 * MIN);
+        return decommissioning.get(name).state !== 'ACTIVE';
+      }, 90_000);
+      const out = await decommissioning.wait(name);
+      expect(out.state, JSON.stringify(out.error ?? out.result)).toBe('SUCCEEDED');
+      expect(transportCalls(linkId).filter((c) => c.method === 'DeleteTransport')).toHaveLength(1);
+      expect((await linkOf(linkId)).halves.gcp).toMatchObject({ state: 'GONE' });
+    } finally {
+      await admin(cloud, 'POST', '/gcp/networkconnectivity/region-outage', {
+        location: 'us-west1',
+        on: false,
+      });
+    }
+    await awsHalfReported(linkId, 'GONE');
+    await eventually(async () => (await linkOf(linkId)).state === 'DECOMMISSIONED');
   }, 120_000);
 });
 

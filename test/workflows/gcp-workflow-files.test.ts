@@ -344,6 +344,38 @@ describe('the Google workflows against a scripted steps function', () => {
     ]);
   });
 
+  it("decommissioning: a delete the link's region answers Unavailable past the step's retries is tried again until it goes", async () => {
+    await start(DECOMMISSIONING, {
+      decommissionRequest: () => ok(dcheck),
+      drainCheck: () => ok({ next: 'drained', deadline: 'd', soakSeconds: 600, waitSeconds: 1 }),
+      // The region is out for the first eight calls: more than the step's own six attempts.
+      deleteOwnHalf: (_b, n) =>
+        n <= 8
+          ? fail(503, 'Unavailable', 'us-west1 unreachable')
+          : ok({ connectionIds: ['t-9'], waitSeconds: 3600 }),
+      confirmDeleted: () => ok({ gone: true, waitSeconds: 3600 }),
+      report: () => ok({ linkId: 'lk-9', state: 'DECOMMISSIONED' }),
+    });
+    const name = create({ linkId: 'lk-9' });
+    await waitingOn(name, 'decommissionApproval');
+    await answer('decommissionApproval', { output: { state: 'DECOMMISSIONING' } });
+    await until(() => clock.pending === 1 && steps().includes('drainCheck'));
+    await clock.advance(600_000);
+    const deletes = () => steps().filter((s) => s === 'deleteOwnHalf').length;
+    for (let n = 1; n <= 8; n++) {
+      await until(() => (deletes() === n && clock.pending === 1) || api.service.get(name).state !== 'ACTIVE');
+      if (api.service.get(name).state !== 'ACTIVE') break;
+      await clock.advance(clock.waits[0] as number);
+    }
+    // Still running, not failed DecommissionFailed once the step's own retries ran out.
+    expect(api.service.get(name).state, JSON.stringify(api.service.get(name).error)).toBe('ACTIVE');
+    await waitingOn(name, 'gone');
+    await answer('gone', { output: { state: 'DECOMMISSIONED' } });
+    const out = await api.service.wait(name);
+    expect(out.state, out.error?.payload).toBe('SUCCEEDED');
+    expect(deletes()).toBe(9);
+  });
+
   it('decommissioning: a rejection ends NotApproved (nothing deleted); a stalled drain fails DrainNotConfirmed', async () => {
     await start(DECOMMISSIONING, {
       decommissionRequest: () => ok(dcheck),

@@ -9,6 +9,7 @@
 import { IllegalTransitionError } from '../errors.ts';
 import type { EventDataByName } from '../events/catalog.ts';
 import * as checks from '../events/checks.ts';
+import { ownRegion } from './model.ts';
 import { emit, flushOutbox, iso, mutateLink } from './record.ts';
 import { HalfFailedError, load, type StepDeps } from './stage.ts';
 import { PrefixesNotCoveredError } from './verify.ts';
@@ -109,7 +110,7 @@ export async function compensate(
   }
   const deleted: string[] = [];
   const remaining: string[] = [];
-  for (const h of await deps.halves.findHalves(input.linkId)) {
+  for (const h of await deps.halves.findHalves(input.linkId, ownRegion(before, deps.origin.cloud))) {
     try {
       await deps.halves.deleteHalf(h.connectionId);
       deleted.push(h.connectionId);

@@ -16,7 +16,7 @@ import { identityOf } from '../policy/policy.ts';
 import { canonicalAwsPrincipal, cloudOfPrincipal, matchesPrincipal } from '../policy/principals.ts';
 import { approverDecision } from '../policy/rules.ts';
 import { approvalRequested, type DecidedLink, type DecideInput, decided, decisionEvents } from './approve.ts';
-import type { LinkRecord } from './model.ts';
+import { type LinkRecord, ownRegion } from './model.ts';
 import type { Caller, LinkDeps, OwnHalfView, StoredLink } from './ports.ts';
 import { audit, emit, flushOutbox, iso, mutateLink, observationOf } from './record.ts';
 import { days, enteredAt, load, type StepDeps, upDeadline, waitSeconds } from './stage.ts';
@@ -321,7 +321,9 @@ export async function deleteOwnHalf(deps: StepDeps, input: { linkId: string }) {
   const link = await load(deps, input.linkId);
   const own = link.halves[deps.origin.cloud];
   const ids = new Set<string>(own.resourceId ? [own.resourceId] : []);
-  for (const h of await deps.halves.findHalves(input.linkId)) ids.add(h.connectionId);
+  // Only the link's own region holds its halves: an outage elsewhere must not hold its delete up.
+  for (const h of await deps.halves.findHalves(input.linkId, ownRegion(link, deps.origin.cloud)))
+    ids.add(h.connectionId);
   for (const id of ids) await deps.halves.deleteHalf(id, link.decommission?.attempt ?? 1);
   await deps.secrets.deleteActivationKey(input.linkId);
   await flushOutbox(deps, input.linkId);

@@ -152,6 +152,14 @@ export interface LinkRecord {
   updatedAt: string;
 }
 
+/**
+ * The region of `cloud`'s half as requested, where every create of it goes; undefined for a record
+ * made before the endpoints were kept.
+ */
+export function ownRegion(link: LinkRecord, cloud: Cloud): string | undefined {
+  return link.endpoints?.[cloud].region;
+}
+
 export function peerOf(cloud: Cloud): Cloud {
   return cloud === 'aws' ? 'gcp' : 'aws';
 }

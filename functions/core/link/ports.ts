@@ -205,8 +205,13 @@ export interface OwnHalves {
   accept(input: AcceptHalfInput): Promise<OwnHalfView>;
   /** The half, or null when the provider says it does not exist (404). */
   getHalf(connectionId: string): Promise<OwnHalfView | null>;
-  /** The live halves labelled with the link id (a create whose answer was lost is found too). */
-  findHalves(linkId: string): Promise<OwnHalfView[]>;
+  /**
+   * The live halves labelled with the link id (a create whose answer was lost is found too), in
+   * `region` when given: this side's region of the link's request, where every create of the link
+   * goes, so an outage of another region says nothing about them. Without it (a record older than
+   * its endpoints), in every region.
+   */
+  findHalves(linkId: string, region?: string): Promise<OwnHalfView[]>;
   /** Deletes the half; one already gone counts as deleted. `attempt` keys the request's idempotency. */
   deleteHalf(connectionId: string, attempt?: number): Promise<unknown>;
   /**
