@@ -1,7 +1,9 @@
 /**
  * The decision hook of the executor's side on AWS (docs/dr-executor.md, "The deployed executor on
- * AWS"): after drSignals records what it observed or received, the decider runs on every signal this
- * side's log holds (functions/core/dr/failover-decider.ts `decisionsUntil`), and each decision newer
+ * AWS"): after drSignals records what it observed or received, the decider runs on the signals this
+ * side's log holds, from its kept state (functions/core/dr/failover-decider.ts `decisionsSince`: the
+ * state at `now - staleAfter`, so each invocation reads a bounded window, not the whole log), and
+ * each decision newer
  * than the last one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
  * `crosslink-dr-failover-<stage>` state machine as an execution named `<service>-<epoch>` (so a
  * decision handed on twice starts one execution). Only where the plan's traffic switch is on AWS
@@ -16,7 +18,7 @@ import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Clock } from '#core/clock.ts';
 import { executorCloud } from '#core/dr/executor.ts';
 import { decisionMade } from '#core/dr/executor-events.ts';
-import { decisionsUntil } from '#core/dr/failover-decider.ts';
+import { type DeciderCheckpoint, decisionsSince } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { DrRecord } from '#core/dr/signal-log.ts';
@@ -50,9 +52,20 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
   const service = deps.plan.service;
   const decidedAt = await deps.runs.decidedAt(service);
-  const all = decisionsUntil(deps.plan, await deps.log.since(service), deps.clock.now());
+  const kept = await deps.runs.checkpoint(service);
+  const records = await deps.log.since(service, kept ? kept.at + 1 : 0);
+  const { decisions: all, checkpoint } = decisionsSince(
+    deps.plan,
+    kept,
+    records,
+    deps.clock.now(),
+    deps.plan.settings.staleAfterMs,
+  );
   const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
-  if (fresh.length === 0) return { decisions: [], started: [] };
+  if (fresh.length === 0) {
+    await keep(deps, kept, checkpoint);
+    return { decisions: [], started: [] };
+  }
   await deps.bus.put(
     fresh.map((d) => {
       const e = decisionMade(d);
@@ -75,7 +88,16 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
     started.push(name);
   }
   await deps.runs.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
+  await keep(deps, kept, checkpoint);
   return { decisions: fresh, started };
+}
+
+/**
+ * Keeps the decider's state once the decisions up to it were handed on: a checkpoint kept before a
+ * failed hand-on would let the next invocation skip them.
+ */
+async function keep(deps: DecideDeps, kept: DeciderCheckpoint | null, next: DeciderCheckpoint | null) {
+  if (next && next.at !== kept?.at) await deps.runs.keepCheckpoint(deps.plan.service, next);
 }
 
 /** StartExecution through the SDK: an execution already started under that name is the same decision. */

@@ -7,6 +7,7 @@
  * | run     | `DREXEC#<service>`  | `RUN#<epoch, 10 digits>`    | `run` (JSON): a finished run, kept once the next one starts |
  * | refusal | `DREXEC#<service>`  | `REFUSED#<time>#<epoch>`    | `refusal` (JSON): a claim refused, and why     |
  * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`: the time of the last decision handed on |
+ * | checkpoint | `DREXEC#<service>` | `CHECKPOINT`             | `at` (N, ms), `state` (JSON): the decider's state at `at` |
  *
  * The head holds the plan's claimed epoch and its current run in one item, so that DynamoDB's
  * conditional write fences both at once (the local cloud's DynamoDB, like dynalite, has no
@@ -20,6 +21,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
+import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
 import { ConflictError } from '#core/errors.ts';
 import { isConditionFailure } from './link-store.ts';
 
@@ -171,6 +173,45 @@ export class DynamoDbDrExecutorStore {
       }),
     );
     return (out.Item?.decidedAt as string | undefined) ?? null;
+  }
+
+  /** The decider's kept state (failover-decider.ts `decisionsSince`), or null before the first. */
+  async checkpoint(service: string): Promise<DeciderCheckpoint | null> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: pk(service), sk: 'CHECKPOINT' },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? { at: out.Item.at as number, state: JSON.parse(out.Item.state as string) } : null;
+  }
+
+  /**
+   * Keeps the decider's state at a later time than the one stored: false when a writer kept one at
+   * the same time or later (two invocations fold the same records up to it).
+   */
+  async keepCheckpoint(service: string, checkpoint: DeciderCheckpoint): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: pk(service),
+            sk: 'CHECKPOINT',
+            at: checkpoint.at,
+            state: JSON.stringify(checkpoint.state),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': checkpoint.at },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
   }
 
   /**

@@ -98,6 +98,44 @@ describe('the decision hook on AWS', () => {
     expect(late.started).toEqual(['payments-api-3']);
   });
 
+  it('reads only the records after its kept state: called every minute, the same decisions as from the whole log', async () => {
+    // Prepare: the outage's signals recorded as they come, the hook called every minute
+    const now = { ms: Date.parse('2026-03-02T10:00:00Z') };
+    const h = await hook(now);
+    const reads: number[] = [];
+    const since = h.log.since.bind(h.log);
+    h.deps.log = {
+      since: async (service, from) => {
+        const records = await since(service, from);
+        reads.push(records.length);
+        return records;
+      },
+    };
+    const handed: Decision[] = [];
+
+    // Act
+    for (; now.ms <= Date.parse('2026-03-02T10:25:00Z'); now.ms += 60_000) {
+      await h.log.record(signalsBefore(new Date(now.ms + 1).toISOString()));
+      handed.push(...(await decideAndStart(h.deps)).decisions);
+    }
+
+    // Assess: the first test's decisions; each read at most the settling time's signals and a minute's
+    expect(handed.map((d) => [d.epoch, d.decision])).toEqual([
+      [1, 'hold'],
+      [2, 'hold'],
+      [3, 'failover'],
+      [4, 'hold'],
+    ]);
+    expect(h.started.map((s) => s.name)).toEqual(['payments-api-3']);
+    const perMinute = outage.length / 10;
+    const window = (plan.settings.staleAfterMs + 60_000) / 60_000 + 1;
+    expect(Math.max(...reads)).toBeLessThanOrEqual(window * perMinute);
+    expect(reads.at(-1)).toBeLessThan(outage.length / 2);
+    expect((await h.deps.runs.checkpoint(plan.service))?.at).toBe(
+      Date.parse('2026-03-02T10:25:00Z') - plan.settings.staleAfterMs,
+    );
+  });
+
   it('does nothing where Google executes the plan (its traffic switch is Cloud DNS)', async () => {
     // Prepare
     const now = { ms: Date.parse('2026-03-02T10:10:00Z') };

@@ -185,6 +185,64 @@ export function decisionsUntil(plan: DrPlan, records: readonly DrRecord[], now: 
   return decisions;
 }
 
+/**
+ * The decider's state with every record up to `at` folded in and every deadline up to `at` evaluated:
+ * what a deployed decider keeps between invocations so that each reads only the records after it.
+ */
+export interface DeciderCheckpoint {
+  /** ms since the epoch. */
+  at: number;
+  state: DeciderState;
+}
+
+export interface IncrementalDecisions {
+  /** The decisions after the checkpoint, up to `now`. */
+  decisions: Decision[];
+  /** The checkpoint to keep: the state at `now - settleMs`, or the one given when that is not later. */
+  checkpoint: DeciderCheckpoint | null;
+}
+
+/**
+ * `decisionsUntil` from a checkpoint: the records after its time (in time order; any at or before it
+ * are skipped), folded from its state, then every deadline up to `now`. The new checkpoint is the
+ * state at `now - settleMs`, the time after which a record may still arrive (a relayed
+ * observation's crossing). For the same records, the decisions are those a replay of the whole log
+ * gives: the fold is one sequence, cut where the checkpoint is kept. A record that arrives older
+ * than the checkpoint is not taken: the log keeps it (an export replays it), the deployed decider
+ * does not rewrite its past.
+ */
+export function decisionsSince(
+  plan: DrPlan,
+  checkpoint: DeciderCheckpoint | null,
+  records: readonly DrRecord[],
+  now: number,
+  settleMs: number,
+): IncrementalDecisions {
+  const from = checkpoint?.at ?? Number.NEGATIVE_INFINITY;
+  const keepAt = now - settleMs;
+  const fresh = records.filter((r) => Date.parse(r.time) > from);
+  const settled = replay(
+    plan,
+    fresh.filter((r) => Date.parse(r.time) <= keepAt),
+    checkpoint?.state,
+  );
+  const decisions = [...settled.decisions];
+  let state = settled.state;
+  let kept = checkpoint;
+  if (keepAt > from) {
+    state = tickUntil(plan, state, keepAt, decisions);
+    kept = { at: keepAt, state };
+  }
+  const rest = replay(
+    plan,
+    fresh.filter((r) => Date.parse(r.time) > keepAt),
+    state,
+  );
+  decisions.push(...rest.decisions);
+  tickUntil(plan, rest.state, now, decisions);
+  return { decisions, checkpoint: kept };
+}
+
 /** Evaluates every deadline up to `at` (inclusive), adding the decisions to `into`; returns the state. */
 function tickUntil(plan: DrPlan, start: DeciderState, at: number, into: Decision[]): DeciderState {
   let state = start;
