@@ -337,10 +337,25 @@ export class Observer {
   async quiet(): Promise<boolean> {
     if ((this.#cloud.pushProxy?.unsettled().length ?? 0) > 0) return false;
     const status = await this.#both.json<{
-      aws: { accounts: Record<string, Record<string, { sqs?: Record<string, Record<string, number>> }>> };
+      aws: {
+        accounts: Record<
+          string,
+          Record<
+            string,
+            {
+              sqs?: Record<string, Record<string, number>>;
+              events?: { pending?: number };
+              lambda?: { asyncPending?: number };
+            }
+          >
+        >;
+      };
     }>('sim', 'status');
-    return Object.values(status.aws.accounts)
-      .flatMap((regions) => Object.values(regions))
+    const regions = Object.values(status.aws.accounts).flatMap((r) => Object.values(r));
+    // An EventBridge delivery or a Lambda asynchronous event whose retry waits on the clock is on
+    // its way, however long the wait.
+    if (regions.some((r) => (r.events?.pending ?? 0) > 0 || (r.lambda?.asyncPending ?? 0) > 0)) return false;
+    return regions
       .flatMap((r) => Object.entries(r.sqs ?? {}))
       .filter(([name]) => !name.includes('-dlq-'))
       .every(([, counts]) => Object.values(counts).every((n) => typeof n !== 'number' || n === 0));

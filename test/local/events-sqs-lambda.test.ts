@@ -267,14 +267,21 @@ describe('EventBridge on the local edge', () => {
         ],
       }),
     );
+    const before = eventsOf(world(), ACCOUNT, REGION).pending;
     await eb.send(
       new PutEventsCommand({ Entries: [{ Source: 'test.retry', DetailType: 'x', Detail: '{"n":1}' }] }),
     );
+    // Until its final outcome, the delivery is pending: its retries wait on the clock, which stands
+    const state = eventsOf(world(), ACCOUNT, REGION);
+    const final = () => state.deliveries.some((d) => d.rule === 'to-missing');
+    await new Promise((r) => setTimeout(r, 200));
+    expect([final(), state.pending]).toEqual([false, before + 1]);
     await cloud.clock.advance(10_000);
     const dead = await eventually(async () => {
       const m = await receiveAll(dlq.url);
       return m.length ? m : undefined;
     });
+    expect([final(), state.pending]).toEqual([true, before]);
     expect(JSON.parse(dead[0]?.Body as string).detail).toEqual({ n: 1 });
     expect(dead[0]?.MessageAttributes?.RULE_ARN?.StringValue).toBe(
       `arn:aws:events:${REGION}:${ACCOUNT}:rule/to-missing`,
@@ -505,10 +512,14 @@ describe('Lambda in the local cloud', () => {
       },
     });
     const start = cloud.clock.now();
+    const before = runtime().asyncPending;
     runtime().invokeAsync('always-fails', { link: 'lk-9' });
     await eventually(() => attempts.length === 1);
+    // Pending while its retries wait on the clock (what a harness waiting for quiet counts)
+    expect(runtime().asyncPending).toBe(before + 1);
     await cloud.clock.advance(60_000);
     await eventually(() => attempts.length === 2);
+    expect(runtime().asyncPending).toBe(before + 1);
     await cloud.clock.advance(120_000);
     await eventually(() => attempts.length === 3);
     expect(attempts.map((t) => t - start)).toEqual([0, 60_000, 180_000]);
@@ -516,6 +527,7 @@ describe('Lambda in the local cloud', () => {
       const r = await receiveAll(dest.url);
       return r.length ? r : undefined;
     });
+    expect(runtime().asyncPending).toBe(before);
     expect(JSON.parse(m?.Body as string)).toMatchObject({
       requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 3 },
       requestPayload: { link: 'lk-9' },

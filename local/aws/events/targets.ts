@@ -75,6 +75,7 @@ export function deliver(
   const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400) * 1000;
   const payload = targetInput(target, event, rule);
   const record = (outcome: Delivery['outcome'], attempts: number, error?: string) => {
+    state.pending--;
     const d: Delivery = {
       rule: rule.name,
       targetId: target.Id,
@@ -124,6 +125,7 @@ export function deliver(
       } else record('dropped', n + 1, dlqRefused ? `${message}; dead-letter queue: ${dlqRefused}` : message);
     }
   };
+  state.pending++;
   queueMicrotask(() => void attempt(0));
 }
 

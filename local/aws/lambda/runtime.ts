@@ -133,6 +133,11 @@ export class LambdaRuntime {
   readonly #sandboxes = new Map<string, Sandbox[]>();
   readonly #sources: EventSourceMappings;
   readonly #pending = new Map<number, { resolve(v: unknown): void }>();
+  /**
+   * Asynchronous events not yet done with: running, or waiting on the clock for a retry or a
+   * throttled attempt (`crosslink sim status`: a harness waiting for quiet counts them).
+   */
+  asyncPending = 0;
   #nextId = 1;
   /** The clock's anchor, shared with every sandbox (made with the first one). */
   #sharedClock: SharedArrayBuffer | undefined;
@@ -337,6 +342,12 @@ export class LambdaRuntime {
     const maxRetries = fn.maximumRetryAttempts ?? 2;
     const maxAge = (fn.maximumEventAgeInSeconds ?? 21_600) * 1000;
     let throttles = 0;
+    this.asyncPending++;
+    let done = false;
+    const settle = () => {
+      if (!done) this.asyncPending--;
+      done = true;
+    };
     /** `n`: the function errors so far. */
     const attempt = async (n: number) => {
       let res: LambdaResponse;
@@ -345,14 +356,15 @@ export class LambdaRuntime {
       } catch (err) {
         const e = err as Error;
         if (e instanceof LambdaServiceError && e.name === 'TooManyRequestsException') {
-          if (clock.stopped) return;
+          if (clock.stopped) return settle();
           const delay = throttleRetryDelayMs(throttles++);
           if (clock.now() + delay - firstAt <= maxAge) clock.at(clock.now() + delay, () => attempt(n));
           // Left in the queue until it expires.
           else
-            clock.at(firstAt + maxAge, () =>
-              this.#discard(fn, { requestId, condition: 'EventAgeExceeded', invokes: n, payload }),
-            );
+            clock.at(firstAt + maxAge, () => {
+              settle();
+              return this.#discard(fn, { requestId, condition: 'EventAgeExceeded', invokes: n, payload });
+            });
           return;
         }
         res = {
@@ -362,12 +374,13 @@ export class LambdaRuntime {
         };
       }
       // A cloud stopping while an invocation ran schedules nothing more.
-      if (!res.functionError || clock.stopped) return;
+      if (!res.functionError || clock.stopped) return settle();
       const delay = ASYNC_RETRY_DELAYS_MS[n] ?? 120_000;
       if (n < maxRetries && clock.now() + delay - firstAt <= maxAge) {
         clock.at(clock.now() + delay, () => attempt(n + 1));
         return;
       }
+      settle();
       await this.#discard(fn, {
         requestId,
         condition: 'RetriesExhausted',

@@ -121,6 +121,11 @@ export interface EventsState {
   buses: Map<string, Bus>;
   /** Every delivery attempt's final outcome (tests, `sim status`). */
   deliveries: Delivery[];
+  /**
+   * Deliveries with no final outcome yet: an attempt under way or a retry waiting on the clock
+   * (`sim status`: what a harness waiting for quiet must count, as a retry can come hours later).
+   */
+  pending: number;
   /** Events accepted by PutEvents, newest last (bounded). */
   recent: unknown[];
 }
@@ -313,11 +318,13 @@ export default defineService<EventsState>({
       ['default', { name: 'default', arn: busArn(region, accountId, 'default'), rules: new Map() }],
     ]),
     deliveries: [],
+    pending: 0,
     recent: [],
   }),
   status: (state) => ({
     buses: [...state.buses.values()].map((b) => ({ name: b.name, rules: [...b.rules.keys()] })),
     deliveries: state.deliveries.length,
+    pending: state.pending,
   }),
   operations: {
     PutEvents(input, ctx) {

@@ -372,6 +372,7 @@ export default defineService<LambdaState>({
       function: m.functionArn,
     })),
     invocations: state.runtime.invocations.length,
+    asyncPending: state.runtime.asyncPending,
   }),
   admin: {
     /** `{name, handler: "<file>#<export>" | "<file>.<export>", timeout?, environment?, onFailure?}` */
