@@ -34,6 +34,7 @@ import {
   startRun,
 } from '#core/dr/executor.ts';
 import { type DrEvent, runEvents } from '#core/dr/executor-events.ts';
+import { executorRegionIssue } from '#core/dr/executor-region.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
@@ -57,9 +58,23 @@ export interface DrExecutorDeps {
   /** The ARC flip through the cluster's regional endpoints, under the executor's role. */
   flip: (action: ArcAction) => Promise<ArcFlip>;
   /** Counts a page for the pages alarm and logs it. */
-  page: (page: Page) => void;
+  page: (page: ExecutorPage) => void;
   /** How often the state machine looks at a run between its deadlines (ms). */
   pollMs?: number;
+}
+
+/**
+ * A page of the deployed executor: the run's own, or its refusal to act where it is deployed (the
+ * region the plan's executor must not run in: functions/core/dr/executor-region.ts).
+ */
+export type ExecutorPage = Page | { time: string; reason: 'executor-misplaced'; message: string };
+
+/**
+ * The executor deployed in the region it must not run in: it refuses every input. Not retried by the
+ * state machine, so the execution fails (its failed-executions alarm) and the page is counted.
+ */
+export class DrExecutorMisplaced extends Error {
+  override name = 'DrExecutorMisplaced';
 }
 
 export type DrExecutorInput =
@@ -331,10 +346,16 @@ export function readArcEndpoints(env: NodeJS.ProcessEnv): ClusterEndpoint[] {
 
 let cached: DrExecutorDeps | undefined;
 
-/** The function's dependencies from its environment, once per cold start. */
+/**
+ * The function's dependencies from its environment, once per cold start. In the region the plan's
+ * executor must not run in (AWS_REGION), it pages and throws DrExecutorMisplaced at every
+ * invocation and acts on nothing: the CloudFormation rule refuses such a stack at deploy, and this
+ * refuses a function that got there another way.
+ */
 export function drExecutorDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  onPage: (page: Page) => void = () => {},
+  onPage: (page: ExecutorPage) => void = () => {},
+  clock: Clock = systemClock,
 ): DrExecutorDeps {
   if (cached) return cached;
   const plan = typeof CROSSLINK_DR_PLAN === 'undefined' ? null : CROSSLINK_DR_PLAN;
@@ -349,13 +370,19 @@ export function drExecutorDepsFromEnv(
       'DR executor settings',
     );
   const region = need(env, 'AWS_REGION');
+  const misplaced = executorRegionIssue(plan, 'aws', region);
+  if (misplaced) {
+    const message = `AWS_REGION ${region}: ${misplaced}`;
+    onPage({ time: iso(clock.now()), reason: 'executor-misplaced', message });
+    throw new DrExecutorMisplaced(message);
+  }
   const endpoints = readArcEndpoints(env);
   cached = {
     plan,
     runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
-    clock: systemClock,
+    clock,
     // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
     flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
     page: onPage,

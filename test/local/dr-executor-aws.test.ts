@@ -22,11 +22,11 @@ import {
   applyExecutorInput,
   type DrExecutorDeps,
   drExecutorStep,
+  type ExecutorPage,
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
-import type { Page } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -83,7 +83,7 @@ beforeEach(async () => {
 interface Harness {
   deps: DrExecutorDeps;
   events: CloudEvent[];
-  pages: Page[];
+  pages: ExecutorPage[];
   flips: number;
 }
 
