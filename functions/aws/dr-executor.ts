@@ -35,6 +35,7 @@ import {
 } from '#core/dr/executor.ts';
 import { type DrEvent, runEvents } from '#core/dr/executor-events.ts';
 import { executorRegionIssue } from '#core/dr/executor-region.ts';
+import type { DrExecutorStore, StoredRun } from '#core/dr/executor-store.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
@@ -45,13 +46,13 @@ import type { EventSink } from '#core/link/ports.ts';
 import { jsonSetting, need } from '#core/link/settings.ts';
 import { assertValid } from '#core/validation.ts';
 import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
-import { DynamoDbDrExecutorStore, RunVersionConflict, type StoredRun } from './dr-executor-store.ts';
+import { DynamoDbDrExecutorStore, RunVersionConflict } from './dr-executor-store.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 
 export interface DrExecutorDeps {
   plan: DrPlan;
-  runs: DynamoDbDrExecutorStore;
+  runs: DrExecutorStore;
   bus: EventSink;
   origin: Origin;
   clock: Clock;
@@ -78,7 +79,12 @@ export class DrExecutorMisplaced extends Error {
 }
 
 export type DrExecutorInput =
-  | { drExecutor: 'decision'; decision: Decision }
+  | {
+      drExecutor: 'decision';
+      decision: Decision;
+      /** The state machine execution that gives it (`$$.Execution.Id`): the claim's owner. */
+      execution: string;
+    }
   | { drExecutor: 'tick'; service: string }
   | { drExecutor: 'result'; result: ActionResult };
 
@@ -119,7 +125,9 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
     if (typeof d.service !== 'string') fail('decision.service', 'must be a string');
     if (typeof d.time !== 'string' || Number.isNaN(Date.parse(d.time)))
       fail('decision.time', 'must be an ISO time');
-    return { drExecutor: 'decision', decision: d };
+    if (typeof v?.execution !== 'string' || v.execution === '')
+      fail('execution', "must name the state machine execution that gives the decision (its claim's owner)");
+    return { drExecutor: 'decision', decision: d, execution: v?.execution as string };
   }
   if (kind === 'tick') {
     if (typeof v?.service !== 'string') fail('service', "must be a string: the plan's service");
@@ -178,8 +186,12 @@ export async function applyExecutorInput(
       'DR executor input',
     );
   if (input.drExecutor === 'decision') {
+    // A claim, unless the decision is for the open run (an approval or a withdrawal, a later epoch).
+    // The open run's own epoch is claimed again: by the execution that claimed it (a retried task)
+    // it is found again, by any other it is a duplicate, refused and recorded.
     const current = await deps.runs.current(service);
-    if (!current || isFinished(current.run)) return claim(deps, input.decision);
+    if (!current || isFinished(current.run) || current.run.epoch === input.decision.epoch)
+      return claim(deps, input.decision, input.execution);
   }
   for (let attempt = 0; ; attempt++) {
     const current = await deps.runs.current(service);
@@ -213,7 +225,7 @@ function toRunInput(deps: DrExecutorDeps, input: DrExecutorInput) {
   }
 }
 
-async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecutorState> {
+async function claim(deps: DrExecutorDeps, decision: Decision, execution: string): Promise<DrExecutorState> {
   if (decision.decision === 'hold')
     return {
       service: decision.service,
@@ -224,7 +236,7 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       refused: 'a hold has no actions to carry out',
     };
   const started = startRun(deps.plan, decision);
-  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()));
+  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()), execution);
   if (!claimed.claimed)
     return {
       service: decision.service,
@@ -234,6 +246,9 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       supervise: false,
       refused: claimed.refusal.reason,
     };
+  // Its own claim found again: the first attempt performed (or lost) the run's first effects; the
+  // run goes on from where it is, watched by this execution.
+  if (claimed.again) return stateOf(deps, claimed.stored, true);
   return stateOf(deps, await perform(deps, claimed.stored, started.effects), true);
 }
 
