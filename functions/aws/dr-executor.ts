@@ -3,8 +3,9 @@
  * the core run (functions/core/dr/executor.ts) that the `crosslink-dr-failover-<stage>` state machine
  * and the bus drive through Lambda `drExecutor`. Three inputs:
  *
- * - `decision`: the decider's move (the state machine's input). With no open run it claims the
- *   decision's epoch (functions/aws/dr-executor-store.ts) and starts the run; with a run awaiting
+ * - `decision`: the decider's move (the state machine's input) and the execution that gives it. With
+ *   no open run it claims the decision's epoch for that execution (functions/aws/dr-executor-store.ts)
+ *   and starts the run, and the same execution's retry finds its run again; with a run awaiting
  *   approval it is the approved (or withdrawn) move, applied to that run. A refused claim is recorded.
  * - `tick`: the passing of time (the state machine's wait loop): an action past its deadline stalls
  *   the run and pages; an approval past its deadline pages.
