@@ -1,34 +1,65 @@
 /**
  * The DR plan the AWS half's `drSignals` function embeds (`${file(config/dr-plan.cjs):json}`,
- * esbuild `define` of CROSSLINK_DR_PLAN in serverless.yml), and the region of the plan's AWS vantage
- * point (the condition that schedules its probe only there). The plan is the file
+ * esbuild `define` of CROSSLINK_DR_PLAN in serverless.yml), the region of the plan's AWS vantage
+ * point (the condition that schedules its probe only there), and the CloudFormation rule that
+ * refuses a stack in the region the plan's AWS executor must not run in. The plan is the file
  * CROSSLINK_DR_PLAN_FILE names (config/dr-plans/<service>.yaml), validated here at packaging
  * (functions/core/dr/plan.ts) and embedded with the decider's settings it derives, so the function
  * needs no schema compiler; none: `null`, and no probe.
  *
- * CommonJS: the serverless framework loads variable files with require().
+ * The executor's region (functions/core/dr/executor-region.ts) is checked twice: here, against the
+ * region the deploy names (`osls deploy --region <r>` or `osls package --region <r>`), with an error
+ * naming the region and the plan; and by CloudFormation itself at deploy, whatever region the stack
+ * lands in (a package made without `--region` names none): the template's `Rules`
+ * (stacks/cloudformation-rules.cjs puts `custom.cloudFormationRules` there) assert that
+ * `AWS::Region` is not the refused one before anything is created.
+ *
+ * CommonJS: the serverless framework loads variable files with require(), and calls the function
+ * exported with `{ options }` (the CLI's options: `region`).
  */
 'use strict';
 
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { parseDrPlan } = require('../functions/core/dr/plan.ts');
+const { executorRegionIssue, refusedExecutorRegion } = require('../functions/core/dr/executor-region.ts');
+
+/** The template's Rules for `plan`: none unless AWS executes it. */
+function executorRegionRules(plan, file) {
+  const refused = refusedExecutorRegion(plan);
+  if (refused.cloud !== 'aws') return {};
+  return {
+    DrExecutorRegion: {
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AWS::Region' }, refused.region] }] },
+          AssertDescription: `The DR executor of ${plan.service} (${file}) must not run in ${refused.region}, the ${refused.side}'s region: it would fail with the outage it is there to escape. Deploy this stack in another region.`,
+        },
+      ],
+    },
+  };
+}
 
 /**
- * The plan of `file` as JSON, its AWS vantage point's region ('' when it has none), and its
- * staleAfter in seconds as a CloudWatch period (a multiple of 60, rounded up): the staleness alarms'.
+ * The plan of `file` as JSON, its AWS vantage point's region ('' when it has none), its staleAfter
+ * in seconds as a CloudWatch period (a multiple of 60, rounded up): the staleness alarms', and the
+ * template's Rules. `region`, when given, is the region the deploy names: refused with an error
+ * naming it and the plan when the plan's AWS executor must not run there.
  */
-function drPlanValues(file) {
-  if (!file) return { json: 'null', awsVantageRegion: '', staleAfterSeconds: 300 };
+function drPlanValues(file, region) {
+  if (!file) return { json: 'null', awsVantageRegion: '', staleAfterSeconds: 300, rules: {} };
   const path = resolve(__dirname, '..', file);
   const plan = parseDrPlan(readFileSync(path, 'utf8'), file);
+  const issue = region ? executorRegionIssue(plan, 'aws', region) : undefined;
+  if (issue) throw new Error(`--region ${region}: ${issue} (CROSSLINK_DR_PLAN_FILE=${file})`);
   const aws = plan.vantagePoints.find((vp) => vp.cloud === 'aws');
   return {
     json: JSON.stringify(plan),
     awsVantageRegion: aws ? aws.region : '',
     staleAfterSeconds: Math.max(60, Math.ceil(plan.settings.staleAfterMs / 60_000) * 60),
+    rules: executorRegionRules(plan, file),
   };
 }
 
-module.exports = () => drPlanValues(process.env.CROSSLINK_DR_PLAN_FILE);
+module.exports = ({ options } = {}) => drPlanValues(process.env.CROSSLINK_DR_PLAN_FILE, options?.region);
 module.exports.drPlanValues = drPlanValues;

@@ -35,6 +35,8 @@ export const AWS_HALF_INPUTS = [
   'config/dr-plans',
   'stacks/policy-regions.cjs',
   'stacks/esbuild-plugins.cjs',
+  // The template's Rules (the DR executor's region), a plugin of the packaging.
+  'stacks/cloudformation-rules.cjs',
   // The SDK modules Lambda never runs, replaced in the bundles by the plugins above.
   'stacks/lambda-shims',
   // The DR executor's ARC grants and its Deny of safety-rule overrides (DrExecutorRole).

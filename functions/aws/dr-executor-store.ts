@@ -3,7 +3,7 @@
  *
  * | item    | pk                  | sk                          | notes                                          |
  * | ------- | ------------------- | --------------------------- | ---------------------------------------------- |
- * | head    | `DREXEC#<service>`  | `HEAD`                      | `epoch` (N): the claimed epoch; `version` (N); `finished` (BOOL); `run` (JSON) |
+ * | head    | `DREXEC#<service>`  | `HEAD`                      | `epoch` (N): the claimed epoch; `owner`: the execution that claimed it; `version` (N); `finished` (BOOL); `run` (JSON) |
  * | run     | `DREXEC#<service>`  | `RUN#<epoch, 10 digits>`    | `run` (JSON): a finished run, kept once the next one starts |
  * | refusal | `DREXEC#<service>`  | `REFUSED#<time>#<epoch>`    | `refusal` (JSON): a claim refused, and why     |
  * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`: the time of the last decision handed on |
@@ -14,31 +14,28 @@
  * transactions, and none is needed):
  * - **claim**: the head is written only when there is none, or when its epoch is below the new one
  *   and its run is finished. Two invocations holding the same decision cannot both start a run; a
- *   duplicate or stale decision, or one that comes while a run is open, is refused and recorded.
- * - **save**: each advance of the run is written only over the version it was read at; a writer that
- *   lost the race reads the run again. The stored epoch follows the run's (an approval raises it).
+ *   duplicate or stale decision, or one that comes while a run is open, is refused and recorded. The
+ *   execution that claimed the epoch (`owner`) finds its run again when it claims it once more (a
+ *   retried task whose first answer was lost).
+ * - **save**: each advance of the run is written only over the version it was read at (the owner
+ *   kept); a writer that lost the race reads the run again. The stored epoch follows the run's (an
+ *   approval raises it).
+ *
+ * The interface both clouds' stores share: functions/core/dr/executor-store.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
+import type { Claim, DrExecutorStore, Refusal, StoredRun } from '#core/dr/executor-store.ts';
 import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
 import { ConflictError } from '#core/errors.ts';
 import { isConditionFailure } from './link-store.ts';
-
-/** The run as stored, with the version a save must name. */
-export interface StoredRun {
-  run: Run;
-  version: number;
-}
-
-export interface Refusal {
-  service: string;
-  epoch: number;
-  time: string;
-  reason: string;
-}
-
-export type Claim = { claimed: true; stored: StoredRun } | { claimed: false; refusal: Refusal };
 
 const pk = (service: string) => `DREXEC#${service}`;
 const headKey = (service: string) => ({ pk: pk(service), sk: 'HEAD' });
@@ -51,7 +48,7 @@ export class RunVersionConflict extends ConflictError {
   override name = 'RunVersionConflict';
 }
 
-export class DynamoDbDrExecutorStore {
+export class DynamoDbDrExecutorStore implements DrExecutorStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -60,10 +57,11 @@ export class DynamoDbDrExecutorStore {
     this.#table = table;
   }
 
-  #head(run: Run, version: number) {
+  #head(run: Run, version: number, owner: string) {
     return {
       ...headKey(run.service),
       epoch: run.epoch,
+      owner,
       version,
       finished: isFinished(run),
       status: run.status,
@@ -91,17 +89,18 @@ export class DynamoDbDrExecutorStore {
   }
 
   /**
-   * Claims the run's epoch and stores the run as current: only above the stored epoch, and only when
-   * the run before it is finished. A refusal is recorded (with `time`) and returned with its reason.
+   * Claims the run's epoch for `owner` and stores the run as current: only above the stored epoch,
+   * and only when the run before it is finished. The owner that holds this epoch already gets its
+   * run back (`again`). A refusal is recorded (with `time`) and returned with its reason.
    */
-  async claim(run: Run, time: string): Promise<Claim> {
+  async claim(run: Run, time: string, owner: string): Promise<Claim> {
     const invalid = claimIssue(null, run.epoch);
     if (invalid) return { claimed: false, refusal: await this.#refuse(run, time, invalid) };
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: this.#head(run, 1),
+          Item: this.#head(run, 1, owner),
           ConditionExpression: 'attribute_not_exists(pk) OR (epoch < :e AND finished = :t)',
           ExpressionAttributeValues: { ':e': run.epoch, ':t': true },
         }),
@@ -110,7 +109,14 @@ export class DynamoDbDrExecutorStore {
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
     }
-    const stored = await this.current(run.service);
+    const head = await this.#readHead(run.service);
+    if (head && head.owner === owner && head.epoch === run.epoch)
+      return {
+        claimed: true,
+        stored: { run: JSON.parse(head.run as string) as Run, version: head.version as number },
+        again: true,
+      };
+    const stored = head && { run: JSON.parse(head.run as string) as Run };
     const reason =
       claimIssue(stored?.run.epoch ?? null, run.epoch) ??
       `the run of epoch ${stored?.run.epoch} is ${stored?.run.status}: one run at a time, the decision is not taken`;
@@ -139,12 +145,22 @@ export class DynamoDbDrExecutorStore {
    */
   async save(run: Run, version: number): Promise<StoredRun> {
     try {
+      // An update, not a put: the head keeps the owner that claimed it.
       await this.#doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.#table,
-          Item: this.#head(run, version + 1),
+          Key: headKey(run.service),
+          UpdateExpression: 'SET epoch = :e, version = :n, finished = :f, #status = :s, run = :r',
           ConditionExpression: 'version = :v AND epoch <= :e',
-          ExpressionAttributeValues: { ':v': version, ':e': run.epoch },
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':v': version,
+            ':e': run.epoch,
+            ':n': version + 1,
+            ':f': isFinished(run),
+            ':s': run.status,
+            ':r': JSON.stringify(run),
+          },
         }),
       );
     } catch (e) {

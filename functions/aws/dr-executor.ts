@@ -3,8 +3,9 @@
  * the core run (functions/core/dr/executor.ts) that the `crosslink-dr-failover-<stage>` state machine
  * and the bus drive through Lambda `drExecutor`. Three inputs:
  *
- * - `decision`: the decider's move (the state machine's input). With no open run it claims the
- *   decision's epoch (functions/aws/dr-executor-store.ts) and starts the run; with a run awaiting
+ * - `decision`: the decider's move (the state machine's input) and the execution that gives it. With
+ *   no open run it claims the decision's epoch for that execution (functions/aws/dr-executor-store.ts)
+ *   and starts the run, and the same execution's retry finds its run again; with a run awaiting
  *   approval it is the approved (or withdrawn) move, applied to that run. A refused claim is recorded.
  * - `tick`: the passing of time (the state machine's wait loop): an action past its deadline stalls
  *   the run and pages; an approval past its deadline pages.
@@ -34,6 +35,8 @@ import {
   startRun,
 } from '#core/dr/executor.ts';
 import { type DrEvent, runEvents } from '#core/dr/executor-events.ts';
+import { executorRegionIssue } from '#core/dr/executor-region.ts';
+import type { DrExecutorStore, StoredRun } from '#core/dr/executor-store.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
@@ -44,26 +47,45 @@ import type { EventSink } from '#core/link/ports.ts';
 import { jsonSetting, need } from '#core/link/settings.ts';
 import { assertValid } from '#core/validation.ts';
 import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
-import { DynamoDbDrExecutorStore, RunVersionConflict, type StoredRun } from './dr-executor-store.ts';
+import { DynamoDbDrExecutorStore, RunVersionConflict } from './dr-executor-store.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 
 export interface DrExecutorDeps {
   plan: DrPlan;
-  runs: DynamoDbDrExecutorStore;
+  runs: DrExecutorStore;
   bus: EventSink;
   origin: Origin;
   clock: Clock;
   /** The ARC flip through the cluster's regional endpoints, under the executor's role. */
   flip: (action: ArcAction) => Promise<ArcFlip>;
   /** Counts a page for the pages alarm and logs it. */
-  page: (page: Page) => void;
+  page: (page: ExecutorPage) => void;
   /** How often the state machine looks at a run between its deadlines (ms). */
   pollMs?: number;
 }
 
+/**
+ * A page of the deployed executor: the run's own, or its refusal to act where it is deployed (the
+ * region the plan's executor must not run in: functions/core/dr/executor-region.ts).
+ */
+export type ExecutorPage = Page | { time: string; reason: 'executor-misplaced'; message: string };
+
+/**
+ * The executor deployed in the region it must not run in: it refuses every input. Not retried by the
+ * state machine, so the execution fails (its failed-executions alarm) and the page is counted.
+ */
+export class DrExecutorMisplaced extends Error {
+  override name = 'DrExecutorMisplaced';
+}
+
 export type DrExecutorInput =
-  | { drExecutor: 'decision'; decision: Decision }
+  | {
+      drExecutor: 'decision';
+      decision: Decision;
+      /** The state machine execution that gives it (`$$.Execution.Id`): the claim's owner. */
+      execution: string;
+    }
   | { drExecutor: 'tick'; service: string }
   | { drExecutor: 'result'; result: ActionResult };
 
@@ -104,7 +126,9 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
     if (typeof d.service !== 'string') fail('decision.service', 'must be a string');
     if (typeof d.time !== 'string' || Number.isNaN(Date.parse(d.time)))
       fail('decision.time', 'must be an ISO time');
-    return { drExecutor: 'decision', decision: d };
+    if (typeof v?.execution !== 'string' || v.execution === '')
+      fail('execution', "must name the state machine execution that gives the decision (its claim's owner)");
+    return { drExecutor: 'decision', decision: d, execution: v?.execution as string };
   }
   if (kind === 'tick') {
     if (typeof v?.service !== 'string') fail('service', "must be a string: the plan's service");
@@ -163,8 +187,12 @@ export async function applyExecutorInput(
       'DR executor input',
     );
   if (input.drExecutor === 'decision') {
+    // A claim, unless the decision is for the open run (an approval or a withdrawal, a later epoch).
+    // The open run's own epoch is claimed again: by the execution that claimed it (a retried task)
+    // it is found again, by any other it is a duplicate, refused and recorded.
     const current = await deps.runs.current(service);
-    if (!current || isFinished(current.run)) return claim(deps, input.decision);
+    if (!current || isFinished(current.run) || current.run.epoch === input.decision.epoch)
+      return claim(deps, input.decision, input.execution);
   }
   for (let attempt = 0; ; attempt++) {
     const current = await deps.runs.current(service);
@@ -198,7 +226,7 @@ function toRunInput(deps: DrExecutorDeps, input: DrExecutorInput) {
   }
 }
 
-async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecutorState> {
+async function claim(deps: DrExecutorDeps, decision: Decision, execution: string): Promise<DrExecutorState> {
   if (decision.decision === 'hold')
     return {
       service: decision.service,
@@ -209,7 +237,7 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       refused: 'a hold has no actions to carry out',
     };
   const started = startRun(deps.plan, decision);
-  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()));
+  const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()), execution);
   if (!claimed.claimed)
     return {
       service: decision.service,
@@ -219,6 +247,9 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       supervise: false,
       refused: claimed.refusal.reason,
     };
+  // Its own claim found again: the first attempt performed (or lost) the run's first effects; the
+  // run goes on from where it is, watched by this execution.
+  if (claimed.again) return stateOf(deps, claimed.stored, true);
   return stateOf(deps, await perform(deps, claimed.stored, started.effects), true);
 }
 
@@ -331,10 +362,16 @@ export function readArcEndpoints(env: NodeJS.ProcessEnv): ClusterEndpoint[] {
 
 let cached: DrExecutorDeps | undefined;
 
-/** The function's dependencies from its environment, once per cold start. */
+/**
+ * The function's dependencies from its environment, once per cold start. In the region the plan's
+ * executor must not run in (AWS_REGION), it pages and throws DrExecutorMisplaced at every
+ * invocation and acts on nothing: the CloudFormation rule refuses such a stack at deploy, and this
+ * refuses a function that got there another way.
+ */
 export function drExecutorDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-  onPage: (page: Page) => void = () => {},
+  onPage: (page: ExecutorPage) => void = () => {},
+  clock: Clock = systemClock,
 ): DrExecutorDeps {
   if (cached) return cached;
   const plan = typeof CROSSLINK_DR_PLAN === 'undefined' ? null : CROSSLINK_DR_PLAN;
@@ -349,13 +386,19 @@ export function drExecutorDepsFromEnv(
       'DR executor settings',
     );
   const region = need(env, 'AWS_REGION');
+  const misplaced = executorRegionIssue(plan, 'aws', region);
+  if (misplaced) {
+    const message = `AWS_REGION ${region}: ${misplaced}`;
+    onPage({ time: iso(clock.now()), reason: 'executor-misplaced', message });
+    throw new DrExecutorMisplaced(message);
+  }
   const endpoints = readArcEndpoints(env);
   cached = {
     plan,
     runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
-    clock: systemClock,
+    clock,
     // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
     flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
     page: onPage,

@@ -21,7 +21,8 @@
  */
 import { FieldPath, type Firestore } from '@google-cloud/firestore';
 import { type ActionResult, claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
-import type { Claim, DrRunStore, Refusal, StoredRun } from '#core/dr/executor-steps.ts';
+import type { DrRunStore } from '#core/dr/executor-steps.ts';
+import type { Claim, Refusal, StoredRun } from '#core/dr/executor-store.ts';
 import { ConflictError } from '#core/errors.ts';
 
 /** gRPC status ALREADY_EXISTS. */

@@ -5,11 +5,13 @@
  * Firestore (dr-executor-store.ts); events go on the events topic, which the relay carries to AWS (a
  * `DrActionStarted` with `via: relay` is AWS's command). A hook is a Cloud Function of this project
  * and region, called by the workflow at `https://<region>-<project>.cloudfunctions.net/<hook>`
- * (CROSSLINK_DR_HOOK_BASE_URL replaces the base, as on the local cloud).
+ * (CROSSLINK_DR_HOOK_BASE_URL replaces the base, as on the local cloud). In the region the plan's
+ * executor must not run in (functions/core/dr/executor-region.ts), it refuses to build.
  */
 import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
 import { executorCloud } from '#core/dr/executor.ts';
+import { executorRegionIssue } from '#core/dr/executor-region.ts';
 import type { DrExecutorDeps } from '#core/dr/executor-steps.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { EventSink } from '#core/link/ports.ts';
@@ -40,6 +42,14 @@ export function buildGcpDrExecutorDeps(
           reason: `${plan.service}'s traffic switch is on ${executorCloud(plan)}: that cloud executes the plan, Google acts only when commanded`,
         },
       ],
+      'dr-failover',
+    );
+  // Defence in depth behind the deploy's check (deployment/dr-executor-region.ts): an executor in the
+  // region its moves leave acts on nothing.
+  const misplaced = executorRegionIssue(plan, 'gcp', placement.region);
+  if (misplaced)
+    throw new ValidationError(
+      [{ path: 'region', reason: `${placement.region}: ${misplaced}` }],
       'dr-failover',
     );
   const base = (

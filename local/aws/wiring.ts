@@ -6,6 +6,8 @@
  * invoke configs, EventBridge Scheduler schedules and groups, state machines with their `Fn::Sub` substitutions, IAM roles with their trust and
  * permission policies, bus and queue policies, Lambda permissions, the key policy), so what runs
  * locally is what would be deployed, under the permissions it would have (docs/local-aws-iam.md).
+ * The template's Rules are evaluated first, as CloudFormation does (wiring/rules.ts): a false
+ * assertion refuses the stack before anything is created.
  * The template is regenerated only when the inputs changed: a SHA-256 of serverless.yml and the
  * service's files (or the `inputs` named), kept beside the template.
  *
@@ -29,6 +31,7 @@ import { wireHttpApis } from './wiring/http-apis.ts';
 import { wireRoles } from './wiring/iam-roles.ts';
 import { packageService, withPackageLock } from './wiring/packaging.ts';
 import { ROUTE53_TYPES, wireRoute53 } from './wiring/route53.ts';
+import { checkRules } from './wiring/rules.ts';
 import { wireSchedules } from './wiring/scheduler.ts';
 import { wireStorage } from './wiring/storage.ts';
 import { type Json, readTemplate, viewTemplate, type Wiring } from './wiring/template.ts';
@@ -135,6 +138,8 @@ function emptyStack(stackName: string, physicalIds: Record<string, string>): Loa
 /** Loads a packaged service into the local cloud. */
 export async function loadTemplate(world: World, options: LoadOptions): Promise<LoadedStack> {
   const view = readTemplate(options);
+  // CloudFormation checks the template's Rules before it creates anything.
+  checkRules(view.template, view.pseudo);
   const { stackName, resources, physical } = view;
   const { accountId, region, endpoint } = options;
   const loaded = emptyStack(stackName, physical);
@@ -267,6 +272,7 @@ export async function deployStack(
     throw new RangeError(
       `template: ${other.map(([id, r]) => `${id} (${r.Type})`).join(', ')}: only ${ROUTE53_TYPES.join(', ')} are deployed this way`,
     );
+  checkRules(view.template, view.pseudo);
   const loaded = emptyStack(spec.stackName, view.physical);
   const w: Wiring = {
     ...view,

@@ -12,6 +12,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ValidationError } from '#core/errors.ts';
+import { drExecutorRegionIssues } from '#deployment/dr-executor-region.ts';
 import { type GcpConfig, loadGcpConfig, serviceAccountEmail } from '#deployment/gcp-config.ts';
 import { substituteAwsPublishers, substituteFunctionVariables } from '#deployment/gcp-config-substitute.ts';
 import type { VirtualClock } from '#local/clock.ts';
@@ -231,7 +232,10 @@ export class GooglePlumbing {
       if (err instanceof ValidationError) throw err;
       throw new PlumbingError((err as Error).message);
     }
-    // Everything that can be refused is checked before anything changes.
+    // Everything that can be refused is checked before anything changes: first Google's DR executor
+    // placed in the region its plan refuses (deployment/dr-executor-region.ts), as scripts/deploy-gcp.
+    const misplaced = drExecutorRegionIssues(config, gcp.region);
+    if (misplaced.length > 0) throw new ValidationError(misplaced, written.file ?? 'gcp.yml');
     const policy = this.#policy(config, variables);
     // The hub's sinks, then each network project's copy of its sink (feeding the hub's topic).
     const placed = [

@@ -16,7 +16,9 @@
  * deployment/gcp-grants.ts; each other kind's phases are in a module of their own beside this one
  * (pubsub.ts, functions.ts, logging.ts, scheduling.ts, alerts.ts, prune.ts).
  */
+
 import { ValidationError } from '#core/errors.ts';
+import { drExecutorRegionIssues } from '#deployment/dr-executor-region.ts';
 import { serviceAccountEmail } from '#deployment/gcp-config.ts';
 import {
   checkIamPrerequisites,
@@ -56,6 +58,9 @@ export async function deployGcp(o: DeployOptions): Promise<DeployResult> {
       ],
       config.file ?? 'gcp.yml',
     );
+  // Google's DR executor in the region its plan refuses: refused before any call to the project.
+  const misplaced = drExecutorRegionIssues(config, region);
+  if (misplaced.length > 0) throw new ValidationError(misplaced, config.file ?? 'gcp.yml');
   const note = o.note ?? (() => {});
   const email = (ref: string) => serviceAccountEmail(ref, P);
   const session = gcloudSession({ gcloud, project: P, dryRun: o.dryRun, out: o.out });

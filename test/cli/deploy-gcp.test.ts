@@ -14,7 +14,9 @@ import { parse, stringify } from 'yaml';
 import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { packageFunction } from '#deployment/gcp-function-build.ts';
 import { main } from '#scripts/deploy-gcp.ts';
+import { ledgerDoc } from '../support/dr-ledger.ts';
 import { GcloudSim } from '../support/gcloud-sim.ts';
+import { exampleDoc } from '../unit/dr/helpers.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/gcp');
 const PROJECT = 'crosslink-test';
@@ -1161,7 +1163,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
 
   it("deploys the DR probe in the Google vantage point's region, its schedule only with a plan, and an absence alert", async () => {
     // Prepare
-    const plan = JSON.stringify({ version: 1, service: 'payments-api' });
+    const plan = JSON.stringify(exampleDoc());
     // Act
     const without = await root(rootSim(), '--dry-run');
     const withPlan = await rootWith(
@@ -1214,6 +1216,25 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
         },
       },
     ]);
+  }, 60_000);
+
+  it("refuses Google's DR executor in the region a Cloud-DNS-switched plan fails over away from, naming it and the plan, and runs nothing (exit 2)", async () => {
+    // Prepare: the ledger plan, executed by Google, its primary in europe-west1
+    const env = { ...DEPLOY_ENV, CROSSLINK_DR_PLAN: JSON.stringify(ledgerDoc()) };
+    const sim = rootSim();
+    // Act
+    const there = await rootWith(env, sim, '--region', 'europe-west1');
+    const elsewhere = await rootWith(env, rootSim(), '--dry-run');
+    // Assess
+    expect(there.code).toBe(2);
+    expect(there.err).toEqual([
+      expect.stringMatching(
+        /^gcp\.yml: region: workflow dr-failover would be deployed in europe-west1: ledger's executor runs on gcp \(it owns the plan's traffic switch\) and must not run in europe-west1, the primary's region: a failover moves traffic away from it/,
+      ),
+    ]);
+    expect(there.out).toEqual([]);
+    expect(sim.mutations()).toEqual([]);
+    expect(elsewhere.code).toBe(0);
   }, 60_000);
 
   it('creates the log metrics before the alert policies that read them, then has nothing to do', async () => {

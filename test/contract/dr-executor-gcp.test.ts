@@ -118,22 +118,27 @@ describe("Google's DR executor behind its function", () => {
     );
   });
 
-  it('refuses to build without a plan, or for a plan whose switch is on AWS, naming the variable', () => {
+  it("refuses to build without a plan, for a plan whose switch is on AWS, or in the plan's primary region", () => {
     // Act
-    const build = (env: NodeJS.ProcessEnv) => () =>
-      buildGcpDrExecutorDeps(
-        env,
-        { project: 'p', region: 'europe-west4' },
-        {
-          firestore: firestore.db(),
-          bus: { put: async () => {} },
-          clock,
-        },
-      );
+    const build =
+      (env: NodeJS.ProcessEnv, region = 'europe-west4') =>
+      () =>
+        buildGcpDrExecutorDeps(
+          env,
+          { project: 'p', region },
+          {
+            firestore: firestore.db(),
+            bus: { put: async () => {} },
+            clock,
+          },
+        );
     // Assess
     expect(build({})).toThrow(/CROSSLINK_DR_PLAN: is not set/);
     expect(build({ CROSSLINK_DR_PLAN: JSON.stringify(exampleDoc()) })).toThrow(
       /CROSSLINK_DR_PLAN: payments-api's traffic switch is on aws/,
+    );
+    expect(build({ CROSSLINK_DR_PLAN: JSON.stringify(ledgerDoc()) }, 'europe-west1')).toThrow(
+      /region: europe-west1: ledger's executor runs on gcp .*must not run in europe-west1, the primary's region/,
     );
   });
 });

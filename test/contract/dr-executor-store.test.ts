@@ -2,13 +2,16 @@
  * The DR executor's state on AWS (functions/aws/dr-executor-store.ts) against dynalite, the engine
  * behind the local AWS edge's DynamoDB: the claim only above the stored epoch and only once the run
  * before is finished, every refusal recorded, each advance conditional on the version it was read at
- * (two writers racing: one wins), an approval's higher epoch stored with the run, finished runs kept.
+ * (two writers racing: one wins), an approval's higher epoch stored with the run, finished runs kept;
+ * and the contract both clouds' executor stores share (test/support/dr-run-store-contract.ts): the
+ * claiming execution's retry finds its run again, any other's claim of the same epoch is refused.
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoDbDrExecutorStore, RunVersionConflict } from '#aws/dr-executor-store.ts';
 import { advance, type Run, startRun } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
+import { drExecutorStoreContract } from '../support/dr-run-store-contract.ts';
 import { useDynalite } from '../support/dynalite.ts';
 import { failoverDecision, planWith } from '../unit/dr/helpers.ts';
 
@@ -36,13 +39,19 @@ function succeeded(run: Run): Run {
   return r;
 }
 
+// The contract Google's Firestore store is held to as well (functions/core/dr/executor-store.ts).
+drExecutorStoreContract('DynamoDB', async () => {
+  const store = await freshStore();
+  return { store, refusals: (service) => store.refusals(service) };
+});
+
 describe('the DR executor store on DynamoDB', () => {
   it('claims an epoch once: the same decision again is refused and the refusal recorded', async () => {
     // Arrange
     const store = await freshStore();
     // Act
-    const first = await store.claim(runOf(), at(0));
-    const again = await store.claim(runOf(), at(1));
+    const first = await store.claim(runOf(), at(0), 'exec-a');
+    const again = await store.claim(runOf(), at(1), 'exec-b');
     // Assess
     expect(first).toEqual({
       claimed: true,
@@ -64,12 +73,12 @@ describe('the DR executor store on DynamoDB', () => {
   it('refuses a lower epoch after a finished run, and a higher one while a run is open', async () => {
     // Arrange
     const store = await freshStore();
-    const claimed = await store.claim(runOf(), at(0));
+    const claimed = await store.claim(runOf(), at(0), 'exec-a');
     if (!claimed.claimed) throw new Error('first claim refused');
     // Act
-    const whileOpen = await store.claim(runOf({ epoch: 4, time: at(5) }), at(5));
+    const whileOpen = await store.claim(runOf({ epoch: 4, time: at(5) }), at(5), 'exec-b');
     await store.save(succeeded(claimed.stored.run), 1);
-    const stale = await store.claim(runOf({ epoch: 2, time: at(20) }), at(20));
+    const stale = await store.claim(runOf({ epoch: 2, time: at(20) }), at(20), 'exec-c');
     const failback = await store.claim(
       runOf({
         epoch: 5,
@@ -79,6 +88,7 @@ describe('the DR executor store on DynamoDB', () => {
         actions: plan.actions.failback,
       }),
       at(30),
+      'exec-d',
     );
     // Assess
     expect(whileOpen.claimed).toBe(false);
@@ -98,7 +108,7 @@ describe('the DR executor store on DynamoDB', () => {
   it('stores each advance over the version it read: of two writers from one version, one wins', async () => {
     // Arrange
     const store = await freshStore();
-    const claimed = await store.claim(runOf(), at(0));
+    const claimed = await store.claim(runOf(), at(0), 'exec-a');
     if (!claimed.claimed) throw new Error('first claim refused');
     const { run } = claimed.stored;
     const promoted = advance(run, {
@@ -126,7 +136,7 @@ describe('the DR executor store on DynamoDB', () => {
     });
     const store = await freshStore();
     const pending = runOf({ approval: 'pending', actions: undefined }, approvalPlan);
-    await store.claim(pending, at(0));
+    await store.claim(pending, at(0), 'exec-a');
     const approved = advance(pending, {
       type: 'decision',
       decision: decision(approvalPlan, {
@@ -147,10 +157,10 @@ describe('the DR executor store on DynamoDB', () => {
   it('refuses a save that would lower the stored epoch, and a claim of a non-positive epoch', async () => {
     // Arrange
     const store = await freshStore();
-    await store.claim(runOf({ epoch: 7 }), at(0));
+    await store.claim(runOf({ epoch: 7 }), at(0), 'exec-a');
     // Act
     const lower = await store.save(runOf({ epoch: 6 }), 1).catch((e: unknown) => e);
-    const zero = await store.claim(runOf({ epoch: 0 }), at(1));
+    const zero = await store.claim(runOf({ epoch: 0 }), at(1), 'exec-b');
     // Assess
     expect(lower).toBeInstanceOf(RunVersionConflict);
     expect(zero).toMatchObject({ claimed: false, refusal: { reason: 'epoch 0 is not a positive integer' } });

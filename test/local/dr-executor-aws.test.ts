@@ -22,11 +22,12 @@ import {
   applyExecutorInput,
   type DrExecutorDeps,
   drExecutorStep,
+  type ExecutorPage,
+  parseExecutorInput,
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
-import type { Page } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -82,18 +83,20 @@ beforeEach(async () => {
 
 interface Harness {
   deps: DrExecutorDeps;
+  store: DynamoDbDrExecutorStore;
   events: CloudEvent[];
-  pages: Page[];
+  pages: ExecutorPage[];
   flips: number;
 }
 
 async function harness(): Promise<Harness> {
   const TableName = `crosslink-links-${++tables}`;
   await dynamo.send(new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never));
-  const h: Harness = { events: [], pages: [], flips: 0, deps: undefined as unknown as DrExecutorDeps };
+  const store = new DynamoDbDrExecutorStore(dynamo, TableName);
+  const h: Harness = { events: [], pages: [], flips: 0, store, deps: undefined as unknown as DrExecutorDeps };
   h.deps = {
     plan,
-    runs: new DynamoDbDrExecutorStore(dynamo, TableName),
+    runs: store,
     bus: { put: async (events) => void h.events.push(...events) },
     origin: { cloud: 'aws', accountId: cloud.aws.accountId, region: 'us-west-2' },
     clock: cloud.clock,
@@ -107,6 +110,9 @@ async function harness(): Promise<Harness> {
 }
 
 const failover = (epoch: number) => failoverDecision(plan, { epoch, time: iso(cloud.clock.now()) });
+/** The state machine's Decide input: the decision and the execution that gives it. */
+const decide = (epoch: number, execution = `payments-api-${epoch}`) =>
+  ({ drExecutor: 'decision', decision: failover(epoch), execution }) as const;
 
 const names = (events: CloudEvent[]) => events.map((e) => e.type.replace(/^crosslink\.|\.v1$/g, ''));
 const lastStarted = (h: Harness) =>
@@ -146,7 +152,7 @@ describe('the DR executor on AWS', () => {
     const h = await harness();
 
     // Act
-    const opened = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    const opened = await applyExecutorInput(h.deps, decide(4));
     const promoted = resultOfFinished(await googleRuns(lastStarted(h)));
     const afterPromote = await applyExecutorInput(h.deps, { drExecutor: 'result', result: promoted });
     const scaled = resultOfFinished(await googleRuns(lastStarted(h)));
@@ -193,28 +199,34 @@ describe('the DR executor on AWS', () => {
     expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
   });
 
-  it('takes the same decision again only into the run while it is open; refuses and records it after', async () => {
+  it('finds its own claim again when the claiming execution retries; refuses and records the same decision from any other, open or finished', async () => {
     // Prepare
     const h = await harness();
-    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
-    const before = await h.deps.runs.current(plan.service);
+    await applyExecutorInput(h.deps, decide(4, 'payments-api-4'));
+    const before = await h.store.current(plan.service);
     h.events.length = 0;
 
     // Act
-    const whileOpen = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
-    const open = await h.deps.runs.current(plan.service);
+    const retried = await applyExecutorInput(h.deps, decide(4, 'payments-api-4'));
+    const afterRetry = await h.store.current(plan.service);
+    const whileOpen = await applyExecutorInput(h.deps, decide(4, 'payments-api-4-again'));
+    const open = await h.store.current(plan.service);
     await cloud.clock.advance(Date.parse(lastStartedOf(before?.run)) - cloud.clock.now());
     await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
-    const afterEnd = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(4) });
+    const afterEnd = await applyExecutorInput(h.deps, decide(4, 'payments-api-4-later'));
     await cloud.clock.advance(1_000);
-    const stale = await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(3) });
+    const stale = await applyExecutorInput(h.deps, decide(3, 'payments-api-3'));
 
     // Assess
-    expect(whileOpen).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: false });
-    expect(open?.run.history.at(-1)?.note).toMatch(
-      /epoch 4: failover .*not taken: the run of epoch 4 is running/,
-    );
-    expect(open?.run.steps).toEqual(before?.run.steps);
+    expect(retried).toMatchObject({ epoch: 4, status: 'running', finished: false, supervise: true });
+    expect(afterRetry).toEqual(before);
+    expect(whileOpen).toMatchObject({
+      status: 'not-taken',
+      finished: true,
+      supervise: false,
+      refused: expect.stringMatching(/epoch 4 is not above the claimed epoch 4/),
+    });
+    expect(open).toEqual(before);
     expect(afterEnd).toMatchObject({
       status: 'not-taken',
       finished: true,
@@ -224,16 +236,23 @@ describe('the DR executor on AWS', () => {
       status: 'not-taken',
       refused: expect.stringMatching(/epoch 3 is not above/),
     });
-    expect((await h.deps.runs.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 3]);
-    expect((await h.deps.runs.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
+    expect((await h.store.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 4, 3]);
+    expect((await h.store.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
+    // The retry performed nothing again: only the stall's DrActionFinished.
     expect(names(h.events)).toEqual(['DrActionFinished']);
     expect(h.flips).toBe(0);
+  });
+
+  it('refuses a decision that names no execution, naming the field', () => {
+    expect(() => parseExecutorInput({ drExecutor: 'decision', decision: failover(4) })).toThrow(
+      /execution: must name the state machine execution that gives the decision/,
+    );
   });
 
   it('stalls at a relayed action deadline with no result and pages; a late success pages again', async () => {
     // Prepare
     const h = await harness();
-    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(7) });
+    await applyExecutorInput(h.deps, decide(7));
     const promote = lastStarted(h);
 
     // Act
@@ -265,7 +284,7 @@ describe('the DR executor on AWS', () => {
   it('takes a redelivered result once: two deliveries at the same time start the next action once', async () => {
     // Prepare
     const h = await harness();
-    await applyExecutorInput(h.deps, { drExecutor: 'decision', decision: failover(9) });
+    await applyExecutorInput(h.deps, decide(9));
     const promoted = resultOfFinished({
       ...lastStarted(h),
       outcome: 'succeeded',
@@ -373,7 +392,10 @@ describe('the DR executor on AWS', () => {
     expect(h.flips).toBe(1);
     const run = (await h.deps.runs.current(plan.service))?.run;
     expect(run).toMatchObject({ epoch: 12, status: 'succeeded' });
-    expect(run?.history.some((n) => /epoch 12: failover .*not taken/.test(n.note))).toBe(true);
+    // The second execution's claim of the same epoch (another owner) refused and recorded.
+    expect((await h.store.refusals(plan.service)).map((r) => [r.epoch, r.reason])).toEqual([
+      [12, 'epoch 12 is not above the claimed epoch 12: a duplicate or stale decision'],
+    ]);
     sfn.destroy();
   });
 });

@@ -1,26 +1,28 @@
 /**
- * The behaviour every DR executor store must have (functions/core/dr/executor-steps.ts `DrRunStore`),
- * run against the in-memory store the workflow tests use and the Firestore store, so the two cannot
- * drift apart: the claim only above the stored epoch and only once the run before has finished (the
- * refusal recorded), the same execution's claim found again, each save over the version it read, the
- * first relayed result kept.
+ * The behaviour every DR executor store must have (functions/core/dr/executor-store.ts
+ * `DrExecutorStore`), run against AWS's DynamoDB store, Google's Firestore store and the in-memory
+ * store the workflow tests use, so that they cannot drift apart: the claim only above the stored
+ * epoch and only once the run before has finished (the refusal recorded), the same owner's claim
+ * found again, each save over the version it read. And Google's `DrRunStore` beside it (Firestore,
+ * memory): the first relayed result kept.
  */
 import { describe, expect, it } from 'vitest';
 import { advance, startRun } from '#core/dr/executor.ts';
-import type { DrRunStore, Refusal } from '#core/dr/executor-steps.ts';
+import type { DrRunStore } from '#core/dr/executor-steps.ts';
+import type { DrExecutorStore, Refusal } from '#core/dr/executor-store.ts';
 import { ConflictError } from '#core/errors.ts';
 import { ledgerPlan, moveOf } from './dr-ledger.ts';
 
-export interface DrRunStoreFixture {
-  store: DrRunStore;
+export interface DrExecutorStoreFixture<S extends DrExecutorStore = DrExecutorStore> {
+  store: S;
   refusals: (service: string) => Promise<Refusal[]>;
 }
 
 const T0 = '2026-03-02T10:00:00.000Z';
 
-export function drRunStoreContract(name: string, setup: () => Promise<DrRunStoreFixture>): void {
+export function drExecutorStoreContract(name: string, setup: () => Promise<DrExecutorStoreFixture>): void {
   const plan = ledgerPlan();
-  describe(`DR run store contract: ${name}`, () => {
+  describe(`DR executor store contract: ${name}`, () => {
     it('claims an epoch once: a duplicate, a lower epoch and a claim while the run is open are refused and recorded', async () => {
       // Arrange
       const { store, refusals } = await setup();
@@ -57,6 +59,26 @@ export function drRunStoreContract(name: string, setup: () => Promise<DrRunStore
       expect((await store.current(plan.service))?.run.epoch).toBe(4);
     });
 
+    it('gives a retried claim its run as it now is, and refuses it once a later epoch was claimed', async () => {
+      // Arrange
+      const { store } = await setup();
+      const run = startRun(plan, moveOf(plan, 3, T0)).run;
+      await store.claim(run, T0, 'exec-a');
+      const paused = advance(run, { type: 'pause', by: 'ops@example.com', time: T0 }).run;
+      await store.save(paused, 1);
+      // Act
+      const retried = await store.claim(run, T0, 'exec-a');
+      const stalled = advance(paused, { type: 'tick', time: '2026-03-02T11:00:00.000Z' }).run;
+      await store.save(stalled, 2);
+      await store.claim(startRun(plan, moveOf(plan, 4, T0)).run, T0, 'exec-b');
+      const late = await store.claim(run, T0, 'exec-a');
+      // Assess
+      expect(retried).toEqual({ claimed: true, stored: { run: paused, version: 2 }, again: true });
+      expect(late).toMatchObject({ claimed: false, refusal: { epoch: 3 } });
+      expect(JSON.stringify(late)).toContain('epoch 3 is not above the claimed epoch 4');
+      expect((await store.current(plan.service))?.run.epoch).toBe(4);
+    });
+
     it('saves an advance only over the version it read', async () => {
       // Arrange
       const { store } = await setup();
@@ -71,7 +93,17 @@ export function drRunStoreContract(name: string, setup: () => Promise<DrRunStore
       await expect(stale).rejects.toBeInstanceOf(ConflictError);
       expect(await store.current(plan.service)).toEqual({ run: paused, version: 2 });
     });
+  });
+}
 
+/** Google's store: the shared contract, and the results the other cloud relays back. */
+export function drRunStoreContract(
+  name: string,
+  setup: () => Promise<DrExecutorStoreFixture<DrRunStore>>,
+): void {
+  const plan = ledgerPlan();
+  drExecutorStoreContract(name, setup);
+  describe(`DR run store contract: ${name}`, () => {
     it('keeps the first relayed result of an action; a redelivery changes nothing', async () => {
       // Arrange
       const { store } = await setup();

@@ -1,6 +1,7 @@
 /** The DR executor's store in memory, with the Firestore adapter's semantics (test/support/dr-run-store-contract.ts holds both to them). */
 import { type ActionResult, claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
-import type { Claim, DrRunStore, Refusal, StoredRun } from '#core/dr/executor-steps.ts';
+import type { DrRunStore } from '#core/dr/executor-steps.ts';
+import type { Claim, Refusal, StoredRun } from '#core/dr/executor-store.ts';
 import { ConflictError } from '#core/errors.ts';
 
 export class MemoryDrRuns implements DrRunStore {

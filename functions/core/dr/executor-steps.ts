@@ -36,41 +36,16 @@ import {
   startRun,
 } from './executor.ts';
 import { decisionMade, runEvents } from './executor-events.ts';
+import type { DrExecutorStore, StoredRun } from './executor-store.ts';
 import type { Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 
-/** The run as stored, with the version a save must name. */
-export interface StoredRun {
-  run: Run;
-  version: number;
-}
-
-/** A claim refused, and why: recorded by the store. */
-export interface Refusal {
-  service: string;
-  epoch: number;
-  time: string;
-  reason: string;
-}
-
 /**
- * A claim's outcome. `again`: this owner (a workflow execution) had already claimed the epoch, as a
- * retried claim whose first answer was lost finds it; the run goes on from where it is.
+ * Where Google's executor keeps the plan's epoch and its run (./executor-store.ts, the interface
+ * both clouds' stores share), and the results the other cloud relays back to it, which the
+ * workflow's polls read.
  */
-export type Claim =
-  | { claimed: true; stored: StoredRun; again?: boolean }
-  | { claimed: false; refusal: Refusal };
-
-/** Where the executor keeps the plan's epoch, its run, and the results relayed back to it. */
-export interface DrRunStore {
-  /**
-   * Claims the run's epoch for `owner`: only above the stored one, and only when the stored run has
-   * finished (or when `owner` itself holds this epoch already).
-   */
-  claim(run: Run, time: string, owner: string): Promise<Claim>;
-  current(service: string): Promise<StoredRun | undefined>;
-  /** Saves an advance over `version`; throws ConflictError when another advance was saved first. */
-  save(run: Run, version: number): Promise<StoredRun>;
+export interface DrRunStore extends DrExecutorStore {
   /** A result relayed back by the other cloud, kept with when it came, once per epoch and action (the first one wins). */
   putResult(result: ActionResult, receivedAt: string): Promise<void>;
   result(

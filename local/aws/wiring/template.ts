@@ -23,6 +23,8 @@ export interface TemplateView {
   outDir: string;
   stackName: string;
   resources: Record<string, { Type: string; Properties?: Json; Condition?: string }>;
+  /** The pseudo parameters' values in this account and region (`AWS::Region`...). */
+  pseudo: Readonly<Record<string, string>>;
   /** Logical id -> physical id (what `Ref` gives). */
   physical: Record<string, string>;
   /** Logical id -> `Fn::GetAtt` attributes. */
@@ -289,5 +291,18 @@ export function viewTemplate(
     Object.entries(resources).filter(
       ([, r]) => r.Type === type && (r.Condition === undefined || condition(r.Condition)),
     );
-  return { template, state, outDir, stackName, resources, physical, attrs, name, resolve, condition, byType };
+  return {
+    template,
+    state,
+    outDir,
+    stackName,
+    resources,
+    pseudo,
+    physical,
+    attrs,
+    name,
+    resolve,
+    condition,
+    byType,
+  };
 }
