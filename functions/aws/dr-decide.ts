@@ -1,8 +1,9 @@
 /**
  * The decision hook of the executor's side on AWS (docs/dr-executor.md, "The deployed executor on
- * AWS"): after drSignals records what it observed or received, the decider runs on every signal this
- * side's log holds (functions/core/dr/failover-decider.ts `decisionsUntil`), and each decision newer
- * than the last one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
+ * AWS"): after drSignals records what it observed or received (and drControl an operator's control),
+ * the decider runs on every signal and control this side's log holds
+ * (functions/core/dr/failover-decider.ts `decisionsUntil`), and each decision newer than the last
+ * one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
  * `crosslink-dr-failover-<stage>` state machine as an execution named `<service>-<epoch>` (so a
  * decision handed on twice starts one execution). Only where the plan's traffic switch is on AWS
  * (ARC): there this side executes; otherwise Google does.
@@ -12,7 +13,8 @@
  * the execution names and the claim's fence make that harmless. A late observation whose time is
  * before the decided time changes no decision already handed on.
  */
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Clock } from '#core/clock.ts';
 import { executorCloud } from '#core/dr/executor.ts';
 import { decisionMade } from '#core/dr/executor-events.ts';
@@ -22,11 +24,13 @@ import type { DrPlan } from '#core/dr/plan.ts';
 import type { DrRecord } from '#core/dr/signal-log.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import type { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
+import { need } from '#core/link/settings.ts';
+import { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
 
 export interface DecideDeps {
   plan: DrPlan;
-  log: { since(service: string, since?: number): Promise<DrRecord[]> };
+  /** This side's log: observations and operator controls, in time order (signal-log.ts `records`). */
+  log: { records(service: string): Promise<DrRecord[]> };
   runs: DynamoDbDrExecutorStore;
   bus: EventSink;
   origin: Origin;
@@ -50,7 +54,7 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
   const service = deps.plan.service;
   const decidedAt = await deps.runs.decidedAt(service);
-  const all = decisionsUntil(deps.plan, await deps.log.since(service), deps.clock.now());
+  const all = decisionsUntil(deps.plan, await deps.log.records(service), deps.clock.now());
   const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
   if (fresh.length === 0) return { decisions: [], started: [] };
   await deps.bus.put(
@@ -86,5 +90,29 @@ export function sfnStarter(client: SFNClient, stateMachineArn: string): DecideDe
     } catch (e) {
       if ((e as Error).name !== 'ExecutionAlreadyExists') throw e;
     }
+  };
+}
+
+/**
+ * The decision hook as a deployed function wires it: where a plan is embedded and
+ * CROSSLINK_DR_FAILOVER_ARN names the state machine; undefined otherwise (no hook runs).
+ */
+export function decisionHookFromEnv(
+  env: NodeJS.ProcessEnv,
+  parts: Omit<DecideDeps, 'plan' | 'runs' | 'startExecution'> & {
+    plan: DrPlan | undefined;
+    dynamo: DynamoDBClient;
+  },
+): DecideDeps | undefined {
+  const { plan, dynamo, ...rest } = parts;
+  if (!plan || !env.CROSSLINK_DR_FAILOVER_ARN) return undefined;
+  return {
+    ...rest,
+    plan,
+    runs: new DynamoDbDrExecutorStore(dynamo, need(env, 'CROSSLINK_TABLE')),
+    startExecution: sfnStarter(
+      new SFNClient({ region: need(env, 'AWS_REGION') }),
+      env.CROSSLINK_DR_FAILOVER_ARN,
+    ),
   };
 }
