@@ -22,7 +22,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Clock } from '#core/clock.ts';
 import { systemClock } from '#core/clock.ts';
-import { pauseInputs } from '#core/dr/controls.ts';
+import { pauseInputs, recordedPause } from '#core/dr/controls.ts';
 import {
   type ActionResult,
   type Advance,
@@ -234,7 +234,9 @@ async function claim(deps: DrExecutorDeps, decision: Decision): Promise<DrExecut
       supervise: false,
       refused: 'a hold has no actions to carry out',
     };
-  const started = startRun(deps.plan, decision);
+  // A decision made before the plan's pause and taken after it opens the run paused.
+  const controls = deps.controls ? await deps.controls(decision.service) : [];
+  const started = startRun(deps.plan, decision, recordedPause(controls, decision.service));
   const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()));
   if (!claimed.claimed)
     return {

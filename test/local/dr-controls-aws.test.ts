@@ -43,6 +43,7 @@ import { main } from '#scripts/cli/main.ts';
 import { roleSession } from '../support/dr-world.ts';
 import { IDENTITIES } from '../support/intake.ts';
 import { ADMIN_CREDENTIALS, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
+import { failoverDecision } from '../unit/dr/helpers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const BOB = 'arn:aws:iam::000000000000:user/bob';
@@ -348,5 +349,26 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(alice.code).toBe(3);
     expect(alice.err.join('\n')).toMatch(/user\/alice is not authorized to perform: execute-api:Invoke/);
     expect((await world.log.controls(plan.service)).map((c) => c.record.control)).toEqual(['pause']);
+  });
+
+  it('opens a run paused when its decision is taken after `dr pause`, and starts it on `dr resume`', async () => {
+    // Prepare: a failover decided before the pause, its execution starting after it
+    world = await deploy();
+    const decision = failoverDecision(plan, { epoch: 5, time: iso(cloud.clock.now()) });
+    await cloud.clock.advance(1_000);
+    expect((await cli('dr', 'pause', 'plan.yaml', '--as', 'bob')).code).toBe(0);
+
+    // Act
+    const opened = await applyExecutorInput(world.executor, { drExecutor: 'decision', decision });
+    const startedWhilePaused = startedActions().length;
+    const resumed = await cli('dr', 'resume', 'plan.yaml', '--as', 'bob');
+    await tick();
+
+    // Assess
+    expect(opened).toMatchObject({ status: 'running', epoch: 5, finished: false });
+    expect(startedWhilePaused).toBe(0);
+    expect(resumed.code).toBe(0);
+    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([[0, 5]]);
+    expect((await run())?.paused).toBeNull();
   });
 });

@@ -112,11 +112,18 @@ export function controlRecord(
  */
 export function pauseInputs(run: Run, controls: readonly ControlRecord[], now: string): RunInput[] {
   if (isFinished(run)) return [];
-  const last = controls.findLast(
-    (c) => c.service === run.service && (c.control === 'pause' || c.control === 'resume'),
-  );
+  const last = lastPauseOrResume(controls, run.service);
   if (!last) return [];
   if (last.control === 'pause' && !run.paused) return [{ type: 'pause', by: last.by, time: last.time }];
   if (last.control === 'resume' && run.paused) return [{ type: 'resume', by: last.by, time: now }];
   return [];
 }
+
+/** The plan's pause as its recorded controls leave it (who paused it, since when), or null. */
+export function recordedPause(controls: readonly ControlRecord[], service: string): Run['paused'] {
+  const last = lastPauseOrResume(controls, service);
+  return last?.control === 'pause' ? { by: last.by, since: last.time } : null;
+}
+
+const lastPauseOrResume = (controls: readonly ControlRecord[], service: string) =>
+  controls.findLast((c) => c.service === service && (c.control === 'pause' || c.control === 'resume'));

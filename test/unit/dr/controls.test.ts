@@ -4,7 +4,13 @@
  * the pause or resume a run under way takes from the recorded controls.
  */
 import { describe, expect, it } from 'vitest';
-import { controlIssues, controlRecord, parseControlRequest, pauseInputs } from '#core/dr/controls.ts';
+import {
+  controlIssues,
+  controlRecord,
+  parseControlRequest,
+  pauseInputs,
+  recordedPause,
+} from '#core/dr/controls.ts';
 import { advance, startRun } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { ControlRecord, DrRecord } from '#core/dr/signal-log.ts';
@@ -148,5 +154,22 @@ describe('pauseInputs', () => {
 
     expect(pauseInputs(running, [ctl('pause', '2026-03-02T10:07:00Z', 'ledger')], now)).toEqual([]);
     expect(pauseInputs(finished, [ctl('pause', '2026-03-02T10:07:00Z')], now)).toEqual([]);
+  });
+
+  it('opens a run paused when the plan was paused before its decision was taken, and starts it on resume', () => {
+    const p = planWith();
+    const log = [ctl('pause', '2026-03-02T10:05:00Z')];
+
+    const opened = startRun(p, failoverDecision(p), recordedPause(log, 'payments-api'));
+    const resumed = advance(opened.run, { type: 'resume', by: 'arn:bob', time: now });
+
+    expect(recordedPause(log, 'payments-api')).toEqual({ by: 'arn:bob', since: '2026-03-02T10:05:00Z' });
+    expect(recordedPause([...log, ctl('resume', '2026-03-02T10:06:00Z')], 'payments-api')).toBeNull();
+    expect(recordedPause(log, 'ledger')).toBeNull();
+    expect(opened.effects).toEqual([]);
+    expect(opened.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(resumed.run.steps.map((s) => s.status)).toEqual(['started', 'pending', 'pending']);
+    expect(resumed.run.steps[0]?.startedAt).toBe(now);
+    expect(resumed.effects.map((e) => e.type)).toEqual(['event', 'start-action']);
   });
 });
