@@ -6,26 +6,35 @@
  * (`DrControlRole`), and the executor's (functions/aws/dr-executor.ts) under `DrExecutorRole`'s.
  *
  * What stands in for deployed parts: the observations are written to the log as drSignals records
- * them (and its decision hook run after them); the state machine's `Decide` task is played by the
- * decision hook's `startExecution` (it hands the decision to the executor, as the `dr-failover` ASL
- * does, tested with the real ASL in test/local/dr-executor-aws.test.ts); its ticks and Google's
- * `DrActionFinished` are given to the executor by the test; the ARC flip is recorded, not performed
- * (test/local/dr-arc-switch.test.ts flips the world's cells under the executor's role).
+ * them (and its decision hook run after them); Google's `DrActionFinished` is given to the executor
+ * by the test; the ARC flip is recorded, not performed (test/local/dr-arc-switch.test.ts flips the
+ * world's cells under the executor's role). In all but the last test the state machine is played
+ * by the decision hook's `startExecution` (the decision handed to the executor, as its `Decide`
+ * task does) and the test's ticks; the last runs the real `dr-failover` ASL on the local Step
+ * Functions, its Lambda tasks invoking drExecutor.
  *
  * Proved: an approval-required failover starts no action until `dr approve` through the deployed
  * path, at the next epoch; a wrong epoch is refused and nothing is recorded; a pause during the run
- * holds it between actions and a resume finishes it; a request retried with the same key records
- * one control; a caller without the route's permission is refused by IAM.
+ * holds it between actions and a resume finishes it (the state machine's look while paused starts
+ * nothing, its look after the resume goes on); a decision taken after a pause opens its run paused;
+ * a request retried with the same key records one control; a caller without the route's permission
+ * is refused by IAM.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { drControlRoute } from '#aws/dr-control.ts';
-import { decideAndStart } from '#aws/dr-decide.ts';
-import { applyExecutorInput, type DrExecutorDeps, resultOfFinished } from '#aws/dr-executor.ts';
+import { decideAndStart, sfnStarter } from '#aws/dr-decide.ts';
+import {
+  applyExecutorInput,
+  type DrExecutorDeps,
+  drExecutorStep,
+  resultOfFinished,
+} from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import type { HttpApiEvent } from '#aws/intake.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
@@ -40,9 +49,10 @@ import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { IntakeClient } from '#scripts/cli/intake-client.ts';
 import { main } from '#scripts/cli/main.ts';
+import { resolveDefinition } from '../support/aws-half.ts';
 import { roleSession } from '../support/dr-world.ts';
 import { IDENTITIES } from '../support/intake.ts';
-import { ADMIN_CREDENTIALS, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, letServiceCall, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 import { failoverDecision } from '../unit/dr/helpers.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -370,5 +380,76 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(resumed.code).toBe(0);
     expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([[0, 5]]);
     expect((await run())?.paused).toBeNull();
+  });
+
+  it('drives the real dr-failover ASL: its look while paused starts nothing, its look after the resume goes on', async () => {
+    // Prepare: the state machine as serverless.yml deploys it, started by the decision hook; drExecutor as a Lambda
+    world = await deploy();
+    let ticks = 0;
+    const region = cloud.aws.region;
+    const arnOf = (fn: string) => `arn:aws:lambda:${region}:${cloud.aws.accountId}:function:${fn}`;
+    runtime.register({
+      name: 'drExecutor',
+      timeout: 60,
+      handler: (event: unknown) => {
+        if ((event as { drExecutor?: string }).drExecutor === 'tick') ticks++;
+        return drExecutorStep(world.executor, event as Record<string, unknown>);
+      },
+    });
+    const roleArn = await putServiceRole(
+      cloud,
+      `crosslink-dr-states-${tables}`,
+      'states.amazonaws.com',
+      ['lambda:InvokeFunction'],
+      [arnOf('drExecutor')],
+    );
+    const sfn = new SFNClient({ region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS });
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `crosslink-dr-failover-${tables}`,
+        definition: resolveDefinition(join(repo, 'workflows/aws/dr-failover.asl.json'), arnOf),
+        roleArn,
+      }),
+    );
+    (world.control.decide as { startExecution: unknown }).startExecution = sfnStarter(
+      sfn,
+      stateMachineArn as string,
+    );
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await outage();
+    await until(async () => (await run())?.status === 'awaiting-approval');
+    const epoch = ((await run())?.epoch ?? 0) as number;
+    const opener = `${stateMachineArn?.replace(':stateMachine:', ':execution:')}:payments-api-${epoch}`;
+    const status = async () =>
+      (await sfn.send(new DescribeExecutionCommand({ executionArn: opener }))).status;
+
+    // Act
+    expect((await cli('dr', 'approve', 'plan.yaml', String(epoch), '--as', 'bob')).code).toBe(0);
+    await until(async () => startedActions().length === 1);
+    expect((await cli('dr', 'pause', 'plan.yaml', '--as', 'bob')).code).toBe(0);
+    await googleFinishes();
+    const ticksBefore = ticks;
+    await cloud.clock.advance(10_000); // the execution's next look, while paused
+    await until(async () => ticks > ticksBefore);
+    const whilePaused = { ticked: ticks > ticksBefore, started: startedActions().length, run: await run() };
+    expect((await cli('dr', 'resume', 'plan.yaml', '--as', 'bob')).code).toBe(0);
+    await cloud.clock.advance(10_000); // its next look takes the resume
+    await until(async () => startedActions().length === 2);
+    await googleFinishes();
+    await cloud.clock.advance(10_000);
+    await until(async () => (await status()) !== 'RUNNING');
+
+    // Assess
+    expect(whilePaused.ticked).toBe(true);
+    expect(whilePaused.started).toBe(1);
+    expect(whilePaused.run?.paused).toMatchObject({ by: BOB });
+    expect(startedActions().map((a) => a.index)).toEqual([0, 1, 2]);
+    expect(await status()).toBe('SUCCEEDED');
+    expect(await run()).toMatchObject({ status: 'succeeded', epoch: epoch + 1 });
+    expect(world.flips).toBe(1);
+    runtime.remove('drExecutor');
+    sfn.destroy();
   });
 });
