@@ -1,10 +1,10 @@
 /**
  * The decision hook of the executor's side on AWS (docs/dr-executor.md, "The deployed executor on
- * AWS"): after drSignals records what it observed or received, the decider runs on the signals this
- * side's log holds, from its kept state (functions/core/dr/failover-decider.ts `decisionsSince`: the
- * state at `now - staleAfter`, so each invocation reads a bounded window, not the whole log), and
- * each decision newer
- * than the last one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
+ * AWS"): after drSignals records what it observed or received (and drControl an operator's control),
+ * the decider runs on the signals and controls this side's log holds, from its kept state
+ * (functions/core/dr/failover-decider.ts `decisionsSince`: the state at `now - staleAfter`, so each
+ * invocation reads a bounded window, not the whole log), and each decision newer than the last
+ * one handed on is published (`DrDecisionMade`) and, when it is a move, given to the
  * `crosslink-dr-failover-<stage>` state machine as an execution named `<service>-<epoch>` (so a
  * decision handed on twice starts one execution). Only where the plan's traffic switch is on AWS
  * (ARC): there this side executes; otherwise Google does.
@@ -14,7 +14,8 @@
  * the execution names and the claim's fence make that harmless. A late observation whose time is
  * before the decided time changes no decision already handed on.
  */
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Clock } from '#core/clock.ts';
 import { executorCloud } from '#core/dr/executor.ts';
 import { decisionMade } from '#core/dr/executor-events.ts';
@@ -24,11 +25,13 @@ import type { DrPlan } from '#core/dr/plan.ts';
 import type { DrRecord } from '#core/dr/signal-log.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import type { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
+import { need } from '#core/link/settings.ts';
+import { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
 
 export interface DecideDeps {
   plan: DrPlan;
-  log: { since(service: string, since?: number): Promise<DrRecord[]> };
+  /** This side's log: observations and operator controls, in time order (signal-log.ts `records`). */
+  log: { records(service: string, since?: number): Promise<DrRecord[]> };
   runs: DynamoDbDrExecutorStore;
   bus: EventSink;
   origin: Origin;
@@ -53,7 +56,7 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   const service = deps.plan.service;
   const decidedAt = await deps.runs.decidedAt(service);
   const kept = await deps.runs.checkpoint(service);
-  const records = await deps.log.since(service, kept ? kept.at + 1 : 0);
+  const records = await deps.log.records(service, kept ? kept.at + 1 : 0);
   const { decisions: all, checkpoint } = decisionsSince(
     deps.plan,
     kept,
@@ -108,5 +111,29 @@ export function sfnStarter(client: SFNClient, stateMachineArn: string): DecideDe
     } catch (e) {
       if ((e as Error).name !== 'ExecutionAlreadyExists') throw e;
     }
+  };
+}
+
+/**
+ * The decision hook as a deployed function wires it: where a plan is embedded and
+ * CROSSLINK_DR_FAILOVER_ARN names the state machine; undefined otherwise (no hook runs).
+ */
+export function decisionHookFromEnv(
+  env: NodeJS.ProcessEnv,
+  parts: Omit<DecideDeps, 'plan' | 'runs' | 'startExecution'> & {
+    plan: DrPlan | undefined;
+    dynamo: DynamoDBClient;
+  },
+): DecideDeps | undefined {
+  const { plan, dynamo, ...rest } = parts;
+  if (!plan || !env.CROSSLINK_DR_FAILOVER_ARN) return undefined;
+  return {
+    ...rest,
+    plan,
+    runs: new DynamoDbDrExecutorStore(dynamo, need(env, 'CROSSLINK_TABLE')),
+    startExecution: sfnStarter(
+      new SFNClient({ region: need(env, 'AWS_REGION') }),
+      env.CROSSLINK_DR_FAILOVER_ARN,
+    ),
   };
 }

@@ -23,6 +23,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Clock } from '#core/clock.ts';
 import { systemClock } from '#core/clock.ts';
+import { pauseInputs, recordedPause } from '#core/dr/controls.ts';
 import {
   type ActionResult,
   type Advance,
@@ -39,6 +40,7 @@ import { executorRegionIssue } from '#core/dr/executor-region.ts';
 import type { DrExecutorStore, StoredRun } from '#core/dr/executor-store.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
+import type { ControlRecord } from '#core/dr/signal-log.ts';
 import { buildEvent, type Origin } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { DrActionFinishedData } from '#core/events/catalog.ts';
@@ -50,6 +52,7 @@ import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls
 import { DynamoDbDrExecutorStore, RunVersionConflict } from './dr-executor-store.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
+import { DynamoDbSignalLog } from './signal-log.ts';
 
 export interface DrExecutorDeps {
   plan: DrPlan;
@@ -63,6 +66,11 @@ export interface DrExecutorDeps {
   page: (page: ExecutorPage) => void;
   /** How often the state machine looks at a run between its deadlines (ms). */
   pollMs?: number;
+  /**
+   * The plan's operator controls as recorded in this side's signal log (signal-log.ts `DRCTL#`):
+   * each input first brings the run to the last pause or resume among them.
+   */
+  controls?: (service: string) => Promise<ControlRecord[]>;
 }
 
 /**
@@ -205,14 +213,32 @@ export async function applyExecutorInput(
         supervise: false,
         refused: 'no run has been claimed',
       };
-    const advanced = advance(current.run, toRunInput(deps, input));
+    const controlled = await underControl(deps, current.run);
+    const advanced = advance(controlled.run, toRunInput(deps, input));
     try {
       const stored = await deps.runs.save(advanced.run, current.version);
-      return stateOf(deps, await perform(deps, stored, advanced.effects), input.drExecutor === 'tick');
+      const effects = [...controlled.effects, ...advanced.effects];
+      return stateOf(deps, await perform(deps, stored, effects), input.drExecutor === 'tick');
     } catch (e) {
       if (!(e instanceof RunVersionConflict) || attempt >= RACE_RETRIES) throw e;
     }
   }
+}
+
+/**
+ * The run brought to the plan's recorded pause or resume (functions/core/dr/controls.ts
+ * `pauseInputs`), with what that leads to: a resume starts the next action. The log is read at every
+ * input, so a control recorded while an action was under way holds the run before the next one.
+ */
+async function underControl(deps: DrExecutorDeps, run: Run): Promise<Advance> {
+  if (!deps.controls) return { run, effects: [] };
+  const inputs = pauseInputs(run, await deps.controls(run.service), iso(deps.clock.now()));
+  let controlled: Advance = { run, effects: [] };
+  for (const input of inputs) {
+    const next = advance(controlled.run, input);
+    controlled = { run: next.run, effects: [...controlled.effects, ...next.effects] };
+  }
+  return controlled;
 }
 
 function toRunInput(deps: DrExecutorDeps, input: DrExecutorInput) {
@@ -236,7 +262,9 @@ async function claim(deps: DrExecutorDeps, decision: Decision, execution: string
       supervise: false,
       refused: 'a hold has no actions to carry out',
     };
-  const started = startRun(deps.plan, decision);
+  // A decision made before the plan's pause and taken after it opens the run paused.
+  const controls = deps.controls ? await deps.controls(decision.service) : [];
+  const started = startRun(deps.plan, decision, recordedPause(controls, decision.service));
   const claimed = await deps.runs.claim(started.run, iso(deps.clock.now()), execution);
   if (!claimed.claimed)
     return {
@@ -393,9 +421,12 @@ export function drExecutorDepsFromEnv(
     throw new DrExecutorMisplaced(message);
   }
   const endpoints = readArcEndpoints(env);
+  const dynamo = new DynamoDBClient({ region });
+  const log = new DynamoDbSignalLog(dynamo, need(env, 'CROSSLINK_TABLE'));
   cached = {
     plan,
-    runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
+    runs: new DynamoDbDrExecutorStore(dynamo, need(env, 'CROSSLINK_TABLE')),
+    controls: async (service) => (await log.controls(service)).map((c) => c.record),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     clock,

@@ -22,7 +22,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { type Clock, systemClock } from '#core/clock.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
@@ -37,27 +36,14 @@ import {
 import type { Origin } from '#core/envelope.ts';
 import { ValidationError } from '#core/errors.ts';
 import { jsonSetting, need } from '#core/link/settings.ts';
-import { type DecideDeps, type DecideOutcome, decideAndStart, sfnStarter } from './dr-decide.ts';
-import { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
+import { type DecideDeps, type DecideOutcome, decideAndStart, decisionHookFromEnv } from './dr-decide.ts';
+import { embeddedDrPlan } from './dr-plan.ts';
 import type { EmfMetrics } from './emf.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { readHealthCheckSignals } from './health-check-signals.ts';
 import { fetchGet } from './http-get.ts';
 import { DynamoDbSignalLog } from './signal-log.ts';
-
-/**
- * The plan the packaging embeds (config/dr-plan.cjs): validated there, with the decider's settings
- * it derives, so the function carries no schema compiler; null when the deployment protects none.
- */
-declare const CROSSLINK_DR_PLAN: DrPlan | null | undefined;
-
-/** The embedded DR plan; undefined when none was embedded or when running from source. */
-export function embeddedDrPlan(): DrPlan | undefined {
-  return typeof CROSSLINK_DR_PLAN === 'undefined' || CROSSLINK_DR_PLAN === null
-    ? undefined
-    : CROSSLINK_DR_PLAN;
-}
 
 /** How long a probe waits for an answer: well inside the schedule's minute. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -113,30 +99,24 @@ export function drSignalsDepsFromEnv(
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
   const origin: Origin = { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region };
-  const log = new DynamoDbSignalLog(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE'));
+  const dynamo = new DynamoDBClient({ region });
+  const log = new DynamoDbSignalLog(dynamo, need(env, 'CROSSLINK_TABLE'));
+  const bus = new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') });
+  const decide = decisionHookFromEnv(env, { plan, log, dynamo, bus, origin, clock });
   cached = {
     plan,
     origin,
     clock,
     log,
-    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    bus,
     get: (vantage) => fetchGet(vantage, PROBE_TIMEOUT_MS),
     // Route 53 publishes HealthCheckStatus to us-east-1 only.
     cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
     controlUrl: env.CROSSLINK_DR_CONTROL_URL ?? '',
     healthChecks: readHealthCheckMap(env),
     ...(env.CROSSLINK_DR_REPLICATION_LINK ? { replicationLink: env.CROSSLINK_DR_REPLICATION_LINK } : {}),
+    ...(decide && { decide }),
   };
-  if (plan && env.CROSSLINK_DR_FAILOVER_ARN)
-    cached.decide = {
-      plan,
-      log,
-      runs: new DynamoDbDrExecutorStore(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
-      bus: cached.bus,
-      origin,
-      clock,
-      startExecution: sfnStarter(new SFNClient({ region }), env.CROSSLINK_DR_FAILOVER_ARN),
-    };
   return cached;
 }
 

@@ -3,7 +3,7 @@
  * (functions/aws/intake.ts), each call signed with SigV4 for `execute-api`. HTTP errors
  * (functions/aws/http-errors.ts bodies) become the core's named errors, so main.ts maps them to
  * the CLI's exit codes: 400 -> 2 (one line per issue), 403 -> 3, 404 -> 4, 409 -> 3 for an illegal
- * transition or another policy hash, 1 for a conflict; anything else -> 1.
+ * transition, another policy hash or a DR control refused, 1 for a conflict; anything else -> 1.
  *
  * The Google intake (an HTTP Cloud Function behind IAM invoker auth) has the same routes and
  * answers; its calls carry `Authorization: Bearer <ID token>` whose audience is the intake URL.
@@ -21,6 +21,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { GoogleAuth } from 'google-auth-library';
+import type { Decision } from '#core/dr/failover-state.ts';
+import type { ControlRecord } from '#core/dr/signal-log.ts';
 import type { Cloud } from '#core/envelope.ts';
 import {
   ConflictError,
@@ -88,15 +90,24 @@ export interface LinkResource {
   }[];
 }
 
+/** What `POST /dr/{service}/controls` answers (functions/aws/dr-control.ts `ControlAnswer`). */
+export interface DrControlAnswer {
+  control: ControlRecord;
+  recorded: boolean;
+  decisions: Decision[];
+}
+
 interface ErrorBody {
   error?: { code?: string; message?: string; issues?: { path: string; reason: string }[] };
   message?: string;
+  /** API Gateway's IAM refusal: `{"Message": "User: ... is not authorized to perform: execute-api:Invoke ..."}`. */
+  Message?: string;
 }
 
 /** Maps an intake's error answer to the core error main.ts turns into an exit code. */
 export function errorOfResponse(status: number, body: ErrorBody, what: string): Error {
   const e = body.error;
-  const message = e?.message ?? body.message ?? `HTTP ${status}`;
+  const message = e?.message ?? body.message ?? body.Message ?? `HTTP ${status}`;
   switch (status) {
     case 400:
       return new ValidationError(e?.issues?.length ? e.issues : [{ path: '(request)', reason: message }]);
@@ -111,7 +122,9 @@ export function errorOfResponse(status: number, body: ErrorBody, what: string): 
     case 404:
       return new NotFoundError(e ? message : `${what}: no such route on the intake (${message})`);
     case 409:
-      return e?.code === 'IllegalTransitionError' || e?.code === 'PolicyHashMismatchError'
+      return e?.code === 'IllegalTransitionError' ||
+        e?.code === 'PolicyHashMismatchError' ||
+        e?.code === 'ControlRefusedError'
         ? new StateRefusedError(message)
         : new ConflictError(message);
     default:
@@ -247,6 +260,17 @@ export class IntakeClient {
       `/vpns/${encodeURIComponent(vpnId)}/approvals`,
       { body: { runId, decision: 'approve' } },
     );
+  }
+
+  /**
+   * Records an operator's pause, resume or approval of a DR plan in the deployed AWS signal log
+   * (`POST /dr/{service}/controls`, functions/aws/dr-control.ts); the same key retried records it once.
+   */
+  drControl(service: string, body: { control: string; epoch?: number }, idempotencyKey: string) {
+    return this.#call<DrControlAnswer>('POST', `/dr/${encodeURIComponent(service)}/controls`, {
+      body,
+      headers: { 'idempotency-key': idempotencyKey },
+    });
   }
 
   get(id: string) {

@@ -1,18 +1,22 @@
 /**
  * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>`: an
- * operator's control, recorded in a signal log file after checking it against the decisions that log
- * leads to (docs/dr-executor.md). Offline: they read files and run the core.
+ * operator's control, checked against the decisions the log leads to, then recorded
+ * (docs/dr-executor.md "Operations"). With `--signals <file>`, offline: they read files and run the
+ * core. Without it, in the deployed AWS signal log of the target (the local cloud, or
+ * `--target cloud`), through the AWS intake's HTTP API as the caller.
  * Exit codes: 0 recorded, 2 malformed plan or signal log, 3 refused (nothing recorded).
  */
+import { randomUUID } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { approvalIssues, runFromDecisions } from '#core/dr/executor.ts';
+import { type ControlRequest, controlIssues, controlRecord } from '#core/dr/controls.ts';
+import { executorCloud } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import { iso } from '#core/dr/failover-state.ts';
-import type { ControlRecord } from '#core/dr/signal-log.ts';
-import type { Command } from '../cli/command.ts';
+import { parseDrPlan } from '#core/dr/plan.ts';
+import type { Command, CommandContext } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
-import { describeDecision, type Output, readPlanAndLog, timeOption } from './dr.ts';
+import { describeDecision, type Output, parseOrReport, readInput, readPlanAndLog, timeOption } from './dr.ts';
 
 export interface ControlOptions {
   plan: string;
@@ -44,74 +48,104 @@ export async function drControl(opts: ControlOptions, out: Output): Promise<numb
     return EXIT.usage;
   }
   const result = replay(plan, records);
-  if (opts.control === 'approve') {
-    const epoch = opts.epoch as number;
-    const issues = approvalIssues(runFromDecisions(plan, result.decisions, time), plan.service, epoch, time);
-    if (issues.length > 0) {
-      for (const i of issues) out.err(`${plan.service}: ${i.path}: ${i.reason}`);
-      return EXIT.refused;
-    }
-  } else if (
-    (opts.control === 'pause') ===
-    (result.state.paused !== null && result.state.paused.plan === true)
-  ) {
-    out.err(`${plan.service}: already ${opts.control === 'pause' ? 'paused' : 'running (not paused)'}`);
+  const request: ControlRequest = {
+    control: opts.control,
+    ...(opts.epoch !== undefined && { epoch: opts.epoch }),
+  };
+  const issues = controlIssues(plan, result.decisions, result.state, request, time);
+  if (issues.length > 0) {
+    for (const i of issues)
+      out.err(`${plan.service}: ${i.path === 'control' ? i.reason : `${i.path}: ${i.reason}`}`);
     return EXIT.refused;
   }
-  const pending = result.decisions.findLast((d) => d.approval === 'pending');
-  const control: ControlRecord = {
-    time,
-    control: opts.control,
-    service: plan.service,
-    by: opts.by,
-    ...(opts.control === 'approve' && pending && { decision: pending.decision as 'failover' | 'failback' }),
-  };
+  const control = controlRecord(plan, result.decisions, request, opts.by, time);
   const text = await readFile(resolve(opts.home, opts.signals), 'utf8');
   const newline = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
   await appendFile(resolve(opts.home, opts.signals), `${newline}${JSON.stringify(control)}\n`);
   const after = replay(plan, [...records, control]);
-  const what =
-    opts.control === 'approve'
-      ? `approved the ${control.decision} of epoch ${opts.epoch}`
-      : opts.control === 'pause'
-        ? 'paused: the decider holds this plan, a run under way holds between actions'
-        : 'resumed';
+  const what = describeControl(opts.control, control.decision, opts.epoch);
   out.out(`${plan.service}: ${what} (by ${opts.by} at ${time}), recorded in ${opts.signals}`);
   for (const d of after.decisions.slice(result.decisions.length))
     for (const line of describeDecision(d)) out.out(line);
   return EXIT.ok;
 }
 
+/**
+ * The control recorded in the deployed AWS signal log (`POST /dr/{service}/controls` on the AWS
+ * intake's HTTP API, signed as the caller): for a plan whose traffic switch is on AWS. The principal
+ * recorded is the one IAM verified; the time is the deployment's. Refused (exit 3, nothing recorded)
+ * as offline; a request retried with the same key records the control once.
+ */
+async function deployedControl(
+  ctx: CommandContext,
+  opts: { plan: string; control: ControlOptions['control']; epoch?: number },
+): Promise<number> {
+  const read = await readInput(ctx.home, opts.plan, ctx.io);
+  if ('code' in read) return read.code;
+  const plan = parseOrReport(opts.plan, ctx.io, () => parseDrPlan(read.text, opts.plan));
+  if (!plan) return EXIT.usage;
+  const executor = executorCloud(plan);
+  if (executor !== 'aws')
+    throw new UsageError(
+      `${opts.plan}: ${plan.service}'s traffic switch is on ${executor}, which executes it; the deployed controls reach AWS's executor only: record it in a file with --signals <file>`,
+    );
+  // Loaded here: the intake client's SDK signer would slow the offline commands' start.
+  const { intakeFor } = await import('../cli/intake-client.ts');
+  const access = await intakeFor(ctx, 'aws');
+  const answer = await access.client.drControl(
+    plan.service,
+    { control: opts.control, ...(opts.epoch !== undefined && { epoch: opts.epoch }) },
+    randomUUID(),
+  );
+  if (ctx.global.json) {
+    ctx.io.out(JSON.stringify(answer, null, 2));
+    return EXIT.ok;
+  }
+  const c = answer.control;
+  ctx.io.out(
+    `${plan.service}: ${describeControl(opts.control, c.decision, opts.epoch)} (by ${c.by} at ${c.time}), recorded in the deployed AWS signal log`,
+  );
+  for (const d of answer.decisions) for (const line of describeDecision(d)) ctx.io.out(line);
+  return EXIT.ok;
+}
+
+const describeControl = (control: ControlOptions['control'], decision?: string, epoch?: number) =>
+  control === 'approve'
+    ? `approved the ${decision} of epoch ${epoch}`
+    : control === 'pause'
+      ? 'paused: the decider holds this plan, a run under way holds between actions'
+      : 'resumed';
+
 /** The options the control commands share. */
 const CONTROL_OPTIONS = {
-  signals: { type: 'string', description: 'the signal log (JSON lines) the control is recorded in' },
+  signals: {
+    type: 'string',
+    description:
+      "the signal log (JSON lines) the control is recorded in; without it, the deployed AWS executor's log",
+  },
   by: {
     type: 'string',
-    description: 'the principal recording it (IAM principal ARN or Google account email)',
+    description:
+      'with --signals: the principal recording it (IAM principal ARN or Google account email); deployed, the caller IAM verified',
   },
-  at: { type: 'string', description: 'when (RFC 3339); default now' },
+  at: { type: 'string', description: 'with --signals: when (RFC 3339); default now' },
 } as const;
 
 function controlCommand(control: 'pause' | 'resume', summary: string): Command {
   return {
     noun: 'dr',
     verb: control,
-    args: '<plan-file> --signals <file> --by <principal> [--at <time>]',
+    args: '<plan-file> [--signals <file> --by <principal> [--at <time>]]',
     summary,
-    example: `crosslink dr ${control} plan.yaml --signals signals.jsonl --by alice@example.com`,
+    example: `crosslink dr ${control} plan.yaml --as bob`,
     positionals: { min: 1, max: 1 },
     options: CONTROL_OPTIONS,
     run: (ctx) => runControl(ctx, control),
   };
 }
 
-async function runControl(
-  ctx: Parameters<Command['run']>[0],
-  control: ControlOptions['control'],
-): Promise<number> {
+async function runControl(ctx: CommandContext, control: ControlOptions['control']): Promise<number> {
   const { signals, by, at } = ctx.options;
-  if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
-  if (typeof by !== 'string' || by.length === 0) throw new UsageError('missing --by <principal>');
   let epoch: number | undefined;
   if (control === 'approve') {
     const text = ctx.positionals[1] as string;
@@ -119,9 +153,21 @@ async function runControl(
     if (!/^\d+$/.test(text) || epoch < 1)
       throw new UsageError(`<epoch>: "${text}" is not an epoch (a positive integer, as dr status shows it)`);
   }
+  const plan = ctx.positionals[0] as string;
+  if (signals === undefined) {
+    if (by !== undefined)
+      throw new UsageError(
+        '--by is for a signal log file (--signals): the deployed log records the caller IAM verified',
+      );
+    if (at !== undefined)
+      throw new UsageError('--at is for a signal log file (--signals): the deployment records its own time');
+    return deployedControl(ctx, { plan, control, ...(epoch !== undefined && { epoch }) });
+  }
+  if (typeof signals !== 'string') throw new UsageError('missing --signals <file>');
+  if (typeof by !== 'string' || by.length === 0) throw new UsageError('missing --by <principal>');
   return drControl(
     {
-      plan: ctx.positionals[0] as string,
+      plan,
       signals,
       control,
       by,
@@ -141,9 +187,9 @@ const resume = controlCommand('resume', 'resume a paused DR plan');
 const approve: Command = {
   noun: 'dr',
   verb: 'approve',
-  args: '<plan-file> <epoch> --signals <file> --by <principal> [--at <time>]',
+  args: '<plan-file> <epoch> [--signals <file> --by <principal> [--at <time>]]',
   summary: 'approve the failover or failback waiting at <epoch>',
-  example: 'crosslink dr approve plan.yaml 3 --signals signals.jsonl --by carol@example.com',
+  example: 'crosslink dr approve plan.yaml 3 --as bob',
   positionals: { min: 2, max: 2 },
   options: CONTROL_OPTIONS,
   run: (ctx) => runControl(ctx, 'approve'),

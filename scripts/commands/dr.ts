@@ -13,7 +13,6 @@ import { join, resolve } from 'node:path';
 import { formatDuration } from '#core/clock.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
-import type { Observation } from '#core/dr/observations.ts';
 import { type Action, type DrPlan, independentObservers, parseDrPlan, planWarnings } from '#core/dr/plan.ts';
 import {
   type ArcServing,
@@ -29,7 +28,7 @@ import {
   type SignalGap,
   signalGaps,
 } from '#core/dr/serving.ts';
-import { parseSignalLogLines } from '#core/dr/signal-log.ts';
+import { type DrRecord, parseSignalLogLines } from '#core/dr/signal-log.ts';
 import { drStatus } from '#core/dr/status.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { Command, CommandContext } from '../cli/command.ts';
@@ -441,7 +440,7 @@ const exportLog: Command = {
     'crosslink dr export config/dr-plans/example-payments.yaml --since 2026-03-02T10:00:00Z > log.jsonl',
   positionals: { min: 1, max: 1 },
   options: {
-    since: { type: 'string', description: 'only observations at or after this time (RFC 3339)' },
+    since: { type: 'string', description: 'only records at or after this time (RFC 3339)' },
     table: {
       type: 'string',
       description: 'the links table that holds the log (default crosslink-links-dev)',
@@ -465,7 +464,7 @@ const exportLog: Command = {
       throw new UsageError(
         'exporting the signal log from real accounts is not built yet: only the local cloud',
       );
-    const print = (records: Observation[]) => {
+    const print = (records: readonly DrRecord[]) => {
       for (const r of records) ctx.io.out(JSON.stringify(r));
       if (records.length === 0)
         ctx.io.err(`${plan.service}: no recorded signal${since === undefined ? '' : ' since then'}`);
@@ -501,7 +500,9 @@ const exportLog: Command = {
     });
     try {
       const table = typeof ctx.options.table === 'string' ? ctx.options.table : 'crosslink-links-dev';
-      return print(await new DynamoDbSignalLog(client, table).since(plan.service, since));
+      // The observations and the operators' controls (dr pause / resume / approve), in time order.
+      const records = await new DynamoDbSignalLog(client, table).records(plan.service);
+      return print(records.filter((r) => since === undefined || Date.parse(r.time) >= since));
     } finally {
       client.destroy();
     }

@@ -103,10 +103,10 @@ describe('the decision hook on AWS', () => {
     const now = { ms: Date.parse('2026-03-02T10:00:00Z') };
     const h = await hook(now);
     const reads: number[] = [];
-    const since = h.log.since.bind(h.log);
+    const read = h.log.records.bind(h.log);
     h.deps.log = {
-      since: async (service, from) => {
-        const records = await since(service, from);
+      records: async (service, from) => {
+        const records = await read(service, from);
         reads.push(records.length);
         return records;
       },

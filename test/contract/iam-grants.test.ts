@@ -153,7 +153,13 @@ describe('what each handler can call (per handler, through the ports)', () => {
     expect(reaching('secretsmanager:CreateSecret')).toEqual(['stepActivateInitiate']);
     expect(reaching('interconnect:CreateConnection')).toEqual(['stepActivateInitiate']);
     expect(reaching('interconnect:AcceptConnectionProposal')).toEqual(['stepActivateAccept']);
-    expect(reaching('states:StartExecution')).toEqual(['drSignals', 'intake', 'peerEvents', 'starter']);
+    expect(reaching('states:StartExecution')).toEqual([
+      'drControl',
+      'drSignals',
+      'intake',
+      'peerEvents',
+      'starter',
+    ]);
     expect(reaching('directconnect:UpdateDirectConnectGatewayAssociation')).toEqual(['stepVerifyPrefixes']);
     expect(reaching('sqs:SendMessage')).toEqual(['relayToGoogle']);
     expect([...(analysis.handlers.relayToGoogle?.actions.keys() ?? [])]).toEqual(['sqs:SendMessage']);

@@ -93,6 +93,8 @@ const EXPECTED: Record<string, string[]> = {
   drSignals: [...STORE_EVENTS, 'CloudWatchClient', 'SFNClient'],
   // Its store and the bus; the ARC flip's client is not among the clients checked here.
   drExecutor: STORE_EVENTS,
+  // The control recorded in the log, then the decision hook (its DrDecisionMade, its executions).
+  drControl: [...STORE_EVENTS, 'SFNClient'],
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -342,13 +342,16 @@ describe('the DR signals of both clouds deployed', () => {
     const role = [...runtime.functions.values()].find((f) => f.name === 'crosslink-dev-drSignals')?.role;
     const made = (cloud.iam?.decisions() ?? []).filter((d) => d.principal === role);
     // HealthCheckStatus from CloudWatch us-east-1, its lines and streaks in the table, its events on
-    // the bus, and its log stream, which Lambda writes with the function's role.
+    // the bus, and its log stream, which Lambda writes with the function's role; and the decision
+    // hook (the plan's switch is ARC): the log read whole (Query) and the failover's execution started.
     expect(made.every((d) => d.decision === 'Allow')).toBe(true);
     expect(new Set(made.map((d) => d.action))).toEqual(
       new Set([
         'cloudwatch:GetMetricData',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
+        'states:StartExecution',
         'events:PutEvents',
         'logs:CreateLogStream',
         'logs:PutLogEvents',

@@ -236,9 +236,10 @@ const copy = (run: Run): Run => ({
 
 /**
  * Opens the run of a move (a failover or failback decision) and starts its first action, or waits for
- * approval when the decision is pending.
+ * approval when the decision is pending. A run opened while the plan is paused (`paused`: a decision
+ * made before the pause, taken after it) starts no action until it is resumed.
  */
-export function startRun(plan: DrPlan, decision: Decision): Advance {
+export function startRun(plan: DrPlan, decision: Decision, paused: Run['paused'] = null): Advance {
   if (decision.decision === 'hold')
     throw new ValidationError([{ path: 'decision', reason: 'a hold has no actions to carry out' }], 'DR run');
   if (decision.service !== plan.service)
@@ -258,7 +259,7 @@ export function startRun(plan: DrPlan, decision: Decision): Advance {
     approval: pending
       ? { required: true, deadline: iso(Date.parse(decision.time) + plan.settings.approvalTimeoutMs) }
       : { required: decision.approval === 'approved', ...(decision.by && { by: decision.by }) },
-    paused: null,
+    paused,
     onFailure: plan.settings.onFailure,
     // A pending move carries no actions yet: they are the plan's for that move.
     steps: (decision.actions ?? plan.actions[decision.decision]).map((action, index) => ({
@@ -269,7 +270,12 @@ export function startRun(plan: DrPlan, decision: Decision): Advance {
       status: 'pending',
     })),
     pages: [],
-    history: [{ time: decision.time, note: `epoch ${decision.epoch}: ${describe(decision)}` }],
+    history: [
+      { time: decision.time, note: `epoch ${decision.epoch}: ${describe(decision)}` },
+      ...(paused
+        ? [{ time: decision.time, note: `opened paused (by ${paused.by} since ${paused.since})` }]
+        : []),
+    ],
   };
   return pending ? { run, effects: [] } : next(run, decision.time);
 }

@@ -1,0 +1,171 @@
+/**
+ * Lambda `drControl` (docs/dr-executor.md "Operations"): `POST /dr/{service}/controls` on the HTTP
+ * API with IAM auth, an operator's pause, resume or approval of the deployed plan, recorded in the
+ * AWS copy of the signal log (functions/aws/signal-log.ts `DRCTL#`) where the plan's traffic switch
+ * is on AWS. The caller is the IAM principal API Gateway verified
+ * (`requestContext.authorizer.iam.userArn`), never a field of the body: it is the control's `by`.
+ *
+ * The control is checked against the decisions the log leads to now (functions/core/dr/controls.ts:
+ * an approval names the epoch awaiting it, before its deadline; a pause needs the plan not paused, a
+ * resume needs it paused), refused with 409 naming the field, and recorded with a conditional write
+ * at the next number: a control racing it is checked again against the log that holds the other. A
+ * request retried with the same `idempotency-key` finds its control recorded and records nothing.
+ * Then the decision hook runs (./dr-decide.ts): the decider sees the control at once, an approval
+ * lets the move through at the next epoch (its execution started), a pause holds the decider. A run
+ * under way takes the pause or the resume from the log at the executor's next input
+ * (./dr-executor.ts).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type Clock, systemClock } from '#core/clock.ts';
+import { type ControlRequest, controlIssues, controlRecord, parseControlRequest } from '#core/dr/controls.ts';
+import { executorCloud } from '#core/dr/executor.ts';
+import { decisionsUntil, replay } from '#core/dr/failover-decider.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
+import type { DrPlan } from '#core/dr/plan.ts';
+import type { ControlRecord } from '#core/dr/signal-log.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
+import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
+import { need } from '#core/link/settings.ts';
+import { type DecideDeps, decideAndStart, decisionHookFromEnv } from './dr-decide.ts';
+import { embeddedDrPlan } from './dr-plan.ts';
+import { EventBridgeSink } from './event-sink.ts';
+import type { HttpApiEvent } from './intake.ts';
+import { DynamoDbSignalLog } from './signal-log.ts';
+
+/** The route this function serves. */
+export const DR_CONTROL_ROUTE = 'POST /dr/{service}/controls';
+
+/** A control the log's decisions do not allow now (a wrong epoch, a second pause): nothing recorded. */
+export class ControlRefusedError extends ConflictError {
+  override name = 'ControlRefusedError';
+}
+
+export interface DrControlDeps {
+  plan: DrPlan | undefined;
+  log: Pick<DynamoDbSignalLog, 'records' | 'controls' | 'recordControl'>;
+  clock: Clock;
+  /** The decision hook, run once the control is recorded. */
+  decide?: DecideDeps;
+}
+
+/** What a recorded (or found) control answers. */
+export interface ControlAnswer {
+  control: ControlRecord;
+  /** False when a request with the same idempotency key had recorded it already. */
+  recorded: boolean;
+  /** The decisions the hook handed on after it (an approved move, the hold of a pause). */
+  decisions: Decision[];
+}
+
+/** Writes lost to a racing control before the request gives up (the caller may retry it). */
+const RACES = 5;
+
+const ok = (statusCode: number, body: ControlAnswer): HttpAnswer => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** One request of the route: the control checked, recorded once, the decider run; errors as HTTP answers. */
+export async function drControlRoute(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAnswer> {
+  try {
+    return await control(deps, event);
+  } catch (e) {
+    return errorToHttp(e, event.requestContext.requestId);
+  }
+}
+
+async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAnswer> {
+  if (event.routeKey !== DR_CONTROL_ROUTE) throw new NotFoundError(`no route ${event.routeKey}`);
+  const by = event.requestContext.authorizer?.iam?.userArn;
+  // The route's IAM auth guarantees a principal; without one the route is misconfigured.
+  if (!by) throw new Error('route without verified caller: the platform passed no principal');
+  const service = event.pathParameters?.service ?? '';
+  const plan = deps.plan;
+  if (!plan || plan.service !== service)
+    throw new NotFoundError(
+      plan
+        ? `service: no DR plan for "${service}" is deployed here (this deployment's plan is ${plan.service})`
+        : `service: no DR plan is deployed here (CROSSLINK_DR_PLAN_FILE at packaging), so "${service}" has none`,
+    );
+  if (executorCloud(plan) !== 'aws')
+    throw new ControlRefusedError(
+      `service: ${service}'s traffic switch is on ${executorCloud(plan)}, which executes it: its controls are taken there, not in the AWS log`,
+    );
+  const request = parseControlRequest(parseBody(event));
+  const key = event.headers?.['idempotency-key'];
+  if (key !== undefined && (key.length === 0 || key.length > 128))
+    throw new ValidationError([{ path: 'idempotency-key', reason: 'must be 1 to 128 characters' }]);
+  for (let attempt = 0; attempt < RACES; attempt++) {
+    const controls = await deps.log.controls(service);
+    const earlier = key === undefined ? undefined : controls.find((c) => c.request === key);
+    if (earlier) {
+      if (earlier.record.by !== by || earlier.record.control !== request.control)
+        throw new ControlRefusedError(
+          `idempotency-key: "${key}" recorded a ${earlier.record.control} by ${earlier.record.by}; use a new key for another control`,
+        );
+      return ok(200, { control: earlier.record, recorded: false, decisions: [] });
+    }
+    const record = checked(plan, await deps.log.records(service), request, by, deps.clock.now());
+    const next = (controls.at(-1)?.sequence ?? 0) + 1;
+    if (await deps.log.recordControl(next, record, key)) {
+      const decided = deps.decide ? await decideAndStart(deps.decide) : undefined;
+      return ok(201, { control: record, recorded: true, decisions: decided?.decisions ?? [] });
+    }
+  }
+  throw new ConflictError(
+    `${service}: other controls were recorded while this one was checked, ${RACES} times: try again`,
+  );
+}
+
+/** The control's line, or ControlRefusedError naming the field when the log's decisions refuse it now. */
+function checked(
+  plan: DrPlan,
+  records: Parameters<typeof replay>[1],
+  request: ControlRequest,
+  by: string,
+  now: number,
+): ControlRecord {
+  const time = new Date(now).toISOString();
+  const decisions = decisionsUntil(plan, records, now);
+  const issues = controlIssues(plan, decisions, replay(plan, records).state, request, time);
+  if (issues.length > 0)
+    throw new ControlRefusedError(issues.map((i) => `${plan.service}: ${i.path}: ${i.reason}`).join('; '));
+  return controlRecord(plan, decisions, request, by, time);
+}
+
+function parseBody(event: HttpApiEvent): unknown {
+  const text =
+    event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!text) throw new ValidationError([{ path: '(body)', reason: 'is required: {"control": "..."}' }]);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ValidationError([{ path: '(body)', reason: `is not JSON: ${(e as Error).message}` }]);
+  }
+}
+
+let cached: DrControlDeps | undefined;
+
+/** The function's dependencies from its environment, once per cold start. */
+export function drControlDepsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  plan: DrPlan | undefined = embeddedDrPlan(),
+  clock: Clock = systemClock,
+): DrControlDeps {
+  if (cached) return cached;
+  const region = need(env, 'AWS_REGION');
+  const dynamo = new DynamoDBClient({ region });
+  const log = new DynamoDbSignalLog(dynamo, need(env, 'CROSSLINK_TABLE'));
+  const decide = decisionHookFromEnv(env, {
+    plan,
+    log,
+    dynamo,
+    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
+    clock,
+  });
+  cached = { plan, log, clock, ...(decide && { decide }) };
+  return cached;
+}

@@ -1,0 +1,129 @@
+/**
+ * An operator's control of a DR plan (`crosslink dr pause | resume | approve`), checked before it is
+ * recorded in a signal log, offline (a file) or deployed (the AWS copy of the log): pure, no I/O.
+ *
+ * - `parseControlRequest`: the request's body, `{"control": "pause" | "resume" | "approve", "epoch": n}`
+ *   (epoch for approve only, an integer of at least 1), each problem naming its field.
+ * - `controlIssues`: whether the control can be taken against the decisions the log leads to: an
+ *   approval names the epoch of the move awaiting it, before its deadline (`approvalIssues`); a pause
+ *   needs the plan not paused, a resume needs it paused.
+ * - `controlRecord`: the line recorded, with the principal the caller was verified as.
+ * - `pauseInputs`: what a run under way takes from the plan's recorded pause and resume: the last of
+ *   them says whether the plan is paused, and the run follows it between actions.
+ */
+import { type Issue, ValidationError } from '../errors.ts';
+import { approvalIssues, isFinished, type Run, type RunInput, runFromDecisions } from './executor.ts';
+import type { DeciderState, Decision } from './failover-state.ts';
+import type { DrPlan } from './plan.ts';
+import type { ControlRecord } from './signal-log.ts';
+
+export type OperatorControl = 'pause' | 'resume' | 'approve';
+
+export interface ControlRequest {
+  control: OperatorControl;
+  /** For approve: the epoch of the move awaiting approval that the operator saw. */
+  epoch?: number;
+}
+
+const CONTROLS: readonly string[] = ['pause', 'resume', 'approve'];
+
+/** The body of a control request; throws ValidationError naming each field that is wrong. */
+export function parseControlRequest(body: unknown): ControlRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ValidationError(
+      [{ path: '(body)', reason: 'must be a JSON object: {"control": "pause" | "resume" | "approve"}' }],
+      'DR control',
+    );
+  const v = body as Record<string, unknown>;
+  const issues: Issue[] = [];
+  const control = v.control;
+  if (typeof control !== 'string' || !CONTROLS.includes(control))
+    issues.push({
+      path: 'control',
+      reason: `must be pause, resume or approve, got ${JSON.stringify(control)}`,
+    });
+  if (control === 'approve') {
+    if (!Number.isInteger(v.epoch) || (v.epoch as number) < 1)
+      issues.push({
+        path: 'epoch',
+        reason: `must be an integer of at least 1 (the epoch awaiting approval, as dr status shows it), got ${JSON.stringify(v.epoch)}`,
+      });
+  } else if (v.epoch !== undefined)
+    issues.push({ path: 'epoch', reason: 'is for approve only: a pause or a resume names no epoch' });
+  for (const key of Object.keys(v))
+    if (key !== 'control' && key !== 'epoch')
+      issues.push({ path: key, reason: 'is not a field of a DR control' });
+  if (issues.length > 0) throw new ValidationError(issues, 'DR control');
+  return { control: control as OperatorControl, ...(control === 'approve' && { epoch: v.epoch as number }) };
+}
+
+/** Whether the plan's own pause is on (a global pause switch, naming no service, is not the plan's). */
+export const planPaused = (state: DeciderState): boolean => state.paused?.plan === true;
+
+/**
+ * Why the control cannot be taken at `time`, against the decisions the log leads to and the
+ * decider's state after them; empty when it can.
+ */
+export function controlIssues(
+  plan: DrPlan,
+  decisions: readonly Decision[],
+  state: DeciderState,
+  request: ControlRequest,
+  time: string,
+): Issue[] {
+  if (request.control === 'approve')
+    return approvalIssues(
+      runFromDecisions(plan, decisions, time),
+      plan.service,
+      request.epoch as number,
+      time,
+    );
+  const paused = planPaused(state);
+  if (request.control === 'pause' && paused) return [{ path: 'control', reason: 'already paused' }];
+  if (request.control === 'resume' && !paused) return [{ path: 'control', reason: 'running (not paused)' }];
+  return [];
+}
+
+/** The control's line in the log; an approval names the move it approves (the one awaiting it). */
+export function controlRecord(
+  plan: DrPlan,
+  decisions: readonly Decision[],
+  request: ControlRequest,
+  by: string,
+  time: string,
+): ControlRecord {
+  const pending = decisions.findLast((d) => d.approval === 'pending');
+  return {
+    time,
+    control: request.control,
+    service: plan.service,
+    by,
+    ...(request.control === 'approve' &&
+      pending && { decision: pending.decision as 'failover' | 'failback' }),
+  };
+}
+
+/**
+ * The pause or resume a run takes at `now` from the plan's recorded controls: the last pause or
+ * resume naming the run's service says whether the plan is paused; a run that does not follow it
+ * yet gets the input that makes it (none for a finished run). The pause carries its recorded time
+ * and principal; a resume carries `now`, since the next action starts then and its deadline counts
+ * from it.
+ */
+export function pauseInputs(run: Run, controls: readonly ControlRecord[], now: string): RunInput[] {
+  if (isFinished(run)) return [];
+  const last = lastPauseOrResume(controls, run.service);
+  if (!last) return [];
+  if (last.control === 'pause' && !run.paused) return [{ type: 'pause', by: last.by, time: last.time }];
+  if (last.control === 'resume' && run.paused) return [{ type: 'resume', by: last.by, time: now }];
+  return [];
+}
+
+/** The plan's pause as its recorded controls leave it (who paused it, since when), or null. */
+export function recordedPause(controls: readonly ControlRecord[], service: string): Run['paused'] {
+  const last = lastPauseOrResume(controls, service);
+  return last?.control === 'pause' ? { by: last.by, since: last.time } : null;
+}
+
+const lastPauseOrResume = (controls: readonly ControlRecord[], service: string) =>
+  controls.findLast((c) => c.service === service && (c.control === 'pause' || c.control === 'resume'));
