@@ -15,8 +15,9 @@
  * An outage of us-east-1 leads to exactly one failover: one epoch, Google's promotion and scaling
  * commanded across the relay and run through the hooks, then the ARC flip, `DrFailedOver`, and the
  * clients served by the standby. Measured: the time the clients failed and their errors against the
- * plan's RTO, the writes lost at the promotion against its RPO. Then a command redelivered gets its
- * recorded result and runs nothing.
+ * plan's RTO, the writes lost at the promotion against its RPO. Google's commanded side used only
+ * its fence's and its replies' permissions. Then a command redelivered gets its recorded result and
+ * runs nothing.
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -271,6 +272,22 @@ describe('a primary-region outage failed over by the deployed halves', () => {
     expect(failed).toBeGreaterThan(0);
     expect(failed).toBeLessThanOrEqual(Math.ceil(rtoMs / 1000) + 1);
   }, 240_000);
+
+  it("ran Google's commanded side as its own account, IAM enforced: only the fence and its replies", () => {
+    const account = `serviceAccount:crosslink-dr-commanded@${cloud.gcp.project}.iam.gserviceaccount.com`;
+    const used = [...(cloud.gcp.iam.used().get(account)?.keys() ?? [])].sort();
+    // The fence's transaction in Firestore and DrActionFinished on crosslink-events; the hooks'
+    // invoker policies name the account, which needs no permission of its own to call them.
+    expect(used).toEqual(
+      expect.arrayContaining([
+        'datastore.entities.get',
+        'datastore.entities.update',
+        'pubsub.topics.publish',
+      ]),
+    );
+    expect(used.every((p) => p.startsWith('datastore.') || p === 'pubsub.topics.publish')).toBe(true);
+    expect(cloud.gcp.iam.refused().filter((r) => r.principal === account)).toEqual([]);
+  });
 
   it('answers a command redelivered with its recorded result, running nothing again', async () => {
     // Prepare: the promotion's command as AWS published it, published again as the relay would
