@@ -11,6 +11,7 @@
  *   back (`refused`). A redelivery of a command that ran gets the recorded result again and runs
  *   nothing; one that arrives while its hook is running is retried later.
  */
+import type { Firestore } from '@google-cloud/firestore';
 import type { Clock } from '#core/clock.ts';
 import type { ActionCommand, ActionResult } from '#core/dr/executor.ts';
 import type { Action, DrPlan } from '#core/dr/plan.ts';
@@ -18,7 +19,9 @@ import { buildEvent, type CloudEvent, type Origin, parseEventType } from '#core/
 import { UnavailableError, ValidationError } from '#core/errors.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
 import type { EventSink } from '#core/link/ports.ts';
-import type { FirestoreDrFence } from './dr-fence.ts';
+import { FirestoreDrFence } from './dr-fence.ts';
+import { httpHookRunner, type IdTokenSource } from './dr-hook-runner.ts';
+import { readDrPlanVariable } from './dr-signals.ts';
 
 /** Runs the plan's hook of an action on Google; throws when the hook reports a failure. */
 export type HookRunner = (action: Action, command: ActionCommand) => Promise<{ detail?: string }>;
@@ -35,6 +38,38 @@ export interface CommandedDeps {
 export type CommandOutcome =
   | { outcome: 'ignored'; reason: string }
   | { outcome: 'ran' | 'duplicate' | 'refused'; result: ActionResult };
+
+/**
+ * The `dr-commanded` function's dependencies: the plan from CROSSLINK_DR_PLAN (as dr-signals reads
+ * it), the fence in Firestore, the replies on the events topic, the hooks called with ID tokens of
+ * the function's own account (./dr-hook-runner.ts). No plan: every command is ignored, said so.
+ */
+export function buildGcpDrCommandedDeps(
+  env: NodeJS.ProcessEnv,
+  placement: { project: string; region: string },
+  clients: { firestore: Firestore; bus: EventSink; clock: Clock; idToken: IdTokenSource },
+): CommandedDeps {
+  const plan = readDrPlanVariable(env);
+  const endpoint = env.CROSSLINK_GCP_ENDPOINT;
+  return {
+    plan,
+    fence: new FirestoreDrFence(clients.firestore),
+    bus: clients.bus,
+    origin: { cloud: 'gcp', project: placement.project, region: placement.region },
+    clock: clients.clock,
+    runHook: plan
+      ? httpHookRunner({
+          plan,
+          project: placement.project,
+          clock: clients.clock,
+          idToken: clients.idToken,
+          ...(endpoint ? { endpoint } : {}),
+        })
+      : async () => {
+          throw new Error('no DR plan deployed (CROSSLINK_DR_PLAN)');
+        },
+  };
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -40,6 +40,7 @@ import type { VpnTrafficDeps } from '#core/vpn/traffic-return.ts';
 import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
+import { buildGcpDrCommandedDeps, type CommandedDeps } from './dr-commanded.ts';
 import { buildGcpDrExecutorDeps } from './dr-executor.ts';
 import { buildGcpDrSignalsDeps, type GcpDrSignalsDeps } from './dr-signals.ts';
 import { PubSubSink } from './event-sink.ts';
@@ -80,6 +81,8 @@ export interface GoogleDeps extends IntakeDeps {
   drSignals: () => GcpDrSignalsDeps;
   /** Google as the executor of a Cloud-DNS-switched plan (the `drFailover` function), built on its first call. */
   drExecutor: () => DrExecutorDeps;
+  /** Google's commanded side of a plan AWS executes (the `drCommanded` function), built on its first call. */
+  drCommanded: () => CommandedDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
   vpnRunEvents: () => Promise<VpnRunEventDeps>;
   /** The check of the drained VPNs' traffic (the `vpnRun` function's `traffic-check`), built on its first call. */
@@ -113,11 +116,18 @@ export function embeddedPolicy() {
 }
 
 /** The function's own credentials: the metadata server's tokens of its service account. */
-function credentials(): { auth: AccessTokenSource; clientAuth: GoogleAuth } {
+function credentials(): {
+  auth: AccessTokenSource;
+  clientAuth: GoogleAuth;
+  idToken: (audience: string) => Promise<string>;
+} {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   return {
     auth: { getAccessToken: async () => ({ token: await auth.getAccessToken() }) },
     clientAuth: auth,
+    // An ID token of the function's account for `audience` (the metadata server's identity).
+    idToken: async (audience) =>
+      (await auth.getIdTokenClient(audience)).idTokenProvider.fetchIdToken(audience),
   };
 }
 
@@ -268,7 +278,7 @@ function vpnParts(
 export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement): GoogleDeps {
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
   const policy = embeddedPolicy();
-  const { auth, clientAuth } = credentials();
+  const { auth, clientAuth, idToken } = credentials();
   const tags = costTags(env);
   const firestore = new Firestore({ projectId: project });
   const store = new FirestoreLinkStore(firestore, systemClock);
@@ -335,6 +345,13 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     ),
     drExecutor: once(() =>
       buildGcpDrExecutorDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
+    ),
+    drCommanded: once(() =>
+      buildGcpDrCommandedDeps(
+        env,
+        { project, region },
+        { firestore, bus: events, clock: systemClock, idToken },
+      ),
     ),
     watch: {
       ...base,

@@ -134,9 +134,10 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the eleven functions of gcp.yml, each from its own package directory', () => {
+  it('are the twelve functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
       [
+        'dr-commanded',
         'dr-signals',
         'intake',
         'peer-events',

@@ -18,8 +18,7 @@
  * `vantage-down` and decide nothing. A relay partition: each side keeps recording its own lines,
  * and `dr status` of each copy shows the other side's vantage points gone stale and its gap.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,12 +30,19 @@ import { loadGcpConfig } from '#deployment/gcp-config.ts';
 import { toPubSubMessage } from '#gcp/envelope.ts';
 import { FirestoreSignalLog } from '#gcp/signal-log.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
-import { AWS_HALF_INPUTS, type AwsHalfDeployment, deployAwsHalf, relayRoleArn } from '#local/aws-half.ts';
+import type { AwsHalfDeployment } from '#local/aws-half.ts';
 import { matchesLogFilter, parseLogFilter } from '#local/gcp/log-filter.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { type CliRun, cliAgainst } from '../support/cli.ts';
+import {
+  deployDrAwsHalf,
+  PACKAGING_BUDGET_MS,
+  pulled,
+  settle as settleCloud,
+  startDrCloud,
+} from '../support/dr-deployed.ts';
 import { createPaymentsAtArcAddresses, deployPaymentsWorld, probesAtWorld } from '../support/dr-world.ts';
-import { hubIdentities, startTestCloud } from '../support/local-cloud.ts';
+import { hubIdentities } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 
@@ -49,12 +55,6 @@ const PROBES = ['aws-us-west-2', 'gcp-us-west1'];
 const VANTAGES = ['aws-us-west-2', 'gcp-us-west1', 'route53-checkers'];
 /** Wall ms with nothing in flight after which a minute's runs and their relaying are taken as done. */
 const QUIET_MS = 400;
-/**
- * Wall ms the AWS half's packaging may take: its own checkout is packaged cold on every run (about
- * 10 s on a quiet machine, minutes at a load of 20), within the hook's timeout.
- */
-const PACKAGING_BUDGET_MS = 300_000;
-
 let cloud: LocalCloud;
 let half: AwsHalfDeployment | undefined;
 let dir: string;
@@ -115,49 +115,11 @@ function drConfig(at: string): string {
   });
 }
 
-/** The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. */
-function awsCheckout(at: string): void {
-  for (const input of AWS_HALF_INPUTS) {
-    const from = join(ROOT, input);
-    cpSync(from, join(at, input), { recursive: true });
-  }
-  symlinkSync(join(ROOT, 'node_modules'), join(at, 'node_modules'), 'dir');
-}
-
 /** Messages on the tap so far, acknowledged, as their CloudEvents. */
-async function tapped(): Promise<{ type: string; data: Observation; crosslinkorigin: string }[]> {
-  const base = `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/subscriptions/${TAP}`;
-  const res = await fetch(`${base}:pull`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ maxMessages: 1000, returnImmediately: true }),
-  });
-  const got =
-    ((await res.json()) as { receivedMessages?: { ackId: string; message: { data: string } }[] })
-      .receivedMessages ?? [];
-  if (got.length > 0)
-    await fetch(`${base}:acknowledge`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ackIds: got.map((m) => m.ackId) }),
-    });
-  return got.map((m) => JSON.parse(Buffer.from(m.message.data, 'base64').toString('utf8')));
-}
+const tapped = () => pulled<{ type: string; data: Observation; crosslinkorigin: string }>(cloud, TAP);
 
-/**
- * Waits until nothing the clock tracks (a function, a push, a request at an edge) has run for
- * QUIET_MS and Google's scheduler and sinks are idle: a minute's scheduled runs and the relaying of
- * their lines are done. A publish waiting for the push proxy's pull is not tracked; the quiet
- * window covers that hop.
- */
-async function settle(): Promise<void> {
-  for (;;) {
-    await cloud.plumbing?.idle();
-    const { inFlight, lastActive } = cloud.clock.activity;
-    if (inFlight === 0 && Date.now() - lastActive >= QUIET_MS) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** A minute's scheduled runs and the relaying of their lines done (../support/dr-deployed.ts). */
+const settle = () => settleCloud(cloud, QUIET_MS);
 
 /** Advances the clock a minute at a time, `n` times, each minute's runs done before the next. */
 async function minutes(n: number): Promise<void> {
@@ -202,53 +164,24 @@ function merged(a: readonly Observation[], b: readonly Observation[]): Observati
 const lineKey = (o: Observation) => [o.time, o.vantage, o.signal, o.status, o.reason ?? ''].join(' ');
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'crosslink-dr-signals-'));
-  // What a Google function package embeds from beside gcp.yml, and the repository's packages.
-  mkdirSync(join(dir, 'config'));
-  for (const f of ['policy.yaml', 'pricing.yaml']) cpSync(join(ROOT, 'config', f), join(dir, 'config', f));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  // Google's half is deployed after the AWS half, whose relay route and sealing key it names.
-  writeFileSync(join(dir, 'gcp.yml'), stringify({ version: 1, region: 'us-east4' }));
-  const awsDir = join(dir, 'aws');
-  awsCheckout(awsDir);
-  cloud = await startTestCloud({
-    clock: { mode: 'manual', start: '2026-06-01T10:00:00Z' },
-    region: AWS_REGION,
-    emulators: true,
-    gcpConfig: join(dir, 'gcp.yml'),
-    gcpVariables: variables,
-  });
+  let awsDir: string;
+  ({ dir, awsDir, cloud } = await startDrCloud(ROOT, 'crosslink-dr-signals-', AWS_REGION, variables));
   // The service exists first: its two sides, the Route 53 health check on the primary's API, ARC.
   await createPaymentsAtArcAddresses(cloud);
   const world = await deployPaymentsWorld(cloud);
   // The plan names the world's health endpoints; the AWS half is packaged with it from its own
   // checkout and deployed in us-west-2, as its deployer would once the service's URLs are known.
-  const plan = probesAtWorld(exampleDoc(), cloud.serviceHealth);
-  planFile = join(awsDir, 'config', 'dr-plans', 'payments-local.yaml');
-  writeFileSync(planFile, stringify(plan));
-  const control = `${cloud.serviceHealth}/connectivity`;
-  half = await deployAwsHalf(cloud, awsDir, {
-    pubsubHost: cloud.pubsubFront?.host ?? null,
-    signal: AbortSignal.timeout(PACKAGING_BUDGET_MS),
-    packaging: {
-      CROSSLINK_DR_PLAN_FILE: relative(awsDir, planFile),
-      CROSSLINK_DR_CONTROL_URL: control,
-      CROSSLINK_DR_HEALTH_CHECKS: JSON.stringify({
-        vantage: 'route53-checkers',
-        healthChecks: { 'api-health-check': world.out.PrimaryApiHealthCheckId },
-      }),
-    },
-  });
+  const deployed = await deployDrAwsHalf(
+    cloud,
+    awsDir,
+    probesAtWorld(exampleDoc(), cloud.serviceHealth),
+    world,
+  );
+  half = deployed.half;
+  planFile = deployed.planFile;
   // Google's half with the same plan and the relay to and from the AWS half, from the AWS stack's
   // relay route, relay role and sealing key: the function starts and its schedule appears.
-  Object.assign(variables, {
-    CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
-    CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
-    CROSSLINK_AWS_RELAY_URL: half.relayUrl,
-    CROSSLINK_AWS_RELAY_ROLE_ARN: relayRoleArn(cloud) as string,
-    CROSSLINK_DR_PLAN: JSON.stringify(plan),
-    CROSSLINK_DR_CONTROL_URL: control,
-  });
+  Object.assign(variables, deployed.googleVariables);
   writeFileSync(join(dir, 'gcp.yml'), drConfig(dir));
   await cloud.plumbing?.reload();
   process.env.METADATA_SERVER_DETECTION = 'none';
@@ -342,8 +275,9 @@ describe('the DR signals of both clouds deployed', () => {
     const role = [...runtime.functions.values()].find((f) => f.name === 'crosslink-dev-drSignals')?.role;
     const made = (cloud.iam?.decisions() ?? []).filter((d) => d.principal === role);
     // HealthCheckStatus from CloudWatch us-east-1, its lines and streaks in the table, its events on
-    // the bus, and its log stream, which Lambda writes with the function's role; and the decision
-    // hook (the plan's switch is ARC): the log read whole (Query) and the failover's execution started.
+    // the bus, and its log stream, which Lambda writes with the function's role; as the decision
+    // hook (docs/dr-executor.md), the signal log read back (Query) and the outage's failover handed
+    // to the dr-failover state machine (StartExecution).
     expect(made.every((d) => d.decision === 'Allow')).toBe(true);
     expect(new Set(made.map((d) => d.action))).toEqual(
       new Set([

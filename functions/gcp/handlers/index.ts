@@ -14,6 +14,7 @@
  * | `vpnInventory` | push of `crosslink-peer-events` (OIDC)       | AWS's VPN inventory request answered, its pages stored (vpn-inventory.ts) |
  * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
  * | `drSignals`    | Cloud Scheduler every minute (OIDC), POST; pushes of both topics | the DR plan's Google vantage point (dr-signals.ts) |
+ * | `drCommanded`  | push of `crosslink-peer-events` (OIDC)       | AWS's command for a DR action on Google: fenced, the plan's hook run (dr-commanded.ts) |
  * | `vpnRunEvents` | push of both topics (OIDC)                   | a link weakening undrains its VPNs; a half's result kept (vpn-run-events.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
@@ -32,6 +33,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { depsFromPlatform } from '../runtime.ts';
 import { missingVariables } from '../variables.ts';
+import { drCommanded } from './dr-commanded.ts';
 import { drSignals } from './dr-signals.ts';
 import { intake } from './intake.ts';
 import { peerEvents } from './peer-events.ts';
@@ -57,6 +59,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('vpnRunEvents', vpnRunEvents(deps));
   ff.http('watcherAudit', watcherAudit(deps));
   ff.http('drSignals', drSignals(deps));
+  ff.http('drCommanded', drCommanded(deps));
 }
 
 const missing = missingVariables(process.env);

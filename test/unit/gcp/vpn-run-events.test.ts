@@ -6,7 +6,6 @@
  * answered 500 so Pub/Sub retries it. The runs' store is in memory (its Firestore adapter has its own
  * contract test: test/contract/vpn-run-store.test.ts).
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -14,28 +13,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { VpnRunEventDeps } from '#core/vpn/run-steps.ts';
-import { toPubSubMessage } from '#gcp/envelope.ts';
 import { vpnRunEvents } from '#gcp/handlers/vpn-run-events.ts';
 import type { GoogleDeps } from '#gcp/runtime.ts';
 import { MemoryVpnRuns } from '../../support/memory-vpn-runs.ts';
+import { pushOf, sample } from '../../support/pushed-samples.ts';
 
 const LINK = 'lk-01jc6rzt8q4m2n0s9v7w5x3y1a';
 const VPN = 'vpn-0a1b2c3d4e5f60718';
 const TUNNELS = ['projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-vgw-t0'];
 const ACCOUNT = 'crosslink-vpn-run@crosslink-hub.iam.gserviceaccount.com';
 
-const sample = (name: string): CloudEvent =>
-  JSON.parse(
-    readFileSync(new URL(`../../../events/samples/${name}.cloudevent.json`, import.meta.url), 'utf8'),
-  );
-
-const push = (ce: CloudEvent) => {
-  const m = toPubSubMessage(ce);
-  return {
-    message: { data: m.data.toString('base64'), attributes: m.attributes, messageId: '1' },
-    subscription: 'projects/crosslink-hub/subscriptions/crosslink-vpn-run-peer-events-push',
-  };
-};
+const push = (ce: CloudEvent) => pushOf(ce, 'crosslink-vpn-run-peer-events-push');
 
 const linkState = (to: string, id = '01KJQ0F6S0ASQXA40DGDP6ETKS'): CloudEvent => {
   const ce = sample('LinkStateChanged');

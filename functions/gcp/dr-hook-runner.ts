@@ -1,0 +1,121 @@
+/**
+ * The hook runner of Google's commanded side (docs/dr-executor.md, "The commanded side on Google"):
+ * an action's hook (`hook.function`) is a Cloud Function of this project in the plan's Google
+ * region (the plan's side on Google, primary or standby), called once over HTTPS at
+ * `https://<region>-<project>.cloudfunctions.net/<function>` with an OIDC ID token of the commanded
+ * function's own service account for that URL (Cloud Run checks the token and that the account is
+ * among the hook's invokers), and the command as its JSON body (`service`, `decision`, `epoch`,
+ * `index`, `action`, `deadline`), as Google's executor calls its hooks.
+ *
+ * - A 2xx answer is success (its body's `detail`, when a string, is the result's detail), unless the
+ *   body says `{"outcome": "failed"}`.
+ * - An error status is a failure naming the status and the start of the body (a 403 is Cloud Run
+ *   refusing the caller: the hook's invokers do not name the commanded side's account; a 401 is its
+ *   ID token refused).
+ * - No answer within the time left before the command's deadline (at most the action's timeout) is a
+ *   failure (`HookTimedOut`): the executor stops waiting at the deadline, so a later answer could
+ *   only page there.
+ *
+ * `CROSSLINK_GCP_ENDPOINT` (the local cloud's edge, never set on Google) is where the request goes;
+ * the token's audience stays the function's cloud URL, which the local edge verifies as Cloud Run does.
+ */
+import type { Clock } from '#core/clock.ts';
+import { type ActionCommand, actionTimeoutMs } from '#core/dr/executor.ts';
+import type { Action, DrPlan } from '#core/dr/plan.ts';
+
+/** Mints an ID token for `audience` as the function's service account. */
+export type IdTokenSource = (audience: string) => Promise<string>;
+
+export interface HookRunnerOptions {
+  plan: DrPlan;
+  project: string;
+  clock: Clock;
+  idToken: IdTokenSource;
+  /** The local cloud's edge (CROSSLINK_GCP_ENDPOINT); Google's own URL when unset. */
+  endpoint?: string;
+  fetch?: typeof fetch;
+}
+
+export class HookFailed extends Error {
+  constructor(message: string, name = 'HookFailed') {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** The plan's region on Google: where its hooks run. */
+export function googleRegionOf(plan: DrPlan): string {
+  const side = [plan.primary, plan.standby].find((s) => s.cloud === 'gcp');
+  if (!side) throw new HookFailed(`${plan.service} has no side on Google, so no hook runs here`);
+  return side.region;
+}
+
+/** The hook's cloud URL (the token's audience) and where the request goes. */
+export function hookTarget(
+  o: Pick<HookRunnerOptions, 'plan' | 'project' | 'endpoint'>,
+  name: string,
+): { audience: string; url: string } {
+  const host = `${googleRegionOf(o.plan)}-${o.project}.cloudfunctions.net`;
+  const audience = `https://${host}/${name}`;
+  const url = o.endpoint ? `${o.endpoint.replace(/\/$/, '')}/${host}/${name}` : audience;
+  return { audience, url };
+}
+
+/** Cloud Run's refusals of the caller, before the hook runs. */
+const REFUSALS: Record<number, string> = {
+  401: " (its ID token was refused: the commanded side's account token for the hook's URL)",
+  403: ' (the caller is not among its invokers)',
+};
+
+const hookOf = (action: Action) => ('hook' in action ? action.hook : undefined);
+
+/** The runner dr-commanded.ts takes (its `HookRunner`). */
+export function httpHookRunner(
+  o: HookRunnerOptions,
+): (action: Action, command: ActionCommand) => Promise<{ detail?: string }> {
+  const send = o.fetch ?? fetch;
+  return async (action, command: ActionCommand) => {
+    const hook = hookOf(action);
+    if (!hook) throw new HookFailed(`${action.type} has no hook to run on Google`);
+    const left = Math.min(actionTimeoutMs(o.plan, action), Date.parse(command.deadline) - o.clock.now());
+    if (left <= 0)
+      throw new HookFailed(
+        `${hook.function} not called: the command's deadline ${command.deadline} has passed`,
+      );
+    const { audience, url } = hookTarget(o, hook.function);
+    const token = await o.idToken(audience);
+    let res: Response;
+    try {
+      res = await send(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(command),
+        signal: AbortSignal.timeout(left),
+      });
+    } catch (e) {
+      const name = (e as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError')
+        throw new HookFailed(`${hook.function} gave no answer within ${left / 1000}s`, 'HookTimedOut');
+      throw new HookFailed(`${hook.function} could not be called: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    if (!res.ok)
+      throw new HookFailed(
+        `${hook.function} answered ${res.status}${REFUSALS[res.status] ?? ''}: ${text.slice(0, 400)}`,
+      );
+    const body = parsed(text);
+    const detail = typeof body?.detail === 'string' ? body.detail : undefined;
+    if (body?.outcome === 'failed')
+      throw new HookFailed(`${hook.function} reported a failure${detail ? `: ${detail}` : ''}`);
+    return detail ? { detail } : {};
+  };
+}
+
+function parsed(text: string): { outcome?: unknown; detail?: unknown } | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' ? (v as { outcome?: unknown; detail?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}

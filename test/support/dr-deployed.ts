@@ -1,0 +1,135 @@
+/**
+ * What the whole-system DR files (test/e2e/dr-signals.test.ts, test/e2e/dr-failover.test.ts) share:
+ * the AWS half's checkout of its own and its deployment with the plan, the wait for a quiet cloud after a step of the manual clock,
+ * and pull subscriptions that show what a topic carried.
+ */
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import type { DrPlanDocument } from '#core/dr/plan.ts';
+import { AWS_HALF_INPUTS, type AwsHalfDeployment, deployAwsHalf, relayRoleArn } from '#local/aws-half.ts';
+import type { LocalCloud } from '#local/index.ts';
+import type { PaymentsWorld } from './dr-world.ts';
+import { startTestCloud } from './local-cloud.ts';
+
+/** The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. */
+export function awsCheckout(root: string, at: string): void {
+  for (const input of AWS_HALF_INPUTS) cpSync(join(root, input), join(at, input), { recursive: true });
+  symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir');
+}
+
+/** Messages on the pull subscription `name` so far, acknowledged, as their CloudEvents. */
+export async function pulled<T = { type: string; data: unknown; crosslinkorigin: string }>(
+  cloud: LocalCloud,
+  name: string,
+): Promise<T[]> {
+  const base = `http://${cloud.emulators?.pubsubHost}/v1/projects/${cloud.gcp.project}/subscriptions/${name}`;
+  const res = await fetch(`${base}:pull`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ maxMessages: 1000, returnImmediately: true }),
+  });
+  const got =
+    ((await res.json()) as { receivedMessages?: { ackId: string; message: { data: string } }[] })
+      .receivedMessages ?? [];
+  if (got.length > 0)
+    await fetch(`${base}:acknowledge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ackIds: got.map((m) => m.ackId) }),
+    });
+  return got.map((m) => JSON.parse(Buffer.from(m.message.data, 'base64').toString('utf8')) as T);
+}
+
+/**
+ * Waits until nothing the clock tracks (a function, a push, a request at an edge) has run for
+ * `quietMs` wall ms and Google's scheduler and sinks are idle: a step's runs and the relaying of
+ * what they published are done. A publish waiting for the push proxy's pull is not tracked; the
+ * quiet window covers that hop.
+ */
+export async function settle(cloud: LocalCloud, quietMs: number): Promise<void> {
+  for (;;) {
+    await cloud.plumbing?.idle();
+    const { inFlight, lastActive } = cloud.clock.activity;
+    if (inFlight === 0 && Date.now() - lastActive >= quietMs) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Wall ms the AWS half's packaging may take: its own checkout packaged cold (about 10 s quiet, minutes at a load of 20). */
+export const PACKAGING_BUDGET_MS = 300_000;
+
+/**
+ * The AWS half packaged from its checkout `awsDir` with the plan `doc` (written to
+ * config/dr-plans/payments-local.yaml there), the world's control endpoint and Route 53 health
+ * check, and `packaging` beyond those, deployed as its deployer would once the service's URLs are
+ * known. Returns it with the variables Google's half is then deployed with (the relay both ways,
+ * the sealing key, the same plan).
+ */
+export async function deployDrAwsHalf(
+  cloud: LocalCloud,
+  awsDir: string,
+  doc: DrPlanDocument,
+  world: PaymentsWorld,
+  packaging: Record<string, string> = {},
+): Promise<{ half: AwsHalfDeployment; planFile: string; googleVariables: Record<string, string> }> {
+  const planFile = join(awsDir, 'config', 'dr-plans', 'payments-local.yaml');
+  writeFileSync(planFile, stringify(doc));
+  const control = `${cloud.serviceHealth}/connectivity`;
+  const half = await deployAwsHalf(cloud, awsDir, {
+    pubsubHost: cloud.pubsubFront?.host ?? null,
+    signal: AbortSignal.timeout(PACKAGING_BUDGET_MS),
+    packaging: {
+      CROSSLINK_DR_PLAN_FILE: relative(awsDir, planFile),
+      CROSSLINK_DR_CONTROL_URL: control,
+      CROSSLINK_DR_HEALTH_CHECKS: JSON.stringify({
+        vantage: 'route53-checkers',
+        healthChecks: { 'api-health-check': world.out.PrimaryApiHealthCheckId },
+      }),
+      ...packaging,
+    },
+  });
+  return {
+    half,
+    planFile,
+    googleVariables: {
+      CROSSLINK_PEER_PUBLIC_KEY_PEM: half.keys.aws.publicKeyPem,
+      CROSSLINK_PEER_KEY_ID: half.keys.aws.keyId,
+      CROSSLINK_AWS_RELAY_URL: half.relayUrl,
+      CROSSLINK_AWS_RELAY_ROLE_ARN: relayRoleArn(cloud) as string,
+      CROSSLINK_DR_PLAN: JSON.stringify(doc),
+      CROSSLINK_DR_CONTROL_URL: control,
+    },
+  };
+}
+
+/**
+ * A temporary directory holding a gcp.yml with nothing yet (Google's half is deployed after the AWS
+ * half, whose relay route and sealing key it names), what a Google function package embeds from
+ * beside it and the repository's packages, and the AWS half's checkout under `aws/`; the local
+ * cloud on a manual clock with the emulators, its AWS region `region`, gcp.yml's variables from
+ * `variables` (filled in later).
+ */
+export async function startDrCloud(
+  root: string,
+  prefix: string,
+  region: string,
+  variables: Record<string, string>,
+): Promise<{ dir: string; awsDir: string; cloud: LocalCloud }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, 'config'));
+  for (const f of ['policy.yaml', 'pricing.yaml']) cpSync(join(root, 'config', f), join(dir, 'config', f));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  writeFileSync(join(dir, 'gcp.yml'), stringify({ version: 1, region: 'us-east4' }));
+  const awsDir = join(dir, 'aws');
+  awsCheckout(root, awsDir);
+  const cloud = await startTestCloud({
+    clock: { mode: 'manual', start: '2026-06-01T10:00:00Z' },
+    region,
+    emulators: true,
+    gcpConfig: join(dir, 'gcp.yml'),
+    gcpVariables: variables,
+  });
+  return { dir, awsDir, cloud };
+}
