@@ -312,9 +312,17 @@ export async function applyAwsVpnHalf(
       ? approves(await deps.approvals.approval(c.runId, c.vpnId), c)
       : false;
   const d = decideAwsHalf(c, view, { customerGatewayShared: shared, approved });
-  const changed: string[] = [];
+  const changed: string[] = [...(d.changedBefore ?? [])];
   for (const op of d.ops) {
     switch (op.kind) {
+      case 'mark-run':
+        await ec2.send(
+          new CreateTagsCommand({
+            Resources: [c.vpnId],
+            Tags: [{ Key: VPN_TAGS.lastRun, Value: formatRunMark(c) }],
+          }),
+        );
+        break;
       case 'mark-drained':
         await ec2.send(
           new CreateTagsCommand({
@@ -353,7 +361,7 @@ export async function applyAwsVpnHalf(
     }
   }
   const live = view.state === 'available' || view.state === 'pending';
-  if (live && d.outcome !== 'stale')
+  if (live && d.outcome !== 'stale' && !d.ops.some((op) => op.kind === 'mark-run'))
     await ec2.send(
       new CreateTagsCommand({
         Resources: [c.vpnId],

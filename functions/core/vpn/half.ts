@@ -140,11 +140,15 @@ export type AwsHalfOp =
   | { kind: 'enable-propagation'; routeTableId: string; attachmentId: string }
   | { kind: 'mark-drained'; routeTableIds: readonly string[] }
   | { kind: 'clear-drained' }
+  /** The command's mark on the VPN (its last run), put before a delete so that a retry knows its own. */
+  | { kind: 'mark-run' }
   | { kind: 'delete-vpn' }
   | { kind: 'delete-customer-gateway'; customerGatewayId: string };
 
 export interface AwsHalfDecision {
   outcome: VpnOutcome;
+  /** What this command changed when it was applied before (a repeat answers it again). */
+  changedBefore?: string[];
   /** How this side drains the VPN: its Transit Gateway propagation, or none (Google drains it alone). */
   method: 'tgw-propagation' | 'google-side';
   ops: AwsHalfOp[];
@@ -166,6 +170,9 @@ export function decideAwsHalf(
   if (isStale(c, v.lastRun)) return staleDecision(c, v.lastRun, method);
   if (c.action === 'delete') {
     const ops: AwsHalfOp[] = [];
+    // This very command deleted it (its mark is on the VPN) and is applied again: a step retried
+    // after its delete, or a command delivered twice. It answers what it did, as the first time.
+    const deletedByThis = gone && v.lastRun?.runId === c.runId && v.lastRun.action === 'delete';
     if (!gone) {
       if (v.propagatesTo.length)
         throw new VpnNotDrainedError(
@@ -176,7 +183,7 @@ export function decideAwsHalf(
         throw new VpnNotDrainedError(
           `${v.vpnId} is on a virtual private gateway, drained from Google's side alone, and no VpnDrained from Google's half is recorded for it (or Google undrained it since): drain it on Google before deleting`,
         );
-      ops.push({ kind: 'delete-vpn' });
+      ops.push({ kind: 'mark-run' }, { kind: 'delete-vpn' });
     }
     if (v.customerGatewayId && !o.customerGatewayShared)
       ops.push({ kind: 'delete-customer-gateway', customerGatewayId: v.customerGatewayId });
@@ -185,12 +192,22 @@ export function decideAwsHalf(
         `${v.vpnId} is prod: its delete needs an approval recorded for run ${c.runId} by someone other than ${c.requestedBy}`,
       );
     return {
-      outcome: ops.length ? 'changed' : 'gone',
+      outcome: ops.length || deletedByThis ? 'changed' : 'gone',
       method,
       ops,
-      reason: ops.length
-        ? `deleting ${ops.map((x) => (x.kind === 'delete-vpn' ? v.vpnId : (x as { customerGatewayId: string }).customerGatewayId)).join(' then ')}${v.customerGatewayId && o.customerGatewayShared ? `; ${v.customerGatewayId} is used by another VPN and stays` : ''}`
-        : `${v.vpnId} is already deleted${v.customerGatewayId ? `; ${v.customerGatewayId} is used by another VPN and stays` : ''}`,
+      ...(deletedByThis && { changedBefore: [v.vpnId] }),
+      reason: deletedByThis
+        ? `${v.vpnId} was deleted by this command (run ${c.runId}) already${ops.length ? `; deleting ${(ops[0] as { customerGatewayId: string }).customerGatewayId}` : ''}`
+        : ops.length
+          ? `deleting ${ops
+              .filter((x) => x.kind !== 'mark-run')
+              .map((x) =>
+                x.kind === 'delete-vpn' ? v.vpnId : (x as { customerGatewayId: string }).customerGatewayId,
+              )
+              .join(
+                ' then ',
+              )}${v.customerGatewayId && o.customerGatewayShared ? `; ${v.customerGatewayId} is used by another VPN and stays` : ''}`
+          : `${v.vpnId} is already deleted${v.customerGatewayId ? `; ${v.customerGatewayId} is used by another VPN and stays` : ''}`,
     };
   }
   if (gone) return { outcome: 'gone', method, ops: [], reason: `${v.vpnId} is deleted` };

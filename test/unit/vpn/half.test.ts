@@ -92,14 +92,38 @@ describe('undrain', () => {
 describe('delete', () => {
   const drained = tgw({ propagatesTo: [], drainedFrom: ['tgw-rtb-a'] });
 
-  it('deletes the VPN connection, then its customer gateway when no other VPN uses it', () => {
+  it('marks the VPN with the command, deletes it, then its customer gateway when no other VPN uses it', () => {
     expect(decideAwsHalf(command('delete'), drained, free).ops).toEqual([
+      { kind: 'mark-run' },
       { kind: 'delete-vpn' },
       { kind: 'delete-customer-gateway', customerGatewayId: 'cgw-01' },
     ]);
     expect(decideAwsHalf(command('delete'), drained, { ...free, customerGatewayShared: true }).ops).toEqual([
+      { kind: 'mark-run' },
       { kind: 'delete-vpn' },
     ]);
+  });
+
+  it('applied again after its delete (a retried step, a repeated command), answers what it did: changed', () => {
+    const mark = { runId: 'run-2', action: 'delete' as const, requestedAt: '2026-11-20T12:00:00Z' };
+    const deletedByIt = { ...drained, state: 'deleted' as const, lastRun: mark };
+    const shared = { ...free, customerGatewayShared: true };
+
+    expect(decideAwsHalf(command('delete'), deletedByIt, shared)).toMatchObject({
+      outcome: 'changed',
+      ops: [],
+      changedBefore: [VPN],
+    });
+    // Its customer gateway, if the first attempt stopped before it, is deleted now.
+    expect(decideAwsHalf(command('delete'), deletedByIt, free)).toMatchObject({
+      outcome: 'changed',
+      ops: [{ kind: 'delete-customer-gateway', customerGatewayId: 'cgw-01' }],
+      changedBefore: [VPN],
+    });
+    // Another run's delete of it finds it gone.
+    const other = decideAwsHalf(command('delete', 'run-3', '2026-11-21T12:00:00Z'), deletedByIt, shared);
+    expect(other).toMatchObject({ outcome: 'gone', ops: [] });
+    expect(other.changedBefore).toBeUndefined();
   });
 
   it('again, once deleted, changes nothing; a customer gateway left by a stopped step is deleted then', () => {
@@ -120,6 +144,7 @@ describe('delete', () => {
 
     expect(() => decideAwsHalf(command('delete'), vgw(false), free)).toThrow(/no VpnDrained from Google/);
     expect(decideAwsHalf(command('delete'), vgw(true), free).ops).toEqual([
+      { kind: 'mark-run' },
       { kind: 'delete-vpn' },
       { kind: 'delete-customer-gateway', customerGatewayId: 'cgw-01' },
     ]);
