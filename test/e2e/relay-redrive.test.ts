@@ -179,6 +179,12 @@ describe('relay dead letters', () => {
     const googleEventId = (
       JSON.parse(Buffer.from(approved?.data as string, 'base64').toString('utf8')) as { id: string }
     ).id;
+    // Google's own events the partition held past their five pushes (those it emitted after the cut,
+    // which depends on how fast it ran) are dead letters already: the operator's list shows them too.
+    const before = JSON.parse(
+      await crosslink('relay', 'dead-letters', 'ls', '--side', 'gcp', '--json'),
+    ) as DeadLetterView[];
+    expect(before.every((d) => d.reason === 'undelivered from crosslink-events-relay')).toBe(true);
     const published = await pubsub('topics/crosslink-relay-dead:publish', {
       messages: [
         {
@@ -195,7 +201,8 @@ describe('relay dead letters', () => {
     const ls = JSON.parse(
       await crosslink('relay', 'dead-letters', 'ls', '--side', 'gcp', '--json'),
     ) as DeadLetterView[];
-    expect(ls).toEqual([
+    expect(ls.filter((d) => d.eventId !== googleEventId)).toEqual(before);
+    expect(ls.filter((d) => d.eventId === googleEventId)).toEqual([
       expect.objectContaining({
         side: 'gcp',
         eventId: googleEventId,
@@ -204,7 +211,7 @@ describe('relay dead letters', () => {
       }),
     ]);
     expect(await crosslink('relay', 'redrive', '--side', 'gcp')).toMatch(
-      /^gcp: 1 moved from crosslink-relay-dead-sub to crosslink-events, 0 left$/m,
+      new RegExp(`^gcp: ${ls.length} moved from crosslink-relay-dead-sub to crosslink-events, 0 left$`, 'm'),
     );
     await waitFor('the AWS relay route answering duplicate', async () =>
       both
