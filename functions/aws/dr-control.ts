@@ -5,9 +5,10 @@
  * is on AWS. The caller is the IAM principal API Gateway verified
  * (`requestContext.authorizer.iam.userArn`), never a field of the body: it is the control's `by`.
  *
- * The control is checked against the decisions the log leads to now (functions/core/dr/controls.ts:
- * an approval names the epoch awaiting it, before its deadline; a pause needs the plan not paused, a
- * resume needs it paused), refused with 409 naming the field, and recorded with a conditional write
+ * The control is checked without replaying the signal log (functions/core/dr/controls.ts
+ * `storedControlIssues`: an approval names the epoch of the executor's run awaiting it, as stored,
+ * before its deadline; a pause needs the plan not paused, a resume needs it paused, by the recorded
+ * controls), refused with 409 naming the field, and recorded with a conditional write
  * at the next number: a control racing it is checked again against the log that holds the other. A
  * request retried with the same `idempotency-key` finds its control recorded and records nothing.
  * Then the decision hook runs (./dr-decide.ts): the decider sees the control at once, an approval
@@ -18,9 +19,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import { type ControlRequest, controlIssues, controlRecord, parseControlRequest } from '#core/dr/controls.ts';
-import { executorCloud } from '#core/dr/executor.ts';
-import { decisionsUntil, replay } from '#core/dr/failover-decider.ts';
+import { type ControlRequest, parseControlRequest, storedControlIssues } from '#core/dr/controls.ts';
+import { executorCloud, type Run } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { ControlRecord } from '#core/dr/signal-log.ts';
@@ -43,7 +43,7 @@ export class ControlRefusedError extends ConflictError {
 
 export interface DrControlDeps {
   plan: DrPlan | undefined;
-  log: Pick<DynamoDbSignalLog, 'records' | 'controls' | 'recordControl'>;
+  log: Pick<DynamoDbSignalLog, 'controls' | 'recordControl'>;
   clock: Clock;
   /** The decision hook, run once the control is recorded. */
   decide?: DecideDeps;
@@ -107,7 +107,15 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
         );
       return ok(200, { control: earlier.record, recorded: false, decisions: [] });
     }
-    const record = checked(plan, await deps.log.records(service), request, by, deps.clock.now());
+    const run = deps.decide ? ((await deps.decide.runs.current(service))?.run ?? null) : null;
+    const record = checked(
+      plan,
+      run,
+      controls.map((c) => c.record),
+      request,
+      by,
+      deps.clock.now(),
+    );
     const next = (controls.at(-1)?.sequence ?? 0) + 1;
     if (await deps.log.recordControl(next, record, key)) {
       const decided = deps.decide ? await decideAndStart(deps.decide) : undefined;
@@ -119,20 +127,30 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
   );
 }
 
-/** The control's line, or ControlRefusedError naming the field when the log's decisions refuse it now. */
+/**
+ * The control's line, or ControlRefusedError naming the field: an approval checked against the
+ * executor's run as stored, a pause or a resume against the recorded controls (no replay of the
+ * signal log, which grows every minute).
+ */
 function checked(
   plan: DrPlan,
-  records: Parameters<typeof replay>[1],
+  run: Run | null,
+  controls: readonly ControlRecord[],
   request: ControlRequest,
   by: string,
   now: number,
 ): ControlRecord {
   const time = new Date(now).toISOString();
-  const decisions = decisionsUntil(plan, records, now);
-  const issues = controlIssues(plan, decisions, replay(plan, records).state, request, time);
+  const issues = storedControlIssues(run, controls, plan, request, time);
   if (issues.length > 0)
     throw new ControlRefusedError(issues.map((i) => `${plan.service}: ${i.path}: ${i.reason}`).join('; '));
-  return controlRecord(plan, decisions, request, by, time);
+  return {
+    time,
+    control: request.control,
+    service: plan.service,
+    by,
+    ...(request.control === 'approve' && run && { decision: run.decision }),
+  };
 }
 
 function parseBody(event: HttpApiEvent): unknown {

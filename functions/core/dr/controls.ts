@@ -84,6 +84,26 @@ export function controlIssues(
   return [];
 }
 
+/**
+ * Why the control cannot be taken at `time` where the plan's executor is deployed: an approval against
+ * the executor's run as stored (awaiting approval, its epoch, its deadline), a pause or a resume
+ * against the plan's recorded controls. It reads no signal log, so it takes the same time however
+ * long the log has grown. Empty when it can.
+ */
+export function storedControlIssues(
+  run: Run | null,
+  controls: readonly ControlRecord[],
+  plan: DrPlan,
+  request: ControlRequest,
+  time: string,
+): Issue[] {
+  if (request.control === 'approve') return approvalIssues(run, plan.service, request.epoch as number, time);
+  const paused = recordedPause(controls, plan.service) !== null;
+  if (request.control === 'pause' && paused) return [{ path: 'control', reason: 'already paused' }];
+  if (request.control === 'resume' && !paused) return [{ path: 'control', reason: 'running (not paused)' }];
+  return [];
+}
+
 /** The control's line in the log; an approval names the move it approves (the one awaiting it). */
 export function controlRecord(
   plan: DrPlan,

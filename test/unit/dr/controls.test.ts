@@ -10,8 +10,9 @@ import {
   parseControlRequest,
   pauseInputs,
   recordedPause,
+  storedControlIssues,
 } from '#core/dr/controls.ts';
-import { advance, startRun } from '#core/dr/executor.ts';
+import { advance, runFromDecisions, startRun } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { ControlRecord, DrRecord } from '#core/dr/signal-log.ts';
 import { failoverDecision, issuesOf, planWith } from './helpers.ts';
@@ -120,6 +121,46 @@ describe('controlIssues', () => {
     ]);
     expect(checkAt([...OUTAGE.slice(0, 2), pause], { control: 'resume' }, at)).toEqual([]);
     expect(checkAt([...OUTAGE.slice(0, 2), globalPause], { control: 'pause' }, at)).toEqual([]);
+  });
+});
+
+describe('storedControlIssues (the deployed route: the run as stored, the recorded controls)', () => {
+  const storedAt = (records: DrRecord[], time: string) =>
+    runFromDecisions(plan, replay(plan, records).decisions, time);
+  const pause: ControlRecord = {
+    time: '2026-03-02T10:00:30Z',
+    control: 'pause',
+    service: 'payments-api',
+    by: 'arn:bob',
+  };
+  const resume: ControlRecord = { ...pause, time: '2026-03-02T10:00:40Z', control: 'resume' };
+
+  it('answers as the log replayed does: the approval against the run awaiting it, pause and resume', () => {
+    const cases: [DrRecord[], Parameters<typeof controlIssues>[3], string][] = [
+      [OUTAGE, { control: 'approve', epoch: 3 }, '2026-03-02T10:02:00Z'],
+      [OUTAGE, { control: 'approve', epoch: 2 }, '2026-03-02T10:02:00Z'],
+      [OUTAGE, { control: 'approve', epoch: 3 }, '2026-03-02T11:01:00Z'],
+      [OUTAGE.slice(0, 2), { control: 'approve', epoch: 1 }, '2026-03-02T10:02:00Z'],
+    ];
+    for (const [records, request, time] of cases)
+      expect(storedControlIssues(storedAt(records, time), [], plan, request, time)).toEqual(
+        checkAt(records, request, time),
+      );
+  });
+
+  it('refuses a pause of a paused plan and a resume of one not paused, by the last control recorded', () => {
+    const at = '2026-03-02T10:01:00Z';
+    const check = (controls: ControlRecord[], control: 'pause' | 'resume') =>
+      storedControlIssues(null, controls, plan, { control }, at);
+
+    expect(check([], 'pause')).toEqual([]);
+    expect(check([], 'resume')).toEqual([{ path: 'control', reason: 'running (not paused)' }]);
+    expect(check([pause], 'pause')).toEqual([{ path: 'control', reason: 'already paused' }]);
+    expect(check([pause], 'resume')).toEqual([]);
+    expect(check([pause, resume], 'pause')).toEqual([]);
+    expect(check([{ ...pause, service: 'ledger' }], 'resume')).toEqual([
+      { path: 'control', reason: 'running (not paused)' },
+    ]);
   });
 });
 
