@@ -10,18 +10,12 @@
  * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { flipRoutingControls } from '#aws/arc-switch.ts';
 import {
   applyExecutorInput,
   type DrExecutorDeps,
-  drExecutorStep,
   type ExecutorPage,
   parseExecutorInput,
   resultOfFinished,
@@ -31,13 +25,12 @@ import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
-import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { resolveDefinition } from '../support/aws-half.ts';
 import {
   cellState,
   createPaymentsAtArcAddresses,
   deployPaymentsWorld,
+  drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
   type PaymentsWorld,
@@ -310,41 +303,16 @@ describe('the DR executor on AWS', () => {
   it('runs a failover through the real dr-failover ASL on the local Step Functions, to Done once the run ends', async () => {
     // Prepare: the state machine as serverless.yml deploys it, drExecutor as an in-process Lambda
     const h = await harness();
-    lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, 'us-west-2').register({
-      name: 'drExecutor',
-      timeout: 60,
-      handler: (event: unknown) => drExecutorStep(h.deps, event as Record<string, unknown>),
-    });
-    // The state machine's role as serverless.yml's StatesRole grants it: invoke drExecutor.
-    await admin(cloud, 'POST', '/aws/sts/put-role', {
-      accountId: cloud.aws.accountId,
-      roleName: 'crosslink-dr-states',
-      trust: ['states.amazonaws.com'],
-      policies: {
-        invoke: {
-          Version: '2012-10-17',
-          Statement: {
-            Effect: 'Allow',
-            Action: 'lambda:InvokeFunction',
-            Resource: `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:drExecutor`,
-          },
-        },
-      },
-    });
     const sfn = new SFNClient({
       region: 'us-west-2',
       endpoint: cloud.aws.endpoint,
       credentials: ADMIN_CREDENTIALS,
     });
-    const { stateMachineArn } = await sfn.send(
-      new CreateStateMachineCommand({
-        name: `crosslink-dr-failover-${tables}`,
-        definition: resolveDefinition(
-          'workflows/aws/dr-failover.asl.json',
-          (fn) => `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:${fn}`,
-        ),
-        roleArn: `arn:aws:iam::${cloud.aws.accountId}:role/crosslink-dr-states`,
-      }),
+    const stateMachineArn = await drFailoverStateMachine(
+      cloud,
+      sfn,
+      h.deps,
+      `crosslink-dr-failover-${tables}`,
     );
     const status = async (executionArn: string) =>
       (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status;

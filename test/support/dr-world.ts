@@ -9,20 +9,24 @@ import {
   Route53RecoveryClusterClient,
   UpdateRoutingControlStatesCommand,
 } from '@aws-sdk/client-route53-recovery-cluster';
+import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeEach } from 'vitest';
 import { flipRoutingControls } from '#aws/arc-switch.ts';
+import { type DrExecutorDeps, drExecutorStep } from '#aws/dr-executor.ts';
 import { fetchGet } from '#aws/http-get.ts';
 import { step } from '#core/dr/failover-decider.ts';
 import { type DeciderState, type Decision, initialState } from '#core/dr/failover-state.ts';
 import type { ProbeStreak } from '#core/dr/observations.ts';
 import type { DrPlan, DrPlanDocument } from '#core/dr/plan.ts';
 import { runProbes } from '#core/dr/probe-run.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import { VirtualClock } from '#local/clock.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
 import { planWith } from '../unit/dr/helpers.ts';
+import { resolveDefinition } from './aws-half.ts';
 import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
@@ -322,4 +326,43 @@ export function failoverPlanOf(cloud: LocalCloud, world: PaymentsWorld): DrPlan 
       { routingControlArn: world.out.AwsCell, state: 'Off' },
     ];
   });
+}
+
+/**
+ * The `crosslink-dr-failover` state machine as serverless.yml deploys it, in us-west-2: the real
+ * workflows/aws/dr-failover.asl.json, `drExecutor` an in-process Lambda over `deps`, and the state
+ * machine's role as serverless.yml's StatesRole grants it (invoke drExecutor, nothing else).
+ * Returns the state machine's ARN.
+ */
+export async function drFailoverStateMachine(
+  cloud: LocalCloud,
+  sfn: SFNClient,
+  deps: DrExecutorDeps,
+  name: string,
+): Promise<string> {
+  const fn = `arn:aws:lambda:us-west-2:${cloud.aws.accountId}:function:drExecutor`;
+  lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, 'us-west-2').register({
+    name: 'drExecutor',
+    timeout: 60,
+    handler: (event: unknown) => drExecutorStep(deps, event as Record<string, unknown>),
+  });
+  await admin(cloud, 'POST', '/aws/sts/put-role', {
+    accountId: cloud.aws.accountId,
+    roleName: 'crosslink-dr-states',
+    trust: ['states.amazonaws.com'],
+    policies: {
+      invoke: {
+        Version: '2012-10-17',
+        Statement: { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fn },
+      },
+    },
+  });
+  const { stateMachineArn } = await sfn.send(
+    new CreateStateMachineCommand({
+      name,
+      definition: resolveDefinition('workflows/aws/dr-failover.asl.json', () => fn),
+      roleArn: `arn:aws:iam::${cloud.aws.accountId}:role/crosslink-dr-states`,
+    }),
+  );
+  return stateMachineArn as string;
 }
