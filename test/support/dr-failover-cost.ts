@@ -268,22 +268,34 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
   }
 }
 
-/** The ledger failover by the dr-failover workflow on the interpreter, Firestore on its own emulator. */
-export async function googleFailoverCost(): Promise<FailoverCost> {
+/** A Firestore emulator of its own (the bench's: no test run leases one), and its clients. */
+async function ownFirestore(): Promise<TestFirestore> {
   delete process.env.FIRESTORE_EMULATOR_HOST;
   process.env.METADATA_SERVER_DETECTION = 'none';
   const emulators = await startEmulators({ pubsub: false, log: () => {} });
   process.env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost as string;
   const clients: Firestore[] = [];
-  const firestore: TestFirestore = {
+  return {
     emulators,
     db() {
       const db = new Firestore({ projectId: `bench-dr-${clients.length + 1}` });
       clients.push(db);
       return db;
     },
-    stop: async () => void (await Promise.allSettled(clients.map((c) => c.terminate()))),
+    async stop() {
+      await Promise.allSettled(clients.map((c) => c.terminate()));
+      await emulators.stop();
+      delete process.env.FIRESTORE_EMULATOR_HOST;
+    },
   };
+}
+
+/**
+ * The ledger failover by the dr-failover workflow on the interpreter, over `leased` Firestore (a
+ * test's) or an emulator of its own.
+ */
+export async function googleFailoverCost(leased?: TestFirestore): Promise<FailoverCost> {
+  const firestore = leased ?? (await ownFirestore());
   const cloud = await startLocalCloud(cloudOptions);
   try {
     const world = await ledgerDnsWorld(cloud, firestore);
@@ -327,8 +339,6 @@ export async function googleFailoverCost(): Promise<FailoverCost> {
     };
   } finally {
     await cloud.stop();
-    await firestore.stop();
-    await emulators.stop();
-    delete process.env.FIRESTORE_EMULATOR_HOST;
+    if (!leased) await firestore.stop();
   }
 }
