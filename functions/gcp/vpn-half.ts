@@ -243,7 +243,9 @@ async function apply(deps: GcpVpnHalfDeps, c: VpnHalfCommand, view: GcpVpnView, 
       await records.update(c.vpnId, { drainedPeers: null });
       return [];
     case 'record-delete':
+      // With the command's mark, so that it applied again once the tunnels are gone knows its own.
       await records.update(c.vpnId, {
+        lastRun: formatRunMark(c),
         deleting: {
           routers: [...new Set(view.peers.map(routerKey).concat(view.bareInterfaces.map(routerKey)))].sort(),
           externalGateways: view.externalGateways.map((g) => `${g.project}/${g.name}`),

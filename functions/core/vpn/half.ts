@@ -434,6 +434,15 @@ export function decideGcpHalf(c: VpnHalfCommand, v: GcpVpnView, o: { approved: b
       );
     const kept = v.externalGateways.filter((x) => x.exists && x.usedByOthers).map((x) => x.name);
     const keptText = kept.length ? `; ${kept.join(', ')} used by another tunnel and stays` : '';
+    // This very command deleted it (its mark, recorded before the first tunnel went) and is applied
+    // again: it answers what it did, as the first time.
+    if (!ops.length && v.lastRun?.runId === c.runId && v.lastRun.action === 'delete')
+      return {
+        outcome: 'changed',
+        method,
+        ops,
+        reason: `${v.vpnId}'s Google half was deleted by this command (run ${c.runId}) already${keptText}`,
+      };
     if (!ops.length)
       return {
         outcome: 'gone',

@@ -145,6 +145,19 @@ describe('delete', () => {
     expect(d).toMatchObject({ outcome: 'gone', ops: [] });
   });
 
+  it('answers changed when this very delete, its mark recorded, finds nothing left (a repeat); another run gone', () => {
+    const mark = { runId: 'run-2', action: 'delete' as const, requestedAt: '2026-11-20T12:00:00Z' };
+    const nothing = view({ tunnels: [], peers: [], externalGateways: [], lastRun: mark });
+
+    expect(decideGcpHalf(command('delete'), nothing, { approved: false })).toMatchObject({
+      outcome: 'changed',
+      ops: [],
+    });
+    expect(
+      decideGcpHalf(command('delete', 'run-3', '2026-11-21T12:00:00Z'), nothing, { approved: false }),
+    ).toMatchObject({ outcome: 'gone', ops: [] });
+  });
+
   it('refuses while a peer is enabled, and a prod delete without approval', () => {
     expect(() => decideGcpHalf(command('delete'), view(), { approved: true })).toThrow(VpnNotDrainedError);
     expect(() =>
