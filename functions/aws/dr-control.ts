@@ -105,7 +105,9 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
         throw new ControlRefusedError(
           `idempotency-key: "${key}" recorded a ${earlier.record.control} by ${earlier.record.by}; use a new key for another control`,
         );
-      return ok(200, { control: earlier.record, recorded: false, decisions: [] });
+      // Recorded by an earlier request whose hook may not have run (it failed after the write): run it.
+      const decided = deps.decide ? await decideAndStart(deps.decide) : undefined;
+      return ok(200, { control: earlier.record, recorded: false, decisions: decided?.decisions ?? [] });
     }
     const run = deps.decide ? ((await deps.decide.runs.current(service))?.run ?? null) : null;
     const record = checked(
@@ -114,7 +116,8 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
       controls.map((c) => c.record),
       request,
       by,
-      deps.clock.now(),
+      // After the last control's time: the decider orders controls by time, the executor by number.
+      Math.max(deps.clock.now(), Date.parse(controls.at(-1)?.record.time ?? '') + 1 || 0),
     );
     const next = (controls.at(-1)?.sequence ?? 0) + 1;
     if (await deps.log.recordControl(next, record, key)) {

@@ -14,6 +14,7 @@
  * the execution names and the claim's fence make that harmless. A late observation whose time is
  * before the decided time changes no decision already handed on.
  */
+import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Clock } from '#core/clock.ts';
@@ -55,7 +56,8 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
   const service = deps.plan.service;
   const decidedAt = await deps.runs.decidedAt(service);
-  const kept = await deps.runs.checkpoint(service);
+  const fingerprint = planFingerprint(deps.plan);
+  const kept = await deps.runs.checkpoint(service, fingerprint);
   const records = await deps.log.records(service, kept ? kept.at + 1 : 0);
   const { decisions: all, checkpoint } = decisionsSince(
     deps.plan,
@@ -66,7 +68,7 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
   );
   const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
   if (fresh.length === 0) {
-    await keep(deps, kept, checkpoint);
+    await keep(deps, fingerprint, kept, checkpoint);
     return { decisions: [], started: [] };
   }
   await deps.bus.put(
@@ -91,7 +93,7 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
     started.push(name);
   }
   await deps.runs.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
-  await keep(deps, kept, checkpoint);
+  await keep(deps, fingerprint, kept, checkpoint);
   return { decisions: fresh, started };
 }
 
@@ -99,9 +101,18 @@ export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
  * Keeps the decider's state once the decisions up to it were handed on: a checkpoint kept before a
  * failed hand-on would let the next invocation skip them.
  */
-async function keep(deps: DecideDeps, kept: DeciderCheckpoint | null, next: DeciderCheckpoint | null) {
-  if (next && next.at !== kept?.at) await deps.runs.keepCheckpoint(deps.plan.service, next);
+async function keep(
+  deps: DecideDeps,
+  plan: string,
+  kept: DeciderCheckpoint | null,
+  next: DeciderCheckpoint | null,
+) {
+  if (next && next.at !== kept?.at) await deps.runs.keepCheckpoint(deps.plan.service, plan, next);
 }
+
+/** The plan as deployed, as a short hash: a checkpoint kept under another plan is not taken. */
+export const planFingerprint = (plan: DrPlan) =>
+  createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 32);
 
 /** StartExecution through the SDK: an execution already started under that name is the same decision. */
 export function sfnStarter(client: SFNClient, stateMachineArn: string): DecideDeps['startExecution'] {

@@ -7,7 +7,7 @@
  * | run     | `DREXEC#<service>`  | `RUN#<epoch, 10 digits>`    | `run` (JSON): a finished run, kept once the next one starts |
  * | refusal | `DREXEC#<service>`  | `REFUSED#<time>#<epoch>`    | `refusal` (JSON): a claim refused, and why     |
  * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`: the time of the last decision handed on |
- * | checkpoint | `DREXEC#<service>` | `CHECKPOINT`             | `at` (N, ms), `state` (JSON): the decider's state at `at` |
+ * | checkpoint | `DREXEC#<service>` | `CHECKPOINT`             | `at` (N, ms), `plan` (fingerprint), `state` (JSON): the decider's state at `at` |
  *
  * The head holds the plan's claimed epoch and its current run in one item, so that DynamoDB's
  * conditional write fences both at once (the local cloud's DynamoDB, like dynalite, has no
@@ -191,8 +191,12 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
     return (out.Item?.decidedAt as string | undefined) ?? null;
   }
 
-  /** The decider's kept state (failover-decider.ts `decisionsSince`), or null before the first. */
-  async checkpoint(service: string): Promise<DeciderCheckpoint | null> {
+  /**
+   * The decider's kept state (failover-decider.ts `decisionsSince`), or null before the first or when
+   * it was kept under another plan (`plan`: the plan's fingerprint; a redeployed plan's settings or
+   * sides would not match the state folded under the old one).
+   */
+  async checkpoint(service: string, plan: string): Promise<DeciderCheckpoint | null> {
     const out = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
@@ -200,14 +204,16 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item ? { at: out.Item.at as number, state: JSON.parse(out.Item.state as string) } : null;
+    return out.Item && out.Item.plan === plan
+      ? { at: out.Item.at as number, state: JSON.parse(out.Item.state as string) }
+      : null;
   }
 
   /**
    * Keeps the decider's state at a later time than the one stored: false when a writer kept one at
    * the same time or later (two invocations fold the same records up to it).
    */
-  async keepCheckpoint(service: string, checkpoint: DeciderCheckpoint): Promise<boolean> {
+  async keepCheckpoint(service: string, plan: string, checkpoint: DeciderCheckpoint): Promise<boolean> {
     try {
       await this.#doc.send(
         new PutCommand({
@@ -216,11 +222,13 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
             pk: pk(service),
             sk: 'CHECKPOINT',
             at: checkpoint.at,
+            plan,
             state: JSON.stringify(checkpoint.state),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR #at < :at',
-          ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: { ':at': checkpoint.at },
+          // Forward only, or over one kept under another plan.
+          ConditionExpression: 'attribute_not_exists(pk) OR #at < :at OR #plan <> :plan',
+          ExpressionAttributeNames: { '#at': 'at', '#plan': 'plan' },
+          ExpressionAttributeValues: { ':at': checkpoint.at, ':plan': plan },
         }),
       );
       return true;

@@ -84,6 +84,8 @@ export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore {
           TableName: this.#table,
           KeyConditionExpression: 'pk = :pk AND sk >= :since',
           ExpressionAttributeValues: { ':pk': `DRSIG#${service}`, ':since': new Date(since).toISOString() },
+          // The decision hook reads what drSignals has just written.
+          ConsistentRead: true,
           ExclusiveStartKey,
         }),
       );

@@ -34,7 +34,16 @@ export interface HookRunnerOptions {
   /** The local cloud's edge (CROSSLINK_GCP_ENDPOINT); Google's own URL when unset. */
   endpoint?: string;
   fetch?: typeof fetch;
+  /**
+   * The longest this process may wait for a hook: the function's own timeout (gcp.yml's
+   * dr-commanded, 900 s) less a margin, so that a hook slower than that is answered HookTimedOut
+   * rather than the instance being stopped with no answer sent.
+   */
+  maxWaitMs?: number;
 }
+
+/** dr-commanded's timeout in gcp.yml (900 s) less 30 s to send the answer. */
+export const HOOK_MAX_WAIT_MS = 870_000;
 
 export class HookFailed extends Error {
   constructor(message: string, name = 'HookFailed') {
@@ -77,7 +86,11 @@ export function httpHookRunner(
   return async (action, command: ActionCommand) => {
     const hook = hookOf(action);
     if (!hook) throw new HookFailed(`${action.type} has no hook to run on Google`);
-    const left = Math.min(actionTimeoutMs(o.plan, action), Date.parse(command.deadline) - o.clock.now());
+    const left = Math.min(
+      actionTimeoutMs(o.plan, action),
+      Date.parse(command.deadline) - o.clock.now(),
+      o.maxWaitMs ?? HOOK_MAX_WAIT_MS,
+    );
     if (left <= 0)
       throw new HookFailed(
         `${hook.function} not called: the command's deadline ${command.deadline} has passed`,

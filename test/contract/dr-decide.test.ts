@@ -5,7 +5,7 @@
  * epoch, a hold with no move awaiting approval starts none, and a second call hands nothing on again.
  */
 import { describe, expect, it } from 'vitest';
-import { type DecideDeps, decideAndStart } from '#aws/dr-decide.ts';
+import { type DecideDeps, decideAndStart, planFingerprint } from '#aws/dr-decide.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
@@ -131,8 +131,41 @@ describe('the decision hook on AWS', () => {
     const window = (plan.settings.staleAfterMs + 60_000) / 60_000 + 1;
     expect(Math.max(...reads)).toBeLessThanOrEqual(window * perMinute);
     expect(reads.at(-1)).toBeLessThan(outage.length / 2);
-    expect((await h.deps.runs.checkpoint(plan.service))?.at).toBe(
+    expect((await h.deps.runs.checkpoint(plan.service, planFingerprint(plan)))?.at).toBe(
       Date.parse('2026-03-02T10:25:00Z') - plan.settings.staleAfterMs,
+    );
+  });
+
+  it('does not take a state kept under another plan: a redeployed plan folds the log again', async () => {
+    // Prepare: the hook ran through the outage under the plan; the plan is redeployed with another dampening
+    const now = { ms: Date.parse('2026-03-02T10:20:00Z') };
+    const h = await hook(now);
+    await h.log.record(outage);
+    await decideAndStart(h.deps);
+    const redeployed = planWith((d) => {
+      d.decider = { ...d.decider, dampening: '2h' };
+    });
+    const reads: (number | undefined)[] = [];
+    const read = h.log.records.bind(h.log);
+
+    // Act
+    now.ms += 60_000;
+    await decideAndStart({
+      ...h.deps,
+      plan: redeployed,
+      log: {
+        records: async (service, from) => {
+          reads.push(from);
+          return read(service, from);
+        },
+      },
+    });
+
+    // Assess: the whole log read (from 0), and the state kept under the new plan
+    expect(reads).toEqual([0]);
+    expect(await h.deps.runs.checkpoint(plan.service, planFingerprint(plan))).toBeNull();
+    expect((await h.deps.runs.checkpoint(plan.service, planFingerprint(redeployed)))?.at).toBe(
+      now.ms - redeployed.settings.staleAfterMs,
     );
   });
 

@@ -476,7 +476,7 @@ describe('serverless.yml packaged', () => {
     // Its store only: the DREXEC# items of the links table.
     expect(executor).toContainEqual(
       expect.objectContaining({
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DREXEC#*'] } },
       }),
     );

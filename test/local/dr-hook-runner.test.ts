@@ -87,7 +87,7 @@ const planCalling = (hook: string, timeout = '1m'): DrPlan =>
   });
 
 /** The runner as the deployed function builds it: ID tokens of crosslink-dr-commanded. */
-function runnerFor(plan: DrPlan, audience?: string) {
+function runnerFor(plan: DrPlan, audience?: string, maxWaitMs?: number) {
   const email = serviceAccountEmail(COMMANDED, cloud.gcp.project);
   const run = httpHookRunner({
     plan,
@@ -95,6 +95,7 @@ function runnerFor(plan: DrPlan, audience?: string) {
     clock: cloud.clock,
     endpoint: cloud.gcp.endpoint,
     idToken: async (aud) => cloud.gcp.auth.mintIdToken({ email, audience: audience ?? aud }),
+    ...(maxWaitMs !== undefined && { maxWaitMs }),
   });
   const action = plan.actions.failover[0] as Action;
   const command: ActionCommand = {
@@ -134,6 +135,14 @@ describe("the commanded side's hook runner", () => {
   it("fails when the hook gives no answer within the action's timeout", async () => {
     // Act / Assess
     await expect(runnerFor(planCalling('payments-slow', '1s'))()).rejects.toMatchObject({
+      name: 'HookTimedOut',
+      message: 'payments-slow gave no answer within 1s',
+    });
+  }, 60_000);
+
+  it("fails within the function's own time limit when the action's timeout is longer", async () => {
+    // Act / Assess: a 10-minute hook timeout, a process that may wait 1 s (its function's limit, scaled)
+    await expect(runnerFor(planCalling('payments-slow', '10m'), undefined, 1_000)()).rejects.toMatchObject({
       name: 'HookTimedOut',
       message: 'payments-slow gave no answer within 1s',
     });

@@ -75,7 +75,6 @@ export function deliver(
   const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400) * 1000;
   const payload = targetInput(target, event, rule);
   const record = (outcome: Delivery['outcome'], attempts: number, error?: string) => {
-    state.pending--;
     const d: Delivery = {
       rule: rule.name,
       targetId: target.Id,
@@ -89,6 +88,17 @@ export function deliver(
     if (state.deliveries.length > 1000) state.deliveries.shift();
   };
   const attempt = async (n: number) => {
+    let retrying = false;
+    try {
+      await tryOnce(n, () => {
+        retrying = true;
+      });
+    } finally {
+      // Settled once its final outcome is recorded (or the last step failed): never left pending.
+      if (!retrying) state.pending--;
+    }
+  };
+  const tryOnce = async (n: number, retry: () => void) => {
     try {
       authorizeTarget(world, state, rule, target, event);
       await world.deliver(target.Arn, payload);
@@ -97,6 +107,7 @@ export function deliver(
       const message = (err as Error).message;
       const delay = retryDelayMs(n);
       if (n + 1 < maxAttempts && clock.now() + delay - started <= maxAgeMs) {
+        retry();
         clock.at(clock.now() + delay, () => attempt(n + 1));
         return;
       }

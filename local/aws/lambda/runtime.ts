@@ -361,10 +361,11 @@ export class LambdaRuntime {
           if (clock.now() + delay - firstAt <= maxAge) clock.at(clock.now() + delay, () => attempt(n));
           // Left in the queue until it expires.
           else
-            clock.at(firstAt + maxAge, () => {
-              settle();
-              return this.#discard(fn, { requestId, condition: 'EventAgeExceeded', invokes: n, payload });
-            });
+            clock.at(firstAt + maxAge, () =>
+              this.#discard(fn, { requestId, condition: 'EventAgeExceeded', invokes: n, payload }).finally(
+                settle,
+              ),
+            );
           return;
         }
         res = {
@@ -380,14 +381,13 @@ export class LambdaRuntime {
         clock.at(clock.now() + delay, () => attempt(n + 1));
         return;
       }
-      settle();
       await this.#discard(fn, {
         requestId,
         condition: 'RetriesExhausted',
         invokes: n + 1,
         payload,
         response: res.payload,
-      });
+      }).finally(settle);
     };
     queueMicrotask(() => void attempt(0));
     return requestId;
