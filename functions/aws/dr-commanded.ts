@@ -32,6 +32,12 @@ import { EventBridgeSink } from './event-sink.ts';
 
 export type DrCommandedOutcome = CommandOutcome | { outcome: 'dropped'; reason: string };
 
+/** What the SDK clients take beyond the region: none deployed (the role's credentials from the environment). */
+export interface SdkConfig {
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
 /**
  * The function's dependencies: the fence in the links table, the replies on the bus, the hooks
  * invoked under the function's own role (its policy names the plan's hook functions alone).
@@ -40,17 +46,23 @@ export function drCommandedDeps(
   plan: DrPlan | undefined,
   env: NodeJS.ProcessEnv,
   clock: Clock = systemClock,
+  sdk: SdkConfig = {},
 ): CommandedDeps {
   const region = need(env, 'AWS_REGION');
+  const config = { region, ...sdk };
   return {
     plan,
-    fence: new DynamoDbDrFence(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
-    bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
+    fence: new DynamoDbDrFence(new DynamoDBClient(config), need(env, 'CROSSLINK_TABLE')),
+    bus: new EventBridgeSink(new EventBridgeClient(config), { busName: need(env, 'CROSSLINK_BUS') }),
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     clock,
     // The SDK's own retries would invoke a hook twice: an invocation is made once.
     runHook: plan
-      ? lambdaHookRunner({ plan, clock, invoke: lambdaInvoke(new LambdaClient({ region, maxAttempts: 1 })) })
+      ? lambdaHookRunner({
+          plan,
+          clock,
+          invoke: lambdaInvoke(new LambdaClient({ ...config, maxAttempts: 1 })),
+        })
       : async () => {
           throw new Error('no DR plan deployed (CROSSLINK_DR_PLAN)');
         },
