@@ -112,6 +112,20 @@ function commandedRolePolicy() {
   return { Version: '2012-10-17', Statement: [...own.Statement, ...hookStatements(plan)] };
 }
 
+/** drCommanded's dependencies as the function builds them, with `p` embedded, under DrCommandedRole. */
+const deployedDeps = (p: DrPlan): CommandedDeps =>
+  drCommandedDeps(
+    p,
+    {
+      AWS_REGION: cloud.aws.region,
+      CROSSLINK_TABLE: TABLE,
+      CROSSLINK_BUS: BUS,
+      CROSSLINK_ACCOUNT_ID: cloud.aws.accountId,
+    },
+    cloud.clock,
+    { endpoint: cloud.aws.endpoint, credentials: role },
+  );
+
 beforeAll(async () => {
   cloud = await startTestCloud();
   const config = { region: cloud.aws.region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
@@ -171,17 +185,7 @@ beforeAll(async () => {
     timeout: 30,
     handler: async () => ({ outcome: 'failed', detail: 'the cluster is not in eu-west-1' }),
   });
-  deps = drCommandedDeps(
-    plan,
-    {
-      AWS_REGION: cloud.aws.region,
-      CROSSLINK_TABLE: TABLE,
-      CROSSLINK_BUS: BUS,
-      CROSSLINK_ACCOUNT_ID: cloud.aws.accountId,
-    },
-    cloud.clock,
-    { endpoint: cloud.aws.endpoint, credentials: role },
-  );
+  deps = deployedDeps(plan);
   const fn = runtime.register({
     name: FUNCTION,
     timeout: 60,
@@ -305,17 +309,7 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
       promote.hook.function = 'ledger-promote-elsewhere';
     });
     const calls = hookCalls.length;
-    const asOther = drCommandedDeps(
-      other,
-      {
-        AWS_REGION: cloud.aws.region,
-        CROSSLINK_TABLE: TABLE,
-        CROSSLINK_BUS: BUS,
-        CROSSLINK_ACCOUNT_ID: cloud.aws.accountId,
-      },
-      cloud.clock,
-      { endpoint: cloud.aws.endpoint, credentials: role },
-    );
+    const asOther = deployedDeps(other);
     const event = promoteCommand(7);
 
     // Act
