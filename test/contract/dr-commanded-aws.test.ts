@@ -12,13 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { drCommandedStep } from '#aws/dr-commanded.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
-import type { CommandedDeps } from '#core/dr/commanded.ts';
 import { startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import { keepRelayedResult } from '#core/dr/executor-steps.ts';
 import type { Action } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
-import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
+import type { DrActionStartedData } from '#core/events/catalog.ts';
+import { commandedHarness, finishedData } from '../support/dr-commanded-harness.ts';
 import { ledgerPlan, moveOf } from '../support/dr-ledger.ts';
 import { useDynalite } from '../support/dynalite.ts';
 import { MemoryDrRuns } from '../support/memory-dr-runs.ts';
@@ -50,25 +50,16 @@ const delivered = (e: CloudEvent): EventBridgeEvent => ({
   detail: e,
 });
 
-async function harness(hook: (a: Action) => Promise<{ detail?: string }> = async () => ({ detail: 'done' })) {
-  const now = { ms: T0 + 2_000 };
-  const sent: CloudEvent[] = [];
-  const ran: string[] = [];
-  const deps: CommandedDeps = {
+const harness = async (hook?: (a: Action) => Promise<{ detail?: string }>) =>
+  commandedHarness({
     plan,
     fence: new DynamoDbDrFence(db.client, await db.linksTable()),
-    bus: { put: async (e) => void sent.push(...e) },
     origin: { cloud: 'aws', accountId: '000000000000', region: 'eu-west-1' },
-    clock: { now: () => now.ms },
-    runHook: async (action) => {
-      ran.push(action.type);
-      return hook(action);
-    },
-  };
-  return { deps, sent, ran, now };
-}
+    now: T0 + 2_000,
+    ...(hook && { hook }),
+  });
 
-const finished = (e: CloudEvent | undefined) => e?.data as DrActionFinishedData;
+const finished = finishedData;
 
 describe("AWS's commanded side", () => {
   it("runs the hook once and answers DrActionFinished, which Google's executor keeps; a redelivery gets the recorded result", async () => {
