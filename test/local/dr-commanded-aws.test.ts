@@ -9,7 +9,7 @@
  * test's: it puts Google's DrActionStarted on the bus as the relay does, and reads the bus's
  * DrActionFinished from a queue a rule fills.
  *
- * Proved: the promotion's command runs the hook once (the standby's database becomes the writer)
+ * Proved: the rule passes Google's relayed commands for AWS and nothing else; the promotion's command runs the hook once (the standby's database becomes the writer)
  * and DrActionFinished `succeeded` goes on the bus; the command delivered again is answered with the
  * recorded result and runs nothing; a stale epoch is refused, recorded in the fence and answered
  * `refused`; a hook the role may not invoke (a plan naming a function its policy does not) fails the
@@ -25,6 +25,7 @@ import {
   PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
+  TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -285,6 +286,44 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
       expect.objectContaining({ service: 'ledger', decision: 'failover', epoch: 5, index: 0 }),
     ]);
   }, 120_000);
+
+  it("matches Google's relayed commands for AWS only: not AWS's own DrActionStarted, not an action Google runs itself", async () => {
+    // Prepare
+    const pattern = JSON.stringify(
+      serverlessYml().doc.resources.Resources.DrCommandedRule.Properties.EventPattern,
+    );
+    const google = promoteCommand(6);
+    const own = { ...google, crosslinkorigin: 'aws' };
+    const flip = {
+      ...google,
+      data: {
+        ...(google.data as object),
+        via: 'local',
+        action: { type: 'cloud-dns-failover-policy', cloud: 'gcp' },
+      },
+    };
+    const matches = async (detail: unknown) =>
+      (
+        await admins.eb.send(
+          new TestEventPatternCommand({
+            EventPattern: pattern,
+            Event: JSON.stringify({
+              id: '1',
+              account: cloud.aws.accountId,
+              source: 'crosslink',
+              time: google.time,
+              region: cloud.aws.region,
+              'detail-type': 'DrActionStarted',
+              resources: [],
+              detail,
+            }),
+          }),
+        )
+      ).Result;
+
+    // Act / Assess
+    expect([await matches(google), await matches(own), await matches(flip)]).toEqual([true, false, false]);
+  });
 
   it('refuses a stale epoch, records it in the fence, answers refused, and invokes no hook', async () => {
     // Prepare
