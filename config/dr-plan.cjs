@@ -1,5 +1,5 @@
 /**
- * The DR plan the AWS half's `drSignals` function embeds (`${file(config/dr-plan.cjs):json}`,
+ * The DR plan the AWS half's DR functions embed (`${file(config/dr-plan.cjs):json}`,
  * esbuild `define` of CROSSLINK_DR_PLAN in serverless.yml), the region of the plan's AWS vantage
  * point (the condition that schedules its probe only there), and the CloudFormation rule that
  * refuses a stack in the region the plan's AWS executor must not run in. The plan is the file
@@ -23,6 +23,39 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { parseDrPlan } = require('../functions/core/dr/plan.ts');
 const { executorRegionIssue, refusedExecutorRegion } = require('../functions/core/dr/executor-region.ts');
+const { executorCloud } = require('../functions/core/dr/executor.ts');
+
+/**
+ * The policy of drCommanded's hooks (DrCommandedRole): `lambda:InvokeFunction` on the Lambda
+ * functions the plan names as hooks of its actions on AWS, when Google executes the plan (AWS runs
+ * them when commanded), in the stack's own account and region. None (no plan, or a plan AWS
+ * executes: the AWS executor runs no hook): an explicit Deny of invoking any function, since a
+ * policy document holds at least one statement.
+ */
+function commandedHookPolicy(plan) {
+  const hooks =
+    plan && executorCloud(plan) === 'gcp'
+      ? [
+          ...new Set(
+            [...plan.actions.failover, ...plan.actions.failback]
+              .filter((a) => a.cloud === 'aws' && a.hook)
+              .map((a) => a.hook.function),
+          ),
+        ].sort()
+      : [];
+  const statement =
+    hooks.length === 0
+      ? { Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' }
+      : {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: hooks.map((name) => ({
+            // CloudFormation's Fn::Sub: its ${...} are the stack's pseudo parameters.
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+          })),
+        };
+  return { Version: '2012-10-17', Statement: [statement] };
+}
 
 /** The template's Rules for `plan`: none unless AWS executes it. */
 function executorRegionRules(plan, file) {
@@ -47,7 +80,14 @@ function executorRegionRules(plan, file) {
  * naming it and the plan when the plan's AWS executor must not run there.
  */
 function drPlanValues(file, region) {
-  if (!file) return { json: 'null', awsVantageRegion: '', staleAfterSeconds: 300, rules: {} };
+  if (!file)
+    return {
+      json: 'null',
+      awsVantageRegion: '',
+      staleAfterSeconds: 300,
+      rules: {},
+      commandedHookPolicy: commandedHookPolicy(null),
+    };
   const path = resolve(__dirname, '..', file);
   const plan = parseDrPlan(readFileSync(path, 'utf8'), file);
   const issue = region ? executorRegionIssue(plan, 'aws', region) : undefined;
@@ -58,8 +98,10 @@ function drPlanValues(file, region) {
     awsVantageRegion: aws ? aws.region : '',
     staleAfterSeconds: Math.max(60, Math.ceil(plan.settings.staleAfterMs / 60_000) * 60),
     rules: executorRegionRules(plan, file),
+    commandedHookPolicy: commandedHookPolicy(plan),
   };
 }
 
 module.exports = ({ options } = {}) => drPlanValues(process.env.CROSSLINK_DR_PLAN_FILE, options?.region);
 module.exports.drPlanValues = drPlanValues;
+module.exports.commandedHookPolicy = commandedHookPolicy;

@@ -1,6 +1,6 @@
 /**
  * The commanded side's fence on Google (docs/dr-executor.md, "The commanded side on Google"): the
- * core fence (functions/core/dr/executor.ts `admit`, `recordResult`) kept in Firestore, one document
+ * core fence (functions/core/dr/commanded.ts `admitStored`, `recordStored`) kept in Firestore, one document
  * per plan's service, read and written in one transaction so that two deliveries of a command (a
  * Pub/Sub redelivery, a relay's second push) cannot both be admitted:
  *
@@ -18,32 +18,29 @@
  */
 import type { Firestore } from '@google-cloud/firestore';
 import {
-  type ActionCommand,
-  type ActionResult,
-  type Admission,
-  admit,
-  type FenceState,
-  initialFence,
-  recordResult,
-} from '#core/dr/executor.ts';
+  admitStored,
+  type CommandedFence,
+  type FenceAdmission,
+  freshFence,
+  recordStored,
+  type StoredFence,
+} from '#core/dr/commanded.ts';
+import type { ActionCommand, ActionResult, FenceState } from '#core/dr/executor.ts';
 
-export type FenceAdmission = Admission | { verdict: 'in-progress'; state: FenceState };
+export type { FenceAdmission } from '#core/dr/commanded.ts';
 
 /** The fence and the commands running, from the document (a fresh fence before the first command). */
-function stored(
-  snap: { exists: boolean; get(field: string): unknown },
-  service: string,
-): { fence: FenceState; running: Record<string, string> } {
-  if (!snap.exists) return { fence: initialFence(service), running: {} };
+function stored(snap: { exists: boolean; get(field: string): unknown }, service: string): StoredFence {
+  if (!snap.exists) return freshFence(service);
   return {
     fence: JSON.parse(String(snap.get('fence'))) as FenceState,
     running: JSON.parse(String(snap.get('running') ?? '{}')) as Record<string, string>,
   };
 }
 
-const keyOf = (c: { epoch: number; index: number }) => `${c.epoch}#${c.index}`;
+const fields = (s: StoredFence) => ({ fence: JSON.stringify(s.fence), running: JSON.stringify(s.running) });
 
-export class FirestoreDrFence {
+export class FirestoreDrFence implements CommandedFence {
   readonly #db: Firestore;
 
   constructor(db: Firestore) {
@@ -63,38 +60,8 @@ export class FirestoreDrFence {
   admit(command: ActionCommand, time: string): Promise<FenceAdmission> {
     const ref = this.#doc(command.service);
     return this.#db.runTransaction(async (tx) => {
-      const { fence, running } = stored(await tx.get(ref), command.service);
-      const key = keyOf(command);
-      if (running[key] !== undefined && !fence.results[key]) {
-        if (Date.parse(time) < Date.parse(running[key] as string))
-          return { verdict: 'in-progress', state: fence };
-        // Admitted, its hook never answered, now past the deadline: the executor stalled at it.
-        const result: ActionResult = {
-          service: command.service,
-          epoch: command.epoch,
-          index: command.index,
-          outcome: 'refused',
-          time,
-          detail: `admitted, but its hook gave no result before its deadline ${running[key]}: not run again`,
-        };
-        const state = recordResult(
-          {
-            ...fence,
-            refused: [
-              ...fence.refused,
-              { epoch: command.epoch, index: command.index, time, reason: result.detail as string },
-            ],
-          },
-          result,
-        );
-        delete running[key];
-        tx.set(ref, { fence: JSON.stringify(state), running: JSON.stringify(running) });
-        return { verdict: 'refused', state, result };
-      }
-      const admission = admit(fence, command, time);
-      if (admission.verdict === 'duplicate') return admission;
-      if (admission.verdict === 'run') running[key] = command.deadline;
-      tx.set(ref, { fence: JSON.stringify(admission.state), running: JSON.stringify(running) });
+      const { admission, next } = admitStored(stored(await tx.get(ref), command.service), command, time);
+      if (next) tx.set(ref, fields(next));
       return admission;
     });
   }
@@ -103,11 +70,9 @@ export class FirestoreDrFence {
   async record(result: ActionResult): Promise<FenceState> {
     const ref = this.#doc(result.service);
     return this.#db.runTransaction(async (tx) => {
-      const { fence, running } = stored(await tx.get(ref), result.service);
-      delete running[keyOf(result)];
-      const state = recordResult(fence, result);
-      tx.set(ref, { fence: JSON.stringify(state), running: JSON.stringify(running) });
-      return state;
+      const next = recordStored(stored(await tx.get(ref), result.service), result);
+      tx.set(ref, fields(next));
+      return next.fence;
     });
   }
 }

@@ -20,8 +20,18 @@
  * the token's audience stays the function's cloud URL, which the local edge verifies as Cloud Run does.
  */
 import type { Clock } from '#core/clock.ts';
-import { type ActionCommand, actionTimeoutMs } from '#core/dr/executor.ts';
-import type { Action, DrPlan } from '#core/dr/plan.ts';
+import {
+  HookFailed,
+  type HookRunner,
+  hookAnswer,
+  hookOf,
+  hookTimedOut,
+  hookTimeLeftMs,
+  isTimeout,
+} from '#core/dr/commanded.ts';
+import type { DrPlan } from '#core/dr/plan.ts';
+
+export { HookFailed } from '#core/dr/commanded.ts';
 
 /** Mints an ID token for `audience` as the function's service account. */
 export type IdTokenSource = (audience: string) => Promise<string>;
@@ -44,13 +54,6 @@ export interface HookRunnerOptions {
 
 /** dr-commanded's timeout in gcp.yml (900 s) less 30 s to send the answer. */
 export const HOOK_MAX_WAIT_MS = 870_000;
-
-export class HookFailed extends Error {
-  constructor(message: string, name = 'HookFailed') {
-    super(message);
-    this.name = name;
-  }
-}
 
 /** The plan's region on Google: where its hooks run. */
 export function googleRegionOf(plan: DrPlan): string {
@@ -76,25 +79,15 @@ const REFUSALS: Record<number, string> = {
   403: ' (the caller is not among its invokers)',
 };
 
-const hookOf = (action: Action) => ('hook' in action ? action.hook : undefined);
-
 /** The runner dr-commanded.ts takes (its `HookRunner`). */
-export function httpHookRunner(
-  o: HookRunnerOptions,
-): (action: Action, command: ActionCommand) => Promise<{ detail?: string }> {
+export function httpHookRunner(o: HookRunnerOptions): HookRunner {
   const send = o.fetch ?? fetch;
-  return async (action, command: ActionCommand) => {
-    const hook = hookOf(action);
-    if (!hook) throw new HookFailed(`${action.type} has no hook to run on Google`);
+  return async (action, command) => {
+    const hook = hookOf(action, 'Google');
     const left = Math.min(
-      actionTimeoutMs(o.plan, action),
-      Date.parse(command.deadline) - o.clock.now(),
+      hookTimeLeftMs(o.plan, action, command, o.clock.now()),
       o.maxWaitMs ?? HOOK_MAX_WAIT_MS,
     );
-    if (left <= 0)
-      throw new HookFailed(
-        `${hook.function} not called: the command's deadline ${command.deadline} has passed`,
-      );
     const { audience, url } = hookTarget(o, hook.function);
     const token = await o.idToken(audience);
     let res: Response;
@@ -106,9 +99,7 @@ export function httpHookRunner(
         signal: AbortSignal.timeout(left),
       });
     } catch (e) {
-      const name = (e as Error).name;
-      if (name === 'TimeoutError' || name === 'AbortError')
-        throw new HookFailed(`${hook.function} gave no answer within ${left / 1000}s`, 'HookTimedOut');
+      if (isTimeout(e)) throw hookTimedOut(hook.function, left);
       throw new HookFailed(`${hook.function} could not be called: ${(e as Error).message}`);
     }
     const text = await res.text();
@@ -116,19 +107,6 @@ export function httpHookRunner(
       throw new HookFailed(
         `${hook.function} answered ${res.status}${REFUSALS[res.status] ?? ''}: ${text.slice(0, 400)}`,
       );
-    const body = parsed(text);
-    const detail = typeof body?.detail === 'string' ? body.detail : undefined;
-    if (body?.outcome === 'failed')
-      throw new HookFailed(`${hook.function} reported a failure${detail ? `: ${detail}` : ''}`);
-    return detail ? { detail } : {};
+    return hookAnswer(hook.function, text);
   };
-}
-
-function parsed(text: string): { outcome?: unknown; detail?: unknown } | undefined {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' ? (v as { outcome?: unknown; detail?: unknown }) : undefined;
-  } catch {
-    return undefined;
-  }
 }

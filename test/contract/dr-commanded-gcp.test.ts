@@ -12,9 +12,10 @@ import { startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import type { Action } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
-import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
-import { type CommandedDeps, onCommand } from '#gcp/dr-commanded.ts';
+import type { DrActionStartedData } from '#core/events/catalog.ts';
+import { onCommand } from '#gcp/dr-commanded.ts';
 import { FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { commandedHarness, finishedData } from '../support/dr-commanded-harness.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { failoverDecision, planWith } from '../unit/dr/helpers.ts';
 
@@ -45,25 +46,16 @@ function promoteCommand(epoch: number): CloudEvent {
   });
 }
 
-function harness(hook: (a: Action) => Promise<{ detail?: string }> = async () => ({ detail: 'done' })) {
-  const now = { ms: T0 + 2_000 };
-  const sent: CloudEvent[] = [];
-  const ran: string[] = [];
-  const deps: CommandedDeps = {
+const harness = (hook?: (a: Action) => Promise<{ detail?: string }>) =>
+  commandedHarness({
     plan,
     fence: new FirestoreDrFence(firestore.db()),
-    bus: { put: async (e) => void sent.push(...e) },
     origin: { cloud: 'gcp', project: 'crosslink-test', region: 'us-west1' },
-    clock: { now: () => now.ms },
-    runHook: async (action) => {
-      ran.push(action.type);
-      return hook(action);
-    },
-  };
-  return { deps, sent, ran, now };
-}
+    now: T0 + 2_000,
+    ...(hook && { hook }),
+  });
 
-const finished = (e: CloudEvent | undefined) => e?.data as DrActionFinishedData;
+const finished = finishedData;
 
 // Every test works on its own epochs: the fence is one document per service, shared here.
 describe("Google's commanded side", () => {

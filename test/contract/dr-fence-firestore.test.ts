@@ -1,12 +1,13 @@
 /**
- * The commanded side's fence on Google (functions/gcp/dr-fence.ts) against the Firestore emulator:
- * a command admitted once (two deliveries at the same time: one runs, the other is told it is in
- * progress), a redelivery after its result gets that result, a lower epoch and a late command are
- * refused and recorded, and a command whose hook never answered is refused past its deadline.
+ * The commanded side's fence on Google (functions/gcp/dr-fence.ts) against the Firestore emulator,
+ * held to the contract both clouds' fences keep (test/support/dr-fence-contract.ts): a command
+ * admitted once (two deliveries at the same time: one runs, the other is told it is in progress), a
+ * redelivery after its result gets that result, a lower epoch and a late command are refused and
+ * recorded, and a command whose hook never answered is refused past its deadline.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionCommand } from '#core/dr/executor.ts';
-import { type FenceAdmission, FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { drFenceContract } from '../support/dr-fence-contract.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 import { planWith } from '../unit/dr/helpers.ts';
 
@@ -18,82 +19,9 @@ afterAll(async () => {
   await firestore?.stop();
 });
 
-const plan = planWith();
 let services = 0;
-const T0 = Date.parse('2026-03-02T10:06:03Z');
-const at = (s: number) => new Date(T0 + s * 1000).toISOString();
-
-function command(service: string, epoch: number, index: number, deadlineS = 300): ActionCommand {
-  return {
-    service,
-    decision: 'failover',
-    epoch,
-    index,
-    action: plan.actions.failover[index] as ActionCommand['action'],
-    deadline: at(deadlineS),
-  };
-}
-
-describe('the DR fence in Firestore', () => {
-  it('admits a command once: of two deliveries at once one runs; after its result a redelivery gets it', async () => {
-    // Prepare
-    const fence = new FirestoreDrFence(firestore.db());
-    const service = `payments-${++services}`;
-    // Act
-    const both: FenceAdmission[] = await Promise.all([
-      fence.admit(command(service, 4, 0), at(1)),
-      fence.admit(command(service, 4, 0), at(1)),
-    ]);
-    await fence.record({
-      service,
-      epoch: 4,
-      index: 0,
-      outcome: 'succeeded',
-      time: at(5),
-      detail: 'promoted',
-    });
-    const redelivered = await fence.admit(command(service, 4, 0), at(6));
-    // Assess
-    expect(both.map((a) => a.verdict).sort()).toEqual(['in-progress', 'run']);
-    expect(redelivered).toMatchObject({
-      verdict: 'duplicate',
-      result: { epoch: 4, index: 0, outcome: 'succeeded', detail: 'promoted' },
-    });
-    expect((await fence.read(service)).epoch).toBe(4);
-  });
-
-  it('refuses and records a lower epoch and a command past its deadline', async () => {
-    // Prepare
-    const fence = new FirestoreDrFence(firestore.db());
-    const service = `payments-${++services}`;
-    await fence.admit(command(service, 6, 0), at(1));
-    // Act
-    const stale = await fence.admit(command(service, 5, 1), at(2));
-    const late = await fence.admit(command(service, 6, 1, 10), at(11));
-    // Assess
-    expect(stale).toMatchObject({ verdict: 'refused', result: { outcome: 'refused', epoch: 5 } });
-    expect(late).toMatchObject({ verdict: 'refused', result: { outcome: 'refused', epoch: 6, index: 1 } });
-    const stored = await fence.read(service);
-    expect(stored.refused.map((r) => [r.epoch, r.index, r.reason.split(', not run')[0]])).toEqual([
-      [5, 1, 'epoch 5 is below the current epoch 6: a stale command'],
-      [6, 1, `arrived at ${at(11)}, after its deadline ${at(10)}: the executor no longer waits for it`],
-    ]);
-    expect(stored.epoch).toBe(6);
-  });
-
-  it('refuses a command admitted whose hook never answered, once past its deadline, and records it', async () => {
-    // Prepare
-    const fence = new FirestoreDrFence(firestore.db());
-    const service = `payments-${++services}`;
-    await fence.admit(command(service, 8, 0, 60), at(1));
-    // Act
-    const meanwhile = await fence.admit(command(service, 8, 0, 60), at(30));
-    const after = await fence.admit(command(service, 8, 0, 60), at(61));
-    const again = await fence.admit(command(service, 8, 0, 60), at(62));
-    // Assess
-    expect(meanwhile.verdict).toBe('in-progress');
-    expect(after).toMatchObject({ verdict: 'refused', result: { outcome: 'refused' } });
-    expect(again).toMatchObject({ verdict: 'duplicate', result: { outcome: 'refused' } });
-    expect((await fence.read(service)).refused).toHaveLength(1);
-  });
-});
+// One document per service: each test its own service.
+drFenceContract('Firestore', planWith(), async () => ({
+  fence: new FirestoreDrFence(firestore.db()),
+  service: `payments-${++services}`,
+}));

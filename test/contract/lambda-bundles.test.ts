@@ -30,6 +30,7 @@ const CLIENTS = [
   'EventBridgeClient',
   'InterconnectClient',
   'KMSClient',
+  'LambdaClient',
   'SecretsManagerClient',
   'SFNClient',
   'SQSClient',
@@ -95,6 +96,8 @@ const EXPECTED: Record<string, string[]> = {
   drExecutor: STORE_EVENTS,
   // The control recorded in the log, then the decision hook (its DrDecisionMade, its executions).
   drControl: [...STORE_EVENTS, 'SFNClient'],
+  // The fence, DrActionFinished on the bus, and the plan's hook functions invoked.
+  drCommanded: [...STORE_EVENTS, 'LambdaClient'],
 };
 
 let bundles: { name: string; kb: number; text: string }[];

@@ -502,6 +502,35 @@ describe('serverless.yml packaged', () => {
     expect(readFileSync('functions/aws/handlers/dr-executor.ts', 'utf8')).toContain("'DrExecutorPages'");
   });
 
+  it("deploys AWS's commanded side: Google's relayed commands to drCommanded, its role the fence's items, the bus and no hook without a plan", () => {
+    const statements = (
+      (resources.DrCommandedRole?.Properties.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]
+    ).flatMap(statementsOf);
+    expect(resources.DrCommandedRule?.Condition).toBe('HasDrPlan');
+    expect(resources.DrCommandedRule?.Properties.EventPattern).toEqual({
+      source: ['crosslink'],
+      'detail-type': ['DrActionStarted'],
+      detail: { crosslinkorigin: ['gcp'], data: { via: ['relay'], action: { cloud: ['aws'] } } },
+    });
+    expect(JSON.stringify(resources.DrCommandedRule?.Properties.Targets)).toContain(
+      'DrCommandedLambdaFunction',
+    );
+    expect(
+      statements.map((st) => [st.Effect, st.Action, (st as { Condition?: unknown }).Condition ?? null]),
+    ).toEqual([
+      ['Allow', ['logs:CreateLogStream', 'logs:PutLogEvents'], null],
+      [
+        'Allow',
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DRFENCE#*'] } },
+      ],
+      ['Allow', 'events:PutEvents', null],
+      // No plan packaged: no hook to invoke.
+      ['Deny', 'lambda:InvokeFunction', null],
+    ]);
+    expect(JSON.stringify(resources.CrosslinkBusPolicy?.Properties.Statement)).toContain('DrCommandedRole');
+  });
+
   it('grants each role what its step calls: Direct Connect to verify, KMS to accept, the key to initiate', () => {
     const actionsOf = (role: string): string[] =>
       resources[role]?.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) =>

@@ -83,6 +83,7 @@ const ACTION_OF: Record<string, string | null> = {
   'lib-dynamodb:TransactWriteCommand': null,
   'client-dynamodb:TransactGetItemsCommand': null,
   'client-dynamodb:TransactWriteItemsCommand': null,
+  'client-lambda:InvokeCommand': 'lambda:InvokeFunction',
   'client-sqs:SendMessageBatchCommand': 'sqs:SendMessage',
   'client-sqs:DeleteMessageBatchCommand': 'sqs:DeleteMessage',
   'client-sqs:ChangeMessageVisibilityBatchCommand': 'sqs:ChangeMessageVisibility',

@@ -415,6 +415,12 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
       return [
         `arn:${partition}:route53-recovery-control::${accountId}:controlpanel/0sample/routingcontrol/0sample`,
       ];
+    case 'lambda':
+      // drCommanded invokes the plan's hook functions, which the embedded plan names; the template
+      // packaged here embeds none, so there is none to call (its role denies every invocation, and
+      // test/local/dr-commanded-aws.test.ts holds the ledger plan's grant to its hooks).
+      if (op === 'InvokeFunction' && fn.logicalId === 'DrCommandedLambdaFunction') return [];
+      break;
     case 'sts':
       if (op === 'AssumeRole')
         return Object.values(JSON.parse(need('CROSSLINK_ACCOUNT_ROLES')) as Record<string, string>);
