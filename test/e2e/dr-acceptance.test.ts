@@ -73,6 +73,8 @@ async function nothingRan(): Promise<void> {
   expect(service.database.promotions).toEqual([]);
   expect([service.database.aws.role, service.database.gcp.role]).toEqual(['writer', 'replica']);
   expect(await cells()).toEqual({ aws: 'On', gcp: 'Off' });
+  // Route 53 never sent the clients to the standby
+  expect((await d.act('clients', { service: SERVICE })).bySide.gcp ?? 0).toBe(0);
 }
 
 describe('the DR acceptance through the deployed halves (approval required)', () => {
@@ -229,5 +231,10 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
     expect(service.database.promotions).toHaveLength(1);
     expect(service.database.gcp.role).toBe('writer');
     expect(await cells()).toEqual({ aws: 'Off', gcp: 'On' });
+    // Route 53 serves the standby: the clients' last requests went there and succeeded
+    await d.minute();
+    const clients = await d.act('clients', { service: SERVICE });
+    expect(clients.bySide.gcp).toBeGreaterThan(0);
+    expect(clients.transitions.at(-1)?.ok).toBe(true);
   }, 480_000);
 });
