@@ -19,177 +19,34 @@
  * its fence's and its replies' permissions. Then a command redelivered gets its recorded result and
  * runs nothing.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify } from 'yaml';
-import type { DrPlanDocument } from '#core/dr/plan.ts';
-import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
 import { toPubSubMessage } from '#gcp/envelope.ts';
-import type { AwsHalfDeployment } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
-import {
-  deployDrAwsHalf,
-  PACKAGING_BUDGET_MS,
-  pulled,
-  settle,
-  startDrCloud,
-} from '../support/dr-deployed.ts';
-import {
-  createPaymentsAtArcAddresses,
-  deployPaymentsWorld,
-  type PaymentsWorld,
-  probesAtWorld,
-  startPaymentsClients,
-  switchCells,
-} from '../support/dr-world.ts';
-import { admin } from '../support/local-cloud.ts';
+import { PACKAGING_BUDGET_MS, settle } from '../support/dr-deployed.ts';
+import { type DeployedHalves, deployDrHalves, MINUTE, SERVICE } from '../support/dr-halves.ts';
 import { eventually } from '../support/timers.ts';
-import { exampleDoc } from '../unit/dr/helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SERVICE = 'payments-api';
-const AWS_REGION = 'us-west-2';
-/** This side's events (Google's DrActionFinished) and the peer's (AWS's, as the relay published them). */
-const OWN_TAP = 'dr-test-own';
-const PEER_TAP = 'dr-test-peer';
 const QUIET_MS = 400;
-const MINUTE = 60_000;
 const RTO_MS = 15 * MINUTE;
 const RPO_MS = MINUTE;
 const TTL_MS = MINUTE;
 
+let halves: DeployedHalves | undefined;
 let cloud: LocalCloud;
-let half: AwsHalfDeployment | undefined;
-let dir: string;
-let world: PaymentsWorld;
-const variables: Record<string, string> = {};
-const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
-
-/** The plan: its probes at the world's health endpoints, its flip naming the world's cells. */
-function planDoc(w: PaymentsWorld): DrPlanDocument {
-  const doc = probesAtWorld(exampleDoc(), cloud.serviceHealth);
-  const flip = doc.actions.failover[2] as { states: { routingControlArn: string; state: string }[] };
-  flip.states = [
-    { routingControlArn: w.out.GcpCell, state: 'On' },
-    { routingControlArn: w.out.AwsCell, state: 'Off' },
-  ];
-  return doc;
-}
-
-/** A hook of the plan in us-central1, invoked by crosslink-dr-commanded alone, doing `action` in the world. */
-const hook = (name: string, action: string) => ({
-  name,
-  source: 'functions/dr-hooks.ts',
-  entryPoint: 'worldAction',
-  region: 'us-central1',
-  runtime: 'nodejs24',
-  serviceAccount: 'payments-hooks',
-  environment: { CROSSLINK_WORLD_ACTION: action, CROSSLINK_WORLD_ADMIN: cloud.admin },
-  trigger: { http: { invokers: ['serviceAccount:crosslink-dr-commanded'] } },
-});
-
-/**
- * The root gcp.yml's DR functions (sources relative to `at`), their accounts, subscriptions and
- * topics, the probe's schedule, the relay both ways; the plan's hooks; two taps.
- */
-function drConfig(at: string): string {
-  const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
-  const fns = full.functions.filter((f: { name: string }) => ['dr-signals', 'dr-commanded'].includes(f.name));
-  const subs = full.subscriptions.filter(
-    (s: { name: string }) =>
-      s.name.startsWith('crosslink-dr-') ||
-      s.name === 'crosslink-events-relay' ||
-      s.name === 'crosslink-relay-dead-sub',
-  );
-  const topics = new Set([
-    ...subs.map((s: { topic: string }) => s.topic),
-    ...subs.flatMap((s: { deadLetter?: { topic: string } }) => (s.deadLetter ? [s.deadLetter.topic] : [])),
-  ]);
-  const own = new Set(fns.map((f: { serviceAccount: string }) => `serviceAccount:${f.serviceAccount}`));
-  const accounts = new Set([
-    ...fns.map((f: { serviceAccount: string }) => f.serviceAccount),
-    ...fns.flatMap((f: { trigger: { http: { invokers: string[] } } }) =>
-      f.trigger.http.invokers.map((m) => m.replace('serviceAccount:', '')),
-    ),
-    'crosslink-relay',
-  ]);
-  return stringify({
-    version: 1,
-    region: full.region,
-    serviceAccounts: [
-      ...full.serviceAccounts.filter((a: { id: string }) => accounts.has(a.id)),
-      { id: 'payments-hooks', displayName: "the payments service's DR hooks", roles: [] },
-    ],
-    functions: [
-      ...fns.map((f: { source: string }) => ({ ...f, source: relative(at, join(ROOT, f.source)) })),
-      hook('payments-promote-alloydb', 'service-promote'),
-      hook('payments-scale-run-service', 'service-scale'),
-    ],
-    topics: full.topics
-      .filter((t: { name: string }) => topics.has(t.name))
-      .map(({ awsPublishers, publishers, ...t }: Record<string, unknown>) => ({
-        ...t,
-        ...(publishers ? { publishers: (publishers as string[]).filter((m) => own.has(m)) } : {}),
-        ...(awsPublishers ? { awsPublishers } : {}),
-      })),
-    subscriptions: [
-      ...subs,
-      { name: OWN_TAP, topic: 'crosslink-events' },
-      { name: PEER_TAP, topic: 'crosslink-peer-events' },
-    ],
-    schedulerJobs: full.schedulerJobs.filter((j: { name: string }) => j.name === 'crosslink-dr-probe'),
-  });
-}
-
-type Event<T> = CloudEvent & { data: T };
-/** Every Dr* event each side published, in the order the taps gave them. */
-const events = { aws: [] as Event<Record<string, unknown>>[], gcp: [] as Event<Record<string, unknown>>[] };
-
-async function drain(): Promise<void> {
-  const dr = (e: CloudEvent) =>
-    e.type.startsWith('crosslink.Dr') && e.type !== 'crosslink.DrSignalObserved.v1';
-  events.aws.push(...(await pulled<Event<Record<string, unknown>>>(cloud, PEER_TAP)).filter(dr));
-  events.gcp.push(...(await pulled<Event<Record<string, unknown>>>(cloud, OWN_TAP)).filter(dr));
-}
-
-const named = <T>(side: 'aws' | 'gcp', name: string) =>
-  events[side].filter((e) => e.type === `crosslink.${name}.v1`) as unknown as Event<T>[];
-
-/** Advances the clock a minute, its runs and what they relayed done. */
-async function minute(): Promise<void> {
-  await cloud.clock.advance(MINUTE);
-  await settle(cloud, QUIET_MS);
-  await drain();
-}
+const act = (action: string, body: unknown) => (halves as DeployedHalves).act(action, body);
+const named = <T>(side: 'aws' | 'gcp', name: string) => (halves as DeployedHalves).named<T>(side, name);
+const minute = () => (halves as DeployedHalves).minute();
 
 beforeAll(async () => {
-  let awsDir: string;
-  ({ dir, awsDir, cloud } = await startDrCloud(ROOT, 'crosslink-dr-failover-', AWS_REGION, variables));
-  // The plan's hooks, packaged from beside gcp.yml.
-  mkdirSync(join(dir, 'functions'));
-  cpSync(join(ROOT, 'test/fixtures/gcp/functions/dr-hooks.ts'), join(dir, 'functions', 'dr-hooks.ts'));
-  // The service first: its two sides, the primary's cell On, its clients resolving through Route 53.
-  await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
-  world = await deployPaymentsWorld(cloud);
-  await switchCells(world, 'On', 'Off');
-  // The plan names the world's health endpoints and cells; the AWS half is packaged with it and the
-  // cluster's endpoints, then Google's half with the same plan and the relay both ways.
-  const deployed = await deployDrAwsHalf(cloud, awsDir, planDoc(world), world, {
-    CROSSLINK_DR_ARC_ENDPOINTS: JSON.stringify(world.endpoints),
-  });
-  half = deployed.half;
-  Object.assign(variables, deployed.googleVariables);
-  writeFileSync(join(dir, 'gcp.yml'), drConfig(dir));
-  await cloud.plumbing?.reload();
-  await startPaymentsClients(cloud);
+  halves = await deployDrHalves(ROOT, 'crosslink-dr-failover-');
+  cloud = halves.cloud;
 }, PACKAGING_BUDGET_MS + 60_000);
 
 afterAll(async () => {
-  await half?.stop();
-  await cloud?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await halves?.stop();
 });
 
 describe('a primary-region outage failed over by the deployed halves', () => {
@@ -318,7 +175,7 @@ describe('a primary-region outage failed over by the deployed halves', () => {
       return outcomes[0];
     }, 30_000);
     await settle(cloud, QUIET_MS);
-    await drain();
+    await halves?.drain();
 
     // Assess: the recorded result sent again, the promotion not run again
     expect(outcome).toBe('duplicate');
