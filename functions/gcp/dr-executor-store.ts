@@ -8,6 +8,7 @@
  * | `drExecutors/<service>/runs/<epoch, 10 digits>` | `run` (JSON): a finished run, kept once the next one starts    |
  * | `drExecutors/<service>/refused/<time>#<epoch>`  | `refusal` (JSON): a claim refused, and why                     |
  * | `drExecutors/<service>/results/<epoch>#<index>` | `result` (JSON), `receivedAt`: what the other cloud relayed back |
+ * | `drDeciders/<service>`                          | `decidedAt`: the last decision handed on; `checkpointAt` (ms), `checkpoint` (JSON): the decider's kept state |
  *
  * The head holds the claimed epoch and the current run in one document, read and written in one
  * transaction, so the epoch and the run are fenced together:
@@ -16,13 +17,19 @@
  *   duplicate or stale decision, or one that comes while a run is open, is refused and recorded.
  * - **save**: an advance is written only over the version it was read at (and never lowers the
  *   epoch); a writer that lost the race gets a ConflictError and reads the run again.
+ * - **the decision hook's ledger** (functions/core/dr/decision-hook.ts): the decided time and the
+ *   decider's checkpoint, in a document of their own (the hook's writes never race the run's), each
+ *   moved only forward in a transaction: the decided time only from the value the hook read, the
+ *   checkpoint only to a later time.
  * - **results**: the first relayed result of an epoch's action is kept (`create`); a redelivery of it
  *   changes nothing.
  */
 import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import type { DecisionLedger } from '#core/dr/decision-hook.ts';
 import { type ActionResult, claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
 import type { DrRunStore } from '#core/dr/executor-steps.ts';
 import type { Claim, Refusal, StoredRun } from '#core/dr/executor-store.ts';
+import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
 import { ConflictError } from '#core/errors.ts';
 
 /** gRPC status ALREADY_EXISTS. */
@@ -34,7 +41,7 @@ export class RunVersionConflict extends ConflictError {
   override name = 'RunVersionConflict';
 }
 
-export class FirestoreDrExecutorStore implements DrRunStore {
+export class FirestoreDrExecutorStore implements DrRunStore, DecisionLedger {
   readonly #db: Firestore;
 
   constructor(db: Firestore) {
@@ -130,6 +137,47 @@ export class FirestoreDrExecutorStore implements DrRunStore {
           receivedAt: String(snap.get('receivedAt')),
         }
       : undefined;
+  }
+
+  #decider(service: string) {
+    return this.#db.collection('drDeciders').doc(service);
+  }
+
+  async decidedAt(service: string): Promise<string | null> {
+    const snap = await this.#decider(service).get();
+    return (snap.get('decidedAt') as string | undefined) ?? null;
+  }
+
+  async checkpoint(service: string): Promise<DeciderCheckpoint | null> {
+    const snap = await this.#decider(service).get();
+    const at = snap.get('checkpointAt') as number | undefined;
+    return at === undefined ? null : { at, state: JSON.parse(String(snap.get('checkpoint'))) };
+  }
+
+  async keepCheckpoint(service: string, checkpoint: DeciderCheckpoint): Promise<boolean> {
+    const doc = this.#decider(service);
+    return this.#db.runTransaction(async (tx) => {
+      const stored = (await tx.get(doc)).get('checkpointAt') as number | undefined;
+      if (stored !== undefined && stored >= checkpoint.at) return false;
+      tx.set(
+        doc,
+        { checkpointAt: checkpoint.at, checkpoint: JSON.stringify(checkpoint.state) },
+        { merge: true },
+      );
+      return true;
+    });
+  }
+
+  async markDecided(service: string, previous: string | null, time: string): Promise<boolean> {
+    const next = new Date(time).toISOString();
+    if (previous !== null && next <= new Date(previous).toISOString()) return false;
+    const doc = this.#decider(service);
+    return this.#db.runTransaction(async (tx) => {
+      const stored = ((await tx.get(doc)).get('decidedAt') as string | undefined) ?? null;
+      if (stored !== (previous === null ? null : new Date(previous).toISOString())) return false;
+      tx.set(doc, { decidedAt: next }, { merge: true });
+      return true;
+    });
   }
 
   /** The finished runs that a later claim replaced, oldest first. */
