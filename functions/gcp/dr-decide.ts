@@ -11,10 +11,15 @@
  *   awaiting approval (its approved move, or the hold that withdraws it) is that run's `decision`
  *   step, applied here (the execution that opened the run keeps watching it).
  *
- * Workflows executions cannot be named, so a decision handed on twice (two invocations racing, or a
- * crash between the start and the decided time's write) starts two executions: the second's claim
- * in Firestore names another execution and is refused and recorded, and that execution ends
- * `refused` having done nothing. `DrDecisionMade` of a decision the executor takes is published by
+ * Workflows executions cannot be named, so a decision's start is guarded as the link workflows' are
+ * (execution-starter.ts `startOnce`: a create-if-absent record `drDeciders/<service>/starts/<epoch>`,
+ * the execution labelled with its key and adopted by a later starter): the invocations of one minute
+ * (the schedule's and each relayed line's) racing on the same decision start one execution, and one
+ * still being started by another invocation answers StartInProgressError (the push is redelivered,
+ * the decided time is not moved). Should two executions of a decision ever run (the guard's lease
+ * run out while the first starter was still creating), the second's claim in Firestore names
+ * another execution and is refused and recorded, and that execution ends `refused` having done
+ * nothing. `DrDecisionMade` of a decision the executor takes is published by
  * its claim (or decision) step; the hook publishes the others.
  */
 import type { Firestore } from '@google-cloud/firestore';
@@ -26,7 +31,7 @@ import type { EventSink } from '#core/link/ports.ts';
 import { buildGcpDrExecutorDeps } from './dr-executor.ts';
 import { FirestoreDrExecutorStore } from './dr-executor-store.ts';
 import { readDrPlanVariable } from './dr-signals.ts';
-import type { StageExecutions } from './execution-starter.ts';
+import { type StageExecutions, startOnce } from './execution-starter.ts';
 import { FirestoreSignalLog } from './signal-log.ts';
 
 /** The labels of a started execution: the plan's service and the decision's epoch. */
@@ -37,7 +42,7 @@ export interface GcpDecideParts {
   executor: DrExecutorDeps;
   runs: FirestoreDrExecutorStore;
   log: FirestoreSignalLog;
-  executions: Pick<StageExecutions, 'create'>;
+  executions: StageExecutions;
   /** The dr-failover workflow's full name, `projects/{p}/locations/{l}/workflows/{id}`. */
   workflow: string;
 }
@@ -60,11 +65,21 @@ export function gcpDecisionHook(parts: GcpDecideParts): DecisionHookDeps {
         const next = await drExecutorStep(executor, { step: 'decision', decision });
         return `the run of epoch ${stored.run.epoch}: ${next.status} at epoch ${next.epoch}`;
       }
-      const started = await executions.create(workflow, {
-        argument: { decision },
-        labels: { [DR_SERVICE_LABEL]: decision.service, [DR_EPOCH_LABEL]: String(decision.epoch) },
-      });
-      return started.name;
+      const key = `dr-${decision.service}-${decision.epoch}`;
+      const { execution } = await startOnce(
+        {
+          executions,
+          clock: executor.clock,
+          record: runs.decisionStart(decision.service, decision.epoch, key, executor.clock.now()),
+        },
+        workflow,
+        key,
+        {
+          argument: { decision },
+          labels: { [DR_SERVICE_LABEL]: decision.service, [DR_EPOCH_LABEL]: String(decision.epoch) },
+        },
+      );
+      return execution;
     },
   };
 }
@@ -82,7 +97,7 @@ export function gcpDecisionHookFromEnv(
     firestore: Firestore;
     bus: EventSink;
     clock: Clock;
-    executions: Pick<StageExecutions, 'create'>;
+    executions: StageExecutions;
   },
 ): DecisionHookDeps | undefined {
   const plan = readDrPlanVariable(env);

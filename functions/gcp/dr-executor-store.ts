@@ -9,6 +9,7 @@
  * | `drExecutors/<service>/refused/<time>#<epoch>`  | `refusal` (JSON): a claim refused, and why                     |
  * | `drExecutors/<service>/results/<epoch>#<index>` | `result` (JSON), `receivedAt`: what the other cloud relayed back |
  * | `drDeciders/<service>`                          | `decidedAt`: the last decision handed on; `checkpointAt` (ms), `checkpoint` (JSON): the decider's kept state |
+ * | `drDeciders/<service>/starts/<epoch, 10 digits>` | `key`, `createdAt`, `executionName`: the start of the decision's workflow execution (execution-starter.ts `startOnce`) |
  *
  * The head holds the claimed epoch and the current run in one document, read and written in one
  * transaction, so the epoch and the run are fenced together:
@@ -31,6 +32,8 @@ import type { DrRunStore } from '#core/dr/executor-steps.ts';
 import type { Claim, Refusal, StoredRun } from '#core/dr/executor-store.ts';
 import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
 import { ConflictError } from '#core/errors.ts';
+import type { StartRecordPort } from './execution-starter.ts';
+import type { StartRecord } from './link-store.ts';
 
 /** gRPC status ALREADY_EXISTS. */
 const ALREADY_EXISTS = 6;
@@ -178,6 +181,31 @@ export class FirestoreDrExecutorStore implements DrRunStore, DecisionLedger {
       tx.set(doc, { decidedAt: next }, { merge: true });
       return true;
     });
+  }
+
+  /** The create-if-absent record of the start of a decision's execution (execution-starter.ts's guard). */
+  decisionStart(service: string, epoch: number, key: string, now: number): StartRecordPort {
+    const ref = this.#decider(service).collection('starts').doc(padEpoch(epoch));
+    return {
+      claim: async () => {
+        const record: StartRecord = { key, createdAt: now };
+        try {
+          await ref.create(record);
+          return { created: true, record };
+        } catch (e) {
+          if ((e as { code?: unknown }).code !== ALREADY_EXISTS) throw e;
+        }
+        return { created: false, record: (await ref.get()).data() as StartRecord };
+      },
+      setExecution: (name) =>
+        this.#db.runTransaction(async (tx) => {
+          const current = (await tx.get(ref)).data() as StartRecord | undefined;
+          if (!current) throw new ConflictError(`no start record for ${service} epoch ${epoch}`);
+          if (current.executionName) return current;
+          tx.update(ref, { executionName: name });
+          return { ...current, executionName: name };
+        }),
+    };
   }
 
   /** The finished runs that a later claim replaced, oldest first. */

@@ -4,8 +4,8 @@
  * deployed and the Workflow Executions API's `create` recorded: an outage of the ledger plan's
  * primary (europe-west1) hands the failover on once (one execution started with the decision, the
  * holds published as DrDecisionMade, the move's left to the executor's claim); a second call hands
- * nothing on; a decision handed on twice starts two executions, and the executor's claim takes the
- * first and refuses and records the second; the reads are bounded by the kept checkpoint; a hold
+ * nothing on; a decision handed on twice starts one execution (the start guarded by a record in
+ * Firestore, invocations racing too), and a claim by another execution is refused and recorded; the reads are bounded by the kept checkpoint; a hold
  * while a move awaits approval withdraws that run through its decision step, starting nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,8 +89,14 @@ function harness(approval: 'none' | 'required' = 'none') {
           decision: (body.argument as { decision: Decision }).decision,
           ...(body.labels && { labels: body.labels }),
         });
-        return { name, state: 'ACTIVE' };
+        return { name, state: 'ACTIVE', ...(body.labels && { labels: body.labels }) };
       },
+      list: async (_workflow, filter) =>
+        created
+          .filter((c) => filter === `labels.crosslink-key="${c.labels?.['crosslink-key']}"`)
+          .map((c) => ({ name: c.name, state: 'ACTIVE', ...(c.labels && { labels: c.labels }) }))
+          .reverse(),
+      cancel: async (name) => ({ name, state: 'CANCELLED' }),
     },
     workflow: WORKFLOW,
   });
@@ -165,28 +171,51 @@ describe("the decision hook of Google's executor", () => {
     expect(h.created).toEqual([]);
   });
 
-  it('makes a decision handed on twice harmless: the second execution’s claim is refused and recorded', async () => {
+  it('makes a decision handed on twice harmless: one execution; a second one’s claim is refused and recorded', async () => {
     // Arrange: the failover handed on, then the same decision handed on again (a racing invocation,
-    // or a crash before the decided time was written), starting a second execution
+    // or a crash before the decided time was written)
     const h = harness();
     await everyMinute(h, T0, T0 + 10 * 60_000, T0 + 2 * 60_000);
     const move = h.created[0]?.decision as Decision;
-    const second = await h.hook.handOn(move);
 
-    // Act: both executions claim
+    // Act: handed on again; then claims by its execution and by another (one started past the guard)
+    const again = await h.hook.handOn(move);
     const first = await drExecutorStep(h.executor, {
       step: 'claim',
       decision: move,
       execution: h.created[0]?.name,
     });
-    const duplicate = await drExecutorStep(h.executor, { step: 'claim', decision: move, execution: second });
+    const duplicate = await drExecutorStep(h.executor, {
+      step: 'claim',
+      decision: move,
+      execution: `${WORKFLOW}/executions/a-stranger`,
+    });
 
-    // Assess
-    expect(h.created.map((c) => c.decision.epoch)).toEqual([move.epoch, move.epoch]);
+    // Assess: the start guarded (the same execution answered), the stranger's claim refused
+    expect(again).toBe(h.created[0]?.name);
+    expect(h.created.map((c) => c.decision.epoch)).toEqual([move.epoch]);
     expect(first.refused).toBeUndefined();
     expect(duplicate.refused).toMatch(/epoch/);
     expect(await h.runs.refusals('ledger')).toEqual([expect.objectContaining({ epoch: move.epoch })]);
     expect((await h.runs.current('ledger'))?.run).toMatchObject({ epoch: move.epoch, status: 'running' });
+  });
+
+  it('starts one execution when invocations race on the same decision', async () => {
+    // Arrange: the outage's signals recorded, no hook run yet
+    const h = harness();
+    for (let at = T0; at < T0 + 10 * 60_000; at += 60_000)
+      await h.log.record(minute(at, at >= T0 + 2 * 60_000 ? 'unhealthy' : 'healthy'));
+    h.clock.set(T0 + 10 * 60_000);
+
+    // Act: three invocations at once (the schedule's and two relayed lines')
+    const outcomes = await Promise.allSettled([1, 2, 3].map(() => handOnDecisions(h.hook)));
+
+    // Assess: each that handed the failover on answered the one execution; any other was told to retry
+    expect(h.created).toHaveLength(1);
+    for (const o of outcomes)
+      if (o.status === 'fulfilled') expect(o.value.started).toEqual([h.created[0]?.name]);
+      else expect(o.reason).toMatchObject({ name: 'StartInProgressError' });
+    expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
   });
 
   it('withdraws a move awaiting approval with the hold that follows it, through the run’s decision step', async () => {
