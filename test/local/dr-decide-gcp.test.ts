@@ -20,8 +20,8 @@ import { DR_EPOCH_LABEL } from '#gcp/dr-decide.ts';
 import { FirestoreDrExecutorStore } from '#gcp/dr-executor-store.ts';
 import { toPubSubMessage } from '#gcp/envelope.ts';
 import type { LocalCloud } from '#local/index.ts';
-import { settle, startDrCloud } from '../support/dr-deployed.ts';
-import { ledgerDoc } from '../support/dr-ledger.ts';
+import { drSignalsPieces, settle, startDrCloud } from '../support/dr-deployed.ts';
+import { ledgerDoc, ledgerProbesAt } from '../support/dr-ledger.ts';
 import { admin } from '../support/local-cloud.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -33,32 +33,18 @@ const variables: Record<string, string> = {};
 /** gcp.yml's DR pieces: the function (in the vantage point's region), its accounts, job, topics, pushes, the workflow. */
 function drConfig(at: string): string {
   const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
-  const fn = full.functions.find((f: { name: string }) => f.name === 'dr-signals');
-  const subs = full.subscriptions.filter((s: { name: string }) => s.name.startsWith('crosslink-dr-signals'));
-  const topics = new Set([
-    ...subs.map((s: { topic: string }) => s.topic),
-    ...subs.flatMap((s: { deadLetter?: { topic: string } }) => (s.deadLetter ? [s.deadLetter.topic] : [])),
-  ]);
-  const accounts = new Set([
-    fn.serviceAccount,
-    ...fn.trigger.http.invokers.map((m: string) => m.replace('serviceAccount:', '')),
-  ]);
+  const { fn, subs, topics, accounts } = drSignalsPieces(
+    full,
+    (name) => name.startsWith('crosslink-dr-signals'),
+    { awsPublishers: false },
+  );
   const workflow = full.workflows.find((w: { name: string }) => w.name === 'dr-failover');
   return stringify({
     version: 1,
     region: full.region,
     serviceAccounts: full.serviceAccounts.filter((a: { id: string }) => accounts.has(a.id)),
     functions: [{ ...fn, region: FUNCTION_REGION, source: relative(at, join(ROOT, fn.source)) }],
-    topics: full.topics
-      .filter((t: { name: string }) => topics.has(t.name))
-      .map(({ awsPublishers, publishers, ...t }: Record<string, unknown>) => ({
-        ...t,
-        ...(publishers
-          ? {
-              publishers: (publishers as string[]).filter((m) => m === `serviceAccount:${fn.serviceAccount}`),
-            }
-          : {}),
-      })),
+    topics,
     subscriptions: subs,
     schedulerJobs: full.schedulerJobs.filter((j: { name: string }) => j.name === 'crosslink-dr-probe'),
     workflows: [
@@ -113,13 +99,7 @@ beforeAll(async () => {
     aws: { region: 'eu-west-1', ip: '192.0.2.40' },
     rpo: '5m',
   });
-  const plan = ledgerDoc();
-  for (const s of plan.signals) {
-    if (s.name === 'ledger-api')
-      s.detail = `GET ${cloud.serviceHealth}/services/ledger/gcp/europe-west1/healthz, 3 failures in a row`;
-    if (s.name === 'standby-ready')
-      s.detail = `GET ${cloud.serviceHealth}/services/ledger/aws/eu-west-1/readyz`;
-  }
+  const plan = ledgerProbesAt(ledgerDoc(), cloud.serviceHealth);
   plan.decider = { approval: 'none' };
   variables.CROSSLINK_DR_PLAN = JSON.stringify(plan);
   // The relay's sealing key the function requires at start (no activation key is sealed here).
