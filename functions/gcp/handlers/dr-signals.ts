@@ -65,7 +65,8 @@ export function drSignals(deps: Deps) {
         res.status(200).json({ observations: 0, reason: 'no DR plan deployed (CROSSLINK_DR_PLAN)' });
         return;
       }
-      const run = { ...(await gcpScheduledRun(d)), decided: await decide((await deps()).drDecide()) };
+      const run = await gcpScheduledRun(d);
+      // Counted before the decision hook runs: the probe ran, whatever the hook then meets.
       logLine({
         severity: 'INFO',
         function: 'drSignals',
@@ -73,7 +74,7 @@ export function drSignals(deps: Deps) {
         drService: d.plan.service,
         observations: run.observations,
       });
-      res.status(200).json(run);
+      res.status(200).json({ ...run, decided: await decide((await deps()).drDecide()) });
     } catch (e) {
       // A plan or setting the run refuses: a retry cannot fix it, a person must.
       if (!(e instanceof ValidationError)) throw e;
