@@ -9,22 +9,18 @@
  * decision handed on twice starts one execution). Only where the plan's traffic switch is on AWS
  * (ARC): there this side executes; otherwise Google does.
  *
- * The decided time (dr-executor-store.ts `DECIDED`) moves forward only after the decisions were
- * handed on, conditionally on the value read: two invocations racing hand the same decisions on, and
- * the execution names and the claim's fence make that harmless. A late observation whose time is
- * before the decided time changes no decision already handed on.
+ * The rules (which decisions are new, which go to the executor, the decided time and the checkpoint
+ * kept only after the hand-on) are functions/core/dr/decision-hook.ts's, shared with Google; the
+ * decided time and the checkpoint are dr-executor-store.ts's `DECIDED` and `CHECKPOINT` items.
  */
-import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Clock } from '#core/clock.ts';
-import { executorCloud } from '#core/dr/executor.ts';
-import { decisionMade } from '#core/dr/executor-events.ts';
-import { type DeciderCheckpoint, decisionsSince } from '#core/dr/failover-decider.ts';
+import { type DecideOutcome, handOnDecisions } from '#core/dr/decision-hook.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { DrRecord } from '#core/dr/signal-log.ts';
-import { buildEvent, type Origin } from '#core/envelope.ts';
+import type { Origin } from '#core/envelope.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
 import { DynamoDbDrExecutorStore } from './dr-executor-store.ts';
@@ -41,78 +37,25 @@ export interface DecideDeps {
   startExecution: (name: string, input: { decision: Decision }) => Promise<void>;
 }
 
-export interface DecideOutcome {
-  /** The decisions handed on by this call. */
-  decisions: Decision[];
-  /** The executions started for the moves among them. */
-  started: string[];
-}
+export type { DecideOutcome };
 
 /** An execution's name: the service and the decision's epoch (at most 80 characters, as Step Functions allows). */
 export const executionName = (d: Decision) => `${d.service}-${d.epoch}`.slice(-80);
 
 /** Runs the decider on the log and hands the new decisions on; nothing where Google executes. */
-export async function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
-  if (executorCloud(deps.plan) !== 'aws') return { decisions: [], started: [] };
-  const service = deps.plan.service;
-  const decidedAt = await deps.runs.decidedAt(service);
-  const fingerprint = planFingerprint(deps.plan);
-  const kept = await deps.runs.checkpoint(service, fingerprint);
-  const records = await deps.log.records(service, kept ? kept.at + 1 : 0);
-  const { decisions: all, checkpoint } = decisionsSince(
-    deps.plan,
-    kept,
-    records,
-    deps.clock.now(),
-    deps.plan.settings.staleAfterMs,
-  );
-  const fresh = all.filter((d) => decidedAt === null || Date.parse(d.time) > Date.parse(decidedAt));
-  if (fresh.length === 0) {
-    await keep(deps, fingerprint, kept, checkpoint);
-    return { decisions: [], started: [] };
-  }
-  await deps.bus.put(
-    fresh.map((d) => {
-      const e = decisionMade(d);
-      return buildEvent({
-        name: e.name,
-        origin: deps.origin,
-        subject: service,
-        data: e.data,
-        clock: deps.clock,
-      });
-    }),
-  );
-  const started: string[] = [];
-  for (const d of fresh) {
-    // A hold moves nothing; it matters only to a move awaiting approval, which it withdraws.
-    if (d.decision === 'hold' && (await deps.runs.current(service))?.run.status !== 'awaiting-approval')
-      continue;
-    const name = executionName(d);
-    await deps.startExecution(name, { decision: d });
-    started.push(name);
-  }
-  await deps.runs.markDecided(service, decidedAt, (fresh.at(-1) as Decision).time);
-  await keep(deps, fingerprint, kept, checkpoint);
-  return { decisions: fresh, started };
+export function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
+  const { runs, startExecution, ...rest } = deps;
+  return handOnDecisions({
+    ...rest,
+    ledger: runs,
+    cloud: 'aws',
+    handOn: async (d) => {
+      const name = executionName(d);
+      await startExecution(name, { decision: d });
+      return name;
+    },
+  });
 }
-
-/**
- * Keeps the decider's state once the decisions up to it were handed on: a checkpoint kept before a
- * failed hand-on would let the next invocation skip them.
- */
-async function keep(
-  deps: DecideDeps,
-  plan: string,
-  kept: DeciderCheckpoint | null,
-  next: DeciderCheckpoint | null,
-) {
-  if (next && next.at !== kept?.at) await deps.runs.keepCheckpoint(deps.plan.service, plan, next);
-}
-
-/** The plan as deployed, as a short hash: a checkpoint kept under another plan is not taken. */
-export const planFingerprint = (plan: DrPlan) =>
-  createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 32);
 
 /** StartExecution through the SDK: an execution already started under that name is the same decision. */
 export function sfnStarter(client: SFNClient, stateMachineArn: string): DecideDeps['startExecution'] {

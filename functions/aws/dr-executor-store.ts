@@ -6,7 +6,7 @@
  * | head    | `DREXEC#<service>`  | `HEAD`                      | `epoch` (N): the claimed epoch; `owner`: the execution that claimed it; `version` (N); `finished` (BOOL); `run` (JSON) |
  * | run     | `DREXEC#<service>`  | `RUN#<epoch, 10 digits>`    | `run` (JSON): a finished run, kept once the next one starts |
  * | refusal | `DREXEC#<service>`  | `REFUSED#<time>#<epoch>`    | `refusal` (JSON): a claim refused, and why     |
- * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`: the time of the last decision handed on |
+ * | decided | `DREXEC#<service>`  | `DECIDED`                   | `decidedAt`, `decidedEpoch` (N): the last decision handed on |
  * | checkpoint | `DREXEC#<service>` | `CHECKPOINT`             | `at` (N, ms), `plan` (fingerprint), `state` (JSON): the decider's state at `at` |
  *
  * The head holds the plan's claimed epoch and its current run in one item, so that DynamoDB's
@@ -31,6 +31,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type Decided, isAfter } from '#core/dr/decision-hook.ts';
 import { claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
 import type { Claim, DrExecutorStore, Refusal, StoredRun } from '#core/dr/executor-store.ts';
 import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
@@ -180,7 +181,7 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
   }
 
   /** The time of the last decision handed on to the executor (DrDecisionMade, a run started), or null. */
-  async decidedAt(service: string): Promise<string | null> {
+  async decidedAt(service: string): Promise<Decided | null> {
     const out = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
@@ -188,7 +189,9 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
         ConsistentRead: true,
       }),
     );
-    return (out.Item?.decidedAt as string | undefined) ?? null;
+    if (!out.Item) return null;
+    // An item kept before the epoch was: 0, so a decision at its time with any epoch is taken again.
+    return { time: out.Item.decidedAt as string, epoch: (out.Item.decidedEpoch as number | undefined) ?? 0 };
   }
 
   /**
@@ -239,21 +242,26 @@ export class DynamoDbDrExecutorStore implements DrExecutorStore {
   }
 
   /**
-   * Moves the decided time from `previous` (as read) to `time`: false when another writer moved it
-   * first (it handed the same decisions on) or `time` is not later.
+   * Moves the last decision handed on from `previous` (as read) to `next`: false when another writer
+   * moved it first (it handed the same decisions on) or `next` does not come after it.
    */
-  async markDecided(service: string, previous: string | null, time: string): Promise<boolean> {
-    if (previous !== null && sortable(time) <= sortable(previous)) return false;
+  async markDecided(service: string, previous: Decided | null, next: Decided): Promise<boolean> {
+    if (!isAfter(next, previous)) return false;
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { pk: pk(service), sk: 'DECIDED', decidedAt: sortable(time) },
+          Item: { pk: pk(service), sk: 'DECIDED', decidedAt: sortable(next.time), decidedEpoch: next.epoch },
           ...(previous === null
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {
-                ConditionExpression: 'decidedAt = :p',
-                ExpressionAttributeValues: { ':p': sortable(previous) },
+                ConditionExpression:
+                  'decidedAt = :p AND (decidedEpoch = :e OR (attribute_not_exists(decidedEpoch) AND :e = :zero))',
+                ExpressionAttributeValues: {
+                  ':p': sortable(previous.time),
+                  ':e': previous.epoch,
+                  ':zero': 0,
+                },
               }),
         }),
       );

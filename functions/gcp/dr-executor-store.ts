@@ -8,6 +8,8 @@
  * | `drExecutors/<service>/runs/<epoch, 10 digits>` | `run` (JSON): a finished run, kept once the next one starts    |
  * | `drExecutors/<service>/refused/<time>#<epoch>`  | `refusal` (JSON): a claim refused, and why                     |
  * | `drExecutors/<service>/results/<epoch>#<index>` | `result` (JSON), `receivedAt`: what the other cloud relayed back |
+ * | `drDeciders/<service>`                          | `decidedAt`, `decidedEpoch`: the last decision handed on; `checkpointAt` (ms), `checkpointPlan`, `checkpoint` (JSON): the decider's kept state |
+ * | `drDeciders/<service>/starts/<epoch, 10 digits>` | `key`, `createdAt`, `executionName`: the start of the decision's workflow execution (execution-starter.ts `startOnce`) |
  *
  * The head holds the claimed epoch and the current run in one document, read and written in one
  * transaction, so the epoch and the run are fenced together:
@@ -16,14 +18,22 @@
  *   duplicate or stale decision, or one that comes while a run is open, is refused and recorded.
  * - **save**: an advance is written only over the version it was read at (and never lowers the
  *   epoch); a writer that lost the race gets a ConflictError and reads the run again.
+ * - **the decision hook's ledger** (functions/core/dr/decision-hook.ts): the decided time and the
+ *   decider's checkpoint, in a document of their own (the hook's writes never race the run's), each
+ *   moved only forward in a transaction: the decided time only from the value the hook read, the
+ *   checkpoint only to a later time.
  * - **results**: the first relayed result of an epoch's action is kept (`create`); a redelivery of it
  *   changes nothing.
  */
 import { FieldPath, type Firestore } from '@google-cloud/firestore';
+import { type Decided, type DecisionLedger, isAfter } from '#core/dr/decision-hook.ts';
 import { type ActionResult, claimIssue, isFinished, type Run } from '#core/dr/executor.ts';
 import type { DrRunStore } from '#core/dr/executor-steps.ts';
 import type { Claim, Refusal, StoredRun } from '#core/dr/executor-store.ts';
+import type { DeciderCheckpoint } from '#core/dr/failover-decider.ts';
 import { ConflictError } from '#core/errors.ts';
+import type { StartRecordPort } from './execution-starter.ts';
+import type { StartRecord } from './link-store.ts';
 
 /** gRPC status ALREADY_EXISTS. */
 const ALREADY_EXISTS = 6;
@@ -34,7 +44,7 @@ export class RunVersionConflict extends ConflictError {
   override name = 'RunVersionConflict';
 }
 
-export class FirestoreDrExecutorStore implements DrRunStore {
+export class FirestoreDrExecutorStore implements DrRunStore, DecisionLedger {
   readonly #db: Firestore;
 
   constructor(db: Firestore) {
@@ -130,6 +140,81 @@ export class FirestoreDrExecutorStore implements DrRunStore {
           receivedAt: String(snap.get('receivedAt')),
         }
       : undefined;
+  }
+
+  #decider(service: string) {
+    return this.#db.collection('drDeciders').doc(service);
+  }
+
+  async decidedAt(service: string): Promise<Decided | null> {
+    const snap = await this.#decider(service).get();
+    const time = snap.get('decidedAt') as string | undefined;
+    return time === undefined ? null : { time, epoch: (snap.get('decidedEpoch') as number | undefined) ?? 0 };
+  }
+
+  async checkpoint(service: string, plan: string): Promise<DeciderCheckpoint | null> {
+    const snap = await this.#decider(service).get();
+    const at = snap.get('checkpointAt') as number | undefined;
+    return at === undefined || snap.get('checkpointPlan') !== plan
+      ? null
+      : { at, state: JSON.parse(String(snap.get('checkpoint'))) };
+  }
+
+  async keepCheckpoint(service: string, plan: string, checkpoint: DeciderCheckpoint): Promise<boolean> {
+    const doc = this.#decider(service);
+    return this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(doc);
+      const stored = snap.get('checkpointAt') as number | undefined;
+      if (stored !== undefined && stored >= checkpoint.at && snap.get('checkpointPlan') === plan)
+        return false;
+      tx.set(
+        doc,
+        { checkpointAt: checkpoint.at, checkpointPlan: plan, checkpoint: JSON.stringify(checkpoint.state) },
+        { merge: true },
+      );
+      return true;
+    });
+  }
+
+  async markDecided(service: string, previous: Decided | null, next: Decided): Promise<boolean> {
+    if (!isAfter(next, previous)) return false;
+    const iso = (t: string) => new Date(t).toISOString();
+    const doc = this.#decider(service);
+    return this.#db.runTransaction(async (tx) => {
+      const snap = await tx.get(doc);
+      const time = snap.get('decidedAt') as string | undefined;
+      const epoch = (snap.get('decidedEpoch') as number | undefined) ?? 0;
+      const same =
+        previous === null ? time === undefined : time === iso(previous.time) && epoch === previous.epoch;
+      if (!same) return false;
+      tx.set(doc, { decidedAt: iso(next.time), decidedEpoch: next.epoch }, { merge: true });
+      return true;
+    });
+  }
+
+  /** The create-if-absent record of the start of a decision's execution (execution-starter.ts's guard). */
+  decisionStart(service: string, epoch: number, key: string, now: number): StartRecordPort {
+    const ref = this.#decider(service).collection('starts').doc(padEpoch(epoch));
+    return {
+      claim: async () => {
+        const record: StartRecord = { key, createdAt: now };
+        try {
+          await ref.create(record);
+          return { created: true, record };
+        } catch (e) {
+          if ((e as { code?: unknown }).code !== ALREADY_EXISTS) throw e;
+        }
+        return { created: false, record: (await ref.get()).data() as StartRecord };
+      },
+      setExecution: (name) =>
+        this.#db.runTransaction(async (tx) => {
+          const current = (await tx.get(ref)).data() as StartRecord | undefined;
+          if (!current) throw new ConflictError(`no start record for ${service} epoch ${epoch}`);
+          if (current.executionName) return current;
+          tx.update(ref, { executionName: name });
+          return { ...current, executionName: name };
+        }),
+    };
   }
 
   /** The finished runs that a later claim replaced, oldest first. */

@@ -21,7 +21,7 @@ import type { Clock } from '#core/clock.ts';
 import { ConflictError } from '#core/errors.ts';
 import { executionName, type Stage } from '#core/ids.ts';
 import { toLabels } from './labels.ts';
-import type { StartRecords } from './link-store.ts';
+import type { StartRecord, StartRecords } from './link-store.ts';
 import type { ExecutionSummary } from './workflow-executions.ts';
 
 export const START_KEY_LABEL = 'crosslink-key';
@@ -66,33 +66,69 @@ export async function startStage(
 ): Promise<{ executionName: string; started: boolean; execution: string }> {
   const key = executionName(input.linkId, stage, attempt);
   const workflow = stage === 'provisioning' ? deps.workflows.provisioning : deps.workflows.decommissioning;
-  const { created, record } = await deps.starts.claimStart(input.linkId, stage, attempt);
-  if (record.executionName) return { executionName: key, started: false, execution: record.executionName };
+  const out = await startOnce(
+    { ...deps, record: startRecordOf(deps.starts, input.linkId, stage, attempt) },
+    workflow,
+    key,
+    { argument: input, labels: toLabels(deps.labels ?? {}, input.linkId) },
+  );
+  return { executionName: key, ...out };
+}
+
+/** One start's create-if-absent record (the guard's step 1 and 5). */
+export interface StartRecordPort {
+  claim(): Promise<{ created: boolean; record: StartRecord }>;
+  /** Stores the execution's name, first writer wins; answers the record as stored. */
+  setExecution(name: string): Promise<StartRecord>;
+}
+
+const startRecordOf = (
+  starts: StartRecords,
+  linkId: string,
+  stage: Stage,
+  attempt: number,
+): StartRecordPort => ({
+  claim: () => starts.claimStart(linkId, stage, attempt),
+  setExecution: (name) => starts.setStartExecution(linkId, stage, attempt, name),
+});
+
+/**
+ * Starts an execution of `workflow` at most once for `key` (the guard above): labelled
+ * `crosslink-key=<key>` beside `body.labels`, its name kept in `deps.record`.
+ */
+export async function startOnce(
+  deps: Pick<StarterDeps, 'executions' | 'clock' | 'leaseMs'> & { record: StartRecordPort },
+  workflow: string,
+  key: string,
+  body: { argument: unknown; labels?: Record<string, string> },
+): Promise<{ started: boolean; execution: string }> {
+  const { created, record } = await deps.record.claim();
+  if (record.executionName) return { started: false, execution: record.executionName };
 
   if (!created) {
     const existing = await findByKey(deps, workflow, key);
     if (existing) {
-      const stored = await deps.starts.setStartExecution(input.linkId, stage, attempt, existing.name);
-      return { executionName: key, started: false, execution: stored.executionName ?? existing.name };
+      const stored = await deps.record.setExecution(existing.name);
+      return { started: false, execution: stored.executionName ?? existing.name };
     }
     const age = deps.clock.now() - record.createdAt;
     if (age < (deps.leaseMs ?? DEFAULT_START_LEASE_MS))
       throw new StartInProgressError(
-        `the ${stage} execution ${key} is being started by another starter (${Math.round(age / 1000)} s ago); retry later`,
+        `the execution ${key} is being started by another starter (${Math.round(age / 1000)} s ago); retry later`,
       );
   }
 
   const execution = await deps.executions.create(workflow, {
-    argument: input,
-    labels: { ...toLabels(deps.labels ?? {}, input.linkId), [START_KEY_LABEL]: key },
+    argument: body.argument,
+    labels: { ...(body.labels ?? {}), [START_KEY_LABEL]: key },
   });
-  const stored = await deps.starts.setStartExecution(input.linkId, stage, attempt, execution.name);
+  const stored = await deps.record.setExecution(execution.name);
   if (stored.executionName !== execution.name) {
     // Another starter stored its execution first: ours is the duplicate.
     await deps.executions.cancel(execution.name).catch(() => undefined);
-    return { executionName: key, started: false, execution: stored.executionName as string };
+    return { started: false, execution: stored.executionName as string };
   }
-  return { executionName: key, started: true, execution: execution.name };
+  return { started: true, execution: execution.name };
 }
 
 /**
@@ -115,7 +151,7 @@ export async function isStageRunning(
 
 /** The oldest execution labelled with `key` (the list is newest first). */
 async function findByKey(
-  deps: StarterDeps,
+  deps: Pick<StarterDeps, 'executions'>,
   workflow: string,
   key: string,
 ): Promise<ExecutionSummary | undefined> {

@@ -27,6 +27,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
 import { systemClock } from '#core/clock.ts';
+import type { DecisionHookDeps } from '#core/dr/decision-hook.ts';
 import type { DrExecutorDeps } from '#core/dr/executor-steps.ts';
 import type { IntakeDeps } from '#core/link/intake.ts';
 import { costTags, need, stepSettings } from '#core/link/settings.ts';
@@ -41,6 +42,7 @@ import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
 import { buildGcpDrCommandedDeps, type CommandedDeps } from './dr-commanded.ts';
+import { gcpDecisionHookFromEnv } from './dr-decide.ts';
 import { buildGcpDrExecutorDeps } from './dr-executor.ts';
 import { buildGcpDrSignalsDeps, type GcpDrSignalsDeps } from './dr-signals.ts';
 import { PubSubSink } from './event-sink.ts';
@@ -81,6 +83,8 @@ export interface GoogleDeps extends IntakeDeps {
   drSignals: () => GcpDrSignalsDeps;
   /** Google as the executor of a Cloud-DNS-switched plan (the `drFailover` function), built on its first call. */
   drExecutor: () => DrExecutorDeps;
+  /** The executor's decision hook (dr-decide.ts), where Google executes the plan; built on its first call. */
+  drDecide: () => DecisionHookDeps | undefined;
   /** Google's commanded side of a plan AWS executes (the `drCommanded` function), built on its first call. */
   drCommanded: () => CommandedDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
@@ -345,6 +349,13 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     ),
     drExecutor: once(() =>
       buildGcpDrExecutorDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
+    ),
+    drDecide: once(() =>
+      gcpDecisionHookFromEnv(
+        env,
+        { project, region },
+        { firestore, bus: events, clock: systemClock, executions },
+      ),
     ),
     drCommanded: once(() =>
       buildGcpDrCommandedDeps(

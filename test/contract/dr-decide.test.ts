@@ -5,9 +5,10 @@
  * epoch, a hold with no move awaiting approval starts none, and a second call hands nothing on again.
  */
 import { describe, expect, it } from 'vitest';
-import { type DecideDeps, decideAndStart, planFingerprint } from '#aws/dr-decide.ts';
+import { type DecideDeps, decideAndStart } from '#aws/dr-decide.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
+import { planFingerprint } from '#core/dr/decision-hook.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import { isControl } from '#core/dr/signal-log.ts';
@@ -134,6 +135,37 @@ describe('the decision hook on AWS', () => {
     expect((await h.deps.runs.checkpoint(plan.service, planFingerprint(plan)))?.at).toBe(
       Date.parse('2026-03-02T10:25:00Z') - plan.settings.staleAfterMs,
     );
+  });
+
+  it('hands on an approval recorded at the instant of the move it approves (same time, next epoch)', async () => {
+    // Prepare: the plan asks for approval; the outage's move is handed on, pending
+    const approving = planWith((d) => {
+      d.decider = { ...d.decider, approval: 'required' };
+    });
+    const now = { ms: Date.parse('2026-03-02T10:10:00Z') };
+    const h = await hook(now);
+    h.deps.plan = approving;
+    await h.log.record(outage);
+    const first = await decideAndStart(h.deps);
+    const pending = first.decisions.find((d) => d.approval === 'pending') as Decision;
+
+    // Act: the approval, recorded with the pending move's own time, and the hook at that instant
+    await h.log.recordControl(1, {
+      time: pending.time,
+      control: 'approve',
+      service: approving.service,
+      by: 'arn:aws:iam::000000000000:user/bob',
+      decision: 'failover',
+    });
+    const second = await decideAndStart(h.deps);
+
+    // Assess: the approved move, at the pending one's time and the next epoch, started
+    expect(second.decisions.map((d) => [d.time, d.epoch, d.approval])).toContainEqual([
+      pending.time,
+      pending.epoch + 1,
+      'approved',
+    ]);
+    expect(second.started).toContain(`payments-api-${pending.epoch + 1}`);
   });
 
   it('does not take a state kept under another plan: a redeployed plan folds the log again', async () => {

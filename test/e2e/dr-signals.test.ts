@@ -36,6 +36,7 @@ import type { LocalCloud } from '#local/index.ts';
 import { type CliRun, cliAgainst } from '../support/cli.ts';
 import {
   deployDrAwsHalf,
+  drSignalsPieces,
   PACKAGING_BUDGET_MS,
   pulled,
   settle as settleCloud,
@@ -76,38 +77,21 @@ const variables: Record<string, string> = {};
  */
 function drConfig(at: string): string {
   const full = parseYaml(readFileSync(join(ROOT, 'gcp.yml'), 'utf8'));
-  const fn = full.functions.find((f: { name: string }) => f.name === 'dr-signals');
-  const subs = full.subscriptions.filter(
-    (s: { name: string }) =>
-      s.name.startsWith('crosslink-dr-signals') ||
-      s.name === 'crosslink-events-relay' ||
-      s.name === 'crosslink-relay-dead-sub',
+  const { fn, subs, topics, accounts } = drSignalsPieces(
+    full,
+    (name) =>
+      name.startsWith('crosslink-dr-signals') ||
+      name === 'crosslink-events-relay' ||
+      name === 'crosslink-relay-dead-sub',
+    { awsPublishers: true },
   );
-  const topics = new Set([
-    ...subs.map((s: { topic: string }) => s.topic),
-    ...subs.flatMap((s: { deadLetter?: { topic: string } }) => (s.deadLetter ? [s.deadLetter.topic] : [])),
-  ]);
-  const accounts = new Set([
-    fn.serviceAccount,
-    ...fn.trigger.http.invokers.map((m: string) => m.replace('serviceAccount:', '')),
-    'crosslink-relay',
-  ]);
+  accounts.add('crosslink-relay');
   return stringify({
     version: 1,
     region: full.region,
     serviceAccounts: full.serviceAccounts.filter((a: { id: string }) => accounts.has(a.id)),
     functions: [{ ...fn, source: relative(at, join(ROOT, fn.source)) }],
-    topics: full.topics
-      .filter((t: { name: string }) => topics.has(t.name))
-      .map(({ awsPublishers, publishers, ...t }: Record<string, unknown>) => ({
-        ...t,
-        ...(publishers
-          ? {
-              publishers: (publishers as string[]).filter((m) => m === `serviceAccount:${fn.serviceAccount}`),
-            }
-          : {}),
-        ...(awsPublishers ? { awsPublishers } : {}),
-      })),
+    topics,
     subscriptions: [...subs, { name: TAP, topic: 'crosslink-events' }],
     schedulerJobs: full.schedulerJobs.filter((j: { name: string }) => j.name === 'crosslink-dr-probe'),
     logMetrics: full.logMetrics.filter((m: { name: string }) => m.name === 'crosslink_dr_signals_recorded'),

@@ -1,7 +1,7 @@
 /**
  * What the whole-system DR files (test/e2e/dr-signals.test.ts, test/e2e/dr-failover.test.ts) share:
  * the AWS half's checkout of its own and its deployment with the plan, the wait for a quiet cloud after a step of the manual clock,
- * and pull subscriptions that show what a topic carried.
+ * gcp.yml's DR function and what it needs, and pull subscriptions that show what a topic carried.
  */
 import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,42 @@ import { AWS_HALF_INPUTS, type AwsHalfDeployment, deployAwsHalf, relayRoleArn } 
 import type { LocalCloud } from '#local/index.ts';
 import type { PaymentsWorld } from './dr-world.ts';
 import { startTestCloud } from './local-cloud.ts';
+
+/** A gcp.yml entry as these files read it. */
+// biome-ignore lint/suspicious/noExplicitAny: gcp.yml parsed as YAML, its entries read ad hoc.
+type Entry = Record<string, any>;
+
+/**
+ * gcp.yml's `dr-signals` function and what it needs: the subscriptions `keep` selects (its pushes),
+ * their topics and dead-letter topics (the function's account their only publisher of the file's,
+ * AWS's publishers kept when `awsPublishers`), its account and its invokers' accounts.
+ */
+export function drSignalsPieces(
+  full: Entry,
+  keep: (subscription: string) => boolean,
+  o: { awsPublishers: boolean },
+): { fn: Entry; subs: Entry[]; topics: Entry[]; accounts: Set<string> } {
+  const fn = full.functions.find((f: Entry) => f.name === 'dr-signals');
+  const subs = full.subscriptions.filter((s: Entry) => keep(s.name));
+  const names = new Set<string>([
+    ...subs.map((s: Entry) => s.topic),
+    ...subs.flatMap((s: Entry) => (s.deadLetter ? [s.deadLetter.topic] : [])),
+  ]);
+  const topics = full.topics
+    .filter((t: Entry) => names.has(t.name))
+    .map(({ awsPublishers, publishers, ...t }: Entry) => ({
+      ...t,
+      ...(publishers
+        ? { publishers: (publishers as string[]).filter((m) => m === `serviceAccount:${fn.serviceAccount}`) }
+        : {}),
+      ...(awsPublishers && o.awsPublishers ? { awsPublishers } : {}),
+    }));
+  const accounts = new Set<string>([
+    fn.serviceAccount,
+    ...fn.trigger.http.invokers.map((m: string) => m.replace('serviceAccount:', '')),
+  ]);
+  return { fn, subs, topics, accounts };
+}
 
 /** The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. */
 export function awsCheckout(root: string, at: string): void {

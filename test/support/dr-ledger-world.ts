@@ -15,7 +15,7 @@ import { jwtClient } from '#gcp/google-credentials.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
 import { type DrWorld, drWorld } from './dr-failover-engine.ts';
-import { ledgerPlan } from './dr-ledger.ts';
+import { ledgerPlan, ledgerProbesAt } from './dr-ledger.ts';
 import type { TestFirestore } from './firestore.ts';
 import { admin } from './local-cloud.ts';
 
@@ -82,12 +82,7 @@ export async function ledgerDnsWorld(
   });
   await cloud.clock.advance(10_000);
   const plan = ledgerPlan((d) => {
-    for (const s of d.signals) {
-      if (s.name === 'ledger-api')
-        s.detail = `GET ${cloud.serviceHealth}/services/ledger/gcp/europe-west1/healthz, 3 failures in a row`;
-      if (s.name === 'standby-ready')
-        s.detail = `GET ${cloud.serviceHealth}/services/ledger/aws/eu-west-1/readyz`;
-    }
+    ledgerProbesAt(d, cloud.serviceHealth);
     d.decider = { approval: 'none' };
   });
   const store = new FirestoreDrExecutorStore(firestore.db());

@@ -22,6 +22,16 @@ export function ledgerPlan(edit: (doc: DrPlanDocument) => void = () => {}): DrPl
   return validateDrPlan(doc);
 }
 
+/** The ledger plan's probes pointed at a service world's health endpoints (`base`). */
+export function ledgerProbesAt(doc: DrPlanDocument, base: string): DrPlanDocument {
+  for (const s of doc.signals) {
+    if (s.name === 'ledger-api')
+      s.detail = `GET ${base}/services/ledger/gcp/europe-west1/healthz, 3 failures in a row`;
+    if (s.name === 'standby-ready') s.detail = `GET ${base}/services/ledger/aws/eu-west-1/readyz`;
+  }
+  return doc;
+}
+
 /** A failover (or failback) the decider emitted at `time` under `epoch`, approved unless `approval` says. */
 export function moveOf(
   plan: DrPlan,

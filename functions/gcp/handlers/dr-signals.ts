@@ -16,8 +16,11 @@
  *   (functions/core/dr/executor-steps.ts), answered with what to do next or the named error the
  *   workflow raises (an advance saved first by another call is a retryable RunVersionConflict);
  * - the push of `crosslink-peer-events`: AWS's `DrActionFinished`, the result of a command it was
- *   relayed, kept for the run's next poll.
+ *   relayed, kept for the run's next poll;
+ * - after each scheduled run and each pushed observation it recorded, the decision hook
+ *   (../dr-decide.ts): the decider on this side's log, each new move starting the workflow.
  */
+import { type DecideOutcome, type DecisionHookDeps, handOnDecisions } from '#core/dr/decision-hook.ts';
 import { drExecutorStep, keepRelayedResult } from '#core/dr/executor-steps.ts';
 import { ValidationError } from '#core/errors.ts';
 import { gcpDrSignalsEvent, gcpScheduledRun } from '../dr-signals.ts';
@@ -35,6 +38,8 @@ import {
 /** The log line the staleness alert's metric counts (gcp.yml logMetrics crosslink_dr_signals_recorded). */
 export const RECORDED_MESSAGE = 'dr signals recorded';
 
+const SIGNAL_EVENTS = new Set(['crosslink.DrSignalObserved.v1', 'crosslink.LinkStateChanged.v1']);
+
 export function drSignals(deps: Deps) {
   const pushed = pushHandler('drSignals', async (body) => {
     const event = fromPubSubPush(body);
@@ -43,7 +48,10 @@ export function drSignals(deps: Deps) {
         action: 'kept',
         result: await keepRelayedResult((await deps()).drExecutor(), event.data as never),
       };
-    return gcpDrSignalsEvent((await deps()).drSignals(), event);
+    const d = await deps();
+    const recorded = await gcpDrSignalsEvent(d.drSignals(), event);
+    // The decider runs on what a signal event brought, as on AWS; any other event is not a signal.
+    return SIGNAL_EVENTS.has(event.type) ? { ...recorded, decided: await decide(d.drDecide()) } : recorded;
   });
   return async (req: Request, res: Response) => {
     if (health('drSignals', req, res)) return;
@@ -58,6 +66,7 @@ export function drSignals(deps: Deps) {
         return;
       }
       const run = await gcpScheduledRun(d);
+      // Counted before the decision hook runs: the probe ran, whatever the hook then meets.
       logLine({
         severity: 'INFO',
         function: 'drSignals',
@@ -65,7 +74,7 @@ export function drSignals(deps: Deps) {
         drService: d.plan.service,
         observations: run.observations,
       });
-      res.status(200).json(run);
+      res.status(200).json({ ...run, decided: await decide((await deps()).drDecide()) });
     } catch (e) {
       // A plan or setting the run refuses: a retry cannot fix it, a person must.
       if (!(e instanceof ValidationError)) throw e;
@@ -73,6 +82,22 @@ export function drSignals(deps: Deps) {
       res.status(400).json({ error: { name: e.name, message: e.message } });
     }
   };
+}
+
+/** The executor's decision hook, where Google executes the plan (../dr-decide.ts); none elsewhere. */
+async function decide(hook: DecisionHookDeps | undefined): Promise<DecideOutcome | undefined> {
+  if (!hook) return undefined;
+  const outcome = await handOnDecisions(hook);
+  if (outcome.decisions.length > 0)
+    logLine({
+      severity: 'INFO',
+      function: 'drSignals',
+      message: 'dr decisions handed on',
+      drService: hook.plan.service,
+      decisions: outcome.decisions.map((x) => ({ epoch: x.epoch, decision: x.decision, time: x.time })),
+      started: outcome.started,
+    });
+  return outcome;
 }
 
 /** One step of the dr-failover workflow, logged (a step that raised a page at severity ALERT). */
