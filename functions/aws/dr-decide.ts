@@ -44,14 +44,15 @@ export const executionName = (d: Decision) => `${d.service}-${d.epoch}`.slice(-8
 
 /** Runs the decider on the log and hands the new decisions on; nothing where Google executes. */
 export function decideAndStart(deps: DecideDeps): Promise<DecideOutcome> {
-  const { runs, startExecution, ...rest } = deps;
+  const { runs, startExecution: _, ...rest } = deps;
   return handOnDecisions({
     ...rest,
     ledger: runs,
     cloud: 'aws',
     handOn: async (d) => {
       const name = executionName(d);
-      await startExecution(name, { decision: d });
+      // Through the port (not a copy of it): the IAM analysis follows a port's call to its implementations.
+      await deps.startExecution(name, { decision: d });
       return name;
     },
   });
