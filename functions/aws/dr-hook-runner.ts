@@ -11,12 +11,15 @@
  *   error's type and message from the payload.
  * - Lambda refusing the call (the role may not invoke it, no such function, throttled) is a failure
  *   naming Lambda's error.
- * - No answer within the time left before the command's deadline (at most the action's timeout) is
- *   `HookTimedOut`: the call is abandoned, and the executor stops waiting at the deadline.
+ * - No answer within the time left before the command's deadline (at most the action's timeout, and
+ *   at most `HOOK_MAX_WAIT_MS`: the function's own 900 s less the time to answer) is `HookTimedOut`:
+ *   the call is abandoned, and the executor stops waiting at the deadline. Without that cap a 15m
+ *   hook would outlive the function, which Lambda would end with no answer sent.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock } from '#core/clock.ts';
 import {
+  HOOK_MAX_WAIT_MS,
   HookFailed,
   type HookRunner,
   hookAnswer,
@@ -71,10 +74,19 @@ function functionErrorOf(payload: string): string {
 }
 
 /** The runner the AWS commanded side takes (its `HookRunner`). */
-export function lambdaHookRunner(o: { plan: DrPlan; clock: Clock; invoke: LambdaInvoke }): HookRunner {
+export function lambdaHookRunner(o: {
+  plan: DrPlan;
+  clock: Clock;
+  invoke: LambdaInvoke;
+  /** The longest this invocation may wait for a hook (default `HOOK_MAX_WAIT_MS`). */
+  maxWaitMs?: number;
+}): HookRunner {
   return async (action, command) => {
     const hook = hookOf(action, 'AWS');
-    const left = hookTimeLeftMs(o.plan, action, command, o.clock.now());
+    const left = Math.min(
+      hookTimeLeftMs(o.plan, action, command, o.clock.now()),
+      o.maxWaitMs ?? HOOK_MAX_WAIT_MS,
+    );
     let answer: InvokeAnswer;
     try {
       answer = await o.invoke(hook.function, command, AbortSignal.timeout(left));

@@ -21,6 +21,7 @@
  */
 import type { Clock } from '#core/clock.ts';
 import {
+  HOOK_MAX_WAIT_MS,
   HookFailed,
   type HookRunner,
   hookAnswer,
@@ -45,15 +46,12 @@ export interface HookRunnerOptions {
   endpoint?: string;
   fetch?: typeof fetch;
   /**
-   * The longest this process may wait for a hook: the function's own timeout (gcp.yml's
-   * dr-commanded, 900 s) less a margin, so that a hook slower than that is answered HookTimedOut
-   * rather than the instance being stopped with no answer sent.
+   * The longest this process may wait for a hook (default `HOOK_MAX_WAIT_MS`: the function's own
+   * timeout less a margin), so that a hook slower than that is answered HookTimedOut rather than
+   * the instance being stopped with no answer sent.
    */
   maxWaitMs?: number;
 }
-
-/** dr-commanded's timeout in gcp.yml (900 s) less 30 s to send the answer. */
-export const HOOK_MAX_WAIT_MS = 870_000;
 
 /** The plan's region on Google: where its hooks run. */
 export function googleRegionOf(plan: DrPlan): string {

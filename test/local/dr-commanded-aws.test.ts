@@ -378,7 +378,7 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
 
   let roles = 0;
   /** Runs the promotion's hook of `p` under a role allowed that plan's hooks (config/dr-plan.cjs). */
-  async function runPromotion(p: DrPlan) {
+  async function runPromotion(p: DrPlan, maxWaitMs?: number) {
     const credentials = await roleSession(cloud, `hooks-${++roles}`, {
       Version: '2012-10-17',
       Statement: hookStatements(p),
@@ -390,7 +390,12 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
       maxAttempts: 1,
     });
     try {
-      const run = lambdaHookRunner({ plan: p, clock: cloud.clock, invoke: lambdaInvoke(client) });
+      const run = lambdaHookRunner({
+        plan: p,
+        clock: cloud.clock,
+        invoke: lambdaInvoke(client),
+        ...(maxWaitMs !== undefined && { maxWaitMs }),
+      });
       const action = p.actions.failover[0] as DrPlan['actions']['failover'][number];
       return await run(action, {
         service: p.service,
@@ -421,6 +426,14 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
 
   it("fails when the hook gives no answer within the action's timeout (HookTimedOut)", async () => {
     await expect(runPromotion(planCalling('ledger-slow', '1s'))).rejects.toMatchObject({
+      name: 'HookTimedOut',
+      message: 'ledger-slow gave no answer within 1s',
+    });
+  }, 60_000);
+
+  it("fails within the function's own time limit when the action's timeout is longer", async () => {
+    // a 10-minute hook timeout, an invocation that may wait 1 s (its function's limit, scaled)
+    await expect(runPromotion(planCalling('ledger-slow', '10m'), 1_000)).rejects.toMatchObject({
       name: 'HookTimedOut',
       message: 'ledger-slow gave no answer within 1s',
     });

@@ -229,6 +229,16 @@ export function hookOf(action: Action, side: string): { function: string } {
 }
 
 /**
+ * The commanded function's own time limit on both clouds (serverless.yml drCommanded `timeout`,
+ * gcp.yml dr-commanded `timeoutSeconds`: 900 s, the longest an action's hook may be), less 30 s to
+ * record and send the answer: a hook slower than that is answered `HookTimedOut` rather than the
+ * platform ending the invocation with no answer sent (test/unit/dr/hook-max-wait.test.ts checks
+ * both deployment files against it).
+ */
+export const COMMANDED_TIMEOUT_S = 900;
+export const HOOK_MAX_WAIT_MS = (COMMANDED_TIMEOUT_S - 30) * 1000;
+
+/**
  * How long a hook may take: the time left before the command's deadline, at most the action's
  * timeout. None left is a failure: the executor stops waiting at the deadline, so a later answer
  * could only page there.
