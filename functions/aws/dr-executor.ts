@@ -15,8 +15,11 @@
  * it again) before any effect is performed: the catalog events go on the bus (a relayed action's
  * `DrActionStarted` is Google's command, carried by the relay), pages are counted for the pages alarm,
  * and a local action runs here and now: the ARC flip (functions/aws/arc-switch.ts), whose outcome is
- * the next input. A crash between the store and the effects leaves an action without a result: at its
- * deadline the run stalls and pages, as for a partition; it never acts twice.
+ * the next input. A crash between the store and the effects leaves an action without a start: the
+ * state machine's retry of the claim finds its own claim and starts the action under way again
+ * (`restartEffects`), which the commanded side's fence and the idempotent flip make safe. A crash
+ * after the claim that is not retried leaves the action without a result: at its deadline the run
+ * stalls and pages, as for a partition.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -32,6 +35,7 @@ import {
   isFinished,
   type Page,
   type Run,
+  restartEffects,
   runDeadline,
   startRun,
 } from '#core/dr/executor.ts';
@@ -275,9 +279,15 @@ async function claim(deps: DrExecutorDeps, decision: Decision, execution: string
       supervise: false,
       refused: claimed.refusal.reason,
     };
-  // Its own claim found again: the first attempt performed (or lost) the run's first effects; the
-  // run goes on from where it is, watched by this execution.
-  if (claimed.again) return stateOf(deps, claimed.stored, true);
+  // Its own claim found again: the first attempt stored the run and performed its effects, or
+  // stopped before it did. The action under way is started again (`restartEffects`: the fence and
+  // the flip make that safe) and the run goes on from where it is, watched by this execution.
+  if (claimed.again)
+    return stateOf(
+      deps,
+      await perform(deps, claimed.stored, restartEffects(claimed.stored.run, iso(deps.clock.now()))),
+      true,
+    );
   return stateOf(deps, await perform(deps, claimed.stored, started.effects), true);
 }
 

@@ -108,6 +108,27 @@ describe("Google's DR executor behind its function", () => {
     ]);
   });
 
+  it("starts the action under way again on its own execution's retried claim; another execution's claim is refused and starts nothing", async () => {
+    // Arrange: the run above, its scaling (index 1) commanded across the relay
+    const commands = () => published.filter((e) => e.type === 'crosslink.DrActionStarted.v1');
+    const sent = commands().at(-1);
+    const before = published.length;
+    // Act
+    const retried = await post({ step: 'claim', decision: moveOf(deps.plan, 4, T0), execution: 'exec-1' });
+    const other = await post({ step: 'claim', decision: moveOf(deps.plan, 4, T0), execution: 'exec-2' });
+    // Assess
+    expect(retried).toMatchObject({ status: 200, body: { status: 'running', epoch: 4 } });
+    expect(other).toMatchObject({ status: 200, body: { refused: expect.stringMatching(/not above/) } });
+    const again = published.slice(before);
+    expect(again.map((e) => e.type)).toEqual(['crosslink.DrActionStarted.v1']);
+    expect(again[0]?.data).toEqual(sent?.data);
+    expect((await deps.runs.current('ledger'))?.run.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'started',
+      'pending',
+    ]);
+  });
+
   it('answers a malformed step 400 naming the field', async () => {
     // Act
     const bad = await post({ step: 'claim', decision: { ...moveOf(deps.plan, 5, T0), epoch: -1 } });

@@ -192,11 +192,12 @@ describe('the DR executor on AWS', () => {
     expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
   });
 
-  it('finds its own claim again when the claiming execution retries; refuses and records the same decision from any other, open or finished', async () => {
+  it('finds its own claim again when the claiming execution retries, starting the action under way again; refuses and records the same decision from any other, open or finished', async () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, decide(4, 'payments-api-4'));
     const before = await h.store.current(plan.service);
+    const firstStart = h.events.find((e) => e.type.includes('DrActionStarted'))?.data;
     h.events.length = 0;
 
     // Act
@@ -231,8 +232,11 @@ describe('the DR executor on AWS', () => {
     });
     expect((await h.store.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 4, 3]);
     expect((await h.store.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
-    // The retry performed nothing again: only the stall's DrActionFinished.
-    expect(names(h.events)).toEqual(['DrActionFinished']);
+    // The retry started the action under way again, the same command (its epoch, index and
+    // deadline: the fence on Google answers it once), and changed nothing stored; then the stall's
+    // DrActionFinished. The refused claims started nothing.
+    expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
+    expect(h.events[0]?.data).toEqual(firstStart);
     expect(h.flips).toBe(0);
   });
 

@@ -32,8 +32,10 @@ import {
   type Page,
   type Run,
   type RunInput,
+  restartEffects,
   runDeadline,
   startRun,
+  stepCommand,
 } from './executor.ts';
 import { decisionMade, runEvents } from './executor-events.ts';
 import type { DrExecutorStore, StoredRun } from './executor-store.ts';
@@ -187,7 +189,13 @@ export async function drExecutorStep(deps: DrExecutorDeps, raw: unknown): Promis
       );
     const started = startRun(deps.plan, decision);
     const claim = await deps.runs.claim(started.run, now, input.execution);
-    if (claim.claimed && claim.again) return answer(deps, claim.stored.run, []);
+    // A retried claim finds its own run: the action under way starts again (a relayed command
+    // published again, a local hook answered again), in case the first attempt stopped before it.
+    if (claim.claimed && claim.again)
+      return perform(deps, claim.stored, {
+        run: claim.stored.run,
+        effects: restartEffects(claim.stored.run, now),
+      });
     if (!claim.claimed)
       return {
         service: decision.service,
@@ -300,14 +308,7 @@ function answer(deps: DrExecutorDeps, run: Run, pages: Page[]): DrExecutorNext {
         url: deps.hookUrl(hook.function),
         timeoutSeconds: left,
         deadline: step.deadline,
-        command: {
-          service: run.service,
-          decision: run.decision,
-          epoch: step.epoch,
-          index: step.index,
-          action: step.action,
-          deadline: step.deadline,
-        },
+        command: { ...stepCommand(run, step, step.epoch, step.deadline) },
       },
     };
   }

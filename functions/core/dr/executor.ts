@@ -468,6 +468,39 @@ function next(run: Run, time: string): Advance {
   };
 }
 
+/**
+ * What an executor's retried step performs again when it finds its own claim (`again`): the start of
+ * the action under way, if its deadline has not passed. The first attempt stored the run before its
+ * effects, and may have stopped before it sent them (a Lambda timed out, an instance stopped); left
+ * alone, the action would have no result and the run would stall at its deadline for nothing.
+ * Starting it again is safe: the commanded side's fence runs an action once per epoch and answers a
+ * redelivered command with its recorded result, a Google hook is called with the same command, and
+ * the ARC flip sets the same states. The same `startedAt` and deadline are kept. A pause holds the
+ * next action, not the one under way, so a paused run's action is started again too. Past the
+ * deadline nothing starts again: the run stalls and pages there, as it would have.
+ */
+export function restartEffects(run: Run, time: string): Effect[] {
+  if (run.status !== 'running') return [];
+  const step = run.steps.find((s) => s.status === 'started');
+  if (!step?.deadline || step.epoch === undefined || Date.parse(step.deadline) <= Date.parse(time)) return [];
+  return [
+    { type: 'event', name: 'DrActionStarted', step: { ...step } },
+    { type: 'start-action', command: stepCommand(run, step, step.epoch, step.deadline), via: step.via },
+  ];
+}
+
+/** The command of a started step: what the commanded side or the hook is given. */
+export function stepCommand(run: Run, step: RunStep, epoch: number, deadline: string): ActionCommand {
+  return {
+    service: run.service,
+    decision: run.decision,
+    epoch,
+    index: step.index,
+    action: step.action,
+    deadline,
+  };
+}
+
 /** The earliest deadline of a run (approval, or the action under way), or null. */
 export function runDeadline(run: Run): string | null {
   if (run.status === 'awaiting-approval') return run.approval.deadline ?? null;

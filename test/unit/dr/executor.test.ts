@@ -16,6 +16,7 @@ import {
   initialFence,
   type Run,
   recordResult,
+  restartEffects,
   runDeadline,
   startRun,
 } from '#core/dr/executor.ts';
@@ -193,6 +194,41 @@ describe('a run', () => {
     expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
     expect(started(resumed.effects)).toEqual([1]);
     expect(resumed.run.steps[1]?.startedAt).toBe(at(90));
+  });
+});
+
+describe('a retried claim starting the action under way again', () => {
+  it('sends the same command before its deadline, paused or not; nothing after it, nothing once finished', () => {
+    // Prepare
+    const plan = planWith();
+    const first = startRun(plan, decision(plan));
+    const second = ok(first.run, 0, 30);
+    const paused = advance(second.run, { type: 'pause', by: 'alice@example.com', time: at(40) });
+    const done = ok(ok(second.run, 1, 60).run, 2, 90);
+
+    // Act
+    const early = restartEffects(first.run, at(10));
+    const atDeadline = restartEffects(first.run, at(600));
+    const afterFirst = restartEffects(second.run, at(31));
+
+    // Assess: the start effects of the first advance, unchanged (its epoch, index and deadline)
+    expect(early).toEqual(first.effects);
+    expect(atDeadline).toEqual([]);
+    expect(started(afterFirst)).toEqual([1]);
+    expect(afterFirst).toEqual(
+      second.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'),
+    );
+    expect(paused.run.paused).not.toBeNull();
+    expect(restartEffects(paused.run, at(41))).toEqual(afterFirst);
+    expect(done.run.status).toBe('succeeded');
+    expect(restartEffects(done.run, at(91))).toEqual([]);
+  });
+
+  it('starts nothing while a move awaits approval', () => {
+    const plan = planWith((d) => (d.decider = { ...d.decider, approval: 'required' }));
+    const pending = startRun(plan, decision(plan, { approval: 'pending' }));
+    expect(pending.run.status).toBe('awaiting-approval');
+    expect(restartEffects(pending.run, at(1))).toEqual([]);
   });
 });
 
