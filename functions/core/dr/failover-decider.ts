@@ -77,6 +77,14 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
       state.pending = null;
     } else if (input.control === 'release') state.override = null;
     else if (state.paused) ignored = `approval by ${input.by} not taken: the global pause switch is on`;
+    else if (
+      state.pending &&
+      state.pending.decision === input.decision &&
+      input.epoch !== undefined &&
+      state.pending.epoch !== undefined &&
+      input.epoch !== state.pending.epoch
+    )
+      ignored = `approval of epoch ${input.epoch} by ${input.by} not taken: the ${input.decision} pending is epoch ${state.pending.epoch}`;
     else if (state.pending && state.pending.decision === input.decision) state.pending.approvedBy = input.by;
     else
       ignored = `approval of a ${input.decision} by ${input.by} not taken: no ${input.decision} is pending`;
@@ -117,6 +125,9 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
     reasons,
     ...(moves && { actions: plan.actions[candidate.decision as 'failover' | 'failback'] }),
   };
+  // The pending move's epoch is its first pending decision's: the run awaits approval at it.
+  if (decision.approval === 'pending' && state.pending && state.pending.epoch === undefined)
+    state.pending.epoch = state.epoch;
   return ignored === undefined ? { state, decision } : { state, decision, ignored };
 }
 

@@ -79,7 +79,8 @@ export interface DeciderState {
   primaryDownSince: number | null;
   primaryUpSince: number | null;
   lastFailoverAt: number | null;
-  pending: { decision: 'failover' | 'failback'; since: number; approvedBy?: string } | null;
+  /** The move awaiting approval: since when, the epoch of its first pending decision, who approved it. */
+  pending: { decision: 'failover' | 'failback'; since: number; epoch?: number; approvedBy?: string } | null;
   override: { side: Side; by: string } | null;
   /** The global pause switch, or the plan's own pause (`plan: true`). */
   paused: { by: string; since: number; plan?: true } | null;

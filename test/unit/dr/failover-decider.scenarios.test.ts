@@ -321,6 +321,47 @@ describe('failover decider: guardrails', () => {
     expect(ignored.map((i) => i.reason)).toEqual([expect.stringMatching(/no failover is pending/)]);
   });
 
+  it('takes an approval only for the epoch of the move pending, so one that lands after that move was withdrawn and another raised approves nothing', () => {
+    // Prepare: the primary down, back, down again: two pending failovers, each its own epoch
+    const gated = planWith((d) => {
+      d.decider = { approval: 'required' };
+    });
+    const signals = byTime([
+      ...reports(0, 600, PRIMARY, (_v, _s, t) => (t < 120 || t >= 300 ? 'unhealthy' : 'healthy')),
+      ...healthyStandby(0, 600),
+    ]);
+    const pendings = moves(replay(gated, signals).decisions).filter((d) => d.approval === 'pending');
+    const [first, second] = pendings;
+    const approve = (time: number, epoch: number): DrRecord => ({
+      time: at(time),
+      control: 'approve',
+      service: 'payments-api',
+      decision: 'failover',
+      epoch,
+      by: 'bob',
+    });
+
+    // Act: the first move's approval lands after the second is pending, then the second's own
+    const late = replay(gated, byTime([...signals, approve(550, first?.epoch ?? 0)]));
+    const right = replay(
+      gated,
+      byTime([...signals, approve(550, first?.epoch ?? 0), approve(560, second?.epoch ?? 0)]),
+    );
+
+    // Assess
+    expect(pendings).toHaveLength(2);
+    expect(Date.parse(second?.time ?? '')).toBeLessThan(Date.parse(at(550)));
+    expect(moves(late.decisions).map((d) => d.approval)).toEqual(['pending', 'pending']);
+    expect(late.ignored.map((i) => i.reason)).toEqual([
+      `approval of epoch ${first?.epoch} by bob not taken: the failover pending is epoch ${second?.epoch}`,
+    ]);
+    expect(moves(right.decisions).map((d) => [d.approval, d.time, d.by])).toEqual([
+      ['pending', first?.time, undefined],
+      ['pending', second?.time, undefined],
+      ['approved', at(560), 'bob'],
+    ]);
+  });
+
   it('moves on a manual override without quorum, but never to a side that is not serving', () => {
     // Prepare
     const healthy = byTime([...reports(0, 120, PRIMARY, () => 'healthy'), ...healthyStandby(0, 120)]);
