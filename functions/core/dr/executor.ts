@@ -130,11 +130,25 @@ export function admit(fence: FenceState, command: ActionCommand, time: string): 
       time,
       detail: reason,
     };
-    const refused = [...fence.refused, { epoch: command.epoch, index: command.index, time, reason }];
+    const refused = [...fence.refused, { epoch: command.epoch, index: command.index, time, reason }].slice(
+      -FENCE_REFUSALS_KEPT,
+    );
     return { verdict: 'refused', state: { ...fence, refused }, result };
   }
-  return { verdict: 'run', state: { ...fence, epoch: command.epoch } };
+  if (command.epoch === fence.epoch) return { verdict: 'run', state: fence };
+  // A higher epoch: the results of lower ones are never given again (their commands are now stale),
+  // so the fence keeps only the current epoch's, and stays as small as one run.
+  const results = Object.fromEntries(Object.entries(fence.results).filter(([, r]) => r.epoch >= command.epoch));
+  return { verdict: 'run', state: { ...fence, epoch: command.epoch, results } };
 }
+
+/**
+ * The refusals a fence keeps, the latest: each is also answered as a `refused` result (the executor
+ * records it in its run's history), so the fence need not keep them all. One fence is one DynamoDB
+ * item (at most 400 KB) or one Firestore document (1 MiB); an unbounded list would in time make
+ * every write to it fail.
+ */
+export const FENCE_REFUSALS_KEPT = 50;
 
 /** Records the result of an admitted command, so that a redelivery returns it again. */
 export function recordResult(fence: FenceState, result: ActionResult): FenceState {

@@ -13,6 +13,7 @@ import {
   claimIssue,
   type Effect,
   executorCloud,
+  FENCE_REFUSALS_KEPT,
   initialFence,
   type Run,
   recordResult,
@@ -363,6 +364,47 @@ describe('the commanded side', () => {
       { epoch: 4, index: 1, time: at(5), reason: expect.stringContaining('stale command') },
       { epoch: 5, index: 1, time: at(600), reason: expect.stringContaining('no longer waits for it') },
     ]);
+  });
+});
+
+describe("the fence's size", () => {
+  const command = (epoch: number, index = 0) => ({
+    service: 'payments-api',
+    decision: 'failover' as const,
+    epoch,
+    index,
+    action: planWith().actions.failover[index]!,
+    deadline: at(600),
+  });
+  const done = (epoch: number, index: number): ActionResult => ({
+    service: 'payments-api',
+    epoch,
+    index,
+    outcome: 'succeeded',
+    time: at(2),
+  });
+
+  it("keeps only the current epoch's results, whatever the number of runs, and the latest refusals", () => {
+    // Prepare / Act: a thousand runs of two actions, each refused once for a stale command after
+    let fence = initialFence('payments-api');
+    for (let epoch = 1; epoch <= 1000; epoch++) {
+      for (const index of [0, 1])
+        fence = recordResult(admit(fence, command(epoch, index), at(1)).state, done(epoch, index));
+      fence = admit(fence, command(epoch - 1 || 1, 1), at(3)).state;
+    }
+    const redelivered = admit(fence, command(1000, 1), at(4));
+    const old = admit(fence, command(999, 0), at(4));
+
+    // Assess
+    expect(Object.keys(fence.results).sort()).toEqual(['1000#0', '1000#1']);
+    expect(fence.refused).toHaveLength(FENCE_REFUSALS_KEPT);
+    expect(fence.refused.at(-1)).toMatchObject({ epoch: 999, index: 1 });
+    expect(JSON.stringify(fence).length).toBeLessThan(50_000);
+    expect(redelivered).toMatchObject({ verdict: 'duplicate', result: { epoch: 1000, index: 1 } });
+    expect(old).toMatchObject({
+      verdict: 'refused',
+      result: { detail: expect.stringContaining('below the current epoch 1000') },
+    });
   });
 });
 
