@@ -41,6 +41,15 @@ const ok = (run: Run, index: number, s: number, outcome: ActionResult['outcome']
 const started = (effects: Effect[]) =>
   effects.flatMap((e) => (e.type === 'start-action' ? [e.command.index] : []));
 const names = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'event' ? [e.name] : []));
+/** The commanded side's command for the payments plan's failover action `index`. */
+const command = (epoch: number, index = 0) => ({
+  service: 'payments-api',
+  decision: 'failover' as const,
+  epoch,
+  index,
+  action: planWith().actions.failover[index]!,
+  deadline: at(600),
+});
 
 describe('the executor of a plan', () => {
   it('is the cloud that owns the traffic switch: ARC on AWS, Cloud DNS on Google', () => {
@@ -320,15 +329,6 @@ describe('approval', () => {
 });
 
 describe('the commanded side', () => {
-  const command = (epoch: number, index = 0) => ({
-    service: 'payments-api',
-    decision: 'failover' as const,
-    epoch,
-    index,
-    action: planWith().actions.failover[index]!,
-    deadline: at(600),
-  });
-
   it('runs the current or a higher epoch once, and refuses and records a lower one or a late one', () => {
     // Prepare
     let fence = initialFence('payments-api');
@@ -368,14 +368,6 @@ describe('the commanded side', () => {
 });
 
 describe("the fence's size", () => {
-  const command = (epoch: number, index = 0) => ({
-    service: 'payments-api',
-    decision: 'failover' as const,
-    epoch,
-    index,
-    action: planWith().actions.failover[index]!,
-    deadline: at(600),
-  });
   const done = (epoch: number, index: number): ActionResult => ({
     service: 'payments-api',
     epoch,
