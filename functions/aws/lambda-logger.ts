@@ -4,7 +4,9 @@
  * default format, so the same Logs Insights queries work: `level`, `message`, `timestamp`,
  * `service`, `cold_start`, `function_arn`, `function_memory_size`, `function_name`,
  * `function_request_id`, `xray_trace_id`, then the keys appended for the invocation (`linkId`),
- * then the entry's own fields.
+ * then the entry's own fields. A field or appended key named like a standard key is dropped, as
+ * Powertools drops it: a line's `message` and `level` are always the ones logged, so a query for a
+ * message (`DR executor page`) finds every line of it.
  *
  * Why not Powertools Logger itself: with its commons, buffer and invocation store it is about 20 KB
  * of a bundle whose budget is 250 KB, of which the SDK clients take 200 (docs/aws-half.md,
@@ -76,7 +78,7 @@ export class LambdaLogger {
     if (LEVELS[level] < this.#min) return;
     const c = this.#context;
     const trace = process.env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
-    const line = JSON.stringify({
+    const standard: LogFields = {
       level,
       message,
       timestamp: new Date().toISOString(),
@@ -87,12 +89,28 @@ export class LambdaLogger {
       function_name: c?.functionName,
       function_request_id: c?.awsRequestId,
       xray_trace_id: trace,
-      ...this.#keys,
-      ...fields,
-    });
+    };
+    const line = JSON.stringify({ ...standard, ...ownKeys(this.#keys), ...ownKeys(fields) });
     (LEVELS[level] >= LEVELS.WARN ? process.stderr : process.stdout).write(`${line}\n`);
   }
 }
+
+const STANDARD_KEYS: ReadonlySet<string> = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'xray_trace_id',
+]);
+
+/** `fields` without the standard keys. */
+const ownKeys = (fields: LogFields | undefined): LogFields =>
+  Object.fromEntries(Object.entries(fields ?? {}).filter(([k]) => !STANDARD_KEYS.has(k)));
 
 /** The middy middleware that starts each invocation's log (its context, the keys reset). */
 export function logInvocation(logger: LambdaLogger): middy.MiddlewareObj {

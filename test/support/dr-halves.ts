@@ -1,6 +1,6 @@
 /**
  * The payments plan deployed through both halves on a local cloud with IAM enforced and a manual
- * clock (test/e2e/dr-failover.test.ts, test/e2e/dr-acceptance.test.ts):
+ * clock (test/e2e/dr-failover.test.ts, test/e2e/dr-acceptance.test.ts, test/e2e/dr-partition.test.ts):
  *
  * - the AWS half packaged from a checkout of its own with the plan (its probes at the world's health
  *   endpoints, its flip naming the world's ARC cells) and the cluster's endpoints, deployed in
@@ -11,7 +11,8 @@
  * - the plan's hooks (`payments-promote-alloydb`, `payments-scale-run-service`) as Cloud Functions
  *   in us-central1 whose invokers name crosslink-dr-commanded only, calling the world's
  *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
- * - taps on both sides' topics, so a test reads every Dr* event each side published.
+ * - taps on both sides' topics, so a test reads every Dr* event each side published;
+ * - the world read as it is (`worldNow`, `worldWatch`) and drExecutor's pages from its log.
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,12 +24,14 @@ import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { DrPlanDocument } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import { FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { AwsHalfDeployment } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 import { deployDrAwsHalf, pulled, settle, startDrCloud } from './dr-deployed.ts';
 import {
+  cellState,
   createPaymentsAtArcAddresses,
   deployPaymentsWorld,
   type PaymentsWorld,
@@ -86,14 +89,14 @@ function planDoc(cloud: LocalCloud, w: PaymentsWorld, edit: (doc: DrPlanDocument
 }
 
 /** A hook of the plan in us-central1, invoked by crosslink-dr-commanded alone, doing `action` in the world. */
-const hook = (cloud: LocalCloud, name: string, action: string) => ({
+const hook = (cloud: LocalCloud, name: string, action: string, more: Record<string, string> = {}) => ({
   name,
   source: 'functions/dr-hooks.ts',
   entryPoint: 'worldAction',
   region: 'us-central1',
   runtime: 'nodejs24',
   serviceAccount: 'payments-hooks',
-  environment: { CROSSLINK_WORLD_ACTION: action, CROSSLINK_WORLD_ADMIN: cloud.admin },
+  environment: { CROSSLINK_WORLD_ACTION: action, CROSSLINK_WORLD_ADMIN: cloud.admin, ...more },
   trigger: { http: { invokers: ['serviceAccount:crosslink-dr-commanded'] } },
 });
 
@@ -101,7 +104,7 @@ const hook = (cloud: LocalCloud, name: string, action: string) => ({
  * The root gcp.yml's DR functions (sources relative to `at`), their accounts, subscriptions and
  * topics, the probe's schedule, the relay both ways; the plan's hooks; two taps.
  */
-function drConfig(root: string, at: string, cloud: LocalCloud): string {
+function drConfig(root: string, at: string, cloud: LocalCloud, options: DrHalvesOptions): string {
   const full = parseYaml(readFileSync(join(root, 'gcp.yml'), 'utf8'));
   const fns = full.functions.filter((f: { name: string }) => ['dr-signals', 'dr-commanded'].includes(f.name));
   const subs = full.subscriptions.filter(
@@ -131,8 +134,8 @@ function drConfig(root: string, at: string, cloud: LocalCloud): string {
     ],
     functions: [
       ...fns.map((f: { source: string }) => ({ ...f, source: relative(at, join(root, f.source)) })),
-      hook(cloud, 'payments-promote-alloydb', 'service-promote'),
-      hook(cloud, 'payments-scale-run-service', 'service-scale'),
+      hook(cloud, 'payments-promote-alloydb', 'service-promote', options.hookEnvironment?.[PROMOTE_HOOK]),
+      hook(cloud, 'payments-scale-run-service', 'service-scale', options.hookEnvironment?.[SCALE_HOOK]),
     ],
     topics: full.topics
       .filter((t: { name: string }) => topics.has(t.name))
@@ -150,6 +153,14 @@ function drConfig(root: string, at: string, cloud: LocalCloud): string {
   });
 }
 
+export const PROMOTE_HOOK = 'payments-promote-alloydb';
+export const SCALE_HOOK = 'payments-scale-run-service';
+
+export interface DrHalvesOptions {
+  /** More environment of a plan's hook (by its function name), e.g. `CROSSLINK_WORLD_THEN`. */
+  hookEnvironment?: Partial<Record<typeof PROMOTE_HOOK | typeof SCALE_HOOK, Record<string, string>>>;
+}
+
 /**
  * Deploys the payments service's world (its primary's cell On, its clients resolving through Route
  * 53) and both halves with the example plan changed by `edit`, in a temporary directory named by
@@ -159,6 +170,7 @@ export async function deployDrHalves(
   root: string,
   prefix: string,
   edit: (doc: DrPlanDocument) => void = () => {},
+  options: DrHalvesOptions = {},
 ): Promise<DeployedHalves> {
   const variables: Record<string, string> = {};
   const { dir, awsDir, cloud } = await startDrCloud(root, prefix, AWS_REGION, variables);
@@ -187,7 +199,7 @@ export async function deployDrHalves(
     });
     half = deployed.half;
     Object.assign(variables, deployed.googleVariables);
-    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud));
+    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud, options));
     await cloud.plumbing?.reload();
     await startPaymentsClients(cloud);
 
@@ -253,4 +265,75 @@ export async function deployDrHalves(
     await stop();
     throw e;
   }
+}
+
+/** The payments service's addresses (examples/dr/payments-aws-world.yaml's failover records). */
+const SIDE_IPS = { aws: '198.51.100.10', gcp: '203.0.113.10' } as const;
+
+/** What the simulated world holds at one instant: never crosslink's records. */
+export interface WorldNow {
+  /** The databases that take writes: a writer in a region that is up. */
+  writable: ('aws' | 'gcp')[];
+  /** The sides Route 53 answers `api.payments.example.com` with now. */
+  dns: ('aws' | 'gcp')[];
+  /** The ARC cells, read from the cluster. */
+  cells: { aws: string | undefined; gcp: string | undefined };
+  /** The database's split-brain episodes so far (two writers both up, at any instant between reads). */
+  splitBrains: unknown[];
+  promotions: unknown[];
+}
+
+export async function worldNow(d: DeployedHalves): Promise<WorldNow> {
+  const service = await d.act('service', { name: SERVICE });
+  const db = service.database as Record<'aws' | 'gcp', { role: string; available: boolean }>;
+  const answer = (await admin(d.cloud, 'POST', '/aws/route53/resolve', {
+    name: 'api.payments.example.com',
+    type: 'A',
+  })) as { answers: string[] };
+  return {
+    writable: (['aws', 'gcp'] as const).filter((c) => db[c].role === 'writer' && db[c].available),
+    dns: (['aws', 'gcp'] as const).filter((c) => answer.answers.includes(SIDE_IPS[c])),
+    cells: {
+      aws: await cellState(d.world, d.world.out.AwsCell),
+      gcp: await cellState(d.world, d.world.out.GcpCell),
+    },
+    splitBrains: service.database.splitBrains,
+    promotions: service.database.promotions,
+  };
+}
+
+/**
+ * The world read after every step a test drives: what was wrong at each read (two writable
+ * databases, Route 53 answering both sides, both cells On, a split brain recorded), and how many
+ * reads there were.
+ */
+export function worldWatch(d: DeployedHalves): {
+  check(): Promise<WorldNow>;
+  violations: string[];
+  checks: () => number;
+} {
+  const violations: string[] = [];
+  let checks = 0;
+  return {
+    violations,
+    checks: () => checks,
+    async check() {
+      checks++;
+      const now = await worldNow(d);
+      const at = new Date(d.cloud.clock.now()).toISOString();
+      if (now.writable.length > 1) violations.push(`${at}: two writable databases`);
+      if (now.dns.length > 1) violations.push(`${at}: Route 53 answers both sides`);
+      if (now.cells.aws === 'On' && now.cells.gcp === 'On') violations.push(`${at}: both cells On`);
+      if (now.splitBrains.length > 0)
+        violations.push(`${at}: split brain ${JSON.stringify(now.splitBrains)}`);
+      return now;
+    },
+  };
+}
+
+/** The pages `drExecutor` logged and counted for its alarm (`DR executor page`), by reason, in order. */
+export function executorPages(d: DeployedHalves): string[] {
+  return lambdaRuntime(d.cloud.aws.edge.world, d.cloud.aws.accountId, AWS_REGION)
+    .logs.filter((l) => l.functionName.endsWith('-drExecutor') && l.line.includes('DR executor page'))
+    .map((l) => /"reason":"([a-z-]+)"/.exec(l.line)?.[1] ?? l.line);
 }

@@ -17,7 +17,7 @@ export const handler = wrap(
   (event: EventBridgeEvent | Record<string, unknown>) =>
     drExecutorStep(
       drExecutorDepsFromEnv(process.env, (page) => {
-        logger.error('DR executor page', { reason: page.reason, message: page.message });
+        logger.error('DR executor page', { reason: page.reason, page: page.message });
         metrics.addMetric('DrExecutorPages', 'Count', 1);
       }),
       event,
