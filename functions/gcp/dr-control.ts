@@ -31,6 +31,7 @@ import {
 import { parseControlRequest } from '#core/dr/controls.ts';
 import { type DecisionHookDeps, handOnDecisions } from '#core/dr/decision-hook.ts';
 import { executorCloud, type Run } from '#core/dr/executor.ts';
+import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { NotFoundError, ValidationError } from '#core/errors.ts';
 import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
@@ -38,7 +39,7 @@ import type { EventSink } from '#core/link/ports.ts';
 import { gcpDecisionHookFromEnv } from './dr-decide.ts';
 import { FirestoreDrExecutorStore } from './dr-executor-store.ts';
 import { readDrPlanVariable } from './dr-signals.ts';
-import type { StageExecutions } from './execution-starter.ts';
+import { type StageExecutions, StartInProgressError } from './execution-starter.ts';
 import { callerOfToken, type IntakeHttpRequest, verifiedAuthorization } from './intake.ts';
 import { FirestoreSignalLog } from './signal-log.ts';
 
@@ -121,11 +122,26 @@ async function control(deps: GcpDrControlDeps, req: IntakeHttpRequest): Promise<
     {
       ...taking,
       run: async (s): Promise<Run | null> => (await deps.runs.current(s))?.run ?? null,
-      decide: async () => (hook ? (await handOnDecisions(hook)).decisions : []),
+      decide: () => decide(hook),
     },
     { service, request, by: caller.principal, ...(key !== undefined && { key }) },
   );
   return json(created ? 201 : 200, answer satisfies ControlAnswer);
+}
+
+/**
+ * The decision hook after a control. A decision whose workflow start another invocation holds at that
+ * moment (dr-signals' schedule or a push, deciding on the same log) is that invocation's to hand on:
+ * the control stands recorded and the answer lists no decisions rather than an error.
+ */
+async function decide(hook: DecisionHookDeps | undefined): Promise<Decision[]> {
+  if (!hook) return [];
+  try {
+    return (await handOnDecisions(hook)).decisions;
+  } catch (e) {
+    if (e instanceof StartInProgressError) return [];
+    throw e;
+  }
 }
 
 /** The body as sent (the raw text when there is one, so a body that is not JSON is named). */
