@@ -70,7 +70,7 @@ describe('crosslink dr approve', () => {
     expect(right.out[1]).toMatch(/epoch 4 {2}FAILOVER approved by carol@example.com -> standby/);
     expect(lines(log)).toEqual([
       ...before,
-      '{"time":"2026-03-02T10:02:00Z","control":"approve","service":"payments-api","by":"carol@example.com","decision":"failover"}',
+      '{"time":"2026-03-02T10:02:00Z","control":"approve","service":"payments-api","by":"carol@example.com","decision":"failover","epoch":3}',
     ]);
     expect(again).toMatchObject({
       code: 3,

@@ -178,7 +178,12 @@ describe("Google's route for the operators' controls", () => {
     expect(wrong.body.error.code).toBe('ControlRefusedError');
     expect(wrong.body.error.message).toMatch(/^ledger: epoch: /);
     expect(approved.status).toBe(201);
-    expect(approved.body.control).toMatchObject({ control: 'approve', by: CAROL, decision: 'failover' });
+    expect(approved.body.control).toMatchObject({
+      control: 'approve',
+      by: CAROL,
+      decision: 'failover',
+      epoch: pending.epoch,
+    });
     expect(approved.body.decisions).toEqual([
       expect.objectContaining({ decision: 'failover', approval: 'approved', epoch: pending.epoch + 1 }),
     ]);

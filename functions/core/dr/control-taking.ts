@@ -149,7 +149,7 @@ function checked(
     control: request.control,
     service: plan.service,
     by,
-    ...(request.control === 'approve' && run && { decision: run.decision }),
+    ...(request.control === 'approve' && run && { decision: run.decision, epoch: request.epoch as number }),
   };
 }
 

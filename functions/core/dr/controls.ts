@@ -119,7 +119,7 @@ export function controlRecord(
     service: plan.service,
     by,
     ...(request.control === 'approve' &&
-      pending && { decision: pending.decision as 'failover' | 'failback' }),
+      pending && { decision: pending.decision as 'failover' | 'failback', epoch: request.epoch as number }),
   };
 }
 

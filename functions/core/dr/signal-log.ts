@@ -26,6 +26,8 @@ export interface ControlRecord {
   by: string;
   service?: string;
   decision?: 'failover' | 'failback';
+  /** approve: the epoch of the pending move the operator saw. */
+  epoch?: number;
   side?: 'primary' | 'standby';
   reason?: string;
 }

@@ -84,6 +84,7 @@ describe('controlIssues', () => {
       service: 'payments-api',
       by: 'arn:bob',
       decision: 'failover',
+      epoch: 3,
     });
   });
 
