@@ -1,7 +1,8 @@
 /**
  * Where gcp.yml may place Google's DR executor (docs/dr-executor.md, "The region the executor runs
  * in"). For a plan Google executes (its traffic switch is a Cloud DNS failover policy), the executor
- * is the `dr-failover` workflow and the `dr-signals` function that answers its steps, and neither may
+ * is the `dr-failover` workflow, the `dr-signals` function that answers its steps and the `dr-control`
+ * function whose decision hook moves the run, and none may
  * run in the plan's region on Google (functions/core/dr/executor-region.ts): the primary's, or the
  * standby's when the primary is on AWS. The plan is the function's CROSSLINK_DR_PLAN (its JSON, after
  * `${env:...}` substitution). Checked before anything changes by scripts/deploy-gcp (its converge)
@@ -14,8 +15,14 @@ import { type DrPlan, validateDrPlan } from '#core/dr/plan.ts';
 import type { Issue } from '#core/errors.ts';
 import { functionRegion, type GcpConfig } from './gcp-config.ts';
 
-/** The entry point of the function that holds the plan and answers the dr-failover workflow's steps. */
-const DR_SIGNALS_ENTRY = 'drSignals';
+/**
+ * The entry points of the functions that act as the executor: the one that answers the dr-failover
+ * workflow's steps, and the operators' controls (its decision hook applies an approved move to the run).
+ */
+const EXECUTOR_ENTRIES: Record<string, string> = {
+  drSignals: "the dr-failover workflow's steps",
+  drControl: "the operators' controls, which move the run",
+};
 const DR_FAILOVER_WORKFLOW = 'dr-failover';
 
 /**
@@ -25,7 +32,7 @@ const DR_FAILOVER_WORKFLOW = 'dr-failover';
 export function drExecutorRegionIssues(config: GcpConfig, region: string | undefined): Issue[] {
   const issues: Issue[] = [];
   config.functions.forEach((f, i) => {
-    const text = f.entryPoint === DR_SIGNALS_ENTRY ? f.environment?.CROSSLINK_DR_PLAN : undefined;
+    const text = EXECUTOR_ENTRIES[f.entryPoint] ? f.environment?.CROSSLINK_DR_PLAN : undefined;
     if (!text) return;
     let plan: DrPlan;
     try {
@@ -44,10 +51,10 @@ export function drExecutorRegionIssues(config: GcpConfig, region: string | undef
     if (fnIssue)
       issues.push({
         path: f.region === undefined ? 'region' : `functions[${i}].region`,
-        reason: `function ${f.name} (the dr-failover workflow's steps) would run in ${own}: ${fnIssue}`,
+        reason: `function ${f.name} (${EXECUTOR_ENTRIES[f.entryPoint]}) would run in ${own}: ${fnIssue}`,
       });
     config.workflows.forEach((w, j) => {
-      if (w.name !== DR_FAILOVER_WORKFLOW) return;
+      if (w.name !== DR_FAILOVER_WORKFLOW || f.entryPoint !== 'drSignals') return;
       const wfIssue = at(region);
       if (wfIssue)
         issues.push({

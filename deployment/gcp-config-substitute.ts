@@ -93,7 +93,9 @@ const MEMBER_RE = /^(user|serviceAccount|group|domain):[-a-zA-Z0-9_.+@]+$/;
 
 /**
  * An HTTP function's `invokers` with each `${env:NAME}` entry replaced by the members the variable
- * lists (comma-separated): who may call the intake is the deployer's to say, not the file's.
+ * lists (comma-separated): who may call the intake is the deployer's to say, not the file's. An
+ * optional entry (`${env:NAME, ''}`) unset adds no member: a function nobody may call (the DR
+ * controls where no plan's operators are named).
  */
 function withInvokers(
   f: FunctionSpec,
@@ -103,15 +105,17 @@ function withInvokers(
   issues: Issue[],
 ): FunctionSpec {
   const http = f.trigger.http;
-  if (!http?.invokers.some((m) => ENDPOINT_VARIABLE_RE.test(m))) return f;
+  if (!http?.invokers.some((m) => ENDPOINT_VARIABLE_RE.test(m) || OPTIONAL_VARIABLE_RE.test(m))) return f;
   const invokers = http.invokers.flatMap((m, j) => {
-    const name = ENDPOINT_VARIABLE_RE.exec(m)?.[1];
+    const optional = OPTIONAL_VARIABLE_RE.exec(m)?.[1];
+    const name = optional ?? ENDPOINT_VARIABLE_RE.exec(m)?.[1];
     if (!name) return [m];
     const path = `functions[${i}].trigger.http.invokers[${j}]`;
     const members = (variables[name] ?? '')
       .split(',')
       .map((x) => x.trim())
       .filter((x) => x !== '');
+    if (members.length === 0 && optional) return [];
     if (members.length === 0) {
       const had = missing.get(name);
       if (had) had.functions++;

@@ -19,7 +19,7 @@ export interface LocalIdentity {
   name: string;
   aws?: AwsIdentity;
   /** `roles`: Google roles granted on the local organisation (every project): docs/local-gcp-iam.md. */
-  gcp?: { email: string; roles?: string[] };
+  gcp?: { email: string; roles?: string[]; drOperator?: boolean };
   service?: boolean;
 }
 
@@ -58,5 +58,17 @@ export function intakeInvokers(identities: readonly LocalIdentity[]): string {
       const email = i.gcp?.email as string;
       return email.endsWith('.gserviceaccount.com') ? `serviceAccount:${email}` : `user:${email}`;
     })
+    .join(',');
+}
+
+/**
+ * Who operates the DR plans Google executes locally (gcp.yml `${env:CROSSLINK_DR_OPERATORS, ''}`,
+ * the `dr-control` function's invokers): the identities whose Google entry says `drOperator: true`,
+ * as `user:` members, comma-separated.
+ */
+export function drOperators(identities: readonly LocalIdentity[]): string {
+  return identities
+    .filter((i) => i.gcp?.drOperator === true)
+    .map((i) => `user:${i.gcp?.email as string}`)
     .join(',');
 }

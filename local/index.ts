@@ -44,7 +44,13 @@ import { DEFAULT_HUB_PROJECT, type GcpCloudOptions, type GcpLocal, gcpPort, star
 import { PubsubFront } from './gcp/pubsub-front.ts';
 import { PushProxy } from './gcp/push-proxy.ts';
 import { GooglePlumbing } from './gcp/wiring.ts';
-import { accountOf, DEFAULT_IDENTITIES_FILE, intakeInvokers, loadIdentities } from './identities.ts';
+import {
+  accountOf,
+  DEFAULT_IDENTITIES_FILE,
+  drOperators,
+  intakeInvokers,
+  loadIdentities,
+} from './identities.ts';
 import { ProcessGroup } from './processes.ts';
 import { seededRandom } from './random.ts';
 import { Parts } from './stop-parts.ts';
@@ -153,6 +159,8 @@ export interface LocalHandshake {
   pubsubEmulatorHost: string | null;
   firestoreEmulatorHost: string | null;
   intakes: { aws: string | null; gcp: string | null };
+  /** The `dr-control` function's URL (the operators' controls of a plan Google executes), when gcp.yml deployed it. */
+  drControls: { gcp: string | null };
   /** The public keys each side seals activation keys to (null until that side is deployed). */
   keys: { aws: SealingKey | null; gcp: SealingKey | null };
   admin: string;
@@ -455,6 +463,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
           const installation = half?.deployment.stack.outputs.find((o) => o.OutputKey === 'Installation');
           return {
             CROSSLINK_INTAKE_INVOKERS: intakeInvokers(identities),
+            CROSSLINK_DR_OPERATORS: drOperators(identities),
             CROSSLINK_INSTALLATION: installation?.OutputValue ?? LOCAL_STAGE,
             ...(half
               ? {
@@ -513,6 +522,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         intakes: {
           aws: awsHalf?.intake ?? null,
           gcp: plumbing?.functions.deployment('intake') ? plumbing.functions.url('intake') : null,
+        },
+        drControls: {
+          gcp: plumbing?.functions.deployment('dr-control') ? plumbing.functions.url('dr-control') : null,
         },
         keys: { aws: awsHalf?.keys.aws ?? null, gcp: awsHalf?.keys.gcp ?? null },
         admin: `${endpoint}/_crosslink`,

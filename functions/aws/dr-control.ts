@@ -5,13 +5,13 @@
  * is on AWS. The caller is the IAM principal API Gateway verified
  * (`requestContext.authorizer.iam.userArn`), never a field of the body: it is the control's `by`.
  *
- * The control is checked without replaying the signal log (functions/core/dr/controls.ts
- * `storedControlIssues`: an approval names the epoch of the executor's run awaiting it, as stored,
- * before its deadline; a pause needs the plan not paused, a resume needs it paused, by the recorded
- * controls), refused with 409 naming the field, and recorded with a conditional write
- * at the next number: a control racing it is checked again against the log that holds the other. A
- * request retried with the same `idempotency-key` finds its control recorded and records nothing.
- * Then the decision hook runs (./dr-decide.ts): the decider sees the control at once, an approval
+ * The control is taken by the rules both clouds share (functions/core/dr/control-taking.ts
+ * `takeControl`): checked without replaying the signal log (an approval names the epoch of the
+ * executor's run awaiting it, as stored, before its deadline; a pause needs the plan not paused, a
+ * resume needs it paused, by the recorded controls), refused with 409 naming the field, and recorded
+ * with a conditional write at the next number: a control racing it is checked again against the log
+ * that holds the other. A request retried with the same `idempotency-key` finds its control
+ * recorded and records nothing. Then the decision hook runs (./dr-decide.ts): the decider sees the control at once, an approval
  * lets the move through at the next epoch (its execution started), a pause holds the decider. A run
  * under way takes the pause or the resume from the log at the executor's next input
  * (./dr-executor.ts).
@@ -19,12 +19,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import { type ControlRequest, parseControlRequest, storedControlIssues } from '#core/dr/controls.ts';
-import { executorCloud, type Run } from '#core/dr/executor.ts';
-import type { Decision } from '#core/dr/failover-state.ts';
+import {
+  type ControlAnswer,
+  ControlRefusedError,
+  deployedPlan,
+  takeControl,
+} from '#core/dr/control-taking.ts';
+import { parseControlRequest } from '#core/dr/controls.ts';
+import { executorCloud } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
-import type { ControlRecord } from '#core/dr/signal-log.ts';
-import { ConflictError, NotFoundError, ValidationError } from '#core/errors.ts';
+import { NotFoundError, ValidationError } from '#core/errors.ts';
 import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
 import { need } from '#core/link/settings.ts';
 import { type DecideDeps, decideAndStart, decisionHookFromEnv } from './dr-decide.ts';
@@ -36,10 +40,7 @@ import { DynamoDbSignalLog } from './signal-log.ts';
 /** The route this function serves. */
 export const DR_CONTROL_ROUTE = 'POST /dr/{service}/controls';
 
-/** A control the log's decisions do not allow now (a wrong epoch, a second pause): nothing recorded. */
-export class ControlRefusedError extends ConflictError {
-  override name = 'ControlRefusedError';
-}
+export { type ControlAnswer, ControlRefusedError };
 
 export interface DrControlDeps {
   plan: DrPlan | undefined;
@@ -48,18 +49,6 @@ export interface DrControlDeps {
   /** The decision hook, run once the control is recorded. */
   decide?: DecideDeps;
 }
-
-/** What a recorded (or found) control answers. */
-export interface ControlAnswer {
-  control: ControlRecord;
-  /** False when a request with the same idempotency key had recorded it already. */
-  recorded: boolean;
-  /** The decisions the hook handed on after it (an approved move, the hold of a pause). */
-  decisions: Decision[];
-}
-
-/** Writes lost to a racing control before the request gives up (the caller may retry it). */
-const RACES = 5;
 
 const ok = (statusCode: number, body: ControlAnswer): HttpAnswer => ({
   statusCode,
@@ -82,78 +71,29 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
   // The route's IAM auth guarantees a principal; without one the route is misconfigured.
   if (!by) throw new Error('route without verified caller: the platform passed no principal');
   const service = event.pathParameters?.service ?? '';
-  const plan = deps.plan;
-  if (!plan || plan.service !== service)
-    throw new NotFoundError(
-      plan
-        ? `service: no DR plan for "${service}" is deployed here (this deployment's plan is ${plan.service})`
-        : `service: no DR plan is deployed here (CROSSLINK_DR_PLAN_FILE at packaging), so "${service}" has none`,
-    );
+  const taking = {
+    plan: deps.plan,
+    planSetting: 'CROSSLINK_DR_PLAN_FILE at packaging',
+    log: deps.log,
+    clock: deps.clock,
+  };
+  const plan = deployedPlan(taking, service);
   if (executorCloud(plan) !== 'aws')
     throw new ControlRefusedError(
       `service: ${service}'s traffic switch is on ${executorCloud(plan)}, which executes it: its controls are taken there, not in the AWS log`,
     );
   const request = parseControlRequest(parseBody(event));
   const key = event.headers?.['idempotency-key'];
-  if (key !== undefined && (key.length === 0 || key.length > 128))
-    throw new ValidationError([{ path: 'idempotency-key', reason: 'must be 1 to 128 characters' }]);
-  for (let attempt = 0; attempt < RACES; attempt++) {
-    const controls = await deps.log.controls(service);
-    const earlier = key === undefined ? undefined : controls.find((c) => c.request === key);
-    if (earlier) {
-      if (earlier.record.by !== by || earlier.record.control !== request.control)
-        throw new ControlRefusedError(
-          `idempotency-key: "${key}" recorded a ${earlier.record.control} by ${earlier.record.by}; use a new key for another control`,
-        );
-      // Recorded by an earlier request whose hook may not have run (it failed after the write): run it.
-      const decided = deps.decide ? await decideAndStart(deps.decide) : undefined;
-      return ok(200, { control: earlier.record, recorded: false, decisions: decided?.decisions ?? [] });
-    }
-    const run = deps.decide ? ((await deps.decide.runs.current(service))?.run ?? null) : null;
-    const record = checked(
-      plan,
-      run,
-      controls.map((c) => c.record),
-      request,
-      by,
-      // After the last control's time: the decider orders controls by time, the executor by number.
-      Math.max(deps.clock.now(), Date.parse(controls.at(-1)?.record.time ?? '') + 1 || 0),
-    );
-    const next = (controls.at(-1)?.sequence ?? 0) + 1;
-    if (await deps.log.recordControl(next, record, key)) {
-      const decided = deps.decide ? await decideAndStart(deps.decide) : undefined;
-      return ok(201, { control: record, recorded: true, decisions: decided?.decisions ?? [] });
-    }
-  }
-  throw new ConflictError(
-    `${service}: other controls were recorded while this one was checked, ${RACES} times: try again`,
+  const decide = deps.decide;
+  const { created, ...answer } = await takeControl(
+    {
+      ...taking,
+      run: async (s) => (decide ? ((await decide.runs.current(s))?.run ?? null) : null),
+      decide: async () => (decide ? (await decideAndStart(decide)).decisions : []),
+    },
+    { service, request, by, ...(key !== undefined && { key }) },
   );
-}
-
-/**
- * The control's line, or ControlRefusedError naming the field: an approval checked against the
- * executor's run as stored, a pause or a resume against the recorded controls (no replay of the
- * signal log, which grows every minute).
- */
-function checked(
-  plan: DrPlan,
-  run: Run | null,
-  controls: readonly ControlRecord[],
-  request: ControlRequest,
-  by: string,
-  now: number,
-): ControlRecord {
-  const time = new Date(now).toISOString();
-  const issues = storedControlIssues(run, controls, plan, request, time);
-  if (issues.length > 0)
-    throw new ControlRefusedError(issues.map((i) => `${plan.service}: ${i.path}: ${i.reason}`).join('; '));
-  return {
-    time,
-    control: request.control,
-    service: plan.service,
-    by,
-    ...(request.control === 'approve' && run && { decision: run.decision, epoch: request.epoch as number }),
-  };
+  return ok(created ? 201 : 200, answer);
 }
 
 function parseBody(event: HttpApiEvent): unknown {

@@ -20,6 +20,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type ControlLog, logRecords, type StoredControl } from '#core/dr/control-taking.ts';
 import type { Observation, ProbeStreak } from '#core/dr/observations.ts';
 import type { ControlRecord, DrRecord } from '#core/dr/signal-log.ts';
 import type { ProbeStreakStore, SignalLogStore } from '#core/dr/vantage.ts';
@@ -28,14 +29,9 @@ import { isConditionFailure } from './link-store.ts';
 /** Every key in one format (milliseconds, `Z`), so that keys sort as the times they hold. */
 const sortable = (time: string) => new Date(time).toISOString();
 
-/** A recorded control, with its number and the idempotency key of the request that recorded it. */
-export interface StoredControl {
-  sequence: number;
-  record: ControlRecord;
-  request?: string;
-}
+export type { StoredControl };
 
-export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore {
+export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore, ControlLog {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -150,12 +146,8 @@ export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore {
    * in time order. The observations are one Query of that window; the controls, an operator's few,
    * are read whole and the earlier ones left out.
    */
-  async records(service: string, since = 0): Promise<DrRecord[]> {
-    const [observations, controls] = await Promise.all([this.since(service, since), this.controls(service)]);
-    return mergeByTime(
-      observations,
-      controls.map((c) => c.record).filter((c) => Date.parse(c.time) >= since),
-    );
+  records(service: string, since = 0): Promise<DrRecord[]> {
+    return logRecords(this, service, since);
   }
 
   /** A vantage point's probe streaks from its last run (none before its first). */
@@ -178,17 +170,4 @@ export class DynamoDbSignalLog implements SignalLogStore, ProbeStreakStore {
       }),
     );
   }
-}
-
-/** Two time-ordered lists as one (a control after the observations of the same time). */
-function mergeByTime(observations: readonly DrRecord[], controls: readonly DrRecord[]): DrRecord[] {
-  const sorted = [...controls].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
-  const out: DrRecord[] = [];
-  let i = 0;
-  for (const o of observations) {
-    while (i < sorted.length && Date.parse((sorted[i] as DrRecord).time) < Date.parse(o.time))
-      out.push(sorted[i++] as DrRecord);
-    out.push(o);
-  }
-  return [...out, ...sorted.slice(i)];
 }

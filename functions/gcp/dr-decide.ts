@@ -4,7 +4,8 @@
  * each scheduled probe run and each observation it records from a push. The rules are
  * functions/core/dr/decision-hook.ts's (shared with AWS's functions/aws/dr-decide.ts); here:
  *
- * - the log is Google's copy in Firestore (signal-log.ts), read from the decider's checkpoint on;
+ * - the log is Google's copy in Firestore (signal-log.ts): the observations from the decider's
+ *   checkpoint on and the operators' controls (dr-control.ts records them);
  * - the decided time and the checkpoint are kept in `drDeciders/<service>` (dr-executor-store.ts);
  * - a move starts an execution of the `dr-failover` workflow (Workflow Executions API,
  *   workflow-executions.ts, the function's own credentials) with `{decision}`; a decision for a run
@@ -41,7 +42,8 @@ export const DR_EPOCH_LABEL = 'crosslink-dr-epoch';
 export interface GcpDecideParts {
   executor: DrExecutorDeps;
   runs: FirestoreDrExecutorStore;
-  log: FirestoreSignalLog;
+  /** Google's copy of the signal log: observations and operators' controls (signal-log.ts `records`). */
+  log: Pick<FirestoreSignalLog, 'records'>;
   executions: StageExecutions;
   /** The dr-failover workflow's full name, `projects/{p}/locations/{l}/workflows/{id}`. */
   workflow: string;
@@ -52,7 +54,7 @@ export function gcpDecisionHook(parts: GcpDecideParts): DecisionHookDeps {
   const { executor, runs, log, executions, workflow } = parts;
   return {
     plan: executor.plan,
-    log: { records: (service, since) => log.since(service, since) },
+    log: { records: (service, since) => log.records(service, since) },
     ledger: runs,
     bus: executor.bus,
     origin: executor.origin,

@@ -2,7 +2,8 @@
  * Google as the executor of a DR plan whose traffic switch is a Cloud DNS failover policy
  * (docs/dr-executor.md "On Google: the dr-failover workflow"): the `dr-failover` function's
  * dependencies. The plan is CROSSLINK_DR_PLAN (as for dr-signals); the run and the epoch are kept in
- * Firestore (dr-executor-store.ts); events go on the events topic, which the relay carries to AWS (a
+ * Firestore (dr-executor-store.ts), the operators' controls read from Google's signal log
+ * (signal-log.ts, recorded by dr-control.ts); events go on the events topic, which the relay carries to AWS (a
  * `DrActionStarted` with `via: relay` is AWS's command). A hook is a Cloud Function of this project
  * and region, called by the workflow at `https://<region>-<project>.cloudfunctions.net/<hook>`
  * (CROSSLINK_DR_HOOK_BASE_URL replaces the base, as on the local cloud). In the region the plan's
@@ -17,6 +18,7 @@ import { ValidationError } from '#core/errors.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { FirestoreDrExecutorStore } from './dr-executor-store.ts';
 import { readDrPlanVariable } from './dr-signals.ts';
+import { FirestoreSignalLog } from './signal-log.ts';
 
 export function buildGcpDrExecutorDeps(
   env: NodeJS.ProcessEnv,
@@ -52,6 +54,7 @@ export function buildGcpDrExecutorDeps(
       [{ path: 'region', reason: `${placement.region}: ${misplaced}` }],
       'dr-failover',
     );
+  const log = new FirestoreSignalLog(clients.firestore);
   const base = (
     env.CROSSLINK_DR_HOOK_BASE_URL ?? `https://${placement.region}-${placement.project}.cloudfunctions.net`
   ).replace(/\/$/, '');
@@ -62,5 +65,6 @@ export function buildGcpDrExecutorDeps(
     origin: { cloud: 'gcp', project: placement.project, region: placement.region },
     clock: clients.clock,
     hookUrl: (name) => `${base}/${name}`,
+    controls: async (service) => (await log.controls(service)).map((c) => c.record),
   };
 }

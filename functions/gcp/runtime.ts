@@ -42,6 +42,7 @@ import { approvalLogMetrics } from './approval-metrics.ts';
 import { callbackTokens } from './callback-tokens.ts';
 import { ComputeRest } from './compute-rest.ts';
 import { buildGcpDrCommandedDeps, type CommandedDeps } from './dr-commanded.ts';
+import { buildGcpDrControlDeps, type GcpDrControlDeps } from './dr-control.ts';
 import { gcpDecisionHookFromEnv } from './dr-decide.ts';
 import { buildGcpDrExecutorDeps } from './dr-executor.ts';
 import { buildGcpDrSignalsDeps, type GcpDrSignalsDeps } from './dr-signals.ts';
@@ -87,6 +88,8 @@ export interface GoogleDeps extends IntakeDeps {
   drDecide: () => DecisionHookDeps | undefined;
   /** Google's commanded side of a plan AWS executes (the `drCommanded` function), built on its first call. */
   drCommanded: () => CommandedDeps;
+  /** The operators' controls of a plan Google executes (the `drControl` function), built on its first call. */
+  drControl: () => GcpDrControlDeps;
   /** The run's reactions to events (the `vpnRunEvents` function), built on its first call. */
   vpnRunEvents: () => Promise<VpnRunEventDeps>;
   /** The check of the drained VPNs' traffic (the `vpnRun` function's `traffic-check`), built on its first call. */
@@ -278,6 +281,29 @@ function vpnParts(
   };
 }
 
+type DrParts = Pick<GoogleDeps, 'drSignals' | 'drExecutor' | 'drDecide' | 'drControl' | 'drCommanded'>;
+
+/** The DR functions' dependencies, each built on its first call. */
+function drParts(
+  env: NodeJS.ProcessEnv,
+  placement: Placement,
+  clients: {
+    firestore: Firestore;
+    bus: PubSubSink;
+    clock: typeof systemClock;
+    executions: WorkflowExecutionsClient;
+    idToken: (audience: string) => Promise<string>;
+  },
+): DrParts {
+  return {
+    drSignals: once(() => buildGcpDrSignalsDeps(env, placement, clients)),
+    drExecutor: once(() => buildGcpDrExecutorDeps(env, placement, clients)),
+    drDecide: once(() => gcpDecisionHookFromEnv(env, placement, clients)),
+    drControl: once(() => buildGcpDrControlDeps(env, placement, clients)),
+    drCommanded: once(() => buildGcpDrCommandedDeps(env, placement, clients)),
+  };
+}
+
 /** The dependencies of a function placed in `project` / `region`, configured by `env`. */
 export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement): GoogleDeps {
   const endpoint = env.CROSSLINK_GCP_ENDPOINT;
@@ -344,26 +370,7 @@ export function buildDeps(env: NodeJS.ProcessEnv, { project, region }: Placement
     logError: logRouteError,
     starter,
     ...vpnParts(env, { project, region }, { firestore, events, store, policy, networks, projects, workflow }),
-    drSignals: once(() =>
-      buildGcpDrSignalsDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
-    ),
-    drExecutor: once(() =>
-      buildGcpDrExecutorDeps(env, { project, region }, { firestore, bus: events, clock: systemClock }),
-    ),
-    drDecide: once(() =>
-      gcpDecisionHookFromEnv(
-        env,
-        { project, region },
-        { firestore, bus: events, clock: systemClock, executions },
-      ),
-    ),
-    drCommanded: once(() =>
-      buildGcpDrCommandedDeps(
-        env,
-        { project, region },
-        { firestore, bus: events, clock: systemClock, idToken },
-      ),
-    ),
+    ...drParts(env, { project, region }, { firestore, bus: events, clock: systemClock, executions, idToken }),
     watch: {
       ...base,
       projects: projects.projects,

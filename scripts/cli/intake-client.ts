@@ -90,7 +90,7 @@ export interface LinkResource {
   }[];
 }
 
-/** What `POST /dr/{service}/controls` answers (functions/aws/dr-control.ts `ControlAnswer`). */
+/** What `POST /dr/{service}/controls` answers (functions/core/dr/control-taking.ts `ControlAnswer`). */
 export interface DrControlAnswer {
   control: ControlRecord;
   recorded: boolean;
@@ -263,8 +263,9 @@ export class IntakeClient {
   }
 
   /**
-   * Records an operator's pause, resume or approval of a DR plan in the deployed AWS signal log
-   * (`POST /dr/{service}/controls`, functions/aws/dr-control.ts); the same key retried records it once.
+   * Records an operator's pause, resume or approval of a DR plan in the deployed signal log of the
+   * cloud executing it (`POST /dr/{service}/controls`: AWS's functions/aws/dr-control.ts, Google's
+   * functions/gcp/dr-control.ts); the same key retried records it once.
    */
   drControl(service: string, body: { control: string; epoch?: number }, idempotencyKey: string) {
     return this.#call<DrControlAnswer>('POST', `/dr/${encodeURIComponent(service)}/controls`, {
@@ -375,6 +376,45 @@ export async function bothIntakesKnown(ctx: CommandContext): Promise<boolean> {
   return Boolean(ctx.io.env.CROSSLINK_AWS_INTAKE_URL && ctx.io.env.CROSSLINK_GCP_INTAKE_URL);
 }
 
+/** A client of a Google function of the local cloud, with ID tokens of the `--as` identity's key file. */
+async function localGoogleClient(ctx: CommandContext, home: string, url: string): Promise<IntakeClient> {
+  const who = await identity(ctx.home, ctx.global.as ?? 'admin');
+  if (!who.gcp) throw new UsageError(`--as ${who.name}: this identity has no Google identity`);
+  const keyPath = join(home, '.crosslink', 'keys', `${who.name}.json`);
+  const key = await readKeyFile(keyPath).catch((e: Error) => {
+    throw new UsageError(`--as ${who.name}: no Google key file (${firstLine(e.message)})`);
+  });
+  return new IntakeClient({ url, idToken: keyFileIdTokens(key) });
+}
+
+/**
+ * The Google route for the operators' controls of a plan Google executes (the `dr-control`
+ * function, functions/gcp/dr-control.ts): on the local cloud the handshake's `drControls.gcp`,
+ * called with ID tokens of the `--as` identity's key file; `--target cloud`:
+ * `CROSSLINK_GCP_DR_CONTROL_URL` with Google Application Default Credentials.
+ */
+export async function googleDrControlFor(ctx: CommandContext): Promise<IntakeClient> {
+  const target = await ctx.resolveTarget();
+  if (target.kind === 'local') {
+    const url = target.local.drControls?.gcp;
+    if (!url)
+      throw new UsageError(
+        "the local cloud has no Google DR controls (drControls.gcp is not in .crosslink/local.json): gcp.yml's dr-control function is not deployed there",
+      );
+    return localGoogleClient(ctx, target.home, url);
+  }
+  if (ctx.global.as)
+    throw new UsageError(
+      '--as is for the local cloud only: --target cloud signs with your Google application default credentials',
+    );
+  const url = ctx.io.env.CROSSLINK_GCP_DR_CONTROL_URL;
+  if (!url)
+    throw new UsageError(
+      '--target cloud: set CROSSLINK_GCP_DR_CONTROL_URL to the URL of the deployed dr-control function (a plan Google executes takes its controls there)',
+    );
+  return new IntakeClient({ url, idToken: applicationDefaultIdTokens() });
+}
+
 /** The intake of `side` for this command's target, signed as the caller. */
 export async function intakeFor(ctx: CommandContext, side: Cloud): Promise<IntakeAccess> {
   const target = await ctx.resolveTarget();
@@ -390,16 +430,10 @@ export async function intakeFor(ctx: CommandContext, side: Cloud): Promise<Intak
         'the local cloud has no AWS intake (intakes.aws is null in .crosslink/local.json): start it with `npm start`, which deploys serverless.yml',
       );
     }
-    const who = await identity(ctx.home, ctx.global.as ?? 'admin');
     let client: IntakeClient;
-    if (side === 'gcp') {
-      if (!who.gcp) throw new UsageError(`--as ${who.name}: this identity has no Google identity`);
-      const keyPath = join(target.home, '.crosslink', 'keys', `${who.name}.json`);
-      const key = await readKeyFile(keyPath).catch((e: Error) => {
-        throw new UsageError(`--as ${who.name}: no Google key file (${firstLine(e.message)})`);
-      });
-      client = new IntakeClient({ url, idToken: keyFileIdTokens(key) });
-    } else {
+    if (side === 'gcp') client = await localGoogleClient(ctx, target.home, url);
+    else {
+      const who = await identity(ctx.home, ctx.global.as ?? 'admin');
       if (!who.aws) throw new UsageError(`--as ${who.name}: this identity has no AWS keys`);
       const keys = { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey };
       client = new IntakeClient({

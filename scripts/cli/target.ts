@@ -16,6 +16,8 @@ export interface LocalHandshake {
   pubsubEmulatorHost: string | null;
   firestoreEmulatorHost: string | null;
   intakes: { aws: string | null; gcp: string | null };
+  /** The Google route for the operators' controls of a plan Google executes (absent where not deployed). */
+  drControls?: { gcp: string | null };
   admin: string | null;
   /** Base URL of the protected services' health endpoints (absent before they existed). */
   serviceHealth?: string;

@@ -2,8 +2,9 @@
  * `crosslink dr pause|resume <plan-file>` and `crosslink dr approve <plan-file> <epoch>`: an
  * operator's control, checked against the decisions the log leads to, then recorded
  * (docs/dr-executor.md "Operations"). With `--signals <file>`, offline: they read files and run the
- * core. Without it, in the deployed AWS signal log of the target (the local cloud, or
- * `--target cloud`), through the AWS intake's HTTP API as the caller.
+ * core. Without it, in the deployed signal log of the cloud executing the plan on the target (the
+ * local cloud, or `--target cloud`), as the caller: the AWS intake's HTTP API for a plan AWS
+ * executes, Google's `dr-control` function for a plan Google executes.
  * Exit codes: 0 recorded, 2 malformed plan or signal log, 3 refused (nothing recorded).
  */
 import { randomUUID } from 'node:crypto';
@@ -71,10 +72,11 @@ export async function drControl(opts: ControlOptions, out: Output): Promise<numb
 }
 
 /**
- * The control recorded in the deployed AWS signal log (`POST /dr/{service}/controls` on the AWS
- * intake's HTTP API, signed as the caller): for a plan whose traffic switch is on AWS. The principal
- * recorded is the one IAM verified; the time is the deployment's. Refused (exit 3, nothing recorded)
- * as offline; a request retried with the same key records the control once.
+ * The control recorded in the deployed signal log of the cloud executing the plan, signed as the
+ * caller: `POST /dr/{service}/controls` on the AWS intake's HTTP API (a plan whose traffic switch
+ * is ARC), or on Google's `dr-control` function (a Cloud DNS failover policy). The principal
+ * recorded is the one the cloud verified; the time is the deployment's. Refused (exit 3, nothing
+ * recorded) as offline; a request retried with the same key records the control once.
  */
 async function deployedControl(
   ctx: CommandContext,
@@ -85,14 +87,10 @@ async function deployedControl(
   const plan = parseOrReport(opts.plan, ctx.io, () => parseDrPlan(read.text, opts.plan));
   if (!plan) return EXIT.usage;
   const executor = executorCloud(plan);
-  if (executor !== 'aws')
-    throw new UsageError(
-      `${opts.plan}: ${plan.service}'s traffic switch is on ${executor}, which executes it; the deployed controls reach AWS's executor only: record it in a file with --signals <file>`,
-    );
   // Loaded here: the intake client's SDK signer would slow the offline commands' start.
-  const { intakeFor } = await import('../cli/intake-client.ts');
-  const access = await intakeFor(ctx, 'aws');
-  const answer = await access.client.drControl(
+  const { intakeFor, googleDrControlFor } = await import('../cli/intake-client.ts');
+  const client = executor === 'aws' ? (await intakeFor(ctx, 'aws')).client : await googleDrControlFor(ctx);
+  const answer = await client.drControl(
     plan.service,
     { control: opts.control, ...(opts.epoch !== undefined && { epoch: opts.epoch }) },
     randomUUID(),
@@ -103,7 +101,7 @@ async function deployedControl(
   }
   const c = answer.control;
   ctx.io.out(
-    `${plan.service}: ${describeControl(opts.control, c.decision, opts.epoch)} (by ${c.by} at ${c.time}), recorded in the deployed AWS signal log`,
+    `${plan.service}: ${describeControl(opts.control, c.decision, opts.epoch)} (by ${c.by} at ${c.time}), recorded in the deployed ${executor === 'aws' ? 'AWS' : 'Google'} signal log`,
   );
   for (const d of answer.decisions) for (const line of describeDecision(d)) ctx.io.out(line);
   return EXIT.ok;
@@ -121,12 +119,12 @@ const CONTROL_OPTIONS = {
   signals: {
     type: 'string',
     description:
-      "the signal log (JSON lines) the control is recorded in; without it, the deployed AWS executor's log",
+      'the signal log (JSON lines) the control is recorded in; without it, the deployed log of the cloud executing the plan',
   },
   by: {
     type: 'string',
     description:
-      'with --signals: the principal recording it (IAM principal ARN or Google account email); deployed, the caller IAM verified',
+      'with --signals: the principal recording it (IAM principal ARN or Google account email); deployed, the caller the cloud verified',
   },
   at: { type: 'string', description: 'with --signals: when (RFC 3339); default now' },
 } as const;
@@ -157,7 +155,7 @@ async function runControl(ctx: CommandContext, control: ControlOptions['control'
   if (signals === undefined) {
     if (by !== undefined)
       throw new UsageError(
-        '--by is for a signal log file (--signals): the deployed log records the caller IAM verified',
+        '--by is for a signal log file (--signals): the deployed log records the caller the cloud verified',
       );
     if (at !== undefined)
       throw new UsageError('--at is for a signal log file (--signals): the deployment records its own time');

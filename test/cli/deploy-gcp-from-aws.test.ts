@@ -104,7 +104,7 @@ describe('deploy-gcp --from-aws-file', () => {
     const noKey = await deploy({}, '--from-aws-file', file);
     expect(noKey.code).toBe(2);
     expect(noKey.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 12 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 13 functions use it)',
     ]);
     const pem = cloud.awsHalf?.keys.aws.publicKeyPem as string;
     const r = await deploy({ CROSSLINK_PEER_PUBLIC_KEY_PEM: pem }, '--from-aws-file', file);

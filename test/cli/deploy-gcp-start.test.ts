@@ -134,10 +134,11 @@ afterAll(() => {
 });
 
 describe('the deployed Google functions', () => {
-  it('are the twelve functions of gcp.yml, each from its own package directory', () => {
+  it('are the thirteen functions of gcp.yml, each from its own package directory', () => {
     expect(deployed.map((d) => d.name).sort()).toEqual(
       [
         'dr-commanded',
+        'dr-control',
         'dr-signals',
         'intake',
         'peer-events',

@@ -865,8 +865,8 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toEqual([
       'gcp.yml: functions[0].trigger.http.invokers[0]: needs the environment variable CROSSLINK_INTAKE_INVOKERS (set it where the deploy runs)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 12 functions use it)',
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 12 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_PUBLIC_KEY_PEM: needs the environment variable CROSSLINK_PEER_PUBLIC_KEY_PEM (set it where the deploy runs; 13 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 13 functions use it)',
       'gcp.yml: functions[7].environment.CROSSLINK_INSTALLATION: needs the environment variable CROSSLINK_INSTALLATION (set it where the deploy runs; 2 functions use it)',
       'gcp.yml: subscriptions[3].push.endpoint: needs the environment variable CROSSLINK_AWS_RELAY_URL (the push endpoint URL)',
       'gcp.yml: topics[1].awsPublishers[0].role: needs the environment variable CROSSLINK_AWS_RELAY_ROLE_ARN (the AWS role ARN)',
@@ -874,7 +874,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
     const keyOnly = await rootWith({ ...DEPLOY_ENV, CROSSLINK_PEER_KEY_ID: '' }, sim, '--dry-run');
     expect(keyOnly.code).toBe(2);
     expect(keyOnly.err).toEqual([
-      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 12 functions use it)',
+      'gcp.yml: functions[0].environment.CROSSLINK_PEER_KEY_ID: needs the environment variable CROSSLINK_PEER_KEY_ID (set it where the deploy runs; 13 functions use it)',
     ]);
     const badMember = await rootWith(
       { ...DEPLOY_ENV, CROSSLINK_INTAKE_INVOKERS: 'user:alice@example.com,carol@example.com' },
@@ -1020,6 +1020,7 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
         'crosslink-vpn-run',
         'crosslink-dr-signals',
         'crosslink-dr-commanded',
+        'crosslink-dr-control',
       ].map(sa),
     );
     expect(publishers('crosslink-peer-events')).toEqual([
@@ -1160,6 +1161,30 @@ describe('scripts/deploy-gcp with the root gcp.yml (the Google half)', () => {
       /topics\[1\]\.awsPublishers\[0\]\.role: CROSSLINK_AWS_RELAY_ROLE_ARN must be an AWS IAM role ARN/,
     );
     expect(sim.calls).toEqual([]);
+  }, 60_000);
+
+  it("deploys the DR controls beside the probe as their own account, invoked by the deployer's operators only", async () => {
+    // Act
+    const without = await root(rootSim(), '--dry-run');
+    const withOperators = await rootWith(
+      { ...DEPLOY_ENV, CROSSLINK_DR_OPERATORS: 'user:carol@example.com,group:dr-operators@example.com' },
+      rootSim(),
+      '--dry-run',
+    );
+    // Assess
+    expect(without.code).toBe(0);
+    expect(withOperators.code).toBe(0);
+    const deploy = withOperators.out.find((l) => l.startsWith('gcloud functions deploy dr-control ')) ?? '';
+    expect(deploy).toMatch(
+      / --region=us-west1 .*--entry-point=drControl .*--service-account=crosslink-dr-control@/,
+    );
+    expect(withOperators.out.filter((l) => /invoker-policy-binding dr-control /.test(l))).toEqual([
+      expect.stringMatching(/--region=us-west1 --member=group:dr-operators@example\.com/),
+      expect.stringMatching(/--region=us-west1 --member=user:carol@example\.com/),
+    ]);
+    // Without operators the function is deployed and nobody may call it.
+    expect(without.out.some((l) => l.startsWith('gcloud functions deploy dr-control '))).toBe(true);
+    expect(without.out.filter((l) => /invoker-policy-binding dr-control /.test(l))).toEqual([]);
   }, 60_000);
 
   it("deploys the DR probe in the Google vantage point's region, its schedule only with a plan, and an absence alert", async () => {

@@ -135,3 +135,23 @@ describe('crosslink dr pause and resume', () => {
     expect(early.code).toBe(2);
   });
 });
+
+describe('crosslink dr pause | resume | approve on the deployed log', () => {
+  it("sends a plan Google executes to Google's dr-control route, a plan AWS executes to the AWS intake", async () => {
+    // Prepare: the ledger plan (Cloud DNS: Google executes it) and the payments plan (ARC: AWS does)
+    const ledger = join(ROOT, 'config/dr-plans/example-ledger.yaml');
+    const payments = join(ROOT, 'config/dr-plans/example-payments.yaml');
+
+    // Act: --target cloud without the routes' URLs
+    const google = await crosslink('dr', 'pause', ledger, '--target', 'cloud');
+    const aws = await crosslink('dr', 'approve', payments, '3', '--target', 'cloud');
+    const as = await crosslink('dr', 'resume', ledger, '--target', 'cloud', '--as', 'carol');
+    const by = await crosslink('dr', 'pause', ledger, '--target', 'cloud', '--by', 'carol@example.com');
+
+    // Assess: each names what its cloud's route needs; the deployed log records its own caller
+    expect(google).toMatchObject({ code: 2, err: [expect.stringContaining('CROSSLINK_GCP_DR_CONTROL_URL')] });
+    expect(aws).toMatchObject({ code: 2, err: [expect.stringContaining('CROSSLINK_AWS_INTAKE_URL')] });
+    expect(as).toMatchObject({ code: 2, err: [expect.stringMatching(/--as is for the local cloud only/)] });
+    expect(by).toMatchObject({ code: 2, err: [expect.stringMatching(/^--by is for a signal log file/)] });
+  });
+});

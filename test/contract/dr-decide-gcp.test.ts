@@ -13,14 +13,13 @@ import { ManualClock } from '#core/clock.ts';
 import { handOnDecisions, planFingerprint } from '#core/dr/decision-hook.ts';
 import { drExecutorStep } from '#core/dr/executor-steps.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
-import type { Observation } from '#core/dr/observations.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import { DR_EPOCH_LABEL, gcpDecisionHook } from '#gcp/dr-decide.ts';
 import { buildGcpDrExecutorDeps } from '#gcp/dr-executor.ts';
 import { FirestoreDrExecutorStore } from '#gcp/dr-executor-store.ts';
 import { FirestoreSignalLog } from '#gcp/signal-log.ts';
-import { ledgerDoc } from '../support/dr-ledger.ts';
+import { ledgerDoc, ledgerMinute } from '../support/dr-ledger.ts';
 import { startTestFirestore, type TestFirestore } from '../support/firestore.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
@@ -33,26 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await firestore?.stop();
 });
-
-/** One minute's observations of every vantage point: the primary as `primary` says, the standby healthy. */
-function minute(at: number, primary: 'healthy' | 'unhealthy'): Observation[] {
-  const time = new Date(at).toISOString();
-  const o = (vantage: string, signal: string, status: Observation['status']): Observation => ({
-    time,
-    service: 'ledger',
-    vantage,
-    signal,
-    status,
-  });
-  return [
-    o('gcp-europe-west4', 'ledger-api', primary),
-    o('aws-eu-central-1', 'ledger-api', primary),
-    o('uptime-checks', 'ledger-uptime', primary),
-    o('gcp-europe-west4', 'standby-ready', 'healthy'),
-    o('aws-eu-central-1', 'standby-ready', 'healthy'),
-    o('uptime-checks', 'standby-ready', 'healthy'),
-  ];
-}
 
 /** The hook as deployed, over one fresh database; `create` recorded with the argument it was given. */
 function harness(approval: 'none' | 'required' = 'none') {
@@ -74,12 +53,12 @@ function harness(approval: 'none' | 'required' = 'none') {
     executor,
     runs,
     log: {
-      since: async (service: string, since?: number) => {
-        const records = await log.since(service, since);
+      records: async (service: string, since?: number) => {
+        const records = await log.records(service, since);
         reads.push(records.length);
         return records;
       },
-    } as FirestoreSignalLog,
+    },
     executions: {
       create: async (workflow, body) => {
         expect(workflow).toBe(WORKFLOW);
@@ -114,7 +93,7 @@ async function everyMinute(h: ReturnType<typeof harness>, from: number, to: numb
   const handed: Decision[] = [];
   for (let at = from; at < to; at += 60_000) {
     h.clock.set(at);
-    await h.log.record(minute(at, at >= outageAt ? 'unhealthy' : 'healthy'));
+    await h.log.record(ledgerMinute(at, at >= outageAt ? 'unhealthy' : 'healthy'));
     handed.push(...(await handOnDecisions(h.hook)).decisions);
   }
   return handed;
@@ -206,7 +185,7 @@ describe("the decision hook of Google's executor", () => {
     // Arrange: the outage's signals recorded, no hook run yet
     const h = harness();
     for (let at = T0; at < T0 + 10 * 60_000; at += 60_000)
-      await h.log.record(minute(at, at >= T0 + 2 * 60_000 ? 'unhealthy' : 'healthy'));
+      await h.log.record(ledgerMinute(at, at >= T0 + 2 * 60_000 ? 'unhealthy' : 'healthy'));
     h.clock.set(T0 + 10 * 60_000);
 
     // Act: three invocations at once (the schedule's and two relayed lines')

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Decision } from '#core/dr/failover-state.ts';
+import type { Observation } from '#core/dr/observations.ts';
 import { type DrPlan, type DrPlanDocument, validateDrPlan } from '#core/dr/plan.ts';
 
 export const LEDGER_PLAN = join(import.meta.dirname, '..', '..', 'config', 'dr-plans', 'example-ledger.yaml');
@@ -53,4 +54,24 @@ export function moveOf(
     reasons: [{ code: 'quorum', message: 'the primary is down by quorum' }],
     ...(approval !== 'pending' && { actions: plan.actions[decision] }),
   };
+}
+
+/** One minute's observations of the ledger plan's every vantage point: the primary as `primary` says, the standby healthy. */
+export function ledgerMinute(at: number, primary: 'healthy' | 'unhealthy'): Observation[] {
+  const time = new Date(at).toISOString();
+  const o = (vantage: string, signal: string, status: Observation['status']): Observation => ({
+    time,
+    service: 'ledger',
+    vantage,
+    signal,
+    status,
+  });
+  return [
+    o('gcp-europe-west4', 'ledger-api', primary),
+    o('aws-eu-central-1', 'ledger-api', primary),
+    o('uptime-checks', 'ledger-uptime', primary),
+    o('gcp-europe-west4', 'standby-ready', 'healthy'),
+    o('aws-eu-central-1', 'standby-ready', 'healthy'),
+    o('uptime-checks', 'standby-ready', 'healthy'),
+  ];
 }

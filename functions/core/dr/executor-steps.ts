@@ -13,6 +13,11 @@
  *   or the hold that withdraws it).
  * - `control {service, control: pause | resume, by}`: an operator's pause or resume.
  *
+ * The operators' recorded controls (`controls`, the side's signal log) are read at every step: a run
+ * is opened paused while the plan is paused, and a run under way takes the plan's last pause or
+ * resume before the step's own input (./controls.ts `pauseInputs`), so a pause recorded while an
+ * action was under way holds the run before the next one, and a resume starts it at the next poll.
+ *
  * Every step answers `DrExecutorNext`: the run's status, the local action to run now (with its hook
  * and timeout), or how long to wait before polling again. Each advance is saved over the version it
  * was read at, so two steps racing on one run cannot both apply; the loser's ConflictError is
@@ -24,6 +29,7 @@ import type { Clock } from '../clock.ts';
 import { buildEvent, type Origin } from '../envelope.ts';
 import { type Issue, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventSink } from '../link/ports.ts';
+import { pauseInputs, recordedPause } from './controls.ts';
 import {
   type ActionResult,
   type Advance,
@@ -41,6 +47,7 @@ import { decisionMade, runEvents } from './executor-events.ts';
 import type { DrExecutorStore, StoredRun } from './executor-store.ts';
 import type { Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
+import type { ControlRecord } from './signal-log.ts';
 
 /**
  * Where Google's executor keeps the plan's epoch and its run (./executor-store.ts, the interface
@@ -67,6 +74,8 @@ export interface DrExecutorDeps {
   hookUrl: (name: string) => string;
   /** How often the workflow polls for a relayed result (default 10 s). */
   pollSeconds?: number;
+  /** The plan's recorded operator controls, in the order they were recorded (none when absent). */
+  controls?: (service: string) => Promise<ControlRecord[]>;
 }
 
 /** The local action the workflow runs now: its hook called with `command`, within `timeoutSeconds`. */
@@ -187,7 +196,9 @@ export async function drExecutorStep(deps: DrExecutorDeps, raw: unknown): Promis
         [{ path: 'decision.decision', reason: 'a hold has no actions to carry out' }],
         'DR step',
       );
-    const started = startRun(deps.plan, decision);
+    // A decision made before the plan's pause and taken after it opens the run paused.
+    const controls = deps.controls ? await deps.controls(decision.service) : [];
+    const started = startRun(deps.plan, decision, recordedPause(controls, decision.service));
     const claim = await deps.runs.claim(started.run, now, input.execution);
     // A retried claim finds its own run: the action under way starts again (a relayed command
     // published again, a local hook answered again), in case the first attempt stopped before it.
@@ -211,7 +222,11 @@ export async function drExecutorStep(deps: DrExecutorDeps, raw: unknown): Promis
   const stored = await deps.runs.current(deps.plan.service);
   if (!stored) throw new NotFoundError(`no ${deps.plan.service} run has been claimed`);
   if (input.step === 'decision') await publish(deps, [decisionMade(input.decision)]);
-  const inputs = await runInputs(deps, stored.run, input, now);
+  const controls = deps.controls ? await deps.controls(stored.run.service) : [];
+  const inputs = [
+    ...pauseInputs(stored.run, controls, now),
+    ...(await runInputs(deps, stored.run, input, now)),
+  ];
   let a: Advance = { run: stored.run, effects: [] };
   for (const i of inputs) {
     const b = advance(a.run, i);

@@ -15,6 +15,7 @@
  * | `vpnRun`       | the vpn-run workflow (OIDC), POST `{step}`   | one step of a VPN run Google coordinates (vpn-run.ts)     |
  * | `drSignals`    | Cloud Scheduler every minute (OIDC), POST; pushes of both topics | the DR plan's Google vantage point (dr-signals.ts) |
  * | `drCommanded`  | push of `crosslink-peer-events` (OIDC)       | AWS's command for a DR action on Google: fenced, the plan's hook run (dr-commanded.ts) |
+ * | `drControl`    | the plan's operators, IAM invoker auth       | `POST /dr/{service}/controls`: pause, resume, approve a plan Google executes (dr-control.ts) |
  * | `vpnRunEvents` | push of both topics (OIDC)                   | a link weakening undrains its VPNs; a half's result kept (vpn-run-events.ts) |
  *
  * A VPN command (`VpnDrainRequested`, ...) on either topic starts the vpn-half workflow: `starter`
@@ -34,6 +35,7 @@ import * as ff from '@google-cloud/functions-framework';
 import { depsFromPlatform } from '../runtime.ts';
 import { missingVariables } from '../variables.ts';
 import { drCommanded } from './dr-commanded.ts';
+import { drControl } from './dr-control.ts';
 import { drSignals } from './dr-signals.ts';
 import { intake } from './intake.ts';
 import { peerEvents } from './peer-events.ts';
@@ -60,6 +62,7 @@ export function register(deps: Deps = () => depsFromPlatform()): void {
   ff.http('watcherAudit', watcherAudit(deps));
   ff.http('drSignals', drSignals(deps));
   ff.http('drCommanded', drCommanded(deps));
+  ff.http('drControl', drControl(deps));
 }
 
 const missing = missingVariables(process.env);

@@ -1,8 +1,8 @@
 /**
  * Where gcp.yml may place Google's DR executor (deployment/dr-executor-region.ts): for a plan Google
  * executes (Cloud DNS, the ledger plan: primary europe-west1), neither the `dr-signals` function that
- * answers the workflow's steps, nor the `dr-failover` workflow, nor the region its steps are sent to
- * may be europe-west1; a plan AWS executes places nothing; an invalid plan is named.
+ * answers the workflow's steps, nor the `dr-control` function whose decision hook moves the run, nor
+ * the `dr-failover` workflow, nor the region its steps are sent to may be europe-west1; a plan AWS executes places nothing; an invalid plan is named.
  */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -97,6 +97,31 @@ describe("Google's DR executor's region in gcp.yml", () => {
         "must not run in europe-west1, the standby's region: it serves after a failover and a failback moves traffic away from it",
       ),
     });
+  });
+
+  it("refuses the operators' controls (dr-control) in the primary's region, checking the workflow once", () => {
+    // Arrange: gcp.yml with dr-control beside dr-signals, dr-control in the primary's region
+    const config = configWith(ledgerDoc(), { fnRegion: 'europe-west4' });
+    const signals = config.functions[0] as (typeof config.functions)[number];
+    config.functions.push({
+      ...signals,
+      name: 'dr-control',
+      entryPoint: 'drControl',
+      region: 'europe-west1',
+    });
+
+    // Act
+    const issues = drExecutorRegionIssues(config, 'us-east4');
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'functions[1].region',
+        reason: expect.stringMatching(
+          /^function dr-control \(the operators' controls, which move the run\) would run in europe-west1: ledger's executor runs on gcp/,
+        ),
+      },
+    ]);
   });
 
   it('names a plan that is not valid', () => {
