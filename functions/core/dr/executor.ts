@@ -138,7 +138,9 @@ export function admit(fence: FenceState, command: ActionCommand, time: string): 
   if (command.epoch === fence.epoch) return { verdict: 'run', state: fence };
   // A higher epoch: the results of lower ones are never given again (their commands are now stale),
   // so the fence keeps only the current epoch's, and stays as small as one run.
-  const results = Object.fromEntries(Object.entries(fence.results).filter(([, r]) => r.epoch >= command.epoch));
+  const results = Object.fromEntries(
+    Object.entries(fence.results).filter(([, r]) => r.epoch >= command.epoch),
+  );
   return { verdict: 'run', state: { ...fence, epoch: command.epoch, results } };
 }
 
