@@ -74,7 +74,8 @@ function executorRegionRules(plan, file) {
 }
 
 /**
- * The plan of `file` as JSON, its AWS vantage point's region ('' when it has none), its staleAfter
+ * The plan of `file` as JSON, its AWS vantage point's region ('' when it has none), the cloud that
+ * executes it (`aws` or `gcp`: the one owning its traffic switch; '' without a plan), its staleAfter
  * in seconds as a CloudWatch period (a multiple of 60, rounded up): the staleness alarms', and the
  * template's Rules. `region`, when given, is the region the deploy names: refused with an error
  * naming it and the plan when the plan's AWS executor must not run there.
@@ -84,6 +85,7 @@ function drPlanValues(file, region) {
     return {
       json: 'null',
       awsVantageRegion: '',
+      executor: '',
       staleAfterSeconds: 300,
       rules: {},
       commandedHookPolicy: commandedHookPolicy(null),
@@ -96,6 +98,7 @@ function drPlanValues(file, region) {
   return {
     json: JSON.stringify(plan),
     awsVantageRegion: aws ? aws.region : '',
+    executor: executorCloud(plan),
     staleAfterSeconds: Math.max(60, Math.ceil(plan.settings.staleAfterMs / 60_000) * 60),
     rules: executorRegionRules(plan, file),
     commandedHookPolicy: commandedHookPolicy(plan),

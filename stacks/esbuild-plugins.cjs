@@ -228,6 +228,12 @@ const lambdaShims = {
         ? { path: join(SHIMS, 's3-endpoint-params.mjs') }
         : undefined,
     );
+    // The Lambda client's static imports of the event-stream codec, which `exclude` leaves out.
+    build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, (args) =>
+      /[\\/]@aws-sdk[\\/]client-lambda[\\/]/.test(args.importer)
+        ? { path: join(SHIMS, 'lambda-event-streams.mjs') }
+        : undefined,
+    );
     build.onResolve({ filter: /^\.\/Sha256Js$/ }, (args) =>
       /[\\/]@smithy[\\/]core[\\/].*[\\/]Sha256Node\.js$/.test(args.importer)
         ? { path: join(SHIMS, 'sha256-js.mjs') }

@@ -488,7 +488,12 @@ describe('serverless.yml packaged', () => {
     );
     const invoked = JSON.stringify(statements('StatesRole'));
     expect(invoked).toContain('-drExecutor');
-    expect(resources.DrExecutorRule?.Condition).toBe('HasDrPlan');
+    // Only where AWS executes the plan: where Google does, Google's DrActionFinished are its own run's.
+    expect(resources.DrExecutorRule?.Condition).toBe('AwsExecutesDrPlan');
+    expect(resources.DrExecutorPermission?.Condition).toBe('AwsExecutesDrPlan');
+    expect(conditions.AwsExecutesDrPlan).toEqual({
+      'Fn::And': [{ Condition: 'HasDrPlan' }, { 'Fn::Equals': ['', 'aws'] }],
+    });
     expect(resources.DrExecutorRule?.Properties.EventPattern).toEqual({
       source: ['crosslink'],
       'detail-type': ['DrActionFinished'],
@@ -789,7 +794,11 @@ describe('serverless.yml packaged', () => {
 });
 
 describe('serverless.yml packaged: least privilege', () => {
-  const idOf = (x: unknown) => (x as { 'Fn::GetAtt'?: string[] })?.['Fn::GetAtt']?.[0] as string;
+  // A rule conditional on its own (`Fn::If [<condition>, !GetAtt <rule>.Arn, AWS::NoValue]`) names that rule.
+  const idOf = (x: unknown): string => {
+    const v = x as { 'Fn::GetAtt'?: string[]; 'Fn::If'?: unknown[] };
+    return v?.['Fn::If'] ? idOf(v['Fn::If'][1]) : (v?.['Fn::GetAtt']?.[0] as string);
+  };
 
   it('lets EventBridge send to a queue only for the rules that target it or dead-letter to it (aws:SourceArn)', () => {
     const senders = new Map<string, string[]>();

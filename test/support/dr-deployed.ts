@@ -98,8 +98,8 @@ export const PACKAGING_BUDGET_MS = 300_000;
 
 /**
  * The AWS half packaged from its checkout `awsDir` with the plan `doc` (written to
- * config/dr-plans/payments-local.yaml there), the world's control endpoint and Route 53 health
- * check, and `packaging` beyond those, deployed as its deployer would once the service's URLs are
+ * config/dr-plans/payments-local.yaml there), the world's control endpoint and (the payments world
+ * given) its Route 53 health check, and `packaging` beyond those, deployed as its deployer would once the service's URLs are
  * known. Returns it with the variables Google's half is then deployed with (the relay both ways,
  * the sealing key, the same plan).
  */
@@ -107,7 +107,7 @@ export async function deployDrAwsHalf(
   cloud: LocalCloud,
   awsDir: string,
   doc: DrPlanDocument,
-  world: PaymentsWorld,
+  world: PaymentsWorld | null,
   packaging: Record<string, string> = {},
 ): Promise<{ half: AwsHalfDeployment; planFile: string; googleVariables: Record<string, string> }> {
   const planFile = join(awsDir, 'config', 'dr-plans', 'payments-local.yaml');
@@ -119,9 +119,11 @@ export async function deployDrAwsHalf(
     packaging: {
       CROSSLINK_DR_PLAN_FILE: relative(awsDir, planFile),
       CROSSLINK_DR_CONTROL_URL: control,
-      CROSSLINK_DR_HEALTH_CHECKS: JSON.stringify({
-        vantage: 'route53-checkers',
-        healthChecks: { 'api-health-check': world.out.PrimaryApiHealthCheckId },
+      ...(world && {
+        CROSSLINK_DR_HEALTH_CHECKS: JSON.stringify({
+          vantage: 'route53-checkers',
+          healthChecks: { 'api-health-check': world.out.PrimaryApiHealthCheckId },
+        }),
       }),
       ...packaging,
     },

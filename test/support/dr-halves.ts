@@ -13,16 +13,24 @@
  *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
  * - taps on both sides' topics, so a test reads every Dr* event each side published;
  * - the world read as it is (`worldNow`, `worldWatch`) and drExecutor's pages from its log.
+ *
+ * And the ledger plan the same way, Google executing (test/e2e/dr-failover-gcp.test.ts,
+ * `deployLedgerHalves`): its Cloud DNS record set and clients, the AWS half in eu-central-1 with the
+ * plan's hook Lambdas, `dr-signals` and the `dr-failover` workflow in europe-west4 with the flip's
+ * hook, a tap on AWS's bus.
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Firestore } from '@google-cloud/firestore';
+import { expect } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
+import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { DrPlanDocument } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
+import { FirestoreDrExecutorStore } from '#gcp/dr-executor-store.ts';
 import { FirestoreDrFence } from '#gcp/dr-fence.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { AwsHalfDeployment } from '#local/aws-half.ts';
@@ -30,6 +38,8 @@ import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
 import { exampleDoc } from '../unit/dr/helpers.ts';
 import { deployDrAwsHalf, pulled, settle, startDrCloud } from './dr-deployed.ts';
+import { ledgerDoc, ledgerProbesAt } from './dr-ledger.ts';
+import { createLedgerDns, ledgerAnswers, startLedgerClients } from './dr-ledger-world.ts';
 import {
   cellState,
   createPaymentsAtArcAddresses,
@@ -40,6 +50,7 @@ import {
   switchCells,
 } from './dr-world.ts';
 import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
+import { type BusObserver, observeBus } from './relay-push.ts';
 
 export const SERVICE = 'payments-api';
 export const MINUTE = 60_000;
@@ -51,18 +62,20 @@ const QUIET_MS = 400;
 
 export type DrEvent<T> = CloudEvent & { data: T };
 
-export interface DeployedHalves {
+export interface DeployedHalves<W = PaymentsWorld> {
   cloud: LocalCloud;
-  world: PaymentsWorld;
+  world: W;
   half: AwsHalfDeployment;
   /** The plan as deployed. */
   doc: DrPlanDocument;
   /** Every Dr* event each side published (DrSignalObserved left out), in the order the taps gave them. */
   events: { aws: DrEvent<Record<string, unknown>>[]; gcp: DrEvent<Record<string, unknown>>[] };
-  /** AWS's records: the executor's run and refusals, the operators' controls (the links table). */
-  aws: { runs: DynamoDbDrExecutorStore; log: DynamoDbSignalLog };
+  /** AWS's records: the executor's run and refusals, the operators' controls, the commanded side's fence (the links table). */
+  aws: { runs: DynamoDbDrExecutorStore; log: DynamoDbSignalLog; fence: DynamoDbDrFence };
   /** Google's record: the commanded side's fence (Firestore). */
   fence: FirestoreDrFence;
+  /** Google's record: the executor's run and refusals (Firestore). */
+  gcpRuns: FirestoreDrExecutorStore;
   /** A world admin action (`POST /_crosslink/world/<action>`). */
   // biome-ignore lint/suspicious/noExplicitAny: the admin API's answers are JSON, untyped as admin() gives them
   act(action: string, body: unknown): Promise<any>;
@@ -77,42 +90,89 @@ export interface DeployedHalves {
 }
 
 /** The plan: its probes at the world's health endpoints, its flip naming the world's cells. */
-function planDoc(cloud: LocalCloud, w: PaymentsWorld, edit: (doc: DrPlanDocument) => void): DrPlanDocument {
+function planDoc(cloud: LocalCloud, w: PaymentsWorld): DrPlanDocument {
   const doc = probesAtWorld(exampleDoc(), cloud.serviceHealth);
   const flip = doc.actions.failover[2] as { states: { routingControlArn: string; state: string }[] };
   flip.states = [
     { routingControlArn: w.out.GcpCell, state: 'On' },
     { routingControlArn: w.out.AwsCell, state: 'Off' },
   ];
-  edit(doc);
   return doc;
 }
 
-/** A hook of the plan in us-central1, invoked by crosslink-dr-commanded alone, doing `action` in the world. */
-const hook = (cloud: LocalCloud, name: string, action: string, more: Record<string, string> = {}) => ({
-  name,
+/** A plan's hook function on Google doing `action` in the world, invoked by `caller` alone. */
+interface HookSpec {
+  name: string;
+  action: string;
+  region: string;
+  caller: string;
+  /** More environment of the hook, e.g. `CROSSLINK_WORLD_THEN`. */
+  environment?: Record<string, string>;
+}
+
+/** Google's half of a plan: its hooks (as their account), dr-signals' region, whether the workflow and dr-commanded are deployed. */
+interface GoogleHalf {
+  hooks: HookSpec[];
+  hookAccount: string;
+  signalsRegion?: string;
+  workflow: boolean;
+  commanded: boolean;
+}
+
+/** The payments plan's: the hooks in us-central1, called by crosslink-dr-commanded; AWS executes. */
+const PAYMENTS_GOOGLE: GoogleHalf = {
+  hooks: [
+    {
+      name: 'payments-promote-alloydb',
+      action: 'service-promote',
+      region: 'us-central1',
+      caller: 'crosslink-dr-commanded',
+    },
+    {
+      name: 'payments-scale-run-service',
+      action: 'service-scale',
+      region: 'us-central1',
+      caller: 'crosslink-dr-commanded',
+    },
+  ],
+  hookAccount: 'payments-hooks',
+  workflow: false,
+  commanded: true,
+};
+
+const hook = (cloud: LocalCloud, h: HookSpec, account: string) => ({
+  name: h.name,
   source: 'functions/dr-hooks.ts',
   entryPoint: 'worldAction',
-  region: 'us-central1',
+  region: h.region,
   runtime: 'nodejs24',
-  serviceAccount: 'payments-hooks',
-  environment: { CROSSLINK_WORLD_ACTION: action, CROSSLINK_WORLD_ADMIN: cloud.admin, ...more },
-  trigger: { http: { invokers: ['serviceAccount:crosslink-dr-commanded'] } },
+  serviceAccount: account,
+  environment: { CROSSLINK_WORLD_ACTION: h.action, CROSSLINK_WORLD_ADMIN: cloud.admin, ...h.environment },
+  trigger: { http: { invokers: [`serviceAccount:${h.caller}`] } },
 });
 
 /**
- * The root gcp.yml's DR functions (sources relative to `at`), their accounts, subscriptions and
- * topics, the probe's schedule, the relay both ways; the plan's hooks; two taps.
+ * The root gcp.yml's DR functions (sources relative to `at`; dr-commanded where `g` says, dr-signals
+ * in `g.signalsRegion` when given), their accounts, subscriptions and topics, the probe's schedule,
+ * the relay both ways, the dr-failover workflow where `g` says (calling dr-signals where it runs);
+ * the plan's hooks; two taps.
  */
-function drConfig(root: string, at: string, cloud: LocalCloud, options: DrHalvesOptions): string {
+function drConfig(root: string, at: string, cloud: LocalCloud, g: GoogleHalf = PAYMENTS_GOOGLE): string {
   const full = parseYaml(readFileSync(join(root, 'gcp.yml'), 'utf8'));
-  const fns = full.functions.filter((f: { name: string }) => ['dr-signals', 'dr-commanded'].includes(f.name));
+  const names = g.commanded ? ['dr-signals', 'dr-commanded'] : ['dr-signals'];
+  const fns = full.functions
+    .filter((f: { name: string }) => names.includes(f.name))
+    .map((f: { name: string }) =>
+      f.name === 'dr-signals' && g.signalsRegion ? { ...f, region: g.signalsRegion } : f,
+    );
   const subs = full.subscriptions.filter(
     (s: { name: string }) =>
-      s.name.startsWith('crosslink-dr-') ||
+      (s.name.startsWith('crosslink-dr-') && (g.commanded || !s.name.startsWith('crosslink-dr-commanded'))) ||
       s.name === 'crosslink-events-relay' ||
       s.name === 'crosslink-relay-dead-sub',
   );
+  const workflow = full.workflows.find((w: { name: string }) => w.name === 'dr-failover');
+  const signalsRegion = fns.find((f: { name: string }) => f.name === 'dr-signals').region;
   const topics = new Set([
     ...subs.map((s: { topic: string }) => s.topic),
     ...subs.flatMap((s: { deadLetter?: { topic: string } }) => (s.deadLetter ? [s.deadLetter.topic] : [])),
@@ -130,12 +190,11 @@ function drConfig(root: string, at: string, cloud: LocalCloud, options: DrHalves
     region: full.region,
     serviceAccounts: [
       ...full.serviceAccounts.filter((a: { id: string }) => accounts.has(a.id)),
-      { id: 'payments-hooks', displayName: "the payments service's DR hooks", roles: [] },
+      { id: g.hookAccount, displayName: "the service's DR hooks", roles: [] },
     ],
     functions: [
       ...fns.map((f: { source: string }) => ({ ...f, source: relative(at, join(root, f.source)) })),
-      hook(cloud, 'payments-promote-alloydb', 'service-promote', options.hookEnvironment?.[PROMOTE_HOOK]),
-      hook(cloud, 'payments-scale-run-service', 'service-scale', options.hookEnvironment?.[SCALE_HOOK]),
+      ...g.hooks.map((h) => hook(cloud, h, g.hookAccount)),
     ],
     topics: full.topics
       .filter((t: { name: string }) => topics.has(t.name))
@@ -150,6 +209,15 @@ function drConfig(root: string, at: string, cloud: LocalCloud, options: DrHalves
       { name: PEER_TAP, topic: 'crosslink-peer-events' },
     ],
     schedulerJobs: full.schedulerJobs.filter((j: { name: string }) => j.name === 'crosslink-dr-probe'),
+    ...(g.workflow && {
+      workflows: [
+        {
+          ...workflow,
+          source: relative(at, join(root, workflow.source)),
+          env: { ...workflow.env, CROSSLINK_DR_EXECUTOR_REGION: signalsRegion },
+        },
+      ],
+    }),
   });
 }
 
@@ -161,19 +229,32 @@ export interface DrHalvesOptions {
   hookEnvironment?: Partial<Record<typeof PROMOTE_HOOK | typeof SCALE_HOOK, Record<string, string>>>;
 }
 
+/** What a plan's world is deployed with: the world before the halves, the plan, the world after them. */
+interface WorldSetup<W> {
+  awsRegion: string;
+  google: GoogleHalf;
+  /** The service, its traffic switch (before the halves). */
+  create(cloud: LocalCloud): Promise<W>;
+  plan(cloud: LocalCloud, world: W): DrPlanDocument;
+  /** The AWS half's packaging beyond the plan, and the world it names. */
+  packaging(world: W): { world: PaymentsWorld | null; values: Record<string, string> };
+  /** After both halves are deployed (the hooks on AWS, the clients). */
+  ready(cloud: LocalCloud, half: AwsHalfDeployment): Promise<void>;
+}
+
 /**
- * Deploys the payments service's world (its primary's cell On, its clients resolving through Route
- * 53) and both halves with the example plan changed by `edit`, in a temporary directory named by
- * `prefix`.
+ * Deploys a plan's world and both halves with its plan, in a temporary directory named by `prefix`:
+ * the AWS half packaged with the plan, then Google's half (gcp.yml's DR pieces, the hooks, the relay
+ * both ways, two taps), the CLI's home, and AWS's and Google's records.
  */
-export async function deployDrHalves(
+async function deployHalves<W>(
   root: string,
   prefix: string,
-  edit: (doc: DrPlanDocument) => void = () => {},
-  options: DrHalvesOptions = {},
-): Promise<DeployedHalves> {
+  setup: WorldSetup<W>,
+  edit: (doc: DrPlanDocument) => void,
+): Promise<DeployedHalves<W>> {
   const variables: Record<string, string> = {};
-  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, AWS_REGION, variables);
+  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, setup.awsRegion, variables);
   let half: AwsHalfDeployment | undefined;
   let firestore: Firestore | undefined;
   const clients: DynamoDBClient[] = [];
@@ -188,20 +269,17 @@ export async function deployDrHalves(
     // The plan's hooks, packaged from beside gcp.yml.
     mkdirSync(join(dir, 'functions'));
     cpSync(join(root, 'test/fixtures/gcp/functions/dr-hooks.ts'), join(dir, 'functions', 'dr-hooks.ts'));
-    await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
-    const world = await deployPaymentsWorld(cloud);
-    await switchCells(world, 'On', 'Off');
-    // The AWS half packaged with the plan and the cluster's endpoints, then Google's half with the
-    // same plan and the relay both ways.
-    const doc = planDoc(cloud, world, edit);
-    const deployed = await deployDrAwsHalf(cloud, awsDir, doc, world, {
-      CROSSLINK_DR_ARC_ENDPOINTS: JSON.stringify(world.endpoints),
-    });
+    const world = await setup.create(cloud);
+    // The AWS half packaged with the plan, then Google's half with the same plan and the relay both ways.
+    const doc = setup.plan(cloud, world);
+    edit(doc);
+    const packaging = setup.packaging(world);
+    const deployed = await deployDrAwsHalf(cloud, awsDir, doc, packaging.world, packaging.values);
     half = deployed.half;
     Object.assign(variables, deployed.googleVariables);
-    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud, options));
+    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud, setup.google));
     await cloud.plumbing?.reload();
-    await startPaymentsClients(cloud);
+    await setup.ready(cloud, half);
 
     // The CLI's home: the plan and the handshake naming the deployed intake.
     const home = join(dir, 'home');
@@ -215,7 +293,7 @@ export async function deployDrHalves(
     );
 
     const dynamo = new DynamoDBClient({
-      region: AWS_REGION,
+      region: setup.awsRegion,
       endpoint: cloud.aws.endpoint,
       credentials: ADMIN_CREDENTIALS,
     });
@@ -237,8 +315,13 @@ export async function deployDrHalves(
       half,
       doc,
       events,
-      aws: { runs: new DynamoDbDrExecutorStore(dynamo, table), log: new DynamoDbSignalLog(dynamo, table) },
+      aws: {
+        runs: new DynamoDbDrExecutorStore(dynamo, table),
+        log: new DynamoDbSignalLog(dynamo, table),
+        fence: new DynamoDbDrFence(dynamo, table),
+      },
       fence: new FirestoreDrFence(firestore),
+      gcpRuns: new FirestoreDrExecutorStore(firestore),
       act: (action, body) => admin(cloud, 'POST', `/world/${action}`, body),
       named: <T>(side: 'aws' | 'gcp', name: string) =>
         events[side].filter((e) => e.type === `crosslink.${name}.v1`) as unknown as DrEvent<T>[],
@@ -336,4 +419,199 @@ export function executorPages(d: DeployedHalves): string[] {
   return lambdaRuntime(d.cloud.aws.edge.world, d.cloud.aws.accountId, AWS_REGION)
     .logs.filter((l) => l.functionName.endsWith('-drExecutor') && l.line.includes('DR executor page'))
     .map((l) => /"reason":"([a-z-]+)"/.exec(l.line)?.[1] ?? l.line);
+}
+
+/**
+ * Deploys the payments service's world (its primary's cell On, its clients resolving through Route
+ * 53) and both halves with the example plan changed by `edit`, in a temporary directory named by
+ * `prefix`.
+ */
+export function deployDrHalves(
+  root: string,
+  prefix: string,
+  edit: (doc: DrPlanDocument) => void = () => {},
+  options: DrHalvesOptions = {},
+): Promise<DeployedHalves> {
+  const google: GoogleHalf = {
+    ...PAYMENTS_GOOGLE,
+    hooks: PAYMENTS_GOOGLE.hooks.map((h) => {
+      const environment = options.hookEnvironment?.[h.name as typeof PROMOTE_HOOK | typeof SCALE_HOOK];
+      return environment ? { ...h, environment } : h;
+    }),
+  };
+  return deployHalves(
+    root,
+    prefix,
+    {
+      awsRegion: AWS_REGION,
+      google,
+      create: async (cloud) => {
+        await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
+        const world = await deployPaymentsWorld(cloud);
+        await switchCells(world, 'On', 'Off');
+        return world;
+      },
+      plan: planDoc,
+      packaging: (world) => ({
+        world,
+        values: { CROSSLINK_DR_ARC_ENDPOINTS: JSON.stringify(world.endpoints) },
+      }),
+      ready: (cloud) => startPaymentsClients(cloud),
+    },
+    edit,
+  );
+}
+
+/** A command as a hook Lambda is invoked with (the fields the world reads). */
+interface HookCommand {
+  epoch: number;
+  index: number;
+  action: { type: string; capacity?: number };
+}
+
+/** The ledger's world beside its halves. */
+export interface LedgerWorld {
+  /** What Cloud DNS's name servers answer for the ledger's name now. */
+  answers(): string[];
+  /** The commands AWS's hook Lambdas were invoked with, in order. */
+  hookCalls: { hook: string; command: HookCommand }[];
+  /** Every crosslink event on AWS's bus (a rule to a queue of its own). */
+  bus: BusObserver;
+  /** The dr-failover workflow's executions so far. */
+  executions(): { name: string; state: string; argument?: string; result?: string; error?: unknown }[];
+}
+
+const LEDGER_AWS_REGION = 'eu-central-1';
+const LEDGER_SIGNALS_REGION = 'europe-west4';
+
+/** The ledger plan's hooks on AWS, Lambda functions of the account in the AWS half's region calling the world on AWS. */
+function ledgerAwsHooks(cloud: LocalCloud, calls: LedgerWorld['hookCalls']): void {
+  const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, LEDGER_AWS_REGION);
+  const hookOf = (name: string, run: (c: HookCommand) => Promise<string>) =>
+    runtime.register({
+      name,
+      timeout: 60,
+      handler: async (event: unknown) => {
+        const command = event as HookCommand;
+        calls.push({ hook: name, command });
+        return { detail: await run(command) };
+      },
+    });
+  const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
+  hookOf('ledger-promote-aurora', async () => {
+    const p = await act('service-promote', { name: 'ledger', cloud: 'aws' });
+    return `promoted: lost ${p.lostWrites} writes over ${p.lossWindowMs} ms`;
+  });
+  hookOf('ledger-scale-ecs', async (c) => {
+    await act('service-scale', { name: 'ledger', cloud: 'aws', capacity: c.action.capacity });
+    return `scaled to ${c.action.capacity}`;
+  });
+}
+
+/**
+ * Deploys the ledger service's world (its Cloud DNS failover policy, its clients in europe-west4
+ * resolving through Cloud DNS) and both halves with the ledger plan (its probes at the world's
+ * health endpoints, no approval) changed by `edit`: the AWS half in eu-central-1 (the plan's AWS
+ * vantage point's region: `drSignals` probing, `drCommanded` behind `DrCommandedRule`), the plan's
+ * AWS hooks (`ledger-promote-aurora`, `ledger-scale-ecs`) as Lambda functions there; gcp.yml's
+ * `dr-signals` in europe-west4 (the Google vantage point's region, where the executor runs) with the
+ * `dr-failover` workflow calling it, the relay both ways; the flip's hook
+ * `ledger-drain-primary-targets` in europe-west4 whose invokers name crosslink-workflows alone,
+ * draining Google's side through the world's `service-drain`; a tap on AWS's bus.
+ */
+export function deployLedgerHalves(
+  root: string,
+  prefix: string,
+  edit: (doc: DrPlanDocument) => void = () => {},
+): Promise<DeployedHalves<LedgerWorld>> {
+  const hookCalls: LedgerWorld['hookCalls'] = [];
+  let bus: BusObserver | undefined;
+  return deployHalves<LedgerWorld>(
+    root,
+    prefix,
+    {
+      awsRegion: LEDGER_AWS_REGION,
+      google: {
+        hooks: [
+          {
+            name: 'ledger-drain-primary-targets',
+            action: 'service-drain',
+            region: LEDGER_SIGNALS_REGION,
+            caller: 'crosslink-workflows',
+          },
+        ],
+        hookAccount: 'ledger-hooks',
+        signalsRegion: LEDGER_SIGNALS_REGION,
+        workflow: true,
+        commanded: false,
+      },
+      create: async (cloud) => {
+        await createLedgerDns(cloud);
+        return {
+          answers: () => ledgerAnswers(cloud),
+          hookCalls,
+          get bus() {
+            if (!bus) throw new Error('the halves are not deployed yet');
+            return bus;
+          },
+          executions: () => {
+            const name = `projects/${cloud.gcp.project}/locations/${cloud.plumbing?.config.region}/workflows/dr-failover`;
+            return cloud.plumbing?.workflow('dr-failover')?.list(name) ?? [];
+          },
+        };
+      },
+      plan: (cloud) => {
+        const doc = ledgerProbesAt(ledgerDoc(), cloud.serviceHealth);
+        doc.decider = { ...doc.decider, approval: 'none' };
+        return doc;
+      },
+      packaging: () => ({ world: null, values: {} }),
+      ready: async (cloud, half) => {
+        ledgerAwsHooks(cloud, hookCalls);
+        bus = await observeBus(cloud, 'dr-test-aws-bus', half);
+        await startLedgerClients(cloud);
+      },
+    },
+    edit,
+  );
+}
+
+/** What the clients of a failover saw (the world's `clients` answer). */
+interface ClientsSeen {
+  transitions: { at: string; ok: boolean }[];
+  failures: Record<string, number>;
+  requests: number;
+}
+
+/**
+ * A failover measured from its clients and checked against the plan: the time they failed against
+ * the actions' time plus `beyondActionsMs` (detection, hysteresis, the record's TTL, a step of the
+ * test's clock) and the plan's RTO; the writes lost at the promotion against its RPO; the client
+ * errors, at most one a second of the outage. Printed under `label`.
+ */
+export function expectWithinObjectives(o: {
+  label: string;
+  clients: ClientsSeen;
+  lossWindowMs: number;
+  outageAt: number;
+  decidedAt: string;
+  actions: { startedAt: string; finishedAt: string };
+  beyondActionsMs: number;
+  objectives: { rto: string; rtoMs: number; rpo: string; rpoMs: number };
+}): void {
+  const failedAt = Date.parse(o.clients.transitions.find((t) => !t.ok)?.at as string);
+  const recoveredAt = Date.parse(o.clients.transitions.at(-1)?.at as string);
+  const rtoMs = recoveredAt - failedAt;
+  const actionsMs = Date.parse(o.actions.finishedAt) - Date.parse(o.actions.startedAt);
+  const bound = o.beyondActionsMs + actionsMs;
+  const failed = Object.values(o.clients.failures).reduce((a, b) => a + b, 0);
+  console.log(
+    `${o.label}: RTO ${rtoMs / 1000}s (bound ${bound / 1000}s, plan ${o.objectives.rto}), outage to decision ${(Date.parse(o.decidedAt) - o.outageAt) / 1000}s, actions ${actionsMs / 1000}s, RPO ${o.lossWindowMs} ms of writes (plan ${o.objectives.rpo}), client errors ${failed} of ${o.clients.requests} (${JSON.stringify(o.clients.failures)})`,
+  );
+  expect(failedAt).toBeGreaterThanOrEqual(o.outageAt);
+  expect(rtoMs).toBeLessThanOrEqual(bound);
+  expect(rtoMs).toBeLessThanOrEqual(o.objectives.rtoMs);
+  expect(o.lossWindowMs).toBeLessThanOrEqual(o.objectives.rpoMs);
+  expect(failed).toBeGreaterThan(0);
+  expect(failed).toBeLessThanOrEqual(Math.ceil(rtoMs / 1000) + 1);
 }

@@ -39,11 +39,12 @@ export interface LedgerDnsWorld {
   answers: () => string[];
 }
 
-export async function ledgerDnsWorld(
-  cloud: LocalCloud,
-  firestore: TestFirestore,
-  o: { afterStep?: () => Promise<void> } = {},
-): Promise<LedgerDnsWorld> {
+/**
+ * The ledger service in the world (primary Google europe-west1, standby AWS eu-west-1, RPO 5m) and
+ * the Cloud DNS record set its plan's flip names: a failover (primaryBackup) policy whose primary
+ * targets are health checked, the backup on AWS, TTL 30 s; the DNS API enabled; the change served.
+ */
+export async function createLedgerDns(cloud: LocalCloud): Promise<void> {
   const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
   const P = cloud.gcp.project;
   await jwtClient(cloud.gcp.auth.keyFile('admin')).request({
@@ -80,7 +81,33 @@ export async function ledgerDnsWorld(
       },
     } as never),
   });
+  // The change is served once done (Cloud DNS propagates it in seconds): a lookup before would be
+  // answered empty and cached for the negative TTL.
   await cloud.clock.advance(10_000);
+}
+
+/** The ledger's clients in europe-west4, a request a second, resolving its name through Cloud DNS. */
+export async function startLedgerClients(cloud: LocalCloud): Promise<void> {
+  await admin(cloud, 'POST', '/world/clients-start', {
+    service: 'ledger',
+    dnsName: LEDGER.name,
+    provider: 'cloud-dns',
+    interval: '1s',
+    from: { cloud: 'gcp', region: 'europe-west4' },
+  });
+}
+
+/** What Cloud DNS's name servers answer for the ledger's name now. */
+export const ledgerAnswers = (cloud: LocalCloud): string[] =>
+  dnsResolverOf(cloud.clock, 'cloud-dns')?.resolve(LEDGER.name, 'A')?.answers ?? [];
+
+export async function ledgerDnsWorld(
+  cloud: LocalCloud,
+  firestore: TestFirestore,
+  o: { afterStep?: () => Promise<void> } = {},
+): Promise<LedgerDnsWorld> {
+  const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
+  await createLedgerDns(cloud);
   const plan = ledgerPlan((d) => {
     ledgerProbesAt(d, cloud.serviceHealth);
     d.decider = { approval: 'none' };
@@ -118,13 +145,7 @@ export async function ledgerDnsWorld(
             },
           },
   });
-  await act('clients-start', {
-    service: 'ledger',
-    dnsName: LEDGER.name,
-    provider: 'cloud-dns',
-    interval: '1s',
-    from: { cloud: 'gcp', region: 'europe-west4' },
-  });
-  const answers = () => dnsResolverOf(cloud.clock, 'cloud-dns')?.resolve(LEDGER.name, 'A')?.answers ?? [];
+  await startLedgerClients(cloud);
+  const answers = () => ledgerAnswers(cloud);
   return { plan, store, executor, promoted, relay, answers };
 }

@@ -12,6 +12,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { AwsHalfDeployment } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { ADMIN_CREDENTIALS, letServiceCall } from './local-cloud.ts';
 
@@ -83,9 +84,16 @@ export interface BusObserver {
   stop(): void;
 }
 
-/** A rule on the deployed crosslink bus sending every `crosslink` event to a queue of its own. */
-export async function observeBus(cloud: LocalCloud, name: string): Promise<BusObserver> {
-  const half = cloud.awsHalf;
+/**
+ * A rule on the deployed crosslink bus (the cloud's AWS half, or `deployed`) sending every
+ * `crosslink` event to a queue of its own.
+ */
+export async function observeBus(
+  cloud: LocalCloud,
+  name: string,
+  deployed: AwsHalfDeployment | null = cloud.awsHalf,
+): Promise<BusObserver> {
+  const half = deployed;
   if (!half) throw new Error('no AWS half');
   const config = { region: cloud.aws.region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   const sqs = new SQSClient(config);

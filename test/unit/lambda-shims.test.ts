@@ -182,3 +182,26 @@ describe("EventBridge's multi-region signer", () => {
     );
   });
 });
+
+describe("the Lambda client's event-stream codec", () => {
+  it('resolves the client configuration as the codec does, its marshaller refusing any use', async () => {
+    // Arrange
+    const real = await import('@smithy/core/event-streams');
+    const fake = (await shim('lambda-event-streams.mjs')) as {
+      resolveEventStreamSerdeConfig: typeof real.resolveEventStreamSerdeConfig;
+      eventStreamSerdeProvider: (options: unknown) => {
+        serialize: () => unknown;
+        deserialize: () => unknown;
+      };
+    };
+    const provider = () => ({ marker: 'given' });
+    // Act
+    const resolved = fake.resolveEventStreamSerdeConfig({ eventStreamSerdeProvider: provider } as never);
+    const expected = real.resolveEventStreamSerdeConfig({ eventStreamSerdeProvider: provider } as never);
+    const marshaller = fake.eventStreamSerdeProvider({});
+    // Assess: the configuration the client is built with is the same; using a stream is refused
+    expect(resolved).toEqual(expected);
+    expect(() => marshaller.serialize()).toThrow('event streams are not in the Lambda bundles');
+    expect(() => marshaller.deserialize()).toThrow('event streams are not in the Lambda bundles');
+  });
+});

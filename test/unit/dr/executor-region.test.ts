@@ -18,7 +18,7 @@ const { drPlanValues } = requireCjs(`${ROOT}/config/dr-plan.cjs`) as {
   drPlanValues: (
     file: string | undefined,
     region?: string,
-  ) => { json: string; rules: Record<string, unknown>; awsVantageRegion: string };
+  ) => { json: string; rules: Record<string, unknown>; awsVantageRegion: string; executor: string };
 };
 
 const payments = planWith();
@@ -69,6 +69,12 @@ describe('at packaging (config/dr-plan.cjs)', () => {
     expect(drPlanValues('config/dr-plans/example-payments.yaml', 'us-west-2').awsVantageRegion).toBe(
       'us-west-2',
     );
+  });
+
+  it("names the cloud executing the plan (the template routes Google's results to drExecutor only where it is AWS)", () => {
+    expect(drPlanValues('config/dr-plans/example-payments.yaml').executor).toBe('aws');
+    expect(drPlanValues('config/dr-plans/example-ledger.yaml').executor).toBe('gcp');
+    expect(drPlanValues(undefined).executor).toBe('');
   });
 
   it("gives the template CloudFormation's rule for a plan AWS executes, and none otherwise", () => {
