@@ -153,15 +153,16 @@ function drConfig(root: string, at: string, cloud: LocalCloud): string {
 /**
  * Deploys the payments service's world (its primary's cell On, its clients resolving through Route
  * 53) and both halves with the example plan changed by `edit`, in a temporary directory named by
- * `prefix`.
+ * `prefix`; `options` as startDrCloud takes them.
  */
 export async function deployDrHalves(
   root: string,
   prefix: string,
   edit: (doc: DrPlanDocument) => void = () => {},
+  options: Parameters<typeof startDrCloud>[4] = {},
 ): Promise<DeployedHalves> {
   const variables: Record<string, string> = {};
-  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, AWS_REGION, variables);
+  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, AWS_REGION, variables, options);
   let half: AwsHalfDeployment | undefined;
   let firestore: Firestore | undefined;
   const clients: DynamoDBClient[] = [];
