@@ -292,7 +292,7 @@ export async function runSeed(
   const first = results[0];
   if (!first)
     throw new Error(
-      `seed ${seed}: fast-check ran nothing${details.errorInstance ? ` (${String(details.errorInstance)})` : ''}`,
+      `seed ${seed}: fast-check ran nothing${details.errorInstance ? ` (${String((details.errorInstance as Error).stack ?? details.errorInstance)})` : ''}`,
     );
   const outcome: SeedOutcome = {
     seed,
