@@ -93,7 +93,7 @@ function summary(s: DrSeen): string {
  * A seed's fault as the DR cloud has it, or undefined where it has no such part: relay faults on
  * its relay hops (Google's peer pushes are its two DR subscriptions'), a partition (the world's relay
  * partition), crashes of the relay, a pair's Google region out (us-west1 is the Google vantage
- * point's), clock jumps. The providers' and secret stores' faults, stuck states, links' paths and
+ * point's); a clock jump is the loop's (runDr). The providers' and secret stores' faults, stuck states, links' paths and
  * watchers touch nothing the DR halves use.
  */
 function mirror(d: DeployedHalves, f: ChaosFault): (() => Promise<() => Promise<void>>) | undefined {
@@ -141,11 +141,6 @@ function mirror(d: DeployedHalves, f: ChaosFault): (() => Promise<() => Promise<
       const region = REGION_PAIRS[f.pair].gcp;
       return world('region-outage', { cloud: 'gcp', region, on: true }, { cloud: 'gcp', region, on: false });
     }
-    case 'clock-jump':
-      return async () => {
-        await d.cloud.clock.advance(f.byMs);
-        return async () => {};
-      };
     default:
       return undefined;
   }
@@ -181,6 +176,8 @@ async function runDr(ctx: ChaosContext, root: string): Promise<void> {
     const held = new Map<number, () => Promise<void>>();
     /** The faults done with: a clock jump made, or one the DR cloud has no part for. */
     const jumped = new Set<number>();
+    /** The end of the clock jumps under way (ms from the start; 0: none). */
+    let jumpUntil = 0;
     let out = false;
     const vantages = new Set<string>();
     const eventsEnd = Math.max(drEventsEndAt(dr), faultsEndAt(ctx.scenario));
@@ -197,9 +194,11 @@ async function runDr(ctx: ChaosContext, root: string): Promise<void> {
     let settledSince: number | undefined;
     for (;;) {
       if (ctx.ended) return;
-      // The next boundary or a minute on, whichever comes first.
+      // The next boundary or a minute on, whichever comes first; inside a clock jump, the next
+      // boundary or the jump's end, so that the events it passes over happen at their times.
       const t = elapsed();
-      const next = Math.min(t + MIN, ...boundaries.filter((b) => b > t));
+      const within = boundaries.filter((b) => b > t);
+      const next = t < jumpUntil ? Math.min(jumpUntil, ...within) : Math.min(t + MIN, ...within);
       await d.cloud.clock.advance(next - t);
       await settle(d.cloud, QUIET_MS);
       const now = elapsed();
@@ -224,15 +223,19 @@ async function runDr(ctx: ChaosContext, root: string): Promise<void> {
         const ends = f.at + ('forMs' in f ? f.forMs : 0);
         const due = now >= f.at && (f.kind === 'clock-jump' ? !jumped.has(i) : now < ends);
         const lift = held.get(i);
+        if (due && f.kind === 'clock-jump') {
+          jumped.add(i);
+          jumpUntil = Math.max(jumpUntil, now) + f.byMs;
+          await step(`fault ${i} (${faultLines[i]}): the clock jumps to +${(jumpUntil / MIN).toFixed(1)}m`);
+          continue;
+        }
         if (due && !lift && !jumped.has(i)) {
           const apply = mirror(d, f);
           if (!apply) {
             jumped.add(i);
             continue;
           }
-          const undo = await apply();
-          if (f.kind === 'clock-jump') jumped.add(i);
-          else held.set(i, undo);
+          held.set(i, await apply());
           await settle(d.cloud, QUIET_MS);
           await step(`fault ${i} (${faultLines[i]}) applied`);
         } else if (!due && lift) {
