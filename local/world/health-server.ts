@@ -53,11 +53,25 @@ export class ServiceHealthServer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const world = serviceWorldOf(this.#clock);
     const vantage = req.headers['x-crosslink-vantage'];
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const m = PATH_RE.exec(path);
+    // Every probe of a side's endpoint, as the world answered it (the vantage points' view).
+    const seen = (status: number | undefined, ownNetworkDown = false) => {
+      if (!m) return;
+      world.probed({
+        ...(typeof vantage === 'string' ? { vantage } : {}),
+        service: m[1] as string,
+        cloud: m[2] as 'aws' | 'gcp',
+        kind: m[4] as 'healthz' | 'readyz',
+        ...(status === undefined ? {} : { status }),
+        ...(ownNetworkDown ? { ownNetworkDown } : {}),
+      });
+    };
     if (typeof vantage === 'string' && world.vantageDown.has(vantage)) {
+      seen(undefined, true);
       req.socket.destroy();
       return;
     }
-    const path = (req.url ?? '/').split('?')[0] as string;
     if (req.method !== 'GET') {
       send(res, 405, { error: `${req.method} is not served; use GET` });
       return;
@@ -66,7 +80,6 @@ export class ServiceHealthServer {
       send(res, 200, { ok: true, vantage: vantage ?? null });
       return;
     }
-    const m = PATH_RE.exec(path);
     if (!m) {
       send(res, 404, { error: `no health endpoint at ${path}` });
       return;
@@ -82,6 +95,7 @@ export class ServiceHealthServer {
       return;
     }
     const answer = service.regionUp(cloud) ? service.answer(cloud, `/${kind}`) : undefined;
+    seen(answer?.status);
     if (!answer) {
       req.socket.destroy();
       return;

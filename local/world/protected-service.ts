@@ -224,6 +224,24 @@ export class ProtectedService {
 }
 
 /** Everything of this world in one local cloud: services, and the faults of probes and the relay. */
+/** How many probes the world keeps (about three hours of two vantage points probing two sides). */
+const PROBES_KEPT = 2_000;
+
+/** One probe of a health endpoint: who probed what, and what it got. */
+export interface ProbeSeen {
+  /** Virtual ms. */
+  at: number;
+  /** The `x-crosslink-vantage` header (absent: a caller that did not say). */
+  vantage?: string;
+  service: string;
+  cloud: CloudName;
+  kind: 'healthz' | 'readyz';
+  /** The answer's status; none when the connection was reset (nothing reached or answered). */
+  status?: number;
+  /** The prober's own network was down: it reached nothing, the service not judged. */
+  ownNetworkDown?: boolean;
+}
+
 export class ServiceWorld {
   readonly #clock: Clock;
   readonly services = new Map<string, ProtectedService>();
@@ -231,6 +249,11 @@ export class ServiceWorld {
   readonly vantageDown = new Set<string>();
   /** The relay between the clouds is cut (each side keeps its own signals). */
   relayPartitioned = false;
+  /**
+   * The probes the health endpoints answered (or left unanswered), newest last, at most
+   * PROBES_KEPT: what each vantage point saw, read by the seeded chaos's DR invariants.
+   */
+  readonly probes: ProbeSeen[] = [];
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -265,6 +288,12 @@ export class ServiceWorld {
       });
     }
     return service;
+  }
+
+  /** Records a probe of a health endpoint as the endpoint saw it. */
+  probed(seen: Omit<ProbeSeen, 'at'>): void {
+    this.probes.push({ at: this.#clock.now(), ...seen });
+    if (this.probes.length > PROBES_KEPT) this.probes.splice(0, this.probes.length - PROBES_KEPT);
   }
 
   /** Brings every database's replication up to now (before a fault or outage changes its path). */

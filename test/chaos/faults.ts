@@ -26,7 +26,7 @@ const FLAP_PERIOD = '2m';
 const RETRY_MS = 60_000;
 
 /** The delivery each relay direction's faults act on. */
-const RELAY_HOPS: Record<RelayDirection, Pick<FaultSpec, 'edge' | 'service' | 'operation'>> = {
+export const RELAY_HOPS: Record<RelayDirection, Pick<FaultSpec, 'edge' | 'service' | 'operation'>> = {
   'aws-to-gcp': { edge: 'aws', service: 'sqs', operation: `crosslink-relay-${STAGE}` },
   'gcp-to-aws': { edge: 'gcp', service: 'pubsub', operation: 'crosslink-events-relay' },
   'gcp-peer-push': { edge: 'gcp', service: 'pubsub', operation: 'crosslink-peer-events-push' },

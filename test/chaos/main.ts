@@ -10,8 +10,11 @@
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '#core/clock.ts';
+import { ROOT } from '../support/both-halves.ts';
 import { BREAKS, type BreakName, brokenCopy } from './broken.ts';
 import { startChaosCloud } from './cloud.ts';
+import { drInvariants, drWorkload, enableDr } from './dr.ts';
+import { registerInvariant, registerWorkload } from './registry.ts';
 import { failureReport, runSeed, type SeedOutcome } from './runner.ts';
 
 /**
@@ -24,7 +27,7 @@ const say = (line: string) => out(`${line}\n`);
 
 function usage(message: string): never {
   err(
-    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--broken ${Object.keys(BREAKS).join('|')}] [--verbose]\n`,
+    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--broken ${Object.keys(BREAKS).join('|')}] [--no-dr] [--verbose]\n`,
   );
   process.exit(2);
 }
@@ -50,6 +53,7 @@ function parse() {
       'max-faults': { type: 'string' },
       broken: { type: 'string' },
       verbose: { type: 'boolean' },
+      'no-dr': { type: 'boolean' },
     },
     strict: true,
   });
@@ -87,12 +91,17 @@ if (!v.verbose) {
   process.stderr.write = () => true;
 }
 const broken = v.broken === undefined ? undefined : brokenCopy(v.broken as BreakName);
+// The DR failover (dr.ts) beside the links: a DR cloud of its own per scenario, from the same build.
+registerWorkload(drWorkload);
+for (const i of drInvariants) registerInvariant(i);
+enableDr(v['no-dr'] ? undefined : { root: broken ?? ROOT });
 const cloud = await startChaosCloud({ ownEmulators: true, ...(broken ? { repoDir: broken } : {}) });
 /** What a replay needs besides the seed and path: the same arbitrary (limits) and build. */
 const replayArgs = [
   ...(v['max-links'] ? ['--max-links', v['max-links']] : []),
   ...(v['max-faults'] ? ['--max-faults', v['max-faults']] : []),
   ...(v.broken ? ['--broken', v.broken] : []),
+  ...(v['no-dr'] ? ['--no-dr'] : []),
 ];
 let stopping = false;
 const stop = async () => {
@@ -148,6 +157,7 @@ const rows: [string, string][] = [
   ['links', String(sum((o) => o.first.scenario.links.length))],
   ['faults scheduled', String(sum((o) => o.first.scenario.faults.length))],
   ['faults injected', String(sum((o) => o.faultsInjected))],
+  ['DR scenarios run', String(outcomes.filter((o) => o.first.steps.some((l) => / dr @/.test(l))).length)],
   ['invariant checks', String(sum((o) => o.checks))],
   ['failures', String(failed.length)],
   [

@@ -18,6 +18,7 @@
  */
 import fc from 'fast-check';
 import type { BothHalves } from '../support/both-halves.ts';
+import { describeDr } from './dr-scenario.ts';
 import { FaultSchedule } from './faults.ts';
 import { linkInvariants, linkWorkload } from './links.ts';
 import {
@@ -215,8 +216,11 @@ function traceOf(scenario: Scenario, steps: string[], violations: Violation[]): 
       .filter((s) => s.startsWith(`link ${i} `))
       .join(' > '),
   );
+  // The DR workload's steps (dr.ts), when it ran: its DR cloud is stepped by the scenario alone.
+  const dr = steps.filter((s) => /^\+\S+ dr /.test(s)).map((s) => s.replace(/^\+\S+ dr /, ''));
   return [
     ...describeScenario(scenario),
+    ...(dr.length > 0 ? [...describeDr(scenario.dr), `dr: ${dr.join(' > ')}`] : []),
     ...perLink,
     violations.length === 0
       ? 'held'
@@ -288,7 +292,7 @@ export async function runSeed(
   const first = results[0];
   if (!first)
     throw new Error(
-      `seed ${seed}: fast-check ran nothing${details.errorInstance ? ` (${String(details.errorInstance)})` : ''}`,
+      `seed ${seed}: fast-check ran nothing${details.errorInstance ? ` (${String((details.errorInstance as Error).stack ?? details.errorInstance)})` : ''}`,
     );
   const outcome: SeedOutcome = {
     seed,
@@ -313,7 +317,7 @@ export function failureReport(o: SeedOutcome, replayArgs: string[] = []): string
   return [
     `seed ${o.seed} FAILED (${o.first.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')})`,
     `shrunk in ${s.shrinks} step(s) (${o.runs} runs) to:`,
-    ...describeScenario(s.scenario).map((l) => `  ${l}`),
+    ...[...describeScenario(s.scenario), ...describeDr(s.scenario.dr)].map((l) => `  ${l}`),
     `which fails with: ${s.result.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}`,
     `replay: npm run chaos -- --seed ${o.seed} --path ${s.path}${replayArgs.map((a) => ` ${a}`).join('')}`,
   ].join('\n');

@@ -9,6 +9,7 @@
  * registry (registry.ts); the fault kinds below are the local cloud's, shared by every workload.
  */
 import fc from 'fast-check';
+import { type DrScenario, drScenarioArb } from './dr-scenario.ts';
 
 /**
  * The policy's region pairs (config/policy.yaml), each with the DX gateway of the estate there
@@ -83,6 +84,8 @@ export type ChaosFault = HeldFault | InstantFault;
 export interface Scenario {
   links: LinkPlan[];
   faults: ChaosFault[];
+  /** The protected service's part (dr-scenario.ts), drawn after the links and the faults. */
+  dr: DrScenario;
 }
 
 /** The services whose calls fail, slow down or throttle: the providers and the secret stores. */
@@ -240,9 +243,10 @@ export function scenarioArb(limits: ScenarioLimits = {}): fc.Arbitrary<Scenario>
     { maxLength: maxFaults },
   );
   return fc
-    .tuple(fc.array(linkPlanArb, { minLength: 1, maxLength: maxLinks }), faults)
-    .map(([links, drawn]) => ({
+    .tuple(fc.array(linkPlanArb, { minLength: 1, maxLength: maxLinks }), faults, drScenarioArb)
+    .map(([links, drawn, dr]) => ({
       links,
+      dr,
       faults: drawn
         .map((f) => (f.kind === 'link-down' || f.kind === 'flap' ? { ...f, link: f.link % links.length } : f))
         .sort((a, b) => a.at - b.at),
@@ -255,7 +259,7 @@ export function faultsEndAt(s: Scenario): number {
 }
 
 /** One line per link and fault, for failure reports and the trace. */
-export function describeScenario(s: Scenario): string[] {
+export function describeScenario(s: Pick<Scenario, 'links' | 'faults'>): string[] {
   const min = (ms: number) => `${Math.round(ms / 1000 / 6) / 10}m`;
   return [
     ...s.links.map(

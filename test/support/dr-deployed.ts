@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import type { DrPlanDocument } from '#core/dr/plan.ts';
 import { AWS_HALF_INPUTS, type AwsHalfDeployment, deployAwsHalf, relayRoleArn } from '#local/aws-half.ts';
-import type { LocalCloud } from '#local/index.ts';
+import type { LocalCloud, LocalCloudOptions } from '#local/index.ts';
 import type { PaymentsWorld } from './dr-world.ts';
 import { startTestCloud } from './local-cloud.ts';
 
@@ -147,13 +147,15 @@ export async function deployDrAwsHalf(
  * half, whose relay route and sealing key it names), what a Google function package embeds from
  * beside it and the repository's packages, and the AWS half's checkout under `aws/`; the local
  * cloud on a manual clock with the emulators, its AWS region `region`, gcp.yml's variables from
- * `variables` (filled in later).
+ * `variables` (filled in later). `options` replace the cloud's (running emulators and a project of its
+ * own, where no vitest run leases them: the seeded chaos).
  */
 export async function startDrCloud(
   root: string,
   prefix: string,
   region: string,
   variables: Record<string, string>,
+  options: Pick<LocalCloudOptions, 'emulators' | 'gcp'> = {},
 ): Promise<{ dir: string; awsDir: string; cloud: LocalCloud }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   mkdirSync(join(dir, 'config'));
@@ -168,6 +170,7 @@ export async function startDrCloud(
     emulators: true,
     gcpConfig: join(dir, 'gcp.yml'),
     gcpVariables: variables,
+    ...options,
   });
   return { dir, awsDir, cloud };
 }

@@ -227,11 +227,15 @@ export const SCALE_HOOK = 'payments-scale-run-service';
 export interface DrHalvesOptions {
   /** More environment of a plan's hook (by its function name), e.g. `CROSSLINK_WORLD_THEN`. */
   hookEnvironment?: Partial<Record<typeof PROMOTE_HOOK | typeof SCALE_HOOK, Record<string, string>>>;
+  /** The local cloud's options, as startDrCloud takes them (shared emulators, the Google project). */
+  cloud?: Parameters<typeof startDrCloud>[4];
 }
 
 /** What a plan's world is deployed with: the world before the halves, the plan, the world after them. */
 interface WorldSetup<W> {
   awsRegion: string;
+  /** The local cloud's options, as startDrCloud takes them. */
+  cloud?: Parameters<typeof startDrCloud>[4];
   google: GoogleHalf;
   /** The service, its traffic switch (before the halves). */
   create(cloud: LocalCloud): Promise<W>;
@@ -254,7 +258,7 @@ async function deployHalves<W>(
   edit: (doc: DrPlanDocument) => void,
 ): Promise<DeployedHalves<W>> {
   const variables: Record<string, string> = {};
-  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, setup.awsRegion, variables);
+  const { dir, awsDir, cloud } = await startDrCloud(root, prefix, setup.awsRegion, variables, setup.cloud);
   let half: AwsHalfDeployment | undefined;
   let firestore: Firestore | undefined;
   const clients: DynamoDBClient[] = [];
@@ -444,6 +448,7 @@ export function deployDrHalves(
     prefix,
     {
       awsRegion: AWS_REGION,
+      ...(options.cloud && { cloud: options.cloud }),
       google,
       create: async (cloud) => {
         await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });

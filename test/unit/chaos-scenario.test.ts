@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prefixCoverage } from '#core/link/prefixes.ts';
 import { loadEstate } from '#local/estate.ts';
+import { DR_VANTAGES, describeDr, drEventsEndAt } from '../chaos/dr-scenario.ts';
 import {
   CRASH_TARGETS,
   describeScenario,
@@ -45,6 +46,66 @@ describe('chaos scenarios drawn from a seed', () => {
     // Assess
     expect(again).toEqual(first);
     expect(new Set(first.map((s) => JSON.stringify(s))).size).toBeGreaterThanOrEqual(45);
+  });
+
+  it('draw the links and the faults as before the DR part was added (seed 19 as its recorded trace), the DR part after them', () => {
+    // Act
+    const s = draw(19);
+
+    // Assess: test/e2e/chaos-seeds.test.ts recorded these lines before the DR part existed
+    expect(describeScenario(s)).toEqual([
+      'link 0: gcp first, us-west, approvals both',
+      'at +0m for 3.6m: relay fault=duplicate direction=gcp-peer-push rate=0.2',
+    ]);
+    expect(Object.keys(s).sort()).toEqual(['dr', 'faults', 'links']);
+  });
+
+  it("replay a regression seed's shrunk path to the links and faults it found (seed 29, path 0:4:1)", () => {
+    // Prepare
+    const ran: Scenario[] = [];
+
+    // Act: fast-check's replay of the path, its first run the path's scenario
+    fc.check(
+      fc.property(scenarioArb(), (s) => {
+        ran.push(s);
+        return false;
+      }),
+      { seed: 29, path: '0:4:1', numRuns: 1, endOnFailure: true },
+    );
+
+    // Assess: the scenario docs/chaos.md records for the path
+    expect(describeScenario(ran[0] as Scenario)).toEqual([
+      'link 0: gcp first, us-east, approvals both',
+      'at +0m for 20.7m: relay fault=duplicate direction=aws-to-gcp rate=0.3',
+      'at +1.7m for 8.1m: throttle service=aws:interconnect rate=0.05',
+      'at +7.5m for 1m: relay fault=drop direction=gcp-peer-push rate=0.11',
+    ]);
+  });
+
+  it('draw a DR part within its limits: primary outages, flapping, a probing vantage point down, each in start order', () => {
+    // Act
+    const drs = Array.from({ length: 300 }, (_, i) => draw(i).dr);
+
+    // Assess
+    for (const d of drs) {
+      expect(d.outages.length).toBeLessThanOrEqual(2);
+      expect(d.flaps.length).toBeLessThanOrEqual(1);
+      expect(d.vantageDown.length).toBeLessThanOrEqual(1);
+      for (const e of [...d.outages, ...d.flaps, ...d.vantageDown]) {
+        expect(e.at).toBeGreaterThanOrEqual(0);
+        expect(e.at).toBeLessThanOrEqual(40 * 60_000);
+        expect(e.forMs).toBeGreaterThanOrEqual(60_000);
+        expect(e.forMs).toBeLessThanOrEqual(30 * 60_000);
+      }
+      expect(d.outages.map((o) => o.at)).toEqual([...d.outages.map((o) => o.at)].sort((a, b) => a - b));
+      expect(drEventsEndAt(d)).toBeGreaterThanOrEqual(Math.max(0, ...d.outages.map((o) => o.at + o.forMs)));
+    }
+    expect(drs.filter((d) => d.outages.length > 0).length).toBeGreaterThan(100);
+    expect(drs.filter((d) => d.flaps.length > 0).length).toBeGreaterThan(50);
+    expect(new Set(drs.flatMap((d) => d.vantageDown.map((v) => v.vantage)))).toEqual(new Set(DR_VANTAGES));
+    expect(describeDr({ outages: [{ at: 90_000, forMs: 600_000 }], flaps: [], vantageDown: [] })).toEqual([
+      'dr: primary region out at +1.5m for 10m',
+    ]);
   });
 
   it("are what fast-check's run of the seed draws first, so a seed's scenario can be read without running it", () => {
@@ -130,6 +191,7 @@ describe('chaos scenarios drawn from a seed', () => {
   it('read as one line per link and per fault, with virtual minutes', () => {
     // Prepare
     const s: Scenario = {
+      dr: { outages: [], flaps: [], vantageDown: [] },
       links: [{ initiator: 'gcp', pair: 'eu', approvals: 'initiator', decommission: true }],
       faults: [
         { kind: 'throttle', service: 'aws:interconnect', rate: 0.3, at: 90_000, forMs: 600_000 },

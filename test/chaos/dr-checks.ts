@@ -1,0 +1,169 @@
+/**
+ * The DR invariants of a chaos scenario, read from the DR cloud's simulated world (never from
+ * crosslink's records): the protected service's databases, Route 53 ARC's cells and Route 53's
+ * answer for the service's name, and the probes the world's health endpoints answered. Pure: an
+ * observation in, violations out (test/unit/chaos-dr-checks.test.ts), the DR workload (dr.ts) takes
+ * the observations.
+ *
+ * - `dr-quorum`: traffic moved to the standby (its cell turned On, or Route 53 answered it) only
+ *   when at least the plan's quorum of independent vantage points had seen the primary fail: a
+ *   probing vantage point when its last `failuresInRow` probes of the primary's health endpoint
+ *   (within `staleAfter` of the move, those made while its own network was down left out, as the
+ *   probe leaves them) all failed; the external checkers (Route 53's) when the primary's side was not
+ *   serving in an observation within `staleAfter` of the move. Traffic never moves back to the
+ *   primary: the plan's failback needs an approval nobody gives in a scenario.
+ * - `dr-one-writer`: never two writable databases (a writer whose region is up takes writes), never
+ *   both cells On, never a DNS answer naming both sides.
+ * - the end verdict (`drVerdict`), once the faults stopped and the DR cloud settled: exactly one cell
+ *   On, Route 53 answering that side only, that side serving with the one writable database, and the
+ *   executor's run (if any) succeeded, stopped with a page (stalled, failed, approval timed out),
+ *   withdrawn, or waiting on its approval (epoch named).
+ */
+import type { ProbeSeen } from '#local/world/protected-service.ts';
+import type { Violation } from './registry.ts';
+
+export type Side = 'aws' | 'gcp';
+
+export interface DrSeen {
+  /** Virtual ms on the DR cloud's clock. */
+  at: number;
+  /** Route 53 ARC's cells (`On` / `Off`; undefined when no endpoint answered). */
+  cells: Record<Side, string | undefined>;
+  /** The sides Route 53's answer for the service's name points at (none: no answer). */
+  dns: Side[];
+  /** Each side's database role and whether its region is up. */
+  db: Record<Side, { role: 'writer' | 'replica'; regionUp: boolean }>;
+  /** Each side's serving state: `ok` or why not (`region-down`, `no-capacity`, `drained`). */
+  serving: Record<Side, string>;
+  /** The probes of the primary's health endpoint the world answered so far (healthz of the primary side). */
+  primaryProbes: ProbeSeen[];
+  /** The executor's current run as AWS's record has it (read for the end verdict only). */
+  run?: { epoch: number; status: string; pages: number };
+}
+
+/** What of the plan the checks need. */
+export interface DrRules {
+  primary: Side;
+  quorum: number;
+  /** The probing vantage points watching the primary, each needing this many failures in a row. */
+  probes: { vantage: string; failuresInRow: number }[];
+  /** External checkers watching the primary (Route 53's health checkers). */
+  external: string[];
+  staleAfterMs: number;
+}
+
+const other = (s: Side): Side => (s === 'aws' ? 'gcp' : 'aws');
+const failed = (p: ProbeSeen) => p.status === undefined || p.status < 200 || p.status >= 300;
+
+/** Which vantage points saw the primary fail by `at`, per the rules (the quorum's count). */
+export function sawPrimaryFail(rules: DrRules, history: readonly DrSeen[], at: number): string[] {
+  const seen: string[] = [];
+  const last = history.at(-1);
+  const probes = last?.primaryProbes ?? [];
+  for (const { vantage, failuresInRow } of rules.probes) {
+    const own = probes.filter((p) => p.vantage === vantage && !p.ownNetworkDown && p.at <= at);
+    const tail = own.slice(-failuresInRow);
+    const fresh = tail.every((p) => at - p.at <= rules.staleAfterMs);
+    if (tail.length === failuresInRow && fresh && tail.every(failed)) seen.push(vantage);
+  }
+  const down = history.some((h) => at - h.at <= rules.staleAfterMs && h.serving[rules.primary] !== 'ok');
+  if (down) seen.push(...rules.external);
+  return seen;
+}
+
+/** The side traffic goes to by an observation: the cell On, else Route 53's answer (undefined: unclear). */
+function trafficSide(s: DrSeen): Side | undefined {
+  const on = (['aws', 'gcp'] as const).filter((c) => s.cells[c] === 'On');
+  if (on.length === 1) return on[0];
+  return s.dns.length === 1 ? s.dns[0] : undefined;
+}
+
+/** Never two writable databases, never both cells On, never a DNS answer naming both sides. */
+export function oneWriter(s: DrSeen): Violation[] {
+  const out: Violation[] = [];
+  const writable = (['aws', 'gcp'] as const).filter((c) => s.db[c].role === 'writer' && s.db[c].regionUp);
+  if (writable.length > 1)
+    out.push({
+      invariant: 'dr-one-writer',
+      detail: 'two writable databases: aws and gcp are both writers, both regions up',
+    });
+  if (s.cells.aws === 'On' && s.cells.gcp === 'On')
+    out.push({ invariant: 'dr-one-writer', detail: 'both ARC cells On: traffic may go to both sides' });
+  if (s.dns.length > 1)
+    out.push({ invariant: 'dr-one-writer', detail: `Route 53 answered both sides (${s.dns.join(', ')})` });
+  return out;
+}
+
+/**
+ * The DR checks over a scenario's observations, in order: `observe` takes each and returns what it
+ * violates (a move without quorum, two writers), `verdict` the end verdict over the last one.
+ */
+export class DrChecker {
+  readonly #rules: DrRules;
+  readonly #history: DrSeen[] = [];
+  #side: Side;
+
+  constructor(rules: DrRules) {
+    this.#rules = rules;
+    this.#side = rules.primary;
+  }
+
+  get last(): DrSeen | undefined {
+    return this.#history.at(-1);
+  }
+
+  observe(s: DrSeen): Violation[] {
+    this.#history.push(s);
+    // What the quorum needs stays: the observations within staleAfter of now.
+    while (this.#history.length > 1 && s.at - (this.#history[0] as DrSeen).at > this.#rules.staleAfterMs)
+      this.#history.shift();
+    const out = oneWriter(s);
+    const now = trafficSide(s);
+    if (now !== undefined && now !== this.#side) {
+      const from = this.#side;
+      this.#side = now;
+      if (now === this.#rules.primary)
+        out.push({
+          invariant: 'dr-quorum',
+          detail: `traffic moved back to the primary (${now}): a failback nobody approved`,
+        });
+      else {
+        const saw = sawPrimaryFail(this.#rules, this.#history, s.at);
+        if (saw.length < this.#rules.quorum)
+          out.push({
+            invariant: 'dr-quorum',
+            detail: `traffic moved from ${from} to ${now} with ${saw.length} of the quorum of ${this.#rules.quorum} vantage points seeing the primary fail (${saw.join(', ') || 'none'})`,
+          });
+      }
+    }
+    return out;
+  }
+}
+
+/** The end verdict over the last observation once the faults stopped and the DR cloud settled. */
+export function drVerdict(s: DrSeen): Violation[] {
+  const out: Violation[] = [];
+  const v = (detail: string) => out.push({ invariant: 'dr-settled', detail });
+  const on = (['aws', 'gcp'] as const).filter((c) => s.cells[c] === 'On');
+  if (on.length !== 1) v(`${on.length} ARC cells On (${on.join(', ') || 'none'}), not exactly one`);
+  const side = on.length === 1 ? (on[0] as Side) : undefined;
+  if (side) {
+    if (s.dns.length !== 1 || s.dns[0] !== side)
+      v(`Route 53 answers ${s.dns.join(', ') || 'nothing'}, the cell On is ${side}'s`);
+    if (s.serving[side] !== 'ok') v(`${side} has the traffic and does not serve (${s.serving[side]})`);
+    if (s.db[side].role !== 'writer') v(`${side} has the traffic and its database is a replica`);
+    if (s.db[other(side)].role === 'writer' && s.db[other(side)].regionUp)
+      v(`${other(side)}'s database is writable too`);
+  }
+  const run = s.run;
+  if (run) {
+    const paged = ['stalled', 'failed', 'approval-timed-out'].includes(run.status) && run.pages > 0;
+    const fine =
+      run.status === 'succeeded' || run.status === 'withdrawn' || run.status === 'awaiting-approval';
+    if (!paged && !fine)
+      v(
+        `the run of epoch ${run.epoch} is ${run.status}${run.pages === 0 ? ', with no page' : ''}: neither succeeded, paged nor waiting on its approval`,
+      );
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import type { ProbeSeen } from '#local/world/protected-service.ts';
+import { rulesOf } from '../chaos/dr.ts';
+import { DrChecker, type DrRules, type DrSeen, drVerdict, oneWriter } from '../chaos/dr-checks.ts';
+import { exampleDoc } from './dr/helpers.ts';
+
+const MIN = 60_000;
+/** The payments plan's rules as rulesOf reads them from the example plan. */
+const RULES: DrRules = rulesOf(exampleDoc());
+
+/** The world with the primary serving and writing, its cell On. */
+function healthy(at: number, over: Partial<DrSeen> = {}): DrSeen {
+  return {
+    at,
+    cells: { aws: 'On', gcp: 'Off' },
+    dns: ['aws'],
+    db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+    serving: { aws: 'ok', gcp: 'ok' },
+    primaryProbes: [],
+    ...over,
+  };
+}
+
+/** The world failed over: the standby's cell On, its database the writer, the primary's region out. */
+function failedOver(at: number, probes: ProbeSeen[], over: Partial<DrSeen> = {}): DrSeen {
+  return healthy(at, {
+    cells: { aws: 'Off', gcp: 'On' },
+    dns: ['gcp'],
+    db: { aws: { role: 'writer', regionUp: false }, gcp: { role: 'writer', regionUp: true } },
+    serving: { aws: 'region-down', gcp: 'ok' },
+    primaryProbes: probes,
+    ...over,
+  });
+}
+
+/** One probe of the primary's /healthz by `vantage` per minute from `from`, failing or not. */
+function probes(vantage: string, from: number, n: number, fail: boolean, own = false): ProbeSeen[] {
+  return Array.from({ length: n }, (_, i) => ({
+    at: from + i * MIN,
+    vantage,
+    service: 'payments-api',
+    cloud: 'aws' as const,
+    kind: 'healthz' as const,
+    ...(fail ? {} : { status: 200 }),
+    ...(own ? { ownNetworkDown: true } : {}),
+  }));
+}
+
+describe("the payments plan's rules read by the chaos DR checks", () => {
+  it('are a quorum of 2, the two probes at 3 failures in a row, the Route 53 checkers, 5 minutes of staleness', () => {
+    expect(RULES).toEqual({
+      primary: 'aws',
+      quorum: 2,
+      probes: [
+        { vantage: 'aws-us-west-2', failuresInRow: 3 },
+        { vantage: 'gcp-us-west1', failuresInRow: 3 },
+      ],
+      external: ['route53-checkers'],
+      staleAfterMs: 5 * MIN,
+    });
+  });
+});
+
+describe('dr-quorum: no failover without quorum', () => {
+  it('holds for a move after both probes failed three times in a row and the primary stopped serving', () => {
+    // Prepare
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    c.observe(healthy(MIN, { serving: { aws: 'region-down', gcp: 'ok' } }));
+    const seen = [...probes('aws-us-west-2', 2 * MIN, 3, true), ...probes('gcp-us-west1', 2 * MIN, 3, true)];
+
+    // Act
+    const found = c.observe(
+      failedOver(5 * MIN, seen, {
+        db: { aws: { role: 'replica', regionUp: false }, gcp: { role: 'writer', regionUp: true } },
+      }),
+    );
+
+    // Assess
+    expect(found).toEqual([]);
+  });
+
+  it('catches a move that only one vantage point saw (the other blind: its own network down)', () => {
+    // Prepare: AWS's probe failed three times; Google's probes failed with its own network down
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const seen = [...probes('aws-us-west-2', MIN, 3, true), ...probes('gcp-us-west1', MIN, 3, true, true)];
+
+    // Act: the primary still serving by every observation, the traffic moved
+    const found = c.observe(
+      failedOver(4 * MIN, seen, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+      }),
+    );
+
+    // Assess
+    expect(found).toEqual([
+      {
+        invariant: 'dr-quorum',
+        detail:
+          'traffic moved from aws to gcp with 1 of the quorum of 2 vantage points seeing the primary fail (aws-us-west-2)',
+      },
+    ]);
+  });
+
+  it('catches a move on a flap: two failures in a row are not three, a recovery between restarts the count', () => {
+    // Prepare
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const flapping = (v: string) => [
+      ...probes(v, MIN, 2, true),
+      ...probes(v, 3 * MIN, 1, false),
+      ...probes(v, 4 * MIN, 2, true),
+    ];
+
+    // Act: moved by the DNS answer alone (the cells unreadable)
+    const found = c.observe(
+      failedOver(6 * MIN, [...flapping('aws-us-west-2'), ...flapping('gcp-us-west1')], {
+        cells: { aws: undefined, gcp: undefined },
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+      }),
+    );
+
+    // Assess
+    expect(found.map((v) => v.invariant)).toEqual(['dr-quorum']);
+    expect(found[0]?.detail).toContain('with 0 of the quorum of 2');
+  });
+
+  it('catches failures seen too long before the move (stale) and a move back to the primary nobody approved', () => {
+    // Prepare
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const old = [...probes('aws-us-west-2', MIN, 3, true), ...probes('gcp-us-west1', MIN, 3, true)];
+
+    // Act
+    const stale = c.observe(
+      failedOver(20 * MIN, old, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+      }),
+    );
+    const back = c.observe(
+      healthy(21 * MIN, {
+        db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+      }),
+    );
+
+    // Assess
+    expect(stale.map((v) => v.invariant)).toEqual(['dr-quorum']);
+    expect(back).toEqual([
+      {
+        invariant: 'dr-quorum',
+        detail: 'traffic moved back to the primary (aws): a failback nobody approved',
+      },
+    ]);
+  });
+});
+
+describe('dr-one-writer: never two writable databases, never both sides in DNS', () => {
+  it('holds for a writer whose region is out beside the promoted one (it takes no writes)', () => {
+    expect(oneWriter(failedOver(0, []))).toEqual([]);
+  });
+
+  it('catches two writers once the old primary is back, both cells On, and an answer naming both sides', () => {
+    // Act
+    const found = oneWriter(
+      failedOver(0, [], {
+        cells: { aws: 'On', gcp: 'On' },
+        dns: ['aws', 'gcp'],
+        db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+      }),
+    );
+
+    // Assess
+    expect(found.map((v) => v.detail)).toEqual([
+      'two writable databases: aws and gcp are both writers, both regions up',
+      'both ARC cells On: traffic may go to both sides',
+      'Route 53 answered both sides (aws, gcp)',
+    ]);
+  });
+});
+
+describe('the end verdict of the DR part', () => {
+  it('accepts one side serving with the one writer and a run succeeded, paged or awaiting its approval', () => {
+    expect(drVerdict(healthy(0))).toEqual([]);
+    const over = {
+      db: {
+        aws: { role: 'replica' as const, regionUp: true },
+        gcp: { role: 'writer' as const, regionUp: true },
+      },
+      serving: { aws: 'ok', gcp: 'ok' },
+    };
+    expect(
+      drVerdict(failedOver(0, [], { ...over, run: { epoch: 2, status: 'succeeded', pages: 0 } })),
+    ).toEqual([]);
+    expect(drVerdict(healthy(0, { run: { epoch: 2, status: 'stalled', pages: 1 } }))).toEqual([]);
+    expect(drVerdict(healthy(0, { run: { epoch: 2, status: 'awaiting-approval', pages: 0 } }))).toEqual([]);
+  });
+
+  it('refuses a run still running or stopped without a page, no cell On, traffic on a side that does not serve or write', () => {
+    expect(
+      drVerdict(healthy(0, { run: { epoch: 3, status: 'running', pages: 0 } })).map((v) => v.detail),
+    ).toEqual([
+      'the run of epoch 3 is running, with no page: neither succeeded, paged nor waiting on its approval',
+    ]);
+    expect(drVerdict(healthy(0, { run: { epoch: 3, status: 'stalled', pages: 0 } }))).toHaveLength(1);
+    expect(
+      drVerdict(healthy(0, { cells: { aws: 'Off', gcp: 'Off' }, dns: [] })).map((v) => v.detail),
+    ).toEqual(['0 ARC cells On (none), not exactly one']);
+    expect(
+      drVerdict(
+        failedOver(0, [], {
+          db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+        }),
+      ).map((v) => v.detail),
+    ).toEqual(['gcp has the traffic and its database is a replica', "aws's database is writable too"]);
+  });
+});
