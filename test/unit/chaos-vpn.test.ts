@@ -1,0 +1,197 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Scenario, scenarioArb, VPN_SERVICES } from '../chaos/scenario.ts';
+import { type VpnOutcome, vpnVerdict } from '../chaos/vpn.ts';
+import {
+  lastPathDeletes,
+  rememberEnds,
+  type VpnEnds,
+  type VpnSeen,
+  type VpnWorld,
+} from '../chaos/vpn-world.ts';
+
+const vpn = (id: string, over: Partial<VpnSeen> = {}): VpnSeen => ({
+  vpnConnectionId: id,
+  state: 'available',
+  gateway: 'vgw-1',
+  gcpNetwork: 'payments-prod/payments-vpc',
+  live: true,
+  tunnels: 2,
+  deletedAt: undefined,
+  ...over,
+});
+const link = (up: boolean) => ({
+  linkId: 'lk-1',
+  up,
+  gateways: ['vgw-1'],
+  gcpNetwork: 'payments-prod/payments-vpc',
+});
+const world = (at: number, vpns: VpnSeen[], links = [link(false)]): VpnWorld => ({ at, vpns, links });
+const deleted = (id: string, at: number): VpnSeen =>
+  vpn(id, { state: 'deleted', tunnels: 0, live: false, deletedAt: at, gcpNetwork: undefined });
+
+/** The invariant over two readings, as the check runs it: ends remembered, then judged. */
+function judge(before: VpnWorld, now: VpnWorld) {
+  const known: VpnEnds = new Map();
+  rememberEnds(known, before);
+  rememberEnds(known, now);
+  return lastPathDeletes(before, now, known, 0);
+}
+
+describe('no VPN deleted while it was the last healthy path (read from the world)', () => {
+  it('catches a VPN deleted with no link up and no other live VPN between its networks, before or after', () => {
+    // Prepare: the VPN alone between vgw-1 and payments-vpc, the link down; then it is deleted.
+    const before = world(1000, [vpn('vpn-a', { live: false })]);
+    const now = world(2000, [deleted('vpn-a', 1500)]);
+
+    // Act
+    const found = judge(before, now);
+
+    // Assess
+    expect(found).toHaveLength(1);
+    expect(found[0]?.detail).toMatch(/vpn-a .*last healthy path/);
+  });
+
+  it('holds when a link was up, or another VPN between the same networks had a live tunnel', () => {
+    // Prepare
+    const withLink = [
+      world(1000, [vpn('vpn-a')], [link(true)]),
+      world(2000, [deleted('vpn-a', 1500)], [link(true)]),
+    ] as const;
+    const withVpn = [
+      world(1000, [vpn('vpn-a'), vpn('vpn-b')]),
+      world(2000, [deleted('vpn-a', 1500), vpn('vpn-b')]),
+    ] as const;
+    const otherNetwork = [
+      world(1000, [vpn('vpn-a'), vpn('vpn-b', { gcpNetwork: 'payments-prod/other-vpc' })]),
+      world(2000, [deleted('vpn-a', 1500), vpn('vpn-b', { gcpNetwork: 'payments-prod/other-vpc' })]),
+    ] as const;
+
+    // Act, Assess
+    expect(judge(...withLink)).toEqual([]);
+    expect(judge(...withVpn)).toEqual([]);
+    // A VPN to another network is no path between these two.
+    expect(judge(...otherNetwork)).toHaveLength(1);
+  });
+
+  it('judges each delete once: one logged before the reading before is not judged again', () => {
+    // Prepare
+    const before = world(1000, [deleted('vpn-a', 500)]);
+    const now = world(2000, [deleted('vpn-a', 500)]);
+
+    // Act, Assess
+    expect(judge(before, now)).toEqual([]);
+  });
+});
+
+const outcome = (over: Partial<VpnOutcome> = {}): VpnOutcome => ({
+  plan: { link: 0, environment: 'prod', runs: 1, approve: false },
+  vpnId: 'vpn-a',
+  approved: { aws: false, gcp: false },
+  ...over,
+});
+const entry = (
+  action: 'drain' | 'delete' | 'keep' | 'undrain',
+  emit: boolean,
+  summary = 'every gate passes',
+) => ({
+  runId: 'vpn-dev-1',
+  entry: {
+    action,
+    emit,
+    summary,
+    mode: emit ? ('apply' as const) : ('dry-run' as const),
+    environment: 'prod' as const,
+  },
+});
+
+describe('the end verdict of the VPN runs', () => {
+  it('accepts deleted, drained, kept with a named reason, and kept because no run planned it (named)', () => {
+    expect(vpnVerdict([outcome()], world(0, [deleted('vpn-a', 1)]))).toEqual([]);
+    expect(
+      vpnVerdict([outcome({ last: entry('delete', true) })], world(0, [vpn('vpn-a', { live: false })])),
+    ).toEqual([]);
+    expect(
+      vpnVerdict([outcome({ last: entry('keep', false, 'fail: soak') })], world(0, [vpn('vpn-a')])),
+    ).toEqual([]);
+    expect(
+      vpnVerdict(
+        [outcome({ noRun: 'run vpn-dev-1 claimed when patience ran out' })],
+        world(0, [vpn('vpn-a')]),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses a VPN deleted on one cloud only, live after its drain was commanded, or kept with no reason', () => {
+    // Act
+    const found = vpnVerdict(
+      [
+        outcome({ vpnId: 'vpn-a' }),
+        outcome({ vpnId: 'vpn-b', last: entry('drain', true) }),
+        outcome({ vpnId: 'vpn-c' }),
+        outcome({ vpnId: 'vpn-d', last: entry('keep', false, '') }),
+      ],
+      world(0, [vpn('vpn-a', { state: 'deleted', live: false }), vpn('vpn-b'), vpn('vpn-c'), vpn('vpn-d')]),
+    );
+
+    // Assess
+    expect(found.map((v) => v.detail)).toEqual([
+      'vpn 0: vpn-a deleted on AWS only',
+      'vpn 1: vpn-b live, though run vpn-dev-1 commanded its drain',
+      'vpn 2: vpn-c live, and no run planned it nor said why',
+      'vpn 3: vpn-d kept with no reason named by run vpn-dev-1',
+    ]);
+  });
+});
+
+const draw = (seed: number, limits = {}) =>
+  fc.sample(scenarioArb(limits), { seed, numRuns: 1 })[0] as Scenario;
+const withoutVpn = (s: Scenario) => ({
+  links: s.links,
+  faults: s.faults.filter(
+    (f) => !('service' in f && (VPN_SERVICES as readonly string[]).includes(f.service)),
+  ),
+});
+
+describe('the VPN part of a chaos scenario', () => {
+  it("is drawn after the links and their faults: a seed's links and faults are what they are without it", () => {
+    for (let seed = 0; seed < 200; seed++)
+      expect(withoutVpn(draw(seed)), `seed ${seed}`).toEqual(draw(seed, { maxVpns: 0 }));
+  });
+
+  it("keeps a shrunk path's links and faults (seed 29's 0:4:1)", () => {
+    // Act
+    const at = (limits: object) => {
+      let last: Scenario | undefined;
+      fc.check(
+        fc.property(scenarioArb(limits), (s) => {
+          last = s;
+          return true;
+        }),
+        { seed: 29, path: '0:4:1', numRuns: 1 },
+      );
+      return last as Scenario;
+    };
+
+    // Assess
+    expect(withoutVpn(at({}))).toEqual(at({ maxVpns: 0 }));
+  });
+
+  it('draws VPNs beside links that exist, prod and nonprod, and EC2 / Compute faults only with VPNs', () => {
+    // Act
+    const scenarios = Array.from({ length: 200 }, (_, i) => draw(i));
+
+    // Assess
+    const vpns = scenarios.flatMap((s) => s.vpns ?? []);
+    expect(new Set(vpns.map((v) => v.environment))).toEqual(new Set(['prod', 'nonprod']));
+    for (const s of scenarios) {
+      for (const v of s.vpns ?? []) expect(v.link).toBeLessThan(s.links.length);
+      const vpnFaults = s.faults.filter(
+        (f) => 'service' in f && (VPN_SERVICES as readonly string[]).includes(f.service),
+      );
+      if (!s.vpns) expect(vpnFaults).toEqual([]);
+    }
+    expect(scenarios.some((s) => s.vpns === undefined)).toBe(true);
+    expect(scenarios.some((s) => s.faults.some((f) => 'service' in f && f.service === 'aws:ec2'))).toBe(true);
+  });
+});
