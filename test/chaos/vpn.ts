@@ -16,13 +16,14 @@
  *   planned it), a drained one whose delete waits naming the approvals it waits on; never deleted
  *   on one cloud only, nor live after a drain its last run commanded.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { RunEntry } from '#core/vpn/run.ts';
 import { applyAllowed, readVpnRunSettings } from '#core/vpn/run-policy.ts';
 import type { VpnRunHeader } from '#core/vpn/run-steps.ts';
 import { buildVpn } from '#local/world/vpn-builder.ts';
+import { applyingPolicy, halvesCopy } from '../support/vpn-run-apply.ts';
 import type { ChaosContext, Invariant, Violation, Workload } from './registry.ts';
 import { ScenarioEnded } from './registry.ts';
 import { REGION_PAIRS, type VpnPlan } from './scenario.ts';
@@ -35,6 +36,30 @@ const RUN_PATIENCE_MS = 180_000;
 const RUN_EVERY_MS = 30 * 60_000;
 const GCP_PROJECT = 'payments-prod';
 const GCP_NETWORK = 'payments-vpc';
+
+/**
+ * The policy the chaos cloud runs: the shipped one with `vpn.mode` apply in both environments and
+ * planner timings a scenario's virtual hours reach (a soak of 10 minutes, a 20-minute cooling-off
+ * and idle window, half of it covered by the 5-minute samples: a window's last sample is never
+ * complete), AWS coordinating. Every other gate is the planner's own.
+ */
+export const CHAOS_VPN_POLICY = applyingPolicy(
+  'aws',
+  '    soak: 10m\n    idleWindow: 20m\n    minTrafficCoverage: 0.5\n    coolingOff: 20m\n',
+);
+
+/**
+ * The inputs both halves deploy from, with CHAOS_VPN_POLICY: `repoDir` (a broken build's copy) with
+ * its policy replaced, or the halves' copy `.crosslink/chaos-vpn` (its AWS package kept, made again
+ * only when the inputs change).
+ */
+export function vpnApplyingInputs(repoDir?: string): string {
+  if (repoDir === undefined) return halvesCopy('chaos-vpn', CHAOS_VPN_POLICY);
+  const file = join(repoDir, 'config', 'policy.yaml');
+  if (!existsSync(file)) throw new Error(`${repoDir} has no config/policy.yaml to apply VPN runs with`);
+  writeFileSync(file, CHAOS_VPN_POLICY);
+  return repoDir;
+}
 
 /** What the workload learned of one planned VPN: its id and what the runs said of it. */
 export interface VpnOutcome {
@@ -118,13 +143,14 @@ async function oneRun(ctx: ChaosContext, apply: boolean): Promise<{ view?: RunVi
   let started: { runId?: string } | undefined;
   let refused = '';
   await waitWall(ctx, 90_000, async () => {
+    // As the operator (the account's administrator), starting the scheduled run by hand.
     const r = await ctx.both.cli(
       'vpn',
       'run',
       '--now',
       ...(apply ? ['--apply'] : []),
       '--as',
-      'alice',
+      'admin',
       '--json',
     );
     if (r.code === 0) started = JSON.parse(r.out) as { runId?: string };
@@ -165,10 +191,10 @@ export const vpnWorkload: Workload = {
     const apply = policyApplies(ctx);
     const runs = Math.max(...s.outcomes.map((o) => o.plan.runs));
     for (let k = 0; k < runs; k++) {
-      if (k > 0) {
-        const next = ctx.both.cloud.clock.now() + RUN_EVERY_MS;
-        await waitWall(ctx, 120_000, async () => ctx.both.cloud.clock.now() >= next);
-      }
+      // Each run a schedule period after the one before (the first after the build), so the links
+      // have had their time to come up and soak, and a drain its cooling-off.
+      const next = ctx.both.cloud.clock.now() + RUN_EVERY_MS;
+      await waitWall(ctx, 120_000, async () => ctx.both.cloud.clock.now() >= next);
       const { view, why } = await oneRun(ctx, apply);
       if (!view) {
         for (const o of s.outcomes) if (!o.last) o.noRun = why;
@@ -184,7 +210,9 @@ export const vpnWorkload: Workload = {
           continue;
         }
         o.last = { runId: view.runId, entry };
-        said.push(`vpn ${i} ${entry.action}${entry.emit ? '' : ` (${entry.mode})`}`);
+        said.push(
+          `vpn ${i} ${entry.action}${entry.emit ? '' : ` (${entry.mode})`}: ${entry.summary.slice(0, 200)}`,
+        );
       }
       await ctx.step(`vpn run ${k}: ${said.join(', ')}`);
       for (const [i, o] of s.outcomes.entries()) {
