@@ -12,9 +12,10 @@
  * Invariants, read from the world (vpn-world.ts), never crosslink's records:
  * - no VPN deleted while it was the last healthy path between its two networks (after every step);
  * - at the end, every planned VPN is in a state a person accepts: deleted on both clouds, drained
- *   (no BGP session up), or kept with a named reason (the last run's gates, its mode, or why no run
- *   planned it), a drained one whose delete waits naming the approvals it waits on; never deleted
- *   on one cloud only, nor live after a drain its last run commanded.
+ *   (no BGP session up; when its last run commanded its delete, only while a prod delete waits on
+ *   bob's or carol's approval), or kept with a named reason (the last run's gates, its mode, or why
+ *   no run planned it); never deleted on one cloud only, nor live after its last run commanded its
+ *   drain or delete.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -270,9 +271,17 @@ export function vpnVerdict(outcomes: readonly VpnOutcome[], world: VpnWorld | un
       continue;
     }
     const e = o.last?.entry;
-    // Drained: no BGP session up (a prod delete not approved on both sides waits there, on bob's and
-    // carol's approval of run `last.runId`).
-    if (!v.live) continue;
+    // Drained: no BGP session up. A delete its last run commanded leaves it drained only while it
+    // waits on a named approval: a prod one that bob or carol has not given.
+    if (!v.live) {
+      const waits = e?.environment === 'prod' && !(o.approved.aws && o.approved.gcp);
+      if (e?.action === 'delete' && e.emit && !waits)
+        bad(
+          i,
+          `${o.vpnId} drained, not deleted, though run ${o.last?.runId} commanded its delete${e.environment === 'prod' ? ', approved on both sides' : ''}`,
+        );
+      continue;
+    }
     if (!e) {
       if (o.noRun) continue; // kept: no run planned it, and why is named
       bad(i, `${o.vpnId} live, and no run planned it nor said why`);

@@ -108,8 +108,12 @@ const entry = (
 describe('the end verdict of the VPN runs', () => {
   it('accepts deleted, drained, kept with a named reason, and kept because no run planned it (named)', () => {
     expect(vpnVerdict([outcome()], world(0, [deleted('vpn-a', 1)]))).toEqual([]);
+    // A prod delete commanded, waiting on the approvals nobody gave; a drain commanded and applied.
     expect(
       vpnVerdict([outcome({ last: entry('delete', true) })], world(0, [vpn('vpn-a', { live: false })])),
+    ).toEqual([]);
+    expect(
+      vpnVerdict([outcome({ last: entry('drain', true) })], world(0, [vpn('vpn-a', { live: false })])),
     ).toEqual([]);
     expect(
       vpnVerdict([outcome({ last: entry('keep', false, 'fail: soak') })], world(0, [vpn('vpn-a')])),
@@ -122,7 +126,7 @@ describe('the end verdict of the VPN runs', () => {
     ).toEqual([]);
   });
 
-  it('refuses a VPN deleted on one cloud only, live after its drain was commanded, or kept with no reason', () => {
+  it('refuses a VPN deleted on one cloud only, live after its drain was commanded, kept with no reason, or left drained after an approved delete', () => {
     // Act
     const found = vpnVerdict(
       [
@@ -130,8 +134,15 @@ describe('the end verdict of the VPN runs', () => {
         outcome({ vpnId: 'vpn-b', last: entry('drain', true) }),
         outcome({ vpnId: 'vpn-c' }),
         outcome({ vpnId: 'vpn-d', last: entry('keep', false, '') }),
+        outcome({ vpnId: 'vpn-e', last: entry('delete', true), approved: { aws: true, gcp: true } }),
       ],
-      world(0, [vpn('vpn-a', { state: 'deleted', live: false }), vpn('vpn-b'), vpn('vpn-c'), vpn('vpn-d')]),
+      world(0, [
+        vpn('vpn-a', { state: 'deleted', live: false }),
+        vpn('vpn-b'),
+        vpn('vpn-c'),
+        vpn('vpn-d'),
+        vpn('vpn-e', { live: false }),
+      ]),
     );
 
     // Assess
@@ -140,6 +151,7 @@ describe('the end verdict of the VPN runs', () => {
       'vpn 1: vpn-b live, though run vpn-dev-1 commanded its drain',
       'vpn 2: vpn-c live, and no run planned it nor said why',
       'vpn 3: vpn-d kept with no reason named by run vpn-dev-1',
+      'vpn 4: vpn-e drained, not deleted, though run vpn-dev-1 commanded its delete, approved on both sides',
     ]);
   });
 });
