@@ -1,9 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '#core/clock.ts';
+import { NetworkWorld, StaticLinks } from '#local/world/network.ts';
+import { buildVpn } from '#local/world/vpn-builder.ts';
 import { type Scenario, scenarioArb, VPN_SERVICES } from '../chaos/scenario.ts';
 import { type VpnOutcome, vpnVerdict } from '../chaos/vpn.ts';
 import {
   lastPathDeletes,
+  readVpnWorld,
   rememberEnds,
   type VpnEnds,
   type VpnSeen,
@@ -205,5 +209,66 @@ describe('the VPN part of a chaos scenario', () => {
     }
     expect(scenarios.some((s) => s.vpns === undefined)).toBe(true);
     expect(scenarios.some((s) => s.faults.some((f) => 'service' in f && f.service === 'aws:ec2'))).toBe(true);
+  });
+});
+
+describe("the VPN world as the local cloud's network model holds it", () => {
+  it('reads a VPN, its ends and BGP, the link beside it, and the delete the world logged; the check catches the last path deleted', () => {
+    // Prepare: a VPC with a VPN to a Google network, and a link between them that is down.
+    const clock = new ManualClock('2026-06-01T00:00:00Z');
+    const links = new StaticLinks();
+    const w = new NetworkWorld({ clock, links });
+    const vpc = w.addVpc({ accountId: '000000000000', region: 'us-east-1', cidrBlocks: ['10.0.0.0/16'] });
+    w.addGcpNetwork({
+      project: 'p',
+      name: 'core',
+      subnets: [{ name: 'app', region: 'us-east4', ipCidrRange: '10.128.0.0/20' }],
+    });
+    const built = buildVpn(w, {
+      name: 'vpn-a',
+      aws: { vpcId: vpc.vpcId },
+      gcp: { project: 'p', region: 'us-east4', network: 'core' },
+    });
+    const vgw = built.vpnGatewayId as string;
+    const link = {
+      linkId: 'lk-1',
+      up: false,
+      aws: { accountId: '000000000000', dxGatewayId: 'dxgw-1', gateways: [vgw] },
+      gcp: { project: 'p', network: 'core' },
+      toGcp: ['10.0.0.0/16'],
+      toAws: ['10.128.0.0/20'],
+    };
+    links.set(link);
+    const known: VpnEnds = new Map();
+
+    // Act
+    const before = readVpnWorld(w);
+    rememberEnds(known, before);
+    clock.advance(60_000);
+    w.deleteVpnConnection(built.vpnConnectionId);
+    const after = readVpnWorld(w);
+
+    // Assess
+    expect(before.vpns).toEqual([
+      {
+        vpnConnectionId: built.vpnConnectionId,
+        state: 'available',
+        gateway: vgw,
+        gcpNetwork: 'p/core',
+        live: true,
+        tunnels: 2,
+        deletedAt: undefined,
+      },
+    ]);
+    expect(before.links).toEqual([{ linkId: 'lk-1', up: false, gateways: [vgw], gcpNetwork: 'p/core' }]);
+    expect(after.vpns[0]).toMatchObject({ state: 'deleted', live: false, deletedAt: clock.now() });
+    expect(lastPathDeletes(before, after, known, 0).map((f) => f.vpnConnectionId)).toEqual([
+      built.vpnConnectionId,
+    ]);
+    // With the link up on both readings, the same delete leaves a path.
+    links.set({ ...link, up: true });
+    expect(lastPathDeletes({ ...before, links: readVpnWorld(w).links }, readVpnWorld(w), known, 0)).toEqual(
+      [],
+    );
   });
 });
