@@ -4,10 +4,12 @@
  * a function crashing makes the sandboxes busier than a plain flow). Under vitest it uses the run's
  * shared emulators; `npm run chaos` (no vitest) starts its own and stops them with the cloud.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Emulators, startEmulators } from '#local/gcp/emulators.ts';
 import { startBothHalves } from '../support/both-halves.ts';
 import { type ChaosCloud, chaosCloud } from './runner.ts';
+import { CHAOS_VPN_POLICY, vpnApplyingInputs } from './vpn.ts';
 
 export const BUSY_RATE = 30;
 
@@ -33,15 +35,17 @@ export async function startChaosCloud(options: ChaosCloudOptions = {}): Promise<
     emulators = await startEmulators();
   }
   try {
+    // The VPN runs apply (vpn.ts CHAOS_VPN_POLICY): both halves and the CLI read that policy.
+    const repoDir = vpnApplyingInputs(options.repoDir);
     const both = await startBothHalves(
       {
         ...(emulators ? { emulators, gcp: { project: 'crosslink-chaos' } } : {}),
-        ...(options.repoDir
-          ? { awsHalf: { repoDir: options.repoDir }, gcpConfig: join(options.repoDir, 'gcp.yml') }
-          : {}),
+        awsHalf: { repoDir },
+        gcpConfig: join(repoDir, 'gcp.yml'),
       },
       { busyRate: BUSY_RATE },
     );
+    writeFileSync(join(both.home, 'config', 'policy.yaml'), CHAOS_VPN_POLICY);
     const env = await chaosCloud(both);
     return {
       ...env,

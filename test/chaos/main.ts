@@ -27,7 +27,7 @@ const say = (line: string) => out(`${line}\n`);
 
 function usage(message: string): never {
   err(
-    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--broken ${Object.keys(BREAKS).join('|')}] [--no-dr] [--verbose]\n`,
+    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--max-vpns 2] [--broken ${Object.keys(BREAKS).join('|')}] [--no-dr] [--verbose]\n`,
   );
   process.exit(2);
 }
@@ -51,6 +51,7 @@ function parse() {
       'shrink-budget': { type: 'string' },
       'max-links': { type: 'string' },
       'max-faults': { type: 'string' },
+      'max-vpns': { type: 'string' },
       broken: { type: 'string' },
       verbose: { type: 'boolean' },
       'no-dr': { type: 'boolean' },
@@ -82,6 +83,7 @@ if (v['shrink-budget'] !== undefined) {
 const limits = {
   maxLinks: positiveInt('max-links', v['max-links'], 2),
   maxFaults: positiveInt('max-faults', v['max-faults'], 6, 0),
+  maxVpns: positiveInt('max-vpns', v['max-vpns'], 2, 0),
 };
 
 if (v.broken !== undefined && !(v.broken in BREAKS))
@@ -100,6 +102,7 @@ const cloud = await startChaosCloud({ ownEmulators: true, ...(broken ? { repoDir
 const replayArgs = [
   ...(v['max-links'] ? ['--max-links', v['max-links']] : []),
   ...(v['max-faults'] ? ['--max-faults', v['max-faults']] : []),
+  ...(v['max-vpns'] ? ['--max-vpns', v['max-vpns']] : []),
   ...(v.broken ? ['--broken', v.broken] : []),
   ...(v['no-dr'] ? ['--no-dr'] : []),
 ];
@@ -139,7 +142,7 @@ try {
     outcomes.push(o);
     const r = o.first;
     say(
-      `seed ${seed}: ${r.violations.length === 0 ? 'held' : 'FAILED'}  ${r.scenario.links.length} link(s), ${r.faults.injected} fault(s) injected, ${r.checks} checks, ${(r.wallMs / 1000).toFixed(1)} s`,
+      `seed ${seed}: ${r.violations.length === 0 ? 'held' : 'FAILED'}  ${r.scenario.links.length} link(s), ${r.scenario.vpns?.length ?? 0} VPN(s), ${r.faults.injected} fault(s) injected, ${r.checks} checks, ${(r.wallMs / 1000).toFixed(1)} s`,
     );
     if (r.violations.length > 0 || v.verbose) say(r.steps.map((s) => `    ${s}`).join('\n'));
     if (v.verbose) say(`  trace:\n${r.trace.map((t) => `    ${JSON.stringify(t)}`).join('\n')}`);
@@ -155,6 +158,7 @@ const rows: [string, string][] = [
   ['scenarios', String(outcomes.length)],
   ['runs (shrinking included)', String(sum((o) => o.runs))],
   ['links', String(sum((o) => o.first.scenario.links.length))],
+  ['VPNs', String(sum((o) => o.first.scenario.vpns?.length ?? 0))],
   ['faults scheduled', String(sum((o) => o.first.scenario.faults.length))],
   ['faults injected', String(sum((o) => o.faultsInjected))],
   ['DR scenarios run', String(outcomes.filter((o) => o.first.steps.some((l) => / dr @/.test(l))).length)],

@@ -38,10 +38,13 @@ import {
   type ScenarioLimits,
   scenarioArb,
 } from './scenario.ts';
+import { vpnLastPathInvariant, vpnWorkload } from './vpn.ts';
 import { type DeadLetter, Observer } from './world.ts';
 
 registerWorkload(linkWorkload);
 for (const i of linkInvariants) registerInvariant(i as Invariant);
+registerWorkload(vpnWorkload);
+registerInvariant(vpnLastPathInvariant);
 
 /**
  * The most wall time the system gets to settle once the faults stopped, for what does not settle on

@@ -52,6 +52,23 @@ export interface LinkPlan {
   decommission: boolean;
 }
 
+/**
+ * An IPsec VPN between the clouds that a link of the scenario replaces (a VPN run's subject): built
+ * for the scenario between the link's AWS gateway (the virtual private gateway its Direct Connect
+ * gateway is associated with) and its Google network, then planned by `runs` VPN runs started one
+ * after the other under the fault schedule (vpn.ts).
+ */
+export interface VpnPlan {
+  /** The link it runs beside, by index (taken modulo the links there are). */
+  link: number;
+  /** prod (a delete waits on each side's approval) or nonprod (tagged and labelled so). */
+  environment: 'prod' | 'nonprod';
+  /** VPN runs started, one after the other. */
+  runs: number;
+  /** A prod delete a run commands is approved on both sides (bob on AWS, carol on Google). */
+  approve: boolean;
+}
+
 /** Virtual milliseconds from the scenario's start. */
 interface Timed {
   at: number;
@@ -61,7 +78,7 @@ interface Timed {
 export type HeldFault = Timed & { forMs: number } & (
     | {
         kind: 'throttle' | 'error';
-        service: ProviderService;
+        service: ProviderService | VpnService;
         rate: number;
         /** `error` only: the HTTP status (the service's own server error when absent). */
         status?: 500 | 503;
@@ -86,6 +103,8 @@ export interface Scenario {
   faults: ChaosFault[];
   /** The protected service's part (dr-scenario.ts), drawn after the links and the faults. */
   dr: DrScenario;
+  /** The VPNs the links replace and their runs (absent: none). */
+  vpns?: VpnPlan[];
 }
 
 /** The services whose calls fail, slow down or throttle: the providers and the secret stores. */
@@ -98,6 +117,13 @@ export const PROVIDER_SERVICES = [
   'gcp:cloudkms',
 ] as const;
 export type ProviderService = (typeof PROVIDER_SERVICES)[number];
+
+/**
+ * The services only the VPN runs call: EC2 (the AWS half and inventory) and Compute Engine (the
+ * Google half and inventory). Drawn with the VPN part of a scenario, after the links' part.
+ */
+export const VPN_SERVICES = ['aws:ec2', 'gcp:compute'] as const;
+export type VpnService = (typeof VPN_SERVICES)[number];
 
 /**
  * The hops of an event between the clouds: AWS -> Google (the SQS relay queue to the relay Lambda),
@@ -223,11 +249,44 @@ export const linkPlanArb: fc.Arbitrary<LinkPlan> = fc.record({
   decommission: fc.boolean(),
 });
 
+export const vpnPlanArb = (maxLinks: number): fc.Arbitrary<VpnPlan> =>
+  fc.record({
+    link: fc.integer({ min: 0, max: Math.max(0, maxLinks - 1) }),
+    environment: fc.constantFrom('prod' as const, 'nonprod' as const),
+    runs: fc.integer({ min: 1, max: 3 }),
+    approve: fc.boolean(),
+  });
+
+/** EC2 or Compute calls throttled or failing while the VPN runs run. */
+const vpnFault: fc.Arbitrary<HeldFault> = fc.record(
+  {
+    at,
+    forMs,
+    kind: fc.constantFrom('throttle' as const, 'error' as const),
+    service: fc.constantFrom(...VPN_SERVICES),
+    rate,
+  },
+  { requiredKeys: ['at', 'forMs', 'kind', 'service', 'rate'] },
+);
+
+/** The VPN part of a scenario: VPNs beside the links, and faults on the calls only they make. */
+function vpnPartArb(
+  maxLinks: number,
+  maxVpns: number,
+): fc.Arbitrary<{ vpns: VpnPlan[]; faults: HeldFault[] }> {
+  return fc.record({
+    vpns: fc.array(vpnPlanArb(maxLinks), { maxLength: maxVpns }),
+    faults: fc.array(vpnFault, { maxLength: 2 }),
+  });
+}
+
 export interface ScenarioLimits {
   /** At most this many links (default 2). */
   maxLinks?: number;
-  /** At most this many faults (default 6). */
+  /** At most this many faults (default 6), not counting the VPN part's. */
   maxFaults?: number;
+  /** At most this many VPNs (default 2; 0: no VPN part). */
+  maxVpns?: number;
 }
 
 /**
@@ -242,15 +301,29 @@ export function scenarioArb(limits: ScenarioLimits = {}): fc.Arbitrary<Scenario>
     fc.oneof({ weight: 9, arbitrary: heldFault(maxLinks) }, { weight: 1, arbitrary: clockJump }),
     { maxLength: maxFaults },
   );
+  const maxVpns = limits.maxVpns ?? 2;
+  // The DR part, then the VPN part, are drawn after the links and their faults (the tuple's last),
+  // so a seed's links and faults are what they were without them, and their shrinks keep their
+  // place in a path.
+  const vpnPart =
+    maxVpns > 0
+      ? vpnPartArb(maxLinks, maxVpns)
+      : fc.constant({ vpns: [] as VpnPlan[], faults: [] as HeldFault[] });
   return fc
-    .tuple(fc.array(linkPlanArb, { minLength: 1, maxLength: maxLinks }), faults, drScenarioArb)
-    .map(([links, drawn, dr]) => ({
-      links,
-      dr,
-      faults: drawn
-        .map((f) => (f.kind === 'link-down' || f.kind === 'flap' ? { ...f, link: f.link % links.length } : f))
-        .sort((a, b) => a.at - b.at),
-    }));
+    .tuple(fc.array(linkPlanArb, { minLength: 1, maxLength: maxLinks }), faults, drScenarioArb, vpnPart)
+    .map(([links, drawn, dr, vpnDrawn]) => {
+      const vpns = vpnDrawn.vpns.map((v) => ({ ...v, link: v.link % links.length }));
+      return {
+        links,
+        dr,
+        faults: [...drawn, ...(vpns.length > 0 ? vpnDrawn.faults : [])]
+          .map((f) =>
+            f.kind === 'link-down' || f.kind === 'flap' ? { ...f, link: f.link % links.length } : f,
+          )
+          .sort((a, b) => a.at - b.at),
+        ...(vpns.length > 0 ? { vpns } : {}),
+      };
+    });
 }
 
 /** When the last fault ends (virtual ms from the start). */
@@ -259,12 +332,16 @@ export function faultsEndAt(s: Scenario): number {
 }
 
 /** One line per link and fault, for failure reports and the trace. */
-export function describeScenario(s: Pick<Scenario, 'links' | 'faults'>): string[] {
+export function describeScenario(s: Pick<Scenario, 'links' | 'faults' | 'vpns'>): string[] {
   const min = (ms: number) => `${Math.round(ms / 1000 / 6) / 10}m`;
   return [
     ...s.links.map(
       (l, i) =>
         `link ${i}: ${l.initiator} first, ${l.pair}, approvals ${l.approvals}${l.decommission ? ', then decommission' : ''}`,
+    ),
+    ...(s.vpns ?? []).map(
+      (v, i) =>
+        `vpn ${i}: beside link ${v.link}, ${v.environment}, ${v.runs} run(s)${v.environment === 'prod' ? `, delete ${v.approve ? 'approved' : 'never approved'}` : ''}`,
     ),
     ...s.faults.map((f) => {
       const { at: when, kind, ...rest } = f;

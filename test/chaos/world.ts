@@ -32,6 +32,7 @@ import {
 } from '#scripts/cli/relay-dead-letters.ts';
 import { type BothHalves, outputOf } from '../support/both-halves.ts';
 import { ADMIN_CREDENTIALS } from '../support/local-cloud.ts';
+import { readVpnWorld, type VpnWorld } from './vpn-world.ts';
 
 const STAGE = 'dev';
 const TABLE = `crosslink-links-${STAGE}`;
@@ -86,6 +87,8 @@ export interface Observation {
   output: string;
   /** What the dead letters held (read once the faults stopped; empty before). */
   deadLetters: DeadLetter[];
+  /** The VPNs between the clouds and the links beside them (vpn-world.ts). */
+  vpnWorld?: VpnWorld;
 }
 
 /**
@@ -249,6 +252,7 @@ export class Observer {
       emitted: { aws: new Map(this.#emitted.aws), gcp: new Map(this.#emitted.gcp) },
       output: outputOf(cloud),
       deadLetters,
+      vpnWorld: readVpnWorld(cloud.network),
     };
   }
 

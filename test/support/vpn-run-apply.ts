@@ -86,16 +86,19 @@ export function policyCoordinatedBy(coordinator: Coordinator): string {
 
 /**
  * The policy whose `vpn` section names `coordinator` and applies in both environments, with short
- * planner timings. The idle window is 2 h: CloudWatch and the run's Monitoring reads take complete
+ * planner timings (`planner`: the section's lines, by default these). The idle window is 2 h: CloudWatch and the run's Monitoring reads take complete
  * 5-minute samples only, so the samples of a window ending now cover at most all but its last 5
  * minutes, and the planner needs 95% of it covered.
  */
-function applyingPolicy(coordinator: Coordinator): string {
+export function applyingPolicy(
+  coordinator: Coordinator,
+  planner = '    soak: 1h\n    idleWindow: 2h\n    coolingOff: 2h\n',
+): string {
   const policy = policyCoordinatedBy(coordinator);
   const shipped = '  mode:\n    prod: dry-run\n    nonprod: dry-run\n';
   if (!policy.endsWith(shipped))
     throw new Error(`config/policy.yaml no longer ends with the vpn section's\n${shipped}`);
-  return `${policy.slice(0, -shipped.length)}  mode:\n    prod: apply\n    nonprod: apply\n  planner:\n    soak: 1h\n    idleWindow: 2h\n    coolingOff: 2h\n`;
+  return `${policy.slice(0, -shipped.length)}  mode:\n    prod: apply\n    nonprod: apply\n  planner:\n${planner}`;
 }
 
 /**

@@ -138,7 +138,9 @@ describe('chaos scenarios drawn from a seed', () => {
     for (const s of scenarios) {
       expect(s.links.length).toBeGreaterThanOrEqual(1);
       expect(s.links.length).toBeLessThanOrEqual(3);
-      expect(s.faults.length).toBeLessThanOrEqual(5);
+      // The limit's faults, and at most two on EC2 or Compute drawn with the VPN part.
+      expect(s.faults.length).toBeLessThanOrEqual(5 + 2);
+      for (const v of s.vpns ?? []) expect(v.link).toBeLessThan(s.links.length);
       expect(s.faults.map((f) => f.at)).toEqual([...s.faults.map((f) => f.at)].sort((a, b) => a - b));
       for (const f of s.faults) {
         kinds.add(f.kind);
