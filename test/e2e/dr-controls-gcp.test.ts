@@ -36,7 +36,7 @@ let db: Firestore;
 let log: FirestoreSignalLog;
 
 beforeAll(async () => {
-  d = await deployLedgerHalves(ROOT, 'crosslink-dr-controls-gcp-', (doc) => {
+  d = await deployLedgerHalves(ROOT, 'crosslink-dr-controls-gcp-e2e-', (doc) => {
     doc.decider = { ...doc.decider, approval: 'required' };
   });
   db = new Firestore({ projectId: d.cloud.gcp.project });
