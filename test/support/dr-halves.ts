@@ -117,6 +117,8 @@ interface GoogleHalf {
   signalsRegion?: string;
   workflow: boolean;
   commanded: boolean;
+  /** gcp.yml's `dr-control` beside dr-signals (the operators' controls of a plan Google executes). */
+  control?: boolean;
 }
 
 /** The payments plan's: the hooks in us-central1, called by crosslink-dr-commanded; AWS executes. */
@@ -159,11 +161,17 @@ const hook = (cloud: LocalCloud, h: HookSpec, account: string) => ({
  */
 function drConfig(root: string, at: string, cloud: LocalCloud, g: GoogleHalf = PAYMENTS_GOOGLE): string {
   const full = parseYaml(readFileSync(join(root, 'gcp.yml'), 'utf8'));
-  const names = g.commanded ? ['dr-signals', 'dr-commanded'] : ['dr-signals'];
+  const names = [
+    'dr-signals',
+    ...(g.commanded ? ['dr-commanded'] : []),
+    ...(g.control ? ['dr-control'] : []),
+  ];
   const fns = full.functions
     .filter((f: { name: string }) => names.includes(f.name))
     .map((f: { name: string }) =>
-      f.name === 'dr-signals' && g.signalsRegion ? { ...f, region: g.signalsRegion } : f,
+      (f.name === 'dr-signals' || f.name === 'dr-control') && g.signalsRegion
+        ? { ...f, region: g.signalsRegion }
+        : f,
     );
   const subs = full.subscriptions.filter(
     (s: { name: string }) =>
@@ -291,6 +299,8 @@ async function deployHalves<W>(
     mkdirSync(join(home, 'config'));
     cpSync(join(root, 'config', 'local-identities.yaml'), join(home, 'config', 'local-identities.yaml'));
     writeFileSync(join(home, 'plan.yaml'), stringify(doc));
+    // Google's identities' key files, for the ID tokens of `--as` on Google's routes.
+    await cloud.gcp.auth.writeKeyFiles(join(home, '.crosslink', 'keys'));
     writeFileSync(
       join(home, '.crosslink', 'local.json'),
       JSON.stringify({ ...cloud.handshake(), intakes: { aws: half.intake, gcp: null } }),
@@ -520,7 +530,9 @@ function ledgerAwsHooks(cloud: LocalCloud, calls: LedgerWorld['hookCalls']): voi
  * vantage point's region: `drSignals` probing, `drCommanded` behind `DrCommandedRule`), the plan's
  * AWS hooks (`ledger-promote-aurora`, `ledger-scale-ecs`) as Lambda functions there; gcp.yml's
  * `dr-signals` in europe-west4 (the Google vantage point's region, where the executor runs) with the
- * `dr-failover` workflow calling it, the relay both ways; the flip's hook
+ * `dr-failover` workflow calling it and `dr-control` beside it (the operators' controls: the CLI's
+ * `dr pause | resume | approve` reach it as the handshake's `drControls.gcp`, an ID token of the
+ * `--as` identity from the home's key files), the relay both ways; the flip's hook
  * `ledger-drain-primary-targets` in europe-west4 whose invokers name crosslink-workflows alone,
  * draining Google's side through the world's `service-drain`; a tap on AWS's bus.
  */
@@ -549,6 +561,7 @@ export function deployLedgerHalves(
         signalsRegion: LEDGER_SIGNALS_REGION,
         workflow: true,
         commanded: false,
+        control: true,
       },
       create: async (cloud) => {
         await createLedgerDns(cloud);
