@@ -19,7 +19,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
-import { type ControlRequest, parseControlRequest, storedControlIssues } from '#core/dr/controls.ts';
+import {
+  type ControlRequest,
+  drillSide,
+  parseControlRequest,
+  storedControlIssues,
+} from '#core/dr/controls.ts';
 import { executorCloud, type Run } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
@@ -153,6 +158,7 @@ function checked(
     service: plan.service,
     by,
     ...(request.control === 'approve' && run && { decision: run.decision }),
+    ...(request.control === 'drill' && { side: drillSide(request) }),
   };
 }
 
