@@ -266,7 +266,11 @@ export class IntakeClient {
    * Records an operator's pause, resume or approval of a DR plan in the deployed AWS signal log
    * (`POST /dr/{service}/controls`, functions/aws/dr-control.ts); the same key retried records it once.
    */
-  drControl(service: string, body: { control: string; epoch?: number; phase?: 'start' | 'end' }, idempotencyKey: string) {
+  drControl(
+    service: string,
+    body: { control: string; epoch?: number; phase?: 'start' | 'end' },
+    idempotencyKey: string,
+  ) {
     return this.#call<DrControlAnswer>('POST', `/dr/${encodeURIComponent(service)}/controls`, {
       body,
       headers: { 'idempotency-key': idempotencyKey },
