@@ -21,6 +21,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { GoogleAuth } from 'google-auth-library';
+import type { Run } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { ControlRecord } from '#core/dr/signal-log.ts';
 import type { Cloud } from '#core/envelope.ts';
@@ -275,6 +276,11 @@ export class IntakeClient {
       body,
       headers: { 'idempotency-key': idempotencyKey },
     });
+  }
+
+  /** The deployed executor's run of a DR plan as stored (`GET /dr/{service}/run`), or null before any. */
+  drRun(service: string) {
+    return this.#call<{ run: Run | null }>('GET', `/dr/${encodeURIComponent(service)}/run`);
   }
 
   get(id: string) {
