@@ -12,7 +12,8 @@
  * (the end would be refused while it runs), then commands the end at once; during the hold it commands the end at once; a second Ctrl-C stops
  * waiting, writes the report so far and says how to finish (`--end`). Nothing is left half made: the
  * executor's run is never abandoned mid-way by the CLI (it runs on the deployment), and the drill's
- * pin on the standby is always either ended or named.
+ * pin on the standby is always either ended or named. An end the route refuses (the plan paused
+ * meanwhile) is named with the way to end it, and the report of what ran is still written.
  */
 import type { Drill } from '#core/dr/drill.ts';
 import {
@@ -118,7 +119,14 @@ export async function runDrill(
     }
     await hold(o, p);
     if (p.interrupts() > 1) return stopped();
-    const end = await p.control('end');
+    let end: Awaited<ReturnType<DrillPorts['control']>>;
+    try {
+      end = await p.control('end');
+    } catch (e) {
+      // The report of what ran is still written; the refusal says why the end was not recorded.
+      p.say(`the drill's end was refused (${(e as Error).message}); end it with ${o.endCommand}`);
+      return { report: report(), ended };
+    }
     ended = true;
     p.say(`drill ended by ${end.by}: ${describe(end.decisions)}`);
     const failbackRun = await awaitMove(o, p, 'failback', end.time, failoverRun.epoch);

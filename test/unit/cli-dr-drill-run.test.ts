@@ -54,6 +54,7 @@ interface World {
  */
 function world(o: {
   ttl: number;
+  endRefused?: string;
   approvalAfter?: { failback: number };
   outcome?: string;
   interruptAt?: number[];
@@ -98,6 +99,7 @@ function world(o: {
     ...clock,
     async control(phase) {
       const now = clock.now();
+      if (phase === 'end' && o.endRefused) throw new Error(o.endRefused);
       controls.push({ phase, at: now });
       const decision = phase === 'start' ? 'failover' : 'failback';
       const wait = phase === 'end' ? (o.approvalAfter?.failback ?? 0) : 0;
@@ -205,6 +207,25 @@ describe('running a drill', () => {
     expect(report.problems).toContain('failover (epoch 3): its run ended failed');
     expect(w.said.at(-1)).toMatch(
       /ended failed: nothing more is commanded; .* crosslink dr drill plan.yaml --apply --end$/,
+    );
+  }, 20_000);
+
+  it("writes the report of what ran when the drill's end is refused, and says how to end it", async () => {
+    // Prepare
+    const w = world({
+      ttl: MIN,
+      endRefused: 'payments-api: control: paused: resume the plan before a drill moves it',
+    });
+
+    // Act
+    const { report, ended } = await runDrill(options(), w.ports);
+
+    // Assess
+    expect(ended).toBe(false);
+    expect(report.failover).toMatchObject({ epoch: 3, outcome: 'succeeded' });
+    expect(report.problems).toContain('failback: not commanded (the drill stopped before it)');
+    expect(w.said.at(-1)).toBe(
+      "the drill's end was refused (payments-api: control: paused: resume the plan before a drill moves it); end it with crosslink dr drill plan.yaml --apply --end",
     );
   }, 20_000);
 
