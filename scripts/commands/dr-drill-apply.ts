@@ -19,7 +19,7 @@ import { type DrPlan, parseDrPlan } from '#core/dr/plan.ts';
 import type { CommandContext } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
 import { parseOrReport, readInput } from './dr.ts';
-import { serviceClient } from './dr-drill-client.ts';
+import { type ResolveA, type SendRequest, serviceClient } from './dr-drill-client.ts';
 import { runDrill } from './dr-drill-run.ts';
 
 const CLIENT_INTERVAL_MS = 1000;
@@ -75,9 +75,24 @@ async function planOf(ctx: CommandContext, file: string): Promise<DrPlan | numbe
   return plan;
 }
 
-async function intake(ctx: CommandContext) {
+/**
+ * What the drill's client and waits run on: the machine's clock and resolver for the command; a
+ * test of the local cloud gives its virtual clock and the local world's DNS and serving, which
+ * answer the local cloud's names (`resolvesLocalNames`).
+ */
+export interface DrillEnv {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  resolveA?: ResolveA;
+  send?: SendRequest;
+  resolvesLocalNames: boolean;
+}
+
+const SYSTEM_ENV: DrillEnv = { now: Date.now, sleep, resolvesLocalNames: false };
+
+async function intake(ctx: CommandContext, env: DrillEnv = SYSTEM_ENV) {
   const target = await ctx.resolveTarget();
-  if (target.kind === 'local')
+  if (target.kind === 'local' && !env.resolvesLocalNames)
     throw new UsageError(
       "--apply: the local cloud serves its DNS names (Route 53, Cloud DNS) to its own world only, not to a client on this machine, so the drill's client could not resolve the service: run the drill with --target cloud",
     );
@@ -101,17 +116,20 @@ export async function endDrill(ctx: CommandContext, file: string): Promise<numbe
 export async function applyDrill(
   ctx: CommandContext,
   o: { file: string; holdMs: number; report: string; url: URL },
+  env: DrillEnv = SYSTEM_ENV,
 ): Promise<number> {
   const plan = await planOf(ctx, o.file);
   if (typeof plan === 'number') return plan;
-  const client = await intake(ctx);
+  const client = await intake(ctx, env);
   const schedule = drill(plan, { holdMs: o.holdMs });
   const http = serviceClient({
     url: o.url,
     primary: plan.primary.cloud,
     standby: plan.standby.cloud,
     timeoutMs: CLIENT_TIMEOUT_MS,
-    now: Date.now,
+    now: env.now,
+    ...(env.resolveA && { resolveA: env.resolveA }),
+    ...(env.send && { send: env.send }),
   });
   let interrupts = 0;
   const onInterrupt = () => {
@@ -134,8 +152,8 @@ export async function applyDrill(
         },
       },
       {
-        now: Date.now,
-        sleep,
+        now: env.now,
+        sleep: env.sleep,
         control: async (phase) => {
           const a = await client.drControl(plan.service, { control: 'drill', phase }, randomUUID());
           return { time: Date.parse(a.control.time), by: a.control.by, decisions: a.decisions };

@@ -15,6 +15,9 @@ import type { Cloud } from '#core/dr/plan.ts';
 /** Resolves a host's A records with their TTL (seconds), as node:dns `resolve4(host, {ttl: true})`. */
 export type ResolveA = (host: string) => Promise<{ address: string; ttl: number }[]>;
 
+/** One GET of `url` at `address`: its status, or why it got none (`connect`, `timeout`). */
+export type SendRequest = (url: URL, address: string, timeoutMs: number) => Promise<number | string>;
+
 export const systemResolveA: ResolveA = (host) => new Resolver().resolve4(host, { ttl: true });
 
 export interface ServiceClientOptions {
@@ -25,6 +28,7 @@ export interface ServiceClientOptions {
   timeoutMs: number;
   now(): number;
   resolveA?: ResolveA;
+  send?: SendRequest;
 }
 
 export interface ServiceClient {
@@ -35,6 +39,7 @@ export interface ServiceClient {
 
 export function serviceClient(o: ServiceClientOptions): ServiceClient {
   const resolveA = o.resolveA ?? systemResolveA;
+  const send = o.send ?? httpSend;
   let cached: { addresses: string[]; until: number; ttlMs: number } | undefined;
   let primary: string[] | undefined;
 
@@ -70,8 +75,8 @@ export function serviceClient(o: ServiceClientOptions): ServiceClient {
   };
 }
 
-/** One GET of `url` at `address`: its status, or why it got none (`connect`, `timeout`). */
-function send(url: URL, address: string, timeoutMs: number): Promise<number | string> {
+/** One GET of `url` at `address` over HTTP(S). */
+function httpSend(url: URL, address: string, timeoutMs: number): Promise<number | string> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((done) => {
     const req = request(

@@ -11,6 +11,9 @@
  * - the plan's hooks (`payments-promote-alloydb`, `payments-scale-run-service`) as Cloud Functions
  *   in us-central1 whose invokers name crosslink-dr-commanded only, calling the world's
  *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
+ * - the failback's hooks (`payments-promote-aurora`, `payments-scale-ecs-service`) as Lambda
+ *   functions in us-west-2, which drExecutor's role may invoke (config/dr-plan.cjs), doing the same
+ *   on AWS;
  * - taps on both sides' topics, so a test reads every Dr* event each side published.
  */
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { DrPlanDocument } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import { FirestoreDrFence } from '#gcp/dr-fence.ts';
+import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { AwsHalfDeployment } from '#local/aws-half.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { main } from '#scripts/cli/main.ts';
@@ -68,12 +72,14 @@ export interface DeployedHalves {
   drain(): Promise<void>;
   /** Advances the clock a minute, its runs and what they relayed done. */
   minute(): Promise<void>;
+  /** The CLI's home: plan.yaml, config/local-identities.yaml, .crosslink/local.json naming the deployed intake. */
+  home: string;
   /** `crosslink <args>` against the deployed intake, the plan as `plan.yaml`, the local identities (`--as`). */
   cli(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }>;
   stop(): Promise<void>;
 }
 
-/** The plan: its probes at the world's health endpoints, its flip naming the world's cells. */
+/** The plan: its probes at the world's health endpoints, its flips (failover and failback) naming the world's cells. */
 function planDoc(cloud: LocalCloud, w: PaymentsWorld, edit: (doc: DrPlanDocument) => void): DrPlanDocument {
   const doc = probesAtWorld(exampleDoc(), cloud.serviceHealth);
   const flip = doc.actions.failover[2] as { states: { routingControlArn: string; state: string }[] };
@@ -81,27 +87,68 @@ function planDoc(cloud: LocalCloud, w: PaymentsWorld, edit: (doc: DrPlanDocument
     { routingControlArn: w.out.GcpCell, state: 'On' },
     { routingControlArn: w.out.AwsCell, state: 'Off' },
   ];
+  const back = doc.actions.failback[2] as { states: { routingControlArn: string; state: string }[] };
+  back.states = [
+    { routingControlArn: w.out.AwsCell, state: 'On' },
+    { routingControlArn: w.out.GcpCell, state: 'Off' },
+  ];
   edit(doc);
   return doc;
 }
 
-/** A hook of the plan in us-central1, invoked by crosslink-dr-commanded alone, doing `action` in the world. */
-const hook = (cloud: LocalCloud, name: string, action: string) => ({
+/**
+ * A hook of the plan in us-central1, invoked by crosslink-dr-commanded alone, doing `action` in the
+ * world; a promotion that `fences` also demotes the old writer (a planned move's switchover).
+ */
+const hook = (cloud: LocalCloud, name: string, action: string, fences = false) => ({
   name,
   source: 'functions/dr-hooks.ts',
   entryPoint: 'worldAction',
   region: 'us-central1',
   runtime: 'nodejs24',
   serviceAccount: 'payments-hooks',
-  environment: { CROSSLINK_WORLD_ACTION: action, CROSSLINK_WORLD_ADMIN: cloud.admin },
+  environment: {
+    CROSSLINK_WORLD_ACTION: action,
+    CROSSLINK_WORLD_ADMIN: cloud.admin,
+    ...(fences && { CROSSLINK_WORLD_FENCE: 'aws' }),
+  },
   trigger: { http: { invokers: ['serviceAccount:crosslink-dr-commanded'] } },
 });
+
+/**
+ * The failback's hooks on AWS: Lambda functions in the executor's region doing the world's actions
+ * on AWS; the promotion then demotes AlloyDB (a failback is planned: the standby is up).
+ */
+function awsHooks(cloud: LocalCloud): void {
+  const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
+  const world = (action: string, body: Record<string, unknown>) =>
+    admin(cloud, 'POST', `/world/${action}`, { name: SERVICE, cloud: 'aws', ...body });
+  runtime.register({
+    name: 'payments-promote-aurora',
+    timeout: 30,
+    handler: async () => {
+      const out = await world('service-promote', {});
+      // The failback is planned, AlloyDB up: it becomes Aurora's replica again, re-seeded from it.
+      await admin(cloud, 'POST', '/world/service-demote', { name: SERVICE, cloud: 'gcp' });
+      return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
+    },
+  });
+  runtime.register({
+    name: 'payments-scale-ecs-service',
+    timeout: 30,
+    handler: async (command: unknown) => {
+      const capacity = (command as { action: { capacity: number } }).action.capacity;
+      await world('service-scale', { capacity });
+      return { detail: `scaled to ${capacity}` };
+    },
+  });
+}
 
 /**
  * The root gcp.yml's DR functions (sources relative to `at`), their accounts, subscriptions and
  * topics, the probe's schedule, the relay both ways; the plan's hooks; two taps.
  */
-function drConfig(root: string, at: string, cloud: LocalCloud): string {
+function drConfig(root: string, at: string, cloud: LocalCloud, fence: boolean): string {
   const full = parseYaml(readFileSync(join(root, 'gcp.yml'), 'utf8'));
   const fns = full.functions.filter((f: { name: string }) => ['dr-signals', 'dr-commanded'].includes(f.name));
   const subs = full.subscriptions.filter(
@@ -131,7 +178,7 @@ function drConfig(root: string, at: string, cloud: LocalCloud): string {
     ],
     functions: [
       ...fns.map((f: { source: string }) => ({ ...f, source: relative(at, join(root, f.source)) })),
-      hook(cloud, 'payments-promote-alloydb', 'service-promote'),
+      hook(cloud, 'payments-promote-alloydb', 'service-promote', fence),
       hook(cloud, 'payments-scale-run-service', 'service-scale'),
     ],
     topics: full.topics
@@ -153,12 +200,15 @@ function drConfig(root: string, at: string, cloud: LocalCloud): string {
 /**
  * Deploys the payments service's world (its primary's cell On, its clients resolving through Route
  * 53) and both halves with the example plan changed by `edit`, in a temporary directory named by
- * `prefix`.
+ * `prefix`. With `fence`, the promotion hook on Google demotes Aurora once AlloyDB is the writer, as
+ * a planned move's switchover does with its old writer up (a drill); without it the hook promotes
+ * only, as in an outage, where the old writer's region is out.
  */
 export async function deployDrHalves(
   root: string,
   prefix: string,
   edit: (doc: DrPlanDocument) => void = () => {},
+  options: { fence?: boolean } = {},
 ): Promise<DeployedHalves> {
   const variables: Record<string, string> = {};
   const { dir, awsDir, cloud } = await startDrCloud(root, prefix, AWS_REGION, variables);
@@ -187,8 +237,9 @@ export async function deployDrHalves(
     });
     half = deployed.half;
     Object.assign(variables, deployed.googleVariables);
-    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud));
+    writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, cloud, options.fence === true));
     await cloud.plumbing?.reload();
+    awsHooks(cloud);
     await startPaymentsClients(cloud);
 
     // The CLI's home: the plan and the handshake naming the deployed intake.
@@ -236,6 +287,7 @@ export async function deployDrHalves(
         await settle(cloud, QUIET_MS);
         await drain();
       },
+      home,
       cli: async (...args) => {
         const out: string[] = [];
         const err: string[] = [];
