@@ -26,15 +26,16 @@ const { executorRegionIssue, refusedExecutorRegion } = require('../functions/cor
 const { executorCloud } = require('../functions/core/dr/executor.ts');
 
 /**
- * The policy of drCommanded's hooks (DrCommandedRole): `lambda:InvokeFunction` on the Lambda
- * functions the plan names as hooks of its actions on AWS, when Google executes the plan (AWS runs
- * them when commanded), in the stack's own account and region. None (no plan, or a plan AWS
- * executes: the AWS executor runs no hook): an explicit Deny of invoking any function, since a
- * policy document holds at least one statement.
+ * The policy of the hooks one AWS function runs: `lambda:InvokeFunction` on the Lambda functions the
+ * plan names as hooks of its actions on AWS, when `executor` executes the plan, in the stack's own
+ * account and region. drCommanded (DrCommandedRole) runs them when Google executes the plan (AWS
+ * runs them when commanded); drExecutor (DrExecutorRole) when AWS does (its failback's promotion
+ * and scaling). None (no plan, or the other cloud executes it): an explicit Deny of invoking any
+ * function, since a policy document holds at least one statement.
  */
-function commandedHookPolicy(plan) {
+function hookPolicy(plan, executor) {
   const hooks =
-    plan && executorCloud(plan) === 'gcp'
+    plan && executorCloud(plan) === executor
       ? [
           ...new Set(
             [...plan.actions.failover, ...plan.actions.failback]
@@ -56,6 +57,9 @@ function commandedHookPolicy(plan) {
         };
   return { Version: '2012-10-17', Statement: [statement] };
 }
+
+const commandedHookPolicy = (plan) => hookPolicy(plan, 'gcp');
+const executorHookPolicy = (plan) => hookPolicy(plan, 'aws');
 
 /** The template's Rules for `plan`: none unless AWS executes it. */
 function executorRegionRules(plan, file) {
@@ -89,6 +93,7 @@ function drPlanValues(file, region) {
       staleAfterSeconds: 300,
       rules: {},
       commandedHookPolicy: commandedHookPolicy(null),
+      executorHookPolicy: executorHookPolicy(null),
     };
   const path = resolve(__dirname, '..', file);
   const plan = parseDrPlan(readFileSync(path, 'utf8'), file);
@@ -102,9 +107,11 @@ function drPlanValues(file, region) {
     staleAfterSeconds: Math.max(60, Math.ceil(plan.settings.staleAfterMs / 60_000) * 60),
     rules: executorRegionRules(plan, file),
     commandedHookPolicy: commandedHookPolicy(plan),
+    executorHookPolicy: executorHookPolicy(plan),
   };
 }
 
 module.exports = ({ options } = {}) => drPlanValues(process.env.CROSSLINK_DR_PLAN_FILE, options?.region);
 module.exports.drPlanValues = drPlanValues;
 module.exports.commandedHookPolicy = commandedHookPolicy;
+module.exports.executorHookPolicy = executorHookPolicy;

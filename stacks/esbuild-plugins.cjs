@@ -10,7 +10,9 @@
  * fallback where node:crypto has none, by a class that says so; mnemonist's LRU cache, which
  * the DynamoDB client's endpoint cache builds, by one on a Map; EventBridge's multi-region signer
  * by the SigV4 signer, refusing SigV4a (which the SDK cannot sign here either); the adaptive retry
- * strategy, which no client is configured for, by a refusal. And `sdkPackageVersion`: each
+ * strategy, which no client is configured for, by a refusal; the event-stream codec a client
+ * (Lambda's) imports at its top level, which serverless.yml leaves out of every bundle, by a
+ * marshaller that refuses to be reached. And `sdkPackageVersion`: each
  * client imports its whole package.json for its version (the user agent's); it gets the version.
  *
  * `sdkSchemaLiteralKeys`: the AWS SDK clients describe their operations' shapes in one module

@@ -1,6 +1,7 @@
 /**
  * Lambda `drControl` (docs/dr-executor.md "Operations"): `POST /dr/{service}/controls` on the HTTP
- * API with IAM auth, an operator's pause, resume or approval of the deployed plan, recorded in the
+ * API with IAM auth (and `GET /dr/{service}/run`: the executor's run as stored, which `dr drill --apply`
+ * follows), an operator's pause, resume or approval of the deployed plan, recorded in the
  * AWS copy of the signal log (functions/aws/signal-log.ts `DRCTL#`) where the plan's traffic switch
  * is on AWS. The caller is the IAM principal API Gateway verified
  * (`requestContext.authorizer.iam.userArn`), never a field of the body: it is the control's `by`.
@@ -26,7 +27,7 @@ import {
   takeControl,
 } from '#core/dr/control-taking.ts';
 import { parseControlRequest } from '#core/dr/controls.ts';
-import { executorCloud } from '#core/dr/executor.ts';
+import { executorCloud, type Run } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { NotFoundError, ValidationError } from '#core/errors.ts';
 import { errorToHttp, type HttpAnswer } from '#core/link/http-errors.ts';
@@ -37,8 +38,9 @@ import { EventBridgeSink } from './event-sink.ts';
 import type { HttpApiEvent } from './intake.ts';
 import { DynamoDbSignalLog } from './signal-log.ts';
 
-/** The route this function serves. */
+/** The routes this function serves: a control, and the executor's run as stored (a drill follows it). */
 export const DR_CONTROL_ROUTE = 'POST /dr/{service}/controls';
+export const DR_RUN_ROUTE = 'GET /dr/{service}/run';
 
 export { type ControlAnswer, ControlRefusedError };
 
@@ -50,7 +52,7 @@ export interface DrControlDeps {
   decide?: DecideDeps;
 }
 
-const ok = (statusCode: number, body: ControlAnswer): HttpAnswer => ({
+const ok = (statusCode: number, body: ControlAnswer | { run: Run | null }): HttpAnswer => ({
   statusCode,
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
@@ -66,7 +68,8 @@ export async function drControlRoute(deps: DrControlDeps, event: HttpApiEvent): 
 }
 
 async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAnswer> {
-  if (event.routeKey !== DR_CONTROL_ROUTE) throw new NotFoundError(`no route ${event.routeKey}`);
+  if (event.routeKey !== DR_CONTROL_ROUTE && event.routeKey !== DR_RUN_ROUTE)
+    throw new NotFoundError(`no route ${event.routeKey}`);
   const by = event.requestContext.authorizer?.iam?.userArn;
   // The route's IAM auth guarantees a principal; without one the route is misconfigured.
   if (!by) throw new Error('route without verified caller: the platform passed no principal');
@@ -82,6 +85,8 @@ async function control(deps: DrControlDeps, event: HttpApiEvent): Promise<HttpAn
     throw new ControlRefusedError(
       `service: ${service}'s traffic switch is on ${executorCloud(plan)}, which executes it: its controls are taken there, not in the AWS log`,
     );
+  if (event.routeKey === DR_RUN_ROUTE)
+    return ok(200, { run: deps.decide ? ((await deps.decide.runs.current(service))?.run ?? null) : null });
   const request = parseControlRequest(parseBody(event));
   const key = event.headers?.['idempotency-key'];
   const decide = deps.decide;

@@ -14,20 +14,25 @@
  * Each input advances the run and the run is stored over the version it was read at (a lost race reads
  * it again) before any effect is performed: the catalog events go on the bus (a relayed action's
  * `DrActionStarted` is Google's command, carried by the relay), pages are counted for the pages alarm,
- * and a local action runs here and now: the ARC flip (functions/aws/arc-switch.ts), whose outcome is
- * the next input. A crash between the store and the effects leaves an action without a start: the
- * state machine's retry of the claim finds its own claim and starts the action under way again
- * (`restartEffects`), which the commanded side's fence and the idempotent flip make safe. A crash
- * after the claim that is not retried leaves the action without a result: at its deadline the run
+ * and a local action runs here and now: the ARC flip (functions/aws/arc-switch.ts), or an action
+ * with a hook on AWS (the plan's Lambda function, invoked once as ./dr-hook-runner.ts does for AWS's
+ * commanded side), whose outcome is the next input. A crash between the store and the effects leaves
+ * an action without a start: the state machine's retry of the claim finds its own claim and starts
+ * the action under way again (`restartEffects`) when that is safe to repeat (a relayed command,
+ * which the commanded side's fence runs once; the ARC flip, which sets the same states), never a
+ * hook here, which has no fence. An action not started again has no result: at its deadline the run
  * stalls and pages, as for a partition.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock } from '#core/clock.ts';
 import { systemClock } from '#core/clock.ts';
+import type { HookRunner } from '#core/dr/commanded.ts';
 import { pauseInputs, recordedPause } from '#core/dr/controls.ts';
 import {
+  type ActionCommand,
   type ActionResult,
   type Advance,
   advance,
@@ -54,6 +59,7 @@ import { jsonSetting, need } from '#core/link/settings.ts';
 import { assertValid } from '#core/validation.ts';
 import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
 import { DynamoDbDrExecutorStore, RunVersionConflict } from './dr-executor-store.ts';
+import { lambdaHookRunner, lambdaInvoke } from './dr-hook-runner.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { DynamoDbSignalLog } from './signal-log.ts';
@@ -66,6 +72,11 @@ export interface DrExecutorDeps {
   clock: Clock;
   /** The ARC flip through the cluster's regional endpoints, under the executor's role. */
   flip: (action: ArcAction) => Promise<ArcFlip>;
+  /**
+   * An action on AWS with a hook (a failback's promotion and scaling): the plan's Lambda function,
+   * invoked once under the executor's role, whose policy names the plan's hooks on AWS alone.
+   */
+  runHook: HookRunner;
   /** Counts a page for the pages alarm and logs it. */
   page: (page: ExecutorPage) => void;
   /** How often the state machine looks at a run between its deadlines (ms). */
@@ -313,23 +324,20 @@ async function perform(
 async function runLocal(
   deps: DrExecutorDeps,
   action: Run['steps'][number]['action'],
-  command: { service: string; epoch: number; index: number },
+  command: ActionCommand,
 ): Promise<ActionResult> {
   const base = { service: command.service, epoch: command.epoch, index: command.index };
-  if (action.type !== 'arc-routing-control')
-    return {
-      ...base,
-      outcome: 'failed',
-      time: iso(deps.clock.now()),
-      detail: `${action.type} on aws: the AWS executor runs only the ARC flip; a hook on AWS (${'hook' in action ? action.hook.function : 'none'}) is not run by it`,
-    };
   try {
-    const flipped = await deps.flip(action);
+    let detail: string | undefined;
+    if (action.type === 'arc-routing-control') {
+      const flipped = await deps.flip(action);
+      detail = `via ${flipped.region}${flipped.passed.length ? ` (passed over ${flipped.passed.join('; ')})` : ''}`;
+    } else detail = (await deps.runHook(action, command)).detail;
     return {
       ...base,
       outcome: 'succeeded',
       time: iso(deps.clock.now()),
-      detail: `via ${flipped.region}${flipped.passed.length ? ` (passed over ${flipped.passed.join('; ')})` : ''}`,
+      ...(detail !== undefined && { detail }),
     };
   } catch (err) {
     const e = err as { name?: string; message?: string };
@@ -442,6 +450,12 @@ export function drExecutorDepsFromEnv(
     clock,
     // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
     flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
+    // The SDK's own retries would invoke a hook twice: an invocation is made once.
+    runHook: lambdaHookRunner({
+      plan,
+      clock,
+      invoke: lambdaInvoke(new LambdaClient({ region, maxAttempts: 1 })),
+    }),
     page: onPage,
   };
   return cached;

@@ -41,6 +41,25 @@ interface Outcome {
   side?: CloudName;
 }
 
+/**
+ * One request of `service` sent to `ip`: it reaches the side whose address that is and succeeds
+ * only when that side serves (its region up, a task running, not drained) and its database takes
+ * the write there (a success is one write).
+ */
+export function serveRequest(
+  world: ServiceWorld,
+  service: string,
+  ip: string,
+): { ok: boolean; reason?: FailureReason; side?: CloudName } {
+  const at = world.endpoint(ip);
+  if (!at || at.service.name !== service) return { ok: false, reason: 'unreachable' };
+  const down = at.service.downReason(at.cloud);
+  if (down) return { ok: false, reason: down, side: at.cloud };
+  const write = at.service.db.write(at.cloud);
+  if (!write.ok) return { ok: false, reason: write.reason, side: at.cloud };
+  return { ok: true, side: at.cloud };
+}
+
 export class ServiceClients {
   readonly spec: Required<Omit<ClientSpec, 'from'>> & Pick<ClientSpec, 'from'>;
   readonly #clock: VirtualClock;
@@ -106,14 +125,7 @@ export class ServiceClients {
   #attempt(now: number): Outcome {
     const answers = this.#resolve(now);
     if (typeof answers === 'string') return { at: now, ok: false, reason: answers };
-    const ip = answers[0] as string;
-    const at = this.#world.endpoint(ip);
-    if (!at || at.service.name !== this.spec.service) return { at: now, ok: false, reason: 'unreachable' };
-    const down = at.service.downReason(at.cloud);
-    if (down) return { at: now, ok: false, reason: down, side: at.cloud };
-    const write = at.service.db.write(at.cloud);
-    if (!write.ok) return { at: now, ok: false, reason: write.reason, side: at.cloud };
-    return { at: now, ok: true, side: at.cloud };
+    return { at: now, ...serveRequest(this.#world, this.spec.service, answers[0] as string) };
   }
 
   /** The cached answer, or a fresh one kept for its TTL; a failure reason when there is none. */

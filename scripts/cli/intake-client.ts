@@ -21,6 +21,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { GoogleAuth } from 'google-auth-library';
+import type { Run } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { ControlRecord } from '#core/dr/signal-log.ts';
 import type { Cloud } from '#core/envelope.ts';
@@ -267,11 +268,20 @@ export class IntakeClient {
    * cloud executing it (`POST /dr/{service}/controls`: AWS's functions/aws/dr-control.ts, Google's
    * functions/gcp/dr-control.ts); the same key retried records it once.
    */
-  drControl(service: string, body: { control: string; epoch?: number }, idempotencyKey: string) {
+  drControl(
+    service: string,
+    body: { control: string; epoch?: number; phase?: 'start' | 'end' },
+    idempotencyKey: string,
+  ) {
     return this.#call<DrControlAnswer>('POST', `/dr/${encodeURIComponent(service)}/controls`, {
       body,
       headers: { 'idempotency-key': idempotencyKey },
     });
+  }
+
+  /** The deployed executor's run of a DR plan as stored (`GET /dr/{service}/run`), or null before any. */
+  drRun(service: string) {
+    return this.#call<{ run: Run | null }>('GET', `/dr/${encodeURIComponent(service)}/run`);
   }
 
   get(id: string) {

@@ -1,9 +1,12 @@
 /**
- * `crosslink dr drill <plan-file> [--hold <duration>] [--apply]`: a game day that fails the plan's
- * service over and back on schedule (docs/dr-executor.md "Drills"). Without --apply it prints what
- * the drill would do (the executor, each move's actions in order with where they run and their
- * timeouts, the hold on the standby) and the RTO budget it is measured against, and changes nothing.
- * Exit codes: 0 printed, 2 a malformed plan, a missing file or a bad flag (named, with the reason).
+ * `crosslink dr drill <plan-file> [--hold <duration>] [--apply --report <file> --client-url <url>]`:
+ * a game day that fails the plan's service over and back on schedule (docs/dr-executor.md "Drills").
+ * Without --apply it prints what the drill would do (the executor, each move's actions in order with
+ * where they run and their timeouts, the hold on the standby) and the RTO budget it is measured
+ * against, and changes nothing. With --apply it runs the drill through the deployed AWS executor and
+ * writes its report (./dr-drill-apply.ts); `--apply --end` ends a drill stopped before its end.
+ * Exit codes: 0 printed (or the drill passed), 2 a malformed plan, a missing file or a bad flag
+ * (named, with the reason), 3 a control refused, 6 the drill did not pass.
  */
 import { formatDuration, parseDuration } from '#core/clock.ts';
 import { DETECTION_PROBES, type Drill, type DrillMove, drill, PROBE_SCHEDULE_MS } from '#core/dr/drill.ts';
@@ -11,6 +14,7 @@ import { parseDrPlan } from '#core/dr/plan.ts';
 import type { Command } from '../cli/command.ts';
 import { EXIT, UsageError } from '../cli/errors.ts';
 import { describeAction, type Output, parseOrReport, readInput } from './dr.ts';
+import { applyDrill, clientUrlOption, endDrill, reportOption } from './dr-drill-apply.ts';
 
 const DEFAULT_HOLD = '10m';
 
@@ -67,7 +71,7 @@ export async function drDrill(
 export const drillCommand: Command = {
   noun: 'dr',
   verb: 'drill',
-  args: '<plan-file> [--hold <duration>] [--apply]',
+  args: '<plan-file> [--hold <duration>] [--apply --report <file> --client-url <url> | --apply --end]',
   summary: 'a game day: fail the service over and back on schedule (prints the drill unless --apply)',
   example: 'crosslink dr drill config/dr-plans/example-ledger.yaml --hold 15m',
   positionals: { min: 1, max: 1 },
@@ -76,14 +80,41 @@ export const drillCommand: Command = {
       type: 'string',
       description: `how long to stay on the standby (default ${DEFAULT_HOLD}, at least 1m)`,
     },
-    apply: { type: 'boolean', description: 'run the drill (not built yet: the dry run only)' },
+    apply: {
+      type: 'boolean',
+      description:
+        'run the drill through the deployed AWS executor (a plan AWS executes) and write its report',
+    },
+    report: { type: 'string', description: "with --apply: the file the drill's report (JSON) is written to" },
+    'client-url': {
+      type: 'string',
+      description:
+        "with --apply: the service's URL, by its DNS name, that the drill's client requests once a second",
+    },
+    end: {
+      type: 'boolean',
+      description: 'with --apply: end a drill stopped before its end (command the failback)',
+    },
   },
   async run(ctx) {
     const holdMs = holdOption(ctx.options.hold);
-    if (ctx.options.apply === true)
-      throw new UsageError(
-        '--apply: running a drill is not built yet; without --apply the drill prints what it would do and changes nothing',
-      );
+    const file = ctx.positionals[0] as string;
+    if (ctx.options.apply !== true) {
+      for (const flag of ['report', 'client-url', 'end'])
+        if (ctx.options[flag] !== undefined)
+          throw new UsageError(
+            `--${flag} is for --apply: without it the drill is printed and nothing changes`,
+          );
+    } else if (ctx.options.end === true) {
+      for (const flag of ['report', 'client-url', 'hold'])
+        if (ctx.options[flag] !== undefined)
+          throw new UsageError(`--${flag}: --end only records the drill's end`);
+      return endDrill(ctx, file);
+    } else {
+      const report = await reportOption(ctx.home, ctx.options.report);
+      const url = clientUrlOption(ctx.options['client-url']);
+      return applyDrill(ctx, { file, holdMs, report, url });
+    }
     return drDrill(
       { file: ctx.positionals[0] as string, holdMs, json: ctx.global.json, home: ctx.home },
       ctx.io,

@@ -73,14 +73,57 @@ describe('crosslink dr drill (dry run)', () => {
       '--hold',
       'soon',
     );
-    const apply = await crosslink('dr', 'drill', 'config/dr-plans/example-ledger.yaml', '--apply');
+    const apply = await crosslink(
+      'dr',
+      'drill',
+      'config/dr-plans/example-ledger.yaml',
+      '--apply',
+      '--report',
+      'drill.json',
+      '--client-url',
+      'https://api.ledger.example.com/health',
+    );
     const missing = await crosslink('dr', 'drill', 'no-such-plan.yaml');
     // Assess
     expect([short.code, notDuration.code, apply.code, missing.code]).toEqual([2, 2, 2, 2]);
     expect(short.err.join('\n')).toContain('--hold: 30s is under 1m');
     expect(notDuration.err.join('\n')).toContain('--hold: "soon" is not a duration');
-    expect(apply.err.join('\n')).toContain('--apply: running a drill is not built yet');
+    expect(apply.err.join('\n')).toContain(
+      "--apply: config/dr-plans/example-ledger.yaml: ledger's traffic switch is on gcp, which executes it",
+    );
     expect(apply.out).toEqual([]);
     expect(missing.err).toEqual(['no-such-plan.yaml: no such file']);
+  });
+
+  it('names each --apply flag that is missing or wrong, and a flag of --apply given without it (exit 2)', async () => {
+    // Prepare
+    const plan = 'config/dr-plans/example-payments.yaml';
+    const url = 'https://api.payments.example.com/health';
+    const drill = (...args: string[]) => crosslink('dr', 'drill', plan, ...args);
+    // Act
+    const runs = [
+      await drill('--apply', '--client-url', url),
+      await drill('--apply', '--report', 'no-such-folder/drill.json', '--client-url', url),
+      await drill('--apply', '--report', 'config', '--client-url', url),
+      await drill('--apply', '--report', 'drill.json'),
+      await drill('--apply', '--report', 'drill.json', '--client-url', 'ftp://api.payments.example.com/'),
+      await drill('--apply', '--report', 'drill.json', '--client-url', 'http://198.51.100.10/health'),
+      await drill('--report', 'drill.json'),
+      await drill('--apply', '--end', '--hold', '5m'),
+    ];
+    // Assess
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(runs.map((r) => r.err.join('\n'))).toEqual([
+      expect.stringContaining("missing --report <file>: where the drill's report (JSON) is written"),
+      expect.stringContaining(
+        '--report: no-such-folder/drill.json: the folder no-such-folder does not exist',
+      ),
+      expect.stringContaining('--report: config is a folder, not a file'),
+      expect.stringContaining('missing --client-url <url>'),
+      expect.stringContaining('--client-url: ftp://api.payments.example.com/: must be http or https'),
+      expect.stringContaining('--client-url: http://198.51.100.10/health: name the service by its DNS name'),
+      expect.stringContaining('--report is for --apply: without it the drill is printed and nothing changes'),
+      expect.stringContaining("--hold: --end only records the drill's end"),
+    ]);
   });
 });

@@ -93,8 +93,9 @@ const EXPECTED: Record<string, string[]> = {
   vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
   // The decision hook starts the failover state machine's executions.
   drSignals: [...STORE_EVENTS, 'CloudWatchClient', 'SFNClient'],
-  // Its store and the bus; the ARC flip's client is not among the clients checked here.
-  drExecutor: STORE_EVENTS,
+  // Its store, the bus, and the plan's hook functions on AWS invoked (the ARC flip's client is not
+  // among the clients checked here).
+  drExecutor: [...STORE_EVENTS, 'LambdaClient'],
   // The control recorded in the log, then the decision hook (its DrDecisionMade, its executions).
   drControl: [...STORE_EVENTS, 'SFNClient'],
   // The fence, DrActionFinished on the bus, and the plan's hook functions invoked.
@@ -126,6 +127,19 @@ describe('the Lambda bundles', () => {
       bundles.map((b) => [b.name, CLIENTS.filter((c) => b.text.includes(marker(c))).sort()]),
     );
     expect(held).toEqual(Object.fromEntries(Object.entries(EXPECTED).map(([f, cs]) => [f, [...cs].sort()])));
+  });
+
+  it("import, each, only Node's own modules at their top level: a module left out of the bundles is at most reached by a dynamic import()", () => {
+    // A static import of a module serverless.yml leaves out (the event-stream codec, which the
+    // Lambda client imports at its top level) fails the function at its load, before any call.
+    const staticImport = /(?:^|[;}\s])import\s*(?:[\w$*{},\s]+?\s*from\s*)?["']([^"']+)["']/g;
+    const imported = Object.fromEntries(
+      bundles.map((b) => [
+        b.name,
+        [...b.text.matchAll(staticImport)].map((m) => m[1]).filter((m) => !m?.startsWith('node:')),
+      ]),
+    );
+    expect(imported).toEqual(Object.fromEntries(bundles.map((b) => [b.name, []])));
   });
 
   it('run in the retry mode they bundle: no function sets AWS_RETRY_MODE (the adaptive mode is shimmed out)', () => {

@@ -473,6 +473,8 @@ describe('serverless.yml packaged', () => {
         Condition: { Bool: { 'route53-recovery-cluster:AllowSafetyRulesOverrides': 'true' } },
       }),
     );
+    // No plan packaged: no hook on AWS to invoke.
+    expect(executor).toContainEqual({ Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' });
     // Its store only: the DREXEC# items of the links table.
     expect(executor).toContainEqual(
       expect.objectContaining({

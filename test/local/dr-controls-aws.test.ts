@@ -50,7 +50,7 @@ import type { LocalCloud } from '#local/index.ts';
 import { IntakeClient } from '#scripts/cli/intake-client.ts';
 import { main } from '#scripts/cli/main.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
-import { roleSession } from '../support/dr-world.ts';
+import { noHookOnAws, roleSession } from '../support/dr-world.ts';
 import { IDENTITIES } from '../support/intake.ts';
 import { ADMIN_CREDENTIALS, letServiceCall, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 import { failoverDecision } from '../unit/dr/helpers.ts';
@@ -149,6 +149,7 @@ async function deploy(): Promise<World> {
       w.flips++;
       return { region: 'us-west-2', passed: [] } as never;
     },
+    runHook: noHookOnAws,
     page: (p) => void w.pages.push(p),
     controls: async (service) => (await executorLog.controls(service)).map((c) => c.record),
   };
@@ -198,11 +199,8 @@ beforeAll(async () => {
   });
   await letServiceCall(cloud, fn.arn, 'apigateway.amazonaws.com');
   api = new HttpApi(cloud.aws.edge.world, { accountId: cloud.aws.accountId, region: cloud.aws.region });
-  api.addRoute({
-    routeKey: 'POST /dr/{service}/controls',
-    functionName: 'drControl',
-    auth: { type: 'AWS_IAM' },
-  });
+  for (const routeKey of ['POST /dr/{service}/controls', 'GET /dr/{service}/run'])
+    api.addRoute({ routeKey, functionName: 'drControl', auth: { type: 'AWS_IAM' } });
   await api.listen(0);
   writeFileSync(
     join(home, '.crosslink', 'local.json'),
@@ -258,6 +256,10 @@ async function googleFinishes(): Promise<void> {
     result: resultOfFinished({ ...started, outcome: 'succeeded', finishedAt: iso(cloud.clock.now()) }),
   });
 }
+
+/** The intake client signed as bob, who may record controls and read the run. */
+const bobClient = () =>
+  new IntakeClient({ url: api.endpoint, region: cloud.aws.region, credentials: async () => IDENTITIES.bob });
 
 const tick = () => applyExecutorInput(world.executor, { drExecutor: 'tick', service: plan.service });
 
@@ -343,11 +345,7 @@ describe('dr controls reaching the deployed AWS executor', () => {
   it('records a retried request once, and refuses a caller without the permission by IAM', async () => {
     // Prepare
     world = await deploy();
-    const asBob = new IntakeClient({
-      url: api.endpoint,
-      region: cloud.aws.region,
-      credentials: async () => IDENTITIES.bob,
-    });
+    const asBob = bobClient();
 
     // Act
     const first = await asBob.drControl(plan.service, { control: 'pause' }, 'retry-1');
@@ -364,6 +362,72 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(alice.code).toBe(3);
     expect(alice.err.join('\n')).toMatch(/user\/alice is not authorized to perform: execute-api:Invoke/);
     expect((await world.log.controls(plan.service)).map((c) => c.record.control)).toEqual(['pause']);
+  });
+
+  it("runs a drill's start and end through the route as bob: each move with the plan's approval, the run read back, the end refused before the start", async () => {
+    // Prepare: both sides seen healthy by both probes
+    world = await deploy();
+    const asBob = bobClient();
+    const time = iso(cloud.clock.now());
+    const seen = (vantage: string, signal: string): Observation =>
+      ({ time, service: plan.service, vantage, signal, status: 'healthy' }) as Observation;
+    await world.log.record(
+      ['aws-us-west-2', 'gcp-us-west1'].flatMap((v) => [
+        seen(v, 'standby-readiness'),
+        seen(v, 'api-availability'),
+      ]),
+    );
+    await cloud.clock.advance(1_000);
+
+    // Act: an end before any start; the start, approved (this plan's failover requires it); Google's
+    // two actions answered, the flip; then the end, whose failback waits for its own approval
+    const before = await asBob.drRun(plan.service);
+    const early = await asBob
+      .drControl(plan.service, { control: 'drill', phase: 'end' }, 'drill-early')
+      .catch((e) => e);
+    const start = await asBob.drControl(plan.service, { control: 'drill', phase: 'start' }, 'drill-start');
+    const again = await asBob
+      .drControl(plan.service, { control: 'drill', phase: 'start' }, 'drill-again')
+      .catch((e) => e);
+    const pending = (await asBob.drRun(plan.service)).run;
+    const approved = await asBob.drControl(
+      plan.service,
+      { control: 'approve', epoch: pending?.epoch },
+      'drill-approve',
+    );
+    await googleFinishes();
+    await googleFinishes();
+    const failedOver = await asBob.drRun(plan.service);
+    await cloud.clock.advance(60_000);
+    const end = await asBob.drControl(plan.service, { control: 'drill', phase: 'end' }, 'drill-end');
+    const failback = (await asBob.drRun(plan.service)).run;
+
+    // Assess
+    expect(before).toEqual({ run: null });
+    expect(early.message).toContain('payments-api: phase: no drill is under way to end');
+    expect(start).toMatchObject({ recorded: true, control: { control: 'drill', side: 'standby', by: BOB } });
+    expect(start.decisions.at(-1)).toMatchObject({ decision: 'failover', approval: 'pending' });
+    expect(start.decisions.at(-1)?.reasons[0]?.code).toBe('drill-commanded');
+    expect(again.message).toContain('a drill is under way (started by');
+    expect(pending).toMatchObject({ decision: 'failover', status: 'awaiting-approval' });
+    const moved = approved.decisions.filter((d) => d.decision !== 'hold');
+    expect(moved).toMatchObject([{ decision: 'failover', approval: 'approved', by: BOB, active: 'standby' }]);
+    expect(failedOver.run).toMatchObject({
+      decision: 'failover',
+      epoch: moved[0]?.epoch,
+      status: 'succeeded',
+    });
+    expect(failedOver.run?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(world.flips).toBe(1);
+    expect(end).toMatchObject({ recorded: true, control: { control: 'drill', side: 'primary', by: BOB } });
+    // The payments plan's failback requires an approval: the run waits for it at the epoch decided
+    expect(failback).toMatchObject({ decision: 'failback', status: 'awaiting-approval' });
+    expect((failback?.epoch ?? 0) > (moved[0]?.epoch ?? 0)).toBe(true);
+    expect((await world.log.controls(plan.service)).map((c) => [c.record.control, c.record.side])).toEqual([
+      ['drill', 'standby'],
+      ['approve', undefined],
+      ['drill', 'primary'],
+    ]);
   });
 
   it('opens a run paused when its decision is taken after `dr pause`, and starts it on `dr resume`', async () => {

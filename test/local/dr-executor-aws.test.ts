@@ -7,12 +7,14 @@
  * bring it. Proved: a failover run in order under one epoch to `DrFailedOver` with traffic moved; the
  * same decision again refused and recorded; a relayed action with no result stalls the run at its
  * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
- * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda.
+ * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda; a
+ * failback's hooks on AWS run by the executor itself in order, then the flip back, and a failing
+ * hook failing the run.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flipRoutingControls } from '#aws/arc-switch.ts';
+import { type ArcAction, flipRoutingControls } from '#aws/arc-switch.ts';
 import {
   applyExecutorInput,
   type DrExecutorDeps,
@@ -22,6 +24,7 @@ import {
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+import { HookFailed } from '#core/dr/commanded.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -33,6 +36,7 @@ import {
   drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
+  noHookOnAws,
   type PaymentsWorld,
   primaryCellOn,
   type SessionCredentials,
@@ -97,6 +101,7 @@ async function harness(): Promise<Harness> {
       h.flips++;
       return flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action });
     },
+    runHook: noHookOnAws,
     page: (p) => void h.pages.push(p),
   };
   return h;
@@ -106,6 +111,16 @@ const failover = (epoch: number) => failoverDecision(plan, { epoch, time: iso(cl
 /** The state machine's Decide input: the decision and the execution that gives it. */
 const decide = (epoch: number, execution = `payments-api-${epoch}`) =>
   ({ drExecutor: 'decision', decision: failover(epoch), execution }) as const;
+
+/** The failback of the plan under `epoch`, approved (the flip back to the primary last). */
+const failback = (epoch: number) =>
+  failoverDecision(plan, {
+    epoch,
+    time: iso(cloud.clock.now()),
+    decision: 'failback',
+    active: 'primary',
+    actions: plan.actions.failback,
+  });
 
 const names = (events: CloudEvent[]) => events.map((e) => e.type.replace(/^crosslink\.|\.v1$/g, ''));
 const lastStarted = (h: Harness) =>
@@ -190,6 +205,85 @@ describe('the DR executor on AWS', () => {
       ['succeeded', 4],
     ]);
     expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
+  });
+
+  it("runs a failback's hooks on AWS in order through its hook runner, then the flip back, to DrFailedBack", async () => {
+    // Prepare: the world failed over (AlloyDB the writer, Aurora its replica, the standby's cell On);
+    // the hooks on AWS doing the world's actions on AWS, the promotion demoting AlloyDB
+    const h = await harness();
+    const calls: [string, string, number, number][] = [];
+    h.deps.runHook = async (action, command) => {
+      calls.push([action.type, command.decision, command.epoch, command.index]);
+      if (action.type === 'promote-replica') {
+        const out = await act('service-promote', { name: plan.service, cloud: 'aws' });
+        await act('service-demote', { name: plan.service, cloud: 'gcp' }); // planned: AlloyDB is up
+        return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
+      }
+      const capacity = (action as { capacity: number }).capacity;
+      await act('service-scale', { name: plan.service, cloud: 'aws', capacity });
+      return { detail: `scaled to ${capacity}` };
+    };
+    const before = (await act('service', { name: plan.service })).database;
+    if (before.gcp.role !== 'writer') await act('service-promote', { name: plan.service, cloud: 'gcp' });
+    if (before.aws.role === 'writer') await act('service-demote', { name: plan.service, cloud: 'aws' });
+    await flipRoutingControls(
+      { credentials: executor },
+      { endpoints: world.endpoints, action: plan.actions.failover[2] as ArcAction },
+    );
+    await cloud.clock.advance(10_000); // past the safety rule's wait period since the flip
+
+    // Act
+    const done = await applyExecutorInput(h.deps, {
+      drExecutor: 'decision',
+      decision: failback(5),
+      execution: 'payments-api-5',
+    });
+
+    // Assess
+    expect(done).toMatchObject({ epoch: 5, status: 'succeeded', finished: true });
+    expect(calls).toEqual([
+      ['promote-replica', 'failback', 5, 0],
+      ['scale-standby', 'failback', 5, 1],
+    ]);
+    expect(names(h.events)).toEqual([
+      ...Array(3).fill(['DrActionStarted', 'DrActionFinished']).flat(),
+      'DrFailedBack',
+    ]);
+    const stored = (await h.deps.runs.current(plan.service))?.run;
+    expect(stored?.steps.map((s) => [s.status, s.via])).toEqual([
+      ['succeeded', 'local'],
+      ['succeeded', 'local'],
+      ['succeeded', 'local'],
+    ]);
+    expect(stored?.steps[0]?.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
+    const service = await act('service', { name: plan.service });
+    expect([service.database.aws.role, service.database.gcp.role]).toEqual(['writer', 'replica']);
+    expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
+    expect(h.pages).toEqual([]);
+  });
+
+  it('fails the run at a hook on AWS that fails, naming its error, and flips nothing', async () => {
+    // Prepare
+    const h = await harness();
+    h.deps.runHook = async () => {
+      throw new HookFailed('payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up');
+    };
+
+    // Act
+    const out = await applyExecutorInput(h.deps, {
+      drExecutor: 'decision',
+      decision: failback(6),
+      execution: 'payments-api-6',
+    });
+
+    // Assess
+    expect(out).toMatchObject({ epoch: 6, status: 'failed', finished: true });
+    const stored = (await h.deps.runs.current(plan.service))?.run;
+    expect(stored?.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending']);
+    expect(stored?.steps[0]?.detail).toBe(
+      'HookFailed: payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up',
+    );
+    expect(h.flips).toBe(0);
   });
 
   it('finds its own claim again when the claiming execution retries, starting the action under way again; refuses and records the same decision from any other, open or finished', async () => {

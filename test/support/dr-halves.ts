@@ -11,6 +11,9 @@
  * - the plan's hooks (`payments-promote-alloydb`, `payments-scale-run-service`) as Cloud Functions
  *   in us-central1 whose invokers name crosslink-dr-commanded only, calling the world's
  *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
+ * - the failback's hooks (`payments-promote-aurora`, `payments-scale-ecs-service`) as Lambda
+ *   functions in us-west-2, which drExecutor's role may invoke (config/dr-plan.cjs), doing the same
+ *   on AWS;
  * - taps on both sides' topics, so a test reads every Dr* event each side published;
  * - the world read as it is (`worldNow`, `worldWatch`) and drExecutor's pages from its log.
  *
@@ -86,16 +89,23 @@ export interface DeployedHalves<W = PaymentsWorld> {
   minute(): Promise<void>;
   /** `crosslink <args>` against the deployed intake, the plan as `plan.yaml`, the local identities (`--as`). */
   cli(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }>;
+  /** The CLI's home: plan.yaml, config/local-identities.yaml, .crosslink/local.json naming the deployed intake. */
+  home: string;
   stop(): Promise<void>;
 }
 
-/** The plan: its probes at the world's health endpoints, its flip naming the world's cells. */
+/** The plan: its probes at the world's health endpoints, its flips (failover and failback) naming the world's cells. */
 function planDoc(cloud: LocalCloud, w: PaymentsWorld): DrPlanDocument {
   const doc = probesAtWorld(exampleDoc(), cloud.serviceHealth);
   const flip = doc.actions.failover[2] as { states: { routingControlArn: string; state: string }[] };
   flip.states = [
     { routingControlArn: w.out.GcpCell, state: 'On' },
     { routingControlArn: w.out.AwsCell, state: 'Off' },
+  ];
+  const back = doc.actions.failback[2] as { states: { routingControlArn: string; state: string }[] };
+  back.states = [
+    { routingControlArn: w.out.AwsCell, state: 'On' },
+    { routingControlArn: w.out.GcpCell, state: 'Off' },
   ];
   return doc;
 }
@@ -152,6 +162,35 @@ const hook = (cloud: LocalCloud, h: HookSpec, account: string) => ({
   environment: { CROSSLINK_WORLD_ACTION: h.action, CROSSLINK_WORLD_ADMIN: cloud.admin, ...h.environment },
   trigger: { http: { invokers: [`serviceAccount:${h.caller}`] } },
 });
+
+/**
+ * The failback's hooks on AWS: Lambda functions in the executor's region doing the world's actions
+ * on AWS; the promotion then demotes AlloyDB (a failback is planned: the standby is up).
+ */
+function awsHooks(cloud: LocalCloud): void {
+  const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
+  const world = (action: string, body: Record<string, unknown>) =>
+    admin(cloud, 'POST', `/world/${action}`, { name: SERVICE, cloud: 'aws', ...body });
+  runtime.register({
+    name: 'payments-promote-aurora',
+    timeout: 30,
+    handler: async () => {
+      const out = await world('service-promote', {});
+      // The failback is planned, AlloyDB up: it becomes Aurora's replica again, re-seeded from it.
+      await admin(cloud, 'POST', '/world/service-demote', { name: SERVICE, cloud: 'gcp' });
+      return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
+    },
+  });
+  runtime.register({
+    name: 'payments-scale-ecs-service',
+    timeout: 30,
+    handler: async (command: unknown) => {
+      const capacity = (command as { action: { capacity: number } }).action.capacity;
+      await world('service-scale', { capacity });
+      return { detail: `scaled to ${capacity}` };
+    },
+  });
+}
 
 /**
  * The root gcp.yml's DR functions (sources relative to `at`; dr-commanded where `g` says, dr-signals
@@ -237,6 +276,12 @@ export interface DrHalvesOptions {
   hookEnvironment?: Partial<Record<typeof PROMOTE_HOOK | typeof SCALE_HOOK, Record<string, string>>>;
   /** The local cloud's options, as startDrCloud takes them (shared emulators, the Google project). */
   cloud?: Parameters<typeof startDrCloud>[4];
+  /**
+   * The promotion hook on Google demotes Aurora once AlloyDB is the writer, as a planned move's
+   * switchover does with its old writer up (a drill); without it the hook promotes only, as in an
+   * outage, where the old writer's region is out.
+   */
+  fence?: boolean;
 }
 
 /** What a plan's world is deployed with: the world before the halves, the plan, the world after them. */
@@ -328,6 +373,7 @@ async function deployHalves<W>(
       world,
       half,
       doc,
+      home,
       events,
       aws: {
         runs: new DynamoDbDrExecutorStore(dynamo, table),
@@ -449,8 +495,11 @@ export function deployDrHalves(
   const google: GoogleHalf = {
     ...PAYMENTS_GOOGLE,
     hooks: PAYMENTS_GOOGLE.hooks.map((h) => {
-      const environment = options.hookEnvironment?.[h.name as typeof PROMOTE_HOOK | typeof SCALE_HOOK];
-      return environment ? { ...h, environment } : h;
+      const environment = {
+        ...options.hookEnvironment?.[h.name as typeof PROMOTE_HOOK | typeof SCALE_HOOK],
+        ...(options.fence && h.name === PROMOTE_HOOK && { CROSSLINK_WORLD_FENCE: 'aws' }),
+      };
+      return Object.keys(environment).length > 0 ? { ...h, environment } : h;
     }),
   };
   return deployHalves(
@@ -471,7 +520,10 @@ export function deployDrHalves(
         world,
         values: { CROSSLINK_DR_ARC_ENDPOINTS: JSON.stringify(world.endpoints) },
       }),
-      ready: (cloud) => startPaymentsClients(cloud),
+      ready: async (cloud) => {
+        awsHooks(cloud);
+        await startPaymentsClients(cloud);
+      },
     },
     edit,
   );

@@ -211,6 +211,11 @@ export async function startPaymentsClients(cloud: LocalCloud): Promise<void> {
   });
 }
 
+/** The executor's hook runner where the run holds no action with a hook on AWS (a failover of the example plan). */
+export const noHookOnAws: DrExecutorDeps['runHook'] = async (action) => {
+  throw new Error(`no hook on AWS expected here: ${action.type} on ${action.cloud}`);
+};
+
 /** The probe vantage points of the example plan that probe both sides. */
 export const PROBE_VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
 
@@ -314,7 +319,7 @@ export async function cellState(world: PaymentsWorld, arn: string): Promise<stri
   }
 }
 
-/** The example plan probing the world's health endpoints, its failover flip naming the world's cells. */
+/** The example plan probing the world's health endpoints, its flips (failover and failback) naming the world's cells. */
 export function failoverPlanOf(cloud: LocalCloud, world: PaymentsWorld): DrPlan {
   return probedPlan(cloud.serviceHealth, (d) => {
     const flip = d.actions.failover[2] as Extract<
@@ -324,6 +329,11 @@ export function failoverPlanOf(cloud: LocalCloud, world: PaymentsWorld): DrPlan 
     flip.states = [
       { routingControlArn: world.out.GcpCell, state: 'On' },
       { routingControlArn: world.out.AwsCell, state: 'Off' },
+    ];
+    const back = d.actions.failback[2] as typeof flip;
+    back.states = [
+      { routingControlArn: world.out.AwsCell, state: 'On' },
+      { routingControlArn: world.out.GcpCell, state: 'Off' },
     ];
   });
 }

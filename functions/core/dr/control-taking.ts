@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { type ControlRequest, storedControlIssues } from './controls.ts';
+import { type ControlRequest, drillSide, storedControlIssues } from './controls.ts';
 import type { Run } from './executor.ts';
 import type { Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
@@ -150,6 +150,7 @@ function checked(
     service: plan.service,
     by,
     ...(request.control === 'approve' && run && { decision: run.decision, epoch: request.epoch as number }),
+    ...(request.control === 'drill' && { side: drillSide(request) }),
   };
 }
 

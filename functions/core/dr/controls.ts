@@ -17,15 +17,17 @@ import type { DeciderState, Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 import type { ControlRecord } from './signal-log.ts';
 
-export type OperatorControl = 'pause' | 'resume' | 'approve';
+export type OperatorControl = 'pause' | 'resume' | 'approve' | 'drill';
 
 export interface ControlRequest {
   control: OperatorControl;
   /** For approve: the epoch of the move awaiting approval that the operator saw. */
   epoch?: number;
+  /** For drill: its start (fail over to the standby and hold) or its end (fail back). */
+  phase?: 'start' | 'end';
 }
 
-const CONTROLS: readonly string[] = ['pause', 'resume', 'approve'];
+const CONTROLS: readonly string[] = ['pause', 'resume', 'approve', 'drill'];
 
 /** The body of a control request; throws ValidationError naming each field that is wrong. */
 export function parseControlRequest(body: unknown): ControlRequest {
@@ -40,7 +42,7 @@ export function parseControlRequest(body: unknown): ControlRequest {
   if (typeof control !== 'string' || !CONTROLS.includes(control))
     issues.push({
       path: 'control',
-      reason: `must be pause, resume or approve, got ${JSON.stringify(control)}`,
+      reason: `must be pause, resume, approve or drill, got ${JSON.stringify(control)}`,
     });
   if (control === 'approve') {
     if (!Number.isInteger(v.epoch) || (v.epoch as number) < 1)
@@ -50,11 +52,24 @@ export function parseControlRequest(body: unknown): ControlRequest {
       });
   } else if (v.epoch !== undefined)
     issues.push({ path: 'epoch', reason: 'is for approve only: a pause or a resume names no epoch' });
+  issues.push(...phaseIssues(control, v.phase));
   for (const key of Object.keys(v))
-    if (key !== 'control' && key !== 'epoch')
+    if (key !== 'control' && key !== 'epoch' && key !== 'phase')
       issues.push({ path: key, reason: 'is not a field of a DR control' });
   if (issues.length > 0) throw new ValidationError(issues, 'DR control');
-  return { control: control as OperatorControl, ...(control === 'approve' && { epoch: v.epoch as number }) };
+  return {
+    control: control as OperatorControl,
+    ...(control === 'approve' && { epoch: v.epoch as number }),
+    ...(control === 'drill' && { phase: v.phase as 'start' | 'end' }),
+  };
+}
+
+function phaseIssues(control: unknown, phase: unknown): Issue[] {
+  if (control === 'drill')
+    return phase === 'start' || phase === 'end'
+      ? []
+      : [{ path: 'phase', reason: `must be start or end (the drill's), got ${JSON.stringify(phase)}` }];
+  return phase === undefined ? [] : [{ path: 'phase', reason: 'is for drill only' }];
 }
 
 /** Whether the plan's own pause is on (a global pause switch, naming no service, is not the plan's). */
@@ -79,6 +94,8 @@ export function controlIssues(
       time,
     );
   const paused = planPaused(state);
+  if (request.control === 'drill')
+    return drillIssues(request, paused, state.drill ?? null, state.active === 'standby' && !state.drill);
   if (request.control === 'pause' && paused) return [{ path: 'control', reason: 'already paused' }];
   if (request.control === 'resume' && !paused) return [{ path: 'control', reason: 'running (not paused)' }];
   return [];
@@ -99,10 +116,54 @@ export function storedControlIssues(
 ): Issue[] {
   if (request.control === 'approve') return approvalIssues(run, plan.service, request.epoch as number, time);
   const paused = recordedPause(controls, plan.service) !== null;
+  if (request.control === 'drill') {
+    const last = controls.findLast((c) => c.service === plan.service && c.control === 'drill');
+    const drill = last?.side === 'standby' ? { by: last.by, since: Date.parse(last.time) } : null;
+    const onStandby = run?.decision === 'failover' && run.status === 'succeeded';
+    const underWay =
+      run && !isFinished(run)
+        ? [
+            {
+              path: 'control',
+              reason: `the ${run.decision} of epoch ${run.epoch} is under way (${run.status})`,
+            },
+          ]
+        : [];
+    return [...underWay, ...drillIssues(request, paused, drill, onStandby && !drill)];
+  }
   if (request.control === 'pause' && paused) return [{ path: 'control', reason: 'already paused' }];
   if (request.control === 'resume' && !paused) return [{ path: 'control', reason: 'running (not paused)' }];
   return [];
 }
+
+/**
+ * Why a drill's start or end cannot be taken: a paused plan moves nothing; a drill starts from the
+ * primary when no drill is under way, and ends only the drill under way.
+ */
+function drillIssues(
+  request: ControlRequest,
+  paused: boolean,
+  drill: { by: string; since: number } | null,
+  onStandby: boolean,
+): Issue[] {
+  if (paused) return [{ path: 'control', reason: 'paused: resume the plan before a drill moves it' }];
+  if (request.phase === 'end')
+    return drill ? [] : [{ path: 'phase', reason: 'no drill is under way to end' }];
+  if (drill)
+    return [
+      {
+        path: 'phase',
+        reason: `a drill is under way (started by ${drill.by} at ${new Date(drill.since).toISOString()})`,
+      },
+    ];
+  if (onStandby)
+    return [{ path: 'phase', reason: 'the service is on the standby: a drill starts from the primary' }];
+  return [];
+}
+
+/** The side a drill's control moves the service to: the standby at its start, the primary at its end. */
+export const drillSide = (request: ControlRequest): 'standby' | 'primary' =>
+  request.phase === 'end' ? 'primary' : 'standby';
 
 /** The control's line in the log; an approval names the move it approves (the one awaiting it). */
 export function controlRecord(
@@ -120,6 +181,7 @@ export function controlRecord(
     by,
     ...(request.control === 'approve' &&
       pending && { decision: pending.decision as 'failover' | 'failback', epoch: request.epoch as number }),
+    ...(request.control === 'drill' && { side: drillSide(request) }),
   };
 }
 

@@ -490,8 +490,8 @@ function next(run: Run, time: string): Advance {
  * effects, and may have stopped before it sent them (a Lambda timed out, an instance stopped); left
  * alone, the action would have no result and the run would stall at its deadline for nothing.
  * Starting it again is safe: the commanded side's fence runs an action once per epoch and answers a
- * redelivered command with its recorded result, a Google hook is called with the same command, and
- * the ARC flip sets the same states. The same `startedAt` and deadline are kept. A pause holds the
+ * redelivered command with its recorded result, and the ARC flip sets the same states. A hook the
+ * executor calls itself (no fence on its side) is not started again: it stalls at its deadline. The same `startedAt` and deadline are kept. A pause holds the
  * next action, not the one under way, so a paused run's action is started again too. Past the
  * deadline nothing starts again: the run stalls and pages there, as it would have.
  */
@@ -499,6 +499,9 @@ export function restartEffects(run: Run, time: string): Effect[] {
   if (run.status !== 'running') return [];
   const step = run.steps.find((s) => s.status === 'started');
   if (!step?.deadline || step.epoch === undefined || Date.parse(step.deadline) <= Date.parse(time)) return [];
+  // A hook the executor calls itself has no fence on this side: a second call could act twice (a
+  // promotion of a database the first call promoted). It is left to stall at its deadline.
+  if (step.via === 'local' && 'hook' in step.action && step.action.hook) return [];
   return [
     { type: 'event', name: 'DrActionStarted', step: { ...step } },
     { type: 'start-action', command: stepCommand(run, step, step.epoch, step.deadline), via: step.via },

@@ -16,6 +16,9 @@
  * - "at least one side serving": a move never targets a side that is not seen serving, and when
  *   neither side is serving the decider holds and says so;
  * - optional manual approval: `failover` pending approval, then `failover` approved.
+ * A drill (`control: drill`, an operator's planned move) moves to its side without quorum, hysteresis
+ * or dampening, but with the side's readiness guards and the plan's approval, and holds the service
+ * on the standby until the drill's end commands it back.
  * Failback needs the primary healthy by quorum for the plan's stable period, a replication path not
  * reported unhealthy, and (if the plan says so) an approval. Replication (link) signals never move
  * traffic: rerouting around a failed link is BGP's job.
@@ -76,7 +79,14 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
       state.override = { side: input.side!, by: input.by };
       state.pending = null;
     } else if (input.control === 'release') state.override = null;
-    else if (state.paused) ignored = `approval by ${input.by} not taken: the global pause switch is on`;
+    else if (input.control === 'drill') {
+      // A drill's end with the service already on the primary has nothing to move back.
+      state.drill =
+        input.side === 'primary' && state.active === 'primary'
+          ? null
+          : { side: input.side!, by: input.by, since: at };
+      state.pending = null;
+    } else if (state.paused) ignored = `approval by ${input.by} not taken: the global pause switch is on`;
     else if (
       state.pending &&
       state.pending.decision === input.decision &&
@@ -109,7 +119,10 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
     state.pending = null;
     state.primaryDownSince = null;
     state.primaryUpSince = null;
-    if (candidate.decision === 'failover') state.lastFailoverAt = at;
+    // A drill's failover is commanded, not flapping: it does not hold back a real one (dampening).
+    if (candidate.decision === 'failover' && candidate.reasons[0]?.code !== 'drill-commanded')
+      state.lastFailoverAt = at;
+    if (state.drill?.side === 'primary' && state.active === 'primary') state.drill = null;
   }
   state.epoch += 1;
   state.lastKey = moves ? null : key;

@@ -112,7 +112,7 @@ type Guard = (scene: Scene) => Candidate | undefined;
  */
 export function evaluate(plan: DrPlan, state: DeciderState): Candidate {
   const scene = sceneOf(plan, state);
-  const first = paused(scene) ?? overridden(scene);
+  const first = paused(scene) ?? overridden(scene) ?? drilled(scene);
   if (first) return first;
   return state.active === 'primary' ? towardStandby(scene) : towardPrimary(scene);
 }
@@ -176,6 +176,50 @@ const overridden: Guard = ({ state, settings, primary, standby, notes }) => {
       ...notes,
     ],
   };
+};
+
+/**
+ * A drill moves to its side with that side's readiness guards and the plan's approval, without
+ * quorum, hysteresis or dampening (nothing failed: the operator commanded it); on the standby it
+ * holds until the drill's end, so the primary's stable period does not fail it back early.
+ */
+const drilled: Guard = (scene) => {
+  const { state, settings, standby, notes } = scene;
+  const drill = state.drill;
+  if (!drill) return undefined;
+  const commanded: Draft = {
+    code: 'drill-commanded',
+    message: () =>
+      `drill commanded by ${drill.by} at ${iso(drill.since)}: a planned move to the ${drill.side}`,
+  };
+  if (drill.side === state.active)
+    return hold(
+      'drill',
+      () => `a drill by ${drill.by} holds the service on the ${drill.side} until its end (dr drill)`,
+      ...notes,
+    );
+  if (drill.side === 'standby') {
+    if (!isHealthy(standby, settings.quorum))
+      return withdrawn(
+        state,
+        hold(
+          'standby-not-healthy',
+          () =>
+            `the drill by ${drill.by} waits: the standby is not ready (healthy: ${tally(standby, 'healthy')}; unhealthy: ${list(standby.unhealthy)}; it needs ${settings.quorum} healthy and none unhealthy)`,
+          ...notes,
+        ),
+      );
+    return approve(scene, 'failover', settings.failoverApproval, [
+      commanded,
+      {
+        code: 'standby-healthy',
+        message: () => `the standby is seen healthy by ${tally(standby, 'healthy')}, unhealthy by none`,
+      },
+    ]);
+  }
+  const held = firstHold(scene, [primaryNotRecovered, replicationUnhealthy]);
+  if (held) return held;
+  return approve(scene, 'failback', settings.failbackApproval, [commanded, primaryHealthyReason(scene)]);
 };
 
 // ---------- on the primary: the guards of a failover ----------

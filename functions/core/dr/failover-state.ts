@@ -12,6 +12,7 @@ export type ReasonCode =
   // why a hold
   | 'paused'
   | 'override'
+  | 'drill'
   | 'no-quorum'
   | 'hysteresis'
   | 'dampened'
@@ -31,6 +32,7 @@ export type ReasonCode =
   | 'side-serving'
   | 'approved'
   | 'manual-override'
+  | 'drill-commanded'
   // notes that never decide anything
   | 'approval-withdrawn'
   | 'replication-degraded';
@@ -82,6 +84,12 @@ export interface DeciderState {
   /** The move awaiting approval: since when, the epoch of its first pending decision, who approved it. */
   pending: { decision: 'failover' | 'failback'; since: number; epoch?: number; approvedBy?: string } | null;
   override: { side: Side; by: string } | null;
+  /**
+   * A drill under way (`crosslink dr drill --apply`): its start moves the service to the standby
+   * (`side: standby`), its end back to the primary; cleared once the service is back on the primary.
+   * Absent in a state stored before any drill.
+   */
+  drill?: { side: Side; by: string; since: number } | null;
   /** The global pause switch, or the plan's own pause (`plan: true`). */
   paused: { by: string; since: number; plan?: true } | null;
   /** Outcome and deciding reason of the last decision: a decision is emitted when it changes. */

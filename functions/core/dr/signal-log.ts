@@ -19,10 +19,10 @@ export interface SignalRecord {
   detail?: string;
 }
 
-/** An operator's input: approval, override, release, or the global pause switch. */
+/** An operator's input: approval, override, release, a drill's start or end, or the global pause switch. */
 export interface ControlRecord {
   time: string;
-  control: 'approve' | 'override' | 'release' | 'pause' | 'resume';
+  control: 'approve' | 'override' | 'release' | 'drill' | 'pause' | 'resume';
   by: string;
   service?: string;
   decision?: 'failover' | 'failback';

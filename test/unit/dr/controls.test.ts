@@ -52,7 +52,7 @@ describe('parseControlRequest', () => {
 
   it('names each wrong field', () => {
     expect(issuesOf(() => parseControlRequest({ control: 'override' }))).toEqual([
-      { path: 'control', reason: 'must be pause, resume or approve, got "override"' },
+      { path: 'control', reason: 'must be pause, resume, approve or drill, got "override"' },
     ]);
     expect(issuesOf(() => parseControlRequest({ control: 'approve', epoch: 0 })).map((i) => i.path)).toEqual([
       'epoch',

@@ -14,11 +14,19 @@ import { manualClock } from '../../support/timers.ts';
 import { planWith, ROOT } from './helpers.ts';
 
 const requireCjs = createRequire(import.meta.url);
+type PolicyDocument = { Statement: { Effect: string; Action: string; Resource: unknown }[] };
 const { drPlanValues } = requireCjs(`${ROOT}/config/dr-plan.cjs`) as {
   drPlanValues: (
     file: string | undefined,
     region?: string,
-  ) => { json: string; rules: Record<string, unknown>; awsVantageRegion: string; executor: string };
+  ) => {
+    json: string;
+    rules: Record<string, unknown>;
+    awsVantageRegion: string;
+    executor: string;
+    commandedHookPolicy: PolicyDocument;
+    executorHookPolicy: PolicyDocument;
+  };
 };
 
 const payments = planWith();
@@ -94,6 +102,30 @@ describe('at packaging (config/dr-plan.cjs)', () => {
     expect(drPlanValues('config/dr-plans/example-ledger.yaml').rules).toEqual({});
     expect(() => drPlanValues('config/dr-plans/example-ledger.yaml', 'eu-west-1')).not.toThrow();
     expect(drPlanValues(undefined).rules).toEqual({});
+  });
+});
+
+describe("the hooks on AWS at packaging: the executor's or the commanded side's, whichever runs them", () => {
+  it('lets drExecutor invoke the hooks on AWS of a plan AWS executes, and drCommanded none', () => {
+    const values = drPlanValues('config/dr-plans/example-payments.yaml');
+    expect(values.executorHookPolicy.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: ['payments-promote-aurora', 'payments-scale-ecs-service'].map((name) => ({
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+        })),
+      },
+    ]);
+    expect(values.commandedHookPolicy.Statement).toEqual([
+      { Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' },
+    ]);
+  });
+
+  it('denies drExecutor every invocation for a plan Google executes, and with no plan', () => {
+    const deny = [{ Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' }];
+    expect(drPlanValues('config/dr-plans/example-ledger.yaml').executorHookPolicy.Statement).toEqual(deny);
+    expect(drPlanValues(undefined).executorHookPolicy.Statement).toEqual(deny);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replay, step } from '#core/dr/failover-decider.ts';
 import { type Decision, initialState } from '#core/dr/failover-state.ts';
 import type { DrRecord, SignalStatus } from '#core/dr/signal-log.ts';
-import { fixture, planWith } from './helpers.ts';
+import { fixture, PRIMARY, planWith, STANDBY } from './helpers.ts';
 
 const plan = planWith();
 const moves = (ds: Decision[]) => ds.filter((d) => d.decision !== 'hold');
@@ -17,16 +17,6 @@ const sig = (s: number, vantage: string, signal: string, status: SignalStatus): 
   signal,
   status,
 });
-const PRIMARY: [string, string][] = [
-  ['aws-us-west-2', 'api-availability'],
-  ['gcp-us-west1', 'api-availability'],
-  ['route53-checkers', 'api-health-check'],
-];
-const STANDBY: [string, string][] = [
-  ['aws-us-west-2', 'standby-readiness'],
-  ['gcp-us-west1', 'standby-readiness'],
-  ['route53-checkers', 'standby-readiness'],
-];
 /** Every `every` seconds in [from, to): each pair reports the status `status(vantage, signal)`. */
 function reports(
   from: number,

@@ -27,6 +27,18 @@ export function planWith(edit: (doc: DrPlanDocument) => void = () => {}): DrPlan
   return validateDrPlan(doc);
 }
 
+/** The example plan's vantage points and signals that watch the primary, and the standby. */
+export const PRIMARY: [string, string][] = [
+  ['aws-us-west-2', 'api-availability'],
+  ['gcp-us-west1', 'api-availability'],
+  ['route53-checkers', 'api-health-check'],
+];
+export const STANDBY: [string, string][] = [
+  ['aws-us-west-2', 'standby-readiness'],
+  ['gcp-us-west1', 'standby-readiness'],
+  ['route53-checkers', 'standby-readiness'],
+];
+
 export function fixture(name: string): DrRecord[] {
   return parseSignalLog(readFileSync(join(FIXTURES, name), 'utf8'));
 }
