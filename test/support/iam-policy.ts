@@ -416,10 +416,15 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
         `arn:${partition}:route53-recovery-control::${accountId}:controlpanel/0sample/routingcontrol/0sample`,
       ];
     case 'lambda':
-      // drCommanded invokes the plan's hook functions, which the embedded plan names; the template
-      // packaged here embeds none, so there is none to call (its role denies every invocation, and
-      // test/local/dr-commanded-aws.test.ts holds the ledger plan's grant to its hooks).
-      if (op === 'InvokeFunction' && fn.logicalId === 'DrCommandedLambdaFunction') return [];
+      // drCommanded and drExecutor invoke the plan's hook functions on AWS, which the embedded plan
+      // names; the template packaged here embeds none, so there is none to call (their roles deny
+      // every invocation; test/local/dr-commanded-aws.test.ts and dr-executor-aws.test.ts hold the
+      // plans' grants to their hooks).
+      if (
+        op === 'InvokeFunction' &&
+        ['DrCommandedLambdaFunction', 'DrExecutorLambdaFunction'].includes(fn.logicalId)
+      )
+        return [];
       break;
     case 'sts':
       if (op === 'AssumeRole')

@@ -164,6 +164,7 @@ const draw = (seed: number, limits = {}) =>
   fc.sample(scenarioArb(limits), { seed, numRuns: 1 })[0] as Scenario;
 const withoutVpn = (s: Scenario) => ({
   links: s.links,
+  dr: s.dr,
   faults: s.faults.filter(
     (f) => !('service' in f && (VPN_SERVICES as readonly string[]).includes(f.service)),
   ),
