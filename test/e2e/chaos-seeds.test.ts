@@ -16,7 +16,9 @@ const SEED = 19;
 /** The trace of seed 19 as a run of `npm run chaos -- --seed 19` gave it. */
 const TRACE = [
   'link 0: gcp first, us-west, approvals both',
+  'vpn 0: beside link 0, nonprod, 3 run(s)',
   'at +0m for 3.6m: relay fault=duplicate direction=gcp-peer-push rate=0.2',
+  'at +5.4m for 20.4m: error service=gcp:compute rate=0.16',
   'link 0 requested on gcp > link 0 approved on gcp > link 0 approved on aws > link 0 ACTIVE',
   'held',
 ];
