@@ -29,7 +29,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock } from '#core/clock.ts';
 import { systemClock } from '#core/clock.ts';
-import type { HookRunner } from '#core/dr/commanded.ts';
+import { HOOK_MAX_WAIT_MS, type HookRunner } from '#core/dr/commanded.ts';
 import { pauseInputs, recordedPause } from '#core/dr/controls.ts';
 import {
   type ActionCommand,
@@ -86,7 +86,16 @@ export interface DrExecutorDeps {
    * each input first brings the run to the last pause or resume among them.
    */
   controls?: (service: string) => Promise<ControlRecord[]>;
+  /**
+   * The invocation under way: its time left before the function's timeout, which the deployed hook
+   * runner reads so that a hook is given at most that less the time to answer (the handler sets it
+   * at each invocation; a Lambda instance runs one invocation at a time).
+   */
+  invocation?: { remainingMs?: () => number };
 }
+
+/** Kept of the invocation's time left when a hook is called: to store its result and answer. */
+export const HOOK_ANSWER_MARGIN_MS = 30_000;
 
 /**
  * A page of the deployed executor: the run's own, or its refusal to act where it is deployed (the
@@ -441,8 +450,10 @@ export function drExecutorDepsFromEnv(
   const endpoints = readArcEndpoints(env);
   const dynamo = new DynamoDBClient({ region });
   const log = new DynamoDbSignalLog(dynamo, need(env, 'CROSSLINK_TABLE'));
+  const invocation: NonNullable<DrExecutorDeps['invocation']> = {};
   cached = {
     plan,
+    invocation,
     runs: new DynamoDbDrExecutorStore(dynamo, need(env, 'CROSSLINK_TABLE')),
     controls: async (service) => (await log.controls(service)).map((c) => c.record),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
@@ -451,10 +462,15 @@ export function drExecutorDepsFromEnv(
     // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
     flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
     // The SDK's own retries would invoke a hook twice: an invocation is made once.
+    // A hook is given at most the invocation's time left less the time to answer: one slower than
+    // that is HookTimedOut (the action failed, the run stops and pages), never the function killed
+    // mid-call with nothing stored. Consecutive hooks of one move share the invocation.
     runHook: lambdaHookRunner({
       plan,
       clock,
       invoke: lambdaInvoke(new LambdaClient({ region, maxAttempts: 1 })),
+      maxWaitMs: () =>
+        Math.min(HOOK_MAX_WAIT_MS, (invocation.remainingMs?.() ?? HOOK_MAX_WAIT_MS) - HOOK_ANSWER_MARGIN_MS),
     }),
     page: onPage,
   };

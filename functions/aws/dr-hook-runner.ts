@@ -78,15 +78,16 @@ export function lambdaHookRunner(o: {
   plan: DrPlan;
   clock: Clock;
   invoke: LambdaInvoke;
-  /** The longest this invocation may wait for a hook (default `HOOK_MAX_WAIT_MS`). */
-  maxWaitMs?: number;
+  /**
+   * The longest this invocation may wait for a hook (default `HOOK_MAX_WAIT_MS`), or how to know it
+   * at each call (the invocation's time left less the time to answer).
+   */
+  maxWaitMs?: number | (() => number);
 }): HookRunner {
   return async (action, command) => {
     const hook = hookOf(action, 'AWS');
-    const left = Math.min(
-      hookTimeLeftMs(o.plan, action, command, o.clock.now()),
-      o.maxWaitMs ?? HOOK_MAX_WAIT_MS,
-    );
+    const cap = typeof o.maxWaitMs === 'function' ? o.maxWaitMs() : (o.maxWaitMs ?? HOOK_MAX_WAIT_MS);
+    const left = Math.max(1, Math.min(hookTimeLeftMs(o.plan, action, command, o.clock.now()), cap));
     let answer: InvokeAnswer;
     try {
       answer = await o.invoke(hook.function, command, AbortSignal.timeout(left));

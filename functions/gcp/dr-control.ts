@@ -108,7 +108,12 @@ async function control(deps: GcpDrControlDeps, req: IntakeHttpRequest): Promise<
         message: 'no caller Cloud Run verified: call with an ID token whose audience is this function',
       },
     });
-  const service = decodeURIComponent(match[1] as string);
+  let service: string;
+  try {
+    service = decodeURIComponent(match[1] as string);
+  } catch {
+    throw new ValidationError([{ path: 'service', reason: 'is not valid percent-encoding in the path' }]);
+  }
   const taking = { plan: deps.plan, planSetting: 'CROSSLINK_DR_PLAN', log: deps.log, clock: deps.clock };
   const plan = deployedPlan(taking, service);
   if (executorCloud(plan) !== 'gcp')
@@ -116,6 +121,12 @@ async function control(deps: GcpDrControlDeps, req: IntakeHttpRequest): Promise<
       `service: ${service}'s traffic switch is on ${executorCloud(plan)}, which executes it: its controls are taken there, not in Google's log`,
     );
   const request = parseControlRequest(parseBody(req));
+  // A drill's start and end are taken where AWS executes the plan (its run route serves the drill);
+  // Google's executor follows no drill.
+  if (request.control === 'drill')
+    throw new ValidationError([
+      { path: 'control', reason: 'drill is taken only for a plan AWS executes: Google does not run drills' },
+    ]);
   const key = header(req.headers, 'idempotency-key');
   const hook = deps.decide;
   const { created, ...answer } = await takeControl(

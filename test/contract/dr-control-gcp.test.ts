@@ -247,6 +247,8 @@ describe("Google's route for the operators' controls", () => {
     const forged = await h.post({ control: 'pause' }, { authorization: verified(CAROL, 'forged-signature') });
     const none = await h.post({ control: 'pause' }, { authorization: '' });
     const otherService = await h.post({ control: 'pause' }, { service: 'payments-api' });
+    const drill = await h.post({ control: 'drill', phase: 'start' });
+    const badPath = await h.post({ control: 'pause' }, { service: '%E0' });
 
     // Assess
     expect(malformed.status).toBe(400);
@@ -261,6 +263,12 @@ describe("Google's route for the operators' controls", () => {
     expect(none.status).toBe(401);
     expect(otherService.status).toBe(404);
     expect(otherService.body.error.message).toMatch(/^service: /);
+    expect(drill.status).toBe(400);
+    expect(drill.body.error.issues).toEqual([
+      { path: 'control', reason: expect.stringMatching(/only for a plan AWS executes/) },
+    ]);
+    expect(badPath.status).toBe(400);
+    expect(badPath.body.error.issues[0].path).toBe('service');
     expect(await h.log.controls('ledger')).toEqual([]);
   });
 

@@ -14,13 +14,14 @@ import { logger, wrap } from './wrap.ts';
 
 export const handler = wrap(
   'drExecutor',
-  (event: EventBridgeEvent | Record<string, unknown>) =>
-    drExecutorStep(
-      drExecutorDepsFromEnv(process.env, (page) => {
-        logger.error('DR executor page', { reason: page.reason, page: page.message });
-        metrics.addMetric('DrExecutorPages', 'Count', 1);
-      }),
-      event,
-    ),
+  (event: EventBridgeEvent | Record<string, unknown>, context) => {
+    const deps = drExecutorDepsFromEnv(process.env, (page) => {
+      logger.error('DR executor page', { reason: page.reason, page: page.message });
+      metrics.addMetric('DrExecutorPages', 'Count', 1);
+    });
+    // This invocation's time left: a hook is given at most that, less the time to answer.
+    if (deps.invocation) deps.invocation.remainingMs = () => context.getRemainingTimeInMillis();
+    return drExecutorStep(deps, event);
+  },
   { input: eventBridgeOr(object), use: [logMetrics(metrics)] },
 );

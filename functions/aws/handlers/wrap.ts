@@ -11,6 +11,11 @@ import { LambdaLogger, logInvocation } from '../lambda-logger.ts';
 
 export const logger = new LambdaLogger('crosslink-aws');
 
+/** What a handler reads of Lambda's context: the time left before the function's timeout. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
 export interface WrapOptions {
   /** What the event is checked against before `fn` runs (../input-parser.ts). */
   input: InputCheck;
@@ -20,20 +25,20 @@ export interface WrapOptions {
 
 export function wrap<E, R>(
   name: string,
-  fn: (event: E) => Promise<R>,
+  fn: (event: E, context: LambdaContext) => Promise<R>,
   options: WrapOptions,
   // biome-ignore lint/suspicious/noExplicitAny: middy's handler type is generic over any event.
 ): any {
   let base = middy().use(logInvocation(logger)).use(parseInput(options.input));
   for (const m of options.use ?? []) base = base.use(m);
-  return base.handler(async (raw: unknown) => {
+  return base.handler(async (raw: unknown, context: LambdaContext) => {
     const event = raw as E;
     const linkId =
       (event as { linkId?: unknown; pathParameters?: { id?: string } })?.linkId ??
       (event as { pathParameters?: { id?: string } })?.pathParameters?.id;
     if (typeof linkId === 'string') logger.appendKeys({ linkId });
     try {
-      const out = await fn(event);
+      const out = await fn(event, context);
       logger.info(`${name} done`);
       return out;
     } catch (e) {

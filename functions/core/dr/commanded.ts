@@ -29,6 +29,7 @@ import {
   type Admission,
   actionTimeoutMs,
   admit,
+  FENCE_REFUSALS_KEPT,
   type FenceState,
   initialFence,
   recordResult,
@@ -74,7 +75,10 @@ export function admitStored(
       time,
       detail,
     };
-    const refused = [...fence.refused, { epoch: command.epoch, index: command.index, time, reason: detail }];
+    const refused = [
+      ...fence.refused,
+      { epoch: command.epoch, index: command.index, time, reason: detail },
+    ].slice(-FENCE_REFUSALS_KEPT);
     const state = recordResult({ ...fence, refused }, result);
     delete running[key];
     return { admission: { verdict: 'refused', state, result }, next: { fence: state, running } };
