@@ -223,7 +223,6 @@ export class ProtectedService {
   }
 }
 
-/** Everything of this world in one local cloud: services, and the faults of probes and the relay. */
 /** How many probes the world keeps (about three hours of two vantage points probing two sides). */
 const PROBES_KEPT = 2_000;
 
@@ -242,6 +241,7 @@ export interface ProbeSeen {
   ownNetworkDown?: boolean;
 }
 
+/** Everything of this world in one local cloud: services, and the faults of probes and the relay. */
 export class ServiceWorld {
   readonly #clock: Clock;
   readonly services = new Map<string, ProtectedService>();

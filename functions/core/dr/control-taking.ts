@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { type ControlRequest, drillSide, storedControlIssues } from './controls.ts';
+import { type ControlRequest, recordOf, storedControlIssues } from './controls.ts';
 import type { Run } from './executor.ts';
 import type { Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
@@ -144,14 +144,7 @@ function checked(
   const issues = storedControlIssues(run, controls, plan, request, time);
   if (issues.length > 0)
     throw new ControlRefusedError(issues.map((i) => `${plan.service}: ${i.path}: ${i.reason}`).join('; '));
-  return {
-    time,
-    control: request.control,
-    service: plan.service,
-    by,
-    ...(request.control === 'approve' && run && { decision: run.decision, epoch: request.epoch as number }),
-    ...(request.control === 'drill' && { side: drillSide(request) }),
-  };
+  return recordOf(plan, request, by, time, run?.decision);
 }
 
 /**

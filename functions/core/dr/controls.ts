@@ -165,7 +165,7 @@ function drillIssues(
 export const drillSide = (request: ControlRequest): 'standby' | 'primary' =>
   request.phase === 'end' ? 'primary' : 'standby';
 
-/** The control's line in the log; an approval names the move it approves (the one awaiting it). */
+/** The control's line in the log, replayed from the log's decisions: an approval names the move awaiting it. */
 export function controlRecord(
   plan: DrPlan,
   decisions: readonly Decision[],
@@ -174,13 +174,26 @@ export function controlRecord(
   time: string,
 ): ControlRecord {
   const pending = decisions.findLast((d) => d.approval === 'pending');
+  return recordOf(plan, request, by, time, pending?.decision as 'failover' | 'failback' | undefined);
+}
+
+/**
+ * The control's line, wherever it is taken: an approval names the move it approves (`awaiting`, with
+ * the epoch the operator saw), a drill the side it moves the service to.
+ */
+export function recordOf(
+  plan: DrPlan,
+  request: ControlRequest,
+  by: string,
+  time: string,
+  awaiting: 'failover' | 'failback' | undefined,
+): ControlRecord {
   return {
     time,
     control: request.control,
     service: plan.service,
     by,
-    ...(request.control === 'approve' &&
-      pending && { decision: pending.decision as 'failover' | 'failback', epoch: request.epoch as number }),
+    ...(request.control === 'approve' && awaiting && { decision: awaiting, epoch: request.epoch as number }),
     ...(request.control === 'drill' && { side: drillSide(request) }),
   };
 }
