@@ -5,13 +5,13 @@
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { cliAgainst } from '../support/cli.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -36,9 +36,7 @@ beforeAll(async () => {
     endpoint: cloud.aws.endpoint,
     credentials: ADMIN_CREDENTIALS,
   });
-  await dynamodb.send(
-    new CreateTableCommand({ TableName: TABLE, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(dynamodb, TABLE);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@
  * own events and requests for Google's inventory are ignored. And the vpn-run state machine's
  * own-inventory task: this account's export stored for the run's plan, the newest report read.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   CreateEventBusCommand,
@@ -24,7 +24,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { DynamoDbInventoryPages, readAwsExport, vpnInventoryStep } from '#aws/vpn-inventory.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
@@ -38,6 +37,7 @@ import {
   readPeerInventory,
 } from '#core/vpn/inventory-pages.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
 import { vpnWorld } from '../support/vpn-world.ts';
 
@@ -120,9 +120,7 @@ beforeAll(async () => {
   }
   await cloud.clock.advance(3 * 60_000);
   await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
-  await ddb.send(
-    new CreateTableCommand({ TableName: TABLE, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(ddb, TABLE);
   // What the relay's rule would take to Google: this side's reports.
   reportsQueue = (await sqs.send(new CreateQueueCommand({ QueueName: 'inventory-reports' })))
     .QueueUrl as string;

@@ -9,7 +9,7 @@ import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateStateMachineCommand,
@@ -24,7 +24,7 @@ import { EventBridgeSink } from '#aws/event-sink.ts';
 import { DirectConnectGatewayPrefixes } from '#aws/gateway-prefixes.ts';
 import { InterconnectHalves } from '#aws/halves.ts';
 import type { IntakeDeps } from '#aws/intake.ts';
-import { DynamoDbLinkStore, LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+import { DynamoDbLinkStore } from '#aws/link-store.ts';
 import { InterconnectEnvironments } from '#aws/offerings.ts';
 import { sfnExecutions } from '#aws/ports/step-functions.ts';
 import { perRegion } from '#aws/runtime.ts';
@@ -45,6 +45,7 @@ import { loadPolicy } from '#core/policy/policy.ts';
 import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
+import { createLinksTable } from './links-table.ts';
 import { ADMIN_CREDENTIALS, interconnectClient, putServiceRole } from './local-cloud.ts';
 import { MemorySecretStore } from './memory-secrets.ts';
 
@@ -159,9 +160,7 @@ export async function startAwsHalf(
     ...config,
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
   });
-  await ddb.send(
-    new CreateTableCommand({ TableName: 'crosslink-links', ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(ddb, 'crosslink-links');
   const eb = new EventBridgeClient(config);
   await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
   const sfn = new SFNClient(config);

@@ -1,14 +1,14 @@
 /** A dynalite server (the engine behind the local AWS edge's DynamoDB) on a free port, for store contracts. */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 // @ts-expect-error dynalite ships no types
 import dynalite from 'dynalite';
 import { afterAll, beforeAll } from 'vitest';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
+import { createLinksTable } from './links-table.ts';
 
 export interface Dynalite {
   client: DynamoDBClient;
-  /** A new table with the links table's keys and index. */
+  /** A new table with the links table's keys and index, once it is ACTIVE. */
   table(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -30,9 +30,7 @@ export async function startDynalite(prefix = 'links'): Promise<Dynalite> {
     client,
     async table() {
       const TableName = `${prefix}-${++tables}`;
-      await client.send(
-        new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-      );
+      await createLinksTable(client, TableName);
       return TableName;
     },
     async stop() {

@@ -9,7 +9,7 @@
  * it, an approver's does and it deletes), and its deadline passing deletes nothing.
  */
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeCustomerGatewaysCommand,
   DescribeTransitGatewayAttachmentsCommand,
@@ -42,7 +42,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { toEventBridgeEntry } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { DynamoDbVpnApprovals } from '#aws/vpn-approvals.ts';
 import { DynamoDbGoogleDrains, VPN_APPROVAL_WAIT_MS, type VpnHalfDeps, vpnHalfStep } from '#aws/vpn-half.ts';
 import { buildEvent } from '#core/envelope.ts';
@@ -53,6 +52,7 @@ import { networkOf } from '#local/aws/common/network.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 import { vpnWorld } from '../support/vpn-world.ts';
 
@@ -127,9 +127,7 @@ beforeAll(async () => {
   await cloud.clock.advance(3 * 60_000);
 
   await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
-  await ddb.send(
-    new CreateTableCommand({ TableName: 'crosslink-links', ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(ddb, 'crosslink-links');
   deps = {
     ec2,
     bus: new EventBridgeSink(eb, { busName: 'crosslink' }),
