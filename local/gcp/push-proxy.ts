@@ -233,6 +233,11 @@ export class PushProxy {
     return [...this.#unsettled];
   }
 
+  /** The messages waiting on the clock for their next attempt (`<subscription>/<messageId>`) and when it is due (virtual ms). */
+  retries(): { key: string; due: number }[] {
+    return [...this.#waiting].map(([key, t]) => ({ key, due: t.due }));
+  }
+
   /** One pass over the watched projects: adopts new push subscriptions, forgets deleted ones. */
   async scan(): Promise<void> {
     for (const project of this.#projects) {
