@@ -73,6 +73,12 @@ export const PROJECT = 'payments-prod';
  * time the policy counts, which no assertion reads at wall speed.
  */
 const BUSY_RATE = 10;
+/**
+ * Wall ms a wait for Google's results on AWS's run may take, a guard against a hang only: each
+ * result crosses the relay, whose chaos holds and duplicates every push, and on a loaded machine a
+ * push can miss its ack deadline and wait for Pub/Sub's backoff before it is tried again.
+ */
+const RELAYED_MS = 600_000;
 
 export type Coordinator = 'aws' | 'gcp';
 
@@ -397,17 +403,21 @@ function scenario(coordinator: Coordinator, chaos: boolean): void {
 
       // Act: nothing but time; the schedule fires every 30 virtual minutes.
       const drained = await scheduledRunDoing('drain', [state.prod, state.nonprod], 0);
-      await waitFor('both VPNs drained on Google and reported to AWS', async () => {
-        const r = await show(drained.runId);
-        const gcpDrained = r.results.filter(
-          (x) => x.action === 'drain' && x.side === 'gcp' && x.outcome === 'changed',
-        );
-        return (
-          gcpDrained.length === 2 &&
-          bgpUp(state.prod).every((u) => !u) &&
-          bgpUp(state.nonprod).every((u) => !u)
-        );
-      });
+      await waitFor(
+        'both VPNs drained on Google and reported to AWS',
+        async () => {
+          const r = await show(drained.runId);
+          const gcpDrained = r.results.filter(
+            (x) => x.action === 'drain' && x.side === 'gcp' && x.outcome === 'changed',
+          );
+          return (
+            gcpDrained.length === 2 &&
+            bgpUp(state.prod).every((u) => !u) &&
+            bgpUp(state.nonprod).every((u) => !u)
+          );
+        },
+        RELAYED_MS,
+      );
       const afterDrain = both.cloud.clock.now();
       await waitFor(
         'ten virtual minutes after the drain',
@@ -489,14 +499,18 @@ function scenario(coordinator: Coordinator, chaos: boolean): void {
         600_000,
       );
       const resumedAt = both.cloud.clock.now();
-      const undrain = await waitFor('the link-state run and its results', async () => {
-        const h = (await runs()).find(
-          (r) => r.trigger === 'link-state' && r.undrain?.linkId === state.linkId,
-        );
-        if (!h) return undefined;
-        const r = await show(h.runId);
-        return r.results.filter((x) => x.side === 'gcp').length === 2 ? r : undefined;
-      });
+      const undrain = await waitFor(
+        'the link-state run and its results',
+        async () => {
+          const h = (await runs()).find(
+            (r) => r.trigger === 'link-state' && r.undrain?.linkId === state.linkId,
+          );
+          if (!h) return undefined;
+          const r = await show(h.runId);
+          return r.results.filter((x) => x.side === 'gcp').length === 2 ? r : undefined;
+        },
+        RELAYED_MS,
+      );
       const lost = state.flows.map((f) => w.counter(counterKey.flowDropped(f), downAt, resumedAt));
       const lossWindowMs = lost.map((bytes) => (bytes / FLOW_RATE) * 1000);
       // The link-state run's id is the time of the LinkStateChanged that started it.
@@ -583,13 +597,17 @@ function scenario(coordinator: Coordinator, chaos: boolean): void {
         600_000,
       );
       const deleteResults = async (runId: string, vpnId: string) =>
-        waitFor(`both delete results of ${vpnId} in ${runId}`, async () => {
-          const r = (await show(runId)).results
-            .filter((x) => x.action === 'delete' && x.vpnId === vpnId)
-            .map((x) => `${x.side} ${x.outcome}`)
-            .sort();
-          return r.length === 2 ? r : undefined;
-        });
+        waitFor(
+          `both delete results of ${vpnId} in ${runId}`,
+          async () => {
+            const r = (await show(runId)).results
+              .filter((x) => x.action === 'delete' && x.vpnId === vpnId)
+              .map((x) => `${x.side} ${x.outcome}`)
+              .sort();
+            return r.length === 2 ? r : undefined;
+          },
+          RELAYED_MS,
+        );
       const deleted = {
         nonprod: await deleteResults(deleting.nonprod.runId, state.nonprod),
         prod: await deleteResults(deleting.prod.runId, state.prod),
