@@ -5,8 +5,8 @@
  * (recorded with the principal IAM verified); the moves are followed on `GET /dr/{service}/run`; the
  * client of the service is ./dr-drill-client.ts; the runner ./dr-drill-run.ts; the report
  * functions/core/dr/drill-report.ts, written as JSON to `--report` and printed.
- * Exit codes: 0 the drill passed, 6 it did not (a move failed, stalled or did not end, an objective
- * missed: the report names it), 2 bad input, 3 a control refused.
+ * Exit codes: 0 the drill passed, 6 it did not (a move failed, stalled or did not end, the hold ended
+ * early by the executor, an objective missed: the report names it), 2 bad input, 3 a control refused.
  */
 import { randomUUID } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';

@@ -105,6 +105,7 @@ export async function runDrill(
   const moves: { failover?: ObservedMove; failback?: ObservedMove } = {};
   let failoverRun: Run | undefined;
   let ended = false;
+  let endedEarly: string | undefined;
   try {
     const start = await p.control('start');
     const startEpoch = start.decisions.at(-1)?.epoch ?? 0;
@@ -117,7 +118,18 @@ export async function runDrill(
       );
       return { report: report(), ended };
     }
-    await hold(o, p);
+    const early = await hold(o, p, failoverRun.epoch);
+    if (early) {
+      // The executor failed back during the hold (the standby failed): the drill is over, no end to send.
+      ended = true;
+      endedEarly = early.reason;
+      p.say(`the executor ended the drill during the hold: ${early.reason}; following it`);
+      const commandedAt = Date.parse(early.run.startedAt);
+      const failbackRun = await awaitMove(o, p, 'failback', commandedAt, early.run.epoch);
+      moves.failback = observedMove('failback', commandedAt, failbackRun);
+      await servedBack(commandedAt);
+      return { report: report(), ended };
+    }
     if (p.interrupts() > 1) return stopped();
     let end: Awaited<ReturnType<DrillPorts['control']>>;
     try {
@@ -131,18 +143,22 @@ export async function runDrill(
     p.say(`drill ended by ${end.by}: ${describe(end.decisions)}`);
     const failbackRun = await awaitMove(o, p, 'failback', end.time, failoverRun.epoch);
     moves.failback = observedMove('failback', end.time, failbackRun);
-    // The client goes on until the primary serves it again, or the failback's wait is over.
-    const deadline = end.time + o.moveWaitMs('failback');
-    while (
-      p.now() < deadline &&
-      p.interrupts() < 2 &&
-      !samples.some((s) => s.at >= end.time && s.ok && s.cloud === o.drill.failback.to.cloud)
-    )
-      await p.sleep(o.pollMs);
+    await servedBack(end.time);
     return { report: report(), ended };
   } finally {
     clientOn = false;
     await client;
+  }
+
+  /** The client goes on until the primary serves it again after `from`, or the failback's wait is over. */
+  async function servedBack(from: number): Promise<void> {
+    const deadline = from + o.moveWaitMs('failback');
+    while (
+      p.now() < deadline &&
+      p.interrupts() < 2 &&
+      !samples.some((s) => s.at >= from && s.ok && s.cloud === o.drill.failback.to.cloud)
+    )
+      await p.sleep(o.pollMs);
   }
 
   function report(): DrillReport {
@@ -157,6 +173,7 @@ export async function runDrill(
       samples,
       ...(lossWindowOf(failoverRun) !== undefined && { lossWindowMs: lossWindowOf(failoverRun) }),
       endedAt: p.now(),
+      ...(endedEarly !== undefined && { endedEarly }),
     });
   }
 
@@ -198,9 +215,26 @@ async function awaitMove(
   return latest;
 }
 
-/** The hold on the standby: until its end, or the operator's Ctrl-C (which ends the drill now). */
-async function hold(o: DrillRunOptions, p: DrillPorts): Promise<void> {
+/**
+ * The hold on the standby: until its end, or the operator's Ctrl-C (which ends the drill now), or the
+ * executor's own failback above the failover's epoch (the standby failed during the hold: the decider
+ * ended the drill), which it returns with its deciding reason.
+ */
+async function hold(
+  o: DrillRunOptions,
+  p: DrillPorts,
+  failoverEpoch: number,
+): Promise<{ run: Run; reason: string } | undefined> {
   const until = p.now() + o.drill.holdMs;
-  while (p.now() < until && p.interrupts() === 0) await p.sleep(Math.min(o.pollMs, until - p.now()));
+  while (p.now() < until && p.interrupts() === 0) {
+    const run = await p.run();
+    if (run && run.decision === 'failback' && run.epoch > failoverEpoch)
+      return {
+        run,
+        reason: `a failback of epoch ${run.epoch} started at ${run.startedAt}, before the hold's end (the decider ends a drill whose standby fails by quorum; its decision names why)`,
+      };
+    await p.sleep(Math.min(o.pollMs, until - p.now()));
+  }
   if (p.interrupts() > 0) p.say('interrupted: ending the drill now (commanding the failback)');
+  return undefined;
 }

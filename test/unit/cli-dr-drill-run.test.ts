@@ -58,6 +58,8 @@ function world(o: {
   approvalAfter?: { failback: number };
   outcome?: string;
   interruptAt?: number[];
+  /** When the standby fails during the hold: the executor's own failback starts then. */
+  standbyFailsAt?: number;
 }): World {
   const clock = virtualTime();
   const said: string[] = [];
@@ -95,36 +97,42 @@ function world(o: {
   };
   const moving = (now: number) => runs.some((r) => now >= r.approvalAt && now < r.approvalAt + 30 * S);
   for (const at of o.interruptAt ?? []) void clock.sleep(at - T0).then(() => interrupts++);
+  /** A move's run, started at `now` (approved `wait` later). */
+  const move = (decision: 'failover' | 'failback', now: number, wait: number) => {
+    epoch += wait > 0 ? 2 : 1;
+    const run = {
+      service: plan.service,
+      decision,
+      epoch,
+      executor: 'aws',
+      status: 'running',
+      startedAt: iso(now),
+      approval: { required: wait > 0 },
+      paused: null,
+      onFailure: 'stop-and-page',
+      steps: plan.actions[decision].map((action, index) => ({
+        index,
+        action,
+        via: action.cloud === 'aws' ? 'local' : 'relay',
+        timeoutMs: 5 * MIN,
+        status: 'pending',
+      })),
+      pages: [],
+      history: [],
+    } as unknown as Run;
+    runs.push({ run, commandedAt: now, approvalAt: now + wait });
+  };
   const ports: DrillPorts = {
     ...clock,
     async control(phase) {
       const now = clock.now();
       if (phase === 'end' && o.endRefused) throw new Error(o.endRefused);
+      if (phase === 'end' && runs.at(-1)?.run.decision === 'failback')
+        throw new Error('payments-api: phase: no drill is under way to end');
       controls.push({ phase, at: now });
       const decision = phase === 'start' ? 'failover' : 'failback';
       const wait = phase === 'end' ? (o.approvalAfter?.failback ?? 0) : 0;
-      epoch += wait > 0 ? 2 : 1;
-      const run = {
-        service: plan.service,
-        decision,
-        epoch,
-        executor: 'aws',
-        status: 'running',
-        startedAt: iso(now),
-        approval: { required: wait > 0 },
-        paused: null,
-        onFailure: 'stop-and-page',
-        steps: plan.actions[decision].map((action, index) => ({
-          index,
-          action,
-          via: action.cloud === 'aws' ? 'local' : 'relay',
-          timeoutMs: 5 * MIN,
-          status: 'pending',
-        })),
-        pages: [],
-        history: [],
-      } as unknown as Run;
-      runs.push({ run, commandedAt: now, approvalAt: now + wait });
+      move(decision, now, wait);
       return {
         time: now,
         by: 'arn:aws:iam::000000000000:user/bob',
@@ -132,6 +140,9 @@ function world(o: {
       };
     },
     async run() {
+      const standbyFailsAt = o.standbyFailsAt;
+      if (standbyFailsAt !== undefined && clock.now() >= standbyFailsAt && runs.length === 1)
+        move('failback', standbyFailsAt, 0);
       const r = runs.at(-1);
       return r ? runAt(r, clock.now()) : null;
     },
@@ -227,6 +238,28 @@ describe('running a drill', () => {
     expect(w.said.at(-1)).toBe(
       "the drill's end was refused (payments-api: control: paused: resume the plan before a drill moves it); end it with crosslink dr drill plan.yaml --apply --end",
     );
+  }, 20_000);
+
+  it("follows the executor's failback when the standby fails during the hold, sends no end, and reports the drill failed", async () => {
+    // Prepare: the standby fails 5 minutes into a 30-minute hold (the failover took 30 s)
+    const failsAt = T0 + 30 * S + 5 * MIN;
+    const w = world({ ttl: MIN, standbyFailsAt: failsAt });
+
+    // Act
+    const { report, ended } = await runDrill(options(30 * MIN), w.ports);
+
+    // Assess: no end sent, the failback followed to its end, the drill not passed for that reason alone
+    expect(w.controls.map((c) => c.phase)).toEqual(['start']);
+    expect(ended).toBe(true);
+    expect(report.failback).toMatchObject({ epoch: 4, outcome: 'succeeded', commandedAt: failsAt });
+    expect(report.failback?.rtoMs).toBeGreaterThanOrEqual(30 * S);
+    expect(report.passed).toBe(false);
+    expect(report.problems).toEqual([
+      `hold: the executor ended the drill early: a failback of epoch 4 started at ${iso(failsAt)}, before the hold's end (the decider ends a drill whose standby fails by quorum; its decision names why)`,
+    ]);
+    expect(
+      w.said.some((l) => l.startsWith('the executor ended the drill during the hold: a failback of epoch 4')),
+    ).toBe(true);
   }, 20_000);
 
   it('on Ctrl-C during the hold commands the failback at once; on a second one stops waiting and names the way to finish', async () => {

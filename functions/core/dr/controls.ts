@@ -118,8 +118,16 @@ export function storedControlIssues(
   const paused = recordedPause(controls, plan.service) !== null;
   if (request.control === 'drill') {
     const last = controls.findLast((c) => c.service === plan.service && c.control === 'drill');
-    const drill = last?.side === 'standby' ? { by: last.by, since: Date.parse(last.time) } : null;
-    const onStandby = run?.decision === 'failover' && run.status === 'succeeded';
+    // A failback started after the drill's start ended it (the standby failed during the hold).
+    const endedEarly =
+      last !== undefined && run?.decision === 'failback' && Date.parse(run.startedAt) > Date.parse(last.time);
+    const drill =
+      last?.side === 'standby' && !endedEarly ? { by: last.by, since: Date.parse(last.time) } : null;
+    // The decider moved to the standby at a failover's decision, however its run ended (one that
+    // failed or stalled is its page's to handle, not a drill's to start from); a failover withdrawn
+    // or never approved moved nothing.
+    const onStandby =
+      run?.decision === 'failover' && run.status !== 'withdrawn' && run.status !== 'approval-timed-out';
     const underWay =
       run && !isFinished(run)
         ? [

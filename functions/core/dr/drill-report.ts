@@ -13,7 +13,8 @@
  *
  * A drill passes when both moves ran to their end (`succeeded`), the client was served by the
  * standby after the failover and by the primary after the failback, the failover's RTO is within the
- * plan's RTO and its RPO within the plan's RPO. Anything else is a problem the report names.
+ * plan's RTO and its RPO within the plan's RPO, and the hold lasted to the drill's end (the executor
+ * did not fail back early because the standby failed). Anything else is a problem the report names.
  */
 import { formatDuration, parseDuration } from '../clock.ts';
 import type { Drill } from './drill.ts';
@@ -65,6 +66,11 @@ export interface DrillObserved {
   lossWindowMs?: number;
   /** When the drill ended (the client stopped). */
   endedAt: number;
+  /**
+   * Why the executor ended the drill before its hold was over (its failback's deciding reason, e.g.
+   * the standby failing by quorum): the failback was the executor's, not the drill's end.
+   */
+  endedEarly?: string;
 }
 
 export interface MoveReport extends ObservedMove {
@@ -122,6 +128,7 @@ export function drillReport(o: DrillObserved): DrillReport {
   const problems = [...moveProblems(failover)];
   if (failback) problems.push(...moveProblems(failback));
   else problems.push('failback: not commanded (the drill stopped before it)');
+  if (o.endedEarly) problems.push(`hold: the executor ended the drill early: ${o.endedEarly}`);
   for (const r of [failover, failback])
     if (r && r.rtoMs !== null && r.rtoMs > d.budget.rtoMs)
       problems.push(

@@ -18,7 +18,7 @@
  * - optional manual approval: `failover` pending approval, then `failover` approved.
  * A drill (`control: drill`, an operator's planned move) moves to its side without quorum, hysteresis
  * or dampening, but with the side's readiness guards and the plan's approval, and holds the service
- * on the standby until the drill's end commands it back.
+ * on the standby until the drill's end commands it back, or the standby fails by quorum.
  * Failback needs the primary healthy by quorum for the plan's stable period, a replication path not
  * reported unhealthy, and (if the plan says so) an approval. Replication (link) signals never move
  * traffic: rerouting around a failed link is BGP's job.
@@ -122,7 +122,8 @@ export function step(plan: DrPlan, previous: DeciderState, input: DeciderInput):
     // A drill's failover is commanded, not flapping: it does not hold back a real one (dampening).
     if (candidate.decision === 'failover' && candidate.reasons[0]?.code !== 'drill-commanded')
       state.lastFailoverAt = at;
-    if (state.drill?.side === 'primary' && state.active === 'primary') state.drill = null;
+    // Back on the primary a drill is over: at its end, or early when the standby failed during it.
+    if (state.drill && state.active === 'primary') state.drill = null;
   }
   state.epoch += 1;
   state.lastKey = moves ? null : key;

@@ -181,7 +181,10 @@ const overridden: Guard = ({ state, settings, primary, standby, notes }) => {
 /**
  * A drill moves to its side with that side's readiness guards and the plan's approval, without
  * quorum, hysteresis or dampening (nothing failed: the operator commanded it); on the standby it
- * holds until the drill's end, so the primary's stable period does not fail it back early.
+ * holds until the drill's end, so the primary's stable period does not fail it back early. A standby
+ * that fails by quorum while the drill holds the service on it ends the drill there: the way back is
+ * taken as at the drill's end (the primary never failed), so a game day never keeps the service on a
+ * side that stopped serving.
  */
 const drilled: Guard = (scene) => {
   const { state, settings, standby, notes } = scene;
@@ -192,6 +195,19 @@ const drilled: Guard = (scene) => {
     message: () =>
       `drill commanded by ${drill.by} at ${iso(drill.since)}: a planned move to the ${drill.side}`,
   };
+  const standbyFailed = drill.side === 'standby' && standby.unhealthy.length >= settings.quorum;
+  if (drill.side === state.active && standbyFailed) {
+    const held = firstHold(scene, [primaryNotRecovered, replicationUnhealthy]);
+    if (held) return held;
+    return approve(scene, 'failback', settings.failbackApproval, [
+      {
+        code: 'drill-standby-failed',
+        message: () =>
+          `the standby failed during the drill by ${drill.by} (started ${iso(drill.since)}): unhealthy by ${tally(standby, 'unhealthy')}; the drill ends and the service goes back`,
+      },
+      primaryHealthyReason(scene),
+    ]);
+  }
   if (drill.side === state.active)
     return hold(
       'drill',

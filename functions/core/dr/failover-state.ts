@@ -33,6 +33,7 @@ export type ReasonCode =
   | 'approved'
   | 'manual-override'
   | 'drill-commanded'
+  | 'drill-standby-failed'
   // notes that never decide anything
   | 'approval-withdrawn'
   | 'replication-degraded';

@@ -89,6 +89,35 @@ describe('a drill control', () => {
     ]);
   });
 
+  it('deployed: no drill starts after a failover that failed or stalled; one withdrawn or never approved moved nothing; a failback after the start ended the drill', () => {
+    const { decisions } = replay(plan, [...healthy, control('2026-03-02T10:01:00Z', { side: 'standby' })]);
+    const failover = runFromDecisions(plan, decisions, AT) as Run;
+    const ended = (status: Run['status']): Run => ({ ...failover, status });
+    const check = (run: Run | null, controls: ControlRecord[], request: ControlRequest) =>
+      storedControlIssues(run, controls, plan, request, AT);
+    const onStandby = [
+      { path: 'phase', reason: 'the service is on the standby: a drill starts from the primary' },
+    ];
+
+    for (const status of ['failed', 'stalled'] as const)
+      expect(check(ended(status), [], START)).toEqual(onStandby);
+    for (const status of ['withdrawn', 'approval-timed-out'] as const)
+      expect(check(ended(status), [], START)).toEqual([]);
+    // The standby failed during the hold: the executor's failback, started after the drill's start, ended it
+    const drillOn = [control('2026-03-02T10:01:00Z', { side: 'standby' })];
+    const failback: Run = {
+      ...failover,
+      decision: 'failback',
+      epoch: failover.epoch + 1,
+      status: 'succeeded',
+      startedAt: '2026-03-02T10:03:00Z',
+    };
+    expect(check(failback, drillOn, START)).toEqual([]);
+    expect(check(failback, drillOn, END)).toEqual([
+      { path: 'phase', reason: 'no drill is under way to end' },
+    ]);
+  });
+
   it('records the side the drill moves to: the standby at its start, the primary at its end', () => {
     expect(controlRecord(plan, [], START, 'arn:bob', AT)).toEqual(control(AT, { side: 'standby' }));
     expect(controlRecord(plan, [], END, 'arn:bob', AT)).toEqual(control(AT, { side: 'primary' }));

@@ -131,4 +131,66 @@ describe('failover decider: a drill', () => {
     expect(decisions.at(-1)?.reasons[0]?.code).toBe('paused');
     expect(state.drill).toBeNull();
   });
+
+  it("ends the drill when the standby fails by quorum during the hold: back to the primary at once, the plan's approval kept", () => {
+    // Prepare: the drill starts at 60 s; the standby is seen unhealthy from 600 s, the primary healthy all along
+    const records = (plan = noApproval) =>
+      replay(
+        plan,
+        byTime([
+          ...reports(0, 1200, PRIMARY, 'healthy'),
+          ...reports(0, 600, STANDBY, 'healthy'),
+          ...reports(600, 1200, STANDBY, 'unhealthy'),
+          drill(60, 'standby'),
+        ]),
+      );
+
+    // Act
+    const { decisions, state } = records();
+    const withApproval = records(planWith()).decisions;
+
+    // Assess: the failback follows the standby's quorum at 600 s (the second unhealthy report), not the hold's end
+    expect(moves(decisions)).toMatchObject([
+      { decision: 'failover', time: at(60), active: 'standby' },
+      { decision: 'failback', time: at(600), active: 'primary', approval: 'not-required' },
+    ]);
+    expect(moves(decisions)[1]!.reasons.map((r) => r.code)).toEqual([
+      'drill-standby-failed',
+      'primary-healthy',
+    ]);
+    expect(moves(decisions)[1]!.reasons[0]!.message).toMatch(
+      /^the standby failed during the drill by arn:aws:iam::000000000000:user\/bob .*the drill ends/,
+    );
+    expect(state.drill).toBeNull();
+    expect(state.active).toBe('primary');
+    // The payments plan's failback needs an approval, a drill's early end too
+    expect(moves(withApproval).map((d) => [d.decision, d.approval, d.time])).toEqual([
+      ['failover', 'not-required', at(60)],
+      ['failback', 'pending', at(600)],
+    ]);
+  });
+
+  it('keeps holding when one vantage point alone sees the standby fail, and says nothing serves when the primary is down too', () => {
+    // Prepare: one observer of the standby unhealthy from 600 s; from 900 s all three, with the primary down too
+    const one = STANDBY.slice(0, 1);
+    const others = STANDBY.slice(1);
+    const { decisions } = replay(
+      noApproval,
+      byTime([
+        ...reports(0, 900, PRIMARY, 'healthy'),
+        ...reports(900, 1200, PRIMARY, 'unhealthy'),
+        ...reports(0, 600, STANDBY, 'healthy'),
+        ...reports(600, 1200, one, 'unhealthy'),
+        ...reports(600, 900, others, 'healthy'),
+        ...reports(900, 1200, others, 'unhealthy'),
+        drill(60, 'standby'),
+      ]),
+    );
+
+    // Assess
+    expect(moves(decisions).map((d) => d.decision)).toEqual(['failover']);
+    // (a decision is written when its deciding reason changes: the hold is still the drill's at 900 s)
+    expect(decisions.filter((d) => d.time < at(900)).at(-1)?.reasons[0]?.code).toBe('drill');
+    expect(decisions.at(-1)?.reasons[0]?.code).toBe('no-side-serving');
+  });
 });
