@@ -12,7 +12,8 @@
  * Proved: the failback's two hooks each run in an invocation of their own, so that two hooks taking
  * together more than one invocation allows (`drCommanded`'s limit scaled down to 8 s with a 1 s
  * margin, each hook taking 4 s) both succeed, and the run ends `succeeded` with traffic back on
- * AWS; the executor's own `DrActionFinished` never comes back to it; a `drCommanded` invocation that
+ * AWS; the executor's own `DrActionFinished` never comes back to it; the state machine's retried
+ * Decide sends the hook's command again and the fence runs the hook once; a `drCommanded` invocation that
  * crashes after its hook answered is retried by Lambda's asynchronous retry and answered from the
  * fence: the hook runs once, and the run takes the result once.
  */
@@ -232,6 +233,14 @@ const finished = async () => {
 /** The DrFailedBack the executor put on the bus for `epoch` (after it stored the run's end). */
 const failedBack = (epoch: number) =>
   events.filter((e) => e.type.includes('DrFailedBack') && (e.data as { epoch: number }).epoch === epoch);
+/** drCommanded's answers to the promotion's command (index 0) since its invocation `from`. */
+const promotionAnswers = (from: number) =>
+  commanded.slice(from).filter((c) => c.out && 'result' in c.out && c.out.result.index === 0);
+/** The hooks a failback runs: each once, in order. */
+const EACH_HOOK_ONCE = [
+  ['payments-promote-aurora', 0],
+  ['payments-scale-ecs-service', 1],
+];
 const of = (epoch: number) => ({
   started: events
     .filter((e) => e.type.includes('DrActionStarted') && (e.data as DrActionStartedData).epoch === epoch)
@@ -287,6 +296,36 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
     expect(pages).toEqual([]);
   }, 120_000);
 
+  it("sends a hook's command again when the state machine retries its Decide, and the fence runs the hook once", async () => {
+    // Prepare
+    await failedOver();
+    hookMs = 0;
+    const invocations = commanded.length;
+
+    // Act: the claiming execution's Decide retried (its first attempt's answer lost)
+    await decideFailback(7);
+    const retried = await decideFailback(7);
+    const run = await eventually(finished);
+    // A delivery that found the hook running failed its invocation: Lambda retries it a minute later
+    await cloud.clock.advance(60_000);
+    await eventually(() => promotionAnswers(invocations).length === 2);
+
+    // Assess
+    expect(retried).toMatchObject({ epoch: 7, status: 'running', supervise: true });
+    expect(
+      of(7)
+        .started.filter((s) => s.index === 0)
+        .map((s) => [s.via, s.deadline]),
+    ).toEqual([
+      ['commanded', of(7).started[0]?.deadline],
+      ['commanded', of(7).started[0]?.deadline],
+    ]);
+    expect(run.status).toBe('succeeded');
+    expect(of(7).hooks.map((c) => [c.hook, c.index])).toEqual(EACH_HOOK_ONCE);
+    expect(promotionAnswers(invocations).map((c) => c.out?.outcome)).toEqual(['ran', 'duplicate']);
+    expect(pages).toEqual([]);
+  }, 120_000);
+
   it('answers from the fence a drCommanded retried after it crashed with its hook answered: the hook runs once, the run takes it once', async () => {
     // Prepare: drCommanded's next invocation does its work, then dies before it answers
     await failedOver();
@@ -295,21 +334,16 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
     const invocations = commanded.length;
 
     // Act: the crashed invocation is retried a minute later (Lambda's asynchronous retry)
-    await decideFailback(6);
+    await decideFailback(8);
     await eventually(() => commanded.length > invocations && commanded[invocations]?.out);
     await cloud.clock.advance(60_000);
     const run = await eventually(finished);
-    await eventually(() => fedBack.filter((f) => f.epoch === 6 && f.index === 0).length === 2);
+    await eventually(() => fedBack.filter((f) => f.epoch === 8 && f.index === 0).length === 2);
 
     // Assess
     expect(run.status).toBe('succeeded');
-    expect(of(6).hooks.map((c) => [c.hook, c.index])).toEqual([
-      ['payments-promote-aurora', 0],
-      ['payments-scale-ecs-service', 1],
-    ]);
-    const promotion = commanded
-      .slice(invocations)
-      .filter((c) => c.out && 'result' in c.out && c.out.result.index === 0);
+    expect(of(8).hooks.map((c) => [c.hook, c.index])).toEqual(EACH_HOOK_ONCE);
+    const promotion = promotionAnswers(invocations);
     expect(promotion.map((c) => [c.out?.outcome, c.hooks])).toEqual([
       ['ran', ['payments-promote-aurora']],
       ['duplicate', []],
@@ -317,13 +351,13 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
     const [first, again] = promotion.map((c) => (c.out && 'result' in c.out ? c.out.result : undefined));
     expect(again).toEqual(first);
     const fence = await new DynamoDbDrFence(admins.dynamo, TABLE).read(plan.service);
-    expect(Object.keys(fence.results).sort()).toEqual(['6#0', '6#1']);
+    expect(Object.keys(fence.results).sort()).toEqual(['8#0', '8#1']);
     expect(run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(
-      run.history.some((h) => /result of action 0 under epoch 6 \(succeeded\) not taken/.test(h.note)),
+      run.history.some((h) => /result of action 0 under epoch 8 \(succeeded\) not taken/.test(h.note)),
     ).toBe(true);
-    await eventually(() => failedBack(6).length > 0);
-    expect(failedBack(6)).toHaveLength(1);
+    await eventually(() => failedBack(8).length > 0);
+    expect(failedBack(8)).toHaveLength(1);
     expect(pages).toEqual([]);
   }, 120_000);
 });
