@@ -5,8 +5,9 @@
  * action with a hook on AWS (`via: commanded`) where AWS does, so that each hook runs in an
  * invocation of its own (its whole timeout, up to Lambda's 900 s) behind the fence. The core's commanded side
  * (functions/core/dr/commanded.ts `onCommand`) over the fence in the links table (./dr-fence.ts) and
- * the plan's hooks as Lambda functions invoked (./dr-hook-runner.ts); its `DrActionFinished` goes on
- * the bus, and the relay carries it to Google's executor.
+ * the plan's hooks as Lambda functions invoked (./dr-hook-runner.ts); its `DrActionFinished`
+ * (`reportedBy: commanded`) goes on the bus, where the relay carries it to Google's executor and
+ * `DrExecutorRule` hands it to AWS's own.
  *
  * - A command whose hook is still running fails the invocation (`UnavailableError`), so that it is
  *   retried later, when it gets the recorded result.
@@ -124,7 +125,7 @@ export function drCommandedDepsFromEnv(
   return cached;
 }
 
-/** One event from the bus: a command for an action on AWS (Google's or AWS's own executor's) runs through the fence. */
+/** One event from the bus: a command for an action on AWS (Google's or AWS's executor's) runs through the fence. */
 export async function drCommandedStep(
   deps: CommandedDeps,
   event: EventBridgeEvent,

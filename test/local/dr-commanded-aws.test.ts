@@ -398,7 +398,7 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
       name: 'HookTimedOut',
       message: 'ledger-slow gave no answer within 1s',
     });
-    // As drExecutor gives it: read at the call (the invocation's time left less the time to answer).
+    // As drCommanded's entry gives it: read at the call (the invocation's time left less the time to answer).
     await expect(runPromotion(planCalling('ledger-slow', '10m'), () => 1_000)).rejects.toMatchObject({
       name: 'HookTimedOut',
       message: 'ledger-slow gave no answer within 1s',
