@@ -26,24 +26,23 @@ const { executorRegionIssue, refusedExecutorRegion } = require('../functions/cor
 const { executorCloud } = require('../functions/core/dr/executor.ts');
 
 /**
- * The policy of the hooks one AWS function runs: `lambda:InvokeFunction` on the Lambda functions the
- * plan names as hooks of its actions on AWS, when `executor` executes the plan, in the stack's own
- * account and region. drCommanded (DrCommandedRole) runs them when Google executes the plan (AWS
- * runs them when commanded); drExecutor (DrExecutorRole) when AWS does (its failback's promotion
- * and scaling). None (no plan, or the other cloud executes it): an explicit Deny of invoking any
+ * The policy of the hooks drCommanded (DrCommandedRole) runs: `lambda:InvokeFunction` on the Lambda
+ * functions the plan names as hooks of its actions on AWS, in the stack's own account and region,
+ * whichever cloud executes the plan: Google's executor commands them across the relay, AWS's own
+ * commands them on its bus (`via: commanded`, each hook in an invocation of its own behind the
+ * fence). drExecutor invokes none. No plan, or none on AWS: an explicit Deny of invoking any
  * function, since a policy document holds at least one statement.
  */
-function hookPolicy(plan, executor) {
-  const hooks =
-    plan && executorCloud(plan) === executor
-      ? [
-          ...new Set(
-            [...plan.actions.failover, ...plan.actions.failback]
-              .filter((a) => a.cloud === 'aws' && a.hook)
-              .map((a) => a.hook.function),
-          ),
-        ].sort()
-      : [];
+function commandedHookPolicy(plan) {
+  const hooks = plan
+    ? [
+        ...new Set(
+          [...plan.actions.failover, ...plan.actions.failback]
+            .filter((a) => a.cloud === 'aws' && a.hook)
+            .map((a) => a.hook.function),
+        ),
+      ].sort()
+    : [];
   const statement =
     hooks.length === 0
       ? { Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' }
@@ -57,9 +56,6 @@ function hookPolicy(plan, executor) {
         };
   return { Version: '2012-10-17', Statement: [statement] };
 }
-
-const commandedHookPolicy = (plan) => hookPolicy(plan, 'gcp');
-const executorHookPolicy = (plan) => hookPolicy(plan, 'aws');
 
 /** The template's Rules for `plan`: none unless AWS executes it. */
 function executorRegionRules(plan, file) {
@@ -93,7 +89,6 @@ function drPlanValues(file, region) {
       staleAfterSeconds: 300,
       rules: {},
       commandedHookPolicy: commandedHookPolicy(null),
-      executorHookPolicy: executorHookPolicy(null),
     };
   const path = resolve(__dirname, '..', file);
   const plan = parseDrPlan(readFileSync(path, 'utf8'), file);
@@ -107,11 +102,9 @@ function drPlanValues(file, region) {
     staleAfterSeconds: Math.max(60, Math.ceil(plan.settings.staleAfterMs / 60_000) * 60),
     rules: executorRegionRules(plan, file),
     commandedHookPolicy: commandedHookPolicy(plan),
-    executorHookPolicy: executorHookPolicy(plan),
   };
 }
 
 module.exports = ({ options } = {}) => drPlanValues(process.env.CROSSLINK_DR_PLAN_FILE, options?.region);
 module.exports.drPlanValues = drPlanValues;
 module.exports.commandedHookPolicy = commandedHookPolicy;
-module.exports.executorHookPolicy = executorHookPolicy;

@@ -9,27 +9,26 @@
  *   approval it is the approved (or withdrawn) move, applied to that run. A refused claim is recorded.
  * - `tick`: the passing of time (the state machine's wait loop): an action past its deadline stalls
  *   the run and pages; an approval past its deadline pages.
- * - `result`: Google's `DrActionFinished` for a relayed action (relayed to the bus).
+ * - `result`: a commanded side's `DrActionFinished` (`reportedBy: commanded`) from the bus: Google's
+ *   for a relayed action (relayed to the bus), AWS's own `drCommanded`'s for an action with a hook
+ *   on AWS (`via: commanded`).
  *
  * Each input advances the run and the run is stored over the version it was read at (a lost race reads
  * it again) before any effect is performed: the catalog events go on the bus (a relayed action's
- * `DrActionStarted` is Google's command, carried by the relay), pages are counted for the pages alarm,
- * and a local action runs here and now: the ARC flip (functions/aws/arc-switch.ts), or an action
- * with a hook on AWS (the plan's Lambda function, invoked once as ./dr-hook-runner.ts does for AWS's
- * commanded side), whose outcome is the next input. A crash between the store and the effects leaves
- * an action without a start: the state machine's retry of the claim finds its own claim and starts
- * the action under way again (`restartEffects`) when that is safe to repeat (a relayed command,
- * which the commanded side's fence runs once; the ARC flip, which sets the same states), never a
- * hook here, which has no fence. An action not started again has no result: at its deadline the run
- * stalls and pages, as for a partition.
+ * `DrActionStarted` is Google's command, carried by the relay; a `via: commanded` action's is
+ * `drCommanded`'s, which runs its hook in an invocation of its own behind AWS's fence), pages are
+ * counted for the pages alarm, and a local action, the ARC flip (functions/aws/arc-switch.ts), runs
+ * here and now, its outcome the next input. No hook runs in this function: consecutive hooks would
+ * share its 900 s. A crash between the store and the effects leaves an action without a start: the
+ * state machine's retry of the claim finds its own claim and starts the action under way again
+ * (`restartEffects`), which is safe to repeat (a commanded action, which the commanded side's fence
+ * runs once; the ARC flip, which sets the same states).
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock } from '#core/clock.ts';
 import { systemClock } from '#core/clock.ts';
-import { HOOK_MAX_WAIT_MS, type HookRunner } from '#core/dr/commanded.ts';
 import { pauseInputs, recordedPause } from '#core/dr/controls.ts';
 import {
   type ActionCommand,
@@ -59,7 +58,6 @@ import { jsonSetting, need } from '#core/link/settings.ts';
 import { assertValid } from '#core/validation.ts';
 import { type ArcAction, type ArcFlip, type ClusterEndpoint, flipRoutingControls } from './arc-switch.ts';
 import { DynamoDbDrExecutorStore, RunVersionConflict } from './dr-executor-store.ts';
-import { lambdaHookRunner, lambdaInvoke } from './dr-hook-runner.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { DynamoDbSignalLog } from './signal-log.ts';
@@ -72,11 +70,6 @@ export interface DrExecutorDeps {
   clock: Clock;
   /** The ARC flip through the cluster's regional endpoints, under the executor's role. */
   flip: (action: ArcAction) => Promise<ArcFlip>;
-  /**
-   * An action on AWS with a hook (a failback's promotion and scaling): the plan's Lambda function,
-   * invoked once under the executor's role, whose policy names the plan's hooks on AWS alone.
-   */
-  runHook: HookRunner;
   /** Counts a page for the pages alarm and logs it. */
   page: (page: ExecutorPage) => void;
   /** How often the state machine looks at a run between its deadlines (ms). */
@@ -86,16 +79,7 @@ export interface DrExecutorDeps {
    * each input first brings the run to the last pause or resume among them.
    */
   controls?: (service: string) => Promise<ControlRecord[]>;
-  /**
-   * The invocation under way: its time left before the function's timeout, which the deployed hook
-   * runner reads so that a hook is given at most that less the time to answer (the handler sets it
-   * at each invocation; a Lambda instance runs one invocation at a time).
-   */
-  invocation?: { remainingMs?: () => number };
 }
-
-/** Kept of the invocation's time left when a hook is called: to store its result and answer. */
-export const HOOK_ANSWER_MARGIN_MS = 30_000;
 
 /**
  * A page of the deployed executor: the run's own, or its refusal to act where it is deployed (the
@@ -178,7 +162,7 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
   return fail('drExecutor', 'must be decision, tick or result');
 }
 
-/** Google's `DrActionFinished` (its data) as the run's result input. */
+/** A commanded side's `DrActionFinished` (its data) as the run's result input. */
 export function resultOfFinished(data: {
   service: string;
   epoch: number;
@@ -337,16 +321,16 @@ async function runLocal(
 ): Promise<ActionResult> {
   const base = { service: command.service, epoch: command.epoch, index: command.index };
   try {
-    let detail: string | undefined;
-    if (action.type === 'arc-routing-control') {
-      const flipped = await deps.flip(action);
-      detail = `via ${flipped.region}${flipped.passed.length ? ` (passed over ${flipped.passed.join('; ')})` : ''}`;
-    } else detail = (await deps.runHook(action, command)).detail;
+    // The flip is the one action this function runs; an action with a hook is `via: commanded`.
+    if (action.type !== 'arc-routing-control')
+      throw new Error(`${action.type} on ${action.cloud} is not run by the executor on AWS`);
+    const flipped = await deps.flip(action);
+    const detail = `via ${flipped.region}${flipped.passed.length ? ` (passed over ${flipped.passed.join('; ')})` : ''}`;
     return {
       ...base,
       outcome: 'succeeded',
       time: iso(deps.clock.now()),
-      ...(detail !== undefined && { detail }),
+      detail,
     };
   } catch (err) {
     const e = err as { name?: string; message?: string };
@@ -450,10 +434,8 @@ export function drExecutorDepsFromEnv(
   const endpoints = readArcEndpoints(env);
   const dynamo = new DynamoDBClient({ region });
   const log = new DynamoDbSignalLog(dynamo, need(env, 'CROSSLINK_TABLE'));
-  const invocation: NonNullable<DrExecutorDeps['invocation']> = {};
   cached = {
     plan,
-    invocation,
     runs: new DynamoDbDrExecutorStore(dynamo, need(env, 'CROSSLINK_TABLE')),
     controls: async (service) => (await log.controls(service)).map((c) => c.record),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
@@ -461,43 +443,43 @@ export function drExecutorDepsFromEnv(
     clock,
     // The role's own credentials: its policy holds the ARC grants and the Deny of overrides.
     flip: (action) => flipRoutingControls({ requestTimeoutMs: 5_000 }, { endpoints, action }),
-    // The SDK's own retries would invoke a hook twice: an invocation is made once.
-    // A hook is given at most the invocation's time left less the time to answer: one slower than
-    // that is HookTimedOut (the action failed, the run stops and pages), never the function killed
-    // mid-call with nothing stored. Consecutive hooks of one move share the invocation.
-    runHook: lambdaHookRunner({
-      plan,
-      clock,
-      invoke: lambdaInvoke(new LambdaClient({ region, maxAttempts: 1 })),
-      maxWaitMs: () =>
-        Math.min(HOOK_MAX_WAIT_MS, (invocation.remainingMs?.() ?? HOOK_MAX_WAIT_MS) - HOOK_ANSWER_MARGIN_MS),
-    }),
     page: onPage,
   };
   return cached;
 }
 
-/** One invocation: the state machine's input, or Google's `DrActionFinished` from the bus. */
-export function drExecutorStep(
+/**
+ * One invocation: the state machine's input, or a commanded side's `DrActionFinished` from the bus
+ * (DrExecutorRule): Google's, relayed, or AWS's own `drCommanded`'s. The executor's own
+ * `DrActionFinished` (no `reportedBy`) is its record of a result it already took, never a result.
+ */
+export async function drExecutorStep(
   deps: DrExecutorDeps,
   event: EventBridgeEvent | Record<string, unknown>,
 ): Promise<DrExecutorState> {
   if ('detail-type' in event) {
     const ce = fromEventBridgeEvent(event as EventBridgeEvent);
-    if (ce.crosslinkorigin !== 'gcp' || !ce.type.includes('DrActionFinished'))
+    if (!ce.type.includes('DrActionFinished'))
+      throw new ValidationError(
+        [{ path: 'detail-type', reason: `${ce.type}: only a commanded side's DrActionFinished is a result` }],
+        'DR executor input',
+      );
+    const data = assertValid<DrActionFinishedData>(
+      DrActionFinishedCheck.validate,
+      ce.data,
+      'DrActionFinished data',
+    );
+    if (ce.crosslinkorigin !== 'gcp' && data.reportedBy !== 'commanded')
       throw new ValidationError(
         [
           {
-            path: 'detail-type',
-            reason: `${ce.type} from ${ce.crosslinkorigin}: only Google's DrActionFinished is a result`,
+            path: 'data.reportedBy',
+            reason: `a DrActionFinished from ${ce.crosslinkorigin} is a result only when its commanded side reports it (reportedBy: commanded): the executor's own is its record`,
           },
         ],
         'DR executor input',
       );
-    const result = resultOfFinished(
-      assertValid<DrActionFinishedData>(DrActionFinishedCheck.validate, ce.data, 'DrActionFinished data'),
-    );
-    return applyExecutorInput(deps, { drExecutor: 'result', result });
+    return applyExecutorInput(deps, { drExecutor: 'result', result: resultOfFinished(data) });
   }
   return applyExecutorInput(deps, parseExecutorInput(event));
 }

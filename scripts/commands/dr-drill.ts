@@ -36,7 +36,7 @@ function moveLines(n: number, m: DrillMove, executor: string): string[] {
     `${n}. ${m.move === 'failover' ? 'fail over' : 'fail back'} to ${m.to.cloud} ${m.to.region} (approval ${m.approval})`,
     ...m.actions.map(
       (a) =>
-        `   ${a.index + 1}. ${describeAction(a.action)}  ${a.via === 'local' ? `on ${executor}` : 'across the relay'}  timeout ${formatDuration(a.timeoutMs)}`,
+        `   ${a.index + 1}. ${describeAction(a.action)}  ${a.via === 'relay' ? 'across the relay' : a.via === 'commanded' ? `on ${executor}, through its commanded side` : `on ${executor}`}  timeout ${formatDuration(a.timeoutMs)}`,
     ),
   ];
 }

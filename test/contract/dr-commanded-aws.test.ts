@@ -158,7 +158,7 @@ describe("AWS's commanded side", () => {
     expect(finished(h.sent[0])).toMatchObject({ outcome: 'failed', epoch: 30 });
   });
 
-  it("drops an event naming another action than the plan's, or malformed, naming the field; ignores AWS's own", async () => {
+  it("drops an event naming another action than the plan's, or malformed, naming the field; ignores AWS's own relayed or commanded one for a plan Google executes", async () => {
     // Prepare
     const h = await harness();
     const forged = promoteCommand(40);
@@ -171,6 +171,11 @@ describe("AWS's commanded side", () => {
     const dropped = await drCommandedStep(h.deps, delivered(forged));
     const bad = await drCommandedStep(h.deps, delivered(malformed));
     const ignored = await drCommandedStep(h.deps, delivered(own));
+    // AWS's own executor's command (via: commanded) for a plan Google executes: not this plan's.
+    const ownCommanded = await drCommandedStep(
+      h.deps,
+      delivered({ ...own, data: { ...(own.data as DrActionStartedData), via: 'commanded' } }),
+    );
 
     // Assess
     expect(dropped).toMatchObject({
@@ -180,7 +185,11 @@ describe("AWS's commanded side", () => {
       ),
     });
     expect(bad).toMatchObject({ outcome: 'dropped', reason: expect.stringContaining('epoch') });
-    expect(ignored).toEqual({ outcome: 'ignored', reason: "not the Google executor's DrActionStarted" });
+    expect(ignored).toEqual({ outcome: 'ignored', reason: 'an action the executor runs itself' });
+    expect(ownCommanded).toEqual({
+      outcome: 'ignored',
+      reason: 'a commanded command, but Google executes the deployed plan',
+    });
     expect(h.ran).toEqual([]);
     expect(h.sent).toEqual([]);
   });

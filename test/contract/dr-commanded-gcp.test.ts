@@ -139,10 +139,19 @@ describe("Google's commanded side", () => {
     // Act
     const refused = await onCommand(h.deps, forged).catch((e: unknown) => e);
     const ignored = await onCommand(h.deps, own);
+    // Google's own command to itself (via: commanded) for a plan AWS executes: not this plan's.
+    const ownCommanded = await onCommand(h.deps, {
+      ...own,
+      data: { ...(own.data as DrActionStartedData), via: 'commanded' },
+    });
 
     // Assess
     expect((refused as { issues?: { path: string }[] }).issues?.[0]?.path).toBe('data.action');
-    expect(ignored).toEqual({ outcome: 'ignored', reason: "not the AWS executor's DrActionStarted" });
+    expect(ignored).toEqual({ outcome: 'ignored', reason: 'an action the executor runs itself' });
+    expect(ownCommanded).toEqual({
+      outcome: 'ignored',
+      reason: 'a commanded command, but AWS executes the deployed plan',
+    });
     expect(h.ran).toEqual([]);
     expect(h.sent).toEqual([]);
   });

@@ -93,9 +93,9 @@ const EXPECTED: Record<string, string[]> = {
   vpnInventory: [...STORE_EVENTS, 'EC2Client', 'DirectConnectClient'],
   // The decision hook starts the failover state machine's executions.
   drSignals: [...STORE_EVENTS, 'CloudWatchClient', 'SFNClient'],
-  // Its store, the bus, and the plan's hook functions on AWS invoked (the ARC flip's client is not
-  // among the clients checked here).
-  drExecutor: [...STORE_EVENTS, 'LambdaClient'],
+  // Its store and the bus (the ARC flip's client is not among the clients checked here); no hook:
+  // drCommanded invokes them.
+  drExecutor: [...STORE_EVENTS],
   // The control recorded in the log, then the decision hook (its DrDecisionMade, its executions).
   drControl: [...STORE_EVENTS, 'SFNClient'],
   // The fence, DrActionFinished on the bus, and the plan's hook functions invoked.

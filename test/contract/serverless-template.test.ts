@@ -451,7 +451,7 @@ describe('serverless.yml packaged', () => {
     expect(resources.DrSignalsRule?.Condition).toBe('HasDrPlan');
   });
 
-  it("deploys the DR executor: its state machine started by drSignals, Google's results to drExecutor, its role able to flip ARC but never past a safety rule", () => {
+  it("deploys the DR executor: its state machine started by drSignals, the commanded sides' results to drExecutor, its role able to flip ARC but never past a safety rule, invoking no hook", () => {
     const statements = (role: string) =>
       (
         (resources[role]?.Properties.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]
@@ -473,8 +473,13 @@ describe('serverless.yml packaged', () => {
         Condition: { Bool: { 'route53-recovery-cluster:AllowSafetyRulesOverrides': 'true' } },
       }),
     );
-    // No plan packaged: no hook on AWS to invoke.
-    expect(executor).toContainEqual({ Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' });
+    // No hook on AWS to invoke, plan or none: drCommanded invokes them.
+    expect(JSON.stringify(executor)).not.toContain('lambda:');
+    expect(
+      ((resources.DrExecutorRole?.Properties.Policies ?? []) as { PolicyName: string }[]).map(
+        (p) => p.PolicyName,
+      ),
+    ).toEqual(['drExecutor', 'drExecutorArc']);
     // Its store only: the DREXEC# items of the links table.
     expect(executor).toContainEqual(
       expect.objectContaining({
@@ -491,6 +496,7 @@ describe('serverless.yml packaged', () => {
     const invoked = JSON.stringify(statements('StatesRole'));
     expect(invoked).toContain('-drExecutor');
     // Only where AWS executes the plan: where Google does, Google's DrActionFinished are its own run's.
+    // Google's results, and drCommanded's (reportedBy: commanded); never the executor's own record.
     expect(resources.DrExecutorRule?.Condition).toBe('AwsExecutesDrPlan');
     expect(resources.DrExecutorPermission?.Condition).toBe('AwsExecutesDrPlan');
     expect(conditions.AwsExecutesDrPlan).toEqual({
@@ -499,7 +505,12 @@ describe('serverless.yml packaged', () => {
     expect(resources.DrExecutorRule?.Properties.EventPattern).toEqual({
       source: ['crosslink'],
       'detail-type': ['DrActionFinished'],
-      detail: { crosslinkorigin: ['gcp'] },
+      detail: {
+        $or: [
+          { crosslinkorigin: ['gcp'] },
+          { crosslinkorigin: ['aws'], data: { reportedBy: ['commanded'], action: { cloud: ['aws'] } } },
+        ],
+      },
     });
     expect(resources.DrExecutorPagedAlarm?.Properties).toMatchObject({
       Namespace: NAMESPACE,
@@ -509,7 +520,7 @@ describe('serverless.yml packaged', () => {
     expect(readFileSync('functions/aws/handlers/dr-executor.ts', 'utf8')).toContain("'DrExecutorPages'");
   });
 
-  it("deploys AWS's commanded side: Google's relayed commands to drCommanded, its role the fence's items, the bus and no hook without a plan", () => {
+  it("deploys AWS's commanded side: Google's relayed commands and AWS's own executor's commanded hooks to drCommanded, its role the fence's items, the bus and no hook without a plan", () => {
     const statements = (
       (resources.DrCommandedRole?.Properties.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]
     ).flatMap(statementsOf);
@@ -517,7 +528,12 @@ describe('serverless.yml packaged', () => {
     expect(resources.DrCommandedRule?.Properties.EventPattern).toEqual({
       source: ['crosslink'],
       'detail-type': ['DrActionStarted'],
-      detail: { crosslinkorigin: ['gcp'], data: { via: ['relay'], action: { cloud: ['aws'] } } },
+      detail: {
+        $or: [
+          { crosslinkorigin: ['gcp'], data: { via: ['relay'], action: { cloud: ['aws'] } } },
+          { crosslinkorigin: ['aws'], data: { via: ['commanded'], action: { cloud: ['aws'] } } },
+        ],
+      },
     });
     expect(JSON.stringify(resources.DrCommandedRule?.Properties.Targets)).toContain(
       'DrCommandedLambdaFunction',

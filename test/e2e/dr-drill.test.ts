@@ -10,7 +10,8 @@
  *
  * The deployed executor carries out a real failover (Google's promotion and scaling through its
  * hooks across the relay, then the ARC flip) and, once bob approves it, the failback (Aurora's
- * promotion and the ECS scaling through the hooks on AWS, then the flip back). The old writer is up
+ * promotion and the ECS scaling through the hooks on AWS, each commanded on AWS's bus and run by
+ * drCommanded in an invocation of its own, then the flip back). The old writer is up
  * in a drill: each promotion hook demotes it (re-seeded from the new writer). Asserted on the report
  * file the command writes: one failover and one failback, their epochs in order, the actions in
  * order, each RTO (the TTL inside) within the plan's RTO and the move's budget, the RPO at the
@@ -22,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '#core/dr/drill-report.ts';
+import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { serveRequest } from '#local/world/service-clients.ts';
@@ -162,6 +164,26 @@ describe('dr drill --apply through the deployed halves', () => {
       [0, 'promote-replica', 'aws', 'succeeded'],
       [1, 'scale-standby', 'aws', 'succeeded'],
       [2, 'arc-routing-control', 'aws', 'succeeded'],
+    ]);
+    // The failback's hooks on AWS commanded on AWS's bus (via: commanded), each answered once by
+    // drCommanded (reportedBy: commanded): one invocation per hook behind AWS's fence
+    await d.drain();
+    const back = (name: string) =>
+      d
+        .named<DrActionStartedData & DrActionFinishedData>('aws', name)
+        .filter((e) => e.data.epoch === failback.epoch);
+    expect(back('DrActionStarted').map((e) => [e.data.index, e.data.via])).toEqual([
+      [0, 'commanded'],
+      [1, 'commanded'],
+      [2, 'local'],
+    ]);
+    expect(
+      back('DrActionFinished')
+        .filter((e) => e.data.reportedBy === 'commanded')
+        .map((e) => [e.data.index, e.data.outcome]),
+    ).toEqual([
+      [0, 'succeeded'],
+      [1, 'succeeded'],
     ]);
     // The record's TTL (a minute) is in each RTO: the client keeps its answer that long after the flip
     expect(report.ttlMs).toBe(MINUTE);

@@ -15,9 +15,6 @@
  * `refused`; a hook the role may not invoke (a plan naming a function its policy does not) fails the
  * action with Lambda's AccessDeniedException.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
@@ -30,7 +27,6 @@ import {
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { drCommandedDeps, drCommandedStep } from '#aws/dr-commanded.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import { lambdaHookRunner, lambdaInvoke } from '#aws/dr-hook-runner.ts';
@@ -44,15 +40,16 @@ import { buildEvent, type CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData } from '#core/events/catalog.ts';
 import { lambdaRuntime } from '#local/aws/services/lambda.ts';
 import type { LocalCloud } from '#local/index.ts';
+import {
+  commandedRolePolicy,
+  hookStatements,
+  serverlessYml as serverlessYmlOf,
+} from '../support/dr-commanded-aws.ts';
 import { ledgerPlan, moveOf } from '../support/dr-ledger.ts';
 import { roleSession, type SessionCredentials } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const { commandedHookPolicy } = createRequire(import.meta.url)(join(repo, 'config/dr-plan.cjs')) as {
-  commandedHookPolicy: (plan: DrPlan | null) => { Statement: Record<string, unknown>[] };
-};
 const plan = ledgerPlan();
 const TABLE = 'crosslink-links-dev';
 const BUS = 'crosslink-dev';
@@ -66,52 +63,8 @@ let deps: CommandedDeps;
 const hookCalls: unknown[] = [];
 const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
 
-/** serverless.yml with its tags resolved for this account, region and stage. */
-function serverlessYml() {
-  const { region, accountId } = cloud.aws;
-  const sub = (v: string) =>
-    v
-      .replace(/\$\{LinksTable\.Arn\}/g, `arn:aws:dynamodb:${region}:${accountId}:table/${TABLE}`)
-      .replace(/\$\{AWS::Partition\}/g, 'aws')
-      .replace(/\$\{AWS::Region\}/g, region)
-      .replace(/\$\{AWS::AccountId\}/g, accountId)
-      .replace(/\$\{sls:stage\}/g, 'dev');
-  const arns: Record<string, string> = {
-    'LinksTable.Arn': `arn:aws:dynamodb:${region}:${accountId}:table/${TABLE}`,
-    'CrosslinkBus.Arn': `arn:aws:events:${region}:${accountId}:event-bus/${BUS}`,
-  };
-  const customTags = [
-    { tag: '!GetAtt', resolve: (v: string) => arns[v] ?? `unresolved:${v}` },
-    { tag: '!Sub', resolve: sub },
-    { tag: '!Ref', resolve: (v: string) => `unresolved:${v}` },
-  ];
-  return {
-    doc: parse(readFileSync(join(repo, 'serverless.yml'), 'utf8'), { customTags, logLevel: 'silent' }),
-    sub,
-  };
-}
-
-/** The hook policy config/dr-plan.cjs gives `p`, its statements resolved for this account and region. */
-function hookStatements(p: DrPlan) {
-  const { sub } = serverlessYml();
-  return commandedHookPolicy(p).Statement.map((s) => ({
-    ...s,
-    Resource: (s.Resource as { 'Fn::Sub': string }[]).map((r) => sub(r['Fn::Sub'])),
-  }));
-}
-
-/** DrCommandedRole as deployed with the ledger plan: its statements and its hook policy, one document. */
-function commandedRolePolicy() {
-  const policies = serverlessYml().doc.resources.Resources.DrCommandedRole.Properties.Policies as {
-    PolicyName: string;
-    PolicyDocument: { Statement: unknown[] } | string;
-  }[];
-  expect(policies.map((p) => p.PolicyName)).toEqual(['drCommanded', 'drCommandedHooks']);
-  // serverless.yml's variable: the plan's hook policy, which hookStatements resolves.
-  expect(policies[1]?.PolicyDocument).toBe(['$', '{file(config/dr-plan.cjs):commandedHookPolicy}'].join(''));
-  const own = policies[0]?.PolicyDocument as { Statement: unknown[] };
-  return { Version: '2012-10-17', Statement: [...own.Statement, ...hookStatements(plan)] };
-}
+const NAMES = { table: TABLE, bus: BUS };
+const serverlessYml = () => serverlessYmlOf(cloud, NAMES);
 
 /** drCommanded's dependencies as the function builds them, with `p` embedded, under DrCommandedRole. */
 const deployedDeps = (p: DrPlan): CommandedDeps =>
@@ -146,7 +99,7 @@ beforeAll(async () => {
     new CreateTableCommand({ TableName: TABLE, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
   );
   await admins.eb.send(new CreateEventBusCommand({ Name: BUS }));
-  role = await roleSession(cloud, 'crosslink-dev-DrCommandedRole', commandedRolePolicy());
+  role = await roleSession(cloud, 'crosslink-dev-DrCommandedRole', commandedRolePolicy(cloud, NAMES, plan));
   const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region);
   // The plan's hooks: the service owner's functions, calling the world's admin actions on AWS.
   runtime.register({
@@ -287,13 +240,16 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
     ]);
   }, 120_000);
 
-  it("matches Google's relayed commands for AWS only: not AWS's own DrActionStarted, not an action Google runs itself", async () => {
+  it("matches Google's relayed commands for AWS and AWS's own executor's commanded hooks: not AWS's own relayed or local DrActionStarted, not an action Google runs itself", async () => {
     // Prepare
     const pattern = JSON.stringify(
       serverlessYml().doc.resources.Resources.DrCommandedRule.Properties.EventPattern,
     );
     const google = promoteCommand(6);
     const own = { ...google, crosslinkorigin: 'aws' };
+    const ownCommanded = { ...own, data: { ...(google.data as object), via: 'commanded' } };
+    const ownLocal = { ...own, data: { ...(google.data as object), via: 'local' } };
+    const googleCommanded = { ...google, data: { ...(google.data as object), via: 'commanded' } };
     const flip = {
       ...google,
       data: {
@@ -323,6 +279,11 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
 
     // Act / Assess
     expect([await matches(google), await matches(own), await matches(flip)]).toEqual([true, false, false]);
+    expect([await matches(ownCommanded), await matches(ownLocal), await matches(googleCommanded)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   it('refuses a stale epoch, records it in the fence, answers refused, and invokes no hook', async () => {
@@ -381,7 +342,7 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
   async function runPromotion(p: DrPlan, maxWaitMs?: number | (() => number)) {
     const credentials = await roleSession(cloud, `hooks-${++roles}`, {
       Version: '2012-10-17',
-      Statement: hookStatements(p),
+      Statement: hookStatements(cloud, NAMES, p),
     });
     const client = new LambdaClient({
       region: cloud.aws.region,
@@ -437,7 +398,7 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
       name: 'HookTimedOut',
       message: 'ledger-slow gave no answer within 1s',
     });
-    // As drExecutor gives it: read at the call (the invocation's time left less the time to answer).
+    // As drCommanded's entry gives it: read at the call (the invocation's time left less the time to answer).
     await expect(runPromotion(planCalling('ledger-slow', '10m'), () => 1_000)).rejects.toMatchObject({
       name: 'HookTimedOut',
       message: 'ledger-slow gave no answer within 1s',

@@ -8,25 +8,27 @@
  * same decision again refused and recorded; a relayed action with no result stalls the run at its
  * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
  * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda; a
- * failback's hooks on AWS run by the executor itself in order, then the flip back, and a failing
- * hook failing the run.
+ * failback's hook on AWS commanded on the bus (`via: commanded`), never invoked by the executor, its
+ * failure taken from drCommanded's `DrActionFinished` (`reportedBy: commanded`) and the executor's
+ * own refused as a result (test/local/dr-executor-own-hooks-aws.test.ts runs the hooks through
+ * drCommanded).
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ArcAction, flipRoutingControls } from '#aws/arc-switch.ts';
+import { flipRoutingControls } from '#aws/arc-switch.ts';
 import {
   applyExecutorInput,
   type DrExecutorDeps,
+  drExecutorStep,
   type ExecutorPage,
   parseExecutorInput,
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
-import { HookFailed } from '#core/dr/commanded.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
-import type { CloudEvent } from '#core/envelope.ts';
+import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
 import type { LocalCloud } from '#local/index.ts';
 import {
@@ -36,7 +38,6 @@ import {
   drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
-  noHookOnAws,
   type PaymentsWorld,
   primaryCellOn,
   type SessionCredentials,
@@ -101,7 +102,6 @@ async function harness(): Promise<Harness> {
       h.flips++;
       return flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action });
     },
-    runHook: noHookOnAws,
     page: (p) => void h.pages.push(p),
   };
   return h;
@@ -207,82 +207,63 @@ describe('the DR executor on AWS', () => {
     expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
   });
 
-  it("runs a failback's hooks on AWS in order through its hook runner, then the flip back, to DrFailedBack", async () => {
-    // Prepare: the world failed over (AlloyDB the writer, Aurora its replica, the standby's cell On);
-    // the hooks on AWS doing the world's actions on AWS, the promotion demoting AlloyDB
-    const h = await harness();
-    const calls: [string, string, number, number][] = [];
-    h.deps.runHook = async (action, command) => {
-      calls.push([action.type, command.decision, command.epoch, command.index]);
-      if (action.type === 'promote-replica') {
-        const out = await act('service-promote', { name: plan.service, cloud: 'aws' });
-        await act('service-demote', { name: plan.service, cloud: 'gcp' }); // planned: AlloyDB is up
-        return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
-      }
-      const capacity = (action as { capacity: number }).capacity;
-      await act('service-scale', { name: plan.service, cloud: 'aws', capacity });
-      return { detail: `scaled to ${capacity}` };
-    };
-    const before = (await act('service', { name: plan.service })).database;
-    if (before.gcp.role !== 'writer') await act('service-promote', { name: plan.service, cloud: 'gcp' });
-    if (before.aws.role === 'writer') await act('service-demote', { name: plan.service, cloud: 'aws' });
-    await flipRoutingControls(
-      { credentials: executor },
-      { endpoints: world.endpoints, action: plan.actions.failover[2] as ArcAction },
-    );
-    await cloud.clock.advance(10_000); // past the safety rule's wait period since the flip
-
-    // Act
-    const done = await applyExecutorInput(h.deps, {
-      drExecutor: 'decision',
-      decision: failback(5),
-      execution: 'payments-api-5',
-    });
-
-    // Assess
-    expect(done).toMatchObject({ epoch: 5, status: 'succeeded', finished: true });
-    expect(calls).toEqual([
-      ['promote-replica', 'failback', 5, 0],
-      ['scale-standby', 'failback', 5, 1],
-    ]);
-    expect(names(h.events)).toEqual([
-      ...Array(3).fill(['DrActionStarted', 'DrActionFinished']).flat(),
-      'DrFailedBack',
-    ]);
-    const stored = (await h.deps.runs.current(plan.service))?.run;
-    expect(stored?.steps.map((s) => [s.status, s.via])).toEqual([
-      ['succeeded', 'local'],
-      ['succeeded', 'local'],
-      ['succeeded', 'local'],
-    ]);
-    expect(stored?.steps[0]?.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
-    const service = await act('service', { name: plan.service });
-    expect([service.database.aws.role, service.database.gcp.role]).toEqual(['writer', 'replica']);
-    expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
-    expect(h.pages).toEqual([]);
-  });
-
-  it('fails the run at a hook on AWS that fails, naming its error, and flips nothing', async () => {
+  it("commands a failback's hook on AWS on the bus (via: commanded), invokes no hook itself, and takes drCommanded's failure from the bus: the run fails, nothing flipped", async () => {
     // Prepare
     const h = await harness();
-    h.deps.runHook = async () => {
-      throw new HookFailed('payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up');
-    };
 
     // Act
-    const out = await applyExecutorInput(h.deps, {
+    const opened = await applyExecutorInput(h.deps, {
       drExecutor: 'decision',
       decision: failback(6),
       execution: 'payments-api-6',
     });
+    const command = lastStarted(h);
+    const reply = (data: DrActionFinishedData, origin: 'aws' | 'gcp' = 'aws') =>
+      drExecutorStep(h.deps, {
+        version: '0',
+        id: `ev-${data.index}`,
+        'detail-type': 'DrActionFinished',
+        source: 'crosslink',
+        detail: buildEvent({
+          name: 'DrActionFinished',
+          origin: { ...h.deps.origin, cloud: origin } as Origin,
+          subject: data.service,
+          data,
+          clock: cloud.clock,
+        }),
+      });
+    const failed: DrActionFinishedData = {
+      service: command.service,
+      decision: command.decision,
+      epoch: command.epoch,
+      index: command.index,
+      action: command.action,
+      outcome: 'failed',
+      detail: 'HookFailed: payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up',
+      finishedAt: iso(cloud.clock.now()),
+    };
+    const own = await reply(failed).catch((e: unknown) => e);
+    const out = await reply({ ...failed, reportedBy: 'commanded' });
 
     // Assess
+    expect(opened).toMatchObject({ epoch: 6, status: 'running', finished: false });
+    expect(command).toMatchObject({
+      index: 0,
+      via: 'commanded',
+      action: { type: 'promote-replica', cloud: 'aws' },
+    });
+    expect((own as Error).message).toMatch(
+      /data\.reportedBy: a DrActionFinished from aws is a result only when its commanded side reports it/,
+    );
     expect(out).toMatchObject({ epoch: 6, status: 'failed', finished: true });
     const stored = (await h.deps.runs.current(plan.service))?.run;
-    expect(stored?.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending']);
-    expect(stored?.steps[0]?.detail).toBe(
-      'HookFailed: payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up',
-    );
+    expect(stored?.steps.map((s) => [s.via, s.status])).toEqual([
+      ['commanded', 'failed'],
+      ['commanded', 'pending'],
+      ['local', 'pending'],
+    ]);
+    expect(stored?.steps[0]?.detail).toBe(failed.detail);
+    expect(h.pages.map((p) => p.reason)).toEqual(['action-failed']);
     expect(h.flips).toBe(0);
   });
 

@@ -48,7 +48,6 @@ import {
   drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
-  noHookOnAws,
   type ProbedDecider,
   primaryCellOn,
   probedDecider,
@@ -178,7 +177,6 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
       clock: cloud.clock,
       flip: (action) =>
         flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action }),
-      runHook: noHookOnAws,
       page: (p) => void pages.push(p),
     };
     const stateMachineArn = await drFailoverStateMachine(cloud, sfn, deps, 'crosslink-dr-failover-bench');

@@ -12,7 +12,7 @@
  *   in us-central1 whose invokers name crosslink-dr-commanded only, calling the world's
  *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
  * - the failback's hooks (`payments-promote-aurora`, `payments-scale-ecs-service`) as Lambda
- *   functions in us-west-2, which drExecutor's role may invoke (config/dr-plan.cjs), doing the same
+ *   functions in us-west-2, which drCommanded's role may invoke (config/dr-plan.cjs), doing the same
  *   on AWS;
  * - taps on both sides' topics, so a test reads every Dr* event each side published;
  * - the world read as it is (`worldNow`, `worldWatch`) and drExecutor's pages from its log.

@@ -27,7 +27,7 @@ import { ServiceHealthServer } from '#local/world/health-server.ts';
 import { type ProtectedService, serviceWorldOf } from '#local/world/protected-service.ts';
 import { planWith } from '../unit/dr/helpers.ts';
 import { resolveDefinition } from './aws-half.ts';
-import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from './local-cloud.ts';
 
 export interface ClusterEndpoint {
   Endpoint: string;
@@ -211,11 +211,6 @@ export async function startPaymentsClients(cloud: LocalCloud): Promise<void> {
   });
 }
 
-/** The executor's hook runner where the run holds no action with a hook on AWS (a failover of the example plan). */
-export const noHookOnAws: DrExecutorDeps['runHook'] = async (action) => {
-  throw new Error(`no hook on AWS expected here: ${action.type} on ${action.cloud}`);
-};
-
 /** The probe vantage points of the example plan that probe both sides. */
 export const PROBE_VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
 
@@ -375,4 +370,21 @@ export async function drFailoverStateMachine(
     }),
   );
   return stateMachineArn as string;
+}
+
+/**
+ * A test cloud with the payments service at the ARC world's addresses (RPO 1m), the world deployed,
+ * a session of the executor's role and the example plan naming the world's cells.
+ */
+export async function paymentsArcCloud(): Promise<{
+  cloud: LocalCloud;
+  world: PaymentsWorld;
+  executor: SessionCredentials;
+  plan: DrPlan;
+}> {
+  const cloud = await startTestCloud();
+  await createPaymentsAtArcAddresses(cloud, { rpo: '1m' });
+  const world = await deployPaymentsWorld(cloud);
+  const executor = await executorSession(cloud);
+  return { cloud, world, executor, plan: failoverPlanOf(cloud, world) };
 }

@@ -416,15 +416,10 @@ export function resourcesOf(action: string, fn: LambdaOfTemplate, template: Temp
         `arn:${partition}:route53-recovery-control::${accountId}:controlpanel/0sample/routingcontrol/0sample`,
       ];
     case 'lambda':
-      // drCommanded and drExecutor invoke the plan's hook functions on AWS, which the embedded plan
-      // names; the template packaged here embeds none, so there is none to call (their roles deny
-      // every invocation; test/local/dr-commanded-aws.test.ts and dr-executor-aws.test.ts hold the
-      // plans' grants to their hooks).
-      if (
-        op === 'InvokeFunction' &&
-        ['DrCommandedLambdaFunction', 'DrExecutorLambdaFunction'].includes(fn.logicalId)
-      )
-        return [];
+      // drCommanded invokes the plan's hook functions on AWS, which the embedded plan names; the
+      // template packaged here embeds none, so there is none to call (its role denies every
+      // invocation; test/local/dr-commanded-aws.test.ts holds the plans' grants to their hooks).
+      if (op === 'InvokeFunction' && fn.logicalId === 'DrCommandedLambdaFunction') return [];
       break;
     case 'sts':
       if (op === 'AssumeRole')

@@ -1,6 +1,7 @@
 /**
  * Lambda `drExecutor` (functions/aws/dr-executor.ts): the `crosslink-dr-failover-<stage>` state
- * machine's decision and ticks, and Google's `DrActionFinished` from the bus, each advancing the DR
+ * machine's decision and ticks, and a commanded side's `DrActionFinished` from the bus (Google's,
+ * relayed, or AWS's own `drCommanded`'s), each advancing the DR
  * executor's stored run and performing what follows; each page counted as EMF `DrExecutorPages`
  * (the pages alarm's metric) and logged.
  */
@@ -14,13 +15,11 @@ import { logger, wrap } from './wrap.ts';
 
 export const handler = wrap(
   'drExecutor',
-  (event: EventBridgeEvent | Record<string, unknown>, context) => {
+  (event: EventBridgeEvent | Record<string, unknown>) => {
     const deps = drExecutorDepsFromEnv(process.env, (page) => {
       logger.error('DR executor page', { reason: page.reason, page: page.message });
       metrics.addMetric('DrExecutorPages', 'Count', 1);
     });
-    // This invocation's time left: a hook is given at most that, less the time to answer.
-    if (deps.invocation) deps.invocation.remainingMs = () => context.getRemainingTimeInMillis();
     return drExecutorStep(deps, event);
   },
   { input: eventBridgeOr(object), use: [logMetrics(metrics)] },

@@ -2,7 +2,9 @@
  * The commanded side of a DR plan (docs/dr-executor.md, "The commanded side on Google", "The
  * commanded side on AWS"): the cloud that does not own the plan's traffic switch runs its own actions
  * (promote, scale) only when the executor commands them. The executor's `DrActionStarted` for an
- * action on this side (`via: relay`), carried by the relay, is the command; it is admitted through a
+ * action on this side (`via: relay`), carried by the relay, is the command; so is AWS's own
+ * executor's for an action with a hook on AWS (`via: commanded`: each hook in an invocation of its
+ * own, behind the same fence). It is admitted through a
  * fence kept by this side's store, the plan's hook for the action runs, and the result goes back as
  * `DrActionFinished`, which the relay carries to the executor. Both clouds' commanded sides are this
  * code over their own fence (Firestore, DynamoDB) and hook runner (a Cloud Function over HTTPS, a
@@ -29,6 +31,7 @@ import {
   type Admission,
   actionTimeoutMs,
   admit,
+  executorCloud,
   FENCE_REFUSALS_KEPT,
   type FenceState,
   initialFence,
@@ -126,11 +129,20 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** One delivered event: a command for this side runs through the fence; every other event is ignored. */
 export async function onCommand(deps: CommandedDeps, event: CloudEvent): Promise<CommandOutcome> {
   const side = deps.origin.cloud;
-  const executor = side === 'aws' ? 'gcp' : 'aws';
-  if (parseEventType(event.type)?.name !== 'DrActionStarted' || event.crosslinkorigin !== executor)
-    return { outcome: 'ignored', reason: `not the ${CLOUD_NAMES[executor]} executor's DrActionStarted` };
+  const other = side === 'aws' ? 'gcp' : 'aws';
+  if (parseEventType(event.type)?.name !== 'DrActionStarted')
+    return { outcome: 'ignored', reason: "not an executor's DrActionStarted" };
   const data = event.data as DrActionStartedData;
-  if (data.via !== 'relay' || data.action?.cloud !== side)
+  // The other cloud's executor commands across the relay; this cloud's own executor commands its
+  // actions with a hook here (`via: commanded`), each then run in an invocation of its own.
+  const via =
+    event.crosslinkorigin === other ? 'relay' : event.crosslinkorigin === side ? 'commanded' : undefined;
+  if (!via)
+    return {
+      outcome: 'ignored',
+      reason: `not the ${CLOUD_NAMES[other]} or ${CLOUD_NAMES[side]} executor's DrActionStarted`,
+    };
+  if (data.via !== via || data.action?.cloud !== side)
     return { outcome: 'ignored', reason: 'an action the executor runs itself' };
   const plan = deps.plan;
   if (!plan) return { outcome: 'ignored', reason: 'no DR plan deployed (CROSSLINK_DR_PLAN)' };
@@ -138,6 +150,11 @@ export async function onCommand(deps: CommandedDeps, event: CloudEvent): Promise
     return {
       outcome: 'ignored',
       reason: `"${data.service}" is not the deployed plan's service (${plan.service})`,
+    };
+  if (executorCloud(plan) !== (via === 'relay' ? other : side))
+    return {
+      outcome: 'ignored',
+      reason: `a ${via === 'relay' ? 'relayed' : 'commanded'} command, but ${CLOUD_NAMES[executorCloud(plan)]} executes the deployed plan`,
     };
   const action = plan.actions[data.decision]?.[data.index];
   if (!action || action.type !== data.action.type || action.cloud !== side)
@@ -191,7 +208,10 @@ export async function onCommand(deps: CommandedDeps, event: CloudEvent): Promise
 
 const base = (c: ActionCommand) => ({ service: c.service, epoch: c.epoch, index: c.index });
 
-/** The result as DrActionFinished on this side's bus or topic, which the relay carries to the executor. */
+/**
+ * The result as DrActionFinished (`reportedBy: commanded`) on this side's bus or topic, which the
+ * relay carries to the other cloud's executor, or this cloud's executor takes from its own bus.
+ */
 async function reply(deps: CommandedDeps, started: DrActionStartedData, result: ActionResult): Promise<void> {
   const data: DrActionFinishedData = {
     service: result.service,
@@ -201,6 +221,7 @@ async function reply(deps: CommandedDeps, started: DrActionStartedData, result: 
     action: started.action,
     outcome: result.outcome,
     ...(result.detail && { detail: result.detail }),
+    reportedBy: 'commanded',
     finishedAt: result.time,
   };
   await deps.bus.put([

@@ -9,7 +9,7 @@
  * (the client's cached answer outlives the flip by up to one TTL; the drill's report measures it).
  */
 import { parseDuration } from '../clock.ts';
-import { actionTimeoutMs, executorCloud } from './executor.ts';
+import { actionTimeoutMs, executorCloud, stepVia, type Via } from './executor.ts';
 import type { Action, Cloud, DrPlan } from './plan.ts';
 
 /** How often the deployed probes run (serverless.yml rate(1 minute), gcp.yml `* * * * *`). */
@@ -20,7 +20,7 @@ export const DETECTION_PROBES = 3;
 export interface DrillAction {
   index: number;
   action: Action;
-  via: 'local' | 'relay';
+  via: Via;
   timeoutMs: number;
 }
 
@@ -57,7 +57,7 @@ export function drill(plan: DrPlan, o: { holdMs: number }): Drill {
     actions: plan.actions[m].map((action, index) => ({
       index,
       action,
-      via: action.cloud === executor ? 'local' : 'relay',
+      via: stepVia(executor, action),
       timeoutMs: actionTimeoutMs(plan, action),
     })),
   });

@@ -35,6 +35,21 @@ export function executorCloud(plan: DrPlan): Cloud {
   return flip.cloud;
 }
 
+/**
+ * Who runs an action: the other cloud, commanded across the relay (`relay`); on AWS, an action with a
+ * hook when AWS executes the plan (a failback's promotion and scaling), through AWS's own commanded
+ * side (`commanded`: its fence, one invocation per action, so each hook gets its whole timeout and a
+ * redelivered command is answered once); else the executor itself (`local`: a flip, or a hook the
+ * Google workflow calls, which waits as long as the hook's timeout). AWS's executor is a Lambda
+ * function (900 s at most), which could not give consecutive hooks their timeouts in one invocation.
+ */
+export function stepVia(executor: Cloud, action: Action): Via {
+  if (action.cloud !== executor) return 'relay';
+  return executor === 'aws' && 'hook' in action && action.hook ? 'commanded' : 'local';
+}
+
+export type Via = 'local' | 'relay' | 'commanded';
+
 /** An action's timeout: its hook's, else the plan's `execution.actionTimeout`. */
 export function actionTimeoutMs(plan: DrPlan, action: Action): number {
   const hook = 'hook' in action ? action.hook : undefined;
@@ -177,8 +192,8 @@ export type StepStatus = 'pending' | 'started' | 'succeeded' | 'failed' | 'timed
 export interface RunStep {
   index: number;
   action: Action;
-  /** Who runs it: the executor's own cloud, or the other one commanded across the relay. */
-  via: 'local' | 'relay';
+  /** Who runs it: the executor itself, the other cloud across the relay, or its own commanded side (`stepVia`). */
+  via: Via;
   timeoutMs: number;
   status: StepStatus;
   /** The epoch the action was started under and its result recorded with. */
@@ -214,7 +229,7 @@ export interface Run {
 
 /** What the adapter is asked to do. */
 export type Effect =
-  | { type: 'start-action'; command: ActionCommand; via: 'local' | 'relay' }
+  | { type: 'start-action'; command: ActionCommand; via: Via }
   | { type: 'page'; page: Page }
   | { type: 'event'; name: 'DrActionStarted'; step: RunStep }
   | { type: 'event'; name: 'DrActionFinished'; step: RunStep }
@@ -281,7 +296,7 @@ export function startRun(plan: DrPlan, decision: Decision, paused: Run['paused']
     steps: (decision.actions ?? plan.actions[decision.decision]).map((action, index) => ({
       index,
       action,
-      via: action.cloud === executor ? 'local' : 'relay',
+      via: stepVia(executor, action),
       timeoutMs: actionTimeoutMs(plan, action),
       status: 'pending',
     })),
@@ -408,6 +423,12 @@ function withFinished(advanced: Advance, step: RunStep): Advance {
   };
 }
 
+const VIA_SAID: Record<Via, string> = {
+  local: '',
+  relay: ', across the relay',
+  commanded: ', through its commanded side',
+};
+
 function onTick(run: Run, time: string): Advance {
   const now = Date.parse(time);
   if (
@@ -434,7 +455,7 @@ function onTick(run: Run, time: string): Advance {
     const page: Page = {
       time,
       reason: 'action-timed-out',
-      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${started.via === 'relay' ? ', across the relay' : ''}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action`,
+      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${VIA_SAID[started.via]}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action`,
     };
     run.pages.push(page);
     return {
@@ -489,11 +510,13 @@ function next(run: Run, time: string): Advance {
  * the action under way, if its deadline has not passed. The first attempt stored the run before its
  * effects, and may have stopped before it sent them (a Lambda timed out, an instance stopped); left
  * alone, the action would have no result and the run would stall at its deadline for nothing.
- * Starting it again is safe: the commanded side's fence runs an action once per epoch and answers a
- * redelivered command with its recorded result, and the ARC flip sets the same states. A hook the
- * executor calls itself (no fence on its side) is not started again: it stalls at its deadline. The same `startedAt` and deadline are kept. A pause holds the
- * next action, not the one under way, so a paused run's action is started again too. Past the
- * deadline nothing starts again: the run stalls and pages there, as it would have.
+ * Starting it again is safe: the commanded side's fence (the other cloud's, or the executor's own
+ * cloud's for `via: commanded`) runs an action once per epoch and answers a redelivered command with
+ * its recorded result, and the ARC flip sets the same states. A hook the executor calls itself (no
+ * fence on its side) is not started again: it stalls at its deadline. The same `startedAt` and
+ * deadline are kept. A pause holds the next action, not the one under way, so a paused run's action
+ * is started again too. Past the deadline nothing starts again: the run stalls and pages there, as it
+ * would have.
  */
 export function restartEffects(run: Run, time: string): Effect[] {
   if (run.status !== 'running') return [];

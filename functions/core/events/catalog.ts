@@ -236,7 +236,8 @@ export interface DrActionStartedData {
   epoch: number;
   index: number;
   action: DrActionRef;
-  via: 'local' | 'relay';
+  /** Who runs it (functions/core/dr/executor.ts `stepVia`). */
+  via: 'local' | 'relay' | 'commanded';
   deadline: string;
   startedAt: string;
 }
@@ -249,6 +250,8 @@ export interface DrActionFinishedData {
   action: DrActionRef;
   outcome: 'succeeded' | 'failed' | 'timed-out' | 'refused';
   detail?: string;
+  /** Set by the commanded side that ran the action (its result); absent on the executor's own record. */
+  reportedBy?: 'commanded';
   finishedAt: string;
 }
 
@@ -441,7 +444,7 @@ export const EVENT_FIELDS = {
   },
   DrActionFinished: {
     required: ['service', 'decision', 'epoch', 'index', 'action', 'outcome', 'finishedAt'],
-    optional: ['detail'],
+    optional: ['detail', 'reportedBy'],
   },
   DrFailedOver: DR_MOVED_FIELDS,
   DrFailedBack: DR_MOVED_FIELDS,

@@ -25,7 +25,6 @@ const { drPlanValues } = requireCjs(`${ROOT}/config/dr-plan.cjs`) as {
     awsVantageRegion: string;
     executor: string;
     commandedHookPolicy: PolicyDocument;
-    executorHookPolicy: PolicyDocument;
   };
 };
 
@@ -105,27 +104,34 @@ describe('at packaging (config/dr-plan.cjs)', () => {
   });
 });
 
-describe("the hooks on AWS at packaging: the executor's or the commanded side's, whichever runs them", () => {
-  it('lets drExecutor invoke the hooks on AWS of a plan AWS executes, and drCommanded none', () => {
-    const values = drPlanValues('config/dr-plans/example-payments.yaml');
-    expect(values.executorHookPolicy.Statement).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'lambda:InvokeFunction',
-        Resource: ['payments-promote-aurora', 'payments-scale-ecs-service'].map((name) => ({
-          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
-        })),
-      },
-    ]);
-    expect(values.commandedHookPolicy.Statement).toEqual([
-      { Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' },
-    ]);
+describe("the hooks on AWS at packaging: drCommanded's, whichever cloud executes the plan", () => {
+  const allow = (names: string[]) => [
+    {
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: names.map((name) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+      })),
+    },
+  ];
+
+  it("lets drCommanded invoke the hooks on AWS of a plan AWS executes (its own executor's commands) and of one Google executes (Google's)", () => {
+    const payments = drPlanValues('config/dr-plans/example-payments.yaml');
+    const ledger = drPlanValues('config/dr-plans/example-ledger.yaml');
+    expect(payments.commandedHookPolicy.Statement).toEqual(
+      allow(['payments-promote-aurora', 'payments-scale-ecs-service']),
+    );
+    expect(ledger.commandedHookPolicy.Statement).toEqual(
+      allow(['ledger-promote-aurora', 'ledger-scale-ecs']),
+    );
+    // drExecutor invokes no hook: the packaging writes no policy for it.
+    expect(Object.keys(payments)).not.toContain('executorHookPolicy');
   });
 
-  it('denies drExecutor every invocation for a plan Google executes, and with no plan', () => {
-    const deny = [{ Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' }];
-    expect(drPlanValues('config/dr-plans/example-ledger.yaml').executorHookPolicy.Statement).toEqual(deny);
-    expect(drPlanValues(undefined).executorHookPolicy.Statement).toEqual(deny);
+  it('denies drCommanded every invocation with no plan', () => {
+    expect(drPlanValues(undefined).commandedHookPolicy.Statement).toEqual([
+      { Effect: 'Deny', Action: 'lambda:InvokeFunction', Resource: '*' },
+    ]);
   });
 });
 

@@ -20,6 +20,7 @@ import {
   restartEffects,
   runDeadline,
   startRun,
+  stepVia,
 } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
@@ -99,6 +100,41 @@ describe('a run', () => {
       ['succeeded', 3],
       ['succeeded', 3],
     ]);
+  });
+
+  it("runs an action with a hook on AWS through AWS's commanded side when AWS executes, each its own command; Google's own hooks stay the workflow's", () => {
+    // Prepare
+    const payments = planWith();
+    const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
+    const back = decision(payments, {
+      decision: 'failback',
+      active: 'primary',
+      actions: payments.actions.failback,
+    });
+
+    // Act
+    const first = startRun(payments, back);
+    const second = ok(first.run, 0, 30);
+    const flip = ok(second.run, 1, 60);
+
+    // Assess
+    expect(payments.actions.failback.map((a) => stepVia('aws', a))).toEqual([
+      'commanded',
+      'commanded',
+      'local',
+    ]);
+    expect(payments.actions.failover.map((a) => stepVia('aws', a))).toEqual(['relay', 'relay', 'local']);
+    expect(ledger.actions.failover.map((a) => stepVia('gcp', a))).toEqual(['relay', 'relay', 'local']);
+    expect(first.run.steps.map((s) => s.via)).toEqual(['commanded', 'commanded', 'local']);
+    expect(first.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'commanded',
+      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
+    });
+    expect(second.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'commanded',
+      command: { index: 1, action: { type: 'scale-standby', cloud: 'aws' }, deadline: at(30 + 300) },
+    });
+    expect(flip.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
   });
 
   it('stops and pages when an action fails, by default', () => {
@@ -232,6 +268,35 @@ describe('a retried claim starting the action under way again', () => {
     expect(restartEffects(paused.run, at(41))).toEqual(afterFirst);
     expect(done.run.status).toBe('succeeded');
     expect(restartEffects(done.run, at(91))).toEqual([]);
+  });
+
+  it("sends an action with a hook on AWS again to AWS's commanded side (its fence answers it once), never a hook Google's workflow calls", () => {
+    // Prepare: the payments failback (AWS executes: its promotion and scaling through drCommanded),
+    // and the ledger failover (Google executes: its Cloud DNS flip a hook the workflow calls)
+    const payments = planWith();
+    const back = startRun(
+      payments,
+      decision(payments, { decision: 'failback', active: 'primary', actions: payments.actions.failback }),
+    );
+    const scaling = ok(back.run, 0, 30);
+    const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
+    const flip = ok(ok(startRun(ledger, decision(ledger)).run, 0, 30).run, 1, 60);
+
+    // Act
+    const promotionAgain = restartEffects(back.run, at(10));
+    const scalingAgain = restartEffects(scaling.run, at(31));
+    const flipAgain = restartEffects(flip.run, at(61));
+
+    // Assess
+    expect(promotionAgain).toEqual(back.effects);
+    expect(promotionAgain.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'commanded',
+      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
+    });
+    expect(started(scalingAgain)).toEqual([1]);
+    expect(scalingAgain.find((e) => e.type === 'start-action')).toMatchObject({ via: 'commanded' });
+    expect(flip.run.steps[2]).toMatchObject({ status: 'started', via: 'local' });
+    expect(flipAgain).toEqual([]);
   });
 
   it('starts nothing while a move awaits approval', () => {
