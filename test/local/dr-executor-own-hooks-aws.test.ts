@@ -10,14 +10,15 @@
  * flip back under the executor's role.
  *
  * Proved: the failback's two hooks each run in an invocation of their own, so that two hooks taking
- * together more than one invocation allows (`drCommanded`'s limit scaled down to 8 s with a 1 s
- * margin, each hook taking 4 s) both succeed, and the run ends `succeeded` with traffic back on
- * AWS; the executor's own `DrActionFinished` never comes back to it; the state machine's retried
- * Decide sends the hook's command again and the fence runs the hook once; a `drCommanded` invocation that
- * crashes after its hook answered is retried by Lambda's asynchronous retry and answered from the
+ * together more than one invocation allows (`drCommanded`'s limit scaled down to 20 s with a 1 s
+ * margin, each hook taking 11 s: 8 s to spare alone on a loaded machine, 3 s over the limit
+ * together) both succeed, and the run ends `succeeded` with traffic back on AWS; the executor's own
+ * `DrActionFinished` never comes back to it; the state machine's retried Decide sends the hook's
+ * command again and the fence runs the hook once; a `drCommanded` invocation that crashes after its
+ * hook answered is retried by Lambda's asynchronous retry and answered from the
  * fence: the hook runs once, and the run takes the result once.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -42,7 +43,6 @@ import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -56,6 +56,7 @@ import {
   roleSession,
   type SessionCredentials,
 } from '../support/dr-world.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, admin, letServiceCall } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
 import { failoverDecision } from '../unit/dr/helpers.ts';
@@ -64,7 +65,7 @@ const TABLE = 'crosslink-links-dev';
 const BUS = 'crosslink-dev';
 const NAMES = { table: TABLE, bus: BUS };
 /** drCommanded's limit, scaled down from Lambda's 900 s, and the margin it keeps to answer. */
-const COMMANDED_TIMEOUT_S = 8;
+const COMMANDED_TIMEOUT_S = 20;
 const MARGIN_MS = 1_000;
 
 let cloud: LocalCloud;
@@ -90,9 +91,7 @@ beforeAll(async () => {
   const { region, accountId } = cloud.aws;
   const config = { region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
   admins = { dynamo: new DynamoDBClient(config), eb: new EventBridgeClient(config) };
-  await admins.dynamo.send(
-    new CreateTableCommand({ TableName: TABLE, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(admins.dynamo, TABLE);
   await admins.eb.send(new CreateEventBusCommand({ Name: BUS }));
   const role = await roleSession(
     cloud,
@@ -250,9 +249,9 @@ const of = (epoch: number) => ({
 
 describe("the payments failback's hooks on AWS, through AWS's own commanded side", () => {
   it('runs each hook in an invocation of its own: two hooks longer together than one invocation both succeed, then the flip back', async () => {
-    // Prepare: each hook takes 4 s of drCommanded's 8 s (less its 1 s margin): together more than one invocation
+    // Prepare: each hook takes 11 s of drCommanded's 20 s (less its 1 s margin): together more than one invocation
     await failedOver();
-    hookMs = 4_000;
+    hookMs = 11_000;
     const invocations = commanded.length;
 
     // Act
