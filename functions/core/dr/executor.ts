@@ -10,8 +10,8 @@
  *   keeps the highest epoch it has admitted and refuses, and records, any command with a lower one.
  * - The actions run in the plan's order, one at a time, each with its timeout. An action that reports
  *   a failure stops the run and pages, or (plan `execution.onFailure: fail-forward`) pages and goes
- *   on, except a failed promotion: the flip after it would send traffic to a database that is not a
- *   writer. An action whose result never came (timed out, as a partition between the clouds leaves
+ *   on, except a failed fence (the promotion after it would leave two writers) and a failed
+ *   promotion (the flip after it would send traffic to a database that is not a writer). An action whose result never came (timed out, as a partition between the clouds leaves
  *   it) is unknown, not failed: the run stalls and pages, whatever the plan says, and never flips.
  * - A decision pending approval opens a run that waits, until the approved decision (which the
  *   operator's `dr approve <plan> <epoch>` leads the decider to emit) or the approval timeout.
@@ -27,6 +27,13 @@ import type { Action, Cloud, DrPlan } from './plan.ts';
 const TRAFFIC_FLIPS = new Set<Action['type']>(['arc-routing-control', 'cloud-dns-failover-policy']);
 
 export const isFlip = (action: Action): boolean => TRAFFIC_FLIPS.has(action.type);
+
+/**
+ * Failures a run never fails forward past: a failed fence (promoting then leaves two writers once
+ * the old writer's region returns) and a failed promotion (the flip would send traffic to a
+ * database that is not a writer).
+ */
+const NEVER_PASSED = new Set<Action['type']>(['fence-writer', 'promote-replica']);
 
 /** The cloud that owns the plan's traffic switch, and so executes the plan (plan.ts checks there is one). */
 export function executorCloud(plan: DrPlan): Cloud {
@@ -384,7 +391,7 @@ function onResult(run: Run, result: ActionResult): Advance {
   }
   step.status = 'failed';
   const canGoOn =
-    result.outcome === 'failed' && run.onFailure === 'fail-forward' && step.action.type !== 'promote-replica';
+    result.outcome === 'failed' && run.onFailure === 'fail-forward' && !NEVER_PASSED.has(step.action.type);
   const page: Page = {
     time: result.time,
     reason: 'action-failed',

@@ -112,7 +112,7 @@ describe("the hooks on AWS at packaging: the executor's or the commanded side's,
       {
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: ['payments-promote-aurora', 'payments-scale-ecs-service'].map((name) => ({
+        Resource: ['payments-fence-aurora', 'payments-promote-aurora', 'payments-scale-ecs-service'].map((name) => ({
           'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
         })),
       },

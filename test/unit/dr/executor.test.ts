@@ -78,23 +78,30 @@ describe('a run', () => {
 
     // Act
     const first = startRun(plan, decision(plan));
-    const second = ok(first.run, 0, 30);
-    const third = ok(second.run, 1, 60);
-    const done = ok(third.run, 2, 62);
+    const second = ok(first.run, 0, 20);
+    const third = ok(second.run, 1, 30);
+    const fourth = ok(third.run, 2, 60);
+    const done = ok(fourth.run, 3, 62);
 
-    // Assess
+    // Assess: the fence on AWS (the executor's side, via its own hook), the promotion and scaling
+    // across the relay on Google, then the flip on AWS.
     expect(started(first.effects)).toEqual([0]);
-    const command = first.effects.find((e) => e.type === 'start-action');
-    expect(command).toMatchObject({
-      via: 'relay',
-      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'gcp' }, deadline: at(600) },
+    expect(first.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'local',
+      command: { epoch: 3, index: 0, action: { type: 'fence-writer', cloud: 'aws' }, deadline: at(300) },
     });
     expect(started(second.effects)).toEqual([1]);
+    expect(second.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'relay',
+      command: { epoch: 3, index: 1, action: { type: 'promote-replica', cloud: 'gcp' }, deadline: at(620) },
+    });
     expect(started(third.effects)).toEqual([2]);
-    expect(third.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
+    expect(started(fourth.effects)).toEqual([3]);
+    expect(fourth.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
     expect(names(done.effects)).toEqual(['DrActionFinished', 'DrFailedOver']);
     expect(done.run.status).toBe('succeeded');
     expect(done.run.steps.map((s) => [s.status, s.epoch])).toEqual([
+      ['succeeded', 3],
       ['succeeded', 3],
       ['succeeded', 3],
       ['succeeded', 3],
@@ -125,25 +132,34 @@ describe('a run', () => {
     expect(failed.effects.find((e) => e.type === 'page')).toMatchObject({
       page: { reason: 'action-failed', message: expect.stringContaining('no replica; the run stops') },
     });
-    expect(failed.run.steps[2]?.status).toBe('pending');
+    expect(failed.run.steps[1]?.status).toBe('pending');
   });
 
-  it('fails forward past a failed scaling when the plan says so, never past a failed promotion', () => {
+  it('fails forward past a failed scaling when the plan says so, never past a failed fence or promotion', () => {
     // Prepare
     const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
     const first = startRun(plan, decision(plan));
 
     // Act
-    const promoted = ok(first.run, 0, 10);
-    const scaleFailed = ok(promoted.run, 1, 20, 'failed');
-    const flipped = ok(scaleFailed.run, 2, 21);
-    const promoteFailed = ok(startRun(plan, decision(plan)).run, 0, 10, 'failed');
+    const fenced = ok(first.run, 0, 5);
+    const promoted = ok(fenced.run, 1, 10);
+    const scaleFailed = ok(promoted.run, 2, 20, 'failed');
+    const flipped = ok(scaleFailed.run, 3, 21);
+    const fenceFailed = ok(startRun(plan, decision(plan)).run, 0, 5, 'failed');
+    const promoteFailed = ok(ok(startRun(plan, decision(plan)).run, 0, 5).run, 1, 10, 'failed');
 
     // Assess
-    expect(started(scaleFailed.effects)).toEqual([2]);
+    expect(started(scaleFailed.effects)).toEqual([3]);
     expect(scaleFailed.effects.some((e) => e.type === 'page')).toBe(true);
     expect(flipped.run.status).toBe('failed');
     expect(names(flipped.effects)).toEqual(['DrActionFinished']);
+    // A promotion without the fence would leave two writers once the primary's region returns.
+    expect(fenceFailed.run.status).toBe('failed');
+    expect(started(fenceFailed.effects)).toEqual([]);
+    expect(fenceFailed.run.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending', 'pending']);
+    expect(fenceFailed.effects.find((e) => e.type === 'page')).toMatchObject({
+      page: { message: expect.stringMatching(/fence-writer on aws\) failed; the run stops$/) },
+    });
     expect(promoteFailed.run.status).toBe('failed');
     expect(started(promoteFailed.effects)).toEqual([]);
   });
@@ -151,18 +167,18 @@ describe('a run', () => {
   it('stalls and pages when an action gives no result within its timeout, and never runs the flip after it', () => {
     // Prepare
     const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
-    const first = startRun(plan, decision(plan));
+    const fenced = ok(startRun(plan, decision(plan)).run, 0, 0);
 
     // Act
-    const early = advance(first.run, { type: 'tick', time: at(599) });
+    const early = advance(fenced.run, { type: 'tick', time: at(599) });
     const late = advance(early.run, { type: 'tick', time: at(600) });
-    const resultAfter = ok(late.run, 0, 700);
+    const resultAfter = ok(late.run, 1, 700);
 
     // Assess
-    expect(runDeadline(first.run)).toBe(at(600));
+    expect(runDeadline(fenced.run)).toBe(at(600));
     expect(early.run.status).toBe('running');
     expect(late.run.status).toBe('stalled');
-    expect(late.run.steps.map((s) => s.status)).toEqual(['timed-out', 'pending', 'pending']);
+    expect(late.run.steps.map((s) => s.status)).toEqual(['succeeded', 'timed-out', 'pending', 'pending']);
     expect(late.effects.find((e) => e.type === 'page')).toMatchObject({
       page: { reason: 'action-timed-out', message: expect.stringContaining('across the relay') },
     });
@@ -201,7 +217,7 @@ describe('a run', () => {
 
     // Assess
     expect(started(finished.effects)).toEqual([]);
-    expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
+    expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending', 'pending']);
     expect(started(resumed.effects)).toEqual([1]);
     expect(resumed.run.steps[1]?.startedAt).toBe(at(90));
   });
@@ -209,22 +225,27 @@ describe('a run', () => {
 
 describe('a retried claim starting the action under way again', () => {
   it('sends the same command before its deadline, paused or not; nothing after it, nothing once finished', () => {
-    // Prepare
+    // Prepare: the fence ran on AWS; the promotion is commanded across the relay.
     const plan = planWith();
-    const first = startRun(plan, decision(plan));
-    const second = ok(first.run, 0, 30);
+    const opened = startRun(plan, decision(plan));
+    const first = ok(opened.run, 0, 0);
+    const second = ok(first.run, 1, 30);
     const paused = advance(second.run, { type: 'pause', by: 'alice@example.com', time: at(40) });
-    const done = ok(ok(second.run, 1, 60).run, 2, 90);
+    const done = ok(ok(second.run, 2, 60).run, 3, 90);
 
     // Act
+    const fenceAgain = restartEffects(opened.run, at(1));
     const early = restartEffects(first.run, at(10));
     const atDeadline = restartEffects(first.run, at(600));
     const afterFirst = restartEffects(second.run, at(31));
 
-    // Assess: the start effects of the first advance, unchanged (its epoch, index and deadline)
-    expect(early).toEqual(first.effects);
+    // Assess: a local hook is never called a second time (it has no fence to answer a duplicate);
+    // a commanded action's start effects are those of its advance, unchanged (epoch, index, deadline).
+    expect(fenceAgain).toEqual([]);
+    expect(early).toEqual(first.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'));
+    expect(started(early)).toEqual([1]);
     expect(atDeadline).toEqual([]);
-    expect(started(afterFirst)).toEqual([1]);
+    expect(started(afterFirst)).toEqual([2]);
     expect(afterFirst).toEqual(
       second.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'),
     );
