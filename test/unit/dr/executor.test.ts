@@ -88,7 +88,7 @@ describe('a run', () => {
     expect(started(first.effects)).toEqual([0]);
     expect(first.effects.find((e) => e.type === 'start-action')).toMatchObject({
       via: 'local',
-      command: { epoch: 3, index: 0, action: { type: 'fence-writer', cloud: 'aws' }, deadline: at(300) },
+      command: { epoch: 3, index: 0, action: { type: 'fence-writer', cloud: 'aws' }, deadline: at(120) },
     });
     expect(started(second.effects)).toEqual([1]);
     expect(second.effects.find((e) => e.type === 'start-action')).toMatchObject({
