@@ -165,7 +165,8 @@ function drStory(): Map<DrEvent['name'], DrEvent['data']> {
   // Each name's first event; an action's are the promotion's (Google's, commanded across the relay).
   const byName = new Map<DrEvent['name'], DrEvent['data']>();
   const promotion = (e: DrEvent) =>
-    (e.name !== 'DrActionStarted' && e.name !== 'DrActionFinished') || e.data.action.type === 'promote-replica';
+    (e.name !== 'DrActionStarted' && e.name !== 'DrActionFinished') ||
+    e.data.action.type === 'promote-replica';
   for (const e of events) if (!byName.has(e.name) && promotion(e)) byName.set(e.name, e.data);
   const failedOver = byName.get('DrFailedOver') as EventDataByName['DrFailedOver'];
   // The failback an hour later, after the stable period and its approval.

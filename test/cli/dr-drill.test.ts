@@ -63,7 +63,12 @@ describe('crosslink dr drill (dry run)', () => {
       holdMs: 600_000,
       budget: { detectionMs: 180_000, hysteresisMs: 60_000, actionsMs: 1_920_000, rtoMs: 1_800_000 },
     });
-    expect(d.failover.actions.map((a: { via: string }) => a.via)).toEqual(['local', 'relay', 'relay', 'local']);
+    expect(d.failover.actions.map((a: { via: string }) => a.via)).toEqual([
+      'local',
+      'relay',
+      'relay',
+      'local',
+    ]);
   });
 
   it('names the flag and the reason on a usage error, and a bad plan by field (exit 2)', async () => {

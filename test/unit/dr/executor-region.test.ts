@@ -112,9 +112,11 @@ describe("the hooks on AWS at packaging: the executor's or the commanded side's,
       {
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: ['payments-fence-aurora', 'payments-promote-aurora', 'payments-scale-ecs-service'].map((name) => ({
-          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
-        })),
+        Resource: ['payments-fence-aurora', 'payments-promote-aurora', 'payments-scale-ecs-service'].map(
+          (name) => ({
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+          }),
+        ),
       },
     ]);
     expect(values.commandedHookPolicy.Statement).toEqual([

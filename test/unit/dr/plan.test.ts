@@ -265,7 +265,9 @@ describe('DR plan loader', () => {
     expect(issues).toEqual([
       {
         path: 'actions.failover[1].type',
-        reason: expect.stringMatching(/^fence-writer must come before the promotion \(promote-replica at \[0\]\)/),
+        reason: expect.stringMatching(
+          /^fence-writer must come before the promotion \(promote-replica at \[0\]\)/,
+        ),
       },
       {
         path: 'actions.failback[0].cloud',
