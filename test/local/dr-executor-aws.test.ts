@@ -2,14 +2,17 @@
  * The DR executor's AWS adapter (functions/aws/dr-executor.ts) on the local cloud with IAM enforced:
  * its state in the local cloud's DynamoDB (the links table), the ARC flip under the executor's role
  * through the cluster's regional endpoints, the catalog events it puts on the bus (a recording sink
- * here). Google's side is played by the test: it performs the world's admin actions the hooks would
- * call (`service-promote`, `service-scale`) and answers with `DrActionFinished` as the relay would
- * bring it. Proved: a failover run in order under one epoch to `DrFailedOver` with traffic moved; the
+ * here). The failover's fence of Aurora is the executor's own hook (the world's `service-fence` on
+ * AWS). Google's side is played by the test: it performs the world's admin actions the hooks would
+ * call (`service-fence`, `service-promote`, `service-scale`) and answers with `DrActionFinished` as
+ * the relay would bring it. Proved: a failover run in order under one epoch (Aurora fenced first) to
+ * `DrFailedOver` with traffic moved; the
  * same decision again refused and recorded; a relayed action with no result stalls the run at its
  * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
  * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda; a
- * failback's hooks on AWS run by the executor itself in order, then the flip back, and a failing
- * hook failing the run.
+ * failback's fence of AlloyDB across the relay, then its hooks on AWS run by the executor itself in
+ * order (Aurora, a fenced stale writer, re-seeded before its promotion), then the flip back, and a
+ * failing hook failing the run.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -36,9 +39,10 @@ import {
   drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
-  noHookOnAws,
+  fenceOnlyOnAws,
   type PaymentsWorld,
   primaryCellOn,
+  promoteReseeding,
   type SessionCredentials,
 } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
@@ -101,7 +105,7 @@ async function harness(): Promise<Harness> {
       h.flips++;
       return flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action });
     },
-    runHook: noHookOnAws,
+    runHook: fenceOnlyOnAws(cloud),
     page: (p) => void h.pages.push(p),
   };
   return h;
@@ -133,11 +137,15 @@ function lastStartedOf(run: { steps: { status: string; deadline?: string }[] } |
   return deadline;
 }
 
+/** The world's admin actions on the service's `side`. */
+const on = (side: 'aws' | 'gcp') => (action: string, body: Record<string, unknown>) =>
+  act(action, { name: 'payments-api', cloud: side, ...body });
+
 /** Google's side as the test plays it: the hook's admin action, then its DrActionFinished. */
 async function googleRuns(started: DrActionStartedData): Promise<DrActionFinishedData> {
   const action = plan.actions[started.decision][started.index];
-  if (action?.type === 'promote-replica')
-    await act('service-promote', { name: 'payments-api', cloud: 'gcp' });
+  if (action?.type === 'fence-writer') await act('service-fence', { name: 'payments-api', cloud: 'gcp' });
+  else if (action?.type === 'promote-replica') await promoteReseeding(on('gcp'), 'gcp');
   else if (action?.type === 'scale-standby')
     await act('service-scale', { name: 'payments-api', cloud: 'gcp', capacity: action.capacity });
   await cloud.clock.advance(1_000);
@@ -155,7 +163,7 @@ async function googleRuns(started: DrActionStartedData): Promise<DrActionFinishe
 const cell = (arn: string) => cellState(world, arn);
 
 describe('the DR executor on AWS', () => {
-  it('runs a failover in order under one epoch: two relayed actions, then the ARC flip, to DrFailedOver', async () => {
+  it('runs a failover in order under one epoch: its fence of Aurora, two relayed actions, then the ARC flip, to DrFailedOver', async () => {
     // Prepare
     const h = await harness();
 
@@ -178,21 +186,17 @@ describe('the DR executor on AWS', () => {
       supervise: false,
     });
     expect(names(h.events)).toEqual([
-      'DrActionStarted',
-      'DrActionFinished',
-      'DrActionStarted',
-      'DrActionFinished',
-      'DrActionStarted',
-      'DrActionFinished',
+      ...Array(4).fill(['DrActionStarted', 'DrActionFinished']).flat(),
       'DrFailedOver',
     ]);
     const started = h.events
       .filter((e) => e.type.includes('DrActionStarted'))
       .map((e) => e.data as DrActionStartedData);
     expect(started.map((s) => [s.index, s.epoch, s.via, s.action.type])).toEqual([
-      [0, 4, 'relay', 'promote-replica'],
-      [1, 4, 'relay', 'scale-standby'],
-      [2, 4, 'local', 'arc-routing-control'],
+      [0, 4, 'local', 'fence-writer'],
+      [1, 4, 'relay', 'promote-replica'],
+      [2, 4, 'relay', 'scale-standby'],
+      [3, 4, 'local', 'arc-routing-control'],
     ]);
     expect(h.events.every((e) => e.crosslinkorigin === 'aws')).toBe(true);
     expect([await cell(world.out.GcpCell), await cell(world.out.AwsCell)]).toEqual(['On', 'Off']);
@@ -203,61 +207,71 @@ describe('the DR executor on AWS', () => {
       ['succeeded', 4],
       ['succeeded', 4],
       ['succeeded', 4],
+      ['succeeded', 4],
     ]);
-    expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
+    expect(stored?.run.steps[0]?.detail).toBe('fenced: aws writer, its writes revoked');
+    expect(stored?.run.steps[3]?.detail).toMatch(/^via us-/);
+    const db = (await act('service', { name: plan.service })).database;
+    expect(db.aws).toMatchObject({ role: 'writer', fenced: true });
+    expect(db.gcp).toMatchObject({ role: 'writer', fenced: false });
   });
 
-  it("runs a failback's hooks on AWS in order through its hook runner, then the flip back, to DrFailedBack", async () => {
-    // Prepare: the world failed over (AlloyDB the writer, Aurora its replica, the standby's cell On);
-    // the hooks on AWS doing the world's actions on AWS, the promotion demoting AlloyDB
+  it("runs a failback's fence across the relay, then its hooks on AWS in order through its hook runner, then the flip back, to DrFailedBack", async () => {
+    // Prepare: the world failed over (Aurora fenced, AlloyDB the writer, the standby's cell On); the
+    // hooks on AWS doing the world's actions on AWS, the promotion re-seeding Aurora first
     const h = await harness();
     const calls: [string, string, number, number][] = [];
     h.deps.runHook = async (action, command) => {
       calls.push([action.type, command.decision, command.epoch, command.index]);
-      if (action.type === 'promote-replica') {
-        const out = await act('service-promote', { name: plan.service, cloud: 'aws' });
-        await act('service-demote', { name: plan.service, cloud: 'gcp' }); // planned: AlloyDB is up
-        return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
-      }
+      if (action.type === 'promote-replica') return promoteReseeding(on('aws'), 'aws');
       const capacity = (action as { capacity: number }).capacity;
       await act('service-scale', { name: plan.service, cloud: 'aws', capacity });
       return { detail: `scaled to ${capacity}` };
     };
     const before = (await act('service', { name: plan.service })).database;
-    if (before.gcp.role !== 'writer') await act('service-promote', { name: plan.service, cloud: 'gcp' });
-    if (before.aws.role === 'writer') await act('service-demote', { name: plan.service, cloud: 'aws' });
+    if (before.aws.role === 'writer') await act('service-fence', { name: plan.service, cloud: 'aws' });
+    if (before.gcp.role !== 'writer') await promoteReseeding(on('gcp'), 'gcp');
+    await act('service-scale', { name: plan.service, cloud: 'aws', capacity: 0 });
     await flipRoutingControls(
       { credentials: executor },
-      { endpoints: world.endpoints, action: plan.actions.failover[2] as ArcAction },
+      { endpoints: world.endpoints, action: plan.actions.failover[3] as ArcAction },
     );
     await cloud.clock.advance(10_000); // past the safety rule's wait period since the flip
 
     // Act
-    const done = await applyExecutorInput(h.deps, {
+    const opened = await applyExecutorInput(h.deps, {
       drExecutor: 'decision',
       decision: failback(5),
       execution: 'payments-api-5',
     });
+    const fenced = resultOfFinished(await googleRuns(lastStarted(h)));
+    const done = await applyExecutorInput(h.deps, { drExecutor: 'result', result: fenced });
 
     // Assess
+    expect(opened).toMatchObject({ epoch: 5, status: 'running', finished: false });
     expect(done).toMatchObject({ epoch: 5, status: 'succeeded', finished: true });
     expect(calls).toEqual([
-      ['promote-replica', 'failback', 5, 0],
-      ['scale-standby', 'failback', 5, 1],
+      ['promote-replica', 'failback', 5, 1],
+      ['scale-standby', 'failback', 5, 2],
     ]);
     expect(names(h.events)).toEqual([
-      ...Array(3).fill(['DrActionStarted', 'DrActionFinished']).flat(),
+      ...Array(4).fill(['DrActionStarted', 'DrActionFinished']).flat(),
       'DrFailedBack',
     ]);
     const stored = (await h.deps.runs.current(plan.service))?.run;
     expect(stored?.steps.map((s) => [s.status, s.via])).toEqual([
+      ['succeeded', 'relay'],
       ['succeeded', 'local'],
       ['succeeded', 'local'],
       ['succeeded', 'local'],
     ]);
-    expect(stored?.steps[0]?.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
+    expect(stored?.steps[1]?.detail).toMatch(
+      /^re-seeded \(\d+ stale writes discarded\), promoted: lost 0 writes over 0 ms$/,
+    );
     const service = await act('service', { name: plan.service });
-    expect([service.database.aws.role, service.database.gcp.role]).toEqual(['writer', 'replica']);
+    expect(service.database.aws).toMatchObject({ role: 'writer', fenced: false });
+    expect(service.database.gcp).toMatchObject({ role: 'writer', fenced: true });
+    expect(service.database.splitBrains).toEqual([]);
     expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
     expect(h.pages).toEqual([]);
   });
@@ -269,18 +283,20 @@ describe('the DR executor on AWS', () => {
       throw new HookFailed('payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up');
     };
 
-    // Act
-    const out = await applyExecutorInput(h.deps, {
+    // Act: AlloyDB fenced across the relay, then Aurora's promotion fails
+    await applyExecutorInput(h.deps, {
       drExecutor: 'decision',
       decision: failback(6),
       execution: 'payments-api-6',
     });
+    const fenced = resultOfFinished(await googleRuns(lastStarted(h)));
+    const out = await applyExecutorInput(h.deps, { drExecutor: 'result', result: fenced });
 
     // Assess
     expect(out).toMatchObject({ epoch: 6, status: 'failed', finished: true });
     const stored = (await h.deps.runs.current(plan.service))?.run;
-    expect(stored?.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending']);
-    expect(stored?.steps[0]?.detail).toBe(
+    expect(stored?.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'pending', 'pending']);
+    expect(stored?.steps[1]?.detail).toBe(
       'HookFailed: payments-promote-aurora failed (Unhandled): ReplicaLagging: not caught up',
     );
     expect(h.flips).toBe(0);
@@ -291,7 +307,8 @@ describe('the DR executor on AWS', () => {
     const h = await harness();
     await applyExecutorInput(h.deps, decide(4, 'payments-api-4'));
     const before = await h.store.current(plan.service);
-    const firstStart = h.events.find((e) => e.type.includes('DrActionStarted'))?.data;
+    // The promotion's command, across the relay (the fence before it ran here, as its own hook).
+    const firstStart = h.events.filter((e) => e.type.includes('DrActionStarted')).at(-1)?.data;
     h.events.length = 0;
 
     // Act
@@ -366,8 +383,9 @@ describe('the DR executor on AWS', () => {
     });
     expect(late.status).toBe('stalled');
     expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
-    expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
-    expect(h.events[1]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
+    expect(names(h.events)).toEqual([...Array(2).fill(['DrActionStarted', 'DrActionFinished']).flat()]);
+    expect(h.events[1]?.data).toMatchObject({ outcome: 'succeeded' } satisfies Partial<DrActionFinishedData>);
+    expect(h.events[3]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
     expect(h.flips).toBe(0);
     expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
   });
@@ -392,10 +410,10 @@ describe('the DR executor on AWS', () => {
     const started = h.events
       .filter((e) => e.type.includes('DrActionStarted'))
       .map((e) => (e.data as DrActionStartedData).index);
-    expect(started).toEqual([0, 1]);
+    expect(started).toEqual([0, 1, 2]);
     const run = (await h.deps.runs.current(plan.service))?.run;
-    expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
-    expect(run?.history.at(-1)?.note).toMatch(/result of action 0 under epoch 9 \(succeeded\) not taken/);
+    expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
+    expect(run?.history.at(-1)?.note).toMatch(/result of action 1 under epoch 9 \(succeeded\) not taken/);
   });
 
   it('runs a failover through the real dr-failover ASL on the local Step Functions, to Done once the run ends', async () => {
@@ -435,7 +453,7 @@ describe('the DR executor on AWS', () => {
       }),
     );
     await until(async () => (await status(again.executionArn as string)) !== 'RUNNING');
-    for (const index of [0, 1]) {
+    for (const index of [1, 2]) {
       await until(async () => lastStarted(h)?.index === index);
       await applyExecutorInput(h.deps, {
         drExecutor: 'result',

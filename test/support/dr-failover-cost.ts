@@ -48,7 +48,7 @@ import {
   drFailoverStateMachine,
   executorSession,
   failoverPlanOf,
-  noHookOnAws,
+  fenceOnlyOnAws,
   type ProbedDecider,
   primaryCellOn,
   probedDecider,
@@ -178,7 +178,7 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
       clock: cloud.clock,
       flip: (action) =>
         flipRoutingControls({ credentials: executor }, { endpoints: world.endpoints, action }),
-      runHook: noHookOnAws,
+      runHook: fenceOnlyOnAws(cloud),
       page: (p) => void pages.push(p),
     };
     const stateMachineArn = await drFailoverStateMachine(cloud, sfn, deps, 'crosslink-dr-failover-bench');

@@ -53,6 +53,7 @@ import {
   deployPaymentsWorld,
   type PaymentsWorld,
   probesAtWorld,
+  promoteReseeding,
   startPaymentsClients,
   switchCells,
 } from './dr-world.ts';
@@ -176,24 +177,6 @@ const hook = (cloud: LocalCloud, h: HookSpec, account: string) => ({
   environment: { CROSSLINK_WORLD_ACTION: h.action, CROSSLINK_WORLD_ADMIN: cloud.admin, ...h.environment },
   trigger: { http: { invokers: [`serviceAccount:${h.caller}`] } },
 });
-
-/**
- * A promotion hook on `side`, as a failback's runbook does it: a database that is still a writer,
- * fenced (the old primary of the failover before, stale), is first re-seeded from the current writer
- * (`service-demote`, its unreplicated writes discarded), then promoted. The world refuses to promote
- * a writer, so an unfenced one stays refused.
- */
-// biome-ignore lint/suspicious/noExplicitAny: the admin API's answers are JSON, untyped as admin() gives them
-type WorldOn = (action: string, body: Record<string, unknown>) => Promise<any>;
-export async function promoteReseeding(world: WorldOn, side: 'aws' | 'gcp'): Promise<{ detail: string }> {
-  const db = (await world('service', {})).database[side] as { role: string; fenced: boolean };
-  const reseeded =
-    db.role === 'writer' && db.fenced
-      ? `re-seeded (${(await world('service-demote', {})).discardedWrites} stale writes discarded), `
-      : '';
-  const out = await world('service-promote', {});
-  return { detail: `${reseeded}promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
-}
 
 /**
  * The hooks on AWS: Lambda functions in the executor's region (outside us-east-1) doing the world's
