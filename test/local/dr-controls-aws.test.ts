@@ -304,11 +304,16 @@ describe('dr controls reaching the deployed AWS executor', () => {
       (await world.log.controls(plan.service)).map((c) => [c.sequence, c.record.control, c.record.by]),
     ).toEqual([[1, 'approve', BOB]]);
     expect(await run()).toMatchObject({ status: 'running', epoch: (pending?.epoch ?? 0) + 1 });
-    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([[0, (pending?.epoch ?? 0) + 1]]);
+    // The fence ran as the executor's own hook; the promotion is commanded across the relay.
+    const moved = (pending?.epoch ?? 0) + 1;
+    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([
+      [0, moved],
+      [1, moved],
+    ]);
   });
 
   it('holds a run under way between actions on `dr pause`, and finishes it on `dr resume`', async () => {
-    // Prepare: a failover approved and under way, its promotion started on Google
+    // Prepare: a failover approved and under way, Aurora fenced, its promotion started on Google
     world = await deploy();
     await outage();
     const epoch = ((await run())?.epoch ?? 0) as number;
@@ -332,10 +337,10 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(twice.code).toBe(3);
     expect(twice.err.join('\n')).toContain('payments-api: control: already paused');
     expect(held?.paused).toMatchObject({ by: BOB });
-    expect(held?.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
-    expect(startedWhilePaused).toBe(1);
+    expect(held?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'pending', 'pending']);
+    expect(startedWhilePaused).toBe(2);
     expect(resumed.code).toBe(0);
-    expect(startedActions().map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(startedActions().map((s) => s.index)).toEqual([0, 1, 2, 3]);
     expect(world.flips).toBe(1);
     const done = await run();
     expect(done).toMatchObject({ status: 'succeeded', epoch: epoch + 1, paused: null });
@@ -421,7 +426,12 @@ describe('dr controls reaching the deployed AWS executor', () => {
       epoch: moved[0]?.epoch,
       status: 'succeeded',
     });
-    expect(failedOver.run?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(failedOver.run?.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
     expect(world.flips).toBe(1);
     expect(end).toMatchObject({ recorded: true, control: { control: 'drill', side: 'primary', by: BOB } });
     // The payments plan's failback requires an approval: the run waits for it at the epoch decided
@@ -455,7 +465,10 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(opened).toMatchObject({ status: 'running', epoch: 5, finished: false });
     expect(startedWhilePaused).toBe(0);
     expect(resumed.code).toBe(0);
-    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([[0, 5]]);
+    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([
+      [0, 5],
+      [1, 5],
+    ]);
     expect((await run())?.paused).toBeNull();
   });
 
@@ -504,7 +517,7 @@ describe('dr controls reaching the deployed AWS executor', () => {
 
     // Act
     expect((await cli('dr', 'approve', 'plan.yaml', String(epoch), '--as', 'bob')).code).toBe(0);
-    await until(async () => startedActions().length === 1);
+    await until(async () => startedActions().length === 2); // the fence ran, the promotion commanded
     expect((await cli('dr', 'pause', 'plan.yaml', '--as', 'bob')).code).toBe(0);
     await googleFinishes();
     const ticksBefore = ticks;
@@ -513,16 +526,16 @@ describe('dr controls reaching the deployed AWS executor', () => {
     const whilePaused = { ticked: ticks > ticksBefore, started: startedActions().length, run: await run() };
     expect((await cli('dr', 'resume', 'plan.yaml', '--as', 'bob')).code).toBe(0);
     await cloud.clock.advance(10_000); // its next look takes the resume
-    await until(async () => startedActions().length === 2);
+    await until(async () => startedActions().length === 3);
     await googleFinishes();
     await cloud.clock.advance(10_000);
     await until(async () => (await status()) !== 'RUNNING');
 
     // Assess
     expect(whilePaused.ticked).toBe(true);
-    expect(whilePaused.started).toBe(1);
+    expect(whilePaused.started).toBe(2);
     expect(whilePaused.run?.paused).toMatchObject({ by: BOB });
-    expect(startedActions().map((a) => a.index)).toEqual([0, 1, 2]);
+    expect(startedActions().map((a) => a.index)).toEqual([0, 1, 2, 3]);
     expect(await status()).toBe('SUCCEEDED');
     expect(await run()).toMatchObject({ status: 'succeeded', epoch: epoch + 1 });
     expect(world.flips).toBe(1);
