@@ -191,6 +191,33 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(w.published.map(eventLine)).not.toContain('DrFailedOver e4');
   });
 
+  it('stops at a failed fence even when the plan fails forward: nothing commanded on AWS, no flip', async () => {
+    // Arrange: the fence's hook answers an error
+    const plan = ledgerPlan((d) => {
+      d.execution = { onFailure: 'fail-forward' };
+    });
+    const w = drWorld({
+      plan,
+      store,
+      start: T0,
+      hook: (name) => (name === FENCE ? { status: 500, body: { error: 'credentials not revoked' } } : ok),
+      aws: () => ({ outcome: 'succeeded', afterMs: 5_000 }),
+    });
+    // Act
+    const out = await w.run({ decision: moveOf(plan, 4, T0) });
+    // Assess
+    expect(out.state).toBe('FAILED');
+    expect(out.error?.payload).toContain('DrRunFailed');
+    expect(out.error?.payload).toContain('the run stops');
+    expect(w.ran).toEqual([]);
+    expect(w.hookCalls.map((h) => h.hook)).toEqual([FENCE]);
+    expect(w.published.map(eventLine)).toEqual([
+      'DrDecisionMade e4',
+      'DrActionStarted #0 local e4',
+      'DrActionFinished #0 failed e4',
+    ]);
+  });
+
   it('stalls at the deadline when the DNS hook never answers, having called it once', async () => {
     // Arrange
     const plan = ledgerPlan();
