@@ -427,7 +427,7 @@ const SIDE_IPS = { aws: '198.51.100.10', gcp: '203.0.113.10' } as const;
 
 /** What the simulated world holds at one instant: never crosslink's records. */
 export interface WorldNow {
-  /** The databases that take writes: a writer in a region that is up. */
+  /** The databases that take writes: an unfenced writer in a region that is up. */
   writable: ('aws' | 'gcp')[];
   /** The sides Route 53 answers `api.payments.example.com` with now. */
   dns: ('aws' | 'gcp')[];
@@ -440,13 +440,15 @@ export interface WorldNow {
 
 export async function worldNow(d: DeployedHalves): Promise<WorldNow> {
   const service = await d.act('service', { name: SERVICE });
-  const db = service.database as Record<'aws' | 'gcp', { role: string; available: boolean }>;
+  const db = service.database as Record<'aws' | 'gcp', { role: string; fenced: boolean; available: boolean }>;
   const answer = (await admin(d.cloud, 'POST', '/aws/route53/resolve', {
     name: 'api.payments.example.com',
     type: 'A',
   })) as { answers: string[] };
   return {
-    writable: (['aws', 'gcp'] as const).filter((c) => db[c].role === 'writer' && db[c].available),
+    writable: (['aws', 'gcp'] as const).filter(
+      (c) => db[c].role === 'writer' && !db[c].fenced && db[c].available,
+    ),
     dns: (['aws', 'gcp'] as const).filter((c) => answer.answers.includes(SIDE_IPS[c])),
     cells: {
       aws: await cellState(d.world, d.world.out.AwsCell),
