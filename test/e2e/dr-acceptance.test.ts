@@ -134,7 +134,7 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
     const epoch = Number(move?.split(' ')[1]);
     const waiting = await d.aws.runs.current(SERVICE);
     expect([waiting?.run.epoch, waiting?.run.status]).toEqual([epoch, 'awaiting-approval']);
-    expect(waiting?.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(waiting?.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
     const controls = await d.aws.log.controls(SERVICE);
     expect(controls.map((c) => [c.record.control, c.record.by])).toEqual([
       ['pause', BOB],

@@ -207,7 +207,8 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
     // Google answers each relayed action as the bus rule would deliver its DrActionFinished.
     const started = () =>
       events.filter((e) => e.type.includes('DrActionStarted')).map((e) => e.data as DrActionStartedData);
-    for (const index of [0, 1]) {
+    // The fence of Aurora (action 0) is the executor's own hook; 1 and 2 cross the relay.
+    for (const index of [1, 2]) {
       if (!(await until(() => started().at(-1)?.index === index)))
         throw new Error(`the executor did not start action ${index}: ${JSON.stringify(pages)}`);
       const s = started().at(-1) as DrActionStartedData;
@@ -227,8 +228,8 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
       });
     }
     const run = (await deps.runs.current(plan.service))?.run;
-    const flipped = run?.steps[2]?.finishedAt;
-    if (run?.steps[2]?.status !== 'succeeded' || !flipped)
+    const flipped = run?.steps[3]?.finishedAt;
+    if (run?.steps[3]?.status !== 'succeeded' || !flipped)
       throw new Error(`the flip did not succeed: run ${run?.status}, ${JSON.stringify(pages)}`);
     const wallToFlipMs = performance.now() - t0;
 
@@ -323,8 +324,8 @@ export async function googleFailoverCost(leased?: TestFirestore): Promise<Failov
     }
     if (served === undefined) throw new Error('the clients were not served by the standby within the RTO');
     const run = (await world.store.current(plan.service))?.run;
-    const flipped = run?.steps[2]?.finishedAt;
-    if (run?.steps[2]?.status !== 'succeeded' || !flipped)
+    const flipped = run?.steps[3]?.finishedAt;
+    if (run?.steps[3]?.status !== 'succeeded' || !flipped)
       throw new Error(`the flip did not succeed: run ${run?.status}`);
     const execution = executions[0] as ExecutionOutcome;
     if (execution.state !== 'SUCCEEDED')
