@@ -151,7 +151,7 @@ describe('a primary-region outage failed over by the deployed halves', () => {
 
   it('answers a command redelivered with its recorded result, running nothing again', async () => {
     // Prepare: the promotion's command as AWS published it, published again as the relay would
-    const command = named<DrActionStartedData>('aws', 'DrActionStarted')[0]!;
+    const command = named<DrActionStartedData>('aws', 'DrActionStarted').find((e) => e.data.via === 'relay')!;
     const first = named<DrActionFinishedData>('gcp', 'DrActionFinished')[0]!;
     const message = toPubSubMessage(command);
     const hosted = cloud.plumbing?.functions.get('dr-commanded');
