@@ -145,9 +145,10 @@ function drStory(): Map<DrEvent['name'], DrEvent['data']> {
   const collect = (run: Run, effects: Effect[]) => events.push(...runEvents(plan, run, effects));
   collect(step.run, step.effects);
   for (const [index, seconds] of [
-    [0, 40],
-    [1, 75],
-    [2, 77],
+    [0, 10],
+    [1, 40],
+    [2, 75],
+    [3, 77],
   ] as const) {
     step = advance(step.run, {
       type: 'result',
@@ -161,8 +162,12 @@ function drStory(): Map<DrEvent['name'], DrEvent['data']> {
     });
     collect(step.run, step.effects);
   }
+  // Each name's first event; an action's are the promotion's (Google's, commanded across the relay).
   const byName = new Map<DrEvent['name'], DrEvent['data']>();
-  for (const e of events) if (!byName.has(e.name)) byName.set(e.name, e.data);
+  const promotion = (e: DrEvent) =>
+    (e.name !== 'DrActionStarted' && e.name !== 'DrActionFinished') ||
+    e.data.action.type === 'promote-replica';
+  for (const e of events) if (!byName.has(e.name) && promotion(e)) byName.set(e.name, e.data);
   const failedOver = byName.get('DrFailedOver') as EventDataByName['DrFailedOver'];
   // The failback an hour later, after the stable period and its approval.
   byName.set('DrFailedBack', {

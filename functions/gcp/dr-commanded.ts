@@ -36,6 +36,7 @@ export function buildGcpDrCommandedDeps(
       ? httpHookRunner({
           plan,
           project: placement.project,
+          region: placement.region,
           clock: clients.clock,
           idToken: clients.idToken,
           ...(endpoint ? { endpoint } : {}),

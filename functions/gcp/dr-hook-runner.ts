@@ -1,7 +1,9 @@
 /**
  * The hook runner of Google's commanded side (docs/dr-executor.md, "The commanded side on Google"):
  * an action's hook (`hook.function`) is a Cloud Function of this project in the plan's Google
- * region (the plan's side on Google, primary or standby), called once over HTTPS at
+ * region (the plan's side on Google, primary or standby), except a fence's (`fence-writer`), which
+ * is in the commanded function's own region: the fence must work while the side's region is out,
+ * so its hook is deployed outside it. Called once over HTTPS at
  * `https://<region>-<project>.cloudfunctions.net/<function>` with an OIDC ID token of the commanded
  * function's own service account for that URL (Cloud Run checks the token and that the account is
  * among the hook's invokers), and the command as its JSON body (`service`, `decision`, `epoch`,
@@ -30,7 +32,7 @@ import {
   hookTimeLeftMs,
   isTimeout,
 } from '#core/dr/commanded.ts';
-import type { DrPlan } from '#core/dr/plan.ts';
+import type { Action, DrPlan } from '#core/dr/plan.ts';
 
 export { HookFailed } from '#core/dr/commanded.ts';
 
@@ -40,6 +42,8 @@ export type IdTokenSource = (audience: string) => Promise<string>;
 export interface HookRunnerOptions {
   plan: DrPlan;
   project: string;
+  /** The commanded function's own region, outside the plan's side on Google: where a fence's hook runs. */
+  region: string;
   clock: Clock;
   idToken: IdTokenSource;
   /** The local cloud's edge (CROSSLINK_GCP_ENDPOINT); Google's own URL when unset. */
@@ -62,10 +66,12 @@ export function googleRegionOf(plan: DrPlan): string {
 
 /** The hook's cloud URL (the token's audience) and where the request goes. */
 export function hookTarget(
-  o: Pick<HookRunnerOptions, 'plan' | 'project' | 'endpoint'>,
+  o: Pick<HookRunnerOptions, 'plan' | 'project' | 'endpoint' | 'region'>,
+  action: Action,
   name: string,
 ): { audience: string; url: string } {
-  const host = `${googleRegionOf(o.plan)}-${o.project}.cloudfunctions.net`;
+  const region = action.type === 'fence-writer' ? o.region : googleRegionOf(o.plan);
+  const host = `${region}-${o.project}.cloudfunctions.net`;
   const audience = `https://${host}/${name}`;
   const url = o.endpoint ? `${o.endpoint.replace(/\/$/, '')}/${host}/${name}` : audience;
   return { audience, url };
@@ -86,7 +92,7 @@ export function httpHookRunner(o: HookRunnerOptions): HookRunner {
       hookTimeLeftMs(o.plan, action, command, o.clock.now()),
       o.maxWaitMs ?? HOOK_MAX_WAIT_MS,
     );
-    const { audience, url } = hookTarget(o, hook.function);
+    const { audience, url } = hookTarget(o, action, hook.function);
     const token = await o.idToken(audience);
     let res: Response;
     try {

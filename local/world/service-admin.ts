@@ -4,7 +4,8 @@
  * - `service-create {name, primary, aws: {region, ip, capacity?}, gcp: {...}, rpo?, applyDelay?,
  *   startup?, linkSharedId?}`, `service {name}`, `services`;
  * - `service-scale {name, cloud, capacity}`, `service-drain {name, cloud, on?}`;
- * - `service-promote {name, cloud}`, `service-demote {name, cloud}`;
+ * - `service-promote {name, cloud}`, `service-demote {name, cloud}`, `service-fence {name, cloud}`
+ *   (writes to that side's database revoked: a global control, taken while its region is out);
  * - `replication-stall {name, on?}`;
  * - `clients-start {service, dnsName, provider, interval?, from?}`, `clients-stop {service}`,
  *   `clients {service}`;
@@ -73,6 +74,7 @@ export function serviceAdmin(deps: ServiceAdminDeps): Record<string, Action> {
     },
     'service-promote': (b) => world.get(b.name).db.promote(cloud(b)),
     'service-demote': (b) => world.get(b.name).db.demote(cloud(b)),
+    'service-fence': (b) => world.get(b.name).db.fence(cloud(b)),
     'replication-stall': (b) => {
       const s = world.get(b.name);
       s.db.sync();

@@ -21,7 +21,8 @@ export type FailureReason =
   | 'region-down'
   | 'no-capacity'
   | 'drained'
-  | 'read-only';
+  | 'read-only'
+  | 'fenced';
 
 export interface ClientSpec {
   service: string;

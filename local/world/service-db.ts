@@ -11,10 +11,15 @@
  *   it has them all): the window a promotion would lose, which the plan's RPO bounds.
  * - Promotion makes a replica a writer. The writes its old writer had that it had not applied are
  *   lost: each promotion records how many and the window they span (the RPO met). Promotion does
- *   not fence the old writer: whoever promotes must demote it (`demote`, which re-seeds it from the
- *   new writer and discards its unreplicated writes, counting them).
- * - Two writers that could both take writes (both in a region that is up) are a split brain: the
- *   database records each episode, with when it began and ended, and never hides one.
+ *   not fence the old writer: whoever promotes must fence it first (`fence`) and later demote it
+ *   (`demote`, which re-seeds it from the new writer and discards its unreplicated writes, counting
+ *   them).
+ * - A fence revokes writes to one side's node: in real life the application's database credentials
+ *   (or IAM database authentication) revoked, a global control plane, so it works while that side's
+ *   region is out. A fenced node refuses writes (`fenced`) and does not count as writable. Promoting
+ *   a side, or demoting it (re-seeding it), lifts its fence.
+ * - Two unfenced writers that could both take writes (both in a region that is up) are a split
+ *   brain: the database records each episode, with when it began and ended, and never hides one.
  *
  * The path's state is read at each call (`sync`): every write, read and fault change syncs first,
  * so replication stops at the first call that sees the path down. Callers that change the path
@@ -29,6 +34,8 @@ interface DbNode {
   role: DbRole;
   /** The writes this node holds, oldest first. */
   log: Write[];
+  /** Writes to this node are revoked (`fence`). */
+  fenced: boolean;
 }
 
 /** One write: its id (unique in the database) and when it was made (virtual ms). */
@@ -77,6 +84,7 @@ export class ReplicatedDatabase {
       side,
       role: side === opts.writer ? 'writer' : 'replica',
       log: [],
+      fenced: false,
     });
     this.#nodes = { aws: node('aws'), gcp: node('gcp') };
   }
@@ -93,18 +101,22 @@ export class ReplicatedDatabase {
           n.log.push(w.log[n.log.length]!);
       }
     }
-    const writable = writers.filter((s) => this.#opts.regionUp(s));
+    const writable = writers.filter((s) => this.#opts.regionUp(s) && !this.#nodes[s].fenced);
     const open = this.splitBrains[this.splitBrains.length - 1];
     if (writable.length > 1 && (!open || open.until !== undefined)) this.splitBrains.push({ since: now });
     if (writable.length <= 1 && open && open.until === undefined) open.until = now;
   }
 
-  /** A write on `side`: refused (with the reason) unless that side is a writer in a region that is up. */
-  write(side: CloudName): { ok: true } | { ok: false; reason: 'region-down' | 'read-only' } {
+  /**
+   * A write on `side`: refused (with the reason) unless that side is an unfenced writer in a region
+   * that is up.
+   */
+  write(side: CloudName): { ok: true } | { ok: false; reason: 'region-down' | 'read-only' | 'fenced' } {
     this.sync();
     if (!this.#opts.regionUp(side)) return { ok: false, reason: 'region-down' };
     const n = this.#nodes[side];
     if (n.role !== 'writer') return { ok: false, reason: 'read-only' };
+    if (n.fenced) return { ok: false, reason: 'fenced' };
     n.log.push({ id: ++this.#seq, at: this.#opts.now() });
     return { ok: true };
   }
@@ -142,6 +154,7 @@ export class ReplicatedDatabase {
       lagMs,
     };
     n.role = 'writer';
+    n.fenced = false;
     this.promotions.push(promotion);
     this.sync();
     return promotion;
@@ -163,9 +176,25 @@ export class ReplicatedDatabase {
     const discardedWrites = n.log.length - shared;
     this.#discarded += discardedWrites;
     n.role = 'replica';
+    n.fenced = false;
     n.log = other.log.slice();
     this.sync();
     return { discardedWrites };
+  }
+
+  /**
+   * Revokes writes to `side`'s node, whatever its role and whether its region is up (the control is
+   * global). Idempotent: fencing a fenced node changes nothing. Returns the node's role and fence.
+   */
+  fence(side: CloudName): { side: CloudName; role: DbRole; fenced: true } {
+    this.sync();
+    this.#nodes[side].fenced = true;
+    this.sync();
+    return { side, role: this.#nodes[side].role, fenced: true };
+  }
+
+  fenced(side: CloudName): boolean {
+    return this.#nodes[side].fenced;
   }
 
   describe() {
@@ -175,6 +204,7 @@ export class ReplicatedDatabase {
       writes: this.#nodes[s].log.length,
       lagMs: this.lagMs(s),
       available: this.#opts.regionUp(s),
+      fenced: this.#nodes[s].fenced,
     });
     return {
       aws: view('aws'),

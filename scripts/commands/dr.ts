@@ -83,8 +83,9 @@ function summary(plan: DrPlan): string[] {
 
 export function describeAction(a: Action): string {
   switch (a.type) {
+    case 'fence-writer':
     case 'promote-replica':
-      return `${a.cloud} promote-replica (${a.hook.function})`;
+      return `${a.cloud} ${a.type} (${a.hook.function})`;
     case 'scale-standby':
       return `${a.cloud} scale-standby to ${a.capacity} (${a.hook.function})`;
     case 'arc-routing-control':

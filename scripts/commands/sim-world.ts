@@ -47,7 +47,7 @@ function serviceRows(s: Json): string[][] {
       String(side.region),
       String(side.serving),
       `${side.running}/${side.desired}`,
-      String(node.role),
+      node.fenced === true ? `${node.role} (fenced)` : String(node.role),
       `${Math.round(Number(node.lagMs) / 1000)}s`,
     ];
   });
@@ -58,8 +58,8 @@ const SERVICE_HEAD = ['SERVICE', 'CLOUD', 'REGION', 'SERVING', 'TASKS', 'DATABAS
 const service: Command = {
   noun: 'sim',
   verb: 'service',
-  args: 'status|scale|drain|promote|demote|stall <name> [aws|gcp] [tasks] [--off]',
-  summary: 'the sample protected service: its sides, scaling, promotion, replication stalls',
+  args: 'status|scale|drain|promote|demote|fence|stall <name> [aws|gcp] [tasks] [--off]',
+  summary: 'the sample protected service: its sides, scaling, promotion, fences, replication stalls',
   example: 'crosslink sim service promote payments-api gcp',
   positionals: { min: 1, max: 4 },
   options: { off: { type: 'boolean', description: 'drain / stall: end it' } },
@@ -84,6 +84,7 @@ const service: Command = {
       drain: () => ['service-drain', { name, cloud: cloudArg(cloud), on }],
       promote: () => ['service-promote', { name, cloud: cloudArg(cloud) }],
       demote: () => ['service-demote', { name, cloud: cloudArg(cloud) }],
+      fence: () => ['service-fence', { name, cloud: cloudArg(cloud) }],
       stall: () => ['replication-stall', { name, on }],
     };
     const call = calls[action];
@@ -97,6 +98,9 @@ const service: Command = {
     }
     if (action === 'demote') {
       return print(ctx, body, () => [`${name}: ${cloud} demoted; ${body.discardedWrites} writes discarded`]);
+    }
+    if (action === 'fence') {
+      return print(ctx, body, () => [`${name}: ${cloud} fenced (a ${body.role}): its writes are refused`]);
     }
     if (action === 'scale') {
       return print(ctx, body, () => [`${name} ${cloud}: ${body.running} of ${body.desired} tasks running`]);

@@ -12,10 +12,11 @@
  *   probe leaves them) all failed; the external checkers (Route 53's) when the primary's side was not
  *   serving in an observation within `staleAfter` of the move. Traffic never moves back to the
  *   primary: the plan's failback needs an approval nobody gives in a scenario.
- * - `dr-one-writer`: never two writable databases (a writer whose region is up takes writes), never
- *   both cells On, never a DNS answer naming both sides.
+ * - `dr-one-writer`: never two writable databases (an unfenced writer whose region is up takes
+ *   writes; a fenced one refuses them), never both cells On, never a DNS answer naming both sides.
  * - the end verdict (`drVerdict`), once the faults stopped and the DR cloud settled: exactly one cell
- *   On, Route 53 answering that side only, that side serving with the one writable database, and the
+ *   On, Route 53 answering that side only, that side serving with the one writable (unfenced)
+ *   database, and the
  *   executor's run (if any) succeeded, stopped with a page (stalled, failed, approval timed out),
  *   withdrawn, or waiting on its approval (epoch named).
  */
@@ -31,8 +32,8 @@ export interface DrSeen {
   cells: Record<Side, string | undefined>;
   /** The sides Route 53's answer for the service's name points at (none: no answer). */
   dns: Side[];
-  /** Each side's database role and whether its region is up. */
-  db: Record<Side, { role: 'writer' | 'replica'; regionUp: boolean }>;
+  /** Each side's database role, whether its writes are revoked (`fence`), and whether its region is up. */
+  db: Record<Side, { role: 'writer' | 'replica'; fenced: boolean; regionUp: boolean }>;
   /** Each side's serving state: `ok` or why not (`region-down`, `no-capacity`, `drained`). */
   serving: Record<Side, string>;
   /** The probes of the primary's health endpoint the world answered so far (healthz of the primary side). */
@@ -78,14 +79,18 @@ function trafficSide(s: DrSeen): Side | undefined {
   return s.dns.length === 1 ? s.dns[0] : undefined;
 }
 
+/** A database that takes writes: a writer, not fenced, in a region that is up. */
+export const writable = (db: DrSeen['db'][Side]): boolean =>
+  db.role === 'writer' && !db.fenced && db.regionUp;
+
 /** Never two writable databases, never both cells On, never a DNS answer naming both sides. */
 export function oneWriter(s: DrSeen): Violation[] {
   const out: Violation[] = [];
-  const writable = (['aws', 'gcp'] as const).filter((c) => s.db[c].role === 'writer' && s.db[c].regionUp);
-  if (writable.length > 1)
+  const both = (['aws', 'gcp'] as const).filter((c) => writable(s.db[c]));
+  if (both.length > 1)
     out.push({
       invariant: 'dr-one-writer',
-      detail: 'two writable databases: aws and gcp are both writers, both regions up',
+      detail: 'two writable databases: aws and gcp are both unfenced writers, both regions up',
     });
   if (s.cells.aws === 'On' && s.cells.gcp === 'On')
     out.push({ invariant: 'dr-one-writer', detail: 'both ARC cells On: traffic may go to both sides' });
@@ -152,8 +157,8 @@ export function drVerdict(s: DrSeen): Violation[] {
       v(`Route 53 answers ${s.dns.join(', ') || 'nothing'}, the cell On is ${side}'s`);
     if (s.serving[side] !== 'ok') v(`${side} has the traffic and does not serve (${s.serving[side]})`);
     if (s.db[side].role !== 'writer') v(`${side} has the traffic and its database is a replica`);
-    if (s.db[other(side)].role === 'writer' && s.db[other(side)].regionUp)
-      v(`${other(side)}'s database is writable too`);
+    else if (s.db[side].fenced) v(`${side} has the traffic and its database is fenced`);
+    if (writable(s.db[other(side)])) v(`${other(side)}'s database is writable too`);
   }
   const run = s.run;
   if (run) {

@@ -28,7 +28,7 @@ import { type ChaosFault, describeScenario, faultsEndAt, REGION_PAIRS } from './
 
 const MIN = 60_000;
 const QUIET_MS = 400;
-/** Virtual time the DR cloud gets after its last event for the run to end (the hooks' timeouts are 10 and 5 minutes). */
+/** Virtual time the DR cloud gets after its last event for the run to end (the hooks' timeouts are 2, 10 and 5 minutes). */
 const SETTLE_MS = 45 * MIN;
 const DNS_NAME = 'api.payments.example.com';
 const PRIMARY_REGION = 'us-east-1';
@@ -71,8 +71,8 @@ async function observe(d: DeployedHalves, primary: Side, withRun: boolean): Prom
     cells: { aws: await cell(d.world.out.AwsCell), gcp: await cell(d.world.out.GcpCell) },
     dns,
     db: {
-      aws: { role: desc.database.aws.role, regionUp: service.regionUp('aws') },
-      gcp: { role: desc.database.gcp.role, regionUp: service.regionUp('gcp') },
+      aws: { ...dbOf(desc.database.aws), regionUp: service.regionUp('aws') },
+      gcp: { ...dbOf(desc.database.gcp), regionUp: service.regionUp('gcp') },
     },
     serving: { aws: desc.aws.serving, gcp: desc.gcp.serving },
     primaryProbes: serviceWorldOf(d.cloud.clock).probes.filter(
@@ -82,10 +82,16 @@ async function observe(d: DeployedHalves, primary: Side, withRun: boolean): Prom
   };
 }
 
-/** One line of what changed, for the steps: traffic, writers, the run. */
+const dbOf = (db: { role: 'writer' | 'replica'; fenced: boolean }) => ({ role: db.role, fenced: db.fenced });
+
+/** One line of what changed, for the steps: traffic, writers (a fenced one marked), the run. */
 function summary(s: DrSeen): string {
   const on = (['aws', 'gcp'] as const).filter((c) => s.cells[c] === 'On').join('+') || 'none';
-  const writers = (['aws', 'gcp'] as const).filter((c) => s.db[c].role === 'writer').join('+') || 'none';
+  const writers =
+    (['aws', 'gcp'] as const)
+      .filter((c) => s.db[c].role === 'writer')
+      .map((c) => (s.db[c].fenced ? `${c}(fenced)` : c))
+      .join('+') || 'none';
   return `cell On ${on}, dns ${s.dns.join('+') || 'none'}, writer ${writers}${s.run ? `, run ${s.run.epoch} ${s.run.status}` : ''}`;
 }
 

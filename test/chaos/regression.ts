@@ -77,4 +77,13 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       "a Google-first link in us-west, decommissioned, stayed DECOMMISSIONING on both sides: Google's delete came after the drain's soak inside a 20-minute outage of the link's own region, answered Unavailable, and the run gave up once the step's minute of retries ran out. The delete is now tried again while the region answers Unavailable, 10 s doubling to 10 min, for about an hour and a half",
   },
+  {
+    seed: 4,
+    // 62 s and 122 s of wall time by `npm run chaos` once fixed (2026-12-07, beside other work); the
+    // fix is proved by test/local/dr-failover-world.test.ts (the old primary back, fenced, no split
+    // brain), test/unit/dr/plan.test.ts and test/unit/chaos-dr-checks.test.ts.
+    ci: false,
+    found:
+      "dr-one-writer: the payments plan failed over during an outage of us-east-1 (AlloyDB promoted, the standby's cell On), and when us-east-1 came back Aurora was a writer beside AlloyDB: nothing fenced the old primary. The plan fences it before the promotion (fence-writer, its hook outside us-east-1); Aurora back is a fenced writer that refuses writes",
+  },
 ];

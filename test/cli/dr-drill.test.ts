@@ -25,15 +25,17 @@ describe('crosslink dr drill (dry run)', () => {
       'ledger: drill of config/dr-plans/example-ledger.yaml (dry run: nothing changed)',
       "executor: gcp (it owns the plan's traffic switch)",
       '1. fail over to aws eu-west-1 (approval required)',
-      '   1. aws promote-replica (ledger-promote-aurora)  across the relay  timeout 15m',
-      '   2. aws scale-standby to 6 (ledger-scale-ecs)  across the relay  timeout 10m',
-      '   3. gcp cloud-dns-failover-policy api.ledger.example.com. serve backup (ledger-drain-primary-targets)  on gcp  timeout 5m',
+      '   1. gcp fence-writer (ledger-fence-cloudsql)  on gcp  timeout 2m',
+      '   2. aws promote-replica (ledger-promote-aurora)  across the relay  timeout 15m',
+      '   3. aws scale-standby to 6 (ledger-scale-ecs)  across the relay  timeout 10m',
+      '   4. gcp cloud-dns-failover-policy api.ledger.example.com. serve backup (ledger-drain-primary-targets)  on gcp  timeout 5m',
       '2. hold on the standby for 15m',
       '3. fail back to gcp europe-west1 (approval required)',
-      '   1. gcp promote-replica (ledger-promote-cloudsql)  on gcp  timeout 15m',
-      '   2. gcp scale-standby to 6 (ledger-scale-run)  on gcp  timeout 10m',
-      '   3. gcp cloud-dns-failover-policy api.ledger.example.com. serve primary (ledger-restore-primary-targets)  on gcp  timeout 5m',
-      "RTO budget: detection 3m (3 probes, one every 1m) + hysteresis 1m + actions at most 30m + the record's TTL = 34m + TTL; plan RTO 30m: over it if every action takes its whole timeout",
+      '   1. aws fence-writer (ledger-fence-aurora)  across the relay  timeout 2m',
+      '   2. gcp promote-replica (ledger-promote-cloudsql)  on gcp  timeout 15m',
+      '   3. gcp scale-standby to 6 (ledger-scale-run)  on gcp  timeout 10m',
+      '   4. gcp cloud-dns-failover-policy api.ledger.example.com. serve primary (ledger-restore-primary-targets)  on gcp  timeout 5m',
+      "RTO budget: detection 3m (3 probes, one every 1m) + hysteresis 1m + actions at most 32m + the record's TTL = 36m + TTL; plan RTO 30m: over it if every action takes its whole timeout",
     ]);
   });
 
@@ -44,7 +46,8 @@ describe('crosslink dr drill (dry run)', () => {
     expect(code).toBe(0);
     expect(out[1]).toBe("executor: aws (it owns the plan's traffic switch)");
     expect(out).toContain('2. hold on the standby for 10m');
-    expect(out.filter((l) => l.includes('across the relay'))).toHaveLength(2);
+    // The failover's promotion and scaling on Google, the failback's fence of AlloyDB.
+    expect(out.filter((l) => l.includes('across the relay'))).toHaveLength(3);
     expect(out.at(-1)).toMatch(/^RTO budget: .* = \d+m\d*s? \+ TTL; plan RTO 15m/);
   });
 
@@ -58,9 +61,14 @@ describe('crosslink dr drill (dry run)', () => {
       service: 'ledger',
       executor: 'gcp',
       holdMs: 600_000,
-      budget: { detectionMs: 180_000, hysteresisMs: 60_000, actionsMs: 1_800_000, rtoMs: 1_800_000 },
+      budget: { detectionMs: 180_000, hysteresisMs: 60_000, actionsMs: 1_920_000, rtoMs: 1_800_000 },
     });
-    expect(d.failover.actions.map((a: { via: string }) => a.via)).toEqual(['relay', 'relay', 'local']);
+    expect(d.failover.actions.map((a: { via: string }) => a.via)).toEqual([
+      'local',
+      'relay',
+      'relay',
+      'local',
+    ]);
   });
 
   it('names the flag and the reason on a usage error, and a bad plan by field (exit 2)', async () => {

@@ -1,6 +1,6 @@
 /**
  * `crosslink sim region | service | vantage | relay` against a running local cloud: a Google region
- * outage takes the protected service's side there down, the service promoted, scaled and stalled,
+ * outage takes the protected service's side there down, the service promoted, scaled, fenced and stalled,
  * a vantage point's network and the relay cut, with the exit codes of a usage error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +50,12 @@ describe('crosslink sim region / service / vantage / relay', () => {
     );
     expect((await cli('sim', 'service', 'scale', 'payments-api', 'gcp', '12')).out).toBe(
       'payments-api gcp: 2 of 12 tasks running',
+    );
+    expect((await cli('sim', 'service', 'fence', 'payments-api', 'aws')).out).toBe(
+      'payments-api: aws fenced (a writer): its writes are refused',
+    );
+    expect((await cli('sim', 'service', 'status', 'payments-api')).out).toMatch(
+      /payments-api\s+aws\s+us-east-1\s+\S+\s+\S+\s+writer \(fenced\)/,
     );
     expect((await cli('sim', 'vantage', 'down', 'gcp-us-west1')).out).toBe(
       'vantage points with their network down: gcp-us-west1',

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { drCommandedStep } from '#aws/dr-commanded.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
-import { startRun } from '#core/dr/executor.ts';
+import { advance, startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import { keepRelayedResult } from '#core/dr/executor-steps.ts';
 import type { Action } from '#core/dr/plan.ts';
@@ -28,10 +28,18 @@ const plan = ledgerPlan();
 const T0 = Date.parse('2026-03-02T10:06:03Z');
 const gcp = { cloud: 'gcp' as const, project: 'crosslink-test', region: 'us-west1' };
 
-/** Google's executor's first DrActionStarted of the ledger failover at `epoch`: the promotion on AWS. */
+/**
+ * Google's executor's DrActionStarted of the ledger failover's promotion on AWS at `epoch` (action 1,
+ * once its own action 0, the fence of Cloud SQL, succeeded).
+ */
 function promoteCommand(epoch: number, origin: CloudEvent['crosslinkorigin'] = 'gcp'): CloudEvent {
-  const { run, effects } = startRun(plan, moveOf(plan, epoch, new Date(T0).toISOString()));
-  const started = runEvents(plan, run, effects).find((e) => e.name === 'DrActionStarted');
+  const time = new Date(T0).toISOString();
+  const opened = startRun(plan, moveOf(plan, epoch, time));
+  const fenced = advance(opened.run, {
+    type: 'result',
+    result: { service: plan.service, epoch, index: 0, outcome: 'succeeded', time },
+  });
+  const started = runEvents(plan, fenced.run, fenced.effects).find((e) => e.name === 'DrActionStarted');
   return buildEvent({
     name: 'DrActionStarted',
     origin: origin === 'gcp' ? gcp : { cloud: 'aws', accountId: '000000000000', region: 'eu-west-1' },
@@ -77,10 +85,10 @@ describe("AWS's commanded side", () => {
     );
 
     // Assess
-    expect(first).toMatchObject({ outcome: 'ran', result: { epoch: 10, index: 0, outcome: 'succeeded' } });
+    expect(first).toMatchObject({ outcome: 'ran', result: { epoch: 10, index: 1, outcome: 'succeeded' } });
     expect(again).toMatchObject({
       outcome: 'duplicate',
-      result: { epoch: 10, index: 0, outcome: 'succeeded' },
+      result: { epoch: 10, index: 1, outcome: 'succeeded' },
     });
     expect(h.ran).toEqual(['promote-replica']);
     expect(h.sent.map((e) => [e.crosslinkorigin, finished(e).outcome, finished(e).epoch])).toEqual([
@@ -90,7 +98,7 @@ describe("AWS's commanded side", () => {
     expect(kept).toEqual({
       service: 'ledger',
       epoch: 10,
-      index: 0,
+      index: 1,
       outcome: 'succeeded',
       time: new Date(T0 + 2_000).toISOString(),
       detail: 'done',
@@ -181,7 +189,7 @@ describe("AWS's commanded side", () => {
     expect(dropped).toMatchObject({
       outcome: 'dropped',
       reason: expect.stringMatching(
-        /^data\.action: scale-standby on aws is not the plan's action 0 of its failover \(promote-replica on aws\)/,
+        /^data\.action: scale-standby on aws is not the plan's action 1 of its failover \(promote-replica on aws\)/,
       ),
     });
     expect(bad).toMatchObject({ outcome: 'dropped', reason: expect.stringContaining('epoch') });

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOfFinished } from '#aws/dr-executor.ts';
-import { startRun } from '#core/dr/executor.ts';
+import { advance, startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import type { Action } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
@@ -33,10 +33,18 @@ const aws = { cloud: 'aws' as const, accountId: '000000000000', region: 'us-west
 
 const decision = (epoch: number) => failoverDecision(plan, { epoch, time: new Date(T0).toISOString() });
 
-/** The executor's first DrActionStarted of a failover at `epoch`, as the relay delivers it. */
+/**
+ * The executor's DrActionStarted of a failover's promotion at `epoch` (action 1, once the fence of
+ * AWS's database, the executor's own action 0, succeeded), as the relay delivers it.
+ */
 function promoteCommand(epoch: number): CloudEvent {
-  const { run, effects } = startRun(plan, decision(epoch));
-  const started = runEvents(plan, run, effects).find((e) => e.name === 'DrActionStarted');
+  const opened = startRun(plan, decision(epoch));
+  const time = new Date(T0).toISOString();
+  const fenced = advance(opened.run, {
+    type: 'result',
+    result: { service: plan.service, epoch, index: 0, outcome: 'succeeded', time },
+  });
+  const started = runEvents(plan, fenced.run, fenced.effects).find((e) => e.name === 'DrActionStarted');
   return buildEvent({
     name: 'DrActionStarted',
     origin: aws,
@@ -69,10 +77,10 @@ describe("Google's commanded side", () => {
     const again = await onCommand(h.deps, command);
 
     // Assess
-    expect(first).toMatchObject({ outcome: 'ran', result: { epoch: 10, index: 0, outcome: 'succeeded' } });
+    expect(first).toMatchObject({ outcome: 'ran', result: { epoch: 10, index: 1, outcome: 'succeeded' } });
     expect(again).toMatchObject({
       outcome: 'duplicate',
-      result: { epoch: 10, index: 0, outcome: 'succeeded' },
+      result: { epoch: 10, index: 1, outcome: 'succeeded' },
     });
     expect(h.ran).toEqual(['promote-replica']);
     expect(h.sent.map((e) => [e.crosslinkorigin, finished(e).outcome, finished(e).epoch])).toEqual([
@@ -83,7 +91,7 @@ describe("Google's commanded side", () => {
     expect(resultOfFinished(finished(h.sent[0]))).toEqual({
       service: plan.service,
       epoch: 10,
-      index: 0,
+      index: 1,
       outcome: 'succeeded',
       time: new Date(T0 + 2_000).toISOString(),
       detail: 'done',

@@ -73,7 +73,7 @@ describe('the decision hook on AWS', () => {
       true,
     );
     expect(h.started.map((s) => [s.name, s.decision.epoch, s.decision.actions?.length])).toEqual([
-      ['payments-api-3', 3, 3],
+      ['payments-api-3', 3, 4],
     ]);
     expect(second.started).toEqual(['payments-api-3']);
   });

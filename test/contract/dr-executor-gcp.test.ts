@@ -2,7 +2,8 @@
  * Google's DR executor as its function serves it (functions/gcp/handlers/dr-signals.ts through
  * functions-framework, over HTTP), its dependencies built as deployed (functions/gcp/dr-executor.ts:
  * the plan from CROSSLINK_DR_PLAN, the Firestore store on the emulator): the dr-failover workflow's
- * claim answered with the wait for AWS, AWS's relayed DrActionFinished kept from the peer-events push
+ * claim answered with its own hook to call (the fence of Cloud SQL), its result answered with the
+ * wait for AWS, AWS's relayed DrActionFinished kept from the peer-events push
  * and taken by the next poll, the next action commanded; a malformed step answered 400 naming the
  * field; and a plan that is not Google's to execute, or none, refused naming the variable.
  */
@@ -74,6 +75,15 @@ describe("Google's DR executor behind its function", () => {
     const plan = deps.plan;
     // Act
     const claimed = await post({ step: 'claim', decision: moveOf(plan, 4, T0), execution: 'exec-1' });
+    clock.advance(5_000);
+    const fenced = await post({
+      step: 'local-result',
+      service: 'ledger',
+      epoch: 4,
+      index: 0,
+      outcome: 'succeeded',
+      detail: 'Cloud SQL writes revoked',
+    });
     clock.advance(30_000);
     const finished = buildEvent({
       name: 'DrActionFinished',
@@ -84,7 +94,7 @@ describe("Google's DR executor behind its function", () => {
         service: 'ledger',
         decision: 'failover',
         epoch: 4,
-        index: 0,
+        index: 1,
         action: { type: 'promote-replica', cloud: 'aws' },
         outcome: 'succeeded',
         finishedAt: new Date(clock.now()).toISOString(),
@@ -95,21 +105,31 @@ describe("Google's DR executor behind its function", () => {
     clock.advance(5_000);
     const polled = await post({ step: 'poll', service: 'ledger' });
     // Assess
-    expect(claimed).toMatchObject({ status: 200, body: { status: 'running', epoch: 4, waitSeconds: 10 } });
+    expect(claimed).toMatchObject({
+      status: 200,
+      body: {
+        status: 'running',
+        epoch: 4,
+        local: { index: 0, type: 'fence-writer', hook: 'ledger-fence-cloudsql', timeoutSeconds: 120 },
+      },
+    });
+    expect(fenced).toMatchObject({ status: 200, body: { status: 'running', waitSeconds: 10 } });
     expect([pushed.status, redelivered.status]).toEqual([204, 204]);
     expect(polled).toMatchObject({ status: 200, body: { status: 'running', waitSeconds: 10 } });
     const stored = await deps.runs.current('ledger');
-    expect(stored?.run.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
+    expect(stored?.run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
     expect(published.map((e) => `${e.type} ${(e.data as { index?: number }).index ?? ''}`.trim())).toEqual([
       'crosslink.DrDecisionMade.v1',
       'crosslink.DrActionStarted.v1 0',
       'crosslink.DrActionFinished.v1 0',
       'crosslink.DrActionStarted.v1 1',
+      'crosslink.DrActionFinished.v1 1',
+      'crosslink.DrActionStarted.v1 2',
     ]);
   });
 
   it("starts the action under way again on its own execution's retried claim; another execution's claim is refused and starts nothing", async () => {
-    // Arrange: the run above, its scaling (index 1) commanded across the relay
+    // Arrange: the run above, its scaling (index 2) commanded across the relay
     const commands = () => published.filter((e) => e.type === 'crosslink.DrActionStarted.v1');
     const sent = commands().at(-1);
     const before = published.length;
@@ -123,6 +143,7 @@ describe("Google's DR executor behind its function", () => {
     expect(again.map((e) => e.type)).toEqual(['crosslink.DrActionStarted.v1']);
     expect(again[0]?.data).toEqual(sent?.data);
     expect((await deps.runs.current('ledger'))?.run.steps.map((s) => s.status)).toEqual([
+      'succeeded',
       'succeeded',
       'started',
       'pending',

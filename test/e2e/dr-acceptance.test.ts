@@ -12,7 +12,8 @@
  * 3. the primary flapping for an hour, an operator approving at once (`dr approve <plan> <epoch>
  *    --as bob`) every move that awaits approval: two-minute outages move nothing (3 probes in a row
  *    and the hysteresis), the one long outage leads to one failover, its actions in order under the
- *    approved epoch and `DrFailedOver`, and the rest of the hour to no other move.
+ *    approved epoch (Aurora fenced first, a fenced writer once us-east-1 is back, never a split
+ *    brain) and `DrFailedOver`, and the rest of the hour to no other move.
  *
  * Each is asserted from the world (the databases' roles and promotions, the ARC cells, the standby's
  * readiness), from AWS's records (the executor's run in the links table, the controls with their
@@ -133,7 +134,7 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
     const epoch = Number(move?.split(' ')[1]);
     const waiting = await d.aws.runs.current(SERVICE);
     expect([waiting?.run.epoch, waiting?.run.status]).toEqual([epoch, 'awaiting-approval']);
-    expect(waiting?.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(waiting?.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
     const controls = await d.aws.log.controls(SERVICE);
     expect(controls.map((c) => [c.record.control, c.record.by])).toEqual([
       ['pause', BOB],
@@ -201,17 +202,19 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
     expect(moves(from)).toEqual([`failover ${pending} pending`, `failover ${pending + 1} approved`]);
     const epoch = pending + 1;
     expect(d.named('aws', 'DrFailedOver')).toHaveLength(1);
-    // Its actions in order under the approved epoch: two across the relay, then the flip
+    // Its actions in order under the approved epoch: Aurora's fence (the executor's own hook), two
+    // across the relay, then the flip
     const started = d.named<DrActionStartedData>('aws', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [epoch, 0, 'promote-replica', 'relay'],
-      [epoch, 1, 'scale-standby', 'relay'],
-      [epoch, 2, 'arc-routing-control', 'local'],
+      [epoch, 0, 'fence-writer', 'local'],
+      [epoch, 1, 'promote-replica', 'relay'],
+      [epoch, 2, 'scale-standby', 'relay'],
+      [epoch, 3, 'arc-routing-control', 'local'],
     ]);
     const answered = d.named<DrActionFinishedData>('gcp', 'DrActionFinished');
     expect(answered.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
-      [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
+      [epoch, 2, 'succeeded'],
     ]);
     // AWS's record: the run succeeded under the approved epoch, approved by bob
     const run = (await d.aws.runs.current(SERVICE))?.run;
@@ -220,16 +223,20 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
       [epoch, 'succeeded'],
       [epoch, 'succeeded'],
       [epoch, 'succeeded'],
+      [epoch, 'succeeded'],
     ]);
     // Google's record: its fence admitted the two commands once each, under that epoch
     const fence = await d.fence.read(SERVICE);
     expect(fence.epoch).toBe(epoch);
-    expect(Object.keys(fence.results).sort()).toEqual([`${epoch}#0`, `${epoch}#1`]);
+    expect(Object.keys(fence.results).sort()).toEqual([`${epoch}#1`, `${epoch}#2`]);
     expect(fence.refused).toEqual([]);
-    // The world: one promotion, the standby the writer, the cells flipped once
+    // The world: one promotion, the standby the writer, the cells flipped once; us-east-1 back,
+    // Aurora a fenced writer (it refuses writes), never a split brain
     const service = await d.act('service', { name: SERVICE });
     expect(service.database.promotions).toHaveLength(1);
-    expect(service.database.gcp.role).toBe('writer');
+    expect(service.database.gcp).toMatchObject({ role: 'writer', fenced: false });
+    expect(service.database.aws).toMatchObject({ role: 'writer', fenced: true, available: true });
+    expect(service.database.splitBrains).toEqual([]);
     expect(await cells()).toEqual({ aws: 'Off', gcp: 'On' });
     // Route 53 serves the standby: the clients' last requests went there and succeeded
     await d.minute();

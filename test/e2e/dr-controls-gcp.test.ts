@@ -160,34 +160,37 @@ describe("the operators' controls of a plan Google executes, through both deploy
     const run = (await d.gcpRuns.current(SERVICE))?.run;
     expect([run?.epoch, run?.status, run?.approval.by]).toEqual([next, 'succeeded', CAROL]);
     expect(await d.gcpRuns.refusals(SERVICE)).toEqual([]);
-    // The actions in order under that epoch: two commanded across the relay, then the flip on Google
+    // The actions in order under that epoch: Cloud SQL's fence on Google, two commanded across the
+    // relay, then the flip on Google
     const started = d.named<DrActionStartedData>('gcp', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [next, 0, 'promote-replica', 'relay'],
-      [next, 1, 'scale-standby', 'relay'],
-      [next, 2, 'cloud-dns-failover-policy', 'local'],
+      [next, 0, 'fence-writer', 'local'],
+      [next, 1, 'promote-replica', 'relay'],
+      [next, 2, 'scale-standby', 'relay'],
+      [next, 3, 'cloud-dns-failover-policy', 'local'],
     ]);
     // AWS ran each command once, through its hook Lambda and its fence, under that epoch
     expect(d.world.hookCalls.map((c) => [c.hook, c.command.epoch, c.command.index])).toEqual([
-      ['ledger-promote-aurora', next, 0],
-      ['ledger-scale-ecs', next, 1],
+      ['ledger-promote-aurora', next, 1],
+      ['ledger-scale-ecs', next, 2],
     ]);
     const fence = await d.aws.fence.read(SERVICE);
     expect(fence.epoch).toBe(next);
-    expect(Object.keys(fence.results).sort()).toEqual([`${next}#0`, `${next}#1`]);
+    expect(Object.keys(fence.results).sort()).toEqual([`${next}#1`, `${next}#2`]);
     expect(fence.refused).toEqual([]);
     const answered = d.named<DrActionFinishedData>('aws', 'DrActionFinished');
     expect(answered.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
-      [next, 0, 'succeeded'],
       [next, 1, 'succeeded'],
+      [next, 2, 'succeeded'],
     ]);
     const taken = d.named<DrActionFinishedData>('gcp', 'DrActionFinished');
     expect(taken.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
       [next, 0, 'succeeded'],
       [next, 1, 'succeeded'],
       [next, 2, 'succeeded'],
+      [next, 3, 'succeeded'],
     ]);
-    expect(taken[2]?.data.detail).toBe(`primary targets of ${LEDGER.name} drained`);
+    expect(taken[3]?.data.detail).toBe(`primary targets of ${LEDGER.name} drained`);
     // DrFailedOver once, reaching AWS's bus
     const failedOver = d.named<{ epoch: number }>('gcp', 'DrFailedOver');
     expect(failedOver.map((e) => e.data.epoch)).toEqual([next]);

@@ -8,15 +8,16 @@
  * Route 53 (the record's TTL kept), its requests are served by the world (the side the address
  * names, its database taking the write), and every wait of the drill advances the virtual clock.
  *
- * The deployed executor carries out a real failover (Google's promotion and scaling through its
- * hooks across the relay, then the ARC flip) and, once bob approves it, the failback (Aurora's
- * promotion and the ECS scaling through the hooks on AWS, each commanded on AWS's bus and run by
- * drCommanded in an invocation of its own, then the flip back). The old writer is up
- * in a drill: each promotion hook demotes it (re-seeded from the new writer). Asserted on the report
- * file the command writes: one failover and one failback, their epochs in order, the actions in
- * order, each RTO (the TTL inside) within the plan's RTO and the move's budget, the RPO at the
- * promotion within the plan's, the client errors counted and no more than the requests of the moves'
- * outage windows; in the world one promotion each way, no lasting split brain, no write discarded
+ * The deployed executor carries out a real failover (Aurora fenced through its hook on AWS,
+ * commanded on AWS's bus and run by drCommanded, Google's promotion and scaling through its hooks
+ * across the relay, then the ARC flip) and, once bob approves it, the failback (AlloyDB fenced
+ * through its hook across the relay, Aurora re-seeded from AlloyDB and promoted, the ECS scaling,
+ * each hook on AWS commanded on AWS's bus and run by drCommanded in an invocation of its own, then
+ * the flip back). The old writer is up in a drill: the fence keeps it from taking writes. Asserted
+ * on the report file the command writes: one failover and one failback, their epochs in order, the
+ * actions in order, each RTO (the TTL inside) within the plan's RTO and the move's budget, the RPO at
+ * the promotion within the plan's, the client errors counted and no more than the requests of the moves'
+ * outage windows; in the world one promotion each way, never a split brain, no write discarded
  * beyond those the promotions lost; exit 0.
  */
 import { readFileSync } from 'node:fs';
@@ -41,8 +42,8 @@ const HOLD_MS = 5 * MINUTE;
 let d: DeployedHalves;
 
 beforeAll(async () => {
-  // A drill moves with the old writer up: each promotion demotes it (no split brain).
-  d = await deployDrHalves(ROOT, 'crosslink-dr-drill-', () => {}, { fence: true });
+  // A drill moves with the old writer up: each move fences it first (no split brain).
+  d = await deployDrHalves(ROOT, 'crosslink-dr-drill-');
 }, PACKAGING_BUDGET_MS + 60_000);
 
 afterAll(async () => {
@@ -156,62 +157,68 @@ describe('dr drill --apply through the deployed halves', () => {
     expect([report.failover.outcome, failback.outcome]).toEqual(['succeeded', 'succeeded']);
     expect(failback.epoch).toBeGreaterThan(report.failover.epoch as number);
     expect(report.failover.actions.map((a) => [a.index, a.type, a.cloud, a.outcome])).toEqual([
-      [0, 'promote-replica', 'gcp', 'succeeded'],
-      [1, 'scale-standby', 'gcp', 'succeeded'],
-      [2, 'arc-routing-control', 'aws', 'succeeded'],
+      [0, 'fence-writer', 'aws', 'succeeded'],
+      [1, 'promote-replica', 'gcp', 'succeeded'],
+      [2, 'scale-standby', 'gcp', 'succeeded'],
+      [3, 'arc-routing-control', 'aws', 'succeeded'],
     ]);
     expect(failback.actions.map((a) => [a.index, a.type, a.cloud, a.outcome])).toEqual([
-      [0, 'promote-replica', 'aws', 'succeeded'],
-      [1, 'scale-standby', 'aws', 'succeeded'],
-      [2, 'arc-routing-control', 'aws', 'succeeded'],
+      [0, 'fence-writer', 'gcp', 'succeeded'],
+      [1, 'promote-replica', 'aws', 'succeeded'],
+      [2, 'scale-standby', 'aws', 'succeeded'],
+      [3, 'arc-routing-control', 'aws', 'succeeded'],
     ]);
-    // The failback's hooks on AWS commanded on AWS's bus (via: commanded), each answered once by
-    // drCommanded (reportedBy: commanded): one invocation per hook behind AWS's fence
+    // The hooks on AWS commanded on AWS's bus (via: commanded), each answered once by drCommanded
+    // (reportedBy: commanded): one invocation per hook behind AWS's fence; Google's across the relay
     await d.drain();
-    const back = (name: string) =>
-      d
-        .named<DrActionStartedData & DrActionFinishedData>('aws', name)
-        .filter((e) => e.data.epoch === failback.epoch);
-    expect(back('DrActionStarted').map((e) => [e.data.index, e.data.via])).toEqual([
-      [0, 'commanded'],
-      [1, 'commanded'],
-      [2, 'local'],
-    ]);
-    expect(
-      back('DrActionFinished')
+    const of = (epoch: number | undefined, name: string) =>
+      d.named<DrActionStartedData & DrActionFinishedData>('aws', name).filter((e) => e.data.epoch === epoch);
+    const commandedOf = (epoch: number | undefined) =>
+      of(epoch, 'DrActionFinished')
         .filter((e) => e.data.reportedBy === 'commanded')
-        .map((e) => [e.data.index, e.data.outcome]),
-    ).toEqual([
-      [0, 'succeeded'],
+        .map((e) => [e.data.index, e.data.outcome]);
+    expect(of(report.failover.epoch, 'DrActionStarted').map((e) => [e.data.index, e.data.via])).toEqual([
+      [0, 'commanded'],
+      [1, 'relay'],
+      [2, 'relay'],
+      [3, 'local'],
+    ]);
+    expect(commandedOf(report.failover.epoch)).toEqual([[0, 'succeeded']]);
+    expect(of(failback.epoch, 'DrActionStarted').map((e) => [e.data.index, e.data.via])).toEqual([
+      [0, 'relay'],
+      [1, 'commanded'],
+      [2, 'commanded'],
+      [3, 'local'],
+    ]);
+    expect(commandedOf(failback.epoch)).toEqual([
       [1, 'succeeded'],
+      [2, 'succeeded'],
     ]);
     // The record's TTL (a minute) is in each RTO: the client keeps its answer that long after the flip
     expect(report.ttlMs).toBe(MINUTE);
     for (const move of [report.failover, failback]) {
-      const flipped = move.actions[2]?.finishedAt as number;
+      const flipped = move.actions[3]?.finishedAt as number;
       expect(move.rtoMs).not.toBeNull();
       expect(move.rtoMs as number).toBeGreaterThanOrEqual(flipped - move.commandedAt);
       expect(move.rtoMs as number).toBeLessThanOrEqual(flipped - move.commandedAt + report.ttlMs + 1_000);
       expect(move.rtoMs as number).toBeLessThanOrEqual(move.budgetMs);
       expect(move.rtoMs as number).toBeLessThanOrEqual(report.objectives.rtoMs);
     }
-    // The world: one promotion each way, the primary's database the writer again; the two writers
-    // of each promotion ended at the instant they began (the hook demoted the old writer before any
-    // other write)
+    // The world: one promotion each way, the primary's database the writer again and AlloyDB a
+    // fenced writer until it is re-seeded; never two writers that take writes
     const database = (await d.act('service', { name: SERVICE })).database;
     expect(database.promotions.map((p: { side: string }) => p.side)).toEqual(['gcp', 'aws']);
-    expect([database.aws.role, database.gcp.role]).toEqual(['writer', 'replica']);
-    const episodes = database.splitBrains as { since: string; until?: string }[];
-    expect(episodes.map((b) => b.since)).toEqual(database.promotions.map((p: { at: string }) => p.at));
-    expect(episodes.every((b) => b.until === b.since)).toBe(true);
+    expect(database.aws).toMatchObject({ role: 'writer', fenced: false });
+    expect(database.gcp).toMatchObject({ role: 'writer', fenced: true });
+    expect(database.splitBrains).toEqual([]);
     // The writes the old writer held beyond the promoted one's (the replication lag, the RPO) are
-    // the ones its demotion discarded: none taken after the promotion
+    // the ones the failback's re-seeding discarded: none taken after the fence
     const lost = database.promotions.reduce((n: number, p: { lostWrites: number }) => n + p.lostWrites, 0);
     expect(database.discardedWrites).toBe(lost);
     expect(report.rpo.lossWindowMs).toBe(database.promotions[0].lossWindowMs);
     expect(report.rpo.lossWindowMs).not.toBeNull();
     expect(report.rpo.lossWindowMs as number).toBeLessThanOrEqual(report.objectives.rpoMs);
-    // The client failed only while a move was under way (the old side read-only until the name
+    // The client failed only while a move was under way (the old side fenced until the name
     // moved on): at most one request a second of the two RTOs, and some did fail
     const window = Math.ceil(((report.failover.rtoMs as number) + (failback.rtoMs as number)) / 1000) + 2;
     expect(report.client.errors).toBeGreaterThan(0);

@@ -11,12 +11,14 @@
  * - gcp.yml's `dr-signals` with the same plan in europe-west4 (the Google vantage point's region):
  *   probing, deciding (its decision hook starts the deployed `dr-failover` workflow, which the local
  *   Workflows engine runs as written, each step a call of `dr-signals` with OIDC), the relay both
- *   ways; the flip's hook `ledger-drain-primary-targets` there, invoked by crosslink-workflows alone;
+ *   ways; the failover's fence of Cloud SQL (`ledger-fence-cloudsql`) and the flip's hook
+ *   `ledger-drain-primary-targets` there, outside europe-west1, invoked by crosslink-workflows alone;
  * - the ledger's Cloud DNS record set (primary targets health checked, TTL 30 s) and its clients in
  *   europe-west4 resolving through it, a request a second.
  *
- * An outage of europe-west1 leads to exactly one failover: one execution, one epoch, the promotion
- * and the scaling commanded across the relay and run by `drCommanded` through the hook Lambdas,
+ * An outage of europe-west1 leads to exactly one failover: one execution, one epoch, Cloud SQL
+ * fenced (a fenced writer, never a split brain), the promotion and the scaling commanded across the
+ * relay and run by `drCommanded` through the hook Lambdas,
  * their `DrActionFinished` relayed back to Google's run, then the primary targets drained and
  * `DrFailedOver`, which reaches AWS's bus. Measured: the time the clients failed and their errors
  * against the plan's RTO, the writes lost at the promotion against its RPO. Then the promotion's
@@ -92,36 +94,40 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     expect([...new Set(moves.map((e) => `${e.data.decision} ${e.data.epoch}`))]).toEqual([
       `failover ${epoch}`,
     ]);
-    // The actions in order: two commanded across the relay, then the flip on Google
+    // The actions in order: Cloud SQL's fence on Google (its own hook, outside europe-west1), two
+    // commanded across the relay, then the flip on Google
     const started = d.named<DrActionStartedData>('gcp', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [epoch, 0, 'promote-replica', 'relay'],
-      [epoch, 1, 'scale-standby', 'relay'],
-      [epoch, 2, 'cloud-dns-failover-policy', 'local'],
+      [epoch, 0, 'fence-writer', 'local'],
+      [epoch, 1, 'promote-replica', 'relay'],
+      [epoch, 2, 'scale-standby', 'relay'],
+      [epoch, 3, 'cloud-dns-failover-policy', 'local'],
     ]);
     // AWS ran each command once, through its hook Lambda, and answered across the relay
     expect(d.world.hookCalls.map((c) => [c.hook, c.command.epoch, c.command.index])).toEqual([
-      ['ledger-promote-aurora', epoch, 0],
-      ['ledger-scale-ecs', epoch, 1],
+      ['ledger-promote-aurora', epoch, 1],
+      ['ledger-scale-ecs', epoch, 2],
     ]);
     const answered = d.named<DrActionFinishedData>('aws', 'DrActionFinished');
     expect(answered.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
-      [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
+      [epoch, 2, 'succeeded'],
     ]);
     expect(answered[0]?.data.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
     const fence = await d.aws.fence.read(SERVICE);
     expect(fence.epoch).toBe(epoch);
-    expect(Object.keys(fence.results).sort()).toEqual([`${epoch}#0`, `${epoch}#1`]);
+    expect(Object.keys(fence.results).sort()).toEqual([`${epoch}#1`, `${epoch}#2`]);
     expect(fence.refused).toEqual([]);
-    // Google's run took each result under the epoch, the drain its own
+    // Google's run took each result under the epoch, the fence and the drain its own
     const taken = d.named<DrActionFinishedData>('gcp', 'DrActionFinished');
     expect(taken.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
       [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
       [epoch, 2, 'succeeded'],
+      [epoch, 3, 'succeeded'],
     ]);
-    expect(taken[2]?.data.detail).toBe(`primary targets of ${LEDGER.name} drained`);
+    expect(taken[0]?.data.detail).toBe('fenced: gcp writer, its writes revoked');
+    expect(taken[3]?.data.detail).toBe(`primary targets of ${LEDGER.name} drained`);
     const run = (await d.gcpRuns.current(SERVICE))?.run;
     expect([run?.epoch, run?.status]).toEqual([epoch, 'succeeded']);
     expect(await d.gcpRuns.refusals(SERVICE)).toEqual([]);
@@ -133,6 +139,8 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     // The world: one promotion, AWS the writer, scaled to the plan's capacity, Cloud DNS answering the standby
     expect(service.database.promotions).toHaveLength(1);
     expect(service.database.aws.role).toBe('writer');
+    expect(service.database.gcp).toMatchObject({ role: 'writer', fenced: true });
+    expect(service.database.splitBrains).toEqual([]);
     expect(service.aws.desired).toBe(6);
     expect(d.world.answers()).toEqual([LEDGER.standbyIp]);
     expect(served.bySide.aws).toBeGreaterThan(0);
@@ -170,7 +178,7 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
   it("answers the promotion command delivered again from AWS's fence, running nothing again", async () => {
     // Prepare: the promotion's command as AWS's bus delivered it to its rules
     const arrived = d.world.bus.arrived.filter((a) => a.detailType === 'DrActionStarted');
-    const command = arrived.find((a) => JSON.parse(a.body).detail.data.index === 0);
+    const command = arrived.find((a) => JSON.parse(a.body).detail.data.index === 1);
     expect(command).toBeDefined();
     const first = d.named<DrActionFinishedData>('aws', 'DrActionFinished')[0];
     const lambda = new LambdaClient({
@@ -197,7 +205,7 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     expect(answer.outcome).toBe('duplicate');
     expect([answer.result.epoch, answer.result.index, answer.result.outcome]).toEqual([
       first?.data.epoch,
-      0,
+      1,
       'succeeded',
     ]);
     const again = d.named<DrActionFinishedData>('aws', 'DrActionFinished').slice(2);

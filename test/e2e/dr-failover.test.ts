@@ -87,22 +87,25 @@ describe('a primary-region outage failed over by the deployed halves', () => {
       `failover ${moves[0]!.data.epoch}`,
     ]);
     const epoch = moves[0]!.data.epoch;
-    // The actions in order: two commanded across the relay, then the flip on AWS
+    // The actions in order: Aurora's fence (the executor's own hook, outside us-east-1), two
+    // commanded across the relay, then the flip on AWS
     const started = named<DrActionStartedData>('aws', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [epoch, 0, 'promote-replica', 'relay'],
-      [epoch, 1, 'scale-standby', 'relay'],
-      [epoch, 2, 'arc-routing-control', 'local'],
+      [epoch, 0, 'fence-writer', 'local'],
+      [epoch, 1, 'promote-replica', 'relay'],
+      [epoch, 2, 'scale-standby', 'relay'],
+      [epoch, 3, 'arc-routing-control', 'local'],
     ]);
     // Google ran each command once, through its hook, and answered
     const answered = named<DrActionFinishedData>('gcp', 'DrActionFinished');
     expect(answered.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
-      [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
+      [epoch, 2, 'succeeded'],
     ]);
     expect(answered[0]!.data.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
     expect(database.promotions).toHaveLength(1);
     expect(database.gcp.role).toBe('writer');
+    expect(database.aws).toMatchObject({ role: 'writer', fenced: true });
     expect((await act('service', { name: SERVICE })).gcp.desired).toBe(12);
     // The executor took each result under the epoch, the flip's its own
     const taken = named<DrActionFinishedData>('aws', 'DrActionFinished');
@@ -110,6 +113,7 @@ describe('a primary-region outage failed over by the deployed halves', () => {
       [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
       [epoch, 2, 'succeeded'],
+      [epoch, 3, 'succeeded'],
     ]);
     const failedOver = named<{ from: unknown; to: unknown }>('aws', 'DrFailedOver');
     expect(failedOver).toHaveLength(1);
@@ -147,7 +151,7 @@ describe('a primary-region outage failed over by the deployed halves', () => {
 
   it('answers a command redelivered with its recorded result, running nothing again', async () => {
     // Prepare: the promotion's command as AWS published it, published again as the relay would
-    const command = named<DrActionStartedData>('aws', 'DrActionStarted')[0]!;
+    const command = named<DrActionStartedData>('aws', 'DrActionStarted').find((e) => e.data.via === 'relay')!;
     const first = named<DrActionFinishedData>('gcp', 'DrActionFinished')[0]!;
     const message = toPubSubMessage(command);
     const hosted = cloud.plumbing?.functions.get('dr-commanded');

@@ -115,10 +115,14 @@ function trafficUnmoved(now: WorldNow): void {
   expect(now.dns).toEqual(['aws']);
 }
 
-/** The failover's run, stalled with its steps at `statuses` and paged once (its record and drExecutor's log). */
+/**
+ * The failover's run, stalled with its steps after the fence at `statuses` and paged once (its
+ * record and drExecutor's log); the fence of Aurora, the executor's own hook, succeeded first.
+ */
 function stalled(run: Run, statuses: StepStatus[], s: Scenario): void {
   expect([run.decision, run.status]).toEqual(['failover', 'stalled']);
   expect(run.steps.map((x) => [x.via, x.status])).toEqual([
+    ['local', 'succeeded'],
     ['relay', statuses[0]],
     ['relay', statuses[1]],
     ['local', statuses[2]],
@@ -185,7 +189,7 @@ describe('the clouds cut apart before the decision', () => {
     // Assess: the command that crossed late was refused by Google's fence and recorded; nothing ran
     const fence = await s.d.fence.read(SERVICE);
     expect(fence.results).toEqual({});
-    expect(fence.refused.map((r) => [r.epoch, r.index])).toEqual([[run.epoch, 0]]);
+    expect(fence.refused.map((r) => [r.epoch, r.index])).toEqual([[run.epoch, 1]]);
     expect(fence.refused[0]?.reason).toMatch(/after its deadline/);
     now = await s.watch.check();
     expect(now.promotions).toEqual([]);
@@ -194,7 +198,7 @@ describe('the clouds cut apart before the decision', () => {
     const after = await s.run();
     expect([after?.epoch, after?.status]).toEqual([run.epoch, 'stalled']);
     // Google's refusal came back: recorded in the run, not acted on, no second page
-    expect(after?.history.some((h) => /result of action 0 .*\(refused\) not taken/.test(h.note))).toBe(true);
+    expect(after?.history.some((h) => /result of action 1 .*\(refused\) not taken/.test(h.note))).toBe(true);
     expect(executorPages(s.d)).toEqual(['action-timed-out']);
     expect(s.watch.violations).toEqual([]);
     expect(s.watch.checks()).toBeGreaterThan(STALL_WITHIN_MINUTES);
@@ -216,12 +220,12 @@ describe('the clouds cut apart after the decision, while the actions on Google a
     await promotedUnserved(s);
     expect((await s.d.act('service', { name: SERVICE })).gcp.desired).toBe(12);
     expect(Object.keys((await s.d.fence.read(SERVICE)).results).sort()).toEqual([
-      `${run.epoch}#0`,
       `${run.epoch}#1`,
+      `${run.epoch}#2`,
     ]);
 
     // Act and assess: healed, an operator redrives Google's dead letters (the scaling's answer among them)
-    await lateSuccessPaged(s, run, 1);
+    await lateSuccessPaged(s, run, 2);
   }, 600_000);
 });
 
@@ -238,10 +242,10 @@ describe('the clouds cut apart after the promotion ran on Google, before its res
     // Assess: the promotion unknown to AWS (run on Google), nothing after it started
     stalled(run, ['timed-out', 'pending', 'pending'], s);
     await promotedUnserved(s);
-    expect(Object.keys((await s.d.fence.read(SERVICE)).results)).toEqual([`${run.epoch}#0`]);
+    expect(Object.keys((await s.d.fence.read(SERVICE)).results)).toEqual([`${run.epoch}#1`]);
     expect((await s.d.act('service', { name: SERVICE })).gcp.desired).toBe(2);
 
     // Act and assess: healed, an operator redrives Google's dead letters (the promotion's result among them)
-    await lateSuccessPaged(s, run, 0);
+    await lateSuccessPaged(s, run, 1);
   }, 600_000);
 });

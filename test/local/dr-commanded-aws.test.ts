@@ -33,7 +33,7 @@ import { lambdaHookRunner, lambdaInvoke } from '#aws/dr-hook-runner.ts';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { CommandedDeps } from '#core/dr/commanded.ts';
-import { startRun } from '#core/dr/executor.ts';
+import { advance, startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent } from '#core/envelope.ts';
@@ -184,10 +184,18 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** Google's executor's DrActionStarted of the ledger failover's promotion at `epoch`, as the relay delivers it. */
+/**
+ * Google's executor's DrActionStarted of the ledger failover's promotion at `epoch` (action 1, once
+ * its own action 0, the fence of Cloud SQL, succeeded), as the relay delivers it.
+ */
 function promoteCommand(epoch: number): CloudEvent {
-  const { run, effects } = startRun(plan, moveOf(plan, epoch, new Date(cloud.clock.now()).toISOString()));
-  const started = runEvents(plan, run, effects).find((e) => e.name === 'DrActionStarted');
+  const time = new Date(cloud.clock.now()).toISOString();
+  const opened = startRun(plan, moveOf(plan, epoch, time));
+  const fenced = advance(opened.run, {
+    type: 'result',
+    result: { service: plan.service, epoch, index: 0, outcome: 'succeeded', time },
+  });
+  const started = runEvents(plan, fenced.run, fenced.effects).find((e) => e.name === 'DrActionStarted');
   return buildEvent({
     name: 'DrActionStarted',
     origin: { cloud: 'gcp', project: cloud.gcp.project, region: 'us-west1' },
@@ -232,11 +240,11 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
     const after = await act('service', { name: 'ledger' });
     expect(before.database.aws.role).toBe('replica');
     expect(after.database.aws.role).toBe('writer');
-    expect(first).toMatchObject({ service: 'ledger', epoch: 5, index: 0, outcome: 'succeeded' });
+    expect(first).toMatchObject({ service: 'ledger', epoch: 5, index: 1, outcome: 'succeeded' });
     expect(first.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
     expect(again).toEqual(first);
     expect(hookCalls).toEqual([
-      expect.objectContaining({ service: 'ledger', decision: 'failover', epoch: 5, index: 0 }),
+      expect.objectContaining({ service: 'ledger', decision: 'failover', epoch: 5, index: 1 }),
     ]);
   }, 120_000);
 
@@ -295,7 +303,7 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
     const stale = await nextFinished();
 
     // Assess
-    expect(stale).toMatchObject({ epoch: 4, index: 0, outcome: 'refused' });
+    expect(stale).toMatchObject({ epoch: 4, index: 1, outcome: 'refused' });
     expect(stale.detail).toMatch(/^epoch 4 is below the current epoch 5/);
     const fence = await new DynamoDbDrFence(admins.dynamo, TABLE).read('ledger');
     expect(fence.refused.map((r) => r.epoch)).toEqual([4]);
@@ -305,7 +313,7 @@ describe("AWS's commanded side on the local cloud, IAM enforced", () => {
   it("fails the action when the plan's hook is a function its role may not invoke (AccessDeniedException)", async () => {
     // Prepare: the role's grant is the deployed plan's hooks; this plan names another function
     const other = ledgerPlan((doc) => {
-      const promote = doc.actions.failover[0] as { hook: { function: string } };
+      const promote = doc.actions.failover[1] as { hook: { function: string } };
       promote.hook.function = 'ledger-promote-elsewhere';
     });
     const calls = hookCalls.length;
@@ -333,7 +341,7 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
   /** The ledger plan with its promotion's hook named `hook`, timing out after `timeout`. */
   const planCalling = (hook: string, timeout = '1m'): DrPlan =>
     ledgerPlan((doc) => {
-      const promote = doc.actions.failover[0] as { hook: { function: string; timeout?: string } };
+      const promote = doc.actions.failover[1] as { hook: { function: string; timeout?: string } };
       promote.hook = { function: hook, timeout };
     });
 
@@ -357,12 +365,12 @@ describe('the hook runner on AWS (a Lambda function invoked, RequestResponse)', 
         invoke: lambdaInvoke(client),
         ...(maxWaitMs !== undefined && { maxWaitMs }),
       });
-      const action = p.actions.failover[0] as DrPlan['actions']['failover'][number];
+      const action = p.actions.failover[1] as DrPlan['actions']['failover'][number];
       return await run(action, {
         service: p.service,
         decision: 'failover',
         epoch: 1,
-        index: 0,
+        index: 1,
         action,
         deadline: new Date(cloud.clock.now() + 10 * 60_000).toISOString(),
       });

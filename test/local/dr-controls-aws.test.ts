@@ -6,8 +6,9 @@
  * (`DrControlRole`), and the executor's (functions/aws/dr-executor.ts) under `DrExecutorRole`'s.
  *
  * What stands in for deployed parts: the observations are written to the log as drSignals records
- * them (and its decision hook run after them); Google's `DrActionFinished` is given to the executor
- * by the test; the ARC flip is recorded, not performed (test/local/dr-arc-switch.test.ts flips the
+ * them (and its decision hook run after them); the commanded sides' `DrActionFinished` (AWS's
+ * drCommanded's for the fence of Aurora, Google's for the promotion and scaling) is given to the
+ * executor by the test; the ARC flip is recorded, not performed (test/local/dr-arc-switch.test.ts flips the
  * world's cells under the executor's role). In all but the last test the state machine is played
  * by the decision hook's `startExecution` (the decision handed to the executor, as its `Decide`
  * task does) and the test's ticks; the last runs the real `dr-failover` ASL on the local Step
@@ -246,13 +247,21 @@ const run = async () => (await world.executor.runs.current(plan.service))?.run;
 const startedActions = () =>
   world.events.filter((e) => e.type.includes('DrActionStarted')).map((e) => e.data as DrActionStartedData);
 
-/** Google's DrActionFinished for the action under way, as the bus brings it to drExecutor. */
-async function googleFinishes(): Promise<void> {
+/**
+ * The DrActionFinished of the action under way, as the bus brings it to drExecutor: AWS's
+ * drCommanded's for the fence of Aurora (`via: commanded`), Google's for the promotion and scaling.
+ */
+async function commandedFinishes(): Promise<void> {
   const started = startedActions().at(-1) as DrActionStartedData;
   await cloud.clock.advance(1_000);
   await applyExecutorInput(world.executor, {
     drExecutor: 'result',
-    result: resultOfFinished({ ...started, outcome: 'succeeded', finishedAt: iso(cloud.clock.now()) }),
+    result: resultOfFinished({
+      ...started,
+      outcome: 'succeeded',
+      ...(started.via === 'commanded' && { reportedBy: 'commanded' as const }),
+      finishedAt: iso(cloud.clock.now()),
+    }),
   });
 }
 
@@ -299,27 +308,30 @@ describe('dr controls reaching the deployed AWS executor', () => {
       (await world.log.controls(plan.service)).map((c) => [c.sequence, c.record.control, c.record.by]),
     ).toEqual([[1, 'approve', BOB]]);
     expect(await run()).toMatchObject({ status: 'running', epoch: (pending?.epoch ?? 0) + 1 });
-    expect(startedActions().map((s) => [s.index, s.epoch])).toEqual([[0, (pending?.epoch ?? 0) + 1]]);
+    // The fence of Aurora commanded on AWS's bus first (drCommanded runs it), under the next epoch.
+    const moved = (pending?.epoch ?? 0) + 1;
+    expect(startedActions().map((s) => [s.index, s.epoch, s.via])).toEqual([[0, moved, 'commanded']]);
   });
 
   it('holds a run under way between actions on `dr pause`, and finishes it on `dr resume`', async () => {
-    // Prepare: a failover approved and under way, its promotion started on Google
+    // Prepare: a failover approved and under way, Aurora fenced, its promotion started on Google
     world = await deploy();
     await outage();
     const epoch = ((await run())?.epoch ?? 0) as number;
     expect((await cli('dr', 'approve', 'plan.yaml', String(epoch), '--as', 'bob')).code).toBe(0);
+    await commandedFinishes(); // the fence of Aurora, by drCommanded; the promotion commanded
 
     // Act
     const paused = await cli('dr', 'pause', 'plan.yaml', '--as', 'bob');
     const twice = await cli('dr', 'pause', 'plan.yaml', '--as', 'bob');
-    await googleFinishes(); // the promotion under way finishes
+    await commandedFinishes(); // the promotion under way finishes
     await cloud.clock.advance(10_000);
     await tick(); // the state machine's next look
     const held = await run();
     const startedWhilePaused = startedActions().length;
     const resumed = await cli('dr', 'resume', 'plan.yaml', '--as', 'bob');
     await tick();
-    await googleFinishes(); // the scaling; then the flip runs in the executor
+    await commandedFinishes(); // the scaling; then the flip runs in the executor
 
     // Assess
     expect(paused.code).toBe(0);
@@ -327,10 +339,10 @@ describe('dr controls reaching the deployed AWS executor', () => {
     expect(twice.code).toBe(3);
     expect(twice.err.join('\n')).toContain('payments-api: control: already paused');
     expect(held?.paused).toMatchObject({ by: BOB });
-    expect(held?.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
-    expect(startedWhilePaused).toBe(1);
+    expect(held?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'pending', 'pending']);
+    expect(startedWhilePaused).toBe(2);
     expect(resumed.code).toBe(0);
-    expect(startedActions().map((s) => s.index)).toEqual([0, 1, 2]);
+    expect(startedActions().map((s) => s.index)).toEqual([0, 1, 2, 3]);
     expect(world.flips).toBe(1);
     const done = await run();
     expect(done).toMatchObject({ status: 'succeeded', epoch: epoch + 1, paused: null });
@@ -378,8 +390,8 @@ describe('dr controls reaching the deployed AWS executor', () => {
     );
     await cloud.clock.advance(1_000);
 
-    // Act: an end before any start; the start, approved (this plan's failover requires it); Google's
-    // two actions answered, the flip; then the end, whose failback waits for its own approval
+    // Act: an end before any start; the start, approved (this plan's failover requires it); the
+    // fence answered by drCommanded, Google's two actions, the flip; then the end, whose failback waits for its own approval
     const before = await asBob.drRun(plan.service);
     const early = await asBob
       .drControl(plan.service, { control: 'drill', phase: 'end' }, 'drill-early')
@@ -394,8 +406,7 @@ describe('dr controls reaching the deployed AWS executor', () => {
       { control: 'approve', epoch: pending?.epoch },
       'drill-approve',
     );
-    await googleFinishes();
-    await googleFinishes();
+    for (let i = 0; i < 3; i++) await commandedFinishes(); // the fence on AWS, Google's promotion and scaling
     const failedOver = await asBob.drRun(plan.service);
     await cloud.clock.advance(60_000);
     const end = await asBob.drControl(plan.service, { control: 'drill', phase: 'end' }, 'drill-end');
@@ -416,7 +427,12 @@ describe('dr controls reaching the deployed AWS executor', () => {
       epoch: moved[0]?.epoch,
       status: 'succeeded',
     });
-    expect(failedOver.run?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(failedOver.run?.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
     expect(world.flips).toBe(1);
     expect(end).toMatchObject({ recorded: true, control: { control: 'drill', side: 'primary', by: BOB } });
     // The payments plan's failback requires an approval: the run waits for it at the epoch decided
@@ -499,25 +515,27 @@ describe('dr controls reaching the deployed AWS executor', () => {
 
     // Act
     expect((await cli('dr', 'approve', 'plan.yaml', String(epoch), '--as', 'bob')).code).toBe(0);
-    await until(async () => startedActions().length === 1);
+    await until(async () => startedActions().length === 1); // the fence commanded on AWS's bus
+    await commandedFinishes(); // drCommanded's answer; the promotion commanded across the relay
+    await until(async () => startedActions().length === 2);
     expect((await cli('dr', 'pause', 'plan.yaml', '--as', 'bob')).code).toBe(0);
-    await googleFinishes();
+    await commandedFinishes();
     const ticksBefore = ticks;
     await cloud.clock.advance(10_000); // the execution's next look, while paused
     await until(async () => ticks > ticksBefore);
     const whilePaused = { ticked: ticks > ticksBefore, started: startedActions().length, run: await run() };
     expect((await cli('dr', 'resume', 'plan.yaml', '--as', 'bob')).code).toBe(0);
     await cloud.clock.advance(10_000); // its next look takes the resume
-    await until(async () => startedActions().length === 2);
-    await googleFinishes();
+    await until(async () => startedActions().length === 3);
+    await commandedFinishes();
     await cloud.clock.advance(10_000);
     await until(async () => (await status()) !== 'RUNNING');
 
     // Assess
     expect(whilePaused.ticked).toBe(true);
-    expect(whilePaused.started).toBe(1);
+    expect(whilePaused.started).toBe(2);
     expect(whilePaused.run?.paused).toMatchObject({ by: BOB });
-    expect(startedActions().map((a) => a.index)).toEqual([0, 1, 2]);
+    expect(startedActions().map((a) => a.index)).toEqual([0, 1, 2, 3]);
     expect(await status()).toBe('SUCCEEDED');
     expect(await run()).toMatchObject({ status: 'succeeded', epoch: epoch + 1 });
     expect(world.flips).toBe(1);

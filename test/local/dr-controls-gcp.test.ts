@@ -127,7 +127,8 @@ describe("the operators' controls reaching Google's deployed executor", () => {
     await settle(cloud, 300);
 
     // Assess: the wrong epoch refused, nothing recorded for it; the approval moved the run to the
-    // next epoch, its first action (the promotion, commanded to AWS) started, in the one execution
+    // next epoch: its fence of Cloud SQL done by its own hook, the promotion (commanded to AWS)
+    // started, in the one execution
     expect(wrong.code).toBe(3);
     expect(wrong.err.join('\n')).toMatch(/^ledger: epoch: /);
     expect(approved).toMatchObject({ code: 0, err: [] });
@@ -139,7 +140,12 @@ describe("the operators' controls reaching Google's deployed executor", () => {
     );
     const moved = (await runs.current('ledger'))?.run;
     expect(moved).toMatchObject({ epoch: epoch + 1, status: 'running' });
-    expect(moved?.steps[0]).toMatchObject({ status: 'started', epoch: epoch + 1 });
+    expect(moved?.steps[0]).toMatchObject({ status: 'succeeded', epoch: epoch + 1 });
+    expect(moved?.steps[1]).toMatchObject({ status: 'started', epoch: epoch + 1 });
+    expect((await admin(cloud, 'POST', '/world/service', { name: 'ledger' })).database.gcp).toMatchObject({
+      role: 'writer',
+      fenced: true,
+    });
     expect(executions()).toHaveLength(1);
     expect((await log.controls('ledger')).map((c) => c.record.control)).toEqual([
       'pause',

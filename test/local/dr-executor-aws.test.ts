@@ -2,21 +2,24 @@
  * The DR executor's AWS adapter (functions/aws/dr-executor.ts) on the local cloud with IAM enforced:
  * its state in the local cloud's DynamoDB (the links table), the ARC flip under the executor's role
  * through the cluster's regional endpoints, the catalog events it puts on the bus (a recording sink
- * here). Google's side is played by the test: it performs the world's admin actions the hooks would
- * call (`service-promote`, `service-scale`) and answers with `DrActionFinished` as the relay would
- * bring it. Proved: a failover run in order under one epoch to `DrFailedOver` with traffic moved; the
+ * here). The commanded sides are played by the test (Google's across the relay, AWS's drCommanded
+ * for the failover's fence of Aurora and the failback's hooks on AWS): it performs the world's admin
+ * actions the hooks would call (`service-fence`, `service-promote`, `service-scale`) and answers with
+ * `DrActionFinished` as the relay or drCommanded would bring it. Proved: a failover run in order under one epoch (Aurora fenced first) to
+ * `DrFailedOver` with traffic moved; the
  * same decision again refused and recorded; a relayed action with no result stalls the run at its
  * deadline and pages, and its late success pages; a redelivered result advances the run once; and the
  * real dr-failover ASL on the local Step Functions driving the adapter as the deployed Lambda; a
- * failback's hook on AWS commanded on the bus (`via: commanded`), never invoked by the executor, its
- * failure taken from drCommanded's `DrActionFinished` (`reportedBy: commanded`) and the executor's
- * own refused as a result (test/local/dr-executor-own-hooks-aws.test.ts runs the hooks through
- * drCommanded).
+ * failback's fence of AlloyDB across the relay, then its hooks on AWS commanded on the bus (`via:
+ * commanded`, the test playing drCommanded: Aurora, a fenced stale writer, re-seeded before its
+ * promotion), never invoked by the executor, then the flip back; a hook's failure taken from
+ * drCommanded's `DrActionFinished` (`reportedBy: commanded`) and the executor's own refused as a
+ * result (test/local/dr-executor-own-hooks-aws.test.ts runs the hooks through drCommanded).
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { flipRoutingControls } from '#aws/arc-switch.ts';
+import { type ArcAction, flipRoutingControls } from '#aws/arc-switch.ts';
 import {
   applyExecutorInput,
   type DrExecutorDeps,
@@ -40,6 +43,7 @@ import {
   failoverPlanOf,
   type PaymentsWorld,
   primaryCellOn,
+  promoteReseeding,
   type SessionCredentials,
 } from '../support/dr-world.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
@@ -133,13 +137,25 @@ function lastStartedOf(run: { steps: { status: string; deadline?: string }[] } |
   return deadline;
 }
 
-/** Google's side as the test plays it: the hook's admin action, then its DrActionFinished. */
-async function googleRuns(started: DrActionStartedData): Promise<DrActionFinishedData> {
+/** The world's admin actions on the service's `side`. */
+const on = (side: 'aws' | 'gcp') => (action: string, body: Record<string, unknown>) =>
+  act(action, { name: 'payments-api', cloud: side, ...body });
+
+/**
+ * The commanded side as the test plays it: Google's across the relay (`via: relay`), or AWS's
+ * drCommanded for an action with a hook on AWS (`via: commanded`, its result `reportedBy:
+ * commanded`): the hook's admin action on the action's cloud, then its DrActionFinished.
+ */
+async function commandedRuns(started: DrActionStartedData): Promise<DrActionFinishedData> {
   const action = plan.actions[started.decision][started.index];
-  if (action?.type === 'promote-replica')
-    await act('service-promote', { name: 'payments-api', cloud: 'gcp' });
+  const side = started.action.cloud;
+  let detail: string | undefined;
+  if (action?.type === 'fence-writer') {
+    const out = await act('service-fence', { name: 'payments-api', cloud: side });
+    detail = `fenced: ${side} ${out.role}, its writes revoked`;
+  } else if (action?.type === 'promote-replica') detail = (await promoteReseeding(on(side), side)).detail;
   else if (action?.type === 'scale-standby')
-    await act('service-scale', { name: 'payments-api', cloud: 'gcp', capacity: action.capacity });
+    await act('service-scale', { name: 'payments-api', cloud: side, capacity: action.capacity });
   await cloud.clock.advance(1_000);
   return {
     service: started.service,
@@ -148,22 +164,37 @@ async function googleRuns(started: DrActionStartedData): Promise<DrActionFinishe
     index: started.index,
     action: started.action,
     outcome: 'succeeded',
+    ...(detail !== undefined && { detail }),
+    ...(started.via === 'commanded' && { reportedBy: 'commanded' as const }),
     finishedAt: iso(cloud.clock.now()),
   };
+}
+
+/** Answers the failover's first command, the fence of Aurora on AWS, as drCommanded does. */
+async function answerFence(h: Harness): Promise<void> {
+  const fence = lastStarted(h);
+  if (fence.action.type !== 'fence-writer' || fence.via !== 'commanded')
+    throw new Error(`expected the fence commanded on AWS first, got ${fence.action.type} via ${fence.via}`);
+  await applyExecutorInput(h.deps, {
+    drExecutor: 'result',
+    result: resultOfFinished(await commandedRuns(fence)),
+  });
 }
 
 const cell = (arn: string) => cellState(world, arn);
 
 describe('the DR executor on AWS', () => {
-  it('runs a failover in order under one epoch: two relayed actions, then the ARC flip, to DrFailedOver', async () => {
+  it('runs a failover in order under one epoch: its fence of Aurora, two relayed actions, then the ARC flip, to DrFailedOver', async () => {
     // Prepare
     const h = await harness();
 
     // Act
     const opened = await applyExecutorInput(h.deps, decide(4));
-    const promoted = resultOfFinished(await googleRuns(lastStarted(h)));
+    const fenced = resultOfFinished(await commandedRuns(lastStarted(h)));
+    await applyExecutorInput(h.deps, { drExecutor: 'result', result: fenced });
+    const promoted = resultOfFinished(await commandedRuns(lastStarted(h)));
     const afterPromote = await applyExecutorInput(h.deps, { drExecutor: 'result', result: promoted });
-    const scaled = resultOfFinished(await googleRuns(lastStarted(h)));
+    const scaled = resultOfFinished(await commandedRuns(lastStarted(h)));
     const done = await applyExecutorInput(h.deps, { drExecutor: 'result', result: scaled });
 
     // Assess
@@ -178,21 +209,17 @@ describe('the DR executor on AWS', () => {
       supervise: false,
     });
     expect(names(h.events)).toEqual([
-      'DrActionStarted',
-      'DrActionFinished',
-      'DrActionStarted',
-      'DrActionFinished',
-      'DrActionStarted',
-      'DrActionFinished',
+      ...Array(4).fill(['DrActionStarted', 'DrActionFinished']).flat(),
       'DrFailedOver',
     ]);
     const started = h.events
       .filter((e) => e.type.includes('DrActionStarted'))
       .map((e) => e.data as DrActionStartedData);
     expect(started.map((s) => [s.index, s.epoch, s.via, s.action.type])).toEqual([
-      [0, 4, 'relay', 'promote-replica'],
-      [1, 4, 'relay', 'scale-standby'],
-      [2, 4, 'local', 'arc-routing-control'],
+      [0, 4, 'commanded', 'fence-writer'],
+      [1, 4, 'relay', 'promote-replica'],
+      [2, 4, 'relay', 'scale-standby'],
+      [3, 4, 'local', 'arc-routing-control'],
     ]);
     expect(h.events.every((e) => e.crosslinkorigin === 'aws')).toBe(true);
     expect([await cell(world.out.GcpCell), await cell(world.out.AwsCell)]).toEqual(['On', 'Off']);
@@ -203,20 +230,84 @@ describe('the DR executor on AWS', () => {
       ['succeeded', 4],
       ['succeeded', 4],
       ['succeeded', 4],
+      ['succeeded', 4],
     ]);
-    expect(stored?.run.steps[2]?.detail).toMatch(/^via us-/);
+    expect(stored?.run.steps[0]?.detail).toBe('fenced: aws writer, its writes revoked');
+    expect(stored?.run.steps[3]?.detail).toMatch(/^via us-/);
+    const db = (await act('service', { name: plan.service })).database;
+    expect(db.aws).toMatchObject({ role: 'writer', fenced: true });
+    expect(db.gcp).toMatchObject({ role: 'writer', fenced: false });
   });
 
-  it("commands a failback's hook on AWS on the bus (via: commanded), invokes no hook itself, and takes drCommanded's failure from the bus: the run fails, nothing flipped", async () => {
+  it("runs a failback's fence across the relay, then its hooks on AWS commanded on the bus in order (never invoked by the executor), then the flip back, to DrFailedBack", async () => {
+    // Prepare: the world failed over (Aurora fenced, AlloyDB the writer, the standby's cell On)
+    const h = await harness();
+    const before = (await act('service', { name: plan.service })).database;
+    if (before.aws.role === 'writer') await act('service-fence', { name: plan.service, cloud: 'aws' });
+    if (before.gcp.role !== 'writer') await promoteReseeding(on('gcp'), 'gcp');
+    await act('service-scale', { name: plan.service, cloud: 'aws', capacity: 0 });
+    await flipRoutingControls(
+      { credentials: executor },
+      { endpoints: world.endpoints, action: plan.actions.failover[3] as ArcAction },
+    );
+    await cloud.clock.advance(10_000); // past the safety rule's wait period since the flip
+
+    // Act: each command answered by its commanded side (Google's across the relay, drCommanded's on AWS)
+    let out = await applyExecutorInput(h.deps, {
+      drExecutor: 'decision',
+      decision: failback(5),
+      execution: 'payments-api-5',
+    });
+    const opened = out;
+    const commands: DrActionStartedData[] = [];
+    while (!out.finished && lastStarted(h).action.type !== 'arc-routing-control') {
+      commands.push(lastStarted(h));
+      const result = resultOfFinished(await commandedRuns(lastStarted(h)));
+      out = await applyExecutorInput(h.deps, { drExecutor: 'result', result });
+    }
+
+    // Assess
+    expect(opened).toMatchObject({ epoch: 5, status: 'running', finished: false });
+    expect(out).toMatchObject({ epoch: 5, status: 'succeeded', finished: true });
+    expect(commands.map((c) => [c.index, c.via, c.action.type, c.action.cloud])).toEqual([
+      [0, 'relay', 'fence-writer', 'gcp'],
+      [1, 'commanded', 'promote-replica', 'aws'],
+      [2, 'commanded', 'scale-standby', 'aws'],
+    ]);
+    expect(names(h.events)).toEqual([
+      ...Array(4).fill(['DrActionStarted', 'DrActionFinished']).flat(),
+      'DrFailedBack',
+    ]);
+    const stored = (await h.deps.runs.current(plan.service))?.run;
+    expect(stored?.steps.map((s) => [s.status, s.via])).toEqual([
+      ['succeeded', 'relay'],
+      ['succeeded', 'commanded'],
+      ['succeeded', 'commanded'],
+      ['succeeded', 'local'],
+    ]);
+    expect(stored?.steps[1]?.detail).toMatch(
+      /^re-seeded \(\d+ stale writes discarded\), promoted: lost 0 writes over 0 ms$/,
+    );
+    const service = await act('service', { name: plan.service });
+    expect(service.database.aws).toMatchObject({ role: 'writer', fenced: false });
+    expect(service.database.gcp).toMatchObject({ role: 'writer', fenced: true });
+    expect(service.database.splitBrains).toEqual([]);
+    expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
+    expect(h.pages).toEqual([]);
+  });
+
+  it("takes a failback hook's failure on AWS from drCommanded (reportedBy: commanded), refuses the executor's own as a result: the run fails, nothing flipped", async () => {
     // Prepare
     const h = await harness();
 
-    // Act
+    // Act: AlloyDB fenced across the relay, then Aurora's promotion commanded on the bus fails
     const opened = await applyExecutorInput(h.deps, {
       drExecutor: 'decision',
       decision: failback(6),
       execution: 'payments-api-6',
     });
+    const fenced = resultOfFinished(await commandedRuns(lastStarted(h)));
+    await applyExecutorInput(h.deps, { drExecutor: 'result', result: fenced });
     const command = lastStarted(h);
     const reply = (data: DrActionFinishedData, origin: 'aws' | 'gcp' = 'aws') =>
       drExecutorStep(h.deps, {
@@ -248,7 +339,7 @@ describe('the DR executor on AWS', () => {
     // Assess
     expect(opened).toMatchObject({ epoch: 6, status: 'running', finished: false });
     expect(command).toMatchObject({
-      index: 0,
+      index: 1,
       via: 'commanded',
       action: { type: 'promote-replica', cloud: 'aws' },
     });
@@ -258,11 +349,12 @@ describe('the DR executor on AWS', () => {
     expect(out).toMatchObject({ epoch: 6, status: 'failed', finished: true });
     const stored = (await h.deps.runs.current(plan.service))?.run;
     expect(stored?.steps.map((s) => [s.via, s.status])).toEqual([
+      ['relay', 'succeeded'],
       ['commanded', 'failed'],
       ['commanded', 'pending'],
       ['local', 'pending'],
     ]);
-    expect(stored?.steps[0]?.detail).toBe(failed.detail);
+    expect(stored?.steps[1]?.detail).toBe(failed.detail);
     expect(h.pages.map((p) => p.reason)).toEqual(['action-failed']);
     expect(h.flips).toBe(0);
   });
@@ -271,8 +363,10 @@ describe('the DR executor on AWS', () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, decide(4, 'payments-api-4'));
+    await answerFence(h);
     const before = await h.store.current(plan.service);
-    const firstStart = h.events.find((e) => e.type.includes('DrActionStarted'))?.data;
+    // The promotion's command, across the relay (the fence before it answered by drCommanded).
+    const firstStart = h.events.filter((e) => e.type.includes('DrActionStarted')).at(-1)?.data;
     h.events.length = 0;
 
     // Act
@@ -325,6 +419,7 @@ describe('the DR executor on AWS', () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, decide(7));
+    await answerFence(h);
     const promote = lastStarted(h);
 
     // Act
@@ -347,8 +442,9 @@ describe('the DR executor on AWS', () => {
     });
     expect(late.status).toBe('stalled');
     expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
-    expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
-    expect(h.events[1]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
+    expect(names(h.events)).toEqual([...Array(2).fill(['DrActionStarted', 'DrActionFinished']).flat()]);
+    expect(h.events[1]?.data).toMatchObject({ outcome: 'succeeded' } satisfies Partial<DrActionFinishedData>);
+    expect(h.events[3]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
     expect(h.flips).toBe(0);
     expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
   });
@@ -357,6 +453,7 @@ describe('the DR executor on AWS', () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, decide(9));
+    await answerFence(h);
     const promoted = resultOfFinished({
       ...lastStarted(h),
       outcome: 'succeeded',
@@ -373,10 +470,10 @@ describe('the DR executor on AWS', () => {
     const started = h.events
       .filter((e) => e.type.includes('DrActionStarted'))
       .map((e) => (e.data as DrActionStartedData).index);
-    expect(started).toEqual([0, 1]);
+    expect(started).toEqual([0, 1, 2]);
     const run = (await h.deps.runs.current(plan.service))?.run;
-    expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
-    expect(run?.history.at(-1)?.note).toMatch(/result of action 0 under epoch 9 \(succeeded\) not taken/);
+    expect(run?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
+    expect(run?.history.at(-1)?.note).toMatch(/result of action 1 under epoch 9 \(succeeded\) not taken/);
   });
 
   it('runs a failover through the real dr-failover ASL on the local Step Functions, to Done once the run ends', async () => {
@@ -399,7 +496,8 @@ describe('the DR executor on AWS', () => {
       for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 50));
     };
 
-    // Act: started with the decision; Google answers the two relayed actions as the bus rule delivers them
+    // Act: started with the decision; drCommanded answers the fence, Google the two relayed actions,
+    // as the bus rule delivers them
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({
         stateMachineArn,
@@ -416,15 +514,11 @@ describe('the DR executor on AWS', () => {
       }),
     );
     await until(async () => (await status(again.executionArn as string)) !== 'RUNNING');
-    for (const index of [0, 1]) {
+    for (const index of [0, 1, 2]) {
       await until(async () => lastStarted(h)?.index === index);
       await applyExecutorInput(h.deps, {
         drExecutor: 'result',
-        result: resultOfFinished({
-          ...lastStarted(h),
-          outcome: 'succeeded',
-          finishedAt: iso(cloud.clock.now()),
-        }),
+        result: resultOfFinished(await commandedRuns(lastStarted(h))),
       });
     }
     const runningBefore = await status(executionArn as string);

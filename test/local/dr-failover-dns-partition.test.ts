@@ -2,10 +2,10 @@
  * A partition between the clouds during an outage of the ledger's primary region, Google executing
  * its Cloud-DNS-switched plan on the local cloud (test/support/dr-ledger-world.ts): the relay is cut,
  * so the promotion commanded on AWS never arrives. Checked in the simulated world after every probe
- * round and every step of the executor: never two writable databases, never Cloud DNS answering for
- * both sides. The run stalls at the promotion's deadline and pages (the execution fails
- * DrRunStalled); the standby is never promoted, the flip never runs, and AWS's fence never saw a
- * command.
+ * round and every step of the executor: never two writable databases (an unfenced writer in a region
+ * that is up), never Cloud DNS answering for both sides. Cloud SQL is fenced by Google's own hook;
+ * the run stalls at the promotion's deadline and pages (the execution fails DrRunStalled); the
+ * standby is never promoted, the flip never runs, and AWS's fence never saw a command.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '#local/index.ts';
@@ -30,8 +30,10 @@ let checks = 0;
 async function checkWorld(): Promise<void> {
   checks++;
   const s = await act('service', { name: 'ledger' });
-  const db = s.database as Record<'aws' | 'gcp', { role: string; available: boolean }>;
-  const writable = (['aws', 'gcp'] as const).filter((c) => db[c].role === 'writer' && db[c].available);
+  const db = s.database as Record<'aws' | 'gcp', { role: string; fenced: boolean; available: boolean }>;
+  const writable = (['aws', 'gcp'] as const).filter(
+    (c) => db[c].role === 'writer' && !db[c].fenced && db[c].available,
+  );
   const at = new Date(cloud.clock.now()).toISOString();
   if (writable.length > 1) violations.push(`${at}: two writable databases (${writable.join(', ')})`);
   const answers = world.answers();
@@ -83,13 +85,17 @@ describe('a partition between the clouds during an outage of the primary region'
     const epoch = decider.decisions.find((d) => d.decision === 'failover')?.epoch;
     expect(world.executor.published.map(eventLine)).toEqual([
       `DrDecisionMade e${epoch}`,
-      `DrActionStarted #0 relay e${epoch}`,
-      `DrActionFinished #0 timed-out e${epoch}`,
+      `DrActionStarted #0 local e${epoch}`,
+      `DrActionFinished #0 succeeded e${epoch}`,
+      `DrActionStarted #1 relay e${epoch}`,
+      `DrActionFinished #1 timed-out e${epoch}`,
     ]);
-    expect(world.executor.hookCalls).toEqual([]);
+    // Google's one hook call: the fence, before the promotion that never crossed.
+    expect(world.executor.hookCalls.map((h) => h.hook)).toEqual(['ledger-fence-cloudsql']);
     expect(world.executor.fence().epoch).toBe(0);
     const s = await act('service', { name: 'ledger' });
     expect(s.database.aws.role).toBe('replica');
+    expect(s.database.gcp).toMatchObject({ role: 'writer', fenced: true });
     expect(s.database.promotions).toEqual([]);
     expect((await world.store.current('ledger'))?.run.status).toBe('stalled');
   }, 240_000);

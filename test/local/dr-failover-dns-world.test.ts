@@ -86,17 +86,20 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     const epoch = moves[0]?.epoch as number;
     expect(world.executor.published.map(eventLine)).toEqual([
       `DrDecisionMade e${epoch}`,
-      `DrActionStarted #0 relay e${epoch}`,
+      `DrActionStarted #0 local e${epoch}`,
       `DrActionFinished #0 succeeded e${epoch}`,
       `DrActionStarted #1 relay e${epoch}`,
       `DrActionFinished #1 succeeded e${epoch}`,
-      `DrActionStarted #2 local e${epoch}`,
+      `DrActionStarted #2 relay e${epoch}`,
       `DrActionFinished #2 succeeded e${epoch}`,
+      `DrActionStarted #3 local e${epoch}`,
+      `DrActionFinished #3 succeeded e${epoch}`,
       `DrFailedOver e${epoch}`,
     ]);
     const run = (await world.store.current('ledger'))?.run;
     expect(run?.status).toBe('succeeded');
     expect(run?.steps.map((s) => [s.action.type, s.epoch, s.status])).toEqual([
+      ['fence-writer', epoch, 'succeeded'],
       ['promote-replica', epoch, 'succeeded'],
       ['scale-standby', epoch, 'succeeded'],
       ['cloud-dns-failover-policy', epoch, 'succeeded'],
@@ -132,7 +135,7 @@ describe('a primary-region outage of a Cloud-DNS-switched plan, failed over by t
     expect(failed).toBeGreaterThan(0);
     expect(failed).toBeLessThanOrEqual(Math.ceil(rtoMs / 1000) + 1);
     // The workflow's steps: a fixed part and a few per action and per poll, none per second waited.
-    expect(steps).toBeLessThanOrEqual(20 + 10 * 3 + 5 * (world.executor.calls.poll ?? 0));
+    expect(steps).toBeLessThanOrEqual(20 + 10 * 4 + 5 * (world.executor.calls.poll ?? 0));
     expect(decisionToTrafficMs).toBeLessThanOrEqual(actionsMs + LEDGER.ttlS * 1000 + PROBE_INTERVAL_MS);
   }, 240_000);
 

@@ -2,14 +2,16 @@
  * A failover of the payments service on the local cloud (IAM enforced), carried out by the executor's
  * core: an outage of us-east-1 seen by the two probe vantage points (the real probe run against the
  * service's health endpoints every 30 s of virtual time), the decider fed each observation, the run
- * started by its failover decision, and its effects performed in order: the promotion and the scaling
- * on Google, the ARC flip on AWS under the executor's role, through the regional endpoints. Measured:
+ * started by its failover decision, and its effects performed in order: Aurora fenced (during its
+ * region's outage), the promotion and the scaling on Google, the ARC flip on AWS under the executor's
+ * role, through the regional endpoints. Measured:
  * the time the clients failed (detection, hysteresis, actions and the DNS TTL), the writes lost at the
  * promotion, and the client errors, against the plan's RTO and RPO.
  *
  * What stands in for deployed parts: the probes run in the test (the deployed probe functions are
  * another piece of work); the observations go straight to the decider, not through the signal log;
- * the promote and scale hooks are the world's admin actions (`service-promote`, `service-scale`), as
+ * the fence, promote and scale hooks are the world's admin actions (`service-fence`,
+ * `service-promote`, `service-scale`), as
  * the plan's hook functions would call them; the run is driven here, not by the state machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,7 +79,10 @@ async function drive(
     if (start?.type !== 'start-action') throw new Error(`run ${a.run.status} with nothing to do`);
     const { action, epoch, index } = start.command;
     let detail: string | undefined;
-    if (action.type === 'promote-replica') {
+    if (action.type === 'fence-writer') {
+      const fenced = await act('service-fence', { name: 'payments-api', cloud: action.cloud });
+      detail = `fenced: ${action.cloud} ${fenced.role}`;
+    } else if (action.type === 'promote-replica') {
       const promoted = await act('service-promote', { name: 'payments-api', cloud: action.cloud });
       lossWindowMs = promoted.lossWindowMs;
       detail = `lost ${promoted.lostWrites} writes over ${promoted.lossWindowMs} ms`;
@@ -171,11 +176,13 @@ describe('a primary-region outage, failed over by the executor', () => {
     expect(run.advanced.run.status).toBe('succeeded');
     expect(run.advanced.effects.some((e) => e.type === 'event' && e.name === 'DrFailedOver')).toBe(true);
     expect(run.performed.map((p) => [p.index, p.type, p.epoch])).toEqual([
-      [0, 'promote-replica', moves[0]!.epoch],
-      [1, 'scale-standby', moves[0]!.epoch],
-      [2, 'arc-routing-control', moves[0]!.epoch],
+      [0, 'fence-writer', moves[0]!.epoch],
+      [1, 'promote-replica', moves[0]!.epoch],
+      [2, 'scale-standby', moves[0]!.epoch],
+      [3, 'arc-routing-control', moves[0]!.epoch],
     ]);
-    expect(run.performed[2]!.detail).toBe('via us-west-2');
+    expect(run.performed[0]!.detail).toBe('fenced: aws writer');
+    expect(run.performed[3]!.detail).toBe('via us-west-2');
 
     // Measured: the time the clients failed, against detection (3 probe intervals) + hysteresis +
     // actions + TTL, and the plan's RTO; the writes lost at promotion against the RPO.
@@ -196,4 +203,18 @@ describe('a primary-region outage, failed over by the executor', () => {
     expect(failed).toBeGreaterThan(0);
     expect(failed).toBeLessThanOrEqual(Math.ceil(rtoMs / 1000) + 1);
   }, 180_000);
+});
+
+describe('the old primary back after the failover', () => {
+  it('is a fenced writer: it refuses writes, the promoted standby the one writable database, no split brain', async () => {
+    // Act
+    await act('region-outage', { cloud: 'aws', region: 'us-east-1', on: false });
+    await cloud.clock.advance(2 * 60_000);
+    const db = (await act('service', { name: 'payments-api' })).database;
+
+    // Assess
+    expect(db.aws).toMatchObject({ role: 'writer', fenced: true, available: true });
+    expect(db.gcp).toMatchObject({ role: 'writer', fenced: false, available: true });
+    expect(db.splitBrains).toEqual([]);
+  }, 60_000);
 });

@@ -1,11 +1,14 @@
 /**
  * The hook runner of Google's commanded side (functions/gcp/dr-hook-runner.ts) against hook
- * functions deployed on the local cloud in the plan's Google region (us-central1), whose edge checks
+ * functions deployed on the local cloud in the plan's Google region (us-central1), and the fence's in
+ * the commanded function's own (us-west1), whose edge checks
  * the ID token and the invokers as Cloud Run does. The runner signs as crosslink-dr-commanded (the
  * local cloud's ID token for that account, as its metadata server gives the deployed function):
  *
  * - a hook calling the world's `service-promote` runs it: the standby's database is the writer, the
  *   result's detail says what was lost;
+ * - the failback's fence of Google's database is called in us-west1 (outside us-central1, so that it
+ *   runs during that region's outage): AlloyDB is fenced;
  * - a hook answering 500 is a failure naming the status and the body;
  * - a hook that answers after the action's timeout is a failure (`HookTimedOut`);
  * - a hook whose invokers do not name the commanded side's account refuses the call (403), a failure
@@ -25,13 +28,21 @@ import { admin, startTestCloud } from '../support/local-cloud.ts';
 import { planWith } from '../unit/dr/helpers.ts';
 
 const COMMANDED = 'crosslink-dr-commanded';
+/** Where the commanded function runs (gcp.yml's dr-commanded): outside the plan's region on Google. */
+const RUNNER_REGION = 'us-west1';
 
-/** One hook function in us-central1 (the payments plan's Google region), invoked by `invoker`. */
-const hook = (name: string, entryPoint: string, environment: string, invoker = COMMANDED) => `
+/** One hook function in `region` (us-central1: the payments plan's Google region), invoked by `invoker`. */
+const hook = (
+  name: string,
+  entryPoint: string,
+  environment: string,
+  invoker = COMMANDED,
+  region = 'us-central1',
+) => `
   - name: ${name}
     source: functions/dr-hooks.ts
     entryPoint: ${entryPoint}
-    region: us-central1
+    region: ${region}
     runtime: nodejs24
     serviceAccount: payments-hooks
     environment: ${environment}
@@ -49,6 +60,13 @@ functions:${[
     'payments-promote-alloydb',
     'worldAction',
     `{ CROSSLINK_WORLD_ACTION: service-promote, CROSSLINK_WORLD_ADMIN: "${adminUrl}" }`,
+  ),
+  hook(
+    'payments-fence-alloydb',
+    'worldAction',
+    `{ CROSSLINK_WORLD_ACTION: service-fence, CROSSLINK_WORLD_ADMIN: "${adminUrl}" }`,
+    COMMANDED,
+    RUNNER_REGION,
   ),
   hook('payments-failing', 'failing', '{}'),
   hook('payments-slow', 'slow', '{ HOOK_HOLD_MS: "4000" }'),
@@ -82,27 +100,33 @@ afterAll(async () => {
 /** The payments plan with its promotion's hook named `hook` and timing out after `timeout`. */
 const planCalling = (hook: string, timeout = '1m'): DrPlan =>
   planWith((d) => {
-    const promote = d.actions.failover[0] as { hook: { function: string; timeout?: string } };
+    const promote = d.actions.failover[1] as { hook: { function: string; timeout?: string } };
     promote.hook = { function: hook, timeout };
   });
 
 /** The runner as the deployed function builds it: ID tokens of crosslink-dr-commanded. */
-function runnerFor(plan: DrPlan, audience?: string, maxWaitMs?: number) {
+function runnerFor(
+  plan: DrPlan,
+  audience?: string,
+  maxWaitMs?: number,
+  at: { decision: 'failover' | 'failback'; index: number } = { decision: 'failover', index: 1 },
+) {
   const email = serviceAccountEmail(COMMANDED, cloud.gcp.project);
   const run = httpHookRunner({
     plan,
     project: cloud.gcp.project,
+    region: RUNNER_REGION,
     clock: cloud.clock,
     endpoint: cloud.gcp.endpoint,
     idToken: async (aud) => cloud.gcp.auth.mintIdToken({ email, audience: audience ?? aud }),
     ...(maxWaitMs !== undefined && { maxWaitMs }),
   });
-  const action = plan.actions.failover[0] as Action;
+  const action = plan.actions[at.decision][at.index] as Action;
   const command: ActionCommand = {
     service: plan.service,
-    decision: 'failover',
+    decision: at.decision,
     epoch: 7,
-    index: 0,
+    index: at.index,
     action,
     deadline: new Date(cloud.clock.now() + 10 * 60_000).toISOString(),
   };
@@ -122,6 +146,21 @@ describe("the commanded side's hook runner", () => {
     expect(ran.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
     expect(before.database.gcp.role).toBe('replica');
     expect(after.database.gcp.role).toBe('writer');
+  }, 60_000);
+
+  it("calls the failback's fence in the commanded function's region, outside Google's side: AlloyDB fenced", async () => {
+    // Prepare: AlloyDB is the writer (the promotion above). The fence's hook is deployed in us-west1
+    // alone: a call to the plan's region (us-central1) would find no such function.
+    const plan = planWith();
+
+    // Act
+    const ran = await runnerFor(plan, undefined, undefined, { decision: 'failback', index: 0 })();
+
+    // Assess
+    const after = await admin(cloud, 'POST', '/world/service', { name: 'payments-api' });
+    expect(plan.actions.failback[0]).toMatchObject({ type: 'fence-writer', cloud: 'gcp' });
+    expect(ran.detail).toBe('fenced: gcp writer, its writes revoked');
+    expect(after.database.gcp).toMatchObject({ role: 'writer', fenced: true });
   }, 60_000);
 
   it('fails on an error status, naming it and the body', async () => {

@@ -108,6 +108,75 @@ describe('the replicated database', () => {
     expect(service.db.describe().splitBrains).toHaveLength(1);
   });
 
+  it('a writer fenced while its region is out refuses writes when it returns and is no split brain', async () => {
+    // Prepare
+    await writeFor(5);
+    regionOutagesOf(clock).set('aws', 'us-east-1', true);
+    // Act: fence, then promote, as a failover does; the fence is global, so it works during the outage.
+    const fence = service.db.fence('aws');
+    service.db.promote('gcp');
+    await clock.advance(60_000);
+    regionOutagesOf(clock).set('aws', 'us-east-1', false);
+    const stale = service.db.write('aws');
+    const serving = service.db.write('gcp');
+    await clock.advance(60_000);
+    const view = service.db.describe();
+    // Assess
+    expect(fence).toEqual({ side: 'aws', role: 'writer', fenced: true });
+    expect(stale).toEqual({ ok: false, reason: 'fenced' });
+    expect(serving).toEqual({ ok: true });
+    expect(view.splitBrains).toEqual([]);
+    expect(view.aws).toMatchObject({ role: 'writer', fenced: true, available: true });
+    expect(view.gcp).toMatchObject({ role: 'writer', fenced: false });
+  });
+
+  it('without the fence, the same outage and promotion leave a split brain when the region returns', async () => {
+    // Prepare
+    await writeFor(5);
+    regionOutagesOf(clock).set('aws', 'us-east-1', true);
+    service.db.promote('gcp');
+    // Act
+    regionOutagesOf(clock).set('aws', 'us-east-1', false);
+    const stale = service.db.write('aws');
+    // Assess
+    expect(stale).toEqual({ ok: true });
+    expect(service.db.describe().splitBrains).toHaveLength(1);
+  });
+
+  it('a failback re-seeds the fenced old writer from the current one, fences that, and promotes: one writer, the stale writes counted', async () => {
+    // Prepare: aws took a write gcp never received, then failed over with a fence.
+    await writeFor(5);
+    service.db.sync();
+    service.stalled = true;
+    await writeFor(2);
+    regionOutagesOf(clock).set('aws', 'us-east-1', true);
+    service.db.fence('aws');
+    service.db.promote('gcp');
+    await writeFor(3, 'gcp');
+    regionOutagesOf(clock).set('aws', 'us-east-1', false);
+    service.stalled = false;
+    // Act: the failback fences gcp, then re-seeds aws from gcp (lifting its fence) and promotes it.
+    service.db.fence('gcp');
+    const demoted = service.db.demote('aws');
+    const promoted = service.db.promote('aws');
+    const writes = [service.db.write('aws'), service.db.write('gcp')];
+    const view = service.db.describe();
+    // Assess
+    expect(demoted.discardedWrites).toBe(2);
+    expect(promoted.lostWrites).toBe(0);
+    expect(writes).toEqual([{ ok: true }, { ok: false, reason: 'fenced' }]);
+    expect(view.aws).toMatchObject({ role: 'writer', fenced: false, writes: 9 });
+    expect(view.gcp).toMatchObject({ role: 'writer', fenced: true });
+    expect(view.splitBrains).toEqual([]);
+    // Promoting a side lifts its own fence: the next failover's promotion re-seeds gcp first.
+    expect(() => service.db.promote('gcp')).toThrow('side: the gcp database is already a writer');
+    service.db.fence('aws');
+    service.db.demote('gcp');
+    service.db.promote('gcp');
+    expect(service.db.fenced('gcp')).toBe(false);
+    expect(service.db.write('gcp')).toEqual({ ok: true });
+  });
+
   it('refuses what cannot be done, naming the field', () => {
     expect(() => service.db.promote('aws')).toThrow('side: the aws database is already a writer');
     expect(() => service.db.demote('aws')).toThrow('side: the gcp database is not a writer');

@@ -7,9 +7,10 @@
  *
  * - AWS (the payments plan, ARC-switched): the decision starts the real `dr-failover` ASL on the local
  *   Step Functions, `drExecutor` an in-process Lambda over the links table on the local DynamoDB, the
- *   ARC flip under the executor's role. Google's side is played as the world tests play it: each
- *   relayed `DrActionStarted` runs the world's admin action (`service-promote`, `service-scale`) and
- *   its `DrActionFinished` comes back 1 s later (the relay's crossing). Counted: the execution
+ *   ARC flip under the executor's role. The commanded sides are played as the world tests play them:
+ *   each commanded `DrActionStarted` (the fence of Aurora by AWS's drCommanded, the promotion and
+ *   scaling by Google across the relay) runs the world's admin action (`service-fence`,
+ *   `service-promote`, `service-scale`) and its `DrActionFinished` comes back 1 s later. Counted: the execution
  *   history's `StateEntered` events, the transitions Step Functions bills.
  * - Google (the ledger plan, Cloud-DNS-switched): the `dr-failover` workflow on the local Workflows
  *   interpreter over the Firestore store on the emulator (test/support/dr-ledger-world.ts). Counted:
@@ -202,31 +203,34 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
       },
     );
 
-    // Google answers each relayed action as the bus rule would deliver its DrActionFinished.
+    // Each commanded action answered as the bus rule would deliver its DrActionFinished: the fence
+    // of Aurora (action 0) by AWS's drCommanded, 1 and 2 by Google across the relay.
     const started = () =>
       events.filter((e) => e.type.includes('DrActionStarted')).map((e) => e.data as DrActionStartedData);
-    for (const index of [0, 1]) {
+    for (const index of [0, 1, 2]) {
       if (!(await until(() => started().at(-1)?.index === index)))
         throw new Error(`the executor did not start action ${index}: ${JSON.stringify(pages)}`);
       const s = started().at(-1) as DrActionStartedData;
       const action = plan.actions.failover[index];
-      if (action?.type === 'promote-replica')
-        await admin(cloud, 'POST', '/world/service-promote', { name: plan.service, cloud: 'gcp' });
+      const on = { name: plan.service, cloud: s.action.cloud };
+      if (action?.type === 'fence-writer') await admin(cloud, 'POST', '/world/service-fence', on);
+      else if (action?.type === 'promote-replica') await admin(cloud, 'POST', '/world/service-promote', on);
       else if (action?.type === 'scale-standby')
-        await admin(cloud, 'POST', '/world/service-scale', {
-          name: plan.service,
-          cloud: 'gcp',
-          capacity: action.capacity,
-        });
-      await cloud.clock.advance(1_000); // the relay's crossing
+        await admin(cloud, 'POST', '/world/service-scale', { ...on, capacity: action.capacity });
+      await cloud.clock.advance(1_000); // the bus's or the relay's crossing
       await applyExecutorInput(deps, {
         drExecutor: 'result',
-        result: resultOfFinished({ ...s, outcome: 'succeeded', finishedAt: iso(cloud.clock.now()) }),
+        result: resultOfFinished({
+          ...s,
+          outcome: 'succeeded',
+          ...(s.via === 'commanded' && { reportedBy: 'commanded' as const }),
+          finishedAt: iso(cloud.clock.now()),
+        }),
       });
     }
     const run = (await deps.runs.current(plan.service))?.run;
-    const flipped = run?.steps[2]?.finishedAt;
-    if (run?.steps[2]?.status !== 'succeeded' || !flipped)
+    const flipped = run?.steps[3]?.finishedAt;
+    if (run?.steps[3]?.status !== 'succeeded' || !flipped)
       throw new Error(`the flip did not succeed: run ${run?.status}, ${JSON.stringify(pages)}`);
     const wallToFlipMs = performance.now() - t0;
 
@@ -321,8 +325,8 @@ export async function googleFailoverCost(leased?: TestFirestore): Promise<Failov
     }
     if (served === undefined) throw new Error('the clients were not served by the standby within the RTO');
     const run = (await world.store.current(plan.service))?.run;
-    const flipped = run?.steps[2]?.finishedAt;
-    if (run?.steps[2]?.status !== 'succeeded' || !flipped)
+    const flipped = run?.steps[3]?.finishedAt;
+    if (run?.steps[3]?.status !== 'succeeded' || !flipped)
       throw new Error(`the flip did not succeed: run ${run?.status}`);
     const execution = executions[0] as ExecutionOutcome;
     if (execution.state !== 'SUCCEEDED')

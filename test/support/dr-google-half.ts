@@ -3,11 +3,13 @@
  * manual clock (test/local/dr-decide-gcp.test.ts, test/local/dr-controls-gcp.test.ts): gcp.yml's
  * `dr-signals` (and the other DR functions asked for) in europe-west4, the ledger plan's Google
  * vantage point's region, their accounts, the probe's schedule, the pushes and the `dr-failover`
- * workflow, with the ledger plan whose probes point at the service world's health endpoints. AWS's
+ * workflow, with the ledger plan whose probes point at the service world's health endpoints, and the
+ * failover's fence of Cloud SQL (`ledger-fence-cloudsql`, test/fixtures/gcp/functions/dr-hooks.ts
+ * calling the world's `service-fence`) beside dr-signals, invoked by the workflow's account. AWS's
  * vantage point's lines arrive as the relay delivers them (`relayLedgerLines`).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -29,7 +31,7 @@ type Entry = Record<string, any>;
  * gcp.yml's DR pieces: dr-signals and the functions named in `more` (in the vantage point's region),
  * their accounts (publishing on crosslink-events), the job, topics, pushes, the workflow.
  */
-function drConfig(root: string, at: string, more: readonly string[]): string {
+function drConfig(root: string, at: string, more: readonly string[], admin: string): string {
   const full = parseYaml(readFileSync(join(root, 'gcp.yml'), 'utf8'));
   const { fn, subs, topics, accounts } = drSignalsPieces(
     full,
@@ -44,11 +46,24 @@ function drConfig(root: string, at: string, more: readonly string[]): string {
     region: FUNCTION_REGION,
     source: relative(at, join(root, f.source)),
   });
+  const fence = {
+    name: 'ledger-fence-cloudsql',
+    source: 'functions/dr-hooks.ts',
+    entryPoint: 'worldAction',
+    region: FUNCTION_REGION,
+    runtime: 'nodejs24',
+    serviceAccount: 'ledger-hooks',
+    environment: { CROSSLINK_WORLD_ACTION: 'service-fence', CROSSLINK_WORLD_ADMIN: admin },
+    trigger: { http: { invokers: ['serviceAccount:crosslink-workflows'] } },
+  };
   return stringify({
     version: 1,
     region: full.region,
-    serviceAccounts: full.serviceAccounts.filter((a: Entry) => own.has(a.id)),
-    functions: [fn, ...others].map(placed),
+    serviceAccounts: [
+      ...full.serviceAccounts.filter((a: Entry) => own.has(a.id)),
+      { id: 'ledger-hooks', displayName: "the service's DR hooks", roles: [] },
+    ],
+    functions: [...[fn, ...others].map(placed), fence],
     topics: topics.map((t: Entry) =>
       t.name === 'crosslink-events'
         ? {
@@ -96,7 +111,9 @@ export async function deployLedgerGoogleHalf(
     .toString();
   variables.CROSSLINK_PEER_KEY_ID = 'aws-relay-test';
   variables.CROSSLINK_DR_CONTROL_URL = `${cloud.serviceHealth}/connectivity`;
-  writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, o.functions ?? []));
+  mkdirSync(join(dir, 'functions'), { recursive: true });
+  cpSync(join(root, 'test/fixtures/gcp/functions/dr-hooks.ts'), join(dir, 'functions', 'dr-hooks.ts'));
+  writeFileSync(join(dir, 'gcp.yml'), drConfig(root, dir, o.functions ?? [], cloud.admin));
   await cloud.plumbing?.reload();
   return { cloud, dir, plan };
 }

@@ -10,10 +10,14 @@
  *   its account, the relay both ways;
  * - the plan's hooks (`payments-promote-alloydb`, `payments-scale-run-service`) as Cloud Functions
  *   in us-central1 whose invokers name crosslink-dr-commanded only, calling the world's
- *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts);
- * - the failback's hooks (`payments-promote-aurora`, `payments-scale-ecs-service`) as Lambda
- *   functions in us-west-2, which drCommanded's role may invoke (config/dr-plan.cjs), doing the same
- *   on AWS;
+ *   `service-promote` and `service-scale` (test/fixtures/gcp/functions/dr-hooks.ts), and the
+ *   failback's fence of AlloyDB (`payments-fence-alloydb`, the world's `service-fence`) in us-west1
+ *   beside dr-commanded, outside us-central1;
+ * - the failover's fence of Aurora (`payments-fence-aurora`) and the failback's hooks
+ *   (`payments-promote-aurora`, `payments-scale-ecs-service`) as Lambda functions in us-west-2,
+ *   outside us-east-1, which drCommanded's role may invoke (config/dr-plan.cjs), doing the same on
+ *   AWS; the promotion first re-seeds Aurora from AlloyDB when it is a fenced writer (the old primary
+ *   of the failover);
  * - taps on both sides' topics, so a test reads every Dr* event each side published;
  * - the world read as it is (`worldNow`, `worldWatch`) and drExecutor's pages from its log.
  *
@@ -49,6 +53,7 @@ import {
   deployPaymentsWorld,
   type PaymentsWorld,
   probesAtWorld,
+  promoteReseeding,
   startPaymentsClients,
   switchCells,
 } from './dr-world.ts';
@@ -97,12 +102,16 @@ export interface DeployedHalves<W = PaymentsWorld> {
 /** The plan: its probes at the world's health endpoints, its flips (failover and failback) naming the world's cells. */
 function planDoc(cloud: LocalCloud, w: PaymentsWorld): DrPlanDocument {
   const doc = probesAtWorld(exampleDoc(), cloud.serviceHealth);
-  const flip = doc.actions.failover[2] as { states: { routingControlArn: string; state: string }[] };
+  const flipOf = (list: DrPlanDocument['actions']['failover']) =>
+    list.find((a) => a.type === 'arc-routing-control') as {
+      states: { routingControlArn: string; state: string }[];
+    };
+  const flip = flipOf(doc.actions.failover);
   flip.states = [
     { routingControlArn: w.out.GcpCell, state: 'On' },
     { routingControlArn: w.out.AwsCell, state: 'Off' },
   ];
-  const back = doc.actions.failback[2] as { states: { routingControlArn: string; state: string }[] };
+  const back = flipOf(doc.actions.failback);
   back.states = [
     { routingControlArn: w.out.AwsCell, state: 'On' },
     { routingControlArn: w.out.GcpCell, state: 'Off' },
@@ -135,6 +144,12 @@ interface GoogleHalf {
 const PAYMENTS_GOOGLE: GoogleHalf = {
   hooks: [
     {
+      name: 'payments-fence-alloydb',
+      action: 'service-fence',
+      region: 'us-west1',
+      caller: 'crosslink-dr-commanded',
+    },
+    {
       name: 'payments-promote-alloydb',
       action: 'service-promote',
       region: 'us-central1',
@@ -164,22 +179,25 @@ const hook = (cloud: LocalCloud, h: HookSpec, account: string) => ({
 });
 
 /**
- * The failback's hooks on AWS: Lambda functions in the executor's region doing the world's actions
- * on AWS; the promotion then demotes AlloyDB (a failback is planned: the standby is up).
+ * The hooks on AWS: Lambda functions in the executor's region (outside us-east-1) doing the world's
+ * actions on AWS: the failover's fence of Aurora, and the failback's promotion and scaling.
  */
 function awsHooks(cloud: LocalCloud): void {
   const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, AWS_REGION);
   const world = (action: string, body: Record<string, unknown>) =>
     admin(cloud, 'POST', `/world/${action}`, { name: SERVICE, cloud: 'aws', ...body });
   runtime.register({
-    name: 'payments-promote-aurora',
+    name: 'payments-fence-aurora',
     timeout: 30,
     handler: async () => {
-      const out = await world('service-promote', {});
-      // The failback is planned, AlloyDB up: it becomes Aurora's replica again, re-seeded from it.
-      await admin(cloud, 'POST', '/world/service-demote', { name: SERVICE, cloud: 'gcp' });
-      return { detail: `promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
+      const out = await world('service-fence', {});
+      return { detail: `fenced: aws ${out.role}, its writes revoked` };
     },
+  });
+  runtime.register({
+    name: 'payments-promote-aurora',
+    timeout: 30,
+    handler: async () => promoteReseeding((action, body) => world(action, body), 'aws'),
   });
   runtime.register({
     name: 'payments-scale-ecs-service',
@@ -276,12 +294,6 @@ export interface DrHalvesOptions {
   hookEnvironment?: Partial<Record<typeof PROMOTE_HOOK | typeof SCALE_HOOK, Record<string, string>>>;
   /** The local cloud's options, as startDrCloud takes them (shared emulators, the Google project). */
   cloud?: Parameters<typeof startDrCloud>[4];
-  /**
-   * The promotion hook on Google demotes Aurora once AlloyDB is the writer, as a planned move's
-   * switchover does with its old writer up (a drill); without it the hook promotes only, as in an
-   * outage, where the old writer's region is out.
-   */
-  fence?: boolean;
 }
 
 /** What a plan's world is deployed with: the world before the halves, the plan, the world after them. */
@@ -415,7 +427,7 @@ const SIDE_IPS = { aws: '198.51.100.10', gcp: '203.0.113.10' } as const;
 
 /** What the simulated world holds at one instant: never crosslink's records. */
 export interface WorldNow {
-  /** The databases that take writes: a writer in a region that is up. */
+  /** The databases that take writes: an unfenced writer in a region that is up. */
   writable: ('aws' | 'gcp')[];
   /** The sides Route 53 answers `api.payments.example.com` with now. */
   dns: ('aws' | 'gcp')[];
@@ -428,13 +440,15 @@ export interface WorldNow {
 
 export async function worldNow(d: DeployedHalves): Promise<WorldNow> {
   const service = await d.act('service', { name: SERVICE });
-  const db = service.database as Record<'aws' | 'gcp', { role: string; available: boolean }>;
+  const db = service.database as Record<'aws' | 'gcp', { role: string; fenced: boolean; available: boolean }>;
   const answer = (await admin(d.cloud, 'POST', '/aws/route53/resolve', {
     name: 'api.payments.example.com',
     type: 'A',
   })) as { answers: string[] };
   return {
-    writable: (['aws', 'gcp'] as const).filter((c) => db[c].role === 'writer' && db[c].available),
+    writable: (['aws', 'gcp'] as const).filter(
+      (c) => db[c].role === 'writer' && !db[c].fenced && db[c].available,
+    ),
     dns: (['aws', 'gcp'] as const).filter((c) => answer.answers.includes(SIDE_IPS[c])),
     cells: {
       aws: await cellState(d.world, d.world.out.AwsCell),
@@ -495,11 +509,8 @@ export function deployDrHalves(
   const google: GoogleHalf = {
     ...PAYMENTS_GOOGLE,
     hooks: PAYMENTS_GOOGLE.hooks.map((h) => {
-      const environment = {
-        ...options.hookEnvironment?.[h.name as typeof PROMOTE_HOOK | typeof SCALE_HOOK],
-        ...(options.fence && h.name === PROMOTE_HOOK && { CROSSLINK_WORLD_FENCE: 'aws' }),
-      };
-      return Object.keys(environment).length > 0 ? { ...h, environment } : h;
+      const environment = options.hookEnvironment?.[h.name as typeof PROMOTE_HOOK | typeof SCALE_HOOK];
+      return environment ? { ...h, environment } : h;
     }),
   };
   return deployHalves(
@@ -565,9 +576,12 @@ function ledgerAwsHooks(cloud: LocalCloud, calls: LedgerWorld['hookCalls']): voi
       },
     });
   const act = (action: string, body: unknown) => admin(cloud, 'POST', `/world/${action}`, body);
-  hookOf('ledger-promote-aurora', async () => {
-    const p = await act('service-promote', { name: 'ledger', cloud: 'aws' });
-    return `promoted: lost ${p.lostWrites} writes over ${p.lossWindowMs} ms`;
+  const onAws = (action: string, body: Record<string, unknown>) =>
+    act(action, { name: 'ledger', cloud: 'aws', ...body });
+  hookOf('ledger-promote-aurora', async () => (await promoteReseeding(onAws, 'aws')).detail);
+  hookOf('ledger-fence-aurora', async () => {
+    const f = await onAws('service-fence', {});
+    return `fenced: aws ${f.role}, its writes revoked`;
   });
   hookOf('ledger-scale-ecs', async (c) => {
     await act('service-scale', { name: 'ledger', cloud: 'aws', capacity: c.action.capacity });
@@ -580,13 +594,16 @@ function ledgerAwsHooks(cloud: LocalCloud, calls: LedgerWorld['hookCalls']): voi
  * resolving through Cloud DNS) and both halves with the ledger plan (its probes at the world's
  * health endpoints, no approval) changed by `edit`: the AWS half in eu-central-1 (the plan's AWS
  * vantage point's region: `drSignals` probing, `drCommanded` behind `DrCommandedRule`), the plan's
- * AWS hooks (`ledger-promote-aurora`, `ledger-scale-ecs`) as Lambda functions there; gcp.yml's
+ * AWS hooks (`ledger-promote-aurora`, `ledger-scale-ecs`, the failback's `ledger-fence-aurora`) as
+ * Lambda functions there; gcp.yml's
  * `dr-signals` in europe-west4 (the Google vantage point's region, where the executor runs) with the
  * `dr-failover` workflow calling it and `dr-control` beside it (the operators' controls: the CLI's
  * `dr pause | resume | approve` reach it as the handshake's `drControls.gcp`, an ID token of the
- * `--as` identity from the home's key files), the relay both ways; the flip's hook
- * `ledger-drain-primary-targets` in europe-west4 whose invokers name crosslink-workflows alone,
- * draining Google's side through the world's `service-drain`; a tap on AWS's bus.
+ * `--as` identity from the home's key files), the relay both ways; the failover's fence of Cloud SQL
+ * (`ledger-fence-cloudsql`, the world's `service-fence`) and the flip's hook
+ * `ledger-drain-primary-targets` in europe-west4 (outside europe-west1) whose invokers name
+ * crosslink-workflows alone, the drain taking Google's side out through the world's
+ * `service-drain`; a tap on AWS's bus.
  */
 export function deployLedgerHalves(
   root: string,
@@ -602,6 +619,12 @@ export function deployLedgerHalves(
       awsRegion: LEDGER_AWS_REGION,
       google: {
         hooks: [
+          {
+            name: 'ledger-fence-cloudsql',
+            action: 'service-fence',
+            region: LEDGER_SIGNALS_REGION,
+            caller: 'crosslink-workflows',
+          },
           {
             name: 'ledger-drain-primary-targets',
             action: 'service-drain',

@@ -4,9 +4,9 @@
  * flip names (its primary targets health checked, the backup on AWS, TTL 30 s), its clients in
  * europe-west4 resolving through Cloud DNS, the plan's probes pointed at the world's health endpoints
  * (no approval: the outage alone moves it), and the dr-failover workflow's engine over the Firestore
- * store on the emulator: AWS's commanded side promoting and scaling through the world's admin
- * actions 2 s after a command crosses (none crosses while `relay.cut`), the flip's hook draining the
- * primary targets.
+ * store on the emulator: Google's own hook fencing Cloud SQL (the world's `service-fence`), AWS's
+ * commanded side promoting and scaling through the world's admin actions 2 s after a command
+ * crosses (none crosses while `relay.cut`), the flip's hook draining the primary targets.
  */
 import { DNS } from '@google-cloud/dns';
 import type { DrPlan } from '#core/dr/plan.ts';
@@ -122,6 +122,10 @@ export async function ledgerDnsWorld(
     ...(o.afterStep && { afterStep: o.afterStep }),
     hook: async (name, command) => {
       const a = command.action;
+      if (a.type === 'fence-writer') {
+        const f = await act('service-fence', { name: 'ledger', cloud: 'gcp' });
+        return { status: 200, body: { detail: `fenced: gcp ${f.role}, its writes revoked` } };
+      }
       if (a.type !== 'cloud-dns-failover-policy' || a.serve !== 'backup')
         return { status: 400, body: { error: `${name} drains the primary targets of a failover only` } };
       await act('service-drain', { name: 'ledger', cloud: 'gcp', on: true });

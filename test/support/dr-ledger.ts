@@ -1,8 +1,8 @@
 /**
  * The ledger plan (config/dr-plans/example-ledger.yaml): primary on Google europe-west1, standby on
  * AWS eu-west-1, traffic switched by a Cloud DNS failover policy, so Google executes it; its
- * failover promotes and scales on AWS (commanded across the relay), then drains the primary targets
- * on Google. And the decider's move for it, as the executor is started with.
+ * failover fences Cloud SQL (Google's own hook), promotes and scales on AWS (commanded across the
+ * relay), then drains the primary targets on Google. And the decider's move for it, as the executor is started with.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

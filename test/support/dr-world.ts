@@ -211,6 +211,25 @@ export async function startPaymentsClients(cloud: LocalCloud): Promise<void> {
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the admin API's answers are JSON, untyped as admin() gives them
+type WorldOn = (action: string, body: Record<string, unknown>) => Promise<any>;
+
+/**
+ * A promotion hook on `side`, as a failback's runbook does it: a database that is still a writer,
+ * fenced (the old primary of the failover before, stale), is first re-seeded from the current writer
+ * (`service-demote`, its unreplicated writes discarded), then promoted. `world` acts on the service
+ * and side. The world refuses to promote a writer, so an unfenced one stays refused.
+ */
+export async function promoteReseeding(world: WorldOn, side: 'aws' | 'gcp'): Promise<{ detail: string }> {
+  const db = (await world('service', {})).database[side] as { role: string; fenced: boolean };
+  const reseeded =
+    db.role === 'writer' && db.fenced
+      ? `re-seeded (${(await world('service-demote', {})).discardedWrites} stale writes discarded), `
+      : '';
+  const out = await world('service-promote', {});
+  return { detail: `${reseeded}promoted: lost ${out.lostWrites} writes over ${out.lossWindowMs} ms` };
+}
+
 /** The probe vantage points of the example plan that probe both sides. */
 export const PROBE_VANTAGES = ['aws-us-west-2', 'gcp-us-west1'];
 
@@ -317,15 +336,15 @@ export async function cellState(world: PaymentsWorld, arn: string): Promise<stri
 /** The example plan probing the world's health endpoints, its flips (failover and failback) naming the world's cells. */
 export function failoverPlanOf(cloud: LocalCloud, world: PaymentsWorld): DrPlan {
   return probedPlan(cloud.serviceHealth, (d) => {
-    const flip = d.actions.failover[2] as Extract<
-      DrPlan['actions']['failover'][number],
-      { type: 'arc-routing-control' }
-    >;
+    type Flip = Extract<DrPlan['actions']['failover'][number], { type: 'arc-routing-control' }>;
+    const flipOf = (list: DrPlan['actions']['failover']) =>
+      list.find((a) => a.type === 'arc-routing-control') as Flip;
+    const flip = flipOf(d.actions.failover);
     flip.states = [
       { routingControlArn: world.out.GcpCell, state: 'On' },
       { routingControlArn: world.out.AwsCell, state: 'Off' },
     ];
-    const back = d.actions.failback[2] as typeof flip;
+    const back = flipOf(d.actions.failback);
     back.states = [
       { routingControlArn: world.out.AwsCell, state: 'On' },
       { routingControlArn: world.out.GcpCell, state: 'Off' },

@@ -14,7 +14,10 @@ function healthy(at: number, over: Partial<DrSeen> = {}): DrSeen {
     at,
     cells: { aws: 'On', gcp: 'Off' },
     dns: ['aws'],
-    db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+    db: {
+      aws: { role: 'writer', fenced: false, regionUp: true },
+      gcp: { role: 'replica', fenced: false, regionUp: true },
+    },
     serving: { aws: 'ok', gcp: 'ok' },
     primaryProbes: [],
     ...over,
@@ -26,7 +29,10 @@ function failedOver(at: number, probes: ProbeSeen[], over: Partial<DrSeen> = {})
   return healthy(at, {
     cells: { aws: 'Off', gcp: 'On' },
     dns: ['gcp'],
-    db: { aws: { role: 'writer', regionUp: false }, gcp: { role: 'writer', regionUp: true } },
+    db: {
+      aws: { role: 'writer', fenced: false, regionUp: false },
+      gcp: { role: 'writer', fenced: false, regionUp: true },
+    },
     serving: { aws: 'region-down', gcp: 'ok' },
     primaryProbes: probes,
     ...over,
@@ -72,7 +78,10 @@ describe('dr-quorum: no failover without quorum', () => {
     // Act
     const found = c.observe(
       failedOver(5 * MIN, seen, {
-        db: { aws: { role: 'replica', regionUp: false }, gcp: { role: 'writer', regionUp: true } },
+        db: {
+          aws: { role: 'replica', fenced: false, regionUp: false },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
       }),
     );
 
@@ -90,7 +99,10 @@ describe('dr-quorum: no failover without quorum', () => {
     const found = c.observe(
       failedOver(4 * MIN, seen, {
         serving: { aws: 'ok', gcp: 'ok' },
-        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+        db: {
+          aws: { role: 'replica', fenced: false, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
       }),
     );
 
@@ -119,7 +131,10 @@ describe('dr-quorum: no failover without quorum', () => {
       failedOver(6 * MIN, [...flapping('aws-us-west-2'), ...flapping('gcp-us-west1')], {
         cells: { aws: undefined, gcp: undefined },
         serving: { aws: 'ok', gcp: 'ok' },
-        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+        db: {
+          aws: { role: 'replica', fenced: false, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
       }),
     );
 
@@ -138,12 +153,18 @@ describe('dr-quorum: no failover without quorum', () => {
     const stale = c.observe(
       failedOver(20 * MIN, old, {
         serving: { aws: 'ok', gcp: 'ok' },
-        db: { aws: { role: 'replica', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+        db: {
+          aws: { role: 'replica', fenced: false, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
       }),
     );
     const back = c.observe(
       healthy(21 * MIN, {
-        db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+        db: {
+          aws: { role: 'writer', fenced: false, regionUp: true },
+          gcp: { role: 'replica', fenced: false, regionUp: true },
+        },
       }),
     );
 
@@ -169,15 +190,51 @@ describe('dr-one-writer: never two writable databases, never both sides in DNS',
       failedOver(0, [], {
         cells: { aws: 'On', gcp: 'On' },
         dns: ['aws', 'gcp'],
-        db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'writer', regionUp: true } },
+        db: {
+          aws: { role: 'writer', fenced: false, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
       }),
     );
 
     // Assess
     expect(found.map((v) => v.detail)).toEqual([
-      'two writable databases: aws and gcp are both writers, both regions up',
+      'two writable databases: aws and gcp are both unfenced writers, both regions up',
       'both ARC cells On: traffic may go to both sides',
       'Route 53 answered both sides (aws, gcp)',
+    ]);
+  });
+});
+
+describe('dr-one-writer with a fence', () => {
+  it('holds for a fenced writer back beside the promoted one (it refuses writes), and not for an unfenced one', () => {
+    // Prepare: the old primary's region is back, its database still a writer
+    const back = (fenced: boolean) =>
+      failedOver(0, [], {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      });
+
+    // Act / Assess
+    expect(oneWriter(back(true))).toEqual([]);
+    expect(drVerdict(back(true))).toEqual([]);
+    expect(oneWriter(back(false)).map((v) => v.invariant)).toEqual(['dr-one-writer']);
+    expect(drVerdict(back(false)).map((v) => v.detail)).toEqual(["aws's database is writable too"]);
+  });
+
+  it('refuses traffic on a side whose database is fenced', () => {
+    const fencedServing = failedOver(0, [], {
+      serving: { aws: 'ok', gcp: 'ok' },
+      db: {
+        aws: { role: 'writer', fenced: true, regionUp: true },
+        gcp: { role: 'writer', fenced: true, regionUp: true },
+      },
+    });
+    expect(drVerdict(fencedServing).map((v) => v.detail)).toEqual([
+      'gcp has the traffic and its database is fenced',
     ]);
   });
 });
@@ -187,8 +244,8 @@ describe('the end verdict of the DR part', () => {
     expect(drVerdict(healthy(0))).toEqual([]);
     const over = {
       db: {
-        aws: { role: 'replica' as const, regionUp: true },
-        gcp: { role: 'writer' as const, regionUp: true },
+        aws: { role: 'replica' as const, fenced: false, regionUp: true },
+        gcp: { role: 'writer' as const, fenced: false, regionUp: true },
       },
       serving: { aws: 'ok', gcp: 'ok' },
     };
@@ -212,7 +269,10 @@ describe('the end verdict of the DR part', () => {
     expect(
       drVerdict(
         failedOver(0, [], {
-          db: { aws: { role: 'writer', regionUp: true }, gcp: { role: 'replica', regionUp: true } },
+          db: {
+            aws: { role: 'writer', fenced: false, regionUp: true },
+            gcp: { role: 'replica', fenced: false, regionUp: true },
+          },
         }),
       ).map((v) => v.detail),
     ).toEqual(['gcp has the traffic and its database is a replica', "aws's database is writable too"]);

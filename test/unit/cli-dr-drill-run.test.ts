@@ -70,17 +70,21 @@ function world(o: {
   let cache: { cloud: 'aws' | 'gcp'; until: number } | undefined;
   const runAt = (r: (typeof runs)[number], now: number): Run => {
     const begin = r.approvalAt;
+    // The move's actions share its 30 s; a failed failover fails at its flip, the last action.
+    const each = (30 * S) / r.run.steps.length;
     const steps = r.run.steps.map((s, i) => {
-      const started = begin + i * 10 * S;
-      const done = started + 10 * S;
+      const started = begin + i * each;
+      const done = started + each;
       if (now < started) return s;
-      const failed = o.outcome === 'failed' && r.run.decision === 'failover' && i === 2;
+      const last = i === r.run.steps.length - 1;
+      const failed = o.outcome === 'failed' && r.run.decision === 'failover' && last;
+      const promotion = s.action.type === 'promote-replica';
       return {
         ...s,
         epoch: r.run.epoch,
         startedAt: iso(started),
         ...(now >= done && { finishedAt: iso(done), status: failed ? 'failed' : 'succeeded' }),
-        ...(now >= done && i === 0 && { detail: 'promoted: lost 4 writes over 900 ms' }),
+        ...(now >= done && promotion && { detail: 'promoted: lost 4 writes over 900 ms' }),
       } as Run['steps'][number];
     });
     const end = begin + 30 * S;
@@ -185,9 +189,10 @@ describe('running a drill', () => {
     ]);
     expect(report.failover).toMatchObject({ epoch: 3, outcome: 'succeeded' });
     expect(report.failover.actions.map((a) => [a.index, a.type, a.outcome])).toEqual([
-      [0, 'promote-replica', 'succeeded'],
-      [1, 'scale-standby', 'succeeded'],
-      [2, 'arc-routing-control', 'succeeded'],
+      [0, 'fence-writer', 'succeeded'],
+      [1, 'promote-replica', 'succeeded'],
+      [2, 'scale-standby', 'succeeded'],
+      [3, 'arc-routing-control', 'succeeded'],
     ]);
     // The flip 30 s after the command, then up to one TTL of the cached answer
     expect(report.failover.rtoMs).toBeGreaterThan(30 * S);

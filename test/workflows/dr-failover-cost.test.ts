@@ -45,7 +45,7 @@ describe('the dr-failover bench', () => {
       // Assess
       expect(c.status).toBe('SUCCEEDED');
       expect(c.polls).toBeGreaterThan(0);
-      expect(c.count).toBeLessThanOrEqual(20 + 10 * 3 + 5 * (c.polls ?? 0));
+      expect(c.count).toBeLessThanOrEqual(20 + 10 * 4 + 5 * (c.polls ?? 0));
       expect(c.decisionToFlipMs).toBeGreaterThan(0);
       expect(c.decisionToServedMs).toBeLessThanOrEqual(c.decisionToFlipMs + LEDGER.ttlS * 1000 + 30_000);
       expect(c.decisionToServedMs).toBeLessThanOrEqual(c.rtoMs);

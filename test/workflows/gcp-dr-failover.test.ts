@@ -1,8 +1,9 @@
 /**
  * The dr-failover workflow (workflows/gcp/dr-failover.workflows.yaml) on the local Workflows
  * interpreter, Google executing the ledger plan (its traffic switch a Cloud DNS failover policy):
- * the run and its epoch in the store, the promotion and the scaling commanded on AWS across the
- * relay (AWS's fence admits them), the Cloud DNS flip's hook called on Google with the command, in
+ * the run and its epoch in the store, Cloud SQL's fence (Google's own hook), the promotion and the
+ * scaling commanded on AWS across the relay (AWS's fence admits them), the Cloud DNS flip's hook
+ * called on Google with the command, in
  * order, each within its timeout; the Dr* events; a duplicate or stale start refused and recorded;
  * a partition stalls the run before the flip and pages; a failed hook stops it (stop-and-page) or
  * fails forward as the plan says; a hook that never answers stalls the run at its deadline, called
@@ -19,6 +20,10 @@ import { MemoryDrRuns } from '../support/memory-dr-runs.ts';
 const T0 = '2026-03-02T10:00:00.000Z';
 const MIN = 60_000;
 const ok = { status: 200, body: { detail: 'primary targets drained' } };
+const FENCE = 'ledger-fence-cloudsql';
+const fenced = { status: 200, body: { detail: 'Cloud SQL writes revoked' } };
+/** The hooks on Google other than the fence's (the flip's), as a test's `hook` sees them. */
+const flipCalls = (w: { hookCalls: { hook: string }[] }) => w.hookCalls.filter((h) => h.hook !== FENCE);
 
 let store: MemoryDrRuns;
 beforeEach(() => {
@@ -33,7 +38,8 @@ function world(
     plan,
     store,
     start: T0,
-    hook: o.hook ?? (() => ok),
+    // The fence of Cloud SQL answers as it does in every test; `hook` answers the flip's.
+    hook: (name, command) => (name === FENCE ? fenced : (o.hook ?? (() => ok))(name, command)),
     aws:
       o.aws ??
       ((c) => ({ outcome: 'succeeded', afterMs: c.action.type === 'promote-replica' ? 40_000 : 25_000 })),
@@ -41,7 +47,7 @@ function world(
 }
 
 describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan', () => {
-  it('fails over in order under one epoch: promote and scale on AWS across the relay, then the DNS flip on Google', async () => {
+  it('fails over in order under one epoch: the fence on Google, promote and scale on AWS across the relay, then the DNS flip on Google', async () => {
     // Arrange
     const plan = ledgerPlan();
     const w = world(plan);
@@ -52,34 +58,44 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(out.result).toMatchObject({ status: 'succeeded', epoch: 4, finished: true });
     expect(w.published.map(eventLine)).toEqual([
       'DrDecisionMade e4',
-      'DrActionStarted #0 relay e4',
+      'DrActionStarted #0 local e4',
       'DrActionFinished #0 succeeded e4',
       'DrActionStarted #1 relay e4',
       'DrActionFinished #1 succeeded e4',
-      'DrActionStarted #2 local e4',
+      'DrActionStarted #2 relay e4',
       'DrActionFinished #2 succeeded e4',
+      'DrActionStarted #3 local e4',
+      'DrActionFinished #3 succeeded e4',
       'DrFailedOver e4',
     ]);
-    // AWS ran the promotion then the scaling, each once, under the epoch; Google's hook drained
-    // the primary targets with the command of the flip.
+    // Google's hook fenced Cloud SQL first; AWS ran the promotion then the scaling, each once,
+    // under the epoch; Google's hook drained the primary targets with the command of the flip.
     expect(w.ran.map((r) => [r.command.index, r.command.action.type, r.command.epoch])).toEqual([
-      [0, 'promote-replica', 4],
-      [1, 'scale-standby', 4],
+      [1, 'promote-replica', 4],
+      [2, 'scale-standby', 4],
     ]);
     expect(w.fence().epoch).toBe(4);
-    expect(w.hookCalls).toHaveLength(1);
-    expect(w.hookCalls[0]).toMatchObject({
-      hook: 'ledger-drain-primary-targets',
+    expect(w.hookCalls.map((h) => [h.hook, h.command.index])).toEqual([
+      [FENCE, 0],
+      ['ledger-drain-primary-targets', 3],
+    ]);
+    expect(w.hookCalls[1]).toMatchObject({
       command: {
         service: 'ledger',
         epoch: 4,
-        index: 2,
+        index: 3,
         action: { type: 'cloud-dns-failover-policy', serve: 'backup', recordName: 'api.ledger.example.com.' },
       },
     });
     const stored = await store.current('ledger');
-    expect(stored?.run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-    expect(stored?.run.steps[2]?.detail).toBe('primary targets drained');
+    expect(stored?.run.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(stored?.run.steps[0]?.detail).toBe('Cloud SQL writes revoked');
+    expect(stored?.run.steps[3]?.detail).toBe('primary targets drained');
     // The relayed results were taken at their time: 40 s, then 25 s, each polled within 10 s.
     const moved = w.published.at(-1)?.data as { startedAt: string; finishedAt: string };
     const tookMs = Date.parse(moved.finishedAt) - Date.parse(moved.startedAt);
@@ -103,7 +119,7 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(store.refused.map((r) => r.epoch)).toEqual([4, 3]);
     expect(w.published.length).toBe(before);
     expect(w.ran).toHaveLength(2);
-    expect(w.hookCalls).toHaveLength(1);
+    expect(w.hookCalls).toHaveLength(2);
   });
 
   it('stalls and pages when the clouds are cut apart: the promotion gives no result by its deadline, and the DNS flip never runs', async () => {
@@ -116,17 +132,25 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(out.state).toBe('FAILED');
     expect(out.error?.payload).toContain('DrRunStalled');
     expect(out.error?.payload).toContain('gave no result within 900s');
-    expect(w.hookCalls).toEqual([]);
+    expect(flipCalls(w)).toEqual([]);
     expect(w.published.map(eventLine)).toEqual([
       'DrDecisionMade e4',
-      'DrActionStarted #0 relay e4',
-      'DrActionFinished #0 timed-out e4',
+      'DrActionStarted #0 local e4',
+      'DrActionFinished #0 succeeded e4',
+      'DrActionStarted #1 relay e4',
+      'DrActionFinished #1 timed-out e4',
     ]);
-    // The run stalled at the promotion's deadline (15 m), not before.
+    // The run stalled at the promotion's deadline (15 m after it started), not before.
     const stalled = (await store.current('ledger'))?.run;
+    const promotion = stalled?.steps[1];
     expect(stalled?.status).toBe('stalled');
+    expect(Date.parse(promotion?.deadline as string) - Date.parse(promotion?.startedAt as string)).toBe(
+      15 * MIN,
+    );
     expect(Date.parse(stalled?.finishedAt as string) - Date.parse(T0)).toBeGreaterThanOrEqual(15 * MIN);
-    expect(Date.parse(stalled?.finishedAt as string) - Date.parse(T0)).toBeLessThan(15 * MIN + 11_000);
+    expect(Date.parse(stalled?.finishedAt as string)).toBeLessThan(
+      Date.parse(promotion?.deadline as string) + 11_000,
+    );
   });
 
   it('stops and pages when the DNS hook answers an error (stop-and-page): no DrFailedOver', async () => {
@@ -140,10 +164,10 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(out.error?.payload).toContain('DrRunFailed');
     expect(out.error?.payload).toContain('hook ledger-drain-primary-targets answered 500');
     expect(w.published.map(eventLine).slice(-2)).toEqual([
-      'DrActionStarted #2 local e4',
-      'DrActionFinished #2 failed e4',
+      'DrActionStarted #3 local e4',
+      'DrActionFinished #3 failed e4',
     ]);
-    expect(w.hookCalls).toHaveLength(1);
+    expect(flipCalls(w)).toHaveLength(1);
   });
 
   it('fails forward past a failed scaling when the plan says so, flips, and ends failed without DrFailedOver', async () => {
@@ -163,8 +187,35 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(out.state).toBe('FAILED');
     expect(out.error?.payload).toContain('DrRunFailed');
     expect(out.error?.payload).toContain('failing forward');
-    expect(w.hookCalls.map((h) => h.hook)).toEqual(['ledger-drain-primary-targets']);
+    expect(w.hookCalls.map((h) => h.hook)).toEqual([FENCE, 'ledger-drain-primary-targets']);
     expect(w.published.map(eventLine)).not.toContain('DrFailedOver e4');
+  });
+
+  it('stops at a failed fence even when the plan fails forward: nothing commanded on AWS, no flip', async () => {
+    // Arrange: the fence's hook answers an error
+    const plan = ledgerPlan((d) => {
+      d.execution = { onFailure: 'fail-forward' };
+    });
+    const w = drWorld({
+      plan,
+      store,
+      start: T0,
+      hook: (name) => (name === FENCE ? { status: 500, body: { error: 'credentials not revoked' } } : ok),
+      aws: () => ({ outcome: 'succeeded', afterMs: 5_000 }),
+    });
+    // Act
+    const out = await w.run({ decision: moveOf(plan, 4, T0) });
+    // Assess
+    expect(out.state).toBe('FAILED');
+    expect(out.error?.payload).toContain('DrRunFailed');
+    expect(out.error?.payload).toContain('the run stops');
+    expect(w.ran).toEqual([]);
+    expect(w.hookCalls.map((h) => h.hook)).toEqual([FENCE]);
+    expect(w.published.map(eventLine)).toEqual([
+      'DrDecisionMade e4',
+      'DrActionStarted #0 local e4',
+      'DrActionFinished #0 failed e4',
+    ]);
   });
 
   it('stalls at the deadline when the DNS hook never answers, having called it once', async () => {
@@ -176,11 +227,11 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     // Assess
     expect(out.state).toBe('FAILED');
     expect(out.error?.payload).toContain('DrRunStalled');
-    expect(w.hookCalls).toHaveLength(1);
-    expect(w.published.map(eventLine).at(-1)).toBe('DrActionFinished #2 timed-out e4');
+    expect(flipCalls(w)).toHaveLength(1);
+    expect(w.published.map(eventLine).at(-1)).toBe('DrActionFinished #3 timed-out e4');
     // The flip's timeout is the plan's actionTimeout (5m), counted from its start.
     const run = (await store.current('ledger'))?.run;
-    const flip = run?.steps[2];
+    const flip = run?.steps[3];
     expect(Date.parse(run?.finishedAt as string)).toBeGreaterThanOrEqual(
       Date.parse(flip?.deadline as string),
     );
@@ -204,12 +255,14 @@ describe('the dr-failover workflow, Google executing a Cloud-DNS-switched plan',
     expect(w.published.map(eventLine)).toEqual([
       'DrDecisionMade e4',
       'DrDecisionMade e5',
-      'DrActionStarted #0 relay e5',
+      'DrActionStarted #0 local e5',
       'DrActionFinished #0 succeeded e5',
       'DrActionStarted #1 relay e5',
       'DrActionFinished #1 succeeded e5',
-      'DrActionStarted #2 local e5',
+      'DrActionStarted #2 relay e5',
       'DrActionFinished #2 succeeded e5',
+      'DrActionStarted #3 local e5',
+      'DrActionFinished #3 succeeded e5',
       'DrFailedOver e5',
     ]);
     expect(w.hookCalls[0]?.command.epoch).toBe(5);

@@ -12,7 +12,7 @@
  *   them says whether the plan is paused, and the run follows it between actions.
  */
 import { type Issue, ValidationError } from '../errors.ts';
-import { approvalIssues, isFinished, type Run, type RunInput, runFromDecisions } from './executor.ts';
+import { isFinished, type Run, type RunInput, runFromDecisions } from './executor.ts';
 import type { DeciderState, Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 import type { ControlRecord } from './signal-log.ts';
@@ -230,3 +230,33 @@ export function recordedPause(controls: readonly ControlRecord[], service: strin
 
 const lastPauseOrResume = (controls: readonly ControlRecord[], service: string) =>
   controls.findLast((c) => c.service === service && (c.control === 'pause' || c.control === 'resume'));
+
+/**
+ * Whether an operator's approval of `epoch` can be taken now: the run must be awaiting approval at
+ * that epoch, before its deadline. `dr approve` checks it before recording the approval.
+ */
+export function approvalIssues(run: Run | null, service: string, epoch: number, time: string): Issue[] {
+  if (!Number.isInteger(epoch) || epoch < 1)
+    return [{ path: 'epoch', reason: `${epoch} is not a positive integer` }];
+  if (run?.status !== 'awaiting-approval')
+    return [
+      {
+        path: 'epoch',
+        reason: run
+          ? `no ${service} move is awaiting approval (the run of epoch ${run.epoch} is ${run.status})`
+          : `no ${service} move is awaiting approval`,
+      },
+    ];
+  if (run.epoch !== epoch)
+    return [
+      {
+        path: 'epoch',
+        reason: `epoch ${epoch} is not the one awaiting approval (the ${run.decision} of epoch ${run.epoch} is)`,
+      },
+    ];
+  if (run.approval.deadline && Date.parse(time) >= Date.parse(run.approval.deadline))
+    return [
+      { path: 'epoch', reason: `the approval of epoch ${epoch} timed out at ${run.approval.deadline}` },
+    ];
+  return [];
+}

@@ -10,16 +10,16 @@
  *   keeps the highest epoch it has admitted and refuses, and records, any command with a lower one.
  * - The actions run in the plan's order, one at a time, each with its timeout. An action that reports
  *   a failure stops the run and pages, or (plan `execution.onFailure: fail-forward`) pages and goes
- *   on, except a failed promotion: the flip after it would send traffic to a database that is not a
- *   writer. An action whose result never came (timed out, as a partition between the clouds leaves
- *   it) is unknown, not failed: the run stalls and pages, whatever the plan says, and never flips.
+ *   on, except past a failed fence or promotion (`NEVER_PASSED`). An action whose result never came
+ *   (timed out, as a partition leaves it) is unknown, not failed: the run stalls and pages, whatever
+ *   the plan says, and never flips.
  * - A decision pending approval opens a run that waits, until the approved decision (which the
  *   operator's `dr approve <plan> <epoch>` leads the decider to emit) or the approval timeout.
  * - Pause holds the run between actions: the action under way finishes, no next one starts.
  * The argument that a partition stalls and pages and never leaves two primaries: docs/dr-executor.md.
  */
 import { parseDuration } from '../clock.ts';
-import { type Issue, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { Decision } from './failover-state.ts';
 import { iso } from './failover-state.ts';
 import type { Action, Cloud, DrPlan } from './plan.ts';
@@ -27,6 +27,12 @@ import type { Action, Cloud, DrPlan } from './plan.ts';
 const TRAFFIC_FLIPS = new Set<Action['type']>(['arc-routing-control', 'cloud-dns-failover-policy']);
 
 export const isFlip = (action: Action): boolean => TRAFFIC_FLIPS.has(action.type);
+
+/**
+ * Failures a run never fails forward past: a fence (promoting then leaves two writers once the old
+ * writer's region returns) and a promotion (the flip would send traffic to a non-writer).
+ */
+const NEVER_PASSED = new Set<Action['type']>(['fence-writer', 'promote-replica']);
 
 /** The cloud that owns the plan's traffic switch, and so executes the plan (plan.ts checks there is one). */
 export function executorCloud(plan: DrPlan): Cloud {
@@ -399,7 +405,7 @@ function onResult(run: Run, result: ActionResult): Advance {
   }
   step.status = 'failed';
   const canGoOn =
-    result.outcome === 'failed' && run.onFailure === 'fail-forward' && step.action.type !== 'promote-replica';
+    result.outcome === 'failed' && run.onFailure === 'fail-forward' && !NEVER_PASSED.has(step.action.type);
   const page: Page = {
     time: result.time,
     reason: 'action-failed',
@@ -548,36 +554,6 @@ export function runDeadline(run: Run): string | null {
   if (run.status === 'awaiting-approval') return run.approval.deadline ?? null;
   if (run.status !== 'running') return null;
   return run.steps.find((s) => s.status === 'started')?.deadline ?? null;
-}
-
-/**
- * Whether an operator's approval of `epoch` can be taken now: the run must be awaiting approval at
- * that epoch, before its deadline. `dr approve` checks it before recording the approval.
- */
-export function approvalIssues(run: Run | null, service: string, epoch: number, time: string): Issue[] {
-  if (!Number.isInteger(epoch) || epoch < 1)
-    return [{ path: 'epoch', reason: `${epoch} is not a positive integer` }];
-  if (run?.status !== 'awaiting-approval')
-    return [
-      {
-        path: 'epoch',
-        reason: run
-          ? `no ${service} move is awaiting approval (the run of epoch ${run.epoch} is ${run.status})`
-          : `no ${service} move is awaiting approval`,
-      },
-    ];
-  if (run.epoch !== epoch)
-    return [
-      {
-        path: 'epoch',
-        reason: `epoch ${epoch} is not the one awaiting approval (the ${run.decision} of epoch ${run.epoch} is)`,
-      },
-    ];
-  if (run.approval.deadline && Date.parse(time) >= Date.parse(run.approval.deadline))
-    return [
-      { path: 'epoch', reason: `the approval of epoch ${epoch} timed out at ${run.approval.deadline}` },
-    ];
-  return [];
 }
 
 /**

@@ -43,6 +43,7 @@ export interface Hook {
 }
 
 export type Action =
+  | { type: 'fence-writer'; cloud: Cloud; hook: Hook; description?: string }
   | { type: 'promote-replica'; cloud: Cloud; hook: Hook; description?: string }
   | { type: 'scale-standby'; cloud: Cloud; hook: Hook; capacity: number; description?: string }
   | {
@@ -248,12 +249,16 @@ function independenceIssues(doc: DrPlanDocument, add: AddIssue): void {
     );
 }
 
-/** Actions: each phase ends with a data-plane traffic flip, after the promote and scale steps. */
+/**
+ * Actions: each phase ends with a data-plane traffic flip, after the fence, promote and scale steps;
+ * a phase that promotes fences the old writer first.
+ */
 function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
   switchOwnerIssues(doc, add);
   for (const phase of ['failover', 'failback'] as const) {
     const list = doc.actions[phase];
     const target = phase === 'failover' ? doc.standby : doc.primary;
+    fenceIssues(doc, phase, add);
     const firstSteer = list.findIndex((a) => STEERING.has(a.type));
     if (firstSteer === -1)
       add(
@@ -265,7 +270,7 @@ function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
       if (!STEERING.has(a.type) && firstSteer !== -1 && i > firstSteer)
         add(
           `${path}.type`,
-          `${a.type} must come before the traffic flip (${list[firstSteer]?.type} at [${firstSteer}]): promote and scale first, then move traffic`,
+          `${a.type} must come before the traffic flip (${list[firstSteer]?.type} at [${firstSteer}]): fence, promote and scale first, then move traffic`,
         );
       if ((a.type === 'promote-replica' || a.type === 'scale-standby') && a.cloud !== target.cloud)
         add(
@@ -280,6 +285,37 @@ function actionIssues(doc: DrPlanDocument, add: AddIssue): void {
       }
     });
   }
+}
+
+/**
+ * The fence: a phase that promotes a database first revokes writes to the old writer, on the side
+ * giving up traffic (the primary's cloud on failover, the standby's on failback), or that writer
+ * takes writes again when its region returns and the two databases are both writers.
+ */
+function fenceIssues(doc: DrPlanDocument, phase: 'failover' | 'failback', add: AddIssue): void {
+  const list = doc.actions[phase];
+  const giving = phase === 'failover' ? doc.primary : doc.standby;
+  const firstFence = list.findIndex((a) => a.type === 'fence-writer');
+  const promote = list.findIndex((a) => a.type === 'promote-replica');
+  if (promote !== -1 && firstFence === -1)
+    add(
+      `actions.${phase}`,
+      `promotes a database (promote-replica at [${promote}]) with no fence-writer before it: the old writer on ${giving.cloud} would take writes again when its region returns, and the two databases would both be writers`,
+    );
+  list.forEach((a, i) => {
+    if (a.type !== 'fence-writer') return;
+    const path = `actions.${phase}[${i}]`;
+    if (a.cloud !== giving.cloud)
+      add(
+        `${path}.cloud`,
+        `fence-writer on ${phase} acts on the side giving up traffic (${giving.cloud}), whose database was the writer; each cloud acts only on its own half`,
+      );
+    if (promote !== -1 && i > promote)
+      add(
+        `${path}.type`,
+        `fence-writer must come before the promotion (promote-replica at [${promote}]): promoting first leaves two writers until the fence runs`,
+      );
+  });
 }
 
 /**

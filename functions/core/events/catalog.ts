@@ -226,7 +226,12 @@ export interface DrDecisionMadeData {
 
 /** A plan's action as the DR events name it: its type and the cloud that runs it. */
 export interface DrActionRef {
-  type: 'promote-replica' | 'scale-standby' | 'arc-routing-control' | 'cloud-dns-failover-policy';
+  type:
+    | 'fence-writer'
+    | 'promote-replica'
+    | 'scale-standby'
+    | 'arc-routing-control'
+    | 'cloud-dns-failover-policy';
   cloud: Cloud;
 }
 

@@ -70,7 +70,8 @@ describe('a drill control', () => {
 
   it('deployed: refused while a run is under way, while a drill is on, or with the service already on the standby', () => {
     const { decisions } = replay(plan, [...healthy, control('2026-03-02T10:01:00Z', { side: 'standby' })]);
-    const open = runFromDecisions(plan, decisions, AT) as Run;
+    // Read within the first action's timeout (the fence's 2m), while the run is still running.
+    const open = runFromDecisions(plan, decisions, '2026-03-02T10:02:00Z') as Run;
     const done: Run = { ...open, status: 'succeeded' };
     const drillOn = [control('2026-03-02T10:01:00Z', { side: 'standby' })];
     const drillOff = [...drillOn, control('2026-03-02T10:04:00Z', { side: 'primary' })];

@@ -209,8 +209,8 @@ describe('pauseInputs', () => {
     expect(recordedPause([...log, ctl('resume', '2026-03-02T10:06:00Z')], 'payments-api')).toBeNull();
     expect(recordedPause(log, 'ledger')).toBeNull();
     expect(opened.effects).toEqual([]);
-    expect(opened.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
-    expect(resumed.run.steps.map((s) => s.status)).toEqual(['started', 'pending', 'pending']);
+    expect(opened.run.steps.map((s) => s.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
+    expect(resumed.run.steps.map((s) => s.status)).toEqual(['started', 'pending', 'pending', 'pending']);
     expect(resumed.run.steps[0]?.startedAt).toBe(now);
     expect(resumed.effects.map((e) => e.type)).toEqual(['event', 'start-action']);
   });

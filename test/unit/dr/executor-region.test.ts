@@ -119,10 +119,10 @@ describe("the hooks on AWS at packaging: drCommanded's, whichever cloud executes
     const payments = drPlanValues('config/dr-plans/example-payments.yaml');
     const ledger = drPlanValues('config/dr-plans/example-ledger.yaml');
     expect(payments.commandedHookPolicy.Statement).toEqual(
-      allow(['payments-promote-aurora', 'payments-scale-ecs-service']),
+      allow(['payments-fence-aurora', 'payments-promote-aurora', 'payments-scale-ecs-service']),
     );
     expect(ledger.commandedHookPolicy.Statement).toEqual(
-      allow(['ledger-promote-aurora', 'ledger-scale-ecs']),
+      allow(['ledger-fence-aurora', 'ledger-promote-aurora', 'ledger-scale-ecs']),
     );
     // drExecutor invokes no hook: the packaging writes no policy for it.
     expect(Object.keys(payments)).not.toContain('executorHookPolicy');

@@ -1,9 +1,11 @@
 /**
  * The partition argument of docs/dr-executor.md, checked on the core: the payments plan's failover
- * (promote and scale on Google, commanded across the relay; the ARC flip on AWS, the executor) under
+ * (the fence of Aurora on AWS, the executor; promote and scale on Google, commanded across the
+ * relay; the ARC flip on AWS) under
  * generated schedules of relay partitions, deliveries and the passing of time. The relay holds what
  * it cannot deliver and delivers it once healed, as the real one does. After every step: traffic
- * never points at a side whose database is not the writer (so never at two), Google never acts on a
+ * never points at a side whose database is not the writer (so never at two), Google promotes only
+ * once the old writer is fenced, Google never acts on a
  * command after its deadline or under a lower epoch, and a run that stops has paged.
  */
 import fc from 'fast-check';
@@ -56,6 +58,8 @@ interface World {
   /** Google's action under way and when it completes. */
   busy: { command: ActionCommand; doneAt: number } | null;
   standbyWriter: boolean;
+  /** The primary's database is fenced (the executor's local fence-writer ran). */
+  primaryFenced: boolean;
   /** Where the routing controls send traffic. */
   traffic: 'primary' | 'standby';
   /** Every command Google ran, with the time. */
@@ -100,39 +104,48 @@ function simulate(steps: Step[], actionSeconds: number): World {
         service: plan.service,
         decision: 'failover',
         epoch: 5,
-        index: 0,
-        action: plan.actions.failover[0]!,
+        index: 1,
+        action: plan.actions.failover[1]!,
         deadline: iso(T0),
       },
     ],
     busy: null,
     standbyWriter: false,
+    primaryFenced: false,
     traffic: 'primary',
     ran: [],
   };
-  const apply = (a: Advance) => {
+  /** The result of an action run on the executor's side of the cut, at once. */
+  const succeeded = (c: { epoch: number; index: number }) =>
+    apply(
+      advance(w.run, {
+        type: 'result',
+        result: {
+          service: plan.service,
+          epoch: c.epoch,
+          index: c.index,
+          outcome: 'succeeded',
+          time: iso(w.now),
+        },
+      }),
+    );
+  const apply = (a: Advance): void => {
     w.run = a.run;
     for (const e of a.effects) {
       if (e.type !== 'start-action') continue;
       if (e.via === 'relay') {
         w.toGoogle.push(e.command);
         w.sent.push(e.command);
+      } else if (e.command.action.type === 'fence-writer') {
+        // On the executor's side of the cut (AWS's drCommanded, outside the primary's region): the
+        // old writer's writes revoked.
+        w.primaryFenced = true;
+        succeeded(e.command);
       } else {
         // The executor's own flip: ARC's one transaction, all the controls or none.
         check(w.standbyWriter, 'the flip runs only once the standby is the writer');
         w.traffic = 'standby';
-        apply(
-          advance(w.run, {
-            type: 'result',
-            result: {
-              service: plan.service,
-              epoch: e.command.epoch,
-              index: e.command.index,
-              outcome: 'succeeded',
-              time: iso(w.now),
-            },
-          }),
-        );
+        succeeded(e.command);
       }
     }
   };
@@ -140,6 +153,8 @@ function simulate(steps: Step[], actionSeconds: number): World {
     const a = admit(w.fence, command, iso(w.now));
     w.fence = a.state;
     if (a.verdict === 'run' && !w.busy) {
+      if (command.action.type === 'promote-replica')
+        check(w.primaryFenced, 'Google promotes only once the old writer is fenced');
       w.ran.push({ command, at: w.now, fenceBefore: w.fence.epoch });
       w.busy = { command, doneAt: w.now + actionSeconds * 1000 };
     } else if (a.verdict !== 'run') w.toAws.push(a.result);
@@ -240,11 +255,12 @@ describe('a partition between the clouds during a failover', () => {
 
     // Assess
     expect(w.run.status).toBe('stalled');
+    expect(w.primaryFenced).toBe(true);
     expect(w.traffic).toBe('primary');
     expect(w.standbyWriter).toBe(false);
     expect(w.ran).toEqual([]);
     expect(w.fence.refused).toEqual([
-      expect.objectContaining({ epoch: 7, index: 0, reason: expect.stringContaining('after its deadline') }),
+      expect.objectContaining({ epoch: 7, index: 1, reason: expect.stringContaining('after its deadline') }),
     ]);
   });
 

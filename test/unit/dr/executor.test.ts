@@ -2,14 +2,15 @@
  * The DR executor's core (functions/core/dr/executor.ts): which cloud executes, the epoch fence on
  * both sides, the ordered run with its timeouts, failure policy, pause and approval.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { approvalIssues } from '#core/dr/controls.ts';
 import {
   type ActionResult,
   admit,
   advance,
-  approvalIssues,
   claimIssue,
   type Effect,
   executorCloud,
@@ -79,23 +80,30 @@ describe('a run', () => {
 
     // Act
     const first = startRun(plan, decision(plan));
-    const second = ok(first.run, 0, 30);
-    const third = ok(second.run, 1, 60);
-    const done = ok(third.run, 2, 62);
+    const second = ok(first.run, 0, 20);
+    const third = ok(second.run, 1, 30);
+    const fourth = ok(third.run, 2, 60);
+    const done = ok(fourth.run, 3, 62);
 
-    // Assess
+    // Assess: the fence on AWS (the executor's side, through AWS's commanded side), the promotion
+    // and scaling across the relay on Google, then the flip on AWS.
     expect(started(first.effects)).toEqual([0]);
-    const command = first.effects.find((e) => e.type === 'start-action');
-    expect(command).toMatchObject({
-      via: 'relay',
-      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'gcp' }, deadline: at(600) },
+    expect(first.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'commanded',
+      command: { epoch: 3, index: 0, action: { type: 'fence-writer', cloud: 'aws' }, deadline: at(120) },
     });
     expect(started(second.effects)).toEqual([1]);
+    expect(second.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'relay',
+      command: { epoch: 3, index: 1, action: { type: 'promote-replica', cloud: 'gcp' }, deadline: at(620) },
+    });
     expect(started(third.effects)).toEqual([2]);
-    expect(third.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
+    expect(started(fourth.effects)).toEqual([3]);
+    expect(fourth.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
     expect(names(done.effects)).toEqual(['DrActionFinished', 'DrFailedOver']);
     expect(done.run.status).toBe('succeeded');
     expect(done.run.steps.map((s) => [s.status, s.epoch])).toEqual([
+      ['succeeded', 3],
       ['succeeded', 3],
       ['succeeded', 3],
       ['succeeded', 3],
@@ -112,27 +120,39 @@ describe('a run', () => {
       actions: payments.actions.failback,
     });
 
-    // Act
+    // Act: the failback's fence of AlloyDB across the relay, then Aurora's promotion and the scaling
     const first = startRun(payments, back);
-    const second = ok(first.run, 0, 30);
-    const flip = ok(second.run, 1, 60);
+    const second = ok(first.run, 0, 0);
+    const third = ok(second.run, 1, 30);
+    const flip = ok(third.run, 2, 60);
 
     // Assess
     expect(payments.actions.failback.map((a) => stepVia('aws', a))).toEqual([
+      'relay',
       'commanded',
       'commanded',
       'local',
     ]);
-    expect(payments.actions.failover.map((a) => stepVia('aws', a))).toEqual(['relay', 'relay', 'local']);
-    expect(ledger.actions.failover.map((a) => stepVia('gcp', a))).toEqual(['relay', 'relay', 'local']);
-    expect(first.run.steps.map((s) => s.via)).toEqual(['commanded', 'commanded', 'local']);
-    expect(first.effects.find((e) => e.type === 'start-action')).toMatchObject({
-      via: 'commanded',
-      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
-    });
+    expect(payments.actions.failover.map((a) => stepVia('aws', a))).toEqual([
+      'commanded',
+      'relay',
+      'relay',
+      'local',
+    ]);
+    expect(ledger.actions.failover.map((a) => stepVia('gcp', a))).toEqual([
+      'local',
+      'relay',
+      'relay',
+      'local',
+    ]);
+    expect(first.run.steps.map((s) => s.via)).toEqual(['relay', 'commanded', 'commanded', 'local']);
     expect(second.effects.find((e) => e.type === 'start-action')).toMatchObject({
       via: 'commanded',
-      command: { index: 1, action: { type: 'scale-standby', cloud: 'aws' }, deadline: at(30 + 300) },
+      command: { epoch: 3, index: 1, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
+    });
+    expect(third.effects.find((e) => e.type === 'start-action')).toMatchObject({
+      via: 'commanded',
+      command: { index: 2, action: { type: 'scale-standby', cloud: 'aws' }, deadline: at(30 + 300) },
     });
     expect(flip.effects.find((e) => e.type === 'start-action')).toMatchObject({ via: 'local' });
   });
@@ -161,25 +181,34 @@ describe('a run', () => {
     expect(failed.effects.find((e) => e.type === 'page')).toMatchObject({
       page: { reason: 'action-failed', message: expect.stringContaining('no replica; the run stops') },
     });
-    expect(failed.run.steps[2]?.status).toBe('pending');
+    expect(failed.run.steps[1]?.status).toBe('pending');
   });
 
-  it('fails forward past a failed scaling when the plan says so, never past a failed promotion', () => {
+  it('fails forward past a failed scaling when the plan says so, never past a failed fence or promotion', () => {
     // Prepare
     const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
     const first = startRun(plan, decision(plan));
 
     // Act
-    const promoted = ok(first.run, 0, 10);
-    const scaleFailed = ok(promoted.run, 1, 20, 'failed');
-    const flipped = ok(scaleFailed.run, 2, 21);
-    const promoteFailed = ok(startRun(plan, decision(plan)).run, 0, 10, 'failed');
+    const fenced = ok(first.run, 0, 5);
+    const promoted = ok(fenced.run, 1, 10);
+    const scaleFailed = ok(promoted.run, 2, 20, 'failed');
+    const flipped = ok(scaleFailed.run, 3, 21);
+    const fenceFailed = ok(startRun(plan, decision(plan)).run, 0, 5, 'failed');
+    const promoteFailed = ok(ok(startRun(plan, decision(plan)).run, 0, 5).run, 1, 10, 'failed');
 
     // Assess
-    expect(started(scaleFailed.effects)).toEqual([2]);
+    expect(started(scaleFailed.effects)).toEqual([3]);
     expect(scaleFailed.effects.some((e) => e.type === 'page')).toBe(true);
     expect(flipped.run.status).toBe('failed');
     expect(names(flipped.effects)).toEqual(['DrActionFinished']);
+    // A promotion without the fence would leave two writers once the primary's region returns.
+    expect(fenceFailed.run.status).toBe('failed');
+    expect(started(fenceFailed.effects)).toEqual([]);
+    expect(fenceFailed.run.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending', 'pending']);
+    expect(fenceFailed.effects.find((e) => e.type === 'page')).toMatchObject({
+      page: { message: expect.stringMatching(/fence-writer on aws\) failed; the run stops$/) },
+    });
     expect(promoteFailed.run.status).toBe('failed');
     expect(started(promoteFailed.effects)).toEqual([]);
   });
@@ -187,18 +216,18 @@ describe('a run', () => {
   it('stalls and pages when an action gives no result within its timeout, and never runs the flip after it', () => {
     // Prepare
     const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
-    const first = startRun(plan, decision(plan));
+    const fenced = ok(startRun(plan, decision(plan)).run, 0, 0);
 
     // Act
-    const early = advance(first.run, { type: 'tick', time: at(599) });
+    const early = advance(fenced.run, { type: 'tick', time: at(599) });
     const late = advance(early.run, { type: 'tick', time: at(600) });
-    const resultAfter = ok(late.run, 0, 700);
+    const resultAfter = ok(late.run, 1, 700);
 
     // Assess
-    expect(runDeadline(first.run)).toBe(at(600));
+    expect(runDeadline(fenced.run)).toBe(at(600));
     expect(early.run.status).toBe('running');
     expect(late.run.status).toBe('stalled');
-    expect(late.run.steps.map((s) => s.status)).toEqual(['timed-out', 'pending', 'pending']);
+    expect(late.run.steps.map((s) => s.status)).toEqual(['succeeded', 'timed-out', 'pending', 'pending']);
     expect(late.effects.find((e) => e.type === 'page')).toMatchObject({
       page: { reason: 'action-timed-out', message: expect.stringContaining('across the relay') },
     });
@@ -237,7 +266,7 @@ describe('a run', () => {
 
     // Assess
     expect(started(finished.effects)).toEqual([]);
-    expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
+    expect(finished.run.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending', 'pending']);
     expect(started(resumed.effects)).toEqual([1]);
     expect(resumed.run.steps[1]?.startedAt).toBe(at(90));
   });
@@ -245,22 +274,30 @@ describe('a run', () => {
 
 describe('a retried claim starting the action under way again', () => {
   it('sends the same command before its deadline, paused or not; nothing after it, nothing once finished', () => {
-    // Prepare
+    // Prepare: the fence commanded on AWS, then the promotion across the relay.
     const plan = planWith();
-    const first = startRun(plan, decision(plan));
-    const second = ok(first.run, 0, 30);
+    const opened = startRun(plan, decision(plan));
+    const first = ok(opened.run, 0, 0);
+    const second = ok(first.run, 1, 30);
     const paused = advance(second.run, { type: 'pause', by: 'alice@example.com', time: at(40) });
-    const done = ok(ok(second.run, 1, 60).run, 2, 90);
+    const done = ok(ok(second.run, 2, 60).run, 3, 90);
 
     // Act
+    const fenceAgain = restartEffects(opened.run, at(1));
     const early = restartEffects(first.run, at(10));
     const atDeadline = restartEffects(first.run, at(600));
     const afterFirst = restartEffects(second.run, at(31));
 
-    // Assess: the start effects of the first advance, unchanged (its epoch, index and deadline)
-    expect(early).toEqual(first.effects);
+    // Assess: a commanded action's start effects are those of its advance, unchanged (epoch, index,
+    // deadline), the fence on AWS through AWS's commanded side as the promotion across the relay.
+    expect(fenceAgain).toEqual(
+      opened.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'),
+    );
+    expect(started(fenceAgain)).toEqual([0]);
+    expect(early).toEqual(first.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'));
+    expect(started(early)).toEqual([1]);
     expect(atDeadline).toEqual([]);
-    expect(started(afterFirst)).toEqual([1]);
+    expect(started(afterFirst)).toEqual([2]);
     expect(afterFirst).toEqual(
       second.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'),
     );
@@ -272,30 +309,38 @@ describe('a retried claim starting the action under way again', () => {
 
   it("sends an action with a hook on AWS again to AWS's commanded side (its fence answers it once), never a hook Google's workflow calls", () => {
     // Prepare: the payments failback (AWS executes: its promotion and scaling through drCommanded),
-    // and the ledger failover (Google executes: its Cloud DNS flip a hook the workflow calls)
+    // and the ledger failover (Google executes: its fence and Cloud DNS flip hooks the workflow calls)
     const payments = planWith();
     const back = startRun(
       payments,
       decision(payments, { decision: 'failback', active: 'primary', actions: payments.actions.failback }),
     );
-    const scaling = ok(back.run, 0, 30);
+    const promotion = ok(back.run, 0, 0);
+    const scaling = ok(promotion.run, 1, 30);
     const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
-    const flip = ok(ok(startRun(ledger, decision(ledger)).run, 0, 30).run, 1, 60);
+    const ledgerFence = startRun(ledger, decision(ledger));
+    const flip = ok(ok(ok(ledgerFence.run, 0, 10).run, 1, 30).run, 2, 60);
 
     // Act
-    const promotionAgain = restartEffects(back.run, at(10));
+    const promotionAgain = restartEffects(promotion.run, at(10));
     const scalingAgain = restartEffects(scaling.run, at(31));
+    const ledgerFenceAgain = restartEffects(ledgerFence.run, at(1));
     const flipAgain = restartEffects(flip.run, at(61));
 
     // Assess
-    expect(promotionAgain).toEqual(back.effects);
+    expect(promotionAgain).toEqual(
+      promotion.effects.filter((e) => e.type !== 'event' || e.name === 'DrActionStarted'),
+    );
     expect(promotionAgain.find((e) => e.type === 'start-action')).toMatchObject({
       via: 'commanded',
-      command: { epoch: 3, index: 0, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
+      command: { epoch: 3, index: 1, action: { type: 'promote-replica', cloud: 'aws' }, deadline: at(600) },
     });
-    expect(started(scalingAgain)).toEqual([1]);
+    expect(started(scalingAgain)).toEqual([2]);
     expect(scalingAgain.find((e) => e.type === 'start-action')).toMatchObject({ via: 'commanded' });
-    expect(flip.run.steps[2]).toMatchObject({ status: 'started', via: 'local' });
+    // Google's own hooks (the ledger's fence of Cloud SQL, its Cloud DNS flip) are the workflow's
+    expect(ledgerFence.run.steps[0]).toMatchObject({ status: 'started', via: 'local' });
+    expect(ledgerFenceAgain).toEqual([]);
+    expect(flip.run.steps[3]).toMatchObject({ status: 'started', via: 'local' });
     expect(flipAgain).toEqual([]);
   });
 

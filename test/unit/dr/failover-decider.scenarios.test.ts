@@ -60,6 +60,7 @@ describe('failover decider: scenario fixtures', () => {
       'replication-degraded',
     ]);
     expect(failover.actions?.map((a) => a.type)).toEqual([
+      'fence-writer',
       'promote-replica',
       'scale-standby',
       'arc-routing-control',
@@ -129,7 +130,8 @@ describe('failover decider: scenario fixtures', () => {
       active: 'primary',
       trigger: 'control',
     });
-    expect(failback?.actions?.[0]).toMatchObject({ type: 'promote-replica', cloud: 'aws' });
+    expect(failback?.actions?.[0]).toMatchObject({ type: 'fence-writer', cloud: 'gcp' });
+    expect(failback?.actions?.[1]).toMatchObject({ type: 'promote-replica', cloud: 'aws' });
     expect(state.active).toBe('primary');
   });
 });

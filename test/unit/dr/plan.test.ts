@@ -38,7 +38,7 @@ describe('DR plan loader', () => {
     });
     const split = issuesOf(() =>
       planWith((d) => {
-        d.actions.failback[2] = {
+        d.actions.failback[3] = {
           cloud: 'gcp',
           type: 'cloud-dns-failover-policy',
           managedZone: 'payments',
@@ -58,8 +58,8 @@ describe('DR plan loader', () => {
     });
     expect(split).toEqual([
       {
-        path: 'actions.failback[2].cloud',
-        reason: expect.stringContaining('the traffic switch is on aws (actions.failover[2])'),
+        path: 'actions.failback[3].cloud',
+        reason: expect.stringContaining('the traffic switch is on aws (actions.failover[3])'),
       },
     ]);
     expect(tooShort).toEqual([{ path: 'execution.approvalTimeout', reason: 'must be at least 1s' }]);
@@ -81,7 +81,7 @@ describe('DR plan loader', () => {
   it('refuses a Route 53 ChangeResourceRecordSets action as a control-plane call, with a reason', () => {
     // Prepare
     const doc = exampleDoc() as unknown as { actions: { failover: unknown[]; failback: unknown[] } };
-    doc.actions.failover[2] = {
+    doc.actions.failover[3] = {
       cloud: 'aws',
       type: 'route53-record',
       hostedZoneId: 'Z123',
@@ -100,7 +100,7 @@ describe('DR plan loader', () => {
     // Assess
     expect(issues).toEqual([
       {
-        path: 'actions.failover[2].type',
+        path: 'actions.failover[3].type',
         reason: expect.stringMatching(/ChangeResourceRecordSets.*control-plane.*arc-routing-control/),
       },
       { path: 'actions.failback[0]', reason: expect.stringMatching(/control-plane/) },
@@ -112,7 +112,7 @@ describe('DR plan loader', () => {
   it('refuses a Cloud DNS record-set edit the same way', () => {
     // Prepare
     const doc = exampleDoc() as unknown as { actions: { failover: unknown[] } };
-    doc.actions.failover[2] = {
+    doc.actions.failover[3] = {
       cloud: 'gcp',
       type: 'cloud-dns-record-set',
       managedZone: 'pay',
@@ -125,7 +125,7 @@ describe('DR plan loader', () => {
     // Assess
     expect(issues).toEqual([
       {
-        path: 'actions.failover[2].type',
+        path: 'actions.failover[3].type',
         reason: expect.stringMatching(/a Cloud DNS record-set change \(.*control-plane/),
       },
       { path: 'actions.failover', reason: expect.stringMatching(/needs a traffic flip/) },
@@ -187,9 +187,9 @@ describe('DR plan loader', () => {
   it('refuses a traffic flip before the replica is promoted, and a flip that turns every side off', () => {
     // Prepare
     const doc = exampleDoc();
-    const [promote, scale, flip] = doc.actions.failover;
-    doc.actions.failover = [flip!, promote!, scale!];
-    const back = doc.actions.failback[2]!;
+    const [fence, promote, scale, flip] = doc.actions.failover;
+    doc.actions.failover = [fence!, flip!, promote!, scale!];
+    const back = doc.actions.failback[3]!;
     if (back.type === 'arc-routing-control') for (const s of back.states) s.state = 'Off';
 
     // Act
@@ -198,15 +198,15 @@ describe('DR plan loader', () => {
     // Assess
     expect(issues).toEqual([
       {
-        path: 'actions.failover[1].type',
+        path: 'actions.failover[2].type',
         reason: expect.stringMatching(/promote-replica must come before the traffic flip/),
       },
       {
-        path: 'actions.failover[2].type',
+        path: 'actions.failover[3].type',
         reason: expect.stringMatching(/scale-standby must come before the traffic flip/),
       },
       {
-        path: 'actions.failback[2].states',
+        path: 'actions.failback[3].states',
         reason: expect.stringMatching(/at least one side must stay serving/),
       },
     ]);
@@ -217,14 +217,90 @@ describe('DR plan loader', () => {
     const doc = parse(
       readFileSync(join(ROOT, 'config', 'dr-plans', 'example-ledger.yaml'), 'utf8'),
     ) as DrPlanDocument;
-    const flip = doc.actions.failover[2]!;
+    const flip = doc.actions.failover[3]!;
     if (flip.type === 'cloud-dns-failover-policy') flip.serve = 'primary';
 
     // Act
     const issues = issuesOf(() => validateDrPlan(doc));
 
     // Assess
-    expect(issues).toEqual([{ path: 'actions.failover[2].serve', reason: 'must be "backup" on failover' }]);
+    expect(issues).toEqual([{ path: 'actions.failover[3].serve', reason: 'must be "backup" on failover' }]);
+  });
+
+  it('refuses a phase that promotes with no fence of the old writer: two writers once its region returns', () => {
+    // Prepare
+    const doc = exampleDoc();
+    doc.actions.failover.shift();
+    doc.actions.failback.shift();
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'actions.failover',
+        reason:
+          'promotes a database (promote-replica at [0]) with no fence-writer before it: the old writer on aws would take writes again when its region returns, and the two databases would both be writers',
+      },
+      {
+        path: 'actions.failback',
+        reason: expect.stringMatching(/no fence-writer before it: the old writer on gcp .* both be writers/),
+      },
+    ]);
+  });
+
+  it('refuses a fence after the promotion, and a fence on the side taking traffic', () => {
+    // Prepare
+    const doc = exampleDoc();
+    const [fence, promote, ...rest] = doc.actions.failover;
+    doc.actions.failover = [promote!, fence!, ...rest];
+    const back = doc.actions.failback[0]!;
+    back.cloud = 'aws';
+
+    // Act
+    const issues = issuesOf(() => validateDrPlan(doc));
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'actions.failover[1].type',
+        reason: expect.stringMatching(
+          /^fence-writer must come before the promotion \(promote-replica at \[0\]\)/,
+        ),
+      },
+      {
+        path: 'actions.failback[0].cloud',
+        reason: expect.stringMatching(/^fence-writer on failback acts on the side giving up traffic \(gcp\)/),
+      },
+    ]);
+  });
+
+  it('accepts a phase that fences with no promotion, and refuses a fence after the flip', () => {
+    // Prepare / Act
+    const fenceOnly = planWith((d) => {
+      d.actions.failover.splice(1, 1);
+    });
+    const late = issuesOf(() =>
+      planWith((d) => {
+        const [fence, ...rest] = d.actions.failover;
+        d.actions.failover = [...rest, fence!];
+        d.actions.failover.splice(0, 1);
+      }),
+    );
+
+    // Assess
+    expect(fenceOnly.actions.failover.map((a) => a.type)).toEqual([
+      'fence-writer',
+      'scale-standby',
+      'arc-routing-control',
+    ]);
+    expect(late).toEqual([
+      {
+        path: 'actions.failover[2].type',
+        reason: expect.stringMatching(/^fence-writer must come before the traffic flip/),
+      },
+    ]);
   });
 
   it('names every bad field of a malformed plan with a reason', () => {

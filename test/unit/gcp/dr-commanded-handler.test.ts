@@ -119,7 +119,7 @@ describe("Google's commanded side as pushed", () => {
       severity: 'ERROR',
       error: {
         name: 'UnavailableError',
-        message: 'payments-api epoch 3 action 0 is running: its result is sent when it ends',
+        message: 'payments-api epoch 3 action 1 is running: its result is sent when it ends',
       },
     });
   });
@@ -138,7 +138,7 @@ describe("Google's commanded side as pushed", () => {
     // Assess
     expect(r.status).toBe(204);
     expect(String(r.lines.at(-1)?.message)).toMatch(
-      /^dropped: .*data\.action: scale-standby on gcp is not the plan's action 0 of its failover \(promote-replica on gcp\)/,
+      /^dropped: .*data\.action: scale-standby on gcp is not the plan's action 1 of its failover \(promote-replica on gcp\)/,
     );
   });
 });
