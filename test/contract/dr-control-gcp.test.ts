@@ -196,13 +196,24 @@ describe("Google's route for the operators' controls", () => {
   });
 
   it('holds a run under way between actions while paused, and goes on after the resume', async () => {
-    // Arrange: the failover claimed by its execution; its first action (the promotion, on AWS) started
+    // Arrange: the failover claimed by its execution; its fence of Cloud SQL (Google's own hook, the
+    // workflow's call) done; its next action (the promotion, on AWS) started
     const h = harness('none');
-    await h.everyMinute(T0, T0 + 8 * 60_000, T0 + 60_000);
+    // (up to the decision's minute: the fence's 2m deadline counts from it)
+    await h.everyMinute(T0, T0 + 3 * 60_000, T0 + 60_000);
     const move = h.created[0]?.decision as Decision;
     await drExecutorStep(h.executor(), { step: 'claim', decision: move, execution: h.created[0]?.name });
+    const fence = (await h.runs.current('ledger'))?.run.steps.find((s) => s.status === 'started');
+    expect([fence?.action.type, fence?.via]).toEqual(['fence-writer', 'local']);
+    await drExecutorStep(h.executor(), {
+      step: 'local-result',
+      service: 'ledger',
+      epoch: move.epoch,
+      index: fence?.index,
+      outcome: 'succeeded',
+    });
     const promotion = (await h.runs.current('ledger'))?.run.steps.find((s) => s.status === 'started');
-    expect(promotion?.via).toBe('relay');
+    expect([promotion?.action.type, promotion?.via]).toEqual(['promote-replica', 'relay']);
 
     // Act: paused while the promotion runs; its result relayed back; the workflow polls
     expect((await h.post({ control: 'pause' })).status).toBe(201);
@@ -224,7 +235,7 @@ describe("Google's route for the operators' controls", () => {
     expect(held.waitSeconds).toBeGreaterThan(0);
     expect(held.local).toBeUndefined();
     expect(heldRun?.paused).toMatchObject({ by: CAROL });
-    expect(heldRun?.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
+    expect(heldRun?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'pending', 'pending']);
 
     // Act: resumed; the workflow's next poll
     h.clock.advance(60_000);
@@ -234,7 +245,7 @@ describe("Google's route for the operators' controls", () => {
     // Assess: the next action started
     const after = (await h.runs.current('ledger'))?.run;
     expect(after?.paused).toBeNull();
-    expect(after?.steps.map((s) => s.status)).toEqual(['succeeded', 'started', 'pending']);
+    expect(after?.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
   });
 
   it('refuses a malformed body with one issue per field, and answers 401 without a caller Cloud Run verified', async () => {

@@ -43,6 +43,7 @@ import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import type { EventBridgeEvent } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
+import { isFlip } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -205,7 +206,7 @@ async function failedOver(): Promise<void> {
   await cloud.clock.advance(10_000); // past the safety rule's wait period since the last change
   await flipRoutingControls(
     { credentials: executor },
-    { endpoints: world.endpoints, action: plan.actions.failover[2] as ArcAction },
+    { endpoints: world.endpoints, action: plan.actions.failover.find(isFlip) as ArcAction },
   );
   await cloud.clock.advance(10_000);
 }
@@ -224,6 +225,23 @@ const decideFailback = (epoch: number) =>
     execution: `payments-api-${epoch}`,
   });
 
+/**
+ * Google's side of the failback's first action, as the relay would bring it: AlloyDB fenced (the
+ * world's `service-fence` on Google), its result to the executor, which then commands Aurora's
+ * promotion on AWS's bus.
+ */
+async function googleFences(epoch: number): Promise<void> {
+  const command = of(epoch).started.find((s) => s.index === 0);
+  if (command?.via !== 'relay' || command.action.type !== 'fence-writer')
+    throw new Error(`expected the failback's fence relayed to Google first, got ${JSON.stringify(command)}`);
+  await act('service-fence', { name: plan.service, cloud: 'gcp' });
+  await cloud.clock.advance(1_000); // the relay's crossing
+  await applyExecutorInput(deps, {
+    drExecutor: 'result',
+    result: { service: plan.service, epoch, index: 0, outcome: 'succeeded', time: iso(cloud.clock.now()) },
+  });
+}
+
 const runOf = async () => (await deps.runs.current(plan.service))?.run;
 const finished = async () => {
   const run = await runOf();
@@ -232,13 +250,13 @@ const finished = async () => {
 /** The DrFailedBack the executor put on the bus for `epoch` (after it stored the run's end). */
 const failedBack = (epoch: number) =>
   events.filter((e) => e.type.includes('DrFailedBack') && (e.data as { epoch: number }).epoch === epoch);
-/** drCommanded's answers to the promotion's command (index 0) since its invocation `from`. */
+/** drCommanded's answers to the promotion's command (index 1, after the fence) since its invocation `from`. */
 const promotionAnswers = (from: number) =>
-  commanded.slice(from).filter((c) => c.out && 'result' in c.out && c.out.result.index === 0);
-/** The hooks a failback runs: each once, in order. */
+  commanded.slice(from).filter((c) => c.out && 'result' in c.out && c.out.result.index === 1);
+/** The hooks on AWS a failback runs: each once, in order. */
 const EACH_HOOK_ONCE = [
-  ['payments-promote-aurora', 0],
-  ['payments-scale-ecs-service', 1],
+  ['payments-promote-aurora', 1],
+  ['payments-scale-ecs-service', 2],
 ];
 const of = (epoch: number) => ({
   started: events
@@ -256,33 +274,36 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
 
     // Act
     const opened = await decideFailback(5);
+    await googleFences(5);
     const run = await eventually(finished);
 
     // Assess
     expect(opened).toMatchObject({ epoch: 5, status: 'running', finished: false });
     expect(run.status).toBe('succeeded');
     expect(run.steps.map((s) => [s.via, s.status])).toEqual([
+      ['relay', 'succeeded'],
       ['commanded', 'succeeded'],
       ['commanded', 'succeeded'],
       ['local', 'succeeded'],
     ]);
-    expect(run.steps[0]?.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
-    expect(run.steps[1]?.detail).toBe(
-      `scaled to ${(plan.actions.failback[1] as { capacity: number }).capacity}`,
+    expect(run.steps[1]?.detail).toMatch(/^promoted: lost \d+ writes over \d+ ms$/);
+    expect(run.steps[2]?.detail).toBe(
+      `scaled to ${(plan.actions.failback[2] as { capacity: number }).capacity}`,
     );
     const mine = commanded.slice(invocations);
     expect(mine.map((c) => c.hooks)).toEqual([['payments-promote-aurora'], ['payments-scale-ecs-service']]);
     expect(new Set(mine.map((c) => c.requestId)).size).toBe(2);
     expect(mine.map((c) => c.out?.outcome)).toEqual(['ran', 'ran']);
     expect(of(5).started.map((s) => [s.index, s.via])).toEqual([
-      [0, 'commanded'],
+      [0, 'relay'],
       [1, 'commanded'],
-      [2, 'local'],
+      [2, 'commanded'],
+      [3, 'local'],
     ]);
     // Only drCommanded's results came back: the executor's own DrActionFinished did not.
     expect(fedBack.filter((f) => f.epoch === 5).map((f) => [f.index, f.reportedBy, f.outcome])).toEqual([
-      [0, 'commanded', 'succeeded'],
       [1, 'commanded', 'succeeded'],
+      [2, 'commanded', 'succeeded'],
     ]);
     await eventually(() => failedBack(5).length > 0);
     expect(failedBack(5)).toHaveLength(1);
@@ -303,6 +324,7 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
 
     // Act: the claiming execution's Decide retried (its first attempt's answer lost)
     await decideFailback(7);
+    await googleFences(7);
     const retried = await decideFailback(7);
     const run = await eventually(finished);
     // A delivery that found the hook running failed its invocation: Lambda retries it a minute later
@@ -313,11 +335,11 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
     expect(retried).toMatchObject({ epoch: 7, status: 'running', supervise: true });
     expect(
       of(7)
-        .started.filter((s) => s.index === 0)
+        .started.filter((s) => s.index === 1)
         .map((s) => [s.via, s.deadline]),
     ).toEqual([
-      ['commanded', of(7).started[0]?.deadline],
-      ['commanded', of(7).started[0]?.deadline],
+      ['commanded', of(7).started[1]?.deadline],
+      ['commanded', of(7).started[1]?.deadline],
     ]);
     expect(run.status).toBe('succeeded');
     expect(of(7).hooks.map((c) => [c.hook, c.index])).toEqual(EACH_HOOK_ONCE);
@@ -334,10 +356,11 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
 
     // Act: the crashed invocation is retried a minute later (Lambda's asynchronous retry)
     await decideFailback(8);
+    await googleFences(8);
     await eventually(() => commanded.length > invocations && commanded[invocations]?.out);
     await cloud.clock.advance(60_000);
     const run = await eventually(finished);
-    await eventually(() => fedBack.filter((f) => f.epoch === 8 && f.index === 0).length === 2);
+    await eventually(() => fedBack.filter((f) => f.epoch === 8 && f.index === 1).length === 2);
 
     // Assess
     expect(run.status).toBe('succeeded');
@@ -350,10 +373,10 @@ describe("the payments failback's hooks on AWS, through AWS's own commanded side
     const [first, again] = promotion.map((c) => (c.out && 'result' in c.out ? c.out.result : undefined));
     expect(again).toEqual(first);
     const fence = await new DynamoDbDrFence(admins.dynamo, TABLE).read(plan.service);
-    expect(Object.keys(fence.results).sort()).toEqual(['8#0', '8#1']);
-    expect(run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(Object.keys(fence.results).sort()).toEqual(['8#1', '8#2']);
+    expect(run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(
-      run.history.some((h) => /result of action 0 under epoch 8 \(succeeded\) not taken/.test(h.note)),
+      run.history.some((h) => /result of action 1 under epoch 8 \(succeeded\) not taken/.test(h.note)),
     ).toBe(true);
     await eventually(() => failedBack(8).length > 0);
     expect(failedBack(8)).toHaveLength(1);
