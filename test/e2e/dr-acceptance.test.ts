@@ -202,11 +202,11 @@ describe('the DR acceptance through the deployed halves (approval required)', ()
     expect(moves(from)).toEqual([`failover ${pending} pending`, `failover ${pending + 1} approved`]);
     const epoch = pending + 1;
     expect(d.named('aws', 'DrFailedOver')).toHaveLength(1);
-    // Its actions in order under the approved epoch: Aurora's fence (the executor's own hook), two
+    // Its actions in order under the approved epoch: Aurora's fence (by drCommanded on AWS), two
     // across the relay, then the flip
     const started = d.named<DrActionStartedData>('aws', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [epoch, 0, 'fence-writer', 'local'],
+      [epoch, 0, 'fence-writer', 'commanded'],
       [epoch, 1, 'promote-replica', 'relay'],
       [epoch, 2, 'scale-standby', 'relay'],
       [epoch, 3, 'arc-routing-control', 'local'],

@@ -87,11 +87,11 @@ describe('a primary-region outage failed over by the deployed halves', () => {
       `failover ${moves[0]!.data.epoch}`,
     ]);
     const epoch = moves[0]!.data.epoch;
-    // The actions in order: Aurora's fence (the executor's own hook, outside us-east-1), two
+    // The actions in order: Aurora's fence (by drCommanded on AWS, outside us-east-1), two
     // commanded across the relay, then the flip on AWS
     const started = named<DrActionStartedData>('aws', 'DrActionStarted');
     expect(started.map((e) => [e.data.epoch, e.data.index, e.data.action.type, e.data.via])).toEqual([
-      [epoch, 0, 'fence-writer', 'local'],
+      [epoch, 0, 'fence-writer', 'commanded'],
       [epoch, 1, 'promote-replica', 'relay'],
       [epoch, 2, 'scale-standby', 'relay'],
       [epoch, 3, 'arc-routing-control', 'local'],
@@ -107,9 +107,17 @@ describe('a primary-region outage failed over by the deployed halves', () => {
     expect(database.gcp.role).toBe('writer');
     expect(database.aws).toMatchObject({ role: 'writer', fenced: true });
     expect((await act('service', { name: SERVICE })).gcp.desired).toBe(12);
-    // The executor took each result under the epoch, the flip's its own
+    // The executor took each result under the epoch, the flip's its own; drCommanded answered the
+    // fence on AWS's bus (reportedBy: commanded) before the executor recorded it
     const taken = named<DrActionFinishedData>('aws', 'DrActionFinished');
-    expect(taken.map((e) => [e.data.epoch, e.data.index, e.data.outcome])).toEqual([
+    expect(
+      taken.filter((e) => e.data.reportedBy === 'commanded').map((e) => [e.data.index, e.data.outcome]),
+    ).toEqual([[0, 'succeeded']]);
+    expect(
+      taken
+        .filter((e) => e.data.reportedBy === undefined)
+        .map((e) => [e.data.epoch, e.data.index, e.data.outcome]),
+    ).toEqual([
       [epoch, 0, 'succeeded'],
       [epoch, 1, 'succeeded'],
       [epoch, 2, 'succeeded'],

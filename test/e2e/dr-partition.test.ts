@@ -117,12 +117,12 @@ function trafficUnmoved(now: WorldNow): void {
 
 /**
  * The failover's run, stalled with its steps after the fence at `statuses` and paged once (its
- * record and drExecutor's log); the fence of Aurora, the executor's own hook, succeeded first.
+ * record and drExecutor's log); the fence of Aurora, run by drCommanded on AWS, succeeded first.
  */
 function stalled(run: Run, statuses: StepStatus[], s: Scenario): void {
   expect([run.decision, run.status]).toEqual(['failover', 'stalled']);
   expect(run.steps.map((x) => [x.via, x.status])).toEqual([
-    ['local', 'succeeded'],
+    ['commanded', 'succeeded'],
     ['relay', statuses[0]],
     ['relay', statuses[1]],
     ['local', statuses[2]],
