@@ -15,7 +15,7 @@
  * `refused`; a hook the role may not invoke (a plan naming a function its policy does not) fails the
  * action with Lambda's AccessDeniedException.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -31,7 +31,6 @@ import { drCommandedDeps, drCommandedStep } from '#aws/dr-commanded.ts';
 import { DynamoDbDrFence } from '#aws/dr-fence.ts';
 import { lambdaHookRunner, lambdaInvoke } from '#aws/dr-hook-runner.ts';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { CommandedDeps } from '#core/dr/commanded.ts';
 import { advance, startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
@@ -47,6 +46,7 @@ import {
 } from '../support/dr-commanded-aws.ts';
 import { ledgerPlan, moveOf } from '../support/dr-ledger.ts';
 import { roleSession, type SessionCredentials } from '../support/dr-world.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, admin, letServiceCall, startTestCloud } from '../support/local-cloud.ts';
 import { eventually } from '../support/timers.ts';
 
@@ -95,9 +95,7 @@ beforeAll(async () => {
     aws: { region: 'eu-west-1', ip: '198.51.100.20' },
     rpo: '5m',
   });
-  await admins.dynamo.send(
-    new CreateTableCommand({ TableName: TABLE, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(admins.dynamo, TABLE);
   await admins.eb.send(new CreateEventBusCommand({ Name: BUS }));
   role = await roleSession(cloud, 'crosslink-dev-DrCommandedRole', commandedRolePolicy(cloud, NAMES, plan));
   const runtime = lambdaRuntime(cloud.aws.edge.world, cloud.aws.accountId, cloud.aws.region);

@@ -24,7 +24,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -39,7 +39,6 @@ import {
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
 import type { HttpApiEvent } from '#aws/intake.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { DynamoDbSignalLog } from '#aws/signal-log.ts';
 import type { Observation } from '#core/dr/observations.ts';
 import { type DrPlan, parseDrPlan } from '#core/dr/plan.ts';
@@ -53,6 +52,7 @@ import { main } from '#scripts/cli/main.ts';
 import { resolveDefinition } from '../support/aws-half.ts';
 import { roleSession } from '../support/dr-world.ts';
 import { IDENTITIES } from '../support/intake.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, letServiceCall, putServiceRole, startTestCloud } from '../support/local-cloud.ts';
 import { failoverDecision } from '../unit/dr/helpers.ts';
 
@@ -120,9 +120,7 @@ async function session(roleId: string, tableArn: string): Promise<DynamoDBClient
 
 async function deploy(): Promise<World> {
   const table = `crosslink-links-dr-${++tables}`;
-  await admin.send(
-    new CreateTableCommand({ TableName: table, ...structuredClone(LINK_TABLE_SCHEMA) } as never),
-  );
+  await createLinksTable(admin, table);
   const tableArn = `arn:aws:dynamodb:${cloud.aws.region}:${cloud.aws.accountId}:table/${table}`;
   const [asControl, asExecutor] = [
     await session('DrControlRole', tableArn),

@@ -16,7 +16,7 @@
  * drCommanded's `DrActionFinished` (`reportedBy: commanded`) and the executor's own refused as a
  * result (test/local/dr-executor-own-hooks-aws.test.ts runs the hooks through drCommanded).
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ArcAction, flipRoutingControls } from '#aws/arc-switch.ts';
@@ -29,7 +29,6 @@ import {
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -46,6 +45,7 @@ import {
   promoteReseeding,
   type SessionCredentials,
 } from '../support/dr-world.ts';
+import { createLinksTable } from '../support/links-table.ts';
 import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 import { failoverDecision } from '../unit/dr/helpers.ts';
 
@@ -93,7 +93,7 @@ interface Harness {
 
 async function harness(): Promise<Harness> {
   const TableName = `crosslink-links-${++tables}`;
-  await dynamo.send(new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never));
+  await createLinksTable(dynamo, TableName);
   const store = new DynamoDbDrExecutorStore(dynamo, TableName);
   const h: Harness = { events: [], pages: [], flips: 0, store, deps: undefined as unknown as DrExecutorDeps };
   h.deps = {

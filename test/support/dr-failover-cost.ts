@@ -21,7 +21,7 @@
  * Figures only: a bench prints them; the world tests assert the bounds.
  */
 import { performance } from 'node:perf_hooks';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -33,7 +33,6 @@ import { Firestore } from '@google-cloud/firestore';
 import { flipRoutingControls } from '#aws/arc-switch.ts';
 import { applyExecutorInput, type DrExecutorDeps, resultOfFinished } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
-import { LINK_TABLE_SCHEMA } from '#aws/link-store.ts';
 import { parseDuration } from '#core/clock.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
@@ -57,6 +56,7 @@ import {
   PROBE_VANTAGES as VANTAGES,
 } from './dr-world.ts';
 import type { TestFirestore } from './firestore.ts';
+import { createLinksTable } from './links-table.ts';
 import { ADMIN_CREDENTIALS, admin } from './local-cloud.ts';
 
 const PROBE_INTERVAL_MS = 30_000;
@@ -167,7 +167,7 @@ export async function awsFailoverCost(): Promise<FailoverCost> {
 
     // drExecutor over the links table, driven by the state machine as serverless.yml deploys it.
     const TableName = 'crosslink-links-bench';
-    await dynamo.send(new CreateTableCommand({ TableName, ...structuredClone(LINK_TABLE_SCHEMA) } as never));
+    await createLinksTable(dynamo, TableName);
     const events: CloudEvent[] = [];
     const pages: unknown[] = [];
     const deps: DrExecutorDeps = {
