@@ -66,10 +66,20 @@ export { IAM_USED_DIR_VARIABLE, type IamUseRecord } from './gcp/iam/record.ts';
 export { type AccountReport, formatReport, leastPrivilegeReport } from './gcp/iam/report.ts';
 
 export interface LocalCloudOptions {
-  /** 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT. */
-  ports?: 0 | { aws?: number; gcp?: number };
+  /**
+   * 0 = free ports for every edge (tests); or per edge. Default: 4566 / CROSSLINK_AWS_ENDPOINT.
+   * `awsEndpoints`: the AWS edge's endpoints of their own (ARC's cluster endpoints), in the order
+   * they are opened (local/aws/edge.ts `endpointPorts`); free ones by default.
+   */
+  ports?: 0 | { aws?: number; gcp?: number; awsEndpoints?: readonly number[] };
   /** `manual` for tests; `scaled` (default) with `scale` (default 60). */
   clock?: ClockMode | { mode?: ClockMode; scale?: number; start?: number | string };
+  /**
+   * The port of the service health endpoints (`serviceHealth`); default a free one. A caller that
+   * deploys one cloud after another (seeded chaos) names the same port each time, so what it packages
+   * with the endpoints' address is the same package.
+   */
+  serviceHealthPort?: number;
   /** Seed of the local cloud's randomness (faults, ids). Default 1 / CROSSLINK_SEED. */
   seed?: number;
   /** The region `npm start` reports (default us-east-1 / AWS_REGION). */
@@ -259,6 +269,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     settings,
     log,
     ...(iam && { iam }),
+    ...(options.ports !== 0 && options.ports?.awsEndpoints && { endpointPorts: options.ports.awsEndpoints }),
   });
   const emuOpt = options.emulators ?? false;
   const shared = typeof emuOpt === 'object' && 'stop' in emuOpt ? emuOpt : undefined;
@@ -362,7 +373,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     parts.add('clock', () => clock.stop());
     parts.add('link world', () => world.stop());
     const serviceHealth = new ServiceHealthServer(clock);
-    await serviceHealth.start();
+    await serviceHealth.start(options.serviceHealthPort ?? 0);
     parts.add('service health endpoints', () => serviceHealth.stop());
     if (estate) seedAwsEstate(estate, edge.world, network);
     const linkRoutes = new WorldLinkRoutes(world, clock);

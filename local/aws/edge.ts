@@ -48,6 +48,12 @@ export interface AwsEdgeOptions {
    * refused for want of a permission.
    */
   iam?: IamEnforcement;
+  /**
+   * Ports for the edge's endpoints of their own (`World.openEndpoint`: ARC's cluster endpoints), taken
+   * in the order they are opened; past the list, free ones. A caller that starts one cloud after
+   * another and packages their addresses (seeded chaos) gets the same addresses each time.
+   */
+  endpointPorts?: readonly number[];
 }
 
 /** One authenticated call as the edge saw it: for observers such as CloudTrail-style events. */
@@ -113,8 +119,12 @@ export class AwsEdge {
   #iam: IamEnforcement | undefined;
   /** Endpoints of their own (`World.openEndpoint`), closed with the edge. */
   #endpoints = new Set<Server>();
+  /** The ports asked for them, and how many were opened (the index into it). */
+  readonly #endpointPorts: readonly number[];
+  #opened = 0;
 
   constructor(options: AwsEdgeOptions) {
+    this.#endpointPorts = options.endpointPorts ?? [];
     const services = new Map<string, AnyAwsService>();
     for (const s of options.services) {
       if (services.has(s.name)) throw new Error(`two AWS service modules are named ${s.name}`);
@@ -219,7 +229,7 @@ export class AwsEdge {
         }
         await this.#handle(req, res, via);
       },
-      0,
+      this.#endpointPorts[this.#opened++] ?? 0,
       this.world.clock,
     );
     server.on('connection', (socket) => {

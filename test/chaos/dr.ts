@@ -14,7 +14,12 @@
  * scenario, so the runner checks every invariant then. Once the events end it steps on until the
  * executor's run is no longer running (at most SETTLE_MS of virtual time) and gives the end verdict.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateDrPlan } from '#core/dr/plan.ts';
+import { CLUSTER_ENDPOINT_REGIONS } from '#local/aws/route53/arc.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
 import { settle } from '../support/dr-deployed.ts';
@@ -32,6 +37,51 @@ const QUIET_MS = 400;
 const SETTLE_MS = 45 * MIN;
 const DNS_NAME = 'api.payments.example.com';
 const PRIMARY_REGION = 'us-east-1';
+
+/**
+ * What every DR cloud of this process shares: the ports of its AWS edge, of ARC's cluster endpoints
+ * and of its health endpoints, and the AWS half's checkout. The AWS half is packaged with the plan,
+ * whose probes name the health endpoints, and with ARC's cluster endpoints: with the same ports every
+ * scenario's packaging is the same, so the half is packaged once per process, not once per scenario
+ * (a minute or more of wall time each under load). The checkout goes when the process exits.
+ */
+let kept: { awsPorts: number[]; healthPort: number; awsDir: string } | undefined;
+
+/** A port free on loopback now (the OS's pick, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function keptForDr(fresh: boolean): Promise<NonNullable<typeof kept>> {
+  if (!kept) {
+    const awsDir = mkdtempSync(join(tmpdir(), 'crosslink-chaos-dr-aws-'));
+    process.once('exit', () => rmSync(awsDir, { recursive: true, force: true }));
+    kept = { awsPorts: await freePorts(1 + ARC_ENDPOINTS), healthPort: await freePort(), awsDir };
+  } else if (fresh)
+    kept = { ...kept, awsPorts: await freePorts(1 + ARC_ENDPOINTS), healthPort: await freePort() };
+  return kept;
+}
+
+/** ARC's cluster endpoints: one per region of the cluster. */
+const ARC_ENDPOINTS = CLUSTER_ENDPOINT_REGIONS.length;
+
+/** `n` different ports free on loopback now. */
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+const inUse = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE';
 
 /** What each scenario's DR run found: the violations of its last observation, and its end verdict. */
 const found = new WeakMap<ChaosContext, { now: Violation[]; verdict?: Violation[] }>();
@@ -164,12 +214,25 @@ function primaryOut(dr: ChaosContext['scenario']['dr'], t: number): boolean {
 async function runDr(ctx: ChaosContext, root: string): Promise<void> {
   const { dr, faults } = ctx.scenario;
   const emulators = ctx.both.cloud.emulators;
-  const d = await deployDrHalves(root, `crosslink-chaos-dr-${ctx.seed}-`, () => {}, {
-    cloud: {
-      ...(emulators ? { emulators: { ...emulators, stop: async () => {} } } : {}),
-      gcp: { project: `crosslink-chaos-dr-${ctx.seed}-${ctx.run}` },
-    },
-  });
+  const deploy = async (fresh: boolean) => {
+    const { awsPorts, healthPort, awsDir } = await keptForDr(fresh);
+    const [aws, ...awsEndpoints] = awsPorts;
+    return deployDrHalves(root, `crosslink-chaos-dr-${ctx.seed}-`, () => {}, {
+      cloud: {
+        ...(emulators ? { emulators: { ...emulators, stop: async () => {} } } : {}),
+        gcp: { project: `crosslink-chaos-dr-${ctx.seed}-${ctx.run}` },
+        ports: { aws, gcp: 0, awsEndpoints },
+        serviceHealthPort: healthPort,
+        awsDir,
+      },
+    });
+  };
+  const t0 = performance.now();
+  // Another process may have taken a kept port between two scenarios: then others, packaged anew.
+  const d = await deploy(false).catch((e) => (inUse(e) ? deploy(true) : Promise.reject(e)));
+  console.error(
+    `chaos dr: seed ${ctx.seed}'s DR cloud deployed in ${Math.round(performance.now() - t0)} ms (${d.half.deployment.packaged ? 'AWS half packaged' : 'AWS half package kept'})`,
+  );
   const state = { now: [] as Violation[] } as { now: Violation[]; verdict?: Violation[] };
   found.set(ctx, state);
   try {

@@ -3,7 +3,7 @@
  * the AWS half's checkout of its own and its deployment with the plan, the wait for a quiet cloud after a step of the manual clock,
  * gcp.yml's DR function and what it needs, and pull subscriptions that show what a topic carried.
  */
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
@@ -49,10 +49,18 @@ export function drSignalsPieces(
   return { fn, subs, topics, accounts };
 }
 
-/** The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. */
+/**
+ * The AWS half's inputs in a checkout of its own (`at`), with the repository's packages. A checkout
+ * already there gets its inputs afresh and keeps its package (`.serverless/`, packaged again only
+ * when the inputs or the packaging's variables changed).
+ */
 export function awsCheckout(root: string, at: string): void {
-  for (const input of AWS_HALF_INPUTS) cpSync(join(root, input), join(at, input), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir');
+  for (const input of AWS_HALF_INPUTS) {
+    rmSync(join(at, input), { recursive: true, force: true });
+    cpSync(join(root, input), join(at, input), { recursive: true });
+  }
+  if (!existsSync(join(at, 'node_modules')))
+    symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir');
 }
 
 /** Messages on the pull subscription `name` so far, acknowledged, as their CloudEvents. */
@@ -148,21 +156,27 @@ export async function deployDrAwsHalf(
  * beside it and the repository's packages, and the AWS half's checkout under `aws/`; the local
  * cloud on a manual clock with the emulators, its AWS region `region`, gcp.yml's variables from
  * `variables` (filled in later). `options` replace the cloud's (running emulators and a project of its
- * own, where no vitest run leases them: the seeded chaos).
+ * own, where no vitest run leases them, and the ports of the AWS edge and the health endpoints: the
+ * seeded chaos); with
+ * `awsDir`, the AWS half's checkout is that directory, kept across clouds, so a cloud whose
+ * packaging is the same as the one before (the same plan, the same endpoints) is not packaged again.
  */
 export async function startDrCloud(
   root: string,
   prefix: string,
   region: string,
   variables: Record<string, string>,
-  options: Pick<LocalCloudOptions, 'emulators' | 'gcp'> = {},
+  options: Pick<LocalCloudOptions, 'emulators' | 'gcp' | 'ports' | 'serviceHealthPort'> & {
+    awsDir?: string;
+  } = {},
 ): Promise<{ dir: string; awsDir: string; cloud: LocalCloud }> {
+  const { awsDir: keptAwsDir, ...cloudOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), prefix));
   mkdirSync(join(dir, 'config'));
   for (const f of ['policy.yaml', 'pricing.yaml']) cpSync(join(root, 'config', f), join(dir, 'config', f));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
   writeFileSync(join(dir, 'gcp.yml'), stringify({ version: 1, region: 'us-east4' }));
-  const awsDir = join(dir, 'aws');
+  const awsDir = keptAwsDir ?? join(dir, 'aws');
   awsCheckout(root, awsDir);
   const cloud = await startTestCloud({
     clock: { mode: 'manual', start: '2026-06-01T10:00:00Z' },
@@ -170,7 +184,7 @@ export async function startDrCloud(
     emulators: true,
     gcpConfig: join(dir, 'gcp.yml'),
     gcpVariables: variables,
-    ...options,
+    ...cloudOptions,
   });
   return { dir, awsDir, cloud };
 }
