@@ -67,6 +67,17 @@ export const BREAKS = {
     from: "if (!bothUp || live === 'DOWN') return { link, events: [] };",
     to: "if (bothUp || live === 'DOWN' || !bothUp) return { link, events: [] };",
   },
+  /**
+   * The old writer never fenced (functions/aws/dr-hook-runner.ts): AWS's commanded side answers a
+   * `fence-writer` action done without invoking its hook, so a failover promotes the standby while
+   * the old primary's database can still take writes once its region returns.
+   */
+  'no-fence': {
+    what: "the old writer's fence answered done without running its hook",
+    file: 'functions/aws/dr-hook-runner.ts',
+    from: "const hook = hookOf(action, 'AWS');",
+    to: "const hook = hookOf(action, 'AWS'); if (action.type === 'fence-writer') return {};",
+  },
 } as const satisfies Record<string, Break>;
 
 export type BreakName = keyof typeof BREAKS;
