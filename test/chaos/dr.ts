@@ -229,7 +229,13 @@ async function runDr(ctx: ChaosContext, root: string): Promise<void> {
   };
   const t0 = performance.now();
   // Another process may have taken a kept port between two scenarios: then others, packaged anew.
-  const d = await deploy(false).catch((e) => (inUse(e) ? deploy(true) : Promise.reject(e)));
+  // A deploy that failed otherwise (osls's esbuild service stopped under load, once) is tried once
+  // more; a second failure ends the run, loudly.
+  const d = await deploy(false).catch((e) => {
+    if (!inUse(e))
+      console.error(`chaos dr: seed ${ctx.seed}'s DR cloud failed to deploy, tried again: ${String(e)}`);
+    return deploy(inUse(e));
+  });
   console.error(
     `chaos dr: seed ${ctx.seed}'s DR cloud deployed in ${Math.round(performance.now() - t0)} ms (${d.half.deployment.packaged ? 'AWS half packaged' : 'AWS half package kept'})`,
   );
