@@ -215,6 +215,10 @@ const plan: Command = {
     links: { type: 'string', description: 'crosslink links: routes, health history, drains, policy' },
     metrics: { type: 'string', description: 'VPN traffic counters: {traffic: [...]}' },
     at: { type: 'string', description: 'plan as of this ISO 8601 time (default now)' },
+    policy: {
+      type: 'string',
+      description: 'policy file whose AWS regions are read without files (default ./config/policy.yaml)',
+    },
   },
   run: (ctx) =>
     vpnPlan(
