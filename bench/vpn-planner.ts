@@ -55,6 +55,7 @@ function synthetic(count: number): Inventory {
         id,
         aws: {
           vpnConnectionId: id,
+          region: 'us-east-1',
           state: 'available',
           gateway: { kind: 'vgw', id: aws },
           transitGatewayAttachmentId: undefined,

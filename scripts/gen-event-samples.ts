@@ -88,6 +88,7 @@ function vpnCommand(at: number): EventDataByName['VpnDrainRequested'] {
     vpnId: VPN_ID,
     requestedBy: 'arn:aws:sts::000000000000:assumed-role/crosslink-vpn-planner/run',
     requestedAt: iso(at),
+    awsRegion: 'us-east-1',
     gcpTunnels: [
       'projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-tunnel-0',
       'projects/payments-prod/regions/us-east4/vpnTunnels/payments-vpn-tunnel-1',

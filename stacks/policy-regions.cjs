@@ -25,3 +25,24 @@ module.exports.environmentArns = () =>
   policyRegions().map((region) => ({
     'Fn::Sub': `arn:\${AWS::Partition}:interconnect:${region}:*:environment/*`,
   }));
+
+/**
+ * This account's EC2 resources of one type in every AWS region of the policy: the VPN runs read and
+ * act on VPNs in each of them (the AWS half acts in the VPN's own region, docs/vpn-runs.md).
+ */
+const ec2Arns = (type) =>
+  policyRegions().map((region) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:ec2:${region}:\${AWS::AccountId}:${type}/*`,
+  }));
+
+/** The Transit Gateway route tables and attachments a drain or undrain changes propagation between. */
+module.exports.vpnPropagationArns = () => [
+  ...ec2Arns('transit-gateway-route-table'),
+  ...ec2Arns('transit-gateway-attachment'),
+];
+/** The Transit Gateway route tables whose routes the inventory searches. */
+module.exports.transitGatewayRouteTableArns = () => ec2Arns('transit-gateway-route-table');
+/** The VPN connections the AWS half tags and deletes. */
+module.exports.vpnConnectionArns = () => ec2Arns('vpn-connection');
+/** The customer gateways the AWS half deletes with their last VPN. */
+module.exports.customerGatewayArns = () => ec2Arns('customer-gateway');

@@ -1,5 +1,6 @@
 /**
- * The AWS half of a VPN action (docs/vpn-runs.md): reads the VPN connection, its Transit Gateway
+ * The AWS half of a VPN action (docs/vpn-runs.md), in the VPN's AWS region (the command's
+ * `awsRegion`, one of the policy's): reads the VPN connection, its Transit Gateway
  * attachment and that attachment's route-table propagations from EC2, lets the core decide
  * (functions/core/vpn/half.ts), applies the operations, marks the VPN with the run it applied, and
  * puts the result event on the bus. A drain is the attachment's propagation disabled in each Transit
@@ -33,6 +34,7 @@ import * as checks from '#core/events/checks.ts';
 import { checkEventData } from '#core/events/schemas.ts';
 import type { EventSink } from '#core/link/ports.ts';
 import { need } from '#core/link/settings.ts';
+import { awsRegionsOf } from '#core/policy/policy.ts';
 import { approves } from '#core/vpn/approval.ts';
 import {
   type AwsVpnView,
@@ -49,6 +51,7 @@ import {
 } from '#core/vpn/half.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
+import { embeddedPolicy, perRegion } from './runtime.ts';
 import { DynamoDbVpnApprovals } from './vpn-approvals.ts';
 
 /** crosslink's marks on a VPN connection (EC2 tags). */
@@ -120,7 +123,10 @@ export class DynamoDbGoogleDrains implements GoogleDrains {
 }
 
 export interface VpnHalfDeps {
-  ec2: EC2Client;
+  /** EC2 in a region (one client per region): the half acts in the command's `awsRegion`. */
+  ec2: (region: string) => EC2Client;
+  /** The AWS regions of the policy: a command naming another region is refused. */
+  regions: readonly string[];
   /** The crosslink bus the result events go to (the step's own sink, not the link steps' port). */
   bus: EventSink;
   /** Prod delete requests and approvals, and the executions waiting for them (vpn-approvals.ts). */
@@ -180,6 +186,34 @@ export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; t
   // The catalog's schema first (every field's format), then the command's own reading of it.
   checkEventData(COMMAND_CHECKS[action], ce.data);
   return { command: parseVpnHalfCommand(action, ce.data, `${name} data`), traceparent: ce.traceparent };
+}
+
+/**
+ * EC2 in the command's region: `awsRegion` is required here (the VPN's region, which the run read
+ * from its inventory) and must be one of the policy's AWS regions.
+ */
+export function ec2For(deps: Pick<VpnHalfDeps, 'ec2' | 'regions'>, c: VpnHalfCommand): EC2Client {
+  if (!c.awsRegion)
+    throw new ValidationError(
+      [
+        {
+          path: 'awsRegion',
+          reason: `is required: the AWS region ${c.vpnId} is in, where the AWS half acts`,
+        },
+      ],
+      'VPN command',
+    );
+  if (!deps.regions.includes(c.awsRegion))
+    throw new ValidationError(
+      [
+        {
+          path: 'awsRegion',
+          reason: `${c.awsRegion} is not an AWS region of the policy (${deps.regions.join(', ')})`,
+        },
+      ],
+      'VPN command',
+    );
+  return deps.ec2(c.awsRegion);
 }
 
 function isNotFound(e: unknown): boolean {
@@ -295,7 +329,7 @@ export async function applyAwsVpnHalf(
     throw new VpnActionsPausedError(
       `VPN actions are paused: ${c.action} of ${c.vpnId} (run ${c.runId}) not applied`,
     );
-  const { ec2 } = deps;
+  const ec2 = ec2For(deps, c);
   let view = await readView(ec2, c.vpnId);
   if (
     c.action === 'delete' &&
@@ -470,7 +504,7 @@ export async function expireVpnDelete(deps: VpnHalfDeps, input: VpnWaitInput): P
     throw new VpnDeleteApprovedError(
       `the delete of ${c.vpnId} in run ${c.runId} was approved during its wait`,
     );
-  const view = await readView(deps.ec2, c.vpnId);
+  const view = await readView(ec2For(deps, c), c.vpnId);
   const hours = VPN_APPROVAL_WAIT_MS / 3600_000;
   const { data, event } = vpnResultEvent(
     c,
@@ -498,7 +532,8 @@ export function vpnHalfDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnHal
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
   cached = {
-    ec2: new EC2Client({ region }),
+    ec2: perRegion((r) => new EC2Client({ region: r })),
+    regions: awsRegionsOf(embeddedPolicy().document),
     bus: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     approvals: new DynamoDbVpnApprovals(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE'), {
       clock: systemClock,

@@ -2,8 +2,8 @@
  * The AWS side of the VPN inventory exchange (functions/core/vpn/inventory-exchange.ts,
  * docs/vpn-runs.md "The inventory exchange"): the `vpnInventory` Lambda, which the bus rule hands
  * Google's `VpnInventoryRequested` and `VpnInventoryReported`. It answers a request with this
- * account's export (the EC2 CLI's describe outputs, as `crosslink vpn plan --aws` takes them) in
- * pages on the bus, which the relay carries to Google; it stores Google's pages in the links table
+ * account's export (the EC2 CLI's describe outputs of every AWS region of the policy, as
+ * `crosslink vpn plan --aws` takes them) in pages on the bus, which the relay carries to Google; it stores Google's pages in the links table
  * (`pk = VPNRUN#<runId>`, `sk = INVENTORY#<side>#<page>`), where the run reads them with
  * `readPeerInventory`; and, for a run this side coordinates, stores this account's export there too
  * (`INVENTORY#aws#<page>`), which the plan reads with `readOwnInventory`.
@@ -26,6 +26,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Clock, systemClock } from '#core/clock.ts';
 import type { Cloud } from '#core/envelope.ts';
 import { need } from '#core/link/settings.ts';
+import { awsRegionsOf } from '#core/policy/policy.ts';
 import {
   handleInventoryEvent,
   type InventoryExchangeDeps,
@@ -36,6 +37,7 @@ import {
 import type { InventoryExport, InventoryPage, InventoryPageStore } from '#core/vpn/inventory-pages.ts';
 import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
+import { embeddedPolicy, perRegion } from './runtime.ts';
 
 /** An SDK output as the CLI prints it: without `$metadata`, dates as ISO strings. */
 const exported = (out: object): Record<string, unknown> => {
@@ -178,18 +180,87 @@ export class DynamoDbInventoryPages implements InventoryPageStore {
   }
 }
 
+/** One region's clients: EC2 and Direct Connect there. */
+export interface RegionClients {
+  ec2: EC2Client;
+  dx: DirectConnectClient;
+}
+
+/** What a region that did not answer said: the error's name and message. */
+const reasonOf = (e: unknown): string => {
+  const err = e as { name?: string; message?: string };
+  return `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
+};
+
+/**
+ * This account's export in every region of `regions` (the policy's AWS regions), each region's
+ * read with its own clients (EC2 and Direct Connect are regional): the lists concatenated (their ids
+ * are unique across regions), each `VpnConnections[i]` with its `Region`, `Regions` the regions read
+ * and `RegionsMissing` (`[{Region, Reason}]`) those whose read failed after the SDK's retries, whose
+ * VPNs are therefore absent (docs/vpn-planner.md "Regions"). Every region failing is the run's
+ * failure: the first region's error is thrown.
+ */
+export async function readAwsExports(
+  regions: readonly string[],
+  clientsFor: (region: string) => RegionClients,
+): Promise<InventoryExport> {
+  const reads = await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const { ec2, dx } = clientsFor(region);
+        return { region, export: await withGatewayAssociations(await readAwsExport(ec2), dx) };
+      } catch (e) {
+        return { region, error: e };
+      }
+    }),
+  );
+  const answered = reads.filter((r): r is { region: string; export: InventoryExport } => 'export' in r);
+  if (answered.length === 0 && reads.length > 0) throw (reads[0] as { error: unknown }).error;
+  const list = (key: string) =>
+    answered.flatMap((r) =>
+      ((r.export[key] as unknown[] | undefined) ?? []).map((v) =>
+        key === 'VpnConnections' ? { ...(v as object), Region: r.region } : v,
+      ),
+    );
+  const merged: InventoryExport = {};
+  for (const key of [
+    'VpnConnections',
+    'CustomerGateways',
+    'RouteTables',
+    'TransitGatewayAttachments',
+    'TransitGatewayRouteTables',
+    'DirectConnectGatewayAssociations',
+  ])
+    merged[key] = list(key);
+  merged.TransitGatewayRoutes = Object.assign(
+    {},
+    ...answered.map((r) => (r.export.TransitGatewayRoutes as object | undefined) ?? {}),
+  );
+  merged.Regions = answered.map((r) => r.region).sort();
+  merged.RegionsMissing = reads.flatMap((r) =>
+    'error' in r ? [{ Region: r.region, Reason: reasonOf(r.error) }] : [],
+  );
+  return merged;
+}
+
 let cached: InventoryExchangeDeps | undefined;
 
-/** The function's dependencies from its environment, once per cold start. */
+/**
+ * The function's dependencies from its environment, once per cold start: EC2 and Direct Connect
+ * clients per AWS region of the embedded policy, made on first use.
+ */
 export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock) {
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
-  const ec2 = new EC2Client({ region });
-  const dx = new DirectConnectClient({ region });
+  const regions = awsRegionsOf(embeddedPolicy().document);
+  const clientsFor = perRegion((r) => ({
+    ec2: new EC2Client({ region: r }),
+    dx: new DirectConnectClient({ region: r }),
+  }));
   cached = {
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },
     clock,
-    readExport: async () => withGatewayAssociations(await readAwsExport(ec2), dx),
+    readExport: () => readAwsExports(regions, clientsFor),
     sink: new EventBridgeSink(new EventBridgeClient({ region }), { busName: need(env, 'CROSSLINK_BUS') }),
     pages: new DynamoDbInventoryPages(new DynamoDBClient({ region }), need(env, 'CROSSLINK_TABLE')),
   };

@@ -19,7 +19,7 @@ import { type EventBridgeEvent, fromEventBridgeEvent } from './envelope.ts';
 import { EventBridgeSink } from './event-sink.ts';
 import { embeddedPolicy } from './runtime.ts';
 import { DynamoDbVpnRuns } from './vpn-run-store.ts';
-import { readAwsTraffic } from './vpn-traffic.ts';
+import { readAwsTrafficByRegion } from './vpn-traffic.ts';
 
 /** A firing of an EventBridge schedule (`aws.*` sources are EventBridge's own: nobody else may put one). */
 export function isScheduledEvent(event: EventBridgeEvent): boolean {
@@ -60,13 +60,13 @@ let trafficCached: VpnTrafficDeps | undefined;
  */
 export function vpnTrafficDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnTrafficDeps {
   if (trafficCached) return trafficCached;
-  const region = need(env, 'AWS_REGION');
   trafficCached = {
     ...vpnRunEventDepsFromEnv(env),
+    // Each drained VPN's metrics in its own region (its drain record's).
     traffic: (drains, from, now) =>
-      readAwsTraffic(
-        { region },
-        drains.map((d) => d.vpnConnectionId),
+      readAwsTrafficByRegion(
+        {},
+        drains.map((d) => ({ vpnConnectionId: d.vpnConnectionId, region: d.awsRegion })),
         now,
         now - from,
       ),

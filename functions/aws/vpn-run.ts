@@ -6,7 +6,7 @@
  * this side's inventory as `vpnInventory` stored it for the run (vpn-inventory.ts, its
  * `own-inventory` task), the peer's as the exchange stored it, the links (the links table's records,
  * their gateways from the Direct Connect associations this side's export carries), and this side's
- * VPN traffic from CloudWatch. The decisions are the core's (functions/core/vpn/run-steps.ts); the
+ * VPN traffic from CloudWatch, each VPN's in its own region. The decisions are the core's (functions/core/vpn/run-steps.ts); the
  * reactions on the bus are in vpn-run-events.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -30,14 +30,10 @@ import { DynamoDbLinkStore } from './link-store.ts';
 import { embeddedPolicy } from './runtime.ts';
 import { DynamoDbInventoryPages } from './vpn-inventory.ts';
 import { DynamoDbVpnRuns } from './vpn-run-store.ts';
-import { readAwsTraffic } from './vpn-traffic.ts';
+import { type RegionalVpn, readAwsTrafficByRegion } from './vpn-traffic.ts';
 
-/** VPN traffic of these connections over `windowMs` before `now`, in the metrics file's form. */
-export type TrafficReader = (
-  vpnConnectionIds: readonly string[],
-  now: number,
-  windowMs: number,
-) => Promise<unknown>;
+/** VPN traffic of these connections (each in its region) over `windowMs` before `now`, in the metrics file's form. */
+export type TrafficReader = (vpns: readonly RegionalVpn[], now: number, windowMs: number) => Promise<unknown>;
 
 /**
  * The plan's sources on AWS: both sides' inventories as stored for the run (this side's by its
@@ -55,10 +51,12 @@ export function awsPlanSources(o: {
         throw new ConflictError(
           `this side's inventory for ${runId} is incomplete (missing ${own.pages === undefined ? 'every page' : `pages ${own.missing.join(', ')} of ${own.pages}`}): its inventory task stores it before the plan`,
         );
-      const ids = ((own.export.VpnConnections as { VpnConnectionId?: string; State?: string }[]) ?? [])
-        .filter((v) => v.VpnConnectionId && v.State !== 'deleted')
-        .map((v) => v.VpnConnectionId as string);
-      return { export: own.export, traffic: await o.traffic(ids, now, windowMs) };
+      const vpns = (
+        (own.export.VpnConnections as { VpnConnectionId?: string; State?: string; Region?: string }[]) ?? []
+      )
+        .filter((v) => v.VpnConnectionId && v.Region && v.State !== 'deleted')
+        .map((v) => ({ vpnConnectionId: v.VpnConnectionId as string, region: v.Region as string }));
+      return { export: own.export, traffic: await o.traffic(vpns, now, windowMs) };
     },
     peer: storedPeerInventory(o.pages, 'gcp'),
     links: (awsExport) => runLinks(o.links, awsExport),
@@ -105,7 +103,7 @@ export function vpnPlanDepsFromEnv(env: NodeJS.ProcessEnv = process.env): VpnPla
     runs: new DynamoDbVpnRuns(dynamo, table),
     sources: awsPlanSources({
       pages: new DynamoDbInventoryPages(dynamo, table),
-      traffic: (ids, now, windowMs) => readAwsTraffic({ region }, ids, now, windowMs),
+      traffic: (vpns, now, windowMs) => readAwsTrafficByRegion({}, vpns, now, windowMs),
       links: new DynamoDbLinkStore(dynamo, table, systemClock),
     }),
     clock: systemClock,

@@ -80,3 +80,27 @@ export async function readAwsTraffic(
   }
   return { traffic };
 }
+
+/** A VPN connection and the AWS region it is in (CloudWatch's metrics of it are there). */
+export interface RegionalVpn {
+  readonly vpnConnectionId: string;
+  readonly region: string;
+}
+
+/**
+ * `readAwsTraffic` for VPNs of several regions: CloudWatch is regional, so each region's VPNs are
+ * read there (one batched read per region), the samples joined.
+ */
+export async function readAwsTrafficByRegion(
+  access: Omit<CloudWatchAccess, 'region'>,
+  vpns: readonly RegionalVpn[],
+  now: number,
+  windowMs: number,
+): Promise<{ traffic: unknown[] }> {
+  const byRegion = new Map<string, string[]>();
+  for (const v of vpns) byRegion.set(v.region, [...(byRegion.get(v.region) ?? []), v.vpnConnectionId]);
+  const traffic: unknown[] = [];
+  for (const [region, ids] of [...byRegion].sort(([a], [b]) => a.localeCompare(b)))
+    traffic.push(...(await readAwsTraffic({ ...access, region }, ids, now, windowMs)).traffic);
+  return { traffic };
+}

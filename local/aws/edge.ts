@@ -13,6 +13,7 @@ import type { FaultRegistry } from '#local/faults.ts';
 import type { Random } from '#local/random.ts';
 import { type AdminHandler, serveAdmin } from '../admin-http.ts';
 import { closeServer, listenLoopback } from '../listen.ts';
+import { regionOutagesOf } from '../world/region-outages.ts';
 import type { CredentialStore, Principal } from './credentials.ts';
 import { AwsError, authError } from './errors.ts';
 import { emitCloudTrailEvent } from './events/cloudtrail.ts';
@@ -28,6 +29,15 @@ import {
 import { ALWAYS_SENSITIVE, redact, scrub } from './redact.ts';
 import type { AnyAwsService, Protocol, RequestContext, World } from './service.ts';
 import { AuthRefusal, parseAuth, type SignedRequest, verifySignature } from './sigv4.ts';
+
+/**
+ * The services whose API does not answer in a region that is out (`sim region outage aws <region>`,
+ * local/world/region-outages.ts): EC2, whose regional reads the VPN runs make in every region of the
+ * policy. The others keep answering in an out region (the DR scenarios read CloudWatch and DynamoDB
+ * in the hub's region while it is out: what is out there is the protected service, ARC's endpoint
+ * and Route 53's checkers).
+ */
+const REGION_BOUND = new Set(['ec2']);
 
 const MAX_BODY = 16 * 1024 * 1024;
 
@@ -307,6 +317,14 @@ export class AwsEdge {
       const principal = this.#authenticate(signed, route);
       const region = parseAuth(signed).region;
 
+      if (REGION_BOUND.has(route.service.name) && regionOutagesOf(this.world.clock).isOut('aws', region))
+        throw new AwsError(
+          'Unavailable',
+          `${route.service.name} in ${region} is not answering (region outage)`,
+          {
+            status: 503,
+          },
+        );
       const decision = this.world.faults.decide('aws', route.service.name, route.operation);
       if (decision.latencyMs > 0) await wallSleep(decision.latencyMs);
       if (decision.fail) {

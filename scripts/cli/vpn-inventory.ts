@@ -4,10 +4,12 @@
  * exactly the shapes `importAwsExport` / `importGcpExport` / `importMetricsFile` take
  * (docs/vpn-planner.md, "Input files"). Every list is paged to the end.
  */
+
+import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { JWT } from 'google-auth-library';
-import { readAwsExport } from '#aws/vpn-inventory.ts';
-import { readAwsTraffic } from '#aws/vpn-traffic.ts';
+import { readAwsExports } from '#aws/vpn-inventory.ts';
+import { readAwsTraffic, readAwsTrafficByRegion } from '#aws/vpn-traffic.ts';
 import { ComputeRest } from '#gcp/compute-rest.ts';
 import { jwtClient, type ServiceAccountKey } from '#gcp/google-credentials.ts';
 import { readGcpExport } from '#gcp/vpn-inventory.ts';
@@ -30,13 +32,30 @@ export interface GcpAccess {
   auth: JWT;
 }
 
-/** `aws ec2 describe-vpn-connections` ... merged as `jq -s add` would, with `TransitGatewayRoutes`. */
-export async function readAwsInventory(access: AwsAccess): Promise<Record<string, unknown>> {
-  const ec2 = new EC2Client({ ...access });
+/**
+ * `aws ec2 describe-vpn-connections` ... merged as `jq -s add` would, with `TransitGatewayRoutes`,
+ * in each of `regions` (the policy's AWS regions): the multi-region export, each VPN with its
+ * `Region` (docs/vpn-planner.md "Regions").
+ */
+export async function readAwsInventory(
+  access: AwsAccess,
+  regions: readonly string[],
+): Promise<Record<string, unknown>> {
+  const made: { ec2: EC2Client; dx: DirectConnectClient }[] = [];
   try {
-    return await readAwsExport(ec2);
+    return await readAwsExports(regions, (region) => {
+      const c = {
+        ec2: new EC2Client({ ...access, region }),
+        dx: new DirectConnectClient({ ...access, region }),
+      };
+      made.push(c);
+      return c;
+    });
   } finally {
-    ec2.destroy();
+    for (const c of made) {
+      c.ec2.destroy();
+      c.dx.destroy();
+    }
   }
 }
 
@@ -69,6 +88,7 @@ export interface LiveSource {
 export function localCloudSource(
   local: LocalHandshake,
   who: { aws: AwsAccess['credentials']; gcpKey: ServiceAccountKey },
+  awsRegions: readonly string[],
 ): LiveSource {
   return {
     label: 'local cloud',
@@ -82,17 +102,19 @@ export function localCloudSource(
         now = Date.parse(((await res.json()) as { now: string }).now);
       }
       const aws: AwsAccess = { endpoint: local.aws.endpoint, region: local.aws.region, credentials: who.aws };
-      const awsInventory = await readAwsInventory(aws);
-      const ids = ((awsInventory.VpnConnections as { VpnConnectionId?: string; State?: string }[]) ?? [])
-        .filter((v) => v.VpnConnectionId && v.State !== 'deleted')
-        .map((v) => v.VpnConnectionId as string);
+      const awsInventory = await readAwsInventory(aws, awsRegions);
+      const vpns = (
+        (awsInventory.VpnConnections as { VpnConnectionId?: string; State?: string; Region?: string }[]) ?? []
+      )
+        .filter((v) => v.VpnConnectionId && v.Region && v.State !== 'deleted')
+        .map((v) => ({ vpnConnectionId: v.VpnConnectionId as string, region: v.Region as string }));
       const gcp = await readGcpInventory({
         endpoint: local.gcp.endpoint,
         project: local.gcp.project,
         region: local.gcp.region,
         auth: jwtClient(who.gcpKey),
       });
-      const metrics = await readAwsTraffic(aws, ids, now, idleWindowMs);
+      const metrics = await readAwsTrafficByRegion(aws, vpns, now, idleWindowMs);
       return { aws: awsInventory, gcp, metrics, now };
     },
   };

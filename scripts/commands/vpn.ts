@@ -11,6 +11,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '#core/clock.ts';
 import { ValidationError } from '#core/errors.ts';
+import { awsRegionsOf } from '#core/policy/policy.ts';
 import { importAwsExport } from '#core/vpn/import-aws.ts';
 import { importGcpExport } from '#core/vpn/import-gcp.ts';
 import { importLinksFile, importMetricsFile } from '#core/vpn/import-state.ts';
@@ -23,6 +24,7 @@ import type { Command, CommandContext } from '../cli/command.ts';
 import { EXIT, errorLines, InputFileError, UsageError } from '../cli/errors.ts';
 import { identity } from '../cli/identities.ts';
 import { readStructuredFile } from '../cli/io.ts';
+import { policyPath, readPolicy } from '../cli/policy.ts';
 import { table } from '../cli/table.ts';
 import type { LiveSource } from '../cli/vpn-inventory.ts';
 
@@ -213,6 +215,10 @@ const plan: Command = {
     links: { type: 'string', description: 'crosslink links: routes, health history, drains, policy' },
     metrics: { type: 'string', description: 'VPN traffic counters: {traffic: [...]}' },
     at: { type: 'string', description: 'plan as of this ISO 8601 time (default now)' },
+    policy: {
+      type: 'string',
+      description: 'policy file whose AWS regions are read without files (default ./config/policy.yaml)',
+    },
   },
   run: (ctx) =>
     vpnPlan(
@@ -255,10 +261,14 @@ async function liveSource(ctx: CommandContext): Promise<LiveSource> {
   } catch (e) {
     throw new UsageError(`--as ${who.name}: no Google key file (${(e as Error).message.split('\n')[0]})`);
   }
-  return localCloudSource(target.local, {
-    aws: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey },
-    gcpKey,
-  });
+  const policy = await readPolicy(
+    policyPath(ctx.home, ctx.options.policy as string | undefined, process.env),
+  );
+  return localCloudSource(
+    target.local,
+    { aws: { accessKeyId: who.aws.accessKeyId, secretAccessKey: who.aws.secretAccessKey }, gcpKey },
+    awsRegionsOf(policy.document),
+  );
 }
 
 const approve: Command = {

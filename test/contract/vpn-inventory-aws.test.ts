@@ -6,7 +6,11 @@
  * back with readPeerInventory (missing pages named, duplicates and any order harmless); this side's
  * own events and requests for Google's inventory are ignored. And the vpn-run state machine's
  * own-inventory task: this account's export stored for the run's plan, the newest report read.
+ * And the read of every region of the policy, each with its own SDK clients: each VPN carries its
+ * region, and a region that is out is named in the export, its VPNs absent.
  */
+
+import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import {
@@ -24,7 +28,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
-import { DynamoDbInventoryPages, readAwsExport, vpnInventoryStep } from '#aws/vpn-inventory.ts';
+import {
+  DynamoDbInventoryPages,
+  readAwsExport,
+  readAwsExports,
+  vpnInventoryStep,
+} from '#aws/vpn-inventory.ts';
 import { ManualClock } from '#core/clock.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import { importAwsExport } from '#core/vpn/import-aws.ts';
@@ -38,7 +47,7 @@ import {
 } from '#core/vpn/inventory-pages.ts';
 import type { LocalCloud } from '#local/index.ts';
 import { createLinksTable } from '../support/links-table.ts';
-import { ADMIN_CREDENTIALS, startTestCloud } from '../support/local-cloud.ts';
+import { ADMIN_CREDENTIALS, admin, startTestCloud } from '../support/local-cloud.ts';
 import { vpnWorld } from '../support/vpn-world.ts';
 
 const ACCOUNT = '000000000000';
@@ -270,5 +279,73 @@ describe("the vpn-run state machine's own-inventory task", () => {
     await expect(vpnInventoryStep(deps, { step: 'plan', runId: OWN_RUN } as never)).rejects.toThrow(
       /step: must be own-inventory/,
     );
+  });
+});
+
+describe('the export of every region of the policy', () => {
+  const REGIONS = ['eu-central-1', 'us-east-1', 'us-west-2'];
+  const made: { ec2: EC2Client; dx: DirectConnectClient }[] = [];
+  const clientsFor = (region: string) => {
+    const config = { region, endpoint: cloud.aws.endpoint, credentials: ADMIN_CREDENTIALS };
+    const c = { ec2: new EC2Client(config), dx: new DirectConnectClient(config) };
+    made.push(c);
+    return c;
+  };
+  const westVpns: string[] = [];
+  afterAll(() => {
+    for (const c of made) {
+      c.ec2.destroy();
+      c.dx.destroy();
+    }
+  });
+
+  it('reads each region through its own clients, each VPN with its region, as the planner imports it', async () => {
+    // Arrange: a VPC in us-west-2 with a VPN to the same Google network.
+    const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', {
+      region: 'us-west-2',
+      cidrBlocks: ['10.3.0.0/16'],
+    });
+    const built = await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
+      name: 'west-0',
+      aws: { vpcId: vpc.vpcId },
+      gcp: { project: 'net-prod', region: 'us-west1', network: 'core' },
+    });
+    westVpns.push(built.vpn.vpnConnectionId);
+    // Act
+    const exp = await readAwsExports(REGIONS, clientsFor);
+    // Assess
+    const imported = importAwsExport(exp);
+    const byRegion = (r: string) =>
+      imported.vpnConnections.filter((v) => v.region === r).map((v) => v.vpnConnectionId);
+    expect(byRegion('us-west-2')).toEqual(westVpns);
+    expect(byRegion('us-east-1').sort()).toEqual([...vpnIds].sort());
+    expect(byRegion('eu-central-1')).toEqual([]);
+    expect(imported.regions).toEqual(REGIONS);
+    expect(imported.missingRegions).toEqual([]);
+    // The hub region's own part is what its single-region read gives.
+    const east = await readAwsExport(ec2);
+    expect((exp.VpnConnections as object[]).length).toBe((east.VpnConnections as object[]).length + 1);
+  });
+
+  it('names a region that is out and leaves its VPNs out, the others read', async () => {
+    // Arrange
+    await admin(cloud, 'POST', '/world/region-outage', { cloud: 'aws', region: 'us-west-2', on: true });
+    try {
+      // Act
+      const exp = await readAwsExports(REGIONS, clientsFor);
+      // Assess
+      const imported = importAwsExport(exp);
+      expect(imported.missingRegions).toEqual([
+        {
+          region: 'us-west-2',
+          reason: expect.stringMatching(/^Unavailable: ec2 in us-west-2 is not answering/),
+        },
+      ]);
+      expect(imported.regions).toEqual(['eu-central-1', 'us-east-1']);
+      expect(imported.vpnConnections.map((v) => v.vpnConnectionId)).not.toContain(westVpns[0]);
+      expect(imported.vpnConnections.length).toBe(vpnIds.length);
+    } finally {
+      await admin(cloud, 'POST', '/world/region-outage', { cloud: 'aws', region: 'us-west-2', on: false });
+    }
   });
 });

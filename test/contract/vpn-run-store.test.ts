@@ -49,6 +49,7 @@ const drain = (vpn: string, links: string[]): RunDrain => ({
   prefixes: [{ prefix: '10.20.0.0/16', toward: 'gcp' }],
   links,
   gcpTunnels: ['projects/payments-prod/regions/us-east4/vpnTunnels/t0'],
+  awsRegion: 'us-east-1',
 });
 
 const STORES: [string, () => Promise<VpnRunStore>][] = [

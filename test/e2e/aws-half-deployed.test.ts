@@ -6,7 +6,8 @@
  * peer event put on the crosslink bus by the `crosslink` identity, the Google side opening the
  * sealed key with the local Cloud KMS and accepting through the world. The watcher resumes the
  * execution (CloudTrail -> forward rule -> watcher, or its schedule), on a manual virtual clock.
- * The vpn-half state machine drains from a command on the bus, and a prod delete waits until
+ * The vpn-half state machine drains from a command on the bus (a VPN in us-west-2, the command's
+ * region, not the hub's), and a prod delete waits until
  * `crosslink vpn approve` (SigV4, the intake's `POST /vpns/{id}/approvals`) resumes it.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -307,24 +308,31 @@ describe('the AWS half deployed from serverless.yml', () => {
 });
 
 describe('the deployed vpn-half state machine', () => {
-  it('drains a Transit Gateway VPN from a command on the bus: only its propagation goes, and VpnDrained comes back', async () => {
+  it('drains a Transit Gateway VPN in us-west-2 from a command on the bus naming that region: only its propagation goes, and VpnDrained comes back', async () => {
+    // The VPN is in another AWS region of the policy than the hub's: the half acts there, under
+    // its role's grants for that region (IAM on).
+    const WEST = 'us-west-2';
     await admin(cloud, 'POST', '/aws/ec2/add-gcp-network', {
       project: 'net-prod',
       name: 'core',
       subnets: [{ name: 'app', region: 'us-east4', ipCidrRange: '10.128.0.0/20' }],
     });
-    const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', { cidrBlocks: ['10.3.0.0/16'] });
-    const tgw = (await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { vpcIds: [vpc.vpcId] }))
-      .transitGateway;
+    const { vpc } = await admin(cloud, 'POST', '/aws/ec2/add-vpc', {
+      region: WEST,
+      cidrBlocks: ['10.3.0.0/16'],
+    });
+    const tgw = (
+      await admin(cloud, 'POST', '/aws/ec2/add-transit-gateway', { region: WEST, vpcIds: [vpc.vpcId] })
+    ).transitGateway;
     const vpnId = (
       await admin(cloud, 'POST', '/aws/ec2/build-vpn', {
         name: 'vpn-deployed',
         aws: { vpcId: vpc.vpcId, transitGatewayId: tgw.transitGatewayId },
-        gcp: { project: 'net-prod', region: 'us-east4', network: 'core' },
+        gcp: { project: 'net-prod', region: 'us-west1', network: 'core' },
       })
     ).vpn.vpnConnectionId as string;
     const ec2 = new EC2Client({
-      region: REGION,
+      region: WEST,
       endpoint: cloud.aws.endpoint,
       credentials: ADMIN_CREDENTIALS,
     });
@@ -351,6 +359,7 @@ describe('the deployed vpn-half state machine', () => {
         vpnId,
         requestedBy: 'planner@example.com',
         requestedAt: '2026-06-01T00:00:00Z',
+        awsRegion: WEST,
       },
     });
     // Put as one of crosslink's roles: the bus's policy refuses anyone else.
@@ -414,7 +423,7 @@ describe('the deployed vpn-half state machine', () => {
         origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
         subject: vpnId,
         clock: cloud.clock,
-        data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
+        data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt, awsRegion: REGION },
       });
       const out = await asCrosslink.send(
         new PutEventsCommand({

@@ -1,9 +1,11 @@
 /**
  * A VPN run end to end, both halves deployed as `npm start` runs them (the packaged serverless.yml
  * with IAM on, gcp.yml on the emulators with Google IAM, the estate's three VPNs beside the example
- * link), through the CLI: the example link is made ACTIVE, `crosslink vpn run --now` starts the
+ * link, and one more between us-west-2 and us-west1, in another AWS region of the policy than the
+ * hub's), through the CLI: the example link is made ACTIVE, `crosslink vpn run --now` starts the
  * coordinator's `crosslink-vpn-run` state machine, which asks Google for its inventory across the
- * relay, plans the three VPNs with the link read from its record and the Direct Connect gateway's
+ * relay, plans the four VPNs (each with its AWS region: the inventory reads every region of the
+ * policy) with the link read from its record and the Direct Connect gateway's
  * associations (the Transit Gateway one out of its reach), and reports; the shipped policy runs every environment dry, so nothing is
  * commanded and no VPN changes; `vpn runs show` prints the plan and the saving; `--apply` is
  * refused.
@@ -13,6 +15,7 @@ import type { RunEntry } from '#core/vpn/run.ts';
 import type { VpnRunHeader } from '#core/vpn/run-steps.ts';
 import { type BothHalves, dumpOnFailure, startBothHalves, waitFor } from '../support/both-halves.ts';
 import { linkFlows } from '../support/link-flows.ts';
+import { admin } from '../support/local-cloud.ts';
 
 let both: BothHalves;
 
@@ -32,6 +35,18 @@ describe('a VPN run on the local cloud', () => {
     // Arrange
     const id = await awsFirst();
     await expectActive(id);
+    // A VPN in us-west-2 (its own VPC there) to the payments network's us-west1 side.
+    const { vpc } = await admin(both.cloud, 'POST', '/aws/ec2/add-vpc', {
+      region: 'us-west-2',
+      cidrBlocks: ['10.31.0.0/16'],
+    });
+    const west = (
+      await admin(both.cloud, 'POST', '/aws/ec2/build-vpn', {
+        name: 'payments-vpn-west',
+        aws: { vpcId: vpc.vpcId, tags: { 'crosslink:managed': 'planned' } },
+        gcp: { project: 'payments-prod', region: 'us-west1', network: 'payments-vpc' },
+      })
+    ).vpn.vpnConnectionId as string;
     const vpnsBefore = await both.json<{ vpns: { vpnConnectionId: string; state: string }[] }>('vpn', 'plan');
     // Act
     const started = await both.json<{ runId: string; apply: boolean }>('vpn', 'run', '--now');
@@ -57,7 +72,14 @@ describe('a VPN run on the local cloud', () => {
     expect(shown.entries.map((e) => e.vpnId).sort()).toEqual(
       vpnsBefore.vpns.map((v) => v.vpnConnectionId).sort(),
     );
-    expect(shown.entries).toHaveLength(3);
+    expect(shown.entries).toHaveLength(4);
+    // Each with its AWS region: the west one in us-west-2, the estate's in the hub's.
+    expect(shown.entries.map((e) => [e.vpnId, e.awsRegion]).sort()).toEqual(
+      shown.entries.map((e) => [e.vpnId, e.vpnId === west ? 'us-west-2' : 'us-east-1']).sort(),
+    );
+    expect(shown.entries.map((e) => e.vpnId)).toContain(west);
+    // Every region of the policy answered.
+    expect(JSON.stringify(shown.run?.unpaired)).not.toContain('did not answer');
     expect(shown.entries.every((e) => !e.emit && e.mode === 'dry-run')).toBe(true);
     // Paired with Google's tunnels; the link, read from its record, is the one the VPN on its
     // gateway is judged against, and has not soaked yet (the planner's 72 h).
@@ -65,7 +87,9 @@ describe('a VPN run on the local cloud', () => {
     expect(shown.entries.some((e) => e.gates.find((g) => g.gate === 'soak')?.reason.includes(id))).toBe(true);
     expect(shown.entries.every((e) => e.action === 'keep')).toBe(true);
     // The link's Direct Connect gateway reaches the virtual private gateway, not the Transit Gateway.
+    // No link reaches the west VPN's gateway either.
     expect(shown.entries.map((e) => e.gates.find((g) => g.gate === 'covered')?.verdict).sort()).toEqual([
+      'fail',
       'fail',
       'pass',
       'pass',

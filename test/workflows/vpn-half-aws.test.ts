@@ -129,7 +129,8 @@ beforeAll(async () => {
   await eb.send(new CreateEventBusCommand({ Name: 'crosslink' }));
   await createLinksTable(ddb, 'crosslink-links');
   deps = {
-    ec2,
+    ec2: (region) => (region === REGION ? ec2 : new EC2Client({ ...config, region })),
+    regions: [REGION, 'us-west-2'],
     bus: new EventBridgeSink(eb, { busName: 'crosslink' }),
     // As the intake wires it: recording an approval answers the waiting execution's token.
     approvals: new DynamoDbVpnApprovals(ddb, 'crosslink-links', {
@@ -219,7 +220,7 @@ async function command(
       name,
       origin: { cloud: 'aws', accountId: ACCOUNT, region: REGION },
       subject: vpnId,
-      data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt },
+      data: { runId, vpnId, requestedBy: 'planner@example.com', requestedAt, awsRegion: REGION },
       clock: cloud.clock,
     }),
     o.parked ? { runId, vpnId } : undefined,

@@ -5,6 +5,7 @@
  * stored or read, so a function that never creates a half does not build Secrets Manager.
  */
 
+import { awsRegionsOf } from '#core/policy/policy.ts';
 import { credentialsFor } from '../assume-role.ts';
 import { InterconnectHalves } from '../halves.ts';
 import { InterconnectClient } from '../interconnect-client.ts';
@@ -16,7 +17,7 @@ import { clientConfig, SESSION, stsClient } from './accounts.ts';
 
 export const halves: PortFactory<'halves'> = (env, deps) => {
   const roles = accountRoles(env);
-  const regions = [...new Set(deps.policy.document.regionPairs.map((p) => p.aws))];
+  const regions = awsRegionsOf(deps.policy.document);
   const keys: SecretStore = {
     putActivationKey: (linkId, key) => deps.secrets.putActivationKey(linkId, key),
     getActivationKey: (ref) => deps.secrets.getActivationKey(ref),

@@ -136,6 +136,11 @@ export interface VpnHalfCommandData {
    * there; the AWS half reads its own side by `vpnId`).
    */
   gcpTunnels?: string[];
+  /**
+   * The AWS region the VPN connection is in, as the run's inventory read it: where the AWS half acts
+   * (required there; Google's half does not read it).
+   */
+  awsRegion?: string;
 }
 
 /** What one cloud's half did with a command (the event's name says which action). */
@@ -342,7 +347,7 @@ export const EVENT_NAMES = [
 
 const VPN_COMMAND_FIELDS = {
   required: ['runId', 'vpnId', 'requestedBy', 'requestedAt'],
-  optional: ['gcpTunnels'],
+  optional: ['gcpTunnels', 'awsRegion'],
 } as const;
 const VPN_RESULT_FIELDS = {
   required: ['runId', 'vpnId', 'side', 'outcome', 'method', 'changed', 'reason', 'appliedAt'],

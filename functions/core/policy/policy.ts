@@ -47,6 +47,14 @@ export interface PolicyDocument {
   vpn?: { coordinator?: Cloud; mode?: { prod?: string; nonprod?: string }; planner?: unknown };
 }
 
+/**
+ * The AWS regions of the policy's pairs in the policy's order, each once: where a link's AWS half may live and
+ * where the VPN runs read and act (stacks/policy-regions.cjs scopes the IAM grants to the same list).
+ */
+export function awsRegionsOf(doc: Pick<PolicyDocument, 'regionPairs'>): string[] {
+  return [...new Set(doc.regionPairs.map((p) => p.aws))];
+}
+
 export interface Policy {
   document: PolicyDocument;
   hash: string;

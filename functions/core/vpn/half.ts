@@ -30,7 +30,15 @@ export interface VpnHalfCommand {
   /** Who asked (the planner's identity or a person), checked against the approver of a prod delete. */
   requestedBy: string;
   requestedAt: string;
+  /**
+   * The AWS region the VPN connection is in, as the run's inventory read it: where the AWS half acts
+   * (it refuses a command without one); Google's half does not read it.
+   */
+  awsRegion?: string;
 }
+
+/** An AWS region's shape (config/link-request.schema.json's). */
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** Refused: the pause switch is on. Nothing was changed. */
 export class VpnActionsPausedError extends CrosslinkError {
@@ -66,8 +74,9 @@ export function parseVpnHalfCommand(action: VpnAction, data: unknown, subject = 
   const requestedAt = str('requestedAt', /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/, 'an RFC 3339 UTC time');
   if (requestedAt && Number.isNaN(Date.parse(requestedAt)))
     issues.push({ path: 'requestedAt', reason: `is not a time: ${requestedAt}` });
+  const awsRegion = o.awsRegion === undefined ? undefined : str('awsRegion', AWS_REGION, 'an AWS region');
   if (issues.length) throw new ValidationError(issues, subject);
-  return { action, runId, vpnId, requestedBy, requestedAt };
+  return { action, runId, vpnId, requestedBy, requestedAt, ...(awsRegion ? { awsRegion } : {}) };
 }
 
 /** The last command crosslink applied to a VPN, as it marks the VPN: `<requestedAt> <action> <runId>`. */

@@ -5,8 +5,16 @@
  * (TransitGatewayAttachments), `describe-transit-gateway-route-tables` (TransitGatewayRouteTables) and
  * `TransitGatewayRoutes`: `{<tgw-rtb id>: <search-transit-gateway-routes output>}`. Merging the files
  * with `jq -s add` gives this object, since their top-level keys differ.
+ *
+ * Regions (docs/vpn-planner.md "Regions"): EC2 is regional and its output names no region, so the
+ * export says where each VPN is. A single-region export (one region's describes, as pasted) names
+ * its region once, top-level `Region`. A multi-region export (crosslink's inventory reads every AWS
+ * region of the policy) is every region's lists concatenated (ids are unique across regions), each
+ * `VpnConnections[i]` carrying its own `Region`, with `Regions` (the regions read) and
+ * `RegionsMissing` (`[{Region, Reason}]`, the regions that did not answer: their VPNs are absent).
  */
 import type { Cidr } from '../net/cidr.ts';
+import { AWS_REGION } from './half.ts';
 import type { AwsTunnel, AwsVpnHalf } from './model.ts';
 import { type Json, Reader, readAwsTags } from './read.ts';
 
@@ -17,8 +25,18 @@ export interface AwsTgwRoute {
   readonly attachments: readonly { readonly resourceType: string; readonly resourceId: string }[];
 }
 
+/** An AWS region the export could not read, and why. */
+export interface MissingRegion {
+  readonly region: string;
+  readonly reason: string;
+}
+
 export interface AwsExport {
   readonly vpnConnections: readonly AwsVpnHalf[];
+  /** The regions read (`Regions`, or the single-region export's `Region`), sorted. */
+  readonly regions: readonly string[];
+  /** The regions that did not answer (`RegionsMissing`): what is there is not in the export. */
+  readonly missingRegions: readonly MissingRegion[];
   /** Static routes of static VPNs (prefixes on the Google side). */
   readonly staticRoutes: ReadonlyMap<string, readonly Cidr[]>;
   readonly customerGateways: readonly string[];
@@ -29,6 +47,37 @@ export interface AwsExport {
 }
 
 const GONE = new Set(['deleted', 'deleting']);
+
+function region(r: Reader, v: unknown, path: string): string | undefined {
+  const s = r.string(v, path);
+  if (s && !AWS_REGION.test(s)) return r.fail(path, `must be an AWS region such as us-east-1, got "${s}"`);
+  return s;
+}
+
+/** `Regions`, `Region` and `RegionsMissing` of the export's top level. */
+function readRegions(
+  r: Reader,
+  top: Json,
+): { exportRegion: string | undefined; regions: string[]; missing: MissingRegion[] } {
+  const exportRegion = top.Region === undefined ? undefined : region(r, top.Region, 'Region');
+  const regions = new Set<string>(exportRegion ? [exportRegion] : []);
+  for (const [i, v] of (r.array(top.Regions, 'Regions', true) ?? []).entries()) {
+    const got = region(r, v, `Regions[${i}]`);
+    if (got) regions.add(got);
+  }
+  const missing: MissingRegion[] = [];
+  for (const [i, m] of (r.array(top.RegionsMissing, 'RegionsMissing', true) ?? []).entries()) {
+    const o = r.object(m, `RegionsMissing[${i}]`);
+    const got = o && region(r, o.Region, `RegionsMissing[${i}].Region`);
+    const reason = o && r.string(o.Reason, `RegionsMissing[${i}].Reason`);
+    if (got && reason) missing.push({ region: got, reason });
+  }
+  return {
+    exportRegion,
+    regions: [...regions].sort(),
+    missing: missing.sort((a, b) => a.region.localeCompare(b.region)),
+  };
+}
 
 /** Which Transit Gateway attachment carries which VPN: VPN connection id -> attachment id. */
 function readVpnAttachments(r: Reader, top: Json): Map<string, string> {
@@ -126,10 +175,14 @@ function readVpnConnection(
   v: unknown,
   p: string,
   vpnAttachment: ReadonlyMap<string, string>,
+  exportRegion: string | undefined,
 ): { half: AwsVpnHalf; routes: Cidr[] } | undefined {
   const o = r.object(v, p);
   if (!o) return undefined;
   const id = r.string(o.VpnConnectionId, `${p}.VpnConnectionId`);
+  const own = o.Region === undefined ? undefined : region(r, o.Region, `${p}.Region`);
+  if (own && exportRegion && own !== exportRegion)
+    r.fail(`${p}.Region`, `is ${own} in an export of ${exportRegion} (top-level Region)`);
   const state = r.string(o.State, `${p}.State`);
   const cgw = r.string(o.CustomerGatewayId, `${p}.CustomerGatewayId`);
   const vgw = r.optionalString(o.VpnGatewayId, `${p}.VpnGatewayId`);
@@ -144,6 +197,7 @@ function readVpnConnection(
   return {
     half: {
       vpnConnectionId: id,
+      region: own ?? exportRegion,
       state,
       gateway: tgw ? { kind: 'tgw', id: tgw } : { kind: 'vgw', id: vgw as string },
       transitGatewayAttachmentId: vpnAttachment.get(id),
@@ -255,12 +309,13 @@ export function importAwsExport(input: unknown): AwsExport {
   if (top.VpnConnections === undefined)
     r.fail('VpnConnections', 'missing: export `aws ec2 describe-vpn-connections --output json`');
 
+  const { exportRegion, regions, missing } = readRegions(r, top);
   const vpnAttachment = readVpnAttachments(r, top);
   const rtbGateway = readRouteTableGateways(r, top);
   const vpnConnections: AwsVpnHalf[] = [];
   const staticRoutes = new Map<string, Cidr[]>();
   for (const [i, v] of (r.array(top.VpnConnections, 'VpnConnections') ?? []).entries()) {
-    const read = readVpnConnection(r, v, `VpnConnections[${i}]`, vpnAttachment);
+    const read = readVpnConnection(r, v, `VpnConnections[${i}]`, vpnAttachment, exportRegion);
     if (!read) continue;
     vpnConnections.push(read.half);
     staticRoutes.set(read.half.vpnConnectionId, read.routes);
@@ -272,6 +327,10 @@ export function importAwsExport(input: unknown): AwsExport {
   r.done('AWS export');
   return {
     vpnConnections: vpnConnections.sort((a, b) => a.vpnConnectionId.localeCompare(b.vpnConnectionId)),
+    regions: [
+      ...new Set([...regions, ...vpnConnections.flatMap((v) => (v.region ? [v.region] : []))]),
+    ].sort(),
+    missingRegions: missing,
     staticRoutes,
     customerGateways,
     vgwVpcs,

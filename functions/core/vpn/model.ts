@@ -26,6 +26,8 @@ export interface AwsTunnel {
 /** The AWS half: a Site-to-Site VPN connection on a virtual private or transit gateway. */
 export interface AwsVpnHalf {
   readonly vpnConnectionId: string;
+  /** The AWS region it is in (the export's `Region`); undefined when the export does not say. */
+  readonly region: string | undefined;
   readonly state: string;
   readonly gateway: { readonly kind: 'vgw' | 'tgw'; readonly id: string };
   /** The VPN's Transit Gateway attachment, when the gateway is a Transit Gateway and it is known. */

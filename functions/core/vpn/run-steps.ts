@@ -466,7 +466,7 @@ export async function undrainForLink(
     targets.map((t) =>
       runCommand(
         run,
-        { vpnId: t.vpnId, action: 'undrain', gcpTunnels: t.gcpTunnels },
+        { vpnId: t.vpnId, action: 'undrain', gcpTunnels: t.gcpTunnels, awsRegion: t.awsRegion },
         {
           origin: deps.origin,
           clock: deps.clock,

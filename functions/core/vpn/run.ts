@@ -71,6 +71,8 @@ export interface RunDrain {
   /** The ACTIVE links whose coverage allowed the drain: one of them degrading undrains it. */
   readonly links: readonly string[];
   readonly gcpTunnels: readonly string[];
+  /** The AWS region of the VPN connection: where the AWS half undrains it. */
+  readonly awsRegion: string;
 }
 
 /** One VPN of a run: the planner's verdict, the mode of its environment, and whether it is commanded. */
@@ -85,6 +87,8 @@ export interface RunEntry {
   /** True when the run commands the action (not keep, and the environment's mode is apply). */
   readonly emit: boolean;
   readonly gcpTunnels: readonly string[];
+  /** The AWS region of the VPN connection (the export's), which its commands carry. */
+  readonly awsRegion: string;
   /** For a drain: the record written when it is commanded. */
   readonly drain?: RunDrain;
   /** Monthly cost of the VPN per side at the known prices (null: price unknown). */
@@ -166,9 +170,34 @@ function sumCosts(list: readonly RunEntry[]): RunSaving['monthly'] {
   return { aws: side('aws'), gcp: side('gcp') };
 }
 
+/**
+ * The AWS export as a run reads it: each VPN's region must be known (its commands act there), so a
+ * VPN the export gives no region is refused naming it; the regions that did not answer are reported
+ * (`unpaired`, side aws): their VPNs are absent, so nothing is planned for them, and the drains
+ * earlier runs recorded for them stay until a run sees them again.
+ */
+function runAwsExport(input: unknown) {
+  const aws = importAwsExport(input);
+  const unknown = aws.vpnConnections.filter((v) => !v.region);
+  if (unknown.length)
+    throw new ValidationError(
+      unknown.map((v) => ({
+        path: `VpnConnections[${v.vpnConnectionId}].Region`,
+        reason: "missing: the AWS region the VPN is in (its Region, or the export's top-level Region)",
+      })),
+      'AWS export',
+    );
+  const missing = aws.missingRegions.map((m) => ({
+    side: 'aws',
+    id: m.region,
+    reason: `AWS region ${m.region} did not answer (${m.reason}): its VPNs are not in this run`,
+  }));
+  return { aws, missing };
+}
+
 /** Plans the run: the inventory read, the planner's plan, each VPN's mode, command and drain record. */
 export function planVpnRun(input: VpnRunInput): VpnRun {
-  const aws = importAwsExport(input.aws);
+  const { aws, missing } = runAwsExport(input.aws);
   const gcp = importGcpExport(input.gcp);
   const traffic = importMetricsFile(input.traffic ?? { traffic: [] });
   const file = importLinksFile({
@@ -198,6 +227,7 @@ export function planVpnRun(input: VpnRunInput): VpnRun {
     const environment = environmentOf(vpn);
     const mode = modes[environment];
     const gcpTunnels = (vpn.gcp?.tunnels ?? []).map((t) => t.selfLink);
+    const awsRegion = vpn.aws.region as string;
     const emit = p.action !== 'keep' && mode === 'apply' && gcpTunnels.length > 0;
     const base = {
       vpnId: p.vpnConnectionId,
@@ -209,6 +239,7 @@ export function planVpnRun(input: VpnRunInput): VpnRun {
       mode,
       emit,
       gcpTunnels,
+      awsRegion,
       monthlyCost: costOf(vpn, input.prices),
     };
     if (p.action !== 'drain' || !p.drainMethod) return base;
@@ -222,6 +253,7 @@ export function planVpnRun(input: VpnRunInput): VpnRun {
         prefixes: vpn.prefixes.map((c) => ({ prefix: c.prefix.text, toward: c.toward })),
         links: coveredGate(vpn, ctx).links,
         gcpTunnels,
+        awsRegion,
       },
     };
   });
@@ -237,7 +269,7 @@ export function planVpnRun(input: VpnRunInput): VpnRun {
     coordinator: input.settings.coordinator,
     modes,
     entries,
-    unpaired: plan.unpaired,
+    unpaired: [...missing, ...plan.unpaired],
     totals: {
       keep: count('keep'),
       drain: count('drain'),
@@ -269,7 +301,7 @@ const COMMAND_CHECKS = {
 /** The command of one emitted entry. `requestedAt` is the run's planning time, for every command. */
 export function runCommand(
   run: Pick<VpnRun, 'runId' | 'plannedAt' | 'requestedBy'>,
-  entry: Pick<RunEntry, 'vpnId' | 'action' | 'gcpTunnels'>,
+  entry: Pick<RunEntry, 'vpnId' | 'action' | 'gcpTunnels' | 'awsRegion'>,
   o: { origin: Origin; clock: Clock; action?: VpnAction },
 ): CloudEvent<VpnHalfCommandData> {
   const action = o.action ?? entry.action;
@@ -281,6 +313,7 @@ export function runCommand(
     vpnId: entry.vpnId,
     requestedBy: run.requestedBy,
     requestedAt: run.plannedAt,
+    awsRegion: entry.awsRegion,
     gcpTunnels: [...entry.gcpTunnels],
   });
   return buildEvent<VpnHalfCommandData>({
@@ -307,10 +340,10 @@ export function pagesOf<T>(list: readonly T[], size: number): T[][] {
 export function undrainsForLink(
   linkId: string,
   drains: readonly RunDrain[],
-): { vpnId: string; gcpTunnels: readonly string[] }[] {
+): { vpnId: string; gcpTunnels: readonly string[]; awsRegion: string }[] {
   return drains
     .filter((d) => d.links.includes(linkId))
-    .map((d) => ({ vpnId: d.vpnConnectionId, gcpTunnels: d.gcpTunnels }))
+    .map((d) => ({ vpnId: d.vpnConnectionId, gcpTunnels: d.gcpTunnels, awsRegion: d.awsRegion }))
     .sort((a, b) => (a.vpnId < b.vpnId ? -1 : a.vpnId > b.vpnId ? 1 : 0));
 }
 

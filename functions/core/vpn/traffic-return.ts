@@ -203,7 +203,12 @@ async function undrainClaimed(
     targets.map((t) =>
       runCommand(
         run,
-        { vpnId: t.vpnId, action: 'undrain', gcpTunnels: t.drain.gcpTunnels },
+        {
+          vpnId: t.vpnId,
+          action: 'undrain',
+          gcpTunnels: t.drain.gcpTunnels,
+          awsRegion: t.drain.awsRegion,
+        },
         { origin: deps.origin, clock: deps.clock },
       ),
     ),

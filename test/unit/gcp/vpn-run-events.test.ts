@@ -76,6 +76,7 @@ beforeEach(async () => {
     prefixes: [],
     links: [LINK],
     gcpTunnels: TUNNELS,
+    awsRegion: 'us-east-1',
   });
 });
 

@@ -67,6 +67,7 @@ export function vpn(o: VpnOpts): Vpn {
     id: o.id,
     aws: {
       vpnConnectionId: o.id,
+      region: 'us-east-1',
       state: 'available',
       gateway: { kind: aws.startsWith('tgw-') ? 'tgw' : 'vgw', id: aws },
       transitGatewayAttachmentId: undefined,

@@ -171,6 +171,7 @@ describe('the bus events of the runs', () => {
       prefixes: [],
       links: [LINK],
       gcpTunnels,
+      awsRegion: 'us-east-1',
     });
     const ev = sample('LinkStateChanged');
     const detail = ev.detail as CloudEvent<{ linkId: string; to: string; from: string }>;
@@ -254,8 +255,18 @@ describe("the plan's sources on AWS", () => {
   const runId = 'vpn-dev-20261121T120000Z';
   const exported = {
     VpnConnections: [
-      { VpnConnectionId: 'vpn-0a1b2c3d4e5f60718', State: 'available', VpnGatewayId: 'vgw-0e1f5a8c3b2d49701' },
-      { VpnConnectionId: 'vpn-0b1b2c3d4e5f60719', State: 'deleted', VpnGatewayId: 'vgw-0e1f5a8c3b2d49701' },
+      {
+        VpnConnectionId: 'vpn-0a1b2c3d4e5f60718',
+        State: 'available',
+        VpnGatewayId: 'vgw-0e1f5a8c3b2d49701',
+        Region: 'us-west-2',
+      },
+      {
+        VpnConnectionId: 'vpn-0b1b2c3d4e5f60719',
+        State: 'deleted',
+        VpnGatewayId: 'vgw-0e1f5a8c3b2d49701',
+        Region: 'us-east-1',
+      },
     ],
     DirectConnectGatewayAssociations: [
       {
@@ -266,7 +277,7 @@ describe("the plan's sources on AWS", () => {
     ],
   };
 
-  it("read this side's inventory as its task stored it for the run, and the traffic of its VPNs not deleted", async () => {
+  it("read this side's inventory as its task stored it for the run, and the traffic of its VPNs not deleted, each in its region", async () => {
     // Arrange
     const asked: unknown[] = [];
     const sources = awsPlanSources({
@@ -288,7 +299,9 @@ describe("the plan's sources on AWS", () => {
     const links = await sources.links(own.export);
     // Assess
     expect(own.export).toEqual(exported);
-    expect(asked).toEqual([[['vpn-0a1b2c3d4e5f60718'], 1_000, 60_000]]);
+    expect(asked).toEqual([
+      [[{ vpnConnectionId: 'vpn-0a1b2c3d4e5f60718', region: 'us-west-2' }], 1_000, 60_000],
+    ]);
     expect(links.links.map((l) => [l.linkId, l.aws.gatewayId])).toEqual([[LINK, 'vgw-0e1f5a8c3b2d49701']]);
   });
 

@@ -91,7 +91,13 @@ beforeEach(() => {
   store = new MemoryVpnRuns();
   // The drains earlier runs recorded (the acme links file's).
   for (const d of LINKS.drains)
-    void store.putDrain({ ...d, runId: 'vpn-dev-20261101T000000Z', links: [], gcpTunnels: [] });
+    void store.putDrain({
+      ...d,
+      runId: 'vpn-dev-20261101T000000Z',
+      links: [],
+      gcpTunnels: [],
+      awsRegion: 'us-east-1',
+    });
   put = [];
   peer = { complete: true, export: acme('gcp') };
   clock = new ManualClock(AT);
@@ -247,6 +253,7 @@ describe("a link's weakening", () => {
         prefixes: [{ prefix: '10.20.0.0/16', toward: 'aws' }],
         links: [LINK],
         gcpTunnels: [`projects/payments-prod/regions/us-east4/vpnTunnels/${vpn}-t0`],
+        awsRegion: 'us-east-1',
       });
   };
   const weakening = (eventId: string, time: string) => ({ linkId: LINK, to: 'DOWN', time, eventId });

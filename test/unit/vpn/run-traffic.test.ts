@@ -128,6 +128,7 @@ describe("Google's VPN traffic", () => {
         'projects/acme-net-prod/regions/us-east4/vpnTunnels/t-0',
         'https://www.googleapis.com/compute/v1/projects/acme-net-prod/regions/us-east4/vpnTunnels/t-1',
       ],
+      awsRegion: 'us-east-1',
     };
     // Act
     const tunnels = drainedGcpTunnels([drain]);

@@ -22,6 +22,7 @@ import {
   type RunDrain,
   runCommand,
   scheduledAtOf,
+  undrainsForLink,
   type VpnRunInput,
   vpnRunId,
 } from '#core/vpn/run.ts';
@@ -177,6 +178,74 @@ describe('planning a run', () => {
     // Assess
     expect(bad).toThrow(ValidationError);
     expect(bad).toThrow(/VpnConnections\[0\]/);
+  });
+});
+
+describe("a run's AWS regions", () => {
+  /** The acme export as crosslink's inventory reads it: two regions, one VPN in us-west-2. */
+  function multiRegion(missing: { Region: string; Reason: string }[] = []) {
+    const { Region: _, ...single } = acme('aws') as { Region: string; VpnConnections: object[] };
+    return {
+      ...single,
+      VpnConnections: single.VpnConnections.map((v) => ({
+        ...v,
+        Region:
+          (v as { VpnConnectionId: string }).VpnConnectionId === 'vpn-0a1d7e3c9b2f40aa1'
+            ? 'us-west-2'
+            : 'us-east-1',
+      })),
+      Regions: ['us-east-1', 'us-west-2'],
+      RegionsMissing: missing,
+    };
+  }
+
+  it("gives each entry, drain record and command its VPN's region", () => {
+    // Act
+    const run = planVpnRun(input({ aws: multiRegion() }));
+    // Assess
+    const west = run.entries.find((e) => e.vpnId === 'vpn-0a1d7e3c9b2f40aa1');
+    expect(west).toMatchObject({ action: 'drain', emit: true, awsRegion: 'us-west-2' });
+    expect(west?.drain?.awsRegion).toBe('us-west-2');
+    expect(run.entries.filter((e) => e.awsRegion === 'us-east-1')).toHaveLength(run.entries.length - 1);
+    const cmd = runCommand(run, west!, {
+      origin: { cloud: 'aws', accountId: '000000000000', region: 'us-east-1' },
+      clock: new ManualClock(AT),
+    });
+    expect(checkEventData(checks.VpnDrainRequested, cmd.data).awsRegion).toBe('us-west-2');
+    expect(undrainsForLink('lk-01jc6rzt8q4m2n0s9v7w5x3y1a', [west!.drain!])).toEqual([
+      { vpnId: 'vpn-0a1d7e3c9b2f40aa1', gcpTunnels: west!.gcpTunnels, awsRegion: 'us-west-2' },
+    ]);
+  });
+
+  it('reports a region that did not answer, and plans nothing for the VPNs it holds', () => {
+    // Arrange: us-west-2 out, so its VPN is absent from the export.
+    const exp = multiRegion([{ Region: 'us-west-2', Reason: 'TimeoutError: connect ETIMEDOUT' }]);
+    exp.VpnConnections = exp.VpnConnections.filter((v) => (v as { Region: string }).Region !== 'us-west-2');
+    exp.Regions = ['us-east-1'];
+    // Act
+    const run = planVpnRun(input({ aws: exp }));
+    // Assess
+    expect(run.entries.map((e) => e.vpnId)).not.toContain('vpn-0a1d7e3c9b2f40aa1');
+    expect(run.unpaired[0]).toEqual({
+      side: 'aws',
+      id: 'us-west-2',
+      reason:
+        'AWS region us-west-2 did not answer (TimeoutError: connect ETIMEDOUT): its VPNs are not in this run',
+    });
+    // Its Google half has no AWS peer in the export: reported unpaired, never planned.
+    expect(run.entries.every((e) => e.awsRegion === 'us-east-1')).toBe(true);
+  });
+
+  it("refuses an export that does not say a VPN's region, naming the field", () => {
+    // Arrange
+    const { Region: _, ...noRegion } = acme('aws');
+    // Act
+    const bad = () => planVpnRun(input({ aws: noRegion }));
+    // Assess
+    expect(bad).toThrow(ValidationError);
+    expect(bad).toThrow(
+      /VpnConnections\[vpn-0710b2c3d4e5f6071\]\.Region: missing: the AWS region the VPN is in/,
+    );
   });
 });
 

@@ -41,6 +41,7 @@ const drain = (vpn: string, drainedAt = DRAINED_AT): RunDrain => ({
   prefixes: [{ prefix: '10.20.0.0/16', toward: 'gcp' }],
   links: ['lk-1'],
   gcpTunnels: TUNNELS,
+  awsRegion: 'us-east-1',
 });
 
 /** One 5-minute sample of `bytes` starting at `start` (ISO). */
