@@ -243,6 +243,9 @@ export async function readAwsExports(
   return merged;
 }
 
+/** The SDK's attempts per inventory call (its default is 3). */
+export const INVENTORY_MAX_ATTEMPTS = 6;
+
 let cached: InventoryExchangeDeps | undefined;
 
 /**
@@ -253,9 +256,12 @@ export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, cl
   if (cached) return cached;
   const region = need(env, 'AWS_REGION');
   const regions = awsRegionsOf(embeddedPolicy().document);
+  // A region whose read fails is left out of the run (RegionsMissing), so a throttled or failing
+  // call gets more of the SDK's retries (exponential backoff) than its default three attempts before
+  // it costs the run that region: a region out fails them all.
   const clientsFor = perRegion((r) => ({
-    ec2: new EC2Client({ region: r }),
-    dx: new DirectConnectClient({ region: r }),
+    ec2: new EC2Client({ region: r, maxAttempts: INVENTORY_MAX_ATTEMPTS }),
+    dx: new DirectConnectClient({ region: r, maxAttempts: INVENTORY_MAX_ATTEMPTS }),
   }));
   cached = {
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },

@@ -10,8 +10,12 @@
  *   probing vantage point when its last `failuresInRow` probes of the primary's health endpoint
  *   (within `staleAfter` of the move, those made while its own network was down left out, as the
  *   probe leaves them) all failed; the external checkers (Route 53's) when the primary's side was not
- *   serving in an observation within `staleAfter` of the move. Traffic never moves back to the
- *   primary: the plan's failback needs an approval nobody gives in a scenario.
+ *   serving in an observation within `staleAfter` of the move. The move is judged where it began in
+ *   the world: the first observation with the primary's database fenced or the standby's a writer
+ *   (the plan's first actions), else the flip. A move carried on after the primary came back (its
+ *   fence and promotion took minutes) was decided on what the vantage points saw then; a fence
+ *   without quorum is caught at the flip it led to. Traffic never moves back to the primary: the
+ *   plan's failback needs an approval nobody gives in a scenario.
  * - `dr-one-writer`: never two writable databases (an unfenced writer whose region is up takes
  *   writes; a fenced one refuses them), never both cells On, never a DNS answer naming both sides.
  * - the end verdict (`drVerdict`), once the faults stopped and the DR cloud settled: exactly one cell
@@ -107,6 +111,8 @@ export class DrChecker {
   readonly #rules: DrRules;
   readonly #history: DrSeen[] = [];
   #side: Side;
+  /** Where the move under way began (the primary fenced or the standby promoted) and who saw the primary fail then. */
+  #began: { at: number; saw: string[] } | undefined;
 
   constructor(rules: DrRules) {
     this.#rules = rules;
@@ -123,6 +129,13 @@ export class DrChecker {
     while (this.#history.length > 1 && s.at - (this.#history[0] as DrSeen).at > this.#rules.staleAfterMs)
       this.#history.shift();
     const out = oneWriter(s);
+    const primary = this.#rules.primary;
+    if (
+      this.#side === primary &&
+      !this.#began &&
+      (s.db[primary].fenced || s.db[other(primary)].role === 'writer')
+    )
+      this.#began = { at: s.at, saw: sawPrimaryFail(this.#rules, this.#history, s.at) };
     const now = trafficSide(s);
     if (now !== undefined && now !== this.#side) {
       const from = this.#side;
@@ -133,7 +146,7 @@ export class DrChecker {
           detail: `traffic moved back to the primary (${now}): a failback nobody approved`,
         });
       else {
-        const saw = sawPrimaryFail(this.#rules, this.#history, s.at);
+        const saw = this.#began?.saw ?? sawPrimaryFail(this.#rules, this.#history, s.at);
         if (saw.length < this.#rules.quorum)
           out.push({
             invariant: 'dr-quorum',

@@ -89,6 +89,76 @@ describe('dr-quorum: no failover without quorum', () => {
     expect(found).toEqual([]);
   });
 
+  it('judges a move where it began: the primary fenced while both probes saw it fail, the flip after it came back', () => {
+    // Prepare: both probes fail three times, Aurora fenced at +4 minutes
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const down = [...probes('aws-us-west-2', MIN, 3, true), ...probes('gcp-us-west1', MIN, 3, true)];
+    const fenced = {
+      aws: { role: 'writer' as const, fenced: true, regionUp: false },
+      gcp: { role: 'replica' as const, fenced: false, regionUp: true },
+    };
+    expect(c.observe(healthy(4 * MIN, { db: fenced, primaryProbes: down }))).toEqual([]);
+    // The primary back and probed healthy three times while the promotion and the scaling ran
+    const back = [
+      ...down,
+      ...probes('aws-us-west-2', 5 * MIN, 3, false),
+      ...probes('gcp-us-west1', 5 * MIN, 3, false),
+    ];
+
+    // Act: the flip at +8 minutes
+    const found = c.observe(
+      failedOver(8 * MIN, back, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced: true, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      }),
+    );
+
+    // Assess
+    expect(found).toEqual([]);
+  });
+
+  it('catches a fence nobody saw cause for, at the flip it led to', () => {
+    // Prepare: Aurora fenced with every probe of the primary healthy
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const up = [...probes('aws-us-west-2', MIN, 3, false), ...probes('gcp-us-west1', MIN, 3, false)];
+    const fenced = {
+      aws: { role: 'writer' as const, fenced: true, regionUp: true },
+      gcp: { role: 'replica' as const, fenced: false, regionUp: true },
+    };
+    c.observe(healthy(4 * MIN, { db: fenced, primaryProbes: up }));
+    // Then both probes fail three times before the flip
+    const later = [
+      ...up,
+      ...probes('aws-us-west-2', 5 * MIN, 3, true),
+      ...probes('gcp-us-west1', 5 * MIN, 3, true),
+    ];
+
+    // Act
+    const found = c.observe(
+      failedOver(8 * MIN, later, {
+        serving: { aws: 'region-down', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced: true, regionUp: false },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      }),
+    );
+
+    // Assess: judged at +4 minutes, where nobody had seen the primary fail
+    expect(found).toEqual([
+      {
+        invariant: 'dr-quorum',
+        detail:
+          'traffic moved from aws to gcp with 0 of the quorum of 2 vantage points seeing the primary fail (none)',
+      },
+    ]);
+  });
+
   it('catches a move that only one vantage point saw (the other blind: its own network down)', () => {
     // Prepare: AWS's probe failed three times; Google's probes failed with its own network down
     const c = new DrChecker(RULES);
