@@ -189,20 +189,14 @@ export function commandOf(event: EventBridgeEvent): { command: VpnHalfCommand; t
 }
 
 /**
- * EC2 in the command's region: `awsRegion` is required here (the VPN's region, which the run read
- * from its inventory) and must be one of the policy's AWS regions.
+ * EC2 in the command's region: `awsRegion`, the VPN's region as the run read it from its inventory,
+ * which must be one of the policy's AWS regions. A command without one is for the half's own region:
+ * a drain recorded, or a delete awaiting its approval, before commands named their region (and a
+ * coordinator not yet upgraded) came from an inventory of this region alone, so that is what it
+ * meant; refusing it would leave such a VPN drained while its link weakens.
  */
-export function ec2For(deps: Pick<VpnHalfDeps, 'ec2' | 'regions'>, c: VpnHalfCommand): EC2Client {
-  if (!c.awsRegion)
-    throw new ValidationError(
-      [
-        {
-          path: 'awsRegion',
-          reason: `is required: the AWS region ${c.vpnId} is in, where the AWS half acts`,
-        },
-      ],
-      'VPN command',
-    );
+export function ec2For(deps: Pick<VpnHalfDeps, 'ec2' | 'regions' | 'origin'>, c: VpnHalfCommand): EC2Client {
+  if (!c.awsRegion) return deps.ec2(deps.origin.region);
   if (!deps.regions.includes(c.awsRegion))
     throw new ValidationError(
       [

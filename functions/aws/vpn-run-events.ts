@@ -62,11 +62,15 @@ export function vpnTrafficDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Vpn
   if (trafficCached) return trafficCached;
   trafficCached = {
     ...vpnRunEventDepsFromEnv(env),
-    // Each drained VPN's metrics in its own region (its drain record's).
+    // Each drained VPN's metrics in its own region (its drain record's; a record made before drains
+    // named their region is this region's, the only one the runs read then).
     traffic: (drains, from, now) =>
       readAwsTrafficByRegion(
         {},
-        drains.map((d) => ({ vpnConnectionId: d.vpnConnectionId, region: d.awsRegion })),
+        drains.map((d) => ({
+          vpnConnectionId: d.vpnConnectionId,
+          region: d.awsRegion ?? need(env, 'AWS_REGION'),
+        })),
         now,
         now - from,
       ),

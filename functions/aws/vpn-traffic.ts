@@ -89,18 +89,29 @@ export interface RegionalVpn {
 
 /**
  * `readAwsTraffic` for VPNs of several regions: CloudWatch is regional, so each region's VPNs are
- * read there (one batched read per region), the samples joined.
+ * read there (one batched read per region), the samples joined. A region whose read fails gives no
+ * samples, and the others are still read: a VPN without samples is never idle to the planner (it is
+ * kept) and shows no returned traffic, as when the whole read failed. Every region failing is the
+ * caller's failure (the first region's error).
  */
 export async function readAwsTrafficByRegion(
   access: Omit<CloudWatchAccess, 'region'>,
   vpns: readonly RegionalVpn[],
   now: number,
   windowMs: number,
+  read: typeof readAwsTraffic = readAwsTraffic,
 ): Promise<{ traffic: unknown[] }> {
   const byRegion = new Map<string, string[]>();
   for (const v of vpns) byRegion.set(v.region, [...(byRegion.get(v.region) ?? []), v.vpnConnectionId]);
   const traffic: unknown[] = [];
-  for (const [region, ids] of [...byRegion].sort(([a], [b]) => a.localeCompare(b)))
-    traffic.push(...(await readAwsTraffic({ ...access, region }, ids, now, windowMs)).traffic);
+  const failures: unknown[] = [];
+  for (const [region, ids] of [...byRegion].sort(([a], [b]) => a.localeCompare(b))) {
+    try {
+      traffic.push(...(await read({ ...access, region }, ids, now, windowMs)).traffic);
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  if (failures.length > 0 && failures.length === byRegion.size) throw failures[0];
   return { traffic };
 }

@@ -161,6 +161,7 @@ describe("the AWS half's region", () => {
     });
   const clients = new Map<string, EC2Client>();
   const deps = {
+    origin: { cloud: 'aws' as const, accountId: '111111111111', region: 'us-east-1' },
     regions: ['us-east-1', 'us-west-2'],
     ec2: (r: string) => {
       const c = clients.get(r) ?? ({ region: r } as unknown as EC2Client);
@@ -174,10 +175,11 @@ describe("the AWS half's region", () => {
     expect(clients.has('us-east-1')).toBe(false);
   });
 
-  it('refuses a command without a region, or naming one outside the policy, naming the field', () => {
-    expect(() => ec2For(deps, command({}))).toThrow(
-      /awsRegion: is required: the AWS region vpn-0aaaaaaaa is in, where the AWS half acts/,
-    );
+  it('acts in its own region on a command that names none (one recorded before commands named their region)', () => {
+    expect(ec2For(deps, command({}))).toBe(clients.get('us-east-1'));
+  });
+
+  it('refuses a command naming a region outside the policy, naming the field', () => {
     expect(() => ec2For(deps, command({ awsRegion: 'eu-west-1' }))).toThrow(
       /awsRegion: eu-west-1 is not an AWS region of the policy \(us-east-1, us-west-2\)/,
     );
