@@ -12,7 +12,8 @@
  *   probe leaves them) all failed; the external checkers (Route 53's) when the primary's side was not
  *   serving in an observation within `staleAfter` of the move. The move is judged where it began in
  *   the world: the first observation with the primary's database fenced or the standby's a writer
- *   (the plan's first actions), else the flip. A move carried on after the primary came back (its
+ *   (the plan's first actions) within the plan's move window of the flip (its failover actions'
+ *   timeouts summed), else the flip. A move carried on after the primary came back (its
  *   fence and promotion took minutes) was decided on what the vantage points saw then; a fence
  *   without quorum is caught at the flip it led to. Traffic never moves back to the primary: the
  *   plan's failback needs an approval nobody gives in a scenario.
@@ -55,6 +56,8 @@ export interface DrRules {
   /** External checkers watching the primary (Route 53's health checkers). */
   external: string[];
   staleAfterMs: number;
+  /** The longest a failover can take from its first action to its flip: its actions' timeouts summed. */
+  moveWindowMs: number;
 }
 
 const other = (s: Side): Side => (s === 'aws' ? 'gcp' : 'aws');
@@ -146,7 +149,12 @@ export class DrChecker {
           detail: `traffic moved back to the primary (${now}): a failback nobody approved`,
         });
       else {
-        const saw = this.#began?.saw ?? sawPrimaryFail(this.#rules, this.#history, s.at);
+        // The move that began within its window of this flip; an older beginning (a move that
+        // stalled after its fence) is not this flip's.
+        const began =
+          this.#began && s.at - this.#began.at <= this.#rules.moveWindowMs ? this.#began : undefined;
+        const saw = began?.saw ?? sawPrimaryFail(this.#rules, this.#history, s.at);
+        this.#began = undefined;
         if (saw.length < this.#rules.quorum)
           out.push({
             invariant: 'dr-quorum',

@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { actionTimeoutMs } from '#core/dr/executor.ts';
 import { validateDrPlan } from '#core/dr/plan.ts';
 import { CLUSTER_ENDPOINT_REGIONS } from '#local/aws/route53/arc.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
@@ -61,13 +62,18 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The AWS edge's, ARC's endpoints' and the health endpoints' ports, all different. */
+async function ports(): Promise<{ awsPorts: number[]; healthPort: number }> {
+  const all = await freePorts(2 + ARC_ENDPOINTS);
+  return { awsPorts: all.slice(1), healthPort: all[0] as number };
+}
+
 async function keptForDr(fresh: boolean): Promise<NonNullable<typeof kept>> {
   if (!kept) {
     const awsDir = mkdtempSync(join(tmpdir(), 'crosslink-chaos-dr-aws-'));
     process.once('exit', () => rmSync(awsDir, { recursive: true, force: true }));
-    kept = { awsPorts: await freePorts(1 + ARC_ENDPOINTS), healthPort: await freePort(), awsDir };
-  } else if (fresh)
-    kept = { ...kept, awsPorts: await freePorts(1 + ARC_ENDPOINTS), healthPort: await freePort() };
+    kept = { ...(await ports()), awsDir };
+  } else if (fresh) kept = { ...kept, ...(await ports()) };
   return kept;
 }
 
@@ -81,14 +87,13 @@ async function freePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
-const inUse = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE';
-
 /** What each scenario's DR run found: the violations of its last observation, and its end verdict. */
 const found = new WeakMap<ChaosContext, { now: Violation[]; verdict?: Violation[] }>();
 
 /** The plan's rules the checks apply (its quorum, its probes' failures in a row, its staleness). */
 export function rulesOf(doc: DeployedHalves['doc']): DrRules {
-  const { settings } = validateDrPlan(doc);
+  const plan = validateDrPlan(doc);
+  const { settings } = plan;
   const primary = doc.primary.cloud as Side;
   const watching = doc.signals.filter((s) => s.observes === 'primary');
   return {
@@ -102,6 +107,7 @@ export function rulesOf(doc: DeployedHalves['doc']): DrRules {
       }),
     external: watching.filter((s) => s.source !== 'probe').flatMap((s) => s.vantagePoints),
     staleAfterMs: settings.staleAfterMs,
+    moveWindowMs: plan.actions.failover.reduce((ms, a) => ms + actionTimeoutMs(plan, a), 0),
   };
 }
 
@@ -228,13 +234,12 @@ async function runDr(ctx: ChaosContext, root: string): Promise<void> {
     });
   };
   const t0 = performance.now();
-  // Another process may have taken a kept port between two scenarios: then others, packaged anew.
-  // A deploy that failed otherwise (osls's esbuild service stopped under load, once) is tried once
-  // more; a second failure ends the run, loudly.
+  // Another process may have taken a kept port between two scenarios (an ARC endpoint's clash
+  // reaches here wrapped, without its code), or osls's esbuild service stopped under load: the
+  // deploy is tried once more on fresh ports, packaged anew; a second failure ends the run, loudly.
   const d = await deploy(false).catch((e) => {
-    if (!inUse(e))
-      console.error(`chaos dr: seed ${ctx.seed}'s DR cloud failed to deploy, tried again: ${String(e)}`);
-    return deploy(inUse(e));
+    console.error(`chaos dr: seed ${ctx.seed}'s DR cloud failed to deploy, tried again: ${String(e)}`);
+    return deploy(true);
   });
   console.error(
     `chaos dr: seed ${ctx.seed}'s DR cloud deployed in ${Math.round(performance.now() - t0)} ms (${d.half.deployment.packaged ? 'AWS half packaged' : 'AWS half package kept'})`,

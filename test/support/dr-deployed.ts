@@ -3,7 +3,7 @@
  * the AWS half's checkout of its own and its deployment with the plan, the wait for a quiet cloud after a step of the manual clock,
  * gcp.yml's DR function and what it needs, and pull subscriptions that show what a topic carried.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
@@ -59,7 +59,7 @@ export function awsCheckout(root: string, at: string): void {
     rmSync(join(at, input), { recursive: true, force: true });
     cpSync(join(root, input), join(at, input), { recursive: true });
   }
-  if (!existsSync(join(at, 'node_modules')))
+  if (!lstatSync(join(at, 'node_modules'), { throwIfNoEntry: false }))
     symlinkSync(join(root, 'node_modules'), join(at, 'node_modules'), 'dir');
 }
 
@@ -185,6 +185,10 @@ export async function startDrCloud(
     gcpConfig: join(dir, 'gcp.yml'),
     gcpVariables: variables,
     ...cloudOptions,
+  }).catch((e) => {
+    // A cloud that did not start (a port taken) leaves nothing behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   });
   return { dir, awsDir, cloud };
 }

@@ -63,6 +63,8 @@ describe("the payments plan's rules read by the chaos DR checks", () => {
       ],
       external: ['route53-checkers'],
       staleAfterMs: 5 * MIN,
+      // The fence 2m, the promotion 10m, the scaling 5m, the flip the plan's 5m action timeout.
+      moveWindowMs: 22 * MIN,
     });
   });
 });
@@ -156,6 +158,39 @@ describe('dr-quorum: no failover without quorum', () => {
         detail:
           'traffic moved from aws to gcp with 0 of the quorum of 2 vantage points seeing the primary fail (none)',
       },
+    ]);
+  });
+
+  it('judges a flip past the move window of an old beginning (a fenced move that stalled) at the flip', () => {
+    // Prepare: Aurora fenced at +4 minutes on both probes' failures; the move stalls there
+    const c = new DrChecker(RULES);
+    c.observe(healthy(0));
+    const down = [...probes('aws-us-west-2', MIN, 3, true), ...probes('gcp-us-west1', MIN, 3, true)];
+    const fenced = {
+      aws: { role: 'writer' as const, fenced: true, regionUp: true },
+      gcp: { role: 'replica' as const, fenced: false, regionUp: true },
+    };
+    c.observe(healthy(4 * MIN, { db: fenced, primaryProbes: down }));
+    const healthyLater = [
+      ...down,
+      ...probes('aws-us-west-2', 40 * MIN, 3, false),
+      ...probes('gcp-us-west1', 40 * MIN, 3, false),
+    ];
+
+    // Act: traffic moves at +45 minutes with every probe of the primary healthy
+    const found = c.observe(
+      failedOver(45 * MIN, healthyLater, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced: true, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      }),
+    );
+
+    // Assess: not excused by the quorum of +4 minutes
+    expect(found.map((v) => v.detail)).toEqual([
+      'traffic moved from aws to gcp with 0 of the quorum of 2 vantage points seeing the primary fail (none)',
     ]);
   });
 
