@@ -261,6 +261,8 @@ export function pairedEstate(count: number): { aws: Record<string, unknown>; gcp
   }
   return {
     aws: {
+      // One region's export, as a person pastes it: its region named once.
+      Region: 'us-east-1',
       VpnConnections,
       CustomerGateways,
       RouteTables: [],
