@@ -8,7 +8,8 @@
  *   and starts the run, and the same execution's retry finds its run again; with a run awaiting
  *   approval it is the approved (or withdrawn) move, applied to that run. A refused claim is recorded.
  * - `tick`: the passing of time (the state machine's wait loop): an action past its deadline stalls
- *   the run and pages; an approval past its deadline pages.
+ *   the run and pages; an approval past its deadline pages. A stalled run is watched on through its
+ *   late-result window: a late result (`result`) within it lets the run go on.
  * - `result`: a commanded side's `DrActionFinished` (`reportedBy: commanded`) from the bus: Google's
  *   for a relayed action (relayed to the bus), AWS's own `drCommanded`'s for an action with a hook
  *   on AWS (`via: commanded`).
@@ -37,6 +38,7 @@ import {
   advance,
   type Effect,
   isFinished,
+  isWatched,
   type Page,
   type Run,
   restartEffects,
@@ -102,7 +104,8 @@ export type DrExecutorInput =
       /** The state machine execution that gives it (`$$.Execution.Id`): the claim's owner. */
       execution: string;
     }
-  | { drExecutor: 'tick'; service: string }
+  /** `epoch`: the run the execution watches; a tick for a run since replaced ends that execution. */
+  | { drExecutor: 'tick'; service: string; epoch?: number }
   | { drExecutor: 'result'; result: ActionResult };
 
 /** What the state machine reads: whether the run is over, and when to look again. */
@@ -110,6 +113,7 @@ export interface DrExecutorState {
   service: string;
   epoch: number;
   status: Run['status'] | 'not-taken';
+  /** Whether the execution stops watching: the run ended (a stalled one, once its late-result window has passed). */
   finished: boolean;
   /** When the state machine looks at the run again (ISO): its next deadline, or sooner. */
   waitUntil?: string;
@@ -148,7 +152,13 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
   }
   if (kind === 'tick') {
     if (typeof v?.service !== 'string') fail('service', "must be a string: the plan's service");
-    return { drExecutor: 'tick', service: v?.service as string };
+    if (v?.epoch !== undefined && !Number.isInteger(v.epoch))
+      fail('epoch', 'must be an integer: the epoch of the run the execution watches');
+    return {
+      drExecutor: 'tick',
+      service: v?.service as string,
+      ...(v?.epoch !== undefined && { epoch: v.epoch as number }),
+    };
   }
   if (kind === 'result') {
     const r = v?.result as ActionResult | undefined;
@@ -221,6 +231,10 @@ export async function applyExecutorInput(
         supervise: false,
         refused: 'no run has been claimed',
       };
+    // A stalled run watched for its late result may be replaced by the next claim: that run is its
+    // own execution's to watch, and this one ends.
+    if (input.drExecutor === 'tick' && input.epoch !== undefined && input.epoch !== current.run.epoch)
+      return { ...stateOf(deps, current, true), finished: true };
     const controlled = await underControl(deps, current.run);
     const advanced = advance(controlled.run, toRunInput(deps, input));
     try {
@@ -256,7 +270,7 @@ function toRunInput(deps: DrExecutorDeps, input: DrExecutorInput) {
     case 'tick':
       return { type: 'tick' as const, time: iso(deps.clock.now()) };
     case 'result':
-      return { type: 'result' as const, result: input.result };
+      return { type: 'result' as const, result: input.result, receivedAt: iso(deps.clock.now()) };
   }
 }
 
@@ -355,7 +369,8 @@ function envelope(deps: DrExecutorDeps, e: DrEvent) {
 
 function stateOf(deps: DrExecutorDeps, stored: StoredRun, supervise: boolean): DrExecutorState {
   const { run } = stored;
-  const finished = isFinished(run);
+  // A stalled run is watched until its late-result window ends (functions/core/dr/executor.ts).
+  const finished = !isWatched(run, iso(deps.clock.now()));
   const deadline = runDeadline(run);
   const poll = deps.clock.now() + (deps.pollMs ?? DEFAULT_POLL_MS);
   const waitUntil = finished ? undefined : iso(deadline ? Math.min(Date.parse(deadline), poll) : poll);

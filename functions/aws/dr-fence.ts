@@ -30,7 +30,8 @@ import {
   recordStored,
   type StoredFence,
 } from '#core/dr/commanded.ts';
-import type { ActionCommand, ActionResult, FenceState } from '#core/dr/executor.ts';
+import type { ActionCommand, ActionResult } from '#core/dr/executor.ts';
+import type { FenceState } from '#core/dr/fence.ts';
 import { ConflictError } from '#core/errors.ts';
 import { isConditionFailure } from './link-store.ts';
 

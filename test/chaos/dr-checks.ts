@@ -56,7 +56,7 @@ export interface DrRules {
   /** External checkers watching the primary (Route 53's health checkers). */
   external: string[];
   staleAfterMs: number;
-  /** The longest a failover can take from its first action to its flip: its actions' timeouts summed. */
+  /** The longest a failover can take from its first action to its flip (test/chaos/dr.ts `moveWindow`). */
   moveWindowMs: number;
 }
 

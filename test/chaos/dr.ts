@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionTimeoutMs } from '#core/dr/executor.ts';
-import { validateDrPlan } from '#core/dr/plan.ts';
+import { type DrPlan, validateDrPlan } from '#core/dr/plan.ts';
 import { CLUSTER_ENDPOINT_REGIONS } from '#local/aws/route53/arc.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
 import { serviceWorldOf } from '#local/world/protected-service.ts';
@@ -107,7 +107,7 @@ export function rulesOf(doc: DeployedHalves['doc']): DrRules {
       }),
     external: watching.filter((s) => s.source !== 'probe').flatMap((s) => s.vantagePoints),
     staleAfterMs: settings.staleAfterMs,
-    moveWindowMs: plan.actions.failover.reduce((ms, a) => ms + actionTimeoutMs(plan, a), 0),
+    moveWindowMs: moveWindow(plan),
   };
 }
 
@@ -374,3 +374,13 @@ const fromLast = (name: string): Invariant => ({
 });
 
 export const drInvariants: Invariant[] = [fromLast('dr-quorum'), fromLast('dr-one-writer')];
+
+/**
+ * The longest a failover can take from its first action to its flip: each action its timeout, and
+ * each may stall and still be taken within the run's late-result window (the timeouts summed, from
+ * the stall: functions/core/dr/executor.ts `lateResultsUntil`).
+ */
+export function moveWindow(plan: DrPlan): number {
+  const timeouts = plan.actions.failover.reduce((ms, a) => ms + actionTimeoutMs(plan, a), 0);
+  return timeouts * (1 + plan.actions.failover.length);
+}

@@ -16,9 +16,11 @@
  * world is read, not crosslink's records: never two writable databases (a writer in a region that is
  * up), never Route 53 answering both sides, never both ARC cells On, no split brain recorded by the
  * database. The run stalls at the action's deadline and pages (drExecutor's page, counted for its
- * alarm); the flip never runs. Healed: a command held past its deadline is refused by Google's fence,
- * a late result (Google's dead letters redriven by an operator) is recorded, changes nothing and
- * pages `stale-result`; the stalled run stays stalled for a person, and no other move is decided.
+ * alarm); the flip never runs while the outcome is unknown. Healed: a command held past its deadline
+ * is refused by Google's fence and nothing moves; a late success (Google's dead letters redriven by an
+ * operator) within the stalled run's late-result window lets the run go on to the flip (2), unless an
+ * operator paused the plan to take the move over, where it is recorded, changes nothing and pages
+ * `stale-result` (3). No other move is decided.
  */
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,14 +142,49 @@ async function promotedUnserved(s: Scenario): Promise<void> {
 }
 
 /**
- * Healed, Google's dead letters redriven: the late success of action `index` recorded in the run,
- * not acted on, paged `stale-result`; the run still stalled, the world as it was.
+ * Healed, Google's dead letters redriven within the stalled run's late-result window (the failover's
+ * timeouts summed, from the stall): the late success of action `index` is taken and the run goes on
+ * to the flip. Traffic moves to Google's database, the one writer; the stall paged once.
  */
-async function lateSuccessPaged(s: Scenario, run: Run, index: number): Promise<void> {
+async function lateSuccessGoesOn(s: Scenario, run: Run, index: number): Promise<void> {
+  await heal(s, 1);
+  await redriveGoogle(s);
+  let after = await s.run();
+  for (let i = 0; i < 8 && after?.status !== 'succeeded'; i++) {
+    await s.step();
+    after = await s.run();
+  }
+  expect([after?.epoch, after?.status]).toEqual([run.epoch, 'succeeded']);
+  expect(after?.steps.map((x) => x.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+  const note = new RegExp(
+    `result of action ${index} under epoch ${run.epoch} \\(succeeded\\) came after its deadline .* taken, the run goes on`,
+  );
+  expect(after?.history.some((h) => note.test(h.note))).toBe(true);
+  expect(after?.pages.map((p) => p.reason)).toEqual(['action-timed-out']);
+  expect(executorPages(s.d)).toEqual(['action-timed-out']);
+  const now = await s.watch.check();
+  expect(now.writable).toEqual(['gcp']);
+  expect(now.cells).toEqual({ aws: 'Off', gcp: 'On' });
+  expect(now.dns).toEqual(['gcp']);
+  expect(s.watch.violations).toEqual([]);
+}
+
+/**
+ * An operator pauses the plan to take the stalled move over by hand (`crosslink dr pause`), then the
+ * clouds heal and Google's dead letters are redriven: the late success of action `index` is recorded
+ * in the run, not acted on, and pages `stale-result`; the run still stalled, the world as it was.
+ */
+async function lateSuccessPausedPages(s: Scenario, run: Run, index: number): Promise<void> {
+  const paused = await s.d.cli('dr', 'pause', 'plan.yaml', '--as', 'bob');
+  expect(paused.code, paused.err.join('\n')).toBe(0);
   await heal(s, 1);
   await redriveGoogle(s);
   const after = await s.run();
-  expect([after?.epoch, after?.status]).toEqual([run.epoch, 'stalled']);
+  expect([after?.epoch, after?.status, after?.paused?.by]).toEqual([
+    run.epoch,
+    'stalled',
+    expect.stringContaining('bob'),
+  ]);
   expect(after?.steps.map((x) => x.status)).toEqual(run.steps.map((x) => x.status));
   expect(after?.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
   const note = new RegExp(`result of action ${index} under epoch ${run.epoch} \\(succeeded\\) not taken`);
@@ -210,7 +247,7 @@ describe('the clouds cut apart after the decision, while the actions on Google a
     hookEnvironment: { [SCALE_HOOK]: CUT_AFTER_HOOK },
   });
 
-  it('promotes, loses the scaling answer, stalls and pages, never flips; healed, the late answer pages stale-result', async () => {
+  it('promotes, loses the scaling answer, stalls and pages, never flips; healed, the late answer lets the run go on to the flip', async () => {
     // Act: the outage; the scaling hook cuts the relay once it has scaled, before it answers
     await outage(s);
     const run = await untilRunEnds(s);
@@ -225,7 +262,7 @@ describe('the clouds cut apart after the decision, while the actions on Google a
     ]);
 
     // Act and assess: healed, an operator redrives Google's dead letters (the scaling's answer among them)
-    await lateSuccessPaged(s, run, 2);
+    await lateSuccessGoesOn(s, run, 2);
   }, 600_000);
 });
 
@@ -234,7 +271,7 @@ describe('the clouds cut apart after the promotion ran on Google, before its res
     hookEnvironment: { [PROMOTE_HOOK]: CUT_AFTER_HOOK },
   });
 
-  it('stalls at the promotion and pages, the standby a writer with no traffic; healed, the late success pages stale-result', async () => {
+  it('stalls at the promotion and pages, the standby a writer with no traffic; paused and healed, the late success pages stale-result', async () => {
     // Act: the outage; the promotion hook cuts the relay once it has promoted, before it answers
     await outage(s);
     const run = await untilRunEnds(s);
@@ -245,7 +282,7 @@ describe('the clouds cut apart after the promotion ran on Google, before its res
     expect(Object.keys((await s.d.fence.read(SERVICE)).results)).toEqual([`${run.epoch}#1`]);
     expect((await s.d.act('service', { name: SERVICE })).gcp.desired).toBe(2);
 
-    // Act and assess: healed, an operator redrives Google's dead letters (the promotion's result among them)
-    await lateSuccessPaged(s, run, 1);
+    // Act and assess: paused by an operator, healed, the dead letters redriven (the promotion's result among them)
+    await lateSuccessPausedPages(s, run, 1);
   }, 600_000);
 });

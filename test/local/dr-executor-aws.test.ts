@@ -29,6 +29,7 @@ import {
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
+import { lateResultsUntil, type Run } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -415,7 +416,7 @@ describe('the DR executor on AWS', () => {
     );
   });
 
-  it('stalls at a relayed action deadline with no result and pages; a late success pages again', async () => {
+  it('stalls at a relayed action deadline with no result and pages, watches the stalled run, and goes on from a late success', async () => {
     // Prepare
     const h = await harness();
     await applyExecutorInput(h.deps, decide(7));
@@ -423,19 +424,65 @@ describe('the DR executor on AWS', () => {
     const promote = lastStarted(h);
 
     // Act
-    const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 7 });
     await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
-    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 7 });
+    const run = (await h.deps.runs.current(plan.service))?.run as Run;
+    await cloud.clock.advance(60_000);
     const late = await applyExecutorInput(h.deps, {
       drExecutor: 'result',
-      result: resultOfFinished({ ...promote, outcome: 'succeeded', finishedAt: iso(cloud.clock.now()) }),
+      result: resultOfFinished({ ...promote, outcome: 'succeeded', finishedAt: promote.deadline }),
+    });
+    const replaced = await applyExecutorInput(h.deps, {
+      drExecutor: 'tick',
+      service: plan.service,
+      epoch: 6,
+    });
+
+    // Assess: the stall pages at once, and the execution watches on until the late-result window ends
+    expect(early).toMatchObject({ status: 'running', finished: false });
+    expect(stalled).toMatchObject({ service: plan.service, epoch: 7, status: 'stalled', finished: false });
+    const until = lateResultsUntil(run) as string;
+    expect(Date.parse(stalled.waitUntil as string)).toBeLessThanOrEqual(Date.parse(until));
+    expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out']);
+    expect(h.pages[0]?.message).toContain(`its result until ${until} lets the run go on`);
+    // The late success within it: the run goes on, the scaling commanded with its whole timeout
+    expect(late).toMatchObject({ status: 'running', finished: false });
+    const scale = lastStarted(h);
+    expect(scale.index).toBe(2);
+    expect(Date.parse(scale.deadline) - cloud.clock.now()).toBe(run.steps[2]?.timeoutMs);
+    expect(
+      h.events
+        .filter((e) => e.type.includes('DrActionFinished'))
+        .map((e) => (e.data as DrActionFinishedData).outcome),
+    ).toEqual(['succeeded', 'timed-out', 'succeeded']);
+    // A tick from the execution of another epoch's run ends that execution, and changes nothing
+    expect(replaced).toMatchObject({ epoch: 7, status: 'running', finished: true });
+    expect(h.flips).toBe(0);
+  });
+
+  it('pages stale-result for a late success after the late-result window, where the execution stopped watching', async () => {
+    // Prepare
+    const h = await harness();
+    await applyExecutorInput(h.deps, decide(8));
+    await answerFence(h);
+    const promote = lastStarted(h);
+    await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
+    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 8 });
+    const run = (await h.deps.runs.current(plan.service))?.run as Run;
+
+    // Act
+    await cloud.clock.advance(Date.parse(lateResultsUntil(run) as string) - cloud.clock.now());
+    const ended = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 8 });
+    const late = await applyExecutorInput(h.deps, {
+      drExecutor: 'result',
+      result: resultOfFinished({ ...promote, outcome: 'succeeded', finishedAt: promote.deadline }),
     });
 
     // Assess
-    expect(early).toMatchObject({ status: 'running', finished: false });
-    expect(stalled).toEqual({
+    expect(ended).toEqual({
       service: plan.service,
-      epoch: 7,
+      epoch: 8,
       status: 'stalled',
       finished: true,
       supervise: true,
@@ -443,7 +490,6 @@ describe('the DR executor on AWS', () => {
     expect(late.status).toBe('stalled');
     expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
     expect(names(h.events)).toEqual([...Array(2).fill(['DrActionStarted', 'DrActionFinished']).flat()]);
-    expect(h.events[1]?.data).toMatchObject({ outcome: 'succeeded' } satisfies Partial<DrActionFinishedData>);
     expect(h.events[3]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
     expect(h.flips).toBe(0);
     expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);

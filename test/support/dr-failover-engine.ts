@@ -9,20 +9,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  type ActionCommand,
-  type ActionResult,
-  admit,
-  type FenceState,
-  initialFence,
-  recordResult,
-} from '#core/dr/executor.ts';
+import type { ActionCommand, ActionResult } from '#core/dr/executor.ts';
 import {
   type DrExecutorDeps,
   type DrRunStore,
   drExecutorStep,
   keepRelayedResult,
 } from '#core/dr/executor-steps.ts';
+import { admit, type FenceState, initialFence, recordResult } from '#core/dr/fence.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import { stepErrorAnswer } from '#gcp/steps.ts';

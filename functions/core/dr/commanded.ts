@@ -25,18 +25,15 @@ import { buildEvent, type CloudEvent, type Origin, parseEventType } from '../env
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '../events/catalog.ts';
 import type { EventSink } from '../link/ports.ts';
+import { type ActionCommand, type ActionResult, actionTimeoutMs, executorCloud } from './executor.ts';
 import {
-  type ActionCommand,
-  type ActionResult,
   type Admission,
-  actionTimeoutMs,
   admit,
-  executorCloud,
   FENCE_REFUSALS_KEPT,
   type FenceState,
   initialFence,
   recordResult,
-} from './executor.ts';
+} from './fence.ts';
 import type { Action, DrPlan } from './plan.ts';
 
 export type FenceAdmission = Admission | { verdict: 'in-progress'; state: FenceState };

@@ -12,7 +12,7 @@
  *   them says whether the plan is paused, and the run follows it between actions.
  */
 import { type Issue, ValidationError } from '../errors.ts';
-import { isFinished, type Run, type RunInput, runFromDecisions } from './executor.ts';
+import { isFinished, isWatched, type Run, type RunInput, runFromDecisions } from './executor.ts';
 import type { DeciderState, Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 import type { ControlRecord } from './signal-log.ts';
@@ -209,12 +209,13 @@ export function recordOf(
 /**
  * The pause or resume a run takes at `now` from the plan's recorded controls: the last pause or
  * resume naming the run's service says whether the plan is paused; a run that does not follow it
- * yet gets the input that makes it (none for a finished run). The pause carries its recorded time
+ * yet gets the input that makes it (none for a finished run, but for a stalled one still taking its
+ * late result). The pause carries its recorded time
  * and principal; a resume carries `now`, since the next action starts then and its deadline counts
  * from it.
  */
 export function pauseInputs(run: Run, controls: readonly ControlRecord[], now: string): RunInput[] {
-  if (isFinished(run)) return [];
+  if (!isWatched(run, now)) return [];
   const last = lastPauseOrResume(controls, run.service);
   if (!last) return [];
   if (last.control === 'pause' && !run.paused) return [{ type: 'pause', by: last.by, time: last.time }];

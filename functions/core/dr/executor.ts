@@ -12,7 +12,8 @@
  *   a failure stops the run and pages, or (plan `execution.onFailure: fail-forward`) pages and goes
  *   on, except past a failed fence or promotion (`NEVER_PASSED`). An action whose result never came
  *   (timed out, as a partition leaves it) is unknown, not failed: the run stalls and pages, whatever
- *   the plan says, and never flips.
+ *   the plan says, and never flips. Where AWS executes, its late result within the run's late-result
+ *   window is known, and the run goes on from it (`lateResultsUntil`).
  * - A decision pending approval opens a run that waits, until the approved decision (which the
  *   operator's `dr approve <plan> <epoch>` leads the decider to emit) or the approval timeout.
  * - Pause holds the run between actions: the action under way finishes, no next one starts.
@@ -100,84 +101,6 @@ export interface ActionResult {
   detail?: string;
 }
 
-/** The commanded side's fence: the highest epoch admitted, the results given, the commands refused. */
-export interface FenceState {
-  service: string;
-  epoch: number;
-  /** Results by `<epoch>#<index>`: a redelivered command gets its result again and runs no second time. */
-  results: Record<string, ActionResult>;
-  refused: { epoch: number; index: number; time: string; reason: string }[];
-}
-
-export const initialFence = (service: string): FenceState => ({
-  service,
-  epoch: 0,
-  results: {},
-  refused: [],
-});
-
-export type Admission =
-  | { verdict: 'run'; state: FenceState }
-  | { verdict: 'duplicate'; state: FenceState; result: ActionResult }
-  | { verdict: 'refused'; state: FenceState; result: ActionResult };
-
-/**
- * Whether the commanded side runs a command: with the current epoch or a higher one (which becomes
- * current), once per action, before its deadline. A lower epoch is refused and recorded: it comes
- * from a superseded run. So is a command that arrives after its deadline (held up by a partition):
- * the executor has stopped waiting for it and stalled, so running it now would act behind its back.
- */
-export function admit(fence: FenceState, command: ActionCommand, time: string): Admission {
-  if (command.service !== fence.service)
-    throw new ValidationError(
-      [{ path: 'service', reason: `"${command.service}" is not this fence's service (${fence.service})` }],
-      'action command',
-    );
-  const key = `${command.epoch}#${command.index}`;
-  const done = fence.results[key];
-  if (done) return { verdict: 'duplicate', state: fence, result: done };
-  const reason =
-    command.epoch < fence.epoch
-      ? `epoch ${command.epoch} is below the current epoch ${fence.epoch}: a stale command, not run`
-      : Date.parse(time) >= Date.parse(command.deadline)
-        ? `arrived at ${time}, after its deadline ${command.deadline}: the executor no longer waits for it, not run`
-        : undefined;
-  if (reason !== undefined) {
-    const result: ActionResult = {
-      service: fence.service,
-      epoch: command.epoch,
-      index: command.index,
-      outcome: 'refused',
-      time,
-      detail: reason,
-    };
-    const refused = [...fence.refused, { epoch: command.epoch, index: command.index, time, reason }].slice(
-      -FENCE_REFUSALS_KEPT,
-    );
-    return { verdict: 'refused', state: { ...fence, refused }, result };
-  }
-  if (command.epoch === fence.epoch) return { verdict: 'run', state: fence };
-  // A higher epoch: the results of lower ones are never given again (their commands are now stale),
-  // so the fence keeps only the current epoch's, and stays as small as one run.
-  const results = Object.fromEntries(
-    Object.entries(fence.results).filter(([, r]) => r.epoch >= command.epoch),
-  );
-  return { verdict: 'run', state: { ...fence, epoch: command.epoch, results } };
-}
-
-/**
- * The refusals a fence keeps, the latest: each is also answered as a `refused` result (the executor
- * records it in its run's history), so the fence need not keep them all. One fence is one DynamoDB
- * item (at most 400 KB) or one Firestore document (1 MiB); an unbounded list would in time make
- * every write to it fail.
- */
-export const FENCE_REFUSALS_KEPT = 50;
-
-/** Records the result of an admitted command, so that a redelivery returns it again. */
-export function recordResult(fence: FenceState, result: ActionResult): FenceState {
-  return { ...fence, results: { ...fence.results, [`${result.epoch}#${result.index}`]: result } };
-}
-
 // ---------------------------------------------------------------------------------------------
 // The run
 
@@ -245,7 +168,8 @@ export type RunInput =
   | { type: 'decision'; decision: Decision }
   | { type: 'pause'; by: string; time: string }
   | { type: 'resume'; by: string; time: string }
-  | { type: 'result'; result: ActionResult }
+  /** `receivedAt`: when the executor got it (default: the result's own time). */
+  | { type: 'result'; result: ActionResult; receivedAt?: string }
   | { type: 'tick'; time: string };
 
 export interface Advance {
@@ -320,14 +244,18 @@ export function startRun(plan: DrPlan, decision: Decision, paused: Run['paused']
 const describe = (d: Decision) =>
   `${d.decision}${d.approval ? ` (approval ${d.approval}${d.by ? ` by ${d.by}` : ''})` : ''}`;
 
-/** Applies one input to a run. A finished run takes nothing more (a late result is recorded only). */
+/**
+ * Applies one input to a run. A finished run takes nothing more (a late result is recorded only),
+ * except a stalled one within its late-result window: its late result, a pause, a resume.
+ */
 export function advance(previous: Run, input: RunInput): Advance {
   const run = copy(previous);
   switch (input.type) {
     case 'decision':
       return onDecision(run, input.decision);
     case 'pause':
-      if (isFinished(run) || run.paused) return { run, effects: [] };
+      // A stalled run still taking its late result is paused too: the operator takes the move over.
+      if (run.paused || !isWatched(run, input.time)) return { run, effects: [] };
       run.paused = { by: input.by, since: input.time };
       run.history.push({ time: input.time, note: `paused by ${input.by}` });
       return { run, effects: [] };
@@ -337,7 +265,7 @@ export function advance(previous: Run, input: RunInput): Advance {
       run.history.push({ time: input.time, note: `resumed by ${input.by}` });
       return run.status === 'running' ? next(run, input.time) : { run, effects: [] };
     case 'result':
-      return onResult(run, input.result);
+      return onResult(run, input.result, input.receivedAt ?? input.result.time);
     case 'tick':
       return onTick(run, input.time);
   }
@@ -376,9 +304,19 @@ function onDecision(run: Run, decision: Decision): Advance {
   return { run, effects: [] };
 }
 
-function onResult(run: Run, result: ActionResult): Advance {
+function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
   const step = run.steps[result.index];
   if (!step || result.service !== run.service) return { run, effects: [] };
+  const late = takesLate(run, step, result, receivedAt);
+  if (late) {
+    run.status = 'running';
+    delete run.finishedAt;
+    step.status = 'started';
+    run.history.push({
+      time: receivedAt,
+      note: `result of action ${result.index} under epoch ${result.epoch} (${result.outcome}) came after its deadline ${step.deadline}, before ${late}: taken, the run goes on`,
+    });
+  }
   if (result.epoch !== step.epoch || step.status !== 'started') {
     // A result for another epoch, or one that came after its timeout: recorded, never acted on.
     run.history.push({
@@ -399,9 +337,11 @@ function onResult(run: Run, result: ActionResult): Advance {
   }
   step.finishedAt = result.time;
   step.detail = result.detail;
+  // A late result's next action is given its whole timeout from now, not from the result's time.
+  const time = late ? receivedAt : result.time;
   if (result.outcome === 'succeeded') {
     step.status = 'succeeded';
-    return withFinished(next(run, result.time), step);
+    return withFinished(next(run, time), step);
   }
   step.status = 'failed';
   const canGoOn =
@@ -413,12 +353,50 @@ function onResult(run: Run, result: ActionResult): Advance {
   };
   run.pages.push(page);
   if (canGoOn) {
-    const after = next(run, result.time);
+    const after = next(run, time);
     return withFinished({ run: after.run, effects: [{ type: 'page', page }, ...after.effects] }, step);
   }
   run.status = 'failed';
-  run.finishedAt = result.time;
+  run.finishedAt = time;
   return withFinished({ run, effects: [{ type: 'page', page }] }, step);
+}
+
+/**
+ * Whether a stalled run takes its stalled action's late result, and until when (ISO), or undefined:
+ * a success or failure (a refusal says nothing ran) under the run's epoch, received before the end of
+ * the late-result window (`lateResultsUntil`), the plan not paused. The outcome is then known, not
+ * unknown: the commanded side runs a command only before its deadline, so a late result is of an
+ * action that started in time and took longer to report (a result held up in delivery, a clock that
+ * moved while it travelled). A paused plan is an operator's: the late result is recorded and pages.
+ */
+function takesLate(run: Run, step: RunStep, result: ActionResult, receivedAt: string): string | undefined {
+  const until = lateResultsUntil(run);
+  const ok =
+    until !== null &&
+    !run.paused &&
+    step.status === 'timed-out' &&
+    result.epoch === step.epoch &&
+    result.outcome !== 'refused' &&
+    Date.parse(receivedAt) < Date.parse(until);
+  return ok ? until : undefined;
+}
+
+/**
+ * The end of a stalled run's late-result window (ISO), or null: from the stall, as long as the whole
+ * move was given (its actions' timeouts summed). Its supervisor watches it until then. Only where AWS
+ * executes: Google's workflow ends at the stall, its failure being the page, so nothing there would
+ * take a late result (docs/dr-executor.md "What is not built yet").
+ */
+export function lateResultsUntil(run: Run): string | null {
+  if (run.status !== 'stalled' || !run.finishedAt || run.executor !== 'aws') return null;
+  return iso(Date.parse(run.finishedAt) + run.steps.reduce((ms, s) => ms + s.timeoutMs, 0));
+}
+
+/** Whether a run's supervisor still watches it at `time`: open, or stalled within its late-result window. */
+export function isWatched(run: Run, time: string): boolean {
+  if (!isFinished(run)) return true;
+  const until = lateResultsUntil(run);
+  return until !== null && Date.parse(time) < Date.parse(until);
 }
 
 function withFinished(advanced: Advance, step: RunStep): Advance {
@@ -461,7 +439,7 @@ function onTick(run: Run, time: string): Advance {
     const page: Page = {
       time,
       reason: 'action-timed-out',
-      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${VIA_SAID[started.via]}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action`,
+      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${VIA_SAID[started.via]}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action${lateSaid(run)}`,
     };
     run.pages.push(page);
     return {
@@ -473,6 +451,13 @@ function onTick(run: Run, time: string): Advance {
     };
   }
   return { run, effects: [] };
+}
+
+function lateSaid(run: Run): string {
+  const until = lateResultsUntil(run);
+  return until
+    ? `; its result until ${until} lets the run go on (pause the plan to take the move over by hand)`
+    : '';
 }
 
 /** Starts the next pending action, or finishes the run when none is left. Nothing while paused. */
@@ -549,9 +534,10 @@ export function stepCommand(run: Run, step: RunStep, epoch: number, deadline: st
   };
 }
 
-/** The earliest deadline of a run (approval, or the action under way), or null. */
+/** The earliest deadline of a run (approval, the action under way, a stalled run's late-result window), or null. */
 export function runDeadline(run: Run): string | null {
   if (run.status === 'awaiting-approval') return run.approval.deadline ?? null;
+  if (run.status === 'stalled') return lateResultsUntil(run);
   if (run.status !== 'running') return null;
   return run.steps.find((s) => s.status === 'started')?.deadline ?? null;
 }

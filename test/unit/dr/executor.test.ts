@@ -9,15 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { approvalIssues } from '#core/dr/controls.ts';
 import {
   type ActionResult,
-  admit,
   advance,
   claimIssue,
   type Effect,
   executorCloud,
-  FENCE_REFUSALS_KEPT,
-  initialFence,
   type Run,
-  recordResult,
   restartEffects,
   runDeadline,
   startRun,
@@ -25,6 +21,7 @@ import {
 } from '#core/dr/executor.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
+import { admit, FENCE_REFUSALS_KEPT, initialFence, recordResult } from '#core/dr/fence.ts';
 import { type DrPlan, parseDrPlan } from '#core/dr/plan.ts';
 import { failoverDecision, planWith, ROOT } from './helpers.ts';
 
@@ -221,7 +218,7 @@ describe('a run', () => {
     // Act
     const early = advance(fenced.run, { type: 'tick', time: at(599) });
     const late = advance(early.run, { type: 'tick', time: at(600) });
-    const resultAfter = ok(late.run, 1, 700);
+    const refusedAfter = ok(late.run, 1, 700, 'refused');
 
     // Assess
     expect(runDeadline(fenced.run)).toBe(at(600));
@@ -231,11 +228,93 @@ describe('a run', () => {
     expect(late.effects.find((e) => e.type === 'page')).toMatchObject({
       page: { reason: 'action-timed-out', message: expect.stringContaining('across the relay') },
     });
-    expect(resultAfter.run.status).toBe('stalled');
-    expect(started(resultAfter.effects)).toEqual([]);
-    expect(resultAfter.effects).toEqual([
+    // A refusal says the action never ran: still unknown to nobody, but nothing to go on from.
+    expect(refusedAfter.run.status).toBe('stalled');
+    expect(started(refusedAfter.effects)).toEqual([]);
+    expect(refusedAfter.run.history.at(-1)?.note).toMatch(/\(refused\) not taken/);
+  });
+
+  it("takes a stalled action's late result within the late-result window: the run goes on from when it came", () => {
+    // Prepare: the promotion (index 1, 600 s) stalls at 600 s; the window is the move's timeouts summed
+    const plan = planWith();
+    const stalled = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, {
+      type: 'tick',
+      time: at(600),
+    });
+    const windowS = stalled.run.steps.reduce((ms, s) => ms + s.timeoutMs, 0) / 1000;
+    const late = (s: number, outcome: ActionResult['outcome'] = 'succeeded') =>
+      advance(stalled.run, {
+        type: 'result',
+        result: { service: plan.service, epoch: stalled.run.epoch, index: 1, outcome, time: at(590) },
+        receivedAt: at(s),
+      });
+
+    // Act
+    const inTime = late(600 + windowS - 1);
+    const tooLate = late(600 + windowS);
+    const failedLate = late(700, 'failed');
+
+    // Assess: the stall's page says until when a result is taken; runDeadline is that end
+    expect(runDeadline(stalled.run)).toBe(at(600 + windowS));
+    expect(stalled.run.pages[0]?.message).toContain(
+      `its result until ${at(600 + windowS)} lets the run go on`,
+    );
+    // Within it: the promotion succeeded, the scaling started with its whole timeout from the receipt
+    expect(inTime.run.status).toBe('running');
+    expect(inTime.run.finishedAt).toBeUndefined();
+    expect(inTime.run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
+    expect(inTime.run.steps[2]?.startedAt).toBe(at(600 + windowS - 1));
+    expect(started(inTime.effects)).toEqual([2]);
+    expect(names(inTime.effects)).toEqual(['DrActionFinished', 'DrActionStarted']);
+    expect(
+      inTime.run.history.some((h) => /came after its deadline .* taken, the run goes on/.test(h.note)),
+    ).toBe(true);
+    // At its end: recorded, paged stale-result, the run stalled as it was
+    expect(tooLate.run.status).toBe('stalled');
+    expect(started(tooLate.effects)).toEqual([]);
+    expect(tooLate.effects).toEqual([
       expect.objectContaining({ type: 'page', page: expect.objectContaining({ reason: 'stale-result' }) }),
     ]);
+    // A late failure is known too: the promotion failed, the run stops there and pages
+    expect(failedLate.run.status).toBe('failed');
+    expect(failedLate.run.steps[1]?.status).toBe('failed');
+    expect(failedLate.effects.some((e) => e.type === 'page' && e.page.reason === 'action-failed')).toBe(true);
+  });
+
+  it('takes no late result while the plan is paused (an operator took the move over), nor where Google executes', () => {
+    // Prepare
+    const plan = planWith();
+    const stalled = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, {
+      type: 'tick',
+      time: at(600),
+    });
+    const paused = advance(stalled.run, { type: 'pause', by: 'oncall', time: at(610) });
+    const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
+    const ledgerRun = startRun(ledger, failoverDecision(ledger, { time: at(0) })).run;
+    const ledgerStalled = advance(ledgerRun, { type: 'tick', time: at(24 * 3600) }).run;
+    const stuck = ledgerStalled.steps.find((s) => s.status === 'timed-out');
+
+    // Act
+    const whilePaused = ok(paused.run, 1, 620);
+    const onGoogle = advance(ledgerStalled, {
+      type: 'result',
+      result: {
+        service: ledger.service,
+        epoch: ledgerStalled.epoch,
+        index: stuck?.index ?? -1,
+        outcome: 'succeeded',
+        time: at(24 * 3600 + 1),
+      },
+    });
+
+    // Assess
+    expect(paused.run.status).toBe('stalled');
+    expect(whilePaused.run.status).toBe('stalled');
+    expect(whilePaused.effects.map((e) => e.type === 'page' && e.page.reason)).toEqual(['stale-result']);
+    expect(ledgerStalled.status).toBe('stalled');
+    expect(runDeadline(ledgerStalled)).toBeNull();
+    expect(ledgerStalled.pages[0]?.message).not.toContain('lets the run go on');
+    expect(onGoogle.run.status).toBe('stalled');
   });
 
   it('takes no result carrying another epoch', () => {

@@ -13,7 +13,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '#core/clock.ts';
-import { initialFence } from '#core/dr/executor.ts';
+import { initialFence } from '#core/dr/fence.ts';
 import type { CloudEvent } from '#core/envelope.ts';
 import { buildGcpDrCommandedDeps, type CommandedDeps } from '#gcp/dr-commanded.ts';
 import type { FirestoreDrFence } from '#gcp/dr-fence.ts';
