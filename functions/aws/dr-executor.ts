@@ -104,14 +104,19 @@ export type DrExecutorInput =
       /** The state machine execution that gives it (`$$.Execution.Id`): the claim's owner. */
       execution: string;
     }
-  /** `epoch`: the run the execution watches; a tick for a run since replaced ends that execution. */
-  | { drExecutor: 'tick'; service: string; epoch?: number }
+  /**
+   * `opened`: when the run the execution watches was opened (its `startedAt`, which an approval's
+   * new epoch keeps); a tick for a run since replaced by the next claim ends that execution.
+   */
+  | { drExecutor: 'tick'; service: string; opened?: string }
   | { drExecutor: 'result'; result: ActionResult };
 
 /** What the state machine reads: whether the run is over, and when to look again. */
 export interface DrExecutorState {
   service: string;
   epoch: number;
+  /** When the run was opened (its `startedAt`): the ticks name the run they watch by it. */
+  opened?: string;
   status: Run['status'] | 'not-taken';
   /** Whether the execution stops watching: the run ended (a stalled one, once its late-result window has passed). */
   finished: boolean;
@@ -152,12 +157,12 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
   }
   if (kind === 'tick') {
     if (typeof v?.service !== 'string') fail('service', "must be a string: the plan's service");
-    if (v?.epoch !== undefined && !Number.isInteger(v.epoch))
-      fail('epoch', 'must be an integer: the epoch of the run the execution watches');
+    if (v?.opened !== undefined && (typeof v.opened !== 'string' || Number.isNaN(Date.parse(v.opened))))
+      fail('opened', 'must be an ISO time: when the run the execution watches was opened');
     return {
       drExecutor: 'tick',
       service: v?.service as string,
-      ...(v?.epoch !== undefined && { epoch: v.epoch as number }),
+      ...(v?.opened !== undefined && { opened: v.opened as string }),
     };
   }
   if (kind === 'result') {
@@ -233,7 +238,7 @@ export async function applyExecutorInput(
       };
     // A stalled run watched for its late result may be replaced by the next claim: that run is its
     // own execution's to watch, and this one ends.
-    if (input.drExecutor === 'tick' && input.epoch !== undefined && input.epoch !== current.run.epoch)
+    if (input.drExecutor === 'tick' && input.opened !== undefined && input.opened !== current.run.startedAt)
       return { ...stateOf(deps, current, true), finished: true };
     const controlled = await underControl(deps, current.run);
     const advanced = advance(controlled.run, toRunInput(deps, input));
@@ -377,6 +382,7 @@ function stateOf(deps: DrExecutorDeps, stored: StoredRun, supervise: boolean): D
   return {
     service: run.service,
     epoch: run.epoch,
+    opened: run.startedAt,
     status: run.status,
     finished,
     supervise,

@@ -205,6 +205,7 @@ describe('the DR executor on AWS', () => {
     expect(done).toEqual({
       service: plan.service,
       epoch: 4,
+      opened: opened.opened,
       status: 'succeeded',
       finished: true,
       supervise: false,
@@ -419,14 +420,14 @@ describe('the DR executor on AWS', () => {
   it('stalls at a relayed action deadline with no result and pages, watches the stalled run, and goes on from a late success', async () => {
     // Prepare
     const h = await harness();
-    await applyExecutorInput(h.deps, decide(7));
+    const { opened } = await applyExecutorInput(h.deps, decide(7));
     await answerFence(h);
     const promote = lastStarted(h);
 
     // Act
-    const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 7 });
+    const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
     await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
-    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 7 });
+    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
     const run = (await h.deps.runs.current(plan.service))?.run as Run;
     await cloud.clock.advance(60_000);
     const late = await applyExecutorInput(h.deps, {
@@ -436,7 +437,7 @@ describe('the DR executor on AWS', () => {
     const replaced = await applyExecutorInput(h.deps, {
       drExecutor: 'tick',
       service: plan.service,
-      epoch: 6,
+      opened: '2026-01-01T00:00:00.000Z',
     });
 
     // Assess: the stall pages at once, and the execution watches on until the late-result window ends
@@ -456,7 +457,7 @@ describe('the DR executor on AWS', () => {
         .filter((e) => e.type.includes('DrActionFinished'))
         .map((e) => (e.data as DrActionFinishedData).outcome),
     ).toEqual(['succeeded', 'timed-out', 'succeeded']);
-    // A tick from the execution of another epoch's run ends that execution, and changes nothing
+    // A tick from the execution of a run since replaced ends that execution, and changes nothing
     expect(replaced).toMatchObject({ epoch: 7, status: 'running', finished: true });
     expect(h.flips).toBe(0);
   });
@@ -464,16 +465,16 @@ describe('the DR executor on AWS', () => {
   it('pages stale-result for a late success after the late-result window, where the execution stopped watching', async () => {
     // Prepare
     const h = await harness();
-    await applyExecutorInput(h.deps, decide(8));
+    const { opened } = await applyExecutorInput(h.deps, decide(8));
     await answerFence(h);
     const promote = lastStarted(h);
     await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
-    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 8 });
+    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
     const run = (await h.deps.runs.current(plan.service))?.run as Run;
 
     // Act
     await cloud.clock.advance(Date.parse(lateResultsUntil(run) as string) - cloud.clock.now());
-    const ended = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, epoch: 8 });
+    const ended = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
     const late = await applyExecutorInput(h.deps, {
       drExecutor: 'result',
       result: resultOfFinished({ ...promote, outcome: 'succeeded', finishedAt: promote.deadline }),
@@ -483,6 +484,7 @@ describe('the DR executor on AWS', () => {
     expect(ended).toEqual({
       service: plan.service,
       epoch: 8,
+      opened,
       status: 'stalled',
       finished: true,
       supervise: true,

@@ -63,8 +63,9 @@ describe("the payments plan's rules read by the chaos DR checks", () => {
       ],
       external: ['route53-checkers'],
       staleAfterMs: 5 * MIN,
-      // The fence 2m, the promotion 10m, the scaling 5m, the flip the plan's 5m action timeout.
-      moveWindowMs: 22 * MIN,
+      // The fence 2m, the promotion 10m, the scaling 5m, the flip the plan's 5m action timeout (22m),
+      // and for each of the four actions a late-result window of 22m.
+      moveWindowMs: 5 * 22 * MIN,
     });
   });
 });
@@ -173,13 +174,13 @@ describe('dr-quorum: no failover without quorum', () => {
     c.observe(healthy(4 * MIN, { db: fenced, primaryProbes: down }));
     const healthyLater = [
       ...down,
-      ...probes('aws-us-west-2', 40 * MIN, 3, false),
-      ...probes('gcp-us-west1', 40 * MIN, 3, false),
+      ...probes('aws-us-west-2', 120 * MIN, 3, false),
+      ...probes('gcp-us-west1', 120 * MIN, 3, false),
     ];
 
-    // Act: traffic moves at +45 minutes with every probe of the primary healthy
+    // Act: traffic moves at +125 minutes (past the 110-minute move window) with every probe healthy
     const found = c.observe(
-      failedOver(45 * MIN, healthyLater, {
+      failedOver(125 * MIN, healthyLater, {
         serving: { aws: 'ok', gcp: 'ok' },
         db: {
           aws: { role: 'writer', fenced: true, regionUp: true },
