@@ -44,7 +44,8 @@ export interface DrSeen {
   /** The probes of the primary's health endpoint the world answered so far (healthz of the primary side). */
   primaryProbes: ProbeSeen[];
   /** The executor's current run as AWS's record has it (read for the end verdict only). */
-  run?: { epoch: number; status: string; pages: number };
+  /** `late`: the stalled actions' late results the run went on from. */
+  run?: { epoch: number; status: string; pages: number; late?: number };
 }
 
 /** What of the plan the checks need. */

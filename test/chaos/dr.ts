@@ -134,7 +134,16 @@ async function observe(d: DeployedHalves, primary: Side, withRun: boolean): Prom
     primaryProbes: serviceWorldOf(d.cloud.clock).probes.filter(
       (p) => p.service === SERVICE && p.cloud === primary && p.kind === 'healthz',
     ),
-    ...(run ? { run: { epoch: run.epoch, status: run.status, pages: run.pages.length } } : {}),
+    ...(run
+      ? {
+          run: {
+            epoch: run.epoch,
+            status: run.status,
+            pages: run.pages.length,
+            late: run.history.filter((h) => h.note.includes('taken, the run goes on')).length,
+          },
+        }
+      : {}),
   };
 }
 
@@ -148,7 +157,7 @@ function summary(s: DrSeen): string {
       .filter((c) => s.db[c].role === 'writer')
       .map((c) => (s.db[c].fenced ? `${c}(fenced)` : c))
       .join('+') || 'none';
-  return `cell On ${on}, dns ${s.dns.join('+') || 'none'}, writer ${writers}${s.run ? `, run ${s.run.epoch} ${s.run.status}` : ''}`;
+  return `cell On ${on}, dns ${s.dns.join('+') || 'none'}, writer ${writers}${s.run ? `, run ${s.run.epoch} ${s.run.status}${s.run.late ? ` (went on from ${s.run.late} late result(s))` : ''}` : ''}`;
 }
 
 /**
