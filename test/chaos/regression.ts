@@ -86,4 +86,38 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       "dr-one-writer: the payments plan failed over during an outage of us-east-1 (AlloyDB promoted, the standby's cell On), and when us-east-1 came back Aurora was a writer beside AlloyDB: nothing fenced the old primary. The plan fences it before the promotion (fence-writer, its hook outside us-east-1); Aurora back is a fenced writer that refuses writes",
   },
+  {
+    seed: 20,
+    // The harness's check; the fix is proved by test/unit/chaos-dr-checks.test.ts (a move judged where
+    // it began, within the move window of its flip).
+    ci: false,
+    found:
+      "dr-quorum judged a failover at its flip: the move was decided on quorum while us-east-1 was out, the fence and the promotion took their minutes, and the flip came after the primary was back, where the probes' last answers were healthy. The check judges a move where it began in the world (the primary fenced or the standby promoted)",
+  },
+  {
+    seed: 60,
+    // 225 s of wall time by `npm run chaos -- --seed 60 --no-shrink --verbose` once fixed (2026-12-07,
+    // load average about 12), held; the fix is proved by test/unit/dr/executor.test.ts,
+    // test/local/dr-executor-aws.test.ts and test/e2e/dr-partition.test.ts (a late success goes on to
+    // the flip through the deployed halves).
+    ci: false,
+    found:
+      "dr-settled: the failover fenced Aurora, but the fence's result reached drExecutor after its 2-minute deadline (a step of a 95-minute clock jump moved the clock while it travelled); the run stalled, AlloyDB was never promoted and traffic stayed on the fenced database: no writer. A stalled run on AWS now takes its action's late result within its late-result window and goes on",
+  },
+  {
+    seed: 18,
+    // 230 s of wall time by `npm run chaos -- --seed 18 --no-shrink --verbose` once fixed (2026-12-07),
+    // held; the fix is seed 60's.
+    ci: false,
+    found:
+      'dr-settled as seed 60, one action later: Aurora fenced and AlloyDB promoted, the run stalled before the flip under Google -> AWS relay drops and a 30-minute clock jump, traffic left on the fenced database',
+  },
+  {
+    seed: 15,
+    // 246 s of wall time by `npm run chaos -- --seed 15 --no-shrink --verbose` once fixed (2026-12-07),
+    // held; the fix is seed 60's.
+    ci: false,
+    found:
+      'dr-settled as seed 60: Aurora fenced while the primary flapped, the run stalled, traffic on the fenced AWS side to the end',
+  },
 ];
