@@ -70,7 +70,11 @@ export async function flipRoutingControls(
       endpoint: ep.Endpoint,
       maxAttempts: 1,
       ...(deps.credentials && { credentials: deps.credentials }),
-      ...(deps.requestTimeoutMs && { requestHandler: { requestTimeout: deps.requestTimeoutMs } }),
+      // throwOnRequestTimeout: without it the SDK only logs a warning past requestTimeout and keeps
+      // waiting, so a hung endpoint would hold the flip instead of passing on to the next one.
+      ...(deps.requestTimeoutMs && {
+        requestHandler: { requestTimeout: deps.requestTimeoutMs, throwOnRequestTimeout: true },
+      }),
     });
     try {
       await client.send(new UpdateRoutingControlStatesCommand({ UpdateRoutingControlStateEntries: entries }));

@@ -246,6 +246,26 @@ export async function readAwsExports(
 /** The SDK's attempts per inventory call (its default is 3). */
 export const INVENTORY_MAX_ATTEMPTS = 6;
 
+/**
+ * How long one inventory call may take to connect and to answer before the SDK tries it again (its
+ * default is to wait as long as the socket stays open). A region whose endpoint accepts and never
+ * answers is then named missing after its attempts (about 65 s), within the function's 120 s,
+ * instead of timing the whole read out and costing the run every region.
+ */
+export const INVENTORY_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+
+/**
+ * The EC2 and Direct Connect client settings of one region's inventory read. `throwOnRequestTimeout`:
+ * without it the SDK only logs a warning past `requestTimeout` and keeps waiting.
+ */
+export function inventoryClientConfig(region: string, timeouts = INVENTORY_TIMEOUTS) {
+  return {
+    region,
+    maxAttempts: INVENTORY_MAX_ATTEMPTS,
+    requestHandler: { ...timeouts, throwOnRequestTimeout: true },
+  };
+}
+
 let cached: InventoryExchangeDeps | undefined;
 
 /**
@@ -260,8 +280,8 @@ export function vpnInventoryDepsFromEnv(env: NodeJS.ProcessEnv = process.env, cl
   // call gets more of the SDK's retries (exponential backoff) than its default three attempts before
   // it costs the run that region: a region out fails them all.
   const clientsFor = perRegion((r) => ({
-    ec2: new EC2Client({ region: r, maxAttempts: INVENTORY_MAX_ATTEMPTS }),
-    dx: new DirectConnectClient({ region: r, maxAttempts: INVENTORY_MAX_ATTEMPTS }),
+    ec2: new EC2Client(inventoryClientConfig(r)),
+    dx: new DirectConnectClient(inventoryClientConfig(r)),
   }));
   cached = {
     origin: { cloud: 'aws', accountId: need(env, 'CROSSLINK_ACCOUNT_ID'), region },

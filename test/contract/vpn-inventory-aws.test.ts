@@ -10,6 +10,7 @@
  * region, and a region that is out is named in the export, its VPNs absent.
  */
 
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DirectConnectClient } from '@aws-sdk/client-direct-connect';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -30,6 +31,8 @@ import { type EventBridgeEvent, toEventBridgeEntry } from '#aws/envelope.ts';
 import { EventBridgeSink } from '#aws/event-sink.ts';
 import {
   DynamoDbInventoryPages,
+  INVENTORY_MAX_ATTEMPTS,
+  inventoryClientConfig,
   readAwsExport,
   readAwsExports,
   vpnInventoryStep,
@@ -325,6 +328,40 @@ describe('the export of every region of the policy', () => {
     // The hub region's own part is what its single-region read gives.
     const east = await readAwsExport(ec2);
     expect((exp.VpnConnections as object[]).length).toBe((east.VpnConnections as object[]).length + 1);
+  });
+
+  it("names a region whose endpoint never answers, through the inventory's own client settings, the others read", async () => {
+    // Arrange: us-west-2's endpoint accepts connections and never answers (a hung region)
+    const sockets: Socket[] = [];
+    const hung = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as AddressInfo).port;
+    const clients = (region: string) => {
+      if (region !== 'us-west-2') return clientsFor(region);
+      const config = {
+        ...inventoryClientConfig(region, { connectionTimeout: 1_000, requestTimeout: 300 }),
+        endpoint: `http://127.0.0.1:${port}`,
+        credentials: ADMIN_CREDENTIALS,
+      };
+      const c = { ec2: new EC2Client(config), dx: new DirectConnectClient(config) };
+      made.push(c);
+      return c;
+    };
+    try {
+      // Act
+      const exp = await readAwsExports(REGIONS, clients);
+      // Assess
+      const imported = importAwsExport(exp);
+      expect(imported.missingRegions).toEqual([
+        { region: 'us-west-2', reason: expect.stringMatching(/^TimeoutError/) },
+      ]);
+      expect(imported.regions).toEqual(['eu-central-1', 'us-east-1']);
+      // Every attempt the inventory's settings allow was made before the region was given up.
+      expect(sockets.length).toBe(INVENTORY_MAX_ATTEMPTS);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   });
 
   it('names a region that is out and leaves its VPNs out, the others read', async () => {

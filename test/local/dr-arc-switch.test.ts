@@ -4,6 +4,7 @@
  * endpoints tried in turn through an outage of us-east-1, a safety rule's refusal final and nothing
  * changed, no endpoint answering reported, and an override of a safety rule refused by IAM.
  */
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import {
   Route53RecoveryClusterClient,
   UpdateRoutingControlStatesCommand,
@@ -64,6 +65,40 @@ describe('the executor flipping ARC routing controls', () => {
     expect(done.passed).toEqual([expect.stringMatching(/^us-east-1: no answer/)]);
     expect([await stateOf(world.out.AwsCell), await stateOf(world.out.GcpCell)]).toEqual(['Off', 'On']);
     await admin(cloud, 'POST', '/world/region-outage', { cloud: 'aws', region: 'us-east-1', on: false });
+  });
+
+  it('passes over an endpoint that accepts and never answers, after its request timeout', async () => {
+    // Prepare: the first endpoint hangs (a region half out: connections taken, nothing answered)
+    const sockets: Socket[] = [];
+    const hung = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as AddressInfo).port;
+    const endpoints = [
+      { Endpoint: `http://127.0.0.1:${port}/v1`, Region: 'us-east-1' },
+      ...world.endpoints.slice(1),
+    ];
+    try {
+      // Act
+      const done = await flipRoutingControls(
+        { credentials: executor, requestTimeoutMs: 300 },
+        { endpoints, action: flip('On', 'Off') },
+      );
+
+      // Assess
+      expect(done.region).toBe('us-west-2');
+      expect(done.passed).toEqual([expect.stringMatching(/^us-east-1: no answer/)]);
+      expect(sockets.length).toBe(1);
+      expect([await stateOf(world.out.AwsCell), await stateOf(world.out.GcpCell)]).toEqual(['On', 'Off']);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
+      // The cells back as the test before left them, for the tests after.
+      await cloud.clock.advance(10_000);
+      await flipRoutingControls(
+        { credentials: executor },
+        { endpoints: world.endpoints, action: flip('Off', 'On') },
+      );
+    }
   });
 
   it("takes a safety rule's refusal as final: nothing changes, no other endpoint is tried", async () => {
