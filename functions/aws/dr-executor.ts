@@ -242,9 +242,13 @@ export async function applyExecutorInput(
       return { ...stateOf(deps, current, true), finished: true };
     const controlled = await underControl(deps, current.run);
     const advanced = advance(controlled.run, toRunInput(deps, input));
+    // A look that changes nothing (a tick before any deadline) writes nothing: a tick every 10 s
+    // would otherwise rewrite the run, and race a result's advance, for nothing.
+    const effects = [...controlled.effects, ...advanced.effects];
+    if (effects.length === 0 && JSON.stringify(advanced.run) === JSON.stringify(current.run))
+      return stateOf(deps, current, input.drExecutor === 'tick');
     try {
       const stored = await deps.runs.save(advanced.run, current.version);
-      const effects = [...controlled.effects, ...advanced.effects];
       return stateOf(deps, await perform(deps, stored, effects), input.drExecutor === 'tick');
     } catch (e) {
       if (!(e instanceof RunVersionConflict) || attempt >= RACE_RETRIES) throw e;
@@ -374,8 +378,9 @@ function envelope(deps: DrExecutorDeps, e: DrEvent) {
 
 function stateOf(deps: DrExecutorDeps, stored: StoredRun, supervise: boolean): DrExecutorState {
   const { run } = stored;
-  // A stalled run is watched until its late-result window ends (functions/core/dr/executor.ts).
-  const finished = !isWatched(run, iso(deps.clock.now()));
+  // A stalled run is watched until the tick at its late-result window's end closes it, in the
+  // stored run (functions/core/dr/executor.ts `lateResultsUntil`).
+  const finished = !isWatched(run);
   const deadline = runDeadline(run);
   const poll = deps.clock.now() + (deps.pollMs ?? DEFAULT_POLL_MS);
   const waitUntil = finished ? undefined : iso(deadline ? Math.min(Date.parse(deadline), poll) : poll);

@@ -215,7 +215,7 @@ export function recordOf(
  * from it.
  */
 export function pauseInputs(run: Run, controls: readonly ControlRecord[], now: string): RunInput[] {
-  if (!isWatched(run, now)) return [];
+  if (!isWatched(run)) return [];
   const last = lastPauseOrResume(controls, run.service);
   if (!last) return [];
   if (last.control === 'pause' && !run.paused) return [{ type: 'pause', by: last.by, time: last.time }];

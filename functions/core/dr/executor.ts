@@ -154,6 +154,12 @@ export interface Run {
   /** Epochs the run moved through (an approval's decision raises it), and what was refused. */
   history: { time: string; note: string }[];
   finishedAt?: string;
+  /**
+   * A stalled run's late-result window, open until this time (ISO): set at the stall where AWS
+   * executes, closed (removed) by the tick at its end or by a pause, in the stored run itself, so
+   * that the run's version orders a late result against the window's close (`lateResultsUntil`).
+   */
+  lateUntil?: string;
 }
 
 /** What the adapter is asked to do. */
@@ -254,10 +260,15 @@ export function advance(previous: Run, input: RunInput): Advance {
     case 'decision':
       return onDecision(run, input.decision);
     case 'pause':
-      // A stalled run still taking its late result is paused too: the operator takes the move over.
-      if (run.paused || !isWatched(run, input.time)) return { run, effects: [] };
+      if (run.paused || !isWatched(run)) return { run, effects: [] };
       run.paused = { by: input.by, since: input.time };
       run.history.push({ time: input.time, note: `paused by ${input.by}` });
+      // A pause of a stalled run is an operator taking the move over: its late-result window closes
+      // for good, and a resume does not open it again.
+      if (run.lateUntil) {
+        delete run.lateUntil;
+        run.history.push({ time: input.time, note: 'late-result window closed by the pause' });
+      }
       return { run, effects: [] };
     case 'resume':
       if (!run.paused) return { run, effects: [] };
@@ -311,6 +322,7 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
   if (late) {
     run.status = 'running';
     delete run.finishedAt;
+    delete run.lateUntil;
     step.status = 'started';
     run.history.push({
       time: receivedAt,
@@ -320,13 +332,13 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
   if (result.epoch !== step.epoch || step.status !== 'started') {
     // A result for another epoch, or one that came after its timeout: recorded, never acted on.
     run.history.push({
-      time: result.time,
+      time: receivedAt,
       note: `result of action ${result.index} under epoch ${result.epoch} (${result.outcome}) not taken: the action is ${step.status}${step.epoch !== undefined ? ` under epoch ${step.epoch}` : ''}`,
     });
     const effects: Effect[] = [];
     if (step.status === 'timed-out' && result.outcome === 'succeeded') {
       const page: Page = {
-        time: result.time,
+        time: receivedAt,
         reason: 'stale-result',
         message: `${run.service}: action ${result.index} (${step.action.type} on ${step.action.cloud}) succeeded after the run stopped waiting for it; check that side before resuming by hand`,
       };
@@ -335,10 +347,10 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
     }
     return { run, effects };
   }
-  step.finishedAt = result.time;
-  step.detail = result.detail;
-  // A late result's next action is given its whole timeout from now, not from the result's time.
+  // A late result's next action is given its whole timeout from its receipt, not from its own time.
   const time = late ? receivedAt : result.time;
+  step.finishedAt = time;
+  step.detail = result.detail;
   if (result.outcome === 'succeeded') {
     step.status = 'succeeded';
     return withFinished(next(run, time), step);
@@ -363,17 +375,16 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
 
 /**
  * Whether a stalled run takes its stalled action's late result, and until when (ISO), or undefined:
- * a success or failure (a refusal says nothing ran) under the run's epoch, received before the end of
- * the late-result window (`lateResultsUntil`), the plan not paused. The outcome is then known, not
- * unknown: the commanded side runs a command only before its deadline, so a late result is of an
- * action that started in time and took longer to report (a result held up in delivery, a clock that
- * moved while it travelled). A paused plan is an operator's: the late result is recorded and pages.
+ * a success or failure (a refusal says nothing ran) under the run's epoch, received while the
+ * late-result window is open (`lateResultsUntil`: not closed by its end's tick nor by a pause). The
+ * outcome is then known, not unknown: the commanded side runs a command only before its deadline,
+ * so a late result is of an action that started in time and took longer to report (a result held up
+ * in delivery, a clock that moved while it travelled). Otherwise it is recorded and pages.
  */
 function takesLate(run: Run, step: RunStep, result: ActionResult, receivedAt: string): string | undefined {
   const until = lateResultsUntil(run);
   const ok =
     until !== null &&
-    !run.paused &&
     step.status === 'timed-out' &&
     result.epoch === step.epoch &&
     result.outcome !== 'refused' &&
@@ -382,21 +393,19 @@ function takesLate(run: Run, step: RunStep, result: ActionResult, receivedAt: st
 }
 
 /**
- * The end of a stalled run's late-result window (ISO), or null: from the stall, as long as the whole
- * move was given (its actions' timeouts summed). Its supervisor watches it until then. Only where AWS
- * executes: Google's workflow ends at the stall, its failure being the page, so nothing there would
- * take a late result (docs/dr-executor.md "What is not built yet").
+ * The end of a stalled run's open late-result window (ISO), or null. The window opens at the stall
+ * for as long as the whole move was given (its actions' timeouts summed), and its supervisor watches
+ * the run until the tick at its end closes it. Only where AWS executes: Google's workflow ends at the
+ * stall, its failure being the page, so nothing there would take a late result (docs/dr-executor.md
+ * "What is not built yet").
  */
 export function lateResultsUntil(run: Run): string | null {
-  if (run.status !== 'stalled' || !run.finishedAt || run.executor !== 'aws') return null;
-  return iso(Date.parse(run.finishedAt) + run.steps.reduce((ms, s) => ms + s.timeoutMs, 0));
+  return run.status === 'stalled' ? (run.lateUntil ?? null) : null;
 }
 
-/** Whether a run's supervisor still watches it at `time`: open, or stalled within its late-result window. */
-export function isWatched(run: Run, time: string): boolean {
-  if (!isFinished(run)) return true;
-  const until = lateResultsUntil(run);
-  return until !== null && Date.parse(time) < Date.parse(until);
+/** Whether a run's supervisor still watches it: open, or stalled with its late-result window open. */
+export function isWatched(run: Run): boolean {
+  return !isFinished(run) || lateResultsUntil(run) !== null;
 }
 
 function withFinished(advanced: Advance, step: RunStep): Advance {
@@ -430,12 +439,19 @@ function onTick(run: Run, time: string): Advance {
     run.pages.push(page);
     return { run, effects: [{ type: 'page', page }] };
   }
+  if (run.status === 'stalled' && run.lateUntil && now >= Date.parse(run.lateUntil)) {
+    run.history.push({ time, note: `late-result window closed at ${run.lateUntil}` });
+    delete run.lateUntil;
+    return { run, effects: [] };
+  }
   const started = run.steps.find((s) => s.status === 'started');
   if (run.status === 'running' && started?.deadline && now >= Date.parse(started.deadline)) {
     started.status = 'timed-out';
     started.finishedAt = time;
     run.status = 'stalled';
     run.finishedAt = time;
+    if (run.executor === 'aws' && !run.paused)
+      run.lateUntil = iso(now + run.steps.reduce((ms, s) => ms + s.timeoutMs, 0));
     const page: Page = {
       time,
       reason: 'action-timed-out',

@@ -175,7 +175,7 @@ function simulate(steps: Step[], actionSeconds: number): World {
     else if (step.kind === 'redeliver-old' && !w.partitioned)
       google(w.sent[Math.floor(w.ran.length / 2) % w.sent.length]!);
     else if (step.kind === 'to-aws' && !w.partitioned && w.toAws.length)
-      apply(advance(w.run, { type: 'result', result: w.toAws.shift()! }));
+      apply(advance(w.run, { type: 'result', result: w.toAws.shift()!, receivedAt: iso(w.now) }));
     else if (step.kind === 'wait') {
       w.now += step.seconds * 1000;
       if (w.busy && w.now >= w.busy.doneAt) {

@@ -253,6 +253,18 @@ describe('a run', () => {
     const inTime = late(600 + windowS - 1);
     const tooLate = late(600 + windowS);
     const failedLate = late(700, 'failed');
+    const closed = advance(stalled.run, { type: 'tick', time: at(600 + windowS) });
+    const afterClose = advance(closed.run, {
+      type: 'result',
+      result: {
+        service: plan.service,
+        epoch: stalled.run.epoch,
+        index: 1,
+        outcome: 'succeeded',
+        time: at(590),
+      },
+      receivedAt: at(600 + windowS - 1),
+    });
 
     // Assess: the stall's page says until when a result is taken; runDeadline is that end
     expect(runDeadline(stalled.run)).toBe(at(600 + windowS));
@@ -275,6 +287,11 @@ describe('a run', () => {
     expect(tooLate.effects).toEqual([
       expect.objectContaining({ type: 'page', page: expect.objectContaining({ reason: 'stale-result' }) }),
     ]);
+    // The tick at the window's end closes it in the run itself: a result that races it is not taken
+    expect(runDeadline(closed.run)).toBeNull();
+    expect(closed.run.history.at(-1)?.note).toMatch(/^late-result window closed at /);
+    expect(afterClose.run.status).toBe('stalled');
+    expect(started(afterClose.effects)).toEqual([]);
     // A late failure is known too: the promotion failed, the run stops there and pages
     expect(failedLate.run.status).toBe('failed');
     expect(failedLate.run.steps[1]?.status).toBe('failed');
@@ -296,6 +313,8 @@ describe('a run', () => {
 
     // Act
     const whilePaused = ok(paused.run, 1, 620);
+    const resumed = advance(paused.run, { type: 'resume', by: 'oncall', time: at(630) });
+    const afterResume = ok(resumed.run, 1, 640);
     const onGoogle = advance(ledgerStalled, {
       type: 'result',
       result: {
@@ -311,6 +330,12 @@ describe('a run', () => {
     expect(paused.run.status).toBe('stalled');
     expect(whilePaused.run.status).toBe('stalled');
     expect(whilePaused.effects.map((e) => e.type === 'page' && e.page.reason)).toEqual(['stale-result']);
+    // The pause closed the window for good: a resume does not open it again
+    expect(paused.run.history.at(-1)?.note).toBe('late-result window closed by the pause');
+    expect(resumed.run.status).toBe('stalled');
+    expect(runDeadline(resumed.run)).toBeNull();
+    expect(afterResume.run.status).toBe('stalled');
+    expect(afterResume.effects.map((e) => e.type === 'page' && e.page.reason)).toEqual(['stale-result']);
     expect(ledgerStalled.status).toBe('stalled');
     expect(runDeadline(ledgerStalled)).toBeNull();
     expect(ledgerStalled.pages[0]?.message).not.toContain('lets the run go on');
