@@ -75,9 +75,32 @@ export function sawPrimaryFail(rules: DrRules, history: readonly DrSeen[], at: n
     const fresh = tail.every((p) => at - p.at <= rules.staleAfterMs);
     if (tail.length === failuresInRow && fresh && tail.every(failed)) seen.push(vantage);
   }
-  const down = history.some((h) => at - h.at <= rules.staleAfterMs && h.serving[rules.primary] !== 'ok');
+  const down = history.some(
+    (h) => h.at <= at && at - h.at <= rules.staleAfterMs && h.serving[rules.primary] !== 'ok',
+  );
   if (down) seen.push(...rules.external);
   return seen;
+}
+
+/**
+ * Who saw the primary fail at the best moment since the observation before (`from`), within the
+ * plan's `staleAfter` of `to`: each probe's time there, and `to`. A move is found at the first
+ * observation after it began, but decided at some moment before it: when the primary came back in
+ * between, the quorum it was decided on held at a probe between the two observations, not at the
+ * second. The lookback is `staleAfter` because the decider takes only observations that fresh, and
+ * its move's first action lands within that of the decision.
+ */
+export function sawPrimaryFailSince(
+  rules: DrRules,
+  history: readonly DrSeen[],
+  from: number,
+  to: number,
+): string[] {
+  const since = Math.max(from, to - rules.staleAfterMs);
+  const times = (history.at(-1)?.primaryProbes ?? []).map((p) => p.at).filter((t) => t > since && t < to);
+  return [...new Set([...times, to])]
+    .map((t) => sawPrimaryFail(rules, history, t))
+    .reduce((best, saw) => (saw.length > best.length ? saw : best), [] as string[]);
 }
 
 /** The side traffic goes to by an observation: the cell On, else Route 53's answer (undefined: unclear). */
@@ -128,6 +151,7 @@ export class DrChecker {
   }
 
   observe(s: DrSeen): Violation[] {
+    const previous = this.#history.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
     this.#history.push(s);
     // What the quorum needs stays: the observations within staleAfter of now.
     while (this.#history.length > 1 && s.at - (this.#history[0] as DrSeen).at > this.#rules.staleAfterMs)
@@ -139,7 +163,7 @@ export class DrChecker {
       !this.#began &&
       (s.db[primary].fenced || s.db[other(primary)].role === 'writer')
     )
-      this.#began = { at: s.at, saw: sawPrimaryFail(this.#rules, this.#history, s.at) };
+      this.#began = { at: s.at, saw: sawPrimaryFailSince(this.#rules, this.#history, previous, s.at) };
     const now = trafficSide(s);
     if (now !== undefined && now !== this.#side) {
       const from = this.#side;
@@ -154,7 +178,7 @@ export class DrChecker {
         // stalled after its fence) is not this flip's.
         const began =
           this.#began && s.at - this.#began.at <= this.#rules.moveWindowMs ? this.#began : undefined;
-        const saw = began?.saw ?? sawPrimaryFail(this.#rules, this.#history, s.at);
+        const saw = began?.saw ?? sawPrimaryFailSince(this.#rules, this.#history, previous, s.at);
         this.#began = undefined;
         if (saw.length < this.#rules.quorum)
           out.push({

@@ -124,6 +124,38 @@ describe('dr-quorum: no failover without quorum', () => {
     expect(found).toEqual([]);
   });
 
+  it('holds for a move whose quorum formed between two observations, the primary back by the next (seed 153)', () => {
+    // Prepare: the primary out from +9.7 to +12.5 minutes; both probes fail at +10, +11 and +12 and
+    // answer at +13; no observation falls inside the outage
+    const c = new DrChecker(RULES);
+    const before = [
+      ...probes('aws-us-west-2', 6 * MIN, 4, false),
+      ...probes('gcp-us-west1', 6 * MIN, 4, false),
+    ];
+    c.observe(healthy(9 * MIN, { primaryProbes: before }));
+    const seen = [
+      ...before,
+      ...probes('aws-us-west-2', 10 * MIN, 3, true),
+      ...probes('gcp-us-west1', 10 * MIN, 3, true),
+      ...probes('aws-us-west-2', 13 * MIN, 1, false),
+      ...probes('gcp-us-west1', 13 * MIN, 1, false),
+    ];
+
+    // Act: the next observation, at +13.5, finds Aurora fenced and the traffic moved
+    const found = c.observe(
+      failedOver(13.5 * MIN, seen, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced: true, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      }),
+    );
+
+    // Assess: judged at +12, the last moment before the move began where the quorum can have held
+    expect(found).toEqual([]);
+  });
+
   it('catches a fence nobody saw cause for, at the flip it led to', () => {
     // Prepare: Aurora fenced with every probe of the primary healthy
     const c = new DrChecker(RULES);
