@@ -1,9 +1,18 @@
 /**
- * The Compute Engine v1 REST calls of the Google VPN half (functions/gcp/vpn-half.ts): reads,
- * paged lists, and mutations waited for until their operation is done, each with the credentials
- * of the project it names (the hub's own, a network project's impersonated).
+ * The Compute Engine v1 REST calls of the Google VPN half (functions/gcp/vpn-half.ts) and the VPN
+ * inventory: reads, paged lists, and mutations waited for until their operation is done, each with
+ * the credentials of the project it names (the hub's own, a network project's impersonated).
+ *
+ * Every call is sent under the Google clients' one retry policy (retry.ts): 429 and 503 and a
+ * connection failure are sent again with backoff. A half's step makes a dozen calls, so without it
+ * one throttled call in five fails most attempts whole, and the workflow's five retries of the step
+ * run out. Each call is safe to send again: a read or an operation's wait is a read; a 429 was not
+ * applied; a router patch carries the fingerprint it read, so a patch applied before its answer was
+ * lost fails 412 and the step reads again; a delete applied before its answer was lost answers 404,
+ * which the half takes as gone.
  */
-import { fromHttp, fromOperation, NotFound } from './google-errors.ts';
+import { fromHttp, fromOperation, NotFound, Unauthenticated } from './google-errors.ts';
+import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 /** The Compute Engine v1 REST calls the half makes, each with the project's credentials. */
@@ -11,27 +20,36 @@ export class ComputeRest {
   readonly #authFor: (project: string) => AccessTokenSource;
   readonly #base: string;
   readonly #fetch: typeof fetch;
+  readonly #policy: RetryPolicy;
   constructor(o: {
     authFor: (project: string) => AccessTokenSource;
     endpoint?: string;
     fetch?: typeof fetch;
+    /** The retry policy's options (retry.ts defaults: 5 retries, backoff from 500 ms up to 30 s). */
+    retry?: RetryOptions;
   }) {
     this.#authFor = o.authFor;
     this.#base = `${(o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '')}/compute/v1/projects/`;
     this.#fetch = o.fetch ?? fetch;
+    this.#policy = new RetryPolicy(o.retry);
   }
 
   async #call(project: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    const token = (await this.#authFor(project).getAccessToken()).token;
-    const res = await this.#fetch(`${this.#base}${encodeURIComponent(project)}/${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    const res = await sendAuthorized(
+      {
+        auth: this.#authFor(project),
+        fetch: this.#fetch,
+        policy: this.#policy,
+        noToken: () =>
+          new Unauthenticated(
+            'UNAUTHENTICATED',
+            `the credentials for project ${project} gave no access token`,
+            401,
+          ),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json().catch(() => undefined)) as unknown;
+      { method, url: `${this.#base}${encodeURIComponent(project)}/${path}`, body, retry: true },
+    );
+    const json = await readJson(res);
     if (!res.ok) throw fromHttp(res.status, json);
     return json;
   }

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { scheduler } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallbackError, callbackTokens } from '#gcp/callback-tokens.ts';
-import { Unauthenticated, Unavailable } from '#gcp/google-errors.ts';
+import { ComputeRest } from '#gcp/compute-rest.ts';
+import { NotFound, ResourceExhausted, Unauthenticated, Unavailable } from '#gcp/google-errors.ts';
 import { type AuthorizedFetch, RetryPolicy, sendAuthorized } from '#gcp/retry.ts';
 import { WorkflowExecutionsClient } from '#gcp/workflow-executions.ts';
 
@@ -243,5 +244,77 @@ describe('the clients under the policy', () => {
     script = Array(3).fill({ status: 429 });
     const throttled = await tokens.success(url, {}).catch((e: unknown) => e);
     expect((throttled as CallbackError).status).toBe(429);
+  });
+
+  it('Compute Engine: reads, operation waits and mutations are retried on 429, 503 and lost connections; a delete whose answer was lost is a 404', async () => {
+    const projects: string[] = [];
+    const compute = (maxRetries = 5) =>
+      new ComputeRest({
+        authFor: (project) => {
+          projects.push(project);
+          return token;
+        },
+        endpoint: base,
+        retry: { sleep: record, random: () => 0.5, maxRetries },
+      });
+    const throttled = {
+      status: 429,
+      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'quota' } },
+    };
+    const tunnel = 'regions/us-east4/vpnTunnels/t1';
+
+    script = [throttled, { status: 503 }, 'drop', { status: 200, body: { name: 't1' } }];
+    expect(await compute().get('net-prj', tunnel)).toEqual({ name: 't1' });
+    expect(seen.map((s) => s.path)).toEqual(Array(4).fill(`/compute/v1/projects/net-prj/${tunnel}`));
+    expect(seen.every((s) => s.authorization === 'Bearer ya29.good')).toBe(true);
+    expect(sleeps).toEqual([250, 500, 1000]);
+
+    // A page throttled, then the next page.
+    seen = [];
+    script = [
+      { status: 200, body: { items: [1], nextPageToken: 'p2' } },
+      throttled,
+      { status: 200, body: { items: [2] } },
+    ];
+    expect(await compute().list('net-prj', 'regions/us-east4/vpnTunnels')).toEqual([1, 2]);
+    expect(seen.map((s) => s.path.split('?')[1])).toEqual([undefined, 'pageToken=p2', 'pageToken=p2']);
+
+    // A delete throttled, then its operation's wait throttled, then DONE.
+    seen = [];
+    script = [
+      throttled,
+      { status: 200, body: { name: 'op-1', status: 'RUNNING', region: 'regions/us-east4' } },
+      throttled,
+      { status: 200, body: { name: 'op-1', status: 'DONE' } },
+    ];
+    await compute().mutate('net-prj', 'DELETE', tunnel);
+    expect(seen.map((s) => `${s.method} ${s.path.replace('/compute/v1/projects/net-prj/', '')}`)).toEqual([
+      `DELETE ${tunnel}`,
+      `DELETE ${tunnel}`,
+      'POST regions/us-east4/operations/op-1/wait',
+      'POST regions/us-east4/operations/op-1/wait',
+    ]);
+
+    // A delete applied whose answer was lost: sent again, it is a 404 (the half takes it as gone).
+    script = ['drop', { status: 404, body: { error: { code: 404, status: 'NOT_FOUND', message: 'gone' } } }];
+    await expect(compute().mutate('net-prj', 'DELETE', tunnel)).rejects.toBeInstanceOf(NotFound);
+
+    // Throttled past its retries: ResourceExhausted, which the workflow retries the step on.
+    seen = [];
+    script = Array(3).fill(throttled);
+    await expect(compute(2).get('net-prj', tunnel)).rejects.toBeInstanceOf(ResourceExhausted);
+    expect(seen).toHaveLength(3);
+    expect(new Set(projects)).toEqual(new Set(['net-prj']));
+  });
+
+  it('Compute Engine: no access token is Unauthenticated, naming the project, and nothing is sent', async () => {
+    const compute = new ComputeRest({
+      authFor: () => ({ getAccessToken: async () => ({}) }),
+      endpoint: base,
+    });
+    const e = await compute.get('net-prj', 'global/externalVpnGateways/g').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Unauthenticated);
+    expect((e as Error).message).toContain('net-prj');
+    expect(seen).toEqual([]);
   });
 });
