@@ -41,13 +41,12 @@ import {
   isWatched,
   type Page,
   type Run,
-  restartEffects,
-  runDeadline,
   startRun,
 } from '#core/dr/executor.ts';
 import { type DrEvent, runEvents } from '#core/dr/executor-events.ts';
 import { executorRegionIssue } from '#core/dr/executor-region.ts';
 import type { DrExecutorStore, StoredRun } from '#core/dr/executor-store.ts';
+import { restartEffects, runDeadline } from '#core/dr/executor-supervision.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import type { ControlRecord } from '#core/dr/signal-log.ts';
@@ -172,6 +171,8 @@ export function parseExecutorInput(raw: unknown): DrExecutorInput {
     if (!Number.isInteger(r.index)) fail('result.index', 'must be an integer');
     if (!['succeeded', 'failed', 'refused'].includes(r.outcome))
       fail('result.outcome', 'must be succeeded, failed or refused');
+    if (r.deadline !== undefined && (typeof r.deadline !== 'string' || Number.isNaN(Date.parse(r.deadline))))
+      fail('result.deadline', 'must be an ISO time: the deadline of the command it answers');
     return { drExecutor: 'result', result: r };
   }
   return fail('drExecutor', 'must be decision, tick or result');
@@ -185,6 +186,7 @@ export function resultOfFinished(data: {
   outcome: string;
   finishedAt: string;
   detail?: string;
+  deadline?: string;
 }): ActionResult {
   if (data.outcome === 'timed-out')
     throw new ValidationError(
@@ -198,6 +200,7 @@ export function resultOfFinished(data: {
     outcome: data.outcome as ActionResult['outcome'],
     time: data.finishedAt,
     ...(data.detail && { detail: data.detail }),
+    ...(data.deadline && { deadline: data.deadline }),
   };
 }
 

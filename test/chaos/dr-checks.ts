@@ -12,8 +12,8 @@
  *   probe leaves them) all failed; the external checkers (Route 53's) when the primary's side was not
  *   serving in an observation within `staleAfter` of the move. The move is judged where it began in
  *   the world: the first observation with the primary's database fenced or the standby's a writer
- *   (the plan's first actions) within the plan's move window of the flip (its failover actions'
- *   timeouts summed), else the flip. A move carried on after the primary came back (its
+ *   (the plan's first actions) within the plan's move window of the flip (test/chaos/dr.ts
+ *   `moveWindow`), else the flip. A move carried on after the primary came back (its
  *   fence and promotion took minutes) was decided on what the vantage points saw then; a fence
  *   without quorum is caught at the flip it led to. Traffic never moves back to the primary: the
  *   plan's failback needs an approval nobody gives in a scenario.

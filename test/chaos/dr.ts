@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actionTimeoutMs } from '#core/dr/executor.ts';
+import { ACTION_RESENDS, actionTimeoutMs } from '#core/dr/executor.ts';
 import { type DrPlan, validateDrPlan } from '#core/dr/plan.ts';
 import { CLUSTER_ENDPOINT_REGIONS } from '#local/aws/route53/arc.ts';
 import { dnsResolverOf } from '#local/world/dns-resolvers.ts';
@@ -385,11 +385,12 @@ const fromLast = (name: string): Invariant => ({
 export const drInvariants: Invariant[] = [fromLast('dr-quorum'), fromLast('dr-one-writer')];
 
 /**
- * The longest a failover can take from its first action to its flip: each action its timeout, and
- * each may stall and still be taken within the run's late-result window (the timeouts summed, from
- * the stall: functions/core/dr/executor.ts `lateResultsUntil`).
+ * The longest a failover can take from its first action to its flip: each action its timeout, sent
+ * again `ACTION_RESENDS` times with it, and each may stall and still be taken within the run's
+ * late-result window (the timeouts summed, from the stall: functions/core/dr/executor.ts
+ * `lateResultsUntil`).
  */
 export function moveWindow(plan: DrPlan): number {
   const timeouts = plan.actions.failover.reduce((ms, a) => ms + actionTimeoutMs(plan, a), 0);
-  return timeouts * (1 + plan.actions.failover.length);
+  return timeouts * (1 + ACTION_RESENDS + plan.actions.failover.length);
 }

@@ -87,7 +87,7 @@ describe("Google's commanded side", () => {
       ['gcp', 'succeeded', 10],
       ['gcp', 'succeeded', 10],
     ]);
-    // What the executor on AWS takes as the action's result.
+    // What the executor on AWS takes as the action's result, naming the copy of the command it answers.
     expect(resultOfFinished(finished(h.sent[0]))).toEqual({
       service: plan.service,
       epoch: 10,
@@ -95,6 +95,7 @@ describe("Google's commanded side", () => {
       outcome: 'succeeded',
       time: new Date(T0 + 2_000).toISOString(),
       detail: 'done',
+      deadline: (command.data as { deadline: string }).deadline,
     });
   });
 
@@ -112,6 +113,39 @@ describe("Google's commanded side", () => {
     expect(h.ran).toEqual([]);
     expect(finished(h.sent.at(-1))).toMatchObject({ epoch: 19, outcome: 'refused' });
     expect((await h.deps.fence.read(plan.service)).refused.map((r) => r.epoch)).toContain(19);
+  });
+
+  it('runs a command sent again once, after its first copy came late; an earlier copy is answered for itself', async () => {
+    // Prepare: the first copy of the promotion (deadline T0 + 10 min) and the executor's copy sent
+    // again at that deadline, until T0 + 20 min
+    const h = harness();
+    const first = promoteCommand(50);
+    const firstDeadline = (first.data as DrActionStartedData).deadline;
+    const again: CloudEvent = {
+      ...first,
+      id: `${first.id}-again`,
+      data: { ...(first.data as DrActionStartedData), deadline: new Date(T0 + 20 * 60_000).toISOString() },
+    };
+
+    // Act: the first copy arrives after its deadline, then the copy sent again, then the first again
+    h.now.ms = Date.parse(firstDeadline) + 30_000;
+    const late = await onCommand(h.deps, first);
+    const ran = await onCommand(h.deps, again);
+    const twice = await onCommand(h.deps, again);
+    const lateAgain = await onCommand(h.deps, first);
+
+    // Assess: the hook ran once, for the copy sent again; each answer names the copy it answers
+    expect(late).toMatchObject({ outcome: 'refused', result: { outcome: 'refused' } });
+    expect(ran).toMatchObject({ outcome: 'ran', result: { outcome: 'succeeded' } });
+    expect(twice).toMatchObject({ outcome: 'duplicate', result: { outcome: 'succeeded' } });
+    expect(lateAgain).toMatchObject({ outcome: 'duplicate', result: { outcome: 'succeeded' } });
+    expect(h.ran).toEqual(['promote-replica']);
+    expect(h.sent.map((e) => [finished(e).outcome, finished(e).deadline])).toEqual([
+      ['refused', firstDeadline],
+      ['succeeded', (again.data as DrActionStartedData).deadline],
+      ['succeeded', (again.data as DrActionStartedData).deadline],
+      ['succeeded', firstDeadline],
+    ]);
   });
 
   it('answers failed when the hook fails', async () => {

@@ -15,16 +15,18 @@
  * After every step the test drives (each minute of the clock, each fault, each heal), the simulated
  * world is read, not crosslink's records: never two writable databases (a writer in a region that is
  * up), never Route 53 answering both sides, never both ARC cells On, no split brain recorded by the
- * database. The run stalls at the action's deadline and pages (drExecutor's page, counted for its
- * alarm); the flip never runs while the outcome is unknown. Healed: a command held past its deadline
- * is refused by Google's fence and nothing moves; a late success (Google's dead letters redriven by an
- * operator) within the stalled run's late-result window lets the run go on to the flip (2), unless an
- * operator paused the plan to take the move over, where it is recorded, changes nothing and pages
- * `stale-result` (3). No other move is decided.
+ * database. With no result, the action's command is sent again at its deadline, twice, each time
+ * with its whole timeout (the copies held by the cut too); then the run stalls and pages
+ * (drExecutor's page, counted for its alarm); the flip never runs while the outcome is unknown.
+ * Healed: every copy held past its deadline is refused by Google's fence and nothing moves (1); the
+ * copies of an action that ran are answered with its recorded success, which, within the stalled
+ * run's late-result window, lets the run go on to the flip (2), unless an operator paused the plan to
+ * take the move over, where it is recorded, changes nothing and pages `stale-result` once (3). No
+ * other move is decided.
  */
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Run, StepStatus } from '#core/dr/executor.ts';
+import { ACTION_RESENDS, type Run, type StepStatus } from '#core/dr/executor.ts';
 import { isControl } from '#core/dr/signal-log.ts';
 import { PACKAGING_BUDGET_MS } from '../support/dr-deployed.ts';
 import {
@@ -40,8 +42,11 @@ import {
 } from '../support/dr-halves.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-/** The payments plan's promotion timeout (10m) and a minute of the state machine's next look. */
-const STALL_WITHIN_MINUTES = 12;
+/**
+ * The payments plan's promotion timeout (10m), its command sent twice again with it, and a minute of
+ * the state machine's next look at each deadline.
+ */
+const STALL_WITHIN_MINUTES = (1 + ACTION_RESENDS) * 11;
 const CUT_AFTER_HOOK = { CROSSLINK_WORLD_THEN: 'relay-partition' };
 
 interface Scenario {
@@ -84,7 +89,7 @@ async function outage(s: Scenario, before: () => Promise<unknown> = async () => 
   await s.act('region-outage', { cloud: 'aws', region: 'us-east-1', on: true });
 }
 
-/** Minutes until the run of a failover has ended (it must, within the promotion's timeout). */
+/** Minutes until the run of a failover has ended (it must, within the promotion's timeouts). */
 async function untilRunEnds(s: Scenario): Promise<Run> {
   for (let i = 0; i < 4 + STALL_WITHIN_MINUTES; i++) {
     await s.step();
@@ -102,8 +107,6 @@ async function heal(s: Scenario, minutes: number): Promise<void> {
 
 /** An operator brings Google's dead letters back (`crosslink relay redrive --side gcp`), then two minutes. */
 async function redriveGoogle(s: Scenario): Promise<void> {
-  // Nothing came back by itself: Pub/Sub dead-lettered the answer after its five pushes
-  expect((await s.run())?.pages.map((p) => p.reason)).toEqual(['action-timed-out']);
   const r = await s.d.cli('relay', 'redrive', '--side', 'gcp', '--max', '1000');
   console.log(`relay redrive --side gcp: ${r.out.join(' ')}`);
   expect(r.code, r.err.join('\n')).toBe(0);
@@ -142,13 +145,13 @@ async function promotedUnserved(s: Scenario): Promise<void> {
 }
 
 /**
- * Healed, Google's dead letters redriven within the stalled run's late-result window (the failover's
- * timeouts summed, from the stall): the late success of action `index` is taken and the run goes on
- * to the flip. Traffic moves to Google's database, the one writer; the stall paged once.
+ * Healed: the copies of action `index` sent again and held by the cut reach Google's fence, which
+ * answers them with the success it recorded; within the stalled run's late-result window (the
+ * failover's timeouts summed, from the stall) that late success is taken and the run goes on to the
+ * flip, with no operator. Traffic moves to Google's database, the one writer; the stall paged once.
  */
 async function lateSuccessGoesOn(s: Scenario, run: Run, index: number): Promise<void> {
   await heal(s, 1);
-  await redriveGoogle(s);
   let after = await s.run();
   for (let i = 0; i < 8 && after?.status !== 'succeeded'; i++) {
     await s.step();
@@ -186,6 +189,7 @@ async function lateSuccessPausedPages(s: Scenario, run: Run, index: number): Pro
     expect.stringContaining('bob'),
   ]);
   expect(after?.steps.map((x) => x.status)).toEqual(run.steps.map((x) => x.status));
+  // Paged once, however many copies were answered with that success.
   expect(after?.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
   const note = new RegExp(`result of action ${index} under epoch ${run.epoch} \\(succeeded\\) not taken`);
   expect(after?.history.some((h) => note.test(h.note))).toBe(true);
@@ -220,14 +224,16 @@ describe('the clouds cut apart before the decision', () => {
     trafficUnmoved(now);
     expect((await s.d.fence.read(SERVICE)).results).toEqual({});
 
-    // Act: healed; the relay's receives of the held command go on (180 s apart)
-    await heal(s, 4);
+    // Act: healed; the relay's receives of the held copies go on (180 s apart)
+    await heal(s, 8);
 
-    // Assess: the command that crossed late was refused by Google's fence and recorded; nothing ran
+    // Assess: every copy that crossed late was refused by Google's fence and recorded; nothing ran
     const fence = await s.d.fence.read(SERVICE);
     expect(fence.results).toEqual({});
-    expect(fence.refused.map((r) => [r.epoch, r.index])).toEqual([[run.epoch, 1]]);
-    expect(fence.refused[0]?.reason).toMatch(/after its deadline/);
+    expect(fence.refused.map((r) => [r.epoch, r.index])).toEqual(
+      Array(1 + ACTION_RESENDS).fill([run.epoch, 1]),
+    );
+    for (const r of fence.refused) expect(r.reason).toMatch(/after its deadline/);
     now = await s.watch.check();
     expect(now.promotions).toEqual([]);
     trafficUnmoved(now);
@@ -247,7 +253,7 @@ describe('the clouds cut apart after the decision, while the actions on Google a
     hookEnvironment: { [SCALE_HOOK]: CUT_AFTER_HOOK },
   });
 
-  it('promotes, loses the scaling answer, stalls and pages, never flips; healed, the late answer lets the run go on to the flip', async () => {
+  it('promotes, loses the scaling answer, stalls and pages, never flips; healed, the answers to its copies let the run go on to the flip', async () => {
     // Act: the outage; the scaling hook cuts the relay once it has scaled, before it answers
     await outage(s);
     const run = await untilRunEnds(s);
@@ -261,7 +267,7 @@ describe('the clouds cut apart after the decision, while the actions on Google a
       `${run.epoch}#2`,
     ]);
 
-    // Act and assess: healed, an operator redrives Google's dead letters (the scaling's answer among them)
+    // Act and assess: healed, the scaling's copies answered with its recorded success
     await lateSuccessGoesOn(s, run, 2);
   }, 600_000);
 });

@@ -29,7 +29,7 @@ import {
   resultOfFinished,
 } from '#aws/dr-executor.ts';
 import { DynamoDbDrExecutorStore } from '#aws/dr-executor-store.ts';
-import { lateResultsUntil, type Run } from '#core/dr/executor.ts';
+import { ACTION_RESENDS, lateResultsUntil, type Run } from '#core/dr/executor.ts';
 import type { DrPlan } from '#core/dr/plan.ts';
 import { buildEvent, type CloudEvent, type Origin } from '#core/envelope.ts';
 import type { DrActionFinishedData, DrActionStartedData } from '#core/events/catalog.ts';
@@ -77,9 +77,14 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** The primary's cell On, the standby's Off, as before an outage. */
+/**
+ * The primary's cell On, the standby's Off, as before an outage. The executor's session is taken
+ * afresh, as each invocation of the function has its role's: the tests share one clock, and runs
+ * that stall wait through their actions' timeouts, past a session's hour.
+ */
 beforeEach(async () => {
   await cloud.clock.advance(10_000); // past the safety rule's wait period since the last change
+  executor = await executorSession(cloud);
   await primaryCellOn(world, executor);
   await cloud.clock.advance(10_000);
 });
@@ -136,6 +141,24 @@ function lastStartedOf(run: { steps: { status: string; deadline?: string }[] } |
   const deadline = run?.steps.find((s) => s.status === 'started')?.deadline;
   if (!deadline) throw new Error('no action under way');
   return deadline;
+}
+
+/**
+ * Ticks at each deadline of the action under way, no result coming, until the run stalls: its
+ * command sent again `ACTION_RESENDS` times first, each with its whole timeout. The last tick's state.
+ */
+async function tickToStall(h: Harness, opened?: string) {
+  let state: Awaited<ReturnType<typeof applyExecutorInput>> | undefined;
+  for (let i = 0; i <= ACTION_RESENDS; i++) {
+    const run = (await h.deps.runs.current(plan.service))?.run;
+    await cloud.clock.advance(Date.parse(lastStartedOf(run)) - cloud.clock.now());
+    state = await applyExecutorInput(h.deps, {
+      drExecutor: 'tick',
+      service: plan.service,
+      ...(opened && { opened }),
+    });
+  }
+  return state as NonNullable<typeof state>;
 }
 
 /** The world's admin actions on the service's `side`. */
@@ -376,8 +399,7 @@ describe('the DR executor on AWS', () => {
     const afterRetry = await h.store.current(plan.service);
     const whileOpen = await applyExecutorInput(h.deps, decide(4, 'payments-api-4-again'));
     const open = await h.store.current(plan.service);
-    await cloud.clock.advance(Date.parse(lastStartedOf(before?.run)) - cloud.clock.now());
-    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service });
+    await tickToStall(h);
     const afterEnd = await applyExecutorInput(h.deps, decide(4, 'payments-api-4-later'));
     await cloud.clock.advance(1_000);
     const stale = await applyExecutorInput(h.deps, decide(3, 'payments-api-3'));
@@ -404,10 +426,20 @@ describe('the DR executor on AWS', () => {
     expect((await h.store.refusals(plan.service)).map((r) => r.epoch)).toEqual([4, 4, 3]);
     expect((await h.store.current(plan.service))?.run).toMatchObject({ epoch: 4, status: 'stalled' });
     // The retry started the action under way again, the same command (its epoch, index and
-    // deadline: the fence on Google answers it once), and changed nothing stored; then the stall's
-    // DrActionFinished. The refused claims started nothing.
-    expect(names(h.events)).toEqual(['DrActionStarted', 'DrActionFinished']);
+    // deadline: the fence on Google answers it once), and changed nothing stored; then, with no
+    // result, the command sent again at each deadline, and the stall's DrActionFinished. The refused
+    // claims started nothing.
+    expect(names(h.events)).toEqual([
+      'DrActionStarted',
+      ...Array(ACTION_RESENDS).fill('DrActionStarted'),
+      'DrActionFinished',
+    ]);
     expect(h.events[0]?.data).toEqual(firstStart);
+    const resent = h.events.slice(1, 1 + ACTION_RESENDS).map((e) => e.data as DrActionStartedData);
+    expect(resent.map((d) => [d.epoch, d.index, d.startedAt])).toEqual(
+      Array(ACTION_RESENDS).fill([4, 1, (firstStart as DrActionStartedData).startedAt]),
+    );
+    expect(new Set(resent.map((d) => d.deadline)).size).toBe(ACTION_RESENDS);
     expect(h.flips).toBe(0);
   });
 
@@ -426,8 +458,7 @@ describe('the DR executor on AWS', () => {
 
     // Act
     const early = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
-    await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
-    const stalled = await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
+    const stalled = await tickToStall(h, opened);
     const run = (await h.deps.runs.current(plan.service))?.run as Run;
     await cloud.clock.advance(60_000);
     const late = await applyExecutorInput(h.deps, {
@@ -468,8 +499,7 @@ describe('the DR executor on AWS', () => {
     const { opened } = await applyExecutorInput(h.deps, decide(8));
     await answerFence(h);
     const promote = lastStarted(h);
-    await cloud.clock.advance(Date.parse(promote.deadline) - cloud.clock.now());
-    await applyExecutorInput(h.deps, { drExecutor: 'tick', service: plan.service, opened });
+    await tickToStall(h, opened);
     const run = (await h.deps.runs.current(plan.service))?.run as Run;
 
     // Act
@@ -491,8 +521,15 @@ describe('the DR executor on AWS', () => {
     });
     expect(late.status).toBe('stalled');
     expect(h.pages.map((p) => p.reason)).toEqual(['action-timed-out', 'stale-result']);
-    expect(names(h.events)).toEqual([...Array(2).fill(['DrActionStarted', 'DrActionFinished']).flat()]);
-    expect(h.events[3]?.data).toMatchObject({ outcome: 'timed-out' } satisfies Partial<DrActionFinishedData>);
+    expect(names(h.events)).toEqual([
+      'DrActionStarted',
+      'DrActionFinished',
+      ...Array(1 + ACTION_RESENDS).fill('DrActionStarted'),
+      'DrActionFinished',
+    ]);
+    expect(h.events.at(-1)?.data).toMatchObject({
+      outcome: 'timed-out',
+    } satisfies Partial<DrActionFinishedData>);
     expect(h.flips).toBe(0);
     expect([await cell(world.out.AwsCell), await cell(world.out.GcpCell)]).toEqual(['On', 'Off']);
   });

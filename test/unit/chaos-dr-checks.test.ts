@@ -64,8 +64,9 @@ describe("the payments plan's rules read by the chaos DR checks", () => {
       external: ['route53-checkers'],
       staleAfterMs: 5 * MIN,
       // The fence 2m, the promotion 10m, the scaling 5m, the flip the plan's 5m action timeout (22m),
-      // and for each of the four actions a late-result window of 22m.
-      moveWindowMs: 5 * 22 * MIN,
+      // each sent again twice with its timeout (44m), and for each of the four actions a late-result
+      // window of 22m.
+      moveWindowMs: 7 * 22 * MIN,
     });
   });
 });
@@ -206,13 +207,13 @@ describe('dr-quorum: no failover without quorum', () => {
     c.observe(healthy(4 * MIN, { db: fenced, primaryProbes: down }));
     const healthyLater = [
       ...down,
-      ...probes('aws-us-west-2', 120 * MIN, 3, false),
-      ...probes('gcp-us-west1', 120 * MIN, 3, false),
+      ...probes('aws-us-west-2', 160 * MIN, 3, false),
+      ...probes('gcp-us-west1', 160 * MIN, 3, false),
     ];
 
-    // Act: traffic moves at +125 minutes (past the 110-minute move window) with every probe healthy
+    // Act: traffic moves at +165 minutes (past the 154-minute move window) with every probe healthy
     const found = c.observe(
-      failedOver(125 * MIN, healthyLater, {
+      failedOver(165 * MIN, healthyLater, {
         serving: { aws: 'ok', gcp: 'ok' },
         db: {
           aws: { role: 'writer', fenced: true, regionUp: true },

@@ -220,6 +220,8 @@ async function reply(deps: CommandedDeps, started: DrActionStartedData, result: 
     ...(result.detail && { detail: result.detail }),
     reportedBy: 'commanded',
     finishedAt: result.time,
+    // Which copy of the command this answers: the executor sends one again with a new deadline.
+    deadline: started.deadline,
   };
   await deps.bus.put([
     buildEvent({

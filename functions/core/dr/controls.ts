@@ -12,7 +12,8 @@
  *   them says whether the plan is paused, and the run follows it between actions.
  */
 import { type Issue, ValidationError } from '../errors.ts';
-import { isFinished, isWatched, type Run, type RunInput, runFromDecisions } from './executor.ts';
+import { isFinished, isWatched, type Run, type RunInput } from './executor.ts';
+import { runFromDecisions } from './executor-supervision.ts';
 import type { DeciderState, Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 import type { ControlRecord } from './signal-log.ts';

@@ -38,13 +38,11 @@ import {
   type Page,
   type Run,
   type RunInput,
-  restartEffects,
-  runDeadline,
   startRun,
-  stepCommand,
 } from './executor.ts';
 import { decisionMade, runEvents } from './executor-events.ts';
 import type { DrExecutorStore, StoredRun } from './executor-store.ts';
+import { restartEffects, runDeadline, stepCommand } from './executor-supervision.ts';
 import type { Decision } from './failover-state.ts';
 import type { DrPlan } from './plan.ts';
 import type { ControlRecord } from './signal-log.ts';

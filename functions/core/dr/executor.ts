@@ -35,6 +35,17 @@ export const isFlip = (action: Action): boolean => TRAFFIC_FLIPS.has(action.type
  */
 const NEVER_PASSED = new Set<Action['type']>(['fence-writer', 'promote-replica']);
 
+/**
+ * Where AWS executes, the times a fenced action's command (`via` relay or commanded) is sent again
+ * when its deadline passes with no result, or a refusal says it came too late, before the run stalls:
+ * under the same epoch and index, each with its whole timeout. The commanded side's fence runs an
+ * epoch's action at most once (a copy that comes after its own deadline is refused, one while it
+ * runs waits, one after it ran gets its result), so a command that never arrived, or arrived late,
+ * runs now, and one that ran is answered. Not where Google executes: its store keeps the first
+ * relayed result of an action, which may be an earlier copy's refusal (docs/dr-executor.md).
+ */
+export const ACTION_RESENDS = 2;
+
 /** The cloud that owns the plan's traffic switch, and so executes the plan (plan.ts checks there is one). */
 export function executorCloud(plan: DrPlan): Cloud {
   const flip = [...plan.actions.failover, ...plan.actions.failback].find(isFlip);
@@ -99,6 +110,12 @@ export interface ActionResult {
   outcome: ActionOutcome | 'refused';
   time: string;
   detail?: string;
+  /**
+   * The deadline of the command this answers: a command sent again carries a new one, so a refusal
+   * of an earlier copy (it came late) is told from the answer to the copy waited on. Absent: taken
+   * as the answer to the copy waited on.
+   */
+  deadline?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +146,8 @@ export interface RunStep {
   epoch?: number;
   startedAt?: string;
   deadline?: string;
+  /** Times its command was sent again, each with a new deadline (`ACTION_RESENDS`). */
+  resent?: number;
   finishedAt?: string;
   detail?: string;
 }
@@ -336,16 +355,34 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
       note: `result of action ${result.index} under epoch ${result.epoch} (${result.outcome}) not taken: the action is ${step.status}${step.epoch !== undefined ? ` under epoch ${step.epoch}` : ''}`,
     });
     const effects: Effect[] = [];
-    if (step.status === 'timed-out' && result.outcome === 'succeeded') {
+    const stale = `${run.service}: action ${result.index} (${step.action.type} on ${step.action.cloud}) succeeded after the run stopped waiting for it`;
+    // Paged once per action: each copy of a command sent again is answered with the same success.
+    if (
+      step.status === 'timed-out' &&
+      result.outcome === 'succeeded' &&
+      !run.pages.some((p) => p.reason === 'stale-result' && p.message.startsWith(stale))
+    ) {
       const page: Page = {
         time: receivedAt,
         reason: 'stale-result',
-        message: `${run.service}: action ${result.index} (${step.action.type} on ${step.action.cloud}) succeeded after the run stopped waiting for it; check that side before resuming by hand`,
+        message: `${stale}; check that side before resuming by hand`,
       };
       run.pages.push(page);
       effects.push({ type: 'page', page });
     }
     return { run, effects };
+  }
+  if (result.outcome === 'refused') {
+    if (result.deadline !== undefined && result.deadline !== step.deadline) {
+      run.history.push({
+        time: receivedAt,
+        note: `refusal of action ${result.index}'s copy with deadline ${result.deadline} recorded, not taken: the copy waited on runs until ${step.deadline}`,
+      });
+      return { run, effects: [] };
+    }
+    // Refused at or after its deadline: it came too late and did not run (or ran out its time).
+    if (step.deadline && Date.parse(result.time) >= Date.parse(step.deadline))
+      return expire(run, step, receivedAt, `was refused (${result.detail ?? 'after its deadline'})`);
   }
   // A late result's next action is given its whole timeout from its receipt, not from its own time.
   const time = late ? receivedAt : result.time;
@@ -445,28 +482,73 @@ function onTick(run: Run, time: string): Advance {
     return { run, effects: [] };
   }
   const started = run.steps.find((s) => s.status === 'started');
-  if (run.status === 'running' && started?.deadline && now >= Date.parse(started.deadline)) {
-    started.status = 'timed-out';
-    started.finishedAt = time;
-    run.status = 'stalled';
-    run.finishedAt = time;
-    if (run.executor === 'aws' && !run.paused)
-      run.lateUntil = iso(now + run.steps.reduce((ms, s) => ms + s.timeoutMs, 0));
-    const page: Page = {
+  if (run.status === 'running' && started?.deadline && now >= Date.parse(started.deadline))
+    return expire(run, started, time, `gave no result within ${started.timeoutMs / 1000}s`);
+  return { run, effects: [] };
+}
+
+/**
+ * A started action whose deadline passed with no result, or whose command was refused as late: sent
+ * again with a new deadline (`ACTION_RESENDS`), or else the run stalls and pages. Its outcome is
+ * then unknown, so no later action starts; where AWS executes its late result within the late-result
+ * window lets the run go on.
+ */
+function expire(run: Run, step: RunStep, time: string, why: string): Advance {
+  const now = Date.parse(time);
+  const resent = step.resent ?? 0;
+  const fenced = step.via === 'relay' || step.via === 'commanded';
+  if (
+    run.executor === 'aws' &&
+    !run.paused &&
+    fenced &&
+    resent < ACTION_RESENDS &&
+    step.epoch !== undefined
+  ) {
+    const before = step.deadline;
+    step.resent = resent + 1;
+    step.deadline = iso(now + step.timeoutMs);
+    run.history.push({
       time,
-      reason: 'action-timed-out',
-      message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${started.index} (${started.action.type} on ${started.action.cloud}${VIA_SAID[started.via]}) gave no result within ${started.timeoutMs / 1000}s; its outcome is unknown, so the run stalls before any later action${lateSaid(run)}`,
-    };
-    run.pages.push(page);
+      note: `action ${step.index} (${step.action.type} on ${step.action.cloud}) ${why} (deadline ${before}): sent again (${step.resent} of ${ACTION_RESENDS}) under epoch ${step.epoch} until ${step.deadline}; its fence runs it at most once`,
+    });
     return {
       run,
       effects: [
-        { type: 'event', name: 'DrActionFinished', step: started },
-        { type: 'page', page },
+        { type: 'event', name: 'DrActionStarted', step: { ...step } },
+        {
+          type: 'start-action',
+          command: {
+            service: run.service,
+            decision: run.decision,
+            epoch: step.epoch,
+            index: step.index,
+            action: step.action,
+            deadline: step.deadline,
+          },
+          via: step.via,
+        },
       ],
     };
   }
-  return { run, effects: [] };
+  step.status = 'timed-out';
+  step.finishedAt = time;
+  run.status = 'stalled';
+  run.finishedAt = time;
+  if (run.executor === 'aws' && !run.paused)
+    run.lateUntil = iso(now + run.steps.reduce((ms, s) => ms + s.timeoutMs, 0));
+  const page: Page = {
+    time,
+    reason: 'action-timed-out',
+    message: `${run.service}: ${run.decision} epoch ${run.epoch} action ${step.index} (${step.action.type} on ${step.action.cloud}${VIA_SAID[step.via]}) ${why}${resent ? ` (sent ${resent + 1} times)` : ''}; its outcome is unknown, so the run stalls before any later action${lateSaid(run)}`,
+  };
+  run.pages.push(page);
+  return {
+    run,
+    effects: [
+      { type: 'event', name: 'DrActionFinished', step },
+      { type: 'page', page },
+    ],
+  };
 }
 
 function lateSaid(run: Run): string {
@@ -510,66 +592,4 @@ function next(run: Run, time: string): Advance {
       { type: 'start-action', command, via: step.via },
     ],
   };
-}
-
-/**
- * What an executor's retried step performs again when it finds its own claim (`again`): the start of
- * the action under way, if its deadline has not passed. The first attempt stored the run before its
- * effects, and may have stopped before it sent them (a Lambda timed out, an instance stopped); left
- * alone, the action would have no result and the run would stall at its deadline for nothing.
- * Starting it again is safe: the commanded side's fence (the other cloud's, or the executor's own
- * cloud's for `via: commanded`) runs an action once per epoch and answers a redelivered command with
- * its recorded result, and the ARC flip sets the same states. A hook the executor calls itself (no
- * fence on its side) is not started again: it stalls at its deadline. The same `startedAt` and
- * deadline are kept. A pause holds the next action, not the one under way, so a paused run's action
- * is started again too. Past the deadline nothing starts again: the run stalls and pages there, as it
- * would have.
- */
-export function restartEffects(run: Run, time: string): Effect[] {
-  if (run.status !== 'running') return [];
-  const step = run.steps.find((s) => s.status === 'started');
-  if (!step?.deadline || step.epoch === undefined || Date.parse(step.deadline) <= Date.parse(time)) return [];
-  // A hook the executor calls itself has no fence on this side: a second call could act twice (a
-  // promotion of a database the first call promoted). It is left to stall at its deadline.
-  if (step.via === 'local' && 'hook' in step.action && step.action.hook) return [];
-  return [
-    { type: 'event', name: 'DrActionStarted', step: { ...step } },
-    { type: 'start-action', command: stepCommand(run, step, step.epoch, step.deadline), via: step.via },
-  ];
-}
-
-/** The command of a started step: what the commanded side or the hook is given. */
-export function stepCommand(run: Run, step: RunStep, epoch: number, deadline: string): ActionCommand {
-  return {
-    service: run.service,
-    decision: run.decision,
-    epoch,
-    index: step.index,
-    action: step.action,
-    deadline,
-  };
-}
-
-/** The earliest deadline of a run (approval, the action under way, a stalled run's late-result window), or null. */
-export function runDeadline(run: Run): string | null {
-  if (run.status === 'awaiting-approval') return run.approval.deadline ?? null;
-  if (run.status === 'stalled') return lateResultsUntil(run);
-  if (run.status !== 'running') return null;
-  return run.steps.find((s) => s.status === 'started')?.deadline ?? null;
-}
-
-/**
- * The executor's run as the decisions leave it at `time`: the last move the decider emitted (pending
- * or not), advanced through the decisions after it and the passing of time. Actions' results are not
- * in the decisions, so a run that started shows `running`. What `dr approve` checks an approval
- * against when it reads a recorded log.
- */
-export function runFromDecisions(plan: DrPlan, decisions: readonly Decision[], time: string): Run | null {
-  let run: Run | null = null;
-  for (const d of decisions) {
-    if (run) run = advance(run, { type: 'tick', time: d.time }).run;
-    if (run?.status === 'awaiting-approval') run = advance(run, { type: 'decision', decision: d }).run;
-    else if (d.decision !== 'hold') run = startRun(plan, d).run;
-  }
-  return run && advance(run, { type: 'tick', time }).run;
 }

@@ -263,6 +263,8 @@ export interface DrActionFinishedData {
   /** Set by the commanded side that ran the action (its result); absent on the executor's own record. */
   reportedBy?: 'commanded';
   finishedAt: string;
+  /** The deadline of the command this answers (a commanded side's result): which copy, when the executor sent it again. */
+  deadline?: string;
 }
 
 /** A move carried out to its end: `DrFailedOver` (to the standby) or `DrFailedBack` (to the primary). */
@@ -454,7 +456,7 @@ export const EVENT_FIELDS = {
   },
   DrActionFinished: {
     required: ['service', 'decision', 'epoch', 'index', 'action', 'outcome', 'finishedAt'],
-    optional: ['detail', 'reportedBy'],
+    optional: ['detail', 'reportedBy', 'deadline'],
   },
   DrFailedOver: DR_MOVED_FIELDS,
   DrFailedBack: DR_MOVED_FIELDS,

@@ -11,7 +11,8 @@ import {
   parseControlRequest,
   storedControlIssues,
 } from '#core/dr/controls.ts';
-import { type Run, runFromDecisions } from '#core/dr/executor.ts';
+import type { Run } from '#core/dr/executor.ts';
+import { runFromDecisions } from '#core/dr/executor-supervision.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { ControlRecord, DrRecord } from '#core/dr/signal-log.ts';
 import { issuesOf, PRIMARY, planWith, STANDBY } from './helpers.ts';

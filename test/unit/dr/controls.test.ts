@@ -12,7 +12,8 @@ import {
   recordedPause,
   storedControlIssues,
 } from '#core/dr/controls.ts';
-import { advance, runFromDecisions, startRun } from '#core/dr/executor.ts';
+import { advance, startRun } from '#core/dr/executor.ts';
+import { runFromDecisions } from '#core/dr/executor-supervision.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { ControlRecord, DrRecord } from '#core/dr/signal-log.ts';
 import { failoverDecision, issuesOf, planWith } from './helpers.ts';

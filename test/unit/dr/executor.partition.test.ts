@@ -3,13 +3,16 @@
  * (the fence of Aurora on AWS, the executor; promote and scale on Google, commanded across the
  * relay; the ARC flip on AWS) under
  * generated schedules of relay partitions, deliveries and the passing of time. The relay holds what
- * it cannot deliver and delivers it once healed, as the real one does. After every step: traffic
- * never points at a side whose database is not the writer (so never at two), Google promotes only
- * once the old writer is fenced, Google never acts on a
- * command after its deadline or under a lower epoch, and a run that stops has paged.
+ * it cannot deliver and delivers it once healed, as the real one does; Google's commanded side keeps
+ * its fence as stored (functions/core/dr/commanded.ts: a command that comes while its copy runs is
+ * delivered again later). After every step: traffic never points at a side whose database is not
+ * the writer (so never at two), Google promotes only once the old writer is fenced, Google never
+ * acts on a command after its deadline or under a lower epoch, runs an epoch's action at most once
+ * however often it was sent, and a run that stops has paged.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { admitStored, recordStored, type StoredFence } from '#core/dr/commanded.ts';
 import {
   type ActionCommand,
   type ActionResult,
@@ -19,7 +22,7 @@ import {
   startRun,
 } from '#core/dr/executor.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
-import { admit, type FenceState, initialFence, recordResult } from '#core/dr/fence.ts';
+import { initialFence } from '#core/dr/fence.ts';
 import { planWith } from './helpers.ts';
 
 const T0 = Date.parse('2026-03-02T10:06:03Z');
@@ -46,7 +49,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 interface World {
   now: number;
   run: Run;
-  fence: FenceState;
+  stored: StoredFence;
   partitioned: boolean;
   toGoogle: ActionCommand[];
   toAws: ActionResult[];
@@ -65,14 +68,20 @@ interface World {
 
 const plan = planWith((d) => (d.execution = { actionTimeout: '5m' }));
 
-/** After the generated steps: the partition heals and everything held is delivered, so every run ends. */
-const DRAIN: Step[] = [
+/** Deliveries both ways, then 30 s. */
+const deliver = (): Step[] => [{ kind: 'to-google' }, { kind: 'to-aws' }, { kind: 'wait', seconds: 30 }];
+
+/**
+ * After the generated steps: the partition on for `cutMinutes` more minutes (so that some runs stall
+ * with their command sent three times, and a result held through the stall comes late), then 60
+ * minutes healed, in which everything held is delivered and every run ends (the promotion's 10
+ * minutes and the scaling's 5, each sent three times, fit within them).
+ */
+const drain = (cutMinutes: number): Step[] => [
+  ...(cutMinutes > 0 ? [{ kind: 'partition', on: true } as Step] : []),
+  ...Array.from({ length: cutMinutes * 2 }, () => ({ kind: 'wait', seconds: 30 }) as Step),
   { kind: 'partition', on: false },
-  ...Array.from({ length: 40 }, (): Step[] => [
-    { kind: 'to-google' },
-    { kind: 'to-aws' },
-    { kind: 'wait', seconds: 30 },
-  ]).flat(),
+  ...Array.from({ length: 120 }, deliver).flat(),
 ];
 
 function simulate(steps: Step[], actionSeconds: number): World {
@@ -90,7 +99,7 @@ function simulate(steps: Step[], actionSeconds: number): World {
   const w: World = {
     now: T0,
     run: undefined as unknown as Run,
-    fence: { ...initialFence(plan.service), epoch: 5 },
+    stored: { fence: { ...initialFence(plan.service), epoch: 5 }, running: {} },
     partitioned: false,
     toGoogle: [],
     toAws: [],
@@ -147,14 +156,27 @@ function simulate(steps: Step[], actionSeconds: number): World {
     }
   };
   const google = (command: ActionCommand) => {
-    const a = admit(w.fence, command, iso(w.now));
-    w.fence = a.state;
-    if (a.verdict === 'run' && !w.busy) {
-      if (command.action.type === 'promote-replica')
-        check(w.primaryFenced, 'Google promotes only once the old writer is fenced');
-      w.ran.push({ command, at: w.now, fenceBefore: w.fence.epoch });
-      w.busy = { command, doneAt: w.now + actionSeconds * 1000 };
-    } else if (a.verdict !== 'run') w.toAws.push(a.result);
+    const { admission, next } = admitStored(w.stored, command, iso(w.now));
+    if (next) w.stored = next;
+    if (admission.verdict === 'in-progress') {
+      // Retried later (the push is answered 503 and Pub/Sub delivers it again).
+      w.toGoogle.push(command);
+      return;
+    }
+    if (admission.verdict !== 'run') {
+      // The answer names the copy it answers.
+      w.toAws.push({ ...admission.result, deadline: command.deadline });
+      return;
+    }
+    check(!w.busy, 'Google runs one action at a time');
+    if (command.action.type === 'promote-replica')
+      check(w.primaryFenced, 'Google promotes only once the old writer is fenced');
+    check(
+      !w.ran.some((r) => r.command.epoch === command.epoch && r.command.index === command.index),
+      "Google runs an epoch's action at most once, however often it was sent",
+    );
+    w.ran.push({ command, at: w.now, fenceBefore: w.stored.fence.epoch });
+    w.busy = { command, doneAt: w.now + actionSeconds * 1000 };
   };
   apply(startRun(plan, decision));
   const checkAll = () => {
@@ -188,8 +210,8 @@ function simulate(steps: Step[], actionSeconds: number): World {
           outcome: 'succeeded',
           time: iso(w.busy.doneAt),
         };
-        w.fence = recordResult(w.fence, result);
-        w.toAws.push(result);
+        w.stored = recordStored(w.stored, result);
+        w.toAws.push({ ...result, deadline: command.deadline });
         w.busy = null;
       }
       apply(advance(w.run, { type: 'tick', time: iso(w.now) }));
@@ -208,17 +230,20 @@ describe('a partition between the clouds during a failover', () => {
     let stalled = 0;
     let succeeded = 0;
     let resumed = 0;
+    let resent = 0;
     fc.assert(
       fc.property(
         fc.array(stepArb, { minLength: 1, maxLength: 60 }),
         fc.integer({ min: 1, max: 400 }),
-        (steps, secs) => {
-          const w = simulate([...steps, ...DRAIN], secs);
+        fc.integer({ min: 0, max: 45 }),
+        (steps, secs, cutMinutes) => {
+          const w = simulate([...steps, ...drain(cutMinutes)], secs);
           expect(['succeeded', 'stalled', 'failed']).toContain(w.run.status);
           if (w.standbyWriter && w.traffic === 'primary')
             // Promoted with no traffic (the result came too late): the pages say so.
             expect(w.run.pages.length).toBeGreaterThan(0);
           if (w.run.history.some((h) => h.note.includes('taken, the run goes on'))) resumed += 1;
+          if (w.run.steps.some((s) => s.resent)) resent += 1;
           if (w.run.status === 'stalled') {
             stalled += 1;
             expect(w.traffic).toBe('primary');
@@ -229,39 +254,79 @@ describe('a partition between the clouds during a failover', () => {
             expect(w.traffic).toBe('standby');
             expect(w.run.steps.every((s) => s.epoch === 7)).toBe(true);
           }
-          expect(w.fence.refused.every((r) => r.epoch < 7 || r.reason.includes('deadline'))).toBe(true);
+          expect(w.stored.fence.refused.every((r) => r.epoch < 7 || r.reason.includes('deadline'))).toBe(
+            true,
+          );
         },
       ),
       { numRuns: 400, seed: 26 },
     );
-    // The generated schedules do reach both ends, and a late result within its window resumes runs.
+    // The generated schedules do reach both ends, runs send commands again, and a late result within
+    // its window resumes runs.
     expect(stalled).toBeGreaterThan(5);
     expect(succeeded).toBeGreaterThan(10);
+    expect(resent).toBeGreaterThan(10);
     expect(resumed).toBeGreaterThan(5);
+    console.info(
+      `partition schedules: ${stalled} stalled, ${succeeded} succeeded, ${resent} sent a command again, ${resumed} went on from a late result`,
+    );
   });
 
-  it('a partition for the whole promotion timeout: stalled, paged, no flip; the held command is refused when it arrives', () => {
-    // Act
+  it('a partition through the promotion timeout: the command is sent again; the held copy is refused when it arrives, the new copy runs once and the run flips', () => {
+    // Act: cut past the promotion's 10 minutes (its command sent again at them), then healed: the
+    // held copy and the new one delivered, and each answer.
     const w = simulate(
       [
         { kind: 'partition', on: true },
         { kind: 'wait', seconds: 300 },
         { kind: 'wait', seconds: 300 },
+        { kind: 'wait', seconds: 100 },
         { kind: 'partition', on: false },
         { kind: 'to-google' },
+        { kind: 'to-google' },
+        { kind: 'to-aws' },
+        { kind: 'wait', seconds: 20 },
+        { kind: 'to-aws' },
+        { kind: 'to-google' },
+        { kind: 'wait', seconds: 20 },
+        { kind: 'to-aws' },
       ],
       10,
     );
 
     // Assess
+    const promote = w.run.steps[1]!;
+    expect(promote.resent).toBe(1);
+    expect(w.ran.map((r) => `${r.command.epoch}#${r.command.index}`)).toEqual(['7#1', '7#2']);
+    expect(w.ran[0]?.command.deadline).toBe(promote.deadline);
+    expect(w.stored.fence.refused).toEqual([
+      expect.objectContaining({ epoch: 7, index: 1, reason: expect.stringContaining('after its deadline') }),
+    ]);
+    expect(w.run.history.map((h) => h.note)).toContainEqual(
+      expect.stringMatching(/^refusal of action 1's copy with deadline .* recorded, not taken/),
+    );
+    expect(w.run.status).toBe('succeeded');
+    expect(w.traffic).toBe('standby');
+  });
+
+  it('a partition through every copy of the promotion: stalled, paged, no flip, nothing run', () => {
+    // Act: cut through the promotion's 10 minutes, three times (36 minutes).
+    const w = simulate(
+      [
+        { kind: 'partition', on: true },
+        ...Array.from({ length: 9 }, (): Step => ({ kind: 'wait', seconds: 240 })),
+      ],
+      10,
+    );
+
+    // Assess
+    expect(w.run.steps[1]?.resent).toBe(2);
     expect(w.run.status).toBe('stalled');
+    expect(w.run.pages.at(-1)?.message).toContain('(sent 3 times)');
     expect(w.primaryFenced).toBe(true);
     expect(w.traffic).toBe('primary');
     expect(w.standbyWriter).toBe(false);
     expect(w.ran).toEqual([]);
-    expect(w.fence.refused).toEqual([
-      expect.objectContaining({ epoch: 7, index: 1, reason: expect.stringContaining('after its deadline') }),
-    ]);
   });
 
   it('a stale command of a superseded run is refused and recorded', () => {
@@ -270,7 +335,7 @@ describe('a partition between the clouds during a failover', () => {
 
     // Assess
     expect(w.ran.map((r) => r.command.epoch)).toEqual([7]);
-    expect(w.fence.refused).toEqual([
+    expect(w.stored.fence.refused).toEqual([
       expect.objectContaining({ epoch: 5, reason: expect.stringContaining('below the current epoch 7') }),
     ]);
   });

@@ -8,17 +8,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { approvalIssues } from '#core/dr/controls.ts';
 import {
+  ACTION_RESENDS,
   type ActionResult,
+  type Advance,
   advance,
   claimIssue,
   type Effect,
   executorCloud,
   type Run,
-  restartEffects,
-  runDeadline,
   startRun,
   stepVia,
 } from '#core/dr/executor.ts';
+import { restartEffects, runDeadline } from '#core/dr/executor-supervision.ts';
 import { replay } from '#core/dr/failover-decider.ts';
 import type { Decision } from '#core/dr/failover-state.ts';
 import { admit, FENCE_REFUSALS_KEPT, initialFence, recordResult } from '#core/dr/fence.ts';
@@ -36,6 +37,16 @@ const ok = (run: Run, index: number, s: number, outcome: ActionResult['outcome']
     type: 'result',
     result: { service: run.service, epoch: run.epoch, index, outcome, time: at(s) },
   });
+
+/**
+ * The payments failover's promotion (index 1, 600 s, across the relay) with no result: sent again at
+ * 600 s and 1,200 s, each time with its whole timeout, and stalled at 1,800 s (`ACTION_RESENDS`).
+ */
+const STALL = 1800;
+const stallPromotion = (run: Run): Advance => {
+  const resent = [600, 1200].reduce((r, s) => advance(r, { type: 'tick', time: at(s) }).run, run);
+  return advance(resent, { type: 'tick', time: at(STALL) });
+};
 
 const started = (effects: Effect[]) =>
   effects.flatMap((e) => (e.type === 'start-action' ? [e.command.index] : []));
@@ -210,23 +221,60 @@ describe('a run', () => {
     expect(started(promoteFailed.effects)).toEqual([]);
   });
 
-  it('stalls and pages when an action gives no result within its timeout, and never runs the flip after it', () => {
+  it('sends an action with no result again twice, each time with its whole timeout, then stalls and pages; never runs the flip after it', () => {
     // Prepare
     const plan = planWith((d) => (d.execution = { onFailure: 'fail-forward' }));
     const fenced = ok(startRun(plan, decision(plan)).run, 0, 0);
 
     // Act
     const early = advance(fenced.run, { type: 'tick', time: at(599) });
-    const late = advance(early.run, { type: 'tick', time: at(600) });
-    const refusedAfter = ok(late.run, 1, 700, 'refused');
+    const first = advance(early.run, { type: 'tick', time: at(600) });
+    const second = advance(first.run, { type: 'tick', time: at(1200) });
+    const late = advance(second.run, { type: 'tick', time: at(STALL) });
+    const refusedAfter = ok(late.run, 1, STALL + 100, 'refused');
 
     // Assess
+    expect(ACTION_RESENDS).toBe(2);
     expect(runDeadline(fenced.run)).toBe(at(600));
     expect(early.run.status).toBe('running');
+    // Sent again under the same epoch and index, with a new deadline, and its start recorded again
+    for (const [a, n, deadline] of [
+      [first, 1, 1200],
+      [second, 2, STALL],
+    ] as const) {
+      expect(a.run.status).toBe('running');
+      expect(a.run.steps[1]).toMatchObject({
+        status: 'started',
+        resent: n,
+        deadline: at(deadline),
+        epoch: fenced.run.epoch,
+      });
+      expect(a.effects).toEqual([
+        {
+          type: 'event',
+          name: 'DrActionStarted',
+          step: expect.objectContaining({ index: 1, deadline: at(deadline) }),
+        },
+        {
+          type: 'start-action',
+          via: 'relay',
+          command: expect.objectContaining({ epoch: fenced.run.epoch, index: 1, deadline: at(deadline) }),
+        },
+      ]);
+      expect(a.run.history.at(-1)?.note).toMatch(
+        new RegExp(
+          `^action 1 \\(promote-replica on gcp\\) gave no result within 600s .*: sent again \\(${n} of 2\\) under epoch ${fenced.run.epoch} until`,
+        ),
+      );
+    }
+    expect(runDeadline(first.run)).toBe(at(1200));
     expect(late.run.status).toBe('stalled');
     expect(late.run.steps.map((s) => s.status)).toEqual(['succeeded', 'timed-out', 'pending', 'pending']);
     expect(late.effects.find((e) => e.type === 'page')).toMatchObject({
-      page: { reason: 'action-timed-out', message: expect.stringContaining('across the relay') },
+      page: {
+        reason: 'action-timed-out',
+        message: expect.stringContaining('across the relay) gave no result within 600s (sent 3 times)'),
+      },
     });
     // A refusal says the action never ran: still unknown to nobody, but nothing to go on from.
     expect(refusedAfter.run.status).toBe('stalled');
@@ -234,13 +282,79 @@ describe('a run', () => {
     expect(refusedAfter.run.history.at(-1)?.note).toMatch(/\(refused\) not taken/);
   });
 
-  it("takes a stalled action's late result within the late-result window: the run goes on from when it came", () => {
-    // Prepare: the promotion (index 1, 600 s) stalls at 600 s; the window is the move's timeouts summed
+  it("a refusal of an earlier copy is recorded only; the copy waited on, refused after its deadline, is sent again; the first copy's late success is taken", () => {
+    // Prepare: the promotion sent again at 600 s, until 1,200 s
     const plan = planWith();
-    const stalled = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, {
-      type: 'tick',
-      time: at(600),
+    const resent = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, { type: 'tick', time: at(600) });
+    const answer = (outcome: ActionResult['outcome'], time: number, deadline: number, receivedAt: number) =>
+      advance(resent.run, {
+        type: 'result',
+        result: {
+          service: plan.service,
+          epoch: resent.run.epoch,
+          index: 1,
+          outcome,
+          time: at(time),
+          deadline: at(deadline),
+        },
+        receivedAt: at(receivedAt),
+      });
+
+    // Act
+    const earlierRefused = answer('refused', 650, 600, 660);
+    const currentRefusedLate = answer('refused', 1210, 1200, 1215);
+    const firstSucceeded = answer('succeeded', 590, 600, 700);
+
+    // Assess
+    expect(earlierRefused.run.status).toBe('running');
+    expect(earlierRefused.effects).toEqual([]);
+    expect(earlierRefused.run.steps[1]).toMatchObject({ status: 'started', deadline: at(1200) });
+    expect(earlierRefused.run.history.at(-1)?.note).toMatch(
+      /^refusal of action 1's copy with deadline .* recorded, not taken: the copy waited on runs until/,
+    );
+    expect(currentRefusedLate.run.steps[1]).toMatchObject({
+      status: 'started',
+      resent: 2,
+      deadline: at(1815),
     });
+    expect(started(currentRefusedLate.effects)).toEqual([1]);
+    expect(currentRefusedLate.run.history.at(-1)?.note).toMatch(
+      /^action 1 \(promote-replica on gcp\) was refused/,
+    );
+    // A result of the first copy (it ran in time; its answer was held up) is the action's outcome.
+    expect(firstSucceeded.run.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'started',
+      'pending',
+    ]);
+    expect(started(firstSucceeded.effects)).toEqual([2]);
+  });
+
+  it('sends nothing again where Google executes, while paused, or for an action the executor runs itself', () => {
+    // Prepare
+    const plan = planWith();
+    const fenced = ok(startRun(plan, decision(plan)).run, 0, 0).run;
+    const paused = advance(fenced, { type: 'pause', by: 'oncall', time: at(10) }).run;
+    const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
+    const ledgerRun = startRun(ledger, failoverDecision(ledger, { time: at(0) })).run;
+
+    // Act
+    const whilePaused = advance(paused, { type: 'tick', time: at(600) });
+    const onGoogle = advance(ledgerRun, { type: 'tick', time: at(24 * 3600) });
+
+    // Assess
+    expect(whilePaused.run.status).toBe('stalled');
+    expect(started(whilePaused.effects)).toEqual([]);
+    expect(onGoogle.run.status).toBe('stalled');
+    expect(onGoogle.run.steps.some((s) => s.resent)).toBe(false);
+    expect(started(onGoogle.effects)).toEqual([]);
+  });
+
+  it("takes a stalled action's late result within the late-result window: the run goes on from when it came", () => {
+    // Prepare: the promotion (index 1, 600 s) stalls at STALL; the window is the move's timeouts summed
+    const plan = planWith();
+    const stalled = stallPromotion(ok(startRun(plan, decision(plan)).run, 0, 0).run);
     const windowS = stalled.run.steps.reduce((ms, s) => ms + s.timeoutMs, 0) / 1000;
     const late = (s: number, outcome: ActionResult['outcome'] = 'succeeded') =>
       advance(stalled.run, {
@@ -250,10 +364,10 @@ describe('a run', () => {
       });
 
     // Act
-    const inTime = late(600 + windowS - 1);
-    const tooLate = late(600 + windowS);
-    const failedLate = late(700, 'failed');
-    const closed = advance(stalled.run, { type: 'tick', time: at(600 + windowS) });
+    const inTime = late(STALL + windowS - 1);
+    const tooLate = late(STALL + windowS);
+    const failedLate = late(STALL + 100, 'failed');
+    const closed = advance(stalled.run, { type: 'tick', time: at(STALL + windowS) });
     const afterClose = advance(closed.run, {
       type: 'result',
       result: {
@@ -263,19 +377,19 @@ describe('a run', () => {
         outcome: 'succeeded',
         time: at(590),
       },
-      receivedAt: at(600 + windowS - 1),
+      receivedAt: at(STALL + windowS - 1),
     });
 
     // Assess: the stall's page says until when a result is taken; runDeadline is that end
-    expect(runDeadline(stalled.run)).toBe(at(600 + windowS));
+    expect(runDeadline(stalled.run)).toBe(at(STALL + windowS));
     expect(stalled.run.pages[0]?.message).toContain(
-      `its result until ${at(600 + windowS)} lets the run go on`,
+      `its result until ${at(STALL + windowS)} lets the run go on`,
     );
     // Within it: the promotion succeeded, the scaling started with its whole timeout from the receipt
     expect(inTime.run.status).toBe('running');
     expect(inTime.run.finishedAt).toBeUndefined();
     expect(inTime.run.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'started', 'pending']);
-    expect(inTime.run.steps[2]?.startedAt).toBe(at(600 + windowS - 1));
+    expect(inTime.run.steps[2]?.startedAt).toBe(at(STALL + windowS - 1));
     expect(started(inTime.effects)).toEqual([2]);
     expect(names(inTime.effects)).toEqual(['DrActionFinished', 'DrActionStarted']);
     expect(
@@ -301,20 +415,17 @@ describe('a run', () => {
   it('takes no late result while the plan is paused (an operator took the move over), nor where Google executes', () => {
     // Prepare
     const plan = planWith();
-    const stalled = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, {
-      type: 'tick',
-      time: at(600),
-    });
-    const paused = advance(stalled.run, { type: 'pause', by: 'oncall', time: at(610) });
+    const stalled = stallPromotion(ok(startRun(plan, decision(plan)).run, 0, 0).run);
+    const paused = advance(stalled.run, { type: 'pause', by: 'oncall', time: at(STALL + 10) });
     const ledger = parseDrPlan(readFileSync(join(ROOT, 'config/dr-plans/example-ledger.yaml'), 'utf8'));
     const ledgerRun = startRun(ledger, failoverDecision(ledger, { time: at(0) })).run;
     const ledgerStalled = advance(ledgerRun, { type: 'tick', time: at(24 * 3600) }).run;
     const stuck = ledgerStalled.steps.find((s) => s.status === 'timed-out');
 
     // Act
-    const whilePaused = ok(paused.run, 1, 620);
-    const resumed = advance(paused.run, { type: 'resume', by: 'oncall', time: at(630) });
-    const afterResume = ok(resumed.run, 1, 640);
+    const whilePaused = ok(paused.run, 1, STALL + 20);
+    const resumed = advance(paused.run, { type: 'resume', by: 'oncall', time: at(STALL + 30) });
+    const afterResume = ok(resumed.run, 1, STALL + 40);
     const onGoogle = advance(ledgerStalled, {
       type: 'result',
       result: {
