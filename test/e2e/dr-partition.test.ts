@@ -227,13 +227,23 @@ describe('the clouds cut apart before the decision', () => {
     // Act: healed; the relay's receives of the held copies go on (180 s apart)
     await heal(s, 8);
 
-    // Assess: every copy that crossed late was refused by Google's fence and recorded; nothing ran
+    // Assess: each copy that crossed late was refused by Google's fence and recorded; nothing ran.
+    // The copies the cut held past the AWS relay's 5 receives (15 minutes) are its dead letters, with
+    // the reason, for an operator: none is lost.
     const fence = await s.d.fence.read(SERVICE);
     expect(fence.results).toEqual({});
+    expect(fence.refused.length).toBeGreaterThan(0);
     expect(fence.refused.map((r) => [r.epoch, r.index])).toEqual(
-      Array(1 + ACTION_RESENDS).fill([run.epoch, 1]),
+      Array(fence.refused.length).fill([run.epoch, 1]),
     );
     for (const r of fence.refused) expect(r.reason).toMatch(/after its deadline/);
+    const listed = await s.d.cli('relay', 'dead-letters', 'ls', '--side', 'aws', '--json');
+    expect(listed.code, listed.err.join('\n')).toBe(0);
+    const dead = (JSON.parse(listed.out.join('\n')) as { type: string | null; reason: string }[]).filter(
+      (d) => d.type?.includes('DrActionStarted'),
+    );
+    expect(dead.length).toBeGreaterThanOrEqual(1 + ACTION_RESENDS - fence.refused.length);
+    for (const d of dead) expect(d.reason).toMatch(/publish failed/);
     now = await s.watch.check();
     expect(now.promotions).toEqual([]);
     trafficUnmoved(now);
