@@ -3,13 +3,15 @@
  * inventory: reads, paged lists, and mutations waited for until their operation is done, each with
  * the credentials of the project it names (the hub's own, a network project's impersonated).
  *
- * Every call is sent under the Google clients' one retry policy (retry.ts): 429 and 503 and a
- * connection failure are sent again with backoff. A half's step makes a dozen calls, so without it
- * one throttled call in five fails most attempts whole, and the workflow's five retries of the step
- * run out. Each call is safe to send again: a read or an operation's wait is a read; a 429 was not
- * applied; a router patch carries the fingerprint it read, so a patch applied before its answer was
- * lost fails 412 and the step reads again; a delete applied before its answer was lost answers 404,
- * which the half takes as gone.
+ * Every call is sent under the Google clients' one retry policy (retry.ts): 429 and 503 are sent
+ * again with backoff, and so is a read or an operation's wait whose connection was lost. A half's
+ * step makes a dozen calls, so without it one throttled call in five fails most attempts whole, and
+ * the workflow's five retries of the step run out. A 429 or 503 was not applied, so a patch or a
+ * delete is sent again after one too (a router patch also carries the fingerprint it read: one
+ * applied meanwhile fails 412 and the step reads again). A mutation whose connection was lost is
+ * not: it may have been applied, and a delete sent again while Compute Engine still deletes answers
+ * 400 `resourceNotReady`, not 404; the failure goes back to the workflow, which runs the step whole
+ * from what it reads.
  */
 import { fromHttp, fromOperation, NotFound, Unauthenticated } from './google-errors.ts';
 import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
@@ -47,7 +49,12 @@ export class ComputeRest {
             401,
           ),
       },
-      { method, url: `${this.#base}${encodeURIComponent(project)}/${path}`, body, retry: true },
+      {
+        method,
+        url: `${this.#base}${encodeURIComponent(project)}/${path}`,
+        body,
+        retry: method === 'GET' || path.endsWith('/wait') ? true : 'status',
+      },
     );
     const json = await readJson(res);
     if (!res.ok) throw fromHttp(res.status, json);

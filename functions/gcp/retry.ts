@@ -100,8 +100,12 @@ export interface AuthorizedRequest {
   url: string | URL;
   /** Sent as JSON when given. */
   body?: unknown;
-  /** Whether a failure may be sent again: false for a call the server cannot tell is a repeat. */
-  retry: boolean;
+  /**
+   * Whether a failure may be sent again: false for a call the server cannot tell is a repeat;
+   * `status` for one that may be sent again after a 429 or 503 (not applied) but not after a lost
+   * connection (it may have been applied, and its repeat may not answer as the first would).
+   */
+  retry: boolean | 'status';
 }
 
 /**
@@ -127,7 +131,8 @@ export async function sendAuthorized(client: AuthorizedFetch, request: Authorize
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
       });
     } catch (e) {
-      if (!retryable) throw client.connectionFailed ? client.connectionFailed(e as Error) : e;
+      if (!retryable || request.retry === 'status')
+        throw client.connectionFailed ? client.connectionFailed(e as Error) : e;
       await policy.wait(attempt);
       continue;
     }

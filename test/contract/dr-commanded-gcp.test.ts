@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOfFinished } from '#aws/dr-executor.ts';
+import { HookNotCalled } from '#core/dr/commanded.ts';
 import { advance, startRun } from '#core/dr/executor.ts';
 import { runEvents } from '#core/dr/executor-events.ts';
 import type { Action } from '#core/dr/plan.ts';
@@ -53,6 +54,13 @@ function promoteCommand(epoch: number): CloudEvent {
     clock: { now: () => T0 },
   });
 }
+
+/** `command` as the executor sends it again: the same epoch and action, a new deadline `minutes` after T0. */
+const sentAgain = (command: CloudEvent, minutes: number): CloudEvent => ({
+  ...command,
+  id: `${command.id}-again`,
+  data: { ...(command.data as DrActionStartedData), deadline: new Date(T0 + minutes * 60_000).toISOString() },
+});
 
 const harness = (hook?: (a: Action) => Promise<{ detail?: string }>) =>
   commandedHarness({
@@ -121,11 +129,7 @@ describe("Google's commanded side", () => {
     const h = harness();
     const first = promoteCommand(50);
     const firstDeadline = (first.data as DrActionStartedData).deadline;
-    const again: CloudEvent = {
-      ...first,
-      id: `${first.id}-again`,
-      data: { ...(first.data as DrActionStartedData), deadline: new Date(T0 + 20 * 60_000).toISOString() },
-    };
+    const again = sentAgain(first, 20);
 
     // Act: the first copy arrives after its deadline, then the copy sent again, then the first again
     h.now.ms = Date.parse(firstDeadline) + 30_000;
@@ -146,6 +150,41 @@ describe("Google's commanded side", () => {
       ['succeeded', (again.data as DrActionStartedData).deadline],
       ['succeeded', firstDeadline],
     ]);
+  });
+
+  it('answers refused, not failed, when the hook was never called (its deadline passed first); the copy sent again runs', async () => {
+    // Prepare: the first call finds the command's deadline passed (as hookTimeLeftMs does when time
+    // passed between the admission and the call), the next calls the hook
+    const asked: string[] = [];
+    const h = harness(async (a) => {
+      asked.push(a.type);
+      if (asked.length === 1) throw new HookNotCalled('payments-promote not called: the deadline passed');
+      return { detail: 'done' };
+    });
+    const first = promoteCommand(60);
+    const firstDeadline = (first.data as DrActionStartedData).deadline;
+    const again = sentAgain(first, 30);
+
+    // Act: the first copy admitted just before its deadline; the copy sent again after it
+    h.now.ms = Date.parse(firstDeadline) - 1_000;
+    const notCalled = await onCommand(h.deps, first);
+    h.now.ms = Date.parse(firstDeadline) + 60_000;
+    const lateAgain = await onCommand(h.deps, first);
+    const ran = await onCommand(h.deps, again);
+
+    // Assess: refused (nothing ran), the action free for the copy sent again, which ran it once
+    expect(notCalled).toMatchObject({
+      outcome: 'refused',
+      result: {
+        outcome: 'refused',
+        detail: 'HookNotCalled: payments-promote not called: the deadline passed',
+      },
+    });
+    expect(finished(h.sent[0])).toMatchObject({ outcome: 'refused', deadline: firstDeadline });
+    expect(lateAgain).toMatchObject({ outcome: 'refused' });
+    expect(ran).toMatchObject({ outcome: 'ran', result: { outcome: 'succeeded' } });
+    expect(asked).toEqual(['promote-replica', 'promote-replica']);
+    expect((await h.deps.fence.read(plan.service)).results[`60#1`]).toMatchObject({ outcome: 'succeeded' });
   });
 
   it('answers failed when the hook fails', async () => {

@@ -3,7 +3,8 @@
  * `CommandedFence`: Firestore's functions/gcp/dr-fence.ts, DynamoDB's functions/aws/dr-fence.ts):
  * a command admitted once (two deliveries at the same time: one runs, the other is told it is in
  * progress), a redelivery after its result gets that result, a lower epoch and a late command are
- * refused and recorded, and a command whose hook never answered is refused past its deadline.
+ * refused and recorded, a command whose hook never answered is refused past its deadline, and one
+ * whose hook was never called is kept among the refusals, its action free for a copy sent again.
  */
 import { describe, expect, it } from 'vitest';
 import type { CommandedFence, FenceAdmission } from '#core/dr/commanded.ts';
@@ -86,6 +87,34 @@ export function drFenceContract(
       expect(after).toMatchObject({ verdict: 'refused', result: { outcome: 'refused' } });
       expect(again).toMatchObject({ verdict: 'duplicate', result: { outcome: 'refused' } });
       expect((await fence.read(service)).refused).toHaveLength(1);
+    });
+
+    it('keeps a command whose hook was never called among its refusals, so a copy with a new deadline runs once', async () => {
+      // Prepare: admitted before its deadline; its hook not called (the deadline passed first)
+      const { fence, service } = await fresh();
+      await fence.admit(command(service, 9, 0, 60), at(59));
+      await fence.record({
+        service,
+        epoch: 9,
+        index: 0,
+        outcome: 'refused',
+        time: at(61),
+        detail: 'HookNotCalled: the deadline passed',
+      });
+      // Act
+      const late = await fence.admit(command(service, 9, 0, 60), at(62));
+      const copy = await fence.admit(command(service, 9, 0, 400), at(63));
+      const copyAgain = await fence.admit(command(service, 9, 0, 400), at(64));
+      // Assess
+      expect(late).toMatchObject({ verdict: 'refused', result: { outcome: 'refused' } });
+      expect(copy.verdict).toBe('run');
+      expect(copyAgain.verdict).toBe('in-progress');
+      const stored = await fence.read(service);
+      expect(stored.results).toEqual({});
+      expect(stored.refused.map((r) => r.reason)).toEqual([
+        'HookNotCalled: the deadline passed',
+        expect.stringContaining('after its deadline'),
+      ]);
     });
   });
 }

@@ -89,10 +89,23 @@ export function admitStored(
   return { admission, next: { fence: admission.state, running } };
 }
 
-/** The stored fence with an admitted command's result recorded (no longer running). */
+/**
+ * The stored fence with an admitted command's result recorded (no longer running). A `refused`
+ * result is of a command whose hook was never called (`HookNotCalled`: its deadline passed between
+ * the admission and the call): it is kept among the refusals, not as the action's result, so the
+ * action is free again and a copy the executor sends again with a new deadline runs. Nothing ran, so
+ * running that copy is the action's first run.
+ */
 export function recordStored(stored: StoredFence, result: ActionResult): StoredFence {
   const running = { ...stored.running };
   delete running[keyOf(result)];
+  if (result.outcome === 'refused') {
+    const refused = [
+      ...stored.fence.refused,
+      { epoch: result.epoch, index: result.index, time: result.time, reason: result.detail ?? 'not run' },
+    ].slice(-FENCE_REFUSALS_KEPT);
+    return { fence: { ...stored.fence, refused }, running };
+  }
   return { fence: recordResult(stored.fence, result), running };
 }
 
@@ -193,14 +206,15 @@ export async function onCommand(deps: CommandedDeps, event: CloudEvent): Promise
   } catch (e) {
     result = {
       ...base(command),
-      outcome: 'failed',
+      // A hook never called ran nothing: a refusal (the executor sends the command again), not a failure.
+      outcome: e instanceof HookNotCalled ? 'refused' : 'failed',
       time: iso(deps.clock.now()),
       detail: `${(e as Error).name}: ${(e as Error).message}`,
     };
   }
   await deps.fence.record(result);
   await reply(deps, data, result);
-  return { outcome: 'ran', result };
+  return { outcome: result.outcome === 'refused' ? 'refused' : 'ran', result };
 }
 
 const base = (c: ActionCommand) => ({ service: c.service, epoch: c.epoch, index: c.index });
@@ -245,6 +259,13 @@ export class HookFailed extends Error {
   }
 }
 
+/** A hook not called at all: the command's deadline passed between its admission and the call. */
+export class HookNotCalled extends HookFailed {
+  constructor(message: string) {
+    super(message, 'HookNotCalled');
+  }
+}
+
 /** The action's hook (promote and scale have one; a flip on the executor's side may not). */
 export function hookOf(action: Action, side: string): { function: string } {
   if (!('hook' in action) || !action.hook)
@@ -264,13 +285,13 @@ export const HOOK_MAX_WAIT_MS = (COMMANDED_TIMEOUT_S - 30) * 1000;
 
 /**
  * How long a hook may take: the time left before the command's deadline, at most the action's
- * timeout. None left is a failure: the executor stops waiting at the deadline, so a later answer
- * could only page there.
+ * timeout. None left and the hook is not called (`HookNotCalled`): the executor stops waiting at the
+ * deadline, so a later answer could only page there; answered `refused`, it sends the command again.
  */
 export function hookTimeLeftMs(plan: DrPlan, action: Action, command: ActionCommand, now: number): number {
   const left = Math.min(actionTimeoutMs(plan, action), Date.parse(command.deadline) - now);
   if (left <= 0)
-    throw new HookFailed(
+    throw new HookNotCalled(
       `${hookOf(action, 'this side').function} not called: the command's deadline ${command.deadline} has passed`,
     );
   return left;

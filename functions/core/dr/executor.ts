@@ -11,23 +11,22 @@
  * - The actions run in the plan's order, one at a time, each with its timeout. An action that reports
  *   a failure stops the run and pages, or (plan `execution.onFailure: fail-forward`) pages and goes
  *   on, except past a failed fence or promotion (`NEVER_PASSED`). An action whose result never came
- *   (timed out, as a partition leaves it) is unknown, not failed: the run stalls and pages, whatever
- *   the plan says, and never flips. Where AWS executes, its late result within the run's late-result
+ *   (timed out, as a partition leaves it) is unknown, not failed: where AWS executes its command is
+ *   sent again under the same epoch (`ACTION_RESENDS`), then the run stalls and pages, whatever the
+ *   plan says, and never flips. Where AWS executes, its late result within the run's late-result
  *   window is known, and the run goes on from it (`lateResultsUntil`).
  * - A decision pending approval opens a run that waits, until the approved decision (which the
  *   operator's `dr approve <plan> <epoch>` leads the decider to emit) or the approval timeout.
  * - Pause holds the run between actions: the action under way finishes, no next one starts.
  * The argument that a partition stalls and pages and never leaves two primaries: docs/dr-executor.md.
  */
-import { parseDuration } from '../clock.ts';
 import { ValidationError } from '../errors.ts';
+import { actionTimeoutMs, executorCloud, stepVia, type Via } from './executor-plan.ts';
 import type { Decision } from './failover-state.ts';
 import { iso } from './failover-state.ts';
 import type { Action, Cloud, DrPlan } from './plan.ts';
 
-const TRAFFIC_FLIPS = new Set<Action['type']>(['arc-routing-control', 'cloud-dns-failover-policy']);
-
-export const isFlip = (action: Action): boolean => TRAFFIC_FLIPS.has(action.type);
+export { actionTimeoutMs, executorCloud, isFlip, stepVia, type Via } from './executor-plan.ts';
 
 /**
  * Failures a run never fails forward past: a fence (promoting then leaves two writers once the old
@@ -39,41 +38,13 @@ const NEVER_PASSED = new Set<Action['type']>(['fence-writer', 'promote-replica']
  * Where AWS executes, the times a fenced action's command (`via` relay or commanded) is sent again
  * when its deadline passes with no result, or a refusal says it came too late, before the run stalls:
  * under the same epoch and index, each with its whole timeout. The commanded side's fence runs an
- * epoch's action at most once (a copy that comes after its own deadline is refused, one while it
- * runs waits, one after it ran gets its result), so a command that never arrived, or arrived late,
- * runs now, and one that ran is answered. Not where Google executes: its store keeps the first
+ * epoch's action at most once (a copy that comes after its own deadline is refused, one while an
+ * earlier copy runs waits until that copy's deadline and is refused after it with no answer, which
+ * stalls the run as unknown, one after it ran gets its result), so a command that never arrived, or
+ * arrived late, runs now, and one that ran is answered. Not where Google executes: its store keeps the first
  * relayed result of an action, which may be an earlier copy's refusal (docs/dr-executor.md).
  */
 export const ACTION_RESENDS = 2;
-
-/** The cloud that owns the plan's traffic switch, and so executes the plan (plan.ts checks there is one). */
-export function executorCloud(plan: DrPlan): Cloud {
-  const flip = [...plan.actions.failover, ...plan.actions.failback].find(isFlip);
-  if (!flip) throw new ValidationError([{ path: 'actions', reason: 'has no traffic flip' }], 'DR plan');
-  return flip.cloud;
-}
-
-/**
- * Who runs an action: the other cloud, commanded across the relay (`relay`); on AWS, an action with a
- * hook when AWS executes the plan (a failback's promotion and scaling), through AWS's own commanded
- * side (`commanded`: its fence, one invocation per action, so each hook gets its whole timeout and a
- * redelivered command is answered once); else the executor itself (`local`: a flip, or a hook the
- * Google workflow calls, which waits as long as the hook's timeout). AWS's executor is a Lambda
- * function (900 s at most), which could not give consecutive hooks their timeouts in one invocation.
- */
-export function stepVia(executor: Cloud, action: Action): Via {
-  if (action.cloud !== executor) return 'relay';
-  return executor === 'aws' && 'hook' in action && action.hook ? 'commanded' : 'local';
-}
-
-export type Via = 'local' | 'relay' | 'commanded';
-
-/** An action's timeout: its hook's, else the plan's `execution.actionTimeout`. */
-export function actionTimeoutMs(plan: DrPlan, action: Action): number {
-  const hook = 'hook' in action ? action.hook : undefined;
-  if (hook?.timeout) return parseDuration(hook.timeout);
-  return plan.settings.actionTimeoutMs;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fence
@@ -373,16 +344,24 @@ function onResult(run: Run, result: ActionResult, receivedAt: string): Advance {
     return { run, effects };
   }
   if (result.outcome === 'refused') {
-    if (result.deadline !== undefined && result.deadline !== step.deadline) {
+    const waited = Date.parse(step.deadline ?? '');
+    const late = Date.parse(result.time) >= waited;
+    // The copy it answers: its own word, else (a commanded side that does not say) the copy waited
+    // on unless one was sent again, when only a refusal past the current deadline can be its.
+    const copy = result.deadline ?? (step.resent && !late ? undefined : step.deadline);
+    if (copy === undefined || Date.parse(copy) !== waited) {
       run.history.push({
         time: receivedAt,
-        note: `refusal of action ${result.index}'s copy with deadline ${result.deadline} recorded, not taken: the copy waited on runs until ${step.deadline}`,
+        note: `refusal of action ${result.index}'s copy with deadline ${copy ?? 'unnamed'} recorded, not taken: the copy waited on runs until ${step.deadline}`,
       });
       return { run, effects: [] };
     }
-    // Refused at or after its deadline: it came too late and did not run (or ran out its time).
-    if (step.deadline && Date.parse(result.time) >= Date.parse(step.deadline))
-      return expire(run, step, receivedAt, `was refused (${result.detail ?? 'after its deadline'})`);
+    // Refused at or after its deadline: it came too late and did not run.
+    if (late) return expire(run, step, receivedAt, `was refused (${result.detail ?? 'after its deadline'})`);
+    // A copy sent again, refused in time: an earlier copy was admitted and gave no answer by its
+    // deadline, so what it did is unknown: the run stalls (its late answer is still taken).
+    if (step.resent)
+      return expire(run, step, receivedAt, `was refused (${result.detail ?? 'in time'})`, false);
   }
   // A late result's next action is given its whole timeout from its receipt, not from its own time.
   const time = late ? receivedAt : result.time;
@@ -489,15 +468,17 @@ function onTick(run: Run, time: string): Advance {
 
 /**
  * A started action whose deadline passed with no result, or whose command was refused as late: sent
- * again with a new deadline (`ACTION_RESENDS`), or else the run stalls and pages. Its outcome is
+ * again with a new deadline (`ACTION_RESENDS`; not when `sendAgain` is false), or else the run stalls
+ * and pages. Its outcome is
  * then unknown, so no later action starts; where AWS executes its late result within the late-result
  * window lets the run go on.
  */
-function expire(run: Run, step: RunStep, time: string, why: string): Advance {
+function expire(run: Run, step: RunStep, time: string, why: string, sendAgain = true): Advance {
   const now = Date.parse(time);
   const resent = step.resent ?? 0;
   const fenced = step.via === 'relay' || step.via === 'commanded';
   if (
+    sendAgain &&
     run.executor === 'aws' &&
     !run.paused &&
     fenced &&

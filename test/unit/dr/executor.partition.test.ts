@@ -239,6 +239,8 @@ describe('a partition between the clouds during a failover', () => {
         (steps, secs, cutMinutes) => {
           const w = simulate([...steps, ...drain(cutMinutes)], secs);
           expect(['succeeded', 'stalled', 'failed']).toContain(w.run.status);
+          // A run that failed says the action failed: never one that promoted the standby.
+          if (w.run.status === 'failed') expect(w.standbyWriter).toBe(false);
           if (w.standbyWriter && w.traffic === 'primary')
             // Promoted with no traffic (the result came too late): the pages say so.
             expect(w.run.pages.length).toBeGreaterThan(0);

@@ -48,6 +48,24 @@ const stallPromotion = (run: Run): Advance => {
   return advance(resent, { type: 'tick', time: at(STALL) });
 };
 
+/** The payments failover with its promotion (index 1) sent again at 600 s, until 1,200 s. */
+const promotionSentAgain = (plan: DrPlan): Advance =>
+  advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, { type: 'tick', time: at(600) });
+
+/** An answer to the promotion of `run`, given at `time` and received at `receivedAt` (seconds). */
+const promotionAnswer = (
+  run: Run,
+  outcome: ActionResult['outcome'],
+  time: number,
+  receivedAt: number,
+  over: Partial<ActionResult> = {},
+) =>
+  advance(run, {
+    type: 'result',
+    result: { service: run.service, epoch: run.epoch, index: 1, outcome, time: at(time), ...over },
+    receivedAt: at(receivedAt),
+  });
+
 const started = (effects: Effect[]) =>
   effects.flatMap((e) => (e.type === 'start-action' ? [e.command.index] : []));
 const names = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'event' ? [e.name] : []));
@@ -285,20 +303,9 @@ describe('a run', () => {
   it("a refusal of an earlier copy is recorded only; the copy waited on, refused after its deadline, is sent again; the first copy's late success is taken", () => {
     // Prepare: the promotion sent again at 600 s, until 1,200 s
     const plan = planWith();
-    const resent = advance(ok(startRun(plan, decision(plan)).run, 0, 0).run, { type: 'tick', time: at(600) });
+    const resent = promotionSentAgain(plan);
     const answer = (outcome: ActionResult['outcome'], time: number, deadline: number, receivedAt: number) =>
-      advance(resent.run, {
-        type: 'result',
-        result: {
-          service: plan.service,
-          epoch: resent.run.epoch,
-          index: 1,
-          outcome,
-          time: at(time),
-          deadline: at(deadline),
-        },
-        receivedAt: at(receivedAt),
-      });
+      promotionAnswer(resent.run, outcome, time, receivedAt, { deadline: at(deadline) });
 
     // Act
     const earlierRefused = answer('refused', 650, 600, 660);
@@ -329,6 +336,51 @@ describe('a run', () => {
       'pending',
     ]);
     expect(started(firstSucceeded.effects)).toEqual([2]);
+  });
+
+  it('a copy sent again refused in time (an earlier copy admitted and unanswered) stalls the run, not fails it; a refusal naming no copy is taken as the current one only past its deadline', () => {
+    // Prepare: the promotion sent again at 600 s, until 1,200 s
+    const plan = planWith();
+    const resent = promotionSentAgain(plan);
+    const refusal = (time: number, deadline?: number) =>
+      promotionAnswer(resent.run, 'refused', time, time + 5, {
+        detail: 'admitted, but its hook gave no result before its deadline',
+        ...(deadline !== undefined && { deadline: at(deadline) }),
+      });
+
+    // Act
+    const unknown = refusal(610, 1200);
+    const unnamedEarly = refusal(650);
+    const unnamedLate = refusal(1210);
+    const answered = advance(unknown.run, {
+      type: 'result',
+      result: {
+        service: plan.service,
+        epoch: resent.run.epoch,
+        index: 1,
+        outcome: 'succeeded',
+        time: at(590),
+      },
+      receivedAt: at(700),
+    });
+
+    // Assess: unknown, so stalled and paged, never failed; the first copy's late answer still taken
+    expect(unknown.run.status).toBe('stalled');
+    expect(unknown.run.steps[1]?.status).toBe('timed-out');
+    expect(unknown.effects.find((e) => e.type === 'page')).toMatchObject({
+      page: { reason: 'action-timed-out', message: expect.stringContaining('its outcome is unknown') },
+    });
+    expect(started(unknown.effects)).toEqual([]);
+    expect(answered.run.status).toBe('running');
+    expect(started(answered.effects)).toEqual([2]);
+    // Naming no copy: before the current deadline it can only be an earlier copy's
+    expect(unnamedEarly.run.status).toBe('running');
+    expect(unnamedEarly.effects).toEqual([]);
+    expect(unnamedEarly.run.history.at(-1)?.note).toMatch(
+      /^refusal of action 1's copy with deadline unnamed recorded/,
+    );
+    expect(unnamedLate.run.steps[1]).toMatchObject({ status: 'started', resent: 2 });
+    expect(started(unnamedLate.effects)).toEqual([1]);
   });
 
   it('sends nothing again where Google executes, while paused, or for an action the executor runs itself', () => {
