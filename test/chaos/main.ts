@@ -8,6 +8,7 @@
  * `npm run chaos -- --seed S --path P`. `--broken <name>` runs against a deliberately broken build
  * (broken.ts: a patched copy of the repository). Exits 1 when a seed failed, 2 on a usage error.
  */
+import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '#core/clock.ts';
 import { ROOT } from '../support/both-halves.ts';
@@ -19,7 +20,9 @@ import { failureReport, runSeed, type SeedOutcome } from './runner.ts';
 
 /**
  * The functions' sandboxes echo what they write to this process's stdout and stderr; the runs keep
- * it (the invariants read it), the report does not need it: it is echoed only with --verbose.
+ * it (the invariants read it), the report does not need it: it is echoed only with --verbose, or
+ * written to the file `--log` names (each seed's part after a line naming it), so that a seed that
+ * failed in a long batch can be read afterwards without a replay, which may take another road.
  */
 const out = process.stdout.write.bind(process.stdout);
 const err = process.stderr.write.bind(process.stderr);
@@ -27,7 +30,7 @@ const say = (line: string) => out(`${line}\n`);
 
 function usage(message: string): never {
   err(
-    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--max-vpns 2] [--broken ${Object.keys(BREAKS).join('|')}] [--no-dr] [--verbose]\n`,
+    `${message}\nusage: npm run chaos -- [--seeds N] [--from S] | --seed S [--path P]  [--no-shrink] [--shrink-budget 15m] [--max-links 2] [--max-faults 6] [--max-vpns 2] [--broken ${Object.keys(BREAKS).join('|')}] [--no-dr] [--verbose | --log FILE]\n`,
   );
   process.exit(2);
 }
@@ -54,6 +57,7 @@ function parse() {
       'max-vpns': { type: 'string' },
       broken: { type: 'string' },
       verbose: { type: 'boolean' },
+      log: { type: 'string' },
       'no-dr': { type: 'boolean' },
     },
     strict: true,
@@ -88,9 +92,12 @@ const limits = {
 
 if (v.broken !== undefined && !(v.broken in BREAKS))
   usage(`--broken must be one of ${Object.keys(BREAKS).join(', ')} (got ${v.broken})`);
+if (v.verbose && v.log !== undefined) usage('--log keeps what --verbose prints: give one of them');
+const log = v.log === undefined ? undefined : createWriteStream(v.log, { flags: 'a' });
 if (!v.verbose) {
-  process.stdout.write = () => true;
-  process.stderr.write = () => true;
+  const sink = (chunk: string | Uint8Array) => (log ? log.write(chunk) : true);
+  process.stdout.write = sink as typeof process.stdout.write;
+  process.stderr.write = sink as typeof process.stderr.write;
 }
 const broken = v.broken === undefined ? undefined : brokenCopy(v.broken as BreakName);
 // The DR failover (dr.ts) beside the links: a DR cloud of its own per scenario, from the same build.
@@ -125,6 +132,7 @@ const outcomes: SeedOutcome[] = [];
 const started = Date.now();
 try {
   for (let seed = from; seed < from + count; seed++) {
+    log?.write(`\n===== chaos seed ${seed} ${new Date().toISOString()} =====\n`);
     let runsOfSeed = 0;
     const o = await runSeed(cloud, seed, {
       limits,
@@ -147,9 +155,12 @@ try {
     if (r.violations.length > 0 || v.verbose) say(r.steps.map((s) => `    ${s}`).join('\n'));
     if (v.verbose) say(`  trace:\n${r.trace.map((t) => `    ${JSON.stringify(t)}`).join('\n')}`);
     if (r.violations.length > 0) say(failureReport(o, replayArgs));
+    if (r.violations.length > 0 && log)
+      say(`  function output: ${v.log} (after "===== chaos seed ${seed} ")`);
   }
 } finally {
   await stop();
+  await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
 }
 
 const failed = outcomes.filter((o) => o.first.violations.length > 0);
