@@ -246,7 +246,7 @@ export interface DrActionStartedData {
   epoch: number;
   index: number;
   action: DrActionRef;
-  /** Who runs it (functions/core/dr/executor.ts `stepVia`). */
+  /** Who runs it (functions/core/dr/executor-plan.ts `stepVia`). */
   via: 'local' | 'relay' | 'commanded';
   deadline: string;
   startedAt: string;
