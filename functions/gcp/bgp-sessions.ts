@@ -6,7 +6,8 @@
  * that is not there (404) reports no session, so no judgement is made.
  */
 import type { BgpSessionView } from '#core/link/health.ts';
-import { fromHttp, NotFound } from './google-errors.ts';
+import { fromHttp, NotFound, Unauthenticated } from './google-errors.ts';
+import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 import { parseTransportName } from './watcher.ts';
 
@@ -21,12 +22,16 @@ export interface RouterSessionsOptions {
   /** Base URL serving `/compute/v1/...` (default https://compute.googleapis.com); the local edge in tests. */
   endpoint?: string;
   fetch?: typeof fetch;
+  /** The retry policy's options (retry.ts): the read is sent again on 429, 503 and a lost connection. */
+  retry?: RetryOptions;
 }
 
 export class RouterSessions implements TransportSessionReader {
   readonly #o: RouterSessionsOptions;
+  readonly #policy: RetryPolicy;
   constructor(options: RouterSessionsOptions) {
     this.#o = options;
+    this.#policy = new RetryPolicy(options.retry);
   }
 
   async sessions(transportName: string): Promise<BgpSessionView[]> {
@@ -34,11 +39,23 @@ export class RouterSessions implements TransportSessionReader {
     if (!at) throw new Error(`${transportName} is not a transport name`);
     const base = (this.#o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '');
     const url = `${base}/compute/v1/projects/${encodeURIComponent(at.project)}/regions/${encodeURIComponent(at.location)}/routers/${encodeURIComponent(at.id)}/getRouterStatus`;
-    const token = (await this.#o.authFor(at.project).getAccessToken()).token;
-    const res = await (this.#o.fetch ?? fetch)(url, { headers: { authorization: `Bearer ${token}` } });
-    const body = (await res.json().catch(() => undefined)) as
-      | { result?: { bgpPeerStatus?: { name?: string; status?: string }[] } }
-      | undefined;
+    const res = await sendAuthorized(
+      {
+        auth: this.#o.authFor(at.project),
+        fetch: this.#o.fetch ?? fetch,
+        policy: this.#policy,
+        noToken: () =>
+          new Unauthenticated(
+            'UNAUTHENTICATED',
+            `the credentials for project ${at.project} gave no access token`,
+            401,
+          ),
+      },
+      { method: 'GET', url, retry: true },
+    );
+    const body = (await readJson(res)) as {
+      result?: { bgpPeerStatus?: { name?: string; status?: string }[] };
+    };
     if (!res.ok) {
       const e = fromHttp(res.status, body);
       if (e instanceof NotFound) return [];

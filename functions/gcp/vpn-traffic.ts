@@ -6,7 +6,8 @@
  * `projects.timeSeries.list` summed per 5 minutes over the idle window, complete periods only.
  */
 import { type PairedGcpTunnel, type TunnelSeries, trafficOfSeries } from '#core/vpn/run-traffic.ts';
-import { fromHttp } from './google-errors.ts';
+import { fromHttp, Unauthenticated } from './google-errors.ts';
+import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 const PERIOD_S = 300;
@@ -15,13 +16,25 @@ const METRICS = [
   'vpn.googleapis.com/network/received_bytes_count',
 ];
 
-/** Cloud Monitoring v3 `projects.timeSeries.list`, each call with the project's credentials. */
+/**
+ * Cloud Monitoring v3 `projects.timeSeries.list`, each call with the project's credentials, under the
+ * Google clients' one retry policy (retry.ts: a read, sent again on 429, 503 and a lost connection).
+ */
 export class MonitoringRest {
   readonly #authFor: (project: string) => AccessTokenSource;
   readonly #base: string;
-  constructor(o: { authFor: (project: string) => AccessTokenSource; endpoint?: string }) {
+  readonly #fetch: typeof fetch;
+  readonly #policy: RetryPolicy;
+  constructor(o: {
+    authFor: (project: string) => AccessTokenSource;
+    endpoint?: string;
+    fetch?: typeof fetch;
+    retry?: RetryOptions;
+  }) {
     this.#authFor = o.authFor;
     this.#base = `${(o.endpoint ?? 'https://monitoring.googleapis.com').replace(/\/+$/, '')}/v3/projects/`;
+    this.#fetch = o.fetch ?? fetch;
+    this.#policy = new RetryPolicy(o.retry);
   }
 
   /** Every series of `params` (its pages followed). */
@@ -30,13 +43,21 @@ export class MonitoringRest {
     let pageToken = '';
     do {
       const q = new URLSearchParams({ ...params, ...(pageToken ? { pageToken } : {}) });
-      const token = (await this.#authFor(project).getAccessToken()).token;
-      const res = await fetch(`${this.#base}${encodeURIComponent(project)}/timeSeries?${q}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const json = (await res.json().catch(() => undefined)) as
-        | { timeSeries?: TunnelSeries[]; nextPageToken?: string }
-        | undefined;
+      const res = await sendAuthorized(
+        {
+          auth: this.#authFor(project),
+          fetch: this.#fetch,
+          policy: this.#policy,
+          noToken: () =>
+            new Unauthenticated(
+              'UNAUTHENTICATED',
+              `the credentials for project ${project} gave no access token`,
+              401,
+            ),
+        },
+        { method: 'GET', url: `${this.#base}${encodeURIComponent(project)}/timeSeries?${q}`, retry: true },
+      );
+      const json = (await readJson(res)) as { timeSeries?: TunnelSeries[]; nextPageToken?: string };
       if (!res.ok) throw fromHttp(res.status, json);
       out.push(...(json?.timeSeries ?? []));
       pageToken = json?.nextPageToken ?? '';

@@ -7,10 +7,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { scheduler } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RouterSessions } from '#gcp/bgp-sessions.ts';
 import { CallbackError, callbackTokens } from '#gcp/callback-tokens.ts';
 import { ComputeRest } from '#gcp/compute-rest.ts';
 import { NotFound, ResourceExhausted, Unauthenticated, Unavailable } from '#gcp/google-errors.ts';
 import { type AuthorizedFetch, RetryPolicy, sendAuthorized } from '#gcp/retry.ts';
+import { MonitoringRest } from '#gcp/vpn-traffic.ts';
 import { WorkflowExecutionsClient } from '#gcp/workflow-executions.ts';
 
 /** One scripted answer, or `drop` to close the connection without one. */
@@ -324,5 +326,35 @@ describe('the clients under the policy', () => {
     expect(e).toBeInstanceOf(Unauthenticated);
     expect((e as Error).message).toContain('net-prj');
     expect(seen).toEqual([]);
+  });
+
+  it('Cloud Monitoring and the router status reads: retried on 429, 503 and lost connections', async () => {
+    const retry = { sleep: record, random: () => 0.5 };
+    const throttled = {
+      status: 429,
+      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'quota' } },
+    };
+    script = [
+      throttled,
+      'drop',
+      { status: 200, body: { timeSeries: [{ points: [] }], nextPageToken: 'p2' } },
+      { status: 503 },
+      { status: 200, body: { timeSeries: [] } },
+    ];
+    const monitoring = new MonitoringRest({ authFor: () => token, endpoint: base, retry });
+    expect(await monitoring.timeSeries('net-prj', { filter: 'f' })).toEqual([{ points: [] }]);
+    expect(seen.map((x) => x.path.split('?')[0])).toEqual(Array(5).fill('/v3/projects/net-prj/timeSeries'));
+
+    seen = [];
+    script = [
+      throttled,
+      { status: 200, body: { result: { bgpPeerStatus: [{ name: 'p0', status: 'UP' }] } } },
+    ];
+    const sessions = new RouterSessions({ authFor: () => token, endpoint: base, retry });
+    expect(await sessions.sessions('projects/net-prj/locations/us-east4/transports/t1')).toEqual([
+      { id: 'p0', up: true },
+    ]);
+    expect(seen).toHaveLength(2);
+    expect(sleeps).toEqual([250, 500, 250, 250]);
   });
 });
