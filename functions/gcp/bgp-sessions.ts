@@ -6,8 +6,8 @@
  * that is not there (404) reports no session, so no judgement is made.
  */
 import type { BgpSessionView } from '#core/link/health.ts';
-import { fromHttp, NotFound, Unauthenticated } from './google-errors.ts';
-import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
+import { fromHttp, NotFound } from './google-errors.ts';
+import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 import { parseTransportName } from './watcher.ts';
 
@@ -40,17 +40,7 @@ export class RouterSessions implements TransportSessionReader {
     const base = (this.#o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '');
     const url = `${base}/compute/v1/projects/${encodeURIComponent(at.project)}/regions/${encodeURIComponent(at.location)}/routers/${encodeURIComponent(at.id)}/getRouterStatus`;
     const res = await sendAuthorized(
-      {
-        auth: this.#o.authFor(at.project),
-        fetch: this.#o.fetch ?? fetch,
-        policy: this.#policy,
-        noToken: () =>
-          new Unauthenticated(
-            'UNAUTHENTICATED',
-            `the credentials for project ${at.project} gave no access token`,
-            401,
-          ),
-      },
+      projectFetch(this.#o.authFor(at.project), at.project, this.#policy, this.#o.fetch),
       { method: 'GET', url, retry: true },
     );
     const body = (await readJson(res)) as {

@@ -13,8 +13,8 @@
  * 400 `resourceNotReady`, not 404; the failure goes back to the workflow, which runs the step whole
  * from what it reads.
  */
-import { fromHttp, fromOperation, NotFound, Unauthenticated } from './google-errors.ts';
-import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
+import { fromHttp, fromOperation, NotFound } from './google-errors.ts';
+import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 /** The Compute Engine v1 REST calls the half makes, each with the project's credentials. */
@@ -38,17 +38,7 @@ export class ComputeRest {
 
   async #call(project: string, method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await sendAuthorized(
-      {
-        auth: this.#authFor(project),
-        fetch: this.#fetch,
-        policy: this.#policy,
-        noToken: () =>
-          new Unauthenticated(
-            'UNAUTHENTICATED',
-            `the credentials for project ${project} gave no access token`,
-            401,
-          ),
-      },
+      projectFetch(this.#authFor(project), project, this.#policy, this.#fetch),
       {
         method,
         url: `${this.#base}${encodeURIComponent(project)}/${path}`,

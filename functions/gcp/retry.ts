@@ -95,6 +95,26 @@ export function authorizedFetch(
   return { auth: config.auth, fetch: config.fetch ?? fetch, policy: new RetryPolicy(config), ...errors };
 }
 
+/** How a call with a project's own credentials reaches its API (a missing token names the project). */
+export function projectFetch(
+  auth: AccessTokenSource,
+  project: string,
+  policy: RetryPolicy,
+  fetchWith: typeof fetch = fetch,
+): AuthorizedFetch {
+  return {
+    auth,
+    fetch: fetchWith,
+    policy,
+    noToken: () =>
+      new Unauthenticated(
+        'UNAUTHENTICATED',
+        `the credentials for project ${project} gave no access token`,
+        401,
+      ),
+  };
+}
+
 export interface AuthorizedRequest {
   method: string;
   url: string | URL;

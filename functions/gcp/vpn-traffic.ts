@@ -6,8 +6,8 @@
  * `projects.timeSeries.list` summed per 5 minutes over the idle window, complete periods only.
  */
 import { type PairedGcpTunnel, type TunnelSeries, trafficOfSeries } from '#core/vpn/run-traffic.ts';
-import { fromHttp, Unauthenticated } from './google-errors.ts';
-import { type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
+import { fromHttp } from './google-errors.ts';
+import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
 import type { AccessTokenSource } from './transport-client.ts';
 
 const PERIOD_S = 300;
@@ -44,17 +44,7 @@ export class MonitoringRest {
     do {
       const q = new URLSearchParams({ ...params, ...(pageToken ? { pageToken } : {}) });
       const res = await sendAuthorized(
-        {
-          auth: this.#authFor(project),
-          fetch: this.#fetch,
-          policy: this.#policy,
-          noToken: () =>
-            new Unauthenticated(
-              'UNAUTHENTICATED',
-              `the credentials for project ${project} gave no access token`,
-              401,
-            ),
-        },
+        projectFetch(this.#authFor(project), project, this.#policy, this.#fetch),
         { method: 'GET', url: `${this.#base}${encodeURIComponent(project)}/timeSeries?${q}`, retry: true },
       );
       const json = (await readJson(res)) as { timeSeries?: TunnelSeries[]; nextPageToken?: string };
