@@ -83,21 +83,22 @@ export function sawPrimaryFail(rules: DrRules, history: readonly DrSeen[], at: n
 }
 
 /**
- * Who saw the primary fail at the best moment since the observation before (`from`), within the
- * plan's `staleAfter` of `to`: each probe's time there, and `to`. A move is found at the first
- * observation after it began, but decided at some moment before it: when the primary came back in
- * between, the quorum it was decided on held at a probe between the two observations, not at the
- * second. The lookback is `staleAfter` because the decider takes only observations that fresh, and
- * its move's first action lands within that of the decision.
+ * Who saw the primary fail at the best moment within the plan's `staleAfter` before `to`: each
+ * probe's time there, and `to`. A move is found at the first observation after it began, but
+ * decided at some moment before it, which may come before the observation before it (`from`, kept
+ * for the callers): when the primary came back in between, the quorum it was decided on held at a
+ * probe before, not at the second observation (seed 153 twice). The lookback is `staleAfter`
+ * because the decider takes only observations that fresh, and its move's first action lands within
+ * that of the decision.
  */
 export function sawPrimaryFailSince(
   rules: DrRules,
   history: readonly DrSeen[],
-  from: number,
+  _from: number,
   to: number,
 ): string[] {
-  const since = Math.max(from, to - rules.staleAfterMs);
-  const times = (history.at(-1)?.primaryProbes ?? []).map((p) => p.at).filter((t) => t > since && t < to);
+  const since = to - rules.staleAfterMs;
+  const times = (history.at(-1)?.primaryProbes ?? []).map((p) => p.at).filter((t) => t >= since && t < to);
   return [...new Set([...times, to])]
     .map((t) => sawPrimaryFail(rules, history, t))
     .reduce((best, saw) => (saw.length > best.length ? saw : best), [] as string[]);

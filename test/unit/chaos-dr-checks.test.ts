@@ -157,6 +157,42 @@ describe('dr-quorum: no failover without quorum', () => {
     expect(found).toEqual([]);
   });
 
+  it('holds for a move decided before the observation that came before it, within staleAfter (seed 153 again)', () => {
+    // Prepare: both probes fail at +10, +11 and +12; an observation at +12.5 (the primary back, the
+    // probes' last answers failing, no move yet); healthy answers at +13
+    const c = new DrChecker(RULES);
+    const before = [
+      ...probes('aws-us-west-2', 6 * MIN, 4, false),
+      ...probes('gcp-us-west1', 6 * MIN, 4, false),
+    ];
+    c.observe(healthy(9 * MIN, { primaryProbes: before }));
+    const failing = [
+      ...before,
+      ...probes('aws-us-west-2', 10 * MIN, 3, true),
+      ...probes('gcp-us-west1', 10 * MIN, 3, true),
+    ];
+    c.observe(healthy(12.5 * MIN, { primaryProbes: failing }));
+    const seen = [
+      ...failing,
+      ...probes('aws-us-west-2', 13 * MIN, 1, false),
+      ...probes('gcp-us-west1', 13 * MIN, 1, false),
+    ];
+
+    // Act: the next observation, at +13.5, finds Aurora fenced and the traffic moved
+    const found = c.observe(
+      failedOver(13.5 * MIN, seen, {
+        serving: { aws: 'ok', gcp: 'ok' },
+        db: {
+          aws: { role: 'writer', fenced: true, regionUp: true },
+          gcp: { role: 'writer', fenced: false, regionUp: true },
+        },
+      }),
+    );
+
+    // Assess: the quorum held at +12, before the observation at +12.5 and within 5 minutes of the move
+    expect(found).toEqual([]);
+  });
+
   it('catches a fence nobody saw cause for, at the flip it led to', () => {
     // Prepare: Aurora fenced with every probe of the primary healthy
     const c = new DrChecker(RULES);
