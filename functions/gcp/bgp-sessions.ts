@@ -7,8 +7,7 @@
  */
 import type { BgpSessionView } from '#core/link/health.ts';
 import { fromHttp, NotFound } from './google-errors.ts';
-import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
-import type { AccessTokenSource } from './transport-client.ts';
+import { ProjectApi, type ProjectApiOptions, readJson } from './retry.ts';
 import { parseTransportName } from './watcher.ts';
 
 export interface TransportSessionReader {
@@ -16,32 +15,22 @@ export interface TransportSessionReader {
   sessions(transportName: string): Promise<BgpSessionView[]>;
 }
 
-export interface RouterSessionsOptions {
-  /** The credentials for a project's calls (the hub's own, a network project's impersonated). */
-  authFor(project: string): AccessTokenSource;
-  /** Base URL serving `/compute/v1/...` (default https://compute.googleapis.com); the local edge in tests. */
-  endpoint?: string;
-  fetch?: typeof fetch;
-  /** The retry policy's options (retry.ts): the read is sent again on 429, 503 and a lost connection. */
-  retry?: RetryOptions;
-}
+export type RouterSessionsOptions = ProjectApiOptions;
 
 export class RouterSessions implements TransportSessionReader {
-  readonly #o: RouterSessionsOptions;
-  readonly #policy: RetryPolicy;
+  readonly #api: ProjectApi;
   constructor(options: RouterSessionsOptions) {
-    this.#o = options;
-    this.#policy = new RetryPolicy(options.retry);
+    this.#api = new ProjectApi(options, 'https://compute.googleapis.com', '/compute/v1/projects/');
   }
 
   async sessions(transportName: string): Promise<BgpSessionView[]> {
     const at = parseTransportName(transportName);
     if (!at) throw new Error(`${transportName} is not a transport name`);
-    const base = (this.#o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '');
-    const url = `${base}/compute/v1/projects/${encodeURIComponent(at.project)}/regions/${encodeURIComponent(at.location)}/routers/${encodeURIComponent(at.id)}/getRouterStatus`;
-    const res = await sendAuthorized(
-      projectFetch(this.#o.authFor(at.project), at.project, this.#policy, this.#o.fetch),
-      { method: 'GET', url, retry: true },
+    const res = await this.#api.send(
+      at.project,
+      'GET',
+      `regions/${encodeURIComponent(at.location)}/routers/${encodeURIComponent(at.id)}/getRouterStatus`,
+      true,
     );
     const body = (await readJson(res)) as {
       result?: { bgpPeerStatus?: { name?: string; status?: string }[] };

@@ -14,38 +14,18 @@
  * from what it reads.
  */
 import { fromHttp, fromOperation, NotFound } from './google-errors.ts';
-import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
-import type { AccessTokenSource } from './transport-client.ts';
+import { ProjectApi, type ProjectApiOptions, readJson } from './retry.ts';
 
 /** The Compute Engine v1 REST calls the half makes, each with the project's credentials. */
 export class ComputeRest {
-  readonly #authFor: (project: string) => AccessTokenSource;
-  readonly #base: string;
-  readonly #fetch: typeof fetch;
-  readonly #policy: RetryPolicy;
-  constructor(o: {
-    authFor: (project: string) => AccessTokenSource;
-    endpoint?: string;
-    fetch?: typeof fetch;
-    /** The retry policy's options (retry.ts defaults: 5 retries, backoff from 500 ms up to 30 s). */
-    retry?: RetryOptions;
-  }) {
-    this.#authFor = o.authFor;
-    this.#base = `${(o.endpoint ?? 'https://compute.googleapis.com').replace(/\/+$/, '')}/compute/v1/projects/`;
-    this.#fetch = o.fetch ?? fetch;
-    this.#policy = new RetryPolicy(o.retry);
+  readonly #api: ProjectApi;
+  constructor(o: ProjectApiOptions) {
+    this.#api = new ProjectApi(o, 'https://compute.googleapis.com', '/compute/v1/projects/');
   }
 
   async #call(project: string, method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await sendAuthorized(
-      projectFetch(this.#authFor(project), project, this.#policy, this.#fetch),
-      {
-        method,
-        url: `${this.#base}${encodeURIComponent(project)}/${path}`,
-        body,
-        retry: method === 'GET' || path.endsWith('/wait') ? true : 'status',
-      },
-    );
+    const retry = method === 'GET' || path.endsWith('/wait') ? true : 'status';
+    const res = await this.#api.send(project, method, path, retry, body);
     const json = await readJson(res);
     if (!res.ok) throw fromHttp(res.status, json);
     return json;

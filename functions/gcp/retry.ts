@@ -95,24 +95,59 @@ export function authorizedFetch(
   return { auth: config.auth, fetch: config.fetch ?? fetch, policy: new RetryPolicy(config), ...errors };
 }
 
-/** How a call with a project's own credentials reaches its API (a missing token names the project). */
-export function projectFetch(
-  auth: AccessTokenSource,
-  project: string,
-  policy: RetryPolicy,
-  fetchWith: typeof fetch = fetch,
-): AuthorizedFetch {
-  return {
-    auth,
-    fetch: fetchWith,
-    policy,
-    noToken: () =>
-      new Unauthenticated(
-        'UNAUTHENTICATED',
-        `the credentials for project ${project} gave no access token`,
-        401,
-      ),
-  };
+/** A Google REST API's options: each project's credentials, its endpoint, fetch and retry options. */
+export interface ProjectApiOptions {
+  /** The credentials for a project's calls (the hub's own, a network project's impersonated). */
+  authFor: (project: string) => AccessTokenSource;
+  /** Base URL (default the API's own host); the local edge in tests. */
+  endpoint?: string | undefined;
+  fetch?: typeof fetch | undefined;
+  /** The retry policy's options (defaults: 5 retries, backoff from 500 ms up to 30 s). */
+  retry?: RetryOptions | undefined;
+}
+
+/**
+ * A Google REST API whose calls each carry a project's own credentials, under the policy: the
+ * one place Compute Engine, Cloud Monitoring and the router status reads are set up. A missing
+ * token names the project.
+ */
+export class ProjectApi {
+  readonly #o: ProjectApiOptions;
+  readonly #base: string;
+  readonly #policy: RetryPolicy;
+  /** `host`: the API's default host; `prefix`: its path up to the project, e.g. `/compute/v1/projects/`. */
+  constructor(o: ProjectApiOptions, host: string, prefix: string) {
+    this.#o = o;
+    this.#base = `${(o.endpoint ?? host).replace(/\/+$/, '')}${prefix}`;
+    this.#policy = new RetryPolicy(o.retry);
+  }
+
+  /** Sends `method` to `path` under the project, returning the answer whatever its status. */
+  send(
+    project: string,
+    method: string,
+    path: string,
+    retry: AuthorizedRequest['retry'],
+    body?: unknown,
+  ): Promise<Response> {
+    const client: AuthorizedFetch = {
+      auth: this.#o.authFor(project),
+      fetch: this.#o.fetch ?? fetch,
+      policy: this.#policy,
+      noToken: () =>
+        new Unauthenticated(
+          'UNAUTHENTICATED',
+          `the credentials for project ${project} gave no access token`,
+          401,
+        ),
+    };
+    return sendAuthorized(client, {
+      method,
+      url: `${this.#base}${encodeURIComponent(project)}/${path}`,
+      body,
+      retry,
+    });
+  }
 }
 
 export interface AuthorizedRequest {

@@ -7,8 +7,7 @@
  */
 import { type PairedGcpTunnel, type TunnelSeries, trafficOfSeries } from '#core/vpn/run-traffic.ts';
 import { fromHttp } from './google-errors.ts';
-import { projectFetch, type RetryOptions, RetryPolicy, readJson, sendAuthorized } from './retry.ts';
-import type { AccessTokenSource } from './transport-client.ts';
+import { ProjectApi, type ProjectApiOptions, readJson } from './retry.ts';
 
 const PERIOD_S = 300;
 const METRICS = [
@@ -21,20 +20,9 @@ const METRICS = [
  * Google clients' one retry policy (retry.ts: a read, sent again on 429, 503 and a lost connection).
  */
 export class MonitoringRest {
-  readonly #authFor: (project: string) => AccessTokenSource;
-  readonly #base: string;
-  readonly #fetch: typeof fetch;
-  readonly #policy: RetryPolicy;
-  constructor(o: {
-    authFor: (project: string) => AccessTokenSource;
-    endpoint?: string;
-    fetch?: typeof fetch;
-    retry?: RetryOptions;
-  }) {
-    this.#authFor = o.authFor;
-    this.#base = `${(o.endpoint ?? 'https://monitoring.googleapis.com').replace(/\/+$/, '')}/v3/projects/`;
-    this.#fetch = o.fetch ?? fetch;
-    this.#policy = new RetryPolicy(o.retry);
+  readonly #api: ProjectApi;
+  constructor(o: ProjectApiOptions) {
+    this.#api = new ProjectApi(o, 'https://monitoring.googleapis.com', '/v3/projects/');
   }
 
   /** Every series of `params` (its pages followed). */
@@ -43,10 +31,7 @@ export class MonitoringRest {
     let pageToken = '';
     do {
       const q = new URLSearchParams({ ...params, ...(pageToken ? { pageToken } : {}) });
-      const res = await sendAuthorized(
-        projectFetch(this.#authFor(project), project, this.#policy, this.#fetch),
-        { method: 'GET', url: `${this.#base}${encodeURIComponent(project)}/timeSeries?${q}`, retry: true },
-      );
+      const res = await this.#api.send(project, 'GET', `timeSeries?${q}`, true);
       const json = (await readJson(res)) as { timeSeries?: TunnelSeries[]; nextPageToken?: string };
       if (!res.ok) throw fromHttp(res.status, json);
       out.push(...(json?.timeSeries ?? []));

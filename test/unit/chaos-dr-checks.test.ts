@@ -52,6 +52,22 @@ function probes(vantage: string, from: number, n: number, fail: boolean, own = f
   }));
 }
 
+/** Both probes' `n` answers from `from`, a minute apart. */
+const bothProbes = (from: number, n: number, fail: boolean): ProbeSeen[] => [
+  ...probes('aws-us-west-2', from, n, fail),
+  ...probes('gcp-us-west1', from, n, fail),
+];
+
+/** Traffic moved at `at` with Aurora fenced, every side serving again (the primary back). */
+const fencedMove = (at: number, seen: ProbeSeen[]) =>
+  failedOver(at, seen, {
+    serving: { aws: 'ok', gcp: 'ok' },
+    db: {
+      aws: { role: 'writer', fenced: true, regionUp: true },
+      gcp: { role: 'writer', fenced: false, regionUp: true },
+    },
+  });
+
 describe("the payments plan's rules read by the chaos DR checks", () => {
   it('are a quorum of 2, the two probes at 3 failures in a row, the Route 53 checkers, 5 minutes of staleness', () => {
     expect(RULES).toEqual({
@@ -129,29 +145,12 @@ describe('dr-quorum: no failover without quorum', () => {
     // Prepare: the primary out from +9.7 to +12.5 minutes; both probes fail at +10, +11 and +12 and
     // answer at +13; no observation falls inside the outage
     const c = new DrChecker(RULES);
-    const before = [
-      ...probes('aws-us-west-2', 6 * MIN, 4, false),
-      ...probes('gcp-us-west1', 6 * MIN, 4, false),
-    ];
+    const before = bothProbes(6 * MIN, 4, false);
     c.observe(healthy(9 * MIN, { primaryProbes: before }));
-    const seen = [
-      ...before,
-      ...probes('aws-us-west-2', 10 * MIN, 3, true),
-      ...probes('gcp-us-west1', 10 * MIN, 3, true),
-      ...probes('aws-us-west-2', 13 * MIN, 1, false),
-      ...probes('gcp-us-west1', 13 * MIN, 1, false),
-    ];
+    const seen = [...before, ...bothProbes(10 * MIN, 3, true), ...bothProbes(13 * MIN, 1, false)];
 
     // Act: the next observation, at +13.5, finds Aurora fenced and the traffic moved
-    const found = c.observe(
-      failedOver(13.5 * MIN, seen, {
-        serving: { aws: 'ok', gcp: 'ok' },
-        db: {
-          aws: { role: 'writer', fenced: true, regionUp: true },
-          gcp: { role: 'writer', fenced: false, regionUp: true },
-        },
-      }),
-    );
+    const found = c.observe(fencedMove(13.5 * MIN, seen));
 
     // Assess: judged at +12, the last moment before the move began where the quorum can have held
     expect(found).toEqual([]);
@@ -161,33 +160,14 @@ describe('dr-quorum: no failover without quorum', () => {
     // Prepare: both probes fail at +10, +11 and +12; an observation at +12.5 (the primary back, the
     // probes' last answers failing, no move yet); healthy answers at +13
     const c = new DrChecker(RULES);
-    const before = [
-      ...probes('aws-us-west-2', 6 * MIN, 4, false),
-      ...probes('gcp-us-west1', 6 * MIN, 4, false),
-    ];
+    const before = bothProbes(6 * MIN, 4, false);
     c.observe(healthy(9 * MIN, { primaryProbes: before }));
-    const failing = [
-      ...before,
-      ...probes('aws-us-west-2', 10 * MIN, 3, true),
-      ...probes('gcp-us-west1', 10 * MIN, 3, true),
-    ];
+    const failing = [...before, ...bothProbes(10 * MIN, 3, true)];
     c.observe(healthy(12.5 * MIN, { primaryProbes: failing }));
-    const seen = [
-      ...failing,
-      ...probes('aws-us-west-2', 13 * MIN, 1, false),
-      ...probes('gcp-us-west1', 13 * MIN, 1, false),
-    ];
+    const seen = [...failing, ...bothProbes(13 * MIN, 1, false)];
 
     // Act: the next observation, at +13.5, finds Aurora fenced and the traffic moved
-    const found = c.observe(
-      failedOver(13.5 * MIN, seen, {
-        serving: { aws: 'ok', gcp: 'ok' },
-        db: {
-          aws: { role: 'writer', fenced: true, regionUp: true },
-          gcp: { role: 'writer', fenced: false, regionUp: true },
-        },
-      }),
-    );
+    const found = c.observe(fencedMove(13.5 * MIN, seen));
 
     // Assess: the quorum held at +12, before the observation at +12.5 and within 5 minutes of the move
     expect(found).toEqual([]);
